@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Restore, build Release, run every test project, and print the totals as the last line:
+#   tests: N passed, N failed[, N skipped]
+# Exits non-zero when anything failed, a test run crashed, or no test ran.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+results="$root/artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+
+echo "== build (Release)"
+if ! dotnet build Serilog.Extensions.Observability.sln -c Release -nologo > "$results/build.log" 2>&1; then
+  grep -E '(error|warning) [A-Z]+[0-9]+' "$results/build.log" | sort -u | head -n 40
+  tail -n 5 "$results/build.log"
+  echo "build failed (full log: artifacts/test-results/build.log)"
+  echo "tests: 0 passed, 1 failed"
+  exit 1
+fi
+
+passed=0; failed=0; skipped=0; crashed=0
+projects=$(ls tests/*/*.csproj | grep -v PerformanceTests | sort)
+for project in $projects; do
+  name=$(basename "$project" .csproj)
+  echo "== $name"
+  dotnet test "$project" -c Release --no-build \
+    --logger "trx;LogFileName=$name.trx" --results-directory "$results" \
+    --blame-hang-timeout 10m -- NUnit.DefaultTimeout=600000 \
+    > "$results/$name.log" 2>&1
+  code=$?
+  grep -E '^(Passed!|Failed!|  Failed |Skipped |Total tests|Test Run Aborted|The active test run was aborted)' "$results/$name.log" | head -n 60
+  trx="$results/$name.trx"
+  if [ ! -f "$trx" ]; then
+    echo "   no results for $name (exit $code); see artifacts/test-results/$name.log"
+    tail -n 30 "$results/$name.log"
+    crashed=$((crashed + 1)); continue
+  fi
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
+  p=$(get passed); f=$(get failed); e=$(get error); t=$(get timeout); a=$(get aborted); total=$(get total); executed=$(get executed)
+  s=$(( total - executed ))
+  passed=$((passed + p)); failed=$((failed + f + e + t + a)); skipped=$((skipped + s))
+  if [ "$code" -ne 0 ] && [ $((f + e + t + a)) -eq 0 ]; then
+    echo "   $name exited $code without a failed test (host crash?); see artifacts/test-results/$name.log"
+    tail -n 30 "$results/$name.log"
+    crashed=$((crashed + 1))
+  fi
+done
+
+failed=$((failed + crashed))
+line="tests: $passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
+echo "$line"
+if [ "$failed" -gt 0 ] || [ "$passed" -eq 0 ]; then exit 1; fi
+exit 0

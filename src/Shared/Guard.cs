@@ -1,0 +1,46 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
+namespace Serilog.Extensions.Observability;
+
+/// <summary>Configuration-time argument checks: the parameter name and the rule broken.</summary>
+static class Guard
+{
+    public static T NotNull<T>([NotNull] T? value, [CallerArgumentExpression(nameof(value))] string? parameterName = null)
+        where T : class
+    {
+        if (value is null) throw new ArgumentNullException(parameterName);
+        return value;
+    }
+
+    public static string NotNullOrWhiteSpace([NotNull] string? value, [CallerArgumentExpression(nameof(value))] string? parameterName = null)
+    {
+        if (value is null) throw new ArgumentNullException(parameterName);
+        if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException("The value must not be empty or white space.", parameterName);
+        return value;
+    }
+
+    public static int Positive(int value, [CallerArgumentExpression(nameof(value))] string? parameterName = null)
+    {
+        if (value <= 0) throw new ArgumentOutOfRangeException(parameterName, value, "The value must be greater than zero.");
+        return value;
+    }
+
+    public static long Positive(long value, [CallerArgumentExpression(nameof(value))] string? parameterName = null)
+    {
+        if (value <= 0) throw new ArgumentOutOfRangeException(parameterName, value, "The value must be greater than zero.");
+        return value;
+    }
+
+    public static TimeSpan Positive(TimeSpan value, [CallerArgumentExpression(nameof(value))] string? parameterName = null)
+    {
+        if (value <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(parameterName, value, "The duration must be greater than zero.");
+        return value;
+    }
+
+    public static int NotNegative(int value, [CallerArgumentExpression(nameof(value))] string? parameterName = null)
+    {
+        if (value < 0) throw new ArgumentOutOfRangeException(parameterName, value, "The value must not be negative.");
+        return value;
+    }
+}
