@@ -1,0 +1,75 @@
+using Serilog.Extensions.Observability.Enrichers.Context;
+
+namespace Serilog.Extensions.Observability.Enrichers;
+
+/// <summary>
+/// The ambient correlation id of the current async flow. <c>Enrich.WithCorrelation()</c> writes it as
+/// <c>CorrelationId</c> on every event.
+/// </summary>
+/// <remarks>
+/// <para>The id flows like <see cref="AsyncLocal{T}"/>: through <c>await</c>, <c>Task.Run</c>,
+/// <c>Parallel.ForEachAsync</c>, timers and thread-pool work started inside the scope. Work started outside the
+/// scope, or with <see cref="ExecutionContext.SuppressFlow"/>, does not see it. A value set inside an
+/// <c>async</c> method does not flow back to its caller.</para>
+/// <para>Scopes nest; disposing one restores the id that was current when it began. Disposing out of order
+/// does not corrupt the outer scope: disposing an outer scope while an inner one is still current leaves the
+/// inner id in place, and when the inner scope is disposed it restores the nearest enclosing scope that is
+/// still open (or no id). Disposing twice does nothing. Work started inside a scope keeps its id even after
+/// the scope is disposed.</para>
+/// </remarks>
+public static class CorrelationContext
+{
+    /// <summary>The longest correlation id accepted, in characters: 128.</summary>
+    public const int MaxIdLength = 128;
+
+    /// <summary>The correlation id of the current flow, or <see langword="null"/> outside any scope.</summary>
+    public static string? CurrentId => CorrelationScope.Current?.Id;
+
+    /// <summary>Makes <paramref name="correlationId"/> the current correlation id until the returned scope is disposed.</summary>
+    /// <param name="correlationId">The id; when <see langword="null"/> or empty, a new id from <see cref="NewId"/>.
+    /// Otherwise it must satisfy <see cref="IsValidId"/>.</param>
+    /// <returns>A scope that restores the previous id when disposed.</returns>
+    /// <exception cref="ArgumentException">The id is longer than <see cref="MaxIdLength"/> or holds a character
+    /// other than ASCII letters, digits and <c>- _ . : + / = @</c>.</exception>
+    public static IDisposable Begin(string? correlationId = null)
+    {
+        if (string.IsNullOrEmpty(correlationId))
+        {
+            correlationId = NewId();
+        }
+        else if (!IsValidId(correlationId))
+        {
+            // Never echo the rejected value: it may be hostile input.
+            throw new ArgumentException(
+                $"A correlation id must be 1 to {MaxIdLength} characters: ASCII letters, digits and - _ . : + / = @.",
+                nameof(correlationId));
+        }
+
+        return CorrelationScope.Begin(correlationId);
+    }
+
+    /// <summary>Creates a new random correlation id.</summary>
+    /// <returns>32 lowercase hexadecimal characters (128 random bits), the shape of a W3C trace id.</returns>
+    public static string NewId() => Guid.NewGuid().ToString("n");
+
+    /// <summary>
+    /// Whether <paramref name="correlationId"/> is safe to adopt from outside (a header or a message):
+    /// 1 to <see cref="MaxIdLength"/> characters, each an ASCII letter, digit or one of <c>- _ . : + / = @</c>.
+    /// </summary>
+    /// <param name="correlationId">The candidate id.</param>
+    /// <returns><see langword="true"/> when the id may be used as is.</returns>
+    public static bool IsValidId(string? correlationId)
+    {
+        if (correlationId is null || correlationId.Length == 0 || correlationId.Length > MaxIdLength) return false;
+        foreach (var c in correlationId)
+        {
+            if (!IsAllowed(c)) return false;
+        }
+
+        return true;
+    }
+
+    static bool IsAllowed(char c) =>
+        c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9')
+            or '-' or '_' or '.' or ':' or '+' or '/' or '=' or '@';
+}

@@ -1,0 +1,41 @@
+using System.Diagnostics;
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Enrichers.Context;
+
+namespace Serilog.Extensions.Observability.Enrichers.Enrichment;
+
+/// <summary>Adds the ambient correlation id, else (optionally) the W3C trace id of <see cref="Activity.Current"/>.</summary>
+sealed class CorrelationIdEnricher : ILogEventEnricher
+{
+    readonly string _propertyName;
+    readonly bool _useTraceIdWhenMissing;
+
+    public CorrelationIdEnricher(string propertyName, bool useTraceIdWhenMissing)
+    {
+        _propertyName = propertyName;
+        _useTraceIdWhenMissing = useTraceIdWhenMissing;
+    }
+
+    public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory)
+    {
+        try
+        {
+            var scope = CorrelationScope.Current;
+            if (scope is not null)
+            {
+                logEvent.AddPropertyIfAbsent(scope.GetProperty(_propertyName));
+                return;
+            }
+
+            if (!_useTraceIdWhenMissing) return;
+            var activity = Activity.Current;
+            if (activity is null || activity.IdFormat != ActivityIdFormat.W3C) return;
+            logEvent.AddPropertyIfAbsent(ActivityProperties.For(activity).CorrelationProperty(_propertyName));
+        }
+        catch (Exception ex)
+        {
+            EnricherFailures.Report(nameof(CorrelationIdEnricher), ex);
+        }
+    }
+}

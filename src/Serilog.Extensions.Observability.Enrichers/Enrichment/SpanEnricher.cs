@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using Serilog.Core;
+using Serilog.Events;
+
+namespace Serilog.Extensions.Observability.Enrichers.Enrichment;
+
+/// <summary>
+/// Adds <c>TraceId</c>, <c>SpanId</c> and <c>ParentSpanId</c> of <see cref="Activity.Current"/>, and on request its
+/// <c>OperationName</c>, <c>Baggage</c> and <c>Tags</c>.
+/// </summary>
+sealed class SpanEnricher : ILogEventEnricher
+{
+    const string Unprintable = "<unprintable>";
+
+    readonly bool _includeOperationName;
+    readonly bool _includeBaggage;
+    readonly bool _includeTags;
+
+    public SpanEnricher(bool includeOperationName, bool includeBaggage, bool includeTags)
+    {
+        _includeOperationName = includeOperationName;
+        _includeBaggage = includeBaggage;
+        _includeTags = includeTags;
+    }
+
+    public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory)
+    {
+        try
+        {
+            var activity = Activity.Current;
+            if (activity is null) return;
+
+            var properties = ActivityProperties.For(activity);
+            if (properties.TraceId is { } traceId) logEvent.AddPropertyIfAbsent(traceId);
+            if (properties.SpanId is { } spanId) logEvent.AddPropertyIfAbsent(spanId);
+            if (properties.ParentSpanId is { } parentSpanId) logEvent.AddPropertyIfAbsent(parentSpanId);
+            if (_includeOperationName) logEvent.AddPropertyIfAbsent(properties.OperationName);
+
+            // Baggage and tags may change while the activity runs, so they are read on every event.
+            if (_includeBaggage) AddBaggage(logEvent, activity);
+            if (_includeTags) AddTags(logEvent, activity);
+        }
+        catch (Exception ex)
+        {
+            EnricherFailures.Report(nameof(SpanEnricher), ex);
+        }
+    }
+
+    static void AddBaggage(LogEvent logEvent, Activity activity)
+    {
+        if (logEvent.Properties.ContainsKey(SpanPropertyNames.Baggage)) return;
+        List<KeyValuePair<ScalarValue, LogEventPropertyValue>>? entries = null;
+        HashSet<string>? seen = null;
+        // Activity.Baggage lists the nearest value of a key first; an ancestor's value for the same key is shadowed.
+        foreach (var item in activity.Baggage)
+        {
+            seen ??= new HashSet<string>(StringComparer.Ordinal);
+            if (!seen.Add(item.Key)) continue;
+            entries ??= new List<KeyValuePair<ScalarValue, LogEventPropertyValue>>();
+            entries.Add(new KeyValuePair<ScalarValue, LogEventPropertyValue>(new ScalarValue(item.Key), new ScalarValue(item.Value)));
+        }
+
+        if (entries is not null)
+            logEvent.AddPropertyIfAbsent(new LogEventProperty(SpanPropertyNames.Baggage, new DictionaryValue(entries)));
+    }
+
+    static void AddTags(LogEvent logEvent, Activity activity)
+    {
+        if (logEvent.Properties.ContainsKey(SpanPropertyNames.Tags)) return;
+        List<KeyValuePair<ScalarValue, LogEventPropertyValue>>? entries = null;
+        foreach (var tag in activity.TagObjects)
+        {
+            entries ??= new List<KeyValuePair<ScalarValue, LogEventPropertyValue>>();
+            entries.Add(new KeyValuePair<ScalarValue, LogEventPropertyValue>(new ScalarValue(tag.Key), TagValue(tag.Value)));
+        }
+
+        if (entries is not null)
+            logEvent.AddPropertyIfAbsent(new LogEventProperty(SpanPropertyNames.Tags, new DictionaryValue(entries)));
+    }
+
+    static LogEventPropertyValue TagValue(object? value)
+    {
+        switch (value)
+        {
+            case null:
+            case string:
+            case bool:
+            case char:
+            case byte or sbyte or short or ushort or int or uint or long or ulong:
+            case float or double or decimal:
+            case DateTime or DateTimeOffset or TimeSpan or Guid:
+                return new ScalarValue(value);
+            case Array array:
+                var elements = new LogEventPropertyValue[array.Length];
+                for (var i = 0; i < elements.Length; i++) elements[i] = TagValue(array.GetValue(i));
+                return new SequenceValue(elements);
+            default:
+                // Rendered now, under our catch: a ToString() that throws must not fail a sink later.
+                try
+                {
+                    return new ScalarValue(value.ToString());
+                }
+                catch (Exception)
+                {
+                    return new ScalarValue(Unprintable);
+                }
+        }
+    }
+}

@@ -1,0 +1,32 @@
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Enrichers.Context;
+
+namespace Serilog.Extensions.Observability.Enrichers.Enrichment;
+
+/// <summary>Adds <c>UserId</c> (raw or pseudonymous), <c>TenantId</c> and <c>SessionId</c> from <see cref="UserContext"/>.</summary>
+sealed class UserEnricher : ILogEventEnricher
+{
+    readonly UserIdPseudonymizer? _pseudonymizer;
+
+    public UserEnricher(UserIdPseudonymizer? pseudonymizer)
+    {
+        _pseudonymizer = pseudonymizer;
+    }
+
+    public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory)
+    {
+        try
+        {
+            var scope = UserScope.Current;
+            if (scope is null) return;
+            if (scope.UserIdProperty(_pseudonymizer) is { } userId) logEvent.AddPropertyIfAbsent(userId);
+            if (scope.TenantIdProperty is { } tenantId) logEvent.AddPropertyIfAbsent(tenantId);
+            if (scope.SessionIdProperty is { } sessionId) logEvent.AddPropertyIfAbsent(sessionId);
+        }
+        catch (Exception ex)
+        {
+            EnricherFailures.Report(nameof(UserEnricher), ex);
+        }
+    }
+}
