@@ -1,0 +1,44 @@
+using Serilog.Core;
+using Serilog.Debugging;
+using Serilog.Events;
+
+namespace Serilog.Extensions.Observability.Timing.Internal;
+
+/// <summary>
+/// Adds Pipeline, PipelineId, Stage, StageElapsedMs and PipelineElapsedMs from the innermost timer of the
+/// current async flow. The three name properties are cached on the timers; only the two elapsed values are new.
+/// </summary>
+sealed class PipelineTimingEnricher : ILogEventEnricher
+{
+    static long s_failures;
+
+    public static long Failures => Interlocked.Read(ref s_failures);
+
+    public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory)
+    {
+        var frame = TimingAmbient.Current;
+        if (frame is null) return;
+
+        try
+        {
+            var stage = frame as StageTimer;
+            var pipeline = stage is null ? (PipelineTimer)frame : stage.Pipeline;
+            var now = pipeline.TimeProvider.GetTimestamp();
+
+            logEvent.AddPropertyIfAbsent(pipeline.PipelineProperty);
+            logEvent.AddPropertyIfAbsent(pipeline.PipelineIdProperty);
+            // An event that names its own stage (a stage completion event) keeps it, and gets no other stage's elapsed time.
+            if (stage is not null && !logEvent.Properties.ContainsKey(TimingEvents.StageName))
+            {
+                logEvent.AddPropertyIfAbsent(stage.StageProperty);
+                logEvent.AddPropertyIfAbsent(new LogEventProperty(TimingEvents.StageElapsedMsName, new ScalarValue(stage.ElapsedAt(now).TotalMilliseconds)));
+            }
+            logEvent.AddPropertyIfAbsent(new LogEventProperty(TimingEvents.PipelineElapsedMsName, new ScalarValue(pipeline.ElapsedAt(now).TotalMilliseconds)));
+        }
+        catch (Exception ex)
+        {
+            Interlocked.Increment(ref s_failures);
+            SelfLog.WriteLine("Serilog.Extensions.Observability.Timing: enriching an event with pipeline timing failed: {0}", ex);
+        }
+    }
+}

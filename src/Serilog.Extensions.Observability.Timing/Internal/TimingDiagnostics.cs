@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Serilog.Extensions.Observability.Timing.Internal;
+
+/// <summary>The package's Meter and ActivitySource; both named after the package.</summary>
+static class TimingDiagnostics
+{
+    public const string Name = "Serilog.Extensions.Observability.Timing";
+
+    static readonly string? s_version = typeof(TimingDiagnostics).Assembly.GetName().Version?.ToString();
+
+    public static readonly ActivitySource Source = new(Name, s_version);
+
+    static readonly Meter s_meter = new(Name, s_version);
+
+    public static readonly Histogram<double> StageDuration = s_meter.CreateHistogram<double>(
+        "pipeline.stage.duration", unit: "s", description: "Duration of one pipeline stage.");
+
+    public static readonly Histogram<double> PipelineDuration = s_meter.CreateHistogram<double>(
+        "pipeline.duration", unit: "s", description: "Duration of one pipeline run.");
+
+    public static string OutcomeName(TimingOutcome outcome) => outcome switch
+    {
+        TimingOutcome.Completed => "completed",
+        TimingOutcome.Failed => "failed",
+        TimingOutcome.Abandoned => "abandoned",
+        _ => "running",
+    };
+
+    public static void RecordStage(TimeSpan elapsed, string pipeline, string stage, TimingOutcome outcome)
+    {
+        // TagList holds up to eight tags inline: no allocation.
+        var tags = new TagList
+        {
+            { "pipeline", pipeline },
+            { "stage", stage },
+            { "outcome", OutcomeName(outcome) },
+        };
+        StageDuration.Record(elapsed.TotalSeconds, tags);
+    }
+
+    public static void RecordPipeline(TimeSpan elapsed, string pipeline, TimingOutcome outcome)
+    {
+        var tags = new TagList
+        {
+            { "pipeline", pipeline },
+            { "outcome", OutcomeName(outcome) },
+        };
+        PipelineDuration.Record(elapsed.TotalSeconds, tags);
+    }
+
+    public static Activity? StartActivity(string name, Activity? parent)
+    {
+        // A stage begun in another flow than its parent still becomes the parent's child.
+        if (parent is not null && !ReferenceEquals(Activity.Current, parent))
+            return Source.StartActivity(name, ActivityKind.Internal, parent.Context);
+        return Source.StartActivity(name, ActivityKind.Internal);
+    }
+
+    public static void StopActivity(Activity activity, TimingOutcome outcome, Exception? exception)
+    {
+        activity.SetTag("outcome", OutcomeName(outcome));
+        if (exception is not null)
+        {
+            // OpenTelemetry's exception event convention; Activity.AddException exists only from .NET 9.
+            activity.AddEvent(new ActivityEvent("exception", tags: new ActivityTagsCollection
+            {
+                { "exception.type", exception.GetType().FullName },
+                { "exception.message", exception.Message },
+                { "exception.stacktrace", exception.ToString() },
+            }));
+            activity.SetStatus(ActivityStatusCode.Error, exception.Message);
+        }
+        else if (outcome == TimingOutcome.Abandoned)
+        {
+            activity.SetStatus(ActivityStatusCode.Error, "abandoned");
+        }
+        activity.Stop();
+    }
+}

@@ -1,0 +1,350 @@
+using System.Diagnostics;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Timing.Internal;
+
+namespace Serilog.Extensions.Observability.Timing;
+
+/// <summary>
+/// Times one run of a multi-stage pipeline (speech-to-text → LLM → text-to-speech, parse → chunk → embed → store):
+/// one completion event per stage, one summary event with every stage's duration, the
+/// <c>pipeline.stage.duration</c> and <c>pipeline.duration</c> histograms, and an <see cref="Activity"/> per
+/// pipeline and stage, from one <c>using</c> scope.
+/// </summary>
+/// <example>
+/// <code>
+/// using var pipeline = PipelineTimer.Begin("voice-turn", logger);
+/// using (pipeline.Stage("stt")) { ... }
+/// await pipeline.StageAsync("tts", async () => { ... });
+/// pipeline.Complete();
+/// </code>
+/// </example>
+/// <remarks>
+/// <para>While it runs, the pipeline (and each stage inside it) is ambient in the current async flow, so
+/// <c>Enrich.WithPipelineTiming()</c> can attribute events to the innermost stage of their own flow.</para>
+/// <para>Disposing without <see cref="Complete"/> or <see cref="Fail"/> ends the pipeline with
+/// <see cref="PipelineTimingOptions.DisposeOutcome"/> (completed by default, the same rule as stages).
+/// Stages still open when the pipeline ends are ended as <see cref="TimingOutcome.Abandoned"/> first.</para>
+/// <para>Levels: stage completion at <see cref="PipelineTimingOptions.StageCompletionLevel"/> (Debug), summary at
+/// <see cref="PipelineTimingOptions.SummaryLevel"/> (Information); over its threshold or abandoned at Warning; failed at Error.</para>
+/// </remarks>
+public sealed class PipelineTimer : IDisposable
+{
+    readonly ILogger _logger;
+    readonly PipelineTimingOptions _options;
+    readonly long _start;
+    long _end;
+    int _outcome; // TimingOutcome; written once, after _end
+    int _ending;  // 1 once Complete/Fail/Dispose has won
+    readonly Activity? _activity;
+    AmbientScope _scope;
+
+    // Guarded by _open: stages in first-start order (a repeated name sums into one entry) and the stages still running.
+    readonly List<StageTimer> _open = new(4);
+    StageEntry[] _entries = new StageEntry[4];
+    int _entryCount;
+    Dictionary<string, int>? _entryIndex; // only for pipelines with many distinct stage names
+
+    struct StageEntry
+    {
+        public string Name;
+        public bool IsNested;
+        public long ElapsedTicks;
+        public bool Finished;
+    }
+
+    PipelineTimer(string name, ILogger logger, PipelineTimingOptions options)
+    {
+        Name = name;
+        _logger = logger;
+        _options = options;
+        TimeProvider = options.TimeProvider;
+
+        _activity = TimingDiagnostics.Source.HasListeners() ? TimingDiagnostics.StartActivity(name, parent: null) : null;
+        if (_activity is not null)
+        {
+            _activity.SetTag("pipeline", name);
+        }
+        // The span id joins the pipeline's logs to its trace; without a span a random id of the same shape.
+        Id = (_activity?.SpanId ?? ActivitySpanId.CreateRandom()).ToHexString();
+        _activity?.SetTag("pipeline.id", Id);
+
+        PipelineProperty = new LogEventProperty(TimingEvents.PipelineName, new ScalarValue(name));
+        PipelineIdProperty = new LogEventProperty(TimingEvents.PipelineIdName, new ScalarValue(Id));
+
+        _start = TimeProvider.GetTimestamp();
+        TimingAmbient.Enter(ref _scope, this);
+        PipelineCollector.Register(this);
+    }
+
+    /// <summary>
+    /// Starts timing a pipeline run and makes it ambient in the current async flow until it ends.
+    /// </summary>
+    /// <param name="name">The pipeline's name, e.g. <c>voice-turn</c>: the <c>Pipeline</c> property, the metric tag and the span name.</param>
+    /// <param name="logger">Where the stage and summary events go. The default is <see cref="Log.Logger"/> as it is now.</param>
+    /// <param name="options">Levels, thresholds and clock. The default is the options registered by the last
+    /// <c>Enrich.WithPipelineTiming(...)</c> configuration (code or appsettings), else <see cref="PipelineTimingOptions"/>'s defaults.</param>
+    /// <returns>The running pipeline; dispose it (or call <see cref="Complete"/> / <see cref="Fail"/>) to write its summary.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or white space.</exception>
+    public static PipelineTimer Begin(string name, ILogger? logger = null, PipelineTimingOptions? options = null)
+    {
+        Guard.NotNullOrWhiteSpace(name);
+        return new PipelineTimer(name, logger ?? Log.Logger, options ?? PipelineTimingDefaults.Current);
+    }
+
+    /// <summary>The pipeline's name.</summary>
+    public string Name { get; }
+
+    /// <summary>A unique id for this run (16 hex digits): the pipeline span's id when a tracer listens, else random.</summary>
+    public string Id { get; }
+
+    /// <summary>Time since <see cref="Begin"/>; fixed once the pipeline has ended.</summary>
+    public TimeSpan Elapsed => ElapsedAt(TimeProvider.GetTimestamp());
+
+    /// <summary><see cref="TimingOutcome.Running"/> until the pipeline ends, then how it ended.</summary>
+    public TimingOutcome Outcome => (TimingOutcome)Volatile.Read(ref _outcome);
+
+    /// <summary>
+    /// The milliseconds each finished stage took, in the order the stages first started. Nested stages appear under
+    /// their path (<c>ingest/parse</c>); a name that ran more than once holds the sum of its runs. A snapshot: later
+    /// stages do not change a dictionary already returned.
+    /// </summary>
+    public IReadOnlyDictionary<string, double> Stages
+    {
+        get
+        {
+            lock (_open) return SnapshotStages(out _);
+        }
+    }
+
+    /// <summary>
+    /// Starts timing a stage of this pipeline and makes it ambient in the current async flow. A stage begun while
+    /// another stage of this pipeline is ambient in the same flow is nested: its name becomes <c>outer/inner</c>.
+    /// </summary>
+    /// <param name="name">The stage's name, e.g. <c>stt</c>.</param>
+    /// <returns>The running stage: call <see cref="StageTimer.Complete"/> or <see cref="StageTimer.Fail"/>, or dispose it.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or white space.</exception>
+    public StageTimer Stage(string name)
+    {
+        Guard.NotNullOrWhiteSpace(name);
+        var parent = TimingAmbient.Current as StageTimer;
+        if (parent is not null && !ReferenceEquals(parent.Pipeline, this)) parent = null;
+        return new StageTimer(this, name, parent);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> as a stage: completed when its task completes, failed (and the exception
+    /// rethrown unchanged) when it throws or its task faults or is cancelled.
+    /// </summary>
+    /// <param name="name">The stage's name.</param>
+    /// <param name="action">The stage's work.</param>
+    /// <returns>A task that completes when the stage has ended.</returns>
+    public Task StageAsync(string name, Func<Task> action)
+    {
+        Guard.NotNullOrWhiteSpace(name);
+        Guard.NotNull(action);
+        return RunStageAsync(name, action);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> as a stage and returns its result: completed when its task completes, failed
+    /// (and the exception rethrown unchanged) when it throws or its task faults or is cancelled.
+    /// </summary>
+    /// <typeparam name="T">The result type.</typeparam>
+    /// <param name="name">The stage's name.</param>
+    /// <param name="action">The stage's work.</param>
+    /// <returns>The result of <paramref name="action"/>.</returns>
+    public Task<T> StageAsync<T>(string name, Func<Task<T>> action)
+    {
+        Guard.NotNullOrWhiteSpace(name);
+        Guard.NotNull(action);
+        return RunStageAsync(name, action);
+    }
+
+    async Task RunStageAsync(string name, Func<Task> action)
+    {
+        var stage = Stage(name);
+        try
+        {
+            await action().ConfigureAwait(false);
+        }
+        // Observe without swallowing: the filter records the failure and returns false, so the exception propagates as it is.
+        catch (Exception ex) when (stage.FailAndContinue(ex))
+        {
+        }
+        stage.Complete();
+    }
+
+    async Task<T> RunStageAsync<T>(string name, Func<Task<T>> action)
+    {
+        var stage = Stage(name);
+        T result;
+        try
+        {
+            result = await action().ConfigureAwait(false);
+        }
+        // Observe without swallowing: see RunStageAsync(string, Func<Task>).
+        catch (Exception ex) when (stage.FailAndContinue(ex))
+        {
+            throw; // unreachable: the filter returns false
+        }
+        stage.Complete();
+        return result;
+    }
+
+    /// <summary>Ends the pipeline as completed and writes its summary. Does nothing if it has already ended.</summary>
+    public void Complete() => End(TimingOutcome.Completed, null);
+
+    /// <summary>Ends the pipeline as failed and writes its summary at Error with <paramref name="exception"/>. Does nothing if it has already ended.</summary>
+    /// <param name="exception">Why the pipeline failed.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="exception"/> is null.</exception>
+    public void Fail(Exception exception)
+    {
+        Guard.NotNull(exception);
+        End(TimingOutcome.Failed, exception);
+    }
+
+    /// <summary>Ends the pipeline with <see cref="PipelineTimingOptions.DisposeOutcome"/> unless it has already ended.</summary>
+    public void Dispose() => End(_options.DisposeOutcome, null);
+
+    internal TimeProvider TimeProvider { get; }
+
+    internal PipelineTimingOptions Options => _options;
+
+    internal ILogger Logger => _logger;
+
+    internal Activity? Activity => _activity;
+
+    internal LogEventProperty PipelineProperty { get; }
+
+    internal LogEventProperty PipelineIdProperty { get; }
+
+    internal TimeSpan ElapsedAt(long timestamp)
+    {
+        var end = Volatile.Read(ref _outcome) == (int)TimingOutcome.Running ? timestamp : Volatile.Read(ref _end);
+        return TimeProvider.GetElapsedTime(_start, end);
+    }
+
+    /// <summary>Registers a starting stage; returns its entry index.</summary>
+    internal int StageStarted(StageTimer stage, string name, bool nested)
+    {
+        lock (_open)
+        {
+            _open.Add(stage);
+            return FindOrAddEntry(name, nested);
+        }
+    }
+
+    internal void StageEnded(StageTimer stage, int entry, TimeSpan elapsed)
+    {
+        lock (_open)
+        {
+            _open.Remove(stage);
+            _entries[entry].ElapsedTicks += elapsed.Ticks;
+            _entries[entry].Finished = true;
+        }
+    }
+
+    int FindOrAddEntry(string name, bool nested)
+    {
+        if (_entryIndex is not null)
+        {
+            if (_entryIndex.TryGetValue(name, out var found)) return found;
+        }
+        else
+        {
+            for (var i = 0; i < _entryCount; i++)
+                if (string.Equals(_entries[i].Name, name, StringComparison.Ordinal)) return i;
+        }
+
+        if (_entryCount == _entries.Length) Array.Resize(ref _entries, _entries.Length * 2);
+        var index = _entryCount++;
+        _entries[index] = new StageEntry { Name = name, IsNested = nested };
+
+        if (_entryIndex is null && _entryCount > 16)
+        {
+            _entryIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (var i = 0; i < _entryCount; i++) _entryIndex[_entries[i].Name] = i;
+        }
+        else
+        {
+            _entryIndex?.Add(name, index);
+        }
+        return index;
+    }
+
+    /// <summary>Caller holds the lock. The slowest stage is the top-level stage with the largest total (first wins a tie).</summary>
+    StageDurations SnapshotStages(out string? slowest)
+    {
+        slowest = null;
+        var count = 0;
+        for (var i = 0; i < _entryCount; i++)
+            if (_entries[i].Finished) count++;
+        if (count == 0) return StageDurations.Empty;
+
+        var names = new string[count];
+        var milliseconds = new double[count];
+        long slowestTicks = -1;
+        var j = 0;
+        for (var i = 0; i < _entryCount; i++)
+        {
+            ref var entry = ref _entries[i];
+            if (!entry.Finished) continue;
+            names[j] = entry.Name;
+            milliseconds[j] = TimeSpan.FromTicks(entry.ElapsedTicks).TotalMilliseconds;
+            j++;
+            if (!entry.IsNested && entry.ElapsedTicks > slowestTicks)
+            {
+                slowestTicks = entry.ElapsedTicks;
+                slowest = entry.Name;
+            }
+        }
+        return new StageDurations(names, milliseconds);
+    }
+
+    void End(TimingOutcome outcome, Exception? exception)
+    {
+        if (Interlocked.Exchange(ref _ending, 1) != 0) return;
+
+        // Stages left open never finished: end them, innermost (latest) first so each restores its parent.
+        StageTimer[]? open = null;
+        lock (_open)
+        {
+            if (_open.Count > 0) open = _open.ToArray();
+        }
+        if (open is not null)
+        {
+            for (var i = open.Length - 1; i >= 0; i--) open[i].Abandon();
+        }
+
+        var end = TimeProvider.GetTimestamp();
+        Volatile.Write(ref _end, end);
+        Volatile.Write(ref _outcome, (int)outcome);
+
+        var elapsed = TimeProvider.GetElapsedTime(_start, end);
+        TimingAmbient.Exit(ref _scope, this);
+
+        if (TimingDiagnostics.PipelineDuration.Enabled)
+            TimingDiagnostics.RecordPipeline(elapsed, Name, outcome);
+        if (_activity is not null)
+            TimingDiagnostics.StopActivity(_activity, outcome, exception);
+
+        var level = TimingEvents.Level(outcome, elapsed, Threshold(), _options.SummaryLevel);
+        if (!_logger.IsEnabled(level)) return;
+
+        StageDurations stages;
+        string? slowest;
+        lock (_open) stages = SnapshotStages(out slowest);
+        TimingEvents.WriteSummary(_logger, level, TimeProvider.GetUtcNow(), this, elapsed, outcome, exception, stages, slowest, _activity);
+    }
+
+    TimeSpan? Threshold()
+    {
+        var thresholds = _options.PipelineThresholds;
+        if (thresholds.Count == 0) return null;
+        if (thresholds.TryGetValue(Name, out var own)) return own;
+        if (thresholds.TryGetValue(PipelineTimingOptions.AnyName, out var any)) return any;
+        return null;
+    }
+}

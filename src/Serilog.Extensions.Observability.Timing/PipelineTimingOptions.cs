@@ -1,0 +1,85 @@
+using Serilog.Events;
+
+namespace Serilog.Extensions.Observability.Timing;
+
+/// <summary>
+/// Levels, thresholds and clock for pipeline timing. Pass an instance to
+/// <see cref="PipelineTimer.Begin(string, ILogger?, PipelineTimingOptions?)"/>, or let
+/// <c>Enrich.WithPipelineTiming(...)</c> (in code or from the appsettings <c>"Serilog"</c> section) register
+/// the process-wide defaults that every pipeline begun without options uses.
+/// </summary>
+/// <remarks>
+/// The options are read while pipelines run (nothing is copied), so change them only before use.
+/// The type binds with <c>IConfiguration.Bind(options)</c>: the threshold dictionaries are keyed by name
+/// with <c>TimeSpan</c> values such as <c>"00:00:02.5"</c>.
+/// </remarks>
+public sealed class PipelineTimingOptions
+{
+    /// <summary>The key that sets the threshold of every stage (or pipeline) without its own entry.</summary>
+    public const string AnyName = "*";
+
+    TimingOutcome _disposeOutcome = TimingOutcome.Completed;
+    TimeProvider _timeProvider = TimeProvider.System;
+
+    /// <summary>
+    /// Duration above which a stage's completion event is written at <see cref="LogEventLevel.Warning"/>.
+    /// Keyed by the stage's full name (<c>ingest/parse</c>), then its own name (<c>parse</c>), then
+    /// <see cref="AnyName"/>. Empty by default: no stage is slow. Names are case-sensitive.
+    /// </summary>
+    public IDictionary<string, TimeSpan> StageThresholds { get; } = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Duration above which a pipeline's summary event is written at <see cref="LogEventLevel.Warning"/>,
+    /// keyed by pipeline name, then <see cref="AnyName"/>. Empty by default. Names are case-sensitive.
+    /// </summary>
+    public IDictionary<string, TimeSpan> PipelineThresholds { get; } = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
+
+    /// <summary>Level of a stage completion event that is neither slow, abandoned nor failed. The default is <see cref="LogEventLevel.Debug"/>.</summary>
+    public LogEventLevel StageCompletionLevel { get; set; } = LogEventLevel.Debug;
+
+    /// <summary>Level of a pipeline summary event that is neither slow, abandoned nor failed. The default is <see cref="LogEventLevel.Information"/>.</summary>
+    public LogEventLevel SummaryLevel { get; set; } = LogEventLevel.Information;
+
+    /// <summary>
+    /// The outcome of a stage or pipeline disposed without <c>Complete()</c> or <c>Fail()</c>:
+    /// <see cref="TimingOutcome.Completed"/> (the default, so a <c>using</c> block is enough) or
+    /// <see cref="TimingOutcome.Abandoned"/> (written at Warning, like SerilogTimings' <c>Operation.Begin</c>).
+    /// An exception passing through a <c>using</c> block cannot be seen: call <c>Fail(exception)</c> or use <c>StageAsync</c>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is neither Completed nor Abandoned.</exception>
+    public TimingOutcome DisposeOutcome
+    {
+        get => _disposeOutcome;
+        set
+        {
+            if (value is not (TimingOutcome.Completed or TimingOutcome.Abandoned))
+                throw new ArgumentOutOfRangeException(nameof(value), value, "A disposed stage or pipeline is either Completed or Abandoned.");
+            _disposeOutcome = value;
+        }
+    }
+
+    /// <summary>The clock for timestamps and durations. The default is <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider
+    {
+        get => _timeProvider;
+        set => _timeProvider = Guard.NotNull(value);
+    }
+
+    internal static void ValidateThresholds(IEnumerable<KeyValuePair<string, TimeSpan>>? thresholds, string parameterName)
+    {
+        if (thresholds is null) return;
+        foreach (var threshold in thresholds)
+        {
+            if (string.IsNullOrWhiteSpace(threshold.Key))
+                throw new ArgumentException("A threshold needs a stage or pipeline name (or \"*\").", parameterName);
+            if (threshold.Value <= TimeSpan.Zero)
+                throw new ArgumentOutOfRangeException(parameterName, threshold.Value, $"The threshold of '{threshold.Key}' must be greater than zero.");
+        }
+    }
+
+    internal void Validate()
+    {
+        ValidateThresholds(StageThresholds, nameof(StageThresholds));
+        ValidateThresholds(PipelineThresholds, nameof(PipelineThresholds));
+    }
+}

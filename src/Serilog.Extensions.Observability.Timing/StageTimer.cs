@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Timing.Internal;
+
+namespace Serilog.Extensions.Observability.Timing;
+
+/// <summary>
+/// One stage of a <see cref="PipelineTimer"/>, begun with <see cref="PipelineTimer.Stage"/>. Ambient in the async flow
+/// that began it until it ends, so events written inside carry it (with <c>Enrich.WithPipelineTiming()</c>).
+/// </summary>
+/// <remarks>
+/// Ending writes one completion event (<c>Pipeline</c>, <c>PipelineId</c>, <c>Stage</c>, <c>ElapsedMs</c>,
+/// <c>Outcome</c>), records <c>pipeline.stage.duration</c> and stops the stage's <see cref="Activity"/>.
+/// Disposing without <see cref="Complete"/> or <see cref="Fail"/> ends it with
+/// <see cref="PipelineTimingOptions.DisposeOutcome"/>: completed by default, so a <c>using</c> block is enough;
+/// an exception leaving the block is not seen, so call <see cref="Fail"/> or use <see cref="PipelineTimer.StageAsync(string, Func{Task})"/>.
+/// </remarks>
+public sealed class StageTimer : IDisposable
+{
+    readonly string _leafName;
+    readonly bool _nested;
+    readonly int _entry;
+    readonly long _start;
+    long _end;
+    int _outcome; // TimingOutcome; written once, after _end
+    int _ending;  // 1 once an end has won
+    readonly Activity? _activity;
+    LogEventProperty? _stageProperty;
+    AmbientScope _scope;
+
+    internal StageTimer(PipelineTimer pipeline, string name, StageTimer? parent)
+    {
+        Pipeline = pipeline;
+        _leafName = name;
+        _nested = parent is not null;
+        Name = parent is null ? name : parent.Name + "/" + name;
+
+        if (TimingDiagnostics.Source.HasListeners())
+        {
+            _activity = TimingDiagnostics.StartActivity(Name, parent?._activity ?? pipeline.Activity);
+            if (_activity is not null)
+            {
+                _activity.SetTag("pipeline", pipeline.Name);
+                _activity.SetTag("pipeline.id", pipeline.Id);
+                _activity.SetTag("stage", Name);
+            }
+        }
+
+        _entry = pipeline.StageStarted(this, Name, _nested);
+        _start = pipeline.TimeProvider.GetTimestamp();
+        // Entered after the activity started, so ending can restore the context that still has the activity current.
+        TimingAmbient.Enter(ref _scope, this);
+    }
+
+    /// <summary>The stage's name; a nested stage's is its path, <c>outer/inner</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>Time since the stage began; fixed once it has ended.</summary>
+    public TimeSpan Elapsed => ElapsedAt(Pipeline.TimeProvider.GetTimestamp());
+
+    /// <summary><see cref="TimingOutcome.Running"/> until the stage ends, then how it ended.</summary>
+    public TimingOutcome Outcome => (TimingOutcome)Volatile.Read(ref _outcome);
+
+    /// <summary>Ends the stage as completed. Does nothing if it has already ended.</summary>
+    public void Complete() => End(TimingOutcome.Completed, null);
+
+    /// <summary>Ends the stage as failed; its completion event is written at Error with <paramref name="exception"/>. Does nothing if it has already ended.</summary>
+    /// <param name="exception">Why the stage failed.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="exception"/> is null.</exception>
+    public void Fail(Exception exception)
+    {
+        Guard.NotNull(exception);
+        End(TimingOutcome.Failed, exception);
+    }
+
+    /// <summary>Ends the stage with <see cref="PipelineTimingOptions.DisposeOutcome"/> unless it has already ended.</summary>
+    public void Dispose() => End(Pipeline.Options.DisposeOutcome, null);
+
+    internal PipelineTimer Pipeline { get; }
+
+    /// <summary>Built on first use by the enricher, then reused by every event of the stage.</summary>
+    internal LogEventProperty StageProperty =>
+        _stageProperty ??= new LogEventProperty(TimingEvents.StageName, new ScalarValue(Name));
+
+    internal TimeSpan ElapsedAt(long timestamp)
+    {
+        var end = Volatile.Read(ref _outcome) == (int)TimingOutcome.Running ? timestamp : Volatile.Read(ref _end);
+        return Pipeline.TimeProvider.GetElapsedTime(_start, end);
+    }
+
+    internal void Abandon() => End(TimingOutcome.Abandoned, null);
+
+    /// <summary>For exception filters: records the failure and returns false so the exception keeps propagating.</summary>
+    internal bool FailAndContinue(Exception exception)
+    {
+        End(TimingOutcome.Failed, exception);
+        return false;
+    }
+
+    void End(TimingOutcome outcome, Exception? exception)
+    {
+        if (Interlocked.Exchange(ref _ending, 1) != 0) return;
+
+        var pipeline = Pipeline;
+        var end = pipeline.TimeProvider.GetTimestamp();
+        Volatile.Write(ref _end, end);
+        Volatile.Write(ref _outcome, (int)outcome);
+        var elapsed = pipeline.TimeProvider.GetElapsedTime(_start, end);
+
+        TimingAmbient.Exit(ref _scope, this);
+        pipeline.StageEnded(this, _entry, elapsed);
+
+        if (TimingDiagnostics.StageDuration.Enabled)
+            TimingDiagnostics.RecordStage(elapsed, pipeline.Name, Name, outcome);
+        if (_activity is not null)
+            TimingDiagnostics.StopActivity(_activity, outcome, exception);
+
+        var level = TimingEvents.Level(outcome, elapsed, Threshold(), pipeline.Options.StageCompletionLevel);
+        if (!pipeline.Logger.IsEnabled(level)) return;
+        TimingEvents.WriteStage(pipeline.Logger, level, pipeline.TimeProvider.GetUtcNow(), pipeline, StageProperty,
+            elapsed, outcome, exception, _activity);
+    }
+
+    TimeSpan? Threshold()
+    {
+        var thresholds = Pipeline.Options.StageThresholds;
+        if (thresholds.Count == 0) return null;
+        if (thresholds.TryGetValue(Name, out var own)) return own;
+        if (_nested && thresholds.TryGetValue(_leafName, out var leaf)) return leaf;
+        if (thresholds.TryGetValue(PipelineTimingOptions.AnyName, out var any)) return any;
+        return null;
+    }
+}
