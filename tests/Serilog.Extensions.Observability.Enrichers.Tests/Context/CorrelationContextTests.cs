@@ -1,0 +1,286 @@
+using Serilog.Extensions.Observability.Enrichers;
+
+namespace Serilog.Extensions.Observability.Enrichers.Tests.Context;
+
+public class CorrelationContextTests
+{
+    static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    [Test]
+    public void OutsideAnyScopeThereIsNoCurrentId()
+    {
+        Assert.That(CorrelationContext.CurrentId, Is.Null);
+    }
+
+    [Test]
+    public void NewIdIs32LowercaseHexCharactersAndUnique()
+    {
+        var first = CorrelationContext.NewId();
+        var second = CorrelationContext.NewId();
+
+        Assert.That(first, Does.Match("^[0-9a-f]{32}$"));
+        Assert.That(second, Does.Match("^[0-9a-f]{32}$"));
+        Assert.That(first, Is.Not.EqualTo(second));
+    }
+
+    [Test]
+    public void BeginWithoutAnIdMakesANewIdCurrent()
+    {
+        using (CorrelationContext.Begin())
+        {
+            Assert.That(CorrelationContext.CurrentId, Does.Match("^[0-9a-f]{32}$"));
+        }
+
+        Assert.That(CorrelationContext.CurrentId, Is.Null);
+    }
+
+    [Test]
+    public void BeginWithAnEmptyIdMakesANewIdCurrent()
+    {
+        using (CorrelationContext.Begin(""))
+            Assert.That(CorrelationContext.CurrentId, Does.Match("^[0-9a-f]{32}$"));
+    }
+
+    [Test]
+    public void BeginWithAnIdMakesThatIdCurrent()
+    {
+        using (CorrelationContext.Begin("order-42"))
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo("order-42"));
+    }
+
+    [TestCase(" \t ")]
+    [TestCase("has space")]
+    [TestCase("line\nbreak")]
+    [TestCase("quote\"")]
+    [TestCase("ünïcode")]
+    public void BeginRejectsAnIdWithCharactersOutsideTheAllowedSetWithoutEchoingIt(string id)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => CorrelationContext.Begin(id));
+
+        Assert.That(ex!.ParamName, Is.EqualTo("correlationId"));
+        Assert.That(ex.Message, Does.Not.Contain(id));
+        Assert.That(CorrelationContext.CurrentId, Is.Null);
+    }
+
+    [Test]
+    public void BeginRejectsAnIdLongerThanTheMaximum()
+    {
+        Assert.That(() => CorrelationContext.Begin(new string('a', CorrelationContext.MaxIdLength + 1)), Throws.ArgumentException);
+        using (CorrelationContext.Begin(new string('a', CorrelationContext.MaxIdLength)))
+            Assert.That(CorrelationContext.CurrentId, Has.Length.EqualTo(CorrelationContext.MaxIdLength));
+    }
+
+    [TestCase("0af7651916cd43dd8448eb211c80319c", true)]
+    [TestCase("5b3c2f0e-6a51-4c55-9f5e-0b2f1a0c9d11", true)]
+    [TestCase("tenant:orders/42+retry=1@eu_west.2", true)]
+    [TestCase("", false)]
+    [TestCase(null, false)]
+    [TestCase("a\r\nInjected: header", false)]
+    [TestCase("<script>", false)]
+    public void IsValidIdAcceptsOnlyTheDocumentedCharacterSet(string? id, bool expected)
+    {
+        Assert.That(CorrelationContext.IsValidId(id), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void NestedScopesRestoreThePreviousIdOnDispose()
+    {
+        using (CorrelationContext.Begin("outer"))
+        {
+            using (CorrelationContext.Begin("inner"))
+                Assert.That(CorrelationContext.CurrentId, Is.EqualTo("inner"));
+
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo("outer"));
+        }
+
+        Assert.That(CorrelationContext.CurrentId, Is.Null);
+    }
+
+    [Test]
+    public void DisposingTheOuterScopeFirstLeavesTheInnerIdCurrentAndTheInnerDisposeSkipsTheClosedOuter()
+    {
+        var outer = CorrelationContext.Begin("outer");
+        var inner = CorrelationContext.Begin("inner");
+
+        outer.Dispose();
+        Assert.That(CorrelationContext.CurrentId, Is.EqualTo("inner"));
+
+        inner.Dispose();
+        Assert.That(CorrelationContext.CurrentId, Is.Null);
+    }
+
+    [Test]
+    public void DisposingAMiddleScopeFirstRestoresTheOutermostOpenScopeLater()
+    {
+        using (CorrelationContext.Begin("root"))
+        {
+            var middle = CorrelationContext.Begin("middle");
+            var inner = CorrelationContext.Begin("inner");
+
+            middle.Dispose();
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo("inner"));
+
+            inner.Dispose();
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo("root"));
+        }
+
+        Assert.That(CorrelationContext.CurrentId, Is.Null);
+    }
+
+    [Test]
+    public void DisposingTwiceDoesNotDisturbAScopeBegunInBetween()
+    {
+        using (CorrelationContext.Begin("outer"))
+        {
+            var first = CorrelationContext.Begin("first");
+            first.Dispose();
+            using (CorrelationContext.Begin("second"))
+            {
+                first.Dispose();
+                Assert.That(CorrelationContext.CurrentId, Is.EqualTo("second"));
+            }
+
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo("outer"));
+        }
+    }
+
+    [Test]
+    public async Task TheIdFlowsThroughAwaitAndThreadHops()
+    {
+        using (CorrelationContext.Begin("flowing"))
+        {
+            await Task.Yield();
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo("flowing"));
+            await Task.Delay(1).ConfigureAwait(false);
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo("flowing"));
+            Assert.That(await Task.Run(() => CorrelationContext.CurrentId), Is.EqualTo("flowing"));
+        }
+    }
+
+    [Test]
+    public async Task TheIdFlowsIntoEveryBodyOfParallelForEachAsync()
+    {
+        var seen = new System.Collections.Concurrent.ConcurrentBag<string?>();
+        using (CorrelationContext.Begin("parallel"))
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(0, 32), async (_, ct) =>
+            {
+                await Task.Yield();
+                seen.Add(CorrelationContext.CurrentId);
+            });
+        }
+
+        Assert.That(seen, Has.Count.EqualTo(32));
+        Assert.That(seen, Is.All.EqualTo("parallel"));
+    }
+
+    [Test]
+    public void ATimerStartedInsideTheScopeSeesTheIdAndOneStartedOutsideDoesNot()
+    {
+        var outside = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var inside = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var startOutside = new ManualResetEventSlim();
+
+        using var outsideTimer = new Timer(_ => outside.TrySetResult(CorrelationContext.CurrentId));
+        Timer insideTimer;
+        using (CorrelationContext.Begin("timer"))
+        {
+            insideTimer = new Timer(_ => inside.TrySetResult(CorrelationContext.CurrentId), null, 0, System.Threading.Timeout.Infinite);
+            outsideTimer.Change(0, System.Threading.Timeout.Infinite);
+        }
+
+        using (insideTimer)
+        {
+            Assert.That(inside.Task.Wait(Timeout), Is.True);
+            Assert.That(outside.Task.Wait(Timeout), Is.True);
+        }
+
+        Assert.That(inside.Task.Result, Is.EqualTo("timer"));
+        Assert.That(outside.Task.Result, Is.Null);
+    }
+
+    [Test]
+    public async Task ATaskStartedOutsideTheScopeNeverSeesIt()
+    {
+        using var gate = new ManualResetEventSlim();
+        var unrelated = Task.Run(() =>
+        {
+            gate.Wait(Timeout);
+            return CorrelationContext.CurrentId;
+        });
+
+        using (CorrelationContext.Begin("private"))
+        {
+            gate.Set();
+            Assert.That(await unrelated, Is.Null);
+        }
+    }
+
+    [Test]
+    public async Task WorkQueuedWithFlowSuppressedDoesNotSeeTheId()
+    {
+        using (CorrelationContext.Begin("suppressed"))
+        {
+            Task<string?> work;
+            using (ExecutionContext.SuppressFlow())
+                work = Task.Run(() => CorrelationContext.CurrentId);
+
+            Assert.That(await work, Is.Null);
+        }
+    }
+
+    [Test]
+    public async Task AScopeBegunInsideAnAsyncMethodDoesNotFlowBackToItsCaller()
+    {
+        using (CorrelationContext.Begin("caller"))
+        {
+            await BeginWithoutDisposing("callee");
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo("caller"));
+        }
+
+        static async Task BeginWithoutDisposing(string id)
+        {
+            CorrelationContext.Begin(id);
+            await Task.Yield();
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo(id));
+        }
+    }
+
+    [Test]
+    public async Task WorkStartedInsideAScopeKeepsItsIdAfterTheScopeIsDisposed()
+    {
+        using var gate = new ManualResetEventSlim();
+        Task<string?> background;
+        using (CorrelationContext.Begin("fire-and-forget"))
+        {
+            background = Task.Run(() =>
+            {
+                gate.Wait(Timeout);
+                return CorrelationContext.CurrentId;
+            });
+        }
+
+        Assert.That(CorrelationContext.CurrentId, Is.Null);
+        gate.Set();
+        Assert.That(await background, Is.EqualTo("fire-and-forget"));
+    }
+
+    [Test]
+    public async Task DisposingAnInheritedScopeInAChildFlowDoesNotStopTheOwnerFromRestoring()
+    {
+        using (CorrelationContext.Begin("outer"))
+        {
+            var scope = CorrelationContext.Begin("shared");
+            var inChild = await Task.Run(() =>
+            {
+                scope.Dispose();
+                return CorrelationContext.CurrentId;
+            });
+
+            Assert.That(inChild, Is.EqualTo("outer"));
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo("shared"));
+            scope.Dispose();
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo("outer"));
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using Serilog.Extensions.Observability.Enrichers;
+
+namespace Serilog.Extensions.Observability.Enrichers.Tests.Context;
+
+public class UserContextTests
+{
+    [Test]
+    public void OutsideAnyScopeThereIsNoCurrentUser()
+    {
+        Assert.That(UserContext.Current, Is.Null);
+    }
+
+    [Test]
+    public void BeginMakesTheIdentityCurrentAndDisposeRestoresNone()
+    {
+        using (UserContext.Begin("alice", "acme", "s-1"))
+        {
+            var current = UserContext.Current;
+            Assert.That(current, Is.Not.Null);
+            Assert.That(current!.UserId, Is.EqualTo("alice"));
+            Assert.That(current.TenantId, Is.EqualTo("acme"));
+            Assert.That(current.SessionId, Is.EqualTo("s-1"));
+        }
+
+        Assert.That(UserContext.Current, Is.Null);
+    }
+
+    [Test]
+    public void NestedScopesRestoreThePreviousIdentity()
+    {
+        using (UserContext.Begin("alice", "acme"))
+        {
+            using (UserContext.Begin("bob"))
+            {
+                Assert.That(UserContext.Current!.UserId, Is.EqualTo("bob"));
+                Assert.That(UserContext.Current.TenantId, Is.Null);
+            }
+
+            Assert.That(UserContext.Current!.UserId, Is.EqualTo("alice"));
+        }
+    }
+
+    [Test]
+    public void AnInnerScopeWithNoUserHidesTheOuterUser()
+    {
+        using (UserContext.Begin("alice"))
+        using (UserContext.Begin(null))
+        {
+            Assert.That(UserContext.Current, Is.Not.Null);
+            Assert.That(UserContext.Current!.UserId, Is.Null);
+        }
+    }
+
+    [Test]
+    public void OutOfOrderDisposalLeavesTheInnerIdentityCurrentThenRestoresNone()
+    {
+        var outer = UserContext.Begin("outer");
+        var inner = UserContext.Begin("inner");
+
+        outer.Dispose();
+        Assert.That(UserContext.Current!.UserId, Is.EqualTo("inner"));
+        inner.Dispose();
+        Assert.That(UserContext.Current, Is.Null);
+    }
+
+    [Test]
+    public async Task TheIdentityFlowsThroughAwaitAndTaskRunButNotIntoEarlierWork()
+    {
+        using var gate = new ManualResetEventSlim();
+        var unrelated = Task.Run(() =>
+        {
+            gate.Wait(TimeSpan.FromSeconds(10));
+            return UserContext.Current;
+        });
+
+        using (UserContext.Begin("carol", "globex"))
+        {
+            gate.Set();
+            await Task.Yield();
+            var inTask = await Task.Run(() => UserContext.Current);
+            Assert.That(inTask!.UserId, Is.EqualTo("carol"));
+            Assert.That(await unrelated, Is.Null);
+        }
+    }
+
+    [Test]
+    public void CorrelationAndUserScopesAreIndependent()
+    {
+        using (CorrelationContext.Begin("c-1"))
+        {
+            using (UserContext.Begin("dave"))
+            {
+                Assert.That(CorrelationContext.CurrentId, Is.EqualTo("c-1"));
+            }
+
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo("c-1"));
+            Assert.That(UserContext.Current, Is.Null);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Text;
+using Serilog.Extensions.Observability.Enrichers;
+
+namespace Serilog.Extensions.Observability.Enrichers.Tests;
+
+public class CorrelationPropagationTests
+{
+    [Test]
+    public void InjectWritesTheCurrentIdUnderTheDefaultHeader()
+    {
+        var headers = new Dictionary<string, string>();
+        using (CorrelationContext.Begin("abc-123"))
+            Assert.That(CorrelationPropagation.Inject(headers), Is.True);
+
+        Assert.That(headers, Is.EquivalentTo(new Dictionary<string, string> { ["X-Correlation-ID"] = "abc-123" }));
+    }
+
+    [Test]
+    public void InjectWithoutACorrelationIdOrActivityWritesNothing()
+    {
+        var headers = new Dictionary<string, string>();
+        Assert.That(CorrelationPropagation.Inject(headers), Is.False);
+        Assert.That(headers, Is.Empty);
+    }
+
+    [Test]
+    public void InjectFallsBackToTheCurrentW3CTraceId()
+    {
+        var headers = new Dictionary<string, object>();
+        using var activity = new Activity("send").SetIdFormat(ActivityIdFormat.W3C).Start();
+
+        Assert.That(CorrelationPropagation.Inject(headers, "correlation"), Is.True);
+        Assert.That(headers["correlation"], Is.EqualTo(activity.TraceId.ToHexString()));
+    }
+
+    [Test]
+    public void InjectThroughASetterReachesAnyCarrier()
+    {
+        var carrier = new List<(string, string)>();
+        using (CorrelationContext.Begin("custom"))
+            CorrelationPropagation.Inject(carrier, static (c, name, value) => c.Add((name, value)), "cid");
+
+        Assert.That(carrier, Is.EqualTo(new[] { ("cid", "custom") }));
+    }
+
+    [Test]
+    public void AnIdInjectedOnOneSideIsExtractedAndBegunOnTheOther()
+    {
+        var headers = new Dictionary<string, string>();
+        using (CorrelationContext.Begin("round-trip"))
+            CorrelationPropagation.Inject(headers);
+
+        Assert.That(CorrelationContext.CurrentId, Is.Null);
+        using (CorrelationPropagation.BeginFrom(headers))
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo("round-trip"));
+    }
+
+    [Test]
+    public void TryExtractMatchesTheHeaderNameIgnoringCase()
+    {
+        var headers = new List<KeyValuePair<string, string>> { new("x-correlation-id", "lower") };
+
+        Assert.That(CorrelationPropagation.TryExtract(headers, out var id), Is.True);
+        Assert.That(id, Is.EqualTo("lower"));
+    }
+
+    [Test]
+    public void TryExtractReadsUtf8ByteValuesFromObjectHeaders()
+    {
+        var headers = new Dictionary<string, object> { ["X-Correlation-ID"] = Encoding.UTF8.GetBytes("from-rabbit") };
+
+        Assert.That(CorrelationPropagation.TryExtract(headers, out var id), Is.True);
+        Assert.That(id, Is.EqualTo("from-rabbit"));
+    }
+
+    [Test]
+    public void TryExtractReturnsFalseWhenTheHeaderIsAbsentOrTheCollectionIsNull()
+    {
+        Assert.That(CorrelationPropagation.TryExtract(new Dictionary<string, string>(), out _), Is.False);
+        Assert.That(CorrelationPropagation.TryExtract((IEnumerable<KeyValuePair<string, string>>?)null, out _), Is.False);
+        Assert.That(CorrelationPropagation.TryExtract(new Dictionary<string, object> { ["X-Correlation-ID"] = 42 }, out _), Is.False);
+    }
+
+    [TestCaseSource(nameof(HostileValues))]
+    public void AHostileHeaderIsRejectedAndReplacedByANewId(string hostile)
+    {
+        var headers = new Dictionary<string, string> { ["X-Correlation-ID"] = hostile };
+
+        Assert.That(CorrelationPropagation.TryExtract(headers, out var id), Is.False);
+        Assert.That(id, Is.Null);
+        using (CorrelationPropagation.BeginFrom(headers))
+            Assert.That(CorrelationContext.CurrentId, Does.Match("^[0-9a-f]{32}$"));
+    }
+
+    static IEnumerable<string> HostileValues() => File.ReadAllLines(Path.Combine(TestContext.CurrentContext.TestDirectory, "Configuration", "hostile-correlation-ids.txt"))
+        .Where(line => !line.StartsWith('#'))
+        .Select(line => line.Replace("\\r", "\r").Replace("\\n", "\n").Replace("\\0", "\0").Replace("{LONG}", new string('a', 129)));
+
+    [Test]
+    public void TryExtractThroughAGetterAppliesTheSameValidation()
+    {
+        var ok = CorrelationPropagation.TryExtract("good-id", static (c, _) => c, out var id);
+        var bad = CorrelationPropagation.TryExtract("bad id", static (c, _) => c, out _);
+
+        Assert.That(ok, Is.True);
+        Assert.That(id, Is.EqualTo("good-id"));
+        Assert.That(bad, Is.False);
+    }
+
+    [Test]
+    public void ABlankHeaderNameIsAConfigurationError()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => CorrelationPropagation.Inject(new Dictionary<string, string>(), " "));
+        Assert.That(ex!.ParamName, Is.EqualTo("headerName"));
+    }
+}

@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Enrichers.Tests.Enrichment;
+
+public class SpanEnricherTests
+{
+    static LogEvent Log(Func<LoggerConfiguration, LoggerConfiguration>? configure = null) =>
+        DelegatingSink.GetLogEvent(log => log.Information("Hi"), configure ?? (c => c.Enrich.WithSpan()));
+
+    [Test]
+    public void WithoutAnActivityNothingIsAdded()
+    {
+        var evt = Log();
+
+        Assert.That(evt.Properties.Keys, Has.None.AnyOf("TraceId", "SpanId", "ParentSpanId"));
+    }
+
+    [Test]
+    public void ARootW3CActivityGivesTraceAndSpanIdsButNoParent()
+    {
+        using var activity = new Activity("root").SetIdFormat(ActivityIdFormat.W3C).Start();
+        var evt = Log();
+
+        Assert.That(evt.Properties["TraceId"], Is.EqualTo(new ScalarValue(activity.TraceId.ToHexString())));
+        Assert.That(evt.Properties["SpanId"], Is.EqualTo(new ScalarValue(activity.SpanId.ToHexString())));
+        Assert.That(((ScalarValue)evt.Properties["TraceId"]).Value as string, Does.Match("^[0-9a-f]{32}$"));
+        Assert.That(((ScalarValue)evt.Properties["SpanId"]).Value as string, Does.Match("^[0-9a-f]{16}$"));
+        Assert.That(evt.Properties.ContainsKey("ParentSpanId"), Is.False);
+    }
+
+    [Test]
+    public void AChildW3CActivityGivesItsParentSpanId()
+    {
+        using var parent = new Activity("parent").SetIdFormat(ActivityIdFormat.W3C).Start();
+        using var child = new Activity("child").Start();
+        var evt = Log();
+
+        Assert.That(evt.Properties["TraceId"], Is.EqualTo(new ScalarValue(parent.TraceId.ToHexString())));
+        Assert.That(evt.Properties["SpanId"], Is.EqualTo(new ScalarValue(child.SpanId.ToHexString())));
+        Assert.That(evt.Properties["ParentSpanId"], Is.EqualTo(new ScalarValue(parent.SpanId.ToHexString())));
+    }
+
+    [Test]
+    public void AnActivityWithARemoteParentGivesTheRemoteIds()
+    {
+        var traceId = ActivityTraceId.CreateFromString("0af7651916cd43dd8448eb211c80319c");
+        var parentSpanId = ActivitySpanId.CreateFromString("b7ad6b7169203331");
+        using var activity = new Activity("server").SetParentId(traceId, parentSpanId).Start();
+        var evt = Log();
+
+        Assert.That(evt.Properties["TraceId"], Is.EqualTo(new ScalarValue("0af7651916cd43dd8448eb211c80319c")));
+        Assert.That(evt.Properties["ParentSpanId"], Is.EqualTo(new ScalarValue("b7ad6b7169203331")));
+    }
+
+    [Test]
+    public void AHierarchicalActivityGivesItsRootIdIdAndParentId()
+    {
+        using var parent = new Activity("parent").SetIdFormat(ActivityIdFormat.Hierarchical).Start();
+        using var child = new Activity("child").SetIdFormat(ActivityIdFormat.Hierarchical).Start();
+        var evt = Log();
+
+        Assert.That(child.IdFormat, Is.EqualTo(ActivityIdFormat.Hierarchical));
+        Assert.That(evt.Properties["TraceId"], Is.EqualTo(new ScalarValue(child.RootId)));
+        Assert.That(evt.Properties["SpanId"], Is.EqualTo(new ScalarValue(child.Id)));
+        Assert.That(evt.Properties["ParentSpanId"], Is.EqualTo(new ScalarValue(parent.Id)));
+    }
+
+    [Test]
+    public void OperationNameBaggageAndTagsAreAddedOnlyWhenAskedFor()
+    {
+        using var activity = new Activity("checkout").AddBaggage("tenant", "acme").AddTag("http.method", "GET").AddTag("retries", 2).Start();
+
+        var plain = Log();
+        var full = Log(c => c.Enrich.WithSpan(includeOperationName: true, includeBaggage: true, includeTags: true));
+
+        Assert.That(plain.Properties.Keys, Has.None.AnyOf("OperationName", "Baggage", "Tags"));
+        Assert.That(full.Properties["OperationName"], Is.EqualTo(new ScalarValue("checkout")));
+        Assert.That(full.Properties["Baggage"].ToString(), Is.EqualTo("[(\"tenant\": \"acme\")]"));
+        Assert.That(full.Properties["Tags"].ToString(), Is.EqualTo("[(\"http.method\": \"GET\"), (\"retries\": 2)]"));
+    }
+
+    [Test]
+    public void BaggageShowsTheNearestValueOfAKey()
+    {
+        using var parent = new Activity("parent").AddBaggage("region", "eu").AddBaggage("tier", "gold").Start();
+        using var child = new Activity("child").AddBaggage("region", "us").Start();
+        var evt = Log(c => c.Enrich.WithSpan(includeBaggage: true));
+
+        var baggage = (DictionaryValue)evt.Properties["Baggage"];
+        var asText = baggage.Elements.ToDictionary(e => (string)e.Key.Value!, e => e.Value.ToString());
+        Assert.That(asText, Is.EquivalentTo(new Dictionary<string, string> { ["region"] = "\"us\"", ["tier"] = "\"gold\"" }));
+    }
+
+    [Test]
+    public void ATagWhoseToStringThrowsIsWrittenAsAPlaceholderAndTheEventStillGetsItsIds()
+    {
+        using var activity = new Activity("op").AddTag("bad", new ThrowingToString()).AddTag("list", new[] { 1, 2 }).Start();
+        var evt = Log(c => c.Enrich.WithSpan(includeTags: true));
+
+        Assert.That(evt.Properties["Tags"].ToString(), Is.EqualTo("[(\"bad\": \"<unprintable>\"), (\"list\": [1, 2])]"));
+        Assert.That(evt.Properties.ContainsKey("SpanId"), Is.True);
+    }
+
+    [Test]
+    public void ValuesTheCallerSetWin()
+    {
+        using var activity = new Activity("op").Start();
+        var evt = DelegatingSink.GetLogEvent(
+            log => log.ForContext("TraceId", "mine").ForContext("SpanId", "my-span").Information("Hi"),
+            c => c.Enrich.WithSpan());
+
+        Assert.That(evt.Properties["TraceId"], Is.EqualTo(new ScalarValue("mine")));
+        Assert.That(evt.Properties["SpanId"], Is.EqualTo(new ScalarValue("my-span")));
+    }
+
+    [Test]
+    public void EventsInTheSameActivityShareTheirIdValuesAndANewActivityGetsNewOnes()
+    {
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration().Enrich.WithSpan().WriteTo.Sink(sink).CreateLogger();
+        using (new Activity("first").Start())
+        {
+            logger.Information("One");
+            logger.Information("Two");
+        }
+
+        using (new Activity("second").Start())
+            logger.Information("Three");
+
+        var events = sink.Events;
+        Assert.That(events[1].Properties["SpanId"], Is.SameAs(events[0].Properties["SpanId"]));
+        Assert.That(events[1].Properties["TraceId"], Is.SameAs(events[0].Properties["TraceId"]));
+        Assert.That(events[2].Properties["SpanId"], Is.Not.EqualTo(events[0].Properties["SpanId"]));
+    }
+
+    [Test]
+    public async Task EachConcurrentActivityGetsItsOwnIds()
+    {
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration().Enrich.WithSpan().WriteTo.Sink(sink).CreateLogger();
+
+        var expected = new System.Collections.Concurrent.ConcurrentDictionary<int, string>();
+        await Parallel.ForEachAsync(Enumerable.Range(0, 50), async (i, _) =>
+        {
+            using var activity = new Activity("flow").Start();
+            expected[i] = activity.SpanId.ToHexString();
+            for (var j = 0; j < 4; j++)
+            {
+                await Task.Yield();
+                logger.Information("Flow {Flow}", i);
+            }
+        });
+
+        Assert.That(sink.Events, Has.Count.EqualTo(200));
+        foreach (var evt in sink.Events)
+        {
+            var flow = (int)((ScalarValue)evt.Properties["Flow"]).Value!;
+            Assert.That(evt.Properties["SpanId"], Is.EqualTo(new ScalarValue(expected[flow])));
+        }
+    }
+
+    sealed class ThrowingToString
+    {
+        public override string ToString() => throw new InvalidOperationException("boom");
+    }
+}

@@ -1,0 +1,133 @@
+using System.Security.Cryptography;
+using System.Text;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Enrichers;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Enrichers.Tests.Enrichment;
+
+public class UserEnricherTests
+{
+    const string KeyA = "key-A-0123456789abcdef";
+    const string KeyB = "key-B-0123456789abcdef";
+
+    static LogEvent LogAs(string? userId, string? tenantId, string? sessionId, Func<LoggerConfiguration, LoggerConfiguration> configure)
+    {
+        using (UserContext.Begin(userId, tenantId, sessionId))
+            return DelegatingSink.GetLogEvent(log => log.Information("Hi"), configure);
+    }
+
+    static string? Text(LogEvent evt, string name) => ((ScalarValue)evt.Properties[name]).Value as string;
+
+    [Test]
+    public void UserTenantAndSessionIdsAreWritten()
+    {
+        var evt = LogAs("alice", "acme", "s-9", c => c.Enrich.WithUser());
+
+        Assert.That(Text(evt, "UserId"), Is.EqualTo("alice"));
+        Assert.That(Text(evt, "TenantId"), Is.EqualTo("acme"));
+        Assert.That(Text(evt, "SessionId"), Is.EqualTo("s-9"));
+    }
+
+    [Test]
+    public void UnknownPartsAreLeftOut()
+    {
+        var evt = LogAs("alice", null, null, c => c.Enrich.WithUser());
+
+        Assert.That(evt.Properties.Keys, Does.Contain("UserId"));
+        Assert.That(evt.Properties.Keys, Has.None.AnyOf("TenantId", "SessionId"));
+    }
+
+    [Test]
+    public void NothingIsWrittenOutsideAUserScope()
+    {
+        var evt = DelegatingSink.GetLogEvent(log => log.Information("Hi"), c => c.Enrich.WithUser());
+
+        Assert.That(evt.Properties.Keys, Has.None.AnyOf("UserId", "TenantId", "SessionId"));
+    }
+
+    [Test]
+    public void AValueTheCallerSetWins()
+    {
+        LogEvent evt;
+        using (UserContext.Begin("ambient", "t"))
+            evt = DelegatingSink.GetLogEvent(log => log.ForContext("UserId", "explicit").Information("Hi"), c => c.Enrich.WithUser());
+
+        Assert.That(Text(evt, "UserId"), Is.EqualTo("explicit"));
+        Assert.That(Text(evt, "TenantId"), Is.EqualTo("t"));
+    }
+
+    [Test]
+    public void APseudonymisedIdIsTheHmacSha256OfTheIdAsLowercaseHexAndNotTheRawId()
+    {
+        var evt = LogAs("alice", "acme", null, c => c.Enrich.WithUser(KeyA));
+
+        var expected = Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(KeyA), Encoding.UTF8.GetBytes("alice")));
+        Assert.That(Text(evt, "UserId"), Is.EqualTo(expected));
+        Assert.That(Text(evt, "UserId"), Does.Match("^[0-9a-f]{64}$"));
+        Assert.That(Text(evt, "TenantId"), Is.EqualTo("acme"));
+    }
+
+    [Test]
+    public void PseudonymisedIdsAreStableForTheSameKeyAcrossScopesAndLoggers()
+    {
+        var first = LogAs("alice", null, null, c => c.Enrich.WithUser(KeyA));
+        var second = LogAs("alice", null, null, c => c.Enrich.WithUser(KeyA));
+
+        Assert.That(Text(second, "UserId"), Is.EqualTo(Text(first, "UserId")));
+    }
+
+    [Test]
+    public void PseudonymisedIdsDifferAcrossKeysAndAcrossUsers()
+    {
+        var aliceA = Text(LogAs("alice", null, null, c => c.Enrich.WithUser(KeyA)), "UserId");
+        var aliceB = Text(LogAs("alice", null, null, c => c.Enrich.WithUser(KeyB)), "UserId");
+        var bobA = Text(LogAs("bob", null, null, c => c.Enrich.WithUser(KeyA)), "UserId");
+
+        Assert.That(aliceB, Is.Not.EqualTo(aliceA));
+        Assert.That(bobA, Is.Not.EqualTo(aliceA));
+    }
+
+    [Test]
+    public void TwoLoggersWithDifferentKeysInOneScopeEachUseTheirOwnKey()
+    {
+        var sinkA = new CollectingSink();
+        var sinkB = new CollectingSink();
+        using var a = new LoggerConfiguration().Enrich.WithUser(KeyA).WriteTo.Sink(sinkA).CreateLogger();
+        using var b = new LoggerConfiguration().Enrich.WithUser(KeyB).WriteTo.Sink(sinkB).CreateLogger();
+        using (UserContext.Begin("alice"))
+        {
+            a.Information("1");
+            b.Information("2");
+            a.Information("3");
+        }
+
+        Assert.That(Text(sinkA.Events[0], "UserId"), Is.EqualTo(Text(sinkA.Events[1], "UserId")));
+        Assert.That(Text(sinkB.SingleEvent, "UserId"), Is.Not.EqualTo(Text(sinkA.Events[0], "UserId")));
+    }
+
+    [TestCase("")]
+    [TestCase("too-short")]
+    [TestCase("0123456789abcde")]
+    public void AKeyShorterThan16BytesIsAConfigurationErrorNotSilentlyIgnored(string key)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new LoggerConfiguration().Enrich.WithUser(key));
+        Assert.That(ex!.ParamName, Is.EqualTo("pseudonymizationKey"));
+    }
+
+    [Test]
+    public void EventsInTheSameScopeShareTheirPropertyValues()
+    {
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration().Enrich.WithUser(KeyA).WriteTo.Sink(sink).CreateLogger();
+        using (UserContext.Begin("alice", "acme", "s"))
+        {
+            logger.Information("One");
+            logger.Information("Two");
+        }
+
+        var events = sink.Events;
+        foreach (var name in new[] { "UserId", "TenantId", "SessionId" })
+            Assert.That(events[1].Properties[name], Is.SameAs(events[0].Properties[name]), name);
+    }
+}
