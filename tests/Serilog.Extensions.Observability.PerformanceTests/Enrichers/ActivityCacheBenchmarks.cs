@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using BenchmarkDotNet.Attributes;
+using Serilog.Events;
+
+namespace Serilog.Extensions.Observability.PerformanceTests.Enrichers;
+
+/// <summary>
+/// Where WithSpan keeps the properties it built for an Activity: a ConditionalWeakTable keyed by the
+/// Activity (what the enricher does) against Activity.GetCustomProperty, and against building them anew.
+/// </summary>
+[MemoryDiagnoser]
+public class ActivityCacheBenchmarks
+{
+    const string CustomPropertyKey = "Serilog.Extensions.Observability.Enrichers.Properties";
+
+    static readonly ConditionalWeakTable<Activity, Cached> Table = new();
+    static readonly ConditionalWeakTable<Activity, Cached>.CreateValueCallback Create = static a => new Cached(a);
+
+    readonly List<Activity> _others = new();
+    Activity _activity = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        // Other live activities in the table and in custom properties, as in a busy service.
+        for (var i = 0; i < 100; i++)
+        {
+            var other = new Activity("other").SetIdFormat(ActivityIdFormat.W3C).Start();
+            other.Stop();
+            Table.GetValue(other, Create);
+            other.SetCustomProperty(CustomPropertyKey, new Cached(other));
+            _others.Add(other);
+        }
+
+        _activity = new Activity("benchmark").SetIdFormat(ActivityIdFormat.W3C).Start();
+        _activity.SetCustomProperty("other.library", "x");
+        Table.GetValue(_activity, Create);
+        _activity.SetCustomProperty(CustomPropertyKey, new Cached(_activity));
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _activity.Dispose();
+
+    [Benchmark(Baseline = true)]
+    public LogEventProperty ConditionalWeakTableLookup()
+    {
+        var activity = Activity.Current!;
+        if (!Table.TryGetValue(activity, out var cached)) cached = Table.GetValue(activity, Create);
+        return cached.SpanId;
+    }
+
+    [Benchmark]
+    public LogEventProperty CustomPropertyLookup()
+    {
+        var activity = Activity.Current!;
+        if (activity.GetCustomProperty(CustomPropertyKey) is not Cached cached)
+        {
+            cached = new Cached(activity);
+            activity.SetCustomProperty(CustomPropertyKey, cached);
+        }
+
+        return cached.SpanId;
+    }
+
+    [Benchmark]
+    public LogEventProperty NoCache()
+    {
+        var cached = new Cached(Activity.Current!);
+        return cached.SpanId;
+    }
+
+    sealed class Cached
+    {
+        public Cached(Activity activity)
+        {
+            TraceId = new LogEventProperty("TraceId", new ScalarValue(activity.TraceId.ToHexString()));
+            SpanId = new LogEventProperty("SpanId", new ScalarValue(activity.SpanId.ToHexString()));
+        }
+
+        public LogEventProperty TraceId { get; }
+
+        public LogEventProperty SpanId { get; }
+    }
+}
