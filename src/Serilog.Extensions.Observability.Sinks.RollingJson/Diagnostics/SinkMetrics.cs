@@ -1,0 +1,63 @@
+using System.Diagnostics.Metrics;
+
+namespace Serilog.Extensions.Observability.Sinks.RollingJson.Diagnostics;
+
+/// <summary>
+/// The package's <see cref="Meter"/>. Counters are added to once per batch by the writer thread, never per event
+/// by the caller, so a listener costs the application nothing on the logging path.
+/// </summary>
+internal static class SinkMetrics
+{
+    public const string MeterName = "Serilog.Extensions.Observability.Sinks.RollingJson";
+
+    public const string ReasonQueueFull = "queue_full";
+    public const string ReasonIoError = "io_error";
+    public const string ReasonFormatError = "format_error";
+    public const string ReasonShutdown = "shutdown";
+
+    static readonly Meter Meter = new(MeterName, typeof(SinkMetrics).Assembly.GetName().Version?.ToString());
+
+    public static readonly Counter<long> EventsWritten =
+        Meter.CreateCounter<long>("serilog.rolling_json.events.written", "{event}", "Events appended to a log file.");
+
+    public static readonly Counter<long> EventsDropped =
+        Meter.CreateCounter<long>("serilog.rolling_json.events.dropped", "{event}", "Events accepted by Serilog but not written, tagged by reason.");
+
+    public static readonly Counter<long> BytesWritten =
+        Meter.CreateCounter<long>("serilog.rolling_json.bytes.written", "By", "Bytes appended to log files.");
+
+    public static readonly Counter<long> Rollovers =
+        Meter.CreateCounter<long>("serilog.rolling_json.rollovers", "{file}", "Files closed because their period ended or their size limit was reached.");
+
+    static readonly object ActiveSinksLock = new();
+    static readonly List<Writing.RollingJsonSink> ActiveSinks = new();
+
+    static SinkMetrics()
+    {
+        Meter.CreateObservableGauge("serilog.rolling_json.queue.length", ObserveQueueLength, "{event}", "Events waiting for the writer, over all open sinks.");
+    }
+
+    public static void Register(Writing.RollingJsonSink sink)
+    {
+        lock (ActiveSinksLock) ActiveSinks.Add(sink);
+    }
+
+    public static void Unregister(Writing.RollingJsonSink sink)
+    {
+        lock (ActiveSinksLock) ActiveSinks.Remove(sink);
+    }
+
+    public static void AddDropped(long count, string reason)
+    {
+        if (count > 0) EventsDropped.Add(count, new KeyValuePair<string, object?>("reason", reason));
+    }
+
+    static long ObserveQueueLength()
+    {
+        long total = 0;
+        lock (ActiveSinksLock)
+            foreach (var sink in ActiveSinks)
+                total += sink.QueueLength;
+        return total;
+    }
+}

@@ -1,0 +1,121 @@
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Formatting;
+
+namespace Serilog.Extensions.Observability.Sinks.RollingJson;
+
+/// <summary>
+/// Every option of the rolling JSON sink, with the same names and defaults as the optional parameters of
+/// <see cref="RollingJsonLoggerConfigurationExtensions.RollingJson(Serilog.Configuration.LoggerSinkConfiguration, string, RollingJsonOptions)"/>.
+/// Values are validated when the sink is configured.
+/// </summary>
+public sealed class RollingJsonOptions
+{
+    /// <summary>The default <see cref="FileSizeLimitBytes"/>: 100 MB.</summary>
+    public const long DefaultFileSizeLimitBytes = 100L * 1024 * 1024;
+
+    /// <summary>The default <see cref="RetainedFileCountLimit"/>: 31 files, the current one included.</summary>
+    public const int DefaultRetainedFileCountLimit = 31;
+
+    /// <summary>The default <see cref="QueueLimit"/>: 100,000 events.</summary>
+    public const int DefaultQueueLimit = 100_000;
+
+    /// <summary>The default <see cref="ShutdownTimeout"/>: 10 seconds.</summary>
+    public static readonly TimeSpan DefaultShutdownTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Formats each event as one line. The default (<see langword="null"/>) is the Formatting package's
+    /// <c>CompactJsonFormatter</c> (CLEF). A formatter that implements <c>IUtf8Formatter</c> writes straight to
+    /// UTF-8; any other <see cref="ITextFormatter"/> goes through a reused text buffer. A line that does not end
+    /// with a newline gets one.
+    /// </summary>
+    public ITextFormatter? Formatter { get; set; }
+
+    /// <summary>How often a new file is started. The default is <see cref="RollingJsonInterval.Day"/>.</summary>
+    public RollingJsonInterval RollingInterval { get; set; } = RollingJsonInterval.Day;
+
+    /// <summary>
+    /// When <see langword="true"/>, periods start and file names are dated in UTC; when <see langword="false"/>
+    /// (the default), in the local time zone.
+    /// </summary>
+    public bool RollOnUtc { get; set; }
+
+    /// <summary>
+    /// The size in bytes at which a file is closed and the next one started: the event that crosses the limit is
+    /// written whole, the next goes to a new file (<c>_001</c>, <c>_002</c>, ...). The default is 100 MB;
+    /// <see langword="null"/> means no limit.
+    /// </summary>
+    public long? FileSizeLimitBytes { get; set; } = DefaultFileSizeLimitBytes;
+
+    /// <summary>
+    /// The most files kept, the current one included; older ones are deleted after each roll. The default is 31;
+    /// <see langword="null"/> means no limit.
+    /// </summary>
+    public int? RetainedFileCountLimit { get; set; } = DefaultRetainedFileCountLimit;
+
+    /// <summary>
+    /// Rolled files whose period ended longer ago than this are deleted after each roll (the period comes from the
+    /// file name, or its last write time when the name carries no date). The default, <see langword="null"/>, keeps
+    /// files whatever their age.
+    /// </summary>
+    public TimeSpan? RetainedFileTimeLimit { get; set; }
+
+    /// <summary>
+    /// The most bytes all files may take together, the current one included (compressed files count with their
+    /// compressed size); the oldest rolled files are deleted first. The default, <see langword="null"/>, means no limit.
+    /// </summary>
+    public long? RetainedTotalBytesLimit { get; set; }
+
+    /// <summary>
+    /// When <see langword="true"/>, each rolled file is compressed with gzip in the background
+    /// (<c>app-20261122.json.gz</c>); retention counts the compressed files. The default is <see langword="false"/>.
+    /// </summary>
+    public bool CompressRolledFiles { get; set; }
+
+    /// <summary>
+    /// When <see langword="true"/>, the current file keeps one name (<c>logs/app-.json</c> → <c>logs/app.json</c>:
+    /// a trailing <c>-</c>, <c>_</c> or <c>.</c> is dropped from the name) and is renamed to its dated name when it
+    /// rolls, which is what log shippers that tail one path prefer. The default is <see langword="false"/>: the
+    /// current file already carries its dated name, as Serilog.Sinks.File does.
+    /// </summary>
+    public bool FixedCurrentFileName { get; set; }
+
+    /// <summary>
+    /// The most events waiting for the background writer. The default is 100,000. What happens when it is reached
+    /// depends on <see cref="BlockWhenFull"/>.
+    /// </summary>
+    public int QueueLimit { get; set; } = DefaultQueueLimit;
+
+    /// <summary>
+    /// When <see langword="false"/> (the default), an event that finds the queue full is dropped, counted and
+    /// reported through SelfLog (once per interval); the caller never waits. When <see langword="true"/>, the caller
+    /// waits for room instead.
+    /// </summary>
+    public bool BlockWhenFull { get; set; }
+
+    /// <summary>How far each batch is pushed before the next is taken. The default is <see cref="RollingJsonDurability.Flushed"/>.</summary>
+    public RollingJsonDurability Durability { get; set; } = RollingJsonDurability.Flushed;
+
+    /// <summary>
+    /// A batch holding an event at or above this level is written and forced to the storage device at once.
+    /// The default is <see cref="LogEventLevel.Error"/>; <see langword="null"/> turns this off.
+    /// </summary>
+    public LogEventLevel? FlushOnLevel { get; set; } = LogEventLevel.Error;
+
+    /// <summary>
+    /// How long disposing the sink (<c>Log.CloseAndFlush()</c>) may wait for the queue to drain and background
+    /// compression to finish. Events still queued after it are dropped and counted. The default is 10 seconds.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = DefaultShutdownTimeout;
+
+    /// <summary>The minimum level of events passed to the sink. The default is <see cref="LevelAlias.Minimum"/>; ignored when <see cref="LevelSwitch"/> is set.</summary>
+    public LogEventLevel RestrictedToMinimumLevel { get; set; } = LevelAlias.Minimum;
+
+    /// <summary>A switch that changes the sink's minimum level at run time. The default is <see langword="null"/>.</summary>
+    public LoggingLevelSwitch? LevelSwitch { get; set; }
+
+    /// <summary>The clock that decides periods and file ages; tests replace it.</summary>
+    internal TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    internal RollingJsonOptions Clone() => (RollingJsonOptions)MemberwiseClone();
+}

@@ -1,0 +1,107 @@
+using System.Runtime.InteropServices;
+using Serilog.Events;
+
+namespace Serilog.Extensions.Observability.Sinks.RollingJson.Writing;
+
+/// <summary>
+/// A bounded multi-producer, single-consumer ring of events (Vyukov's bounded queue): producers claim a slot with
+/// one compare-and-swap and never lock or allocate; it holds exactly <see cref="Capacity"/> events, so a full queue
+/// is detected exactly.
+/// </summary>
+internal sealed class BoundedEventQueue
+{
+    struct Cell
+    {
+        public long Sequence;
+        public LogEvent? Item;
+    }
+
+    // Producers hammer _tail, the consumer _head: keep them on separate cache lines.
+    [StructLayout(LayoutKind.Explicit, Size = 128)]
+    struct PaddedPosition
+    {
+        [FieldOffset(64)] public long Value;
+    }
+
+    readonly Cell[] _cells;
+    readonly long _capacity;
+    PaddedPosition _tail;
+    PaddedPosition _head;
+
+    public BoundedEventQueue(int capacity)
+    {
+        _capacity = capacity;
+        _cells = new Cell[capacity];
+        for (var i = 0; i < capacity; i++) _cells[i].Sequence = i;
+    }
+
+    public int Capacity => (int)_capacity;
+
+    /// <summary>Events claimed by producers so far (published or about to be).</summary>
+    public long EnqueuedPosition => Volatile.Read(ref _tail.Value);
+
+    /// <summary>Events taken by the consumer so far.</summary>
+    public long DequeuedPosition => Volatile.Read(ref _head.Value);
+
+    public int Count
+    {
+        get
+        {
+            var count = Volatile.Read(ref _tail.Value) - Volatile.Read(ref _head.Value);
+            return count <= 0 ? 0 : count >= _capacity ? (int)_capacity : (int)count;
+        }
+    }
+
+    /// <summary>
+    /// True when no producer has claimed a slot beyond what the consumer took. Read after a full fence, this pairs
+    /// with the producers' compare-and-swap on the tail (also a full fence) so a sleeping consumer is never missed.
+    /// </summary>
+    public bool IsEmpty => Volatile.Read(ref _tail.Value) == Volatile.Read(ref _head.Value);
+
+    public bool TryEnqueue(LogEvent item)
+    {
+        var position = Volatile.Read(ref _tail.Value);
+        while (true)
+        {
+            ref var cell = ref _cells[position % _capacity];
+            var difference = Volatile.Read(ref cell.Sequence) - position;
+            if (difference == 0)
+            {
+                var observed = Interlocked.CompareExchange(ref _tail.Value, position + 1, position);
+                if (observed == position)
+                {
+                    cell.Item = item;
+                    Volatile.Write(ref cell.Sequence, position + 1);
+                    return true;
+                }
+                position = observed;
+            }
+            else if (difference < 0)
+            {
+                // The slot still holds the event from one lap ago: the queue is full.
+                return false;
+            }
+            else
+            {
+                position = Volatile.Read(ref _tail.Value);
+            }
+        }
+    }
+
+    /// <summary>Single consumer only. False when empty or when the next slot is claimed but not yet published.</summary>
+    public bool TryDequeue(out LogEvent item)
+    {
+        var position = _head.Value;
+        ref var cell = ref _cells[position % _capacity];
+        if (Volatile.Read(ref cell.Sequence) != position + 1)
+        {
+            item = null!;
+            return false;
+        }
+        item = cell.Item!;
+        cell.Item = null;
+        Volatile.Write(ref cell.Sequence, position + _capacity);
+        Volatile.Write(ref _head.Value, position + 1);
+        return true;
+    }
+}

@@ -1,0 +1,674 @@
+using System.Diagnostics;
+using Serilog.Core;
+using Serilog.Debugging;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Sinks.RollingJson.Diagnostics;
+using Serilog.Extensions.Observability.Sinks.RollingJson.Files;
+using Serilog.Formatting;
+
+namespace Serilog.Extensions.Observability.Sinks.RollingJson.Writing;
+
+/// <summary>
+/// The caller enqueues into a bounded ring and returns; one background thread formats batches into a pooled buffer,
+/// appends them, rolls by time and size, and hands rolled files to the <see cref="Housekeeper"/>.
+/// </summary>
+internal sealed class RollingJsonSink : ILogEventSink, IDisposable
+{
+    const int Running = 0, Stopping = 1, Stopped = 2;
+    const int BatchBytes = 256 * 1024;
+
+    /// <summary>How long the writer sleeps when idle, and how often it checks the file is still at its path.</summary>
+    internal static TimeSpan FileCheckInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Waits between attempts to write a failed batch; after the last, the batch is dropped.</summary>
+    internal static TimeSpan[] RetryDelays = { TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(1000) };
+
+    /// <summary>The least time between two SelfLog reports of one kind of trouble.</summary>
+    internal static TimeSpan ReportInterval = TimeSpan.FromSeconds(10);
+
+    readonly FileNaming _naming;
+    readonly BoundedEventQueue _queue;
+    readonly EventEncoder _encoder;
+    readonly PooledBufferWriter _buffer = new(BatchBytes + 16 * 1024);
+    readonly TimeProvider _time;
+    readonly TimeZoneInfo _zone;
+    readonly long? _fileSizeLimit;
+    readonly bool _durable;
+    readonly LogEventLevel _flushOnLevel;
+    readonly bool _flushOnLevelEnabled;
+    readonly bool _blockWhenFull;
+    readonly TimeSpan _shutdownTimeout;
+    readonly Housekeeper _housekeeper;
+    readonly Thread _writer;
+    readonly ManualResetEventSlim _wake = new(false);
+    readonly object _progressLock = new();
+    readonly object _roomLock = new();
+    readonly ManualResetEventSlim _resume = new(true);
+
+    readonly ThrottledReport _queueFullReport = new(ReportInterval);
+    readonly ThrottledReport _ioReport = new(ReportInterval);
+    readonly ThrottledReport _formatReport = new(ReportInterval);
+
+    int _state;
+    int _disposeCalled;
+    int _writerSleeping;
+    int _progressWaiters;
+    int _roomWaiters;
+    volatile bool _paused;
+    long _shutdownDeadline;
+
+    // Counters: _droppedQueueFull and _droppedShutdown are written by callers, the rest by the writer only.
+    long _droppedQueueFull;
+    long _droppedQueueFullReported;
+    long _droppedShutdown;
+    long _droppedIo;
+    long _droppedFormat;
+    long _written;
+    long _bytesWritten;
+    long _rollovers;
+    long _completed;
+
+    // Writer-thread state.
+    FileStream? _file;
+    volatile string? _filePath;
+    long _fileLength;
+    DateTime _period = DateTime.MinValue;
+    DateTimeOffset _nextCheckpoint = DateTimeOffset.MinValue;
+    int _sequence = -1;
+    bool _rollBeforeNextEvent;
+    bool _faulted;
+    long _lastFileCheck;
+    int _bufferedEvents;
+    bool _housekeptAtStart;
+
+    public RollingJsonSink(FileNaming naming, RollingJsonOptions options)
+    {
+        _naming = naming;
+        _queue = new BoundedEventQueue(options.QueueLimit);
+        _encoder = new EventEncoder(options.Formatter ?? DefaultFormatter());
+        _time = options.TimeProvider;
+        _zone = options.RollOnUtc ? TimeZoneInfo.Utc : _time.LocalTimeZone;
+        _fileSizeLimit = options.FileSizeLimitBytes;
+        _durable = options.Durability == RollingJsonDurability.Durable;
+        _flushOnLevelEnabled = options.FlushOnLevel is not null;
+        _flushOnLevel = options.FlushOnLevel ?? LogEventLevel.Fatal;
+        _blockWhenFull = options.BlockWhenFull;
+        _shutdownTimeout = options.ShutdownTimeout;
+        _housekeeper = new Housekeeper(naming, options, _zone, () => _filePath ?? _naming.FixedCurrentPath);
+        _writer = new Thread(WriterLoop) { IsBackground = true, Name = "Serilog RollingJson writer" };
+        SinkMetrics.Register(this);
+        _writer.Start();
+    }
+
+    static ITextFormatter DefaultFormatter() => new Serilog.Formatting.Json.JsonFormatter(renderMessage: true);
+
+    internal int QueueLength => _queue.Count;
+    internal long EventsWritten => Interlocked.Read(ref _written);
+    internal long BytesWritten => Interlocked.Read(ref _bytesWritten);
+    internal long Rollovers => Interlocked.Read(ref _rollovers);
+    internal long DroppedQueueFull => Interlocked.Read(ref _droppedQueueFull);
+    internal long DroppedIoError => Interlocked.Read(ref _droppedIo);
+    internal long DroppedFormatError => Interlocked.Read(ref _droppedFormat);
+    internal long DroppedShutdown => Interlocked.Read(ref _droppedShutdown);
+    internal long EventsDropped => DroppedQueueFull + DroppedIoError + DroppedFormatError + DroppedShutdown;
+    internal string? CurrentFilePath => _filePath;
+
+    public void Emit(LogEvent logEvent)
+    {
+        if (logEvent is null) return;
+        if (Volatile.Read(ref _state) != Running)
+        {
+            Interlocked.Increment(ref _droppedShutdown);
+            return;
+        }
+        if (_queue.TryEnqueue(logEvent))
+        {
+            WakeWriter();
+            return;
+        }
+        if (_blockWhenFull)
+        {
+            EnqueueWhenRoom(logEvent);
+            return;
+        }
+        // Counted here, reported by the writer: the caller never formats a message or takes a lock.
+        Interlocked.Increment(ref _droppedQueueFull);
+    }
+
+    void WakeWriter()
+    {
+        // The compare-and-swap that claimed the slot was a full fence, so this read cannot pass it: either the writer
+        // sees our slot before sleeping, or we see it asleep here.
+        if (Volatile.Read(ref _writerSleeping) != 0 && Interlocked.Exchange(ref _writerSleeping, 0) != 0)
+            _wake.Set();
+    }
+
+    void EnqueueWhenRoom(LogEvent logEvent)
+    {
+        Interlocked.Increment(ref _roomWaiters);
+        try
+        {
+            var spin = new SpinWait();
+            while (true)
+            {
+                if (Volatile.Read(ref _state) != Running)
+                {
+                    Interlocked.Increment(ref _droppedShutdown);
+                    return;
+                }
+                if (_queue.TryEnqueue(logEvent))
+                {
+                    WakeWriter();
+                    return;
+                }
+                if (!spin.NextSpinWillYield)
+                {
+                    spin.SpinOnce();
+                    continue;
+                }
+                lock (_roomLock)
+                {
+                    if (_queue.Count >= _queue.Capacity)
+                        Monitor.Wait(_roomLock, 10);
+                }
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _roomWaiters);
+        }
+    }
+
+    /// <summary>Test hook: the writer stops before taking its next event until <see cref="ResumeWriter"/>.</summary>
+    internal void PauseWriter()
+    {
+        _resume.Reset();
+        _paused = true;
+    }
+
+    internal void ResumeWriter()
+    {
+        _paused = false;
+        _resume.Set();
+        _wake.Set();
+    }
+
+    /// <summary>
+    /// Waits until every event accepted before the call is written or dropped; false on timeout. For tests and for
+    /// callers that need a checkpoint; disposal does this by itself.
+    /// </summary>
+    internal bool WaitUntilWritten(TimeSpan timeout)
+    {
+        var target = _queue.EnqueuedPosition;
+        var stopwatch = Stopwatch.StartNew();
+        Interlocked.Increment(ref _progressWaiters);
+        try
+        {
+            _wake.Set();
+            lock (_progressLock)
+            {
+                while (Volatile.Read(ref _completed) < target)
+                {
+                    var left = timeout - stopwatch.Elapsed;
+                    if (left <= TimeSpan.Zero) return false;
+                    Monitor.Wait(_progressLock, left < TimeSpan.FromMilliseconds(50) ? left : TimeSpan.FromMilliseconds(50));
+                }
+            }
+            return true;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _progressWaiters);
+        }
+    }
+
+    void WriterLoop()
+    {
+        while (true)
+        {
+            try
+            {
+                if (_paused) _resume.Wait();
+                var stopping = Volatile.Read(ref _state) != Running;
+                if (stopping && Stopwatch.GetTimestamp() > Volatile.Read(ref _shutdownDeadline))
+                {
+                    AbandonQueue();
+                    break;
+                }
+                var taken = WriteBatch();
+                ReportDrops();
+                if (taken > 0) continue;
+                if (!_queue.IsEmpty)
+                {
+                    // A producer claimed a slot and is about to publish it.
+                    Thread.Yield();
+                    continue;
+                }
+                if (stopping) break;
+                Sleep();
+            }
+            catch (Exception ex)
+            {
+                // The writer must outlive anything: report and carry on with the next batch.
+                SelfLog.WriteLine("RollingJson sink {0}: writer fault: {1}", _naming.Directory, ex);
+                DropBuffered(SinkMetrics.ReasonIoError);
+                CloseFile(flushToDisk: false);
+            }
+        }
+        CloseFile(flushToDisk: true);
+        ReportDrops();
+        Volatile.Write(ref _state, Stopped);
+        SignalProgress();
+    }
+
+    void Sleep()
+    {
+        _wake.Reset();
+        Volatile.Write(ref _writerSleeping, 1);
+        Interlocked.MemoryBarrier();
+        if (_queue.IsEmpty && Volatile.Read(ref _state) == Running)
+            _wake.Wait(FileCheckInterval);
+        Volatile.Write(ref _writerSleeping, 0);
+    }
+
+    /// <summary>Takes what the queue holds (up to a buffer's worth), writes it, and returns how many events it took.</summary>
+    int WriteBatch()
+    {
+        if (_queue.IsEmpty) return 0;
+
+        var now = _time.GetUtcNow();
+        if (now >= _nextCheckpoint) EnterPeriodOf(now);
+        if (_file is null && !_faulted) TryOpen();
+        else if (_file is not null && Stopwatch.GetElapsedTime(_lastFileCheck) >= FileCheckInterval) CheckFileIsAtPath();
+
+        var taken = 0;
+        var flushToDisk = _durable;
+        while (_buffer.WrittenCount < BatchBytes && _queue.TryDequeue(out var logEvent))
+        {
+            taken++;
+            if (_rollBeforeNextEvent)
+            {
+                WriteOut(flushToDisk);
+                RollBySize();
+            }
+            try
+            {
+                _encoder.Encode(logEvent, _buffer);
+            }
+            catch (Exception ex)
+            {
+                _droppedFormat++;
+                SinkMetrics.AddDropped(1, SinkMetrics.ReasonFormatError);
+                if (_formatReport.Add(1, out var total))
+                    ThrottledReport.Write("RollingJson sink {0}: the formatter failed, {1} event(s) dropped: {2}", _naming.Directory, total, ex);
+                Complete(1);
+                continue;
+            }
+            _bufferedEvents++;
+            if (_fileSizeLimit is { } limit && _fileLength + _buffer.WrittenCount >= limit)
+                _rollBeforeNextEvent = true;
+            if (_flushOnLevelEnabled && logEvent.Level >= _flushOnLevel)
+            {
+                flushToDisk = true;
+                break;
+            }
+        }
+        WriteOut(flushToDisk);
+        return taken;
+    }
+
+    /// <summary>Appends the buffered events, retrying with backoff; when every attempt fails they are dropped and counted.</summary>
+    void WriteOut(bool flushToDisk)
+    {
+        if (_bufferedEvents == 0)
+        {
+            _buffer.Clear();
+            return;
+        }
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                if (_file is null) Open();
+                var file = _file!;
+                var before = _fileLength;
+                try
+                {
+                    file.Write(_buffer.WrittenSpan);
+                    if (flushToDisk) file.Flush(flushToDisk: true);
+                }
+                catch
+                {
+                    // A partial write (disk full) must not leave half a line for the retry to follow.
+                    try { file.SetLength(before); } catch (Exception) { /* the reopen adds a newline instead */ }
+                    throw;
+                }
+                _fileLength = before + _buffer.WrittenCount;
+                var events = _bufferedEvents;
+                _written += events;
+                _bytesWritten += _buffer.WrittenCount;
+                SinkMetrics.EventsWritten.Add(events);
+                SinkMetrics.BytesWritten.Add(_buffer.WrittenCount);
+                _buffer.Clear();
+                _bufferedEvents = 0;
+                if (_faulted)
+                {
+                    _faulted = false;
+                    SelfLog.WriteLine("RollingJson sink {0}: writing resumed.", _filePath);
+                }
+                Complete(events);
+                return;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ObjectDisposedException)
+            {
+                CloseFile(flushToDisk: false);
+                _faulted = true;
+                var delay = attempt < RetryDelays.Length ? RetryDelays[attempt] : TimeSpan.Zero;
+                var stopping = Volatile.Read(ref _state) != Running;
+                if (stopping)
+                {
+                    var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), Volatile.Read(ref _shutdownDeadline));
+                    if (left < delay) delay = left;
+                }
+                if (attempt >= RetryDelays.Length || delay <= TimeSpan.Zero)
+                {
+                    var dropped = _bufferedEvents;
+                    if (_ioReport.Add(dropped, out var total))
+                        ThrottledReport.Write("RollingJson sink {0}: writing failed after retries, {1} event(s) dropped so far: {2}", _naming.Directory, total, ex.Message);
+                    DropBuffered(SinkMetrics.ReasonIoError);
+                    return;
+                }
+                Thread.Sleep(delay);
+            }
+        }
+    }
+
+    void DropBuffered(string reason)
+    {
+        var dropped = _bufferedEvents;
+        _bufferedEvents = 0;
+        _buffer.Clear();
+        if (dropped == 0) return;
+        if (reason == SinkMetrics.ReasonIoError) _droppedIo += dropped;
+        else Interlocked.Add(ref _droppedShutdown, dropped);
+        SinkMetrics.AddDropped(dropped, reason);
+        Complete(dropped);
+    }
+
+    void Complete(int events)
+    {
+        Volatile.Write(ref _completed, _completed + events);
+        SignalProgress();
+        if (Volatile.Read(ref _roomWaiters) > 0)
+            lock (_roomLock) Monitor.PulseAll(_roomLock);
+    }
+
+    void SignalProgress()
+    {
+        if (Volatile.Read(ref _progressWaiters) > 0)
+            lock (_progressLock) Monitor.PulseAll(_progressLock);
+    }
+
+    void ReportDrops()
+    {
+        var droppedQueueFull = Interlocked.Read(ref _droppedQueueFull);
+        var newly = droppedQueueFull - _droppedQueueFullReported;
+        _droppedQueueFullReported = droppedQueueFull;
+        // Dropped before entering the queue, so never part of _completed.
+        if (newly > 0) SinkMetrics.AddDropped(newly, SinkMetrics.ReasonQueueFull);
+        if (_queueFullReport.Add(newly, out var total))
+            ThrottledReport.Write("RollingJson sink {0}: the queue was full ({1} events), {2} event(s) dropped.", _naming.Directory, _queue.Capacity, total);
+        if (_formatReport.Add(0, out total))
+            ThrottledReport.Write("RollingJson sink {0}: the formatter failed, {1} more event(s) dropped.", _naming.Directory, total);
+        if (_ioReport.Add(0, out total))
+            ThrottledReport.Write("RollingJson sink {0}: writing failed, {1} more event(s) dropped.", _naming.Directory, total);
+    }
+
+    void AbandonQueue()
+    {
+        DropBuffered(SinkMetrics.ReasonShutdown);
+        var abandoned = 0;
+        while (_queue.TryDequeue(out _)) abandoned++;
+        if (abandoned == 0) return;
+        Interlocked.Add(ref _droppedShutdown, abandoned);
+        SinkMetrics.AddDropped(abandoned, SinkMetrics.ReasonShutdown);
+        SelfLog.WriteLine("RollingJson sink {0}: the shutdown timeout passed, {1} queued event(s) dropped.", _naming.Directory, abandoned);
+        Complete(abandoned);
+    }
+
+    // ---- periods, files, rolling (writer thread) ----
+
+    void EnterPeriodOf(DateTimeOffset now)
+    {
+        var period = _naming.PeriodStart(PeriodClock.ToWallClock(now, _zone));
+        if (period != _period)
+        {
+            if (_filePath is not null)
+            {
+                // A file was in use in the period that ended.
+                CloseFile(flushToDisk: false);
+                if (_naming.FixedCurrentPath is not null) RenameFixedFile(_period);
+                CountRollover();
+            }
+            _period = period;
+            _sequence = -1;
+            _rollBeforeNextEvent = false;
+            _filePath = null;
+        }
+        var next = PeriodClock.ToUtc(_naming.NextPeriodStart(period), _zone);
+        // A daylight-saving oddity must not make the writer recompute on every batch.
+        _nextCheckpoint = next > now ? next : now.AddMinutes(1);
+    }
+
+    void RollBySize()
+    {
+        _rollBeforeNextEvent = false;
+        if (_file is null && _filePath is null) return;
+        CloseFile(flushToDisk: false);
+        if (_naming.FixedCurrentPath is not null) RenameFixedFile(_period);
+        else _sequence++;
+        _filePath = null;
+        _fileLength = 0;
+        CountRollover();
+        // Open now so the size check of the next event measures the new file.
+        TryOpen();
+    }
+
+    void CountRollover()
+    {
+        _rollovers++;
+        SinkMetrics.Rollovers.Add(1);
+        _housekeeper.Schedule();
+    }
+
+    void TryOpen()
+    {
+        try
+        {
+            Open();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            // WriteOut retries with backoff and reports.
+            CloseFile(flushToDisk: false);
+        }
+    }
+
+    void Open()
+    {
+        Directory.CreateDirectory(_naming.Directory);
+        string path;
+        if (_naming.FixedCurrentPath is { } fixedPath)
+        {
+            path = fixedPath;
+            if (_sequence < 0)
+            {
+                // A file left by an earlier run belongs to the period it was last written in.
+                var existing = new FileInfo(fixedPath);
+                if (existing.Exists && existing.Length > 0)
+                {
+                    var lastPeriod = _naming.PeriodStart(PeriodClock.ToWallClock(new DateTimeOffset(existing.LastWriteTimeUtc, TimeSpan.Zero), _zone));
+                    if (lastPeriod != _period || (_fileSizeLimit is { } limit && existing.Length >= limit))
+                    {
+                        RenameFixedFile(lastPeriod);
+                        CountRollover();
+                    }
+                }
+                _sequence = 0;
+            }
+        }
+        else
+        {
+            if (_sequence < 0) _sequence = LatestSequence(_period);
+            path = _naming.DatedPath(_period, _sequence);
+            while (_fileSizeLimit is { } limit && File.Exists(path) && new FileInfo(path).Length >= limit)
+                path = _naming.DatedPath(_period, ++_sequence);
+        }
+
+        var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+        try
+        {
+            var length = file.Length;
+            if (length > 0)
+            {
+                // A crash can cut the last line; keep its remains on their own line so the next event is whole.
+                file.Seek(-1, SeekOrigin.End);
+                if (file.ReadByte() != '\n')
+                {
+                    file.Seek(0, SeekOrigin.End);
+                    file.WriteByte((byte)'\n');
+                    length++;
+                }
+            }
+            file.Seek(0, SeekOrigin.End);
+            _fileLength = length;
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+        _file = file;
+        _filePath = path;
+        _lastFileCheck = Stopwatch.GetTimestamp();
+        if (!_housekeptAtStart)
+        {
+            _housekeptAtStart = true;
+            _housekeeper.Schedule();
+        }
+    }
+
+    /// <summary>The sequence to continue in this period: the newest uncompressed file under the limit, else a new one.</summary>
+    int LatestSequence(DateTime period)
+    {
+        if (!Directory.Exists(_naming.Directory)) return 0;
+        var latest = -1;
+        var latestCompressed = false;
+        foreach (var path in Directory.EnumerateFiles(_naming.Directory))
+        {
+            if (!_naming.TryParse(Path.GetFileName(path), out var filePeriod, out var sequence, out var compressed) || filePeriod != period)
+                continue;
+            if (sequence > latest || (sequence == latest && compressed))
+            {
+                latest = sequence;
+                latestCompressed = compressed;
+            }
+        }
+        if (latest < 0) return 0;
+        return latestCompressed ? latest + 1 : latest;
+    }
+
+    void RenameFixedFile(DateTime period)
+    {
+        var source = _naming.FixedCurrentPath!;
+        try
+        {
+            if (!File.Exists(source)) return;
+            var sequence = 0;
+            string target;
+            while (File.Exists(target = _naming.DatedPath(period, sequence)) || File.Exists(FileNaming.CompressedPath(target)))
+                sequence++;
+            File.Move(source, target);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            SelfLog.WriteLine("RollingJson sink {0}: could not rename the current file on roll, it keeps growing: {1}", source, ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// Log rotation tools delete or rename the file under us; writes to the old handle would vanish. When the path no
+    /// longer shows the file we wrote (missing, or another length), reopen at the path.
+    /// </summary>
+    void CheckFileIsAtPath()
+    {
+        _lastFileCheck = Stopwatch.GetTimestamp();
+        var path = _filePath;
+        if (path is null) return;
+        FileInfo info;
+        try
+        {
+            info = new FileInfo(path);
+            if (info.Exists && info.Length == _fileLength) return;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
+        SelfLog.WriteLine("RollingJson sink {0}: the file was removed or replaced; writing continues at the path.", path);
+        CloseFile(flushToDisk: false);
+        TryOpen();
+    }
+
+    void CloseFile(bool flushToDisk)
+    {
+        var file = _file;
+        _file = null;
+        if (file is null) return;
+        try
+        {
+            if (flushToDisk) file.Flush(flushToDisk: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+        }
+        try
+        {
+            file.Dispose();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposeCalled, 1) != 0) return;
+        var stopwatch = Stopwatch.StartNew();
+        // The deadline first: the writer reads it as soon as it sees Stopping.
+        Volatile.Write(ref _shutdownDeadline, Stopwatch.GetTimestamp() + (long)(_shutdownTimeout.TotalSeconds * Stopwatch.Frequency));
+        Interlocked.Exchange(ref _state, Stopping);
+        _paused = false;
+        _resume.Set();
+        _wake.Set();
+        lock (_roomLock) Monitor.PulseAll(_roomLock);
+
+        // The writer gives up on its own at the deadline; the margin covers a write stuck in the kernel.
+        if (!_writer.Join(_shutdownTimeout + TimeSpan.FromSeconds(1)))
+            SelfLog.WriteLine("RollingJson sink {0}: the writer did not finish within the shutdown timeout.", _naming.Directory);
+        else
+        {
+            // An event a caller slipped in while the writer finished is counted, not silently lost.
+            var late = 0;
+            while (_queue.TryDequeue(out _)) late++;
+            if (late > 0)
+            {
+                Interlocked.Add(ref _droppedShutdown, late);
+                SinkMetrics.AddDropped(late, SinkMetrics.ReasonShutdown);
+            }
+        }
+
+        if (!_housekeeper.WaitIdle(_shutdownTimeout - stopwatch.Elapsed))
+            SelfLog.WriteLine("RollingJson sink {0}: compression or retention was still running at the shutdown timeout.", _naming.Directory);
+        SinkMetrics.Unregister(this);
+    }
+}

@@ -1,0 +1,293 @@
+using System.Text;
+using System.Text.Json;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support;
+using Serilog.Extensions.Observability.Tests.Support;
+using Serilog.Formatting.Json;
+using static Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support.Sinks;
+
+namespace Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Writing;
+
+public class RollingJsonSinkTests
+{
+    [Test]
+    public void EachEventIsOneJsonLineInUtf8WithoutBom()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "logs", "app-.json");
+        var sink = Create(path);
+        EmitAndWait(sink, Event(1, text: "Grüße, 世界 \"quoted\"\nnewline"), Event(2));
+        sink.Dispose();
+
+        var file = Path.Combine(folder.Path, "logs", "app-.json");
+        var bytes = File.ReadAllBytes(file);
+        Assert.That(bytes.Take(3).ToArray(), Is.Not.EqualTo(Encoding.UTF8.GetPreamble()));
+        var lines = LogFiles.Lines(file);
+        Assert.That(lines, Has.Count.EqualTo(2));
+        var first = LogFiles.Parse(lines[0]);
+        Assert.That(LogFiles.Property(first, "Text").GetString(), Is.EqualTo("Grüße, 世界 \"quoted\"\nnewline"));
+        Assert.That(LogFiles.Property(LogFiles.Parse(lines[1]), "Seq").GetInt64(), Is.EqualTo(2));
+    }
+
+    [Test]
+    public void AUtf8FormatterIsCalledThroughItsUtf8Path()
+    {
+        using var folder = TempFolder.ForCaller();
+        var formatter = new TestUtf8Formatter();
+        var sink = Create(folder.AllocateFilename(), o => o.Formatter = formatter);
+        EmitAndWait(sink, Event(1), Event(2), Event(3));
+        sink.Dispose();
+        Assert.That((formatter.Utf8Calls, formatter.TextCalls), Is.EqualTo((3, 0)));
+    }
+
+    [Test]
+    public void AnyTextFormatterWorksAndItsOutputIsWrittenUnchanged()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var logEvent = Event(7, text: "ünïcødé ✓ 😀");
+        var expected = new StringWriter();
+        new JsonFormatter().Format(logEvent, expected);
+
+        var sink = Create(path, o => o.Formatter = new JsonFormatter());
+        EmitAndWait(sink, logEvent, logEvent);
+        sink.Dispose();
+
+        Assert.That(File.ReadAllText(path, new UTF8Encoding(false)), Is.EqualTo(expected.ToString() + expected));
+    }
+
+    [Test]
+    public void ALineWithoutATerminatorGetsANewline()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var sink = Create(path, o => o.Formatter = new JsonFormatter(closingDelimiter: ""));
+        EmitAndWait(sink, Event(1), Event(2));
+        sink.Dispose();
+        var lines = LogFiles.Lines(path);
+        Assert.That(lines, Has.Count.EqualTo(2));
+        Assert.That(lines.Select(l => LogFiles.Property(LogFiles.Parse(l), "Seq").GetInt64()), Is.EqualTo(new long[] { 1, 2 }));
+    }
+
+    [Test]
+    public void TheDefaultFormatterWritesJsonLines()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var sink = Create(path, o => o.Formatter = null);
+        EmitAndWait(sink, Event(42));
+        sink.Dispose();
+        var line = LogFiles.Parse(LogFiles.Lines(path).Single());
+        Assert.That(LogFiles.Property(line, "Seq").GetInt64(), Is.EqualTo(42));
+    }
+
+    [Test]
+    public void DisposalDrainsEveryAcceptedEvent()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var sink = Create(path, o => o.QueueLimit = 50_000);
+        sink.PauseWriter();
+        for (var i = 0; i < 20_000; i++) sink.Emit(Event(i));
+        Assert.That(sink.QueueLength, Is.EqualTo(20_000));
+        sink.Dispose();
+
+        var lines = LogFiles.Lines(path);
+        Assert.That(lines, Has.Count.EqualTo(20_000));
+        Assert.That(LogFiles.Property(LogFiles.Parse(lines[^1]), "Seq").GetInt64(), Is.EqualTo(19_999));
+        Assert.That((sink.EventsWritten, sink.EventsDropped), Is.EqualTo((20_000L, 0L)));
+    }
+
+    [Test]
+    public void ClosingTheLoggerDrainsTheSink()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "app-.json");
+        var logger = new LoggerConfiguration()
+            .WriteTo.RollingJson(path, rollingInterval: RollingJsonInterval.Infinite)
+            .CreateLogger();
+        for (var i = 0; i < 5_000; i++) logger.Information("Event {Seq}", i);
+        logger.Dispose();
+        Assert.That(LogFiles.Lines(path), Has.Count.EqualTo(5_000));
+    }
+
+    [Test, NonParallelizable]
+    public void AFullQueueDropsCountsExactlyAndReportsOncePerInterval()
+    {
+        var selfLog = new List<string>();
+        using var _ = TemporarySelfLog.SaveTo(selfLog);
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var sink = Create(path, o => o.QueueLimit = 100);
+        sink.PauseWriter();
+        for (var i = 0; i < 1_100; i++) sink.Emit(Event(i));
+        Assert.That(sink.DroppedQueueFull, Is.EqualTo(1_000));
+        sink.ResumeWriter();
+        Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True);
+        sink.Emit(Event(5_000)); // room again: accepted
+        sink.Dispose();
+
+        var sequences = LogFiles.Lines(path).Select(l => LogFiles.Property(LogFiles.Parse(l), "Seq").GetInt64()).ToList();
+        Assert.That(sequences, Is.EqualTo(Enumerable.Range(0, 100).Select(i => (long)i).Append(5_000)));
+        Assert.That((sink.EventsWritten, sink.DroppedQueueFull), Is.EqualTo((101L, 1_000L)));
+        List<string> reports;
+        lock (selfLog) reports = selfLog.Where(m => m.Contains("queue was full", StringComparison.Ordinal)).ToList();
+        Assert.That(reports, Has.Count.EqualTo(1), string.Join("\n", selfLog));
+        Assert.That(reports[0], Does.Contain("1000 event(s) dropped"));
+    }
+
+    [Test]
+    public void BlockWhenFullMakesTheCallerWaitInsteadOfDropping()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var sink = Create(path, o => { o.QueueLimit = 10; o.BlockWhenFull = true; });
+        sink.PauseWriter();
+        for (var i = 0; i < 10; i++) sink.Emit(Event(i));
+        using var started = new ManualResetEventSlim();
+        var producer = Task.Factory.StartNew(() =>
+        {
+            started.Set();
+            for (var i = 10; i < 1_000; i++) sink.Emit(Event(i));
+        }, TaskCreationOptions.LongRunning);
+        Assert.That(started.Wait(WaitLimit), Is.True);
+        Assert.That(producer.Wait(TimeSpan.FromMilliseconds(200)), Is.False, "The producer should wait while the queue is full.");
+        sink.ResumeWriter();
+        Assert.That(producer.Wait(WaitLimit), Is.True);
+        sink.Dispose();
+
+        Assert.That(LogFiles.Lines(path), Has.Count.EqualTo(1_000));
+        Assert.That(sink.EventsDropped, Is.EqualTo(0));
+    }
+
+    [Test]
+    public void EventsAfterDisposalAreCountedNotThrown()
+    {
+        using var folder = TempFolder.ForCaller();
+        var sink = Create(folder.AllocateFilename());
+        sink.Dispose();
+        Assert.DoesNotThrow(() => sink.Emit(Event(1)));
+        Assert.That(sink.DroppedShutdown, Is.EqualTo(1));
+        Assert.DoesNotThrow(sink.Dispose);
+    }
+
+    [Test, NonParallelizable]
+    public void AFormatterThatThrowsLosesOnlyThatEventAndIsReported()
+    {
+        var selfLog = new List<string>();
+        using var _ = TemporarySelfLog.SaveTo(selfLog);
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var formatter = new TestUtf8Formatter { ThrowWhen = e => e.Properties["Seq"] is ScalarValue { Value: 2L } };
+        var sink = Create(path, o => o.Formatter = formatter);
+        EmitAndWait(sink, Event(1), Event(2), Event(3));
+        sink.Dispose();
+        Assert.That(LogFiles.Lines(path).Select(l => LogFiles.Property(LogFiles.Parse(l), "Seq").GetInt64()), Is.EqualTo(new long[] { 1, 3 }));
+        Assert.That(sink.DroppedFormatError, Is.EqualTo(1));
+        lock (selfLog) Assert.That(selfLog, Has.Some.Contains("formatter failed"));
+    }
+
+    [Test]
+    public void AMissingDirectoryIsCreated()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "a", "b", "c", "app.json");
+        var sink = Create(path);
+        EmitAndWait(sink, Event(1));
+        sink.Dispose();
+        Assert.That(LogFiles.Lines(path), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public void AnIncompleteLastLineIsEndedBeforeTheNextEvent()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        File.WriteAllText(path, "{\"Seq\":0}\n{\"cut\":\"by a cra", new UTF8Encoding(false));
+        var sink = Create(path);
+        EmitAndWait(sink, Event(1));
+        sink.Dispose();
+        var lines = LogFiles.Lines(path);
+        Assert.That(lines, Has.Count.EqualTo(3));
+        Assert.That(lines[1], Is.EqualTo("{\"cut\":\"by a cra"));
+        Assert.That(LogFiles.Property(LogFiles.Parse(lines[2]), "Seq").GetInt64(), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void AnExistingFileIsAppendedTo()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var first = Create(path);
+        EmitAndWait(first, Event(1));
+        first.Dispose();
+        var second = Create(path);
+        EmitAndWait(second, Event(2));
+        second.Dispose();
+        Assert.That(LogFiles.Lines(path).Select(l => LogFiles.Property(LogFiles.Parse(l), "Seq").GetInt64()), Is.EqualTo(new long[] { 1, 2 }));
+    }
+
+    [Test]
+    public void TheEventThatCrossesTheSizeLimitIsWrittenWholeAndTheNextGoesToANewFile()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "app-.json");
+        var sink = Create(path, o => o.FileSizeLimitBytes = 1_000);
+        var payload = new string('x', 300);
+        for (var i = 0; i < 10; i++) EmitAndWait(sink, Event(i, text: payload));
+        sink.Dispose();
+
+        var names = LogFiles.Names(folder.Path);
+        Assert.That(names, Is.EqualTo(new[] { "app-.json", "app-_001.json", "app-_002.json", "app-_003.json" }));
+        var lineLength = new FileInfo(Path.Combine(folder.Path, "app-.json")).Length / 3;
+        foreach (var name in names.Take(3))
+        {
+            var file = Path.Combine(folder.Path, name);
+            Assert.That(LogFiles.Lines(file), Has.Count.EqualTo(3), name);
+            Assert.That(new FileInfo(file).Length, Is.GreaterThanOrEqualTo(1_000).And.LessThan(1_000 + lineLength), name);
+        }
+        Assert.That(LogFiles.AllLines(folder.Path), Has.Count.EqualTo(10));
+        Assert.That(sink.Rollovers, Is.EqualTo(3));
+    }
+
+    [Test]
+    public void ARestartContinuesTheNewestFileOfThePeriodUnlessItIsFull()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "app-.json");
+        var payload = new string('x', 300);
+        var first = Create(path, o => o.FileSizeLimitBytes = 1_000);
+        for (var i = 0; i < 4; i++) EmitAndWait(first, Event(i, text: payload));
+        first.Dispose();
+        var second = Create(path, o => o.FileSizeLimitBytes = 1_000);
+        EmitAndWait(second, Event(4, text: payload));
+        second.Dispose();
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-.json", "app-_001.json" }));
+        Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app-_001.json")), Has.Count.EqualTo(2));
+    }
+
+    [Test]
+    public void DurableModeAndFlushOnLevelWriteEverything()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var sink = Create(path, o => { o.Durability = RollingJsonDurability.Durable; o.FlushOnLevel = LogEventLevel.Warning; });
+        EmitAndWait(sink, Event(1), Event(2, LogEventLevel.Error), Event(3));
+        // Written before disposal: the error's batch was flushed on its own.
+        Assert.That(LogFiles.Lines(path), Has.Count.EqualTo(3));
+        sink.Dispose();
+    }
+
+    [Test]
+    public void ThrowingFromTheFileSystemNeverReachesTheCaller()
+    {
+        using var folder = TempFolder.ForCaller();
+        // A directory stands where the file should be: every open fails.
+        var path = Path.Combine(folder.Path, "blocked.json");
+        Directory.CreateDirectory(path);
+        var sink = Create(path, o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        Assert.DoesNotThrow(() => EmitAndWait(sink, Event(1), Event(2)));
+        sink.Dispose();
+        Assert.That((sink.EventsWritten, sink.DroppedIoError), Is.EqualTo((0L, 2L)));
+    }
+}
