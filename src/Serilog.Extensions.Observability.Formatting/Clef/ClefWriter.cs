@@ -1,0 +1,149 @@
+using Serilog.Events;
+using Serilog.Extensions.Observability.Formatting.Json;
+using Serilog.Extensions.Observability.Formatting.Rendering;
+using Serilog.Parsing;
+
+namespace Serilog.Extensions.Observability.Formatting.Clef;
+
+/// <summary>
+/// Compact Log Event Format, member for member and byte for byte as Serilog.Formatting.Compact 2.0 writes it.
+/// Everything but the trailing newline; the caller adds that.
+/// </summary>
+static class ClefWriter
+{
+    /// <summary><c>{"@t":..,"@mt":..[,"@r":[..]]</c> (compact form).</summary>
+    public static void WriteCompactHeader<TSink>(TSink sink, LogEvent logEvent, CharBuilder render) where TSink : struct, IJsonSink
+    {
+        WriteTimestamp(sink, logEvent);
+        sink.Literal("\",\"@mt\":"u8);
+        JsonText.WriteQuoted(sink, logEvent.MessageTemplate.Text);
+
+        // @r: the rendering of each token that carries a format string, in token order.
+        var any = false;
+        if (logEvent.MessageTemplate.Tokens is MessageTemplateToken[] tokens)
+        {
+            for (var i = 0; i < tokens.Length; i++)
+                any |= WriteRendering(sink, tokens[i], logEvent, render, any);
+        }
+        else
+        {
+            foreach (var token in logEvent.MessageTemplate.Tokens)
+                any |= WriteRendering(sink, token, logEvent, render, any);
+        }
+        if (any) sink.Ascii(']');
+
+        WriteLevelExceptionAndIds(sink, logEvent);
+    }
+
+    static bool WriteRendering<TSink>(TSink sink, MessageTemplateToken token, LogEvent logEvent, CharBuilder render, bool any)
+        where TSink : struct, IJsonSink
+    {
+        if (token is not PropertyToken { Format: not null } property) return false;
+        sink.Literal(any ? ","u8 : ",\"@r\":["u8);
+        render.Length = 0;
+        MessageRenderer.RenderProperty(render, property, logEvent.Properties);
+        JsonText.WriteQuoted(sink, render.Written);
+        return true;
+    }
+
+    /// <summary><c>{"@t":..,"@m":..,"@i":..</c> (rendered form).</summary>
+    public static void WriteRenderedHeader<TSink>(TSink sink, LogEvent logEvent, CharBuilder render) where TSink : struct, IJsonSink
+    {
+        WriteTimestamp(sink, logEvent);
+        sink.Literal("\",\"@m\":"u8);
+        render.Length = 0;
+        MessageRenderer.Render(render, logEvent.MessageTemplate, logEvent.Properties);
+        JsonText.WriteQuoted(sink, render.Written);
+        sink.Literal(",\"@i\":\""u8);
+        sink.Formatted(EventIdHash.Compute(logEvent.MessageTemplate.Text), "x8", Invariant.Culture);
+        sink.Ascii('"');
+        WriteLevelExceptionAndIds(sink, logEvent);
+    }
+
+    static void WriteTimestamp<TSink>(TSink sink, LogEvent logEvent) where TSink : struct, IJsonSink
+    {
+        sink.Literal("{\"@t\":\""u8);
+        sink.Formatted(logEvent.Timestamp.UtcDateTime, "O", Invariant.Culture);
+    }
+
+    static void WriteLevelExceptionAndIds<TSink>(TSink sink, LogEvent logEvent) where TSink : struct, IJsonSink
+    {
+        if (logEvent.Level != LogEventLevel.Information)
+        {
+            sink.Literal(",\"@l\":\""u8);
+            WriteLevel(sink, logEvent.Level);
+            sink.Ascii('"');
+        }
+
+        if (logEvent.Exception is { } exception)
+        {
+            sink.Literal(",\"@x\":"u8);
+            JsonText.WriteQuoted(sink, JsonText.SafeToString(exception));
+        }
+
+        if (logEvent.TraceId is { } traceId)
+        {
+            sink.Literal(",\"@tr\":\""u8);
+            JsonText.WriteHex(sink, traceId);
+            sink.Ascii('"');
+        }
+
+        if (logEvent.SpanId is { } spanId)
+        {
+            sink.Literal(",\"@sp\":\""u8);
+            JsonText.WriteHex(sink, spanId);
+            sink.Ascii('"');
+        }
+    }
+
+    /// <summary><c>,"Name":</c> with a leading <c>@</c> doubled so it cannot be read as a CLEF member.</summary>
+    public static void WritePropertyName<TSink>(TSink sink, string name) where TSink : struct, IJsonSink
+    {
+        sink.Literal(",\""u8);
+        if (name.Length > 0 && name[0] == '@') sink.Ascii('@');
+        JsonText.WriteEscaped(sink, name);
+        sink.Literal("\":"u8);
+    }
+
+    public static void WriteProperties<TSink>(TSink sink, LogEvent logEvent) where TSink : struct, IJsonSink
+    {
+        if (logEvent.Properties is Dictionary<string, LogEventPropertyValue> concrete)
+        {
+            foreach (var property in concrete)
+            {
+                WritePropertyName(sink, property.Key);
+                JsonValueWriter.Write(sink, property.Value);
+            }
+        }
+        else
+        {
+            foreach (var property in logEvent.Properties)
+            {
+                WritePropertyName(sink, property.Key);
+                JsonValueWriter.Write(sink, property.Value);
+            }
+        }
+    }
+
+    /// <summary>The level as <c>Enum.ToString()</c> spells it (a number when out of range), without the string.</summary>
+    static void WriteLevel<TSink>(TSink sink, LogEventLevel level) where TSink : struct, IJsonSink
+    {
+        var name = LevelName(level);
+        if (name.IsEmpty)
+            sink.Formatted((int)level, default, Invariant.Culture);
+        else
+            sink.Literal(name);
+    }
+
+    /// <summary>The level's enum name as ASCII; empty when out of range.</summary>
+    public static ReadOnlySpan<byte> LevelName(LogEventLevel level) => level switch
+    {
+        LogEventLevel.Verbose => "Verbose"u8,
+        LogEventLevel.Debug => "Debug"u8,
+        LogEventLevel.Information => "Information"u8,
+        LogEventLevel.Warning => "Warning"u8,
+        LogEventLevel.Error => "Error"u8,
+        LogEventLevel.Fatal => "Fatal"u8,
+        _ => default,
+    };
+}

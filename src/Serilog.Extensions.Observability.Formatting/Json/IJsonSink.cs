@@ -1,0 +1,22 @@
+namespace Serilog.Extensions.Observability.Formatting.Json;
+
+/// <summary>
+/// Where formatted JSON goes. Implemented by two structs, one appending UTF-8 bytes and one appending UTF-16 chars,
+/// so that every formatter is written once (generic over the sink) and the JIT specialises each path: the two outputs
+/// can differ only in how a character run is encoded, never in structure.
+/// </summary>
+interface IJsonSink
+{
+    /// <summary>Appends one ASCII character.</summary>
+    void Ascii(char c);
+
+    /// <summary>Appends pre-encoded ASCII text (a <c>u8</c> literal).</summary>
+    void Literal(ReadOnlySpan<byte> ascii);
+
+    /// <summary>Appends text as it is, with no JSON escaping.</summary>
+    void Text(ReadOnlySpan<char> text);
+
+    /// <summary>Appends <paramref name="value"/> formatted with <paramref name="format"/> and <paramref name="provider"/>.</summary>
+    void Formatted<T>(T value, ReadOnlySpan<char> format, IFormatProvider? provider)
+        where T : ISpanFormattable, IUtf8SpanFormattable;
+}

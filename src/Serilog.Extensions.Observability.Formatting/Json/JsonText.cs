@@ -1,0 +1,109 @@
+using System.Buffers;
+using System.Diagnostics;
+using Serilog.Debugging;
+
+namespace Serilog.Extensions.Observability.Formatting.Json;
+
+/// <summary>JSON string literals exactly as Serilog's <c>JsonValueFormatter.WriteQuotedJsonString</c> writes them.</summary>
+static class JsonText
+{
+    // Serilog escapes only '"', '\' and the C0 controls; DEL, U+2028/9 and surrogates pass through unchanged.
+    static readonly SearchValues<char> NeedsEscape = SearchValues.Create(
+        "\"\\\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000A\u000B\u000C\u000D\u000E\u000F" +
+        "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F");
+
+    public static void WriteQuoted<TSink>(TSink sink, ReadOnlySpan<char> text) where TSink : struct, IJsonSink
+    {
+        sink.Ascii('"');
+        WriteEscaped(sink, text);
+        sink.Ascii('"');
+    }
+
+    public static void WriteEscaped<TSink>(TSink sink, ReadOnlySpan<char> text) where TSink : struct, IJsonSink
+    {
+        while (true)
+        {
+            var i = text.IndexOfAny(NeedsEscape);
+            if (i < 0)
+            {
+                sink.Text(text);
+                return;
+            }
+
+            if (i > 0) sink.Text(text.Slice(0, i));
+            WriteEscape(sink, text[i]);
+            text = text.Slice(i + 1);
+        }
+    }
+
+    static void WriteEscape<TSink>(TSink sink, char c) where TSink : struct, IJsonSink
+    {
+        switch (c)
+        {
+            case '"': sink.Literal("\\\""u8); break;
+            case '\\': sink.Literal("\\\\"u8); break;
+            case '\n': sink.Literal("\\n"u8); break;
+            case '\r': sink.Literal("\\r"u8); break;
+            case '\f': sink.Literal("\\f"u8); break;
+            case '\t': sink.Literal("\\t"u8); break;
+            default:
+                // Serilog writes the rest as \uXXXX with upper-case hex digits.
+                sink.Literal("\\u00"u8);
+                sink.Ascii(UpperHex[c >> 4]);
+                sink.Ascii(UpperHex[c & 0xF]);
+                break;
+        }
+    }
+
+    const string UpperHex = "0123456789ABCDEF";
+    const string LowerHex = "0123456789abcdef";
+
+    /// <summary>Lower-case hex of <paramref name="traceId"/>, identical to <c>ToHexString()</c> without its string.</summary>
+    public static void WriteHex<TSink>(TSink sink, ActivityTraceId traceId) where TSink : struct, IJsonSink
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        traceId.CopyTo(bytes);
+        WriteHex(sink, bytes);
+    }
+
+    public static void WriteHex<TSink>(TSink sink, ActivitySpanId spanId) where TSink : struct, IJsonSink
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        spanId.CopyTo(bytes);
+        WriteHex(sink, bytes);
+    }
+
+    static void WriteHex<TSink>(TSink sink, ReadOnlySpan<byte> bytes) where TSink : struct, IJsonSink
+    {
+        Span<char> chars = stackalloc char[32];
+        var n = FormatHex(bytes, chars);
+        sink.Text(chars.Slice(0, n));
+    }
+
+    public static int FormatHex(ReadOnlySpan<byte> bytes, Span<char> chars)
+    {
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            chars[2 * i] = LowerHex[bytes[i] >> 4];
+            chars[2 * i + 1] = LowerHex[bytes[i] & 0xF];
+        }
+        return bytes.Length * 2;
+    }
+
+    /// <summary>
+    /// <c>value.ToString()</c>, except that a throwing <c>ToString()</c> yields a placeholder and a SelfLog line
+    /// instead of losing the whole event (Serilog's own formatter would throw here).
+    /// </summary>
+    public static string SafeToString(object value)
+    {
+        try
+        {
+            return value.ToString() ?? "";
+        }
+        catch (Exception ex)
+        {
+            SelfLog.WriteLine("Formatting: {0}.ToString() threw {1}", value.GetType(), ex);
+            return "<" + value.GetType().Name + ".ToString() failed>";
+        }
+    }
+}

@@ -1,0 +1,208 @@
+using Serilog.Events;
+using Serilog.Extensions.Observability.Formatting.Json;
+using Serilog.Parsing;
+
+namespace Serilog.Extensions.Observability.Formatting.Rendering;
+
+/// <summary>
+/// Renders a message template (or one property token) into a reusable char buffer with the text Serilog's
+/// <c>MessageTemplate.Render(properties, CultureInfo.InvariantCulture)</c> and <c>PropertyToken.Render</c> produce:
+/// strings quoted (only <c>"</c> escaped) unless formatted <c>:l</c>, format strings applied with the invariant
+/// culture, alignment padding, missing properties written as their raw token text.
+/// </summary>
+static class MessageRenderer
+{
+    public static void Render(CharBuilder output, MessageTemplate template, IReadOnlyDictionary<string, LogEventPropertyValue> properties)
+    {
+        if (template.Tokens is MessageTemplateToken[] tokens)
+        {
+            for (var i = 0; i < tokens.Length; i++) RenderToken(output, tokens[i], properties);
+        }
+        else
+        {
+            foreach (var token in template.Tokens) RenderToken(output, token, properties);
+        }
+    }
+
+    static void RenderToken(CharBuilder output, MessageTemplateToken token, IReadOnlyDictionary<string, LogEventPropertyValue> properties)
+    {
+        if (token is TextToken text)
+            output.Append(text.Text);
+        else
+            RenderProperty(output, (PropertyToken)token, properties);
+    }
+
+    public static void RenderProperty(CharBuilder output, PropertyToken token, IReadOnlyDictionary<string, LogEventPropertyValue> properties)
+    {
+        if (!properties.TryGetValue(token.PropertyName, out var value))
+        {
+            output.Append(token.ToString()); // the raw token text, e.g. "{Missing:000,3}"
+            return;
+        }
+
+        var start = output.Length;
+        RenderValue(output, value, token.Format);
+
+        if (token.Alignment is { } alignment)
+        {
+            var pad = alignment.Width - (output.Length - start);
+            if (pad <= 0) return;
+            if (alignment.Direction == AlignmentDirection.Left)
+                output.AppendSpaces(pad);
+            else
+                output.InsertSpaces(start, pad);
+        }
+    }
+
+    static void RenderValue(CharBuilder output, LogEventPropertyValue value, string? format)
+    {
+        switch (value)
+        {
+            case ScalarValue scalar:
+                RenderScalar(output, scalar.Value, format);
+                break;
+            case SequenceValue sequence:
+                output.Append('[');
+                var elements = sequence.Elements;
+                for (var i = 0; i < elements.Count; i++)
+                {
+                    if (i > 0) output.Append(", ");
+                    RenderValue(output, elements[i], format); // a sequence passes its format to its elements
+                }
+                output.Append(']');
+                break;
+            case StructureValue structure:
+                if (structure.TypeTag is { } typeTag)
+                {
+                    output.Append(typeTag);
+                    output.Append(' ');
+                }
+                output.Append("{ ");
+                var properties = structure.Properties;
+                for (var i = 0; i < properties.Count; i++)
+                {
+                    if (i > 0) output.Append(", ");
+                    output.Append(properties[i].Name);
+                    output.Append(": ");
+                    RenderValue(output, properties[i].Value, null);
+                }
+                output.Append(" }");
+                break;
+            case DictionaryValue dictionary:
+                RenderDictionary(output, dictionary);
+                break;
+            default:
+                var writer = new StringWriter();
+                value.Render(writer, format, Invariant.Culture);
+                output.Append(writer.ToString());
+                break;
+        }
+    }
+
+    static void RenderDictionary(CharBuilder output, DictionaryValue dictionary)
+    {
+        output.Append('[');
+        var first = true;
+        if (dictionary.Elements is Dictionary<ScalarValue, LogEventPropertyValue> concrete)
+        {
+            foreach (var element in concrete)
+            {
+                RenderEntry(output, element.Key, element.Value, first);
+                first = false;
+            }
+        }
+        else
+        {
+            foreach (var element in dictionary.Elements)
+            {
+                RenderEntry(output, element.Key, element.Value, first);
+                first = false;
+            }
+        }
+        output.Append(']');
+    }
+
+    static void RenderEntry(CharBuilder output, ScalarValue key, LogEventPropertyValue value, bool first)
+    {
+        output.Append(first ? "(" : ", (");
+        RenderScalar(output, key.Value, null);
+        output.Append(": ");
+        RenderValue(output, value, null);
+        output.Append(')');
+    }
+
+    static void RenderScalar(CharBuilder output, object? value, string? format)
+    {
+        switch (value)
+        {
+            case null:
+                output.Append("null");
+                return;
+            case string s:
+                if (format == "l")
+                {
+                    output.Append(s);
+                    return;
+                }
+                output.Append('"');
+                AppendWithEscapedQuotes(output, s);
+                output.Append('"');
+                return;
+            case ISpanFormattable formattable:
+                RenderFormattable(output, formattable, format);
+                return;
+            case IFormattable formattable:
+                try
+                {
+                    output.Append(formattable.ToString(format, Invariant.Culture));
+                }
+                catch (FormatException)
+                {
+                    output.Append(JsonText.SafeToString(value));
+                }
+                return;
+            default:
+                output.Append(JsonText.SafeToString(value));
+                return;
+        }
+    }
+
+    static void RenderFormattable(CharBuilder output, ISpanFormattable value, string? format)
+    {
+        try
+        {
+            var size = 64;
+            while (true)
+            {
+                if (value.TryFormat(output.Free(size), out var written, format, Invariant.Culture))
+                {
+                    output.Length += written;
+                    return;
+                }
+                size *= 2;
+            }
+        }
+        catch (FormatException)
+        {
+            // Serilog throws here ("{Count:l}" on a number) and loses the event; the value's ToString() keeps it.
+            output.Append(JsonText.SafeToString(value));
+        }
+    }
+
+    static void AppendWithEscapedQuotes(CharBuilder output, string s)
+    {
+        ReadOnlySpan<char> rest = s;
+        while (true)
+        {
+            var i = rest.IndexOf('"');
+            if (i < 0)
+            {
+                output.Append(rest);
+                return;
+            }
+            output.Append(rest.Slice(0, i));
+            output.Append("\\\"");
+            rest = rest.Slice(i + 1);
+        }
+    }
+}
