@@ -27,8 +27,9 @@ sealed class PipelineTimingEnricher : ILogEventEnricher
 
             logEvent.AddPropertyIfAbsent(pipeline.PipelineProperty);
             logEvent.AddPropertyIfAbsent(pipeline.PipelineIdProperty);
-            // An event that names its own stage (a stage completion event) keeps it, and gets no other stage's elapsed time.
-            if (stage is not null && !logEvent.Properties.ContainsKey(TimingEvents.StageName))
+            // An event that names its own stage keeps it and gets no other stage's elapsed time; a completion or
+            // summary event of this package is about its own stage (or the whole pipeline), whatever flow ends it.
+            if (stage is not null && !TimingEvents.IsTimingEvent(logEvent) && !logEvent.Properties.ContainsKey(TimingEvents.StageName))
             {
                 logEvent.AddPropertyIfAbsent(stage.StageProperty);
                 logEvent.AddPropertyIfAbsent(new LogEventProperty(TimingEvents.StageElapsedMsName, new ScalarValue(stage.ElapsedAt(now).TotalMilliseconds)));

@@ -17,13 +17,20 @@ static class TimingEvents
     public const string StagesName = "Stages";
     public const string SlowestStageName = "SlowestStage";
 
-    static readonly MessageTemplate s_stageTemplate = Parse("{Pipeline} stage {Stage} {Outcome} in {ElapsedMs:0.0} ms");
-    static readonly MessageTemplate s_summaryTemplate = Parse("{Pipeline} {Outcome} in {ElapsedMs:0.0} ms");
-    static readonly MessageTemplate s_summaryWithSlowestTemplate = Parse("{Pipeline} {Outcome} in {ElapsedMs:0.0} ms, slowest stage {SlowestStage}");
+    static readonly MessageTemplate s_stageTemplate = Parse("{Pipeline} stage {Stage} {Outcome:l} in {ElapsedMs:0.0} ms");
+    static readonly MessageTemplate s_summaryTemplate = Parse("{Pipeline} {Outcome:l} in {ElapsedMs:0.0} ms");
+    static readonly MessageTemplate s_summaryWithSlowestTemplate = Parse("{Pipeline} {Outcome:l} in {ElapsedMs:0.0} ms, slowest stage {SlowestStage}");
 
     static readonly LogEventProperty s_completed = OutcomeProperty(TimingOutcome.Completed);
     static readonly LogEventProperty s_failed = OutcomeProperty(TimingOutcome.Failed);
     static readonly LogEventProperty s_abandoned = OutcomeProperty(TimingOutcome.Abandoned);
+
+    /// <summary>A stage completion or pipeline summary event: it names its own stage (or none), never the ambient one.</summary>
+    public static bool IsTimingEvent(LogEvent logEvent)
+    {
+        var template = logEvent.MessageTemplate;
+        return ReferenceEquals(template, s_stageTemplate) || ReferenceEquals(template, s_summaryTemplate) || ReferenceEquals(template, s_summaryWithSlowestTemplate);
+    }
 
     static MessageTemplate Parse(string template) => new MessageTemplateParser().Parse(template);
 

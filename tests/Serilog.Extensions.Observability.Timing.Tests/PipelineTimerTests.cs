@@ -1,0 +1,517 @@
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Tests.Support;
+using Serilog.Extensions.Observability.Timing.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Timing.Tests;
+
+public class PipelineTimerTests
+{
+    [Test]
+    public void StageDurationsAreExactOnTheInjectedClockAndKeepStartOrder()
+    {
+        using var log = new TimedLog();
+        using var pipeline = log.Begin();
+
+        using (pipeline.Stage("stt")) log.Advance(150);
+        var llm = pipeline.Stage("llm");
+        log.Advance(700);
+        llm.Complete();
+        using (pipeline.Stage("tts")) log.Advance(300.5);
+        log.Advance(10);
+
+        Assert.That(pipeline.Stages.ToArray(), Is.EqualTo(new[]
+        {
+            new KeyValuePair<string, double>("stt", 150),
+            new KeyValuePair<string, double>("llm", 700),
+            new KeyValuePair<string, double>("tts", 300.5),
+        }));
+        Assert.That(pipeline.Elapsed, Is.EqualTo(TimeSpan.FromMilliseconds(1160.5)));
+        Assert.That(llm.Elapsed, Is.EqualTo(TimeSpan.FromMilliseconds(700)));
+    }
+
+    [Test]
+    public void ElapsedAdvancesWhileRunningAndStopsWhenEnded()
+    {
+        using var log = new TimedLog();
+        var pipeline = log.Begin();
+        var stage = pipeline.Stage("stt");
+        log.Advance(40);
+        Assert.That(stage.Elapsed, Is.EqualTo(TimeSpan.FromMilliseconds(40)));
+        Assert.That(stage.Outcome, Is.EqualTo(TimingOutcome.Running));
+        stage.Complete();
+        log.Advance(60);
+
+        Assert.That(stage.Elapsed, Is.EqualTo(TimeSpan.FromMilliseconds(40)));
+        Assert.That(pipeline.Elapsed, Is.EqualTo(TimeSpan.FromMilliseconds(100)));
+        pipeline.Complete();
+        log.Advance(1000);
+        Assert.That(pipeline.Elapsed, Is.EqualTo(TimeSpan.FromMilliseconds(100)));
+        Assert.That(pipeline.Outcome, Is.EqualTo(TimingOutcome.Completed));
+    }
+
+    [Test]
+    public void CompleteWritesOneSummaryWithIdElapsedOutcomeStagesAndSlowestStageAtInformation()
+    {
+        using var log = new TimedLog();
+        var pipeline = log.Begin("voice-turn");
+        using (pipeline.Stage("stt")) log.Advance(150);
+        using (pipeline.Stage("llm")) log.Advance(700);
+        using (pipeline.Stage("tts")) log.Advance(300);
+        pipeline.Complete();
+        pipeline.Dispose();
+        pipeline.Complete();
+
+        var summary = log.Summary;
+        Assert.That(summary.Level, Is.EqualTo(LogEventLevel.Information));
+        Assert.That(summary.Scalar("Pipeline"), Is.EqualTo("voice-turn"));
+        Assert.That(summary.Scalar("PipelineId"), Is.EqualTo(pipeline.Id));
+        Assert.That(pipeline.Id, Does.Match("^[0-9a-f]{16}$"));
+        Assert.That(summary.Scalar("ElapsedMs"), Is.EqualTo(1150.0));
+        Assert.That(summary.Scalar("Outcome"), Is.EqualTo("completed"));
+        Assert.That(summary.Scalar("SlowestStage"), Is.EqualTo("llm"));
+        Assert.That(summary.StagesProperty(), Is.EqualTo(new[]
+        {
+            new KeyValuePair<string, double>("stt", 150),
+            new KeyValuePair<string, double>("llm", 700),
+            new KeyValuePair<string, double>("tts", 300),
+        }));
+        Assert.That(summary.RenderMessage(), Is.EqualTo("\"voice-turn\" completed in 1150.0 ms, slowest stage \"llm\""));
+        Assert.That(summary.Timestamp, Is.EqualTo(log.Clock.GetUtcNow()));
+    }
+
+    [Test]
+    public void APipelineWithoutStagesHasNoSlowestStage()
+    {
+        using var log = new TimedLog();
+        using (log.Begin("empty")) log.Advance(5);
+
+        Assert.That(log.Summary.Properties, Does.Not.ContainKey("SlowestStage"));
+        Assert.That(log.Summary.StagesProperty(), Is.Empty);
+        Assert.That(log.Summary.Scalar("Outcome"), Is.EqualTo("completed"));
+    }
+
+    [Test]
+    public void StageCompletionEventsCarryPipelineStageElapsedAndOutcomeAtDebug()
+    {
+        using var log = new TimedLog();
+        using var pipeline = log.Begin("voice-turn");
+        using (pipeline.Stage("stt")) log.Advance(150);
+
+        var completion = log.StageEvent("stt");
+        Assert.That(completion.Level, Is.EqualTo(LogEventLevel.Debug));
+        Assert.That(completion.Scalar("Pipeline"), Is.EqualTo("voice-turn"));
+        Assert.That(completion.Scalar("PipelineId"), Is.EqualTo(pipeline.Id));
+        Assert.That(completion.Scalar("ElapsedMs"), Is.EqualTo(150.0));
+        Assert.That(completion.Scalar("Outcome"), Is.EqualTo("completed"));
+        Assert.That(completion.Exception, Is.Null);
+        Assert.That(completion.RenderMessage(), Is.EqualTo("\"voice-turn\" stage \"stt\" completed in 150.0 ms"));
+    }
+
+    [Test]
+    public void AFailedStageIsWrittenAtErrorWithItsException()
+    {
+        using var log = new TimedLog();
+        using var pipeline = log.Begin();
+        var failure = new InvalidOperationException("model unavailable");
+        var llm = pipeline.Stage("llm");
+        log.Advance(20);
+        llm.Fail(failure);
+        llm.Complete();
+        llm.Dispose();
+
+        var completion = log.StageEvent("llm");
+        Assert.That(completion.Level, Is.EqualTo(LogEventLevel.Error));
+        Assert.That(completion.Exception, Is.SameAs(failure));
+        Assert.That(completion.Scalar("Outcome"), Is.EqualTo("failed"));
+        Assert.That(llm.Outcome, Is.EqualTo(TimingOutcome.Failed));
+        Assert.That(log.StageEvents, Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public void AFailedPipelineWritesItsSummaryAtErrorWithTheException()
+    {
+        using var log = new TimedLog();
+        var failure = new TimeoutException("tts timed out");
+        using (var pipeline = log.Begin())
+        {
+            using (pipeline.Stage("stt")) log.Advance(10);
+            pipeline.Fail(failure);
+        }
+
+        Assert.That(log.Summary.Level, Is.EqualTo(LogEventLevel.Error));
+        Assert.That(log.Summary.Exception, Is.SameAs(failure));
+        Assert.That(log.Summary.Scalar("Outcome"), Is.EqualTo("failed"));
+    }
+
+    [Test]
+    public void AStageOrPipelineDisposedWithoutCompleteCountsAsCompletedByDefault()
+    {
+        using var log = new TimedLog();
+        var pipeline = log.Begin();
+        var stage = pipeline.Stage("stt");
+        log.Advance(5);
+        stage.Dispose();
+        pipeline.Dispose();
+
+        Assert.That(stage.Outcome, Is.EqualTo(TimingOutcome.Completed));
+        Assert.That(pipeline.Outcome, Is.EqualTo(TimingOutcome.Completed));
+        Assert.That(log.StageEvent("stt").Level, Is.EqualTo(LogEventLevel.Debug));
+        Assert.That(log.Summary.Level, Is.EqualTo(LogEventLevel.Information));
+    }
+
+    [Test]
+    public void WhenTheDisposeOutcomeIsAbandonedUncompletedStagesAndPipelinesAreAbandonedAtWarning()
+    {
+        using var log = new TimedLog(o => o.DisposeOutcome = TimingOutcome.Abandoned);
+        var pipeline = log.Begin();
+        using (pipeline.Stage("stt")) log.Advance(5);
+        using (var llm = pipeline.Stage("llm"))
+        {
+            log.Advance(5);
+            llm.Complete();
+        }
+        pipeline.Dispose();
+
+        Assert.That(log.StageEvent("stt").Scalar("Outcome"), Is.EqualTo("abandoned"));
+        Assert.That(log.StageEvent("stt").Level, Is.EqualTo(LogEventLevel.Warning));
+        Assert.That(log.StageEvent("llm").Scalar("Outcome"), Is.EqualTo("completed"));
+        Assert.That(log.Summary.Scalar("Outcome"), Is.EqualTo("abandoned"));
+        Assert.That(log.Summary.Level, Is.EqualTo(LogEventLevel.Warning));
+        Assert.That(pipeline.Outcome, Is.EqualTo(TimingOutcome.Abandoned));
+    }
+
+    [Test]
+    public void TheDisposeOutcomeCanOnlyBeCompletedOrAbandoned()
+    {
+        var options = new PipelineTimingOptions();
+        Assert.That(() => options.DisposeOutcome = TimingOutcome.Failed,
+            Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("Completed or Abandoned"));
+        Assert.That(() => options.DisposeOutcome = TimingOutcome.Running, Throws.InstanceOf<ArgumentOutOfRangeException>());
+    }
+
+    [Test]
+    public void StagesStillOpenWhenThePipelineEndsAreAbandonedInnermostFirst()
+    {
+        using var log = new TimedLog();
+        var pipeline = log.Begin();
+        var ingest = pipeline.Stage("ingest");
+        var parse = pipeline.Stage("parse");
+        log.Advance(30);
+        pipeline.Complete();
+
+        Assert.That(ingest.Outcome, Is.EqualTo(TimingOutcome.Abandoned));
+        Assert.That(parse.Outcome, Is.EqualTo(TimingOutcome.Abandoned));
+        Assert.That(log.StageEvents.Select(e => e.Scalar("Stage")), Is.EqualTo(new[] { "ingest/parse", "ingest" }));
+        Assert.That(log.StageEvents.Select(e => e.Level), Is.All.EqualTo(LogEventLevel.Warning));
+        Assert.That(pipeline.Stages["ingest"], Is.EqualTo(30.0));
+        Assert.That(log.Summary.Scalar("Outcome"), Is.EqualTo("completed"));
+    }
+
+    [Test]
+    public void NestedStagesAreNamedByTheirPath()
+    {
+        using var log = new TimedLog();
+        using var pipeline = log.Begin("rag");
+        using (var ingest = pipeline.Stage("ingest"))
+        {
+            using (var parse = pipeline.Stage("parse"))
+            {
+                Assert.That(parse.Name, Is.EqualTo("ingest/parse"));
+                log.Advance(10);
+            }
+            using (pipeline.Stage("chunk")) log.Advance(20);
+            Assert.That(ingest.Name, Is.EqualTo("ingest"));
+        }
+        using (pipeline.Stage("embed")) log.Advance(5);
+
+        Assert.That(pipeline.Stages.Keys, Is.EqualTo(new[] { "ingest", "ingest/parse", "ingest/chunk", "embed" }));
+        Assert.That(pipeline.Stages["ingest"], Is.EqualTo(30.0));
+    }
+
+    [Test]
+    public void TheSlowestStageIsTheTopLevelStageWithTheLargestTotal()
+    {
+        using var log = new TimedLog();
+        var pipeline = log.Begin();
+        using (pipeline.Stage("fetch")) log.Advance(40);
+        using (pipeline.Stage("ingest"))
+        {
+            using (pipeline.Stage("parse")) log.Advance(35);
+        }
+        using (pipeline.Stage("fetch")) log.Advance(10);
+        pipeline.Complete();
+
+        Assert.That(log.Summary.Scalar("SlowestStage"), Is.EqualTo("fetch"));
+    }
+
+    [Test]
+    public void ARepeatedStageNameSumsItsRunsInFirstStartOrder()
+    {
+        using var log = new TimedLog();
+        using var pipeline = log.Begin("rag");
+        using (pipeline.Stage("embed")) log.Advance(10);
+        using (pipeline.Stage("store")) log.Advance(1);
+        using (pipeline.Stage("embed")) log.Advance(15);
+
+        Assert.That(pipeline.Stages.ToArray(), Is.EqualTo(new[]
+        {
+            new KeyValuePair<string, double>("embed", 25),
+            new KeyValuePair<string, double>("store", 1),
+        }));
+        Assert.That(log.StageEvents.Select(e => e.Scalar("ElapsedMs")), Is.EqualTo(new object[] { 10.0, 1.0, 15.0 }));
+    }
+
+    [Test]
+    public void ManyDistinctStageNamesKeepTheirOrderAndDurations()
+    {
+        using var log = new TimedLog();
+        using var pipeline = log.Begin("batch");
+        for (var i = 0; i < 40; i++)
+            using (pipeline.Stage("item-" + i)) log.Advance(i + 1);
+        using (pipeline.Stage("item-7")) log.Advance(100);
+
+        Assert.That(pipeline.Stages.Keys, Is.EqualTo(Enumerable.Range(0, 40).Select(i => "item-" + i)));
+        Assert.That(pipeline.Stages["item-7"], Is.EqualTo(108.0));
+        Assert.That(pipeline.Stages["item-39"], Is.EqualTo(40.0));
+    }
+
+    [Test]
+    public void StagesIsASnapshotOfFinishedStagesOnly()
+    {
+        using var log = new TimedLog();
+        using var pipeline = log.Begin();
+        using (pipeline.Stage("stt")) log.Advance(1);
+        var snapshot = pipeline.Stages;
+        var llm = pipeline.Stage("llm");
+
+        Assert.That(pipeline.Stages.ContainsKey("llm"), Is.False);
+        llm.Complete();
+        Assert.That(snapshot, Has.Count.EqualTo(1));
+        Assert.That(pipeline.Stages, Has.Count.EqualTo(2));
+        Assert.That(pipeline.Stages.TryGetValue("missing", out _), Is.False);
+        Assert.That(() => pipeline.Stages["missing"], Throws.InstanceOf<KeyNotFoundException>());
+    }
+
+    [Test]
+    public async Task StageAsyncCompletesByItselfAndReturnsTheResult()
+    {
+        using var log = new TimedLog();
+        using var pipeline = log.Begin();
+        await pipeline.StageAsync("tts", async () =>
+        {
+            await Task.Yield();
+            log.Advance(300);
+        });
+        var text = await pipeline.StageAsync("llm", async () =>
+        {
+            await Task.Yield();
+            log.Advance(700);
+            return "hello";
+        });
+
+        Assert.That(text, Is.EqualTo("hello"));
+        Assert.That(pipeline.Stages["tts"], Is.EqualTo(300.0));
+        Assert.That(pipeline.Stages["llm"], Is.EqualTo(700.0));
+        Assert.That(log.StageEvents.Select(e => e.Scalar("Outcome")), Is.All.EqualTo("completed"));
+    }
+
+    [Test]
+    public void StageAsyncFailsByItselfAndRethrowsTheSameException()
+    {
+        using var log = new TimedLog();
+        using var pipeline = log.Begin();
+        var failure = new InvalidOperationException("tts down");
+
+        var thrown = Assert.ThrowsAsync<InvalidOperationException>(() => pipeline.StageAsync("tts", async () =>
+        {
+            await Task.Yield();
+            log.Advance(12);
+            throw failure;
+        }));
+        var thrownGeneric = Assert.ThrowsAsync<InvalidOperationException>(() => pipeline.StageAsync<int>("llm", () => throw failure));
+
+        Assert.That(thrown, Is.SameAs(failure));
+        Assert.That(thrownGeneric, Is.SameAs(failure));
+        Assert.That(log.StageEvent("tts").Exception, Is.SameAs(failure));
+        Assert.That(log.StageEvent("tts").Level, Is.EqualTo(LogEventLevel.Error));
+        Assert.That(log.StageEvent("tts").Scalar("ElapsedMs"), Is.EqualTo(12.0));
+        Assert.That(log.StageEvent("llm").Scalar("Outcome"), Is.EqualTo("failed"));
+    }
+
+    [Test]
+    public void AStageAsyncWhoseTaskIsCancelledIsFailed()
+    {
+        using var log = new TimedLog();
+        using var pipeline = log.Begin();
+        using var cancellation = new CancellationTokenSource();
+        cancellation.Cancel();
+
+        Assert.That(async () => await pipeline.StageAsync("llm", () => Task.FromCanceled(cancellation.Token)), Throws.InstanceOf<TaskCanceledException>());
+        Assert.That(log.StageEvent("llm").Scalar("Outcome"), Is.EqualTo("failed"));
+    }
+
+    [Test]
+    public void AStageOverItsThresholdIsWrittenAtWarning()
+    {
+        using var log = new TimedLog(o =>
+        {
+            o.StageThresholds["llm"] = TimeSpan.FromMilliseconds(500);
+            o.StageThresholds["parse"] = TimeSpan.FromMilliseconds(50);
+            o.StageThresholds["*"] = TimeSpan.FromSeconds(1);
+        });
+        using var pipeline = log.Begin();
+        using (pipeline.Stage("llm")) log.Advance(500);     // at the threshold: not over
+        using (pipeline.Stage("llm")) log.Advance(500.1);   // over
+        using (pipeline.Stage("ingest"))                     // 1061 ms: over "*"
+        {
+            using (pipeline.Stage("parse")) log.Advance(60); // own name: over 50
+            log.Advance(1001);
+        }
+        using (pipeline.Stage("stt")) log.Advance(999);     // under "*"
+
+        Assert.That(log.StageEvents.Select(e => (e.Scalar("Stage"), e.Level)), Is.EqualTo(new (object?, LogEventLevel)[]
+        {
+            ("llm", LogEventLevel.Debug),
+            ("llm", LogEventLevel.Warning),
+            ("ingest/parse", LogEventLevel.Warning),
+            ("ingest", LogEventLevel.Warning),
+            ("stt", LogEventLevel.Debug),
+        }));
+    }
+
+    [Test]
+    public void AFullStagePathThresholdWinsOverItsOwnName()
+    {
+        using var log = new TimedLog(o =>
+        {
+            o.StageThresholds["ingest/parse"] = TimeSpan.FromMilliseconds(100);
+            o.StageThresholds["parse"] = TimeSpan.FromMilliseconds(10);
+        });
+        using var pipeline = log.Begin();
+        using (pipeline.Stage("ingest"))
+        using (pipeline.Stage("parse")) log.Advance(50);
+        using (pipeline.Stage("parse")) log.Advance(50);
+
+        Assert.That(log.StageEvent("ingest/parse").Level, Is.EqualTo(LogEventLevel.Debug));
+        Assert.That(log.StageEvent("parse").Level, Is.EqualTo(LogEventLevel.Warning));
+    }
+
+    [Test]
+    public void APipelineOverItsThresholdWritesItsSummaryAtWarning()
+    {
+        using var log = new TimedLog(o =>
+        {
+            o.PipelineThresholds["voice-turn"] = TimeSpan.FromSeconds(2);
+            o.PipelineThresholds["*"] = TimeSpan.FromSeconds(10);
+        });
+        using (log.Begin("voice-turn")) log.Advance(2001);
+        using (log.Begin("voice-turn")) log.Advance(1999);
+        using (log.Begin("other")) log.Advance(9000);
+
+        var summaries = log.Events.Where(e => e.Properties.ContainsKey("Stages")).Select(e => e.Level);
+        Assert.That(summaries, Is.EqualTo(new[] { LogEventLevel.Warning, LogEventLevel.Information, LogEventLevel.Information }));
+    }
+
+    [Test]
+    public void ConfiguredLevelsApplyToOrdinaryCompletionAndSummaryEvents()
+    {
+        using var log = new TimedLog(o =>
+        {
+            o.StageCompletionLevel = LogEventLevel.Verbose;
+            o.SummaryLevel = LogEventLevel.Debug;
+        });
+        using (var pipeline = log.Begin())
+        using (pipeline.Stage("stt")) log.Advance(1);
+
+        Assert.That(log.StageEvent("stt").Level, Is.EqualTo(LogEventLevel.Verbose));
+        Assert.That(log.Summary.Level, Is.EqualTo(LogEventLevel.Debug));
+    }
+
+    [Test]
+    public void EventsBelowTheLoggersLevelAreNotWrittenButDurationsAreStillKept()
+    {
+        using var log = new TimedLog(minimumLevel: LogEventLevel.Information);
+        using var pipeline = log.Begin();
+        using (pipeline.Stage("stt")) log.Advance(150);
+        pipeline.Complete();
+
+        Assert.That(log.StageEvents, Is.Empty);
+        Assert.That(log.Summary.StagesProperty().Single(), Is.EqualTo(new KeyValuePair<string, double>("stt", 150)));
+    }
+
+    [Test]
+    public void BeginRejectsAMissingOrBlankName()
+    {
+        Assert.That(() => PipelineTimer.Begin(null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("name"));
+        Assert.That(() => PipelineTimer.Begin(" "), Throws.ArgumentException.With.Property("ParamName").EqualTo("name"));
+    }
+
+    [Test]
+    public void StageAndFailRejectMissingArguments()
+    {
+        using var log = new TimedLog();
+        using var pipeline = log.Begin();
+        using var stage = pipeline.Stage("stt");
+        Assert.That(() => pipeline.Stage(""), Throws.ArgumentException.With.Property("ParamName").EqualTo("name"));
+        Assert.That(() => pipeline.StageAsync("x", null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("action"));
+        Assert.That(() => pipeline.StageAsync<int>("x", null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("action"));
+        Assert.That(() => stage.Fail(null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("exception"));
+        Assert.That(() => pipeline.Fail(null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("exception"));
+        Assert.That(() => new PipelineTimingOptions().TimeProvider = null!, Throws.ArgumentNullException);
+    }
+
+    [Test]
+    public void ConcurrentCompleteAndDisposeWriteExactlyOneSummary()
+    {
+        using var log = new TimedLog();
+        // Stages end on other threads, so this flow keeps them ambient: keep that out of the test runner's thread.
+        Flow.Isolated(() => Race(log));
+
+        Assert.That(log.Events.Count(e => e.Properties.ContainsKey("Stages")), Is.EqualTo(50));
+        Assert.That(log.StageEvents, Has.Count.EqualTo(50));
+    }
+
+    static void Race(TimedLog log)
+    {
+        for (var round = 0; round < 50; round++)
+        {
+            var pipeline = log.Begin("race-" + round);
+            var stage = pipeline.Stage("work");
+            using var start = new ManualResetEventSlim();
+            var racers = new[]
+            {
+                Task.Run(() => { start.Wait(); stage.Complete(); pipeline.Complete(); }),
+                Task.Run(() => { start.Wait(); stage.Dispose(); pipeline.Dispose(); }),
+                Task.Run(() => { start.Wait(); pipeline.Fail(new Exception("x")); }),
+            };
+            start.Set();
+            Assert.That(Task.WaitAll(racers, TimeSpan.FromSeconds(10)), Is.True);
+        }
+    }
+}
+
+[NonParallelizable]
+public class PipelineTimerDefaultLoggerTests
+{
+    [Test]
+    public void WithoutALoggerEventsGoToLogLoggerAsItIsAtBegin()
+    {
+        var sink = new CollectingSink();
+        var previous = Log.Logger;
+        Log.Logger = new LoggerConfiguration().WriteTo.Sink(sink).CreateLogger();
+        try
+        {
+            using (PipelineTimer.Begin("default-logger", options: new PipelineTimingOptions { TimeProvider = new FakeTimeProvider() }))
+            {
+                Log.Logger = Logger.None;
+            }
+        }
+        finally
+        {
+            Log.Logger = previous;
+        }
+
+        Assert.That(sink.SingleEvent.Scalar("Pipeline"), Is.EqualTo("default-logger"));
+    }
+}
