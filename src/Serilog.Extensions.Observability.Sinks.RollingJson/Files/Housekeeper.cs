@@ -14,6 +14,7 @@ internal sealed class Housekeeper
     readonly int? _countLimit;
     readonly TimeSpan? _timeLimit;
     readonly long? _bytesLimit;
+    readonly long? _fileSizeLimit;
     readonly TimeProvider _time;
     readonly TimeZoneInfo _zone;
     readonly Func<string?> _currentPath;
@@ -29,6 +30,7 @@ internal sealed class Housekeeper
         _countLimit = options.RetainedFileCountLimit;
         _timeLimit = options.RetainedFileTimeLimit;
         _bytesLimit = options.RetainedTotalBytesLimit;
+        _fileSizeLimit = options.FileSizeLimitBytes;
         _time = options.TimeProvider;
         _zone = zone;
         _currentPath = currentPath;
@@ -126,8 +128,9 @@ internal sealed class Housekeeper
             }
             if (entry.IsCurrent)
             {
+                // The current file keeps growing after this pass: leave it room up to its size limit.
                 kept++;
-                totalBytes += length;
+                totalBytes += _fileSizeLimit is { } sizeLimit && sizeLimit > length ? sizeLimit : length;
                 continue;
             }
             var delete = (_countLimit is { } count && kept >= count)

@@ -79,7 +79,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     bool _faulted;
     long _lastFileCheck;
     int _bufferedEvents;
-    bool _housekeptAtStart;
+    bool _housekeepingDue = true; // a first pass at start-up tidies what earlier runs left
 
     public RollingJsonSink(FileNaming naming, RollingJsonOptions options)
     {
@@ -478,7 +478,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     {
         _rollovers++;
         SinkMetrics.Rollovers.Add(1);
-        _housekeeper.Schedule();
+        // Housekeeping starts once the next file is open, so it knows which file is current.
+        _housekeepingDue = true;
     }
 
     void TryOpen()
@@ -551,9 +552,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         _file = file;
         _filePath = path;
         _lastFileCheck = Stopwatch.GetTimestamp();
-        if (!_housekeptAtStart)
+        if (_housekeepingDue)
         {
-            _housekeptAtStart = true;
+            _housekeepingDue = false;
             _housekeeper.Schedule();
         }
     }

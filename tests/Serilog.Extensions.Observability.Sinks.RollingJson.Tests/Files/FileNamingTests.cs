@@ -1,0 +1,63 @@
+using Serilog.Extensions.Observability.Sinks.RollingJson.Files;
+
+namespace Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Files;
+
+public class FileNamingTests
+{
+    static readonly DateTime Day = new(2026, 11, 22);
+
+    [Test]
+    public void DatedNamesMatchSerilogSinksFile()
+    {
+        var naming = FileNaming.Create("logs/app-.json", RollingJsonInterval.Day, fixedCurrentFileName: false);
+        Assert.That(naming.DatedFileName(Day, 0), Is.EqualTo("app-20261122.json"));
+        Assert.That(naming.DatedFileName(Day, 1), Is.EqualTo("app-20261122_001.json"));
+        Assert.That(naming.DatedFileName(Day, 1234), Is.EqualTo("app-20261122_1234.json"));
+        Assert.That(naming.Directory, Is.EqualTo(Path.GetFullPath("logs")));
+        Assert.That(naming.FixedCurrentPath, Is.Null);
+    }
+
+    [TestCase("logs/app-.json", "app.json", "app-20261122.json")]
+    [TestCase("logs/app_.json", "app.json", "app_20261122.json")]
+    [TestCase("logs/app.json", "app.json", "app-20261122.json")]
+    [TestCase("logs/app", "app", "app-20261122")]
+    public void AFixedCurrentNameDropsTheTrailingSeparatorAndRolledNamesKeepIt(string path, string current, string rolled)
+    {
+        var naming = FileNaming.Create(path, RollingJsonInterval.Day, fixedCurrentFileName: true);
+        Assert.That(Path.GetFileName(naming.FixedCurrentPath), Is.EqualTo(current));
+        Assert.That(naming.DatedFileName(Day, 0), Is.EqualTo(rolled));
+    }
+
+    [Test]
+    public void AFixedNameNeedsAStem()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => FileNaming.Create("logs/-.json", RollingJsonInterval.Day, true));
+        Assert.That(ex!.ParamName, Is.EqualTo("path"));
+    }
+
+    [TestCase("app-20261122.json", true, 0, false)]
+    [TestCase("app-20261122_007.json", true, 7, false)]
+    [TestCase("app-20261122_007.json.gz", true, 7, true)]
+    [TestCase("app-20261122.json.gz.tmp", false, 0, false)]
+    [TestCase("app-2026112.json", false, 0, false)]
+    [TestCase("app-20261122_7.json", false, 0, false)]
+    [TestCase("other-20261122.json", false, 0, false)]
+    [TestCase("app-20261322.json", false, 0, false)]
+    public void NamesAreRecognised(string name, bool recognised, int sequence, bool compressed)
+    {
+        var naming = FileNaming.Create("logs/app-.json", RollingJsonInterval.Day, fixedCurrentFileName: false);
+        Assert.That(naming.TryParse(name, out var period, out var parsedSequence, out var parsedCompressed), Is.EqualTo(recognised));
+        if (!recognised) return;
+        Assert.That((period, parsedSequence, parsedCompressed), Is.EqualTo((Day, sequence, compressed)));
+    }
+
+    [Test]
+    public void PeriodsStartAtTheIntervalBoundary()
+    {
+        var wall = new DateTime(2026, 11, 22, 10, 31, 45);
+        Assert.That(FileNaming.Create("a-.json", RollingJsonInterval.Minute, false).PeriodStart(wall), Is.EqualTo(new DateTime(2026, 11, 22, 10, 31, 0)));
+        Assert.That(FileNaming.Create("a-.json", RollingJsonInterval.Hour, false).PeriodStart(wall), Is.EqualTo(new DateTime(2026, 11, 22, 10, 0, 0)));
+        Assert.That(FileNaming.Create("a-.json", RollingJsonInterval.Month, false).NextPeriodStart(new DateTime(2026, 12, 1)), Is.EqualTo(new DateTime(2027, 1, 1)));
+        Assert.That(FileNaming.Create("a-.json", RollingJsonInterval.Infinite, false).NextPeriodStart(DateTime.MinValue), Is.EqualTo(DateTime.MaxValue));
+    }
+}

@@ -1,0 +1,107 @@
+using Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support;
+using Serilog.Extensions.Observability.Tests.Support;
+using static Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support.Sinks;
+
+namespace Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Files;
+
+public class HousekeeperTests
+{
+    static long Seq(string line) => LogFiles.Property(LogFiles.Parse(line), "Seq").GetInt64();
+
+    /// <summary>Logs one event per hour for <paramref name="hours"/> hours, starting at 00:30 UTC.</summary>
+    static (string[] Names, RollingJson.Writing.RollingJsonSink Sink) RollHourly(TempFolder folder, int hours, Action<RollingJsonOptions> configure)
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 0, 30, 0, TimeSpan.Zero));
+        var sink = Create(Path.Combine(folder.Path, "app-.json"), o =>
+        {
+            o.TimeProvider = time;
+            o.RollingInterval = RollingJsonInterval.Hour;
+            o.RollOnUtc = true;
+            configure(o);
+        });
+        for (var hour = 0; hour < hours; hour++)
+        {
+            if (hour > 0) time.Advance(TimeSpan.FromHours(1));
+            EmitAndWait(sink, Event(hour, text: new string('x', 200)));
+        }
+        sink.Dispose(); // waits for housekeeping
+        return (LogFiles.Names(folder.Path), sink);
+    }
+
+    [Test]
+    public void RetentionByCountKeepsTheNewestFilesIncludingTheCurrentOne()
+    {
+        using var folder = TempFolder.ForCaller();
+        var (names, _) = RollHourly(folder, 6, o => o.RetainedFileCountLimit = 3);
+        Assert.That(names, Is.EqualTo(new[] { "app-2026112203.json", "app-2026112204.json", "app-2026112205.json" }));
+    }
+
+    [Test]
+    public void RetentionByAgeDeletesFilesWhosePeriodEndedLongerAgo()
+    {
+        using var folder = TempFolder.ForCaller();
+        // The last roll happens at 05:30: hours whose end is more than 2 h before (01:00, 02:00, 03:00) go.
+        var (names, _) = RollHourly(folder, 6, o => o.RetainedFileTimeLimit = TimeSpan.FromHours(2));
+        Assert.That(names, Is.EqualTo(new[] { "app-2026112203.json", "app-2026112204.json", "app-2026112205.json" }));
+    }
+
+    [Test]
+    public void RetentionByTotalBytesDeletesTheOldestFirst()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "app-.json");
+        var sink = Create(path, o =>
+        {
+            o.FileSizeLimitBytes = 1_000;
+            o.RetainedTotalBytesLimit = 3_500;
+        });
+        for (var i = 0; i < 30; i++) EmitAndWait(sink, Event(i, text: new string('x', 300)));
+        sink.Dispose();
+
+        var names = LogFiles.Names(folder.Path);
+        var total = names.Sum(n => new FileInfo(Path.Combine(folder.Path, n)).Length);
+        var lineLength = new FileInfo(Path.Combine(folder.Path, names[^1])).Length / LogFiles.Lines(Path.Combine(folder.Path, names[^1])).Count;
+        // Within the limit, give or take the one event that crossed the current file's size limit.
+        Assert.That(total, Is.LessThanOrEqualTo(3_500 + lineLength));
+        Assert.That(names, Is.EqualTo(new[] { "app-_007.json", "app-_008.json", "app-_009.json" }));
+        Assert.That(LogFiles.AllLines(folder.Path).Select(Seq), Is.EqualTo(Enumerable.Range(21, 9).Select(i => (long)i)));
+    }
+
+    [Test]
+    public void RolledFilesAreCompressedAndDecompressToTheirLines()
+    {
+        using var folder = TempFolder.ForCaller();
+        var (names, _) = RollHourly(folder, 4, o => o.CompressRolledFiles = true);
+        Assert.That(names, Is.EqualTo(new[] { "app-2026112200.json.gz", "app-2026112201.json.gz", "app-2026112202.json.gz", "app-2026112203.json" }));
+        Assert.That(LogFiles.AllLines(folder.Path).Select(Seq), Is.EqualTo(new long[] { 0, 1, 2, 3 }));
+    }
+
+    [Test]
+    public void CompressedFilesCountForRetention()
+    {
+        using var folder = TempFolder.ForCaller();
+        var (names, _) = RollHourly(folder, 5, o => { o.CompressRolledFiles = true; o.RetainedFileCountLimit = 2; });
+        Assert.That(names, Is.EqualTo(new[] { "app-2026112203.json.gz", "app-2026112204.json" }));
+    }
+
+    [Test]
+    public void SizeRolledFilesAreCompressedInTheSamePeriod()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "app-.json");
+        var sink = Create(path, o => { o.FileSizeLimitBytes = 1_000; o.CompressRolledFiles = true; });
+        for (var i = 0; i < 7; i++) EmitAndWait(sink, Event(i, text: new string('x', 300)));
+        sink.Dispose();
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-.json.gz", "app-_001.json.gz", "app-_002.json" }));
+        Assert.That(LogFiles.AllLines(folder.Path).Select(Seq), Is.EqualTo(Enumerable.Range(0, 7).Select(i => (long)i)));
+    }
+
+    [Test]
+    public void WithAFixedNameTheRolledFilesAreCompressedAndTheCurrentOneKept()
+    {
+        using var folder = TempFolder.ForCaller();
+        var (names, _) = RollHourly(folder, 3, o => { o.CompressRolledFiles = true; o.FixedCurrentFileName = true; o.RetainedFileCountLimit = 2; });
+        Assert.That(names, Is.EqualTo(new[] { "app-2026112201.json.gz", "app.json" }));
+        Assert.That(LogFiles.AllLines(folder.Path).Select(Seq), Is.EqualTo(new long[] { 1, 2 }));
+    }
+}

@@ -1,0 +1,131 @@
+using Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support;
+using Serilog.Extensions.Observability.Tests.Support;
+using static Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support.Sinks;
+
+namespace Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Writing;
+
+public class TimeRollingTests
+{
+    static readonly TimeZoneInfo PlusFiveThirty = TimeZoneInfo.CreateCustomTimeZone("Test+05:30", TimeSpan.FromHours(5.5), "Test+05:30", "Test+05:30");
+
+    static long Seq(string line) => LogFiles.Property(LogFiles.Parse(line), "Seq").GetInt64();
+
+    [Test]
+    public void HourlyUtcRollingCrossesTheHourAndTheDay()
+    {
+        using var folder = TempFolder.ForCaller();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 22, 30, 0, TimeSpan.Zero), PlusFiveThirty);
+        var sink = Create(Path.Combine(folder.Path, "app-.json"), o =>
+        {
+            o.TimeProvider = time;
+            o.RollingInterval = RollingJsonInterval.Hour;
+            o.RollOnUtc = true;
+        });
+        EmitAndWait(sink, Event(1));
+        time.Advance(TimeSpan.FromMinutes(29)); // 22:59: same hour
+        EmitAndWait(sink, Event(2));
+        time.Advance(TimeSpan.FromMinutes(1)); // 23:00
+        EmitAndWait(sink, Event(3));
+        time.Advance(TimeSpan.FromHours(1)); // 00:00 on the next day
+        EmitAndWait(sink, Event(4));
+        sink.Dispose();
+
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-2026112222.json", "app-2026112223.json", "app-2026112300.json" }));
+        Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app-2026112222.json")).Select(Seq), Is.EqualTo(new long[] { 1, 2 }));
+        Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app-2026112300.json")).Select(Seq), Is.EqualTo(new long[] { 4 }));
+        Assert.That(sink.Rollovers, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void DailyRollingFollowsLocalMidnightByDefault()
+    {
+        using var folder = TempFolder.ForCaller();
+        // 18:00 UTC is 23:30 at +05:30; local midnight comes at 18:30 UTC, while the UTC date stays the 22nd.
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 18, 0, 0, TimeSpan.Zero), PlusFiveThirty);
+        var sink = Create(Path.Combine(folder.Path, "app-.json"), o =>
+        {
+            o.TimeProvider = time;
+            o.RollingInterval = RollingJsonInterval.Day;
+        });
+        EmitAndWait(sink, Event(1));
+        time.Advance(TimeSpan.FromMinutes(30));
+        EmitAndWait(sink, Event(2));
+        sink.Dispose();
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-20261122.json", "app-20261123.json" }));
+    }
+
+    [Test]
+    public void DailyRollingOnUtcIgnoresLocalMidnight()
+    {
+        using var folder = TempFolder.ForCaller();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 18, 0, 0, TimeSpan.Zero), PlusFiveThirty);
+        var sink = Create(Path.Combine(folder.Path, "app-.json"), o =>
+        {
+            o.TimeProvider = time;
+            o.RollingInterval = RollingJsonInterval.Day;
+            o.RollOnUtc = true;
+        });
+        EmitAndWait(sink, Event(1));
+        time.Advance(TimeSpan.FromMinutes(30)); // local midnight passes, UTC midnight does not
+        EmitAndWait(sink, Event(2));
+        time.Advance(TimeSpan.FromHours(5.5)); // 00:00 UTC
+        EmitAndWait(sink, Event(3));
+        sink.Dispose();
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-20261122.json", "app-20261123.json" }));
+        Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app-20261122.json")).Select(Seq), Is.EqualTo(new long[] { 1, 2 }));
+    }
+
+    [Test]
+    public void HourlyLocalRollingNamesFilesInLocalTime()
+    {
+        using var folder = TempFolder.ForCaller();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 18, 10, 0, TimeSpan.Zero), PlusFiveThirty);
+        var sink = Create(Path.Combine(folder.Path, "app-.json"), o =>
+        {
+            o.TimeProvider = time;
+            o.RollingInterval = RollingJsonInterval.Hour;
+        });
+        EmitAndWait(sink, Event(1)); // 23:40 local
+        time.Advance(TimeSpan.FromMinutes(20)); // 00:00 local on the 23rd
+        EmitAndWait(sink, Event(2));
+        sink.Dispose();
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-2026112223.json", "app-2026112300.json" }));
+    }
+
+    [TestCase(RollingJsonInterval.Year, "2026")]
+    [TestCase(RollingJsonInterval.Month, "202611")]
+    [TestCase(RollingJsonInterval.Minute, "202611221030")]
+    public void FileNamesCarryTheIntervalsDate(RollingJsonInterval interval, string date)
+    {
+        using var folder = TempFolder.ForCaller();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 30, 15, TimeSpan.Zero));
+        var sink = Create(Path.Combine(folder.Path, "app-.json"), o => { o.TimeProvider = time; o.RollingInterval = interval; });
+        EmitAndWait(sink, Event(1));
+        sink.Dispose();
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { $"app-{date}.json" }));
+    }
+
+    [Test]
+    public void AFixedCurrentFileNameIsRenamedToItsDatedNameOnRoll()
+    {
+        using var folder = TempFolder.ForCaller();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 30, 0, TimeSpan.Zero));
+        var payload = new string('x', 300);
+        var sink = Create(Path.Combine(folder.Path, "app-.json"), o =>
+        {
+            o.TimeProvider = time;
+            o.RollingInterval = RollingJsonInterval.Hour;
+            o.FixedCurrentFileName = true;
+            o.FileSizeLimitBytes = 1_000;
+        });
+        for (var i = 0; i < 4; i++) EmitAndWait(sink, Event(i, text: payload)); // 3 lines cross 1,000 bytes
+        time.Advance(TimeSpan.FromHours(1));
+        EmitAndWait(sink, Event(4));
+        sink.Dispose();
+
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-2026112210.json", "app-2026112210_001.json", "app.json" }));
+        Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app-2026112210.json")).Select(Seq), Is.EqualTo(new long[] { 0, 1, 2 }));
+        Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app-2026112210_001.json")).Select(Seq), Is.EqualTo(new long[] { 3 }));
+        Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app.json")).Select(Seq), Is.EqualTo(new long[] { 4 }));
+    }
+}
