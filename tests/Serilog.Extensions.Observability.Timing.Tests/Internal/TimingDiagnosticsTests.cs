@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Timing.Internal;
+using Serilog.Extensions.Observability.Timing.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Timing.Tests.Internal;
+
+/// <summary>Listeners are process-wide: these tests do not run beside others.</summary>
+[NonParallelizable]
+public class TimingDiagnosticsTests
+{
+    const string SourceName = "Serilog.Extensions.Observability.Timing";
+
+    sealed record Measurement(string Instrument, string? Unit, double Value, IReadOnlyDictionary<string, object?> Tags);
+
+    static MeterListener ListenToMeasurements(List<Measurement> measurements)
+    {
+        var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == SourceName) l.EnableMeasurementEvents(instrument);
+            },
+        };
+        listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) =>
+        {
+            var copy = new Dictionary<string, object?>();
+            foreach (var tag in tags) copy[tag.Key] = tag.Value;
+            lock (measurements) measurements.Add(new Measurement(instrument.Name, instrument.Unit, value, copy));
+        });
+        listener.Start();
+        return listener;
+    }
+
+    static ActivityListener ListenToActivities(List<Activity> stopped)
+    {
+        var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity => { lock (stopped) stopped.Add(activity); },
+        };
+        ActivitySource.AddActivityListener(listener);
+        return listener;
+    }
+
+    [Test]
+    public void AMeterListenerSeesStageAndPipelineDurationsInSecondsWithTheirTags()
+    {
+        var measurements = new List<Measurement>();
+        using var log = new TimedLog();
+        var name = "metered-" + Guid.NewGuid().ToString("n");
+        using (ListenToMeasurements(measurements))
+        {
+            using var pipeline = log.Begin(name);
+            using (pipeline.Stage("stt")) log.Advance(150);
+            var llm = pipeline.Stage("llm");
+            log.Advance(700);
+            llm.Fail(new Exception("down"));
+            pipeline.Complete();
+        }
+
+        var mine = measurements.Where(m => Equals(m.Tags["pipeline"], name)).ToArray();
+        Assert.That(mine.Select(m => (m.Instrument, m.Unit, m.Value, Stage: m.Tags.GetValueOrDefault("stage"), Outcome: m.Tags["outcome"])), Is.EqualTo(new[]
+        {
+            ("pipeline.stage.duration", (string?)"s", 0.15, (object?)"stt", (object?)"completed"),
+            ("pipeline.stage.duration", "s", 0.7, "llm", "failed"),
+            ("pipeline.duration", "s", 0.85, null, "completed"),
+        }));
+    }
+
+    [Test]
+    public void AnActivityListenerSeesThePipelineAsAChildOfTheCurrentSpanAndEachStageAsItsChild()
+    {
+        var stopped = new List<Activity>();
+        using var log = new TimedLog();
+        using var listener = ListenToActivities(stopped);
+        using var request = new Activity("request").Start();
+
+        string pipelineId;
+        using (var pipeline = log.Begin("voice-turn"))
+        {
+            pipelineId = pipeline.Id;
+            using (pipeline.Stage("stt")) log.Logger.Information("Inside stt");
+            using (pipeline.Stage("ingest"))
+            using (pipeline.Stage("parse")) log.Logger.Information("Inside parse");
+        }
+        Assert.That(Activity.Current, Is.SameAs(request));
+
+        var pipelineSpan = stopped.Single(a => a.OperationName == "voice-turn");
+        var stt = stopped.Single(a => a.OperationName == "stt");
+        var ingest = stopped.Single(a => a.OperationName == "ingest");
+        var parse = stopped.Single(a => a.OperationName == "ingest/parse");
+
+        Assert.That(pipelineSpan.TraceId, Is.EqualTo(request.TraceId));
+        Assert.That(pipelineSpan.ParentSpanId, Is.EqualTo(request.SpanId));
+        Assert.That(stt.ParentSpanId, Is.EqualTo(pipelineSpan.SpanId));
+        Assert.That(ingest.ParentSpanId, Is.EqualTo(pipelineSpan.SpanId));
+        Assert.That(parse.ParentSpanId, Is.EqualTo(ingest.SpanId));
+        Assert.That(pipelineId, Is.EqualTo(pipelineSpan.SpanId.ToHexString()));
+        Assert.That(stt.GetTagItem("pipeline"), Is.EqualTo("voice-turn"));
+        Assert.That(stt.GetTagItem("stage"), Is.EqualTo("stt"));
+        Assert.That(stt.GetTagItem("outcome"), Is.EqualTo("completed"));
+        Assert.That(pipelineSpan.Source.Name, Is.EqualTo(SourceName));
+
+        // The span id on each log event is its stage's span.
+        Assert.That(log.Single("Inside stt").SpanId, Is.EqualTo(stt.SpanId));
+        Assert.That(log.Single("Inside stt").TraceId, Is.EqualTo(request.TraceId));
+        Assert.That(log.Single("Inside parse").SpanId, Is.EqualTo(parse.SpanId));
+        Assert.That(log.StageEvent("stt").SpanId, Is.EqualTo(stt.SpanId));
+        Assert.That(log.Summary.SpanId, Is.EqualTo(pipelineSpan.SpanId));
+    }
+
+    [Test]
+    public void AFailedStageSpanHasErrorStatusAndAnExceptionEvent()
+    {
+        var stopped = new List<Activity>();
+        using var log = new TimedLog();
+        using var listener = ListenToActivities(stopped);
+
+        using (var pipeline = log.Begin("failing"))
+            pipeline.Stage("llm").Fail(new InvalidOperationException("model unavailable"));
+
+        var llm = stopped.Single(a => a.OperationName == "llm");
+        Assert.That(llm.Status, Is.EqualTo(ActivityStatusCode.Error));
+        Assert.That(llm.StatusDescription, Is.EqualTo("model unavailable"));
+        var exception = llm.Events.Single(e => e.Name == "exception");
+        Assert.That(exception.Tags.Single(t => t.Key == "exception.type").Value, Is.EqualTo(typeof(InvalidOperationException).FullName));
+        Assert.That(llm.GetTagItem("outcome"), Is.EqualTo("failed"));
+    }
+
+    [Test]
+    public async Task AStageBegunInAnotherFlowIsStillAChildOfItsPipelineSpan()
+    {
+        var stopped = new List<Activity>();
+        using var log = new TimedLog();
+        using var listener = ListenToActivities(stopped);
+
+        var pipeline = await Task.Run(() => log.Begin("elsewhere"));
+        using (pipeline.Stage("late")) { }
+        pipeline.Complete();
+
+        var span = stopped.Single(a => a.OperationName == "elsewhere");
+        Assert.That(stopped.Single(a => a.OperationName == "late").ParentSpanId, Is.EqualTo(span.SpanId));
+    }
+
+    [Test]
+    public void WithoutListenersNoSpanStartsAndNothingIsMeasured()
+    {
+        Assert.That(TimingDiagnostics.Source.HasListeners(), Is.False, "A listener from another test is still attached.");
+        Assert.That(TimingDiagnostics.StageDuration.Enabled, Is.False);
+        Assert.That(TimingDiagnostics.PipelineDuration.Enabled, Is.False);
+        using var log = new TimedLog();
+        using var request = new Activity("request").Start();
+
+        using (var pipeline = log.Begin())
+        using (pipeline.Stage("stt"))
+        {
+            Assert.That(Activity.Current, Is.SameAs(request));
+            log.Logger.Information("Inside");
+        }
+
+        Assert.That(log.Single("Inside").SpanId, Is.EqualTo(request.SpanId));
+        Assert.That(log.Summary.SpanId, Is.EqualTo(request.SpanId));
+    }
+}
