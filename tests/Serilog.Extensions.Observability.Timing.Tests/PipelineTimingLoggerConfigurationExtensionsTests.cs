@@ -1,0 +1,192 @@
+using System.Text;
+using Microsoft.Extensions.Configuration;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Tests.Support;
+using Serilog.Extensions.Observability.Timing.Internal;
+using Serilog.Extensions.Observability.Timing.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Timing.Tests;
+
+/// <summary>These tests replace the process-wide defaults that WithPipelineTiming registers, and put them back.</summary>
+[NonParallelizable]
+public class PipelineTimingLoggerConfigurationExtensionsTests
+{
+    PipelineTimingOptions _saved = null!;
+
+    [SetUp]
+    public void SaveDefaults() => _saved = PipelineTimingDefaults.Current;
+
+    [TearDown]
+    public void RestoreDefaults() => PipelineTimingDefaults.Replace(_saved);
+
+    const string AppSettings = """
+        {
+          "Serilog": {
+            "Using": [ "Serilog.Extensions.Observability.Timing" ],
+            "MinimumLevel": "Verbose",
+            "Enrich": [
+              {
+                "Name": "WithPipelineTiming",
+                "Args": {
+                  "stageThresholds": { "llm": "00:00:00.500", "*": "00:00:02" },
+                  "pipelineThresholds": { "voice-turn": "00:00:03" },
+                  "stageCompletionLevel": "Information",
+                  "summaryLevel": "Debug",
+                  "disposeOutcome": "Abandoned"
+                }
+              }
+            ]
+          }
+        }
+        """;
+
+    static IConfiguration Json(string json) =>
+        new ConfigurationBuilder().AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(json))).Build();
+
+    [Test]
+    public void ThresholdsLevelsAndDisposeOutcomeFromAppSettingsApplyToPipelinesBegunWithoutOptions()
+    {
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration()
+            .ReadFrom.Configuration(Json(AppSettings))
+            .WriteTo.Sink(sink)
+            .CreateLogger();
+
+        var defaults = PipelineTimingDefaults.Current;
+        Assert.That(defaults, Is.Not.SameAs(_saved));
+        var clock = new FakeTimeProvider();
+        defaults.TimeProvider = clock;
+
+        string id;
+        using (var pipeline = PipelineTimer.Begin("voice-turn", logger))
+        {
+            id = pipeline.Id;
+            var stt = pipeline.Stage("stt");
+            clock.Advance(TimeSpan.FromMilliseconds(100));     // under "*": the configured level
+            stt.Complete();
+            var llm = pipeline.Stage("llm");
+            clock.Advance(TimeSpan.FromMilliseconds(600));     // over "llm"
+            logger.Information("Generating");
+            llm.Complete();
+            var tts = pipeline.Stage("tts");
+            clock.Advance(TimeSpan.FromMilliseconds(2500));    // over "*"
+            tts.Complete();
+            using (pipeline.Stage("disposed")) { }              // "disposeOutcome": "Abandoned"
+            pipeline.Complete();
+        }
+
+        var stages = sink.Events.Where(e => e.Properties.ContainsKey("ElapsedMs") && e.Properties.ContainsKey("Stage")).ToArray();
+        Assert.That(stages.Select(e => (e.Scalar("Stage"), e.Level, e.Scalar("Outcome"))), Is.EqualTo(new (object?, LogEventLevel, object?)[]
+        {
+            ("stt", LogEventLevel.Information, "completed"),
+            ("llm", LogEventLevel.Warning, "completed"),
+            ("tts", LogEventLevel.Warning, "completed"),
+            ("disposed", LogEventLevel.Warning, "abandoned"),
+        }));
+        var summary = sink.Events.Single(e => e.Properties.ContainsKey("Stages"));
+        Assert.That(summary.Level, Is.EqualTo(LogEventLevel.Warning), "3200 ms is over the 3 s threshold");
+        Assert.That(summary.Scalar("Outcome"), Is.EqualTo("completed"));
+        // The enricher came from appsettings too.
+        var inside = sink.Events.Single(e => e.MessageTemplate.Text == "Generating");
+        Assert.That((inside.Scalar("PipelineId"), inside.Scalar("Stage"), inside.Scalar("StageElapsedMs")), Is.EqualTo((id, "llm", 600.0)));
+    }
+
+    [Test]
+    public void EveryWithPipelineTimingArgumentIsReadFromAppSettings()
+    {
+        using var logger = new LoggerConfiguration().ReadFrom.Configuration(Json(AppSettings)).CreateLogger();
+        var defaults = PipelineTimingDefaults.Current;
+
+        Assert.That(defaults.StageThresholds, Is.EquivalentTo(new Dictionary<string, TimeSpan>
+        {
+            ["llm"] = TimeSpan.FromMilliseconds(500),
+            ["*"] = TimeSpan.FromSeconds(2),
+        }));
+        Assert.That(defaults.PipelineThresholds, Is.EquivalentTo(new Dictionary<string, TimeSpan> { ["voice-turn"] = TimeSpan.FromSeconds(3) }));
+        Assert.That(defaults.StageCompletionLevel, Is.EqualTo(LogEventLevel.Information));
+        Assert.That(defaults.SummaryLevel, Is.EqualTo(LogEventLevel.Debug));
+        Assert.That(defaults.DisposeOutcome, Is.EqualTo(TimingOutcome.Abandoned));
+    }
+
+    [Test]
+    public void UnderItsThresholdASummaryIsWrittenAtTheConfiguredSummaryLevel()
+    {
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration().ReadFrom.Configuration(Json(AppSettings)).WriteTo.Sink(sink).CreateLogger();
+        var clock = new FakeTimeProvider();
+        PipelineTimingDefaults.Current.TimeProvider = clock;
+
+        var pipeline = PipelineTimer.Begin("voice-turn", logger);
+        clock.Advance(TimeSpan.FromSeconds(3));   // at the threshold: not over
+        pipeline.Complete();
+
+        Assert.That(sink.SingleEvent.Level, Is.EqualTo(LogEventLevel.Debug));
+    }
+
+    [Test]
+    public void WithPipelineTimingWithoutArgumentsRegistersPlainDefaults()
+    {
+        using var logger = new LoggerConfiguration().ReadFrom.Configuration(Json("""
+            { "Serilog": { "Using": [ "Serilog.Extensions.Observability.Timing" ], "Enrich": [ "WithPipelineTiming" ] } }
+            """)).CreateLogger();
+        var defaults = PipelineTimingDefaults.Current;
+
+        Assert.That(defaults, Is.Not.SameAs(_saved));
+        Assert.That(defaults.StageThresholds, Is.Empty);
+        Assert.That(defaults.StageCompletionLevel, Is.EqualTo(LogEventLevel.Debug));
+        Assert.That(defaults.SummaryLevel, Is.EqualTo(LogEventLevel.Information));
+        Assert.That(defaults.DisposeOutcome, Is.EqualTo(TimingOutcome.Completed));
+    }
+
+    [Test]
+    public void PipelineTimingOptionsBindFromAConfigurationSection()
+    {
+        var options = new PipelineTimingOptions();
+        Json("""
+            { "PipelineTiming": { "StageThresholds": { "embed": "00:00:01.5" }, "PipelineThresholds": { "*": "00:00:10" },
+              "StageCompletionLevel": "Verbose", "DisposeOutcome": "Abandoned" } }
+            """).GetSection("PipelineTiming").Bind(options);
+
+        Assert.That(options.StageThresholds["embed"], Is.EqualTo(TimeSpan.FromMilliseconds(1500)));
+        Assert.That(options.PipelineThresholds["*"], Is.EqualTo(TimeSpan.FromSeconds(10)));
+        Assert.That(options.StageCompletionLevel, Is.EqualTo(LogEventLevel.Verbose));
+        Assert.That(options.DisposeOutcome, Is.EqualTo(TimingOutcome.Abandoned));
+    }
+
+    [Test]
+    public void OptionsGivenInCodeBecomeTheDefaultsOfPipelinesBegunWithoutOptions()
+    {
+        var clock = new FakeTimeProvider();
+        var options = new PipelineTimingOptions { TimeProvider = clock, SummaryLevel = LogEventLevel.Warning };
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration().Enrich.WithPipelineTiming(options).WriteTo.Sink(sink).CreateLogger();
+
+        using (PipelineTimer.Begin("coded", logger)) clock.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.That(PipelineTimingDefaults.Current, Is.SameAs(options));
+        Assert.That(sink.SingleEvent.Level, Is.EqualTo(LogEventLevel.Warning));
+        Assert.That(sink.SingleEvent.Scalar("ElapsedMs"), Is.EqualTo(1000.0));
+    }
+
+    [Test]
+    public void ANonPositiveThresholdIsRejectedWithTheParameterNameAndTheRule()
+    {
+        var zero = new Dictionary<string, TimeSpan> { ["llm"] = TimeSpan.Zero };
+        var blank = new Dictionary<string, TimeSpan> { [" "] = TimeSpan.FromSeconds(1) };
+
+        Assert.That(() => new LoggerConfiguration().Enrich.WithPipelineTiming(stageThresholds: zero),
+            Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("stageThresholds")
+                .And.Message.Contains("'llm' must be greater than zero"));
+        Assert.That(() => new LoggerConfiguration().Enrich.WithPipelineTiming(pipelineThresholds: blank),
+            Throws.ArgumentException.With.Property("ParamName").EqualTo("pipelineThresholds"));
+        var options = new PipelineTimingOptions();
+        options.PipelineThresholds["p"] = TimeSpan.FromSeconds(-1);
+        Assert.That(() => new LoggerConfiguration().Enrich.WithPipelineTiming(options),
+            Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("PipelineThresholds"));
+        Assert.That(() => new LoggerConfiguration().Enrich.WithPipelineTiming(disposeOutcome: TimingOutcome.Failed),
+            Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("disposeOutcome"));
+        Assert.That(() => new LoggerConfiguration().Enrich.WithPipelineTiming((PipelineTimingOptions)null!),
+            Throws.ArgumentNullException.With.Property("ParamName").EqualTo("options"));
+        Assert.That(PipelineTimingDefaults.Current, Is.SameAs(_saved), "A rejected configuration must not replace the defaults.");
+    }
+}
