@@ -127,6 +127,8 @@ static class JsonValueWriter
             case DateTime v: WriteQuotedFormatted(sink, v, "O"); return;
             case DateTimeOffset v: WriteQuotedFormatted(sink, v, "O"); return;
             case TimeSpan v: WriteQuotedFormatted(sink, v, default); return;
+            // Serilog writes a Guid through ToString(), i.e. "D": the same text, without the string.
+            case Guid v: WriteQuotedFormatted(sink, v, default); return;
             case DateOnly v: WriteQuotedFormatted(sink, v, "O"); return;
             case TimeOnly v: WriteQuotedFormatted(sink, v, "O"); return;
             default: JsonText.WriteQuoted(sink, JsonText.SafeToString(value)); return;

@@ -1,0 +1,104 @@
+using System.Buffers;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Formatting.Tests.Support;
+using Serilog.Extensions.Observability.Tests.Support;
+using Serilog.Formatting.Json;
+
+namespace Serilog.Extensions.Observability.Formatting.Tests;
+
+public class CompactJsonFormatterTests
+{
+    sealed class ShoutingValueFormatter() : JsonValueFormatter(typeTagName: "kind")
+    {
+        protected override void FormatLiteralValue(object? value, TextWriter output) =>
+            output.Write(value is string s ? "\"" + s.ToUpperInvariant() + "\"" : "0");
+    }
+
+    [Test]
+    public void ALoneSurrogateReachesTheTextWriterUnchangedAsTheReferenceWritesIt()
+    {
+        var logEvent = GoldenEvents.Get("escaping-lone-surrogates");
+
+        var text = Utf8.FormatText(new CompactJsonFormatter(), logEvent);
+
+        Assert.That(text, Is.EqualTo(SerilogReference.Compact(logEvent)));
+        Assert.That(text, Does.Contain("\"a\ud800b\""));
+    }
+
+    [Test]
+    public void TheTextWriterPathEndsWithTheWritersOwnNewLine()
+    {
+        var writer = new StringWriter { NewLine = "\r\n" };
+
+        new CompactJsonFormatter().Format(Some.LogEvent(), writer);
+
+        Assert.That(writer.ToString(), Does.EndWith("}\r\n"));
+    }
+
+    [Test]
+    public void ConsecutiveEventsAppendLineAfterLineOnTheUtf8Path()
+    {
+        var formatter = new CompactJsonFormatter();
+        var buffer = new ArrayBufferWriter<byte>();
+        var first = Some.LogEvent();
+        var second = Some.LogEvent("Second {X}", properties: Some.Property("X", 1));
+
+        formatter.Format(first, buffer);
+        formatter.Format(second, buffer);
+
+        Assert.That(buffer.WrittenSpan.ToArray(), Is.EqualTo(Utf8.FormatUtf8(formatter, first).Concat(Utf8.FormatUtf8(formatter, second)).ToArray()));
+    }
+
+    [Test]
+    public void ACustomValueFormatterFormatsTheValuesOnBothPaths()
+    {
+        var formatter = new CompactJsonFormatter(new ShoutingValueFormatter());
+        var logEvent = Some.LogEvent("Hi {Name} {N}", properties: [Some.Property("Name", "bob"), Some.Property("N", 5)]);
+
+        var text = Utf8.FormatText(formatter, logEvent);
+
+        Assert.That(text, Does.EndWith(",\"Name\":\"BOB\",\"N\":0}" + Environment.NewLine));
+        Assert.That(Utf8.FormatUtf8(formatter, logEvent), Is.EqualTo(Utf8.Encode(text)));
+    }
+
+    [Test]
+    public void AFormatStringTheValueRejectsWritesTheValueInsteadOfLosingTheEvent()
+    {
+        var logEvent = Some.LogEvent("{Count:l} {When:Q}", properties: [Some.Property("Count", 12), Some.Property("When", 3.5)]);
+
+        Assert.That(() => SerilogReference.Compact(logEvent), Throws.TypeOf<FormatException>(), "the reference loses this event");
+        var text = Utf8.FormatText(new CompactJsonFormatter(), logEvent);
+
+        Assert.That(text, Does.Contain("\"@r\":[\"12\",\"3.5\"]"));
+    }
+
+    [Test]
+    public void ExtendedLevelsOutsideTheEnumAreWrittenAsNumbers()
+    {
+        var text = Utf8.FormatText(new CompactJsonFormatter(), Some.LogEvent(level: (LogEventLevel)(-1)));
+
+        Assert.That(text, Does.Contain(",\"@l\":\"-1\""));
+    }
+
+    [Test]
+    public void NullArgumentsAreRejectedWithTheirNames()
+    {
+        var formatter = new CompactJsonFormatter();
+
+        Assert.That(() => formatter.Format(null!, new StringWriter()), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("logEvent"));
+        Assert.That(() => formatter.Format(Some.LogEvent(), (TextWriter)null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("output"));
+        Assert.That(() => formatter.Format(Some.LogEvent(), (IBufferWriter<byte>)null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("output"));
+    }
+
+    [Test]
+    public void EventsFromARealLoggerWithDestructuringMatchTheReference()
+    {
+        var logEvent = DelegatingSink.GetLogEvent(log => log
+            .ForContext("Dict", new Dictionary<string, object?> { ["a"] = 1, ["b\""] = null, ["c"] = new[] { 1.5, double.NaN } }, destructureObjects: true)
+            .Warning(new InvalidOperationException("boom\nline two"), "Order {@Order} at {Price:C} {$Sku,-8}",
+                new { Id = 7, Lines = new[] { new { Sku = "A", Qty = 2 } }, When = new DateTime(2026, 1, 1) }, 12.5m, new Uri("https://x/y")));
+
+        Assert.That(Utf8.FormatText(new CompactJsonFormatter(), logEvent), Is.EqualTo(SerilogReference.Compact(logEvent)));
+        Assert.That(Utf8.FormatText(new RenderedCompactJsonFormatter(), logEvent), Is.EqualTo(SerilogReference.Rendered(logEvent)));
+    }
+}

@@ -1,0 +1,141 @@
+using System.Buffers;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Formatting.Tests.Support;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Formatting.Tests;
+
+/// <summary>Hostile values, re-entrancy, threads and the zero-allocation promise of the UTF-8 path.</summary>
+public class FormattingRobustnessTests
+{
+    static readonly IUtf8Formatter[] Formatters = [new CompactJsonFormatter(), new RenderedCompactJsonFormatter(), new FlatJsonFormatter()];
+
+    sealed class Throwing
+    {
+        public override string ToString() => throw new InvalidOperationException("no text for you");
+    }
+
+    sealed class Reentrant(IUtf8Formatter formatter)
+    {
+        public override string ToString()
+        {
+            // Formats another event on the same thread while the outer event is half written.
+            var inner = Utf8.FormatText(formatter, Some.LogEvent("inner {X}", properties: Some.Property("X", "in")));
+            return "reentered:" + inner.Length;
+        }
+    }
+
+    [Test]
+    [NonParallelizable]
+    public void AValueWhoseToStringThrowsYieldsAPlaceholderAndASelfLogLine()
+    {
+        var selfLog = new List<string>();
+        var logEvent = Some.LogEvent("Value {V}", properties: Some.Property("V", new Throwing()));
+
+        using (TemporarySelfLog.SaveTo(selfLog))
+        {
+            foreach (var formatter in Formatters)
+            {
+                var text = Utf8.FormatText(formatter, logEvent);
+                Assert.That(text, Does.Contain("<Throwing.ToString() failed>"), formatter.GetType().Name);
+                Assert.That(Utf8.FormatUtf8(formatter, logEvent), Is.EqualTo(Utf8.Encode(text)));
+            }
+        }
+
+        Assert.That(selfLog, Has.Some.Contains("no text for you"));
+    }
+
+    sealed class Fixed(string text)
+    {
+        public override string ToString() => text;
+    }
+
+    [Test]
+    public void FormattingAnotherEventFromInsideToStringDoesNotCorruptTheOuterLine()
+    {
+        foreach (var formatter in Formatters)
+        {
+            var logEvent = Some.LogEvent("Outer {V} {W:000}", properties: [Some.Property("V", new Reentrant(formatter)), Some.Property("W", 5)]);
+            var plain = Some.LogEvent("Outer {V} {W:000}", timestamp: logEvent.Timestamp,
+                properties: [Some.Property("V", new Fixed(new Reentrant(formatter).ToString())), Some.Property("W", 5)]);
+
+            var text = Utf8.FormatText(formatter, logEvent);
+            var utf8 = Utf8.FormatUtf8(formatter, logEvent);
+
+            // Identical to the same event whose value's text was computed beforehand.
+            Assert.That(text, Does.Contain("reentered:"), formatter.GetType().Name);
+            Assert.That(utf8, Is.EqualTo(Utf8.Encode(text)), formatter.GetType().Name);
+            Assert.That(text, Is.EqualTo(Utf8.FormatText(formatter, plain)), formatter.GetType().Name);
+        }
+    }
+
+    [Test]
+    public void ManyThreadsSharingOneFormatterGetTheSameLinesAsOneThread()
+    {
+        var events = new RandomEvents(seed: 11);
+        var batch = Enumerable.Range(0, 200).Select(_ => events.Next()).ToArray();
+        var formatter = new CompactJsonFormatter();
+        var expected = batch.Select(e => Utf8.FormatUtf8(formatter, e)).ToArray();
+        var mismatches = 0;
+
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 4 }, worker =>
+        {
+            var buffer = new ArrayBufferWriter<byte>();
+            for (var round = 0; round < 5; round++)
+            {
+                for (var i = 0; i < batch.Length; i++)
+                {
+                    buffer.Clear();
+                    formatter.Format(batch[(i + worker) % batch.Length], buffer);
+                    if (!buffer.WrittenSpan.SequenceEqual(expected[(i + worker) % batch.Length])) Interlocked.Increment(ref mismatches);
+                }
+            }
+        });
+
+        Assert.That(mismatches, Is.Zero);
+    }
+
+    static LogEvent TypicalEvent() => GoldenEvents.Get("flat-reserved-and-snake-case") is var e
+        ? new LogEvent(e.Timestamp, LogEventLevel.Warning, null,
+            new Serilog.Parsing.MessageTemplateParser().Parse("Order {OrderId} for {Customer,-10} took {Elapsed:0.00} ms at {When} ({Id})"),
+            [
+                new LogEventProperty("OrderId", new ScalarValue(1234)),
+                new LogEventProperty("Customer", new ScalarValue("alice \"a\" é")),
+                new LogEventProperty("Elapsed", new ScalarValue(12.3456)),
+                new LogEventProperty("When", new ScalarValue(new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero))),
+                new LogEventProperty("Id", new ScalarValue(Guid.NewGuid())),
+                new LogEventProperty("Tags", new SequenceValue([new ScalarValue("a"), new ScalarValue(2L)])),
+                new LogEventProperty("Cart", new StructureValue([new LogEventProperty("Total", new ScalarValue(9.99m))], "Cart")),
+                new LogEventProperty("SourceContext", new ScalarValue("Shop.Orders")),
+            ],
+            GoldenEvents.TraceId, GoldenEvents.SpanId)
+        : throw new InvalidOperationException();
+
+    [TestCase("compact")]
+    [TestCase("rendered")]
+    [TestCase("flat")]
+    [TestCase("flat-short")]
+    [TestCase("flat-raw")]
+    public void TheUtf8PathAllocatesNothingPerEventInSteadyState(string formatterName)
+    {
+        var formatter = GoldenCase.CreateFormatter(formatterName);
+        var logEvent = TypicalEvent();
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        for (var i = 0; i < 100; i++)
+        {
+            buffer.Clear();
+            formatter.Format(logEvent, buffer);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            buffer.Clear();
+            formatter.Format(logEvent, buffer);
+        }
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.That(allocated, Is.Zero);
+        Assert.That(buffer.WrittenCount, Is.GreaterThan(200));
+    }
+}
