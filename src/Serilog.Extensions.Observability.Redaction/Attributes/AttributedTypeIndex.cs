@@ -1,0 +1,158 @@
+using System.Collections.Frozen;
+using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
+
+namespace Serilog.Extensions.Observability.Redaction.Attributes;
+
+/// <summary>The members of one type (or of all types sharing its name) marked <see cref="SensitiveAttribute"/> or <see cref="NotLoggedAttribute"/>.</summary>
+sealed class AttributedMembers
+{
+    public AttributedMembers(FrozenSet<string> sensitive, FrozenSet<string> notLogged)
+    {
+        Sensitive = sensitive;
+        NotLogged = notLogged;
+    }
+
+    public FrozenSet<string> Sensitive { get; }
+    public FrozenSet<string> NotLogged { get; }
+
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "A member the trimmer removed is never logged, so not finding its attribute loses nothing.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "A member the trimmer removed is never logged, so not finding its attribute loses nothing.")]
+    public static AttributedMembers? For(Type type)
+    {
+        HashSet<string>? sensitive = null;
+        HashSet<string>? notLogged = null;
+        for (var current = type; current is not null && current != typeof(object); current = current.BaseType)
+        {
+            foreach (var member in current.GetMembers(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly))
+            {
+                if (member is not (PropertyInfo or FieldInfo)) continue;
+                if (member.IsDefined(typeof(NotLoggedAttribute), inherit: true)) (notLogged ??= new()).Add(member.Name);
+                else if (member.IsDefined(typeof(SensitiveAttribute), inherit: true)) (sensitive ??= new()).Add(member.Name);
+            }
+        }
+
+        return sensitive is null && notLogged is null
+            ? null
+            : new AttributedMembers(
+                (sensitive ?? new()).ToFrozenSet(StringComparer.Ordinal),
+                (notLogged ?? new()).ToFrozenSet(StringComparer.Ordinal));
+    }
+
+    public AttributedMembers Union(AttributedMembers other) => new(
+        Sensitive.Union(other.Sensitive).ToFrozenSet(StringComparer.Ordinal),
+        NotLogged.Union(other.NotLogged).ToFrozenSet(StringComparer.Ordinal));
+}
+
+/// <summary>
+/// Finds attributed members by a structure's type tag (the CLR type's <see cref="MemberInfo.Name"/>), so the event
+/// pass honours <see cref="SensitiveAttribute"/> and <see cref="NotLoggedAttribute"/> on structures that Serilog
+/// captured without the destructuring policy. Only assemblies that reference this package can use the attributes,
+/// so only those are scanned: once each, when first needed and again after new assemblies load. Types that share a
+/// name share the union of their rules (fail closed). Process-wide on purpose: it holds type metadata, never options.
+/// </summary>
+static class AttributedTypeIndex
+{
+    static readonly object Sync = new();
+    static readonly HashSet<Assembly> Scanned = new();
+    static readonly string ThisAssemblyName = typeof(AttributedTypeIndex).Assembly.GetName().Name!;
+    static volatile FrozenDictionary<string, AttributedMembers> _byName = FrozenDictionary<string, AttributedMembers>.Empty;
+    static volatile bool _stale = true;
+
+    static AttributedTypeIndex()
+    {
+        AppDomain.CurrentDomain.AssemblyLoad += (_, _) => _stale = true;
+    }
+
+    /// <summary>The attributed members for a type tag, or <see langword="null"/>. One lookup while nothing new loaded.</summary>
+    public static AttributedMembers? Find(string typeTag)
+    {
+        if (_stale) Refresh();
+        return _byName.TryGetValue(typeTag, out var members) ? members : null;
+    }
+
+    /// <summary>Adds a type the destructuring policy met (it may live in an assembly loaded in a way the scan missed).</summary>
+    public static void Add(Type type, AttributedMembers members)
+    {
+        lock (Sync)
+        {
+            if (_byName.TryGetValue(type.Name, out var existing) && existing.Sensitive.IsSupersetOf(members.Sensitive) && existing.NotLogged.IsSupersetOf(members.NotLogged))
+                return;
+            var copy = new Dictionary<string, AttributedMembers>(_byName, StringComparer.Ordinal);
+            Merge(copy, type.Name, members);
+            _byName = copy.ToFrozenDictionary(StringComparer.Ordinal);
+        }
+    }
+
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "A type the trimmer removed is never logged, so not finding its attributes loses nothing.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "A member the trimmer removed is never logged, so not finding its attributes loses nothing.")]
+    static void Refresh()
+    {
+        lock (Sync)
+        {
+            if (!_stale) return;
+            _stale = false;
+
+            Dictionary<string, AttributedMembers>? copy = null;
+            foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
+            {
+                if (!Scanned.Add(assembly) || assembly.IsDynamic || !MayUseAttributes(assembly)) continue;
+
+                foreach (var type in LoadableTypes(assembly))
+                {
+                    AttributedMembers? members;
+                    try
+                    {
+                        members = AttributedMembers.For(type);
+                    }
+                    catch (Exception)
+                    {
+                        continue; // A type whose members cannot be read cannot be destructured either.
+                    }
+                    if (members is null) continue;
+                    copy ??= new Dictionary<string, AttributedMembers>(_byName, StringComparer.Ordinal);
+                    Merge(copy, type.Name, members);
+                }
+            }
+
+            if (copy is not null) _byName = copy.ToFrozenDictionary(StringComparer.Ordinal);
+        }
+    }
+
+    static void Merge(Dictionary<string, AttributedMembers> index, string name, AttributedMembers members) =>
+        index[name] = index.TryGetValue(name, out var existing) ? existing.Union(members) : members;
+
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "A reference the trimmer removed cannot be to this assembly, which is in use.")]
+    static bool MayUseAttributes(Assembly assembly)
+    {
+        try
+        {
+            foreach (var reference in assembly.GetReferencedAssemblies())
+            {
+                if (reference.Name == ThisAssemblyName) return true;
+            }
+        }
+        catch (Exception)
+        {
+            // An assembly we cannot inspect is not ours to index.
+        }
+        return false;
+    }
+
+    [RequiresUnreferencedCode("Enumerates an assembly's types.")]
+    static IEnumerable<Type> LoadableTypes(Assembly assembly)
+    {
+        try
+        {
+            return assembly.GetTypes();
+        }
+        catch (ReflectionTypeLoadException ex)
+        {
+            return ex.Types.Where(t => t is not null)!;
+        }
+        catch (Exception)
+        {
+            return Array.Empty<Type>();
+        }
+    }
+}

@@ -1,0 +1,109 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace Serilog.Extensions.Observability.Redaction.Core;
+
+/// <summary>
+/// Masks, by key, the JSON object or array held in a string (a request body, a <c>JsonNode</c> captured without
+/// <c>@</c>). Text that is not valid JSON is left alone; valid JSON with nothing to mask is returned unchanged,
+/// otherwise it is rewritten compactly with the sensitive values replaced.
+/// </summary>
+static class JsonTextRedactor
+{
+    /// <summary>Deep enough for real documents, bounded so that the rewrite's recursion is too.</summary>
+    const int MaximumDepth = 256;
+
+    static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = MaximumDepth };
+    static readonly JsonWriterOptions WriterOptions = new()
+    {
+        // Log text, not HTML: keep non-ASCII characters and '<', '>' readable.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        MaxDepth = MaximumDepth,
+        SkipValidation = true,
+    };
+
+    public static string? Redact(string text, Redactor redactor)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(text, DocumentOptions);
+        }
+        catch (JsonException)
+        {
+            return null; // Not JSON after all: "[INFO] {user} signed in" and the like.
+        }
+
+        using (document)
+        {
+            if (!HasSensitiveKey(document.RootElement, redactor)) return null;
+
+            var buffer = new ArrayBufferWriter<byte>(text.Length + 16);
+            using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+            {
+                Write(writer, document.RootElement, redactor);
+            }
+            return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        }
+    }
+
+    static bool HasSensitiveKey(JsonElement element, Redactor redactor)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (redactor.Keys.IsSensitive(property.Name) || HasSensitiveKey(property.Value, redactor)) return true;
+                }
+                return false;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (HasSensitiveKey(item, redactor)) return true;
+                }
+                return false;
+            default:
+                return false;
+        }
+    }
+
+    static void Write(Utf8JsonWriter writer, JsonElement element, Redactor redactor)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                writer.WriteStartObject();
+                foreach (var property in element.EnumerateObject())
+                {
+                    writer.WritePropertyName(property.Name);
+                    if (redactor.Keys.IsSensitive(property.Name)) writer.WriteStringValue(MaskedText(property.Value, redactor));
+                    else Write(writer, property.Value, redactor);
+                }
+                writer.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                writer.WriteStartArray();
+                foreach (var item in element.EnumerateArray()) Write(writer, item, redactor);
+                writer.WriteEndArray();
+                break;
+            default:
+                element.WriteTo(writer);
+                break;
+        }
+    }
+
+    internal static string MaskedText(JsonElement value, Redactor redactor)
+    {
+        var masker = redactor.Masker;
+        if (!masker.NeedsValue) return (string)masker.Fixed.Value!;
+        return value.ValueKind switch
+        {
+            JsonValueKind.String => masker.MaskText(value.GetString()!),
+            JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => masker.MaskText(value.GetRawText()),
+            _ => (string)masker.Fixed.Value!,
+        };
+    }
+}

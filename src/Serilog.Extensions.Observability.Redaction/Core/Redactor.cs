@@ -1,0 +1,313 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Redaction.Attributes;
+using Serilog.Extensions.Observability.Redaction.Detection;
+using Serilog.Extensions.Observability.Redaction.Keys;
+using Serilog.Extensions.Observability.Redaction.Masking;
+using Serilog.Parsing;
+
+namespace Serilog.Extensions.Observability.Redaction.Core;
+
+/// <summary>
+/// The compiled redaction settings and the walk over captured values that the enricher and the sink wrapper share.
+/// Every method returns <see langword="null"/> for "unchanged" and allocates only when something is masked.
+/// </summary>
+sealed class Redactor
+{
+    /// <summary>Deeper trees are cut and masked whole: Serilog's own capture never gets near, only hand-made values do.</summary>
+    internal const int MaximumWalkDepth = 128;
+
+    readonly int _maximumJsonLength;
+    readonly ConditionalWeakTable<MessageTemplate, MessageTemplate> _templates = new();
+
+    public Redactor(KeyMatcher keys, Masker masker, ValueDetectors? detectors, int maximumJsonLength)
+    {
+        Keys = keys;
+        Masker = masker;
+        Detectors = detectors;
+        _maximumJsonLength = maximumJsonLength;
+    }
+
+    public KeyMatcher Keys { get; }
+    public Masker Masker { get; }
+    public ValueDetectors? Detectors { get; }
+
+    /// <summary>The redacted value of an event property, or <see langword="null"/> when it needs no change.</summary>
+    public LogEventPropertyValue? RedactProperty(string name, LogEventPropertyValue value)
+    {
+        try
+        {
+            if (Keys.IsSensitive(name)) return value is RedactedValue ? null : Masker.MaskPropertyValue(value);
+            return RedactValue(value, 1);
+        }
+        catch (Exception ex)
+        {
+            RedactionFailures.Report("redacting property " + name, ex);
+            return Masker.Fixed;
+        }
+    }
+
+    public LogEventPropertyValue? RedactValue(LogEventPropertyValue value, int depth)
+    {
+        if (depth > MaximumWalkDepth) return value is RedactedValue ? null : Masker.Fixed;
+
+        return value switch
+        {
+            RedactedValue => null,
+            ScalarValue scalar => RedactScalar(scalar),
+            StructureValue structure => RedactStructure(structure, depth),
+            SequenceValue sequence => RedactSequence(sequence, depth),
+            DictionaryValue dictionary => RedactDictionary(dictionary, depth),
+            _ => null,
+        };
+    }
+
+    LogEventPropertyValue? RedactScalar(ScalarValue scalar)
+    {
+        switch (scalar.Value)
+        {
+            case string text:
+                var redacted = RedactString(text);
+                return redacted is null ? null : new RedactedValue(redacted);
+            case long or int or ulong or decimal when Detectors is { DetectsCardNumbers: true }:
+                return IsCardNumber(scalar.Value) ? Masker.MaskObject(scalar.Value) : null;
+            default:
+                return null;
+        }
+    }
+
+    static bool IsCardNumber(object value) => value switch
+    {
+        long l => l > 0 && ValueDetectors.IsCardNumber((ulong)l),
+        int => false,
+        ulong u => ValueDetectors.IsCardNumber(u),
+        decimal d => d > 0 && d == decimal.Truncate(d) && d <= ulong.MaxValue && ValueDetectors.IsCardNumber((ulong)d),
+        _ => false,
+    };
+
+    /// <summary>
+    /// Masks a string by content: JSON objects and arrays by key, <c>[key, value]</c> pairs (how a
+    /// <see cref="KeyValuePair{TKey,TValue}"/> renders when captured without <c>@</c>) by key, then the value detectors.
+    /// </summary>
+    public string? RedactString(string text)
+    {
+        string? result = null;
+        if (_maximumJsonLength > 0 && text.Length >= 2 && text.Length <= _maximumJsonLength && LooksStructured(text))
+            result = RedactPairText(text) ?? JsonTextRedactor.Redact(text, this);
+
+        if (Detectors is not null)
+        {
+            var detected = Detectors.Redact(result ?? text);
+            if (detected is not null) result = detected;
+        }
+
+        return result;
+    }
+
+    static bool LooksStructured(string text)
+    {
+        var span = text.AsSpan().Trim();
+        return span.Length >= 2 && ((span[0] == '{' && span[^1] == '}') || (span[0] == '[' && span[^1] == ']'));
+    }
+
+    string? RedactPairText(string text)
+    {
+        // KeyValuePair<TKey, TValue>.ToString() is "[key, value]".
+        if (text[0] != '[' || text[^1] != ']') return null;
+        var comma = text.IndexOf(", ", StringComparison.Ordinal);
+        if (comma <= 1) return null;
+        var key = text.Substring(1, comma - 1);
+        if (key.AsSpan().IndexOfAny("\"[]{}") >= 0) return null;
+        if (!Keys.IsSensitive(key)) return null;
+        var value = text.Substring(comma + 2, text.Length - comma - 3);
+        return string.Concat("[", key, ", ", Masker.MaskText(value), "]");
+    }
+
+    LogEventPropertyValue? RedactStructure(StructureValue structure, int depth)
+    {
+        var properties = structure.Properties;
+        var attributed = structure.TypeTag is { } tag ? AttributedTypeIndex.Find(tag) : null;
+        var maskPairValue = IsPairShape(structure) && IsSensitiveKey(properties[0].Value);
+
+        LogEventProperty[]? copy = null;
+        var count = 0;
+        for (var i = 0; i < properties.Count; i++)
+        {
+            var property = properties[i];
+            var omit = attributed is not null && attributed.NotLogged.Contains(property.Name);
+            LogEventPropertyValue? replacement = null;
+            if (!omit)
+            {
+                if (Keys.IsSensitive(property.Name) ||
+                    (attributed is not null && attributed.Sensitive.Contains(property.Name)) ||
+                    (maskPairValue && i == 1))
+                {
+                    replacement = property.Value is RedactedValue ? null : Masker.MaskPropertyValue(property.Value);
+                }
+                else
+                {
+                    replacement = RedactChild(property.Name, property.Value, depth);
+                }
+            }
+
+            if (copy is null && (omit || replacement is not null))
+            {
+                copy = new LogEventProperty[properties.Count];
+                for (var j = 0; j < i; j++) copy[j] = properties[j];
+                count = i;
+            }
+
+            if (copy is not null && !omit) copy[count++] = replacement is null ? property : new LogEventProperty(property.Name, replacement);
+        }
+
+        if (copy is null) return null;
+        if (count != copy.Length) Array.Resize(ref copy, count);
+        return new StructureValue(copy, structure.TypeTag);
+    }
+
+    /// <summary>A <c>KeyValuePair`2</c> or <c>DictionaryEntry</c> as Serilog destructures it: <c>{ Key, Value }</c>.</summary>
+    static bool IsPairShape(StructureValue structure) =>
+        structure.TypeTag is "KeyValuePair`2" or "DictionaryEntry" &&
+        structure.Properties.Count == 2 && structure.Properties[0].Name == "Key" && structure.Properties[1].Name == "Value";
+
+    bool IsSensitiveKey(LogEventPropertyValue key)
+    {
+        if (key is not ScalarValue scalar || scalar.Value is null) return false;
+        try
+        {
+            return Keys.IsSensitive(KeyText(scalar.Value));
+        }
+        catch (Exception ex)
+        {
+            RedactionFailures.Report("reading a dictionary key", ex);
+            return true;
+        }
+    }
+
+    internal static string? KeyText(object? key) => key switch
+    {
+        null => null,
+        string s => s,
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => key.ToString(),
+    };
+
+    LogEventPropertyValue? RedactSequence(SequenceValue sequence, int depth)
+    {
+        var elements = sequence.Elements;
+        LogEventPropertyValue[]? copy = null;
+        for (var i = 0; i < elements.Count; i++)
+        {
+            var element = elements[i];
+            var replacement = RedactChild(null, element, depth);
+            if (replacement is null) continue;
+            if (copy is null)
+            {
+                copy = new LogEventPropertyValue[elements.Count];
+                for (var j = 0; j < i; j++) copy[j] = elements[j];
+            }
+            copy[i] = replacement;
+        }
+
+        if (copy is null) return null;
+        for (var i = 0; i < copy.Length; i++) copy[i] ??= elements[i];
+        return new SequenceValue(copy);
+    }
+
+    LogEventPropertyValue? RedactDictionary(DictionaryValue dictionary, int depth)
+    {
+        Dictionary<ScalarValue, LogEventPropertyValue>? changes = null;
+        if (dictionary.Elements is Dictionary<ScalarValue, LogEventPropertyValue> concrete)
+        {
+            // The concrete type's struct enumerator: walking a dictionary that needs no change allocates nothing.
+            foreach (var element in concrete) Visit(element.Key, element.Value, ref changes, depth);
+        }
+        else
+        {
+            foreach (var element in dictionary.Elements) Visit(element.Key, element.Value, ref changes, depth);
+        }
+
+        if (changes is null) return null;
+        var result = new List<KeyValuePair<ScalarValue, LogEventPropertyValue>>(dictionary.Elements.Count);
+        foreach (var element in dictionary.Elements)
+        {
+            result.Add(changes.TryGetValue(element.Key, out var replacement)
+                ? new KeyValuePair<ScalarValue, LogEventPropertyValue>(element.Key, replacement)
+                : element);
+        }
+        return new DictionaryValue(result);
+    }
+
+    void Visit(ScalarValue key, LogEventPropertyValue value, ref Dictionary<ScalarValue, LogEventPropertyValue>? changes, int depth)
+    {
+        LogEventPropertyValue? replacement;
+        if (IsSensitiveKey(key)) replacement = value is RedactedValue ? null : Masker.MaskPropertyValue(value);
+        else replacement = RedactChild(null, value, depth);
+        if (replacement is not null) (changes ??= new()).Add(key, replacement);
+    }
+
+    LogEventPropertyValue? RedactChild(string? name, LogEventPropertyValue value, int depth)
+    {
+        // Scalars are the common case: no try/catch frame or recursion for them.
+        if (value is ScalarValue { Value: not string } and not RedactedValue && Detectors is not { DetectsCardNumbers: true }) return null;
+        try
+        {
+            return RedactValue(value, depth + 1);
+        }
+        catch (Exception ex)
+        {
+            RedactionFailures.Report(name is null ? "redacting a nested value" : "redacting member " + name, ex);
+            return Masker.Fixed;
+        }
+    }
+
+    /// <summary>The template with detected secrets masked in its text, or the same instance; cached per template.</summary>
+    public MessageTemplate RedactTemplate(MessageTemplate template)
+    {
+        if (Detectors is null) return template;
+        if (_templates.TryGetValue(template, out var cached)) return cached;
+
+        MessageTemplate result;
+        try
+        {
+            result = BuildTemplate(template);
+        }
+        catch (Exception ex)
+        {
+            RedactionFailures.Report("redacting the message template", ex);
+            result = new MessageTemplate(new MessageTemplateToken[] { new TextToken(Masker.Fixed.Value as string ?? "") });
+        }
+        _templates.AddOrUpdate(template, result);
+        return result;
+    }
+
+    MessageTemplate BuildTemplate(MessageTemplate template)
+    {
+        List<MessageTemplateToken>? tokens = null;
+        var index = 0;
+        foreach (var token in template.Tokens)
+        {
+            if (token is TextToken text && Detectors!.Redact(text.Text) is { } masked)
+            {
+                tokens ??= template.Tokens.Take(index).ToList();
+                tokens.Add(new TextToken(masked));
+            }
+            else
+            {
+                tokens?.Add(token);
+            }
+            index++;
+        }
+
+        if (tokens is null) return template;
+        var textBuilder = new StringBuilder();
+        foreach (var token in tokens)
+        {
+            if (token is TextToken t) textBuilder.Append(t.Text.Replace("{", "{{").Replace("}", "}}"));
+            else textBuilder.Append(token);
+        }
+        return new MessageTemplate(textBuilder.ToString(), tokens);
+    }
+}

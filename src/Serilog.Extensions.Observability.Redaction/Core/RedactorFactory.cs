@@ -1,0 +1,89 @@
+using System.Text;
+using Serilog.Extensions.Observability.Redaction.Detection;
+using Serilog.Extensions.Observability.Redaction.Keys;
+using Serilog.Extensions.Observability.Redaction.Masking;
+
+namespace Serilog.Extensions.Observability.Redaction.Core;
+
+/// <summary>Validates options once and compiles them into a <see cref="Redactor"/>.</summary>
+static class RedactorFactory
+{
+    /// <summary>Builds the options a configuration method describes: its parameters first, then <paramref name="configure"/>.</summary>
+    public static RedactionOptions Options(
+        Action<RedactionOptions>? configure,
+        string[]? additionalKeys = null,
+        string[]? excludedKeys = null,
+        string? mask = null,
+        RedactionMaskStyle maskStyle = RedactionMaskStyle.Fixed,
+        int partialVisibleCharacters = 4,
+        string? pseudonymKey = null,
+        string? pseudonymKeyId = null,
+        bool detectCardNumbers = false,
+        bool detectJwts = false,
+        bool detectBearerTokens = false,
+        bool detectEmailAddresses = false,
+        string[]? valuePatterns = null,
+        bool useDefaultKeys = true,
+        int maximumJsonLength = 32 * 1024)
+    {
+        var options = new RedactionOptions
+        {
+            UseDefaultKeys = useDefaultKeys,
+            MaskStyle = maskStyle,
+            PartialVisibleCharacters = partialVisibleCharacters,
+            PseudonymKey = pseudonymKey,
+            DetectCardNumbers = detectCardNumbers,
+            DetectJwts = detectJwts,
+            DetectBearerTokens = detectBearerTokens,
+            DetectEmailAddresses = detectEmailAddresses,
+            MaximumJsonLength = maximumJsonLength,
+        };
+        if (mask is not null) options.Mask = mask;
+        if (pseudonymKeyId is not null) options.PseudonymKeyId = pseudonymKeyId;
+        if (additionalKeys is not null) foreach (var key in additionalKeys) options.AdditionalKeys.Add(key);
+        if (excludedKeys is not null) foreach (var key in excludedKeys) options.ExcludedKeys.Add(key);
+        if (valuePatterns is not null) foreach (var pattern in valuePatterns) options.ValuePatterns.Add(pattern);
+        configure?.Invoke(options);
+        return options;
+    }
+
+    public static Redactor Create(RedactionOptions options)
+    {
+        Guard.NotNull(options);
+
+        if (string.IsNullOrEmpty(options.Mask))
+            throw new ArgumentException("The mask must not be empty: an empty mask would hide that a value was removed.", nameof(RedactionOptions.Mask));
+        if (!Enum.IsDefined(options.MaskStyle))
+            throw new ArgumentOutOfRangeException(nameof(RedactionOptions.MaskStyle), options.MaskStyle, "Unknown mask style.");
+        if (options.PartialVisibleCharacters is < 1 or > 16)
+            throw new ArgumentOutOfRangeException(nameof(RedactionOptions.PartialVisibleCharacters), options.PartialVisibleCharacters, "Between 1 and 16 characters may stay visible.");
+        if (options.PatternMatchTimeout <= TimeSpan.Zero || options.PatternMatchTimeout > TimeSpan.FromSeconds(10))
+            throw new ArgumentOutOfRangeException(nameof(RedactionOptions.PatternMatchTimeout), options.PatternMatchTimeout, "The match timeout must be greater than zero and at most 10 seconds.");
+        if (options.MaximumJsonLength < 0)
+            throw new ArgumentOutOfRangeException(nameof(RedactionOptions.MaximumJsonLength), options.MaximumJsonLength, "The value must not be negative (0 turns JSON parsing off).");
+        if (string.IsNullOrEmpty(options.PseudonymKeyId) || !IsKeyId(options.PseudonymKeyId))
+            throw new ArgumentException("The pseudonym key id must be letters, digits, '-' or '_'.", nameof(RedactionOptions.PseudonymKeyId));
+
+        byte[]? key = null;
+        if (options.MaskStyle == RedactionMaskStyle.Pseudonym)
+        {
+            if (options.PseudonymKey is null || Encoding.UTF8.GetByteCount(options.PseudonymKey) < 16)
+                throw new ArgumentException("The Pseudonym mask style needs a pseudonym key of at least 16 bytes (UTF-8).", nameof(RedactionOptions.PseudonymKey));
+            key = Encoding.UTF8.GetBytes(options.PseudonymKey);
+        }
+
+        var keys = new KeyMatcher(options.UseDefaultKeys ? KeyRules.Default : null, options.AdditionalKeys, options.ExcludedKeys);
+        var masker = new Masker(options.Mask, options.MaskStyle, options.PartialVisibleCharacters, key, options.PseudonymKeyId);
+        var detectors = ValueDetectors.Create(masker, options);
+        return new Redactor(keys, masker, detectors, options.MaximumJsonLength);
+    }
+
+    static bool IsKeyId(string id)
+    {
+        foreach (var c in id)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c != '-' && c != '_') return false;
+        }
+        return true;
+    }
+}

@@ -1,0 +1,294 @@
+using System.Collections;
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Serilog.Core;
+using Serilog.Debugging;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Redaction.Core;
+using Serilog.Extensions.Observability.Redaction.Masking;
+
+namespace Serilog.Extensions.Observability.Redaction.Destructuring;
+
+/// <summary>
+/// Destructures objects as Serilog does, with sensitive members and keys masked and <see cref="NotLoggedAttribute"/>
+/// members left out. Every child goes back through the factory, so Serilog's depth, string-length and policy chain
+/// apply to it exactly as without this policy; collections are cut at Serilog's collection limit
+/// (<see cref="CollectionLimit"/>). Getters are compiled once per type and cached in this instance.
+/// </summary>
+sealed class RedactingDestructuringPolicy : IDestructuringPolicy
+{
+    const string AccessorThrew = "The property accessor threw an exception: ";
+    const string CaptureThrew = "Capturing the property value threw an exception: ";
+
+    readonly Redactor _redactor;
+    readonly ConcurrentDictionary<Type, TypeShape> _shapes = new();
+    readonly Func<Type, TypeShape> _buildShape;
+    readonly CollectionLimit _limit = new();
+
+    public RedactingDestructuringPolicy(Redactor redactor)
+    {
+        _redactor = redactor;
+        _buildShape = type => TypeShape.For(type, _redactor.Keys);
+    }
+
+    public bool TryDestructure(object value, ILogEventPropertyValueFactory propertyValueFactory, out LogEventPropertyValue result)
+    {
+        if (value is CollectionLimit.Probe)
+        {
+            result = null!;
+            return false;
+        }
+
+        try
+        {
+            var shape = _shapes.GetOrAdd(value.GetType(), _buildShape);
+            switch (shape.Kind)
+            {
+                case ShapeKind.Structure:
+                    result = DestructureStructure(value, shape, propertyValueFactory);
+                    return true;
+                case ShapeKind.Dictionary:
+                    result = DestructureDictionary((IDictionary)value, propertyValueFactory);
+                    return true;
+                case ShapeKind.JsonElement:
+                    result = DestructureJson((JsonElement)value, propertyValueFactory);
+                    return true;
+                case ShapeKind.JsonDocument:
+                    result = DestructureJson(((JsonDocument)value).RootElement, propertyValueFactory);
+                    return true;
+                case ShapeKind.JsonNode:
+                    result = DestructureJsonNode((JsonNode)value, propertyValueFactory);
+                    return true;
+                default:
+                    result = null!;
+                    return false;
+            }
+        }
+        catch (Exception ex)
+        {
+            // Fail closed: an object the policy could not take apart is masked whole, never written raw.
+            RedactionFailures.Report("destructuring " + value.GetType().Name, ex);
+            result = _redactor.Masker.Fixed;
+            return true;
+        }
+    }
+
+    LogEventPropertyValue DestructureStructure(object value, TypeShape shape, ILogEventPropertyValueFactory factory)
+    {
+        var members = shape.Members;
+        var properties = new LogEventProperty[members.Length];
+        var maskPairValue = shape.IsPair && IsSensitivePairKey(value, members);
+
+        for (var i = 0; i < members.Length; i++)
+        {
+            var member = members[i];
+            if (member.Action == MemberAction.Mask || (maskPairValue && i == 1))
+            {
+                properties[i] = new LogEventProperty(member.Name, Mask(value, member));
+                continue;
+            }
+
+            object? memberValue;
+            try
+            {
+                memberValue = member.Getter(value);
+            }
+            catch (Exception ex)
+            {
+                SelfLog.WriteLine("The property accessor {0}.{1} threw exception: {2}", value.GetType(), member.Name, ex);
+                memberValue = AccessorThrew + ex.GetType().Name;
+            }
+
+            properties[i] = new LogEventProperty(member.Name, Capture(memberValue, factory));
+        }
+
+        return new StructureValue(properties, shape.TypeTag);
+    }
+
+    LogEventPropertyValue Mask(object value, MemberShape member)
+    {
+        if (!_redactor.Masker.NeedsValue) return _redactor.Masker.Fixed;
+        try
+        {
+            return _redactor.Masker.MaskObject(member.Getter(value));
+        }
+        catch (Exception ex)
+        {
+            RedactionFailures.Report("reading sensitive member " + member.Name, ex);
+            return _redactor.Masker.Fixed;
+        }
+    }
+
+    bool IsSensitivePairKey(object pair, MemberShape[] members)
+    {
+        try
+        {
+            return members.Length == 2 && _redactor.Keys.IsSensitive(Redactor.KeyText(members[0].Getter(pair)));
+        }
+        catch (Exception ex)
+        {
+            RedactionFailures.Report("reading a pair's key", ex);
+            return true;
+        }
+    }
+
+    /// <summary>A child through the factory (depth, string length, other policies), then the value detectors.</summary>
+    LogEventPropertyValue Capture(object? child, ILogEventPropertyValueFactory factory)
+    {
+        LogEventPropertyValue captured;
+        try
+        {
+            captured = factory.CreatePropertyValue(child, destructureObjects: true);
+        }
+        catch (Exception ex)
+        {
+            // Serilog catches this only at the top of the graph; here it stays local to the member.
+            SelfLog.WriteLine("Exception caught while converting property value: {0}", ex);
+            return new ScalarValue(CaptureThrew + ex.GetType().Name);
+        }
+
+        if (_redactor.Detectors is not null && captured is ScalarValue and not RedactedValue)
+        {
+            var redacted = _redactor.RedactValue(captured, 1);
+            if (redacted is not null) return redacted;
+        }
+        return captured;
+    }
+
+    LogEventPropertyValue DestructureDictionary(IDictionary dictionary, ILogEventPropertyValueFactory factory)
+    {
+        var limit = _limit.Resolve(factory, dictionary.Count);
+        var elements = new Dictionary<ScalarValue, LogEventPropertyValue>(Math.Max(0, limit));
+        if (limit <= 0) return new DictionaryValue(elements);
+
+        var taken = 0;
+        foreach (DictionaryEntry entry in dictionary)
+        {
+            if (++taken > limit) break;
+            if (factory.CreatePropertyValue(entry.Key, destructureObjects: true) is not ScalarValue { Value: not null } key) continue;
+
+            elements[key] = IsSensitiveKey(entry.Key)
+                ? _redactor.Masker.MaskObject(_redactor.Masker.NeedsValue ? entry.Value : null)
+                : Capture(entry.Value, factory);
+        }
+        return new DictionaryValue(elements);
+    }
+
+    bool IsSensitiveKey(object? key)
+    {
+        try
+        {
+            return _redactor.Keys.IsSensitive(Redactor.KeyText(key));
+        }
+        catch (Exception ex)
+        {
+            RedactionFailures.Report("reading a dictionary key", ex);
+            return true;
+        }
+    }
+
+    LogEventPropertyValue DestructureJson(JsonElement element, ILogEventPropertyValueFactory factory)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+            {
+                var count = 0;
+                foreach (var _ in element.EnumerateObject()) count++;
+                var limit = _limit.Resolve(factory, count);
+                var elements = new Dictionary<ScalarValue, LogEventPropertyValue>(Math.Max(0, limit));
+                var taken = 0;
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (++taken > limit) break;
+                    if (JsonKey(property.Name, factory) is not { } key) continue;
+                    elements[key] = _redactor.Keys.IsSensitive(property.Name)
+                        ? MaskJson(property.Value)
+                        : Capture(property.Value, factory);
+                }
+                return new DictionaryValue(elements);
+            }
+            case JsonValueKind.Array:
+            {
+                var limit = _limit.Resolve(factory, element.GetArrayLength());
+                var items = new List<LogEventPropertyValue>(Math.Max(0, limit));
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (items.Count >= limit) break;
+                    items.Add(Capture(item, factory));
+                }
+                return new SequenceValue(items);
+            }
+            case JsonValueKind.String:
+                return Capture(element.GetString(), factory);
+            case JsonValueKind.Number:
+                if (element.TryGetInt64(out var integer)) return new ScalarValue(integer);
+                if (element.TryGetDecimal(out var number)) return new ScalarValue(number);
+                return new ScalarValue(element.GetDouble());
+            case JsonValueKind.True:
+                return new ScalarValue(true);
+            case JsonValueKind.False:
+                return new ScalarValue(false);
+            default:
+                return new ScalarValue(null);
+        }
+    }
+
+    /// <summary>Keys go through the factory like a dictionary's, so Serilog's string length limit applies to them too.</summary>
+    static ScalarValue? JsonKey(string name, ILogEventPropertyValueFactory factory) =>
+        factory.CreatePropertyValue(name, destructureObjects: true) is ScalarValue { Value: not null } key ? key : null;
+
+    LogEventPropertyValue MaskJson(JsonElement value) =>
+        _redactor.Masker.NeedsValue ? new RedactedValue(JsonTextRedactor.MaskedText(value, _redactor)) : _redactor.Masker.Fixed;
+
+    LogEventPropertyValue DestructureJsonNode(JsonNode node, ILogEventPropertyValueFactory factory)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+            {
+                var limit = _limit.Resolve(factory, obj.Count);
+                var elements = new Dictionary<ScalarValue, LogEventPropertyValue>(Math.Max(0, limit));
+                var taken = 0;
+                foreach (var property in obj)
+                {
+                    if (++taken > limit) break;
+                    if (JsonKey(property.Key, factory) is not { } key) continue;
+                    elements[key] = _redactor.Keys.IsSensitive(property.Key)
+                        ? MaskJsonNode(property.Value)
+                        : Capture(property.Value, factory);
+                }
+                return new DictionaryValue(elements);
+            }
+            case JsonArray array:
+            {
+                var limit = _limit.Resolve(factory, array.Count);
+                var items = new List<LogEventPropertyValue>(Math.Max(0, limit));
+                foreach (var item in array)
+                {
+                    if (items.Count >= limit) break;
+                    items.Add(Capture(item, factory));
+                }
+                return new SequenceValue(items);
+            }
+            case JsonValue value:
+                if (value.TryGetValue<JsonElement>(out var element)) return DestructureJson(element, factory);
+                if (value.TryGetValue<string>(out var text)) return Capture(text, factory);
+                if (value.TryGetValue<bool>(out var flag)) return new ScalarValue(flag);
+                if (value.TryGetValue<long>(out var integer)) return new ScalarValue(integer);
+                if (value.TryGetValue<double>(out var real)) return new ScalarValue(real);
+                if (value.TryGetValue<decimal>(out var number)) return new ScalarValue(number);
+                return Capture(value.ToJsonString(), factory);
+            default:
+                return new ScalarValue(null);
+        }
+    }
+
+    LogEventPropertyValue MaskJsonNode(JsonNode? value)
+    {
+        if (!_redactor.Masker.NeedsValue || value is not JsonValue scalar) return _redactor.Masker.Fixed;
+        if (scalar.TryGetValue<string>(out var text)) return _redactor.Masker.MaskObject(text);
+        return _redactor.Masker.MaskObject(scalar.ToJsonString());
+    }
+}

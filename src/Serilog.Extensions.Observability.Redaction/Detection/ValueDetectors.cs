@@ -1,0 +1,144 @@
+using System.Text.RegularExpressions;
+using Serilog.Extensions.Observability.Redaction.Masking;
+
+namespace Serilog.Extensions.Observability.Redaction.Detection;
+
+/// <summary>
+/// Finds secrets inside string values, whatever their key: card numbers (Luhn-checked), JWTs, bearer tokens,
+/// e-mail addresses and user patterns. Every expression is compiled once with a match timeout; each detector first
+/// runs a cheap check (a digit count, <c>eyJ</c>, <c>bearer</c>, <c>@</c>) so that ordinary strings cost a scan.
+/// </summary>
+sealed class ValueDetectors
+{
+    readonly Masker _masker;
+    readonly Regex? _card;
+    readonly Regex? _jwt;
+    readonly Regex? _bearer;
+    readonly Regex? _email;
+    readonly Regex[] _patterns;
+    readonly MatchEvaluator _maskCard;
+    readonly MatchEvaluator _maskMatch;
+    readonly MatchEvaluator _maskBearer;
+
+    ValueDetectors(Masker masker, RedactionOptions options)
+    {
+        _masker = masker;
+        var timeout = options.PatternMatchTimeout;
+        const RegexOptions builtIn = RegexOptions.CultureInvariant | RegexOptions.Compiled | RegexOptions.ExplicitCapture;
+
+        // 13-19 digits, single spaces or dashes allowed between them, not glued to other digits.
+        if (options.DetectCardNumbers) _card = new Regex(@"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])", builtIn, timeout);
+        if (options.DetectJwts) _jwt = new Regex(@"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*", builtIn, timeout);
+        if (options.DetectBearerTokens)
+            _bearer = new Regex(@"(?<scheme>\bbearer\s+)[A-Za-z0-9\-._~+/]+=*", builtIn | RegexOptions.IgnoreCase, timeout);
+        if (options.DetectEmailAddresses)
+            _email = new Regex(@"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}", builtIn, timeout);
+
+        var patterns = new List<Regex>();
+        foreach (var pattern in options.ValuePatterns)
+        {
+            if (string.IsNullOrEmpty(pattern))
+                throw new ArgumentException("A value pattern must not be empty.", nameof(RedactionOptions.ValuePatterns));
+            try
+            {
+                patterns.Add(new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled, timeout));
+            }
+            catch (ArgumentException ex)
+            {
+                throw new ArgumentException($"The value pattern '{pattern}' is not a valid regular expression: {ex.Message}", nameof(RedactionOptions.ValuePatterns), ex);
+            }
+        }
+        _patterns = patterns.ToArray();
+
+        _maskCard = MaskCard;
+        _maskMatch = MaskMatch;
+        _maskBearer = MaskBearer;
+    }
+
+    /// <summary>The detectors the options turn on, or <see langword="null"/> when none is.</summary>
+    public static ValueDetectors? Create(Masker masker, RedactionOptions options) =>
+        options.DetectCardNumbers || options.DetectJwts || options.DetectBearerTokens || options.DetectEmailAddresses || options.ValuePatterns.Count > 0
+            ? new ValueDetectors(masker, options)
+            : null;
+
+    public bool DetectsCardNumbers => _card is not null;
+
+    /// <summary>The text with every detected secret masked, or <see langword="null"/> when nothing was found.</summary>
+    /// <remarks>A timed-out expression masks the whole text (fail closed).</remarks>
+    public string? Redact(string text)
+    {
+        if (text.Length == 0) return null;
+        var result = text;
+        try
+        {
+            if (_card is not null && CountDigits(result) >= 13) result = _card.Replace(result, _maskCard);
+            if (_jwt is not null && result.Contains("eyJ", StringComparison.Ordinal)) result = _jwt.Replace(result, _maskMatch);
+            if (_bearer is not null && result.Contains("bearer", StringComparison.OrdinalIgnoreCase)) result = _bearer.Replace(result, _maskBearer);
+            if (_email is not null && result.Contains('@')) result = _email.Replace(result, _maskMatch);
+            foreach (var pattern in _patterns) result = pattern.Replace(result, _maskMatch);
+        }
+        catch (RegexMatchTimeoutException ex)
+        {
+            RedactionFailures.Report("a value detector", ex);
+            return _masker.Fixed.Value as string;
+        }
+
+        return ReferenceEquals(result, text) || result == text ? null : result;
+    }
+
+    /// <summary>Whether an integer has 13-19 digits and passes the Luhn check.</summary>
+    public static bool IsCardNumber(ulong value)
+    {
+        Span<char> digits = stackalloc char[20];
+        if (!value.TryFormat(digits, out var written)) return false;
+        return written is >= 13 and <= 19 && PassesLuhn(digits[..written]);
+    }
+
+    string MaskCard(Match match)
+    {
+        var text = match.Value;
+        Span<char> digits = stackalloc char[text.Length];
+        var count = 0;
+        foreach (var c in text)
+        {
+            if (c is >= '0' and <= '9') digits[count++] = c;
+        }
+        return count is >= 13 and <= 19 && PassesLuhn(digits[..count]) ? _masker.MaskText(text) : text;
+    }
+
+    string MaskMatch(Match match) => _masker.MaskText(match.Value);
+
+    string MaskBearer(Match match)
+    {
+        var scheme = match.Groups["scheme"];
+        return string.Concat(scheme.ValueSpan, _masker.MaskText(match.Value[scheme.Length..]));
+    }
+
+    static int CountDigits(string text)
+    {
+        var count = 0;
+        foreach (var c in text)
+        {
+            if (c is >= '0' and <= '9') count++;
+        }
+        return count;
+    }
+
+    static bool PassesLuhn(ReadOnlySpan<char> digits)
+    {
+        var sum = 0;
+        var doubleIt = false;
+        for (var i = digits.Length - 1; i >= 0; i--)
+        {
+            var d = digits[i] - '0';
+            if (doubleIt)
+            {
+                d *= 2;
+                if (d > 9) d -= 9;
+            }
+            sum += d;
+            doubleIt = !doubleIt;
+        }
+        return sum % 10 == 0;
+    }
+}

@@ -1,0 +1,36 @@
+using Serilog.Events;
+using Serilog.Extensions.Observability.Redaction.Core;
+using Serilog.Extensions.Observability.Redaction.Masking;
+
+namespace Serilog.Extensions.Observability.Redaction.Events;
+
+/// <summary>The event-level pass shared by the enricher and the sink wrapper.</summary>
+static class EventRedaction
+{
+    /// <summary>Adds a replacement for each property that needs one; allocates nothing when none does.</summary>
+    public static void CollectChanges(Redactor redactor, LogEvent logEvent, List<LogEventProperty> changes)
+    {
+        if (logEvent.Properties is Dictionary<string, LogEventPropertyValue> concrete)
+        {
+            // The concrete type's struct enumerator: the interface's would allocate on every event.
+            foreach (var property in concrete) Collect(redactor, property.Key, property.Value, changes);
+        }
+        else
+        {
+            foreach (var property in logEvent.Properties) Collect(redactor, property.Key, property.Value, changes);
+        }
+    }
+
+    static void Collect(Redactor redactor, string name, LogEventPropertyValue value, List<LogEventProperty> changes)
+    {
+        var replacement = redactor.RedactProperty(name, value);
+        if (replacement is not null) changes.Add(new LogEventProperty(name, replacement));
+    }
+
+    /// <summary>The fail-closed fallback: every property replaced by the mask.</summary>
+    public static void MaskAll(Redactor redactor, LogEvent logEvent, List<LogEventProperty> changes)
+    {
+        changes.Clear();
+        foreach (var property in logEvent.Properties) changes.Add(new LogEventProperty(property.Key, redactor.Masker.Fixed));
+    }
+}

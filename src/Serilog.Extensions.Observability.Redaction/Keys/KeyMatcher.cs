@@ -1,0 +1,142 @@
+using System.Collections.Concurrent;
+using System.Collections.Frozen;
+
+namespace Serilog.Extensions.Observability.Redaction.Keys;
+
+/// <summary>
+/// Decides whether a key (property, member, dictionary or JSON key) names a sensitive value. Decisions are cached
+/// per raw key, so the hot path is one lookup without allocation; the cache is bounded because dictionary and
+/// JSON keys come from data.
+/// </summary>
+sealed class KeyMatcher
+{
+    const int MaximumCachedKeys = 8192;
+
+    readonly KeyRules? _rules;
+    readonly KeyPatterns _additional;
+    readonly KeyPatterns _excluded;
+    readonly ConcurrentDictionary<string, bool> _cache = new(StringComparer.Ordinal);
+
+    public KeyMatcher(KeyRules? rules, IEnumerable<string> additionalKeys, IEnumerable<string> excludedKeys)
+    {
+        _rules = rules;
+        _additional = new KeyPatterns(additionalKeys, "additionalKeys");
+        _excluded = new KeyPatterns(excludedKeys, "excludedKeys");
+    }
+
+    public bool IsSensitive(string? key)
+    {
+        if (string.IsNullOrEmpty(key)) return false;
+        if (_cache.TryGetValue(key, out var sensitive)) return sensitive;
+
+        sensitive = Decide(key);
+        if (_cache.Count < MaximumCachedKeys) _cache.TryAdd(key, sensitive);
+        return sensitive;
+    }
+
+    bool Decide(string key)
+    {
+        var words = KeyText.SplitWords(key);
+        var normalized = string.Concat(words);
+        if (normalized.Length == 0) return false;
+
+        if (_excluded.Matches(normalized)) return false;
+        if (_additional.Matches(normalized)) return true;
+        if (_rules is null) return false;
+
+        if (_rules.Keys.Contains(normalized)) return true;
+        if (_rules.SafeKeys.Contains(normalized)) return false;
+
+        var lastHit = -1;
+        for (var i = 0; i < words.Count; i++)
+        {
+            if (IsSensitiveWord(words[i]) || (i > 0 && _rules.Phrases.Contains((words[i - 1], words[i]))))
+                lastHit = i;
+        }
+
+        if (lastHit < 0) return false;
+
+        // "token_count", "api_key_id", "access_token_expires_in": a word after the secret says what about it is logged.
+        for (var i = lastHit + 1; i < words.Count; i++)
+        {
+            if (_rules.Descriptors.Contains(words[i])) return false;
+        }
+
+        return true;
+    }
+
+    bool IsSensitiveWord(string word)
+    {
+        var rules = _rules!;
+        if (rules.Words.Contains(word)) return true;
+        foreach (var suffix in rules.Suffixes)
+        {
+            if (word.EndsWith(suffix, StringComparison.Ordinal)) return true;
+        }
+        foreach (var part in rules.Contains)
+        {
+            if (word.Contains(part, StringComparison.Ordinal)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>Exact keys, <c>*suffix</c>, <c>prefix*</c> and <c>*part*</c> patterns over normalised keys.</summary>
+    sealed class KeyPatterns
+    {
+        readonly FrozenSet<string> _exact;
+        readonly string[] _prefixes;
+        readonly string[] _suffixes;
+        readonly string[] _contains;
+
+        public KeyPatterns(IEnumerable<string> patterns, string parameterName)
+        {
+            var exact = new List<string>();
+            var prefixes = new List<string>();
+            var suffixes = new List<string>();
+            var contains = new List<string>();
+            foreach (var pattern in patterns)
+            {
+                if (string.IsNullOrWhiteSpace(pattern))
+                    throw new ArgumentException("A key pattern must not be empty or white space.", parameterName);
+
+                var trimmed = pattern.Trim();
+                var leading = trimmed.StartsWith('*');
+                var trailing = trimmed.EndsWith('*');
+                var inner = trimmed.Trim('*');
+                var core = KeyText.Normalize(inner);
+                if (core.Length == 0 || inner.Contains('*'))
+                    throw new ArgumentException(
+                        $"The key pattern '{pattern}' is not valid: use 'key', '*suffix', 'prefix*' or '*part*' with at least one letter or digit.",
+                        parameterName);
+
+                if (leading && trailing) contains.Add(core);
+                else if (leading) suffixes.Add(core);
+                else if (trailing) prefixes.Add(core);
+                else exact.Add(core);
+            }
+
+            _exact = exact.ToFrozenSet(StringComparer.Ordinal);
+            _prefixes = prefixes.ToArray();
+            _suffixes = suffixes.ToArray();
+            _contains = contains.ToArray();
+        }
+
+        public bool Matches(string normalized)
+        {
+            if (_exact.Contains(normalized)) return true;
+            foreach (var prefix in _prefixes)
+            {
+                if (normalized.StartsWith(prefix, StringComparison.Ordinal)) return true;
+            }
+            foreach (var suffix in _suffixes)
+            {
+                if (normalized.EndsWith(suffix, StringComparison.Ordinal)) return true;
+            }
+            foreach (var part in _contains)
+            {
+                if (normalized.Contains(part, StringComparison.Ordinal)) return true;
+            }
+            return false;
+        }
+    }
+}

@@ -1,0 +1,85 @@
+using System.Collections.Frozen;
+
+namespace Serilog.Extensions.Observability.Redaction.Keys;
+
+/// <summary>The default key rules, parsed from the embedded data file <c>default-key-rules.txt</c>.</summary>
+sealed class KeyRules
+{
+    internal const string ResourceName = "Serilog.Extensions.Observability.Redaction.default-key-rules.txt";
+
+    static readonly Lazy<KeyRules> LazyDefault = new(() => Parse(ReadDefaultText()));
+
+    public static KeyRules Default => LazyDefault.Value;
+
+    public FrozenSet<string> Keys { get; }
+    public FrozenSet<string> SafeKeys { get; }
+    public FrozenSet<string> Words { get; }
+    public string[] Suffixes { get; }
+    public string[] Contains { get; }
+    public FrozenSet<(string First, string Second)> Phrases { get; }
+    public FrozenSet<string> Descriptors { get; }
+
+    KeyRules(
+        IEnumerable<string> keys, IEnumerable<string> safeKeys, IEnumerable<string> words, IEnumerable<string> suffixes,
+        IEnumerable<string> contains, IEnumerable<(string, string)> phrases, IEnumerable<string> descriptors)
+    {
+        Keys = keys.ToFrozenSet(StringComparer.Ordinal);
+        SafeKeys = safeKeys.ToFrozenSet(StringComparer.Ordinal);
+        Words = words.ToFrozenSet(StringComparer.Ordinal);
+        Suffixes = suffixes.Distinct().ToArray();
+        Contains = contains.Distinct().ToArray();
+        Phrases = phrases.ToFrozenSet();
+        Descriptors = descriptors.ToFrozenSet(StringComparer.Ordinal);
+    }
+
+    public static string ReadDefaultText()
+    {
+        using var stream = typeof(KeyRules).Assembly.GetManifestResourceStream(ResourceName)
+            ?? throw new InvalidOperationException("The embedded resource " + ResourceName + " is missing.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    public static KeyRules Parse(string text)
+    {
+        var keys = new List<string>();
+        var safe = new List<string>();
+        var words = new List<string>();
+        var suffixes = new List<string>();
+        var contains = new List<string>();
+        var phrases = new List<(string, string)>();
+        var descriptors = new List<string>();
+
+        var lineNumber = 0;
+        foreach (var rawLine in text.Split('\n'))
+        {
+            lineNumber++;
+            var hash = rawLine.IndexOf('#');
+            var line = (hash >= 0 ? rawLine[..hash] : rawLine).Trim();
+            if (line.Length == 0) continue;
+
+            var colon = line.IndexOf(':');
+            if (colon <= 0) throw new FormatException($"Key rules line {lineNumber}: expected '<kind>: <values>'.");
+            var kind = line[..colon].Trim();
+            var values = line[(colon + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (values.Length == 0) throw new FormatException($"Key rules line {lineNumber}: no values.");
+
+            switch (kind)
+            {
+                case "key": foreach (var v in values) keys.Add(KeyText.Normalize(v)); break;
+                case "safe": foreach (var v in values) safe.Add(KeyText.Normalize(v)); break;
+                case "word": foreach (var v in values) words.Add(KeyText.Normalize(v)); break;
+                case "suffix": foreach (var v in values) suffixes.Add(KeyText.Normalize(v)); break;
+                case "contains": foreach (var v in values) contains.Add(KeyText.Normalize(v)); break;
+                case "descriptor": foreach (var v in values) descriptors.Add(KeyText.Normalize(v)); break;
+                case "phrase":
+                    if (values.Length != 2) throw new FormatException($"Key rules line {lineNumber}: a phrase is two words.");
+                    phrases.Add((KeyText.Normalize(values[0]), KeyText.Normalize(values[1])));
+                    break;
+                default: throw new FormatException($"Key rules line {lineNumber}: unknown kind '{kind}'.");
+            }
+        }
+
+        return new KeyRules(keys, safe, words, suffixes, contains, phrases, descriptors);
+    }
+}

@@ -1,0 +1,64 @@
+namespace Serilog.Extensions.Observability.Redaction.Keys;
+
+/// <summary>Splits key names into words and normalises them.</summary>
+static class KeyText
+{
+    /// <summary>Lowercase letters and digits only: <c>X-Api_Key</c> becomes <c>xapikey</c>.</summary>
+    public static string Normalize(string key)
+    {
+        Span<char> buffer = key.Length <= 256 ? stackalloc char[key.Length] : new char[key.Length];
+        var length = 0;
+        foreach (var c in key)
+        {
+            if (char.IsLetterOrDigit(c)) buffer[length++] = char.ToLowerInvariant(c);
+        }
+        return new string(buffer[..length]);
+    }
+
+    /// <summary>
+    /// Lowercase words: split on anything but letters and digits, on lower-to-upper case changes, before the last
+    /// capital of an acronym followed by a lowercase letter (<c>APIKey</c>: api, key) and between letters and digits.
+    /// </summary>
+    public static List<string> SplitWords(string key)
+    {
+        var words = new List<string>();
+        var start = -1;
+        for (var i = 0; i < key.Length; i++)
+        {
+            var c = key[i];
+            if (!char.IsLetterOrDigit(c))
+            {
+                if (start >= 0) words.Add(key[start..i].ToLowerInvariant());
+                start = -1;
+                continue;
+            }
+
+            if (start >= 0 && IsBoundary(key, i))
+            {
+                words.Add(key[start..i].ToLowerInvariant());
+                start = i;
+            }
+            else if (start < 0)
+            {
+                start = i;
+            }
+        }
+
+        if (start >= 0) words.Add(key[start..].ToLowerInvariant());
+        return words;
+    }
+
+    static bool IsBoundary(string key, int i)
+    {
+        var previous = key[i - 1];
+        var current = key[i];
+        if (char.IsDigit(previous) != char.IsDigit(current)) return true;
+        if (char.IsUpper(current))
+        {
+            if (char.IsLower(previous)) return true;
+            // End of an acronym: "APIKey" splits before the K, because a lowercase letter follows it.
+            if (char.IsUpper(previous) && i + 1 < key.Length && char.IsLower(key[i + 1])) return true;
+        }
+        return false;
+    }
+}

@@ -1,0 +1,93 @@
+namespace Serilog.Extensions.Observability.Redaction;
+
+/// <summary>
+/// What is sensitive and how it is masked. Mutable while configuring; the settings are copied and compiled
+/// (key lookups, regular expressions) once, when <c>Destructure.WithRedaction</c>, <c>Enrich.WithRedaction</c> or
+/// <c>WriteTo.Redacted</c> is called, so later changes to the instance have no effect on a configured logger.
+/// </summary>
+public sealed class RedactionOptions
+{
+    /// <summary>The default <see cref="Mask"/>: <c>[REDACTED]</c>.</summary>
+    public const string DefaultMask = "[REDACTED]";
+
+    /// <summary>
+    /// Keys to treat as sensitive in addition to the defaults. Matched on the normalised key (case, <c>_</c>,
+    /// <c>-</c>, <c>.</c>, spaces and other punctuation ignored): <c>"pin_code"</c> matches exactly that key,
+    /// <c>"*pin"</c> every key ending in <c>pin</c>, <c>"pin*"</c> every key starting with <c>pin</c>.
+    /// Empty by default.
+    /// </summary>
+    public IList<string> AdditionalKeys { get; } = new List<string>();
+
+    /// <summary>
+    /// Keys never treated as sensitive, with the same syntax as <see cref="AdditionalKeys"/>. An exclusion wins
+    /// over the defaults and over <see cref="AdditionalKeys"/>. Empty by default.
+    /// </summary>
+    public IList<string> ExcludedKeys { get; } = new List<string>();
+
+    /// <summary>
+    /// Whether the built-in key rules apply (passwords, secrets, tokens, API keys, cookies, authorization,
+    /// card numbers, CVV, SSN, private keys, connection strings and compounds such as <c>db_password</c>).
+    /// Default <see langword="true"/>; when <see langword="false"/>, only <see cref="AdditionalKeys"/> are sensitive.
+    /// </summary>
+    public bool UseDefaultKeys { get; set; } = true;
+
+    /// <summary>The text that replaces a sensitive value; default <c>[REDACTED]</c>. Must not be empty.</summary>
+    public string Mask { get; set; } = DefaultMask;
+
+    /// <summary>How a sensitive value is replaced; default <see cref="RedactionMaskStyle.Fixed"/>.</summary>
+    public RedactionMaskStyle MaskStyle { get; set; } = RedactionMaskStyle.Fixed;
+
+    /// <summary>
+    /// With <see cref="RedactionMaskStyle.Partial"/>, how many trailing characters stay visible after
+    /// <see cref="Mask"/>; default 4. A value shorter than twice this number is masked completely, so never more
+    /// than half of a value is shown. Between 1 and 16.
+    /// </summary>
+    public int PartialVisibleCharacters { get; set; } = 4;
+
+    /// <summary>
+    /// With <see cref="RedactionMaskStyle.Pseudonym"/>, the HMAC-SHA256 key (its UTF-8 bytes; at least 16).
+    /// Keep it in configuration secrets, not source. Required with that style, ignored otherwise.
+    /// </summary>
+    public string? PseudonymKey { get; set; }
+
+    /// <summary>
+    /// With <see cref="RedactionMaskStyle.Pseudonym"/>, the id written before each pseudonym
+    /// (<c>k1:3f2a...</c>) so that pseudonyms made with different keys are told apart; default <c>k1</c>.
+    /// Letters, digits, <c>-</c> and <c>_</c> only.
+    /// </summary>
+    public string PseudonymKeyId { get; set; } = "k1";
+
+    /// <summary>
+    /// Mask payment card numbers (13 to 19 digits, optionally grouped by spaces or dashes, passing the Luhn check)
+    /// found in any string of the event, in integer values and in the exception. Default <see langword="false"/>.
+    /// </summary>
+    public bool DetectCardNumbers { get; set; }
+
+    /// <summary>Mask JSON Web Tokens (<c>eyJ...</c>) found in any string of the event and in the exception. Default <see langword="false"/>.</summary>
+    public bool DetectJwts { get; set; }
+
+    /// <summary>Mask the token after <c>Bearer </c> in any string of the event and in the exception. Default <see langword="false"/>.</summary>
+    public bool DetectBearerTokens { get; set; }
+
+    /// <summary>Mask e-mail addresses found in any string of the event and in the exception. Default <see langword="false"/>.</summary>
+    public bool DetectEmailAddresses { get; set; }
+
+    /// <summary>
+    /// Regular expressions (.NET syntax) whose matches are masked in any string of the event and in the exception.
+    /// Compiled once, culture-invariant, with <see cref="PatternMatchTimeout"/>. Empty by default.
+    /// </summary>
+    public IList<string> ValuePatterns { get; } = new List<string>();
+
+    /// <summary>
+    /// The longest a detector's regular expression may run on one string; default 100 ms. When it times out the
+    /// whole string is masked (fail closed) and the failure is reported through <c>SelfLog</c>.
+    /// </summary>
+    public TimeSpan PatternMatchTimeout { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// The longest string value (in characters) that the event pass parses as JSON when it looks like a JSON object
+    /// or array, to mask it by key; longer strings are left as they are (value detectors still apply).
+    /// Default 32768; 0 turns JSON parsing off.
+    /// </summary>
+    public int MaximumJsonLength { get; set; } = 32 * 1024;
+}
