@@ -1,0 +1,135 @@
+using System.Text.Json;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Formatting.Tests.Support;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Formatting.Tests.Flat;
+
+public class FlatJsonFormatterTests
+{
+    sealed class MessageThrows : Exception
+    {
+        public override string Message => throw new InvalidOperationException("no message");
+        public override string ToString() => "MessageThrows: details";
+    }
+
+    static JsonElement Format(LogEvent logEvent, FlatJsonFormatter? formatter = null)
+    {
+        var text = Utf8.FormatText(formatter ?? new FlatJsonFormatter(), logEvent);
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    [Test]
+    public void TheFixedKeysComeFirstInTheDocumentedOrder()
+    {
+        var logEvent = Some.LogEvent("Hi {Name}", LogEventLevel.Error, new InvalidOperationException("bad"),
+            properties: [Some.Property("Name", "x"), Some.Property("SourceContext", "App.Worker")]);
+
+        var names = Format(logEvent).EnumerateObject().Select(p => p.Name).ToList();
+
+        Assert.That(names, Is.EqualTo(new[] { "timestamp", "level", "message", "message_template", "logger", "exception", "name" }));
+    }
+
+    [Test]
+    public void TheExceptionIsAnObjectWithTypeMessageAndTheFullStackTraceText()
+    {
+        Exception thrown;
+        try { throw new InvalidOperationException("outer", new ArgumentException("inner")); }
+        catch (Exception ex) { thrown = ex; }
+
+        var exception = Format(Some.LogEvent(exception: thrown)).GetProperty("exception");
+
+        Assert.That(exception.GetProperty("type").GetString(), Is.EqualTo("System.InvalidOperationException"));
+        Assert.That(exception.GetProperty("message").GetString(), Is.EqualTo("outer"));
+        Assert.That(exception.GetProperty("stack_trace").GetString(), Is.EqualTo(thrown.ToString()));
+        Assert.That(exception.GetProperty("stack_trace").GetString(), Does.Contain("inner").And.Contain("TheExceptionIsAnObject"));
+    }
+
+    [Test]
+    [NonParallelizable]
+    public void AnExceptionWhoseMessageThrowsStillProducesALine()
+    {
+        var selfLog = new List<string>();
+        using (TemporarySelfLog.SaveTo(selfLog))
+        {
+            var exception = Format(Some.LogEvent(exception: new MessageThrows())).GetProperty("exception");
+
+            Assert.That(exception.GetProperty("message").GetString(), Is.EqualTo("<MessageThrows.Message failed>"));
+            Assert.That(exception.GetProperty("stack_trace").GetString(), Is.EqualTo("MessageThrows: details"));
+        }
+        Assert.That(selfLog, Has.Some.Contains("no message"));
+    }
+
+    [Test]
+    public void ANonStringSourceContextIsWrittenAsItsJsonValue()
+    {
+        var root = Format(Some.LogEvent(properties: Some.Property("SourceContext", 42)));
+
+        Assert.That(root.GetProperty("logger").GetInt32(), Is.EqualTo(42));
+    }
+
+    [Test]
+    public void AnEventWithoutSourceContextHasNoLoggerKey()
+    {
+        Assert.That(Format(Some.LogEvent()).TryGetProperty("logger", out _), Is.False);
+    }
+
+    [Test]
+    public void APropertyNamedLikeTheLoggerKeyIsPrefixedWhenSourceContextIsPresent()
+    {
+        var root = Format(Some.LogEvent(properties: [Some.Property("SourceContext", "A"), Some.Property("Logger", "B")]));
+
+        Assert.That(root.GetProperty("logger").GetString(), Is.EqualTo("A"));
+        Assert.That(root.GetProperty("_logger").GetString(), Is.EqualTo("B"));
+    }
+
+    [Test]
+    public void ATraceIdPropertyDifferentFromTheEventsTraceIdIsKeptWithAPrefix()
+    {
+        var logEvent = new LogEvent(Some.Instant(), LogEventLevel.Information, null, Some.LogEvent("x").MessageTemplate,
+            [new LogEventProperty("TraceId", new ScalarValue("ffffffffffffffffffffffffffffffff"))], GoldenEvents.TraceId, default);
+
+        var root = Format(logEvent);
+
+        Assert.That(root.GetProperty("trace_id").GetString(), Is.EqualTo(GoldenEvents.TraceId.ToHexString()));
+        Assert.That(root.GetProperty("_trace_id").GetString(), Is.EqualTo("ffffffffffffffffffffffffffffffff"));
+    }
+
+    [TestCase(LogEventLevel.Verbose, "TRACE")]
+    [TestCase(LogEventLevel.Debug, "DEBUG")]
+    [TestCase(LogEventLevel.Information, "INFO")]
+    [TestCase(LogEventLevel.Warning, "WARN")]
+    [TestCase(LogEventLevel.Error, "ERROR")]
+    [TestCase(LogEventLevel.Fatal, "FATAL")]
+    public void ShortLevelsUseThePipelineSpelling(LogEventLevel level, string expected)
+    {
+        var root = Format(Some.LogEvent(level: level), new FlatJsonFormatter(FlatJsonLevelFormat.Short));
+
+        Assert.That(root.GetProperty("level").GetString(), Is.EqualTo(expected));
+    }
+
+    [TestCase(LogEventLevel.Verbose)]
+    [TestCase(LogEventLevel.Warning)]
+    [TestCase(LogEventLevel.Fatal)]
+    public void FullLevelsUseSerilogsNames(LogEventLevel level)
+    {
+        Assert.That(Format(Some.LogEvent(level: level)).GetProperty("level").GetString(), Is.EqualTo(level.ToString()));
+    }
+
+    [Test]
+    public void TheTimestampIsIso8601InUtc()
+    {
+        var instant = new DateTimeOffset(2026, 3, 4, 23, 30, 0, TimeSpan.FromHours(-2));
+
+        var root = Format(Some.LogEvent(timestamp: instant));
+
+        Assert.That(root.GetProperty("timestamp").GetString(), Is.EqualTo("2026-03-05T01:30:00.0000000Z"));
+    }
+
+    [Test]
+    public void AnUndefinedLevelFormatIsRejected()
+    {
+        Assert.That(() => new FlatJsonFormatter((FlatJsonLevelFormat)5),
+            Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("levelFormat"));
+    }
+}
