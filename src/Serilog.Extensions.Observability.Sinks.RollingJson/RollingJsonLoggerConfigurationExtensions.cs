@@ -132,6 +132,11 @@ public static class RollingJsonLoggerConfigurationExtensions
         Guard.NotNull(options.TimeProvider);
 
         var naming = FileNaming.Create(path, options.RollingInterval, options.FixedCurrentFileName);
-        return new RollingJsonSink(naming, options);
+        var sink = new RollingJsonSink(naming, options);
+        SinkCreated?.Invoke(sink, options);
+        return sink;
     }
+
+    /// <summary>Test hook: sees every sink created and the validated options it was given.</summary>
+    internal static Action<RollingJsonSink, RollingJsonOptions>? SinkCreated;
 }

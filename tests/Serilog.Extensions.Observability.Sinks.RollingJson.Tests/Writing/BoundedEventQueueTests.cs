@@ -1,0 +1,50 @@
+using Serilog.Events;
+using Serilog.Extensions.Observability.Sinks.RollingJson.Writing;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Writing;
+
+public class BoundedEventQueueTests
+{
+    [Test]
+    public void TheQueueHoldsExactlyItsCapacityInOrder()
+    {
+        var queue = new BoundedEventQueue(3);
+        var events = Enumerable.Range(0, 4).Select(_ => Some.LogEvent()).ToArray();
+        Assert.That(events.Select(queue.TryEnqueue), Is.EqualTo(new[] { true, true, true, false }));
+        Assert.That(queue.Count, Is.EqualTo(3));
+        Assert.That(queue.TryDequeue(out var first), Is.True);
+        Assert.That(first, Is.SameAs(events[0]));
+        Assert.That(queue.TryEnqueue(events[3]), Is.True);
+        var rest = new List<LogEvent>();
+        while (queue.TryDequeue(out var e)) rest.Add(e);
+        Assert.That(rest, Is.EqualTo(new[] { events[1], events[2], events[3] }));
+        Assert.That(queue.IsEmpty, Is.True);
+    }
+
+    [Test]
+    public void ManyProducersAndOneConsumerLoseAndDuplicateNothing()
+    {
+        const int producers = 4, perProducer = 50_000;
+        var queue = new BoundedEventQueue(1_000);
+        var events = Enumerable.Range(0, producers).Select(_ => Some.LogEvent()).ToArray();
+        var seen = new int[producers];
+        var tasks = Enumerable.Range(0, producers).Select(p => Task.Factory.StartNew(() =>
+        {
+            var spin = new SpinWait();
+            for (var i = 0; i < perProducer; i++)
+                while (!queue.TryEnqueue(events[p])) spin.SpinOnce();
+        }, TaskCreationOptions.LongRunning)).ToArray();
+        var taken = 0;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (taken < producers * perProducer && DateTime.UtcNow < deadline)
+        {
+            if (!queue.TryDequeue(out var e)) { Thread.Yield(); continue; }
+            seen[Array.IndexOf(events, e)]++;
+            taken++;
+        }
+        Assert.That(Task.WaitAll(tasks, TimeSpan.FromSeconds(10)), Is.True);
+        Assert.That(seen, Is.All.EqualTo(perProducer));
+        Assert.That(queue.TryDequeue(out _), Is.False);
+    }
+}

@@ -1,0 +1,190 @@
+using System.Text.Json;
+using Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support;
+using Serilog.Extensions.Observability.Sinks.RollingJson.Writing;
+using Serilog.Extensions.Observability.Tests.Support;
+using static Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support.Sinks;
+
+namespace Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Writing;
+
+/// <summary>Real faults: files removed under the sink, a directory made read-only, a full disk. All capture SelfLog.</summary>
+[NonParallelizable]
+public class FaultTests
+{
+    readonly List<string> _selfLog = new();
+    readonly ManualResetEventSlim _selfLogSignal = new();
+    string _signalText = "";
+    TemporarySelfLog? _capture;
+    TempFolder? _folder;
+    string? _mountPoint;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _selfLogSignal.Reset();
+        _signalText = "\u0000";
+        _capture = TemporarySelfLog.SaveTo(_selfLog);
+        // TemporarySelfLog collects; this second hook turns a chosen message into a signal.
+        Serilog.Debugging.SelfLog.Enable(message =>
+        {
+            lock (_selfLog) _selfLog.Add(message);
+            if (message.Contains(_signalText, StringComparison.Ordinal)) _selfLogSignal.Set();
+        });
+        _folder = TempFolder.ForCaller();
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        if (_mountPoint is not null)
+        {
+            Mounts.UnmountAll(Path.Combine(_mountPoint, "logs"));
+            Mounts.UnmountAll(_mountPoint);
+            _mountPoint = null;
+        }
+        _capture?.Dispose();
+        _folder?.Dispose();
+    }
+
+    void SignalOn(string text)
+    {
+        _signalText = text;
+        _selfLogSignal.Reset();
+    }
+
+    /// <summary>Logs one event at a time, each written before the next, until the signal comes; returns how many.</summary>
+    int LogUntilSignalled(RollingJsonSink sink, ref long sequence, string text = "")
+    {
+        var logged = 0;
+        var stopAt = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!_selfLogSignal.Wait(TimeSpan.FromMilliseconds(20)))
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(stopAt), "The expected SelfLog report never came:\n" + string.Join("\n", _selfLog));
+            EmitAndWait(sink, Event(sequence++, text: text.Length == 0 ? null : text));
+            logged++;
+        }
+        return logged;
+    }
+
+    static List<long> Sequences(IEnumerable<string> lines) =>
+        lines.Select(l => LogFiles.Property(LogFiles.Parse(l), "Seq").GetInt64()).ToList();
+
+    [Test]
+    public void WhenTheCurrentFileIsDeletedWritingResumesAtThePath()
+    {
+        var path = Path.Combine(_folder!.Path, "app.json");
+        var sink = Create(path);
+        long sequence = 0;
+        EmitAndWait(sink, Event(sequence++));
+        SignalOn("removed or replaced");
+        File.Delete(path);
+        LogUntilSignalled(sink, ref sequence);
+        EmitAndWait(sink, Event(1_000_000));
+        sink.Dispose();
+
+        Assert.That(File.Exists(path), Is.True);
+        Assert.That(Sequences(LogFiles.Lines(path)), Does.Contain(1_000_000L));
+        Assert.That(sink.EventsDropped, Is.EqualTo(0));
+    }
+
+    [Test]
+    public void WhenTheCurrentFileIsRenamedTheOldNameKeepsItsLinesAndWritingResumesAtThePath()
+    {
+        var path = Path.Combine(_folder!.Path, "app.json");
+        var moved = Path.Combine(_folder.Path, "app.json.1");
+        var sink = Create(path);
+        long sequence = 0;
+        EmitAndWait(sink, Event(sequence++), Event(sequence++));
+        SignalOn("removed or replaced");
+        File.Move(path, moved);
+        LogUntilSignalled(sink, ref sequence);
+        EmitAndWait(sink, Event(1_000_000));
+        sink.Dispose();
+
+        var movedSequences = Sequences(LogFiles.Lines(moved));
+        var pathSequences = Sequences(LogFiles.Lines(path));
+        Assert.That(movedSequences.Take(2), Is.EqualTo(new long[] { 0, 1 }));
+        Assert.That(pathSequences[^1], Is.EqualTo(1_000_000L));
+        // Nothing lost: what went to the old inode before the check plus what went to the path is everything.
+        Assert.That(movedSequences.Concat(pathSequences).Order(), Is.EqualTo(Enumerable.Range(0, (int)sequence).Select(i => (long)i).Append(1_000_000L)));
+    }
+
+    [Test]
+    public void WhenTheDirectoryIsMadeReadOnlyWritingResumesOnceWritableAndWrittenPlusDroppedEqualsLogged()
+    {
+        _mountPoint = Path.Combine(_folder!.Path, "mnt");
+        Mounts.MountTmpfsOrIgnore(_mountPoint, "16m");
+        var logs = Path.Combine(_mountPoint, "logs");
+        Directory.CreateDirectory(logs);
+        // A small size limit: the sink has to create new files while the directory is read-only.
+        var sink = Create(Path.Combine(logs, "app-.json"), o => o.FileSizeLimitBytes = 4 * 1024);
+        long sequence = 0;
+        var payload = new string('r', 100);
+        for (var i = 0; i < 50; i++) EmitAndWait(sink, Event(sequence++, text: payload));
+
+        // A read-only bind mount of the directory over itself: the open file stays writable, new files cannot be made.
+        Assert.That(Mounts.TryRun($"--bind \"{logs}\" \"{logs}\"", out var error), Is.True, error);
+        Assert.That(Mounts.TryRun($"-o remount,ro,bind \"{logs}\"", out error), Is.True, error);
+        SignalOn("writing failed");
+        LogUntilSignalled(sink, ref sequence, payload);
+        var droppedWhileReadOnly = sink.DroppedIoError;
+        Mounts.UnmountAll(logs);
+        Assert.That(File.Exists(Path.Combine(logs, "probe")) || TryCreate(Path.Combine(logs, "probe")), Is.True, "The directory should be writable again.");
+        File.Delete(Path.Combine(logs, "probe"));
+
+        SignalOn("writing resumed");
+        for (var i = 0; i < 100; i++) sink.Emit(Event(sequence++, text: payload));
+        Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True);
+        Assert.That(_selfLogSignal.Wait(WaitLimit), Is.True, "The sink should report that it recovered.");
+        sink.Dispose();
+
+        var lines = LogFiles.AllLines(logs);
+        Assert.That(droppedWhileReadOnly, Is.GreaterThan(0));
+        Assert.That(sink.EventsWritten + sink.EventsDropped, Is.EqualTo(sequence));
+        Assert.That(lines, Has.Count.EqualTo(sink.EventsWritten));
+        Assert.That(Sequences(lines), Does.Contain(sequence - 1), "The last event, logged after recovery, is on disk.");
+        foreach (var line in lines) Assert.DoesNotThrow(() => JsonDocument.Parse(line).Dispose());
+    }
+
+    [Test]
+    public void WhenTheDiskIsFullBatchesAreDroppedAndCountedAndWritingResumesWhenSpaceReturns()
+    {
+        _mountPoint = Path.Combine(_folder!.Path, "mnt");
+        Mounts.MountTmpfsOrIgnore(_mountPoint, "256k");
+        var logs = Path.Combine(_mountPoint, "logs");
+        var sink = Create(Path.Combine(logs, "app.json"), o => o.FileSizeLimitBytes = null);
+        long sequence = 0;
+        var payload = new string('d', 500);
+
+        SignalOn("writing failed");
+        LogUntilSignalled(sink, ref sequence, payload);
+        Assert.That(sink.DroppedIoError, Is.GreaterThan(0));
+
+        // Space comes back: a tmpfs can grow while files are open.
+        Assert.That(Mounts.TryRun($"-o remount,size=16m \"{_mountPoint}\"", out var error), Is.True, error);
+        SignalOn("writing resumed");
+        for (var i = 0; i < 100; i++) sink.Emit(Event(sequence++, text: payload));
+        Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True);
+        Assert.That(_selfLogSignal.Wait(WaitLimit), Is.True, "The sink should report that it recovered.");
+        sink.Dispose();
+
+        var lines = LogFiles.AllLines(logs);
+        Assert.That(sink.EventsWritten + sink.EventsDropped, Is.EqualTo(sequence));
+        Assert.That(lines, Has.Count.EqualTo(sink.EventsWritten));
+        // A write cut short by the full disk was taken back: every line is whole.
+        foreach (var line in lines) Assert.DoesNotThrow(() => JsonDocument.Parse(line).Dispose());
+        Assert.That(Sequences(lines)[^1], Is.EqualTo(sequence - 1));
+    }
+
+    static bool TryCreate(string path)
+    {
+        try
+        {
+            File.WriteAllText(path, "");
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+}
