@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Serilog.Core;
 using Serilog.Debugging;
 using Serilog.Events;
+using Serilog.Extensions.Observability.Formatting;
 using Serilog.Extensions.Observability.Sinks.RollingJson.Diagnostics;
 using Serilog.Extensions.Observability.Sinks.RollingJson.Files;
 using Serilog.Formatting;
@@ -100,7 +101,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         _writer.Start();
     }
 
-    static ITextFormatter DefaultFormatter() => new Serilog.Formatting.Json.JsonFormatter(renderMessage: true);
+    static ITextFormatter DefaultFormatter() => new CompactJsonFormatter();
 
     internal int QueueLength => _queue.Count;
     internal long EventsWritten => Interlocked.Read(ref _written);

@@ -57,6 +57,18 @@ public class RollingJsonSinkTests
     }
 
     [Test]
+    public void TheFlatJsonFormatterCanBeChosen()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var sink = Create(path, o => o.Formatter = new Serilog.Extensions.Observability.Formatting.FlatJsonFormatter());
+        EmitAndWait(sink, Event(9));
+        sink.Dispose();
+        var line = LogFiles.Parse(LogFiles.Lines(path).Single());
+        Assert.That((line.GetProperty("message_template").GetString(), line.GetProperty("seq").GetInt64()), Is.EqualTo(("Event {Seq}", 9L)));
+    }
+
+    [Test]
     public void ALineWithoutATerminatorGetsANewline()
     {
         using var folder = TempFolder.ForCaller();
@@ -70,15 +82,21 @@ public class RollingJsonSinkTests
     }
 
     [Test]
-    public void TheDefaultFormatterWritesJsonLines()
+    public void TheDefaultFormatIsClefFromTheFormattingPackage()
     {
         using var folder = TempFolder.ForCaller();
         var path = folder.AllocateFilename();
+        var logEvent = Event(42, LogEventLevel.Warning);
         var sink = Create(path, o => o.Formatter = null);
-        EmitAndWait(sink, Event(42));
+        EmitAndWait(sink, logEvent);
         sink.Dispose();
+
+        var expected = new StringWriter { NewLine = "\n" };
+        new Serilog.Extensions.Observability.Formatting.CompactJsonFormatter().Format(logEvent, expected);
+        Assert.That(File.ReadAllText(path), Is.EqualTo(expected.ToString()));
         var line = LogFiles.Parse(LogFiles.Lines(path).Single());
-        Assert.That(LogFiles.Property(line, "Seq").GetInt64(), Is.EqualTo(42));
+        Assert.That((line.GetProperty("@mt").GetString(), line.GetProperty("@l").GetString(), line.GetProperty("Seq").GetInt64()),
+            Is.EqualTo(("Event {Seq}", "Warning", 42L)));
     }
 
     [Test]
