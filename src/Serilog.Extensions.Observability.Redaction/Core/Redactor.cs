@@ -94,8 +94,11 @@ sealed class Redactor
     public string? RedactString(string text)
     {
         string? result = null;
-        if (_maximumJsonLength > 0 && text.Length >= 2 && text.Length <= _maximumJsonLength && LooksStructured(text))
-            result = RedactPairText(text) ?? JsonTextRedactor.Redact(text, this);
+        if (_maximumJsonLength > 0 && text.Length >= 2 && text.Length <= _maximumJsonLength)
+        {
+            if (LooksStructured(text)) result = RedactPairText(text) ?? (LooksLikeJson(text) ? JsonTextRedactor.Redact(text, this) : null);
+            if (result is null && MemberListTextRedactor.LooksLikeMemberList(text)) result = MemberListTextRedactor.Redact(text, this);
+        }
 
         if (Detectors is not null)
         {
@@ -112,6 +115,15 @@ sealed class Redactor
         return span.Length >= 2 && ((span[0] == '{' && span[^1] == '}') || (span[0] == '[' && span[^1] == ']'));
     }
 
+    /// <summary>Saves a parse (and its exception) for text that cannot be JSON: after '{' JSON needs a quote or '}'.</summary>
+    static bool LooksLikeJson(string text)
+    {
+        var span = text.AsSpan().Trim();
+        if (span[0] == '[') return true;
+        var inner = span[1..].TrimStart();
+        return inner.Length > 0 && (inner[0] == '"' || inner[0] == '}');
+    }
+
     string? RedactPairText(string text)
     {
         // KeyValuePair<TKey, TValue>.ToString() is "[key, value]".
@@ -120,9 +132,10 @@ sealed class Redactor
         if (comma <= 1) return null;
         var key = text.Substring(1, comma - 1);
         if (key.AsSpan().IndexOfAny("\"[]{}") >= 0) return null;
-        if (!Keys.IsSensitive(key)) return null;
         var value = text.Substring(comma + 2, text.Length - comma - 3);
-        return string.Concat("[", key, ", ", Masker.MaskText(value), "]");
+        if (Keys.IsSensitive(key)) return string.Concat("[", key, ", ", Masker.MaskText(value), "]");
+        // The value of a pair is itself often structured text: a JsonNode, a record.
+        return RedactString(value) is { } redacted ? string.Concat("[", key, ", ", redacted, "]") : null;
     }
 
     LogEventPropertyValue? RedactStructure(StructureValue structure, int depth)

@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Serilog.Core;
@@ -274,11 +275,25 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
             }
             case JsonValue value:
                 if (value.TryGetValue<JsonElement>(out var element)) return DestructureJson(element, factory);
-                if (value.TryGetValue<string>(out var text)) return Capture(text, factory);
-                if (value.TryGetValue<bool>(out var flag)) return new ScalarValue(flag);
-                if (value.TryGetValue<long>(out var integer)) return new ScalarValue(integer);
-                if (value.TryGetValue<double>(out var real)) return new ScalarValue(real);
-                if (value.TryGetValue<decimal>(out var number)) return new ScalarValue(number);
+                switch (value.GetValueKind())
+                {
+                    case JsonValueKind.String when value.TryGetValue<string>(out var text):
+                        return Capture(text, factory);
+                    case JsonValueKind.True:
+                        return new ScalarValue(true);
+                    case JsonValueKind.False:
+                        return new ScalarValue(false);
+                    case JsonValueKind.Number:
+                        if (value.TryGetValue<long>(out var integer)) return new ScalarValue(integer);
+                        if (value.TryGetValue<decimal>(out var number)) return new ScalarValue(number);
+                        if (value.TryGetValue<double>(out var real)) return new ScalarValue(real);
+                        // Other CLR number types (int, float, ...): their JSON text is a number.
+                        var raw = value.ToJsonString();
+                        if (long.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out integer)) return new ScalarValue(integer);
+                        if (decimal.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out number)) return new ScalarValue(number);
+                        break;
+                }
+                // Anything else (a CLR object wrapped in a JsonValue): its JSON text, which the detectors still see.
                 return Capture(value.ToJsonString(), factory);
             default:
                 return new ScalarValue(null);

@@ -30,7 +30,7 @@ sealed class ValueDetectors
         if (options.DetectCardNumbers) _card = new Regex(@"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])", builtIn, timeout);
         if (options.DetectJwts) _jwt = new Regex(@"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*", builtIn, timeout);
         if (options.DetectBearerTokens)
-            _bearer = new Regex(@"(?<scheme>\bbearer\s+)[A-Za-z0-9\-._~+/]+=*", builtIn | RegexOptions.IgnoreCase, timeout);
+            _bearer = new Regex(@"(?<scheme>\bbearer\s+)[A-Za-z0-9\-._~+/]{8,}=*", builtIn | RegexOptions.IgnoreCase, timeout);
         if (options.DetectEmailAddresses)
             _email = new Regex(@"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}", builtIn, timeout);
 

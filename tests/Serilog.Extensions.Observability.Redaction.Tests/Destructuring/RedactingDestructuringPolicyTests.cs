@@ -1,0 +1,308 @@
+using System.Collections;
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Redaction.Tests.Support;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Redaction.Tests.Destructuring;
+
+public class RedactingDestructuringPolicyTests
+{
+    const string Mask = RedactionOptions.DefaultMask;
+
+    static IEnumerable<TestCaseData> SafeObjects()
+    {
+        yield return new TestCaseData(new Wide()).SetName("A 20-member POCO");
+        yield return new TestCaseData(new { Name = "n", Count = 3, Inner = new { When = new DateTime(2026, 1, 1), Tags = new[] { "a", "b" } } }).SetName("Anonymous objects");
+        yield return new TestCaseData(new SafePoint { X = 1, Y = 2 }).SetName("A struct with a null member");
+        yield return new TestCaseData(new SafeDerived { Name = "d", Extra = "e", Hidden = 3 }).SetName("A derived class hiding a base member");
+        yield return new TestCaseData(new SafeThrowingGetter()).SetName("A getter that throws");
+        yield return new TestCaseData(new List<KeyValuePair<string, int>> { new("a", 1), new("b", 2) }).SetName("A list of pairs");
+        yield return new TestCaseData(new Dictionary<int, object> { [1] = "one", [2] = new { Two = 2 } }).SetName("A dictionary with int keys");
+        yield return new TestCaseData(new Dictionary<object, string> { [new object()] = "x" }).SetName("A dictionary with object keys");
+        yield return new TestCaseData(new Hashtable { ["a"] = 1 }).SetName("A hashtable");
+        yield return new TestCaseData((1, "two", new { Three = 3 })).SetName("A value tuple");
+        yield return new TestCaseData(new Node { Name = "root", Child = new Node { Name = "child" } }).SetName("A chain of nodes");
+    }
+
+    [TestCaseSource(nameof(SafeObjects))]
+    public void ObjectsWithoutSecretsAreCapturedExactlyAsSerilogCapturesThem(object value)
+    {
+        var expected = Capture.Destructured(value, withPolicy: false);
+        var actual = Capture.Destructured(value);
+        Assert.That(actual.ToString(), Is.EqualTo(expected.ToString()));
+    }
+
+    [Test]
+    public void SensitiveMembersOfAPocoAreMaskedAndTheRestKept()
+    {
+        var value = Capture.Destructured(new Login { User = "ann", Password = "hunter2", ApiKey = "k-123", TokenCount = 42 });
+        Assert.That(value.ToString(), Is.EqualTo($"Login {{ User: \"ann\", Password: \"{Mask}\", ApiKey: \"{Mask}\", TokenCount: 42, Next: null }}"));
+    }
+
+    [Test]
+    public void SensitiveMembersAreMaskedAtEveryDepth()
+    {
+        var chain = new Login { User = "a", Password = "p1", Next = new Login { User = "b", Password = "p2", Next = new Login { Password = "p3" } } };
+        var text = Capture.Destructured(chain).ToString();
+        Assert.That(text, Does.Not.Contain("p1").And.Not.Contain("p2").And.Not.Contain("p3"));
+        Assert.That(text, Does.Contain("\"b\""));
+    }
+
+    [Test]
+    public void RecordsAreMaskedByMemberName()
+    {
+        var text = Capture.Destructured(new Account("main", "Server=db;Password=x", 8)).ToString();
+        Assert.That(text, Is.EqualTo($"Account {{ Name: \"main\", ConnectionString: \"{Mask}\", MaxTokens: 8 }}"));
+    }
+
+    [Test]
+    public void AnonymousObjectsAreMaskedByMemberName()
+    {
+        var text = Capture.Destructured(new { user = "ann", db_password = "hunter2", nested = new { github_token = "ghp_1" } }).ToString();
+        Assert.That(text, Is.EqualTo($"{{ user: \"ann\", db_password: \"{Mask}\", nested: {{ github_token: \"{Mask}\" }} }}"));
+    }
+
+    [Test]
+    public void DictionariesAreMaskedByKeyWhateverTheValue()
+    {
+        var text = Capture.Destructured(new Dictionary<string, object?>
+        {
+            ["user"] = "ann",
+            ["Authorization"] = "Basic abc",
+            ["cookie"] = new[] { "a=1", "b=2" },
+            ["inner"] = new Dictionary<string, object?> { ["refresh_token"] = new { Deep = "rt" } },
+        }).ToString();
+        Assert.That(text, Is.EqualTo($"[(\"user\": \"ann\"), (\"Authorization\": \"{Mask}\"), (\"cookie\": \"{Mask}\"), (\"inner\": [(\"refresh_token\": \"{Mask}\")])]"));
+    }
+
+    public enum Field
+    {
+        Name,
+        Password,
+    }
+
+    [Test]
+    public void DictionaryKeysOfAnyTypeAreJudgedByTheirStringForm()
+    {
+        var byEnum = Capture.Destructured(new Dictionary<Field, string> { [Field.Name] = "n", [Field.Password] = "p" }).ToString();
+        var byObject = Capture.Destructured(new Dictionary<object, string> { ["password"] = "p", [42] = "n" }).ToString();
+        var concurrent = Capture.Destructured(new ConcurrentDictionary<string, string>(new[] { KeyValuePair.Create("token", "t") })).ToString();
+        var table = Capture.Destructured(new Hashtable { ["secret"] = "s", ["plain"] = "v" }).ToString();
+        Assert.Multiple(() =>
+        {
+            Assert.That(byEnum, Does.Contain($"(Password: \"{Mask}\")").And.Contain("\"n\""));
+            Assert.That(byObject, Does.Not.Contain("\"p\"").And.Contain("\"n\""));
+            Assert.That(concurrent, Does.Not.Contain("\"t\""));
+            Assert.That(table, Does.Not.Contain("\"s\"").And.Contain("\"v\""));
+        });
+    }
+
+    [Test]
+    public void EnumerablesOfStringKeyedPairsAreMaskedByKey()
+    {
+        IEnumerable<KeyValuePair<string, string>> headers = new List<KeyValuePair<string, string>> { new("Authorization", "Bearer abc"), new("Accept", "json") };
+        var text = Capture.Destructured(headers).ToString();
+        Assert.That(text, Does.Not.Contain("Bearer abc").And.Contain("json").And.Contain(Mask));
+    }
+
+    [Test]
+    public void NullKeysInPairsAreKeptAndNotSensitive()
+    {
+        var text = Capture.Destructured(new List<KeyValuePair<string?, string>> { new(null, "value") }).ToString();
+        Assert.That(text, Does.Contain("\"value\""));
+    }
+
+    [Test]
+    public void JsonDocumentsElementsAndNodesAreMaskedByKeyAtAnyDepth()
+    {
+        const string json = """{"user":"ann","password":"hunter2","items":[{"api_key":"k1","n":1.5},{"ok":true,"none":null}],"deep":{"deeper":{"client_secret":"cs"}}}""";
+        using var document = JsonDocument.Parse(json);
+        var values = new object[] { document, document.RootElement.Clone(), JsonNode.Parse(json)! };
+        Assert.Multiple(() =>
+        {
+            foreach (var value in values)
+            {
+                var text = Capture.Destructured(value).ToString();
+                Assert.That(text, Does.Not.Contain("hunter2").And.Not.Contain("k1").And.Not.Contain("\"cs\""), value.GetType().Name);
+                Assert.That(text, Does.Contain("\"ann\"").And.Contain("1.5").And.Contain("True").And.Contain("null"), value.GetType().Name);
+            }
+        });
+    }
+
+    [Test]
+    public void JsonNodesBuiltInCodeAreCaptured()
+    {
+        var node = new JsonObject { ["name"] = "x", ["token"] = "t0k", ["list"] = new JsonArray(1, "two", JsonValue.Create(3.5)) };
+        var text = Capture.Destructured(node).ToString();
+        Assert.That(text, Is.EqualTo($"[(\"name\": \"x\"), (\"token\": \"{Mask}\"), (\"list\": [1, \"two\", 3.5])]"));
+    }
+
+    [Test]
+    public void SensitiveAttributeMasksAndNotLoggedOmitsWithoutCallingTheGetter()
+    {
+        var before = Customer.NotesRead;
+        var text = Capture.Destructured(new Customer { Name = "ann", Nickname = "annie" }).ToString();
+        Assert.That(text, Is.EqualTo($"Customer {{ Name: \"ann\", Nickname: \"{Mask}\" }}"));
+        Assert.That(Customer.NotesRead, Is.EqualTo(before));
+    }
+
+    [Test]
+    public void AttributesOnRecordPropertiesAndBaseClassesAreHonoured()
+    {
+        var patient = Capture.Destructured(new Patient("ann", "flu", "file-7")).ToString();
+        var derived = Capture.Destructured(new Derived { Name = "d", Nickname = "nick", Extra = "e" }).ToString();
+        Assert.That(patient, Is.EqualTo($"Patient {{ Name: \"ann\", Diagnosis: \"{Mask}\" }}"));
+        Assert.That(derived, Does.Not.Contain("nick").And.Not.Contain("never logged").And.Contain("\"e\""));
+    }
+
+    [Test]
+    public void MaximumDepthCutsTheGraphWhereSerilogCutsIt()
+    {
+        object Nest(int depth) => depth == 0 ? "leaf" : new Dictionary<string, object> { ["level" + depth] = Nest(depth - 1), ["pwd"] = "x" };
+        foreach (var maximum in new[] { 1, 2, 3, 5 })
+        {
+            var expected = Capture.Destructured(Nest(6), withPolicy: false, cfg => cfg.Destructure.ToMaximumDepth(maximum)).ToString().Replace("\"x\"", $"\"{Mask}\"");
+            var actual = Capture.Destructured(Nest(6), configure: cfg => cfg.Destructure.ToMaximumDepth(maximum)).ToString();
+            Assert.That(actual, Is.EqualTo(expected), "depth " + maximum);
+        }
+    }
+
+    [Test]
+    public void MaximumStringLengthAppliesToMembersAndJson()
+    {
+        var poco = Capture.Destructured(new Login { User = new string('u', 50) }, configure: cfg => cfg.Destructure.ToMaximumStringLength(10)).ToString();
+        var json = Capture.Destructured(JsonNode.Parse("{\"user\":\"" + new string('u', 50) + "\"}")!, configure: cfg => cfg.Destructure.ToMaximumStringLength(10)).ToString();
+        Assert.That(poco, Does.Contain("\"uuuuuuuuu…\""));
+        Assert.That(json, Does.Contain("\"uuuuuuuuu…\""));
+    }
+
+    [Test]
+    public void MaximumCollectionCountCutsDictionariesAndJsonLikeSerilogCutsSequences()
+    {
+        var dictionary = Enumerable.Range(0, 100).ToDictionary(i => "k" + i, i => (object)i);
+        var json = JsonNode.Parse("[" + string.Join(',', Enumerable.Range(0, 100)) + "]")!;
+        var jsonObject = JsonNode.Parse("{" + string.Join(',', Enumerable.Range(0, 100).Select(i => $"\"k{i}\":{i}")) + "}")!;
+        using var document = JsonDocument.Parse(jsonObject.ToJsonString());
+        Func<LoggerConfiguration, LoggerConfiguration> limit = cfg => cfg.Destructure.ToMaximumCollectionCount(7);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(((DictionaryValue)Capture.Destructured(dictionary, configure: limit)).Elements, Has.Count.EqualTo(7));
+            Assert.That(((SequenceValue)Capture.Destructured(json, configure: limit)).Elements, Has.Count.EqualTo(7));
+            Assert.That(((DictionaryValue)Capture.Destructured(jsonObject, configure: limit)).Elements, Has.Count.EqualTo(7));
+            Assert.That(((DictionaryValue)Capture.Destructured(document, configure: limit)).Elements, Has.Count.EqualTo(7));
+            Assert.That(((DictionaryValue)Capture.Destructured(dictionary)).Elements, Has.Count.EqualTo(100), "no limit configured");
+        });
+    }
+
+    [Test]
+    public void TheCollectionLimitIsLearntOnceAndThenReused()
+    {
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration().Destructure.ToMaximumCollectionCount(3).Destructure.WithRedaction().WriteTo.Sink(sink).CreateLogger();
+        for (var n = 1; n < 10; n++) logger.Information("{@D}", Enumerable.Range(0, n).ToDictionary(i => i, i => i));
+        var counts = sink.Events.Select(e => ((DictionaryValue)e.Properties["D"]).Elements.Count).ToArray();
+        Assert.That(counts, Is.EqualTo(new[] { 1, 2, 3, 3, 3, 3, 3, 3, 3 }));
+    }
+
+    [Test]
+    public void AMillionEntryDictionaryGivesABoundedEvent()
+    {
+        var huge = new Dictionary<int, string>(1_000_000);
+        for (var i = 0; i < 1_000_000; i++) huge[i] = "v";
+        huge[-1] = "x";
+        var structure = (StructureValue)Capture.Destructured(new { password = "p", huge }, configure: cfg => cfg.Destructure.ToMaximumCollectionCount(50));
+        Assert.That(((DictionaryValue)structure.Properties[1].Value).Elements, Has.Count.EqualTo(50));
+    }
+
+    [Test]
+    public void AMillionItemLazySequenceIsNotEnumeratedBeyondTheLimit()
+    {
+        var items = new CountingEnumerable(1_000_000);
+        Capture.Destructured(new { items }, configure: cfg => cfg.Destructure.ToMaximumCollectionCount(10));
+        Assert.That(items.Pulled, Is.LessThanOrEqualTo(11));
+    }
+
+    [Test]
+    public void CyclicGraphsAreCutAtTheMaximumDepth()
+    {
+        var a = new Node { Name = "a" };
+        var b = new Node { Name = "b", Parent = a };
+        a.Child = b;
+        var text = Capture.Destructured(a).ToString();
+        Assert.That(text, Does.Contain("\"a\"").And.Contain("\"b\""));
+        Assert.That(text.Length, Is.LessThan(10_000));
+    }
+
+    [Test]
+    public void AGraph1000LevelsDeepIsCutAtTheMaximumDepth()
+    {
+        var root = new Node { Name = "0" };
+        var current = root;
+        for (var i = 1; i < 1000; i++) current = current.Child = new Node { Name = i.ToString() };
+        var text = Capture.Destructured(root, configure: cfg => cfg.Destructure.ToMaximumDepth(20)).ToString();
+        Assert.That(text, Does.Contain("\"18\"").And.Not.Contain("\"25\""));
+    }
+
+    [Test, NonParallelizable]
+    public void AThrowingGetterGivesAPlaceholderAndASensitiveOneTheMask()
+    {
+        var selfLog = new List<string>();
+        string text;
+        using (TemporarySelfLog.SaveTo(selfLog))
+            text = Capture.Destructured(new ThrowingGetter()).ToString();
+        Assert.That(text, Is.EqualTo($"ThrowingGetter {{ Fine: \"fine\", Broken: \"The property accessor threw an exception: InvalidOperationException\", Password: \"{Mask}\" }}"));
+        Assert.That(selfLog, Has.Some.Contains("Broken"));
+    }
+
+    [Test, NonParallelizable]
+    public void AThrowingGetterUnderThePartialStyleFailsClosedToTheMask()
+    {
+        var selfLog = new List<string>();
+        var failures = Masking.RedactionFailures.Count;
+        string text;
+        using (TemporarySelfLog.SaveTo(selfLog))
+            text = Capture.Destructured(new ThrowingGetter(), options: o => o.MaskStyle = RedactionMaskStyle.Partial).ToString();
+        Assert.That(text, Does.Contain($"Password: \"{Mask}\""));
+        Assert.That(Masking.RedactionFailures.Count, Is.EqualTo(failures + 1));
+        Assert.That(selfLog, Has.Some.Contains("Password"));
+    }
+
+    [Test, NonParallelizable]
+    public void AThrowingToStringInsideTheGraphGivesAPlaceholderNotAnException()
+    {
+        var selfLog = new List<string>();
+        LogEventPropertyValue value;
+        using (TemporarySelfLog.SaveTo(selfLog))
+        {
+            value = Capture.Destructured(new { Holder = new HoldsThrowingToString(), Raw = (object)new Uri("http://x/") });
+        }
+        Assert.That(value.ToString(), Does.Contain("\"holder\""));
+        var stringified = DelegatingSink.GetLogEvent(l => l.Information("{$V} {V}", new ThrowingToString(), new ThrowingToString()), c => c.Destructure.WithRedaction());
+        Assert.That(stringified.Properties, Has.Count.EqualTo(1).Or.Count.EqualTo(2));
+    }
+
+    [Test]
+    public void PoliciesRegisteredBeforeRedactionKeepTheirTypes()
+    {
+        var text = DelegatingSink.GetLogEvent(
+            l => l.Information("{@L}", new Login { User = "u", Password = "p" }),
+            c => c.Destructure.ByTransforming<Login>(l => new { Who = l.User }).Destructure.WithRedaction()).Properties["L"].ToString();
+        Assert.That(text, Is.EqualTo("{ Who: \"u\" }"));
+    }
+
+    [Test]
+    public void TheSamePolicyInstanceServesManyThreads()
+    {
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration().Destructure.WithRedaction().WriteTo.Sink(sink).CreateLogger();
+        Parallel.For(0, 2000, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+            logger.Information("{@L} {@D}", new Login { User = "u" + i, Password = "p" + i }, new Dictionary<string, int> { ["token"] = i, ["n"] = i }));
+        var events = sink.Events;
+        Assert.That(events, Has.Count.EqualTo(2000));
+        Assert.That(events.Select(e => Output.Render(e)).Where(t => t.Contains("\"p1") || t.Contains("Password\":\"p")), Is.Empty);
+    }
+}

@@ -1,0 +1,160 @@
+using Serilog.Extensions.Observability.Redaction.Keys;
+using Serilog.Extensions.Observability.Redaction.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Redaction.Tests.Keys;
+
+public class KeyMatcherTests
+{
+    static readonly KeyMatcher Defaults = new(KeyRules.Default, Array.Empty<string>(), Array.Empty<string>());
+
+    static IEnumerable<TestCaseData> KeyCases() =>
+        Cases.Keys().Select(c => new TestCaseData(c.Key, c.Sensitive).SetName($"Key '{c.Key}' is sensitive: {c.Sensitive}"));
+
+    [TestCaseSource(nameof(KeyCases))]
+    public void DefaultRulesClassifyEveryKeyInTheCasesFile(string key, bool sensitive)
+    {
+        Assert.That(Defaults.IsSensitive(key), Is.EqualTo(sensitive));
+    }
+
+    [Test]
+    public void TheCasesFileCoversTheIssuesLists()
+    {
+        var keys = Cases.Keys().Select(k => k.Key).ToHashSet();
+        var required = new[]
+        {
+            "password", "passwd", "pwd", "secret", "client_secret", "token", "access_token", "refresh_token", "id_token",
+            "api_key", "apikey", "x-api-key", "authorization", "cookie", "set-cookie", "credit_card", "card_number", "cvv",
+            "ssn", "private_key", "connection_string", "token_count", "tokens_used", "max_tokens", "prompt_tokens",
+            "completion_tokens", "total_tokens", "tokenizer", "db_password", "newPassword", "github_token",
+            "aws_secret_access_key", "session_token", "ApiKey", "API-KEY",
+        };
+        Assert.That(required.Where(k => !keys.Contains(k)), Is.Empty);
+    }
+
+    [Test]
+    public void TheEmbeddedRulesFileIsTheOneInTheSourceTree()
+    {
+        var source = Path.Combine(TestContext.CurrentContext.TestDirectory, "..", "..", "..", "..", "..",
+            "src", "Serilog.Extensions.Observability.Redaction", "Rules", "default-key-rules.txt");
+        Assert.That(KeyRules.ReadDefaultText().ReplaceLineEndings(), Is.EqualTo(File.ReadAllText(source).ReplaceLineEndings()));
+    }
+
+    [Test]
+    public void EveryWordOfTheRulesFileMakesACompoundKeySensitiveUnlessADescriptorFollows()
+    {
+        var rules = KeyRules.Parse(KeyRules.ReadDefaultText());
+        Assert.That(rules.Words, Is.Not.Empty);
+        Assert.Multiple(() =>
+        {
+            foreach (var word in rules.Words)
+            {
+                Assert.That(Defaults.IsSensitive("my_" + word), Is.True, "my_" + word);
+                Assert.That(Defaults.IsSensitive("My" + char.ToUpperInvariant(word[0]) + word[1..]), Is.True, "My" + word);
+                Assert.That(Defaults.IsSensitive(word + "_count"), Is.False, word + "_count");
+            }
+            foreach (var (first, second) in rules.Phrases)
+            {
+                Assert.That(Defaults.IsSensitive(first + "-" + second), Is.True, first + "-" + second);
+                Assert.That(Defaults.IsSensitive("old_" + first + "_" + second + "_id"), Is.False, first + " " + second + " id");
+            }
+            foreach (var key in rules.Keys) Assert.That(Defaults.IsSensitive(key), Is.True, key);
+            foreach (var key in rules.SafeKeys) Assert.That(Defaults.IsSensitive(key), Is.False, key);
+        });
+    }
+
+    [Test]
+    public void AnUnknownRuleKindIsRejectedWithItsLineNumber()
+    {
+        var ex = Assert.Throws<FormatException>(() => KeyRules.Parse("word: a\nsynonym: b\n"));
+        Assert.That(ex!.Message, Does.Contain("line 2"));
+    }
+
+    [TestCase("api_key")]
+    [TestCase("ApiKey")]
+    [TestCase("API-KEY")]
+    [TestCase("x-api-key")]
+    [TestCase("api.key")]
+    [TestCase("api key")]
+    public void SpellingsOfOneKeyAreOneKey(string key)
+    {
+        Assert.That(Defaults.IsSensitive(key), Is.True);
+    }
+
+    [Test]
+    public void AdditionalExactKeysMatchAfterNormalisationOnly()
+    {
+        var matcher = new KeyMatcher(KeyRules.Default, new[] { "badge_code" }, Array.Empty<string>());
+        Assert.Multiple(() =>
+        {
+            Assert.That(matcher.IsSensitive("BadgeCode"), Is.True);
+            Assert.That(matcher.IsSensitive("badge-code"), Is.True);
+            Assert.That(matcher.IsSensitive("badge_code_hint"), Is.False);
+        });
+    }
+
+    [Test]
+    public void AdditionalSuffixPrefixAndContainsPatternsMatch()
+    {
+        var matcher = new KeyMatcher(null, new[] { "*_iban", "internal*", "*salary*" }, Array.Empty<string>());
+        Assert.Multiple(() =>
+        {
+            Assert.That(matcher.IsSensitive("customerIban"), Is.True);
+            Assert.That(matcher.IsSensitive("InternalNotes"), Is.True);
+            Assert.That(matcher.IsSensitive("base_salary_eur"), Is.True);
+            Assert.That(matcher.IsSensitive("iban_country"), Is.False);
+            Assert.That(matcher.IsSensitive("password"), Is.False, "defaults are off");
+        });
+    }
+
+    [Test]
+    public void ExcludedKeysWinOverDefaultsAndAdditions()
+    {
+        var matcher = new KeyMatcher(KeyRules.Default, new[] { "nickname" }, new[] { "token", "nick_name", "*cookie" });
+        Assert.Multiple(() =>
+        {
+            Assert.That(matcher.IsSensitive("Token"), Is.False);
+            Assert.That(matcher.IsSensitive("NickName"), Is.False);
+            Assert.That(matcher.IsSensitive("set-cookie"), Is.False);
+            Assert.That(matcher.IsSensitive("access_token"), Is.True, "only the exact key is excluded");
+        });
+    }
+
+    [TestCase("")]
+    [TestCase("  ")]
+    [TestCase("*")]
+    [TestCase("a*b")]
+    [TestCase("*-*")]
+    public void InvalidPatternsAreRejected(string pattern)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new KeyMatcher(null, new[] { pattern }, Array.Empty<string>()));
+        Assert.That(ex!.ParamName, Is.EqualTo("additionalKeys"));
+    }
+
+    [Test]
+    public void NullAndEmptyKeysAreNotSensitive()
+    {
+        Assert.That(Defaults.IsSensitive(null), Is.False);
+        Assert.That(Defaults.IsSensitive(""), Is.False);
+        Assert.That(Defaults.IsSensitive("--"), Is.False);
+    }
+
+    [Test]
+    public void ManyDistinctKeysStillGetCorrectAnswersBeyondTheCache()
+    {
+        var matcher = new KeyMatcher(KeyRules.Default, Array.Empty<string>(), Array.Empty<string>());
+        for (var i = 0; i < 10_000; i++) matcher.IsSensitive("field" + i);
+        Assert.That(matcher.IsSensitive("field_password_20000"), Is.True);
+        Assert.That(matcher.IsSensitive("field20001"), Is.False);
+    }
+
+    [TestCase("APIKey", "api key")]
+    [TestCase("newPassword", "new password")]
+    [TestCase("oauth2Token", "oauth 2 token")]
+    [TestCase("x-api-key", "x api key")]
+    [TestCase("HTTPServerURL", "http server url")]
+    [TestCase("aws.secret_access-key", "aws secret access key")]
+    public void KeysSplitIntoWords(string key, string words)
+    {
+        Assert.That(string.Join(' ', KeyText.SplitWords(key)), Is.EqualTo(words));
+    }
+}

@@ -1,0 +1,24 @@
+using Serilog.Events;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Redaction.Tests.Support;
+
+static class Capture
+{
+    /// <summary>The value Serilog captures for <c>{@Value}</c>, with or without the redaction policy.</summary>
+    public static LogEventPropertyValue Destructured(
+        object? value, bool withPolicy = true, Func<LoggerConfiguration, LoggerConfiguration>? configure = null,
+        Action<RedactionOptions>? options = null)
+    {
+        var logEvent = DelegatingSink.GetLogEvent(
+            log => log.Information("{@Value}", value),
+            cfg =>
+            {
+                if (configure is not null) cfg = configure(cfg);
+                return withPolicy ? cfg.Destructure.WithRedaction(options) : cfg;
+            });
+        return logEvent.Properties["Value"];
+    }
+
+    public static string Text(LogEventPropertyValue value) => value.ToString();
+}
