@@ -60,7 +60,8 @@ sealed class Redactor
             StructureValue structure => RedactStructure(structure, depth),
             SequenceValue sequence => RedactSequence(sequence, depth),
             DictionaryValue dictionary => RedactDictionary(dictionary, depth),
-            _ => null,
+            // A value kind this pass cannot look into could render anything: fail closed.
+            _ => Masker.Fixed,
         };
     }
 

@@ -34,12 +34,15 @@ sealed class Masker
     public bool NeedsValue => _style != RedactionMaskStyle.Fixed;
 
     /// <summary>Masks a CLR value (a member read by the destructuring policy).</summary>
-    public RedactedValue MaskObject(object? value)
+    public RedactedValue MaskObject(object? value) => Mask(value, capturedScalar: false);
+
+    RedactedValue Mask(object? value, bool capturedScalar)
     {
         if (_style == RedactionMaskStyle.Fixed) return Fixed;
         try
         {
-            var text = ScalarText(value);
+            // A captured scalar renders through ToString(), whatever its type; a CLR object may be a whole graph.
+            var text = ScalarText(value) ?? (capturedScalar ? value?.ToString() : null);
             return text is null ? Fixed : new RedactedValue(MaskText(text));
         }
         catch (Exception ex)
@@ -54,7 +57,7 @@ sealed class Masker
     {
         if (value is RedactedValue) return value;
         if (_style == RedactionMaskStyle.Fixed) return Fixed;
-        return value is ScalarValue scalar ? MaskObject(scalar.Value) : Fixed;
+        return value is ScalarValue scalar ? Mask(scalar.Value, capturedScalar: true) : Fixed;
     }
 
     /// <summary>Masks text: the whole value under a sensitive key, or a match a value detector found.</summary>

@@ -6,7 +6,7 @@ using Serilog.Extensions.Observability.Tests.Support;
 namespace Serilog.Extensions.Observability.Redaction.Tests.Support;
 
 /// <summary>The ways a value gets into an event.</summary>
-enum Route
+public enum Route
 {
     /// <summary><c>log.Information("{Name}", value)</c></summary>
     MessageArgument,
@@ -28,7 +28,7 @@ enum Route
 
 /// <summary>Which redaction pieces a logger uses.</summary>
 [Flags]
-enum Pieces
+public enum Pieces
 {
     None = 0,
     Policy = 1,

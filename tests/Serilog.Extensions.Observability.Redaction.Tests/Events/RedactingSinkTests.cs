@@ -1,0 +1,275 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Serilog.Context;
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Redaction.Tests.Support;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Redaction.Tests.Events;
+
+public class RedactingSinkTests
+{
+    const string Mask = RedactionOptions.DefaultMask;
+
+    static IEnumerable<TestCaseData> RoutesAndPieces()
+    {
+        foreach (var route in Routes.All)
+        foreach (var pieces in new[] { Pieces.Sink, Pieces.Sink | Pieces.Policy, Pieces.All })
+            yield return new TestCaseData(route, pieces).SetName($"{route} with {pieces}");
+    }
+
+    [TestCaseSource(nameof(RoutesAndPieces))]
+    public void ASecretScalarUnderASensitiveNameNeverReachesTheSink(Route route, Pieces pieces)
+    {
+        var text = Output.Render(Routes.Write(route, "Password", "hunter2-scalar", pieces));
+        Assert.That(text, Does.Not.Contain("hunter2-scalar").And.Contain(Mask));
+    }
+
+    [TestCaseSource(nameof(RoutesAndPieces))]
+    public void ADictionaryWithASensitiveKeyIsMaskedByKeyOnEveryRoute(Route route, Pieces pieces)
+    {
+        var value = new Dictionary<string, object?> { ["user"] = "ann-visible", ["api_key"] = "key-secret-1", ["inner"] = new Dictionary<string, string> { ["Cookie"] = "c-secret-2" } };
+        var text = Output.Render(Routes.Write(route, "Request", value, pieces));
+        Assert.That(text, Does.Not.Contain("key-secret-1").And.Not.Contain("c-secret-2").And.Contain("ann-visible"));
+    }
+
+    [TestCaseSource(nameof(RoutesAndPieces))]
+    public void APocoIsMaskedByMemberNameOnEveryRoute(Route route, Pieces pieces)
+    {
+        var text = Output.Render(Routes.Write(route, "Login", new Login { User = "ann-visible", Password = "pw-secret-3" }, pieces));
+        Assert.That(text, Does.Not.Contain("pw-secret-3"));
+        if (route.Destructures()) Assert.That(text, Does.Contain("ann-visible"));
+    }
+
+    [TestCaseSource(nameof(RoutesAndPieces))]
+    public void RecordsAndAnonymousObjectsLoggedWithoutDestructuringAreMaskedInTheirText(Route route, Pieces pieces)
+    {
+        var record = Output.Render(Routes.Write(route, "Account", new Account("main-visible", "Server=db;pw=cs-secret-4", 3), pieces));
+        var anonymous = Output.Render(Routes.Write(route, "Anon", new { who = "ann-visible", session_token = "st-secret-5", n = 1 }, pieces));
+        Assert.That(record, Does.Not.Contain("cs-secret-4").And.Contain("main-visible"));
+        Assert.That(anonymous, Does.Not.Contain("st-secret-5").And.Contain("ann-visible"));
+    }
+
+    [TestCaseSource(nameof(RoutesAndPieces))]
+    public void JsonTextAndJsonNodesAreMaskedByKeyOnEveryRoute(Route route, Pieces pieces)
+    {
+        const string json = """{"user":"ann-visible","password":"pw-secret-6","items":[{"refresh_token":"rt-secret-7","n":1}]}""";
+        var asText = Output.Render(Routes.Write(route, "Body", json, pieces));
+        var asNode = Output.Render(Routes.Write(route, "Node", JsonNode.Parse(json), pieces));
+        Assert.That(asText, Does.Not.Contain("pw-secret-6").And.Not.Contain("rt-secret-7").And.Contain("ann-visible"));
+        Assert.That(asNode, Does.Not.Contain("pw-secret-6").And.Not.Contain("rt-secret-7"));
+    }
+
+    [TestCaseSource(nameof(RoutesAndPieces))]
+    public void PairsLoggedWithoutDestructuringAreMaskedByKey(Route route, Pieces pieces)
+    {
+        var headers = new List<KeyValuePair<string, string>> { new("Authorization", "Basic au-secret-8"), new("Accept", "accept-visible") };
+        var text = Output.Render(Routes.Write(route, "Headers", headers, pieces));
+        Assert.That(text, Does.Not.Contain("au-secret-8").And.Contain("accept-visible"));
+    }
+
+    [TestCaseSource(nameof(RoutesAndPieces))]
+    public void AttributesAreHonouredByTheEventPassWithAndWithoutThePolicy(Route route, Pieces pieces)
+    {
+        var text = Output.Render(Routes.Write(route, "Patient", new Patient("ann-visible", "diag-secret-9", "record-secret-10"), pieces));
+        Assert.That(text, Does.Not.Contain("diag-secret-9").And.Not.Contain("record-secret-10").And.Contain("ann-visible"));
+    }
+
+    [Test]
+    public void TheSinkSeesWhatEnrichersAddedAfterTheRedactionEnricher()
+    {
+        var sink = new CollectingSink();
+        using (var logger = new LoggerConfiguration()
+                   .Enrich.WithRedaction()
+                   .Enrich.FromLogContext()
+                   .WriteTo.Redacted(s => s.Sink(sink))
+                   .CreateLogger())
+        using (LogContext.PushProperty("db_password", "late-secret"))
+        {
+            logger.Information("Hello");
+        }
+        Assert.That(sink.SingleEvent.Properties["db_password"].ToString(), Is.EqualTo($"\"{Mask}\""));
+    }
+
+    [Test]
+    public void TheOriginalEventIsNotChangedForSinksOutsideTheWrapper()
+    {
+        var outside = new CollectingSink();
+        var inside = new CollectingSink();
+        using (var logger = new LoggerConfiguration().WriteTo.Sink(outside).WriteTo.Redacted(s => s.Sink(inside)).CreateLogger())
+            logger.Information("{Password}", "p");
+        Assert.That(outside.SingleEvent.Properties["Password"].ToString(), Is.EqualTo("\"p\""));
+        Assert.That(inside.SingleEvent.Properties["Password"].ToString(), Is.EqualTo($"\"{Mask}\""));
+        Assert.That(inside.SingleEvent, Is.Not.SameAs(outside.SingleEvent));
+    }
+
+    [Test]
+    public void AnEventWithNothingToMaskIsPassedOnAsIs()
+    {
+        var outside = new CollectingSink();
+        var inside = new CollectingSink();
+        using (var logger = new LoggerConfiguration().WriteTo.Sink(outside).WriteTo.Redacted(s => s.Sink(inside)).CreateLogger())
+            logger.Information("{A} {B}", 1, "two");
+        Assert.That(inside.SingleEvent, Is.SameAs(outside.SingleEvent));
+    }
+
+    [Test]
+    public void TimestampLevelTemplateExceptionAndTraceIdsAreKept()
+    {
+        using var source = new ActivitySource("redaction-tests");
+        using var listener = new ActivityListener { ShouldListenTo = s => s.Name == "redaction-tests", Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData };
+        ActivitySource.AddActivityListener(listener);
+        var sink = new CollectingSink();
+        var outside = new CollectingSink();
+        var error = new InvalidOperationException("boom");
+        using (var logger = new LoggerConfiguration().WriteTo.Sink(outside).WriteTo.Redacted(s => s.Sink(sink)).CreateLogger())
+        using (source.StartActivity("op"))
+            logger.Warning(error, "Failed for {Token}", "t");
+        var original = outside.SingleEvent;
+        var redacted = sink.SingleEvent;
+        Assert.Multiple(() =>
+        {
+            Assert.That(redacted.Timestamp, Is.EqualTo(original.Timestamp));
+            Assert.That(redacted.Level, Is.EqualTo(LogEventLevel.Warning));
+            Assert.That(redacted.MessageTemplate, Is.SameAs(original.MessageTemplate));
+            Assert.That(redacted.Exception, Is.SameAs(error));
+            Assert.That(redacted.TraceId, Is.EqualTo(original.TraceId).And.Not.Null);
+            Assert.That(redacted.SpanId, Is.EqualTo(original.SpanId).And.Not.Null);
+        });
+    }
+
+    [Test]
+    public void InnerSinksAreDisposedWithTheLogger()
+    {
+        var inner = new DisposableSink();
+        new LoggerConfiguration().WriteTo.Redacted(s => s.Sink(inner)).CreateLogger().Dispose();
+        Assert.That(inner.Disposed, Is.True);
+    }
+
+    [Test]
+    public void TheMinimumLevelRestrictsWhatReachesTheInnerSinks()
+    {
+        var sink = new CollectingSink();
+        using (var logger = new LoggerConfiguration().MinimumLevel.Verbose()
+                   .WriteTo.Redacted(s => s.Sink(sink), (Action<RedactionOptions>?)null, LogEventLevel.Warning).CreateLogger())
+        {
+            logger.Information("no");
+            logger.Warning("yes");
+        }
+        Assert.That(sink.Events.Select(e => e.MessageTemplate.Text), Is.EqualTo(new[] { "yes" }));
+    }
+
+    [Test, NonParallelizable]
+    public void AFailingInnerSinkIsReportedAndDoesNotThrow()
+    {
+        var selfLog = new List<string>();
+        using (TemporarySelfLog.SaveTo(selfLog))
+        using (var logger = new LoggerConfiguration().WriteTo.Redacted(s => s.Sink(new DelegatingSink(_ => throw new IOException("disk")))).CreateLogger())
+        {
+            Assert.DoesNotThrow(() => logger.Information("x"));
+        }
+        Assert.That(selfLog, Has.Some.Contains("disk"));
+    }
+
+    [Test, NonParallelizable]
+    public void AValueWhoseMaskingThrowsIsReplacedByTheFixedMaskAndTheEventIsStillWritten()
+    {
+        var selfLog = new List<string>();
+        var sink = new CollectingSink();
+        var failures = Masking.RedactionFailures.Count;
+        using (TemporarySelfLog.SaveTo(selfLog))
+        using (var logger = new LoggerConfiguration()
+                   .Enrich.With(new AddEnricher("Password", new ThrowingFormattable()))
+                   .WriteTo.Redacted(s => s.Sink(sink), o => o.MaskStyle = RedactionMaskStyle.Partial).CreateLogger())
+        {
+            logger.Information("Visible {N}", 1);
+        }
+        var logEvent = sink.SingleEvent;
+        Assert.That(logEvent.Properties["Password"].ToString(), Is.EqualTo($"\"{Mask}\""));
+        Assert.That(logEvent.Properties["N"].ToString(), Is.EqualTo("1"));
+        Assert.That(Masking.RedactionFailures.Count, Is.GreaterThan(failures));
+        Assert.That(selfLog, Has.Some.Contains("Redaction").And.Some.Contains("FormatException"));
+    }
+
+    [Test]
+    public void AValueKindThePassCannotInspectIsMasked()
+    {
+        var sink = new CollectingSink();
+        using (var logger = new LoggerConfiguration().Enrich.With(new AddEnricher("Opaque", new OpaqueValue())).WriteTo.Redacted(s => s.Sink(sink)).CreateLogger())
+            logger.Information("x");
+        Assert.That(sink.SingleEvent.Properties["Opaque"].ToString(), Is.EqualTo($"\"{Mask}\""));
+    }
+
+    [Test]
+    public void HandMadeValuesDeeperThanTheWalkLimitAreMaskedWhole()
+    {
+        LogEventPropertyValue value = new ScalarValue("deep-visible");
+        for (var i = 0; i < 500; i++) value = new SequenceValue(new[] { value });
+        var sink = new CollectingSink();
+        using (var logger = new LoggerConfiguration().Enrich.With(new AddEnricher("Deep", value)).WriteTo.Redacted(s => s.Sink(sink)).CreateLogger())
+            logger.Information("x");
+        Assert.That(Output.Render(sink.SingleEvent), Does.Contain(Mask));
+    }
+
+    [Test]
+    public void RunningTheEventPassTwiceGivesTheSameResultAsOnce()
+    {
+        Action<RedactionOptions> pseudonyms = o =>
+        {
+            o.MaskStyle = RedactionMaskStyle.Pseudonym;
+            o.PseudonymKey = "0123456789abcdef-test-key";
+        };
+        var once = Routes.Write(Route.MessageArgument, "email_password", "same-value", Pieces.Sink, pseudonyms).Single();
+        var twice = Routes.Write(Route.MessageArgument, "email_password", "same-value", Pieces.All, pseudonyms).Single();
+        var body = Routes.Write(Route.DestructuredArgument, "Body", new Dictionary<string, string> { ["email_password"] = "same-value" }, Pieces.All, pseudonyms).Single();
+        var pseudonym = once.Properties["email_password"].ToString();
+        Assert.That(pseudonym, Does.StartWith("\"k1:"));
+        Assert.That(twice.Properties["email_password"].ToString(), Is.EqualTo(pseudonym));
+        Assert.That(body.Properties["Body"].ToString(), Does.Contain(pseudonym));
+    }
+
+    [Test]
+    public void EnricherAloneMasksWhatEarlierEnrichersAdded()
+    {
+        var logEvent = DelegatingSink.GetLogEvent(
+            l => l.ForContext("ApiKey", "early").Information("x {Secret}", "arg"),
+            c => c.Enrich.WithRedaction());
+        Assert.That(logEvent.Properties["ApiKey"].ToString(), Is.EqualTo($"\"{Mask}\""));
+        Assert.That(logEvent.Properties["Secret"].ToString(), Is.EqualTo($"\"{Mask}\""));
+    }
+
+    sealed class DisposableSink : ILogEventSink, IDisposable
+    {
+        public bool Disposed { get; private set; }
+        public void Emit(LogEvent logEvent) { }
+        public void Dispose() => Disposed = true;
+    }
+
+    sealed class AddEnricher : ILogEventEnricher
+    {
+        readonly string _name;
+        readonly LogEventPropertyValue _value;
+
+        public AddEnricher(string name, object value)
+        {
+            _name = name;
+            _value = value as LogEventPropertyValue ?? new ScalarValue(value);
+        }
+
+        public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory) => logEvent.AddOrUpdateProperty(new LogEventProperty(_name, _value));
+    }
+
+    /// <summary>A value kind Serilog does not define: it could render anything.</summary>
+    sealed class OpaqueValue : LogEventPropertyValue
+    {
+        public override void Render(TextWriter output, string? format = null, IFormatProvider? formatProvider = null) => output.Write("opaque-visible");
+    }
+
+    /// <summary>A scalar whose text cannot be produced: the partial mask needs it.</summary>
+    sealed class ThrowingFormattable : IFormattable
+    {
+        public string ToString(string? format, IFormatProvider? formatProvider) => throw new FormatException("no text");
+        public override string ToString() => throw new FormatException("no text");
+    }
+}
