@@ -262,12 +262,12 @@ public class RedactingDestructuringPolicyTests
     public void AThrowingGetterUnderThePartialStyleFailsClosedToTheMask()
     {
         var selfLog = new List<string>();
-        var failures = Masking.RedactionFailures.Count;
+        var failures = Redaction.Masking.RedactionFailures.Count;
         string text;
         using (TemporarySelfLog.SaveTo(selfLog))
             text = Capture.Destructured(new ThrowingGetter(), options: o => o.MaskStyle = RedactionMaskStyle.Partial).ToString();
         Assert.That(text, Does.Contain($"Password: \"{Mask}\""));
-        Assert.That(Masking.RedactionFailures.Count, Is.EqualTo(failures + 1));
+        Assert.That(Redaction.Masking.RedactionFailures.Count, Is.EqualTo(failures + 1));
         Assert.That(selfLog, Has.Some.Contains("Password"));
     }
 

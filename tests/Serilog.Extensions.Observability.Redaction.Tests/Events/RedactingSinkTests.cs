@@ -177,7 +177,7 @@ public class RedactingSinkTests
     {
         var selfLog = new List<string>();
         var sink = new CollectingSink();
-        var failures = Masking.RedactionFailures.Count;
+        var failures = Redaction.Masking.RedactionFailures.Count;
         using (TemporarySelfLog.SaveTo(selfLog))
         using (var logger = new LoggerConfiguration()
                    .Enrich.With(new AddEnricher("Password", new ThrowingFormattable()))
@@ -188,7 +188,7 @@ public class RedactingSinkTests
         var logEvent = sink.SingleEvent;
         Assert.That(logEvent.Properties["Password"].ToString(), Is.EqualTo($"\"{Mask}\""));
         Assert.That(logEvent.Properties["N"].ToString(), Is.EqualTo("1"));
-        Assert.That(Masking.RedactionFailures.Count, Is.GreaterThan(failures));
+        Assert.That(Redaction.Masking.RedactionFailures.Count, Is.GreaterThan(failures));
         Assert.That(selfLog, Has.Some.Contains("Redaction").And.Some.Contains("FormatException"));
     }
 

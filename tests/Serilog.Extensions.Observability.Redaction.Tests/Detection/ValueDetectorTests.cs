@@ -1,0 +1,119 @@
+using Serilog.Extensions.Observability.Redaction.Tests.Support;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Redaction.Tests.Detection;
+
+public class ValueDetectorTests
+{
+    const string Mask = RedactionOptions.DefaultMask;
+
+    static Action<RedactionOptions> Detector(string name) => name switch
+    {
+        "card" => o => o.DetectCardNumbers = true,
+        "jwt" => o => o.DetectJwts = true,
+        "bearer" => o => o.DetectBearerTokens = true,
+        "email" => o => o.DetectEmailAddresses = true,
+        "pattern" => o => o.ValuePatterns.Add(@"ACCT-\d{8}"),
+        _ => throw new ArgumentException(name),
+    };
+
+    static IEnumerable<TestCaseData> DetectorCases()
+    {
+        foreach (var line in Cases.Lines("detectors.txt"))
+        {
+            var parts = line.Split(" | ");
+            if (parts.Length != 3) throw new FormatException("Bad line in detectors.txt: " + line);
+            foreach (var route in Routes.All)
+                yield return new TestCaseData(parts[0], parts[1], parts[2], route).SetName($"{parts[0]}: '{parts[1]}' via {route}");
+        }
+    }
+
+    [TestCaseSource(nameof(DetectorCases))]
+    public void DetectorsMaskWhatTheyFindInStringValuesOnEveryRoute(string detector, string input, string expected, Route route)
+    {
+        var events = Routes.Write(route, "Note", input, Pieces.All, Detector(detector));
+        Assert.That(events.Single().Properties["Note"].ToString(), Is.EqualTo("\"" + expected + "\""));
+    }
+
+    [TestCaseSource(nameof(DetectorCases))]
+    public void DetectorsMaskWhatTheyFindInsideObjects(string detector, string input, string expected, Route route)
+    {
+        var text = Output.Render(Routes.Write(route, "Body", new Dictionary<string, object> { ["comment"] = new[] { input } }, Pieces.All, Detector(detector)));
+        Assert.That(text, Does.Contain(expected));
+        if (expected != input) Assert.That(text, Does.Not.Contain(input));
+    }
+
+    [Test]
+    public void DetectorsMaskTheExceptionMessageAndText()
+    {
+        var error = new InvalidOperationException("Charge of 4111 1111 1111 1111 for ann@example.com failed");
+        var logEvent = Routes.Write(Route.MessageArgument, "N", 1, Pieces.Sink, o =>
+        {
+            o.DetectCardNumbers = true;
+            o.DetectEmailAddresses = true;
+        }, exception: error).Single();
+        var text = Output.Render(logEvent);
+        Assert.That(text, Does.Not.Contain("4111 1111").And.Not.Contain("ann@example.com"));
+        Assert.That(logEvent.Exception!.Message, Is.EqualTo($"Charge of {Mask} for {Mask} failed"));
+        Assert.That(logEvent.Exception.ToString(), Does.StartWith("System.InvalidOperationException: Charge of " + Mask));
+    }
+
+    [Test]
+    public void DetectorsMaskInnerExceptionsToo()
+    {
+        var error = new AggregateException(new InvalidOperationException("token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig_abc"));
+        var logEvent = Routes.Write(Route.MessageArgument, "N", 1, Pieces.Sink, o => o.DetectJwts = true, exception: error).Single();
+        Assert.That(Output.Render(logEvent), Does.Not.Contain("eyJzdWIiOiIxIn0"));
+    }
+
+    [Test]
+    public void AnExceptionWithoutFindingsIsPassedOnUnchanged()
+    {
+        var error = new InvalidOperationException("plain");
+        var logEvent = Routes.Write(Route.MessageArgument, "N", 1, Pieces.Sink, o => o.DetectJwts = true, exception: error).Single();
+        Assert.That(logEvent.Exception, Is.SameAs(error));
+    }
+
+    [Test]
+    public void DetectorsMaskTheMessageTemplateText()
+    {
+        var logEvent = Routes.Write(Route.MessageArgument, "User", "ann", Pieces.Sink, o => o.DetectEmailAddresses = true, template: "Mail bob@example.com about").Single();
+        Assert.That(Output.Render(logEvent), Does.Not.Contain("bob@example.com"));
+        Assert.That(logEvent.RenderMessage(), Is.EqualTo($"Mail {Mask} about \"ann\""));
+    }
+
+    [Test]
+    public void CardNumbersLoggedAsIntegersAreMasked()
+    {
+        var logEvent = Routes.Write(Route.MessageArgument, "Amount", 4111111111111111L, Pieces.All, o => o.DetectCardNumbers = true).Single();
+        var small = Routes.Write(Route.MessageArgument, "Amount", 4111111111111112L, Pieces.All, o => o.DetectCardNumbers = true).Single();
+        Assert.That(logEvent.Properties["Amount"].ToString(), Is.EqualTo($"\"{Mask}\""));
+        Assert.That(small.Properties["Amount"].ToString(), Is.EqualTo("4111111111111112"));
+    }
+
+    [Test, NonParallelizable]
+    public void ARegexThatTimesOutMasksTheWholeStringAndIsReported()
+    {
+        var selfLog = new List<string>();
+        var failures = Redaction.Masking.RedactionFailures.Count;
+        Serilog.Events.LogEvent logEvent;
+        using (TemporarySelfLog.SaveTo(selfLog))
+        {
+            logEvent = Routes.Write(Route.MessageArgument, "Note", new string('a', 5000) + "!", Pieces.Sink, o =>
+            {
+                o.ValuePatterns.Add("(a+)+$");
+                o.PatternMatchTimeout = TimeSpan.FromMilliseconds(5);
+            }).Single();
+        }
+        Assert.That(logEvent.Properties["Note"].ToString(), Is.EqualTo($"\"{Mask}\""));
+        Assert.That(Redaction.Masking.RedactionFailures.Count, Is.GreaterThan(failures));
+        Assert.That(selfLog, Has.Some.Contains("RegexMatchTimeoutException"));
+    }
+
+    [Test]
+    public void WithoutDetectorsNothingIsScannedByContent()
+    {
+        var logEvent = Routes.Write(Route.MessageArgument, "Note", "card 4111 1111 1111 1111 mail a@b.io", Pieces.All).Single();
+        Assert.That(logEvent.Properties["Note"].ToString(), Does.Contain("4111 1111 1111 1111").And.Contain("a@b.io"));
+    }
+}
