@@ -120,6 +120,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         if (Volatile.Read(ref _state) != Running)
         {
             Interlocked.Increment(ref _droppedShutdown);
+            SinkMetrics.AddDropped(1, SinkMetrics.ReasonShutdown);
             return;
         }
         if (_queue.TryEnqueue(logEvent))
@@ -155,6 +156,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 if (Volatile.Read(ref _state) != Running)
                 {
                     Interlocked.Increment(ref _droppedShutdown);
+                    SinkMetrics.AddDropped(1, SinkMetrics.ReasonShutdown);
                     return;
                 }
                 if (_queue.TryEnqueue(logEvent))
