@@ -25,6 +25,26 @@ public class CompactJsonFormatterTests
         Assert.That(text, Does.Contain("\"a\ud800b\""));
     }
 
+    [TestCase(1)]
+    [TestCase(127)]
+    [TestCase(128)]
+    [TestCase(129)]
+    [TestCase(5000)]
+    public void StringsOfEveryLengthEscapeAndEncodeIdenticallyOnBothPaths(int length)
+    {
+        const string alphabet = "a\"\\\n\u0001\u001f\u007fé日\ud83d\ude00\ud800\udc00z";
+        var chars = new char[length];
+        for (var i = 0; i < length; i++) chars[i] = alphabet[(i * 7) % alphabet.Length];
+        var logEvent = Some.LogEvent("{S}", properties: Some.Property("S", new string(chars)));
+
+        foreach (var formatter in new IUtf8Formatter[] { new CompactJsonFormatter(), new RenderedCompactJsonFormatter(), new FlatJsonFormatter() })
+        {
+            var text = Utf8.FormatText(formatter, logEvent);
+            Assert.That(Utf8.FormatUtf8(formatter, logEvent), Is.EqualTo(Utf8.Encode(text)), formatter.GetType().Name);
+        }
+        Assert.That(Utf8.FormatText(new CompactJsonFormatter(), logEvent), Is.EqualTo(SerilogReference.Compact(logEvent)));
+    }
+
     [Test]
     public void TheTextWriterPathEndsWithTheWritersOwnNewLine()
     {

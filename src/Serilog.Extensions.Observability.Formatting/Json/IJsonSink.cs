@@ -13,6 +13,9 @@ interface IJsonSink
     /// <summary>Appends pre-encoded ASCII text (a <c>u8</c> literal).</summary>
     void Literal(ReadOnlySpan<byte> ascii);
 
+    /// <summary>Appends text escaped as the content of a JSON string (see <see cref="JsonText"/>), without quotes.</summary>
+    void Escaped(ReadOnlySpan<char> text);
+
     /// <summary>Appends text as it is, with no JSON escaping.</summary>
     void Text(ReadOnlySpan<char> text);
 

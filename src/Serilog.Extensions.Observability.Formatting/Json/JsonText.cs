@@ -19,7 +19,11 @@ static class JsonText
         sink.Ascii('"');
     }
 
-    public static void WriteEscaped<TSink>(TSink sink, ReadOnlySpan<char> text) where TSink : struct, IJsonSink
+    public static void WriteEscaped<TSink>(TSink sink, ReadOnlySpan<char> text) where TSink : struct, IJsonSink =>
+        sink.Escaped(text);
+
+    /// <summary>The general escaping loop: vectorised search for the next character to escape, runs copied whole.</summary>
+    public static void WriteEscapedRuns<TSink>(TSink sink, ReadOnlySpan<char> text) where TSink : struct, IJsonSink
     {
         while (true)
         {
@@ -33,6 +37,28 @@ static class JsonText
             if (i > 0) sink.Text(text.Slice(0, i));
             WriteEscape(sink, text[i]);
             text = text.Slice(i + 1);
+        }
+    }
+
+    /// <summary>The escape sequence of <paramref name="c"/> (one of <see cref="NeedsEscape"/>) as ASCII bytes.</summary>
+    public static int WriteEscape(Span<byte> destination, char c)
+    {
+        destination[0] = (byte)'\\';
+        switch (c)
+        {
+            case '"': destination[1] = (byte)'"'; return 2;
+            case '\\': destination[1] = (byte)'\\'; return 2;
+            case '\n': destination[1] = (byte)'n'; return 2;
+            case '\r': destination[1] = (byte)'r'; return 2;
+            case '\f': destination[1] = (byte)'f'; return 2;
+            case '\t': destination[1] = (byte)'t'; return 2;
+            default:
+                destination[1] = (byte)'u';
+                destination[2] = (byte)'0';
+                destination[3] = (byte)'0';
+                destination[4] = (byte)UpperHex[c >> 4];
+                destination[5] = (byte)UpperHex[c & 0xF];
+                return 6;
         }
     }
 

@@ -18,6 +18,41 @@ readonly struct Utf8Sink(ByteBuilder buffer) : IJsonSink
         buffer.Length += ascii.Length;
     }
 
+    // Short strings (names, most values) are escaped and encoded in one pass straight into the buffer; long ones
+    // (messages, exceptions) take the vectorised run-by-run path.
+    const int FusedEscapeLimit = 128;
+
+    public void Escaped(ReadOnlySpan<char> text)
+    {
+        if (text.Length > FusedEscapeLimit)
+        {
+            JsonText.WriteEscapedRuns(this, text);
+            return;
+        }
+
+        // At most 6 bytes per char (\u00XX); a non-ASCII char takes at most 3, a surrogate pair 4.
+        var destination = buffer.Free(text.Length * 6);
+        var written = 0;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c < 0x80)
+            {
+                if (c >= 0x20 && c != '"' && c != '\\')
+                    destination[written++] = (byte)c;
+                else
+                    written += JsonText.WriteEscape(destination.Slice(written), c);
+                continue;
+            }
+
+            // A run of non-ASCII chars is encoded whole, so a surrogate pair is never split.
+            var start = i;
+            while (i + 1 < text.Length && text[i + 1] >= 0x80) i++;
+            written += Encoding.UTF8.GetBytes(text.Slice(start, i - start + 1), destination.Slice(written));
+        }
+        buffer.Length += written;
+    }
+
     public void Text(ReadOnlySpan<char> text)
     {
         if (text.IsEmpty) return;
@@ -52,6 +87,8 @@ readonly struct CharSink(CharBuilder buffer) : IJsonSink
         for (var i = 0; i < ascii.Length; i++) span[i] = (char)ascii[i];
         buffer.Length += ascii.Length;
     }
+
+    public void Escaped(ReadOnlySpan<char> text) => JsonText.WriteEscapedRuns(this, text);
 
     public void Text(ReadOnlySpan<char> text) => buffer.Append(text);
 
