@@ -1,0 +1,63 @@
+using Microsoft.Extensions.Configuration;
+using Serilog.Configuration;
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Tests.Support;
+using Serilog.Settings.Configuration;
+
+namespace Serilog.Extensions.Observability.Redaction.Tests.Configuration;
+
+/// <summary>A sink the appsettings files can name: <c>{ "Name": "Sink" }</c> writes to <see cref="Current"/>.</summary>
+public static class TestSinkExtensions
+{
+    [ThreadStatic] internal static CollectingSink? Current;
+
+    public static LoggerConfiguration Sink(this LoggerSinkConfiguration writeTo) => writeTo.Sink(Current ?? throw new InvalidOperationException("No test sink."));
+}
+
+public class AppSettingsTests
+{
+    static Logger FromFile(string file, CollectingSink sink)
+    {
+        TestSinkExtensions.Current = sink;
+        var configuration = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(TestContext.CurrentContext.TestDirectory, "Configuration", file))
+            .Build();
+        var options = new ConfigurationReaderOptions(typeof(RedactionLoggerConfigurationExtensions).Assembly, typeof(TestSinkExtensions).Assembly);
+        return new LoggerConfiguration().ReadFrom.Configuration(configuration, options).CreateLogger();
+    }
+
+    [Test]
+    public void DestructureEnrichAndWriteToAreBoundFromTheSerilogSection()
+    {
+        var sink = new CollectingSink();
+        using (var logger = FromFile("appsettings.redaction.json", sink))
+        {
+            logger.Information("{@Person} {Cookie} {Note} {Token} {door_pin}",
+                new { Name = "ann", Badge = "b-1234" }, "c=1", "mail ann@example.com ref ACCT-1234", "tok", "9876");
+        }
+
+        var properties = sink.SingleEvent.Properties;
+        Assert.Multiple(() =>
+        {
+            Assert.That(properties["Person"].ToString(), Is.EqualTo("{ Name: \"ann\", Badge: \"###\" }"), "policy: its additional key and mask");
+            // The enricher runs before the sink: what it masked (fixed style) stays masked, whatever the sink excludes.
+            Assert.That(properties["Cookie"].ToString(), Is.EqualTo("\"###\""), "enricher: cookie is a default key");
+            Assert.That(properties["door_pin"].ToString(), Is.EqualTo("\"###\""), "enricher: pin is a default word");
+            // The enricher excludes token, so the sink's partial style decides: too short to show any of it.
+            Assert.That(properties["Token"].ToString(), Is.EqualTo("\"###\""), "sink: partial style, short value");
+            Assert.That(properties["Note"].ToString(), Is.EqualTo("\"mail ###om ref ###34\""), "sink: e-mail detector and pattern, partial with 2 characters");
+        });
+    }
+
+    [Test]
+    public void PseudonymSettingsAreBound()
+    {
+        var sink = new CollectingSink();
+        using (var logger = FromFile("appsettings.pseudonym.json", sink))
+            logger.Information("{Email} {Password}", "ann@example.com", "visible-because-defaults-are-off");
+        var properties = sink.SingleEvent.Properties;
+        Assert.That(properties["Email"].ToString(), Does.Match("^\"cfg1:[0-9a-f]{32}\"$"));
+        Assert.That(properties["Password"].ToString(), Is.EqualTo("\"visible-because-defaults-are-off\""));
+    }
+}
