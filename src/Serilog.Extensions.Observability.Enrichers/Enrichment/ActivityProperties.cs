@@ -8,20 +8,29 @@ namespace Serilog.Extensions.Observability.Enrichers.Enrichment;
 /// The properties built from one <see cref="Activity"/>'s ids, built on the first event logged in it and
 /// reused for every later one. Ids never change once an activity has started.
 /// </summary>
+/// <remarks>
+/// Two levels (docs/benchmarks.md, ActivityCacheBenchmarks): a per-thread "last activity" entry, recognised by
+/// the identity of the activity's span-id string (each started activity owns its own string instance), then a
+/// <see cref="ConditionalWeakTable{TKey,TValue}"/> keyed by the activity. Neither keeps an activity alive:
+/// the table entry dies with the activity and this object holds no reference to it. The table is also
+/// invisible to other listeners, unlike <see cref="Activity.SetCustomProperty"/>, and measured cheaper.
+/// </remarks>
 sealed class ActivityProperties
 {
-    // Attached to the activity's lifetime: collected with it, invisible to other listeners
-    // (unlike Activity.SetCustomProperty), and measured cheaper (docs/benchmarks.md).
     static readonly ConditionalWeakTable<Activity, ActivityProperties> Cache = new();
     static readonly ConditionalWeakTable<Activity, ActivityProperties>.CreateValueCallback Create = static activity => new ActivityProperties(activity);
 
-    readonly Activity _activity;
+    [ThreadStatic] static ActivityProperties? _last;
+
+    readonly string? _identity;
+    readonly string _operationNameValue;
     LogEventProperty? _operationName;
     LogEventProperty? _correlation;
 
     ActivityProperties(Activity activity)
     {
-        _activity = activity;
+        _identity = IdentityOf(activity);
+        _operationNameValue = activity.OperationName;
         if (activity.IdFormat == ActivityIdFormat.W3C)
         {
             TraceIdValue = activity.TraceId.ToHexString();
@@ -50,12 +59,25 @@ sealed class ActivityProperties
     public LogEventProperty? ParentSpanId { get; }
 
     public LogEventProperty OperationName =>
-        _operationName ??= new LogEventProperty(SpanPropertyNames.OperationName, new ScalarValue(_activity.OperationName));
+        _operationName ??= new LogEventProperty(SpanPropertyNames.OperationName, new ScalarValue(_operationNameValue));
 
     public static ActivityProperties For(Activity activity)
     {
-        if (Cache.TryGetValue(activity, out var properties)) return properties;
-        return Cache.GetValue(activity, Create);
+        var last = _last;
+        if (last is not null && last._identity is not null && ReferenceEquals(last._identity, IdentityOf(activity))) return last;
+
+        if (!Cache.TryGetValue(activity, out var properties)) properties = Cache.GetValue(activity, Create);
+        _last = properties;
+        return properties;
+    }
+
+    // The string instance that only this activity holds: its W3C span id, or its hierarchical id. Null when
+    // there is none (a default span id is a shared literal, so it cannot tell activities apart).
+    static string? IdentityOf(Activity activity)
+    {
+        if (activity.IdFormat != ActivityIdFormat.W3C) return activity.Id;
+        var spanId = activity.SpanId;
+        return spanId == default ? null : spanId.ToHexString();
     }
 
     /// <summary>The W3C trace id under <paramref name="propertyName"/>; only called for W3C activities.</summary>

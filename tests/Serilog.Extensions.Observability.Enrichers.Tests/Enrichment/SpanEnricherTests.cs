@@ -135,6 +135,30 @@ public class SpanEnricherTests
         Assert.That(events[2].Properties["SpanId"], Is.Not.EqualTo(events[0].Properties["SpanId"]));
     }
 
+    [TestCase(ActivityIdFormat.W3C)]
+    [TestCase(ActivityIdFormat.Hierarchical)]
+    public void AlternatingBetweenActivitiesOnOneThreadAlwaysGivesTheCurrentOnesIds(ActivityIdFormat format)
+    {
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration().Enrich.WithSpan().WriteTo.Sink(sink).CreateLogger();
+        using var parent = new Activity("parent").SetIdFormat(format).Start();
+        logger.Information("In parent");
+        var child = new Activity("child").SetIdFormat(format).Start();
+        logger.Information("In child");
+        child.Stop();
+        logger.Information("In parent again");
+        var sibling = new Activity("sibling").SetIdFormat(format).Start();
+        logger.Information("In sibling");
+        sibling.Stop();
+
+        var spanIds = sink.Events.Select(e => (string?)((ScalarValue)e.Properties["SpanId"]).Value).ToArray();
+        var expected = format == ActivityIdFormat.W3C
+            ? new[] { parent.SpanId.ToHexString(), child.SpanId.ToHexString(), parent.SpanId.ToHexString(), sibling.SpanId.ToHexString() }
+            : new[] { parent.Id, child.Id, parent.Id, sibling.Id };
+        Assert.That(spanIds, Is.EqualTo(expected));
+        Assert.That(sink.Events[3].Properties["ParentSpanId"].ToString(), Does.Contain(format == ActivityIdFormat.W3C ? parent.SpanId.ToHexString() : parent.Id!));
+    }
+
     [Test]
     public async Task EachConcurrentActivityGetsItsOwnIds()
     {
