@@ -1,0 +1,147 @@
+using System.Runtime.CompilerServices;
+using Serilog.Configuration;
+using Serilog.Core;
+using Serilog.Debugging;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Formatting;
+
+namespace Serilog.Extensions.Observability.Composition;
+
+/// <summary>
+/// What <c>WithObservability()</c> has attached to one <see cref="LoggerConfiguration"/>. The configuration
+/// gets one enricher, one destructuring policy and one sink, whatever the number of calls; each call rebuilds
+/// what they delegate to from the accumulated options, so a second call changes, never duplicates.
+/// </summary>
+sealed class ObservabilityState
+{
+    static readonly ConditionalWeakTable<LoggerConfiguration, ObservabilityState> States = new();
+
+    readonly DelegatingEnricher _enricher = new();
+    readonly DelegatingSink _sink = new();
+
+    ObservabilityState() { }
+
+    public ObservabilityOptions Options { get; } = new();
+
+    public static LoggerConfiguration Apply(LoggerConfiguration configuration, Action<ObservabilityOptions>? configure)
+    {
+        var isNew = !States.TryGetValue(configuration, out var state);
+        state ??= States.GetValue(configuration, _ => new ObservabilityState());
+
+        configure?.Invoke(state.Options);
+
+        // Build first: an invalid option throws here, before anything is attached.
+        var enricher = CaptureEnricher(state.Options);
+        var sink = CaptureSink(state.Options);
+
+        if (isNew)
+        {
+            configuration.Enrich.With(state._enricher);
+            // Objects are masked as they are bound; the event pass in the enricher and the sink wrapper catch the rest.
+            configuration.Destructure.WithRedaction(state.Options.ApplyRedaction);
+            configuration.WriteTo.Sink(state._sink);
+        }
+
+        foreach (var (source, level) in state.Options.MinimumLevelOverrides)
+            configuration.MinimumLevel.Override(source, level);
+
+        state._enricher.Replace(enricher);
+        state._sink.Replace(sink);
+        return configuration;
+    }
+
+    static ILogEventEnricher CaptureEnricher(ObservabilityOptions options)
+    {
+        ILogEventEnricher? captured = null;
+        var enrichers = options.Enrichers;
+        LoggerEnrichmentConfiguration.Wrap(
+            new LoggerConfiguration().Enrich,
+            inner => captured = inner,
+            enrich =>
+            {
+                if (enrichers.HasFlag(ObservabilityEnrichers.LogContext)) enrich.FromLogContext();
+                if (enrichers.HasFlag(ObservabilityEnrichers.Correlation)) enrich.WithCorrelation();
+                if (enrichers.HasFlag(ObservabilityEnrichers.Span)) enrich.WithSpan();
+                if (enrichers.HasFlag(ObservabilityEnrichers.User)) enrich.WithUser();
+                if (enrichers.HasFlag(ObservabilityEnrichers.ThreadId)) enrich.WithThreadId();
+                if (enrichers.HasFlag(ObservabilityEnrichers.PipelineTiming)) enrich.WithPipelineTiming();
+                if (options.ServiceName is { } name) enrich.WithProperty("ServiceName", name);
+                if (options.ServiceVersion is { } version) enrich.WithProperty("ServiceVersion", version);
+                if (options.EnvironmentName is { } environment) enrich.WithProperty("Environment", environment);
+                // Last, so it sees what the enrichers above added; sinks added by hand beside ours get it too.
+                enrich.WithRedaction(options.ApplyRedaction);
+            });
+        return captured ?? throw new InvalidOperationException("The enrichers were not built.");
+    }
+
+    static ILogEventSink? CaptureSink(ObservabilityOptions options)
+    {
+        if (options.ConsoleFormat == ObservabilityConsoleFormat.None && options.RollingJsonPath is null)
+            return null;
+
+        ILogEventSink? captured = null;
+        LoggerSinkConfiguration.Wrap(
+            new LoggerConfiguration().WriteTo,
+            inner => captured = inner,
+            writeTo => writeTo.Redacted(inner =>
+            {
+                switch (options.ConsoleFormat)
+                {
+                    case ObservabilityConsoleFormat.Text:
+                        inner.Console(outputTemplate: options.ConsoleTemplate);
+                        break;
+                    case ObservabilityConsoleFormat.Clef:
+                        inner.Console(new CompactJsonFormatter());
+                        break;
+                    case ObservabilityConsoleFormat.FlatJson:
+                        inner.Console(new FlatJsonFormatter());
+                        break;
+                }
+
+                if (options.RollingJsonPath is { } path)
+                    inner.RollingJson(path, options.RollingJsonOptions);
+            }, options.ApplyRedaction),
+            LevelAlias.Minimum,
+            null);
+        return captured;
+    }
+
+    /// <summary>Runs the current enricher set; replaced, never added to, by later calls.</summary>
+    sealed class DelegatingEnricher : ILogEventEnricher
+    {
+        ILogEventEnricher? _inner;
+
+        public void Replace(ILogEventEnricher inner) => Volatile.Write(ref _inner, inner);
+
+        public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory) =>
+            Volatile.Read(ref _inner)?.Enrich(logEvent, propertyFactory);
+    }
+
+    /// <summary>Writes to the current sink set; a replaced set is disposed unused.</summary>
+    sealed class DelegatingSink : ILogEventSink, IDisposable
+    {
+        ILogEventSink? _inner;
+
+        public void Replace(ILogEventSink? inner)
+        {
+            var previous = Interlocked.Exchange(ref _inner, inner);
+            DisposeQuietly(previous);
+        }
+
+        public void Emit(LogEvent logEvent) => Volatile.Read(ref _inner)?.Emit(logEvent);
+
+        public void Dispose() => DisposeQuietly(Interlocked.Exchange(ref _inner, null));
+
+        static void DisposeQuietly(ILogEventSink? sink)
+        {
+            try
+            {
+                (sink as IDisposable)?.Dispose();
+            }
+            catch (Exception ex)
+            {
+                SelfLog.WriteLine("Failed to dispose an observability sink: {0}", ex);
+            }
+        }
+    }
+}

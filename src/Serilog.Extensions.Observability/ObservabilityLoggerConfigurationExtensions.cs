@@ -1,0 +1,30 @@
+using Serilog.Extensions.Observability;
+using Serilog.Extensions.Observability.Composition;
+
+namespace Serilog;
+
+/// <summary>Wires the Serilog.Extensions.Observability packages together with one call.</summary>
+public static class ObservabilityLoggerConfigurationExtensions
+{
+    /// <summary>
+    /// Adds, with no arguments: <c>FromLogContext</c>, <c>WithCorrelation</c>, <c>WithSpan</c>, <c>WithUser</c>,
+    /// <c>WithThreadId</c>, <c>WithPipelineTiming</c>, <c>Destructure.WithRedaction</c> with the default rules,
+    /// <c>Enrich.WithRedaction</c> after those enrichers, and a console sink (text showing level, correlation id and
+    /// message; CLEF in a container) inside <c>WriteTo.Redacted</c>, so whatever an enricher added is masked before
+    /// it is written. <paramref name="configure"/> names the service, turns enrichers off, adjusts redaction, picks
+    /// the console format and adds a rolling JSON file.
+    /// </summary>
+    /// <remarks>
+    /// Calling it again on the same configuration continues with the same options and replaces what the first call
+    /// attached, so nothing is duplicated. Enrichers added by hand or from appsettings beside it add a property only
+    /// when it is absent, so they do not duplicate properties either. Sinks added by hand are written to as well.
+    /// </remarks>
+    /// <param name="configuration">The logger configuration.</param>
+    /// <param name="configure">Adjusts the options.</param>
+    /// <returns>Configuration object allowing method chaining.</returns>
+    public static LoggerConfiguration WithObservability(this LoggerConfiguration configuration, Action<ObservabilityOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return ObservabilityState.Apply(configuration, configure);
+    }
+}

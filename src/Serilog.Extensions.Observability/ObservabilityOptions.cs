@@ -1,0 +1,136 @@
+using Serilog.Events;
+using Serilog.Extensions.Observability.Redaction;
+using Serilog.Extensions.Observability.Sinks.RollingJson;
+
+namespace Serilog.Extensions.Observability;
+
+/// <summary>
+/// What <c>WithObservability()</c> wires together. Every method returns the same instance, so calls chain;
+/// calling <c>WithObservability()</c> again on the same configuration continues with the same options.
+/// </summary>
+public sealed class ObservabilityOptions
+{
+    /// <summary>The console text template: time, level, correlation id and message.</summary>
+    public const string DefaultConsoleTemplate =
+        "[{Timestamp:HH:mm:ss} {Level:u3}] {CorrelationId} {Message:lj}{NewLine}{Exception}";
+
+    readonly List<Action<RedactionOptions>> _redaction = new();
+    readonly Dictionary<string, LogEventLevel> _overrides = new(StringComparer.Ordinal);
+
+    internal ObservabilityOptions()
+    {
+        // In a container, logs are collected from stdout as JSON lines.
+        ConsoleFormat = string.Equals(System.Environment.GetEnvironmentVariable("DOTNET_RUNNING_IN_CONTAINER"), "true", StringComparison.OrdinalIgnoreCase)
+            ? ObservabilityConsoleFormat.Clef
+            : ObservabilityConsoleFormat.Text;
+    }
+
+    /// <summary>The service name, written as <c>ServiceName</c> on every event; <see langword="null"/> (the default) writes none.</summary>
+    public string? ServiceName { get; private set; }
+
+    /// <summary>The service version, written as <c>ServiceVersion</c>; default none.</summary>
+    public string? ServiceVersion { get; private set; }
+
+    /// <summary>The deployment environment, written as <c>Environment</c>; default none.</summary>
+    public string? EnvironmentName { get; private set; }
+
+    /// <summary>The enrichers added. The default is <see cref="ObservabilityEnrichers.All"/>.</summary>
+    public ObservabilityEnrichers Enrichers { get; set; } = ObservabilityEnrichers.All;
+
+    /// <summary>
+    /// The console output. The default is <see cref="ObservabilityConsoleFormat.Text"/>, or
+    /// <see cref="ObservabilityConsoleFormat.Clef"/> when <c>DOTNET_RUNNING_IN_CONTAINER</c> is <c>true</c>.
+    /// </summary>
+    public ObservabilityConsoleFormat ConsoleFormat { get; set; }
+
+    /// <summary>The text template used with <see cref="ObservabilityConsoleFormat.Text"/>; default <see cref="DefaultConsoleTemplate"/>.</summary>
+    public string ConsoleTemplate { get; set; } = DefaultConsoleTemplate;
+
+    /// <summary>The rolling JSON file path, or <see langword="null"/> (the default) for no file.</summary>
+    public string? RollingJsonPath { get; private set; }
+
+    /// <summary>The rolling JSON file's options; its defaults unless <see cref="RollingJson"/> changed them.</summary>
+    public RollingJsonOptions RollingJsonOptions { get; private set; } = new();
+
+    internal IReadOnlyList<Action<RedactionOptions>> RedactionActions => _redaction;
+
+    internal IReadOnlyDictionary<string, LogEventLevel> MinimumLevelOverrides => _overrides;
+
+    /// <summary>Names the service on every event (<c>ServiceName</c>, <c>ServiceVersion</c>, <c>Environment</c>).</summary>
+    /// <param name="name">The service name; must not be empty.</param>
+    /// <param name="version">The service version, or <see langword="null"/>.</param>
+    /// <param name="environment">The deployment environment (for example <c>Production</c>), or <see langword="null"/>.</param>
+    /// <returns>The same options.</returns>
+    public ObservabilityOptions Service(string name, string? version = null, string? environment = null)
+    {
+        ServiceName = Guard.NotNullOrWhiteSpace(name);
+        ServiceVersion = version;
+        EnvironmentName = environment;
+        return this;
+    }
+
+    /// <summary>Leaves out the given enrichers, for example <c>Without(ObservabilityEnrichers.ThreadId)</c>.</summary>
+    /// <param name="enrichers">The enrichers not to add.</param>
+    /// <returns>The same options.</returns>
+    public ObservabilityOptions Without(ObservabilityEnrichers enrichers)
+    {
+        Enrichers &= ~enrichers;
+        return this;
+    }
+
+    /// <summary>
+    /// Adjusts the redaction rules used by the destructuring policy, the event pass and the sink wrapper.
+    /// Redaction itself is always on. Several calls apply in order.
+    /// </summary>
+    /// <param name="configure">Changes the rules: keys to add or exclude, the mask, detectors.</param>
+    /// <returns>The same options.</returns>
+    public ObservabilityOptions Redaction(Action<RedactionOptions> configure)
+    {
+        _redaction.Add(Guard.NotNull(configure));
+        return this;
+    }
+
+    /// <summary>Writes to the console in the given format; <see cref="ObservabilityConsoleFormat.None"/> writes nothing there.</summary>
+    /// <param name="format">The console format.</param>
+    /// <param name="template">The text template, for <see cref="ObservabilityConsoleFormat.Text"/>; default <see cref="DefaultConsoleTemplate"/>.</param>
+    /// <returns>The same options.</returns>
+    public ObservabilityOptions Console(ObservabilityConsoleFormat format, string? template = null)
+    {
+        if (!Enum.IsDefined(format))
+            throw new ArgumentOutOfRangeException(nameof(format), format, "Not a console format.");
+        ConsoleFormat = format;
+        if (template is not null) ConsoleTemplate = Guard.NotNullOrWhiteSpace(template);
+        return this;
+    }
+
+    /// <summary>Writes newline-delimited JSON (CLEF by default) to rolling files at <paramref name="path"/>.</summary>
+    /// <param name="path">The file path, for example <c>logs/app-.json</c>; must not be empty.</param>
+    /// <param name="configure">Adjusts the file sink's options (interval, size, retention, formatter...).</param>
+    /// <returns>The same options.</returns>
+    public ObservabilityOptions RollingJson(string path, Action<RollingJsonOptions>? configure = null)
+    {
+        RollingJsonPath = Guard.NotNullOrWhiteSpace(path);
+        var options = new RollingJsonOptions();
+        configure?.Invoke(options);
+        RollingJsonOptions = options;
+        return this;
+    }
+
+    /// <summary>Sets the minimum level for events whose source context starts with <paramref name="source"/>.</summary>
+    /// <param name="source">A namespace or type name prefix, for example <c>Microsoft.AspNetCore</c>.</param>
+    /// <param name="level">The minimum level for that source.</param>
+    /// <returns>The same options.</returns>
+    public ObservabilityOptions MinimumLevel(string source, LogEventLevel level)
+    {
+        Guard.NotNullOrWhiteSpace(source);
+        if (!Enum.IsDefined(level))
+            throw new ArgumentOutOfRangeException(nameof(level), level, "Not a log event level.");
+        _overrides[source] = level;
+        return this;
+    }
+
+    internal void ApplyRedaction(RedactionOptions options)
+    {
+        foreach (var action in _redaction) action(options);
+    }
+}

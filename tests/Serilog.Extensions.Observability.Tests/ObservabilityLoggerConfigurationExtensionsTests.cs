@@ -1,0 +1,214 @@
+using System.Text.Json;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Enrichers;
+using Serilog.Extensions.Observability.Tests.Support;
+using Serilog.Extensions.Observability.Timing;
+
+namespace Serilog.Extensions.Observability.Tests;
+
+public class ObservabilityLoggerConfigurationExtensionsTests
+{
+    static string? Scalar(LogEvent logEvent, string name) =>
+        logEvent.Properties.TryGetValue(name, out var value) && value is ScalarValue { Value: { } v } ? v.ToString() : null;
+
+    [Test]
+    public void WithNoArgumentsEveryEventCarriesCorrelationUserThreadAndPipelineProperties()
+    {
+        var sink = new CollectingSink();
+        using (var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.None)).WriteTo.Sink(sink).CreateLogger())
+        using (CorrelationContext.Begin("corr-1"))
+        using (UserContext.Begin("user-1", "tenant-1"))
+        using (var pipeline = PipelineTimer.Begin("ingest", logger))
+        using (pipeline.Stage("chunk"))
+        using (Context.LogContext.PushProperty("FromLogContext", 5))
+        {
+            logger.Information("Hello");
+        }
+
+        var evt = sink.Events.Single(e => e.MessageTemplate.Text == "Hello");
+        Assert.That(Scalar(evt, "CorrelationId"), Is.EqualTo("corr-1"));
+        Assert.That(Scalar(evt, "UserId"), Is.EqualTo("user-1"));
+        Assert.That(Scalar(evt, "TenantId"), Is.EqualTo("tenant-1"));
+        Assert.That(Scalar(evt, "ThreadId"), Is.EqualTo(Environment.CurrentManagedThreadId.ToString()));
+        Assert.That(Scalar(evt, "Pipeline"), Is.EqualTo("ingest"));
+        Assert.That(Scalar(evt, "Stage"), Is.EqualTo("chunk"));
+        Assert.That(Scalar(evt, "FromLogContext"), Is.EqualTo("5"));
+    }
+
+    [Test]
+    public void SecretsAreMaskedOnEveryRouteByDefault()
+    {
+        var sink = new CollectingSink();
+        using (var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.None)).WriteTo.Sink(sink).CreateLogger())
+        using (Context.LogContext.PushProperty("api_key", "ctx-secret-1"))
+        {
+            logger.ForContext("client_secret", "fc-secret-2")
+                .Information("Login {Password} {@Body} {Headers}", "arg-secret-3",
+                    new { User = "ann", Password = "obj-secret-4" },
+                    new Dictionary<string, string> { ["Authorization"] = "Bearer dict-secret-5", ["Accept"] = "json" });
+        }
+
+        var text = Render(sink.Events.Single());
+        Assert.That(text, Does.Not.Contain("secret-"));
+        Assert.That(text, Does.Contain("ann").And.Contain("json"));
+    }
+
+    [Test]
+    public void ServiceNameVersionAndEnvironmentAreOnEveryEvent()
+    {
+        var evt = DelegatingSink.GetLogEvent(l => l.Information("x"),
+            c => c.WithObservability(o => o.Service("checkout-api", "1.2.3", "Staging").Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(Scalar(evt, "ServiceName"), Is.EqualTo("checkout-api"));
+        Assert.That(Scalar(evt, "ServiceVersion"), Is.EqualTo("1.2.3"));
+        Assert.That(Scalar(evt, "Environment"), Is.EqualTo("Staging"));
+    }
+
+    [Test]
+    public void EnrichersCanBeTurnedOff()
+    {
+        LogEvent evt;
+        using (CorrelationContext.Begin("corr-off"))
+        {
+            evt = DelegatingSink.GetLogEvent(l => l.Information("x"),
+                c => c.WithObservability(o => o.Without(ObservabilityEnrichers.ThreadId | ObservabilityEnrichers.Correlation).Console(ObservabilityConsoleFormat.None)));
+        }
+
+        Assert.That(evt.Properties.ContainsKey("ThreadId"), Is.False);
+        Assert.That(evt.Properties.ContainsKey("CorrelationId"), Is.False);
+    }
+
+    [Test]
+    public void RedactionRulesCanBeExtended()
+    {
+        var evt = DelegatingSink.GetLogEvent(l => l.Information("{CustomerNumber} {Other}", "cn-123", "visible"),
+            c => c.WithObservability(o => o.Redaction(r => r.AdditionalKeys.Add("customer_number")).Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(Scalar(evt, "CustomerNumber"), Is.Not.EqualTo("cn-123"));
+        Assert.That(Scalar(evt, "Other"), Is.EqualTo("visible"));
+    }
+
+    [Test]
+    public void MinimumLevelOverridesQuietNoisyNamespaces()
+    {
+        var sink = new CollectingSink();
+        using (var logger = new LoggerConfiguration().MinimumLevel.Verbose()
+                   .WithObservability(o => o.MinimumLevel("Noisy.Library", LogEventLevel.Warning).Console(ObservabilityConsoleFormat.None))
+                   .WriteTo.Sink(sink).CreateLogger())
+        {
+            logger.ForContext(Core.Constants.SourceContextPropertyName, "Noisy.Library.Thing").Information("dropped");
+            logger.ForContext(Core.Constants.SourceContextPropertyName, "Noisy.Library.Thing").Warning("kept");
+            logger.ForContext(Core.Constants.SourceContextPropertyName, "Quiet.Library").Information("kept too");
+        }
+
+        Assert.That(sink.Events.Select(e => e.MessageTemplate.Text), Is.EqualTo(new[] { "kept", "kept too" }));
+    }
+
+    [Test]
+    public void TheRollingJsonFileGetsRedactedCorrelatedClefLines()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "app-.json");
+        using (var logger = new LoggerConfiguration()
+                   .WithObservability(o => o.Console(ObservabilityConsoleFormat.None).RollingJson(path, f => f.RollingInterval = Sinks.RollingJson.RollingJsonInterval.Infinite))
+                   .CreateLogger())
+        using (CorrelationContext.Begin("file-corr"))
+        {
+            logger.Information("Signed in with {Password}", "file-secret-9");
+        }
+
+        var lines = File.ReadAllLines(Directory.GetFiles(folder.Path).Single());
+        Assert.That(lines, Has.Length.EqualTo(1));
+        using var json = JsonDocument.Parse(lines[0]);
+        Assert.That(json.RootElement.GetProperty("@mt").GetString(), Is.EqualTo("Signed in with {Password}"));
+        Assert.That(json.RootElement.GetProperty("CorrelationId").GetString(), Is.EqualTo("file-corr"));
+        Assert.That(lines[0], Does.Not.Contain("file-secret-9"));
+    }
+
+    [Test]
+    public void CallingItTwiceDoesNotDuplicateSinksOrProperties()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "twice.json");
+        var sink = new CollectingSink();
+        using (var logger = new LoggerConfiguration()
+                   .WithObservability(o => o.Console(ObservabilityConsoleFormat.None).RollingJson(path, f => f.RollingInterval = Sinks.RollingJson.RollingJsonInterval.Infinite))
+                   .Enrich.WithCorrelation()
+                   .WithObservability(o => o.Service("svc"))
+                   .WriteTo.Sink(sink)
+                   .CreateLogger())
+        using (CorrelationContext.Begin("twice-corr"))
+        {
+            logger.Information("Once");
+        }
+
+        var lines = File.ReadAllLines(Directory.GetFiles(folder.Path).Single());
+        Assert.That(lines, Has.Length.EqualTo(1), "One file sink, one line.");
+        Assert.That(lines[0], Does.Contain("\"ServiceName\":\"svc\""), "The second call's options apply.");
+        Assert.That(sink.Events, Has.Count.EqualTo(1));
+        Assert.That(Scalar(sink.Events[0], "CorrelationId"), Is.EqualTo("twice-corr"));
+    }
+
+    [Test]
+    [NonParallelizable]
+    public void TheDefaultConsoleShowsLevelCorrelationIdAndMessage()
+    {
+        var original = Console.Out;
+        var captured = new StringWriter();
+        Console.SetOut(captured);
+        try
+        {
+            using (var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text)).CreateLogger())
+            using (CorrelationContext.Begin("console-corr"))
+            {
+                logger.Warning("Disk at {Percent}%", 93);
+            }
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+
+        Assert.That(captured.ToString(), Does.Match(@"\[\d\d:\d\d:\d\d WRN\] console-corr Disk at 93%"));
+    }
+
+    [TestCase(ObservabilityConsoleFormat.Clef, "\"@mt\":\"Disk at {Percent}%\"")]
+    [TestCase(ObservabilityConsoleFormat.FlatJson, "\"message\":\"Disk at 93%\"")]
+    [NonParallelizable]
+    public void TheConsoleCanWriteJson(ObservabilityConsoleFormat format, string expected)
+    {
+        var original = Console.Out;
+        var captured = new StringWriter();
+        Console.SetOut(captured);
+        try
+        {
+            using var logger = new LoggerConfiguration().WithObservability(o => o.Console(format)).CreateLogger();
+            logger.Information("Disk at {Percent}%", 93);
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+
+        var line = captured.ToString().Trim();
+        Assert.That(line, Does.Contain(expected));
+        Assert.DoesNotThrow(() => JsonDocument.Parse(line).Dispose());
+    }
+
+    [Test]
+    public void InvalidOptionsAreRejectedWithTheParameterName()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new LoggerConfiguration().WithObservability(o => o.Service(" ")));
+        Assert.That(ex!.ParamName, Is.EqualTo("name"));
+        var path = Assert.Throws<ArgumentException>(() => new LoggerConfiguration().WithObservability(o => o.RollingJson("")));
+        Assert.That(path!.ParamName, Is.EqualTo("path"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LoggerConfiguration().WithObservability(o => o.Console((ObservabilityConsoleFormat)42)));
+    }
+
+    static string Render(LogEvent logEvent)
+    {
+        var writer = new StringWriter();
+        new Formatting.CompactJsonFormatter().Format(logEvent, writer);
+        return writer.ToString();
+    }
+}
