@@ -24,36 +24,69 @@ static class MemberListTextRedactor
         var typeName = open > 0 ? text[..open].Trim() : null;
         var attributed = string.IsNullOrEmpty(typeName) ? null : AttributedTypeIndex.Find(typeName);
 
-        // Member starts: an identifier right after "{ " or ", " and followed by " = ".
-        var members = new List<(int NameStart, int NameEnd, int ValueStart)>();
-        for (var i = open + 2; i < text.Length; i++)
+        // Member starts: an identifier right after "{ " or ", " and followed by " = ", with its nesting depth
+        // (the "{ " not yet closed by " }" before it).
+        var members = new List<(int NameStart, int NameEnd, int ValueStart, int Depth)>();
+        var depth = 0;
+        for (var i = open; i < text.Length; i++)
         {
-            if (i != open + 2 && !(text[i - 2] == ',' && text[i - 1] == ' ') && !(text[i - 2] == '{' && text[i - 1] == ' ')) continue;
+            if (text[i] == '{' && i + 1 < text.Length && text[i + 1] == ' ') depth++;
+            else if (text[i] == '}' && i > 0 && text[i - 1] == ' ') depth--;
+
+            if (i < open + 2 || !((text[i - 2] == ',' || text[i - 2] == '{') && text[i - 1] == ' ')) continue;
             var end = i;
             while (end < text.Length && (char.IsLetterOrDigit(text[end]) || text[end] == '_')) end++;
             if (end == i || end + 3 > text.Length || string.CompareOrdinal(text, end, " = ", 0, 3) != 0) continue;
-            members.Add((i, end, end + 3));
+            members.Add((i, end, end + 3, depth));
         }
 
         StringBuilder? result = null;
         var copied = 0;
         for (var m = 0; m < members.Count; m++)
         {
-            var (nameStart, nameEnd, valueStart) = members[m];
+            var (nameStart, nameEnd, valueStart, memberDepth) = members[m];
             var name = text[nameStart..nameEnd];
             var sensitive = redactor.Keys.IsSensitive(name) ||
                             (attributed is not null && (attributed.Sensitive.Contains(name) || attributed.NotLogged.Contains(name)));
-            if (!sensitive) continue;
 
-            var valueEnd = m + 1 < members.Count ? members[m + 1].NameStart - 2 : text.Length;
-            // Closing braces of nested members belong to the structure, not to the value.
-            while (valueEnd - valueStart >= 2 && text[valueEnd - 1] == '}' && text[valueEnd - 2] == ' ') valueEnd -= 2;
-            if (valueEnd <= valueStart) continue;
+            // A sensitive value runs to the next member at its own depth or shallower: nested members are part of it.
+            var next = m + 1;
+            if (sensitive)
+            {
+                while (next < members.Count && members[next].Depth > memberDepth) next++;
+            }
 
-            result ??= new StringBuilder(text.Length);
-            result.Append(text, copied, valueStart - copied);
-            result.Append(redactor.Masker.MaskText(text[valueStart..valueEnd]));
-            copied = valueEnd;
+            int valueEnd, keepClosers;
+            if (next < members.Count)
+            {
+                valueEnd = members[next].NameStart - 2;
+                keepClosers = Math.Max(0, memberDepth - members[next].Depth);
+            }
+            else
+            {
+                valueEnd = text.Length;
+                keepClosers = memberDepth;
+            }
+
+            // Closing braces of the enclosing structures belong to them, not to the value.
+            for (var k = 0; k < keepClosers && valueEnd - valueStart >= 2 && text[valueEnd - 1] == '}' && text[valueEnd - 2] == ' '; k++) valueEnd -= 2;
+            if (valueEnd <= valueStart)
+            {
+                m = next - 1;
+                continue;
+            }
+
+            // A member that is not sensitive may still hold structured text (a JsonNode renders as JSON).
+            var value = text[valueStart..valueEnd];
+            var replacement = sensitive ? redactor.Masker.MaskText(value) : redactor.RedactString(value);
+            if (replacement is not null)
+            {
+                result ??= new StringBuilder(text.Length);
+                result.Append(text, copied, valueStart - copied);
+                result.Append(replacement);
+                copied = valueEnd;
+            }
+            m = next - 1;
         }
 
         if (result is null) return null;

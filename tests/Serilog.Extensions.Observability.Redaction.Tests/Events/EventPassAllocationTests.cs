@@ -1,0 +1,63 @@
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Redaction.Core;
+using Serilog.Extensions.Observability.Redaction.Events;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Redaction.Tests.Events;
+
+/// <summary>The budget: the event pass over ten non-sensitive properties allocates nothing.</summary>
+[NonParallelizable]
+public class EventPassAllocationTests
+{
+    static LogEvent TenPropertyEvent() => Some.LogEvent(
+        "Order {OrderId} for {Customer} took {ElapsedMs} ms",
+        properties: new[]
+        {
+            Some.Property("OrderId", 12345),
+            Some.Property("Customer", "ann"),
+            Some.Property("ElapsedMs", 12.5),
+            Some.Property("CorrelationId", "3f2a9c"),
+            Some.Property("TraceId", "4bf92f3577b34da6a3ce929d0e0e4736"),
+            Some.Property("SpanId", "00f067aa0ba902b7"),
+            Some.Property("UserId", "u-1"),
+            Some.Property("ThreadId", 7),
+            Some.Property("Items", new SequenceValue(new[] { new ScalarValue(1), new ScalarValue(2) })),
+            Some.Property("Address", new StructureValue(new[] { new LogEventProperty("City", new ScalarValue("Oslo")) }, "Address")),
+        });
+
+    static long AllocatedBy(Action action, int iterations)
+    {
+        for (var i = 0; i < 100; i++) action();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < iterations; i++) action();
+        return GC.GetAllocatedBytesForCurrentThread() - before;
+    }
+
+    [Test]
+    public void TheSinkWrapperAllocatesNothingForAnEventWithNothingToMask()
+    {
+        var logEvent = TenPropertyEvent();
+        var inner = new DelegatingSink(_ => { });
+        var sink = new RedactingSink(inner, RedactorFactory.Create(new RedactionOptions()));
+        Assert.That(AllocatedBy(() => sink.Emit(logEvent), 1000), Is.EqualTo(0));
+    }
+
+    [Test]
+    public void TheEnricherAllocatesNothingForAnEventWithNothingToMask()
+    {
+        var logEvent = TenPropertyEvent();
+        var enricher = new RedactingEnricher(RedactorFactory.Create(new RedactionOptions()));
+        ILogEventPropertyFactory factory = null!;
+        Assert.That(AllocatedBy(() => enricher.Enrich(logEvent, factory), 1000), Is.EqualTo(0));
+    }
+
+    [Test]
+    public void TheMeasurementSeesAllocationsWhenThereAreSome()
+    {
+        var logEvent = TenPropertyEvent();
+        logEvent.AddOrUpdateProperty(new LogEventProperty("Password", new ScalarValue("p")));
+        var sink = new RedactingSink(new DelegatingSink(_ => { }), RedactorFactory.Create(new RedactionOptions()));
+        Assert.That(AllocatedBy(() => sink.Emit(logEvent), 10), Is.GreaterThan(0));
+    }
+}
