@@ -13,8 +13,8 @@ public sealed class RedactionOptions
     /// <summary>
     /// Keys to treat as sensitive in addition to the defaults. Matched on the normalised key (case, <c>_</c>,
     /// <c>-</c>, <c>.</c>, spaces and other punctuation ignored): <c>"pin_code"</c> matches exactly that key,
-    /// <c>"*pin"</c> every key ending in <c>pin</c>, <c>"pin*"</c> every key starting with <c>pin</c>.
-    /// Empty by default.
+    /// <c>"*pin"</c> every key ending in <c>pin</c>, <c>"pin*"</c> every key starting with <c>pin</c>,
+    /// <c>"*pin*"</c> every key containing it. Empty by default.
     /// </summary>
     public IList<string> AdditionalKeys { get; } = new List<string>();
 
