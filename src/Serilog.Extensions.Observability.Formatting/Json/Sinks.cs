@@ -45,10 +45,32 @@ readonly struct Utf8Sink(ByteBuilder buffer) : IJsonSink
                 continue;
             }
 
-            // A run of non-ASCII chars is encoded whole, so a surrogate pair is never split.
-            var start = i;
-            while (i + 1 < text.Length && text[i + 1] >= 0x80) i++;
-            written += Encoding.UTF8.GetBytes(text.Slice(start, i - start + 1), destination.Slice(written));
+            if (c < 0x800)
+            {
+                destination[written++] = (byte)(0xC0 | (c >> 6));
+                destination[written++] = (byte)(0x80 | (c & 0x3F));
+            }
+            else if (!char.IsSurrogate(c))
+            {
+                destination[written++] = (byte)(0xE0 | (c >> 12));
+                destination[written++] = (byte)(0x80 | ((c >> 6) & 0x3F));
+                destination[written++] = (byte)(0x80 | (c & 0x3F));
+            }
+            else if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                var scalar = char.ConvertToUtf32(c, text[++i]);
+                destination[written++] = (byte)(0xF0 | (scalar >> 18));
+                destination[written++] = (byte)(0x80 | ((scalar >> 12) & 0x3F));
+                destination[written++] = (byte)(0x80 | ((scalar >> 6) & 0x3F));
+                destination[written++] = (byte)(0x80 | (scalar & 0x3F));
+            }
+            else
+            {
+                // A lone surrogate: U+FFFD, as Encoding.UTF8 (and so a UTF-8 TextWriter) replaces it.
+                destination[written++] = 0xEF;
+                destination[written++] = 0xBF;
+                destination[written++] = 0xBD;
+            }
         }
         buffer.Length += written;
     }
@@ -88,7 +110,31 @@ readonly struct CharSink(CharBuilder buffer) : IJsonSink
         buffer.Length += ascii.Length;
     }
 
-    public void Escaped(ReadOnlySpan<char> text) => JsonText.WriteEscapedRuns(this, text);
+    public void Escaped(ReadOnlySpan<char> text)
+    {
+        if (text.Length > 64)
+        {
+            JsonText.WriteEscapedRuns(this, text);
+            return;
+        }
+
+        // Short strings: one pass straight into the buffer (at most 6 chars per char, for \u00XX).
+        var destination = buffer.Free(text.Length * 6);
+        var written = 0;
+        Span<byte> escape = stackalloc byte[6];
+        foreach (var c in text)
+        {
+            if (c >= 0x20 && c != '"' && c != '\\')
+            {
+                destination[written++] = c;
+                continue;
+            }
+
+            var length = JsonText.WriteEscape(escape, c);
+            for (var k = 0; k < length; k++) destination[written++] = (char)escape[k];
+        }
+        buffer.Length += written;
+    }
 
     public void Text(ReadOnlySpan<char> text) => buffer.Append(text);
 
