@@ -25,4 +25,19 @@ public static class UserContext
     /// <returns>A scope that restores the previous identity when disposed.</returns>
     public static IDisposable Begin(string? userId, string? tenantId = null, string? sessionId = null) =>
         UserScope.Begin(new UserIdentity(userId, tenantId, sessionId));
+
+    /// <summary>
+    /// Makes an identity that is read when each event is written current until the returned scope is disposed,
+    /// for hosts where the user becomes known after the scope opens (ASP.NET Core authentication runs after the
+    /// correlation middleware). Return the same <see cref="UserIdentity"/> instance while the user is unchanged:
+    /// its properties are then built once. An exception from <paramref name="resolve"/> is reported to SelfLog
+    /// by the enricher and the event is written without user properties.
+    /// </summary>
+    /// <param name="resolve">Returns the current identity, or <see langword="null"/> while there is none.</param>
+    /// <returns>A scope that restores the previous identity when disposed.</returns>
+    public static IDisposable BeginDeferred(Func<UserIdentity?> resolve)
+    {
+        ArgumentNullException.ThrowIfNull(resolve);
+        return UserScope.Begin(resolve);
+    }
 }

@@ -3,22 +3,68 @@ using Serilog.Extensions.Observability.Enrichers.Enrichment;
 
 namespace Serilog.Extensions.Observability.Enrichers.Context;
 
-/// <summary>A user identity made ambient by <see cref="UserContext.Begin"/>, with the properties built from it.</summary>
+/// <summary>
+/// A user made ambient by <see cref="UserContext.Begin"/> (a fixed identity) or by
+/// <see cref="UserContext.BeginDeferred"/> (an identity read when events are written).
+/// </summary>
 sealed class UserScope : AmbientScope<UserScope>
+{
+    readonly Func<UserIdentity?>? _resolve;
+    UserProperties? _properties;
+
+    UserScope(UserIdentity identity)
+    {
+        _properties = new UserProperties(identity);
+    }
+
+    UserScope(Func<UserIdentity?> resolve)
+    {
+        _resolve = resolve;
+    }
+
+    public UserIdentity? Identity => Properties?.Identity;
+
+    /// <summary>
+    /// The properties of the current identity. A resolved identity that is the same instance as last time reuses
+    /// the properties built then, so a resolver that caches its answer costs no allocation per event.
+    /// </summary>
+    public UserProperties? Properties
+    {
+        get
+        {
+            if (_resolve is null) return _properties;
+
+            var identity = _resolve();
+            if (identity is null) return null;
+
+            var cached = Volatile.Read(ref _properties);
+            if (cached is not null && ReferenceEquals(cached.Identity, identity)) return cached;
+
+            cached = new UserProperties(identity);
+            Volatile.Write(ref _properties, cached);
+            return cached;
+        }
+    }
+
+    public static UserScope Begin(UserIdentity identity) => Activate(new UserScope(identity));
+
+    public static UserScope Begin(Func<UserIdentity?> resolve) => Activate(new UserScope(resolve));
+}
+
+/// <summary>One identity and the properties built from it, each built once.</summary>
+sealed class UserProperties
 {
     LogEventProperty? _userId;
     LogEventProperty? _tenantId;
     LogEventProperty? _sessionId;
     PseudonymousUserId? _pseudonymousUserId;
 
-    UserScope(UserIdentity identity)
+    public UserProperties(UserIdentity identity)
     {
         Identity = identity;
     }
 
     public UserIdentity Identity { get; }
-
-    public static UserScope Begin(UserIdentity identity) => Activate(new UserScope(identity));
 
     public LogEventProperty? UserIdProperty(UserIdPseudonymizer? pseudonymizer)
     {

@@ -18,7 +18,7 @@ sealed class UserEnricher : ILogEventEnricher
     {
         try
         {
-            var scope = UserScope.Current;
+            var scope = UserScope.Current?.Properties;
             if (scope is null) return;
             if (scope.UserIdProperty(_pseudonymizer) is { } userId) logEvent.AddPropertyIfAbsent(userId);
             if (scope.TenantIdProperty is { } tenantId) logEvent.AddPropertyIfAbsent(tenantId);
