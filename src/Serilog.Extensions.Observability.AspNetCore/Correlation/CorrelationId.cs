@@ -1,0 +1,18 @@
+namespace Serilog.Extensions.Observability.AspNetCore.Correlation;
+
+/// <summary>The rule an id from outside must meet before it is used, logged or echoed.</summary>
+static class CorrelationId
+{
+    /// <summary>1 to 128 characters of <c>[A-Za-z0-9._:-]</c>.</summary>
+    public static bool IsAcceptable(ReadOnlySpan<char> value)
+    {
+        if (value.IsEmpty || value.Length > CorrelationOptions.MaxIdLength) return false;
+        foreach (var c in value)
+        {
+            var ok = c is >= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9' or '.' or '_' or ':' or '-';
+            if (!ok) return false;
+        }
+
+        return true;
+    }
+}

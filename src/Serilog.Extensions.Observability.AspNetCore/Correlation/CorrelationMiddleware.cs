@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+using Serilog.Core;
+using Serilog.Extensions.Observability.Enrichers;
+
+namespace Serilog.Extensions.Observability.AspNetCore.Correlation;
+
+/// <summary>
+/// Opens the request's correlation (and user) context, and echoes the id on the response.
+/// </summary>
+sealed class CorrelationMiddleware
+{
+    internal const string SourceContextName = "Serilog.Extensions.Observability.AspNetCore.CorrelationMiddleware";
+
+    readonly RequestDelegate _next;
+    readonly CorrelationOptions _options;
+    readonly string[] _headerNames;
+    readonly string[] _userIdClaims, _tenantIdClaims, _sessionIdClaims;
+    static readonly Func<object, Task> EchoHeader = EchoHeaderOnStarting;
+
+    readonly bool _leaveErrorsToOuterHandlers;
+
+    public CorrelationMiddleware(RequestDelegate next, CorrelationOptions options, bool leaveErrorsToOuterHandlers)
+    {
+        _next = next;
+        _options = options;
+        _leaveErrorsToOuterHandlers = leaveErrorsToOuterHandlers;
+        var names = new List<string> { options.HeaderName };
+        foreach (var name in options.AdditionalHeaderNames)
+        {
+            if (!string.IsNullOrWhiteSpace(name)) names.Add(name);
+        }
+
+        _headerNames = names.ToArray();
+        _userIdClaims = options.UserIdClaimTypes.ToArray();
+        _tenantIdClaims = options.TenantIdClaimTypes.ToArray();
+        _sessionIdClaims = options.SessionIdClaimTypes.ToArray();
+    }
+
+    public async Task Invoke(HttpContext context)
+    {
+        var id = ReadAcceptedId(context) ?? FallbackId();
+
+        if (_options.EchoResponseHeader)
+            context.Response.OnStarting(EchoHeader, new EchoState(context, _options.HeaderName, id));
+
+        using var correlation = CorrelationContext.Begin(id);
+        using var user = _options.EnableUserContext ? UserContext.BeginDeferred(new UserResolver(context, this).Resolve) : null;
+        try
+        {
+            await _next(context);
+        }
+        catch (Exception) when (_options.EchoResponseHeader && !_leaveErrorsToOuterHandlers && !context.Response.HasStarted)
+        {
+            // The server answers an unhandled exception with a bare 500 after clearing every header, so the id
+            // would be lost. Send that 500 ourselves, with the id, then rethrow so the server still logs the
+            // exception (it closes the connection after a started response; the response is already complete).
+            context.Response.Clear();
+            context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+            context.Response.ContentLength = 0;
+            await context.Response.CompleteAsync();
+            throw;
+        }
+    }
+
+    string? ReadAcceptedId(HttpContext context)
+    {
+        foreach (var name in _headerNames)
+        {
+            if (!context.Request.Headers.TryGetValue(name, out StringValues values) || values.Count == 0)
+                continue;
+
+            if (values.Count == 1 && values[0] is { } candidate && CorrelationId.IsAcceptable(candidate))
+                return candidate;
+
+            // Never echo or log the raw value: it may carry CRLF, markup or a secret.
+            var length = 0;
+            foreach (var value in values) length += value?.Length ?? 0;
+            (_options.Logger ?? Log.Logger).ForContext(Constants.SourceContextPropertyName, SourceContextName).Warning("Rejected the {HeaderName} request header ({ValueCount} value(s), {Length} characters); a new correlation id is used",
+                name, values.Count, length);
+            return null;
+        }
+
+        return null;
+    }
+
+    string FallbackId()
+    {
+        if (_options.UseTraceIdWhenMissing && Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity)
+            return activity.TraceId.ToHexString();
+        return CorrelationContext.NewId();
+    }
+
+    static Task EchoHeaderOnStarting(object state)
+    {
+        var echo = (EchoState)state;
+        var headers = echo.Context.Response.Headers;
+        if (!headers.ContainsKey(echo.HeaderName))
+            headers[echo.HeaderName] = echo.Id;
+        return Task.CompletedTask;
+    }
+
+    sealed record EchoState(HttpContext Context, string HeaderName, string Id);
+
+    /// <summary>
+    /// Reads the user from <see cref="HttpContext.User"/> when an event is enriched, so identities set by
+    /// authentication later in the pipeline are seen; the result is reused while the principal is unchanged.
+    /// </summary>
+    sealed class UserResolver(HttpContext context, CorrelationMiddleware owner)
+    {
+        ClaimsPrincipal? _principal;
+        UserIdentity? _identity;
+
+        public UserIdentity? Resolve()
+        {
+            ClaimsPrincipal? principal;
+            try
+            {
+                principal = context.User;
+            }
+            catch (ObjectDisposedException)
+            {
+                // The request has ended (a background task outlived it): keep the last identity seen.
+                return _identity;
+            }
+
+            if (ReferenceEquals(principal, _principal)) return _identity;
+
+            _principal = principal;
+            _identity = null;
+            if (principal?.Identity?.IsAuthenticated == true)
+            {
+                var userId = FirstClaim(principal, owner._userIdClaims);
+                if (userId is not null)
+                    _identity = new UserIdentity(userId, FirstClaim(principal, owner._tenantIdClaims), FirstClaim(principal, owner._sessionIdClaims));
+            }
+
+            return _identity;
+        }
+
+        static string? FirstClaim(ClaimsPrincipal principal, string[] types)
+        {
+            foreach (var type in types)
+            {
+                var value = principal.FindFirst(type)?.Value;
+                if (!string.IsNullOrEmpty(value)) return value;
+            }
+
+            return null;
+        }
+    }
+}

@@ -1,0 +1,14 @@
+using Serilog.Extensions.Observability.Enrichers;
+
+namespace Serilog.Extensions.Observability.AspNetCore.Correlation;
+
+/// <summary>Adds the ambient correlation id to outgoing requests that do not carry one already.</summary>
+sealed class CorrelationPropagationHandler(string headerName) : DelegatingHandler
+{
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        if (CorrelationContext.CurrentId is { } id && !request.Headers.Contains(headerName))
+            request.Headers.TryAddWithoutValidation(headerName, id);
+        return base.SendAsync(request, cancellationToken);
+    }
+}

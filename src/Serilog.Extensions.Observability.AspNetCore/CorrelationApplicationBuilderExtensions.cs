@@ -1,0 +1,51 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Serilog.Extensions.Observability.AspNetCore;
+using Serilog.Extensions.Observability.AspNetCore.Correlation;
+
+namespace Serilog;
+
+/// <summary>Correlation middleware for ASP.NET Core.</summary>
+public static class CorrelationApplicationBuilderExtensions
+{
+    /// <summary>
+    /// Adds middleware that takes the request's correlation id from its header (default
+    /// <c>X-Correlation-ID</c>; accepted only when it is 1 to 128 characters of <c>[A-Za-z0-9._:-]</c>),
+    /// else the W3C trace id, else a new id; makes it the ambient <c>CorrelationContext</c> for the rest of the
+    /// request, opens a <c>UserContext</c> read from <c>HttpContext.User</c>, and echoes the id on the response.
+    /// Place it first, before <c>UseSerilogRequestLogging()</c>, so every event of the request carries the id.
+    /// </summary>
+    /// <remarks>
+    /// The id is on every response, errors included: outside the Development environment an exception that
+    /// escapes the rest of the pipeline before the response has started is answered here with an empty 500 that
+    /// carries the id (the server's own 500 drops every header), then rethrown so the server logs it. Put
+    /// <c>UseExceptionHandler()</c> after <c>UseCorrelation()</c> so it handles exceptions first.
+    /// </remarks>
+    /// <param name="app">The application builder.</param>
+    /// <param name="configure">Adjusts the options.</param>
+    /// <returns>The application builder.</returns>
+    public static IApplicationBuilder UseCorrelation(this IApplicationBuilder app, Action<CorrelationOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var options = new CorrelationOptions();
+        configure?.Invoke(options);
+
+        if (!CorrelationHeader.IsValidName(options.HeaderName))
+            throw new ArgumentException($"{nameof(CorrelationOptions.HeaderName)} must be a non-empty HTTP header name.", nameof(configure));
+        foreach (var name in options.AdditionalHeaderNames ?? throw new ArgumentException($"{nameof(CorrelationOptions.AdditionalHeaderNames)} cannot be null.", nameof(configure)))
+        {
+            if (!CorrelationHeader.IsValidName(name))
+                throw new ArgumentException($"Every entry of {nameof(CorrelationOptions.AdditionalHeaderNames)} must be a non-empty HTTP header name.", nameof(configure));
+        }
+
+        if (options.UserIdClaimTypes is null || options.TenantIdClaimTypes is null || options.SessionIdClaimTypes is null)
+            throw new ArgumentException("The claim type lists cannot be null.", nameof(configure));
+
+        // In Development the developer exception page, which WebApplication puts before every other middleware,
+        // renders unhandled exceptions (and the id, through OnStarting); elsewhere the middleware answers them.
+        var environment = app.ApplicationServices.GetService<IHostEnvironment>();
+        var leaveErrorsToOuterHandlers = environment?.IsDevelopment() == true;
+        return app.UseMiddleware<CorrelationMiddleware>(options, leaveErrorsToOuterHandlers);
+    }
+}

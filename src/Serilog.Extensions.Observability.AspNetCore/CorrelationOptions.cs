@@ -1,0 +1,55 @@
+using System.Security.Claims;
+
+namespace Serilog.Extensions.Observability.AspNetCore;
+
+/// <summary>Options for <c>UseCorrelation()</c>.</summary>
+public sealed class CorrelationOptions
+{
+    /// <summary>The default correlation header, <c>X-Correlation-ID</c>.</summary>
+    public const string DefaultHeaderName = "X-Correlation-ID";
+
+    /// <summary>The longest correlation id accepted from a request header: 128 characters.</summary>
+    public const int MaxIdLength = 128;
+
+    /// <summary>
+    /// The request header the id is read from, and the response header it is echoed on.
+    /// The default is <c>X-Correlation-ID</c>.
+    /// </summary>
+    public string HeaderName { get; set; } = DefaultHeaderName;
+
+    /// <summary>
+    /// Further request headers tried, in order, when <see cref="HeaderName"/> is absent (for example
+    /// <c>X-Request-ID</c>). The default is none.
+    /// </summary>
+    public IList<string> AdditionalHeaderNames { get; set; } = new List<string>();
+
+    /// <summary>
+    /// Use the current W3C trace id when the request carries no acceptable id. The default is
+    /// <see langword="true"/>; otherwise, or when there is no trace id, a new id is generated.
+    /// </summary>
+    public bool UseTraceIdWhenMissing { get; set; } = true;
+
+    /// <summary>Echo the id on the response header. The default is <see langword="true"/>.</summary>
+    public bool EchoResponseHeader { get; set; } = true;
+
+    /// <summary>
+    /// Open a <c>UserContext</c> for the request from <c>HttpContext.User</c>, read when events are written,
+    /// so it reflects authentication that runs later in the pipeline. The default is <see langword="true"/>.
+    /// </summary>
+    public bool EnableUserContext { get; set; } = true;
+
+    /// <summary>
+    /// The logger that reports rejected correlation headers (their length, never their value).
+    /// The default is the static <see cref="Log"/> class.
+    /// </summary>
+    public ILogger? Logger { get; set; }
+
+    /// <summary>Claim types tried, in order, for the user id. The default is <c>sub</c>, then <see cref="ClaimTypes.NameIdentifier"/>.</summary>
+    public IList<string> UserIdClaimTypes { get; set; } = new List<string> { "sub", ClaimTypes.NameIdentifier };
+
+    /// <summary>Claim types tried, in order, for the tenant id. The default is <c>tid</c>, then <c>tenant_id</c>.</summary>
+    public IList<string> TenantIdClaimTypes { get; set; } = new List<string> { "tid", "tenant_id" };
+
+    /// <summary>Claim types tried, in order, for the session id. The default is <c>sid</c>.</summary>
+    public IList<string> SessionIdClaimTypes { get; set; } = new List<string> { "sid" };
+}

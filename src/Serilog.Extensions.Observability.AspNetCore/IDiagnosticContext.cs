@@ -1,0 +1,27 @@
+namespace Serilog;
+
+/// <summary>
+/// Collects properties that are added to the request completion event written by
+/// <c>UseSerilogRequestLogging()</c>. The same contract as Serilog.Extensions.Hosting's
+/// <c>IDiagnosticContext</c>, so code written for Serilog.AspNetCore compiles unchanged.
+/// Inject it into handlers, controllers and middleware; outside a request it does nothing.
+/// </summary>
+public interface IDiagnosticContext
+{
+    /// <summary>
+    /// Sets a property on the current request's completion event. A later value for the same
+    /// name replaces an earlier one.
+    /// </summary>
+    /// <param name="propertyName">The name of the property. Must be non-empty.</param>
+    /// <param name="value">The property value.</param>
+    /// <param name="destructureObjects">If <see langword="true"/>, the value is serialized as a structured
+    /// object if possible; otherwise it is rendered as a scalar with <c>ToString()</c>.</param>
+    void Set(string propertyName, object? value, bool destructureObjects = false);
+
+    /// <summary>
+    /// Sets the exception attached to the completion event when none escapes the pipeline
+    /// (for example, one handled by <c>UseExceptionHandler</c>).
+    /// </summary>
+    /// <param name="exception">The exception to record.</param>
+    void SetException(Exception exception);
+}

@@ -1,0 +1,72 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Serilog.AspNetCore;
+using Serilog.Events;
+using Serilog.Extensions.Observability;
+using Serilog.Extensions.Observability.AspNetCore.RequestLogging;
+
+namespace Serilog;
+
+/// <summary>Host setup for Serilog.Extensions.Observability.</summary>
+public static class ObservabilityHostApplicationBuilderExtensions
+{
+    /// <summary>The configuration section request logging options are bound from.</summary>
+    public const string RequestLoggingSection = "Serilog:RequestLogging";
+
+    /// <summary>
+    /// Creates the application's Serilog logger from the <c>"Serilog"</c> configuration section
+    /// (Serilog.Settings.Configuration) plus <c>WithObservability()</c> for whatever the section does not set,
+    /// makes it the Microsoft.Extensions.Logging provider (so <c>ILogger&lt;T&gt;</c> events are enriched too) and
+    /// <see cref="Log.Logger"/>, registers <see cref="IDiagnosticContext"/> and Serilog's <see cref="ILogger"/>,
+    /// binds <see cref="RequestLoggingOptions"/> from <c>"Serilog:RequestLogging"</c>, and flushes the logger when
+    /// the host is disposed.
+    /// </summary>
+    /// <remarks>
+    /// Defaults for what the section leaves out: no console sink is added when the section has a <c>"WriteTo"</c>
+    /// entry, and <c>Microsoft.AspNetCore</c> is logged at <see cref="LogEventLevel.Warning"/> unless the section
+    /// overrides that namespace. <paramref name="configure"/> runs last and wins.
+    /// </remarks>
+    /// <param name="builder">The host application builder (<c>WebApplication.CreateBuilder()</c>).</param>
+    /// <param name="configure">Adjusts the observability options.</param>
+    /// <returns>The builder.</returns>
+    public static IHostApplicationBuilder AddObservability(this IHostApplicationBuilder builder, Action<ObservabilityOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+
+        var section = builder.Configuration.GetSection("Serilog");
+        var logger = new LoggerConfiguration()
+            .ReadFrom.Configuration(builder.Configuration)
+            .WithObservability(options =>
+            {
+                if (section.GetSection("WriteTo").GetChildren().Any())
+                    options.Console(ObservabilityConsoleFormat.None);
+                if (section.GetSection("MinimumLevel:Override:Microsoft.AspNetCore").Value is null)
+                    options.MinimumLevel("Microsoft.AspNetCore", LogEventLevel.Warning);
+                if (builder.Environment.EnvironmentName is { Length: > 0 } environment && options.ServiceName is null)
+                    options.Service(builder.Environment.ApplicationName is { Length: > 0 } name ? name : "app", environment: environment);
+                configure?.Invoke(options);
+            })
+            .CreateLogger();
+
+        Log.Logger = logger;
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSerilog(logger, dispose: false);
+        builder.Services.AddSingleton<ILogger>(logger);
+        builder.Services.AddSingleton(new LoggerLifetime(logger));
+        DiagnosticContextRegistration.Add(builder.Services, logger);
+        builder.Services.Configure<RequestLoggingOptions>(section.GetSection("RequestLogging"));
+        return builder;
+    }
+
+    /// <summary>Disposed with the service provider, after the host has stopped: flushes and closes the logger.</summary>
+    sealed class LoggerLifetime(Core.Logger logger) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (ReferenceEquals(Log.Logger, logger)) Log.CloseAndFlush();
+            else logger.Dispose();
+        }
+    }
+}

@@ -1,0 +1,272 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
+using Serilog.AspNetCore;
+using Serilog.Core;
+using Serilog.Debugging;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Timing;
+using Serilog.Parsing;
+
+namespace Serilog.Extensions.Observability.AspNetCore.RequestLogging;
+
+/// <summary>
+/// Writes one completion event per request, the way Serilog.AspNetCore's middleware does, with the
+/// same source context so existing filters and dashboards keep working.
+/// </summary>
+sealed class RequestLoggingMiddleware
+{
+    internal const string SourceContextName = "Serilog.AspNetCore.RequestLoggingMiddleware";
+    internal const int ClientClosedRequest = 499;
+
+    readonly RequestDelegate _next;
+    readonly DiagnosticContext _diagnosticContext;
+    readonly MessageTemplate _messageTemplate;
+    readonly Action<IDiagnosticContext, HttpContext>? _enrichDiagnosticContext;
+    readonly Func<HttpContext, double, Exception?, LogEventLevel> _getLevel;
+    readonly Func<HttpContext, string, double, int, IEnumerable<LogEventProperty>> _getMessageTemplateProperties;
+    readonly ILogger? _logger;
+    readonly RequestLoggingOptions _options;
+    readonly PathMatcher _excludedPaths;
+    readonly HeaderCapture? _requestHeaders;
+    readonly HeaderCapture? _responseHeaders;
+
+    public RequestLoggingMiddleware(RequestDelegate next, DiagnosticContext diagnosticContext, RequestLoggingOptions options)
+    {
+        _next = next;
+        _diagnosticContext = diagnosticContext;
+        _options = options;
+        _getLevel = options.GetLevel;
+        _enrichDiagnosticContext = options.EnrichDiagnosticContext;
+        _getMessageTemplateProperties = options.GetMessageTemplateProperties;
+        _messageTemplate = new MessageTemplateParser().Parse(options.MessageTemplate);
+        _logger = options.Logger?.ForContext(Constants.SourceContextPropertyName, SourceContextName);
+        _excludedPaths = new PathMatcher(options.ExcludePaths);
+        _requestHeaders = HeaderCapture.Create("RequestHeaders", options.RequestHeaders);
+        _responseHeaders = HeaderCapture.Create("ResponseHeaders", options.ResponseHeaders);
+    }
+
+    public async Task Invoke(HttpContext httpContext)
+    {
+        if (_excludedPaths.Matches(httpContext.Request.Path))
+        {
+            await _next(httpContext);
+            return;
+        }
+
+        var start = Stopwatch.GetTimestamp();
+        var collector = _diagnosticContext.BeginCollection();
+        var pipelines = _options.IncludePipelineStages ? PipelineCollector.Begin() : null;
+        try
+        {
+            await _next(httpContext);
+            LogCompletion(httpContext, collector, pipelines, StatusCodeOf(httpContext, null), Stopwatch.GetElapsedTime(start).TotalMilliseconds, null);
+        }
+        catch (Exception ex)
+            // Never caught: LogCompletion returns false, so the exception keeps propagating with its stack intact
+            // and the developer exception page or UseExceptionHandler still see it.
+            when (LogCompletion(httpContext, collector, pipelines, StatusCodeOf(httpContext, ex), Stopwatch.GetElapsedTime(start).TotalMilliseconds, ex))
+        {
+        }
+        finally
+        {
+            pipelines?.Dispose();
+            collector.Dispose();
+        }
+    }
+
+    int StatusCodeOf(HttpContext httpContext, Exception? exception)
+    {
+        if (_options.LogAbortedRequestsAsClientClosed && httpContext.RequestAborted.IsCancellationRequested)
+            return ClientClosedRequest;
+
+        if (exception is null)
+            return httpContext.Response.StatusCode;
+
+        if (_options.UseExceptionStatusCode && exception is BadHttpRequestException badRequest)
+            return badRequest.StatusCode;
+
+        return StatusCodes.Status500InternalServerError;
+    }
+
+    bool LogCompletion(HttpContext httpContext, DiagnosticContextCollector collector, PipelineCollector? pipelines, int statusCode, double elapsedMs, Exception? exception)
+    {
+        try
+        {
+            var logger = _logger ?? Log.ForContext(Constants.SourceContextPropertyName, SourceContextName);
+            var level = _getLevel(httpContext, elapsedMs, exception);
+            if (!logger.IsEnabled(level)) return false;
+
+            if (_options.AddElapsedToHttpContext)
+                httpContext.Items[RequestLoggingOptions.HttpContextItemsElapsedKey] = elapsedMs;
+
+            _enrichDiagnosticContext?.Invoke(_diagnosticContext, httpContext);
+
+            collector.TryComplete(out var collected, out var collectedException);
+
+            // Later entries win in the LogEvent constructor's dictionary, so the template's own properties
+            // override diagnostic-context properties of the same name, as in Serilog.AspNetCore.
+            var properties = new List<LogEventProperty>(collected.Count + 8);
+            properties.AddRange(collected);
+            AddHeaders(properties, _requestHeaders, httpContext.Request.Headers);
+            AddHeaders(properties, _responseHeaders, httpContext.Response.Headers);
+            if (pipelines is not null) AddStages(properties, pipelines);
+            properties.AddRange(_getMessageTemplateProperties(httpContext, GetPath(httpContext, _options.IncludeQueryInRequestPath), elapsedMs, statusCode));
+
+            var activity = Activity.Current;
+            var logEvent = new LogEvent(
+                DateTimeOffset.Now,
+                level,
+                exception ?? collectedException,
+                _messageTemplate,
+                Dedupe(properties),
+                activity?.TraceId ?? default,
+                activity?.SpanId ?? default);
+            logger.Write(logEvent);
+        }
+        catch (Exception failure)
+        {
+            // Logging never throws into the application.
+            SelfLog.WriteLine("Failed to write the request completion event for {0}: {1}", httpContext.Request.Path, failure);
+        }
+
+        return false;
+    }
+
+    static IEnumerable<LogEventProperty> Dedupe(List<LogEventProperty> properties)
+    {
+        // LogEvent's constructor throws on duplicate names; keep the last of each.
+        var byName = new Dictionary<string, LogEventProperty>(properties.Count, StringComparer.Ordinal);
+        foreach (var property in properties) byName[property.Name] = property;
+        return byName.Values;
+    }
+
+    static void AddHeaders(List<LogEventProperty> properties, HeaderCapture? capture, IHeaderDictionary headers)
+    {
+        if (capture is null) return;
+        var property = capture.Capture(headers);
+        if (property is not null) properties.Add(property);
+    }
+
+    static void AddStages(List<LogEventProperty> properties, PipelineCollector collector)
+    {
+        var pipelines = collector.Pipelines;
+        if (pipelines.Count == 0) return;
+
+        var single = pipelines.Count == 1;
+        var stages = new List<KeyValuePair<ScalarValue, LogEventPropertyValue>>();
+        foreach (var pipeline in pipelines)
+        {
+            foreach (var stage in pipeline.Stages)
+            {
+                // One pipeline: stage names as they are; several: qualified by the pipeline name.
+                var key = single ? stage.Key : pipeline.Name + "/" + stage.Key;
+                stages.Add(new(new ScalarValue(key), new ScalarValue(stage.Value)));
+            }
+        }
+
+        properties.Add(new LogEventProperty("Stages", new DictionaryValue(stages)));
+    }
+
+    static string GetPath(HttpContext httpContext, bool includeQueryInRequestPath)
+    {
+        var feature = httpContext.Features.Get<IHttpRequestFeature>();
+        var requestPath = includeQueryInRequestPath ? feature?.RawTarget : feature?.Path;
+        // Some hosts (the test server among them) report an empty path here.
+        return string.IsNullOrEmpty(requestPath) ? httpContext.Request.Path.ToString() : requestPath;
+    }
+
+    /// <summary>Exact and trailing-<c>*</c> prefix path patterns, matched without regard to case.</summary>
+    sealed class PathMatcher
+    {
+        readonly HashSet<string> _exact = new(StringComparer.OrdinalIgnoreCase);
+        readonly List<string> _prefixes = new();
+
+        public PathMatcher(string[]? patterns)
+        {
+            foreach (var pattern in patterns ?? [])
+            {
+                if (string.IsNullOrWhiteSpace(pattern)) continue;
+                var trimmed = pattern.Trim();
+                if (trimmed.EndsWith('*')) _prefixes.Add(trimmed.TrimEnd('*'));
+                else _exact.Add(trimmed.Length > 1 ? trimmed.TrimEnd('/') : trimmed);
+            }
+        }
+
+        public bool Matches(PathString path)
+        {
+            if (_exact.Count == 0 && _prefixes.Count == 0) return false;
+            var value = path.Value ?? "";
+            if (_exact.Contains(value.Length > 1 ? value.TrimEnd('/') : value)) return true;
+            foreach (var prefix in _prefixes)
+            {
+                if (value.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)) return true;
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>Copies allow-listed headers into one dictionary property, masking credentials always.</summary>
+    sealed class HeaderCapture
+    {
+        const string Mask = "[REDACTED]";
+        readonly string _propertyName;
+        readonly string[] _names;
+
+        HeaderCapture(string propertyName, string[] names)
+        {
+            _propertyName = propertyName;
+            _names = names;
+        }
+
+        public static HeaderCapture? Create(string propertyName, string[]? names)
+        {
+            if (names is null || names.Length == 0) return null;
+            var kept = new List<string>(names.Length);
+            foreach (var name in names)
+            {
+                if (!string.IsNullOrWhiteSpace(name)) kept.Add(name.Trim());
+            }
+
+            return kept.Count == 0 ? null : new HeaderCapture(propertyName, kept.ToArray());
+        }
+
+        public LogEventProperty? Capture(IHeaderDictionary headers)
+        {
+            List<KeyValuePair<ScalarValue, LogEventPropertyValue>>? entries = null;
+            foreach (var name in _names)
+            {
+                if (!headers.TryGetValue(name, out StringValues values)) continue;
+                entries ??= new();
+                var value = IsAlwaysMasked(name) ? Mask : values.ToString();
+                entries.Add(new(new ScalarValue(name), new ScalarValue(value)));
+            }
+
+            return entries is null ? null : new LogEventProperty(_propertyName, new DictionaryValue(entries));
+        }
+
+        internal static bool IsAlwaysMasked(string headerName)
+        {
+            Span<char> buffer = stackalloc char[Math.Min(headerName.Length, 128)];
+            var length = 0;
+            foreach (var c in headerName)
+            {
+                if (length == buffer.Length) break;
+                if (c is '-' or '_' or '.' or ' ') continue;
+                buffer[length++] = char.ToLowerInvariant(c);
+            }
+
+            var normalized = buffer[..length];
+            return normalized.SequenceEqual("authorization")
+                || normalized.SequenceEqual("proxyauthorization")
+                || normalized.SequenceEqual("cookie")
+                || normalized.SequenceEqual("setcookie")
+                || normalized.IndexOf("apikey") >= 0
+                || normalized.IndexOf("token") >= 0
+                || normalized.IndexOf("secret") >= 0
+                || normalized.IndexOf("password") >= 0;
+        }
+    }
+}

@@ -1,0 +1,142 @@
+using Microsoft.AspNetCore.Http;
+using Serilog.Events;
+
+namespace Serilog.AspNetCore;
+
+/// <summary>
+/// Options for <c>UseSerilogRequestLogging()</c>. The members and defaults of Serilog.AspNetCore 8's
+/// <c>RequestLoggingOptions</c>, plus opt-in behaviours (path exclusion, level presets, header
+/// allow-lists) that can be set from the <c>"Serilog:RequestLogging"</c> configuration section.
+/// </summary>
+public class RequestLoggingOptions
+{
+    const string DefaultRequestCompletionMessageTemplate =
+        "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0000} ms";
+
+    /// <summary>
+    /// The key under which the elapsed milliseconds are stored in <see cref="HttpContext.Items"/> when
+    /// <see cref="AddElapsedToHttpContext"/> is set.
+    /// </summary>
+    public const string HttpContextItemsElapsedKey = "Serilog.AspNetCore.ElapsedMs";
+
+    /// <summary>
+    /// Creates options with Serilog.AspNetCore's defaults.
+    /// </summary>
+    public RequestLoggingOptions()
+    {
+        MessageTemplate = DefaultRequestCompletionMessageTemplate;
+        GetLevel = DefaultGetLevel;
+        GetMessageTemplateProperties = DefaultGetMessageTemplateProperties;
+    }
+
+    /// <summary>
+    /// The message template of the completion event. The default is
+    /// <c>"HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0000} ms"</c>;
+    /// it may name properties set through <see cref="IDiagnosticContext"/>.
+    /// </summary>
+    public string MessageTemplate { get; set; }
+
+    /// <summary>
+    /// Chooses the level of the completion event from the context, the elapsed milliseconds and the
+    /// exception that escaped, if any. The default returns <see cref="LogEventLevel.Error"/> when an
+    /// exception escaped or the status code is greater than 499, else <see cref="LogEventLevel.Information"/>,
+    /// adjusted by <see cref="LogClientErrorsAsWarning"/>, <see cref="LogAbortedRequestsAsClientClosed"/>
+    /// and <see cref="SlowRequestThreshold"/>. Replacing it replaces those presets too.
+    /// </summary>
+    public Func<HttpContext, double, Exception?, LogEventLevel> GetLevel { get; set; }
+
+    /// <summary>A callback that sets additional properties on the completion event.</summary>
+    public Action<IDiagnosticContext, HttpContext>? EnrichDiagnosticContext { get; set; }
+
+    /// <summary>The logger that writes completion events. The default is the static <see cref="Log"/> class.</summary>
+    public ILogger? Logger { get; set; }
+
+    /// <summary>Include the query string in <c>RequestPath</c>. The default is <see langword="false"/>.</summary>
+    public bool IncludeQueryInRequestPath { get; set; }
+
+    /// <summary>
+    /// Store the elapsed milliseconds in <see cref="HttpContext.Items"/> under <see cref="HttpContextItemsElapsedKey"/>
+    /// before <see cref="EnrichDiagnosticContext"/> runs. The default is <see langword="false"/>.
+    /// </summary>
+    public bool AddElapsedToHttpContext { get; set; }
+
+    /// <summary>
+    /// Produces the properties the message template names from the context, the request path, the elapsed
+    /// milliseconds and the status code. The default gives <c>RequestMethod</c>, <c>RequestPath</c>,
+    /// <c>StatusCode</c> and <c>Elapsed</c>; they win over diagnostic-context properties of the same name.
+    /// </summary>
+    public Func<HttpContext, string, double, int, IEnumerable<LogEventProperty>> GetMessageTemplateProperties { get; set; }
+
+    /// <summary>
+    /// Request paths that produce no completion event: exact paths (<c>/health</c>) or prefixes ending
+    /// in <c>*</c> (<c>/metrics/*</c>), compared without regard to case. The default is none.
+    /// </summary>
+    public string[] ExcludePaths { get; set; } = [];
+
+    /// <summary>
+    /// With the default <see cref="GetLevel"/>, log 4xx responses at <see cref="LogEventLevel.Warning"/>.
+    /// The default is <see langword="false"/>.
+    /// </summary>
+    public bool LogClientErrorsAsWarning { get; set; }
+
+    /// <summary>
+    /// Log a request the client aborted with status code 499 and, with the default <see cref="GetLevel"/>,
+    /// at <see cref="LogEventLevel.Information"/> rather than as an error. The default is <see langword="false"/>.
+    /// </summary>
+    public bool LogAbortedRequestsAsClientClosed { get; set; }
+
+    /// <summary>
+    /// With the default <see cref="GetLevel"/>, log requests that take at least this long at
+    /// <see cref="LogEventLevel.Warning"/>. The default is <see langword="null"/> (off).
+    /// </summary>
+    public TimeSpan? SlowRequestThreshold { get; set; }
+
+    /// <summary>
+    /// When an exception escapes, log the status code the client will receive where the exception says
+    /// it (<see cref="BadHttpRequestException.StatusCode"/>) instead of 500. The default is <see langword="false"/>.
+    /// </summary>
+    public bool UseExceptionStatusCode { get; set; }
+
+    /// <summary>
+    /// Request headers copied into the event's <c>RequestHeaders</c> property when present.
+    /// <c>Authorization</c>, <c>Cookie</c>, API-key and token headers are always masked. The default is none.
+    /// </summary>
+    public string[] RequestHeaders { get; set; } = [];
+
+    /// <summary>
+    /// Response headers copied into the event's <c>ResponseHeaders</c> property when present.
+    /// <c>Set-Cookie</c>, API-key and token headers are always masked. The default is none.
+    /// </summary>
+    public string[] ResponseHeaders { get; set; } = [];
+
+    /// <summary>
+    /// Add the stage durations of every <c>PipelineTimer</c> that ran inside the request as the
+    /// <c>Stages</c> property. The default is <see langword="true"/>; it costs nothing when no pipeline ran.
+    /// </summary>
+    public bool IncludePipelineStages { get; set; } = true;
+
+    LogEventLevel DefaultGetLevel(HttpContext context, double elapsedMs, Exception? exception)
+    {
+        if (LogAbortedRequestsAsClientClosed && context.RequestAborted.IsCancellationRequested)
+            return LogEventLevel.Information;
+
+        if (exception is not null || context.Response.StatusCode > 499)
+            return LogEventLevel.Error;
+
+        if (LogClientErrorsAsWarning && context.Response.StatusCode >= 400)
+            return LogEventLevel.Warning;
+
+        if (SlowRequestThreshold is { } threshold && elapsedMs >= threshold.TotalMilliseconds)
+            return LogEventLevel.Warning;
+
+        return LogEventLevel.Information;
+    }
+
+    static IEnumerable<LogEventProperty> DefaultGetMessageTemplateProperties(HttpContext context, string requestPath, double elapsedMs, int statusCode) =>
+    [
+        new LogEventProperty("RequestMethod", new ScalarValue(context.Request.Method)),
+        new LogEventProperty("RequestPath", new ScalarValue(requestPath)),
+        new LogEventProperty("StatusCode", new ScalarValue(statusCode)),
+        new LogEventProperty("Elapsed", new ScalarValue(elapsedMs)),
+    ];
+}

@@ -1,0 +1,56 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Serilog.AspNetCore;
+using Serilog.Extensions.Observability.AspNetCore.RequestLogging;
+
+namespace Serilog;
+
+/// <summary>
+/// Request logging for ASP.NET Core with Serilog.AspNetCore 8's contract: one completion event per request.
+/// </summary>
+public static class SerilogApplicationBuilderExtensions
+{
+    /// <summary>
+    /// Adds middleware that writes one completion event per request with the given message template.
+    /// Place it after <c>UseCorrelation()</c> and before the handlers whose requests it should time.
+    /// </summary>
+    /// <param name="app">The application builder.</param>
+    /// <param name="messageTemplate">The message template of the completion event.</param>
+    /// <returns>The application builder.</returns>
+    public static IApplicationBuilder UseSerilogRequestLogging(this IApplicationBuilder app, string messageTemplate)
+    {
+        ArgumentNullException.ThrowIfNull(messageTemplate);
+        return app.UseSerilogRequestLogging(opts => opts.MessageTemplate = messageTemplate);
+    }
+
+    /// <summary>
+    /// Adds middleware that writes one completion event per request. Options start from
+    /// <see cref="IOptions{RequestLoggingOptions}"/> when registered (<c>AddObservability()</c> binds the
+    /// <c>"Serilog:RequestLogging"</c> section), then <paramref name="configureOptions"/> runs.
+    /// </summary>
+    /// <param name="app">The application builder.</param>
+    /// <param name="configureOptions">Adjusts the options.</param>
+    /// <returns>The application builder.</returns>
+    public static IApplicationBuilder UseSerilogRequestLogging(this IApplicationBuilder app, Action<RequestLoggingOptions>? configureOptions = null)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+
+        var options = app.ApplicationServices.GetService<IOptions<RequestLoggingOptions>>()?.Value ?? new RequestLoggingOptions();
+        configureOptions?.Invoke(options);
+
+        if (options.MessageTemplate is null)
+            throw new ArgumentException($"{nameof(RequestLoggingOptions.MessageTemplate)} cannot be null.", nameof(configureOptions));
+        if (options.GetLevel is null)
+            throw new ArgumentException($"{nameof(RequestLoggingOptions.GetLevel)} cannot be null.", nameof(configureOptions));
+        if (options.GetMessageTemplateProperties is null)
+            throw new ArgumentException($"{nameof(RequestLoggingOptions.GetMessageTemplateProperties)} cannot be null.", nameof(configureOptions));
+        if (options.SlowRequestThreshold is { } threshold && threshold <= TimeSpan.Zero)
+            throw new ArgumentException($"{nameof(RequestLoggingOptions.SlowRequestThreshold)} must be greater than zero.", nameof(configureOptions));
+
+        // Without AddObservability() there is no registered context: use a private one so request
+        // logging still works (handlers then cannot inject IDiagnosticContext).
+        var diagnosticContext = app.ApplicationServices.GetService<DiagnosticContext>() ?? new DiagnosticContext(options.Logger);
+        return app.UseMiddleware<RequestLoggingMiddleware>(diagnosticContext, options);
+    }
+}

@@ -1,0 +1,317 @@
+using System.Diagnostics;
+using System.Net;
+using System.Security.Claims;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Primitives;
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Extensions.Observability.AspNetCore.RequestLogging;
+using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
+
+namespace Serilog.Extensions.Observability.AspNetCore.Tests.Correlation;
+
+public class CorrelationMiddlewareTests
+{
+    static readonly Regex AcceptableId = new("^[A-Za-z0-9._:-]{1,128}$", RegexOptions.None, TimeSpan.FromSeconds(1));
+
+    WaitingSink _sink = null!;
+    Logger _logger = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _sink = new WaitingSink();
+        _logger = TestWeb.CreateLogger(_sink);
+    }
+
+    [TearDown]
+    public void TearDown() => _logger.Dispose();
+
+    void Pipeline(WebApplication app, Action<CorrelationOptions>? configure = null, Action<WebApplication>? afterCorrelation = null)
+    {
+        app.UseCorrelation(o =>
+        {
+            o.Logger = _logger;
+            configure?.Invoke(o);
+        });
+        afterCorrelation?.Invoke(app);
+        app.UseSerilogRequestLogging(o => o.Logger = _logger);
+        app.MapGet("/work", () =>
+        {
+            _logger.Information("Handler ran");
+            return "ok";
+        });
+        app.MapGet("/boom", string () => throw new InvalidOperationException("boom"));
+    }
+
+    static void Services(IServiceCollection services) { }
+
+    [Test]
+    public async Task AnAcceptableIncomingIdIsUsedForEveryEventAndEchoed()
+    {
+        await using var app = await TestWeb.StartKestrelAsync(a => Pipeline(a), Services);
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/work");
+        request.Headers.Add("X-Correlation-ID", "order-42.retry:1_a-b");
+
+        var response = await client.SendAsync(request);
+
+        Assert.That(response.Headers.GetValues("X-Correlation-ID").Single(), Is.EqualTo("order-42.retry:1_a-b"));
+        var completion = _sink.WaitForCompletion("/work");
+        var handler = _sink.WaitFor(e => e.MessageTemplate.Text == "Handler ran").Single();
+        Assert.That(EventText.Scalar(completion, "CorrelationId"), Is.EqualTo("order-42.retry:1_a-b"));
+        Assert.That(EventText.Scalar(handler, "CorrelationId"), Is.EqualTo("order-42.retry:1_a-b"));
+    }
+
+    [Test]
+    public async Task WithoutAHeaderTheTraceIdBecomesTheCorrelationIdAndIsEchoed()
+    {
+        await using var app = await TestWeb.StartKestrelAsync(a => Pipeline(a), Services);
+        using var client = app.CreateClient();
+
+        var response = await client.GetAsync("/work");
+
+        var echoed = response.Headers.GetValues("X-Correlation-ID").Single();
+        var completion = _sink.WaitForCompletion("/work");
+        Assert.That(echoed, Is.EqualTo(completion.TraceId!.Value.ToHexString()));
+        Assert.That(EventText.Scalar(completion, "CorrelationId"), Is.EqualTo(echoed));
+    }
+
+    [Test]
+    public async Task WithoutAHeaderOrTraceIdUseANewId()
+    {
+        await using var app = await TestWeb.StartTestServerAsync(a => Pipeline(a, o => o.UseTraceIdWhenMissing = false), Services);
+        using var client = app.CreateClient();
+
+        var first = (await client.GetAsync("/work")).Headers.GetValues("X-Correlation-ID").Single();
+        var second = (await client.GetAsync("/work")).Headers.GetValues("X-Correlation-ID").Single();
+
+        Assert.That(first, Does.Match("^[0-9a-f]{32}$"));
+        Assert.That(second, Does.Match("^[0-9a-f]{32}$").And.Not.EqualTo(first));
+    }
+
+    [Test]
+    public async Task AdditionalHeaderNamesAreAcceptedWhenTheMainOneIsAbsent()
+    {
+        await using var app = await TestWeb.StartTestServerAsync(a => Pipeline(a, o => o.AdditionalHeaderNames.Add("X-Request-ID")), Services);
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/work");
+        request.Headers.Add("X-Request-ID", "req-7");
+
+        var response = await client.SendAsync(request);
+
+        Assert.That(response.Headers.GetValues("X-Correlation-ID").Single(), Is.EqualTo("req-7"));
+        Assert.That(EventText.Scalar(_sink.WaitForCompletion("/work"), "CorrelationId"), Is.EqualTo("req-7"));
+    }
+
+    public static IEnumerable<TestCaseData> HostileHeaders()
+    {
+        yield return new TestCaseData((object)new[] { "abc\r\nSet-Cookie: pwned=1" }).SetName("CarriageReturnLineFeed");
+        yield return new TestCaseData((object)new[] { new string('A', 10 * 1024) }).SetName("TenKilobytes");
+        yield return new TestCaseData((object)new[] { new string('b', 129) }).SetName("OneOverTheLimit");
+        yield return new TestCaseData((object)new[] { "ünïcødé-ID" }).SetName("NonAscii");
+        yield return new TestCaseData((object)new[] { "" }).SetName("Empty");
+        yield return new TestCaseData((object)new[] { "has space" }).SetName("Space");
+        yield return new TestCaseData((object)new[] { "<script>alert(1)</script>" }).SetName("Markup");
+        yield return new TestCaseData((object)new[] { "first-id", "second-id" }).SetName("SeveralValues");
+    }
+
+    [TestCaseSource(nameof(HostileHeaders))]
+    public async Task AHostileHeaderIsReplacedNeverEchoedAndNeverLoggedRaw(string[] hostile)
+    {
+        await using var app = await TestWeb.StartTestServerAsync(a => Pipeline(a), Services);
+
+        var context = await app.TestServer.SendAsync(ctx =>
+        {
+            ctx.Request.Method = "GET";
+            ctx.Request.Path = "/work";
+            ctx.Request.Headers["X-Correlation-ID"] = new StringValues(hostile);
+        });
+
+        var echoed = context.Response.Headers["X-Correlation-ID"].ToString();
+        Assert.That(echoed, Does.Match(AcceptableId));
+        foreach (var value in hostile)
+        {
+            if (!string.IsNullOrEmpty(value)) Assert.That(echoed, Is.Not.EqualTo(value));
+        }
+
+        var completion = _sink.WaitForCompletion("/work");
+        Assert.That(EventText.Scalar(completion, "CorrelationId"), Is.EqualTo(echoed));
+        var rejection = _sink.WaitFor(e => e.MessageTemplate.Text.StartsWith("Rejected the {HeaderName}", StringComparison.Ordinal)).Single();
+        Assert.That(((ScalarValue)rejection.Properties["Length"]).Value, Is.EqualTo(hostile.Sum(v => v?.Length ?? 0)));
+        foreach (var evt in _sink.Events)
+        {
+            var text = EventText.Of(evt);
+            foreach (var value in hostile)
+            {
+                if (!string.IsNullOrEmpty(value) && value.Length > 8)
+                    Assert.That(text, Does.Not.Contain(value), "A hostile value reached an event.");
+            }
+        }
+    }
+
+    [Test]
+    public async Task ErrorResponsesCarryTheIdToo()
+    {
+        await using var app = await TestWeb.StartKestrelAsync(a => Pipeline(a), Services);
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/boom");
+        request.Headers.Add("X-Correlation-ID", "err-1");
+
+        var response = await client.SendAsync(request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError));
+        Assert.That(response.Headers.GetValues("X-Correlation-ID").Single(), Is.EqualTo("err-1"));
+        var completion = _sink.WaitForCompletion("/boom");
+        Assert.That(completion.Level, Is.EqualTo(LogEventLevel.Error));
+        Assert.That(EventText.Scalar(completion, "CorrelationId"), Is.EqualTo("err-1"));
+    }
+
+    [Test]
+    public async Task TwoHundredParallelRequestsEachSeeOnlyTheirOwnId()
+    {
+        await using var app = await TestWeb.StartKestrelAsync(a =>
+        {
+            a.UseCorrelation(o => o.Logger = _logger);
+            a.UseSerilogRequestLogging(o => o.Logger = _logger);
+            a.MapGet("/flow/{n:int}", async (int n) =>
+            {
+                _logger.Information("Before await {N}", n);
+                await Task.Yield();
+                await Task.Run(() => _logger.Information("In thread pool {N}", n));
+                _logger.Information("After await {N}", n);
+                return n;
+            });
+        }, Services);
+        using var client = app.CreateClient();
+
+        var requests = Enumerable.Range(0, 200).Select(async n =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/flow/{n}");
+            request.Headers.Add("X-Correlation-ID", $"flow-{n}");
+            var response = await client.SendAsync(request);
+            Assert.That(response.Headers.GetValues("X-Correlation-ID").Single(), Is.EqualTo($"flow-{n}"));
+        });
+        await Task.WhenAll(requests);
+
+        _sink.WaitFor(e => e.Properties.ContainsKey("RequestPath"), 200);
+        var handlerEvents = _sink.WaitFor(e => e.Properties.ContainsKey("N"), 600);
+        foreach (var evt in handlerEvents)
+            Assert.That(EventText.Scalar(evt, "CorrelationId"), Is.EqualTo("flow-" + EventText.Scalar(evt, "N")));
+        foreach (var evt in _sink.Events.Where(e => e.Properties.ContainsKey("RequestPath")))
+            Assert.That("/flow/" + EventText.Scalar(evt, "CorrelationId")!["flow-".Length..], Is.EqualTo(EventText.Scalar(evt, "RequestPath")));
+    }
+
+    [Test]
+    public async Task TheUserFromAuthenticationThatRunsLaterIsOnTheRequestsEvents()
+    {
+        await using var app = await TestWeb.StartTestServerAsync(a => Pipeline(a, afterCorrelation: inner => inner.Use(async (ctx, next) =>
+        {
+            // Stands in for UseAuthentication(), which runs after UseCorrelation().
+            ctx.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", "user-7"), new Claim("tid", "tenant-3"), new Claim("sid", "session-9")], "test"));
+            await next(ctx);
+        })), Services);
+        using var client = app.CreateClient();
+
+        await client.GetAsync("/work");
+
+        var handler = _sink.WaitFor(e => e.MessageTemplate.Text == "Handler ran").Single();
+        var completion = _sink.WaitForCompletion("/work");
+        foreach (var evt in new[] { handler, completion })
+        {
+            Assert.That(EventText.Scalar(evt, "UserId"), Is.EqualTo("user-7"));
+            Assert.That(EventText.Scalar(evt, "TenantId"), Is.EqualTo("tenant-3"));
+            Assert.That(EventText.Scalar(evt, "SessionId"), Is.EqualTo("session-9"));
+        }
+    }
+
+    [Test]
+    public async Task AnAnonymousRequestHasNoUserProperties()
+    {
+        await using var app = await TestWeb.StartTestServerAsync(a => Pipeline(a), Services);
+        using var client = app.CreateClient();
+
+        await client.GetAsync("/work");
+
+        Assert.That(_sink.WaitForCompletion("/work").Properties.ContainsKey("UserId"), Is.False);
+    }
+
+    [Test]
+    public async Task ACallFromAppAToAppBThroughAPropagatingClientSharesCorrelationAndTraceIds()
+    {
+        await using var appB = await TestWeb.StartKestrelAsync(b =>
+        {
+            b.UseCorrelation(o => o.Logger = _logger);
+            b.UseSerilogRequestLogging(o => o.Logger = _logger);
+            b.MapGet("/inventory", () =>
+            {
+                _logger.Information("App B served inventory");
+                return "7";
+            });
+        }, Services);
+
+        await using var appA = await TestWeb.StartKestrelAsync(a =>
+        {
+            a.UseCorrelation(o => o.Logger = _logger);
+            a.UseSerilogRequestLogging(o => o.Logger = _logger);
+            a.MapGet("/order", async (IHttpClientFactory factory) =>
+            {
+                var stock = await factory.CreateClient("inventory").GetStringAsync("/inventory");
+                _logger.Information("App A got stock {Stock}", stock);
+                return stock;
+            });
+        }, services => services.AddHttpClient("inventory", c => c.BaseAddress = appB.BaseAddress).AddCorrelationPropagation());
+        using var client = appA.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/order");
+        request.Headers.Add("X-Correlation-ID", "cross-app-1");
+
+        await client.SendAsync(request);
+
+        var inA = _sink.WaitForCompletion("/order");
+        var inB = _sink.WaitForCompletion("/inventory");
+        var servedB = _sink.WaitFor(e => e.MessageTemplate.Text == "App B served inventory").Single();
+        Assert.That(EventText.Scalar(inA, "CorrelationId"), Is.EqualTo("cross-app-1"));
+        Assert.That(EventText.Scalar(inB, "CorrelationId"), Is.EqualTo("cross-app-1"));
+        Assert.That(EventText.Scalar(servedB, "CorrelationId"), Is.EqualTo("cross-app-1"));
+        Assert.That(inB.TraceId, Is.EqualTo(inA.TraceId), "W3C traceparent is propagated by .NET's HttpClient.");
+        Assert.That(inB.SpanId, Is.Not.EqualTo(inA.SpanId));
+    }
+
+    [Test]
+    public async Task APropagatingClientKeepsAnIdTheRequestSetItself()
+    {
+        string? seen = null;
+        await using var appB = await TestWeb.StartTestServerAsync(b => b.MapGet("/echo", (HttpContext ctx) => seen = ctx.Request.Headers["X-Correlation-ID"].ToString()));
+        var services = new ServiceCollection();
+        services.AddHttpClient("b").AddCorrelationPropagation().ConfigurePrimaryHttpMessageHandler(() => appB.TestServer.CreateHandler());
+        using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<IHttpClientFactory>().CreateClient("b");
+
+        using (Serilog.Extensions.Observability.Enrichers.CorrelationContext.Begin("ambient-1"))
+        {
+            using var explicitRequest = new HttpRequestMessage(HttpMethod.Get, "http://localhost/echo");
+            explicitRequest.Headers.Add("X-Correlation-ID", "explicit-1");
+            await client.SendAsync(explicitRequest);
+            Assert.That(seen, Is.EqualTo("explicit-1"));
+
+            await client.GetAsync("http://localhost/echo");
+            Assert.That(seen, Is.EqualTo("ambient-1"));
+        }
+    }
+
+    [TestCase("")]
+    [TestCase("Bad Header")]
+    [TestCase("X-Id:")]
+    public void AnInvalidHeaderNameIsRejectedAtConfiguration(string name)
+    {
+        var app = WebApplication.CreateSlimBuilder().Build();
+
+        var ex = Assert.Throws<ArgumentException>(() => app.UseCorrelation(o => o.HeaderName = name));
+        Assert.That(ex!.ParamName, Is.EqualTo("configure"));
+        Assert.That(ex.Message, Does.Contain("HeaderName"));
+        Assert.Throws<ArgumentException>(() => new ServiceCollection().AddHttpClient("x").AddCorrelationPropagation(name));
+    }
+}

@@ -1,0 +1,345 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Serilog.AspNetCore;
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Extensions.Observability.AspNetCore.RequestLogging;
+using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
+using Serilog.Extensions.Observability.Timing;
+
+namespace Serilog.Extensions.Observability.AspNetCore.Tests.RequestLogging;
+
+public class RequestLoggingMiddlewareTests
+{
+    WaitingSink _sink = null!;
+    Logger _logger = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _sink = new WaitingSink();
+        _logger = TestWeb.CreateLogger(_sink);
+    }
+
+    [TearDown]
+    public void TearDown() => _logger.Dispose();
+
+    Task<RunningApp> StartAsync(Action<RequestLoggingOptions>? configure, Action<WebApplication> endpoints, bool kestrel = true, Action<WebApplication>? before = null, Action<IServiceCollection>? services = null)
+    {
+        void Configure(WebApplication app)
+        {
+            before?.Invoke(app);
+            app.UseSerilogRequestLogging(o =>
+            {
+                o.Logger = _logger;
+                configure?.Invoke(o);
+            });
+            endpoints(app);
+        }
+
+        void Services(IServiceCollection collection)
+        {
+            DiagnosticContextRegistration.Add(collection, _logger);
+            services?.Invoke(collection);
+        }
+
+        return kestrel ? TestWeb.StartKestrelAsync(Configure, Services) : TestWeb.StartTestServerAsync(Configure, Services);
+    }
+
+    [Test]
+    public async Task CompletionEventHasSerilogAspNetCoresTemplatePropertiesAndSourceContext()
+    {
+        await using var app = await StartAsync(null, a => a.MapGet("/hello", () => "hi"));
+        using var client = app.CreateClient();
+
+        var response = await client.GetAsync("/hello?x=1");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var evt = _sink.WaitForCompletion("/hello");
+        Assert.That(evt.MessageTemplate.Text, Is.EqualTo("HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0000} ms"));
+        Assert.That(evt.Level, Is.EqualTo(LogEventLevel.Information));
+        Assert.That(EventText.Scalar(evt, "RequestMethod"), Is.EqualTo("GET"));
+        Assert.That(((ScalarValue)evt.Properties["StatusCode"]).Value, Is.EqualTo(200));
+        Assert.That(((ScalarValue)evt.Properties["Elapsed"]).Value, Is.TypeOf<double>().And.GreaterThan(0.0));
+        Assert.That(EventText.Scalar(evt, "SourceContext"), Is.EqualTo("Serilog.AspNetCore.RequestLoggingMiddleware"));
+        Assert.That(evt.TraceId, Is.Not.Null.And.Not.EqualTo(default(System.Diagnostics.ActivityTraceId)));
+        Assert.That(evt.SpanId, Is.Not.Null.And.Not.EqualTo(default(System.Diagnostics.ActivitySpanId)));
+        Assert.That(evt.RenderMessage(), Does.StartWith("HTTP \"GET\" \"/hello\" responded 200 in "));
+    }
+
+    [Test]
+    public async Task QueryIsIncludedInRequestPathOnlyWhenAskedFor()
+    {
+        await using var app = await StartAsync(o => o.IncludeQueryInRequestPath = true, a => a.MapGet("/q", () => "q"));
+        using var client = app.CreateClient();
+
+        await client.GetAsync("/q?a=1&b=2");
+
+        Assert.That(_sink.WaitForCompletion("/q?a=1&b=2"), Is.Not.Null);
+    }
+
+    [Test]
+    public async Task PropertiesSetThroughTheDiagnosticContextFromAHandlerAndFromTheOptionsCallbackAppear()
+    {
+        await using var app = await StartAsync(
+            o => o.EnrichDiagnosticContext = (dc, ctx) => dc.Set("RequestHost", ctx.Request.Host.Host),
+            a => a.MapGet("/order", (IDiagnosticContext dc) =>
+            {
+                dc.Set("OrderId", 42);
+                dc.Set("Cart", new { Items = 3, Total = 9.5m }, destructureObjects: true);
+                return "ok";
+            }));
+        using var client = app.CreateClient();
+
+        await client.GetAsync("/order");
+
+        var evt = _sink.WaitForCompletion("/order");
+        Assert.That(((ScalarValue)evt.Properties["OrderId"]).Value, Is.EqualTo(42));
+        Assert.That(evt.Properties["Cart"], Is.TypeOf<StructureValue>());
+        Assert.That(EventText.Scalar(evt, "RequestHost"), Is.EqualTo("127.0.0.1"));
+    }
+
+    [Test]
+    public async Task TemplatePropertiesWinOverDiagnosticContextPropertiesOfTheSameName()
+    {
+        await using var app = await StartAsync(null, a => a.MapGet("/clash", (IDiagnosticContext dc) =>
+        {
+            dc.Set("StatusCode", "not-a-status");
+            return "ok";
+        }));
+        using var client = app.CreateClient();
+
+        await client.GetAsync("/clash");
+
+        Assert.That(((ScalarValue)_sink.WaitForCompletion("/clash").Properties["StatusCode"]).Value, Is.EqualTo(200));
+    }
+
+    [Test]
+    public async Task AnEscapingExceptionIsLoggedOnceAtErrorWithStatus500AndStillReachesTheServer()
+    {
+        await using var app = await StartAsync(null, a => a.MapGet("/boom", string () => throw new InvalidOperationException("kaboom")));
+        using var client = app.CreateClient();
+
+        var response = await client.GetAsync("/boom");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError));
+        var evt = _sink.WaitForCompletion("/boom");
+        Assert.That(evt.Level, Is.EqualTo(LogEventLevel.Error));
+        Assert.That(evt.Exception, Is.TypeOf<InvalidOperationException>().With.Message.EqualTo("kaboom"));
+        Assert.That(((ScalarValue)evt.Properties["StatusCode"]).Value, Is.EqualTo(500));
+        Assert.That(_sink.Events.Count(e => EventText.Scalar(e, "RequestPath") == "/boom"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task TheKnownStatusOfABadRequestExceptionIsLoggedWhenAskedFor()
+    {
+        await using var app = await StartAsync(o => o.UseExceptionStatusCode = true,
+            a => a.MapGet("/too-large", string () => throw new BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge)));
+        using var client = app.CreateClient();
+
+        await client.GetAsync("/too-large");
+
+        var evt = _sink.WaitForCompletion("/too-large");
+        Assert.That(((ScalarValue)evt.Properties["StatusCode"]).Value, Is.EqualTo(413));
+        Assert.That(evt.Level, Is.EqualTo(LogEventLevel.Error));
+    }
+
+    [Test]
+    public async Task UseExceptionHandlerStillProducesItsResponseAndTheEventKeepsTheException()
+    {
+        await using var app = await StartAsync(null,
+            a => a.MapGet("/handled", string () => throw new InvalidOperationException("handled-boom")),
+            before: a => a.UseExceptionHandler(error => error.Run(ctx => ctx.Response.WriteAsync("sorry"))));
+        using var client = app.CreateClient();
+
+        var response = await client.GetAsync("/handled");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError));
+        Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo("sorry"));
+        var evt = _sink.WaitForCompletion("/handled");
+        Assert.That(evt.Level, Is.EqualTo(LogEventLevel.Error));
+        Assert.That(evt.Exception?.Message, Is.EqualTo("handled-boom"));
+    }
+
+    [Test]
+    public async Task TheDeveloperExceptionPageStillShowsTheException()
+    {
+        await using var app = await StartAsync(null,
+            a => a.MapGet("/dev", string () => throw new InvalidOperationException("dev-page-boom")),
+            before: a => a.UseDeveloperExceptionPage());
+        using var client = app.CreateClient();
+
+        var response = await client.GetAsync("/dev");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError));
+        Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("dev-page-boom"));
+        Assert.That(_sink.WaitForCompletion("/dev").Level, Is.EqualTo(LogEventLevel.Error));
+    }
+
+    [Test]
+    public async Task ExcludedPathsProduceNoEventIncludingEndpointRoutedHealthChecks()
+    {
+        await using var app = await StartAsync(
+            o => o.ExcludePaths = ["/health", "/metrics/*"],
+            a =>
+            {
+                a.MapHealthChecks("/health");
+                a.MapGet("/metrics/cpu", () => "1");
+                a.MapGet("/healthz", () => "not excluded");
+                a.MapGet("/last", () => "last");
+            },
+            services: s => s.AddHealthChecks());
+        using var client = app.CreateClient();
+
+        Assert.That((await client.GetAsync("/health")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((await client.GetAsync("/HEALTH/")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        await client.GetAsync("/metrics/cpu");
+        await client.GetAsync("/healthz");
+        await client.GetAsync("/last");
+
+        _sink.WaitForCompletion("/last");
+        _sink.WaitForCompletion("/healthz");
+        var paths = _sink.Events.Select(e => EventText.Scalar(e, "RequestPath")).ToList();
+        Assert.That(paths, Has.None.EqualTo("/health").And.None.EqualTo("/HEALTH/").And.None.EqualTo("/metrics/cpu"));
+    }
+
+    [TestCase(false, LogEventLevel.Information)]
+    [TestCase(true, LogEventLevel.Warning)]
+    public async Task ClientErrorsAreWarningsOnlyWithThePreset(bool preset, LogEventLevel expected)
+    {
+        await using var app = await StartAsync(o => o.LogClientErrorsAsWarning = preset, a => a.MapGet("/missing", () => Results.NotFound()));
+        using var client = app.CreateClient();
+
+        await client.GetAsync("/missing");
+
+        var evt = _sink.WaitForCompletion("/missing");
+        Assert.That(evt.Level, Is.EqualTo(expected));
+        Assert.That(((ScalarValue)evt.Properties["StatusCode"]).Value, Is.EqualTo(404));
+    }
+
+    [Test]
+    public async Task RequestsOverTheSlowThresholdAreWarnings()
+    {
+        await using var app = await StartAsync(o => o.SlowRequestThreshold = TimeSpan.FromTicks(1), a => a.MapGet("/slow", () => "s"));
+        using var client = app.CreateClient();
+
+        await client.GetAsync("/slow");
+
+        Assert.That(_sink.WaitForCompletion("/slow").Level, Is.EqualTo(LogEventLevel.Warning));
+    }
+
+    [Test]
+    public async Task ARequestAbortedByTheClientIsLoggedAs499AtInformationWithThePreset()
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var app = await StartAsync(o => o.LogAbortedRequestsAsClientClosed = true, a => a.MapGet("/hang", async (HttpContext ctx) =>
+        {
+            started.SetResult();
+            await Task.Delay(Timeout.Infinite, ctx.RequestAborted);
+            return "never";
+        }));
+        using var client = app.CreateClient();
+        using var cts = new CancellationTokenSource();
+
+        var request = client.GetAsync("/hang", cts.Token);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(15));
+        cts.Cancel();
+        Assert.That(async () => await request, Throws.InstanceOf<OperationCanceledException>());
+
+        var evt = _sink.WaitForCompletion("/hang");
+        Assert.That(((ScalarValue)evt.Properties["StatusCode"]).Value, Is.EqualTo(499));
+        Assert.That(evt.Level, Is.EqualTo(LogEventLevel.Information));
+    }
+
+    [Test]
+    public async Task AllowListedHeadersAreCopiedAndCredentialsAreAlwaysMasked()
+    {
+        await using var app = await StartAsync(o =>
+            {
+                o.RequestHeaders = ["User-Agent", "Authorization", "X-Api-Key", "Cookie", "X-Absent"];
+                o.ResponseHeaders = ["Set-Cookie", "X-Served-By"];
+            },
+            a => a.MapGet("/headers", (HttpContext ctx) =>
+            {
+                ctx.Response.Headers["Set-Cookie"] = "session=resp-secret";
+                ctx.Response.Headers["X-Served-By"] = "node-1";
+                return "h";
+            }));
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/headers");
+        request.Headers.TryAddWithoutValidation("User-Agent", "tests/1.0");
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer req-secret-token");
+        request.Headers.TryAddWithoutValidation("X-Api-Key", "req-secret-key");
+        request.Headers.TryAddWithoutValidation("Cookie", "a=req-secret-cookie");
+
+        await client.SendAsync(request);
+
+        var evt = _sink.WaitForCompletion("/headers");
+        var requestHeaders = ((DictionaryValue)evt.Properties["RequestHeaders"]).Elements.ToDictionary(kv => (string)kv.Key.Value!, kv => ((ScalarValue)kv.Value).Value);
+        var responseHeaders = ((DictionaryValue)evt.Properties["ResponseHeaders"]).Elements.ToDictionary(kv => (string)kv.Key.Value!, kv => ((ScalarValue)kv.Value).Value);
+        Assert.That(requestHeaders["User-Agent"], Is.EqualTo("tests/1.0"));
+        Assert.That(requestHeaders["Authorization"], Is.EqualTo("[REDACTED]"));
+        Assert.That(requestHeaders["X-Api-Key"], Is.EqualTo("[REDACTED]"));
+        Assert.That(requestHeaders["Cookie"], Is.EqualTo("[REDACTED]"));
+        Assert.That(requestHeaders.ContainsKey("X-Absent"), Is.False);
+        Assert.That(responseHeaders["Set-Cookie"], Is.EqualTo("[REDACTED]"));
+        Assert.That(responseHeaders["X-Served-By"], Is.EqualTo("node-1"));
+        Assert.That(EventText.Of(evt), Does.Not.Contain("secret"));
+    }
+
+    [Test]
+    public async Task StagesOfAPipelineThatRanInsideTheRequestAreOnTheEvent()
+    {
+        await using var app = await StartAsync(null, a => a.MapPost("/voice", () =>
+        {
+            using var pipeline = PipelineTimer.Begin("voice-turn", _logger);
+            using (pipeline.Stage("stt")) { }
+            using (pipeline.Stage("llm")) { }
+            pipeline.Complete();
+            return "done";
+        }));
+        using var client = app.CreateClient();
+
+        await client.PostAsync("/voice", null);
+
+        var stages = (DictionaryValue)_sink.WaitForCompletion("/voice").Properties["Stages"];
+        Assert.That(stages.Elements.Select(kv => kv.Key.Value), Is.EqualTo(new[] { "stt", "llm" }));
+        Assert.That(stages.Elements.Values.Select(v => ((ScalarValue)v).Value), Has.All.TypeOf<double>());
+    }
+
+    [Test]
+    public async Task WithoutARegisteredDiagnosticContextRequestLoggingStillWorks()
+    {
+        await using var app = await TestWeb.StartTestServerAsync(a =>
+        {
+            a.UseSerilogRequestLogging(o => o.Logger = _logger);
+            a.MapGet("/plain", () => "p");
+        });
+        using var client = app.CreateClient();
+
+        await client.GetAsync("/plain");
+
+        Assert.That(_sink.WaitForCompletion("/plain").Level, Is.EqualTo(LogEventLevel.Information));
+    }
+
+    [Test]
+    public void NullMessageTemplateIsRejectedAtConfiguration()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        var app = builder.Build();
+
+        var ex = Assert.Throws<ArgumentException>(() => app.UseSerilogRequestLogging(o => o.MessageTemplate = null!));
+        Assert.That(ex!.Message, Does.Contain("MessageTemplate"));
+    }
+
+    [Test]
+    public void ANonPositiveSlowThresholdIsRejectedAtConfiguration()
+    {
+        var app = WebApplication.CreateSlimBuilder().Build();
+
+        var ex = Assert.Throws<ArgumentException>(() => app.UseSerilogRequestLogging(o => o.SlowRequestThreshold = TimeSpan.Zero));
+        Assert.That(ex!.Message, Does.Contain("SlowRequestThreshold"));
+    }
+}
