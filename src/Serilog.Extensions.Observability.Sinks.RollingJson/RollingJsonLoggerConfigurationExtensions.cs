@@ -36,7 +36,7 @@ public static class RollingJsonLoggerConfigurationExtensions
     /// <param name="queueLimit">The most events waiting for the writer. The default is 100,000.</param>
     /// <param name="blockWhenFull">Make the caller wait for room instead of dropping (and counting) the event when the queue is full. The default is <see langword="false"/>.</param>
     /// <param name="durability">How far each batch is pushed before the next: to the OS (the default) or to the device.</param>
-    /// <param name="flushOnLevel">A batch holding an event at or above this level is forced to disk at once. The default is <see cref="LogEventLevel.Error"/>; <see langword="null"/> turns it off.</param>
+    /// <param name="flushOnLevel">A batch holding an event at or above this level is forced to disk at once. The default is <see cref="LogEventLevel.Error"/>. (Not nullable here: Serilog.Settings.Configuration cannot pass a nullable enum default; <see cref="RollingJsonOptions.FlushOnLevel"/> = <see langword="null"/> turns it off.)</param>
     /// <param name="shutdownTimeout">How long disposal may wait for the queue to drain. The default, <see langword="null"/>, means 10 seconds.</param>
     /// <param name="restrictedToMinimumLevel">The minimum level of events passed to the sink. Ignored when <paramref name="levelSwitch"/> is set.</param>
     /// <param name="levelSwitch">A switch that changes the sink's minimum level at run time.</param>
@@ -58,7 +58,7 @@ public static class RollingJsonLoggerConfigurationExtensions
         int queueLimit = RollingJsonOptions.DefaultQueueLimit,
         bool blockWhenFull = false,
         RollingJsonDurability durability = RollingJsonDurability.Flushed,
-        LogEventLevel? flushOnLevel = LogEventLevel.Error,
+        LogEventLevel flushOnLevel = LogEventLevel.Error,
         TimeSpan? shutdownTimeout = null,
         LogEventLevel restrictedToMinimumLevel = LevelAlias.Minimum,
         LoggingLevelSwitch? levelSwitch = null)

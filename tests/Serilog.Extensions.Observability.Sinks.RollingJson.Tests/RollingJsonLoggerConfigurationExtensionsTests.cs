@@ -155,6 +155,25 @@ public class RollingJsonLoggerConfigurationExtensionsTests
     }
 
     [Test]
+    public void AppsettingsWithOnlyThePathUseTheDefaults()
+    {
+        // Omitted arguments take the parameters' default values through reflection: a nullable enum default would
+        // come back as an int and fail, which is why flushOnLevel is not nullable on the parameter overload.
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "min-.json").Replace("\\", "\\\\");
+        var json = $$"""
+        { "Serilog": { "Using": [ "Serilog.Extensions.Observability.Sinks.RollingJson" ],
+                       "WriteTo": [ { "Name": "RollingJson", "Args": { "path": "{{path}}", "rollingInterval": "Infinite" } } ] } }
+        """;
+        var configuration = new ConfigurationBuilder().AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(json))).Build();
+        var logger = new LoggerConfiguration().ReadFrom.Configuration(configuration).CreateLogger();
+        logger.Information("Hello {Name}", "defaults");
+        logger.Dispose();
+        var line = LogFiles.Parse(LogFiles.Lines(Path.Combine(folder.Path, "min-.json")).Single());
+        Assert.That(line.GetProperty("Name").GetString(), Is.EqualTo("defaults"));
+    }
+
+    [Test]
     public void ALevelSwitchControlsTheSink()
     {
         using var folder = TempFolder.ForCaller();
