@@ -40,6 +40,8 @@ sealed class Redactor
         try
         {
             if (Keys.IsSensitive(name)) return value is RedactedValue ? null : Masker.MaskPropertyValue(value);
+            // Numbers, dates and other non-text scalars: nothing to look into.
+            if (value is ScalarValue { Value: not string } && Detectors is not { DetectsCardNumbers: true }) return null;
             return RedactValue(value, 1);
         }
         catch (Exception ex)
@@ -95,7 +97,8 @@ sealed class Redactor
     public string? RedactString(string text)
     {
         string? result = null;
-        if (_maximumJsonLength > 0 && text.Length >= 2 && text.Length <= _maximumJsonLength)
+        // JSON, "[key, value]" and "Type { Member = value }" all end in a bracket: most strings stop at this test.
+        if (_maximumJsonLength > 0 && text.Length >= 2 && text.Length <= _maximumJsonLength && EndsLikeStructure(text))
         {
             if (LooksStructured(text)) result = RedactPairText(text) ?? (LooksLikeJson(text) ? JsonTextRedactor.Redact(text, this) : null);
             if (result is null && MemberListTextRedactor.LooksLikeMemberList(text)) result = MemberListTextRedactor.Redact(text, this);
@@ -108,6 +111,12 @@ sealed class Redactor
         }
 
         return result;
+    }
+
+    static bool EndsLikeStructure(string text)
+    {
+        var last = text[^1];
+        return last is '}' or ']' || char.IsWhiteSpace(last);
     }
 
     static bool LooksStructured(string text)

@@ -7,30 +7,33 @@ namespace Serilog.Extensions.Observability.Redaction.Events;
 /// <summary>The event-level pass shared by the enricher and the sink wrapper.</summary>
 static class EventRedaction
 {
-    /// <summary>Adds a replacement for each property that needs one; allocates nothing when none does.</summary>
-    public static void CollectChanges(Redactor redactor, LogEvent logEvent, List<LogEventProperty> changes)
+    /// <summary>A replacement for each property that needs one; <see langword="null"/> (nothing allocated) when none does.</summary>
+    public static List<LogEventProperty>? CollectChanges(Redactor redactor, LogEvent logEvent)
     {
+        List<LogEventProperty>? changes = null;
         if (logEvent.Properties is Dictionary<string, LogEventPropertyValue> concrete)
         {
             // The concrete type's struct enumerator: the interface's would allocate on every event.
-            foreach (var property in concrete) Collect(redactor, property.Key, property.Value, changes);
+            foreach (var property in concrete) Collect(redactor, property.Key, property.Value, ref changes);
         }
         else
         {
-            foreach (var property in logEvent.Properties) Collect(redactor, property.Key, property.Value, changes);
+            foreach (var property in logEvent.Properties) Collect(redactor, property.Key, property.Value, ref changes);
         }
+        return changes;
     }
 
-    static void Collect(Redactor redactor, string name, LogEventPropertyValue value, List<LogEventProperty> changes)
+    static void Collect(Redactor redactor, string name, LogEventPropertyValue value, ref List<LogEventProperty>? changes)
     {
         var replacement = redactor.RedactProperty(name, value);
-        if (replacement is not null) changes.Add(new LogEventProperty(name, replacement));
+        if (replacement is not null) (changes ??= new List<LogEventProperty>()).Add(new LogEventProperty(name, replacement));
     }
 
     /// <summary>The fail-closed fallback: every property replaced by the mask.</summary>
-    public static void MaskAll(Redactor redactor, LogEvent logEvent, List<LogEventProperty> changes)
+    public static List<LogEventProperty> MaskAll(Redactor redactor, LogEvent logEvent)
     {
-        changes.Clear();
+        var changes = new List<LogEventProperty>();
         foreach (var property in logEvent.Properties) changes.Add(new LogEventProperty(property.Key, redactor.Masker.Fixed));
+        return changes;
     }
 }

@@ -11,30 +11,27 @@ namespace Serilog.Extensions.Observability.Redaction.Events;
 /// </summary>
 sealed class RedactingEnricher : ILogEventEnricher
 {
-    [ThreadStatic] static List<LogEventProperty>? _changes;
-
     readonly Redactor _redactor;
 
     public RedactingEnricher(Redactor redactor) => _redactor = redactor;
 
     public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory)
     {
-        var changes = _changes ??= new List<LogEventProperty>();
+        List<LogEventProperty>? changes;
         try
         {
-            EventRedaction.CollectChanges(_redactor, logEvent, changes);
-            // The properties cannot change while they are being enumerated: apply afterwards.
-            foreach (var change in changes) logEvent.AddOrUpdateProperty(change);
+            changes = EventRedaction.CollectChanges(_redactor, logEvent);
         }
         catch (Exception ex)
         {
             RedactionFailures.Report("the redaction enricher", ex);
-            EventRedaction.MaskAll(_redactor, logEvent, changes);
-            foreach (var change in changes) logEvent.AddOrUpdateProperty(change);
+            changes = EventRedaction.MaskAll(_redactor, logEvent);
         }
-        finally
+
+        // The properties cannot change while they are being enumerated: apply afterwards.
+        if (changes is not null)
         {
-            changes.Clear();
+            foreach (var change in changes) logEvent.AddOrUpdateProperty(change);
         }
     }
 }

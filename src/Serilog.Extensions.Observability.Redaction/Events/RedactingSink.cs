@@ -14,8 +14,6 @@ namespace Serilog.Extensions.Observability.Redaction.Events;
 /// </summary>
 sealed class RedactingSink : ILogEventSink, IDisposable
 {
-    [ThreadStatic] static List<LogEventProperty>? _changes;
-
     readonly ILogEventSink _inner;
     readonly Redactor _redactor;
 
@@ -50,27 +48,19 @@ sealed class RedactingSink : ILogEventSink, IDisposable
 
     LogEvent Redact(LogEvent logEvent)
     {
-        var changes = _changes ??= new List<LogEventProperty>();
-        try
-        {
-            EventRedaction.CollectChanges(_redactor, logEvent, changes);
-            var template = _redactor.RedactTemplate(logEvent.MessageTemplate);
-            var exception = RedactException(logEvent.Exception);
-            if (changes.Count == 0 && ReferenceEquals(template, logEvent.MessageTemplate) && ReferenceEquals(exception, logEvent.Exception))
-                return logEvent;
+        var changes = EventRedaction.CollectChanges(_redactor, logEvent);
+        var template = _redactor.RedactTemplate(logEvent.MessageTemplate);
+        var exception = RedactException(logEvent.Exception);
+        if (changes is null && ReferenceEquals(template, logEvent.MessageTemplate) && ReferenceEquals(exception, logEvent.Exception))
+            return logEvent;
 
-            var properties = new List<LogEventProperty>(logEvent.Properties.Count);
-            foreach (var property in logEvent.Properties)
-            {
-                var replacement = Find(changes, property.Key);
-                properties.Add(replacement ?? new LogEventProperty(property.Key, property.Value));
-            }
-            return Copy(logEvent, template, exception, properties);
-        }
-        finally
+        var properties = new List<LogEventProperty>(logEvent.Properties.Count);
+        foreach (var property in logEvent.Properties)
         {
-            changes.Clear();
+            var replacement = changes is null ? null : Find(changes, property.Key);
+            properties.Add(replacement ?? new LogEventProperty(property.Key, property.Value));
         }
+        return Copy(logEvent, template, exception, properties);
     }
 
     static LogEventProperty? Find(List<LogEventProperty> changes, string name)

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Frozen;
+using System.Runtime.CompilerServices;
 
 namespace Serilog.Extensions.Observability.Redaction.Keys;
 
@@ -27,11 +28,37 @@ sealed class KeyMatcher
     public bool IsSensitive(string? key)
     {
         if (string.IsNullOrEmpty(key)) return false;
-        if (_cache.TryGetValue(key, out var sensitive)) return sensitive;
 
-        sensitive = Decide(key);
-        if (_cache.Count < MaximumCachedKeys) _cache.TryAdd(key, sensitive);
+        // Property names are mostly the same string instances event after event (template tokens, enricher
+        // constants): an identity-hashed slot answers them without hashing the text.
+        var slot = RuntimeHelpers.GetHashCode(key) & (RecentSlots - 1);
+        var recent = Volatile.Read(ref _recent[slot]);
+        if (recent is not null && ReferenceEquals(recent.Key, key)) return recent.Sensitive;
+
+        if (!_cache.TryGetValue(key, out var sensitive))
+        {
+            sensitive = Decide(key);
+            if (_cache.Count < MaximumCachedKeys) _cache.TryAdd(key, sensitive);
+        }
+
+        Volatile.Write(ref _recent[slot], new Recent(key, sensitive));
         return sensitive;
+    }
+
+    const int RecentSlots = 256;
+    readonly Recent?[] _recent = new Recent?[RecentSlots];
+
+    /// <summary>Immutable, so a slot is replaced whole and never read half-written.</summary>
+    sealed class Recent
+    {
+        public Recent(string key, bool sensitive)
+        {
+            Key = key;
+            Sensitive = sensitive;
+        }
+
+        public string Key { get; }
+        public bool Sensitive { get; }
     }
 
     bool Decide(string key)
