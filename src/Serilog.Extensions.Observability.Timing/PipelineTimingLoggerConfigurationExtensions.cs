@@ -16,7 +16,9 @@ public static class PipelineTimingLoggerConfigurationExtensions
     /// </summary>
     /// <remarks>
     /// The arguments become the process-wide defaults of every pipeline begun without its own
-    /// <see cref="PipelineTimingOptions"/>; the last configuration applied wins. All of them can be given in the
+    /// <see cref="PipelineTimingOptions"/>; the last configuration applied wins. Called with every argument at its
+    /// default (as <c>WithObservability()</c> does), it only adds the enricher and leaves defaults configured elsewhere
+    /// (appsettings, an earlier call) in place. All of them can be given in the
     /// appsettings <c>"Serilog"</c> section: <c>{ "Name": "WithPipelineTiming", "Args": { "stageThresholds": { "llm": "00:00:02" } } }</c>.
     /// </remarks>
     /// <param name="enrichmentConfiguration">Logger enrichment configuration.</param>
@@ -44,6 +46,13 @@ public static class PipelineTimingLoggerConfigurationExtensions
         PipelineTimingOptions.ValidateThresholds(pipelineThresholds, nameof(pipelineThresholds));
         if (disposeOutcome is not (TimingOutcome.Completed or TimingOutcome.Abandoned))
             throw new ArgumentOutOfRangeException(nameof(disposeOutcome), disposeOutcome, "A disposed stage or pipeline is either Completed or Abandoned.");
+
+        if (stageThresholds is null && pipelineThresholds is null && stageCompletionLevel == LogEventLevel.Debug
+            && summaryLevel == LogEventLevel.Information && disposeOutcome == TimingOutcome.Completed)
+        {
+            // Nothing to configure: adding the properties must not wipe thresholds another configuration set.
+            return enrichmentConfiguration.With(new PipelineTimingEnricher());
+        }
 
         var options = new PipelineTimingOptions
         {

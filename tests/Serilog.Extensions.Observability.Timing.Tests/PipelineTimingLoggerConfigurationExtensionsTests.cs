@@ -124,17 +124,34 @@ public class PipelineTimingLoggerConfigurationExtensionsTests
     }
 
     [Test]
-    public void WithPipelineTimingWithoutArgumentsRegistersPlainDefaults()
+    public void WithPipelineTimingWithoutArgumentsKeepsTheDefaultsConfiguredEarlier()
     {
-        using var logger = new LoggerConfiguration().ReadFrom.Configuration(Json("""
-            { "Serilog": { "Using": [ "Serilog.Extensions.Observability.Timing" ], "Enrich": [ "WithPipelineTiming" ] } }
-            """)).CreateLogger();
+        using var configured = new LoggerConfiguration().ReadFrom.Configuration(Json(AppSettings)).CreateLogger();
+        var fromAppSettings = PipelineTimingDefaults.Current;
+
+        // What WithObservability() does after ReadFrom.Configuration: only the enricher is added.
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration().Enrich.WithPipelineTiming().WriteTo.Sink(sink).CreateLogger();
+
+        Assert.That(PipelineTimingDefaults.Current, Is.SameAs(fromAppSettings));
+        Assert.That(PipelineTimingDefaults.Current.StageThresholds["llm"], Is.EqualTo(TimeSpan.FromMilliseconds(500)));
+        using (var pipeline = PipelineTimer.Begin("p", logger))
+        using (pipeline.Stage("s"))
+            logger.Information("inside");
+        Assert.That(sink.Events.First(e => e.MessageTemplate.Text == "inside").Properties.ContainsKey("Stage"), Is.True);
+    }
+
+    [Test]
+    public void WithPipelineTimingWithAnyArgumentRegistersNewDefaults()
+    {
+        using var configured = new LoggerConfiguration().ReadFrom.Configuration(Json(AppSettings)).CreateLogger();
+
+        using var logger = new LoggerConfiguration().Enrich.WithPipelineTiming(summaryLevel: LogEventLevel.Warning).CreateLogger();
         var defaults = PipelineTimingDefaults.Current;
 
-        Assert.That(defaults, Is.Not.SameAs(_saved));
         Assert.That(defaults.StageThresholds, Is.Empty);
         Assert.That(defaults.StageCompletionLevel, Is.EqualTo(LogEventLevel.Debug));
-        Assert.That(defaults.SummaryLevel, Is.EqualTo(LogEventLevel.Information));
+        Assert.That(defaults.SummaryLevel, Is.EqualTo(LogEventLevel.Warning));
         Assert.That(defaults.DisposeOutcome, Is.EqualTo(TimingOutcome.Completed));
     }
 
