@@ -52,16 +52,17 @@ sealed class CorrelationMiddleware
         {
             await _next(context);
         }
-        catch (Exception) when (_options.EchoResponseHeader && !_leaveErrorsToOuterHandlers && !context.Response.HasStarted)
+        catch (Exception ex) when (_options.EchoResponseHeader && !_leaveErrorsToOuterHandlers && !context.Response.HasStarted)
         {
             // The server answers an unhandled exception with a bare 500 after clearing every header, so the id
-            // would be lost. Send that 500 ourselves, with the id, then rethrow so the server still logs the
-            // exception (it closes the connection after a started response; the response is already complete).
+            // would be lost. Send that 500 ourselves, with the id. When request logging has already written the
+            // exception, the request is done; otherwise rethrow so the server logs it (it then closes the
+            // connection, after the complete response).
             context.Response.Clear();
             context.Response.StatusCode = StatusCodes.Status500InternalServerError;
             context.Response.ContentLength = 0;
             await context.Response.CompleteAsync();
-            throw;
+            if (!RequestLogging.RequestLoggingMiddleware.HasLogged(context, ex)) throw;
         }
     }
 

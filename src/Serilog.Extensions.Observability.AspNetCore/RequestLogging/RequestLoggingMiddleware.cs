@@ -20,6 +20,12 @@ sealed class RequestLoggingMiddleware
     internal const string SourceContextName = "Serilog.AspNetCore.RequestLoggingMiddleware";
     internal const int ClientClosedRequest = 499;
 
+    // HttpContext.Items key: the exception the completion event carried, so an outer middleware knows it was logged.
+    static readonly object LoggedExceptionKey = new();
+
+    internal static bool HasLogged(HttpContext httpContext, Exception exception) =>
+        httpContext.Items.TryGetValue(LoggedExceptionKey, out var logged) && ReferenceEquals(logged, exception);
+
     readonly RequestDelegate _next;
     readonly DiagnosticContext _diagnosticContext;
     readonly MessageTemplate _messageTemplate;
@@ -124,6 +130,7 @@ sealed class RequestLoggingMiddleware
                 activity?.TraceId ?? default,
                 activity?.SpanId ?? default);
             logger.Write(logEvent);
+            if (exception is not null) httpContext.Items[LoggedExceptionKey] = exception;
         }
         catch (Exception failure)
         {
