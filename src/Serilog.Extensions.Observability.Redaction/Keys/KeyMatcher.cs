@@ -30,10 +30,13 @@ sealed class KeyMatcher
         if (string.IsNullOrEmpty(key)) return false;
 
         // Property names are mostly the same string instances event after event (template tokens, enricher
-        // constants): an identity-hashed slot answers them without hashing the text.
-        var slot = RuntimeHelpers.GetHashCode(key) & (RecentSlots - 1);
-        var recent = Volatile.Read(ref _recent[slot]);
-        if (recent is not null && ReferenceEquals(recent.Key, key)) return recent.Sensitive;
+        // constants): an identity-hashed slot answers them without hashing the text. Two slots per hash; a slot is
+        // filled once and never evicted, so keys that collide cannot make each other allocate on every event.
+        var slot = RuntimeHelpers.GetHashCode(key) & (RecentSlots - 2);
+        var first = Volatile.Read(ref _recent[slot]);
+        if (first is not null && ReferenceEquals(first.Key, key)) return first.Sensitive;
+        var second = Volatile.Read(ref _recent[slot + 1]);
+        if (second is not null && ReferenceEquals(second.Key, key)) return second.Sensitive;
 
         if (!_cache.TryGetValue(key, out var sensitive))
         {
@@ -41,11 +44,12 @@ sealed class KeyMatcher
             if (_cache.Count < MaximumCachedKeys) _cache.TryAdd(key, sensitive);
         }
 
-        Volatile.Write(ref _recent[slot], new Recent(key, sensitive));
+        if (first is null) Interlocked.CompareExchange(ref _recent[slot], new Recent(key, sensitive), null);
+        else if (second is null) Interlocked.CompareExchange(ref _recent[slot + 1], new Recent(key, sensitive), null);
         return sensitive;
     }
 
-    const int RecentSlots = 256;
+    const int RecentSlots = 1024;
     readonly Recent?[] _recent = new Recent?[RecentSlots];
 
     /// <summary>Immutable, so a slot is replaced whole and never read half-written.</summary>
