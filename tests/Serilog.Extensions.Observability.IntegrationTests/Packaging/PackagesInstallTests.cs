@@ -1,0 +1,150 @@
+using System.IO.Compression;
+using System.Text.Json;
+using System.Xml.Linq;
+using Serilog.Extensions.Observability.IntegrationTests.Support;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.IntegrationTests.Packaging;
+
+/// <summary>
+/// Packs every package into a temporary folder, checks what each nupkg holds, then builds and runs a throwaway
+/// console app that references the packages by version only, as a user would.
+/// </summary>
+[NonParallelizable]
+public class PackagesInstallTests
+{
+    static readonly string[] PackageIds =
+    [
+        "Serilog.Extensions.Observability.Formatting",
+        "Serilog.Extensions.Observability.Enrichers",
+        "Serilog.Extensions.Observability.Redaction",
+        "Serilog.Extensions.Observability.Timing",
+        "Serilog.Extensions.Observability.Sinks.RollingJson",
+        "Serilog.Extensions.Observability",
+        "Serilog.Extensions.Observability.AspNetCore",
+    ];
+
+    TempFolder _work = null!;
+    string _feed = null!;
+    string _version = null!;
+
+    [OneTimeSetUp]
+    public async Task PackEverything()
+    {
+        _work = TempFolder.ForCaller();
+        _feed = Directory.CreateDirectory(Path.Combine(_work.Path, "feed")).FullName;
+        // A version no earlier run used, so no package cache can hand back a stale copy.
+        _version = "0.0.1-ci." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff");
+
+        var solution = Path.Combine(Repository.Root, "Serilog.Extensions.Observability.sln");
+        var result = await ChildProcess.RunAsync("dotnet",
+            $"pack \"{solution}\" -c {Repository.Configuration} --no-build -o \"{_feed}\" -p:PackageVersion={_version}",
+            Repository.Root, TimeSpan.FromMinutes(5));
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
+    }
+
+    [OneTimeTearDown]
+    public void CleanUp() => _work.Dispose();
+
+    [Test]
+    public void EveryPackageHasItsSymbolsReadmeLicenseTagsDocsAndDependencies()
+    {
+        foreach (var id in PackageIds)
+        {
+            var nupkg = Path.Combine(_feed, $"{id}.{_version}.nupkg");
+            Assert.That(File.Exists(nupkg), Is.True, $"{id} was not packed.");
+            Assert.That(File.Exists(Path.ChangeExtension(nupkg, ".snupkg")), Is.True, $"{id} has no symbol package.");
+
+            using var zip = ZipFile.OpenRead(nupkg);
+            var entries = zip.Entries.Select(e => e.FullName).ToList();
+            XNamespace ns;
+            XElement metadata;
+            using (var stream = zip.GetEntry($"{id}.nuspec")!.Open())
+            {
+                var nuspec = XDocument.Load(stream);
+                ns = nuspec.Root!.Name.Namespace;
+                metadata = nuspec.Root.Element(ns + "metadata")!;
+            }
+
+            Assert.That(metadata.Element(ns + "description")?.Value, Is.Not.Empty, id);
+            Assert.That(metadata.Element(ns + "tags")?.Value, Does.StartWith("serilog"), id);
+            Assert.That(metadata.Element(ns + "license")?.Value, Is.EqualTo("Apache-2.0"), id);
+            Assert.That(metadata.Element(ns + "license")?.Attribute("type")?.Value, Is.EqualTo("expression"), id);
+            Assert.That(metadata.Element(ns + "readme")?.Value, Is.EqualTo("README.md"), id);
+            Assert.That(entries, Does.Contain("README.md"), id);
+            foreach (var tfm in new[] { "net8.0", "net10.0" })
+            {
+                Assert.That(entries, Does.Contain($"lib/{tfm}/{id}.dll"), id);
+                Assert.That(entries, Does.Contain($"lib/{tfm}/{id}.xml"), $"{id} has no XML docs for {tfm}.");
+            }
+
+            var dependencies = metadata.Descendants(ns + "dependency").ToList();
+            if (id != "Serilog.Extensions.Observability.AspNetCore")
+                Assert.That(dependencies.Any(d => d.Attribute("id")?.Value == "Serilog" && d.Attribute("version")?.Value == "3.1.1"), Is.True,
+                    $"{id} must depend on Serilog 3.1.1 or later.");
+            foreach (var internalDependency in dependencies.Where(d => d.Attribute("id")!.Value.StartsWith("Serilog.Extensions.Observability", StringComparison.Ordinal)))
+                Assert.That(internalDependency.Attribute("version")?.Value, Is.EqualTo(_version), $"{id} depends on another version of {internalDependency.Attribute("id")!.Value}.");
+        }
+    }
+
+    [Test]
+    public async Task AThrowawayAppReferencingThePackagesByVersionWritesRedactedCorrelatedClef()
+    {
+        var app = Directory.CreateDirectory(Path.Combine(_work.Path, "consumer")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(app, "consumer.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="Serilog.Extensions.Observability" Version="{_version}" />
+              </ItemGroup>
+            </Project>
+            """);
+        // Stop the repository's build files from applying: the app stands alone, as in a user's repository.
+        await File.WriteAllTextAsync(Path.Combine(app, "Directory.Build.props"), "<Project />");
+        await File.WriteAllTextAsync(Path.Combine(app, "Directory.Build.targets"), "<Project />");
+        await File.WriteAllTextAsync(Path.Combine(app, "Directory.Packages.props"), "<Project />");
+        await File.WriteAllTextAsync(Path.Combine(app, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <add key="packed-for-this-test" value="{_feed}" />
+              </packageSources>
+            </configuration>
+            """);
+        await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), """
+            using Serilog;
+            using Serilog.Extensions.Observability;
+            using Serilog.Extensions.Observability.Enrichers;
+
+            var path = Path.Combine(args[0], "app-.json");
+            Log.Logger = new LoggerConfiguration()
+                .WithObservability(o => o.Service("consumer").Console(ObservabilityConsoleFormat.None).RollingJson(path))
+                .CreateLogger();
+            using (CorrelationContext.Begin("consumer-correlation-1"))
+                Log.Information("User {UserName} signed in with {Password}", "ann", "consumer-secret-1");
+            Log.CloseAndFlush();
+            Console.WriteLine("consumer done");
+            """);
+        var logs = Directory.CreateDirectory(Path.Combine(_work.Path, "consumer-logs")).FullName;
+        // A private package folder: restore takes our packages from the feed, the rest from the machine's source.
+        var environment = new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(_work.Path, "nuget-packages") };
+
+        var run = await ChildProcess.RunAsync("dotnet", $"run -c Release -- \"{logs}\"", app, TimeSpan.FromMinutes(5), environment);
+
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Output);
+        Assert.That(run.Output, Does.Contain("consumer done"));
+        var line = File.ReadAllLines(Directory.GetFiles(logs).Single()).Single();
+        using var json = JsonDocument.Parse(line);
+        Assert.That(json.RootElement.GetProperty("@mt").GetString(), Is.EqualTo("User {UserName} signed in with {Password}"));
+        Assert.That(json.RootElement.GetProperty("CorrelationId").GetString(), Is.EqualTo("consumer-correlation-1"));
+        Assert.That(json.RootElement.GetProperty("ServiceName").GetString(), Is.EqualTo("consumer"));
+        Assert.That(json.RootElement.GetProperty("UserName").GetString(), Is.EqualTo("ann"));
+        Assert.That(line, Does.Not.Contain("consumer-secret-1"));
+    }
+}

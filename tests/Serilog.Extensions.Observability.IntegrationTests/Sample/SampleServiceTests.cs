@@ -1,0 +1,53 @@
+using System.Text.Json;
+using Serilog.Extensions.Observability.IntegrationTests.Support;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.IntegrationTests.Sample;
+
+/// <summary>The README's first command: the sample starts, drives itself, reports and exits 0.</summary>
+public class SampleServiceTests
+{
+    [Test]
+    public async Task TheSampleRunsItsScriptWritesRedactedCorrelatedJsonAndExitsZero()
+    {
+        var sampleDll = Path.Combine(Repository.Root, "samples", "Serilog.Extensions.Observability.Sample", "bin", Repository.Configuration, "net10.0",
+            "Serilog.Extensions.Observability.Sample.dll");
+        Assert.That(File.Exists(sampleDll), Is.True, $"Build the solution first: {sampleDll} is missing.");
+        using var workDir = TempFolder.ForCaller();
+
+        var result = await ChildProcess.RunAsync("dotnet", $"\"{sampleDll}\"", workDir.Path, TimeSpan.FromMinutes(2));
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
+        Assert.That(result.Output, Does.Contain("All requests answered as expected."));
+        Assert.That(result.Output, Does.Contain("demo-order-7"));
+        Assert.That(result.Output, Does.Not.Contain("hunter2-not-logged").And.Not.Contain("sk-live-not-logged"));
+
+        var files = Directory.GetFiles(Path.Combine(workDir.Path, "logs"), "*.json");
+        Assert.That(files, Has.Length.EqualTo(2), "A CLEF file and a flat JSON file under logs/ of the working directory.");
+        var events = new List<JsonElement>();
+        foreach (var file in files)
+        {
+            var text = await File.ReadAllTextAsync(file);
+            Assert.That(text, Does.Not.Contain("hunter2-not-logged").And.Not.Contain("sk-live-not-logged").And.Not.Contain("eyJhbGciOiJIUzI1NiJ9"),
+                $"A secret reached {Path.GetFileName(file)}.");
+            foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                events.Add(JsonDocument.Parse(line).RootElement.Clone());
+        }
+
+        var clef = events.Where(e => e.TryGetProperty("@t", out _)).ToList();
+        string? Prop(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+        // One correlation id across /orders/7 and the /inventory/7 call it made on itself, and one trace.
+        var order = clef.Where(e => Prop(e, "CorrelationId") == "demo-order-7").ToList();
+        Assert.That(order.Select(e => Prop(e, "RequestPath")), Does.Contain("/orders/7").And.Contain("/inventory/7"));
+        Assert.That(order.Select(e => Prop(e, "@tr")).Distinct().Count(), Is.EqualTo(1));
+
+        // The slow LLM stage is a warning; /boom is one error event; /health is not logged.
+        Assert.That(clef.Any(e => Prop(e, "@l") == "Warning" && Prop(e, "Stage") == "llm" && Prop(e, "CorrelationId") == "demo-slow-llm"), Is.True);
+        Assert.That(clef.Count(e => Prop(e, "@l") == "Error"), Is.EqualTo(1));
+        Assert.That(clef.Any(e => Prop(e, "RequestPath") == "/health" && Prop(e, "SourceContext") == "Serilog.AspNetCore.RequestLoggingMiddleware"), Is.False);
+
+        var flat = events.Where(e => e.TryGetProperty("timestamp", out _)).ToList();
+        Assert.That(flat.Any(e => Prop(e, "correlation_id") == "demo-order-7"), Is.True);
+    }
+}
