@@ -9,7 +9,7 @@ static class Repository
 
     /// <summary>Debug or Release: whatever this test assembly was built as, so the sample is taken from the same build.</summary>
     public static string Configuration { get; } =
-        new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name;
+        new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
 
     static string FindRoot()
     {
