@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Request-rate benchmark of UseCorrelation() + UseSerilogRequestLogging() writing to the rolling JSON sink
+# (issue 7, goal: the pair costs at most 10% of requests per second).
+#
+# Builds tests/Serilog.Extensions.Observability.PerformanceTests.AspNetCore in Release; for every run and every
+# mode (alternating) starts the app as its own process on 127.0.0.1 (a free port), warms it up, drives GET /ping
+# with wrk (installed through apt-get when missing, running as root and apt works) or else with the app's own
+# HttpClient load generator, stops it, and prints requests/s per run, the mean per mode and the ratio to the
+# first mode.
+#
+#   build/bench-aspnetcore.sh [--runs 3] [--duration 10] [--warmup 5] [--connections 32]
+#                             [--modes "bare observed"] [--loader auto|wrk|dotnet]
+#
+# Modes: bare, host, correlation, requestlog, observed, observed-nofile (see the app's Program.cs).
+# Only one benchmark at a time on a shared machine: flock /tmp/seo-bench.lock build/bench-aspnetcore.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs=3
+duration=10
+warmup=5
+connections=32
+modes="bare observed"
+loader=auto
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs="$2"; shift 2 ;;
+    --duration) duration="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
+    --connections) connections="$2"; shift 2 ;;
+    --modes) modes="$2"; shift 2 ;;
+    --loader) loader="$2"; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+
+project=tests/Serilog.Extensions.Observability.PerformanceTests.AspNetCore
+dll="$project/bin/Release/net10.0/Serilog.Extensions.Observability.PerformanceTests.AspNetCore.dll"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/seo-bench-aspnetcore.XXXXXX")"
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    # Bounded: give it 15 s to flush, then kill it.
+    for _ in $(seq 1 150); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ "$loader" = auto ]; then
+  if ! command -v wrk >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "wrk not found; trying apt-get install -y wrk" >&2
+    apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq wrk >/dev/null 2>&1; } || true
+  fi
+  if command -v wrk >/dev/null 2>&1; then loader=wrk; else loader=dotnet; fi
+fi
+
+echo "building $project (Release)" >&2
+dotnet build -c Release "$project" -nologo -v q >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
+
+# drive <url> <seconds> <output file>: prints requests/s.
+drive() {
+  local url="$1" seconds="$2" out="$3"
+  if [ "$loader" = wrk ]; then
+    # One wrk thread: client and server share the machine's cores.
+    wrk -t1 -c"$connections" -d"${seconds}s" "$url" >"$out" 2>&1
+  else
+    DOTNET_gcServer=0 dotnet "$dll" load "$url" "$seconds" "$connections" >"$out" 2>&1
+  fi
+  if grep -q 'Non-2xx' "$out" || grep -q ' [1-9][0-9]* failed' "$out"; then
+    echo "warning: failed requests in $out:" >&2; cat "$out" >&2
+  fi
+  awk '/^Requests\/sec:/ { print $2; exit }' "$out"
+}
+
+# run_one <mode> <run>: prints requests/s; sink counts go to stderr.
+run_one() {
+  local mode="$1" run="$2"
+  local dir="$work/$mode-$run"
+  mkdir -p "$dir/logs"
+  ASPNETCORE_ENVIRONMENT=Production dotnet "$dll" serve "$mode" 0 "$dir/logs" >"$dir/server.out" 2>&1 &
+  server_pid=$!
+  local url=""
+  for _ in $(seq 1 300); do
+    url="$(awk '/^listening / { print $2; exit }' "$dir/server.out")"
+    [ -n "$url" ] && break
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$url" ]; then echo "server ($mode) did not start:" >&2; cat "$dir/server.out" >&2; exit 1; fi
+
+  drive "$url/ping" "$warmup" "$dir/warmup.out" >/dev/null
+  local rps
+  rps="$(drive "$url/ping" "$duration" "$dir/load.out")"
+
+  kill -TERM "$server_pid"
+  for _ in $(seq 1 300); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+  local sink lines
+  sink="$(awk '/^sink / { print $2, $3; exit }' "$dir/server.out")"
+  lines="$(cat "$dir"/logs/*.json 2>/dev/null | wc -l)"
+  printf '  run %s %-16s %10.0f req/s   (%s, %s lines in the log files)\n' "$run" "$mode" "$rps" "${sink:-no sink}" "$lines" >&2
+  rm -rf "$dir/logs"
+  echo "$rps"
+}
+
+echo "machine: $(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), client and server on the same cores" >&2
+echo "dotnet $(dotnet --version); loader: $loader; $runs run(s) x ${duration}s after ${warmup}s warm-up; $connections connections" >&2
+
+declare -A results
+for run in $(seq 1 "$runs"); do
+  for mode in $modes; do
+    results["$mode,$run"]="$(run_one "$mode" "$run")"
+  done
+done
+
+baseline=""
+printf '\n| mode | %smean req/s | ratio |\n' "$(for run in $(seq 1 "$runs"); do printf 'run %s | ' "$run"; done)"
+printf '|---|%s---:|---:|\n' "$(for _ in $(seq 1 "$runs"); do printf -- '---:|'; done)"
+for mode in $modes; do
+  values=""
+  for run in $(seq 1 "$runs"); do values="$values ${results[$mode,$run]}"; done
+  mean="$(echo "$values" | awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; printf "%.0f", s / NF }')"
+  [ -z "$baseline" ] && baseline="$mean"
+  ratio="$(awk -v m="$mean" -v b="$baseline" 'BEGIN { printf "%.3f", m / b }')"
+  printf '| %s | %s%s | %s |\n' "$mode" "$(for v in $values; do printf '%.0f | ' "$v"; done)" "$mean" "$ratio"
+done
+echo
+echo "ratio = mean req/s / mean req/s of the first mode ($(echo "$modes" | awk '{ print $1 }')); goal for observed: >= 0.900"
