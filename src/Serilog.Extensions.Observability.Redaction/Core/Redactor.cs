@@ -37,11 +37,22 @@ sealed class Redactor
     /// <summary>The redacted value of an event property, or <see langword="null"/> when it needs no change.</summary>
     public LogEventPropertyValue? RedactProperty(string name, LogEventPropertyValue value)
     {
+        // The common cases first, without a try frame: neither the key lookup nor these checks throw.
+        if (Keys.IsSensitive(name)) return value is RedactedValue ? null : Masker.MaskPropertyValue(value);
+        if (value is ScalarValue scalar && value is not RedactedValue)
+        {
+            if (scalar.Value is string text)
+            {
+                if (Detectors is null && !MayHoldStructuredText(text)) return null;
+            }
+            else if (Detectors is not { DetectsCardNumbers: true })
+            {
+                return null; // Numbers, dates and other non-text scalars: nothing to look into.
+            }
+        }
+
         try
         {
-            if (Keys.IsSensitive(name)) return value is RedactedValue ? null : Masker.MaskPropertyValue(value);
-            // Numbers, dates and other non-text scalars: nothing to look into.
-            if (value is ScalarValue { Value: not string } && Detectors is not { DetectsCardNumbers: true }) return null;
             return RedactValue(value, 1);
         }
         catch (Exception ex)
@@ -50,6 +61,9 @@ sealed class Redactor
             return Masker.Fixed;
         }
     }
+
+    bool MayHoldStructuredText(string text) =>
+        _maximumJsonLength > 0 && text.Length >= 2 && text.Length <= _maximumJsonLength && EndsLikeStructure(text);
 
     public LogEventPropertyValue? RedactValue(LogEventPropertyValue value, int depth)
     {

@@ -18,6 +18,7 @@ public class RedactionEventPassBenchmarks
     Logger _plain = null!;
     Logger _sinkWrapper = null!;
     Logger _enricher = null!;
+    Logger _wrapOnly = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -25,6 +26,10 @@ public class RedactionEventPassBenchmarks
         _plain = new LoggerConfiguration().WriteTo.Sink(new DiscardingSink()).CreateLogger();
         _sinkWrapper = new LoggerConfiguration().WriteTo.Redacted(s => s.Sink(new DiscardingSink())).CreateLogger();
         _enricher = new LoggerConfiguration().Enrich.WithRedaction().WriteTo.Sink(new DiscardingSink()).CreateLogger();
+        // Serilog's own Wrap plumbing with a wrapper that does nothing: what WriteTo.Redacted costs before its pass.
+        var wrapped = new LoggerConfiguration();
+        Serilog.Configuration.LoggerSinkConfiguration.Wrap(wrapped.WriteTo, inner => new PassThroughSink(inner), s => s.Sink(new DiscardingSink()), LogEventLevel.Verbose, null);
+        _wrapOnly = wrapped.CreateLogger();
     }
 
     [GlobalCleanup]
@@ -33,6 +38,7 @@ public class RedactionEventPassBenchmarks
         _plain.Dispose();
         _sinkWrapper.Dispose();
         _enricher.Dispose();
+        _wrapOnly.Dispose();
     }
 
     [Benchmark(Baseline = true)]
@@ -42,7 +48,17 @@ public class RedactionEventPassBenchmarks
     public void RedactedNullSink() => _sinkWrapper.Information(Template, _values);
 
     [Benchmark]
+    public void WrapPlumbingNullSink() => _wrapOnly.Information(Template, _values);
+
+    [Benchmark]
     public void RedactionEnricherNullSink() => _enricher.Information(Template, _values);
+
+    sealed class PassThroughSink : ILogEventSink
+    {
+        readonly ILogEventSink _inner;
+        public PassThroughSink(ILogEventSink inner) => _inner = inner;
+        public void Emit(LogEvent logEvent) => _inner.Emit(logEvent);
+    }
 
     sealed class DiscardingSink : ILogEventSink
     {
