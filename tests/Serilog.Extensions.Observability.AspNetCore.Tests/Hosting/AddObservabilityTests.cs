@@ -1,0 +1,105 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.AspNetCore.Tests.Hosting;
+
+/// <summary>The whole setup from an appsettings file. AddObservability sets the static Log.Logger.</summary>
+[NonParallelizable]
+public class AddObservabilityTests
+{
+    [TearDown]
+    public void ResetStaticLogger() => Log.CloseAndFlush();
+
+    static async Task<(WebApplication App, HttpClient Client)> StartAsync(string logDirectory, Action<WebApplication> endpoints)
+    {
+        var template = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "Hosting", "appsettings.observability.json"));
+        var json = template.Replace("%LOGDIR%", logDirectory.Replace("\\", "/"));
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json)));
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.AddObservability(o => o.Service("settings-app", "2.0.0"));
+        builder.Services.AddHealthChecks();
+        builder.Services.AddHttpClient("self").AddCorrelationPropagation();
+
+        var app = builder.Build();
+        app.UseCorrelation();
+        app.UseSerilogRequestLogging();
+        app.MapHealthChecks("/health");
+        endpoints(app);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        return (app, new HttpClient { BaseAddress = new Uri(address) });
+    }
+
+    static List<JsonElement> ReadEvents(string directory) =>
+        Directory.GetFiles(directory, "*.json")
+            .SelectMany(File.ReadAllLines)
+            .Select(line => JsonDocument.Parse(line).RootElement.Clone())
+            .ToList();
+
+    static string? Prop(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) ? v.ValueKind == JsonValueKind.String ? v.GetString() : v.ToString() : null;
+
+    [Test]
+    public async Task TheSerilogSectionConfiguresEveryComponentAndMicrosoftLoggingEventsAreEnrichedToo()
+    {
+        using var logs = TempFolder.ForCaller();
+        var (app, client) = await StartAsync(logs.Path, a => a.MapGet("/customers/{id}", (string id, ILogger<AddObservabilityTests> log, IDiagnosticContext dc) =>
+        {
+            log.LogInformation("Customer {CustomerId} used pin {CustomerPin}", id, "pin-secret-4321");
+            dc.Set("Password", "diag-secret-1");
+            return Results.NotFound();
+        }));
+        using (client)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/customers/c-1");
+            request.Headers.Add("X-Correlation-ID", "settings-corr-1");
+            request.Headers.TryAddWithoutValidation("Authorization", "Bearer header-secret-2");
+            Assert.That((await client.SendAsync(request)).StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+            Assert.That((await client.GetAsync("/health")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            await app.StopAsync();
+            await app.DisposeAsync(); // flushes: every accepted event is in the file after this
+        }
+
+        var text = string.Join("\n", Directory.GetFiles(logs.Path).Select(File.ReadAllText));
+        Assert.That(text, Does.Not.Contain("pin-secret-4321").And.Not.Contain("diag-secret-1").And.Not.Contain("header-secret-2"));
+        var events = ReadEvents(logs.Path);
+
+        var fromMel = events.Single(e => Prop(e, "@mt") == "Customer {CustomerId} used pin {CustomerPin}");
+        Assert.That(Prop(fromMel, "CorrelationId"), Is.EqualTo("settings-corr-1"));
+        Assert.That(Prop(fromMel, "ServiceName"), Is.EqualTo("settings-app"));
+        Assert.That(Prop(fromMel, "SourceContext"), Is.EqualTo(typeof(AddObservabilityTests).FullName));
+        Assert.That(fromMel.TryGetProperty("ThreadId", out _), Is.True, "WithObservability's defaults apply beside the section's enrichers.");
+
+        var completion = events.Single(e => Prop(e, "RequestPath") == "/customers/c-1" && Prop(e, "SourceContext") == "Serilog.AspNetCore.RequestLoggingMiddleware");
+        Assert.That(Prop(completion, "@l"), Is.EqualTo("Warning"), "LogClientErrorsAsWarning from the section.");
+        Assert.That(Prop(completion, "CorrelationId"), Is.EqualTo("settings-corr-1"));
+        Assert.That(completion.GetProperty("RequestHeaders").GetProperty("Authorization").GetString(), Is.EqualTo("[REDACTED]"));
+        Assert.That(events.Any(e => Prop(e, "RequestPath") == "/health" && Prop(e, "SourceContext") == "Serilog.AspNetCore.RequestLoggingMiddleware"), Is.False,
+            "ExcludePaths from the section.");
+    }
+
+    [Test]
+    public async Task IDiagnosticContextAndSerilogsILoggerAreRegistered()
+    {
+        using var logs = TempFolder.ForCaller();
+        var (app, client) = await StartAsync(logs.Path, _ => { });
+        using (client)
+        {
+            Assert.That(app.Services.GetService<IDiagnosticContext>(), Is.Not.Null);
+            Assert.That(app.Services.GetService<ILogger>(), Is.Not.Null);
+            Assert.That(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("x").IsEnabled(LogLevel.Information), Is.True);
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+}
