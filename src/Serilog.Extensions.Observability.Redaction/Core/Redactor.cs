@@ -39,8 +39,10 @@ sealed class Redactor
     {
         // The common cases first, without a try frame: neither the key lookup nor these checks throw.
         if (Keys.IsSensitive(name)) return value is RedactedValue ? null : Masker.MaskPropertyValue(value);
-        if (value is ScalarValue scalar && value is not RedactedValue)
+        // An exact type test: one comparison, and a RedactedValue (a subclass) never matches it.
+        if (value.GetType() == typeof(ScalarValue))
         {
+            var scalar = (ScalarValue)value;
             if (scalar.Value is string text)
             {
                 if (Detectors is null && !MayHoldStructuredText(text)) return null;

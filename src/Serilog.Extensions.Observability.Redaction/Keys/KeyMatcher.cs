@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Collections.Frozen;
-using System.Runtime.CompilerServices;
 
 namespace Serilog.Extensions.Observability.Redaction.Keys;
 
@@ -30,9 +29,9 @@ sealed class KeyMatcher
         if (string.IsNullOrEmpty(key)) return false;
 
         // Property names are mostly the same string instances event after event (template tokens, enricher
-        // constants): an identity-hashed slot answers them without hashing the text. Two slots per hash; a slot is
+        // constants): a slot checked by reference answers them without hashing the text. Two slots per hash; a slot is
         // filled once and never evicted, so keys that collide cannot make each other allocate on every event.
-        var slot = RuntimeHelpers.GetHashCode(key) & (RecentSlots - 2);
+        var slot = SlotOf(key);
         var first = Volatile.Read(ref _recent[slot]);
         if (first is not null && ReferenceEquals(first.Key, key)) return first.Sensitive;
         var second = Volatile.Read(ref _recent[slot + 1]);
@@ -50,6 +49,15 @@ sealed class KeyMatcher
     }
 
     const int RecentSlots = 1024;
+
+    /// <summary>A slot from the length and three characters: cheaper than hashing the text or the identity.</summary>
+    static int SlotOf(string key)
+    {
+        var hash = key.Length * 31 + key[0];
+        hash = hash * 31 + key[key.Length >> 1];
+        hash = hash * 31 + key[^1];
+        return hash & (RecentSlots - 2);
+    }
     readonly Recent?[] _recent = new Recent?[RecentSlots];
 
     /// <summary>Immutable, so a slot is replaced whole and never read half-written.</summary>
