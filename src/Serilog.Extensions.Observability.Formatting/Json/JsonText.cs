@@ -8,9 +8,21 @@ namespace Serilog.Extensions.Observability.Formatting.Json;
 static class JsonText
 {
     // Serilog escapes only '"', '\' and the C0 controls; DEL, U+2028/9 and surrogates pass through unchanged.
-    static readonly SearchValues<char> NeedsEscape = SearchValues.Create(
+    public static readonly SearchValues<char> NeedsEscape = SearchValues.Create(
         "\"\\\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000A\u000B\u000C\u000D\u000E\u000F" +
         "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F");
+
+    /// <summary>Printable ASCII that JSON strings carry as it is: U+0020..U+007E except <c>"</c> and <c>\</c>.</summary>
+    public static readonly SearchValues<char> PlainAscii = SearchValues.Create(CreatePlainAscii());
+
+    static string CreatePlainAscii()
+    {
+        var chars = new char[0x7F - 0x20 - 2];
+        var n = 0;
+        for (var c = (char)0x20; c < 0x7F; c++)
+            if (c != '"' && c != '\\') chars[n++] = c;
+        return new string(chars);
+    }
 
     public static void WriteQuoted<TSink>(TSink sink, ReadOnlySpan<char> text) where TSink : struct, IJsonSink
     {
@@ -84,27 +96,15 @@ static class JsonText
     const string UpperHex = "0123456789ABCDEF";
     const string LowerHex = "0123456789abcdef";
 
-    /// <summary>Lower-case hex of <paramref name="traceId"/>, identical to <c>ToHexString()</c> without its string.</summary>
-    public static void WriteHex<TSink>(TSink sink, ActivityTraceId traceId) where TSink : struct, IJsonSink
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        traceId.CopyTo(bytes);
-        WriteHex(sink, bytes);
-    }
+    /// <summary>
+    /// Lower-case hex of <paramref name="traceId"/>: <c>ToHexString()</c>, which returns the id's own text (an
+    /// <see cref="ActivityTraceId"/> keeps it) without allocating.
+    /// </summary>
+    public static void WriteHex<TSink>(TSink sink, ActivityTraceId traceId) where TSink : struct, IJsonSink =>
+        sink.Text(traceId.ToHexString());
 
-    public static void WriteHex<TSink>(TSink sink, ActivitySpanId spanId) where TSink : struct, IJsonSink
-    {
-        Span<byte> bytes = stackalloc byte[8];
-        spanId.CopyTo(bytes);
-        WriteHex(sink, bytes);
-    }
-
-    static void WriteHex<TSink>(TSink sink, ReadOnlySpan<byte> bytes) where TSink : struct, IJsonSink
-    {
-        Span<char> chars = stackalloc char[32];
-        var n = FormatHex(bytes, chars);
-        sink.Text(chars.Slice(0, n));
-    }
+    public static void WriteHex<TSink>(TSink sink, ActivitySpanId spanId) where TSink : struct, IJsonSink =>
+        sink.Text(spanId.ToHexString());
 
     public static int FormatHex(ReadOnlySpan<byte> bytes, Span<char> chars)
     {

@@ -117,7 +117,7 @@ static class JsonValueWriter
             case bool v: sink.Literal(v ? "true"u8 : "false"u8); return;
             case uint v: sink.Formatted(v, default, culture); return;
             case ulong v: sink.Formatted(v, default, culture); return;
-            case decimal v: sink.Formatted(v, default, culture); return;
+            case decimal v: WriteDecimal(sink, v); return;
             case byte v: sink.Formatted(v, default, culture); return;
             case sbyte v: sink.Formatted(v, default, culture); return;
             case short v: sink.Formatted(v, default, culture); return;
@@ -142,6 +142,15 @@ static class JsonValueWriter
         sink.Ascii('"');
         sink.Formatted(value, format, Invariant.Culture);
         sink.Ascii('"');
+    }
+
+    static void WriteDecimal<TSink>(TSink sink, decimal value) where TSink : struct, IJsonSink
+    {
+        Span<byte> text = stackalloc byte[DecimalText.MaxLength];
+        if (DecimalText.TryFormat(value, text, out var written))
+            sink.Literal(text.Slice(0, written));
+        else
+            sink.Formatted(value, default, Invariant.Culture);
     }
 
     static void WriteDouble<TSink>(TSink sink, double value) where TSink : struct, IJsonSink

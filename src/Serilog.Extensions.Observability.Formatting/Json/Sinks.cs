@@ -18,18 +18,32 @@ readonly struct Utf8Sink(ByteBuilder buffer) : IJsonSink
         buffer.Length += ascii.Length;
     }
 
-    // Short strings (names, most values) are escaped and encoded in one pass straight into the buffer; long ones
+    public void Escaped(ReadOnlySpan<char> text)
+    {
+        // Most text is printable ASCII with nothing to escape: find where that stops (vectorised), narrow that run in
+        // bulk, and only then fall back to character-by-character work for the rest.
+        var clean = text.IndexOfAnyExcept(JsonText.PlainAscii);
+        if (clean < 0) clean = text.Length;
+        if (clean > 0)
+        {
+            System.Text.Ascii.FromUtf16(text.Slice(0, clean), buffer.Free(clean), out _);
+            buffer.Length += clean;
+            if (clean == text.Length) return;
+            text = text.Slice(clean);
+        }
+
+        if (text.Length > FusedEscapeLimit)
+            JsonText.WriteEscapedRuns(this, text);
+        else
+            EscapedSlow(text);
+    }
+
+    // Short rests (names, most values) are escaped and encoded in one pass straight into the buffer; long ones
     // (messages, exceptions) take the vectorised run-by-run path.
     const int FusedEscapeLimit = 128;
 
-    public void Escaped(ReadOnlySpan<char> text)
+    void EscapedSlow(ReadOnlySpan<char> text)
     {
-        if (text.Length > FusedEscapeLimit)
-        {
-            JsonText.WriteEscapedRuns(this, text);
-            return;
-        }
-
         // At most 6 bytes per char (\u00XX); a non-ASCII char takes at most 3, a surrogate pair 4.
         var destination = buffer.Free(text.Length * 6);
         var written = 0;
@@ -112,28 +126,13 @@ readonly struct CharSink(CharBuilder buffer) : IJsonSink
 
     public void Escaped(ReadOnlySpan<char> text)
     {
-        if (text.Length > 64)
+        var i = text.IndexOfAny(JsonText.NeedsEscape);
+        if (i < 0)
         {
-            JsonText.WriteEscapedRuns(this, text);
+            buffer.Append(text);
             return;
         }
-
-        // Short strings: one pass straight into the buffer (at most 6 chars per char, for \u00XX).
-        var destination = buffer.Free(text.Length * 6);
-        var written = 0;
-        Span<byte> escape = stackalloc byte[6];
-        foreach (var c in text)
-        {
-            if (c >= 0x20 && c != '"' && c != '\\')
-            {
-                destination[written++] = c;
-                continue;
-            }
-
-            var length = JsonText.WriteEscape(escape, c);
-            for (var k = 0; k < length; k++) destination[written++] = (char)escape[k];
-        }
-        buffer.Length += written;
+        JsonText.WriteEscapedRuns(this, text);
     }
 
     public void Text(ReadOnlySpan<char> text) => buffer.Append(text);
