@@ -111,7 +111,7 @@ sealed class RequestLoggingMiddleware
 
             collector.TryComplete(out var collected, out var collectedException);
 
-            // Later entries win in the LogEvent constructor's dictionary, so the template's own properties
+            // Later entries win in the LogEvent constructor (it assigns by name), so the template's own properties
             // override diagnostic-context properties of the same name, as in Serilog.AspNetCore.
             var properties = new List<LogEventProperty>(collected.Count + 8);
             properties.AddRange(collected);
@@ -126,7 +126,7 @@ sealed class RequestLoggingMiddleware
                 level,
                 exception ?? collectedException,
                 _messageTemplate,
-                Dedupe(properties),
+                properties,
                 activity?.TraceId ?? default,
                 activity?.SpanId ?? default);
             logger.Write(logEvent);
@@ -139,14 +139,6 @@ sealed class RequestLoggingMiddleware
         }
 
         return false;
-    }
-
-    static IEnumerable<LogEventProperty> Dedupe(List<LogEventProperty> properties)
-    {
-        // LogEvent's constructor throws on duplicate names; keep the last of each.
-        var byName = new Dictionary<string, LogEventProperty>(properties.Count, StringComparer.Ordinal);
-        foreach (var property in properties) byName[property.Name] = property;
-        return byName.Values;
     }
 
     static void AddHeaders(List<LogEventProperty> properties, HeaderCapture? capture, IHeaderDictionary headers)
