@@ -23,6 +23,7 @@ namespace Serilog.Extensions.Observability.Formatting;
 public sealed class CompactJsonFormatter : IUtf8Formatter
 {
     readonly JsonValueFormatter? _valueFormatter;
+    readonly ClefCache _cache = new();
 
     /// <summary>Construct a <see cref="CompactJsonFormatter"/>.</summary>
     /// <param name="valueFormatter">A formatter for property values, or <see langword="null"/> (the default) for the
@@ -40,9 +41,9 @@ public sealed class CompactJsonFormatter : IUtf8Formatter
     public void Format(LogEvent logEvent, TextWriter output)
     {
         if (_valueFormatter is null)
-            EventFormatting.ToText(new CompactBody(), logEvent, output);
+            EventFormatting.ToText(new CompactBody(_cache), logEvent, output);
         else
-            CustomValueFormatting.Format(logEvent, output, _valueFormatter, rendered: false);
+            CustomValueFormatting.Format(logEvent, output, _valueFormatter, rendered: false, _cache);
     }
 
     /// <summary>
@@ -54,7 +55,7 @@ public sealed class CompactJsonFormatter : IUtf8Formatter
     public void Format(LogEvent logEvent, IBufferWriter<byte> output)
     {
         if (_valueFormatter is null)
-            EventFormatting.ToUtf8(new CompactBody(), logEvent, output);
+            EventFormatting.ToUtf8(new CompactBody(_cache), logEvent, output);
         else
             EventFormatting.TextToUtf8(this, logEvent, output);
     }

@@ -25,6 +25,7 @@ namespace Serilog.Extensions.Observability.Formatting;
 public sealed class RenderedCompactJsonFormatter : IUtf8Formatter
 {
     readonly JsonValueFormatter? _valueFormatter;
+    readonly ClefCache _cache = new();
 
     /// <summary>Construct a <see cref="RenderedCompactJsonFormatter"/>.</summary>
     /// <param name="valueFormatter">A formatter for property values, or <see langword="null"/> (the default) for the
@@ -42,9 +43,9 @@ public sealed class RenderedCompactJsonFormatter : IUtf8Formatter
     public void Format(LogEvent logEvent, TextWriter output)
     {
         if (_valueFormatter is null)
-            EventFormatting.ToText(new RenderedBody(), logEvent, output);
+            EventFormatting.ToText(new RenderedBody(_cache), logEvent, output);
         else
-            CustomValueFormatting.Format(logEvent, output, _valueFormatter, rendered: true);
+            CustomValueFormatting.Format(logEvent, output, _valueFormatter, rendered: true, _cache);
     }
 
     /// <summary>
@@ -56,7 +57,7 @@ public sealed class RenderedCompactJsonFormatter : IUtf8Formatter
     public void Format(LogEvent logEvent, IBufferWriter<byte> output)
     {
         if (_valueFormatter is null)
-            EventFormatting.ToUtf8(new RenderedBody(), logEvent, output);
+            EventFormatting.ToUtf8(new RenderedBody(_cache), logEvent, output);
         else
             EventFormatting.TextToUtf8(this, logEvent, output);
     }

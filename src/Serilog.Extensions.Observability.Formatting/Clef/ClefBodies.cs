@@ -3,22 +3,22 @@ using Serilog.Extensions.Observability.Formatting.Json;
 
 namespace Serilog.Extensions.Observability.Formatting.Clef;
 
-readonly struct CompactBody : IEventBody
+readonly struct CompactBody(ClefCache cache) : IEventBody
 {
     public void Write<TSink>(TSink sink, LogEvent logEvent, CharBuilder render) where TSink : struct, IJsonSink
     {
-        ClefWriter.WriteCompactHeader(sink, logEvent, render);
-        ClefWriter.WriteProperties(sink, logEvent);
+        ClefWriter.WriteCompactHeader(sink, logEvent, render, cache);
+        ClefWriter.WriteProperties(sink, logEvent, cache);
         sink.Ascii('}');
     }
 }
 
-readonly struct RenderedBody : IEventBody
+readonly struct RenderedBody(ClefCache cache) : IEventBody
 {
     public void Write<TSink>(TSink sink, LogEvent logEvent, CharBuilder render) where TSink : struct, IJsonSink
     {
         ClefWriter.WriteRenderedHeader(sink, logEvent, render);
-        ClefWriter.WriteProperties(sink, logEvent);
+        ClefWriter.WriteProperties(sink, logEvent, cache);
         sink.Ascii('}');
     }
 }
@@ -26,7 +26,7 @@ readonly struct RenderedBody : IEventBody
 /// <summary>The TextWriter path when the caller supplied Serilog's <c>JsonValueFormatter</c> (or a subclass).</summary>
 static class CustomValueFormatting
 {
-    public static void Format(LogEvent logEvent, TextWriter output, Serilog.Formatting.Json.JsonValueFormatter valueFormatter, bool rendered)
+    public static void Format(LogEvent logEvent, TextWriter output, Serilog.Formatting.Json.JsonValueFormatter valueFormatter, bool rendered, ClefCache cache)
     {
         ArgumentNullException.ThrowIfNull(logEvent);
         ArgumentNullException.ThrowIfNull(output);
@@ -38,11 +38,11 @@ static class CustomValueFormatting
             if (rendered)
                 ClefWriter.WriteRenderedHeader(sink, logEvent, scratch.Render);
             else
-                ClefWriter.WriteCompactHeader(sink, logEvent, scratch.Render);
+                ClefWriter.WriteCompactHeader(sink, logEvent, scratch.Render, cache);
 
             foreach (var property in logEvent.Properties)
             {
-                ClefWriter.WritePropertyName(sink, property.Key);
+                ClefWriter.WritePropertyName(sink, property.Key, cache);
                 output.Write(scratch.Chars.Written);
                 scratch.Chars.Length = 0;
                 valueFormatter.Format(property.Value, output);

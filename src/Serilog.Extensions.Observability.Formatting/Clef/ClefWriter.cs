@@ -12,38 +12,68 @@ namespace Serilog.Extensions.Observability.Formatting.Clef;
 static class ClefWriter
 {
     /// <summary><c>{"@t":..,"@mt":..[,"@r":[..]]</c> (compact form).</summary>
-    public static void WriteCompactHeader<TSink>(TSink sink, LogEvent logEvent, CharBuilder render) where TSink : struct, IJsonSink
+    public static void WriteCompactHeader<TSink>(TSink sink, LogEvent logEvent, CharBuilder render, ClefCache cache) where TSink : struct, IJsonSink
     {
         WriteTimestamp(sink, logEvent);
-        sink.Literal("\",\"@mt\":"u8);
-        JsonText.WriteQuoted(sink, logEvent.MessageTemplate.Text);
 
-        // @r: the rendering of each token that carries a format string, in token order.
-        var any = false;
-        if (logEvent.MessageTemplate.Tokens is MessageTemplateToken[] tokens)
+        var template = logEvent.MessageTemplate;
+        if (cache.Template(template) is { } prepared)
         {
-            for (var i = 0; i < tokens.Length; i++)
-                any |= WriteRendering(sink, tokens[i], logEvent, render, any);
+            sink.Prepared(prepared.Header);
+            var formatted = prepared.Formatted;
+            var decimals = prepared.FixedDecimals;
+            for (var i = 0; i < formatted.Length; i++)
+                WriteRendering(sink, formatted[i], decimals[i], logEvent, render, i > 0);
+            if (formatted.Length > 0) sink.Ascii(']');
         }
         else
         {
-            foreach (var token in logEvent.MessageTemplate.Tokens)
-                any |= WriteRendering(sink, token, logEvent, render, any);
+            WriteTemplateMember(sink, template.Text);
+
+            // @r: the rendering of each token that carries a format string, in token order.
+            var any = false;
+            foreach (var token in template.Tokens)
+            {
+                if (token is not PropertyToken { Format: not null } property) continue;
+                WriteRendering(sink, property, -1, logEvent, render, any);
+                any = true;
+            }
+            if (any) sink.Ascii(']');
         }
-        if (any) sink.Ascii(']');
 
         WriteLevelExceptionAndIds(sink, logEvent);
     }
 
-    static bool WriteRendering<TSink>(TSink sink, MessageTemplateToken token, LogEvent logEvent, CharBuilder render, bool any)
+    /// <summary><c>","@mt":"…"</c>: closes the timestamp string, then the template text.</summary>
+    public static void WriteTemplateMember<TSink>(TSink sink, string text) where TSink : struct, IJsonSink
+    {
+        sink.Literal("\",\"@mt\":"u8);
+        JsonText.WriteQuoted(sink, text);
+    }
+
+    static void WriteRendering<TSink>(TSink sink, PropertyToken token, int fixedDecimals, LogEvent logEvent, CharBuilder render, bool any)
         where TSink : struct, IJsonSink
     {
-        if (token is not PropertyToken { Format: not null } property) return false;
         sink.Literal(any ? ","u8 : ",\"@r\":["u8);
+
+        // A fixed-point format ("0.00") of a decimal or an integer: its digits straight into the output.
+        if (fixedDecimals >= 0
+            && logEvent.Properties.TryGetValue(token.PropertyName, out var value)
+            && value is ScalarValue scalar)
+        {
+            Span<byte> digits = stackalloc byte[DecimalText.MaxLength + 2];
+            if (DecimalText.TryFormatFixed(scalar.Value, fixedDecimals, digits.Slice(1), out var written))
+            {
+                digits[0] = (byte)'"';
+                digits[written + 1] = (byte)'"';
+                sink.Literal(digits.Slice(0, written + 2));
+                return;
+            }
+        }
+
         render.Length = 0;
-        MessageRenderer.RenderProperty(render, property, logEvent.Properties);
+        MessageRenderer.RenderProperty(render, token, logEvent.Properties);
         JsonText.WriteQuoted(sink, render.Written);
-        return true;
     }
 
     /// <summary><c>{"@t":..,"@m":..,"@i":..</c> (rendered form).</summary>
@@ -96,8 +126,17 @@ static class ClefWriter
         }
     }
 
+    /// <summary><c>,"Name":</c>, from the cache when the name is in it.</summary>
+    public static void WritePropertyName<TSink>(TSink sink, string name, ClefCache cache) where TSink : struct, IJsonSink
+    {
+        if (cache.Name(name) is { } prepared)
+            sink.Prepared(prepared);
+        else
+            WritePropertyNameUncached(sink, name);
+    }
+
     /// <summary><c>,"Name":</c> with a leading <c>@</c> doubled so it cannot be read as a CLEF member.</summary>
-    public static void WritePropertyName<TSink>(TSink sink, string name) where TSink : struct, IJsonSink
+    public static void WritePropertyNameUncached<TSink>(TSink sink, string name) where TSink : struct, IJsonSink
     {
         sink.Literal(",\""u8);
         if (name.Length > 0 && name[0] == '@') sink.Ascii('@');
@@ -105,13 +144,13 @@ static class ClefWriter
         sink.Literal("\":"u8);
     }
 
-    public static void WriteProperties<TSink>(TSink sink, LogEvent logEvent) where TSink : struct, IJsonSink
+    public static void WriteProperties<TSink>(TSink sink, LogEvent logEvent, ClefCache cache) where TSink : struct, IJsonSink
     {
         if (logEvent.Properties is Dictionary<string, LogEventPropertyValue> concrete)
         {
             foreach (var property in concrete)
             {
-                WritePropertyName(sink, property.Key);
+                WritePropertyName(sink, property.Key, cache);
                 JsonValueWriter.Write(sink, property.Value);
             }
         }
@@ -119,7 +158,7 @@ static class ClefWriter
         {
             foreach (var property in logEvent.Properties)
             {
-                WritePropertyName(sink, property.Key);
+                WritePropertyName(sink, property.Key, cache);
                 JsonValueWriter.Write(sink, property.Value);
             }
         }

@@ -89,6 +89,8 @@ readonly struct Utf8Sink(ByteBuilder buffer) : IJsonSink
         buffer.Length += written;
     }
 
+    public void Prepared(PreparedText text) => Literal(text.Utf8);
+
     public void Text(ReadOnlySpan<char> text)
     {
         if (text.IsEmpty) return;
@@ -134,6 +136,8 @@ readonly struct CharSink(CharBuilder buffer) : IJsonSink
         }
         JsonText.WriteEscapedRuns(this, text);
     }
+
+    public void Prepared(PreparedText text) => buffer.Append(text.Chars);
 
     public void Text(ReadOnlySpan<char> text) => buffer.Append(text);
 

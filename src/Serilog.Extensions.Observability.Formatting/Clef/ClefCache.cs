@@ -1,0 +1,86 @@
+using Serilog.Events;
+using Serilog.Extensions.Observability.Formatting.Json;
+using Serilog.Parsing;
+
+namespace Serilog.Extensions.Observability.Formatting.Clef;
+
+/// <summary>
+/// What a CLEF formatter instance remembers between events: each message template's escaped <c>@mt</c> member and
+/// its formatted tokens, and each property name's escaped <c>,"Name":</c>. Both are keyed by reference (a template
+/// parsed once and its property-name strings come back with every event that uses them) and bounded.
+/// </summary>
+sealed class ClefCache
+{
+    /// <summary>Sets of the template cache (it holds up to twice as many templates).</summary>
+    public const int TemplateSets = 256;
+
+    /// <summary>Sets of the property-name cache (it holds up to twice as many names).</summary>
+    public const int NameSets = 256;
+
+    public ReferenceCache<MessageTemplate, CompactTemplate> Templates { get; } = new(TemplateSets);
+
+    public ReferenceCache<string, PreparedText> Names { get; } = new(NameSets);
+
+    /// <summary>The prepared form of <paramref name="template"/>, or <see langword="null"/> when it is not (yet) cached.</summary>
+    public CompactTemplate? Template(MessageTemplate template)
+    {
+        if (Templates.TryGet(template, out var cached)) return cached;
+        if (!Templates.ShouldAdd(template)) return null;
+        var created = CompactTemplate.Create(template);
+        Templates.Add(template, created);
+        return created;
+    }
+
+    /// <summary><c>,"Name":</c> prepared, or <see langword="null"/> when <paramref name="name"/> is not (yet) cached.</summary>
+    public PreparedText? Name(string name)
+    {
+        if (Names.TryGet(name, out var cached)) return cached;
+        if (!Names.ShouldAdd(name)) return null;
+        var created = PreparedText.Create(new PropertyNameFragment(name));
+        Names.Add(name, created);
+        return created;
+    }
+}
+
+/// <summary>A message template as the compact header needs it.</summary>
+sealed class CompactTemplate
+{
+    CompactTemplate(PreparedText header, PropertyToken[] formatted, int[] fixedDecimals)
+    {
+        Header = header;
+        Formatted = formatted;
+        FixedDecimals = fixedDecimals;
+    }
+
+    /// <summary><c>","@mt":"…"</c>: closes the timestamp, then the escaped template text.</summary>
+    public PreparedText Header { get; }
+
+    /// <summary>The tokens that carry a format string, in order: the ones <c>@r</c> renders.</summary>
+    public PropertyToken[] Formatted { get; }
+
+    /// <summary>Per formatted token, its <see cref="DecimalText.FixedDecimals"/> (-1 when not fixed-point).</summary>
+    public int[] FixedDecimals { get; }
+
+    public static CompactTemplate Create(MessageTemplate template)
+    {
+        var formatted = new List<PropertyToken>();
+        foreach (var token in template.Tokens)
+            if (token is PropertyToken { Format: not null } property) formatted.Add(property);
+
+        var decimals = new int[formatted.Count];
+        for (var i = 0; i < decimals.Length; i++)
+            decimals[i] = formatted[i].Alignment is null ? DecimalText.FixedDecimals(formatted[i].Format) : -1;
+
+        return new CompactTemplate(PreparedText.Create(new TemplateHeaderFragment(template.Text)), formatted.ToArray(), decimals);
+    }
+}
+
+readonly struct TemplateHeaderFragment(string text) : IJsonFragment
+{
+    public void Write<TSink>(TSink sink) where TSink : struct, IJsonSink => ClefWriter.WriteTemplateMember(sink, text);
+}
+
+readonly struct PropertyNameFragment(string name) : IJsonFragment
+{
+    public void Write<TSink>(TSink sink) where TSink : struct, IJsonSink => ClefWriter.WritePropertyNameUncached(sink, name);
+}
