@@ -6,12 +6,14 @@ using Serilog.Formatting.Json;
 namespace Serilog.Extensions.Observability.Redaction.Tests.Support;
 
 /// <summary>
-/// What a sink would write for an event: Serilog's own <see cref="JsonFormatter"/> (rendered message included) and a
-/// plain text line with every property. The CLEF formatter is written concurrently by another team; the lead switches
-/// this to it later. Tests search this text for secrets.
+/// What a sink would write for an event: the pack's CLEF (compact and rendered, so both the template and the
+/// rendered message are there), Serilog's own <see cref="JsonFormatter"/>, and a plain text line with every property.
+/// Tests search this text for secrets.
 /// </summary>
 static class Output
 {
+    static readonly Formatting.CompactJsonFormatter Clef = new();
+    static readonly Formatting.RenderedCompactJsonFormatter RenderedClef = new();
     static readonly JsonFormatter Json = new(renderMessage: true, formatProvider: CultureInfo.InvariantCulture);
     static readonly MessageTemplateTextFormatter Text = new(
         "{Timestamp:o} [{Level}] {Message:lj} {Properties:j}{NewLine}{Exception}", CultureInfo.InvariantCulture);
@@ -19,6 +21,8 @@ static class Output
     public static string Render(LogEvent logEvent)
     {
         var writer = new StringWriter(CultureInfo.InvariantCulture);
+        Clef.Format(logEvent, writer);
+        RenderedClef.Format(logEvent, writer);
         Json.Format(logEvent, writer);
         Text.Format(logEvent, writer);
         // The raw template as well: a sink may write it (CLEF's @mt).
