@@ -71,6 +71,18 @@ sealed class ActivityProperties
         return properties;
     }
 
+    /// <summary>
+    /// The properties of the activity an event was written in, found without reading
+    /// <see cref="Activity.Current"/> again: Serilog already copied the current activity's span id into the
+    /// event, and that copy shares the activity's own string instance. Null unless it is this thread's last entry.
+    /// </summary>
+    public static ActivityProperties? LastFor(LogEvent logEvent)
+    {
+        var last = _last;
+        if (last?._identity is null || logEvent.SpanId is not { } spanId) return null;
+        return ReferenceEquals(last._identity, spanId.ToHexString()) ? last : null;
+    }
+
     // The string instance that only this activity holds: its W3C span id, or its hierarchical id. Null when
     // there is none (a default span id is a shared literal, so it cannot tell activities apart).
     static string? IdentityOf(Activity activity)

@@ -29,9 +29,17 @@ sealed class CorrelationIdEnricher : ILogEventEnricher
             }
 
             if (!_useTraceIdWhenMissing) return;
-            var activity = Activity.Current;
-            if (activity is null || activity.IdFormat != ActivityIdFormat.W3C) return;
-            logEvent.AddPropertyIfAbsent(ActivityProperties.For(activity).CorrelationProperty(_propertyName));
+
+            // A hit is always a W3C activity: only W3C span ids are shared with the event.
+            var properties = ActivityProperties.LastFor(logEvent);
+            if (properties is null)
+            {
+                var activity = Activity.Current;
+                if (activity is null || activity.IdFormat != ActivityIdFormat.W3C) return;
+                properties = ActivityProperties.For(activity);
+            }
+
+            logEvent.AddPropertyIfAbsent(properties.CorrelationProperty(_propertyName));
         }
         catch (Exception ex)
         {

@@ -27,16 +27,26 @@ sealed class SpanEnricher : ILogEventEnricher
     {
         try
         {
-            var activity = Activity.Current;
-            if (activity is null) return;
+            // Steady state: the event's own span id (copied by Serilog from Activity.Current) identifies the
+            // cached entry, which saves a second async-local read per event.
+            Activity? activity = null;
+            var properties = ActivityProperties.LastFor(logEvent);
+            if (properties is null)
+            {
+                activity = Activity.Current;
+                if (activity is null) return;
+                properties = ActivityProperties.For(activity);
+            }
 
-            var properties = ActivityProperties.For(activity);
             if (properties.TraceId is { } traceId) logEvent.AddPropertyIfAbsent(traceId);
             if (properties.SpanId is { } spanId) logEvent.AddPropertyIfAbsent(spanId);
             if (properties.ParentSpanId is { } parentSpanId) logEvent.AddPropertyIfAbsent(parentSpanId);
             if (_includeOperationName) logEvent.AddPropertyIfAbsent(properties.OperationName);
 
             // Baggage and tags may change while the activity runs, so they are read on every event.
+            if (!_includeBaggage && !_includeTags) return;
+            activity ??= Activity.Current;
+            if (activity is null) return;
             if (_includeBaggage) AddBaggage(logEvent, activity);
             if (_includeTags) AddTags(logEvent, activity);
         }

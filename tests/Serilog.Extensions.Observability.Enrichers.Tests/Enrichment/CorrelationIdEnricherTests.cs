@@ -117,6 +117,25 @@ public class CorrelationIdEnricherTests
     }
 
     [Test]
+    public void SuccessiveActivitiesOnOneThreadEachGiveTheirOwnTraceIdAndNoneAfterTheyStop()
+    {
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration().Enrich.WithCorrelation().WriteTo.Sink(sink).CreateLogger();
+        var first = new Activity("first").SetIdFormat(ActivityIdFormat.W3C).Start();
+        logger.Information("One");
+        first.Stop();
+        var second = new Activity("second").SetIdFormat(ActivityIdFormat.W3C).Start();
+        logger.Information("Two");
+        second.Stop();
+        logger.Information("Three");
+
+        var events = sink.Events;
+        Assert.That(events[0].Properties["CorrelationId"], Is.EqualTo(new ScalarValue(first.TraceId.ToHexString())));
+        Assert.That(events[1].Properties["CorrelationId"], Is.EqualTo(new ScalarValue(second.TraceId.ToHexString())));
+        Assert.That(events[2].Properties.ContainsKey("CorrelationId"), Is.False);
+    }
+
+    [Test]
     public void TwoLoggersWithDifferentNamesInOneScopeEachGetTheirOwnName()
     {
         var first = new CollectingSink();

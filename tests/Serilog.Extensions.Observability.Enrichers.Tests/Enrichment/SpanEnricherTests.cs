@@ -31,6 +31,17 @@ public class SpanEnricherTests
     }
 
     [Test]
+    public void ThePropertiesAgreeWithTheTraceAndSpanSerilogRecordsOnTheEvent()
+    {
+        using var activity = new Activity("op").SetIdFormat(ActivityIdFormat.W3C).Start();
+        var evt = Log();
+
+        Assert.That(evt.SpanId, Is.Not.Null);
+        Assert.That(evt.Properties["SpanId"], Is.EqualTo(new ScalarValue(evt.SpanId!.Value.ToHexString())));
+        Assert.That(evt.Properties["TraceId"], Is.EqualTo(new ScalarValue(evt.TraceId!.Value.ToHexString())));
+    }
+
+    [Test]
     public void AChildW3CActivityGivesItsParentSpanId()
     {
         using var parent = new Activity("parent").SetIdFormat(ActivityIdFormat.W3C).Start();
