@@ -11,7 +11,9 @@
 #   build/bench-aspnetcore.sh [--runs 3] [--duration 10] [--warmup 5] [--connections 32]
 #                             [--modes "bare observed"] [--loader auto|wrk|dotnet]
 #
-# Modes: bare, host, correlation, requestlog, observed, observed-nofile (see the app's Program.cs).
+# Modes: bare, host, correlation, requestlog, observed, observed-nofile, observed-lean, requestlog-off (see the
+# app's Program.cs). Server CPU per request (user + system, read from /proc) is printed beside requests/s: it is
+# far less sensitive than throughput to other work on a shared machine.
 # Only one benchmark at a time on a shared machine: flock /tmp/seo-bench.lock build/bench-aspnetcore.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +32,7 @@ while [ $# -gt 0 ]; do
     --connections) connections="$2"; shift 2 ;;
     --modes) modes="$2"; shift 2 ;;
     --loader) loader="$2"; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -63,7 +65,7 @@ fi
 echo "building $project (Release)" >&2
 dotnet build -c Release "$project" -nologo -v q >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
 
-# drive <url> <seconds> <output file>: prints requests/s.
+# drive <url> <seconds> <output file>: sets drive_rps and drive_requests.
 drive() {
   local url="$1" seconds="$2" out="$3"
   if [ "$loader" = wrk ]; then
@@ -75,14 +77,25 @@ drive() {
   if grep -q 'Non-2xx' "$out" || grep -q ' [1-9][0-9]* failed' "$out"; then
     echo "warning: failed requests in $out:" >&2; cat "$out" >&2
   fi
-  awk '/^Requests\/sec:/ { print $2; exit }' "$out"
+  drive_rps="$(awk '/^Requests\/sec:/ { print $2; exit }' "$out")"
+  drive_requests="$(awk '/ requests in / { print $1; exit }' "$out")"
+  if [ -z "$drive_rps" ] || [ -z "$drive_requests" ]; then echo "the load generator failed:" >&2; cat "$out" >&2; exit 1; fi
 }
 
-# run_one <mode> <run>: prints requests/s; sink counts go to stderr.
+# cpu_ticks <pid>: user + system CPU of the process so far, in clock ticks.
+cpu_ticks() {
+  # Fields after the ")" that ends the command name: utime and stime are the 12th and 13th.
+  sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+clock_ticks="$(getconf CLK_TCK)"
+
+# run_one <mode> <run>: sets run_rps and run_cpu_us (server CPU microseconds per request); runs in this shell so
+# the EXIT trap knows the server's pid.
 run_one() {
   local mode="$1" run="$2"
   local dir="$work/$mode-$run"
   mkdir -p "$dir/logs"
+  : >"$dir/server.out"
   ASPNETCORE_ENVIRONMENT=Production dotnet "$dll" serve "$mode" 0 "$dir/logs" >"$dir/server.out" 2>&1 &
   server_pid=$!
   local url=""
@@ -94,9 +107,15 @@ run_one() {
   done
   if [ -z "$url" ]; then echo "server ($mode) did not start:" >&2; cat "$dir/server.out" >&2; exit 1; fi
 
-  drive "$url/ping" "$warmup" "$dir/warmup.out" >/dev/null
-  local rps
-  rps="$(drive "$url/ping" "$duration" "$dir/load.out")"
+  drive "$url/ping" "$warmup" "$dir/warmup.out"
+  local before after rps requests cpu_us
+  before="$(cpu_ticks "$server_pid")"
+  drive "$url/ping" "$duration" "$dir/load.out"
+  rps="$drive_rps"; requests="$drive_requests"
+  # Let the file writer finish its backlog so its CPU is counted with the requests that caused it.
+  sleep 1
+  after="$(cpu_ticks "$server_pid")"
+  cpu_us="$(awk -v t="$((after - before))" -v hz="$clock_ticks" -v n="$requests" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')"
 
   kill -TERM "$server_pid"
   for _ in $(seq 1 300); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
@@ -105,32 +124,40 @@ run_one() {
   server_pid=""
   local sink lines
   sink="$(awk '/^sink / { print $2, $3; exit }' "$dir/server.out")"
-  lines="$(cat "$dir"/logs/*.json 2>/dev/null | wc -l)"
-  printf '  run %s %-16s %10.0f req/s   (%s, %s lines in the log files)\n' "$run" "$mode" "$rps" "${sink:-no sink}" "$lines" >&2
+  lines="$(find "$dir/logs" -type f -name '*.json' -exec cat {} + | wc -l)"
+  printf '  run %s %-16s %8.0f req/s %7s server CPU us/request   (%s, %s lines in the log files)\n' \
+    "$run" "$mode" "$rps" "$cpu_us" "${sink:-no sink}" "$lines" >&2
   rm -rf "$dir/logs"
-  echo "$rps"
+  run_rps="$rps"; run_cpu_us="$cpu_us"
 }
 
 echo "machine: $(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), client and server on the same cores" >&2
 echo "dotnet $(dotnet --version); loader: $loader; $runs run(s) x ${duration}s after ${warmup}s warm-up; $connections connections" >&2
 
-declare -A results
+declare -A rps_of cpu_of
 for run in $(seq 1 "$runs"); do
   for mode in $modes; do
-    results["$mode,$run"]="$(run_one "$mode" "$run")"
+    run_one "$mode" "$run"
+    rps_of["$mode,$run"]="$run_rps"; cpu_of["$mode,$run"]="$run_cpu_us"
   done
 done
 
-baseline=""
-printf '\n| mode | %smean req/s | ratio |\n' "$(for run in $(seq 1 "$runs"); do printf 'run %s | ' "$run"; done)"
-printf '|---|%s---:|---:|\n' "$(for _ in $(seq 1 "$runs"); do printf -- '---:|'; done)"
+first="$(echo "$modes" | awk '{ print $1 }')"
+printf '\n| mode | %smean req/s | ratio | server CPU us/request (mean) | CPU ratio |\n' "$(for run in $(seq 1 "$runs"); do printf 'run %s | ' "$run"; done)"
+printf '|---|%s---:|---:|---:|---:|\n' "$(for _ in $(seq 1 "$runs"); do printf -- '---:|'; done)"
+base_rps=""; base_cpu=""
 for mode in $modes; do
-  values=""
-  for run in $(seq 1 "$runs"); do values="$values ${results[$mode,$run]}"; done
-  mean="$(echo "$values" | awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; printf "%.0f", s / NF }')"
-  [ -z "$baseline" ] && baseline="$mean"
-  ratio="$(awk -v m="$mean" -v b="$baseline" 'BEGIN { printf "%.3f", m / b }')"
-  printf '| %s | %s%s | %s |\n' "$mode" "$(for v in $values; do printf '%.0f | ' "$v"; done)" "$mean" "$ratio"
+  rps_values=""; cpu_values=""
+  for run in $(seq 1 "$runs"); do
+    rps_values="$rps_values ${rps_of[$mode,$run]}"
+    cpu_values="$cpu_values ${cpu_of[$mode,$run]}"
+  done
+  mean_rps="$(echo "$rps_values" | awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; printf "%.0f", s / NF }')"
+  mean_cpu="$(echo "$cpu_values" | awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; printf "%.1f", s / NF }')"
+  [ -z "$base_rps" ] && { base_rps="$mean_rps"; base_cpu="$mean_cpu"; }
+  printf '| %s | %s%s | %s | %s | %s |\n' "$mode" "$(for v in $rps_values; do printf '%.0f | ' "$v"; done)" "$mean_rps" \
+    "$(awk -v m="$mean_rps" -v b="$base_rps" 'BEGIN { printf "%.3f", m / b }')" "$mean_cpu" \
+    "$(awk -v m="$mean_cpu" -v b="$base_cpu" 'BEGIN { printf "%.2f", m / b }')"
 done
 echo
-echo "ratio = mean req/s / mean req/s of the first mode ($(echo "$modes" | awk '{ print $1 }')); goal for observed: >= 0.900"
+echo "ratio = mean req/s / mean req/s of $first (goal for observed: >= 0.900); CPU ratio = server CPU per request / that of $first"

@@ -13,10 +13,13 @@
 //   requestlog      host + UseSerilogRequestLogging()
 //   observed        host + UseCorrelation() + UseSerilogRequestLogging()   (the configuration the goal is about)
 //   observed-nofile observed without the rolling JSON file (no sink at all)
+//   observed-lean   observed with every WithObservability() enricher turned off (redaction stays on)
+//   requestlog-off  observed, but the completion event is below the minimum level (middleware cost without an event)
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using Serilog;
+using Serilog.Events;
 using Serilog.Extensions.Observability;
 
 return args switch
@@ -33,20 +36,20 @@ return args switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: serve <bare|host|correlation|requestlog|observed|observed-nofile> [port] [log directory]");
+    Console.Error.WriteLine("usage: serve <bare|host|correlation|requestlog|observed|observed-nofile|observed-lean|requestlog-off> [port] [log directory]");
     Console.Error.WriteLine("       load <url> <seconds> <connections>");
     return 2;
 }
 
 static async Task<int> Serve(string mode, int port, string? logDirectory)
 {
-    if (mode is not ("bare" or "host" or "correlation" or "requestlog" or "observed" or "observed-nofile"))
+    if (mode is not ("bare" or "host" or "correlation" or "requestlog" or "observed" or "observed-nofile" or "observed-lean" or "requestlog-off"))
         return Usage();
 
     var useSerilog = mode != "bare";
     var withFile = useSerilog && mode != "observed-nofile";
-    var withCorrelation = mode is "correlation" or "observed" or "observed-nofile";
-    var withRequestLogging = mode is "requestlog" or "observed" or "observed-nofile";
+    var withCorrelation = mode is "correlation" or "observed" or "observed-nofile" or "observed-lean" or "requestlog-off";
+    var withRequestLogging = mode is "requestlog" or "observed" or "observed-nofile" or "observed-lean" or "requestlog-off";
     logDirectory ??= Path.Combine(Path.GetTempPath(), "seo-bench-aspnetcore-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
 
     using var sinkCounters = new SinkCounters();
@@ -59,6 +62,8 @@ static async Task<int> Serve(string mode, int port, string? logDirectory)
         {
             o.Console(ObservabilityConsoleFormat.None);
             if (withFile) o.RollingJson(Path.Combine(logDirectory, "bench-.json"));
+            if (mode == "observed-lean") o.Without(ObservabilityEnrichers.All);
+            if (mode == "requestlog-off") o.MinimumLevel("Serilog.AspNetCore.RequestLoggingMiddleware", LogEventLevel.Warning);
         });
     }
     else
