@@ -108,10 +108,10 @@ run_one() {
   if [ -z "$url" ]; then echo "server ($mode) did not start:" >&2; cat "$dir/server.out" >&2; exit 1; fi
 
   drive "$url/ping" "$warmup" "$dir/warmup.out"
-  local before after rps requests cpu_us
+  local sent="$drive_requests" before after rps requests cpu_us
   before="$(cpu_ticks "$server_pid")"
   drive "$url/ping" "$duration" "$dir/load.out"
-  rps="$drive_rps"; requests="$drive_requests"
+  rps="$drive_rps"; requests="$drive_requests"; sent=$((sent + requests))
   # Let the file writer finish its backlog so its CPU is counted with the requests that caused it.
   sleep 1
   after="$(cpu_ticks "$server_pid")"
@@ -125,8 +125,8 @@ run_one() {
   local sink lines
   sink="$(awk '/^sink / { print $2, $3; exit }' "$dir/server.out")"
   lines="$(find "$dir/logs" -type f -name '*.json' -exec cat {} + | wc -l)"
-  printf '  run %s %-16s %8.0f req/s %7s server CPU us/request   (%s, %s lines in the log files)\n' \
-    "$run" "$mode" "$rps" "$cpu_us" "${sink:-no sink}" "$lines" >&2
+  printf '  run %s %-16s %8.0f req/s %7s server CPU us/request   (%s requests answered; sink %s; %s lines in the log files)\n' \
+    "$run" "$mode" "$rps" "$cpu_us" "$sent" "${sink:-none}" "$lines" >&2
   rm -rf "$dir/logs"
   run_rps="$rps"; run_cpu_us="$cpu_us"
 }
