@@ -53,8 +53,10 @@ sealed class DiagnosticContext : IDiagnosticContext
 sealed class DiagnosticContextCollector : IDisposable
 {
     readonly object _sync = new();
-    Dictionary<string, LogEventProperty>? _properties = new(StringComparer.Ordinal);
+    // Created on the first Set: most requests set nothing.
+    Dictionary<string, LogEventProperty>? _properties;
     Exception? _exception;
+    bool _completed;
 
     public DiagnosticContextCollector(DiagnosticContextCollector? previous) => Previous = previous;
 
@@ -64,7 +66,9 @@ sealed class DiagnosticContextCollector : IDisposable
     {
         lock (_sync)
         {
-            if (_properties is not null) _properties[property.Name] = property;
+            if (_completed) return;
+            _properties ??= new Dictionary<string, LogEventProperty>(StringComparer.Ordinal);
+            _properties[property.Name] = property;
         }
     }
 
@@ -72,7 +76,7 @@ sealed class DiagnosticContextCollector : IDisposable
     {
         lock (_sync)
         {
-            if (_properties is not null) _exception = exception;
+            if (!_completed) _exception = exception;
         }
     }
 
@@ -81,18 +85,14 @@ sealed class DiagnosticContextCollector : IDisposable
     {
         lock (_sync)
         {
-            var collected = _properties;
-            _properties = null;
+            properties = (IReadOnlyCollection<LogEventProperty>?)_properties?.Values ?? Array.Empty<LogEventProperty>();
             exception = _exception;
+            var first = !_completed;
+            _completed = true;
+            _properties = null;
             _exception = null;
-            if (collected is null)
-            {
-                properties = Array.Empty<LogEventProperty>();
-                return false;
-            }
-
-            properties = collected.Values;
-            return true;
+            if (!first) properties = Array.Empty<LogEventProperty>();
+            return first;
         }
     }
 
@@ -100,6 +100,7 @@ sealed class DiagnosticContextCollector : IDisposable
     {
         lock (_sync)
         {
+            _completed = true;
             _properties = null;
             _exception = null;
         }

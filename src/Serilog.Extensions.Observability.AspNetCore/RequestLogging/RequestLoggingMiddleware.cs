@@ -82,6 +82,21 @@ sealed class RequestLoggingMiddleware
         }
     }
 
+    // The static logger's contextual copy, rebuilt only when Log.Logger is replaced (not once per request).
+    sealed record ContextualLogger(ILogger Root, ILogger Logger);
+
+    ContextualLogger? _static;
+
+    ILogger StaticLogger()
+    {
+        var root = Log.Logger;
+        var cached = Volatile.Read(ref _static);
+        if (cached is not null && ReferenceEquals(cached.Root, root)) return cached.Logger;
+        cached = new ContextualLogger(root, root.ForContext(Constants.SourceContextPropertyName, SourceContextName));
+        Volatile.Write(ref _static, cached);
+        return cached.Logger;
+    }
+
     int StatusCodeOf(HttpContext httpContext, Exception? exception)
     {
         if (_options.LogAbortedRequestsAsClientClosed && httpContext.RequestAborted.IsCancellationRequested)
@@ -100,7 +115,7 @@ sealed class RequestLoggingMiddleware
     {
         try
         {
-            var logger = _logger ?? Log.ForContext(Constants.SourceContextPropertyName, SourceContextName);
+            var logger = _logger ?? StaticLogger();
             var level = _getLevel(httpContext, elapsedMs, exception);
             if (!logger.IsEnabled(level)) return false;
 
