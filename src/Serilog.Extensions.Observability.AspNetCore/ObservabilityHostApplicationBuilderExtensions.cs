@@ -25,8 +25,9 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// </summary>
     /// <remarks>
     /// Defaults for what the section leaves out: no console sink is added when the section has a <c>"WriteTo"</c>
-    /// entry, and <c>Microsoft.AspNetCore</c> is logged at <see cref="LogEventLevel.Warning"/> unless the section
-    /// overrides that namespace. <paramref name="configure"/> runs last and wins.
+    /// entry, <c>Microsoft.AspNetCore</c> is logged at <see cref="LogEventLevel.Warning"/> unless the section
+    /// overrides that namespace, and <c>ServiceName</c>/<c>Environment</c> are the host's application and environment
+    /// names. <paramref name="configure"/> runs last and wins.
     /// </remarks>
     /// <param name="builder">The host application builder (<c>WebApplication.CreateBuilder()</c>).</param>
     /// <param name="configure">Adjusts the observability options.</param>

@@ -58,14 +58,15 @@ public sealed class ObservabilityOptions
 
     /// <summary>Names the service on every event (<c>ServiceName</c>, <c>ServiceVersion</c>, <c>Environment</c>).</summary>
     /// <param name="name">The service name; must not be empty.</param>
-    /// <param name="version">The service version, or <see langword="null"/>.</param>
-    /// <param name="environment">The deployment environment (for example <c>Production</c>), or <see langword="null"/>.</param>
+    /// <param name="version">The service version, or <see langword="null"/> to keep the one set before (none by default).</param>
+    /// <param name="environment">The deployment environment (for example <c>Production</c>), or <see langword="null"/> to keep
+    /// the one set before (in ASP.NET Core, <c>AddObservability()</c> sets the host's environment name).</param>
     /// <returns>The same options.</returns>
     public ObservabilityOptions Service(string name, string? version = null, string? environment = null)
     {
         ServiceName = Guard.NotNullOrWhiteSpace(name);
-        ServiceVersion = version;
-        EnvironmentName = environment;
+        ServiceVersion = version ?? ServiceVersion;
+        EnvironmentName = environment ?? EnvironmentName;
         return this;
     }
 

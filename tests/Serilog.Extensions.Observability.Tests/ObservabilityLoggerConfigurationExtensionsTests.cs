@@ -65,6 +65,18 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     }
 
     [Test]
+    public void NamingTheServiceAgainKeepsTheVersionAndEnvironmentItDoesNotRepeat()
+    {
+        var evt = DelegatingSink.GetLogEvent(l => l.Information("x"),
+            c => c.WithObservability(o => o.Service("default-name", environment: "Staging").Console(ObservabilityConsoleFormat.None))
+                  .WithObservability(o => o.Service("chosen-name", "3.0.0")));
+
+        Assert.That(Scalar(evt, "ServiceName"), Is.EqualTo("chosen-name"));
+        Assert.That(Scalar(evt, "ServiceVersion"), Is.EqualTo("3.0.0"));
+        Assert.That(Scalar(evt, "Environment"), Is.EqualTo("Staging"));
+    }
+
+    [Test]
     public void EnrichersCanBeTurnedOff()
     {
         LogEvent evt;
