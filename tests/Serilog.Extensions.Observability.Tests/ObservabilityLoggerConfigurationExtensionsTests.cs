@@ -77,6 +77,20 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     }
 
     [Test]
+    public void ACallThatFailsValidationLeavesTheConfigurationUsableForTheNextCall()
+    {
+        var configuration = new LoggerConfiguration();
+        Assert.Throws<ArgumentException>(() => configuration.WithObservability(o => o.Service("")));
+
+        var sink = new CollectingSink();
+        using (var logger = configuration.WithObservability(o => o.Console(ObservabilityConsoleFormat.None)).WriteTo.Sink(sink).CreateLogger())
+        using (CorrelationContext.Begin("after-failure"))
+            logger.Information("x");
+
+        Assert.That(Scalar(sink.SingleEvent, "CorrelationId"), Is.EqualTo("after-failure"));
+    }
+
+    [Test]
     public void EnrichersCanBeTurnedOff()
     {
         LogEvent evt;

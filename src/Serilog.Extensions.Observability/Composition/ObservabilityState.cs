@@ -18,6 +18,7 @@ sealed class ObservabilityState
 
     readonly DelegatingEnricher _enricher = new();
     readonly DelegatingSink _sink = new();
+    bool _attached;
 
     ObservabilityState() { }
 
@@ -25,8 +26,7 @@ sealed class ObservabilityState
 
     public static LoggerConfiguration Apply(LoggerConfiguration configuration, Action<ObservabilityOptions>? configure)
     {
-        var isNew = !States.TryGetValue(configuration, out var state);
-        state ??= States.GetValue(configuration, _ => new ObservabilityState());
+        var state = States.GetValue(configuration, _ => new ObservabilityState());
 
         configure?.Invoke(state.Options);
 
@@ -34,8 +34,9 @@ sealed class ObservabilityState
         var enricher = CaptureEnricher(state.Options);
         var sink = CaptureSink(state.Options);
 
-        if (isNew)
+        if (!state._attached)
         {
+            state._attached = true;
             configuration.Enrich.With(state._enricher);
             // Objects are masked as they are bound; the event pass in the enricher and the sink wrapper catch the rest.
             configuration.Destructure.WithRedaction(state.Options.ApplyRedaction);
