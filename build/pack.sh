@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Packs every src project (nupkg + snupkg) into artifacts/packages.
-# Usage: build/pack.sh [output-folder] [extra dotnet pack arguments...]
+# Packs every package (nupkg + snupkg) into artifacts/packages, or into the folder given first.
+# Usage: build/pack.sh [output-folder] [extra dotnet pack arguments, e.g. --no-build -p:PackageVersion=1.2.3]
+# CONFIGURATION (default Release) picks the build configuration.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-artifacts/packages}
-shift || true
+[ $# -gt 0 ] && shift
 mkdir -p "$out"
-for project in src/*/*.csproj; do
-  dotnet pack "$project" -c Release -o "$out" --nologo "$@"
-done
+# The solution packs exactly the projects that are packable: src/ (tests and samples set IsPackable=false).
+dotnet pack Serilog.Extensions.Observability.sln -c "${CONFIGURATION:-Release}" -o "$out" --nologo "$@"
 ls -1 "$out"
