@@ -102,24 +102,7 @@ public static class CorrelationPropagation
         correlationId = null;
         if (headers is null) return false;
 
-        string? raw = null;
-        if (headers is IDictionary<string, string> dictionary && dictionary.TryGetValue(headerName, out var exact))
-        {
-            raw = exact;
-        }
-        else
-        {
-            foreach (var header in headers)
-            {
-                if (string.Equals(header.Key, headerName, StringComparison.OrdinalIgnoreCase))
-                {
-                    raw = header.Value;
-                    break;
-                }
-            }
-        }
-
-        return Accept(raw, out correlationId);
+        return Accept(FindHeader(headers, headerName), out correlationId);
     }
 
     /// <summary>
@@ -140,24 +123,7 @@ public static class CorrelationPropagation
         correlationId = null;
         if (headers is null) return false;
 
-        object? raw = null;
-        if (headers is IDictionary<string, object> dictionary && dictionary.TryGetValue(headerName, out var exact))
-        {
-            raw = exact;
-        }
-        else
-        {
-            foreach (var header in headers)
-            {
-                if (string.Equals(header.Key, headerName, StringComparison.OrdinalIgnoreCase))
-                {
-                    raw = header.Value;
-                    break;
-                }
-            }
-        }
-
-        return Accept(Decode(raw), out correlationId);
+        return Accept(Decode(FindHeader(headers, headerName)), out correlationId);
     }
 
     /// <summary>Reads a correlation id from any carrier through <paramref name="getter"/>; same validation as the other overloads.</summary>
@@ -218,6 +184,21 @@ public static class CorrelationPropagation
         // Longer than any valid id: refuse before decoding a hostile payload.
         if (bytes.Length == 0 || bytes.Length > CorrelationContext.MaxIdLength) return null;
         return Encoding.UTF8.GetString(bytes);
+    }
+
+    /// <summary>The value under <paramref name="headerName"/>: an exact dictionary hit first, else the first case-insensitive match.</summary>
+    static T? FindHeader<T>(IEnumerable<KeyValuePair<string, T>> headers, string headerName)
+    {
+        if (headers is IDictionary<string, T> dictionary && dictionary.TryGetValue(headerName, out var exact))
+            return exact;
+
+        foreach (var header in headers)
+        {
+            if (string.Equals(header.Key, headerName, StringComparison.OrdinalIgnoreCase))
+                return header.Value;
+        }
+
+        return default;
     }
 
     static bool Accept(string? raw, [NotNullWhen(true)] out string? correlationId)
