@@ -9,7 +9,7 @@ public sealed class CorrelationOptions
     public const string DefaultHeaderName = "X-Correlation-ID";
 
     /// <summary>The longest correlation id accepted from a request header: 128 characters.</summary>
-    public const int MaxIdLength = 128;
+    public const int MaxIdLength = Enrichers.CorrelationContext.MaxIdLength;
 
     /// <summary>
     /// The request header the id is read from, and the response header it is echoed on.

@@ -1,6 +1,10 @@
 namespace Serilog.Extensions.Observability.AspNetCore.Correlation;
 
-/// <summary>The rule an id from outside must meet before it is used, logged or echoed.</summary>
+/// <summary>
+/// The rule an id from an HTTP header must meet before it is used, logged or echoed. Stricter than
+/// <c>CorrelationContext.IsValidId</c> (which also admits <c>+ / = @</c> for message-queue ids): only characters that are
+/// safe in any header, URL or log query.
+/// </summary>
 static class CorrelationId
 {
     /// <summary>1 to 128 characters of <c>[A-Za-z0-9._:-]</c>.</summary>
