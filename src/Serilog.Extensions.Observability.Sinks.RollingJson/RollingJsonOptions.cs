@@ -119,5 +119,8 @@ public sealed class RollingJsonOptions
     /// <summary>The clock that decides periods and file ages; tests replace it.</summary>
     internal TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>How often a busy writer looks at the queue on its own (tests lengthen it to observe the wake rules).</summary>
+    internal TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(1);
+
     internal RollingJsonOptions Clone() => (RollingJsonOptions)MemberwiseClone();
 }

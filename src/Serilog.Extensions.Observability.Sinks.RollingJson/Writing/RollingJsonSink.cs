@@ -21,6 +21,19 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// <summary>How long the writer sleeps when idle, and how often it checks the file is still at its path.</summary>
     internal static TimeSpan FileCheckInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Idle time, in polls (<see cref="RollingJsonOptions.PollInterval"/>, 1 ms: while events keep coming the writer
+    /// looks at the queue on its own, so callers seldom pay for waking it), after which the writer sleeps until a caller
+    /// wakes it, so an idle sink costs nothing.
+    /// </summary>
+    internal const int IdlePollsBeforeSleep = 50;
+
+    /// <summary>
+    /// Queued events at which a caller wakes a polling writer early: bounds what a burst leaves queued (and so what the
+    /// GC must promote) while costing a wake on at most one call in this many.
+    /// </summary>
+    internal const int WakeThreshold = 256;
+
     /// <summary>Waits between attempts to write a failed batch; after the last, the batch is dropped.</summary>
     internal static TimeSpan[] RetryDelays = { TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(1000) };
 
@@ -41,7 +54,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     readonly TimeSpan _shutdownTimeout;
     readonly Housekeeper _housekeeper;
     readonly Thread _writer;
-    readonly ManualResetEventSlim _wake = new(false);
+    // No spinning: the writer's waits are either timed polls or long idle sleeps.
+    readonly ManualResetEventSlim _wake = new(false, spinCount: 1);
     readonly object _progressLock = new();
     readonly object _roomLock = new();
     readonly ManualResetEventSlim _resume = new(true);
@@ -53,6 +67,10 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     int _state;
     int _disposeCalled;
     int _writerSleeping;
+    int _writerPolling;
+    readonly int _wakeThreshold;
+    readonly TimeSpan _pollInterval;
+    int _idlePolls;
     int _progressWaiters;
     int _roomWaiters;
     volatile bool _paused;
@@ -68,6 +86,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     long _bytesWritten;
     long _rollovers;
     long _completed;
+    long _callerWakes;
 
     // Writer-thread state.
     FileStream? _file;
@@ -86,6 +105,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     {
         _naming = naming;
         _queue = new BoundedEventQueue(options.QueueLimit);
+        // A polling writer is woken early only when a burst could fill the queue before its next look.
+        _wakeThreshold = Math.Max(1, Math.Min(options.QueueLimit / 8, WakeThreshold));
+        _pollInterval = options.PollInterval;
         _encoder = new EventEncoder(options.Formatter ?? DefaultFormatter());
         _time = options.TimeProvider;
         _zone = options.RollOnUtc ? TimeZoneInfo.Utc : _time.LocalTimeZone;
@@ -107,6 +129,12 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     internal long EventsWritten => Interlocked.Read(ref _written);
     internal long BytesWritten => Interlocked.Read(ref _bytesWritten);
     internal long Rollovers => Interlocked.Read(ref _rollovers);
+
+    /// <summary>How many times a caller had to wake the writer (each costs that caller a system call).</summary>
+    internal long CallerWakes => Interlocked.Read(ref _callerWakes);
+
+    internal bool WriterSleeping => Volatile.Read(ref _writerSleeping) != 0;
+    internal bool WriterPolling => Volatile.Read(ref _writerPolling) != 0;
     internal long DroppedQueueFull => Interlocked.Read(ref _droppedQueueFull);
     internal long DroppedIoError => Interlocked.Read(ref _droppedIo);
     internal long DroppedFormatError => Interlocked.Read(ref _droppedFormat);
@@ -125,7 +153,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         }
         if (_queue.TryEnqueue(logEvent))
         {
-            WakeWriter();
+            NudgeWriter(logEvent);
             return;
         }
         if (_blockWhenFull)
@@ -137,12 +165,38 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         Interlocked.Increment(ref _droppedQueueFull);
     }
 
+    /// <summary>
+    /// The caller's side of the hand-off. A sleeping writer must be woken; a polling one is left alone unless the event
+    /// asks for a prompt flush or the queue is filling faster than the writer looks at it.
+    /// </summary>
+    void NudgeWriter(LogEvent logEvent)
+    {
+        if (Volatile.Read(ref _writerSleeping) != 0)
+        {
+            WakeWriter();
+            return;
+        }
+        if (Volatile.Read(ref _writerPolling) == 0) return;
+        if ((_flushOnLevelEnabled && logEvent.Level >= _flushOnLevel) || _queue.Count >= _wakeThreshold)
+        {
+            // One caller ends the poll; the others see the flag cleared and go on.
+            if (Interlocked.Exchange(ref _writerPolling, 0) != 0)
+            {
+                Interlocked.Increment(ref _callerWakes);
+                _wake.Set();
+            }
+        }
+    }
+
     void WakeWriter()
     {
         // The compare-and-swap that claimed the slot was a full fence, so this read cannot pass it: either the writer
         // sees our slot before sleeping, or we see it asleep here.
         if (Volatile.Read(ref _writerSleeping) != 0 && Interlocked.Exchange(ref _writerSleeping, 0) != 0)
+        {
+            Interlocked.Increment(ref _callerWakes);
             _wake.Set();
+        }
     }
 
     void EnqueueWhenRoom(LogEvent logEvent)
@@ -161,7 +215,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 }
                 if (_queue.TryEnqueue(logEvent))
                 {
-                    WakeWriter();
+                    NudgeWriter(logEvent);
                     return;
                 }
                 if (!spin.NextSpinWillYield)
@@ -240,7 +294,11 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 }
                 var taken = WriteBatch();
                 ReportDrops();
-                if (taken > 0) continue;
+                if (taken > 0)
+                {
+                    _idlePolls = 0;
+                    continue;
+                }
                 if (!_queue.IsEmpty)
                 {
                     // A producer claimed a slot and is about to publish it.
@@ -248,7 +306,15 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                     continue;
                 }
                 if (stopping) break;
-                Sleep();
+                if (_idlePolls < IdlePollsBeforeSleep)
+                {
+                    _idlePolls++;
+                    Poll();
+                }
+                else
+                {
+                    Sleep();
+                }
             }
             catch (Exception ex)
             {
@@ -262,6 +328,17 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         ReportDrops();
         Volatile.Write(ref _state, Stopped);
         SignalProgress();
+    }
+
+    /// <summary>A short timed wait that callers need not end: see <see cref="IdlePollsBeforeSleep"/>.</summary>
+    void Poll()
+    {
+        _wake.Reset();
+        Volatile.Write(ref _writerPolling, 1);
+        Interlocked.MemoryBarrier();
+        if (_queue.IsEmpty && Volatile.Read(ref _state) == Running)
+            _wake.Wait(_pollInterval);
+        Volatile.Write(ref _writerPolling, 0);
     }
 
     void Sleep()

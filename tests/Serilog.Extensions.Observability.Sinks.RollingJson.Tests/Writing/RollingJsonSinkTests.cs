@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support;
+using Serilog.Extensions.Observability.Sinks.RollingJson.Writing;
 using Serilog.Extensions.Observability.Tests.Support;
 using Serilog.Formatting.Json;
 using static Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support.Sinks;
@@ -307,5 +308,67 @@ public class RollingJsonSinkTests
         Assert.DoesNotThrow(() => EmitAndWait(sink, Event(1), Event(2)));
         sink.Dispose();
         Assert.That((sink.EventsWritten, sink.DroppedIoError), Is.EqualTo((0L, 2L)));
+    }
+
+    [Test]
+    public void AStreamOfEventsSeldomMakesACallerWakeTheWriter()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var sink = Create(path);
+        const int events = 20_000;
+        for (var i = 0; i < events; i++) sink.Emit(Event(i));
+        Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True);
+        var wakes = sink.CallerWakes;
+        sink.Dispose();
+
+        Assert.That(LogFiles.Lines(path), Has.Count.EqualTo(events));
+        // A polling writer is woken by a caller at most once per WakeThreshold queued events (plus the first event,
+        // and a few more if this machine stalls the loop long enough for the writer to fall asleep).
+        Assert.That(wakes, Is.LessThanOrEqualTo(events / RollingJsonSink.WakeThreshold + 10));
+    }
+
+    [Test]
+    public void AnEventReachesTheFileWithoutAFlushAfterTheWriterFellAsleep()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var sink = Create(path);
+        // Idle long enough for the writer to stop polling and sleep until a caller wakes it.
+        var asleep = SpinWait.SpinUntil(() => sink.WriterSleeping, WaitLimit);
+        sink.Emit(Event(1));
+        var written = SpinWait.SpinUntil(() => sink.EventsWritten == 1, WaitLimit);
+        sink.Dispose();
+        Assert.That((asleep, written, sink.CallerWakes), Is.EqualTo((true, true, 1L)));
+    }
+
+    [Test]
+    public void AFlushOnLevelEventEndsThePollEarly()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        // A writer that would otherwise look at the queue once an hour.
+        var sink = Create(path, o => { o.FlushOnLevel = LogEventLevel.Error; o.PollInterval = TimeSpan.FromHours(1); });
+        EmitAndWait(sink, Event(0));
+        var polling = SpinWait.SpinUntil(() => sink.WriterPolling, WaitLimit);
+        sink.Emit(Event(1));
+        sink.Emit(Event(2, LogEventLevel.Error));
+        var written = SpinWait.SpinUntil(() => sink.EventsWritten == 3, WaitLimit);
+        sink.Dispose();
+        Assert.That((polling, written), Is.EqualTo((true, true)));
+    }
+
+    [Test]
+    public void AFillingQueueEndsThePollEarly()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var sink = Create(path, o => o.PollInterval = TimeSpan.FromHours(1));
+        EmitAndWait(sink, Event(0));
+        var polling = SpinWait.SpinUntil(() => sink.WriterPolling, WaitLimit);
+        for (var i = 1; i <= RollingJsonSink.WakeThreshold; i++) sink.Emit(Event(i));
+        var written = SpinWait.SpinUntil(() => sink.EventsWritten == RollingJsonSink.WakeThreshold + 1, WaitLimit);
+        sink.Dispose();
+        Assert.That((polling, written), Is.EqualTo((true, true)));
     }
 }
