@@ -59,17 +59,9 @@ static class ClefWriter
         // A fixed-point format ("0.00") of a decimal or an integer: its digits straight into the output.
         if (fixedDecimals >= 0
             && logEvent.Properties.TryGetValue(token.PropertyName, out var value)
-            && value is ScalarValue scalar)
-        {
-            Span<byte> digits = stackalloc byte[DecimalText.MaxLength + 2];
-            if (DecimalText.TryFormatFixed(scalar.Value, fixedDecimals, digits.Slice(1), out var written))
-            {
-                digits[0] = (byte)'"';
-                digits[written + 1] = (byte)'"';
-                sink.Literal(digits.Slice(0, written + 2));
-                return;
-            }
-        }
+            && value is ScalarValue scalar
+            && sink.TryQuotedFixed(scalar.Value, fixedDecimals))
+            return;
 
         render.Length = 0;
         MessageRenderer.RenderProperty(render, token, logEvent.Properties);
@@ -93,7 +85,7 @@ static class ClefWriter
     static void WriteTimestamp<TSink>(TSink sink, LogEvent logEvent) where TSink : struct, IJsonSink
     {
         sink.Literal("{\"@t\":\""u8);
-        sink.Formatted(logEvent.Timestamp.UtcDateTime, "O", Invariant.Culture);
+        sink.RoundTrip(logEvent.Timestamp.UtcDateTime);
     }
 
     static void WriteLevelExceptionAndIds<TSink>(TSink sink, LogEvent logEvent) where TSink : struct, IJsonSink

@@ -2,28 +2,86 @@ using System.Runtime.CompilerServices;
 
 namespace Serilog.Extensions.Observability.Formatting.Json;
 
-/// <summary>A growable byte array reused across events (no pooling needed: one instance per thread).</summary>
-sealed class ByteBuilder(int capacity)
+/// <summary>
+/// A growable byte buffer reused across events (no pooling needed: one instance per thread). It can also write
+/// straight into an output's free array space (<see cref="Borrow"/>), so a line that fits needs no copy; when it does
+/// not fit, what was written moves to the builder's own array and writing goes on there.
+/// </summary>
+sealed class ByteBuilder
 {
-    byte[] _buffer = new byte[capacity];
+    byte[] _own;
+    byte[]? _borrowed;
+    byte[] _buffer;
+    int _start;
+    int _end;
 
+    public ByteBuilder(int capacity)
+    {
+        _own = _buffer = new byte[capacity];
+        _end = capacity;
+    }
+
+    /// <summary>The write position in the current array (the own one, or the borrowed one from its offset).</summary>
     public int Length;
 
-    public int Capacity => _buffer.Length;
+    /// <summary>The round-trip date writer of the thread that owns this builder.</summary>
+    public readonly RoundTripDates Dates = new();
 
-    public ReadOnlySpan<byte> Written => _buffer.AsSpan(0, Length);
+    public int Capacity => _own.Length;
+
+    /// <summary>True while the bytes are written straight into a borrowed array.</summary>
+    public bool IsBorrowed => _borrowed is not null;
+
+    public ReadOnlySpan<byte> Written => _buffer.AsSpan(_start, Length - _start);
+
+    public int WrittenCount => Length - _start;
+
+    /// <summary>Starts empty, on the builder's own array.</summary>
+    public void Reset()
+    {
+        _borrowed = null;
+        _buffer = _own;
+        _start = 0;
+        _end = _own.Length;
+        Length = 0;
+    }
+
+    /// <summary>Starts empty, writing into <paramref name="array"/>'s <paramref name="count"/> bytes from <paramref name="offset"/>.</summary>
+    public void Borrow(byte[] array, int offset, int count)
+    {
+        _borrowed = array;
+        _buffer = array;
+        _start = offset;
+        _end = offset + count;
+        Length = offset;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Span<byte> Free(int sizeHint)
     {
-        if (_buffer.Length - Length < sizeHint) Grow(sizeHint);
-        return _buffer.AsSpan(Length);
+        if (_end - Length < sizeHint) Grow(sizeHint);
+        return _buffer.AsSpan(Length, _end - Length);
     }
 
     void Grow(int sizeHint)
     {
-        var size = Math.Max(_buffer.Length * 2, Length + sizeHint);
-        Array.Resize(ref _buffer, size);
+        var written = Length - _start;
+        var size = Math.Max(_own.Length * 2, written + sizeHint);
+        if (_borrowed is not null)
+        {
+            // Out of borrowed room: carry on in the own array (grown if need be).
+            if (_own.Length < written + sizeHint) _own = new byte[size];
+            _buffer.AsSpan(_start, written).CopyTo(_own);
+            _borrowed = null;
+        }
+        else
+        {
+            Array.Resize(ref _own, size);
+        }
+        _buffer = _own;
+        _start = 0;
+        _end = _own.Length;
+        Length = written;
     }
 }
 
@@ -103,7 +161,7 @@ sealed class Scratch
         var scratch = t_cached;
         if (scratch is null) return new Scratch();
         t_cached = null;
-        scratch.Bytes.Length = 0;
+        scratch.Bytes.Reset();
         scratch.Chars.Length = 0;
         scratch.Render.Length = 0;
         return scratch;
@@ -111,6 +169,8 @@ sealed class Scratch
 
     public static void Return(Scratch scratch)
     {
+        // Never keep a borrowed output array alive from a thread-static.
+        scratch.Bytes.Reset();
         if (scratch.Bytes.Capacity > MaxRetainedChars * 3 || scratch.Chars.Capacity > MaxRetainedChars || scratch.Render.Capacity > MaxRetainedChars)
             return;
         t_cached = scratch;

@@ -123,28 +123,22 @@ static class DecimalText
         var length = 0;
         if (negative) destination[length++] = (byte)'-';
 
-        Span<byte> digits = stackalloc byte[20];
-        var count = 0;
-        do
-        {
-            digits[19 - count++] = (byte)('0' + mantissa % 10);
-            mantissa /= 10;
-        }
-        while (mantissa != 0);
-        var text = digits.Slice(20 - count);
-
+        var count = AsciiDigits.Count(mantissa);
         if (scale == 0)
         {
-            text.CopyTo(destination.Slice(length));
+            AsciiDigits.WriteRight(destination.Slice(length, count), mantissa);
             return length + count;
         }
 
         if (count > scale)
         {
-            text.Slice(0, count - scale).CopyTo(destination.Slice(length));
+            // count <= 20, so scale < 20 indexes the table.
+            var divisor = PowersOf10[scale];
+            var integral = mantissa / divisor;
+            AsciiDigits.WriteRight(destination.Slice(length, count - scale), integral);
             length += count - scale;
             destination[length++] = (byte)'.';
-            text.Slice(count - scale).CopyTo(destination.Slice(length));
+            AsciiDigits.WriteRight(destination.Slice(length, scale), mantissa - integral * divisor);
             return length + scale;
         }
 
@@ -153,7 +147,7 @@ static class DecimalText
         destination[length++] = (byte)'.';
         destination.Slice(length, scale - count).Fill((byte)'0');
         length += scale - count;
-        text.CopyTo(destination.Slice(length));
+        AsciiDigits.WriteRight(destination.Slice(length, count), mantissa);
         return length + count;
     }
 }

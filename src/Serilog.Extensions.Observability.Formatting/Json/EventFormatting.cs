@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text;
 using Serilog.Events;
 using Serilog.Formatting;
@@ -18,6 +19,9 @@ interface IEventBody
 static class EventFormatting
 {
     public static readonly byte[] NewLineUtf8 = Encoding.UTF8.GetBytes(Environment.NewLine);
+
+    /// <summary>The free space asked of the output: most lines fit, and a longer one only costs a copy.</summary>
+    const int DirectSizeHint = 512;
 
     public static void ToText<TBody>(TBody body, LogEvent logEvent, TextWriter output) where TBody : struct, IEventBody
     {
@@ -46,12 +50,27 @@ static class EventFormatting
         var scratch = Scratch.Rent();
         try
         {
-            var sink = new Utf8Sink(scratch.Bytes);
+            // Format straight into the output's free space when it is an array (ArrayBufferWriter, pooled writers):
+            // nothing is committed before Advance, so a failed event still leaves no half line behind.
+            var bytes = scratch.Bytes;
+            if (MemoryMarshal.TryGetArray<byte>(output.GetMemory(DirectSizeHint), out var free) && free.Array is { } array)
+                bytes.Borrow(array, free.Offset, free.Count);
+
+            var sink = new Utf8Sink(bytes);
             body.Write(sink, logEvent, scratch.Render);
             sink.Literal(NewLineUtf8);
-            var written = scratch.Bytes.Written;
-            written.CopyTo(output.GetSpan(written.Length));
-            output.Advance(written.Length);
+
+            if (bytes.IsBorrowed)
+            {
+                output.Advance(bytes.WrittenCount);
+            }
+            else
+            {
+                // It did not fit (or the output is not an array): one copy of the finished line.
+                var written = bytes.Written;
+                written.CopyTo(output.GetSpan(written.Length));
+                output.Advance(written.Length);
+            }
         }
         finally
         {

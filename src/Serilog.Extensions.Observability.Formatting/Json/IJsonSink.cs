@@ -22,6 +22,25 @@ interface IJsonSink
     /// <summary>Appends text as it is, with no JSON escaping.</summary>
     void Text(ReadOnlySpan<char> text);
 
+    /// <summary>Appends <c>value.ToString("O", CultureInfo.InvariantCulture)</c>.</summary>
+    void RoundTrip(DateTime value);
+
+    /// <summary>Appends <c>value.ToString("O", CultureInfo.InvariantCulture)</c>.</summary>
+    void RoundTrip(DateTimeOffset value);
+
+    /// <summary>Appends <c>value.ToString(CultureInfo.InvariantCulture)</c>.</summary>
+    void Integer(long value);
+
+    /// <summary>Appends <c>value.ToString(CultureInfo.InvariantCulture)</c>.</summary>
+    void Decimal(decimal value);
+
+    /// <summary>
+    /// Appends <c>"</c>, <paramref name="value"/> in the fixed-point format of <paramref name="decimals"/> decimals
+    /// (<see cref="DecimalText.TryFormatFixed"/>), and <c>"</c>; or appends nothing and returns
+    /// <see langword="false"/> when that method declines the value.
+    /// </summary>
+    bool TryQuotedFixed(object? value, int decimals);
+
     /// <summary>Appends <paramref name="value"/> formatted with <paramref name="format"/> and <paramref name="provider"/>.</summary>
     void Formatted<T>(T value, ReadOnlySpan<char> format, IFormatProvider? provider)
         where T : ISpanFormattable, IUtf8SpanFormattable;

@@ -106,33 +106,47 @@ static class JsonValueWriter
 
     public static void WriteScalar<TSink>(TSink sink, object? value) where TSink : struct, IJsonSink
     {
-        var culture = Invariant.Culture;
+        // Most frequent types first: every case is one type-handle comparison.
         switch (value)
         {
-            case null: sink.Literal("null"u8); return;
             case string s: JsonText.WriteQuoted(sink, s); return;
-            case int v: sink.Formatted(v, default, culture); return;
-            case long v: sink.Formatted(v, default, culture); return;
-            case double v: WriteDouble(sink, v); return;
+            case int v: sink.Integer(v); return;
+            case null: sink.Literal("null"u8); return;
+            case long v: sink.Integer(v); return;
             case bool v: sink.Literal(v ? "true"u8 : "false"u8); return;
-            case uint v: sink.Formatted(v, default, culture); return;
-            case ulong v: sink.Formatted(v, default, culture); return;
-            case decimal v: WriteDecimal(sink, v); return;
-            case byte v: sink.Formatted(v, default, culture); return;
-            case sbyte v: sink.Formatted(v, default, culture); return;
-            case short v: sink.Formatted(v, default, culture); return;
-            case ushort v: sink.Formatted(v, default, culture); return;
-            case float v: WriteSingle(sink, v); return;
-            case char v: JsonText.WriteQuoted(sink, new ReadOnlySpan<char>(in v)); return;
-            case DateTime v: WriteQuotedFormatted(sink, v, "O"); return;
-            case DateTimeOffset v: WriteQuotedFormatted(sink, v, "O"); return;
-            case TimeSpan v: WriteQuotedFormatted(sink, v, default); return;
+            case decimal v: sink.Decimal(v); return;
+            case double v: WriteDouble(sink, v); return;
+            case DateTimeOffset v: WriteQuotedRoundTrip(sink, v); return;
+            case DateTime v: WriteQuotedRoundTrip(sink, v); return;
             // Serilog writes a Guid through ToString(), i.e. "D": the same text, without the string.
             case Guid v: WriteQuotedFormatted(sink, v, default); return;
+            case TimeSpan v: WriteQuotedFormatted(sink, v, default); return;
+            case float v: WriteSingle(sink, v); return;
+            case uint v: sink.Integer(v); return;
+            case ulong v: sink.Formatted(v, default, Invariant.Culture); return;
+            case short v: sink.Integer(v); return;
+            case ushort v: sink.Integer(v); return;
+            case byte v: sink.Integer(v); return;
+            case sbyte v: sink.Integer(v); return;
+            case char v: JsonText.WriteQuoted(sink, new ReadOnlySpan<char>(in v)); return;
             case DateOnly v: WriteQuotedFormatted(sink, v, "O"); return;
             case TimeOnly v: WriteQuotedFormatted(sink, v, "O"); return;
             default: JsonText.WriteQuoted(sink, JsonText.SafeToString(value)); return;
         }
+    }
+
+    static void WriteQuotedRoundTrip<TSink>(TSink sink, DateTimeOffset value) where TSink : struct, IJsonSink
+    {
+        sink.Ascii('"');
+        sink.RoundTrip(value);
+        sink.Ascii('"');
+    }
+
+    static void WriteQuotedRoundTrip<TSink>(TSink sink, DateTime value) where TSink : struct, IJsonSink
+    {
+        sink.Ascii('"');
+        sink.RoundTrip(value);
+        sink.Ascii('"');
     }
 
     static void WriteQuotedFormatted<TSink, T>(TSink sink, T value, ReadOnlySpan<char> format)
@@ -142,15 +156,6 @@ static class JsonValueWriter
         sink.Ascii('"');
         sink.Formatted(value, format, Invariant.Culture);
         sink.Ascii('"');
-    }
-
-    static void WriteDecimal<TSink>(TSink sink, decimal value) where TSink : struct, IJsonSink
-    {
-        Span<byte> text = stackalloc byte[DecimalText.MaxLength];
-        if (DecimalText.TryFormat(value, text, out var written))
-            sink.Literal(text.Slice(0, written));
-        else
-            sink.Formatted(value, default, Invariant.Culture);
     }
 
     static void WriteDouble<TSink>(TSink sink, double value) where TSink : struct, IJsonSink

@@ -98,6 +98,57 @@ readonly struct Utf8Sink(ByteBuilder buffer) : IJsonSink
         buffer.Length += written;
     }
 
+    public void RoundTrip(DateTime value)
+    {
+        if (value.Kind == DateTimeKind.Local)
+        {
+            // The local offset comes from the time zone rules: the runtime's formatter knows them.
+            Formatted(value, "O", Invariant.Culture);
+            return;
+        }
+        var destination = buffer.Free(RoundTripDates.ClockLength + 1);
+        buffer.Dates.WriteClock(destination, value.Ticks);
+        if (value.Kind == DateTimeKind.Utc)
+        {
+            destination[RoundTripDates.ClockLength] = (byte)'Z';
+            buffer.Length += RoundTripDates.ClockLength + 1;
+        }
+        else
+        {
+            buffer.Length += RoundTripDates.ClockLength;
+        }
+    }
+
+    public void RoundTrip(DateTimeOffset value)
+    {
+        var destination = buffer.Free(RoundTripDates.MaxLength);
+        // DateTimeOffset.Ticks are the clock time's, which "O" writes before the offset.
+        buffer.Dates.WriteClock(destination, value.Ticks);
+        RoundTripDates.WriteOffset(destination.Slice(RoundTripDates.ClockLength), value.Offset);
+        buffer.Length += RoundTripDates.MaxLength;
+    }
+
+    public void Integer(long value) =>
+        buffer.Length += AsciiDigits.Write(buffer.Free(AsciiDigits.MaxInt64Length), value);
+
+    public void Decimal(decimal value)
+    {
+        if (DecimalText.TryFormat(value, buffer.Free(DecimalText.MaxLength), out var written))
+            buffer.Length += written;
+        else
+            Formatted(value, default, Invariant.Culture);
+    }
+
+    public bool TryQuotedFixed(object? value, int decimals)
+    {
+        var destination = buffer.Free(DecimalText.MaxLength + 2);
+        if (!DecimalText.TryFormatFixed(value, decimals, destination.Slice(1), out var written)) return false;
+        destination[0] = (byte)'"';
+        destination[written + 1] = (byte)'"';
+        buffer.Length += written + 2;
+        return true;
+    }
+
     public void Formatted<T>(T value, ReadOnlySpan<char> format, IFormatProvider? provider)
         where T : ISpanFormattable, IUtf8SpanFormattable
     {
@@ -140,6 +191,33 @@ readonly struct CharSink(CharBuilder buffer) : IJsonSink
     public void Prepared(PreparedText text) => buffer.Append(text.Chars);
 
     public void Text(ReadOnlySpan<char> text) => buffer.Append(text);
+
+    // The text path keeps the runtime's formatters for dates and integers: the tests that compare it with the UTF-8
+    // path byte for byte thereby check the hand-written UTF-8 writers against the runtime on every case.
+    public void RoundTrip(DateTime value) => Formatted(value, "O", Invariant.Culture);
+
+    public void RoundTrip(DateTimeOffset value) => Formatted(value, "O", Invariant.Culture);
+
+    public void Integer(long value) => Formatted(value, default, Invariant.Culture);
+
+    public void Decimal(decimal value)
+    {
+        Span<byte> text = stackalloc byte[DecimalText.MaxLength];
+        if (DecimalText.TryFormat(value, text, out var written))
+            Literal(text.Slice(0, written));
+        else
+            Formatted(value, default, Invariant.Culture);
+    }
+
+    public bool TryQuotedFixed(object? value, int decimals)
+    {
+        Span<byte> digits = stackalloc byte[DecimalText.MaxLength];
+        if (!DecimalText.TryFormatFixed(value, decimals, digits, out var written)) return false;
+        buffer.Append('"');
+        Literal(digits.Slice(0, written));
+        buffer.Append('"');
+        return true;
+    }
 
     public void Formatted<T>(T value, ReadOnlySpan<char> format, IFormatProvider? provider)
         where T : ISpanFormattable, IUtf8SpanFormattable

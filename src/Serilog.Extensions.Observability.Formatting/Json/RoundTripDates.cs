@@ -1,0 +1,100 @@
+using System.Buffers.Binary;
+
+namespace Serilog.Extensions.Observability.Formatting.Json;
+
+/// <summary>
+/// The round-trip (<c>"O"</c>) text of a date and time, <c>yyyy-MM-ddTHH:mm:ss.fffffff</c>, written as ASCII without
+/// the runtime's general date formatter. The calendar date is the only costly part; it is remembered for the last day
+/// seen, so the events of one day (nearly all of them) pay only for the clock digits. One instance per thread: it
+/// lives in that thread's buffers.
+/// </summary>
+/// <remarks>
+/// <c>"O"</c> is culture-invariant and fixed-width for every <see cref="DateTime"/> (years 1..9999 as four digits,
+/// seven fraction digits always written); only the suffix depends on the kind or the offset, and the callers add it.
+/// </remarks>
+sealed class RoundTripDates
+{
+    /// <summary>The length of <c>yyyy-MM-ddTHH:mm:ss.fffffff</c>.</summary>
+    public const int ClockLength = 27;
+
+    /// <summary>The clock text and the longest suffix (<c>+HH:mm</c>).</summary>
+    public const int MaxLength = ClockLength + 6;
+
+    long _day = -1;
+    ulong _dateHead; // "yyyy-MM-", little-endian
+    ushort _dateTail; // "dd"
+
+    /// <summary>Writes <c>yyyy-MM-ddTHH:mm:ss.fffffff</c> for <paramref name="ticks"/> (a <see cref="DateTime"/>'s).</summary>
+    public void WriteClock(Span<byte> destination, long ticks)
+    {
+        destination = destination.Slice(0, ClockLength);
+
+        var day = ticks / TimeSpan.TicksPerDay;
+        if (day != _day) Remember(day);
+        BinaryPrimitives.WriteUInt64LittleEndian(destination, _dateHead);
+        BinaryPrimitives.WriteUInt16LittleEndian(destination.Slice(8), _dateTail);
+
+        var time = ticks - day * TimeSpan.TicksPerDay;
+        var seconds = (int)(time / TimeSpan.TicksPerSecond);
+        var fraction = (int)(time - seconds * TimeSpan.TicksPerSecond);
+        var hour = seconds / 3600;
+        seconds -= hour * 3600;
+        var minute = seconds / 60;
+        seconds -= minute * 60;
+
+        destination[10] = (byte)'T';
+        AsciiDigits.WritePair(destination, 11, hour);
+        destination[13] = (byte)':';
+        AsciiDigits.WritePair(destination, 14, minute);
+        destination[16] = (byte)':';
+        AsciiDigits.WritePair(destination, 17, seconds);
+        destination[19] = (byte)'.';
+
+        // Seven fraction digits: one, then three pairs.
+        var first = fraction / 1_000_000;
+        fraction -= first * 1_000_000;
+        destination[20] = (byte)('0' + first);
+        var high = fraction / 10_000;
+        fraction -= high * 10_000;
+        var middle = fraction / 100;
+        AsciiDigits.WritePair(destination, 21, high);
+        AsciiDigits.WritePair(destination, 23, middle);
+        AsciiDigits.WritePair(destination, 25, fraction - middle * 100);
+    }
+
+    /// <summary>Writes <c>+HH:mm</c> or <c>-HH:mm</c> for an offset in whole minutes; returns 6.</summary>
+    public static int WriteOffset(Span<byte> destination, TimeSpan offset)
+    {
+        destination = destination.Slice(0, 6);
+        var minutes = (int)(offset.Ticks / TimeSpan.TicksPerMinute);
+        if (minutes < 0)
+        {
+            destination[0] = (byte)'-';
+            minutes = -minutes;
+        }
+        else
+        {
+            destination[0] = (byte)'+';
+        }
+        var hours = minutes / 60;
+        AsciiDigits.WritePair(destination, 1, hours);
+        destination[3] = (byte)':';
+        AsciiDigits.WritePair(destination, 4, minutes - hours * 60);
+        return 6;
+    }
+
+    void Remember(long day)
+    {
+        new DateTime(day * TimeSpan.TicksPerDay).Deconstruct(out var year, out var month, out var dayOfMonth);
+        Span<byte> text = stackalloc byte[10];
+        AsciiDigits.WritePair(text, 0, year / 100);
+        AsciiDigits.WritePair(text, 2, year % 100);
+        text[4] = (byte)'-';
+        AsciiDigits.WritePair(text, 5, month);
+        text[7] = (byte)'-';
+        AsciiDigits.WritePair(text, 8, dayOfMonth);
+        _dateHead = BinaryPrimitives.ReadUInt64LittleEndian(text);
+        _dateTail = BinaryPrimitives.ReadUInt16LittleEndian(text.Slice(8));
+        _day = day;
+    }
+}

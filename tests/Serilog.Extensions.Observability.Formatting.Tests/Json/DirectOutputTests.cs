@@ -1,0 +1,102 @@
+using System.Buffers;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Formatting.Tests.Support;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Formatting.Tests.Json;
+
+/// <summary>
+/// The UTF-8 path writes straight into the output's free array space. Whatever the output hands out (exactly the size
+/// asked, an array at an offset, memory that is no array at all, bytes already written before), the line is the
+/// TextWriter path's, appended after what was there.
+/// </summary>
+public class DirectOutputTests
+{
+    /// <summary>An output that gives exactly the size asked for, from an offset in a larger array, or as non-array memory.</summary>
+    sealed class StingyWriter(bool arrayBacked) : IBufferWriter<byte>
+    {
+        const int Offset = 7;
+        byte[] _array = new byte[64];
+        int _written;
+
+        public byte[] Written => _array.AsSpan(Offset, _written).ToArray();
+
+        public void Advance(int count)
+        {
+            if (count < 0 || Offset + _written + count > _array.Length) throw new ArgumentOutOfRangeException(nameof(count));
+            _written += count;
+        }
+
+        public Memory<byte> GetMemory(int sizeHint = 0)
+        {
+            if (sizeHint < 1) sizeHint = 1;
+            if (_array.Length - Offset - _written < sizeHint) Array.Resize(ref _array, Offset + _written + sizeHint);
+            var memory = new Memory<byte>(_array, Offset + _written, sizeHint);
+            return arrayBacked ? memory : new NotAnArray(memory).Memory;
+        }
+
+        public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
+    }
+
+    /// <summary>Memory whose owner does not reveal an array (as native or pinned-pool memory would not).</summary>
+    sealed class NotAnArray(Memory<byte> inner) : MemoryManager<byte>
+    {
+        public override Span<byte> GetSpan() => inner.Span;
+
+        public override MemoryHandle Pin(int elementIndex = 0) => throw new NotSupportedException();
+
+        public override void Unpin() { }
+
+        protected override void Dispose(bool disposing) { }
+    }
+
+    static IEnumerable<LogEvent> EventsOfEveryLength()
+    {
+        // Lines from well under to well over the free space the formatter asks for, one byte apart around it.
+        for (var length = 0; length < 1200; length += length is > 420 and < 560 ? 1 : 37)
+        {
+            yield return Some.LogEvent("Sized {Text} {N:0.00}", properties: [Some.Property("Text", new string('x', length)), Some.Property("N", 1.5m)]);
+            yield return Some.LogEvent("Sized {Text}", properties: Some.Property("Text", new string('é', length / 2)));
+        }
+    }
+
+    [TestCase("compact", true)]
+    [TestCase("compact", false)]
+    [TestCase("rendered", true)]
+    [TestCase("rendered", false)]
+    [TestCase("flat", true)]
+    [TestCase("flat", false)]
+    public void EveryLineIsTheTextPathsWhateverSpaceTheOutputGives(string formatterName, bool arrayBacked)
+    {
+        var formatter = GoldenCase.CreateFormatter(formatterName);
+        var output = new StingyWriter(arrayBacked);
+        var expected = new List<byte>();
+        var lines = 0;
+        foreach (var logEvent in EventsOfEveryLength())
+        {
+            formatter.Format(logEvent, output);
+            expected.AddRange(Utf8.Encode(Utf8.FormatText(formatter, logEvent)));
+            lines++;
+        }
+        Assert.That(lines, Is.GreaterThan(250));
+        Assert.That(output.Written.AsSpan().SequenceEqual(expected.ToArray()), Is.True);
+    }
+
+    [Test]
+    public void LinesAreAppendedAfterWhatTheOutputAlreadyHolds()
+    {
+        var formatter = new CompactJsonFormatter();
+        var events = new RandomEvents(seed: 3);
+        var output = new ArrayBufferWriter<byte>(16);
+        var expected = new List<byte>();
+        output.Write("prefix|"u8);
+        expected.AddRange("prefix|"u8.ToArray());
+        for (var i = 0; i < 300; i++)
+        {
+            var logEvent = events.Next();
+            formatter.Format(logEvent, output);
+            expected.AddRange(Utf8.Encode(Utf8.FormatText(formatter, logEvent)));
+        }
+        Assert.That(output.WrittenSpan.ToArray(), Is.EqualTo(expected.ToArray()));
+    }
+}

@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Text;
+using Serilog.Extensions.Observability.Formatting.Json;
+
+namespace Serilog.Extensions.Observability.Formatting.Tests.Json;
+
+/// <summary>The hand-written UTF-8 writers for dates and integers give exactly the runtime's invariant text.</summary>
+public class Utf8WritersTests
+{
+    static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    static string Write(Action<Utf8Sink> write, ByteBuilder? bytes = null)
+    {
+        bytes ??= new ByteBuilder(8);
+        bytes.Reset();
+        write(new Utf8Sink(bytes));
+        return Encoding.ASCII.GetString(bytes.Written);
+    }
+
+    static IEnumerable<long> Ticks()
+    {
+        yield return DateTime.MinValue.Ticks;
+        yield return DateTime.MaxValue.Ticks;
+        yield return new DateTime(1, 12, 31, 23, 59, 59).Ticks + 9_999_999;
+        yield return new DateTime(999, 2, 3, 4, 5, 6).Ticks + 1;
+        yield return new DateTime(1000, 1, 1).Ticks;
+        yield return new DateTime(2000, 2, 29, 12, 0, 0).Ticks;
+        yield return new DateTime(2026, 11, 22, 10, 30, 15, 37).Ticks;
+        yield return new DateTime(9999, 12, 31).Ticks;
+        var random = new Random(17);
+        for (var i = 0; i < 20000; i++) yield return random.NextInt64(DateTime.MinValue.Ticks, DateTime.MaxValue.Ticks + 1);
+        // Runs of one day, as a log writes them: the remembered date must be right for each, and after each switch.
+        var start = new DateTime(2026, 3, 1).Ticks;
+        for (var i = 0; i < 2000; i++) yield return start + random.NextInt64(0, 3 * TimeSpan.TicksPerDay);
+    }
+
+    [Test]
+    public void DateTimesOfEveryKindMatchTheRuntimesRoundTripFormat()
+    {
+        var bytes = new ByteBuilder(8);
+        var checkedCount = 0;
+        foreach (var ticks in Ticks())
+        {
+            foreach (var kind in new[] { DateTimeKind.Utc, DateTimeKind.Unspecified, DateTimeKind.Local })
+            {
+                var value = new DateTime(ticks, kind);
+                string expected;
+                try
+                {
+                    expected = value.ToString("O", Invariant);
+                }
+                catch (ArgumentOutOfRangeException)
+                {
+                    continue; // a local time the zone cannot offset
+                }
+                Assert.That(Write(sink => sink.RoundTrip(value), bytes), Is.EqualTo(expected), $"{ticks} {kind}");
+                checkedCount++;
+            }
+        }
+        Assert.That(checkedCount, Is.GreaterThan(60000));
+    }
+
+    [Test]
+    public void DateTimeOffsetsWithAnyOffsetMatchTheRuntimesRoundTripFormat()
+    {
+        var bytes = new ByteBuilder(8);
+        var random = new Random(23);
+        var offsets = new[] { 0, 1, -1, 59, -59, 60, -60, 330, -210, 345, 525, -570, 14 * 60, -14 * 60 };
+        var checkedCount = 0;
+        foreach (var ticks in Ticks())
+        {
+            var minutes = random.Next(3) == 0 ? offsets[random.Next(offsets.Length)] : random.Next(-14 * 60, 14 * 60 + 1);
+            var offset = TimeSpan.FromMinutes(minutes);
+            var utc = ticks - offset.Ticks;
+            if (utc < DateTime.MinValue.Ticks || utc > DateTime.MaxValue.Ticks) continue;
+            var value = new DateTimeOffset(ticks, offset);
+            Assert.That(Write(sink => sink.RoundTrip(value), bytes), Is.EqualTo(value.ToString("O", Invariant)), $"{ticks} {minutes}");
+            checkedCount++;
+        }
+        Assert.That(checkedCount, Is.GreaterThan(20000));
+        var extremes = new[] { DateTimeOffset.MinValue, DateTimeOffset.MaxValue, DateTimeOffset.UnixEpoch, new DateTimeOffset(DateTime.MaxValue.Ticks, TimeSpan.Zero).ToOffset(TimeSpan.FromHours(-14)), new DateTimeOffset(DateTime.MinValue.Ticks, TimeSpan.Zero).ToOffset(TimeSpan.FromHours(14)) };
+        foreach (var value in extremes)
+            Assert.That(Write(sink => sink.RoundTrip(value), bytes), Is.EqualTo(value.ToString("O", Invariant)));
+    }
+
+    [Test]
+    public void ThreadsWritingDatesOfDifferentDaysEachGetTheirOwnDays()
+    {
+        var mismatches = 0;
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, worker =>
+        {
+            var bytes = new ByteBuilder(8);
+            var random = new Random(worker);
+            for (var i = 0; i < 20000; i++)
+            {
+                var value = new DateTime(2020 + worker, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddTicks(random.NextInt64(0, 40 * TimeSpan.TicksPerDay));
+                if (Write(sink => sink.RoundTrip(value), bytes) != value.ToString("O", Invariant)) Interlocked.Increment(ref mismatches);
+            }
+        });
+        Assert.That(mismatches, Is.Zero);
+    }
+
+    static IEnumerable<long> Integers()
+    {
+        yield return 0;
+        yield return long.MinValue;
+        yield return long.MaxValue;
+        yield return int.MinValue;
+        yield return int.MaxValue;
+        for (long power = 1; power > 0 && power <= long.MaxValue / 10; power *= 10)
+        {
+            yield return power - 1;
+            yield return power;
+            yield return power + 1;
+            yield return -power;
+            yield return -(power - 1);
+        }
+        var random = new Random(5);
+        for (var i = 0; i < 20000; i++) yield return random.NextInt64(long.MinValue, long.MaxValue) >> random.Next(64);
+    }
+
+    [Test]
+    public void IntegersMatchTheRuntimesInvariantText()
+    {
+        var bytes = new ByteBuilder(8);
+        foreach (var value in Integers())
+            Assert.That(Write(sink => sink.Integer(value), bytes), Is.EqualTo(value.ToString(Invariant)), value.ToString(Invariant));
+    }
+
+    [Test]
+    public void DigitCountsAreExactAtEveryPowerOfTen()
+    {
+        Assert.That(AsciiDigits.Count(0), Is.EqualTo(1));
+        Assert.That(AsciiDigits.Count(ulong.MaxValue), Is.EqualTo(20));
+        ulong power = 1;
+        for (var digits = 1; digits <= 19; digits++, power *= 10)
+        {
+            Assert.That(AsciiDigits.Count(power), Is.EqualTo(digits));
+            Assert.That(AsciiDigits.Count(power * 10 - 1), Is.EqualTo(digits));
+        }
+    }
+}
