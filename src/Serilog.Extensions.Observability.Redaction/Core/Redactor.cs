@@ -22,23 +22,51 @@ sealed class Redactor
     readonly int _maximumJsonLength;
     readonly ConditionalWeakTable<MessageTemplate, MessageTemplate> _templates = new();
 
+    /// <summary>Strings of length 2 up to the JSON limit may hold structured text: <c>(uint)(length - 2) &lt; this</c>.</summary>
+    readonly uint _structuredLengthSpan;
+    /// <summary>Every string must go to the detectors.</summary>
+    readonly bool _inspectsAllStrings;
+    /// <summary>Numbers must go to the card number detector.</summary>
+    readonly bool _inspectsNonStringScalars;
+
     public Redactor(KeyMatcher keys, Masker masker, ValueDetectors? detectors, int maximumJsonLength)
     {
         Keys = keys;
+        TemplateNames = new SafeTemplateNames(keys);
         Masker = masker;
         Detectors = detectors;
         _maximumJsonLength = maximumJsonLength;
+        _structuredLengthSpan = maximumJsonLength >= 2 ? (uint)maximumJsonLength - 1 : 0;
+        _inspectsAllStrings = detectors is not null;
+        _inspectsNonStringScalars = detectors is { DetectsCardNumbers: true };
     }
 
     public KeyMatcher Keys { get; }
+    public SafeTemplateNames TemplateNames { get; }
     public Masker Masker { get; }
     public ValueDetectors? Detectors { get; }
+
+    /// <summary>
+    /// The event pass's shortcut for values: <see langword="true"/> when the value is a plain scalar with nothing to
+    /// look into, so only its name can make it change. <see langword="false"/> only means "ask
+    /// <see cref="RedactProperty"/>". Inlined into the loop; loads and comparisons only.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool IsPlainScalar(LogEventPropertyValue value)
+    {
+        // An exact type test: structures, sequences, dictionaries and RedactedValue (a subclass) all take the long way.
+        if (value.GetType() != typeof(ScalarValue)) return false;
+        var inner = Unsafe.As<ScalarValue>(value).Value;
+        if (inner is string text)
+            return !_inspectsAllStrings && ((uint)(text.Length - 2) >= _structuredLengthSpan || !EndsLikeStructure(text));
+        return !_inspectsNonStringScalars;
+    }
 
     /// <summary>The redacted value of an event property, or <see langword="null"/> when it needs no change.</summary>
     public LogEventPropertyValue? RedactProperty(string name, LogEventPropertyValue value)
     {
         // The common cases first, without a try frame: neither the key lookup nor these checks throw.
-        if (Keys.IsSensitive(name)) return value is RedactedValue ? null : Masker.MaskPropertyValue(value);
+        if (Keys.IsSensitivePropertyName(name)) return value is RedactedValue ? null : Masker.MaskPropertyValue(value);
         // An exact type test: one comparison, and a RedactedValue (a subclass) never matches it.
         if (value.GetType() == typeof(ScalarValue))
         {

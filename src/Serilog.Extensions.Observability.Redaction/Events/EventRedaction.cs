@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Redaction.Core;
 using Serilog.Extensions.Observability.Redaction.Masking;
@@ -11,14 +12,31 @@ static class EventRedaction
     public static List<LogEventProperty>? CollectChanges(Redactor redactor, LogEvent logEvent)
     {
         List<LogEventProperty>? changes = null;
-        if (logEvent.Properties is Dictionary<string, LogEventPropertyValue> concrete)
+        var properties = logEvent.Properties;
+        if (properties.GetType() == typeof(Dictionary<string, LogEventPropertyValue>))
         {
-            // The concrete type's struct enumerator: the interface's would allocate on every event.
-            foreach (var property in concrete) Collect(redactor, property.Key, property.Value, ref changes);
+            // The concrete type's struct enumerator (the interface's would allocate on every event), and the common
+            // case decided inline without a call: a plain scalar under a name known safe, either because it is the
+            // template's next expected name (same instance, so one comparison) or an instance found safe before.
+            var expected = redactor.TemplateNames.For(logEvent.MessageTemplate);
+            var next = 0;
+            foreach (var property in Unsafe.As<Dictionary<string, LogEventPropertyValue>>(properties))
+            {
+                var name = property.Key;
+                var expectedName = false;
+                if ((uint)next < (uint)expected.Length && ReferenceEquals(expected[next], name))
+                {
+                    expectedName = true;
+                    next++;
+                }
+
+                if (redactor.IsPlainScalar(property.Value) && (expectedName || redactor.Keys.IsKnownSafeName(name))) continue;
+                Collect(redactor, name, property.Value, ref changes);
+            }
         }
         else
         {
-            foreach (var property in logEvent.Properties) Collect(redactor, property.Key, property.Value, ref changes);
+            foreach (var property in properties) Collect(redactor, property.Key, property.Value, ref changes);
         }
         return changes;
     }

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Collections.Frozen;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Serilog.Extensions.Observability.Redaction.Keys;
 
@@ -46,6 +48,64 @@ sealed class KeyMatcher
         if (first is null) Interlocked.CompareExchange(ref _recent[slot], new Recent(key, sensitive), null);
         else if (second is null) Interlocked.CompareExchange(ref _recent[slot + 1], new Recent(key, sensitive), null);
         return sensitive;
+    }
+
+    const int SafeNameSlots = 512;
+
+    /// <summary>Longer names are still decided and cached by text, but never pinned in the safe-name slots.</summary>
+    internal const int MaximumSafeNameLength = 128;
+
+    /// <summary>
+    /// Event property names the rules found not sensitive, by instance: a slot holds the very string that was
+    /// checked, so a hit is one load and a reference comparison, and a name can only pass here if the rules passed
+    /// that exact (immutable) string. Sensitive names are never stored; a different instance with the same text misses
+    /// and goes to the rules. A slot is overwritten on collision: fixed size, nothing allocated.
+    /// </summary>
+    readonly string?[] _safeNames = new string?[SafeNameSlots];
+
+    /// <summary>
+    /// Whether <paramref name="name"/> is this very instance of a property name already found not sensitive.
+    /// <see langword="false"/> means "not known", never "sensitive": ask <see cref="IsSensitivePropertyName"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool IsKnownSafeName(string name)
+    {
+        return name.Length != 0 &&
+               ReferenceEquals(Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_safeNames), SafeSlotOf(name)), name);
+    }
+
+    /// <summary><see cref="IsSensitive"/> for an event property name; a name found safe is remembered for <see cref="IsKnownSafeName"/>.</summary>
+    public bool IsSensitivePropertyName(string name)
+    {
+        if (IsSensitive(name)) return true;
+        if (name.Length is > 0 and <= MaximumSafeNameLength)
+        {
+            // Readers only compare the reference they hold with the slot's: no ordering is needed beyond the atomic write.
+            Volatile.Write(ref _safeNames[SafeSlotOf(name)], name);
+        }
+        return false;
+    }
+
+    /// <summary>How many safe-name slots hold a name (for tests): never more than the fixed number of slots.</summary>
+    internal int KnownSafeNameCount
+    {
+        get
+        {
+            var count = 0;
+            foreach (var name in _safeNames)
+            {
+                if (name is not null) count++;
+            }
+            return count;
+        }
+    }
+
+    /// <summary>From the length and two characters of a non-empty name; collisions only cost a trip to the rules.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int SafeSlotOf(string name)
+    {
+        var length = name.Length;
+        return ((length << 5) ^ name[length - 1] ^ (name[length >> 1] << 2)) & (SafeNameSlots - 1);
     }
 
     const int RecentSlots = 1024;
