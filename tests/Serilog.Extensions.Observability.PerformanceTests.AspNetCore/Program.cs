@@ -83,6 +83,8 @@ static async Task<int> Serve(string mode, int port, string? logDirectory)
     // Disposing the host flushes and closes the logger, so the counts below are final.
     await app.DisposeAsync();
     Console.WriteLine($"sink written={sinkCounters.Written} dropped={sinkCounters.Dropped}");
+    // Whole-process totals (start-up included, a few MB): the script divides them by the requests answered.
+    Console.WriteLine($"gc allocated={GC.GetTotalAllocatedBytes(precise: true)} gen0={GC.CollectionCount(0)} gen1={GC.CollectionCount(1)} gen2={GC.CollectionCount(2)}");
     return 0;
 }
 

@@ -65,6 +65,30 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     }
 
     [Test]
+    public void ServicePropertiesAreTheSameOnEveryEventAndNeverOverrideTheEventsOwn()
+    {
+        var sink = new CollectingSink();
+        using (var logger = new LoggerConfiguration()
+                   .WithObservability(o => o.Service("checkout-api", "1.2.3", "Staging").Console(ObservabilityConsoleFormat.None))
+                   .WriteTo.Sink(sink).CreateLogger())
+        {
+            logger.Information("first");
+            logger.Information("second");
+            logger.Information("Running as {ServiceName} in {Environment}", "worker-override", "Local");
+        }
+
+        var first = sink.Events.Single(e => e.MessageTemplate.Text == "first");
+        var second = sink.Events.Single(e => e.MessageTemplate.Text == "second");
+        var own = sink.Events.Single(e => e.MessageTemplate.Text.StartsWith("Running", StringComparison.Ordinal));
+        foreach (var name in new[] { "ServiceName", "ServiceVersion", "Environment" })
+            Assert.That(second.Properties[name], Is.EqualTo(first.Properties[name]));
+        Assert.That(Scalar(first, "ServiceName"), Is.EqualTo("checkout-api"));
+        Assert.That(Scalar(own, "ServiceName"), Is.EqualTo("worker-override"));
+        Assert.That(Scalar(own, "Environment"), Is.EqualTo("Local"));
+        Assert.That(Scalar(own, "ServiceVersion"), Is.EqualTo("1.2.3"));
+    }
+
+    [Test]
     public void NamingTheServiceAgainKeepsTheVersionAndEnvironmentItDoesNotRepeat()
     {
         var evt = DelegatingSink.GetLogEvent(l => l.Information("x"),

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Serilog.Extensions.Observability.AspNetCore.Correlation;
 
 /// <summary>
@@ -11,12 +13,9 @@ static class CorrelationId
     public static bool IsAcceptable(ReadOnlySpan<char> value)
     {
         if (value.IsEmpty || value.Length > CorrelationOptions.MaxIdLength) return false;
-        foreach (var c in value)
-        {
-            var ok = c is >= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9' or '.' or '_' or ':' or '-';
-            if (!ok) return false;
-        }
-
-        return true;
+        return value.IndexOfAnyExcept(Acceptable) < 0;
     }
+
+    static readonly SearchValues<char> Acceptable =
+        SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-");
 }

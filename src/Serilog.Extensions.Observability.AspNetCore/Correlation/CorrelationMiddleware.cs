@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features.Authentication;
 using Microsoft.Extensions.Primitives;
 using Serilog.Core;
 using Serilog.Extensions.Observability.Enrichers;
@@ -43,11 +44,13 @@ sealed class CorrelationMiddleware
     {
         var id = ReadAcceptedId(context) ?? FallbackId();
 
+        // One object per request serves as the echo callback's state and as the user resolver.
+        RequestState? state = null;
         if (_options.EchoResponseHeader)
-            context.Response.OnStarting(EchoHeader, new EchoState(context, _options.HeaderName, id));
+            context.Response.OnStarting(EchoHeader, state = new RequestState(context, this, id));
 
         using var correlation = CorrelationContext.Begin(id);
-        using var user = _options.EnableUserContext ? UserContext.BeginDeferred(new UserResolver(context, this).Resolve) : null;
+        using var user = _options.EnableUserContext ? UserContext.BeginDeferred((state ?? new RequestState(context, this, id)).Resolve) : null;
         try
         {
             await _next(context);
@@ -96,30 +99,40 @@ sealed class CorrelationMiddleware
 
     static Task EchoHeaderOnStarting(object state)
     {
-        var echo = (EchoState)state;
+        var echo = (RequestState)state;
         var headers = echo.Context.Response.Headers;
-        if (!headers.ContainsKey(echo.HeaderName))
-            headers[echo.HeaderName] = echo.Id;
+        var headerName = echo.Owner._options.HeaderName;
+        if (!headers.ContainsKey(headerName))
+            headers[headerName] = echo.Id;
         return Task.CompletedTask;
     }
 
-    sealed record EchoState(HttpContext Context, string HeaderName, string Id);
-
     /// <summary>
-    /// Reads the user from <see cref="HttpContext.User"/> when an event is enriched, so identities set by
-    /// authentication later in the pipeline are seen; the result is reused while the principal is unchanged.
+    /// The request's id for the response header, and its user: read from <see cref="HttpContext.User"/> when an event
+    /// is enriched, so identities set by authentication later in the pipeline are seen; the result is reused while the
+    /// principal is unchanged.
     /// </summary>
-    sealed class UserResolver(HttpContext context, CorrelationMiddleware owner)
+    sealed class RequestState(HttpContext context, CorrelationMiddleware owner, string id)
     {
         ClaimsPrincipal? _principal;
         UserIdentity? _identity;
+
+        public HttpContext Context => context;
+
+        public CorrelationMiddleware Owner => owner;
+
+        public string Id => id;
 
         public UserIdentity? Resolve()
         {
             ClaimsPrincipal? principal;
             try
             {
-                principal = context.User;
+                // DefaultHttpContext.User creates (and stores) an empty principal when nothing has signed in; the
+                // feature tells the same thing without that allocation on every request.
+                principal = context is DefaultHttpContext
+                    ? context.Features.Get<IHttpAuthenticationFeature>()?.User
+                    : context.User;
             }
             catch (ObjectDisposedException)
             {

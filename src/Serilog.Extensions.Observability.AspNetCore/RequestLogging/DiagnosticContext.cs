@@ -52,7 +52,7 @@ sealed class DiagnosticContext : IDiagnosticContext
 /// <summary>The properties and exception collected for one request.</summary>
 sealed class DiagnosticContextCollector : IDisposable
 {
-    readonly object _sync = new();
+    // Locks itself (internal, never handed to user code, so nothing else locks it): no lock object per request.
     // Created on the first Set: most requests set nothing.
     Dictionary<string, LogEventProperty>? _properties;
     Exception? _exception;
@@ -64,7 +64,7 @@ sealed class DiagnosticContextCollector : IDisposable
 
     public void AddOrUpdate(LogEventProperty property)
     {
-        lock (_sync)
+        lock (this)
         {
             if (_completed) return;
             _properties ??= new Dictionary<string, LogEventProperty>(StringComparer.Ordinal);
@@ -74,7 +74,7 @@ sealed class DiagnosticContextCollector : IDisposable
 
     public void SetException(Exception exception)
     {
-        lock (_sync)
+        lock (this)
         {
             if (!_completed) _exception = exception;
         }
@@ -83,7 +83,7 @@ sealed class DiagnosticContextCollector : IDisposable
     /// <summary>Takes what was collected and stops collecting; false when already completed.</summary>
     public bool TryComplete(out IReadOnlyCollection<LogEventProperty> properties, out Exception? exception)
     {
-        lock (_sync)
+        lock (this)
         {
             properties = (IReadOnlyCollection<LogEventProperty>?)_properties?.Values ?? Array.Empty<LogEventProperty>();
             exception = _exception;
@@ -98,13 +98,22 @@ sealed class DiagnosticContextCollector : IDisposable
 
     public void Dispose()
     {
-        lock (_sync)
+        End();
+        DiagnosticContext.EndCollection(this);
+    }
+
+    /// <summary>
+    /// Stops collecting without restoring the previous ambient collector: for the request logging middleware, whose
+    /// async method restores its caller's execution context when it returns, so the async-local write (a new
+    /// execution context per request) would be wasted.
+    /// </summary>
+    public void End()
+    {
+        lock (this)
         {
             _completed = true;
             _properties = null;
             _exception = null;
         }
-
-        DiagnosticContext.EndCollection(this);
     }
 }

@@ -78,7 +78,9 @@ sealed class RequestLoggingMiddleware
         finally
         {
             pipelines?.Dispose();
-            collector.Dispose();
+            // Not Dispose: this async method restores its caller's execution context (and with it the previous
+            // collector) when it returns, and nothing runs in this flow between here and there.
+            collector.End();
         }
     }
 

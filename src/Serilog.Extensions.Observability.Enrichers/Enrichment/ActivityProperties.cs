@@ -9,16 +9,20 @@ namespace Serilog.Extensions.Observability.Enrichers.Enrichment;
 /// reused for every later one. Ids never change once an activity has started.
 /// </summary>
 /// <remarks>
-/// Two levels (docs/benchmarks.md, ActivityCacheBenchmarks): a per-thread "last activity" entry, recognised by
-/// the identity of the activity's span-id string (each started activity owns its own string instance), then a
-/// <see cref="ConditionalWeakTable{TKey,TValue}"/> keyed by the activity. Neither keeps an activity alive:
-/// the table entry dies with the activity and this object holds no reference to it. The table is also
-/// invisible to other listeners, unlike <see cref="Activity.SetCustomProperty"/>, and measured cheaper.
+/// Two levels (docs/benchmarks.md, ActivityCacheBenchmarks): a per-thread "last activity" entry, then a small shared
+/// table of the most recent activities' entries; both recognise an activity by the identity of its span-id string
+/// (each started activity owns its own string instance). Neither holds a reference to an activity, so neither keeps one
+/// alive, and neither is visible to other listeners, unlike <see cref="Activity.SetCustomProperty"/>. The table
+/// replaced a <see cref="ConditionalWeakTable{TKey,TValue}"/>: in a web server every request starts a new activity,
+/// and adding each one to that table (a dependent GC handle per activity, scanned by every collection) cost more than
+/// building the three properties it saved.
 /// </remarks>
 sealed class ActivityProperties
 {
-    static readonly ConditionalWeakTable<Activity, ActivityProperties> Cache = new();
-    static readonly ConditionalWeakTable<Activity, ActivityProperties>.CreateValueCallback Create = static activity => new ActivityProperties(activity);
+    // A power of two. Entries are replaced on collision, so the table never grows; a replaced entry is rebuilt on the
+    // next miss, with the same values.
+    internal const int TableSize = 256;
+    static readonly ActivityProperties?[] Table = new ActivityProperties?[TableSize];
 
     [ThreadStatic] static ActivityProperties? _last;
 
@@ -27,9 +31,9 @@ sealed class ActivityProperties
     LogEventProperty? _operationName;
     LogEventProperty? _correlation;
 
-    ActivityProperties(Activity activity)
+    ActivityProperties(Activity activity, string? identity)
     {
-        _identity = IdentityOf(activity);
+        _identity = identity;
         _operationNameValue = activity.OperationName;
         if (activity.IdFormat == ActivityIdFormat.W3C)
         {
@@ -63,19 +67,36 @@ sealed class ActivityProperties
 
     public static ActivityProperties For(Activity activity)
     {
+        var identity = IdentityOf(activity);
         var last = _last;
-        if (last is not null && last._identity is not null && ReferenceEquals(last._identity, IdentityOf(activity))) return last;
+        if (last is not null && identity is not null && ReferenceEquals(last._identity, identity)) return last;
 
-        if (!Cache.TryGetValue(activity, out var properties)) properties = Cache.GetValue(activity, Create);
+        ActivityProperties properties;
+        if (identity is null)
+        {
+            // Nothing tells this activity apart from others: build, never share.
+            properties = new ActivityProperties(activity, null);
+        }
+        else
+        {
+            ref var slot = ref Table[RuntimeHelpers.GetHashCode(identity) & (TableSize - 1)];
+            var cached = Volatile.Read(ref slot);
+            if (cached is not null && ReferenceEquals(cached._identity, identity))
+            {
+                properties = cached;
+            }
+            else
+            {
+                // Benign race: two threads may each build one for the same activity; either is correct.
+                properties = new ActivityProperties(activity, identity);
+                Volatile.Write(ref slot, properties);
+            }
+        }
+
         _last = properties;
         return properties;
     }
 
-    /// <summary>
-    /// The properties of the activity an event was written in, found without reading
-    /// <see cref="Activity.Current"/> again: Serilog already copied the current activity's span id into the
-    /// event, and that copy shares the activity's own string instance. Null unless it is this thread's last entry.
-    /// </summary>
     public static ActivityProperties? LastFor(LogEvent logEvent)
     {
         var last = _last;

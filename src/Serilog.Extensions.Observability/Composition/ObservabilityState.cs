@@ -66,9 +66,9 @@ sealed class ObservabilityState
                 if (enrichers.HasFlag(ObservabilityEnrichers.User)) enrich.WithUser();
                 if (enrichers.HasFlag(ObservabilityEnrichers.ThreadId)) enrich.WithThreadId();
                 if (enrichers.HasFlag(ObservabilityEnrichers.PipelineTiming)) enrich.WithPipelineTiming();
-                if (options.ServiceName is { } name) enrich.WithProperty("ServiceName", name);
-                if (options.ServiceVersion is { } version) enrich.WithProperty("ServiceVersion", version);
-                if (options.EnvironmentName is { } environment) enrich.WithProperty("Environment", environment);
+                if (options.ServiceName is { } name) enrich.With(new ConstantPropertyEnricher("ServiceName", name));
+                if (options.ServiceVersion is { } version) enrich.With(new ConstantPropertyEnricher("ServiceVersion", version));
+                if (options.EnvironmentName is { } environment) enrich.With(new ConstantPropertyEnricher("Environment", environment));
                 // Last, so it sees what the enrichers above added; sinks added by hand beside ours get it too.
                 enrich.WithRedaction(options.ApplyRedaction);
             });

@@ -240,6 +240,64 @@ public class CorrelationMiddlewareTests
     }
 
     [Test]
+    public async Task AnAnonymousRequestIsEnrichedWithoutCreatingAnEmptyUser()
+    {
+        var principalCreated = true;
+        await using var app = await TestWeb.StartKestrelAsync(a => Pipeline(a, afterCorrelation: inner => inner.Use(async (ctx, next) =>
+        {
+            await next(ctx);
+            // Both events (handler and completion) have been enriched by now; reading HttpContext.User would have
+            // stored an empty principal in the feature.
+            principalCreated = ctx.Features.Get<Microsoft.AspNetCore.Http.Features.Authentication.IHttpAuthenticationFeature>()?.User is not null;
+        })), Services);
+        using var client = app.CreateClient();
+
+        var response = await client.GetAsync("/work");
+
+        var completion = _sink.WaitForCompletion("/work");
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(completion.Properties.ContainsKey("UserId"), Is.False);
+        Assert.That(principalCreated, Is.False);
+    }
+
+    [Test]
+    public async Task WithTheEchoOffTheUserIsStillResolvedAndNoHeaderIsSent()
+    {
+        await using var app = await TestWeb.StartKestrelAsync(a => Pipeline(a, o => o.EchoResponseHeader = false, inner => inner.Use(async (ctx, next) =>
+        {
+            ctx.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", "user-8")], "test"));
+            await next(ctx);
+        })), Services);
+        using var client = app.CreateClient();
+
+        var response = await client.GetAsync("/work");
+
+        var completion = _sink.WaitForCompletion("/work");
+        Assert.That(response.Headers.Contains("X-Correlation-ID"), Is.False);
+        Assert.That(EventText.Scalar(completion, "UserId"), Is.EqualTo("user-8"));
+        Assert.That(EventText.Scalar(completion, "CorrelationId"), Is.Not.Null);
+    }
+
+    [Test]
+    public void TheHeaderRuleJudgesEveryCharacter()
+    {
+        static bool Rule(char c) => c is >= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9' or '.' or '_' or ':' or '-';
+
+        var wrong = new List<int>();
+        for (var c = 0; c <= char.MaxValue; c++)
+        {
+            var ch = (char)c;
+            if (AspNetCore.Correlation.CorrelationId.IsAcceptable(ch.ToString()) != Rule(ch)) wrong.Add(c);
+            if (AspNetCore.Correlation.CorrelationId.IsAcceptable(new string('a', 40) + ch + "b") != Rule(ch)) wrong.Add(c);
+        }
+
+        Assert.That(wrong, Is.Empty);
+        Assert.That(AspNetCore.Correlation.CorrelationId.IsAcceptable(new string('a', 128)), Is.True);
+        Assert.That(AspNetCore.Correlation.CorrelationId.IsAcceptable(new string('a', 129)), Is.False);
+        Assert.That(AspNetCore.Correlation.CorrelationId.IsAcceptable(""), Is.False);
+    }
+
+    [Test]
     public async Task ACallFromAppAToAppBThroughAPropagatingClientSharesCorrelationAndTraceIds()
     {
         await using var appB = await TestWeb.StartKestrelAsync(b =>

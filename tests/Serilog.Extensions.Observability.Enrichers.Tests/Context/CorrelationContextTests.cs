@@ -283,4 +283,22 @@ public class CorrelationContextTests
             Assert.That(CorrelationContext.CurrentId, Is.EqualTo("outer"));
         }
     }
+
+    [Test]
+    public void IsValidIdJudgesEveryCharacterByTheDocumentedRule()
+    {
+        static bool Rule(char c) =>
+            c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '-' or '_' or '.' or ':' or '+' or '/' or '=' or '@';
+
+        var wrong = new List<int>();
+        for (var c = 0; c <= char.MaxValue; c++)
+        {
+            var ch = (char)c;
+            // Alone, and after a long valid run (the vectorised search handles both).
+            if (CorrelationContext.IsValidId(ch.ToString()) != Rule(ch)) wrong.Add(c);
+            if (CorrelationContext.IsValidId(new string('a', 40) + ch + "b") != Rule(ch)) wrong.Add(c);
+        }
+
+        Assert.That(wrong, Is.Empty);
+    }
 }
