@@ -7,8 +7,8 @@ readonly struct CompactBody(ClefCache cache) : IEventBody
 {
     public void Write<TSink>(TSink sink, LogEvent logEvent, CharBuilder render) where TSink : struct, IJsonSink
     {
-        ClefWriter.WriteCompactHeader(sink, logEvent, render, cache);
-        ClefWriter.WriteProperties(sink, logEvent, cache);
+        var template = ClefWriter.WriteCompactHeader(sink, logEvent, render, cache);
+        ClefWriter.WriteProperties(sink, logEvent, cache, template);
         sink.Ascii('}');
     }
 }
@@ -18,7 +18,7 @@ readonly struct RenderedBody(ClefCache cache) : IEventBody
     public void Write<TSink>(TSink sink, LogEvent logEvent, CharBuilder render) where TSink : struct, IJsonSink
     {
         ClefWriter.WriteRenderedHeader(sink, logEvent, render);
-        ClefWriter.WriteProperties(sink, logEvent, cache);
+        ClefWriter.WriteProperties(sink, logEvent, cache, cache.Template(logEvent.MessageTemplate));
         sink.Ascii('}');
     }
 }

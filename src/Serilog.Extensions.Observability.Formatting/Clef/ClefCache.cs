@@ -45,11 +45,13 @@ sealed class ClefCache
 /// <summary>A message template as the compact header needs it.</summary>
 sealed class CompactTemplate
 {
-    CompactTemplate(PreparedText header, PropertyToken[] formatted, int[] fixedDecimals)
+    CompactTemplate(PreparedText header, PropertyToken[] formatted, int[] fixedDecimals, string[] names, PreparedText[] preparedNames)
     {
         Header = header;
         Formatted = formatted;
         FixedDecimals = fixedDecimals;
+        Names = names;
+        PreparedNames = preparedNames;
     }
 
     /// <summary><c>","@mt":"…"</c>: closes the timestamp, then the escaped template text.</summary>
@@ -61,17 +63,35 @@ sealed class CompactTemplate
     /// <summary>Per formatted token, its <see cref="DecimalText.FixedDecimals"/> (-1 when not fixed-point).</summary>
     public int[] FixedDecimals { get; }
 
+    /// <summary>
+    /// The template's property names, each once, in the order they first occur: the order in which Serilog's binder
+    /// adds them to the event, so they usually come back first and in this order from the event's properties.
+    /// </summary>
+    public string[] Names { get; }
+
+    /// <summary><c>,"Name":</c> for each of <see cref="Names"/>.</summary>
+    public PreparedText[] PreparedNames { get; }
+
     public static CompactTemplate Create(MessageTemplate template)
     {
         var formatted = new List<PropertyToken>();
+        var names = new List<string>();
         foreach (var token in template.Tokens)
-            if (token is PropertyToken { Format: not null } property) formatted.Add(property);
+        {
+            if (token is not PropertyToken property) continue;
+            if (property.Format is not null) formatted.Add(property);
+            if (!names.Contains(property.PropertyName)) names.Add(property.PropertyName);
+        }
+
+        var preparedNames = new PreparedText[names.Count];
+        for (var i = 0; i < preparedNames.Length; i++)
+            preparedNames[i] = PreparedText.Create(new PropertyNameFragment(names[i]));
 
         var decimals = new int[formatted.Count];
         for (var i = 0; i < decimals.Length; i++)
             decimals[i] = formatted[i].Alignment is null ? DecimalText.FixedDecimals(formatted[i].Format) : -1;
 
-        return new CompactTemplate(PreparedText.Create(new TemplateHeaderFragment(template.Text)), formatted.ToArray(), decimals);
+        return new CompactTemplate(PreparedText.Create(new TemplateHeaderFragment(template.Text)), formatted.ToArray(), decimals, names.ToArray(), preparedNames);
     }
 }
 

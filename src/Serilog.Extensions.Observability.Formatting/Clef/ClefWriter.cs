@@ -12,12 +12,14 @@ namespace Serilog.Extensions.Observability.Formatting.Clef;
 static class ClefWriter
 {
     /// <summary><c>{"@t":..,"@mt":..[,"@r":[..]]</c> (compact form).</summary>
-    public static void WriteCompactHeader<TSink>(TSink sink, LogEvent logEvent, CharBuilder render, ClefCache cache) where TSink : struct, IJsonSink
+    /// <returns>The template's cached form, when it is cached, for <see cref="WriteProperties"/>.</returns>
+    public static CompactTemplate? WriteCompactHeader<TSink>(TSink sink, LogEvent logEvent, CharBuilder render, ClefCache cache) where TSink : struct, IJsonSink
     {
         WriteTimestamp(sink, logEvent);
 
         var template = logEvent.MessageTemplate;
-        if (cache.Template(template) is { } prepared)
+        var prepared = cache.Template(template);
+        if (prepared is not null)
         {
             sink.Prepared(prepared.Header);
             var formatted = prepared.Formatted;
@@ -42,6 +44,7 @@ static class ClefWriter
         }
 
         WriteLevelExceptionAndIds(sink, logEvent);
+        return prepared;
     }
 
     /// <summary><c>","@mt":"…"</c>: closes the timestamp string, then the template text.</summary>
@@ -136,13 +139,24 @@ static class ClefWriter
         sink.Literal("\":"u8);
     }
 
-    public static void WriteProperties<TSink>(TSink sink, LogEvent logEvent, ClefCache cache) where TSink : struct, IJsonSink
+    /// <summary>
+    /// The properties as <c>,"Name":value</c>. Names that follow <paramref name="template"/>'s own names in order (the
+    /// usual case) take their prepared text from it; any other name goes through the name cache.
+    /// </summary>
+    public static void WriteProperties<TSink>(TSink sink, LogEvent logEvent, ClefCache cache, CompactTemplate? template) where TSink : struct, IJsonSink
     {
+        var names = template?.Names ?? [];
+        var prepared = template?.PreparedNames ?? [];
+        var next = 0;
         if (logEvent.Properties is Dictionary<string, LogEventPropertyValue> concrete)
         {
             foreach (var property in concrete)
             {
-                WritePropertyName(sink, property.Key, cache);
+                var name = property.Key;
+                if (next < names.Length && (uint)next < (uint)prepared.Length && string.Equals(name, names[next]))
+                    sink.Prepared(prepared[next++]);
+                else
+                    WritePropertyName(sink, name, cache);
                 JsonValueWriter.Write(sink, property.Value);
             }
         }

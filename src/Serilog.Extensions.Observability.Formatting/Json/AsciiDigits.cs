@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 
 namespace Serilog.Extensions.Observability.Formatting.Json;
@@ -11,9 +12,16 @@ static class AsciiDigits
     /// <summary>The most bytes <see cref="Write(Span{byte}, long)"/> writes: a sign and 19 digits.</summary>
     public const int MaxInt64Length = 20;
 
-    /// <summary>"00" "01" ... "99": the two digits of every value below 100.</summary>
-    static ReadOnlySpan<byte> Pairs =>
-        "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"u8;
+    /// <summary>
+    /// The two ASCII digits of <paramref name="value"/> (below 100) as a little-endian pair: the tens in the low byte.
+    /// <c>(v * 103) &gt;&gt; 10</c> is <c>v / 10</c> for every v below 179.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint Pair(uint value)
+    {
+        var tens = (value * 103) >> 10;
+        return ('0' + tens) | (('0' + value - tens * 10) << 8);
+    }
 
     /// <summary>The number of decimal digits of <paramref name="value"/> (1 for zero).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -48,27 +56,31 @@ static class AsciiDigits
         return length;
     }
 
-    /// <summary>Fills <paramref name="destination"/> with the low digits of <paramref name="value"/>, right-aligned.</summary>
-    public static void WriteRight(Span<byte> destination, ulong value)
+    /// <summary>
+    /// Fills <paramref name="destination"/> with the low digits of <paramref name="value"/>, right-aligned and padded
+    /// with zeros; returns what is left of the value (its digits above those written).
+    /// </summary>
+    public static ulong WriteRight(Span<byte> destination, ulong value)
     {
-        var pairs = Pairs;
         var i = destination.Length;
         while (i >= 2)
         {
-            var pair = (int)(value % 100) * 2;
-            value /= 100;
-            destination[--i] = pairs[pair + 1];
-            destination[--i] = pairs[pair];
+            var rest = value / 100;
+            i -= 2;
+            BinaryPrimitives.WriteUInt16LittleEndian(destination.Slice(i), (ushort)Pair((uint)(value - rest * 100)));
+            value = rest;
         }
-        if (i == 1) destination[0] = (byte)('0' + (int)(value % 10));
+        if (i == 1)
+        {
+            var rest = value / 10;
+            destination[0] = (byte)('0' + (int)(value - rest * 10));
+            value = rest;
+        }
+        return value;
     }
 
     /// <summary>Two digits of <paramref name="value"/> (0..99) at <paramref name="index"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void WritePair(Span<byte> destination, int index, int value)
-    {
-        var pairs = Pairs;
-        destination[index] = pairs[value * 2];
-        destination[index + 1] = pairs[value * 2 + 1];
-    }
+    public static void WritePair(Span<byte> destination, int index, int value) =>
+        BinaryPrimitives.WriteUInt16LittleEndian(destination.Slice(index), (ushort)Pair((uint)value));
 }

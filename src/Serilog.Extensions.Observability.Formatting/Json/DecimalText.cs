@@ -120,34 +120,23 @@ static class DecimalText
     /// <summary>The digits of <paramref name="mantissa"/> with a point <paramref name="scale"/> digits from the right.</summary>
     static int Write(Span<byte> destination, bool negative, ulong mantissa, int scale)
     {
-        var length = 0;
-        if (negative) destination[length++] = (byte)'-';
+        var sign = negative ? 1 : 0;
+        if (negative) destination[0] = (byte)'-';
 
+        // Written from the right, so no division by a power of ten that is not a constant: the scale's digits
+        // (zero-padded: 0.00ddd), the point, then the integral digits ("0" when there are none).
         var count = AsciiDigits.Count(mantissa);
+        var integral = count > scale ? count - scale : 1;
         if (scale == 0)
         {
-            AsciiDigits.WriteRight(destination.Slice(length, count), mantissa);
-            return length + count;
+            AsciiDigits.WriteRight(destination.Slice(sign, integral), mantissa);
+            return sign + integral;
         }
 
-        if (count > scale)
-        {
-            // count <= 20, so scale < 20 indexes the table.
-            var divisor = PowersOf10[scale];
-            var integral = mantissa / divisor;
-            AsciiDigits.WriteRight(destination.Slice(length, count - scale), integral);
-            length += count - scale;
-            destination[length++] = (byte)'.';
-            AsciiDigits.WriteRight(destination.Slice(length, scale), mantissa - integral * divisor);
-            return length + scale;
-        }
-
-        // 0.00ddd: a leading zero, then zeros up to the digits.
-        destination[length++] = (byte)'0';
-        destination[length++] = (byte)'.';
-        destination.Slice(length, scale - count).Fill((byte)'0');
-        length += scale - count;
-        AsciiDigits.WriteRight(destination.Slice(length, count), mantissa);
-        return length + count;
+        var length = sign + integral + 1 + scale;
+        mantissa = AsciiDigits.WriteRight(destination.Slice(length - scale, scale), mantissa);
+        destination[sign + integral] = (byte)'.';
+        AsciiDigits.WriteRight(destination.Slice(sign, integral), mantissa);
+        return length;
     }
 }

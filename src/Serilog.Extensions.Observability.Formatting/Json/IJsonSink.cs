@@ -19,6 +19,9 @@ interface IJsonSink
     /// <summary>Appends a fragment formatted earlier (its UTF-8 or its UTF-16 form, as the sink writes).</summary>
     void Prepared(PreparedText text);
 
+    /// <summary>Appends text known to be ASCII (hex digits), with no JSON escaping.</summary>
+    void AsciiText(ReadOnlySpan<char> text);
+
     /// <summary>Appends text as it is, with no JSON escaping.</summary>
     void Text(ReadOnlySpan<char> text);
 

@@ -101,10 +101,10 @@ static class JsonText
     /// <see cref="ActivityTraceId"/> keeps it) without allocating.
     /// </summary>
     public static void WriteHex<TSink>(TSink sink, ActivityTraceId traceId) where TSink : struct, IJsonSink =>
-        sink.Text(traceId.ToHexString());
+        sink.AsciiText(traceId.ToHexString());
 
     public static void WriteHex<TSink>(TSink sink, ActivitySpanId spanId) where TSink : struct, IJsonSink =>
-        sink.Text(spanId.ToHexString());
+        sink.AsciiText(spanId.ToHexString());
 
     public static int FormatHex(ReadOnlySpan<byte> bytes, Span<char> chars)
     {

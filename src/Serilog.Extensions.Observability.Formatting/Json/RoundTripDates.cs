@@ -29,37 +29,37 @@ sealed class RoundTripDates
     {
         destination = destination.Slice(0, ClockLength);
 
-        var day = ticks / TimeSpan.TicksPerDay;
-        if (day != _day) Remember(day);
+        // Ticks of a DateTime are never negative: unsigned arithmetic divides by constants more cheaply.
+        var day = (ulong)ticks / TimeSpan.TicksPerDay;
+        if ((long)day != _day) Remember((long)day);
         BinaryPrimitives.WriteUInt64LittleEndian(destination, _dateHead);
         BinaryPrimitives.WriteUInt16LittleEndian(destination.Slice(8), _dateTail);
 
-        var time = ticks - day * TimeSpan.TicksPerDay;
-        var seconds = (int)(time / TimeSpan.TicksPerSecond);
-        var fraction = (int)(time - seconds * TimeSpan.TicksPerSecond);
+        var time = (ulong)ticks - day * TimeSpan.TicksPerDay;
+        var seconds = (uint)(time / TimeSpan.TicksPerSecond);
+        var fraction = (uint)(time - seconds * (ulong)TimeSpan.TicksPerSecond);
         var hour = seconds / 3600;
         seconds -= hour * 3600;
         var minute = seconds / 60;
         seconds -= minute * 60;
+        var secondPair = AsciiDigits.Pair(seconds);
 
-        destination[10] = (byte)'T';
-        AsciiDigits.WritePair(destination, 11, hour);
-        destination[13] = (byte)':';
-        AsciiDigits.WritePair(destination, 14, minute);
-        destination[16] = (byte)':';
-        AsciiDigits.WritePair(destination, 17, seconds);
-        destination[19] = (byte)'.';
+        // "THH:mm:s" in one store.
+        BinaryPrimitives.WriteUInt64LittleEndian(destination.Slice(10),
+            'T' | ((ulong)AsciiDigits.Pair(hour) << 8) | ((ulong)':' << 24) | ((ulong)AsciiDigits.Pair(minute) << 32)
+            | ((ulong)':' << 48) | ((ulong)(secondPair & 0xFF) << 56));
 
-        // Seven fraction digits: one, then three pairs.
+        // "s.ffffff" in one store, then the seventh fraction digit.
         var first = fraction / 1_000_000;
         fraction -= first * 1_000_000;
-        destination[20] = (byte)('0' + first);
         var high = fraction / 10_000;
         fraction -= high * 10_000;
         var middle = fraction / 100;
-        AsciiDigits.WritePair(destination, 21, high);
-        AsciiDigits.WritePair(destination, 23, middle);
-        AsciiDigits.WritePair(destination, 25, fraction - middle * 100);
+        var lowPair = AsciiDigits.Pair(fraction - middle * 100);
+        BinaryPrimitives.WriteUInt64LittleEndian(destination.Slice(18),
+            (secondPair >> 8) | ((ulong)'.' << 8) | ((ulong)('0' + first) << 16) | ((ulong)AsciiDigits.Pair(high) << 24)
+            | ((ulong)AsciiDigits.Pair(middle) << 40) | ((ulong)(lowPair & 0xFF) << 56));
+        destination[26] = (byte)(lowPair >> 8);
     }
 
     /// <summary>Writes <c>+HH:mm</c> or <c>-HH:mm</c> for an offset in whole minutes; returns 6.</summary>

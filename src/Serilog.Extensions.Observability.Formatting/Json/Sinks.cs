@@ -91,6 +91,13 @@ readonly struct Utf8Sink(ByteBuilder buffer) : IJsonSink
 
     public void Prepared(PreparedText text) => Literal(text.Utf8);
 
+    public void AsciiText(ReadOnlySpan<char> text)
+    {
+        var status = System.Text.Ascii.FromUtf16(text, buffer.Free(text.Length), out var written);
+        buffer.Length += written;
+        if (status != System.Buffers.OperationStatus.Done) Text(text.Slice(written));
+    }
+
     public void Text(ReadOnlySpan<char> text)
     {
         if (text.IsEmpty) return;
@@ -189,6 +196,8 @@ readonly struct CharSink(CharBuilder buffer) : IJsonSink
     }
 
     public void Prepared(PreparedText text) => buffer.Append(text.Chars);
+
+    public void AsciiText(ReadOnlySpan<char> text) => buffer.Append(text);
 
     public void Text(ReadOnlySpan<char> text) => buffer.Append(text);
 

@@ -158,4 +158,47 @@ public class ClefCacheTests
         });
         Assert.That(mismatches, Is.Zero, firstMismatch);
     }
+    [TestCase("compact")]
+    [TestCase("rendered")]
+    public void PropertiesInAnyOrderAgainstTheTemplatesNamesMatchTheReference(string formatterName)
+    {
+        // The template's names in order take their prepared text from the cached template; everything else (another
+        // order, a repeated hole, a name missing, extra or enricher properties between them, names that need
+        // escaping) must still come out exactly as the reference writes it.
+        var formatter = GoldenCase.CreateFormatter(formatterName);
+        var template = Parser.Parse("{A} {@B} {A} {C:0.00} {Zoë} {quo\"te} {D}");
+        string[][] orders =
+        [
+            ["A", "B", "C", "Zoë", "D"],
+            ["B", "A", "C", "Zoë", "D"],
+            ["A", "SourceContext", "B", "C", "Zoë", "D", "Extra"],
+            ["D", "C", "B", "A"],
+            ["A", "C", "Zoë"],
+            ["Extra", "A", "B", "C", "Zoë", "D"],
+            ["@t", "A", "B"],
+            [],
+        ];
+        var compared = 0;
+        for (var round = 0; round < 3; round++)
+        {
+            foreach (var order in orders)
+            {
+                var properties = order.Select((name, i) => new LogEventProperty(name, new ScalarValue(i * 1.25m))).ToArray();
+                var logEvent = new LogEvent(DateTimeOffset.UnixEpoch, LogEventLevel.Information, null, template, properties);
+                var expected = formatterName == "compact" ? SerilogReference.Compact(logEvent) : SerilogReference.Rendered(logEvent);
+                Assert.That(Utf8.FormatText(formatter, logEvent), Is.EqualTo(expected), string.Join(",", order));
+                Assert.That(Utf8.FormatUtf8(formatter, logEvent), Is.EqualTo(Utf8.Encode(expected)), string.Join(",", order));
+                compared++;
+            }
+        }
+        Assert.That(compared, Is.EqualTo(3 * orders.Length));
+    }
+
+    [Test]
+    public void ACachedTemplateKnowsEachOfItsNamesOnceInFirstOccurrenceOrder()
+    {
+        var prepared = CompactTemplate.Create(Parser.Parse("{B} {A} {B} {0} {A:0.00} {C}"));
+        Assert.That(prepared.Names, Is.EqualTo(new[] { "B", "A", "0", "C" }));
+        Assert.That(prepared.PreparedNames.Select(p => p.Chars), Is.EqualTo(new[] { ",\"B\":", ",\"A\":", ",\"0\":", ",\"C\":" }));
+    }
 }
