@@ -42,6 +42,8 @@ sealed class CorrelationMiddleware
 
     public async Task Invoke(HttpContext context)
     {
+        // The flow's async locals as they are on entry (null when flow is suppressed); see the finally block.
+        var entry = ExecutionContext.Capture();
         var id = ReadAcceptedId(context) ?? FallbackId();
 
         // One object per request serves as the echo callback's state and as the user resolver.
@@ -66,6 +68,13 @@ sealed class CorrelationMiddleware
             context.Response.ContentLength = 0;
             await context.Response.CompleteAsync();
             if (!RequestLogging.RequestLoggingMiddleware.HasLogged(context, ex)) throw;
+        }
+        finally
+        {
+            // One switch back to the entry context instead of a new execution context for each scope disposed: the
+            // scopes then find they are no longer current and only mark themselves ended. Nothing else runs in this
+            // flow before this async method returns, which restores its caller's context in any case.
+            if (entry is not null) ExecutionContext.Restore(entry);
         }
     }
 

@@ -61,6 +61,8 @@ sealed class RequestLoggingMiddleware
             return;
         }
 
+        // The flow's async locals as they are on entry (null when flow is suppressed); see the finally block.
+        var entry = ExecutionContext.Capture();
         var start = Stopwatch.GetTimestamp();
         var collector = _diagnosticContext.BeginCollection();
         var pipelines = _options.IncludePipelineStages ? PipelineCollector.Begin() : null;
@@ -77,9 +79,11 @@ sealed class RequestLoggingMiddleware
         }
         finally
         {
+            // One switch back to the entry context instead of a new execution context for each collector ended: the
+            // pipeline collector then finds it is no longer current and only stops collecting. Nothing else runs in
+            // this flow before this async method returns, which restores its caller's context in any case.
+            if (entry is not null) ExecutionContext.Restore(entry);
             pipelines?.Dispose();
-            // Not Dispose: this async method restores its caller's execution context (and with it the previous
-            // collector) when it returns, and nothing runs in this flow between here and there.
             collector.End();
         }
     }

@@ -279,6 +279,49 @@ public class CorrelationMiddlewareTests
     }
 
     [Test]
+    public async Task TheRequestsScopesEndWithTheRequestAndLeaveTheCallersContextAsItWas()
+    {
+        string? seenAfterwards = "unset";
+        string? seenInBackground = "unset";
+        Task? background = null;
+        var requestDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var app = await TestWeb.StartKestrelAsync(a =>
+        {
+            a.Use(async (ctx, next) =>
+            {
+                await next(ctx);
+                seenAfterwards = Enrichers.CorrelationContext.CurrentId;
+                // UseCorrelation has returned: its scopes have ended.
+                if (ctx.Request.Path == "/background") requestDone.TrySetResult();
+            });
+            Pipeline(a);
+            a.MapGet("/background", () =>
+            {
+                background = Task.Run(async () =>
+                {
+                    await requestDone.Task;
+                    // The request's scope has ended: a scope begun and disposed here restores past it.
+                    using (Enrichers.CorrelationContext.Begin("later")) { }
+                    seenInBackground = Enrichers.CorrelationContext.CurrentId;
+                });
+                return "ok";
+            });
+        }, Services);
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/background");
+        request.Headers.Add("X-Correlation-ID", "bg-1");
+
+        var response = await client.SendAsync(request);
+        _sink.WaitForCompletion("/background");
+        await requestDone.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await background!.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(seenAfterwards, Is.Null);
+        Assert.That(seenInBackground, Is.Null);
+    }
+
+    [Test]
     public void TheHeaderRuleJudgesEveryCharacter()
     {
         static bool Rule(char c) => c is >= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9' or '.' or '_' or ':' or '-';
