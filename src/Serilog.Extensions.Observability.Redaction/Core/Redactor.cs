@@ -58,9 +58,22 @@ sealed class Redactor
         if (value.GetType() != typeof(ScalarValue)) return false;
         var inner = Unsafe.As<ScalarValue>(value).Value;
         if (inner is string text)
-            return !_inspectsAllStrings && ((uint)(text.Length - 2) >= _structuredLengthSpan || !EndsLikeStructure(text));
+            return !_inspectsAllStrings && ((uint)(text.Length - 2) >= _structuredLengthSpan || !EndsLikeStructure(text[^1]));
         return !_inspectsNonStringScalars;
     }
+
+    /// <summary>ASCII characters a string may end in and still hold structured text: <c>}</c>, <c>]</c> and white space.</summary>
+    static ReadOnlySpan<byte> StructureEnds =>
+    [
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0,
+    ];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool EndsLikeStructure(char last) =>
+        last < 128 ? StructureEnds[last] != 0 : char.IsWhiteSpace(last);
 
     /// <summary>The redacted value of an event property, or <see langword="null"/> when it needs no change.</summary>
     public LogEventPropertyValue? RedactProperty(string name, LogEventPropertyValue value)
@@ -157,11 +170,7 @@ sealed class Redactor
         return result;
     }
 
-    static bool EndsLikeStructure(string text)
-    {
-        var last = text[^1];
-        return last is '}' or ']' || char.IsWhiteSpace(last);
-    }
+    static bool EndsLikeStructure(string text) => EndsLikeStructure(text[^1]);
 
     static bool LooksStructured(string text)
     {

@@ -36,9 +36,16 @@ static class EventRedaction
         }
         else
         {
-            foreach (var property in properties) Collect(redactor, property.Key, property.Value, ref changes);
+            CollectEach(redactor, properties, ref changes);
         }
         return changes;
+    }
+
+    /// <summary>Any other dictionary type: through the interface. Apart, so its try/finally stays out of the hot loop.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void CollectEach(Redactor redactor, IReadOnlyDictionary<string, LogEventPropertyValue> properties, ref List<LogEventProperty>? changes)
+    {
+        foreach (var property in properties) Collect(redactor, property.Key, property.Value, ref changes);
     }
 
     static void Collect(Redactor redactor, string name, LogEventPropertyValue value, ref List<LogEventProperty>? changes)

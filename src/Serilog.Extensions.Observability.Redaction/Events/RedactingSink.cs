@@ -49,10 +49,22 @@ sealed class RedactingSink : ILogEventSink, IDisposable
     LogEvent Redact(LogEvent logEvent)
     {
         var changes = EventRedaction.CollectChanges(_redactor, logEvent);
-        var template = _redactor.RedactTemplate(logEvent.MessageTemplate);
-        var exception = RedactException(logEvent.Exception);
-        if (changes is null && ReferenceEquals(template, logEvent.MessageTemplate) && ReferenceEquals(exception, logEvent.Exception))
-            return logEvent;
+        MessageTemplate template;
+        Exception? exception;
+        if (_redactor.Detectors is null)
+        {
+            // Without detectors neither the template's text nor the exception can change: no calls for them.
+            if (changes is null) return logEvent;
+            template = logEvent.MessageTemplate;
+            exception = logEvent.Exception;
+        }
+        else
+        {
+            template = _redactor.RedactTemplate(logEvent.MessageTemplate);
+            exception = RedactException(logEvent.Exception);
+            if (changes is null && ReferenceEquals(template, logEvent.MessageTemplate) && ReferenceEquals(exception, logEvent.Exception))
+                return logEvent;
+        }
 
         var properties = new List<LogEventProperty>(logEvent.Properties.Count);
         foreach (var property in logEvent.Properties)

@@ -40,6 +40,37 @@ public class EventPassCacheTests
         Changes(redactor, logEvent).TryGetValue(name, out var value) ? (value as ScalarValue)?.Value as string : null;
 
     [Test]
+    public void TheStructureEndTableAgreesWithTheCharacterRulesForEveryCharacter()
+    {
+        for (var c = char.MinValue; ; c++)
+        {
+            var expected = c is '}' or ']' || char.IsWhiteSpace(c);
+            if (Redactor.EndsLikeStructure(c) != expected) Assert.Fail($"U+{(int)c:X4}: expected {expected}");
+            if (c == char.MaxValue) break;
+        }
+    }
+
+    [Test]
+    public void APlainScalarIsOneWithNothingToLookInto()
+    {
+        var redactor = Defaults();
+        Assert.That(redactor.IsPlainScalar(new ScalarValue(42)), Is.True);
+        Assert.That(redactor.IsPlainScalar(new ScalarValue(null)), Is.True);
+        Assert.That(redactor.IsPlainScalar(new ScalarValue("ann")), Is.True);
+        Assert.That(redactor.IsPlainScalar(new ScalarValue("x")), Is.True);
+        Assert.That(redactor.IsPlainScalar(new ScalarValue("{\"a\":1}")), Is.False);
+        Assert.That(redactor.IsPlainScalar(new ScalarValue("[1, 2]")), Is.False);
+        Assert.That(redactor.IsPlainScalar(new ScalarValue("trailing\u00A0")), Is.False);
+        Assert.That(redactor.IsPlainScalar(new StructureValue(Array.Empty<LogEventProperty>())), Is.False);
+        Assert.That(redactor.IsPlainScalar(new Serilog.Extensions.Observability.Redaction.Masking.RedactedValue("x")), Is.False);
+        Assert.That(RedactorFactory.Create(new RedactionOptions { MaximumJsonLength = 0 }).IsPlainScalar(new ScalarValue("{}")), Is.True);
+        Assert.That(RedactorFactory.Create(new RedactionOptions { MaximumJsonLength = 4 }).IsPlainScalar(new ScalarValue("{\"a\"}")), Is.True);
+        Assert.That(RedactorFactory.Create(new RedactionOptions { MaximumJsonLength = 4 }).IsPlainScalar(new ScalarValue("[12]")), Is.False);
+        Assert.That(RedactorFactory.Create(new RedactionOptions { DetectJwts = true }).IsPlainScalar(new ScalarValue("ann")), Is.False);
+        Assert.That(RedactorFactory.Create(new RedactionOptions { DetectCardNumbers = true }).IsPlainScalar(new ScalarValue(42)), Is.False);
+    }
+
+    [Test]
     public void ANameFoundSafeIsKnownByInstanceOnly()
     {
         var keys = new KeyMatcher(KeyRules.Default, Array.Empty<string>(), Array.Empty<string>());
