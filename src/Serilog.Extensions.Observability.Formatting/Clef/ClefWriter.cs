@@ -88,7 +88,7 @@ static class ClefWriter
     static void WriteTimestamp<TSink>(TSink sink, LogEvent logEvent) where TSink : struct, IJsonSink
     {
         sink.Literal("{\"@t\":\""u8);
-        sink.RoundTrip(logEvent.Timestamp.UtcDateTime);
+        sink.EventTimestamp(logEvent.Timestamp);
     }
 
     static void WriteLevelExceptionAndIds<TSink>(TSink sink, LogEvent logEvent) where TSink : struct, IJsonSink

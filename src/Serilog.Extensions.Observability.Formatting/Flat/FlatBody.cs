@@ -13,7 +13,7 @@ readonly struct FlatBody(bool shortLevels, bool snakeCaseNames) : IEventBody
     public void Write<TSink>(TSink sink, LogEvent logEvent, CharBuilder render) where TSink : struct, IJsonSink
     {
         sink.Literal("{\"timestamp\":\""u8);
-        sink.RoundTrip(logEvent.Timestamp.UtcDateTime);
+        sink.EventTimestamp(logEvent.Timestamp);
         sink.Literal("\",\"level\":\""u8);
         WriteLevel(sink, logEvent.Level);
         sink.Literal("\",\"message\":"u8);

@@ -25,6 +25,9 @@ interface IJsonSink
     /// <summary>Appends text as it is, with no JSON escaping.</summary>
     void Text(ReadOnlySpan<char> text);
 
+    /// <summary>Appends <c>timestamp.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)</c> (an event's own time).</summary>
+    void EventTimestamp(DateTimeOffset timestamp);
+
     /// <summary>Appends <c>value.ToString("O", CultureInfo.InvariantCulture)</c>.</summary>
     void RoundTrip(DateTime value);
 

@@ -49,17 +49,52 @@ sealed class RoundTripDates
             'T' | ((ulong)AsciiDigits.Pair(hour) << 8) | ((ulong)':' << 24) | ((ulong)AsciiDigits.Pair(minute) << 32)
             | ((ulong)':' << 48) | ((ulong)(secondPair & 0xFF) << 56));
 
-        // "s.ffffff" in one store, then the seventh fraction digit.
-        var first = fraction / 1_000_000;
-        fraction -= first * 1_000_000;
-        var high = fraction / 10_000;
-        fraction -= high * 10_000;
-        var middle = fraction / 100;
-        var lowPair = AsciiDigits.Pair(fraction - middle * 100);
-        BinaryPrimitives.WriteUInt64LittleEndian(destination.Slice(18),
-            (secondPair >> 8) | ((ulong)'.' << 8) | ((ulong)('0' + first) << 16) | ((ulong)AsciiDigits.Pair(high) << 24)
-            | ((ulong)AsciiDigits.Pair(middle) << 40) | ((ulong)(lowPair & 0xFF) << 56));
-        destination[26] = (byte)(lowPair >> 8);
+        // "s." then the seven fraction digits.
+        destination[18] = (byte)(secondPair >> 8);
+        WriteFraction(destination, fraction);
+    }
+
+    /// <summary>
+    /// Writes <c>yyyy-MM-ddTHH:mm:ss.fffffff</c> for <paramref name="ticks"/> like <see cref="WriteClock"/>, but
+    /// remembers the text up to the second: an event's timestamp is nearly always in the same second as the last
+    /// event's, and then only the fraction is new. Kept apart from the day cache, which property values use.
+    /// </summary>
+    public void WriteTimestamp(Span<byte> destination, long ticks)
+    {
+        destination = destination.Slice(0, ClockLength);
+        var second = (ulong)ticks / TimeSpan.TicksPerSecond;
+        if ((long)second != _second) RememberSecond(second);
+        BinaryPrimitives.WriteUInt64LittleEndian(destination, _secondHead);
+        BinaryPrimitives.WriteUInt64LittleEndian(destination.Slice(8), _secondMiddle);
+        BinaryPrimitives.WriteUInt32LittleEndian(destination.Slice(15), _secondTail);
+        WriteFraction(destination, (uint)((ulong)ticks - second * TimeSpan.TicksPerSecond));
+    }
+
+    long _second = -1;
+    ulong _secondHead; // "yyyy-MM-"
+    ulong _secondMiddle; // "ddTHH:mm"
+    uint _secondTail; // "m:ss"
+
+    void RememberSecond(ulong second)
+    {
+        Span<byte> text = stackalloc byte[ClockLength];
+        WriteClock(text, (long)(second * TimeSpan.TicksPerSecond));
+        _secondHead = BinaryPrimitives.ReadUInt64LittleEndian(text);
+        _secondMiddle = BinaryPrimitives.ReadUInt64LittleEndian(text.Slice(8));
+        _secondTail = BinaryPrimitives.ReadUInt32LittleEndian(text.Slice(15));
+        _second = (long)second;
+    }
+
+    /// <summary>Writes <c>.fffffff</c> (seven digits of <paramref name="fraction"/>, below 10^7) at index 19.</summary>
+    static void WriteFraction(Span<byte> destination, uint fraction)
+    {
+        var high = fraction / 10_000; // 0..999
+        var low = fraction - high * 10_000; // 0..9999
+        var first = (high * 41) >> 12; // high / 100 for high below 1000
+        var lowHigh = low / 100;
+        BinaryPrimitives.WriteUInt64LittleEndian(destination.Slice(19),
+            '.' | ((ulong)('0' + first) << 8) | ((ulong)AsciiDigits.Pair(high - first * 100) << 16)
+            | ((ulong)AsciiDigits.Pair(lowHigh) << 32) | ((ulong)AsciiDigits.Pair(low - lowHigh * 100) << 48));
     }
 
     /// <summary>Writes <c>+HH:mm</c> or <c>-HH:mm</c> for an offset in whole minutes; returns 6.</summary>

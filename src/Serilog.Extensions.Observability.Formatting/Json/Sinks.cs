@@ -105,6 +105,14 @@ readonly struct Utf8Sink(ByteBuilder buffer) : IJsonSink
         buffer.Length += written;
     }
 
+    public void EventTimestamp(DateTimeOffset timestamp)
+    {
+        var destination = buffer.Free(RoundTripDates.ClockLength + 1);
+        buffer.Dates.WriteTimestamp(destination, timestamp.UtcTicks);
+        destination[RoundTripDates.ClockLength] = (byte)'Z';
+        buffer.Length += RoundTripDates.ClockLength + 1;
+    }
+
     public void RoundTrip(DateTime value)
     {
         if (value.Kind == DateTimeKind.Local)
@@ -203,6 +211,8 @@ readonly struct CharSink(CharBuilder buffer) : IJsonSink
 
     // The text path keeps the runtime's formatters for dates and integers: the tests that compare it with the UTF-8
     // path byte for byte thereby check the hand-written UTF-8 writers against the runtime on every case.
+    public void EventTimestamp(DateTimeOffset timestamp) => Formatted(timestamp.UtcDateTime, "O", Invariant.Culture);
+
     public void RoundTrip(DateTime value) => Formatted(value, "O", Invariant.Culture);
 
     public void RoundTrip(DateTimeOffset value) => Formatted(value, "O", Invariant.Culture);

@@ -84,6 +84,30 @@ public class Utf8WritersTests
     }
 
     [Test]
+    public void EventTimestampsMatchTheRuntimeWithinASecondAcrossSecondsAndInterleavedWithValues()
+    {
+        // The event's timestamp remembers its second; values written in between use the day cache only.
+        var bytes = new ByteBuilder(8);
+        var random = new Random(29);
+        var offsets = new[] { TimeSpan.Zero, TimeSpan.FromHours(2), TimeSpan.FromMinutes(-330) };
+        var ticks = new DateTime(2026, 11, 22, 23, 59, 58).Ticks;
+        foreach (var extra in Ticks())
+        {
+            // Mostly small steps (same second, next second, next day at midnight), sometimes anywhere.
+            ticks = random.Next(10) == 0 ? extra : Math.Min(ticks + random.NextInt64(0, TimeSpan.TicksPerSecond / 3), DateTime.MaxValue.Ticks);
+            var offset = offsets[random.Next(offsets.Length)];
+            var local = ticks + offset.Ticks;
+            if (local < DateTime.MinValue.Ticks || local > DateTime.MaxValue.Ticks) continue;
+            var timestamp = new DateTimeOffset(local, offset);
+            Assert.That(Write(sink => sink.EventTimestamp(timestamp), bytes), Is.EqualTo(timestamp.UtcDateTime.ToString("O", Invariant)), $"{ticks}");
+            var value = new DateTimeOffset(extra, TimeSpan.Zero);
+            Assert.That(Write(sink => sink.RoundTrip(value), bytes), Is.EqualTo(value.ToString("O", Invariant)), $"{extra}");
+        }
+        Assert.That(Write(sink => sink.EventTimestamp(DateTimeOffset.MaxValue), bytes), Is.EqualTo(DateTimeOffset.MaxValue.UtcDateTime.ToString("O", Invariant)));
+        Assert.That(Write(sink => sink.EventTimestamp(DateTimeOffset.MinValue), bytes), Is.EqualTo(DateTimeOffset.MinValue.UtcDateTime.ToString("O", Invariant)));
+    }
+
+    [Test]
     public void ThreadsWritingDatesOfDifferentDaysEachGetTheirOwnDays()
     {
         var mismatches = 0;
