@@ -4,12 +4,12 @@ using BenchmarkDotNet.Attributes;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Formatting;
 using Serilog.Formatting.Json;
-using Serilog.Parsing;
 
 namespace Serilog.Extensions.Observability.PerformanceTests.Formatting;
 
 /// <summary>
-/// Issue 2 section 4: a mix of events with a 5-property template including a format specifier, formatted by
+/// Issue 2 section 4: a mix of events with a 5-property template including a format specifier (written through a real
+/// logger, half with a SourceContext and half inside an Activity), formatted by
 /// Serilog's own JsonFormatter (baseline), our CompactJsonFormatter through a TextWriter, and its UTF-8 path into a
 /// reused buffer. One operation formats every event of the mix once; results are per event.
 /// </summary>
@@ -29,25 +29,31 @@ public class JsonFormatterBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var template = new MessageTemplateParser().Parse("Order {OrderId} for {Customer} totalling {Total:0.00} at {When} from {Region}");
+        // Built by a real logger, as every sink receives them: the event's property names are the template tokens'
+        // own strings, the timestamps those the logger took, trace and span ids from the current Activity.
+        var capture = new CaptureSink();
+        using var logger = new LoggerConfiguration().MinimumLevel.Verbose().WriteTo.Sink(capture).CreateLogger();
+        var checkout = logger.ForContext(Serilog.Core.Constants.SourceContextPropertyName, "Shop.Orders.Checkout");
         var levels = new[] { LogEventLevel.Information, LogEventLevel.Information, LogEventLevel.Warning, LogEventLevel.Debug };
         var regions = new[] { "eu-west", "us-east", "ap-south \"2\"", "eu-central" };
         var start = new DateTimeOffset(2026, 11, 22, 10, 30, 15, TimeSpan.Zero);
         for (var i = 0; i < MixSize; i++)
         {
-            var properties = new List<LogEventProperty>
-            {
-                new("OrderId", new ScalarValue(100_000 + i * 7919)),
-                new("Customer", new ScalarValue(i % 3 == 0 ? "Zoë Ångström" : "customer-" + i)),
-                new("Total", new ScalarValue(12.5m * (i + 1) + 0.99m)),
-                new("When", new ScalarValue(start.AddMinutes(i * 13))),
-                new("Region", new ScalarValue(regions[i % regions.Length])),
-            };
-            if (i % 2 == 0) properties.Add(new LogEventProperty("SourceContext", new ScalarValue("Shop.Orders.Checkout")));
-            var traceId = i % 2 == 1 ? ActivityTraceId.CreateRandom() : default;
-            var spanId = i % 2 == 1 ? ActivitySpanId.CreateRandom() : default;
-            _events[i] = new LogEvent(start.AddMilliseconds(i * 37), levels[i % levels.Length], null, template, properties, traceId, spanId);
+            using var activity = i % 2 == 1 ? new Activity("bench").SetIdFormat(ActivityIdFormat.W3C).Start() : null;
+            (i % 2 == 0 ? checkout : logger).Write(levels[i % levels.Length], Template,
+                100_000 + i * 7919, i % 3 == 0 ? "Zoë Ångström" : "customer-" + i, 12.5m * (i + 1) + 0.99m,
+                start.AddMinutes(i * 13), regions[i % regions.Length]);
         }
+        if (capture.Events.Count != MixSize) throw new InvalidOperationException("The logger did not write every event of the mix.");
+        capture.Events.CopyTo(_events);
+    }
+
+    const string Template = "Order {OrderId} for {Customer} totalling {Total:0.00} at {When} from {Region}";
+
+    sealed class CaptureSink : Serilog.Core.ILogEventSink
+    {
+        public readonly List<LogEvent> Events = new();
+        public void Emit(LogEvent logEvent) => Events.Add(logEvent);
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = MixSize)]
