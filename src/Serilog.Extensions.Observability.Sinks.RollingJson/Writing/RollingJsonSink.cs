@@ -309,11 +309,11 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 if (_idlePolls < IdlePollsBeforeSleep)
                 {
                     _idlePolls++;
-                    Poll();
+                    WaitForEvents(ref _writerPolling, _pollInterval);
                 }
                 else
                 {
-                    Sleep();
+                    WaitForEvents(ref _writerSleeping, FileCheckInterval);
                 }
             }
             catch (Exception ex)
@@ -330,25 +330,19 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         SignalProgress();
     }
 
-    /// <summary>A short timed wait that callers need not end: see <see cref="IdlePollsBeforeSleep"/>.</summary>
-    void Poll()
+    /// <summary>
+    /// Waits for events, announcing how through <paramref name="flag"/>: <see cref="_writerPolling"/> for a short poll
+    /// that callers need not end (see <see cref="IdlePollsBeforeSleep"/>), <see cref="_writerSleeping"/> for an idle
+    /// sleep that the next caller ends.
+    /// </summary>
+    void WaitForEvents(ref int flag, TimeSpan timeout)
     {
         _wake.Reset();
-        Volatile.Write(ref _writerPolling, 1);
+        Volatile.Write(ref flag, 1);
         Interlocked.MemoryBarrier();
         if (_queue.IsEmpty && Volatile.Read(ref _state) == Running)
-            _wake.Wait(_pollInterval);
-        Volatile.Write(ref _writerPolling, 0);
-    }
-
-    void Sleep()
-    {
-        _wake.Reset();
-        Volatile.Write(ref _writerSleeping, 1);
-        Interlocked.MemoryBarrier();
-        if (_queue.IsEmpty && Volatile.Read(ref _state) == Running)
-            _wake.Wait(FileCheckInterval);
-        Volatile.Write(ref _writerSleeping, 0);
+            _wake.Wait(timeout);
+        Volatile.Write(ref flag, 0);
     }
 
     /// <summary>Takes what the queue holds (up to a buffer's worth), writes it, and returns how many events it took.</summary>
