@@ -122,5 +122,11 @@ public sealed class RollingJsonOptions
     /// <summary>How often a busy writer looks at the queue on its own (tests lengthen it to observe the wake rules).</summary>
     internal TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(1);
 
+    /// <summary>
+    /// How long an idle writer sleeps before it looks at its file again; <see langword="null"/> for the sink's file
+    /// check interval (tests lengthen it so that only a caller can end the sleep).
+    /// </summary>
+    internal TimeSpan? IdleSleep { get; set; }
+
     internal RollingJsonOptions Clone() => (RollingJsonOptions)MemberwiseClone();
 }

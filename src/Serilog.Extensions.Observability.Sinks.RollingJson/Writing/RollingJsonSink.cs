@@ -70,6 +70,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     int _writerPolling;
     readonly int _wakeThreshold;
     readonly TimeSpan _pollInterval;
+    readonly TimeSpan _idleSleep;
     int _idlePolls;
     int _progressWaiters;
     int _roomWaiters;
@@ -108,6 +109,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         // A polling writer is woken early only when a burst could fill the queue before its next look.
         _wakeThreshold = Math.Max(1, Math.Min(options.QueueLimit / 8, WakeThreshold));
         _pollInterval = options.PollInterval;
+        _idleSleep = options.IdleSleep ?? FileCheckInterval;
         _encoder = new EventEncoder(options.Formatter ?? DefaultFormatter());
         _time = options.TimeProvider;
         _zone = options.RollOnUtc ? TimeZoneInfo.Utc : _time.LocalTimeZone;
@@ -313,7 +315,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 }
                 else
                 {
-                    WaitForEvents(ref _writerSleeping, FileCheckInterval);
+                    WaitForEvents(ref _writerSleeping, _idleSleep);
                 }
             }
             catch (Exception ex)

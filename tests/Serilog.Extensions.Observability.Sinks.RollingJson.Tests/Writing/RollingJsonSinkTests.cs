@@ -333,7 +333,9 @@ public class RollingJsonSinkTests
     {
         using var folder = TempFolder.ForCaller();
         var path = folder.AllocateFilename();
-        var sink = Create(path);
+        // A writer that, once asleep, would sleep for an hour: only the caller's wake can get the event written, and no
+        // timed-out sleep can leave a moment in which the writer is awake but not polling.
+        var sink = Create(path, o => o.IdleSleep = TimeSpan.FromHours(1));
         // Idle long enough for the writer to stop polling and sleep until a caller wakes it.
         var asleep = SpinWait.SpinUntil(() => sink.WriterSleeping, WaitLimit);
         sink.Emit(Event(1));
