@@ -655,13 +655,27 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         return latestCompressed ? latest + 1 : latest;
     }
 
+    /// <summary>The highest sequence of the period's files, compressed or not; -1 when it has none.</summary>
+    int HighestSequence(DateTime period)
+    {
+        var highest = -1;
+        foreach (var path in Directory.EnumerateFiles(_naming.Directory))
+        {
+            if (_naming.TryParse(Path.GetFileName(path), out var filePeriod, out var sequence, out _) && filePeriod == period && sequence > highest)
+                highest = sequence;
+        }
+        return highest;
+    }
+
     void RenameFixedFile(DateTime period)
     {
         var source = _naming.FixedCurrentPath!;
         try
         {
             if (!File.Exists(source)) return;
-            var sequence = 0;
+            // After the newest rolled file of the period, never into a gap retention left: retention orders by
+            // sequence, so a reused low number would make the newest content look oldest and be deleted first.
+            var sequence = HighestSequence(period) + 1;
             string target;
             while (File.Exists(target = _naming.DatedPath(period, sequence)) || File.Exists(FileNaming.CompressedPath(target)))
                 sequence++;

@@ -97,6 +97,21 @@ public class HousekeeperTests
     }
 
     [Test]
+    public void WithAFixedNameRetentionByCountKeepsTheNewestRolledFiles()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "app-.json");
+        // Three 300-byte events cross 1,000 bytes: every third event rolls, and retention deletes the oldest rolled
+        // file, so a rolled name that reused a freed sequence would sort as the oldest and be deleted at once.
+        var sink = Create(path, o => { o.FixedCurrentFileName = true; o.FileSizeLimitBytes = 1_000; o.RetainedFileCountLimit = 3; });
+        for (var i = 0; i < 30; i++) EmitAndWait(sink, Event(i, text: new string('x', 300)));
+        sink.Dispose();
+
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-_007.json", "app-_008.json", "app.json" }));
+        Assert.That(LogFiles.AllLines(folder.Path).Select(Seq), Is.EqualTo(Enumerable.Range(21, 9).Select(i => (long)i)));
+    }
+
+    [Test]
     public void WithAFixedNameTheRolledFilesAreCompressedAndTheCurrentOneKept()
     {
         using var folder = TempFolder.ForCaller();
