@@ -29,6 +29,21 @@ internal sealed class ThrottledReport
         return true;
     }
 
+    /// <summary>
+    /// Like <see cref="Add"/>, but due whatever the interval: the writer's last report at shutdown, so that no loss of
+    /// the final interval goes unreported.
+    /// </summary>
+    public bool AddFinal(long count, out long total)
+    {
+        _pending += count;
+        total = _pending;
+        if (_pending == 0) return false;
+        _everReported = true;
+        _lastReport = Stopwatch.GetTimestamp();
+        _pending = 0;
+        return true;
+    }
+
     public static void Write(string format, object? arg0 = null, object? arg1 = null, object? arg2 = null) =>
         SelfLog.WriteLine(format, arg0, arg1, arg2);
 }

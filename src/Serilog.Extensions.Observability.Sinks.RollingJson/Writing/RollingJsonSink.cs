@@ -327,7 +327,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             }
         }
         CloseFile(flushToDisk: true);
-        ReportDrops();
+        ReportDrops(final: true);
         Volatile.Write(ref _state, Stopped);
         SignalProgress();
     }
@@ -485,18 +485,19 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             lock (_progressLock) Monitor.PulseAll(_progressLock);
     }
 
-    void ReportDrops()
+    /// <summary>Reports what was dropped since the last report of each kind; <paramref name="final"/> ignores the interval.</summary>
+    void ReportDrops(bool final = false)
     {
         var droppedQueueFull = Interlocked.Read(ref _droppedQueueFull);
         var newly = droppedQueueFull - _droppedQueueFullReported;
         _droppedQueueFullReported = droppedQueueFull;
         // Dropped before entering the queue, so never part of _completed.
         if (newly > 0) SinkMetrics.AddDropped(newly, SinkMetrics.ReasonQueueFull);
-        if (_queueFullReport.Add(newly, out var total))
+        if (final ? _queueFullReport.AddFinal(newly, out var total) : _queueFullReport.Add(newly, out total))
             ThrottledReport.Write("RollingJson sink {0}: the queue was full ({1} events), {2} event(s) dropped.", _naming.Directory, _queue.Capacity, total);
-        if (_formatReport.Add(0, out total))
+        if (final ? _formatReport.AddFinal(0, out total) : _formatReport.Add(0, out total))
             ThrottledReport.Write("RollingJson sink {0}: the formatter failed, {1} more event(s) dropped.", _naming.Directory, total);
-        if (_ioReport.Add(0, out total))
+        if (final ? _ioReport.AddFinal(0, out total) : _ioReport.Add(0, out total))
             ThrottledReport.Write("RollingJson sink {0}: writing failed, {1} more event(s) dropped.", _naming.Directory, total);
     }
 

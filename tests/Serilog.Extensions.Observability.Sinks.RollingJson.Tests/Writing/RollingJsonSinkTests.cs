@@ -155,6 +155,37 @@ public class RollingJsonSinkTests
         Assert.That(reports[0], Does.Contain("1000 event(s) dropped"));
     }
 
+    [Test, NonParallelizable]
+    public void DropsOfTheLastReportIntervalAreReportedAtDisposal()
+    {
+        var selfLog = new List<string>();
+        using var _ = TemporarySelfLog.SaveTo(selfLog);
+        using var folder = TempFolder.ForCaller();
+        var sink = Create(folder.AllocateFilename(), o => o.QueueLimit = 10);
+        List<string> Reports()
+        {
+            lock (selfLog) return selfLog.Where(m => m.Contains("queue was full", StringComparison.Ordinal)).ToList();
+        }
+
+        sink.PauseWriter();
+        for (var i = 0; i < 15; i++) sink.Emit(Event(i));
+        sink.ResumeWriter();
+        Assert.That(SpinWait.SpinUntil(() => Reports().Count == 1, WaitLimit), Is.True, "The first drops are reported at once.");
+
+        // More drops well within the report interval, then disposal: they must not go unreported.
+        sink.PauseWriter();
+        var first = sink.DroppedQueueFull;
+        for (var i = 0; sink.DroppedQueueFull < first + 7; i++)
+        {
+            Assert.That(i, Is.LessThan(1_000), "The paused writer should let the queue fill.");
+            sink.Emit(Event(100 + i));
+        }
+        sink.Dispose();
+
+        var reported = Reports().Sum(m => long.Parse(System.Text.RegularExpressions.Regex.Match(m, @"(\d+) event\(s\) dropped").Groups[1].Value));
+        Assert.That(reported, Is.EqualTo(sink.DroppedQueueFull), string.Join("\n", Reports()));
+    }
+
     [Test]
     public void BlockWhenFullMakesTheCallerWaitInsteadOfDropping()
     {
