@@ -6,6 +6,7 @@ using Serilog.AspNetCore;
 using Serilog.Events;
 using Serilog.Extensions.Observability;
 using Serilog.Extensions.Observability.AspNetCore.RequestLogging;
+using Serilog.Extensions.Logging;
 
 namespace Serilog;
 
@@ -53,9 +54,17 @@ public static class ObservabilityHostApplicationBuilderExtensions
 
         Log.Logger = logger;
         builder.Logging.ClearProviders();
-        builder.Logging.AddSerilog(logger, dispose: false);
+        // The container disposes only the singletons it creates, and creates one only when something asks for it. The
+        // host always builds the logging provider, whose factory creates the lifetime first, so the lifetime is disposed
+        // last of them, after the server and every other service that may still log while shutting down.
+        builder.Services.AddSingleton(_ => new LoggerLifetime(logger));
+        builder.Services.AddSingleton<ILoggerProvider>(services =>
+        {
+            services.GetRequiredService<LoggerLifetime>();
+            return new SerilogLoggerProvider(logger, dispose: false);
+        });
+        builder.Logging.AddFilter<SerilogLoggerProvider>(null, LogLevel.Trace);
         builder.Services.AddSingleton<ILogger>(logger);
-        builder.Services.AddSingleton(new LoggerLifetime(logger));
         DiagnosticContextRegistration.Add(builder.Services, logger);
         builder.Services.Configure<RequestLoggingOptions>(section.GetSection("RequestLogging"));
         return builder;

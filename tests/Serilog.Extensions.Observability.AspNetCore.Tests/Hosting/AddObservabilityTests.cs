@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
 using Serilog.Extensions.Observability.Tests.Support;
 
 namespace Serilog.Extensions.Observability.AspNetCore.Tests.Hosting;
@@ -101,5 +102,28 @@ public class AddObservabilityTests
             await app.StopAsync();
             await app.DisposeAsync();
         }
+    }
+    [Test]
+    public async Task StoppingAndDisposingTheHostFlushesAndClosesTheLogger()
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:Using:0"] = typeof(DisposalProbeSink).Assembly.GetName().Name,
+            ["Serilog:WriteTo:0:Name"] = "DisposalProbe",
+            ["Serilog:WriteTo:0:Args:id"] = id,
+        });
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.AddObservability();
+        var app = builder.Build();
+        await app.StartAsync();
+        Assert.That(DisposalProbeSink.WasCreated(id), Is.True, "The sink named in the section is part of the logger.");
+        Assert.That(DisposalProbeSink.WasDisposed(id), Is.False);
+
+        await app.StopAsync();
+        await app.DisposeAsync();
+
+        Assert.That(DisposalProbeSink.WasDisposed(id), Is.True, "The host's disposal closes and flushes the logger AddObservability created.");
     }
 }
