@@ -15,7 +15,14 @@ static class JsonTextRedactor
     /// <summary>Deep enough for real documents, bounded so that the rewrite's recursion is too.</summary>
     const int MaximumDepth = 256;
 
-    static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = MaximumDepth };
+    // Comments and trailing commas are common in hand-written JSON (appsettings, request bodies): they must not make
+    // a document "not JSON" and so skip masking.
+    static readonly JsonDocumentOptions DocumentOptions = new()
+    {
+        MaxDepth = MaximumDepth,
+        AllowTrailingCommas = true,
+        CommentHandling = JsonCommentHandling.Skip,
+    };
     static readonly JsonWriterOptions WriterOptions = new()
     {
         // Log text, not HTML: keep non-ASCII characters and '<', '>' readable.
@@ -33,7 +40,9 @@ static class JsonTextRedactor
         }
         catch (JsonException)
         {
-            return null; // Not JSON after all: "[INFO] {user} signed in" and the like.
+            // Not JSON after all ("[INFO] {user} signed in"), or JSON that cannot be rewritten: deeper than the limit,
+            // or cut by Serilog's ToMaximumStringLength. If its readable part names a secret, fail closed.
+            return ReadablePartHasSensitiveKey(text, redactor) ? (string)redactor.Masker.Fixed.Value! : null;
         }
 
         using (document)
@@ -49,10 +58,51 @@ static class JsonTextRedactor
         }
     }
 
+    /// <summary>
+    /// Reads the text as far as it is JSON (any depth, an unfinished end allowed) and says whether a key in that part
+    /// is sensitive, or a string in it holds structured text to mask.
+    /// </summary>
+    static bool ReadablePartHasSensitiveKey(string text, Redactor redactor)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
+        var options = new JsonReaderOptions
+        {
+            AllowTrailingCommas = true,
+            CommentHandling = JsonCommentHandling.Skip,
+            MaxDepth = Math.Max(MaximumDepth, text.Length),
+        };
+        var reader = new Utf8JsonReader(bytes, isFinalBlock: false, new JsonReaderState(options));
+        try
+        {
+            while (reader.Read())
+            {
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.PropertyName when redactor.Keys.IsSensitive(reader.GetString()):
+                        return true;
+                    case JsonTokenType.String when reader.GetString() is { } value && redactor.RedactStructuredText(value) is not null:
+                        return true;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // The rest is not JSON: what was read decides.
+        }
+        catch (InvalidOperationException)
+        {
+            // A string token that cannot be decoded: likewise.
+        }
+        return false;
+    }
+
     static bool HasSensitiveKey(JsonElement element, Redactor redactor)
     {
         switch (element.ValueKind)
         {
+            case JsonValueKind.String:
+                // A string value may itself be a JSON document (a message body wrapped in an envelope).
+                return element.GetString() is { } text && redactor.RedactStructuredText(text) is not null;
             case JsonValueKind.Object:
                 foreach (var property in element.EnumerateObject())
                 {
@@ -88,6 +138,9 @@ static class JsonTextRedactor
                 writer.WriteStartArray();
                 foreach (var item in element.EnumerateArray()) Write(writer, item, redactor);
                 writer.WriteEndArray();
+                break;
+            case JsonValueKind.String when element.GetString() is { } text && redactor.RedactStructuredText(text) is { } redacted:
+                writer.WriteStringValue(redacted);
                 break;
             default:
                 element.WriteTo(writer);

@@ -29,8 +29,9 @@ sealed class Redactor
     /// <summary>Numbers must go to the card number detector.</summary>
     readonly bool _inspectsNonStringScalars;
 
-    public Redactor(KeyMatcher keys, Masker masker, ValueDetectors? detectors, int maximumJsonLength)
+    public Redactor(KeyMatcher keys, Masker masker, ValueDetectors? detectors, int maximumJsonLength, string rules)
     {
+        Rules = rules;
         Keys = keys;
         TemplateNames = new SafeTemplateNames(keys);
         Masker = masker;
@@ -40,6 +41,12 @@ sealed class Redactor
         _inspectsAllStrings = detectors is not null;
         _inspectsNonStringScalars = detectors is { DetectsCardNumbers: true };
     }
+
+    /// <summary>
+    /// The settings that decide what is masked, as text: a string this redactor rewrote is done for every redactor
+    /// with equal rules, and looked into again by one with other rules.
+    /// </summary>
+    public string Rules { get; }
 
     public KeyMatcher Keys { get; }
     public SafeTemplateNames TemplateNames { get; }
@@ -71,15 +78,18 @@ sealed class Redactor
         0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0,
     ];
 
+    /// <summary>What Serilog appends to a string it cut at <c>ToMaximumStringLength</c>: cut JSON still holds its first keys.</summary>
+    internal const char TruncationMark = '\u2026';
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool EndsLikeStructure(char last) =>
-        last < 128 ? StructureEnds[last] != 0 : char.IsWhiteSpace(last);
+        last < 128 ? StructureEnds[last] != 0 : last == TruncationMark || char.IsWhiteSpace(last);
 
     /// <summary>The redacted value of an event property, or <see langword="null"/> when it needs no change.</summary>
     public LogEventPropertyValue? RedactProperty(string name, LogEventPropertyValue value)
     {
         // The common cases first, without a try frame: neither the key lookup nor these checks throw.
-        if (Keys.IsSensitivePropertyName(name)) return value is RedactedValue ? null : Masker.MaskPropertyValue(value);
+        if (Keys.IsSensitivePropertyName(name)) return value is RedactedValue { IsMask: true } ? null : Masker.MaskPropertyValue(value);
         // An exact type test: one comparison, and a RedactedValue (a subclass) never matches it.
         if (value.GetType() == typeof(ScalarValue))
         {
@@ -110,11 +120,11 @@ sealed class Redactor
 
     public LogEventPropertyValue? RedactValue(LogEventPropertyValue value, int depth)
     {
-        if (depth > MaximumWalkDepth) return value is RedactedValue ? null : Masker.Fixed;
+        if (depth > MaximumWalkDepth) return value is RedactedValue { IsMask: true } ? null : Masker.Fixed;
 
         return value switch
         {
-            RedactedValue => null,
+            RedactedValue redacted when IsDone(redacted) => null,
             ScalarValue scalar => RedactScalar(scalar),
             StructureValue structure => RedactStructure(structure, depth),
             SequenceValue sequence => RedactSequence(sequence, depth),
@@ -124,13 +134,16 @@ sealed class Redactor
         };
     }
 
+    /// <summary>A mask, or text these very rules already rewrote: nothing left to look into.</summary>
+    bool IsDone(RedactedValue value) => value.IsMask || string.Equals(value.Rules, Rules, StringComparison.Ordinal);
+
     LogEventPropertyValue? RedactScalar(ScalarValue scalar)
     {
         switch (scalar.Value)
         {
             case string text:
                 var redacted = RedactString(text);
-                return redacted is null ? null : new RedactedValue(redacted);
+                return redacted is null ? null : new RedactedValue(redacted, Rules);
             case long or int or ulong or decimal when Detectors is { DetectsCardNumbers: true }:
                 return IsCardNumber(scalar.Value) ? Masker.MaskObject(scalar.Value) : null;
             default:
@@ -153,13 +166,7 @@ sealed class Redactor
     /// </summary>
     public string? RedactString(string text)
     {
-        string? result = null;
-        // JSON, "[key, value]" and "Type { Member = value }" all end in a bracket: most strings stop at this test.
-        if (_maximumJsonLength > 0 && text.Length >= 2 && text.Length <= _maximumJsonLength && EndsLikeStructure(text))
-        {
-            if (LooksStructured(text)) result = RedactPairText(text) ?? (LooksLikeJson(text) ? JsonTextRedactor.Redact(text, this) : null);
-            if (result is null && MemberListTextRedactor.LooksLikeMemberList(text)) result = MemberListTextRedactor.Redact(text, this);
-        }
+        var result = RedactStructuredText(text);
 
         if (Detectors is not null)
         {
@@ -170,12 +177,29 @@ sealed class Redactor
         return result;
     }
 
+    /// <summary>
+    /// Masks by key the structured text a string holds (JSON, <c>[key, value]</c>, <c>Type { Member = value }</c>),
+    /// without the value detectors; <see langword="null"/> when nothing changed.
+    /// </summary>
+    internal string? RedactStructuredText(string text)
+    {
+        string? result = null;
+        // JSON, "[key, value]" and "Type { Member = value }" all end in a bracket: most strings stop at this test.
+        if (_maximumJsonLength > 0 && text.Length >= 2 && text.Length <= _maximumJsonLength && EndsLikeStructure(text))
+        {
+            if (LooksStructured(text)) result = RedactPairText(text) ?? (LooksLikeJson(text) ? JsonTextRedactor.Redact(text, this) : null);
+            if (result is null && MemberListTextRedactor.LooksLikeMemberList(text)) result = MemberListTextRedactor.Redact(text, this);
+        }
+        return result;
+    }
+
     static bool EndsLikeStructure(string text) => EndsLikeStructure(text[^1]);
 
     static bool LooksStructured(string text)
     {
         var span = text.AsSpan().Trim();
-        return span.Length >= 2 && ((span[0] == '{' && span[^1] == '}') || (span[0] == '[' && span[^1] == ']'));
+        return span.Length >= 2 &&
+               ((span[0] == '{' && span[^1] is '}' or TruncationMark) || (span[0] == '[' && span[^1] is ']' or TruncationMark));
     }
 
     /// <summary>Saves a parse (and its exception) for text that cannot be JSON: after '{' JSON needs a quote or '}'.</summary>
@@ -220,7 +244,7 @@ sealed class Redactor
                     (attributed is not null && attributed.Sensitive.Contains(property.Name)) ||
                     (maskPairValue && i == 1))
                 {
-                    replacement = property.Value is RedactedValue ? null : Masker.MaskPropertyValue(property.Value);
+                    replacement = property.Value is RedactedValue { IsMask: true } ? null : Masker.MaskPropertyValue(property.Value);
                 }
                 else
                 {
@@ -319,7 +343,7 @@ sealed class Redactor
     void Visit(ScalarValue key, LogEventPropertyValue value, ref Dictionary<ScalarValue, LogEventPropertyValue>? changes, int depth)
     {
         LogEventPropertyValue? replacement;
-        if (IsSensitiveKey(key)) replacement = value is RedactedValue ? null : Masker.MaskPropertyValue(value);
+        if (IsSensitiveKey(key)) replacement = value is RedactedValue { IsMask: true } ? null : Masker.MaskPropertyValue(value);
         else replacement = RedactChild(null, value, depth);
         if (replacement is not null) (changes ??= new()).Add(key, replacement);
     }

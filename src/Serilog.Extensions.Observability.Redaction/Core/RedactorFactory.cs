@@ -75,7 +75,27 @@ static class RedactorFactory
         var keys = new KeyMatcher(options.UseDefaultKeys ? KeyRules.Default : null, options.AdditionalKeys, options.ExcludedKeys);
         var masker = new Masker(options.Mask, options.MaskStyle, options.PartialVisibleCharacters, key, options.PseudonymKeyId);
         var detectors = ValueDetectors.Create(masker, options);
-        return new Redactor(keys, masker, detectors, options.MaximumJsonLength);
+        return new Redactor(keys, masker, detectors, options.MaximumJsonLength, RulesText(options));
+    }
+
+    /// <summary>Everything that decides what is masked (not how): equal for redactors that mask the same values.</summary>
+    static string RulesText(RedactionOptions options)
+    {
+        var text = new StringBuilder();
+        text.Append(options.UseDefaultKeys).Append('|').Append(options.MaximumJsonLength).Append('|')
+            .Append(options.DetectCardNumbers).Append(options.DetectJwts).Append(options.DetectBearerTokens).Append(options.DetectEmailAddresses);
+        Append(text, "additional", options.AdditionalKeys);
+        Append(text, "excluded", options.ExcludedKeys);
+        Append(text, "patterns", options.ValuePatterns);
+        return text.ToString();
+    }
+
+    static void Append(StringBuilder text, string name, IList<string> values)
+    {
+        var sorted = new List<string>(values);
+        sorted.Sort(StringComparer.Ordinal);
+        text.Append('|').Append(name).Append(sorted.Count);
+        foreach (var value in sorted) text.Append('\u0000').Append(value);
     }
 
     static bool IsKeyId(string id)

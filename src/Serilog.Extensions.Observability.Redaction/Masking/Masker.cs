@@ -55,7 +55,7 @@ sealed class Masker
     /// <summary>Masks a captured value (the event pass). Structures, sequences and dictionaries are masked whole.</summary>
     public LogEventPropertyValue MaskPropertyValue(LogEventPropertyValue value)
     {
-        if (value is RedactedValue) return value;
+        if (value is RedactedValue { IsMask: true }) return value;
         if (_style == RedactionMaskStyle.Fixed) return Fixed;
         return value is ScalarValue scalar ? Mask(scalar.Value, capturedScalar: true) : Fixed;
     }

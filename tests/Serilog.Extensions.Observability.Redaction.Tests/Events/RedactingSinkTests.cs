@@ -62,6 +62,71 @@ public class RedactingSinkTests
     }
 
     [TestCaseSource(nameof(RoutesAndPieces))]
+    public void JsonTextDeeperThanTheParseLimitFailsClosedOnEveryRoute(Route route, Pieces pieces)
+    {
+        var json = "{\"password\":\"deep-secret-31\",\"nested\":" + new string('[', 1000) + new string(']', 1000) + "}";
+        var text = Output.Render(Routes.Write(route, "Body", json, pieces));
+        Assert.That(text, Does.Not.Contain("deep-secret-31").And.Contain(Mask));
+    }
+
+    [TestCaseSource(nameof(RoutesAndPieces))]
+    public void JsonTextCutByTheMaximumStringLengthIsStillMasked(Route route, Pieces pieces)
+    {
+        var json = "{\"user\":\"ann\",\"password\":\"cut-secret-32\",\"data\":\"" + new string('a', 300) + "\"}";
+        var request = new Dictionary<string, string> { ["body"] = json };
+        var asText = Output.Render(Routes.Write(route, "Body", json, pieces, extra: c => c.Destructure.ToMaximumStringLength(100)));
+        var inside = Output.Render(Routes.Write(route, "Request", request, pieces, extra: c => c.Destructure.ToMaximumStringLength(100)));
+        Assert.That(asText, Does.Not.Contain("cut-secret-32"));
+        Assert.That(inside, Does.Not.Contain("cut-secret-32"));
+    }
+
+    [TestCaseSource(nameof(RoutesAndPieces))]
+    public void JsonDocumentsInsideJsonStringValuesAreMaskedByKey(Route route, Pieces pieces)
+    {
+        const string envelope = """{"type":"notification-visible","message":"{\"user\":\"ann-visible\",\"password\":\"inner-secret-33\"}"}""";
+        var text = Output.Render(Routes.Write(route, "Envelope", envelope, pieces));
+        Assert.That(text, Does.Not.Contain("inner-secret-33").And.Contain("notification-visible").And.Contain("ann-visible"));
+    }
+
+    [TestCaseSource(nameof(RoutesAndPieces))]
+    public void JsonWithCommentsOrTrailingCommasIsMaskedByKey(Route route, Pieces pieces)
+    {
+        const string json = """{ "user": "ann-visible", /* login */ "password": "comma-secret-34", }""";
+        var text = Output.Render(Routes.Write(route, "Body", json, pieces));
+        Assert.That(text, Does.Not.Contain("comma-secret-34").And.Contain("ann-visible"));
+    }
+
+    [Test]
+    public void ASinkWithMoreKeysMasksTextAnEarlierPassRewroteUnderANameOnlyItFindsSensitive()
+    {
+        var sink = new CollectingSink();
+        using (var logger = new LoggerConfiguration()
+                   .Enrich.WithRedaction()
+                   .WriteTo.Redacted(s => s.Sink(sink), additionalKeys: new[] { "internal*" })
+                   .CreateLogger())
+        {
+            logger.Information("{InternalPayload} {Other}", """{"password":"p","note":"note-secret-35"}""", "other-visible");
+        }
+        var text = Output.Render(sink.Events);
+        Assert.That(text, Does.Not.Contain("note-secret-35").And.Contain("other-visible"));
+    }
+
+    [Test]
+    public void ASinkWithADetectorLooksIntoTextAPolicyWithOtherRulesRewrote()
+    {
+        var sink = new CollectingSink();
+        using (var logger = new LoggerConfiguration()
+                   .Destructure.WithRedaction(detectCardNumbers: true)
+                   .WriteTo.Redacted(s => s.Sink(sink), detectEmailAddresses: true, additionalKeys: new[] { "internal*" })
+                   .CreateLogger())
+        {
+            logger.Information("{@Request}", new { Note = "card 4111111111111111 from mail-secret-36@example.com", InternalNote = "card 4111111111111111 note-secret-37" });
+        }
+        var text = Output.Render(sink.Events);
+        Assert.That(text, Does.Not.Contain("mail-secret-36").And.Not.Contain("note-secret-37").And.Not.Contain("4111111111111111"));
+    }
+
+    [TestCaseSource(nameof(RoutesAndPieces))]
     public void PairsLoggedWithoutDestructuringAreMaskedByKey(Route route, Pieces pieces)
     {
         var headers = new List<KeyValuePair<string, string>> { new("Authorization", "Basic au-secret-8"), new("Accept", "accept-visible") };
