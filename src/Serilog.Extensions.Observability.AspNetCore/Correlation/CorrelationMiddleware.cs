@@ -48,7 +48,8 @@ sealed class CorrelationMiddleware
 
         // One object per request serves as the echo callback's state and as the user resolver.
         RequestState? state = null;
-        if (_options.EchoResponseHeader)
+        // OnStarting throws once the response has started (a middleware before this one wrote it): nothing to echo on.
+        if (_options.EchoResponseHeader && !context.Response.HasStarted)
             context.Response.OnStarting(EchoHeader, state = new RequestState(context, this, id));
 
         using var correlation = CorrelationContext.Begin(id);
@@ -62,9 +63,9 @@ sealed class CorrelationMiddleware
             // The server answers an unhandled exception with a bare 500 after clearing every header, so the id
             // would be lost. Send that 500 ourselves, with the id. When request logging has already written the
             // exception, the request is done; otherwise rethrow so the server logs it (it then closes the
-            // connection, after the complete response).
+            // connection, after the complete response). A bad request keeps the status the server would give it.
             context.Response.Clear();
-            context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+            context.Response.StatusCode = ex is BadHttpRequestException badRequest ? badRequest.StatusCode : StatusCodes.Status500InternalServerError;
             context.Response.ContentLength = 0;
             await context.Response.CompleteAsync();
             if (!RequestLogging.RequestLoggingMiddleware.HasLogged(context, ex)) throw;

@@ -171,6 +171,54 @@ public class CorrelationMiddlewareTests
     }
 
     [Test]
+    public async Task AnEscapingBadRequestExceptionKeepsTheStatusTheServerGivesItAndCarriesTheId()
+    {
+        await using var app = await TestWeb.StartKestrelAsync(a =>
+        {
+            Pipeline(a);
+            a.MapPost("/upload", string () => throw new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge));
+        }, Services);
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/upload");
+        request.Headers.Add("X-Correlation-ID", "too-large-1");
+
+        var response = await client.SendAsync(request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge));
+        Assert.That(response.Headers.GetValues("X-Correlation-ID").Single(), Is.EqualTo("too-large-1"));
+    }
+
+    [Test]
+    public async Task AResponseStartedBeforeTheMiddlewareRanIsLeftAloneAndNothingIsThrown()
+    {
+        var failures = new List<Exception>();
+        await using var app = await TestWeb.StartKestrelAsync(a =>
+        {
+            a.Use(async (HttpContext ctx, RequestDelegate next) =>
+            {
+                await ctx.Response.WriteAsync("early;");
+                try
+                {
+                    await next(ctx);
+                }
+                catch (Exception ex)
+                {
+                    lock (failures) failures.Add(ex);
+                }
+            });
+            Pipeline(a);
+            a.MapGet("/streamed", (HttpContext ctx) => ctx.Response.WriteAsync("ok"));
+        }, Services);
+        using var client = app.CreateClient();
+
+        var response = await client.GetAsync("/streamed");
+
+        Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo("early;ok"));
+        Assert.That(failures, Is.Empty);
+        Assert.That(EventText.Scalar(_sink.WaitForCompletion("/streamed"), "CorrelationId"), Is.Not.Null);
+    }
+
+    [Test]
     public async Task TwoHundredParallelRequestsEachSeeOnlyTheirOwnId()
     {
         await using var app = await TestWeb.StartKestrelAsync(a =>
