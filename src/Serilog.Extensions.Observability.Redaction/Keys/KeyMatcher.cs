@@ -14,6 +14,12 @@ sealed class KeyMatcher
 {
     const int MaximumCachedKeys = 8192;
 
+    /// <summary>
+    /// Longer keys are decided every time and never kept: dictionary and JSON keys come from data, so a count bound
+    /// alone would let a few thousand long keys pin megabytes.
+    /// </summary>
+    internal const int MaximumCachedKeyLength = 128;
+
     readonly KeyRules? _rules;
     readonly KeyPatterns _additional;
     readonly KeyPatterns _excluded;
@@ -38,6 +44,8 @@ sealed class KeyMatcher
         if (first is not null && ReferenceEquals(first.Key, key)) return first.Sensitive;
         var second = Volatile.Read(ref _recent[slot + 1]);
         if (second is not null && ReferenceEquals(second.Key, key)) return second.Sensitive;
+
+        if (key.Length > MaximumCachedKeyLength) return Decide(key);
 
         if (!_cache.TryGetValue(key, out var sensitive))
         {
@@ -84,6 +92,19 @@ sealed class KeyMatcher
             Volatile.Write(ref _safeNames[SafeSlotOf(name)], name);
         }
         return false;
+    }
+
+    /// <summary>The characters of every key the caches hold (for tests): bounded by counts and lengths.</summary>
+    internal long RetainedKeyCharacters
+    {
+        get
+        {
+            long total = 0;
+            foreach (var key in _cache.Keys) total += key.Length;
+            foreach (var recent in _recent) total += recent?.Key.Length ?? 0;
+            foreach (var name in _safeNames) total += name?.Length ?? 0;
+            return total;
+        }
     }
 
     /// <summary>How many safe-name slots hold a name (for tests): never more than the fixed number of slots.</summary>

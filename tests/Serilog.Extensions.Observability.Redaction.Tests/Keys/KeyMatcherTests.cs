@@ -17,6 +17,24 @@ public class KeyMatcherTests
     }
 
     [Test]
+    public void LongKeysFromDataAreDecidedEveryTimeButNeverKept()
+    {
+        var matcher = new KeyMatcher(KeyRules.Default, Array.Empty<string>(), Array.Empty<string>());
+        var padding = new string('x', 4096);
+        for (var i = 0; i < 10_000; i++)
+        {
+            var safe = padding + "_field_" + i;
+            var secret = padding + "_password_" + i;
+            Assert.That(matcher.IsSensitive(safe), Is.False);
+            Assert.That(matcher.IsSensitive(secret), Is.True);
+            Assert.That(matcher.IsSensitivePropertyName(secret), Is.True);
+        }
+        Assert.That(matcher.IsSensitive("db_password"), Is.True);
+        // 40 million characters went through; what the caches keep is a few short names at most.
+        Assert.That(matcher.RetainedKeyCharacters, Is.LessThanOrEqualTo(64));
+    }
+
+    [Test]
     public void TheCasesFileCoversTheIssuesLists()
     {
         var keys = Cases.Keys().Select(k => k.Key).ToHashSet();
