@@ -97,6 +97,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     DateTimeOffset _nextCheckpoint = DateTimeOffset.MinValue;
     int _sequence = -1;
     bool _rollBeforeNextEvent;
+    // The file length at which the next size roll is due: the size limit, or further on after a fixed current file
+    // could not be renamed (it keeps growing, and the rename is tried again one limit later, not at every event).
+    long _sizeRollAt;
     bool _faulted;
     long _lastFileCheck;
     int _bufferedEvents;
@@ -114,6 +117,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         _time = options.TimeProvider;
         _zone = options.RollOnUtc ? TimeZoneInfo.Utc : _time.LocalTimeZone;
         _fileSizeLimit = options.FileSizeLimitBytes;
+        _sizeRollAt = _fileSizeLimit ?? long.MaxValue;
         _durable = options.Durability == RollingJsonDurability.Durable;
         _flushOnLevelEnabled = options.FlushOnLevel is not null;
         _flushOnLevel = options.FlushOnLevel ?? LogEventLevel.Fatal;
@@ -381,7 +385,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 continue;
             }
             _bufferedEvents++;
-            if (_fileSizeLimit is { } limit && _fileLength + _buffer.WrittenCount >= limit)
+            if (_fileLength + _buffer.WrittenCount >= _sizeRollAt)
                 _rollBeforeNextEvent = true;
             if (_flushOnLevelEnabled && logEvent.Level >= _flushOnLevel)
             {
@@ -530,6 +534,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             _period = period;
             _sequence = -1;
             _rollBeforeNextEvent = false;
+            _sizeRollAt = _fileSizeLimit ?? long.MaxValue;
             _filePath = null;
         }
         var next = PeriodClock.ToUtc(_naming.NextPeriodStart(period), _zone);
@@ -542,7 +547,17 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         _rollBeforeNextEvent = false;
         if (_file is null && _filePath is null) return;
         CloseFile(flushToDisk: false);
-        if (_naming.FixedCurrentPath is not null) RenameFixedFile(_period);
+        if (_naming.FixedCurrentPath is not null)
+        {
+            if (!RenameFixedFile(_period))
+            {
+                // Reported by the rename; no file was rolled. Keep writing where we were until one limit more.
+                TryOpen();
+                _sizeRollAt = _fileLength + _fileSizeLimit.GetValueOrDefault();
+                return;
+            }
+            _sizeRollAt = _fileSizeLimit ?? long.MaxValue;
+        }
         else _sequence++;
         _filePath = null;
         _fileLength = 0;
@@ -588,8 +603,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                     var lastPeriod = _naming.PeriodStart(PeriodClock.ToWallClock(new DateTimeOffset(existing.LastWriteTimeUtc, TimeSpan.Zero), _zone));
                     if (lastPeriod != _period || (_fileSizeLimit is { } limit && existing.Length >= limit))
                     {
-                        RenameFixedFile(lastPeriod);
-                        CountRollover();
+                        if (RenameFixedFile(lastPeriod)) CountRollover();
                     }
                 }
                 _sequence = 0;
@@ -668,12 +682,13 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         return highest;
     }
 
-    void RenameFixedFile(DateTime period)
+    /// <summary>Gives the fixed current file its dated name; false (and reported) when it could not be renamed.</summary>
+    bool RenameFixedFile(DateTime period)
     {
         var source = _naming.FixedCurrentPath!;
         try
         {
-            if (!File.Exists(source)) return;
+            if (!File.Exists(source)) return true;
             // After the newest rolled file of the period, never into a gap retention left: retention orders by
             // sequence, so a reused low number would make the newest content look oldest and be deleted first.
             var sequence = HighestSequence(period) + 1;
@@ -681,10 +696,12 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             while (File.Exists(target = _naming.DatedPath(period, sequence)) || File.Exists(FileNaming.CompressedPath(target)))
                 sequence++;
             File.Move(source, target);
+            return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             SelfLog.WriteLine("RollingJson sink {0}: could not rename the current file on roll, it keeps growing: {1}", source, ex.Message);
+            return false;
         }
     }
 

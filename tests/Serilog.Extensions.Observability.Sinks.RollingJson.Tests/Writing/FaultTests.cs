@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support;
 using Serilog.Extensions.Observability.Sinks.RollingJson.Writing;
@@ -173,6 +174,62 @@ public class FaultTests
         // A write cut short by the full disk was taken back: every line is whole.
         foreach (var line in lines) Assert.DoesNotThrow(() => JsonDocument.Parse(line).Dispose());
         Assert.That(Sequences(lines)[^1], Is.EqualTo(sequence - 1));
+    }
+
+    [Test]
+    public void WhenAFixedCurrentFileCannotBeRenamedItKeepsGrowingWithoutARollAtEveryEvent()
+    {
+        var logs = Path.Combine(_folder!.Path, "logs");
+        var path = Path.Combine(logs, "app-.json");
+        const int limit = 1_000;
+        var sink = Create(path, o => { o.FixedCurrentFileName = true; o.FileSizeLimitBytes = limit; });
+        EmitAndWait(sink, Event(-1));
+        // An immutable directory: the open file stays writable, but no entry in it can be renamed (root ignores modes).
+        ChattrOrIgnore("+i", logs);
+        int renameReports;
+        try
+        {
+            for (var i = 0; i < 100; i++) EmitAndWait(sink, Event(i, text: new string('x', 100)));
+            lock (_selfLog) renameReports = _selfLog.Count(m => m.Contains("could not rename", StringComparison.Ordinal));
+        }
+        finally
+        {
+            ChattrOrIgnore("-i", logs);
+        }
+        var current = Path.Combine(logs, "app.json");
+        var grown = new FileInfo(current).Length;
+        Assert.That(LogFiles.Names(logs), Is.EqualTo(new[] { "app.json" }));
+        Assert.That(sink.Rollovers, Is.EqualTo(0), "Nothing was rolled.");
+        // Tried again once per limit's worth of growth, not at every event (about 100 tries).
+        Assert.That(renameReports, Is.InRange(1, grown / limit + 1));
+
+        // Once the directory allows it, the next roll renames the grown file.
+        for (var i = 100; sink.Rollovers == 0; i++)
+        {
+            Assert.That(i, Is.LessThan(1_000), "The file should roll again once it can be renamed.");
+            EmitAndWait(sink, Event(i, text: new string('x', 100)));
+        }
+        sink.Dispose();
+        Assert.That(LogFiles.Names(logs), Is.EqualTo(new[] { "app-.json", "app.json" }));
+        Assert.That(LogFiles.Lines(Path.Combine(logs, "app-.json")), Has.Count.GreaterThan(100));
+        Assert.That(LogFiles.AllLines(logs), Has.Count.EqualTo(sink.EventsWritten));
+        Assert.That(sink.EventsDropped, Is.EqualTo(0));
+    }
+
+    static void ChattrOrIgnore(string flag, string path)
+    {
+        if (!OperatingSystem.IsLinux()) Assert.Ignore("chattr needs Linux.");
+        try
+        {
+            using var process = Process.Start(new ProcessStartInfo("chattr", $"{flag} \"{path}\"") { RedirectStandardError = true, UseShellExecute = false })!;
+            var error = process.StandardError.ReadToEnd();
+            if (!process.WaitForExit(30_000) || process.ExitCode != 0)
+                Assert.Ignore($"This test needs chattr {flag} (root on a filesystem that supports it): {error}");
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            Assert.Ignore("chattr is not available: " + ex.Message);
+        }
     }
 
     static bool TryCreate(string path)
