@@ -124,8 +124,18 @@ sealed class CorrelationMiddleware
     /// </summary>
     sealed class RequestState(HttpContext context, CorrelationMiddleware owner, string id)
     {
-        ClaimsPrincipal? _principal;
-        UserIdentity? _identity;
+        // The principal and the identity read from it, published together once the identity is known: events are
+        // enriched on any thread, and one that saw the principal before its identity was read would go without a user.
+        sealed class Resolved(ClaimsPrincipal? principal, UserIdentity? identity)
+        {
+            public static readonly Resolved Anonymous = new(null, null);
+
+            public ClaimsPrincipal? Principal => principal;
+
+            public UserIdentity? Identity => identity;
+        }
+
+        Resolved? _resolved;
 
         public HttpContext Context => context;
 
@@ -147,21 +157,27 @@ sealed class CorrelationMiddleware
             catch (ObjectDisposedException)
             {
                 // The request has ended (a background task outlived it): keep the last identity seen.
-                return _identity;
+                return Volatile.Read(ref _resolved)?.Identity;
             }
 
-            if (ReferenceEquals(principal, _principal)) return _identity;
+            var last = Volatile.Read(ref _resolved);
+            if (last is not null && ReferenceEquals(principal, last.Principal)) return last.Identity;
+            if (principal is null)
+            {
+                Volatile.Write(ref _resolved, Resolved.Anonymous);
+                return null;
+            }
 
-            _principal = principal;
-            _identity = null;
-            if (principal?.Identity?.IsAuthenticated == true)
+            UserIdentity? identity = null;
+            if (principal.Identity?.IsAuthenticated == true)
             {
                 var userId = FirstClaim(principal, owner._userIdClaims);
                 if (userId is not null)
-                    _identity = new UserIdentity(userId, FirstClaim(principal, owner._tenantIdClaims), FirstClaim(principal, owner._sessionIdClaims));
+                    identity = new UserIdentity(userId, FirstClaim(principal, owner._tenantIdClaims), FirstClaim(principal, owner._sessionIdClaims));
             }
 
-            return _identity;
+            Volatile.Write(ref _resolved, new Resolved(principal, identity));
+            return identity;
         }
 
         static string? FirstClaim(ClaimsPrincipal principal, string[] types)

@@ -277,6 +277,57 @@ public class CorrelationMiddlewareTests
     }
 
     [Test]
+    public async Task AnEventWrittenWhileAnotherThreadIsStillReadingANewUserCarriesThatUser()
+    {
+        var principal = new GatedPrincipal(new ClaimsIdentity([new Claim("sub", "user-9"), new Claim("tid", "tenant-9")], "test"));
+        await using var app = await TestWeb.StartTestServerAsync(a =>
+        {
+            Pipeline(a);
+            a.MapGet("/concurrent", async (HttpContext ctx) =>
+            {
+                ctx.User = principal;
+                // The first event's enrichment stops inside the claim lookup; the second is written meanwhile.
+                var first = Task.Run(() => _logger.Information("First of two"));
+                if (!principal.Entered.Wait(TimeSpan.FromSeconds(10))) throw new TimeoutException("The first event never read the user.");
+                _logger.Information("Second of two");
+                principal.Release.Set();
+                await first;
+                return "ok";
+            });
+        }, Services);
+        using var client = app.CreateClient();
+
+        await client.GetAsync("/concurrent");
+
+        foreach (var evt in _sink.WaitFor(e => e.MessageTemplate.Text.EndsWith(" of two", StringComparison.Ordinal), count: 2))
+        {
+            Assert.That(EventText.Scalar(evt, "UserId"), Is.EqualTo("user-9"), evt.MessageTemplate.Text);
+            Assert.That(EventText.Scalar(evt, "TenantId"), Is.EqualTo("tenant-9"), evt.MessageTemplate.Text);
+        }
+    }
+
+    /// <summary>A principal whose first claim lookup waits until released, holding one thread inside the user resolution.</summary>
+    sealed class GatedPrincipal(ClaimsIdentity identity) : ClaimsPrincipal(identity)
+    {
+        int _lookups;
+
+        public ManualResetEventSlim Entered { get; } = new();
+
+        public ManualResetEventSlim Release { get; } = new();
+
+        public override Claim? FindFirst(string type)
+        {
+            if (Interlocked.Increment(ref _lookups) == 1)
+            {
+                Entered.Set();
+                Release.Wait(TimeSpan.FromSeconds(10));
+            }
+
+            return base.FindFirst(type);
+        }
+    }
+
+    [Test]
     public async Task AnAnonymousRequestHasNoUserProperties()
     {
         await using var app = await TestWeb.StartTestServerAsync(a => Pipeline(a), Services);
