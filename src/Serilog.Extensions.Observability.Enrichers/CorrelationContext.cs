@@ -14,10 +14,11 @@ namespace Serilog.Extensions.Observability.Enrichers;
 /// <c>async</c> method does not flow back to its caller.</para>
 /// <para>Scopes nest; disposing one restores the id that was current when it began. Disposing out of order
 /// does not corrupt the outer scope: disposing an outer scope while an inner one is still current leaves the
-/// inner id in place, and when the inner scope is disposed it restores the nearest enclosing scope that is
-/// still open (or no id). Disposing twice does nothing. Disposal acts on the calling flow only: dispose a
-/// scope in the flow that began it (a child task that disposes it changes only its own view). Work started
-/// inside a scope keeps its id even after the scope is disposed.</para>
+/// inner id in place, and when the inner scope is disposed it restores the nearest enclosing scope that was
+/// not disposed out of order (or no id). Disposing twice does nothing. Disposal acts on the calling flow only:
+/// dispose a scope in the flow that began it (a child task that disposes it changes only its own view). Work
+/// started inside a scope keeps its id even after the scope is disposed, also after a scope of its own that it
+/// begins and disposes.</para>
 /// </remarks>
 public static class CorrelationContext
 {

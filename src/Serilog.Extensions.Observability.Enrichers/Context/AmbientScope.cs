@@ -8,9 +8,10 @@ namespace Serilog.Extensions.Observability.Enrichers.Context;
 /// Disposal rules (the same for every scope type):
 /// <list type="bullet">
 /// <item>Disposing the current scope restores its parent, skipping parents that were already disposed.</item>
-/// <item>Disposing a scope that is not current in this flow (an outer scope disposed before an inner one)
-/// only marks it disposed: the current value is left alone, and the scope is skipped when an inner scope
-/// later restores its parent.</item>
+/// <item>Disposing an outer scope while an inner one is current in this flow (out of order) leaves the current
+/// value alone and marks the outer scope abandoned: it is skipped when an inner scope later restores its parent.</item>
+/// <item>A scope disposed in order is not abandoned: work started inside it that outlives it (fire-and-forget)
+/// still sees it, and a scope that work begins and disposes restores it, not an older value.</item>
 /// <item>Disposing twice does nothing more: the second call finds the scope no longer current.</item>
 /// <item>Disposal acts on the calling flow only. A child flow that disposes a scope it inherited restores
 /// the parent in the child; the flow that began the scope still restores it with its own dispose.</item>
@@ -25,6 +26,7 @@ abstract class AmbientScope<TSelf> : IDisposable
 
     readonly TSelf? _parent;
     int _disposed;
+    int _abandoned; // disposed out of order: restores skip it
 
     protected AmbientScope()
     {
@@ -48,11 +50,26 @@ abstract class AmbientScope<TSelf> : IDisposable
         // began the scope must still be able to restore its parent.
         Volatile.Write(ref _disposed, 1);
 
-        // Out of order (an inner scope is still current) or not in this flow: leave the current value alone.
-        if (!ReferenceEquals(CurrentSlot.Value, this)) return;
+        var current = CurrentSlot.Value;
+        if (!ReferenceEquals(current, this))
+        {
+            // Out of order (an inner scope of this flow is still current): leave the current value alone, and let
+            // the inner scope skip this one when it restores. A scope this flow does not hold (disposed twice, or
+            // from unrelated work) is not abandoned: work started inside it still restores it.
+            for (var scope = current; scope is not null; scope = scope._parent)
+            {
+                if (ReferenceEquals(scope, this))
+                {
+                    Volatile.Write(ref _abandoned, 1);
+                    break;
+                }
+            }
+
+            return;
+        }
 
         var restore = _parent;
-        while (restore is not null && restore.IsDisposed) restore = restore._parent;
+        while (restore is not null && Volatile.Read(ref restore._abandoned) != 0) restore = restore._parent;
         CurrentSlot.Value = restore;
     }
 }

@@ -266,6 +266,27 @@ public class CorrelationContextTests
     }
 
     [Test]
+    public async Task ANestedScopeInWorkThatOutlivesItsParentScopeRestoresTheInheritedId()
+    {
+        // Fire-and-forget work keeps the request's id after the request's scope is disposed; a nested scope it
+        // begins and disposes must give that id back, not drop the work's events to no id at all.
+        using var requestEnded = new ManualResetEventSlim();
+        Task<string?> background;
+        using (CorrelationContext.Begin("request"))
+        {
+            background = Task.Run(() =>
+            {
+                requestEnded.Wait(Timeout);
+                using (CorrelationContext.Begin("sub-operation")) { }
+                return CorrelationContext.CurrentId;
+            });
+        }
+
+        requestEnded.Set();
+        Assert.That(await background, Is.EqualTo("request"));
+    }
+
+    [Test]
     public async Task DisposingAnInheritedScopeInAChildFlowDoesNotStopTheOwnerFromRestoring()
     {
         using (CorrelationContext.Begin("outer"))

@@ -64,6 +64,27 @@ public class UserContextTests
     }
 
     [Test]
+    public async Task ANestedScopeInWorkThatOutlivesItsParentScopeRestoresTheInheritedIdentity()
+    {
+        using var requestEnded = new ManualResetEventSlim();
+        Task<UserIdentity?> background;
+        using (UserContext.Begin("alice", "acme"))
+        {
+            background = Task.Run(() =>
+            {
+                requestEnded.Wait(TimeSpan.FromSeconds(10));
+                using (UserContext.Begin("system")) { }
+                return UserContext.Current;
+            });
+        }
+
+        requestEnded.Set();
+        var identity = await background;
+        Assert.That(identity?.UserId, Is.EqualTo("alice"));
+        Assert.That(identity?.TenantId, Is.EqualTo("acme"));
+    }
+
+    [Test]
     public async Task TheIdentityFlowsThroughAwaitAndTaskRunButNotIntoEarlierWork()
     {
         using var gate = new ManualResetEventSlim();
