@@ -91,6 +91,9 @@ internal sealed class Housekeeper
         if (!Directory.Exists(_naming.Directory)) return;
         var current = _currentPath();
         var entries = Scan(current);
+        // The writer moved to a new file while we looked: the scan may show that file as a rolled one (and retention
+        // would delete the live file). Its opening scheduled another run, which sees it as current.
+        if (!string.Equals(_currentPath(), current, StringComparison.Ordinal)) return;
         var currentEntry = entries.Find(e => e.IsCurrent);
 
         if (_compress)

@@ -68,6 +68,27 @@ public class HousekeeperTests
     }
 
     [Test]
+    public void AFileTheWriterMovesToDuringAScanIsNeverDeleted()
+    {
+        using var folder = TempFolder.ForCaller();
+        var naming = RollingJson.Files.FileNaming.Create(Path.Combine(folder.Path, "app-.json"), RollingJsonInterval.Infinite, fixedCurrentFileName: false);
+        var rolled = naming.DatedPath(DateTime.MinValue, 1);
+        var live = naming.DatedPath(DateTime.MinValue, 2);
+        File.WriteAllText(rolled, "{\"Seq\":1}\n");
+        File.WriteAllText(live, "{\"Seq\":2}\n");
+        // The pass starts while the writer is still on _001; by the time it has scanned, the writer writes to _002.
+        var reads = 0;
+        var housekeeper = new RollingJson.Files.Housekeeper(naming, new RollingJsonOptions { RetainedFileCountLimit = 1 }, TimeZoneInfo.Utc,
+            () => Interlocked.Increment(ref reads) == 1 ? rolled : live);
+        housekeeper.RunOnce();
+        Assert.That(File.Exists(live), Is.True, "The file the writer writes to was deleted.");
+
+        // The run its opening scheduled applies retention with the right current file.
+        housekeeper.RunOnce();
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-_002.json" }));
+    }
+
+    [Test]
     public void RolledFilesAreCompressedAndDecompressToTheirLines()
     {
         using var folder = TempFolder.ForCaller();
