@@ -120,6 +120,8 @@ public sealed class PipelineTimer : IDisposable
     /// <summary>
     /// Starts timing a stage of this pipeline and makes it ambient in the current async flow. A stage begun while
     /// another stage of this pipeline is ambient in the same flow is nested: its name becomes <c>outer/inner</c>.
+    /// A stage that has already ended (in another flow) is not a parent: the new stage nests under the nearest
+    /// ambient stage that is still running, or is top-level.
     /// </summary>
     /// <param name="name">The stage's name, e.g. <c>stt</c>.</param>
     /// <returns>The running stage: call <see cref="StageTimer.Complete"/> or <see cref="StageTimer.Fail"/>, or dispose it.</returns>
@@ -130,6 +132,9 @@ public sealed class PipelineTimer : IDisposable
         Guard.NotNullOrWhiteSpace(name);
         var parent = TimingAmbient.Current as StageTimer;
         if (parent is not null && !ReferenceEquals(parent.Pipeline, this)) parent = null;
+        // A stage ended in another async flow (a helper method, a callback) is still ambient in this one; a new
+        // stage is not part of it, so it nests under the nearest stage that is still running (or none).
+        while (parent is not null && parent.HasEnded) parent = parent.Parent;
         return new StageTimer(this, name, parent);
     }
 

@@ -18,6 +18,7 @@ namespace Serilog.Extensions.Observability.Timing;
 public sealed class StageTimer : IDisposable
 {
     readonly string _leafName;
+    readonly StageTimer? _parent;
     readonly bool _nested;
     readonly int _entry;
     readonly long _start;
@@ -32,6 +33,7 @@ public sealed class StageTimer : IDisposable
     {
         Pipeline = pipeline;
         _leafName = name;
+        _parent = parent;
         _nested = parent is not null;
         Name = parent is null ? name : parent.Name + "/" + name;
 
@@ -77,6 +79,12 @@ public sealed class StageTimer : IDisposable
     public void Dispose() => End(Pipeline.Options.DisposeOutcome, null);
 
     internal PipelineTimer Pipeline { get; }
+
+    /// <summary>The stage this one is nested in, or <see langword="null"/> for a top-level stage.</summary>
+    internal StageTimer? Parent => _parent;
+
+    /// <summary>True once Complete, Fail, Dispose or the pipeline's end has ended the stage.</summary>
+    internal bool HasEnded => Volatile.Read(ref _ending) != 0;
 
     /// <summary>Built on first use by the enricher, then reused by every event of the stage.</summary>
     internal LogEventProperty StageProperty =>

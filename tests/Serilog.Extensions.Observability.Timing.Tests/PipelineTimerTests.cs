@@ -230,6 +230,46 @@ public class PipelineTimerTests
     }
 
     [Test]
+    public async Task AStageBegunAfterAStageEndedInAnotherFlowIsNotNestedUnderTheEndedStage()
+    {
+        using var log = new TimedLog();
+        using var pipeline = log.Begin("voice-turn");
+
+        var stt = pipeline.Stage("stt");
+        log.Advance(150);
+        await RecognizeAsync(stt); // ends the stage in the helper's own async flow: this flow still holds it
+        using (var llm = pipeline.Stage("llm"))
+        {
+            Assert.That(llm.Name, Is.EqualTo("llm"));
+            log.Advance(700);
+        }
+        pipeline.Complete();
+
+        Assert.That(pipeline.Stages.Keys, Is.EqualTo(new[] { "stt", "llm" }));
+        Assert.That(log.Summary.Scalar("SlowestStage"), Is.EqualTo("llm"));
+
+        static async Task RecognizeAsync(StageTimer stage)
+        {
+            await Task.Yield();
+            stage.Complete();
+        }
+    }
+
+    [Test]
+    public void AStageBegunInsideAnEndedStageNestsUnderItsNearestRunningAncestor()
+    {
+        using var log = new TimedLog();
+        using var pipeline = log.Begin("rag");
+        using (pipeline.Stage("ingest"))
+        {
+            var parse = pipeline.Stage("parse");
+            Task.Run(() => parse.Complete()).Wait(TimeSpan.FromSeconds(10));
+            using (var chunk = pipeline.Stage("chunk"))
+                Assert.That(chunk.Name, Is.EqualTo("ingest/chunk"));
+        }
+    }
+
+    [Test]
     public void TheSlowestStageIsTheTopLevelStageWithTheLargestTotal()
     {
         using var log = new TimedLog();
