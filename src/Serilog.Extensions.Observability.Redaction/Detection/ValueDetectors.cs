@@ -97,13 +97,54 @@ sealed class ValueDetectors
     string MaskCard(Match match)
     {
         var text = match.Value;
+        if (IsGroupedCardNumber(text)) return _masker.MaskText(text);
+        // A grouped number written next to other digit groups ("4111 1111 1111 1111 12/28", "qty 2 4111-1111-...")
+        // makes one longer match that fails the check: the card is then a run of whole groups inside it.
+        return text.AsSpan().IndexOfAny(' ', '-') >= 0 ? MaskCardGroups(text) : text;
+    }
+
+    static bool IsGroupedCardNumber(ReadOnlySpan<char> text)
+    {
         Span<char> digits = stackalloc char[text.Length];
         var count = 0;
         foreach (var c in text)
         {
             if (c is >= '0' and <= '9') digits[count++] = c;
         }
-        return count is >= 13 and <= 19 && PassesLuhn(digits[..count]) ? _masker.MaskText(text) : text;
+        return count is >= 13 and <= 19 && PassesLuhn(digits[..count]);
+    }
+
+    /// <summary>Masks the first runs of whole separator-delimited groups, 13 to 19 digits long, that pass the Luhn check.</summary>
+    string MaskCardGroups(string text)
+    {
+        var starts = new List<int> { 0 };
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (text[i] is ' ' or '-') starts.Add(i + 1);
+        }
+
+        System.Text.StringBuilder? result = null;
+        var copied = 0;
+        for (var first = 0; first < starts.Count; first++)
+        {
+            if (starts[first] < copied) continue;
+            for (var last = first; last < starts.Count; last++)
+            {
+                var end = last + 1 < starts.Count ? starts[last + 1] - 1 : text.Length;
+                var span = text.AsSpan(starts[first], end - starts[first]);
+                var digitCount = span.Length - (last - first);
+                if (digitCount > 19) break;
+                if (digitCount < 13 || !IsGroupedCardNumber(span)) continue;
+
+                result ??= new System.Text.StringBuilder(text.Length);
+                result.Append(text, copied, starts[first] - copied).Append(_masker.MaskText(span.ToString()));
+                copied = end;
+                break;
+            }
+        }
+
+        if (result is null) return text;
+        return result.Append(text, copied, text.Length - copied).ToString();
     }
 
     string MaskMatch(Match match) => _masker.MaskText(match.Value);
