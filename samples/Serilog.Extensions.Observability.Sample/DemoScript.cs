@@ -5,13 +5,14 @@ namespace Serilog.Extensions.Observability.Sample;
 
 sealed record DemoStep(string Request, int Status, string? CorrelationId, string? Note);
 
-sealed record DemoReport(IReadOnlyList<DemoStep> Steps, bool Succeeded);
+sealed record DemoReport(IReadOnlyList<DemoStep> Steps, bool Succeeded, DateTimeOffset Started);
 
 /// <summary>The requests the sample sends to itself, and the account it prints afterwards.</summary>
 static class DemoScript
 {
     public static async Task<DemoReport> RunAsync(Uri address)
     {
+        var started = DateTimeOffset.UtcNow;
         using var client = new HttpClient { BaseAddress = address };
         var steps = new List<DemoStep>();
         var ok = true;
@@ -44,7 +45,7 @@ static class DemoScript
         await Send(new HttpRequestMessage(HttpMethod.Get, "/orders/8") { Headers = { { "X-Correlation-ID", "bad id\twith tab" } } }, 200,
             _ => Task.FromResult<string?>("hostile header replaced, never echoed"));
 
-        return new DemoReport(steps, ok);
+        return new DemoReport(steps, ok, started);
     }
 
     public static void PrintAccount(DemoReport report, string logFolder)
@@ -60,16 +61,32 @@ static class DemoScript
         foreach (var file in files)
             Console.WriteLine($"  {Path.GetFileName(file)} ({new FileInfo(file).Length} bytes)");
 
-        var clef = files.FirstOrDefault(f => !Path.GetFileName(f).Contains("flat", StringComparison.Ordinal));
-        if (clef is not null)
+        // logs/ keeps earlier runs (seven days of files, and today's file is appended to), which use the same ids:
+        // only lines written since this run started are shown.
+        var clef = files.Where(f => !Path.GetFileName(f).Contains("flat", StringComparison.Ordinal)).ToArray();
+        if (clef.Length > 0)
         {
             Console.WriteLine();
             Console.WriteLine("A few CLEF lines of this run (correlation id demo-order-7):");
-            foreach (var line in File.ReadLines(clef).Where(l => l.Contains("demo-order-7", StringComparison.Ordinal)).Take(3))
+            foreach (var line in clef.SelectMany(File.ReadLines)
+                         .Where(l => l.Contains("demo-order-7", StringComparison.Ordinal) && WrittenSince(l, report.Started)).Take(3))
                 Console.WriteLine("  " + line);
         }
 
         Console.WriteLine();
         Console.WriteLine(report.Succeeded ? "All requests answered as expected." : "Some requests did not answer as expected.");
+    }
+
+    static bool WrittenSince(string clefLine, DateTimeOffset started)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(clefLine);
+            return json.RootElement.TryGetProperty("@t", out var t) && t.TryGetDateTimeOffset(out var timestamp) && timestamp >= started;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 }

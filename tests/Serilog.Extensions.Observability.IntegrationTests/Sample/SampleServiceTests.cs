@@ -50,4 +50,29 @@ public class SampleServiceTests
         var flat = events.Where(e => e.TryGetProperty("timestamp", out _)).ToList();
         Assert.That(flat.Any(e => Prop(e, "correlation_id") == "demo-order-7"), Is.True);
     }
+
+    [Test]
+    public async Task TheAccountShowsLinesOfThisRunEvenWhenLogsOfEarlierRunsAreThere()
+    {
+        var sampleDll = Path.Combine(Repository.Root, "samples", "Serilog.Extensions.Observability.Sample", "bin", Repository.Configuration, "net10.0",
+            "Serilog.Extensions.Observability.Sample.dll");
+        Assert.That(File.Exists(sampleDll), Is.True, $"Build the solution first: {sampleDll} is missing.");
+        using var workDir = TempFolder.ForCaller();
+        // What a run on an earlier day leaves behind (the sample keeps seven days of files), and an earlier run of today.
+        var logs = Directory.CreateDirectory(Path.Combine(workDir.Path, "logs")).FullName;
+        const string olderDay = """{"@t":"2020-01-01T00:00:00.0000000Z","@mt":"Order {OrderId}","OrderId":7,"CorrelationId":"demo-order-7","Marker":"earlier-day-run"}""";
+        await File.WriteAllTextAsync(Path.Combine(logs, "sample-20200101.json"), olderDay + "\n");
+        var today = Path.Combine(logs, $"sample-{DateTime.Now:yyyyMMdd}.json");
+        const string earlierToday = """{"@t":"2020-01-01T00:00:00.0000000Z","@mt":"Order {OrderId}","OrderId":7,"CorrelationId":"demo-order-7","Marker":"earlier-run-today"}""";
+        await File.WriteAllTextAsync(today, string.Concat(Enumerable.Repeat(earlierToday + "\n", 3)));
+
+        var result = await ChildProcess.RunAsync("dotnet", $"\"{sampleDll}\"", workDir.Path, TimeSpan.FromMinutes(2));
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
+        var account = result.Output[result.Output.IndexOf("=== Serilog.Extensions.Observability sample ===", StringComparison.Ordinal)..];
+        Assert.That(account, Does.Not.Contain("earlier-day-run").And.Not.Contain("earlier-run-today"), "The account shows lines of another run.");
+        var shown = account.Split('\n').Where(l => l.StartsWith("  {", StringComparison.Ordinal)).ToList();
+        Assert.That(shown, Is.Not.Empty, account);
+        Assert.That(shown, Has.All.Contain("demo-order-7"));
+    }
 }
