@@ -58,6 +58,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     readonly ManualResetEventSlim _wake = new(false, spinCount: 1);
     readonly object _progressLock = new();
     readonly object _roomLock = new();
+    readonly object _lateLock = new();
     readonly ManualResetEventSlim _resume = new(true);
 
     readonly ThrottledReport _queueFullReport = new(ReportInterval);
@@ -148,6 +149,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     internal long EventsDropped => DroppedQueueFull + DroppedIoError + DroppedFormatError + DroppedShutdown;
     internal string? CurrentFilePath => _filePath;
 
+    /// <summary>Test hook: runs between <see cref="Emit"/>'s state check and its enqueue.</summary>
+    internal Action? BeforeEnqueueForTests;
+
     public void Emit(LogEvent logEvent)
     {
         if (logEvent is null) return;
@@ -157,9 +161,10 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             SinkMetrics.AddDropped(1, SinkMetrics.ReasonShutdown);
             return;
         }
+        BeforeEnqueueForTests?.Invoke();
         if (_queue.TryEnqueue(logEvent))
         {
-            NudgeWriter(logEvent);
+            Enqueued(logEvent);
             return;
         }
         if (_blockWhenFull)
@@ -169,6 +174,40 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         }
         // Counted here, reported by the writer: the caller never formats a message or takes a lock.
         Interlocked.Increment(ref _droppedQueueFull);
+    }
+
+    void Enqueued(LogEvent logEvent)
+    {
+        // A caller that passed the state check before disposal but enqueued after the writer's last look: nobody else
+        // will take its event, so it counts it (the compare-and-swap that claimed the slot orders this read after it).
+        if (Volatile.Read(ref _state) == Stopped)
+        {
+            DropLate();
+            return;
+        }
+        NudgeWriter(logEvent);
+    }
+
+    /// <summary>
+    /// Takes and counts as dropped at shutdown whatever is queued once the writer has stopped. Callers that enqueued
+    /// late and the writer's own last step may run it at once: the lock keeps the queue single-consumer.
+    /// </summary>
+    void DropLate()
+    {
+        var late = 0;
+        lock (_lateLock)
+        {
+            var spin = new SpinWait();
+            while (!_queue.IsEmpty)
+            {
+                // A claimed slot is published by its producer in a moment: wait for it rather than leave it behind.
+                if (_queue.TryDequeue(out _)) late++;
+                else spin.SpinOnce();
+            }
+        }
+        if (late == 0) return;
+        Interlocked.Add(ref _droppedShutdown, late);
+        SinkMetrics.AddDropped(late, SinkMetrics.ReasonShutdown);
     }
 
     /// <summary>
@@ -221,7 +260,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 }
                 if (_queue.TryEnqueue(logEvent))
                 {
-                    NudgeWriter(logEvent);
+                    Enqueued(logEvent);
                     return;
                 }
                 if (!spin.NextSpinWillYield)
@@ -332,7 +371,10 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         }
         CloseFile(flushToDisk: true);
         ReportDrops(final: true);
-        Volatile.Write(ref _state, Stopped);
+        // A full fence between announcing Stopped and the last look at the queue: a caller's slot claimed before it is
+        // taken here, one claimed after it sees Stopped and takes its event itself (see Enqueued).
+        Interlocked.Exchange(ref _state, Stopped);
+        DropLate();
         SignalProgress();
     }
 
@@ -765,16 +807,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         if (!_writer.Join(_shutdownTimeout + TimeSpan.FromSeconds(1)))
             SelfLog.WriteLine("RollingJson sink {0}: the writer did not finish within the shutdown timeout.", _naming.Directory);
         else
-        {
-            // An event a caller slipped in while the writer finished is counted, not silently lost.
-            var late = 0;
-            while (_queue.TryDequeue(out _)) late++;
-            if (late > 0)
-            {
-                Interlocked.Add(ref _droppedShutdown, late);
-                SinkMetrics.AddDropped(late, SinkMetrics.ReasonShutdown);
-            }
-        }
+            DropLate(); // the writer did this as it stopped; a no-op unless a caller enqueued since
 
         if (!_housekeeper.WaitIdle(_shutdownTimeout - stopwatch.Elapsed))
             SelfLog.WriteLine("RollingJson sink {0}: compression or retention was still running at the shutdown timeout.", _naming.Directory);

@@ -221,6 +221,61 @@ public class RollingJsonSinkTests
         Assert.DoesNotThrow(sink.Dispose);
     }
 
+    [Test]
+    public void AnEventEnqueuedAfterTheWriterStoppedIsCountedNotLeftInTheQueue()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var sink = Create(path);
+        EmitAndWait(sink, Event(1));
+        // The second call passes the state check, then the whole disposal runs before it enqueues: the writer is gone
+        // and nobody else will ever look at the queue.
+        sink.BeforeEnqueueForTests = () =>
+        {
+            sink.BeforeEnqueueForTests = null;
+            sink.Dispose();
+        };
+        Assert.DoesNotThrow(() => sink.Emit(Event(2)));
+
+        Assert.That((sink.EventsWritten, sink.DroppedShutdown, sink.QueueLength), Is.EqualTo((1L, 1L, 0)));
+        Assert.That(LogFiles.Lines(path), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public void ConcurrentCallersDuringDisposalAreAllWrittenOrCounted()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var sink = Create(path);
+        const int producers = 4;
+        var logged = new long[producers];
+        using var started = new CountdownEvent(producers);
+        var threads = new Thread[producers];
+        for (var t = 0; t < producers; t++)
+        {
+            var index = t;
+            threads[t] = new Thread(() =>
+            {
+                started.Signal();
+                // Until well after disposal: every call after it must be counted too.
+                for (var i = 0; i < 200_000; i++)
+                {
+                    sink.Emit(Event(i));
+                    logged[index]++;
+                }
+            });
+            threads[t].Start();
+        }
+        Assert.That(started.Wait(WaitLimit), Is.True);
+        sink.Dispose();
+        foreach (var thread in threads) Assert.That(thread.Join(WaitLimit), Is.True);
+
+        var total = 0L;
+        foreach (var count in logged) total += count;
+        Assert.That((sink.EventsWritten + sink.EventsDropped, sink.QueueLength), Is.EqualTo((total, 0)));
+        Assert.That(LogFiles.Lines(path), Has.Count.EqualTo(sink.EventsWritten));
+    }
+
     [Test, NonParallelizable]
     public void AFormatterThatThrowsLosesOnlyThatEventAndIsReported()
     {
