@@ -32,6 +32,7 @@ if (serve)
 {
     Console.WriteLine($"Serving on {address} (Ctrl+C to stop).");
     await app.WaitForShutdownAsync();
+    await app.DisposeAsync(); // as app.Run() does: flushes the logger, so the last events reach the files before the process exits
     return 0;
 }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Serilog.Extensions.Observability.IntegrationTests.Support;
 using Serilog.Extensions.Observability.Tests.Support;
@@ -74,5 +75,56 @@ public class SampleServiceTests
         var shown = account.Split('\n').Where(l => l.StartsWith("  {", StringComparison.Ordinal)).ToList();
         Assert.That(shown, Is.Not.Empty, account);
         Assert.That(shown, Has.All.Contain("demo-order-7"));
+    }
+
+    [Test]
+    [Platform(Exclude = "Win", Reason = "Sends SIGTERM, as a container runtime or systemd does.")]
+    public async Task ServingStopsOnSigtermWithEveryEventOnDisk()
+    {
+        var sampleDll = Path.Combine(Repository.Root, "samples", "Serilog.Extensions.Observability.Sample", "bin", Repository.Configuration, "net10.0",
+            "Serilog.Extensions.Observability.Sample.dll");
+        Assert.That(File.Exists(sampleDll), Is.True, $"Build the solution first: {sampleDll} is missing.");
+        using var workDir = TempFolder.ForCaller();
+        var info = new ProcessStartInfo("dotnet", $"\"{sampleDll}\" --serve --urls http://127.0.0.1:0")
+        {
+            WorkingDirectory = workDir.Path, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        info.Environment.Remove("ASPNETCORE_ENVIRONMENT");
+        info.Environment.Remove("DOTNET_ENVIRONMENT");
+        using var process = Process.Start(info)!;
+        var serving = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data?.IndexOf("Serving on ", StringComparison.Ordinal) is >= 0 and var at)
+                serving.TrySetResult(new Uri(e.Data[(at + "Serving on ".Length)..].Split(' ')[0]));
+        };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            var address = await serving.Task.WaitAsync(TimeSpan.FromMinutes(1));
+            using (var client = new HttpClient { BaseAddress = address })
+            using (var request = new HttpRequestMessage(HttpMethod.Get, "/orders/5") { Headers = { { "X-Correlation-ID", "serve-sigterm-1" } } })
+            using (var response = await client.SendAsync(request))
+                Assert.That((int)response.StatusCode, Is.EqualTo(200));
+
+            using (var kill = Process.Start("kill", $"-TERM {process.Id}")) await kill.WaitForExitAsync();
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+
+        Assert.That(process.ExitCode, Is.EqualTo(0));
+        var files = Directory.GetFiles(Path.Combine(workDir.Path, "logs"), "*.json");
+        Assert.That(files, Has.Length.EqualTo(2));
+        foreach (var file in files)
+        {
+            var text = await File.ReadAllTextAsync(file);
+            Assert.That(text, Does.Contain("serve-sigterm-1"), Path.GetFileName(file));
+            Assert.That(text, Does.Contain("Application is shutting down"), $"The last events of {Path.GetFileName(file)} were lost.");
+        }
     }
 }
