@@ -793,7 +793,13 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
 
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposeCalled, 1) != 0) return;
+        if (Interlocked.Exchange(ref _disposeCalled, 1) != 0)
+        {
+            // A second, concurrent disposal (the host and Log.CloseAndFlush) returns no earlier than the first: every
+            // accepted event is written before either returns.
+            if (Thread.CurrentThread != _writer) _writer.Join(_shutdownTimeout + TimeSpan.FromSeconds(1));
+            return;
+        }
         var stopwatch = Stopwatch.StartNew();
         // The deadline first: the writer reads it as soon as it sees Stopping.
         Volatile.Write(ref _shutdownDeadline, Stopwatch.GetTimestamp() + (long)(_shutdownTimeout.TotalSeconds * Stopwatch.Frequency));

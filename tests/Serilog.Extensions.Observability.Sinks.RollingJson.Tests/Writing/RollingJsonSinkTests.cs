@@ -242,6 +242,45 @@ public class RollingJsonSinkTests
     }
 
     [Test]
+    public void ASecondConcurrentDisposalReturnsOnlyOnceEverythingIsWritten()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        using var formatting = new ManualResetEventSlim();
+        using var gate = new ManualResetEventSlim();
+        var sink = Create(path, o => o.Formatter = new GatedFormatter(formatting, gate));
+        for (var i = 0; i < 100; i++) sink.Emit(Event(i));
+        Assert.That(formatting.Wait(WaitLimit), Is.True);
+
+        Task first, second;
+        try
+        {
+            first = Task.Factory.StartNew(sink.Dispose, TaskCreationOptions.LongRunning);
+            Assert.That(SpinWait.SpinUntil(() => first.Status == TaskStatus.Running, WaitLimit), Is.True);
+            second = Task.Factory.StartNew(sink.Dispose, TaskCreationOptions.LongRunning);
+            Assert.That(second.Wait(TimeSpan.FromMilliseconds(200)), Is.False, "The second disposal returned before the events were written.");
+        }
+        finally
+        {
+            gate.Set();
+        }
+
+        Assert.That(Task.WaitAll(new[] { first, second }, WaitLimit), Is.True);
+        Assert.That(LogFiles.Lines(path), Has.Count.EqualTo(100));
+    }
+
+    /// <summary>Writes <c>{}</c>, holding the writer in its first event until the gate opens.</summary>
+    sealed class GatedFormatter(ManualResetEventSlim formatting, ManualResetEventSlim gate) : Serilog.Formatting.ITextFormatter
+    {
+        public void Format(LogEvent logEvent, TextWriter output)
+        {
+            formatting.Set();
+            gate.Wait();
+            output.Write("{}");
+        }
+    }
+
+    [Test]
     public void ConcurrentCallersDuringDisposalAreAllWrittenOrCounted()
     {
         using var folder = TempFolder.ForCaller();
