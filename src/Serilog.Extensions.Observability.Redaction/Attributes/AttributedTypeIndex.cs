@@ -56,6 +56,15 @@ static class AttributedTypeIndex
     static readonly object Sync = new();
     static readonly HashSet<Assembly> Scanned = new();
     static readonly string ThisAssemblyName = typeof(AttributedTypeIndex).Assembly.GetName().Name!;
+
+    /// <summary>
+    /// Names of the assemblies whose types may carry the attributes: this one, those that reference it, and those that
+    /// reference such an assembly (a type deriving from an attributed base inherits its members' attributes).
+    /// </summary>
+    static readonly HashSet<string> UsingAttributes = new(StringComparer.Ordinal) { ThisAssemblyName };
+
+    /// <summary>Assemblies seen that use none of those yet, with the names they reference; a later load may change that.</summary>
+    static readonly List<(Assembly Assembly, string[] References)> NotUsingAttributes = new();
     static volatile FrozenDictionary<string, AttributedMembers> _byName = FrozenDictionary<string, AttributedMembers>.Empty;
     static volatile bool _stale = true;
 
@@ -93,25 +102,25 @@ static class AttributedTypeIndex
             if (!_stale) return;
             _stale = false;
 
-            Dictionary<string, AttributedMembers>? copy = null;
             foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
             {
-                if (!Scanned.Add(assembly) || assembly.IsDynamic || !MayUseAttributes(assembly)) continue;
+                if (!Scanned.Add(assembly) || assembly.IsDynamic) continue;
+                NotUsingAttributes.Add((assembly, ReferencedNames(assembly)));
+            }
 
-                foreach (var type in LoadableTypes(assembly))
+            // Until no more join: an assembly qualifies through one that qualified in an earlier round.
+            Dictionary<string, AttributedMembers>? copy = null;
+            for (var joined = true; joined;)
+            {
+                joined = false;
+                for (var i = NotUsingAttributes.Count - 1; i >= 0; i--)
                 {
-                    AttributedMembers? members;
-                    try
-                    {
-                        members = AttributedMembers.For(type);
-                    }
-                    catch (Exception)
-                    {
-                        continue; // A type whose members cannot be read cannot be destructured either.
-                    }
-                    if (members is null) continue;
-                    copy ??= new Dictionary<string, AttributedMembers>(_byName, StringComparer.Ordinal);
-                    Merge(copy, type.Name, members);
+                    var (assembly, references) = NotUsingAttributes[i];
+                    if (!ReferencesAny(references, UsingAttributes)) continue;
+                    NotUsingAttributes.RemoveAt(i);
+                    if (assembly.GetName().Name is { } name) UsingAttributes.Add(name);
+                    joined = true;
+                    Index(assembly, ref copy);
                 }
             }
 
@@ -119,24 +128,53 @@ static class AttributedTypeIndex
         }
     }
 
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "A type the trimmer removed is never logged, so not finding its attributes loses nothing.")]
+    static void Index(Assembly assembly, ref Dictionary<string, AttributedMembers>? copy)
+    {
+        foreach (var type in LoadableTypes(assembly))
+        {
+            AttributedMembers? members;
+            try
+            {
+                members = AttributedMembers.For(type);
+            }
+            catch (Exception)
+            {
+                continue; // A type whose members cannot be read cannot be destructured either.
+            }
+            if (members is null) continue;
+            copy ??= new Dictionary<string, AttributedMembers>(_byName, StringComparer.Ordinal);
+            Merge(copy, type.Name, members);
+        }
+    }
+
+    static bool ReferencesAny(string[] references, HashSet<string> names)
+    {
+        foreach (var reference in references)
+        {
+            if (names.Contains(reference)) return true;
+        }
+        return false;
+    }
+
     static void Merge(Dictionary<string, AttributedMembers> index, string name, AttributedMembers members) =>
         index[name] = index.TryGetValue(name, out var existing) ? existing.Union(members) : members;
 
-    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "A reference the trimmer removed cannot be to this assembly, which is in use.")]
-    static bool MayUseAttributes(Assembly assembly)
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "A reference the trimmer removed cannot be to an assembly in use.")]
+    static string[] ReferencedNames(Assembly assembly)
     {
         try
         {
-            foreach (var reference in assembly.GetReferencedAssemblies())
-            {
-                if (reference.Name == ThisAssemblyName) return true;
-            }
+            var references = assembly.GetReferencedAssemblies();
+            var names = new string[references.Length];
+            for (var i = 0; i < references.Length; i++) names[i] = references[i].Name ?? "";
+            return names;
         }
         catch (Exception)
         {
             // An assembly we cannot inspect is not ours to index.
+            return Array.Empty<string>();
         }
-        return false;
     }
 
     [RequiresUnreferencedCode("Enumerates an assembly's types.")]

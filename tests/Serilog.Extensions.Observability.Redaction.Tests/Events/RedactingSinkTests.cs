@@ -134,6 +134,23 @@ public class RedactingSinkTests
         Assert.That(text, Does.Not.Contain("au-secret-8").And.Contain("accept-visible"));
     }
 
+    [Test]
+    public void AttributesInheritedByATypeFromAnAssemblyThatDoesNotReferenceThePackageAreHonouredByTheEventPass()
+    {
+        // The derived type's assembly references only the test assembly, where its attributed base lives (a shared
+        // model library with the attributes, and a service assembly deriving from it).
+        var derived = OtherAssembly.DeriveFrom(typeof(AttributedBase), "ElsewhereDerived");
+        Assert.That(derived.Assembly.GetReferencedAssemblies().Select(a => a.Name), Does.Not.Contain(typeof(SensitiveAttribute).Assembly.GetName().Name));
+        var value = (AttributedBase)Activator.CreateInstance(derived)!;
+        value.Nickname = "nick-secret-38";
+        value.Notes = "notes-secret-39";
+        value.Label = "label-visible";
+
+        var text = Output.Render(Routes.Write(Route.DestructuredArgument, "Person", value, Pieces.Sink));
+
+        Assert.That(text, Does.Not.Contain("nick-secret-38").And.Not.Contain("notes-secret-39").And.Contain("label-visible").And.Contain(Mask));
+    }
+
     [TestCaseSource(nameof(RoutesAndPieces))]
     public void AttributesAreHonouredByTheEventPassWithAndWithoutThePolicy(Route route, Pieces pieces)
     {

@@ -143,3 +143,16 @@ public class SafeThrowingGetter
     public string Fine => "fine";
     public string Broken => throw new InvalidOperationException("getter failed");
 }
+
+/// <summary>A base whose attributed member a type in another assembly inherits (see <c>OtherAssembly</c>).</summary>
+public class AttributedBase
+{
+    [Sensitive]
+    public string? Nickname { get; set; }
+
+    [NotLogged]
+    public string? Notes { get; set; }
+
+    public string? Label { get; set; }
+}
+
