@@ -17,10 +17,15 @@ public static class CorrelationApplicationBuilderExtensions
     /// Place it first, before <c>UseSerilogRequestLogging()</c>, so every event of the request carries the id.
     /// </summary>
     /// <remarks>
-    /// The id is on every response, errors included: outside the Development environment an exception that
-    /// escapes the rest of the pipeline before the response has started is answered here with an empty 500 that
-    /// carries the id (the server's own 500 drops every header), then rethrown so the server logs it. Put
-    /// <c>UseExceptionHandler()</c> after <c>UseCorrelation()</c> so it handles exceptions first.
+    /// The id is on every response, errors included; an exception that escapes before the response has started is
+    /// answered with an empty 500 (or a <c>BadHttpRequestException</c>'s own status) that carries the id, because the
+    /// server's own 500 drops every header. With <c>builder.AddObservability()</c> that answer comes from a middleware
+    /// AddObservability puts first in the pipeline, and only for exceptions nothing else handled: the developer exception
+    /// page and <c>UseExceptionHandler()</c> work wherever they are placed, before or after <c>UseCorrelation()</c>, and
+    /// their responses carry the id too. Without AddObservability this middleware answers the exception itself, outside
+    /// the Development environment, so only exception handlers placed after <c>UseCorrelation()</c> see it; in
+    /// Development it leaves the exception to the developer exception page. Either answer rethrows the exception (so
+    /// the server logs it) unless <c>UseSerilogRequestLogging()</c> has already logged it.
     /// </remarks>
     /// <param name="app">The application builder.</param>
     /// <param name="configure">Adjusts the options.</param>
@@ -42,8 +47,9 @@ public static class CorrelationApplicationBuilderExtensions
         if (options.UserIdClaimTypes is null || options.TenantIdClaimTypes is null || options.SessionIdClaimTypes is null)
             throw new ArgumentException("The claim type lists cannot be null.", nameof(configure));
 
-        // In Development the developer exception page, which WebApplication puts before every other middleware,
-        // renders unhandled exceptions (and the id, through OnStarting); elsewhere the middleware answers them.
+        // Without AddObservability's outermost middleware: in Development the developer exception page, which
+        // WebApplication puts before every other middleware, renders unhandled exceptions (and the id, through
+        // OnStarting); elsewhere the middleware answers them.
         var environment = app.ApplicationServices.GetService<IHostEnvironment>();
         var leaveErrorsToOuterHandlers = environment?.IsDevelopment() == true;
         return app.UseMiddleware<CorrelationMiddleware>(options, leaveErrorsToOuterHandlers);

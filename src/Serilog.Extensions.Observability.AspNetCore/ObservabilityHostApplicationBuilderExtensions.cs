@@ -1,10 +1,13 @@
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Serilog.AspNetCore;
 using Serilog.Events;
 using Serilog.Extensions.Observability;
+using Serilog.Extensions.Observability.AspNetCore.Correlation;
 using Serilog.Extensions.Observability.AspNetCore.RequestLogging;
 using Serilog.Extensions.Logging;
 
@@ -22,7 +25,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// makes it the Microsoft.Extensions.Logging provider (so <c>ILogger&lt;T&gt;</c> events are enriched too) and
     /// <see cref="Log.Logger"/>, registers <see cref="IDiagnosticContext"/> and Serilog's <see cref="ILogger"/>,
     /// binds <see cref="RequestLoggingOptions"/> from <c>"Serilog:RequestLogging"</c>, and flushes the logger when
-    /// the host is disposed.
+    /// the host is disposed. In a web host it also puts a middleware before everything the application adds, which
+    /// answers an exception that escaped every handler with the correlation id (see <c>UseCorrelation()</c>).
     /// </summary>
     /// <remarks>
     /// Defaults for what the section leaves out: no console sink is added when the section has a <c>"WriteTo"</c>
@@ -67,6 +71,9 @@ public static class ObservabilityHostApplicationBuilderExtensions
         builder.Services.AddSingleton<ILogger>(logger);
         DiagnosticContextRegistration.Add(builder.Services, logger);
         builder.Services.Configure<RequestLoggingOptions>(section.GetSection("RequestLogging"));
+        // A web host puts this first in the pipeline: it answers, with the correlation id, the exceptions that escape
+        // every handler, so UseCorrelation() can leave them to the exception handlers the application placed before it.
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, UnhandledExceptionStartupFilter>());
         return builder;
     }
 

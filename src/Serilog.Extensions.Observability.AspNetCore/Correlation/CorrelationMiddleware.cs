@@ -52,22 +52,27 @@ sealed class CorrelationMiddleware
         if (_options.EchoResponseHeader && !context.Response.HasStarted)
             context.Response.OnStarting(EchoHeader, state = new RequestState(context, this, id));
 
+        // Who answers an exception that escapes with the response not started, so that the id reaches the client: the
+        // outermost middleware of AddObservability() when it runs for this request (exception handlers placed before
+        // this middleware then see the exception first), else this one (outside Development, see UseCorrelation).
+        var answerHere = false;
+        if (state is not null)
+        {
+            if (context.Features.Get<UnhandledExceptionFeature>() is not null)
+                context.Features.Set(UnhandledExceptionFeature.Requested);
+            else
+                answerHere = !_leaveErrorsToOuterHandlers;
+        }
+
         using var correlation = CorrelationContext.Begin(id);
         using var user = _options.EnableUserContext ? UserContext.BeginDeferred((state ?? new RequestState(context, this, id)).Resolve) : null;
         try
         {
             await _next(context);
         }
-        catch (Exception ex) when (_options.EchoResponseHeader && !_leaveErrorsToOuterHandlers && !context.Response.HasStarted)
+        catch (Exception ex) when (answerHere && !context.Response.HasStarted)
         {
-            // The server answers an unhandled exception with a bare 500 after clearing every header, so the id
-            // would be lost. Send that 500 ourselves, with the id. When request logging has already written the
-            // exception, the request is done; otherwise rethrow so the server logs it (it then closes the
-            // connection, after the complete response). A bad request keeps the status the server would give it.
-            context.Response.Clear();
-            context.Response.StatusCode = ex is BadHttpRequestException badRequest ? badRequest.StatusCode : StatusCodes.Status500InternalServerError;
-            context.Response.ContentLength = 0;
-            await context.Response.CompleteAsync();
+            await UnhandledExceptionMiddleware.AnswerAsync(context, ex);
             if (!RequestLogging.RequestLoggingMiddleware.HasLogged(context, ex)) throw;
         }
         finally

@@ -1,0 +1,134 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
+
+namespace Serilog.Extensions.Observability.AspNetCore.Tests.Correlation;
+
+/// <summary>
+/// Exceptions with <c>AddObservability()</c>: the template's order (exception handler first, then UseCorrelation)
+/// keeps working and every answer carries the id. AddObservability sets the static Log.Logger.
+/// </summary>
+[NonParallelizable]
+public class UnhandledExceptionTests
+{
+    WaitingSink _sink = null!;
+    Logger _logger = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _sink = new WaitingSink();
+        _logger = TestWeb.CreateLogger(_sink);
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        _logger.Dispose();
+        Log.CloseAndFlush();
+    }
+
+    async Task<RunningApp> StartAsync(string environment, Action<WebApplication>? beforeCorrelation = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = environment });
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        var app = builder.Build();
+        beforeCorrelation?.Invoke(app);
+        app.UseCorrelation(o => o.Logger = _logger);
+        app.UseSerilogRequestLogging(o => o.Logger = _logger);
+        app.MapGet("/boom", string () => throw new InvalidOperationException("unhandled-boom"));
+        app.MapPost("/upload", string () => throw new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge));
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        return new RunningApp(app, new Uri(address));
+    }
+
+    static HttpRequestMessage Request(HttpMethod method, string path, string id)
+    {
+        var request = new HttpRequestMessage(method, path);
+        request.Headers.Add("X-Correlation-ID", id);
+        return request;
+    }
+
+    void AssertOneCompletionAtErrorWithTheException(string path, string id)
+    {
+        var completion = _sink.WaitForCompletion(path);
+        Assert.That(completion.Level, Is.EqualTo(LogEventLevel.Error));
+        Assert.That(completion.Exception, Is.Not.Null);
+        Assert.That(EventText.Scalar(completion, "CorrelationId"), Is.EqualTo(id));
+        Assert.That(_sink.Events.Count(e => EventText.Scalar(e, "RequestPath") == path), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task UseExceptionHandlerBeforeUseCorrelationAnswersOutsideDevelopmentAndTheIdIsEchoed()
+    {
+        await using var app = await StartAsync(Environments.Production, a => a.UseExceptionHandler(error => error.Run(ctx =>
+        {
+            ctx.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return ctx.Response.WriteAsync("sorry");
+        })));
+        using var client = app.CreateClient();
+        using var request = Request(HttpMethod.Get, "/boom", "handled-1");
+
+        var response = await client.SendAsync(request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+        Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo("sorry"));
+        Assert.That(response.Headers.GetValues("X-Correlation-ID").Single(), Is.EqualTo("handled-1"));
+        AssertOneCompletionAtErrorWithTheException("/boom", "handled-1");
+        Assert.That(_sink.WaitForCompletion("/boom").Exception!.Message, Is.EqualTo("unhandled-boom"));
+    }
+
+    [Test]
+    public async Task AnExceptionNobodyHandlesIsAnswered500WithTheIdAndLoggedOnce()
+    {
+        await using var app = await StartAsync(Environments.Production);
+        using var client = app.CreateClient();
+        using var request = Request(HttpMethod.Get, "/boom", "unhandled-1");
+
+        var response = await client.SendAsync(request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError));
+        Assert.That(await response.Content.ReadAsStringAsync(), Is.Empty);
+        Assert.That(response.Headers.GetValues("X-Correlation-ID").Single(), Is.EqualTo("unhandled-1"));
+        AssertOneCompletionAtErrorWithTheException("/boom", "unhandled-1");
+    }
+
+    [Test]
+    public async Task AnUnhandledBadRequestExceptionKeepsItsStatusAndCarriesTheId()
+    {
+        await using var app = await StartAsync(Environments.Production);
+        using var client = app.CreateClient();
+        using var request = Request(HttpMethod.Post, "/upload", "too-large-2");
+
+        var response = await client.SendAsync(request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge));
+        Assert.That(response.Headers.GetValues("X-Correlation-ID").Single(), Is.EqualTo("too-large-2"));
+        AssertOneCompletionAtErrorWithTheException("/upload", "too-large-2");
+    }
+
+    [Test]
+    public async Task InDevelopmentTheDeveloperExceptionPageShowsTheExceptionAndCarriesTheId()
+    {
+        await using var app = await StartAsync(Environments.Development);
+        using var client = app.CreateClient();
+        using var request = Request(HttpMethod.Get, "/boom", "dev-1");
+
+        var response = await client.SendAsync(request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError));
+        Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("unhandled-boom"));
+        Assert.That(response.Headers.GetValues("X-Correlation-ID").Single(), Is.EqualTo("dev-1"));
+        AssertOneCompletionAtErrorWithTheException("/boom", "dev-1");
+    }
+}
