@@ -318,7 +318,7 @@ sealed class Redactor
 
     LogEventPropertyValue? RedactDictionary(DictionaryValue dictionary, int depth)
     {
-        Dictionary<ScalarValue, LogEventPropertyValue>? changes = null;
+        Dictionary<ScalarValue, KeyValuePair<ScalarValue, LogEventPropertyValue>>? changes = null;
         if (dictionary.Elements is Dictionary<ScalarValue, LogEventPropertyValue> concrete)
         {
             // The concrete type's struct enumerator: walking a dictionary that needs no change allocates nothing.
@@ -330,22 +330,67 @@ sealed class Redactor
         }
 
         if (changes is null) return null;
+
+        // Keys that keep their text are reserved first, so a masked key never takes the place of another.
+        var taken = new Dictionary<ScalarValue, bool>(dictionary.Elements.Count);
+        foreach (var element in dictionary.Elements)
+        {
+            if (!changes.TryGetValue(element.Key, out var change) || ReferenceEquals(change.Key, element.Key)) taken[element.Key] = true;
+        }
+
         var result = new List<KeyValuePair<ScalarValue, LogEventPropertyValue>>(dictionary.Elements.Count);
         foreach (var element in dictionary.Elements)
         {
-            result.Add(changes.TryGetValue(element.Key, out var replacement)
-                ? new KeyValuePair<ScalarValue, LogEventPropertyValue>(element.Key, replacement)
-                : element);
+            if (!changes.TryGetValue(element.Key, out var change))
+            {
+                result.Add(element);
+                continue;
+            }
+
+            var key = change.Key;
+            if (!ReferenceEquals(key, element.Key))
+            {
+                key = UniqueKey(key, taken);
+                taken[key] = true;
+            }
+            result.Add(new KeyValuePair<ScalarValue, LogEventPropertyValue>(key, change.Value));
         }
         return new DictionaryValue(result);
     }
 
-    void Visit(ScalarValue key, LogEventPropertyValue value, ref Dictionary<ScalarValue, LogEventPropertyValue>? changes, int depth)
+    void Visit(ScalarValue key, LogEventPropertyValue value, ref Dictionary<ScalarValue, KeyValuePair<ScalarValue, LogEventPropertyValue>>? changes, int depth)
     {
         LogEventPropertyValue? replacement;
         if (IsSensitiveKey(key)) replacement = value is RedactedValue { IsMask: true } ? null : Masker.MaskPropertyValue(value);
         else replacement = RedactChild(null, value, depth);
-        if (replacement is not null) (changes ??= new()).Add(key, replacement);
+        var maskedKey = RedactKey(key);
+        if (replacement is not null || maskedKey is not null) (changes ??= new()).Add(key, new(maskedKey ?? key, replacement ?? value));
+    }
+
+    /// <summary>
+    /// A dictionary key with the value detectors' findings masked (a key is a string in the event too: counts per
+    /// e-mail address, cards by number), or <see langword="null"/> when it needs no change.
+    /// </summary>
+    internal ScalarValue? RedactKey(ScalarValue key)
+    {
+        if (Detectors is null || key.Value is not string text || (key is RedactedValue redacted && IsDone(redacted))) return null;
+        var masked = Detectors.Redact(text);
+        return masked is null ? null : new RedactedValue(masked, Rules);
+    }
+
+    /// <summary>
+    /// <paramref name="key"/>, or when <paramref name="taken"/> holds it already (two keys masked to the same text),
+    /// the first of <c>key#2</c>, <c>key#3</c>, ... that it does not: every value stays, none replaces another.
+    /// </summary>
+    internal ScalarValue UniqueKey<TValue>(ScalarValue key, Dictionary<ScalarValue, TValue> taken)
+    {
+        if (!taken.ContainsKey(key)) return key;
+        var text = key.Value?.ToString() ?? "";
+        for (var n = 2; ; n++)
+        {
+            var candidate = new RedactedValue(text + "#" + n.ToString(CultureInfo.InvariantCulture), Rules);
+            if (!taken.ContainsKey(candidate)) return candidate;
+        }
     }
 
     LogEventPropertyValue? RedactChild(string? name, LogEventPropertyValue value, int depth)

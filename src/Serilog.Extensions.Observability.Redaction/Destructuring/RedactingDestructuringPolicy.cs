@@ -169,12 +169,20 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
             if (++taken > limit) break;
             if (factory.CreatePropertyValue(entry.Key, destructureObjects: true) is not ScalarValue { Value: not null } key) continue;
 
-            elements[key] = IsSensitiveKey(entry.Key)
+            var value = IsSensitiveKey(entry.Key)
                 ? _redactor.Masker.MaskObject(_redactor.Masker.NeedsValue ? entry.Value : null)
                 : Capture(entry.Value, factory);
+            elements[MaskedKey(key, elements)] = value;
         }
         return new DictionaryValue(elements);
     }
+
+    /// <summary>
+    /// The key with the value detectors' findings masked, never taking the place of a key already there (a masked key
+    /// may read like another key, and a later key must not replace the value under a masked one either).
+    /// </summary>
+    ScalarValue MaskedKey(ScalarValue key, Dictionary<ScalarValue, LogEventPropertyValue> elements) =>
+        _redactor.UniqueKey(_redactor.RedactKey(key) ?? key, elements);
 
     bool IsSensitiveKey(object? key)
     {
@@ -204,9 +212,10 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
                 {
                     if (++taken > limit) break;
                     if (JsonKey(property.Name, factory) is not { } key) continue;
-                    elements[key] = _redactor.Keys.IsSensitive(property.Name)
+                    var value = _redactor.Keys.IsSensitive(property.Name)
                         ? MaskJson(property.Value)
                         : Capture(property.Value, factory);
+                    elements[MaskedKey(key, elements)] = value;
                 }
                 return new DictionaryValue(elements);
             }
@@ -256,9 +265,10 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
                 {
                     if (++taken > limit) break;
                     if (JsonKey(property.Key, factory) is not { } key) continue;
-                    elements[key] = _redactor.Keys.IsSensitive(property.Key)
+                    var value = _redactor.Keys.IsSensitive(property.Key)
                         ? MaskJsonNode(property.Value)
                         : Capture(property.Value, factory);
+                    elements[MaskedKey(key, elements)] = value;
                 }
                 return new DictionaryValue(elements);
             }

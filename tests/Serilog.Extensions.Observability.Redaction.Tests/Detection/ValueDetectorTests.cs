@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
 using Serilog.Extensions.Observability.Redaction.Tests.Support;
 using Serilog.Extensions.Observability.Tests.Support;
 
@@ -51,6 +53,33 @@ public class ValueDetectorTests
         var text = Output.Render(Routes.Write(route, "Body", new Dictionary<string, object> { ["comment"] = new[] { input } }, Pieces.All, Detector(detector)));
         Assert.That(text, Does.Contain(expected));
         if (expected != input) Assert.That(text, Does.Not.Contain(input));
+    }
+
+    static IEnumerable<TestCaseData> KeyCases()
+    {
+        foreach (var route in Routes.All)
+        foreach (var pieces in route.Destructures() ? new[] { Pieces.Policy, Pieces.Sink, Pieces.All } : new[] { Pieces.Sink, Pieces.All })
+            yield return new TestCaseData(route, pieces).SetName($"Dictionary keys via {route} with {pieces}");
+    }
+
+    [TestCaseSource(nameof(KeyCases))]
+    public void DetectorsMaskWhatTheyFindInDictionaryKeysAndKeepEveryValue(Route route, Pieces pieces)
+    {
+        var perUser = new Dictionary<string, int>
+        {
+            ["ann.lee@example.com"] = 1110001,
+            ["bob.lee@example.com"] = 2220002,
+            [Mask] = 3330003,
+            ["visible-key"] = 4440004,
+        };
+        var json = JsonNode.Parse("""{"carl.lee@example.com":5550005,"dora.lee@example.com":6660006}""");
+
+        var text = Output.Render(Routes.Write(route, "PerUser", perUser, pieces, Detector("email")));
+        var jsonText = Output.Render(Routes.Write(route, "PerUser", json, pieces, Detector("email")));
+
+        Assert.That(text, Does.Not.Contain("lee@example.com").And.Contain("visible-key"));
+        foreach (var value in perUser.Values) Assert.That(text, Does.Contain(value.ToString(CultureInfo.InvariantCulture)), "no value lost to a masked key");
+        Assert.That(jsonText, Does.Not.Contain("lee@example.com"));
     }
 
     [Test]
