@@ -89,6 +89,21 @@ public class UnhandledExceptionTests
     }
 
     [Test]
+    public async Task AnExceptionHandlerThatFailsItselfStillLeavesA500WithTheId()
+    {
+        await using var app = await StartAsync(Environments.Production, a => a.UseExceptionHandler(error => error.Run(
+            _ => throw new InvalidOperationException("handler-failed"))));
+        using var client = app.CreateClient();
+        using var request = Request(HttpMethod.Get, "/boom", "handler-failed-1");
+
+        var response = await client.SendAsync(request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError));
+        Assert.That(response.Headers.GetValues("X-Correlation-ID").Single(), Is.EqualTo("handler-failed-1"));
+        AssertOneCompletionAtErrorWithTheException("/boom", "handler-failed-1");
+    }
+
+    [Test]
     public async Task AnExceptionNobodyHandlesIsAnswered500WithTheIdAndLoggedOnce()
     {
         await using var app = await StartAsync(Environments.Production);
