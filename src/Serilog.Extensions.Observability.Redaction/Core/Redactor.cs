@@ -66,7 +66,8 @@ sealed class Redactor
         var inner = Unsafe.As<ScalarValue>(value).Value;
         if (inner is string text)
             return !_inspectsAllStrings && ((uint)(text.Length - 2) >= _structuredLengthSpan || !EndsLikeStructure(text[^1]));
-        return !_inspectsNonStringScalars;
+        // A Uri renders as text, so the detectors read it like a string (a token in a query, a mailto: address).
+        return !_inspectsNonStringScalars && !(_inspectsAllStrings && inner is Uri);
     }
 
     /// <summary>ASCII characters a string may end in and still hold structured text: <c>}</c>, <c>]</c> and white space.</summary>
@@ -98,7 +99,7 @@ sealed class Redactor
             {
                 if (Detectors is null && !MayHoldStructuredText(text)) return null;
             }
-            else if (Detectors is not { DetectsCardNumbers: true })
+            else if (Detectors is not { DetectsCardNumbers: true } && !(Detectors is not null && scalar.Value is Uri))
             {
                 return null; // Numbers, dates and other non-text scalars: nothing to look into.
             }
@@ -144,6 +145,9 @@ sealed class Redactor
             case string text:
                 var redacted = RedactString(text);
                 return redacted is null ? null : new RedactedValue(redacted, Rules);
+            case Uri uri when Detectors is not null:
+                var detected = Detectors.Redact(uri.ToString());
+                return detected is null ? null : new RedactedValue(detected, Rules);
             case long or int or ulong or decimal when Detectors is { DetectsCardNumbers: true }:
                 return IsCardNumber(scalar.Value) ? Masker.MaskObject(scalar.Value) : null;
             default:
@@ -396,7 +400,7 @@ sealed class Redactor
     LogEventPropertyValue? RedactChild(string? name, LogEventPropertyValue value, int depth)
     {
         // Scalars are the common case: no try/catch frame or recursion for them.
-        if (value is ScalarValue { Value: not string } and not RedactedValue && Detectors is not { DetectsCardNumbers: true }) return null;
+        if (value is ScalarValue { Value: not string and not Uri } and not RedactedValue && Detectors is not { DetectsCardNumbers: true }) return null;
         try
         {
             return RedactValue(value, depth + 1);

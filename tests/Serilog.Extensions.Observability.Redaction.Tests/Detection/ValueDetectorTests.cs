@@ -82,6 +82,21 @@ public class ValueDetectorTests
         Assert.That(jsonText, Does.Not.Contain("lee@example.com"));
     }
 
+    static IEnumerable<TestCaseData> UriCases()
+    {
+        foreach (var route in Routes.All)
+        foreach (var pieces in new[] { Pieces.Policy | Pieces.Sink, Pieces.Sink, Pieces.All })
+            yield return new TestCaseData(route, pieces).SetName($"Uri values via {route} with {pieces}");
+    }
+
+    [TestCaseSource(nameof(UriCases))]
+    public void DetectorsMaskWhatTheyFindInUriValues(Route route, Pieces pieces)
+    {
+        var callback = new Uri("https://app.example.com/signed-in?state=state-visible&jwt_hint=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1cmkifQ.c2lnLXVyaS1zZWNyZXQ");
+        var text = Output.Render(Routes.Write(route, "Callback", callback, pieces, Detector("jwt")));
+        Assert.That(text, Does.Not.Contain("eyJzdWIiOiJ1cmkifQ").And.Contain("state-visible"));
+    }
+
     [Test]
     public void DetectorsMaskTheExceptionMessageAndText()
     {
