@@ -38,10 +38,12 @@ static class JsonTextRedactor
         {
             document = JsonDocument.Parse(text, DocumentOptions);
         }
-        catch (JsonException)
+        catch (JsonException ex)
         {
-            // Not JSON after all ("[INFO] {user} signed in"), or JSON that cannot be rewritten: deeper than the limit,
-            // or cut by Serilog's ToMaximumStringLength. If its readable part names a secret, fail closed.
+            // Not JSON after all ("[INFO] {user} signed in": it fails on its first characters), or JSON that cannot be
+            // rewritten: deeper than the limit, or cut by Serilog's ToMaximumStringLength. If its readable part names
+            // a secret, fail closed.
+            if (ex.LineNumber is 0 && ex.BytePositionInLine is <= 2) return null;
             return ReadablePartHasSensitiveKey(text, redactor) ? (string)redactor.Masker.Fixed.Value! : null;
         }
 
