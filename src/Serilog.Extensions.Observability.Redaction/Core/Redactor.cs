@@ -412,6 +412,77 @@ sealed class Redactor
         }
     }
 
+    /// <summary>
+    /// <paramref name="value"/> with every copy of the <paramref name="secrets"/> inside its text masked, or
+    /// <see langword="null"/> when it holds none. Masks are left alone.
+    /// </summary>
+    public LogEventPropertyValue? MaskEchoes(LogEventPropertyValue value, List<string> secrets, int depth)
+    {
+        if (depth > MaximumWalkDepth) return null;
+        switch (value)
+        {
+            case RedactedValue { IsMask: true }:
+                return null;
+            case ScalarValue { Value: string text } scalar:
+                var masked = MaskEchoes(text, secrets);
+                return masked is null ? null : new RedactedValue(masked, scalar is RedactedValue redacted ? redacted.Rules! : Rules);
+            case StructureValue structure:
+            {
+                LogEventProperty[]? copy = null;
+                for (var i = 0; i < structure.Properties.Count; i++)
+                {
+                    var property = structure.Properties[i];
+                    var replacement = MaskEchoes(property.Value, secrets, depth + 1);
+                    if (replacement is null) continue;
+                    copy ??= structure.Properties.ToArray();
+                    copy[i] = new LogEventProperty(property.Name, replacement);
+                }
+                return copy is null ? null : new StructureValue(copy, structure.TypeTag);
+            }
+            case SequenceValue sequence:
+            {
+                LogEventPropertyValue[]? copy = null;
+                for (var i = 0; i < sequence.Elements.Count; i++)
+                {
+                    var replacement = MaskEchoes(sequence.Elements[i], secrets, depth + 1);
+                    if (replacement is null) continue;
+                    copy ??= sequence.Elements.ToArray();
+                    copy[i] = replacement;
+                }
+                return copy is null ? null : new SequenceValue(copy);
+            }
+            case DictionaryValue dictionary:
+            {
+                List<KeyValuePair<ScalarValue, LogEventPropertyValue>>? copy = null;
+                var index = 0;
+                foreach (var element in dictionary.Elements)
+                {
+                    var replacement = MaskEchoes(element.Value, secrets, depth + 1);
+                    if (replacement is not null)
+                    {
+                        copy ??= new List<KeyValuePair<ScalarValue, LogEventPropertyValue>>(dictionary.Elements);
+                        copy[index] = new KeyValuePair<ScalarValue, LogEventPropertyValue>(element.Key, replacement);
+                    }
+                    index++;
+                }
+                return copy is null ? null : new DictionaryValue(copy);
+            }
+            default:
+                return null;
+        }
+    }
+
+    string? MaskEchoes(string text, List<string> secrets)
+    {
+        string? result = null;
+        foreach (var secret in secrets)
+        {
+            var current = result ?? text;
+            if (current.Contains(secret, StringComparison.Ordinal)) result = current.Replace(secret, Masker.MaskText(secret), StringComparison.Ordinal);
+        }
+        return result;
+    }
+
     /// <summary>The template with detected secrets masked in its text, or the same instance; cached per template.</summary>
     public MessageTemplate RedactTemplate(MessageTemplate template)
     {

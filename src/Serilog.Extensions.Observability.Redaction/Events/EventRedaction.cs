@@ -38,7 +38,64 @@ static class EventRedaction
         {
             CollectEach(redactor, properties, ref changes);
         }
+
+        if (changes is not null) MaskEchoes(redactor, logEvent, changes);
         return changes;
+    }
+
+    /// <summary>Shorter secrets are not searched for in other text: they would mask ordinary words and numbers.</summary>
+    internal const int MinimumEchoLength = 4;
+
+    /// <summary>
+    /// A secret masked under its sensitive name may also sit inside other text of the same event, rendered there by
+    /// someone else: <c>ILogger.BeginScope("Signing in with {Password}", password)</c> adds both a <c>Password</c>
+    /// property and a <c>Scope</c> entry with the rendered text. Every other string of the event is searched for the
+    /// masked text strings, and each copy masked the same way. Runs only for events that had something masked.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void MaskEchoes(Redactor redactor, LogEvent logEvent, List<LogEventProperty> changes)
+    {
+        List<string>? secrets = null;
+        foreach (var change in changes)
+        {
+            if (logEvent.Properties.TryGetValue(change.Name, out var original) &&
+                original is ScalarValue { Value: string { Length: >= MinimumEchoLength } text } and not RedactedValue &&
+                redactor.Keys.IsSensitive(change.Name) && !Contains(secrets, text))
+            {
+                (secrets ??= new List<string>()).Add(text);
+            }
+        }
+        if (secrets is null) return;
+
+        foreach (var property in logEvent.Properties)
+        {
+            var index = IndexOf(changes, property.Key);
+            var current = index >= 0 ? changes[index].Value : property.Value;
+            var masked = redactor.MaskEchoes(current, secrets, 1);
+            if (masked is null) continue;
+            var replacement = new LogEventProperty(property.Key, masked);
+            if (index >= 0) changes[index] = replacement;
+            else changes.Add(replacement);
+        }
+    }
+
+    static bool Contains(List<string>? values, string value)
+    {
+        if (values is null) return false;
+        foreach (var existing in values)
+        {
+            if (string.Equals(existing, value, StringComparison.Ordinal)) return true;
+        }
+        return false;
+    }
+
+    static int IndexOf(List<LogEventProperty> changes, string name)
+    {
+        for (var i = 0; i < changes.Count; i++)
+        {
+            if (changes[i].Name == name) return i;
+        }
+        return -1;
     }
 
     /// <summary>Any other dictionary type: through the interface. Apart, so its try/finally stays out of the hot loop.</summary>

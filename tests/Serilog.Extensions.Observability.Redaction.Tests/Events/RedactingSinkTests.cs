@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
 using Serilog.Context;
 using Serilog.Core;
 using Serilog.Events;
+using Serilog.Extensions.Logging;
 using Serilog.Extensions.Observability.Redaction.Tests.Support;
 using Serilog.Extensions.Observability.Tests.Support;
 
@@ -124,6 +126,28 @@ public class RedactingSinkTests
         }
         var text = Output.Render(sink.Events);
         Assert.That(text, Does.Not.Contain("mail-secret-36").And.Not.Contain("note-secret-37").And.Not.Contain("4111111111111111"));
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void ASecretRenderedIntoAMicrosoftExtensionsLoggingScopeIsMaskedThereToo(bool enricher)
+    {
+        var sink = new CollectingSink();
+        var configuration = new LoggerConfiguration();
+        if (enricher) configuration.Enrich.FromLogContext().Enrich.WithRedaction().WriteTo.Sink(sink);
+        else configuration.Enrich.FromLogContext().WriteTo.Redacted(s => s.Sink(sink));
+        using (var serilog = configuration.CreateLogger())
+        using (var provider = new SerilogLoggerProvider(serilog))
+        {
+            var logger = provider.CreateLogger("Login");
+            using (logger.BeginScope("Signing in {User} with {Password}", "ann-visible", "scope-secret-40"))
+                logger.LogInformation("Signed in");
+        }
+
+        var logEvent = sink.SingleEvent;
+        var text = Output.Render(logEvent);
+        Assert.That(text, Does.Not.Contain("scope-secret-40"));
+        Assert.That(logEvent.Properties["Scope"].ToString(), Is.EqualTo($"[\"Signing in ann-visible with {Mask}\"]"));
     }
 
     [TestCaseSource(nameof(RoutesAndPieces))]
