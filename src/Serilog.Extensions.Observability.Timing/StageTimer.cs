@@ -19,7 +19,6 @@ public sealed class StageTimer : IDisposable
 {
     readonly string _leafName;
     readonly StageTimer? _parent;
-    readonly bool _nested;
     readonly int _entry;
     readonly long _start;
     long _end;
@@ -34,7 +33,6 @@ public sealed class StageTimer : IDisposable
         Pipeline = pipeline;
         _leafName = name;
         _parent = parent;
-        _nested = parent is not null;
         Name = parent is null ? name : parent.Name + "/" + name;
 
         if (TimingDiagnostics.Source.HasListeners())
@@ -48,7 +46,7 @@ public sealed class StageTimer : IDisposable
             }
         }
 
-        _entry = pipeline.StageStarted(this, Name, _nested);
+        _entry = pipeline.StageStarted(this, Name, _parent is not null);
         _start = pipeline.TimeProvider.GetTimestamp();
         // Entered after the activity started, so ending can restore the context that still has the activity current.
         TimingAmbient.Enter(ref _scope, this);
@@ -134,7 +132,7 @@ public sealed class StageTimer : IDisposable
         var thresholds = Pipeline.Options.StageThresholds;
         if (thresholds.Count == 0) return null;
         if (thresholds.TryGetValue(Name, out var own)) return own;
-        if (_nested && thresholds.TryGetValue(_leafName, out var leaf)) return leaf;
+        if (_parent is not null && thresholds.TryGetValue(_leafName, out var leaf)) return leaf;
         if (thresholds.TryGetValue(PipelineTimingOptions.AnyName, out var any)) return any;
         return null;
     }
