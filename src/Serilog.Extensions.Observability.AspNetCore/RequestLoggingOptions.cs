@@ -99,13 +99,17 @@ public class RequestLoggingOptions
 
     /// <summary>
     /// Request headers copied into the event's <c>RequestHeaders</c> property when present.
-    /// <c>Authorization</c>, <c>Cookie</c>, API-key and token headers are always masked. The default is none.
+    /// Headers that may carry a credential are always masked: every name containing <c>auth</c>, <c>cookie</c>,
+    /// <c>key</c>, <c>token</c>, <c>secret</c>, <c>password</c>, <c>credential</c>, <c>signature</c> or <c>session</c>
+    /// (ignoring case, <c>-</c> and <c>_</c>), such as <c>Authorization</c>, <c>Cookie</c> and
+    /// <c>Ocp-Apim-Subscription-Key</c>. The default is none.
     /// </summary>
     public string[] RequestHeaders { get; set; } = [];
 
     /// <summary>
     /// Response headers copied into the event's <c>ResponseHeaders</c> property when present.
-    /// <c>Set-Cookie</c>, API-key and token headers are always masked. The default is none.
+    /// Headers that may carry a credential (<c>Set-Cookie</c>, and every name <see cref="RequestHeaders"/> describes)
+    /// are always masked. The default is none.
     /// </summary>
     public string[] ResponseHeaders { get; set; } = [];
 

@@ -229,7 +229,7 @@ sealed class RequestLoggingMiddleware
     }
 
     /// <summary>Copies allow-listed headers into one dictionary property, masking credentials always.</summary>
-    sealed class HeaderCapture
+    internal sealed class HeaderCapture
     {
         const string Mask = "[REDACTED]";
         readonly string _propertyName;
@@ -267,6 +267,9 @@ sealed class RequestLoggingMiddleware
             return entries is null ? null : new LogEventProperty(_propertyName, new DictionaryValue(entries));
         }
 
+        /// <summary>Header-name fragments (lower case, without separators) that mark a credential.</summary>
+        static readonly string[] CredentialWords = ["auth", "cookie", "key", "token", "secret", "password", "credential", "signature", "session"];
+
         internal static bool IsAlwaysMasked(string headerName)
         {
             Span<char> buffer = stackalloc char[Math.Min(headerName.Length, 128)];
@@ -278,15 +281,15 @@ sealed class RequestLoggingMiddleware
                 buffer[length++] = char.ToLowerInvariant(c);
             }
 
+            // Fail closed: any name that may carry a credential, not only the standard ones. API gateways name their
+            // keys freely (Ocp-Apim-Subscription-Key, X-Functions-Key, X-Amz-Security-Token, X-Hub-Signature), and
+            // a session id is as good as the session's cookie.
             var normalized = buffer[..length];
-            return normalized.SequenceEqual("authorization")
-                || normalized.SequenceEqual("proxyauthorization")
-                || normalized.SequenceEqual("cookie")
-                || normalized.SequenceEqual("setcookie")
-                || normalized.IndexOf("apikey") >= 0
-                || normalized.IndexOf("token") >= 0
-                || normalized.IndexOf("secret") >= 0
-                || normalized.IndexOf("password") >= 0;
+            foreach (var word in CredentialWords)
+            {
+                if (normalized.IndexOf(word, StringComparison.Ordinal) >= 0) return true;
+            }
+            return false;
         }
     }
 }

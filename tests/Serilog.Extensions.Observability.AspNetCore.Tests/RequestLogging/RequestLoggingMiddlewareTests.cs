@@ -289,6 +289,28 @@ public class RequestLoggingMiddlewareTests
         Assert.That(EventText.Of(evt), Does.Not.Contain("secret"));
     }
 
+    [TestCase("Authorization", true)]
+    [TestCase("Proxy-Authorization", true)]
+    [TestCase("Cookie", true)]
+    [TestCase("Set-Cookie", true)]
+    [TestCase("X-Api-Key", true)]
+    [TestCase("Ocp-Apim-Subscription-Key", true)]
+    [TestCase("X-Functions-Key", true)]
+    [TestCase("x-goog-api-key", true)]
+    [TestCase("X-Amz-Security-Token", true)]
+    [TestCase("X-Amz-Credential", true)]
+    [TestCase("X-Hub-Signature-256", true)]
+    [TestCase("X-Session-Id", true)]
+    [TestCase("X_AUTH_USER", true)]
+    [TestCase("Client-Secret", true)]
+    [TestCase("User-Agent", false)]
+    [TestCase("Accept-Language", false)]
+    [TestCase("X-Served-By", false)]
+    [TestCase("Content-Type", false)]
+    [TestCase("Keep-Alive", false)]
+    public void HeadersThatMayCarryACredentialAreAlwaysMasked(string name, bool masked) =>
+        Assert.That(RequestLoggingMiddleware.HeaderCapture.IsAlwaysMasked(name), Is.EqualTo(masked));
+
     [Test]
     public async Task StagesOfAPipelineThatRanInsideTheRequestAreOnTheEvent()
     {
