@@ -28,6 +28,9 @@ static class TimingDiagnostics
         _ => "running",
     };
 
+    // Listeners (a MeterListener callback, an ActivityListener's Sample/ActivityStarted/ActivityStopped) run inside
+    // Record, StartActivity and Stop: one that throws must cost the application its measurement, never its stage.
+
     public static void RecordStage(TimeSpan elapsed, string pipeline, string stage, TimingOutcome outcome)
     {
         // TagList holds up to eight tags inline: no allocation.
@@ -37,7 +40,14 @@ static class TimingDiagnostics
             { "stage", stage },
             { "outcome", OutcomeName(outcome) },
         };
-        StageDuration.Record(elapsed.TotalSeconds, tags);
+        try
+        {
+            StageDuration.Record(elapsed.TotalSeconds, tags);
+        }
+        catch (Exception ex)
+        {
+            ReportListenerFault(ex);
+        }
     }
 
     public static void RecordPipeline(TimeSpan elapsed, string pipeline, TimingOutcome outcome)
@@ -47,18 +57,48 @@ static class TimingDiagnostics
             { "pipeline", pipeline },
             { "outcome", OutcomeName(outcome) },
         };
-        PipelineDuration.Record(elapsed.TotalSeconds, tags);
+        try
+        {
+            PipelineDuration.Record(elapsed.TotalSeconds, tags);
+        }
+        catch (Exception ex)
+        {
+            ReportListenerFault(ex);
+        }
     }
 
     public static Activity? StartActivity(string name, Activity? parent)
     {
-        // A stage begun in another flow than its parent still becomes the parent's child.
-        if (parent is not null && !ReferenceEquals(Activity.Current, parent))
-            return Source.StartActivity(name, ActivityKind.Internal, parent.Context);
-        return Source.StartActivity(name, ActivityKind.Internal);
+        try
+        {
+            // A stage begun in another flow than its parent still becomes the parent's child.
+            if (parent is not null && !ReferenceEquals(Activity.Current, parent))
+                return Source.StartActivity(name, ActivityKind.Internal, parent.Context);
+            return Source.StartActivity(name, ActivityKind.Internal);
+        }
+        catch (Exception ex)
+        {
+            ReportListenerFault(ex);
+            return null;
+        }
     }
 
     public static void StopActivity(Activity activity, TimingOutcome outcome, Exception? exception)
+    {
+        try
+        {
+            StopActivityCore(activity, outcome, exception);
+        }
+        catch (Exception ex)
+        {
+            ReportListenerFault(ex);
+        }
+    }
+
+    static void ReportListenerFault(Exception exception) =>
+        Serilog.Debugging.SelfLog.WriteLine("{0}: a metrics or tracing listener threw; the measurement is lost: {1}", Name, exception);
+
+    static void StopActivityCore(Activity activity, TimingOutcome outcome, Exception? exception)
     {
         activity.SetTag("outcome", OutcomeName(outcome));
         if (exception is not null)

@@ -46,6 +46,51 @@ public class TimingDiagnosticsTests
     }
 
     [Test]
+    public void ListenersThatThrowCostTheMeasurementNeverTheStageOrItsEvents()
+    {
+        using var log = new TimedLog();
+        var reports = new List<string>();
+        Serilog.Debugging.SelfLog.Enable(m => { lock (reports) reports.Add(m); });
+        using var meters = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == SourceName) l.EnableMeasurementEvents(instrument);
+            },
+        };
+        meters.SetMeasurementEventCallback<double>((_, _, _, _) => throw new InvalidOperationException("meter listener"));
+        meters.Start();
+        var throwOn = "start";
+        using var activities = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStarted = _ => { if (throwOn == "start") throw new InvalidOperationException("activity started"); },
+            ActivityStopped = _ => { if (throwOn == "stop") throw new InvalidOperationException("activity stopped"); },
+        };
+        ActivitySource.AddActivityListener(activities);
+        try
+        {
+            Assert.DoesNotThrow(() =>
+            {
+                using var pipeline = log.Begin("listeners-throw");
+                using (pipeline.Stage("stt")) log.Advance(10);
+                throwOn = "stop";
+                using (pipeline.Stage("llm")) log.Advance(20);
+                pipeline.Complete();
+            });
+        }
+        finally
+        {
+            Serilog.Debugging.SelfLog.Disable();
+        }
+
+        Assert.That(log.StageEvents.Select(e => e.Scalar("Stage")), Is.EqualTo(new[] { "stt", "llm" }));
+        Assert.That(log.Summary.StagesProperty().Select(p => p.Key), Is.EqualTo(new[] { "stt", "llm" }));
+        Assert.That(reports, Has.Some.Contains("a metrics or tracing listener threw"));
+    }
+
+    [Test]
     public void AMeterListenerSeesStageAndPipelineDurationsInSecondsWithTheirTags()
     {
         var measurements = new List<Measurement>();
