@@ -103,6 +103,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     long _sizeRollAt;
     bool _faulted;
     long _lastFileCheck;
+    long _lastChangeReport;
     int _bufferedEvents;
     bool _housekeepingDue = true; // a first pass at start-up tidies what earlier runs left
 
@@ -452,6 +453,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             try
             {
                 if (_file is null) Open();
+                else if (_file.Length != _fileLength) ReopenChangedFile();
                 var file = _file!;
                 var before = _fileLength;
                 try
@@ -751,6 +753,22 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// Log rotation tools delete or rename the file under us; writes to the old handle would vanish. When the path no
     /// longer shows the file we wrote (missing, or another length), reopen at the path.
     /// </summary>
+    /// <summary>
+    /// The open file is not as this sink left it: truncated in place (logrotate's <c>copytruncate</c>) or appended to
+    /// by another writer. Writing on at the old offset would leave a hole of zero bytes, or overwrite the other's
+    /// lines: reopen and continue at the file's end (after a newline, when its last line is cut).
+    /// </summary>
+    void ReopenChangedFile()
+    {
+        if (Stopwatch.GetElapsedTime(_lastChangeReport) >= ReportInterval || _lastChangeReport == 0)
+        {
+            _lastChangeReport = Stopwatch.GetTimestamp();
+            SelfLog.WriteLine("RollingJson sink {0}: the file was truncated or written by someone else; writing continues at its end.", _filePath);
+        }
+        CloseFile(flushToDisk: false);
+        Open();
+    }
+
     void CheckFileIsAtPath()
     {
         _lastFileCheck = Stopwatch.GetTimestamp();

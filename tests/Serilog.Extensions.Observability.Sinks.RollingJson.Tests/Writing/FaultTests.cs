@@ -88,6 +88,36 @@ public class FaultTests
     }
 
     [Test]
+    public void WhenTheCurrentFileIsTruncatedInPlaceWritingContinuesAtItsEndWithoutAHole()
+    {
+        // logrotate's copytruncate: the file keeps its inode and path, and its length drops to zero under the sink.
+        var path = Path.Combine(_folder!.Path, "app.json");
+        var sink = Create(path);
+        EmitAndWait(sink, Event(0, text: new string('x', 2_000)), Event(1));
+        using (new FileStream(path, FileMode.Truncate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete)) { }
+        EmitAndWait(sink, Event(2), Event(3));
+        sink.Dispose();
+
+        var bytes = File.ReadAllBytes(path);
+        Assert.That(Array.IndexOf(bytes, (byte)0), Is.EqualTo(-1), "The file holds zero bytes where the truncated content was.");
+        Assert.That(Sequences(LogFiles.Lines(path)), Is.EqualTo(new long[] { 2, 3 }));
+        Assert.That(sink.EventsDropped, Is.EqualTo(0));
+    }
+
+    [Test]
+    public void AnotherWriterAppendingToTheFileIsNotOverwritten()
+    {
+        var path = Path.Combine(_folder!.Path, "app.json");
+        var sink = Create(path);
+        EmitAndWait(sink, Event(0));
+        File.AppendAllText(path, "{\"Seq\":100}\n{\"Seq\":101}\n");
+        EmitAndWait(sink, Event(1));
+        sink.Dispose();
+
+        Assert.That(Sequences(LogFiles.Lines(path)), Is.EqualTo(new long[] { 0, 100, 101, 1 }));
+    }
+
+    [Test]
     public void WhenTheCurrentFileIsRenamedTheOldNameKeepsItsLinesAndWritingResumesAtThePath()
     {
         var path = Path.Combine(_folder!.Path, "app.json");
