@@ -41,10 +41,26 @@ public sealed class ObservabilityOptions
     /// The console output. The default is <see cref="ObservabilityConsoleFormat.Text"/>, or
     /// <see cref="ObservabilityConsoleFormat.Clef"/> when <c>DOTNET_RUNNING_IN_CONTAINER</c> is <c>true</c>.
     /// </summary>
-    public ObservabilityConsoleFormat ConsoleFormat { get; set; }
+    /// <exception cref="ArgumentOutOfRangeException">The value is not one of the enum's members.</exception>
+    public ObservabilityConsoleFormat ConsoleFormat
+    {
+        get => _consoleFormat;
+        set => _consoleFormat = Enum.IsDefined(value)
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(ConsoleFormat), value, "Not a console format: use Text, Clef, FlatJson or None.");
+    }
+
+    ObservabilityConsoleFormat _consoleFormat;
 
     /// <summary>The text template used with <see cref="ObservabilityConsoleFormat.Text"/>; default <see cref="DefaultConsoleTemplate"/>.</summary>
-    public string ConsoleTemplate { get; set; } = DefaultConsoleTemplate;
+    /// <exception cref="ArgumentException">The value is null, empty or white space.</exception>
+    public string ConsoleTemplate
+    {
+        get => _consoleTemplate;
+        set => _consoleTemplate = Guard.NotNullOrWhiteSpace(value, nameof(ConsoleTemplate));
+    }
+
+    string _consoleTemplate = DefaultConsoleTemplate;
 
     /// <summary>The rolling JSON file path, or <see langword="null"/> (the default) for no file.</summary>
     public string? RollingJsonPath { get; private set; }

@@ -255,6 +255,18 @@ public class ObservabilityLoggerConfigurationExtensionsTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new LoggerConfiguration().WithObservability(o => o.Console((ObservabilityConsoleFormat)42)));
     }
 
+    [Test]
+    public void ConsolePropertiesSetDirectlyAreCheckedLikeConsole()
+    {
+        // Set as properties (as a configuration binder does) they used to skip Console()'s checks: an undefined format
+        // silently meant no console at all.
+        var format = Assert.Throws<ArgumentOutOfRangeException>(() => new LoggerConfiguration().WithObservability(o => o.ConsoleFormat = (ObservabilityConsoleFormat)42));
+        Assert.That(format!.ParamName, Is.EqualTo(nameof(ObservabilityOptions.ConsoleFormat)));
+        var template = Assert.Throws<ArgumentException>(() => new LoggerConfiguration().WithObservability(o => o.ConsoleTemplate = " "));
+        Assert.That(template!.ParamName, Is.EqualTo(nameof(ObservabilityOptions.ConsoleTemplate)));
+        Assert.That(new ObservabilityOptions { ConsoleFormat = ObservabilityConsoleFormat.FlatJson }.ConsoleFormat, Is.EqualTo(ObservabilityConsoleFormat.FlatJson));
+    }
+
     static string Render(LogEvent logEvent)
     {
         var writer = new StringWriter();
