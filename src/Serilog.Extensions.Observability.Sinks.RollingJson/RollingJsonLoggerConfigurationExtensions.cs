@@ -114,9 +114,9 @@ public static class RollingJsonLoggerConfigurationExtensions
         Guard.NotNullOrWhiteSpace(path);
         Guard.NotNull(options);
         if (!Enum.IsDefined(options.RollingInterval))
-            throw new ArgumentOutOfRangeException(nameof(options.RollingInterval), options.RollingInterval, "The rolling interval is not one of the defined values.");
+            throw new ArgumentOutOfRangeException("rollingInterval", options.RollingInterval, "The rolling interval is not one of the defined values.");
         if (!Enum.IsDefined(options.Durability))
-            throw new ArgumentOutOfRangeException(nameof(options.Durability), options.Durability, "The durability is not one of the defined values.");
+            throw new ArgumentOutOfRangeException("durability", options.Durability, "The durability is not one of the defined values.");
         if (options.FileSizeLimitBytes is { } sizeLimit)
             Guard.Positive(sizeLimit, "fileSizeLimitBytes");
         if (options.RetainedFileCountLimit is { } countLimit && countLimit < 1)

@@ -30,7 +30,8 @@ public class RollingJsonLoggerConfigurationExtensionsTests
         Assert.That(Rejects(o => o.RetainedFileTimeLimit = TimeSpan.Zero).ParamName, Is.EqualTo("retainedFileTimeLimit"));
         Assert.That(Rejects(o => o.RetainedTotalBytesLimit = -1).ParamName, Is.EqualTo("retainedTotalBytesLimit"));
         Assert.That(Rejects(o => o.ShutdownTimeout = TimeSpan.Zero).ParamName, Is.EqualTo("shutdownTimeout"));
-        Assert.That(Rejects(o => o.RollingInterval = (RollingJsonInterval)99).ParamName, Is.EqualTo("RollingInterval"));
+        Assert.That(Rejects(o => o.RollingInterval = (RollingJsonInterval)99).ParamName, Is.EqualTo("rollingInterval"));
+        Assert.That(Rejects(o => o.Durability = (RollingJsonDurability)99).ParamName, Is.EqualTo("durability"));
         Assert.That(Rejects(_ => { }, path: " ").ParamName, Is.EqualTo("path"));
         Assert.Throws<ArgumentNullException>(() => new LoggerConfiguration().WriteTo.RollingJson("a.json", (RollingJsonOptions)null!));
     }
