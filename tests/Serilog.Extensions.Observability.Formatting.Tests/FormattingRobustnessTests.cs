@@ -45,6 +45,81 @@ public class FormattingRobustnessTests
         Assert.That(selfLog, Has.Some.Contains("no text for you"));
     }
 
+    /// <summary>A value type with a working <c>ToString(format, provider)</c> whose span formatting is a stub.</summary>
+    readonly struct StubbedSpanFormatting(bool throws) : ISpanFormattable
+    {
+        public string ToString(string? format, IFormatProvider? formatProvider) => "amount[" + format + "]";
+
+        public override string ToString() => "amount";
+
+        public bool TryFormat(Span<char> destination, out int charsWritten, ReadOnlySpan<char> format, IFormatProvider? provider)
+        {
+            if (throws) throw new NotImplementedException();
+            charsWritten = 0;
+            return false; // declines every buffer, as a format it does not support
+        }
+    }
+
+    sealed class ThrowingFormatted : IFormattable
+    {
+        public string ToString(string? format, IFormatProvider? formatProvider) => throw new InvalidOperationException("no formatted text");
+
+        public override string ToString() => "plain text";
+    }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public void AValueWhoseSpanFormattingIsAStubRendersWithItsFormattedToStringAsSerilogDoes(bool throws)
+    {
+        var logEvent = Some.LogEvent("Paid {Amount} ({Amount:c})", properties: Some.Property("Amount", new StubbedSpanFormatting(throws)));
+        var expected = new Dictionary<string, string>
+        {
+            ["compact"] = SerilogReference.Compact(logEvent),
+            ["rendered"] = SerilogReference.Rendered(logEvent),
+        };
+        Assert.That(expected["rendered"], Does.Contain("Paid amount[] (amount[c])"));
+
+        // Bounded: a TryFormat that never succeeds must not keep the formatter looping.
+        var work = Task.Run(() =>
+        {
+            foreach (var (name, reference) in expected)
+            {
+                var formatter = GoldenCase.CreateFormatter(name);
+                var text = Utf8.FormatText(formatter, logEvent);
+                Assert.That(text, Is.EqualTo(reference), name);
+                Assert.That(Utf8.FormatUtf8(formatter, logEvent), Is.EqualTo(Utf8.Encode(text)), name);
+            }
+            var flat = Utf8.FormatText(new FlatJsonFormatter(), logEvent);
+            Assert.That(flat, Does.Contain("\"message\":\"Paid amount[] (amount[c])\""));
+        });
+        Assert.That(work.Wait(TimeSpan.FromSeconds(5)), Is.True, "formatting did not finish");
+        work.GetAwaiter().GetResult();
+    }
+
+    [Test]
+    [NonParallelizable]
+    public void AValueWhoseFormattedToStringThrowsIsRenderedWithItsPlainToStringAndASelfLogLine()
+    {
+        var selfLog = new List<string>();
+        var logEvent = Some.LogEvent("Value {V} {V:x}", properties: Some.Property("V", new ThrowingFormatted()));
+
+        using (TemporarySelfLog.SaveTo(selfLog))
+        {
+            foreach (var formatter in Formatters)
+            {
+                var text = Utf8.FormatText(formatter, logEvent);
+                Assert.That(Utf8.FormatUtf8(formatter, logEvent), Is.EqualTo(Utf8.Encode(text)), formatter.GetType().Name);
+                using (System.Text.Json.JsonDocument.Parse(text)) { }
+                if (formatter is CompactJsonFormatter)
+                    Assert.That(text, Does.Contain("\"@r\":[\"plain text\"]"));
+                else
+                    Assert.That(text, Does.Contain("Value plain text plain text"), formatter.GetType().Name);
+            }
+        }
+
+        Assert.That(selfLog, Has.Some.Contains("no formatted text"));
+    }
+
     sealed class Fixed(string text)
     {
         public override string ToString() => text;

@@ -1,3 +1,4 @@
+using Serilog.Debugging;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Formatting.Json;
 using Serilog.Parsing;
@@ -152,14 +153,7 @@ static class MessageRenderer
                 RenderFormattable(output, formattable, format);
                 return;
             case IFormattable formattable:
-                try
-                {
-                    output.Append(formattable.ToString(format, Invariant.Culture));
-                }
-                catch (FormatException)
-                {
-                    output.Append(JsonText.SafeToString(value));
-                }
+                RenderFormattedToString(output, formattable, format);
                 return;
             default:
                 output.Append(JsonText.SafeToString(value));
@@ -167,26 +161,55 @@ static class MessageRenderer
         }
     }
 
+    // Serilog renders with IFormattable.ToString(format, provider); TryFormat gives the same text without the string
+    // for the runtime's types. A value whose TryFormat still declines this much room is asked for that text instead.
+    const int MaxSpanFormatChars = 1024;
+
     static void RenderFormattable(CharBuilder output, ISpanFormattable value, string? format)
     {
         try
         {
-            var size = 64;
-            while (true)
+            for (var size = 64; size <= MaxSpanFormatChars; size *= 2)
             {
                 if (value.TryFormat(output.Free(size), out var written, format, Invariant.Culture))
                 {
                     output.Length += written;
                     return;
                 }
-                size *= 2;
             }
         }
         catch (FormatException)
         {
             // Serilog throws here ("{Count:l}" on a number) and loses the event; the value's ToString() keeps it.
             output.Append(JsonText.SafeToString(value));
+            return;
         }
+        catch (Exception)
+        {
+            // A stubbed TryFormat (NotImplementedException): the text Serilog writes comes from ToString(format, provider).
+        }
+
+        RenderFormattedToString(output, value, format);
+    }
+
+    static void RenderFormattedToString(CharBuilder output, IFormattable value, string? format)
+    {
+        string text;
+        try
+        {
+            text = value.ToString(format, Invariant.Culture);
+        }
+        catch (FormatException)
+        {
+            text = JsonText.SafeToString(value);
+        }
+        catch (Exception ex)
+        {
+            // Serilog would lose the event; keep it with the plain ToString() (or a placeholder) and say why.
+            SelfLog.WriteLine("Formatting: {0}.ToString({1}) threw {2}", value.GetType(), format, ex);
+            text = JsonText.SafeToString(value);
+        }
+        output.Append(text);
     }
 
     static void AppendWithEscapedQuotes(CharBuilder output, string s)
