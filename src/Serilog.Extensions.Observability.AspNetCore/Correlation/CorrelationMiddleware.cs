@@ -44,13 +44,20 @@ sealed class CorrelationMiddleware
     {
         // The flow's async locals as they are on entry (null when flow is suppressed); see the finally block.
         var entry = ExecutionContext.Capture();
-        var id = ReadAcceptedId(context) ?? FallbackId();
+
+        // The pipeline runs again for this request (UseExceptionHandler("/error"), UseStatusCodePagesWithReExecute
+        // placed before this middleware): keep the id its first pass chose and echoes, rather than choose another.
+        var earlier = context.Features.Get<RequestState>();
+        var id = earlier?.Id ?? ReadAcceptedId(context) ?? FallbackId();
 
         // One object per request serves as the echo callback's state and as the user resolver.
         RequestState? state = null;
         // OnStarting throws once the response has started (a middleware before this one wrote it): nothing to echo on.
-        if (_options.EchoResponseHeader && !context.Response.HasStarted)
+        if (earlier is null && _options.EchoResponseHeader && !context.Response.HasStarted)
+        {
             context.Response.OnStarting(EchoHeader, state = new RequestState(context, this, id));
+            context.Features.Set(state);
+        }
 
         // Who answers an exception that escapes with the response not started, so that the id reaches the client: the
         // outermost middleware of AddObservability() when it runs for this request (exception handlers placed before
@@ -65,7 +72,7 @@ sealed class CorrelationMiddleware
         }
 
         using var correlation = CorrelationContext.Begin(id);
-        using var user = _options.EnableUserContext ? UserContext.BeginDeferred((state ?? new RequestState(context, this, id)).Resolve) : null;
+        using var user = _options.EnableUserContext ? UserContext.BeginDeferred((state ?? earlier ?? new RequestState(context, this, id)).Resolve) : null;
         try
         {
             await _next(context);

@@ -36,17 +36,26 @@ public class UnhandledExceptionTests
         Log.CloseAndFlush();
     }
 
-    async Task<RunningApp> StartAsync(string environment, Action<WebApplication>? beforeCorrelation = null)
+    async Task<RunningApp> StartAsync(string environment, Action<WebApplication>? beforeCorrelation = null, Action<CorrelationOptions>? correlation = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = environment });
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
         builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
         var app = builder.Build();
         beforeCorrelation?.Invoke(app);
-        app.UseCorrelation(o => o.Logger = _logger);
+        app.UseCorrelation(o =>
+        {
+            o.Logger = _logger;
+            correlation?.Invoke(o);
+        });
         app.UseSerilogRequestLogging(o => o.Logger = _logger);
         app.MapGet("/boom", string () => throw new InvalidOperationException("unhandled-boom"));
         app.MapPost("/upload", string () => throw new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge));
+        app.MapGet("/error", string () =>
+        {
+            _logger.Information("Rendering the error page");
+            return "error page";
+        });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         return new RunningApp(app, new Uri(address));
@@ -86,6 +95,26 @@ public class UnhandledExceptionTests
         Assert.That(response.Headers.GetValues("X-Correlation-ID").Single(), Is.EqualTo("handled-1"));
         AssertOneCompletionAtErrorWithTheException("/boom", "handled-1");
         Assert.That(_sink.WaitForCompletion("/boom").Exception!.Message, Is.EqualTo("unhandled-boom"));
+    }
+
+    [Test]
+    public async Task AnExceptionHandlerThatRunsThePipelineAgainKeepsTheRequestsId()
+    {
+        // No id header and no trace-id fallback: each pass through UseCorrelation would choose a new random id.
+        await using var app = await StartAsync(Environments.Production, a => a.UseExceptionHandler("/error"), o => o.UseTraceIdWhenMissing = false);
+        using var client = app.CreateClient();
+
+        var response = await client.GetAsync("/boom");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError));
+        Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo("error page"));
+        var echoed = response.Headers.GetValues("X-Correlation-ID").Single();
+        var page = _sink.WaitFor(e => e.MessageTemplate.Text == "Rendering the error page").Single();
+        Assert.That(EventText.Scalar(page, "CorrelationId"), Is.EqualTo(echoed));
+        // Like Serilog.AspNetCore, each pass through request logging writes its completion event (the first with the
+        // exception): both belong to this request and carry its id.
+        var completions = _sink.WaitFor(e => EventText.Scalar(e, "RequestPath") == "/boom", count: 2);
+        Assert.That(completions.Select(e => EventText.Scalar(e, "CorrelationId")), Is.All.EqualTo(echoed));
     }
 
     [Test]
