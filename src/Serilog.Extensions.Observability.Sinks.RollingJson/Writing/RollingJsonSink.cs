@@ -168,7 +168,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             Enqueued(logEvent);
             return;
         }
-        if (_blockWhenFull)
+        // Never on the writer itself (a value's ToString() that logs while it is formatted): only the writer makes
+        // room, so it would wait for itself until disposal.
+        if (_blockWhenFull && Thread.CurrentThread != _writer)
         {
             EnqueueWhenRoom(logEvent);
             return;

@@ -281,6 +281,42 @@ public class RollingJsonSinkTests
     }
 
     [Test]
+    public void AnEventLoggedWhileTheWriterFormatsIsDroppedNotWaitedForWhenTheQueueIsFull()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        using var returned = new ManualResetEventSlim();
+        RollingJsonSink? sink = null;
+        // Formatting event 0 logs two events: the first takes the slot event 0 freed, the second finds the queue full.
+        var formatter = new LoggingFormatter(logEvent =>
+        {
+            if (!Equals(((ScalarValue)logEvent.Properties["Seq"]).Value, 0L)) return;
+            sink!.Emit(Event(100));
+            sink.Emit(Event(101));
+            returned.Set();
+        });
+        sink = Create(path, o => { o.QueueLimit = 2; o.BlockWhenFull = true; o.Formatter = formatter; });
+        sink.PauseWriter();
+        sink.Emit(Event(0));
+        sink.Emit(Event(1));
+        sink.ResumeWriter();
+
+        Assert.That(returned.Wait(WaitLimit), Is.True, "The writer waited for room only it could make.");
+        sink.Dispose();
+        Assert.That((sink.EventsWritten, sink.DroppedQueueFull), Is.EqualTo((3L, 1L)));
+    }
+
+    /// <summary>Writes <c>{}</c> after running an action on the event, as a value's <c>ToString()</c> that logs would.</summary>
+    sealed class LoggingFormatter(Action<LogEvent> whileFormatting) : Serilog.Formatting.ITextFormatter
+    {
+        public void Format(LogEvent logEvent, TextWriter output)
+        {
+            whileFormatting(logEvent);
+            output.Write("{}");
+        }
+    }
+
+    [Test]
     public void ConcurrentCallersDuringDisposalAreAllWrittenOrCounted()
     {
         using var folder = TempFolder.ForCaller();
