@@ -50,20 +50,27 @@ sealed class CorrelationMiddleware
         var earlier = context.Features.Get<RequestState>();
         var id = earlier?.Id ?? ReadAcceptedId(context) ?? FallbackId();
 
-        // One object per request serves as the echo callback's state and as the user resolver.
-        RequestState? state = null;
-        // OnStarting throws once the response has started (a middleware before this one wrote it): nothing to echo on.
-        if (earlier is null && _options.EchoResponseHeader && !context.Response.HasStarted)
+        // One object per request serves as the echo callback's state, as the user resolver and as the record of the id
+        // for a later pass, echoed or not.
+        var state = earlier;
+        var echoing = false;
+        if (state is null)
         {
-            context.Response.OnStarting(EchoHeader, state = new RequestState(context, this, id));
+            state = new RequestState(context, this, id);
             context.Features.Set(state);
+            // OnStarting throws once the response has started (a middleware before this one wrote it): nothing to echo on.
+            if (_options.EchoResponseHeader && !context.Response.HasStarted)
+            {
+                context.Response.OnStarting(EchoHeader, state);
+                echoing = true;
+            }
         }
 
         // Who answers an exception that escapes with the response not started, so that the id reaches the client: the
         // outermost middleware of AddObservability() when it runs for this request (exception handlers placed before
         // this middleware then see the exception first), else this one (outside Development, see UseCorrelation).
         var answerHere = false;
-        if (state is not null)
+        if (echoing)
         {
             if (context.Features.Get<UnhandledExceptionFeature>() is not null)
                 context.Features.Set(UnhandledExceptionFeature.Requested);
@@ -72,7 +79,7 @@ sealed class CorrelationMiddleware
         }
 
         using var correlation = CorrelationContext.Begin(id);
-        using var user = _options.EnableUserContext ? UserContext.BeginDeferred((state ?? earlier ?? new RequestState(context, this, id)).Resolve) : null;
+        using var user = _options.EnableUserContext ? UserContext.BeginDeferred(state.Resolve) : null;
         try
         {
             await _next(context);

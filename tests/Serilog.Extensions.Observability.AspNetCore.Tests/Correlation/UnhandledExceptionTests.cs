@@ -118,6 +118,29 @@ public class UnhandledExceptionTests
     }
 
     [Test]
+    public async Task AnExceptionHandlerThatRunsThePipelineAgainKeepsTheRequestsIdAlsoWithoutTheEcho()
+    {
+        // The id is not echoed, so only the request itself can carry the first pass's id into the second.
+        await using var app = await StartAsync(Environments.Production, a => a.UseExceptionHandler("/error"), o =>
+        {
+            o.UseTraceIdWhenMissing = false;
+            o.EchoResponseHeader = false;
+        });
+        using var client = app.CreateClient();
+
+        var response = await client.GetAsync("/boom");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError));
+        Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo("error page"));
+        var page = _sink.WaitFor(e => e.MessageTemplate.Text == "Rendering the error page").Single();
+        var completions = _sink.WaitFor(e => EventText.Scalar(e, "RequestPath") == "/boom", count: 2);
+        var failed = completions.Single(e => e.Exception is not null);
+        Assert.That(EventText.Scalar(failed, "CorrelationId"), Is.Not.Null);
+        Assert.That(EventText.Scalar(page, "CorrelationId"), Is.EqualTo(EventText.Scalar(failed, "CorrelationId")));
+        Assert.That(completions.Select(e => EventText.Scalar(e, "CorrelationId")), Is.All.EqualTo(EventText.Scalar(failed, "CorrelationId")));
+    }
+
+    [Test]
     public async Task AnExceptionHandlerThatFailsItselfStillLeavesA500WithTheId()
     {
         await using var app = await StartAsync(Environments.Production, a => a.UseExceptionHandler(error => error.Run(
