@@ -343,6 +343,7 @@ sealed class Redactor
         }
 
         var result = new List<KeyValuePair<ScalarValue, LogEventPropertyValue>>(dictionary.Elements.Count);
+        Dictionary<string, int>? nextSuffix = null;
         foreach (var element in dictionary.Elements)
         {
             if (!changes.TryGetValue(element.Key, out var change))
@@ -354,7 +355,7 @@ sealed class Redactor
             var key = change.Key;
             if (!ReferenceEquals(key, element.Key))
             {
-                key = UniqueKey(key, taken);
+                key = UniqueKey(key, taken, ref nextSuffix);
                 taken[key] = true;
             }
             result.Add(new KeyValuePair<ScalarValue, LogEventPropertyValue>(key, change.Value));
@@ -386,14 +387,22 @@ sealed class Redactor
     /// <paramref name="key"/>, or when <paramref name="taken"/> holds it already (two keys masked to the same text),
     /// the first of <c>key#2</c>, <c>key#3</c>, ... that it does not: every value stays, none replaces another.
     /// </summary>
-    internal ScalarValue UniqueKey<TValue>(ScalarValue key, Dictionary<ScalarValue, TValue> taken)
+    /// <remarks>
+    /// The caller adds the key returned to <paramref name="taken"/>, which only grows; <paramref name="nextSuffix"/>
+    /// remembers per text where the search stopped, so keys that all mask to one text cost one step each, not a search
+    /// from <c>#2</c> (quadratic in a dictionary's size).
+    /// </remarks>
+    internal ScalarValue UniqueKey<TValue>(ScalarValue key, Dictionary<ScalarValue, TValue> taken, ref Dictionary<string, int>? nextSuffix)
     {
         if (!taken.ContainsKey(key)) return key;
         var text = key.Value?.ToString() ?? "";
-        for (var n = 2; ; n++)
+        nextSuffix ??= new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var n = nextSuffix.TryGetValue(text, out var next) ? next : 2; ; n++)
         {
             var candidate = new RedactedValue(text + "#" + n.ToString(CultureInfo.InvariantCulture), Rules);
-            if (!taken.ContainsKey(candidate)) return candidate;
+            if (taken.ContainsKey(candidate)) continue;
+            nextSuffix[text] = n + 1;
+            return candidate;
         }
     }
 

@@ -164,6 +164,7 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
         if (limit <= 0) return new DictionaryValue(elements);
 
         var taken = 0;
+        Dictionary<string, int>? nextSuffix = null;
         foreach (DictionaryEntry entry in dictionary)
         {
             if (++taken > limit) break;
@@ -172,7 +173,7 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
             var value = IsSensitiveKey(entry.Key)
                 ? _redactor.Masker.MaskObject(_redactor.Masker.NeedsValue ? entry.Value : null)
                 : Capture(entry.Value, factory);
-            elements[MaskedKey(key, elements)] = value;
+            elements[MaskedKey(key, elements, ref nextSuffix)] = value;
         }
         return new DictionaryValue(elements);
     }
@@ -181,8 +182,8 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
     /// The key with the value detectors' findings masked, never taking the place of a key already there (a masked key
     /// may read like another key, and a later key must not replace the value under a masked one either).
     /// </summary>
-    ScalarValue MaskedKey(ScalarValue key, Dictionary<ScalarValue, LogEventPropertyValue> elements) =>
-        _redactor.UniqueKey(_redactor.RedactKey(key) ?? key, elements);
+    ScalarValue MaskedKey(ScalarValue key, Dictionary<ScalarValue, LogEventPropertyValue> elements, ref Dictionary<string, int>? nextSuffix) =>
+        _redactor.UniqueKey(_redactor.RedactKey(key) ?? key, elements, ref nextSuffix);
 
     bool IsSensitiveKey(object? key)
     {
@@ -208,6 +209,7 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
                 var limit = _limit.Resolve(factory, count);
                 var elements = new Dictionary<ScalarValue, LogEventPropertyValue>(Math.Max(0, limit));
                 var taken = 0;
+                Dictionary<string, int>? nextSuffix = null;
                 foreach (var property in element.EnumerateObject())
                 {
                     if (++taken > limit) break;
@@ -215,7 +217,7 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
                     var value = _redactor.Keys.IsSensitive(property.Name)
                         ? MaskJson(property.Value)
                         : Capture(property.Value, factory);
-                    elements[MaskedKey(key, elements)] = value;
+                    elements[MaskedKey(key, elements, ref nextSuffix)] = value;
                 }
                 return new DictionaryValue(elements);
             }
@@ -261,6 +263,7 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
                 var limit = _limit.Resolve(factory, obj.Count);
                 var elements = new Dictionary<ScalarValue, LogEventPropertyValue>(Math.Max(0, limit));
                 var taken = 0;
+                Dictionary<string, int>? nextSuffix = null;
                 foreach (var property in obj)
                 {
                     if (++taken > limit) break;
@@ -268,7 +271,7 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
                     var value = _redactor.Keys.IsSensitive(property.Key)
                         ? MaskJsonNode(property.Value)
                         : Capture(property.Value, factory);
-                    elements[MaskedKey(key, elements)] = value;
+                    elements[MaskedKey(key, elements, ref nextSuffix)] = value;
                 }
                 return new DictionaryValue(elements);
             }

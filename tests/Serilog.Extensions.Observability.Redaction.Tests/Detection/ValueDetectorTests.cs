@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Serilog.Events;
 using Serilog.Extensions.Observability.Redaction.Tests.Support;
 using Serilog.Extensions.Observability.Tests.Support;
 
@@ -80,6 +81,26 @@ public class ValueDetectorTests
         Assert.That(text, Does.Not.Contain("lee@example.com").And.Contain("visible-key"));
         foreach (var value in perUser.Values) Assert.That(text, Does.Contain(value.ToString(CultureInfo.InvariantCulture)), "no value lost to a masked key");
         Assert.That(jsonText, Does.Not.Contain("lee@example.com"));
+    }
+
+    [TestCase(Route.MessageArgument, Pieces.Sink)]
+    [TestCase(Route.MessageArgument, Pieces.Enricher)]
+    [TestCase(Route.DestructuredArgument, Pieces.Policy)]
+    public void ManyDictionaryKeysMaskedToTheSameTextAreAllKeptWithoutAQuadraticSearch(Route route, Pieces pieces)
+    {
+        // Every key masks to the same text, so each needs its own suffix: trying #2, #3, ... afresh for every key
+        // would take billions of steps here (a collection of 50,000 items is bad input the pass must bound).
+        const int count = 50_000;
+        var perUser = new Dictionary<string, int>(count);
+        for (var i = 0; i < count; i++) perUser["user" + i.ToString(CultureInfo.InvariantCulture) + "@example.com"] = i;
+
+        var work = Task.Run(() => Routes.Write(route, "PerUser", perUser, pieces, Detector("email")));
+
+        Assert.That(work.Wait(TimeSpan.FromSeconds(30)), Is.True, "masking the keys did not finish");
+        var elements = ((DictionaryValue)work.Result.Single().Properties["PerUser"]).Elements;
+        Assert.That(elements, Has.Count.EqualTo(count));
+        Assert.That(elements.Keys.Select(k => k.Value as string), Has.None.Contains("@example.com"));
+        Assert.That(elements.Values.Select(v => (int)((ScalarValue)v).Value!).Distinct().Count(), Is.EqualTo(count), "no value lost to a masked key");
     }
 
     static IEnumerable<TestCaseData> UriCases()
