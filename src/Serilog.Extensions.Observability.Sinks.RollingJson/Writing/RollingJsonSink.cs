@@ -680,6 +680,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             }
             file.Seek(0, SeekOrigin.End);
             _fileLength = length;
+            // A file under the limit (new, emptied by copytruncate, or replaced) rolls at the limit again, whatever
+            // a failed rename of a fixed current file put off.
+            if (_fileSizeLimit is { } limit && length < limit) _sizeRollAt = limit;
         }
         catch
         {
@@ -752,10 +755,6 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     }
 
     /// <summary>
-    /// Log rotation tools delete or rename the file under us; writes to the old handle would vanish. When the path no
-    /// longer shows the file we wrote (missing, or another length), reopen at the path.
-    /// </summary>
-    /// <summary>
     /// The open file is not as this sink left it: truncated in place (logrotate's <c>copytruncate</c>) or appended to
     /// by another writer. Writing on at the old offset would leave a hole of zero bytes, or overwrite the other's
     /// lines: reopen and continue at the file's end (after a newline, when its last line is cut).
@@ -771,6 +770,10 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         Open();
     }
 
+    /// <summary>
+    /// Log rotation tools delete or rename the file under us; writes to the old handle would vanish. When the path no
+    /// longer shows the file we wrote (missing, or another length), reopen at the path.
+    /// </summary>
     void CheckFileIsAtPath()
     {
         _lastFileCheck = Stopwatch.GetTimestamp();

@@ -22,6 +22,8 @@ public class FaultTests
     public void SetUp()
     {
         _selfLogSignal.Reset();
+        // One fixture instance runs every test: what an earlier test's sink reported is not this test's.
+        lock (_selfLog) _selfLog.Clear();
         _signalText = "\u0000";
         _capture = TemporarySelfLog.SaveTo(_selfLog);
         // TemporarySelfLog collects; this second hook turns a chosen message into a signal.
@@ -243,6 +245,53 @@ public class FaultTests
         Assert.That(LogFiles.Names(logs), Is.EqualTo(new[] { "app-.json", "app.json" }));
         Assert.That(LogFiles.Lines(Path.Combine(logs, "app-.json")), Has.Count.GreaterThan(100));
         Assert.That(LogFiles.AllLines(logs), Has.Count.EqualTo(sink.EventsWritten));
+        Assert.That(sink.EventsDropped, Is.EqualTo(0));
+    }
+
+    [Test]
+    public void AFixedCurrentFileTruncatedAfterARenameFailedRollsAtTheSizeLimitAgain()
+    {
+        var logs = Path.Combine(_folder!.Path, "logs");
+        var path = Path.Combine(logs, "app-.json");
+        const int limit = 1_000;
+        var sink = Create(path, o => { o.FixedCurrentFileName = true; o.FileSizeLimitBytes = limit; });
+        EmitAndWait(sink, Event(-1));
+        // The rename fails while the file grows to several limits: the next try is put off one limit further each time.
+        ChattrOrIgnore("+i", logs);
+        var next = 0;
+        try
+        {
+            // Stop just after a failed try, so that no roll is pending when the file is emptied.
+            for (var reports = 0; reports < 5; next++)
+            {
+                Assert.That(next, Is.LessThan(1_000), "The rename should fail once per limit.");
+                EmitAndWait(sink, Event(next, text: new string('x', 100)));
+                lock (_selfLog) reports = _selfLog.Count(m => m.Contains("could not rename", StringComparison.Ordinal));
+            }
+        }
+        finally
+        {
+            ChattrOrIgnore("-i", logs);
+        }
+        var current = Path.Combine(logs, "app.json");
+        Assert.That(new FileInfo(current).Length, Is.GreaterThan(4 * limit));
+        Assert.That(sink.Rollovers, Is.EqualTo(0));
+
+        // logrotate's copytruncate empties it: the file it becomes is rolled at the limit, like any new file.
+        using (new FileStream(current, FileMode.Truncate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete)) { }
+        long largestEvent = 0;
+        for (var i = next; i < next + 20; i++)
+        {
+            var before = new FileInfo(current).Length;
+            EmitAndWait(sink, Event(i, text: new string('x', 100)));
+            var after = new FileInfo(current).Length;
+            if (after > before) largestEvent = Math.Max(largestEvent, after - before);
+        }
+        sink.Dispose();
+
+        Assert.That(sink.Rollovers, Is.GreaterThanOrEqualTo(1), "The emptied file grew past the limit without a roll.");
+        foreach (var file in Directory.GetFiles(logs))
+            Assert.That(new FileInfo(file).Length, Is.LessThanOrEqualTo(limit + largestEvent + 1), Path.GetFileName(file));
         Assert.That(sink.EventsDropped, Is.EqualTo(0));
     }
 
