@@ -89,11 +89,51 @@ static class JsonTextRedactor
         }
         catch (JsonException)
         {
-            // The rest is not JSON: what was read decides.
+            // The rest is not JSON: what was read decides, and a string the cut made invalid ("\…").
+            return UnfinishedStringHoldsSensitiveText(bytes.AsSpan((int)reader.BytesConsumed), redactor);
         }
         catch (InvalidOperationException)
         {
             // A string token that cannot be decoded: likewise.
+            return false;
+        }
+
+        // The text ends inside a token: when it is a string value, the cut fell inside it, and a JSON document it
+        // holds (a message body in an envelope) is cut too, yet still names its first keys.
+        return UnfinishedStringHoldsSensitiveText(bytes.AsSpan((int)reader.BytesConsumed), redactor);
+    }
+
+    static bool UnfinishedStringHoldsSensitiveText(ReadOnlySpan<byte> rest, Redactor redactor)
+    {
+        var start = 0;
+        while (start < rest.Length && rest[start] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or (byte)',' or (byte)':') start++;
+        if (start == rest.Length || rest[start] != (byte)'"') return false;
+        var content = rest[(start + 1)..];
+
+        // The cut may fall inside an escape sequence (\" or \u00e9) or a character: drop its bytes until the rest decodes.
+        for (var drop = 0; drop <= 6 && drop < content.Length; drop++)
+        {
+            var quoted = new byte[content.Length - drop + 2];
+            quoted[0] = quoted[^1] = (byte)'"';
+            content[..^drop].CopyTo(quoted.AsSpan(1));
+            string? text;
+            try
+            {
+                var reader = new Utf8JsonReader(quoted);
+                text = reader.Read() ? reader.GetString() : null;
+            }
+            catch (JsonException)
+            {
+                continue;
+            }
+            catch (InvalidOperationException)
+            {
+                continue;
+            }
+            if (text is null) return false;
+            // Marked as cut, as Serilog marks it, so that it is read as cut JSON.
+            if (text.Length == 0 || text[^1] != Redactor.TruncationMark) text += Redactor.TruncationMark;
+            return redactor.RedactStructuredText(text) is not null;
         }
         return false;
     }

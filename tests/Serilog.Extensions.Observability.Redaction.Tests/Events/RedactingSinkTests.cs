@@ -83,6 +83,22 @@ public class RedactingSinkTests
     }
 
     [TestCaseSource(nameof(RoutesAndPieces))]
+    public void JsonTextCutInsideAJsonDocumentHeldInAStringValueIsStillMasked(Route route, Pieces pieces)
+    {
+        // The cut falls inside the inner document, so the outer string value is unfinished and cannot be read whole.
+        var inner = "{\\\"user\\\":\\\"ann\\\",\\\"password\\\":\\\"cut-inner-secret-41\\\",\\\"data\\\":\\\"" + new string('a', 300) + "\\\"}";
+        var envelope = "{\"type\":\"notification\",\"message\":\"" + inner + "\"}";
+        // Every cut from just after the secret on, including those inside an escape sequence (\\\").
+        var secretEnd = envelope.IndexOf("cut-inner-secret-41", StringComparison.Ordinal) + "cut-inner-secret-41".Length;
+        for (var length = secretEnd + 1; length <= secretEnd + 24; length++)
+        {
+            var maximum = length;
+            var text = Output.Render(Routes.Write(route, "Envelope", envelope, pieces, extra: c => c.Destructure.ToMaximumStringLength(maximum)));
+            Assert.That(text, Does.Not.Contain("cut-inner-secret"), $"cut at {maximum}");
+        }
+    }
+
+    [TestCaseSource(nameof(RoutesAndPieces))]
     public void JsonDocumentsInsideJsonStringValuesAreMaskedByKey(Route route, Pieces pieces)
     {
         const string envelope = """{"type":"notification-visible","message":"{\"user\":\"ann-visible\",\"password\":\"inner-secret-33\"}"}""";
