@@ -61,14 +61,28 @@ static class ClefWriter
 
         // A fixed-point format ("0.00") of a decimal or an integer: its digits straight into the output.
         if (fixedDecimals >= 0
-            && logEvent.Properties.TryGetValue(token.PropertyName, out var value)
-            && value is ScalarValue scalar
+            && FindProperty(logEvent, token.PropertyName) is ScalarValue scalar
             && sink.TryQuotedFixed(scalar.Value, fixedDecimals))
             return;
 
         render.Length = 0;
         MessageRenderer.RenderProperty(render, token, logEvent.Properties);
         JsonText.WriteQuoted(sink, render.Written);
+    }
+
+    /// <summary>
+    /// The value of the property named <paramref name="name"/>, or <see langword="null"/>. A logger names an event's
+    /// properties with its template tokens' own strings, so a scan by reference over the few properties usually finds
+    /// it without hashing the name; the dictionary's own lookup settles every other case.
+    /// </summary>
+    static LogEventPropertyValue? FindProperty(LogEvent logEvent, string name)
+    {
+        if (logEvent.Properties is Dictionary<string, LogEventPropertyValue> { Count: <= 16 } concrete)
+        {
+            foreach (var property in concrete)
+                if (ReferenceEquals(property.Key, name)) return property.Value;
+        }
+        return logEvent.Properties.TryGetValue(name, out var value) ? value : null;
     }
 
     /// <summary><c>{"@t":..,"@m":..,"@i":..</c> (rendered form).</summary>

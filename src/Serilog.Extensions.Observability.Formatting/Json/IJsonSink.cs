@@ -16,6 +16,9 @@ interface IJsonSink
     /// <summary>Appends text escaped as the content of a JSON string (see <see cref="JsonText"/>), without quotes.</summary>
     void Escaped(ReadOnlySpan<char> text);
 
+    /// <summary>Appends text escaped as a JSON string, with its quotes (see <see cref="JsonText.WriteQuoted{TSink}"/>).</summary>
+    void Quoted(ReadOnlySpan<char> text);
+
     /// <summary>Appends a fragment formatted earlier (its UTF-8 or its UTF-16 form, as the sink writes).</summary>
     void Prepared(PreparedText text);
 

@@ -24,12 +24,8 @@ static class JsonText
         return new string(chars);
     }
 
-    public static void WriteQuoted<TSink>(TSink sink, ReadOnlySpan<char> text) where TSink : struct, IJsonSink
-    {
-        sink.Ascii('"');
-        WriteEscaped(sink, text);
-        sink.Ascii('"');
-    }
+    public static void WriteQuoted<TSink>(TSink sink, ReadOnlySpan<char> text) where TSink : struct, IJsonSink =>
+        sink.Quoted(text);
 
     public static void WriteEscaped<TSink>(TSink sink, ReadOnlySpan<char> text) where TSink : struct, IJsonSink =>
         sink.Escaped(text);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Serilog.Events;
 
 namespace Serilog.Extensions.Observability.Formatting.Json;
@@ -11,6 +12,14 @@ static class JsonValueWriter
 {
     public static void Write<TSink>(TSink sink, LogEventPropertyValue value) where TSink : struct, IJsonSink
     {
+        // Nearly every value is a plain ScalarValue: one type-handle comparison instead of a cast to a class that
+        // could be derived from.
+        if (value.GetType() == typeof(ScalarValue))
+        {
+            WriteScalar(sink, Unsafe.As<ScalarValue>(value).Value);
+            return;
+        }
+
         switch (value)
         {
             case ScalarValue scalar:

@@ -24,8 +24,21 @@ sealed class RoundTripDates
     ulong _dateHead; // "yyyy-MM-", little-endian
     ushort _dateTail; // "dd"
 
-    /// <summary>Writes <c>yyyy-MM-ddTHH:mm:ss.fffffff</c> for <paramref name="ticks"/> (a <see cref="DateTime"/>'s).</summary>
+    /// <summary>
+    /// Writes <c>yyyy-MM-ddTHH:mm:ss.fffffff</c> for <paramref name="ticks"/> (a <see cref="DateTime"/>'s). The text
+    /// up to the seconds is remembered for the last second seen, apart from the events' own timestamps: values logged
+    /// together (a request's start, an order's time) mostly share their second.
+    /// </summary>
     public void WriteClock(Span<byte> destination, long ticks)
+    {
+        destination = destination.Slice(0, ClockLength);
+        var second = (ulong)ticks / TimeSpan.TicksPerSecond;
+        if ((long)second != _valueSecond.Second) _valueSecond = RememberSecond(second);
+        _valueSecond.Write(destination);
+        WriteFraction(destination, (uint)((ulong)ticks - second * TimeSpan.TicksPerSecond));
+    }
+
+    void WriteClockUncached(Span<byte> destination, long ticks)
     {
         destination = destination.Slice(0, ClockLength);
 
@@ -55,37 +68,53 @@ sealed class RoundTripDates
     }
 
     /// <summary>
-    /// Writes <c>yyyy-MM-ddTHH:mm:ss.fffffff</c> for <paramref name="ticks"/> like <see cref="WriteClock"/>, but
-    /// remembers the text up to the second: an event's timestamp is nearly always in the same second as the last
-    /// event's, and then only the fraction is new. Kept apart from the day cache, which property values use.
+    /// Writes <c>yyyy-MM-ddTHH:mm:ss.fffffff</c> for <paramref name="ticks"/> like <see cref="WriteClock"/>, remembering
+    /// the text up to the second: an event's timestamp is nearly always in the same second as the last event's, and
+    /// then only the fraction is new. Kept apart from the second that property values remember.
     /// </summary>
     public void WriteTimestamp(Span<byte> destination, long ticks)
     {
         destination = destination.Slice(0, ClockLength);
         var second = (ulong)ticks / TimeSpan.TicksPerSecond;
-        if ((long)second != _second) RememberSecond(second);
-        BinaryPrimitives.WriteUInt64LittleEndian(destination, _secondHead);
-        BinaryPrimitives.WriteUInt64LittleEndian(destination.Slice(8), _secondMiddle);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination.Slice(15), _secondTail);
+        if ((long)second != _eventSecond.Second) _eventSecond = RememberSecond(second);
+        _eventSecond.Write(destination);
         WriteFraction(destination, (uint)((ulong)ticks - second * TimeSpan.TicksPerSecond));
     }
 
-    long _second = -1;
-    ulong _secondHead; // "yyyy-MM-"
-    ulong _secondMiddle; // "ddTHH:mm"
-    uint _secondTail; // "m:ss"
+    SecondText _eventSecond = SecondText.None;
+    SecondText _valueSecond = SecondText.None;
 
-    void RememberSecond(ulong second)
+    /// <summary><c>yyyy-MM-ddTHH:mm:ss</c> of one second, as three stores.</summary>
+    struct SecondText
     {
-        Span<byte> text = stackalloc byte[ClockLength];
-        WriteClock(text, (long)(second * TimeSpan.TicksPerSecond));
-        _secondHead = BinaryPrimitives.ReadUInt64LittleEndian(text);
-        _secondMiddle = BinaryPrimitives.ReadUInt64LittleEndian(text.Slice(8));
-        _secondTail = BinaryPrimitives.ReadUInt32LittleEndian(text.Slice(15));
-        _second = (long)second;
+        public static readonly SecondText None = new() { Second = -1 };
+
+        public long Second;
+        public ulong Head; // "yyyy-MM-"
+        public ulong Middle; // "ddTHH:mm"
+        public uint Tail; // "m:ss"
+
+        public readonly void Write(Span<byte> destination)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(destination, Head);
+            BinaryPrimitives.WriteUInt64LittleEndian(destination.Slice(8), Middle);
+            BinaryPrimitives.WriteUInt32LittleEndian(destination.Slice(15), Tail);
+        }
     }
 
-    /// <summary>Writes <c>.fffffff</c> (seven digits of <paramref name="fraction"/>, below 10^7) at index 19.</summary>
+    SecondText RememberSecond(ulong second)
+    {
+        Span<byte> text = stackalloc byte[ClockLength];
+        WriteClockUncached(text, (long)(second * TimeSpan.TicksPerSecond));
+        return new SecondText
+        {
+            Second = (long)second,
+            Head = BinaryPrimitives.ReadUInt64LittleEndian(text),
+            Middle = BinaryPrimitives.ReadUInt64LittleEndian(text.Slice(8)),
+            Tail = BinaryPrimitives.ReadUInt32LittleEndian(text.Slice(15)),
+        };
+    }
+
     static void WriteFraction(Span<byte> destination, uint fraction)
     {
         var high = fraction / 10_000; // 0..999

@@ -1,4 +1,8 @@
 using System.Globalization;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text;
 
 namespace Serilog.Extensions.Observability.Formatting.Json;
@@ -16,6 +20,76 @@ readonly struct Utf8Sink(ByteBuilder buffer) : IJsonSink
     {
         ascii.CopyTo(buffer.Free(ascii.Length));
         buffer.Length += ascii.Length;
+    }
+
+    public void Quoted(ReadOnlySpan<char> text)
+    {
+        // Short values and names (the usual case) that are plain printable ASCII: checked, narrowed and quoted in one
+        // pass, eight chars at a time. Anything else, from the first char that needs more, takes the general path.
+        var length = text.Length;
+        if (length <= ShortQuotedLimit && Vector128.IsHardwareAccelerated)
+        {
+            var destination = buffer.Free(ShortQuotedLimit + 2);
+            destination[0] = (byte)'"';
+            var plain = length >= Vector128<ushort>.Count
+                ? NarrowPlainVectorised(text, destination.Slice(1))
+                : NarrowPlainScalar(text, destination.Slice(1));
+            if (plain == length)
+            {
+                destination[length + 1] = (byte)'"';
+                buffer.Length += length + 2;
+                return;
+            }
+            // The rest starts with a char that needs escaping or encoding: no use looking for a plain run first.
+            buffer.Length += plain + 1;
+            EscapedSlow(text.Slice(plain));
+            Ascii('"');
+            return;
+        }
+        Ascii('"');
+        Escaped(text);
+        Ascii('"');
+    }
+
+    const int ShortQuotedLimit = 64;
+
+    /// <summary>Narrows the leading plain ASCII chars (no escaping needed) into <paramref name="destination"/>; returns how many.</summary>
+    static int NarrowPlainScalar(ReadOnlySpan<char> text, Span<byte> destination)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c - 0x20u > 0x7E - 0x20 || c == '"' || c == '\\') return i;
+            destination[i] = (byte)c;
+        }
+        return text.Length;
+    }
+
+    /// <summary>As <see cref="NarrowPlainScalar"/>, for at least eight chars: the last block overlaps the one before.</summary>
+    static int NarrowPlainVectorised(ReadOnlySpan<char> text, Span<byte> destination)
+    {
+        ref var source = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text));
+        var width = Vector128<ushort>.Count;
+        var last = text.Length - width;
+        var space = Vector128.Create((ushort)0x20);
+        var tilde = Vector128.Create((ushort)0x7E);
+        var quote = Vector128.Create((ushort)'"');
+        var backslash = Vector128.Create((ushort)'\\');
+        for (var i = 0; ; i += width)
+        {
+            if (i > last) i = last;
+            var chars = Vector128.LoadUnsafe(ref source, (nuint)i);
+            var special = Vector128.LessThan(chars, space) | Vector128.GreaterThan(chars, tilde)
+                | Vector128.Equals(chars, quote) | Vector128.Equals(chars, backslash);
+            if (special != Vector128<ushort>.Zero)
+            {
+                // Narrow what is plain before the first special char, then stop there.
+                var first = i + BitOperations.TrailingZeroCount(special.ExtractMostSignificantBits());
+                return i + NarrowPlainScalar(text.Slice(i, first - i), destination.Slice(i));
+            }
+            Vector128.Narrow(chars, chars).GetLower().AsByte().StoreUnsafe(ref MemoryMarshal.GetReference(destination), (nuint)i);
+            if (i == last) return text.Length;
+        }
     }
 
     public void Escaped(ReadOnlySpan<char> text)
@@ -201,6 +275,13 @@ readonly struct CharSink(CharBuilder buffer) : IJsonSink
             return;
         }
         JsonText.WriteEscapedRuns(this, text);
+    }
+
+    public void Quoted(ReadOnlySpan<char> text)
+    {
+        buffer.Append('"');
+        Escaped(text);
+        buffer.Append('"');
     }
 
     public void Prepared(PreparedText text) => buffer.Append(text.Chars);

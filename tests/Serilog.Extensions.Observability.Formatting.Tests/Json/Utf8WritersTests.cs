@@ -86,7 +86,7 @@ public class Utf8WritersTests
     [Test]
     public void EventTimestampsMatchTheRuntimeWithinASecondAcrossSecondsAndInterleavedWithValues()
     {
-        // The event's timestamp remembers its second; values written in between use the day cache only.
+        // The event's timestamp remembers its second; values written in between remember a second of their own.
         var bytes = new ByteBuilder(8);
         var random = new Random(29);
         var offsets = new[] { TimeSpan.Zero, TimeSpan.FromHours(2), TimeSpan.FromMinutes(-330) };
@@ -105,6 +105,66 @@ public class Utf8WritersTests
         }
         Assert.That(Write(sink => sink.EventTimestamp(DateTimeOffset.MaxValue), bytes), Is.EqualTo(DateTimeOffset.MaxValue.UtcDateTime.ToString("O", Invariant)));
         Assert.That(Write(sink => sink.EventTimestamp(DateTimeOffset.MinValue), bytes), Is.EqualTo(DateTimeOffset.MinValue.UtcDateTime.ToString("O", Invariant)));
+    }
+
+    [Test]
+    public void ValuesInTheSameOrNextSecondMatchTheRuntimeAcrossSecondMinuteAndDayBoundaries()
+    {
+        // Values remember the text up to their second: walk in small steps (mostly within a second, across minutes,
+        // hours and midnight), for every kind and offset, with an event timestamp of another second in between.
+        var bytes = new ByteBuilder(8);
+        var random = new Random(31);
+        var offsets = new[] { TimeSpan.Zero, TimeSpan.FromHours(14), TimeSpan.FromMinutes(-330) };
+        var ticks = new DateTime(2026, 12, 31, 23, 59, 57).Ticks;
+        var checkedCount = 0;
+        for (var i = 0; i < 30000; i++)
+        {
+            ticks += random.Next(4) == 0 ? random.NextInt64(0, 3 * TimeSpan.TicksPerSecond) : random.NextInt64(0, TimeSpan.TicksPerSecond / 20);
+            if (i % 5000 == 0) ticks = new DateTime(2000 + i / 5000, 2, 28, 23, 59, 58).Ticks; // 2000, 2004: leap days
+            var utc = new DateTime(ticks, DateTimeKind.Utc);
+            var unspecified = new DateTime(ticks, DateTimeKind.Unspecified);
+            var offsetValue = new DateTimeOffset(ticks, offsets[i % offsets.Length]);
+            Assert.That(Write(sink => sink.RoundTrip(utc), bytes), Is.EqualTo(utc.ToString("O", Invariant)), $"{ticks}");
+            Assert.That(Write(sink => sink.RoundTrip(unspecified), bytes), Is.EqualTo(unspecified.ToString("O", Invariant)), $"{ticks}");
+            Assert.That(Write(sink => sink.RoundTrip(offsetValue), bytes), Is.EqualTo(offsetValue.ToString("O", Invariant)), $"{ticks}");
+            var timestamp = new DateTimeOffset(ticks + TimeSpan.TicksPerHour, TimeSpan.Zero);
+            Assert.That(Write(sink => sink.EventTimestamp(timestamp), bytes), Is.EqualTo(timestamp.UtcDateTime.ToString("O", Invariant)), $"{ticks}");
+            checkedCount++;
+        }
+        Assert.That(checkedCount, Is.EqualTo(30000));
+    }
+
+    [Test]
+    public void ShortStringsWithAnySpecialCharAtAnyPlaceMatchTheReference()
+    {
+        // Short strings take a path that narrows plain ASCII eight chars at a time and hands the rest, from the first
+        // char that needs escaping or encoding, to the general one: check every length around the block and limit
+        // sizes with a special char at every place.
+        var specials = new[] { "\"", "\\", "\n", "\u0001", "\u001f", "\u007f", " ", "~", "\u00e9", "\u2028", "\ud800", "\udc00", "\ud83d\ude00", "\u0080" };
+        var failures = new List<string>();
+        var bytes = new ByteBuilder(8);
+        for (var length = 0; length <= 70; length++)
+        {
+            var plain = new string(Enumerable.Range(0, length).Select(i => (char)('a' + i % 26)).ToArray());
+            Check(plain);
+            for (var at = 0; at < length; at++)
+                foreach (var special in specials)
+                    Check(plain.Substring(0, at) + special + plain.Substring(at + 1));
+        }
+        Assert.That(failures, Is.Empty, string.Join("\n", failures.Take(20)));
+
+        void Check(string text)
+        {
+            var expected = new StringWriter();
+            new Serilog.Formatting.Json.JsonValueFormatter().Format(new Serilog.Events.ScalarValue(text), expected);
+            bytes.Reset();
+            new Utf8Sink(bytes).Quoted(text);
+            var written = bytes.Written.ToArray();
+            if (!written.AsSpan().SequenceEqual(Encoding.UTF8.GetBytes(expected.ToString())))
+                failures.Add($"{text.Length} {Escape(text)}: {Encoding.UTF8.GetString(written)} != {expected}");
+        }
+
+        static string Escape(string text) => string.Concat(text.Select(c => c < 0x20 || c > 0x7e ? $"\\u{(int)c:x4}" : c.ToString()));
     }
 
     [Test]
