@@ -10,8 +10,7 @@ namespace Serilog.Extensions.Observability.Formatting.Json;
 sealed class ByteBuilder
 {
     byte[] _own;
-    byte[]? _borrowed;
-    byte[] _buffer;
+    byte[] _buffer; // _own, or a borrowed output array
     int _start;
     int _end;
 
@@ -30,7 +29,7 @@ sealed class ByteBuilder
     public int Capacity => _own.Length;
 
     /// <summary>True while the bytes are written straight into a borrowed array.</summary>
-    public bool IsBorrowed => _borrowed is not null;
+    public bool IsBorrowed => !ReferenceEquals(_buffer, _own);
 
     public ReadOnlySpan<byte> Written => _buffer.AsSpan(_start, Length - _start);
 
@@ -39,7 +38,6 @@ sealed class ByteBuilder
     /// <summary>Starts empty, on the builder's own array.</summary>
     public void Reset()
     {
-        _borrowed = null;
         _buffer = _own;
         _start = 0;
         _end = _own.Length;
@@ -49,7 +47,6 @@ sealed class ByteBuilder
     /// <summary>Starts empty, writing into <paramref name="array"/>'s <paramref name="count"/> bytes from <paramref name="offset"/>.</summary>
     public void Borrow(byte[] array, int offset, int count)
     {
-        _borrowed = array;
         _buffer = array;
         _start = offset;
         _end = offset + count;
@@ -67,12 +64,11 @@ sealed class ByteBuilder
     {
         var written = Length - _start;
         var size = Math.Max(_own.Length * 2, written + sizeHint);
-        if (_borrowed is not null)
+        if (IsBorrowed)
         {
             // Out of borrowed room: carry on in the own array (grown if need be).
             if (_own.Length < written + sizeHint) _own = new byte[size];
             _buffer.AsSpan(_start, written).CopyTo(_own);
-            _borrowed = null;
         }
         else
         {
@@ -156,23 +152,35 @@ sealed class Scratch
     public readonly CharBuilder Chars = new(1024);
     public readonly CharBuilder Render = new(256);
 
+    // The thread's own instance: taken by the outermost call on the thread, so a re-entrant call sees it in use.
+    bool _cached;
+    bool _inUse;
+
     public static Scratch Rent()
     {
         var scratch = t_cached;
-        if (scratch is null) return new Scratch();
-        t_cached = null;
-        scratch.Bytes.Reset();
-        scratch.Chars.Length = 0;
-        scratch.Render.Length = 0;
+        if (scratch is null)
+        {
+            scratch = new Scratch { _cached = true };
+            t_cached = scratch;
+        }
+        else if (scratch._inUse)
+        {
+            return new Scratch();
+        }
+        scratch._inUse = true;
         return scratch;
     }
 
+    /// <summary>Leaves the buffers empty for the next call (and never holding a borrowed output array).</summary>
     public static void Return(Scratch scratch)
     {
-        // Never keep a borrowed output array alive from a thread-static.
         scratch.Bytes.Reset();
+        scratch.Chars.Length = 0;
+        scratch.Render.Length = 0;
+        if (!scratch._cached) return;
+        scratch._inUse = false;
         if (scratch.Bytes.Capacity > MaxRetainedChars * 3 || scratch.Chars.Capacity > MaxRetainedChars || scratch.Render.Capacity > MaxRetainedChars)
-            return;
-        t_cached = scratch;
+            t_cached = null;
     }
 }

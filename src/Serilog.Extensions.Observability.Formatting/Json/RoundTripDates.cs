@@ -130,6 +130,13 @@ sealed class RoundTripDates
     public static int WriteOffset(Span<byte> destination, TimeSpan offset)
     {
         destination = destination.Slice(0, 6);
+        if (offset.Ticks == 0)
+        {
+            // UTC, the usual offset: "+00:00" in two stores.
+            BinaryPrimitives.WriteUInt32LittleEndian(destination, '+' | ('0' << 8) | ('0' << 16) | (':' << 24));
+            BinaryPrimitives.WriteUInt16LittleEndian(destination.Slice(4), '0' | ('0' << 8));
+            return 6;
+        }
         var minutes = (int)(offset.Ticks / TimeSpan.TicksPerMinute);
         if (minutes < 0)
         {

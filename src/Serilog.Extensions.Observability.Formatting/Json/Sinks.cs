@@ -211,9 +211,10 @@ readonly struct Utf8Sink(ByteBuilder buffer) : IJsonSink
     public void RoundTrip(DateTimeOffset value)
     {
         var destination = buffer.Free(RoundTripDates.MaxLength);
-        // DateTimeOffset.Ticks are the clock time's, which "O" writes before the offset.
-        buffer.Dates.WriteClock(destination, value.Ticks);
-        RoundTripDates.WriteOffset(destination.Slice(RoundTripDates.ClockLength), value.Offset);
+        // "O" writes the clock time (UTC plus the offset, always within DateTime's range), then the offset.
+        var offset = value.Offset;
+        buffer.Dates.WriteClock(destination, value.UtcTicks + offset.Ticks);
+        RoundTripDates.WriteOffset(destination.Slice(RoundTripDates.ClockLength), offset);
         buffer.Length += RoundTripDates.MaxLength;
     }
 
