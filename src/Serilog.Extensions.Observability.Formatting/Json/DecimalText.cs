@@ -109,7 +109,7 @@ static class DecimalText
 
     static bool TryDecompose(decimal value, out ulong mantissa, out int scale, out bool negative)
     {
-        Span<int> bits = stackalloc int[4];
+        var bits = new DecimalBits();
         decimal.GetBits(value, bits);
         negative = bits[3] < 0;
         scale = (bits[3] >> 16) & 0xFF;
@@ -139,4 +139,11 @@ static class DecimalText
         AsciiDigits.WriteRight(destination.Slice(sign, integral), mantissa);
         return length;
     }
+}
+
+/// <summary>The four ints of <see cref="decimal.GetBits(decimal, Span{int})"/>, on the stack without a <c>stackalloc</c>.</summary>
+[System.Runtime.CompilerServices.InlineArray(4)]
+struct DecimalBits
+{
+    int _first;
 }
