@@ -163,7 +163,22 @@ readonly struct Utf8Sink(ByteBuilder buffer) : IJsonSink
         buffer.Length += written;
     }
 
-    public void Prepared(PreparedText text) => Literal(text.Utf8);
+    public void Prepared(PreparedText text)
+    {
+        var blocks = text.Utf8Blocks;
+        if (!Vector128.IsHardwareAccelerated)
+        {
+            Literal(text.Utf8);
+            return;
+        }
+        // Whole blocks, padding included: what lands beyond the text is free space that the next write covers.
+        var destination = buffer.Free(blocks.Length);
+        ref var source = ref MemoryMarshal.GetArrayDataReference(blocks);
+        ref var target = ref MemoryMarshal.GetReference(destination);
+        for (nuint i = 0; i < (nuint)blocks.Length; i += PreparedText.BlockSize)
+            Vector128.LoadUnsafe(ref source, i).StoreUnsafe(ref target, i);
+        buffer.Length += text.Utf8Length;
+    }
 
     public void AsciiText(ReadOnlySpan<char> text)
     {

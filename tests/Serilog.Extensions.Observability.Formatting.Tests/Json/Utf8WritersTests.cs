@@ -167,6 +167,45 @@ public class Utf8WritersTests
         static string Escape(string text) => string.Concat(text.Select(c => c < 0x20 || c > 0x7e ? $"\\u{(int)c:x4}" : c.ToString()));
     }
 
+    readonly struct TextFragment(string text) : IJsonFragment
+    {
+        public void Write<TSink>(TSink sink) where TSink : struct, IJsonSink => sink.Text(text);
+    }
+
+    [Test]
+    public void PreparedTextCopiedInWholeBlocksLeavesExactlyItsBytesAtAnyOffsetAndAcrossABorrowedArraysEnd()
+    {
+        // Prepared text is copied in 16-byte blocks, padding included: what follows must overwrite the padding, and a
+        // borrowed array too short for the padding must not lose or cut the text.
+        for (var length = 0; length <= 50; length++)
+        {
+            var text = new string(Enumerable.Range(0, length).Select(i => (char)('A' + i % 26)).ToArray());
+            var prepared = PreparedText.Create(new TextFragment(text));
+            Assert.That(prepared.Utf8.ToArray(), Is.EqualTo(Encoding.ASCII.GetBytes(text)));
+            for (var offset = 0; offset < 20; offset++)
+            {
+                var lead = new string('.', offset);
+                var expected = lead + text + "|" + text + "!";
+
+                var own = new ByteBuilder(4);
+                Assert.That(Write(sink => { sink.Literal(Encoding.ASCII.GetBytes(lead)); sink.Prepared(prepared); sink.Ascii('|'); sink.Prepared(prepared); sink.Ascii('!'); }, own),
+                    Is.EqualTo(expected), $"own {length} {offset}");
+
+                // Borrowed room that ends exactly where the text does (the padding would run past it).
+                var array = new byte[3 + expected.Length + 1];
+                var borrowed = new ByteBuilder(4);
+                borrowed.Borrow(array, 3, offset + length);
+                var sink = new Utf8Sink(borrowed);
+                sink.Literal(Encoding.ASCII.GetBytes(lead));
+                sink.Prepared(prepared);
+                sink.Ascii('|');
+                sink.Prepared(prepared);
+                sink.Ascii('!');
+                Assert.That(Encoding.ASCII.GetString(borrowed.Written), Is.EqualTo(expected), $"borrowed {length} {offset}");
+            }
+        }
+    }
+
     [Test]
     public void ThreadsWritingDatesOfDifferentDaysEachGetTheirOwnDays()
     {
