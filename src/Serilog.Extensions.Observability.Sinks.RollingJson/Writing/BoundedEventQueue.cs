@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.InteropServices;
 using Serilog.Events;
 
@@ -5,7 +6,8 @@ namespace Serilog.Extensions.Observability.Sinks.RollingJson.Writing;
 
 /// <summary>
 /// A bounded multi-producer, single-consumer ring of events (Vyukov's bounded queue): producers claim a slot with
-/// one compare-and-swap and never lock or allocate; it holds exactly <see cref="Capacity"/> events, so a full queue
+/// one compare-and-swap and never lock or allocate. The ring's size is a power of two, so a position finds its slot
+/// with a mask rather than a division; the queue still holds exactly <see cref="Capacity"/> events, so a full queue
 /// is detected exactly.
 /// </summary>
 internal sealed class BoundedEventQueue
@@ -23,16 +25,24 @@ internal sealed class BoundedEventQueue
         [FieldOffset(64)] public long Value;
     }
 
+    // Above this the ring stops growing (16 GB of slots): a larger limit holds this many events.
+    const int MaxRing = 1 << 30;
+
     readonly Cell[] _cells;
+    readonly long _mask;
     readonly long _capacity;
     PaddedPosition _tail;
     PaddedPosition _head;
+    // What producers last saw of _head: a lower bound they check against before reading the consumer's own line.
+    PaddedPosition _headSeen;
 
     public BoundedEventQueue(int capacity)
     {
-        _capacity = capacity;
-        _cells = new Cell[capacity];
-        for (var i = 0; i < capacity; i++) _cells[i].Sequence = i;
+        var ring = capacity >= MaxRing ? MaxRing : (int)BitOperations.RoundUpToPowerOf2((uint)capacity);
+        _capacity = Math.Min(capacity, ring);
+        _mask = ring - 1;
+        _cells = new Cell[ring];
+        for (var i = 0; i < ring; i++) _cells[i].Sequence = i;
     }
 
     public int Capacity => (int)_capacity;
@@ -63,7 +73,16 @@ internal sealed class BoundedEventQueue
         var position = Volatile.Read(ref _tail.Value);
         while (true)
         {
-            ref var cell = ref _cells[position % _capacity];
+            // Full when Capacity events are claimed and not yet taken. The last head seen is enough while it shows
+            // room (the head only grows); only then is the consumer's own position read again.
+            if (position - Volatile.Read(ref _headSeen.Value) >= _capacity)
+            {
+                var head = Volatile.Read(ref _head.Value);
+                Volatile.Write(ref _headSeen.Value, head);
+                if (position - head >= _capacity) return false;
+            }
+
+            ref var cell = ref _cells[position & _mask];
             var difference = Volatile.Read(ref cell.Sequence) - position;
             if (difference == 0)
             {
@@ -78,7 +97,7 @@ internal sealed class BoundedEventQueue
             }
             else if (difference < 0)
             {
-                // The slot still holds the event from one lap ago: the queue is full.
+                // The slot still holds the event from one lap ago (only when the limit fills the whole ring).
                 return false;
             }
             else
@@ -92,7 +111,7 @@ internal sealed class BoundedEventQueue
     public bool TryDequeue(out LogEvent item)
     {
         var position = _head.Value;
-        ref var cell = ref _cells[position % _capacity];
+        ref var cell = ref _cells[position & _mask];
         if (Volatile.Read(ref cell.Sequence) != position + 1)
         {
             item = null!;
@@ -100,7 +119,7 @@ internal sealed class BoundedEventQueue
         }
         item = cell.Item!;
         cell.Item = null;
-        Volatile.Write(ref cell.Sequence, position + _capacity);
+        Volatile.Write(ref cell.Sequence, position + _mask + 1);
         Volatile.Write(ref _head.Value, position + 1);
         return true;
     }

@@ -22,6 +22,38 @@ public class BoundedEventQueueTests
         Assert.That(queue.IsEmpty, Is.True);
     }
 
+    [TestCase(1)]
+    [TestCase(4)]
+    [TestCase(5)]
+    [TestCase(100)]
+    public void AnyLimitIsExactLapAfterLapOfTheRing(int capacity)
+    {
+        // The ring is the next power of two; the limit, not the ring, says when the queue is full, on every lap.
+        var queue = new BoundedEventQueue(capacity);
+        var events = Enumerable.Range(0, capacity + 1).Select(_ => Some.LogEvent()).ToArray();
+        var random = new Random(5);
+        var queued = new Queue<LogEvent>();
+        var next = 0;
+        for (var step = 0; step < 200 * capacity + 50; step++)
+        {
+            if (random.Next(2) == 0)
+            {
+                var item = events[next++ % events.Length];
+                var accepted = queue.TryEnqueue(item);
+                Assert.That(accepted, Is.EqualTo(queued.Count < capacity), $"step {step}, {queued.Count} queued");
+                if (accepted) queued.Enqueue(item);
+            }
+            else
+            {
+                var taken = queue.TryDequeue(out var item);
+                Assert.That(taken, Is.EqualTo(queued.Count > 0), $"step {step}");
+                if (taken) Assert.That(item, Is.SameAs(queued.Dequeue()), $"step {step}");
+            }
+            Assert.That(queue.Count, Is.EqualTo(queued.Count), $"step {step}");
+        }
+        Assert.That(queue.Capacity, Is.EqualTo(capacity));
+    }
+
     [Test]
     public void ManyProducersAndOneConsumerLoseAndDuplicateNothing()
     {
