@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Serilog.Core;
 using Serilog.Debugging;
 using Serilog.Events;
@@ -104,7 +105,15 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     bool _faulted;
     long _lastFileCheck;
     long _lastChangeReport;
-    int _bufferedEvents;
+    // Counted at every event by the writer: padded away from the fields every caller reads (the state, the writer's
+    // sleeping and polling flags), so that the writer's stores do not take that cache line from the callers' cores.
+    WriterCount _buffered;
+
+    [StructLayout(LayoutKind.Explicit, Size = 136)]
+    struct WriterCount
+    {
+        [FieldOffset(64)] public int Events;
+    }
     bool _housekeepingDue = true; // a first pass at start-up tidies what earlier runs left
 
     public RollingJsonSink(FileNaming naming, RollingJsonOptions options)
@@ -429,7 +438,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 Complete(1);
                 continue;
             }
-            _bufferedEvents++;
+            _buffered.Events++;
             if (_fileLength + _buffer.WrittenCount >= _sizeRollAt)
                 _rollBeforeNextEvent = true;
             if (_flushOnLevelEnabled && logEvent.Level >= _flushOnLevel)
@@ -445,7 +454,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// <summary>Appends the buffered events, retrying with backoff; when every attempt fails they are dropped and counted.</summary>
     void WriteOut(bool flushToDisk)
     {
-        if (_bufferedEvents == 0)
+        if (_buffered.Events == 0)
         {
             _buffer.Clear();
             return;
@@ -470,13 +479,13 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                     throw;
                 }
                 _fileLength = before + _buffer.WrittenCount;
-                var events = _bufferedEvents;
+                var events = _buffered.Events;
                 _written += events;
                 _bytesWritten += _buffer.WrittenCount;
                 SinkMetrics.EventsWritten.Add(events);
                 SinkMetrics.BytesWritten.Add(_buffer.WrittenCount);
                 _buffer.Clear();
-                _bufferedEvents = 0;
+                _buffered.Events = 0;
                 if (_faulted)
                 {
                     _faulted = false;
@@ -498,7 +507,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 }
                 if (attempt >= RetryDelays.Length || delay <= TimeSpan.Zero)
                 {
-                    var dropped = _bufferedEvents;
+                    var dropped = _buffered.Events;
                     if (_ioReport.Add(dropped, out var total))
                         ThrottledReport.Write("RollingJson sink {0}: writing failed after retries, {1} event(s) dropped so far: {2}", _naming.Directory, total, ex.Message);
                     DropBuffered(SinkMetrics.ReasonIoError);
@@ -511,8 +520,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
 
     void DropBuffered(string reason)
     {
-        var dropped = _bufferedEvents;
-        _bufferedEvents = 0;
+        var dropped = _buffered.Events;
+        _buffered.Events = 0;
         _buffer.Clear();
         if (dropped == 0) return;
         if (reason == SinkMetrics.ReasonIoError) _droppedIo += dropped;
