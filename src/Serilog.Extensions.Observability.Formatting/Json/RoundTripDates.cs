@@ -29,14 +29,7 @@ sealed class RoundTripDates
     /// up to the seconds is remembered for the last second seen, apart from the events' own timestamps: values logged
     /// together (a request's start, an order's time) mostly share their second.
     /// </summary>
-    public void WriteClock(Span<byte> destination, long ticks)
-    {
-        destination = destination.Slice(0, ClockLength);
-        var second = (ulong)ticks / TimeSpan.TicksPerSecond;
-        if ((long)second != _valueSecond.Second) _valueSecond = RememberSecond(second);
-        _valueSecond.Write(destination);
-        WriteFraction(destination, (uint)((ulong)ticks - second * TimeSpan.TicksPerSecond));
-    }
+    public void WriteClock(Span<byte> destination, long ticks) => WriteRemembering(ref _valueSecond, destination, ticks);
 
     void WriteClockUncached(Span<byte> destination, long ticks)
     {
@@ -72,12 +65,14 @@ sealed class RoundTripDates
     /// the text up to the second: an event's timestamp is nearly always in the same second as the last event's, and
     /// then only the fraction is new. Kept apart from the second that property values remember.
     /// </summary>
-    public void WriteTimestamp(Span<byte> destination, long ticks)
+    public void WriteTimestamp(Span<byte> destination, long ticks) => WriteRemembering(ref _eventSecond, destination, ticks);
+
+    void WriteRemembering(ref SecondText remembered, Span<byte> destination, long ticks)
     {
         destination = destination.Slice(0, ClockLength);
         var second = (ulong)ticks / TimeSpan.TicksPerSecond;
-        if ((long)second != _eventSecond.Second) _eventSecond = RememberSecond(second);
-        _eventSecond.Write(destination);
+        if ((long)second != remembered.Second) remembered = RememberSecond(second);
+        remembered.Write(destination);
         WriteFraction(destination, (uint)((ulong)ticks - second * TimeSpan.TicksPerSecond));
     }
 
