@@ -114,6 +114,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     {
         [FieldOffset(64)] public int Events;
     }
+
     bool _housekeepingDue = true; // a first pass at start-up tidies what earlier runs left
 
     public RollingJsonSink(FileNaming naming, RollingJsonOptions options)
