@@ -21,33 +21,45 @@ if ! dotnet build Serilog.Extensions.Observability.sln -c Release -nologo > "$re
 fi
 
 passed=0; failed=0; skipped=0; crashed=0
-projects=$(ls tests/*/*.csproj | grep -v PerformanceTests | sort)
-for project in $projects; do
-  name=$(basename "$project" .csproj)
+
+# run_tests PROJECT NAME [VAR=VALUE...]: runs one test project (with the environment given) and adds up its counts.
+run_tests() {
+  local project=$1 name=$2; shift 2
   echo "== $name"
-  dotnet test "$project" -c Release --no-build \
+  env "$@" dotnet test "$project" -c Release --no-build \
     --logger "trx;LogFileName=$name.trx" --results-directory "$results" \
     --blame-hang-timeout 10m -- NUnit.DefaultTimeout=600000 \
     > "$results/$name.log" 2>&1
-  code=$?
+  local code=$?
   grep -E '^(Passed!|Failed!|  Failed |Skipped |Total tests|Test Run Aborted|The active test run was aborted)' "$results/$name.log" | head -n 60
-  trx="$results/$name.trx"
+  local trx="$results/$name.trx"
   if [ ! -f "$trx" ]; then
     echo "   no results for $name (exit $code); see artifacts/test-results/$name.log"
     tail -n 30 "$results/$name.log"
-    crashed=$((crashed + 1)); continue
+    crashed=$((crashed + 1)); return
   fi
+  local counters
   counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
   get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
+  local p f e t a total executed
   p=$(get passed); f=$(get failed); e=$(get error); t=$(get timeout); a=$(get aborted); total=$(get total); executed=$(get executed)
-  s=$(( total - executed ))
-  passed=$((passed + p)); failed=$((failed + f + e + t + a)); skipped=$((skipped + s))
+  passed=$((passed + p)); failed=$((failed + f + e + t + a)); skipped=$((skipped + total - executed))
   if [ "$code" -ne 0 ] && [ $((f + e + t + a)) -eq 0 ]; then
     echo "   $name exited $code without a failed test (host crash?); see artifacts/test-results/$name.log"
     tail -n 30 "$results/$name.log"
     crashed=$((crashed + 1))
   fi
+}
+
+projects=$(ls tests/*/*.csproj | grep -v PerformanceTests | sort)
+for project in $projects; do
+  run_tests "$project" "$(basename "$project" .csproj)"
 done
+
+# The formatters have vectorised paths and scalar fallbacks: run their tests once more with the hardware
+# intrinsics off, so the fallbacks are checked byte for byte too.
+run_tests tests/Serilog.Extensions.Observability.Formatting.Tests/Serilog.Extensions.Observability.Formatting.Tests.csproj \
+  Serilog.Extensions.Observability.Formatting.Tests.Scalar DOTNET_EnableHWIntrinsic=0
 
 failed=$((failed + crashed))
 line="tests: $passed passed, $failed failed"
