@@ -33,7 +33,7 @@ public static class RollingJsonLoggerConfigurationExtensions
     /// <param name="retainedTotalBytesLimit">The most bytes all files may take together; the oldest go first. The default, <see langword="null"/>, means no limit.</param>
     /// <param name="compressRolledFiles">Gzip each rolled file in the background (<c>.json.gz</c>). The default is <see langword="false"/>.</param>
     /// <param name="fixedCurrentFileName">Keep the current file at one undated name (<c>logs/app.json</c>) and rename it on roll. The default is <see langword="false"/>.</param>
-    /// <param name="queueLimit">The most events waiting for the writer. The default is 100,000.</param>
+    /// <param name="queueLimit">The most events waiting for the writer, at most 2^30. The default is 100,000.</param>
     /// <param name="blockWhenFull">Make the caller wait for room instead of dropping (and counting) the event when the queue is full. The default is <see langword="false"/>.</param>
     /// <param name="durability">How far each batch is pushed before the next: to the OS (the default) or to the device.</param>
     /// <param name="flushOnLevel">A batch holding an event at or above this level is forced to disk at once. The default is <see cref="LogEventLevel.Error"/>. (Not nullable here: Serilog.Settings.Configuration cannot pass a nullable enum default; <see cref="RollingJsonOptions.FlushOnLevel"/> = <see langword="null"/> turns it off.)</param>
@@ -126,6 +126,8 @@ public static class RollingJsonLoggerConfigurationExtensions
         if (options.RetainedTotalBytesLimit is { } bytesLimit)
             Guard.Positive(bytesLimit, "retainedTotalBytesLimit");
         Guard.Positive(options.QueueLimit, "queueLimit");
+        if (options.QueueLimit > RollingJsonOptions.MaxQueueLimit)
+            throw new ArgumentOutOfRangeException("queueLimit", options.QueueLimit, "The queue limit must be at most 1,073,741,824 events.");
         Guard.Positive(options.ShutdownTimeout, "shutdownTimeout");
         if (options.ShutdownTimeout > TimeSpan.FromMilliseconds(int.MaxValue))
             throw new ArgumentOutOfRangeException("shutdownTimeout", options.ShutdownTimeout, "The shutdown timeout must be at most 24 days.");

@@ -20,6 +20,9 @@ public sealed class RollingJsonOptions
     /// <summary>The default <see cref="QueueLimit"/>: 100,000 events.</summary>
     public const int DefaultQueueLimit = 100_000;
 
+    /// <summary>The largest <see cref="QueueLimit"/>: 2^30 events (16 GB of queue slots).</summary>
+    public const int MaxQueueLimit = 1 << 30;
+
     /// <summary>The default <see cref="ShutdownTimeout"/>: 10 seconds.</summary>
     public static readonly TimeSpan DefaultShutdownTimeout = TimeSpan.FromSeconds(10);
 
@@ -83,8 +86,9 @@ public sealed class RollingJsonOptions
     public bool FixedCurrentFileName { get; set; }
 
     /// <summary>
-    /// The most events waiting for the background writer. The default is 100,000. What happens when it is reached
-    /// depends on <see cref="BlockWhenFull"/>.
+    /// The most events waiting for the background writer, at most <see cref="MaxQueueLimit"/>. The default is 100,000.
+    /// What happens when it is reached depends on <see cref="BlockWhenFull"/>. The queue reserves 16 bytes a slot for
+    /// the next power of two of slots (2 MB for the default), besides the events themselves.
     /// </summary>
     public int QueueLimit { get; set; } = DefaultQueueLimit;
 

@@ -23,6 +23,9 @@ public class RollingJsonLoggerConfigurationExtensionsTests
     public void InvalidOptionsAreRejectedWithTheParameterNameAndTheRule()
     {
         Assert.That(Rejects(o => o.QueueLimit = 0).ParamName, Is.EqualTo("queueLimit"));
+        var huge = Rejects(o => o.QueueLimit = RollingJsonOptions.MaxQueueLimit + 1);
+        Assert.That(huge.ParamName, Is.EqualTo("queueLimit"));
+        Assert.That(huge.Message, Does.StartWith("The queue limit must be at most 1,073,741,824 events."));
         Assert.That(Rejects(o => o.FileSizeLimitBytes = 0).ParamName, Is.EqualTo("fileSizeLimitBytes"));
         var count = Rejects(o => o.RetainedFileCountLimit = 0);
         Assert.That((count.ParamName, count.Message), Is.EqualTo(("retainedFileCountLimit", count.Message)));

@@ -25,8 +25,6 @@ internal sealed class BoundedEventQueue
         [FieldOffset(64)] public long Value;
     }
 
-    // Above this the ring stops growing (16 GB of slots): a larger limit holds this many events.
-    const int MaxRing = 1 << 30;
 
     readonly Cell[] _cells;
     readonly long _mask;
@@ -38,8 +36,11 @@ internal sealed class BoundedEventQueue
 
     public BoundedEventQueue(int capacity)
     {
-        var ring = capacity >= MaxRing ? MaxRing : (int)BitOperations.RoundUpToPowerOf2((uint)capacity);
-        _capacity = Math.Min(capacity, ring);
+        // Configuration keeps the limit within RollingJsonOptions.MaxQueueLimit (2^30), so the ring size fits an int.
+        if (capacity is < 1 or > RollingJsonOptions.MaxQueueLimit)
+            throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "The capacity must be from 1 to 2^30.");
+        var ring = (int)BitOperations.RoundUpToPowerOf2((uint)capacity);
+        _capacity = capacity;
         _mask = ring - 1;
         _cells = new Cell[ring];
         for (var i = 0; i < ring; i++) _cells[i].Sequence = i;
