@@ -25,7 +25,6 @@ internal sealed class BoundedEventQueue
         [FieldOffset(64)] public long Value;
     }
 
-
     readonly Cell[] _cells;
     readonly long _mask;
     readonly long _capacity;
