@@ -89,6 +89,7 @@ public sealed class PipelineTimer : IDisposable
     public static PipelineTimer Begin(string name, ILogger? logger = null, PipelineTimingOptions? options = null)
     {
         Guard.NotNullOrWhiteSpace(name);
+        options?.Validate();
         return new PipelineTimer(name, logger ?? Log.Logger, options ?? PipelineTimingDefaults.Current);
     }
 
@@ -130,6 +131,9 @@ public sealed class PipelineTimer : IDisposable
     public StageTimer Stage(string name)
     {
         Guard.NotNullOrWhiteSpace(name);
+        if (Volatile.Read(ref _ending) != 0)
+            Serilog.Debugging.SelfLog.WriteLine("{0}: stage {1} was begun after pipeline {2} ended; it is timed and logged, but is not one of the pipeline's stages.",
+                TimingDiagnostics.Name, name, Name);
         var parent = TimingAmbient.Current as StageTimer;
         if (parent is not null && !ReferenceEquals(parent.Pipeline, this)) parent = null;
         // A stage ended in another async flow (a helper method, a callback) is still ambient in this one; a new
@@ -232,10 +236,15 @@ public sealed class PipelineTimer : IDisposable
     }
 
     /// <summary>Registers a starting stage; returns its entry index.</summary>
+    /// <summary>Guards the stages' entries and the open stages; a stage ends under it (see <see cref="StageTimer"/>).</summary>
+    internal object StagesLock => _open;
+
+    /// <returns>The stage's entry, or -1 for a stage begun after the pipeline ended: it is not one of its stages.</returns>
     internal int StageStarted(StageTimer stage, string name, bool nested)
     {
         lock (_open)
         {
+            if (Volatile.Read(ref _ending) != 0) return -1;
             _open.Add(stage);
             return FindOrAddEntry(name, nested);
         }
@@ -243,6 +252,7 @@ public sealed class PipelineTimer : IDisposable
 
     internal void StageEnded(StageTimer stage, int entry, TimeSpan elapsed)
     {
+        if (entry < 0) return;
         lock (_open)
         {
             _open.Remove(stage);
@@ -310,12 +320,12 @@ public sealed class PipelineTimer : IDisposable
 
     void End(TimingOutcome outcome, Exception? exception)
     {
-        if (Interlocked.Exchange(ref _ending, 1) != 0) return;
-
-        // Stages left open never finished: end them, innermost (latest) first so each restores its parent.
+        // Stages left open never finished: end them, innermost (latest) first so each restores its parent. Ending
+        // is claimed under the stages' lock, so no stage can be added to this pipeline after the snapshot.
         StageTimer[]? open = null;
         lock (_open)
         {
+            if (Interlocked.Exchange(ref _ending, 1) != 0) return;
             if (_open.Count > 0) open = _open.ToArray();
         }
         if (open is not null)

@@ -44,6 +44,8 @@ public static class PipelineTimingLoggerConfigurationExtensions
         Guard.NotNull(enrichmentConfiguration);
         PipelineTimingOptions.ValidateThresholds(stageThresholds, nameof(stageThresholds));
         PipelineTimingOptions.ValidateThresholds(pipelineThresholds, nameof(pipelineThresholds));
+        PipelineTimingOptions.DefinedLevel(stageCompletionLevel, nameof(stageCompletionLevel));
+        PipelineTimingOptions.DefinedLevel(summaryLevel, nameof(summaryLevel));
         if (disposeOutcome is not (TimingOutcome.Completed or TimingOutcome.Abandoned))
             throw new ArgumentOutOfRangeException(nameof(disposeOutcome), disposeOutcome, "A disposed stage or pipeline is either Completed or Abandoned.");
 

@@ -20,6 +20,8 @@ public sealed class PipelineTimingOptions
 
     TimingOutcome _disposeOutcome = TimingOutcome.Completed;
     TimeProvider _timeProvider = TimeProvider.System;
+    LogEventLevel _stageCompletionLevel = LogEventLevel.Debug;
+    LogEventLevel _summaryLevel = LogEventLevel.Information;
 
     /// <summary>
     /// Duration above which a stage's completion event is written at <see cref="LogEventLevel.Warning"/>.
@@ -35,10 +37,18 @@ public sealed class PipelineTimingOptions
     public IDictionary<string, TimeSpan> PipelineThresholds { get; } = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
 
     /// <summary>Level of a stage completion event that is neither slow, abandoned nor failed. The default is <see cref="LogEventLevel.Debug"/>.</summary>
-    public LogEventLevel StageCompletionLevel { get; set; } = LogEventLevel.Debug;
+    public LogEventLevel StageCompletionLevel
+    {
+        get => _stageCompletionLevel;
+        set => _stageCompletionLevel = DefinedLevel(value, nameof(value));
+    }
 
     /// <summary>Level of a pipeline summary event that is neither slow, abandoned nor failed. The default is <see cref="LogEventLevel.Information"/>.</summary>
-    public LogEventLevel SummaryLevel { get; set; } = LogEventLevel.Information;
+    public LogEventLevel SummaryLevel
+    {
+        get => _summaryLevel;
+        set => _summaryLevel = DefinedLevel(value, nameof(value));
+    }
 
     /// <summary>
     /// The outcome of a stage or pipeline disposed without <c>Complete()</c> or <c>Fail()</c>:
@@ -64,6 +74,15 @@ public sealed class PipelineTimingOptions
         get => _timeProvider;
         set => _timeProvider = Guard.NotNull(value);
     }
+
+    /// <summary>
+    /// <paramref name="level"/> when it is one of <see cref="LogEventLevel"/>'s values; an undefined one (a number from
+    /// configuration) would write events above <see cref="LogEventLevel.Fatal"/>, past every minimum level.
+    /// </summary>
+    internal static LogEventLevel DefinedLevel(LogEventLevel level, string parameterName) =>
+        Enum.IsDefined(level)
+            ? level
+            : throw new ArgumentOutOfRangeException(parameterName, level, "The level must be one of Verbose, Debug, Information, Warning, Error or Fatal.");
 
     internal static void ValidateThresholds(IEnumerable<KeyValuePair<string, TimeSpan>>? thresholds, string parameterName)
     {

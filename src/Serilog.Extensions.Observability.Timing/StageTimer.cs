@@ -105,16 +105,22 @@ public sealed class StageTimer : IDisposable
 
     void End(TimingOutcome outcome, Exception? exception)
     {
-        if (Interlocked.Exchange(ref _ending, 1) != 0) return;
-
         var pipeline = Pipeline;
-        var end = pipeline.TimeProvider.GetTimestamp();
-        Volatile.Write(ref _end, end);
-        Volatile.Write(ref _outcome, (int)outcome);
-        var elapsed = pipeline.TimeProvider.GetElapsedTime(_start, end);
+        TimeSpan elapsed;
+        // Won and recorded under the pipeline's lock: a pipeline ending at the same moment either still finds this
+        // stage open (and abandons it) or finds its duration recorded, never a stage that ended but is not counted.
+        lock (pipeline.StagesLock)
+        {
+            if (_ending != 0) return;
+            Volatile.Write(ref _ending, 1);
+            var end = pipeline.TimeProvider.GetTimestamp();
+            Volatile.Write(ref _end, end);
+            Volatile.Write(ref _outcome, (int)outcome);
+            elapsed = pipeline.TimeProvider.GetElapsedTime(_start, end);
+            pipeline.StageEnded(this, _entry, elapsed);
+        }
 
         TimingAmbient.Exit(ref _scope, this);
-        pipeline.StageEnded(this, _entry, elapsed);
 
         if (TimingDiagnostics.StageDuration.Enabled)
             TimingDiagnostics.RecordStage(elapsed, pipeline.Name, Name, outcome);

@@ -554,4 +554,98 @@ public class PipelineTimerDefaultLoggerTests
 
         Assert.That(sink.SingleEvent.Scalar("Pipeline"), Is.EqualTo("default-logger"));
     }
+
+    sealed class GateClock(FakeTimeProvider inner) : TimeProvider
+    {
+        // The next clock read on this thread blocks until released: a stage that has won its end waits there.
+        public volatile int BlockThread = -1;
+        public readonly ManualResetEventSlim Entered = new(), Release = new();
+        public override long TimestampFrequency => inner.TimestampFrequency;
+        public override DateTimeOffset GetUtcNow() => inner.GetUtcNow();
+        public override long GetTimestamp()
+        {
+            if (Environment.CurrentManagedThreadId == BlockThread)
+            {
+                BlockThread = -1;
+                Entered.Set();
+                Release.Wait(TimeSpan.FromSeconds(10));
+            }
+            return inner.GetTimestamp();
+        }
+    }
+
+    [Test]
+    [NonParallelizable]
+    public void AStageEndingWhileThePipelineEndsIsCountedInTheSummary()
+    {
+        var fake = new FakeTimeProvider();
+        var clock = new GateClock(fake);
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration().MinimumLevel.Verbose().WriteTo.Sink(sink).CreateLogger();
+        var pipeline = PipelineTimer.Begin("p", logger, new PipelineTimingOptions { TimeProvider = clock });
+        var stage = pipeline.Stage("embed");
+        fake.Advance(TimeSpan.FromMilliseconds(40));
+
+        // The stage ends on another thread and is held inside its end; the pipeline ends meanwhile.
+        var worker = new Thread(() => { clock.BlockThread = Environment.CurrentManagedThreadId; stage.Complete(); });
+        worker.Start();
+        Assert.That(clock.Entered.Wait(TimeSpan.FromSeconds(10)), Is.True);
+        var contention = Monitor.LockContentionCount;
+        var ending = Task.Run(pipeline.Complete);
+        // Let the stage go once the pipeline has either ended without it or is waiting for it to finish ending.
+        Assert.That(SpinWait.SpinUntil(() => ending.IsCompleted || Monitor.LockContentionCount > contention, TimeSpan.FromSeconds(10)), Is.True);
+        clock.Release.Set();
+        worker.Join();
+        Assert.That(ending.Wait(TimeSpan.FromSeconds(10)), Is.True);
+
+        var summary = sink.Events.Single(e => e.Properties.ContainsKey("Stages"));
+        var stages = ((DictionaryValue)summary.Properties["Stages"]).Elements;
+        Assert.That(stages.Keys.Select(k => k.Value), Is.EqualTo(new[] { "embed" }), "the stage's duration is in the summary");
+        Assert.That(stage.Outcome, Is.EqualTo(TimingOutcome.Completed));
+        Assert.That(pipeline.Stages["embed"], Is.EqualTo(40));
+    }
+
+    [Test]
+    public void AStageBegunAfterThePipelineEndedIsTimedButNotOneOfItsStages()
+    {
+        using var log = new TimedLog();
+        var pipeline = log.Begin("p");
+        using (pipeline.Stage("a")) log.Advance(10);
+        pipeline.Complete();
+
+        var selfLog = new List<string>();
+        using (TemporarySelfLog.SaveTo(selfLog))
+        using (pipeline.Stage("late")) log.Advance(10);
+
+        Assert.That(pipeline.Stages.Keys, Is.EqualTo(new[] { "a" }));
+        Assert.That(log.StageEvent("late").Scalar("ElapsedMs"), Is.EqualTo(10.0));
+        Assert.That(selfLog, Has.Some.Contains("late").And.Some.Contains("after pipeline p ended"));
+    }
+
+    [Test]
+    public void BeginRejectsOptionsWithAThresholdThatIsNotPositive()
+    {
+        var options = new PipelineTimingOptions();
+        options.StageThresholds["llm"] = TimeSpan.FromSeconds(-1);
+        using var logger = new LoggerConfiguration().CreateLogger();
+        Assert.That(() => PipelineTimer.Begin("p", logger, options),
+            Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("StageThresholds"));
+    }
+
+    [Test]
+    public void ANestedPipelinesSummaryCarriesNoElapsedTimeOfTheOuterOne()
+    {
+        using var log = new TimedLog();
+        using var outer = log.Begin("outer");
+        log.Advance(100);
+        var inner = log.Begin("inner");
+        log.Advance(5);
+        log.Logger.Information("Inside inner");
+        inner.Complete();
+
+        var summary = log.Events.Single(e => e.Properties.ContainsKey("Stages") && Equals(e.Scalar("Pipeline"), "inner"));
+        Assert.That(summary.Scalar("ElapsedMs"), Is.EqualTo(5.0));
+        Assert.That(summary.Properties.ContainsKey("PipelineElapsedMs"), Is.False, "the outer pipeline's 105 ms is not this event's");
+        Assert.That(log.Single("Inside inner").Scalar("PipelineElapsedMs"), Is.EqualTo(5.0));
+    }
 }

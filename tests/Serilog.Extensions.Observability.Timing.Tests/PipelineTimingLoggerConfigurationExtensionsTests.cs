@@ -206,4 +206,19 @@ public class PipelineTimingLoggerConfigurationExtensionsTests
             Throws.ArgumentNullException.With.Property("ParamName").EqualTo("options"));
         Assert.That(PipelineTimingDefaults.Current, Is.SameAs(_saved), "A rejected configuration must not replace the defaults.");
     }
+
+    [Test]
+    public void AnUndefinedLevelIsRejectedWithTheParameterNameFromCodeOptionsAndAppSettings()
+    {
+        Assert.That(() => new LoggerConfiguration().Enrich.WithPipelineTiming(stageCompletionLevel: (LogEventLevel)42),
+            Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("stageCompletionLevel"));
+        Assert.That(() => new LoggerConfiguration().Enrich.WithPipelineTiming(summaryLevel: (LogEventLevel)(-1)),
+            Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("summaryLevel"));
+        Assert.That(() => new PipelineTimingOptions { SummaryLevel = (LogEventLevel)42 }, Throws.InstanceOf<ArgumentOutOfRangeException>());
+        Assert.That(() => new PipelineTimingOptions { StageCompletionLevel = (LogEventLevel)6 }, Throws.InstanceOf<ArgumentOutOfRangeException>());
+        Assert.That(() => new LoggerConfiguration().ReadFrom.Configuration(Json("""
+            {"Serilog":{"Using":["Serilog.Extensions.Observability.Timing"],"Enrich":[{"Name":"WithPipelineTiming","Args":{"summaryLevel":"9"}}]}}
+            """)).CreateLogger(), Throws.Exception);
+        Assert.That(PipelineTimingDefaults.Current, Is.SameAs(_saved), "A rejected configuration must not replace the defaults.");
+    }
 }

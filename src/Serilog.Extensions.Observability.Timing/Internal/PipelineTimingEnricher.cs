@@ -23,6 +23,11 @@ sealed class PipelineTimingEnricher : ILogEventEnricher
         {
             var stage = frame as StageTimer;
             var pipeline = stage is null ? (PipelineTimer)frame : stage.Pipeline;
+            // An event about another pipeline (a nested pipeline's summary, written once it has left the flow) gets
+            // no timing of this one.
+            if (logEvent.Properties.TryGetValue(TimingEvents.PipelineIdName, out var id)
+                && !(id is ScalarValue { Value: string named } && string.Equals(named, pipeline.Id, StringComparison.Ordinal)))
+                return;
             var now = pipeline.TimeProvider.GetTimestamp();
 
             logEvent.AddPropertyIfAbsent(pipeline.PipelineProperty);

@@ -69,16 +69,32 @@ static class TimingDiagnostics
 
     public static Activity? StartActivity(string name, Activity? parent)
     {
+        var previous = Activity.Current;
         try
         {
             // A stage begun in another flow than its parent still becomes the parent's child.
-            if (parent is not null && !ReferenceEquals(Activity.Current, parent))
+            if (parent is not null && !ReferenceEquals(previous, parent))
                 return Source.StartActivity(name, ActivityKind.Internal, parent.Context);
             return Source.StartActivity(name, ActivityKind.Internal);
         }
         catch (Exception ex)
         {
             ReportListenerFault(ex);
+            // The span had become current before the listener threw: nobody will stop it, so stop it here and put
+            // the application's span back.
+            var orphan = Activity.Current;
+            if (orphan is not null && !ReferenceEquals(orphan, previous) && ReferenceEquals(orphan.Source, Source))
+            {
+                try
+                {
+                    orphan.Stop();
+                }
+                catch (Exception stopFault)
+                {
+                    ReportListenerFault(stopFault);
+                }
+            }
+            Activity.Current = previous;
             return null;
         }
     }
@@ -92,6 +108,9 @@ static class TimingDiagnostics
         catch (Exception ex)
         {
             ReportListenerFault(ex);
+            // Stopping hands the current span back to the parent after the listeners ran; a listener that threw
+            // skipped that.
+            if (ReferenceEquals(Activity.Current, activity)) Activity.Current = activity.Parent;
         }
     }
 

@@ -209,4 +209,31 @@ public class TimingDiagnosticsTests
         Assert.That(log.Single("Inside").SpanId, Is.EqualTo(request.SpanId));
         Assert.That(log.Summary.SpanId, Is.EqualTo(request.SpanId));
     }
+
+    [TestCase("started")]
+    [TestCase("stopped")]
+    public void AListenerThatThrowsLeavesTheApplicationsSpanCurrent(string when)
+    {
+        // The runtime makes a span current before it calls ActivityStarted, and hands the current span back to the
+        // parent only after ActivityStopped: a listener that throws must not leave the stage's span current.
+        using var log = new TimedLog();
+        using var request = new Activity("request").Start();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStarted = when == "started" ? _ => throw new InvalidOperationException("started") : null,
+            ActivityStopped = when == "stopped" ? _ => throw new InvalidOperationException("stopped") : null,
+        };
+        ActivitySource.AddActivityListener(listener);
+        var selfLog = new List<string>();
+        using (Serilog.Extensions.Observability.Tests.Support.TemporarySelfLog.SaveTo(selfLog))
+        {
+            using (var pipeline = log.Begin("p"))
+            using (pipeline.Stage("s"))
+                Assert.That(Activity.Current?.OperationName, Is.Not.EqualTo("p"), "a stage is current inside its block, or no span");
+        }
+        Assert.That(Activity.Current, Is.SameAs(request), $"current is {Activity.Current?.OperationName}");
+        Assert.That(selfLog, Has.Some.Contains(when));
+    }
 }
