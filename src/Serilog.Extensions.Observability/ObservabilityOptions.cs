@@ -146,6 +146,37 @@ public sealed class ObservabilityOptions
         return this;
     }
 
+    /// <summary>A copy for one <c>WithObservability()</c> call to change: kept only if what it builds is valid.</summary>
+    internal ObservabilityOptions Clone()
+    {
+        var copy = new ObservabilityOptions();
+        copy.CopyFrom(this);
+        return copy;
+    }
+
+    /// <summary>Takes every setting of <paramref name="other"/>.</summary>
+    internal void CopyFrom(ObservabilityOptions other)
+    {
+        ServiceName = other.ServiceName;
+        ServiceVersion = other.ServiceVersion;
+        EnvironmentName = other.EnvironmentName;
+        Enrichers = other.Enrichers;
+        _consoleFormat = other._consoleFormat;
+        _consoleTemplate = other._consoleTemplate;
+        RollingJsonPath = other.RollingJsonPath;
+        RollingJsonOptions = other.RollingJsonOptions;
+        if (!ReferenceEquals(_redaction, other._redaction))
+        {
+            _redaction.Clear();
+            _redaction.AddRange(other._redaction);
+        }
+        if (!ReferenceEquals(_overrides, other._overrides))
+        {
+            _overrides.Clear();
+            foreach (var (source, level) in other._overrides) _overrides[source] = level;
+        }
+    }
+
     internal void ApplyRedaction(RedactionOptions options)
     {
         foreach (var action in _redaction) action(options);

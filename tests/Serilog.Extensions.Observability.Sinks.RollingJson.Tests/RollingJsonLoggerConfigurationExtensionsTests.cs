@@ -27,6 +27,7 @@ public class RollingJsonLoggerConfigurationExtensionsTests
         Assert.That(huge.ParamName, Is.EqualTo("queueLimit"));
         Assert.That(huge.Message, Does.StartWith("The queue limit must be at most 1,073,741,824 events."));
         Assert.That(Rejects(o => o.FileSizeLimitBytes = 0).ParamName, Is.EqualTo("fileSizeLimitBytes"));
+        Assert.That(Rejects(o => o.FlushOnLevel = (LogEventLevel)9).ParamName, Is.EqualTo("flushOnLevel"));
         var count = Rejects(o => o.RetainedFileCountLimit = 0);
         Assert.That((count.ParamName, count.Message), Is.EqualTo(("retainedFileCountLimit", count.Message)));
         Assert.That(count.Message, Does.StartWith("At least one file must be retained."));

@@ -115,6 +115,38 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     }
 
     [Test]
+    public void ACallWhoseOptionsFailToBuildIsNotKeptForTheNextCall()
+    {
+        // Options that only fail once built (a redaction mask, a queue limit) must not stay in the configuration.
+        var configuration = new LoggerConfiguration();
+        Assert.Throws<ArgumentException>(() => configuration.WithObservability(o => o.Redaction(r => r.Mask = "")));
+        Assert.Throws<ArgumentOutOfRangeException>(() => configuration.WithObservability(o => o.RollingJson("logs/never-.json", f => f.QueueLimit = 0)));
+
+        var sink = new CollectingSink();
+        using (var logger = configuration.WithObservability(o => o.Console(ObservabilityConsoleFormat.None)).WriteTo.Sink(sink).CreateLogger())
+        using (CorrelationContext.Begin("after-two-failures"))
+            logger.Information("x");
+
+        Assert.That(Scalar(sink.SingleEvent, "CorrelationId"), Is.EqualTo("after-two-failures"));
+        Assert.That(Directory.Exists("logs") && Directory.GetFiles("logs", "never-*").Length > 0, Is.False);
+    }
+
+    [Test]
+    public void AKeyedUserEnricherAfterWithObservabilityPseudonymisesTheUserId()
+    {
+        var sink = new CollectingSink();
+        using (var logger = new LoggerConfiguration()
+                   .WithObservability(o => o.Console(ObservabilityConsoleFormat.None))
+                   .Enrich.WithUser(pseudonymizationKey: "0123456789abcdef0123")
+                   .WriteTo.Sink(sink).CreateLogger())
+        using (UserContext.Begin("alice@example.com"))
+            logger.Information("x");
+
+        Assert.That(Scalar(sink.SingleEvent, "UserId"), Is.Not.EqualTo("alice@example.com"));
+        Assert.That(Scalar(sink.SingleEvent, "UserId") as string, Has.Length.EqualTo(64));
+    }
+
+    [Test]
     public void EnrichersCanBeTurnedOff()
     {
         LogEvent evt;

@@ -20,7 +20,17 @@ sealed class UserEnricher : ILogEventEnricher
         {
             var scope = UserScope.Current?.Properties;
             if (scope is null) return;
-            if (scope.UserIdProperty(_pseudonymizer) is { } userId) logEvent.AddPropertyIfAbsent(userId);
+            if (scope.UserIdProperty(_pseudonymizer) is { } userId)
+            {
+                // A user enricher without a key that ran first (WithObservability() adds one) left the clear id: a
+                // keyed one replaces exactly that value, never a UserId the event brought itself.
+                if (_pseudonymizer is not null
+                    && logEvent.Properties.TryGetValue(UserPropertyNames.UserId, out var present)
+                    && ReferenceEquals(present, scope.UserIdProperty(null)?.Value))
+                    logEvent.AddOrUpdateProperty(userId);
+                else
+                    logEvent.AddPropertyIfAbsent(userId);
+            }
             if (scope.TenantIdProperty is { } tenantId) logEvent.AddPropertyIfAbsent(tenantId);
             if (scope.SessionIdProperty is { } sessionId) logEvent.AddPropertyIfAbsent(sessionId);
         }

@@ -28,11 +28,13 @@ sealed class ObservabilityState
     {
         var state = States.GetValue(configuration, _ => new ObservabilityState());
 
-        configure?.Invoke(state.Options);
-
-        // Build first: an invalid option throws here, before anything is attached.
-        var enricher = CaptureEnricher(state.Options);
-        var sink = CaptureSink(state.Options);
+        // The call changes a copy and builds from it first: an invalid option throws here, before anything is
+        // attached or kept, so the configuration stays usable for the next call.
+        var candidate = state.Options.Clone();
+        configure?.Invoke(candidate);
+        var enricher = CaptureEnricher(candidate);
+        var sink = CaptureSink(candidate);
+        state.Options.CopyFrom(candidate);
 
         if (!state._attached)
         {

@@ -130,4 +130,19 @@ public class UserEnricherTests
         foreach (var name in new[] { "UserId", "TenantId", "SessionId" })
             Assert.That(events[1].Properties[name], Is.SameAs(events[0].Properties[name]), name);
     }
+
+    [Test]
+    public void AKeyedUserEnricherReplacesTheClearIdAnUnkeyedOneAddedFirstButNotAnIdTheEventBrings()
+    {
+        // WithObservability() adds an unkeyed WithUser(); a keyed one configured after it must still pseudonymise.
+        var keyedOnly = Text(LogAs("alice", null, null, c => c.Enrich.WithUser(pseudonymizationKey: KeyA)), "UserId");
+        var afterUnkeyed = Text(LogAs("alice", null, null, c => c.Enrich.WithUser().Enrich.WithUser(pseudonymizationKey: KeyA)), "UserId");
+        Assert.That(keyedOnly, Is.Not.EqualTo("alice"));
+        Assert.That(afterUnkeyed, Is.EqualTo(keyedOnly));
+
+        LogEvent own;
+        using (UserContext.Begin("alice"))
+            own = DelegatingSink.GetLogEvent(log => log.Information("Deleted {UserId}", "alice"), c => c.Enrich.WithUser().Enrich.WithUser(pseudonymizationKey: KeyA));
+        Assert.That(Text(own, "UserId"), Is.EqualTo("alice"), "the event's own UserId is its message's, not the context's");
+    }
 }
