@@ -33,7 +33,9 @@ public static class CorrelationPropagation
             var id = CorrelationContext.CurrentId;
             if (id is not null) return id;
             var activity = Activity.Current;
-            return activity is { IdFormat: ActivityIdFormat.W3C } ? activity.TraceId.ToHexString() : null;
+            if (activity is not { IdFormat: ActivityIdFormat.W3C }) return null;
+            var traceId = activity.TraceId.ToHexString();
+            return Enrichment.ActivityProperties.IsAllZero(traceId) ? null : traceId;
         }
     }
 

@@ -37,11 +37,17 @@ sealed class ActivityProperties
         _operationNameValue = activity.OperationName;
         if (activity.IdFormat == ActivityIdFormat.W3C)
         {
-            TraceIdValue = activity.TraceId.ToHexString();
-            TraceId = new LogEventProperty(SpanPropertyNames.TraceId, new ScalarValue(TraceIdValue));
+            // An all-zero id is W3C's "invalid" (a parent set from default ids): it names no trace and correlates
+            // nothing, so it is left out rather than shared by every such event.
+            var traceId = activity.TraceId.ToHexString();
+            if (!IsAllZero(traceId))
+            {
+                TraceIdValue = traceId;
+                TraceId = new LogEventProperty(SpanPropertyNames.TraceId, new ScalarValue(traceId));
+            }
             SpanId = new LogEventProperty(SpanPropertyNames.SpanId, new ScalarValue(activity.SpanId.ToHexString()));
             var parent = activity.ParentSpanId;
-            if (parent != default)
+            if (parent != default && !IsAllZero(parent.ToHexString()))
                 ParentSpanId = new LogEventProperty(SpanPropertyNames.ParentSpanId, new ScalarValue(parent.ToHexString()));
         }
         else
@@ -53,7 +59,10 @@ sealed class ActivityProperties
         }
     }
 
-    /// <summary>The W3C trace id as hex, or <see langword="null"/> for a hierarchical activity.</summary>
+    /// <summary>Whether a hex id is all zeros, W3C's invalid id.</summary>
+    public static bool IsAllZero(string hex) => hex.AsSpan().IndexOfAnyExcept('0') < 0;
+
+    /// <summary>The W3C trace id as hex, or <see langword="null"/> for a hierarchical activity or an all-zero id.</summary>
     public string? TraceIdValue { get; }
 
     public LogEventProperty? TraceId { get; }
@@ -114,8 +123,9 @@ sealed class ActivityProperties
     }
 
     /// <summary>The W3C trace id under <paramref name="propertyName"/>; only called for W3C activities.</summary>
-    public LogEventProperty CorrelationProperty(string propertyName)
+    public LogEventProperty? CorrelationProperty(string propertyName)
     {
+        if (TraceIdValue is null) return null;
         var property = _correlation;
         if (property is not null && property.Name == propertyName) return property;
         property = new LogEventProperty(propertyName, new ScalarValue(TraceIdValue));

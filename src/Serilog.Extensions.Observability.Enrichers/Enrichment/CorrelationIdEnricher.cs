@@ -39,7 +39,7 @@ sealed class CorrelationIdEnricher : ILogEventEnricher
                 properties = ActivityProperties.For(activity);
             }
 
-            logEvent.AddPropertyIfAbsent(properties.CorrelationProperty(_propertyName));
+            if (properties.CorrelationProperty(_propertyName) is { } correlation) logEvent.AddPropertyIfAbsent(correlation);
         }
         catch (Exception ex)
         {

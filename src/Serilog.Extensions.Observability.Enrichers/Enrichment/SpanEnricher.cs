@@ -78,17 +78,40 @@ sealed class SpanEnricher : ILogEventEnricher
     {
         if (logEvent.Properties.ContainsKey(SpanPropertyNames.Tags)) return;
         List<KeyValuePair<ScalarValue, LogEventPropertyValue>>? entries = null;
+        HashSet<string>? seen = null;
         foreach (var tag in activity.TagObjects)
         {
             entries ??= new List<KeyValuePair<ScalarValue, LogEventPropertyValue>>();
-            entries.Add(new KeyValuePair<ScalarValue, LogEventPropertyValue>(new ScalarValue(tag.Key), TagValue(tag.Value)));
+            // Activity.AddTag allows a key twice; a dictionary does not: the first value is kept, as for baggage.
+            if (IsRepeated(tag.Key, entries, ref seen)) continue;
+            entries.Add(new KeyValuePair<ScalarValue, LogEventPropertyValue>(new ScalarValue(tag.Key), TagValue(tag.Value, 0)));
         }
 
         if (entries is not null)
             logEvent.AddPropertyIfAbsent(new LogEventProperty(SpanPropertyNames.Tags, new DictionaryValue(entries)));
     }
 
-    static LogEventPropertyValue TagValue(object? value)
+    /// <summary>Whether <paramref name="key"/> is already an entry: a scan for the usual few tags, a set beyond.</summary>
+    static bool IsRepeated(string key, List<KeyValuePair<ScalarValue, LogEventPropertyValue>> entries, ref HashSet<string>? seen)
+    {
+        if (seen is null && entries.Count < 16)
+        {
+            foreach (var entry in entries)
+                if (string.Equals((string?)entry.Key.Value, key, StringComparison.Ordinal)) return true;
+            return false;
+        }
+        if (seen is null)
+        {
+            seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var entry in entries) seen.Add((string)entry.Key.Value!);
+        }
+        return !seen.Add(key);
+    }
+
+    // Arrays within arrays deeper than this (an array that holds itself) are cut, as Serilog cuts deep objects.
+    const int MaxTagDepth = 10;
+
+    static LogEventPropertyValue TagValue(object? value, int depth)
     {
         switch (value)
         {
@@ -101,8 +124,10 @@ sealed class SpanEnricher : ILogEventEnricher
             case DateTime or DateTimeOffset or TimeSpan or Guid:
                 return new ScalarValue(value);
             case Array array:
-                var elements = new LogEventPropertyValue[array.Length];
-                for (var i = 0; i < elements.Length; i++) elements[i] = TagValue(array.GetValue(i));
+                if (depth >= MaxTagDepth) return new ScalarValue(null);
+                // Enumerated, not indexed: a multi-dimensional array lists every element in order.
+                var elements = new List<LogEventPropertyValue>(array.Length);
+                foreach (var element in array) elements.Add(TagValue(element, depth + 1));
                 return new SequenceValue(elements);
             default:
                 // Rendered now, under our catch: a ToString() that throws must not fail a sink later.

@@ -23,10 +23,12 @@ sealed class UserEnricher : ILogEventEnricher
             if (scope.UserIdProperty(_pseudonymizer) is { } userId)
             {
                 // A user enricher without a key that ran first (WithObservability() adds one) left the clear id: a
-                // keyed one replaces exactly that value, never a UserId the event brought itself.
+                // keyed one replaces it. Any UserId holding the current user's clear id is replaced, so that id is
+                // never written; another user's id that the event brings itself is kept.
                 if (_pseudonymizer is not null
                     && logEvent.Properties.TryGetValue(UserPropertyNames.UserId, out var present)
-                    && ReferenceEquals(present, scope.UserIdProperty(null)?.Value))
+                    && present is ScalarValue { Value: string clear }
+                    && string.Equals(clear, scope.Identity.UserId, StringComparison.Ordinal))
                     logEvent.AddOrUpdateProperty(userId);
                 else
                     logEvent.AddPropertyIfAbsent(userId);

@@ -115,6 +115,51 @@ public class SpanEnricherTests
     }
 
     [Test]
+    public void ARepeatedTagKeyKeepsTheFirstValueAndTheOtherTags()
+    {
+        using var activity = new Activity("op").AddTag("k", 1).AddTag("other", "x").AddTag("k", 2).Start();
+        var selfLog = new List<string>();
+        LogEvent evt;
+        using (TemporarySelfLog.SaveTo(selfLog))
+            evt = Log(c => c.Enrich.WithSpan(includeTags: true));
+
+        Assert.That(evt.Properties["Tags"].ToString(), Is.EqualTo("[(\"k\": 1), (\"other\": \"x\")]"));
+        Assert.That(selfLog, Is.Empty);
+    }
+
+    [Test]
+    public void AnArrayTagThatHoldsItselfIsCutAndAMultiDimensionalOneIsListed()
+    {
+        var cyclic = new object[1];
+        cyclic[0] = cyclic;
+        using var activity = new Activity("op").AddTag("cyclic", cyclic).AddTag("grid", new[,] { { 1, 2 }, { 3, 4 } }).Start();
+        var evt = Log(c => c.Enrich.WithSpan(includeTags: true));
+
+        var tags = ((DictionaryValue)evt.Properties["Tags"]).Elements.ToDictionary(e => (string)e.Key.Value!, e => e.Value);
+        Assert.That(tags["grid"].ToString(), Is.EqualTo("[1, 2, 3, 4]"));
+        var depth = 0;
+        for (var value = tags["cyclic"]; value is SequenceValue sequence; value = sequence.Elements[0]) depth++;
+        Assert.That(depth, Is.EqualTo(10), "cut at ten levels, as Serilog cuts deep objects");
+    }
+
+    [Test]
+    public void AnAllZeroTraceIdIsNoTraceAndNoCorrelation()
+    {
+        using var activity = new Activity("zero").SetIdFormat(ActivityIdFormat.W3C);
+        activity.SetParentId(default(ActivityTraceId), default(ActivitySpanId));
+        activity.Start();
+        Assume.That(activity.TraceId.ToHexString(), Is.EqualTo(new string('0', 32)));
+
+        var evt = Log(c => c.Enrich.WithSpan().Enrich.WithCorrelation());
+
+        Assert.That(evt.Properties.Keys, Has.None.AnyOf("TraceId", "ParentSpanId", "CorrelationId"));
+        Assert.That(evt.Properties.ContainsKey("SpanId"), Is.True);
+        Assert.That(CorrelationPropagation.OutgoingId, Is.Null);
+        var headers = new Dictionary<string, string>();
+        Assert.That(CorrelationPropagation.Inject(headers), Is.False);
+    }
+
+    [Test]
     public void ValuesTheCallerSetWin()
     {
         using var activity = new Activity("op").Start();

@@ -132,17 +132,22 @@ public class UserEnricherTests
     }
 
     [Test]
-    public void AKeyedUserEnricherReplacesTheClearIdAnUnkeyedOneAddedFirstButNotAnIdTheEventBrings()
+    public void AKeyedUserEnricherReplacesTheCurrentUsersClearIdAnUnkeyedOneAddedFirst()
     {
-        // WithObservability() adds an unkeyed WithUser(); a keyed one configured after it must still pseudonymise.
+        // WithObservability() adds an unkeyed WithUser(); a keyed one configured after it must still pseudonymise,
+        // also for an identity resolved anew for each event and for the first events of concurrent flows.
         var keyedOnly = Text(LogAs("alice", null, null, c => c.Enrich.WithUser(pseudonymizationKey: KeyA)), "UserId");
-        var afterUnkeyed = Text(LogAs("alice", null, null, c => c.Enrich.WithUser().Enrich.WithUser(pseudonymizationKey: KeyA)), "UserId");
         Assert.That(keyedOnly, Is.Not.EqualTo("alice"));
-        Assert.That(afterUnkeyed, Is.EqualTo(keyedOnly));
+        Assert.That(Text(LogAs("alice", null, null, c => c.Enrich.WithUser().Enrich.WithUser(pseudonymizationKey: KeyA)), "UserId"), Is.EqualTo(keyedOnly));
+
+        LogEvent deferred;
+        using (UserContext.BeginDeferred(() => new UserIdentity("alice")))
+            deferred = DelegatingSink.GetLogEvent(log => log.Information("Hi"), c => c.Enrich.WithUser().Enrich.WithUser(pseudonymizationKey: KeyA));
+        Assert.That(Text(deferred, "UserId"), Is.EqualTo(keyedOnly));
 
         LogEvent own;
         using (UserContext.Begin("alice"))
-            own = DelegatingSink.GetLogEvent(log => log.Information("Deleted {UserId}", "alice"), c => c.Enrich.WithUser().Enrich.WithUser(pseudonymizationKey: KeyA));
-        Assert.That(Text(own, "UserId"), Is.EqualTo("alice"), "the event's own UserId is its message's, not the context's");
+            own = DelegatingSink.GetLogEvent(log => log.Information("Deleted {UserId}", "bob"), c => c.Enrich.WithUser().Enrich.WithUser(pseudonymizationKey: KeyA));
+        Assert.That(Text(own, "UserId"), Is.EqualTo("bob"), "another user's id the event brings itself is the event's");
     }
 }
