@@ -56,11 +56,23 @@ public static class ObservabilityHostApplicationBuilderExtensions
             })
             .CreateLogger();
 
+        // Called again: this call's logger replaces the last one, which is flushed and closed now rather than left
+        // running, unreachable, with its files open.
+        if (builder.Services.FirstOrDefault(d => d.ServiceType == typeof(RegisteredLogger))?.ImplementationInstance is RegisteredLogger previous)
+        {
+            builder.Services.RemoveAll<RegisteredLogger>();
+            builder.Services.RemoveAll<LoggerLifetime>();
+            builder.Services.RemoveAll<ILogger>();
+            builder.Services.RemoveAll<DiagnosticContext>();
+            new LoggerLifetime(previous.Logger).Dispose();
+        }
+
         Log.Logger = logger;
         builder.Logging.ClearProviders();
         // The container disposes only the singletons it creates, and creates one only when something asks for it. The
         // host always builds the logging provider, whose factory creates the lifetime first, so the lifetime is disposed
         // last of them, after the server and every other service that may still log while shutting down.
+        builder.Services.AddSingleton(new RegisteredLogger(logger));
         builder.Services.AddSingleton(_ => new LoggerLifetime(logger));
         builder.Services.AddSingleton<ILoggerProvider>(services =>
         {
@@ -75,6 +87,12 @@ public static class ObservabilityHostApplicationBuilderExtensions
         // every handler, so UseCorrelation() can leave them to the exception handlers the application placed before it.
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, UnhandledExceptionStartupFilter>());
         return builder;
+    }
+
+    /// <summary>The logger the last call created, registered as an instance so that a later call can find it.</summary>
+    sealed class RegisteredLogger(Core.Logger logger)
+    {
+        public Core.Logger Logger => logger;
     }
 
     /// <summary>Disposed with the service provider, after the host has stopped: flushes and closes the logger.</summary>

@@ -81,7 +81,9 @@ public class RequestLoggingOptions
 
     /// <summary>
     /// Log a request the client aborted with status code 499 and, with the default <see cref="GetLevel"/>,
-    /// at <see cref="LogEventLevel.Information"/> rather than as an error. The default is <see langword="false"/>.
+    /// at <see cref="LogEventLevel.Information"/> rather than as an error. A request that ends with any exception
+    /// other than a cancellation or an I/O error is still a failure (500, Error), whoever left first. The default is
+    /// <see langword="false"/>.
     /// </summary>
     public bool LogAbortedRequestsAsClientClosed { get; set; }
 
@@ -119,9 +121,33 @@ public class RequestLoggingOptions
     /// </summary>
     public bool IncludePipelineStages { get; set; } = true;
 
+    /// <summary>
+    /// A copy for one <c>UseSerilogRequestLogging</c> call, so that calls (a branch of the pipeline, another host's
+    /// pipeline on the same services) never change each other's settings. The default level callback reads the
+    /// copy's settings; the path and header lists are copied too.
+    /// </summary>
+    internal RequestLoggingOptions Copy()
+    {
+        var copy = (RequestLoggingOptions)MemberwiseClone();
+        if (GetLevel is { } getLevel && ReferenceEquals(getLevel.Target, this)) copy.GetLevel = copy.DefaultGetLevel;
+        copy.ExcludePaths = (string[]?)ExcludePaths?.Clone()!;
+        copy.RequestHeaders = (string[]?)RequestHeaders?.Clone()!;
+        copy.ResponseHeaders = (string[]?)ResponseHeaders?.Clone()!;
+        return copy;
+    }
+
+    /// <summary>
+    /// Whether the request ended because its client went away: aborted, and with no exception or only the one an
+    /// abort causes (a cancellation, or an I/O error on the closed connection). Any other exception is a failure of
+    /// the application, whoever left first.
+    /// </summary>
+    internal static bool ClientClosed(HttpContext context, Exception? exception) =>
+        context.RequestAborted.IsCancellationRequested
+        && exception is null or OperationCanceledException or System.IO.IOException;
+
     LogEventLevel DefaultGetLevel(HttpContext context, double elapsedMs, Exception? exception)
     {
-        if (LogAbortedRequestsAsClientClosed && context.RequestAborted.IsCancellationRequested)
+        if (LogAbortedRequestsAsClientClosed && ClientClosed(context, exception))
             return LogEventLevel.Information;
 
         if (exception is not null || context.Response.StatusCode > 499)

@@ -36,7 +36,9 @@ public static class SerilogApplicationBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(app);
 
-        var options = app.ApplicationServices.GetService<IOptions<RequestLoggingOptions>>()?.Value ?? new RequestLoggingOptions();
+        // Each call configures its own copy of the registered options: a second call (a pipeline branch) must not
+        // change the settings of the first, which its middleware reads while requests run.
+        var options = app.ApplicationServices.GetService<IOptions<RequestLoggingOptions>>()?.Value.Copy() ?? new RequestLoggingOptions();
         configureOptions?.Invoke(options);
 
         if (options.MessageTemplate is null)

@@ -48,7 +48,8 @@ sealed class CorrelationMiddleware
         // The pipeline runs again for this request (UseExceptionHandler("/error"), UseStatusCodePagesWithReExecute
         // placed before this middleware): keep the id its first pass chose and echoes, rather than choose another.
         var earlier = context.Features.Get<RequestState>();
-        var id = earlier?.Id ?? ReadAcceptedId(context) ?? FallbackId();
+        RejectedHeader? rejected = null;
+        var id = earlier?.Id ?? ReadAcceptedId(context, out rejected) ?? FallbackId();
 
         // One object per request serves as the echo callback's state, as the user resolver and as the record of the id
         // for a later pass, echoed or not.
@@ -79,6 +80,11 @@ sealed class CorrelationMiddleware
         }
 
         using var correlation = CorrelationContext.Begin(id);
+        // Written inside the request's correlation, so the warning carries the id the request is logged and answered with.
+        if (rejected is { } header)
+            (_options.Logger ?? Log.Logger).ForContext(Constants.SourceContextPropertyName, SourceContextName).Warning(
+                "Rejected the {HeaderName} request header ({ValueCount} value(s), {Length} characters); a new correlation id is used",
+                header.Name, header.ValueCount, header.Length);
         using var user = _options.EnableUserContext ? UserContext.BeginDeferred(state.Resolve) : null;
         try
         {
@@ -98,8 +104,12 @@ sealed class CorrelationMiddleware
         }
     }
 
-    string? ReadAcceptedId(HttpContext context)
+    /// <summary>A correlation header that was not accepted: its name and shape, never its raw value.</summary>
+    readonly record struct RejectedHeader(string Name, int ValueCount, int Length);
+
+    string? ReadAcceptedId(HttpContext context, out RejectedHeader? rejected)
     {
+        rejected = null;
         foreach (var name in _headerNames)
         {
             if (!context.Request.Headers.TryGetValue(name, out StringValues values) || values.Count == 0)
@@ -111,8 +121,7 @@ sealed class CorrelationMiddleware
             // Never echo or log the raw value: it may carry CRLF, markup or a secret.
             var length = 0;
             foreach (var value in values) length += value?.Length ?? 0;
-            (_options.Logger ?? Log.Logger).ForContext(Constants.SourceContextPropertyName, SourceContextName).Warning("Rejected the {HeaderName} request header ({ValueCount} value(s), {Length} characters); a new correlation id is used",
-                name, values.Count, length);
+            rejected = new RejectedHeader(name, values.Count, length);
             return null;
         }
 

@@ -7,7 +7,9 @@ sealed class CorrelationPropagationHandler(string headerName) : DelegatingHandle
 {
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if (CorrelationContext.CurrentId is { } id && !request.Headers.Contains(headerName))
+        // Only an id the receiving UseCorrelation() accepts: another (a message id with '/', '+' or '=') would be
+        // rejected and replaced there, with a warning, and is not worth putting on the wire.
+        if (CorrelationContext.CurrentId is { } id && CorrelationId.IsAcceptable(id) && !request.Headers.Contains(headerName))
             request.Headers.TryAddWithoutValidation(headerName, id);
         return base.SendAsync(request, cancellationToken);
     }

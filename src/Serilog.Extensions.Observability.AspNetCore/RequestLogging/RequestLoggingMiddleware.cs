@@ -105,7 +105,7 @@ sealed class RequestLoggingMiddleware
 
     int StatusCodeOf(HttpContext httpContext, Exception? exception)
     {
-        if (_options.LogAbortedRequestsAsClientClosed && httpContext.RequestAborted.IsCancellationRequested)
+        if (_options.LogAbortedRequestsAsClientClosed && RequestLoggingOptions.ClientClosed(httpContext, exception))
             return ClientClosedRequest;
 
         if (exception is null)
@@ -122,13 +122,32 @@ sealed class RequestLoggingMiddleware
         try
         {
             var logger = _logger ?? StaticLogger();
-            var level = _getLevel(httpContext, elapsedMs, exception);
+            LogEventLevel level;
+            try
+            {
+                level = _getLevel(httpContext, elapsedMs, exception);
+            }
+            catch (Exception failure)
+            {
+                // The application's callback failed: the request is still logged, at the level a failure or a
+                // server error would have by default.
+                SelfLog.WriteLine("The request logging GetLevel callback failed for {0}: {1}", httpContext.Request.Path, failure);
+                level = exception is not null || statusCode > 499 ? LogEventLevel.Error : LogEventLevel.Information;
+            }
             if (!logger.IsEnabled(level)) return false;
 
             if (_options.AddElapsedToHttpContext)
                 httpContext.Items[RequestLoggingOptions.HttpContextItemsElapsedKey] = elapsedMs;
 
-            _enrichDiagnosticContext?.Invoke(_diagnosticContext, httpContext);
+            try
+            {
+                _enrichDiagnosticContext?.Invoke(_diagnosticContext, httpContext);
+            }
+            catch (Exception failure)
+            {
+                // The request is still logged, with what the callback set before it failed.
+                SelfLog.WriteLine("The request logging EnrichDiagnosticContext callback failed for {0}: {1}", httpContext.Request.Path, failure);
+            }
 
             collector.TryComplete(out var collected, out var collectedException);
 

@@ -119,6 +119,29 @@ public class CorrelationMiddlewareTests
         yield return new TestCaseData((object)new[] { "first-id", "second-id" }).SetName("SeveralValues");
     }
 
+    [Test]
+    public async Task TheRejectedHeaderWarningCarriesTheIdTheRequestIsAnsweredWith()
+    {
+        await using var app = await TestWeb.StartTestServerAsync(a =>
+        {
+            a.UseCorrelation(o => { o.Logger = _logger; o.UseTraceIdWhenMissing = false; });
+            a.UseSerilogRequestLogging(o => o.Logger = _logger);
+            a.MapGet("/work", () => "ok");
+        });
+
+        var context = await app.TestServer.SendAsync(ctx =>
+        {
+            ctx.Request.Method = "GET";
+            ctx.Request.Path = "/work";
+            ctx.Request.Headers["X-Correlation-ID"] = "bad value";
+        });
+
+        var echoed = context.Response.Headers["X-Correlation-ID"].ToString();
+        var rejection = _sink.WaitFor(e => e.MessageTemplate.Text.StartsWith("Rejected the {HeaderName}", StringComparison.Ordinal)).Single();
+        Assert.That(EventText.Scalar(_sink.WaitForCompletion("/work"), "CorrelationId"), Is.EqualTo(echoed));
+        Assert.That(EventText.Scalar(rejection, "CorrelationId"), Is.EqualTo(echoed));
+    }
+
     [TestCaseSource(nameof(HostileHeaders))]
     public async Task AHostileHeaderIsReplacedNeverEchoedAndNeverLoggedRaw(string[] hostile)
     {
@@ -500,6 +523,13 @@ public class CorrelationMiddlewareTests
 
             await client.GetAsync("http://localhost/echo");
             Assert.That(seen, Is.EqualTo("ambient-1"));
+        }
+
+        // An id the receiving UseCorrelation() would reject (a message id) is not sent.
+        using (Serilog.Extensions.Observability.Enrichers.CorrelationContext.Begin("msg/abc+def=="))
+        {
+            await client.GetAsync("http://localhost/echo");
+            Assert.That(seen, Is.Empty);
         }
     }
 

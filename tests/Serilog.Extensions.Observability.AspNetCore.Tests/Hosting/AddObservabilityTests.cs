@@ -126,4 +126,32 @@ public class AddObservabilityTests
 
         Assert.That(DisposalProbeSink.WasDisposed(id), Is.True, "The host's disposal closes and flushes the logger AddObservability created.");
     }
+
+    [Test]
+    public async Task ASecondCallReplacesTheFirstLoggerAndClosesIt()
+    {
+        var first = Guid.NewGuid().ToString("N");
+        var second = Guid.NewGuid().ToString("N");
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:Using:0"] = typeof(DisposalProbeSink).Assembly.GetName().Name,
+            ["Serilog:WriteTo:0:Name"] = "DisposalProbe",
+            ["Serilog:WriteTo:0:Args:id"] = first,
+        });
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.AddObservability();
+        builder.Configuration["Serilog:WriteTo:0:Args:id"] = second;
+        builder.AddObservability();
+        Assert.That(DisposalProbeSink.WasDisposed(first), Is.True, "the replaced logger is flushed and closed at once");
+
+        var app = builder.Build();
+        await app.StartAsync();
+        Assert.That(app.Services.GetRequiredService<Serilog.ILogger>(), Is.SameAs(Log.Logger));
+        Assert.That(DisposalProbeSink.WasDisposed(second), Is.False);
+        await app.StopAsync();
+        await app.DisposeAsync();
+
+        Assert.That(DisposalProbeSink.WasDisposed(second), Is.True);
+    }
 }

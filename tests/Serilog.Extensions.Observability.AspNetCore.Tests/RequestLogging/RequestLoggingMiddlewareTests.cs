@@ -347,6 +347,85 @@ public class RequestLoggingMiddlewareTests
     }
 
     [Test]
+    public async Task ASecondCallInABranchDoesNotChangeTheFirstCallsOptions()
+    {
+        await using var app = await TestWeb.StartTestServerAsync(a =>
+        {
+            a.UseSerilogRequestLogging(o => o.Logger = _logger);
+            a.Map("/api", api =>
+            {
+                api.UseSerilogRequestLogging(o => { o.Logger = _logger; o.MessageTemplate = "API {RequestPath}"; o.ExcludePaths = ["/*"]; o.LogClientErrorsAsWarning = true; });
+                api.Run(context => context.Response.WriteAsync("api"));
+            });
+            a.MapGet("/page", (HttpContext context) => { context.Response.StatusCode = 404; return "page"; });
+        }, services => services.Configure<RequestLoggingOptions>(_ => { }));
+        using var client = app.CreateClient();
+
+        await client.GetAsync("/page");
+
+        var page = _sink.WaitForCompletion("/page");
+        Assert.That(page.MessageTemplate.Text, Is.EqualTo("HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0000} ms"));
+        Assert.That(page.Level, Is.EqualTo(LogEventLevel.Information), "the branch's LogClientErrorsAsWarning is its own");
+    }
+
+    [Test]
+    public async Task ThrowingCallbacksStillLeaveTheRequestLine()
+    {
+        var selfLog = new List<string>();
+        using var _ = Serilog.Extensions.Observability.Tests.Support.TemporarySelfLog.SaveTo(selfLog);
+        await using var app = await TestWeb.StartTestServerAsync(a =>
+        {
+            a.UseSerilogRequestLogging(o =>
+            {
+                o.Logger = _logger;
+                o.EnrichDiagnosticContext = (diagnostics, _) => { diagnostics.Set("BeforeFailure", 1); throw new InvalidOperationException("enrich"); };
+            });
+            a.Map("/level", branch =>
+            {
+                branch.UseSerilogRequestLogging(o => { o.Logger = _logger; o.GetLevel = (_, _, _) => throw new InvalidOperationException("level"); });
+                branch.Run(context => context.Response.WriteAsync("level"));
+            });
+            a.MapGet("/e", () => "e");
+        });
+        using var client = app.CreateClient();
+
+        Assert.That((await client.GetAsync("/e")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var enriched = _sink.WaitForCompletion("/e");
+        Assert.That(enriched.Level, Is.EqualTo(LogEventLevel.Information));
+        Assert.That(EventText.Scalar(enriched, "BeforeFailure"), Is.EqualTo("1"));
+
+        Assert.That((await client.GetAsync("/level")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(_sink.WaitFor(e => EventText.Scalar(e, "RequestPath") == "/level"), Is.Not.Empty);
+        Assert.That(selfLog, Has.Some.Contains("enrich").And.Some.Contains("level"));
+    }
+
+    [Test]
+    public async Task AnExceptionAfterTheClientLeftIsStillAnErrorWith499Preset()
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var app = await TestWeb.StartKestrelAsync(a =>
+        {
+            a.UseSerilogRequestLogging(o => { o.Logger = _logger; o.LogAbortedRequestsAsClientClosed = true; });
+            a.MapGet("/bug", async (HttpContext context) =>
+            {
+                started.SetResult();
+                try { await Task.Delay(Timeout.Infinite, context.RequestAborted); } catch (OperationCanceledException) { }
+                throw new NullReferenceException("a bug, not the client");
+            });
+        });
+        using var client = app.CreateClient();
+        using var cancel = new CancellationTokenSource();
+        var request = client.GetAsync("/bug", cancel.Token);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        cancel.Cancel();
+        try { await request; } catch (OperationCanceledException) { }
+
+        var completion = _sink.WaitForCompletion("/bug");
+        Assert.That(completion.Level, Is.EqualTo(LogEventLevel.Error));
+        Assert.That(EventText.Scalar(completion, "StatusCode"), Is.EqualTo("500"));
+    }
+
+    [Test]
     public void NullMessageTemplateIsRejectedAtConfiguration()
     {
         var builder = WebApplication.CreateSlimBuilder();
