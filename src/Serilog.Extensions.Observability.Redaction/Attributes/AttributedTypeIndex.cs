@@ -88,7 +88,7 @@ static class AttributedTypeIndex
             if (_byName.TryGetValue(type.Name, out var existing) && existing.Sensitive.IsSupersetOf(members.Sensitive) && existing.NotLogged.IsSupersetOf(members.NotLogged))
                 return;
             var copy = new Dictionary<string, AttributedMembers>(_byName, StringComparer.Ordinal);
-            Merge(copy, type.Name, members);
+            MergeType(copy, type, members);
             _byName = copy.ToFrozenDictionary(StringComparer.Ordinal);
         }
     }
@@ -144,7 +144,7 @@ static class AttributedTypeIndex
             }
             if (members is null) continue;
             copy ??= new Dictionary<string, AttributedMembers>(_byName, StringComparer.Ordinal);
-            Merge(copy, type.Name, members);
+            MergeType(copy, type, members);
         }
     }
 
@@ -155,6 +155,17 @@ static class AttributedTypeIndex
             if (names.Contains(reference)) return true;
         }
         return false;
+    }
+
+    /// <summary>
+    /// Under the type's name as a type tag gives it (<c>Wrapper`1</c>), and for a generic type also under the name its
+    /// record <c>ToString()</c> prints (<c>Wrapper</c>).
+    /// </summary>
+    static void MergeType(Dictionary<string, AttributedMembers> index, Type type, AttributedMembers members)
+    {
+        Merge(index, type.Name, members);
+        var tick = type.Name.IndexOf('`');
+        if (tick > 0) Merge(index, type.Name.Substring(0, tick), members);
     }
 
     static void Merge(Dictionary<string, AttributedMembers> index, string name, AttributedMembers members) =>

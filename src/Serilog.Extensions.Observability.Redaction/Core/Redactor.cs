@@ -37,7 +37,8 @@ sealed class Redactor
         Masker = masker;
         Detectors = detectors;
         _maximumJsonLength = maximumJsonLength;
-        _structuredLengthSpan = maximumJsonLength >= 2 ? (uint)maximumJsonLength - 1 : 0;
+        // Strings of 2 up to the structured-text limit may hold record, pair or JSON text (see MayHoldStructuredText).
+        _structuredLengthSpan = (uint)Math.Max(maximumJsonLength, StructuredTextLimit) - 1;
         _inspectsAllStrings = detectors is not null;
         _inspectsNonStringScalars = detectors is { DetectsCardNumbers: true };
     }
@@ -116,8 +117,16 @@ sealed class Redactor
         }
     }
 
+    /// <summary>
+    /// The longest text searched for record and <c>[key, value]</c> text. JSON parsing has its own switch and limit
+    /// (<c>maximumJsonLength</c>, 0 turns it off); a record's text is masked by its member names whatever that says.
+    /// </summary>
+    internal const int StructuredTextLimit = 32 * 1024;
+
     bool MayHoldStructuredText(string text) =>
-        _maximumJsonLength > 0 && text.Length >= 2 && text.Length <= _maximumJsonLength && EndsLikeStructure(text);
+        text.Length >= 2 && text.Length <= Math.Max(_maximumJsonLength, StructuredTextLimit) && EndsLikeStructure(text);
+
+    bool MayParseJson(string text) => _maximumJsonLength > 0 && text.Length <= _maximumJsonLength;
 
     public LogEventPropertyValue? RedactValue(LogEventPropertyValue value, int depth)
     {
@@ -189,9 +198,9 @@ sealed class Redactor
     {
         string? result = null;
         // JSON, "[key, value]" and "Type { Member = value }" all end in a bracket: most strings stop at this test.
-        if (_maximumJsonLength > 0 && text.Length >= 2 && text.Length <= _maximumJsonLength && EndsLikeStructure(text))
+        if (MayHoldStructuredText(text))
         {
-            if (LooksStructured(text)) result = RedactPairText(text) ?? (LooksLikeJson(text) ? JsonTextRedactor.Redact(text, this) : null);
+            if (LooksStructured(text)) result = RedactPairText(text) ?? (MayParseJson(text) && LooksLikeJson(text) ? JsonTextRedactor.Redact(text, this) : null);
             if (result is null && MemberListTextRedactor.LooksLikeMemberList(text)) result = MemberListTextRedactor.Redact(text, this);
         }
         return result;

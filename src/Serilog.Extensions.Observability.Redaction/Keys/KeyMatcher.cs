@@ -170,7 +170,9 @@ sealed class KeyMatcher
         var lastHit = -1;
         for (var i = 0; i < words.Count; i++)
         {
-            if (IsSensitiveWord(words[i]) || (i > 0 && _rules.Phrases.Contains((words[i - 1], words[i]))))
+            // A sensitive word may be split by a separator or a capital ("pass_word", "PassWord", "PassPhrase").
+            if (IsSensitiveWord(words[i])
+                || (i > 0 && (_rules.Phrases.Contains((words[i - 1], words[i])) || _rules.Words.Contains(words[i - 1] + words[i]))))
                 lastHit = i;
         }
 

@@ -63,8 +63,11 @@ public class EventPassCacheTests
         Assert.That(redactor.IsPlainScalar(new ScalarValue("trailing\u00A0")), Is.False);
         Assert.That(redactor.IsPlainScalar(new StructureValue(Array.Empty<LogEventProperty>())), Is.False);
         Assert.That(redactor.IsPlainScalar(new Serilog.Extensions.Observability.Redaction.Masking.RedactedValue("x")), Is.False);
-        Assert.That(RedactorFactory.Create(new RedactionOptions { MaximumJsonLength = 0 }).IsPlainScalar(new ScalarValue("{}")), Is.True);
-        Assert.That(RedactorFactory.Create(new RedactionOptions { MaximumJsonLength = 4 }).IsPlainScalar(new ScalarValue("{\"a\"}")), Is.True);
+        // With JSON parsing off or limited, text that may be a record's or a pair's is still looked into, up to the
+        // structured-text limit; beyond it a string is plain.
+        Assert.That(RedactorFactory.Create(new RedactionOptions { MaximumJsonLength = 0 }).IsPlainScalar(new ScalarValue("{}")), Is.False);
+        Assert.That(RedactorFactory.Create(new RedactionOptions { MaximumJsonLength = 4 }).IsPlainScalar(new ScalarValue("{\"a\"}")), Is.False);
+        Assert.That(RedactorFactory.Create(new RedactionOptions { MaximumJsonLength = 4 }).IsPlainScalar(new ScalarValue(new string('x', Redactor.StructuredTextLimit) + "}")), Is.True);
         Assert.That(RedactorFactory.Create(new RedactionOptions { MaximumJsonLength = 4 }).IsPlainScalar(new ScalarValue("[12]")), Is.False);
         Assert.That(RedactorFactory.Create(new RedactionOptions { DetectJwts = true }).IsPlainScalar(new ScalarValue("ann")), Is.False);
         Assert.That(RedactorFactory.Create(new RedactionOptions { DetectCardNumbers = true }).IsPlainScalar(new ScalarValue(42)), Is.False);
