@@ -13,7 +13,9 @@ static class MemberListTextRedactor
 {
     public static bool LooksLikeMemberList(string text)
     {
-        if (text.Length < 7 || !text.EndsWith(" }", StringComparison.Ordinal)) return false;
+        // A record's text ends in " }"; cut by ToMaximumStringLength it ends in the truncation mark, and then its last
+        // member's value runs to the end (masked whole when the member is sensitive).
+        if (text.Length < 7 || !(text.EndsWith(" }", StringComparison.Ordinal) || text[^1] == Redactor.TruncationMark)) return false;
         var open = text.IndexOf("{ ", StringComparison.Ordinal);
         return open >= 0 && text.IndexOf(" = ", open, StringComparison.Ordinal) > open;
     }

@@ -224,10 +224,30 @@ sealed class Redactor
         return inner.Length > 0 && (inner[0] == '"' || inner[0] == '}');
     }
 
+    // Pairs within pairs ("[a, [b, [c, ...]]]") are taken apart by recursion, each level copying the rest: past this
+    // depth the value is masked whole (fail closed) instead of costing quadratic time and the thread's stack.
+    const int MaximumPairTextDepth = 16;
+
+    [ThreadStatic] static int t_pairTextDepth;
+
     string? RedactPairText(string text)
     {
         // KeyValuePair<TKey, TValue>.ToString() is "[key, value]".
         if (text[0] != '[' || text[^1] != ']') return null;
+        if (t_pairTextDepth >= MaximumPairTextDepth) return Masker.MaskText(text);
+        t_pairTextDepth++;
+        try
+        {
+            return RedactPairTextCore(text);
+        }
+        finally
+        {
+            t_pairTextDepth--;
+        }
+    }
+
+    string? RedactPairTextCore(string text)
+    {
         var comma = text.IndexOf(", ", StringComparison.Ordinal);
         if (comma <= 1) return null;
         var key = text.Substring(1, comma - 1);

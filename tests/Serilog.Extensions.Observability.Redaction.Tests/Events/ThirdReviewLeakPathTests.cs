@@ -46,4 +46,34 @@ public class ThirdReviewLeakPathTests
         Assert.That(text, Does.Not.Contain("f5-secret"));
         Assert.That(text, Does.Contain("Value = 1"));
     }
+
+    [Test]
+    public void RecordTextCutByTheMaximumStringLengthStillMasksItsSensitiveMember()
+    {
+        var sink = new CollectingSink();
+        using (var logger = new LoggerConfiguration()
+                   .Destructure.ToMaximumStringLength(60)
+                   .Destructure.WithRedaction()
+                   .Enrich.WithRedaction()
+                   .WriteTo.Redacted(s => s.Sink(sink))
+                   .CreateLogger())
+            logger.Information("{$Login}", new LoginRecord("ann", "f3-secret", new string('n', 200)));
+
+        var text = Output.Render(sink.Events);
+        Assert.That(text, Does.Not.Contain("f3-secret"));
+        Assert.That(text, Does.Contain("ann"));
+    }
+
+    [Test]
+    public void DeeplyNestedPairTextIsMaskedPastADepthWithoutExhaustingASmallStack()
+    {
+        // "[a, [a, ... [password, f6-secret] ...]]": each level used to recurse and copy the rest.
+        var text = string.Concat(Enumerable.Repeat("[a, ", 6000)) + "[password, f6-secret]" + new string(']', 6000);
+        string? output = null;
+        var worker = new Thread(() => output = Log(l => l.Information("{Value}", text)), 1024 * 1024);
+        worker.Start();
+        Assert.That(worker.Join(TimeSpan.FromSeconds(60)), Is.True);
+        Assert.That(output, Does.Not.Contain("f6-secret"));
+        Assert.That(output, Does.StartWith("[").Or.Contain("[a, [a, "));
+    }
 }
