@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Serilog.Debugging;
 
 namespace Serilog.Extensions.Observability.Sinks.RollingJson.Diagnostics;
 
@@ -45,5 +44,5 @@ internal sealed class ThrottledReport
     }
 
     public static void Write(string format, object? arg0 = null, object? arg1 = null, object? arg2 = null) =>
-        SelfLog.WriteLine(format, arg0, arg1, arg2);
+        SafeSelfLog.WriteLine(format, arg0, arg1, arg2);
 }

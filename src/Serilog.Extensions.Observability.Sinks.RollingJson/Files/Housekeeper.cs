@@ -1,5 +1,5 @@
 using System.IO.Compression;
-using Serilog.Debugging;
+using Serilog.Extensions.Observability.Sinks.RollingJson.Diagnostics;
 
 namespace Serilog.Extensions.Observability.Sinks.RollingJson.Files;
 
@@ -69,7 +69,7 @@ internal sealed class Housekeeper
             }
             catch (Exception ex)
             {
-                SelfLog.WriteLine("RollingJson sink {0}: housekeeping failed: {1}", _naming.Directory, ex);
+                SafeSelfLog.WriteLine("RollingJson sink {0}: housekeeping failed: {1}", _naming.Directory, ex);
             }
             lock (_sync)
             {
@@ -200,7 +200,7 @@ internal sealed class Housekeeper
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            SelfLog.WriteLine("RollingJson sink: could not compress {0}: {1}", path, ex.Message);
+            SafeSelfLog.WriteLine("RollingJson sink: could not compress {0}: {1}", path, ex.Message);
             TryDelete(temporary);
             return false;
         }
@@ -214,7 +214,7 @@ internal sealed class Housekeeper
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            SelfLog.WriteLine("RollingJson sink: could not delete {0}: {1}", path, ex.Message);
+            SafeSelfLog.WriteLine("RollingJson sink: could not delete {0}: {1}", path, ex.Message);
         }
     }
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Serilog.Core;
-using Serilog.Debugging;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Formatting;
 using Serilog.Extensions.Observability.Sinks.RollingJson.Diagnostics;
@@ -377,7 +376,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             catch (Exception ex)
             {
                 // The writer must outlive anything: report and carry on with the next batch.
-                SelfLog.WriteLine("RollingJson sink {0}: writer fault: {1}", _naming.Directory, ex);
+                SafeSelfLog.WriteLine("RollingJson sink {0}: writer fault: {1}", _naming.Directory, ex);
                 DropBuffered(SinkMetrics.ReasonIoError);
                 CloseFile(flushToDisk: false);
             }
@@ -418,7 +417,12 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
 
         var taken = 0;
         var flushToDisk = _durable;
-        while (_buffer.WrittenCount < BatchBytes && _queue.TryDequeue(out var logEvent))
+        // While stopping, the shutdown deadline also bounds a batch (slow formatting): what is left when it passes is
+        // counted as dropped by the writer loop, never left unwritten and uncounted.
+        var stopping = Volatile.Read(ref _state) != Running;
+        while (_buffer.WrittenCount < BatchBytes
+               && !(stopping && taken > 0 && Stopwatch.GetTimestamp() > Volatile.Read(ref _shutdownDeadline))
+               && _queue.TryDequeue(out var logEvent))
         {
             taken++;
             if (_rollBeforeNextEvent)
@@ -490,7 +494,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 if (_faulted)
                 {
                     _faulted = false;
-                    SelfLog.WriteLine("RollingJson sink {0}: writing resumed.", _filePath);
+                    SafeSelfLog.WriteLine("RollingJson sink {0}: writing resumed.", _filePath);
                 }
                 Complete(events);
                 return;
@@ -569,7 +573,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         if (abandoned == 0) return;
         Interlocked.Add(ref _droppedShutdown, abandoned);
         SinkMetrics.AddDropped(abandoned, SinkMetrics.ReasonShutdown);
-        SelfLog.WriteLine("RollingJson sink {0}: the shutdown timeout passed, {1} queued event(s) dropped.", _naming.Directory, abandoned);
+        SafeSelfLog.WriteLine("RollingJson sink {0}: the shutdown timeout passed, {1} queued event(s) dropped.", _naming.Directory, abandoned);
         Complete(abandoned);
     }
 
@@ -584,8 +588,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             {
                 // A file was in use in the period that ended.
                 CloseFile(flushToDisk: false);
-                if (_naming.FixedCurrentPath is not null) RenameFixedFile(_period);
-                CountRollover();
+                // A fixed current file that could not be renamed did not roll: it keeps growing (see RenameFixedFile).
+                if (_naming.FixedCurrentPath is null || RenameFixedFile(_period)) CountRollover();
             }
             _period = period;
             _sequence = -1;
@@ -759,7 +763,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            SelfLog.WriteLine("RollingJson sink {0}: could not rename the current file on roll, it keeps growing: {1}", source, ex.Message);
+            SafeSelfLog.WriteLine("RollingJson sink {0}: could not rename the current file on roll, it keeps growing: {1}", source, ex.Message);
             return false;
         }
     }
@@ -774,7 +778,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         if (Stopwatch.GetElapsedTime(_lastChangeReport) >= ReportInterval || _lastChangeReport == 0)
         {
             _lastChangeReport = Stopwatch.GetTimestamp();
-            SelfLog.WriteLine("RollingJson sink {0}: the file was truncated or written by someone else; writing continues at its end.", _filePath);
+            SafeSelfLog.WriteLine("RollingJson sink {0}: the file was truncated or written by someone else; writing continues at its end.", _filePath);
         }
         CloseFile(flushToDisk: false);
         Open();
@@ -798,7 +802,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
         }
-        SelfLog.WriteLine("RollingJson sink {0}: the file was removed or replaced; writing continues at the path.", path);
+        SafeSelfLog.WriteLine("RollingJson sink {0}: the file was removed or replaced; writing continues at the path.", path);
         CloseFile(flushToDisk: false);
         TryOpen();
     }
@@ -844,12 +848,12 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
 
         // The writer gives up on its own at the deadline; the margin covers a write stuck in the kernel.
         if (!_writer.Join(_shutdownTimeout + TimeSpan.FromSeconds(1)))
-            SelfLog.WriteLine("RollingJson sink {0}: the writer did not finish within the shutdown timeout.", _naming.Directory);
+            SafeSelfLog.WriteLine("RollingJson sink {0}: the writer did not finish within the shutdown timeout.", _naming.Directory);
         else
             DropLate(); // the writer did this as it stopped; a no-op unless a caller enqueued since
 
         if (!_housekeeper.WaitIdle(_shutdownTimeout - stopwatch.Elapsed))
-            SelfLog.WriteLine("RollingJson sink {0}: compression or retention was still running at the shutdown timeout.", _naming.Directory);
+            SafeSelfLog.WriteLine("RollingJson sink {0}: compression or retention was still running at the shutdown timeout.", _naming.Directory);
         SinkMetrics.Unregister(this);
     }
 }

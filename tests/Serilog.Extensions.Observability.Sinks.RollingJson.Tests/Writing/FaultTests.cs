@@ -208,6 +208,54 @@ public class FaultTests
         Assert.That(Sequences(lines)[^1], Is.EqualTo(sequence - 1));
     }
 
+    sealed class ThrowingFormatter : Serilog.Formatting.ITextFormatter
+    {
+        public void Format(Serilog.Events.LogEvent logEvent, TextWriter output) => throw new InvalidOperationException("no format");
+    }
+
+    [Test]
+    public void ASelfLogOutputThatThrowsCostsTheReportNotTheWriter()
+    {
+        // A SelfLog file on the same full disk throws; the writer's reports must not take the writer (and the process) down.
+        var sink = Create(Path.Combine(_folder!.Path, "app-.json"), o => o.Formatter = new ThrowingFormatter());
+        Serilog.Debugging.SelfLog.Enable(_ => throw new IOException("the SelfLog file's disk is full"));
+        for (var i = 0; i < 3; i++) sink.Emit(Event(i));
+        sink.Dispose();
+
+        Assert.That(sink.EventsDropped, Is.EqualTo(3));
+        Assert.That(sink.EventsWritten, Is.EqualTo(0));
+    }
+
+    [Test]
+    public void AFixedCurrentFileThatCannotBeRenamedAtATimeRollIsNotCountedAsARollover()
+    {
+        var logs = Path.Combine(_folder!.Path, "logs");
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 30, 0, TimeSpan.Zero));
+        var sink = Create(Path.Combine(logs, "app-.json"), o =>
+        {
+            o.FixedCurrentFileName = true;
+            o.RollingInterval = RollingJsonInterval.Hour;
+            o.RollOnUtc = true;
+            o.TimeProvider = time;
+        });
+        EmitAndWait(sink, Event(0));
+        ChattrOrIgnore("+i", logs);
+        try
+        {
+            time.Advance(TimeSpan.FromHours(1));
+            EmitAndWait(sink, Event(1));
+        }
+        finally
+        {
+            ChattrOrIgnore("-i", logs);
+        }
+        sink.Dispose();
+
+        Assert.That(LogFiles.Names(logs), Is.EqualTo(new[] { "app.json" }), "the file could not be renamed");
+        Assert.That(sink.Rollovers, Is.EqualTo(0));
+        Assert.That(LogFiles.Lines(Path.Combine(logs, "app.json")), Has.Count.EqualTo(2));
+    }
+
     [Test]
     public void WhenAFixedCurrentFileCannotBeRenamedItKeepsGrowingWithoutARollAtEveryEvent()
     {

@@ -534,4 +534,31 @@ public class RollingJsonSinkTests
         sink.Dispose();
         Assert.That((polling, written), Is.EqualTo((true, true)));
     }
+
+    /// <summary>Formats slowly (a value whose ToString() is slow): the writer is inside one batch at the deadline.</summary>
+    sealed class SlowFormatter : Serilog.Formatting.ITextFormatter
+    {
+        public void Format(LogEvent logEvent, TextWriter output)
+        {
+            Thread.Sleep(20); // the work being slow, not a wait for another thread
+            output.Write("{}\n");
+        }
+    }
+
+    [Test]
+    public void WhenTheShutdownTimeoutPassesInsideABatchEveryAcceptedEventIsWrittenOrCounted()
+    {
+        using var folder = TempFolder.ForCaller();
+        var sink = Create(Path.Combine(folder.Path, "app-.json"), o =>
+        {
+            o.Formatter = new SlowFormatter();
+            o.ShutdownTimeout = TimeSpan.FromMilliseconds(200);
+        });
+        sink.PauseWriter();
+        for (var i = 0; i < 200; i++) sink.Emit(Event(i)); // about 4 s of formatting, far past the timeout
+        sink.Dispose();
+
+        Assert.That(sink.EventsWritten + sink.EventsDropped, Is.EqualTo(200));
+        Assert.That(sink.EventsDropped, Is.GreaterThan(0));
+    }
 }
