@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Redaction.Core;
@@ -58,11 +59,21 @@ static class EventRedaction
         List<string>? secrets = null;
         foreach (var change in changes)
         {
-            if (logEvent.Properties.TryGetValue(change.Name, out var original) &&
-                original is ScalarValue { Value: string { Length: >= MinimumEchoLength } text } and not RedactedValue &&
-                redactor.Keys.IsSensitive(change.Name) && !Contains(secrets, text))
+            if (!logEvent.Properties.TryGetValue(change.Name, out var original) ||
+                original is not ScalarValue { Value: { } value } || original is RedactedValue ||
+                !redactor.Keys.IsSensitive(change.Name))
+                continue;
+
+            // A secret that is not a string (a Guid API key, a numeric PIN) is rendered into other text as its text.
+            switch (value)
             {
-                (secrets ??= new List<string>()).Add(text);
+                case string text:
+                    AddEcho(ref secrets, text);
+                    break;
+                case Guid or int or long or uint or ulong or short or ushort or decimal:
+                    AddEcho(ref secrets, ((IFormattable)value).ToString(null, CultureInfo.InvariantCulture));
+                    AddEcho(ref secrets, ((IFormattable)value).ToString(null, CultureInfo.CurrentCulture));
+                    break;
             }
         }
         if (secrets is null) return;
@@ -77,6 +88,11 @@ static class EventRedaction
             if (index >= 0) changes[index] = replacement;
             else changes.Add(replacement);
         }
+    }
+
+    static void AddEcho(ref List<string>? secrets, string text)
+    {
+        if (text.Length >= MinimumEchoLength && !Contains(secrets, text)) (secrets ??= new List<string>()).Add(text);
     }
 
     static bool Contains(List<string>? values, string value)

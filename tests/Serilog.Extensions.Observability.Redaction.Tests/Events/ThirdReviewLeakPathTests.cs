@@ -76,4 +76,23 @@ public class ThirdReviewLeakPathTests
         Assert.That(output, Does.Not.Contain("f6-secret"));
         Assert.That(output, Does.StartWith("[").Or.Contain("[a, [a, "));
     }
+
+    static string LogThroughMicrosoftLogging(Action<Microsoft.Extensions.Logging.ILogger> write)
+    {
+        var sink = new CollectingSink();
+        using (var serilog = new LoggerConfiguration().Enrich.FromLogContext().WriteTo.Redacted(s => s.Sink(sink)).CreateLogger())
+        using (var provider = new Serilog.Extensions.Logging.SerilogLoggerProvider(serilog))
+            write(provider.CreateLogger("Probe"));
+        return Output.Render(sink.Events);
+    }
+
+    [Test]
+    public void ANonStringSecretIsMaskedInTheRenderedScopeToo()
+    {
+        var guid = Guid.Parse("3f2a1b4c-0000-4000-8000-123456789abc");
+        var withKey = LogThroughMicrosoftLogging(l => { using (Microsoft.Extensions.Logging.LoggerExtensions.BeginScope(l, "With {ApiKey}", guid)) Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(l, "x"); });
+        Assert.That(withKey, Does.Not.Contain("3f2a1b4c"));
+        var withPin = LogThroughMicrosoftLogging(l => { using (Microsoft.Extensions.Logging.LoggerExtensions.BeginScope(l, "With {Pin}", 987654)) Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(l, "x"); });
+        Assert.That(withPin, Does.Not.Contain("987654"));
+    }
 }
