@@ -324,31 +324,39 @@ public class RollingJsonSinkTests
         var sink = Create(path);
         const int producers = 4;
         var logged = new long[producers];
-        using var started = new CountdownEvent(producers);
+        var disposed = 0;
+        using var running = new CountdownEvent(producers);
         var threads = new Thread[producers];
         for (var t = 0; t < producers; t++)
         {
             var index = t;
             threads[t] = new Thread(() =>
             {
-                started.Signal();
-                // Until well after disposal: every call after it must be counted too.
-                for (var i = 0; i < 200_000; i++)
+                // Every producer is mid-stream when disposal starts, and goes on until well after it returned: calls
+                // before, during and after disposal must all be written or counted. Bounded, so it stops by itself.
+                var after = 0;
+                for (var i = 0; i < 2_000_000 && after < 1_000; i++)
                 {
                     sink.Emit(Event(i));
                     logged[index]++;
+                    if (i == 1_000) running.Signal();
+                    if (Volatile.Read(ref disposed) != 0) after++;
                 }
             });
             threads[t].Start();
         }
-        Assert.That(started.Wait(WaitLimit), Is.True);
+        Assert.That(running.Wait(WaitLimit), Is.True);
         sink.Dispose();
+        Volatile.Write(ref disposed, 1);
         foreach (var thread in threads) Assert.That(thread.Join(WaitLimit), Is.True);
 
         var total = 0L;
         foreach (var count in logged) total += count;
         Assert.That((sink.EventsWritten + sink.EventsDropped, sink.QueueLength), Is.EqualTo((total, 0)));
         Assert.That(LogFiles.Lines(path), Has.Count.EqualTo(sink.EventsWritten));
+        // Not vacuous: events were written before disposal, and calls after it were counted as dropped at shutdown.
+        Assert.That(sink.EventsWritten, Is.GreaterThanOrEqualTo(producers * 1_000L));
+        Assert.That(sink.DroppedShutdown, Is.GreaterThanOrEqualTo(producers * 1_000L));
     }
 
     [Test, NonParallelizable]
