@@ -51,7 +51,12 @@ public class RequestLoggingOptions
     /// <summary>The logger that writes completion events. The default is the static <see cref="Log"/> class.</summary>
     public ILogger? Logger { get; set; }
 
-    /// <summary>Include the query string in <c>RequestPath</c>. The default is <see langword="false"/>.</summary>
+    /// <summary>
+    /// Include the query string in <c>RequestPath</c>. The values of parameters that may carry a credential are
+    /// written as <c>[REDACTED]</c>: names containing what <see cref="RequestHeaders"/> masks (<c>token</c>,
+    /// <c>key</c>, <c>secret</c>, ...), and <c>sig</c>, <c>code</c>, <c>pwd</c>, <c>pass</c>, <c>jwt</c> and
+    /// <c>otp</c>. The default is <see langword="false"/>.
+    /// </summary>
     public bool IncludeQueryInRequestPath { get; set; }
 
     /// <summary>

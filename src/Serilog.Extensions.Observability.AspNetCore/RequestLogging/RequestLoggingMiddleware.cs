@@ -211,7 +211,15 @@ sealed class RequestLoggingMiddleware
     static string GetPath(HttpContext httpContext, bool includeQueryInRequestPath)
     {
         var feature = httpContext.Features.Get<IHttpRequestFeature>();
-        var requestPath = includeQueryInRequestPath ? feature?.RawTarget : feature?.Path;
+        if (includeQueryInRequestPath)
+        {
+            var target = feature?.RawTarget;
+            // Some hosts (the test server among them) report an empty target here.
+            if (string.IsNullOrEmpty(target))
+                target = httpContext.Request.Path.ToString() + httpContext.Request.QueryString.ToString();
+            return QueryMasking.Mask(target);
+        }
+        var requestPath = feature?.Path;
         // Some hosts (the test server among them) report an empty path here.
         return string.IsNullOrEmpty(requestPath) ? httpContext.Request.Path.ToString() : requestPath;
     }

@@ -81,6 +81,35 @@ public class RequestLoggingMiddlewareTests
     }
 
     [Test]
+    public async Task CredentialsInTheQueryAreMaskedWhenTheQueryIsIncludedInRequestPath()
+    {
+        await using var app = await StartAsync(o => o.IncludeQueryInRequestPath = true, a => a.MapGet("/hub", () => "q"));
+        using var client = app.CreateClient();
+
+        // SignalR and OAuth put tokens in the query; presigned URLs put signatures and credentials there.
+        await client.GetAsync("/hub?id=7&access_token=eyJ.secret&page=2&api%20key=k1&X-Amz-Signature=abc&sig=s1&code=c1&flag&empty_token=");
+
+        var logged = _sink.WaitFor(e => e.Properties.ContainsKey("RequestPath") && e.Properties["RequestPath"].ToString().Contains("/hub")).Single();
+        Assert.That(((ScalarValue)logged.Properties["RequestPath"]).Value, Is.EqualTo(
+            "/hub?id=7&access_token=[REDACTED]&page=2&api%20key=[REDACTED]&X-Amz-Signature=[REDACTED]&sig=[REDACTED]&code=[REDACTED]&flag&empty_token=[REDACTED]"));
+    }
+
+    [TestCase("/p", "/p")]
+    [TestCase("/p?", "/p?")]
+    [TestCase("/p?a=1&b=2", "/p?a=1&b=2")]
+    [TestCase("/p?token=1", "/p?token=[REDACTED]")]
+    [TestCase("/p?Password=a%26b&x=1", "/p?Password=[REDACTED]&x=1")]
+    [TestCase("/p?x=1&refresh_token=r&&client_secret=s", "/p?x=1&refresh_token=[REDACTED]&&client_secret=[REDACTED]")]
+    [TestCase("/p?access%5Ftoken=t", "/p?access%5Ftoken=[REDACTED]")]
+    [TestCase("/p?code", "/p?code")]
+    [TestCase("/p?%zz=1&sessionid=9", "/p?%zz=1&sessionid=[REDACTED]")]
+    [TestCase("/p?tokenizer=bpe", "/p?tokenizer=[REDACTED]")]
+    public void QueryMaskingMasksTheValuesOfCredentialNames(string target, string expected)
+    {
+        Assert.That(QueryMasking.Mask(target), Is.EqualTo(expected));
+    }
+
+    [Test]
     public async Task PropertiesSetThroughTheDiagnosticContextFromAHandlerAndFromTheOptionsCallbackAppear()
     {
         await using var app = await StartAsync(

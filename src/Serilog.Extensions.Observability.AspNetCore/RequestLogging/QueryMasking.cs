@@ -1,0 +1,55 @@
+using System.Text;
+
+namespace Serilog.Extensions.Observability.AspNetCore.RequestLogging;
+
+/// <summary>
+/// Masks the values of query parameters that may carry a credential, for <c>RequestPath</c> when it includes the query:
+/// SignalR and OAuth put tokens in the query, presigned URLs put signatures and credentials there. A name is a
+/// credential by the rule that masks headers (it contains <c>token</c>, <c>key</c>, <c>secret</c>, ...), or when it
+/// is one of a few short names that carry one (<c>sig</c>, <c>code</c>, <c>pwd</c>, <c>pass</c>, <c>jwt</c>, <c>otp</c>).
+/// </summary>
+internal static class QueryMasking
+{
+    const string Redacted = "[REDACTED]";
+    static readonly string[] ShortNames = ["sig", "code", "pwd", "pass", "jwt", "otp"];
+
+    /// <summary>The request target with each credential's value replaced; the same string when there is none.</summary>
+    public static string Mask(string target)
+    {
+        var query = target.IndexOf('?');
+        if (query < 0) return target;
+
+        StringBuilder? masked = null;
+        var copied = 0;
+        var start = query + 1;
+        while (start < target.Length)
+        {
+            var end = target.IndexOf('&', start);
+            if (end < 0) end = target.Length;
+            var equals = target.IndexOf('=', start, end - start);
+            if (equals > start && IsCredential(target.AsSpan(start, equals - start)))
+            {
+                masked ??= new StringBuilder(target.Length + Redacted.Length);
+                masked.Append(target, copied, equals + 1 - copied).Append(Redacted);
+                copied = end;
+            }
+            start = end + 1;
+        }
+
+        if (masked is null) return target;
+        masked.Append(target, copied, target.Length - copied);
+        return masked.ToString();
+    }
+
+    static bool IsCredential(ReadOnlySpan<char> encodedName)
+    {
+        // Names are compared as the application reads them: '+' is a space, %XX is decoded (an invalid escape stays).
+        var name = Uri.UnescapeDataString(encodedName.ToString().Replace('+', ' ')).Trim();
+        if (RequestLoggingMiddleware.HeaderCapture.IsAlwaysMasked(name)) return true;
+        foreach (var shortName in ShortNames)
+        {
+            if (name.Equals(shortName, StringComparison.OrdinalIgnoreCase)) return true;
+        }
+        return false;
+    }
+}
