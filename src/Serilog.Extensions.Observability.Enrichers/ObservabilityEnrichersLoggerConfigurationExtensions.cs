@@ -64,7 +64,9 @@ public static class ObservabilityEnrichersLoggerConfigurationExtensions
     /// secrets, not source). Default <see langword="null"/>: raw ids. Tenant and session ids are never changed.</param>
     /// <returns>Configuration object allowing method chaining.</returns>
     /// <exception cref="ArgumentException"><paramref name="pseudonymizationKey"/> is shorter than 16 bytes (an empty
-    /// key is refused, not taken as "off", so a missing secret cannot silently expose raw ids).</exception>
+    /// key is refused, not taken as "off", so a missing secret cannot silently expose raw ids), or is an environment
+    /// variable reference such as <c>%USER_ID_KEY%</c> that appsettings left unexpanded because the variable is not
+    /// set.</exception>
     public static LoggerConfiguration WithUser(
         this LoggerEnrichmentConfiguration enrich,
         string? pseudonymizationKey = null)

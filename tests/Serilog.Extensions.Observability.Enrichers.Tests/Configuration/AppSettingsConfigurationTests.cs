@@ -94,6 +94,20 @@ public class AppSettingsConfigurationTests
     }
 
     [Test]
+    public void AnUnsetEnvironmentVariableAsThePseudonymizationKeyFailsAtStartup()
+    {
+        var name = "SEO_TEST_UNSET_KEY_" + Guid.NewGuid().ToString("N");
+        var configuration = FromJson($$"""
+            { "Serilog": { "Enrich": [ { "Name": "WithUser", "Args": { "pseudonymizationKey": "%{{name}}%" } } ] } }
+            """);
+
+        var ex = Assert.Catch(() => new LoggerConfiguration().ReadFrom.Configuration(configuration));
+        while (ex is System.Reflection.TargetInvocationException { InnerException: { } inner }) ex = inner;
+        Assert.That(ex, Is.TypeOf<ArgumentException>());
+        Assert.That(((ArgumentException)ex!).ParamName, Is.EqualTo("pseudonymizationKey"));
+    }
+
+    [Test]
     public void AShortPseudonymizationKeyInConfigurationFailsAtStartup()
     {
         var configuration = FromJson("""

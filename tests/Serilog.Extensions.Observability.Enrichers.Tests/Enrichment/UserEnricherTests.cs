@@ -115,6 +115,25 @@ public class UserEnricherTests
         Assert.That(ex!.ParamName, Is.EqualTo("pseudonymizationKey"));
     }
 
+    [TestCase("%USER_PSEUDONYMIZATION_KEY%")]
+    [TestCase(" %SERILOG_USER_ID_HASH_KEY% ")]
+    public void AKeyThatIsAnUnexpandedEnvironmentVariableIsAConfigurationError(string key)
+    {
+        // Serilog.Settings.Configuration expands %NAME% only when NAME is set: otherwise the placeholder itself,
+        // text anyone who reads the configuration knows, would become the secret key.
+        var ex = Assert.Throws<ArgumentException>(() => new LoggerConfiguration().Enrich.WithUser(key));
+        Assert.That(ex!.ParamName, Is.EqualTo("pseudonymizationKey"));
+        Assert.That(ex.Message, Does.Contain("environment variable"));
+    }
+
+    [TestCase("%leading-percent-but-a-real-secret")]
+    [TestCase("a-secret-with-%-inside-it-%")]
+    [TestCase("%two%variables-are-not-one%")]
+    public void AKeyWithPercentSignsThatIsNotAPlaceholderIsAccepted(string key)
+    {
+        Assert.DoesNotThrow(() => new LoggerConfiguration().Enrich.WithUser(key));
+    }
+
     [Test]
     public void EventsInTheSameScopeShareTheirPropertyValues()
     {
