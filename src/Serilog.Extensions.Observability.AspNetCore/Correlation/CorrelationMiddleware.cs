@@ -86,6 +86,7 @@ sealed class CorrelationMiddleware
                 "Rejected the {HeaderName} request header ({ValueCount} value(s), {Length} characters); a new correlation id is used",
                 header.Name, header.ValueCount, header.Length);
         using var user = _options.EnableUserContext ? UserContext.BeginDeferred(state.Resolve) : null;
+        state.Enter();
         try
         {
             await _next(context);
@@ -101,6 +102,7 @@ sealed class CorrelationMiddleware
             // scopes then find they are no longer current and only mark themselves ended. Nothing else runs in this
             // flow before this async method returns, which restores its caller's context in any case.
             if (entry is not null) ExecutionContext.Restore(entry);
+            state.Leave(_options.EnableUserContext);
         }
     }
 
@@ -165,14 +167,46 @@ sealed class CorrelationMiddleware
 
         Resolved? _resolved;
 
+        // Passes of the pipeline running for this request (more than one while a re-executed pass runs). Once none
+        // runs, the HttpContext is no longer this request's to read: Kestrel reuses it for the next request on the
+        // same connection, whose user work that outlived this request must not take.
+        int _running;
+
         public HttpContext Context => context;
 
         public CorrelationMiddleware Owner => owner;
 
         public string Id => id;
 
+        public void Enter() => Interlocked.Increment(ref _running);
+
+        /// <summary>
+        /// Ends a pass. The last one reads the user once more while the context is still this request's, so work that
+        /// outlives the request keeps the user the request ended with.
+        /// </summary>
+        public void Leave(bool resolveUser)
+        {
+            try
+            {
+                if (resolveUser && Volatile.Read(ref _running) == 1) Resolve();
+            }
+            catch (Exception ex)
+            {
+                // A principal whose claims throw: the enricher reports the same when an event needs the user; the request
+                // must not fail for it.
+                Serilog.Debugging.SelfLog.WriteLine("Reading the user of a request that ended failed: {0}", ex);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _running);
+            }
+        }
+
         public UserIdentity? Resolve()
         {
+            // The request has ended (a background task outlived it): keep the last identity seen.
+            if (Volatile.Read(ref _running) == 0) return Volatile.Read(ref _resolved)?.Identity;
+
             ClaimsPrincipal? principal;
             try
             {
@@ -190,6 +224,9 @@ sealed class CorrelationMiddleware
 
             var last = Volatile.Read(ref _resolved);
             if (last is not null && ReferenceEquals(principal, last.Principal)) return last.Identity;
+            // A new principal: it is this request's only if the request was still running after it was read (a full
+            // fence, so the read above cannot move past this check); otherwise it may be the next request's.
+            if (Interlocked.CompareExchange(ref _running, 0, 0) == 0) return Volatile.Read(ref _resolved)?.Identity;
             if (principal is null)
             {
                 Volatile.Write(ref _resolved, Resolved.Anonymous);

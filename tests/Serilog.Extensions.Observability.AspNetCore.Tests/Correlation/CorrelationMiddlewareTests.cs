@@ -10,6 +10,7 @@ using Serilog.Core;
 using Serilog.Events;
 using Serilog.Extensions.Observability.AspNetCore.RequestLogging;
 using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
+using Serilog.Extensions.Observability.Tests.Support;
 
 namespace Serilog.Extensions.Observability.AspNetCore.Tests.Correlation;
 
@@ -348,6 +349,85 @@ public class CorrelationMiddlewareTests
 
             return base.FindFirst(type);
         }
+    }
+
+    [Test]
+    public async Task WorkThatOutlivesItsRequestKeepsThatRequestsUserWhenTheConnectionServesAnotherUser()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var logged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task? background = null;
+        await using var app = await TestWeb.StartKestrelAsync(a =>
+        {
+            Pipeline(a, afterCorrelation: inner => inner.Use(async (ctx, next) =>
+            {
+                // Stands in for UseAuthentication(): the user named by the request.
+                ctx.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", ctx.Request.Headers["X-Test-User"].ToString())], "test"));
+                await next(ctx);
+            }));
+            a.MapGet("/start-background", () =>
+            {
+                // Fire-and-forget work of alice's request that logs after her request has ended.
+                background = Task.Run(async () =>
+                {
+                    await release.Task;
+                    _logger.Information("Background work");
+                    logged.TrySetResult();
+                });
+                return "ok";
+            });
+            a.MapGet("/hold", async () =>
+            {
+                // Bob's request is running on the connection (and HttpContext) that served alice's.
+                release.TrySetResult();
+                await logged.Task.WaitAsync(TimeSpan.FromSeconds(15));
+                return "ok";
+            });
+        }, Services);
+        // One connection: Kestrel serves both requests with the same (reused) HttpContext.
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1 }) { BaseAddress = app.BaseAddress };
+
+        using var first = new HttpRequestMessage(HttpMethod.Get, "/start-background");
+        first.Headers.Add("X-Test-User", "alice");
+        (await client.SendAsync(first)).EnsureSuccessStatusCode();
+        _sink.WaitForCompletion("/start-background");
+        using var second = new HttpRequestMessage(HttpMethod.Get, "/hold");
+        second.Headers.Add("X-Test-User", "bob");
+        (await client.SendAsync(second)).EnsureSuccessStatusCode();
+        await background!.WaitAsync(TimeSpan.FromSeconds(15));
+
+        var evt = _sink.WaitFor(e => e.MessageTemplate.Text == "Background work").Single();
+        Assert.That(EventText.Scalar(_sink.WaitForCompletion("/hold"), "UserId"), Is.EqualTo("bob"));
+        Assert.That(EventText.Scalar(evt, "UserId"), Is.EqualTo("alice"));
+    }
+
+    [Test]
+    [NonParallelizable]
+    public async Task APrincipalWhoseClaimsThrowNeverFailsTheRequest()
+    {
+        var selfLog = new List<string>();
+        using var _ = TemporarySelfLog.SaveTo(selfLog);
+        await using var app = await TestWeb.StartTestServerAsync(a =>
+        {
+            a.UseCorrelation(o => o.Logger = _logger);
+            a.Use(async (ctx, next) =>
+            {
+                ctx.User = new ThrowingPrincipal();
+                await next(ctx);
+            });
+            a.MapGet("/quiet", () => "ok");
+        }, Services);
+        using var client = app.CreateClient();
+
+        var response = await client.GetAsync("/quiet");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(selfLog, Has.Some.Contains("claims broke"));
+    }
+
+    sealed class ThrowingPrincipal() : ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", "x")], "test"))
+    {
+        public override Claim? FindFirst(string type) => throw new InvalidOperationException("claims broke");
     }
 
     [Test]
