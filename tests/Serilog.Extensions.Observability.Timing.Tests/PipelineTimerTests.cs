@@ -606,6 +606,36 @@ public class PipelineTimerDefaultLoggerTests
     }
 
     [Test]
+    [NonParallelizable]
+    public void AStageBegunWhileThePipelineEndsOnAnotherThreadIsNeverTimedFromTheClocksZero()
+    {
+        var fake = new FakeTimeProvider();
+        var clock = new GateClock(fake);
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration().MinimumLevel.Verbose().WriteTo.Sink(sink).CreateLogger();
+        var pipeline = PipelineTimer.Begin("p", logger, new PipelineTimingOptions { TimeProvider = clock });
+        // Timestamps far from zero, as Stopwatch's are on a machine that has been up for a while.
+        fake.Advance(TimeSpan.FromSeconds(1000));
+
+        // The stage is begun on another thread and held inside its start; the pipeline ends meanwhile.
+        var worker = new Thread(() =>
+        {
+            clock.BlockThread = Environment.CurrentManagedThreadId;
+            using (pipeline.Stage("late")) { }
+        });
+        worker.Start();
+        Assert.That(clock.Entered.Wait(TimeSpan.FromSeconds(10)), Is.True);
+        pipeline.Complete();
+        clock.Release.Set();
+        Assert.That(worker.Join(TimeSpan.FromSeconds(10)), Is.True);
+
+        // No time passed on the clock while the stage ran: whichever end won, it took 0 ms, not the clock's 1000 s.
+        var stageEvent = sink.Events.Single(e => e.Properties.ContainsKey("Stage") && Equals(((ScalarValue)e.Properties["Stage"]).Value, "late"));
+        Assert.That(((ScalarValue)stageEvent.Properties["ElapsedMs"]).Value, Is.EqualTo(0.0));
+        Assert.That(pipeline.Stages.Values, Is.All.EqualTo(0.0));
+    }
+
+    [Test]
     public void AStageBegunAfterThePipelineEndedIsTimedButNotOneOfItsStages()
     {
         using var log = new TimedLog();
