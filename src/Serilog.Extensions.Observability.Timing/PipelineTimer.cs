@@ -214,7 +214,8 @@ public sealed class PipelineTimer : IDisposable
         End(TimingOutcome.Failed, exception);
     }
 
-    /// <summary>Ends the pipeline with <see cref="PipelineTimingOptions.DisposeOutcome"/> unless it has already ended.</summary>
+    /// <summary>Ends the pipeline with <see cref="PipelineTimingOptions.DisposeOutcome"/> unless it has already ended; either
+    /// way the pipeline is no longer ambient in the calling flow (also when another flow ended it).</summary>
     public void Dispose() => End(_options.DisposeOutcome, null);
 
     internal TimeProvider TimeProvider { get; }
@@ -323,10 +324,18 @@ public sealed class PipelineTimer : IDisposable
         // Stages left open never finished: end them, innermost (latest) first so each restores its parent. Ending
         // is claimed under the stages' lock, so no stage can be added to this pipeline after the snapshot.
         StageTimer[]? open = null;
+        var ended = false;
         lock (_open)
         {
-            if (Interlocked.Exchange(ref _ending, 1) != 0) return;
-            if (_open.Count > 0) open = _open.ToArray();
+            if (Interlocked.Exchange(ref _ending, 1) != 0) ended = true;
+            else if (_open.Count > 0) open = _open.ToArray();
+        }
+        if (ended)
+        {
+            // Ended already, in another flow: this flow may still hold the pipeline, and its own end (a using block)
+            // must still restore what was ambient before it here.
+            TimingAmbient.Exit(ref _scope, this);
+            return;
         }
         if (open is not null)
         {

@@ -75,7 +75,8 @@ public sealed class StageTimer : IDisposable
         End(TimingOutcome.Failed, exception);
     }
 
-    /// <summary>Ends the stage with <see cref="PipelineTimingOptions.DisposeOutcome"/> unless it has already ended.</summary>
+    /// <summary>Ends the stage with <see cref="PipelineTimingOptions.DisposeOutcome"/> unless it has already ended; either
+    /// way the stage is no longer ambient in the calling flow (also when another flow ended it).</summary>
     public void Dispose() => End(Pipeline.Options.DisposeOutcome, null);
 
     internal PipelineTimer Pipeline { get; }
@@ -108,21 +109,28 @@ public sealed class StageTimer : IDisposable
     void End(TimingOutcome outcome, Exception? exception)
     {
         var pipeline = Pipeline;
-        TimeSpan elapsed;
+        TimeSpan elapsed = default;
+        var won = false;
         // Won and recorded under the pipeline's lock: a pipeline ending at the same moment either still finds this
         // stage open (and abandons it) or finds its duration recorded, never a stage that ended but is not counted.
         lock (pipeline.StagesLock)
         {
-            if (_ending != 0) return;
-            Volatile.Write(ref _ending, 1);
-            var end = pipeline.TimeProvider.GetTimestamp();
-            Volatile.Write(ref _end, end);
-            Volatile.Write(ref _outcome, (int)outcome);
-            elapsed = pipeline.TimeProvider.GetElapsedTime(_start, end);
-            pipeline.StageEnded(this, _entry, elapsed);
+            if (_ending == 0)
+            {
+                won = true;
+                Volatile.Write(ref _ending, 1);
+                var end = pipeline.TimeProvider.GetTimestamp();
+                Volatile.Write(ref _end, end);
+                Volatile.Write(ref _outcome, (int)outcome);
+                elapsed = pipeline.TimeProvider.GetElapsedTime(_start, end);
+                pipeline.StageEnded(this, _entry, elapsed);
+            }
         }
 
+        // Also when another flow (a helper, the pipeline's end) ended the stage first: this flow may still hold it, and
+        // its own end (a using block) must restore what was ambient before it here. Nothing else is done twice.
         TimingAmbient.Exit(ref _scope, this);
+        if (!won) return;
 
         if (TimingDiagnostics.StageDuration.Enabled)
             TimingDiagnostics.RecordStage(elapsed, pipeline.Name, Name, outcome);

@@ -229,6 +229,29 @@ public class PipelineTimingEnricherTests
     }
 
     [Test]
+    public void DisposingAStageOrPipelineInItsOwnFlowAfterAnotherFlowEndedItRestoresWhatWasAmbientBefore()
+    {
+        using var log = new TimedLog();
+        Flow.Isolated(() =>
+        {
+            using (var pipeline = log.Begin("p"))
+            {
+                using (var stage = pipeline.Stage("s"))
+                {
+                    // A helper completes the stage in its own flow, as an async helper does.
+                    Assert.That(Task.Run(stage.Complete).Wait(TimeSpan.FromSeconds(10)), Is.True);
+                }
+                log.Logger.Information("After stage");
+                Assert.That(Task.Run(pipeline.Complete).Wait(TimeSpan.FromSeconds(10)), Is.True);
+            }
+            log.Logger.Information("After pipeline");
+        });
+
+        Assert.That(log.Single("After stage").Properties.Keys, Does.Contain("Pipeline").And.Not.Contain("Stage"));
+        Assert.That(log.Single("After pipeline").Properties.Keys, Does.Not.Contain("Pipeline"));
+    }
+
+    [Test]
     public void AmbientStateSurvivesOtherContextChangesInsideAStage()
     {
         using var log = new TimedLog();
