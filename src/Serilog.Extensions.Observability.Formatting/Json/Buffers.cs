@@ -53,6 +53,22 @@ sealed class ByteBuilder
         Length = offset;
     }
 
+    /// <summary>
+    /// Moves what was written into a borrowed array to the builder's own array and carries on there, so that nothing
+    /// more is written into (or later committed from) the output's memory.
+    /// </summary>
+    public void StopBorrowing()
+    {
+        if (!IsBorrowed) return;
+        var written = Length - _start;
+        if (_own.Length < written) _own = new byte[Math.Max(_own.Length * 2, written)];
+        _buffer.AsSpan(_start, written).CopyTo(_own);
+        _buffer = _own;
+        _start = 0;
+        _end = _own.Length;
+        Length = written;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Span<byte> Free(int sizeHint)
     {
@@ -156,6 +172,13 @@ sealed class Scratch
     bool _cached;
     bool _inUse;
 
+    /// <summary>
+    /// Whether the UTF-8 path may format straight into the output's free memory. Only the outermost call on a thread
+    /// may: a re-entrant call (a value's <c>ToString()</c> that logs) can be writing to the very output the outer call
+    /// has borrowed memory from, and must not be handed memory an outer call still writes into.
+    /// </summary>
+    public bool MayBorrow => _cached;
+
     public static Scratch Rent()
     {
         var scratch = t_cached;
@@ -166,6 +189,9 @@ sealed class Scratch
         }
         else if (scratch._inUse)
         {
+            // Re-entered while the outer line is half written: the outer call goes on in its own array, so this call
+            // may take (and commit) the output's free memory before it, as the text path writes the inner line first.
+            scratch.Bytes.StopBorrowing();
             return new Scratch();
         }
         scratch._inUse = true;

@@ -53,7 +53,7 @@ static class EventFormatting
             // Format straight into the output's free space when it is an array (ArrayBufferWriter, pooled writers):
             // nothing is committed before Advance, so a failed event still leaves no half line behind.
             var bytes = scratch.Bytes;
-            if (MemoryMarshal.TryGetArray<byte>(output.GetMemory(DirectSizeHint), out var free) && free.Array is { } array)
+            if (scratch.MayBorrow && MemoryMarshal.TryGetArray<byte>(output.GetMemory(DirectSizeHint), out var free) && free.Array is { } array)
                 bytes.Borrow(array, free.Offset, free.Count);
 
             var sink = new Utf8Sink(bytes);

@@ -99,4 +99,53 @@ public class DirectOutputTests
         }
         Assert.That(output.WrittenSpan.ToArray(), Is.EqualTo(expected.ToArray()));
     }
+
+    /// <summary>A value whose <c>ToString()</c> formats another event into the very output the outer event is going to.</summary>
+    sealed class LogsIntoTheSameOutput(IUtf8Formatter formatter) : IDisposable
+    {
+        public object? Output;
+
+        public override string ToString()
+        {
+            var inner = Some.LogEvent("inner {X}", timestamp: new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero), properties: Some.Property("X", "in"));
+            switch (Output)
+            {
+                case IBufferWriter<byte> bytes: formatter.Format(inner, bytes); break;
+                case TextWriter text: formatter.Format(inner, text); break;
+            }
+            return "reentered";
+        }
+
+        public void Dispose() => Output = null;
+    }
+
+    [TestCase("compact", true)]
+    [TestCase("compact", false)]
+    [TestCase("rendered", true)]
+    [TestCase("rendered", false)]
+    [TestCase("flat", true)]
+    [TestCase("flat", false)]
+    public void AnEventFormattedIntoTheSameOutputFromInsideToStringLeavesBothLinesIntactAsTheTextPathDoes(string formatterName, bool arrayBacked)
+    {
+        // The IUtf8Formatter contract: the bytes are the text path's encoded as UTF-8. On the text path the outer line
+        // is handed over in one piece after formatting, so the inner line (written while the outer one was formatted)
+        // comes first and both are intact. Writing the outer line into the output's free memory before it is complete
+        // lets the inner event take the same memory and the outer one overwrite and commit over it.
+        var formatter = GoldenCase.CreateFormatter(formatterName);
+        using var value = new LogsIntoTheSameOutput(formatter);
+        var logEvent = Some.LogEvent("Outer {V} {W:000}", timestamp: new DateTimeOffset(2026, 1, 2, 3, 4, 6, TimeSpan.Zero),
+            properties: [Some.Property("V", value), Some.Property("W", 5)]);
+
+        var text = new StringWriter();
+        value.Output = text;
+        formatter.Format(logEvent, text);
+
+        var bytes = new StingyWriter(arrayBacked);
+        bytes.GetMemory(4096); // free space to spare: the outer event is formatted straight into it
+        value.Output = bytes;
+        formatter.Format(logEvent, bytes);
+
+        Assert.That(text.ToString(), Does.StartWith("{").And.Contains("reentered").And.Contains("\"in\""));
+        Assert.That(Utf8.DecodeStrict(bytes.Written), Is.EqualTo(text.ToString()));
+    }
 }
