@@ -50,6 +50,8 @@ readonly struct FlatBody(bool shortLevels, bool snakeCaseNames) : IEventBody
         if (logEvent.Exception is { } exception)
             WriteException(sink, exception);
 
+        // From here on the render buffer holds the keys written so far (see WriteProperty).
+        render.Length = 0;
         if (logEvent.Properties is Dictionary<string, LogEventPropertyValue> concrete)
         {
             foreach (var property in concrete)
@@ -69,15 +71,20 @@ readonly struct FlatBody(bool shortLevels, bool snakeCaseNames) : IEventBody
     {
         if (name == SourceContext) return; // written as "logger"
 
-        render.Length = 0;
+        // Each key written is kept in the render buffer as [length: 2 chars][key], so a later property whose key
+        // coincides with it (UserId and user_id, Level prefixed to _level and a property named _level) is written
+        // under one more '_' instead of twice: log stores reject or silently merge duplicate keys.
+        var entry = render.Length;
+        render.Append('\0');
+        render.Append('\0');
         if (snakeCaseNames)
             SnakeCase.Append(render, name);
         else
             render.Append(name);
-        var key = render.Written;
+        var keyStart = entry + 2;
 
-        var prefix = false;
-        switch (ReservedKeys.Classify(key))
+        var prefixes = 0;
+        switch (ReservedKeys.Classify(render.From(keyStart)))
         {
             case ReservedKey.None:
                 break;
@@ -87,8 +94,12 @@ readonly struct FlatBody(bool shortLevels, bool snakeCaseNames) : IEventBody
                     traceWritten = true; // the event carries no trace id: this property takes the key
                     break;
                 }
-                if (logEvent.TraceId is { } traceId && IsSameId(value, traceId)) return;
-                prefix = true;
+                if (logEvent.TraceId is { } traceId && IsSameId(value, traceId))
+                {
+                    render.Length = entry;
+                    return;
+                }
+                prefixes = 1;
                 break;
             case ReservedKey.SpanId:
                 if (!spanWritten)
@@ -96,19 +107,49 @@ readonly struct FlatBody(bool shortLevels, bool snakeCaseNames) : IEventBody
                     spanWritten = true;
                     break;
                 }
-                if (logEvent.SpanId is { } spanId && IsSameId(value, spanId)) return;
-                prefix = true;
+                if (logEvent.SpanId is { } spanId && IsSameId(value, spanId))
+                {
+                    render.Length = entry;
+                    return;
+                }
+                prefixes = 1;
                 break;
             default:
-                prefix = true;
+                prefixes = 1;
                 break;
         }
 
+        while (IsWritten(render, entry, prefixes)) prefixes++;
+        if (prefixes > 0) render.Insert(keyStart, '_', prefixes);
+        var length = render.Length - keyStart;
+        render.Set(entry, (char)(length >> 16));
+        render.Set(entry + 1, (char)length);
+
         sink.Literal(",\""u8);
-        if (prefix) sink.Ascii('_');
-        JsonText.WriteEscaped(sink, key);
+        JsonText.WriteEscaped(sink, render.From(keyStart));
         sink.Literal("\":"u8);
         JsonValueWriter.Write(sink, value);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="prefixes"/> underscores followed by the key being added at <paramref name="entry"/> equal
+    /// a key stored before it.
+    /// </summary>
+    static bool IsWritten(CharBuilder keys, int entry, int prefixes)
+    {
+        var all = keys.Written;
+        var key = all.Slice(entry + 2);
+        var length = prefixes + key.Length;
+        for (var at = 0; at < entry;)
+        {
+            var stored = (all[at] << 16) | all[at + 1];
+            var text = all.Slice(at + 2, stored);
+            at += 2 + stored;
+            if (stored != length) continue;
+            if (text.Slice(0, prefixes).ContainsAnyExcept('_')) continue;
+            if (text.Slice(prefixes).SequenceEqual(key)) return true;
+        }
+        return false;
     }
 
     static bool IsSameId(LogEventPropertyValue value, ActivityTraceId id)

@@ -137,13 +137,23 @@ sealed class CharBuilder(int capacity)
     }
 
     /// <summary>Inserts <paramref name="count"/> spaces at <paramref name="index"/>, shifting what follows (right alignment).</summary>
-    public void InsertSpaces(int index, int count)
+    public void InsertSpaces(int index, int count) => Insert(index, ' ', count);
+
+    /// <summary>Inserts <paramref name="count"/> copies of <paramref name="c"/> at <paramref name="index"/>, shifting what follows.</summary>
+    public void Insert(int index, char c, int count)
     {
         Free(count);
         var moved = _buffer.AsSpan(index, Length - index);
         moved.CopyTo(_buffer.AsSpan(index + count));
-        _buffer.AsSpan(index, count).Fill(' ');
+        _buffer.AsSpan(index, count).Fill(c);
         Length += count;
+    }
+
+    /// <summary>Replaces the char at <paramref name="index"/>, which must be within <see cref="Length"/>.</summary>
+    public void Set(int index, char c)
+    {
+        if ((uint)index >= (uint)Length) throw new ArgumentOutOfRangeException(nameof(index));
+        _buffer[index] = c;
     }
 
     void Grow(int sizeHint)

@@ -84,6 +84,46 @@ public class FlatJsonFormatterTests
     }
 
     [Test]
+    public void PropertiesWhoseKeysCoincideGetOneMorePrefixEachSoNoKeyIsWrittenTwice()
+    {
+        // Log stores reject or silently merge duplicate keys: every value must stay, under a key of its own.
+        var logEvent = Some.LogEvent(properties:
+        [
+            Some.Property("UserId", "a"), Some.Property("user_id", "b"), Some.Property("userId", "c"),
+            Some.Property("Level", "L"), Some.Property("_level", "M"),
+            Some.Property("ServiceName", "S"), Some.Property("Service", "T"),
+        ]);
+
+        var root = Format(logEvent);
+        var names = root.EnumerateObject().Select(p => p.Name).ToList();
+
+        Assert.That(names, Is.Unique);
+        Assert.That(root.GetProperty("user_id").GetString(), Is.EqualTo("a"));
+        Assert.That(root.GetProperty("_user_id").GetString(), Is.EqualTo("b"));
+        Assert.That(root.GetProperty("__user_id").GetString(), Is.EqualTo("c"));
+        Assert.That(root.GetProperty("_level").GetString(), Is.EqualTo("L"));
+        Assert.That(root.GetProperty("__level").GetString(), Is.EqualTo("M"));
+        Assert.That(root.GetProperty("service").GetString(), Is.EqualTo("S"));
+        Assert.That(root.GetProperty("_service").GetString(), Is.EqualTo("T"));
+        Assert.That(Utf8.DecodeStrict(Utf8.FormatUtf8(new FlatJsonFormatter(), logEvent)), Is.EqualTo(Utf8.FormatText(new FlatJsonFormatter(), logEvent)));
+    }
+
+    [Test]
+    public void ManyPropertiesAndLongNamesStillGetUniqueKeys()
+    {
+        var properties = new List<LogEventProperty>();
+        for (var i = 0; i < 200; i++) properties.Add(Some.Property("P" + i, i));
+        properties.Add(Some.Property("p0", "again"));
+        properties.Add(Some.Property(new string('K', 70_000), 1));
+        properties.Add(Some.Property(new string('k', 70_000), 2));
+
+        var names = Format(Some.LogEvent(properties: properties.ToArray())).EnumerateObject().Select(p => p.Name).ToList();
+
+        Assert.That(names, Is.Unique);
+        Assert.That(names, Does.Contain("_p0"));
+    }
+
+    [Test]
     public void ATraceIdPropertyDifferentFromTheEventsTraceIdIsKeptWithAPrefix()
     {
         var logEvent = new LogEvent(Some.Instant(), LogEventLevel.Information, null, Some.LogEvent("x").MessageTemplate,
