@@ -51,6 +51,22 @@ public static class CorrelationContext
         return CorrelationScope.Begin(correlationId);
     }
 
+    /// <summary>
+    /// Begins a scope whose id is read each time it is asked for (each event, each propagation), for hosts where the
+    /// id becomes known after the scope opens: a web host's outermost middleware, whose events outlive the scope the
+    /// correlation middleware opens further in. While <paramref name="resolve"/> returns <see langword="null"/> or an
+    /// id <see cref="IsValidId"/> rejects, the enclosing scope's id is current (or none); a resolver that throws is
+    /// reported through SelfLog and treated the same way.
+    /// </summary>
+    /// <param name="resolve">Returns the current id, or <see langword="null"/> while there is none. It must be cheap
+    /// and thread-safe: it runs for every event written in the scope.</param>
+    /// <returns>A scope that restores the previous id when disposed.</returns>
+    public static IDisposable BeginDeferred(Func<string?> resolve)
+    {
+        ArgumentNullException.ThrowIfNull(resolve);
+        return CorrelationScope.Begin(resolve);
+    }
+
     /// <summary>Creates a new random correlation id.</summary>
     /// <returns>32 lowercase hexadecimal characters (128 random bits), the shape of a W3C trace id.</returns>
     public static string NewId() => Guid.NewGuid().ToString("n");

@@ -152,7 +152,7 @@ sealed class CorrelationMiddleware
     /// is enriched, so identities set by authentication later in the pipeline are seen; the result is reused while the
     /// principal is unchanged.
     /// </summary>
-    sealed class RequestState(HttpContext context, CorrelationMiddleware owner, string id)
+    internal sealed class RequestState(HttpContext context, CorrelationMiddleware owner, string id)
     {
         // The principal and the identity read from it, published together once the identity is known: events are
         // enriched on any thread, and one that saw the principal before its identity was read would go without a user.
@@ -175,6 +175,9 @@ sealed class CorrelationMiddleware
         public HttpContext Context => context;
 
         public CorrelationMiddleware Owner => owner;
+
+        /// <summary>Whether the middleware that chose the id also opens the request's user context.</summary>
+        public bool UserContextEnabled => owner._options.EnableUserContext;
 
         public string Id => id;
 

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Serilog.Extensions.Observability.AspNetCore.RequestLogging;
+using Serilog.Extensions.Observability.Enrichers;
 
 namespace Serilog.Extensions.Observability.AspNetCore.Correlation;
 
@@ -30,29 +31,28 @@ sealed class UnhandledExceptionMiddleware(RequestDelegate next)
     public Task Invoke(HttpContext context)
     {
         context.Features.Set(UnhandledExceptionFeature.Available);
-        Task task;
-        try
-        {
-            task = next(context);
-        }
-        catch (Exception ex)
-        {
-            task = Task.FromException(ex);
-        }
-
-        return task.IsCompletedSuccessfully ? task : AwaitAsync(context, task);
+        return InvokeInRequestContext(context);
     }
 
-    static async Task AwaitAsync(HttpContext context, Task task)
+    async Task InvokeInRequestContext(HttpContext context)
     {
+        // Exception handlers placed before UseCorrelation() (the templates' order) log the exception after the request's
+        // own scopes have ended: these scopes, around the whole pipeline, give such events the request's id and user.
+        var ids = new RequestIds(context);
+        using var correlation = CorrelationContext.BeginDeferred(ids.CorrelationId);
+        using var user = UserContext.BeginDeferred(ids.User);
         try
         {
-            await task;
+            await next(context);
         }
         catch (Exception ex) when (!context.Response.HasStarted && ReferenceEquals(context.Features.Get<UnhandledExceptionFeature>(), UnhandledExceptionFeature.Requested))
         {
             await AnswerAsync(context, ex);
             if (!RequestLoggingMiddleware.HasLogged(context, ex)) throw;
+        }
+        finally
+        {
+            ids.End();
         }
     }
 
@@ -69,6 +69,45 @@ sealed class UnhandledExceptionMiddleware(RequestDelegate next)
         context.Response.StatusCode = exception is BadHttpRequestException badRequest ? badRequest.StatusCode : StatusCodes.Status500InternalServerError;
         context.Response.ContentLength = 0;
         return context.Response.CompleteAsync();
+    }
+}
+
+/// <summary>
+/// The id and user that <see cref="CorrelationMiddleware"/> chose for a request, for events written in the request but
+/// outside that middleware's scopes. Read from the request while it runs; once it has ended, the context belongs to the
+/// next request on the connection (Kestrel reuses it), so only what was read before that is used.
+/// </summary>
+sealed class RequestIds(HttpContext context)
+{
+    HttpContext? _context = context;
+    CorrelationMiddleware.RequestState? _state;
+
+    CorrelationMiddleware.RequestState? State
+    {
+        get
+        {
+            if (Volatile.Read(ref _state) is { } known) return known;
+            var current = Volatile.Read(ref _context);
+            if (current is null) return Volatile.Read(ref _state);
+            var state = current.Features.Get<CorrelationMiddleware.RequestState>();
+            // Only if the request was still running after the read (a full fence, so the read cannot move past this
+            // check); otherwise it may be the next request's, and End has stored this request's.
+            if (Interlocked.CompareExchange(ref _context, null, null) is null) return Volatile.Read(ref _state);
+            if (state is not null) Volatile.Write(ref _state, state);
+            return state;
+        }
+    }
+
+    public string? CorrelationId() => State?.Id;
+
+    public UserIdentity? User() => State is { UserContextEnabled: true } state ? state.Resolve() : null;
+
+    /// <summary>The request ends: keep what it chose and stop reading the context.</summary>
+    public void End()
+    {
+        if (Volatile.Read(ref _state) is null && Volatile.Read(ref _context) is { } current)
+            Volatile.Write(ref _state, current.Features.Get<CorrelationMiddleware.RequestState>());
+        Interlocked.Exchange(ref _context, null);
     }
 }
 

@@ -35,6 +35,9 @@ abstract class AmbientScope<TSelf> : IDisposable
 
     public static TSelf? Current => CurrentSlot.Value;
 
+    /// <summary>The scope that was current when this one began.</summary>
+    protected TSelf? Parent => _parent;
+
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <summary>Makes <paramref name="scope"/> the current value of this flow.</summary>

@@ -1,3 +1,4 @@
+using Serilog.Debugging;
 using Serilog.Events;
 
 namespace Serilog.Extensions.Observability.Enrichers.Context;
@@ -5,25 +6,58 @@ namespace Serilog.Extensions.Observability.Enrichers.Context;
 /// <summary>A correlation id made ambient by <see cref="CorrelationContext.Begin"/>.</summary>
 sealed class CorrelationScope : AmbientScope<CorrelationScope>
 {
-    // The property built for the last event; reused while the enricher asks for the same name.
+    readonly string? _id;
+    readonly Func<string?>? _resolve;
+
+    // The property built for the last event; reused while the enricher asks for the same name and the id is the same.
     LogEventProperty? _property;
 
     CorrelationScope(string id)
     {
-        Id = id;
+        _id = id;
     }
 
-    public string Id { get; }
+    CorrelationScope(Func<string?> resolve)
+    {
+        _resolve = resolve;
+    }
+
+    /// <summary>
+    /// The id: fixed, or for a deferred scope what its resolver returns now when that is a valid id, else the enclosing
+    /// scope's (a resolver that throws is reported through SelfLog).
+    /// </summary>
+    public string? Id => _resolve is null ? _id : Resolve();
+
+    string? Resolve()
+    {
+        try
+        {
+            if (_resolve!() is { } id && CorrelationContext.IsValidId(id)) return id;
+        }
+        catch (Exception ex)
+        {
+            SelfLog.WriteLine("A deferred correlation id could not be read: {0}", ex);
+        }
+
+        return Parent?.Id;
+    }
 
     public static CorrelationScope Begin(string id) => Activate(new CorrelationScope(id));
 
-    public LogEventProperty GetProperty(string propertyName)
+    public static CorrelationScope Begin(Func<string?> resolve) => Activate(new CorrelationScope(resolve));
+
+    /// <summary>The id as a property named <paramref name="propertyName"/>, or <see langword="null"/> when there is no id.</summary>
+    public LogEventProperty? GetProperty(string propertyName)
     {
+        var id = Id;
+        if (id is null) return null;
+
         var property = _property;
-        if (property is not null && property.Name == propertyName) return property;
+        if (property is not null && property.Name == propertyName && ReferenceEquals(((ScalarValue)property.Value).Value, id))
+            return property;
 
         // Benign race: two threads may each build one; either is correct.
-        property = new LogEventProperty(propertyName, new ScalarValue(Id));
+        property = new LogEventProperty(propertyName, new ScalarValue(id));
         _property = property;
         return property;
     }

@@ -21,10 +21,10 @@ sealed class CorrelationIdEnricher : ILogEventEnricher
     {
         try
         {
-            var scope = CorrelationScope.Current;
-            if (scope is not null)
+            // A deferred scope that has no id yet (and no enclosing scope) falls back to the trace id like no scope.
+            if (CorrelationScope.Current?.GetProperty(_propertyName) is { } property)
             {
-                logEvent.AddPropertyIfAbsent(scope.GetProperty(_propertyName));
+                logEvent.AddPropertyIfAbsent(property);
                 return;
             }
 

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Security.Claims;
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -9,6 +11,7 @@ using Microsoft.Extensions.Hosting;
 using Serilog.Core;
 using Serilog.Events;
 using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
+using Serilog.Extensions.Observability.Tests.Support;
 
 namespace Serilog.Extensions.Observability.AspNetCore.Tests.Correlation;
 
@@ -36,11 +39,16 @@ public class UnhandledExceptionTests
         Log.CloseAndFlush();
     }
 
-    async Task<RunningApp> StartAsync(string environment, Action<WebApplication>? beforeCorrelation = null, Action<CorrelationOptions>? correlation = null)
+    async Task<RunningApp> StartAsync(string environment, Action<WebApplication>? beforeCorrelation = null, Action<CorrelationOptions>? correlation = null,
+        Action<ObservabilityOptions>? observability = null, Action<WebApplication>? afterCorrelation = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = environment });
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
-        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        builder.AddObservability(o =>
+        {
+            o.Console(ObservabilityConsoleFormat.None);
+            observability?.Invoke(o);
+        });
         var app = builder.Build();
         beforeCorrelation?.Invoke(app);
         app.UseCorrelation(o =>
@@ -48,6 +56,7 @@ public class UnhandledExceptionTests
             o.Logger = _logger;
             correlation?.Invoke(o);
         });
+        afterCorrelation?.Invoke(app);
         app.UseSerilogRequestLogging(o => o.Logger = _logger);
         app.MapGet("/boom", string () => throw new InvalidOperationException("unhandled-boom"));
         app.MapPost("/upload", string () => throw new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge));
@@ -95,6 +104,42 @@ public class UnhandledExceptionTests
         Assert.That(response.Headers.GetValues("X-Correlation-ID").Single(), Is.EqualTo("handled-1"));
         AssertOneCompletionAtErrorWithTheException("/boom", "handled-1");
         Assert.That(_sink.WaitForCompletion("/boom").Exception!.Message, Is.EqualTo("unhandled-boom"));
+    }
+
+    [Test]
+    public async Task TheExceptionHandlersOwnErrorEventCarriesTheRequestsIdAndUser()
+    {
+        // UseExceptionHandler() first, as the templates and the README place it: it logs the exception after the
+        // request's own correlation scope has ended, through Microsoft.Extensions.Logging.
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "app-.json");
+        var app = await StartAsync(Environments.Production,
+            a => a.UseExceptionHandler(error => error.Run(ctx =>
+            {
+                ctx.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                return Task.CompletedTask;
+            })),
+            observability: o => o.RollingJson(path),
+            afterCorrelation: a => a.Use((ctx, next) =>
+            {
+                ctx.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", "alice")], "test"));
+                return next(ctx);
+            }));
+        await using (app)
+        {
+            using var client = app.CreateClient();
+            using var request = Request(HttpMethod.Get, "/boom", "boom-4");
+            var response = await client.SendAsync(request);
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+        }
+
+        // Disposing the host flushed the file.
+        var lines = Directory.GetFiles(folder.Path, "app-*.json").SelectMany(File.ReadAllLines).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var handlerEvent = lines.Single(l => l.TryGetProperty("SourceContext", out var source)
+            && source.GetString() == "Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware");
+        Assert.That(handlerEvent.GetProperty("@x").GetString(), Does.Contain("unhandled-boom"));
+        Assert.That(handlerEvent.GetProperty("CorrelationId").GetString(), Is.EqualTo("boom-4"));
+        Assert.That(handlerEvent.GetProperty("UserId").GetString(), Is.EqualTo("alice"));
     }
 
     [Test]

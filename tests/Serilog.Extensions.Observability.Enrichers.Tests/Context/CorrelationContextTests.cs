@@ -1,4 +1,6 @@
+using Serilog.Events;
 using Serilog.Extensions.Observability.Enrichers;
+using Serilog.Extensions.Observability.Tests.Support;
 
 namespace Serilog.Extensions.Observability.Enrichers.Tests.Context;
 
@@ -21,6 +23,77 @@ public class CorrelationContextTests
         Assert.That(first, Does.Match("^[0-9a-f]{32}$"));
         Assert.That(second, Does.Match("^[0-9a-f]{32}$"));
         Assert.That(first, Is.Not.EqualTo(second));
+    }
+
+    [Test]
+    public void ADeferredScopesIdIsReadWhenAskedFor()
+    {
+        string? id = null;
+        using (CorrelationContext.BeginDeferred(() => id))
+        {
+            Assert.That(CorrelationContext.CurrentId, Is.Null);
+            id = "known-later";
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo("known-later"));
+            using (CorrelationContext.Begin("inner"))
+                Assert.That(CorrelationContext.CurrentId, Is.EqualTo("inner"));
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo("known-later"));
+        }
+
+        Assert.That(CorrelationContext.CurrentId, Is.Null);
+    }
+
+    [Test]
+    public void ADeferredScopeWithoutAnIdOrWithAnInvalidOneShowsTheEnclosingScopesId()
+    {
+        string? id = null;
+        using (CorrelationContext.Begin("outer"))
+        using (CorrelationContext.BeginDeferred(() => id))
+        {
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo("outer"));
+            id = "bad id\r\n";
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo("outer"));
+            id = "good";
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo("good"));
+        }
+    }
+
+    [Test, NonParallelizable]
+    public void ADeferredScopeWhoseResolverThrowsIsReportedAndShowsTheEnclosingScopesId()
+    {
+        var selfLog = new List<string>();
+        using var _ = TemporarySelfLog.SaveTo(selfLog);
+        using (CorrelationContext.Begin("outer"))
+        using (CorrelationContext.BeginDeferred(() => throw new InvalidOperationException("resolver failed")))
+        {
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo("outer"));
+        }
+
+        Assert.That(selfLog, Has.Some.Contains("resolver failed"));
+    }
+
+    [Test]
+    public void TheEnricherWritesADeferredScopesCurrentIdOnEachEvent()
+    {
+        var events = new List<LogEvent>();
+        using var logger = new LoggerConfiguration().Enrich.WithCorrelation().WriteTo.Sink(new DelegatingSink(events.Add)).CreateLogger();
+        string? id = null;
+        using (CorrelationContext.BeginDeferred(() => id))
+        {
+            logger.Information("before");
+            id = "first";
+            logger.Information("first");
+            id = "second";
+            logger.Information("second");
+        }
+
+        Assert.That(events.Select(e => e.Properties.TryGetValue("CorrelationId", out var v) ? ((ScalarValue)v).Value : null),
+            Is.EqualTo(new object?[] { null, "first", "second" }));
+    }
+
+    [Test]
+    public void BeginDeferredRejectsANullResolver()
+    {
+        Assert.That(() => CorrelationContext.BeginDeferred(null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("resolve"));
     }
 
     [Test]
