@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Serilog.AspNetCore;
+using Serilog.Debugging;
 using Serilog.Events;
 using Serilog.Extensions.Observability;
 using Serilog.Extensions.Observability.AspNetCore.Correlation;
@@ -25,7 +26,9 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// makes it the Microsoft.Extensions.Logging provider (so <c>ILogger&lt;T&gt;</c> events are enriched too) and
     /// <see cref="Log.Logger"/>, registers <see cref="IDiagnosticContext"/> and Serilog's <see cref="ILogger"/>,
     /// binds <see cref="RequestLoggingOptions"/> from <c>"Serilog:RequestLogging"</c>, and flushes the logger when
-    /// the host is disposed. In a web host it also puts a middleware before everything the application adds, which
+    /// the host is disposed. Events written after that (a <c>Log.Fatal</c> in <c>Program.cs</c>'s catch block around
+    /// <c>app.Run()</c>) go to a fresh logger from the same configuration, closed by <c>Log.CloseAndFlush()</c> or when
+    /// the process exits. In a web host it also puts a middleware before everything the application adds, which
     /// answers an exception that escaped every handler with the correlation id (see <c>UseCorrelation()</c>).
     /// </summary>
     /// <remarks>
@@ -42,19 +45,23 @@ public static class ObservabilityHostApplicationBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
 
         var section = builder.Configuration.GetSection("Serilog");
-        var logger = new LoggerConfiguration()
-            .ReadFrom.Configuration(builder.Configuration)
+        var configuration = builder.Configuration;
+        var environment = builder.Environment;
+        Core.Logger CreateLogger() => new LoggerConfiguration()
+            .ReadFrom.Configuration(configuration)
             .WithObservability(options =>
             {
                 if (section.GetSection("WriteTo").GetChildren().Any())
                     options.Console(ObservabilityConsoleFormat.None);
                 if (section.GetSection("MinimumLevel:Override:Microsoft.AspNetCore").Value is null)
                     options.MinimumLevel("Microsoft.AspNetCore", LogEventLevel.Warning);
-                if (builder.Environment.EnvironmentName is { Length: > 0 } environment && options.ServiceName is null)
-                    options.Service(builder.Environment.ApplicationName is { Length: > 0 } name ? name : "app", environment: environment);
+                if (environment.EnvironmentName is { Length: > 0 } environmentName && options.ServiceName is null)
+                    options.Service(environment.ApplicationName is { Length: > 0 } name ? name : "app", environment: environmentName);
                 configure?.Invoke(options);
             })
             .CreateLogger();
+
+        var logger = CreateLogger();
 
         // Called again: this call's logger replaces the last one, which is flushed and closed now rather than left
         // running, unreachable, with its files open.
@@ -64,7 +71,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
             builder.Services.RemoveAll<LoggerLifetime>();
             builder.Services.RemoveAll<ILogger>();
             builder.Services.RemoveAll<DiagnosticContext>();
-            new LoggerLifetime(previous.Logger).Dispose();
+            new LoggerLifetime(previous.Logger, createLateLogger: null).Dispose();
         }
 
         Log.Logger = logger;
@@ -73,7 +80,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
         // host always builds the logging provider, whose factory creates the lifetime first, so the lifetime is disposed
         // last of them, after the server and every other service that may still log while shutting down.
         builder.Services.AddSingleton(new RegisteredLogger(logger));
-        builder.Services.AddSingleton(_ => new LoggerLifetime(logger));
+        builder.Services.AddSingleton(_ => new LoggerLifetime(logger, CreateLogger));
         builder.Services.AddSingleton<ILoggerProvider>(services =>
         {
             services.GetRequiredService<LoggerLifetime>();
@@ -96,12 +103,55 @@ public static class ObservabilityHostApplicationBuilderExtensions
     }
 
     /// <summary>Disposed with the service provider, after the host has stopped: flushes and closes the logger.</summary>
-    sealed class LoggerLifetime(Core.Logger logger) : IDisposable
+    sealed class LoggerLifetime(Core.Logger logger, Func<Core.Logger>? createLateLogger) : IDisposable
     {
         public void Dispose()
         {
-            if (ReferenceEquals(Log.Logger, logger)) Log.CloseAndFlush();
-            else logger.Dispose();
+            if (!ReferenceEquals(Log.Logger, logger))
+            {
+                logger.Dispose();
+                return;
+            }
+
+            // app.Run() disposes the host before it returns or throws, and the usual Program.cs logs after that (a
+            // Log.Fatal in its catch, a last line in its finally) and ends with Log.CloseAndFlush(). So this logger is
+            // flushed and closed now, and a fresh one from the same configuration takes what comes after: until
+            // Log.CloseAndFlush(), else until the process exits.
+            Core.Logger? late = null;
+            if (createLateLogger is not null)
+            {
+                try
+                {
+                    late = createLateLogger();
+                }
+                catch (Exception ex)
+                {
+                    SelfLog.WriteLine("AddObservability: no logger for events written after the host was disposed: {0}", ex);
+                }
+            }
+
+            if (late is null)
+            {
+                Log.CloseAndFlush();
+                return;
+            }
+
+            Log.Logger = late;
+            logger.Dispose();
+            CloseWhenTheProcessEnds(late);
+        }
+
+        static void CloseWhenTheProcessEnds(Core.Logger late)
+        {
+            // Only while it is still the static logger: Log.CloseAndFlush() has closed it otherwise, or the application
+            // replaced it and owns what it did with it.
+            void Close()
+            {
+                if (ReferenceEquals(Log.Logger, late)) Log.CloseAndFlush();
+            }
+
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => Close();
+            AppDomain.CurrentDomain.UnhandledException += (_, _) => Close();
         }
     }
 }

@@ -128,6 +128,33 @@ public class AddObservabilityTests
     }
 
     [Test]
+    public async Task EventsTheProgramWritesAfterTheHostIsDisposedAreWrittenToo()
+    {
+        // The usual Program.cs: try { app.Run(); } catch (ex) { Log.Fatal(...); } finally { Log.CloseAndFlush(); }.
+        // app.Run() disposes the host before it returns or throws, so the catch and finally log after that.
+        using var folder = TempFolder.ForCaller();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None).RollingJson(Path.Combine(folder.Path, "app-.json")));
+        var app = builder.Build();
+        await app.StartAsync();
+        Log.Information("While running");
+        await app.StopAsync();
+        await app.DisposeAsync();
+
+        Assert.That(ReadEvents(folder.Path).Select(e => Prop(e, "@mt")), Does.Contain("While running"), "the host's disposal flushed what came before");
+
+        Log.Fatal(new InvalidOperationException("port in use"), "Host terminated unexpectedly");
+        Log.CloseAndFlush();
+
+        var events = ReadEvents(folder.Path);
+        var fatal = events.Single(e => Prop(e, "@mt") == "Host terminated unexpectedly");
+        Assert.That(Prop(fatal, "@l"), Is.EqualTo("Fatal"));
+        Assert.That(Prop(fatal, "@x"), Does.Contain("port in use"));
+        Assert.That(events.Count(e => Prop(e, "@mt") == "While running"), Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task ASecondCallReplacesTheFirstLoggerAndClosesIt()
     {
         var first = Guid.NewGuid().ToString("N");
