@@ -46,7 +46,8 @@ public sealed class RedactionOptions
 
     /// <summary>
     /// With <see cref="RedactionMaskStyle.Pseudonym"/>, the HMAC-SHA256 key (its UTF-8 bytes; at least 16).
-    /// Keep it in configuration secrets, not source. Required with that style, ignored otherwise.
+    /// Keep it in configuration secrets, not source. Required with that style, ignored otherwise. An environment
+    /// variable reference (<c>%NAME%</c>) that appsettings left unexpanded because the variable is not set is refused.
     /// </summary>
     public string? PseudonymKey { get; set; }
 

@@ -1,3 +1,5 @@
+using System.Reflection;
+using System.Text;
 using Microsoft.Extensions.Configuration;
 using Serilog.Configuration;
 using Serilog.Core;
@@ -59,5 +61,36 @@ public class AppSettingsTests
         var properties = sink.SingleEvent.Properties;
         Assert.That(properties["Email"].ToString(), Does.Match("^\"cfg1:[0-9a-f]{32}\"$"));
         Assert.That(properties["Password"].ToString(), Is.EqualTo("\"visible-because-defaults-are-off\""));
+    }
+
+    static Exception Unwrapped(Exception? ex)
+    {
+        while (ex is TargetInvocationException { InnerException: { } inner }) ex = inner;
+        return ex!;
+    }
+
+    [TestCase("Destructure")]
+    [TestCase("Enrich")]
+    [TestCase("WriteTo")]
+    public void AnUnsetEnvironmentVariableAsThePseudonymKeyFailsAtStartup(string section)
+    {
+        // Serilog.Settings.Configuration leaves %NAME% as it is when NAME is not set: the placeholder, text anyone
+        // reading the configuration knows, must not become the HMAC key.
+        var name = "SEO_TEST_UNSET_REDACTION_KEY_" + Guid.NewGuid().ToString("N");
+        var configure = section == "WriteTo" ? "\"configure\": [ { \"Name\": \"Sink\" } ], " : "";
+        var json = $$"""
+            { "Serilog": { "Using": [ "Serilog.Extensions.Observability.Redaction" ],
+              "{{section}}": [ { "Name": "{{(section == "WriteTo" ? "Redacted" : "WithRedaction")}}",
+                "Args": { {{configure}}"maskStyle": "Pseudonym", "pseudonymKey": "%{{name}}%" } } ] } }
+            """;
+        TestSinkExtensions.Current = new CollectingSink();
+        var configuration = new ConfigurationBuilder().AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(json))).Build();
+        var options = new ConfigurationReaderOptions(typeof(RedactionLoggerConfigurationExtensions).Assembly, typeof(TestSinkExtensions).Assembly);
+
+        var ex = Unwrapped(Assert.Catch(() => new LoggerConfiguration().ReadFrom.Configuration(configuration, options)));
+
+        Assert.That(ex, Is.TypeOf<ArgumentException>());
+        Assert.That(((ArgumentException)ex).ParamName, Is.EqualTo("pseudonymKey").IgnoreCase);
+        Assert.That(ex.Message, Does.Contain("environment variable").And.Not.Contain(name));
     }
 }
