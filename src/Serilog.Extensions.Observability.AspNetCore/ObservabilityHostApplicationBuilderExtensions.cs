@@ -34,7 +34,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// <remarks>
     /// Defaults for what the section leaves out: no console sink is added when the section has a <c>"WriteTo"</c>
     /// entry, <c>Microsoft.AspNetCore</c> is logged at <see cref="LogEventLevel.Warning"/> unless the section
-    /// overrides that namespace, and <c>ServiceName</c>/<c>Environment</c> are the host's application and environment
+    /// overrides that namespace or one holding it (<c>Microsoft</c>) or sets a default level of Warning or above,
+    /// and <c>ServiceName</c>/<c>Environment</c> are the host's application and environment
     /// names. <paramref name="configure"/> runs last and wins.
     /// </remarks>
     /// <param name="builder">The host application builder (<c>WebApplication.CreateBuilder()</c>).</param>
@@ -53,8 +54,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
             {
                 if (section.GetSection("WriteTo").GetChildren().Any())
                     options.Console(ObservabilityConsoleFormat.None);
-                if (section.GetSection("MinimumLevel:Override:Microsoft.AspNetCore").Value is null)
-                    options.MinimumLevel("Microsoft.AspNetCore", LogEventLevel.Warning);
+                if (!SectionDecidesAspNetCoreLevel(section))
+                    options.MinimumLevel(AspNetCoreSource, LogEventLevel.Warning);
                 if (environment.EnvironmentName is { Length: > 0 } environmentName && options.ServiceName is null)
                     options.Service(environment.ApplicationName is { Length: > 0 } name ? name : "app", environment: environmentName);
                 configure?.Invoke(options);
@@ -94,6 +95,30 @@ public static class ObservabilityHostApplicationBuilderExtensions
         // every handler, so UseCorrelation() can leave them to the exception handlers the application placed before it.
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, UnhandledExceptionStartupFilter>());
         return builder;
+    }
+
+    const string AspNetCoreSource = "Microsoft.AspNetCore";
+
+    /// <summary>
+    /// Whether the section already decides the level of <c>Microsoft.AspNetCore</c>: an override for it or for a
+    /// namespace holding it (<c>Microsoft</c>), which a more specific Warning override would beat, or a default level
+    /// of Warning or above, which a Warning override would lower.
+    /// </summary>
+    static bool SectionDecidesAspNetCoreLevel(IConfigurationSection section)
+    {
+        var minimumLevel = section.GetSection("MinimumLevel");
+        foreach (var source in minimumLevel.GetSection("Override").GetChildren())
+        {
+            var name = source.Key;
+            if (AspNetCoreSource.StartsWith(name, StringComparison.OrdinalIgnoreCase)
+                && (name.Length == AspNetCoreSource.Length || AspNetCoreSource[name.Length] == '.'))
+                return true;
+        }
+
+        // "MinimumLevel": "Error" or "MinimumLevel": { "Default": "Error" }; a level switch ("$name") is not known here.
+        var defaultLevel = minimumLevel.Value ?? minimumLevel["Default"];
+        return Enum.TryParse<LogEventLevel>(defaultLevel, ignoreCase: true, out var level) && Enum.IsDefined(level)
+            && level >= LogEventLevel.Warning;
     }
 
     /// <summary>The logger the last call created, registered as an instance so that a later call can find it.</summary>

@@ -181,4 +181,31 @@ public class AddObservabilityTests
 
         Assert.That(DisposalProbeSink.WasDisposed(second), Is.True);
     }
+
+    static (bool Information, bool Warning) AspNetCoreLevelsEnabled(string serilogSection)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes($$"""{ "Serilog": {{serilogSection}} }""")));
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        var hosting = Log.Logger.ForContext(Serilog.Core.Constants.SourceContextPropertyName, "Microsoft.AspNetCore.Hosting.Diagnostics");
+        return (hosting.IsEnabled(Serilog.Events.LogEventLevel.Information), hosting.IsEnabled(Serilog.Events.LogEventLevel.Warning));
+    }
+
+    [Test]
+    public void MicrosoftAspNetCoreIsLoggedAtWarningWhenTheSectionSetsNothingForIt()
+    {
+        Assert.That(AspNetCoreLevelsEnabled("""{ "MinimumLevel": "Debug" }"""), Is.EqualTo((false, true)));
+        Assert.That(AspNetCoreLevelsEnabled("""{ "MinimumLevel": { "Override": { "Microsoft.AspNetCore": "Information" } } }"""), Is.EqualTo((true, true)));
+    }
+
+    [TestCase("""{ "MinimumLevel": { "Default": "Information", "Override": { "Microsoft": "Information" } } }""", true, true)]
+    [TestCase("""{ "MinimumLevel": { "Default": "Debug", "Override": { "Microsoft": "Error" } } }""", false, false)]
+    [TestCase("""{ "MinimumLevel": "Error" }""", false, false)]
+    [TestCase("""{ "MinimumLevel": { "Default": "Error" } }""", false, false)]
+    public void TheSectionsOwnLevelsForMicrosoftAspNetCoreAreNotOverruled(string section, bool information, bool warning)
+    {
+        // An override for a namespace holding Microsoft.AspNetCore ("Microsoft") loses to a more specific one, and an
+        // override below the default level lets through what the default hides: the Warning default must not add either.
+        Assert.That(AspNetCoreLevelsEnabled(section), Is.EqualTo((information, warning)));
+    }
 }
