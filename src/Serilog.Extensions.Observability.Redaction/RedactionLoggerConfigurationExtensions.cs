@@ -78,7 +78,7 @@ public static class RedactionLoggerConfigurationExtensions
         Guard.NotNull(destructure);
         var options = RedactorFactory.Options(null, additionalKeys, excludedKeys, mask, maskStyle, partialVisibleCharacters, pseudonymKey,
             pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength);
-        return destructure.With(new RedactingDestructuringPolicy(RedactorFactory.Create(options)));
+        return destructure.With(new RedactingDestructuringPolicy(RedactorFactory.Create(options, parameterNames: true)));
     }
 
     /// <summary>
@@ -138,7 +138,7 @@ public static class RedactionLoggerConfigurationExtensions
         Guard.NotNull(enrich);
         var options = RedactorFactory.Options(null, additionalKeys, excludedKeys, mask, maskStyle, partialVisibleCharacters, pseudonymKey,
             pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength);
-        return enrich.With(new RedactingEnricher(RedactorFactory.Create(options)));
+        return enrich.With(new RedactingEnricher(RedactorFactory.Create(options, parameterNames: true)));
     }
 
     /// <summary>
@@ -218,7 +218,7 @@ public static class RedactionLoggerConfigurationExtensions
         Guard.NotNull(configure);
         var options = RedactorFactory.Options(null, additionalKeys, excludedKeys, mask, maskStyle, partialVisibleCharacters, pseudonymKey,
             pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength);
-        var redactor = RedactorFactory.Create(options);
+        var redactor = RedactorFactory.Create(options, parameterNames: true);
         return LoggerSinkConfiguration.Wrap(writeTo, inner => new RedactingSink(inner, redactor), configure, restrictedToMinimumLevel, levelSwitch);
     }
 }

@@ -47,22 +47,27 @@ static class RedactorFactory
         return options;
     }
 
-    public static Redactor Create(RedactionOptions options)
+    /// <summary>Validates <paramref name="options"/> and compiles them.</summary>
+    /// <param name="options">The options.</param>
+    /// <param name="parameterNames">Name a broken rule after the configuration method's parameter (<c>mask</c>, as
+    /// written in appsettings <c>"Args"</c>) rather than the <see cref="RedactionOptions"/> property (<c>Mask</c>).</param>
+    public static Redactor Create(RedactionOptions options, bool parameterNames = false)
     {
         Guard.NotNull(options);
+        string Name(string property) => parameterNames ? char.ToLowerInvariant(property[0]) + property[1..] : property;
 
         if (string.IsNullOrEmpty(options.Mask))
-            throw new ArgumentException("The mask must not be empty: an empty mask would hide that a value was removed.", nameof(RedactionOptions.Mask));
+            throw new ArgumentException("The mask must not be empty: an empty mask would hide that a value was removed.", Name(nameof(RedactionOptions.Mask)));
         if (!Enum.IsDefined(options.MaskStyle))
-            throw new ArgumentOutOfRangeException(nameof(RedactionOptions.MaskStyle), options.MaskStyle, "Unknown mask style.");
+            throw new ArgumentOutOfRangeException(Name(nameof(RedactionOptions.MaskStyle)), options.MaskStyle, "Unknown mask style.");
         if (options.PartialVisibleCharacters is < 1 or > 16)
-            throw new ArgumentOutOfRangeException(nameof(RedactionOptions.PartialVisibleCharacters), options.PartialVisibleCharacters, "Between 1 and 16 characters may stay visible.");
+            throw new ArgumentOutOfRangeException(Name(nameof(RedactionOptions.PartialVisibleCharacters)), options.PartialVisibleCharacters, "Between 1 and 16 characters may stay visible.");
         if (options.PatternMatchTimeout <= TimeSpan.Zero || options.PatternMatchTimeout > TimeSpan.FromSeconds(10))
-            throw new ArgumentOutOfRangeException(nameof(RedactionOptions.PatternMatchTimeout), options.PatternMatchTimeout, "The match timeout must be greater than zero and at most 10 seconds.");
+            throw new ArgumentOutOfRangeException(Name(nameof(RedactionOptions.PatternMatchTimeout)), options.PatternMatchTimeout, "The match timeout must be greater than zero and at most 10 seconds.");
         if (options.MaximumJsonLength < 0)
-            throw new ArgumentOutOfRangeException(nameof(RedactionOptions.MaximumJsonLength), options.MaximumJsonLength, "The value must not be negative (0 turns JSON parsing off).");
+            throw new ArgumentOutOfRangeException(Name(nameof(RedactionOptions.MaximumJsonLength)), options.MaximumJsonLength, "The value must not be negative (0 turns JSON parsing off).");
         if (string.IsNullOrEmpty(options.PseudonymKeyId) || !IsKeyId(options.PseudonymKeyId))
-            throw new ArgumentException("The pseudonym key id must be letters, digits, '-' or '_'.", nameof(RedactionOptions.PseudonymKeyId));
+            throw new ArgumentException("The pseudonym key id must be letters, digits, '-' or '_'.", Name(nameof(RedactionOptions.PseudonymKeyId)));
 
         byte[]? key = null;
         if (options.MaskStyle == RedactionMaskStyle.Pseudonym)
@@ -72,15 +77,15 @@ static class RedactorFactory
             if (options.PseudonymKey is not null && IsUnexpandedVariable(options.PseudonymKey.AsSpan().Trim()))
                 throw new ArgumentException(
                     "The pseudonym key is an environment variable reference (%NAME%) that was not expanded because the variable is not set; set the variable or pass the key itself.",
-                    nameof(RedactionOptions.PseudonymKey));
+                    Name(nameof(RedactionOptions.PseudonymKey)));
             if (options.PseudonymKey is null || Encoding.UTF8.GetByteCount(options.PseudonymKey) < 16)
-                throw new ArgumentException("The Pseudonym mask style needs a pseudonym key of at least 16 bytes (UTF-8).", nameof(RedactionOptions.PseudonymKey));
+                throw new ArgumentException("The Pseudonym mask style needs a pseudonym key of at least 16 bytes (UTF-8).", Name(nameof(RedactionOptions.PseudonymKey)));
             key = Encoding.UTF8.GetBytes(options.PseudonymKey);
         }
 
         var keys = new KeyMatcher(options.UseDefaultKeys ? KeyRules.Default : null, options.AdditionalKeys, options.ExcludedKeys);
         var masker = new Masker(options.Mask, options.MaskStyle, options.PartialVisibleCharacters, key, options.PseudonymKeyId);
-        var detectors = ValueDetectors.Create(masker, options);
+        var detectors = ValueDetectors.Create(masker, options, Name(nameof(RedactionOptions.ValuePatterns)));
         return new Redactor(keys, masker, detectors, options.MaximumJsonLength, RulesText(options));
     }
 

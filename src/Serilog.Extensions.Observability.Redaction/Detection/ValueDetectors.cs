@@ -20,7 +20,7 @@ sealed class ValueDetectors
     readonly MatchEvaluator _maskMatch;
     readonly MatchEvaluator _maskBearer;
 
-    ValueDetectors(Masker masker, RedactionOptions options)
+    ValueDetectors(Masker masker, RedactionOptions options, string patternsName)
     {
         _masker = masker;
         var timeout = options.PatternMatchTimeout;
@@ -38,14 +38,14 @@ sealed class ValueDetectors
         foreach (var pattern in options.ValuePatterns)
         {
             if (string.IsNullOrEmpty(pattern))
-                throw new ArgumentException("A value pattern must not be empty.", nameof(RedactionOptions.ValuePatterns));
+                throw new ArgumentException("A value pattern must not be empty.", patternsName);
             try
             {
                 patterns.Add(new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled, timeout));
             }
             catch (ArgumentException ex)
             {
-                throw new ArgumentException($"The value pattern '{pattern}' is not a valid regular expression: {ex.Message}", nameof(RedactionOptions.ValuePatterns), ex);
+                throw new ArgumentException($"The value pattern '{pattern}' is not a valid regular expression: {ex.Message}", patternsName, ex);
             }
         }
         _patterns = patterns.ToArray();
@@ -56,9 +56,12 @@ sealed class ValueDetectors
     }
 
     /// <summary>The detectors the options turn on, or <see langword="null"/> when none is.</summary>
-    public static ValueDetectors? Create(Masker masker, RedactionOptions options) =>
+    /// <param name="masker">Masks what is found.</param>
+    /// <param name="options">The detectors to turn on.</param>
+    /// <param name="patternsName">The name an invalid value pattern is reported under.</param>
+    public static ValueDetectors? Create(Masker masker, RedactionOptions options, string patternsName) =>
         options.DetectCardNumbers || options.DetectJwts || options.DetectBearerTokens || options.DetectEmailAddresses || options.ValuePatterns.Count > 0
-            ? new ValueDetectors(masker, options)
+            ? new ValueDetectors(masker, options, patternsName)
             : null;
 
     public bool DetectsCardNumbers => _card is not null;

@@ -90,7 +90,34 @@ public class AppSettingsTests
         var ex = Unwrapped(Assert.Catch(() => new LoggerConfiguration().ReadFrom.Configuration(configuration, options)));
 
         Assert.That(ex, Is.TypeOf<ArgumentException>());
-        Assert.That(((ArgumentException)ex).ParamName, Is.EqualTo("pseudonymKey").IgnoreCase);
+        Assert.That(((ArgumentException)ex).ParamName, Is.EqualTo("pseudonymKey"));
         Assert.That(ex.Message, Does.Contain("environment variable").And.Not.Contain(name));
+    }
+
+    [TestCase("Destructure", "\"mask\": \"\"", "mask")]
+    [TestCase("Enrich", "\"maskStyle\": \"9\"", "maskStyle")]
+    [TestCase("WriteTo", "\"partialVisibleCharacters\": 0", "partialVisibleCharacters")]
+    [TestCase("Enrich", "\"maskStyle\": \"Pseudonym\"", "pseudonymKey")]
+    [TestCase("Enrich", "\"maskStyle\": \"Pseudonym\", \"pseudonymKey\": \"short\"", "pseudonymKey")]
+    [TestCase("WriteTo", "\"pseudonymKeyId\": \"k 1\"", "pseudonymKeyId")]
+    [TestCase("Destructure", "\"maximumJsonLength\": -1", "maximumJsonLength")]
+    [TestCase("WriteTo", "\"valuePatterns\": [ \"(unclosed\" ]", "valuePatterns")]
+    [TestCase("Enrich", "\"valuePatterns\": [ \"\" ]", "valuePatterns")]
+    [TestCase("Enrich", "\"additionalKeys\": [ \"a*b\" ]", "additionalKeys")]
+    public void InvalidArgumentsInTheSerilogSectionAreRejectedWithTheArgumentsName(string section, string args, string parameter)
+    {
+        var configure = section == "WriteTo" ? "\"configure\": [ { \"Name\": \"Sink\" } ], " : "";
+        var json = $$"""
+            { "Serilog": { "Using": [ "Serilog.Extensions.Observability.Redaction" ],
+              "{{section}}": [ { "Name": "{{(section == "WriteTo" ? "Redacted" : "WithRedaction")}}", "Args": { {{configure}}{{args}} } } ] } }
+            """;
+        TestSinkExtensions.Current = new CollectingSink();
+        var configuration = new ConfigurationBuilder().AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(json))).Build();
+        var options = new ConfigurationReaderOptions(typeof(RedactionLoggerConfigurationExtensions).Assembly, typeof(TestSinkExtensions).Assembly);
+
+        var ex = Unwrapped(Assert.Catch(() => new LoggerConfiguration().ReadFrom.Configuration(configuration, options)));
+
+        Assert.That(ex, Is.InstanceOf<ArgumentException>());
+        Assert.That(((ArgumentException)ex).ParamName, Is.EqualTo(parameter), "the name written in \"Args\", as for every other package");
     }
 }
