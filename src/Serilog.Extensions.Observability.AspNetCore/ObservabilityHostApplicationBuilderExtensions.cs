@@ -33,10 +33,11 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// </summary>
     /// <remarks>
     /// Defaults for what the section leaves out: no console sink is added when the section has a <c>"WriteTo"</c>
-    /// entry, <c>Microsoft.AspNetCore</c> is logged at <see cref="LogEventLevel.Warning"/> unless the section
-    /// overrides that namespace or one holding it (<c>Microsoft</c>) or sets a default level of Warning or above,
-    /// and <c>ServiceName</c>/<c>Environment</c> are the host's application and environment
-    /// names. <paramref name="configure"/> runs last and wins.
+    /// entry, an enricher the section's <c>"Enrich"</c> list names is not added again with default arguments,
+    /// <c>Microsoft.AspNetCore</c> is logged at <see cref="LogEventLevel.Warning"/> unless the section overrides that
+    /// namespace or one holding it (<c>Microsoft</c>) or sets a default level of Warning or above, and
+    /// <c>ServiceName</c>/<c>Environment</c> are the host's application and environment names.
+    /// <paramref name="configure"/> runs last and wins.
     /// </remarks>
     /// <param name="builder">The host application builder (<c>WebApplication.CreateBuilder()</c>).</param>
     /// <param name="configure">Adjusts the observability options.</param>
@@ -54,6 +55,9 @@ public static class ObservabilityHostApplicationBuilderExtensions
             {
                 if (section.GetSection("WriteTo").GetChildren().Any())
                     options.Console(ObservabilityConsoleFormat.None);
+                // An enricher the section names runs with the section's arguments; ours, with the defaults, would add
+                // what they turned off (the trace id fallback of WithCorrelation) or repeat it under another name.
+                options.Without(EnrichersNamedIn(section));
                 if (!SectionDecidesAspNetCoreLevel(section))
                     options.MinimumLevel(AspNetCoreSource, LogEventLevel.Warning);
                 if (environment.EnvironmentName is { Length: > 0 } environmentName && options.ServiceName is null)
@@ -98,6 +102,27 @@ public static class ObservabilityHostApplicationBuilderExtensions
     }
 
     const string AspNetCoreSource = "Microsoft.AspNetCore";
+
+    /// <summary>The enrichers of <c>WithObservability()</c> that the section's <c>"Enrich"</c> list names itself.</summary>
+    static ObservabilityEnrichers EnrichersNamedIn(IConfigurationSection section)
+    {
+        var named = ObservabilityEnrichers.None;
+        foreach (var entry in section.GetSection("Enrich").GetChildren())
+        {
+            // "Enrich": [ "WithSpan", { "Name": "WithCorrelation", "Args": { ... } } ]
+            named |= (entry.Value ?? entry["Name"])?.Trim() switch
+            {
+                "FromLogContext" => ObservabilityEnrichers.LogContext,
+                "WithCorrelation" => ObservabilityEnrichers.Correlation,
+                "WithSpan" => ObservabilityEnrichers.Span,
+                "WithUser" => ObservabilityEnrichers.User,
+                "WithThreadId" => ObservabilityEnrichers.ThreadId,
+                "WithPipelineTiming" => ObservabilityEnrichers.PipelineTiming,
+                _ => ObservabilityEnrichers.None,
+            };
+        }
+        return named;
+    }
 
     /// <summary>
     /// Whether the section already decides the level of <c>Microsoft.AspNetCore</c>: an override for it or for a

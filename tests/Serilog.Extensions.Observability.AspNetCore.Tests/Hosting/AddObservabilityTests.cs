@@ -208,4 +208,27 @@ public class AddObservabilityTests
         // override below the default level lets through what the default hides: the Warning default must not add either.
         Assert.That(AspNetCoreLevelsEnabled(section), Is.EqualTo((information, warning)));
     }
+
+    [Test]
+    public async Task AnEnricherTheSectionConfiguresIsNotAddedAgainWithDefaultArguments()
+    {
+        // The section turns the trace id fallback off; WithObservability's own WithCorrelation() must not bring it back.
+        using var logs = TempFolder.ForCaller();
+        var path = Path.Combine(logs.Path, "app.json").Replace("\\", "/");
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes($$"""
+            { "Serilog": {
+                "Enrich": [ { "Name": "WithCorrelation", "Args": { "useTraceIdWhenMissing": false } } ],
+                "WriteTo": [ { "Name": "RollingJson", "Args": { "path": "{{path}}", "rollingInterval": "Infinite" } } ] } }
+            """)));
+        builder.AddObservability();
+        var app = builder.Build();
+        using (new System.Diagnostics.Activity("request").SetIdFormat(System.Diagnostics.ActivityIdFormat.W3C).Start())
+            Log.Information("Inside a trace, outside any correlation scope");
+        await app.DisposeAsync();
+
+        var logged = ReadEvents(logs.Path).Single(e => Prop(e, "@mt") == "Inside a trace, outside any correlation scope");
+        Assert.That(Prop(logged, "TraceId"), Is.Not.Null, "WithObservability's other enrichers still apply");
+        Assert.That(Prop(logged, "CorrelationId"), Is.Null);
+    }
 }
