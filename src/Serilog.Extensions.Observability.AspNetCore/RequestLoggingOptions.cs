@@ -74,7 +74,8 @@ public class RequestLoggingOptions
 
     /// <summary>
     /// Request paths that produce no completion event: exact paths (<c>/health</c>) or prefixes ending
-    /// in <c>*</c> (<c>/metrics/*</c>), compared without regard to case. The default is none.
+    /// in <c>*</c> (<c>/metrics/*</c>), compared without regard to case. Each must start with <c>/</c>;
+    /// <c>UseSerilogRequestLogging()</c> rejects one that does not. The default is none.
     /// </summary>
     public string[] ExcludePaths { get; set; } = [];
 

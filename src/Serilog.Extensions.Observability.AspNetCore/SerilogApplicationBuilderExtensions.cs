@@ -49,6 +49,15 @@ public static class SerilogApplicationBuilderExtensions
             throw new ArgumentException($"{nameof(RequestLoggingOptions.GetMessageTemplateProperties)} cannot be null.", nameof(configureOptions));
         if (options.SlowRequestThreshold is { } threshold && threshold <= TimeSpan.Zero)
             throw new ArgumentException($"{nameof(RequestLoggingOptions.SlowRequestThreshold)} must be greater than zero.", nameof(configureOptions));
+        foreach (var path in options.ExcludePaths ?? [])
+        {
+            // A request path always starts with '/': any other entry would never match, and the requests it was meant
+            // to leave out would be logged without a word.
+            if (!string.IsNullOrWhiteSpace(path) && !path.TrimStart().StartsWith('/'))
+                throw new ArgumentException(
+                    $"Every {nameof(RequestLoggingOptions.ExcludePaths)} entry must start with '/' (\"/health\", \"/metrics/*\"); '{path}' would never match a request path.",
+                    nameof(configureOptions));
+        }
 
         // Without AddObservability() there is no registered context: use a private one so request
         // logging still works (handlers then cannot inject IDiagnosticContext).

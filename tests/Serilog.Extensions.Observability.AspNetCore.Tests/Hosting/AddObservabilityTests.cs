@@ -231,4 +231,21 @@ public class AddObservabilityTests
         Assert.That(Prop(logged, "TraceId"), Is.Not.Null, "WithObservability's other enrichers still apply");
         Assert.That(Prop(logged, "CorrelationId"), Is.Null);
     }
+
+    [TestCase("health")]
+    [TestCase("metrics/*")]
+    public void AnExcludedPathThatCanNeverMatchIsRejectedWhenRequestLoggingIsAdded(string excluded)
+    {
+        // Request paths start with '/': "health" would never match, and every /health request would still be logged.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes($$"""
+            { "Serilog": { "RequestLogging": { "ExcludePaths": [ "/ready", "{{excluded}}" ] } } }
+            """)));
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        var app = builder.Build();
+
+        var ex = Assert.Throws<ArgumentException>(() => app.UseSerilogRequestLogging());
+
+        Assert.That(ex!.Message, Does.Contain("ExcludePaths").And.Contain(excluded).And.Contain("'/'"));
+    }
 }
