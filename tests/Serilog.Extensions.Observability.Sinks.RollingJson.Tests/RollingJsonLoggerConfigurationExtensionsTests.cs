@@ -159,6 +159,34 @@ public class RollingJsonLoggerConfigurationExtensionsTests
         Assert.That(LogFiles.Property(LogFiles.Parse(lines[0]), "Name").GetString(), Is.EqualTo("appsettings"));
     }
 
+    [NonParallelizable]
+    [TestCase("null")]
+    [TestCase("\"\"")]
+    public void AnOptionsObjectFromAppsettingsCannotTurnFlushOnLevelOff(string value)
+    {
+        // The README says so: the binder skips null and "" for the nullable level, so it keeps its default.
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "app-.json").Replace("\\", "\\\\");
+        var json = $$"""
+        { "Serilog": { "Using": [ "Serilog.Extensions.Observability.Sinks.RollingJson" ],
+                       "WriteTo": [ { "Name": "RollingJson", "Args": { "path": "{{path}}", "options": { "FlushOnLevel": {{value}}, "QueueLimit": 7 } } } ] } }
+        """;
+        var configuration = new ConfigurationBuilder().AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(json))).Build();
+        RollingJsonOptions? seen = null;
+        RollingJsonLoggerConfigurationExtensions.SinkCreated = (_, o) => seen = o;
+        try
+        {
+            new LoggerConfiguration().ReadFrom.Configuration(configuration).CreateLogger().Dispose();
+        }
+        finally
+        {
+            RollingJsonLoggerConfigurationExtensions.SinkCreated = null;
+        }
+
+        Assert.That(seen!.QueueLimit, Is.EqualTo(7), "the options object is bound");
+        Assert.That(seen.FlushOnLevel, Is.EqualTo(LogEventLevel.Error));
+    }
+
     [Test]
     public void AppsettingsWithOnlyThePathUseTheDefaults()
     {
