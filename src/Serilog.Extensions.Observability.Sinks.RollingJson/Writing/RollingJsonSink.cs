@@ -428,7 +428,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             if (_rollBeforeNextEvent)
             {
                 WriteOut(flushToDisk);
-                RollBySize();
+                // A write that failed was dropped (see WriteOut): the file did not grow, so it may no longer be due.
+                if (_rollBeforeNextEvent) RollBySize();
             }
             try
             {
@@ -516,6 +517,10 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                     if (_ioReport.Add(dropped, out var total))
                         ThrottledReport.Write("RollingJson sink {0}: writing failed after retries, {1} event(s) dropped so far: {2}", _naming.Directory, total, ex.Message);
                     DropBuffered(SinkMetrics.ReasonIoError);
+                    // The roll was due because of what was buffered; none of it reached the file. Rolling anyway would
+                    // start a new file per failed batch on a full disk: empty files, false rollovers, and with
+                    // retention by count the files of written events deleted to make room for them.
+                    _rollBeforeNextEvent = _fileLength >= _sizeRollAt;
                     return;
                 }
                 Thread.Sleep(delay);

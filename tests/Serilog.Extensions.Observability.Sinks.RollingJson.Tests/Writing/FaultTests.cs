@@ -208,6 +208,67 @@ public class FaultTests
         Assert.That(Sequences(lines)[^1], Is.EqualTo(sequence - 1));
     }
 
+    /// <summary>Fills what is left of the tmpfs at <paramref name="mountPoint"/> with one file; returns its path.</summary>
+    static string FillDisk(string mountPoint)
+    {
+        var filler = Path.Combine(mountPoint, "filler");
+        var block = new byte[4096];
+        try
+        {
+            using var file = new FileStream(filler, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
+            while (true) file.Write(block);
+        }
+        catch (IOException)
+        {
+            // No space left: what we wanted.
+        }
+        return filler;
+    }
+
+    [Test]
+    public void OnAFullDiskFailedWritesDoNotRollToEmptyFiles()
+    {
+        _mountPoint = Path.Combine(_folder!.Path, "mnt");
+        Mounts.MountTmpfsOrIgnore(_mountPoint, "2m");
+        var logs = Path.Combine(_mountPoint, "logs");
+        // Events larger than the size limit: each one written fills its file, and the next rolls.
+        const int limit = 4 * 1024;
+        var payload = new string('e', 5 * 1024);
+        // No retention, so that nothing frees space while the disk is full (with a count limit, each of those empty files
+        // deleted a file of written events: the real damage, but the freed space makes the outcome vary).
+        var sink = Create(Path.Combine(logs, "app-.json"), o => o.FileSizeLimitBytes = limit);
+        var retryDelays = RollingJsonSink.RetryDelays;
+        try
+        {
+            EmitAndWait(sink, Event(0, text: payload), Event(1, text: payload), Event(2, text: payload));
+            Assert.That(sink.Rollovers, Is.EqualTo(2));
+
+            RollingJsonSink.RetryDelays = new[] { TimeSpan.FromMilliseconds(1) };
+            var filler = FillDisk(_mountPoint);
+            // Nothing of these reaches the disk: the file they were meant for stays empty, so nothing is full and nothing rolls.
+            for (var i = 3; i < 13; i++) EmitAndWait(sink, Event(i, text: payload));
+            Assert.That(sink.DroppedIoError, Is.EqualTo(10));
+            File.Delete(filler);
+            RollingJsonSink.RetryDelays = retryDelays;
+            EmitAndWait(sink, Event(13, text: payload));
+        }
+        finally
+        {
+            RollingJsonSink.RetryDelays = retryDelays;
+            sink.Dispose(); // closes the file, so that the tmpfs can be unmounted even when an assertion failed
+        }
+
+        var lines = LogFiles.AllLines(logs);
+        Assert.That(sink.EventsWritten + sink.EventsDropped, Is.EqualTo(14));
+        Assert.That(lines, Has.Count.EqualTo(sink.EventsWritten));
+        // 0, 1, 2 filled three files and 13 went to the fourth. Before the fix each failed write rolled to a new file that
+        // stayed empty (ten of them), each counted as a rollover and each a slot taken from retention by count.
+        Assert.That(Sequences(lines), Is.EqualTo(new long[] { 0, 1, 2, 13 }));
+        foreach (var name in LogFiles.Names(logs))
+            Assert.That(new FileInfo(Path.Combine(logs, name)).Length, Is.GreaterThan(0), name + " is empty");
+        Assert.That(sink.Rollovers, Is.EqualTo(3), "Only full files roll.");
+    }
+
     sealed class ThrowingFormatter : Serilog.Formatting.ITextFormatter
     {
         public void Format(Serilog.Events.LogEvent logEvent, TextWriter output) => throw new InvalidOperationException("no format");
