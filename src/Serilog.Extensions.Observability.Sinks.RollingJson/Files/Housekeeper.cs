@@ -188,12 +188,18 @@ internal sealed class Housekeeper
         var temporary = target + ".tmp";
         try
         {
+            DateTime lastWrite;
             using (var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024))
-            using (var destination = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024))
-            using (var gzip = new GZipStream(destination, CompressionLevel.Fastest))
             {
+                lastWrite = File.GetLastWriteTimeUtc(source.SafeFileHandle);
+                using var destination = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024);
+                using var gzip = new GZipStream(destination, CompressionLevel.Fastest);
                 source.CopyTo(gzip);
             }
+            // As gzip does: the compressed file keeps the time of its last line. Without a date in the name that time is
+            // the file's age for retention, and a file compressed late (after a full disk or a restart) must not be
+            // kept the time limit over again.
+            File.SetLastWriteTimeUtc(temporary, lastWrite);
             File.Move(temporary, target, overwrite: true);
             File.Delete(path);
             return true;

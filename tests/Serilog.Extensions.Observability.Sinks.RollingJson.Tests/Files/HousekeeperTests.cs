@@ -140,4 +140,31 @@ public class HousekeeperTests
         Assert.That(names, Is.EqualTo(new[] { "app-2026112201.json.gz", "app.json" }));
         Assert.That(LogFiles.AllLines(folder.Path).Select(Seq), Is.EqualTo(new long[] { 1, 2 }));
     }
+
+    [Test]
+    public void CompressingAFileLateDoesNotMakeItsContentYoungerForRetentionByAge()
+    {
+        // Without a date in the names, a file's age is its last write time. A rolled file compressed long after its last
+        // line (the disk was full at the roll, or the process stopped before housekeeping ran) keeps that age.
+        using var folder = TempFolder.ForCaller();
+        var naming = RollingJson.Files.FileNaming.Create(Path.Combine(folder.Path, "app-.json"), RollingJsonInterval.Infinite, fixedCurrentFileName: false);
+        var old = naming.DatedPath(DateTime.MinValue, 1);
+        var recent = naming.DatedPath(DateTime.MinValue, 2);
+        var current = naming.DatedPath(DateTime.MinValue, 3);
+        File.WriteAllText(old, "{\"Seq\":1}\n");
+        File.WriteAllText(recent, "{\"Seq\":2}\n");
+        File.WriteAllText(current, "{\"Seq\":3}\n");
+        var now = DateTime.UtcNow;
+        File.SetLastWriteTimeUtc(old, now - TimeSpan.FromDays(10));
+        var recentWrite = now - TimeSpan.FromHours(5);
+        File.SetLastWriteTimeUtc(recent, recentWrite);
+
+        var options = new RollingJsonOptions { CompressRolledFiles = true, RetainedFileCountLimit = null, RetainedFileTimeLimit = TimeSpan.FromDays(2) };
+        var housekeeper = new RollingJson.Files.Housekeeper(naming, options, TimeZoneInfo.Utc, () => current);
+        housekeeper.RunOnce();
+        housekeeper.RunOnce(); // the next roll's pass
+
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-_002.json.gz", "app-_003.json" }), "the 10-day-old content is past the 2-day limit");
+        Assert.That(File.GetLastWriteTimeUtc(RollingJson.Files.FileNaming.CompressedPath(recent)), Is.EqualTo(recentWrite).Within(TimeSpan.FromSeconds(1)));
+    }
 }
