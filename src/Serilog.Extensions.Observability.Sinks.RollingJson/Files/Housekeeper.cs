@@ -110,6 +110,10 @@ internal sealed class Housekeeper
                 if (TryCompress(entry.Path))
                     entries[i] = entry with { Path = FileNaming.CompressedPath(entry.Path), Compressed = true };
             }
+            // A plain file whose .gz was already there (a crash between naming the .gz and deleting the plain file) is
+            // now that .gz twice: one file, which must count once for retention, or a file it should keep is deleted.
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            entries.RemoveAll(e => !seen.Add(e.Path));
         }
 
         // Newest first: the current file, then by period and sequence.
@@ -201,8 +205,6 @@ internal sealed class Housekeeper
             // kept the time limit over again.
             File.SetLastWriteTimeUtc(temporary, lastWrite);
             File.Move(temporary, target, overwrite: true);
-            File.Delete(path);
-            return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -210,6 +212,10 @@ internal sealed class Housekeeper
             TryDelete(temporary);
             return false;
         }
+        // Compressed: the file is its .gz from now on, even if the plain copy cannot go yet (reported; a later pass
+        // compresses and deletes it again).
+        TryDelete(path);
+        return true;
     }
 
     static void TryDelete(string path)

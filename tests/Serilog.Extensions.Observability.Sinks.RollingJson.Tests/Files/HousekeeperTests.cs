@@ -167,4 +167,70 @@ public class HousekeeperTests
         Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-_002.json.gz", "app-_003.json" }), "the 10-day-old content is past the 2-day limit");
         Assert.That(File.GetLastWriteTimeUtc(RollingJson.Files.FileNaming.CompressedPath(recent)), Is.EqualTo(recentWrite).Within(TimeSpan.FromSeconds(1)));
     }
+
+    [Test]
+    public void AFileLeftBothPlainAndCompressedCountsOnceForRetention()
+    {
+        // A crash between giving the .gz its name and deleting the plain file leaves both; the next pass compresses the
+        // plain one again. That is one file: counting it twice deleted a file retention should keep.
+        using var folder = TempFolder.ForCaller();
+        var naming = RollingJson.Files.FileNaming.Create(Path.Combine(folder.Path, "app-.json"), RollingJsonInterval.Infinite, fixedCurrentFileName: false);
+        var first = naming.DatedPath(DateTime.MinValue, 1);
+        File.WriteAllText(first, "{\"Seq\":1}\n");
+        using (var plain = File.OpenRead(first))
+        using (var compressed = File.Create(RollingJson.Files.FileNaming.CompressedPath(first)))
+        using (var gzip = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.Fastest))
+            plain.CopyTo(gzip);
+        File.WriteAllText(naming.DatedPath(DateTime.MinValue, 2), "{\"Seq\":2}\n");
+        var current = naming.DatedPath(DateTime.MinValue, 3);
+        File.WriteAllText(current, "{\"Seq\":3}\n");
+
+        var options = new RollingJsonOptions { CompressRolledFiles = true, RetainedFileCountLimit = 3 };
+        new RollingJson.Files.Housekeeper(naming, options, TimeZoneInfo.Utc, () => current).RunOnce();
+
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-_001.json.gz", "app-_002.json.gz", "app-_003.json" }));
+        Assert.That(LogFiles.AllLines(folder.Path).Select(Seq), Is.EqualTo(new long[] { 1, 2, 3 }));
+    }
+
+    [Test]
+    public void ARolledFileThatCannotBeDeletedAfterCompressionCountsOnceForRetention()
+    {
+        // An immutable file (chattr +i; root ignores permissions) is compressed, but its plain copy cannot be deleted:
+        // the pair is one file for retention, pass after pass.
+        if (!OperatingSystem.IsLinux()) Assert.Ignore("chattr needs Linux.");
+        using var folder = TempFolder.ForCaller();
+        var naming = RollingJson.Files.FileNaming.Create(Path.Combine(folder.Path, "app-.json"), RollingJsonInterval.Infinite, fixedCurrentFileName: false);
+        for (var i = 0; i < 4; i++) File.WriteAllText(naming.DatedPath(DateTime.MinValue, i), $"{{\"Seq\":{i}}}\n");
+        var stuck = naming.DatedPath(DateTime.MinValue, 1);
+        var current = naming.DatedPath(DateTime.MinValue, 3);
+        Chattr("+i", stuck);
+        try
+        {
+            var options = new RollingJsonOptions { CompressRolledFiles = true, RetainedFileCountLimit = 4 };
+            var housekeeper = new RollingJson.Files.Housekeeper(naming, options, TimeZoneInfo.Utc, () => current);
+            housekeeper.RunOnce();
+            housekeeper.RunOnce(); // the next roll's pass
+
+            Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-.json.gz", "app-_001.json", "app-_001.json.gz", "app-_002.json.gz", "app-_003.json" }));
+        }
+        finally
+        {
+            Chattr("-i", stuck);
+        }
+    }
+
+    static void Chattr(string flag, string path)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("chattr", $"{flag} \"{path}\"") { RedirectStandardError = true, UseShellExecute = false })!;
+            var error = process.StandardError.ReadToEnd();
+            if (!process.WaitForExit(30_000) || process.ExitCode != 0)
+                Assert.Ignore($"This test needs chattr {flag} (root on a filesystem that supports it): {error}");
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            Assert.Ignore("chattr is not available: " + ex.Message);
+        }
+    }
 }
