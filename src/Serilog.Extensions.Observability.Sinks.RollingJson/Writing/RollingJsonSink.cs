@@ -67,6 +67,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
 
     int _state;
     int _disposeCalled;
+    int _lateDropReported;
     int _writerSleeping;
     int _writerPolling;
     readonly int _wakeThreshold;
@@ -167,8 +168,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         if (logEvent is null) return;
         if (Volatile.Read(ref _state) != Running)
         {
-            Interlocked.Increment(ref _droppedShutdown);
-            SinkMetrics.AddDropped(1, SinkMetrics.ReasonShutdown);
+            DropAtShutdown(1);
             return;
         }
         BeforeEnqueueForTests?.Invoke();
@@ -217,9 +217,20 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 else spin.SpinOnce();
             }
         }
-        if (late == 0) return;
-        Interlocked.Add(ref _droppedShutdown, late);
-        SinkMetrics.AddDropped(late, SinkMetrics.ReasonShutdown);
+        if (late > 0) DropAtShutdown(late);
+    }
+
+    /// <summary>
+    /// Counts events a caller gave the sink during or after its disposal, which no writer will take. The writer's
+    /// reports are over by then, so the first such loss is reported here, on the caller's thread, and later ones are
+    /// only counted: one line per sink, never one per event.
+    /// </summary>
+    void DropAtShutdown(int count)
+    {
+        Interlocked.Add(ref _droppedShutdown, count);
+        SinkMetrics.AddDropped(count, SinkMetrics.ReasonShutdown);
+        if (Interlocked.Exchange(ref _lateDropReported, 1) == 0)
+            SafeSelfLog.WriteLine("RollingJson sink {0}: {1} event(s) logged during or after disposal dropped; later ones are counted (reason shutdown), not reported.", _naming.Directory, count);
     }
 
     /// <summary>
@@ -266,8 +277,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             {
                 if (Volatile.Read(ref _state) != Running)
                 {
-                    Interlocked.Increment(ref _droppedShutdown);
-                    SinkMetrics.AddDropped(1, SinkMetrics.ReasonShutdown);
+                    DropAtShutdown(1);
                     return;
                 }
                 if (_queue.TryEnqueue(logEvent))

@@ -241,6 +241,36 @@ public class RollingJsonSinkTests
         Assert.That(LogFiles.Lines(path), Has.Count.EqualTo(1));
     }
 
+    [Test, NonParallelizable]
+    public void EventsDroppedAtOrAfterDisposalAreReportedThroughSelfLog()
+    {
+        var selfLog = new List<string>();
+        using var _ = TemporarySelfLog.SaveTo(selfLog);
+        using var folder = TempFolder.ForCaller();
+        int Reports()
+        {
+            lock (selfLog) return selfLog.Count(m => m.Contains("during or after disposal", StringComparison.Ordinal));
+        }
+
+        // A caller that passed the running check before disposal and enqueued after the writer stopped.
+        var raced = Create(folder.AllocateFilename());
+        raced.BeforeEnqueueForTests = () =>
+        {
+            raced.BeforeEnqueueForTests = null;
+            raced.Dispose();
+        };
+        raced.Emit(Event(1));
+        Assert.That(raced.DroppedShutdown, Is.EqualTo(1));
+        Assert.That(Reports(), Is.EqualTo(1), "The event accepted while the sink was disposed was lost without a report.");
+
+        // Callers after disposal: reported once per sink, not once per event.
+        var disposed = Create(folder.AllocateFilename());
+        disposed.Dispose();
+        for (var i = 0; i < 3; i++) disposed.Emit(Event(i));
+        Assert.That(disposed.DroppedShutdown, Is.EqualTo(3));
+        Assert.That(Reports(), Is.EqualTo(2));
+    }
+
     [Test]
     public void ASecondConcurrentDisposalReturnsOnlyOnceEverythingIsWritten()
     {
