@@ -163,6 +163,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// <summary>Test hook: runs between <see cref="Emit"/>'s state check and its enqueue.</summary>
     internal Action? BeforeEnqueueForTests;
 
+    /// <summary>Test hook: runs between a failed enqueue (the queue is full) and the count of that drop.</summary>
+    internal Action? AfterQueueFullForTests;
+
     public void Emit(LogEvent logEvent)
     {
         if (logEvent is null) return;
@@ -184,8 +187,28 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             EnqueueWhenRoom(logEvent);
             return;
         }
+        AfterQueueFullForTests?.Invoke();
         // Counted here, reported by the writer: the caller never formats a message or takes a lock.
         Interlocked.Increment(ref _droppedQueueFull);
+        // Unless the writer made its last report while this caller was between its failed enqueue and the count (a
+        // full queue at disposal): then nobody else will add this drop to the meter or report it.
+        if (Volatile.Read(ref _state) == Stopped) ReportQueueFullAfterStop();
+    }
+
+    /// <summary>Meters and reports queue-full drops counted after the writer's last report; any thread, once each.</summary>
+    void ReportQueueFullAfterStop()
+    {
+        while (true)
+        {
+            // The writer wrote _droppedQueueFullReported for the last time before it announced Stopped (a full fence).
+            var reported = Interlocked.Read(ref _droppedQueueFullReported);
+            var dropped = Interlocked.Read(ref _droppedQueueFull);
+            if (dropped <= reported) return;
+            if (Interlocked.CompareExchange(ref _droppedQueueFullReported, dropped, reported) != reported) continue;
+            SinkMetrics.AddDropped(dropped - reported, SinkMetrics.ReasonQueueFull);
+            SafeSelfLog.WriteLine("RollingJson sink {0}: the queue was full ({1} events) as the sink stopped, {2} event(s) dropped.", _naming.Directory, _queue.Capacity, dropped - reported);
+            return;
+        }
     }
 
     void Enqueued(LogEvent logEvent)

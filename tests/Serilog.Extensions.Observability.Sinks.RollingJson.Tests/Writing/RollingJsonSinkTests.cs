@@ -271,6 +271,43 @@ public class RollingJsonSinkTests
         Assert.That(Reports(), Is.EqualTo(2));
     }
 
+    [Test, NonParallelizable]
+    public void AQueueFullDropCountedAfterTheWritersLastReportIsStillMeteredAndReported()
+    {
+        var selfLog = new List<string>();
+        using var _ = TemporarySelfLog.SaveTo(selfLog);
+        long meteredQueueFull = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Serilog.Extensions.Observability.Sinks.RollingJson" && instrument.Name == "serilog.rolling_json.events.dropped")
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+                if (tag.Key == "reason" && (string?)tag.Value == "queue_full") Interlocked.Add(ref meteredQueueFull, value);
+        });
+        listener.Start();
+
+        using var folder = TempFolder.ForCaller();
+        var sink = Create(folder.AllocateFilename(), o => o.QueueLimit = 1);
+        sink.PauseWriter();
+        sink.Emit(Event(0));
+        // The queue is full. This caller fails to enqueue, and the whole disposal (drain, the writer's last report)
+        // runs before it counts its drop.
+        sink.AfterQueueFullForTests = () =>
+        {
+            sink.AfterQueueFullForTests = null;
+            sink.Dispose();
+        };
+        sink.Emit(Event(1));
+
+        Assert.That((sink.EventsWritten, sink.DroppedQueueFull), Is.EqualTo((1L, 1L)));
+        Assert.That(Interlocked.Read(ref meteredQueueFull), Is.EqualTo(1), "The drop is counted but never reaches the meter.");
+        lock (selfLog) Assert.That(selfLog.Count(m => m.Contains("queue was full", StringComparison.Ordinal)), Is.EqualTo(1), string.Join("\n", selfLog));
+    }
+
     [Test]
     public void ASecondConcurrentDisposalReturnsOnlyOnceEverythingIsWritten()
     {
