@@ -186,6 +186,9 @@ internal sealed class Housekeeper
         return PeriodClock.ToUtc(end, _zone);
     }
 
+    /// <summary>A complete gzip member holding no data: header, an empty final deflate block, CRC-32 and size of zero.</summary>
+    static ReadOnlySpan<byte> EmptyGzip => new byte[] { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 0xff, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+
     bool TryCompress(string path)
     {
         var target = FileNaming.CompressedPath(path);
@@ -197,8 +200,11 @@ internal sealed class Housekeeper
             {
                 lastWrite = File.GetLastWriteTimeUtc(source.SafeFileHandle);
                 using var destination = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024);
-                using var gzip = new GZipStream(destination, CompressionLevel.Fastest);
-                source.CopyTo(gzip);
+                using (var gzip = new GZipStream(destination, CompressionLevel.Fastest, leaveOpen: true))
+                    source.CopyTo(gzip);
+                // For no input GZipStream writes nothing, and a zero-byte .gz is not a gzip file (zcat, gzip -t and
+                // shippers reject it): an empty rolled file gets the gzip member of nothing instead.
+                if (destination.Length == 0) destination.Write(EmptyGzip);
             }
             // As gzip does: the compressed file keeps the time of its last line. Without a date in the name that time is
             // the file's age for retention, and a file compressed late (after a full disk or a restart) must not be

@@ -233,4 +233,28 @@ public class HousekeeperTests
             Assert.Ignore("chattr is not available: " + ex.Message);
         }
     }
+
+    [Test]
+    public void AnEmptyRolledFileIsCompressedToAValidGzipFile()
+    {
+        // An empty rolled file: a fixed current file emptied by copytruncate before its time roll, or a file opened at a
+        // roll whose writes then failed. .NET's GZipStream writes nothing at all for no input, and a zero-byte .gz is
+        // not a gzip file (gzip -t, zcat and shippers that read .gz reject it).
+        using var folder = TempFolder.ForCaller();
+        var naming = RollingJson.Files.FileNaming.Create(Path.Combine(folder.Path, "app-.json"), RollingJsonInterval.Infinite, fixedCurrentFileName: false);
+        var empty = naming.DatedPath(DateTime.MinValue, 1);
+        File.WriteAllBytes(empty, Array.Empty<byte>());
+        var current = naming.DatedPath(DateTime.MinValue, 2);
+        File.WriteAllText(current, "{\"Seq\":2}\n");
+
+        new RollingJson.Files.Housekeeper(naming, new RollingJsonOptions { CompressRolledFiles = true }, TimeZoneInfo.Utc, () => current).RunOnce();
+
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-_001.json.gz", "app-_002.json" }));
+        var bytes = File.ReadAllBytes(RollingJson.Files.FileNaming.CompressedPath(empty));
+        // A gzip member: the magic number, deflate, and after the data an 8-byte trailer (CRC-32 and size, both zero).
+        Assert.That(bytes.Length, Is.GreaterThanOrEqualTo(18), "Not a gzip file: " + Convert.ToHexString(bytes));
+        Assert.That(bytes[..3], Is.EqualTo(new byte[] { 0x1f, 0x8b, 8 }));
+        Assert.That(bytes[^8..], Is.EqualTo(new byte[8]));
+        Assert.That(LogFiles.ReadBytes(RollingJson.Files.FileNaming.CompressedPath(empty)), Is.Empty);
+    }
 }
