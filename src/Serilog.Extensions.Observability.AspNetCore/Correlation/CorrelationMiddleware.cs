@@ -48,6 +48,14 @@ sealed class CorrelationMiddleware
         // The pipeline runs again for this request (UseExceptionHandler("/error"), UseStatusCodePagesWithReExecute
         // placed before this middleware): keep the id its first pass chose and echoes, rather than choose another.
         var earlier = context.Features.Get<RequestState>();
+
+        // With AddObservability(), its outermost middleware already has deferred scopes open that read this request's
+        // id and user from the state set below (and keep them for events written after this middleware returned, by
+        // exception handlers placed before it): scopes of our own would only cost two more async-local writes. Unless
+        // something in between opened scopes of its own, which ours must then override as before.
+        var outerScopes = earlier is null && context.Features.Get<RequestIds>() is not null
+            && CorrelationContext.CurrentId is null && UserContext.Current is null;
+
         RejectedHeader? rejected = null;
         var id = earlier?.Id ?? ReadAcceptedId(context, out rejected) ?? FallbackId();
 
@@ -79,13 +87,13 @@ sealed class CorrelationMiddleware
                 answerHere = !_leaveErrorsToOuterHandlers;
         }
 
-        using var correlation = CorrelationContext.Begin(id);
+        using var correlation = outerScopes ? null : CorrelationContext.Begin(id);
         // Written inside the request's correlation, so the warning carries the id the request is logged and answered with.
         if (rejected is { } header)
             (_options.Logger ?? Log.Logger).ForContext(Constants.SourceContextPropertyName, SourceContextName).Warning(
                 "Rejected the {HeaderName} request header ({ValueCount} value(s), {Length} characters); a new correlation id is used",
                 header.Name, header.ValueCount, header.Length);
-        using var user = _options.EnableUserContext ? UserContext.BeginDeferred(state.Resolve) : null;
+        using var user = !outerScopes && _options.EnableUserContext ? UserContext.BeginDeferred(state.Resolve) : null;
         state.Enter();
         try
         {

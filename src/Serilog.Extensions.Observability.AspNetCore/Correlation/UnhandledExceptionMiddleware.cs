@@ -38,7 +38,10 @@ sealed class UnhandledExceptionMiddleware(RequestDelegate next)
     {
         // Exception handlers placed before UseCorrelation() (the templates' order) log the exception after the request's
         // own scopes have ended: these scopes, around the whole pipeline, give such events the request's id and user.
+        // The flow's async locals as they are on entry (null when flow is suppressed); see the finally block.
+        var entry = ExecutionContext.Capture();
         var ids = new RequestIds(context);
+        context.Features.Set(ids);
         using var correlation = CorrelationContext.BeginDeferred(ids.CorrelationId);
         using var user = UserContext.BeginDeferred(ids.User);
         try
@@ -53,6 +56,9 @@ sealed class UnhandledExceptionMiddleware(RequestDelegate next)
         finally
         {
             ids.End();
+            // One switch back to the entry context instead of a new one for each scope disposed (the scopes then find
+            // they are no longer current and only mark themselves ended); returning restores the caller's in any case.
+            if (entry is not null) ExecutionContext.Restore(entry);
         }
     }
 
