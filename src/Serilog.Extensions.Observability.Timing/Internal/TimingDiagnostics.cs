@@ -14,11 +14,26 @@ static class TimingDiagnostics
 
     static readonly Meter s_meter = new(Name, s_version);
 
-    public static readonly Histogram<double> StageDuration = s_meter.CreateHistogram<double>(
-        "pipeline.stage.duration", unit: "s", description: "Duration of one pipeline stage.");
+    // Values are in seconds, but an aggregator without advice (the OpenTelemetry SDK's defaults are 0, 5, 10, 25, ...
+    // 10000, chosen for milliseconds) would put every stage under five seconds into one bucket. The advice is the
+    // semantic conventions' duration buckets (http.server.request.duration), extended to a minute for model calls.
+    // InstrumentAdvice exists from .NET 9; on .NET 8 a user sets the buckets with a view (see the README).
+    // Declared before the histograms: static fields initialize in text order.
+    static readonly double[] s_bucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60];
 
-    public static readonly Histogram<double> PipelineDuration = s_meter.CreateHistogram<double>(
-        "pipeline.duration", unit: "s", description: "Duration of one pipeline run.");
+    public static readonly Histogram<double> StageDuration = CreateDurationHistogram(
+        "pipeline.stage.duration", "Duration of one pipeline stage.");
+
+    public static readonly Histogram<double> PipelineDuration = CreateDurationHistogram(
+        "pipeline.duration", "Duration of one pipeline run.");
+
+    static Histogram<double> CreateDurationHistogram(string name, string description) =>
+#if NET9_0_OR_GREATER
+        s_meter.CreateHistogram(name, unit: "s", description: description, tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_bucketBoundaries });
+#else
+        s_meter.CreateHistogram<double>(name, unit: "s", description: description);
+#endif
 
     public static string OutcomeName(TimingOutcome outcome) => outcome switch
     {

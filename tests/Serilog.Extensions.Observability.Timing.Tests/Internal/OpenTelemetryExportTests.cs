@@ -22,7 +22,8 @@ public class OpenTelemetryExportTests
         }
     }
 
-    sealed record HistogramPoint(string Metric, string Unit, IReadOnlyDictionary<string, object?> Tags, long Count, double Sum);
+    sealed record HistogramPoint(string Metric, string Unit, IReadOnlyDictionary<string, object?> Tags, long Count, double Sum,
+        IReadOnlyList<(double Bound, long Count)> Buckets);
 
     sealed class CollectingMetricExporter(List<HistogramPoint> points) : BaseExporter<Metric>
     {
@@ -36,7 +37,9 @@ public class OpenTelemetryExportTests
                     {
                         var tags = new Dictionary<string, object?>();
                         foreach (var tag in point.Tags) tags[tag.Key] = tag.Value;
-                        points.Add(new HistogramPoint(metric.Name, metric.Unit, tags, point.GetHistogramCount(), point.GetHistogramSum()));
+                        var buckets = new List<(double, long)>();
+                        foreach (var bucket in point.GetHistogramBuckets()) buckets.Add((bucket.ExplicitBound, bucket.BucketCount));
+                        points.Add(new HistogramPoint(metric.Name, metric.Unit, tags, point.GetHistogramCount(), point.GetHistogramSum(), buckets));
                     }
                 }
             }
@@ -83,5 +86,41 @@ public class OpenTelemetryExportTests
         Assert.That((llm.Count, llm.Sum), Is.EqualTo((1L, 0.7)));
         var total = mine.Single(p => p.Metric == "pipeline.duration");
         Assert.That((total.Count, total.Sum, total.Tags["outcome"]), Is.EqualTo((1L, 0.9, (object?)"completed")));
+    }
+
+    [Test]
+    public void WithTheSdksDefaultAggregationStageDurationsInSecondsFallIntoDistinctBuckets()
+    {
+        // The SDK's own default buckets (0, 5, 10, 25, ... 10000) are meant for milliseconds: without advice from the
+        // instrument, every stage under five seconds would land in the one bucket (0, 5].
+        var points = new List<HistogramPoint>();
+        HistogramPoint[] flushed;
+        var name = "buckets-" + Guid.NewGuid().ToString("n");
+        using var log = new TimedLog();
+
+        using (var metrics = Sdk.CreateMeterProviderBuilder()
+                   .AddMeter(SourceName)
+                   .AddReader(new BaseExportingMetricReader(new CollectingMetricExporter(points)))
+                   .Build())
+        {
+            using (var pipeline = log.Begin(name))
+            {
+                using (pipeline.Stage("chunk")) log.Advance(8);
+                using (pipeline.Stage("embed")) log.Advance(150);
+                using (pipeline.Stage("llm")) log.Advance(1_800);
+            }
+            Assert.That(metrics!.ForceFlush(10_000), Is.True);
+            lock (points) flushed = points.ToArray();
+        }
+
+        static double UpperBoundOf(HistogramPoint point) => point.Buckets.Single(b => b.Count > 0).Bound;
+        var stages = flushed.Where(p => p.Metric == "pipeline.stage.duration" && Equals(p.Tags["pipeline"], name))
+            .ToDictionary(p => (string)p.Tags["stage"]!, UpperBoundOf);
+        Assert.That(stages.Keys, Is.EquivalentTo(new[] { "chunk", "embed", "llm" }));
+        Assert.That(stages["chunk"], Is.LessThan(stages["embed"]), "an 8 ms and a 150 ms stage share a bucket");
+        Assert.That(stages["embed"], Is.LessThan(stages["llm"]), "a 150 ms and a 1.8 s stage share a bucket");
+        Assert.That(stages["embed"], Is.LessThanOrEqualTo(0.25), "the bucket of a 150 ms stage is wider than a quarter second");
+        var total = flushed.Single(p => p.Metric == "pipeline.duration" && Equals(p.Tags["pipeline"], name));
+        Assert.That(UpperBoundOf(total), Is.LessThanOrEqualTo(2.5), "the bucket of a 2 s pipeline");
     }
 }
