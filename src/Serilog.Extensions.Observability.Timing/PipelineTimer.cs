@@ -60,13 +60,14 @@ public sealed class PipelineTimer : IDisposable
         TimeProvider = options.TimeProvider;
 
         _activity = TimingDiagnostics.Source.HasListeners() ? TimingDiagnostics.StartActivity(name, parent: null) : null;
-        if (_activity is not null)
-        {
-            _activity.SetTag("pipeline", name);
-        }
         // The span id joins the pipeline's logs to its trace; without a span a random id of the same shape.
         Id = (_activity?.SpanId ?? ActivitySpanId.CreateRandom()).ToHexString();
-        _activity?.SetTag("pipeline.id", Id);
+        // A span sampled out to propagation only is never recorded: it gets no tags.
+        if (_activity is { IsAllDataRequested: true })
+        {
+            _activity.SetTag("pipeline", name);
+            _activity.SetTag("pipeline.id", Id);
+        }
 
         PipelineProperty = new LogEventProperty(TimingEvents.PipelineName, new ScalarValue(name));
         PipelineIdProperty = new LogEventProperty(TimingEvents.PipelineIdName, new ScalarValue(Id));

@@ -38,7 +38,8 @@ public sealed class StageTimer : IDisposable
         if (TimingDiagnostics.Source.HasListeners())
         {
             _activity = TimingDiagnostics.StartActivity(Name, parent?._activity ?? pipeline.Activity);
-            if (_activity is not null)
+            // A span sampled out to propagation only is never recorded: it gets no tags.
+            if (_activity is { IsAllDataRequested: true })
             {
                 _activity.SetTag("pipeline", pipeline.Name);
                 _activity.SetTag("pipeline.id", pipeline.Id);

@@ -134,6 +134,13 @@ static class TimingDiagnostics
 
     static void StopActivityCore(Activity activity, TimingOutcome outcome, Exception? exception)
     {
+        // A span sampled out to propagation only (OpenTelemetry's answer for every span its sampler drops) is never
+        // recorded: outcome, status and above all the exception's formatted stack trace would be work for nobody.
+        if (!activity.IsAllDataRequested)
+        {
+            activity.Stop();
+            return;
+        }
         activity.SetTag("outcome", OutcomeName(outcome));
         if (exception is not null)
         {

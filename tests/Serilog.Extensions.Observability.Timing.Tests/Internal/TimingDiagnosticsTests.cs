@@ -175,6 +175,48 @@ public class TimingDiagnosticsTests
         Assert.That(llm.GetTagItem("outcome"), Is.EqualTo("failed"));
     }
 
+    sealed class CountingException(string message) : Exception(message)
+    {
+        public int ToStringCalls;
+
+        public override string ToString()
+        {
+            Interlocked.Increment(ref ToStringCalls);
+            return base.ToString();
+        }
+    }
+
+    [Test]
+    public void ASpanASamplerDroppedToPropagationOnlyIsNotPopulated()
+    {
+        // OpenTelemetry's SDK answers PropagationData for every span its sampler drops: the span keeps the trace
+        // going but is never exported, so tags, the exception event (a formatted stack trace) and status are waste.
+        var stopped = new List<Activity>();
+        using var log = new TimedLog();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.PropagationData,
+            ActivityStopped = activity => { lock (stopped) stopped.Add(activity); },
+        };
+        ActivitySource.AddActivityListener(listener);
+        var failure = new CountingException("model unavailable");
+
+        using (var pipeline = log.Begin("sampled-out"))
+        {
+            pipeline.Stage("llm").Fail(failure);
+            pipeline.Fail(failure);
+        }
+
+        Assert.That(stopped.Select(a => a.OperationName), Is.EquivalentTo(new[] { "sampled-out", "llm" }));
+        Assert.That(stopped.Select(a => a.IsAllDataRequested), Is.All.False);
+        Assert.That(stopped.SelectMany(a => a.TagObjects), Is.Empty);
+        Assert.That(stopped.SelectMany(a => a.Events), Is.Empty);
+        Assert.That(failure.ToStringCalls, Is.Zero, "the exception was formatted for a span nobody records");
+        // The events still join the trace through the unrecorded spans.
+        Assert.That(log.StageEvent("llm").SpanId, Is.EqualTo(stopped.Single(a => a.OperationName == "llm").SpanId));
+    }
+
     [Test]
     public async Task AStageBegunInAnotherFlowIsStillAChildOfItsPipelineSpan()
     {
