@@ -166,6 +166,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// <summary>Test hook: runs between a failed enqueue (the queue is full) and the count of that drop.</summary>
     internal Action? AfterQueueFullForTests;
 
+    /// <summary>Test hook: runs on the writer between its last report and announcing <see cref="Stopped"/>.</summary>
+    internal Action? BeforeStoppedForTests;
+
     public void Emit(LogEvent logEvent)
     {
         if (logEvent is null) return;
@@ -191,7 +194,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         // Counted here, reported by the writer: the caller never formats a message or takes a lock.
         Interlocked.Increment(ref _droppedQueueFull);
         // Unless the writer made its last report while this caller was between its failed enqueue and the count (a
-        // full queue at disposal): then nobody else will add this drop to the meter or report it.
+        // full queue at disposal): then nobody else will add this drop to the meter or report it. The increment above
+        // and the writer's announcement of Stopped are both full fences: either this caller sees Stopped, or the
+        // writer's look after announcing it sees this count.
         if (Volatile.Read(ref _state) == Stopped) ReportQueueFullAfterStop();
     }
 
@@ -416,9 +421,13 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         }
         CloseFile(flushToDisk: true);
         ReportDrops(final: true);
+        BeforeStoppedForTests?.Invoke();
         // A full fence between announcing Stopped and the last look at the queue: a caller's slot claimed before it is
         // taken here, one claimed after it sees Stopped and takes its event itself (see Enqueued).
         Interlocked.Exchange(ref _state, Stopped);
+        // The same fence for queue-full drops: one counted after the last report but before Stopped was announced is
+        // metered here, as its caller saw the sink still stopping; one counted later is metered by its caller.
+        ReportQueueFullAfterStop();
         DropLate();
         SignalProgress();
     }

@@ -308,6 +308,59 @@ public class RollingJsonSinkTests
         lock (selfLog) Assert.That(selfLog.Count(m => m.Contains("queue was full", StringComparison.Ordinal)), Is.EqualTo(1), string.Join("\n", selfLog));
     }
 
+    [Test, NonParallelizable]
+    public void AQueueFullDropCountedBetweenTheWritersLastReportAndItsStopIsStillMeteredAndReported()
+    {
+        var selfLog = new List<string>();
+        using var _ = TemporarySelfLog.SaveTo(selfLog);
+        long meteredQueueFull = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Serilog.Extensions.Observability.Sinks.RollingJson" && instrument.Name == "serilog.rolling_json.events.dropped")
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+                if (tag.Key == "reason" && (string?)tag.Value == "queue_full") Interlocked.Add(ref meteredQueueFull, value);
+        });
+        listener.Start();
+
+        using var folder = TempFolder.ForCaller();
+        var sink = Create(folder.AllocateFilename(), o => o.QueueLimit = 1);
+        sink.PauseWriter();
+        sink.Emit(Event(0));
+        using var callerFull = new ManualResetEventSlim();
+        using var lastReportMade = new ManualResetEventSlim();
+        using var callerCounted = new ManualResetEventSlim();
+        // The queue is full: the caller fails to enqueue and counts its drop after the writer's last report, but before
+        // the writer announces that it stopped, so it sees the sink still stopping.
+        sink.AfterQueueFullForTests = () =>
+        {
+            sink.AfterQueueFullForTests = null;
+            callerFull.Set();
+            lastReportMade.Wait(WaitLimit);
+        };
+        sink.BeforeStoppedForTests = () =>
+        {
+            lastReportMade.Set();
+            callerCounted.Wait(WaitLimit);
+        };
+        var caller = Task.Factory.StartNew(() =>
+        {
+            sink.Emit(Event(1));
+            callerCounted.Set();
+        }, TaskCreationOptions.LongRunning);
+        Assert.That(callerFull.Wait(WaitLimit), Is.True);
+        sink.Dispose();
+        Assert.That(caller.Wait(WaitLimit), Is.True);
+
+        Assert.That((sink.EventsWritten, sink.DroppedQueueFull), Is.EqualTo((1L, 1L)));
+        Assert.That(Interlocked.Read(ref meteredQueueFull), Is.EqualTo(1), "The drop is counted but never reaches the meter.");
+        lock (selfLog) Assert.That(selfLog.Count(m => m.Contains("queue was full", StringComparison.Ordinal)), Is.EqualTo(1), string.Join("\n", selfLog));
+    }
+
     [Test]
     public void ASecondConcurrentDisposalReturnsOnlyOnceEverythingIsWritten()
     {
