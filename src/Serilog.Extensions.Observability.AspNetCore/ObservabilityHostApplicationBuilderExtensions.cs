@@ -79,7 +79,11 @@ public static class ObservabilityHostApplicationBuilderExtensions
             new LoggerLifetime(previous.Logger, createLateLogger: null).Dispose();
         }
 
+        var replaced = Log.Logger;
         Log.Logger = logger;
+        // A late logger an earlier host left as Log.Logger (several hosts in one process) is ours to close, not the
+        // application's: it would otherwise keep its sinks' threads and files until the process exits.
+        LoggerLifetime.CloseReplacedLateLogger(replaced);
         builder.Logging.ClearProviders();
         // The container disposes only the singletons it creates, and creates one only when something asks for it. The
         // host always builds the logging provider, whose factory creates the lifetime first, so the lifetime is disposed
@@ -191,17 +195,34 @@ public static class ObservabilityHostApplicationBuilderExtensions
             CloseWhenTheProcessEnds(late);
         }
 
+        // The last late logger, and whether the process-wide handlers that close it are in place: one pair for the
+        // process, not one per disposed host, each holding its logger for as long as the process runs.
+        static Core.Logger? s_late;
+        static int s_handlersAdded;
+
         static void CloseWhenTheProcessEnds(Core.Logger late)
+        {
+            Volatile.Write(ref s_late, late);
+            if (Interlocked.Exchange(ref s_handlersAdded, 1) != 0) return;
+            AppDomain.CurrentDomain.ProcessExit += static (_, _) => CloseLateLogger();
+            AppDomain.CurrentDomain.UnhandledException += static (_, _) => CloseLateLogger();
+        }
+
+        static void CloseLateLogger()
         {
             // Only while it is still the static logger: Log.CloseAndFlush() has closed it otherwise, or the application
             // replaced it and owns what it did with it.
-            void Close()
-            {
-                if (ReferenceEquals(Log.Logger, late)) Log.CloseAndFlush();
-            }
+            if (Volatile.Read(ref s_late) is { } late && ReferenceEquals(Log.Logger, late)) Log.CloseAndFlush();
+        }
 
-            AppDomain.CurrentDomain.ProcessExit += (_, _) => Close();
-            AppDomain.CurrentDomain.UnhandledException += (_, _) => Close();
+        /// <summary>
+        /// AddObservability() made another logger <see cref="Log.Logger"/> in place of <paramref name="replaced"/>: when
+        /// that was the late logger of a disposed host, it is flushed and closed now.
+        /// </summary>
+        public static void CloseReplacedLateLogger(ILogger replaced)
+        {
+            if (replaced is Core.Logger late && ReferenceEquals(Interlocked.CompareExchange(ref s_late, null, late), late))
+                late.Dispose();
         }
     }
 }

@@ -155,6 +155,46 @@ public class AddObservabilityTests
     }
 
     [Test]
+    public async Task TheLoggerForEventsAfterAHostIsDisposedIsClosedWhenTheNextHostCallsAddObservability()
+    {
+        // Several hosts in one process (WebApplicationFactory in a test suite): each disposed host hands over to a late
+        // logger of its own, which the next AddObservability() replaces as Log.Logger; it must not stay open, its sinks'
+        // threads and files with it, until the process exits.
+        var first = Guid.NewGuid().ToString("N");
+        var late = Guid.NewGuid().ToString("N");
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:Using:0"] = typeof(DisposalProbeSink).Assembly.GetName().Name,
+            ["Serilog:WriteTo:0:Name"] = "DisposalProbe",
+            ["Serilog:WriteTo:0:Args:id"] = first,
+        });
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.AddObservability();
+        var app = builder.Build();
+        await app.StartAsync();
+        // The late logger is built from the configuration as it is when the host is disposed.
+        app.Configuration["Serilog:WriteTo:0:Args:id"] = late;
+        await app.StopAsync();
+        await app.DisposeAsync();
+        Assert.That(DisposalProbeSink.WasDisposed(first), Is.True);
+        Assert.That((DisposalProbeSink.WasCreated(late), DisposalProbeSink.WasDisposed(late)), Is.EqualTo((true, false)), "a late logger took over");
+
+        var next = Guid.NewGuid().ToString("N");
+        var nextBuilder = WebApplication.CreateSlimBuilder();
+        nextBuilder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:Using:0"] = typeof(DisposalProbeSink).Assembly.GetName().Name,
+            ["Serilog:WriteTo:0:Name"] = "DisposalProbe",
+            ["Serilog:WriteTo:0:Args:id"] = next,
+        });
+        nextBuilder.AddObservability();
+
+        Assert.That(DisposalProbeSink.WasDisposed(late), Is.True, "the replaced late logger is flushed and closed");
+        Assert.That(DisposalProbeSink.WasDisposed(next), Is.False);
+    }
+
+    [Test]
     public async Task ASecondCallReplacesTheFirstLoggerAndClosesIt()
     {
         var first = Guid.NewGuid().ToString("N");
