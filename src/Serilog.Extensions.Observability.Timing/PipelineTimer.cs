@@ -335,7 +335,7 @@ public sealed class PipelineTimer : IDisposable
         {
             // Ended already, in another flow: this flow may still hold the pipeline, and its own end (a using block)
             // must still restore what was ambient before it here.
-            TimingAmbient.Exit(ref _scope, this);
+            LeaveAmbient();
             return;
         }
         if (open is not null)
@@ -348,7 +348,7 @@ public sealed class PipelineTimer : IDisposable
         Volatile.Write(ref _outcome, (int)outcome);
 
         var elapsed = TimeProvider.GetElapsedTime(_start, end);
-        TimingAmbient.Exit(ref _scope, this);
+        LeaveAmbient();
 
         if (TimingDiagnostics.PipelineDuration.Enabled)
             TimingDiagnostics.RecordPipeline(elapsed, Name, outcome);
@@ -362,6 +362,18 @@ public sealed class PipelineTimer : IDisposable
         string? slowest;
         lock (_open) stages = SnapshotStages(out slowest);
         TimingEvents.WriteSummary(_logger, level, TimeProvider.GetUtcNow(), this, elapsed, outcome, exception, stages, slowest, _activity);
+    }
+
+    /// <summary>
+    /// Restores what was ambient before the pipeline in this flow. Its stages that ended in another flow (a helper, or
+    /// the pipeline's end there) may still be ambient above it here: they are left first, innermost first, as the
+    /// stages this flow's end abandons leave themselves.
+    /// </summary>
+    void LeaveAmbient()
+    {
+        while (TimingAmbient.Current is StageTimer stage && ReferenceEquals(stage.Pipeline, this) && stage.HasEnded)
+            stage.LeaveAmbient();
+        TimingAmbient.Exit(ref _scope, this);
     }
 
     TimeSpan? Threshold()

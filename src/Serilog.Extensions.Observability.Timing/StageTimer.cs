@@ -100,6 +100,9 @@ public sealed class StageTimer : IDisposable
 
     internal void Abandon() => End(TimingOutcome.Abandoned, null);
 
+    /// <summary>Restores what was ambient before this stage, in a flow where it is still current.</summary>
+    internal void LeaveAmbient() => TimingAmbient.Exit(ref _scope, this);
+
     /// <summary>For exception filters: records the failure and returns false so the exception keeps propagating.</summary>
     internal bool FailAndContinue(Exception exception)
     {

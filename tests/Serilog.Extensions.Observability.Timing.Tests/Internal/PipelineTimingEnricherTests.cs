@@ -252,6 +252,43 @@ public class PipelineTimingEnricherTests
     }
 
     [Test]
+    public void DisposingAPipelineInItsOwnFlowAfterAnotherFlowEndedItAlsoRestoresPastItsStagesLeftOpen()
+    {
+        using var log = new TimedLog();
+        Flow.Isolated(() =>
+        {
+            using (var pipeline = log.Begin("p"))
+            {
+                // Left open: the pipeline's end abandons it, as it does when this flow ends the pipeline itself.
+                pipeline.Stage("s");
+                Assert.That(Task.Run(pipeline.Complete).Wait(TimeSpan.FromSeconds(10)), Is.True);
+            }
+            log.Logger.Information("After pipeline");
+        });
+
+        Assert.That(log.StageEvent("s").Scalar("Outcome"), Is.EqualTo("abandoned"));
+        Assert.That(log.Single("After pipeline").Properties.Keys, Does.Not.Contain("Pipeline").And.Not.Contain("Stage"));
+    }
+
+    [Test]
+    public void EndingAPipelineInItsOwnFlowRestoresPastAStageAnotherFlowEndedThatIsStillAmbientHere()
+    {
+        using var log = new TimedLog();
+        Flow.Isolated(() =>
+        {
+            using (var pipeline = log.Begin("p"))
+            {
+                var stage = pipeline.Stage("s");
+                // A helper completes the stage in its own flow; this flow never disposes it.
+                Assert.That(Task.Run(stage.Complete).Wait(TimeSpan.FromSeconds(10)), Is.True);
+            }
+            log.Logger.Information("After pipeline");
+        });
+
+        Assert.That(log.Single("After pipeline").Properties.Keys, Does.Not.Contain("Pipeline").And.Not.Contain("Stage"));
+    }
+
+    [Test]
     public void AmbientStateSurvivesOtherContextChangesInsideAStage()
     {
         using var log = new TimedLog();
