@@ -56,7 +56,8 @@ public static class CorrelationContext
     /// id becomes known after the scope opens: a web host's outermost middleware, whose events outlive the scope the
     /// correlation middleware opens further in. While <paramref name="resolve"/> returns <see langword="null"/> or an
     /// id <see cref="IsValidId"/> rejects, the enclosing scope's id is current (or none); a resolver that throws is
-    /// reported through SelfLog and treated the same way.
+    /// reported through SelfLog and treated the same way. Inside <paramref name="resolve"/>, <see cref="CurrentId"/> is
+    /// the enclosing scope's id.
     /// </summary>
     /// <param name="resolve">Returns the current id, or <see langword="null"/> while there is none. It must be cheap
     /// and thread-safe: it runs for every event written in the scope.</param>

@@ -28,8 +28,16 @@ sealed class CorrelationScope : AmbientScope<CorrelationScope>
     /// </summary>
     public string? Id => _resolve is null ? _id : Resolve();
 
+    // The deferred scope whose resolver runs on this thread: a resolver that reads CorrelationContext.CurrentId (or logs
+    // an enriched event) asks this scope again, which must not recurse until the stack overflows.
+    [ThreadStatic] static CorrelationScope? t_resolving;
+
     string? Resolve()
     {
+        var outer = t_resolving;
+        if (ReferenceEquals(outer, this)) return Parent?.Id; // inside its own resolver: the enclosing scope's id
+
+        t_resolving = this;
         try
         {
             if (_resolve!() is { } id && CorrelationContext.IsValidId(id)) return id;
@@ -37,6 +45,10 @@ sealed class CorrelationScope : AmbientScope<CorrelationScope>
         catch (Exception ex)
         {
             SelfLog.WriteLine("A deferred correlation id could not be read: {0}", ex);
+        }
+        finally
+        {
+            t_resolving = outer;
         }
 
         return Parent?.Id;

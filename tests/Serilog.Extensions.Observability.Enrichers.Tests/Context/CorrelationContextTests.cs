@@ -91,6 +91,23 @@ public class CorrelationContextTests
     }
 
     [Test]
+    public void ADeferredScopesResolverThatReadsTheCurrentIdSeesTheEnclosingScopesIdInsteadOfRecursing()
+    {
+        var calls = 0;
+        using (CorrelationContext.Begin("outer"))
+        using (CorrelationContext.BeginDeferred(() =>
+        {
+            // Bounded here so that the test fails instead of overflowing the stack (which ends the process).
+            if (++calls > 50) return "recursed";
+            return CorrelationContext.CurrentId;
+        }))
+        {
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo("outer"));
+            Assert.That(calls, Is.EqualTo(1));
+        }
+    }
+
+    [Test]
     public void BeginDeferredRejectsANullResolver()
     {
         Assert.That(() => CorrelationContext.BeginDeferred(null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("resolve"));
