@@ -95,7 +95,17 @@ sealed class RequestIds(HttpContext context)
             if (Volatile.Read(ref _state) is { } known) return known;
             var current = Volatile.Read(ref _context);
             if (current is null) return Volatile.Read(ref _state);
-            var state = current.Features.Get<CorrelationMiddleware.RequestState>();
+            CorrelationMiddleware.RequestState? state;
+            try
+            {
+                state = current.Features.Get<CorrelationMiddleware.RequestState>();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The request ended since the read above and the server took its context back: End has stored this
+                // request's state. Never an exception for the event (or for UserContext.Current in application code).
+                return Volatile.Read(ref _state);
+            }
             // Only if the request was still running after the read (a full fence, so the read cannot move past this
             // check); otherwise it may be the next request's, and End has stored this request's.
             if (Interlocked.CompareExchange(ref _context, null, null) is null) return Volatile.Read(ref _state);
