@@ -30,8 +30,9 @@ public static class UserContext
     /// Makes an identity that is read when each event is written current until the returned scope is disposed,
     /// for hosts where the user becomes known after the scope opens (ASP.NET Core authentication runs after the
     /// correlation middleware). Return the same <see cref="UserIdentity"/> instance while the user is unchanged:
-    /// its properties are then built once. An exception from <paramref name="resolve"/> is reported to SelfLog
-    /// by the enricher and the event is written without user properties.
+    /// its properties are then built once. An exception from <paramref name="resolve"/> is reported to SelfLog and
+    /// counts as no identity (events are written without user properties, <see cref="Current"/> is
+    /// <see langword="null"/>); inside <paramref name="resolve"/>, <see cref="Current"/> is the enclosing scope's.
     /// </summary>
     /// <param name="resolve">Returns the current identity, or <see langword="null"/> while there is none.</param>
     /// <returns>A scope that restores the previous identity when disposed.</returns>

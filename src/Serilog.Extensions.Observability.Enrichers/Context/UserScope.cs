@@ -1,3 +1,4 @@
+using Serilog.Debugging;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Enrichers.Enrichment;
 
@@ -34,7 +35,7 @@ sealed class UserScope : AmbientScope<UserScope>
         {
             if (_resolve is null) return _properties;
 
-            var identity = _resolve();
+            var identity = Resolve();
             if (identity is null) return null;
 
             var cached = Volatile.Read(ref _properties);
@@ -43,6 +44,36 @@ sealed class UserScope : AmbientScope<UserScope>
             cached = new UserProperties(identity);
             Volatile.Write(ref _properties, cached);
             return cached;
+        }
+    }
+
+    // The deferred scope whose resolver runs on this thread: a resolver that reads UserContext.Current (or logs an
+    // enriched event) asks this scope again, which must not recurse until the stack overflows.
+    [ThreadStatic] static UserScope? t_resolving;
+
+    /// <summary>
+    /// The resolver's identity; inside its own resolver the enclosing scope's. A resolver that throws (a principal whose
+    /// claims fail) is reported through SelfLog and gives no identity, as a resolver that returns none: never an
+    /// exception for the event, or for application code that reads <c>UserContext.Current</c>.
+    /// </summary>
+    UserIdentity? Resolve()
+    {
+        var outer = t_resolving;
+        if (ReferenceEquals(outer, this)) return Parent?.Identity;
+
+        t_resolving = this;
+        try
+        {
+            return _resolve!();
+        }
+        catch (Exception ex)
+        {
+            SelfLog.WriteLine("A deferred user identity could not be read: {0}", ex);
+            return null;
+        }
+        finally
+        {
+            t_resolving = outer;
         }
     }
 

@@ -118,4 +118,36 @@ public class UserContextTests
             Assert.That(UserContext.Current, Is.Null);
         }
     }
+
+    [Test, NonParallelizable]
+    public void ADeferredResolverThatThrowsGivesNoUserAndIsReportedInsteadOfThrowingIntoTheCaller()
+    {
+        var selfLog = new List<string>();
+        using var _ = Serilog.Extensions.Observability.Tests.Support.TemporarySelfLog.SaveTo(selfLog);
+        using (UserContext.Begin("outer"))
+        using (UserContext.BeginDeferred(() => throw new InvalidOperationException("claims failed")))
+        {
+            UserIdentity? current = null;
+            Assert.DoesNotThrow(() => current = UserContext.Current);
+            Assert.That(current, Is.Null, "as for a resolver that returns none");
+        }
+
+        Assert.That(selfLog, Has.Some.Contains("claims failed"));
+    }
+
+    [Test]
+    public void ADeferredResolverThatReadsTheCurrentUserSeesTheEnclosingOneInsteadOfRecursing()
+    {
+        var depth = 0;
+        using (UserContext.Begin("outer"))
+        using (UserContext.BeginDeferred(() =>
+               {
+                   // Capped, so that a regression fails the test instead of overflowing the stack.
+                   if (++depth > 5) return new UserIdentity("recursed");
+                   return UserContext.Current is { } enclosing ? new UserIdentity(enclosing.UserId + "-derived") : null;
+               }))
+        {
+            Assert.That(UserContext.Current?.UserId, Is.EqualTo("outer-derived"));
+        }
+    }
 }
