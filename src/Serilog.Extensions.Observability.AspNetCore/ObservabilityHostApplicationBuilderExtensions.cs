@@ -139,7 +139,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
         foreach (var source in minimumLevel.GetSection("Override").GetChildren())
         {
             var name = source.Key;
-            if (AspNetCoreSource.StartsWith(name, StringComparison.OrdinalIgnoreCase)
+            // Ordinal, as Serilog matches override names.
+            if (AspNetCoreSource.StartsWith(name, StringComparison.Ordinal)
                 && (name.Length == AspNetCoreSource.Length || AspNetCoreSource[name.Length] == '.'))
                 return true;
         }
@@ -190,8 +191,10 @@ public static class ObservabilityHostApplicationBuilderExtensions
                 return;
             }
 
-            Log.Logger = late;
+            // Installed only once this logger is closed, so that the two never write one file at the same time; what
+            // is logged while it closes is dropped and counted (reason shutdown) by its sinks, as after any disposal.
             logger.Dispose();
+            Log.Logger = late;
             CloseWhenTheProcessEnds(late);
         }
 

@@ -106,10 +106,13 @@ sealed class RequestIds(HttpContext context)
                 // request's state. Never an exception for the event (or for UserContext.Current in application code).
                 return Volatile.Read(ref _state);
             }
+            // None yet (UseCorrelation() has not run, or the application does not use it): nothing to check, and the
+            // common case for events before UseCorrelation() costs no fence.
+            if (state is null) return Volatile.Read(ref _state);
             // Only if the request was still running after the read (a full fence, so the read cannot move past this
             // check); otherwise it may be the next request's, and End has stored this request's.
             if (Interlocked.CompareExchange(ref _context, null, null) is null) return Volatile.Read(ref _state);
-            if (state is not null) Volatile.Write(ref _state, state);
+            Volatile.Write(ref _state, state);
             return state;
         }
     }

@@ -44,7 +44,10 @@ internal static class QueryMasking
     static bool IsCredential(ReadOnlySpan<char> encodedName)
     {
         // Names are compared as the application reads them: '+' is a space, %XX is decoded (an invalid escape stays).
-        var name = Uri.UnescapeDataString(encodedName.ToString().Replace('+', ' ')).Trim();
+        // Most names need neither, and are compared where they are, without a string.
+        var name = encodedName.IndexOfAny('%', '+') < 0
+            ? encodedName.Trim()
+            : Uri.UnescapeDataString(encodedName.ToString().Replace('+', ' ')).AsSpan().Trim();
         if (RequestLoggingMiddleware.HeaderCapture.IsAlwaysMasked(name)) return true;
         foreach (var shortName in ShortNames)
         {

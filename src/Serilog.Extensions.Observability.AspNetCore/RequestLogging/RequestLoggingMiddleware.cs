@@ -297,7 +297,7 @@ sealed class RequestLoggingMiddleware
         /// <summary>Header-name fragments (lower case, without separators) that mark a credential.</summary>
         static readonly string[] CredentialWords = ["auth", "cookie", "key", "token", "secret", "password", "credential", "signature", "session"];
 
-        internal static bool IsAlwaysMasked(string headerName)
+        internal static bool IsAlwaysMasked(ReadOnlySpan<char> headerName)
         {
             Span<char> buffer = stackalloc char[Math.Min(headerName.Length, 128)];
             var length = 0;
