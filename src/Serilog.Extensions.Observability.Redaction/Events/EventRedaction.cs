@@ -51,7 +51,8 @@ static class EventRedaction
     /// A secret masked under its sensitive name may also sit inside other text of the same event, rendered there by
     /// someone else: <c>ILogger.BeginScope("Signing in with {Password}", password)</c> adds both a <c>Password</c>
     /// property and a <c>Scope</c> entry with the rendered text. Every other string of the event is searched for the
-    /// masked text strings, and each copy masked the same way. Runs only for events that had something masked.
+    /// masked scalars' text (each element's, for a sequence), and each copy masked the same way. Runs only for events
+    /// that had something masked.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     static void MaskEchoes(Redactor redactor, LogEvent logEvent, List<LogEventProperty> changes)
@@ -59,24 +60,14 @@ static class EventRedaction
         List<string>? secrets = null;
         foreach (var change in changes)
         {
-            if (!logEvent.Properties.TryGetValue(change.Name, out var original) ||
-                original is not ScalarValue { Value: { } value } || original is RedactedValue ||
-                !redactor.Keys.IsSensitive(change.Name))
+            if (!logEvent.Properties.TryGetValue(change.Name, out var original) || !redactor.Keys.IsSensitive(change.Name))
                 continue;
 
-            // A secret that is not a string (a Guid API key, a numeric PIN) is rendered into other text as its text.
-            switch (value)
-            {
-                case string text:
-                    AddEcho(ref secrets, text);
-                    break;
-                case Guid or int or long or uint or ulong or short or ushort or decimal:
-                    AddEcho(ref secrets, ((IFormattable)value).ToString(null, CultureInfo.InvariantCulture));
-                    AddEcho(ref secrets, ((IFormattable)value).ToString(null, CultureInfo.CurrentCulture));
-                    break;
-            }
+            AddEchoes(ref secrets, original, 0);
         }
         if (secrets is null) return;
+        // Longest first: a secret that holds a shorter one ("tok-1234", "tok-12345678") is masked whole, not in part.
+        if (secrets.Count > 1) secrets.Sort(static (a, b) => b.Length.CompareTo(a.Length));
 
         foreach (var property in logEvent.Properties)
         {
@@ -90,9 +81,43 @@ static class EventRedaction
         }
     }
 
+    /// <summary>
+    /// Sequences of secrets under a sensitive name (<c>RefreshTokens</c>, a header's <c>StringValues</c>) are rendered
+    /// into other text element by element (<c>"a, b"</c>): each element is searched for. Bounded, as is the number
+    /// of texts searched for, so that a huge list cannot make every event cost its length times its text.
+    /// </summary>
+    const int MaximumEchoDepth = 4;
+    internal const int MaximumEchoes = 256;
+
+    static void AddEchoes(ref List<string>? secrets, LogEventPropertyValue value, int depth)
+    {
+        switch (value)
+        {
+            case RedactedValue:
+                return;
+            case ScalarValue { Value: { } scalar }:
+                // A secret that is not a string (a Guid API key, a numeric PIN) is rendered into other text as its text.
+                switch (scalar)
+                {
+                    case string text:
+                        AddEcho(ref secrets, text);
+                        break;
+                    case Guid or int or long or uint or ulong or short or ushort or decimal:
+                        AddEcho(ref secrets, ((IFormattable)scalar).ToString(null, CultureInfo.InvariantCulture));
+                        AddEcho(ref secrets, ((IFormattable)scalar).ToString(null, CultureInfo.CurrentCulture));
+                        break;
+                }
+                return;
+            case SequenceValue sequence when depth < MaximumEchoDepth:
+                foreach (var element in sequence.Elements) AddEchoes(ref secrets, element, depth + 1);
+                return;
+        }
+    }
+
     static void AddEcho(ref List<string>? secrets, string text)
     {
-        if (text.Length >= MinimumEchoLength && !Contains(secrets, text)) (secrets ??= new List<string>()).Add(text);
+        if (text.Length >= MinimumEchoLength && (secrets is null || secrets.Count < MaximumEchoes) && !Contains(secrets, text))
+            (secrets ??= new List<string>()).Add(text);
     }
 
     static bool Contains(List<string>? values, string value)

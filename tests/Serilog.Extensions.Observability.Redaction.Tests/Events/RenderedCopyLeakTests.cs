@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+using Serilog.Extensions.Observability.Redaction.Tests.Support;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Redaction.Tests.Events;
+
+/// <summary>
+/// Secrets masked under their sensitive name that Microsoft.Extensions.Logging also renders into other text of the
+/// same event (a scope's text, a custom state's text), through the whole documented configuration.
+/// </summary>
+public class RenderedCopyLeakTests
+{
+    static string LogThroughMicrosoftLogging(Action<Microsoft.Extensions.Logging.ILogger> write)
+    {
+        var sink = new CollectingSink();
+        using (var serilog = new LoggerConfiguration()
+                   .Destructure.WithRedaction()
+                   .Enrich.FromLogContext()
+                   .Enrich.WithRedaction()
+                   .WriteTo.Redacted(s => s.Sink(sink))
+                   .CreateLogger())
+        using (var provider = new Serilog.Extensions.Logging.SerilogLoggerProvider(serilog))
+            write(provider.CreateLogger("Probe"));
+        return Output.Render(sink.Events);
+    }
+
+    [Test]
+    public void AHeaderValueUnderASensitiveNameIsMaskedInTheRenderedScopeToo()
+    {
+        // StringValues (an ASP.NET Core header) is a sequence to Serilog and "a, b" to the scope's text.
+        var authorization = new StringValues("Bearer header-secret-7f3k");
+        var text = LogThroughMicrosoftLogging(l =>
+        {
+            using (l.BeginScope("Calling upstream with {Authorization}", (object)authorization)) l.LogInformation("x");
+        });
+
+        Assert.That(text, Does.Not.Contain("header-secret-7f3k"));
+        Assert.That(text, Does.Contain("Calling upstream with [REDACTED]"));
+    }
+
+    [Test]
+    public void EverySecretOfAListUnderAPluralSensitiveNameIsMaskedInTheRenderedScopeToo()
+    {
+        var tokens = new List<string> { "refresh-secret-one", "refresh-secret-two" };
+        var text = LogThroughMicrosoftLogging(l =>
+        {
+            using (l.BeginScope("Rotating {RefreshTokens}", (object)tokens)) l.LogInformation("x");
+        });
+
+        Assert.That(text, Does.Not.Contain("refresh-secret-one"));
+        Assert.That(text, Does.Not.Contain("refresh-secret-two"));
+    }
+
+    [Test]
+    public void AListOfSecretsInACustomStateIsMaskedInTheStateTextToo()
+    {
+        var state = new List<KeyValuePair<string, object?>> { new("User", "ann"), new("ApiKeys", new[] { "state-secret-key-1" }) };
+        var text = LogThroughMicrosoftLogging(l =>
+            l.Log(LogLevel.Information, default, state, null, (_, _) => "ann uses state-secret-key-1"));
+
+        Assert.That(text, Does.Not.Contain("state-secret-key-1"));
+        Assert.That(text, Does.Contain("ann uses [REDACTED]"));
+    }
+}
