@@ -11,11 +11,16 @@ namespace Serilog.Extensions.Observability.Redaction.Core;
 /// </summary>
 static class MemberListTextRedactor
 {
+    /// <summary>
+    /// A record's text ends in " }"; cut by ToMaximumStringLength it ends in the truncation mark, and then its last
+    /// member's value runs to the end (masked whole when the member is sensitive). Loads and comparisons only.
+    /// </summary>
+    public static bool EndsLikeMemberList(string text) =>
+        text.Length >= 7 && (text[^1] == Redactor.TruncationMark || (text[^1] == '}' && text[^2] == ' '));
+
     public static bool LooksLikeMemberList(string text)
     {
-        // A record's text ends in " }"; cut by ToMaximumStringLength it ends in the truncation mark, and then its last
-        // member's value runs to the end (masked whole when the member is sensitive).
-        if (text.Length < 7 || !(text.EndsWith(" }", StringComparison.Ordinal) || text[^1] == Redactor.TruncationMark)) return false;
+        if (!EndsLikeMemberList(text)) return false;
         var open = text.IndexOf("{ ", StringComparison.Ordinal);
         return open >= 0 && text.IndexOf(" = ", open, StringComparison.Ordinal) > open;
     }

@@ -66,7 +66,12 @@ sealed class Redactor
         if (value.GetType() != typeof(ScalarValue)) return false;
         var inner = Unsafe.As<ScalarValue>(value).Value;
         if (inner is string text)
-            return !_inspectsAllStrings && ((uint)(text.Length - 2) >= _structuredLengthSpan || !EndsLikeStructure(text[^1]));
+        {
+            // Past the structured-text limit only a record's text is looked into: it has no length limit.
+            return !_inspectsAllStrings && ((uint)(text.Length - 2) >= _structuredLengthSpan
+                ? !MemberListTextRedactor.EndsLikeMemberList(text)
+                : !EndsLikeStructure(text[^1]));
+        }
         // A Uri renders as text, so the detectors read it like a string (a token in a query, a mailto: address).
         return !_inspectsNonStringScalars && !(_inspectsAllStrings && inner is Uri);
     }
@@ -118,13 +123,16 @@ sealed class Redactor
     }
 
     /// <summary>
-    /// The longest text searched for record and <c>[key, value]</c> text. JSON parsing has its own switch and limit
-    /// (<c>maximumJsonLength</c>, 0 turns it off); a record's text is masked by its member names whatever that says.
+    /// The longest text searched for <c>[key, value]</c> text. JSON parsing has its own switch and limit
+    /// (<c>maximumJsonLength</c>, 0 turns it off); a record's text is masked by its member names whatever that says,
+    /// and whatever its length (the README documents no limit for it: one linear scan).
     /// </summary>
     internal const int StructuredTextLimit = 32 * 1024;
 
+    bool WithinStructuredTextLimit(string text) => text.Length <= Math.Max(_maximumJsonLength, StructuredTextLimit);
+
     bool MayHoldStructuredText(string text) =>
-        text.Length >= 2 && text.Length <= Math.Max(_maximumJsonLength, StructuredTextLimit) && EndsLikeStructure(text);
+        text.Length >= 2 && EndsLikeStructure(text) && (WithinStructuredTextLimit(text) || MemberListTextRedactor.EndsLikeMemberList(text));
 
     bool MayParseJson(string text) => _maximumJsonLength > 0 && text.Length <= _maximumJsonLength;
 
@@ -200,7 +208,7 @@ sealed class Redactor
         // JSON, "[key, value]" and "Type { Member = value }" all end in a bracket: most strings stop at this test.
         if (MayHoldStructuredText(text))
         {
-            if (LooksStructured(text)) result = RedactPairText(text) ?? (MayParseJson(text) && LooksLikeJson(text) ? JsonTextRedactor.Redact(text, this) : null);
+            if (WithinStructuredTextLimit(text) && LooksStructured(text)) result = RedactPairText(text) ?? (MayParseJson(text) && LooksLikeJson(text) ? JsonTextRedactor.Redact(text, this) : null);
             if (result is null && MemberListTextRedactor.LooksLikeMemberList(text)) result = MemberListTextRedactor.Redact(text, this);
         }
         return result;
