@@ -102,7 +102,16 @@ static class EventRedaction
                     case string text:
                         AddEcho(ref secrets, text);
                         break;
-                    case Guid or int or long or uint or ulong or short or ushort or decimal:
+                    case Uri uri:
+                        AddEcho(ref secrets, uri.ToString());
+                        AddEcho(ref secrets, uri.OriginalString);
+                        break;
+                    case Guid guid:
+                        // "D" (what ToString() writes) is inside "B" and "P"; "N" is the only form without it.
+                        AddEcho(ref secrets, guid.ToString("D", CultureInfo.InvariantCulture));
+                        AddEcho(ref secrets, guid.ToString("N", CultureInfo.InvariantCulture));
+                        break;
+                    case int or long or uint or ulong or short or ushort or decimal:
                         AddEcho(ref secrets, ((IFormattable)scalar).ToString(null, CultureInfo.InvariantCulture));
                         AddEcho(ref secrets, ((IFormattable)scalar).ToString(null, CultureInfo.CurrentCulture));
                         break;

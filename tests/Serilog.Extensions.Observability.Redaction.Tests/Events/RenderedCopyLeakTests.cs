@@ -62,4 +62,28 @@ public class RenderedCopyLeakTests
         Assert.That(text, Does.Not.Contain("state-secret-key-1"));
         Assert.That(text, Does.Contain("ann uses [REDACTED]"));
     }
+
+    [Test]
+    public void AGuidSecretRenderedWithoutDashesIsMaskedInTheRenderedScopeToo()
+    {
+        var apiKey = Guid.Parse("7c1e2d3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f");
+        var text = LogThroughMicrosoftLogging(l =>
+        {
+            using (l.BeginScope("Calling with {ApiKey:N}", apiKey)) l.LogInformation("x");
+        });
+
+        Assert.That(text, Does.Not.Contain("7c1e2d3f"));
+    }
+
+    [Test]
+    public void AUriSecretIsMaskedInTheRenderedScopeToo()
+    {
+        var token = new Uri("https://files.example/download/uri-secret-0042");
+        var text = LogThroughMicrosoftLogging(l =>
+        {
+            using (l.BeginScope("Fetching {DownloadToken}", token)) l.LogInformation("x");
+        });
+
+        Assert.That(text, Does.Not.Contain("uri-secret-0042"));
+    }
 }
