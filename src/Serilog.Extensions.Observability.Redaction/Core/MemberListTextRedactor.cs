@@ -29,29 +29,43 @@ static class MemberListTextRedactor
     {
         var open = text.IndexOf("{ ", StringComparison.Ordinal);
         var typeName = open > 0 ? text[..open].Trim() : null;
-        var attributed = string.IsNullOrEmpty(typeName) ? null : AttributedTypeIndex.Find(typeName);
+
+        // The attributed members of the structure open at each depth: a record nested in another object prints its
+        // own type name before its "{ " ("Order { Contact = Contact { Phone = ... } }"), and its [Sensitive] members
+        // are its own, not the outer type's.
+        var attributedAt = new List<AttributedMembers?> { null };
 
         // Member starts: an identifier right after "{ " or ", " and followed by " = ", with its nesting depth
-        // (the "{ " not yet closed by " }" before it).
-        var members = new List<(int NameStart, int NameEnd, int ValueStart, int Depth)>();
+        // (the "{ " not yet closed by " }" before it) and the attributed members of the structure it belongs to.
+        var members = new List<(int NameStart, int NameEnd, int ValueStart, int Depth, AttributedMembers? Attributed)>();
         var depth = 0;
         for (var i = open; i < text.Length; i++)
         {
-            if (text[i] == '{' && i + 1 < text.Length && text[i + 1] == ' ') depth++;
+            if (text[i] == '{' && i + 1 < text.Length && text[i + 1] == ' ')
+            {
+                depth++;
+                if (depth > 0)
+                {
+                    var name = i == open ? typeName : TypeNameBefore(text, i);
+                    var found = string.IsNullOrEmpty(name) ? null : AttributedTypeIndex.Find(name);
+                    if (depth < attributedAt.Count) attributedAt[depth] = found;
+                    else attributedAt.Add(found);
+                }
+            }
             else if (text[i] == '}' && i > 0 && text[i - 1] == ' ') depth--;
 
             if (i < open + 2 || !((text[i - 2] == ',' || text[i - 2] == '{') && text[i - 1] == ' ')) continue;
             var end = i;
             while (end < text.Length && (char.IsLetterOrDigit(text[end]) || text[end] == '_')) end++;
             if (end == i || end + 3 > text.Length || string.CompareOrdinal(text, end, " = ", 0, 3) != 0) continue;
-            members.Add((i, end, end + 3, depth));
+            members.Add((i, end, end + 3, depth, depth > 0 && depth < attributedAt.Count ? attributedAt[depth] : null));
         }
 
         StringBuilder? result = null;
         var copied = 0;
         for (var m = 0; m < members.Count; m++)
         {
-            var (nameStart, nameEnd, valueStart, memberDepth) = members[m];
+            var (nameStart, nameEnd, valueStart, memberDepth, attributed) = members[m];
             var name = text[nameStart..nameEnd];
             var sensitive = redactor.Keys.IsSensitive(name) ||
                             (attributed is not null && (attributed.Sensitive.Contains(name) || attributed.NotLogged.Contains(name)));
@@ -99,5 +113,15 @@ static class MemberListTextRedactor
         if (result is null) return null;
         result.Append(text, copied, text.Length - copied);
         return result.ToString();
+    }
+
+    /// <summary>The identifier right before the <c>" { "</c> at <paramref name="brace"/>, or <see langword="null"/>.</summary>
+    static string? TypeNameBefore(string text, int brace)
+    {
+        var end = brace;
+        if (end > 0 && text[end - 1] == ' ') end--;
+        var start = end;
+        while (start > 0 && (char.IsLetterOrDigit(text[start - 1]) || text[start - 1] == '_')) start--;
+        return start == end ? null : text[start..end];
     }
 }
