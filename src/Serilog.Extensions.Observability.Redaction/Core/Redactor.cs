@@ -472,6 +472,10 @@ sealed class Redactor
             case ScalarValue { Value: string text } scalar:
                 var masked = MaskEchoes(text, secrets);
                 return masked is null ? null : new RedactedValue(masked, scalar is RedactedValue redacted ? redacted.Rules! : Rules);
+            case ScalarValue { Value: Uri uri }:
+                // Written as its text by every sink: a redirect or callback address may carry the secret in its query.
+                var maskedUri = MaskEchoes(uri.ToString(), secrets);
+                return maskedUri is null ? null : new RedactedValue(maskedUri, Rules);
             case StructureValue structure:
             {
                 LogEventProperty[]? copy = null;

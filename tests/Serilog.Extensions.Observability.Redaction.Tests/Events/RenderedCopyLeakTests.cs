@@ -86,4 +86,26 @@ public class RenderedCopyLeakTests
 
         Assert.That(text, Does.Not.Contain("uri-secret-0042"));
     }
+
+    static string Log(Action<ILogger> write)
+    {
+        var sink = new CollectingSink();
+        using (var logger = new LoggerConfiguration()
+                   .Destructure.WithRedaction()
+                   .Enrich.WithRedaction()
+                   .WriteTo.Redacted(s => s.Sink(sink))
+                   .CreateLogger())
+            write(logger);
+        return Output.Render(sink.Events);
+    }
+
+    [Test]
+    public void ASecretCopiedIntoAUriOfTheSameEventIsMaskedThere()
+    {
+        const string code = "oauth-secret-code-77";
+        var text = Log(l => l.Information("Redirecting to {RedirectUri} with {AccessToken}", new Uri("https://app.example/callback?code=" + code), code));
+
+        Assert.That(text, Does.Not.Contain(code));
+        Assert.That(text, Does.Contain("https://app.example/callback?code=[REDACTED]"));
+    }
 }
