@@ -505,21 +505,63 @@ sealed class Redactor
             {
                 List<KeyValuePair<ScalarValue, LogEventPropertyValue>>? copy = null;
                 var index = 0;
+                var keysChanged = false;
                 foreach (var element in dictionary.Elements)
                 {
                     var replacement = MaskEchoes(element.Value, secrets, depth + 1);
-                    if (replacement is not null)
+                    // A key is written as its text too: usage or quota counts keyed by the API key itself.
+                    var maskedKey = MaskEchoesInKey(element.Key, secrets);
+                    if (replacement is not null || maskedKey is not null)
                     {
                         copy ??= new List<KeyValuePair<ScalarValue, LogEventPropertyValue>>(dictionary.Elements);
-                        copy[index] = new KeyValuePair<ScalarValue, LogEventPropertyValue>(element.Key, replacement);
+                        copy[index] = new KeyValuePair<ScalarValue, LogEventPropertyValue>(maskedKey ?? element.Key, replacement ?? element.Value);
+                        keysChanged |= maskedKey is not null;
                     }
                     index++;
                 }
-                return copy is null ? null : new DictionaryValue(copy);
+                if (copy is null) return null;
+                return new DictionaryValue(keysChanged ? WithUniqueKeys(dictionary, copy) : copy);
             }
             default:
                 return null;
         }
+    }
+
+    ScalarValue? MaskEchoesInKey(ScalarValue key, List<string> secrets)
+    {
+        if (key is RedactedValue { IsMask: true } || KeyText(key.Value) is not { } text) return null;
+        var masked = MaskEchoes(text, secrets);
+        return masked is null ? null : new RedactedValue(masked, key is RedactedValue { Rules: { } rules } ? rules : Rules);
+    }
+
+    /// <summary>
+    /// <paramref name="entries"/> with each masked key made unique, as <see cref="RedactDictionary"/> does: keys that
+    /// kept their text are reserved first, so a masked key never takes the place of another entry.
+    /// </summary>
+    List<KeyValuePair<ScalarValue, LogEventPropertyValue>> WithUniqueKeys(DictionaryValue original, List<KeyValuePair<ScalarValue, LogEventPropertyValue>> entries)
+    {
+        var taken = new Dictionary<ScalarValue, bool>(entries.Count);
+        var index = 0;
+        foreach (var element in original.Elements)
+        {
+            if (ReferenceEquals(entries[index].Key, element.Key)) taken[element.Key] = true;
+            index++;
+        }
+
+        Dictionary<string, int>? nextSuffix = null;
+        index = 0;
+        foreach (var element in original.Elements)
+        {
+            var key = entries[index].Key;
+            if (!ReferenceEquals(key, element.Key))
+            {
+                key = UniqueKey(key, taken, ref nextSuffix);
+                taken[key] = true;
+                entries[index] = new KeyValuePair<ScalarValue, LogEventPropertyValue>(key, entries[index].Value);
+            }
+            index++;
+        }
+        return entries;
     }
 
     string? MaskEchoes(string text, List<string> secrets)

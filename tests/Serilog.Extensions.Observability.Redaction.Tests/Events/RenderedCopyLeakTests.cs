@@ -108,4 +108,17 @@ public class RenderedCopyLeakTests
         Assert.That(text, Does.Not.Contain(code));
         Assert.That(text, Does.Contain("https://app.example/callback?code=[REDACTED]"));
     }
+
+    [Test]
+    public void ASecretCopiedIntoADictionaryKeyOfTheSameEventIsMaskedThereWithoutLosingAnEntry()
+    {
+        const string apiKey = "key-secret-usage-31";
+        var usage = new Dictionary<string, int> { [apiKey] = 5, ["[REDACTED]"] = 1, ["other-key-visible"] = 2 };
+
+        var text = Log(l => l.Information("Quota for {ApiKey}: {UsageByKey}", apiKey, usage));
+
+        Assert.That(text, Does.Not.Contain(apiKey));
+        Assert.That(text, Does.Contain("other-key-visible"));
+        Assert.That(text, Does.Contain("\"[REDACTED]#2\":5"));
+    }
 }
