@@ -43,4 +43,24 @@ static class Guard
         if (value < 0) throw new ArgumentOutOfRangeException(parameterName, value, "The value must not be negative.");
         return value;
     }
+
+    /// <summary>
+    /// Throws when <paramref name="secret"/> is an environment variable reference (<c>%NAME%</c>, no <c>%</c> or white
+    /// space inside) that Serilog.Settings.Configuration left as it is because the variable is not set: the placeholder,
+    /// text anyone who reads the configuration knows, must not become a key. The value is not echoed.
+    /// </summary>
+    public static void NotUnexpandedVariable(string? secret, string parameterName)
+    {
+        if (secret is null) return;
+        var text = secret.AsSpan().Trim();
+        if (text.Length < 3 || text[0] != '%' || text[^1] != '%') return;
+        foreach (var c in text[1..^1])
+        {
+            if (c == '%' || char.IsWhiteSpace(c)) return;
+        }
+
+        throw new ArgumentException(
+            "The key is an environment variable reference (%NAME%) that was not expanded because the variable is not set; set the variable or pass the key itself.",
+            parameterName);
+    }
 }

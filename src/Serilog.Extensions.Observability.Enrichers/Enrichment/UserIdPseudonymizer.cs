@@ -23,23 +23,8 @@ sealed class UserIdPseudonymizer
 
     public static UserIdPseudonymizer FromString(string key)
     {
-        // Serilog.Settings.Configuration expands %NAME% only when NAME is set; otherwise the placeholder itself, text
-        // anyone who reads the configuration knows, would become the secret. The key is not echoed.
-        if (IsUnexpandedVariable(key.AsSpan().Trim()))
-            throw new ArgumentException(
-                "The pseudonymization key is an environment variable reference (%NAME%) that was not expanded because the variable is not set; set the variable or pass the key itself.",
-                "pseudonymizationKey");
+        Guard.NotUnexpandedVariable(key, "pseudonymizationKey");
         return new(Encoding.UTF8.GetBytes(key));
-    }
-
-    static bool IsUnexpandedVariable(ReadOnlySpan<char> key)
-    {
-        if (key.Length < 3 || key[0] != '%' || key[^1] != '%') return false;
-        foreach (var c in key[1..^1])
-        {
-            if (c == '%' || char.IsWhiteSpace(c)) return false;
-        }
-        return true;
     }
 
     public string Pseudonymize(string userId)

@@ -72,12 +72,7 @@ static class RedactorFactory
         byte[]? key = null;
         if (options.MaskStyle == RedactionMaskStyle.Pseudonym)
         {
-            // Serilog.Settings.Configuration expands %NAME% only when NAME is set; otherwise the placeholder itself, text
-            // anyone who reads the configuration knows, would become the secret. The key is not echoed.
-            if (options.PseudonymKey is not null && IsUnexpandedVariable(options.PseudonymKey.AsSpan().Trim()))
-                throw new ArgumentException(
-                    "The pseudonym key is an environment variable reference (%NAME%) that was not expanded because the variable is not set; set the variable or pass the key itself.",
-                    Name(nameof(RedactionOptions.PseudonymKey)));
+            Guard.NotUnexpandedVariable(options.PseudonymKey, Name(nameof(RedactionOptions.PseudonymKey)));
             if (options.PseudonymKey is null || Encoding.UTF8.GetByteCount(options.PseudonymKey) < 16)
                 throw new ArgumentException("The Pseudonym mask style needs a pseudonym key of at least 16 bytes (UTF-8).", Name(nameof(RedactionOptions.PseudonymKey)));
             key = Encoding.UTF8.GetBytes(options.PseudonymKey);
@@ -107,16 +102,6 @@ static class RedactorFactory
         sorted.Sort(StringComparer.Ordinal);
         text.Append('|').Append(name).Append(sorted.Count);
         foreach (var value in sorted) text.Append('\u0000').Append(value);
-    }
-
-    static bool IsUnexpandedVariable(ReadOnlySpan<char> key)
-    {
-        if (key.Length < 3 || key[0] != '%' || key[^1] != '%') return false;
-        foreach (var c in key[1..^1])
-        {
-            if (c == '%' || char.IsWhiteSpace(c)) return false;
-        }
-        return true;
     }
 
     static bool IsKeyId(string id)
