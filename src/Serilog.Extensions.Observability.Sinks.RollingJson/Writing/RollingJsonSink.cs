@@ -108,6 +108,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     // Counted at every event by the writer: padded away from the fields every caller reads (the state, the writer's
     // sleeping and polling flags), so that the writer's stores do not take that cache line from the callers' cores.
     WriterCount _buffered;
+    // Events that failed to format after some of the buffered ones were taken: completed with the buffer.
+    int _failedBehindBuffered;
 
     [StructLayout(LayoutKind.Explicit, Size = 136)]
     struct WriterCount
@@ -159,6 +161,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     internal long DroppedShutdown => Interlocked.Read(ref _droppedShutdown);
     internal long EventsDropped => DroppedQueueFull + DroppedIoError + DroppedFormatError + DroppedShutdown;
     internal string? CurrentFilePath => _filePath;
+
+    /// <summary>Callers inside <see cref="WaitUntilWritten"/> (each has taken its target by then); for tests.</summary>
+    internal int ProgressWaiters => Volatile.Read(ref _progressWaiters);
 
     /// <summary>Test hook: runs between <see cref="Emit"/>'s state check and its enqueue.</summary>
     internal Action? BeforeEnqueueForTests;
@@ -483,7 +488,10 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 SinkMetrics.AddDropped(1, SinkMetrics.ReasonFormatError);
                 if (_formatReport.Add(1, out var total))
                     ThrottledReport.Write("RollingJson sink {0}: the formatter failed, {1} event(s) dropped: {2}", _naming.Directory, total, ex);
-                Complete(1);
+                // _completed is a queue position for WaitUntilWritten: while events taken before this one are still
+                // buffered, it is completed with them, never ahead of them.
+                if (_buffered.Events == 0) Complete(1);
+                else _failedBehindBuffered++;
                 continue;
             }
             _buffered.Events++;
@@ -534,12 +542,14 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 SinkMetrics.BytesWritten.Add(_buffer.WrittenCount);
                 _buffer.Clear();
                 _buffered.Events = 0;
+                var failedBehind = _failedBehindBuffered;
+                _failedBehindBuffered = 0;
                 if (_faulted)
                 {
                     _faulted = false;
                     SafeSelfLog.WriteLine("RollingJson sink {0}: writing resumed.", _filePath);
                 }
-                Complete(events);
+                Complete(events + failedBehind);
                 return;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ObjectDisposedException)
@@ -573,13 +583,15 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     void DropBuffered(string reason)
     {
         var dropped = _buffered.Events;
+        var failedBehind = _failedBehindBuffered;
         _buffered.Events = 0;
+        _failedBehindBuffered = 0;
         _buffer.Clear();
         if (dropped == 0) return;
         if (reason == SinkMetrics.ReasonIoError) _droppedIo += dropped;
         else Interlocked.Add(ref _droppedShutdown, dropped);
         SinkMetrics.AddDropped(dropped, reason);
-        Complete(dropped);
+        Complete(dropped + failedBehind);
     }
 
     void Complete(int events)

@@ -689,4 +689,64 @@ public class RollingJsonSinkTests
         Assert.That(sink.EventsWritten + sink.EventsDropped, Is.EqualTo(200));
         Assert.That(sink.EventsDropped, Is.GreaterThan(0));
     }
+
+    /// <summary>Runs an action on each event (on the writer), then writes <c>{}</c>; the action may throw.</summary>
+    sealed class ScriptedFormatter(Action<long> onEvent) : Serilog.Formatting.ITextFormatter
+    {
+        public void Format(LogEvent logEvent, TextWriter output)
+        {
+            onEvent((long)((ScalarValue)logEvent.Properties["Seq"]).Value!);
+            output.Write("{}");
+        }
+    }
+
+    [Test]
+    public void WaitUntilWrittenDoesNotReturnWhileAnEarlierEventIsStillBufferedBehindAFormatFailure()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        using var formatting = new ManualResetEventSlim();
+        using var gate = new ManualResetEventSlim();
+        using var holding = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        // Event 0 is held in the formatter, event 1 fails to format, event 2 holds the writer in the same batch, with
+        // event 0 formatted into the buffer but not yet written.
+        var sink = Create(path, o => o.Formatter = new ScriptedFormatter(seq =>
+        {
+            if (seq == 0) { formatting.Set(); gate.Wait(WaitLimit); }
+            else if (seq == 1) throw new InvalidOperationException("formatter failure on purpose");
+            else if (seq == 2) { holding.Set(); release.Wait(WaitLimit); }
+        }));
+        try
+        {
+            sink.Emit(Event(0));
+            Assert.That(formatting.Wait(WaitLimit), Is.True);
+            // The waiter's target is event 0 only; events 1 and 2 come after it.
+            var waiter = Task.Factory.StartNew(() =>
+            {
+                var done = sink.WaitUntilWritten(WaitLimit);
+                return (done, lines: File.Exists(path) ? LogFiles.Lines(path).Count : 0);
+            }, TaskCreationOptions.LongRunning);
+            Assert.That(SpinWait.SpinUntil(() => sink.ProgressWaiters > 0, WaitLimit), Is.True);
+            sink.Emit(Event(1));
+            sink.Emit(Event(2));
+            gate.Set();
+            Assert.That(holding.Wait(WaitLimit), Is.True);
+            // Give a waiter that was (wrongly) released by the failed event the chance to return; a correct one waits
+            // for the write after event 2 and times out here.
+            waiter.Wait(TimeSpan.FromSeconds(1));
+            release.Set();
+            Assert.That(waiter.Wait(WaitLimit), Is.True);
+            var (done, lines) = waiter.Result;
+            Assert.That(done, Is.True);
+            Assert.That(lines, Is.GreaterThanOrEqualTo(1), "WaitUntilWritten returned while event 0 was still in the writer's buffer.");
+        }
+        finally
+        {
+            gate.Set();
+            release.Set();
+            sink.Dispose();
+        }
+        Assert.That((sink.EventsWritten, sink.DroppedFormatError), Is.EqualTo((2L, 1L)));
+    }
 }
