@@ -249,8 +249,15 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 if (_queue.TryDequeue(out _)) late++;
                 else spin.SpinOnce();
             }
+            // Done with, as far as WaitUntilWritten is concerned. Only after the writer's last Complete (it announced
+            // Stopped, or has ended), and under the lock, so this is the only writer of _completed now.
+            if (late > 0) Interlocked.Add(ref _completed, late);
         }
-        if (late > 0) DropAtShutdown(late);
+        if (late > 0)
+        {
+            DropAtShutdown(late);
+            SignalProgress();
+        }
     }
 
     /// <summary>

@@ -749,4 +749,21 @@ public class RollingJsonSinkTests
         }
         Assert.That((sink.EventsWritten, sink.DroppedFormatError), Is.EqualTo((2L, 1L)));
     }
+
+    [Test]
+    public void WaitUntilWrittenCountsAnEventDroppedAfterTheWriterStoppedAsDone()
+    {
+        using var folder = TempFolder.ForCaller();
+        var sink = Create(folder.AllocateFilename());
+        EmitAndWait(sink, Event(1));
+        // Accepted into the queue after the writer stopped: dropped at shutdown, so nothing is left to wait for.
+        sink.BeforeEnqueueForTests = () =>
+        {
+            sink.BeforeEnqueueForTests = null;
+            sink.Dispose();
+        };
+        sink.Emit(Event(2));
+        Assert.That(sink.DroppedShutdown, Is.EqualTo(1));
+        Assert.That(sink.WaitUntilWritten(TimeSpan.FromSeconds(2)), Is.True, "WaitUntilWritten waited for an event already counted as dropped.");
+    }
 }
