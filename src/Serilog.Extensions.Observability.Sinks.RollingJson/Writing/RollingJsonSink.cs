@@ -894,13 +894,23 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         }
     }
 
+    /// <summary>
+    /// The shutdown timeout and a margin for a write stuck in the kernel, within what <see cref="Thread.Join(TimeSpan)"/>
+    /// accepts: the configuration allows a timeout up to <see cref="int.MaxValue"/> milliseconds.
+    /// </summary>
+    TimeSpan WriterJoinTimeout()
+    {
+        var limit = TimeSpan.FromMilliseconds(int.MaxValue);
+        return _shutdownTimeout >= limit - TimeSpan.FromSeconds(1) ? limit : _shutdownTimeout + TimeSpan.FromSeconds(1);
+    }
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposeCalled, 1) != 0)
         {
             // A second, concurrent disposal (the host and Log.CloseAndFlush) returns no earlier than the first: every
             // accepted event is written before either returns.
-            if (Thread.CurrentThread != _writer) _writer.Join(_shutdownTimeout + TimeSpan.FromSeconds(1));
+            if (Thread.CurrentThread != _writer) _writer.Join(WriterJoinTimeout());
             return;
         }
         var stopwatch = Stopwatch.StartNew();
@@ -913,7 +923,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         lock (_roomLock) Monitor.PulseAll(_roomLock);
 
         // The writer gives up on its own at the deadline; the margin covers a write stuck in the kernel.
-        if (!_writer.Join(_shutdownTimeout + TimeSpan.FromSeconds(1)))
+        if (!_writer.Join(WriterJoinTimeout()))
             SafeSelfLog.WriteLine("RollingJson sink {0}: the writer did not finish within the shutdown timeout.", _naming.Directory);
         else
             DropLate(); // the writer did this as it stopped; a no-op unless a caller enqueued since

@@ -766,4 +766,16 @@ public class RollingJsonSinkTests
         Assert.That(sink.DroppedShutdown, Is.EqualTo(1));
         Assert.That(sink.WaitUntilWritten(TimeSpan.FromSeconds(2)), Is.True, "WaitUntilWritten waited for an event already counted as dropped.");
     }
+
+    [Test]
+    public void DisposalWithTheLongestShutdownTimeoutAllowedDoesNotThrow()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var sink = Create(path, o => o.ShutdownTimeout = TimeSpan.FromMilliseconds(int.MaxValue));
+        sink.Emit(Event(1));
+        Assert.DoesNotThrow(sink.Dispose);
+        Assert.DoesNotThrow(sink.Dispose);
+        Assert.That(LogFiles.Lines(path), Has.Count.EqualTo(1));
+    }
 }
