@@ -4,7 +4,9 @@ namespace Serilog.Extensions.Observability.Sinks.RollingJson.Diagnostics;
 
 /// <summary>
 /// The package's <see cref="Meter"/>. Counters are added to once per batch by the writer thread, never per event
-/// by the caller, so a listener costs the application nothing on the logging path.
+/// by the caller (only a drop during or after disposal is counted on the caller's thread), so a listener costs the
+/// application nothing on the logging path. A listener that throws is reported through SelfLog: it reaches neither
+/// the caller nor the writer, whose count of what it wrote must not be undone by it.
 /// </summary>
 internal static class SinkMetrics
 {
@@ -49,7 +51,49 @@ internal static class SinkMetrics
 
     public static void AddDropped(long count, string reason)
     {
-        if (count > 0) EventsDropped.Add(count, new KeyValuePair<string, object?>("reason", reason));
+        if (count <= 0) return;
+        try
+        {
+            EventsDropped.Add(count, new KeyValuePair<string, object?>("reason", reason));
+        }
+        catch (Exception ex)
+        {
+            ListenerFailed(ex);
+        }
+    }
+
+    public static void AddWritten(long events, long bytes)
+    {
+        try
+        {
+            EventsWritten.Add(events);
+            BytesWritten.Add(bytes);
+        }
+        catch (Exception ex)
+        {
+            ListenerFailed(ex);
+        }
+    }
+
+    public static void AddRollover()
+    {
+        try
+        {
+            Rollovers.Add(1);
+        }
+        catch (Exception ex)
+        {
+            ListenerFailed(ex);
+        }
+    }
+
+    static int s_listenerFailureReported;
+
+    // Once per process: a listener that throws does so at every measurement.
+    static void ListenerFailed(Exception ex)
+    {
+        if (Interlocked.Exchange(ref s_listenerFailureReported, 1) == 0)
+            SafeSelfLog.WriteLine("RollingJson sink: a listener of the {0} meter threw (reported once, later failures are ignored): {1}", MeterName, ex);
     }
 
     static long ObserveQueueLength()

@@ -545,8 +545,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 var events = _buffered.Events;
                 _written += events;
                 _bytesWritten += _buffer.WrittenCount;
-                SinkMetrics.EventsWritten.Add(events);
-                SinkMetrics.BytesWritten.Add(_buffer.WrittenCount);
+                SinkMetrics.AddWritten(events, _buffer.WrittenCount);
                 _buffer.Clear();
                 _buffered.Events = 0;
                 var failedBehind = _failedBehindBuffered;
@@ -695,7 +694,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     void CountRollover()
     {
         _rollovers++;
-        SinkMetrics.Rollovers.Add(1);
+        SinkMetrics.AddRollover();
         // Housekeeping starts once the next file is open, so it knows which file is current.
         _housekeepingDue = true;
     }

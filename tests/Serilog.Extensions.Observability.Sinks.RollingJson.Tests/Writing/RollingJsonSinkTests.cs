@@ -480,6 +480,30 @@ public class RollingJsonSinkTests
     }
 
     [Test, NonParallelizable]
+    public void AMeterListenerThatThrowsNeverReachesTheCallerThatCountsADrop()
+    {
+        var selfLog = new List<string>();
+        using var _ = TemporarySelfLog.SaveTo(selfLog);
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Serilog.Extensions.Observability.Sinks.RollingJson" && instrument.Name == "serilog.rolling_json.events.dropped")
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, _, _) => throw new InvalidOperationException("listener failed"));
+        listener.Start();
+
+        using var folder = TempFolder.ForCaller();
+        var sink = Create(folder.AllocateFilename());
+        sink.Dispose();
+
+        // Logged after disposal: counted (reason shutdown) on the caller's thread, which the listener must not reach.
+        Assert.DoesNotThrow(() => sink.Emit(Event(1)));
+        Assert.That(sink.DroppedShutdown, Is.EqualTo(1));
+        Assert.That(selfLog, Has.Some.Contains("listener failed"));
+    }
+
+    [Test, NonParallelizable]
     public void AFormatterThatThrowsLosesOnlyThatEventAndIsReported()
     {
         var selfLog = new List<string>();
