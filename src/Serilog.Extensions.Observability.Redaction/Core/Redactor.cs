@@ -327,6 +327,45 @@ sealed class Redactor
         }
     }
 
+    /// <summary>
+    /// Whether a two-element sequence's first element names a sensitive key: a tuple of (name, value) is captured by
+    /// Serilog as <c>["api_key", "..."]</c> (an <c>ILogger.BeginScope(("api_key", key))</c> scope, header pairs).
+    /// </summary>
+    internal bool IsSensitivePairName(LogEventPropertyValue first) => first is ScalarValue { Value: string name } && IsSensitivePairName(name);
+
+    /// <inheritdoc cref="IsSensitivePairName(LogEventPropertyValue)"/>
+    internal bool IsSensitivePairName(string name) => LooksLikeKeyName(name) && Keys.IsSensitive(name);
+
+    /// <summary>
+    /// The key rules find sensitive words anywhere in a text, so only a name is asked: up to the longest cached key
+    /// name, of letters, digits, <c>_ - . :</c> and spaces. Other text (<c>"[Authorization, ...]"</c>, a sentence with a
+    /// comma, data longer than a name) is a value, not a key, and its pair is left alone; that also keeps such pairs from
+    /// going through the key rules on every event. A dotted name whose every part starts with a capital
+    /// (<c>MyApp.Models.Credentials</c>) is a type's name, what an object without its own <c>ToString()</c> is captured
+    /// as in a list; <c>db.password</c> and <c>client.secret</c> are keys. A scan without allocation.
+    /// </summary>
+    static bool LooksLikeKeyName(string name)
+    {
+        if (name.Length is 0 or > KeyMatcher.MaximumCachedKeyLength) return false;
+        var dotted = false;
+        var typeName = char.IsUpper(name[0]);
+        for (var i = 0; i < name.Length; i++)
+        {
+            var c = name[i];
+            if (c == '.')
+            {
+                dotted = true;
+                if (i + 1 == name.Length || !char.IsUpper(name[i + 1])) typeName = false;
+            }
+            else if (!char.IsLetterOrDigit(c))
+            {
+                if (c is not ('_' or '-' or ':' or ' ')) return false;
+                typeName = false;
+            }
+        }
+        return !(dotted && typeName);
+    }
+
     internal static string? KeyText(object? key) => key switch
     {
         null => null,
@@ -338,11 +377,14 @@ sealed class Redactor
     LogEventPropertyValue? RedactSequence(SequenceValue sequence, int depth)
     {
         var elements = sequence.Elements;
+        var maskPairValue = elements.Count == 2 && IsSensitivePairName(elements[0]);
         LogEventPropertyValue[]? copy = null;
         for (var i = 0; i < elements.Count; i++)
         {
             var element = elements[i];
-            var replacement = RedactChild(null, element, depth);
+            var replacement = maskPairValue && i == 1
+                ? (element is RedactedValue { IsMask: true } ? null : Masker.MaskPropertyValue(element))
+                : RedactChild(null, element, depth);
             if (replacement is null) continue;
             if (copy is null)
             {

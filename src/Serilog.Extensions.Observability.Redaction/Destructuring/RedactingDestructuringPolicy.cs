@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Serilog.Core;
@@ -61,6 +62,8 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
                 case ShapeKind.JsonNode:
                     result = DestructureJsonNode((JsonNode)value, propertyValueFactory);
                     return true;
+                case ShapeKind.PairTuple:
+                    return TryDestructurePairTuple((ITuple)value, propertyValueFactory, out result);
                 default:
                     result = null!;
                     return false;
@@ -105,6 +108,23 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
         }
 
         return new StructureValue(properties, shape.TypeTag);
+    }
+
+    /// <summary>
+    /// A (name, value) tuple whose name is a sensitive key: the sequence Serilog would capture, with the value masked.
+    /// Any other tuple is left to Serilog.
+    /// </summary>
+    bool TryDestructurePairTuple(ITuple tuple, ILogEventPropertyValueFactory factory, out LogEventPropertyValue result)
+    {
+        if (tuple.Length != 2 || tuple[0] is not string name || !_redactor.IsSensitivePairName(name))
+        {
+            result = null!;
+            return false;
+        }
+
+        var masked = _redactor.Masker.MaskObject(_redactor.Masker.NeedsValue ? tuple[1] : null);
+        result = new SequenceValue(new[] { Capture(name, factory), masked });
+        return true;
     }
 
     LogEventPropertyValue Mask(object value, MemberShape member)

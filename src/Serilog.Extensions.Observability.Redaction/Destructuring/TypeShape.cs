@@ -20,6 +20,8 @@ enum ShapeKind
     JsonElement,
     JsonDocument,
     JsonNode,
+    /// <summary><see cref="ValueTuple{T1,T2}"/> or <see cref="Tuple{T1,T2}"/>: Serilog's sequence, with the value masked when the first item names a sensitive key.</summary>
+    PairTuple,
 }
 
 enum MemberAction
@@ -47,6 +49,7 @@ sealed class MemberShape
 sealed class TypeShape
 {
     public static readonly TypeShape NotHandled = new(ShapeKind.NotHandled, null, Array.Empty<MemberShape>(), false);
+    static readonly TypeShape PairTuple = new(ShapeKind.PairTuple, null, Array.Empty<MemberShape>(), false);
 
     TypeShape(ShapeKind kind, string? typeTag, MemberShape[] members, bool isPair)
     {
@@ -70,6 +73,10 @@ sealed class TypeShape
         if (type == typeof(JsonDocument)) return new TypeShape(ShapeKind.JsonDocument, null, Array.Empty<MemberShape>(), false);
         if (typeof(JsonNode).IsAssignableFrom(type)) return new TypeShape(ShapeKind.JsonNode, null, Array.Empty<MemberShape>(), false);
         if (IsSerilogDictionary(type)) return new TypeShape(ShapeKind.Dictionary, null, Array.Empty<MemberShape>(), false);
+
+        // Serilog captures both as a sequence: ("api_key", key) is ["api_key", "..."].
+        if (type.IsConstructedGenericType && type.GetGenericTypeDefinition() is var tuple && (tuple == typeof(ValueTuple<,>) || tuple == typeof(Tuple<,>)))
+            return PairTuple;
 
         // What Serilog itself turns into something other than a structure stays with Serilog.
         if (typeof(IEnumerable).IsAssignableFrom(type) || typeof(ITuple).IsAssignableFrom(type) ||

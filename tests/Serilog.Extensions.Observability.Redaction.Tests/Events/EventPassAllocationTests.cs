@@ -53,6 +53,19 @@ public class EventPassAllocationTests
     }
 
     [Test]
+    public void TwoElementSequencesWhoseFirstElementIsNoSensitiveKeyAllocateNothing()
+    {
+        // A scope tuple, header pairs, and a pair whose first text is too long to be a key name (never looked up).
+        var logEvent = TenPropertyEvent();
+        static SequenceValue Pair(string first, string second) => new(new[] { new ScalarValue(first), new ScalarValue(second) });
+        logEvent.AddOrUpdateProperty(new LogEventProperty("Scope", new SequenceValue(new[] { Pair("order_id", "o-1") })));
+        logEvent.AddOrUpdateProperty(new LogEventProperty("Headers", new SequenceValue(new[] { Pair("Accept", "json"), Pair("User-Agent", "probe") })));
+        logEvent.AddOrUpdateProperty(new LogEventProperty("Text", Pair(new string('x', 4096), "y")));
+        var sink = new RedactingSink(new DelegatingSink(_ => { }), RedactorFactory.Create(new RedactionOptions()));
+        Assert.That(AllocatedBy(() => sink.Emit(logEvent), 1000), Is.EqualTo(0));
+    }
+
+    [Test]
     public void TheMeasurementSeesAllocationsWhenThereAreSome()
     {
         var logEvent = TenPropertyEvent();
