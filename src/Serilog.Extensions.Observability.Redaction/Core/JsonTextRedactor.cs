@@ -31,20 +31,43 @@ static class JsonTextRedactor
         SkipValidation = true,
     };
 
+    /// <summary>A UTF-8 byte-order mark read as text: a body read without detecting it starts with one.</summary>
+    internal const char ByteOrderMark = '\uFEFF';
+
+    /// <summary>Where the JSON starts: after leading white space and a byte-order mark.</summary>
+    internal static int StartOf(string text)
+    {
+        var start = 0;
+        while (start < text.Length && char.IsWhiteSpace(text[start])) start++;
+        if (start < text.Length && text[start] == ByteOrderMark)
+        {
+            start++;
+            while (start < text.Length && char.IsWhiteSpace(text[start])) start++;
+        }
+        return start;
+    }
+
     public static string? Redact(string text, Redactor redactor)
     {
+        var start = StartOf(text);
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(text, DocumentOptions);
+            document = JsonDocument.Parse(text.AsMemory(start), DocumentOptions);
         }
         catch (JsonException ex)
         {
+            // Several documents one after another (newline-delimited JSON, a bulk request body): each masked by key.
+            // The parse then fails where the second starts, after a whole first one ("{}" at the least), so text that
+            // fails on its first characters is not read again.
+            if (!(ex.LineNumber is 0 && ex.BytePositionInLine is <= 1) && TryRedactDocuments(text, start, redactor, out var redacted))
+                return redacted;
+
             // Not JSON after all ("[INFO] {user} signed in": it fails on its first characters), or JSON that cannot be
             // rewritten: deeper than the limit, or cut by Serilog's ToMaximumStringLength. If its readable part names
             // a secret, fail closed.
             if (ex.LineNumber is 0 && ex.BytePositionInLine is <= 2) return null;
-            return ReadablePartHasSensitiveKey(text, redactor) ? (string)redactor.Masker.Fixed.Value! : null;
+            return ReadablePartHasSensitiveKey(text, start, redactor) ? (string)redactor.Masker.Fixed.Value! : null;
         }
 
         using (document)
@@ -60,47 +83,126 @@ static class JsonTextRedactor
         }
     }
 
-    /// <summary>
-    /// Reads the text as far as it is JSON (any depth, an unfinished end allowed) and says whether a key in that part
-    /// is sensitive, or a string in it holds structured text to mask.
-    /// </summary>
-    static bool ReadablePartHasSensitiveKey(string text, Redactor redactor)
+    static readonly JsonReaderOptions ReaderOptions = new()
     {
-        var bytes = Encoding.UTF8.GetBytes(text);
+        MaxDepth = MaximumDepth,
+        AllowTrailingCommas = true,
+        CommentHandling = JsonCommentHandling.Skip,
+    };
+
+    static bool IsJsonWhiteSpace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n';
+
+    /// <summary>
+    /// Reads the text as two or more complete JSON documents separated by white space, one reader per document (the
+    /// reader's <c>AllowMultipleValues</c> exists only from .NET 9). <see langword="false"/> when it is not that, and
+    /// then the single-document rules decide. Otherwise <paramref name="redacted"/> is the text with each document
+    /// that names a sensitive key rewritten, the others and the white space between them (one document per line) kept,
+    /// or <see langword="null"/> when no document needs masking.
+    /// </summary>
+    static bool TryRedactDocuments(string text, int start, Redactor redactor, out string? redacted)
+    {
+        redacted = null;
+        var bytes = Encoding.UTF8.GetBytes(text, start, text.Length - start);
+        var documents = new List<(int Start, int End, JsonDocument Document)>();
+        try
+        {
+            var offset = 0;
+            while (true)
+            {
+                while (offset < bytes.Length && IsJsonWhiteSpace(bytes[offset])) offset++;
+                if (offset == bytes.Length) break;
+                var reader = new Utf8JsonReader(bytes.AsSpan(offset), isFinalBlock: true, new JsonReaderState(ReaderOptions));
+                // One whole value, and nothing read past it.
+                var document = JsonDocument.ParseValue(ref reader);
+                var end = offset + (int)reader.BytesConsumed;
+                documents.Add((offset, end, document));
+                offset = end;
+            }
+            if (documents.Count < 2) return false;
+
+            var any = false;
+            foreach (var (_, _, document) in documents) any = any || HasSensitiveKey(document.RootElement, redactor);
+            if (!any) return true;
+
+            var buffer = new ArrayBufferWriter<byte>(bytes.Length + 16);
+            var copied = 0;
+            foreach (var (documentStart, documentEnd, document) in documents)
+            {
+                if (!HasSensitiveKey(document.RootElement, redactor)) continue;
+                buffer.Write(bytes.AsSpan(copied, documentStart - copied));
+                using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+                {
+                    Write(writer, document.RootElement, redactor);
+                }
+                copied = documentEnd;
+            }
+            buffer.Write(bytes.AsSpan(copied));
+            redacted = Encoding.UTF8.GetString(buffer.WrittenSpan);
+            return true;
+        }
+        catch (JsonException)
+        {
+            // A document that is not whole JSON: the readable part decides, as for a single document.
+            return false;
+        }
+        finally
+        {
+            foreach (var (_, _, document) in documents) document.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Reads the text as far as it is JSON (any depth, an unfinished end allowed, one document after another) and says
+    /// whether a key in that part is sensitive, or a string in it holds structured text to mask.
+    /// </summary>
+    static bool ReadablePartHasSensitiveKey(string text, int start, Redactor redactor)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text, start, text.Length - start);
         var options = new JsonReaderOptions
         {
             AllowTrailingCommas = true,
             CommentHandling = JsonCommentHandling.Skip,
             MaxDepth = Math.Max(MaximumDepth, text.Length),
         };
-        var reader = new Utf8JsonReader(bytes, isFinalBlock: false, new JsonReaderState(options));
-        try
+        var offset = 0;
+        while (true)
         {
-            while (reader.Read())
+            var reader = new Utf8JsonReader(bytes.AsSpan(offset), isFinalBlock: false, new JsonReaderState(options));
+            try
             {
-                switch (reader.TokenType)
+                while (reader.Read())
                 {
-                    case JsonTokenType.PropertyName when redactor.Keys.IsSensitive(reader.GetString()):
-                        return true;
-                    case JsonTokenType.String when reader.GetString() is { } value && redactor.RedactStructuredText(value) is not null:
-                        return true;
+                    switch (reader.TokenType)
+                    {
+                        case JsonTokenType.PropertyName when redactor.Keys.IsSensitive(reader.GetString()):
+                            return true;
+                        case JsonTokenType.String when reader.GetString() is { } value && redactor.RedactStructuredText(value) is not null:
+                            return true;
+                    }
                 }
             }
-        }
-        catch (JsonException)
-        {
-            // The rest is not JSON: what was read decides, and a string the cut made invalid ("\…").
-            return UnfinishedStringHoldsSensitiveText(bytes.AsSpan((int)reader.BytesConsumed), redactor);
-        }
-        catch (InvalidOperationException)
-        {
-            // A string token that cannot be decoded: likewise.
-            return false;
-        }
+            catch (JsonException)
+            {
+                // A whole document was read and another follows (newline-delimited JSON): read that one too.
+                if (reader.CurrentDepth == 0 && reader.BytesConsumed > 0 && reader.TokenType is JsonTokenType.EndObject or JsonTokenType.EndArray or JsonTokenType.String or JsonTokenType.Number or JsonTokenType.True or JsonTokenType.False or JsonTokenType.Null)
+                {
+                    offset += (int)reader.BytesConsumed;
+                    continue;
+                }
 
-        // The text ends inside a token: when it is a string value, the cut fell inside it, and a JSON document it
-        // holds (a message body in an envelope) is cut too, yet still names its first keys.
-        return UnfinishedStringHoldsSensitiveText(bytes.AsSpan((int)reader.BytesConsumed), redactor);
+                // The rest is not JSON: what was read decides, and a string the cut made invalid ("\…").
+                return UnfinishedStringHoldsSensitiveText(bytes.AsSpan(offset + (int)reader.BytesConsumed), redactor);
+            }
+            catch (InvalidOperationException)
+            {
+                // A string token that cannot be decoded: likewise.
+                return false;
+            }
+
+            // The text ends inside a token: when it is a string value, the cut fell inside it, and a JSON document it
+            // holds (a message body in an envelope) is cut too, yet still names its first keys.
+            return UnfinishedStringHoldsSensitiveText(bytes.AsSpan(offset + (int)reader.BytesConsumed), redactor);
+        }
     }
 
     static bool UnfinishedStringHoldsSensitiveText(ReadOnlySpan<byte> rest, Redactor redactor)

@@ -216,17 +216,27 @@ sealed class Redactor
 
     static bool EndsLikeStructure(string text) => EndsLikeStructure(text[^1]);
 
-    static bool LooksStructured(string text)
+    /// <summary>The text without surrounding white space and a leading byte-order mark (a body read as text may start with one).</summary>
+    static ReadOnlySpan<char> StructuredPart(string text)
     {
         var span = text.AsSpan().Trim();
-        return span.Length >= 2 &&
-               ((span[0] == '{' && span[^1] is '}' or TruncationMark) || (span[0] == '[' && span[^1] is ']' or TruncationMark));
+        return span.Length > 0 && span[0] == JsonTextRedactor.ByteOrderMark ? span[1..].TrimStart() : span;
+    }
+
+    /// <summary>
+    /// Opens with a bracket and ends with one (or was cut): the closer need not match the opener, because
+    /// newline-delimited JSON may start with an object and end with an array.
+    /// </summary>
+    static bool LooksStructured(string text)
+    {
+        var span = StructuredPart(text);
+        return span.Length >= 2 && span[0] is '{' or '[' && span[^1] is '}' or ']' or TruncationMark;
     }
 
     /// <summary>Saves a parse (and its exception) for text that cannot be JSON: after '{' JSON needs a quote or '}'.</summary>
     static bool LooksLikeJson(string text)
     {
-        var span = text.AsSpan().Trim();
+        var span = StructuredPart(text);
         if (span[0] == '[') return true;
         var inner = span[1..].TrimStart();
         return inner.Length > 0 && (inner[0] == '"' || inner[0] == '}');
