@@ -271,13 +271,10 @@ public class RollingJsonSinkTests
         Assert.That(Reports(), Is.EqualTo(2));
     }
 
-    [Test, NonParallelizable]
-    public void AQueueFullDropCountedAfterTheWritersLastReportIsStillMeteredAndReported()
+    /// <summary>Listens to the sink meter's <c>events.dropped</c> counter: each measurement with its reason.</summary>
+    static System.Diagnostics.Metrics.MeterListener ListenToDrops(Action<long, string?> measured)
     {
-        var selfLog = new List<string>();
-        using var _ = TemporarySelfLog.SaveTo(selfLog);
-        long meteredQueueFull = 0;
-        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        var listener = new System.Diagnostics.Metrics.MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
             if (instrument.Meter.Name == "Serilog.Extensions.Observability.Sinks.RollingJson" && instrument.Name == "serilog.rolling_json.events.dropped")
@@ -285,10 +282,25 @@ public class RollingJsonSinkTests
         };
         listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
         {
+            string? reason = null;
             foreach (var tag in tags)
-                if (tag.Key == "reason" && (string?)tag.Value == "queue_full") Interlocked.Add(ref meteredQueueFull, value);
+                if (tag.Key == "reason") reason = tag.Value as string;
+            measured(value, reason);
         });
         listener.Start();
+        return listener;
+    }
+
+    [Test, NonParallelizable]
+    public void AQueueFullDropCountedAfterTheWritersLastReportIsStillMeteredAndReported()
+    {
+        var selfLog = new List<string>();
+        using var _ = TemporarySelfLog.SaveTo(selfLog);
+        long meteredQueueFull = 0;
+        using var listener = ListenToDrops((value, reason) =>
+        {
+            if (reason == "queue_full") Interlocked.Add(ref meteredQueueFull, value);
+        });
 
         using var folder = TempFolder.ForCaller();
         var sink = Create(folder.AllocateFilename(), o => o.QueueLimit = 1);
@@ -314,18 +326,10 @@ public class RollingJsonSinkTests
         var selfLog = new List<string>();
         using var _ = TemporarySelfLog.SaveTo(selfLog);
         long meteredQueueFull = 0;
-        using var listener = new System.Diagnostics.Metrics.MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
+        using var listener = ListenToDrops((value, reason) =>
         {
-            if (instrument.Meter.Name == "Serilog.Extensions.Observability.Sinks.RollingJson" && instrument.Name == "serilog.rolling_json.events.dropped")
-                l.EnableMeasurementEvents(instrument);
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-        {
-            foreach (var tag in tags)
-                if (tag.Key == "reason" && (string?)tag.Value == "queue_full") Interlocked.Add(ref meteredQueueFull, value);
+            if (reason == "queue_full") Interlocked.Add(ref meteredQueueFull, value);
         });
-        listener.Start();
 
         using var folder = TempFolder.ForCaller();
         var sink = Create(folder.AllocateFilename(), o => o.QueueLimit = 1);
@@ -484,14 +488,7 @@ public class RollingJsonSinkTests
     {
         var selfLog = new List<string>();
         using var _ = TemporarySelfLog.SaveTo(selfLog);
-        using var listener = new System.Diagnostics.Metrics.MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == "Serilog.Extensions.Observability.Sinks.RollingJson" && instrument.Name == "serilog.rolling_json.events.dropped")
-                l.EnableMeasurementEvents(instrument);
-        };
-        listener.SetMeasurementEventCallback<long>((_, _, _, _) => throw new InvalidOperationException("listener failed"));
-        listener.Start();
+        using var listener = ListenToDrops((_, _) => throw new InvalidOperationException("listener failed"));
 
         using var folder = TempFolder.ForCaller();
         var sink = Create(folder.AllocateFilename());
