@@ -8,17 +8,7 @@ public record UploadRequest(string FileName, string ContentBase64, string SasTok
 /// <summary>Record text longer than the JSON limit, through the whole documented configuration.</summary>
 public class LongTextLeakTests
 {
-    static string Log(Action<ILogger> write, Action<RedactionOptions>? configure = null)
-    {
-        var sink = new CollectingSink();
-        using (var logger = new LoggerConfiguration()
-                   .Destructure.WithRedaction(configure)
-                   .Enrich.WithRedaction(configure)
-                   .WriteTo.Redacted(s => s.Sink(sink), configure)
-                   .CreateLogger())
-            write(logger);
-        return Output.Render(sink.Events);
-    }
+    static string Log(Action<ILogger> write, Action<RedactionOptions>? configure = null) => Capture.AllPiecesOutput(write, configure);
 
     [Test]
     public void ARecordLoggedAsTextIsMaskedByMemberNameWhateverItsLength()

@@ -10,17 +10,7 @@ public record OrderPlaced(string OrderId, ContactCard Contact);
 /// <summary>[Sensitive] members of records nested in other objects logged without @.</summary>
 public class NestedRecordTextLeakTests
 {
-    static string Log(Action<ILogger> write)
-    {
-        var sink = new CollectingSink();
-        using (var logger = new LoggerConfiguration()
-                   .Destructure.WithRedaction()
-                   .Enrich.WithRedaction()
-                   .WriteTo.Redacted(s => s.Sink(sink))
-                   .CreateLogger())
-            write(logger);
-        return Output.Render(sink.Events);
-    }
+    static string Log(Action<ILogger> write) => Capture.AllPiecesOutput(write);
 
     [Test]
     public void ASensitiveMemberOfARecordNestedInARecordLoggedAsTextIsMasked()

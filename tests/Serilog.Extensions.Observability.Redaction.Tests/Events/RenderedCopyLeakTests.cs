@@ -87,17 +87,7 @@ public class RenderedCopyLeakTests
         Assert.That(text, Does.Not.Contain("uri-secret-0042"));
     }
 
-    static string Log(Action<ILogger> write)
-    {
-        var sink = new CollectingSink();
-        using (var logger = new LoggerConfiguration()
-                   .Destructure.WithRedaction()
-                   .Enrich.WithRedaction()
-                   .WriteTo.Redacted(s => s.Sink(sink))
-                   .CreateLogger())
-            write(logger);
-        return Output.Render(sink.Events);
-    }
+    static string Log(Action<ILogger> write) => Capture.AllPiecesOutput(write);
 
     [Test]
     public void ASecretCopiedIntoAUriOfTheSameEventIsMaskedThere()

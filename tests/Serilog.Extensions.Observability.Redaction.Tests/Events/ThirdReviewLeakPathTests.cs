@@ -10,17 +10,7 @@ public record GenericWrapper<T>(T Value, [property: Sensitive] string Phone);
 /// <summary>Leak paths a third review found, through the whole documented configuration (policy, enricher, sink).</summary>
 public class ThirdReviewLeakPathTests
 {
-    static string Log(Action<ILogger> write, Action<RedactionOptions>? configure = null)
-    {
-        var sink = new CollectingSink();
-        using (var logger = new LoggerConfiguration()
-                   .Destructure.WithRedaction(configure)
-                   .Enrich.WithRedaction(configure)
-                   .WriteTo.Redacted(s => s.Sink(sink), configure)
-                   .CreateLogger())
-            write(logger);
-        return Output.Render(sink.Events);
-    }
+    static string Log(Action<ILogger> write, Action<RedactionOptions>? configure = null) => Capture.AllPiecesOutput(write, configure);
 
     [TestCase("pass_word")]
     [TestCase("Pass-Word")]

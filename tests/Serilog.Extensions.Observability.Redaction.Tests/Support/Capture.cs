@@ -21,4 +21,20 @@ static class Capture
     }
 
     public static string Text(LogEventPropertyValue value) => value.ToString();
+
+    /// <summary>
+    /// What <paramref name="write"/> logs through the whole documented configuration (the destructuring policy, the
+    /// enricher and the redacting sink, each with <paramref name="configure"/>), rendered by every formatter.
+    /// </summary>
+    public static string AllPiecesOutput(Action<ILogger> write, Action<RedactionOptions>? configure = null)
+    {
+        var sink = new CollectingSink();
+        using (var logger = new LoggerConfiguration()
+                   .Destructure.WithRedaction(configure)
+                   .Enrich.WithRedaction(configure)
+                   .WriteTo.Redacted(s => s.Sink(sink), configure)
+                   .CreateLogger())
+            write(logger);
+        return Output.Render(sink.Events);
+    }
 }
