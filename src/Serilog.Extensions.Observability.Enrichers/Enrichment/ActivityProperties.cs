@@ -27,7 +27,10 @@ sealed class ActivityProperties
     [ThreadStatic] static ActivityProperties? _last;
 
     readonly string? _identity;
-    readonly string _operationNameValue;
+    readonly string? _operationNameValue;
+    // Built from an event's own ids (its activity was not at hand): no parent, no operation name. Never returned for
+    // an activity, which rebuilds the entry in full.
+    readonly bool _fromEvent;
     LogEventProperty? _operationName;
     LogEventProperty? _correlation;
 
@@ -59,6 +62,23 @@ sealed class ActivityProperties
         }
     }
 
+    // An event's own ids, when the activity it was written in is not current where it is enriched.
+    ActivityProperties(ActivityTraceId? traceId, string spanId)
+    {
+        _identity = spanId;
+        _fromEvent = true;
+        if (traceId is { } trace && trace != default)
+        {
+            var traceIdValue = trace.ToHexString();
+            if (!IsAllZero(traceIdValue))
+            {
+                TraceIdValue = traceIdValue;
+                TraceId = new LogEventProperty(SpanPropertyNames.TraceId, new ScalarValue(traceIdValue));
+            }
+        }
+        SpanId = new LogEventProperty(SpanPropertyNames.SpanId, new ScalarValue(spanId));
+    }
+
     /// <summary>Whether a hex id is all zeros, W3C's invalid id.</summary>
     public static bool IsAllZero(string hex) => hex.AsSpan().IndexOfAnyExcept('0') < 0;
 
@@ -71,8 +91,58 @@ sealed class ActivityProperties
 
     public LogEventProperty? ParentSpanId { get; }
 
-    public LogEventProperty OperationName =>
-        _operationName ??= new LogEventProperty(SpanPropertyNames.OperationName, new ScalarValue(_operationNameValue));
+    /// <summary>The operation name; <see langword="null"/> when the entry was built from an event's ids alone.</summary>
+    public LogEventProperty? OperationName =>
+        _operationNameValue is null ? null : _operationName ??= new LogEventProperty(SpanPropertyNames.OperationName, new ScalarValue(_operationNameValue));
+
+    /// <summary>Whether these are the properties of <paramref name="activity"/> (so its baggage and tags go with them).</summary>
+    public bool Describes(Activity activity) => _identity is not null && !_fromEvent && ReferenceEquals(_identity, IdentityOf(activity));
+
+    /// <summary>
+    /// The properties of the activity <paramref name="logEvent"/> was written in. Serilog records that activity's
+    /// span id on the event; when <see cref="Activity.Current"/> is another activity (the event was created on another
+    /// thread, or earlier, and is enriched here) its ids must not be written, so the event's own ids are. An event
+    /// without a span id (none recorded, or a hierarchical activity) takes <see cref="Activity.Current"/>'s.
+    /// </summary>
+    /// <param name="logEvent">The event being enriched.</param>
+    /// <param name="current">Activity.Current when it was read and is the event's activity; otherwise null.</param>
+    public static ActivityProperties? ForEvent(LogEvent logEvent, out Activity? current)
+    {
+        current = null;
+        string? eventSpan = null;
+        if (logEvent.SpanId is { } spanId && spanId != default)
+        {
+            // Steady state: the event's span id is the thread's last activity's (the same string instance).
+            eventSpan = spanId.ToHexString();
+            var last = _last;
+            if (last is not null && ReferenceEquals(last._identity, eventSpan)) return last;
+        }
+
+        var activity = Activity.Current;
+        if (eventSpan is null)
+        {
+            if (activity is null) return null;
+            current = activity;
+            return For(activity);
+        }
+
+        if (activity is not null && activity.IdFormat == ActivityIdFormat.W3C
+            && (ReferenceEquals(IdentityOf(activity), eventSpan)
+                || (activity.SpanId == logEvent.SpanId!.Value && activity.TraceId == logEvent.TraceId.GetValueOrDefault())))
+        {
+            current = activity;
+            return For(activity);
+        }
+
+        // Another activity is current: the entry of the event's own activity if the table still has it, else one
+        // built from the event's ids (kept in the table, so a stream of such events builds it once).
+        ref var slot = ref Table[RuntimeHelpers.GetHashCode(eventSpan) & (TableSize - 1)];
+        var cached = Volatile.Read(ref slot);
+        if (cached is not null && ReferenceEquals(cached._identity, eventSpan)) return cached;
+        var properties = new ActivityProperties(logEvent.TraceId, eventSpan);
+        Volatile.Write(ref slot, properties);
+        return properties;
+    }
 
     public static ActivityProperties For(Activity activity)
     {
@@ -90,7 +160,7 @@ sealed class ActivityProperties
         {
             ref var slot = ref Table[RuntimeHelpers.GetHashCode(identity) & (TableSize - 1)];
             var cached = Volatile.Read(ref slot);
-            if (cached is not null && ReferenceEquals(cached._identity, identity))
+            if (cached is not null && !cached._fromEvent && ReferenceEquals(cached._identity, identity))
             {
                 properties = cached;
             }
@@ -106,13 +176,6 @@ sealed class ActivityProperties
         return properties;
     }
 
-    public static ActivityProperties? LastFor(LogEvent logEvent)
-    {
-        var last = _last;
-        if (last?._identity is null || logEvent.SpanId is not { } spanId) return null;
-        return ReferenceEquals(last._identity, spanId.ToHexString()) ? last : null;
-    }
-
     // The string instance that only this activity holds: its W3C span id, or its hierarchical id. Null when
     // there is none (a default span id is a shared literal, so it cannot tell activities apart).
     static string? IdentityOf(Activity activity)
@@ -122,7 +185,7 @@ sealed class ActivityProperties
         return spanId == default ? null : spanId.ToHexString();
     }
 
-    /// <summary>The W3C trace id under <paramref name="propertyName"/>; only called for W3C activities.</summary>
+    /// <summary>The W3C trace id under <paramref name="propertyName"/>; <see langword="null"/> when there is none.</summary>
     public LogEventProperty? CorrelationProperty(string propertyName)
     {
         if (TraceIdValue is null) return null;

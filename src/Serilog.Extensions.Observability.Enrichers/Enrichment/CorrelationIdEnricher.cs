@@ -30,16 +30,10 @@ sealed class CorrelationIdEnricher : ILogEventEnricher
 
             if (!_useTraceIdWhenMissing) return;
 
-            // A hit is always a W3C activity: only W3C span ids are shared with the event.
-            var properties = ActivityProperties.LastFor(logEvent);
-            if (properties is null)
-            {
-                var activity = Activity.Current;
-                if (activity is null || activity.IdFormat != ActivityIdFormat.W3C) return;
-                properties = ActivityProperties.For(activity);
-            }
-
-            if (properties.CorrelationProperty(_propertyName) is { } correlation) logEvent.AddPropertyIfAbsent(correlation);
+            // The trace the event was written in, not whichever is current here; a hierarchical activity has no
+            // W3C trace id, so its entry gives no correlation property.
+            var properties = ActivityProperties.ForEvent(logEvent, out _);
+            if (properties?.CorrelationProperty(_propertyName) is { } correlation) logEvent.AddPropertyIfAbsent(correlation);
         }
         catch (Exception ex)
         {

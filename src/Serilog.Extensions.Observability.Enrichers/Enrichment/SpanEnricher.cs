@@ -27,21 +27,15 @@ sealed class SpanEnricher : ILogEventEnricher
     {
         try
         {
-            // Steady state: the event's own span id (copied by Serilog from Activity.Current) identifies the
-            // cached entry, which saves a second async-local read per event.
-            Activity? activity = null;
-            var properties = ActivityProperties.LastFor(logEvent);
-            if (properties is null)
-            {
-                activity = Activity.Current;
-                if (activity is null) return;
-                properties = ActivityProperties.For(activity);
-            }
+            // The ids of the activity the event was written in (Serilog records its span id on the event), which
+            // in the steady state also saves a second async-local read per event.
+            var properties = ActivityProperties.ForEvent(logEvent, out var activity);
+            if (properties is null) return;
 
             if (properties.TraceId is { } traceId) logEvent.AddPropertyIfAbsent(traceId);
             if (properties.SpanId is { } spanId) logEvent.AddPropertyIfAbsent(spanId);
             if (properties.ParentSpanId is { } parentSpanId) logEvent.AddPropertyIfAbsent(parentSpanId);
-            if (_includeOperationName) logEvent.AddPropertyIfAbsent(properties.OperationName);
+            if (_includeOperationName && properties.OperationName is { } operationName) logEvent.AddPropertyIfAbsent(operationName);
 
             // Baggage and tags may change while the activity runs, so they are read on every event.
             if (!_includeBaggage && !_includeTags) return;

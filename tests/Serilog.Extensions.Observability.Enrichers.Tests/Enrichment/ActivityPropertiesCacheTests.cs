@@ -22,7 +22,7 @@ public class ActivityPropertiesCacheTests
             Assert.That(properties.ParentSpanId, Is.Null);
         else
             Assert.That(properties.ParentSpanId!.Value, Is.EqualTo(new ScalarValue(activity.ParentSpanId.ToHexString())));
-        Assert.That(properties.OperationName.Value, Is.EqualTo(new ScalarValue(activity.OperationName)));
+        Assert.That(properties.OperationName!.Value, Is.EqualTo(new ScalarValue(activity.OperationName)));
     }
 
     [Test]

@@ -117,6 +117,30 @@ public class CorrelationIdEnricherTests
     }
 
     [Test]
+    public void AnEventEnrichedWhereAnotherTraceIsCurrentIsCorrelatedWithTheTraceItWasWrittenIn()
+    {
+        LogEvent written;
+        string traceId;
+        using (var origin = new Activity("origin").SetIdFormat(ActivityIdFormat.W3C).Start())
+        {
+            written = DelegatingSink.GetLogEvent(log => log.Information("Written in origin"));
+            traceId = origin.TraceId.ToHexString();
+        }
+
+        var sink = new CollectingSink();
+        using var enriching = new LoggerConfiguration().Enrich.WithCorrelation().WriteTo.Sink(sink).CreateLogger();
+        var thread = new Thread(() =>
+        {
+            using var elsewhere = new Activity("elsewhere").SetIdFormat(ActivityIdFormat.W3C).Start();
+            enriching.Write(written);
+        });
+        thread.Start();
+        thread.Join();
+
+        Assert.That(sink.SingleEvent.Properties["CorrelationId"], Is.EqualTo(new ScalarValue(traceId)));
+    }
+
+    [Test]
     public void SuccessiveActivitiesOnOneThreadEachGiveTheirOwnTraceIdAndNoneAfterTheyStop()
     {
         var sink = new CollectingSink();

@@ -241,6 +241,62 @@ public class SpanEnricherTests
         }
     }
 
+    [Test]
+    public void AnEventEnrichedOnAnotherThreadWhereAnotherActivityIsCurrentGetsOnlyTheIdsOfItsOwnActivity()
+    {
+        // A sub-logger behind an async sink, or an event forwarded with ILogger.Write(LogEvent): Serilog recorded the
+        // activity the event was written in; a different one is current where it is enriched.
+        LogEvent written;
+        string traceId, spanId;
+        using (var origin = new Activity("origin").SetIdFormat(ActivityIdFormat.W3C).Start())
+        {
+            written = DelegatingSink.GetLogEvent(log => log.Information("Written in origin"));
+            traceId = origin.TraceId.ToHexString();
+            spanId = origin.SpanId.ToHexString();
+        }
+
+        var sink = new CollectingSink();
+        using var enriching = new LoggerConfiguration().Enrich.WithSpan(includeOperationName: true).WriteTo.Sink(sink).CreateLogger();
+        var thread = new Thread(() =>
+        {
+            using var parent = new Activity("elsewhere-parent").SetIdFormat(ActivityIdFormat.W3C).Start();
+            using var elsewhere = new Activity("elsewhere").SetIdFormat(ActivityIdFormat.W3C).Start();
+            enriching.Write(written);
+        });
+        thread.Start();
+        thread.Join();
+
+        var evt = sink.SingleEvent;
+        Assert.That(evt.Properties["TraceId"], Is.EqualTo(new ScalarValue(traceId)));
+        Assert.That(evt.Properties["SpanId"], Is.EqualTo(new ScalarValue(spanId)));
+        Assert.That(evt.Properties.ContainsKey("ParentSpanId"), Is.False, "the origin activity had no parent");
+        Assert.That(evt.Properties.TryGetValue("OperationName", out var name) ? name : null, Is.Not.EqualTo(new ScalarValue("elsewhere")));
+    }
+
+    [Test]
+    public void AnEventEnrichedWhereAnotherActivityIsCurrentGetsItsOwnActivitysParentAndNameWhenThoseAreKnown()
+    {
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration().Enrich.WithSpan(includeOperationName: true).WriteTo.Sink(sink).CreateLogger();
+        LogEvent written;
+        Activity origin;
+        using (var parent = new Activity("origin-parent").SetIdFormat(ActivityIdFormat.W3C).Start())
+        using (origin = new Activity("origin").SetIdFormat(ActivityIdFormat.W3C).Start())
+        {
+            logger.Information("Enriched in origin");
+            written = DelegatingSink.GetLogEvent(log => log.Information("Written in origin"));
+        }
+
+        using (new Activity("elsewhere").SetIdFormat(ActivityIdFormat.W3C).Start())
+            Task.Run(() => logger.Write(written)).GetAwaiter().GetResult();
+
+        var evt = sink.Events[1];
+        Assert.That(evt, Is.SameAs(written));
+        Assert.That(evt.Properties["SpanId"], Is.EqualTo(new ScalarValue(origin.SpanId.ToHexString())));
+        Assert.That(evt.Properties["ParentSpanId"], Is.EqualTo(new ScalarValue(origin.ParentSpanId.ToHexString())));
+        Assert.That(evt.Properties["OperationName"], Is.EqualTo(new ScalarValue("origin")));
+    }
+
     sealed class ThrowingToString
     {
         public override string ToString() => throw new InvalidOperationException("boom");
