@@ -37,10 +37,14 @@ sealed class SpanEnricher : ILogEventEnricher
             if (properties.ParentSpanId is { } parentSpanId) logEvent.AddPropertyIfAbsent(parentSpanId);
             if (_includeOperationName && properties.OperationName is { } operationName) logEvent.AddPropertyIfAbsent(operationName);
 
-            // Baggage and tags may change while the activity runs, so they are read on every event.
+            // Baggage and tags may change while the activity runs, so they are read on every event, and only from the
+            // activity whose ids the event got: another current activity's would be written beside them.
             if (!_includeBaggage && !_includeTags) return;
-            activity ??= Activity.Current;
-            if (activity is null) return;
+            if (activity is null)
+            {
+                activity = Activity.Current;
+                if (activity is null || !properties.Describes(activity)) return;
+            }
             if (_includeBaggage) AddBaggage(logEvent, activity);
             if (_includeTags) AddTags(logEvent, activity);
         }

@@ -297,6 +297,33 @@ public class SpanEnricherTests
         Assert.That(evt.Properties["OperationName"], Is.EqualTo(new ScalarValue("origin")));
     }
 
+    [Test]
+    public void AnEventEnrichedWhereAnotherActivityIsCurrentNeverGetsThatActivitysBaggageOrTags()
+    {
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration().Enrich.WithSpan(includeBaggage: true, includeTags: true).WriteTo.Sink(sink).CreateLogger();
+        LogEvent sameThread, otherThread;
+        using (var origin = new Activity("origin").AddBaggage("tenant", "origin-tenant").AddTag("who", "origin").Start())
+        {
+            logger.Information("Enriched in origin");
+            sameThread = DelegatingSink.GetLogEvent(log => log.Information("Written in origin"));
+            otherThread = DelegatingSink.GetLogEvent(log => log.Information("Written in origin"));
+        }
+
+        using (new Activity("elsewhere").AddBaggage("tenant", "other-tenant").AddTag("who", "elsewhere").Start())
+        {
+            logger.Write(sameThread);
+            Task.Run(() => logger.Write(otherThread)).GetAwaiter().GetResult();
+        }
+
+        foreach (var evt in new[] { sameThread, otherThread })
+        {
+            Assert.That(evt.Properties.TryGetValue("Tags", out var tags) ? tags.ToString() : "", Does.Not.Contain("elsewhere"));
+            Assert.That(evt.Properties.TryGetValue("Baggage", out var baggage) ? baggage.ToString() : "", Does.Not.Contain("other-tenant"));
+        }
+        Assert.That(sink.Events[0].Properties["Tags"].ToString(), Does.Contain("origin"), "the activity's own events still get its tags");
+    }
+
     sealed class ThrowingToString
     {
         public override string ToString() => throw new InvalidOperationException("boom");
