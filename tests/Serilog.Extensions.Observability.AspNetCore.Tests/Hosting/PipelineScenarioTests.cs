@@ -99,6 +99,40 @@ public class PipelineScenarioTests
     }
 
     [Test]
+    public async Task ARequestThatRunsTheSamePipelineTwiceStillWritesItsCompletionEventWithBothRunsStages()
+    {
+        using var logs = TempFolder.ForCaller();
+        var (app, client) = await StartAsync(logs.Path, a => a.MapPost("/ingest", async () =>
+        {
+            // Two documents, one ingest pipeline each.
+            for (var document = 0; document < 2; document++)
+            {
+                using var pipeline = PipelineTimer.Begin("ingest");
+                await pipeline.StageAsync("chunk", () => Task.Delay(1));
+                await pipeline.StageAsync("embed", () => Task.Delay(1));
+                pipeline.Complete();
+            }
+            return "ok";
+        }));
+        using (client)
+        {
+            Assert.That((await PostAsync(client, "/ingest", "twice-1")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            await StopAsync(app);
+        }
+
+        var events = ReadEvents(logs.Path);
+        Assert.That(events.Count(e => Prop(e, "@mt") == "{Pipeline} {Outcome:l} in {ElapsedMs:0.0} ms, slowest stage {SlowestStage}"), Is.EqualTo(2));
+        var completion = events.SingleOrDefault(IsRequestCompletion);
+        Assert.That(completion.ValueKind, Is.EqualTo(JsonValueKind.Object), "the request completion event is in the file");
+        Assert.That(Prop(completion, "CorrelationId"), Is.EqualTo("twice-1"));
+        var stages = completion.GetProperty("Stages").EnumerateObject().Select(p => p.Name).ToList();
+        Assert.That(stages, Is.EqualTo(new[] { "ingest/chunk", "ingest/embed" }));
+        var summaries = events.Where(e => Prop(e, "@mt")!.StartsWith("{Pipeline} {Outcome:l}")).ToList();
+        var chunkTotal = summaries.Sum(s => s.GetProperty("Stages").GetProperty("chunk").GetDouble());
+        Assert.That(completion.GetProperty("Stages").GetProperty("ingest/chunk").GetDouble(), Is.EqualTo(chunkTotal).Within(1e-6));
+    }
+
+    [Test]
     public async Task AStageCancelledByARequestAbortIsLoggedAsFailedWithTheRequestsIds()
     {
         using var logs = TempFolder.ForCaller();
