@@ -133,6 +133,74 @@ public class PipelineScenarioTests
     }
 
     [Test]
+    public async Task StageEventsInTheFileCarryTheirStagesSpanAndTheirRequestsIds()
+    {
+        using var logs = TempFolder.ForCaller();
+        var (app, client) = await StartAsync(logs.Path, a => a.MapPost("/voice", async (IDiagnosticContext diagnostics) =>
+        {
+            using var user = UserContext.Begin("user-7");
+            using var pipeline = PipelineTimer.Begin("voice-turn");
+            // A stage that writes nothing itself, and one awaited across threads that does.
+            using (pipeline.Stage("stt")) { await Task.Yield(); }
+            await pipeline.StageAsync("llm", async () =>
+            {
+                await Task.Delay(5);
+                Log.Information("Prompted the model");
+                await Task.Yield();
+            });
+            // Concurrent chunks: Task.WhenAll over StageAsync, each writing an event.
+            await Task.WhenAll(Enumerable.Range(0, 4).Select(i => pipeline.StageAsync("tts", async () =>
+            {
+                await Task.Yield();
+                Log.Information("Synthesised chunk {Chunk}", i);
+            })));
+            pipeline.Complete();
+            return "ok";
+        }));
+        using (client)
+        {
+            var responses = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => PostAsync(client, "/voice", "voice-" + i)));
+            Assert.That(responses.Select(r => r.StatusCode), Has.All.EqualTo(HttpStatusCode.OK));
+            await StopAsync(app);
+        }
+
+        var events = ReadEvents(logs.Path);
+        for (var i = 0; i < 3; i++)
+        {
+            var correlation = "voice-" + i;
+            var ofRequest = events.Where(e => Prop(e, "CorrelationId") == correlation).ToList();
+            var pipelineId = ofRequest.Select(e => Prop(e, "PipelineId")).Where(id => id is not null).Distinct().Single();
+            var ofPipeline = events.Where(e => Prop(e, "PipelineId") == pipelineId).ToList();
+            Assert.That(ofPipeline.Select(e => Prop(e, "CorrelationId")), Has.All.EqualTo(correlation), "nothing of another request");
+            Assert.That(ofPipeline.Select(e => Prop(e, "UserId")), Has.All.EqualTo("user-7"));
+
+            var traceId = Prop(ofRequest.Single(IsRequestCompletion), "@tr");
+            foreach (var e in ofPipeline)
+            {
+                Assert.That(Prop(e, "@tr"), Is.EqualTo(traceId), Prop(e, "@mt"));
+                Assert.That(Prop(e, "TraceId"), Is.EqualTo(Prop(e, "@tr")), Prop(e, "@mt"));
+                Assert.That(Prop(e, "SpanId"), Is.EqualTo(Prop(e, "@sp")), Prop(e, "@mt"));
+            }
+
+            var stageEvents = ofPipeline.Where(e => Prop(e, "@mt") == "{Pipeline} stage {Stage} {Outcome:l} in {ElapsedMs:0.0} ms").ToList();
+            Assert.That(stageEvents.Select(e => Prop(e, "Stage")), Is.EquivalentTo(new[] { "stt", "llm", "tts", "tts", "tts", "tts" }));
+            Assert.That(stageEvents.Single(e => Prop(e, "Stage") == "llm").GetProperty("@l").GetString(), Is.EqualTo("Warning"));
+            Assert.That(stageEvents.Where(e => Prop(e, "Stage") != "llm").Select(e => e.TryGetProperty("@l", out _)), Has.All.False, "Information");
+
+            var chunks = ofPipeline.Where(e => Prop(e, "@mt") == "Synthesised chunk {Chunk}").ToList();
+            Assert.That(chunks, Has.Count.EqualTo(4));
+            Assert.That(chunks.Select(e => Prop(e, "Stage")), Has.All.EqualTo("tts"));
+            // Each chunk's event is in its own tts span.
+            Assert.That(chunks.Select(e => Prop(e, "@sp")).Distinct().Count(), Is.EqualTo(4));
+            Assert.That(chunks.Select(e => Prop(e, "@sp")), Is.EquivalentTo(stageEvents.Where(e => Prop(e, "Stage") == "tts").Select(e => Prop(e, "@sp"))));
+
+            var summary = ofPipeline.Single(e => Prop(e, "@mt")!.StartsWith("{Pipeline} {Outcome:l}"));
+            Assert.That(summary.GetProperty("Stages").EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "stt", "llm", "tts" }));
+            Assert.That(Prop(summary, "SlowestStage"), Is.Not.Null);
+        }
+    }
+
+    [Test]
     public async Task AStageCancelledByARequestAbortIsLoggedAsFailedWithTheRequestsIds()
     {
         using var logs = TempFolder.ForCaller();

@@ -42,6 +42,29 @@ public class SpanEnricherTests
     }
 
     [Test]
+    public void AnEventWrittenWithTheIdsOfAnotherSpanGetsThoseIdsNotTheCurrentActivitysOnes()
+    {
+        // A timing package writes a stage's completion event once the stage's span has stopped, with the stage's ids:
+        // TraceId and SpanId must agree with the event's own @tr/@sp, whatever is current (or nothing).
+        var traceId = ActivityTraceId.CreateFromString("0af7651916cd43dd8448eb211c80319c");
+        var spanId = ActivitySpanId.CreateFromString("b7ad6b7169203331");
+        foreach (var current in new[] { null, new Activity("other").SetIdFormat(ActivityIdFormat.W3C) })
+        {
+            current?.Start();
+            var evt = DelegatingSink.GetLogEvent(
+                log => log.Write(new LogEvent(DateTimeOffset.UtcNow, LogEventLevel.Information, null,
+                    new Serilog.Parsing.MessageTemplateParser().Parse("Stage ended"), [], traceId, spanId)),
+                c => c.Enrich.WithSpan().Enrich.WithCorrelation());
+            current?.Stop();
+
+            Assert.That(evt.Properties["TraceId"], Is.EqualTo(new ScalarValue(traceId.ToHexString())));
+            Assert.That(evt.Properties["SpanId"], Is.EqualTo(new ScalarValue(spanId.ToHexString())));
+            Assert.That(evt.Properties.ContainsKey("ParentSpanId"), Is.False, "the span's parent is not known");
+            Assert.That(evt.Properties["CorrelationId"], Is.EqualTo(new ScalarValue(traceId.ToHexString())));
+        }
+    }
+
+    [Test]
     public void AChildW3CActivityGivesItsParentSpanId()
     {
         using var parent = new Activity("parent").SetIdFormat(ActivityIdFormat.W3C).Start();
