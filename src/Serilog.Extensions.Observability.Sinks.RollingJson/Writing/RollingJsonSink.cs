@@ -76,6 +76,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     int _idlePolls;
     int _progressWaiters;
     int _roomWaiters;
+    long _progressChecks;
     volatile bool _paused;
     long _shutdownDeadline;
 
@@ -165,6 +166,15 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// <summary>Callers inside <see cref="WaitUntilWritten"/> (each has taken its target by then); for tests.</summary>
     internal int ProgressWaiters => Volatile.Read(ref _progressWaiters);
 
+    /// <summary>
+    /// How many times a caller inside <see cref="WaitUntilWritten"/> found its target not yet reached and went back to
+    /// waiting; for tests, which wait for a fresh check instead of sleeping.
+    /// </summary>
+    internal long ProgressChecks => Interlocked.Read(ref _progressChecks);
+
+    /// <summary>Callers of <see cref="Emit"/> waiting for room in a full queue (<see cref="RollingJsonOptions.BlockWhenFull"/>); for tests.</summary>
+    internal int RoomWaiters => Volatile.Read(ref _roomWaiters);
+
     /// <summary>Test hook: runs between <see cref="Emit"/>'s state check and its enqueue.</summary>
     internal Action? BeforeEnqueueForTests;
 
@@ -173,6 +183,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
 
     /// <summary>Test hook: runs on the writer between its last report and announcing <see cref="Stopped"/>.</summary>
     internal Action? BeforeStoppedForTests;
+
+    /// <summary>Test hook: runs in a second, concurrent <see cref="Dispose"/> just before it waits for the writer.</summary>
+    internal Action? BeforeSecondDisposalWaitsForTests;
 
     public void Emit(LogEvent logEvent)
     {
@@ -375,6 +388,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 {
                     var left = timeout - stopwatch.Elapsed;
                     if (left <= TimeSpan.Zero) return false;
+                    Interlocked.Increment(ref _progressChecks);
                     Monitor.Wait(_progressLock, left < TimeSpan.FromMilliseconds(50) ? left : TimeSpan.FromMilliseconds(50));
                 }
             }
@@ -909,7 +923,11 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         {
             // A second, concurrent disposal (the host and Log.CloseAndFlush) returns no earlier than the first: every
             // accepted event is written before either returns.
-            if (Thread.CurrentThread != _writer) _writer.Join(WriterJoinTimeout());
+            if (Thread.CurrentThread != _writer)
+            {
+                BeforeSecondDisposalWaitsForTests?.Invoke();
+                _writer.Join(WriterJoinTimeout());
+            }
             return;
         }
         var stopwatch = Stopwatch.StartNew();

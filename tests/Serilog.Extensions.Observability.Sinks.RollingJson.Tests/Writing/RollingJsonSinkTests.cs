@@ -201,7 +201,9 @@ public class RollingJsonSinkTests
             for (var i = 10; i < 1_000; i++) sink.Emit(Event(i));
         }, TaskCreationOptions.LongRunning);
         Assert.That(started.Wait(WaitLimit), Is.True);
-        Assert.That(producer.Wait(TimeSpan.FromMilliseconds(200)), Is.False, "The producer should wait while the queue is full.");
+        // Only the paused writer can make room: the producer either waits for it, or (wrongly) drops and finishes.
+        Assert.That(SpinWait.SpinUntil(() => sink.RoomWaiters == 1 || producer.IsCompleted, WaitLimit), Is.True);
+        Assert.That((producer.IsCompleted, sink.QueueLength, sink.EventsDropped), Is.EqualTo((false, 10, 0L)), "The producer should wait while the queue is full.");
         sink.ResumeWriter();
         Assert.That(producer.Wait(WaitLimit), Is.True);
         sink.Dispose();
@@ -376,20 +378,32 @@ public class RollingJsonSinkTests
         for (var i = 0; i < 100; i++) sink.Emit(Event(i));
         Assert.That(formatting.Wait(WaitLimit), Is.True);
 
-        Task first, second;
+        Thread? secondCaller = null;
+        sink.BeforeSecondDisposalWaitsForTests = () => Volatile.Write(ref secondCaller, Thread.CurrentThread);
+        // Each disposal notes, as it returns, how many events were written by then.
+        long DisposeAndCount()
+        {
+            sink.Dispose();
+            return sink.EventsWritten;
+        }
+
+        Task<long> first, second;
         try
         {
-            first = Task.Factory.StartNew(sink.Dispose, TaskCreationOptions.LongRunning);
-            Assert.That(SpinWait.SpinUntil(() => first.Status == TaskStatus.Running, WaitLimit), Is.True);
-            second = Task.Factory.StartNew(sink.Dispose, TaskCreationOptions.LongRunning);
-            Assert.That(second.Wait(TimeSpan.FromMilliseconds(200)), Is.False, "The second disposal returned before the events were written.");
+            first = Task.Factory.StartNew(DisposeAndCount, TaskCreationOptions.LongRunning);
+            second = Task.Factory.StartNew(DisposeAndCount, TaskCreationOptions.LongRunning);
+            // The writer is held in the first event. The gate opens only once whichever call came second is blocked
+            // waiting for the writer, or has (wrongly) returned already: then its count is taken with nothing written.
+            Assert.That(SpinWait.SpinUntil(() => first.IsCompleted || second.IsCompleted
+                || (Volatile.Read(ref secondCaller) is { } caller && (caller.ThreadState & ThreadState.WaitSleepJoin) != 0), WaitLimit), Is.True);
         }
         finally
         {
             gate.Set();
         }
 
-        Assert.That(Task.WaitAll(new[] { first, second }, WaitLimit), Is.True);
+        Assert.That(Task.WaitAll(new Task[] { first, second }, WaitLimit), Is.True);
+        Assert.That((first.Result, second.Result), Is.EqualTo((100L, 100L)), "A disposal returned before the events were written.");
         Assert.That(LogFiles.Lines(path), Has.Count.EqualTo(100));
     }
 
@@ -753,9 +767,11 @@ public class RollingJsonSinkTests
             sink.Emit(Event(2));
             gate.Set();
             Assert.That(holding.Wait(WaitLimit), Is.True);
-            // Give a waiter that was (wrongly) released by the failed event the chance to return; a correct one waits
-            // for the write after event 2 and times out here.
-            waiter.Wait(TimeSpan.FromSeconds(1));
+            // Event 1 has failed by now. Before event 0 can be written, let the waiter look again at least once after
+            // that failure: one (wrongly) released by it returns, a correct one goes back to waiting. Two more checks,
+            // as the first may have read the position before the failure.
+            var checks = sink.ProgressChecks;
+            Assert.That(SpinWait.SpinUntil(() => waiter.IsCompleted || sink.ProgressChecks >= checks + 2, WaitLimit), Is.True);
             release.Set();
             Assert.That(waiter.Wait(WaitLimit), Is.True);
             var (done, lines) = waiter.Result;
