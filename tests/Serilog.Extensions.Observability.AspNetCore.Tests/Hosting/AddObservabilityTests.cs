@@ -103,10 +103,9 @@ public class AddObservabilityTests
             await app.DisposeAsync();
         }
     }
-    [Test]
-    public async Task StoppingAndDisposingTheHostFlushesAndClosesTheLogger()
+    /// <summary>A web builder whose "Serilog" section writes to a <see cref="DisposalProbeSink"/> named <paramref name="id"/>.</summary>
+    static WebApplicationBuilder BuilderWithProbe(string id)
     {
-        var id = Guid.NewGuid().ToString("N");
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -114,6 +113,14 @@ public class AddObservabilityTests
             ["Serilog:WriteTo:0:Name"] = "DisposalProbe",
             ["Serilog:WriteTo:0:Args:id"] = id,
         });
+        return builder;
+    }
+
+    [Test]
+    public async Task StoppingAndDisposingTheHostFlushesAndClosesTheLogger()
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var builder = BuilderWithProbe(id);
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
         builder.AddObservability();
         var app = builder.Build();
@@ -162,13 +169,7 @@ public class AddObservabilityTests
         // threads and files with it, until the process exits.
         var first = Guid.NewGuid().ToString("N");
         var late = Guid.NewGuid().ToString("N");
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Serilog:Using:0"] = typeof(DisposalProbeSink).Assembly.GetName().Name,
-            ["Serilog:WriteTo:0:Name"] = "DisposalProbe",
-            ["Serilog:WriteTo:0:Args:id"] = first,
-        });
+        var builder = BuilderWithProbe(first);
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
         builder.AddObservability();
         var app = builder.Build();
@@ -181,13 +182,7 @@ public class AddObservabilityTests
         Assert.That((DisposalProbeSink.WasCreated(late), DisposalProbeSink.WasDisposed(late)), Is.EqualTo((true, false)), "a late logger took over");
 
         var next = Guid.NewGuid().ToString("N");
-        var nextBuilder = WebApplication.CreateSlimBuilder();
-        nextBuilder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Serilog:Using:0"] = typeof(DisposalProbeSink).Assembly.GetName().Name,
-            ["Serilog:WriteTo:0:Name"] = "DisposalProbe",
-            ["Serilog:WriteTo:0:Args:id"] = next,
-        });
+        var nextBuilder = BuilderWithProbe(next);
         nextBuilder.AddObservability();
 
         Assert.That(DisposalProbeSink.WasDisposed(late), Is.True, "the replaced late logger is flushed and closed");
@@ -199,13 +194,7 @@ public class AddObservabilityTests
     {
         var first = Guid.NewGuid().ToString("N");
         var second = Guid.NewGuid().ToString("N");
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Serilog:Using:0"] = typeof(DisposalProbeSink).Assembly.GetName().Name,
-            ["Serilog:WriteTo:0:Name"] = "DisposalProbe",
-            ["Serilog:WriteTo:0:Args:id"] = first,
-        });
+        var builder = BuilderWithProbe(first);
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
         builder.AddObservability();
         builder.Configuration["Serilog:WriteTo:0:Args:id"] = second;
