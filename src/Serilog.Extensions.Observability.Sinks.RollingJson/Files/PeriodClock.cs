@@ -10,24 +10,36 @@ internal static class PeriodClock
     /// The instant a wall-clock time occurs in <paramref name="zone"/>. A time skipped by a daylight-saving jump is
     /// moved forward past the gap; an ambiguous one takes its first occurrence.
     /// </summary>
-    public static DateTimeOffset ToUtc(DateTime wallClock, TimeZoneInfo zone)
+    public static DateTimeOffset ToUtc(DateTime wallClock, TimeZoneInfo zone) => ToUtc(wallClock, zone, DateTimeOffset.MinValue);
+
+    /// <summary>
+    /// As <see cref="ToUtc(DateTime, TimeZoneInfo)"/>, but an ambiguous time (the hour that repeats when daylight-saving
+    /// time ends) takes its first occurrence after <paramref name="after"/>, or its last when none is.
+    /// </summary>
+    public static DateTimeOffset ToUtc(DateTime wallClock, TimeZoneInfo zone, DateTimeOffset after)
     {
         if (wallClock == DateTime.MaxValue) return DateTimeOffset.MaxValue;
         if (wallClock == DateTime.MinValue) return DateTimeOffset.MinValue;
         var unspecified = DateTime.SpecifyKind(wallClock, DateTimeKind.Unspecified);
         for (var shift = 0; shift < 4 && zone.IsInvalidTime(unspecified); shift++)
             unspecified = unspecified.AddMinutes(30);
-        TimeSpan offset;
-        if (zone.IsAmbiguousTime(unspecified))
+        if (!zone.IsAmbiguousTime(unspecified))
+            return Instant(unspecified, zone.GetUtcOffset(unspecified));
+        // The larger offset is the earlier occurrence.
+        DateTimeOffset? first = null;
+        var last = DateTimeOffset.MinValue;
+        foreach (var offset in zone.GetAmbiguousTimeOffsets(unspecified))
         {
-            var offsets = zone.GetAmbiguousTimeOffsets(unspecified);
-            offset = offsets[0] > offsets[^1] ? offsets[0] : offsets[^1];
+            var instant = Instant(unspecified, offset);
+            if (instant > after && (first is null || instant < first)) first = instant;
+            if (instant > last) last = instant;
         }
-        else
-        {
-            offset = zone.GetUtcOffset(unspecified);
-        }
-        var ticks = unspecified.Ticks - offset.Ticks;
+        return first ?? last;
+    }
+
+    static DateTimeOffset Instant(DateTime wallClock, TimeSpan offset)
+    {
+        var ticks = wallClock.Ticks - offset.Ticks;
         if (ticks < DateTime.MinValue.Ticks) return DateTimeOffset.MinValue;
         if (ticks > DateTime.MaxValue.Ticks) return DateTimeOffset.MaxValue;
         return new DateTimeOffset(ticks, TimeSpan.Zero);

@@ -676,7 +676,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             _sizeRollAt = _fileSizeLimit ?? long.MaxValue;
             _filePath = null;
         }
-        var next = PeriodClock.ToUtc(_naming.NextPeriodStart(period), _zone);
+        // In the hour that repeats when daylight-saving time ends, the next period starts at the occurrence still to
+        // come, not at the one already past.
+        var next = PeriodClock.ToUtc(_naming.NextPeriodStart(period), _zone, now);
         // A daylight-saving oddity must not make the writer recompute on every batch.
         _nextCheckpoint = next > now ? next : now.AddMinutes(1);
     }

@@ -128,4 +128,31 @@ public class TimeRollingTests
         Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app-2026112210_001.json")).Select(Seq), Is.EqualTo(new long[] { 3 }));
         Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app.json")).Select(Seq), Is.EqualTo(new long[] { 4 }));
     }
+
+    // The local hour repeats at the end of daylight-saving time: in its second pass, each minute still starts when the
+    // wall clock reaches it, not a minute after the writer happened to enter the previous one.
+    [TestCase("Europe/Berlin", 2026, 10, 25, 1, "2026102502")] // 03:00 CEST -> 02:00 CET at 01:00 UTC
+    [TestCase("America/New_York", 2026, 11, 1, 6, "2026110101")] // 02:00 EDT -> 01:00 EST at 06:00 UTC
+    public void MinuteRollingInTheRepeatedHourRollsAtEachLocalMinute(string zoneId, int year, int month, int day, int utcHour, string localHour)
+    {
+        using var folder = TempFolder.ForCaller();
+        var zone = TimeZoneInfo.FindSystemTimeZoneById(zoneId);
+        // 30 s into the second pass of the repeated hour's first minute.
+        var time = new FakeTimeProvider(new DateTimeOffset(year, month, day, utcHour, 0, 30, TimeSpan.Zero), zone);
+        var sink = Create(Path.Combine(folder.Path, "app-.json"), o =>
+        {
+            o.TimeProvider = time;
+            o.RollingInterval = RollingJsonInterval.Minute;
+        });
+        EmitAndWait(sink, Event(1)); // xx:00:30, second pass
+        time.Advance(TimeSpan.FromSeconds(45)); // xx:01:15
+        EmitAndWait(sink, Event(2));
+        time.Advance(TimeSpan.FromSeconds(50)); // xx:02:05
+        EmitAndWait(sink, Event(3));
+        sink.Dispose();
+
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { $"app-{localHour}00.json", $"app-{localHour}01.json", $"app-{localHour}02.json" }));
+        Assert.That(LogFiles.Lines(Path.Combine(folder.Path, $"app-{localHour}00.json")).Select(Seq), Is.EqualTo(new long[] { 1 }));
+        Assert.That(LogFiles.Lines(Path.Combine(folder.Path, $"app-{localHour}01.json")).Select(Seq), Is.EqualTo(new long[] { 2 }));
+    }
 }
