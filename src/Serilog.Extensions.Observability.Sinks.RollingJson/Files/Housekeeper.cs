@@ -183,7 +183,9 @@ internal sealed class Housekeeper
         if (_naming.Interval == RollingJsonInterval.Infinite)
             return new DateTimeOffset(File.GetLastWriteTimeUtc(entry.Path), TimeSpan.Zero);
         var end = _naming.NextPeriodStart(entry.Period);
-        return PeriodClock.ToUtc(end, _zone);
+        // A period in the hour that repeats when daylight-saving time ends may hold content from both passes: it ends
+        // at the last occurrence of its end, or a file written minutes ago would count as an hour older.
+        return PeriodClock.ToUtc(end, _zone, after: DateTimeOffset.MaxValue);
     }
 
     /// <summary>A complete gzip member holding no data: header, an empty final deflate block, CRC-32 and size of zero.</summary>

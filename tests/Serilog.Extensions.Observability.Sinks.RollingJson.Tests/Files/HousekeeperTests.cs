@@ -257,4 +257,26 @@ public class HousekeeperTests
         Assert.That(bytes[^8..], Is.EqualTo(new byte[8]));
         Assert.That(LogFiles.ReadBytes(RollingJson.Files.FileNaming.CompressedPath(empty)), Is.Empty);
     }
+
+    [Test]
+    public void RetentionByAgeCountsAMinuteOfTheRepeatedDstHourFromItsLastOccurrence()
+    {
+        using var folder = TempFolder.ForCaller();
+        // 01:10 UTC is 02:10 CET, the second pass of the hour Europe/Berlin repeats when summer time ends (its first
+        // pass, 02:10 CEST, was an hour earlier): a sink started now writes 02:10 content that is minutes old, not an hour.
+        var zone = TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin");
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 10, 25, 1, 10, 0, TimeSpan.Zero), zone);
+        var sink = Create(Path.Combine(folder.Path, "app-.json"), o =>
+        {
+            o.TimeProvider = time;
+            o.RollingInterval = RollingJsonInterval.Minute;
+            o.RetainedFileTimeLimit = TimeSpan.FromMinutes(30);
+        });
+        EmitAndWait(sink, Event(1));
+        time.Advance(TimeSpan.FromMinutes(1)); // 02:11 CET: the 02:10 file rolls, its content one minute old
+        EmitAndWait(sink, Event(2));
+        sink.Dispose(); // waits for housekeeping
+
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-202610250210.json", "app-202610250211.json" }));
+    }
 }
