@@ -264,7 +264,7 @@ public class HousekeeperTests
         using var folder = TempFolder.ForCaller();
         // 01:10 UTC is 02:10 CET, the second pass of the hour Europe/Berlin repeats when summer time ends (its first
         // pass, 02:10 CEST, was an hour earlier): a sink started now writes 02:10 content that is minutes old, not an hour.
-        var zone = TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin");
+        var zone = Zones.Find("Europe/Berlin");
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 10, 25, 1, 10, 0, TimeSpan.Zero), zone);
         var sink = Create(Path.Combine(folder.Path, "app-.json"), o =>
         {

@@ -136,7 +136,7 @@ public class TimeRollingTests
     public void MinuteRollingInTheRepeatedHourRollsAtEachLocalMinute(string zoneId, int year, int month, int day, int utcHour, string localHour)
     {
         using var folder = TempFolder.ForCaller();
-        var zone = TimeZoneInfo.FindSystemTimeZoneById(zoneId);
+        var zone = Zones.Find(zoneId);
         // 30 s into the second pass of the repeated hour's first minute.
         var time = new FakeTimeProvider(new DateTimeOffset(year, month, day, utcHour, 0, 30, TimeSpan.Zero), zone);
         var sink = Create(Path.Combine(folder.Path, "app-.json"), o =>
