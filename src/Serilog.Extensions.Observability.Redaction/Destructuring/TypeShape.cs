@@ -4,8 +4,10 @@ using System.Diagnostics.CodeAnalysis;
 using System.Linq.Expressions;
 using System.Reflection;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Serilog.Debugging;
 using Serilog.Extensions.Observability.Redaction.Attributes;
 using Serilog.Extensions.Observability.Redaction.Keys;
 
@@ -131,10 +133,31 @@ sealed class TypeShape
         }
         catch (Exception)
         {
-            // Byref-like or otherwise unboxable property types: reflection reports the failure per call, as Serilog does.
-            return instance => property.GetValue(instance);
+            // Byref-like or otherwise unboxable property types: read through reflection per call, as Serilog does, with
+            // its results: the getter's own exception (not reflection's wrapper), and Serilog's text for a value that
+            // reflection cannot return (a Span<T>, such as Memory<T>.Span).
+            return instance =>
+            {
+                try
+                {
+                    return property.GetValue(instance);
+                }
+                catch (TargetInvocationException ex) when (ex.InnerException is not null)
+                {
+                    ExceptionDispatchInfo.Throw(ex.InnerException);
+                    throw;
+                }
+                catch (NotSupportedException)
+                {
+                    SelfLog.WriteLine("The property accessor {0} is not supported via Reflection API", property);
+                    return NotSupportedViaReflection;
+                }
+            };
         }
     }
+
+    /// <summary>What Serilog writes for a property whose value reflection cannot return.</summary>
+    const string NotSupportedViaReflection = "Accessing this property is not supported via Reflection API";
 
     /// <summary>Serilog's own rule: only <see cref="Dictionary{TKey,TValue}"/> and <see cref="ReadOnlyDictionary{TKey,TValue}"/> with scalar keys become dictionaries.</summary>
     static bool IsSerilogDictionary(Type type)

@@ -286,6 +286,19 @@ public class RedactingDestructuringPolicyTests
     }
 
     [Test]
+    public void MembersReadThroughReflectionGetSerilogsOwnPlaceholders()
+    {
+        // Span-typed members (Memory<T>.Span) cannot be read through reflection, and a ref-returning getter that throws
+        // is reported by reflection wrapped in TargetInvocationException: Serilog writes its own text for both.
+        object[] values = { new Memory<int>(new[] { 1, 2 }), new HoldsSpan(), new ThrowingRefGetter() };
+        Assert.Multiple(() =>
+        {
+            foreach (var value in values)
+                Assert.That(Capture.Destructured(value).ToString(), Is.EqualTo(Capture.Destructured(value, withPolicy: false).ToString()), value.GetType().Name);
+        });
+    }
+
+    [Test]
     public void PoliciesRegisteredBeforeRedactionKeepTheirTypes()
     {
         var text = DelegatingSink.GetLogEvent(

@@ -144,6 +144,18 @@ public class SafeThrowingGetter
     public string Broken => throw new InvalidOperationException("getter failed");
 }
 
+public class HoldsSpan
+{
+    public ReadOnlySpan<char> Text => "abc".AsSpan();
+    public string Name => "n";
+}
+
+public class ThrowingRefGetter
+{
+    public ref int Value => throw new InvalidOperationException("getter failed");
+    public string Name => "n";
+}
+
 /// <summary>A base whose attributed member a type in another assembly inherits (see <c>OtherAssembly</c>).</summary>
 public class AttributedBase
 {
