@@ -310,8 +310,8 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
                 if (value.TryGetValue<JsonElement>(out var element)) return DestructureJson(element, factory);
                 switch (value.GetValueKind())
                 {
-                    case JsonValueKind.String when value.TryGetValue<string>(out var text):
-                        return Capture(text, factory);
+                    case JsonValueKind.String:
+                        return Capture(JsonString(value), factory);
                     case JsonValueKind.True:
                         return new ScalarValue(true);
                     case JsonValueKind.False:
@@ -336,7 +336,17 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
     LogEventPropertyValue MaskJsonNode(JsonNode? value)
     {
         if (!_redactor.Masker.NeedsValue || value is not JsonValue scalar) return _redactor.Masker.Fixed;
-        if (scalar.TryGetValue<string>(out var text)) return _redactor.Masker.MaskObject(text);
-        return _redactor.Masker.MaskObject(scalar.ToJsonString());
+        return _redactor.Masker.MaskObject(scalar.GetValueKind() == JsonValueKind.String ? JsonString(scalar) : scalar.ToJsonString());
+    }
+
+    /// <summary>
+    /// The text of a JSON string value. One built in code from a CLR value other than a string (a DateTime, Guid or char)
+    /// is read back from its JSON text, so it is written as the string it stands for, without JSON's quotes and escapes.
+    /// </summary>
+    static string? JsonString(JsonValue value)
+    {
+        if (value.TryGetValue<string>(out var text)) return text;
+        using var document = JsonDocument.Parse(value.ToJsonString());
+        return document.RootElement.GetString();
     }
 }

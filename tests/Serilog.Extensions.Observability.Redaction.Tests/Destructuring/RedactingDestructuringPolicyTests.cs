@@ -141,6 +141,21 @@ public class RedactingDestructuringPolicyTests
     }
 
     [Test]
+    public void JsonStringValuesBuiltInCodeFromClrValuesAreCapturedWithoutTheirJsonQuotes()
+    {
+        var when = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+        var node = new JsonObject
+        {
+            ["when"] = when, ["id"] = Guid.Empty, ["letter"] = 'x', ["day"] = JsonValue.Create(new DateOnly(2026, 1, 2)), ["token"] = Guid.Empty,
+        };
+        var text = Capture.Destructured(node).ToString();
+        Assert.That(text, Is.EqualTo(
+            $"[(\"when\": \"2026-01-02T03:04:05+00:00\"), (\"id\": \"{Guid.Empty}\"), (\"letter\": \"x\"), (\"day\": \"2026-01-02\"), (\"token\": \"{Mask}\")]"));
+        var partial = Capture.Destructured(node, options: o => o.MaskStyle = RedactionMaskStyle.Partial).ToString();
+        Assert.That(partial, Does.Contain($"(\"token\": \"{Mask}0000\")"));
+    }
+
+    [Test]
     public void SensitiveAttributeMasksAndNotLoggedOmitsWithoutCallingTheGetter()
     {
         var before = Customer.NotesRead;
