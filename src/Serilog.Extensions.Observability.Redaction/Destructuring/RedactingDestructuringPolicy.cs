@@ -16,7 +16,7 @@ namespace Serilog.Extensions.Observability.Redaction.Destructuring;
 /// Destructures objects as Serilog does, with sensitive members and keys masked and <see cref="NotLoggedAttribute"/>
 /// members left out. Every child goes back through the factory, so Serilog's depth, string-length and policy chain
 /// apply to it exactly as without this policy; collections are cut at Serilog's collection limit
-/// (<see cref="CollectionLimit"/>). Getters are compiled once per type and cached in this instance.
+/// (<see cref="CollectionLimit"/>). Getters are compiled once per type and cached in this instance (weakly for types of collectible assemblies, which may unload).
 /// </summary>
 sealed class RedactingDestructuringPolicy : IDestructuringPolicy
 {
@@ -25,13 +25,22 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
 
     readonly Redactor _redactor;
     readonly ConcurrentDictionary<Type, TypeShape> _shapes = new();
+
+    /// <summary>
+    /// Shapes of types in collectible assemblies (plugins, scripts), held only as long as their type lives: the logger
+    /// outlives them, and a strong reference would keep their assembly from unloading.
+    /// </summary>
+    readonly ConditionalWeakTable<Type, TypeShape> _collectibleShapes = new();
+
     readonly Func<Type, TypeShape> _buildShape;
+    readonly ConditionalWeakTable<Type, TypeShape>.CreateValueCallback _buildCollectibleShape;
     readonly CollectionLimit _limit = new();
 
     public RedactingDestructuringPolicy(Redactor redactor)
     {
         _redactor = redactor;
         _buildShape = type => TypeShape.For(type, _redactor.Keys);
+        _buildCollectibleShape = type => TypeShape.For(type, _redactor.Keys);
     }
 
     public bool TryDestructure(object value, ILogEventPropertyValueFactory propertyValueFactory, out LogEventPropertyValue result)
@@ -44,7 +53,8 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
 
         try
         {
-            var shape = _shapes.GetOrAdd(value.GetType(), _buildShape);
+            var type = value.GetType();
+            if (!_shapes.TryGetValue(type, out var shape)) shape = NewShape(type);
             switch (shape.Kind)
             {
                 case ShapeKind.Structure:
@@ -77,6 +87,11 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
             return true;
         }
     }
+
+    TypeShape NewShape(Type type) =>
+        type.Assembly.IsCollectible
+            ? _collectibleShapes.GetValue(type, _buildCollectibleShape)
+            : _shapes.GetOrAdd(type, _buildShape);
 
     LogEventPropertyValue DestructureStructure(object value, TypeShape shape, ILogEventPropertyValueFactory factory)
     {

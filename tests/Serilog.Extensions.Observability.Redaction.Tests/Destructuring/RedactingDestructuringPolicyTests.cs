@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Collections;
 using System.Collections.Concurrent;
 using System.Text.Json;
@@ -332,5 +333,43 @@ public class RedactingDestructuringPolicyTests
         var events = sink.Events;
         Assert.That(events, Has.Count.EqualTo(2000));
         Assert.That(events.Select(e => Output.Render(e)).Where(t => t.Contains("\"p1") || t.Contains("Password\":\"p")), Is.Empty);
+    }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    [NonParallelizable]
+    public void ALoggedObjectOfAnUnloadableTypeDoesNotKeepItsAssemblyLoaded(bool withPolicy)
+    {
+        // Plugins and scripts live in collectible assemblies; a logger lives for the whole process. Serilog holds no
+        // reference to a logged object's type, so the policy's type cache must not either.
+        var sink = new CollectingSink();
+        var configuration = new LoggerConfiguration().WriteTo.Sink(sink);
+        using var logger = (withPolicy ? configuration.Destructure.WithRedaction() : configuration).CreateLogger();
+        var type = LogAnObjectOfACollectibleType(logger);
+        for (var i = 0; i < 10 && type.IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        Assert.That(sink.Events.Single().Properties["V"].ToString(), Is.EqualTo("Plugin { Name: \"p\" }"));
+        Assert.That(type.IsAlive, Is.False);
+        GC.KeepAlive(logger);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static WeakReference LogAnObjectOfACollectibleType(ILogger logger)
+    {
+        var assembly = System.Reflection.Emit.AssemblyBuilder.DefineDynamicAssembly(
+            new System.Reflection.AssemblyName("Collectible" + Guid.NewGuid().ToString("N")), System.Reflection.Emit.AssemblyBuilderAccess.RunAndCollect);
+        var builder = assembly.DefineDynamicModule("m").DefineType("Plugin", System.Reflection.TypeAttributes.Public);
+        builder.DefineDefaultConstructor(System.Reflection.MethodAttributes.Public);
+        var getter = builder.DefineMethod("get_Name", System.Reflection.MethodAttributes.Public | System.Reflection.MethodAttributes.SpecialName | System.Reflection.MethodAttributes.HideBySig, typeof(string), Type.EmptyTypes);
+        var il = getter.GetILGenerator();
+        il.Emit(System.Reflection.Emit.OpCodes.Ldstr, "p");
+        il.Emit(System.Reflection.Emit.OpCodes.Ret);
+        builder.DefineProperty("Name", System.Reflection.PropertyAttributes.None, typeof(string), null).SetGetMethod(getter);
+        var type = builder.CreateType();
+        logger.Information("{@V}", Activator.CreateInstance(type));
+        return new WeakReference(type);
     }
 }
