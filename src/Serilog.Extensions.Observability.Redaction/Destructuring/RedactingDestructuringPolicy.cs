@@ -79,6 +79,12 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
                     return false;
             }
         }
+        catch (ObjectDisposedException) when (value is JsonDocument or JsonElement)
+        {
+            // Nothing of a disposed document can be read, so nothing can leak: Serilog writes its own placeholder.
+            result = null!;
+            return false;
+        }
         catch (Exception ex)
         {
             // Fail closed: an object the policy could not take apart is masked whole, never written raw.

@@ -156,6 +156,21 @@ public class RedactingDestructuringPolicyTests
         Assert.That(partial, Does.Contain($"(\"token\": \"{Mask}0000\")"));
     }
 
+    [Test, NonParallelizable]
+    public void ADisposedJsonDocumentIsCapturedAsSerilogCapturesItAndIsNoRedactionFailure()
+    {
+        var document = JsonDocument.Parse("""{"password":"hunter2","n":1}""");
+        var element = document.RootElement;
+        document.Dispose();
+        var failures = Redaction.Masking.RedactionFailures.Count;
+        Assert.Multiple(() =>
+        {
+            foreach (var value in new object[] { document, element })
+                Assert.That(Capture.Destructured(value).ToString(), Is.EqualTo(Capture.Destructured(value, withPolicy: false).ToString()), value.GetType().Name);
+            Assert.That(Redaction.Masking.RedactionFailures.Count, Is.EqualTo(failures));
+        });
+    }
+
     [Test]
     public void SensitiveAttributeMasksAndNotLoggedOmitsWithoutCallingTheGetter()
     {
