@@ -22,6 +22,6 @@ public interface IDiagnosticContext
     /// Sets the exception attached to the completion event when none escapes the pipeline
     /// (for example, one handled by <c>UseExceptionHandler</c>).
     /// </summary>
-    /// <param name="exception">The exception to record.</param>
+    /// <param name="exception">The exception to record; <see langword="null"/> clears one set earlier.</param>
     void SetException(Exception exception);
 }

@@ -42,11 +42,8 @@ sealed class DiagnosticContext : IDiagnosticContext
             collector.AddOrUpdate(property);
     }
 
-    public void SetException(Exception exception)
-    {
-        ArgumentNullException.ThrowIfNull(exception);
-        AmbientCollector.Value?.SetException(exception);
-    }
+    // Null clears an exception set earlier, as in Serilog.Extensions.Hosting (a handler that recovered).
+    public void SetException(Exception exception) => AmbientCollector.Value?.SetException(exception);
 }
 
 /// <summary>The properties and exception collected for one request.</summary>
@@ -72,7 +69,7 @@ sealed class DiagnosticContextCollector : IDisposable
         }
     }
 
-    public void SetException(Exception exception)
+    public void SetException(Exception? exception)
     {
         lock (this)
         {

@@ -131,6 +131,28 @@ public class RequestLoggingMiddlewareTests
     }
 
     [Test]
+    public async Task SetExceptionWithNullClearsTheExceptionAsInSerilogAspNetCore()
+    {
+        await using var app = await StartAsync(null, a => a.MapGet("/recovered", (IDiagnosticContext dc) =>
+        {
+            dc.SetException(new InvalidOperationException("retried"));
+            // Serilog.Extensions.Hosting: "If null is given, it clears any previously assigned exception."
+            dc.SetException(null!);
+            return "ok";
+        }));
+        using var client = app.CreateClient();
+
+        var response = await client.GetAsync("/recovered");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var evt = _sink.WaitForCompletion("/recovered");
+        Assert.That(evt.Exception, Is.Null);
+        Assert.That(evt.Level, Is.EqualTo(LogEventLevel.Information));
+        // Outside a request it does nothing, null or not.
+        Assert.DoesNotThrow(() => app.App.Services.GetRequiredService<IDiagnosticContext>().SetException(null!));
+    }
+
+    [Test]
     public async Task TemplatePropertiesWinOverDiagnosticContextPropertiesOfTheSameName()
     {
         await using var app = await StartAsync(null, a => a.MapGet("/clash", (IDiagnosticContext dc) =>
