@@ -74,13 +74,17 @@ public sealed class ObservabilityOptions
 
     /// <summary>Names the service on every event (<c>ServiceName</c>, <c>ServiceVersion</c>, <c>Environment</c>).</summary>
     /// <param name="name">The service name; must not be empty.</param>
-    /// <param name="version">The service version, or <see langword="null"/> to keep the one set before (none by default).</param>
+    /// <param name="version">The service version, or <see langword="null"/> to keep the one set before (none by default); must not be empty.</param>
     /// <param name="environment">The deployment environment (for example <c>Production</c>), or <see langword="null"/> to keep
-    /// the one set before (in ASP.NET Core, <c>AddObservability()</c> sets the host's environment name).</param>
+    /// the one set before (in ASP.NET Core, <c>AddObservability()</c> sets the host's environment name); must not be empty.</param>
     /// <returns>The same options.</returns>
     public ObservabilityOptions Service(string name, string? version = null, string? environment = null)
     {
-        ServiceName = Guard.NotNullOrWhiteSpace(name);
+        // All checked before any is kept: a rejected call changes nothing.
+        Guard.NotNullOrWhiteSpace(name);
+        if (version is not null) Guard.NotNullOrWhiteSpace(version);
+        if (environment is not null) Guard.NotNullOrWhiteSpace(environment);
+        ServiceName = name;
         ServiceVersion = version ?? ServiceVersion;
         EnvironmentName = environment ?? EnvironmentName;
         return this;

@@ -287,6 +287,18 @@ public class ObservabilityLoggerConfigurationExtensionsTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new LoggerConfiguration().WithObservability(o => o.Console((ObservabilityConsoleFormat)42)));
     }
 
+    [TestCase("", null, "version")]
+    [TestCase(" ", null, "version")]
+    [TestCase(null, "", "environment")]
+    [TestCase(null, "\t", "environment")]
+    public void ABlankServiceVersionOrEnvironmentIsRejectedWithTheParameterName(string? version, string? environment, string parameter)
+    {
+        // Null keeps the value set before; blank text is neither that nor a version, and was written as-is on every event.
+        var ex = Assert.Throws<ArgumentException>(() => new LoggerConfiguration().WithObservability(o => o.Service("svc", version, environment)));
+        Assert.That(ex!.ParamName, Is.EqualTo(parameter));
+        Assert.That(ex.Message, Does.Contain("must not be empty or white space"));
+    }
+
     [Test]
     public void ConsolePropertiesSetDirectlyAreCheckedLikeConsole()
     {
