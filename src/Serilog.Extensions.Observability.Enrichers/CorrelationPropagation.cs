@@ -188,19 +188,27 @@ public static class CorrelationPropagation
         return Encoding.UTF8.GetString(bytes);
     }
 
-    /// <summary>The value under <paramref name="headerName"/>: an exact dictionary hit first, else the first case-insensitive match.</summary>
+    /// <summary>The value under <paramref name="headerName"/>: an exact match first, else the first case-insensitive match.</summary>
     static T? FindHeader<T>(IEnumerable<KeyValuePair<string, T>> headers, string headerName)
     {
         if (headers is IDictionary<string, T> dictionary && dictionary.TryGetValue(headerName, out var exact))
             return exact;
 
+        // Not a dictionary (a list of pairs, Kafka's headers): an exact name wins wherever it stands, as for a dictionary.
+        T? otherCase = default;
+        var foundOtherCase = false;
         foreach (var header in headers)
         {
-            if (string.Equals(header.Key, headerName, StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(header.Key, headerName, StringComparison.Ordinal))
                 return header.Value;
+            if (!foundOtherCase && string.Equals(header.Key, headerName, StringComparison.OrdinalIgnoreCase))
+            {
+                otherCase = header.Value;
+                foundOtherCase = true;
+            }
         }
 
-        return default;
+        return otherCase;
     }
 
     static bool Accept(string? raw, [NotNullWhen(true)] out string? correlationId)

@@ -66,6 +66,19 @@ public class CorrelationPropagationTests
     }
 
     [Test]
+    public void TryExtractPrefersTheExactHeaderNameInAListThatAlsoHoldsItInAnotherCase()
+    {
+        // Not a dictionary (Kafka headers, a list of pairs): the documented "exactly first, then ignoring case" still holds.
+        var strings = new List<KeyValuePair<string, string>> { new("x-correlation-id", "other-case"), new("X-Correlation-ID", "exact") };
+        var objects = new List<KeyValuePair<string, object>> { new("x-correlation-id", "other-case"), new("X-Correlation-ID", "exact"u8.ToArray()) };
+
+        Assert.That(CorrelationPropagation.TryExtract(strings, out var fromStrings), Is.True);
+        Assert.That(fromStrings, Is.EqualTo("exact"));
+        Assert.That(CorrelationPropagation.TryExtract(objects, out var fromObjects), Is.True);
+        Assert.That(fromObjects, Is.EqualTo("exact"));
+    }
+
+    [Test]
     public void TryExtractReadsUtf8ByteValuesFromObjectHeaders()
     {
         var headers = new Dictionary<string, object> { ["X-Correlation-ID"] = Encoding.UTF8.GetBytes("from-rabbit") };
