@@ -39,7 +39,10 @@ public static class CorrelationPropagation
         }
     }
 
-    /// <summary>Writes <see cref="OutgoingId"/> into <paramref name="headers"/>, replacing any value under the same key.</summary>
+    /// <summary>
+    /// Writes <see cref="OutgoingId"/> into <paramref name="headers"/>, replacing any value under the same name, also one
+    /// spelled in another case (names match ignoring case, as <c>TryExtract</c> reads them).
+    /// </summary>
     /// <param name="headers">The message's headers.</param>
     /// <param name="headerName">The header name; default <see cref="DefaultHeaderName"/>.</param>
     /// <returns><see langword="true"/> when an id was written; <see langword="false"/> when there was none to write.</returns>
@@ -49,13 +52,14 @@ public static class CorrelationPropagation
         Guard.NotNullOrWhiteSpace(headerName);
         var id = OutgoingId;
         if (id is null) return false;
-        headers[headerName] = id;
+        Replace(headers, headerName, id);
         return true;
     }
 
     /// <summary>
     /// Writes <see cref="OutgoingId"/> as a <see cref="string"/> into an object-valued header collection
-    /// (RabbitMQ, Azure Service Bus application properties), replacing any value under the same key.
+    /// (RabbitMQ, Azure Service Bus application properties), replacing any value under the same name, also one spelled
+    /// in another case.
     /// </summary>
     /// <param name="headers">The message's headers.</param>
     /// <param name="headerName">The header name; default <see cref="DefaultHeaderName"/>.</param>
@@ -66,7 +70,7 @@ public static class CorrelationPropagation
         Guard.NotNullOrWhiteSpace(headerName);
         var id = OutgoingId;
         if (id is null) return false;
-        headers[headerName] = id;
+        Replace(headers, headerName, id);
         return true;
     }
 
@@ -166,7 +170,28 @@ public static class CorrelationPropagation
     public static IDisposable BeginFrom(IEnumerable<KeyValuePair<string, object>>? headers, string headerName = DefaultHeaderName) =>
         CorrelationContext.Begin(TryExtract(headers, out var id, headerName) ? id : null);
 
-    static string? Decode(object? raw)
+    /// <summary>
+    /// Sets the header, first removing it under any other spelling of the name: TryExtract matches names ignoring case,
+    /// so an old value left beside the new one would be read by a consumer that spells the name that way.
+    /// </summary>
+    static void Replace<T>(IDictionary<string, T> headers, string headerName, T value)
+    {
+        List<string>? otherCase = null;
+        foreach (var key in headers.Keys)
+        {
+            if (!string.Equals(key, headerName, StringComparison.Ordinal) && string.Equals(key, headerName, StringComparison.OrdinalIgnoreCase))
+                (otherCase ??= new List<string>()).Add(key);
+        }
+
+        if (otherCase is not null)
+        {
+            foreach (var key in otherCase) headers.Remove(key);
+        }
+
+        headers[headerName] = value;
+    }
+
+        static string? Decode(object? raw)
     {
         switch (raw)
         {

@@ -17,6 +17,24 @@ public class CorrelationPropagationTests
     }
 
     [Test]
+    public void InjectReplacesAnOlderValueOfTheSameHeaderInAnotherCase()
+    {
+        // A relayed message may carry the header as another producer spelled it; TryExtract matches names ignoring case,
+        // so a consumer reading "x-correlation-id" must not get the old id next to the new one.
+        var strings = new Dictionary<string, string> { ["x-correlation-id"] = "stale", ["Other"] = "kept" };
+        var objects = new Dictionary<string, object> { ["X-CORRELATION-ID"] = "stale"u8.ToArray() };
+        using (CorrelationContext.Begin("fresh"))
+        {
+            Assert.That(CorrelationPropagation.Inject(strings), Is.True);
+            Assert.That(CorrelationPropagation.Inject(objects), Is.True);
+        }
+
+        Assert.That(strings, Is.EquivalentTo(new Dictionary<string, string> { ["X-Correlation-ID"] = "fresh", ["Other"] = "kept" }));
+        Assert.That(objects, Is.EquivalentTo(new Dictionary<string, object> { ["X-Correlation-ID"] = "fresh" }));
+        Assert.That(CorrelationPropagation.TryExtract(strings, out var id, "x-correlation-id") ? id : null, Is.EqualTo("fresh"));
+    }
+
+    [Test]
     public void InjectWithoutACorrelationIdOrActivityWritesNothing()
     {
         var headers = new Dictionary<string, string>();
