@@ -17,6 +17,10 @@ public sealed class ObservabilityOptions
     readonly List<Action<RedactionOptions>> _redaction = new();
     readonly Dictionary<string, LogEventLevel> _overrides = new(StringComparer.Ordinal);
 
+    // The sources this instance's MinimumLevel() set: one call applies only these, so it does not undo an override the
+    // user set by hand after an earlier call. Not copied: each call starts from a fresh clone.
+    readonly HashSet<string> _overridesSet = new(StringComparer.Ordinal);
+
     internal ObservabilityOptions()
     {
         // In a container, logs are collected from stdout as JSON lines.
@@ -71,6 +75,8 @@ public sealed class ObservabilityOptions
     internal IReadOnlyList<Action<RedactionOptions>> RedactionActions => _redaction;
 
     internal IReadOnlyDictionary<string, LogEventLevel> MinimumLevelOverrides => _overrides;
+
+    internal IReadOnlyCollection<string> MinimumLevelOverridesSetHere => _overridesSet;
 
     /// <summary>Names the service on every event (<c>ServiceName</c>, <c>ServiceVersion</c>, <c>Environment</c>).</summary>
     /// <param name="name">The service name; must not be empty.</param>
@@ -147,6 +153,7 @@ public sealed class ObservabilityOptions
         if (!Enum.IsDefined(level))
             throw new ArgumentOutOfRangeException(nameof(level), level, "Not a log event level.");
         _overrides[source] = level;
+        _overridesSet.Add(source);
         return this;
     }
 

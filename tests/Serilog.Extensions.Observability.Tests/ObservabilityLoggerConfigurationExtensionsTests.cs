@@ -187,6 +187,23 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     }
 
     [Test]
+    public void ALaterCallDoesNotUndoAnOverrideSetByHandAfterTheEarlierOne()
+    {
+        var sink = new CollectingSink();
+        using (var logger = new LoggerConfiguration()
+                   .WithObservability(o => o.MinimumLevel("Noisy.Library", LogEventLevel.Error).Console(ObservabilityConsoleFormat.None))
+                   .MinimumLevel.Override("Noisy.Library", LogEventLevel.Information)
+                   .WithObservability(o => o.Service("svc").MinimumLevel("Other.Library", LogEventLevel.Warning))
+                   .WriteTo.Sink(sink).CreateLogger())
+        {
+            logger.ForContext(Core.Constants.SourceContextPropertyName, "Noisy.Library.Thing").Information("kept");
+            logger.ForContext(Core.Constants.SourceContextPropertyName, "Other.Library.Thing").Information("dropped");
+        }
+
+        Assert.That(sink.Events.Select(e => e.MessageTemplate.Text), Is.EqualTo(new[] { "kept" }));
+    }
+
+    [Test]
     public void TheRollingJsonFileGetsRedactedCorrelatedClefLines()
     {
         using var folder = TempFolder.ForCaller();

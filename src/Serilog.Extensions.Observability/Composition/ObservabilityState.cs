@@ -45,8 +45,9 @@ sealed class ObservabilityState
             configuration.WriteTo.Sink(state._sink);
         }
 
-        foreach (var (source, level) in state.Options.MinimumLevelOverrides)
-            configuration.MinimumLevel.Override(source, level);
+        // Only what this call set: earlier calls' overrides are in place already, or were changed by hand since.
+        foreach (var source in candidate.MinimumLevelOverridesSetHere)
+            configuration.MinimumLevel.Override(source, candidate.MinimumLevelOverrides[source]);
 
         state._enricher.Replace(enricher);
         state._sink.Replace(sink);
