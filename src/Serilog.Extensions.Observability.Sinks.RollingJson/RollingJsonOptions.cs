@@ -132,5 +132,10 @@ public sealed class RollingJsonOptions
     /// </summary>
     internal TimeSpan? IdleSleep { get; set; }
 
-    internal RollingJsonOptions Clone() => (RollingJsonOptions)MemberwiseClone();
+    /// <summary>
+    /// A copy of these options that can be changed without changing them (the formatter and the time provider are
+    /// shared, not copied).
+    /// </summary>
+    /// <returns>The copy.</returns>
+    public RollingJsonOptions Clone() => (RollingJsonOptions)MemberwiseClone();
 }

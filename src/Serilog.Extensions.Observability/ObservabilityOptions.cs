@@ -162,6 +162,8 @@ public sealed class ObservabilityOptions
     {
         var copy = new ObservabilityOptions();
         copy.CopyFrom(this);
+        // Its own file options too: a call may change them through the getter, and a call that fails must not keep that.
+        copy.RollingJsonOptions = RollingJsonOptions.Clone();
         return copy;
     }
 

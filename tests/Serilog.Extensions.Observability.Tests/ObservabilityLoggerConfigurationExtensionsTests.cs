@@ -132,6 +132,23 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     }
 
     [Test]
+    public void AFileOptionChangedInACallThatFailsIsNotKeptForTheNextCall()
+    {
+        using var folder = TempFolder.ForCaller();
+        var configuration = new LoggerConfiguration()
+            .WithObservability(o => o.Console(ObservabilityConsoleFormat.None)
+                .RollingJson(Path.Combine(folder.Path, "app-.json"), f => f.RollingInterval = Sinks.RollingJson.RollingJsonInterval.Infinite));
+
+        var failed = Assert.Throws<ArgumentOutOfRangeException>(() => configuration.WithObservability(o => o.RollingJsonOptions.QueueLimit = 0));
+        Assert.That(failed!.ParamName, Is.EqualTo("queueLimit"));
+
+        Assert.DoesNotThrow(() => configuration.WithObservability(o => o.Service("after-failure")));
+        using (var logger = configuration.CreateLogger())
+            logger.Information("x");
+        Assert.That(File.ReadAllText(Directory.GetFiles(folder.Path).Single()), Does.Contain("\"ServiceName\":\"after-failure\""));
+    }
+
+    [Test]
     public void AKeyedUserEnricherAfterWithObservabilityPseudonymisesTheUserId()
     {
         var sink = new CollectingSink();

@@ -10,7 +10,9 @@ namespace Serilog.Extensions.Observability.Composition;
 /// <summary>
 /// What <c>WithObservability()</c> has attached to one <see cref="LoggerConfiguration"/>. The configuration
 /// gets one enricher, one destructuring policy and one sink, whatever the number of calls; each call rebuilds
-/// what they delegate to from the accumulated options, so a second call changes, never duplicates.
+/// what the enricher and the sink delegate to from the accumulated options, so a second call changes, never
+/// duplicates. The destructuring policy keeps the first call's redaction rules: objects captured with <c>@</c> are
+/// masked by them, and the event pass of the enricher and the sink applies the later calls' rules.
 /// </summary>
 sealed class ObservabilityState
 {
