@@ -11,14 +11,7 @@ public class JsonDocumentsLeakTests
 {
     const string Mask = RedactionOptions.DefaultMask;
 
-    static IEnumerable<TestCaseData> RoutesAndPieces()
-    {
-        foreach (var route in Routes.All)
-        foreach (var pieces in new[] { Pieces.Sink, Pieces.Sink | Pieces.Policy, Pieces.All })
-            yield return new TestCaseData(route, pieces).SetName($"{route} with {pieces}");
-    }
-
-    [TestCaseSource(nameof(RoutesAndPieces))]
+    [TestCaseSource(typeof(Routes), nameof(Routes.WithPieces))]
     public void EveryDocumentOfNewlineDelimitedJsonIsMaskedByKey(Route route, Pieces pieces)
     {
         const string body = "{\"a\":\"first-visible\"}\n{\"password\":\"ndjson-secret-1\"}\r\n{\"user\":\"ann-visible\",\"items\":[{\"api_key\":\"ndjson-secret-2\"}]}\n";
@@ -43,7 +36,7 @@ public class JsonDocumentsLeakTests
         Assert.That(text, Does.Not.Contain("same-line-secret"));
     }
 
-    [TestCaseSource(nameof(RoutesAndPieces))]
+    [TestCaseSource(typeof(Routes), nameof(Routes.WithPieces))]
     public void JsonTextStartingWithAByteOrderMarkIsMaskedByKey(Route route, Pieces pieces)
     {
         const string body = "\uFEFF{\"user\":\"ann-visible\",\"password\":\"bom-secret-4\"}";
@@ -52,7 +45,7 @@ public class JsonDocumentsLeakTests
         Assert.That(text, Does.Contain("ann-visible").And.Contain(Mask));
     }
 
-    [TestCaseSource(nameof(RoutesAndPieces))]
+    [TestCaseSource(typeof(Routes), nameof(Routes.WithPieces))]
     public void NewlineDelimitedJsonStartingWithAByteOrderMarkIsMaskedByKey(Route route, Pieces pieces)
     {
         const string body = "\uFEFF{\"a\":1}\n{\"client_secret\":\"bom-secret-5\"}";
@@ -60,7 +53,7 @@ public class JsonDocumentsLeakTests
         Assert.That(text, Does.Not.Contain("bom-secret-5"));
     }
 
-    [TestCaseSource(nameof(RoutesAndPieces))]
+    [TestCaseSource(typeof(Routes), nameof(Routes.WithPieces))]
     public void NewlineDelimitedJsonWhoseLaterDocumentIsCutOrInvalidFailsClosed(Route route, Pieces pieces)
     {
         var cut = "{\"a\":1}\n{\"user\":\"ann\",\"password\":\"cut-ndjson-secret-6\",\"data\":\"" + new string('d', 300) + "\"}";
@@ -71,7 +64,7 @@ public class JsonDocumentsLeakTests
         Assert.That(asInvalid, Does.Not.Contain("bad-ndjson-secret-7"));
     }
 
-    [TestCaseSource(nameof(RoutesAndPieces))]
+    [TestCaseSource(typeof(Routes), nameof(Routes.WithPieces))]
     public void NewlineDelimitedJsonWithNothingToMaskIsWrittenAsItIs(Route route, Pieces pieces)
     {
         const string body = "{\"a\":\"one-visible\"}\n{\"token_count\":2}\n";

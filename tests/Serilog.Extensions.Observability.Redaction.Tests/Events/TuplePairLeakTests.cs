@@ -16,13 +16,6 @@ public class TuplePairLeakTests
 {
     const string Mask = RedactionOptions.DefaultMask;
 
-    static IEnumerable<TestCaseData> RoutesAndPieces()
-    {
-        foreach (var route in Routes.All)
-        foreach (var pieces in new[] { Pieces.Sink, Pieces.Sink | Pieces.Policy, Pieces.All })
-            yield return new TestCaseData(route, pieces).SetName($"{route} with {pieces}");
-    }
-
     static string LogThroughMicrosoftLogging(Action<Microsoft.Extensions.Logging.ILogger> write, bool allPieces)
     {
         var sink = new CollectingSink();
@@ -65,7 +58,7 @@ public class TuplePairLeakTests
         Assert.That(text, Does.Not.Contain("dotted-secret-9").And.Contain("db.password"));
     }
 
-    [TestCaseSource(nameof(RoutesAndPieces))]
+    [TestCaseSource(typeof(Routes), nameof(Routes.WithPieces))]
     public void APairTupleNamingASensitiveKeyHasItsValueMaskedOnEveryRoute(Route route, Pieces pieces)
     {
         var pair = ValueTuple.Create<string, object>("password", "pair-secret-2");
@@ -73,7 +66,7 @@ public class TuplePairLeakTests
         Assert.That(text, Does.Not.Contain("pair-secret-2").And.Contain("password").And.Contain(Mask));
     }
 
-    [TestCaseSource(nameof(RoutesAndPieces))]
+    [TestCaseSource(typeof(Routes), nameof(Routes.WithPieces))]
     public void HeaderPairsInAnArrayOrAListHaveTheSensitiveOnesMaskedOnEveryRoute(Route route, Pieces pieces)
     {
         var array = new[] { ("Accept", "application/json-visible"), ("Authorization", "Bearer header-pair-secret-3") };
@@ -88,7 +81,7 @@ public class TuplePairLeakTests
         Assert.That(text, Does.Contain("application/json-visible").And.Contain("agent-visible"));
     }
 
-    [TestCaseSource(nameof(RoutesAndPieces))]
+    [TestCaseSource(typeof(Routes), nameof(Routes.WithPieces))]
     public void TwoElementSequencesWhoseFirstElementIsNotASensitiveKeyAreKept(Route route, Pieces pieces)
     {
         var values = new object[]

@@ -41,6 +41,14 @@ static class Routes
 {
     public static readonly Route[] All = Enum.GetValues<Route>();
 
+    /// <summary>Every route with each set of pieces that includes the sink pass: the cases of the end-to-end leak tests.</summary>
+    public static IEnumerable<TestCaseData> WithPieces()
+    {
+        foreach (var route in All)
+        foreach (var pieces in new[] { Pieces.Sink, Pieces.Sink | Pieces.Policy, Pieces.All })
+            yield return new TestCaseData(route, pieces).SetName($"{route} with {pieces}");
+    }
+
     public static bool Destructures(this Route route) =>
         route is Route.DestructuredArgument or Route.ForContextDestructured or Route.LogContextDestructured or Route.EnricherDestructured;
 
