@@ -34,7 +34,7 @@ public static class RedactionLoggerConfigurationExtensions
     public static LoggerConfiguration WithRedaction(this LoggerDestructuringConfiguration destructure, Action<RedactionOptions>? configure)
     {
         Guard.NotNull(destructure);
-        return destructure.With(new RedactingDestructuringPolicy(RedactorFactory.Create(RedactorFactory.Options(configure))));
+        return destructure.With(RedactionDestructuringPolicy.Create(configure));
     }
 
     /// <summary>

@@ -16,7 +16,8 @@ public static class ObservabilityLoggerConfigurationExtensions
     /// </summary>
     /// <remarks>
     /// Calling it again on the same configuration continues with the same options and replaces what the first call
-    /// attached, so nothing is duplicated. Enrichers added by hand or from appsettings beside it add a property only
+    /// attached, so nothing is duplicated; the latest call's redaction rules apply to objects captured with <c>@</c> and
+    /// to the event pass alike. Enrichers added by hand or from appsettings beside it add a property only
     /// when it is absent, so they do not duplicate properties either. Sinks added by hand are written to as well.
     /// </remarks>
     /// <param name="configuration">The logger configuration.</param>

@@ -10,7 +10,10 @@ namespace Serilog.Extensions.Observability;
 /// </summary>
 public sealed class ObservabilityOptions
 {
-    /// <summary>The console text template: time, level, correlation id and message.</summary>
+    /// <summary>
+    /// The console text template: time, level, correlation id and message. An event without a correlation id is written
+    /// without it: <c>[12:00:00 INF] message</c>.
+    /// </summary>
     public const string DefaultConsoleTemplate =
         "[{Timestamp:HH:mm:ss} {Level:u3}] {CorrelationId} {Message:lj}{NewLine}{Exception}";
 
@@ -39,7 +42,14 @@ public sealed class ObservabilityOptions
     public string? EnvironmentName { get; private set; }
 
     /// <summary>The enrichers added. The default is <see cref="ObservabilityEnrichers.All"/>.</summary>
-    public ObservabilityEnrichers Enrichers { get; set; } = ObservabilityEnrichers.All;
+    /// <exception cref="ArgumentOutOfRangeException">The value has a bit that is not one of the enum's flags.</exception>
+    public ObservabilityEnrichers Enrichers
+    {
+        get => _enrichers;
+        set => _enrichers = CheckEnrichers(value, nameof(Enrichers));
+    }
+
+    ObservabilityEnrichers _enrichers = ObservabilityEnrichers.All;
 
     /// <summary>
     /// The console output. The default is <see cref="ObservabilityConsoleFormat.Text"/>, or
@@ -56,7 +66,10 @@ public sealed class ObservabilityOptions
 
     ObservabilityConsoleFormat _consoleFormat;
 
-    /// <summary>The text template used with <see cref="ObservabilityConsoleFormat.Text"/>; default <see cref="DefaultConsoleTemplate"/>.</summary>
+    /// <summary>
+    /// The text template used with <see cref="ObservabilityConsoleFormat.Text"/>; default <see cref="DefaultConsoleTemplate"/>.
+    /// On an event without a <c>CorrelationId</c>, a <c>{CorrelationId}</c> token and the space after it are left out.
+    /// </summary>
     /// <exception cref="ArgumentException">The value is null, empty or white space.</exception>
     public string ConsoleTemplate
     {
@@ -99,11 +112,19 @@ public sealed class ObservabilityOptions
     /// <summary>Leaves out the given enrichers, for example <c>Without(ObservabilityEnrichers.ThreadId)</c>.</summary>
     /// <param name="enrichers">The enrichers not to add.</param>
     /// <returns>The same options.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="enrichers"/> has a bit that is not one of the enum's flags.</exception>
     public ObservabilityOptions Without(ObservabilityEnrichers enrichers)
     {
-        Enrichers &= ~enrichers;
+        Enrichers &= ~CheckEnrichers(enrichers, nameof(enrichers));
         return this;
     }
+
+    /// <summary>An undefined bit names no enricher: accepted, it would silently turn nothing on or off.</summary>
+    static ObservabilityEnrichers CheckEnrichers(ObservabilityEnrichers value, string name) =>
+        (value & ~ObservabilityEnrichers.All) == 0
+            ? value
+            : throw new ArgumentOutOfRangeException(name, value,
+                "Use only the flags ObservabilityEnrichers defines: LogContext, Correlation, Span, User, ThreadId and PipelineTiming, combined with |.");
 
     /// <summary>
     /// Adjusts the redaction rules used by the destructuring policy, the event pass and the sink wrapper.
@@ -119,14 +140,25 @@ public sealed class ObservabilityOptions
 
     /// <summary>Writes to the console in the given format; <see cref="ObservabilityConsoleFormat.None"/> writes nothing there.</summary>
     /// <param name="format">The console format.</param>
-    /// <param name="template">The text template, for <see cref="ObservabilityConsoleFormat.Text"/>; default <see cref="DefaultConsoleTemplate"/>.</param>
+    /// <param name="template">The text template, only with <see cref="ObservabilityConsoleFormat.Text"/>; <see langword="null"/>
+    /// keeps the one set before (<see cref="DefaultConsoleTemplate"/> by default).</param>
     /// <returns>The same options.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="format"/> is not one of the enum's members.</exception>
+    /// <exception cref="ArgumentException"><paramref name="template"/> is empty or white space, or given with a format other than
+    /// <see cref="ObservabilityConsoleFormat.Text"/>, which would not use it.</exception>
     public ObservabilityOptions Console(ObservabilityConsoleFormat format, string? template = null)
     {
+        // All checked before any is kept: a rejected call changes nothing.
         if (!Enum.IsDefined(format))
             throw new ArgumentOutOfRangeException(nameof(format), format, "Not a console format.");
+        if (template is not null)
+        {
+            Guard.NotNullOrWhiteSpace(template);
+            if (format != ObservabilityConsoleFormat.Text)
+                throw new ArgumentException($"A template only applies to the Text console format; {format} does not use one.", nameof(template));
+        }
         ConsoleFormat = format;
-        if (template is not null) ConsoleTemplate = Guard.NotNullOrWhiteSpace(template);
+        if (template is not null) ConsoleTemplate = template;
         return this;
     }
 

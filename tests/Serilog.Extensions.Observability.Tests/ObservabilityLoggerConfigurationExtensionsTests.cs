@@ -345,6 +345,148 @@ public class ObservabilityLoggerConfigurationExtensionsTests
         Assert.That(new ObservabilityOptions { ConsoleFormat = ObservabilityConsoleFormat.FlatJson }.ConsoleFormat, Is.EqualTo(ObservabilityConsoleFormat.FlatJson));
     }
 
+    [TestCase(1024)]
+    [TestCase(64)]
+    [TestCase((int)ObservabilityEnrichers.All | 128)]
+    public void UndefinedEnricherFlagsAreRejectedWithTheNameAndTheRule(int value)
+    {
+        // They used to be accepted and ignored, so a typo or a value from a newer version turned nothing on or off.
+        var set = Assert.Throws<ArgumentOutOfRangeException>(() => new LoggerConfiguration().WithObservability(o => o.Enrichers = (ObservabilityEnrichers)value));
+        Assert.That(set!.ParamName, Is.EqualTo(nameof(ObservabilityOptions.Enrichers)));
+        Assert.That(set.Message, Does.Contain("only the flags ObservabilityEnrichers defines"));
+
+        var without = Assert.Throws<ArgumentOutOfRangeException>(() => new LoggerConfiguration().WithObservability(o => o.Without((ObservabilityEnrichers)value)));
+        Assert.That(without!.ParamName, Is.EqualTo("enrichers"));
+        Assert.That(without.Message, Does.Contain("only the flags ObservabilityEnrichers defines"));
+    }
+
+    [Test]
+    public void EveryDefinedCombinationOfEnricherFlagsIsAccepted()
+    {
+        var options = new ObservabilityOptions { Enrichers = ObservabilityEnrichers.Span | ObservabilityEnrichers.User };
+        Assert.That(options.Without(ObservabilityEnrichers.User | ObservabilityEnrichers.ThreadId).Enrichers, Is.EqualTo(ObservabilityEnrichers.Span));
+        Assert.DoesNotThrow(() => options.Enrichers = ObservabilityEnrichers.All);
+        Assert.DoesNotThrow(() => options.Enrichers = ObservabilityEnrichers.None);
+    }
+
+    [TestCase(ObservabilityConsoleFormat.Clef)]
+    [TestCase(ObservabilityConsoleFormat.FlatJson)]
+    [TestCase(ObservabilityConsoleFormat.None)]
+    public void ATemplateWithAFormatOtherThanTextIsRejected(ObservabilityConsoleFormat format)
+    {
+        // The JSON formats have no template: it used to be accepted and silently ignored.
+        var ex = Assert.Throws<ArgumentException>(() => new LoggerConfiguration().WithObservability(o => o.Console(format, "{Message}{NewLine}")));
+        Assert.That(ex!.ParamName, Is.EqualTo("template"));
+        Assert.That(ex.Message, Does.Contain("only applies to the Text console format"));
+    }
+
+    [Test]
+    public void ARejectedConsoleCallChangesNothing()
+    {
+        var options = new ObservabilityOptions();
+        options.Console(ObservabilityConsoleFormat.Text, "{Message}{NewLine}");
+        Assert.Throws<ArgumentException>(() => options.Console(ObservabilityConsoleFormat.Clef, "{Level} {Message}{NewLine}"));
+        Assert.Throws<ArgumentException>(() => options.Console(ObservabilityConsoleFormat.FlatJson, " "));
+        Assert.That(options.ConsoleFormat, Is.EqualTo(ObservabilityConsoleFormat.Text));
+        Assert.That(options.ConsoleTemplate, Is.EqualTo("{Message}{NewLine}"));
+    }
+
+    public sealed record LoyaltyCard(string Holder, string LoyaltyNumber);
+
+    [Test]
+    public void ASensitiveKeyAddedByALaterCallMasksObjectsCapturedWithAt()
+    {
+        var sink = new CollectingSink();
+        using (var logger = new LoggerConfiguration()
+                   .WithObservability(o => o.Console(ObservabilityConsoleFormat.None))
+                   .WithObservability(o => o.Redaction(r => r.AdditionalKeys.Add("loyalty_number")))
+                   // Added after WithObservability's event pass and written to a sink outside WriteTo.Redacted: only the
+                   // destructuring policy stands between this object and the output.
+                   .Enrich.WithProperty("Card", new LoyaltyCard("ann", "loyalty-secret-1"), destructureObjects: true)
+                   .WriteTo.Sink(sink)
+                   .CreateLogger())
+        {
+            logger.Information("Paid with {@Used}", new LoyaltyCard("bob", "loyalty-secret-2"));
+        }
+
+        var text = Render(sink.SingleEvent);
+        Assert.That(text, Does.Not.Contain("loyalty-secret"));
+        Assert.That(text, Does.Contain("\"LoyaltyNumber\":\"[REDACTED]\"").And.Contain("ann").And.Contain("bob"));
+    }
+
+    [Test]
+    public void ObjectsCapturedWithAtAreMaskedWithTheLatestCallsRules()
+    {
+        // The event pass leaves a value the destructuring policy already masked as it is, so the policy's rules decide.
+        var sink = new CollectingSink();
+        using (var logger = new LoggerConfiguration()
+                   .WithObservability(o => o.Console(ObservabilityConsoleFormat.None).Redaction(r => r.AdditionalKeys.Add("holder")))
+                   .WithObservability(o => o.Redaction(r =>
+                   {
+                       r.Mask = "***";
+                       r.ExcludedKeys.Add("holder");
+                   }))
+                   .WriteTo.Sink(sink)
+                   .CreateLogger())
+        {
+            logger.Information("Login {@Login} {Password}", new { Holder = "ann", Password = "hunter2" }, "plain-secret");
+        }
+
+        var text = Render(sink.SingleEvent);
+        Assert.That(text, Does.Contain("\"Login\":{\"Holder\":\"ann\",\"Password\":\"***\"}"));
+        Assert.That(text, Does.Contain("\"Password\":\"***\""));
+        Assert.That(text, Does.Not.Contain("hunter2").And.Not.Contain("plain-secret").And.Not.Contain("[REDACTED]"));
+    }
+
+    [Test]
+    [NonParallelizable]
+    public void TheDefaultConsoleLineHasASingleSpaceBeforeTheMessageWithoutACorrelationId()
+    {
+        var original = Console.Out;
+        var captured = new StringWriter();
+        Console.SetOut(captured);
+        try
+        {
+            using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text)).CreateLogger();
+            Assert.That(System.Diagnostics.Activity.Current, Is.Null, "No trace id for the correlation id to fall back to.");
+            logger.Warning("Disk at {Percent}%", 93);
+            using (CorrelationContext.Begin("console-corr"))
+                logger.Warning("Disk at {Percent}%", 94);
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+
+        var lines = captured.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(2));
+        Assert.That(lines[0], Does.Match(@"^\[\d\d:\d\d:\d\d WRN\] Disk at 93%$"));
+        Assert.That(lines[1], Does.Match(@"^\[\d\d:\d\d:\d\d WRN\] console-corr Disk at 94%$"));
+    }
+
+    [TestCase("{Level:u3} {CorrelationId} {Message:lj}{NewLine}", "WRN Disk at 93%")]
+    [TestCase("{Level:u3} {CorrelationId,-12:l} | {Message:lj}{NewLine}", "WRN | Disk at 93%")]
+    [TestCase("{{{Level:u3}}} {CorrelationId} {Message:lj}{NewLine}", "{WRN} Disk at 93%")]
+    [TestCase("{Level:u3} {Message:lj} {CorrelationId}{NewLine}", "WRN Disk at 93% ")]
+    [NonParallelizable]
+    public void AConsoleTemplateLeavesOutTheCorrelationIdAndTheSpaceAfterItWhenThereIsNone(string template, string expected)
+    {
+        var original = Console.Out;
+        var captured = new StringWriter();
+        Console.SetOut(captured);
+        try
+        {
+            using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text, template)).CreateLogger();
+            logger.Warning("Disk at {Percent}%", 93);
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+
+        Assert.That(captured.ToString(), Is.EqualTo(expected + Environment.NewLine));
+    }
+
     static string Render(LogEvent logEvent)
     {
         var writer = new StringWriter();

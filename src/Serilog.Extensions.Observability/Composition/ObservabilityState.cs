@@ -1,24 +1,26 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using Serilog.Configuration;
 using Serilog.Core;
 using Serilog.Debugging;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Formatting;
+using Serilog.Extensions.Observability.Redaction;
 
 namespace Serilog.Extensions.Observability.Composition;
 
 /// <summary>
 /// What <c>WithObservability()</c> has attached to one <see cref="LoggerConfiguration"/>. The configuration
 /// gets one enricher, one destructuring policy and one sink, whatever the number of calls; each call rebuilds
-/// what the enricher and the sink delegate to from the accumulated options, so a second call changes, never
-/// duplicates. The destructuring policy keeps the first call's redaction rules: objects captured with <c>@</c> are
-/// masked by them, and the event pass of the enricher and the sink applies the later calls' rules.
+/// what the three delegate to from the accumulated options, so a second call changes, never duplicates, and the
+/// latest call's redaction rules apply alike to objects captured with <c>@</c> and to the event pass.
 /// </summary>
 sealed class ObservabilityState
 {
     static readonly ConditionalWeakTable<LoggerConfiguration, ObservabilityState> States = new();
 
     readonly DelegatingEnricher _enricher = new();
+    readonly DelegatingDestructuringPolicy _policy = new();
     readonly DelegatingSink _sink = new();
     bool _attached;
 
@@ -35,6 +37,7 @@ sealed class ObservabilityState
         var candidate = state.Options.Clone();
         configure?.Invoke(candidate);
         var enricher = CaptureEnricher(candidate);
+        var policy = RedactionDestructuringPolicy.Create(candidate.ApplyRedaction);
         var sink = CaptureSink(candidate);
         state.Options.CopyFrom(candidate);
 
@@ -43,7 +46,8 @@ sealed class ObservabilityState
             state._attached = true;
             configuration.Enrich.With(state._enricher);
             // Objects are masked as they are bound; the event pass in the enricher and the sink wrapper catch the rest.
-            configuration.Destructure.WithRedaction(state.Options.ApplyRedaction);
+            // Serilog keeps the policies it is given, so ours delegates: a later call's rules reach captured objects too.
+            configuration.Destructure.With(state._policy);
             configuration.WriteTo.Sink(state._sink);
         }
 
@@ -52,6 +56,7 @@ sealed class ObservabilityState
             configuration.MinimumLevel.Override(source, candidate.MinimumLevelOverrides[source]);
 
         state._enricher.Replace(enricher);
+        state._policy.Replace(policy);
         state._sink.Replace(sink);
         return configuration;
     }
@@ -94,7 +99,7 @@ sealed class ObservabilityState
                 switch (options.ConsoleFormat)
                 {
                     case ObservabilityConsoleFormat.Text:
-                        inner.Console(outputTemplate: options.ConsoleTemplate);
+                        TextConsole.Add(inner, options.ConsoleTemplate);
                         break;
                     case ObservabilityConsoleFormat.Clef:
                         inner.Console(new CompactJsonFormatter());
@@ -121,6 +126,21 @@ sealed class ObservabilityState
 
         public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory) =>
             Volatile.Read(ref _inner)?.Enrich(logEvent, propertyFactory);
+    }
+
+    /// <summary>Captures objects with the current redaction rules; replaced, never added to, by later calls.</summary>
+    sealed class DelegatingDestructuringPolicy : IDestructuringPolicy
+    {
+        IDestructuringPolicy? _inner;
+
+        public void Replace(IDestructuringPolicy inner) => Volatile.Write(ref _inner, inner);
+
+        public bool TryDestructure(object value, ILogEventPropertyValueFactory propertyValueFactory, [NotNullWhen(true)] out LogEventPropertyValue? result)
+        {
+            if (Volatile.Read(ref _inner) is { } inner) return inner.TryDestructure(value, propertyValueFactory, out result);
+            result = null;
+            return false;
+        }
     }
 
     /// <summary>Writes to the current sink set; a replaced set is disposed unused.</summary>

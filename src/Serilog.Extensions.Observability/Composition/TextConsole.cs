@@ -1,0 +1,68 @@
+using System.Text;
+using Serilog.Configuration;
+using Serilog.Parsing;
+
+namespace Serilog.Extensions.Observability.Composition;
+
+/// <summary>
+/// The text console. An output template renders a missing property as nothing, so <c>{CorrelationId} </c> left two
+/// spaces in a row on every event without a correlation id; such events get the template without that token and the
+/// space after it.
+/// </summary>
+static class TextConsole
+{
+    const string CorrelationId = "CorrelationId";
+
+    public static void Add(LoggerSinkConfiguration writeTo, string template)
+    {
+        if (WithoutCorrelationId(template) is not { } withoutId)
+        {
+            writeTo.Console(outputTemplate: template);
+            return;
+        }
+
+        // Two console sinks, one per template, each taking the events the other does not: they share the console's lock.
+        writeTo.Conditional(static e => e.Properties.ContainsKey(CorrelationId), sink => sink.Console(outputTemplate: template));
+        writeTo.Conditional(static e => !e.Properties.ContainsKey(CorrelationId), sink => sink.Console(outputTemplate: withoutId));
+    }
+
+    /// <summary>
+    /// <paramref name="template"/> without each <c>{CorrelationId}</c> token (any alignment or format) that a space
+    /// follows, and without that space; <see langword="null"/> when it has none.
+    /// </summary>
+    internal static string? WithoutCorrelationId(string template)
+    {
+        var tokens = new MessageTemplateParser().Parse(template).Tokens.ToArray();
+        var text = new StringBuilder(template.Length);
+        var changed = false;
+        for (var i = 0; i < tokens.Length; i++)
+        {
+            switch (tokens[i])
+            {
+                case PropertyToken { PropertyName: CorrelationId } when i + 1 < tokens.Length && tokens[i + 1] is TextToken { Text: [' ', ..] } next:
+                    changed = true;
+                    AppendEscaped(text, next.Text.AsSpan(1));
+                    i++;
+                    break;
+                case TextToken literal:
+                    AppendEscaped(text, literal.Text);
+                    break;
+                default:
+                    // A property token's text as written in the template: name, alignment and format.
+                    text.Append(tokens[i].ToString());
+                    break;
+            }
+        }
+        return changed ? text.ToString() : null;
+    }
+
+    /// <summary>Literal text back in template syntax: its braces doubled.</summary>
+    static void AppendEscaped(StringBuilder text, ReadOnlySpan<char> literal)
+    {
+        foreach (var c in literal)
+        {
+            if (c is '{' or '}') text.Append(c);
+            text.Append(c);
+        }
+    }
+}
