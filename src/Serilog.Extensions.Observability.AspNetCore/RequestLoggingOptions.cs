@@ -100,8 +100,10 @@ public class RequestLoggingOptions
     public TimeSpan? SlowRequestThreshold { get; set; }
 
     /// <summary>
-    /// When an exception escapes, log the status code the client will receive where the exception says
-    /// it (<see cref="BadHttpRequestException.StatusCode"/>) instead of 500. The default is <see langword="false"/>.
+    /// When an exception escapes, log the status code the client will receive where it is known instead of 500:
+    /// the status already sent when the response had started, else the exception's own
+    /// (<see cref="BadHttpRequestException.StatusCode"/>). The default is <see langword="false"/>, which logs 500 as
+    /// Serilog.AspNetCore does.
     /// </summary>
     public bool UseExceptionStatusCode { get; set; }
 

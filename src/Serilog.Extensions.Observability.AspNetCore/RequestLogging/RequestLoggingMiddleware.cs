@@ -111,8 +111,12 @@ sealed class RequestLoggingMiddleware
         if (exception is null)
             return httpContext.Response.StatusCode;
 
-        if (_options.UseExceptionStatusCode && exception is BadHttpRequestException badRequest)
-            return badRequest.StatusCode;
+        if (_options.UseExceptionStatusCode)
+        {
+            // Once the response has started its status line is on the wire: that is what the client got.
+            if (httpContext.Response.HasStarted) return httpContext.Response.StatusCode;
+            if (exception is BadHttpRequestException badRequest) return badRequest.StatusCode;
+        }
 
         return StatusCodes.Status500InternalServerError;
     }

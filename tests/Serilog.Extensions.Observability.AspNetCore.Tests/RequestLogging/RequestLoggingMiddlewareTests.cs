@@ -198,6 +198,43 @@ public class RequestLoggingMiddlewareTests
     }
 
     [Test]
+    public async Task AnExceptionAfterTheResponseStartedLogsTheStatusAlreadySentWhenAskedFor()
+    {
+        await using var app = await StartAsync(o => o.UseExceptionStatusCode = true, a => a.MapGet("/late", async (HttpContext ctx) =>
+        {
+            ctx.Response.StatusCode = StatusCodes.Status202Accepted;
+            await ctx.Response.WriteAsync("partial");
+            await ctx.Response.Body.FlushAsync();
+            throw new InvalidOperationException("late-boom");
+        }));
+        using var client = app.CreateClient();
+
+        // The client got 202 and a cut body; the server can no longer change the status.
+        try { await client.GetAsync("/late"); } catch (HttpRequestException) { }
+
+        var evt = _sink.WaitForCompletion("/late");
+        Assert.That(((ScalarValue)evt.Properties["StatusCode"]).Value, Is.EqualTo(202));
+        Assert.That(evt.Level, Is.EqualTo(LogEventLevel.Error));
+        Assert.That(evt.Exception?.Message, Is.EqualTo("late-boom"));
+    }
+
+    [Test]
+    public async Task AnExceptionAfterTheResponseStartedIsStillLoggedAs500ByDefaultAsSerilogAspNetCoreDoes()
+    {
+        await using var app = await StartAsync(null, a => a.MapGet("/late-default", async (HttpContext ctx) =>
+        {
+            await ctx.Response.WriteAsync("partial");
+            await ctx.Response.Body.FlushAsync();
+            throw new InvalidOperationException("late-boom");
+        }));
+        using var client = app.CreateClient();
+
+        try { await client.GetAsync("/late-default"); } catch (HttpRequestException) { }
+
+        Assert.That(((ScalarValue)_sink.WaitForCompletion("/late-default").Properties["StatusCode"]).Value, Is.EqualTo(500));
+    }
+
+    [Test]
     public async Task UseExceptionHandlerStillProducesItsResponseAndTheEventKeepsTheException()
     {
         await using var app = await StartAsync(null,
