@@ -56,6 +56,7 @@ public static class RedactionLoggerConfigurationExtensions
     /// <param name="valuePatterns">Regular expressions whose matches are masked inside any string; default none.</param>
     /// <param name="useDefaultKeys">Whether the built-in key rules apply; default <see langword="true"/>.</param>
     /// <param name="maximumJsonLength">Longest string (characters) parsed as JSON to mask it by key; default 32768, 0 turns it off.</param>
+    /// <param name="detectEmbeddedCredentials">Mask the value after a sensitive key in <c>key=value</c> text (connection and query strings) and the password in a URL; default off.</param>
     /// <returns>Configuration object allowing method chaining.</returns>
     /// <exception cref="ArgumentException">A setting is not valid.</exception>
     public static LoggerConfiguration WithRedaction(
@@ -73,11 +74,12 @@ public static class RedactionLoggerConfigurationExtensions
         bool detectEmailAddresses = false,
         string[]? valuePatterns = null,
         bool useDefaultKeys = true,
-        int maximumJsonLength = 32 * 1024)
+        int maximumJsonLength = 32 * 1024,
+        bool detectEmbeddedCredentials = false)
     {
         Guard.NotNull(destructure);
         var options = RedactorFactory.Options(null, additionalKeys, excludedKeys, mask, maskStyle, partialVisibleCharacters, pseudonymKey,
-            pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength);
+            pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength, detectEmbeddedCredentials);
         return destructure.With(new RedactingDestructuringPolicy(RedactorFactory.Create(options, parameterNames: true)));
     }
 
@@ -116,6 +118,7 @@ public static class RedactionLoggerConfigurationExtensions
     /// <param name="valuePatterns">Regular expressions whose matches are masked inside any string; default none.</param>
     /// <param name="useDefaultKeys">Whether the built-in key rules apply; default <see langword="true"/>.</param>
     /// <param name="maximumJsonLength">Longest string (characters) parsed as JSON to mask it by key; default 32768, 0 turns it off.</param>
+    /// <param name="detectEmbeddedCredentials">Mask the value after a sensitive key in <c>key=value</c> text (connection and query strings) and the password in a URL; default off.</param>
     /// <returns>Configuration object allowing method chaining.</returns>
     /// <exception cref="ArgumentException">A setting is not valid.</exception>
     public static LoggerConfiguration WithRedaction(
@@ -133,11 +136,12 @@ public static class RedactionLoggerConfigurationExtensions
         bool detectEmailAddresses = false,
         string[]? valuePatterns = null,
         bool useDefaultKeys = true,
-        int maximumJsonLength = 32 * 1024)
+        int maximumJsonLength = 32 * 1024,
+        bool detectEmbeddedCredentials = false)
     {
         Guard.NotNull(enrich);
         var options = RedactorFactory.Options(null, additionalKeys, excludedKeys, mask, maskStyle, partialVisibleCharacters, pseudonymKey,
-            pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength);
+            pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength, detectEmbeddedCredentials);
         return enrich.With(new RedactingEnricher(RedactorFactory.Create(options, parameterNames: true)));
     }
 
@@ -189,6 +193,7 @@ public static class RedactionLoggerConfigurationExtensions
     /// <param name="valuePatterns">Regular expressions whose matches are masked likewise; default none.</param>
     /// <param name="useDefaultKeys">Whether the built-in key rules apply; default <see langword="true"/>.</param>
     /// <param name="maximumJsonLength">Longest string (characters) parsed as JSON to mask it by key; default 32768, 0 turns it off.</param>
+    /// <param name="detectEmbeddedCredentials">Mask the value after a sensitive key in <c>key=value</c> text (connection and query strings) and the password in a URL; default off.</param>
     /// <param name="restrictedToMinimumLevel">The minimum level for events passed to the inner sinks; default all.
     /// Ignored when <paramref name="levelSwitch"/> is set.</param>
     /// <param name="levelSwitch">A switch that changes the minimum level at run time; default none.</param>
@@ -211,13 +216,14 @@ public static class RedactionLoggerConfigurationExtensions
         string[]? valuePatterns = null,
         bool useDefaultKeys = true,
         int maximumJsonLength = 32 * 1024,
+        bool detectEmbeddedCredentials = false,
         LogEventLevel restrictedToMinimumLevel = LevelAlias.Minimum,
         LoggingLevelSwitch? levelSwitch = null)
     {
         Guard.NotNull(writeTo);
         Guard.NotNull(configure);
         var options = RedactorFactory.Options(null, additionalKeys, excludedKeys, mask, maskStyle, partialVisibleCharacters, pseudonymKey,
-            pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength);
+            pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength, detectEmbeddedCredentials);
         var redactor = RedactorFactory.Create(options, parameterNames: true);
         return LoggerSinkConfiguration.Wrap(writeTo, inner => new RedactingSink(inner, redactor), configure, restrictedToMinimumLevel, levelSwitch);
     }

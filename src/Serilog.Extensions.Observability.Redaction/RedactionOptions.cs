@@ -74,6 +74,16 @@ public sealed class RedactionOptions
     public bool DetectEmailAddresses { get; set; }
 
     /// <summary>
+    /// Mask credentials written into text, in any string of the event and in the exception: the value after a sensitive
+    /// key in <c>key=value</c> text (connection strings such as <c>Password=...;</c> or <c>AccountKey=...</c>, query
+    /// strings such as <c>?access_token=...&amp;</c>, command lines such as <c>--password=...</c>) and the password in a
+    /// URL's user info (<c>postgres://app:...@db/</c>). The key rules decide which keys are sensitive
+    /// (<see cref="UseDefaultKeys"/>, <see cref="AdditionalKeys"/>, <see cref="ExcludedKeys"/>). A quoted value
+    /// (<c>Password='a;b'</c>) is masked with its quotes. Default <see langword="false"/>.
+    /// </summary>
+    public bool DetectEmbeddedCredentials { get; set; }
+
+    /// <summary>
     /// Regular expressions (.NET syntax) whose matches are masked in any string of the event and in the exception.
     /// Compiled once, culture-invariant, with <see cref="PatternMatchTimeout"/>. Empty by default.
     /// </summary>

@@ -24,7 +24,8 @@ static class RedactorFactory
         bool detectEmailAddresses = false,
         string[]? valuePatterns = null,
         bool useDefaultKeys = true,
-        int maximumJsonLength = 32 * 1024)
+        int maximumJsonLength = 32 * 1024,
+        bool detectEmbeddedCredentials = false)
     {
         var options = new RedactionOptions
         {
@@ -36,6 +37,7 @@ static class RedactorFactory
             DetectJwts = detectJwts,
             DetectBearerTokens = detectBearerTokens,
             DetectEmailAddresses = detectEmailAddresses,
+            DetectEmbeddedCredentials = detectEmbeddedCredentials,
             MaximumJsonLength = maximumJsonLength,
         };
         if (mask is not null) options.Mask = mask;
@@ -80,7 +82,7 @@ static class RedactorFactory
 
         var keys = new KeyMatcher(options.UseDefaultKeys ? KeyRules.Default : null, options.AdditionalKeys, options.ExcludedKeys);
         var masker = new Masker(options.Mask, options.MaskStyle, options.PartialVisibleCharacters, key, options.PseudonymKeyId);
-        var detectors = ValueDetectors.Create(masker, options, Name(nameof(RedactionOptions.ValuePatterns)));
+        var detectors = ValueDetectors.Create(masker, keys, options, Name(nameof(RedactionOptions.ValuePatterns)));
         return new Redactor(keys, masker, detectors, options.MaximumJsonLength, RulesText(options));
     }
 
@@ -89,7 +91,8 @@ static class RedactorFactory
     {
         var text = new StringBuilder();
         text.Append(options.UseDefaultKeys).Append('|').Append(options.MaximumJsonLength).Append('|')
-            .Append(options.DetectCardNumbers).Append(options.DetectJwts).Append(options.DetectBearerTokens).Append(options.DetectEmailAddresses);
+            .Append(options.DetectCardNumbers).Append(options.DetectJwts).Append(options.DetectBearerTokens).Append(options.DetectEmailAddresses)
+            .Append(options.DetectEmbeddedCredentials);
         Append(text, "additional", options.AdditionalKeys);
         Append(text, "excluded", options.ExcludedKeys);
         Append(text, "patterns", options.ValuePatterns);

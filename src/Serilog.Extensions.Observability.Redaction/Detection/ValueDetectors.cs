@@ -1,16 +1,19 @@
+using System.Text;
 using System.Text.RegularExpressions;
+using Serilog.Extensions.Observability.Redaction.Keys;
 using Serilog.Extensions.Observability.Redaction.Masking;
 
 namespace Serilog.Extensions.Observability.Redaction.Detection;
 
 /// <summary>
 /// Finds secrets inside string values, whatever their key: card numbers (Luhn-checked), JWTs, bearer tokens,
-/// e-mail addresses and user patterns. Every expression is compiled once with a match timeout; each detector first
+/// e-mail addresses, credentials written as <c>key=value</c> or in a URL's user info, and user patterns. Every expression is compiled once with a match timeout; each detector first
 /// runs a cheap check (a digit count, <c>eyJ</c>, <c>bearer</c>, <c>@</c>) so that ordinary strings cost a scan.
 /// </summary>
 sealed class ValueDetectors
 {
     readonly Masker _masker;
+    readonly KeyMatcher? _credentialKeys;
     readonly Regex? _card;
     readonly Regex? _jwt;
     readonly Regex? _bearer;
@@ -20,9 +23,10 @@ sealed class ValueDetectors
     readonly MatchEvaluator _maskMatch;
     readonly MatchEvaluator _maskBearer;
 
-    ValueDetectors(Masker masker, RedactionOptions options, string patternsName)
+    ValueDetectors(Masker masker, KeyMatcher keys, RedactionOptions options, string patternsName)
     {
         _masker = masker;
+        if (options.DetectEmbeddedCredentials) _credentialKeys = keys;
         var timeout = options.PatternMatchTimeout;
         const RegexOptions builtIn = RegexOptions.CultureInvariant | RegexOptions.Compiled | RegexOptions.ExplicitCapture;
 
@@ -57,11 +61,13 @@ sealed class ValueDetectors
 
     /// <summary>The detectors the options turn on, or <see langword="null"/> when none is.</summary>
     /// <param name="masker">Masks what is found.</param>
+    /// <param name="keys">Decides which keys of <c>key=value</c> text are sensitive.</param>
     /// <param name="options">The detectors to turn on.</param>
     /// <param name="patternsName">The name an invalid value pattern is reported under.</param>
-    public static ValueDetectors? Create(Masker masker, RedactionOptions options, string patternsName) =>
-        options.DetectCardNumbers || options.DetectJwts || options.DetectBearerTokens || options.DetectEmailAddresses || options.ValuePatterns.Count > 0
-            ? new ValueDetectors(masker, options, patternsName)
+    public static ValueDetectors? Create(Masker masker, KeyMatcher keys, RedactionOptions options, string patternsName) =>
+        options.DetectCardNumbers || options.DetectJwts || options.DetectBearerTokens || options.DetectEmailAddresses
+        || options.DetectEmbeddedCredentials || options.ValuePatterns.Count > 0
+            ? new ValueDetectors(masker, keys, options, patternsName)
             : null;
 
     public bool DetectsCardNumbers => _card is not null;
@@ -74,6 +80,11 @@ sealed class ValueDetectors
         var result = text;
         try
         {
+            if (_credentialKeys is not null)
+            {
+                if (result.Contains('=')) result = MaskKeyValues(result, _credentialKeys);
+                if (result.Contains("://", StringComparison.Ordinal)) result = MaskUrlPasswords(result);
+            }
             if (_card is not null && CountDigits(result) >= 13) result = _card.Replace(result, _maskCard);
             if (_jwt is not null && result.Contains("eyJ", StringComparison.Ordinal)) result = _jwt.Replace(result, _maskMatch);
             if (_bearer is not null && result.Contains("bearer", StringComparison.OrdinalIgnoreCase)) result = _bearer.Replace(result, _maskBearer);
@@ -88,6 +99,140 @@ sealed class ValueDetectors
 
         return ReferenceEquals(result, text) || result == text ? null : result;
     }
+
+    /// <summary>Most words a <c>key=value</c> key is read back over (<c>Shared Access Key=</c>).</summary>
+    const int MaximumKeyWords = 3;
+
+    /// <summary>
+    /// Masks the value of every <c>key=value</c> pair whose key the rules call sensitive. A key is up to
+    /// <see cref="MaximumKeyWords"/> words of letters, digits, <c>_</c>, <c>-</c> and <c>.</c> joined by single spaces,
+    /// right before the <c>=</c> (spaces around it allowed); a value runs to the next separator of connection strings,
+    /// queries, command lines or prose (<c>; &amp; # ,</c>, white space, quotes, closing brackets), or through its
+    /// closing quote when quoted. <c>==</c>, <c>=&gt;</c>, <c>!=</c>, <c>&lt;=</c> and <c>&gt;=</c> are not pairs.
+    /// </summary>
+    string MaskKeyValues(string text, KeyMatcher keys)
+    {
+        StringBuilder? result = null;
+        var copied = 0;
+        // The last pair's value: the next key starts after it, or inside it for a pair nested in that value
+        // ("options=password=x"), which is looked at too.
+        var lastValueStart = 0;
+        var lastValueEnd = 0;
+        var search = 0;
+        while (search < text.Length)
+        {
+            var equals = text.IndexOf('=', search);
+            if (equals < 0) break;
+            search = equals + 1;
+            if (equals + 1 < text.Length && text[equals + 1] is '=' or '>')
+            {
+                search = equals + 2;
+                continue;
+            }
+            if (equals > 0 && text[equals - 1] is '!' or '<' or '>' or '=') continue;
+
+            var bound = Math.Max(copied, equals < lastValueEnd ? lastValueStart : lastValueEnd);
+            var keyEnd = equals;
+            while (keyEnd > bound && text[keyEnd - 1] == ' ') keyEnd--;
+            var keyStart = KeyStart(text, bound, keyEnd);
+            var valueStart = equals + 1;
+            while (valueStart < text.Length && text[valueStart] == ' ') valueStart++;
+            var valueEnd = ValueEnd(text, valueStart);
+            if (valueEnd == valueStart) continue;
+            lastValueStart = valueStart;
+            lastValueEnd = valueEnd;
+            if (keyStart == keyEnd || !keys.IsSensitiveTextKey(text.Substring(keyStart, keyEnd - keyStart))) continue;
+
+            result ??= new StringBuilder(text.Length);
+            result.Append(text, copied, valueStart - copied).Append(_masker.MaskText(text.Substring(valueStart, valueEnd - valueStart)));
+            copied = search = valueEnd;
+        }
+
+        if (result is null) return text;
+        return result.Append(text, copied, text.Length - copied).ToString();
+    }
+
+    static int KeyStart(string text, int bound, int keyEnd)
+    {
+        var start = keyEnd;
+        for (var words = 0; words < MaximumKeyWords; words++)
+        {
+            var wordStart = start;
+            while (wordStart > bound && IsKeyChar(text[wordStart - 1])) wordStart--;
+            if (wordStart == start) break;
+            start = wordStart;
+            // Another word only across one space, and only when a word char comes before it.
+            if (start - 2 < bound || text[start - 1] != ' ' || !IsKeyChar(text[start - 2])) break;
+            if (words + 1 < MaximumKeyWords) start--;
+        }
+        return start < keyEnd && text[start] == ' ' ? start + 1 : start;
+    }
+
+    static bool IsKeyChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.';
+
+    static int ValueEnd(string text, int start)
+    {
+        if (start >= text.Length) return start;
+        var quote = text[start];
+        if (quote is '"' or '\'')
+        {
+            // Connection strings escape a quote inside a quoted value by doubling it. Unclosed: mask to the end.
+            var i = start + 1;
+            while (i < text.Length)
+            {
+                if (text[i] == quote)
+                {
+                    if (i + 1 < text.Length && text[i + 1] == quote)
+                    {
+                        i += 2;
+                        continue;
+                    }
+                    return i + 1;
+                }
+                i++;
+            }
+            return text.Length;
+        }
+
+        var end = start;
+        while (end < text.Length && !IsValueEnd(text[end])) end++;
+        return end;
+    }
+
+    static bool IsValueEnd(char c) =>
+        char.IsWhiteSpace(c) || c is ';' or '&' or '#' or ',' or '"' or '\'' or ')' or ']' or '}' or '<' or '>' or '|';
+
+    /// <summary>Masks the password of every <c>scheme://user:password@host</c> user info.</summary>
+    string MaskUrlPasswords(string text)
+    {
+        StringBuilder? result = null;
+        var copied = 0;
+        var search = 0;
+        while (search < text.Length)
+        {
+            var separator = text.IndexOf("://", search, StringComparison.Ordinal);
+            if (separator < 0) break;
+            var authorityStart = separator + 3;
+            var authorityEnd = authorityStart;
+            while (authorityEnd < text.Length && !IsAuthorityEnd(text[authorityEnd])) authorityEnd++;
+            search = Math.Max(authorityEnd, authorityStart);
+            if (authorityEnd == authorityStart) continue;
+
+            var at = text.LastIndexOf('@', authorityEnd - 1, authorityEnd - authorityStart);
+            if (at < 0) continue;
+            var colon = text.IndexOf(':', authorityStart, at - authorityStart);
+            if (colon < 0 || colon + 1 == at) continue;
+
+            result ??= new StringBuilder(text.Length);
+            result.Append(text, copied, colon + 1 - copied).Append(_masker.MaskText(text.Substring(colon + 1, at - colon - 1)));
+            copied = at;
+        }
+
+        if (result is null) return text;
+        return result.Append(text, copied, text.Length - copied).ToString();
+    }
+
+    static bool IsAuthorityEnd(char c) => char.IsWhiteSpace(c) || c is '/' or '?' or '#' or '"' or '\'' or '<' or '>';
 
     /// <summary>Whether an integer has 13-19 digits and passes the Luhn check.</summary>
     public static bool IsCardNumber(ulong value)

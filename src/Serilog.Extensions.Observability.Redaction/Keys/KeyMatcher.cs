@@ -58,6 +58,16 @@ sealed class KeyMatcher
         return sensitive;
     }
 
+    /// <summary>
+    /// <see cref="IsSensitive"/> for a key read out of free text (<c>Password=...</c> in a connection string): answered
+    /// from the cache when the key is there, but never added to it, so arbitrary text cannot crowd out property names.
+    /// </summary>
+    public bool IsSensitiveTextKey(string key)
+    {
+        if (key.Length == 0) return false;
+        return _cache.TryGetValue(key, out var sensitive) ? sensitive : Decide(key);
+    }
+
     const int SafeNameSlots = 512;
 
     /// <summary>Longer names are still decided and cached by text, but never pinned in the safe-name slots.</summary>

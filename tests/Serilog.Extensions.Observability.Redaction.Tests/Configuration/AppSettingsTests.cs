@@ -35,8 +35,8 @@ public class AppSettingsTests
         var sink = new CollectingSink();
         using (var logger = FromFile("appsettings.redaction.json", sink))
         {
-            logger.Information("{@Person} {Cookie} {Note} {Token} {door_pin}",
-                new { Name = "ann", Badge = "b-1234" }, "c=1", "mail ann@example.com ref ACCT-1234", "tok", "9876");
+            logger.Information("{@Person} {Cookie} {Note} {Token} {door_pin} {Conn}",
+                new { Name = "ann", Badge = "b-1234" }, "c=1", "mail ann@example.com ref ACCT-1234", "tok", "9876", "Server=db;Password=hunter22");
         }
 
         var properties = sink.SingleEvent.Properties;
@@ -49,6 +49,7 @@ public class AppSettingsTests
             // The enricher excludes token, so the sink's partial style decides: too short to show any of it.
             Assert.That(properties["Token"].ToString(), Is.EqualTo("\"###\""), "sink: partial style, short value");
             Assert.That(properties["Note"].ToString(), Is.EqualTo("\"mail ###om ref ###34\""), "sink: e-mail detector and pattern, partial with 2 characters");
+            Assert.That(properties["Conn"].ToString(), Is.EqualTo("\"Server=db;Password=###22\""), "sink: embedded credentials, partial with 2 characters");
         });
     }
 

@@ -18,6 +18,7 @@ public class ValueDetectorTests
             "jwt" => o => o.DetectJwts = true,
             "bearer" => o => o.DetectBearerTokens = true,
             "email" => o => o.DetectEmailAddresses = true,
+            "credentials" => o => o.DetectEmbeddedCredentials = true,
             "pattern" => o => o.ValuePatterns.Add(@"ACCT-\d{8}"),
             _ => throw new ArgumentException(name),
         };
@@ -131,6 +132,32 @@ public class ValueDetectorTests
         Assert.That(text, Does.Not.Contain("4111 1111").And.Not.Contain("ann@example.com"));
         Assert.That(logEvent.Exception!.Message, Is.EqualTo($"Charge of {Mask} for {Mask} failed"));
         Assert.That(logEvent.Exception.ToString(), Does.StartWith("System.InvalidOperationException: Charge of " + Mask));
+    }
+
+    [Test]
+    public void EmbeddedCredentialsAreMaskedInTheExceptionAndByTheKeyRulesInForce()
+    {
+        // What ADO.NET providers put in a message when a connection string is malformed or a login fails.
+        var error = new ArgumentException("Keyword not supported: 'serverr'. Server=db;User Id=sa;Password=hunter2;Pin=4321");
+        var logEvent = Routes.Write(Route.MessageArgument, "N", 1, Pieces.Sink, o =>
+        {
+            o.DetectEmbeddedCredentials = true;
+            o.AdditionalKeys.Add("user id");
+            o.ExcludedKeys.Add("pin");
+        }, exception: error).Single();
+
+        Assert.That(logEvent.Exception!.Message, Is.EqualTo($"Keyword not supported: 'serverr'. Server=db;User Id={Mask};Password={Mask};Pin=4321"));
+        Assert.That(Output.Render(logEvent), Does.Not.Contain("hunter2"));
+    }
+
+    [Test]
+    public void KeysReadFromTextAreNotKeptInTheKeyCache()
+    {
+        var redactor = Serilog.Extensions.Observability.Redaction.Core.RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true });
+        var before = redactor.Keys.RetainedKeyCharacters;
+        for (var i = 0; i < 200; i++)
+            Assert.That(redactor.Detectors!.Redact($"item{i}_password=x{i};other{i}=y"), Is.EqualTo($"item{i}_password={Mask};other{i}=y"));
+        Assert.That(redactor.Keys.RetainedKeyCharacters, Is.EqualTo(before));
     }
 
     [Test]
