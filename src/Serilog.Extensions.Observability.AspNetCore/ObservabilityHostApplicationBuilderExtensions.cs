@@ -10,6 +10,7 @@ using Serilog.Events;
 using Serilog.Extensions.Observability;
 using Serilog.Extensions.Observability.AspNetCore.Correlation;
 using Serilog.Extensions.Observability.AspNetCore.RequestLogging;
+using Serilog.Extensions.Observability.Redaction;
 using Serilog.Extensions.Logging;
 
 namespace Serilog;
@@ -60,6 +61,10 @@ public static class ObservabilityHostApplicationBuilderExtensions
                 options.Without(EnrichersNamedIn(section));
                 if (!SectionDecidesAspNetCoreLevel(section))
                     options.MinimumLevel(AspNetCoreSource, LogEventLevel.Warning);
+                // The rules of our own redaction passes: the section's WithRedaction entries add passes of their own,
+                // and without this a key they exclude would still be masked by ours.
+                if (section.GetSection(RedactionSectionName) is { } redaction && redaction.Exists())
+                    options.Redaction(rules => BindRedaction(redaction, rules));
                 if (environment.EnvironmentName is { Length: > 0 } environmentName && options.ServiceName is null)
                     options.Service(environment.ApplicationName is { Length: > 0 } name ? name : "app", environment: environmentName);
                 configure?.Invoke(options);
@@ -106,6 +111,24 @@ public static class ObservabilityHostApplicationBuilderExtensions
     }
 
     const string AspNetCoreSource = "Microsoft.AspNetCore";
+
+    const string RedactionSectionName = "Redaction";
+
+    /// <summary>
+    /// Binds <c>"Serilog:Redaction"</c> (<see cref="RedactionOptions"/>' property names, as in the Redaction package's
+    /// <c>"Args"</c>) onto the rules; a value that does not convert is a configuration error naming its key.
+    /// </summary>
+    static void BindRedaction(IConfigurationSection section, RedactionOptions rules)
+    {
+        try
+        {
+            section.Bind(rules, binder => binder.ErrorOnUnknownConfiguration = true);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new InvalidOperationException($"The \"{section.Path}\" section does not bind to the redaction options ({nameof(RedactionOptions)} property names): {ex.Message}", ex);
+        }
+    }
 
     /// <summary>The enrichers of <c>WithObservability()</c> that the section's <c>"Enrich"</c> list names itself.</summary>
     static ObservabilityEnrichers EnrichersNamedIn(IConfigurationSection section)

@@ -277,4 +277,61 @@ public class AddObservabilityTests
 
         Assert.That(ex!.Message, Does.Contain("ExcludePaths").And.Contain(excluded).And.Contain("'/'"));
     }
+
+    [Test]
+    public async Task TheRedactionSectionSetsTheRulesOfAddObservabilitysOwnRedaction()
+    {
+        using var logs = TempFolder.ForCaller();
+        var path = Path.Combine(logs.Path, "app.json").Replace("\\", "/");
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes($$"""
+            { "Serilog": {
+                "Redaction": {
+                  "ExcludedKeys": [ "session_token" ],
+                  "AdditionalKeys": [ "loyalty_number" ],
+                  "DetectEmbeddedCredentials": true
+                },
+                "WriteTo": [ { "Name": "RollingJson", "Args": { "path": "{{path}}", "rollingInterval": "Infinite" } } ] } }
+            """)));
+        builder.AddObservability();
+        var app = builder.Build();
+        Log.Information("Customer {LoyaltyNumber} with {SessionToken} via {Connection} and {@Card}",
+            "loyalty-1234", "visible-token-id", "Server=db;Password=hunter2", new { Password = "card-secret", loyalty_number = "nested-1234" });
+        await app.DisposeAsync();
+
+        var text = string.Join("\n", Directory.GetFiles(logs.Path, "*.json").SelectMany(File.ReadAllLines));
+        Assert.Multiple(() =>
+        {
+            Assert.That(text, Does.Not.Contain("loyalty-1234").And.Not.Contain("nested-1234"), "an additional key, also in an object captured with @");
+            Assert.That(text, Does.Contain("visible-token-id"), "an excluded key");
+            Assert.That(text, Does.Not.Contain("hunter2").And.Contain("Server=db;Password=[REDACTED]"), "a detector turned on");
+            Assert.That(text, Does.Not.Contain("card-secret"), "the default keys still apply");
+        });
+    }
+
+    [Test]
+    public void ARedactionSectionThatDoesNotBindIsAConfigurationError()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes("""
+            { "Serilog": { "Redaction": { "ExcludeKeys": [ "token" ] } } }
+            """)));
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex!.Message, Does.Contain("Serilog:Redaction").And.Contain("ExcludeKeys"));
+    }
+
+    [Test]
+    public void ARedactionSectionWithAnInvalidValueNamesTheOption()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes("""
+            { "Serilog": { "Redaction": { "PartialVisibleCharacters": 40 } } }
+            """)));
+
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex!.ParamName, Is.EqualTo("PartialVisibleCharacters"));
+    }
 }
