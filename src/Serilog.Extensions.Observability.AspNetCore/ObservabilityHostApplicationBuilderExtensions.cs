@@ -71,10 +71,10 @@ public static class ObservabilityHostApplicationBuilderExtensions
             })
             .CreateLogger();
 
-        var logger = CreateLogger();
-
-        // Called again: this call's logger replaces the last one, which is flushed and closed now rather than left
-        // running, unreachable, with its files open.
+        // What this call's logger replaces is closed before it is built, not after: both come from one configuration,
+        // and a RollingJson sink refuses a path that a live sink still writes (two writers would overwrite each other's
+        // lines). Called again: the last call's logger is flushed and closed rather than left running, unreachable, with
+        // its files open.
         if (builder.Services.FirstOrDefault(d => d.ServiceType == typeof(RegisteredLogger))?.ImplementationInstance is RegisteredLogger previous)
         {
             builder.Services.RemoveAll<RegisteredLogger>();
@@ -83,12 +83,12 @@ public static class ObservabilityHostApplicationBuilderExtensions
             builder.Services.RemoveAll<DiagnosticContext>();
             new LoggerLifetime(previous.Logger, createLateLogger: null).Dispose();
         }
-
-        var replaced = Log.Logger;
-        Log.Logger = logger;
         // A late logger an earlier host left as Log.Logger (several hosts in one process) is ours to close, not the
         // application's: it would otherwise keep its sinks' threads and files until the process exits.
-        LoggerLifetime.CloseReplacedLateLogger(replaced);
+        LoggerLifetime.CloseLateLogger();
+
+        var logger = CreateLogger();
+        Log.Logger = logger;
         builder.Logging.ClearProviders();
         // The container disposes only the singletons it creates, and creates one only when something asks for it. The
         // host always builds the logging provider, whose factory creates the lifetime first, so the lifetime is disposed
@@ -195,28 +195,33 @@ public static class ObservabilityHostApplicationBuilderExtensions
             // Log.Fatal in its catch, a last line in its finally) and ends with Log.CloseAndFlush(). So this logger is
             // flushed and closed now, and a fresh one from the same configuration takes what comes after: until
             // Log.CloseAndFlush(), else until the process exits.
-            Core.Logger? late = null;
-            if (createLateLogger is not null)
-            {
-                try
-                {
-                    late = createLateLogger();
-                }
-                catch (Exception ex)
-                {
-                    SelfLog.WriteLine("AddObservability: no logger for events written after the host was disposed: {0}", ex);
-                }
-            }
-
-            if (late is null)
+            if (createLateLogger is null)
             {
                 Log.CloseAndFlush();
                 return;
             }
 
-            // Installed only once this logger is closed, so that the two never write one file at the same time; what
-            // is logged while it closes is dropped and counted (reason shutdown) by its sinks, as after any disposal.
+            // Created only once this logger is closed, so that the two never write one file at the same time (a
+            // RollingJson sink refuses a path a live sink writes); what is logged while it closes is dropped and counted
+            // (reason shutdown) by its sinks, as after any disposal.
             logger.Dispose();
+            Core.Logger? late = null;
+            try
+            {
+                late = createLateLogger();
+            }
+            catch (Exception ex)
+            {
+                SelfLog.WriteLine("AddObservability: no logger for events written after the host was disposed: {0}", ex);
+            }
+
+            if (late is null)
+            {
+                // As Log.CloseAndFlush() would leave it, without closing the logger a second time.
+                if (ReferenceEquals(Log.Logger, logger)) Log.Logger = Core.Logger.None;
+                return;
+            }
+
             Log.Logger = late;
             CloseWhenTheProcessEnds(late);
         }
@@ -234,21 +239,16 @@ public static class ObservabilityHostApplicationBuilderExtensions
             AppDomain.CurrentDomain.UnhandledException += static (_, _) => CloseLateLogger();
         }
 
-        static void CloseLateLogger()
-        {
-            // Only while it is still the static logger: Log.CloseAndFlush() has closed it otherwise, or the application
-            // replaced it and owns what it did with it.
-            if (Volatile.Read(ref s_late) is { } late && ReferenceEquals(Log.Logger, late)) Log.CloseAndFlush();
-        }
-
         /// <summary>
-        /// AddObservability() made another logger <see cref="Log.Logger"/> in place of <paramref name="replaced"/>: when
-        /// that was the late logger of a disposed host, it is flushed and closed now.
+        /// Flushes and closes the late logger of a disposed host while it is still <see cref="Log.Logger"/>: when the
+        /// process ends, or when AddObservability() is about to make another logger <see cref="Log.Logger"/>. Otherwise
+        /// <c>Log.CloseAndFlush()</c> has closed it, or the application replaced it and owns what it did with it.
         /// </summary>
-        public static void CloseReplacedLateLogger(ILogger replaced)
+        public static void CloseLateLogger()
         {
-            if (replaced is Core.Logger late && ReferenceEquals(Interlocked.CompareExchange(ref s_late, null, late), late))
-                late.Dispose();
+            if (Volatile.Read(ref s_late) is { } late && ReferenceEquals(Log.Logger, late)
+                && ReferenceEquals(Interlocked.CompareExchange(ref s_late, null, late), late))
+                Log.CloseAndFlush();
         }
     }
 }

@@ -22,7 +22,8 @@ public static class RollingJsonLoggerConfigurationExtensions
     /// <param name="path">
     /// The file path; the period's date goes before the extension, as in Serilog.Sinks.File
     /// (<c>logs/app-.json</c> → <c>logs/app-20261122.json</c>, then <c>logs/app-20261122_001.json</c>).
-    /// A missing directory is created.
+    /// A missing directory is created. A path whose files a live RollingJson sink of this process writes is refused:
+    /// dispose that sink (close its logger) first.
     /// </param>
     /// <param name="formatter">Formats each event as one line. The default is the Formatting package's <c>CompactJsonFormatter</c>.</param>
     /// <param name="rollingInterval">How often a new file is started. The default is <see cref="RollingJsonInterval.Day"/>.</param>
@@ -31,7 +32,7 @@ public static class RollingJsonLoggerConfigurationExtensions
     /// <param name="retainedFileCountLimit">The most files kept, the current one included. The default is 31; <see langword="null"/> means no limit.</param>
     /// <param name="retainedFileTimeLimit">Delete rolled files whose period ended longer ago than this. The default, <see langword="null"/>, keeps them.</param>
     /// <param name="retainedTotalBytesLimit">The most bytes all files may take together; the oldest go first. The default, <see langword="null"/>, means no limit.</param>
-    /// <param name="compressRolledFiles">Gzip each rolled file in the background (<c>.json.gz</c>). The default is <see langword="false"/>.</param>
+    /// <param name="compressRolledFiles">Gzip each rolled file in the background (<c>.json.gz</c>), deleting it once its <c>.json.gz</c> is on the disk. The default is <see langword="false"/>.</param>
     /// <param name="fixedCurrentFileName">Keep the current file at one undated name (<c>logs/app.json</c>) and rename it on roll. The default is <see langword="false"/>.</param>
     /// <param name="queueLimit">The most events waiting for the writer, at most 2^30. The default is 100,000.</param>
     /// <param name="blockWhenFull">Make the caller wait for room instead of dropping (and counting) the event when the queue is full. The default is <see langword="false"/>.</param>
@@ -90,7 +91,7 @@ public static class RollingJsonLoggerConfigurationExtensions
     /// <paramref name="options"/> (see <see cref="RollingJsonOptions"/> for meanings and defaults).
     /// </summary>
     /// <param name="sinkConfiguration">Logger sink configuration.</param>
-    /// <param name="path">The file path; the period's date goes before the extension (<c>logs/app-.json</c> → <c>logs/app-20261122.json</c>).</param>
+    /// <param name="path">The file path; the period's date goes before the extension (<c>logs/app-.json</c> → <c>logs/app-20261122.json</c>). A path whose files a live RollingJson sink of this process writes is refused: dispose that sink (close its logger) first.</param>
     /// <param name="options">The sink's options; read once, later changes have no effect.</param>
     /// <returns>Configuration object allowing method chaining.</returns>
     /// <exception cref="ArgumentNullException">A required argument is <see langword="null"/>.</exception>

@@ -73,15 +73,18 @@ public sealed class RollingJsonOptions
 
     /// <summary>
     /// When <see langword="true"/>, each rolled file is compressed with gzip in the background
-    /// (<c>app-20261122.json.gz</c>); retention counts the compressed files. The default is <see langword="false"/>.
+    /// (<c>app-20261122.json.gz</c>); retention counts the compressed files. A rolled file is deleted only once its
+    /// <c>.gz</c> is forced to the storage device, and on Linux its name too, so a power loss cannot take lines that
+    /// <see cref="RollingJsonDurability.Durable"/> had put there. The default is <see langword="false"/>.
     /// </summary>
     public bool CompressRolledFiles { get; set; }
 
     /// <summary>
     /// When <see langword="true"/>, the current file keeps one name (<c>logs/app-.json</c> → <c>logs/app.json</c>:
     /// a trailing <c>-</c>, <c>_</c> or <c>.</c> is dropped from the name) and is renamed to its dated name when it
-    /// rolls, which is what log shippers that tail one path prefer. The default is <see langword="false"/>: the
-    /// current file already carries its dated name, as Serilog.Sinks.File does.
+    /// rolls, which is what log shippers that tail one path prefer; an empty current file (emptied by
+    /// <c>copytruncate</c>) is not renamed at a time roll, the next period goes on in it. The default is
+    /// <see langword="false"/>: the current file already carries its dated name, as Serilog.Sinks.File does.
     /// </summary>
     public bool FixedCurrentFileName { get; set; }
 

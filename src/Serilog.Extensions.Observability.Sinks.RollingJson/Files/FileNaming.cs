@@ -10,6 +10,7 @@ namespace Serilog.Extensions.Observability.Sinks.RollingJson.Files;
 internal sealed class FileNaming
 {
     const string CompressedSuffix = ".gz";
+    const string TemporarySuffix = ".tmp";
 
     FileNaming(string directory, string datedPrefix, string extension, RollingJsonInterval interval, string? fixedCurrentPath)
     {
@@ -124,5 +125,20 @@ internal sealed class FileNaming
         return int.TryParse(rest[1..], NumberStyles.None, CultureInfo.InvariantCulture, out sequence) && sequence > 0;
     }
 
+    /// <summary>The file a compression of this sink writes before it gets its <c>.gz</c> name (<c>app-20261122.json.gz.tmp</c>).</summary>
+    public bool IsTemporary(string fileName) =>
+        fileName.EndsWith(CompressedSuffix + TemporarySuffix, StringComparison.Ordinal)
+        && TryParse(fileName[..^TemporarySuffix.Length], out _, out _, out _);
+
     public static string CompressedPath(string path) => path + CompressedSuffix;
+
+    public static string PlainPath(string compressedPath) => compressedPath[..^CompressedSuffix.Length];
+
+    public static string TemporaryPath(string compressedPath) => compressedPath + TemporarySuffix;
+
+    /// <summary>
+    /// The names of this sink's dated files as one pattern (<c>/var/log/app-*.json</c>); a fixed current name comes from
+    /// the same stem. Two sinks with the same pattern roll into, compress and delete the same files.
+    /// </summary>
+    public string Pattern => Path.Combine(Directory, DatedPrefix + "*" + Extension);
 }

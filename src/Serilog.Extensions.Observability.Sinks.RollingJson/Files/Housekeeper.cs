@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Buffers.Binary;
 using System.IO.Compression;
 using Serilog.Extensions.Observability.Sinks.RollingJson.Diagnostics;
 
@@ -36,12 +38,21 @@ internal sealed class Housekeeper
         _currentPath = currentPath;
     }
 
-    /// <summary>True when there is anything for a run to do.</summary>
-    public bool HasWork => _compress || _countLimit is not null || _timeLimit is not null || _bytesLimit is not null;
+    /// <summary>
+    /// Forces a file's data and metadata to the storage device (<c>fsync</c>). A seam for tests, which cannot cut the
+    /// power: they wrap it to see that a compressed file is flushed before its original is deleted.
+    /// </summary>
+    internal Action<FileStream> FlushFileToDisk = static file => file.Flush(flushToDisk: true);
 
+    /// <summary>Forces the directory's entries (a rename) to the storage device where the platform can; a seam as above.</summary>
+    internal Action<string> FlushDirectoryToDisk = DirectoryFlush.ToDisk;
+
+    /// <summary>
+    /// Starts a pass. There is one whatever the options: besides compression and retention, a pass removes what a crash
+    /// during an earlier compression left (a <c>.gz.tmp</c>, a rolled file twice), which no option turns off.
+    /// </summary>
     public void Schedule()
     {
-        if (!HasWork) return;
         lock (_sync)
         {
             if (_running)
@@ -84,16 +95,23 @@ internal sealed class Housekeeper
         }
     }
 
-    readonly record struct Entry(string Path, DateTime Period, int Sequence, bool Compressed, bool IsCurrent);
+    /// <summary>
+    /// One rolled or current file. <paramref name="Twin"/> is its other copy when both the plain file and its .gz exist
+    /// and neither can go: one file for retention, which deletes both.
+    /// </summary>
+    readonly record struct Entry(string Path, DateTime Period, int Sequence, bool Compressed, bool IsCurrent, string? Twin = null);
 
     internal void RunOnce()
     {
         if (!Directory.Exists(_naming.Directory)) return;
         var current = _currentPath();
-        var entries = Scan(current);
+        var entries = Scan(current, out var leftovers);
         // The writer moved to a new file while we looked: the scan may show that file as a rolled one (and retention
         // would delete the live file). Its opening scheduled another run, which sees it as current.
         if (!string.Equals(_currentPath(), current, StringComparison.Ordinal)) return;
+
+        foreach (var leftover in leftovers) RemoveLeftover(leftover);
+        ResolveTwins(entries);
         var currentEntry = entries.Find(e => e.IsCurrent);
 
         if (_compress)
@@ -101,19 +119,15 @@ internal sealed class Housekeeper
             for (var i = 0; i < entries.Count; i++)
             {
                 var entry = entries[i];
-                if (entry.Compressed || entry.IsCurrent) continue;
+                if (entry.Compressed || entry.IsCurrent || entry.Twin is not null) continue;
                 // Without a fixed name, only files older than the current one are rolled; anything newer (a clock
                 // that went back) is left alone.
                 if (current is not null && _naming.FixedCurrentPath is null && currentEntry.Path is not null && Compare(entry, currentEntry) >= 0)
                     continue;
                 if (current is null && _naming.FixedCurrentPath is null) continue;
-                if (TryCompress(entry.Path))
-                    entries[i] = entry with { Path = FileNaming.CompressedPath(entry.Path), Compressed = true };
+                if (TryCompress(entry.Path, out var plainDeleted))
+                    entries[i] = entry with { Path = FileNaming.CompressedPath(entry.Path), Compressed = true, Twin = plainDeleted ? null : entry.Path };
             }
-            // A plain file whose .gz was already there (a crash between naming the .gz and deleting the plain file) is
-            // now that .gz twice: one file, which must count once for retention, or a file it should keep is deleted.
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            entries.RemoveAll(e => !seen.Add(e.Path));
         }
 
         // Newest first: the current file, then by period and sequence.
@@ -128,6 +142,7 @@ internal sealed class Housekeeper
             try
             {
                 length = new FileInfo(entry.Path).Length;
+                if (entry.Twin is { } twin && File.Exists(twin)) length += new FileInfo(twin).Length;
             }
             catch (IOException)
             {
@@ -146,6 +161,7 @@ internal sealed class Housekeeper
             if (delete)
             {
                 TryDelete(entry.Path);
+                if (entry.Twin is { } twin) TryDelete(twin);
                 continue;
             }
             kept++;
@@ -153,9 +169,10 @@ internal sealed class Housekeeper
         }
     }
 
-    List<Entry> Scan(string? current)
+    List<Entry> Scan(string? current, out List<string> leftovers)
     {
         var entries = new List<Entry>();
+        leftovers = new List<string>();
         foreach (var path in Directory.EnumerateFiles(_naming.Directory))
         {
             var fileName = Path.GetFileName(path);
@@ -164,11 +181,165 @@ internal sealed class Housekeeper
                 entries.Add(new Entry(path, DateTime.MaxValue, int.MaxValue, false, true));
                 continue;
             }
+            if (_naming.IsTemporary(fileName))
+            {
+                leftovers.Add(path);
+                continue;
+            }
             if (!_naming.TryParse(fileName, out var period, out var sequence, out var compressed)) continue;
             var isCurrent = current is not null && string.Equals(path, current, StringComparison.Ordinal);
             entries.Add(new Entry(path, period, sequence, compressed, isCurrent));
         }
         return entries;
+    }
+
+    /// <summary>
+    /// Removes a <c>.gz.tmp</c> that a compression left when the process died in it. It never holds anything of its own:
+    /// the rolled file it was made from is deleted only after the .gz has its name, so that file is still there (and is
+    /// compressed again), or someone (retention, a person) deleted it on purpose.
+    /// </summary>
+    void RemoveLeftover(string temporary)
+    {
+        try
+        {
+            // A compression under way holds its file with no sharing (a lock on Unix): that of another process on the
+            // same path, one shutting down while this one starts, say. That file is not a leftover: leave it. Held open
+            // while it is deleted, so that no compression can start writing it in between.
+            using (new FileStream(temporary, FileMode.Open, FileAccess.Read, FileShare.Delete, bufferSize: 1))
+                File.Delete(temporary);
+            SafeSelfLog.WriteLine("RollingJson sink: removed {0}, left by a compression that did not finish.", temporary);
+        }
+        catch (FileNotFoundException)
+        {
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // In use, or cannot go: the next pass looks again.
+        }
+    }
+
+    enum Twins
+    {
+        /// <summary>The .gz is complete and holds exactly the plain file's bytes: the plain file is the duplicate.</summary>
+        Same,
+
+        /// <summary>The .gz is cut or corrupt, and what it holds is all in the plain file: the .gz can go.</summary>
+        CompressedIsPart,
+
+        /// <summary>The .gz holds something the plain file does not (or could not be read): both are kept.</summary>
+        Differ,
+    }
+
+    /// <summary>
+    /// A rolled file found both plain and compressed: a crash after the .gz got its name and before the plain file was
+    /// deleted, a plain file that could not be deleted, or a compression that never reached the disk. Never losing an
+    /// event decides which goes: the plain file when the .gz is complete and holds all of it, else the .gz when the
+    /// plain file holds all it has, else neither (reported). What is left counts once for retention, whatever the options.
+    /// </summary>
+    void ResolveTwins(List<Entry> entries)
+    {
+        Dictionary<string, int>? plainAt = null;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (entries[i].Compressed) continue;
+            plainAt ??= new Dictionary<string, int>(StringComparer.Ordinal);
+            plainAt[entries[i].Path] = i;
+        }
+        if (plainAt is null) return;
+
+        HashSet<string>? gone = null;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var compressed = entries[i];
+            if (!compressed.Compressed || !plainAt.TryGetValue(FileNaming.PlainPath(compressed.Path), out var p)) continue;
+            var plain = entries[p];
+            gone ??= new HashSet<string>(StringComparer.Ordinal);
+            if (plain.IsCurrent)
+            {
+                // Not ours to settle while it is written (no sink of ours writes a current file that has a .gz).
+                entries[p] = plain with { Twin = compressed.Path };
+                gone.Add(compressed.Path);
+                continue;
+            }
+            switch (CompareTwins(compressed.Path, plain.Path))
+            {
+                case Twins.Same when TryFlushToDisk(compressed.Path) && TryDelete(plain.Path):
+                    gone.Add(plain.Path);
+                    break;
+                case Twins.CompressedIsPart when TryDelete(compressed.Path):
+                    // Left plain: compressed again below, when compression is on.
+                    gone.Add(compressed.Path);
+                    break;
+                case Twins.CompressedIsPart:
+                    entries[p] = plain with { Twin = compressed.Path };
+                    gone.Add(compressed.Path);
+                    break;
+                default:
+                    entries[i] = compressed with { Twin = plain.Path };
+                    gone.Add(plain.Path);
+                    break;
+            }
+        }
+        if (gone is not null) entries.RemoveAll(e => gone.Contains(e.Path));
+    }
+
+    static Twins CompareTwins(string compressedPath, string plainPath)
+    {
+        const int ChunkBytes = 64 * 1024;
+        var fromCompressed = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+        var fromPlain = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+        try
+        {
+            using var plain = new FileStream(plainPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+            using var compressed = new FileStream(compressedPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+            long decompressed = 0;
+            var corrupt = false;
+            using (var gzip = new GZipStream(compressed, CompressionMode.Decompress, leaveOpen: true))
+            {
+                while (true)
+                {
+                    int read;
+                    try
+                    {
+                        read = gzip.Read(fromCompressed, 0, ChunkBytes);
+                    }
+                    catch (InvalidDataException)
+                    {
+                        // Corrupt from here on (a check value that does not match): what came before is in the plain file.
+                        corrupt = true;
+                        break;
+                    }
+                    if (read == 0) break;
+                    if (plain.ReadAtLeast(fromPlain.AsSpan(0, read), read, throwOnEndOfStream: false) < read
+                        || !fromCompressed.AsSpan(0, read).SequenceEqual(fromPlain.AsSpan(0, read)))
+                        return Twins.Differ;
+                    decompressed += read;
+                }
+            }
+            // GZipStream ends quietly where a cut file ends, even inside its trailer: the trailer's size must be there too.
+            var complete = !corrupt && plain.Position == plain.Length && EndsWithSize(compressed, decompressed);
+            return complete ? Twins.Same : Twins.CompressedIsPart;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            SafeSelfLog.WriteLine("RollingJson sink: could not compare {0} with {1}, both kept: {2}", compressedPath, plainPath, ex.Message);
+            return Twins.Differ;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(fromCompressed);
+            ArrayPool<byte>.Shared.Return(fromPlain);
+        }
+    }
+
+    /// <summary>Whether a gzip file ends with the trailer of <paramref name="length"/> bytes of data (ISIZE, the length mod 2^32).</summary>
+    static bool EndsWithSize(FileStream compressed, long length)
+    {
+        Span<byte> size = stackalloc byte[4];
+        var fileLength = compressed.Length;
+        return fileLength >= EmptyGzip.Length
+            && RandomAccess.Read(compressed.SafeFileHandle, size, fileLength - 4) == 4
+            && BinaryPrimitives.ReadUInt32LittleEndian(size) == unchecked((uint)length);
     }
 
     static int Compare(Entry a, Entry b)
@@ -191,50 +362,85 @@ internal sealed class Housekeeper
     /// <summary>A complete gzip member holding no data: header, an empty final deflate block, CRC-32 and size of zero.</summary>
     static ReadOnlySpan<byte> EmptyGzip => new byte[] { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 0xff, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
 
-    bool TryCompress(string path)
+    /// <summary>
+    /// Compresses a rolled file to its .gz and deletes it. The plain file goes only once the .gz and its name are on the
+    /// storage device: deleted earlier, a power loss could take events that <see cref="RollingJsonDurability.Durable"/>
+    /// had already forced there. <paramref name="plainDeleted"/> is false when it could not go (reported; the next
+    /// pass finds both and tries again).
+    /// </summary>
+    bool TryCompress(string path, out bool plainDeleted)
     {
+        plainDeleted = false;
         var target = FileNaming.CompressedPath(path);
-        var temporary = target + ".tmp";
+        var temporary = FileNaming.TemporaryPath(target);
+        var created = false;
         try
         {
-            DateTime lastWrite;
             using (var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024))
             {
-                lastWrite = File.GetLastWriteTimeUtc(source.SafeFileHandle);
+                var lastWrite = File.GetLastWriteTimeUtc(source.SafeFileHandle);
+                // No sharing: a pass of another process takes a .gz.tmp it can open for a leftover (see RemoveLeftover).
                 using var destination = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024);
+                created = true;
                 using (var gzip = new GZipStream(destination, CompressionLevel.Fastest, leaveOpen: true))
                     source.CopyTo(gzip);
                 // For no input GZipStream writes nothing, and a zero-byte .gz is not a gzip file (zcat, gzip -t and
                 // shippers reject it): an empty rolled file gets the gzip member of nothing instead.
                 if (destination.Length == 0) destination.Write(EmptyGzip);
+                destination.Flush();
+                // As gzip does: the compressed file keeps the time of its last line. Without a date in the name that time
+                // is the file's age for retention, and a file compressed late (after a full disk or a restart) must not be
+                // kept the time limit over again. Set before the flush to disk, which then carries it too.
+                File.SetLastWriteTimeUtc(destination.SafeFileHandle, lastWrite);
+                FlushFileToDisk(destination);
             }
-            // As gzip does: the compressed file keeps the time of its last line. Without a date in the name that time is
-            // the file's age for retention, and a file compressed late (after a full disk or a restart) must not be
-            // kept the time limit over again.
-            File.SetLastWriteTimeUtc(temporary, lastWrite);
             File.Move(temporary, target, overwrite: true);
+            // The rename too: until the directory is on the device, a power loss may undo it, and the deletion below
+            // with it or not.
+            FlushDirectoryToDisk(_naming.Directory);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             SafeSelfLog.WriteLine("RollingJson sink: could not compress {0}: {1}", path, ex.Message);
-            TryDelete(temporary);
+            // Only our own: a .gz.tmp that could not be opened is another process's compression under way.
+            if (created) TryDelete(temporary);
             return false;
         }
         // Compressed: the file is its .gz from now on, even if the plain copy cannot go yet (reported; a later pass
-        // compresses and deletes it again).
-        TryDelete(path);
+        // finds both and deletes the plain copy again).
+        plainDeleted = TryDelete(path);
         return true;
     }
 
-    static void TryDelete(string path)
+    /// <summary>Makes an existing .gz and its name durable before its plain copy is deleted (see <see cref="TryCompress"/>).</summary>
+    bool TryFlushToDisk(string path)
+    {
+        try
+        {
+            // Write access only to be allowed the flush: nothing is written.
+            using (var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1))
+                FlushFileToDisk(file);
+            FlushDirectoryToDisk(_naming.Directory);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            SafeSelfLog.WriteLine("RollingJson sink: could not flush {0} to disk, its plain copy is kept: {1}", path, ex.Message);
+            return false;
+        }
+    }
+
+    static bool TryDelete(string path)
     {
         try
         {
             File.Delete(path);
+            return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             SafeSelfLog.WriteLine("RollingJson sink: could not delete {0}: {1}", path, ex.Message);
+            return false;
         }
     }
 }

@@ -53,6 +53,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     readonly bool _blockWhenFull;
     readonly TimeSpan _shutdownTimeout;
     readonly Housekeeper _housekeeper;
+    readonly LivePaths.Claim _claim;
     readonly Thread _writer;
     // No spinning: the writer's waits are either timed polls or long idle sleeps.
     readonly ManualResetEventSlim _wake = new(false, spinCount: 1);
@@ -123,25 +124,37 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     public RollingJsonSink(FileNaming naming, RollingJsonOptions options)
     {
         _naming = naming;
-        _queue = new BoundedEventQueue(options.QueueLimit);
-        // A polling writer is woken early only when a burst could fill the queue before its next look.
-        _wakeThreshold = Math.Max(1, Math.Min(options.QueueLimit / 8, WakeThreshold));
-        _pollInterval = options.PollInterval;
-        _idleSleep = options.IdleSleep ?? FileCheckInterval;
-        _encoder = new EventEncoder(options.Formatter ?? DefaultFormatter());
-        _time = options.TimeProvider;
-        _zone = options.RollOnUtc ? TimeZoneInfo.Utc : _time.LocalTimeZone;
-        _fileSizeLimit = options.FileSizeLimitBytes;
-        _sizeRollAt = _fileSizeLimit ?? long.MaxValue;
-        _durable = options.Durability == RollingJsonDurability.Durable;
-        _flushOnLevelEnabled = options.FlushOnLevel is not null;
-        _flushOnLevel = options.FlushOnLevel ?? LogEventLevel.Fatal;
-        _blockWhenFull = options.BlockWhenFull;
-        _shutdownTimeout = options.ShutdownTimeout;
-        _housekeeper = new Housekeeper(naming, options, _zone, () => _filePath ?? _naming.FixedCurrentPath);
-        _writer = new Thread(WriterLoop) { IsBackground = true, Name = "Serilog RollingJson writer" };
-        SinkMetrics.Register(this);
-        _writer.Start();
+        // First: a second live sink on these files is refused before it starts anything.
+        _claim = LivePaths.Take(naming);
+        try
+        {
+            _queue = new BoundedEventQueue(options.QueueLimit);
+            // A polling writer is woken early only when a burst could fill the queue before its next look.
+            _wakeThreshold = Math.Max(1, Math.Min(options.QueueLimit / 8, WakeThreshold));
+            _pollInterval = options.PollInterval;
+            _idleSleep = options.IdleSleep ?? FileCheckInterval;
+            _encoder = new EventEncoder(options.Formatter ?? DefaultFormatter());
+            _time = options.TimeProvider;
+            _zone = options.RollOnUtc ? TimeZoneInfo.Utc : _time.LocalTimeZone;
+            _fileSizeLimit = options.FileSizeLimitBytes;
+            _sizeRollAt = _fileSizeLimit ?? long.MaxValue;
+            _durable = options.Durability == RollingJsonDurability.Durable;
+            _flushOnLevelEnabled = options.FlushOnLevel is not null;
+            _flushOnLevel = options.FlushOnLevel ?? LogEventLevel.Fatal;
+            _blockWhenFull = options.BlockWhenFull;
+            _shutdownTimeout = options.ShutdownTimeout;
+            _housekeeper = new Housekeeper(naming, options, _zone, () => _filePath ?? _naming.FixedCurrentPath);
+            _writer = new Thread(WriterLoop) { IsBackground = true, Name = "Serilog RollingJson writer" };
+            SinkMetrics.Register(this);
+            _writer.Start();
+        }
+        catch
+        {
+            // No sink: nothing will dispose it, so the files are free for the next one at once.
+            SinkMetrics.Unregister(this);
+            _claim.Dispose();
+            throw;
+        }
     }
 
     static ITextFormatter DefaultFormatter() => new CompactJsonFormatter();
@@ -668,6 +681,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 // A file was in use in the period that ended.
                 CloseFile(flushToDisk: false);
                 // A fixed current file that could not be renamed did not roll: it keeps growing (see RenameFixedFile).
+                // Nor did an empty one: the new period goes on in it.
                 if (_naming.FixedCurrentPath is null || RenameFixedFile(_period)) CountRollover();
             }
             _period = period;
@@ -692,7 +706,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         {
             if (!RenameFixedFile(_period))
             {
-                // Reported by the rename; no file was rolled. Keep writing where we were until one limit more.
+                // No file was rolled (the rename failed and was reported, or the file was emptied under us): keep
+                // writing where we were until one limit more.
                 TryOpen();
                 _sizeRollAt = _fileLength + _fileSizeLimit.GetValueOrDefault();
                 return;
@@ -826,13 +841,19 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         return highest;
     }
 
-    /// <summary>Gives the fixed current file its dated name; false (and reported) when it could not be renamed.</summary>
+    /// <summary>
+    /// Gives the fixed current file its dated name. False when no file was rolled: the file is empty (no events to
+    /// keep, so it stays the current file rather than leave an empty dated file behind), or it could not be renamed
+    /// (reported).
+    /// </summary>
     bool RenameFixedFile(DateTime period)
     {
         var source = _naming.FixedCurrentPath!;
         try
         {
-            if (!File.Exists(source)) return true;
+            var file = new FileInfo(source);
+            if (!file.Exists) return true;
+            if (file.Length == 0) return false;
             // After the newest rolled file of the period, never into a gap retention left: retention orders by
             // sequence, so a reused low number would make the newest content look oldest and be deleted first.
             var sequence = HighestSequence(period) + 1;
@@ -950,5 +971,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         if (!_housekeeper.WaitIdle(_shutdownTimeout - stopwatch.Elapsed))
             SafeSelfLog.WriteLine("RollingJson sink {0}: compression or retention was still running at the shutdown timeout.", _naming.Directory);
         SinkMetrics.Unregister(this);
+        // Last: a sink configured on the same path from now on (a logger replacing this one) finds the files free. Also
+        // after a timeout: a writer stuck in the kernel must not keep the path from every later logger of the process.
+        _claim.Dispose();
     }
 }

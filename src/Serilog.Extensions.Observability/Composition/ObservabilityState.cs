@@ -38,7 +38,20 @@ sealed class ObservabilityState
         configure?.Invoke(candidate);
         var enricher = CaptureEnricher(candidate);
         var policy = RedactionDestructuringPolicy.Create(candidate.ApplyRedaction);
-        var sink = CaptureSink(candidate);
+        // The sinks an earlier call built go before this call builds its own: a RollingJson sink refuses a path that a
+        // live sink writes, and the new set usually writes the same file. They have written nothing (the configuration
+        // has no logger yet); if this call's set fails to build, one from the options kept so far takes their place.
+        state._sink.Replace(null);
+        ILogEventSink? sink;
+        try
+        {
+            sink = CaptureSink(candidate);
+        }
+        catch
+        {
+            state._sink.Replace(CaptureSink(state.Options));
+            throw;
+        }
         state.Options.CopyFrom(candidate);
 
         if (!state._attached)

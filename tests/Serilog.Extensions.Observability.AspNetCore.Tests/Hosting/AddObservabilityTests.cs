@@ -211,6 +211,54 @@ public class AddObservabilityTests
         Assert.That(DisposalProbeSink.WasDisposed(second), Is.True);
     }
 
+    [Test]
+    public async Task ASecondCallWithARollingJsonFileReplacesTheFirstLoggerOnTheSameFile()
+    {
+        // Both calls read one configuration, so both loggers write one file; a RollingJson sink refuses a path a live sink
+        // writes, so the first logger must be closed before the second is built.
+        using var folder = TempFolder.ForCaller();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        void Configure(ObservabilityOptions o) => o.Console(ObservabilityConsoleFormat.None).RollingJson(Path.Combine(folder.Path, "app-.json"));
+        builder.AddObservability(Configure);
+        Assert.DoesNotThrow(() => builder.AddObservability(Configure));
+
+        var app = builder.Build();
+        await app.StartAsync();
+        Log.Information("From the second logger");
+        await app.StopAsync();
+        await app.DisposeAsync();
+        Log.CloseAndFlush();
+
+        Assert.That(ReadEvents(folder.Path).Count(e => Prop(e, "@mt") == "From the second logger"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task TheNextHostWritesTheRollingJsonFileThatTheLateLoggerOfTheLastHostHeld()
+    {
+        // Several hosts in one process, one after the other, with one configuration: the late logger a disposed host
+        // left holds the file until the next AddObservability() closes it, which must happen before the next logger is
+        // built on the same file.
+        using var folder = TempFolder.ForCaller();
+        void Configure(ObservabilityOptions o) => o.Console(ObservabilityConsoleFormat.None).RollingJson(Path.Combine(folder.Path, "app-.json"));
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.AddObservability(Configure);
+        var app = builder.Build();
+        await app.StartAsync();
+        await app.StopAsync();
+        await app.DisposeAsync();
+        Log.Information("To the late logger");
+
+        var nextBuilder = WebApplication.CreateSlimBuilder();
+        Assert.DoesNotThrow(() => nextBuilder.AddObservability(Configure));
+        Log.Information("To the next host's logger");
+        Log.CloseAndFlush();
+
+        var templates = ReadEvents(folder.Path).Select(e => Prop(e, "@mt")).ToList();
+        Assert.That(templates, Does.Contain("To the late logger").And.Contain("To the next host's logger"));
+    }
+
     static (bool Information, bool Warning) AspNetCoreLevelsEnabled(string serilogSection)
     {
         var builder = WebApplication.CreateSlimBuilder();

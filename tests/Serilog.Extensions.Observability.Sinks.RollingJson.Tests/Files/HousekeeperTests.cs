@@ -258,6 +258,239 @@ public class HousekeeperTests
         Assert.That(LogFiles.ReadBytes(RollingJson.Files.FileNaming.CompressedPath(empty)), Is.Empty);
     }
 
+    static RollingJson.Files.FileNaming InfiniteNaming(TempFolder folder) =>
+        RollingJson.Files.FileNaming.Create(Path.Combine(folder.Path, "app-.json"), RollingJsonInterval.Infinite, fixedCurrentFileName: false);
+
+    static string Lines(params int[] seqs) => string.Concat(seqs.Select(i => $"{{\"Seq\":{i}}}\n"));
+
+    static byte[] Gzip(string text)
+    {
+        using var memory = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(memory, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            gzip.Write(System.Text.Encoding.UTF8.GetBytes(text));
+        return memory.ToArray();
+    }
+
+    /// <summary>Rolled files _000 to _002 (one line each) and the current _003, which the returned housekeeper knows.</summary>
+    static (RollingJson.Files.FileNaming Naming, string Current) FourFiles(TempFolder folder)
+    {
+        var naming = InfiniteNaming(folder);
+        for (var i = 0; i < 4; i++) File.WriteAllText(naming.DatedPath(DateTime.MinValue, i), Lines(i));
+        return (naming, naming.DatedPath(DateTime.MinValue, 3));
+    }
+
+    [Test]
+    public void ACompressedFileAndItsNameReachTheDiskBeforeTheRolledFileIsDeleted()
+    {
+        // No test can cut the power. The housekeeper's flushes to disk go through seams, wrapped here around the real
+        // calls, that record what the disk held at each: the .gz whole and with its time when its data is flushed, then
+        // its name when the directory is, and the rolled file still there at both, deleted only after.
+        using var folder = TempFolder.ForCaller();
+        var naming = InfiniteNaming(folder);
+        var rolled = naming.DatedPath(DateTime.MinValue, 1);
+        File.WriteAllText(rolled, Lines(Enumerable.Range(0, 500).ToArray()));
+        var lastWrite = DateTime.UtcNow - TimeSpan.FromHours(3);
+        File.SetLastWriteTimeUtc(rolled, lastWrite);
+        var current = naming.DatedPath(DateTime.MinValue, 2);
+        File.WriteAllText(current, Lines(500));
+        var compressed = RollingJson.Files.FileNaming.CompressedPath(rolled);
+
+        var housekeeper = new RollingJson.Files.Housekeeper(naming, new RollingJsonOptions { CompressRolledFiles = true }, TimeZoneInfo.Utc, () => current);
+        var flushFile = housekeeper.FlushFileToDisk;
+        var flushDirectory = housekeeper.FlushDirectoryToDisk;
+        var steps = new List<string>();
+        long flushedLength = -1;
+        var flushedTime = DateTime.MinValue;
+        housekeeper.FlushFileToDisk = file =>
+        {
+            flushFile(file);
+            flushedLength = file.Length;
+            flushedTime = File.GetLastWriteTimeUtc(file.SafeFileHandle);
+            steps.Add($"file {Path.GetFileName(file.Name)}; rolled file there: {File.Exists(rolled)}");
+        };
+        housekeeper.FlushDirectoryToDisk = directory =>
+        {
+            flushDirectory(directory);
+            steps.Add($"directory {Path.GetFileName(directory)}; .gz there: {File.Exists(compressed)}; rolled file there: {File.Exists(rolled)}");
+        };
+        housekeeper.RunOnce();
+
+        Assert.That(steps, Is.EqualTo(new[]
+        {
+            "file app-_001.json.gz.tmp; rolled file there: True",
+            $"directory {Path.GetFileName(folder.Path)}; .gz there: True; rolled file there: True",
+        }));
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-_001.json.gz", "app-_002.json" }));
+        Assert.That(flushedLength, Is.EqualTo(new FileInfo(compressed).Length), "the .gz was flushed whole");
+        Assert.That(flushedTime, Is.EqualTo(lastWrite).Within(TimeSpan.FromSeconds(1)), "the .gz was flushed with its time");
+        Assert.That(LogFiles.Lines(compressed).Select(Seq), Is.EqualTo(Enumerable.Range(0, 500).Select(i => (long)i)));
+    }
+
+    [Test]
+    public void ARolledFileIsKeptWhileItsCompressedFileCannotBeFlushedToDisk()
+    {
+        using var folder = TempFolder.ForCaller();
+        var naming = InfiniteNaming(folder);
+        var rolled = naming.DatedPath(DateTime.MinValue, 1);
+        File.WriteAllText(rolled, Lines(1));
+        var current = naming.DatedPath(DateTime.MinValue, 2);
+        File.WriteAllText(current, Lines(2));
+        var housekeeper = new RollingJson.Files.Housekeeper(naming, new RollingJsonOptions { CompressRolledFiles = true }, TimeZoneInfo.Utc, () => current);
+        var flushFile = housekeeper.FlushFileToDisk;
+        var flushDirectory = housekeeper.FlushDirectoryToDisk;
+
+        // The device reports an error on the .gz's flush (EIO): it may not be there, so neither is it named, and the
+        // rolled file stays.
+        housekeeper.FlushFileToDisk = _ => throw new IOException("Flush failed, on purpose.");
+        housekeeper.RunOnce();
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-_001.json", "app-_002.json" }));
+
+        // On the directory's flush: the .gz has its name, which may not survive a power loss, so the rolled file stays.
+        housekeeper.FlushFileToDisk = flushFile;
+        housekeeper.FlushDirectoryToDisk = _ => throw new IOException("Flush failed, on purpose.");
+        housekeeper.RunOnce();
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-_001.json", "app-_001.json.gz", "app-_002.json" }));
+
+        // Once flushes work, the next pass finds both copies, flushes the .gz and deletes the plain one.
+        housekeeper.FlushDirectoryToDisk = flushDirectory;
+        housekeeper.RunOnce();
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-_001.json.gz", "app-_002.json" }));
+        Assert.That(LogFiles.AllLines(folder.Path).Select(Seq), Is.EqualTo(new long[] { 1, 2 }));
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void ATemporaryFileLeftByACrashDuringCompressionIsRemovedAndNothingElse(bool compress)
+    {
+        using var folder = TempFolder.ForCaller();
+        var (naming, current) = FourFiles(folder);
+        var rolled = naming.DatedPath(DateTime.MinValue, 1);
+        var leftover = rolled + ".gz.tmp";
+        var gzip = Gzip(Lines(1));
+        File.WriteAllBytes(leftover, gzip[..(gzip.Length / 2)]);
+        // Not this sink's: another stem, no .gz, no date where one must be, other endings.
+        string[] others = { "app-_001.json.tmp", "other-_001.json.gz.tmp", "app-notes.json.gz.tmp", "app-_001.json.gz.tmp.bak", "app-_001.txt.gz.tmp" };
+        foreach (var other in others) File.WriteAllText(Path.Combine(folder.Path, other), "not the sink's");
+
+        var options = new RollingJsonOptions { CompressRolledFiles = compress, RetainedFileCountLimit = null };
+        new RollingJson.Files.Housekeeper(naming, options, TimeZoneInfo.Utc, () => current).RunOnce();
+
+        var suffix = compress ? ".json.gz" : ".json";
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(others.Concat(new[] { "app-" + suffix, "app-_001" + suffix, "app-_002" + suffix, "app-_003.json" }).OrderBy(n => n, StringComparer.Ordinal)));
+        foreach (var other in others) Assert.That(File.ReadAllText(Path.Combine(folder.Path, other)), Is.EqualTo("not the sink's"));
+        Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app-_001" + suffix)).Select(Seq), Is.EqualTo(new long[] { 1 }));
+    }
+
+    [Test]
+    public void ATemporaryFileLeftByACrashIsRemovedAtTheNextStartWhateverTheOptions()
+    {
+        // Without compression or retention a sink had no housekeeping at all: a leftover of a run that compressed stayed.
+        using var folder = TempFolder.ForCaller();
+        var naming = InfiniteNaming(folder);
+        File.WriteAllText(naming.DatedPath(DateTime.MinValue, 0), Lines(0));
+        File.WriteAllBytes(naming.DatedPath(DateTime.MinValue, 0) + ".gz.tmp", Gzip(Lines(0))[..10]);
+        File.WriteAllText(naming.DatedPath(DateTime.MinValue, 1), Lines(1));
+
+        var sink = Create(Path.Combine(folder.Path, "app-.json"), o => o.RetainedFileCountLimit = null);
+        EmitAndWait(sink, Event(2));
+        sink.Dispose(); // waits for housekeeping
+
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-.json", "app-_001.json" }));
+        Assert.That(LogFiles.AllLines(folder.Path).Select(Seq), Is.EqualTo(new long[] { 0, 1, 2 }));
+    }
+
+    [Test]
+    public void ATemporaryFileACompressionIsWritingIsLeftAlone()
+    {
+        // A compression under way (another process's housekeeping, one shutting down as this one starts) holds its
+        // .gz.tmp with no sharing; a lock on Unix. It is not a leftover, and a compression here must not take it either.
+        using var folder = TempFolder.ForCaller();
+        var (naming, current) = FourFiles(folder);
+        var rolled = naming.DatedPath(DateTime.MinValue, 1);
+        var temporary = rolled + ".gz.tmp";
+        var options = new RollingJsonOptions { CompressRolledFiles = true, RetainedFileCountLimit = null };
+        var housekeeper = new RollingJson.Files.Housekeeper(naming, options, TimeZoneInfo.Utc, () => current);
+        using (var writing = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            writing.Write(new byte[] { 0x1f, 0x8b, 8 });
+            writing.Flush();
+            housekeeper.RunOnce();
+            Assert.That(File.Exists(temporary), Is.True, "The file being written was removed.");
+            Assert.That(new FileInfo(temporary).Length, Is.EqualTo(3), "The file being written was changed.");
+            Assert.That(File.Exists(rolled), Is.True);
+        }
+
+        housekeeper.RunOnce();
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-.json.gz", "app-_001.json.gz", "app-_002.json.gz", "app-_003.json" }));
+        Assert.That(LogFiles.AllLines(folder.Path).Select(Seq), Is.EqualTo(new long[] { 0, 1, 2, 3 }));
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void AFileLeftBothPlainAndWhollyCompressedKeepsItsCompressedCopyAndCountsOnce(bool compress)
+    {
+        // A crash after the .gz got its name and before the plain file was deleted. The complete .gz holds every line of
+        // the plain file, which is the duplicate, whether or not this run compresses; the pair is one file for retention.
+        using var folder = TempFolder.ForCaller();
+        var (naming, current) = FourFiles(folder);
+        var rolled = naming.DatedPath(DateTime.MinValue, 1);
+        File.WriteAllBytes(RollingJson.Files.FileNaming.CompressedPath(rolled), Gzip(Lines(1)));
+
+        var options = new RollingJsonOptions { CompressRolledFiles = compress, RetainedFileCountLimit = 4 };
+        new RollingJson.Files.Housekeeper(naming, options, TimeZoneInfo.Utc, () => current).RunOnce();
+
+        var suffix = compress ? ".json.gz" : ".json";
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-" + suffix, "app-_001.json.gz", "app-_002" + suffix, "app-_003.json" }));
+        Assert.That(LogFiles.AllLines(folder.Path).Select(Seq), Is.EqualTo(new long[] { 0, 1, 2, 3 }));
+    }
+
+    [TestCase(false, "half")]
+    [TestCase(true, "half")]
+    [TestCase(false, "trailer")]
+    [TestCase(true, "trailer")]
+    public void AFileLeftPlainBesideACutCompressedCopyKeepsThePlainOneAndCountsOnce(bool compress, string cut)
+    {
+        // A .gz cut short (a power loss before it reached the disk, under a version that did not flush it): the plain
+        // file holds every line, so the .gz goes, even when only its trailer is missing (which GZipStream reads past
+        // quietly, but gzip -t and shippers reject), and the plain file is compressed again when compression is on.
+        using var folder = TempFolder.ForCaller();
+        var (naming, current) = FourFiles(folder);
+        var rolled = naming.DatedPath(DateTime.MinValue, 1);
+        var content = Lines(Enumerable.Range(100, 200).ToArray());
+        File.WriteAllText(rolled, content);
+        var gzip = Gzip(content);
+        File.WriteAllBytes(RollingJson.Files.FileNaming.CompressedPath(rolled), cut == "half" ? gzip[..(gzip.Length / 2)] : gzip[..^4]);
+
+        var options = new RollingJsonOptions { CompressRolledFiles = compress, RetainedFileCountLimit = 4 };
+        new RollingJson.Files.Housekeeper(naming, options, TimeZoneInfo.Utc, () => current).RunOnce();
+
+        var suffix = compress ? ".json.gz" : ".json";
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-" + suffix, "app-_001" + suffix, "app-_002" + suffix, "app-_003.json" }));
+        var whole = Path.Combine(folder.Path, "app-_001" + suffix);
+        Assert.That(LogFiles.Lines(whole).Select(Seq), Is.EqualTo(Enumerable.Range(100, 200).Select(i => (long)i)));
+        if (compress) Assert.That(File.ReadAllBytes(whole)[^4..], Is.EqualTo(BitConverter.GetBytes(content.Length)), "a whole gzip trailer");
+    }
+
+    [Test]
+    public void AFileWhoseCompressedCopyHoldsOtherLinesKeepsBothAndCountsThemOnce()
+    {
+        // Neither copy holds all the other has: both stay (never recompressed over the .gz), one file for retention,
+        // which deletes both when it deletes that file.
+        using var folder = TempFolder.ForCaller();
+        var (naming, current) = FourFiles(folder);
+        var rolled = naming.DatedPath(DateTime.MinValue, 1);
+        File.WriteAllBytes(RollingJson.Files.FileNaming.CompressedPath(rolled), Gzip(Lines(99)));
+
+        RollingJson.Files.Housekeeper Housekeeper(int count) =>
+            new(naming, new RollingJsonOptions { CompressRolledFiles = true, RetainedFileCountLimit = count }, TimeZoneInfo.Utc, () => current);
+        Housekeeper(4).RunOnce();
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-.json.gz", "app-_001.json", "app-_001.json.gz", "app-_002.json.gz", "app-_003.json" }));
+        Assert.That(LogFiles.AllLines(folder.Path).Select(Seq), Is.EqualTo(new long[] { 0, 1, 99, 2, 3 }));
+
+        Housekeeper(2).RunOnce();
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-_002.json.gz", "app-_003.json" }));
+    }
+
     [Test]
     public void RetentionByAgeCountsAMinuteOfTheRepeatedDstHourFromItsLastOccurrence()
     {

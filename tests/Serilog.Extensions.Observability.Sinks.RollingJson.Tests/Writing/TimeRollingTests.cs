@@ -129,6 +129,35 @@ public class TimeRollingTests
         Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app.json")).Select(Seq), Is.EqualTo(new long[] { 4 }));
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public void ATimeRollOfAnEmptyFixedCurrentFileLeavesNoEmptyDatedFile(bool compress)
+    {
+        // logrotate's copytruncate empties the fixed current file in place; the next event comes in the next hour. An
+        // empty file holds no events: renamed, it left an empty dated file (an empty .gz with compression) behind.
+        using var folder = TempFolder.ForCaller();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 30, 0, TimeSpan.Zero));
+        var sink = Create(Path.Combine(folder.Path, "app-.json"), o =>
+        {
+            o.TimeProvider = time;
+            o.RollingInterval = RollingJsonInterval.Hour;
+            o.FixedCurrentFileName = true;
+            o.CompressRolledFiles = compress;
+        });
+        EmitAndWait(sink, Event(1));
+        var current = Path.Combine(folder.Path, "app.json");
+        File.Copy(current, Path.Combine(folder.Path, "app.json.1"));
+        using (var truncate = new FileStream(current, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
+            truncate.SetLength(0);
+        time.Advance(TimeSpan.FromHours(1));
+        EmitAndWait(sink, Event(2));
+        sink.Dispose();
+
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app.json", "app.json.1" }));
+        Assert.That(LogFiles.Lines(current).Select(Seq), Is.EqualTo(new long[] { 2 }));
+        Assert.That(sink.Rollovers, Is.EqualTo(0), "no file rolled");
+    }
+
     // The local hour repeats at the end of daylight-saving time: in its second pass, each minute still starts when the
     // wall clock reaches it, not a minute after the writer happened to enter the previous one.
     [TestCase("Europe/Berlin", 2026, 10, 25, 1, "2026102502")] // 03:00 CEST -> 02:00 CET at 01:00 UTC
