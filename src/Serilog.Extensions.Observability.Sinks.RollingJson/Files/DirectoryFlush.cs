@@ -14,6 +14,8 @@ internal static class DirectoryFlush
     const int ErrorNotImplemented = 38; // ENOSYS
     const int ErrorNotSupported = 95; // EOPNOTSUPP
 
+    static volatile bool s_unavailable;
+
     /// <summary>
     /// On Linux, <c>fsync</c> on the directory, so that a rename in it survives a power loss. Elsewhere nothing: Windows
     /// has no such call (NTFS journals its metadata). A file system that cannot flush a directory (some FUSE and network
@@ -22,8 +24,19 @@ internal static class DirectoryFlush
     /// <exception cref="IOException">The directory could not be opened or flushed.</exception>
     public static void ToDisk(string directory)
     {
-        if (!OperatingSystem.IsLinux()) return;
-        var descriptor = Open(directory, OpenReadOnly | OpenCloseOnExec);
+        if (!OperatingSystem.IsLinux() || s_unavailable) return;
+        int descriptor;
+        try
+        {
+            descriptor = Open(directory, OpenReadOnly | OpenCloseOnExec);
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // A C library the runtime cannot bind by this name (an unusual distribution): as on a file system that
+            // cannot flush a directory, there is nothing more to offer, and compression must not fail for it.
+            s_unavailable = true;
+            return;
+        }
         if (descriptor < 0)
             throw new IOException($"Could not open the directory {directory} to flush it (errno {Marshal.GetLastPInvokeError()}).");
         try
