@@ -21,8 +21,8 @@ namespace Serilog.Extensions.Observability.Formatting;
 /// per event for the common scalar types; a value of another type costs its <c>ToString()</c>, an exception its
 /// <c>ToString()</c>. Where Serilog.Formatting.Compact would throw (a format string invalid for the value, a
 /// <c>ToString()</c> that throws), this formatter writes the value's <c>ToString()</c> or a placeholder instead.
-/// Each instance remembers the escaped text of up to 512 property names (by reference, from their second use on):
-/// share one instance rather than creating one per event.
+/// Each instance remembers the escaped text of up to 512 property names of up to 128 characters (by reference, from
+/// their second use on): share one instance rather than creating one per event.
 /// </remarks>
 public sealed class RenderedCompactJsonFormatter : IUtf8Formatter
 {

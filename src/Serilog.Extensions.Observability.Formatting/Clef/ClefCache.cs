@@ -7,7 +7,8 @@ namespace Serilog.Extensions.Observability.Formatting.Clef;
 /// <summary>
 /// What a CLEF formatter instance remembers between events: each message template's escaped <c>@mt</c> member and
 /// its formatted tokens, and each property name's escaped <c>,"Name":</c>. Both are keyed by reference (a template
-/// parsed once and its property-name strings come back with every event that uses them) and bounded.
+/// parsed once and its property-name strings come back with every event that uses them) and bounded, in number and in
+/// length: what they keep alive is at most <see cref="MaxRetainedCharacters"/> of template and name text.
 /// </summary>
 sealed class ClefCache
 {
@@ -17,6 +18,22 @@ sealed class ClefCache
     /// <summary>Sets of the property-name cache (it holds up to twice as many names).</summary>
     public const int NameSets = 256;
 
+    /// <summary>
+    /// Longer templates are neither cached nor remembered: Serilog's own template cache stops at this length, so a longer
+    /// template is parsed anew for every event (interpolated text passed as the template: a request body, a document) and
+    /// its instance never comes back; remembering it would only keep hundreds of them alive per formatter.
+    /// </summary>
+    public const int MaxCachedTemplateLength = 1024;
+
+    /// <summary>Longer property names are written uncached, so that names built from data cannot pin large strings.</summary>
+    public const int MaxCachedNameLength = 128;
+
+    /// <summary>
+    /// The most template and name text the cache keeps alive: per set, two cached entries and the key its doorkeeper
+    /// remembers, each no longer than the limits.
+    /// </summary>
+    public const long MaxRetainedCharacters = TemplateSets * 3L * MaxCachedTemplateLength + NameSets * 3L * MaxCachedNameLength;
+
     public ReferenceCache<MessageTemplate, CompactTemplate> Templates { get; } = new(TemplateSets);
 
     public ReferenceCache<string, PreparedText> Names { get; } = new(NameSets);
@@ -25,7 +42,7 @@ sealed class ClefCache
     public CompactTemplate? Template(MessageTemplate template)
     {
         if (Templates.TryGet(template, out var cached)) return cached;
-        if (!Templates.ShouldAdd(template)) return null;
+        if (template.Text.Length > MaxCachedTemplateLength || !Templates.ShouldAdd(template)) return null;
         var created = CompactTemplate.Create(template);
         Templates.Add(template, created);
         return created;
@@ -35,10 +52,22 @@ sealed class ClefCache
     public PreparedText? Name(string name)
     {
         if (Names.TryGet(name, out var cached)) return cached;
-        if (!Names.ShouldAdd(name)) return null;
+        if (name.Length > MaxCachedNameLength || !Names.ShouldAdd(name)) return null;
         var created = PreparedText.Create(new PropertyNameFragment(name));
         Names.Add(name, created);
         return created;
+    }
+
+    /// <summary>The characters of the templates and names the cache keeps alive (for tests).</summary>
+    internal long RetainedCharacters
+    {
+        get
+        {
+            long total = 0;
+            foreach (var template in Templates.RetainedKeys) total += template.Text.Length;
+            foreach (var name in Names.RetainedKeys) total += name.Length;
+            return total;
+        }
     }
 }
 

@@ -54,6 +54,18 @@ sealed class ReferenceCache<TKey, TValue>
         }
     }
 
+    /// <summary>Every key the cache keeps alive, cached or remembered by a doorkeeper (for tests).</summary>
+    internal IEnumerable<TKey> RetainedKeys
+    {
+        get
+        {
+            for (var i = 0; i < _slots.Length; i++)
+                if (Volatile.Read(ref _slots[i]) is { } entry) yield return entry.Key;
+            for (var i = 0; i < _seen.Length; i++)
+                if (Volatile.Read(ref _seen[i]) is { } key) yield return key;
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryGet(TKey key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TValue? value)
     {

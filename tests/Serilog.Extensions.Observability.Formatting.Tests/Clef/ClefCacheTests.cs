@@ -124,6 +124,43 @@ public class ClefCacheTests
     }
 
     [Test]
+    public void LongTemplatesAndNamesAreNeverKeptSoTheCacheHoldsLittleTextWhateverItSees()
+    {
+        // Interpolated text passed as the template (a request body, a document) gives a new long template per event;
+        // remembered, hundreds of them would stay alive per formatter. Each is seen twice here (two sinks sharing the
+        // formatter), which would admit it, and alongside it short ones that are cached as before.
+        var cache = new ClefCache();
+        var body = new string('x', 8 * 1024);
+        for (var i = 0; i < 1_000; i++)
+        {
+            var template = Parser.Parse("Body " + body + i + " {Value}");
+            var name = body[..1000] + i;
+            var shortTemplate = Parser.Parse("Short " + i + " {Value}");
+            for (var round = 0; round < 2; round++)
+            {
+                cache.Template(template);
+                cache.Name(name);
+                cache.Template(shortTemplate);
+                cache.Name("Name" + (i % 64));
+            }
+        }
+
+        Assert.That(cache.RetainedCharacters, Is.LessThanOrEqualTo(ClefCache.MaxRetainedCharacters));
+        Assert.That(cache.Templates.Count, Is.GreaterThan(cache.Templates.Capacity / 2), "short templates are still cached");
+
+        // Formatted without the cache, each time exactly as the reference writes it.
+        var formatter = new CompactJsonFormatter();
+        var longEvent = new LogEvent(DateTimeOffset.UnixEpoch, LogEventLevel.Information, null, Parser.Parse("Body " + body + " {Value:0.00}"),
+            [new LogEventProperty("Value", new ScalarValue(1.5m)), new LogEventProperty(body[..200], new ScalarValue(1))]);
+        var expected = SerilogReference.Compact(longEvent);
+        for (var round = 0; round < 3; round++)
+        {
+            Assert.That(Utf8.FormatText(formatter, longEvent), Is.EqualTo(expected), $"round {round}");
+            Assert.That(Utf8.FormatUtf8(formatter, longEvent), Is.EqualTo(Utf8.Encode(expected)), $"round {round}");
+        }
+    }
+
+    [Test]
     public void ConcurrentFormattingOfSharedTemplatesMatchesTheReference()
     {
         var formatter = new CompactJsonFormatter();
