@@ -19,6 +19,9 @@ namespace Serilog.Extensions.Observability.Enrichers;
 /// dispose a scope in the flow that began it (a child task that disposes it changes only its own view). Work
 /// started inside a scope keeps its id even after the scope is disposed, also after a scope of its own that it
 /// begins and disposes.</para>
+/// <para>Dispose every scope (<c>using</c>): a flow holds at most 1024 nested scopes, and past that depth (scopes begun
+/// and never disposed, one per message of a loop) a new scope replaces the innermost one instead of nesting in it,
+/// reported once through SelfLog.</para>
 /// </remarks>
 public static class CorrelationContext
 {

@@ -10,7 +10,8 @@ namespace Serilog.Extensions.Observability.Enrichers;
 /// The same flow and disposal rules as <see cref="CorrelationContext"/>: the identity flows through
 /// <c>await</c>, <c>Task.Run</c> and timers started inside the scope, never into work started outside it;
 /// scopes nest and restore the previous identity on dispose; out-of-order disposal leaves the current
-/// identity in place and is skipped when an inner scope restores its parent.
+/// identity in place and is skipped when an inner scope restores its parent; past 1024 nested scopes (scopes never
+/// disposed) a new scope replaces the innermost one.
 /// </remarks>
 public static class UserContext
 {

@@ -1,3 +1,5 @@
+using Serilog.Debugging;
+
 namespace Serilog.Extensions.Observability.Enrichers.Context;
 
 /// <summary>
@@ -18,25 +20,50 @@ namespace Serilog.Extensions.Observability.Enrichers.Context;
 /// </list>
 /// Work started inside a scope captured the scope when it started (that is how <see cref="AsyncLocal{T}"/>
 /// flows) and keeps seeing it after the starter disposes it, so fire-and-forget work stays correlated.
+/// <para>A flow holds at most <see cref="MaxDepth"/> nested scopes of one type (see there).</para>
 /// </remarks>
 abstract class AmbientScope<TSelf> : IDisposable
     where TSelf : AmbientScope<TSelf>
 {
     static readonly AsyncLocal<TSelf?> CurrentSlot = new();
 
+    /// <summary>
+    /// The most scopes of one type nested in a flow. Only scopes begun and never disposed come near it (a message loop
+    /// that begins a scope per message without <c>using</c>): through the parent links each would keep every earlier one
+    /// alive, without end. Past it, a new scope takes the place of the innermost one instead of nesting in it, so the
+    /// scope it replaces (never disposed, and current no longer) can be collected; the first time is reported to SelfLog.
+    /// </summary>
+    internal const int MaxDepth = 1024;
+
+    static int s_depthReported;
+
     readonly TSelf? _parent;
+    readonly int _depth;
     int _disposed;
     int _abandoned; // disposed out of order: restores skip it
 
     protected AmbientScope()
     {
-        _parent = CurrentSlot.Value;
+        var parent = CurrentSlot.Value;
+        if (parent is not null && parent._depth >= MaxDepth)
+        {
+            if (Interlocked.Exchange(ref s_depthReported, 1) == 0)
+                SelfLog.WriteLine("{0}: more than {1} scopes are nested in one flow, so scopes are being begun and not disposed (dispose each with using). " +
+                    "Past that depth a new scope replaces the innermost one; reported once.", typeof(TSelf).Name, MaxDepth);
+            parent = parent._parent;
+        }
+
+        _parent = parent;
+        _depth = parent is null ? 1 : parent._depth + 1;
     }
 
     public static TSelf? Current => CurrentSlot.Value;
 
-    /// <summary>The scope that was current when this one began.</summary>
+    /// <summary>The scope that was current when this one began (its parent, past <see cref="MaxDepth"/>).</summary>
     protected TSelf? Parent => _parent;
+
+    /// <summary>How many scopes this one's parent links reach, itself included: never more than <see cref="MaxDepth"/>.</summary>
+    internal int Depth => _depth;
 
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 

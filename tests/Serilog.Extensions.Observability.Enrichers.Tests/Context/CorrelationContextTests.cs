@@ -234,6 +234,47 @@ public class CorrelationContextTests
         }
     }
 
+    /// <summary>Runs <paramref name="action"/> in a copy of the current flow, so scopes it leaves open end with it.</summary>
+    internal static void InOwnFlow(Action action) => ExecutionContext.Run(ExecutionContext.Capture()!, _ => action(), null);
+
+    [Test, NonParallelizable]
+    public void ScopesBegunPerMessageAndNeverDisposedDoNotPileUpWithoutEnd()
+    {
+        var selfLog = new List<string>();
+        using (TemporarySelfLog.SaveTo(selfLog))
+        {
+            InOwnFlow(() =>
+            {
+                // A message loop that forgot 'using': every scope would keep all the earlier ones alive.
+                for (var i = 0; i < 100_000; i++) CorrelationContext.Begin("message-" + i);
+
+                Assert.That(CorrelationContext.CurrentId, Is.EqualTo("message-99999"));
+                Assert.That(Enrichers.Context.CorrelationScope.Current!.Depth, Is.LessThanOrEqualTo(Enrichers.Context.CorrelationScope.MaxDepth));
+            });
+        }
+
+        Assert.That(selfLog, Has.Exactly(1).Contains("CorrelationScope: more than 1024 scopes are nested in one flow"));
+    }
+
+    [Test]
+    public void ScopesNestedUpToTheDepthLimitEachRestoreTheirParent()
+    {
+        InOwnFlow(() =>
+        {
+            var scopes = new Stack<IDisposable>();
+            for (var i = 0; i < Enrichers.Context.CorrelationScope.MaxDepth; i++) scopes.Push(CorrelationContext.Begin("level-" + i));
+            Assert.That(Enrichers.Context.CorrelationScope.Current!.Depth, Is.EqualTo(Enrichers.Context.CorrelationScope.MaxDepth));
+
+            for (var i = Enrichers.Context.CorrelationScope.MaxDepth - 1; i > 0; i--)
+            {
+                scopes.Pop().Dispose();
+                Assert.That(CorrelationContext.CurrentId, Is.EqualTo("level-" + (i - 1)));
+            }
+            scopes.Pop().Dispose();
+            Assert.That(CorrelationContext.CurrentId, Is.Null);
+        });
+    }
+
     [Test]
     public async Task TheIdFlowsThroughAwaitAndThreadHops()
     {

@@ -1,4 +1,5 @@
 using Serilog.Extensions.Observability.Enrichers;
+using Serilog.Extensions.Observability.Tests.Support;
 
 namespace Serilog.Extensions.Observability.Enrichers.Tests.Context;
 
@@ -117,6 +118,24 @@ public class UserContextTests
             Assert.That(CorrelationContext.CurrentId, Is.EqualTo("c-1"));
             Assert.That(UserContext.Current, Is.Null);
         }
+    }
+
+    [Test, NonParallelizable]
+    public void ScopesBegunPerMessageAndNeverDisposedDoNotPileUpWithoutEnd()
+    {
+        var selfLog = new List<string>();
+        using (TemporarySelfLog.SaveTo(selfLog))
+        {
+            CorrelationContextTests.InOwnFlow(() =>
+            {
+                for (var i = 0; i < 100_000; i++) UserContext.Begin("user-" + i, "tenant-" + (i % 7));
+
+                Assert.That(UserContext.Current?.UserId, Is.EqualTo("user-99999"));
+                Assert.That(Enrichers.Context.UserScope.Current!.Depth, Is.LessThanOrEqualTo(Enrichers.Context.UserScope.MaxDepth));
+            });
+        }
+
+        Assert.That(selfLog, Has.Exactly(1).Contains("UserScope: more than 1024 scopes are nested in one flow"));
     }
 
     [Test, NonParallelizable]
