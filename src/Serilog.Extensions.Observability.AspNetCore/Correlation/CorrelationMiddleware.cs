@@ -59,18 +59,18 @@ sealed class CorrelationMiddleware
         RejectedHeader? rejected = null;
         var id = earlier?.Id ?? ReadAcceptedId(context, out rejected) ?? FallbackId();
 
-        // One object per request serves as the echo callback's state, as the user resolver and as the record of the id
-        // for a later pass, echoed or not.
+        // One object per request serves as the user resolver and as the record of the id for the echo and a later pass,
+        // echoed or not.
         var state = earlier;
         var echoing = false;
         if (state is null)
         {
-            state = new RequestState(context, this, id);
+            state = new RequestState(this, id);
             context.Features.Set(state);
             // OnStarting throws once the response has started (a middleware before this one wrote it): nothing to echo on.
             if (_options.EchoResponseHeader && !context.Response.HasStarted)
             {
-                context.Response.OnStarting(EchoHeader, state);
+                context.Response.OnStarting(EchoHeader, context);
                 echoing = true;
             }
         }
@@ -94,7 +94,7 @@ sealed class CorrelationMiddleware
                 "Rejected the {HeaderName} request header ({ValueCount} value(s), {Length} characters); a new correlation id is used",
                 header.Name, header.ValueCount, header.Length);
         using var user = !outerScopes && _options.EnableUserContext ? UserContext.BeginDeferred(state.Resolve) : null;
-        state.Enter();
+        state.Enter(context);
         try
         {
             await _next(context);
@@ -147,11 +147,16 @@ sealed class CorrelationMiddleware
 
     static Task EchoHeaderOnStarting(object state)
     {
-        var echo = (RequestState)state;
-        var headers = echo.Context.Response.Headers;
-        var headerName = echo.Owner._options.HeaderName;
-        if (!headers.ContainsKey(headerName))
-            headers[headerName] = echo.Id;
+        // The context is the callback's state, not the request state: the server may start the response after the
+        // request state has let go of the context (see RequestState).
+        var context = (HttpContext)state;
+        if (context.Features.Get<RequestState>() is { } echo)
+        {
+            var headers = context.Response.Headers;
+            var headerName = echo.Owner._options.HeaderName;
+            if (!headers.ContainsKey(headerName))
+                headers[headerName] = echo.Id;
+        }
         return Task.CompletedTask;
     }
 
@@ -160,7 +165,13 @@ sealed class CorrelationMiddleware
     /// is enriched, so identities set by authentication later in the pipeline are seen; the result is reused while the
     /// principal is unchanged.
     /// </summary>
-    internal sealed class RequestState(HttpContext context, CorrelationMiddleware owner, string id)
+    /// <remarks>
+    /// The request's deferred scopes hold this object, and so does every execution context captured while the request
+    /// ran (a timer a singleton created on its first request, work that outlives the request): it holds the
+    /// <see cref="HttpContext"/> only while a pass runs, so that none of those keeps the request, and with Kestrel's
+    /// pooled context the connection, alive for as long as they live.
+    /// </remarks>
+    internal sealed class RequestState(CorrelationMiddleware owner, string id)
     {
         // The principal and the identity read from it, published together once the identity is known: events are
         // enriched on any thread, and one that saw the principal before its identity was read would go without a user.
@@ -180,7 +191,8 @@ sealed class CorrelationMiddleware
         // same connection, whose user work that outlived this request must not take.
         int _running;
 
-        public HttpContext Context => context;
+        // The request's context while a pass runs; null once none does.
+        HttpContext? _context;
 
         public CorrelationMiddleware Owner => owner;
 
@@ -189,7 +201,12 @@ sealed class CorrelationMiddleware
 
         public string Id => id;
 
-        public void Enter() => Interlocked.Increment(ref _running);
+        /// <summary>Begins a pass. Every pass of a request runs with the same context.</summary>
+        public void Enter(HttpContext context)
+        {
+            Volatile.Write(ref _context, context);
+            Interlocked.Increment(ref _running);
+        }
 
         /// <summary>
         /// Ends a pass. The last one reads the user once more while the context is still this request's, so work that
@@ -209,14 +226,15 @@ sealed class CorrelationMiddleware
             }
             finally
             {
-                Interlocked.Decrement(ref _running);
+                if (Interlocked.Decrement(ref _running) == 0) Volatile.Write(ref _context, null);
             }
         }
 
         public UserIdentity? Resolve()
         {
             // The request has ended (a background task outlived it): keep the last identity seen.
-            if (Volatile.Read(ref _running) == 0) return Volatile.Read(ref _resolved)?.Identity;
+            var context = Volatile.Read(ref _running) == 0 ? null : Volatile.Read(ref _context);
+            if (context is null) return Volatile.Read(ref _resolved)?.Identity;
 
             ClaimsPrincipal? principal;
             try

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
@@ -522,6 +523,41 @@ public class CorrelationMiddlewareTests
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(seenAfterwards, Is.Null);
         Assert.That(seenInBackground, Is.EqualTo("bg-1"));
+    }
+
+    [Test]
+    public async Task AFlowCapturedInARequestKeepsItsIdAndUserButNotTheRequest()
+    {
+        var captured = new CapturedRequest();
+        await ServeOneCapturingRequestAsync(captured);
+
+        Assert.That(captured.RequestIsAlive(), Is.False, "The captured flow keeps the HttpContext alive.");
+        Assert.That(captured.Ambient(), Is.EqualTo(("kept-1", "user-5")));
+    }
+
+    /// <summary>One request on real Kestrel whose handler captures its flow; the app is stopped and disposed on return.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    async Task ServeOneCapturingRequestAsync(CapturedRequest captured)
+    {
+        await using var app = await TestWeb.StartKestrelAsync(a =>
+        {
+            Pipeline(a, afterCorrelation: inner => inner.Use(async (ctx, next) =>
+            {
+                ctx.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", "user-5")], "test"));
+                await next(ctx);
+            }));
+            a.MapGet("/capture", (HttpContext ctx) =>
+            {
+                captured.Capture(ctx);
+                return "ok";
+            });
+        }, Services);
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/capture");
+        request.Headers.Add("X-Correlation-ID", "kept-1");
+        using var response = await client.SendAsync(request);
+        Assert.That(response.Headers.GetValues("X-Correlation-ID").Single(), Is.EqualTo("kept-1"));
+        _sink.WaitForCompletion("/capture");
     }
 
     [Test]

@@ -50,7 +50,7 @@ public class RequestIdsTests
     {
         var context = new RecyclingContext();
         var middleware = new CorrelationMiddleware(_ => Task.CompletedTask, new CorrelationOptions(), leaveErrorsToOuterHandlers: false);
-        context.Features.Set(new CorrelationMiddleware.RequestState(context, middleware, "request-1"));
+        context.Features.Set(new CorrelationMiddleware.RequestState(middleware, "request-1"));
         var ids = new RequestIds(context);
         context.BeforeNextFeatures = () =>
         {

@@ -103,6 +103,46 @@ public class AddObservabilityTests
             await app.DisposeAsync();
         }
     }
+    [Test]
+    public async Task AFlowCapturedInARequestKeepsItsIdAndUserButNotTheRequest()
+    {
+        // The outermost middleware's deferred scopes (they also serve exception handlers placed before UseCorrelation)
+        // are what such a flow holds here.
+        using var logs = TempFolder.ForCaller();
+        var captured = new CapturedRequest();
+        await ServeOneCapturingRequestAsync(logs.Path, captured);
+
+        Assert.That(captured.RequestIsAlive(), Is.False, "The captured flow keeps the HttpContext alive.");
+        Assert.That(captured.Ambient(), Is.EqualTo(("kept-2", "user-6")));
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static async Task ServeOneCapturingRequestAsync(string logDirectory, CapturedRequest captured)
+    {
+        var (app, client) = await StartAsync(logDirectory, a =>
+        {
+            a.Use((context, next) =>
+            {
+                context.User = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(
+                    [new System.Security.Claims.Claim("sub", "user-6")], "test"));
+                return next(context);
+            });
+            a.MapGet("/capture", (HttpContext context) =>
+            {
+                captured.Capture(context);
+                return "ok";
+            });
+        });
+        using (client)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/capture");
+            request.Headers.Add("X-Correlation-ID", "kept-2");
+            Assert.That((await client.SendAsync(request)).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
     /// <summary>A web builder whose "Serilog" section writes to a <see cref="DisposalProbeSink"/> named <paramref name="id"/>.</summary>
     static WebApplicationBuilder BuilderWithProbe(string id)
     {
