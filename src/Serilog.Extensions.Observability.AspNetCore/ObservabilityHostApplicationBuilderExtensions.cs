@@ -227,13 +227,15 @@ public static class ObservabilityHostApplicationBuilderExtensions
         }
 
         // The last late logger, and whether the process-wide handlers that close it are in place: one pair for the
-        // process, not one per disposed host, each holding its logger for as long as the process runs.
-        static Core.Logger? s_late;
+        // process, not one per disposed host, each holding its logger for as long as the process runs. Held weakly: it
+        // only needs closing while it is Log.Logger, which holds it; once Log.CloseAndFlush() or the application has
+        // replaced it, nothing here keeps it (and its sinks' queues) alive.
+        static WeakReference<Core.Logger>? s_late;
         static int s_handlersAdded;
 
         static void CloseWhenTheProcessEnds(Core.Logger late)
         {
-            Volatile.Write(ref s_late, late);
+            Volatile.Write(ref s_late, new WeakReference<Core.Logger>(late));
             if (Interlocked.Exchange(ref s_handlersAdded, 1) != 0) return;
             AppDomain.CurrentDomain.ProcessExit += static (_, _) => CloseLateLogger();
             AppDomain.CurrentDomain.UnhandledException += static (_, _) => CloseLateLogger();
@@ -246,8 +248,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
         /// </summary>
         public static void CloseLateLogger()
         {
-            if (Volatile.Read(ref s_late) is { } late && ReferenceEquals(Log.Logger, late)
-                && ReferenceEquals(Interlocked.CompareExchange(ref s_late, null, late), late))
+            if (Volatile.Read(ref s_late) is { } weak && weak.TryGetTarget(out var late) && ReferenceEquals(Log.Logger, late)
+                && ReferenceEquals(Interlocked.CompareExchange(ref s_late, null, weak), weak))
                 Log.CloseAndFlush();
         }
     }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -141,6 +142,37 @@ public class AddObservabilityTests
             await app.StopAsync();
             await app.DisposeAsync();
         }
+    }
+
+    [Test]
+    public async Task TheLoggerForEventsAfterAHostIsDisposedIsNotKeptOnceTheProgramHasClosedIt()
+    {
+        // Its file sink's queue alone is a couple of megabytes; once Log.CloseAndFlush() has closed it, nothing needs it.
+        using var logs = TempFolder.ForCaller();
+        var late = await DisposeAHostAndTakeItsLateLoggerAsync(logs.Path);
+        Log.CloseAndFlush();
+
+        for (var i = 0; i < 3 && late.IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        Assert.That(late.IsAlive, Is.False, "the closed late logger is still referenced");
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static async Task<WeakReference> DisposeAHostAndTakeItsLateLoggerAsync(string logDirectory)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None).RollingJson(Path.Combine(logDirectory, "app-.json")));
+        var app = builder.Build();
+        await app.StartAsync();
+        var running = Log.Logger;
+        await app.StopAsync();
+        await app.DisposeAsync();
+        Assert.That(Log.Logger, Is.Not.SameAs(running), "a late logger took over");
+        return new WeakReference(Log.Logger);
     }
 
     /// <summary>A web builder whose "Serilog" section writes to a <see cref="DisposalProbeSink"/> named <paramref name="id"/>.</summary>
