@@ -145,6 +145,36 @@ public class AddObservabilityTests
     }
 
     [Test]
+    public async Task HostsBuiltAndDisposedOneAfterAnotherLeaveNoSinkThreadOrOpenFileBehind()
+    {
+        // WebApplicationFactory per test class, a host per tenant: each disposed host hands over to a late logger, which
+        // the next AddObservability() closes, and Log.CloseAndFlush() the last.
+        ProcessResources.Require();
+        using var logs = TempFolder.ForCaller();
+        var threadsBefore = ProcessResources.ThreadsNamed(ProcessResources.SinkThreadName);
+
+        for (var i = 0; i < 30; i++)
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseTestServer();
+            builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None).RollingJson(Path.Combine(logs.Path, "host-" + i % 5, "app-.json")));
+            var app = builder.Build();
+            app.UseCorrelation();
+            app.UseSerilogRequestLogging();
+            app.MapGet("/", () => "ok");
+            await app.StartAsync();
+            using (var client = app.GetTestClient())
+                Assert.That((await client.GetAsync("/")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+        Log.CloseAndFlush();
+
+        Assert.That(ProcessResources.ThreadsNamed(ProcessResources.SinkThreadName), Is.EqualTo(threadsBefore), "sink threads left running");
+        Assert.That(ProcessResources.OpenFilesUnder(logs.Path), Is.Zero, "log files left open");
+    }
+
+    [Test]
     public async Task TheLoggerForEventsAfterAHostIsDisposedIsNotKeptOnceTheProgramHasClosedIt()
     {
         // Its file sink's queue alone is a couple of megabytes; once Log.CloseAndFlush() has closed it, nothing needs it.
