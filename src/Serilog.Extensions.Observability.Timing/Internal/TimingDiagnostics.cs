@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Reflection;
 
 namespace Serilog.Extensions.Observability.Timing.Internal;
 
@@ -8,7 +9,11 @@ static class TimingDiagnostics
 {
     public const string Name = "Serilog.Extensions.Observability.Timing";
 
-    static readonly string? s_version = typeof(TimingDiagnostics).Assembly.GetName().Version?.ToString();
+    // OpenTelemetry exports this as the instrumentation scope's version: the package version (0.1.0, 1.2.0-beta.1),
+    // which the assembly version (0.1.0.0, no prerelease label) is not.
+    static readonly string? s_version = PackageVersion(
+        typeof(TimingDiagnostics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion,
+        typeof(TimingDiagnostics).Assembly.GetName().Version);
 
     public static readonly ActivitySource Source = new(Name, s_version);
 
@@ -34,6 +39,14 @@ static class TimingDiagnostics
 #else
         s_meter.CreateHistogram<double>(name, unit: "s", description: description);
 #endif
+
+    /// <summary>The informational version without its build metadata (the SDK appends <c>+commit</c>); else the assembly version.</summary>
+    internal static string? PackageVersion(string? informationalVersion, Version? assemblyVersion)
+    {
+        if (string.IsNullOrEmpty(informationalVersion)) return assemblyVersion?.ToString();
+        var metadata = informationalVersion.IndexOf('+');
+        return metadata < 0 ? informationalVersion : informationalVersion[..metadata];
+    }
 
     public static string OutcomeName(TimingOutcome outcome) => outcome switch
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Reflection;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Timing.Internal;
 using Serilog.Extensions.Observability.Timing.Tests.Support;
@@ -44,6 +45,26 @@ public class TimingDiagnosticsTests
         ActivitySource.AddActivityListener(listener);
         return listener;
     }
+
+    [Test]
+    public void TheMeterAndActivitySourceCarryThePackageVersionWithoutItsCommit()
+    {
+        // OpenTelemetry exports these as the instrumentation scope's version: the package's (0.1.0, 1.2.0-beta.1),
+        // not the assembly version (0.1.0.0), and without the "+commit" build metadata the SDK appends.
+        var informational = typeof(PipelineTimer).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion;
+        var plus = informational.IndexOf('+');
+        var expected = plus < 0 ? informational : informational[..plus];
+
+        Assert.That(TimingDiagnostics.Source.Version, Is.EqualTo(expected));
+        Assert.That(TimingDiagnostics.StageDuration.Meter.Version, Is.EqualTo(expected));
+    }
+
+    [TestCase("1.2.0-beta.1+5781c1b651a7f327d9c2971f3fd91572a6c1bc7e", "1.2.0-beta.1")]
+    [TestCase("1.2.0", "1.2.0")]
+    [TestCase("", "0.1.0.0")]
+    [TestCase(null, "0.1.0.0")]
+    public void TheVersionIsTheInformationalVersionWithoutBuildMetadataElseTheAssemblyVersion(string? informational, string expected) =>
+        Assert.That(TimingDiagnostics.PackageVersion(informational, new Version(0, 1, 0, 0)), Is.EqualTo(expected));
 
     [Test]
     public void ListenersThatThrowCostTheMeasurementNeverTheStageOrItsEvents()
