@@ -59,15 +59,15 @@ public sealed class PipelineTimer : IDisposable
         _options = options;
         TimeProvider = options.TimeProvider;
 
-        _activity = TimingDiagnostics.Source.HasListeners() ? TimingDiagnostics.StartActivity(name, parent: null) : null;
+        _activity = TimingDiagnostics.Source.HasListeners()
+            ? TimingDiagnostics.StartActivity(name, parent: null, [new("pipeline", name)])
+            : null;
         // The span id joins the pipeline's logs to its trace; without a span a random id of the same shape.
         Id = (_activity?.SpanId ?? ActivitySpanId.CreateRandom()).ToHexString();
-        // A span sampled out to propagation only is never recorded: it gets no tags.
+        // The id exists only once the span does, after the sampler decided. A span sampled out to propagation only
+        // is never recorded: it gets no more tags.
         if (_activity is { IsAllDataRequested: true })
-        {
-            _activity.SetTag("pipeline", name);
             _activity.SetTag("pipeline.id", Id);
-        }
 
         PipelineProperty = new LogEventProperty(TimingEvents.PipelineName, new ScalarValue(name));
         PipelineIdProperty = new LogEventProperty(TimingEvents.PipelineIdName, new ScalarValue(Id));

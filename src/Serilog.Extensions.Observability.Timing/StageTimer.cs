@@ -37,14 +37,8 @@ public sealed class StageTimer : IDisposable
 
         if (TimingDiagnostics.Source.HasListeners())
         {
-            _activity = TimingDiagnostics.StartActivity(Name, parent?._activity ?? pipeline.Activity);
-            // A span sampled out to propagation only is never recorded: it gets no tags.
-            if (_activity is { IsAllDataRequested: true })
-            {
-                _activity.SetTag("pipeline", pipeline.Name);
-                _activity.SetTag("pipeline.id", pipeline.Id);
-                _activity.SetTag("stage", Name);
-            }
+            _activity = TimingDiagnostics.StartActivity(Name, parent?._activity ?? pipeline.Activity,
+                [new("pipeline", pipeline.Name), new("pipeline.id", pipeline.Id), new("stage", Name)]);
         }
 
         // Started before the stage is registered: once registered, a pipeline ending on another thread may abandon it at

@@ -95,15 +95,18 @@ static class TimingDiagnostics
         }
     }
 
-    public static Activity? StartActivity(string name, Activity? parent)
+    /// <param name="name">The span's name.</param>
+    /// <param name="parent">The parent span; <see langword="null"/> for <see cref="Activity.Current"/>.</param>
+    /// <param name="tags">Tags given at creation, so a sampler (<c>ActivityCreationOptions.Tags</c>) decides with them.</param>
+    public static Activity? StartActivity(string name, Activity? parent, KeyValuePair<string, object?>[] tags)
     {
         var previous = Activity.Current;
         try
         {
-            // A stage begun in another flow than its parent still becomes the parent's child.
-            if (parent is not null && !ReferenceEquals(previous, parent))
-                return Source.StartActivity(name, ActivityKind.Internal, parent.Context);
-            return Source.StartActivity(name, ActivityKind.Internal);
+            // A stage begun in another flow than its parent still becomes the parent's child. A default context
+            // makes Activity.Current the parent, as StartActivity without one does.
+            var parentContext = parent is not null && !ReferenceEquals(previous, parent) ? parent.Context : default;
+            return Source.StartActivity(name, ActivityKind.Internal, parentContext, tags);
         }
         catch (Exception ex)
         {

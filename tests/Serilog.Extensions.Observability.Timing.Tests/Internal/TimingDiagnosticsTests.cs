@@ -196,6 +196,52 @@ public class TimingDiagnosticsTests
         Assert.That(llm.GetTagItem("outcome"), Is.EqualTo("failed"));
     }
 
+    [Test]
+    public void ASamplerSeesThePipelineAndStageAmongTheTagsItDecidesOn()
+    {
+        // OpenTelemetry samplers decide from ActivityCreationOptions (name, parent, tags) before the span exists:
+        // tags set after the start come too late to keep one pipeline's traces or drop a noisy stage.
+        var seen = new List<(string Name, Dictionary<string, object?> Tags)>();
+        var stopped = new List<Activity>();
+        using var log = new TimedLog();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> options) =>
+            {
+                var tags = new Dictionary<string, object?>();
+                foreach (var tag in options.Tags ?? []) tags[tag.Key] = tag.Value;
+                lock (seen) seen.Add((options.Name, tags));
+                return ActivitySamplingResult.AllDataAndRecorded;
+            },
+            ActivityStopped = activity => { lock (stopped) stopped.Add(activity); },
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        string pipelineId;
+        using (var pipeline = log.Begin("voice-turn"))
+        {
+            pipelineId = pipeline.Id;
+            using (pipeline.Stage("ingest"))
+            using (pipeline.Stage("parse")) { }
+        }
+
+        Assert.That(seen.Select(s => s.Name), Is.EqualTo(new[] { "voice-turn", "ingest", "ingest/parse" }));
+        Assert.That(seen[0].Tags, Is.EquivalentTo(new Dictionary<string, object?> { ["pipeline"] = "voice-turn" }),
+            "the pipeline's id is its span's id, which does not exist before the sampler decides");
+        Assert.That(seen[1].Tags, Is.EquivalentTo(new Dictionary<string, object?>
+        {
+            ["pipeline"] = "voice-turn", ["pipeline.id"] = pipelineId, ["stage"] = "ingest",
+        }));
+        Assert.That(seen[2].Tags["stage"], Is.EqualTo("ingest/parse"));
+        // The recorded spans carry them as before, each once.
+        var pipelineSpan = stopped.Single(a => a.OperationName == "voice-turn");
+        Assert.That(pipelineSpan.TagObjects.Select(t => t.Key), Is.EquivalentTo(new[] { "pipeline", "pipeline.id", "outcome" }));
+        Assert.That(pipelineSpan.GetTagItem("pipeline.id"), Is.EqualTo(pipelineId));
+        var parse = stopped.Single(a => a.OperationName == "ingest/parse");
+        Assert.That(parse.TagObjects.Select(t => t.Key), Is.EquivalentTo(new[] { "pipeline", "pipeline.id", "stage", "outcome" }));
+    }
+
     sealed class CountingException(string message) : Exception(message)
     {
         public int ToStringCalls;
@@ -231,7 +277,9 @@ public class TimingDiagnosticsTests
 
         Assert.That(stopped.Select(a => a.OperationName), Is.EquivalentTo(new[] { "sampled-out", "llm" }));
         Assert.That(stopped.Select(a => a.IsAllDataRequested), Is.All.False);
-        Assert.That(stopped.SelectMany(a => a.TagObjects), Is.Empty);
+        // Only the tags the sampler decided on, which the runtime keeps on every span it creates: nothing added after.
+        Assert.That(stopped.SelectMany(a => a.TagObjects).Select(t => t.Key), Is.EquivalentTo(new[] { "pipeline", "pipeline", "pipeline.id", "stage" }));
+        Assert.That(stopped.Select(a => a.Status), Is.All.EqualTo(ActivityStatusCode.Unset));
         Assert.That(stopped.SelectMany(a => a.Events), Is.Empty);
         Assert.That(failure.ToStringCalls, Is.Zero, "the exception was formatted for a span nobody records");
         // The events still join the trace through the unrecorded spans.
