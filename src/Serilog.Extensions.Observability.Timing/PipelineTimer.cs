@@ -60,7 +60,7 @@ public sealed class PipelineTimer : IDisposable
         TimeProvider = options.TimeProvider;
 
         _activity = TimingDiagnostics.Source.HasListeners()
-            ? TimingDiagnostics.StartActivity(name, parent: null, [new("pipeline", name)])
+            ? TimingDiagnostics.StartActivity(name, parent: null, [new("pipeline", name)], TimeProvider.GetUtcNow())
             : null;
         // The span id joins the pipeline's logs to its trace; without a span a random id of the same shape.
         Id = (_activity?.SpanId ?? ActivitySpanId.CreateRandom()).ToHexString();
@@ -353,7 +353,7 @@ public sealed class PipelineTimer : IDisposable
         if (TimingDiagnostics.PipelineDuration.Enabled)
             TimingDiagnostics.RecordPipeline(elapsed, Name, outcome);
         if (_activity is not null)
-            TimingDiagnostics.StopActivity(_activity, outcome, exception);
+            TimingDiagnostics.StopActivity(_activity, outcome, exception, elapsed);
 
         var level = TimingEvents.Level(outcome, elapsed, Threshold(), _options.SummaryLevel);
         if (!_logger.IsEnabled(level)) return;

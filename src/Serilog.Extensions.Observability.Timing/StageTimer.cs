@@ -38,7 +38,8 @@ public sealed class StageTimer : IDisposable
         if (TimingDiagnostics.Source.HasListeners())
         {
             _activity = TimingDiagnostics.StartActivity(Name, parent?._activity ?? pipeline.Activity,
-                [new("pipeline", pipeline.Name), new("pipeline.id", pipeline.Id), new("stage", Name)]);
+                [new("pipeline", pipeline.Name), new("pipeline.id", pipeline.Id), new("stage", Name)],
+                pipeline.TimeProvider.GetUtcNow());
         }
 
         // Started before the stage is registered: once registered, a pipeline ending on another thread may abandon it at
@@ -133,7 +134,7 @@ public sealed class StageTimer : IDisposable
         if (TimingDiagnostics.StageDuration.Enabled)
             TimingDiagnostics.RecordStage(elapsed, pipeline.Name, Name, outcome);
         if (_activity is not null)
-            TimingDiagnostics.StopActivity(_activity, outcome, exception);
+            TimingDiagnostics.StopActivity(_activity, outcome, exception, elapsed);
 
         var level = TimingEvents.Level(outcome, elapsed, Threshold(), pipeline.Options.StageCompletionLevel);
         if (!pipeline.Logger.IsEnabled(level)) return;

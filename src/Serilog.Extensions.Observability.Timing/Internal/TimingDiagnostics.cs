@@ -98,7 +98,8 @@ static class TimingDiagnostics
     /// <param name="name">The span's name.</param>
     /// <param name="parent">The parent span; <see langword="null"/> for <see cref="Activity.Current"/>.</param>
     /// <param name="tags">Tags given at creation, so a sampler (<c>ActivityCreationOptions.Tags</c>) decides with them.</param>
-    public static Activity? StartActivity(string name, Activity? parent, KeyValuePair<string, object?>[] tags)
+    /// <param name="startTime">Now on the pipeline's clock; <see cref="StopActivity"/> ends the span on it too.</param>
+    public static Activity? StartActivity(string name, Activity? parent, KeyValuePair<string, object?>[] tags, DateTimeOffset startTime)
     {
         var previous = Activity.Current;
         try
@@ -106,7 +107,7 @@ static class TimingDiagnostics
             // A stage begun in another flow than its parent still becomes the parent's child. A default context
             // makes Activity.Current the parent, as StartActivity without one does.
             var parentContext = parent is not null && !ReferenceEquals(previous, parent) ? parent.Context : default;
-            return Source.StartActivity(name, ActivityKind.Internal, parentContext, tags);
+            return Source.StartActivity(name, ActivityKind.Internal, parentContext, tags, startTime: startTime);
         }
         catch (Exception ex)
         {
@@ -130,11 +131,15 @@ static class TimingDiagnostics
         }
     }
 
-    public static void StopActivity(Activity activity, TimingOutcome outcome, Exception? exception)
+    /// <param name="activity">A span from <see cref="StartActivity"/>.</param>
+    /// <param name="outcome">How the stage or pipeline ended.</param>
+    /// <param name="exception">Why it failed, or <see langword="null"/>.</param>
+    /// <param name="elapsed">Its duration on the pipeline's clock, as its event and metric have it.</param>
+    public static void StopActivity(Activity activity, TimingOutcome outcome, Exception? exception, TimeSpan elapsed)
     {
         try
         {
-            StopActivityCore(activity, outcome, exception);
+            StopActivityCore(activity, outcome, exception, elapsed);
         }
         catch (Exception ex)
         {
@@ -148,8 +153,11 @@ static class TimingDiagnostics
     static void ReportListenerFault(Exception exception) =>
         Serilog.Debugging.SelfLog.WriteLine("{0}: a metrics or tracing listener threw; the measurement is lost: {1}", Name, exception);
 
-    static void StopActivityCore(Activity activity, TimingOutcome outcome, Exception? exception)
+    static void StopActivityCore(Activity activity, TimingOutcome outcome, Exception? exception, TimeSpan elapsed)
     {
+        // The span lasts what the event and the metric say, on the same clock it started on. Stop() takes a zero
+        // duration for "not set" and would measure one on the system clock: one tick is the shortest it keeps.
+        activity.SetEndTime(activity.StartTimeUtc + (elapsed > TimeSpan.Zero ? elapsed : TimeSpan.FromTicks(1)));
         // A span sampled out to propagation only (OpenTelemetry's answer for every span its sampler drops) is never
         // recorded: outcome, status and above all the exception's formatted stack trace would be work for nobody.
         if (!activity.IsAllDataRequested)

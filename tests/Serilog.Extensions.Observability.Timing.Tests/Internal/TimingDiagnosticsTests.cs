@@ -242,6 +242,60 @@ public class TimingDiagnosticsTests
         Assert.That(parse.TagObjects.Select(t => t.Key), Is.EquivalentTo(new[] { "pipeline", "pipeline.id", "stage", "outcome" }));
     }
 
+    [Test]
+    public void SpansStartAndEndOnThePipelinesClockSoTheyLastWhatTheEventsAndMetricsSay()
+    {
+        var stopped = new List<Activity>();
+        var measurements = new List<Measurement>();
+        using var log = new TimedLog();
+        var begun = log.Clock.GetUtcNow();
+        using (ListenToActivities(stopped))
+        using (ListenToMeasurements(measurements))
+        {
+            using var pipeline = log.Begin("clocked");
+            log.Advance(40);
+            using (pipeline.Stage("stt")) log.Advance(150);
+            using (pipeline.Stage("llm")) log.Advance(700.25);
+            log.Advance(10);
+        }
+
+        var pipelineSpan = stopped.Single(a => a.OperationName == "clocked");
+        var stt = stopped.Single(a => a.OperationName == "stt");
+        var llm = stopped.Single(a => a.OperationName == "llm");
+        Assert.That(pipelineSpan.StartTimeUtc, Is.EqualTo(begun.UtcDateTime));
+        Assert.That(stt.StartTimeUtc, Is.EqualTo(begun.UtcDateTime.AddMilliseconds(40)));
+        Assert.That(llm.StartTimeUtc, Is.EqualTo(begun.UtcDateTime.AddMilliseconds(190)));
+        Assert.That(new[] { stt.Duration, llm.Duration, pipelineSpan.Duration }, Is.EqualTo(new[]
+        {
+            TimeSpan.FromMilliseconds(150), TimeSpan.FromMilliseconds(700.25), TimeSpan.FromMilliseconds(900.25),
+        }));
+
+        Assert.That(stt.Duration.TotalMilliseconds, Is.EqualTo(log.StageEvent("stt").Scalar("ElapsedMs")));
+        Assert.That(llm.Duration.TotalMilliseconds, Is.EqualTo(log.StageEvent("llm").Scalar("ElapsedMs")));
+        Assert.That(pipelineSpan.Duration.TotalMilliseconds, Is.EqualTo(log.Summary.Scalar("ElapsedMs")));
+        var mine = measurements.Where(m => Equals(m.Tags["pipeline"], "clocked")).ToArray();
+        Assert.That(mine.Select(m => m.Value), Is.EqualTo(new[]
+        {
+            stt.Duration.TotalSeconds, llm.Duration.TotalSeconds, pipelineSpan.Duration.TotalSeconds,
+        }));
+    }
+
+    [Test]
+    public void ASpanThatTookNoTimeOnThePipelinesClockStillEndsOnThatClock()
+    {
+        // Activity.Stop takes a zero duration for "not set" and measures one on the system clock, hours away from a
+        // test's clock: the shortest duration a span keeps is one tick.
+        var stopped = new List<Activity>();
+        using var log = new TimedLog();
+        var begun = log.Clock.GetUtcNow();
+        using (ListenToActivities(stopped))
+        using (var pipeline = log.Begin("instant"))
+        using (pipeline.Stage("noop")) { }
+
+        Assert.That(stopped.Select(a => a.OperationName), Is.EquivalentTo(new[] { "instant", "noop" }));
+        Assert.That(stopped.Select(a => (a.StartTimeUtc, a.Duration)), Is.All.EqualTo((begun.UtcDateTime, TimeSpan.FromTicks(1))));
+    }
+
     sealed class CountingException(string message) : Exception(message)
     {
         public int ToStringCalls;
