@@ -122,8 +122,9 @@ public sealed class PipelineTimer : IDisposable
     /// <summary>
     /// Starts timing a stage of this pipeline and makes it ambient in the current async flow. A stage begun while
     /// another stage of this pipeline is ambient in the same flow is nested: its name becomes <c>outer/inner</c>.
-    /// A stage that has already ended (in another flow) is not a parent: the new stage nests under the nearest
-    /// ambient stage that is still running, or is top-level.
+    /// That holds also when another pipeline (and its stages) has begun inside that stage since: the new stage is
+    /// this pipeline's, under this pipeline's stage. A stage that has already ended (in another flow) is not a
+    /// parent: the new stage nests under the nearest ambient stage that is still running, or is top-level.
     /// </summary>
     /// <param name="name">The stage's name, e.g. <c>stt</c>.</param>
     /// <returns>The running stage: call <see cref="StageTimer.Complete"/> or <see cref="StageTimer.Fail"/>, or dispose it.</returns>
@@ -135,8 +136,7 @@ public sealed class PipelineTimer : IDisposable
         if (Volatile.Read(ref _ending) != 0)
             Serilog.Debugging.SelfLog.WriteLine("{0}: stage {1} was begun after pipeline {2} ended; it is timed and logged, but is not one of the pipeline's stages.",
                 TimingDiagnostics.Name, name, Name);
-        var parent = TimingAmbient.Current as StageTimer;
-        if (parent is not null && !ReferenceEquals(parent.Pipeline, this)) parent = null;
+        var parent = AmbientStage();
         // A stage ended in another async flow (a helper method, a callback) is still ambient in this one; a new
         // stage is not part of it, so it nests under the nearest stage that is still running (or none).
         while (parent is not null && parent.HasEnded) parent = parent.Parent;
@@ -203,6 +203,29 @@ public sealed class PipelineTimer : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// This pipeline's innermost stage in the calling flow: the current frame, or the nearest one under frames of other
+    /// pipelines begun inside it (a pipeline begun in one of this pipeline's stages, and that pipeline's stages).
+    /// Nothing under this pipeline's own frame is its stage.
+    /// </summary>
+    StageTimer? AmbientStage()
+    {
+        var frame = TimingAmbient.Current;
+        while (frame is not null && !ReferenceEquals(frame, this))
+        {
+            if (frame is StageTimer stage)
+            {
+                if (ReferenceEquals(stage.Pipeline, this)) return stage;
+                frame = stage.OuterFrame;
+            }
+            else
+            {
+                frame = ((PipelineTimer)frame).OuterFrame;
+            }
+        }
+        return null;
+    }
+
     /// <summary>Ends the pipeline as completed and writes its summary. Does nothing if it has already ended.</summary>
     public void Complete() => End(TimingOutcome.Completed, null);
 
@@ -230,6 +253,9 @@ public sealed class PipelineTimer : IDisposable
     internal LogEventProperty PipelineProperty { get; }
 
     internal LogEventProperty PipelineIdProperty { get; }
+
+    /// <summary>What was ambient in the flow that began the pipeline, under it.</summary>
+    internal object? OuterFrame => _scope.Previous;
 
     internal TimeSpan ElapsedAt(long timestamp)
     {

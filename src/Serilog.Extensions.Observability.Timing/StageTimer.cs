@@ -80,6 +80,9 @@ public sealed class StageTimer : IDisposable
     /// <summary>The stage this one is nested in, or <see langword="null"/> for a top-level stage.</summary>
     internal StageTimer? Parent => _parent;
 
+    /// <summary>What was ambient in the flow that began the stage, under it.</summary>
+    internal object? OuterFrame => _scope.Previous;
+
     /// <summary>True once Complete, Fail, Dispose or the pipeline's end has ended the stage.</summary>
     internal bool HasEnded => Volatile.Read(ref _ending) != 0;
 

@@ -270,6 +270,37 @@ public class PipelineTimerTests
     }
 
     [Test]
+    public void AStageOfTheOuterPipelineBegunInsideAnInnerPipelineNestsUnderTheOuterPipelinesRunningStage()
+    {
+        using var log = new TimedLog();
+        using var outer = log.Begin("outer");
+        StageTimer? store = null;
+        using (outer.Stage("ingest"))
+        {
+            log.Advance(1);
+            using var inner = log.Begin("inner");
+            using (inner.Stage("embed"))
+            {
+                // An explicit call on the outer pipeline: its stage, under the stage of its own that is still running here.
+                using (store = outer.Stage("store"))
+                {
+                    log.Advance(50);
+                    log.Logger.Information("Inside store");
+                }
+                log.Logger.Information("Back in embed");
+            }
+        }
+        outer.Complete();
+
+        Assert.That(store.Name, Is.EqualTo("ingest/store"));
+        Assert.That(outer.Stages.Keys, Is.EqualTo(new[] { "ingest", "ingest/store" }));
+        var summary = log.Events.Single(e => e.Properties.ContainsKey("Stages") && Equals(e.Scalar("Pipeline"), "outer"));
+        Assert.That(summary.Scalar("SlowestStage"), Is.EqualTo("ingest"));
+        Assert.That((log.Single("Inside store").Scalar("Pipeline"), log.Single("Inside store").Scalar("Stage")), Is.EqualTo(("outer", "ingest/store")));
+        Assert.That((log.Single("Back in embed").Scalar("Pipeline"), log.Single("Back in embed").Scalar("Stage")), Is.EqualTo(("inner", "embed")));
+    }
+
+    [Test]
     public void TheSlowestStageIsTheTopLevelStageWithTheLargestTotal()
     {
         using var log = new TimedLog();

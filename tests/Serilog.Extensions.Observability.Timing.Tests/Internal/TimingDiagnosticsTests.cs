@@ -356,6 +356,30 @@ public class TimingDiagnosticsTests
     }
 
     [Test]
+    public void AStageOfTheOuterPipelineBegunInsideAnInnerPipelineIsAChildOfTheOuterPipelinesRunningStage()
+    {
+        var stopped = new List<Activity>();
+        using var log = new TimedLog();
+        using var listener = ListenToActivities(stopped);
+
+        using (var outer = log.Begin("outer"))
+        using (outer.Stage("ingest"))
+        using (var inner = log.Begin("inner"))
+        using (inner.Stage("embed"))
+        {
+            var embed = Activity.Current;
+            using (outer.Stage("store")) { }
+            Assert.That(Activity.Current, Is.SameAs(embed), "the inner pipeline's stage is current again");
+        }
+
+        var ingest = stopped.Single(a => a.OperationName == "ingest");
+        var store = stopped.Single(a => a.OperationName == "ingest/store");
+        Assert.That(store.ParentSpanId, Is.EqualTo(ingest.SpanId));
+        Assert.That(store.GetTagItem("pipeline"), Is.EqualTo("outer"));
+        Assert.That(stopped.Single(a => a.OperationName == "inner").ParentSpanId, Is.EqualTo(ingest.SpanId));
+    }
+
+    [Test]
     public void WithoutListenersNoSpanStartsAndNothingIsMeasured()
     {
         Assert.That(TimingDiagnostics.Source.HasListeners(), Is.False, "A listener from another test is still attached.");
