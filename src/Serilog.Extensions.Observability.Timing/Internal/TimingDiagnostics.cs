@@ -165,6 +165,8 @@ static class TimingDiagnostics
             activity.Stop();
             return;
         }
+        // The outcome tag tells an abandoned run (written at Warning) from a completed one; its status stays Unset, since
+        // OpenTelemetry keeps Error for failures and a run left unfinished (or disposed as Abandoned by choice) is not one.
         activity.SetTag("outcome", OutcomeName(outcome));
         if (exception is not null)
         {
@@ -176,10 +178,6 @@ static class TimingDiagnostics
                 { "exception.stacktrace", exception.ToString() },
             }));
             activity.SetStatus(ActivityStatusCode.Error, exception.Message);
-        }
-        else if (outcome == TimingOutcome.Abandoned)
-        {
-            activity.SetStatus(ActivityStatusCode.Error, "abandoned");
         }
         activity.Stop();
     }

@@ -296,6 +296,24 @@ public class TimingDiagnosticsTests
         Assert.That(stopped.Select(a => (a.StartTimeUtc, a.Duration)), Is.All.EqualTo((begun.UtcDateTime, TimeSpan.FromTicks(1))));
     }
 
+    [Test]
+    public void AnAbandonedStageOrPipelineSpanIsNotAnErrorAndSaysItWasAbandoned()
+    {
+        // Abandoned is written at Warning, failed at Error; OpenTelemetry keeps the Error status for failures.
+        var stopped = new List<Activity>();
+        using var log = new TimedLog(o => o.DisposeOutcome = TimingOutcome.Abandoned);
+        using var listener = ListenToActivities(stopped);
+
+        using (var pipeline = log.Begin("left-open"))
+            pipeline.Stage("llm"); // never ended: the pipeline's end abandons it; the pipeline is disposed without Complete()
+
+        Assert.That(stopped.Select(a => (a.OperationName, a.Status, a.StatusDescription, a.GetTagItem("outcome"))), Is.EquivalentTo(new[]
+        {
+            ("llm", ActivityStatusCode.Unset, (string?)null, (object?)"abandoned"),
+            ("left-open", ActivityStatusCode.Unset, null, "abandoned"),
+        }));
+    }
+
     sealed class CountingException(string message) : Exception(message)
     {
         public int ToStringCalls;
