@@ -17,7 +17,8 @@ internal static class SinkMetrics
     public const string ReasonFormatError = "format_error";
     public const string ReasonShutdown = "shutdown";
 
-    static readonly Meter Meter = new(MeterName, typeof(SinkMetrics).Assembly.GetName().Version?.ToString());
+    // Exported by OpenTelemetry as the instrumentation scope's version: the package's, not the assembly's 0.1.0.0.
+    static readonly Meter Meter = new(MeterName, PackageVersion.Of(typeof(SinkMetrics)));
 
     public static readonly Counter<long> EventsWritten =
         Meter.CreateCounter<long>("serilog.rolling_json.events.written", "{event}", "Events appended to a log file.");

@@ -9,11 +9,7 @@ static class TimingDiagnostics
 {
     public const string Name = "Serilog.Extensions.Observability.Timing";
 
-    // OpenTelemetry exports this as the instrumentation scope's version: the package version (0.1.0, 1.2.0-beta.1),
-    // which the assembly version (0.1.0.0, no prerelease label) is not.
-    static readonly string? s_version = PackageVersion(
-        typeof(TimingDiagnostics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion,
-        typeof(TimingDiagnostics).Assembly.GetName().Version);
+    static readonly string? s_version = Observability.PackageVersion.Of(typeof(TimingDiagnostics));
 
     public static readonly ActivitySource Source = new(Name, s_version);
 
@@ -41,12 +37,8 @@ static class TimingDiagnostics
 #endif
 
     /// <summary>The informational version without its build metadata (the SDK appends <c>+commit</c>); else the assembly version.</summary>
-    internal static string? PackageVersion(string? informationalVersion, Version? assemblyVersion)
-    {
-        if (string.IsNullOrEmpty(informationalVersion)) return assemblyVersion?.ToString();
-        var metadata = informationalVersion.IndexOf('+');
-        return metadata < 0 ? informationalVersion : informationalVersion[..metadata];
-    }
+    internal static string? PackageVersion(string? informationalVersion, Version? assemblyVersion) =>
+        Observability.PackageVersion.Parse(informationalVersion, assemblyVersion);
 
     public static string OutcomeName(TimingOutcome outcome) => outcome switch
     {

@@ -273,6 +273,25 @@ public class RollingJsonSinkTests
         Assert.That(Reports(), Is.EqualTo(2));
     }
 
+    [Test]
+    public void TheMeterCarriesThePackageVersionWithoutItsCommit()
+    {
+        // OpenTelemetry exports it as the instrumentation scope's version: the package's, not the assembly's 0.1.0.0.
+        System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(Serilog.Extensions.Observability.Sinks.RollingJson.Diagnostics.SinkMetrics).TypeHandle);
+        string? version = null;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, _) =>
+        {
+            if (instrument.Meter.Name == "Serilog.Extensions.Observability.Sinks.RollingJson") version = instrument.Meter.Version;
+        };
+        listener.Start();
+        var informational = typeof(RollingJsonSink).Assembly
+            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .Cast<System.Reflection.AssemblyInformationalVersionAttribute>().Single().InformationalVersion;
+
+        Assert.That(version, Is.EqualTo(informational.Split('+')[0]).And.Not.EqualTo(typeof(RollingJsonSink).Assembly.GetName().Version!.ToString()));
+    }
+
     /// <summary>Listens to the sink meter's <c>events.dropped</c> counter: each measurement with its reason.</summary>
     static System.Diagnostics.Metrics.MeterListener ListenToDrops(Action<long, string?> measured)
     {
