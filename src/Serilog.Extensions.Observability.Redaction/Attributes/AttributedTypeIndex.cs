@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 
 namespace Serilog.Extensions.Observability.Redaction.Attributes;
 
@@ -50,11 +51,15 @@ sealed class AttributedMembers
 /// captured without the destructuring policy. Only assemblies that reference this package can use the attributes,
 /// so only those are scanned: once each, when first needed and again after new assemblies load. Types that share a
 /// name share the union of their rules (fail closed). Process-wide on purpose: it holds type metadata, never options.
+/// Assemblies are held weakly: one in a collectible load context (a plugin, a script) must stay free to unload.
 /// </summary>
 static class AttributedTypeIndex
 {
     static readonly object Sync = new();
-    static readonly HashSet<Assembly> Scanned = new();
+
+    /// <summary>Every assembly seen, as a key only: the table does not keep it loaded.</summary>
+    static readonly ConditionalWeakTable<Assembly, object> Scanned = new();
+    static readonly object Seen = new();
     static readonly string ThisAssemblyName = typeof(AttributedTypeIndex).Assembly.GetName().Name!;
 
     /// <summary>
@@ -63,8 +68,11 @@ static class AttributedTypeIndex
     /// </summary>
     static readonly HashSet<string> UsingAttributes = new(StringComparer.Ordinal) { ThisAssemblyName };
 
-    /// <summary>Assemblies seen that use none of those yet, with the names they reference; a later load may change that.</summary>
-    static readonly List<(Assembly Assembly, string[] References)> NotUsingAttributes = new();
+    /// <summary>
+    /// Assemblies seen that use none of those yet, with the names they reference; a later load may change that. Held
+    /// weakly, so that a collectible one can unload meanwhile (its entry goes at the next scan).
+    /// </summary>
+    static readonly List<(WeakReference<Assembly> Assembly, string[] References)> NotUsingAttributes = new();
     static volatile FrozenDictionary<string, AttributedMembers> _byName = FrozenDictionary<string, AttributedMembers>.Empty;
     static volatile bool _stale = true;
 
@@ -104,8 +112,8 @@ static class AttributedTypeIndex
 
             foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
             {
-                if (!Scanned.Add(assembly) || assembly.IsDynamic) continue;
-                NotUsingAttributes.Add((assembly, ReferencedNames(assembly)));
+                if (!Scanned.TryAdd(assembly, Seen) || assembly.IsDynamic) continue;
+                NotUsingAttributes.Add((new WeakReference<Assembly>(assembly), ReferencedNames(assembly)));
             }
 
             // Until no more join: an assembly qualifies through one that qualified in an earlier round.
@@ -115,7 +123,12 @@ static class AttributedTypeIndex
                 joined = false;
                 for (var i = NotUsingAttributes.Count - 1; i >= 0; i--)
                 {
-                    var (assembly, references) = NotUsingAttributes[i];
+                    var (weak, references) = NotUsingAttributes[i];
+                    if (!weak.TryGetTarget(out var assembly))
+                    {
+                        NotUsingAttributes.RemoveAt(i); // Unloaded: nothing of it can be logged any more.
+                        continue;
+                    }
                     if (!ReferencesAny(references, UsingAttributes)) continue;
                     NotUsingAttributes.RemoveAt(i);
                     if (assembly.GetName().Name is { } name) UsingAttributes.Add(name);
