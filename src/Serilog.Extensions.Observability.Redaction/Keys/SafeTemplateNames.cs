@@ -10,21 +10,35 @@ namespace Serilog.Extensions.Observability.Redaction.Keys;
 /// as the very string instances the event's keys are, cut before the first name the rules find sensitive. The event
 /// pass compares each key with the next expected name by reference: a match is a known-safe name without hashing.
 /// A key that does not match (enricher properties, an unusual order) goes to <see cref="KeyMatcher"/> as before.
-/// Per <see cref="KeyMatcher"/> (the rules differ per instance); a fixed number of slots, each filled once and never
-/// replaced, so memory stays bounded and colliding templates cannot make each other allocate event after event.
+/// Per <see cref="KeyMatcher"/> (the rules differ per instance). A fixed number of sets of two slots, so memory stays
+/// bounded; a template is admitted the second time it is seen (a "doorkeeper" remembers the identity hash of the first
+/// sighting), so templates that occur once (built by interpolation) neither take slots nor push hot ones out, and a hot
+/// template that arrives late replaces the older of its set's two.
 /// </summary>
 sealed class SafeTemplateNames
 {
-    const int Slots = 512;
+    internal const int Sets = 256;
 
     /// <summary>Templates with more property tokens (or longer text) are not cached: they take the per-name route.</summary>
     internal const int MaximumNames = 64;
-    internal const int MaximumTemplateLength = 4096;
+
+    /// <summary>Serilog parses longer templates anew for every event, so an instance never comes back: never kept.</summary>
+    internal const int MaximumTemplateLength = 1024;
 
     internal static readonly string[] None = Array.Empty<string>();
 
     readonly KeyMatcher _keys;
-    readonly Entry?[] _entries = new Entry?[Slots];
+
+    /// <summary>Two ways per set: <c>[set * 2]</c> holds the one admitted last.</summary>
+    readonly Entry?[] _entries = new Entry?[Sets * 2];
+
+    const int SeenSlots = Sets * 4;
+
+    /// <summary>
+    /// Identity hashes of templates seen once: no reference, so nothing is kept alive. Indexed by other bits of the hash
+    /// than the set, so two templates of one set that take turns rarely keep forgetting each other.
+    /// </summary>
+    readonly int[] _seen = new int[SeenSlots];
 
     public SafeTemplateNames(KeyMatcher keys) => _keys = keys;
 
@@ -32,21 +46,32 @@ sealed class SafeTemplateNames
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public string[] For(MessageTemplate template)
     {
-        var entry = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_entries), SlotOf(template));
-        return entry is not null && ReferenceEquals(entry.Template, template) ? entry.Names : Add(template);
+        var hash = RuntimeHelpers.GetHashCode(template);
+        var entry = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_entries), (hash & (Sets - 1)) * 2);
+        return entry is not null && ReferenceEquals(entry.Template, template) ? entry.Names : Miss(template, hash);
     }
 
-    static int SlotOf(MessageTemplate template) => RuntimeHelpers.GetHashCode(template) & (Slots - 1);
-
     [MethodImpl(MethodImplOptions.NoInlining)]
-    string[] Add(MessageTemplate template)
+    string[] Miss(MessageTemplate template, int hash)
     {
-        ref var slot = ref _entries[SlotOf(template)];
-        // Filled once: another template in the slot keeps it, and this one takes the per-name route.
-        if (Volatile.Read(ref slot) is not null || template.Text.Length > MaximumTemplateLength) return None;
+        var set = hash & (Sets - 1);
+        var older = Volatile.Read(ref _entries[set * 2 + 1]);
+        if (older is not null && ReferenceEquals(older.Template, template)) return older.Names;
+        if (template.Text.Length > MaximumTemplateLength) return None;
+
+        // First sighting: remembered, and the per-name route this time.
+        ref var seen = ref _seen[(hash >>> 8) & (SeenSlots - 1)];
+        if (Volatile.Read(ref seen) != hash)
+        {
+            Volatile.Write(ref seen, hash);
+            return None;
+        }
 
         var names = SafeNamesOf(template);
-        Interlocked.CompareExchange(ref slot, new Entry(template, names), null);
+        // The newer entry becomes the older: the one admitted earlier of the two goes. Racing writers at worst
+        // duplicate or drop an entry; every entry is immutable and right for its own template.
+        if (Volatile.Read(ref _entries[set * 2]) is { } newer) Volatile.Write(ref _entries[set * 2 + 1], newer);
+        Volatile.Write(ref _entries[set * 2], new Entry(template, names));
         return names;
     }
 
@@ -74,7 +99,7 @@ sealed class SafeTemplateNames
         return false;
     }
 
-    /// <summary>How many templates are cached (for tests): never more than the fixed number of slots.</summary>
+    /// <summary>How many templates are cached (for tests): never more than twice the number of sets.</summary>
     internal int Count
     {
         get
