@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -8,11 +7,12 @@ namespace Serilog.Extensions.Observability.Redaction.Keys;
 /// <summary>
 /// Decides whether a key (property, member, dictionary or JSON key) names a sensitive value. Decisions are cached
 /// per raw key, so the hot path is one lookup without allocation; the cache is bounded because dictionary and
-/// JSON keys come from data.
+/// JSON keys come from data, and it replaces entries, so keys that arrive after it is full still get a place.
 /// </summary>
 sealed class KeyMatcher
 {
-    const int MaximumCachedKeys = 8192;
+    /// <summary>The text cache has this many sets of two entries.</summary>
+    internal const int Sets = 2048;
 
     /// <summary>
     /// Longer keys are decided every time and never kept: dictionary and JSON keys come from data, so a count bound
@@ -23,7 +23,21 @@ sealed class KeyMatcher
     readonly KeyRules? _rules;
     readonly KeyPatterns _additional;
     readonly KeyPatterns _excluded;
-    readonly ConcurrentDictionary<string, bool> _cache = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Decisions by key text: two ways per set (<c>[set * 2]</c> holds the one admitted last), immutable entries
+    /// replaced whole. A key is admitted the second time it is seen (<see cref="_seen"/>), so keys that occur once
+    /// (ids used as dictionary keys) never push out keys that come back; one that does replaces the older of its set.
+    /// </summary>
+    readonly Entry?[] _entries = new Entry?[Sets * 2];
+
+    const int SeenSlots = Sets * 2;
+
+    /// <summary>
+    /// Text hashes of keys seen once and not admitted: no reference, so nothing is kept alive. Indexed by other bits
+    /// of the hash than the set, so two keys of one set that take turns rarely keep forgetting each other.
+    /// </summary>
+    readonly int[] _seen = new int[SeenSlots];
 
     public KeyMatcher(KeyRules? rules, IEnumerable<string> additionalKeys, IEnumerable<string> excludedKeys)
     {
@@ -37,24 +51,24 @@ sealed class KeyMatcher
         if (string.IsNullOrEmpty(key)) return false;
 
         // Property names are mostly the same string instances event after event (template tokens, enricher
-        // constants): a slot checked by reference answers them without hashing the text. Two slots per hash; a slot is
-        // filled once and never evicted, so keys that collide cannot make each other allocate on every event.
+        // constants): a slot checked by reference answers them without hashing the text. A slot holds the last
+        // instance of its hash with that answer, overwritten on collision: nothing allocated, and keys that collide
+        // only cost each other a trip to the text cache.
         var slot = SlotOf(key);
-        var first = Volatile.Read(ref _recent[slot]);
-        if (first is not null && ReferenceEquals(first.Key, key)) return first.Sensitive;
-        var second = Volatile.Read(ref _recent[slot + 1]);
-        if (second is not null && ReferenceEquals(second.Key, key)) return second.Sensitive;
+        if (ReferenceEquals(Volatile.Read(ref _recentSafe[slot]), key)) return false;
+        if (ReferenceEquals(Volatile.Read(ref _recentSensitive[slot]), key)) return true;
 
         if (key.Length > MaximumCachedKeyLength) return Decide(key);
 
-        if (!_cache.TryGetValue(key, out var sensitive))
+        var hash = key.GetHashCode();
+        if (!TryGetCached(key, hash, out var sensitive))
         {
             sensitive = Decide(key);
-            if (_cache.Count < MaximumCachedKeys) _cache.TryAdd(key, sensitive);
+            Admit(key, hash, sensitive);
         }
 
-        if (first is null) Interlocked.CompareExchange(ref _recent[slot], new Recent(key, sensitive), null);
-        else if (second is null) Interlocked.CompareExchange(ref _recent[slot + 1], new Recent(key, sensitive), null);
+        // Readers only compare the reference they hold with the slot's: no ordering is needed beyond the atomic write.
+        Volatile.Write(ref (sensitive ? _recentSensitive : _recentSafe)[slot], key);
         return sensitive;
     }
 
@@ -65,7 +79,43 @@ sealed class KeyMatcher
     public bool IsSensitiveTextKey(string key)
     {
         if (key.Length == 0) return false;
-        return _cache.TryGetValue(key, out var sensitive) ? sensitive : Decide(key);
+        return key.Length <= MaximumCachedKeyLength && TryGetCached(key, key.GetHashCode(), out var sensitive) ? sensitive : Decide(key);
+    }
+
+    bool TryGetCached(string key, int hash, out bool sensitive)
+    {
+        var set = (hash & (Sets - 1)) * 2;
+        var entry = Volatile.Read(ref _entries[set]);
+        if (entry is null || !string.Equals(entry.Key, key, StringComparison.Ordinal))
+        {
+            entry = Volatile.Read(ref _entries[set + 1]);
+            if (entry is null || !string.Equals(entry.Key, key, StringComparison.Ordinal))
+            {
+                sensitive = false;
+                return false;
+            }
+        }
+        sensitive = entry.Sensitive;
+        return true;
+    }
+
+    /// <summary>
+    /// After a miss: remembers a first sighting, or adds the key to the first way of its set, the entry there moving to
+    /// the second (the one admitted earlier of the two goes). Racing writers at worst duplicate or drop an entry;
+    /// every entry holds the rules' answer for its own key.
+    /// </summary>
+    void Admit(string key, int hash, bool sensitive)
+    {
+        ref var seen = ref _seen[(hash >>> 16) & (SeenSlots - 1)];
+        if (Volatile.Read(ref seen) != hash)
+        {
+            Volatile.Write(ref seen, hash);
+            return;
+        }
+
+        var set = (hash & (Sets - 1)) * 2;
+        if (Volatile.Read(ref _entries[set]) is { } newer) Volatile.Write(ref _entries[set + 1], newer);
+        Volatile.Write(ref _entries[set], new Entry(key, sensitive));
     }
 
     const int SafeNameSlots = 512;
@@ -110,8 +160,9 @@ sealed class KeyMatcher
         get
         {
             long total = 0;
-            foreach (var key in _cache.Keys) total += key.Length;
-            foreach (var recent in _recent) total += recent?.Key.Length ?? 0;
+            foreach (var entry in _entries) total += entry?.Key.Length ?? 0;
+            foreach (var key in _recentSafe) total += key?.Length ?? 0;
+            foreach (var key in _recentSensitive) total += key?.Length ?? 0;
             foreach (var name in _safeNames) total += name?.Length ?? 0;
             return total;
         }
@@ -139,7 +190,7 @@ sealed class KeyMatcher
         return ((length << 5) ^ name[length - 1] ^ (name[length >> 1] << 2)) & (SafeNameSlots - 1);
     }
 
-    const int RecentSlots = 1024;
+    const int RecentSlots = 512;
 
     /// <summary>A slot from the length and three characters: cheaper than hashing the text or the identity.</summary>
     static int SlotOf(string key)
@@ -147,14 +198,20 @@ sealed class KeyMatcher
         var hash = key.Length * 31 + key[0];
         hash = hash * 31 + key[key.Length >> 1];
         hash = hash * 31 + key[^1];
-        return hash & (RecentSlots - 2);
+        return hash & (RecentSlots - 1);
     }
-    readonly Recent?[] _recent = new Recent?[RecentSlots];
+
+    /// <summary>
+    /// Key instances last answered "safe" and "sensitive", by <see cref="SlotOf"/>: one array per answer, so a slot is
+    /// one reference written whole, and an instance can only be found in the array of the answer the rules gave it.
+    /// </summary>
+    readonly string?[] _recentSafe = new string?[RecentSlots];
+    readonly string?[] _recentSensitive = new string?[RecentSlots];
 
     /// <summary>Immutable, so a slot is replaced whole and never read half-written.</summary>
-    sealed class Recent
+    sealed class Entry
     {
-        public Recent(string key, bool sensitive)
+        public Entry(string key, bool sensitive)
         {
             Key = key;
             Sensitive = sensitive;

@@ -34,6 +34,35 @@ public class KeyMatcherTests
         Assert.That(matcher.RetainedKeyCharacters, Is.LessThanOrEqualTo(64));
     }
 
+    [TestCase("customer_note", false)]
+    [TestCase("customer_secret", true)]
+    public void ANewKeyAfterManyDistinctKeysFromDataIsAnsweredWithoutAllocatingOnceSeen(string key, bool sensitive)
+    {
+        // Dictionary and JSON keys come from data, each a new string instance: tens of thousands of distinct ones
+        // first, then one that keeps coming back must find room in the cache rather than be decided every time.
+        var matcher = new KeyMatcher(KeyRules.Default, Array.Empty<string>(), Array.Empty<string>());
+        for (var i = 0; i < 20_000; i++) Assert.That(matcher.IsSensitive("field_" + i), Is.False);
+
+        var copies = Enumerable.Range(0, 1_100).Select(_ => new string(key.AsSpan())).ToArray();
+        for (var i = 0; i < 100; i++) Assert.That(matcher.IsSensitive(copies[i]), Is.EqualTo(sensitive));
+        var (answers, allocated) = AskEach(matcher, copies.AsSpan(100), sensitive);
+        Assert.That(answers, Is.EqualTo(1_000));
+        Assert.That(allocated, Is.EqualTo(0));
+        Assert.That(matcher.RetainedKeyCharacters, Is.LessThanOrEqualTo(16_384 * KeyMatcher.MaximumCachedKeyLength));
+    }
+
+    /// <summary>How many keys got the expected answer, and the bytes allocated meanwhile.</summary>
+    static (int Answers, long Allocated) AskEach(KeyMatcher matcher, ReadOnlySpan<string> keys, bool expected)
+    {
+        var answers = 0;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        foreach (var key in keys)
+        {
+            if (matcher.IsSensitive(key) == expected) answers++;
+        }
+        return (answers, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     [Test]
     public void TheCasesFileCoversTheIssuesLists()
     {
