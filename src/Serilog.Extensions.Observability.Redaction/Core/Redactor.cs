@@ -22,6 +22,15 @@ sealed class Redactor
     readonly int _maximumJsonLength;
     readonly ConditionalWeakTable<MessageTemplate, MessageTemplate> _templates = new();
 
+    const int SeenTemplateSlots = 1024;
+
+    /// <summary>
+    /// Identity hashes of templates the detectors read once and did not cache: a template is cached the second time it
+    /// is seen, so interpolated text (a new template per event) costs no <see cref="_templates"/> entry (a GC handle).
+    /// No reference, so nothing is kept alive.
+    /// </summary>
+    readonly int[] _seenTemplates = new int[SeenTemplateSlots];
+
     /// <summary>Strings of length 2 up to the JSON limit may hold structured text: <c>(uint)(length - 2) &lt; this</c>.</summary>
     readonly uint _structuredLengthSpan;
     /// <summary>Every string must go to the detectors.</summary>
@@ -627,7 +636,11 @@ sealed class Redactor
         return result;
     }
 
-    /// <summary>The template with detected secrets masked in its text, or the same instance; cached per template.</summary>
+    /// <summary>
+    /// The template with detected secrets masked in its text, or the same instance; cached per template that comes back
+    /// (never one over <see cref="SafeTemplateNames.MaximumTemplateLength"/> characters: Serilog parses those anew for
+    /// every event).
+    /// </summary>
     public MessageTemplate RedactTemplate(MessageTemplate template)
     {
         if (Detectors is null) return template;
@@ -643,8 +656,18 @@ sealed class Redactor
             RedactionFailures.Report("redacting the message template", ex);
             result = new MessageTemplate(new MessageTemplateToken[] { new TextToken(Masker.Fixed.Value as string ?? "") });
         }
-        _templates.AddOrUpdate(template, result);
+        if (template.Text.Length <= SafeTemplateNames.MaximumTemplateLength && SeenBefore(template)) _templates.AddOrUpdate(template, result);
         return result;
+    }
+
+    /// <summary>Whether <paramref name="template"/> was seen before (rarely a template with the same identity hash); remembers it if not.</summary>
+    bool SeenBefore(MessageTemplate template)
+    {
+        var hash = RuntimeHelpers.GetHashCode(template);
+        ref var seen = ref _seenTemplates[hash & (SeenTemplateSlots - 1)];
+        if (Volatile.Read(ref seen) == hash) return true;
+        Volatile.Write(ref seen, hash);
+        return false;
     }
 
     MessageTemplate BuildTemplate(MessageTemplate template)

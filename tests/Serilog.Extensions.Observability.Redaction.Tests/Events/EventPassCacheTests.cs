@@ -207,6 +207,31 @@ public class EventPassCacheTests
     }
 
     [Test]
+    public void WithDetectorsOnlyATemplateThatComesBackIsCached()
+    {
+        // Interpolated text makes a new template per event: caching each one cost a ConditionalWeakTable entry (a GC
+        // handle) per event. A template is cached when it comes back, and one over 1024 characters (which Serilog
+        // parses anew for every event) never.
+        var redactor = RedactorFactory.Create(new RedactionOptions { DetectEmailAddresses = true });
+        var parser = new MessageTemplateParser();
+
+        var hot = parser.Parse("Mail from ann@example.com about {OrderId}");
+        var first = redactor.RedactTemplate(hot);
+        var second = redactor.RedactTemplate(hot);
+        var third = redactor.RedactTemplate(hot);
+        Assert.That(first.Text, Is.EqualTo($"Mail from {Mask} about {{OrderId}}"));
+        Assert.That(second.Text, Is.EqualTo(first.Text));
+        Assert.That(second, Is.Not.SameAs(first), "seen once: built, not kept");
+        Assert.That(third, Is.SameAs(second), "seen again: kept");
+
+        var longText = "Mail from ann@example.com about {OrderId} " + new string('x', 1024);
+        var oneOff = parser.Parse(longText);
+        var results = Enumerable.Range(0, 3).Select(_ => redactor.RedactTemplate(oneOff)).ToArray();
+        Assert.That(results.Select(r => r.Text), Has.All.EqualTo(longText.Replace("ann@example.com", Mask)));
+        Assert.That(results[2], Is.Not.SameAs(results[1]), "never kept");
+    }
+
+    [Test]
     public void ConcurrentPassesGiveTheRulesAnswers()
     {
         var redactor = Defaults();
