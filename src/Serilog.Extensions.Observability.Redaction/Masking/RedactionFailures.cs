@@ -4,8 +4,9 @@ using Serilog.Debugging;
 namespace Serilog.Extensions.Observability.Redaction.Masking;
 
 /// <summary>
-/// Reports a value that could not be masked normally and was replaced by the mask instead (fail closed): a line to
-/// <see cref="SelfLog"/> and one on the <c>serilog.redaction.failures</c> counter of the package's <see cref="Meter"/>.
+/// Reports a value that could not be masked normally and was replaced by the mask instead (fail closed): one on the
+/// <c>serilog.redaction.failures</c> counter of the package's <see cref="Meter"/> and a line to <see cref="SelfLog"/>,
+/// the first of each kind at once and repeats at most once per <see cref="ReportInterval"/> with their count.
 /// </summary>
 static class RedactionFailures
 {
@@ -14,6 +15,11 @@ static class RedactionFailures
     static readonly Meter Meter = new(MeterName);
     static readonly Counter<long> Failures = Meter.CreateCounter<long>(
         "serilog.redaction.failures", unit: "{value}", description: "Values replaced by the mask because redacting them failed.");
+
+    /// <summary>How often a failure that keeps happening is reported again.</summary>
+    internal static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(10);
+
+    static readonly ThrottledReports Reports = new(ReportInterval, TimeProvider.System);
 
     static long _count;
 
@@ -24,7 +30,6 @@ static class RedactionFailures
     {
         Interlocked.Increment(ref _count);
         Failures.Add(1);
-        // Only the exception type and message: the value itself may be the secret.
-        SelfLog.WriteLine("Redaction: {0} failed and was replaced by the mask: {1}: {2}", what, exception.GetType().FullName, exception.Message);
+        Reports.Report(what, exception);
     }
 }

@@ -1,0 +1,96 @@
+using System.Collections.Concurrent;
+using Serilog.Debugging;
+
+namespace Serilog.Extensions.Observability.Redaction.Masking;
+
+/// <summary>
+/// Failure lines through <see cref="SelfLog"/>, at most one per interval for each kind of failure (what failed and the
+/// exception's type): the first at once, later ones counted into the next line of their kind, so a getter that throws
+/// on every event does not write a line per event. Past <see cref="MaximumKinds"/> kinds the rest share one throttle.
+/// Called from any thread; a failure of a known kind takes no lock.
+/// </summary>
+sealed class ThrottledReports
+{
+    internal const int MaximumKinds = 256;
+
+    readonly TimeProvider _time;
+    readonly long _interval;
+    readonly ConcurrentDictionary<(string What, Type Exception), Kind> _kinds = new();
+    readonly Kind _others = new(shared: true);
+    int _kindCount;
+
+    public ThrottledReports(TimeSpan interval, TimeProvider time)
+    {
+        _time = time;
+        _interval = (long)(interval.TotalSeconds * time.TimestampFrequency);
+    }
+
+    public void Report(string what, Exception exception)
+    {
+        var kind = KindOf(what, exception.GetType());
+        if (!kind.IsDue(_time.GetTimestamp(), _interval, out var unreported)) return;
+
+        // Only the exception type and message: the value itself may be the secret.
+        if (unreported == 0)
+            Write("Redaction: {0} failed and was replaced by the mask: {1}: {2}", what, exception.GetType().FullName, exception.Message);
+        else if (kind.Shared)
+            Write("Redaction: {0} failed and was replaced by the mask, after {1} other failures since the last report: {2}", what, unreported, Describe(exception));
+        else
+            Write("Redaction: {0} failed {1} more times since the last report and was replaced by the mask: {2}", what, unreported, Describe(exception));
+    }
+
+    Kind KindOf(string what, Type exception)
+    {
+        var key = (what, exception);
+        if (_kinds.TryGetValue(key, out var kind)) return kind;
+        if (Volatile.Read(ref _kindCount) >= MaximumKinds) return _others;
+
+        kind = new Kind(shared: false);
+        if (_kinds.TryAdd(key, kind))
+        {
+            Interlocked.Increment(ref _kindCount);
+            return kind;
+        }
+        return _kinds.TryGetValue(key, out var added) ? added : _others;
+    }
+
+    static string Describe(Exception exception) => exception.GetType().FullName + ": " + exception.Message;
+
+    static void Write(string format, object? arg0, object? arg1, object? arg2)
+    {
+        try
+        {
+            SelfLog.WriteLine(format, arg0, arg1, arg2);
+        }
+        catch (Exception)
+        {
+            // A SelfLog output that throws must not turn a masked value into an exception in the application.
+        }
+    }
+
+    sealed class Kind
+    {
+        /// <summary>The timestamp from which the next line may be written; the first line is due at once.</summary>
+        long _due = long.MinValue;
+        long _unreported;
+
+        public Kind(bool shared) => Shared = shared;
+
+        /// <summary>Whether this kind gathers the failures of every kind past the limit.</summary>
+        public bool Shared { get; }
+
+        /// <summary>Whether a line is due now, with the failures not reported since the last one; counts this one if not.</summary>
+        public bool IsDue(long now, long interval, out long unreported)
+        {
+            var due = Volatile.Read(ref _due);
+            if (now < due || Interlocked.CompareExchange(ref _due, now + interval, due) != due)
+            {
+                Interlocked.Increment(ref _unreported);
+                unreported = 0;
+                return false;
+            }
+            unreported = Interlocked.Exchange(ref _unreported, 0);
+            return true;
+        }
+    }
+}
