@@ -36,6 +36,12 @@ static class TimingDiagnostics
         s_meter.CreateHistogram<double>(name, unit: "s", description: description);
 #endif
 
+    /// <summary>The <c>pipeline</c> tag: the first 100 distinct pipeline names, then <see cref="MetricTagValues.Other"/>.</summary>
+    public static readonly MetricTagValues PipelineTag = new("pipeline", 100);
+
+    /// <summary>The <c>stage</c> tag: the first 500 distinct stage names (full paths, of all pipelines), then <see cref="MetricTagValues.Other"/>.</summary>
+    public static readonly MetricTagValues StageTag = new("stage", 500);
+
     /// <summary>The informational version without its build metadata (the SDK appends <c>+commit</c>); else the assembly version.</summary>
     internal static string? PackageVersion(string? informationalVersion, Version? assemblyVersion) =>
         Observability.PackageVersion.Parse(informationalVersion, assemblyVersion);
@@ -56,8 +62,8 @@ static class TimingDiagnostics
         // TagList holds up to eight tags inline: no allocation.
         var tags = new TagList
         {
-            { "pipeline", pipeline },
-            { "stage", stage },
+            { "pipeline", PipelineTag.Map(pipeline) },
+            { "stage", StageTag.Map(stage) },
             { "outcome", OutcomeName(outcome) },
         };
         try
@@ -74,7 +80,7 @@ static class TimingDiagnostics
     {
         var tags = new TagList
         {
-            { "pipeline", pipeline },
+            { "pipeline", PipelineTag.Map(pipeline) },
             { "outcome", OutcomeName(outcome) },
         };
         try

@@ -137,6 +137,58 @@ public class TimingDiagnosticsTests
     }
 
     [Test]
+    public void PastTheLimitNewPipelineAndStageNamesAreRecordedAsOtherSoTheTagsStayBounded()
+    {
+        // Names carrying ids (a pipeline per import, a stage per message) would give an exporter a series per name.
+        const int pipelineLimit = 100, stageLimit = 500;
+        TimingDiagnostics.PipelineTag.Reset();
+        TimingDiagnostics.StageTag.Reset();
+        var pipelines = new HashSet<object?>();
+        var stages = new HashSet<object?>();
+        var selfLog = new List<string>();
+        using var log = new TimedLog(minimumLevel: LogEventLevel.Fatal);
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == SourceName) l.EnableMeasurementEvents(instrument);
+            },
+        };
+        listener.SetMeasurementEventCallback<double>((_, _, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "pipeline") pipelines.Add(tag.Value);
+                else if (tag.Key == "stage") stages.Add(tag.Value);
+            }
+        });
+        listener.Start();
+        try
+        {
+            using (Serilog.Extensions.Observability.Tests.Support.TemporarySelfLog.SaveTo(selfLog))
+            {
+                for (var i = 0; i < 100_000; i++)
+                {
+                    using var pipeline = log.Begin("import-" + i);
+                    using (pipeline.Stage("doc-" + i)) { }
+                }
+            }
+        }
+        finally
+        {
+            TimingDiagnostics.PipelineTag.Reset();
+            TimingDiagnostics.StageTag.Reset();
+        }
+
+        Assert.That(pipelines, Has.Count.LessThanOrEqualTo(pipelineLimit + 1));
+        Assert.That(stages, Has.Count.LessThanOrEqualTo(stageLimit + 1));
+        Assert.That(pipelines, Does.Contain("import-0").And.Contain("import-99").And.Contain("other"));
+        Assert.That(stages, Does.Contain("doc-499").And.Contain("other"));
+        Assert.That(selfLog.Count(m => m.Contains("the metric tag pipeline")), Is.EqualTo(1));
+        Assert.That(selfLog.Count(m => m.Contains("the metric tag stage")), Is.EqualTo(1));
+    }
+
+    [Test]
     public void AnActivityListenerSeesThePipelineAsAChildOfTheCurrentSpanAndEachStageAsItsChild()
     {
         var stopped = new List<Activity>();
