@@ -38,11 +38,32 @@ public sealed class PipelineTimer : IDisposable
     readonly Activity? _activity;
     AmbientScope _scope;
 
+    /// <summary>
+    /// The most distinct stage names a pipeline keeps apart. A long-lived pipeline that names a stage per message
+    /// (<c>msg-</c> + id) would otherwise grow its entries, its name index and the summary's <c>Stages</c> without end:
+    /// later names sum into one <see cref="OtherStages"/> entry, whose runs the summary counts in <c>OtherStageRuns</c>.
+    /// </summary>
+    internal const int MaxStageEntries = 256;
+
+    /// <summary>The entry that sums the stages named after <see cref="MaxStageEntries"/> distinct names.</summary>
+    internal const string OtherStages = "(other)";
+
+    /// <summary>
+    /// The most running stages a pipeline holds to abandon when it ends. Only stages begun and never ended come near
+    /// it; one begun past it is timed, logged and counted if it ends before the pipeline, but is not abandoned with it.
+    /// </summary>
+    internal const int MaxOpenStages = 1024;
+
+    static int s_entriesReported;
+    static int s_openReported;
+
     // Guarded by _open: stages in first-start order (a repeated name sums into one entry) and the stages still running.
     readonly List<StageTimer> _open = new(4);
     StageEntry[] _entries = new StageEntry[4];
     int _entryCount;
     Dictionary<string, int>? _entryIndex; // only for pipelines with many distinct stage names
+    int _otherEntry = -1;                 // the OtherStages entry, once names pass MaxStageEntries
+    long _otherRuns;                      // runs summed into it
 
     struct StageEntry
     {
@@ -110,7 +131,8 @@ public sealed class PipelineTimer : IDisposable
     /// <summary>
     /// The milliseconds each finished stage took, in the order the stages first started. Nested stages appear under
     /// their path (<c>ingest/parse</c>); a name that ran more than once holds the sum of its runs. A snapshot: later
-    /// stages do not change a dictionary already returned.
+    /// stages do not change a dictionary already returned. At most 256 distinct names are kept apart: the stages of
+    /// later names sum into one <c>(other)</c> entry (the summary event counts their runs in <c>OtherStageRuns</c>).
     /// </summary>
     public IReadOnlyDictionary<string, double> Stages
     {
@@ -275,7 +297,11 @@ public sealed class PipelineTimer : IDisposable
         lock (_open)
         {
             if (Volatile.Read(ref _ending) != 0) return -1;
-            _open.Add(stage);
+            if (_open.Count < MaxOpenStages)
+                _open.Add(stage);
+            else if (Interlocked.Exchange(ref s_openReported, 1) == 0)
+                Serilog.Debugging.SelfLog.WriteLine("{0}: pipeline {1} has {2} stages running, so stages are being begun and not ended (end each with using, Complete or Fail). " +
+                    "Later ones are not abandoned when the pipeline ends; reported once.", TimingDiagnostics.Name, Name, MaxOpenStages);
             return FindOrAddEntry(name, nested);
         }
     }
@@ -285,24 +311,46 @@ public sealed class PipelineTimer : IDisposable
         if (entry < 0) return;
         lock (_open)
         {
-            _open.Remove(stage);
+            // A stage begun past MaxOpenStages is not open here: once the pipeline has ended (its summary written), it
+            // is no longer one of its stages.
+            if (!_open.Remove(stage) && Volatile.Read(ref _ending) != 0) return;
             _entries[entry].ElapsedTicks += elapsed.Ticks;
             _entries[entry].Finished = true;
+            if (entry == _otherEntry) _otherRuns++;
         }
     }
 
     int FindOrAddEntry(string name, bool nested)
     {
-        if (_entryIndex is not null)
-        {
-            if (_entryIndex.TryGetValue(name, out var found)) return found;
-        }
-        else
-        {
-            for (var i = 0; i < _entryCount; i++)
-                if (string.Equals(_entries[i].Name, name, StringComparison.Ordinal)) return i;
-        }
+        var found = FindEntry(name);
+        if (found >= 0) return found;
+        if (_entryCount >= MaxStageEntries) return OtherEntry();
+        return AddEntry(name, nested);
+    }
 
+    int OtherEntry()
+    {
+        if (_otherEntry >= 0) return _otherEntry;
+        if (Interlocked.Exchange(ref s_entriesReported, 1) == 0)
+            Serilog.Debugging.SelfLog.WriteLine("{0}: pipeline {1} has {2} distinct stage names; later ones are summed as (other). " +
+                "Give stages low-cardinality names (no ids, no per-message names); reported once.", TimingDiagnostics.Name, Name, MaxStageEntries);
+        // A stage the application itself named so (before the limit) is that entry; it then holds the overflow too.
+        var found = FindEntry(OtherStages);
+        _otherEntry = found >= 0 ? found : AddEntry(OtherStages, nested: false);
+        return _otherEntry;
+    }
+
+    int FindEntry(string name)
+    {
+        if (_entryIndex is not null)
+            return _entryIndex.TryGetValue(name, out var found) ? found : -1;
+        for (var i = 0; i < _entryCount; i++)
+            if (string.Equals(_entries[i].Name, name, StringComparison.Ordinal)) return i;
+        return -1;
+    }
+
+    int AddEntry(string name, bool nested)
+    {
         if (_entryCount == _entries.Length) Array.Resize(ref _entries, _entries.Length * 2);
         var index = _entryCount++;
         _entries[index] = new StageEntry { Name = name, IsNested = nested };
@@ -319,7 +367,8 @@ public sealed class PipelineTimer : IDisposable
         return index;
     }
 
-    /// <summary>Caller holds the lock. The slowest stage is the top-level stage with the largest total (first wins a tie).</summary>
+    /// <summary>Caller holds the lock. The slowest stage is the top-level stage with the largest total (first wins a tie);
+    /// the <see cref="OtherStages"/> sum of many stages is none.</summary>
     StageDurations SnapshotStages(out string? slowest)
     {
         slowest = null;
@@ -339,7 +388,7 @@ public sealed class PipelineTimer : IDisposable
             names[j] = entry.Name;
             milliseconds[j] = TimeSpan.FromTicks(entry.ElapsedTicks).TotalMilliseconds;
             j++;
-            if (!entry.IsNested && entry.ElapsedTicks > slowestTicks)
+            if (!entry.IsNested && i != _otherEntry && entry.ElapsedTicks > slowestTicks)
             {
                 slowestTicks = entry.ElapsedTicks;
                 slowest = entry.Name;
@@ -388,8 +437,13 @@ public sealed class PipelineTimer : IDisposable
 
         StageDurations stages;
         string? slowest;
-        lock (_open) stages = SnapshotStages(out slowest);
-        TimingEvents.WriteSummary(_logger, level, TimeProvider.GetUtcNow(), this, elapsed, outcome, exception, stages, slowest, _activity);
+        long otherRuns;
+        lock (_open)
+        {
+            stages = SnapshotStages(out slowest);
+            otherRuns = _otherRuns;
+        }
+        TimingEvents.WriteSummary(_logger, level, TimeProvider.GetUtcNow(), this, elapsed, outcome, exception, stages, slowest, otherRuns, _activity);
     }
 
     /// <summary>

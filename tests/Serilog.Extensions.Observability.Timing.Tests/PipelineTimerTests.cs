@@ -348,6 +348,63 @@ public class PipelineTimerTests
     }
 
     [Test]
+    public void PastTheLimitOfDistinctStageNamesStagesAddUpUnderOtherWithTheirRunsCounted()
+    {
+        // A long-lived pipeline that names a stage per message would grow its entries and its summary without end.
+        const int maxStageEntries = 256;
+        using var log = new TimedLog(minimumLevel: LogEventLevel.Information);
+        var pipeline = log.Begin("inbox");
+        for (var i = 0; i < 100_000; i++)
+            using (pipeline.Stage("msg-" + i)) log.Advance(1);
+        pipeline.Complete();
+
+        var stages = pipeline.Stages;
+        Assert.That(stages, Has.Count.LessThanOrEqualTo(maxStageEntries + 1));
+        Assert.That(stages.Keys.Take(maxStageEntries), Is.EqualTo(Enumerable.Range(0, maxStageEntries).Select(i => "msg-" + i)));
+        Assert.That(stages["(other)"], Is.EqualTo(100_000.0 - maxStageEntries));
+        Assert.That(stages.Values.Sum(), Is.EqualTo(100_000.0));
+        Assert.That(log.Summary.StagesProperty(), Is.EqualTo(stages.ToArray()));
+        Assert.That(log.Summary.Scalar("OtherStageRuns"), Is.EqualTo(100_000L - maxStageEntries));
+        Assert.That(log.Summary.Scalar("SlowestStage"), Is.EqualTo("msg-0"), "a sum of many stages is not the slowest stage");
+    }
+
+    [Test]
+    public void StagesBegunAndNeverEndedAreNotAllHeldByTheirPipeline()
+    {
+        const int maxOpenStages = 1024, begun = 10_000;
+        using var log = new TimedLog(minimumLevel: LogEventLevel.Information);
+        var pipeline = log.Begin("inbox");
+        var stages = BeginStagesAndNeverEndThem(pipeline, begun);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        Assert.That(stages.Count(s => s.IsAlive), Is.LessThanOrEqualTo(maxOpenStages));
+        StageTimer? late = null;
+        Flow.Isolated(() => late = pipeline.Stage("late"));
+        log.Advance(5);
+        pipeline.Complete();
+        // The stages it held are abandoned at its end; the rest were never ended and are not.
+        Assert.That(log.StageEvents, Has.Count.EqualTo(maxOpenStages));
+        Assert.That(log.StageEvents.Select(e => e.Scalar("Outcome")), Is.All.EqualTo("abandoned"));
+        // One it did not hold, ended after the summary, is timed and logged but not added to the pipeline's stages.
+        late!.Fail(new TimeoutException());
+        Assert.That(late.Elapsed, Is.EqualTo(TimeSpan.FromMilliseconds(5)));
+        Assert.That(log.StageEvent("late").Scalar("Outcome"), Is.EqualTo("failed"));
+        Assert.That(pipeline.Stages.Keys, Is.EqualTo(new[] { "handle" }));
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static WeakReference[] BeginStagesAndNeverEndThem(PipelineTimer pipeline, int count)
+    {
+        var stages = new WeakReference[count];
+        // Each in a flow of its own, as a handler per message would: none nests in another or stays ambient here.
+        for (var i = 0; i < count; i++)
+            Flow.Isolated(() => stages[i] = new WeakReference(pipeline.Stage("handle")));
+        return stages;
+    }
+
+    [Test]
     public void StagesIsASnapshotOfFinishedStagesOnly()
     {
         using var log = new TimedLog();

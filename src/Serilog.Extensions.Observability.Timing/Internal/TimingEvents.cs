@@ -16,6 +16,7 @@ static class TimingEvents
     public const string OutcomeName = "Outcome";
     public const string StagesName = "Stages";
     public const string SlowestStageName = "SlowestStage";
+    public const string OtherStageRunsName = "OtherStageRuns";
 
     static readonly MessageTemplate s_stageTemplate = Parse("{Pipeline} stage {Stage} {Outcome:l} in {ElapsedMs:0.0} ms");
     static readonly MessageTemplate s_summaryTemplate = Parse("{Pipeline} {Outcome:l} in {ElapsedMs:0.0} ms");
@@ -68,7 +69,7 @@ static class TimingEvents
     }
 
     public static void WriteSummary(ILogger logger, LogEventLevel level, DateTimeOffset timestamp, PipelineTimer pipeline,
-        TimeSpan elapsed, TimingOutcome outcome, Exception? exception, StageDurations stages, string? slowestStage, Activity? activity)
+        TimeSpan elapsed, TimingOutcome outcome, Exception? exception, StageDurations stages, string? slowestStage, long otherStageRuns, Activity? activity)
     {
         var entries = new KeyValuePair<ScalarValue, LogEventPropertyValue>[stages.Count];
         var i = 0;
@@ -84,6 +85,8 @@ static class TimingEvents
             new(StagesName, new DictionaryValue(entries)),
         };
         if (slowestStage is not null) properties.Add(new LogEventProperty(SlowestStageName, new ScalarValue(slowestStage)));
+        // Only past the limit of distinct stage names: how many runs the "(other)" entry of Stages sums.
+        if (otherStageRuns > 0) properties.Add(new LogEventProperty(OtherStageRunsName, new ScalarValue(otherStageRuns)));
 
         var template = slowestStage is null ? s_summaryTemplate : s_summaryWithSlowestTemplate;
         Write(logger, new LogEvent(timestamp, level, exception, template, properties, TraceIdOf(activity), SpanIdOf(activity)));
