@@ -126,6 +126,8 @@ public class RequestLoggingOptions
     /// <summary>
     /// Add the stage durations of every <c>PipelineTimer</c> that ran inside the request as the
     /// <c>Stages</c> property. The default is <see langword="true"/>; it costs nothing when no pipeline ran.
+    /// The request keeps stage totals, not the pipelines (a long-lived request may run one per message): up to 256
+    /// distinct keys, later ones added up under <c>(other)</c>.
     /// </summary>
     public bool IncludePipelineStages { get; set; } = true;
 

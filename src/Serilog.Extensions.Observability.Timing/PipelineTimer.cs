@@ -36,6 +36,7 @@ public sealed class PipelineTimer : IDisposable
     int _outcome; // TimingOutcome; written once, after _end
     int _ending;  // 1 once Complete/Fail/Dispose has won
     readonly Activity? _activity;
+    readonly PipelineCollector? _collector; // told the stages when the pipeline ends, so it need not hold the pipeline
     AmbientScope _scope;
 
     /// <summary>
@@ -95,7 +96,8 @@ public sealed class PipelineTimer : IDisposable
 
         _start = TimeProvider.GetTimestamp();
         TimingAmbient.Enter(ref _scope, this);
-        PipelineCollector.Register(this);
+        _collector = PipelineCollector.Register(this, out var sequence);
+        CollectorSequence = sequence;
     }
 
     /// <summary>
@@ -134,12 +136,11 @@ public sealed class PipelineTimer : IDisposable
     /// stages do not change a dictionary already returned. At most 256 distinct names are kept apart: the stages of
     /// later names sum into one <c>(other)</c> entry (the summary event counts their runs in <c>OtherStageRuns</c>).
     /// </summary>
-    public IReadOnlyDictionary<string, double> Stages
+    public IReadOnlyDictionary<string, double> Stages => SnapshotStages();
+
+    internal StageDurations SnapshotStages()
     {
-        get
-        {
-            lock (_open) return SnapshotStages(out _);
-        }
+        lock (_open) return SnapshotStages(out _);
     }
 
     /// <summary>
@@ -277,6 +278,9 @@ public sealed class PipelineTimer : IDisposable
     internal LogEventProperty PipelineProperty { get; }
 
     internal LogEventProperty PipelineIdProperty { get; }
+
+    /// <summary>The pipeline's start order in its <see cref="PipelineCollector"/>.</summary>
+    internal long CollectorSequence { get; }
 
     /// <summary>What was ambient in the flow that began the pipeline, under it.</summary>
     internal object? OuterFrame => _scope.Previous;
@@ -433,8 +437,10 @@ public sealed class PipelineTimer : IDisposable
             TimingDiagnostics.StopActivity(_activity, outcome, exception, elapsed);
 
         var level = TimingEvents.Level(outcome, elapsed, Threshold(), _options.SummaryLevel);
-        if (!_logger.IsEnabled(level)) return;
+        var write = _logger.IsEnabled(level);
+        if (!write && _collector is null) return;
 
+        // Final: every open stage was abandoned above, and no stage is added once the pipeline is ending.
         StageDurations stages;
         string? slowest;
         long otherRuns;
@@ -443,6 +449,8 @@ public sealed class PipelineTimer : IDisposable
             stages = SnapshotStages(out slowest);
             otherRuns = _otherRuns;
         }
+        _collector?.PipelineEnded(this, CollectorSequence, stages);
+        if (!write) return;
         TimingEvents.WriteSummary(_logger, level, TimeProvider.GetUtcNow(), this, elapsed, outcome, exception, stages, slowest, otherRuns, _activity);
     }
 

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using Serilog.Events;
 using Serilog.Extensions.Observability.Timing.Tests.Support;
 
 namespace Serilog.Extensions.Observability.Timing.Tests;
@@ -51,31 +53,154 @@ public class PipelineCollectorTests
     }
 
     [Test]
-    public async Task PipelinesIsAThreadSafeSnapshotWhilePipelinesBeginConcurrently()
+    public async Task PipelinesAndStagesAreThreadSafeSnapshotsWhilePipelinesRunConcurrently()
     {
-        using var log = new TimedLog();
         using var collector = PipelineCollector.Begin();
-        const int writers = 8, perWriter = 100;
+        const int writers = 8, perWriter = 100, listed = 64;
         using var go = new ManualResetEventSlim();
 
         var tasks = Enumerable.Range(0, writers).Select(w => Task.Run(() =>
         {
+            using var log = new TimedLog(); // a clock per writer: each advances its own
             go.Wait(TimeSpan.FromSeconds(10));
             for (var i = 0; i < perWriter; i++)
-                using (log.Begin($"w{w}-{i}")) { }
+            {
+                using var pipeline = log.Begin("turn");
+                using (pipeline.Stage("stt")) log.Advance(1);
+            }
         })).ToArray();
         go.Set();
         var seen = 0;
+        var sum = 0.0;
         while (!Task.WhenAll(tasks).IsCompleted)
         {
             var snapshot = collector.Pipelines;
             Assert.That(snapshot.Count, Is.GreaterThanOrEqualTo(seen));
             seen = snapshot.Count;
+            var stages = collector.Stages;
+            Assert.That(stages.Values.Sum(), Is.GreaterThanOrEqualTo(sum));
+            sum = stages.Values.Sum();
             await Task.Yield();
         }
         await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(30));
 
-        Assert.That(collector.Pipelines, Has.Count.EqualTo(writers * perWriter));
-        Assert.That(collector.Pipelines.Select(p => p.Id).Distinct().Count(), Is.EqualTo(writers * perWriter));
+        // The first 64 are listed; every run's stage is in the totals.
+        Assert.That(collector.Pipelines, Has.Count.EqualTo(listed));
+        Assert.That(collector.Pipelines.Select(p => p.Id).Distinct().Count(), Is.EqualTo(listed));
+        Assert.That(collector.Stages.ToArray(), Is.EqualTo(new[] { new KeyValuePair<string, double>("turn/stt", writers * perWriter) }));
+    }
+
+    [Test]
+    public void ACollectorDoesNotHoldTheEndedPipelinesOfALongLivedFlow()
+    {
+        // A streaming request or a background service: one collector, a pipeline per message.
+        using var log = new TimedLog(minimumLevel: LogEventLevel.Fatal);
+        using var collector = PipelineCollector.Begin();
+        var pipelines = RunPipelines(log, 10_000);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        Assert.That(pipelines.Count(p => p.IsAlive), Is.LessThanOrEqualTo(64), "only the ones Pipelines lists");
+        GC.KeepAlive(collector);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static WeakReference[] RunPipelines(TimedLog log, int count)
+    {
+        var pipelines = new WeakReference[count];
+        for (var i = 0; i < count; i++)
+        {
+            using var pipeline = log.Begin("turn");
+            pipelines[i] = new WeakReference(pipeline);
+            using (pipeline.Stage("stt")) log.Advance(1);
+        }
+        return pipelines;
+    }
+
+    [Test]
+    public void ACollectorHoldsABoundedNumberOfPipelinesThatNeverEnd()
+    {
+        using var log = new TimedLog(minimumLevel: LogEventLevel.Fatal);
+        using var collector = PipelineCollector.Begin();
+        var pipelines = BeginPipelinesAndNeverEndThem(log, 10_000);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        Assert.That(pipelines.Count(p => p.IsAlive), Is.LessThanOrEqualTo(256));
+        GC.KeepAlive(collector);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static WeakReference[] BeginPipelinesAndNeverEndThem(TimedLog log, int count)
+    {
+        var pipelines = new WeakReference[count];
+        // Each in a flow of its own, as a handler per message would: none nests in another.
+        for (var i = 0; i < count; i++)
+            Flow.Isolated(() => pipelines[i] = new WeakReference(log.Begin("turn")));
+        return pipelines;
+    }
+
+    [Test]
+    public void StagesSumsEveryPipelineOfALongLivedFlowWithinItsLimit()
+    {
+        using var log = new TimedLog(minimumLevel: LogEventLevel.Fatal);
+        using var collector = PipelineCollector.Begin();
+        for (var i = 0; i < 10_000; i++)
+        {
+            using var pipeline = log.Begin("turn");
+            using (pipeline.Stage("stt")) log.Advance(1);
+            using (pipeline.Stage("llm")) log.Advance(2);
+        }
+        for (var i = 0; i < 10_000; i++)
+        {
+            using var pipeline = log.Begin("import-" + i);
+            using (pipeline.Stage("parse")) log.Advance(1);
+        }
+
+        var stages = collector.Stages;
+        Assert.That(stages, Has.Count.LessThanOrEqualTo(256 + 1));
+        Assert.That(stages.Keys.Take(3), Is.EqualTo(new[] { "turn/stt", "turn/llm", "import-0/parse" }));
+        Assert.That(stages["turn/stt"], Is.EqualTo(10_000.0));
+        Assert.That(stages["turn/llm"], Is.EqualTo(20_000.0));
+        Assert.That(stages["(other)"], Is.EqualTo(10_000.0 - (256 - 2)));
+        Assert.That(stages.Values.Sum(), Is.EqualTo(40_000.0));
+    }
+
+    [Test]
+    public void StagesKeepsTheRequestRuleOneNameAsItIsSeveralQualifiedInStartOrderWithRunningPipelinesFinishedStages()
+    {
+        using var log = new TimedLog();
+        using var collector = PipelineCollector.Begin();
+        Assert.That(collector.Stages, Is.Empty);
+
+        var first = log.Begin("voice-turn");
+        using (first.Stage("stt")) log.Advance(15);
+        // One pipeline, still running: its finished stages under their own names.
+        Assert.That(collector.Stages.ToArray(), Is.EqualTo(new[] { new KeyValuePair<string, double>("stt", 15) }));
+
+        Flow.Isolated(() =>
+        {
+            using var second = log.Begin("ingest");
+            using (second.Stage("chunk")) log.Advance(5);
+        });
+        Flow.Isolated(() =>
+        {
+            using var third = log.Begin("ingest");
+            using (third.Stage("chunk")) log.Advance(7);
+            using (third.Stage("embed")) log.Advance(1);
+        });
+        using (first.Stage("tts")) log.Advance(20);
+        // Several: qualified, in the pipelines' start order although the first ends last; one name's runs add up.
+        first.Complete();
+
+        Assert.That(collector.Stages.ToArray(), Is.EqualTo(new[]
+        {
+            new KeyValuePair<string, double>("voice-turn/stt", 15),
+            new KeyValuePair<string, double>("voice-turn/tts", 20),
+            new KeyValuePair<string, double>("ingest/chunk", 12),
+            new KeyValuePair<string, double>("ingest/embed", 1),
+        }));
     }
 }

@@ -194,36 +194,14 @@ sealed class RequestLoggingMiddleware
 
     static void AddStages(List<LogEventProperty> properties, PipelineCollector collector)
     {
-        var pipelines = collector.Pipelines;
-        if (pipelines.Count == 0) return;
-
-        var single = pipelines.Count == 1;
-        // Several runs of one pipeline name (one per document, per turn) give the same key more than once: their
-        // times add up, as a stage run more than once does in a pipeline's own Stages. A DictionaryValue cannot hold a
-        // key twice (its constructor throws, and the whole completion event would be lost).
-        var keys = new List<string>();
-        var totals = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var pipeline in pipelines)
-        {
-            foreach (var stage in pipeline.Stages)
-            {
-                // One pipeline: stage names as they are; several: qualified by the pipeline name.
-                var key = single ? stage.Key : pipeline.Name + "/" + stage.Key;
-                if (totals.TryGetValue(key, out var total))
-                {
-                    totals[key] = total + stage.Value;
-                }
-                else
-                {
-                    totals.Add(key, stage.Value);
-                    keys.Add(key);
-                }
-            }
-        }
-
-        var stages = new KeyValuePair<ScalarValue, LogEventPropertyValue>[keys.Count];
-        for (var i = 0; i < keys.Count; i++)
-            stages[i] = new(new ScalarValue(keys[i]), new ScalarValue(totals[keys[i]]));
+        // No pipeline ran: no property. The collector keeps the stage totals (several runs of one pipeline name add
+        // up, as a DictionaryValue cannot hold a key twice), not the pipelines: a streaming request may run thousands.
+        if (collector.Pipelines.Count == 0) return;
+        var totals = collector.Stages;
+        var stages = new KeyValuePair<ScalarValue, LogEventPropertyValue>[totals.Count];
+        var i = 0;
+        foreach (var stage in totals)
+            stages[i++] = new(new ScalarValue(stage.Key), new ScalarValue(stage.Value));
         properties.Add(new LogEventProperty("Stages", new DictionaryValue(stages)));
     }
 

@@ -19,6 +19,12 @@ sealed class StageDurations : IReadOnlyDictionary<string, double>
 
     public int Count => _names.Length;
 
+    /// <summary>The name at <paramref name="index"/>, in start order (no enumerator to allocate).</summary>
+    public string NameAt(int index) => _names[index];
+
+    /// <summary>The milliseconds at <paramref name="index"/>.</summary>
+    public double MillisecondsAt(int index) => _milliseconds[index];
+
     public double this[string key] => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException($"No stage named '{key}' has finished.");
 
     public IEnumerable<string> Keys => _names;
