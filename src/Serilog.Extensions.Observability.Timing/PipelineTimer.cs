@@ -165,6 +165,13 @@ public sealed class PipelineTimer : IDisposable
         // A stage ended in another async flow (a helper method, a callback) is still ambient in this one; a new
         // stage is not part of it, so it nests under the nearest stage that is still running (or none).
         while (parent is not null && parent.HasEnded) parent = parent.Parent;
+        // Stages begun and never ended in one flow nest ever deeper, each keeping its parents (and a longer path name):
+        // past the limit a new stage takes the innermost one's place under its parent.
+        if (parent is not null && parent.Nesting >= TimingAmbient.MaxDepth)
+        {
+            TimingAmbient.ReportDepth();
+            parent = parent.Parent;
+        }
         return new StageTimer(this, name, parent);
     }
 
@@ -284,6 +291,9 @@ public sealed class PipelineTimer : IDisposable
 
     /// <summary>What was ambient in the flow that began the pipeline, under it.</summary>
     internal object? OuterFrame => _scope.Previous;
+
+    /// <summary>How many frames the flow that began the pipeline had nested, itself included.</summary>
+    internal int Depth => _scope.Depth;
 
     internal TimeSpan ElapsedAt(long timestamp)
     {
@@ -464,6 +474,8 @@ public sealed class PipelineTimer : IDisposable
         while (TimingAmbient.Current is StageTimer stage && ReferenceEquals(stage.Pipeline, this) && stage.HasEnded)
             stage.LeaveAmbient();
         TimingAmbient.Exit(ref _scope, this);
+        // Ended (this is only called from End): the contexts of its start are no longer needed.
+        TimingAmbient.Forget(ref _scope);
     }
 
     TimeSpan? Threshold()

@@ -19,6 +19,7 @@ public sealed class StageTimer : IDisposable
 {
     readonly string _leafName;
     readonly StageTimer? _parent;
+    readonly int _nesting; // 1 for a top-level stage; never more than TimingAmbient.MaxDepth
     readonly int _entry;
     readonly long _start;
     long _end;
@@ -33,6 +34,7 @@ public sealed class StageTimer : IDisposable
         Pipeline = pipeline;
         _leafName = name;
         _parent = parent;
+        _nesting = parent is null ? 1 : parent._nesting + 1;
         Name = parent is null ? name : parent.Name + "/" + name;
 
         if (TimingDiagnostics.Source.HasListeners())
@@ -83,6 +85,12 @@ public sealed class StageTimer : IDisposable
     /// <summary>What was ambient in the flow that began the stage, under it.</summary>
     internal object? OuterFrame => _scope.Previous;
 
+    /// <summary>How many frames the flow that began the stage had nested, itself included.</summary>
+    internal int Depth => _scope.Depth;
+
+    /// <summary>How many stages its path has, itself included.</summary>
+    internal int Nesting => _nesting;
+
     /// <summary>True once Complete, Fail, Dispose or the pipeline's end has ended the stage.</summary>
     internal bool HasEnded => Volatile.Read(ref _ending) != 0;
 
@@ -98,8 +106,12 @@ public sealed class StageTimer : IDisposable
 
     internal void Abandon() => End(TimingOutcome.Abandoned, null);
 
-    /// <summary>Restores what was ambient before this stage, in a flow where it is still current.</summary>
-    internal void LeaveAmbient() => TimingAmbient.Exit(ref _scope, this);
+    /// <summary>Restores what was ambient before this stage, in a flow where it is still current. Only for an ended stage.</summary>
+    internal void LeaveAmbient()
+    {
+        TimingAmbient.Exit(ref _scope, this);
+        TimingAmbient.Forget(ref _scope);
+    }
 
     /// <summary>For exception filters: records the failure and returns false so the exception keeps propagating.</summary>
     internal bool FailAndContinue(Exception exception)
@@ -132,6 +144,8 @@ public sealed class StageTimer : IDisposable
         // Also when another flow (a helper, the pipeline's end) ended the stage first: this flow may still hold it, and
         // its own end (a using block) must restore what was ambient before it here. Nothing else is done twice.
         TimingAmbient.Exit(ref _scope, this);
+        // Ended, here or in another flow: the contexts of its start are no longer needed.
+        TimingAmbient.Forget(ref _scope);
         if (!won) return;
 
         if (TimingDiagnostics.StageDuration.Enabled)

@@ -1,3 +1,5 @@
+using Serilog.Debugging;
+
 namespace Serilog.Extensions.Observability.Timing.Internal;
 
 /// <summary>
@@ -6,14 +8,40 @@ namespace Serilog.Extensions.Observability.Timing.Internal;
 /// </summary>
 static class TimingAmbient
 {
+    /// <summary>
+    /// The most pipelines and stages nested in a flow (and the deepest stage path). Only timers begun and never ended
+    /// come near it (a message loop that begins a pipeline per message without <c>using</c>): through the links to what
+    /// was ambient before each would keep every earlier one alive, without end. Past it, a new timer takes the place of
+    /// the innermost one instead of nesting in it, so the one it replaces can be collected; the first time is reported
+    /// to SelfLog. The same rule as the Enrichers package's correlation and user scopes.
+    /// </summary>
+    internal const int MaxDepth = 1024;
+
     static readonly AsyncLocal<object?> s_current = new();
+    static int s_depthReported;
 
     public static object? Current => s_current.Value;
 
     /// <summary>Makes <paramref name="frame"/> current, remembering what to restore.</summary>
     public static void Enter(ref AmbientScope scope, object frame)
     {
-        scope.Previous = s_current.Value;
+        var previous = s_current.Value;
+        var depth = DepthOf(previous);
+        if (depth >= MaxDepth)
+        {
+            ReportDepth();
+            // In place of the innermost frame: restores what that one would have. No context is captured, since both
+            // would hold the replaced frame as their value; the exit sets the slot instead.
+            scope.Previous = OuterOf(previous!);
+            scope.Depth = depth;
+            scope.ContextBefore = null;
+            scope.ContextInside = null;
+            s_current.Value = frame;
+            return;
+        }
+
+        scope.Previous = previous;
+        scope.Depth = depth + 1;
         scope.ContextBefore = ExecutionContext.Capture();
         s_current.Value = frame;
         // Capture returns null while flow is suppressed; then the cheap restore below is not used.
@@ -30,18 +58,50 @@ static class TimingAmbient
 
         // If nothing else changed the execution context since Enter, going back to the context captured
         // before Enter is exactly "unset the frame", and costs no allocation; setting the AsyncLocal would
-        // allocate a new context and value map.
+        // allocate a new context and value map. Read once each: another flow may forget them meanwhile.
+        var before = scope.ContextBefore;
         var inside = scope.ContextInside;
-        if (inside is not null && ReferenceEquals(ExecutionContext.Capture(), inside))
-            ExecutionContext.Restore(scope.ContextBefore!);
+        if (before is not null && inside is not null && ReferenceEquals(ExecutionContext.Capture(), inside))
+            ExecutionContext.Restore(before);
         else
             s_current.Value = scope.Previous;
     }
+
+    /// <summary>
+    /// Drops the contexts captured at Enter, once the timer has ended and left the calling flow. They hold every
+    /// AsyncLocal value of the timer's start, which a timer kept after its end (by a collector, or by code that reads
+    /// its stages later) would otherwise keep alive. A flow that still holds the timer restores through
+    /// <see cref="AmbientScope.Previous"/> instead.
+    /// </summary>
+    public static void Forget(ref AmbientScope scope)
+    {
+        scope.ContextBefore = null;
+        scope.ContextInside = null;
+    }
+
+    /// <summary>Once per process: a nesting past <see cref="MaxDepth"/> (of frames, or of stage paths).</summary>
+    public static void ReportDepth()
+    {
+        if (Interlocked.Exchange(ref s_depthReported, 1) == 0)
+            SelfLog.WriteLine("{0}: more than {1} pipelines or stages are nested in one flow, so they are being begun and not ended (end each with using, Complete or Fail). " +
+                "Past that depth a new one replaces the innermost one; reported once.", TimingDiagnostics.Name, MaxDepth);
+    }
+
+    static int DepthOf(object? frame) => frame switch
+    {
+        StageTimer stage => stage.Depth,
+        PipelineTimer pipeline => pipeline.Depth,
+        _ => 0,
+    };
+
+    static object? OuterOf(object frame) =>
+        frame is StageTimer stage ? stage.OuterFrame : ((PipelineTimer)frame).OuterFrame;
 }
 
 struct AmbientScope
 {
     public object? Previous;
+    public int Depth; // frames in this flow's chain, this one included: never more than TimingAmbient.MaxDepth
     public ExecutionContext? ContextBefore;
     public ExecutionContext? ContextInside;
 }
