@@ -40,10 +40,11 @@ public sealed class PipelineCollector : IDisposable
 
     readonly PipelineCollector? _previous;
 
-    // Guarded by _listed.
+    // Guarded by _listed. The other two are created with the first pipeline: a request that runs none (most of them)
+    // pays for one list.
     readonly List<PipelineTimer> _listed = new();
-    readonly List<PipelineTimer> _running = new();
-    readonly List<StageTotal> _totals = new();
+    List<PipelineTimer>? _running;
+    List<StageTotal>? _totals;
     Dictionary<(string? Pipeline, string Stage), int>? _totalIndex;
     long _begun;
     bool _disposed;
@@ -117,8 +118,9 @@ public sealed class PipelineCollector : IDisposable
             if (collector._disposed) return null;
             sequence = collector._begun++;
             if (collector._listed.Count < MaxListed) collector._listed.Add(pipeline);
-            if (collector._running.Count < MaxRunning)
-                collector._running.Add(pipeline);
+            var running = collector._running ??= new List<PipelineTimer>();
+            if (running.Count < MaxRunning)
+                running.Add(pipeline);
             else if (Interlocked.Exchange(ref s_runningReported, 1) == 0)
                 Serilog.Debugging.SelfLog.WriteLine("{0}: a pipeline collector has {1} pipelines running, so pipelines are being begun and not ended (end each with using, Complete or Fail); " +
                     "later ones count in its Stages once they end. Reported once.", TimingDiagnostics.Name, MaxRunning);
@@ -131,7 +133,7 @@ public sealed class PipelineCollector : IDisposable
     {
         lock (_listed)
         {
-            _running.Remove(pipeline);
+            _running?.Remove(pipeline);
             for (var i = 0; i < stages.Count; i++)
                 Add(pipeline.Name, stages.NameAt(i), stages.MillisecondsAt(i), sequence, i);
         }
@@ -139,8 +141,9 @@ public sealed class PipelineCollector : IDisposable
 
     void Add(string pipeline, string stage, double milliseconds, long sequence, int index)
     {
+        var totals = _totals ??= new List<StageTotal>();
         var found = Find(pipeline, stage);
-        if (found < 0 && _totals.Count >= MaxStageKeys)
+        if (found < 0 && totals.Count >= MaxStageKeys)
         {
             // Past the limit (a stream running a pipeline per message under a name of its own): one entry for the rest.
             found = Find(null, PipelineTimer.OtherStages);
@@ -151,16 +154,17 @@ public sealed class PipelineCollector : IDisposable
             found = Append(pipeline, stage, sequence, index);
         }
 
-        ref var total = ref CollectionsMarshal.AsSpan(_totals)[found];
+        ref var total = ref CollectionsMarshal.AsSpan(totals)[found];
         total.Milliseconds += milliseconds;
     }
 
     int Find(string? pipeline, string stage)
     {
         if (_totalIndex is not null) return _totalIndex.TryGetValue((pipeline, stage), out var found) ? found : -1;
-        for (var i = 0; i < _totals.Count; i++)
+        var totals = _totals!;
+        for (var i = 0; i < totals.Count; i++)
         {
-            var total = _totals[i];
+            var total = totals[i];
             if (string.Equals(total.Pipeline, pipeline, StringComparison.Ordinal) && string.Equals(total.Stage, stage, StringComparison.Ordinal)) return i;
         }
         return -1;
@@ -168,12 +172,13 @@ public sealed class PipelineCollector : IDisposable
 
     int Append(string? pipeline, string stage, long sequence, int index)
     {
-        _totals.Add(new StageTotal { Pipeline = pipeline, Stage = stage, Sequence = sequence, Index = index });
-        var added = _totals.Count - 1;
-        if (_totalIndex is null && _totals.Count > 16)
+        var totals = _totals!;
+        totals.Add(new StageTotal { Pipeline = pipeline, Stage = stage, Sequence = sequence, Index = index });
+        var added = totals.Count - 1;
+        if (_totalIndex is null && totals.Count > 16)
         {
             _totalIndex = new Dictionary<(string?, string), int>();
-            for (var i = 0; i < _totals.Count; i++) _totalIndex[(_totals[i].Pipeline, _totals[i].Stage)] = i;
+            for (var i = 0; i < totals.Count; i++) _totalIndex[(totals[i].Pipeline, totals[i].Stage)] = i;
         }
         else
         {
@@ -185,14 +190,16 @@ public sealed class PipelineCollector : IDisposable
     /// <summary>Caller holds the lock. The ended pipelines' totals and the running ones' finished stages, in start order.</summary>
     StageDurations SnapshotStages()
     {
-        if (_totals.Count == 0 && _running.Count == 0) return StageDurations.Empty;
+        if (_totals is not { Count: > 0 } && _running is not { Count: > 0 }) return StageDurations.Empty;
+        var totals = _totals ?? [];
+        var running = _running ?? [];
 
         var single = _begun == 1;
-        var keys = new List<(string Key, double Milliseconds, long Sequence, int Index)>(_totals.Count + 8);
+        var keys = new List<(string Key, double Milliseconds, long Sequence, int Index)>(totals.Count + 8);
         var byKey = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var total in _totals)
+        foreach (var total in totals)
             Merge(keys, byKey, KeyOf(total.Pipeline, total.Stage, single), total.Milliseconds, total.Sequence, total.Index);
-        foreach (var pipeline in _running)
+        foreach (var pipeline in running)
         {
             var stages = pipeline.SnapshotStages();
             for (var i = 0; i < stages.Count; i++)
