@@ -75,7 +75,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
         // and a RollingJson sink refuses a path that a live sink still writes (two writers would overwrite each other's
         // lines). Called again: the last call's logger is flushed and closed rather than left running, unreachable, with
         // its files open.
-        if (builder.Services.FirstOrDefault(d => d.ServiceType == typeof(RegisteredLogger))?.ImplementationInstance is RegisteredLogger previous)
+        var previous = builder.Services.FirstOrDefault(d => d.ServiceType == typeof(RegisteredLogger))?.ImplementationInstance as RegisteredLogger;
+        if (previous is not null)
         {
             builder.Services.RemoveAll<RegisteredLogger>();
             builder.Services.RemoveAll<LoggerLifetime>();
@@ -85,15 +86,27 @@ public static class ObservabilityHostApplicationBuilderExtensions
         }
         // A late logger an earlier host left as Log.Logger (several hosts in one process) is ours to close, not the
         // application's: it would otherwise keep its sinks' threads and files until the process exits.
-        LoggerLifetime.CloseLateLogger();
+        var closedLate = LoggerLifetime.CloseLateLogger();
 
-        var logger = CreateLogger();
+        Core.Logger logger;
+        try
+        {
+            logger = CreateLogger();
+        }
+        catch
+        {
+            // This call's configuration is invalid, and the logger it was to replace is closed: Program.cs logs the
+            // exception (a Log.Fatal in its catch) through Log.Logger, which must not be Logger.None. A fresh logger from
+            // the configuration that built the closed one takes its place, closed as a late logger is.
+            LoggerLifetime.RestoreAfterFailure(previous?.CreateLogger ?? closedLate);
+            throw;
+        }
         Log.Logger = logger;
         builder.Logging.ClearProviders();
         // The container disposes only the singletons it creates, and creates one only when something asks for it. The
         // host always builds the logging provider, whose factory creates the lifetime first, so the lifetime is disposed
         // last of them, after the server and every other service that may still log while shutting down.
-        builder.Services.AddSingleton(new RegisteredLogger(logger));
+        builder.Services.AddSingleton(new RegisteredLogger(logger, CreateLogger));
         builder.Services.AddSingleton(_ => new LoggerLifetime(logger, CreateLogger));
         builder.Services.AddSingleton<ILoggerProvider>(services =>
         {
@@ -175,9 +188,12 @@ public static class ObservabilityHostApplicationBuilderExtensions
     }
 
     /// <summary>The logger the last call created, registered as an instance so that a later call can find it.</summary>
-    sealed class RegisteredLogger(Core.Logger logger)
+    sealed class RegisteredLogger(Core.Logger logger, Func<Core.Logger> createLogger)
     {
         public Core.Logger Logger => logger;
+
+        /// <summary>Builds another logger from the same configuration (see <see cref="LoggerLifetime.RestoreAfterFailure"/>).</summary>
+        public Func<Core.Logger> CreateLogger => createLogger;
     }
 
     /// <summary>Disposed with the service provider, after the host has stopped: flushes and closes the logger.</summary>
@@ -223,19 +239,27 @@ public static class ObservabilityHostApplicationBuilderExtensions
             }
 
             Log.Logger = late;
-            CloseWhenTheProcessEnds(late);
+            CloseWhenTheProcessEnds(late, createLateLogger);
         }
 
         // The last late logger, and whether the process-wide handlers that close it are in place: one pair for the
         // process, not one per disposed host, each holding its logger for as long as the process runs. Held weakly: it
         // only needs closing while it is Log.Logger, which holds it; once Log.CloseAndFlush() or the application has
         // replaced it, nothing here keeps it (and its sinks' queues) alive.
-        static WeakReference<Core.Logger>? s_late;
+        static LateLogger? s_late;
         static int s_handlersAdded;
 
-        static void CloseWhenTheProcessEnds(Core.Logger late)
+        /// <summary>The late logger, weakly, and how to build another from its configuration.</summary>
+        sealed class LateLogger(Core.Logger logger, Func<Core.Logger> create)
         {
-            Volatile.Write(ref s_late, new WeakReference<Core.Logger>(late));
+            public WeakReference<Core.Logger> Logger { get; } = new(logger);
+
+            public Func<Core.Logger> Create => create;
+        }
+
+        static void CloseWhenTheProcessEnds(Core.Logger late, Func<Core.Logger> create)
+        {
+            Volatile.Write(ref s_late, new LateLogger(late, create));
             if (Interlocked.Exchange(ref s_handlersAdded, 1) != 0) return;
             AppDomain.CurrentDomain.ProcessExit += static (_, _) => CloseLateLogger();
             AppDomain.CurrentDomain.UnhandledException += static (_, _) => CloseLateLogger();
@@ -246,11 +270,37 @@ public static class ObservabilityHostApplicationBuilderExtensions
         /// process ends, or when AddObservability() is about to make another logger <see cref="Log.Logger"/>. Otherwise
         /// <c>Log.CloseAndFlush()</c> has closed it, or the application replaced it and owns what it did with it.
         /// </summary>
-        public static void CloseLateLogger()
+        /// <returns>How to build another logger from the closed one's configuration; null when none was closed.</returns>
+        public static Func<Core.Logger>? CloseLateLogger()
         {
-            if (Volatile.Read(ref s_late) is { } weak && weak.TryGetTarget(out var late) && ReferenceEquals(Log.Logger, late)
-                && ReferenceEquals(Interlocked.CompareExchange(ref s_late, null, weak), weak))
-                Log.CloseAndFlush();
+            if (Volatile.Read(ref s_late) is not { } entry || !entry.Logger.TryGetTarget(out var late) || !ReferenceEquals(Log.Logger, late)
+                || !ReferenceEquals(Interlocked.CompareExchange(ref s_late, null, entry), entry))
+                return null;
+            Log.CloseAndFlush();
+            return entry.Create;
+        }
+
+        /// <summary>
+        /// AddObservability() closed <see cref="Log.Logger"/> (the last call's logger, or a late one) and then failed to
+        /// build its own: a logger from <paramref name="create"/>, the closed one's configuration, becomes
+        /// <see cref="Log.Logger"/> in its place, so that what the application logs about the failure is written.
+        /// Closed as a late logger is. Nothing is done when Log.Logger is not empty (the closed logger was not it).
+        /// </summary>
+        public static void RestoreAfterFailure(Func<Core.Logger>? create)
+        {
+            if (create is null || !ReferenceEquals(Log.Logger, Core.Logger.None)) return;
+            Core.Logger restored;
+            try
+            {
+                restored = create();
+            }
+            catch (Exception ex)
+            {
+                SelfLog.WriteLine("AddObservability: the logger a failed call closed could not be rebuilt: {0}", ex);
+                return;
+            }
+            Log.Logger = restored;
+            CloseWhenTheProcessEnds(restored, create);
         }
     }
 }

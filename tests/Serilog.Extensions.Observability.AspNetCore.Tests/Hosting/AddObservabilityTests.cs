@@ -361,6 +361,43 @@ public class AddObservabilityTests
         Assert.That(templates, Does.Contain("To the late logger").And.Contain("To the next host's logger"));
     }
 
+    [Test]
+    public void ASecondCallThatFailsLeavesALoggerOnTheFirstCallsFileForTheApplicationToLogTheFailure()
+    {
+        // The first call's logger is closed before the second builds its own; when the second throws (an invalid
+        // option), Program.cs logs the exception through Log.Logger, which must not be left as Logger.None.
+        using var folder = TempFolder.ForCaller();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None).RollingJson(Path.Combine(folder.Path, "app-.json")));
+
+        Assert.Throws<ArgumentException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.Text, " ")));
+        Log.Fatal("Configuration failed");
+        Log.CloseAndFlush();
+
+        Assert.That(ReadEvents(folder.Path).Count(e => Prop(e, "@mt") == "Configuration failed"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task TheNextHostsFailingCallLeavesALoggerOnTheLateLoggersFile()
+    {
+        using var folder = TempFolder.ForCaller();
+        void Configure(ObservabilityOptions o) => o.Console(ObservabilityConsoleFormat.None).RollingJson(Path.Combine(folder.Path, "app-.json"));
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.AddObservability(Configure);
+        var app = builder.Build();
+        await app.StartAsync();
+        await app.StopAsync();
+        await app.DisposeAsync();
+
+        var nextBuilder = WebApplication.CreateSlimBuilder();
+        Assert.Throws<ArgumentException>(() => nextBuilder.AddObservability(o => o.Console(ObservabilityConsoleFormat.Text, " ")));
+        Log.Fatal("Configuration failed");
+        Log.CloseAndFlush();
+
+        Assert.That(ReadEvents(folder.Path).Count(e => Prop(e, "@mt") == "Configuration failed"), Is.EqualTo(1));
+    }
+
     static (bool Information, bool Warning) AspNetCoreLevelsEnabled(string serilogSection)
     {
         var builder = WebApplication.CreateSlimBuilder();
