@@ -37,8 +37,10 @@ public sealed class PipelineCollector : IDisposable
 
     static readonly AsyncLocal<PipelineCollector?> s_current = new();
     static int s_runningReported;
+    static int s_depthReported;
 
     readonly PipelineCollector? _previous;
+    readonly int _depth; // collectors this one's _previous links reach, itself included: never more than TimingAmbient.MaxDepth
 
     // Guarded by _listed. The other two are created with the first pipeline: a request that runs none (most of them)
     // pays for one list.
@@ -59,13 +61,29 @@ public sealed class PipelineCollector : IDisposable
         public int Index;        // its place among that pipeline's stages
     }
 
-    PipelineCollector(PipelineCollector? previous) => _previous = previous;
+    PipelineCollector(PipelineCollector? previous)
+    {
+        _previous = previous;
+        _depth = previous is null ? 1 : previous._depth + 1;
+    }
 
     /// <summary>Makes a new collector ambient for the current async flow until it is disposed.</summary>
     /// <returns>The collector; dispose it to stop collecting and restore the previous one.</returns>
+    /// <remarks>Past 1024 collectors nested in one flow (only collectors begun and never disposed come near it), a new
+    /// one takes the place of the innermost one instead of nesting in it, as pipelines and stages do.</remarks>
     public static PipelineCollector Begin()
     {
-        var collector = new PipelineCollector(s_current.Value);
+        var previous = s_current.Value;
+        // Through _previous each collector begun and never disposed would keep every earlier one (and their totals and
+        // running pipelines) alive, without end.
+        if (previous is not null && previous._depth >= TimingAmbient.MaxDepth)
+        {
+            if (Interlocked.Exchange(ref s_depthReported, 1) == 0)
+                Serilog.Debugging.SelfLog.WriteLine("{0}: more than {1} pipeline collectors are nested in one flow, so collectors are being begun and not disposed (dispose each with using). " +
+                    "Past that depth a new one replaces the innermost one; reported once.", TimingDiagnostics.Name, TimingAmbient.MaxDepth);
+            previous = previous._previous;
+        }
+        var collector = new PipelineCollector(previous);
         s_current.Value = collector;
         return collector;
     }

@@ -7,6 +7,40 @@ namespace Serilog.Extensions.Observability.Timing.Tests;
 public class PipelineCollectorTests
 {
     [Test]
+    public void CollectorsBegunAndNeverDisposedInOneFlowChainNoDeeperThanTheLimit()
+    {
+        // A loop that begins a collector per message and never disposes one: each kept every earlier one alive.
+        const int MaxDepth = 1024;
+        using var log = new TimedLog(minimumLevel: LogEventLevel.Fatal);
+        var alive = 0;
+        var firstAlive = false;
+        string[]? collected = null;
+        Flow.Isolated(() =>
+        {
+            var collectors = BeginCollectorsAndNeverDisposeThem(10_000);
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            alive = collectors.Count(c => c.IsAlive);
+            firstAlive = collectors[0].IsAlive && collectors[MaxDepth - 2].IsAlive;
+            using (log.Begin("innermost")) { }
+            collected = ((PipelineCollector)collectors[^1].Target!).Pipelines.Select(p => p.Name).ToArray();
+        });
+
+        Assert.That(alive, Is.LessThanOrEqualTo(MaxDepth));
+        Assert.That(firstAlive, Is.True, "the first ones nest as they always did");
+        Assert.That(collected, Is.EqualTo(new[] { "innermost" }), "a pipeline registers with the innermost collector");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static WeakReference[] BeginCollectorsAndNeverDisposeThem(int count)
+    {
+        var collectors = new WeakReference[count];
+        for (var i = 0; i < count; i++) collectors[i] = new WeakReference(PipelineCollector.Begin());
+        return collectors;
+    }
+
+    [Test]
     public async Task PipelinesBegunInsideTheCollectorIncludingChildFlowsAreCollectedInStartOrder()
     {
         using var log = new TimedLog();
