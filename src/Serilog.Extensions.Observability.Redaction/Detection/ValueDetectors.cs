@@ -106,9 +106,13 @@ sealed class ValueDetectors
     /// <summary>
     /// Masks the value of every <c>key=value</c> pair whose key the rules call sensitive. A key is up to
     /// <see cref="MaximumKeyWords"/> words of letters, digits, <c>_</c>, <c>-</c> and <c>.</c> joined by single spaces,
-    /// right before the <c>=</c> (spaces around it allowed); a value runs to the next separator of connection strings,
-    /// queries, command lines or prose (<c>; &amp; # ,</c>, white space, quotes, closing brackets), or through its
-    /// closing quote when quoted. <c>==</c>, <c>=&gt;</c>, <c>!=</c>, <c>&lt;=</c> and <c>&gt;=</c> are not pairs.
+    /// right before the <c>=</c> (spaces around it allowed). A quoted value runs through its closing quote. An unquoted
+    /// value runs, in a query (key after <c>?</c> or <c>&amp;</c>), to the next <c>&amp; #</c> or white space; after a
+    /// <c>;</c>, or when a <c>;</c> comes before the next pair, to the next <c>;</c> or line break (a connection string's
+    /// value may hold spaces, commas and brackets); otherwise to white space or <c>;</c>. A quote followed by white space
+    /// or closing punctuation ends it in every case (JSON or XML around the text). <c>==</c> and <c>=&gt;</c> are not
+    /// pairs unless a sensitive key is written right before them (<c>Password==x</c>); <c>!=</c>, <c>&lt;=</c> and
+    /// <c>&gt;=</c> never are.
     /// </summary>
     string MaskKeyValues(string text, KeyMatcher keys)
     {
@@ -118,30 +122,38 @@ sealed class ValueDetectors
         // ("options=password=x"), which is looked at too.
         var lastValueStart = 0;
         var lastValueEnd = 0;
+        var ends = new ValueEnds();
         var search = 0;
         while (search < text.Length)
         {
             var equals = text.IndexOf('=', search);
             if (equals < 0) break;
             search = equals + 1;
-            if (equals + 1 < text.Length && text[equals + 1] is '=' or '>')
+            if (equals > 0 && text[equals - 1] is '!' or '<' or '>' or '=') continue;
+            // "a == b", "x => y": not pairs; "Password==x" (a value that starts with '=' or '>') is one.
+            var operatorLike = equals + 1 < text.Length && text[equals + 1] is '=' or '>';
+            if (operatorLike && (equals == 0 || !IsKeyChar(text[equals - 1]) || equals + 2 >= text.Length || char.IsWhiteSpace(text[equals + 2])))
             {
                 search = equals + 2;
                 continue;
             }
-            if (equals > 0 && text[equals - 1] is '!' or '<' or '>' or '=') continue;
 
             var bound = Math.Max(copied, equals < lastValueEnd ? lastValueStart : lastValueEnd);
             var keyEnd = equals;
             while (keyEnd > bound && text[keyEnd - 1] == ' ') keyEnd--;
             var keyStart = KeyStart(text, bound, keyEnd);
+            if (operatorLike)
+            {
+                search = equals + 2;
+                if (keyStart == keyEnd || !keys.IsSensitiveTextKey(text.Substring(keyStart, keyEnd - keyStart))) continue;
+            }
             var valueStart = equals + 1;
             while (valueStart < text.Length && text[valueStart] == ' ') valueStart++;
-            var valueEnd = ValueEnd(text, valueStart);
+            var valueEnd = ends.Find(text, keyStart, valueStart);
             if (valueEnd == valueStart) continue;
             lastValueStart = valueStart;
             lastValueEnd = valueEnd;
-            if (keyStart == keyEnd || !keys.IsSensitiveTextKey(text.Substring(keyStart, keyEnd - keyStart))) continue;
+            if (!operatorLike && (keyStart == keyEnd || !keys.IsSensitiveTextKey(text.Substring(keyStart, keyEnd - keyStart)))) continue;
 
             result ??= new StringBuilder(text.Length);
             result.Append(text, copied, valueStart - copied).Append(_masker.MaskText(text.Substring(valueStart, valueEnd - valueStart)));
@@ -170,37 +182,103 @@ sealed class ValueDetectors
 
     static bool IsKeyChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.';
 
-    static int ValueEnd(string text, int start)
+    enum ValueKind { Query, Connection, Plain }
+
+    /// <summary>
+    /// Where unquoted values end. Where a value ends depends only on the characters from its start on, so a pair nested
+    /// in the last value of its kind ("a=x=x=x...") reuses that value's end instead of scanning to it again: one pass
+    /// over text with many <c>=</c>.
+    /// </summary>
+    struct ValueEnds
     {
-        if (start >= text.Length) return start;
-        var quote = text[start];
-        if (quote is '"' or '\'')
+        int _queryStart, _queryEnd, _connectionStart, _connectionEnd, _plainStart, _plainEnd;
+
+        public int Find(string text, int keyStart, int start)
         {
-            // Connection strings escape a quote inside a quoted value by doubling it. Unclosed: mask to the end.
-            var i = start + 1;
-            while (i < text.Length)
+            if (start >= text.Length) return start;
+            var quote = text[start];
+            if (quote is '"' or '\'')
             {
-                if (text[i] == quote)
+                // Connection strings escape a quote inside a quoted value by doubling it. Unclosed: mask to the end.
+                var i = start + 1;
+                while (i < text.Length)
                 {
-                    if (i + 1 < text.Length && text[i + 1] == quote)
+                    if (text[i] == quote)
                     {
-                        i += 2;
-                        continue;
+                        if (i + 1 < text.Length && text[i + 1] == quote)
+                        {
+                            i += 2;
+                            continue;
+                        }
+                        return i + 1;
                     }
-                    return i + 1;
+                    i++;
                 }
-                i++;
+                return text.Length;
             }
-            return text.Length;
+
+            var kind = KindOf(text, keyStart);
+            ref var lastStart = ref kind == ValueKind.Query ? ref _queryStart : ref kind == ValueKind.Connection ? ref _connectionStart : ref _plainStart;
+            ref var lastEnd = ref kind == ValueKind.Query ? ref _queryEnd : ref kind == ValueKind.Connection ? ref _connectionEnd : ref _plainEnd;
+            if (start < lastStart || start >= lastEnd)
+            {
+                lastStart = start;
+                lastEnd = Scan(text, start, kind);
+            }
+            var end = lastEnd;
+            // "PWD = s3cret ;": the spaces before the separator are not the value's.
+            while (end > start && char.IsWhiteSpace(text[end - 1])) end--;
+            return end;
         }
 
-        var end = start;
-        while (end < text.Length && !IsValueEnd(text[end])) end++;
-        return end;
-    }
+        static ValueKind KindOf(string text, int keyStart)
+        {
+            if (keyStart > 0 && text[keyStart - 1] is '?' or '&') return ValueKind.Query;
+            var before = keyStart;
+            while (before > 0 && text[before - 1] == ' ') before--;
+            return before > 0 && text[before - 1] == ';' ? ValueKind.Connection : ValueKind.Plain;
+        }
 
-    static bool IsValueEnd(char c) =>
-        char.IsWhiteSpace(c) || c is ';' or '&' or '#' or ',' or '"' or '\'' or ')' or ']' or '}' or '<' or '>' or '|';
+        static int Scan(string text, int start, ValueKind kind)
+        {
+            var end = start;
+            for (; end < text.Length; end++)
+            {
+                var c = text[end];
+                if (c is '"' or '\'' && ClosesSurroundingQuote(text, end)) return end;
+                if (kind == ValueKind.Query)
+                {
+                    if (char.IsWhiteSpace(c) || c is '&' or '#' or '<' or '>') return end;
+                    continue;
+                }
+                if (c is ';' or '\r' or '\n') return end;
+                // Plain text: white space ends the value unless a ';' comes before the next pair or line, as in a
+                // connection string whose password holds spaces ("Password=correct horse;Server=db").
+                if (kind == ValueKind.Plain && char.IsWhiteSpace(c))
+                {
+                    if (!SemicolonBeforeNextPair(text, end)) return end;
+                    kind = ValueKind.Connection;
+                }
+            }
+            return end;
+        }
+
+        static bool ClosesSurroundingQuote(string text, int index) =>
+            index + 1 == text.Length || char.IsWhiteSpace(text[index + 1]) || text[index + 1] is ',' or ':' or '}' or ']' or ')' or '>' or '/' or '&';
+
+        static bool SemicolonBeforeNextPair(string text, int from)
+        {
+            for (var i = from; i < text.Length; i++)
+            {
+                switch (text[i])
+                {
+                    case ';': return true;
+                    case '=' or '\r' or '\n': return false;
+                }
+            }
+            return false;
+        }
+    }
 
     /// <summary>Masks the password of every <c>scheme://user:password@host</c> user info.</summary>
     string MaskUrlPasswords(string text)

@@ -1,0 +1,47 @@
+using Serilog.Extensions.Observability.Redaction.Core;
+
+namespace Serilog.Extensions.Observability.Redaction.Tests.Detection;
+
+public class EmbeddedCredentialTests
+{
+    const string Mask = RedactionOptions.DefaultMask;
+
+    static string Redact(string text) =>
+        RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true }).Detectors!.Redact(text) ?? text;
+
+    // A connection string's unquoted value runs to the next ';': commas, '#', '&', brackets, pipes and spaces are part
+    // of the password, and none of it may be left readable.
+    [TestCase("Server=db;User Id=sa;Password=P@ss,word#1!;Encrypt=true", "Server=db;User Id=sa;Password=" + Mask + ";Encrypt=true")]
+    [TestCase("Server=db;Password=Tr0ub&3|x>y)z;Encrypt=true", "Server=db;Password=" + Mask + ";Encrypt=true")]
+    [TestCase("Server=db;Password=correct horse battery staple;Encrypt=true", "Server=db;Password=" + Mask + ";Encrypt=true")]
+    [TestCase("Server=db;Password=correct horse battery", "Server=db;Password=" + Mask)]
+    [TestCase("Password=correct horse battery;Server=db", "Password=" + Mask + ";Server=db")]
+    [TestCase("Host=db;Username=app;Password=ab\"cd;Timeout=5", "Host=db;Username=app;Password=" + Mask + ";Timeout=5")]
+    [TestCase("Data Source=db;PWD = s3cret ;Pooling=false", "Data Source=db;PWD = " + Mask + " ;Pooling=false")]
+    [TestCase("{\"conn\":\"Server=db;Password=s3cret\",\"x\":1}", "{\"conn\":\"Server=db;Password=" + Mask + "\",\"x\":1}")]
+    [TestCase("<add key=\"db\" value=\"Server=db;Password=s3cret\" />", "<add key=\"db\" value=\"Server=db;Password=" + Mask + "\" />")]
+    [TestCase("run --db-password=ab,c)d]e}f --verbose", "run --db-password=" + Mask + " --verbose")]
+    [TestCase("GET /cb?access_token=ab,c)d|e&state=1 failed", "GET /cb?access_token=" + Mask + "&state=1 failed")]
+    [TestCase("login password=Tr0ub&3 failed", "login password=" + Mask + " failed")]
+    public void NoPartOfAnEmbeddedSecretIsLeftReadable(string input, string expected)
+    {
+        Assert.That(Redact(input), Is.EqualTo(expected));
+    }
+
+    [TestCase("Server=db;Password==Xy9;Encrypt=true", "Server=db;Password=" + Mask + ";Encrypt=true")]
+    [TestCase("Server=db;Password=>Xy9;Encrypt=true", "Server=db;Password=" + Mask + ";Encrypt=true")]
+    [TestCase("if (token == null) return", "if (token == null) return")]
+    [TestCase("x => y; a == b", "x => y; a == b")]
+    public void APasswordThatStartsWithAnOperatorCharacterIsMasked(string input, string expected)
+    {
+        Assert.That(Redact(input), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void TextWithManyEqualsSignsIsReadInOnePass()
+    {
+        // Every '=' starts a pair nested in the one before: each used to scan its value to the end of the text again.
+        var text = "a" + string.Concat(Enumerable.Repeat("=x", 200_000)) + ";password=s3cret";
+        Assert.That(Redact(text), Does.EndWith(";password=" + Mask));
+    }
+}
