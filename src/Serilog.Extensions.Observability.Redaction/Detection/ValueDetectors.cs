@@ -297,8 +297,25 @@ sealed class ValueDetectors
             if (authorityEnd == authorityStart) continue;
 
             var at = text.LastIndexOf('@', authorityEnd - 1, authorityEnd - authorityStart);
-            if (at < 0) continue;
-            var colon = text.IndexOf(':', authorityStart, at - authorityStart);
+            int colon;
+            if (at >= 0)
+            {
+                colon = text.IndexOf(':', authorityStart, at - authorityStart);
+            }
+            else
+            {
+                // A password pasted without percent-encoding may hold '/', '?' or '#' (redis://:pa/ss@cache): then the
+                // user info ends at the last '@' of the address, when what comes before it is user:password, not
+                // host:port/path.
+                var tokenEnd = authorityEnd;
+                while (tokenEnd < text.Length && !IsUrlEnd(text[tokenEnd])) tokenEnd++;
+                at = text.LastIndexOf('@', tokenEnd - 1, tokenEnd - authorityStart);
+                if (at < 0) continue;
+                colon = text.IndexOf(':', authorityStart, at - authorityStart);
+                if (colon < 0 || text.AsSpan(authorityStart, colon - authorityStart).IndexOfAny('/', '?', '#') >= 0 || IsPortThenPath(text, colon + 1, at))
+                    continue;
+                search = at + 1;
+            }
             if (colon < 0 || colon + 1 == at) continue;
 
             result ??= new StringBuilder(text.Length);
@@ -311,6 +328,16 @@ sealed class ValueDetectors
     }
 
     static bool IsAuthorityEnd(char c) => char.IsWhiteSpace(c) || c is '/' or '?' or '#' or '"' or '\'' or '<' or '>';
+
+    static bool IsUrlEnd(char c) => char.IsWhiteSpace(c) || c is '"' or '\'' or '<' or '>';
+
+    /// <summary>Whether <c>text[start..end]</c> is a port and a path (<c>8080/users/</c> of <c>https://host:8080/users/@me</c>).</summary>
+    static bool IsPortThenPath(string text, int start, int end)
+    {
+        var i = start;
+        while (i < end && char.IsAsciiDigit(text[i])) i++;
+        return i > start && i < end && text[i] is '/' or '?' or '#';
+    }
 
     /// <summary>Whether an integer has 13-19 digits and passes the Luhn check.</summary>
     public static bool IsCardNumber(ulong value)

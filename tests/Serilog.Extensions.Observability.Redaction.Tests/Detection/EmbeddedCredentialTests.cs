@@ -37,6 +37,16 @@ public class EmbeddedCredentialTests
         Assert.That(Redact(input), Is.EqualTo(expected));
     }
 
+    // Passwords pasted into a URL without percent-encoding: the user info still ends at the address's last '@'.
+    [TestCase("redis://:pa/ss@cache:6379/0 ok", "redis://:" + Mask + "@cache:6379/0 ok")]
+    [TestCase("amqp://app:p?w#d@mq/vhost", "amqp://app:" + Mask + "@mq/vhost")]
+    [TestCase("postgres://app:s3cret@db/app then https://host:8080/users/@me", "postgres://app:" + Mask + "@db/app then https://host:8080/users/@me")]
+    [TestCase("see https://host/a:b@c and https://example.com/x?y=1", "see https://host/a:b@c and https://example.com/x?y=1")]
+    public void AUrlPasswordHoldingRawSeparatorsIsMaskedWhole(string input, string expected)
+    {
+        Assert.That(Redact(input), Is.EqualTo(expected));
+    }
+
     [Test]
     public void TextWithManyEqualsSignsIsReadInOnePass()
     {
