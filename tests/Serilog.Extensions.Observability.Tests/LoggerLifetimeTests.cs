@@ -26,7 +26,7 @@ public class LoggerLifetimeTests
             logger.Information("Hello from {Tenant}", i);
         }
 
-        Assert.That(ProcessResources.ThreadsNamed(ProcessResources.SinkThreadName), Is.EqualTo(threadsBefore), "sink threads left running");
+        Assert.That(ProcessResources.ThreadsNamedOnceExited(ProcessResources.SinkThreadName, threadsBefore, TimeSpan.FromSeconds(10)), Is.EqualTo(threadsBefore), "sink threads left running");
         Assert.That(ProcessResources.OpenFilesUnder(logs.Path), Is.Zero, "log files left open");
         Assert.That(Directory.GetFiles(logs.Path, "*.json", SearchOption.AllDirectories), Is.Not.Empty, "the loggers wrote");
     }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.IO.Compression;
 using Serilog.Extensions.Observability.Sinks.RollingJson.Diagnostics;
 
@@ -22,6 +23,7 @@ internal sealed class Housekeeper
     readonly Func<string?> _currentPath;
     readonly object _sync = new();
     readonly ManualResetEventSlim _idle = new(initialState: true);
+    Thread? _thread; // the last pass's
     bool _running;
     bool _again;
 
@@ -53,6 +55,7 @@ internal sealed class Housekeeper
     /// </summary>
     public void Schedule()
     {
+        Thread thread;
         lock (_sync)
         {
             if (_running)
@@ -62,13 +65,26 @@ internal sealed class Housekeeper
             }
             _running = true;
             _idle.Reset();
+            // A dedicated thread: gzip of a 100 MB file must not hold a pool thread the application needs.
+            _thread = thread = new Thread(Run) { IsBackground = true, Name = "Serilog RollingJson housekeeping" };
         }
-        // A dedicated thread: gzip of a 100 MB file must not hold a pool thread the application needs.
-        var thread = new Thread(Run) { IsBackground = true, Name = "Serilog RollingJson housekeeping" };
         thread.Start();
     }
 
-    public bool WaitIdle(TimeSpan timeout) => _idle.Wait(timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout);
+    /// <summary>
+    /// Waits until no pass runs and the thread of the last one has ended, so that none of the sink's threads outlives its
+    /// disposal; false on timeout.
+    /// </summary>
+    public bool WaitIdle(TimeSpan timeout)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        if (!_idle.Wait(timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout)) return false;
+        Thread? last;
+        lock (_sync) last = _running ? null : _thread;
+        // Idle is the thread's last act before it returns: it ends at once.
+        var left = timeout - stopwatch.Elapsed;
+        return last is null || last == Thread.CurrentThread || last.Join(left < TimeSpan.Zero ? TimeSpan.Zero : left);
+    }
 
     void Run()
     {

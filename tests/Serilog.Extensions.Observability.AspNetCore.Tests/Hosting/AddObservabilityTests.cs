@@ -170,7 +170,7 @@ public class AddObservabilityTests
         }
         Log.CloseAndFlush();
 
-        Assert.That(ProcessResources.ThreadsNamed(ProcessResources.SinkThreadName), Is.EqualTo(threadsBefore), "sink threads left running");
+        Assert.That(ProcessResources.ThreadsNamedOnceExited(ProcessResources.SinkThreadName, threadsBefore, TimeSpan.FromSeconds(10)), Is.EqualTo(threadsBefore), "sink threads left running");
         Assert.That(ProcessResources.OpenFilesUnder(logs.Path), Is.Zero, "log files left open");
     }
 

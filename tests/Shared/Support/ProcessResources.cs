@@ -26,6 +26,18 @@ static class ProcessResources
             }
         });
 
+    /// <summary>
+    /// The threads named <paramref name="prefix"/> once they are down to <paramref name="expected"/>, or what is left
+    /// after <paramref name="timeout"/>. A joined thread has finished its managed code but the kernel may list it a
+    /// moment longer while it exits: a thread that was left running is still listed at the deadline.
+    /// </summary>
+    public static int ThreadsNamedOnceExited(string prefix, int expected, TimeSpan timeout)
+    {
+        var count = 0;
+        SpinWait.SpinUntil(() => (count = ThreadsNamed(prefix)) <= expected, timeout);
+        return count;
+    }
+
     public static int OpenFilesUnder(string directory) =>
         Directory.GetFiles("/proc/self/fd").Count(fd =>
         {
