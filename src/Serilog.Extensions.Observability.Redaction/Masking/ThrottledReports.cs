@@ -30,13 +30,22 @@ sealed class ThrottledReports
         var kind = KindOf(what, exception.GetType());
         if (!kind.IsDue(_time.GetTimestamp(), _interval, out var unreported)) return;
 
-        // Only the exception type and message: the value itself may be the secret.
-        if (unreported == 0)
-            Write("Redaction: {0} failed and was replaced by the mask: {1}: {2}", what, exception.GetType().FullName, exception.Message);
-        else if (kind.Shared)
-            Write("Redaction: {0} failed and was replaced by the mask, after {1} other failures since the last report: {2}", what, unreported, Describe(exception));
-        else
-            Write("Redaction: {0} failed {1} more times since the last report and was replaced by the mask: {2}", what, unreported, Describe(exception));
+        // Reading the message runs the exception's own code (a Message override may throw), so it is inside the guard too.
+        try
+        {
+            // Only the exception type and message: the value itself may be the secret.
+            if (unreported == 0)
+                SelfLog.WriteLine("Redaction: {0} failed and was replaced by the mask: {1}: {2}", what, exception.GetType().FullName, exception.Message);
+            else if (kind.Shared)
+                SelfLog.WriteLine("Redaction: {0} failed and was replaced by the mask, after {1} other failures since the last report: {2}", what, unreported, Describe(exception));
+            else
+                SelfLog.WriteLine("Redaction: {0} failed {1} more times since the last report and was replaced by the mask: {2}", what, unreported, Describe(exception));
+        }
+        catch (Exception)
+        {
+            // A SelfLog output or an exception message that throws must not turn a masked value into an exception in
+            // the application.
+        }
     }
 
     Kind KindOf(string what, Type exception)
@@ -55,18 +64,6 @@ sealed class ThrottledReports
     }
 
     static string Describe(Exception exception) => exception.GetType().FullName + ": " + exception.Message;
-
-    static void Write(string format, object? arg0, object? arg1, object? arg2)
-    {
-        try
-        {
-            SelfLog.WriteLine(format, arg0, arg1, arg2);
-        }
-        catch (Exception)
-        {
-            // A SelfLog output that throws must not turn a masked value into an exception in the application.
-        }
-    }
 
     sealed class Kind
     {

@@ -91,4 +91,33 @@ public class RedactionFailuresTests
             Assert.That(selfLog[^1], Does.Contain("redacting property Q failed and was replaced by the mask, after 999 other failures since the last report"));
         }
     }
+
+    sealed class UnreadableMessageException : Exception
+    {
+        public override string Message => throw new InvalidOperationException("the message cannot be read");
+    }
+
+    public sealed class BrokenBadgeHolder
+    {
+        public string Name => "ann";
+
+        [Sensitive]
+        public string BadgeCode => throw new UnreadableMessageException();
+    }
+
+    [Test]
+    public void AFailureWhoseExceptionMessageThrowsIsStillMaskedAndNeverThrows()
+    {
+        var reports = new ThrottledReports(TimeSpan.FromSeconds(10), new FakeTimeProvider());
+        using (TemporarySelfLog.SaveTo(new List<string>()))
+        {
+            Assert.DoesNotThrow(() => reports.Report("masking a value", new UnreadableMessageException()));
+
+            var sink = new CollectingSink();
+            using (var logger = new LoggerConfiguration().Destructure.WithRedaction().WriteTo.Sink(sink).CreateLogger())
+                logger.Information("{@Holder}", new BrokenBadgeHolder());
+
+            Assert.That(sink.Events.Single().Properties["Holder"].ToString(), Is.EqualTo($"BrokenBadgeHolder {{ Name: \"ann\", BadgeCode: \"{Mask}\" }}"));
+        }
+    }
 }
