@@ -79,7 +79,7 @@ public sealed class PipelineCollector : IDisposable
         if (previous is not null && previous._depth >= TimingAmbient.MaxDepth)
         {
             if (Interlocked.Exchange(ref s_depthReported, 1) == 0)
-                Serilog.Debugging.SelfLog.WriteLine("{0}: more than {1} pipeline collectors are nested in one flow, so collectors are being begun and not disposed (dispose each with using). " +
+                SafeSelfLog.WriteLine("{0}: more than {1} pipeline collectors are nested in one flow, so collectors are being begun and not disposed (dispose each with using). " +
                     "Past that depth a new one replaces the innermost one; reported once.", TimingDiagnostics.Name, TimingAmbient.MaxDepth);
             previous = previous._previous;
         }
@@ -140,7 +140,7 @@ public sealed class PipelineCollector : IDisposable
             if (running.Count < MaxRunning)
                 running.Add(pipeline);
             else if (Interlocked.Exchange(ref s_runningReported, 1) == 0)
-                Serilog.Debugging.SelfLog.WriteLine("{0}: a pipeline collector has {1} pipelines running, so pipelines are being begun and not ended (end each with using, Complete or Fail); " +
+                SafeSelfLog.WriteLine("{0}: a pipeline collector has {1} pipelines running, so pipelines are being begun and not ended (end each with using, Complete or Fail); " +
                     "later ones count in its Stages once they end. Reported once.", TimingDiagnostics.Name, MaxRunning);
         }
         return collector;

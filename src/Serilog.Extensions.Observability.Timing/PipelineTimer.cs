@@ -159,7 +159,7 @@ public sealed class PipelineTimer : IDisposable
     {
         Guard.NotNullOrWhiteSpace(name);
         if (Volatile.Read(ref _ending) != 0)
-            Serilog.Debugging.SelfLog.WriteLine("{0}: stage {1} was begun after pipeline {2} ended; it is timed and logged, but is not one of the pipeline's stages.",
+            SafeSelfLog.WriteLine("{0}: stage {1} was begun after pipeline {2} ended; it is timed and logged, but is not one of the pipeline's stages.",
                 TimingDiagnostics.Name, name, Name);
         var parent = AmbientStage();
         // A stage ended in another async flow (a helper method, a callback) is still ambient in this one; a new
@@ -314,7 +314,7 @@ public sealed class PipelineTimer : IDisposable
             if (_open.Count < MaxOpenStages)
                 _open.Add(stage);
             else if (Interlocked.Exchange(ref s_openReported, 1) == 0)
-                Serilog.Debugging.SelfLog.WriteLine("{0}: pipeline {1} has {2} stages running, so stages are being begun and not ended (end each with using, Complete or Fail). " +
+                SafeSelfLog.WriteLine("{0}: pipeline {1} has {2} stages running, so stages are being begun and not ended (end each with using, Complete or Fail). " +
                     "Later ones are not abandoned when the pipeline ends; reported once.", TimingDiagnostics.Name, Name, MaxOpenStages);
             return FindOrAddEntry(name, nested);
         }
@@ -346,7 +346,7 @@ public sealed class PipelineTimer : IDisposable
     {
         if (_otherEntry >= 0) return _otherEntry;
         if (Interlocked.Exchange(ref s_entriesReported, 1) == 0)
-            Serilog.Debugging.SelfLog.WriteLine("{0}: pipeline {1} has {2} distinct stage names; later ones are summed as (other). " +
+            SafeSelfLog.WriteLine("{0}: pipeline {1} has {2} distinct stage names; later ones are summed as (other). " +
                 "Give stages low-cardinality names (no ids, no per-message names); reported once.", TimingDiagnostics.Name, Name, MaxStageEntries);
         // A stage the application itself named so (before the limit) is that entry; it then holds the overflow too.
         var found = FindEntry(OtherStages);

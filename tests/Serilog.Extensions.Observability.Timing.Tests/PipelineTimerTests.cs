@@ -767,3 +767,32 @@ public class PipelineTimerDefaultLoggerTests
         Assert.That(log.Single("Inside inner").Scalar("PipelineElapsedMs"), Is.EqualTo(5.0));
     }
 }
+
+[NonParallelizable]
+public class PipelineTimerSelfLogTests
+{
+    [Test]
+    public void ASelfLogOutputThatThrowsNeverReachesTheApplication()
+    {
+        // SelfLog.Enable(TextWriter) on a full disk throws from every line: a report must cost the line, not the stage.
+        Serilog.Debugging.SelfLog.Enable(_ => throw new IOException("No space left on device"));
+        try
+        {
+            var sink = new CollectingSink();
+            using var logger = new LoggerConfiguration().MinimumLevel.Verbose().WriteTo.Sink(sink).CreateLogger();
+            var pipeline = PipelineTimer.Begin("selflog-throws", logger, new PipelineTimingOptions { TimeProvider = new FakeTimeProvider() });
+            pipeline.Complete();
+
+            Assert.DoesNotThrow(() =>
+            {
+                // Begun after its pipeline ended: reported through SelfLog, then timed and logged as usual.
+                using var late = pipeline.Stage("late");
+            });
+            Assert.That(sink.Events.Any(e => e.Properties.TryGetValue("Stage", out var stage) && stage.ToString() == "\"late\""), Is.True);
+        }
+        finally
+        {
+            Serilog.Debugging.SelfLog.Disable();
+        }
+    }
+}

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Serilog.Debugging;
 
 namespace Serilog.Extensions.Observability.Timing.Internal;
 
@@ -48,7 +47,7 @@ sealed class MetricTagValues
                 return value;
             }
             if (Interlocked.Exchange(ref _full, 1) == 0)
-                SelfLog.WriteLine("{0}: the metric tag {1} has taken {2} distinct values; later ones are recorded as \"other\". " +
+                SafeSelfLog.WriteLine("{0}: the metric tag {1} has taken {2} distinct values; later ones are recorded as \"other\". " +
                     "Give pipelines and stages low-cardinality names (no ids, no per-message names); reported once.",
                     TimingDiagnostics.Name, _tag, _limit);
             return Other;

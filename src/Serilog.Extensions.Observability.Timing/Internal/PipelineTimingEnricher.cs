@@ -1,5 +1,4 @@
 using Serilog.Core;
-using Serilog.Debugging;
 using Serilog.Events;
 
 namespace Serilog.Extensions.Observability.Timing.Internal;
@@ -44,7 +43,7 @@ sealed class PipelineTimingEnricher : ILogEventEnricher
         catch (Exception ex)
         {
             Interlocked.Increment(ref s_failures);
-            SelfLog.WriteLine("Serilog.Extensions.Observability.Timing: enriching an event with pipeline timing failed: {0}", ex);
+            SafeSelfLog.WriteLine("Serilog.Extensions.Observability.Timing: enriching an event with pipeline timing failed: {0}", ex);
         }
     }
 }

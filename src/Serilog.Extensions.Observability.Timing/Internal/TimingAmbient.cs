@@ -1,5 +1,3 @@
-using Serilog.Debugging;
-
 namespace Serilog.Extensions.Observability.Timing.Internal;
 
 /// <summary>
@@ -83,7 +81,7 @@ static class TimingAmbient
     public static void ReportDepth()
     {
         if (Interlocked.Exchange(ref s_depthReported, 1) == 0)
-            SelfLog.WriteLine("{0}: more than {1} pipelines or stages are nested in one flow, so they are being begun and not ended (end each with using, Complete or Fail). " +
+            SafeSelfLog.WriteLine("{0}: more than {1} pipelines or stages are nested in one flow, so they are being begun and not ended (end each with using, Complete or Fail). " +
                 "Past that depth a new one replaces the innermost one; reported once.", TimingDiagnostics.Name, MaxDepth);
     }
 

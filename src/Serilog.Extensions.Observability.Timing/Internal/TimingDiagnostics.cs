@@ -149,7 +149,7 @@ static class TimingDiagnostics
     }
 
     static void ReportListenerFault(Exception exception) =>
-        Serilog.Debugging.SelfLog.WriteLine("{0}: a metrics or tracing listener threw; the measurement is lost: {1}", Name, exception);
+        SafeSelfLog.WriteLine("{0}: a metrics or tracing listener threw; the measurement is lost: {1}", Name, exception);
 
     static void StopActivityCore(Activity activity, TimingOutcome outcome, Exception? exception, TimeSpan elapsed)
     {

@@ -106,7 +106,7 @@ static class TimingEvents
         catch (Exception ex)
         {
             // Only an auditing sink throws; timing code runs inside the application's own flow and must not.
-            Debugging.SelfLog.WriteLine("Serilog.Extensions.Observability.Timing: writing a timing event failed: {0}", ex);
+            SafeSelfLog.WriteLine("Serilog.Extensions.Observability.Timing: writing a timing event failed: {0}", ex);
             Interlocked.Increment(ref s_writeFailures);
         }
     }

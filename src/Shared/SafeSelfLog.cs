@@ -1,12 +1,13 @@
 using Serilog.Debugging;
 
-namespace Serilog.Extensions.Observability.Sinks.RollingJson.Diagnostics;
+namespace Serilog.Extensions.Observability;
 
 /// <summary>
-/// <see cref="SelfLog.WriteLine"/> for the sink's own threads: an output that throws (a SelfLog file on the full disk
-/// the sink reports about) loses the line, never the writer or housekeeping thread, and so never the process.
+/// <see cref="SelfLog.WriteLine"/> that never throws: an output that throws (a SelfLog file on the full disk a sink
+/// reports about) loses the line, never a sink's writer or housekeeping thread, nor the application's call that
+/// happened to report something (a stage's Dispose).
 /// </summary>
-internal static class SafeSelfLog
+static class SafeSelfLog
 {
     public static void WriteLine(string format, object? arg0 = null, object? arg1 = null, object? arg2 = null)
     {
