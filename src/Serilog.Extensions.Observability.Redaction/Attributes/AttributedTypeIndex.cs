@@ -76,6 +76,12 @@ static class AttributedTypeIndex
     static volatile FrozenDictionary<string, AttributedMembers> _byName = FrozenDictionary<string, AttributedMembers>.Empty;
     static volatile bool _stale = true;
 
+    /// <summary>Test seam: runs on a lookup's thread when it finds the index stale, before it waits for the scan.</summary>
+    internal static Action? LookupFoundIndexStale;
+
+    /// <summary>Test seam: runs on the scanning thread, holding the lock, before the scan.</summary>
+    internal static Action? Scanning;
+
     static AttributedTypeIndex()
     {
         AppDomain.CurrentDomain.AssemblyLoad += (_, _) => _stale = true;
@@ -105,10 +111,12 @@ static class AttributedTypeIndex
     [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "A member the trimmer removed is never logged, so not finding its attributes loses nothing.")]
     static void Refresh()
     {
+        LookupFoundIndexStale?.Invoke();
         lock (Sync)
         {
             if (!_stale) return;
             _stale = false;
+            Scanning?.Invoke();
 
             foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
             {
