@@ -74,7 +74,19 @@ static class AttributedTypeIndex
     /// </summary>
     static readonly List<(WeakReference<Assembly> Assembly, string[] References)> NotUsingAttributes = new();
     static volatile FrozenDictionary<string, AttributedMembers> _byName = FrozenDictionary<string, AttributedMembers>.Empty;
-    static volatile bool _stale = true;
+
+    /// <summary>Bumped by every assembly load.</summary>
+    static int _loads = 1;
+
+    /// <summary>
+    /// The <see cref="_loads"/> count the published index covers, written only after that index: a lookup that sees it
+    /// behind (a load not scanned yet, or a scan in progress) waits for the scan instead of reading an index that may
+    /// miss the new assembly's attributes.
+    /// </summary>
+    static volatile int _indexed;
+
+    /// <summary>Under <see cref="Sync"/>: a scan is running on the thread holding it (a lookup it makes re-enters).</summary>
+    static bool _scanning;
 
     /// <summary>Test seam: runs on a lookup's thread when it finds the index stale, before it waits for the scan.</summary>
     internal static Action? LookupFoundIndexStale;
@@ -84,13 +96,13 @@ static class AttributedTypeIndex
 
     static AttributedTypeIndex()
     {
-        AppDomain.CurrentDomain.AssemblyLoad += (_, _) => _stale = true;
+        AppDomain.CurrentDomain.AssemblyLoad += (_, _) => Interlocked.Increment(ref _loads);
     }
 
     /// <summary>The attributed members for a type tag, or <see langword="null"/>. One lookup while nothing new loaded.</summary>
     public static AttributedMembers? Find(string typeTag)
     {
-        if (_stale) Refresh();
+        if (_indexed != Volatile.Read(ref _loads)) Refresh();
         return _byName.TryGetValue(typeTag, out var members) ? members : null;
     }
 
@@ -107,46 +119,61 @@ static class AttributedTypeIndex
         }
     }
 
-    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "A type the trimmer removed is never logged, so not finding its attributes loses nothing.")]
-    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "A member the trimmer removed is never logged, so not finding its attributes loses nothing.")]
     static void Refresh()
     {
         LookupFoundIndexStale?.Invoke();
         lock (Sync)
         {
-            if (!_stale) return;
-            _stale = false;
-            Scanning?.Invoke();
-
-            foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
+            // A load during the scan leaves _loads ahead of target, so the next lookup scans again.
+            var target = Volatile.Read(ref _loads);
+            if (_indexed == target || _scanning) return;
+            _scanning = true;
+            try
             {
-                if (!Scanned.TryAdd(assembly, Seen) || assembly.IsDynamic) continue;
-                NotUsingAttributes.Add((new WeakReference<Assembly>(assembly), ReferencedNames(assembly)));
+                Scan();
             }
-
-            // Until no more join: an assembly qualifies through one that qualified in an earlier round.
-            Dictionary<string, AttributedMembers>? copy = null;
-            for (var joined = true; joined;)
+            finally
             {
-                joined = false;
-                for (var i = NotUsingAttributes.Count - 1; i >= 0; i--)
-                {
-                    var (weak, references) = NotUsingAttributes[i];
-                    if (!weak.TryGetTarget(out var assembly))
-                    {
-                        NotUsingAttributes.RemoveAt(i); // Unloaded: nothing of it can be logged any more.
-                        continue;
-                    }
-                    if (!ReferencesAny(references, UsingAttributes)) continue;
-                    NotUsingAttributes.RemoveAt(i);
-                    if (assembly.GetName().Name is { } name) UsingAttributes.Add(name);
-                    joined = true;
-                    Index(assembly, ref copy);
-                }
+                _scanning = false;
             }
-
-            if (copy is not null) _byName = copy.ToFrozenDictionary(StringComparer.Ordinal);
+            _indexed = target;
         }
+    }
+
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "A type the trimmer removed is never logged, so not finding its attributes loses nothing.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "A member the trimmer removed is never logged, so not finding its attributes loses nothing.")]
+    static void Scan()
+    {
+        Scanning?.Invoke();
+
+        foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
+        {
+            if (!Scanned.TryAdd(assembly, Seen) || assembly.IsDynamic) continue;
+            NotUsingAttributes.Add((new WeakReference<Assembly>(assembly), ReferencedNames(assembly)));
+        }
+
+        // Until no more join: an assembly qualifies through one that qualified in an earlier round.
+        Dictionary<string, AttributedMembers>? copy = null;
+        for (var joined = true; joined;)
+        {
+            joined = false;
+            for (var i = NotUsingAttributes.Count - 1; i >= 0; i--)
+            {
+                var (weak, references) = NotUsingAttributes[i];
+                if (!weak.TryGetTarget(out var assembly))
+                {
+                    NotUsingAttributes.RemoveAt(i); // Unloaded: nothing of it can be logged any more.
+                    continue;
+                }
+                if (!ReferencesAny(references, UsingAttributes)) continue;
+                NotUsingAttributes.RemoveAt(i);
+                if (assembly.GetName().Name is { } name) UsingAttributes.Add(name);
+                joined = true;
+                Index(assembly, ref copy);
+            }
+        }
+
+        if (copy is not null) _byName = copy.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "A type the trimmer removed is never logged, so not finding its attributes loses nothing.")]

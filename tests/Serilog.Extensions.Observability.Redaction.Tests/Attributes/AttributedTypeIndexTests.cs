@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Reflection.Emit;
 using System.Runtime.CompilerServices;
 using System.Runtime.Loader;
+using Serilog.Extensions.Observability.Redaction.Attributes;
 using Serilog.Extensions.Observability.Tests.Support;
 
 namespace Serilog.Extensions.Observability.Redaction.Tests.Attributes;
@@ -44,6 +45,66 @@ public class AttributedTypeIndexTests
         if (plugin == Plugin.UsingAttributes) Assert.That(text, Does.Contain($"Motto: \"{Mask}\""), "the index found the plugin's attribute");
         Assert.That(loaded.IsAlive, Is.False, "the plugin's assembly is still held");
         GC.KeepAlive(logger);
+    }
+
+    [Test]
+    [NonParallelizable]
+    public void ALookupWhileANewAssemblyIsBeingScannedWaitsForItsAttributes()
+    {
+        // An assembly with a [Sensitive] member loads: the index is stale until a scan publishes it.
+        var name = "Late" + Guid.NewGuid().ToString("N");
+        var typeName = "LateAccount" + Guid.NewGuid().ToString("N");
+        var builder = new PersistedAssemblyBuilder(new AssemblyName(name), typeof(object).Assembly);
+        Define(builder.DefineDynamicModule(name), typeName, sensitiveMotto: true);
+        using var image = new MemoryStream();
+        builder.Save(image);
+        image.Position = 0;
+        var context = new AssemblyLoadContext(name, isCollectible: true);
+        context.LoadFromStream(image);
+
+        using var scanning = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        using var lookupFoundIndexStale = new ManualResetEventSlim();
+        using var lookupDone = new ManualResetEventSlim();
+        AttributedMembers? found = null;
+        var scanner = new Thread(() => AttributedTypeIndex.Find("NoSuchType"));
+        var lookup = new Thread(() =>
+        {
+            found = AttributedTypeIndex.Find(typeName);
+            lookupDone.Set();
+        });
+        AttributedTypeIndex.Scanning = () =>
+        {
+            if (Thread.CurrentThread != scanner) return;
+            scanning.Set();
+            release.Wait();
+        };
+        AttributedTypeIndex.LookupFoundIndexStale = () =>
+        {
+            if (Thread.CurrentThread == lookup) lookupFoundIndexStale.Set();
+        };
+        try
+        {
+            scanner.Start();
+            Assert.That(scanning.Wait(TimeSpan.FromMinutes(1)), Is.True, "the first lookup after the load scans");
+
+            // While the scan is held, a second lookup either answers at once (from the old index) or waits for it.
+            lookup.Start();
+            var signalled = WaitHandle.WaitAny(new[] { lookupFoundIndexStale.WaitHandle, lookupDone.WaitHandle }, TimeSpan.FromMinutes(1));
+            Assert.That(signalled, Is.Not.EqualTo(WaitHandle.WaitTimeout));
+            release.Set();
+            Assert.That(lookup.Join(TimeSpan.FromMinutes(1)) && scanner.Join(TimeSpan.FromMinutes(1)), Is.True);
+
+            Assert.That(found, Is.Not.Null, "the lookup answered from the index that misses the new assembly");
+            Assert.That(found!.Sensitive, Does.Contain("Motto"));
+        }
+        finally
+        {
+            release.Set();
+            AttributedTypeIndex.Scanning = null;
+            AttributedTypeIndex.LookupFoundIndexStale = null;
+            context.Unload();
+        }
     }
 
     /// <summary>Loads a plugin type, logs <c>{@V}</c> of it (the pass looks its type tag up, which scans new assemblies) and unloads it.</summary>
