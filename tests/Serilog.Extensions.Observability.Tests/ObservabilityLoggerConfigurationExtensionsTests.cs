@@ -465,11 +465,31 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     }
 
     [TestCase("{Level:u3} {CorrelationId} {Message:lj}{NewLine}", "WRN Disk at 93%")]
-    [TestCase("{Level:u3} {CorrelationId,-12:l} | {Message:lj}{NewLine}", "WRN | Disk at 93%")]
     [TestCase("{{{Level:u3}}} {CorrelationId} {Message:lj}{NewLine}", "{WRN} Disk at 93%")]
     [TestCase("{Level:u3} {Message:lj} {CorrelationId}{NewLine}", "WRN Disk at 93% ")]
     [NonParallelizable]
     public void AConsoleTemplateLeavesOutTheCorrelationIdAndTheSpaceAfterItWhenThereIsNone(string template, string expected)
+    {
+        var original = Console.Out;
+        var captured = new StringWriter();
+        Console.SetOut(captured);
+        try
+        {
+            using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text, template)).CreateLogger();
+            logger.Warning("Disk at {Percent}%", 93);
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+
+        Assert.That(captured.ToString(), Is.EqualTo(expected + Environment.NewLine));
+    }
+
+    [TestCase("{Level:u3} {CorrelationId,-12:l} | {Message:lj}{NewLine}", "WRN              | Disk at 93%")]
+    [TestCase("{Level:u3} {CorrelationId,12}| {Message:lj}{NewLine}", "WRN             | Disk at 93%")]
+    [NonParallelizable]
+    public void AnAlignedCorrelationIdKeepsItsColumnWhenThereIsNone(string template, string expected)
     {
         var original = Console.Out;
         var captured = new StringWriter();

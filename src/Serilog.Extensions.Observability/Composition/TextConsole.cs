@@ -7,7 +7,8 @@ namespace Serilog.Extensions.Observability.Composition;
 /// <summary>
 /// The text console. An output template renders a missing property as nothing, so <c>{CorrelationId} </c> left two
 /// spaces in a row on every event without a correlation id; such events get the template without that token and the
-/// space after it.
+/// space after it, or, when the token has an alignment (<c>{CorrelationId,-12}</c>, a fixed column), with as many spaces
+/// as its width in its place.
 /// </summary>
 static class TextConsole
 {
@@ -27,8 +28,8 @@ static class TextConsole
     }
 
     /// <summary>
-    /// <paramref name="template"/> without each <c>{CorrelationId}</c> token (any alignment or format) that a space
-    /// follows, and without that space; <see langword="null"/> when it has none.
+    /// <paramref name="template"/> with each aligned <c>{CorrelationId}</c> token replaced by its width in spaces, and
+    /// without each other one that a space follows (any format), nor that space; <see langword="null"/> when it has none.
     /// </summary>
     internal static string? WithoutCorrelationId(string template)
     {
@@ -39,6 +40,11 @@ static class TextConsole
         {
             switch (tokens[i])
             {
+                case PropertyToken { PropertyName: CorrelationId, Alignment: { } alignment }:
+                    // A fixed column: its width in spaces keeps the columns after it in place.
+                    changed = true;
+                    text.Append(' ', alignment.Width);
+                    break;
                 case PropertyToken { PropertyName: CorrelationId } when i + 1 < tokens.Length && tokens[i + 1] is TextToken { Text: [' ', ..] } next:
                     changed = true;
                     AppendEscaped(text, next.Text.AsSpan(1));
