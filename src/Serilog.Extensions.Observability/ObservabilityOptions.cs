@@ -68,7 +68,7 @@ public sealed class ObservabilityOptions
 
     /// <summary>
     /// The text template used with <see cref="ObservabilityConsoleFormat.Text"/>; default <see cref="DefaultConsoleTemplate"/>.
-    /// On an event without a <c>CorrelationId</c>, a <c>{CorrelationId}</c> token and the space after it are left out; an
+    /// On an event without a <c>CorrelationId</c> (or with a null or empty one), a <c>{CorrelationId}</c> token and the space after it are left out; an
     /// aligned one (<c>{CorrelationId,-12}</c>) is replaced by as many spaces as its width, so the columns after it stay in place.
     /// </summary>
     /// <exception cref="ArgumentException">The value is null, empty or white space.</exception>

@@ -507,6 +507,29 @@ public class ObservabilityLoggerConfigurationExtensionsTests
         Assert.That(captured.ToString(), Is.EqualTo(expected + Environment.NewLine));
     }
 
+    [TestCase(null, "[{Level:u3}] {CorrelationId} {Message:lj}{NewLine}", "[WRN] Disk at 93%")]
+    [TestCase("", "[{Level:u3}] {CorrelationId} {Message:lj}{NewLine}", "[WRN] Disk at 93%")]
+    [TestCase(null, "{Level:u3} {Message:lj} {CorrelationId}{NewLine}", "WRN Disk at 93% ")]
+    [TestCase(null, "{Level:u3} {CorrelationId,-6}| {Message:lj}{NewLine}", "WRN       | Disk at 93%")]
+    [NonParallelizable]
+    public void ANullOrEmptyCorrelationIdIsWrittenLikeAMissingOne(string? id, string template, string expected)
+    {
+        var original = Console.Out;
+        var captured = new StringWriter();
+        Console.SetOut(captured);
+        try
+        {
+            using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text, template)).CreateLogger();
+            logger.ForContext("CorrelationId", id).Warning("Disk at {Percent}%", 93);
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+
+        Assert.That(captured.ToString(), Is.EqualTo(expected + Environment.NewLine));
+    }
+
     static string Render(LogEvent logEvent)
     {
         var writer = new StringWriter();

@@ -1,13 +1,14 @@
 using System.Text;
 using Serilog.Configuration;
+using Serilog.Events;
 using Serilog.Parsing;
 
 namespace Serilog.Extensions.Observability.Composition;
 
 /// <summary>
 /// The text console. An output template renders a missing property as nothing, so <c>{CorrelationId} </c> left two
-/// spaces in a row on every event without a correlation id; such events get the template without that token and the
-/// space after it, or, when the token has an alignment (<c>{CorrelationId,-12}</c>, a fixed column), with as many spaces
+/// spaces in a row on every event without a correlation id (and a null one printed <c>null</c>); such events, and those
+/// whose id is null or empty, get the template without that token and the space after it, or, when the token has an alignment (<c>{CorrelationId,-12}</c>, a fixed column), with as many spaces
 /// as its width in its place.
 /// </summary>
 static class TextConsole
@@ -23,13 +24,17 @@ static class TextConsole
         }
 
         // Two console sinks, one per template, each taking the events the other does not: they share the console's lock.
-        writeTo.Conditional(static e => e.Properties.ContainsKey(CorrelationId), sink => sink.Console(outputTemplate: template));
-        writeTo.Conditional(static e => !e.Properties.ContainsKey(CorrelationId), sink => sink.Console(outputTemplate: withoutId));
+        writeTo.Conditional(static e => HasCorrelationId(e), sink => sink.Console(outputTemplate: template));
+        writeTo.Conditional(static e => !HasCorrelationId(e), sink => sink.Console(outputTemplate: withoutId));
     }
+
+    /// <summary>A null or empty id (set with <c>ForContext</c>, or by a sink's caller) is written like a missing one, not as <c>null</c> or nothing between two spaces.</summary>
+    static bool HasCorrelationId(LogEvent logEvent) =>
+        logEvent.Properties.TryGetValue(CorrelationId, out var value) && value is not ScalarValue { Value: null or "" };
 
     /// <summary>
     /// <paramref name="template"/> with each aligned <c>{CorrelationId}</c> token replaced by its width in spaces, and
-    /// without each other one that a space follows (any format), nor that space; <see langword="null"/> when it has none.
+    /// without each other one (any format), nor the space that follows it; <see langword="null"/> when it has none.
     /// </summary>
     internal static string? WithoutCorrelationId(string template)
     {
@@ -49,6 +54,10 @@ static class TextConsole
                     changed = true;
                     AppendEscaped(text, next.Text.AsSpan(1));
                     i++;
+                    break;
+                case PropertyToken { PropertyName: CorrelationId }:
+                    // No space to take with it; left out all the same, so that a null id does not print "null".
+                    changed = true;
                     break;
                 case TextToken literal:
                     AppendEscaped(text, literal.Text);
