@@ -456,7 +456,7 @@ public class RequestLoggingMiddlewareTests
         Assert.That(page.Level, Is.EqualTo(LogEventLevel.Information), "the branch's LogClientErrorsAsWarning is its own");
     }
 
-    [Test]
+    [Test, NonParallelizable] // SelfLog is process-wide
     public async Task ThrowingCallbacksStillLeaveTheRequestLine()
     {
         var selfLog = new List<string>();
