@@ -23,6 +23,7 @@ public class ReadmeAppSettingsTests
         using (pipeline.Stage("stt"))
         {
             logger.Information("Login {@Body} with pin {CustomerPin}", new { User = "ann", Password = "readme-secret-1" }, "readme-secret-2");
+            logger.Warning("Retrying with {Connection}", "Server=db;User Id=app;Password=readme-secret-3;");
         }
 
         var files = Directory.GetFiles(folder.Path, "*.json");
