@@ -129,7 +129,9 @@ public sealed class ObservabilityOptions
 
     /// <summary>
     /// Adjusts the redaction rules used by the destructuring policy, the event pass and the sink wrapper.
-    /// Redaction itself is always on. Several calls apply in order.
+    /// Redaction itself is always on. Several calls apply in order, to the Redaction package's defaults plus
+    /// <see cref="RedactionOptions.DetectEmbeddedCredentials"/> (a password in a connection string or URL logged as text),
+    /// which <c>r =&gt; r.DetectEmbeddedCredentials = false</c> turns off.
     /// </summary>
     /// <param name="configure">Changes the rules: keys to add or exclude, the mask, detectors.</param>
     /// <returns>The same options.</returns>
@@ -225,6 +227,8 @@ public sealed class ObservabilityOptions
 
     internal void ApplyRedaction(RedactionOptions options)
     {
+        // Connection strings and URLs with a password in them are the secrets most often logged as plain text.
+        options.DetectEmbeddedCredentials = true;
         foreach (var action in _redaction) action(options);
     }
 }

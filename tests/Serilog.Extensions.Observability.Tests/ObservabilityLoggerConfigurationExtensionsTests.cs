@@ -54,6 +54,26 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     }
 
     [Test]
+    public void CredentialsEmbeddedInTextAreMaskedByDefaultAndTheDetectorCanBeTurnedOff()
+    {
+        static string Logged(Action<ObservabilityOptions> configure)
+        {
+            var sink = new CollectingSink();
+            using (var logger = new LoggerConfiguration().WithObservability(configure).WriteTo.Sink(sink).CreateLogger())
+                logger.Warning("Retrying {Connection} after {Error}", "Server=db;User Id=app;Password=conn-secret-1;",
+                    new InvalidOperationException("redis://:url-secret-2@cache:6379 refused"));
+            return Render(sink.Events.Single());
+        }
+
+        var text = Logged(o => o.Console(ObservabilityConsoleFormat.None));
+        Assert.That(text, Does.Not.Contain("secret-"));
+        Assert.That(text, Does.Contain("Server=db;User Id=app;Password=[REDACTED];").And.Contain("redis://:[REDACTED]@cache:6379"));
+
+        var off = Logged(o => o.Console(ObservabilityConsoleFormat.None).Redaction(r => r.DetectEmbeddedCredentials = false));
+        Assert.That(off, Does.Contain("conn-secret-1"));
+    }
+
+    [Test]
     public void ServiceNameVersionAndEnvironmentAreOnEveryEvent()
     {
         var evt = DelegatingSink.GetLogEvent(l => l.Information("x"),
