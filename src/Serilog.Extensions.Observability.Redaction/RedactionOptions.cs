@@ -60,7 +60,8 @@ public sealed class RedactionOptions
 
     /// <summary>
     /// Mask payment card numbers (13 to 19 digits, optionally grouped by spaces or dashes, passing the Luhn check)
-    /// found in any string of the event, in integer values and in the exception. Default <see langword="false"/>.
+    /// found in any string of the event, in integer values (and integral <see cref="double"/> and <see cref="float"/>
+    /// values below 2^53) and in the exception. Default <see langword="false"/>.
     /// </summary>
     public bool DetectCardNumbers { get; set; }
 

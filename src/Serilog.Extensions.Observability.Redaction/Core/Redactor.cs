@@ -174,7 +174,7 @@ sealed class Redactor
             case Uri uri when Detectors is not null:
                 var detected = Detectors.Redact(uri.ToString());
                 return detected is null ? null : new RedactedValue(detected, Rules);
-            case long or int or ulong or decimal when Detectors is { DetectsCardNumbers: true }:
+            case long or int or ulong or decimal or double or float when Detectors is { DetectsCardNumbers: true }:
                 return IsCardNumber(scalar.Value) ? Masker.MaskObject(scalar.Value) : null;
             default:
                 return null;
@@ -187,8 +187,15 @@ sealed class Redactor
         int => false,
         ulong u => ValueDetectors.IsCardNumber(u),
         decimal d => d > 0 && d == decimal.Truncate(d) && d <= ulong.MaxValue && ValueDetectors.IsCardNumber((ulong)d),
+        double d => IsCardNumber(d),
+        float f => IsCardNumber((double)f),
         _ => false,
     };
+
+    /// <summary>Below 2^53 a double holds every integer exactly and is written as its digits, like a long.</summary>
+    const double LargestExactInteger = 9007199254740992d;
+
+    static bool IsCardNumber(double d) => d is > 0 and < LargestExactInteger && d == Math.Floor(d) && ValueDetectors.IsCardNumber((ulong)d);
 
     /// <summary>
     /// Masks a string by content: JSON objects and arrays by key, <c>[key, value]</c> pairs (how a
