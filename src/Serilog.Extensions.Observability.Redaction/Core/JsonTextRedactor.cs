@@ -83,6 +83,116 @@ static class JsonTextRedactor
         }
     }
 
+    /// <summary>JSON documents tried per string of prose; sensitive keys past them fail closed.</summary>
+    const int MaximumEmbeddedAttempts = 16;
+
+    /// <summary>
+    /// Masks by key the JSON documents inside prose (<c>request failed: {"password":"x"}</c>): the prose is kept, each
+    /// document that names a sensitive key is rewritten. Nothing is parsed unless a sensitive key stands in a
+    /// <c>"key":</c> position after a bracket; such a key outside every document that could be read (cut, invalid or
+    /// too deep JSON) has its value and the rest of the string replaced by the mask (fail closed).
+    /// </summary>
+    internal static string? RedactEmbedded(string text, Redactor redactor)
+    {
+        var first = text.AsSpan().IndexOfAny('{', '[');
+        if (first < 0) return null;
+        var keys = SensitiveKeyPositions(text, first, redactor);
+        if (keys is null) return null;
+
+        StringBuilder? result = null;
+        var copied = 0;
+        var next = 0; // the first sensitive key not inside a document read so far
+        var attempts = 0;
+        for (var start = first; start >= 0 && next < keys.Count && attempts < MaximumEmbeddedAttempts;)
+        {
+            // A key before this bracket lay in no document that could be read.
+            if (keys[next].Key < start) break;
+            attempts++;
+            if (!TryParseAt(text, start, out var end, out var document))
+            {
+                start = IndexOfBracket(text, start + 1);
+                continue;
+            }
+
+            using (document)
+            {
+                if (HasSensitiveKey(document.RootElement, redactor))
+                {
+                    var buffer = new ArrayBufferWriter<byte>(end - start + 16);
+                    using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+                    {
+                        Write(writer, document.RootElement, redactor);
+                    }
+                    result ??= new StringBuilder(text.Length);
+                    result.Append(text, copied, start - copied).Append(Encoding.UTF8.GetString(buffer.WrittenSpan));
+                    copied = end;
+                }
+            }
+            while (next < keys.Count && keys[next].Key < end) next++;
+            start = IndexOfBracket(text, end);
+        }
+
+        if (next < keys.Count)
+        {
+            var from = keys[next].Value;
+            result ??= new StringBuilder(text.Length);
+            return result.Append(text, copied, from - copied).Append((string)redactor.Masker.Fixed.Value!).ToString();
+        }
+        return result?.Append(text, copied, text.Length - copied).ToString();
+    }
+
+    static int IndexOfBracket(string text, int from)
+    {
+        if (from >= text.Length) return -1;
+        var index = text.AsSpan(from).IndexOfAny('{', '[');
+        return index < 0 ? -1 : from + index;
+    }
+
+    /// <summary>One JSON value from <paramref name="start"/>, the text after it ignored; <paramref name="end"/> is where it ends.</summary>
+    static bool TryParseAt(string text, int start, out int end, out JsonDocument document)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text, start, text.Length - start);
+        var reader = new Utf8JsonReader(bytes, isFinalBlock: true, new JsonReaderState(ReaderOptions));
+        try
+        {
+            document = JsonDocument.ParseValue(ref reader);
+        }
+        catch (JsonException)
+        {
+            end = 0;
+            document = null!;
+            return false;
+        }
+        end = start + Encoding.UTF8.GetCharCount(bytes, 0, (int)reader.BytesConsumed);
+        return true;
+    }
+
+    /// <summary>
+    /// Where a sensitive key stands in a <c>"key":</c> position after <paramref name="first"/> (its opening quote, and
+    /// where its value starts), or <see langword="null"/> when none does. A key holding an escape is taken as
+    /// sensitive: the parser decides, or it fails closed.
+    /// </summary>
+    static List<(int Key, int Value)>? SensitiveKeyPositions(string text, int first, Redactor redactor)
+    {
+        List<(int Key, int Value)>? found = null;
+        for (var colon = IndexOf(text, ':', first + 1); colon >= 0; colon = IndexOf(text, ':', colon + 1))
+        {
+            var close = colon - 1;
+            while (close > first && char.IsWhiteSpace(text[close])) close--;
+            if (close <= first + 1 || text[close] != '"') continue;
+            var open = text.LastIndexOf('"', close - 1, close - 1 - first);
+            if (open <= first) continue;
+            var key = text.Substring(open + 1, close - open - 1);
+            if (!key.Contains('\\') && !redactor.Keys.IsSensitiveTextKey(key)) continue;
+            var value = colon + 1;
+            while (value < text.Length && char.IsWhiteSpace(text[value])) value++;
+            (found ??= new List<(int, int)>()).Add((open, value));
+        }
+        return found;
+    }
+
+    static int IndexOf(string text, char c, int from) => from >= text.Length ? -1 : text.IndexOf(c, from);
+
     static readonly JsonReaderOptions ReaderOptions = new()
     {
         MaxDepth = MaximumDepth,

@@ -79,7 +79,7 @@ sealed class Redactor
             // Past the structured-text limit only a record's text is looked into: it has no length limit.
             return !_inspectsAllStrings && ((uint)(text.Length - 2) >= _structuredLengthSpan
                 ? !MemberListTextRedactor.EndsLikeMemberList(text)
-                : !EndsLikeStructure(text[^1]));
+                : !EndsLikeStructure(text[^1]) && !MayHoldEmbeddedJson(text));
         }
         // A Uri renders as text, so the detectors read it like a string (a token in a query, a mailto: address).
         return !_inspectsNonStringScalars && !(_inspectsAllStrings && inner is Uri);
@@ -112,7 +112,7 @@ sealed class Redactor
             var scalar = (ScalarValue)value;
             if (scalar.Value is string text)
             {
-                if (Detectors is null && !MayHoldStructuredText(text)) return null;
+                if (Detectors is null && !MayHoldStructuredText(text) && !MayHoldEmbeddedJson(text)) return null;
             }
             else if (Detectors is not { DetectsCardNumbers: true } && !(Detectors is not null && scalar.Value is Uri))
             {
@@ -144,6 +144,13 @@ sealed class Redactor
         text.Length >= 2 && EndsLikeStructure(text) && (WithinStructuredTextLimit(text) || MemberListTextRedactor.EndsLikeMemberList(text));
 
     bool MayParseJson(string text) => _maximumJsonLength > 0 && text.Length <= _maximumJsonLength;
+
+    /// <summary>
+    /// JSON may sit inside prose (<c>request failed: {"password":...}</c>, an error message quoting a body): a string
+    /// within the JSON limit that holds a bracket anywhere. One vectorised search; most strings hold none.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    bool MayHoldEmbeddedJson(string text) => text.Length <= _maximumJsonLength && text.AsSpan().IndexOfAny('{', '[') >= 0;
 
     public LogEventPropertyValue? RedactValue(LogEventPropertyValue value, int depth)
     {
@@ -227,6 +234,8 @@ sealed class Redactor
             if (WithinStructuredTextLimit(text) && LooksStructured(text)) result = RedactPairText(text) ?? (MayParseJson(text) && LooksLikeJson(text) ? JsonTextRedactor.Redact(text, this) : null);
             if (result is null && MemberListTextRedactor.LooksLikeMemberList(text)) result = MemberListTextRedactor.Redact(text, this);
         }
+        // JSON inside prose: parsed only when a sensitive key stands in a "key": position after a bracket.
+        if (result is null && MayHoldEmbeddedJson(text)) result = JsonTextRedactor.RedactEmbedded(text, this);
         return result;
     }
 
