@@ -20,6 +20,25 @@ public class JsonDocumentsLeakTests
         Assert.That(text, Does.Contain("first-visible").And.Contain("ann-visible").And.Contain(Mask));
     }
 
+    [TestCaseSource(typeof(Routes), nameof(Routes.WithPieces))]
+    public void NewlineDelimitedJsonWhoseLastDocumentIsAScalarIsMaskedByKey(Route route, Pieces pieces)
+    {
+        // The string ends in a digit or a quote, not a bracket.
+        foreach (var body in new[] { "{\"a\":1}\n{\"password\":\"scalar-last-secret-1\"}\n42", "{\"token\":\"scalar-last-secret-2\"}\n\"done\"", "[{\"api_key\":\"scalar-last-secret-3\"}]\ntrue" })
+        {
+            var text = Output.Render(Routes.Write(route, "Body", body, pieces));
+            Assert.That(text, Does.Not.Contain("scalar-last-secret"), body);
+            Assert.That(text, Does.Contain(Mask), body);
+        }
+    }
+
+    [Test]
+    public void NewlineDelimitedJsonWhoseLastDocumentIsAScalarKeepsItsOtherDocuments()
+    {
+        var events = Routes.Write(Route.MessageArgument, "Body", "{\"a\":1}\n{\"password\":\"x-secret\"}\n42", Pieces.Sink);
+        Assert.That(((ScalarValue)events.Single().Properties["Body"]).Value, Is.EqualTo("{\"a\":1}\n{\"password\":\"" + Mask + "\"}\n42"));
+    }
+
     [Test]
     public void NewlineDelimitedJsonKeepsOneDocumentPerLine()
     {
