@@ -289,23 +289,16 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     [NonParallelizable]
     public void TheDefaultConsoleShowsLevelCorrelationIdAndMessage()
     {
-        var original = Console.Out;
-        var captured = new StringWriter();
-        Console.SetOut(captured);
-        try
+        var captured = ConsoleOutput(() =>
         {
             using (var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text)).CreateLogger())
             using (CorrelationContext.Begin("console-corr"))
             {
                 logger.Warning("Disk at {Percent}%", 93);
             }
-        }
-        finally
-        {
-            Console.SetOut(original);
-        }
+        });
 
-        Assert.That(captured.ToString(), Does.Match(@"\[\d\d:\d\d:\d\d WRN\] console-corr Disk at 93%"));
+        Assert.That(captured, Does.Match(@"\[\d\d:\d\d:\d\d WRN\] console-corr Disk at 93%"));
     }
 
     [TestCase(ObservabilityConsoleFormat.Clef, "\"@mt\":\"Disk at {Percent}%\"")]
@@ -313,20 +306,13 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     [NonParallelizable]
     public void TheConsoleCanWriteJson(ObservabilityConsoleFormat format, string expected)
     {
-        var original = Console.Out;
-        var captured = new StringWriter();
-        Console.SetOut(captured);
-        try
+        var captured = ConsoleOutput(() =>
         {
             using var logger = new LoggerConfiguration().WithObservability(o => o.Console(format)).CreateLogger();
             logger.Information("Disk at {Percent}%", 93);
-        }
-        finally
-        {
-            Console.SetOut(original);
-        }
+        });
 
-        var line = captured.ToString().Trim();
+        var line = captured.Trim();
         Assert.That(line, Does.Contain(expected));
         Assert.DoesNotThrow(() => JsonDocument.Parse(line).Dispose());
     }
@@ -462,23 +448,16 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     [NonParallelizable]
     public void TheDefaultConsoleLineHasASingleSpaceBeforeTheMessageWithoutACorrelationId()
     {
-        var original = Console.Out;
-        var captured = new StringWriter();
-        Console.SetOut(captured);
-        try
+        var captured = ConsoleOutput(() =>
         {
             using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text)).CreateLogger();
             Assert.That(System.Diagnostics.Activity.Current, Is.Null, "No trace id for the correlation id to fall back to.");
             logger.Warning("Disk at {Percent}%", 93);
             using (CorrelationContext.Begin("console-corr"))
                 logger.Warning("Disk at {Percent}%", 94);
-        }
-        finally
-        {
-            Console.SetOut(original);
-        }
+        });
 
-        var lines = captured.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        var lines = captured.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
         Assert.That(lines, Has.Length.EqualTo(2));
         Assert.That(lines[0], Does.Match(@"^\[\d\d:\d\d:\d\d WRN\] Disk at 93%$"));
         Assert.That(lines[1], Does.Match(@"^\[\d\d:\d\d:\d\d WRN\] console-corr Disk at 94%$"));
@@ -490,20 +469,13 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     [NonParallelizable]
     public void AConsoleTemplateLeavesOutTheCorrelationIdAndTheSpaceAfterItWhenThereIsNone(string template, string expected)
     {
-        var original = Console.Out;
-        var captured = new StringWriter();
-        Console.SetOut(captured);
-        try
+        var captured = ConsoleOutput(() =>
         {
             using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text, template)).CreateLogger();
             logger.Warning("Disk at {Percent}%", 93);
-        }
-        finally
-        {
-            Console.SetOut(original);
-        }
+        });
 
-        Assert.That(captured.ToString(), Is.EqualTo(expected + Environment.NewLine));
+        Assert.That(captured, Is.EqualTo(expected + Environment.NewLine));
     }
 
     [TestCase("{Level:u3} {CorrelationId,-12:l} | {Message:lj}{NewLine}", "WRN              | Disk at 93%")]
@@ -511,20 +483,13 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     [NonParallelizable]
     public void AnAlignedCorrelationIdKeepsItsColumnWhenThereIsNone(string template, string expected)
     {
-        var original = Console.Out;
-        var captured = new StringWriter();
-        Console.SetOut(captured);
-        try
+        var captured = ConsoleOutput(() =>
         {
             using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text, template)).CreateLogger();
             logger.Warning("Disk at {Percent}%", 93);
-        }
-        finally
-        {
-            Console.SetOut(original);
-        }
+        });
 
-        Assert.That(captured.ToString(), Is.EqualTo(expected + Environment.NewLine));
+        Assert.That(captured, Is.EqualTo(expected + Environment.NewLine));
     }
 
     [TestCase(null, "[{Level:u3}] {CorrelationId} {Message:lj}{NewLine}", "[WRN] Disk at 93%")]
@@ -534,20 +499,30 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     [NonParallelizable]
     public void ANullOrEmptyCorrelationIdIsWrittenLikeAMissingOne(string? id, string template, string expected)
     {
+        var captured = ConsoleOutput(() =>
+        {
+            using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text, template)).CreateLogger();
+            logger.ForContext("CorrelationId", id).Warning("Disk at {Percent}%", 93);
+        });
+
+        Assert.That(captured, Is.EqualTo(expected + Environment.NewLine));
+    }
+
+    /// <summary>What <paramref name="log"/> wrote to the console (Console.Out is process-wide: callers are NonParallelizable).</summary>
+    static string ConsoleOutput(Action log)
+    {
         var original = Console.Out;
         var captured = new StringWriter();
         Console.SetOut(captured);
         try
         {
-            using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text, template)).CreateLogger();
-            logger.ForContext("CorrelationId", id).Warning("Disk at {Percent}%", 93);
+            log();
         }
         finally
         {
             Console.SetOut(original);
         }
-
-        Assert.That(captured.ToString(), Is.EqualTo(expected + Environment.NewLine));
+        return captured.ToString();
     }
 
     static string Render(LogEvent logEvent)

@@ -42,6 +42,19 @@ public class AddObservabilityTests
         return (app, new HttpClient { BaseAddress = new Uri(address) });
     }
 
+    /// <summary>A Kestrel host with <c>AddObservability(configure)</c>, started, stopped and disposed as <c>app.Run()</c> would.</summary>
+    static async Task RunHostAsync(Action<ObservabilityOptions> configure, Action? whileRunning = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.AddObservability(configure);
+        var app = builder.Build();
+        await app.StartAsync();
+        whileRunning?.Invoke();
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+
     static List<JsonElement> ReadEvents(string directory) =>
         Directory.GetFiles(directory, "*.json")
             .SelectMany(File.ReadAllLines)
@@ -242,14 +255,8 @@ public class AddObservabilityTests
         // The usual Program.cs: try { app.Run(); } catch (ex) { Log.Fatal(...); } finally { Log.CloseAndFlush(); }.
         // app.Run() disposes the host before it returns or throws, so the catch and finally log after that.
         using var folder = TempFolder.ForCaller();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
-        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None).RollingJson(Path.Combine(folder.Path, "app-.json")));
-        var app = builder.Build();
-        await app.StartAsync();
-        Log.Information("While running");
-        await app.StopAsync();
-        await app.DisposeAsync();
+        await RunHostAsync(o => o.Console(ObservabilityConsoleFormat.None).RollingJson(Path.Combine(folder.Path, "app-.json")),
+            () => Log.Information("While running"));
 
         Assert.That(ReadEvents(folder.Path).Select(e => Prop(e, "@mt")), Does.Contain("While running"), "the host's disposal flushed what came before");
 
@@ -343,13 +350,7 @@ public class AddObservabilityTests
         // built on the same file.
         using var folder = TempFolder.ForCaller();
         void Configure(ObservabilityOptions o) => o.Console(ObservabilityConsoleFormat.None).RollingJson(Path.Combine(folder.Path, "app-.json"));
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
-        builder.AddObservability(Configure);
-        var app = builder.Build();
-        await app.StartAsync();
-        await app.StopAsync();
-        await app.DisposeAsync();
+        await RunHostAsync(Configure);
         Log.Information("To the late logger");
 
         var nextBuilder = WebApplication.CreateSlimBuilder();
@@ -382,13 +383,7 @@ public class AddObservabilityTests
     {
         using var folder = TempFolder.ForCaller();
         void Configure(ObservabilityOptions o) => o.Console(ObservabilityConsoleFormat.None).RollingJson(Path.Combine(folder.Path, "app-.json"));
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
-        builder.AddObservability(Configure);
-        var app = builder.Build();
-        await app.StartAsync();
-        await app.StopAsync();
-        await app.DisposeAsync();
+        await RunHostAsync(Configure);
 
         var nextBuilder = WebApplication.CreateSlimBuilder();
         Assert.Throws<ArgumentException>(() => nextBuilder.AddObservability(o => o.Console(ObservabilityConsoleFormat.Text, " ")));
