@@ -306,13 +306,13 @@ sealed class ValueDetectors
             {
                 // A password pasted without percent-encoding may hold '/', '?' or '#' (redis://:pa/ss@cache): then the
                 // user info ends at the last '@' of the address, when what comes before it is user:password, not
-                // host:port/path.
+                // host:port/path. A user name holds no '[': "[::1]:5000/users/@me" is an IPv6 host, its port and a path.
                 var tokenEnd = authorityEnd;
                 while (tokenEnd < text.Length && !IsUrlEnd(text[tokenEnd])) tokenEnd++;
                 at = text.LastIndexOf('@', tokenEnd - 1, tokenEnd - authorityStart);
                 if (at < 0) continue;
                 colon = text.IndexOf(':', authorityStart, at - authorityStart);
-                if (colon < 0 || text.AsSpan(authorityStart, colon - authorityStart).IndexOfAny('/', '?', '#') >= 0 || IsPortThenPath(text, colon + 1, at))
+                if (colon < 0 || text.AsSpan(authorityStart, colon - authorityStart).IndexOfAny("/?#[") >= 0 || IsPortThenPath(text, colon + 1, at))
                     continue;
                 search = at + 1;
             }

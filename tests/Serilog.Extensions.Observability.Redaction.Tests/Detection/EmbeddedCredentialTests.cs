@@ -47,6 +47,15 @@ public class EmbeddedCredentialTests
         Assert.That(Redact(input), Is.EqualTo(expected));
     }
 
+    // An IPv6 literal's colons are not a user info's: the address, its port and its path stay readable.
+    [TestCase("listening on http://[::1]:5000/users/@me ok")]
+    [TestCase("GET https://[2001:db8::1]/profile/@ann 200")]
+    [TestCase("redis://[::1]:6379/0@x")]
+    public void AnIpv6AddressWithAnAtInItsPathIsKept(string input)
+    {
+        Assert.That(Redact(input), Is.EqualTo(input));
+    }
+
     [Test]
     public void TextWithManyEqualsSignsIsReadInOnePass()
     {
