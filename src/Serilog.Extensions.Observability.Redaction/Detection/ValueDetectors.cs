@@ -266,17 +266,32 @@ sealed class ValueDetectors
         static bool ClosesSurroundingQuote(string text, int index) =>
             index + 1 == text.Length || char.IsWhiteSpace(text[index + 1]) || text[index + 1] is ',' or ':' or '}' or ']' or ')' or '>' or '/' or '&';
 
+        /// <summary>
+        /// Whether a <c>;</c> comes before the next pair or line and ends a connection string's value: another
+        /// <c>key=</c>, the end of the text or of the line follows it. Prose after a value ("password=x was rejected;
+        /// retrying") is not the value's.
+        /// </summary>
         static bool SemicolonBeforeNextPair(string text, int from)
         {
             for (var i = from; i < text.Length; i++)
             {
                 switch (text[i])
                 {
-                    case ';': return true;
+                    case ';': return StartsPairOrEnds(text, i + 1);
                     case '=' or '\r' or '\n': return false;
                 }
             }
             return false;
+        }
+
+        static bool StartsPairOrEnds(string text, int from)
+        {
+            var i = from;
+            while (i < text.Length && text[i] == ' ') i++;
+            if (i == text.Length || text[i] is '\r' or '\n') return true;
+            var keyStart = i;
+            while (i < text.Length && (IsKeyChar(text[i]) || text[i] == ' ')) i++;
+            return i > keyStart && i < text.Length && text[i] == '=';
         }
     }
 

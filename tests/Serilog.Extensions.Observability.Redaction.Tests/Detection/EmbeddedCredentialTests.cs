@@ -56,6 +56,16 @@ public class EmbeddedCredentialTests
         Assert.That(Redact(input), Is.EqualTo(input));
     }
 
+    // Outside a connection string a value ends at white space: prose up to a later ';' is not part of it.
+    [TestCase("user=bob password=hunter2 was rejected; retrying", "user=bob password=" + Mask + " was rejected; retrying")]
+    [TestCase("Login failed for token=abc from 10.0.0.1; attempt 3", "Login failed for token=" + Mask + " from 10.0.0.1; attempt 3")]
+    [TestCase("Password=correct horse; Server=db", "Password=" + Mask + "; Server=db")]
+    [TestCase("Password=correct horse battery;", "Password=" + Mask + ";")]
+    public void ProseAfterAValueIsKept(string input, string expected)
+    {
+        Assert.That(Redact(input), Is.EqualTo(expected));
+    }
+
     [Test]
     public void TextWithManyEqualsSignsIsReadInOnePass()
     {
