@@ -78,12 +78,20 @@ internal sealed class Housekeeper
     public bool WaitIdle(TimeSpan timeout)
     {
         var stopwatch = Stopwatch.StartNew();
-        if (!_idle.Wait(timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout)) return false;
-        Thread? last;
-        lock (_sync) last = _running ? null : _thread;
-        // Idle is the thread's last act before it returns: it ends at once.
-        var left = timeout - stopwatch.Elapsed;
-        return last is null || last == Thread.CurrentThread || last.Join(left < TimeSpan.Zero ? TimeSpan.Zero : left);
+        TimeSpan Left() => timeout - stopwatch.Elapsed < TimeSpan.Zero ? TimeSpan.Zero : timeout - stopwatch.Elapsed;
+        while (true)
+        {
+            if (!_idle.Wait(Left())) return false;
+            Thread? last;
+            lock (_sync)
+            {
+                // A pass scheduled since idle was seen: wait for that one too.
+                if (_running) continue;
+                last = _thread;
+            }
+            // Idle is the thread's last act before it returns: it ends at once.
+            return last is null || last == Thread.CurrentThread || last.Join(Left());
+        }
     }
 
     void Run()
