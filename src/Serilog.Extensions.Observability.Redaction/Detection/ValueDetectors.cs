@@ -316,6 +316,20 @@ sealed class ValueDetectors
             if (at >= 0)
             {
                 colon = text.IndexOf(':', authorityStart, at - authorityStart);
+                if (colon >= 0)
+                {
+                    // A password is there; one holding both '@' and '/' (app:P@ss/w0rd@db) cannot be told from a path
+                    // holding an '@' (u:pw@host/users/@me): the password runs to the address's last '@', so that no
+                    // part of it stays readable (the host and path of such a URL are masked with it).
+                    var tokenEnd = authorityEnd;
+                    while (tokenEnd < text.Length && !IsUrlEnd(text[tokenEnd])) tokenEnd++;
+                    var lastAt = text.LastIndexOf('@', tokenEnd - 1, tokenEnd - authorityEnd);
+                    if (lastAt > at)
+                    {
+                        at = lastAt;
+                        search = at + 1;
+                    }
+                }
             }
             else
             {

@@ -42,6 +42,8 @@ public class EmbeddedCredentialTests
     [TestCase("amqp://app:p?w#d@mq/vhost", "amqp://app:" + Mask + "@mq/vhost")]
     [TestCase("postgres://app:s3cret@db/app then https://host:8080/users/@me", "postgres://app:" + Mask + "@db/app then https://host:8080/users/@me")]
     [TestCase("see https://host/a:b@c and https://example.com/x?y=1", "see https://host/a:b@c and https://example.com/x?y=1")]
+    [TestCase("postgres://app:P@ss/w0rd@db/app ok", "postgres://app:" + Mask + "@db/app ok")]
+    [TestCase("https://u:pw@host/users/@me ok", "https://u:" + Mask + "@me ok")]
     public void AUrlPasswordHoldingRawSeparatorsIsMaskedWhole(string input, string expected)
     {
         Assert.That(Redact(input), Is.EqualTo(expected));
