@@ -152,6 +152,14 @@ sealed class Redactor
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     bool MayHoldEmbeddedJson(string text) => text.Length <= _maximumJsonLength && text.AsSpan().IndexOfAny('{', '[') >= 0;
 
+    /// <summary>
+    /// JSON quoted in an exception's message or <c>ToString()</c> masked by key, as in a string's prose (the rest of the
+    /// text kept; a sensitive <c>"key":</c> in JSON that cannot be read masks from its value to the end); not held to
+    /// <c>maximumJsonLength</c>, because a stack trace makes the text long, but off when that is 0.
+    /// <see langword="null"/> when nothing changed, and at once when the text holds no bracket.
+    /// </summary>
+    internal string? RedactEmbeddedJson(string text) => _maximumJsonLength > 0 ? JsonTextRedactor.RedactEmbedded(text, this) : null;
+
     public LogEventPropertyValue? RedactValue(LogEventPropertyValue value, int depth)
     {
         if (depth > MaximumWalkDepth) return value is RedactedValue { IsMask: true } ? null : Masker.Fixed;

@@ -1,8 +1,8 @@
 namespace Serilog.Extensions.Observability.Redaction.Events;
 
 /// <summary>
-/// Stands in for an exception whose text held a detected secret: its message, stack trace and
-/// <see cref="ToString"/> (what sinks write) are the original's with the secrets masked. The original type's full
+/// Stands in for an exception whose text held a secret (a detector's finding, or JSON naming a sensitive key): its
+/// message, stack trace and <see cref="ToString"/> (what sinks write) are the original's with the secrets masked. The original type's full
 /// name stays at the start of <see cref="ToString"/> and in <see cref="OriginalTypeName"/>.
 /// </summary>
 sealed class RedactedException : Exception

@@ -49,19 +49,19 @@ sealed class RedactingSink : ILogEventSink, IDisposable
     LogEvent Redact(LogEvent logEvent)
     {
         var changes = EventRedaction.CollectChanges(_redactor, logEvent);
+        // An exception's text is masked with or without detectors (JSON it quotes, by key); an event without one does
+        // no work for it.
+        var exception = RedactException(logEvent.Exception);
         MessageTemplate template;
-        Exception? exception;
         if (_redactor.Detectors is null)
         {
-            // Without detectors neither the template's text nor the exception can change: no calls for them.
-            if (changes is null) return logEvent;
+            // Without detectors the template's text cannot change: no call for it.
+            if (changes is null && ReferenceEquals(exception, logEvent.Exception)) return logEvent;
             template = logEvent.MessageTemplate;
-            exception = logEvent.Exception;
         }
         else
         {
             template = _redactor.RedactTemplate(logEvent.MessageTemplate);
-            exception = RedactException(logEvent.Exception);
             if (changes is null && ReferenceEquals(template, logEvent.MessageTemplate) && ReferenceEquals(exception, logEvent.Exception))
                 return logEvent;
         }
@@ -84,13 +84,20 @@ sealed class RedactingSink : ILogEventSink, IDisposable
         return null;
     }
 
+    /// <summary>
+    /// The exception itself when its text holds nothing to mask, else a stand-in whose message, <c>ToString()</c> and
+    /// stack trace are the original's with JSON it quotes masked by key and the detectors' findings masked. Never
+    /// throws: an exception that cannot be read or masked becomes a stand-in holding only its type and the mask.
+    /// </summary>
     Exception? RedactException(Exception? exception)
     {
-        if (exception is null || _redactor.Detectors is null || exception is RedactedException) return exception;
+        if (exception is null || exception is RedactedException) return exception;
         string text;
+        string message;
         try
         {
             text = exception.ToString();
+            message = exception.Message;
         }
         catch (Exception ex)
         {
@@ -98,28 +105,47 @@ sealed class RedactingSink : ILogEventSink, IDisposable
             return MaskedException(exception);
         }
 
-        var maskedText = _redactor.Detectors.Redact(text);
-        if (maskedText is null) return exception;
-
-        string message;
-        string? stackTrace;
         try
         {
-            message = exception.Message;
-            stackTrace = exception.StackTrace;
+            // The message is looked at on its own too: a ToString() override may leave it out.
+            var maskedText = MaskText(text);
+            var maskedMessage = MaskText(message);
+            if (maskedText is null && maskedMessage is null) return exception;
+
+            string? stackTrace;
+            try
+            {
+                stackTrace = exception.StackTrace;
+            }
+            catch (Exception ex)
+            {
+                RedactionFailures.Report("reading the exception", ex);
+                return MaskedException(exception);
+            }
+
+            return new RedactedException(
+                exception.GetType().FullName ?? exception.GetType().Name,
+                maskedMessage ?? message,
+                maskedText ?? text,
+                stackTrace is null ? null : MaskText(stackTrace) ?? stackTrace,
+                exception.HResult);
         }
         catch (Exception ex)
         {
-            RedactionFailures.Report("reading the exception", ex);
+            RedactionFailures.Report("masking the exception", ex);
             return MaskedException(exception);
         }
+    }
 
-        return new RedactedException(
-            exception.GetType().FullName ?? exception.GetType().Name,
-            _redactor.Detectors.Redact(message) ?? message,
-            maskedText,
-            stackTrace is null ? null : _redactor.Detectors.Redact(stackTrace) ?? stackTrace,
-            exception.HResult);
+    /// <summary>
+    /// An exception's text masked as a string's prose is: JSON it quotes by key (failing closed from a sensitive key
+    /// that cannot be read), then the detectors; <see langword="null"/> when nothing changed.
+    /// </summary>
+    string? MaskText(string text)
+    {
+        var result = _redactor.RedactEmbeddedJson(text);
+        if (_redactor.Detectors is not null && _redactor.Detectors.Redact(result ?? text) is { } detected) result = detected;
+        return result;
     }
 
     RedactedException MaskedException(Exception exception)
@@ -136,7 +162,9 @@ sealed class RedactingSink : ILogEventSink, IDisposable
         var template = _redactor.Detectors is null
             ? logEvent.MessageTemplate
             : new MessageTemplate(new MessageTemplateToken[] { new TextToken((string)_redactor.Masker.Fixed.Value!) });
-        var exception = logEvent.Exception is null || _redactor.Detectors is null ? logEvent.Exception : MaskedException(logEvent.Exception);
+        // Without detectors the exception is masked on its own, by RedactException, which does not throw.
+        var exception = logEvent.Exception is null ? null
+            : _redactor.Detectors is null ? RedactException(logEvent.Exception) : MaskedException(logEvent.Exception);
         return Copy(logEvent, template, exception, properties);
     }
 
