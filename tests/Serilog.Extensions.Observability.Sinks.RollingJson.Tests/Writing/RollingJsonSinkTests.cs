@@ -312,21 +312,51 @@ public class RollingJsonSinkTests
         return listener;
     }
 
-    [Test, NonParallelizable]
-    public void AQueueFullDropCountedAfterTheWritersLastReportIsStillMeteredAndReported()
+    /// <summary>A sink whose queue (limit 1) is full: its writer is paused with one event taken in.</summary>
+    static RollingJsonSink FullSink(TempFolder folder)
     {
-        var selfLog = new List<string>();
-        using var _ = TemporarySelfLog.SaveTo(selfLog);
-        long meteredQueueFull = 0;
-        using var listener = ListenToDrops((value, reason) =>
-        {
-            if (reason == "queue_full") Interlocked.Add(ref meteredQueueFull, value);
-        });
-
-        using var folder = TempFolder.ForCaller();
         var sink = Create(folder.AllocateFilename(), o => o.QueueLimit = 1);
         sink.PauseWriter();
         sink.Emit(Event(0));
+        return sink;
+    }
+
+    /// <summary>Queue-full drops as the meter and SelfLog see them (SelfLog is process-wide: callers are NonParallelizable).</summary>
+    sealed class QueueFullReports : IDisposable
+    {
+        readonly List<string> _selfLog = new();
+        readonly IDisposable _selfLogScope;
+        readonly System.Diagnostics.Metrics.MeterListener _listener;
+        long _metered;
+
+        public QueueFullReports()
+        {
+            _selfLogScope = TemporarySelfLog.SaveTo(_selfLog);
+            _listener = ListenToDrops((value, reason) =>
+            {
+                if (reason == "queue_full") Interlocked.Add(ref _metered, value);
+            });
+        }
+
+        public void AssertOneDropMeteredAndReported()
+        {
+            Assert.That(Interlocked.Read(ref _metered), Is.EqualTo(1), "The drop is counted but never reaches the meter.");
+            lock (_selfLog) Assert.That(_selfLog.Count(m => m.Contains("queue was full", StringComparison.Ordinal)), Is.EqualTo(1), string.Join("\n", _selfLog));
+        }
+
+        public void Dispose()
+        {
+            _listener.Dispose();
+            _selfLogScope.Dispose();
+        }
+    }
+
+    [Test, NonParallelizable]
+    public void AQueueFullDropCountedAfterTheWritersLastReportIsStillMeteredAndReported()
+    {
+        using var reports = new QueueFullReports();
+        using var folder = TempFolder.ForCaller();
+        var sink = FullSink(folder);
         // The queue is full. This caller fails to enqueue, and the whole disposal (drain, the writer's last report)
         // runs before it counts its drop.
         sink.AfterQueueFullForTests = () =>
@@ -337,25 +367,15 @@ public class RollingJsonSinkTests
         sink.Emit(Event(1));
 
         Assert.That((sink.EventsWritten, sink.DroppedQueueFull), Is.EqualTo((1L, 1L)));
-        Assert.That(Interlocked.Read(ref meteredQueueFull), Is.EqualTo(1), "The drop is counted but never reaches the meter.");
-        lock (selfLog) Assert.That(selfLog.Count(m => m.Contains("queue was full", StringComparison.Ordinal)), Is.EqualTo(1), string.Join("\n", selfLog));
+        reports.AssertOneDropMeteredAndReported();
     }
 
     [Test, NonParallelizable]
     public void AQueueFullDropCountedBetweenTheWritersLastReportAndItsStopIsStillMeteredAndReported()
     {
-        var selfLog = new List<string>();
-        using var _ = TemporarySelfLog.SaveTo(selfLog);
-        long meteredQueueFull = 0;
-        using var listener = ListenToDrops((value, reason) =>
-        {
-            if (reason == "queue_full") Interlocked.Add(ref meteredQueueFull, value);
-        });
-
+        using var reports = new QueueFullReports();
         using var folder = TempFolder.ForCaller();
-        var sink = Create(folder.AllocateFilename(), o => o.QueueLimit = 1);
-        sink.PauseWriter();
-        sink.Emit(Event(0));
+        var sink = FullSink(folder);
         using var callerFull = new ManualResetEventSlim();
         using var lastReportMade = new ManualResetEventSlim();
         using var callerCounted = new ManualResetEventSlim();
@@ -382,8 +402,7 @@ public class RollingJsonSinkTests
         Assert.That(caller.Wait(WaitLimit), Is.True);
 
         Assert.That((sink.EventsWritten, sink.DroppedQueueFull), Is.EqualTo((1L, 1L)));
-        Assert.That(Interlocked.Read(ref meteredQueueFull), Is.EqualTo(1), "The drop is counted but never reaches the meter.");
-        lock (selfLog) Assert.That(selfLog.Count(m => m.Contains("queue was full", StringComparison.Ordinal)), Is.EqualTo(1), string.Join("\n", selfLog));
+        reports.AssertOneDropMeteredAndReported();
     }
 
     [Test]
