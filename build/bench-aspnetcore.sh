@@ -11,10 +11,11 @@
 #   build/bench-aspnetcore.sh [--runs 3] [--duration 10] [--warmup 5] [--connections 32]
 #                             [--modes "bare observed"] [--loader auto|wrk|dotnet]
 #
-# Modes: bare, host, correlation, requestlog, observed, observed-nofile, observed-lean, requestlog-off (see the
-# app's Program.cs). Server CPU per request (user + system, read from /proc) is printed beside requests/s: it is
-# far less sensitive than throughput to other work on a shared machine. Bytes allocated per request (the whole process,
-# start-up included, divided by the requests answered) and the server's GC counts follow on the same line.
+# Modes: bare, host, correlation, requestlog, observed, observed-nofile, observed-lean, requestlog-off, and the
+# reference points floor, peer, peer-async (see the app's Program.cs). Server CPU per request (user + system, read
+# from /proc) is printed beside requests/s: it is far less sensitive than throughput to other work on a shared
+# machine. Bytes allocated per request (the whole process, start-up included, divided by the requests answered) and
+# the server's GC counts follow on the same line.
 # Only one benchmark at a time on a shared machine: flock /tmp/seo-bench.lock build/bench-aspnetcore.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +34,7 @@ while [ $# -gt 0 ]; do
     --connections) connections="$2"; shift 2 ;;
     --modes) modes="$2"; shift 2 ;;
     --loader) loader="$2"; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done

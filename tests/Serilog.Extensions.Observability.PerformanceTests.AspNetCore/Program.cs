@@ -15,11 +15,22 @@
 //   observed-nofile observed without the rolling JSON file (no sink at all)
 //   observed-lean   observed with every WithObservability() enricher turned off (redaction stays on)
 //   requestlog-off  observed, but the completion event is below the minimum level (middleware cost without an event)
+// Reference points outside our packages' configuration:
+//   floor           bare + the least any request logger writing to the rolling JSON sink does: one Serilog event per
+//                   request with RequestMethod, RequestPath, StatusCode and Elapsed, no enrichers, no redaction, no
+//                   logging provider, no correlation (a plain logger and a four-line middleware)
+//   peer            the stack a Serilog.AspNetCore user has where that package restores: Serilog as the logging
+//                   provider (Serilog.Extensions.Logging), Microsoft.AspNetCore at Warning, Enrich.FromLogContext(),
+//                   Serilog.Sinks.File 5.0 (buffered: true) with Serilog's JsonFormatter, and a middleware logging the
+//                   same completion event (Serilog.AspNetCore's request logging modelled in a few lines; that package
+//                   cannot be restored here)
+//   peer-async      peer with the file sink behind Serilog.Sinks.Async 1.5 (the usual way to move file I/O off requests)
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using Serilog;
 using Serilog.Events;
+using Serilog.Formatting.Json;
 using Serilog.Extensions.Observability;
 
 return args switch
@@ -36,17 +47,19 @@ return args switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: serve <bare|host|correlation|requestlog|observed|observed-nofile|observed-lean|requestlog-off> [port] [log directory]");
+    Console.Error.WriteLine("usage: serve <bare|host|correlation|requestlog|observed|observed-nofile|observed-lean|requestlog-off|floor|peer|peer-async> [port] [log directory]");
     Console.Error.WriteLine("       load <url> <seconds> <connections>");
     return 2;
 }
 
 static async Task<int> Serve(string mode, int port, string? logDirectory)
 {
-    if (mode is not ("bare" or "host" or "correlation" or "requestlog" or "observed" or "observed-nofile" or "observed-lean" or "requestlog-off"))
+    if (mode is not ("bare" or "host" or "correlation" or "requestlog" or "observed" or "observed-nofile" or "observed-lean" or "requestlog-off"
+        or "floor" or "peer" or "peer-async"))
         return Usage();
 
-    var useSerilog = mode != "bare";
+    var reference = mode is "floor" or "peer" or "peer-async";
+    var useSerilog = mode != "bare" && !reference;
     var withFile = useSerilog && mode != "observed-nofile";
     var withCorrelation = mode is "correlation" or "observed" or "observed-nofile" or "observed-lean" or "requestlog-off";
     var withRequestLogging = mode is "requestlog" or "observed" or "observed-nofile" or "observed-lean" or "requestlog-off";
@@ -72,9 +85,43 @@ static async Task<int> Serve(string mode, int port, string? logDirectory)
         builder.Logging.ClearProviders();
     }
 
+    Serilog.Core.Logger? referenceLogger = null;
+    if (reference)
+    {
+        var configuration = new LoggerConfiguration().MinimumLevel.Information();
+        if (mode == "floor")
+        {
+            configuration.WriteTo.RollingJson(Path.Combine(logDirectory, "bench-.json"));
+        }
+        else
+        {
+            // As Serilog.AspNetCore's README sets it up, and as AddObservability() does by default.
+            configuration.MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning).Enrich.FromLogContext();
+            var file = Path.Combine(logDirectory, "peer-.json");
+            if (mode == "peer-async")
+                configuration.WriteTo.Async(a => a.File(new JsonFormatter(), file, rollingInterval: RollingInterval.Day, buffered: true));
+            else
+                configuration.WriteTo.File(new JsonFormatter(), file, rollingInterval: RollingInterval.Day, buffered: true);
+        }
+        referenceLogger = configuration.CreateLogger();
+        if (mode != "floor") builder.Logging.AddSerilog(referenceLogger);
+    }
+
     var app = builder.Build();
     if (withCorrelation) app.UseCorrelation();
     if (withRequestLogging) app.UseSerilogRequestLogging();
+    if (referenceLogger is not null)
+    {
+        var requestLogger = referenceLogger.ForContext(Serilog.Core.Constants.SourceContextPropertyName, "Serilog.AspNetCore.RequestLoggingMiddleware");
+        app.Use(async (context, next) =>
+        {
+            var start = Stopwatch.GetTimestamp();
+            await next(context);
+            requestLogger.Information(
+                "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0000} ms",
+                context.Request.Method, context.Request.Path.Value, context.Response.StatusCode, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        });
+    }
     app.MapGet("/ping", () => "pong");
 
     await app.StartAsync();
@@ -82,6 +129,7 @@ static async Task<int> Serve(string mode, int port, string? logDirectory)
     await app.WaitForShutdownAsync();
     // Disposing the host flushes and closes the logger, so the counts below are final.
     await app.DisposeAsync();
+    referenceLogger?.Dispose();
     Console.WriteLine($"sink written={sinkCounters.Written} dropped={sinkCounters.Dropped}");
     // Whole-process totals (start-up included, a few MB): the script divides them by the requests answered.
     Console.WriteLine($"gc allocated={GC.GetTotalAllocatedBytes(precise: true)} gen0={GC.CollectionCount(0)} gen1={GC.CollectionCount(1)} gen2={GC.CollectionCount(2)}");
