@@ -12,9 +12,9 @@
 #                             [--modes "bare observed"] [--loader auto|wrk|dotnet]
 #
 # Modes: bare, host, correlation, requestlog, observed, observed-nofile, observed-lean, requestlog-off, and the
-# reference points floor, peer, peer-async (see the app's Program.cs). Server CPU per request (user + system, read
-# from /proc) is printed beside requests/s: it is far less sensitive than throughput to other work on a shared
-# machine. Bytes allocated per request (the whole process, start-up included, divided by the requests answered) and
+# reference points floor, floor-nofile, peer, peer-async (see the app's Program.cs). Server CPU per request (user +
+# system, read from /proc) is printed beside requests/s: it is far less sensitive than throughput to other work on a
+# shared machine. Bytes allocated per request (the whole process, start-up included, divided by the requests answered) and
 # the server's GC counts follow on the same line.
 # Only one benchmark at a time on a shared machine: flock /tmp/seo-bench.lock build/bench-aspnetcore.sh
 set -euo pipefail

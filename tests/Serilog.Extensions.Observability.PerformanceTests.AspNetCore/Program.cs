@@ -19,6 +19,7 @@
 //   floor           bare + the least any request logger writing to the rolling JSON sink does: one Serilog event per
 //                   request with RequestMethod, RequestPath, StatusCode and Elapsed, no enrichers, no redaction, no
 //                   logging provider, no correlation (a plain logger and a four-line middleware)
+//   floor-nofile    floor with no sink at all: the event is built and dispatched, and nothing written
 //   peer            the stack a Serilog.AspNetCore user has where that package restores: Serilog as the logging
 //                   provider (Serilog.Extensions.Logging), Microsoft.AspNetCore at Warning, Enrich.FromLogContext(),
 //                   Serilog.Sinks.File 5.0 (buffered: true) with Serilog's JsonFormatter, and a middleware logging the
@@ -47,7 +48,7 @@ return args switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: serve <bare|host|correlation|requestlog|observed|observed-nofile|observed-lean|requestlog-off|floor|peer|peer-async> [port] [log directory]");
+    Console.Error.WriteLine("usage: serve <bare|host|correlation|requestlog|observed|observed-nofile|observed-lean|requestlog-off|floor|floor-nofile|peer|peer-async> [port] [log directory]");
     Console.Error.WriteLine("       load <url> <seconds> <connections>");
     return 2;
 }
@@ -55,10 +56,10 @@ static int Usage()
 static async Task<int> Serve(string mode, int port, string? logDirectory)
 {
     if (mode is not ("bare" or "host" or "correlation" or "requestlog" or "observed" or "observed-nofile" or "observed-lean" or "requestlog-off"
-        or "floor" or "peer" or "peer-async"))
+        or "floor" or "floor-nofile" or "peer" or "peer-async"))
         return Usage();
 
-    var reference = mode is "floor" or "peer" or "peer-async";
+    var reference = mode is "floor" or "floor-nofile" or "peer" or "peer-async";
     var useSerilog = mode != "bare" && !reference;
     var withFile = useSerilog && mode != "observed-nofile";
     var withCorrelation = mode is "correlation" or "observed" or "observed-nofile" or "observed-lean" or "requestlog-off";
@@ -93,7 +94,7 @@ static async Task<int> Serve(string mode, int port, string? logDirectory)
         {
             configuration.WriteTo.RollingJson(Path.Combine(logDirectory, "bench-.json"));
         }
-        else
+        else if (mode != "floor-nofile")
         {
             // As Serilog.AspNetCore's README sets it up, and as AddObservability() does by default.
             configuration.MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning).Enrich.FromLogContext();
@@ -104,7 +105,7 @@ static async Task<int> Serve(string mode, int port, string? logDirectory)
                 configuration.WriteTo.File(new JsonFormatter(), file, rollingInterval: RollingInterval.Day, buffered: true);
         }
         referenceLogger = configuration.CreateLogger();
-        if (mode != "floor") builder.Logging.AddSerilog(referenceLogger);
+        if (mode.StartsWith("peer", StringComparison.Ordinal)) builder.Logging.AddSerilog(referenceLogger);
     }
 
     var app = builder.Build();
