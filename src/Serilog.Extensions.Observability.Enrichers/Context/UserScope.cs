@@ -102,7 +102,7 @@ sealed class UserProperties
         var userId = Identity.UserId;
         if (userId is null) return null;
         if (pseudonymizer is null)
-            return _userId ??= new LogEventProperty(UserPropertyNames.UserId, new ScalarValue(userId));
+            return _userId ??= new LogEventProperty(UserPropertyNames.UserId, new ClearUserIdValue(userId));
 
         // One slot: a second logger with another key recomputes, which is correct, only slower.
         var cached = _pseudonymousUserId;

@@ -19,20 +19,30 @@ sealed class UserEnricher : ILogEventEnricher
         try
         {
             var scope = UserScope.Current?.Properties;
-            if (scope is null) return;
-            if (scope.UserIdProperty(_pseudonymizer) is { } userId)
+            if (_pseudonymizer is not null && logEvent.Properties.TryGetValue(UserPropertyNames.UserId, out var present))
             {
-                // A user enricher without a key that ran first (WithObservability() adds one) left the clear id: a
-                // keyed one replaces it. Any UserId holding the current user's clear id is replaced, so that id is
-                // never written; another user's id that the event brings itself is kept.
-                if (_pseudonymizer is not null
-                    && logEvent.Properties.TryGetValue(UserPropertyNames.UserId, out var present)
+                if (present is ClearUserIdValue written)
+                {
+                    // A user enricher without a key that ran first (WithObservability() adds one) left a clear id: a keyed
+                    // one replaces it with that id's pseudonym, whatever user it resolves itself now (a deferred identity
+                    // may have changed in between, or be gone), so the event keeps one user and never a clear id.
+                    logEvent.AddOrUpdateProperty(
+                        scope?.Identity.UserId is { } current && string.Equals(written.UserId, current, StringComparison.Ordinal)
+                            ? scope.UserIdProperty(_pseudonymizer)!
+                            : new LogEventProperty(UserPropertyNames.UserId, new ScalarValue(_pseudonymizer.Pseudonymize(written.UserId))));
+                }
+                else if (scope?.Identity.UserId is { } current
                     && present is ScalarValue { Value: string clear }
-                    && string.Equals(clear, scope.Identity.UserId, StringComparison.Ordinal))
-                    logEvent.AddOrUpdateProperty(userId);
-                else
-                    logEvent.AddPropertyIfAbsent(userId);
+                    && string.Equals(clear, current, StringComparison.Ordinal))
+                {
+                    // The event brings the current user's clear id itself: it is never written; another user's id that
+                    // the event brings itself is kept.
+                    logEvent.AddOrUpdateProperty(scope.UserIdProperty(_pseudonymizer)!);
+                }
             }
+
+            if (scope is null) return;
+            if (scope.UserIdProperty(_pseudonymizer) is { } userId) logEvent.AddPropertyIfAbsent(userId);
             if (scope.TenantIdProperty is { } tenantId) logEvent.AddPropertyIfAbsent(tenantId);
             if (scope.SessionIdProperty is { } sessionId) logEvent.AddPropertyIfAbsent(sessionId);
         }

@@ -169,4 +169,69 @@ public class UserEnricherTests
             own = DelegatingSink.GetLogEvent(log => log.Information("Deleted {UserId}", "bob"), c => c.Enrich.WithUser().Enrich.WithUser(pseudonymizationKey: KeyA));
         Assert.That(Text(own, "UserId"), Is.EqualTo("bob"), "another user's id the event brings itself is the event's");
     }
+
+    static string Pseudonym(string key, string userId) =>
+        Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(userId)));
+
+    [TestCase("bob")]
+    [TestCase(null)]
+    public void AKeyedUserEnricherNeverLeavesTheClearIdOfAUserThatChangedAfterTheUnkeyedOneReadIt(string? secondAnswer)
+    {
+        // A deferred identity read by each enricher in turn may change in between (another thread re-authenticates,
+        // signs out): the unkeyed enricher wrote alice in clear, the keyed one then resolves bob, or nobody.
+        var answers = new[] { new UserIdentity("alice", "acme"), secondAnswer is null ? null : new UserIdentity(secondAnswer, "globex") };
+        var calls = 0;
+        LogEvent evt;
+        using (UserContext.BeginDeferred(() => answers[calls++ % 2]))
+            evt = DelegatingSink.GetLogEvent(log => log.Information("Hi"), c => c.Enrich.WithUser().Enrich.WithUser(pseudonymizationKey: KeyA));
+
+        Assert.That(calls, Is.EqualTo(2), "each enricher resolved the user once");
+        Assert.That(Text(evt, "UserId"), Is.EqualTo(Pseudonym(KeyA, "alice")), "the event's one user, as the unkeyed enricher found it, pseudonymised");
+        Assert.That(Text(evt, "TenantId"), Is.EqualTo("acme"));
+    }
+
+    [Test]
+    public void UnderConcurrentChangesOfADeferredUserNoClearIdIsWrittenAndEachEventKeepsOneUser()
+    {
+        // Four threads log through one deferred scope whose answer moves on with every read, so the two enrichers of one
+        // event see different users whenever threads interleave (and always on one thread).
+        const int Users = 8;
+        const int Threads = 4;
+        const int EventsPerThread = 5_000;
+        var identities = new UserIdentity[Users];
+        var tenantToPseudonym = new Dictionary<string, string>();
+        for (var i = 0; i < Users; i++)
+        {
+            identities[i] = new UserIdentity("user-" + i, "tenant-" + i);
+            tenantToPseudonym["tenant-" + i] = Pseudonym(KeyA, "user-" + i);
+        }
+
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration().Enrich.WithUser().Enrich.WithUser(pseudonymizationKey: KeyA).WriteTo.Sink(sink).CreateLogger();
+        var reads = 0;
+        using (UserContext.BeginDeferred(() => identities[(int)((uint)Interlocked.Increment(ref reads) % Users)]))
+        {
+            var threads = new Thread[Threads];
+            for (var t = 0; t < Threads; t++)
+            {
+                threads[t] = new Thread(() =>
+                {
+                    for (var n = 0; n < EventsPerThread; n++) logger.Information("Event {N}", n);
+                });
+                threads[t].Start();
+            }
+            foreach (var thread in threads) thread.Join();
+        }
+
+        var events = sink.Events;
+        Assert.That(events, Has.Count.EqualTo(Threads * EventsPerThread));
+        var mixed = 0;
+        foreach (var evt in events)
+        {
+            var userId = Text(evt, "UserId")!;
+            Assert.That(userId, Does.Not.StartWith("user-"), "a clear user id was written");
+            if (!string.Equals(tenantToPseudonym[Text(evt, "TenantId")!], userId, StringComparison.Ordinal)) mixed++;
+        }
+        Assert.That(mixed, Is.Zero, "events whose UserId is another user's than their TenantId");
+    }
 }
