@@ -351,4 +351,94 @@ public class SpanEnricherTests
     {
         public override string ToString() => throw new InvalidOperationException("boom");
     }
+
+    [ThreadStatic] static LogEvent? t_written;
+
+    [Test]
+    public void UnderLoadAnEventForwardedToAnotherThreadGetsOnlyItsOwnActivitysIdsAndBaggage()
+    {
+        // Four threads each start a new activity per event (far more than the enricher's table holds, so its slots are
+        // replaced all the time), write the event bare, then forward either their own event or one another thread wrote
+        // (taken whole from a shared ring) through an enriching logger while their own, different activity is current.
+        const int Threads = 4;
+        const int EventsPerThread = 20_000;
+        using var bare = new LoggerConfiguration().WriteTo.Sink(new DelegatingSink(e => t_written = e)).CreateLogger();
+        using var enriching = new LoggerConfiguration()
+            .Enrich.WithSpan(includeOperationName: true, includeBaggage: true)
+            .Enrich.WithCorrelation()
+            .WriteTo.Sink(new DelegatingSink(e => t_written = e))
+            .CreateLogger();
+        var ring = new LogEvent?[64];
+        var checkedEvents = 0;
+        var forwarded = 0;
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+
+        void Check(LogEvent evt)
+        {
+            string? Text(string name) => evt.Properties.TryGetValue(name, out var value) ? ((ScalarValue)value).Value as string : null;
+            var owner = Text("Owner")!;
+            var problem =
+                Text("SpanId") != evt.SpanId!.Value.ToHexString() ? "SpanId"
+                : Text("TraceId") != evt.TraceId!.Value.ToHexString() ? "TraceId"
+                : Text("CorrelationId") != evt.TraceId!.Value.ToHexString() ? "CorrelationId"
+                : Text("ParentSpanId") is { } parent && parent != Text("Parent") ? "ParentSpanId"
+                : Text("OperationName") is { } operation && operation != Text("Operation") ? "OperationName"
+                : evt.Properties.TryGetValue("Baggage", out var baggage)
+                  && !((DictionaryValue)baggage).Elements.Any(e => Equals(e.Key.Value, "owner") && Equals(((ScalarValue)e.Value).Value, owner)) ? "Baggage"
+                : null;
+            if (problem is not null) failures.Enqueue(problem + " of " + owner);
+            Interlocked.Increment(ref checkedEvents);
+        }
+
+        void Forward(LogEvent evt)
+        {
+            enriching.Write(evt);
+            Check(t_written!);
+        }
+
+        var threads = new Thread[Threads];
+        for (var t = 0; t < Threads; t++)
+        {
+            var thread = t;
+            threads[t] = new Thread(() =>
+            {
+                var random = new Random(thread);
+                using var root = new Activity("root-" + thread).SetIdFormat(ActivityIdFormat.W3C).Start();
+                for (var n = 0; n < EventsPerThread; n++)
+                {
+                    var owner = thread + "-" + n;
+                    // Every other activity is a child, so parent span ids differ between neighbours.
+                    var activity = new Activity("op-" + owner).SetIdFormat(ActivityIdFormat.W3C);
+                    if (n % 2 == 0) activity.SetParentId(root.TraceId, root.SpanId);
+                    activity.AddBaggage("owner", owner);
+                    activity.Start();
+                    bare.Information("{Owner} {Parent} {Operation}", owner,
+                        activity.ParentSpanId == default ? null : activity.ParentSpanId.ToHexString(), activity.OperationName);
+                    var evt = t_written!;
+
+                    if (random.Next(4) == 0)
+                    {
+                        Forward(evt);
+                    }
+                    else if (Interlocked.Exchange(ref ring[random.Next(ring.Length)], evt) is { } other)
+                    {
+                        Forward(other);
+                        Interlocked.Increment(ref forwarded);
+                    }
+
+                    activity.Stop();
+                }
+            });
+            threads[t].Start();
+        }
+        foreach (var thread in threads) thread.Join();
+        for (var i = 0; i < ring.Length; i++)
+        {
+            if (ring[i] is { } left) Forward(left);
+        }
+
+        Assert.That(checkedEvents, Is.EqualTo(Threads * EventsPerThread));
+        Assert.That(forwarded, Is.GreaterThan(Threads * EventsPerThread / 2));
+        Assert.That(failures, Is.Empty, "events that got another activity's ids or baggage");
+    }
 }
