@@ -168,6 +168,7 @@ public static class RedactionLoggerConfigurationExtensions
     {
         Guard.NotNull(writeTo);
         Guard.NotNull(configure);
+        Guard.DefinedLevel(restrictedToMinimumLevel);
         var redactor = RedactorFactory.Create(RedactorFactory.Options(configureRedaction));
         return LoggerSinkConfiguration.Wrap(writeTo, inner => new RedactingSink(inner, redactor), configure, restrictedToMinimumLevel, levelSwitch);
     }
@@ -222,6 +223,7 @@ public static class RedactionLoggerConfigurationExtensions
     {
         Guard.NotNull(writeTo);
         Guard.NotNull(configure);
+        Guard.DefinedLevel(restrictedToMinimumLevel);
         var options = RedactorFactory.Options(null, additionalKeys, excludedKeys, mask, maskStyle, partialVisibleCharacters, pseudonymKey,
             pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength, detectEmbeddedCredentials);
         var redactor = RedactorFactory.Create(options, parameterNames: true);

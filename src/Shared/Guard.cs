@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using Serilog.Events;
 
 namespace Serilog.Extensions.Observability;
 
@@ -35,6 +36,17 @@ static class Guard
     public static TimeSpan Positive(TimeSpan value, [CallerArgumentExpression(nameof(value))] string? parameterName = null)
     {
         if (value <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(parameterName, value, "The duration must be greater than zero.");
+        return value;
+    }
+
+    /// <summary>
+    /// An undefined level (<c>"9"</c> in <c>"Args"</c> binds to <c>(LogEventLevel)9</c>) would silently filter out
+    /// every event, or none.
+    /// </summary>
+    public static LogEventLevel DefinedLevel(LogEventLevel value, [CallerArgumentExpression(nameof(value))] string? parameterName = null)
+    {
+        if (!Enum.IsDefined(value))
+            throw new ArgumentOutOfRangeException(parameterName, value, "The level must be one of Verbose, Debug, Information, Warning, Error or Fatal.");
         return value;
     }
 

@@ -1,3 +1,4 @@
+using Serilog.Events;
 using Serilog.Extensions.Observability.Tests.Support;
 
 namespace Serilog.Extensions.Observability.Redaction.Tests;
@@ -53,6 +54,18 @@ public class RedactionOptionsTests
     {
         Assert.Throws<ArgumentNullException>(() => new LoggerConfiguration().WriteTo.Redacted(null!));
         Assert.Throws<ArgumentNullException>(() => RedactionLoggerConfigurationExtensions.WithRedaction((Serilog.Configuration.LoggerEnrichmentConfiguration)null!));
+    }
+
+    [Test]
+    public void AnUndefinedRestrictedToMinimumLevelOfRedactedIsRejectedInsteadOfFilteringOutEveryEvent()
+    {
+        var withOptions = Assert.Catch<ArgumentException>(() =>
+            new LoggerConfiguration().WriteTo.Redacted(s => s.Sink(new CollectingSink()), (Action<RedactionOptions>?)null, (LogEventLevel)9));
+        Assert.That(withOptions!.ParamName, Is.EqualTo("restrictedToMinimumLevel"));
+        Assert.That(withOptions.Message, Does.StartWith("The level must be one of Verbose, Debug, Information, Warning, Error or Fatal."));
+        var withParameters = Assert.Catch<ArgumentException>(() =>
+            new LoggerConfiguration().WriteTo.Redacted(s => s.Sink(new CollectingSink()), restrictedToMinimumLevel: (LogEventLevel)(-1)));
+        Assert.That(withParameters!.ParamName, Is.EqualTo("restrictedToMinimumLevel"));
     }
 
     [Test]

@@ -105,6 +105,7 @@ public class AppSettingsTests
     [TestCase("WriteTo", "\"valuePatterns\": [ \"(unclosed\" ]", "valuePatterns")]
     [TestCase("Enrich", "\"valuePatterns\": [ \"\" ]", "valuePatterns")]
     [TestCase("Enrich", "\"additionalKeys\": [ \"a*b\" ]", "additionalKeys")]
+    [TestCase("WriteTo", "\"restrictedToMinimumLevel\": \"9\"", "restrictedToMinimumLevel")]
     public void InvalidArgumentsInTheSerilogSectionAreRejectedWithTheArgumentsName(string section, string args, string parameter)
     {
         var configure = section == "WriteTo" ? "\"configure\": [ { \"Name\": \"Sink\" } ], " : "";
