@@ -127,8 +127,9 @@ public static class RollingJsonLoggerConfigurationExtensions
         if (options.RetainedTotalBytesLimit is { } bytesLimit)
             Guard.Positive(bytesLimit, "retainedTotalBytesLimit");
         Guard.Positive(options.QueueLimit, "queueLimit");
-        if (options.FlushOnLevel is { } flushLevel && !Enum.IsDefined(flushLevel))
-            throw new ArgumentOutOfRangeException("flushOnLevel", flushLevel, "The level must be one of Verbose, Debug, Information, Warning, Error or Fatal.");
+        if (options.FlushOnLevel is { } flushLevel)
+            Guard.DefinedLevel(flushLevel, "flushOnLevel");
+        Guard.DefinedLevel(options.RestrictedToMinimumLevel, "restrictedToMinimumLevel");
         if (options.QueueLimit > RollingJsonOptions.MaxQueueLimit)
             throw new ArgumentOutOfRangeException("queueLimit", options.QueueLimit, "The queue limit must be at most 1,073,741,824 events.");
         Guard.Positive(options.ShutdownTimeout, "shutdownTimeout");

@@ -41,6 +41,18 @@ public class RollingJsonLoggerConfigurationExtensionsTests
     }
 
     [Test]
+    public void AnUndefinedRestrictedToMinimumLevelIsRejectedInsteadOfASinkThatReceivesNothing()
+    {
+        // "restrictedToMinimumLevel": "9" in "Args" binds to (LogEventLevel)9, above Fatal: every event would be filtered out.
+        var fromOptions = Rejects(o => o.RestrictedToMinimumLevel = (LogEventLevel)9);
+        Assert.That(fromOptions.ParamName, Is.EqualTo("restrictedToMinimumLevel"));
+        Assert.That(fromOptions.Message, Does.StartWith("The level must be one of Verbose, Debug, Information, Warning, Error or Fatal."));
+        var fromParameters = Assert.Catch<ArgumentException>(() =>
+            new LoggerConfiguration().WriteTo.RollingJson("logs/app-.json", restrictedToMinimumLevel: (LogEventLevel)(-1)));
+        Assert.That(fromParameters!.ParamName, Is.EqualTo("restrictedToMinimumLevel"));
+    }
+
+    [Test]
     public void TheParameterOverloadValidatesTheSameWay()
     {
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new LoggerConfiguration().WriteTo.RollingJson("logs/a.json", retainedFileCountLimit: 0));
