@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.Reflection.Metadata;
 using System.Text.Json;
 using System.Xml.Linq;
 using Serilog.Extensions.Observability.IntegrationTests.Support;
@@ -84,6 +85,34 @@ public class PackagesInstallTests
                     $"{id} must depend on Serilog 3.1.1 or later.");
             foreach (var internalDependency in dependencies.Where(d => d.Attribute("id")!.Value.StartsWith("Serilog.Extensions.Observability", StringComparison.Ordinal)))
                 Assert.That(internalDependency.Attribute("version")?.Value, Is.EqualTo(_version), $"{id} depends on another version of {internalDependency.Attribute("id")!.Value}.");
+        }
+    }
+
+    [Test]
+    public void EverySymbolPackageEmbedsTheSourceOfEveryDocumentItsPdbsName()
+    {
+        // The repository may have no remote for Source Link to point at: a debugger stepping into a package
+        // finds the source only if the pdb carries it.
+        var embeddedSource = new Guid("0E8A571B-6926-466E-B4AD-8AB04611F5FE");
+        foreach (var id in PackageIds)
+        {
+            using var zip = ZipFile.OpenRead(Path.Combine(_feed, $"{id}.{_version}.snupkg"));
+            var pdbs = zip.Entries.Where(e => e.FullName.EndsWith(".pdb", StringComparison.Ordinal)).ToList();
+            Assert.That(pdbs.Select(e => e.FullName), Is.EquivalentTo(new[] { $"lib/net8.0/{id}.pdb", $"lib/net10.0/{id}.pdb" }), id);
+            foreach (var entry in pdbs)
+            {
+                using var pdb = new MemoryStream();
+                using (var stream = entry.Open()) stream.CopyTo(pdb);
+                pdb.Position = 0;
+                using var provider = MetadataReaderProvider.FromPortablePdbStream(pdb);
+                var reader = provider.GetMetadataReader();
+                var withoutSource = reader.Documents
+                    .Where(d => !reader.GetCustomDebugInformation(d).Any(c => reader.GetGuid(reader.GetCustomDebugInformation(c).Kind) == embeddedSource))
+                    .Select(d => reader.GetString(reader.GetDocument(d).Name))
+                    .ToList();
+                Assert.That(reader.Documents.Count, Is.GreaterThan(0), entry.FullName);
+                Assert.That(withoutSource, Is.Empty, $"{id} {entry.FullName} names sources it does not embed.");
+            }
         }
     }
 
