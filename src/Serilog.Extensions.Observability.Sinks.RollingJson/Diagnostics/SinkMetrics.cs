@@ -37,7 +37,10 @@ internal static class SinkMetrics
 
     static SinkMetrics()
     {
-        Meter.CreateObservableGauge("serilog.rolling_json.queue.length", ObserveQueueLength, "{event}", "Events waiting for the writer, over all open sinks.");
+        // An UpDownCounter, not a gauge: a queue's length adds up (over sinks, over processes), and OpenTelemetry exports
+        // it as a non-monotonic sum that a backend may sum when it drops attributes, as the runtime's own
+        // dotnet.thread_pool.queue.length. A gauge would be taken as a value that does not add up, like a temperature.
+        Meter.CreateObservableUpDownCounter("serilog.rolling_json.queue.length", ObserveQueueLength, "{event}", "Events waiting for the writer, over all open sinks.");
     }
 
     public static void Register(Writing.RollingJsonSink sink)

@@ -125,7 +125,7 @@ static class SinkDiagnostics
         public void Format(LogEvent logEvent, TextWriter output) => output.Write("{}");
     }
 
-    /// <summary>Samples the sink's public queue-length gauge every millisecond on its own thread.</summary>
+    /// <summary>Samples the sink's public queue-length instrument every millisecond on its own thread.</summary>
     sealed class QueueSampler : IDisposable
     {
         readonly MeterListener _listener = new();
