@@ -443,9 +443,25 @@ public sealed class PipelineTimer : IDisposable
 
         if (TimingDiagnostics.PipelineDuration.Enabled)
             TimingDiagnostics.RecordPipeline(elapsed, Name, outcome);
-        if (_activity is not null)
-            TimingDiagnostics.StopActivity(_activity, outcome, exception, elapsed);
+        if (_activity is null)
+        {
+            WriteSummary(elapsed, outcome, exception);
+            return;
+        }
+        // The summary is written while the span is current, so enrichers see it (its parent, name, tags).
+        TimingDiagnostics.EndActivity(_activity, outcome, exception, elapsed);
+        try
+        {
+            WriteSummary(elapsed, outcome, exception);
+        }
+        finally
+        {
+            TimingDiagnostics.StopActivity(_activity);
+        }
+    }
 
+    void WriteSummary(TimeSpan elapsed, TimingOutcome outcome, Exception? exception)
+    {
         var level = TimingEvents.Level(outcome, elapsed, Threshold(), _options.SummaryLevel);
         var write = _logger.IsEnabled(level);
         if (!write && _collector is null) return;

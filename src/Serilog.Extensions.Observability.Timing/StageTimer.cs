@@ -150,9 +150,26 @@ public sealed class StageTimer : IDisposable
 
         if (TimingDiagnostics.StageDuration.Enabled)
             TimingDiagnostics.RecordStage(elapsed, pipeline.Name, Name, outcome);
-        if (_activity is not null)
-            TimingDiagnostics.StopActivity(_activity, outcome, exception, elapsed);
+        if (_activity is null)
+        {
+            WriteCompletion(elapsed, outcome, exception);
+            return;
+        }
+        // The completion event is written while the span is current, so enrichers see it (its parent, name, tags).
+        TimingDiagnostics.EndActivity(_activity, outcome, exception, elapsed);
+        try
+        {
+            WriteCompletion(elapsed, outcome, exception);
+        }
+        finally
+        {
+            TimingDiagnostics.StopActivity(_activity);
+        }
+    }
 
+    void WriteCompletion(TimeSpan elapsed, TimingOutcome outcome, Exception? exception)
+    {
+        var pipeline = Pipeline;
         var level = TimingEvents.Level(outcome, elapsed, Threshold(), pipeline.Options.StageCompletionLevel);
         if (!pipeline.Logger.IsEnabled(level)) return;
         TimingEvents.WriteStage(pipeline.Logger, level, pipeline.TimeProvider.GetUtcNow(), pipeline, StageProperty,

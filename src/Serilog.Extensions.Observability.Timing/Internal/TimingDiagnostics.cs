@@ -96,7 +96,7 @@ static class TimingDiagnostics
     /// <param name="name">The span's name.</param>
     /// <param name="parent">The parent span; <see langword="null"/> for <see cref="Activity.Current"/>.</param>
     /// <param name="tags">Tags given at creation, so a sampler (<c>ActivityCreationOptions.Tags</c>) decides with them.</param>
-    /// <param name="startTime">Now on the pipeline's clock; <see cref="StopActivity"/> ends the span on it too.</param>
+    /// <param name="startTime">Now on the pipeline's clock; <see cref="EndActivity"/> ends the span on it too.</param>
     public static Activity? StartActivity(string name, Activity? parent, KeyValuePair<string, object?>[] tags, DateTimeOffset startTime)
     {
         var previous = Activity.Current;
@@ -129,15 +129,34 @@ static class TimingDiagnostics
         }
     }
 
+    /// <summary>
+    /// Gives a span its end time, outcome, status and exception event, but leaves it running: its completion event is
+    /// written while it is still the current span (see <see cref="TimingEvents"/>), then <see cref="StopActivity"/> stops it.
+    /// </summary>
     /// <param name="activity">A span from <see cref="StartActivity"/>.</param>
     /// <param name="outcome">How the stage or pipeline ended.</param>
     /// <param name="exception">Why it failed, or <see langword="null"/>.</param>
     /// <param name="elapsed">Its duration on the pipeline's clock, as its event and metric have it.</param>
-    public static void StopActivity(Activity activity, TimingOutcome outcome, Exception? exception, TimeSpan elapsed)
+    public static void EndActivity(Activity activity, TimingOutcome outcome, Exception? exception, TimeSpan elapsed)
     {
         try
         {
-            StopActivityCore(activity, outcome, exception, elapsed);
+            EndActivityCore(activity, outcome, exception, elapsed);
+        }
+        catch (Exception ex)
+        {
+            // An exception whose ToString() throws: the span loses its exception event, never its stop.
+            ReportListenerFault(ex);
+        }
+    }
+
+    /// <summary>Stops a span that <see cref="EndActivity"/> has ended.</summary>
+    /// <param name="activity">A span from <see cref="StartActivity"/>.</param>
+    public static void StopActivity(Activity activity)
+    {
+        try
+        {
+            activity.Stop();
         }
         catch (Exception ex)
         {
@@ -151,18 +170,14 @@ static class TimingDiagnostics
     static void ReportListenerFault(Exception exception) =>
         SafeSelfLog.WriteLine("{0}: a metrics or tracing listener threw; the measurement is lost: {1}", Name, exception);
 
-    static void StopActivityCore(Activity activity, TimingOutcome outcome, Exception? exception, TimeSpan elapsed)
+    static void EndActivityCore(Activity activity, TimingOutcome outcome, Exception? exception, TimeSpan elapsed)
     {
         // The span lasts what the event and the metric say, on the same clock it started on. Stop() takes a zero
         // duration for "not set" and would measure one on the system clock: one tick is the shortest it keeps.
         activity.SetEndTime(activity.StartTimeUtc + (elapsed > TimeSpan.Zero ? elapsed : TimeSpan.FromTicks(1)));
         // A span sampled out to propagation only (OpenTelemetry's answer for every span its sampler drops) is never
         // recorded: outcome, status and above all the exception's formatted stack trace would be work for nobody.
-        if (!activity.IsAllDataRequested)
-        {
-            activity.Stop();
-            return;
-        }
+        if (!activity.IsAllDataRequested) return;
         // The outcome tag tells an abandoned run (written at Warning) from a completed one; its status stays Unset, since
         // OpenTelemetry keeps Error for failures and a run left unfinished (or disposed as Abandoned by choice) is not one.
         activity.SetTag("outcome", OutcomeName(outcome));
@@ -177,6 +192,5 @@ static class TimingDiagnostics
             }));
             activity.SetStatus(ActivityStatusCode.Error, exception.Message);
         }
-        activity.Stop();
     }
 }

@@ -2,6 +2,9 @@ using System.Diagnostics;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Tests.Support;
 using Serilog.Extensions.Observability.Timing.Tests.Support;
 
 namespace Serilog.Extensions.Observability.Timing.Tests.Internal;
@@ -122,5 +125,53 @@ public class OpenTelemetryExportTests
         Assert.That(stages["embed"], Is.LessThanOrEqualTo(0.25), "the bucket of a 150 ms stage is wider than a quarter second");
         var total = flushed.Single(p => p.Metric == "pipeline.duration" && Equals(p.Tags["pipeline"], name));
         Assert.That(UpperBoundOf(total), Is.LessThanOrEqualTo(2.5), "the bucket of a 2 s pipeline");
+    }
+
+    /// <summary>Records the span each event is enriched under, as <c>Enrich.WithSpan()</c> reads it.</summary>
+    sealed class CurrentSpanEnricher : ILogEventEnricher
+    {
+        public readonly List<(LogEvent Event, Activity? Current)> Seen = new();
+
+        public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory)
+        {
+            lock (Seen) Seen.Add((logEvent, Activity.Current));
+        }
+    }
+
+    [Test]
+    public async Task StageAndSummaryEventsAreWrittenWhileTheirSpanIsCurrentSoEnrichersSeeItsParentAndName()
+    {
+        // Enrich.WithSpan() takes ParentSpanId, OperationName, tags and baggage from Activity.Current: written after
+        // the span had stopped, a completion event had its span's ids but its enrichers saw the parent's span.
+        var spans = new List<Activity>();
+        var enricher = new CurrentSpanEnricher();
+        var options = new PipelineTimingOptions { TimeProvider = new FakeTimeProvider() };
+        using var logger = new LoggerConfiguration().MinimumLevel.Verbose().Enrich.With(enricher).CreateLogger();
+        using var app = new ActivitySource("otel-tests-app");
+
+        using (Sdk.CreateTracerProviderBuilder()
+                   .AddSource(SourceName, app.Name)
+                   .AddProcessor(new SimpleActivityExportProcessor(new CollectingSpanExporter(spans)))
+                   .Build())
+        using (var request = app.StartActivity("request"))
+        {
+            var pipeline = PipelineTimer.Begin("voice-turn", logger, options);
+            using (pipeline.Stage("stt")) { }
+            var llm = pipeline.Stage("llm");
+            llm.Fail(new InvalidOperationException("model unavailable"));
+            // Begun in another flow and abandoned by the pipeline's end in this one, where another span is current.
+            await Task.Run(() => pipeline.Stage("tts"));
+            pipeline.Complete();
+            Assert.That(Activity.Current, Is.SameAs(request), "the application's span is current again");
+        }
+
+        Activity Exported(string name) => spans.Single(s => s.OperationName == name);
+        var names = new[] { "stt", "llm", "tts", "voice-turn" };
+        Assert.That(enricher.Seen.Select(s => s.Current?.OperationName), Is.EqualTo(names), "the span current while each event was enriched");
+        Assert.That(enricher.Seen.Select(s => s.Current), Is.EqualTo(names.Select(Exported)), "the exported spans");
+        Assert.That(enricher.Seen.Select(s => s.Event.SpanId), Is.EqualTo(names.Select(n => (ActivitySpanId?)Exported(n).SpanId)));
+        Assert.That(enricher.Seen.Select(s => s.Current?.GetTagItem("outcome")), Is.EqualTo(new[] { "completed", "failed", "abandoned", "completed" }));
+        Assert.That(Exported("stt").ParentSpanId, Is.EqualTo(Exported("voice-turn").SpanId));
+        Assert.That(Exported("voice-turn").ParentSpanId, Is.EqualTo(Exported("request").SpanId));
     }
 }
