@@ -174,4 +174,54 @@ public class OpenTelemetryExportTests
         Assert.That(Exported("stt").ParentSpanId, Is.EqualTo(Exported("voice-turn").SpanId));
         Assert.That(Exported("voice-turn").ParentSpanId, Is.EqualTo(Exported("request").SpanId));
     }
+
+    [Test]
+    public void WithAlwaysOffTheSdkCreatesOnlyAnUnrecordedPipelineSpanAndAStagesEventsCarryIt()
+    {
+        // The SDK keeps a root it drops as propagation only, so the trace id goes on, but creates nothing under it.
+        var spans = new List<Activity>();
+        using var log = new TimedLog();
+        string id;
+        using (Sdk.CreateTracerProviderBuilder()
+                   .AddSource(SourceName)
+                   .SetSampler(new AlwaysOffSampler())
+                   .AddProcessor(new SimpleActivityExportProcessor(new CollectingSpanExporter(spans)))
+                   .Build())
+        using (var pipeline = log.Begin("always-off"))
+        {
+            id = pipeline.Id;
+            using (pipeline.Stage("stt")) log.Logger.Information("Inside stt");
+        }
+
+        Assert.That(spans, Is.Empty);
+        var inside = log.Single("Inside stt");
+        Assert.That(inside.SpanId?.ToHexString(), Is.EqualTo(id), "the pipeline's unrecorded span");
+        Assert.That(log.StageEvent("stt").SpanId, Is.EqualTo(inside.SpanId));
+        Assert.That(log.Summary.TraceId, Is.EqualTo(inside.TraceId).And.Not.EqualTo(default(ActivityTraceId)));
+    }
+
+    [Test]
+    public void UnderAnUnsampledLocalParentTheSdkCreatesNoSpanAndTheEventsCarryTheParents()
+    {
+        var spans = new List<Activity>();
+        using var log = new TimedLog();
+        using var incoming = new Activity("incoming")
+            .SetParentId(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.None)
+            .Start();
+        string id;
+        using (Sdk.CreateTracerProviderBuilder()
+                   .AddSource(SourceName)
+                   .SetSampler(new ParentBasedSampler(new AlwaysOnSampler()))
+                   .AddProcessor(new SimpleActivityExportProcessor(new CollectingSpanExporter(spans)))
+                   .Build())
+        using (var pipeline = log.Begin("unsampled"))
+        {
+            id = pipeline.Id;
+            using (pipeline.Stage("stt")) log.Logger.Information("Inside stt");
+        }
+
+        Assert.That(spans, Is.Empty);
+        Assert.That(log.Events.Select(e => (e.TraceId, e.SpanId)), Is.All.EqualTo(((ActivityTraceId?)incoming.TraceId, (ActivitySpanId?)incoming.SpanId)));
+        Assert.That(id, Has.Length.EqualTo(16).And.Not.EqualTo(incoming.SpanId.ToHexString()), "a random id of a span's shape");
+    }
 }
