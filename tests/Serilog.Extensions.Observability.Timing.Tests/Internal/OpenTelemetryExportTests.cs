@@ -224,4 +224,49 @@ public class OpenTelemetryExportTests
         Assert.That(log.Events.Select(e => (e.TraceId, e.SpanId)), Is.All.EqualTo(((ActivityTraceId?)incoming.TraceId, (ActivitySpanId?)incoming.SpanId)));
         Assert.That(id, Has.Length.EqualTo(16).And.Not.EqualTo(incoming.SpanId.ToHexString()), "a random id of a span's shape");
     }
+
+    static string ReadmeSection(string heading)
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Serilog.Extensions.Observability.sln"))) dir = dir.Parent;
+        Assert.That(dir, Is.Not.Null, "The repository root was not found above the test assembly.");
+        var readme = File.ReadAllText(Path.Combine(dir!.FullName, "src", SourceName, "README.md"));
+        var start = readme.IndexOf(heading + "\n", StringComparison.Ordinal);
+        Assert.That(start, Is.GreaterThanOrEqualTo(0), $"The README has no '{heading}'.");
+        var end = readme.IndexOf("\n## ", start + heading.Length, StringComparison.Ordinal);
+        return end < 0 ? readme[start..] : readme[start..end];
+    }
+
+    [Test]
+    public void TheReadmesOpenTelemetrySetupNamesTheSourceAndMeterAndItsNet8ViewHasTheAdvisedBuckets()
+    {
+        // On .NET 8 the view is all that keeps durations out of the SDK's millisecond-sized buckets: its boundaries must be
+        // the ones the instruments advise from .NET 9, and its names the package's.
+        var section = ReadmeSection("## OpenTelemetry");
+        Assert.That(section, Does.Contain($"AddSource(\"{SourceName}\")").And.Contain($"AddMeter(\"{SourceName}\")")
+            .And.Contain($"instrument.Meter.Name == \"{SourceName}\""));
+        var list = System.Text.RegularExpressions.Regex.Match(section, @"Boundaries = \[([^\]]*)\]");
+        Assert.That(list.Success, Is.True, "The README's view lists no Boundaries.");
+        var documented = list.Groups[1].Value.Split(',').Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+
+        var points = new List<HistogramPoint>();
+        var name = "readme-" + Guid.NewGuid().ToString("n");
+        using var log = new TimedLog();
+        // No view: on .NET 10 the instruments' advice gives the buckets the README's .NET 8 view must repeat.
+        using (var metrics = Sdk.CreateMeterProviderBuilder()
+                   .AddMeter(SourceName)
+                   .AddReader(new BaseExportingMetricReader(new CollectingMetricExporter(points)))
+                   .Build())
+        {
+            using (var pipeline = log.Begin(name))
+            using (pipeline.Stage("stt")) log.Advance(150);
+            Assert.That(metrics!.ForceFlush(10_000), Is.True);
+        }
+
+        HistogramPoint[] mine;
+        lock (points) mine = points.Where(p => p.Tags.Values.Contains(name)).ToArray();
+        Assert.That(mine.Select(p => p.Metric).Distinct(), Is.EquivalentTo(new[] { "pipeline.stage.duration", "pipeline.duration" }));
+        foreach (var point in mine)
+            Assert.That(point.Buckets.Select(b => b.Bound).Where(double.IsFinite), Is.EqualTo(documented), point.Metric);
+    }
 }
