@@ -35,6 +35,37 @@ public class ObservabilityLoggerConfigurationExtensionsTests
         Assert.That(Scalar(evt, "FromLogContext"), Is.EqualTo("5"));
     }
 
+    [Test, NonParallelizable]
+    public void StageAndPipelineEventsCarryTheirOwnSpansParentWhetherOrNotAnythingWasLoggedInsideThem()
+    {
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Serilog.Extensions.Observability.Timing",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) =>
+                System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        var sink = new CollectingSink();
+        string pipelineId;
+        using (var logger = new LoggerConfiguration().MinimumLevel.Debug().WithObservability(o => o.Console(ObservabilityConsoleFormat.None)).WriteTo.Sink(sink).CreateLogger())
+        using (var request = new System.Diagnostics.Activity("request").Start())
+        {
+            using (var pipeline = PipelineTimer.Begin("voice-turn", logger))
+            {
+                pipelineId = pipeline.Id;
+                using (pipeline.Stage("stt")) { }
+                using (pipeline.Stage("llm")) logger.Information("Inside llm");
+            }
+
+            var events = sink.Events.Where(e => e.Properties.ContainsKey("Outcome")).ToDictionary(e => Scalar(e, "Stage") ?? "(summary)");
+            Assert.That(events.Keys, Is.EquivalentTo(new[] { "stt", "llm", "(summary)" }));
+            Assert.That(Scalar(events["stt"], "ParentSpanId"), Is.EqualTo(pipelineId), "nothing was logged inside stt");
+            Assert.That(Scalar(events["llm"], "ParentSpanId"), Is.EqualTo(pipelineId));
+            Assert.That(Scalar(events["(summary)"], "SpanId"), Is.EqualTo(pipelineId));
+            Assert.That(Scalar(events["(summary)"], "ParentSpanId"), Is.EqualTo(request.SpanId.ToHexString()));
+        }
+    }
+
     [Test]
     public void SecretsAreMaskedOnEveryRouteByDefault()
     {
