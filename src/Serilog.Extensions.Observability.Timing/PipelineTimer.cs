@@ -441,18 +441,18 @@ public sealed class PipelineTimer : IDisposable
         var elapsed = TimeProvider.GetElapsedTime(_start, end);
         LeaveAmbient();
 
-        if (TimingDiagnostics.PipelineDuration.Enabled)
-            TimingDiagnostics.RecordPipeline(elapsed, Name, outcome);
         if (_activity is null)
         {
-            WriteSummary(elapsed, outcome, exception);
+            Finish(elapsed, outcome, exception);
             return;
         }
-        // The summary is written while the span is current, so enrichers see it (its parent, name, tags).
+        // Recorded and written while the span is current, whichever flow ends the pipeline: the duration's exemplar and
+        // the summary's enrichers (its parent, name, tags) see the pipeline's own span. Then the span stops.
         TimingDiagnostics.EndActivity(_activity, outcome, exception, elapsed);
         try
         {
-            WriteSummary(elapsed, outcome, exception);
+            TimingDiagnostics.RunAsCurrent(_activity, (this, elapsed, outcome, exception),
+                static s => s.Item1.Finish(s.elapsed, s.outcome, s.exception));
         }
         finally
         {
@@ -460,8 +460,11 @@ public sealed class PipelineTimer : IDisposable
         }
     }
 
-    void WriteSummary(TimeSpan elapsed, TimingOutcome outcome, Exception? exception)
+    /// <summary>Records the pipeline's duration, tells its collector and writes its summary.</summary>
+    void Finish(TimeSpan elapsed, TimingOutcome outcome, Exception? exception)
     {
+        if (TimingDiagnostics.PipelineDuration.Enabled)
+            TimingDiagnostics.RecordPipeline(elapsed, Name, outcome);
         var level = TimingEvents.Level(outcome, elapsed, Threshold(), _options.SummaryLevel);
         var write = _logger.IsEnabled(level);
         if (!write && _collector is null) return;

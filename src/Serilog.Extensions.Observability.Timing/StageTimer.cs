@@ -148,18 +148,18 @@ public sealed class StageTimer : IDisposable
         TimingAmbient.Forget(ref _scope);
         if (!won) return;
 
-        if (TimingDiagnostics.StageDuration.Enabled)
-            TimingDiagnostics.RecordStage(elapsed, pipeline.Name, Name, outcome);
         if (_activity is null)
         {
-            WriteCompletion(elapsed, outcome, exception);
+            Finish(elapsed, outcome, exception);
             return;
         }
-        // The completion event is written while the span is current, so enrichers see it (its parent, name, tags).
+        // Recorded and written while the span is current, whichever flow ends the stage: the duration's exemplar and the
+        // event's enrichers (its parent, name, tags) see the stage's own span. Then the span stops.
         TimingDiagnostics.EndActivity(_activity, outcome, exception, elapsed);
         try
         {
-            WriteCompletion(elapsed, outcome, exception);
+            TimingDiagnostics.RunAsCurrent(_activity, (this, elapsed, outcome, exception),
+                static s => s.Item1.Finish(s.elapsed, s.outcome, s.exception));
         }
         finally
         {
@@ -167,9 +167,12 @@ public sealed class StageTimer : IDisposable
         }
     }
 
-    void WriteCompletion(TimeSpan elapsed, TimingOutcome outcome, Exception? exception)
+    /// <summary>Records the stage's duration and writes its completion event.</summary>
+    void Finish(TimeSpan elapsed, TimingOutcome outcome, Exception? exception)
     {
         var pipeline = Pipeline;
+        if (TimingDiagnostics.StageDuration.Enabled)
+            TimingDiagnostics.RecordStage(elapsed, pipeline.Name, Name, outcome);
         var level = TimingEvents.Level(outcome, elapsed, Threshold(), pipeline.Options.StageCompletionLevel);
         if (!pipeline.Logger.IsEnabled(level)) return;
         TimingEvents.WriteStage(pipeline.Logger, level, pipeline.TimeProvider.GetUtcNow(), pipeline, StageProperty,

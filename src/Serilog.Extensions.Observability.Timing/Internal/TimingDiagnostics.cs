@@ -130,8 +130,9 @@ static class TimingDiagnostics
     }
 
     /// <summary>
-    /// Gives a span its end time, outcome, status and exception event, but leaves it running: its completion event is
-    /// written while it is still the current span (see <see cref="TimingEvents"/>), then <see cref="StopActivity"/> stops it.
+    /// Gives a span its end time, outcome, status and exception event, but leaves it running: its duration is recorded
+    /// and its completion event written while it is the current span (<see cref="RunAsCurrent"/>), then
+    /// <see cref="StopActivity"/> stops it.
     /// </summary>
     /// <param name="activity">A span from <see cref="StartActivity"/>.</param>
     /// <param name="outcome">How the stage or pipeline ended.</param>
@@ -148,6 +149,37 @@ static class TimingDiagnostics
             // An exception whose ToString() throws: the span loses its exception event, never its stop.
             ReportListenerFault(ex);
         }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> while <paramref name="activity"/> is <see cref="Activity.Current"/>: the duration's
+    /// exemplar and the completion event's enrichers (<c>Enrich.WithSpan()</c>: parent, name, tags) take the span that
+    /// was current. That is so already where the stage or pipeline ends in the flow that began it; elsewhere (ended in
+    /// another flow, abandoned by the pipeline's end) the span is made current in a copy of the flow, so nothing of it
+    /// leaks into the caller's.
+    /// </summary>
+    /// <param name="activity">A span ended by <see cref="EndActivity"/>, not yet stopped.</param>
+    /// <param name="state">What <paramref name="action"/> needs, so it need not capture it.</param>
+    /// <param name="action">Records the duration and writes the event.</param>
+    public static void RunAsCurrent<TState>(Activity activity, TState state, Action<TState> action)
+    {
+        if (ReferenceEquals(Activity.Current, activity) || activity.IsStopped)
+        {
+            action(state);
+            return;
+        }
+        var context = ExecutionContext.Capture();
+        if (context is null)
+        {
+            action(state); // flow suppressed by the application: no copy to make the span current in
+            return;
+        }
+        ExecutionContext.Run(context, static boxed =>
+        {
+            var (activity, state, action) = ((Activity, TState, Action<TState>))boxed!;
+            Activity.Current = activity;
+            action(state);
+        }, (activity, state, action));
     }
 
     /// <summary>Stops a span that <see cref="EndActivity"/> has ended.</summary>

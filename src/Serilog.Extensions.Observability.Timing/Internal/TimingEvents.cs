@@ -65,7 +65,7 @@ static class TimingEvents
             new LogEventProperty(ElapsedMsName, new ScalarValue(elapsed.TotalMilliseconds)),
             Outcome(outcome),
         };
-        Write(logger, new LogEvent(timestamp, level, exception, s_stageTemplate, properties, TraceIdOf(activity), SpanIdOf(activity)), activity);
+        Write(logger, new LogEvent(timestamp, level, exception, s_stageTemplate, properties, TraceIdOf(activity), SpanIdOf(activity)));
     }
 
     public static void WriteSummary(ILogger logger, LogEventLevel level, DateTimeOffset timestamp, PipelineTimer pipeline,
@@ -89,45 +89,16 @@ static class TimingEvents
         if (otherStageRuns > 0) properties.Add(new LogEventProperty(OtherStageRunsName, new ScalarValue(otherStageRuns)));
 
         var template = slowestStage is null ? s_summaryTemplate : s_summaryWithSlowestTemplate;
-        Write(logger, new LogEvent(timestamp, level, exception, template, properties, TraceIdOf(activity), SpanIdOf(activity)), activity);
+        Write(logger, new LogEvent(timestamp, level, exception, template, properties, TraceIdOf(activity), SpanIdOf(activity)));
     }
 
-    // The event's own span when there is one (current while it is written, or not current at all if a listener threw on
-    // its start); otherwise the ids Serilog itself would have captured.
+    // The event's own span when there is one (current while it is written, see TimingDiagnostics.RunAsCurrent); otherwise
+    // the ids Serilog itself would have captured.
     static ActivityTraceId TraceIdOf(Activity? activity) => (activity ?? Activity.Current)?.TraceId ?? default;
 
     static ActivitySpanId SpanIdOf(Activity? activity) => (activity ?? Activity.Current)?.SpanId ?? default;
 
-    /// <param name="logger">Where the event goes.</param>
-    /// <param name="logEvent">The completion or summary event.</param>
-    /// <param name="activity">The span the event is about, ended but not yet stopped (see
-    /// <see cref="TimingDiagnostics.EndActivity"/>), or <see langword="null"/>.</param>
-    static void Write(ILogger logger, LogEvent logEvent, Activity? activity)
-    {
-        // Enrichers (Enrich.WithSpan's ParentSpanId, OperationName, tags and baggage) and sinks read the span from
-        // Activity.Current: the event is written while its own span is current. That is so already where the stage or
-        // pipeline ends in the flow that began it; elsewhere (ended in another flow, abandoned by the pipeline's end)
-        // the span is made current for the write in a copy of the flow, so nothing of it leaks into the caller's.
-        if (activity is null || ReferenceEquals(Activity.Current, activity) || activity.IsStopped)
-        {
-            WriteCore(logger, logEvent);
-            return;
-        }
-        var context = ExecutionContext.Capture();
-        if (context is null)
-        {
-            WriteCore(logger, logEvent); // flow suppressed by the application: no copy to make it current in
-            return;
-        }
-        ExecutionContext.Run(context, static state =>
-        {
-            var (logger, logEvent, activity) = ((ILogger, LogEvent, Activity))state!;
-            Activity.Current = activity;
-            WriteCore(logger, logEvent);
-        }, (logger, logEvent, activity));
-    }
-
-    static void WriteCore(ILogger logger, LogEvent logEvent)
+    static void Write(ILogger logger, LogEvent logEvent)
     {
         try
         {

@@ -269,4 +269,71 @@ public class OpenTelemetryExportTests
         foreach (var point in mine)
             Assert.That(point.Buckets.Select(b => b.Bound).Where(double.IsFinite), Is.EqualTo(documented), point.Metric);
     }
+
+    sealed class ExemplarExporter(Dictionary<string, List<ActivitySpanId>> exemplars, string pipeline) : BaseExporter<Metric>
+    {
+        public override ExportResult Export(in Batch<Metric> batch)
+        {
+            lock (exemplars)
+            {
+                foreach (var metric in batch)
+                {
+                    foreach (ref readonly var point in metric.GetMetricPoints())
+                    {
+                        string? pipelineName = null, stage = null;
+                        foreach (var tag in point.Tags)
+                        {
+                            if (tag.Key == "pipeline.name") pipelineName = tag.Value as string;
+                            if (tag.Key == "stage") stage = tag.Value as string;
+                        }
+                        if (pipelineName != pipeline || !point.TryGetExemplars(out var collected)) continue;
+                        var key = metric.Name + ":" + (stage ?? "-");
+                        if (!exemplars.TryGetValue(key, out var spanIds)) exemplars[key] = spanIds = new List<ActivitySpanId>();
+                        foreach (ref readonly var exemplar in collected) spanIds.Add(exemplar.SpanId);
+                    }
+                }
+            }
+            return ExportResult.Success;
+        }
+    }
+
+    [Test]
+    public async Task AStageEndedInAnotherFlowRecordsItsDurationWithAnExemplarOfItsOwnSpan()
+    {
+        // An exemplar joins a histogram bucket to the span that was current when the value was recorded: a stage ended in
+        // another flow than it began (where its pipeline's span, or another one, is current) must still point at its own.
+        var spans = new List<Activity>();
+        var exemplars = new Dictionary<string, List<ActivitySpanId>>();
+        var name = "exemplars-" + Guid.NewGuid().ToString("n");
+        using var log = new TimedLog();
+        using (Sdk.CreateTracerProviderBuilder()
+                   .AddSource(SourceName)
+                   .AddProcessor(new SimpleActivityExportProcessor(new CollectingSpanExporter(spans)))
+                   .Build())
+        using (var metrics = Sdk.CreateMeterProviderBuilder()
+                   .AddMeter(SourceName)
+                   .SetExemplarFilter(ExemplarFilterType.TraceBased)
+                   .AddReader(new BaseExportingMetricReader(new ExemplarExporter(exemplars, name)))
+                   .Build())
+        {
+            using (var pipeline = log.Begin(name))
+            {
+                using (pipeline.Stage("stt")) log.Advance(10);
+                var embed = await Task.Run(() => pipeline.Stage("embed"));
+                log.Advance(20);
+                embed.Complete(); // here the pipeline's span is current, not the stage's
+                await Task.Run(() => pipeline.Stage("store")); // abandoned by the pipeline's end, in this flow
+            }
+            Assert.That(metrics!.ForceFlush(10_000), Is.True);
+        }
+
+        ActivitySpanId SpanOf(string operation) => spans.Single(s => s.OperationName == operation).SpanId;
+        lock (exemplars)
+        {
+            Assert.That(exemplars.GetValueOrDefault("pipeline.stage.duration:stt")?.Distinct(), Is.EqualTo(new[] { SpanOf("stt") }));
+            Assert.That(exemplars.GetValueOrDefault("pipeline.stage.duration:embed")?.Distinct(), Is.EqualTo(new[] { SpanOf("embed") }));
+            Assert.That(exemplars.GetValueOrDefault("pipeline.stage.duration:store")?.Distinct(), Is.EqualTo(new[] { SpanOf("store") }));
+            Assert.That(exemplars.GetValueOrDefault("pipeline.duration:-")?.Distinct(), Is.EqualTo(new[] { SpanOf(name) }));
+        }
+    }
 }
