@@ -36,6 +36,7 @@ public sealed class PipelineTimer : IDisposable
     int _outcome; // TimingOutcome; written once, after _end
     int _ending;  // 1 once Complete/Fail/Dispose has won
     readonly Activity? _activity;
+    readonly Activity? _previousActivity; // current in the flow that began the pipeline, before its span
     readonly PipelineCollector? _collector; // told the stages when the pipeline ends, so it need not hold the pipeline
     AmbientScope _scope;
 
@@ -81,9 +82,11 @@ public sealed class PipelineTimer : IDisposable
         _options = options;
         TimeProvider = options.TimeProvider;
 
-        _activity = TimingDiagnostics.Source.HasListeners()
-            ? TimingDiagnostics.StartActivity(name, parent: null, [new("pipeline", name)], TimeProvider.GetUtcNow())
-            : null;
+        if (TimingDiagnostics.Source.HasListeners())
+        {
+            _previousActivity = Activity.Current;
+            _activity = TimingDiagnostics.StartActivity(name, parent: null, [new("pipeline", name)], TimeProvider.GetUtcNow());
+        }
         // The span id joins the pipeline's logs to its trace; without a span a random id of the same shape.
         Id = (_activity?.SpanId ?? ActivitySpanId.CreateRandom()).ToHexString();
         // The id exists only once the span does, after the sampler decided. A span sampled out to propagation only
@@ -424,9 +427,10 @@ public sealed class PipelineTimer : IDisposable
         }
         if (ended)
         {
-            // Ended already, in another flow: this flow may still hold the pipeline, and its own end (a using block)
-            // must still restore what was ambient before it here.
+            // Ended already, in another flow: this flow may still hold the pipeline (and its span, which was stopped in
+            // that flow), and its own end (a using block) must still restore what was ambient before it here.
             LeaveAmbient();
+            TimingDiagnostics.LeaveActivity(_activity, _previousActivity);
             return;
         }
         if (open is not null)

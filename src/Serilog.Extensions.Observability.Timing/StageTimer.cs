@@ -26,6 +26,7 @@ public sealed class StageTimer : IDisposable
     int _outcome; // TimingOutcome; written once, after _end
     int _ending;  // 1 once an end has won
     readonly Activity? _activity;
+    readonly Activity? _previousActivity; // current in the flow that began the stage, before its span
     LogEventProperty? _stageProperty;
     AmbientScope _scope;
 
@@ -39,6 +40,7 @@ public sealed class StageTimer : IDisposable
 
         if (TimingDiagnostics.Source.HasListeners())
         {
+            _previousActivity = Activity.Current;
             _activity = TimingDiagnostics.StartActivity(Name, parent?._activity ?? pipeline.Activity,
                 [new("pipeline", pipeline.Name), new("pipeline.id", pipeline.Id), new("stage", Name)],
                 pipeline.TimeProvider.GetUtcNow());
@@ -111,6 +113,7 @@ public sealed class StageTimer : IDisposable
     {
         TimingAmbient.Exit(ref _scope, this);
         TimingAmbient.Forget(ref _scope);
+        TimingDiagnostics.LeaveActivity(_activity, _previousActivity);
     }
 
     /// <summary>For exception filters: records the failure and returns false so the exception keeps propagating.</summary>
@@ -146,7 +149,12 @@ public sealed class StageTimer : IDisposable
         TimingAmbient.Exit(ref _scope, this);
         // Ended, here or in another flow: the contexts of its start are no longer needed.
         TimingAmbient.Forget(ref _scope);
-        if (!won) return;
+        if (!won)
+        {
+            // Its span was stopped in the flow that ended it; here it may still be current.
+            TimingDiagnostics.LeaveActivity(_activity, _previousActivity);
+            return;
+        }
 
         if (_activity is null)
         {

@@ -182,6 +182,21 @@ static class TimingDiagnostics
         }, (activity, state, action));
     }
 
+    /// <summary>
+    /// Puts back, in the calling flow, the span that was current before <paramref name="activity"/> started, if
+    /// <paramref name="activity"/> is still current here. Stopping a span hands the current span back only in the flow
+    /// that stops it: a stage or pipeline ended in another flow leaves its span current in the flow that began it, where
+    /// later events would name it as their span. Its end here (a <c>using</c> block) must restore what was current.
+    /// </summary>
+    /// <param name="activity">The stage's or pipeline's span, or <see langword="null"/>.</param>
+    /// <param name="previous">What was current when it started; if that has stopped since, the nearest running parent.</param>
+    public static void LeaveActivity(Activity? activity, Activity? previous)
+    {
+        if (activity is null || !ReferenceEquals(Activity.Current, activity)) return;
+        while (previous is { IsStopped: true }) previous = previous.Parent;
+        Activity.Current = previous;
+    }
+
     /// <summary>Stops a span that <see cref="EndActivity"/> has ended.</summary>
     /// <param name="activity">A span from <see cref="StartActivity"/>.</param>
     public static void StopActivity(Activity activity)

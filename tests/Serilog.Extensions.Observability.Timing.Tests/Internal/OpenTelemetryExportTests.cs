@@ -336,4 +336,35 @@ public class OpenTelemetryExportTests
             Assert.That(exemplars.GetValueOrDefault("pipeline.duration:-")?.Distinct(), Is.EqualTo(new[] { SpanOf(name) }));
         }
     }
+
+    [Test]
+    public async Task AUsingBlockWhoseStageOrPipelineEndedInAnotherFlowPutsTheEnclosingSpanBackForLaterEvents()
+    {
+        // The other flow stopped the span, which hands the current span back there only: in the flow that began it, the
+        // stopped span stayed current, and later events named it as their span although they were written outside it.
+        var spans = new List<Activity>();
+        using var log = new TimedLog();
+        using var app = new ActivitySource("otel-tests-app");
+        using (Sdk.CreateTracerProviderBuilder()
+                   .AddSource(SourceName, app.Name)
+                   .AddProcessor(new SimpleActivityExportProcessor(new CollectingSpanExporter(spans)))
+                   .Build())
+        using (var request = app.StartActivity("request"))
+        {
+            using (var pipeline = log.Begin("outer"))
+            {
+                using (var stage = pipeline.Stage("stt")) await Task.Run(() => stage.Complete());
+                log.Logger.Information("Between stages");
+                using (var inner = log.Begin("inner")) await Task.Run(() => inner.Complete());
+                log.Logger.Information("After the inner pipeline");
+            }
+            log.Logger.Information("After the pipeline");
+            Assert.That(Activity.Current, Is.SameAs(request));
+        }
+
+        ActivitySpanId SpanOf(string operation) => spans.Single(s => s.OperationName == operation).SpanId;
+        Assert.That(log.Single("Between stages").SpanId, Is.EqualTo(SpanOf("outer")), "not the ended stage's span");
+        Assert.That(log.Single("After the inner pipeline").SpanId, Is.EqualTo(SpanOf("outer")), "not the ended inner pipeline's span");
+        Assert.That(log.Single("After the pipeline").SpanId, Is.EqualTo(SpanOf("request")));
+    }
 }
