@@ -283,7 +283,7 @@ public class OpenTelemetryExportTests
                         string? pipelineName = null, stage = null;
                         foreach (var tag in point.Tags)
                         {
-                            if (tag.Key == "pipeline.name") pipelineName = tag.Value as string;
+                            if (tag.Key == "pipeline") pipelineName = tag.Value as string;
                             if (tag.Key == "stage") stage = tag.Value as string;
                         }
                         if (pipelineName != pipeline || !point.TryGetExemplars(out var collected)) continue;
