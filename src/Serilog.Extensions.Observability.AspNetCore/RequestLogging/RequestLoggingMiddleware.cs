@@ -38,6 +38,10 @@ sealed class RequestLoggingMiddleware
     readonly HeaderCapture? _requestHeaders;
     readonly HeaderCapture? _responseHeaders;
 
+    // How many properties the last completion event held once enriched: the next one is sized for as many.
+    int _propertyCount;
+    const int MaxPresizedProperties = 64;
+
     public RequestLoggingMiddleware(RequestDelegate next, DiagnosticContext diagnosticContext, RequestLoggingOptions options)
     {
         _next = next;
@@ -155,25 +159,31 @@ sealed class RequestLoggingMiddleware
 
             collector.TryComplete(out var collected, out var collectedException);
 
-            // Later entries win in the LogEvent constructor (it assigns by name), so the template's own properties
-            // override diagnostic-context properties of the same name, as in Serilog.AspNetCore.
-            var properties = new List<LogEventProperty>(collected.Count + 8);
-            properties.AddRange(collected);
-            AddHeaders(properties, _requestHeaders, httpContext.Request.Headers);
-            AddHeaders(properties, _responseHeaders, httpContext.Response.Headers);
-            if (pipelines is not null) AddStages(properties, pipelines);
-            properties.AddRange(_getMessageTemplateProperties(httpContext, GetPath(httpContext, _options.IncludeQueryInRequestPath), elapsedMs, statusCode));
-
             var activity = Activity.Current;
             var logEvent = new LogEvent(
                 DateTimeOffset.Now,
                 level,
                 exception ?? collectedException,
                 _messageTemplate,
-                properties,
+                [],
                 activity?.TraceId ?? default,
                 activity?.SpanId ?? default);
+            // Serilog's event grows its property dictionary as properties arrive, a new pair of arrays each time (3, 7,
+            // 17 entries...), and the enrichers add as many again: it is sized once, for what the last completion
+            // event held after enrichment. Only the capacity is touched, and only if it is the dictionary it has been.
+            if (logEvent.Properties is Dictionary<string, LogEventPropertyValue> dictionary)
+                dictionary.EnsureCapacity(Math.Max(Volatile.Read(ref _propertyCount), collected.Count + 4));
+
+            // Later entries win (assigned by name, keeping the first one's place), so the template's own properties
+            // override diagnostic-context properties of the same name, as in Serilog.AspNetCore.
+            if (collected.Count > 0) AddAll(logEvent, collected);
+            AddHeaders(logEvent, _requestHeaders, httpContext.Request.Headers);
+            AddHeaders(logEvent, _responseHeaders, httpContext.Response.Headers);
+            if (pipelines is not null) AddStages(logEvent, pipelines);
+            AddAll(logEvent, _getMessageTemplateProperties(httpContext, GetPath(httpContext, _options.IncludeQueryInRequestPath), elapsedMs, statusCode));
+
             logger.Write(logEvent);
+            Volatile.Write(ref _propertyCount, Math.Min(logEvent.Properties.Count, MaxPresizedProperties));
             if (exception is not null) httpContext.Items[LoggedExceptionKey] = exception;
         }
         catch (Exception failure)
@@ -185,14 +195,25 @@ sealed class RequestLoggingMiddleware
         return false;
     }
 
-    static void AddHeaders(List<LogEventProperty> properties, HeaderCapture? capture, IHeaderDictionary headers)
+    static void AddAll(LogEvent logEvent, IEnumerable<LogEventProperty> properties)
+    {
+        // A list (the default template properties are one) is walked without an enumerator object.
+        if (properties is IReadOnlyList<LogEventProperty> list)
+        {
+            for (var i = 0; i < list.Count; i++) logEvent.AddOrUpdateProperty(list[i]);
+            return;
+        }
+        foreach (var property in properties) logEvent.AddOrUpdateProperty(property);
+    }
+
+    static void AddHeaders(LogEvent logEvent, HeaderCapture? capture, IHeaderDictionary headers)
     {
         if (capture is null) return;
         var property = capture.Capture(headers);
-        if (property is not null) properties.Add(property);
+        if (property is not null) logEvent.AddOrUpdateProperty(property);
     }
 
-    static void AddStages(List<LogEventProperty> properties, PipelineCollector collector)
+    static void AddStages(LogEvent logEvent, PipelineCollector collector)
     {
         // No pipeline ran: no property. The collector keeps the stage totals (several runs of one pipeline name add
         // up, as a DictionaryValue cannot hold a key twice), not the pipelines: a streaming request may run thousands.
@@ -202,7 +223,7 @@ sealed class RequestLoggingMiddleware
         var i = 0;
         foreach (var stage in totals)
             stages[i++] = new(new ScalarValue(stage.Key), new ScalarValue(stage.Value));
-        properties.Add(new LogEventProperty("Stages", new DictionaryValue(stages)));
+        logEvent.AddOrUpdateProperty(new LogEventProperty("Stages", new DictionaryValue(stages)));
     }
 
     static string GetPath(HttpContext httpContext, bool includeQueryInRequestPath)
