@@ -124,12 +124,13 @@ run_one() {
   kill -KILL "$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
   server_pid=""
-  local sink lines alloc
+  local sink lines alloc runtime
   sink="$(awk '/^sink / { print $2, $3; exit }' "$dir/server.out")"
   alloc="$(awk -v n="$sent" '/^gc allocated=/ { split($2, a, "="); printf "%.0f B/request, %s %s %s", a[2] / n, $3, $4, $5; exit }' "$dir/server.out")"
+  runtime="$(awk '/^runtime / { print $2; exit }' "$dir/server.out")"
   lines="$(find "$dir/logs" -type f -name '*.json' -exec cat {} + | wc -l)"
-  printf '  run %s %-16s %8.0f req/s %7s server CPU us/request   (%s requests answered; sink %s; %s lines in the log files; %s)\n' \
-    "$run" "$mode" "$rps" "$cpu_us" "$sent" "${sink:-none}" "$lines" "${alloc:-no gc line}" >&2
+  printf '  run %s %-16s %8.0f req/s %7s server CPU us/request   (%s requests answered; sink %s; %s lines in the log files; %s %s)\n' \
+    "$run" "$mode" "$rps" "$cpu_us" "$sent" "${sink:-none}" "$lines" "${alloc:-no gc line}" "${runtime:-}" >&2
   rm -rf "$dir/logs"
   run_rps="$rps"; run_cpu_us="$cpu_us"
 }

@@ -126,8 +126,13 @@ public sealed class RollingJsonOptions
     /// <summary>The clock that decides periods and file ages; tests replace it.</summary>
     internal TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
-    /// <summary>How often a busy writer looks at the queue on its own (tests lengthen it to observe the wake rules).</summary>
-    internal TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(1);
+    /// <summary>
+    /// How often a busy writer looks at the queue on its own (tests lengthen it to observe the wake rules). Every look is
+    /// a timed wake of the writer thread, which on a small machine takes its core from the request threads: at 1 ms a
+    /// service answering 60,000 requests/s served 5–10% fewer; a burst still wakes the writer early (at
+    /// <see cref="Writing.RollingJsonSink.WakeThreshold"/> queued events) and <c>flushOnLevel</c> at once.
+    /// </summary>
+    internal TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(5);
 
     /// <summary>
     /// How long an idle writer sleeps before it looks at its file again; <see langword="null"/> for the sink's file

@@ -134,6 +134,8 @@ static async Task<int> Serve(string mode, int port, string? logDirectory)
     Console.WriteLine($"sink written={sinkCounters.Written} dropped={sinkCounters.Dropped}");
     // Whole-process totals (start-up included, a few MB): the script divides them by the requests answered.
     Console.WriteLine($"gc allocated={GC.GetTotalAllocatedBytes(precise: true)} gen0={GC.CollectionCount(0)} gen1={GC.CollectionCount(1)} gen2={GC.CollectionCount(2)}");
+    // Time the GC held the process paused, thread-pool work items and contended locks (each a possible wake-up).
+    Console.WriteLine($"runtime gcpause={GC.GetTotalPauseDuration().TotalMilliseconds:F0}ms workitems={ThreadPool.CompletedWorkItemCount} lockcontention={Monitor.LockContentionCount}");
     return 0;
 }
 

@@ -22,11 +22,11 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     internal static TimeSpan FileCheckInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// Idle time, in polls (<see cref="RollingJsonOptions.PollInterval"/>, 1 ms: while events keep coming the writer
+    /// Idle time, in polls (<see cref="RollingJsonOptions.PollInterval"/>, 5 ms: while events keep coming the writer
     /// looks at the queue on its own, so callers seldom pay for waking it), after which the writer sleeps until a caller
-    /// wakes it, so an idle sink costs nothing.
+    /// wakes it, so an idle sink costs nothing: 10 polls, 50 ms.
     /// </summary>
-    internal const int IdlePollsBeforeSleep = 50;
+    internal const int IdlePollsBeforeSleep = 10;
 
     /// <summary>
     /// Queued events at which a caller wakes a polling writer early: bounds what a burst leaves queued (and so what the
