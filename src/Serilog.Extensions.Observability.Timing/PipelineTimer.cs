@@ -445,23 +445,10 @@ public sealed class PipelineTimer : IDisposable
         var elapsed = TimeProvider.GetElapsedTime(_start, end);
         LeaveAmbient();
 
-        if (_activity is null)
-        {
-            Finish(elapsed, outcome, exception);
-            return;
-        }
         // Recorded and written while the span is current, whichever flow ends the pipeline: the duration's exemplar and
-        // the summary's enrichers (its parent, name, tags) see the pipeline's own span. Then the span stops.
-        TimingDiagnostics.EndActivity(_activity, outcome, exception, elapsed);
-        try
-        {
-            TimingDiagnostics.RunAsCurrent(_activity, (this, elapsed, outcome, exception),
-                static s => s.Item1.Finish(s.elapsed, s.outcome, s.exception));
-        }
-        finally
-        {
-            TimingDiagnostics.StopActivity(_activity);
-        }
+        // the event's enrichers (its parent, name, tags) see the pipeline's own span. Then the span stops.
+        TimingDiagnostics.End(_activity, outcome, exception, elapsed, (this, elapsed, outcome, exception),
+            static s => s.Item1.Finish(s.elapsed, s.outcome, s.exception));
     }
 
     /// <summary>Records the pipeline's duration, tells its collector and writes its summary.</summary>

@@ -156,23 +156,10 @@ public sealed class StageTimer : IDisposable
             return;
         }
 
-        if (_activity is null)
-        {
-            Finish(elapsed, outcome, exception);
-            return;
-        }
-        // Recorded and written while the span is current, whichever flow ends the stage: the duration's exemplar and the
-        // event's enrichers (its parent, name, tags) see the stage's own span. Then the span stops.
-        TimingDiagnostics.EndActivity(_activity, outcome, exception, elapsed);
-        try
-        {
-            TimingDiagnostics.RunAsCurrent(_activity, (this, elapsed, outcome, exception),
-                static s => s.Item1.Finish(s.elapsed, s.outcome, s.exception));
-        }
-        finally
-        {
-            TimingDiagnostics.StopActivity(_activity);
-        }
+        // Recorded and written while the span is current, whichever flow ends the stage: the duration's exemplar and
+        // the event's enrichers (its parent, name, tags) see the stage's own span. Then the span stops.
+        TimingDiagnostics.End(_activity, outcome, exception, elapsed, (this, elapsed, outcome, exception),
+            static s => s.Item1.Finish(s.elapsed, s.outcome, s.exception));
     }
 
     /// <summary>Records the stage's duration and writes its completion event.</summary>

@@ -152,6 +152,34 @@ static class TimingDiagnostics
     }
 
     /// <summary>
+    /// Ends a stage's or pipeline's span, runs <paramref name="finish"/> (its duration and event) while the span is still
+    /// current (<see cref="RunAsCurrent"/>), then stops it; with no span, only runs <paramref name="finish"/>.
+    /// </summary>
+    /// <param name="activity">The span from <see cref="StartActivity"/>, or <see langword="null"/>.</param>
+    /// <param name="outcome">How the stage or pipeline ended.</param>
+    /// <param name="exception">Why it failed, or <see langword="null"/>.</param>
+    /// <param name="elapsed">Its duration on the pipeline's clock.</param>
+    /// <param name="state">What <paramref name="finish"/> needs, so it need not capture it.</param>
+    /// <param name="finish">Records the duration and writes the event.</param>
+    public static void End<TState>(Activity? activity, TimingOutcome outcome, Exception? exception, TimeSpan elapsed, TState state, Action<TState> finish)
+    {
+        if (activity is null)
+        {
+            finish(state);
+            return;
+        }
+        EndActivity(activity, outcome, exception, elapsed);
+        try
+        {
+            RunAsCurrent(activity, state, finish);
+        }
+        finally
+        {
+            StopActivity(activity);
+        }
+    }
+
+    /// <summary>
     /// Runs <paramref name="action"/> while <paramref name="activity"/> is <see cref="Activity.Current"/>: the duration's
     /// exemplar and the completion event's enrichers (<c>Enrich.WithSpan()</c>: parent, name, tags) take the span that
     /// was current. That is so already where the stage or pipeline ends in the flow that began it; elsewhere (ended in
