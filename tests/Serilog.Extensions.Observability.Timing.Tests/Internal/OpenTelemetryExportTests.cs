@@ -15,6 +15,16 @@ public class OpenTelemetryExportTests
 {
     const string SourceName = "Serilog.Extensions.Observability.Timing";
 
+    static TracerProvider CollectSpans(List<Activity> spans) => Sdk.CreateTracerProviderBuilder()
+        .AddSource(SourceName)
+        .AddProcessor(new SimpleActivityExportProcessor(new CollectingSpanExporter(spans)))
+        .Build();
+
+    static MeterProvider CollectMetrics(List<HistogramPoint> points) => Sdk.CreateMeterProviderBuilder()
+        .AddMeter(SourceName)
+        .AddReader(new BaseExportingMetricReader(new CollectingMetricExporter(points)))
+        .Build();
+
     sealed class CollectingSpanExporter(List<Activity> spans) : BaseExporter<Activity>
     {
         public override ExportResult Export(in Batch<Activity> batch)
@@ -59,14 +69,8 @@ public class OpenTelemetryExportTests
         var name = "otel-" + Guid.NewGuid().ToString("n");
         using var log = new TimedLog();
 
-        using (var tracing = Sdk.CreateTracerProviderBuilder()
-                   .AddSource(SourceName)
-                   .AddProcessor(new SimpleActivityExportProcessor(new CollectingSpanExporter(spans)))
-                   .Build())
-        using (var metrics = Sdk.CreateMeterProviderBuilder()
-                   .AddMeter(SourceName)
-                   .AddReader(new BaseExportingMetricReader(new CollectingMetricExporter(points)))
-                   .Build())
+        using (var tracing = CollectSpans(spans))
+        using (var metrics = CollectMetrics(points))
         {
             using (var pipeline = log.Begin(name))
             {
@@ -101,10 +105,7 @@ public class OpenTelemetryExportTests
         var name = "buckets-" + Guid.NewGuid().ToString("n");
         using var log = new TimedLog();
 
-        using (var metrics = Sdk.CreateMeterProviderBuilder()
-                   .AddMeter(SourceName)
-                   .AddReader(new BaseExportingMetricReader(new CollectingMetricExporter(points)))
-                   .Build())
+        using (var metrics = CollectMetrics(points))
         {
             using (var pipeline = log.Begin(name))
             {
@@ -253,10 +254,7 @@ public class OpenTelemetryExportTests
         var name = "readme-" + Guid.NewGuid().ToString("n");
         using var log = new TimedLog();
         // No view: on .NET 10 the instruments' advice gives the buckets the README's .NET 8 view must repeat.
-        using (var metrics = Sdk.CreateMeterProviderBuilder()
-                   .AddMeter(SourceName)
-                   .AddReader(new BaseExportingMetricReader(new CollectingMetricExporter(points)))
-                   .Build())
+        using (var metrics = CollectMetrics(points))
         {
             using (var pipeline = log.Begin(name))
             using (pipeline.Stage("stt")) log.Advance(150);
@@ -306,10 +304,7 @@ public class OpenTelemetryExportTests
         var exemplars = new Dictionary<string, List<ActivitySpanId>>();
         var name = "exemplars-" + Guid.NewGuid().ToString("n");
         using var log = new TimedLog();
-        using (Sdk.CreateTracerProviderBuilder()
-                   .AddSource(SourceName)
-                   .AddProcessor(new SimpleActivityExportProcessor(new CollectingSpanExporter(spans)))
-                   .Build())
+        using (CollectSpans(spans))
         using (var metrics = Sdk.CreateMeterProviderBuilder()
                    .AddMeter(SourceName)
                    .SetExemplarFilter(ExemplarFilterType.TraceBased)
