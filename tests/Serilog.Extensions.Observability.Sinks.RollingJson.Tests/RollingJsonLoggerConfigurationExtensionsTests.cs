@@ -176,7 +176,9 @@ public class RollingJsonLoggerConfigurationExtensionsTests
     [TestCase("\"\"")]
     public void AnOptionsObjectFromAppsettingsCannotTurnFlushOnLevelOff(string value)
     {
-        // The README says so: the binder skips null and "" for the nullable level, so it keeps its default.
+        // The README says so for Microsoft.Extensions.Configuration.Binder up to 9.x, which this project loads: it skips
+        // null and "" for the nullable level, so the level keeps its default. Binder 10 sets null instead (the README
+        // says that too); this project pins the older behaviour only because it restores the older binder.
         using var folder = TempFolder.ForCaller();
         var path = Path.Combine(folder.Path, "app-.json").Replace("\\", "\\\\");
         var json = $$"""
