@@ -301,6 +301,9 @@ sealed class ValueDetectors
         StringBuilder? result = null;
         var copied = 0;
         var search = 0;
+        // The run of URL characters the last address lies in, and its last '@' (-1 when none): every address after it
+        // in the same run ("://://://..." or "x://a:x://a:...") reuses them instead of scanning to the run's end again.
+        var run = new UrlRun();
         while (search < text.Length)
         {
             var separator = text.IndexOf("://", search, StringComparison.Ordinal);
@@ -321,9 +324,7 @@ sealed class ValueDetectors
                     // A password is there; one holding both '@' and '/' (app:P@ss/w0rd@db) cannot be told from a path
                     // holding an '@' (u:pw@host/users/@me): the password runs to the address's last '@', so that no
                     // part of it stays readable (the host and path of such a URL are masked with it).
-                    var tokenEnd = authorityEnd;
-                    while (tokenEnd < text.Length && !IsUrlEnd(text[tokenEnd])) tokenEnd++;
-                    var lastAt = text.LastIndexOf('@', tokenEnd - 1, tokenEnd - authorityEnd);
+                    var lastAt = run.LastAt(text, authorityStart, authorityEnd);
                     if (lastAt > at)
                     {
                         at = lastAt;
@@ -336,9 +337,7 @@ sealed class ValueDetectors
                 // A password pasted without percent-encoding may hold '/', '?' or '#' (redis://:pa/ss@cache): then the
                 // user info ends at the last '@' of the address, when what comes before it is user:password, not
                 // host:port/path. A user name holds no '[': "[::1]:5000/users/@me" is an IPv6 host, its port and a path.
-                var tokenEnd = authorityEnd;
-                while (tokenEnd < text.Length && !IsUrlEnd(text[tokenEnd])) tokenEnd++;
-                at = text.LastIndexOf('@', tokenEnd - 1, tokenEnd - authorityStart);
+                at = run.LastAt(text, authorityStart, authorityStart);
                 if (at < 0) continue;
                 colon = text.IndexOf(':', authorityStart, at - authorityStart);
                 if (colon < 0 || text.AsSpan(authorityStart, colon - authorityStart).IndexOfAny("/?#[") >= 0 || IsPortThenPath(text, colon + 1, at))
@@ -354,6 +353,31 @@ sealed class ValueDetectors
 
         if (result is null) return text;
         return result.Append(text, copied, text.Length - copied).ToString();
+    }
+
+    /// <summary>
+    /// The run of characters that no URL ends in (<see cref="IsUrlEnd"/>) holding an address, and its last <c>@</c>.
+    /// An address holds no URL end, so all addresses of one run share both: each is found once per run, not once per
+    /// <c>://</c>, and text made of many <c>://</c> is read in one pass.
+    /// </summary>
+    struct UrlRun
+    {
+        int _start, _end, _lastAt;
+
+        /// <summary>The last <c>@</c> at or after <paramref name="from"/> in the run that holds <paramref name="authorityStart"/>, or -1.</summary>
+        public int LastAt(string text, int authorityStart, int from)
+        {
+            if (_end == 0 || authorityStart < _start || authorityStart >= _end)
+            {
+                // Runs are met left to right; the first address of a run starts no later than any other of it.
+                var end = authorityStart;
+                while (end < text.Length && !IsUrlEnd(text[end])) end++;
+                _start = authorityStart;
+                _end = end;
+                _lastAt = end > authorityStart ? text.LastIndexOf('@', end - 1, end - authorityStart) : -1;
+            }
+            return _lastAt >= from ? _lastAt : -1;
+        }
     }
 
     static bool IsAuthorityEnd(char c) => char.IsWhiteSpace(c) || c is '/' or '?' or '#' or '"' or '\'' or '<' or '>';
