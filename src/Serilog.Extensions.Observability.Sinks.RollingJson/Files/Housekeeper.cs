@@ -211,6 +211,13 @@ internal sealed class Housekeeper
                 continue;
             }
             if (!_naming.TryParse(fileName, out var period, out var sequence, out var compressed)) continue;
+            // Not a file the sink wrote (see SymbolicLinks): never compressed (which would copy what it points to into
+            // the log directory), counted or deleted.
+            if (SymbolicLinks.IsLink(path))
+            {
+                SymbolicLinks.ReportLeftAlone(path);
+                continue;
+            }
             var isCurrent = current is not null && string.Equals(path, current, StringComparison.Ordinal);
             entries.Add(new Entry(path, period, sequence, compressed, isCurrent));
         }
@@ -226,6 +233,13 @@ internal sealed class Housekeeper
     {
         try
         {
+            if (SymbolicLinks.IsLink(temporary))
+            {
+                // Planted: opening it would follow it. Deleting it removes the link only, and frees the name.
+                File.Delete(temporary);
+                SafeSelfLog.WriteLine("RollingJson sink: removed {0}, a symbolic link, which the sink never makes.", temporary);
+                return;
+            }
             // A compression under way holds its file with no sharing (a lock on Unix): that of another process on the
             // same path, one shutting down while this one starts, say. That file is not a leftover: leave it. Held open
             // while it is deleted, so that no compression can start writing it in between.
@@ -402,9 +416,13 @@ internal sealed class Housekeeper
         {
             using (var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024))
             {
+                // A link put in the rolled file's place since the scan: not ours to copy out (see SymbolicLinks).
+                if (SymbolicLinks.IsLink(path)) throw new IOException("it became a symbolic link, which the sink never makes.");
                 var lastWrite = File.GetLastWriteTimeUtc(source.SafeFileHandle);
                 // No sharing: a pass of another process takes a .gz.tmp it can open for a leftover (see RemoveLeftover).
-                using var destination = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024);
+                // Created exclusively: no link at the name can redirect it, and an existing .gz.tmp (another process's
+                // compression under way, or a leftover RemoveLeftover could not take) fails the compression, reported.
+                using var destination = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024);
                 created = true;
                 using (var gzip = new GZipStream(destination, CompressionLevel.Fastest, leaveOpen: true))
                     source.CopyTo(gzip);

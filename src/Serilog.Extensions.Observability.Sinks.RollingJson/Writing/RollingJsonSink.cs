@@ -769,11 +769,18 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         {
             if (_sequence < 0) _sequence = LatestSequence(_period);
             path = _naming.DatedPath(_period, _sequence);
-            while (_fileSizeLimit is { } limit && File.Exists(path) && new FileInfo(path).Length >= limit)
+            while (true)
+            {
+                // A link at a dated name was planted by someone else (see SymbolicLinks): the next name is used instead.
+                if (SymbolicLinks.IsLink(path)) SymbolicLinks.ReportLeftAlone(path);
+                else if (!(_fileSizeLimit is { } limit && File.Exists(path) && new FileInfo(path).Length >= limit)) break;
                 path = _naming.DatedPath(_period, ++_sequence);
+            }
         }
 
-        var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+        var file = _naming.FixedCurrentPath is null
+            ? OpenDated(path)
+            : new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
         try
         {
             var length = file.Length;
@@ -807,6 +814,26 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             _housekeepingDue = false;
             _housekeeper.Schedule();
         }
+    }
+
+    /// <summary>
+    /// Opens a dated file without following a link planted at its name: a new file is created exclusively (which no link
+    /// can redirect); an existing one is opened and refused (IOException, retried and reported by the writer) if a link
+    /// took its place meanwhile.
+    /// </summary>
+    static FileStream OpenDated(string path)
+    {
+        try
+        {
+            return new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+        }
+        catch (IOException) when (File.Exists(path) || SymbolicLinks.IsLink(path))
+        {
+        }
+        var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+        if (!SymbolicLinks.IsLink(path)) return file;
+        file.Dispose();
+        throw new IOException($"{path} is a symbolic link, which the sink never makes: it is not written through.");
     }
 
     /// <summary>The sequence to continue in this period: the newest uncompressed file under the limit, else a new one.</summary>
