@@ -155,6 +155,7 @@ sealed class ValueDetectors
             lastValueEnd = valueEnd;
             if (!operatorLike && (keyStart == keyEnd || !keys.IsSensitiveTextKey(text.Substring(keyStart, keyEnd - keyStart)))) continue;
 
+            valueEnd = WithSchemeCredential(text, keyStart, keyEnd, valueStart, valueEnd);
             result ??= new StringBuilder(text.Length);
             result.Append(text, copied, valueStart - copied).Append(_masker.MaskText(text.Substring(valueStart, valueEnd - valueStart)));
             copied = search = valueEnd;
@@ -162,6 +163,36 @@ sealed class ValueDetectors
 
         if (result is null) return text;
         return result.Append(text, copied, text.Length - copied).ToString();
+    }
+
+    /// <summary>HTTP authentication schemes whose credential follows them after white space (<c>Bearer x</c>, <c>Basic x</c>).</summary>
+    static readonly string[] AuthorizationSchemes = ["Basic", "Bearer", "Digest", "Negotiate", "NTLM", "Token", "OAuth", "HOBA", "Mutual", "ApiKey", "SSWS"];
+
+    /// <summary>
+    /// The end of a sensitive value that continues past white space: the value of an <c>auth</c> key
+    /// (<c>Authorization=Bearer x</c>) that is only a scheme's name is that name and the credential after it; white
+    /// space would otherwise end it after the scheme and leave the credential readable.
+    /// </summary>
+    static int WithSchemeCredential(string text, int keyStart, int keyEnd, int valueStart, int valueEnd)
+    {
+        if (text.AsSpan(keyStart, keyEnd - keyStart).IndexOf("auth", StringComparison.OrdinalIgnoreCase) < 0) return valueEnd;
+        var value = text.AsSpan(valueStart, valueEnd - valueStart);
+        var isScheme = false;
+        foreach (var scheme in AuthorizationSchemes)
+        {
+            if (value.Equals(scheme, StringComparison.OrdinalIgnoreCase))
+            {
+                isScheme = true;
+                break;
+            }
+        }
+        if (!isScheme) return valueEnd;
+        var start = valueEnd;
+        while (start < text.Length && text[start] is ' ' or '\t') start++;
+        if (start == valueEnd) return valueEnd;
+        var end = start;
+        while (end < text.Length && !char.IsWhiteSpace(text[end]) && text[end] is not ('"' or '\'' or ';' or '&' or '<' or '>')) end++;
+        return end > start ? end : valueEnd;
     }
 
     static int KeyStart(string text, int bound, int keyEnd)

@@ -68,6 +68,17 @@ public class EmbeddedCredentialTests
         Assert.That(Redact(input), Is.EqualTo(expected));
     }
 
+    // An Authorization value is a scheme and a credential: masking only the scheme word left the token readable.
+    [TestCase("headers Authorization=Bearer eyJhbGciOi.eyJzdWIi.sig next", "headers Authorization=" + Mask + " next")]
+    [TestCase("Authorization=Basic dXNlcjpwYXNz", "Authorization=" + Mask)]
+    [TestCase("proxy_authorization=NEGOTIATE YIIkMAYGKwYBBQUCoIIkJDCCJCCgJDAiBgkqhkiC; x=1", "proxy_authorization=" + Mask + "; x=1")]
+    [TestCase("GET /?authorization=Bearer&x=1", "GET /?authorization=" + Mask + "&x=1")]
+    [TestCase("password=basic was rejected", "password=" + Mask + " was rejected")]
+    public void AnAuthorizationSchemeAndItsCredentialAreMaskedTogether(string input, string expected)
+    {
+        Assert.That(Redact(input), Is.EqualTo(expected));
+    }
+
     [Test]
     public void TextWithManyEqualsSignsIsReadInOnePass()
     {
