@@ -106,7 +106,7 @@ sealed class ValueDetectors
     /// <summary>
     /// Masks the value of every <c>key=value</c> pair whose key the rules call sensitive. A key is up to
     /// <see cref="MaximumKeyWords"/> words of letters, digits, <c>_</c>, <c>-</c> and <c>.</c> joined by single spaces,
-    /// right before the <c>=</c> (spaces around it allowed). A quoted value runs through its closing quote. An unquoted
+    /// right before the <c>=</c> (spaces and tabs around it allowed). A quoted value runs through its closing quote. An unquoted
     /// value runs, in a query (key after <c>?</c> or <c>&amp;</c>), to the next <c>&amp; #</c> or white space; after a
     /// <c>;</c>, or when a <c>;</c> comes before the next pair, to the next <c>;</c> or line break (a connection string's
     /// value may hold spaces, commas and brackets); otherwise to white space or <c>;</c>. A quote followed by white space
@@ -140,7 +140,7 @@ sealed class ValueDetectors
 
             var bound = Math.Max(copied, equals < lastValueEnd ? lastValueStart : lastValueEnd);
             var keyEnd = equals;
-            while (keyEnd > bound && text[keyEnd - 1] == ' ') keyEnd--;
+            while (keyEnd > bound && text[keyEnd - 1] is ' ' or '\t') keyEnd--;
             var keyStart = KeyStart(text, bound, keyEnd);
             if (operatorLike)
             {
@@ -148,7 +148,7 @@ sealed class ValueDetectors
                 if (keyStart == keyEnd || !keys.IsSensitiveTextKey(text.Substring(keyStart, keyEnd - keyStart))) continue;
             }
             var valueStart = equals + 1;
-            while (valueStart < text.Length && text[valueStart] == ' ') valueStart++;
+            while (valueStart < text.Length && text[valueStart] is ' ' or '\t') valueStart++;
             var valueEnd = ends.Find(text, keyStart, valueStart);
             if (valueEnd == valueStart) continue;
             lastValueStart = valueStart;
@@ -266,7 +266,7 @@ sealed class ValueDetectors
         {
             if (keyStart > 0 && text[keyStart - 1] is '?' or '&') return ValueKind.Query;
             var before = keyStart;
-            while (before > 0 && text[before - 1] == ' ') before--;
+            while (before > 0 && text[before - 1] is ' ' or '\t') before--;
             return before > 0 && text[before - 1] == ';' ? ValueKind.Connection : ValueKind.Plain;
         }
 

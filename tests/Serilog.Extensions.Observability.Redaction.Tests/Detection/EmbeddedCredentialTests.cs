@@ -68,6 +68,15 @@ public class EmbeddedCredentialTests
         Assert.That(Redact(input), Is.EqualTo(expected));
     }
 
+    // Tabs around the '=' (aligned configuration dumps) are white space as spaces are: the value after them was kept.
+    [TestCase("db_password\t=\ts3cret done", "db_password\t=\t" + Mask + " done")]
+    [TestCase("password=\ts3cret", "password=\t" + Mask)]
+    [TestCase("Server=db;Password \t= s3cret;Encrypt=true", "Server=db;Password \t= " + Mask + ";Encrypt=true")]
+    public void TabsAroundTheEqualsSignDoNotHideTheValue(string input, string expected)
+    {
+        Assert.That(Redact(input), Is.EqualTo(expected));
+    }
+
     // An Authorization value is a scheme and a credential: masking only the scheme word left the token readable.
     [TestCase("headers Authorization=Bearer eyJhbGciOi.eyJzdWIi.sig next", "headers Authorization=" + Mask + " next")]
     [TestCase("Authorization=Basic dXNlcjpwYXNz", "Authorization=" + Mask)]
