@@ -1,5 +1,3 @@
-using Serilog.Debugging;
-
 namespace Serilog.Extensions.Observability.Enrichers.Context;
 
 /// <summary>
@@ -48,7 +46,7 @@ abstract class AmbientScope<TSelf> : IDisposable
         if (parent is not null && parent._depth >= MaxDepth)
         {
             if (Interlocked.Exchange(ref s_depthReported, 1) == 0)
-                SelfLog.WriteLine("{0}: more than {1} scopes are nested in one flow, so scopes are being begun and not disposed (dispose each with using). " +
+                SafeSelfLog.WriteLine("{0}: more than {1} scopes are nested in one flow, so scopes are being begun and not disposed (dispose each with using). " +
                     "Past that depth a new scope replaces the innermost one; reported once.", typeof(TSelf).Name, MaxDepth);
             parent = parent._parent;
         }

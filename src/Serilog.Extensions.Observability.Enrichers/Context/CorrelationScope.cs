@@ -1,4 +1,3 @@
-using Serilog.Debugging;
 using Serilog.Events;
 
 namespace Serilog.Extensions.Observability.Enrichers.Context;
@@ -44,7 +43,7 @@ sealed class CorrelationScope : AmbientScope<CorrelationScope>
         }
         catch (Exception ex)
         {
-            SelfLog.WriteLine("A deferred correlation id could not be read: {0}", ex);
+            SafeSelfLog.WriteLine("A deferred correlation id could not be read: {0}", ex);
         }
         finally
         {

@@ -1,4 +1,3 @@
-using Serilog.Debugging;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Enrichers.Enrichment;
 
@@ -68,7 +67,7 @@ sealed class UserScope : AmbientScope<UserScope>
         }
         catch (Exception ex)
         {
-            SelfLog.WriteLine("A deferred user identity could not be read: {0}", ex);
+            SafeSelfLog.WriteLine("A deferred user identity could not be read: {0}", ex);
             return null;
         }
         finally

@@ -1,5 +1,3 @@
-using Serilog.Debugging;
-
 namespace Serilog.Extensions.Observability.Enrichers.Enrichment;
 
 /// <summary>Where an enricher reports what it could not add: SelfLog, plus a process-wide count.</summary>
@@ -13,6 +11,6 @@ static class EnricherFailures
     public static void Report(string enricher, Exception exception)
     {
         Interlocked.Increment(ref _count);
-        SelfLog.WriteLine("{0} failed to enrich an event; its properties were not added: {1}", enricher, exception);
+        SafeSelfLog.WriteLine("{0} failed to enrich an event; its properties were not added: {1}", enricher, exception);
     }
 }
