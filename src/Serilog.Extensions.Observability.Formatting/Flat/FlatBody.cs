@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Serilog.Debugging;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Formatting.Json;
 using Serilog.Extensions.Observability.Formatting.Rendering;
@@ -216,7 +215,7 @@ readonly struct FlatBody(bool shortLevels, bool snakeCaseNames) : IEventBody
         }
         catch (Exception ex)
         {
-            SelfLog.WriteLine("Formatting: {0}.Message threw {1}", exception.GetType(), ex);
+            SafeSelfLog.WriteLine("Formatting: {0}.Message threw {1}", exception.GetType(), ex);
             return "<" + exception.GetType().Name + ".Message failed>";
         }
     }

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Diagnostics;
-using Serilog.Debugging;
 
 namespace Serilog.Extensions.Observability.Formatting.Json;
 
@@ -124,7 +123,7 @@ static class JsonText
         }
         catch (Exception ex)
         {
-            SelfLog.WriteLine("Formatting: {0}.ToString() threw {1}", value.GetType(), ex);
+            SafeSelfLog.WriteLine("Formatting: {0}.ToString() threw {1}", value.GetType(), ex);
             return "<" + value.GetType().Name + ".ToString() failed>";
         }
     }

@@ -1,4 +1,3 @@
-using Serilog.Debugging;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Formatting.Json;
 using Serilog.Parsing;
@@ -206,7 +205,7 @@ static class MessageRenderer
         catch (Exception ex)
         {
             // Serilog would lose the event; keep it with the plain ToString() (or a placeholder) and say why.
-            SelfLog.WriteLine("Formatting: {0}.ToString({1}) threw {2}", value.GetType(), format, ex);
+            SafeSelfLog.WriteLine("Formatting: {0}.ToString({1}) threw {2}", value.GetType(), format, ex);
             text = JsonText.SafeToString(value);
         }
         output.Append(text);
