@@ -5,7 +5,6 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Serilog.Core;
-using Serilog.Debugging;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Redaction.Core;
 using Serilog.Extensions.Observability.Redaction.Masking;
@@ -121,7 +120,7 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
             }
             catch (Exception ex)
             {
-                SelfLog.WriteLine("The property accessor {0}.{1} threw exception: {2}", value.GetType(), member.Name, ex);
+                SafeSelfLog.WriteLine("The property accessor {0}.{1} threw exception: {2}", value.GetType(), member.Name, ex);
                 memberValue = AccessorThrew + ex.GetType().Name;
             }
 
@@ -186,7 +185,7 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
         catch (Exception ex)
         {
             // Serilog catches this only at the top of the graph; here it stays local to the member.
-            SelfLog.WriteLine("Exception caught while converting property value: {0}", ex);
+            SafeSelfLog.WriteLine("Exception caught while converting property value: {0}", ex);
             return new ScalarValue(CaptureThrew + ex.GetType().Name);
         }
 

@@ -7,7 +7,6 @@ using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Serilog.Debugging;
 using Serilog.Extensions.Observability.Redaction.Attributes;
 using Serilog.Extensions.Observability.Redaction.Keys;
 
@@ -149,7 +148,7 @@ sealed class TypeShape
                 }
                 catch (NotSupportedException)
                 {
-                    SelfLog.WriteLine("The property accessor {0} is not supported via Reflection API", property);
+                    SafeSelfLog.WriteLine("The property accessor {0} is not supported via Reflection API", property);
                     return NotSupportedViaReflection;
                 }
             };

@@ -42,7 +42,7 @@ sealed class RedactingSink : ILogEventSink, IDisposable
         }
         catch (Exception ex)
         {
-            Debugging.SelfLog.WriteLine("Redacted: a sink inside WriteTo.Redacted failed to emit an event: {0}", ex);
+            SafeSelfLog.WriteLine("Redacted: a sink inside WriteTo.Redacted failed to emit an event: {0}", ex);
         }
     }
 
