@@ -5,7 +5,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Serilog.AspNetCore;
-using Serilog.Debugging;
 using Serilog.Events;
 using Serilog.Extensions.Observability;
 using Serilog.Extensions.Observability.AspNetCore.Correlation;
@@ -228,7 +227,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
             }
             catch (Exception ex)
             {
-                SelfLog.WriteLine("AddObservability: no logger for events written after the host was disposed: {0}", ex);
+                SafeSelfLog.WriteLine("AddObservability: no logger for events written after the host was disposed: {0}", ex);
             }
 
             if (late is null)
@@ -296,7 +295,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
             }
             catch (Exception ex)
             {
-                SelfLog.WriteLine("AddObservability: the logger a failed call closed could not be rebuilt: {0}", ex);
+                SafeSelfLog.WriteLine("AddObservability: the logger a failed call closed could not be rebuilt: {0}", ex);
                 return;
             }
             Log.Logger = restored;

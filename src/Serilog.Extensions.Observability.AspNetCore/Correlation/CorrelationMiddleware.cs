@@ -222,7 +222,7 @@ sealed class CorrelationMiddleware
             {
                 // A principal whose claims throw: the enricher reports the same when an event needs the user; the request
                 // must not fail for it.
-                Serilog.Debugging.SelfLog.WriteLine("Reading the user of a request that ended failed: {0}", ex);
+                SafeSelfLog.WriteLine("Reading the user of a request that ended failed: {0}", ex);
             }
             finally
             {

@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
 using Serilog.AspNetCore;
 using Serilog.Core;
-using Serilog.Debugging;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Timing;
 using Serilog.Parsing;
@@ -139,7 +138,7 @@ sealed class RequestLoggingMiddleware
             {
                 // The application's callback failed: the request is still logged, at the level a failure or a
                 // server error would have by default.
-                SelfLog.WriteLine("The request logging GetLevel callback failed for {0}: {1}", httpContext.Request.Path, failure);
+                SafeSelfLog.WriteLine("The request logging GetLevel callback failed for {0}: {1}", httpContext.Request.Path, failure);
                 level = exception is not null || statusCode > 499 ? LogEventLevel.Error : LogEventLevel.Information;
             }
             if (!logger.IsEnabled(level)) return false;
@@ -154,7 +153,7 @@ sealed class RequestLoggingMiddleware
             catch (Exception failure)
             {
                 // The request is still logged, with what the callback set before it failed.
-                SelfLog.WriteLine("The request logging EnrichDiagnosticContext callback failed for {0}: {1}", httpContext.Request.Path, failure);
+                SafeSelfLog.WriteLine("The request logging EnrichDiagnosticContext callback failed for {0}: {1}", httpContext.Request.Path, failure);
             }
 
             collector.TryComplete(out var collected, out var collectedException);
@@ -189,7 +188,7 @@ sealed class RequestLoggingMiddleware
         catch (Exception failure)
         {
             // Logging never throws into the application.
-            SelfLog.WriteLine("Failed to write the request completion event for {0}: {1}", httpContext.Request.Path, failure);
+            SafeSelfLog.WriteLine("Failed to write the request completion event for {0}: {1}", httpContext.Request.Path, failure);
         }
 
         return false;
