@@ -85,7 +85,7 @@ public sealed class PipelineTimer : IDisposable
         if (TimingDiagnostics.Source.HasListeners())
         {
             _previousActivity = Activity.Current;
-            _activity = TimingDiagnostics.StartActivity(name, parent: null, [new("pipeline", name)], TimeProvider.GetUtcNow());
+            _activity = TimingDiagnostics.StartActivity(name, parent: null, [new("pipeline", name)], ClockReads.UtcNow(TimeProvider));
         }
         // The span id joins the pipeline's logs to its trace; without a span a random id of the same shape.
         Id = (_activity?.SpanId ?? ActivitySpanId.CreateRandom()).ToHexString();
@@ -97,7 +97,7 @@ public sealed class PipelineTimer : IDisposable
         PipelineProperty = new LogEventProperty(TimingEvents.PipelineName, new ScalarValue(name));
         PipelineIdProperty = new LogEventProperty(TimingEvents.PipelineIdName, new ScalarValue(Id));
 
-        _start = TimeProvider.GetTimestamp();
+        _start = ClockReads.Timestamp(TimeProvider, fallback: 0);
         TimingAmbient.Enter(ref _scope, this);
         _collector = PipelineCollector.Register(this, out var sequence);
         CollectorSequence = sequence;
@@ -438,11 +438,12 @@ public sealed class PipelineTimer : IDisposable
             for (var i = open.Length - 1; i >= 0; i--) open[i].Abandon();
         }
 
-        var end = TimeProvider.GetTimestamp();
+        // A clock that throws ends the pipeline where it began: a zero duration, never an exception from Dispose.
+        var end = ClockReads.Timestamp(TimeProvider, fallback: _start);
         Volatile.Write(ref _end, end);
         Volatile.Write(ref _outcome, (int)outcome);
 
-        var elapsed = TimeProvider.GetElapsedTime(_start, end);
+        var elapsed = ClockReads.Elapsed(TimeProvider, _start, end);
         LeaveAmbient();
 
         // Recorded and written while the span is current, whichever flow ends the pipeline: the duration's exemplar and
@@ -471,7 +472,7 @@ public sealed class PipelineTimer : IDisposable
         }
         _collector?.PipelineEnded(this, CollectorSequence, stages);
         if (!write) return;
-        TimingEvents.WriteSummary(_logger, level, TimeProvider.GetUtcNow(), this, elapsed, outcome, exception, stages, slowest, otherRuns, _activity);
+        TimingEvents.WriteSummary(_logger, level, ClockReads.UtcNow(TimeProvider), this, elapsed, outcome, exception, stages, slowest, otherRuns, _activity);
     }
 
     /// <summary>

@@ -43,12 +43,12 @@ public sealed class StageTimer : IDisposable
             _previousActivity = Activity.Current;
             _activity = TimingDiagnostics.StartActivity(Name, parent?._activity ?? pipeline.Activity,
                 [new("pipeline", pipeline.Name), new("pipeline.id", pipeline.Id), new("stage", Name)],
-                pipeline.TimeProvider.GetUtcNow());
+                ClockReads.UtcNow(pipeline.TimeProvider));
         }
 
         // Started before the stage is registered: once registered, a pipeline ending on another thread may abandon it at
         // once, and must find its start (not zero, which would time it from the clock's origin).
-        _start = pipeline.TimeProvider.GetTimestamp();
+        _start = ClockReads.Timestamp(pipeline.TimeProvider, fallback: 0);
         _entry = pipeline.StageStarted(this, Name, _parent is not null);
         // Entered after the activity started, so ending can restore the context that still has the activity current.
         TimingAmbient.Enter(ref _scope, this);
@@ -136,10 +136,11 @@ public sealed class StageTimer : IDisposable
             {
                 won = true;
                 Volatile.Write(ref _ending, 1);
-                var end = pipeline.TimeProvider.GetTimestamp();
+                // A clock that throws ends the stage where it began: a zero duration, never an exception from Dispose.
+                var end = ClockReads.Timestamp(pipeline.TimeProvider, fallback: _start);
                 Volatile.Write(ref _end, end);
                 Volatile.Write(ref _outcome, (int)outcome);
-                elapsed = pipeline.TimeProvider.GetElapsedTime(_start, end);
+                elapsed = ClockReads.Elapsed(pipeline.TimeProvider, _start, end);
                 pipeline.StageEnded(this, _entry, elapsed);
             }
         }
@@ -170,7 +171,7 @@ public sealed class StageTimer : IDisposable
             TimingDiagnostics.RecordStage(elapsed, pipeline.Name, Name, outcome);
         var level = TimingEvents.Level(outcome, elapsed, Threshold(), pipeline.Options.StageCompletionLevel);
         if (!pipeline.Logger.IsEnabled(level)) return;
-        TimingEvents.WriteStage(pipeline.Logger, level, pipeline.TimeProvider.GetUtcNow(), pipeline, StageProperty,
+        TimingEvents.WriteStage(pipeline.Logger, level, ClockReads.UtcNow(pipeline.TimeProvider), pipeline, StageProperty,
             elapsed, outcome, exception, _activity);
     }
 

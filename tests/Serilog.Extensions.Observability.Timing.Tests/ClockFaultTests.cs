@@ -1,0 +1,45 @@
+using Serilog.Extensions.Observability.Tests.Support;
+using Serilog.Extensions.Observability.Timing.Internal;
+
+namespace Serilog.Extensions.Observability.Timing.Tests;
+
+/// <summary>The pipeline's clock is the application's: one that throws costs the measurement, never the stage.</summary>
+[NonParallelizable]
+public class ClockFaultTests
+{
+    sealed class BrokenClock(FakeTimeProvider inner) : TimeProvider
+    {
+        public volatile bool Broken;
+        public override long TimestampFrequency => inner.TimestampFrequency;
+        public override DateTimeOffset GetUtcNow() => Broken ? throw new InvalidOperationException("clock broke") : inner.GetUtcNow();
+        public override long GetTimestamp() => Broken ? throw new InvalidOperationException("clock broke") : inner.GetTimestamp();
+    }
+
+    [Test]
+    public void AClockThatThrowsWhenStagesAndPipelinesEndCostsTheDurationNotTheEndOrItsEvents()
+    {
+        var fake = new FakeTimeProvider();
+        var clock = new BrokenClock(fake);
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration().MinimumLevel.Verbose().WriteTo.Sink(sink).CreateLogger();
+        var selfLog = new List<string>();
+        var failures = ClockReads.Failures;
+        using (TemporarySelfLog.SaveTo(selfLog))
+        {
+            var pipeline = PipelineTimer.Begin("p", logger, new PipelineTimingOptions { TimeProvider = clock });
+            var stage = pipeline.Stage("s");
+            fake.Advance(TimeSpan.FromMilliseconds(40));
+            clock.Broken = true;
+            Assert.That(stage.Complete, Throws.Nothing, "ending a stage");
+            Assert.That(() => pipeline.Stage("t").Dispose(), Throws.Nothing, "a stage begun and ended");
+            Assert.That(pipeline.Dispose, Throws.Nothing, "ending the pipeline");
+            Assert.That(stage.Outcome, Is.EqualTo(TimingOutcome.Completed));
+            Assert.That(pipeline.Outcome, Is.EqualTo(TimingOutcome.Completed));
+        }
+
+        Assert.That(sink.Events.Where(e => e.Properties.ContainsKey("ElapsedMs")).Select(e => e.Properties.TryGetValue("Stage", out var s) ? s.ToString() : "summary"),
+            Is.EqualTo(new[] { "\"s\"", "\"t\"", "summary" }));
+        Assert.That(ClockReads.Failures, Is.GreaterThan(failures));
+        Assert.That(TimingAmbient.Current, Is.Null, "the pipeline and its stages left the flow");
+    }
+}
