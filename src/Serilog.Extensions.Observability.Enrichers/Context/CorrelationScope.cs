@@ -27,16 +27,12 @@ sealed class CorrelationScope : AmbientScope<CorrelationScope>
     /// </summary>
     public string? Id => _resolve is null ? _id : Resolve();
 
-    // The deferred scope whose resolver runs on this thread: a resolver that reads CorrelationContext.CurrentId (or logs
-    // an enriched event) asks this scope again, which must not recurse until the stack overflows.
-    [ThreadStatic] static CorrelationScope? t_resolving;
-
     string? Resolve()
     {
-        var outer = t_resolving;
-        if (ReferenceEquals(outer, this)) return Parent?.Id; // inside its own resolver: the enclosing scope's id
+        // Inside its own resolver (here or up the stack, see Resolving): the enclosing scope's id.
+        if (Resolving<CorrelationScope>.Contains(this)) return Parent?.Id;
 
-        t_resolving = this;
+        Resolving<CorrelationScope>.Push(this);
         try
         {
             if (_resolve!() is { } id && CorrelationContext.IsValidId(id)) return id;
@@ -47,7 +43,7 @@ sealed class CorrelationScope : AmbientScope<CorrelationScope>
         }
         finally
         {
-            t_resolving = outer;
+            Resolving<CorrelationScope>.Pop();
         }
 
         return Parent?.Id;

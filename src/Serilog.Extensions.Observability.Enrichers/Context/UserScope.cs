@@ -46,10 +46,6 @@ sealed class UserScope : AmbientScope<UserScope>
         }
     }
 
-    // The deferred scope whose resolver runs on this thread: a resolver that reads UserContext.Current (or logs an
-    // enriched event) asks this scope again, which must not recurse until the stack overflows.
-    [ThreadStatic] static UserScope? t_resolving;
-
     /// <summary>
     /// The resolver's identity; inside its own resolver the enclosing scope's. A resolver that throws (a principal whose
     /// claims fail) is reported through SelfLog and gives no identity, as a resolver that returns none: never an
@@ -57,10 +53,10 @@ sealed class UserScope : AmbientScope<UserScope>
     /// </summary>
     UserIdentity? Resolve()
     {
-        var outer = t_resolving;
-        if (ReferenceEquals(outer, this)) return Parent?.Identity;
+        // Inside its own resolver (here or up the stack, see Resolving): the enclosing scope's identity.
+        if (Resolving<UserScope>.Contains(this)) return Parent?.Identity;
 
-        t_resolving = this;
+        Resolving<UserScope>.Push(this);
         try
         {
             return _resolve!();
@@ -72,7 +68,7 @@ sealed class UserScope : AmbientScope<UserScope>
         }
         finally
         {
-            t_resolving = outer;
+            Resolving<UserScope>.Pop();
         }
     }
 

@@ -108,6 +108,21 @@ public class CorrelationContextTests
     }
 
     [Test]
+    public void NestedDeferredScopesWhoseResolversReadTheCurrentIdEndInsteadOfRecursing()
+    {
+        // The inner resolver reads the outer scope's id, whose resolver reads the current id: the inner scope again.
+        var calls = 0;
+        using (CorrelationContext.Begin("root"))
+        using (CorrelationContext.BeginDeferred(() => ++calls > 50 ? "recursed" : CorrelationContext.CurrentId is { } id ? id + "-outer" : null))
+        using (CorrelationContext.BeginDeferred(() => ++calls > 50 ? "recursed" : CorrelationContext.CurrentId is { } id ? id + "-inner" : null))
+        {
+            // Each scope, asked again inside its own resolver, gives its enclosing scope's id.
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo("root-outer-inner"));
+            Assert.That(calls, Is.EqualTo(2));
+        }
+    }
+
+    [Test]
     public void BeginDeferredRejectsANullResolver()
     {
         Assert.That(() => CorrelationContext.BeginDeferred(null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("resolve"));

@@ -169,4 +169,20 @@ public class UserContextTests
             Assert.That(UserContext.Current?.UserId, Is.EqualTo("outer-derived"));
         }
     }
+
+    [Test]
+    public void NestedDeferredScopesWhoseResolversReadTheCurrentUserEndInsteadOfRecursing()
+    {
+        // The inner resolver reads the outer scope's user, whose resolver reads the current user: the inner scope again.
+        var calls = 0;
+        UserIdentity? Derive(string suffix) =>
+            ++calls > 50 ? new UserIdentity("recursed") : UserContext.Current is { } enclosing ? new UserIdentity(enclosing.UserId + suffix) : null;
+        using (UserContext.Begin("root"))
+        using (UserContext.BeginDeferred(() => Derive("-outer")))
+        using (UserContext.BeginDeferred(() => Derive("-inner")))
+        {
+            Assert.That(UserContext.Current?.UserId, Is.EqualTo("root-outer-inner"));
+            Assert.That(calls, Is.EqualTo(2));
+        }
+    }
 }
