@@ -301,7 +301,7 @@ public sealed class PipelineTimer : IDisposable
     internal TimeSpan ElapsedAt(long timestamp)
     {
         var end = Volatile.Read(ref _outcome) == (int)TimingOutcome.Running ? timestamp : Volatile.Read(ref _end);
-        return TimeProvider.GetElapsedTime(_start, end);
+        return ClockReads.Elapsed(TimeProvider, _start, end);
     }
 
     /// <summary>Registers a starting stage; returns its entry index.</summary>

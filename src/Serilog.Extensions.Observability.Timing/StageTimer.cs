@@ -103,7 +103,7 @@ public sealed class StageTimer : IDisposable
     internal TimeSpan ElapsedAt(long timestamp)
     {
         var end = Volatile.Read(ref _outcome) == (int)TimingOutcome.Running ? timestamp : Volatile.Read(ref _end);
-        return Pipeline.TimeProvider.GetElapsedTime(_start, end);
+        return ClockReads.Elapsed(Pipeline.TimeProvider, _start, end);
     }
 
     internal void Abandon() => End(TimingOutcome.Abandoned, null);

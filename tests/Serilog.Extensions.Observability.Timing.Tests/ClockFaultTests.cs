@@ -1,4 +1,6 @@
+using Serilog.Events;
 using Serilog.Extensions.Observability.Tests.Support;
+using Serilog.Extensions.Observability.Timing.Tests.Support;
 using Serilog.Extensions.Observability.Timing.Internal;
 
 namespace Serilog.Extensions.Observability.Timing.Tests;
@@ -41,5 +43,39 @@ public class ClockFaultTests
             Is.EqualTo(new[] { "\"s\"", "\"t\"", "summary" }));
         Assert.That(ClockReads.Failures, Is.GreaterThan(failures));
         Assert.That(TimingAmbient.Current, Is.Null, "the pipeline and its stages left the flow");
+    }
+
+    /// <summary>A clock whose timestamps are set by hand, backwards too (one derived from an adjustable wall clock).</summary>
+    sealed class SettableClock : TimeProvider
+    {
+        public long Timestamp;
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+        public override long GetTimestamp() => Volatile.Read(ref Timestamp);
+    }
+
+    [Test]
+    public void AClockThatGoesBackwardsGivesZeroDurationsNeverNegativeOnes()
+    {
+        var clock = new SettableClock { Timestamp = TimeSpan.FromSeconds(10).Ticks };
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration().MinimumLevel.Verbose().Enrich.WithPipelineTiming().WriteTo.Sink(sink).CreateLogger();
+
+        using (var pipeline = PipelineTimer.Begin("p", logger, new PipelineTimingOptions { TimeProvider = clock }))
+        {
+            using (pipeline.Stage("s"))
+            {
+                clock.Timestamp -= TimeSpan.FromSeconds(2).Ticks;
+                logger.Information("Inside");
+                Assert.That(pipeline.Elapsed, Is.EqualTo(TimeSpan.Zero));
+            }
+        }
+
+        var elapsed = sink.Events.SelectMany(e => new[] { "ElapsedMs", "StageElapsedMs", "PipelineElapsedMs" }
+            .Where(e.Properties.ContainsKey).Select(name => (name, value: Convert.ToDouble(e.Scalar(name))))).ToList();
+        Assert.That(elapsed.Select(e => e.name), Does.Contain("StageElapsedMs").And.Contain("PipelineElapsedMs").And.Contain("ElapsedMs"));
+        // The clock only went back: nothing took any time.
+        Assert.That(elapsed.Where(e => e.value != 0), Is.Empty);
+        var stages = (DictionaryValue)sink.Events.Single(e => e.Properties.ContainsKey("Stages")).Properties["Stages"];
+        Assert.That(stages.Elements.Values.Select(v => Convert.ToDouble(((ScalarValue)v).Value)), Is.All.GreaterThanOrEqualTo(0));
     }
 }

@@ -44,12 +44,16 @@ static class ClockReads
         }
     }
 
-    /// <summary>The time between two timestamps of the clock; zero when its frequency cannot be read.</summary>
+    /// <summary>
+    /// The time between two timestamps of the clock; zero when its frequency cannot be read, or when the clock went
+    /// backwards (a timestamp derived from an adjustable wall clock): a duration is never negative.
+    /// </summary>
     public static TimeSpan Elapsed(TimeProvider clock, long start, long end)
     {
         try
         {
-            return clock.GetElapsedTime(start, end);
+            var elapsed = clock.GetElapsedTime(start, end);
+            return elapsed > TimeSpan.Zero ? elapsed : TimeSpan.Zero;
         }
         catch (Exception ex)
         {
