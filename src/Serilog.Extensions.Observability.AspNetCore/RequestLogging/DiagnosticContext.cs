@@ -38,9 +38,24 @@ sealed class DiagnosticContext : IDiagnosticContext
         if (collector is null) return;
 
         var logger = _logger ?? Log.Logger;
-        if (logger.BindProperty(propertyName, value, destructureObjects, out var property))
-            collector.AddOrUpdate(property);
+        LogEventProperty? property;
+        try
+        {
+            if (!logger.BindProperty(propertyName, value, destructureObjects, out property)) return;
+        }
+        catch (Exception ex)
+        {
+            // Serilog stringifies a value it does not destructure as it binds it, outside the guard it keeps for
+            // message arguments: a ToString() that throws would fail the request. The property gets the placeholder
+            // Serilog gives such a message argument.
+            SafeSelfLog.WriteLine("IDiagnosticContext.Set: the value of {0} could not be captured: {1}", propertyName, ex);
+            if (!LogEventProperty.IsValidName(propertyName)) return;
+            property = new LogEventProperty(propertyName, new ScalarValue(CaptureFailed + ex.GetType().Name));
+        }
+        collector.AddOrUpdate(property);
     }
+
+    const string CaptureFailed = "Capturing the property value threw an exception: ";
 
     // Null clears an exception set earlier, as in Serilog.Extensions.Hosting (a handler that recovered).
     public void SetException(Exception exception) => AmbientCollector.Value?.SetException(exception);

@@ -130,6 +130,32 @@ public class RequestLoggingMiddlewareTests
         Assert.That(EventText.Scalar(evt, "RequestHost"), Is.EqualTo("127.0.0.1"));
     }
 
+    sealed class ThrowingToString
+    {
+        public override string ToString() => throw new InvalidOperationException("no text");
+    }
+
+    [Test, NonParallelizable] // SelfLog is process-wide
+    public async Task AValueWhoseToStringThrowsSetThroughTheDiagnosticContextCostsItsTextNotTheRequest()
+    {
+        var selfLog = new List<string>();
+        using var _ = Serilog.Extensions.Observability.Tests.Support.TemporarySelfLog.SaveTo(selfLog);
+        await using var app = await StartAsync(null, a => a.MapGet("/order", (IDiagnosticContext dc) =>
+        {
+            dc.Set("Bad", new ThrowingToString());
+            dc.Set("OrderId", 42);
+            return "ok";
+        }));
+        using var client = app.CreateClient();
+
+        Assert.That((await client.GetAsync("/order")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        var evt = _sink.WaitForCompletion("/order");
+        Assert.That(((ScalarValue)evt.Properties["OrderId"]).Value, Is.EqualTo(42));
+        Assert.That(EventText.Scalar(evt, "Bad"), Is.EqualTo("Capturing the property value threw an exception: InvalidOperationException"));
+        Assert.That(selfLog, Has.Some.Contains("no text"));
+    }
+
     [Test]
     public async Task SetExceptionWithNullClearsTheExceptionAsInSerilogAspNetCore()
     {
