@@ -2,7 +2,6 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using Serilog.Configuration;
 using Serilog.Core;
-using Serilog.Debugging;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Formatting;
 using Serilog.Extensions.Observability.Redaction;
@@ -179,7 +178,7 @@ sealed class ObservabilityState
             }
             catch (Exception ex)
             {
-                SelfLog.WriteLine("Failed to dispose an observability sink: {0}", ex);
+                SafeSelfLog.WriteLine("Failed to dispose an observability sink: {0}", ex);
             }
         }
     }
