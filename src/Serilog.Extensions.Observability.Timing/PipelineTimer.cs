@@ -97,7 +97,7 @@ public sealed class PipelineTimer : IDisposable
         PipelineProperty = new LogEventProperty(TimingEvents.PipelineName, new ScalarValue(name));
         PipelineIdProperty = new LogEventProperty(TimingEvents.PipelineIdName, new ScalarValue(Id));
 
-        _start = ClockReads.Timestamp(TimeProvider, fallback: 0);
+        _start = ClockReads.Timestamp(TimeProvider, fallback: ClockReads.Unknown);
         TimingAmbient.Enter(ref _scope, this);
         _collector = PipelineCollector.Register(this, out var sequence);
         CollectorSequence = sequence;

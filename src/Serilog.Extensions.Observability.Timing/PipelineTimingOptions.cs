@@ -70,9 +70,9 @@ public sealed class PipelineTimingOptions
 
     /// <summary>
     /// The clock for timestamps and durations. The default is <see cref="TimeProvider.System"/>. A read that throws
-    /// where a stage or pipeline begins or ends is reported through SelfLog and costs only that time: a stage whose end
-    /// cannot be read lasts zero, and an event whose time cannot be read takes the system's. A duration over which the
-    /// clock went backwards is zero, never negative.
+    /// where a stage or pipeline begins or ends is reported through SelfLog and costs only that time: a stage whose
+    /// start or end cannot be read lasts zero, and an event whose time cannot be read takes the system's. A duration
+    /// over which the clock went backwards is zero, never negative.
     /// </summary>
     public TimeProvider TimeProvider
     {

@@ -48,7 +48,7 @@ public sealed class StageTimer : IDisposable
 
         // Started before the stage is registered: once registered, a pipeline ending on another thread may abandon it at
         // once, and must find its start (not zero, which would time it from the clock's origin).
-        _start = ClockReads.Timestamp(pipeline.TimeProvider, fallback: 0);
+        _start = ClockReads.Timestamp(pipeline.TimeProvider, fallback: ClockReads.Unknown);
         _entry = pipeline.StageStarted(this, Name, _parent is not null);
         // Entered after the activity started, so ending can restore the context that still has the activity current.
         TimingAmbient.Enter(ref _scope, this);

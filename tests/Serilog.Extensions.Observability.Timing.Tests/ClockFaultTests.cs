@@ -78,4 +78,27 @@ public class ClockFaultTests
         var stages = (DictionaryValue)sink.Events.Single(e => e.Properties.ContainsKey("Stages")).Properties["Stages"];
         Assert.That(stages.Elements.Values.Select(v => Convert.ToDouble(((ScalarValue)v).Value)), Is.All.GreaterThanOrEqualTo(0));
     }
+
+    [Test]
+    public void AStageWhoseStartCouldNotBeReadLastsZeroNotTheTimeSinceTheClocksOrigin()
+    {
+        var fake = new FakeTimeProvider();
+        fake.Advance(TimeSpan.FromDays(3));
+        var clock = new BrokenClock(fake);
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration().MinimumLevel.Verbose().WriteTo.Sink(sink).CreateLogger();
+
+        using (var pipeline = PipelineTimer.Begin("p", logger, new PipelineTimingOptions { TimeProvider = clock }))
+        {
+            clock.Broken = true;
+            var stage = pipeline.Stage("s");
+            clock.Broken = false;
+            fake.Advance(TimeSpan.FromMilliseconds(40));
+            stage.Complete();
+            Assert.That(stage.Elapsed, Is.EqualTo(TimeSpan.Zero));
+        }
+
+        var stageEvent = sink.Events.Single(e => e.Properties.ContainsKey("Stage") && Equals(e.Scalar("Stage"), "s"));
+        Assert.That(Convert.ToDouble(stageEvent.Scalar("ElapsedMs")), Is.Zero);
+    }
 }

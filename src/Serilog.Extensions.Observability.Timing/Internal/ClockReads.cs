@@ -13,6 +13,12 @@ static class ClockReads
     static long s_failures;
     static long s_lastReport;
 
+    /// <summary>
+    /// The start of a stage or pipeline whose clock threw as it began: durations from it are zero, never measured from
+    /// the clock's origin once the clock works again. No clock returns it (it is <see cref="long.MinValue"/>).
+    /// </summary>
+    public const long Unknown = long.MinValue;
+
     /// <summary>How many clock reads failed since the process started.</summary>
     internal static long Failures => Interlocked.Read(ref s_failures);
 
@@ -45,11 +51,13 @@ static class ClockReads
     }
 
     /// <summary>
-    /// The time between two timestamps of the clock; zero when its frequency cannot be read, or when the clock went
-    /// backwards (a timestamp derived from an adjustable wall clock): a duration is never negative.
+    /// The time between two timestamps of the clock; zero when either is <see cref="Unknown"/>, when its frequency
+    /// cannot be read, or when the clock went backwards (a timestamp derived from an adjustable wall clock): a duration
+    /// is never negative.
     /// </summary>
     public static TimeSpan Elapsed(TimeProvider clock, long start, long end)
     {
+        if (start == Unknown || end == Unknown) return TimeSpan.Zero;
         try
         {
             var elapsed = clock.GetElapsedTime(start, end);
