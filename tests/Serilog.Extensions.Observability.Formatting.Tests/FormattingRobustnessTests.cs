@@ -132,20 +132,13 @@ public class FormattingRobustnessTests
         // SelfLog.Enable(TextWriter) on a full disk throws from every line: that costs the report, not the event.
         var logEvent = Some.LogEvent("Value {V} {F} {F:x}", exception: new ThrowingMessage(),
             properties: [Some.Property("V", new Throwing()), Some.Property("F", new ThrowingFormatted())]);
-        Serilog.Debugging.SelfLog.Enable(_ => throw new IOException("the SelfLog file's disk is full"));
-        try
+        using var failingSelfLog = Serilog.Extensions.Observability.Tests.Support.TemporarySelfLog.Failing();
+        foreach (var formatter in Formatters)
         {
-            foreach (var formatter in Formatters)
-            {
-                string? text = null;
-                Assert.DoesNotThrow(() => text = Utf8.FormatText(formatter, logEvent), formatter.GetType().Name);
-                Assert.That(text, Does.Contain("<Throwing.ToString() failed>"), formatter.GetType().Name);
-                Assert.That(Utf8.FormatUtf8(formatter, logEvent), Is.EqualTo(Utf8.Encode(text!)), formatter.GetType().Name);
-            }
-        }
-        finally
-        {
-            Serilog.Debugging.SelfLog.Disable();
+            string? text = null;
+            Assert.DoesNotThrow(() => text = Utf8.FormatText(formatter, logEvent), formatter.GetType().Name);
+            Assert.That(text, Does.Contain("<Throwing.ToString() failed>"), formatter.GetType().Name);
+            Assert.That(Utf8.FormatUtf8(formatter, logEvent), Is.EqualTo(Utf8.Encode(text!)), formatter.GetType().Name);
         }
     }
 

@@ -495,15 +495,8 @@ public class RequestLoggingMiddlewareTests
     public async Task ThrowingCallbacksStillLeaveTheRequestLineWhenTheSelfLogOutputThrows()
     {
         // SelfLog.Enable(TextWriter) on a full disk throws from every line: that costs the report, not the request line.
-        Serilog.Debugging.SelfLog.Enable(_ => throw new IOException("the SelfLog file's disk is full"));
-        try
-        {
-            await AssertThrowingCallbacksLeaveTheRequestLines();
-        }
-        finally
-        {
-            Serilog.Debugging.SelfLog.Disable();
-        }
+        using var failingSelfLog = Serilog.Extensions.Observability.Tests.Support.TemporarySelfLog.Failing();
+        await AssertThrowingCallbacksLeaveTheRequestLines();
     }
 
     /// <summary>A throwing EnrichDiagnosticContext and a throwing GetLevel: both requests answer 200 and are logged.</summary>

@@ -1,4 +1,3 @@
-using Serilog.Debugging;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Enrichers;
 using Serilog.Extensions.Observability.Tests.Support;
@@ -12,11 +11,13 @@ namespace Serilog.Extensions.Observability.Enrichers.Tests.Context;
 [NonParallelizable]
 public class FailingSelfLogTests
 {
+    TemporarySelfLog? _selfLog;
+
     [SetUp]
-    public void ThrowFromSelfLog() => SelfLog.Enable(_ => throw new IOException("the SelfLog file's disk is full"));
+    public void ThrowFromSelfLog() => _selfLog = TemporarySelfLog.Failing();
 
     [TearDown]
-    public void RestoreSelfLog() => SelfLog.Disable();
+    public void RestoreSelfLog() => _selfLog?.Dispose();
 
     [Test]
     public void AThrowingCorrelationResolverStillShowsTheEnclosingIdWhenSelfLogFails()

@@ -1,5 +1,4 @@
 using Serilog.Core;
-using Serilog.Debugging;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Redaction.Tests.Support;
 using Serilog.Extensions.Observability.Tests.Support;
@@ -15,11 +14,13 @@ public class FailingSelfLogTests
 {
     const string Mask = RedactionOptions.DefaultMask;
 
+    TemporarySelfLog? _selfLog;
+
     [SetUp]
-    public void ThrowFromSelfLog() => SelfLog.Enable(_ => throw new IOException("the SelfLog file's disk is full"));
+    public void ThrowFromSelfLog() => _selfLog = TemporarySelfLog.Failing();
 
     [TearDown]
-    public void RestoreSelfLog() => SelfLog.Disable();
+    public void RestoreSelfLog() => _selfLog?.Dispose();
 
     [Test]
     public void AThrowingGetterStillGivesItsPlaceholderAndKeepsTheOtherMembersWhenSelfLogFails()

@@ -279,7 +279,7 @@ public class FaultTests
     {
         // A SelfLog file on the same full disk throws; the writer's reports must not take the writer (and the process) down.
         var sink = Create(Path.Combine(_folder!.Path, "app-.json"), o => o.Formatter = new ThrowingFormatter());
-        Serilog.Debugging.SelfLog.Enable(_ => throw new IOException("the SelfLog file's disk is full"));
+        using var failingSelfLog = Serilog.Extensions.Observability.Tests.Support.TemporarySelfLog.Failing();
         for (var i = 0; i < 3; i++) sink.Emit(Event(i));
         sink.Dispose();
 

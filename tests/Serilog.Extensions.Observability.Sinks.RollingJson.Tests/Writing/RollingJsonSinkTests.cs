@@ -578,26 +578,19 @@ public class RollingJsonSinkTests
     public void AValueThatThrowsWhileTheWriterFormatsItCostsItsTextNotItsEventEvenWhenSelfLogThrows()
     {
         // SelfLog.Enable(TextWriter) on a full disk throws from every line: the writer's formatting must still succeed.
-        Serilog.Debugging.SelfLog.Enable(_ => throw new IOException("the SelfLog file's disk is full"));
-        try
-        {
-            using var folder = TempFolder.ForCaller();
-            var path = folder.AllocateFilename();
-            var sink = Create(path, o => o.Formatter = null); // the Formatting package's CLEF, on the writer thread
-            var hostile = Some.LogEvent("Event {Seq} {V} {Total:0.00}",
-                properties: [Some.Property("Seq", 2L), Some.Property("V", new ThrowingText()), Some.Property("Total", new ThrowingText())]);
-            EmitAndWait(sink, Event(1), hostile, Event(3));
-            sink.Dispose();
+        using var failingSelfLog = Serilog.Extensions.Observability.Tests.Support.TemporarySelfLog.Failing();
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var sink = Create(path, o => o.Formatter = null); // the Formatting package's CLEF, on the writer thread
+        var hostile = Some.LogEvent("Event {Seq} {V} {Total:0.00}",
+            properties: [Some.Property("Seq", 2L), Some.Property("V", new ThrowingText()), Some.Property("Total", new ThrowingText())]);
+        EmitAndWait(sink, Event(1), hostile, Event(3));
+        sink.Dispose();
 
-            var lines = LogFiles.Lines(path);
-            Assert.That(lines.Select(l => LogFiles.Property(LogFiles.Parse(l), "Seq").GetInt64()), Is.EqualTo(new long[] { 1, 2, 3 }));
-            Assert.That(lines[1], Does.Contain("<ThrowingText.ToString() failed>"));
-            Assert.That(sink.EventsDropped, Is.Zero);
-        }
-        finally
-        {
-            Serilog.Debugging.SelfLog.Disable();
-        }
+        var lines = LogFiles.Lines(path);
+        Assert.That(lines.Select(l => LogFiles.Property(LogFiles.Parse(l), "Seq").GetInt64()), Is.EqualTo(new long[] { 1, 2, 3 }));
+        Assert.That(lines[1], Does.Contain("<ThrowingText.ToString() failed>"));
+        Assert.That(sink.EventsDropped, Is.Zero);
     }
 
     [Test]

@@ -16,5 +16,15 @@ sealed class TemporarySelfLog : IDisposable
         return new TemporarySelfLog();
     }
 
+    /// <summary>
+    /// A SelfLog output that throws from every line, as <c>SelfLog.Enable(TextWriter)</c> does on a full disk: a report
+    /// that fails must cost only the report.
+    /// </summary>
+    public static TemporarySelfLog Failing()
+    {
+        SelfLog.Enable(_ => throw new IOException("the SelfLog file's disk is full"));
+        return new TemporarySelfLog();
+    }
+
     public void Dispose() => SelfLog.Disable();
 }
