@@ -20,11 +20,18 @@ internal static class PeriodClock
     {
         if (wallClock == DateTime.MaxValue) return DateTimeOffset.MaxValue;
         if (wallClock == DateTime.MinValue) return DateTimeOffset.MinValue;
-        var unspecified = DateTime.SpecifyKind(wallClock, DateTimeKind.Unspecified);
+        var wanted = DateTime.SpecifyKind(wallClock, DateTimeKind.Unspecified);
+        var unspecified = wanted;
         for (var shift = 0; shift < 4 && zone.IsInvalidTime(unspecified); shift++)
             unspecified = unspecified.AddMinutes(30);
         if (!zone.IsAmbiguousTime(unspecified))
-            return Instant(unspecified, zone.GetUtcOffset(unspecified));
+        {
+            var instant = Instant(unspecified, zone.GetUtcOffset(unspecified));
+            // The runtime's rules can contradict its own conversions where a zone changed its base offset: Samoa skipped
+            // 30 December 2011, yet that day's times are not all invalid and map to instants a day early. Checked
+            // against the conversion the periods are computed with, else searched for.
+            return Reaches(instant, wanted, zone) ? instant : FirstReaching(wanted, zone) ?? instant;
+        }
         // The larger offset is the earlier occurrence.
         DateTimeOffset? first = null;
         var last = DateTimeOffset.MinValue;
@@ -35,6 +42,30 @@ internal static class PeriodClock
             if (instant > last) last = instant;
         }
         return first ?? last;
+    }
+
+    /// <summary>Whether <paramref name="instant"/> is the first at which the zone's clock reads <paramref name="wallClock"/> or later.</summary>
+    static bool Reaches(DateTimeOffset instant, DateTime wallClock, TimeZoneInfo zone) =>
+        instant == DateTimeOffset.MinValue || instant == DateTimeOffset.MaxValue
+        || (ToWallClock(instant, zone) >= wallClock && ToWallClock(instant.AddTicks(-1), zone) < wallClock);
+
+    /// <summary>
+    /// The first instant at which the zone's clock reads <paramref name="wallClock"/> or later, by bisection over the
+    /// instants at which it can (UTC offsets lie within a day of zero); null at the ends of the calendar.
+    /// </summary>
+    static DateTimeOffset? FirstReaching(DateTime wallClock, TimeZoneInfo zone)
+    {
+        var low = Instant(wallClock, TimeSpan.FromDays(1)); // the clock reads earlier than wallClock here
+        var high = Instant(wallClock, -TimeSpan.FromDays(1)); // and later here
+        if (low == DateTimeOffset.MinValue || high == DateTimeOffset.MaxValue || ToWallClock(high, zone) < wallClock)
+            return null; // at the ends of the calendar: what the rules say stands
+        while (high.UtcTicks - low.UtcTicks > 1)
+        {
+            var middle = new DateTimeOffset(low.UtcTicks + (high.UtcTicks - low.UtcTicks) / 2, TimeSpan.Zero);
+            if (ToWallClock(middle, zone) >= wallClock) high = middle;
+            else low = middle;
+        }
+        return high;
     }
 
     static DateTimeOffset Instant(DateTime wallClock, TimeSpan offset)

@@ -184,4 +184,28 @@ public class TimeRollingTests
         Assert.That(LogFiles.Lines(Path.Combine(folder.Path, $"app-{localHour}00.json")).Select(Seq), Is.EqualTo(new long[] { 1 }));
         Assert.That(LogFiles.Lines(Path.Combine(folder.Path, $"app-{localHour}01.json")).Select(Seq), Is.EqualTo(new long[] { 2 }));
     }
+
+    // Samoa skipped 30 December 2011: 23:59:59 on the 29th (-10:00) was followed by 00:00 on the 31st (+14:00). The
+    // runtime maps the skipped midnight to an instant a day early, so the writer took the next day as already begun and
+    // looked again only a minute later: the first events of the 31st went into the file of the 29th.
+    [TestCase(RollingJsonInterval.Day, "app-20111229.json", "app-20111231.json")]
+    [TestCase(RollingJsonInterval.Hour, "app-2011122923.json", "app-2011123100.json")]
+    public void RollingCrossesADayTheTimeZoneSkipped(RollingJsonInterval interval, string before, string after)
+    {
+        using var folder = TempFolder.ForCaller();
+        var zone = Zones.Find("Pacific/Apia");
+        var time = new FakeTimeProvider(new DateTimeOffset(2011, 12, 30, 9, 59, 30, TimeSpan.Zero), zone); // 23:59:30 on the 29th
+        var sink = Create(Path.Combine(folder.Path, "app-.json"), o =>
+        {
+            o.TimeProvider = time;
+            o.RollingInterval = interval;
+        });
+        EmitAndWait(sink, Event(1));
+        time.Advance(TimeSpan.FromSeconds(40)); // 00:00:10 on the 31st
+        EmitAndWait(sink, Event(2));
+        sink.Dispose();
+
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { before, after }));
+        Assert.That(LogFiles.Lines(Path.Combine(folder.Path, after)).Select(Seq), Is.EqualTo(new long[] { 2 }));
+    }
 }
