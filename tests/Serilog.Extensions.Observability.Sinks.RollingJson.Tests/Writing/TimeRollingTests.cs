@@ -208,4 +208,59 @@ public class TimeRollingTests
         Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { before, after }));
         Assert.That(LogFiles.Lines(Path.Combine(folder.Path, after)).Select(Seq), Is.EqualTo(new long[] { 2 }));
     }
+
+    // NTP steps the wall clock back across the hour just begun: the events stay in the file they were going to, never
+    // back in the file of the hour that ended (which may be compressed, shipped or deleted by now).
+    [TestCase(false, "app-2026112210.json", "app-2026112211.json")]
+    [TestCase(true, "app-2026112210.json", "app.json")]
+    public void AWallClockSteppedBackAcrossTheHourDoesNotReturnToTheEndedHoursFile(bool fixedCurrentFileName, string ended, string current)
+    {
+        using var folder = TempFolder.ForCaller();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 59, 50, TimeSpan.Zero));
+        var sink = Create(Path.Combine(folder.Path, "app-.json"), o =>
+        {
+            o.TimeProvider = time;
+            o.RollingInterval = RollingJsonInterval.Hour;
+            o.FixedCurrentFileName = fixedCurrentFileName;
+        });
+        EmitAndWait(sink, Event(1)); // 10:59:50
+        time.Advance(TimeSpan.FromSeconds(20)); // 11:00:10
+        EmitAndWait(sink, Event(2));
+        time.StepWallClock(TimeSpan.FromSeconds(-30)); // 10:59:40
+        EmitAndWait(sink, Event(3));
+        sink.Dispose();
+
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { ended, current }));
+        Assert.That(LogFiles.Lines(Path.Combine(folder.Path, ended)).Select(Seq), Is.EqualTo(new long[] { 1 }));
+        Assert.That(LogFiles.Lines(Path.Combine(folder.Path, current)).Select(Seq), Is.EqualTo(new long[] { 2, 3 }));
+        Assert.That(sink.Rollovers, Is.EqualTo(1));
+    }
+
+    // After the step back, the file goes on until the wall clock reaches the next hour again; the fixed current file
+    // then gets the name of the hour it was begun in, beside (never over) the ended hour's.
+    [Test]
+    public void AFixedCurrentFileWrittenAcrossAStepBackRollsUnderItsOwnHour()
+    {
+        using var folder = TempFolder.ForCaller();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 59, 50, TimeSpan.Zero));
+        var sink = Create(Path.Combine(folder.Path, "app-.json"), o =>
+        {
+            o.TimeProvider = time;
+            o.RollingInterval = RollingJsonInterval.Hour;
+            o.FixedCurrentFileName = true;
+        });
+        EmitAndWait(sink, Event(1)); // 10:59:50
+        time.Advance(TimeSpan.FromSeconds(20)); // 11:00:10
+        EmitAndWait(sink, Event(2));
+        time.StepWallClock(TimeSpan.FromMinutes(-5)); // 10:55:10
+        EmitAndWait(sink, Event(3));
+        time.Advance(TimeSpan.FromMinutes(65)); // 12:00:10
+        EmitAndWait(sink, Event(4));
+        sink.Dispose();
+
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-2026112210.json", "app-2026112211.json", "app.json" }));
+        Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app-2026112210.json")).Select(Seq), Is.EqualTo(new long[] { 1 }));
+        Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app-2026112211.json")).Select(Seq), Is.EqualTo(new long[] { 2, 3 }));
+        Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app.json")).Select(Seq), Is.EqualTo(new long[] { 4 }));
+    }
 }

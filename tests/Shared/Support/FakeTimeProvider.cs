@@ -42,6 +42,15 @@ sealed class FakeTimeProvider : TimeProvider
         }
     }
 
+    /// <summary>
+    /// Steps the wall clock alone, either way, as NTP or an operator does: <see cref="GetTimestamp"/> (the monotonic
+    /// clock) does not move.
+    /// </summary>
+    public void StepWallClock(TimeSpan by)
+    {
+        lock (_sync) _now += by;
+    }
+
     public void SetUtcNow(DateTimeOffset value)
     {
         lock (_sync)
