@@ -263,4 +263,36 @@ public class TimeRollingTests
         Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app-2026112211.json")).Select(Seq), Is.EqualTo(new long[] { 2, 3 }));
         Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app.json")).Select(Seq), Is.EqualTo(new long[] { 4 }));
     }
+
+    // A restart after the wall clock went back: the newer hour's file is neither compressed nor deleted as old, and the
+    // ended hour's compressed file is never appended to; the restarted sink takes the next name of its own hour.
+    [Test]
+    public void ARestartAfterTheClockWentBackLeavesTheNewerFileAloneAndAppendsToNoCompressedFile()
+    {
+        using var folder = TempFolder.ForCaller();
+        void Configure(RollingJsonOptions o, TimeProvider time)
+        {
+            o.TimeProvider = time;
+            o.RollingInterval = RollingJsonInterval.Hour;
+            o.CompressRolledFiles = true;
+            o.RetainedFileTimeLimit = TimeSpan.FromHours(2);
+            o.RetainedFileCountLimit = 10;
+        }
+        var first = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 30, 0, TimeSpan.Zero));
+        var sink = Create(Path.Combine(folder.Path, "app-.json"), o => Configure(o, first));
+        EmitAndWait(sink, Event(1));
+        first.Advance(TimeSpan.FromMinutes(40)); // 11:10
+        EmitAndWait(sink, Event(2));
+        sink.Dispose();
+
+        var second = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 40, 0, TimeSpan.Zero));
+        sink = Create(Path.Combine(folder.Path, "app-.json"), o => Configure(o, second));
+        EmitAndWait(sink, Event(3));
+        sink.Dispose();
+
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-2026112210.json.gz", "app-2026112210_001.json", "app-2026112211.json" }));
+        Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app-2026112210.json.gz")).Select(Seq), Is.EqualTo(new long[] { 1 }));
+        Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app-2026112210_001.json")).Select(Seq), Is.EqualTo(new long[] { 3 }));
+        Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app-2026112211.json")).Select(Seq), Is.EqualTo(new long[] { 2 }));
+    }
 }
