@@ -295,4 +295,37 @@ public class TimeRollingTests
         Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app-2026112210_001.json")).Select(Seq), Is.EqualTo(new long[] { 3 }));
         Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app-2026112211.json")).Select(Seq), Is.EqualTo(new long[] { 2 }));
     }
+
+    // Local Hour rolling across the end of daylight-saving time (01:00-02:00 twice in New York): both passes of the
+    // repeated hour share its one name, appended to in order; across its start (02:00-03:00 never happens) 01:00 is
+    // followed by 03:00, and no file is named after the skipped hour.
+    [Test]
+    public void LocalHourRollingWritesTheRepeatedHourToOneFileAndSkipsTheMissingHour()
+    {
+        using var folder = TempFolder.ForCaller();
+        var zone = Zones.Find("America/New_York");
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 1, 5, 30, 0, TimeSpan.Zero), zone); // 01:30 EDT
+        var sink = Create(Path.Combine(folder.Path, "app-.json"), o =>
+        {
+            o.TimeProvider = time;
+            o.RollingInterval = RollingJsonInterval.Hour;
+        });
+        EmitAndWait(sink, Event(1)); // 01:30 EDT
+        time.Advance(TimeSpan.FromHours(1));
+        EmitAndWait(sink, Event(2)); // 01:30 EST
+        time.Advance(TimeSpan.FromHours(1));
+        EmitAndWait(sink, Event(3)); // 02:30 EST
+        time.SetUtcNow(new DateTimeOffset(2027, 3, 14, 6, 30, 0, TimeSpan.Zero)); // 01:30 EST
+        EmitAndWait(sink, Event(4));
+        time.Advance(TimeSpan.FromHours(1));
+        EmitAndWait(sink, Event(5)); // 03:30 EDT
+        sink.Dispose();
+
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[]
+        {
+            "app-2026110101.json", "app-2026110102.json", "app-2027031401.json", "app-2027031403.json",
+        }));
+        Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app-2026110101.json")).Select(Seq), Is.EqualTo(new long[] { 1, 2 }));
+        Assert.That(LogFiles.Lines(Path.Combine(folder.Path, "app-2027031403.json")).Select(Seq), Is.EqualTo(new long[] { 5 }));
+    }
 }
