@@ -332,6 +332,44 @@ public class TimingDiagnosticsTests
         }));
     }
 
+    // NTP steps the wall clock back an hour during one stage and forward two during the next: every duration (event,
+    // metric, span) comes from the monotonic clock, never from the difference of two wall-clock readings.
+    [Test]
+    public void DurationsIgnoreWallClockStepsBackAndForward()
+    {
+        var stopped = new List<Activity>();
+        var measurements = new List<Measurement>();
+        using var log = new TimedLog();
+        using (ListenToActivities(stopped))
+        using (ListenToMeasurements(measurements))
+        {
+            using var pipeline = log.Begin("stepped");
+            using (pipeline.Stage("stt"))
+            {
+                log.Advance(100);
+                log.Clock.StepWallClock(TimeSpan.FromHours(-1));
+                log.Advance(50);
+            }
+            using (pipeline.Stage("llm"))
+            {
+                log.Advance(200);
+                log.Clock.StepWallClock(TimeSpan.FromHours(2));
+                log.Advance(100);
+            }
+        }
+
+        Assert.That(log.StageEvent("stt").Scalar("ElapsedMs"), Is.EqualTo(150.0));
+        Assert.That(log.StageEvent("llm").Scalar("ElapsedMs"), Is.EqualTo(300.0));
+        Assert.That(log.Summary.Scalar("ElapsedMs"), Is.EqualTo(450.0));
+        var spans = stopped.Where(a => a.OperationName is "stt" or "llm" or "stepped").OrderBy(a => a.OperationName).ToArray();
+        Assert.That(spans.Select(a => a.Duration), Is.EqualTo(new[]
+        {
+            TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(450), TimeSpan.FromMilliseconds(150),
+        }));
+        var mine = measurements.Where(m => Equals(m.Tags["pipeline"], "stepped")).Select(m => m.Value).ToArray();
+        Assert.That(mine, Is.EqualTo(new[] { 0.15, 0.3, 0.45 }));
+    }
+
     [Test]
     public void ASpanThatTookNoTimeOnThePipelinesClockStillEndsOnThatClock()
     {
