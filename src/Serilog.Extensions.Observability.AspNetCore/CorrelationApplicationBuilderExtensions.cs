@@ -33,7 +33,8 @@ public static class CorrelationApplicationBuilderExtensions
     public static IApplicationBuilder UseCorrelation(this IApplicationBuilder app, Action<CorrelationOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(app);
-        var options = new CorrelationOptions();
+        // The host's own logger, not Log.Logger: with several hosts in the process, Log.Logger is the last one's.
+        var options = new CorrelationOptions { Logger = ObservabilityHostApplicationBuilderExtensions.HostLogger(app.ApplicationServices) };
         configure?.Invoke(options);
 
         if (!CorrelationHeader.IsValidName(options.HeaderName))

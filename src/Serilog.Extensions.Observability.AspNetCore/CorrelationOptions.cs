@@ -40,7 +40,8 @@ public sealed class CorrelationOptions
 
     /// <summary>
     /// The logger that reports rejected correlation headers (their length, never their value).
-    /// The default is the static <see cref="Log"/> class.
+    /// The default is the logger <c>builder.AddObservability()</c> created for this host (even when another host in
+    /// the process has replaced <see cref="Log.Logger"/> since), else the static <see cref="Log"/> class.
     /// </summary>
     public ILogger? Logger { get; set; }
 

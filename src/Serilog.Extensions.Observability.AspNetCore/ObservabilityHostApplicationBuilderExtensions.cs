@@ -186,8 +186,16 @@ public static class ObservabilityHostApplicationBuilderExtensions
             && level >= LogEventLevel.Warning;
     }
 
-    /// <summary>The logger the last call created, registered as an instance so that a later call can find it.</summary>
-    sealed class RegisteredLogger(Core.Logger logger, Func<Core.Logger> createLogger)
+    /// <summary>
+    /// The logger AddObservability() created for the host whose services these are; null without AddObservability().
+    /// The middleware of that host write through it rather than <see cref="Log.Logger"/>, which another host in the
+    /// process may have replaced since.
+    /// </summary>
+    internal static ILogger? HostLogger(IServiceProvider services) => services.GetService<RegisteredLogger>()?.Logger;
+
+    /// <summary>The logger the last call created, registered as an instance so that a later call (and the host's
+    /// middleware, see <see cref="HostLogger"/>) can find it.</summary>
+    internal sealed class RegisteredLogger(Core.Logger logger, Func<Core.Logger> createLogger)
     {
         public Core.Logger Logger => logger;
 

@@ -48,7 +48,11 @@ public class RequestLoggingOptions
     /// <summary>A callback that sets additional properties on the completion event.</summary>
     public Action<IDiagnosticContext, HttpContext>? EnrichDiagnosticContext { get; set; }
 
-    /// <summary>The logger that writes completion events. The default is the static <see cref="Log"/> class.</summary>
+    /// <summary>
+    /// The logger that writes completion events. The default is the logger <c>builder.AddObservability()</c> created
+    /// for this host (even when another host in the process has replaced <see cref="Log.Logger"/> since), else the
+    /// static <see cref="Log"/> class.
+    /// </summary>
     public ILogger? Logger { get; set; }
 
     /// <summary>

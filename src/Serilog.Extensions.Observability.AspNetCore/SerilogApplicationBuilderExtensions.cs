@@ -39,6 +39,8 @@ public static class SerilogApplicationBuilderExtensions
         // Each call configures its own copy of the registered options: a second call (a pipeline branch) must not
         // change the settings of the first, which its middleware reads while requests run.
         var options = app.ApplicationServices.GetService<IOptions<RequestLoggingOptions>>()?.Value.Copy() ?? new RequestLoggingOptions();
+        // The host's own logger, not Log.Logger: with several hosts in the process, Log.Logger is the last one's.
+        options.Logger ??= ObservabilityHostApplicationBuilderExtensions.HostLogger(app.ApplicationServices);
         configureOptions?.Invoke(options);
 
         if (options.MessageTemplate is null)

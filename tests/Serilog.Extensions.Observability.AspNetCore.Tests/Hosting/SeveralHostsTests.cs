@@ -1,0 +1,125 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.AspNetCore.Tests.Hosting;
+
+/// <summary>
+/// Several hosts with AddObservability() in one process (a test suite's WebApplicationFactory per class, a worker
+/// running two hosts): each host's events go to its own logger, whichever host made its logger Log.Logger last.
+/// </summary>
+[NonParallelizable]
+public class SeveralHostsTests
+{
+    [TearDown]
+    public void ResetStaticLogger() => Log.CloseAndFlush();
+
+    static WebApplication BuildHost(string folder, string service, Action<ObservabilityOptions>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        builder.AddObservability(o =>
+        {
+            o.Console(ObservabilityConsoleFormat.None).Service(service).RollingJson(Path.Combine(folder, "app-.json"));
+            configure?.Invoke(o);
+        });
+        return builder.Build();
+    }
+
+    static List<JsonElement> ReadEvents(string directory) =>
+        Directory.GetFiles(directory, "*.json")
+            .SelectMany(File.ReadAllLines)
+            .Select(line => JsonDocument.Parse(line).RootElement.Clone())
+            .ToList();
+
+    static string? Prop(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) ? v.ValueKind == JsonValueKind.String ? v.GetString() : v.ToString() : null;
+
+    static async Task StopAsync(WebApplication app)
+    {
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+
+    [Test]
+    public async Task RequestCompletionEventsAreWrittenByTheirOwnHostsLoggerWhenAnotherHostCameLater()
+    {
+        using var folderA = TempFolder.ForCaller();
+        using var folderB = TempFolder.ForCaller();
+        var a = BuildHost(folderA.Path, "service-a");
+        a.UseSerilogRequestLogging();
+        a.MapGet("/from-a", () => "a");
+        var b = BuildHost(folderB.Path, "service-b");
+        b.UseSerilogRequestLogging();
+        b.MapGet("/from-b", () => "b");
+        await a.StartAsync();
+        await b.StartAsync();
+
+        await a.GetTestClient().GetStringAsync("/from-a");
+        await b.GetTestClient().GetStringAsync("/from-b");
+        await StopAsync(b);
+        await StopAsync(a);
+
+        var eventsA = ReadEvents(folderA.Path).Where(e => Prop(e, "RequestPath") is not null).ToList();
+        var eventsB = ReadEvents(folderB.Path).Where(e => Prop(e, "RequestPath") is not null).ToList();
+        Assert.That(eventsA.Select(e => (Prop(e, "RequestPath"), Prop(e, "ServiceName"))), Is.EqualTo(new[] { ("/from-a", "service-a") }),
+            "host A's request is logged by host A's logger");
+        Assert.That(eventsB.Select(e => (Prop(e, "RequestPath"), Prop(e, "ServiceName"))), Is.EqualTo(new[] { ("/from-b", "service-b") }),
+            "host B's logger writes only host B's requests");
+    }
+
+    [Test]
+    public async Task AHostsRedactionRulesApplyToItsRequestEventsWhateverAnotherHostExcludes()
+    {
+        using var folderA = TempFolder.ForCaller();
+        using var folderB = TempFolder.ForCaller();
+        const string Secret = "s3cr3t-customer-ref";
+        var a = BuildHost(folderA.Path, "service-a", o => o.Redaction(r => r.AdditionalKeys.Add("CustomerRef")));
+        a.UseSerilogRequestLogging();
+        a.MapGet("/order", (IDiagnosticContext diagnostics) =>
+        {
+            diagnostics.Set("CustomerRef", Secret);
+            return "ok";
+        });
+        // B keeps its own rules, which do not know A's key.
+        var b = BuildHost(folderB.Path, "service-b");
+        await a.StartAsync();
+        await b.StartAsync();
+
+        await a.GetTestClient().GetStringAsync("/order");
+        await StopAsync(b);
+        await StopAsync(a);
+
+        var written = string.Join('\n', Directory.GetFiles(folderA.Path).Concat(Directory.GetFiles(folderB.Path)).Select(File.ReadAllText));
+        Assert.That(written, Does.Not.Contain(Secret));
+        var completion = ReadEvents(folderA.Path).Single(e => Prop(e, "RequestPath") == "/order");
+        Assert.That(Prop(completion, "CustomerRef"), Is.EqualTo("[REDACTED]"));
+    }
+
+    [Test]
+    public async Task RejectedCorrelationHeadersAreReportedByTheirOwnHostsLogger()
+    {
+        using var folderA = TempFolder.ForCaller();
+        using var folderB = TempFolder.ForCaller();
+        var a = BuildHost(folderA.Path, "service-a");
+        a.UseCorrelation();
+        a.MapGet("/", () => "a");
+        var b = BuildHost(folderB.Path, "service-b");
+        await a.StartAsync();
+        await b.StartAsync();
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+        request.Headers.TryAddWithoutValidation("X-Correlation-ID", new string('x', 500));
+        (await a.GetTestClient().SendAsync(request)).Dispose();
+        await StopAsync(b);
+        await StopAsync(a);
+
+        static bool IsRejection(JsonElement e) => Prop(e, "@mt")?.StartsWith("Rejected the", StringComparison.Ordinal) == true;
+        Assert.That(ReadEvents(folderB.Path).Count(IsRejection), Is.Zero, "host B's logger wrote host A's warning");
+        Assert.That(ReadEvents(folderA.Path).Count(IsRejection), Is.EqualTo(1));
+    }
+}
