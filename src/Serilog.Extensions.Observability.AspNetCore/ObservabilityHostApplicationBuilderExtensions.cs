@@ -100,7 +100,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
             LoggerLifetime.RestoreAfterFailure(previous?.CreateLogger ?? closedLate);
             throw;
         }
-        Log.Logger = logger;
+        lock (LoggerLifetime.StaticLoggerSwap) Log.Logger = logger;
         builder.Logging.ClearProviders();
         // The container disposes only the singletons it creates, and creates one only when something asks for it. The
         // host always builds the logging provider, whose factory creates the lifetime first, so the lifetime is disposed
@@ -206,6 +206,23 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// <summary>Disposed with the service provider, after the host has stopped: flushes and closes the logger.</summary>
     sealed class LoggerLifetime(Core.Logger logger, Func<Core.Logger>? createLateLogger) : IDisposable
     {
+        /// <summary>
+        /// Held while this package compares <see cref="Log.Logger"/> with a logger and replaces it: a host disposed while
+        /// another calls AddObservability() (parallel tests) must not put its late logger over the other's, nor close it.
+        /// </summary>
+        internal static readonly object StaticLoggerSwap = new();
+
+        /// <summary>Makes <paramref name="replacement"/> <see cref="Log.Logger"/> if that is still <paramref name="current"/>.</summary>
+        static bool ReplaceStaticLogger(ILogger current, ILogger replacement)
+        {
+            lock (StaticLoggerSwap)
+            {
+                if (!ReferenceEquals(Log.Logger, current)) return false;
+                Log.Logger = replacement;
+                return true;
+            }
+        }
+
         public void Dispose()
         {
             if (!ReferenceEquals(Log.Logger, logger))
@@ -220,7 +237,9 @@ public static class ObservabilityHostApplicationBuilderExtensions
             // Log.CloseAndFlush(), else until the process exits.
             if (createLateLogger is null)
             {
-                Log.CloseAndFlush();
+                // Not Log.CloseAndFlush(), which would close whatever logger another host made Log.Logger meanwhile.
+                ReplaceStaticLogger(logger, Core.Logger.None);
+                logger.Dispose();
                 return;
             }
 
@@ -241,11 +260,17 @@ public static class ObservabilityHostApplicationBuilderExtensions
             if (late is null)
             {
                 // As Log.CloseAndFlush() would leave it, without closing the logger a second time.
-                if (ReferenceEquals(Log.Logger, logger)) Log.Logger = Core.Logger.None;
+                ReplaceStaticLogger(logger, Core.Logger.None);
                 return;
             }
 
-            Log.Logger = late;
+            // Built outside the lock (it runs the application's configuration): another host may have made its own
+            // logger Log.Logger meanwhile, which stays; this late logger is then nobody's and is closed.
+            if (!ReplaceStaticLogger(logger, late))
+            {
+                late.Dispose();
+                return;
+            }
             CloseWhenTheProcessEnds(late, createLateLogger);
         }
 
@@ -280,10 +305,13 @@ public static class ObservabilityHostApplicationBuilderExtensions
         /// <returns>How to build another logger from the closed one's configuration; null when none was closed.</returns>
         public static Func<Core.Logger>? CloseLateLogger()
         {
-            if (Volatile.Read(ref s_late) is not { } entry || !entry.Logger.TryGetTarget(out var late) || !ReferenceEquals(Log.Logger, late)
-                || !ReferenceEquals(Interlocked.CompareExchange(ref s_late, null, entry), entry))
+            if (Volatile.Read(ref s_late) is not { } entry || !entry.Logger.TryGetTarget(out var late)
+                || !ReferenceEquals(Log.Logger, late)
+                || !ReferenceEquals(Interlocked.CompareExchange(ref s_late, null, entry), entry)
+                || !ReplaceStaticLogger(late, Core.Logger.None))
                 return null;
-            Log.CloseAndFlush();
+            // Not Log.CloseAndFlush(), which would close whatever logger another host made Log.Logger meanwhile.
+            late.Dispose();
             return entry.Create;
         }
 
@@ -306,7 +334,11 @@ public static class ObservabilityHostApplicationBuilderExtensions
                 SafeSelfLog.WriteLine("AddObservability: the logger a failed call closed could not be rebuilt: {0}", ex);
                 return;
             }
-            Log.Logger = restored;
+            if (!ReplaceStaticLogger(Core.Logger.None, restored))
+            {
+                restored.Dispose();
+                return;
+            }
             CloseWhenTheProcessEnds(restored, create);
         }
     }

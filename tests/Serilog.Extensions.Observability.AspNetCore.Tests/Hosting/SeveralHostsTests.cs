@@ -3,7 +3,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
 using Serilog.Extensions.Observability.Tests.Support;
 
 namespace Serilog.Extensions.Observability.AspNetCore.Tests.Hosting;
@@ -121,5 +123,39 @@ public class SeveralHostsTests
         static bool IsRejection(JsonElement e) => Prop(e, "@mt")?.StartsWith("Rejected the", StringComparison.Ordinal) == true;
         Assert.That(ReadEvents(folderB.Path).Count(IsRejection), Is.Zero, "host B's logger wrote host A's warning");
         Assert.That(ReadEvents(folderA.Path).Count(IsRejection), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task AHostDisposedWhileAnotherHostCallsAddObservabilityLeavesTheOtherHostsLoggerAsLogLogger()
+    {
+        var first = Guid.NewGuid().ToString("N");
+        var late = Guid.NewGuid().ToString("N");
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:Using:0"] = typeof(DisposalProbeSink).Assembly.GetName().Name,
+            ["Serilog:WriteTo:0:Name"] = "DisposalProbe",
+            ["Serilog:WriteTo:0:Args:id"] = first,
+        });
+        builder.WebHost.UseTestServer();
+        ILogger? other = null;
+        var calls = 0;
+        builder.AddObservability(_ =>
+        {
+            // The second call builds the late logger while the host is disposed: another host (a parallel test's)
+            // calls AddObservability() at that moment and makes its logger Log.Logger.
+            if (++calls != 2) return;
+            WebApplication.CreateSlimBuilder().AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+            other = Log.Logger;
+        });
+        var app = builder.Build();
+        await app.StartAsync();
+        app.Configuration["Serilog:WriteTo:0:Args:id"] = late;
+        await StopAsync(app);
+
+        Assert.That(other, Is.Not.Null);
+        Assert.That(Log.Logger, Is.SameAs(other), "the disposed host's late logger replaced the other host's");
+        Assert.That((DisposalProbeSink.WasCreated(late), DisposalProbeSink.WasDisposed(late)), Is.EqualTo((true, true)),
+            "the late logger nobody can reach is closed");
     }
 }
