@@ -19,10 +19,13 @@ public static class ObservabilityLoggerConfigurationExtensions
     /// attached, so nothing is duplicated; the latest call's redaction rules apply to objects captured with <c>@</c> and
     /// to the event pass alike. Enrichers added by hand or from appsettings beside it add a property only
     /// when it is absent, so they do not duplicate properties either. Sinks added by hand are written to as well.
+    /// Calling it on a configuration whose logger is already writing events throws: it would change that logger's
+    /// redaction rules and close its sinks. Build each logger from a new <see cref="LoggerConfiguration"/>.
     /// </remarks>
     /// <param name="configuration">The logger configuration.</param>
     /// <param name="configure">Adjusts the options.</param>
     /// <returns>Configuration object allowing method chaining.</returns>
+    /// <exception cref="InvalidOperationException">The configuration's logger is already writing events.</exception>
     public static LoggerConfiguration WithObservability(this LoggerConfiguration configuration, Action<ObservabilityOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);

@@ -31,6 +31,13 @@ sealed class ObservabilityState
     {
         var state = States.GetValue(configuration, _ => new ObservabilityState());
 
+        // The configuration's logger is writing (Serilog builds one logger per configuration): replacing what it
+        // delegates to would change that logger's redaction rules and close its sinks, while the CreateLogger() this call
+        // is meant for would be refused anyway. A logger that has not written yet cannot be told from here.
+        if (state._enricher.Used || state._sink.Used || state._policy.Used)
+            throw new InvalidOperationException(
+                "WithObservability() was called on a configuration whose logger is already writing events; it would change that logger's redaction rules and sinks. Build each logger from a new LoggerConfiguration.");
+
         // The call changes a copy and builds from it first: an invalid option throws here, before anything is
         // attached or kept, so the configuration stays usable for the next call.
         var candidate = state.Options.Clone();
@@ -133,22 +140,34 @@ sealed class ObservabilityState
     sealed class DelegatingEnricher : ILogEventEnricher
     {
         ILogEventEnricher? _inner;
+        volatile bool _used;
+
+        /// <summary>Whether a logger has enriched an event with it.</summary>
+        public bool Used => _used;
 
         public void Replace(ILogEventEnricher inner) => Volatile.Write(ref _inner, inner);
 
-        public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory) =>
+        public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory)
+        {
+            if (!_used) _used = true;
             Volatile.Read(ref _inner)?.Enrich(logEvent, propertyFactory);
+        }
     }
 
     /// <summary>Captures objects with the current redaction rules; replaced, never added to, by later calls.</summary>
     sealed class DelegatingDestructuringPolicy : IDestructuringPolicy
     {
         IDestructuringPolicy? _inner;
+        volatile bool _used;
+
+        /// <summary>Whether a logger has captured an object with it.</summary>
+        public bool Used => _used;
 
         public void Replace(IDestructuringPolicy inner) => Volatile.Write(ref _inner, inner);
 
         public bool TryDestructure(object value, ILogEventPropertyValueFactory propertyValueFactory, [NotNullWhen(true)] out LogEventPropertyValue? result)
         {
+            if (!_used) _used = true;
             if (Volatile.Read(ref _inner) is { } inner) return inner.TryDestructure(value, propertyValueFactory, out result);
             result = null;
             return false;
@@ -159,6 +178,10 @@ sealed class ObservabilityState
     sealed class DelegatingSink : ILogEventSink, IDisposable
     {
         ILogEventSink? _inner;
+        volatile bool _used;
+
+        /// <summary>Whether a logger has written an event to it.</summary>
+        public bool Used => _used;
 
         public void Replace(ILogEventSink? inner)
         {
@@ -166,7 +189,11 @@ sealed class ObservabilityState
             DisposeQuietly(previous);
         }
 
-        public void Emit(LogEvent logEvent) => Volatile.Read(ref _inner)?.Emit(logEvent);
+        public void Emit(LogEvent logEvent)
+        {
+            if (!_used) _used = true;
+            Volatile.Read(ref _inner)?.Emit(logEvent);
+        }
 
         public void Dispose() => DisposeQuietly(Interlocked.Exchange(ref _inner, null));
 
