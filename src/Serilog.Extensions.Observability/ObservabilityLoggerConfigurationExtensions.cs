@@ -20,7 +20,9 @@ public static class ObservabilityLoggerConfigurationExtensions
     /// to the event pass alike. Enrichers added by hand or from appsettings beside it add a property only
     /// when it is absent, so they do not duplicate properties either. Sinks added by hand are written to as well.
     /// Calling it on a configuration whose logger is already writing events throws: it would change that logger's
-    /// redaction rules and close its sinks. Build each logger from a new <see cref="LoggerConfiguration"/>.
+    /// redaction rules and close its sinks. Build each logger from a new <see cref="LoggerConfiguration"/>. A call after
+    /// <see cref="LoggerConfiguration.CreateLogger"/> but before that logger's first event does not throw: it changes
+    /// that logger's redaction rules and replaces its sinks.
     /// </remarks>
     /// <param name="configuration">The logger configuration.</param>
     /// <param name="configure">Adjusts the options.</param>
