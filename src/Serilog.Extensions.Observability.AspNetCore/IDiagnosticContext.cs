@@ -10,12 +10,14 @@ public interface IDiagnosticContext
 {
     /// <summary>
     /// Sets a property on the current request's completion event. A later value for the same
-    /// name replaces an earlier one.
+    /// name replaces an earlier one. It does not throw when capturing the value does (a <c>ToString()</c> that
+    /// throws): the property gets Serilog's capture-failure placeholder and the failure goes to SelfLog.
     /// </summary>
     /// <param name="propertyName">The name of the property. Must be non-empty.</param>
     /// <param name="value">The property value.</param>
     /// <param name="destructureObjects">If <see langword="true"/>, the value is serialized as a structured
-    /// object if possible; otherwise it is rendered as a scalar with <c>ToString()</c>.</param>
+    /// object if possible; otherwise it is captured as a message argument without <c>@</c> is: a scalar (its
+    /// <c>ToString()</c> for a type Serilog does not know) or a simple sequence.</param>
     void Set(string propertyName, object? value, bool destructureObjects = false);
 
     /// <summary>
