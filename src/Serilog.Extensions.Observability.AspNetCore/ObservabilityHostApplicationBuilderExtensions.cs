@@ -8,6 +8,7 @@ using Serilog.AspNetCore;
 using Serilog.Events;
 using Serilog.Extensions.Observability;
 using Serilog.Extensions.Observability.AspNetCore.Correlation;
+using Serilog.Extensions.Observability.AspNetCore.Hosting;
 using Serilog.Extensions.Observability.AspNetCore.RequestLogging;
 using Serilog.Extensions.Observability.Redaction;
 using Serilog.Extensions.Logging;
@@ -27,7 +28,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// <see cref="Log.Logger"/>, registers <see cref="IDiagnosticContext"/> and Serilog's <see cref="ILogger"/>,
     /// binds <see cref="RequestLoggingOptions"/> from <c>"Serilog:RequestLogging"</c>, and flushes the logger when
     /// the host is disposed. Events written after that (a <c>Log.Fatal</c> in <c>Program.cs</c>'s catch block around
-    /// <c>app.Run()</c>) go to a fresh logger from the same configuration, closed by <c>Log.CloseAndFlush()</c> or when
+    /// <c>app.Run()</c>, an <c>ILogger&lt;T&gt;</c> of a worker still running) go to a fresh logger from the same configuration, closed by <c>Log.CloseAndFlush()</c> or when
     /// the process exits. That holds while <see cref="Log.Logger"/> is still this host's logger: when another host's
     /// <c>AddObservability()</c> has replaced it, the other host's logger stays <see cref="Log.Logger"/>. In a web host it also puts a middleware before everything the application adds, which
     /// answers an exception that escaped every handler with the correlation id (see <c>UseCorrelation()</c>).
@@ -40,7 +41,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// <c>ServiceName</c>/<c>Environment</c> are the host's application and environment names.
     /// <paramref name="configure"/> runs last and wins.
     /// </remarks>
-    /// <param name="builder">The host application builder (<c>WebApplication.CreateBuilder()</c>).</param>
+    /// <param name="builder">The host application builder (<c>WebApplication.CreateBuilder()</c>, <c>Host.CreateApplicationBuilder()</c>).</param>
     /// <param name="configure">Adjusts the observability options.</param>
     /// <returns>The builder.</returns>
     public static IHostApplicationBuilder AddObservability(this IHostApplicationBuilder builder, Action<ObservabilityOptions>? configure = null)
@@ -107,11 +108,14 @@ public static class ObservabilityHostApplicationBuilderExtensions
         // host always builds the logging provider, whose factory creates the lifetime first, so the lifetime is disposed
         // last of them, after the server and every other service that may still log while shutting down.
         builder.Services.AddSingleton(new RegisteredLogger(logger, CreateLogger));
-        builder.Services.AddSingleton(_ => new LoggerLifetime(logger, CreateLogger));
+        // ILogger<T> instances outlive the host in whatever still holds them (a worker past the shutdown timeout): the
+        // provider writes through the route, which the lifetime points at the late logger once the host's is closed.
+        var route = new LoggerRoute(logger);
+        builder.Services.AddSingleton(_ => new LoggerLifetime(logger, CreateLogger, route));
         builder.Services.AddSingleton<ILoggerProvider>(services =>
         {
             services.GetRequiredService<LoggerLifetime>();
-            return new SerilogLoggerProvider(logger, dispose: false);
+            return new SerilogLoggerProvider(new HandOffLogger(route), dispose: false);
         });
         builder.Logging.AddFilter<SerilogLoggerProvider>(null, LogLevel.Trace);
         builder.Services.AddSingleton<ILogger>(logger);
@@ -205,7 +209,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
     }
 
     /// <summary>Disposed with the service provider, after the host has stopped: flushes and closes the logger.</summary>
-    sealed class LoggerLifetime(Core.Logger logger, Func<Core.Logger>? createLateLogger) : IDisposable
+    sealed class LoggerLifetime(Core.Logger logger, Func<Core.Logger>? createLateLogger, LoggerRoute? route = null) : IDisposable
     {
         /// <summary>
         /// Held while this package compares <see cref="Log.Logger"/> with a logger and replaces it: a host disposed while
@@ -272,6 +276,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
                 late.Dispose();
                 return;
             }
+            route?.HandOff(late);
             CloseWhenTheProcessEnds(late, createLateLogger);
         }
 

@@ -224,7 +224,7 @@ public class WorkerHostTests
     }
 
     [Test]
-    public async Task AfterTheHostIsDisposedOnlyStaticLogEventsReachTheLateLogger()
+    public async Task EventsAnILoggerWritesAfterTheHostIsDisposedGoToTheLateLogger()
     {
         using var logs = TempFolder.ForCaller();
         var builder = Builder(logs.Path);
@@ -241,8 +241,10 @@ public class WorkerHostTests
         await worker.Logged.Task.WaitAsync(Bounded());
         Log.CloseAndFlush();
 
-        var templates = ReadEvents(logs.Path).Select(e => Prop(e, "@mt")).ToList();
-        Assert.That(templates, Does.Contain("Logged through Log after the host was disposed"));
-        Assert.That(templates, Does.Not.Contain("Logged through ILogger after the host was disposed"));
+        var events = ReadEvents(logs.Path);
+        Assert.That(events.Select(e => Prop(e, "@mt")), Does.Contain("Logged through Log after the host was disposed"));
+        var late = events.Single(e => Prop(e, "@mt") == "Logged through ILogger after the host was disposed");
+        Assert.That(Prop(late, "SourceContext"), Is.EqualTo("Serilog.Extensions.Observability.AspNetCore.Tests.Hosting.WorkerHostTests.OverstayingWorker"));
+        Assert.That(Prop(late, "ServiceName"), Is.EqualTo("worker"));
     }
 }
