@@ -247,4 +247,43 @@ public class WorkerHostTests
         Assert.That(Prop(late, "SourceContext"), Is.EqualTo("Serilog.Extensions.Observability.AspNetCore.Tests.Hosting.WorkerHostTests.OverstayingWorker"));
         Assert.That(Prop(late, "ServiceName"), Is.EqualTo("worker"));
     }
+
+    sealed class OneMessageWorker(ILogger<OneMessageWorker> log, IHostApplicationLifetime lifetime) : BackgroundService
+    {
+        protected override Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            using (CorrelationContext.Begin("last-message"))
+                log.LogInformation("Processed the last message");
+            lifetime.StopApplication();
+            return Task.CompletedTask;
+        }
+
+        public override async Task StopAsync(CancellationToken cancellationToken)
+        {
+            await base.StopAsync(cancellationToken);
+            log.LogInformation("Worker stopped");
+        }
+    }
+
+    [Test]
+    public async Task AWorkerThatStopsTheApplicationItselfHasEveryEventWrittenByTheUsualProgram()
+    {
+        using var logs = TempFolder.ForCaller();
+        var builder = Builder(logs.Path);
+        builder.Services.AddHostedService<OneMessageWorker>();
+        // Program.cs as the README has it: try { host.Run(); } catch { Log.Fatal } finally { Log.CloseAndFlush(); }
+        try
+        {
+            await builder.Build().RunAsync(Bounded());
+        }
+        finally
+        {
+            Log.Information("Worker exited");
+            Log.CloseAndFlush();
+        }
+
+        var events = ReadEvents(logs.Path);
+        Assert.That(Prop(events.Single(e => Prop(e, "@mt") == "Processed the last message"), "CorrelationId"), Is.EqualTo("last-message"));
+        Assert.That(events.Select(e => Prop(e, "@mt")), Does.Contain("Worker stopped").And.Contain("Worker exited"));
+    }
 }
