@@ -28,8 +28,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// <see cref="Log.Logger"/>, registers <see cref="IDiagnosticContext"/> and Serilog's <see cref="ILogger"/>,
     /// binds <see cref="RequestLoggingOptions"/> from <c>"Serilog:RequestLogging"</c>, and flushes the logger when
     /// the host is disposed. Events written after that (a <c>Log.Fatal</c> in <c>Program.cs</c>'s catch block around
-    /// <c>app.Run()</c>, an <c>ILogger&lt;T&gt;</c> of a worker still running) go to a fresh logger from the same configuration, closed by <c>Log.CloseAndFlush()</c> or when
-    /// the process exits. That holds while <see cref="Log.Logger"/> is still this host's logger: when another host's
+    /// <c>app.Run()</c>, an <c>ILogger&lt;T&gt;</c> of a worker still running) go to a fresh logger from the same
+    /// configuration, closed by <c>Log.CloseAndFlush()</c> or when the process exits. That holds while <see cref="Log.Logger"/> is still this host's logger: when another host's
     /// <c>AddObservability()</c> has replaced it, the other host's logger stays <see cref="Log.Logger"/>. In a web host it also puts a middleware before everything the application adds, which
     /// answers an exception that escaped every handler with the correlation id (see <c>UseCorrelation()</c>).
     /// </summary>
