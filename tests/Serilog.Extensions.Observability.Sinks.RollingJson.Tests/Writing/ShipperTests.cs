@@ -1,0 +1,115 @@
+using Serilog.Events;
+using Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support;
+using Serilog.Extensions.Observability.Sinks.RollingJson.Writing;
+using Serilog.Extensions.Observability.Tests.Support;
+using static Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support.Sinks;
+
+namespace Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Writing;
+
+/// <summary>
+/// What a log shipper tailing the directory sees while the sink writes and rolls: a reader thread polls the files to
+/// their ends at arbitrary moments (see <see cref="Tailer"/>).
+/// </summary>
+[Platform("Linux")]
+public class ShipperTests
+{
+    const int Events = 3_000;
+
+    static long Seq(string line) => LogFiles.Property(LogFiles.Parse(line), "Seq").GetInt64();
+
+    static Tailer TailWhileWriting(string directory, string glob, string? fixedCurrentPath, Action write)
+    {
+        var tailer = new Tailer(directory, glob, fixedCurrentPath);
+        var done = 0;
+        Exception? failure = null;
+        var reader = new Thread(() =>
+        {
+            try
+            {
+                while (Volatile.Read(ref done) == 0) tailer.Poll();
+                tailer.Poll();
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+        }) { IsBackground = true };
+        reader.Start();
+        try
+        {
+            write();
+        }
+        finally
+        {
+            Volatile.Write(ref done, 1);
+            Assert.That(reader.Join(WaitLimit), Is.True, "The reader did not finish in time.");
+        }
+        Assert.That(failure, Is.Null);
+        return tailer;
+    }
+
+    static void WriteEvents(RollingJsonSink sink)
+    {
+        var big = new string('b', 1024 * 1024);
+        for (var i = 0; i < Events; i++)
+            sink.Emit(i % 1000 == 500 ? Event(i, text: big) : Event(i, i % 7 == 0 ? LogEventLevel.Error : LogEventLevel.Information));
+        sink.Dispose();
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void EveryLineReachesAShipperWholeAndOnceThroughSizeRolls(bool fixedCurrentFileName)
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, fixedCurrentFileName ? "app.json" : "app-.json");
+        using var tailer = TailWhileWriting(folder.Path, "*.json", fixedCurrentFileName ? path : null, () =>
+            WriteEvents(Create(path, o =>
+            {
+                o.FileSizeLimitBytes = 8 * 1024;
+                o.FixedCurrentFileName = fixedCurrentFileName;
+            })));
+
+        Assert.That(tailer.Problems, Is.Empty);
+        Assert.That(tailer.Lines.Select(Seq).Order(), Is.EqualTo(Enumerable.Range(0, Events).Select(i => (long)i)));
+        Assert.That(LogFiles.AllLines(folder.Path).Select(Seq).Order(), Is.EqualTo(Enumerable.Range(0, Events).Select(i => (long)i)));
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void ACompressedFileIsWholeForAShipperThatHeldItAndNoTemporaryFileMatchesTheGlob(bool fixedCurrentFileName)
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, fixedCurrentFileName ? "app.json" : "app-.json");
+        using var tailer = TailWhileWriting(folder.Path, "*.json", fixedCurrentFileName ? path : null, () =>
+            WriteEvents(Create(path, o =>
+            {
+                o.FileSizeLimitBytes = 8 * 1024;
+                o.FixedCurrentFileName = fixedCurrentFileName;
+                o.CompressRolledFiles = true;
+            })));
+
+        Assert.That(tailer.Problems, Is.Empty);
+        // A file rolled and compressed between two polls is never seen plain; whatever was seen was whole, and once.
+        var seen = tailer.Lines.Select(Seq).ToList();
+        Assert.That(seen, Is.Unique);
+        Assert.That(tailer.NamesSeen.Where(n => !n.EndsWith(".json", StringComparison.Ordinal)), Is.Empty);
+        Assert.That(LogFiles.AllLines(folder.Path).Select(Seq).Order(), Is.EqualTo(Enumerable.Range(0, Events).Select(i => (long)i)));
+    }
+
+    [Test]
+    public void AnErrorIsVisibleToAReaderBeforeTheSinkIsFlushedOrDisposed()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var sink = Create(path, o => { o.PollInterval = TimeSpan.FromHours(1); o.IdleSleep = TimeSpan.FromHours(1); });
+        EmitAndWait(sink, Event(0));
+        Assert.That(SpinWait.SpinUntil(() => sink.WriterPolling || sink.WriterSleeping, WaitLimit), Is.True);
+        sink.Emit(Event(1, LogEventLevel.Error));
+        var tailer = new Tailer(folder.Path, Path.GetFileName(path));
+        var deadline = DateTime.UtcNow + WaitLimit;
+        while (tailer.Lines.Count < 2 && DateTime.UtcNow < deadline) tailer.Poll();
+        tailer.Dispose();
+        sink.Dispose();
+        Assert.That(tailer.Lines.Select(Seq), Is.EqualTo(new long[] { 0, 1 }));
+    }
+}
