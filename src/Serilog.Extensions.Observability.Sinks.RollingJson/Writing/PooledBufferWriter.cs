@@ -41,6 +41,14 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
     /// <summary>Forgets what was written after <paramref name="length"/> bytes (a failed event is taken back).</summary>
     public void Truncate(int length) => _written = length;
 
+    /// <summary>Forgets the first <paramref name="count"/> bytes written (they reached the file); the rest moves to the front.</summary>
+    public void RemovePrefix(int count)
+    {
+        if (count < 0 || count > _written) throw new ArgumentOutOfRangeException(nameof(count));
+        _buffer.AsSpan(count, _written - count).CopyTo(_buffer);
+        _written -= count;
+    }
+
     /// <summary>Empties the buffer; a buffer that one huge event grew far beyond its start size goes back to the pool.</summary>
     public void Clear()
     {

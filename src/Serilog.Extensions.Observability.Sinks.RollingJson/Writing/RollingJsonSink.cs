@@ -112,6 +112,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     WriterCount _buffered;
     // Events that failed to format after some of the buffered ones were taken: completed with the buffer.
     int _failedBehindBuffered;
+    // Where each buffered event's line ends in the buffer: a write cut short keeps the whole lines that landed.
+    readonly List<int> _lineEnds = new();
 
     [StructLayout(LayoutKind.Explicit, Size = 136)]
     struct WriterCount
@@ -529,6 +531,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 continue;
             }
             _buffered.Events++;
+            _lineEnds.Add(_buffer.WrittenCount);
             if (_fileLength + _buffer.WrittenCount >= _sizeRollAt)
                 _rollBeforeNextEvent = true;
             if (_flushOnLevelEnabled && logEvent.Level >= _flushOnLevel)
@@ -547,6 +550,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         if (_buffered.Events == 0)
         {
             _buffer.Clear();
+            _lineEnds.Clear();
             return;
         }
         for (var attempt = 0; ; attempt++)
@@ -560,11 +564,19 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 try
                 {
                     file.Write(_buffer.WrittenSpan);
+                }
+                catch
+                {
+                    KeepWholeLinesOfCutWrite(file, before);
+                    throw;
+                }
+                try
+                {
                     if (flushToDisk) file.Flush(flushToDisk: true);
                 }
                 catch
                 {
-                    // A partial write (disk full) must not leave half a line for the retry to follow.
+                    // Not known to be on the disk: written again by the retry.
                     try { file.SetLength(before); } catch (Exception) { /* the reopen adds a newline instead */ }
                     throw;
                 }
@@ -574,6 +586,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 _bytesWritten += _buffer.WrittenCount;
                 SinkMetrics.AddWritten(events, _buffer.WrittenCount);
                 _buffer.Clear();
+                _lineEnds.Clear();
                 _buffered.Events = 0;
                 var failedBehind = _failedBehindBuffered;
                 _failedBehindBuffered = 0;
@@ -613,6 +626,40 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         }
     }
 
+    /// <summary>
+    /// A write cut short (disk full): the whole lines that landed stay, counted as written, and only the cut line after
+    /// them is taken back, so the retry goes on where they end. Taking back all of the write would shrink the file under
+    /// a shipper that has already read (and sent) those lines: it would then read the next lines from the middle of one,
+    /// or the whole file again.
+    /// </summary>
+    void KeepWholeLinesOfCutWrite(FileStream file, long before)
+    {
+        long landed;
+        try
+        {
+            landed = file.Length - before;
+        }
+        catch (Exception)
+        {
+            landed = 0;
+        }
+        var lines = 0;
+        while (lines < _lineEnds.Count && _lineEnds[lines] <= landed) lines++;
+        var kept = lines == 0 ? 0 : _lineEnds[lines - 1];
+        try { file.SetLength(before + kept); } catch (Exception) { /* the reopen adds a newline instead */ }
+        if (lines == 0) return;
+        _fileLength = before + kept;
+        _written += lines;
+        _bytesWritten += kept;
+        SinkMetrics.AddWritten(lines, kept);
+        _buffer.RemovePrefix(kept);
+        _lineEnds.RemoveRange(0, lines);
+        for (var i = 0; i < _lineEnds.Count; i++) _lineEnds[i] -= kept;
+        _buffered.Events -= lines;
+        // Events that failed to format are completed with the rest of the buffer, never ahead of those still in it.
+        Complete(lines);
+    }
+
     void DropBuffered(string reason)
     {
         var dropped = _buffered.Events;
@@ -620,6 +667,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         _buffered.Events = 0;
         _failedBehindBuffered = 0;
         _buffer.Clear();
+        _lineEnds.Clear();
         if (dropped == 0) return;
         if (reason == SinkMetrics.ReasonIoError) _droppedIo += dropped;
         else Interlocked.Add(ref _droppedShutdown, dropped);

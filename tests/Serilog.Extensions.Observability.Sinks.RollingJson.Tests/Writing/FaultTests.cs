@@ -226,6 +226,46 @@ public class FaultTests
     }
 
     [Test]
+    public void AWriteCutByAFullDiskKeepsTheWholeLinesThatLanded()
+    {
+        _mountPoint = Path.Combine(_folder!.Path, "mnt");
+        Mounts.MountTmpfsOrIgnore(_mountPoint, "1m");
+        var logs = Path.Combine(_mountPoint, "logs");
+        // 128 KB left on the disk, then one batch of about 200 KB: the write lands in part and the disk is full.
+        var filler = Path.Combine(_mountPoint, "filler");
+        File.WriteAllBytes(filler, new byte[1024 * 1024 - 128 * 1024]);
+        var sink = Create(Path.Combine(logs, "app.json"), o => o.FileSizeLimitBytes = null);
+        var retryDelays = RollingJsonSink.RetryDelays;
+        const int batch = 200;
+        try
+        {
+            RollingJsonSink.RetryDelays = new[] { TimeSpan.FromMilliseconds(1) };
+            sink.PauseWriter();
+            for (var i = 0; i < batch; i++) sink.Emit(Event(i, text: new string('f', 1000)));
+            sink.ResumeWriter();
+            Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True);
+            RollingJsonSink.RetryDelays = retryDelays;
+            File.Delete(filler);
+            EmitAndWait(sink, Event(batch));
+        }
+        finally
+        {
+            RollingJsonSink.RetryDelays = retryDelays;
+            sink.Dispose();
+        }
+
+        // A shipper tailing the file may have read and sent the lines that landed before the disk filled: taken back,
+        // they were counted as lost although sent, and the file shrank under the shipper, which then read the next
+        // lines from the middle of one (or read the file again from its start). Only the cut line is taken back.
+        var lines = LogFiles.Lines(Path.Combine(logs, "app.json"));
+        Assert.That(sink.EventsWritten, Is.GreaterThan(100));
+        Assert.That(sink.EventsWritten + sink.DroppedIoError, Is.EqualTo(batch + 1));
+        Assert.That(lines, Has.Count.EqualTo(sink.EventsWritten));
+        foreach (var line in lines) Assert.DoesNotThrow(() => JsonDocument.Parse(line).Dispose());
+        Assert.That(Sequences(lines), Is.EqualTo(Enumerable.Range(0, (int)sink.EventsWritten - 1).Select(i => (long)i).Append(batch)));
+    }
+
+    [Test]
     public void OnAFullDiskFailedWritesDoNotRollToEmptyFiles()
     {
         _mountPoint = Path.Combine(_folder!.Path, "mnt");
