@@ -76,6 +76,35 @@ public class ShipperTests
 
     [TestCase(false)]
     [TestCase(true)]
+    public void EveryLineReachesAShipperWholeAndOnceThroughTimeRolls(bool fixedCurrentFileName)
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, fixedCurrentFileName ? "app.json" : "app-.json");
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 18, 0, 0, TimeSpan.Zero));
+        using var tailer = TailWhileWriting(folder.Path, "*.json", fixedCurrentFileName ? path : null, () =>
+        {
+            var sink = Create(path, o =>
+            {
+                o.TimeProvider = time;
+                o.RollingInterval = RollingJsonInterval.Minute;
+                o.FileSizeLimitBytes = 8 * 1024;
+                o.FixedCurrentFileName = fixedCurrentFileName;
+            });
+            for (var i = 0; i < Events; i++)
+            {
+                if (i % 250 == 0) time.Advance(TimeSpan.FromMinutes(1));
+                sink.Emit(Event(i));
+            }
+            sink.Dispose();
+        });
+
+        Assert.That(tailer.Problems, Is.Empty);
+        Assert.That(tailer.Lines.Select(Seq).Order(), Is.EqualTo(Enumerable.Range(0, Events).Select(i => (long)i)));
+        Assert.That(LogFiles.AllLines(folder.Path).Select(Seq).Order(), Is.EqualTo(Enumerable.Range(0, Events).Select(i => (long)i)));
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
     public void ACompressedFileIsWholeForAShipperThatHeldItAndNoTemporaryFileMatchesTheGlob(bool fixedCurrentFileName)
     {
         using var folder = TempFolder.ForCaller();
