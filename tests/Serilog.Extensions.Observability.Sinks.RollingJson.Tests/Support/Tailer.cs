@@ -29,7 +29,6 @@ sealed class Tailer : IDisposable
     public readonly List<string> Lines = new();
     public readonly List<string> Problems = new();
     public readonly HashSet<string> NamesSeen = new(StringComparer.Ordinal);
-    public long LongestPartialReads;
 
     readonly string? _fixedCurrentPath;
 
@@ -140,7 +139,6 @@ sealed class Tailer : IDisposable
             start = i + 1;
         }
         file.Partial.AddRange(buffer.AsSpan(start, read - start));
-        if (file.Partial.Count > 0) LongestPartialReads++;
     }
 
     public void Dispose()
