@@ -55,14 +55,9 @@ public class AddObservabilityTests
         await app.DisposeAsync();
     }
 
-    static List<JsonElement> ReadEvents(string directory) =>
-        Directory.GetFiles(directory, "*.json")
-            .SelectMany(File.ReadAllLines)
-            .Select(line => JsonDocument.Parse(line).RootElement.Clone())
-            .ToList();
+    static List<JsonElement> ReadEvents(string directory) => LogFileEvents.Read(directory);
 
-    static string? Prop(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var v) ? v.ValueKind == JsonValueKind.String ? v.GetString() : v.ToString() : null;
+    static string? Prop(JsonElement e, string name) => LogFileEvents.Prop(e, name);
 
     [Test]
     public async Task TheSerilogSectionConfiguresEveryComponentAndMicrosoftLoggingEventsAreEnrichedToo()

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
 using Serilog.Extensions.Observability.Enrichers;
 using Serilog.Extensions.Observability.Tests.Support;
 using Serilog.Extensions.Observability.Timing;
@@ -80,17 +81,11 @@ public class PipelineScenarioTests
         return await client.SendAsync(request);
     }
 
-    static List<JsonElement> ReadEvents(string directory) =>
-        Directory.GetFiles(directory, "*.json")
-            .SelectMany(File.ReadAllLines)
-            .Where(line => line.Length > 0)
-            .Select(line => JsonDocument.Parse(line).RootElement.Clone())
-            .ToList();
+    static List<JsonElement> ReadEvents(string directory) => LogFileEvents.Read(directory, skipEmptyLines: true);
 
     static bool IsRequestCompletion(JsonElement e) => Prop(e, "SourceContext") == "Serilog.AspNetCore.RequestLoggingMiddleware";
 
-    static string? Prop(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var v) ? v.ValueKind == JsonValueKind.String ? v.GetString() : v.ToString() : null;
+    static string? Prop(JsonElement e, string name) => LogFileEvents.Prop(e, name);
 
     static async Task StopAsync(WebApplication app)
     {

@@ -32,14 +32,9 @@ public class SeveralHostsTests
         return builder.Build();
     }
 
-    static List<JsonElement> ReadEvents(string directory) =>
-        Directory.GetFiles(directory, "*.json")
-            .SelectMany(File.ReadAllLines)
-            .Select(line => JsonDocument.Parse(line).RootElement.Clone())
-            .ToList();
+    static List<JsonElement> ReadEvents(string directory) => LogFileEvents.Read(directory);
 
-    static string? Prop(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var v) ? v.ValueKind == JsonValueKind.String ? v.GetString() : v.ToString() : null;
+    static string? Prop(JsonElement e, string name) => LogFileEvents.Prop(e, name);
 
     static async Task StopAsync(WebApplication app)
     {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
 using Serilog.Extensions.Observability.Enrichers;
 using Serilog.Extensions.Observability.Tests.Support;
 using Serilog.Extensions.Observability.Timing;
@@ -31,14 +32,9 @@ public class WorkerHostTests
         return builder;
     }
 
-    static List<JsonElement> ReadEvents(string directory) =>
-        Directory.GetFiles(directory, "*.json")
-            .SelectMany(File.ReadAllLines)
-            .Select(line => JsonDocument.Parse(line).RootElement.Clone())
-            .ToList();
+    static List<JsonElement> ReadEvents(string directory) => LogFileEvents.Read(directory);
 
-    static string? Prop(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var v) ? v.ValueKind == JsonValueKind.String ? v.GetString() : v.ToString() : null;
+    static string? Prop(JsonElement e, string name) => LogFileEvents.Prop(e, name);
 
     static List<JsonElement> WithTemplate(List<JsonElement> events, string template) =>
         events.Where(e => Prop(e, "@mt") == template).ToList();
