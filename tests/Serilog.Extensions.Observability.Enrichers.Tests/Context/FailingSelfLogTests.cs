@@ -9,16 +9,8 @@ namespace Serilog.Extensions.Observability.Enrichers.Tests.Context;
 /// failed resolver still gives the documented fallback, and the event is still written.
 /// </summary>
 [NonParallelizable]
-public class FailingSelfLogTests
+public class FailingSelfLogTests : FailingSelfLogFixture
 {
-    TemporarySelfLog? _selfLog;
-
-    [SetUp]
-    public void ThrowFromSelfLog() => _selfLog = TemporarySelfLog.Failing();
-
-    [TearDown]
-    public void RestoreSelfLog() => _selfLog?.Dispose();
-
     [Test]
     public void AThrowingCorrelationResolverStillShowsTheEnclosingIdWhenSelfLogFails()
     {

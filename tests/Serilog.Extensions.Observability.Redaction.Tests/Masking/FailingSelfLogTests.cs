@@ -10,17 +10,9 @@ namespace Serilog.Extensions.Observability.Redaction.Tests.Masking;
 /// application's logging call.
 /// </summary>
 [NonParallelizable]
-public class FailingSelfLogTests
+public class FailingSelfLogTests : FailingSelfLogFixture
 {
     const string Mask = RedactionOptions.DefaultMask;
-
-    TemporarySelfLog? _selfLog;
-
-    [SetUp]
-    public void ThrowFromSelfLog() => _selfLog = TemporarySelfLog.Failing();
-
-    [TearDown]
-    public void RestoreSelfLog() => _selfLog?.Dispose();
 
     [Test]
     public void AThrowingGetterStillGivesItsPlaceholderAndKeepsTheOtherMembersWhenSelfLogFails()

@@ -49,6 +49,14 @@ public class ShipperTests
         return tailer;
     }
 
+    /// <summary>The shipper saw no problem, and it and the files each hold every event exactly once.</summary>
+    static void AssertEveryEventOnce(Tailer tailer, string folder)
+    {
+        Assert.That(tailer.Problems, Is.Empty);
+        Assert.That(tailer.Lines.Select(Seq).Order(), Is.EqualTo(Enumerable.Range(0, Events).Select(i => (long)i)));
+        Assert.That(LogFiles.AllLines(folder).Select(Seq).Order(), Is.EqualTo(Enumerable.Range(0, Events).Select(i => (long)i)));
+    }
+
     static void WriteEvents(RollingJsonSink sink)
     {
         var big = new string('b', 1024 * 1024);
@@ -70,9 +78,7 @@ public class ShipperTests
                 o.FixedCurrentFileName = fixedCurrentFileName;
             })));
 
-        Assert.That(tailer.Problems, Is.Empty);
-        Assert.That(tailer.Lines.Select(Seq).Order(), Is.EqualTo(Enumerable.Range(0, Events).Select(i => (long)i)));
-        Assert.That(LogFiles.AllLines(folder.Path).Select(Seq).Order(), Is.EqualTo(Enumerable.Range(0, Events).Select(i => (long)i)));
+        AssertEveryEventOnce(tailer, folder.Path);
     }
 
     [TestCase(false)]
@@ -99,9 +105,7 @@ public class ShipperTests
             sink.Dispose();
         });
 
-        Assert.That(tailer.Problems, Is.Empty);
-        Assert.That(tailer.Lines.Select(Seq).Order(), Is.EqualTo(Enumerable.Range(0, Events).Select(i => (long)i)));
-        Assert.That(LogFiles.AllLines(folder.Path).Select(Seq).Order(), Is.EqualTo(Enumerable.Range(0, Events).Select(i => (long)i)));
+        AssertEveryEventOnce(tailer, folder.Path);
     }
 
     [TestCase(false)]
