@@ -117,7 +117,7 @@ static class ClefWriter
         if (logEvent.Exception is { } exception)
         {
             sink.Literal(",\"@x\":"u8);
-            JsonText.WriteQuoted(sink, JsonText.SafeToString(exception));
+            JsonText.WriteQuoted(sink, ExceptionText.Of(exception));
         }
 
         if (logEvent.TraceId is { } traceId)

@@ -197,13 +197,12 @@ readonly struct FlatBody(bool shortLevels, bool snakeCaseNames) : IEventBody
 
     static void WriteException<TSink>(TSink sink, Exception exception) where TSink : struct, IJsonSink
     {
-        var type = exception.GetType();
         sink.Literal(",\"exception\":{\"type\":"u8);
-        JsonText.WriteQuoted(sink, type.FullName ?? type.Name);
+        JsonText.WriteQuoted(sink, ExceptionTypeName.Of(exception));
         sink.Literal(",\"message\":"u8);
         JsonText.WriteQuoted(sink, SafeMessage(exception));
         sink.Literal(",\"stack_trace\":"u8);
-        JsonText.WriteQuoted(sink, JsonText.SafeToString(exception));
+        JsonText.WriteQuoted(sink, ExceptionText.Of(exception));
         sink.Ascii('}');
     }
 
