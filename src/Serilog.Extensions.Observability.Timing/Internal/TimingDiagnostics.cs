@@ -146,7 +146,7 @@ static class TimingDiagnostics
         }
         catch (Exception ex)
         {
-            // An exception whose ToString() throws: the span loses its exception event, never its stop.
+            // A listener that throws while the span is tagged: the span loses what was left, never its stop.
             ReportListenerFault(ex);
         }
     }
@@ -258,14 +258,29 @@ static class TimingDiagnostics
         activity.SetTag("outcome", OutcomeName(outcome));
         if (exception is not null)
         {
+            // An exception whose Message or ToString() throws still fails the span: its text becomes a placeholder.
+            var message = Text(exception, static e => e.Message, "Message");
             // OpenTelemetry's exception event convention; Activity.AddException exists only from .NET 9.
             activity.AddEvent(new ActivityEvent("exception", tags: new ActivityTagsCollection
             {
                 { "exception.type", exception.GetType().FullName },
-                { "exception.message", exception.Message },
-                { "exception.stacktrace", exception.ToString() },
+                { "exception.message", message },
+                { "exception.stacktrace", Text(exception, static e => e.ToString(), "ToString()") },
             }));
-            activity.SetStatus(ActivityStatusCode.Error, exception.Message);
+            activity.SetStatus(ActivityStatusCode.Error, message);
+        }
+    }
+
+    static string Text(Exception exception, Func<Exception, string> read, string member)
+    {
+        try
+        {
+            return read(exception);
+        }
+        catch (Exception ex)
+        {
+            SafeSelfLog.WriteLine("{0}: the failure's {1} threw: {2}", Name, member, ex);
+            return "<" + exception.GetType().Name + "." + member + " failed>";
         }
     }
 }

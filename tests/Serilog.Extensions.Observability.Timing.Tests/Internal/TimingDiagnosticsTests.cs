@@ -248,6 +248,30 @@ public class TimingDiagnosticsTests
         Assert.That(llm.GetTagItem("outcome"), Is.EqualTo("failed"));
     }
 
+    sealed class UnreadableException : Exception
+    {
+        public override string Message => throw new InvalidOperationException("no message");
+    }
+
+    [Test]
+    public void AStageFailedByAnExceptionWhoseTextThrowsStillHasErrorStatusAndAnExceptionEventWithItsType()
+    {
+        var stopped = new List<Activity>();
+        using var log = new TimedLog();
+        using var listener = ListenToActivities(stopped);
+
+        using (var pipeline = log.Begin("unreadable"))
+            pipeline.Stage("parse").Fail(new UnreadableException());
+
+        var parse = stopped.Single(a => a.OperationName == "parse");
+        Assert.That(parse.Status, Is.EqualTo(ActivityStatusCode.Error));
+        Assert.That(parse.GetTagItem("outcome"), Is.EqualTo("failed"));
+        var exception = parse.Events.Single(e => e.Name == "exception");
+        Assert.That(exception.Tags.Single(t => t.Key == "exception.type").Value, Is.EqualTo(typeof(UnreadableException).FullName));
+        Assert.That(log.StageEvent("parse").Exception, Is.TypeOf<UnreadableException>());
+        Assert.That(log.StageEvent("parse").Level, Is.EqualTo(LogEventLevel.Error));
+    }
+
     [Test]
     public void ASamplerSeesThePipelineAndStageAmongTheTagsItDecidesOn()
     {
