@@ -25,6 +25,7 @@ sealed class UnhandledExceptionFeature
 /// Put before everything the application adds (by <see cref="UnhandledExceptionStartupFilter"/>): answers an exception
 /// that escaped every handler, so the correlation id reaches the client, while exception handlers the application
 /// placed before <c>UseCorrelation()</c> (the developer exception page, <c>UseExceptionHandler</c>) still see it first.
+/// An exception the completion event has written is ended here, never rethrown, so the server does not log it again.
 /// </summary>
 sealed class UnhandledExceptionMiddleware(RequestDelegate next)
 {
@@ -48,7 +49,17 @@ sealed class UnhandledExceptionMiddleware(RequestDelegate next)
         {
             await next(context);
         }
-        catch (Exception ex) when (!context.Response.HasStarted && ReferenceEquals(context.Features.Get<UnhandledExceptionFeature>(), UnhandledExceptionFeature.Requested))
+        catch (Exception ex) when (context.Response.HasStarted && RequestLoggingMiddleware.HasLogged(context, ex))
+        {
+            // The status line is on the wire and the completion event carries the exception: end the request as the
+            // server would (it aborts the connection, or resets the HTTP/2 stream, so the client sees a broken
+            // response, not a complete one), without the server's own second Error event for the same exception.
+            context.Abort();
+        }
+        // Answered here when a correlation id is to be echoed, or when the completion event has written the exception
+        // (with or without UseCorrelation()), so the server does not write it a second time.
+        catch (Exception ex) when (!context.Response.HasStarted
+            && (ReferenceEquals(context.Features.Get<UnhandledExceptionFeature>(), UnhandledExceptionFeature.Requested) || RequestLoggingMiddleware.HasLogged(context, ex)))
         {
             await AnswerAsync(context, ex);
             if (!RequestLoggingMiddleware.HasLogged(context, ex)) throw;

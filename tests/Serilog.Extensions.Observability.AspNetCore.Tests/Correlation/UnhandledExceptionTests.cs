@@ -243,4 +243,70 @@ public class UnhandledExceptionTests
         Assert.That(response.Headers.GetValues("X-Correlation-ID").Single(), Is.EqualTo("dev-1"));
         AssertOneCompletionAtErrorWithTheException("/boom", "dev-1");
     }
+
+    static void MapLate(WebApplication app) => app.MapGet("/late", async (HttpContext ctx) =>
+    {
+        await ctx.Response.WriteAsync("partial");
+        await ctx.Response.Body.FlushAsync();
+        throw new InvalidOperationException("late-boom");
+    });
+
+    [TestCase("Production", false)]
+    [TestCase("Production", true)]
+    [TestCase("Development", false)]
+    public async Task AnExceptionAfterTheResponseStartedBreaksTheResponseAndIsNotLoggedAgainByTheServer(string environment, bool exceptionHandler)
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "app-.json");
+        var app = await StartAsync(environment,
+            beforeCorrelation: exceptionHandler ? a => a.UseExceptionHandler(error => error.Run(ctx => ctx.Response.WriteAsync("sorry"))) : null,
+            observability: o => o.RollingJson(path),
+            afterCorrelation: MapLate);
+        await using (app)
+        {
+            using var client = app.CreateClient();
+            using var request = Request(HttpMethod.Get, "/late", "late-1");
+
+            // The status line and part of the body were sent: the client must see the response cut, never complete.
+            Assert.That(async () => await (await client.SendAsync(request)).Content.ReadAsStringAsync(), Throws.InstanceOf<HttpRequestException>());
+            AssertOneCompletionAtErrorWithTheException("/late", "late-1");
+        }
+
+        // Disposing the host flushed the file: the server's own "unhandled exception" event would repeat the exception
+        // the completion event carries. (The exception handler and the developer exception page log it themselves.)
+        var server = LogFileEvents.Read(folder.Path).Where(e => LogFileEvents.Prop(e, "SourceContext")?.StartsWith("Microsoft.AspNetCore.Server") == true);
+        Assert.That(server.Where(e => LogFileEvents.Prop(e, "@x") is not null).Select(e => LogFileEvents.Prop(e, "@mt")).ToArray(), Is.Empty);
+    }
+
+    [TestCase("/boom", HttpStatusCode.InternalServerError)]
+    [TestCase("/late", null)]
+    public async Task WithoutUseCorrelationAnExceptionTheCompletionEventWroteIsNotLoggedAgainByTheServer(string path, HttpStatusCode? status)
+    {
+        using var folder = TempFolder.ForCaller();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production });
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.AddObservability(o =>
+        {
+            o.Console(ObservabilityConsoleFormat.None);
+            o.RollingJson(Path.Combine(folder.Path, "app-.json"));
+        });
+        var web = builder.Build();
+        web.UseSerilogRequestLogging();
+        web.MapGet("/boom", string () => throw new InvalidOperationException("unhandled-boom"));
+        MapLate(web);
+        await web.StartAsync();
+        var address = web.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        await using (var app = new RunningApp(web, new Uri(address)))
+        {
+            using var client = app.CreateClient();
+            if (status is { } expected)
+                Assert.That((await client.GetAsync(path)).StatusCode, Is.EqualTo(expected));
+            else
+                Assert.That(async () => await (await client.GetAsync(path)).Content.ReadAsStringAsync(), Throws.InstanceOf<HttpRequestException>());
+        }
+
+        var withException = LogFileEvents.Read(folder.Path).Where(e => LogFileEvents.Prop(e, "@x") is not null).ToList();
+        Assert.That(withException.Select(e => LogFileEvents.Prop(e, "SourceContext")).ToArray(), Is.EqualTo(new[] { "Serilog.AspNetCore.RequestLoggingMiddleware" }));
+        Assert.That(LogFileEvents.Prop(withException[0], "StatusCode"), Is.EqualTo("500"));
+    }
 }
