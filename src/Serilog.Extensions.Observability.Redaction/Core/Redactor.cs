@@ -38,9 +38,10 @@ sealed class Redactor
     /// <summary>Numbers must go to the card number detector.</summary>
     readonly bool _inspectsNonStringScalars;
 
-    public Redactor(KeyMatcher keys, Masker masker, ValueDetectors? detectors, int maximumJsonLength, string rules)
+    public Redactor(KeyMatcher keys, Masker masker, ValueDetectors? detectors, int maximumJsonLength, CleanTexts rules)
     {
-        Rules = rules;
+        Clean = rules;
+        Rules = rules.Rules;
         Keys = keys;
         TemplateNames = new SafeTemplateNames(keys);
         Masker = masker;
@@ -57,6 +58,9 @@ sealed class Redactor
     /// with equal rules, and looked into again by one with other rules.
     /// </summary>
     public string Rules { get; }
+
+    /// <summary>Strings found clean under <see cref="Rules"/>, shared with every redactor built with equal rules.</summary>
+    public CleanTexts Clean { get; }
 
     public KeyMatcher Keys { get; }
     public SafeTemplateNames TemplateNames { get; }
@@ -85,6 +89,14 @@ sealed class Redactor
         return !_inspectsNonStringScalars && !(_inspectsAllStrings && inner is Uri);
     }
 
+    /// <summary>
+    /// A plain string scalar whose very instance was read under these rules a moment ago and found to hold nothing to
+    /// mask (see <see cref="CleanTexts"/>): only its name can make it change.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool IsRememberedClean(LogEventPropertyValue value) =>
+        value.GetType() == typeof(ScalarValue) && Unsafe.As<ScalarValue>(value).Value is string text && Clean.Contains(text);
+
     /// <summary>ASCII characters a string may end in and still hold structured text: <c>}</c>, <c>]</c> and white space.</summary>
     static ReadOnlySpan<byte> StructureEnds =>
     [
@@ -107,12 +119,17 @@ sealed class Redactor
         // The common cases first, without a try frame: neither the key lookup nor these checks throw.
         if (Keys.IsSensitivePropertyName(name)) return value is RedactedValue { IsMask: true } ? null : Masker.MaskPropertyValue(value);
         // An exact type test: one comparison, and a RedactedValue (a subclass) never matches it.
+        string? plainText = null;
         if (value.GetType() == typeof(ScalarValue))
         {
             var scalar = (ScalarValue)value;
             if (scalar.Value is string text)
             {
                 if (Detectors is null && !MayHoldStructuredText(text) && !MayHoldEmbeddedJson(text)) return null;
+                // This instance was read under these rules a moment ago (by the other event pass, or as a constant of
+                // an earlier event) and held nothing to mask.
+                if (Clean.Contains(text)) return null;
+                plainText = text;
             }
             else if (Detectors is not { DetectsCardNumbers: true } && !(Detectors is not null && scalar.Value is Uri))
             {
@@ -122,7 +139,9 @@ sealed class Redactor
 
         try
         {
-            return RedactValue(value, 1);
+            var redacted = RedactValue(value, 1);
+            if (redacted is null && plainText is not null) Clean.Add(plainText);
+            return redacted;
         }
         catch (Exception ex)
         {

@@ -17,8 +17,9 @@ static class EventRedaction
         if (properties.GetType() == typeof(Dictionary<string, LogEventPropertyValue>))
         {
             // The concrete type's struct enumerator (the interface's would allocate on every event), and the common
-            // case decided inline without a call: a plain scalar under a name known safe, either because it is the
-            // template's next expected name (same instance, so one comparison) or an instance found safe before.
+            // case decided inline without a call: a plain scalar, or a string found clean under these rules a moment ago,
+            // under a name known safe, either because it is the template's next expected name (same
+            // instance, so one comparison) or an instance found safe before.
             var expected = redactor.TemplateNames.For(logEvent.MessageTemplate);
             var next = 0;
             foreach (var property in Unsafe.As<Dictionary<string, LogEventPropertyValue>>(properties))
@@ -31,8 +32,9 @@ static class EventRedaction
                     next++;
                 }
 
-                if (redactor.IsPlainScalar(property.Value) && (expectedName || redactor.Keys.IsKnownSafeName(name))) continue;
-                Collect(redactor, name, property.Value, ref changes);
+                var value = property.Value;
+                if ((redactor.IsPlainScalar(value) || redactor.IsRememberedClean(value)) && (expectedName || redactor.Keys.IsKnownSafeName(name))) continue;
+                Collect(redactor, name, value, ref changes);
             }
         }
         else

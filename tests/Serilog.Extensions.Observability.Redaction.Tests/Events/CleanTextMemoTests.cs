@@ -1,0 +1,148 @@
+using Serilog.Events;
+using Serilog.Extensions.Observability.Redaction.Core;
+using Serilog.Extensions.Observability.Redaction.Events;
+using Serilog.Extensions.Observability.Tests.Support;
+using Serilog.Parsing;
+
+namespace Serilog.Extensions.Observability.Redaction.Tests.Events;
+
+/// <summary>
+/// The memo of strings found clean (<see cref="CleanTexts"/>) spares the second event pass a scan, and
+/// never spares a string a mask: not under other rules, not under a sensitive name, not when it held a finding.
+/// </summary>
+public class CleanTextMemoTests
+{
+    static readonly MessageTemplate Template = new MessageTemplateParser().Parse("Note {Note}");
+
+    /// <summary>A string instance no other code holds (literals are interned and shared).</summary>
+    static string Fresh(string text) => new(text.AsSpan());
+
+    static LogEvent Event(params (string Name, string Value)[] properties) =>
+        new(DateTimeOffset.UnixEpoch, LogEventLevel.Information, null, Template,
+            properties.Select(p => new LogEventProperty(p.Name, new ScalarValue(p.Value))));
+
+    static string? Masked(Redactor redactor, LogEvent logEvent, string name)
+    {
+        foreach (var change in EventRedaction.CollectChanges(redactor, logEvent) ?? new List<LogEventProperty>())
+        {
+            if (change.Name == name) return (change.Value as ScalarValue)?.Value as string;
+        }
+        return null;
+    }
+
+    [Test]
+    public void RedactorsWithEqualRulesShareWhatTheyFoundClean()
+    {
+        // As WithObservability() builds them: the enricher's pass and the sink wrapper's, from equal options.
+        var enricherPass = RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true });
+        var sinkPass = RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true });
+        var note = Fresh("shipped to the warehouse on the north side");
+
+        Assert.That(Masked(enricherPass, Event(("Note", note)), "Note"), Is.Null);
+
+        Assert.That(sinkPass.Clean, Is.SameAs(enricherPass.Clean));
+        Assert.That(sinkPass.Clean.Contains(note), Is.True, "the sink pass finds the note without reading it");
+        Assert.That(sinkPass.Clean.Contains(Fresh(note)), Is.False, "only the very instance");
+        Assert.That(Masked(sinkPass, Event(("Note", note)), "Note"), Is.Null);
+    }
+
+    [Test]
+    public void ALoggerWithBothPassesWritesTheCleanStringAsItWas()
+    {
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration()
+            .Enrich.WithRedaction(r => r.DetectEmbeddedCredentials = true)
+            .WriteTo.Redacted(w => w.Sink(sink), r => r.DetectEmbeddedCredentials = true)
+            .CreateLogger();
+        var note = Fresh("shipped to the warehouse on the north side");
+        var secret = Fresh("Server=db;Password=hunter22;");
+
+        for (var i = 0; i < 2; i++)
+            logger.Information("Order {Note} {Connection}", note, secret);
+
+        foreach (var logEvent in sink.Events)
+        {
+            Assert.That((logEvent.Properties["Note"] as ScalarValue)?.Value, Is.SameAs(note));
+            Assert.That(logEvent.Properties["Connection"].ToString(), Does.Not.Contain("hunter22"));
+        }
+    }
+
+    [Test]
+    public void AStringFoundCleanUnderOtherRulesIsReadAgain()
+    {
+        // Clean for a redactor that only looks for JWTs, a secret for one that reads key=value credentials.
+        var connection = Fresh("Server=db;Password=hunter22;");
+        var jwtsOnly = RedactorFactory.Create(new RedactionOptions { DetectJwts = true });
+        var credentials = RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true });
+
+        Assert.That(Masked(jwtsOnly, Event(("Note", connection)), "Note"), Is.Null);
+        Assert.That(Masked(jwtsOnly, Event(("Note", connection)), "Note"), Is.Null);
+
+        Assert.That(Masked(credentials, Event(("Note", connection)), "Note"), Is.EqualTo("Server=db;Password=" + RedactionOptions.DefaultMask + ";"));
+        // And back: the first rules' memo was emptied, not mixed with the second's.
+        Assert.That(Masked(credentials, Event(("Note", connection)), "Note"), Is.Not.Null);
+    }
+
+    [Test]
+    public void AStringFoundCleanUnderOneNameIsStillMaskedUnderASensitiveOne()
+    {
+        var redactor = RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true });
+        var text = Fresh("correct horse battery staple");
+
+        Assert.That(Masked(redactor, Event(("Note", text)), "Note"), Is.Null);
+        Assert.That(Masked(redactor, Event(("Note", text), ("Password", text)), "Password"), Is.EqualTo(RedactionOptions.DefaultMask));
+    }
+
+    [Test]
+    public void AStringWithAFindingIsMaskedEveryTime()
+    {
+        var redactor = RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true });
+        var url = Fresh("https://ann:s3cret-pw@db.internal/orders");
+
+        for (var i = 0; i < 3; i++)
+            Assert.That(Masked(redactor, Event(("Note", url)), "Note"), Does.Not.Contain("s3cret-pw"), $"pass {i}");
+        Assert.That(redactor.Clean.Contains(url), Is.False);
+    }
+
+    [Test]
+    public void TextAlreadyInOneMasksFormIsReadAgainByARedactorWithAnotherMask()
+    {
+        // "Password=***" is what a redactor whose mask is *** writes, so that one leaves it as it is; one with the
+        // default mask rewrites it. The first one's verdict must not reach the second.
+        var starMask = RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true, Mask = "***" });
+        var defaultMask = RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true });
+        var text = Fresh("Server=db;Password=***;");
+
+        Assert.That(Masked(starMask, Event(("Note", text)), "Note"), Is.Null);
+        Assert.That(defaultMask.Clean, Is.Not.SameAs(starMask.Clean));
+        Assert.That(Masked(defaultMask, Event(("Note", text)), "Note"), Is.EqualTo("Server=db;Password=" + RedactionOptions.DefaultMask + ";"));
+    }
+
+    [Test]
+    public void OnlyRedactorsThatAgreeOnRulesAndMaskingShareAMemo()
+    {
+        var a = RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true, Mask = "***" });
+        Assert.That(RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true, Mask = "***" }).Clean, Is.SameAs(a.Clean));
+        Assert.That(RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = false, Mask = "***" }).Clean, Is.Not.SameAs(a.Clean));
+        Assert.That(RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true, Mask = "***", MaskStyle = RedactionMaskStyle.Partial }).Clean, Is.Not.SameAs(a.Clean));
+
+        var keyed = new RedactionOptions { DetectEmbeddedCredentials = true, MaskStyle = RedactionMaskStyle.Pseudonym, PseudonymKey = "0123456789abcdef-one" };
+        var otherKey = new RedactionOptions { DetectEmbeddedCredentials = true, MaskStyle = RedactionMaskStyle.Pseudonym, PseudonymKey = "0123456789abcdef-two" };
+        Assert.That(RedactorFactory.Create(otherKey).Clean, Is.Not.SameAs(RedactorFactory.Create(keyed).Clean));
+        Assert.That(RedactorFactory.Create(keyed).Clean.SharedBy, Does.Not.Contain("0123456789abcdef"), "the key is kept by its hash only");
+    }
+
+    [Test]
+    public void LongStringsAreNotRemembered()
+    {
+        var redactor = RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true });
+        var longText = Fresh(new string('a', CleanTexts.MaximumLength + 1));
+        var shortText = Fresh(new string('a', CleanTexts.MaximumLength));
+
+        Assert.That(Masked(redactor, Event(("Note", longText)), "Note"), Is.Null);
+        Assert.That(Masked(redactor, Event(("Note", shortText)), "Note"), Is.Null);
+
+        Assert.That(redactor.Clean.Contains(longText), Is.False);
+        Assert.That(redactor.Clean.Contains(shortText), Is.True);
+    }
+}
