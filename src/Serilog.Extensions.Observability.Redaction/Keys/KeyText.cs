@@ -3,16 +3,31 @@ namespace Serilog.Extensions.Observability.Redaction.Keys;
 /// <summary>Splits key names into words and normalises them.</summary>
 static class KeyText
 {
-    /// <summary>Lowercase letters and digits only: <c>X-Api_Key</c> becomes <c>xapikey</c>.</summary>
+    /// <summary>Lowercase letters and digits only (see <see cref="Fold"/>): <c>X-Api_Key</c> becomes <c>xapikey</c>.</summary>
     public static string Normalize(string key)
     {
         Span<char> buffer = key.Length <= 256 ? stackalloc char[key.Length] : new char[key.Length];
         var length = 0;
         foreach (var c in key)
         {
-            if (char.IsLetterOrDigit(c)) buffer[length++] = char.ToLowerInvariant(c);
+            if (char.IsLetterOrDigit(c)) buffer[length++] = Fold(c);
         }
         return new string(buffer[..length]);
+    }
+
+    /// <summary>
+    /// The invariant lower case, with both Turkish i's read as <c>i</c>. Code that changes a key's case with the current
+    /// culture under tr-TR or az turns <c>PIN</c> into <c>pın</c> (dotless) and <c>api_key</c> into <c>APİ_KEY</c>
+    /// (dotted capital); the invariant mapping keeps U+0131 and U+0130 as they are, so those keys would match no rule
+    /// and their values would be written.
+    /// </summary>
+    static char Fold(char c) => c is '\u0130' or '\u0131' ? 'i' : char.ToLowerInvariant(c);
+
+    static string Lower(ReadOnlySpan<char> word)
+    {
+        Span<char> buffer = word.Length <= 256 ? stackalloc char[word.Length] : new char[word.Length];
+        for (var i = 0; i < word.Length; i++) buffer[i] = Fold(word[i]);
+        return new string(buffer);
     }
 
     /// <summary>
@@ -28,14 +43,14 @@ static class KeyText
             var c = key[i];
             if (!char.IsLetterOrDigit(c))
             {
-                if (start >= 0) words.Add(key[start..i].ToLowerInvariant());
+                if (start >= 0) words.Add(Lower(key.AsSpan(start, i - start)));
                 start = -1;
                 continue;
             }
 
             if (start >= 0 && IsBoundary(key, i))
             {
-                words.Add(key[start..i].ToLowerInvariant());
+                words.Add(Lower(key.AsSpan(start, i - start)));
                 start = i;
             }
             else if (start < 0)
@@ -44,7 +59,7 @@ static class KeyText
             }
         }
 
-        if (start >= 0) words.Add(key[start..].ToLowerInvariant());
+        if (start >= 0) words.Add(Lower(key.AsSpan(start)));
         return words;
     }
 

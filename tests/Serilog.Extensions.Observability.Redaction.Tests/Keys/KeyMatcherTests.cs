@@ -1,3 +1,4 @@
+using System.Globalization;
 using Serilog.Extensions.Observability.Redaction.Keys;
 using Serilog.Extensions.Observability.Redaction.Tests.Support;
 
@@ -14,6 +15,40 @@ public class KeyMatcherTests
     public void DefaultRulesClassifyEveryKeyInTheCasesFile(string key, bool sensitive)
     {
         Assert.That(Defaults.IsSensitive(key), Is.EqualTo(sensitive));
+    }
+
+    [Test]
+    public void KeysCasedUnderATurkishCurrentCultureAreMaskedOnEveryPath()
+    {
+        var previous = CultureInfo.CurrentCulture;
+        CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo("tr-TR");
+        string output;
+        try
+        {
+            // What application code running under tr-TR writes when it changes a key's case with the current culture.
+            var keys = new[]
+            {
+                "api_key".ToUpper(CultureInfo.CurrentCulture),
+                "PIN".ToLower(CultureInfo.CurrentCulture),
+                "Authorization".ToUpper(CultureInfo.CurrentCulture),
+            };
+            Assert.That(keys, Is.EqualTo(new[] { "APİ_KEY", "pın", "AUTHORİZATİON" }));
+            output = Capture.AllPiecesOutput(log =>
+            {
+                for (var i = 0; i < keys.Length; i++)
+                {
+                    log.Information("{@Body}", new Dictionary<string, string> { [keys[i]] = "s3cret-body-" + i });
+                    log.ForContext(keys[i], "s3cret-context-" + i).Information("Context");
+                }
+            });
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = previous;
+        }
+
+        Assert.That(output, Does.Not.Contain("s3cret"));
+        Assert.That(output, Does.Contain(RedactionOptions.DefaultMask));
     }
 
     [Test]
