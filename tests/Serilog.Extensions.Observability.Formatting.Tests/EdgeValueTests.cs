@@ -15,7 +15,7 @@ public class EdgeValueTests
 {
     static readonly MessageTemplateParser Parser = new();
 
-    static IEnumerable<object?> Values()
+    internal static IEnumerable<object?> Values()
     {
         yield return DateTime.MinValue; yield return DateTime.MaxValue;
         yield return new DateTime(2020, 1, 2, 3, 4, 5, DateTimeKind.Local);
@@ -46,7 +46,7 @@ public class EdgeValueTests
 
     static readonly string[] Formats = ["0", "0.00", "0.0", "0.##", "N2", "F3", "#,0.00", "000", "x", "X8", "C", "P", "E2", "G", "R", "O", "o", "s", "u", "yyyy-MM-dd", "c", "g", "D", "l", "j", "0.000000000000000000", "00.00", " 0.00", "0.00;(0.00)", "0.00e0"];
 
-    static IEnumerable<string> Templates()
+    internal static IEnumerable<string> Templates()
     {
         foreach (var f in Formats)
         {

@@ -179,8 +179,8 @@ static class MessageRenderer
         }
         catch (FormatException)
         {
-            // Serilog throws here ("{Count:l}" on a number) and loses the event; the value's ToString() keeps it.
-            output.Append(JsonText.SafeToString(value));
+            // Serilog throws here ("{Count:l}" on a number) and loses the event; the value's unformatted text keeps it.
+            output.Append(UnformattedText(value));
             return;
         }
         catch (Exception)
@@ -200,15 +200,32 @@ static class MessageRenderer
         }
         catch (FormatException)
         {
-            text = JsonText.SafeToString(value);
+            text = UnformattedText(value);
         }
         catch (Exception ex)
         {
-            // Serilog would lose the event; keep it with the plain ToString() (or a placeholder) and say why.
+            // Serilog would lose the event; keep it with the unformatted text (or a placeholder) and say why.
             SafeSelfLog.WriteLine("Formatting: {0}.ToString({1}) threw {2}", value.GetType(), format, ex);
-            text = JsonText.SafeToString(value);
+            text = UnformattedText(value);
         }
         output.Append(text);
+    }
+
+    /// <summary>
+    /// What the token renders without its format, in the invariant culture like every rendering: the parameterless
+    /// <c>ToString()</c> would follow the thread's culture (<c>{Due:0}</c> on a DateTime was <c>22.11.2026 00:00:00</c>
+    /// under de-DE, a Buddhist year under th-TH). The plain <c>ToString()</c>, or a placeholder, if that throws too.
+    /// </summary>
+    static string UnformattedText(IFormattable value)
+    {
+        try
+        {
+            return value.ToString(null, Invariant.Culture);
+        }
+        catch (Exception)
+        {
+            return JsonText.SafeToString(value);
+        }
     }
 
     static void AppendWithEscapedQuotes(CharBuilder output, string s)
