@@ -1,3 +1,4 @@
+using System.Globalization;
 using Serilog.Extensions.Observability.Sinks.RollingJson.Files;
 
 namespace Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Files;
@@ -15,6 +16,28 @@ public class FileNamingTests
         Assert.That(naming.DatedFileName(Day, 1234), Is.EqualTo("app-20261122_1234.json"));
         Assert.That(naming.Directory, Is.EqualTo(Path.GetFullPath("logs")));
         Assert.That(naming.FixedCurrentPath, Is.Null);
+    }
+
+    [TestCase("th-TH")] // Buddhist calendar: 2569
+    [TestCase("ar-SA")] // Um Al Qura: 1448
+    [TestCase("fa-IR")] // Persian: 1405
+    [TestCase("de-DE")]
+    public void DatedNamesAreGregorianAndReadBackUnderAnyCulture(string cultureName)
+    {
+        var previous = CultureInfo.CurrentCulture;
+        CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo(cultureName);
+        try
+        {
+            var naming = FileNaming.Create("logs/app-.json", RollingJsonInterval.Minute, fixedCurrentFileName: false);
+            var start = new DateTime(2026, 11, 22, 13, 4, 0);
+            Assert.That(naming.DatedFileName(start, 2), Is.EqualTo("app-202611221304_002.json"));
+            Assert.That(naming.TryParse("app-202611221304_002.json", out var period, out var sequence, out _), Is.True);
+            Assert.That((period, sequence), Is.EqualTo((start, 2)));
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = previous;
+        }
     }
 
     [TestCase("logs/app-.json", "app.json", "app-20261122.json")]
