@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using Serilog.Extensions.Observability.Redaction.Keys;
@@ -30,8 +31,9 @@ sealed class ValueDetectors
         var timeout = options.PatternMatchTimeout;
         const RegexOptions builtIn = RegexOptions.CultureInvariant | RegexOptions.Compiled | RegexOptions.ExplicitCapture;
 
-        // 13-19 digits, single spaces or dashes allowed between them, not glued to other digits.
-        if (options.DetectCardNumbers) _card = new Regex(@"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])", builtIn, timeout);
+        // 13-19 digits, single spaces or dashes allowed between them, not glued to other digits. Digits of any script:
+        // a card number typed on a Persian or Arabic keyboard (۴۱۱۱ ۱۱۱۱ ...) or in full width is as much a card number.
+        if (options.DetectCardNumbers) _card = new Regex(@"(?<!\p{Nd})\p{Nd}(?:[ -]?\p{Nd}){12,18}(?!\p{Nd})", builtIn, timeout);
         if (options.DetectJwts) _jwt = new Regex(@"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*", builtIn, timeout);
         if (options.DetectBearerTokens)
             _bearer = new Regex(@"(?<scheme>\bbearer\s+)[A-Za-z0-9\-._~+/]{8,}=*", builtIn | RegexOptions.IgnoreCase, timeout);
@@ -446,7 +448,7 @@ sealed class ValueDetectors
         var count = 0;
         foreach (var c in text)
         {
-            if (c is >= '0' and <= '9') digits[count++] = c;
+            if (char.IsDigit(c)) digits[count++] = (char)('0' + CharUnicodeInfo.GetDecimalDigitValue(c));
         }
         return count is >= 13 and <= 19 && PassesLuhn(digits[..count]);
     }
@@ -497,7 +499,7 @@ sealed class ValueDetectors
         var count = 0;
         foreach (var c in text)
         {
-            if (c is >= '0' and <= '9') count++;
+            if (char.IsDigit(c)) count++;
         }
         return count;
     }
