@@ -322,7 +322,8 @@ sealed class RequestLoggingMiddleware
             {
                 if (length == buffer.Length) break;
                 if (c is '-' or '_' or '.' or ' ') continue;
-                buffer[length++] = char.ToLowerInvariant(c);
+                // Both Turkish i's read as 'i': a query name cased under tr-TR ("sessıon", "SİGNATURE") is still one.
+                buffer[length++] = c is '\u0130' or '\u0131' ? 'i' : char.ToLowerInvariant(c);
             }
 
             // Fail closed: any name that may carry a credential, not only the standard ones. API gateways name their

@@ -104,6 +104,10 @@ public class RequestLoggingMiddlewareTests
     [TestCase("/p?code", "/p?code")]
     [TestCase("/p?%zz=1&sessionid=9", "/p?%zz=1&sessionid=[REDACTED]")]
     [TestCase("/p?tokenizer=bpe", "/p?tokenizer=[REDACTED]")]
+    // Names cased under tr-TR: "SESSION".ToLower() is "sessıon", "signature".ToUpper() is "SİGNATURE".
+    [TestCase("/p?sess%C4%B1on=9&x=1", "/p?sess%C4%B1on=[REDACTED]&x=1")]
+    [TestCase("/p?S%C4%B0GNATURE=abc", "/p?S%C4%B0GNATURE=[REDACTED]")]
+    [TestCase("/p?X-Amz-Credent%C4%B1al=k", "/p?X-Amz-Credent%C4%B1al=[REDACTED]")]
     public void QueryMaskingMasksTheValuesOfCredentialNames(string target, string expected)
     {
         Assert.That(QueryMasking.Mask(target), Is.EqualTo(expected));
