@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Serilog.Core;
 using Serilog.Events;
 
@@ -128,10 +129,12 @@ sealed class SpanEnricher : ILogEventEnricher
                 foreach (var element in array) elements.Add(TagValue(element, depth + 1));
                 return new SequenceValue(elements);
             default:
-                // Rendered now, under our catch: a ToString() that throws must not fail a sink later.
+                // Rendered now, under our catch: a ToString() that throws must not fail a sink later. In the invariant
+                // culture, as trace exporters render tags: the thread's culture (a request's, under RequestLocalization)
+                // would turn a DateOnly into a Buddhist or Persian date and 1.5 into "1,5".
                 try
                 {
-                    return new ScalarValue(value.ToString());
+                    return new ScalarValue(Convert.ToString(value, CultureInfo.InvariantCulture));
                 }
                 catch (Exception)
                 {

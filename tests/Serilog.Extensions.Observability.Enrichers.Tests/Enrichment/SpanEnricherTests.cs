@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Numerics;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Tests.Support;
 
@@ -135,6 +137,28 @@ public class SpanEnricherTests
 
         Assert.That(evt.Properties["Tags"].ToString(), Is.EqualTo("[(\"bad\": \"<unprintable>\"), (\"list\": [1, 2])]"));
         Assert.That(evt.Properties.ContainsKey("SpanId"), Is.True);
+    }
+
+    [TestCase("fa-IR")]
+    [TestCase("th-TH")]
+    [TestCase("de-DE")]
+    public void TagsOfOtherTypesAreTextInTheInvariantCultureWhateverTheLoggingThreadsCulture(string cultureName)
+    {
+        using var activity = new Activity("op")
+            .AddTag("day", new DateOnly(2026, 11, 22)).AddTag("ratio", (Half)1.5).AddTag("delta", new BigInteger(-5)).Start();
+        var previous = CultureInfo.CurrentCulture;
+        CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo(cultureName);
+        LogEvent evt;
+        try
+        {
+            evt = Log(c => c.Enrich.WithSpan(includeTags: true));
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = previous;
+        }
+
+        Assert.That(evt.Properties["Tags"].ToString(), Is.EqualTo("[(\"day\": \"11/22/2026\"), (\"ratio\": \"1.5\"), (\"delta\": \"-5\")]"));
     }
 
     [Test]
