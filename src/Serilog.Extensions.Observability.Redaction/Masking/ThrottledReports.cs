@@ -9,13 +9,17 @@ namespace Serilog.Extensions.Observability.Redaction.Masking;
 /// on every event does not write a line per event. Past <see cref="MaximumKinds"/> kinds the rest share one throttle.
 /// Called from any thread; a failure of a known kind takes no lock.
 /// </summary>
+/// <remarks>
+/// A kind is keyed by the exception type's name, never the <see cref="Type"/>: the reports are process-wide, and a
+/// type held here would keep its assembly loaded, a plugin's (a collectible load context) for good.
+/// </remarks>
 sealed class ThrottledReports
 {
     internal const int MaximumKinds = 256;
 
     readonly TimeProvider _time;
     readonly long _interval;
-    readonly ConcurrentDictionary<(string What, Type Exception), Kind> _kinds = new();
+    readonly ConcurrentDictionary<(string What, string Exception), Kind> _kinds = new();
     readonly Kind _others = new(shared: true);
     int _kindCount;
 
@@ -27,7 +31,8 @@ sealed class ThrottledReports
 
     public void Report(string what, Exception exception)
     {
-        var kind = KindOf(what, exception.GetType());
+        var type = exception.GetType();
+        var kind = KindOf(what, type.FullName ?? type.Name);
         if (!kind.IsDue(_time.GetTimestamp(), _interval, out var unreported)) return;
 
         // Reading the message runs the exception's own code (a Message override may throw), so it is inside the guard too.
@@ -48,7 +53,7 @@ sealed class ThrottledReports
         }
     }
 
-    Kind KindOf(string what, Type exception)
+    Kind KindOf(string what, string exception)
     {
         var key = (what, exception);
         if (_kinds.TryGetValue(key, out var kind)) return kind;

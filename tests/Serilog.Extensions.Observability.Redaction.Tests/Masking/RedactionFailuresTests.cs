@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Serilog.Extensions.Observability.Redaction.Masking;
 using Serilog.Extensions.Observability.Tests.Support;
 
@@ -90,6 +91,36 @@ public class RedactionFailuresTests
             Assert.That(selfLog, Has.Count.EqualTo(ThrottledReports.MaximumKinds + 2));
             Assert.That(selfLog[^1], Does.Contain("redacting property Q failed and was replaced by the mask, after 999 other failures since the last report"));
         }
+    }
+
+    [Test]
+    public void AReportedExceptionOfAnUnloadableTypeDoesNotKeepItsAssemblyLoaded()
+    {
+        // The reports of the event pass and the policy are process-wide: a plugin's exception type (a collectible
+        // assembly) must stay free to unload, as the policy's type cache lets the plugin's own types unload.
+        var reports = new ThrottledReports(TimeSpan.FromSeconds(10), new FakeTimeProvider());
+        WeakReference type;
+        using (TemporarySelfLog.SaveTo(new List<string>()))
+            type = ReportAnExceptionOfACollectibleType(reports);
+        for (var i = 0; i < 10 && type.IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        Assert.That(type.IsAlive, Is.False);
+        GC.KeepAlive(reports);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static WeakReference ReportAnExceptionOfACollectibleType(ThrottledReports reports)
+    {
+        var assembly = System.Reflection.Emit.AssemblyBuilder.DefineDynamicAssembly(
+            new System.Reflection.AssemblyName("Collectible" + Guid.NewGuid().ToString("N")), System.Reflection.Emit.AssemblyBuilderAccess.RunAndCollect);
+        var builder = assembly.DefineDynamicModule("m").DefineType("PluginException", System.Reflection.TypeAttributes.Public, typeof(Exception));
+        builder.DefineDefaultConstructor(System.Reflection.MethodAttributes.Public);
+        var type = builder.CreateType();
+        reports.Report("reading sensitive member Pin", (Exception)Activator.CreateInstance(type)!);
+        return new WeakReference(type);
     }
 
     sealed class UnreadableMessageException : Exception
