@@ -18,7 +18,7 @@ sealed class CorrelationMiddleware
     readonly RequestDelegate _next;
     readonly CorrelationOptions _options;
     readonly string[] _headerNames;
-    readonly string[] _userIdClaims, _tenantIdClaims, _sessionIdClaims;
+    readonly RequestRules _rules;
     static readonly Func<object, Task> EchoHeader = EchoHeaderOnStarting;
 
     readonly bool _leaveErrorsToOuterHandlers;
@@ -35,9 +35,7 @@ sealed class CorrelationMiddleware
         }
 
         _headerNames = names.ToArray();
-        _userIdClaims = options.UserIdClaimTypes.ToArray();
-        _tenantIdClaims = options.TenantIdClaimTypes.ToArray();
-        _sessionIdClaims = options.SessionIdClaimTypes.ToArray();
+        _rules = RequestRules.From(options);
     }
 
     public async Task Invoke(HttpContext context)
@@ -65,7 +63,7 @@ sealed class CorrelationMiddleware
         var echoing = false;
         if (state is null)
         {
-            state = new RequestState(this, id);
+            state = new RequestState(_rules, id);
             context.Features.Set(state);
             // OnStarting throws once the response has started (a middleware before this one wrote it): nothing to echo on.
             if (_options.EchoResponseHeader && !context.Response.HasStarted)
@@ -153,11 +151,30 @@ sealed class CorrelationMiddleware
         if (context.Features.Get<RequestState>() is { } echo)
         {
             var headers = context.Response.Headers;
-            var headerName = echo.Owner._options.HeaderName;
+            var headerName = echo.Rules.HeaderName;
             if (!headers.ContainsKey(headerName))
                 headers[headerName] = echo.Id;
         }
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// What a request's state needs of the middleware's options. Not the middleware itself: every execution context
+    /// captured during a request holds the request's state (see <see cref="RequestState"/>), and through the middleware
+    /// it would hold the rest of the application's pipeline, its services and the configured logger, keeping an app
+    /// that has been disposed alive for as long as a timer or cache entry created during one of its requests lives.
+    /// </summary>
+    internal sealed class RequestRules(string headerName, bool userContextEnabled, string[] userIdClaims, string[] tenantIdClaims, string[] sessionIdClaims)
+    {
+        public static RequestRules From(CorrelationOptions options) =>
+            new(options.HeaderName, options.EnableUserContext, options.UserIdClaimTypes.ToArray(),
+                options.TenantIdClaimTypes.ToArray(), options.SessionIdClaimTypes.ToArray());
+
+        public string HeaderName => headerName;
+        public bool UserContextEnabled => userContextEnabled;
+        public string[] UserIdClaims => userIdClaims;
+        public string[] TenantIdClaims => tenantIdClaims;
+        public string[] SessionIdClaims => sessionIdClaims;
     }
 
     /// <summary>
@@ -171,7 +188,7 @@ sealed class CorrelationMiddleware
     /// <see cref="HttpContext"/> only while a pass runs, so that none of those keeps the request, and with Kestrel's
     /// pooled context the connection, alive for as long as they live.
     /// </remarks>
-    internal sealed class RequestState(CorrelationMiddleware owner, string id)
+    internal sealed class RequestState(RequestRules rules, string id)
     {
         // The principal and the identity read from it, published together once the identity is known: events are
         // enriched on any thread, and one that saw the principal before its identity was read would go without a user.
@@ -194,10 +211,10 @@ sealed class CorrelationMiddleware
         // The request's context while a pass runs; null once none does.
         HttpContext? _context;
 
-        public CorrelationMiddleware Owner => owner;
+        public RequestRules Rules => rules;
 
         /// <summary>Whether the middleware that chose the id also opens the request's user context.</summary>
-        public bool UserContextEnabled => owner._options.EnableUserContext;
+        public bool UserContextEnabled => rules.UserContextEnabled;
 
         public string Id => id;
 
@@ -265,9 +282,9 @@ sealed class CorrelationMiddleware
             UserIdentity? identity = null;
             if (principal.Identity?.IsAuthenticated == true)
             {
-                var userId = FirstClaim(principal, owner._userIdClaims);
+                var userId = FirstClaim(principal, rules.UserIdClaims);
                 if (userId is not null)
-                    identity = new UserIdentity(userId, FirstClaim(principal, owner._tenantIdClaims), FirstClaim(principal, owner._sessionIdClaims));
+                    identity = new UserIdentity(userId, FirstClaim(principal, rules.TenantIdClaims), FirstClaim(principal, rules.SessionIdClaims));
             }
 
             Volatile.Write(ref _resolved, new Resolved(principal, identity));

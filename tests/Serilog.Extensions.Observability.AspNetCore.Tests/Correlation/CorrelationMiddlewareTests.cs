@@ -535,6 +535,40 @@ public class CorrelationMiddlewareTests
         Assert.That(captured.Ambient(), Is.EqualTo(("kept-1", "user-5")));
     }
 
+    [Test]
+    public async Task AFlowCapturedInARequestDoesNotKeepTheMiddlewareAlive()
+    {
+        // A static timer or cache entry created during a request outlives the app (test suites build many apps): the
+        // flow it captured holds the request's user scope and state, which must not hold the middleware, and through it
+        // the rest of the app's pipeline, its services and its logger.
+        var (flow, middleware) = await ServeOneRequestCapturingItsFlowAsync();
+        for (var i = 0; i < 3 && middleware.IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
+        Assert.That(middleware.IsAlive, Is.False, "The captured flow keeps the middleware alive.");
+        string? id = null;
+        ExecutionContext.Run(flow, _ => id = Enrichers.CorrelationContext.CurrentId, null);
+        Assert.That(id, Is.EqualTo("kept-2"));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static async Task<(ExecutionContext Flow, WeakReference Middleware)> ServeOneRequestCapturingItsFlowAsync()
+    {
+        ExecutionContext? flow = null;
+        var middleware = new AspNetCore.Correlation.CorrelationMiddleware(_ =>
+        {
+            flow = ExecutionContext.Capture();
+            return Task.CompletedTask;
+        }, new CorrelationOptions(), leaveErrorsToOuterHandlers: false);
+        var context = new DefaultHttpContext();
+        context.Request.Headers["X-Correlation-ID"] = "kept-2";
+        await middleware.Invoke(context);
+        return (flow!, new WeakReference(middleware));
+    }
+
     /// <summary>One request on real Kestrel whose handler captures its flow; the app is stopped and disposed on return.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     async Task ServeOneCapturingRequestAsync(CapturedRequest captured)

@@ -49,8 +49,7 @@ public class RequestIdsTests
     static (RecyclingContext Context, RequestIds Ids) RequestThatEndsAsItIsRead()
     {
         var context = new RecyclingContext();
-        var middleware = new CorrelationMiddleware(_ => Task.CompletedTask, new CorrelationOptions(), leaveErrorsToOuterHandlers: false);
-        context.Features.Set(new CorrelationMiddleware.RequestState(middleware, "request-1"));
+        context.Features.Set(new CorrelationMiddleware.RequestState(CorrelationMiddleware.RequestRules.From(new CorrelationOptions()), "request-1"));
         var ids = new RequestIds(context);
         context.BeforeNextFeatures = () =>
         {
