@@ -107,7 +107,7 @@ public sealed class PipelineTimer : IDisposable
     /// Starts timing a pipeline run and makes it ambient in the current async flow until it ends.
     /// </summary>
     /// <param name="name">The pipeline's name, e.g. <c>voice-turn</c>: the <c>Pipeline</c> property, the metric tag and the span name.
-    /// Keep names low-cardinality (no ids): past 100 distinct names the metric tag records <c>other</c>.</param>
+    /// Keep names short and low-cardinality (no ids): past 100 distinct names, or past 256 characters, the metric tag records <c>other</c>.</param>
     /// <param name="logger">Where the stage and summary events go. The default is <see cref="Log.Logger"/> as it is now.</param>
     /// <param name="options">Levels, thresholds and clock. The default is the options registered by the last
     /// <c>Enrich.WithPipelineTiming(...)</c> configuration (code or appsettings), else <see cref="PipelineTimingOptions"/>'s defaults.</param>
@@ -153,8 +153,8 @@ public sealed class PipelineTimer : IDisposable
     /// this pipeline's, under this pipeline's stage. A stage that has already ended (in another flow) is not a
     /// parent: the new stage nests under the nearest ambient stage that is still running, or is top-level.
     /// </summary>
-    /// <param name="name">The stage's name, e.g. <c>stt</c>. Keep names low-cardinality (no ids): past 500 distinct stage
-    /// names the metric tag records <c>other</c>.</param>
+    /// <param name="name">The stage's name, e.g. <c>stt</c>. Keep names short and low-cardinality (no ids): past 500 distinct
+    /// stage names, or for a full path longer than 256 characters, the metric tag records <c>other</c>.</param>
     /// <returns>The running stage: call <see cref="StageTimer.Complete"/> or <see cref="StageTimer.Fail"/>, or dispose it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="name"/> is empty or white space.</exception>

@@ -5,11 +5,16 @@ namespace Serilog.Extensions.Observability.Timing.Internal;
 /// <summary>
 /// The values one metric tag has taken, up to a limit. An exporter keeps a series per distinct tag combination for the
 /// life of the process, so names carrying ids (<c>import-4711</c>, <c>msg-</c> + id) would grow it without end: past the
-/// limit a new value is recorded as <see cref="Other"/>, and the first time is reported to SelfLog.
+/// limit a new value is recorded as <see cref="Other"/>, and the first time is reported to SelfLog. So is a value longer
+/// than <see cref="MaxValueLength"/> (a name built from data: a prompt, a document title), so that what the tag keeps
+/// alive for the life of the process is bounded in length as well as in number.
 /// </summary>
 sealed class MetricTagValues
 {
     public const string Other = "other";
+
+    /// <summary>Longer values are recorded as <see cref="Other"/> and never kept.</summary>
+    public const int MaxValueLength = 256;
 
     readonly string _tag;
     readonly int _limit;
@@ -17,6 +22,7 @@ sealed class MetricTagValues
     readonly object _gate = new();
     int _count; // under _gate
     int _full;  // 1 once the limit is reached
+    int _longReported;
 
     public MetricTagValues(string tag, int limit)
     {
@@ -31,8 +37,18 @@ sealed class MetricTagValues
     public string Map(string value)
     {
         // A lock-free read for every value already kept; only a value not seen yet takes the lock.
+        if (value.Length > MaxValueLength) return TooLong();
         if (_kept.ContainsKey(value)) return value;
         return Volatile.Read(ref _full) != 0 ? Other : Add(value);
+    }
+
+    string TooLong()
+    {
+        if (Interlocked.Exchange(ref _longReported, 1) == 0)
+            SafeSelfLog.WriteLine("{0}: a value of the metric tag {1} is longer than {2} characters and is recorded as \"other\". " +
+                "Give pipelines and stages short, low-cardinality names; reported once.",
+                TimingDiagnostics.Name, _tag, MaxValueLength);
+        return Other;
     }
 
     string Add(string value)
@@ -54,6 +70,17 @@ sealed class MetricTagValues
         }
     }
 
+    /// <summary>The characters of the values kept (for tests): at most <see cref="Limit"/> times <see cref="MaxValueLength"/>.</summary>
+    internal long RetainedCharacters
+    {
+        get
+        {
+            long total = 0;
+            foreach (var value in _kept.Keys) total += value.Length;
+            return total;
+        }
+    }
+
     /// <summary>Forgets every value (tests only: the tags are process-wide).</summary>
     internal void Reset()
     {
@@ -62,6 +89,7 @@ sealed class MetricTagValues
             _kept.Clear();
             _count = 0;
             Volatile.Write(ref _full, 0);
+            Volatile.Write(ref _longReported, 0);
         }
     }
 }

@@ -189,6 +189,30 @@ public class TimingDiagnosticsTests
     }
 
     [Test]
+    public void LongNamesAreRecordedAsOtherSoTheTagsKeepNoLongText()
+    {
+        // A name built from data (a prompt, a document title) would otherwise be kept for the life of the process: the
+        // count limit alone lets 500 such names pin megabytes.
+        var tag = new MetricTagValues("stage", 500);
+        var selfLog = new List<string>();
+        var longName = new string('x', 10_000);
+        using (Serilog.Extensions.Observability.Tests.Support.TemporarySelfLog.SaveTo(selfLog))
+        {
+            for (var i = 0; i < 100_000; i++)
+            {
+                var name = i < 1_000 ? longName + i : "doc-" + i;
+                var mapped = tag.Map(name);
+                if (name.Length > MetricTagValues.MaxValueLength) Assert.That(mapped, Is.EqualTo(MetricTagValues.Other));
+            }
+        }
+
+        Assert.That(tag.RetainedCharacters, Is.LessThanOrEqualTo((long)tag.Limit * MetricTagValues.MaxValueLength));
+        Assert.That(tag.Map("doc-1000"), Is.EqualTo("doc-1000"), "short names still take the free places");
+        Assert.That(tag.Map(new string('y', MetricTagValues.MaxValueLength)), Is.EqualTo(MetricTagValues.Other), "the places are taken by now");
+        Assert.That(selfLog.Count(m => m.Contains("longer than")), Is.EqualTo(1));
+    }
+
+    [Test]
     public void AnActivityListenerSeesThePipelineAsAChildOfTheCurrentSpanAndEachStageAsItsChild()
     {
         var stopped = new List<Activity>();
