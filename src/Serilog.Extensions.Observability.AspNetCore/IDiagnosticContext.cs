@@ -11,7 +11,9 @@ public interface IDiagnosticContext
     /// <summary>
     /// Sets a property on the current request's completion event. A later value for the same
     /// name replaces an earlier one. It does not throw when capturing the value does (a <c>ToString()</c> that
-    /// throws): the property gets Serilog's capture-failure placeholder and the failure goes to SelfLog.
+    /// throws): the property gets Serilog's capture-failure placeholder and the failure goes to SelfLog. A request
+    /// collects at most 1,024 distinct names: past that a new name is dropped (reported once through SelfLog), and a
+    /// name already set is still replaced, so a long-lived request (a WebSocket or gRPC stream) cannot grow without end.
     /// </summary>
     /// <param name="propertyName">The name of the property. Must be non-empty.</param>
     /// <param name="value">The property value.</param>

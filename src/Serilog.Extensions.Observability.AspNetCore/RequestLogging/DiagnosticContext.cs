@@ -64,6 +64,15 @@ sealed class DiagnosticContext : IDiagnosticContext
 /// <summary>The properties and exception collected for one request.</summary>
 sealed class DiagnosticContextCollector : IDisposable
 {
+    /// <summary>
+    /// The most distinct property names one request collects. A long-lived request (a WebSocket, SSE or gRPC stream)
+    /// that sets a name per message (<c>"msg_" + id</c>) would otherwise grow its collection until it ends; past the
+    /// limit a new name is dropped (reported once through SelfLog), and names already set are still updated.
+    /// </summary>
+    internal const int MaxProperties = 1024;
+
+    static int s_limitReported;
+
     // Locks itself (internal, never handed to user code, so nothing else locks it): no lock object per request.
     // Created on the first Set: most requests set nothing.
     Dictionary<string, LogEventProperty>? _properties;
@@ -80,6 +89,13 @@ sealed class DiagnosticContextCollector : IDisposable
         {
             if (_completed) return;
             _properties ??= new Dictionary<string, LogEventProperty>(StringComparer.Ordinal);
+            if (_properties.Count >= MaxProperties && !_properties.ContainsKey(property.Name))
+            {
+                if (Interlocked.Exchange(ref s_limitReported, 1) == 0)
+                    SafeSelfLog.WriteLine("IDiagnosticContext.Set: a request has set {0} distinct properties; later names are dropped. " +
+                        "Set a property per request, not per message (its name then holds the last value); reported once.", MaxProperties);
+                return;
+            }
             _properties[property.Name] = property;
         }
     }

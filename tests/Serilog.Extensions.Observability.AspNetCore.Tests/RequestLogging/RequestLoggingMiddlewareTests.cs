@@ -139,6 +139,21 @@ public class RequestLoggingMiddlewareTests
         public override string ToString() => throw new InvalidOperationException("no text");
     }
 
+    [Test]
+    public void ARequestSettingAPropertyPerMessageCollectsAtMostTheLimitOfNames()
+    {
+        // A long-lived request (a WebSocket, SSE or gRPC stream) that sets a name per message would otherwise grow its
+        // collection until it ends.
+        var context = new DiagnosticContext(_logger);
+        using var collector = context.BeginCollection();
+        for (var i = 0; i < 100_000; i++) context.Set("Message" + i, i);
+        context.Set("Message0", "last");
+
+        Assert.That(collector.TryComplete(out var properties, out _), Is.True);
+        Assert.That(properties, Has.Count.EqualTo(DiagnosticContextCollector.MaxProperties));
+        Assert.That(properties.Single(p => p.Name == "Message0").Value.ToString(), Is.EqualTo("\"last\""), "a name already set is still updated");
+    }
+
     [Test, NonParallelizable] // SelfLog is process-wide
     public async Task AValueWhoseToStringThrowsSetThroughTheDiagnosticContextCostsItsTextNotTheRequest()
     {
