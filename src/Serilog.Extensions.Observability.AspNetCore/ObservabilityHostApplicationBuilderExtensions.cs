@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -287,12 +288,25 @@ public static class ObservabilityHostApplicationBuilderExtensions
         static LateLogger? s_late;
         static int s_handlersAdded;
 
-        /// <summary>The late logger, weakly, and how to build another from its configuration.</summary>
-        sealed class LateLogger(Core.Logger logger, Func<Core.Logger> create)
+        /// <summary>
+        /// The late logger, weakly, and how to build another from its configuration. That builder holds the disposed
+        /// host's configuration and the application's configure delegate (and whatever it captured), so it lives only as
+        /// long as the logger: once <c>Log.CloseAndFlush()</c> has closed the logger and let it go, nothing here keeps them.
+        /// </summary>
+        sealed class LateLogger
         {
-            public WeakReference<Core.Logger> Logger { get; } = new(logger);
+            static readonly ConditionalWeakTable<Core.Logger, Func<Core.Logger>> Builders = new();
 
-            public Func<Core.Logger> Create => create;
+            public LateLogger(Core.Logger logger, Func<Core.Logger> create)
+            {
+                Logger = new WeakReference<Core.Logger>(logger);
+                Builders.AddOrUpdate(logger, create);
+            }
+
+            public WeakReference<Core.Logger> Logger { get; }
+
+            /// <summary>How to build another logger like <paramref name="logger"/>, a late logger that is still alive.</summary>
+            public static Func<Core.Logger>? CreateLike(Core.Logger logger) => Builders.TryGetValue(logger, out var create) ? create : null;
         }
 
         static void CloseWhenTheProcessEnds(Core.Logger late, Func<Core.Logger> create)
@@ -318,7 +332,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
                 return null;
             // Not Log.CloseAndFlush(), which would close whatever logger another host made Log.Logger meanwhile.
             late.Dispose();
-            return entry.Create;
+            return LateLogger.CreateLike(late);
         }
 
         /// <summary>

@@ -198,6 +198,44 @@ public class AddObservabilityTests
         Assert.That(late.IsAlive, Is.False, "the closed late logger is still referenced");
     }
 
+    [Test]
+    public async Task WhatTheLateLoggerWasBuiltFromIsNotKeptOnceTheProgramHasClosedIt()
+    {
+        // The late logger is rebuilt from the disposed host's configuration and the application's configure delegate
+        // (what it captured: a test fixture, a WebApplicationFactory); once Log.CloseAndFlush() has closed the late
+        // logger, no static may keep them, or each test class's last host stays alive.
+        using var logs = TempFolder.ForCaller();
+        var captured = await DisposeAHostWhoseConfigureCapturesAsync(logs.Path);
+        Log.CloseAndFlush();
+
+        for (var i = 0; i < 3 && captured.IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        Assert.That(captured.IsAlive, Is.False, "what the configure delegate captured is still referenced");
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static async Task<WeakReference> DisposeAHostWhoseConfigureCapturesAsync(string logDirectory)
+    {
+        var fixture = new object();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        builder.AddObservability(o =>
+        {
+            GC.KeepAlive(fixture);
+            o.Console(ObservabilityConsoleFormat.None).RollingJson(Path.Combine(logDirectory, "app-.json"));
+        });
+        var app = builder.Build();
+        await app.StartAsync();
+        var running = Log.Logger;
+        await app.StopAsync();
+        await app.DisposeAsync();
+        Assert.That(Log.Logger, Is.Not.SameAs(running), "a late logger took over");
+        return new WeakReference(fixture);
+    }
+
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     static async Task<WeakReference> DisposeAHostAndTakeItsLateLoggerAsync(string logDirectory)
     {
