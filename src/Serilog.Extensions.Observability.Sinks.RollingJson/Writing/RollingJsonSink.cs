@@ -148,7 +148,10 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             _housekeeper = new Housekeeper(naming, options, _zone, () => _filePath ?? _naming.FixedCurrentPath);
             _writer = new Thread(WriterLoop) { IsBackground = true, Name = "Serilog RollingJson writer" };
             SinkMetrics.Register(this);
-            _writer.Start();
+            // Without the creating flow's execution context: the writer lives as long as the sink, and would otherwise
+            // keep that flow's async-local values (an Activity and its parents, a request's scopes) alive all that time,
+            // and hand them on to the housekeeping threads it starts.
+            _writer.UnsafeStart();
         }
         catch
         {

@@ -11,6 +11,47 @@ namespace Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Writing;
 
 public class RollingJsonSinkTests
 {
+    static readonly AsyncLocal<object?> Ambient = new();
+
+    [Test]
+    public void TheWriterDoesNotKeepTheAmbientValuesOfTheFlowThatCreatedTheSink()
+    {
+        // A sink is often built inside some flow (a logger built during a request, the late logger a host builds as it is
+        // disposed, a test with its Activity): its writer lives as long as the sink, and must not hold that flow's
+        // async-local values (an Activity and its parents, a request's scopes) for all that time.
+        using var folder = TempFolder.ForCaller();
+        var (sink, ambient) = CreateInAFlowWithAnAmbientValue(folder.AllocateFilename());
+        try
+        {
+            EmitAndWait(sink, Event(1));
+            for (var i = 0; i < 3 && ambient.IsAlive; i++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+            Assert.That(ambient.IsAlive, Is.False, "the sink's threads keep the creating flow's async-local values");
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static (RollingJsonSink Sink, WeakReference Ambient) CreateInAFlowWithAnAmbientValue(string path)
+    {
+        RollingJsonSink? sink = null;
+        WeakReference? ambient = null;
+        ExecutionContext.Run(ExecutionContext.Capture()!, _ =>
+        {
+            var value = new object();
+            Ambient.Value = value;
+            ambient = new WeakReference(value);
+            sink = Create(path);
+        }, null);
+        return (sink!, ambient!);
+    }
+
     [Test]
     public void EachEventIsOneJsonLineInUtf8WithoutBom()
     {
