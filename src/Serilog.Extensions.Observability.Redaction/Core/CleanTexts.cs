@@ -5,17 +5,17 @@ namespace Serilog.Extensions.Observability.Redaction.Core;
 /// <summary>
 /// The last strings read under one set of rules and found to hold nothing to mask, by instance, shared by every
 /// redactor built with those rules and the same way of masking (<see cref="RedactorFactory"/> hands them one
-/// instance). An event passes through
-/// the enricher's pass and then the sink wrapper's, and both look at the same string instances: the second look, and
-/// the next event's look at a constant (a service name, a source context), is one reference comparison instead of a
-/// scan by every detector.
+/// instance). An event passes through the enricher's pass and then the sink wrapper's, and both look at the same string
+/// instances: the second look, and the next event's look at a constant (a service name, a source context), is one
+/// reference comparison instead of a scan by every detector.
 /// </summary>
 /// <remarks>
 /// Only a string whose whole walk returned "unchanged" is remembered, so a masked or failed read never is. The verdict
-/// depends on the text, on what decides what is masked and on how it is masked (<see cref="SharedBy"/>), nothing else; strings are immutable
-/// and a hit needs the very instance. Slots are overwritten without locks: a reader sees a reference that was found
-/// clean, or another one, never a torn one. Bounded: <see cref="Slots"/> strings of at most
-/// <see cref="MaximumLength"/> characters per memo.
+/// depends on the text, on what decides what is masked and on how it is masked (<see cref="SharedBy"/>), nothing
+/// else; strings are immutable and a hit needs the very instance. The name a string stands under is checked before
+/// this memo is, by every caller. Slots are overwritten without locks: a reader sees a reference that was found clean,
+/// or another one, never a torn one. Bounded: <see cref="Slots"/> strings of at most <see cref="MaximumLength"/>
+/// characters per memo.
 /// </remarks>
 sealed class CleanTexts
 {

@@ -38,10 +38,10 @@ sealed class Redactor
     /// <summary>Numbers must go to the card number detector.</summary>
     readonly bool _inspectsNonStringScalars;
 
-    public Redactor(KeyMatcher keys, Masker masker, ValueDetectors? detectors, int maximumJsonLength, CleanTexts rules)
+    public Redactor(KeyMatcher keys, Masker masker, ValueDetectors? detectors, int maximumJsonLength, CleanTexts memo)
     {
-        Clean = rules;
-        Rules = rules.Rules;
+        Clean = memo;
+        Rules = memo.Rules;
         Keys = keys;
         TemplateNames = new SafeTemplateNames(keys);
         Masker = masker;
@@ -59,7 +59,7 @@ sealed class Redactor
     /// </summary>
     public string Rules { get; }
 
-    /// <summary>Strings found clean under <see cref="Rules"/>, shared with every redactor built with equal rules.</summary>
+    /// <summary>Strings found clean under <see cref="Rules"/>, shared with every redactor built with equal rules and masking.</summary>
     public CleanTexts Clean { get; }
 
     public KeyMatcher Keys { get; }

@@ -18,8 +18,8 @@ static class EventRedaction
         {
             // The concrete type's struct enumerator (the interface's would allocate on every event), and the common
             // case decided inline without a call: a plain scalar, or a string found clean under these rules a moment ago,
-            // under a name known safe, either because it is the template's next expected name (same
-            // instance, so one comparison) or an instance found safe before.
+            // under a name known safe, either because it is the template's next expected name (same instance, so one
+            // comparison) or an instance found safe before.
             var expected = redactor.TemplateNames.For(logEvent.MessageTemplate);
             var next = 0;
             foreach (var property in Unsafe.As<Dictionary<string, LogEventPropertyValue>>(properties))
