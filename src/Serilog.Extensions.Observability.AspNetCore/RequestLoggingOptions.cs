@@ -26,8 +26,15 @@ public class RequestLoggingOptions
     {
         MessageTemplate = DefaultRequestCompletionMessageTemplate;
         GetLevel = DefaultGetLevel;
-        GetMessageTemplateProperties = DefaultGetMessageTemplateProperties;
+        GetMessageTemplateProperties = DefaultMessageTemplateProperties;
     }
+
+    /// <summary>
+    /// The default <see cref="GetMessageTemplateProperties"/>, one instance for every options object: the middleware
+    /// recognises it and adds the same four properties without the list (see RequestLoggingMiddleware).
+    /// </summary>
+    internal static readonly Func<HttpContext, string, double, int, IEnumerable<LogEventProperty>> DefaultMessageTemplateProperties =
+        DefaultGetMessageTemplateProperties;
 
     /// <summary>
     /// The message template of the completion event. The default is

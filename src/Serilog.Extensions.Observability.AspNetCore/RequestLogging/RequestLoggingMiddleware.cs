@@ -179,7 +179,11 @@ sealed class RequestLoggingMiddleware
             AddHeaders(logEvent, _requestHeaders, httpContext.Request.Headers);
             AddHeaders(logEvent, _responseHeaders, httpContext.Response.Headers);
             if (pipelines is not null) AddStages(logEvent, pipelines);
-            AddAll(logEvent, _getMessageTemplateProperties(httpContext, GetPath(httpContext, _options.IncludeQueryInRequestPath), elapsedMs, statusCode));
+            var requestPath = GetPath(httpContext, _options.IncludeQueryInRequestPath);
+            if (ReferenceEquals(_getMessageTemplateProperties, RequestLoggingOptions.DefaultMessageTemplateProperties))
+                TemplateProperties.AddDefaults(logEvent, httpContext.Request.Method, requestPath, elapsedMs, statusCode);
+            else
+                AddAll(logEvent, _getMessageTemplateProperties(httpContext, requestPath, elapsedMs, statusCode));
 
             logger.Write(logEvent);
             Volatile.Write(ref _propertyCount, Math.Min(logEvent.Properties.Count, MaxPresizedProperties));
