@@ -7,7 +7,8 @@ namespace Serilog.Extensions.Observability.AspNetCore.RequestLogging;
 /// The default message template properties (<c>RequestMethod</c>, <c>RequestPath</c>, <c>StatusCode</c>,
 /// <c>Elapsed</c>) added straight to the completion event, in the order and with the values
 /// <see cref="Serilog.AspNetCore.RequestLoggingOptions.GetMessageTemplateProperties"/>' default gives, without the list,
-/// and, for the standard methods and the status codes, without the properties it builds per request.
+/// and, for the standard methods, the status codes and a path the thread's last request had, without the properties
+/// it builds per request.
 /// </summary>
 static class TemplateProperties
 {
@@ -24,9 +25,20 @@ static class TemplateProperties
     public static void AddDefaults(LogEvent logEvent, string method, string requestPath, double elapsedMs, int statusCode)
     {
         logEvent.AddOrUpdateProperty(MethodProperty(method));
-        logEvent.AddOrUpdateProperty(new LogEventProperty(RequestPath, new ScalarValue(requestPath)));
+        logEvent.AddOrUpdateProperty(PathProperty(requestPath));
         logEvent.AddOrUpdateProperty(StatusCodeProperty(statusCode));
         logEvent.AddOrUpdateProperty(new LogEventProperty(Elapsed, new ScalarValue(elapsedMs)));
+    }
+
+    // The thread's last path, reused while requests on it have the same one (a health probe, a hot endpoint); another
+    // instance with the same text writes the same value.
+    [ThreadStatic] static LogEventProperty? t_lastPath;
+
+    internal static LogEventProperty PathProperty(string requestPath)
+    {
+        var last = t_lastPath;
+        if (last is not null && string.Equals((string?)((ScalarValue)last.Value).Value, requestPath, StringComparison.Ordinal)) return last;
+        return t_lastPath = new LogEventProperty(RequestPath, new ScalarValue(requestPath));
     }
 
     static LogEventProperty Method(string method) => new(RequestMethod, new ScalarValue(method));

@@ -135,4 +135,29 @@ public class CompletionEventAllocationTests
             Assert.That(saved, Is.GreaterThan(150));
         }
     }
+
+    [Test]
+    public async Task EachEventHasItsOwnRequestsPathWhenPathsAlternate()
+    {
+        var (pipeline, sink, app) = Start(null);
+        await using (app)
+        {
+            foreach (var path in new[] { "/a", "/b", "/b", "/a", "/A" }) pipeline.Send(path: path);
+            Assert.That(sink.Events.Select(e => ((ScalarValue)e.Properties["RequestPath"]).Value), Is.EqualTo(new[] { "/a", "/b", "/b", "/a", "/A" }));
+        }
+    }
+
+    [Test]
+    public async Task ARequestWithTheThreadsLastPathReusesItsPathProperty()
+    {
+        // Deterministic, as above: alternating paths build a RequestPath property (and value) for every request.
+        var (pipeline, _, app) = Start(null);
+        await using (app)
+        {
+            var repeated = pipeline.BytesPerRequest(2000, "/orders");
+            var alternating = pipeline.BytesPerRequest(2000, "/orders", "/customers");
+            TestContext.Out.WriteLine($"repeated {repeated:F1} B/request, alternating {alternating:F1} B/request");
+            Assert.That(alternating - repeated, Is.GreaterThan(40));
+        }
+    }
 }

@@ -40,12 +40,16 @@ sealed class InProcessPipeline
         return context;
     }
 
-    /// <summary>The bytes one request allocates on this thread, averaged over <paramref name="requests"/> after a warm-up.</summary>
-    public double BytesPerRequest(int requests = 2000)
+    /// <summary>
+    /// The bytes one request allocates on this thread, averaged over <paramref name="requests"/> after a warm-up; request
+    /// i has the path <paramref name="paths"/>[i % length] (default <c>/ping</c>).
+    /// </summary>
+    public double BytesPerRequest(int requests = 2000, params string[] paths)
     {
-        for (var i = 0; i < 500; i++) Send();
+        if (paths.Length == 0) paths = ["/ping"];
+        for (var i = 0; i < 500; i++) Send(path: paths[i % paths.Length]);
         var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < requests; i++) Send();
+        for (var i = 0; i < requests; i++) Send(path: paths[i % paths.Length]);
         return (GC.GetAllocatedBytesForCurrentThread() - before) / (double)requests;
     }
 }
