@@ -26,6 +26,22 @@ public class ActivityPropertiesCacheTests
     }
 
     [Test]
+    public void TheCorrelationFallbackWritesTheTraceIdsTextWithTheTraceIdsValue()
+    {
+        using var activity = StartW3C("op");
+        var properties = ActivityProperties.For(activity);
+
+        var correlation = properties.CorrelationProperty("CorrelationId")!;
+
+        Assert.That(correlation.Name, Is.EqualTo("CorrelationId"));
+        Assert.That(((ScalarValue)correlation.Value).Value, Is.EqualTo(activity.TraceId.ToHexString()));
+        // One value object per activity for both properties, not one each.
+        Assert.That(correlation.Value, Is.SameAs(properties.TraceId!.Value));
+        Assert.That(properties.CorrelationProperty("CorrelationId"), Is.SameAs(correlation));
+        Assert.That(properties.CorrelationProperty("RequestCorrelation")!.Value, Is.SameAs(properties.TraceId!.Value));
+    }
+
+    [Test]
     public void TheSameActivityGetsTheSameEntryBackOnAnyThread()
     {
         using var activity = StartW3C("op");
