@@ -14,8 +14,8 @@ static class TemplateProperties
 {
     const string RequestMethod = "RequestMethod", RequestPath = "RequestPath", StatusCode = "StatusCode", Elapsed = "Elapsed";
 
-    // Properties never change: one per standard method, and one per status code, built on first use (a race builds
-    // two, both the same).
+    // A property never changes: one per standard method, and one per status code, built on first use (a race builds two,
+    // both the same).
     static readonly LogEventProperty Get = Method(HttpMethods.Get), Post = Method(HttpMethods.Post), Put = Method(HttpMethods.Put),
         Delete = Method(HttpMethods.Delete), Patch = Method(HttpMethods.Patch), Head = Method(HttpMethods.Head), Options = Method(HttpMethods.Options);
 
@@ -34,7 +34,7 @@ static class TemplateProperties
     // instance with the same text writes the same value.
     [ThreadStatic] static LogEventProperty? t_lastPath;
 
-    internal static LogEventProperty PathProperty(string requestPath)
+    static LogEventProperty PathProperty(string requestPath)
     {
         var last = t_lastPath;
         if (last is not null && string.Equals((string?)((ScalarValue)last.Value).Value, requestPath, StringComparison.Ordinal)) return last;
@@ -43,7 +43,7 @@ static class TemplateProperties
 
     static LogEventProperty Method(string method) => new(RequestMethod, new ScalarValue(method));
 
-    internal static LogEventProperty MethodProperty(string method) => method switch
+    static LogEventProperty MethodProperty(string method) => method switch
     {
         "GET" => Get,
         "POST" => Post,
@@ -55,7 +55,7 @@ static class TemplateProperties
         _ => Method(method),
     };
 
-    internal static LogEventProperty StatusCodeProperty(int statusCode)
+    static LogEventProperty StatusCodeProperty(int statusCode)
     {
         if (statusCode is < FirstCachedStatus or > LastCachedStatus) return new LogEventProperty(StatusCode, new ScalarValue(statusCode));
         ref var slot = ref StatusCodes[statusCode - FirstCachedStatus];
