@@ -54,12 +54,20 @@ public class FaultTests
         _selfLogSignal.Reset();
     }
 
-    /// <summary>Logs one event at a time, each written before the next, until the signal comes; returns how many.</summary>
-    int LogUntilSignalled(RollingJsonSink sink, ref long sequence, string text = "")
+    /// <summary>
+    /// Logs one event at a time, each written before the next, until the signal comes; returns how many.
+    /// <paramref name="pace"/> is the wait for the signal between events: a report that comes from a check the writer
+    /// makes once a second (the file removed or replaced) needs events spread over that second, not thousands of them.
+    /// A report that the events themselves cause (the disk fills, no new file can be made) is made by the writer before
+    /// it counts the event done, so it is there when <see cref="EmitAndWait"/> returns: no pace, or each event would
+    /// add a wait (a 256 KB disk takes some 450 events to fill).
+    /// </summary>
+    int LogUntilSignalled(RollingJsonSink sink, ref long sequence, string text = "", TimeSpan? pace = null)
     {
         var logged = 0;
         var stopAt = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!_selfLogSignal.Wait(TimeSpan.FromMilliseconds(20)))
+        var wait = pace ?? TimeSpan.FromMilliseconds(20);
+        while (!_selfLogSignal.Wait(wait))
         {
             Assert.That(DateTime.UtcNow, Is.LessThan(stopAt), "The expected SelfLog report never came:\n" + string.Join("\n", _selfLog));
             EmitAndWait(sink, Event(sequence++, text: text.Length == 0 ? null : text));
@@ -158,7 +166,7 @@ public class FaultTests
         Assert.That(Mounts.TryRun($"--bind \"{logs}\" \"{logs}\"", out var error), Is.True, error);
         Assert.That(Mounts.TryRun($"-o remount,ro,bind \"{logs}\"", out error), Is.True, error);
         SignalOn("writing failed");
-        LogUntilSignalled(sink, ref sequence, payload);
+        LogUntilSignalled(sink, ref sequence, payload, pace: TimeSpan.Zero);
         var droppedWhileReadOnly = sink.DroppedIoError;
         Mounts.UnmountAll(logs);
         Assert.That(File.Exists(Path.Combine(logs, "probe")) || TryCreate(Path.Combine(logs, "probe")), Is.True, "The directory should be writable again.");
@@ -189,7 +197,7 @@ public class FaultTests
         var payload = new string('d', 500);
 
         SignalOn("writing failed");
-        LogUntilSignalled(sink, ref sequence, payload);
+        LogUntilSignalled(sink, ref sequence, payload, pace: TimeSpan.Zero);
         Assert.That(sink.DroppedIoError, Is.GreaterThan(0));
 
         // Space comes back: a tmpfs can grow while files are open.
