@@ -42,6 +42,16 @@ public class ValueDetectorTests
         }
     }
 
+    [Test]
+    public void TheCasesFileHasAValueThatEveryDetectorMasks()
+    {
+        // The two tests below take their cases from detectors.txt: a detector whose lines went missing (or an empty
+        // file) would leave them passing with nothing checked.
+        var masked = Cases.Lines("detectors.txt").Select(line => line.Split(" | ")).Where(parts => parts[1] != parts[2])
+            .Select(parts => parts[0]).ToHashSet();
+        Assert.That(masked, Is.SupersetOf(new[] { "card", "jwt", "bearer", "email", "credentials", "pattern" }));
+    }
+
     [TestCaseSource(nameof(DetectorCases))]
     public void DetectorsMaskWhatTheyFindInStringValuesOnEveryRoute(string detector, string input, string expected, Route route)
     {
