@@ -161,7 +161,7 @@ public class SpanEnricherTests
         Assert.That(evt.Properties["Tags"].ToString(), Is.EqualTo("[(\"day\": \"11/22/2026\"), (\"ratio\": \"1.5\"), (\"delta\": \"-5\")]"));
     }
 
-    [Test]
+    [Test, NonParallelizable] // captures the process-wide SelfLog
     public void ARepeatedTagKeyKeepsTheFirstValueAndTheOtherTags()
     {
         using var activity = new Activity("op").AddTag("k", 1).AddTag("other", "x").AddTag("k", 2).Start();
