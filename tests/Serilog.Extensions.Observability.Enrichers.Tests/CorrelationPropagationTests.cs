@@ -124,6 +124,17 @@ public class CorrelationPropagationTests
             Assert.That(CorrelationContext.CurrentId, Does.Match("^[0-9a-f]{32}$"));
     }
 
+    [Test]
+    public void TheHostileValuesFileHoldsEachKindOfAttack()
+    {
+        // The test above takes its cases from the file: with lines gone (or the file emptied) it would check nothing.
+        var values = HostileValues().ToList();
+        Assert.That(values.Any(v => v.Length > 128), Is.True, "one over the length limit");
+        Assert.That(values.Any(v => v.Contains('\r') || v.Contains('\n')), Is.True, "a line break (header or log injection)");
+        Assert.That(values.Any(v => v.Contains('\0')), Is.True, "a NUL");
+        Assert.That(values.Any(v => v.Any(c => c > 127)), Is.True, "non-ASCII");
+    }
+
     static IEnumerable<string> HostileValues() => File.ReadAllLines(Path.Combine(TestContext.CurrentContext.TestDirectory, "Configuration", "hostile-correlation-ids.txt"))
         .Where(line => !line.StartsWith('#'))
         .Select(line => line.Replace("\\r", "\r").Replace("\\n", "\n").Replace("\\0", "\0").Replace("{LONG}", new string('a', 129)));
