@@ -66,8 +66,8 @@ public sealed class RollingJsonOptions
     /// <summary>
     /// The most bytes all files may take together, the current one included (compressed files count with their
     /// compressed size); the oldest rolled files are deleted first, at each roll, leaving the current file room up to
-    /// <see cref="FileSizeLimitBytes"/> (give or take the one event that crosses it). The default,
-    /// <see langword="null"/>, means no limit.
+    /// <see cref="FileSizeLimitBytes"/> (give or take the one event that crosses it), so a limit at or below
+    /// <see cref="FileSizeLimitBytes"/> keeps no rolled file at all. The default, <see langword="null"/>, means no limit.
     /// </summary>
     public long? RetainedTotalBytesLimit { get; set; }
 

@@ -138,30 +138,29 @@ internal sealed class Housekeeper
         ResolveTwins(entries);
         var currentEntry = entries.Find(e => e.IsCurrent);
 
-        if (_compress)
-        {
-            for (var i = 0; i < entries.Count; i++)
-            {
-                var entry = entries[i];
-                if (entry.Compressed || entry.IsCurrent || entry.Twin is not null) continue;
-                // Without a fixed name, only files older than the current one are rolled; anything newer (a clock
-                // that went back) is left alone.
-                if (current is not null && _naming.FixedCurrentPath is null && currentEntry.Path is not null && Compare(entry, currentEntry) >= 0)
-                    continue;
-                if (current is null && _naming.FixedCurrentPath is null) continue;
-                if (TryCompress(entry.Path, out var plainDeleted))
-                    entries[i] = entry with { Path = FileNaming.CompressedPath(entry.Path), Compressed = true, Twin = plainDeleted ? null : entry.Path };
-            }
-        }
-
         // Newest first: the current file, then by period and sequence.
         entries.Sort(static (a, b) => a.IsCurrent != b.IsCurrent ? (a.IsCurrent ? -1 : 1) : Compare(b, a));
 
         var now = _time.GetUtcNow();
         long totalBytes = 0;
         var kept = 0;
-        foreach (var entry in entries)
+        foreach (var found in entries)
         {
+            var entry = found;
+            if (!entry.IsCurrent)
+            {
+                // Count and age do not depend on a file's size: a file they delete is never compressed first (months of
+                // rolled files when compression is turned on or a limit lowered would otherwise all be read, gzipped and
+                // forced to disk, only to be deleted).
+                if ((_countLimit is { } count && kept >= count) || (_timeLimit is { } age && now - ContentEnd(entry) > age))
+                {
+                    Delete(entry);
+                    continue;
+                }
+                // Compressed before it is measured: retention by bytes counts the compressed size.
+                if (_compress && ShouldCompress(entry, current, currentEntry) && TryCompress(entry.Path, out var plainDeleted))
+                    entry = entry with { Path = FileNaming.CompressedPath(entry.Path), Compressed = true, Twin = plainDeleted ? null : entry.Path };
+            }
             long length;
             try
             {
@@ -176,21 +175,36 @@ internal sealed class Housekeeper
             {
                 // The current file keeps growing after this pass: leave it room up to its size limit.
                 kept++;
-                totalBytes += _fileSizeLimit is { } sizeLimit && sizeLimit > length ? sizeLimit : length;
+                totalBytes = SaturatingAdd(totalBytes, _fileSizeLimit is { } sizeLimit && sizeLimit > length ? sizeLimit : length);
                 continue;
             }
-            var delete = (_countLimit is { } count && kept >= count)
-                || (_bytesLimit is { } bytes && totalBytes + length > bytes)
-                || (_timeLimit is { } age && now - ContentEnd(entry) > age);
-            if (delete)
+            // Compared without adding: a size limit near long.MaxValue must not wrap the total around.
+            if (_bytesLimit is { } bytes && length > bytes - totalBytes)
             {
-                TryDelete(entry.Path);
-                if (entry.Twin is { } twin) TryDelete(twin);
+                Delete(entry);
                 continue;
             }
             kept++;
-            totalBytes += length;
+            totalBytes = SaturatingAdd(totalBytes, length);
         }
+    }
+
+    static long SaturatingAdd(long total, long length) => total > long.MaxValue - length ? long.MaxValue : total + length;
+
+    static void Delete(Entry entry)
+    {
+        TryDelete(entry.Path);
+        if (entry.Twin is { } twin) TryDelete(twin);
+    }
+
+    /// <summary>Whether a plain rolled file is one to compress: never the current file, nor one newer than it.</summary>
+    bool ShouldCompress(Entry entry, string? current, Entry currentEntry)
+    {
+        if (entry.Compressed || entry.IsCurrent || entry.Twin is not null) return false;
+        if (_naming.FixedCurrentPath is not null) return true;
+        // Without a fixed name, only files older than the current one are rolled; anything newer (a clock that went
+        // back) is left alone, and so is everything while no file is current.
+        return current is not null && (currentEntry.Path is null || Compare(entry, currentEntry) < 0);
     }
 
     List<Entry> Scan(string? current, out List<string> leftovers)

@@ -67,6 +67,54 @@ public class HousekeeperTests
         Assert.That(LogFiles.AllLines(folder.Path).Select(Seq), Is.EqualTo(Enumerable.Range(21, 9).Select(i => (long)i)));
     }
 
+    /// <summary>Rolled files <c>app-_001.json</c> to <c>app-_{count}.json</c> of one line each, and a current file after them.</summary>
+    static (RollingJson.Files.FileNaming Naming, string Current) RolledFiles(TempFolder folder, int count)
+    {
+        var naming = RollingJson.Files.FileNaming.Create(Path.Combine(folder.Path, "app-.json"), RollingJsonInterval.Infinite, fixedCurrentFileName: false);
+        for (var i = 1; i <= count + 1; i++) File.WriteAllText(naming.DatedPath(DateTime.MinValue, i), $"{{\"Seq\":{i}}}\n");
+        return (naming, naming.DatedPath(DateTime.MinValue, count + 1));
+    }
+
+    [Test]
+    public void AFileSizeLimitNearLongMaxValueDoesNotTurnOffRetentionByTotalBytes()
+    {
+        // The current file is given room up to its size limit; added to the rolled files' bytes, a limit near
+        // long.MaxValue wrapped around to a negative total, and no rolled file was ever deleted.
+        using var folder = TempFolder.ForCaller();
+        var (naming, current) = RolledFiles(folder, 3);
+        var options = new RollingJsonOptions { FileSizeLimitBytes = long.MaxValue, RetainedFileCountLimit = null, RetainedTotalBytesLimit = 1_000_000 };
+        new RollingJson.Files.Housekeeper(naming, options, TimeZoneInfo.Utc, () => current).RunOnce();
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-_004.json" }), "the current file's room is over the total limit");
+    }
+
+    [TestCase("count")]
+    [TestCase("age")]
+    public void FilesRetentionDeletesAreNeverCompressedFirst(string limit)
+    {
+        // Compression turned on (or a limit lowered) for a directory of months of rolled files: compressing all of them,
+        // then deleting all but a few, read and fsynced gigabytes for nothing.
+        using var folder = TempFolder.ForCaller();
+        var (naming, current) = RolledFiles(folder, 40);
+        var now = DateTime.UtcNow;
+        for (var i = 1; i <= 41; i++) File.SetLastWriteTimeUtc(naming.DatedPath(DateTime.MinValue, i), now - TimeSpan.FromHours(41 - i));
+        var options = new RollingJsonOptions { CompressRolledFiles = true, RetainedFileCountLimit = null };
+        if (limit == "count") options.RetainedFileCountLimit = 3;
+        else options.RetainedFileTimeLimit = TimeSpan.FromHours(2.5);
+        var housekeeper = new RollingJson.Files.Housekeeper(naming, options, TimeZoneInfo.Utc, () => current);
+        var flushFile = housekeeper.FlushFileToDisk;
+        var compressions = 0;
+        housekeeper.FlushFileToDisk = file =>
+        {
+            compressions++;
+            flushFile(file);
+        };
+        housekeeper.RunOnce();
+
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-_039.json.gz", "app-_040.json.gz", "app-_041.json" }));
+        Assert.That(compressions, Is.EqualTo(2));
+        Assert.That(LogFiles.AllLines(folder.Path).Select(Seq), Is.EqualTo(new long[] { 39, 40, 41 }));
+    }
+
     [Test]
     public void AFileTheWriterMovesToDuringAScanIsNeverDeleted()
     {
