@@ -92,6 +92,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     long _rollovers;
     long _completed;
     long _callerWakes;
+    long _directoryScans;
 
     // Writer-thread state.
     FileStream? _file;
@@ -120,6 +121,11 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     {
         [FieldOffset(64)] public int Events;
     }
+
+    // The period and sequence a fixed current file was last renamed to: the next rename in that period goes after it
+    // without listing the directory again (thousands of rolled files, at every size roll).
+    DateTime _lastRenamedPeriod;
+    int _lastRenamedSequence = -1;
 
     bool _housekeepingDue = true; // a first pass at start-up tidies what earlier runs left
 
@@ -180,6 +186,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     internal long DroppedShutdown => Interlocked.Read(ref _droppedShutdown);
     internal long EventsDropped => DroppedQueueFull + DroppedIoError + DroppedFormatError + DroppedShutdown;
     internal string? CurrentFilePath => _filePath;
+
+    /// <summary>How many times the writer listed the log directory (to find a sequence number); for tests.</summary>
+    internal long DirectoryScans => Interlocked.Read(ref _directoryScans);
 
     /// <summary>Callers inside <see cref="WaitUntilWritten"/> (each has taken its target by then); for tests.</summary>
     internal int ProgressWaiters => Volatile.Read(ref _progressWaiters);
@@ -891,6 +900,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     int LatestSequence(DateTime period)
     {
         if (!Directory.Exists(_naming.Directory)) return 0;
+        Interlocked.Increment(ref _directoryScans);
         var latest = -1;
         var latestCompressed = false;
         foreach (var path in Directory.EnumerateFiles(_naming.Directory))
@@ -910,6 +920,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// <summary>The highest sequence of the period's files, compressed or not; -1 when it has none.</summary>
     int HighestSequence(DateTime period)
     {
+        Interlocked.Increment(ref _directoryScans);
         var highest = -1;
         foreach (var path in Directory.EnumerateFiles(_naming.Directory))
         {
@@ -934,11 +945,15 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             if (file.Length == 0) return false;
             // After the newest rolled file of the period, never into a gap retention left: retention orders by
             // sequence, so a reused low number would make the newest content look oldest and be deleted first.
-            var sequence = HighestSequence(period) + 1;
+            // Within a period this sink renamed into already, its own last rename is the newest: no need to list the
+            // directory again. The checks below still step over any name taken since.
+            var sequence = _lastRenamedSequence >= 0 && _lastRenamedPeriod == period ? _lastRenamedSequence + 1 : HighestSequence(period) + 1;
             string target;
             while (File.Exists(target = _naming.DatedPath(period, sequence)) || File.Exists(FileNaming.CompressedPath(target)))
                 sequence++;
             File.Move(source, target);
+            _lastRenamedPeriod = period;
+            _lastRenamedSequence = sequence;
             return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

@@ -698,6 +698,25 @@ public class RollingJsonSinkTests
     }
 
     [Test]
+    public void AFixedCurrentFileRollingBySizeScansTheDirectoryOncePerPeriodNotAtEveryRoll()
+    {
+        // A directory of months of rolled files: a scan of it at every size roll held up the writer for each one.
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "app-.json");
+        var sink = Create(path, o => { o.FixedCurrentFileName = true; o.FileSizeLimitBytes = 1_000; });
+        for (var i = 0; i < 30; i++) EmitAndWait(sink, Event(i, text: new string('x', 300)));
+        sink.Dispose();
+
+        Assert.That(sink.Rollovers, Is.EqualTo(9));
+        Assert.That(sink.DirectoryScans, Is.EqualTo(1));
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-.json" }.Concat(Enumerable.Range(1, 8).Select(i => $"app-_{i:000}.json")).Append("app.json")));
+        var lines = LogFiles.Lines(Path.Combine(folder.Path, "app-.json"));
+        foreach (var name in Enumerable.Range(1, 8).Select(i => $"app-_{i:000}.json").Append("app.json"))
+            lines.AddRange(LogFiles.Lines(Path.Combine(folder.Path, name)));
+        Assert.That(lines.Select(l => LogFiles.Property(LogFiles.Parse(l), "Seq").GetInt64()), Is.EqualTo(Enumerable.Range(0, 30).Select(i => (long)i)));
+    }
+
+    [Test]
     public void ARestartContinuesTheNewestFileOfThePeriodUnlessItIsFull()
     {
         using var folder = TempFolder.ForCaller();
