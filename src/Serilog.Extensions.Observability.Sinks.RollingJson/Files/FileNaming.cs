@@ -122,6 +122,8 @@ internal sealed class FileNaming
             return false;
         foreach (var c in rest[1..])
             if (c is < '0' or > '9') return false;
+        // Only the sink's own spelling ("000": _007, _1000): _0007 is another tool's numbering, never compressed or deleted.
+        if (rest.Length > 4 && rest[1] == '0') return false;
         return int.TryParse(rest[1..], NumberStyles.None, CultureInfo.InvariantCulture, out sequence) && sequence > 0;
     }
 

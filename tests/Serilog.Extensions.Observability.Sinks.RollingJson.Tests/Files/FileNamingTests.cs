@@ -64,6 +64,10 @@ public class FileNamingTests
     [TestCase("app-20261122.json.gz.tmp", false, 0, false)]
     [TestCase("app-2026112.json", false, 0, false)]
     [TestCase("app-20261122_7.json", false, 0, false)]
+    [TestCase("app-20261122_1000.json", true, 1000, false)]
+    [TestCase("app-20261122_12345.json.gz", true, 12345, true)]
+    [TestCase("app-20261122_0007.json", false, 0, false)] // another tool's four-digit numbering, not _007
+    [TestCase("app-20261122_01000.json", false, 0, false)]
     [TestCase("other-20261122.json", false, 0, false)]
     [TestCase("app-20261322.json", false, 0, false)]
     public void NamesAreRecognised(string name, bool recognised, int sequence, bool compressed)
