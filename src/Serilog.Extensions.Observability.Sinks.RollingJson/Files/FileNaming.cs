@@ -11,6 +11,7 @@ internal sealed class FileNaming
 {
     const string CompressedSuffix = ".gz";
     const string TemporarySuffix = ".tmp";
+    const int MaxSequenceDigits = 8;
 
     FileNaming(string directory, string datedPrefix, string extension, RollingJsonInterval interval, string? fixedCurrentPath)
     {
@@ -124,6 +125,10 @@ internal sealed class FileNaming
             if (c is < '0' or > '9') return false;
         // Only the sink's own spelling ("000": _007, _1000): _0007 is another tool's numbering, never compressed or deleted.
         if (rest.Length > 4 && rest[1] == '0') return false;
+        // At most eight digits: a name from elsewhere with a sequence near int.MaxValue would make the writer continue
+        // past it into negative numbers, names nothing recognises (never counted or deleted again). A hundred million
+        // size rolls in one period are out of reach, so the sink's own files always fit.
+        if (rest.Length > 1 + MaxSequenceDigits) return false;
         return int.TryParse(rest[1..], NumberStyles.None, CultureInfo.InvariantCulture, out sequence) && sequence > 0;
     }
 

@@ -717,6 +717,20 @@ public class RollingJsonSinkTests
     }
 
     [Test]
+    public void AFileWithAHugeSequenceNumberDoesNotMakeTheSequenceOverflow()
+    {
+        // Planted or left by another tool in a shared directory: continuing after _2147483647 wrapped around to
+        // _-2147483648, a name retention does not recognise, so files piled up past every limit from then on.
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "app-.json");
+        File.WriteAllText(Path.Combine(folder.Path, "app-_2147483647.json.gz"), "");
+        var sink = Create(path, o => { o.FileSizeLimitBytes = 1_000; o.RetainedFileCountLimit = 2; });
+        for (var i = 0; i < 10; i++) EmitAndWait(sink, Event(i, text: new string('x', 300)));
+        sink.Dispose();
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-_002.json", "app-_003.json", "app-_2147483647.json.gz" }));
+    }
+
+    [Test]
     public void ARestartContinuesTheNewestFileOfThePeriodUnlessItIsFull()
     {
         using var folder = TempFolder.ForCaller();
