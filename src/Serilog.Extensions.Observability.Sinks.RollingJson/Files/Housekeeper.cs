@@ -149,10 +149,12 @@ internal sealed class Housekeeper
             var entry = found;
             if (!entry.IsCurrent)
             {
-                // Count and age do not depend on a file's size: a file they delete is never compressed first (months of
+                // Count and age do not depend on a file's size, nor does the total once it is past its limit (the room
+                // left for the current file can take all of it): a file they delete is never compressed first (months of
                 // rolled files when compression is turned on or a limit lowered would otherwise all be read, gzipped and
                 // forced to disk, only to be deleted).
-                if ((_countLimit is { } count && kept >= count) || (_timeLimit is { } age && now - ContentEnd(entry) > age))
+                if ((_countLimit is { } count && kept >= count) || (_timeLimit is { } age && now - ContentEnd(entry) > age)
+                    || (_bytesLimit is { } full && totalBytes > full))
                 {
                     Delete(entry);
                     continue;

@@ -89,6 +89,7 @@ public class HousekeeperTests
 
     [TestCase("count")]
     [TestCase("age")]
+    [TestCase("bytes")]
     public void FilesRetentionDeletesAreNeverCompressedFirst(string limit)
     {
         // Compression turned on (or a limit lowered) for a directory of months of rolled files: compressing all of them,
@@ -99,7 +100,13 @@ public class HousekeeperTests
         for (var i = 1; i <= 41; i++) File.SetLastWriteTimeUtc(naming.DatedPath(DateTime.MinValue, i), now - TimeSpan.FromHours(41 - i));
         var options = new RollingJsonOptions { CompressRolledFiles = true, RetainedFileCountLimit = null };
         if (limit == "count") options.RetainedFileCountLimit = 3;
-        else options.RetainedFileTimeLimit = TimeSpan.FromHours(2.5);
+        else if (limit == "age") options.RetainedFileTimeLimit = TimeSpan.FromHours(2.5);
+        else
+        {
+            // A total below the size limit: the room left for the current file already takes all of it.
+            options.FileSizeLimitBytes = 1_000;
+            options.RetainedTotalBytesLimit = 500;
+        }
         var housekeeper = new RollingJson.Files.Housekeeper(naming, options, TimeZoneInfo.Utc, () => current);
         var flushFile = housekeeper.FlushFileToDisk;
         var compressions = 0;
@@ -110,6 +117,12 @@ public class HousekeeperTests
         };
         housekeeper.RunOnce();
 
+        if (limit == "bytes")
+        {
+            Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-_041.json" }));
+            Assert.That(compressions, Is.EqualTo(0));
+            return;
+        }
         Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-_039.json.gz", "app-_040.json.gz", "app-_041.json" }));
         Assert.That(compressions, Is.EqualTo(2));
         Assert.That(LogFiles.AllLines(folder.Path).Select(Seq), Is.EqualTo(new long[] { 39, 40, 41 }));
