@@ -90,8 +90,12 @@ internal sealed class FileNaming
         _ => DateTime.MinValue,
     };
 
-    /// <summary>The start of the period after the one starting at <paramref name="periodStart"/>; <see cref="DateTime.MaxValue"/> for Infinite.</summary>
-    public DateTime NextPeriodStart(DateTime periodStart) => Interval switch
+    /// <summary>
+    /// The start of the period after the one starting at <paramref name="periodStart"/>; <see cref="DateTime.MaxValue"/>
+    /// for Infinite and for the calendar's last period (a file dated 9999-12-31 is somebody's doing, but must not make
+    /// every housekeeping pass throw).
+    /// </summary>
+    public DateTime NextPeriodStart(DateTime periodStart) => periodStart >= PeriodStart(DateTime.MaxValue) ? DateTime.MaxValue : Interval switch
     {
         RollingJsonInterval.Year => periodStart.AddYears(1),
         RollingJsonInterval.Month => periodStart.AddMonths(1),

@@ -87,6 +87,30 @@ public class HousekeeperTests
         Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-_004.json" }), "the current file's room is over the total limit");
     }
 
+    [TestCase(RollingJsonInterval.Year, "app-9999.json")]
+    [TestCase(RollingJsonInterval.Month, "app-999912.json")]
+    [TestCase(RollingJsonInterval.Day, "app-99991231.json")]
+    [TestCase(RollingJsonInterval.Hour, "app-9999123123_001.json")]
+    [NonParallelizable] // SelfLog
+    public void AFileDatedInTheLastPeriodOfTheCalendarDoesNotStopRetentionByAge(RollingJsonInterval interval, string lastPeriod)
+    {
+        // Its period has no end the calendar can hold: working it out threw, every pass failed, and no file was ever
+        // deleted again.
+        using var folder = TempFolder.ForCaller();
+        var naming = RollingJson.Files.FileNaming.Create(Path.Combine(folder.Path, "app-.json"), interval, fixedCurrentFileName: false);
+        var now = new DateTimeOffset(2026, 11, 22, 12, 30, 0, TimeSpan.Zero);
+        var old = naming.DatedPath(naming.PeriodStart(now.DateTime.AddYears(-2)), 0);
+        var current = naming.DatedPath(naming.PeriodStart(now.DateTime), 0);
+        foreach (var file in new[] { old, current, Path.Combine(folder.Path, lastPeriod) }) File.WriteAllText(file, "{}\n");
+        var options = new RollingJsonOptions { RetainedFileCountLimit = null, RetainedFileTimeLimit = TimeSpan.FromDays(400), TimeProvider = new FakeTimeProvider(now) };
+        var selfLog = new List<string>();
+        using (TemporarySelfLog.SaveTo(selfLog))
+            new RollingJson.Files.Housekeeper(naming, options, TimeZoneInfo.Utc, () => current).RunOnce();
+
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { Path.GetFileName(current), lastPeriod }));
+        Assert.That(selfLog, Is.Empty);
+    }
+
     [TestCase("count")]
     [TestCase("age")]
     [TestCase("bytes")]
