@@ -11,7 +11,14 @@ internal sealed class FileNaming
 {
     const string CompressedSuffix = ".gz";
     const string TemporarySuffix = ".tmp";
-    const int MaxSequenceDigits = 8;
+    const int MaxSequenceDigits = 9;
+
+    /// <summary>
+    /// The highest sequence the writer continues after. Names go up to nine digits; a file above this (planted, or from
+    /// another tool) is left behind rather than continued from, so that the writer's next names always stay within the
+    /// nine digits retention recognises. Reaching it takes a hundred million size rolls in one period.
+    /// </summary>
+    public const int MaxContinuedSequence = 99_999_999;
 
     FileNaming(string directory, string datedPrefix, string extension, RollingJsonInterval interval, string? fixedCurrentPath)
     {
@@ -129,9 +136,9 @@ internal sealed class FileNaming
             if (c is < '0' or > '9') return false;
         // Only the sink's own spelling ("000": _007, _1000): _0007 is another tool's numbering, never compressed or deleted.
         if (rest.Length > 4 && rest[1] == '0') return false;
-        // At most eight digits: a name from elsewhere with a sequence near int.MaxValue would make the writer continue
-        // past it into negative numbers, names nothing recognises (never counted or deleted again). A hundred million
-        // size rolls in one period are out of reach, so the sink's own files always fit.
+        // At most nine digits: a name from elsewhere with a sequence near int.MaxValue would make the writer continue
+        // past it into negative numbers, names nothing recognises (never counted or deleted again); see also
+        // MaxContinuedSequence.
         if (rest.Length > 1 + MaxSequenceDigits) return false;
         return int.TryParse(rest[1..], NumberStyles.None, CultureInfo.InvariantCulture, out sequence) && sequence > 0;
     }

@@ -905,7 +905,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         var latestCompressed = false;
         foreach (var path in Directory.EnumerateFiles(_naming.Directory))
         {
-            if (!_naming.TryParse(Path.GetFileName(path), out var filePeriod, out var sequence, out var compressed) || filePeriod != period)
+            if (!_naming.TryParse(Path.GetFileName(path), out var filePeriod, out var sequence, out var compressed) || filePeriod != period
+                || sequence > FileNaming.MaxContinuedSequence)
                 continue;
             if (sequence > latest || (sequence == latest && compressed))
             {
@@ -924,7 +925,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         var highest = -1;
         foreach (var path in Directory.EnumerateFiles(_naming.Directory))
         {
-            if (_naming.TryParse(Path.GetFileName(path), out var filePeriod, out var sequence, out _) && filePeriod == period && sequence > highest)
+            if (_naming.TryParse(Path.GetFileName(path), out var filePeriod, out var sequence, out _) && filePeriod == period && sequence > highest
+                && sequence <= FileNaming.MaxContinuedSequence)
                 highest = sequence;
         }
         return highest;

@@ -68,8 +68,8 @@ public class FileNamingTests
     [TestCase("app-20261122_12345.json.gz", true, 12345, true)]
     [TestCase("app-20261122_0007.json", false, 0, false)] // another tool's four-digit numbering, not _007
     [TestCase("app-20261122_01000.json", false, 0, false)]
-    [TestCase("app-20261122_99999999.json", true, 99_999_999, false)]
-    [TestCase("app-20261122_100000000.json", false, 0, false)] // past what the sink can reach: never near int.MaxValue
+    [TestCase("app-20261122_999999999.json", true, 999_999_999, false)]
+    [TestCase("app-20261122_1000000000.json", false, 0, false)] // past what the sink can reach: never near int.MaxValue
     [TestCase("app-20261122_2147483647.json", false, 0, false)]
     [TestCase("other-20261122.json", false, 0, false)]
     [TestCase("app-20261322.json", false, 0, false)]

@@ -716,18 +716,22 @@ public class RollingJsonSinkTests
         Assert.That(lines.Select(l => LogFiles.Property(LogFiles.Parse(l), "Seq").GetInt64()), Is.EqualTo(Enumerable.Range(0, 30).Select(i => (long)i)));
     }
 
-    [Test]
-    public void AFileWithAHugeSequenceNumberDoesNotMakeTheSequenceOverflow()
+    [TestCase(false, "app-_2147483647.json.gz", new[] { "app-_002.json", "app-_003.json", "app-_2147483647.json.gz" })]
+    [TestCase(false, "app-_99999999.json.gz", new[] { "app-_100000002.json", "app-_100000003.json" })]
+    [TestCase(true, "app-_2147483647.json.gz", new[] { "app-_002.json", "app-_2147483647.json.gz", "app.json" })]
+    [TestCase(true, "app-_99999999.json.gz", new[] { "app-_100000002.json", "app.json" })]
+    public void AFileWithAHugeSequenceNumberDoesNotMakeTheSequenceOverflow(bool fixedCurrentFileName, string planted, string[] expected)
     {
         // Planted or left by another tool in a shared directory: continuing after _2147483647 wrapped around to
-        // _-2147483648, a name retention does not recognise, so files piled up past every limit from then on.
+        // _-2147483648, a name retention does not recognise, so files piled up past every limit from then on. Every
+        // name the writer continues with stays one that retention recognises.
         using var folder = TempFolder.ForCaller();
         var path = Path.Combine(folder.Path, "app-.json");
-        File.WriteAllText(Path.Combine(folder.Path, "app-_2147483647.json.gz"), "");
-        var sink = Create(path, o => { o.FileSizeLimitBytes = 1_000; o.RetainedFileCountLimit = 2; });
+        File.WriteAllText(Path.Combine(folder.Path, planted), "");
+        var sink = Create(path, o => { o.FileSizeLimitBytes = 1_000; o.RetainedFileCountLimit = 2; o.FixedCurrentFileName = fixedCurrentFileName; });
         for (var i = 0; i < 10; i++) EmitAndWait(sink, Event(i, text: new string('x', 300)));
         sink.Dispose();
-        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-_002.json", "app-_003.json", "app-_2147483647.json.gz" }));
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(expected));
     }
 
     [Test]
