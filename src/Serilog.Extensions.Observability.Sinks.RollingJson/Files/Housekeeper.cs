@@ -24,6 +24,15 @@ internal sealed class Housekeeper
     readonly object _sync = new();
     readonly ManualResetEventSlim _idle = new(initialState: true);
     Thread? _thread; // the last pass's
+    // What the last pass found comparing each pair of copies, with the copies' lengths and times then: a pair that
+    // neither pass could settle is read whole again only once one of them changes (housekeeping thread only).
+    Dictionary<string, ComparedTwins> _compared = new(StringComparer.Ordinal);
+    int _twinComparisons;
+
+    /// <summary>How many times a pass read a plain file and its .gz whole to compare them; for tests.</summary>
+    internal int TwinComparisons => Volatile.Read(ref _twinComparisons);
+
+    readonly record struct ComparedTwins(long CompressedLength, DateTime CompressedWrite, long PlainLength, DateTime PlainWrite, Twins Result);
     bool _running;
     bool _again;
 
@@ -280,8 +289,11 @@ internal sealed class Housekeeper
         /// <summary>The .gz is cut or corrupt, and what it holds is all in the plain file: the .gz can go.</summary>
         CompressedIsPart,
 
-        /// <summary>The .gz holds something the plain file does not (or could not be read): both are kept.</summary>
+        /// <summary>The .gz holds something the plain file does not: both are kept.</summary>
         Differ,
+
+        /// <summary>One of them could not be read (reported): both are kept.</summary>
+        Unreadable,
     }
 
     /// <summary>
@@ -302,6 +314,7 @@ internal sealed class Housekeeper
         if (plainAt is null) return;
 
         HashSet<string>? gone = null;
+        var compared = new Dictionary<string, ComparedTwins>(StringComparer.Ordinal);
         for (var i = 0; i < entries.Count; i++)
         {
             var compressed = entries[i];
@@ -315,7 +328,7 @@ internal sealed class Housekeeper
                 gone.Add(compressed.Path);
                 continue;
             }
-            switch (CompareTwins(compressed.Path, plain.Path))
+            switch (CompareTwinsUnlessUnchanged(compressed.Path, plain.Path, compared))
             {
                 case Twins.Same when TryFlushToDisk(compressed.Path) && TryDelete(plain.Path):
                     gone.Add(plain.Path);
@@ -335,6 +348,33 @@ internal sealed class Housekeeper
             }
         }
         if (gone is not null) entries.RemoveAll(e => gone.Contains(e.Path));
+        // Only the pairs still there: the memory never grows past the pairs in the directory.
+        _compared = compared;
+    }
+
+    Twins CompareTwinsUnlessUnchanged(string compressedPath, string plainPath, Dictionary<string, ComparedTwins> compared)
+    {
+        ComparedTwins now;
+        try
+        {
+            var compressed = new FileInfo(compressedPath);
+            var plain = new FileInfo(plainPath);
+            now = new ComparedTwins(compressed.Length, compressed.LastWriteTimeUtc, plain.Length, plain.LastWriteTimeUtc, Twins.Differ);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return Twins.Unreadable; // gone or unreadable since the scan: kept, looked at again next pass
+        }
+        if (_compared.TryGetValue(compressedPath, out var last) && last with { Result = Twins.Differ } == now)
+        {
+            compared[compressedPath] = last;
+            return last.Result;
+        }
+        Interlocked.Increment(ref _twinComparisons);
+        var result = CompareTwins(compressedPath, plainPath);
+        // A read that failed is tried again next pass.
+        if (result != Twins.Unreadable) compared[compressedPath] = now with { Result = result };
+        return result;
     }
 
     static Twins CompareTwins(string compressedPath, string plainPath)
@@ -377,7 +417,7 @@ internal sealed class Housekeeper
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             SafeSelfLog.WriteLine("RollingJson sink: could not compare {0} with {1}, both kept: {2}", compressedPath, plainPath, ex.Message);
-            return Twins.Differ;
+            return Twins.Unreadable;
         }
         finally
         {

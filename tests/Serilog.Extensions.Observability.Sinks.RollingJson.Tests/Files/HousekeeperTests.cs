@@ -577,6 +577,27 @@ public class HousekeeperTests
     }
 
     [Test]
+    public void APairOfCopiesThatDifferIsReadWholeOnceNotAtEveryPass()
+    {
+        // Both copies stay until someone removes one; reading both whole (gigabytes, for a large file) at every roll
+        // bought nothing while neither changed.
+        using var folder = TempFolder.ForCaller();
+        var (naming, current) = FourFiles(folder);
+        var rolled = naming.DatedPath(DateTime.MinValue, 1);
+        var compressed = RollingJson.Files.FileNaming.CompressedPath(rolled);
+        File.WriteAllBytes(compressed, Gzip(Lines(99)));
+        var housekeeper = new RollingJson.Files.Housekeeper(naming, new RollingJsonOptions { CompressRolledFiles = true, RetainedFileCountLimit = 4 }, TimeZoneInfo.Utc, () => current);
+        for (var pass = 0; pass < 3; pass++) housekeeper.RunOnce();
+        Assert.That(housekeeper.TwinComparisons, Is.EqualTo(1));
+
+        // Changed (a person repaired it): compared again, and settled.
+        File.WriteAllBytes(compressed, Gzip(File.ReadAllText(rolled)));
+        housekeeper.RunOnce();
+        Assert.That(housekeeper.TwinComparisons, Is.EqualTo(2));
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-.json.gz", "app-_001.json.gz", "app-_002.json.gz", "app-_003.json" }));
+    }
+
+    [Test]
     public void RetentionByAgeCountsAMinuteOfTheRepeatedDstHourFromItsLastOccurrence()
     {
         using var folder = TempFolder.ForCaller();
