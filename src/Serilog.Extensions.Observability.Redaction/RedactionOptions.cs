@@ -94,7 +94,10 @@ public sealed class RedactionOptions
     /// The longest a detector's regular expression may run on one string; default 100 ms. When it times out the
     /// whole string is masked (fail closed) and the failure is reported through <c>SelfLog</c>.
     /// </summary>
-    public TimeSpan PatternMatchTimeout { get; set; } = TimeSpan.FromMilliseconds(100);
+    public TimeSpan PatternMatchTimeout { get; set; } = TimeSpan.FromMilliseconds(DefaultPatternMatchTimeoutMilliseconds);
+
+    /// <summary>The default of <see cref="PatternMatchTimeout"/>; the built-in detectors are source-generated for it.</summary>
+    internal const int DefaultPatternMatchTimeoutMilliseconds = 100;
 
     /// <summary>
     /// The longest string value (in characters) that the event pass parses as JSON when it looks like a JSON object

@@ -8,7 +8,7 @@ namespace Serilog.Extensions.Observability.Redaction.Detection;
 
 /// <summary>
 /// Finds secrets inside string values, whatever their key: card numbers (Luhn-checked), JWTs, bearer tokens,
-/// e-mail addresses, credentials written as <c>key=value</c> or in a URL's user info, and user patterns. Every expression is compiled once with a match timeout; each detector first
+/// e-mail addresses, credentials written as <c>key=value</c> or in a URL's user info, and user patterns. Every expression has a match timeout and is built once per process (see <see cref="DetectorPatterns"/>); each detector first
 /// runs a cheap check (a digit count, <c>eyJ</c>, <c>bearer</c>, <c>@</c>) so that ordinary strings cost a scan.
 /// </summary>
 sealed class ValueDetectors
@@ -29,16 +29,13 @@ sealed class ValueDetectors
         _masker = masker;
         if (options.DetectEmbeddedCredentials) _credentialKeys = keys;
         var timeout = options.PatternMatchTimeout;
-        const RegexOptions builtIn = RegexOptions.CultureInvariant | RegexOptions.Compiled | RegexOptions.ExplicitCapture;
 
         // 13-19 digits, single spaces or dashes allowed between them, not glued to other digits. Digits of any script:
         // a card number typed on a Persian or Arabic keyboard (۴۱۱۱ ۱۱۱۱ ...) or in full width is as much a card number.
-        if (options.DetectCardNumbers) _card = new Regex(@"(?<!\p{Nd})\p{Nd}(?:[ -]?\p{Nd}){12,18}(?!\p{Nd})", builtIn, timeout);
-        if (options.DetectJwts) _jwt = new Regex(@"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*", builtIn, timeout);
-        if (options.DetectBearerTokens)
-            _bearer = new Regex(@"(?<scheme>\bbearer\s+)[A-Za-z0-9\-._~+/]{8,}=*", builtIn | RegexOptions.IgnoreCase, timeout);
-        if (options.DetectEmailAddresses)
-            _email = new Regex(@"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}", builtIn, timeout);
+        if (options.DetectCardNumbers) _card = DetectorPatterns.CardNumbers(timeout);
+        if (options.DetectJwts) _jwt = DetectorPatterns.Jwts(timeout);
+        if (options.DetectBearerTokens) _bearer = DetectorPatterns.BearerTokens(timeout);
+        if (options.DetectEmailAddresses) _email = DetectorPatterns.EmailAddresses(timeout);
 
         var patterns = new List<Regex>();
         foreach (var pattern in options.ValuePatterns)
@@ -47,7 +44,7 @@ sealed class ValueDetectors
                 throw new ArgumentException("A value pattern must not be empty.", patternsName);
             try
             {
-                patterns.Add(new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled, timeout));
+                patterns.Add(DetectorPatterns.ValuePattern(pattern, timeout));
             }
             catch (ArgumentException ex)
             {
