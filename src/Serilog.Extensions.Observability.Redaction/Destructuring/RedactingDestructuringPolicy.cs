@@ -116,7 +116,7 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
             object? memberValue;
             try
             {
-                memberValue = member.Getter(value);
+                memberValue = member.Get(value);
             }
             catch (Exception ex)
             {
@@ -152,7 +152,7 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
         if (!_redactor.Masker.NeedsValue) return _redactor.Masker.Fixed;
         try
         {
-            return _redactor.Masker.MaskObject(member.Getter(value));
+            return _redactor.Masker.MaskObject(member.Get(value));
         }
         catch (Exception ex)
         {
@@ -165,7 +165,7 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
     {
         try
         {
-            return members.Length == 2 && _redactor.Keys.IsSensitive(Redactor.KeyText(members[0].Getter(pair)));
+            return members.Length == 2 && _redactor.Keys.IsSensitive(Redactor.KeyText(members[0].Get(pair)));
         }
         catch (Exception ex)
         {

@@ -31,19 +31,47 @@ enum MemberAction
     Mask,
 }
 
-/// <summary>One readable public property, with its getter compiled once.</summary>
+/// <summary>
+/// One readable public property. Its first reads go through reflection; the getter is compiled when the type keeps
+/// being logged. Compiling an expression loads System.Linq.Expressions and emits a method, milliseconds per property
+/// on the first <c>{@object}</c> of a process (or of a logger: shapes are per policy), which a process that starts
+/// often and logs a few objects (a CLI tool, a test suite building a logger per fixture) would pay for nothing.
+/// Both ways read the property once per call and throw the getter's own exception.
+/// </summary>
 sealed class MemberShape
 {
-    public MemberShape(string name, Func<object, object?> getter, MemberAction action)
+    /// <summary>Reads through reflection before the getter is compiled.</summary>
+    internal const int ReadsBeforeCompiling = 8;
+
+    readonly Type _type;
+    readonly PropertyInfo _property;
+    Func<object, object?>? _compiled;
+    int _reads;
+
+    public MemberShape(string name, Type type, PropertyInfo property, MemberAction action)
     {
         Name = name;
-        Getter = getter;
+        _type = type;
+        _property = property;
         Action = action;
     }
 
     public string Name { get; }
-    public Func<object, object?> Getter { get; }
     public MemberAction Action { get; }
+
+    /// <summary>Whether the getter is compiled yet (for tests).</summary>
+    internal bool IsCompiled => Volatile.Read(ref _compiled) is not null;
+
+    public object? Get(object instance) =>
+        Volatile.Read(ref _compiled) is { } compiled ? compiled(instance) : GetThroughReflection(instance);
+
+    object? GetThroughReflection(object instance)
+    {
+        // Exactly one reader compiles; the others keep reading through reflection until it is published.
+        if (Interlocked.Increment(ref _reads) == ReadsBeforeCompiling)
+            Volatile.Write(ref _compiled, TypeShape.CompileGetter(_type, _property));
+        return TypeShape.ReadThroughReflection(_property, instance);
+    }
 }
 
 /// <summary>How the policy destructures one type; built once per type and policy instance.</summary>
@@ -95,7 +123,7 @@ sealed class TypeShape
         {
             if (attributed is not null && attributed.NotLogged.Contains(property.Name)) continue;
             var sensitive = keys.IsSensitive(property.Name) || (attributed is not null && attributed.Sensitive.Contains(property.Name));
-            members.Add(new MemberShape(property.Name, CompileGetter(type, property), sensitive ? MemberAction.Mask : MemberAction.Capture));
+            members.Add(new MemberShape(property.Name, type, property, sensitive ? MemberAction.Mask : MemberAction.Capture));
         }
 
         var isPair = (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(KeyValuePair<,>)) || type == typeof(DictionaryEntry);
@@ -122,7 +150,7 @@ sealed class TypeShape
         }
     }
 
-    static Func<object, object?> CompileGetter(Type type, PropertyInfo property)
+    internal static Func<object, object?> CompileGetter(Type type, PropertyInfo property)
     {
         try
         {
@@ -132,26 +160,31 @@ sealed class TypeShape
         }
         catch (Exception)
         {
-            // Byref-like or otherwise unboxable property types: read through reflection per call, as Serilog does, with
-            // its results: the getter's own exception (not reflection's wrapper), and Serilog's text for a value that
-            // reflection cannot return (a Span<T>, such as Memory<T>.Span).
-            return instance =>
-            {
-                try
-                {
-                    return property.GetValue(instance);
-                }
-                catch (TargetInvocationException ex) when (ex.InnerException is not null)
-                {
-                    ExceptionDispatchInfo.Throw(ex.InnerException);
-                    throw;
-                }
-                catch (NotSupportedException)
-                {
-                    SafeSelfLog.WriteLine("The property accessor {0} is not supported via Reflection API", property);
-                    return NotSupportedViaReflection;
-                }
-            };
+            // Byref-like or otherwise unboxable property types: read through reflection per call, as Serilog does.
+            return instance => ReadThroughReflection(property, instance);
+        }
+    }
+
+    /// <summary>
+    /// The property's value through reflection, with a compiled getter's results: the getter's own exception (not
+    /// reflection's wrapper), and Serilog's text for a value that reflection cannot return (a <c>Span&lt;T&gt;</c>, such as
+    /// <c>Memory&lt;T&gt;.Span</c>).
+    /// </summary>
+    internal static object? ReadThroughReflection(PropertyInfo property, object instance)
+    {
+        try
+        {
+            return property.GetValue(instance);
+        }
+        catch (TargetInvocationException ex) when (ex.InnerException is not null)
+        {
+            ExceptionDispatchInfo.Throw(ex.InnerException);
+            throw;
+        }
+        catch (NotSupportedException)
+        {
+            SafeSelfLog.WriteLine("The property accessor {0} is not supported via Reflection API", property);
+            return NotSupportedViaReflection;
         }
     }
 

@@ -330,6 +330,43 @@ public class RedactingDestructuringPolicyTests
     }
 
     [Test]
+    public void ObjectsAreCapturedAlikeBeforeAndAfterTheirGettersAreCompiled()
+    {
+        // A type's first reads go through reflection, later ones through a compiled getter: one policy, many captures.
+        var values = SafeObjects().Select(c => c.Arguments[0]!)
+            .Concat(new object[] { new Memory<int>(new[] { 1, 2 }), new HoldsSpan(), new ThrowingRefGetter() }).ToList();
+        var expected = values.Select(v => Capture.Destructured(v, withPolicy: false).ToString()).ToList();
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration().Destructure.WithRedaction().WriteTo.Sink(sink).CreateLogger();
+        for (var round = 0; round < 2 * Redaction.Destructuring.MemberShape.ReadsBeforeCompiling; round++)
+        {
+            foreach (var value in values) logger.Information("{@Value}", value);
+        }
+        var texts = sink.Events.Select(e => e.Properties["Value"].ToString()).ToList();
+        Assert.Multiple(() =>
+        {
+            for (var i = 0; i < texts.Count; i++)
+                Assert.That(texts[i], Is.EqualTo(expected[i % values.Count]), $"round {i / values.Count}, {values[i % values.Count].GetType().Name}");
+        });
+    }
+
+    [Test]
+    public void AGetterIsCompiledOnlyAfterItsTypeKeepsBeingLogged()
+    {
+        var shape = Redaction.Destructuring.TypeShape.For(typeof(SafePoint), new Redaction.Keys.KeyMatcher(null, Array.Empty<string>(), Array.Empty<string>()));
+        var member = shape.Members.First(m => m.Name == nameof(SafePoint.X));
+        object point = new SafePoint { X = 7, Y = 2 };
+        for (var i = 1; i < Redaction.Destructuring.MemberShape.ReadsBeforeCompiling; i++)
+        {
+            Assert.That(member.Get(point), Is.EqualTo(7));
+            Assert.That(member.IsCompiled, Is.False);
+        }
+        Assert.That(member.Get(point), Is.EqualTo(7));
+        Assert.That(member.IsCompiled, Is.True);
+        Assert.That(member.Get(point), Is.EqualTo(7));
+    }
+
+    [Test]
     public void PoliciesRegisteredBeforeRedactionKeepTheirTypes()
     {
         var text = DelegatingSink.GetLogEvent(
