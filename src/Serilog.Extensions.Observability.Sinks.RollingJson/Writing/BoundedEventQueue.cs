@@ -14,6 +14,11 @@ internal sealed class BoundedEventQueue
 {
     struct Cell
     {
+        /// <summary>
+        /// Vyukov's sequence number minus the cell's index in the ring, so that a new ring's zeroed memory already holds
+        /// every cell's starting value (its index): no loop writes all of it at configuration time, and a sink that
+        /// logs little never touches most of its pages (the default ring is 2 MB).
+        /// </summary>
         public long Sequence;
         public LogEvent? Item;
     }
@@ -42,7 +47,6 @@ internal sealed class BoundedEventQueue
         _capacity = capacity;
         _mask = ring - 1;
         _cells = new Cell[ring];
-        for (var i = 0; i < ring; i++) _cells[i].Sequence = i;
     }
 
     public int Capacity => (int)_capacity;
@@ -83,14 +87,16 @@ internal sealed class BoundedEventQueue
             }
 
             ref var cell = ref _cells[position & _mask];
-            var difference = Volatile.Read(ref cell.Sequence) - position;
+            // The stored sequence is relative to the cell's index: position - index is the lap's first position.
+            var lap = position & ~_mask;
+            var difference = Volatile.Read(ref cell.Sequence) - lap;
             if (difference == 0)
             {
                 var observed = Interlocked.CompareExchange(ref _tail.Value, position + 1, position);
                 if (observed == position)
                 {
                     cell.Item = item;
-                    Volatile.Write(ref cell.Sequence, position + 1);
+                    Volatile.Write(ref cell.Sequence, lap + 1);
                     return true;
                 }
                 position = observed;
@@ -112,14 +118,15 @@ internal sealed class BoundedEventQueue
     {
         var position = _head.Value;
         ref var cell = ref _cells[position & _mask];
-        if (Volatile.Read(ref cell.Sequence) != position + 1)
+        var lap = position & ~_mask;
+        if (Volatile.Read(ref cell.Sequence) != lap + 1)
         {
             item = null!;
             return false;
         }
         item = cell.Item!;
         cell.Item = null;
-        Volatile.Write(ref cell.Sequence, position + _mask + 1);
+        Volatile.Write(ref cell.Sequence, lap + _mask + 1);
         Volatile.Write(ref _head.Value, position + 1);
         return true;
     }
