@@ -239,7 +239,7 @@ sealed class KeyMatcher
         {
             // A sensitive word may be split by a separator or a capital ("pass_word", "PassWord", "PassPhrase").
             if (IsSensitiveWord(words[i])
-                || (i > 0 && (_rules.Phrases.Contains((words[i - 1], words[i])) || _rules.Words.Contains(words[i - 1] + words[i]))))
+                || (i > 0 && (_rules.IsPhrase(words[i - 1], words[i]) || _rules.Words.Contains(words[i - 1] + words[i]))))
                 lastHit = i;
         }
 

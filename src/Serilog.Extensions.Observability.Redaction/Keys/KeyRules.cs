@@ -16,21 +16,31 @@ sealed class KeyRules
     public FrozenSet<string> Words { get; }
     public string[] Suffixes { get; }
     public string[] Contains { get; }
-    public FrozenSet<(string First, string Second)> Phrases { get; }
+    /// <summary>
+    /// The second words of the phrases, by first word. Not a set of (first, second) tuples: a frozen set of a value type
+    /// has no precompiled code in the framework, and its first use JIT-compiles a few dozen methods at start-up.
+    /// </summary>
+    public FrozenDictionary<string, string[]> PhrasesByFirstWord { get; }
     public FrozenSet<string> Descriptors { get; }
 
     KeyRules(
         IEnumerable<string> keys, IEnumerable<string> safeKeys, IEnumerable<string> words, IEnumerable<string> suffixes,
-        IEnumerable<string> contains, IEnumerable<(string, string)> phrases, IEnumerable<string> descriptors)
+        IEnumerable<string> contains, Dictionary<string, List<string>> phrases, IEnumerable<string> descriptors)
     {
         Keys = keys.ToFrozenSet(StringComparer.Ordinal);
         SafeKeys = safeKeys.ToFrozenSet(StringComparer.Ordinal);
         Words = words.ToFrozenSet(StringComparer.Ordinal);
         Suffixes = suffixes.Distinct().ToArray();
         Contains = contains.Distinct().ToArray();
-        Phrases = phrases.ToFrozenSet();
+        var byFirstWord = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var (first, seconds) in phrases) byFirstWord[first] = seconds.Distinct().ToArray();
+        PhrasesByFirstWord = byFirstWord.ToFrozenDictionary(StringComparer.Ordinal);
         Descriptors = descriptors.ToFrozenSet(StringComparer.Ordinal);
     }
+
+    /// <summary>Whether the two adjacent words are a phrase of the rules (<c>api key</c>).</summary>
+    public bool IsPhrase(string first, string second) =>
+        PhrasesByFirstWord.TryGetValue(first, out var seconds) && Array.IndexOf(seconds, second) >= 0;
 
     public static string ReadDefaultText()
     {
@@ -47,7 +57,7 @@ sealed class KeyRules
         var words = new List<string>();
         var suffixes = new List<string>();
         var contains = new List<string>();
-        var phrases = new List<(string, string)>();
+        var phrases = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var descriptors = new List<string>();
 
         var lineNumber = 0;
@@ -74,7 +84,9 @@ sealed class KeyRules
                 case "descriptor": foreach (var v in values) descriptors.Add(KeyText.Normalize(v)); break;
                 case "phrase":
                     if (values.Length != 2) throw new FormatException($"Key rules line {lineNumber}: a phrase is two words.");
-                    phrases.Add((KeyText.Normalize(values[0]), KeyText.Normalize(values[1])));
+                    var first = KeyText.Normalize(values[0]);
+                    if (!phrases.TryGetValue(first, out var seconds)) phrases[first] = seconds = new List<string>();
+                    seconds.Add(KeyText.Normalize(values[1]));
                     break;
                 default: throw new FormatException($"Key rules line {lineNumber}: unknown kind '{kind}'.");
             }

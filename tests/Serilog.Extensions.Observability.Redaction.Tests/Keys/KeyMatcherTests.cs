@@ -136,7 +136,8 @@ public class KeyMatcherTests
                 Assert.That(Defaults.IsSensitive("My" + char.ToUpperInvariant(word[0]) + word[1..]), Is.True, "My" + word);
                 Assert.That(Defaults.IsSensitive(word + "_count"), Is.False, word + "_count");
             }
-            foreach (var (first, second) in rules.Phrases)
+            Assert.That(rules.PhrasesByFirstWord, Is.Not.Empty);
+            foreach (var (first, second) in rules.PhrasesByFirstWord.SelectMany(p => p.Value.Select(s => (p.Key, s))))
             {
                 Assert.That(Defaults.IsSensitive(first + "-" + second), Is.True, first + "-" + second);
                 Assert.That(Defaults.IsSensitive("old_" + first + "_" + second + "_id"), Is.False, first + " " + second + " id");
