@@ -105,6 +105,7 @@ internal sealed class Housekeeper
 
     void Run()
     {
+        BackgroundPriority.LowerCurrentThread();
         while (true)
         {
             try

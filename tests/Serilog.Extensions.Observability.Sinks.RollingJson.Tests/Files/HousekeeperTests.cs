@@ -364,6 +364,41 @@ public class HousekeeperTests
         return (naming, naming.DatedPath(DateTime.MinValue, 3));
     }
 
+    /// <summary>The nice value of the calling thread (field 19 of /proc/thread-self/stat, after the command's parentheses).</summary>
+    static int NiceOfThisThread()
+    {
+        var stat = File.ReadAllText("/proc/thread-self/stat");
+        return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Test]
+    public void ThePassCompressesAtTheLowestPriorityAndLeavesTheCallersThreadAlone()
+    {
+        if (!OperatingSystem.IsLinux()) Assert.Ignore("Reads the thread's nice value from /proc.");
+        using var folder = TempFolder.ForCaller();
+        var naming = InfiniteNaming(folder);
+        var rolled = naming.DatedPath(DateTime.MinValue, 1);
+        File.WriteAllText(rolled, Lines(1, 2, 3));
+        var current = naming.DatedPath(DateTime.MinValue, 2);
+        File.WriteAllText(current, Lines(4));
+        var housekeeper = new RollingJson.Files.Housekeeper(naming, new RollingJsonOptions { CompressRolledFiles = true }, TimeZoneInfo.Utc, () => current);
+        var flushFile = housekeeper.FlushFileToDisk;
+        int? niceWhileCompressing = null;
+        housekeeper.FlushFileToDisk = file =>
+        {
+            niceWhileCompressing = NiceOfThisThread();
+            flushFile(file);
+        };
+        var callersNice = NiceOfThisThread();
+
+        housekeeper.Schedule();
+        Assert.That(housekeeper.WaitIdle(TimeSpan.FromSeconds(30)), Is.True);
+
+        Assert.That(niceWhileCompressing, Is.EqualTo(RollingJson.Files.BackgroundPriority.LinuxNice), "gzip ran at the lowest priority");
+        Assert.That(NiceOfThisThread(), Is.EqualTo(callersNice), "only the housekeeping thread was lowered");
+        Assert.That(LogFiles.Names(folder.Path), Is.EqualTo(new[] { "app-_001.json.gz", "app-_002.json" }));
+    }
+
     [Test]
     public void ACompressedFileAndItsNameReachTheDiskBeforeTheRolledFileIsDeleted()
     {
