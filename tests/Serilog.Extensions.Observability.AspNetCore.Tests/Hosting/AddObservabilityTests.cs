@@ -190,12 +190,18 @@ public class AddObservabilityTests
         var late = await DisposeAHostAndTakeItsLateLoggerAsync(logs.Path);
         Log.CloseAndFlush();
 
-        for (var i = 0; i < 3 && late.IsAlive; i++)
+        AssertCollected(late, "the closed late logger is still referenced");
+    }
+
+    /// <summary>Collects until <paramref name="reference"/>'s target is gone, a few times at most.</summary>
+    static void AssertCollected(WeakReference reference, string message)
+    {
+        for (var i = 0; i < 3 && reference.IsAlive; i++)
         {
             GC.Collect();
             GC.WaitForPendingFinalizers();
         }
-        Assert.That(late.IsAlive, Is.False, "the closed late logger is still referenced");
+        Assert.That(reference.IsAlive, Is.False, message);
     }
 
     [Test]
@@ -208,12 +214,7 @@ public class AddObservabilityTests
         var captured = await DisposeAHostWhoseConfigureCapturesAsync(logs.Path);
         Log.CloseAndFlush();
 
-        for (var i = 0; i < 3 && captured.IsAlive; i++)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-        }
-        Assert.That(captured.IsAlive, Is.False, "what the configure delegate captured is still referenced");
+        AssertCollected(captured, "what the configure delegate captured is still referenced");
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]

@@ -15,19 +15,7 @@ public class CrashTests
         using var folder = TempFolder.ForCaller();
         var path = Path.Combine(folder.Path, "crash-.json");
 
-        // This test assembly is also the child program (see Program.cs).
-        var assembly = typeof(CrashTests).Assembly.Location;
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        var start = new ProcessStartInfo(dotnet)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add("exec");
-        start.ArgumentList.Add(assembly);
-        start.ArgumentList.Add("crash-child");
-        start.ArgumentList.Add(path);
+        var start = ChildProcesses.ThisAssembly("crash-child", path);
         using var child = Process.Start(start)!;
         try
         {

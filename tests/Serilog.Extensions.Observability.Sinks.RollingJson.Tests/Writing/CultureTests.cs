@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support;
 using Serilog.Extensions.Observability.Tests.Support;
 
 namespace Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Writing;
@@ -60,18 +61,7 @@ public class CultureTests
 
     static string RunChild(string folder, Dictionary<string, string> environment)
     {
-        // This test assembly is also the child program (see Program.cs).
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        var start = new ProcessStartInfo(dotnet)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add("exec");
-        start.ArgumentList.Add(typeof(CultureTests).Assembly.Location);
-        start.ArgumentList.Add("culture-child");
-        start.ArgumentList.Add(folder);
+        var start = ChildProcesses.ThisAssembly("culture-child", folder);
         start.Environment.Remove("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT");
         foreach (var (key, value) in environment) start.Environment[key] = value;
 
