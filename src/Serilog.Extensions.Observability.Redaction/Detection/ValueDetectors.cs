@@ -210,7 +210,9 @@ sealed class ValueDetectors
         return start < keyEnd && text[start] == ' ' ? start + 1 : start;
     }
 
-    static bool IsKeyChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.';
+    // Both Turkish i's too: a key cased under tr-TR or az ("PİN", "APİ_KEY") is read whole, as the rules read it (see
+    // KeyText), not as the letters after its last Turkish i.
+    static bool IsKeyChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or '\u0130' or '\u0131';
 
     enum ValueKind { Query, Connection, Plain }
 

@@ -28,6 +28,17 @@ public class EmbeddedCredentialTests
         Assert.That(Redact(input), Is.EqualTo(expected));
     }
 
+    // A key cased under tr-TR or az ("PIN".ToUpper() is "PİN", "api_key".ToUpper() is "APİ_KEY") is one key, not the
+    // letters after its Turkish i: the rules read both Turkish i's as i, so the key=value reader must keep them.
+    [TestCase("login PİN=4821 failed", "login PİN=" + Mask + " failed")]
+    [TestCase("login pın=4821 failed", "login pın=" + Mask + " failed")]
+    [TestCase("Server=db;PASSWORD=s3cret;APİ_KEY=k3y-s3cret;Encrypt=true", "Server=db;PASSWORD=" + Mask + ";APİ_KEY=" + Mask + ";Encrypt=true")]
+    [TestCase("GET /cb?SESSİON_TOKEN=t0k-s3cret&state=1 failed", "GET /cb?SESSİON_TOKEN=" + Mask + "&state=1 failed")]
+    public void AKeyCasedUnderATurkishCultureIsReadWhole(string input, string expected)
+    {
+        Assert.That(Redact(input), Is.EqualTo(expected));
+    }
+
     [TestCase("Server=db;Password==Xy9;Encrypt=true", "Server=db;Password=" + Mask + ";Encrypt=true")]
     [TestCase("Server=db;Password=>Xy9;Encrypt=true", "Server=db;Password=" + Mask + ";Encrypt=true")]
     [TestCase("if (token == null) return", "if (token == null) return")]
