@@ -68,6 +68,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
 
     int _state;
     int _disposeCalled;
+    // Set when the first disposal has returned (housekeeping waited for, the path's claim released): a second waits for it.
+    readonly ManualResetEventSlim _disposed = new(initialState: false);
     int _lateDropReported;
     int _writerSleeping;
     int _writerPolling;
@@ -213,6 +215,12 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
 
     /// <summary>Test hook: runs in a second, concurrent <see cref="Dispose"/> just before it waits for the writer.</summary>
     internal Action? BeforeSecondDisposalWaitsForTests;
+
+    /// <summary>The compression and retention passes; for tests (which hold a pass in its flush).</summary>
+    internal Housekeeper HousekeeperForTests => _housekeeper;
+
+    /// <summary>Whether the writer thread has ended; for tests.</summary>
+    internal bool WriterEnded => !_writer.IsAlive;
 
     public void Emit(LogEvent logEvent)
     {
@@ -1045,6 +1053,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             {
                 BeforeSecondDisposalWaitsForTests?.Invoke();
                 _writer.Join(WriterJoinTimeout());
+                // And no earlier than the first's housekeeping wait and release of the path: a pass still compressing or
+                // deleting, or a claim still held, would meet a sink the caller configures on the same path next.
+                _disposed.Wait(WriterJoinTimeout());
             }
             return;
         }
@@ -1069,5 +1080,6 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         // Last: a sink configured on the same path from now on (a logger replacing this one) finds the files free. Also
         // after a timeout: a writer stuck in the kernel must not keep the path from every later logger of the process.
         _claim.Dispose();
+        _disposed.Set();
     }
 }

@@ -486,6 +486,58 @@ public class RollingJsonSinkTests
         Assert.That(LogFiles.Lines(path), Has.Count.EqualTo(100));
     }
 
+    [Test]
+    public void ASecondConcurrentDisposalReturnsOnlyOnceHousekeepingHasEndedAndThePathIsFree()
+    {
+        // Log.CloseAndFlush() beside the host's disposal, then a new logger on the same files: the second disposal
+        // returned once the writer had stopped, while the first still waited for a compression (on the housekeeping
+        // thread, at the lowest priority) and still held the path.
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "app-.json");
+        using var flushing = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var sink = Create(path, o =>
+        {
+            o.FileSizeLimitBytes = 1;
+            o.CompressRolledFiles = true;
+        });
+        var housekeeper = sink.HousekeeperForTests;
+        var flushFile = housekeeper.FlushFileToDisk;
+        housekeeper.FlushFileToDisk = file =>
+        {
+            flushing.Set();
+            release.Wait(WaitLimit);
+            flushFile(file);
+        };
+        EmitAndWait(sink, Event(0));
+        EmitAndWait(sink, Event(1)); // rolls app-.json: the pass that compresses it is held in its flush
+        Assert.That(flushing.Wait(WaitLimit), Is.True);
+
+        Thread? secondCaller = null;
+        sink.BeforeSecondDisposalWaitsForTests = () => Volatile.Write(ref secondCaller, Thread.CurrentThread);
+        Task first, second;
+        try
+        {
+            first = Task.Factory.StartNew(sink.Dispose, TaskCreationOptions.LongRunning);
+            Assert.That(SpinWait.SpinUntil(() => sink.WriterEnded, WaitLimit), Is.True);
+            second = Task.Factory.StartNew(() =>
+            {
+                sink.Dispose();
+                // What the caller sees as the disposal returns: the compression done, and the path free for a new sink.
+                Assert.That(File.Exists(path + ".gz") && !File.Exists(path), Is.True, "The disposal returned while the compression was still running.");
+                Create(path).Dispose();
+            }, TaskCreationOptions.LongRunning);
+            Assert.That(SpinWait.SpinUntil(() => second.IsCompleted
+                || (Volatile.Read(ref secondCaller) is { } caller && (caller.ThreadState & ThreadState.WaitSleepJoin) != 0), WaitLimit), Is.True);
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        Assert.That(Task.WaitAll(new[] { first, second }, WaitLimit), Is.True);
+    }
+
     /// <summary>Writes <c>{}</c>, holding the writer in its first event until the gate opens.</summary>
     sealed class GatedFormatter(ManualResetEventSlim formatting, ManualResetEventSlim gate) : Serilog.Formatting.ITextFormatter
     {
