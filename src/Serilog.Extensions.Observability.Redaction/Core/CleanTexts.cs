@@ -3,19 +3,17 @@ using System.Runtime.CompilerServices;
 namespace Serilog.Extensions.Observability.Redaction.Core;
 
 /// <summary>
-/// The last strings read under one set of rules and found to hold nothing to mask, by instance, shared by every
-/// redactor built with those rules and the same way of masking (<see cref="RedactorFactory"/> hands them one
-/// instance). An event passes through the enricher's pass and then the sink wrapper's, and both look at the same string
-/// instances: the second look, and the next event's look at a constant (a service name, a source context), is one
+/// The last strings one redactor read and found to hold nothing to mask, by instance. An event's constants (a service
+/// name, a source context, an environment) are the same string instances on every event: after the first, each is one
 /// reference comparison instead of a scan by every detector.
 /// </summary>
 /// <remarks>
-/// Only a string whose whole walk returned "unchanged" is remembered, so a masked or failed read never is. The verdict
-/// depends on the text, on what decides what is masked and on how it is masked (<see cref="SharedBy"/>), nothing
-/// else; strings are immutable and a hit needs the very instance. The name a string stands under is checked before
-/// this memo is, by every caller. Slots are overwritten without locks: a reader sees a reference that was found clean,
-/// or another one, never a torn one. Bounded: <see cref="Slots"/> strings of at most <see cref="MaximumLength"/>
-/// characters per memo.
+/// Only a string whose whole walk returned "unchanged" is remembered, so a masked or failed read (a pattern that timed
+/// out fails closed) never is. The verdict depends on the text and on the redactor's own settings, nothing else; one
+/// memo per redactor, never shared between redactors (whose rules, masks or timeouts may differ). Strings are immutable
+/// and a hit needs the very instance. The name a string stands under is checked before this memo is, by every caller.
+/// Slots are overwritten without locks: a reader sees a reference that was found clean, or another one, never a torn
+/// one. Bounded: <see cref="Slots"/> strings of at most <see cref="MaximumLength"/> characters.
 /// </remarks>
 sealed class CleanTexts
 {
@@ -25,18 +23,6 @@ sealed class CleanTexts
     internal const int MaximumLength = 256;
 
     readonly string?[] _texts = new string?[Slots];
-
-    public CleanTexts(string rules, string sharedBy)
-    {
-        Rules = rules;
-        SharedBy = sharedBy;
-    }
-
-    /// <summary>What decides what is masked, as text (see <see cref="Redactor.Rules"/>).</summary>
-    public string Rules { get; }
-
-    /// <summary>The rules and how values are masked: redactors built with equal text share this memo.</summary>
-    public string SharedBy { get; }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Contains(string text) => ReferenceEquals(Volatile.Read(ref _texts[Slot(text)]), text);

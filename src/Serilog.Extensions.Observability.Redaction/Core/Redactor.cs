@@ -38,10 +38,9 @@ sealed class Redactor
     /// <summary>Numbers must go to the card number detector.</summary>
     readonly bool _inspectsNonStringScalars;
 
-    public Redactor(KeyMatcher keys, Masker masker, ValueDetectors? detectors, int maximumJsonLength, CleanTexts memo)
+    public Redactor(KeyMatcher keys, Masker masker, ValueDetectors? detectors, int maximumJsonLength, string rules)
     {
-        Clean = memo;
-        Rules = memo.Rules;
+        Rules = rules;
         Keys = keys;
         TemplateNames = new SafeTemplateNames(keys);
         Masker = masker;
@@ -59,8 +58,8 @@ sealed class Redactor
     /// </summary>
     public string Rules { get; }
 
-    /// <summary>Strings found clean under <see cref="Rules"/>, shared with every redactor built with equal rules and masking.</summary>
-    public CleanTexts Clean { get; }
+    /// <summary>The last strings this redactor read and found nothing to mask in.</summary>
+    public CleanTexts Clean { get; } = new();
 
     public KeyMatcher Keys { get; }
     public SafeTemplateNames TemplateNames { get; }
@@ -90,8 +89,8 @@ sealed class Redactor
     }
 
     /// <summary>
-    /// A plain string scalar whose very instance was read under these rules a moment ago and found to hold nothing to
-    /// mask (see <see cref="CleanTexts"/>): only its name can make it change.
+    /// A plain string scalar whose very instance this redactor read a moment ago and found to hold nothing to mask (see
+    /// <see cref="CleanTexts"/>): only its name can make it change.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool IsRememberedClean(LogEventPropertyValue value) =>
@@ -126,8 +125,8 @@ sealed class Redactor
             if (scalar.Value is string text)
             {
                 if (Detectors is null && !MayHoldStructuredText(text) && !MayHoldEmbeddedJson(text)) return null;
-                // This instance was read under these rules a moment ago (by the other event pass, or as a constant of
-                // an earlier event) and held nothing to mask.
+                // This instance was read a moment ago (a constant of an earlier event: a service name, a source context)
+                // and held nothing to mask.
                 if (Clean.Contains(text)) return null;
                 plainText = text;
             }

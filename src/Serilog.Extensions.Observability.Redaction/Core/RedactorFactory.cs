@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using Serilog.Extensions.Observability.Redaction.Detection;
 using Serilog.Extensions.Observability.Redaction.Keys;
@@ -85,38 +83,8 @@ static class RedactorFactory
         var keys = new KeyMatcher(options.UseDefaultKeys ? KeyRules.Default : null, options.AdditionalKeys, options.ExcludedKeys);
         var masker = new Masker(options.Mask, options.MaskStyle, options.PartialVisibleCharacters, key, options.PseudonymKeyId);
         var detectors = ValueDetectors.Create(masker, keys, options, Name(nameof(RedactionOptions.ValuePatterns)));
-        var rules = RulesText(options);
-        return new Redactor(keys, masker, detectors, options.MaximumJsonLength, Shared(rules, rules + MaskingText(options, key)));
+        return new Redactor(keys, masker, detectors, options.MaximumJsonLength, RulesText(options));
     }
-
-    // The last few memos of clean strings handed out: one configuration builds several redactors with equal options
-    // (the enricher's and the sink wrapper's event passes), which then share what they found clean (see CleanTexts).
-    static readonly CleanTexts?[] RecentMemos = new CleanTexts?[8];
-    static int s_nextRecentMemo;
-
-    /// <param name="rules">What decides what is masked.</param>
-    /// <param name="sharedBy">Everything that decides the text a redactor writes: the rules and how it masks. Text
-    /// already in one mask's form is "clean" for that mask alone (<c>Password=***</c> is rewritten by a redactor whose
-    /// mask is not <c>***</c>), so only redactors that agree on both share.</param>
-    static CleanTexts Shared(string rules, string sharedBy)
-    {
-        lock (RecentMemos)
-        {
-            foreach (var recent in RecentMemos)
-            {
-                if (recent is not null && string.Equals(recent.SharedBy, sharedBy, StringComparison.Ordinal)) return recent;
-            }
-            var memo = new CleanTexts(rules, sharedBy);
-            RecentMemos[s_nextRecentMemo] = memo;
-            s_nextRecentMemo = (s_nextRecentMemo + 1) % RecentMemos.Length;
-            return memo;
-        }
-    }
-
-    /// <summary>How values are masked, as text; a pseudonym key only by its SHA-256 hash.</summary>
-    static string MaskingText(RedactionOptions options, byte[]? pseudonymKey) =>
-        string.Join('\u0000', "", options.Mask, options.MaskStyle.ToString(), options.PartialVisibleCharacters.ToString(CultureInfo.InvariantCulture),
-            options.PseudonymKeyId, pseudonymKey is null ? "" : Convert.ToHexString(SHA256.HashData(pseudonymKey)));
 
     /// <summary>Everything that decides what is masked (not how): equal for redactors that mask the same values.</summary>
     static string RulesText(RedactionOptions options)

@@ -17,7 +17,7 @@ static class EventRedaction
         if (properties.GetType() == typeof(Dictionary<string, LogEventPropertyValue>))
         {
             // The concrete type's struct enumerator (the interface's would allocate on every event), and the common
-            // case decided inline without a call: a plain scalar, or a string found clean under these rules a moment ago,
+            // case decided inline without a call: a plain scalar, or a string this redactor found clean a moment ago,
             // under a name known safe, either because it is the template's next expected name (same instance, so one
             // comparison) or an instance found safe before.
             var expected = redactor.TemplateNames.For(logEvent.MessageTemplate);
