@@ -18,7 +18,8 @@ static class TimingDiagnostics
     // Values are in seconds, but an aggregator without advice (the OpenTelemetry SDK's defaults are 0, 5, 10, 25, ...
     // 10000, chosen for milliseconds) would put every stage under five seconds into one bucket. The advice is the
     // semantic conventions' duration buckets (http.server.request.duration), extended to a minute for model calls.
-    // InstrumentAdvice exists from .NET 9; on .NET 8 a user sets the buckets with a view (see the README).
+    // InstrumentAdvice exists from .NET 9; on .NET 8 only where the application loads System.Diagnostics.DiagnosticSource
+    // 9 or later (AdvisedHistogram), else a user sets the buckets with a view (see the README).
     // Declared before the histograms: static fields initialize in text order.
     static readonly double[] s_bucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60];
 
@@ -33,7 +34,8 @@ static class TimingDiagnostics
         s_meter.CreateHistogram(name, unit: "s", description: description, tags: null,
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_bucketBoundaries });
 #else
-        s_meter.CreateHistogram<double>(name, unit: "s", description: description);
+        AdvisedHistogram.TryCreate(s_meter, name, "s", description, s_bucketBoundaries)
+            ?? s_meter.CreateHistogram<double>(name, unit: "s", description: description);
 #endif
 
     /// <summary>The <c>pipeline</c> tag: the first 100 distinct pipeline names, then <see cref="MetricTagValues.Other"/>.</summary>
