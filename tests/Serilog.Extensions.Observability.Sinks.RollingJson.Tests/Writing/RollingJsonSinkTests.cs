@@ -336,7 +336,9 @@ public class RollingJsonSinkTests
     /// <summary>Listens to the sink meter's <c>events.dropped</c> counter: each measurement with its reason.</summary>
     static System.Diagnostics.Metrics.MeterListener ListenToDrops(Action<long, string?> measured)
     {
-        var listener = new System.Diagnostics.Metrics.MeterListener();
+        // On .NET 8 Dispose stops the measurements only when MeasurementsCompleted is set (dotnet/runtime#102465, fixed
+        // in .NET 9): without it a disposed throwing listener would keep failing the next test's measurements.
+        var listener = new System.Diagnostics.Metrics.MeterListener { MeasurementsCompleted = (_, _) => { } };
         listener.InstrumentPublished = (instrument, l) =>
         {
             if (instrument.Meter.Name == "Serilog.Extensions.Observability.Sinks.RollingJson" && instrument.Name == "serilog.rolling_json.events.dropped")
