@@ -45,6 +45,7 @@ sealed class Redactor
         TemplateNames = new SafeTemplateNames(keys);
         Masker = masker;
         Detectors = detectors;
+        CredentialHoles = detectors is { DetectsEmbeddedCredentials: true } ? new TemplateCredentialHoles(detectors) : null;
         _maximumJsonLength = maximumJsonLength;
         // Strings of 2 up to the structured-text limit may hold record, pair or JSON text (see MayHoldStructuredText).
         _structuredLengthSpan = (uint)Math.Max(maximumJsonLength, StructuredTextLimit) - 1;
@@ -65,6 +66,9 @@ sealed class Redactor
     public SafeTemplateNames TemplateNames { get; }
     public Masker Masker { get; }
     public ValueDetectors? Detectors { get; }
+
+    /// <summary>The template holes that render a credential; <see langword="null"/> unless embedded credentials are detected.</summary>
+    public TemplateCredentialHoles? CredentialHoles { get; }
 
     /// <summary>
     /// The event pass's shortcut for values: <see langword="true"/> when the value is a plain scalar with nothing to

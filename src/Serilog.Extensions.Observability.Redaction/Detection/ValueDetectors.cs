@@ -71,6 +71,32 @@ sealed class ValueDetectors
 
     public bool DetectsCardNumbers => _card is not null;
 
+    /// <summary>Whether credentials written as <c>key=value</c> or in a URL are looked for.</summary>
+    public bool DetectsEmbeddedCredentials => _credentialKeys is not null;
+
+    /// <summary>
+    /// The text with only the credentials written as <c>key=value</c> or in a URL's user info masked, or
+    /// <see langword="null"/> when there are none or that detector is off; the other detectors are not run.
+    /// </summary>
+    /// <remarks>A timed-out expression masks the whole text (fail closed).</remarks>
+    public string? RedactEmbeddedCredentials(string text)
+    {
+        if (_credentialKeys is null || text.Length == 0) return null;
+        var result = text;
+        try
+        {
+            if (result.Contains('=')) result = MaskKeyValues(result, _credentialKeys);
+            if (result.Contains("://", StringComparison.Ordinal)) result = MaskUrlPasswords(result);
+        }
+        catch (RegexMatchTimeoutException ex)
+        {
+            RedactionFailures.Report("a value detector", ex);
+            return _masker.Fixed.Value as string;
+        }
+
+        return ReferenceEquals(result, text) || result == text ? null : result;
+    }
+
     /// <summary>The text with every detected secret masked, or <see langword="null"/> when nothing was found.</summary>
     /// <remarks>A timed-out expression masks the whole text (fail closed).</remarks>
     public string? Redact(string text)

@@ -42,8 +42,32 @@ static class EventRedaction
             CollectEach(redactor, properties, ref changes);
         }
 
-        if (changes is not null) MaskEchoes(redactor, logEvent, changes);
+        string[]? holes = null;
+        if (redactor.CredentialHoles is { } credentialHoles && credentialHoles.For(logEvent.MessageTemplate) is { Length: > 0 } found)
+        {
+            holes = found;
+            MaskCredentialHoles(redactor, logEvent, holes, ref changes);
+        }
+
+        if (changes is not null) MaskEchoes(redactor, logEvent, changes, holes);
         return changes;
+    }
+
+    /// <summary>
+    /// Properties the template's own text makes a credential (<c>"password={0}"</c>, see
+    /// <see cref="TemplateCredentialHoles"/>) are masked whole, whatever their name and whatever the pass made of them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void MaskCredentialHoles(Redactor redactor, LogEvent logEvent, string[] holes, ref List<LogEventProperty>? changes)
+    {
+        foreach (var name in holes)
+        {
+            if (!logEvent.Properties.TryGetValue(name, out var value) || value is RedactedValue { IsMask: true }) continue;
+            var masked = new LogEventProperty(name, redactor.Masker.MaskPropertyValue(value));
+            var index = changes is null ? -1 : IndexOf(changes, name);
+            if (index >= 0) changes![index] = masked;
+            else (changes ??= new List<LogEventProperty>()).Add(masked);
+        }
     }
 
     /// <summary>Shorter secrets are not searched for in other text: they would mask ordinary words and numbers.</summary>
@@ -57,12 +81,13 @@ static class EventRedaction
     /// that had something masked.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    static void MaskEchoes(Redactor redactor, LogEvent logEvent, List<LogEventProperty> changes)
+    static void MaskEchoes(Redactor redactor, LogEvent logEvent, List<LogEventProperty> changes, string[]? holes)
     {
         List<string>? secrets = null;
         foreach (var change in changes)
         {
-            if (!logEvent.Properties.TryGetValue(change.Name, out var original) || !redactor.Keys.IsSensitive(change.Name))
+            if (!logEvent.Properties.TryGetValue(change.Name, out var original) ||
+                !(redactor.Keys.IsSensitive(change.Name) || (holes is not null && Array.IndexOf(holes, change.Name) >= 0)))
                 continue;
 
             AddEchoes(ref secrets, original, 0);

@@ -1,0 +1,90 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Redaction.Detection;
+using Serilog.Extensions.Observability.Redaction.Keys;
+using Serilog.Parsing;
+
+namespace Serilog.Extensions.Observability.Redaction.Core;
+
+/// <summary>
+/// The properties a message template renders where its own text makes them a credential: right after a sensitive key
+/// (<c>"password={0}"</c>, <c>"Server=db;Pwd={Value};"</c>) or as a URL's password (<c>"postgres://{User}:{Pass}@db"</c>).
+/// The rendered message is <c>password=hunter2</c>, which <c>DetectEmbeddedCredentials</c> masks in any other string,
+/// but the template's text and the property are written apart (CLEF's <c>@mt</c> and <c>"0"</c>), so neither alone
+/// shows the detector a pair: each such property is masked whatever its name.
+/// </summary>
+/// <remarks>
+/// The template is rendered once with a probe in each hole and read by the embedded-credential detector alone; a hole
+/// whose probe is masked is a credential. Only a template whose text holds <c>=</c> or <c>://</c> is read at all; the
+/// answer is cached per template that comes back, as <see cref="Redactor.RedactTemplate"/> caches its own.
+/// </remarks>
+sealed class TemplateCredentialHoles
+{
+    const int SeenSlots = 1024;
+
+    readonly ValueDetectors _detectors;
+    readonly ConditionalWeakTable<MessageTemplate, string[]> _cache = new();
+    /// <summary>Identity hashes of templates read once and not cached (no reference, so nothing is kept alive).</summary>
+    readonly int[] _seen = new int[SeenSlots];
+
+    public TemplateCredentialHoles(ValueDetectors detectors) => _detectors = detectors;
+
+    /// <summary>The names of the properties <paramref name="template"/> renders as a credential; usually empty.</summary>
+    public string[] For(MessageTemplate template)
+    {
+        var text = template.Text;
+        if (text.AsSpan().IndexOf('{') < 0 || (text.AsSpan().IndexOf('=') < 0 && !text.Contains("://", StringComparison.Ordinal)))
+            return SafeTemplateNames.None;
+        if (_cache.TryGetValue(template, out var cached)) return cached;
+
+        var names = Find(template);
+        if (text.Length <= SafeTemplateNames.MaximumTemplateLength && SeenBefore(template)) _cache.AddOrUpdate(template, names);
+        return names;
+    }
+
+    bool SeenBefore(MessageTemplate template)
+    {
+        var hash = RuntimeHelpers.GetHashCode(template);
+        ref var seen = ref _seen[hash & (SeenSlots - 1)];
+        if (Volatile.Read(ref seen) == hash) return true;
+        Volatile.Write(ref seen, hash);
+        return false;
+    }
+
+    string[] Find(MessageTemplate template)
+    {
+        var rendered = new StringBuilder(template.Text.Length + 16);
+        var holes = new List<string>();
+        foreach (var token in template.Tokens)
+        {
+            switch (token)
+            {
+                case TextToken text:
+                    rendered.Append(text.Text);
+                    break;
+                case PropertyToken property:
+                    // Letters and digits, as a value is: the detector reads it as part of whatever key or value it
+                    // stands in. The trailing letter keeps "zq1x" from being found inside "zq10x".
+                    rendered.Append(Probe(holes.Count));
+                    holes.Add(property.PropertyName);
+                    break;
+            }
+        }
+        if (holes.Count == 0) return SafeTemplateNames.None;
+
+        var masked = _detectors.RedactEmbeddedCredentials(rendered.ToString());
+        if (masked is null) return SafeTemplateNames.None;
+
+        List<string>? found = null;
+        for (var i = 0; i < holes.Count; i++)
+        {
+            if (masked.Contains(Probe(i), StringComparison.Ordinal)) continue;
+            found ??= new List<string>();
+            if (!found.Contains(holes[i])) found.Add(holes[i]);
+        }
+        return found is null ? SafeTemplateNames.None : found.ToArray();
+    }
+
+    static string Probe(int index) => "zq" + index.ToString(System.Globalization.CultureInfo.InvariantCulture) + "x";
+}

@@ -1,0 +1,55 @@
+using Serilog.Extensions.Observability.Redaction.Tests.Support;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Redaction.Tests.Events;
+
+/// <summary>
+/// A sensitive key written in the message template's own text, right before a hole (<c>"password={0}"</c>), makes the
+/// value rendered into that hole a credential, whatever the property's name: the rendered message is
+/// <c>password=hunter2</c>, which <c>DetectEmbeddedCredentials</c> masks in any string.
+/// </summary>
+public class TemplateHoleLeakTests
+{
+    static string Log(Action<ILogger> write, bool enricherOnly = false)
+    {
+        var sink = new CollectingSink();
+        var configuration = new LoggerConfiguration();
+        if (enricherOnly)
+            configuration.Enrich.WithRedaction(r => r.DetectEmbeddedCredentials = true).WriteTo.Sink(sink);
+        else
+            configuration.WriteTo.Redacted(s => s.Sink(sink), r => r.DetectEmbeddedCredentials = true);
+        using (var logger = configuration.CreateLogger())
+        {
+            // Twice: the second event of a template takes the cached route.
+            write(logger);
+            write(logger);
+        }
+        return Output.Render(sink.Events);
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void AValueWrittenRightAfterASensitiveKeyInTheTemplateTextIsMasked(bool enricherOnly)
+    {
+        var text = Log(l =>
+        {
+            l.Information("Connecting with password={0} as {User}", "hole-secret-1", "ann");
+            l.Information("Opening Server=db;Password={Value};Database={Database}", "hole-secret-2", "orders");
+            l.Information("Retrying pwd = {P} user={U}", "hole-secret-3", "bob");
+            l.Information("Calling postgres://{Login}:{Pass}@{Host}/app", "app", "hole-secret-4", "db");
+            l.Information("Signing with client_secret=sk-{Rest}", "hole-secret-5");
+        }, enricherOnly);
+
+        Assert.That(text, Does.Not.Contain("hole-secret"));
+        Assert.That(text, Does.Contain("ann").And.Contain("orders").And.Contain("bob").And.Contain("\"db\""));
+    }
+
+    [Test]
+    public void AHoleAfterAKeyThatIsNotSensitiveKeepsItsValue()
+    {
+        var text = Log(l => l.Information("GET /orders?id={Id}&page={Page} token_count={Count}", "o-77", 3, 120));
+
+        Assert.That(text, Does.Contain("o-77").And.Contain("120"));
+        Assert.That(text, Does.Not.Contain(RedactionOptions.DefaultMask));
+    }
+}
