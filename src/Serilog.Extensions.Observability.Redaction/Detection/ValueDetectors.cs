@@ -131,7 +131,7 @@ sealed class ValueDetectors
     /// <summary>
     /// Masks the value of every <c>key=value</c> pair whose key the rules call sensitive. A key is up to
     /// <see cref="MaximumKeyWords"/> words of letters, digits, <c>_</c>, <c>-</c> and <c>.</c> joined by single spaces,
-    /// right before the <c>=</c> (spaces and tabs around it allowed). A quoted value runs through its closing quote. An unquoted
+    /// right before the <c>=</c> (spaces and tabs around it allowed). A quoted value runs through its closing quote, a value in braces (ODBC's <c>Pwd={a;b}</c>) through its closing brace. An unquoted
     /// value runs, in a query (key after <c>?</c> or <c>&amp;</c>), to the next <c>&amp; #</c> or white space; after a
     /// <c>;</c>, or when a <c>;</c> comes before the next pair, to the next <c>;</c> or line break (a connection string's
     /// value may hold spaces, commas and brackets); otherwise to white space or <c>;</c>. A quote followed by white space
@@ -264,6 +264,26 @@ sealed class ValueDetectors
                     if (text[i] == quote)
                     {
                         if (i + 1 < text.Length && text[i + 1] == quote)
+                        {
+                            i += 2;
+                            continue;
+                        }
+                        return i + 1;
+                    }
+                    i++;
+                }
+                return text.Length;
+            }
+            if (quote == '{')
+            {
+                // ODBC puts a value that holds ';' in braces and doubles a '}' inside it ("Pwd={p;a}}ss}"). Unclosed:
+                // mask to the end.
+                var i = start + 1;
+                while (i < text.Length)
+                {
+                    if (text[i] == '}')
+                    {
+                        if (i + 1 < text.Length && text[i + 1] == '}')
                         {
                             i += 2;
                             continue;

@@ -23,6 +23,10 @@ public class EmbeddedCredentialTests
     [TestCase("run --db-password=ab,c)d]e}f --verbose", "run --db-password=" + Mask + " --verbose")]
     [TestCase("GET /cb?access_token=ab,c)d|e&state=1 failed", "GET /cb?access_token=" + Mask + "&state=1 failed")]
     [TestCase("login password=Tr0ub&3 failed", "login password=" + Mask + " failed")]
+    // ODBC puts a value holding ';' in braces, a '}' in it doubled.
+    [TestCase("Driver={ODBC Driver 18};Server=db;Uid=sa;Pwd={p;a}}s s};Encrypt=yes", "Driver={ODBC Driver 18};Server=db;Uid=sa;Pwd=" + Mask + ";Encrypt=yes")]
+    [TestCase("PWD={ab;cd};UID=sa", "PWD=" + Mask + ";UID=sa")]
+    [TestCase("Server=db;Password={ab;cd", "Server=db;Password=" + Mask)]
     public void NoPartOfAnEmbeddedSecretIsLeftReadable(string input, string expected)
     {
         Assert.That(Redact(input), Is.EqualTo(expected));
