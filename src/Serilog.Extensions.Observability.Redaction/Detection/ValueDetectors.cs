@@ -71,6 +71,31 @@ sealed class ValueDetectors
 
     public bool DetectsCardNumbers => _card is not null;
 
+    /// <summary>
+    /// While set on this thread, each value the embedded-credential detector masks is added to it (up to
+    /// <see cref="MaximumFindings"/>), so that the event pass can mask other copies of it in the same event: a scope's
+    /// rendered text (<c>"password=x"</c>) beside the property its template filled in (<c>"Pw":"x"</c>).
+    /// </summary>
+    [ThreadStatic] static List<string>? t_credentialFindings;
+
+    const int MaximumFindings = 256;
+
+    /// <summary>The list the embedded-credential detector adds what it masks to, on this thread; see <see cref="t_credentialFindings"/>.</summary>
+    internal static List<string>? CredentialFindings
+    {
+        get => t_credentialFindings;
+        set => t_credentialFindings = value;
+    }
+
+    static void Found(string value)
+    {
+        var findings = t_credentialFindings;
+        if (findings is null || findings.Count >= MaximumFindings) return;
+        findings.Add(value);
+        // A quoted or braced value is filled in without its quotes or braces.
+        if (value.Length > 2 && value[0] is '"' or '\'' or '{' && value[^1] is '"' or '\'' or '}') findings.Add(value[1..^1]);
+    }
+
     /// <summary>Whether credentials written as <c>key=value</c> or in a URL are looked for.</summary>
     public bool DetectsEmbeddedCredentials => _credentialKeys is not null;
 
@@ -182,7 +207,9 @@ sealed class ValueDetectors
 
             valueEnd = WithSchemeCredential(text, keyStart, keyEnd, valueStart, valueEnd);
             result ??= new StringBuilder(text.Length);
-            result.Append(text, copied, valueStart - copied).Append(_masker.MaskText(text.Substring(valueStart, valueEnd - valueStart)));
+            var value = text.Substring(valueStart, valueEnd - valueStart);
+            Found(value);
+            result.Append(text, copied, valueStart - copied).Append(_masker.MaskText(value));
             copied = search = valueEnd;
         }
 
@@ -425,7 +452,9 @@ sealed class ValueDetectors
             if (colon < 0 || colon + 1 == at) continue;
 
             result ??= new StringBuilder(text.Length);
-            result.Append(text, copied, colon + 1 - copied).Append(_masker.MaskText(text.Substring(colon + 1, at - colon - 1)));
+            var password = text.Substring(colon + 1, at - colon - 1);
+            Found(password);
+            result.Append(text, copied, colon + 1 - copied).Append(_masker.MaskText(password));
             copied = at;
         }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Redaction.Core;
+using Serilog.Extensions.Observability.Redaction.Detection;
 using Serilog.Extensions.Observability.Redaction.Masking;
 
 namespace Serilog.Extensions.Observability.Redaction.Events;
@@ -10,7 +11,36 @@ namespace Serilog.Extensions.Observability.Redaction.Events;
 static class EventRedaction
 {
     /// <summary>A replacement for each property that needs one; <see langword="null"/> (nothing allocated) when none does.</summary>
-    public static List<LogEventProperty>? CollectChanges(Redactor redactor, LogEvent logEvent)
+    public static List<LogEventProperty>? CollectChanges(Redactor redactor, LogEvent logEvent) =>
+        redactor.CredentialHoles is null ? CollectChanges(redactor, logEvent, null) : CollectWithFindings(redactor, logEvent);
+
+    [ThreadStatic] static List<string>? t_findings;
+
+    /// <summary>
+    /// The pass with the embedded-credential detector reporting what it masks: copies of those values elsewhere in the
+    /// event (a property a scope's template filled in, whose rendered text the detector read) are masked too. Apart, so
+    /// its try/finally stays out of the common path.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static List<LogEventProperty>? CollectWithFindings(Redactor redactor, LogEvent logEvent)
+    {
+        var outer = ValueDetectors.CredentialFindings;
+        // One list per thread, reused; a pass nested in this one (a getter that logs) gets its own.
+        var findings = outer is null ? t_findings ??= new List<string>() : new List<string>();
+        findings.Clear();
+        ValueDetectors.CredentialFindings = findings;
+        try
+        {
+            return CollectChanges(redactor, logEvent, findings);
+        }
+        finally
+        {
+            ValueDetectors.CredentialFindings = outer;
+            findings.Clear();
+        }
+    }
+
+    static List<LogEventProperty>? CollectChanges(Redactor redactor, LogEvent logEvent, List<string>? findings)
     {
         List<LogEventProperty>? changes = null;
         var properties = logEvent.Properties;
@@ -49,7 +79,7 @@ static class EventRedaction
             MaskCredentialHoles(redactor, logEvent, holes, ref changes);
         }
 
-        if (changes is not null) MaskEchoes(redactor, logEvent, changes, holes);
+        if (changes is not null) MaskEchoes(redactor, logEvent, changes, holes, findings);
         return changes;
     }
 
@@ -81,7 +111,7 @@ static class EventRedaction
     /// that had something masked.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    static void MaskEchoes(Redactor redactor, LogEvent logEvent, List<LogEventProperty> changes, string[]? holes)
+    static void MaskEchoes(Redactor redactor, LogEvent logEvent, List<LogEventProperty> changes, string[]? holes, List<string>? findings)
     {
         List<string>? secrets = null;
         foreach (var change in changes)
@@ -91,6 +121,10 @@ static class EventRedaction
                 continue;
 
             AddEchoes(ref secrets, original, 0);
+        }
+        if (findings is not null)
+        {
+            foreach (var finding in findings) AddEcho(ref secrets, finding);
         }
         if (secrets is null) return;
         // Longest first: a secret that holds a shorter one ("tok-1234", "tok-12345678") is masked whole, not in part.
