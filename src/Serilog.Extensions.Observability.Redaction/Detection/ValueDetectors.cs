@@ -111,6 +111,7 @@ sealed class ValueDetectors
         try
         {
             if (result.Contains('=')) result = MaskKeyValues(result, _credentialKeys);
+            if (result.Contains('%') && result.Contains(EncodedEquals, StringComparison.OrdinalIgnoreCase)) result = MaskEncodedKeyValues(result, _credentialKeys);
             if (result.Contains("://", StringComparison.Ordinal)) result = MaskUrlPasswords(result);
         }
         catch (RegexMatchTimeoutException ex)
@@ -133,6 +134,7 @@ sealed class ValueDetectors
             if (_credentialKeys is not null)
             {
                 if (result.Contains('=')) result = MaskKeyValues(result, _credentialKeys);
+                if (result.Contains('%') && result.Contains(EncodedEquals, StringComparison.OrdinalIgnoreCase)) result = MaskEncodedKeyValues(result, _credentialKeys);
                 if (result.Contains("://", StringComparison.Ordinal)) result = MaskUrlPasswords(result);
             }
             if (_card is not null && CountDigits(result) >= 13) result = _card.Replace(result, _maskCard);
@@ -209,6 +211,48 @@ sealed class ValueDetectors
             result ??= new StringBuilder(text.Length);
             var value = text.Substring(valueStart, valueEnd - valueStart);
             Found(value);
+            result.Append(text, copied, valueStart - copied).Append(_masker.MaskText(value));
+            copied = search = valueEnd;
+        }
+
+        if (result is null) return text;
+        return result.Append(text, copied, text.Length - copied).ToString();
+    }
+
+    const string EncodedEquals = "%3D";
+
+    /// <summary>
+    /// Masks the value of every percent-encoded <c>key%3Dvalue</c> pair whose key the rules call sensitive: a URL carried
+    /// in another URL's query (<c>returnUrl=%2Fcb%3Faccess_token%3D...</c>). The key is the key characters before the
+    /// <c>%3D</c>, after the escape (<c>%3F</c>, <c>%26</c>) that precedes them; the value runs to the next <c>%26</c>,
+    /// <c>&amp;</c>, <c>#</c>, quote, angle bracket or white space.
+    /// </summary>
+    string MaskEncodedKeyValues(string text, KeyMatcher keys)
+    {
+        StringBuilder? result = null;
+        var copied = 0;
+        var search = 0;
+        while (search < text.Length)
+        {
+            var equals = text.IndexOf(EncodedEquals, search, StringComparison.OrdinalIgnoreCase);
+            if (equals < 0) break;
+            search = equals + EncodedEquals.Length;
+            var keyStart = equals;
+            while (keyStart > copied && IsKeyChar(text[keyStart - 1])) keyStart--;
+            // The escape before the key leaves its two hex digits at the start of the run: "%3Faccess_token".
+            if (keyStart > 0 && text[keyStart - 1] == '%' && equals - keyStart > 2) keyStart += 2;
+            if (keyStart == equals || !keys.IsSensitiveTextKey(text.Substring(keyStart, equals - keyStart))) continue;
+
+            var valueStart = search;
+            var valueEnd = valueStart;
+            while (valueEnd < text.Length && !char.IsWhiteSpace(text[valueEnd]) && text[valueEnd] is not ('&' or '#' or '"' or '\'' or '<' or '>')
+                   && !(text[valueEnd] == '%' && valueEnd + 2 < text.Length && text[valueEnd + 1] == '2' && text[valueEnd + 2] == '6'))
+                valueEnd++;
+            if (valueEnd == valueStart) continue;
+
+            var value = text.Substring(valueStart, valueEnd - valueStart);
+            Found(value);
+            result ??= new StringBuilder(text.Length);
             result.Append(text, copied, valueStart - copied).Append(_masker.MaskText(value));
             copied = search = valueEnd;
         }

@@ -35,6 +35,17 @@ public class EmbeddedCredentialTests
         Assert.That(Redact(input), Is.EqualTo(expected));
     }
 
+    // A URL carried in another URL's query (an OAuth returnUrl, a redirect_uri) is percent-encoded: its pairs are joined
+    // by "%3D" and separated by "%3F" or "%26".
+    [TestCase("GET /login?returnUrl=%2Fcb%3Faccess_token%3Dabc123%26state%3D1 302", "GET /login?returnUrl=%2Fcb%3Faccess_token%3D" + Mask + "%26state%3D1 302")]
+    [TestCase("next=%2fcb%3fsig%3dAbC%252B%26sv%3d2022", "next=%2fcb%3fsig%3d" + Mask + "%26sv%3d2022")]
+    [TestCase("password%3Dhunter2 sent", "password%3D" + Mask + " sent")]
+    [TestCase("GET /a?q=x%3Dy%26page%3D1 ok", "GET /a?q=x%3Dy%26page%3D1 ok")]
+    public void ACredentialInAPercentEncodedQueryIsMasked(string input, string expected)
+    {
+        Assert.That(Redact(input), Is.EqualTo(expected));
+    }
+
     // A key cased under tr-TR or az ("PIN".ToUpper() is "PİN", "api_key".ToUpper() is "APİ_KEY") is one key, not the
     // letters after its Turkish i: the rules read both Turkish i's as i, so the key=value reader must keep them.
     [TestCase("login PİN=4821 failed", "login PİN=" + Mask + " failed")]
