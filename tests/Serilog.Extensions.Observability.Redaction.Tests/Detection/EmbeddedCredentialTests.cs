@@ -27,6 +27,7 @@ public class EmbeddedCredentialTests
     [TestCase("Driver={ODBC Driver 18};Server=db;Uid=sa;Pwd={p;a}}s s};Encrypt=yes", "Driver={ODBC Driver 18};Server=db;Uid=sa;Pwd=" + Mask + ";Encrypt=yes")]
     [TestCase("PWD={ab;cd};UID=sa", "PWD=" + Mask + ";UID=sa")]
     [TestCase("Server=db;Password={ab;cd", "Server=db;Password=" + Mask)]
+    [TestCase("env SMTP_HOST=mail SMTP_PASS=s3cret-pass DEBUG=1", "env SMTP_HOST=mail SMTP_PASS=" + Mask + " DEBUG=1")]
     // Signed URLs: the signature is the credential (an Azure SAS token, an S3 presigned URL).
     [TestCase("GET https://acct.blob.core.windows.net/c/b.txt?sv=2022-11-02&sp=r&sig=AbC%2Bsas%3D failed", "GET https://acct.blob.core.windows.net/c/b.txt?sv=2022-11-02&sp=r&sig=" + Mask + " failed")]
     [TestCase("PUT https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=5f2c9e&X-Amz-Expires=60", "PUT https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=" + Mask + "&X-Amz-Expires=60")]
