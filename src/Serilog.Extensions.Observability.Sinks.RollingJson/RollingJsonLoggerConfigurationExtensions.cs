@@ -38,7 +38,7 @@ public static class RollingJsonLoggerConfigurationExtensions
     /// <param name="blockWhenFull">Make the caller wait for room instead of dropping (and counting) the event when the queue is full. The default is <see langword="false"/>.</param>
     /// <param name="durability">How far each batch is pushed before the next: to the OS (the default) or to the device.</param>
     /// <param name="flushOnLevel">A batch holding an event at or above this level is forced to disk at once. The default is <see cref="LogEventLevel.Error"/>. (Not nullable here: Serilog.Settings.Configuration cannot pass a nullable enum default; <see cref="RollingJsonOptions.FlushOnLevel"/> = <see langword="null"/> turns it off.)</param>
-    /// <param name="shutdownTimeout">How long disposal may wait for the queue to drain. The default, <see langword="null"/>, means 10 seconds.</param>
+    /// <param name="shutdownTimeout">How long disposal, or the end of a process that never disposed the sink, may wait for the queue to drain. The default, <see langword="null"/>, means 10 seconds.</param>
     /// <param name="restrictedToMinimumLevel">The minimum level of events passed to the sink. Ignored when <paramref name="levelSwitch"/> is set.</param>
     /// <param name="levelSwitch">A switch that changes the sink's minimum level at run time.</param>
     /// <returns>Configuration object allowing method chaining.</returns>

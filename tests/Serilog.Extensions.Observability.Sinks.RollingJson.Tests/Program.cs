@@ -1,7 +1,9 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Formatting;
 using Serilog.Extensions.Observability.Sinks.RollingJson;
+using Serilog.Extensions.Observability.Sinks.RollingJson.Writing;
 using Serilog.Parsing;
 
 namespace Serilog.Extensions.Observability.Sinks.RollingJson.Tests;
@@ -11,15 +13,20 @@ namespace Serilog.Extensions.Observability.Sinks.RollingJson.Tests;
 /// <c>crash-child &lt;path&gt;</c> logs in a loop, says "ready" once lines are on disk, and goes on until it is killed.
 /// <c>culture-child &lt;folder&gt;</c> writes a few fixed events as CLEF and flat JSON under the culture and globalization
 /// mode its environment gives it, prints the culture's name and exits.
+/// <c>exit-child &lt;path&gt; &lt;count&gt; return|exit|sigterm|unhandled</c> makes the sink <see cref="Log.Logger"/>'s, logs
+/// <c>count</c> events while its writer is held, and ends without <c>Log.CloseAndFlush()</c>: by returning from Main,
+/// by <c>Environment.Exit(3)</c>, by SIGTERM,
+/// or by an exception on a worker thread (which its <c>UnhandledException</c> handler logs as <c>Log.Fatal</c>); the writer is let go only as the process ends.
 /// </summary>
 static class Program
 {
     public static int Main(string[] args)
     {
         if (args.Length == 2 && args[0] == "culture-child") return CultureChild(args[1]);
+        if (args.Length == 4 && args[0] == "exit-child") return ExitChild(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), args[3]);
         if (args.Length != 2 || args[0] != "crash-child")
         {
-            Console.Error.WriteLine("usage: crash-child <path> | culture-child <folder>");
+            Console.Error.WriteLine("usage: crash-child <path> | culture-child <folder> | exit-child <path> <count> return|exit|sigterm|unhandled");
             return 2;
         }
         var options = new RollingJsonOptions
@@ -40,6 +47,50 @@ static class Program
                 Console.Out.WriteLine("ready");
                 Console.Out.Flush();
             }
+        }
+    }
+
+    static PosixSignalRegistration? s_releaseOnSigterm;
+
+    static int ExitChild(string path, int count, string how)
+    {
+        RollingJsonSink? held = null;
+        // Subscribed before the sink exists, so these run before anything the sink subscribes: the writer is let go
+        // only once the process is ending, and whatever the sink does about it then is all that saves the events.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => held?.ResumeWriter();
+        AppDomain.CurrentDomain.UnhandledException += (_, _) => held?.ResumeWriter();
+        var sink = RollingJsonLoggerConfigurationExtensions.CreateSink(path, new RollingJsonOptions
+        {
+            RollingInterval = RollingJsonInterval.Infinite,
+            RetainedFileCountLimit = null,
+        });
+        sink.PauseWriter();
+        held = sink;
+        // SIGTERM handlers run last registered first: this one, registered after the sink's, lets the writer go before it.
+        s_releaseOnSigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => held.ResumeWriter());
+        Log.Logger = new LoggerConfiguration().WriteTo.Sink(sink).CreateLogger();
+        // As applications do, after the logger: it runs after the sink's own handler.
+        AppDomain.CurrentDomain.UnhandledException += (_, e) => Log.Fatal((Exception)e.ExceptionObject, "Unhandled exception");
+        var payload = new string('x', 1000);
+        for (var i = 0; i < count; i++) Log.Information("Exit child event {Seq} {Payload}", i, payload);
+        Console.Out.WriteLine("logged");
+        Console.Out.Flush();
+        switch (how)
+        {
+            case "exit":
+                Environment.Exit(3);
+                return 4;
+            case "unhandled":
+                var worker = new Thread(() => throw new InvalidOperationException("Exit child worker failed"));
+                worker.Start();
+                worker.Join();
+                return 4;
+            case "sigterm":
+                // Waits for the test's SIGTERM, which ends the process through ProcessExit.
+                Thread.Sleep(Timeout.Infinite);
+                return 4;
+            default:
+                return 0;
         }
     }
 

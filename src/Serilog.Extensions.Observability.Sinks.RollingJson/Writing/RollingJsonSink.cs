@@ -71,6 +71,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     // Set when the first disposal has returned (housekeeping waited for, the path's claim released): a second waits for it.
     readonly ManualResetEventSlim _disposed = new(initialState: false);
     int _lateDropReported;
+    int _processEndReported;
     int _writerSleeping;
     int _writerPolling;
     readonly int _wakeThreshold;
@@ -82,6 +83,12 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     long _progressChecks;
     volatile bool _paused;
     long _shutdownDeadline;
+    // Set (a Stopwatch timestamp) when the process starts to end without disposing the sink: from then on a caller waits
+    // for its event to be written, until this deadline (see DrainAsProcessEnds).
+    long _processEndDeadline;
+    readonly EventHandler _onProcessExit;
+    readonly UnhandledExceptionEventHandler _onUnhandledException;
+    readonly PosixSignalRegistration? _onTerminationSignal;
 
     // Counters: _droppedQueueFull and _droppedShutdown are written by callers, the rest by the writer only.
     long _droppedQueueFull;
@@ -160,6 +167,15 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             // keep that flow's async-local values (an Activity and its parents, a request's scopes) alive all that time,
             // and hand them on to the housekeeping threads it starts.
             _writer.UnsafeStart();
+            // The writer is a background thread, which the runtime stops dead when the process ends: returning from Main
+            // or Environment.Exit() without Log.CloseAndFlush(), an exception no code caught, or SIGTERM (docker stop,
+            // systemd, Kubernetes) to a process without a host, which ends it without ProcessExit. Each gives handlers a
+            // last chance to write what is queued.
+            _onProcessExit = (_, _) => DrainAsProcessEnds();
+            _onUnhandledException = (_, _) => DrainAsProcessEnds();
+            AppDomain.CurrentDomain.ProcessExit += _onProcessExit;
+            AppDomain.CurrentDomain.UnhandledException += _onUnhandledException;
+            _onTerminationSignal = RegisterTerminationSignal();
         }
         catch
         {
@@ -234,6 +250,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         if (_queue.TryEnqueue(logEvent))
         {
             Enqueued(logEvent);
+            if (Volatile.Read(ref _processEndDeadline) != 0) WaitAsProcessEnds();
             return;
         }
         // Never on the writer itself (a value's ToString() that logs while it is formatted): only the writer makes
@@ -241,6 +258,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         if (_blockWhenFull && Thread.CurrentThread != _writer)
         {
             EnqueueWhenRoom(logEvent);
+            if (Volatile.Read(ref _processEndDeadline) != 0) WaitAsProcessEnds();
             return;
         }
         AfterQueueFullForTests?.Invoke();
@@ -251,6 +269,53 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         // and the writer's announcement of Stopped are both full fences: either this caller sees Stopped, or the
         // writer's look after announcing it sees this count.
         if (Volatile.Read(ref _state) == Stopped) ReportQueueFullAfterStop();
+    }
+
+    /// <summary>
+    /// The process is ending and nothing disposed the sink (<c>ProcessExit</c>, or an unhandled exception): writes what is
+    /// queued, waiting at most <see cref="RollingJsonOptions.ShutdownTimeout"/> from the first such call. The sink stays
+    /// open, and from now on each <see cref="Emit"/> waits for its event to be written within the same deadline: what a
+    /// later handler logs (an unhandled exception's <c>Log.Fatal</c>) would otherwise be lost when the runtime stops the
+    /// writer thread. Never disposes: another handler may still log, and a disposal of its own drains as usual.
+    /// </summary>
+    void DrainAsProcessEnds()
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(_shutdownTimeout.TotalSeconds * Stopwatch.Frequency);
+        Interlocked.CompareExchange(ref _processEndDeadline, deadline, 0);
+        WaitAsProcessEnds();
+    }
+
+    /// <summary>
+    /// SIGTERM handlers run last registered first, and the first that cancels the signal ends the run: a host (registered
+    /// after the logger it uses) cancels it and stops gracefully, disposing its logger, so this runs only where the
+    /// signal is about to end the process. It writes what is queued, within the shutdown timeout, and does not cancel.
+    /// It does not make callers wait as <see cref="DrainAsProcessEnds"/> does: a handler registered before this sink may
+    /// still cancel the signal, and the process would go on with every call waiting.
+    /// </summary>
+    PosixSignalRegistration? RegisterTerminationSignal()
+    {
+        try
+        {
+            return PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ =>
+            {
+                if (!WaitUntilWritten(_shutdownTimeout))
+                    SafeSelfLog.WriteLine("RollingJson sink {0}: SIGTERM is ending the process and {1} queued event(s) were not written within the shutdown timeout.", _naming.Directory, _queue.Count);
+            });
+        }
+        catch (Exception ex) when (ex is PlatformNotSupportedException or IOException)
+        {
+            return null;
+        }
+    }
+
+    void WaitAsProcessEnds()
+    {
+        // The writer cannot wait for itself (a value's ToString() that logs, or ends the process).
+        if (Thread.CurrentThread == _writer) return;
+        var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), Volatile.Read(ref _processEndDeadline));
+        if (left > TimeSpan.Zero && WaitUntilWritten(left)) return;
+        if (Interlocked.Exchange(ref _processEndReported, 1) == 0)
+            SafeSelfLog.WriteLine("RollingJson sink {0}: the process is ending and {1} queued event(s) were not written within the shutdown timeout.", _naming.Directory, _queue.Count);
     }
 
     /// <summary>Meters and reports queue-full drops counted after the writer's last report; any thread, once each.</summary>
@@ -1080,6 +1145,11 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         // Last: a sink configured on the same path from now on (a logger replacing this one) finds the files free. Also
         // after a timeout: a writer stuck in the kernel must not keep the path from every later logger of the process.
         _claim.Dispose();
+        // Last too: a process that ends during the disposal waits for it in DrainAsProcessEnds. A disposed sink holds no
+        // events, and the process-wide events must not keep it alive.
+        AppDomain.CurrentDomain.ProcessExit -= _onProcessExit;
+        AppDomain.CurrentDomain.UnhandledException -= _onUnhandledException;
+        _onTerminationSignal?.Dispose();
         _disposed.Set();
     }
 }

@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Writing;
+
+/// <summary>
+/// A process that ends without <c>Log.CloseAndFlush()</c>: the child (see Program.cs) queues events behind a held
+/// writer and lets it go only as the process ends, so only what the sink does at the end writes them.
+/// </summary>
+public class ProcessExitTests
+{
+    const int Events = 20_000;
+
+    [TestCase("return", 0)]
+    [TestCase("exit", 3)]
+    public void EveryQueuedEventIsWrittenWhenTheProcessExitsWithoutCloseAndFlush(string how, int exitCode)
+    {
+        var (code, lines, error) = RunChild(how);
+        Assert.That(code, Is.EqualTo(exitCode), error);
+        Assert.That(lines.Count, Is.EqualTo(Events), error);
+    }
+
+    [Test]
+    public void EveryQueuedEventIsWrittenWhenSigtermEndsTheProcess()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) Assert.Ignore("SIGTERM needs a Unix system.");
+        var (code, lines, error) = RunChild("sigterm");
+        Assert.That(code, Is.EqualTo(143), error);
+        Assert.That(lines.Count, Is.EqualTo(Events), error);
+    }
+
+    [Test]
+    public void EveryQueuedEventAndTheFatalEventOfTheUnhandledExceptionAreWrittenWhenItEndsTheProcess()
+    {
+        var (code, lines, error) = RunChild("unhandled");
+        Assert.That(code, Is.Not.EqualTo(0), error);
+        Assert.That(error, Does.Contain("Exit child worker failed"));
+        // The application's own UnhandledException handler, subscribed after the logger was built, logged it last.
+        Assert.That(lines.Count, Is.EqualTo(Events + 1), error);
+        Assert.That(lines[^1], Does.Contain("Unhandled exception").And.Contain("Exit child worker failed"));
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    static extern int kill(int pid, int signal);
+
+    static (int ExitCode, List<string> Lines, string Error) RunChild(string how)
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "exit-.json");
+        using var child = Process.Start(ChildProcesses.ThisAssembly("exit-child", path, Events.ToString(System.Globalization.CultureInfo.InvariantCulture), how))!;
+        string error;
+        try
+        {
+            var errorRead = child.StandardError.ReadToEndAsync();
+            var logged = child.StandardOutput.ReadLineAsync();
+            Assert.That(logged.Wait(TimeSpan.FromSeconds(60)), Is.True, "The child never logged its events.");
+            Assert.That(logged.Result, Is.EqualTo("logged"), child.HasExited ? errorRead.Result : "");
+            if (how == "sigterm") Assert.That(kill(child.Id, 15), Is.EqualTo(0), "kill(SIGTERM) failed.");
+            Assert.That(child.WaitForExit(60_000), Is.True, "The child did not end in time.");
+            Assert.That(errorRead.Wait(TimeSpan.FromSeconds(30)), Is.True);
+            error = errorRead.Result;
+        }
+        finally
+        {
+            if (!child.HasExited) child.Kill();
+            child.WaitForExit(30_000);
+        }
+        var lines = LogFiles.AllLines(folder.Path);
+        return (child.ExitCode, lines, error);
+    }
+}
