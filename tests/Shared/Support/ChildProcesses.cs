@@ -1,8 +1,8 @@
 using System.Diagnostics;
 
-namespace Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support;
+namespace Serilog.Extensions.Observability.Tests.Support;
 
-/// <summary>This test assembly started again as a child program (see Program.cs), for tests that need a real process.</summary>
+/// <summary>This test assembly started again as a child program (see its Program.cs), for tests that need a real process.</summary>
 static class ChildProcesses
 {
     /// <summary>How to start the child with <paramref name="arguments"/>, its output and error redirected.</summary>
