@@ -42,6 +42,43 @@ public class SeveralHostsTests
         await app.DisposeAsync();
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task TwoHostsStoppedInEitherOrderEachHaveAllTheirEventsInTheirOwnFile(bool firstStopsFirst)
+    {
+        using var folderA = TempFolder.ForCaller();
+        using var folderB = TempFolder.ForCaller();
+        var a = BuildHost(folderA.Path, "a");
+        var b = BuildHost(folderB.Path, "b");
+        await a.StartAsync();
+        await b.StartAsync();
+        foreach (var (app, service) in new[] { (a, "a"), (b, "b") })
+        {
+            var log = app.Services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SeveralHostsTests>>();
+            app.Lifetime.ApplicationStopping.Register(() => Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(log, "Host stopping {Service}", service));
+        }
+        var logA = a.Services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SeveralHostsTests>>();
+        var logB = b.Services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SeveralHostsTests>>();
+        for (var i = 0; i < 500; i++)
+        {
+            Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(logA, "Host event {Seq}", i);
+            Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(logB, "Host event {Seq}", i);
+        }
+
+        await StopAsync(firstStopsFirst ? a : b);
+        await StopAsync(firstStopsFirst ? b : a);
+
+        foreach (var (folder, service) in new[] { (folderA.Path, "a"), (folderB.Path, "b") })
+        {
+            var events = ReadEvents(folder);
+            Assert.That(events.Select(e => Prop(e, "ServiceName")).Distinct(), Is.EqualTo(new[] { service }), "Only the host's own events.");
+            Assert.That(events.Where(e => Prop(e, "@mt") == "Host event {Seq}").Select(e => Prop(e, "Seq")),
+                Is.EqualTo(Enumerable.Range(0, 500).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture))), service);
+            // What a host logs while it stops, after the other host's logger took Log.Logger or was closed.
+            Assert.That(events.Where(e => Prop(e, "@mt") == "Host stopping {Service}").Select(e => Prop(e, "Service")), Is.EqualTo(new[] { service }));
+        }
+    }
+
     [Test]
     public async Task RequestCompletionEventsAreWrittenByTheirOwnHostsLoggerWhenAnotherHostCameLater()
     {
