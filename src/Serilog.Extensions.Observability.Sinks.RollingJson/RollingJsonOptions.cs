@@ -115,7 +115,7 @@ public sealed class RollingJsonOptions
     /// How long disposing the sink (<c>Log.CloseAndFlush()</c>) may wait for the queue to drain and background
     /// compression to finish. Events still queued after it are dropped and counted. Also how long the end of a process
     /// that never disposed the sink (returning from <c>Main</c>, <c>Environment.Exit()</c>, an unhandled exception,
-    /// SIGTERM without a host) may wait for the queue to be written. The default is 10 seconds.
+    /// SIGTERM or SIGINT without a host) may wait for the queue to be written. The default is 10 seconds.
     /// </summary>
     public TimeSpan ShutdownTimeout { get; set; } = DefaultShutdownTimeout;
 

@@ -13,9 +13,9 @@ namespace Serilog.Extensions.Observability.Sinks.RollingJson.Tests;
 /// <c>crash-child &lt;path&gt;</c> logs in a loop, says "ready" once lines are on disk, and goes on until it is killed.
 /// <c>culture-child &lt;folder&gt;</c> writes a few fixed events as CLEF and flat JSON under the culture and globalization
 /// mode its environment gives it, prints the culture's name and exits.
-/// <c>exit-child &lt;path&gt; &lt;count&gt; return|exit|sigterm|unhandled</c> makes the sink <see cref="Log.Logger"/>'s, logs
+/// <c>exit-child &lt;path&gt; &lt;count&gt; return|exit|signal|unhandled</c> makes the sink <see cref="Log.Logger"/>'s, logs
 /// <c>count</c> events while its writer is held, and ends without <c>Log.CloseAndFlush()</c>: by returning from Main,
-/// by <c>Environment.Exit(3)</c>, by SIGTERM,
+/// by <c>Environment.Exit(3)</c>, by SIGTERM or SIGINT,
 /// or by an exception on a worker thread (which its <c>UnhandledException</c> handler logs as <c>Log.Fatal</c>); the writer is let go only as the process ends.
 /// </summary>
 static class Program
@@ -26,7 +26,7 @@ static class Program
         if (args.Length == 4 && args[0] == "exit-child") return ExitChild(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), args[3]);
         if (args.Length != 2 || args[0] != "crash-child")
         {
-            Console.Error.WriteLine("usage: crash-child <path> | culture-child <folder> | exit-child <path> <count> return|exit|sigterm|unhandled");
+            Console.Error.WriteLine("usage: crash-child <path> | culture-child <folder> | exit-child <path> <count> return|exit|signal|unhandled");
             return 2;
         }
         var options = new RollingJsonOptions
@@ -50,7 +50,7 @@ static class Program
         }
     }
 
-    static PosixSignalRegistration? s_releaseOnSigterm;
+    static PosixSignalRegistration? s_releaseOnSigterm, s_releaseOnSigint;
 
     static int ExitChild(string path, int count, string how)
     {
@@ -68,6 +68,7 @@ static class Program
         held = sink;
         // SIGTERM handlers run last registered first: this one, registered after the sink's, lets the writer go before it.
         s_releaseOnSigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => held.ResumeWriter());
+        s_releaseOnSigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => held.ResumeWriter());
         Log.Logger = new LoggerConfiguration().WriteTo.Sink(sink).CreateLogger();
         // As applications do, after the logger: it runs after the sink's own handler.
         AppDomain.CurrentDomain.UnhandledException += (_, e) => Log.Fatal((Exception)e.ExceptionObject, "Unhandled exception");
@@ -85,8 +86,8 @@ static class Program
                 worker.Start();
                 worker.Join();
                 return 4;
-            case "sigterm":
-                // Waits for the test's SIGTERM, which ends the process through ProcessExit.
+            case "signal":
+                // Waits for the test's SIGTERM or SIGINT, which ends the process without ProcessExit.
                 Thread.Sleep(Timeout.Infinite);
                 return 4;
             default:

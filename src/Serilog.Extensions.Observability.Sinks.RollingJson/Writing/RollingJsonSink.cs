@@ -89,6 +89,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     readonly EventHandler _onProcessExit;
     readonly UnhandledExceptionEventHandler _onUnhandledException;
     readonly PosixSignalRegistration? _onTerminationSignal;
+    readonly PosixSignalRegistration? _onInterruptSignal;
 
     // Counters: _droppedQueueFull and _droppedShutdown are written by callers, the rest by the writer only.
     long _droppedQueueFull;
@@ -169,13 +170,14 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             _writer.UnsafeStart();
             // The writer is a background thread, which the runtime stops dead when the process ends: returning from Main
             // or Environment.Exit() without Log.CloseAndFlush(), an exception no code caught, or SIGTERM (docker stop,
-            // systemd, Kubernetes) to a process without a host, which ends it without ProcessExit. Each gives handlers a
+            // systemd, Kubernetes) or SIGINT (Ctrl+C) to a process without a host, which ends it without ProcessExit. Each gives handlers a
             // last chance to write what is queued.
             _onProcessExit = (_, _) => DrainAsProcessEnds();
             _onUnhandledException = (_, _) => DrainAsProcessEnds();
             AppDomain.CurrentDomain.ProcessExit += _onProcessExit;
             AppDomain.CurrentDomain.UnhandledException += _onUnhandledException;
-            _onTerminationSignal = RegisterTerminationSignal();
+            _onTerminationSignal = RegisterTerminationSignal(PosixSignal.SIGTERM);
+            _onInterruptSignal = RegisterTerminationSignal(PosixSignal.SIGINT);
         }
         catch
         {
@@ -286,20 +288,20 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     }
 
     /// <summary>
-    /// SIGTERM handlers run last registered first, and the first that cancels the signal ends the run: a host (registered
-    /// after the logger it uses) cancels it and stops gracefully, disposing its logger, so this runs only where the
-    /// signal is about to end the process. It writes what is queued, within the shutdown timeout, and does not cancel.
-    /// It does not make callers wait as <see cref="DrainAsProcessEnds"/> does: a handler registered before this sink may
+    /// SIGTERM and SIGINT (Ctrl+C) handlers run last registered first, and the first that cancels the signal ends the
+    /// run: a host (registered after the logger it uses) or a <c>Console.CancelKeyPress</c> handler that cancels it runs
+    /// before this, so this runs only where the signal is about to end the process. It writes what is queued, within the
+    /// shutdown timeout, and does not cancel. It does not make callers wait as <see cref="DrainAsProcessEnds"/> does: a handler registered before this sink may
     /// still cancel the signal, and the process would go on with every call waiting.
     /// </summary>
-    PosixSignalRegistration? RegisterTerminationSignal()
+    PosixSignalRegistration? RegisterTerminationSignal(PosixSignal signal)
     {
         try
         {
-            return PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ =>
+            return PosixSignalRegistration.Create(signal, context =>
             {
                 if (!WaitUntilWritten(_shutdownTimeout))
-                    SafeSelfLog.WriteLine("RollingJson sink {0}: SIGTERM is ending the process and {1} queued event(s) were not written within the shutdown timeout.", _naming.Directory, _queue.Count);
+                    SafeSelfLog.WriteLine("RollingJson sink {0}: {1} is ending the process and {2} queued event(s) were not written within the shutdown timeout.", _naming.Directory, context.Signal, _queue.Count);
             });
         }
         catch (Exception ex) when (ex is PlatformNotSupportedException or IOException)
@@ -1145,11 +1147,12 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         // Last: a sink configured on the same path from now on (a logger replacing this one) finds the files free. Also
         // after a timeout: a writer stuck in the kernel must not keep the path from every later logger of the process.
         _claim.Dispose();
-        // Last too: a process that ends during the disposal waits for it in DrainAsProcessEnds. A disposed sink holds no
-        // events, and the process-wide events must not keep it alive.
+        // Last too: a process that ends during the disposal waits in DrainAsProcessEnds for the queue it is writing. A
+        // disposed sink holds no events, and the process-wide events must not keep it alive.
         AppDomain.CurrentDomain.ProcessExit -= _onProcessExit;
         AppDomain.CurrentDomain.UnhandledException -= _onUnhandledException;
         _onTerminationSignal?.Dispose();
+        _onInterruptSignal?.Dispose();
         _disposed.Set();
     }
 }

@@ -22,12 +22,13 @@ public class ProcessExitTests
         Assert.That(lines.Count, Is.EqualTo(Events), error);
     }
 
-    [Test]
-    public void EveryQueuedEventIsWrittenWhenSigtermEndsTheProcess()
+    [TestCase(15, 143)]
+    [TestCase(2, 130)]
+    public void EveryQueuedEventIsWrittenWhenSigtermOrSigintEndsTheProcess(int signal, int exitCode)
     {
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) Assert.Ignore("SIGTERM needs a Unix system.");
-        var (code, lines, error) = RunChild("sigterm");
-        Assert.That(code, Is.EqualTo(143), error);
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) Assert.Ignore("Signals need a Unix system.");
+        var (code, lines, error) = RunChild("signal", signal);
+        Assert.That(code, Is.EqualTo(exitCode), error);
         Assert.That(lines.Count, Is.EqualTo(Events), error);
     }
 
@@ -45,7 +46,7 @@ public class ProcessExitTests
     [DllImport("libc", SetLastError = true)]
     static extern int kill(int pid, int signal);
 
-    static (int ExitCode, List<string> Lines, string Error) RunChild(string how)
+    static (int ExitCode, List<string> Lines, string Error) RunChild(string how, int signal = 0)
     {
         using var folder = TempFolder.ForCaller();
         var path = Path.Combine(folder.Path, "exit-.json");
@@ -57,7 +58,7 @@ public class ProcessExitTests
             var logged = child.StandardOutput.ReadLineAsync();
             Assert.That(logged.Wait(TimeSpan.FromSeconds(60)), Is.True, "The child never logged its events.");
             Assert.That(logged.Result, Is.EqualTo("logged"), child.HasExited ? errorRead.Result : "");
-            if (how == "sigterm") Assert.That(kill(child.Id, 15), Is.EqualTo(0), "kill(SIGTERM) failed.");
+            if (signal != 0) Assert.That(kill(child.Id, signal), Is.EqualTo(0), "kill() failed.");
             Assert.That(child.WaitForExit(60_000), Is.True, "The child did not end in time.");
             Assert.That(errorRead.Wait(TimeSpan.FromSeconds(30)), Is.True);
             error = errorRead.Result;
