@@ -24,9 +24,10 @@ static class Program
     {
         if (args.Length == 2 && args[0] == "culture-child") return CultureChild(args[1]);
         if (args.Length == 4 && args[0] == "exit-child") return ExitChild(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), args[3]);
+        if (args.Length == 5 && args[0] == "deep-child") return DeepChild(args[1], args[2], args[3], int.Parse(args[4], CultureInfo.InvariantCulture));
         if (args.Length != 2 || args[0] != "crash-child")
         {
-            Console.Error.WriteLine("usage: crash-child <path> | culture-child <folder> | exit-child <path> <count> return|exit|signal|unhandled");
+            Console.Error.WriteLine("usage: crash-child <path> | culture-child <folder> | exit-child <path> <count> return|exit|signal|unhandled | deep-child <path> <value|exception> <compact|rendered|flat> <depth>");
             return 2;
         }
         var options = new RollingJsonOptions
@@ -93,6 +94,38 @@ static class Program
             default:
                 return 0;
         }
+    /// <summary>
+    /// <c>deep-child &lt;path&gt; &lt;value|exception&gt; &lt;compact|rendered|flat&gt; &lt;depth&gt;</c> logs one value built by
+    /// hand nested <c>depth</c> deep (no destructuring limit applies), or an exception whose chain of inner exceptions is
+    /// that deep, then one plain event, disposes the sink and prints "done".
+    /// </summary>
+    static int DeepChild(string path, string what, string formatterName, int depth)
+    {
+        IUtf8Formatter formatter = formatterName switch
+        {
+            "rendered" => new RenderedCompactJsonFormatter(),
+            "flat" => new FlatJsonFormatter(),
+            _ => new CompactJsonFormatter(),
+        };
+        LogEventPropertyValue value = new ScalarValue("leaf");
+        Exception? exception = null;
+        if (what == "exception")
+        {
+            exception = new InvalidOperationException("root");
+            for (var i = 0; i < depth; i++) exception = new Exception("wrapped", exception);
+        }
+        else
+        {
+            for (var i = 0; i < depth; i++) value = new StructureValue([new LogEventProperty("Inner", value)]);
+        }
+        var parser = new MessageTemplateParser();
+        using (var logger = new LoggerConfiguration().WriteTo.RollingJson(path, formatter).CreateLogger())
+        {
+            logger.Write(new LogEvent(DateTimeOffset.UtcNow, LogEventLevel.Information, exception, parser.Parse("Deep {V}"), [new LogEventProperty("V", value)]));
+            logger.Write(new LogEvent(DateTimeOffset.UtcNow, LogEventLevel.Information, null, parser.Parse("After the deep event"), []));
+        }
+        Console.Out.WriteLine("done");
+        return 0;
     }
 
     static int CultureChild(string folder)

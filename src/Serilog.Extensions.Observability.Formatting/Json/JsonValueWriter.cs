@@ -10,7 +10,22 @@ namespace Serilog.Extensions.Observability.Formatting.Json;
 /// </summary>
 static class JsonValueWriter
 {
-    public static void Write<TSink>(TSink sink, LogEventPropertyValue value) where TSink : struct, IJsonSink
+    /// <summary>
+    /// Containers nested deeper than this are written as <c>null</c>: the writer recurses once per level, and a value
+    /// built by hand thousands deep (no destructuring limit applies to it) would overflow the stack, which kills the
+    /// process. Redaction cuts at the same depth.
+    /// </summary>
+    internal const int MaxDepth = 128;
+
+    /// <summary>The SelfLog line for a value cut at <see cref="MaxDepth"/>, shared with the message renderer.</summary>
+    internal static readonly SelfLogThrottle DepthReport = new();
+
+    internal static void ReportDepth() =>
+        DepthReport.WriteLine("Formatting: a property value nested more than {1} levels deep was cut at that depth ({0} more since the last report)", MaxDepth);
+
+    public static void Write<TSink>(TSink sink, LogEventPropertyValue value) where TSink : struct, IJsonSink => Write(sink, value, 0);
+
+    static void Write<TSink>(TSink sink, LogEventPropertyValue value, int depth) where TSink : struct, IJsonSink
     {
         // Nearly every value is a plain ScalarValue: one type-handle comparison instead of a cast to a class that
         // could be derived from.
@@ -20,19 +35,26 @@ static class JsonValueWriter
             return;
         }
 
+        if (depth >= MaxDepth && value is SequenceValue or StructureValue or DictionaryValue)
+        {
+            ReportDepth();
+            sink.Literal("null"u8);
+            return;
+        }
+
         switch (value)
         {
             case ScalarValue scalar:
                 WriteScalar(sink, scalar.Value);
                 break;
             case SequenceValue sequence:
-                WriteSequence(sink, sequence);
+                WriteSequence(sink, sequence, depth);
                 break;
             case StructureValue structure:
-                WriteStructure(sink, structure);
+                WriteStructure(sink, structure, depth);
                 break;
             case DictionaryValue dictionary:
-                WriteDictionary(sink, dictionary);
+                WriteDictionary(sink, dictionary, depth);
                 break;
             default:
                 // A LogEventPropertyValue subclass unknown to Serilog's visitor (which would throw): keep the event.
@@ -41,19 +63,19 @@ static class JsonValueWriter
         }
     }
 
-    static void WriteSequence<TSink>(TSink sink, SequenceValue sequence) where TSink : struct, IJsonSink
+    static void WriteSequence<TSink>(TSink sink, SequenceValue sequence, int depth) where TSink : struct, IJsonSink
     {
         sink.Ascii('[');
         var elements = sequence.Elements;
         for (var i = 0; i < elements.Count; i++)
         {
             if (i > 0) sink.Ascii(',');
-            Write(sink, elements[i]);
+            Write(sink, elements[i], depth + 1);
         }
         sink.Ascii(']');
     }
 
-    static void WriteStructure<TSink>(TSink sink, StructureValue structure) where TSink : struct, IJsonSink
+    static void WriteStructure<TSink>(TSink sink, StructureValue structure, int depth) where TSink : struct, IJsonSink
     {
         sink.Ascii('{');
         var properties = structure.Properties;
@@ -63,7 +85,7 @@ static class JsonValueWriter
             var property = properties[i];
             JsonText.WriteQuoted(sink, property.Name);
             sink.Ascii(':');
-            Write(sink, property.Value);
+            Write(sink, property.Value, depth + 1);
         }
 
         if (structure.TypeTag is { } typeTag)
@@ -75,7 +97,7 @@ static class JsonValueWriter
         sink.Ascii('}');
     }
 
-    static void WriteDictionary<TSink>(TSink sink, DictionaryValue dictionary) where TSink : struct, IJsonSink
+    static void WriteDictionary<TSink>(TSink sink, DictionaryValue dictionary, int depth) where TSink : struct, IJsonSink
     {
         sink.Ascii('{');
         var first = true;
@@ -83,7 +105,7 @@ static class JsonValueWriter
         {
             foreach (var element in concrete)
             {
-                WriteEntry(sink, element.Key, element.Value, first);
+                WriteEntry(sink, element.Key, element.Value, first, depth);
                 first = false;
             }
         }
@@ -91,14 +113,14 @@ static class JsonValueWriter
         {
             foreach (var element in dictionary.Elements)
             {
-                WriteEntry(sink, element.Key, element.Value, first);
+                WriteEntry(sink, element.Key, element.Value, first, depth);
                 first = false;
             }
         }
         sink.Ascii('}');
     }
 
-    static void WriteEntry<TSink>(TSink sink, ScalarValue key, LogEventPropertyValue value, bool first) where TSink : struct, IJsonSink
+    static void WriteEntry<TSink>(TSink sink, ScalarValue key, LogEventPropertyValue value, bool first, int depth) where TSink : struct, IJsonSink
     {
         if (!first) sink.Ascii(',');
         // Serilog keys with the current culture's ToString(), not the invariant one: kept for byte identity.
@@ -110,7 +132,7 @@ static class JsonValueWriter
         };
         JsonText.WriteQuoted(sink, text);
         sink.Ascii(':');
-        Write(sink, value);
+        Write(sink, value, depth + 1);
     }
 
     public static void WriteScalar<TSink>(TSink sink, object? value) where TSink : struct, IJsonSink

@@ -54,8 +54,15 @@ static class MessageRenderer
         }
     }
 
-    static void RenderValue(CharBuilder output, LogEventPropertyValue value, string? format)
+    static void RenderValue(CharBuilder output, LogEventPropertyValue value, string? format, int depth = 0)
     {
+        // Cut where the JSON writer cuts, for the same reason: one frame per level.
+        if (depth >= JsonValueWriter.MaxDepth && value is SequenceValue or StructureValue or DictionaryValue)
+        {
+            JsonValueWriter.ReportDepth();
+            output.Append("...");
+            return;
+        }
         switch (value)
         {
             case ScalarValue scalar:
@@ -67,7 +74,7 @@ static class MessageRenderer
                 for (var i = 0; i < elements.Count; i++)
                 {
                     if (i > 0) output.Append(", ");
-                    RenderValue(output, elements[i], format); // a sequence passes its format to its elements
+                    RenderValue(output, elements[i], format, depth + 1); // a sequence passes its format to its elements
                 }
                 output.Append(']');
                 break;
@@ -84,12 +91,12 @@ static class MessageRenderer
                     if (i > 0) output.Append(", ");
                     output.Append(properties[i].Name);
                     output.Append(": ");
-                    RenderValue(output, properties[i].Value, null);
+                    RenderValue(output, properties[i].Value, null, depth + 1);
                 }
                 output.Append(" }");
                 break;
             case DictionaryValue dictionary:
-                RenderDictionary(output, dictionary);
+                RenderDictionary(output, dictionary, depth);
                 break;
             default:
                 var writer = new StringWriter();
@@ -99,7 +106,7 @@ static class MessageRenderer
         }
     }
 
-    static void RenderDictionary(CharBuilder output, DictionaryValue dictionary)
+    static void RenderDictionary(CharBuilder output, DictionaryValue dictionary, int depth)
     {
         output.Append('[');
         var first = true;
@@ -107,7 +114,7 @@ static class MessageRenderer
         {
             foreach (var element in concrete)
             {
-                RenderEntry(output, element.Key, element.Value, first);
+                RenderEntry(output, element.Key, element.Value, first, depth);
                 first = false;
             }
         }
@@ -115,19 +122,19 @@ static class MessageRenderer
         {
             foreach (var element in dictionary.Elements)
             {
-                RenderEntry(output, element.Key, element.Value, first);
+                RenderEntry(output, element.Key, element.Value, first, depth);
                 first = false;
             }
         }
         output.Append(']');
     }
 
-    static void RenderEntry(CharBuilder output, ScalarValue key, LogEventPropertyValue value, bool first)
+    static void RenderEntry(CharBuilder output, ScalarValue key, LogEventPropertyValue value, bool first, int depth)
     {
         output.Append(first ? "(" : ", (");
         RenderScalar(output, key.Value, null);
         output.Append(": ");
-        RenderValue(output, value, null);
+        RenderValue(output, value, null, depth + 1);
         output.Append(')');
     }
 
