@@ -28,6 +28,18 @@ public class HostileValueTests
         }
     }
 
+    /// <summary>The root cause of a chain: records how deep the stack was when something asked for its text.</summary>
+    internal sealed class ExceptionFrameProbe() : Exception("root cause")
+    {
+        public int DeepestFrames;
+
+        public override string ToString()
+        {
+            DeepestFrames = Math.Max(DeepestFrames, new StackTrace().FrameCount);
+            return base.ToString();
+        }
+    }
+
     internal static LogEventPropertyValue Nested(string kind, int depth, LogEventPropertyValue? leaf = null)
     {
         var value = leaf ?? new ScalarValue("leaf");
@@ -191,6 +203,55 @@ public class HostileValueTests
             using (JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 100_000 })) { }
             Assert.That(probe.DeepestFrames, Is.LessThan(MostFramesABoundedWriterUses), name + " recursed once per level down to the leaf");
             Assert.That(selfLog, Is.Not.Empty, name + " cut the value without saying so");
+        }
+    }
+
+    [TestCase(0)]
+    [TestCase(1)]
+    [TestCase(2)]
+    public void AnExceptionChainedDeeperThanAnyRealOneIsNotRenderedThroughTheRecursiveExceptionToString(int formatterIndex)
+    {
+        // Exception.ToString() calls InnerException.ToString(): one frame per link, so a chain built by a retry loop that
+        // wraps the last failure each time overflows the stack (1,000,000 links: see the RollingJson HostileValueTests).
+        var formatter = Formatters[formatterIndex];
+        var probe = new ExceptionFrameProbe();
+        Exception exception = probe;
+        for (var i = 0; i < SafeDepth; i++) exception = new InvalidOperationException("retry " + i, exception);
+        var logEvent = Some.LogEvent("Failed", exception: exception);
+
+        var text = Utf8.FormatText(formatter, logEvent);
+        Assert.That(Utf8.FormatUtf8(formatter, logEvent), Is.EqualTo(Utf8.Encode(text)));
+        using (JsonDocument.Parse(text)) { }
+        Assert.That(probe.DeepestFrames, Is.LessThan(MostFramesABoundedWriterUses), "the chain's text was built one frame per link");
+        Assert.That(text, Does.Contain("retry " + (SafeDepth - 1)), "the outermost exception is written");
+    }
+
+    sealed class UnreadableMessage : Exception
+    {
+        public override string Message => throw new InvalidOperationException("no message");
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    [NonParallelizable]
+    public void AnAggregateTreeThatSharesItsInnerExceptionsIsWrittenInBoundedSize(bool leafMessageThrows)
+    {
+        // Each aggregate holds the one below it 64 times: three levels are 262,144 paths to the leaf, six would be
+        // 68 billion. Exception.ToString() (and the fallback walk, bounded in depth and in width but not in total, used
+        // when a leaf's Message throws) write every path.
+        Exception exception = leafMessageThrows ? new UnreadableMessage() : new InvalidOperationException("leaf");
+        for (var level = 0; level < 3; level++) exception = new AggregateException(Enumerable.Repeat(exception, 64));
+        var logEvent = Some.LogEvent("Failed", exception: exception);
+
+        // The flat formatter writes the message apart, and an aggregate's message quotes its inner exceptions' the same way.
+        foreach (var formatter in Formatters)
+        {
+            string text;
+            using (TemporarySelfLog.SaveTo(new List<string>()))
+                text = Utf8.FormatText(formatter, logEvent);
+
+            using (JsonDocument.Parse(text)) { }
+            Assert.That(text.Length, Is.LessThan(1_000_000), formatter.GetType().Name);
         }
     }
 }

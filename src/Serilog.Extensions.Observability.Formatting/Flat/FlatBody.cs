@@ -200,23 +200,10 @@ readonly struct FlatBody(bool shortLevels, bool snakeCaseNames) : IEventBody
         sink.Literal(",\"exception\":{\"type\":"u8);
         JsonText.WriteQuoted(sink, ExceptionTypeName.Of(exception));
         sink.Literal(",\"message\":"u8);
-        JsonText.WriteQuoted(sink, SafeMessage(exception));
+        JsonText.WriteQuoted(sink, ExceptionText.MessageOf(exception));
         sink.Literal(",\"stack_trace\":"u8);
         JsonText.WriteQuoted(sink, ExceptionText.Of(exception));
         sink.Ascii('}');
-    }
-
-    static string SafeMessage(Exception exception)
-    {
-        try
-        {
-            return exception.Message;
-        }
-        catch (Exception ex)
-        {
-            SafeSelfLog.WriteLine("Formatting: {0}.Message threw {1}", exception.GetType(), ex);
-            return "<" + exception.GetType().Name + ".Message failed>";
-        }
     }
 }
 

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Serilog.Extensions.Observability.Formatting.Json;
 
 /// <summary>
@@ -7,16 +5,33 @@ namespace Serilog.Extensions.Observability.Formatting.Json;
 /// it. Where that throws (an override, or a <see cref="Exception.Message"/> or <see cref="Exception.StackTrace"/> of
 /// the exception or of any inner exception that throws), Serilog's formatter loses the event; here the chain is written
 /// as far as it can be read instead, in <see cref="Exception.ToString()"/>'s own shape, with a placeholder saying so,
-/// and the failure goes to SelfLog.
+/// and the failure goes to SelfLog. A chain or tree of inner exceptions too deep or too large for
+/// <see cref="Exception.ToString()"/> (which would overflow the stack, or take exponential time) is written in part the
+/// same way, without calling it.
 /// </summary>
 static class ExceptionText
 {
-    // Bounds the walk: a chain deeper, or an aggregate wider, than any real one is cut with "...".
-    const int MaxDepth = 16;
-    const int MaxInnerExceptions = 64;
+    static readonly SelfLogThrottle PartReport = new();
 
     public static string Of(Exception exception)
     {
+        if (!BoundedExceptionText.IsSmall(exception))
+        {
+            // Exception.ToString() recurses once per inner exception and writes a shared one once per path to it: a
+            // chain or tree past the bounds would cost the stack (a crash) or exponential time.
+            PartReport.WriteLine("Formatting: an exception with more than {1} inner exceptions or a chain deeper than {2} was written in part ({0} more since the last report)",
+                BoundedExceptionText.MaxExceptions, BoundedExceptionText.MaxDepth);
+            try
+            {
+                return BoundedExceptionText.Walk(exception, small: false, "Formatting");
+            }
+            catch (Exception)
+            {
+                // Every read in the walk is guarded: an out-of-memory builder, say.
+                return "<" + exception.GetType().Name + ".ToString() failed>";
+            }
+        }
+
         try
         {
             return exception.ToString();
@@ -26,64 +41,30 @@ static class ExceptionText
             SafeSelfLog.WriteLine("Formatting: {0}.ToString() threw {1}", exception.GetType(), ex);
             try
             {
-                var text = new StringBuilder();
-                Append(text, exception, 0);
-                return text.Append("\n<").Append(exception.GetType().Name).Append(".ToString() failed>").ToString();
+                return BoundedExceptionText.Walk(exception, small: true, "Formatting") + "\n<" + exception.GetType().Name + ".ToString() failed>";
             }
             catch (Exception)
             {
-                // Only the reads below can throw, and each is guarded: an out-of-memory builder, say.
+                // Every read in the walk is guarded: an out-of-memory builder, say.
                 return "<" + exception.GetType().Name + ".ToString() failed>";
             }
         }
     }
 
-    /// <summary><c>Type: message</c>, each inner exception after <c> ---&gt; </c>, then the stack trace.</summary>
-    static void Append(StringBuilder text, Exception exception, int depth)
-    {
-        var type = exception.GetType();
-        text.Append(type.FullName ?? type.Name).Append(": ").Append(Read(exception, static e => e.Message, "Message"));
-
-        if (depth >= MaxDepth)
-        {
-            text.Append(" ---> ...");
-            return;
-        }
-
-        if (exception is AggregateException aggregate)
-        {
-            var inners = aggregate.InnerExceptions;
-            for (var i = 0; i < inners.Count; i++)
-            {
-                if (i == MaxInnerExceptions)
-                {
-                    text.Append("\n ---> ...");
-                    break;
-                }
-                text.Append("\n ---> (Inner Exception #").Append(i).Append(") ");
-                Append(text, inners[i], depth + 1);
-            }
-        }
-        else if (exception.InnerException is { } inner)
-        {
-            text.Append("\n ---> ");
-            Append(text, inner, depth + 1);
-        }
-
-        var stackTrace = Read(exception, static e => e.StackTrace, "StackTrace");
-        if (!string.IsNullOrEmpty(stackTrace)) text.Append('\n').Append(stackTrace);
-    }
-
-    static string? Read(Exception exception, Func<Exception, string?> read, string member)
+    /// <summary>
+    /// The exception's message, or a placeholder where reading it throws; an aggregate of a large tree's is not read
+    /// (see <see cref="BoundedExceptionText.Message"/>).
+    /// </summary>
+    public static string MessageOf(Exception exception)
     {
         try
         {
-            return read(exception);
+            return BoundedExceptionText.Message(exception, exception is not AggregateException || BoundedExceptionText.IsSmall(exception));
         }
         catch (Exception ex)
         {
-            SafeSelfLog.WriteLine("Formatting: {0}.{1} threw {2}", exception.GetType(), member, ex);
-            return "<" + exception.GetType().Name + "." + member + " failed>";
+            SafeSelfLog.WriteLine("Formatting: {0}.Message threw {1}", exception.GetType(), ex);
+            return "<" + exception.GetType().Name + ".Message failed>";
         }
     }
 }
