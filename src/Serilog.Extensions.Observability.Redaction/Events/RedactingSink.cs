@@ -84,6 +84,8 @@ sealed class RedactingSink : ILogEventSink, IDisposable
         return null;
     }
 
+    static readonly SelfLogThrottle LargeExceptionReport = new();
+
     /// <summary>
     /// The exception itself when its text holds nothing to mask, else a stand-in whose message, <c>ToString()</c> and
     /// stack trace are the original's with JSON it quotes masked by key and the detectors' findings masked. Never
@@ -94,10 +96,17 @@ sealed class RedactingSink : ILogEventSink, IDisposable
         if (exception is null || exception is RedactedException) return exception;
         string text;
         string message;
+        // Exception.ToString() recurses once per inner exception and writes a shared one once per path to it: a chain
+        // or tree past the bounds would overflow the stack (ending the process) or take exponential time. Such a one is
+        // read in part, and always replaced by a stand-in, so that no sink behind this one reads it whole either.
+        var small = BoundedExceptionText.IsSmall(exception);
         try
         {
-            text = exception.ToString();
-            message = exception.Message;
+            if (!small)
+                LargeExceptionReport.WriteLine("Redaction: an exception with more than {1} inner exceptions or a chain deeper than {2} was replaced by a stand-in holding its text in part ({0} more since the last report)",
+                    BoundedExceptionText.MaxExceptions, BoundedExceptionText.MaxDepth);
+            text = small ? exception.ToString() : BoundedExceptionText.Walk(exception, small: false, "Redaction");
+            message = BoundedExceptionText.Message(exception, small);
         }
         catch (Exception ex)
         {
@@ -110,7 +119,7 @@ sealed class RedactingSink : ILogEventSink, IDisposable
             // The message is looked at on its own too: a ToString() override may leave it out.
             var maskedText = MaskText(text);
             var maskedMessage = MaskText(message);
-            if (maskedText is null && maskedMessage is null) return exception;
+            if (maskedText is null && maskedMessage is null && small) return exception;
 
             string? stackTrace;
             try

@@ -391,4 +391,34 @@ public class RedactingSinkTests
         public string ToString(string? format, IFormatProvider? formatProvider) => throw new FormatException("no text");
         public override string ToString() => throw new FormatException("no text");
     }
+
+    /// <summary>The root cause of a chain: records how deep the stack was when something asked for its text.</summary>
+    sealed class ExceptionFrameProbe(string message) : Exception(message)
+    {
+        public int DeepestFrames;
+
+        public override string ToString()
+        {
+            DeepestFrames = Math.Max(DeepestFrames, new StackTrace().FrameCount);
+            return base.ToString();
+        }
+    }
+
+    [Test]
+    public void AnExceptionChainedDeeperThanAnyRealOneIsNotReadThroughTheRecursiveExceptionToStringAndStaysMasked()
+    {
+        // Exception.ToString() calls InnerException.ToString(), one frame per link: a chain built by a retry loop that
+        // wraps the last failure each time overflows the stack on the logging thread, which kills the process.
+        // 2,000 links fit any stack; a bounded reading never goes near 1,000 frames.
+        var probe = new ExceptionFrameProbe("connect failed: Server=db;Password=hunter2secret");
+        Exception exception = probe;
+        for (var i = 0; i < 2_000; i++) exception = new InvalidOperationException("retry " + i, exception);
+        var sink = new CollectingSink();
+        using (var logger = new LoggerConfiguration().WriteTo.Redacted(s => s.Sink(sink), detectEmbeddedCredentials: true).CreateLogger())
+            logger.Error(exception, "Gave up");
+
+        var written = sink.Events.Single().Exception!;
+        Assert.That(written.ToString(), Does.Not.Contain("hunter2secret"));
+        Assert.That(probe.DeepestFrames, Is.LessThan(1_000), "the chain's text was built one frame per link");
+    }
 }
