@@ -261,17 +261,25 @@ static class TimingDiagnostics
         if (exception is not null)
         {
             // An exception whose Message or ToString() throws still fails the span: its text becomes a placeholder.
-            var message = Text(exception, static e => e.Message, "Message");
+            // Exception.ToString() recurses once per inner exception and writes a shared one once per path to it: a
+            // chain or tree past the bounds would overflow the stack (ending the process) or take exponential time.
+            var small = BoundedExceptionText.IsSmall(exception);
+            if (!small)
+                LargeExceptionReport.WriteLine("{1}: a failure with more than {2} inner exceptions, or chained deeper than Exception.ToString() is safe for, was written to its span in part ({0} more since the last report)",
+                    Name, BoundedExceptionText.MaxExceptions);
+            var message = Text(exception, small ? static e => e.Message : static e => BoundedExceptionText.Message(e, small: false), "Message");
             // OpenTelemetry's exception event convention; Activity.AddException exists only from .NET 9.
             activity.AddEvent(new ActivityEvent("exception", tags: new ActivityTagsCollection
             {
                 { "exception.type", exception.GetType().FullName },
                 { "exception.message", message },
-                { "exception.stacktrace", Text(exception, static e => e.ToString(), "ToString()") },
+                { "exception.stacktrace", Text(exception, small ? static e => e.ToString() : static e => BoundedExceptionText.Walk(e, small: false, Name), "ToString()") },
             }));
             activity.SetStatus(ActivityStatusCode.Error, message);
         }
     }
+
+    static readonly SelfLogThrottle LargeExceptionReport = new();
 
     static string Text(Exception exception, Func<Exception, string> read, string member)
     {

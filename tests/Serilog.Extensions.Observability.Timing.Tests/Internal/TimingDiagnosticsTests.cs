@@ -296,6 +296,39 @@ public class TimingDiagnosticsTests
         Assert.That(log.StageEvent("parse").Level, Is.EqualTo(LogEventLevel.Error));
     }
 
+    /// <summary>The root cause of a chain: records how deep the stack was when something asked for its text.</summary>
+    sealed class ExceptionFrameProbe() : Exception("root cause")
+    {
+        public int DeepestFrames;
+
+        public override string ToString()
+        {
+            DeepestFrames = Math.Max(DeepestFrames, new StackTrace().FrameCount);
+            return base.ToString();
+        }
+    }
+
+    [Test]
+    public void AStageFailedByAnExceptionChainedDeeperThanAnyRealOneDoesNotRenderItThroughTheRecursiveExceptionToString()
+    {
+        // Exception.ToString() calls InnerException.ToString(), one frame per link: a chain built by a retry loop that
+        // wraps the last failure each time overflows the stack, which kills the process. 2,000 links fit any stack.
+        var probe = new ExceptionFrameProbe();
+        Exception exception = probe;
+        for (var i = 0; i < 2_000; i++) exception = new InvalidOperationException("retry " + i, exception);
+        var stopped = new List<Activity>();
+        using var log = new TimedLog();
+        using var listener = ListenToActivities(stopped);
+
+        using (var pipeline = log.Begin("retrying"))
+            pipeline.Stage("llm").Fail(exception);
+
+        var llm = stopped.Single(a => a.OperationName == "llm");
+        Assert.That(llm.Status, Is.EqualTo(ActivityStatusCode.Error));
+        Assert.That(llm.Events.Single(e => e.Name == "exception").Tags.Single(t => t.Key == "exception.stacktrace").Value, Does.Contain("retry 1999"));
+        Assert.That(probe.DeepestFrames, Is.LessThan(1_000), "the chain's text was built one frame per link");
+    }
+
     [Test]
     public void ASamplerSeesThePipelineAndStageAmongTheTagsItDecidesOn()
     {
