@@ -78,13 +78,17 @@ sealed class SpanEnricher : ILogEventEnricher
         if (logEvent.Properties.ContainsKey(SpanPropertyNames.Tags)) return;
         List<KeyValuePair<ScalarValue, LogEventPropertyValue>>? entries = null;
         HashSet<string>? seen = null;
+        var elementsLeft = MaxTagElements;
         foreach (var tag in activity.TagObjects)
         {
             entries ??= new List<KeyValuePair<ScalarValue, LogEventPropertyValue>>();
             // Activity.AddTag allows a key twice; a dictionary does not: the first value is kept, as for baggage.
             if (IsRepeated(tag.Key, entries, ref seen)) continue;
-            entries.Add(new KeyValuePair<ScalarValue, LogEventPropertyValue>(new ScalarValue(tag.Key), TagValue(tag.Value, 0)));
+            entries.Add(new KeyValuePair<ScalarValue, LogEventPropertyValue>(new ScalarValue(tag.Key), TagValue(tag.Value, 0, ref elementsLeft)));
         }
+
+        if (elementsLeft < 0)
+            ElementsReport.WriteLine("WithSpan: an activity's array tags held more than {1} elements in all; the rest were left out of Tags ({0} more since the last report)", MaxTagElements);
 
         if (entries is not null)
             logEvent.AddPropertyIfAbsent(new LogEventProperty(SpanPropertyNames.Tags, new DictionaryValue(entries)));
@@ -110,7 +114,14 @@ sealed class SpanEnricher : ILogEventEnricher
     // Arrays within arrays deeper than this (an array that holds itself) are cut, as Serilog cuts deep objects.
     const int MaxTagDepth = 10;
 
-    static LogEventPropertyValue TagValue(object? value, int depth)
+    // The depth cut alone does not bound the work: an array that holds itself w times is w^10 values, on every event.
+    // Past this many array elements in all of an event's tags, the rest are left out.
+    internal const int MaxTagElements = 1024;
+
+    static readonly SelfLogThrottle ElementsReport = new();
+
+    /// <summary>The tag's value; <paramref name="elementsLeft"/> goes below zero when array elements were left out.</summary>
+    static LogEventPropertyValue TagValue(object? value, int depth, ref int elementsLeft)
     {
         switch (value)
         {
@@ -125,8 +136,17 @@ sealed class SpanEnricher : ILogEventEnricher
             case Array array:
                 if (depth >= MaxTagDepth) return new ScalarValue(null);
                 // Enumerated, not indexed: a multi-dimensional array lists every element in order.
-                var elements = new List<LogEventPropertyValue>(array.Length);
-                foreach (var element in array) elements.Add(TagValue(element, depth + 1));
+                var elements = new List<LogEventPropertyValue>(Math.Min(array.Length, Math.Max(elementsLeft, 0)));
+                foreach (var element in array)
+                {
+                    if (elementsLeft <= 0)
+                    {
+                        elementsLeft = -1;
+                        break;
+                    }
+                    elementsLeft--;
+                    elements.Add(TagValue(element, depth + 1, ref elementsLeft));
+                }
                 return new SequenceValue(elements);
             default:
                 // Rendered now, under our catch: a ToString() that throws must not fail a sink later. In the invariant

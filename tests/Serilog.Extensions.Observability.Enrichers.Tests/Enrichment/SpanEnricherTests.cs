@@ -190,6 +190,34 @@ public class SpanEnricherTests
     }
 
     [Test]
+    public void AnArrayTagThatHoldsItselfSeveralTimesIsCutInSizeNotOnlyInDepth()
+    {
+        // Cut at ten levels only, an array holding itself w times becomes w^10 values on every event: 4 gives about a
+        // million (this test), 8 a billion, which no process survives. The depth cut alone does not bound the work.
+        var cyclic = new object[4];
+        for (var i = 0; i < cyclic.Length; i++) cyclic[i] = cyclic;
+        using var activity = new Activity("op").AddTag("cyclic", cyclic).Start();
+        var evt = Log(c => c.Enrich.WithSpan(includeTags: true));
+
+        var tags = ((DictionaryValue)evt.Properties["Tags"]).Elements.ToDictionary(e => (string)e.Key.Value!, e => e.Value);
+        Assert.That(CountValues(tags["cyclic"]), Is.LessThan(10_000));
+    }
+
+    static long CountValues(LogEventPropertyValue value)
+    {
+        long count = 0;
+        var pending = new Stack<LogEventPropertyValue>();
+        pending.Push(value);
+        while (pending.Count > 0)
+        {
+            count++;
+            if (pending.Pop() is SequenceValue sequence)
+                foreach (var element in sequence.Elements) pending.Push(element);
+        }
+        return count;
+    }
+
+    [Test]
     public void AnAllZeroTraceIdIsNoTraceAndNoCorrelation()
     {
         using var activity = new Activity("zero").SetIdFormat(ActivityIdFormat.W3C);
