@@ -49,24 +49,26 @@ readonly struct FlatBody(bool shortLevels, bool snakeCaseNames) : IEventBody
         if (logEvent.Exception is { } exception)
             WriteException(sink, exception);
 
-        // From here on the render buffer holds the keys written so far (see WriteProperty).
+        // From here on the render buffer holds the keys written so far (see WriteProperty), and past a few of them a set
+        // holds them too.
         render.Length = 0;
+        var keys = new WrittenKeys();
         if (logEvent.Properties is Dictionary<string, LogEventPropertyValue> concrete)
         {
             foreach (var property in concrete)
-                WriteProperty(sink, logEvent, property.Key, property.Value, render, ref traceWritten, ref spanWritten);
+                WriteProperty(sink, logEvent, property.Key, property.Value, render, ref keys, ref traceWritten, ref spanWritten);
         }
         else
         {
             foreach (var property in logEvent.Properties)
-                WriteProperty(sink, logEvent, property.Key, property.Value, render, ref traceWritten, ref spanWritten);
+                WriteProperty(sink, logEvent, property.Key, property.Value, render, ref keys, ref traceWritten, ref spanWritten);
         }
 
         sink.Ascii('}');
     }
 
     void WriteProperty<TSink>(TSink sink, LogEvent logEvent, string name, LogEventPropertyValue value, CharBuilder render,
-        ref bool traceWritten, ref bool spanWritten) where TSink : struct, IJsonSink
+        ref WrittenKeys keys, ref bool traceWritten, ref bool spanWritten) where TSink : struct, IJsonSink
     {
         if (name == SourceContext) return; // written as "logger"
 
@@ -118,16 +120,73 @@ readonly struct FlatBody(bool shortLevels, bool snakeCaseNames) : IEventBody
                 break;
         }
 
-        while (IsWritten(render, entry, prefixes)) prefixes++;
+        prefixes = keys.FirstFree(render, entry, prefixes);
         if (prefixes > 0) render.Insert(keyStart, '_', prefixes);
         var length = render.Length - keyStart;
         render.Set(entry, (char)(length >> 16));
         render.Set(entry + 1, (char)length);
+        keys.Added(render.From(keyStart));
 
         sink.Literal(",\""u8);
         JsonText.WriteEscaped(sink, render.From(keyStart));
         sink.Literal("\":"u8);
         JsonValueWriter.Write(sink, value);
+    }
+
+    /// <summary>
+    /// The keys written so far: the render buffer alone for the usual few, scanned per key; past
+    /// <see cref="ScannedKeys"/> a set as well, so that an event with many properties costs linear time, not quadratic.
+    /// </summary>
+    struct WrittenKeys
+    {
+        const int ScannedKeys = 32;
+
+        int _count;
+        HashSet<string>? _set;
+
+        /// <summary>The fewest underscores, from <paramref name="prefixes"/> up, that make the key at <paramref name="entry"/> one not written yet.</summary>
+        public int FirstFree(CharBuilder keys, int entry, int prefixes)
+        {
+            if (_set is null && _count < ScannedKeys)
+            {
+                while (IsWritten(keys, entry, prefixes)) prefixes++;
+                return prefixes;
+            }
+
+            _set ??= Stored(keys, entry);
+            var key = keys.Written.Slice(entry + 2);
+            while (_set.Contains(Prefixed(key, prefixes))) prefixes++;
+            return prefixes;
+        }
+
+        /// <summary>Records the key just stored (its prefixes included).</summary>
+        public void Added(ReadOnlySpan<char> key)
+        {
+            _count++;
+            _set?.Add(key.ToString());
+        }
+
+        static HashSet<string> Stored(CharBuilder keys, int entry)
+        {
+            var all = keys.Written;
+            var set = new HashSet<string>(StringComparer.Ordinal);
+            for (var at = 0; at < entry;)
+            {
+                var stored = (all[at] << 16) | all[at + 1];
+                set.Add(all.Slice(at + 2, stored).ToString());
+                at += 2 + stored;
+            }
+            return set;
+        }
+
+        static string Prefixed(ReadOnlySpan<char> key, int prefixes)
+        {
+            if (prefixes == 0) return key.ToString();
+            var chars = new char[prefixes + key.Length];
+            chars.AsSpan(0, prefixes).Fill('_');
+            key.CopyTo(chars.AsSpan(prefixes));
+            return new string(chars);
+        }
     }
 
     /// <summary>

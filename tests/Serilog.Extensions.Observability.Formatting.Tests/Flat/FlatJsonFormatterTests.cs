@@ -124,6 +124,38 @@ public class FlatJsonFormatterTests
     }
 
     [Test]
+    public void ThousandsOfPropertiesWithCollidingKeysGetTheKeysThatCheckingEveryKeyWrittenGives()
+    {
+        // Past a few properties the keys written are looked up in a set, not scanned each time: the keys must not change.
+        var properties = new List<LogEventProperty> { Some.Property("Level", 0), Some.Property("_level", 0), Some.Property("Message", 0) };
+        for (var i = 0; i < 26 * 26; i++)
+        {
+            var word = new string([(char)('a' + i / 26), (char)('a' + i % 26)]);
+            // Ab -> ab, then ab -> _ab, then _ab -> __ab.
+            properties.Add(Some.Property(char.ToUpperInvariant(word[0]) + word[1..], i));
+            properties.Add(Some.Property(word, i));
+            properties.Add(Some.Property("_" + word, i));
+        }
+        string[] reserved = ["timestamp", "level", "message", "message_template", "logger", "exception", "trace_id", "span_id"];
+        var written = new HashSet<string>(StringComparer.Ordinal);
+        var expected = new List<string>();
+        foreach (var property in properties)
+        {
+            var key = property.Name.ToLowerInvariant();
+            var prefixes = reserved.Contains(key) ? 1 : 0;
+            while (!written.Add(new string('_', prefixes) + key)) prefixes++;
+            expected.Add(new string('_', prefixes) + key);
+        }
+        var logEvent = Some.LogEvent(properties: properties.ToArray());
+
+        var names = Format(logEvent).EnumerateObject().Select(p => p.Name).Skip(4).ToList(); // after timestamp, level, message, message_template
+
+        Assert.That(names, Is.EqualTo(expected));
+        Assert.That(names, Does.Contain("__ab").And.Contain("__level"));
+        Assert.That(Utf8.DecodeStrict(Utf8.FormatUtf8(new FlatJsonFormatter(), logEvent)), Is.EqualTo(Utf8.FormatText(new FlatJsonFormatter(), logEvent)));
+    }
+
+    [Test]
     public void ATraceIdPropertyDifferentFromTheEventsTraceIdIsKeptWithAPrefix()
     {
         var logEvent = new LogEvent(Some.Instant(), LogEventLevel.Information, null, Some.LogEvent("x").MessageTemplate,
