@@ -94,6 +94,8 @@ static class Program
             default:
                 return 0;
         }
+    }
+
     /// <summary>
     /// <c>deep-child &lt;path&gt; &lt;value|exception&gt; &lt;compact|rendered|flat&gt; &lt;depth&gt;</c> logs one value built by
     /// hand nested <c>depth</c> deep (no destructuring limit applies), or an exception whose chain of inner exceptions is
