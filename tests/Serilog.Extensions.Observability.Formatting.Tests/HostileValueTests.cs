@@ -55,39 +55,6 @@ public class HostileValueTests
         return value;
     }
 
-    /// <summary>Runs on a thread with a 1 MB stack (less than the 1.5 MB a pool thread has on Linux).</summary>
-    internal static T OnSmallStack<T>(Func<T> action)
-    {
-        T result = default!;
-        Exception? failure = null;
-        var thread = new Thread(() =>
-        {
-            try { result = action(); }
-            catch (Exception ex) { failure = ex; }
-        }, 1024 * 1024);
-        thread.Start();
-        thread.Join();
-        if (failure is not null) throw new AssertionException("threw " + failure);
-        return result;
-    }
-
-    [TestCase("structure")]
-    [TestCase("sequence")]
-    [TestCase("dictionary")]
-    [Explicit("Would abort the test host with a StackOverflowException if JsonValueWriter or MessageRenderer recursed without a bound again; HostileValueTests in the RollingJson tests check that in a child process")]
-    public void AValueNestedTenThousandDeepIsWrittenAsValidJsonOnASmallStackByEveryFormatterOnBothPaths(string kind)
-    {
-        var logEvent = Some.LogEvent("Deep {V}", properties: Some.Property("V", Nested(kind, 10_000)));
-
-        foreach (var formatter in Formatters)
-        {
-            var text = OnSmallStack(() => Utf8.FormatText(formatter, logEvent));
-            var bytes = OnSmallStack(() => Utf8.FormatUtf8(formatter, logEvent));
-            Assert.That(bytes, Is.EqualTo(Utf8.Encode(text)), formatter.GetType().Name);
-            using var document = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 100_000 });
-        }
-    }
-
     sealed class NullText : IFormattable
     {
         public override string ToString() => null!;
