@@ -93,7 +93,16 @@ sealed class ValueDetectors
         if (findings is null || findings.Count >= MaximumFindings) return;
         findings.Add(value);
         // A quoted or braced value is filled in without its quotes or braces.
-        if (value.Length > 2 && value[0] is '"' or '\'' or '{' && value[^1] is '"' or '\'' or '}') findings.Add(value[1..^1]);
+        if (value.Length > 2 && value[0] is '"' or '\'' or '{' && value[^1] is '"' or '\'' or '}')
+        {
+            findings.Add(value[1..^1]);
+            return;
+        }
+        // Prose puts a comma, a bracket or a full stop right after a value, and an unquoted value is masked with it
+        // ("password=x, as ann"): the property filled in holds the value without it.
+        var end = value.Length;
+        while (end > 0 && value[end - 1] is ',' or '.' or ';' or ':' or '!' or '?' or ')' or ']' or '}' or '>') end--;
+        if (end > 0 && end < value.Length) findings.Add(value[..end]);
     }
 
     /// <summary>Whether credentials written as <c>key=value</c> or in a URL are looked for.</summary>

@@ -72,4 +72,24 @@ public class TemplateHoleLeakTests
         Assert.That(text, Does.Not.Contain("scope-secret"));
         Assert.That(text, Does.Contain("\"User\":\"ann\""));
     }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void AScopeValueFollowedByPunctuationInItsTextIsMaskedInItsPropertyToo(bool enricherOnly)
+    {
+        // Prose puts a comma, a bracket or a full stop right after a value; the detector masks it with the value
+        // ("hunter2,"), and the property holds the value alone.
+        var text = Log(serilog =>
+        {
+            using var provider = new Serilog.Extensions.Logging.SerilogLoggerProvider(serilog);
+            var logger = provider.CreateLogger("Probe");
+            using (logger.BeginScope("Login with password={Pw}, as {User}", "scope-secret-1", "ann"))
+            using (logger.BeginScope("Connecting (token={Tok})", "scope-secret-2"))
+            using (logger.BeginScope("Signed with sig={Value}.", "scope-secret-3"))
+                logger.LogInformation("Connected");
+        }, enricherOnly);
+
+        Assert.That(text, Does.Not.Contain("scope-secret"));
+        Assert.That(text, Does.Contain("\"User\":\"ann\""));
+    }
 }
