@@ -16,7 +16,7 @@ namespace Serilog.Extensions.Observability.Redaction.Core;
 /// </summary>
 /// <remarks>
 /// The template is rendered once with a probe in each hole and read by the embedded-credential detector alone; a hole
-/// whose probe is masked is a credential. Only a template whose text holds <c>=</c> or <c>://</c> is read at all; the
+/// whose probe is masked is a credential. Only a template whose text holds <c>=</c>, <c>%3D</c> or <c>://</c> is read at all; the
 /// answer is cached per template that comes back, as <see cref="Redactor.RedactTemplate"/> caches its own.
 /// </remarks>
 sealed class TemplateCredentialHoles
@@ -34,7 +34,8 @@ sealed class TemplateCredentialHoles
     public string[] For(MessageTemplate template)
     {
         var text = template.Text;
-        if (text.AsSpan().IndexOf('{') < 0 || (text.AsSpan().IndexOf('=') < 0 && !text.Contains("://", StringComparison.Ordinal)))
+        if (text.AsSpan().IndexOf('{') < 0 || (text.AsSpan().IndexOf('=') < 0 && !text.Contains("://", StringComparison.Ordinal) &&
+                                                  !(text.AsSpan().IndexOf('%') >= 0 && text.Contains("%3D", StringComparison.OrdinalIgnoreCase))))
             return SafeTemplateNames.None;
         if (_cache.TryGetValue(template, out var cached)) return cached;
 
