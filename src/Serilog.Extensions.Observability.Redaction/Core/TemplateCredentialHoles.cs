@@ -74,7 +74,18 @@ sealed class TemplateCredentialHoles
         }
         if (holes.Count == 0) return SafeTemplateNames.None;
 
-        var masked = _detectors.RedactEmbeddedCredentials(rendered.ToString());
+        // The probes are not values of the event: what the detector masks here is not searched for elsewhere in it.
+        var findings = ValueDetectors.CredentialFindings;
+        ValueDetectors.CredentialFindings = null;
+        string? masked;
+        try
+        {
+            masked = _detectors.RedactEmbeddedCredentials(rendered.ToString());
+        }
+        finally
+        {
+            ValueDetectors.CredentialFindings = findings;
+        }
         if (masked is null) return SafeTemplateNames.None;
 
         List<string>? found = null;

@@ -56,6 +56,17 @@ public class TemplateHoleLeakTests
         Assert.That(text, Does.Not.Contain(RedactionOptions.DefaultMask));
     }
 
+    [Test]
+    public void TheProbesThatFindTheHolesAreNotMaskedInTheEventsOtherValues()
+    {
+        // The template is read with a probe ("zq0x") in each hole; the probe the detector masks is not a value of the
+        // event, and other text that happens to hold it keeps it.
+        var text = Log(l => l.Information("Connecting with password={0} for order {Order}", "hole-secret-1", "zq0x-77"));
+
+        Assert.That(text, Does.Not.Contain("hole-secret"));
+        Assert.That(text, Does.Contain("\"Order\":\"zq0x-77\""));
+    }
+
     [TestCase(false)]
     [TestCase(true)]
     public void AScopeTemplatesHoleAfterASensitiveKeyIsMaskedInItsPropertyToo(bool enricherOnly)
