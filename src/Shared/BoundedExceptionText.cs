@@ -17,7 +17,7 @@ static class BoundedExceptionText
     public const int MaxExceptions = 256;
 
     /// <summary>The deepest chain of inner exceptions read whole; no real one comes near it.</summary>
-    public const int MaxDepth = 16;
+    public const int MaxDepth = 128;
 
     const int MaxInnerExceptions = 64;
     const int MaxChars = 256 * 1024;

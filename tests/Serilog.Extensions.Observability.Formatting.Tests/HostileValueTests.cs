@@ -193,6 +193,20 @@ public class HostileValueTests
         Assert.That(text, Does.Contain("retry " + (SafeDepth - 1)), "the outermost exception is written");
     }
 
+    [Test]
+    public void AnExceptionChainedFortyDeepIsStillWrittenWholeAsExceptionToStringWritesIt()
+    {
+        // Deep but real: frameworks and retry policies wrap a failure a few dozen times at most. Only chains past
+        // BoundedExceptionText.MaxDepth are written in part; this one is Serilog's @x, byte for byte.
+        Exception exception = new InvalidOperationException("root cause");
+        for (var i = 0; i < 40; i++) exception = new InvalidOperationException("wrapped " + i, exception);
+        var logEvent = Some.LogEvent("Failed", exception: exception);
+
+        using var document = JsonDocument.Parse(Utf8.FormatText(new CompactJsonFormatter(), logEvent));
+
+        Assert.That(document.RootElement.GetProperty("@x").GetString(), Is.EqualTo(exception.ToString()));
+    }
+
     sealed class UnreadableMessage : Exception
     {
         public override string Message => throw new InvalidOperationException("no message");
