@@ -24,10 +24,11 @@ static class Program
     {
         if (args.Length == 2 && args[0] == "culture-child") return CultureChild(args[1]);
         if (args.Length == 4 && args[0] == "exit-child") return ExitChild(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), args[3]);
+        if (args.Length == 3 && args[0] == "raised-child") return RaisedChild(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
         if (args.Length == 5 && args[0] == "deep-child") return DeepChild(args[1], args[2], args[3], int.Parse(args[4], CultureInfo.InvariantCulture));
         if (args.Length != 2 || args[0] != "crash-child")
         {
-            Console.Error.WriteLine("usage: crash-child <path> | culture-child <folder> | exit-child <path> <count> return|exit|signal|unhandled | deep-child <path> <value|exception> <compact|rendered|flat> <depth>");
+            Console.Error.WriteLine("usage: crash-child <path> | culture-child <folder> | exit-child <path> <count> return|exit|signal|unhandled | raised-child <path> <count> | deep-child <path> <value|exception> <compact|rendered|flat> <depth>");
             return 2;
         }
         var options = new RollingJsonOptions
@@ -94,6 +95,38 @@ static class Program
             default:
                 return 0;
         }
+    }
+
+    /// <summary>
+    /// <c>raised-child &lt;path&gt; &lt;count&gt;</c>: the <c>UnhandledException</c> event is raised for an exception the
+    /// application then handles and goes on (as a UI framework's dispatcher does through
+    /// <see cref="System.Runtime.ExceptionServices.ExceptionHandling.RaiseAppDomainUnhandledExceptionEvent"/>), for longer
+    /// than the shutdown timeout; then, as <c>exit-child ... return</c>, it logs <c>count</c> events while the writer is
+    /// held and returns from Main without <c>Log.CloseAndFlush()</c>.
+    /// </summary>
+    static int RaisedChild(string path, int count)
+    {
+        RollingJsonSink? held = null;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => held?.ResumeWriter();
+        var shutdownTimeout = TimeSpan.FromSeconds(2);
+        var sink = RollingJsonLoggerConfigurationExtensions.CreateSink(path, new RollingJsonOptions
+        {
+            RollingInterval = RollingJsonInterval.Infinite,
+            RetainedFileCountLimit = null,
+            ShutdownTimeout = shutdownTimeout,
+        });
+        Log.Logger = new LoggerConfiguration().WriteTo.Sink(sink).CreateLogger();
+        var raised = System.Diagnostics.Stopwatch.StartNew();
+        System.Runtime.ExceptionServices.ExceptionHandling.RaiseAppDomainUnhandledExceptionEvent(new InvalidOperationException("Raised child handled this"));
+        // Not synchronisation: the application runs on past the shutdown timeout, the state under test.
+        while (raised.Elapsed <= shutdownTimeout + TimeSpan.FromMilliseconds(500)) Thread.Sleep(100);
+        sink.PauseWriter();
+        held = sink;
+        var payload = new string('x', 1000);
+        for (var i = 0; i < count; i++) Log.Information("Raised child event {Seq} {Payload}", i, payload);
+        Console.Out.WriteLine("logged");
+        Console.Out.Flush();
+        return 0;
     }
 
     /// <summary>

@@ -275,15 +275,27 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
 
     /// <summary>
     /// The process is ending and nothing disposed the sink (<c>ProcessExit</c>, or an unhandled exception): writes what is
-    /// queued, waiting at most <see cref="RollingJsonOptions.ShutdownTimeout"/> from the first such call. The sink stays
+    /// queued, waiting at most <see cref="RollingJsonOptions.ShutdownTimeout"/> from the first such call (or from this one, when
+    /// that window has closed and the process went on). The sink stays
     /// open, and from now on each <see cref="Emit"/> waits for its event to be written within the same deadline: what a
     /// later handler logs (an unhandled exception's <c>Log.Fatal</c>) would otherwise be lost when the runtime stops the
     /// writer thread. Never disposes: another handler may still log, and a disposal of its own drains as usual.
     /// </summary>
     void DrainAsProcessEnds()
     {
-        var deadline = Stopwatch.GetTimestamp() + (long)(_shutdownTimeout.TotalSeconds * Stopwatch.Frequency);
-        Interlocked.CompareExchange(ref _processEndDeadline, deadline, 0);
+        var now = Stopwatch.GetTimestamp();
+        var deadline = now + (long)(_shutdownTimeout.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            // A window still open is kept. One that closed while the process went on does not cover this end: a UI
+            // framework raises UnhandledException (ExceptionHandling.RaiseAppDomainUnhandledExceptionEvent) for an
+            // exception its handler may mark handled, and the application runs on; its ProcessExit gets a window of its own.
+            var current = Volatile.Read(ref _processEndDeadline);
+            if (current != 0 && current > now) break;
+            if (Interlocked.CompareExchange(ref _processEndDeadline, deadline, current) != current) continue;
+            Volatile.Write(ref _processEndReported, 0);
+            break;
+        }
         WaitAsProcessEnds();
     }
 
@@ -315,7 +327,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         // The writer cannot wait for itself (a value's ToString() that logs, or ends the process).
         if (Thread.CurrentThread == _writer) return;
         var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), Volatile.Read(ref _processEndDeadline));
-        if (left > TimeSpan.Zero && WaitUntilWritten(left)) return;
+        // Past the window a caller no longer waits: the process has outlived it (see DrainAsProcessEnds), or is ending
+        // anyway, and a caller that waited in it and timed out has reported that.
+        if (left <= TimeSpan.Zero || WaitUntilWritten(left)) return;
         if (Interlocked.Exchange(ref _processEndReported, 1) == 0)
             SafeSelfLog.WriteLine("RollingJson sink {0}: the process is ending and {1} queued event(s) were not written within the shutdown timeout.", _naming.Directory, _queue.Count);
     }
