@@ -222,6 +222,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// <summary>Callers of <see cref="Emit"/> waiting for room in a full queue (<see cref="RollingJsonOptions.BlockWhenFull"/>); for tests.</summary>
     internal int RoomWaiters => Volatile.Read(ref _roomWaiters);
 
+    /// <summary>Test hook: stands in for <see cref="PosixSignalRegistration.Create"/> (a registration that fails).</summary>
+    internal static Func<PosixSignal, Action<PosixSignalContext>, PosixSignalRegistration>? CreateSignalRegistrationForTests;
+
     /// <summary>Test hook: runs between <see cref="Emit"/>'s state check and its enqueue.</summary>
     internal Action? BeforeEnqueueForTests;
 
@@ -308,16 +311,27 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// </summary>
     PosixSignalRegistration? RegisterTerminationSignal(PosixSignal signal)
     {
+        Action<PosixSignalContext> handler = context =>
+        {
+            if (!WaitUntilWritten(_shutdownTimeout))
+                SafeSelfLog.WriteLine("RollingJson sink {0}: {1} is ending the process and {2} queued event(s) were not written within the shutdown timeout.", _naming.Directory, context.Signal, _queue.Count);
+        };
         try
         {
-            return PosixSignalRegistration.Create(signal, context =>
-            {
-                if (!WaitUntilWritten(_shutdownTimeout))
-                    SafeSelfLog.WriteLine("RollingJson sink {0}: {1} is ending the process and {2} queued event(s) were not written within the shutdown timeout.", _naming.Directory, context.Signal, _queue.Count);
-            });
+            return CreateSignalRegistrationForTests is { } create ? create(signal, handler) : PosixSignalRegistration.Create(signal, handler);
         }
-        catch (Exception ex) when (ex is PlatformNotSupportedException or IOException)
+        catch (PlatformNotSupportedException)
         {
+            // No such signals here (browser, WASI, mobile).
+            return null;
+        }
+        catch (Exception ex)
+        {
+            // Not only IOException: the runtime sets signal handling up in a type initializer, so a failure there is a
+            // TypeInitializationException (every later registration too), and a refused handler UnauthorizedAccessException.
+            // Thrown from here it would fail the configuration and leave this sink's writer running with nobody to dispose
+            // it and its path unclaimed; the sink works without the signal, it only cannot drain the queue when it ends the process.
+            SafeSelfLog.WriteLine("RollingJson sink {0}: {1} cannot be handled, so what is queued when it ends the process is lost: {2}", _naming.Directory, signal, ex.Message);
             return null;
         }
     }

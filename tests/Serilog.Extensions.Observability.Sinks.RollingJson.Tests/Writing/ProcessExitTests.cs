@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support;
+using Serilog.Extensions.Observability.Sinks.RollingJson.Writing;
 using Serilog.Extensions.Observability.Tests.Support;
 
 namespace Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Writing;
@@ -51,6 +52,34 @@ public class ProcessExitTests
         var (code, lines, error) = RunChildMode("raised-child", 2_000);
         Assert.That(code, Is.EqualTo(0), error);
         Assert.That(lines.Count, Is.EqualTo(2_000), error);
+    }
+
+    [Test, NonParallelizable]
+    public void ASinkWhoseSignalHandlersCannotBeRegisteredStillLogsAndSaysSo()
+    {
+        // PosixSignalRegistration sets the runtime's signal handling up in a type initializer: where that fails (no thread
+        // or pipe left for it), every registration throws TypeInitializationException, and UnauthorizedAccessException
+        // where the system refuses a handler. Neither is a reason to refuse the sink.
+        var selfLog = new List<string>();
+        using var _ = TemporarySelfLog.SaveTo(selfLog);
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        RollingJsonSink.CreateSignalRegistrationForTests = (signal, _) =>
+            throw new TypeInitializationException(typeof(PosixSignalRegistration).FullName, new IOException("no signal handling thread"));
+        RollingJsonSink sink;
+        try
+        {
+            sink = Support.Sinks.Create(path);
+        }
+        finally
+        {
+            RollingJsonSink.CreateSignalRegistrationForTests = null;
+        }
+        Support.Sinks.EmitAndWait(sink, Support.Sinks.Event(1));
+        sink.Dispose();
+
+        Assert.That(LogFiles.Lines(path), Has.Count.EqualTo(1));
+        lock (selfLog) Assert.That(selfLog, Has.Some.Contains("SIGTERM").And.Some.Contains("SIGINT"));
     }
 
     [DllImport("libc", SetLastError = true)]
