@@ -303,11 +303,12 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     }
 
     /// <summary>
-    /// SIGTERM and SIGINT (Ctrl+C) handlers run last registered first, and the first that cancels the signal ends the
-    /// run: a host (registered after the logger it uses) or a <c>Console.CancelKeyPress</c> handler that cancels it runs
-    /// before this, so this runs only where the signal is about to end the process. It writes what is queued, within the
-    /// shutdown timeout, and does not cancel. It does not make callers wait as <see cref="DrainAsProcessEnds"/> does: a handler registered before this sink may
-    /// still cancel the signal, and the process would go on with every call waiting.
+    /// SIGTERM and SIGINT (Ctrl+C): writes what is queued, within the shutdown timeout, and never cancels, so whether the
+    /// signal ends the process is up to the other handlers. .NET 8 and 10 run every registered handler whether or not one
+    /// cancels (10 last registered first, 8 in an order it does not promise): this runs beside a host's or a <c>Console.CancelKeyPress</c>
+    /// handler that cancels too, where its wait is only redundant, and when it runs before theirs it delays them by that
+    /// wait. It does not make callers wait as <see cref="DrainAsProcessEnds"/> does: another handler may still cancel the
+    /// signal, and the process would go on with every call waiting.
     /// </summary>
     PosixSignalRegistration? RegisterTerminationSignal(PosixSignal signal)
     {
