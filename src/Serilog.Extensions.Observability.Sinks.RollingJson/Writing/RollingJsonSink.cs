@@ -170,8 +170,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             _writer.UnsafeStart();
             // The writer is a background thread, which the runtime stops dead when the process ends: returning from Main
             // or Environment.Exit() without Log.CloseAndFlush(), an exception no code caught, or SIGTERM (docker stop,
-            // systemd, Kubernetes) or SIGINT (Ctrl+C) to a process without a host, which ends it without ProcessExit. Each gives handlers a
-            // last chance to write what is queued.
+            // systemd, Kubernetes) or SIGINT (Ctrl+C) to a process without a host, which .NET 10 ends without ProcessExit
+            // (.NET 8 raises it after SIGTERM, never after SIGINT). Each gives handlers a last chance to write what is queued.
             _onProcessExit = (_, _) => DrainAsProcessEnds();
             _onUnhandledException = (_, _) => DrainAsProcessEnds();
             AppDomain.CurrentDomain.ProcessExit += _onProcessExit;
