@@ -1,3 +1,4 @@
+using Serilog.Configuration;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Redaction;
 using Serilog.Extensions.Observability.Sinks.RollingJson;
@@ -18,6 +19,7 @@ public sealed class ObservabilityOptions
         "[{Timestamp:HH:mm:ss} {Level:u3}] {CorrelationId} {Message:lj}{NewLine}{Exception}";
 
     readonly List<Action<RedactionOptions>> _redaction = new();
+    readonly List<Action<LoggerSinkConfiguration>> _sinks = new();
     readonly Dictionary<string, LogEventLevel> _overrides = new(StringComparer.Ordinal);
 
     // The sources this instance's MinimumLevel() set: one call applies only these, so it does not undo an override the
@@ -87,6 +89,8 @@ public sealed class ObservabilityOptions
     public RollingJsonOptions RollingJsonOptions { get; private set; } = new();
 
     internal IReadOnlyList<Action<RedactionOptions>> RedactionActions => _redaction;
+
+    internal IReadOnlyList<Action<LoggerSinkConfiguration>> SinkActions => _sinks;
 
     internal IReadOnlyDictionary<string, LogEventLevel> MinimumLevelOverrides => _overrides;
 
@@ -178,6 +182,20 @@ public sealed class ObservabilityOptions
         return this;
     }
 
+    /// <summary>
+    /// Adds sinks that receive every event after the same redaction as the console and the rolling JSON file: the
+    /// message template's text, the rendered values and the exception are masked too, which a sink added beside
+    /// <c>WithObservability()</c> with <c>WriteTo</c> does not get (it sees only the enricher's masking of properties).
+    /// Each call adds; <paramref name="configure"/> runs each time <c>WithObservability()</c> builds its sinks.
+    /// </summary>
+    /// <param name="configure">Adds the sinks, for example <c>w =&gt; w.File("logs/app.txt")</c>.</param>
+    /// <returns>The same options.</returns>
+    public ObservabilityOptions WriteTo(Action<LoggerSinkConfiguration> configure)
+    {
+        _sinks.Add(Guard.NotNull(configure));
+        return this;
+    }
+
     /// <summary>Sets the minimum level for events whose source context starts with <paramref name="source"/>.</summary>
     /// <param name="source">A namespace or type name prefix, for example <c>Microsoft.AspNetCore</c>.</param>
     /// <param name="level">The minimum level for that source.</param>
@@ -217,6 +235,11 @@ public sealed class ObservabilityOptions
         {
             _redaction.Clear();
             _redaction.AddRange(other._redaction);
+        }
+        if (!ReferenceEquals(_sinks, other._sinks))
+        {
+            _sinks.Clear();
+            _sinks.AddRange(other._sinks);
         }
         if (!ReferenceEquals(_overrides, other._overrides))
         {

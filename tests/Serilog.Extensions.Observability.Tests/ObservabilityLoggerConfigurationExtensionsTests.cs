@@ -105,6 +105,23 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     }
 
     [Test]
+    public void ASinkAddedThroughTheOptionsGetsTheTemplateTextAndTheExceptionMaskedWhereOneBesideThemDoesNot()
+    {
+        var inside = new CollectingSink();
+        var beside = new CollectingSink();
+        using (var logger = new LoggerConfiguration()
+                   .WithObservability(o => o.Console(ObservabilityConsoleFormat.None).WriteTo(w => w.Sink(inside)))
+                   .WriteTo.Sink(beside)
+                   .CreateLogger())
+        {
+            logger.Error(new InvalidOperationException("login failed: password=exception-secret-1"), "Connecting with password=template-secret-2 now");
+        }
+
+        Assert.That(Render(inside.Events.Single()), Does.Not.Contain("secret-"));
+        Assert.That(Render(beside.Events.Single()), Does.Contain("template-secret-2"), "the enricher alone cannot change the template");
+    }
+
+    [Test]
     public void ServiceNameVersionAndEnvironmentAreOnEveryEvent()
     {
         var evt = DelegatingSink.GetLogEvent(l => l.Information("x"),

@@ -106,7 +106,7 @@ sealed class ObservabilityState
 
     static ILogEventSink? CaptureSink(ObservabilityOptions options)
     {
-        if (options.ConsoleFormat == ObservabilityConsoleFormat.None && options.RollingJsonPath is null)
+        if (options.ConsoleFormat == ObservabilityConsoleFormat.None && options.RollingJsonPath is null && options.SinkActions.Count == 0)
             return null;
 
         ILogEventSink? captured = null;
@@ -130,6 +130,8 @@ sealed class ObservabilityState
 
                 if (options.RollingJsonPath is { } path)
                     inner.RollingJson(path, options.RollingJsonOptions);
+
+                foreach (var sinks in options.SinkActions) sinks(inner);
             }, options.ApplyRedaction),
             LevelAlias.Minimum,
             null);
