@@ -39,7 +39,9 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// entry, an enricher the section's <c>"Enrich"</c> list names is not added again with default arguments,
     /// <c>Microsoft.AspNetCore</c> is logged at <see cref="LogEventLevel.Warning"/> unless the section overrides that
     /// namespace or one holding it (<c>Microsoft</c>) or sets a default level of Warning or above, and
-    /// <c>ServiceName</c>/<c>Environment</c> are the host's application and environment names.
+    /// <c>ServiceName</c>/<c>Environment</c> are the host's application and environment names. Sinks listed directly
+    /// under <c>"WriteTo"</c> (not inside <c>"Redacted"</c>) are written to inside the same redaction as the console and
+    /// file, so the message template's text and the exception are masked for them too.
     /// <paramref name="configure"/> runs last and wins.
     /// </remarks>
     /// <param name="builder">The host application builder (<c>WebApplication.CreateBuilder()</c>, <c>Host.CreateApplicationBuilder()</c>).</param>
@@ -52,26 +54,38 @@ public static class ObservabilityHostApplicationBuilderExtensions
         var section = builder.Configuration.GetSection("Serilog");
         var configuration = builder.Configuration;
         var environment = builder.Environment;
-        Core.Logger CreateLogger() => new LoggerConfiguration()
-            .ReadFrom.Configuration(configuration)
-            .WithObservability(options =>
-            {
-                if (section.GetSection("WriteTo").GetChildren().Any())
-                    options.Console(ObservabilityConsoleFormat.None);
-                // An enricher the section names runs with the section's arguments; ours, with the defaults, would add
-                // what they turned off (the trace id fallback of WithCorrelation) or repeat it under another name.
-                options.Without(EnrichersNamedIn(section));
-                if (!SectionDecidesAspNetCoreLevel(section))
-                    options.MinimumLevel(AspNetCoreSource, LogEventLevel.Warning);
-                // The rules of our own redaction passes: the section's WithRedaction entries add passes of their own,
-                // and without this a key they exclude would still be masked by ours.
-                if (section.GetSection(RedactionSectionName) is { } redaction && redaction.Exists())
-                    options.Redaction(rules => BindRedaction(redaction, rules));
-                if (environment.EnvironmentName is { Length: > 0 } environmentName && options.ServiceName is null)
-                    options.Service(environment.ApplicationName is { Length: > 0 } name ? name : "app", environment: environmentName);
-                configure?.Invoke(options);
-            })
-            .CreateLogger();
+        Core.Logger CreateLogger()
+        {
+            // The section's plain sinks (not inside "Redacted") are read into a logger of their own, written to behind
+            // the same redaction as our console and file: as sinks of the application's logger they would get the
+            // message template's text and the exception as logged.
+            var plainSinks = SerilogSinksView.HasPlainSinks(configuration);
+            return new LoggerConfiguration()
+                .ReadFrom.Configuration(plainSinks ? new SerilogSinksView(configuration, plainSinksOnly: false) : configuration)
+                .WithObservability(options =>
+                {
+                    if (section.GetSection("WriteTo").GetChildren().Any())
+                        options.Console(ObservabilityConsoleFormat.None);
+                    if (plainSinks)
+                        options.WriteTo(writeTo => writeTo.Sink(new LoggerConfiguration()
+                            .MinimumLevel.Verbose()
+                            .ReadFrom.Configuration(new SerilogSinksView(configuration, plainSinksOnly: true))
+                            .CreateLogger()));
+                    // An enricher the section names runs with the section's arguments; ours, with the defaults, would add
+                    // what they turned off (the trace id fallback of WithCorrelation) or repeat it under another name.
+                    options.Without(EnrichersNamedIn(section));
+                    if (!SectionDecidesAspNetCoreLevel(section))
+                        options.MinimumLevel(AspNetCoreSource, LogEventLevel.Warning);
+                    // The rules of our own redaction passes: the section's WithRedaction entries add passes of their own,
+                    // and without this a key they exclude would still be masked by ours.
+                    if (section.GetSection(RedactionSectionName) is { } redaction && redaction.Exists())
+                        options.Redaction(rules => BindRedaction(redaction, rules));
+                    if (environment.EnvironmentName is { Length: > 0 } environmentName && options.ServiceName is null)
+                        options.Service(environment.ApplicationName is { Length: > 0 } name ? name : "app", environment: environmentName);
+                    configure?.Invoke(options);
+                })
+                .CreateLogger();
+        }
 
         // What this call's logger replaces is closed before it is built, not after: both come from one configuration,
         // and a RollingJson sink refuses a path that a live sink still writes (two writers would overwrite each other's

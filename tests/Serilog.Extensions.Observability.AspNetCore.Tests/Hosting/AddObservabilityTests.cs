@@ -252,6 +252,72 @@ public class AddObservabilityTests
         return new WeakReference(Log.Logger);
     }
 
+    [Test]
+    public async Task ASinkListedDirectlyUnderWriteToGetsTheTemplateTextAndTheExceptionMaskedAndKeepsItsOwnArguments()
+    {
+        // The usual appsettings: the file sink straight under "WriteTo", not inside "Redacted".
+        using var logs = TempFolder.ForCaller();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:WriteTo:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(logs.Path, "app-.json"),
+            ["Serilog:WriteTo:0:Args:restrictedToMinimumLevel"] = "Information",
+        });
+        builder.AddObservability();
+        var app = builder.Build();
+        await app.StartAsync();
+        Log.Debug("Below the sink's own level");
+        Log.Information("Connecting with password=hunter2-template now");
+        Log.Error(new InvalidOperationException("login failed: password=hunter3-exception"), "Login failed for {User}", "alice");
+        await app.StopAsync();
+        await app.DisposeAsync();
+
+        var events = ReadEvents(logs.Path);
+        var text = string.Join("\n", events.Select(e => e.GetRawText()));
+        Assert.That(text, Does.Not.Contain("hunter2").And.Not.Contain("hunter3"));
+        Assert.That(events.Select(e => Prop(e, "@mt")), Does.Contain("Login failed for {User}").And.Not.Contain("Below the sink's own level"));
+        var failure = events.Single(e => Prop(e, "@mt") == "Login failed for {User}");
+        Assert.That(Prop(failure, "@x"), Does.Contain("login failed: password="), "the exception is written, masked");
+        Assert.That(Prop(failure, "CorrelationId") ?? Prop(failure, "ServiceName"), Is.Not.Null, "the event is enriched as before");
+    }
+
+    [Test]
+    public async Task APlainSinkBesideARedactedEntryKeepsItsLevelSwitchAndBothGetEveryEventOnce()
+    {
+        using var plain = TempFolder.ForCaller();
+        using var redacted = TempFolder.ForCaller();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:LevelSwitches:$file"] = "Warning",
+            ["Serilog:WriteTo:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(plain.Path, "app-.json"),
+            ["Serilog:WriteTo:0:Args:levelSwitch"] = "$file",
+            ["Serilog:WriteTo:1:Name"] = "Redacted",
+            ["Serilog:WriteTo:1:Args:configure:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:1:Args:configure:0:Args:path"] = Path.Combine(redacted.Path, "app-.json"),
+        });
+        builder.AddObservability();
+        var app = builder.Build();
+        await app.StartAsync();
+        Log.Information("Below the switch");
+        Log.Warning("At the switch with password=hunter4-template");
+        await app.StopAsync();
+        await app.DisposeAsync();
+
+        var plainEvents = ReadEvents(plain.Path).Select(e => Prop(e, "@mt")).ToList();
+        var redactedEvents = ReadEvents(redacted.Path).Select(e => Prop(e, "@mt")).ToList();
+        Assert.That(plainEvents, Has.None.StartsWith("Below the switch"));
+        Assert.That(plainEvents.Count(m => m!.StartsWith("At the switch", StringComparison.Ordinal)), Is.EqualTo(1));
+        Assert.That(redactedEvents.Count(m => m!.StartsWith("Below the switch", StringComparison.Ordinal)), Is.EqualTo(1));
+        Assert.That(redactedEvents.Count(m => m!.StartsWith("At the switch", StringComparison.Ordinal)), Is.EqualTo(1));
+        // The "Redacted" entry keeps its own rules (no detectors by default); the plain one gets AddObservability()'s.
+        Assert.That(plainEvents, Has.None.Contains("hunter4"));
+    }
+
     /// <summary>A web builder whose "Serilog" section writes to a <see cref="DisposalProbeSink"/> named <paramref name="id"/>.</summary>
     static WebApplicationBuilder BuilderWithProbe(string id)
     {

@@ -1,0 +1,103 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Primitives;
+
+namespace Serilog.Extensions.Observability.AspNetCore.Hosting;
+
+/// <summary>
+/// The application's configuration with part of the <c>"Serilog"</c> section left out, so that
+/// <c>AddObservability()</c> can read the section's plain sinks (the <c>"WriteTo"</c> entries that are not already
+/// <c>"Redacted"</c>) into a logger of their own, written to behind <c>WithObservability()</c>'s redaction, and the
+/// rest of the section into the application's logger. Without it a plain sink would get only the enricher's masking of
+/// properties, and the message template's text and the exception as logged. Reads and reload tokens go to the
+/// configuration itself, so a reload still reaches both readers.
+/// </summary>
+internal sealed class SerilogSinksView : IConfiguration
+{
+    const string SectionName = "Serilog";
+    const string WriteTo = "WriteTo";
+
+    readonly IConfiguration _configuration;
+    readonly bool _plainSinksOnly;
+
+    /// <param name="configuration">The application's configuration.</param>
+    /// <param name="plainSinksOnly"><see langword="true"/>: only <c>"Using"</c>, <c>"LevelSwitches"</c> and the plain
+    /// <c>"WriteTo"</c> entries of the section; <see langword="false"/>: everything but those entries.</param>
+    public SerilogSinksView(IConfiguration configuration, bool plainSinksOnly)
+    {
+        _configuration = configuration;
+        _plainSinksOnly = plainSinksOnly;
+    }
+
+    /// <summary>Whether the section lists a sink directly under <c>"WriteTo"</c>, not inside <c>"Redacted"</c>.</summary>
+    public static bool HasPlainSinks(IConfiguration configuration) =>
+        configuration.GetSection(SectionName).GetSection(WriteTo).GetChildren().Any(entry => !IsRedacted(entry));
+
+    public string? this[string key]
+    {
+        get => IsHidden(key) ? null : _configuration[key];
+        set => _configuration[key] = value;
+    }
+
+    public IConfigurationSection GetSection(string key) => new Section(this, _configuration.GetSection(key));
+
+    public IEnumerable<IConfigurationSection> GetChildren() => Visible(_configuration.GetChildren());
+
+    public IChangeToken GetReloadToken() => _configuration.GetReloadToken();
+
+    IEnumerable<IConfigurationSection> Visible(IEnumerable<IConfigurationSection> children) =>
+        children.Where(child => !IsHidden(child.Path)).Select(child => new Section(this, child));
+
+    /// <summary>Whether the key at <paramref name="path"/>, or a section holding it, is left out of this view.</summary>
+    bool IsHidden(string path)
+    {
+        var segments = path.Split(ConfigurationPath.KeyDelimiter);
+        if (segments.Length < 2 || !string.Equals(segments[0], SectionName, StringComparison.OrdinalIgnoreCase)) return false;
+        var top = segments[1];
+        var isWriteTo = string.Equals(top, WriteTo, StringComparison.OrdinalIgnoreCase);
+        if (_plainSinksOnly && !isWriteTo && !string.Equals(top, "Using", StringComparison.OrdinalIgnoreCase)
+            && !string.Equals(top, "LevelSwitches", StringComparison.OrdinalIgnoreCase))
+            return true;
+        if (!isWriteTo || segments.Length < 3) return false;
+        var redacted = IsRedacted(_configuration.GetSection(ConfigurationPath.Combine(SectionName, WriteTo, segments[2])));
+        return _plainSinksOnly ? redacted : !redacted;
+    }
+
+    /// <summary>A <c>"WriteTo"</c> entry naming the <c>Redacted</c> sink (<c>{"Name": "Redacted"}</c> or <c>"Redacted"</c>).</summary>
+    static bool IsRedacted(IConfigurationSection entry) =>
+        string.Equals(entry["Name"] ?? entry.Value, "Redacted", StringComparison.OrdinalIgnoreCase);
+
+    sealed class Section : IConfigurationSection
+    {
+        readonly SerilogSinksView _view;
+        readonly IConfigurationSection _section;
+
+        public Section(SerilogSinksView view, IConfigurationSection section)
+        {
+            _view = view;
+            _section = section;
+        }
+
+        public string Key => _section.Key;
+
+        public string Path => _section.Path;
+
+        public string? Value
+        {
+            get => _view.IsHidden(Path) ? null : _section.Value;
+            set => _section.Value = value;
+        }
+
+        public string? this[string key]
+        {
+            get => _view[ConfigurationPath.Combine(Path, key)];
+            set => _section[key] = value;
+        }
+
+        public IConfigurationSection GetSection(string key) => new Section(_view, _section.GetSection(key));
+
+        public IEnumerable<IConfigurationSection> GetChildren() =>
+            _view.IsHidden(Path) ? Enumerable.Empty<IConfigurationSection>() : _view.Visible(_section.GetChildren());
+
+        public IChangeToken GetReloadToken() => _section.GetReloadToken();
+    }
+}
