@@ -20,16 +20,7 @@ sealed class Redactor
     internal const int MaximumWalkDepth = 128;
 
     readonly int _maximumJsonLength;
-    readonly ConditionalWeakTable<MessageTemplate, MessageTemplate> _templates = new();
-
-    const int SeenTemplateSlots = 1024;
-
-    /// <summary>
-    /// Identity hashes of templates the detectors read once and did not cache: a template is cached the second time it
-    /// is seen, so interpolated text (a new template per event) costs no <see cref="_templates"/> entry (a GC handle).
-    /// No reference, so nothing is kept alive.
-    /// </summary>
-    readonly int[] _seenTemplates = new int[SeenTemplateSlots];
+    readonly TemplateMemo<MessageTemplate> _templates = new();
 
     /// <summary>Strings of length 2 up to the JSON limit may hold structured text: <c>(uint)(length - 2) &lt; this</c>.</summary>
     readonly uint _structuredLengthSpan;
@@ -702,18 +693,8 @@ sealed class Redactor
             RedactionFailures.Report("redacting the message template", ex);
             result = new MessageTemplate(new MessageTemplateToken[] { new TextToken(Masker.Fixed.Value as string ?? "") });
         }
-        if (template.Text.Length <= SafeTemplateNames.MaximumTemplateLength && SeenBefore(template)) _templates.AddOrUpdate(template, result);
+        _templates.Remember(template, result);
         return result;
-    }
-
-    /// <summary>Whether <paramref name="template"/> was seen before (rarely a template with the same identity hash); remembers it if not.</summary>
-    bool SeenBefore(MessageTemplate template)
-    {
-        var hash = RuntimeHelpers.GetHashCode(template);
-        ref var seen = ref _seenTemplates[hash & (SeenTemplateSlots - 1)];
-        if (Volatile.Read(ref seen) == hash) return true;
-        Volatile.Write(ref seen, hash);
-        return false;
     }
 
     MessageTemplate BuildTemplate(MessageTemplate template)

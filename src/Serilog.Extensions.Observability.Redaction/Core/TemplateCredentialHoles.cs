@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Redaction.Detection;
@@ -17,16 +16,12 @@ namespace Serilog.Extensions.Observability.Redaction.Core;
 /// <remarks>
 /// The template is rendered once with a probe in each hole and read by the embedded-credential detector alone; a hole
 /// whose probe is masked is a credential. Only a template whose text holds <c>=</c>, <c>%3D</c> or <c>://</c> is read at all; the
-/// answer is cached per template that comes back, as <see cref="Redactor.RedactTemplate"/> caches its own.
+/// answer is kept per template that comes back (<see cref="TemplateMemo{T}"/>), as <see cref="Redactor.RedactTemplate"/> keeps its own.
 /// </remarks>
 sealed class TemplateCredentialHoles
 {
-    const int SeenSlots = 1024;
-
     readonly ValueDetectors _detectors;
-    readonly ConditionalWeakTable<MessageTemplate, string[]> _cache = new();
-    /// <summary>Identity hashes of templates read once and not cached (no reference, so nothing is kept alive).</summary>
-    readonly int[] _seen = new int[SeenSlots];
+    readonly TemplateMemo<string[]> _cache = new();
 
     public TemplateCredentialHoles(ValueDetectors detectors) => _detectors = detectors;
 
@@ -40,17 +35,8 @@ sealed class TemplateCredentialHoles
         if (_cache.TryGetValue(template, out var cached)) return cached;
 
         var names = Find(template);
-        if (text.Length <= SafeTemplateNames.MaximumTemplateLength && SeenBefore(template)) _cache.AddOrUpdate(template, names);
+        _cache.Remember(template, names);
         return names;
-    }
-
-    bool SeenBefore(MessageTemplate template)
-    {
-        var hash = RuntimeHelpers.GetHashCode(template);
-        ref var seen = ref _seen[hash & (SeenSlots - 1)];
-        if (Volatile.Read(ref seen) == hash) return true;
-        Volatile.Write(ref seen, hash);
-        return false;
     }
 
     string[] Find(MessageTemplate template)
