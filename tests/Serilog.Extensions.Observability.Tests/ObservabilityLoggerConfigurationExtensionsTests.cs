@@ -122,6 +122,24 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     }
 
     [Test]
+    public void ASinkOfTheOptionsThatThrowsAtConfigurationLeavesTheRollingJsonFileFree()
+    {
+        // The RollingJson sink claims its path as it is built; a sink added through WriteTo(...) that fails after it
+        // would leave the path claimed by a sink nothing can close, and the next configuration on it refused.
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "app-.json");
+        var ex = Assert.Throws<ArgumentException>(() => new LoggerConfiguration()
+            .WithObservability(o => o.Console(ObservabilityConsoleFormat.None).RollingJson(path)
+                .WriteTo(_ => throw new ArgumentException("The sink's argument is invalid.", "configure"))));
+        Assert.That(ex!.ParamName, Is.EqualTo("configure"));
+
+        using (var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.None).RollingJson(path)).CreateLogger())
+            logger.Information("After the failure");
+
+        Assert.That(File.ReadAllText(Directory.GetFiles(folder.Path).Single()), Does.Contain("After the failure"));
+    }
+
+    [Test]
     public void ServiceNameVersionAndEnvironmentAreOnEveryEvent()
     {
         var evt = DelegatingSink.GetLogEvent(l => l.Information("x"),

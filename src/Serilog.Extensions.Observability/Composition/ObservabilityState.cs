@@ -128,10 +128,12 @@ sealed class ObservabilityState
                         break;
                 }
 
+                // The options' own sinks before the file: one that throws would otherwise leave the RollingJson sink
+                // built, claiming its path, with nothing to close it.
+                foreach (var sinks in options.SinkActions) sinks(inner);
+
                 if (options.RollingJsonPath is { } path)
                     inner.RollingJson(path, options.RollingJsonOptions);
-
-                foreach (var sinks in options.SinkActions) sinks(inner);
             }, options.ApplyRedaction),
             LevelAlias.Minimum,
             null);
