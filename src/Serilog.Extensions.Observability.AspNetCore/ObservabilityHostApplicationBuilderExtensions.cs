@@ -59,32 +59,44 @@ public static class ObservabilityHostApplicationBuilderExtensions
             // The section's plain sinks (not inside "Redacted") are read into a logger of their own, written to behind
             // the same redaction as our console and file: as sinks of the application's logger they would get the
             // message template's text and the exception as logged.
-            var plainSinks = SerilogSinksView.HasPlainSinks(configuration);
-            return new LoggerConfiguration()
-                .ReadFrom.Configuration(plainSinks ? new SerilogSinksView(configuration, plainSinksOnly: false) : configuration)
-                .WithObservability(options =>
-                {
-                    if (section.GetSection("WriteTo").GetChildren().Any())
-                        options.Console(ObservabilityConsoleFormat.None);
-                    if (plainSinks)
-                        options.WriteTo(writeTo => writeTo.Sink(new LoggerConfiguration()
-                            .MinimumLevel.Verbose()
-                            .ReadFrom.Configuration(new SerilogSinksView(configuration, plainSinksOnly: true))
-                            .CreateLogger()));
-                    // An enricher the section names runs with the section's arguments; ours, with the defaults, would add
-                    // what they turned off (the trace id fallback of WithCorrelation) or repeat it under another name.
-                    options.Without(EnrichersNamedIn(section));
-                    if (!SectionDecidesAspNetCoreLevel(section))
-                        options.MinimumLevel(AspNetCoreSource, LogEventLevel.Warning);
-                    // The rules of our own redaction passes: the section's WithRedaction entries add passes of their own,
-                    // and without this a key they exclude would still be masked by ours.
-                    if (section.GetSection(RedactionSectionName) is { } redaction && redaction.Exists())
-                        options.Redaction(rules => BindRedaction(redaction, rules));
-                    if (environment.EnvironmentName is { Length: > 0 } environmentName && options.ServiceName is null)
-                        options.Service(environment.ApplicationName is { Length: > 0 } name ? name : "app", environment: environmentName);
-                    configure?.Invoke(options);
-                })
-                .CreateLogger();
+            // Built first, and closed if the rest fails: built inside WithObservability(), after the sinks the section
+            // lists inside "Redacted", a plain sink that fails would leave those built, their files claimed, unclosed.
+            var plainSinks = SerilogSinksView.HasPlainSinks(configuration)
+                ? new LoggerConfiguration()
+                    .MinimumLevel.Verbose()
+                    .ReadFrom.Configuration(new SerilogSinksView(configuration, plainSinksOnly: true))
+                    .CreateLogger()
+                : null;
+            try
+            {
+                return new LoggerConfiguration()
+                    .ReadFrom.Configuration(plainSinks is not null ? new SerilogSinksView(configuration, plainSinksOnly: false) : configuration)
+                    .WithObservability(options =>
+                    {
+                        if (section.GetSection("WriteTo").GetChildren().Any())
+                            options.Console(ObservabilityConsoleFormat.None);
+                        if (plainSinks is not null)
+                            options.WriteTo(writeTo => writeTo.Sink(plainSinks));
+                        // An enricher the section names runs with the section's arguments; ours, with the defaults, would add
+                        // what they turned off (the trace id fallback of WithCorrelation) or repeat it under another name.
+                        options.Without(EnrichersNamedIn(section));
+                        if (!SectionDecidesAspNetCoreLevel(section))
+                            options.MinimumLevel(AspNetCoreSource, LogEventLevel.Warning);
+                        // The rules of our own redaction passes: the section's WithRedaction entries add passes of their own,
+                        // and without this a key they exclude would still be masked by ours.
+                        if (section.GetSection(RedactionSectionName) is { } redaction && redaction.Exists())
+                            options.Redaction(rules => BindRedaction(redaction, rules));
+                        if (environment.EnvironmentName is { Length: > 0 } environmentName && options.ServiceName is null)
+                            options.Service(environment.ApplicationName is { Length: > 0 } name ? name : "app", environment: environmentName);
+                        configure?.Invoke(options);
+                    })
+                    .CreateLogger();
+            }
+            catch
+            {
+                plainSinks?.Dispose();
+                throw;
+            }
         }
 
         // What this call's logger replaces is closed before it is built, not after: both come from one configuration,
