@@ -140,6 +140,22 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     }
 
     [Test]
+    public void ASecondCallWhoseSinkThrowsReportsThatSinksErrorAndKeepsTheFirstCallsFile()
+    {
+        using var folder = TempFolder.ForCaller();
+        var configuration = new LoggerConfiguration()
+            .WithObservability(o => o.Console(ObservabilityConsoleFormat.None).RollingJson(Path.Combine(folder.Path, "app-.json")));
+
+        var ex = Assert.Throws<ArgumentException>(() => configuration.WithObservability(o =>
+            o.WriteTo(_ => throw new ArgumentException("The sink's argument is invalid.", "configure"))));
+        Assert.That(ex!.ParamName, Is.EqualTo("configure"), "not the file's path, still claimed by the failed set");
+
+        using (var logger = configuration.CreateLogger())
+            logger.Information("After the failure");
+        Assert.That(File.ReadAllText(Directory.GetFiles(folder.Path).Single()), Does.Contain("After the failure"));
+    }
+
+    [Test]
     public void ServiceNameVersionAndEnvironmentAreOnEveryEvent()
     {
         var evt = DelegatingSink.GetLogEvent(l => l.Information("x"),
