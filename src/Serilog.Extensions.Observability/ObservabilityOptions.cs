@@ -186,7 +186,10 @@ public sealed class ObservabilityOptions
     /// Adds sinks that receive every event after the same redaction as the console and the rolling JSON file: the
     /// message template's text, the rendered values and the exception are masked too, which a sink added beside
     /// <c>WithObservability()</c> with <c>WriteTo</c> does not get (it sees only the enricher's masking of properties).
-    /// Each call adds; <paramref name="configure"/> runs each time <c>WithObservability()</c> builds its sinks.
+    /// Each call adds; <paramref name="configure"/> runs each time <c>WithObservability()</c> builds its sinks, and a
+    /// later <c>WithObservability()</c> call on the same configuration disposes the sinks it built before: create the
+    /// sinks inside <paramref name="configure"/> rather than passing one instance in, which would be disposed and then
+    /// written to again.
     /// </summary>
     /// <param name="configure">Adds the sinks, for example <c>w =&gt; w.File("logs/app.txt")</c>.</param>
     /// <returns>The same options.</returns>
