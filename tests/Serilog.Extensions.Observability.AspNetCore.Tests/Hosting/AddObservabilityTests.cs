@@ -193,16 +193,8 @@ public class AddObservabilityTests
         AssertCollected(late, "the closed late logger is still referenced");
     }
 
-    /// <summary>Collects until <paramref name="reference"/>'s target is gone, a few times at most.</summary>
-    static void AssertCollected(WeakReference reference, string message)
-    {
-        for (var i = 0; i < 3 && reference.IsAlive; i++)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-        }
-        Assert.That(reference.IsAlive, Is.False, message);
-    }
+    static void AssertCollected(WeakReference reference, string message) =>
+        Assert.That(Collected.Eventually(reference), Is.True, message);
 
     [Test]
     public async Task WhatTheLateLoggerWasBuiltFromIsNotKeptOnceTheProgramHasClosedIt()

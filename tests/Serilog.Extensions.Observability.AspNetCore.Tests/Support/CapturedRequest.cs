@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
 using Serilog.Extensions.Observability.Enrichers;
+using Serilog.Extensions.Observability.Tests.Support;
 
 namespace Serilog.Extensions.Observability.AspNetCore.Tests.Support;
 
@@ -25,13 +26,9 @@ sealed class CapturedRequest
     public bool RequestIsAlive()
     {
         var request = _request ?? throw new InvalidOperationException("No request captured.");
-        for (var i = 0; i < 3 && request.IsAlive; i++)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-        }
+        var collected = Collected.Eventually(request);
         GC.KeepAlive(_context);
-        return request.IsAlive;
+        return !collected;
     }
 
     /// <summary>The correlation id and user the captured flow sees.</summary>
