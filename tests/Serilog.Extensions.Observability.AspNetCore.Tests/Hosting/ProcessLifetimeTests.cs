@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Runtime.InteropServices;
 using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
 using Serilog.Extensions.Observability.Tests.Support;
 
@@ -8,33 +6,13 @@ namespace Serilog.Extensions.Observability.AspNetCore.Tests.Hosting;
 /// <summary>A real host process (see Program.cs) ended the way services are: SIGTERM from docker, systemd, Kubernetes.</summary>
 public class ProcessLifetimeTests
 {
-    [DllImport("libc", SetLastError = true)]
-    static extern int kill(int pid, int signal);
-
     [Test]
     public void OnSigtermEveryEventUpToTheStopAndTheShutdownEventsAreInTheFile()
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) Assert.Ignore("SIGTERM needs a Unix system.");
         using var folder = TempFolder.ForCaller();
-        using var child = Process.Start(ChildProcesses.ThisAssembly("worker-host", folder.Path))!;
-        string error;
-        try
-        {
-            var errorRead = child.StandardError.ReadToEndAsync();
-            var ready = child.StandardOutput.ReadLineAsync();
-            Assert.That(ready.Wait(TimeSpan.FromSeconds(60)), Is.True, "The host never became ready.");
-            Assert.That(ready.Result, Is.EqualTo("ready"), child.HasExited ? errorRead.Result : "");
-            Assert.That(kill(child.Id, 15), Is.EqualTo(0), "kill(SIGTERM) failed.");
-            Assert.That(child.WaitForExit(60_000), Is.True, "The host did not stop in time.");
-            Assert.That(errorRead.Wait(TimeSpan.FromSeconds(30)), Is.True);
-            error = errorRead.Result;
-        }
-        finally
-        {
-            if (!child.HasExited) child.Kill();
-            child.WaitForExit(30_000);
-        }
-        Assert.That(child.ExitCode, Is.EqualTo(0), error);
+        var (exitCode, error) = ChildProcesses.Run(ChildProcesses.ThisAssembly("worker-host", folder.Path), "ready", signal: 15);
+        Assert.That(exitCode, Is.EqualTo(0), error);
 
         var events = LogFileEvents.Read(folder.Path);
         var templates = events.Select(e => LogFileEvents.Prop(e, "@mt")).ToList();
@@ -55,23 +33,9 @@ public class ProcessLifetimeTests
     public void AHostThatFailsToStartHasTheFailureInTheFile(string how, int? exitCode)
     {
         using var folder = TempFolder.ForCaller();
-        using var child = Process.Start(ChildProcesses.ThisAssembly("failing-host", folder.Path, how))!;
-        string error;
-        try
-        {
-            var errorRead = child.StandardError.ReadToEndAsync();
-            var outputRead = child.StandardOutput.ReadToEndAsync();
-            Assert.That(child.WaitForExit(60_000), Is.True, "The host did not end in time.");
-            Assert.That(errorRead.Wait(TimeSpan.FromSeconds(30)) && outputRead.Wait(TimeSpan.FromSeconds(30)), Is.True);
-            error = errorRead.Result;
-        }
-        finally
-        {
-            if (!child.HasExited) child.Kill();
-            child.WaitForExit(30_000);
-        }
-        if (exitCode is { } code) Assert.That(child.ExitCode, Is.EqualTo(code), error);
-        else Assert.That(child.ExitCode, Is.Not.EqualTo(0), error);
+        var (code, error) = ChildProcesses.Run(ChildProcesses.ThisAssembly("failing-host", folder.Path, how));
+        if (exitCode is { } expected) Assert.That(code, Is.EqualTo(expected), error);
+        else Assert.That(code, Is.Not.EqualTo(0), error);
 
         var events = LogFileEvents.Read(folder.Path);
         var failures = events.Where(e => LogFileEvents.Prop(e, "@x")?.Contains("Failing host cannot start", StringComparison.Ordinal) == true).ToList();

@@ -82,9 +82,6 @@ public class ProcessExitTests
         lock (selfLog) Assert.That(selfLog, Has.Some.Contains("SIGTERM").And.Some.Contains("SIGINT"));
     }
 
-    [DllImport("libc", SetLastError = true)]
-    static extern int kill(int pid, int signal);
-
     static (int ExitCode, List<string> Lines, string Error) RunChild(string how, int signal = 0) =>
         RunChild(signal, folder => ChildProcesses.ThisAssembly("exit-child", Path.Combine(folder, "exit-.json"), Events.ToString(System.Globalization.CultureInfo.InvariantCulture), how));
 
@@ -94,25 +91,8 @@ public class ProcessExitTests
     static (int ExitCode, List<string> Lines, string Error) RunChild(int signal, Func<string, ProcessStartInfo> start)
     {
         using var folder = TempFolder.ForCaller();
-        using var child = Process.Start(start(folder.Path))!;
-        string error;
-        try
-        {
-            var errorRead = child.StandardError.ReadToEndAsync();
-            var logged = child.StandardOutput.ReadLineAsync();
-            Assert.That(logged.Wait(TimeSpan.FromSeconds(60)), Is.True, "The child never logged its events.");
-            Assert.That(logged.Result, Is.EqualTo("logged"), child.HasExited ? errorRead.Result : "");
-            if (signal != 0) Assert.That(kill(child.Id, signal), Is.EqualTo(0), "kill() failed.");
-            Assert.That(child.WaitForExit(60_000), Is.True, "The child did not end in time.");
-            Assert.That(errorRead.Wait(TimeSpan.FromSeconds(30)), Is.True);
-            error = errorRead.Result;
-        }
-        finally
-        {
-            if (!child.HasExited) child.Kill();
-            child.WaitForExit(30_000);
-        }
+        var (exitCode, error) = ChildProcesses.Run(start(folder.Path), "logged", signal);
         var lines = LogFiles.AllLines(folder.Path);
-        return (child.ExitCode, lines, error);
+        return (exitCode, lines, error);
     }
 }
