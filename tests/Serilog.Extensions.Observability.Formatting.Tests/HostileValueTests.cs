@@ -28,18 +28,6 @@ public class HostileValueTests
         }
     }
 
-    /// <summary>The root cause of a chain: records how deep the stack was when something asked for its text.</summary>
-    internal sealed class ExceptionFrameProbe() : Exception("root cause")
-    {
-        public int DeepestFrames;
-
-        public override string ToString()
-        {
-            DeepestFrames = Math.Max(DeepestFrames, new StackTrace().FrameCount);
-            return base.ToString();
-        }
-    }
-
     internal static LogEventPropertyValue Nested(string kind, int depth, LogEventPropertyValue? leaf = null)
     {
         var value = leaf ?? new ScalarValue("leaf");

@@ -392,18 +392,6 @@ public class RedactingSinkTests
         public override string ToString() => throw new FormatException("no text");
     }
 
-    /// <summary>The root cause of a chain: records how deep the stack was when something asked for its text.</summary>
-    sealed class ExceptionFrameProbe(string message) : Exception(message)
-    {
-        public int DeepestFrames;
-
-        public override string ToString()
-        {
-            DeepestFrames = Math.Max(DeepestFrames, new StackTrace().FrameCount);
-            return base.ToString();
-        }
-    }
-
     [Test]
     public void AnExceptionChainedDeeperThanAnyRealOneIsNotReadThroughTheRecursiveExceptionToStringAndStaysMasked()
     {

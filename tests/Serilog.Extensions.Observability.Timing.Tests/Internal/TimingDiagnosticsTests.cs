@@ -4,6 +4,7 @@ using System.Reflection;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Timing.Internal;
 using Serilog.Extensions.Observability.Timing.Tests.Support;
+using Serilog.Extensions.Observability.Tests.Support;
 
 namespace Serilog.Extensions.Observability.Timing.Tests.Internal;
 
@@ -294,18 +295,6 @@ public class TimingDiagnosticsTests
         Assert.That(exception.Tags.Single(t => t.Key == "exception.type").Value, Is.EqualTo(typeof(UnreadableException).FullName));
         Assert.That(log.StageEvent("parse").Exception, Is.TypeOf<UnreadableException>());
         Assert.That(log.StageEvent("parse").Level, Is.EqualTo(LogEventLevel.Error));
-    }
-
-    /// <summary>The root cause of a chain: records how deep the stack was when something asked for its text.</summary>
-    sealed class ExceptionFrameProbe() : Exception("root cause")
-    {
-        public int DeepestFrames;
-
-        public override string ToString()
-        {
-            DeepestFrames = Math.Max(DeepestFrames, new StackTrace().FrameCount);
-            return base.ToString();
-        }
     }
 
     [Test]
