@@ -123,6 +123,34 @@ public class CultureTests
         Assert.That(Utf8.DecodeStrict(utf8), Is.EqualTo(text));
     }
 
+    [TestCase("ar-SA")]
+    [TestCase("fa-IR")]
+    [TestCase("sv-SE")]
+    public void AnEnumValueThatNamesNoMemberIsRenderedWithTheInvariantMinusSign(string cultureName)
+    {
+        // The runtime formats such a value as its number with the current culture whatever the provider is given
+        // ("\u061c-1" under ar-SA, "\u2212" under sv-SE). Its JSON value is Serilog's, its ToString(), as the README says.
+        var logEvent = new LogEvent(new DateTimeOffset(2026, 11, 22, 10, 30, 15, TimeSpan.Zero), LogEventLevel.Information, null,
+            Parser.Parse("On {Day} {Day:D} {Day,4:G} {Attributes:F} {Days}"),
+            [new LogEventProperty("Day", new ScalarValue((DayOfWeek)(-1))), new LogEventProperty("Attributes", new ScalarValue((FileAttributes)int.MinValue)),
+             new LogEventProperty("Days", new SequenceValue([new ScalarValue((DayOfWeek)(-2)), new ScalarValue(DayOfWeek.Monday)]))]);
+
+        var previous = CultureInfo.CurrentCulture;
+        CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo(cultureName);
+        try
+        {
+            var compact = Utf8.FormatText(new CompactJsonFormatter(), logEvent);
+            Assert.That(compact, Does.Contain("\"@r\":[\"-1\",\"  -1\",\"-2147483648\"]"));
+            Assert.That(compact, Does.EndWith(",\"Day\":\"" + (DayOfWeek)(-1) + "\",\"Attributes\":\"" + (FileAttributes)int.MinValue + "\",\"Days\":[\"" + (DayOfWeek)(-2) + "\",\"Monday\"]}" + Environment.NewLine));
+            Assert.That(Utf8.FormatText(new RenderedCompactJsonFormatter(), logEvent), Does.Contain("\"@m\":\"On -1 -1   -1 -2147483648 [-2, Monday]\""));
+            Assert.That(Utf8.DecodeStrict(Utf8.FormatUtf8(new FlatJsonFormatter(), logEvent)), Does.Contain("\"message\":\"On -1 -1   -1 -2147483648 [-2, Monday]\""));
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = previous;
+        }
+    }
+
     static List<string?[]> Format(CultureInfo culture, IUtf8Formatter[] formatters, List<(object? Value, LogEvent Event)> events, bool reference)
     {
         Assert.That(CultureInfo.CurrentCulture.Name, Is.EqualTo(culture.Name));

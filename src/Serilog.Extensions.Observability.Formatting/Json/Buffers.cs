@@ -149,6 +149,13 @@ sealed class CharBuilder(int capacity)
         Length += count;
     }
 
+    /// <summary>Removes <paramref name="count"/> chars at <paramref name="index"/>, shifting what follows.</summary>
+    public void Remove(int index, int count)
+    {
+        _buffer.AsSpan(index + count, Length - index - count).CopyTo(_buffer.AsSpan(index));
+        Length -= count;
+    }
+
     /// <summary>Replaces the char at <paramref name="index"/>, which must be within <see cref="Length"/>.</summary>
     public void Set(int index, char c)
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Formatting.Json;
 using Serilog.Parsing;
@@ -155,6 +156,11 @@ static class MessageRenderer
                 AppendWithEscapedQuotes(output, s);
                 output.Append('"');
                 return;
+            case Enum:
+                var start = output.Length;
+                RenderFormattable(output, (ISpanFormattable)value, format);
+                WithInvariantMinusSign(output, start);
+                return;
             case ISpanFormattable formattable:
                 RenderFormattable(output, formattable, format);
                 return;
@@ -216,6 +222,22 @@ static class MessageRenderer
             text = UnformattedText(value);
         }
         output.Append(text);
+    }
+
+    /// <summary>
+    /// The runtime writes an enum value that names no member, or one formatted <c>D</c>, as its number, with the
+    /// current culture's negative sign whatever the provider (<c>\u061c-1</c> under ar-SA, <c>\u2212</c> under sv-SE);
+    /// every rendering is in the invariant culture, so that sign becomes <c>-</c>.
+    /// </summary>
+    static void WithInvariantMinusSign(CharBuilder output, int start)
+    {
+        var sign = NumberFormatInfo.CurrentInfo.NegativeSign;
+        var written = output.From(start);
+        if (sign == "-" || !written.StartsWith(sign, StringComparison.Ordinal) || written.Length == sign.Length ||
+            written.Slice(sign.Length).ContainsAnyExceptInRange('0', '9'))
+            return;
+        output.Set(start, '-');
+        output.Remove(start + 1, sign.Length - 1);
     }
 
     /// <summary>
