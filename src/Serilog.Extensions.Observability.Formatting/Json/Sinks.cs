@@ -233,8 +233,13 @@ readonly struct Utf8Sink(ByteBuilder buffer) : IJsonSink
         buffer.Length += RoundTripDates.MaxLength;
     }
 
-    public void Integer(long value) =>
-        buffer.Length += AsciiDigits.Write(buffer.Free(AsciiDigits.MaxInt64Length), value);
+    public void Integer(long value)
+    {
+        // Free() first, on a statement of its own: when the line outgrows an output's borrowed space it moves to the
+        // builder's own array and Length changes; "Length += Write(Free(..))" would add to the Length read before that.
+        var written = AsciiDigits.Write(buffer.Free(AsciiDigits.MaxInt64Length), value);
+        buffer.Length += written;
+    }
 
     public void Decimal(decimal value)
     {

@@ -82,6 +82,24 @@ public class DirectOutputTests
         Assert.That(output.Written.AsSpan().SequenceEqual(expected.ToArray()), Is.True);
     }
 
+    [TestCase("compact")]
+    [TestCase("rendered")]
+    [TestCase("flat")]
+    public void AnIntegerThatCrossesTheEndOfTheFreeSpaceAtAnOffsetIsWrittenWhole(string formatterName)
+    {
+        // The rolling sink's buffer hands out its free space after the lines already in it, as this output does from
+        // its offset: an integer written across the end of that space took the line's length from before it moved.
+        var formatter = GoldenCase.CreateFormatter(formatterName);
+        var output = new StingyWriter(arrayBacked: true);
+        for (var length = 0; length < 600; length++)
+        {
+            var logEvent = Some.LogEvent("Sized {Count}", properties: [Some.Property("Text", new string('x', length)), Some.Property("Count", long.MinValue)]);
+            var before = output.Written.Length;
+            formatter.Format(logEvent, output);
+            Assert.That(Utf8.DecodeStrict(output.Written[before..]), Is.EqualTo(Utf8.FormatText(formatter, logEvent)), $"text of {length} chars");
+        }
+    }
+
     [Test]
     public void LinesAreAppendedAfterWhatTheOutputAlreadyHolds()
     {
