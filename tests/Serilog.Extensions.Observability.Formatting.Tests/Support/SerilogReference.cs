@@ -69,7 +69,7 @@ static class SerilogReference
     }
 
     // https://en.wikipedia.org/wiki/Jenkins_hash_function, over UTF-16 code units.
-    static uint JenkinsOneAtATime(string text)
+    internal static uint JenkinsOneAtATime(string text)
     {
         uint hash = 0;
         unchecked
