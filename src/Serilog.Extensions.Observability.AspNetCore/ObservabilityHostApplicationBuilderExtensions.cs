@@ -147,7 +147,11 @@ public static class ObservabilityHostApplicationBuilderExtensions
         builder.Logging.AddFilter<SerilogLoggerProvider>(null, LogLevel.Trace);
         builder.Services.AddSingleton<ILogger>(logger);
         DiagnosticContextRegistration.Add(builder.Services, logger);
-        builder.Services.Configure<RequestLoggingOptions>(section.GetSection("RequestLogging"));
+        // Bound once here too, so that a misspelt key or a value that does not convert fails now, as a Redaction one does,
+        // not silently (an unknown key) or only at UseSerilogRequestLogging().
+        var requestLogging = section.GetSection(RequestLoggingSectionName);
+        BindStrictly(requestLogging, new RequestLoggingOptions(), nameof(RequestLoggingOptions), "request logging");
+        builder.Services.Configure<RequestLoggingOptions>(requestLogging, binder => binder.ErrorOnUnknownConfiguration = true);
         // A web host puts this first in the pipeline: it answers, with the correlation id, the exceptions that escape
         // every handler, so UseCorrelation() can leave them to the exception handlers the application placed before it.
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, UnhandledExceptionStartupFilter>());
@@ -158,19 +162,28 @@ public static class ObservabilityHostApplicationBuilderExtensions
 
     const string RedactionSectionName = "Redaction";
 
+    const string RequestLoggingSectionName = "RequestLogging";
+
     /// <summary>
     /// Binds <c>"Serilog:Redaction"</c> (<see cref="RedactionOptions"/>' property names, as in the Redaction package's
     /// <c>"Args"</c>) onto the rules; a value that does not convert is a configuration error naming its key.
     /// </summary>
-    static void BindRedaction(IConfigurationSection section, RedactionOptions rules)
+    static void BindRedaction(IConfigurationSection section, RedactionOptions rules) =>
+        BindStrictly(section, rules, nameof(RedactionOptions), "redaction");
+
+    /// <summary>
+    /// Binds one of our own sections onto its options: a key that is not one of their properties, or a value that does
+    /// not convert, is a configuration error naming the section and the key.
+    /// </summary>
+    static void BindStrictly(IConfigurationSection section, object options, string optionsType, string description)
     {
         try
         {
-            section.Bind(rules, binder => binder.ErrorOnUnknownConfiguration = true);
+            section.Bind(options, binder => binder.ErrorOnUnknownConfiguration = true);
         }
         catch (InvalidOperationException ex)
         {
-            throw new InvalidOperationException($"The \"{section.Path}\" section does not bind to the redaction options ({nameof(RedactionOptions)} property names): {ex.Message}", ex);
+            throw new InvalidOperationException($"The \"{section.Path}\" section does not bind to the {description} options ({optionsType} property names): {ex.Message}", ex);
         }
     }
 

@@ -626,6 +626,23 @@ public class AddObservabilityTests
         Assert.That(ex!.Message, Does.Contain("Serilog:Redaction").And.Contain("ExcludeKeys"));
     }
 
+    [TestCase("\"ExcludePath\": [ \"/health\" ]", "ExcludePath")]
+    [TestCase("\"SlowRequestTreshold\": \"00:00:02\"", "SlowRequestTreshold")]
+    [TestCase("\"RequestHeaders\": [ \"User-Agent\" ], \"Exclude\": [ \"/ready\" ]", "Exclude")]
+    public void ARequestLoggingSectionWithAKeyThatIsNotAnOptionIsAConfigurationError(string body, string key)
+    {
+        // As for "Serilog:Redaction": a misspelt key would otherwise be dropped without a word, and the health checks it
+        // was meant to leave out, or the slow requests it was meant to raise, logged as if it were not there.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes($$"""
+            { "Serilog": { "RequestLogging": { {{body}} } } }
+            """)));
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex!.Message, Does.Contain("Serilog:RequestLogging").And.Contain($"'{key}'"));
+    }
+
     [Test]
     public void ARedactionSectionWithAnInvalidValueNamesTheOption()
     {
