@@ -1,0 +1,146 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Serilog.AspNetCore;
+using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.AspNetCore.Tests.Hosting;
+
+/// <summary>
+/// The <c>"Serilog"</c> section as the package README writes it, option by option, and what a configuration reload
+/// changes. AddObservability sets the static Log.Logger.
+/// </summary>
+[NonParallelizable]
+public class SerilogSectionTests
+{
+    [TearDown]
+    public void ResetStaticLogger() => Log.CloseAndFlush();
+
+    static string ReadmeBlock(string heading)
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Serilog.Extensions.Observability.sln"))) dir = dir.Parent;
+        Assert.That(dir, Is.Not.Null, "The repository root was not found above the test assembly.");
+        var readme = File.ReadAllText(Path.Combine(dir!.FullName, "src", "Serilog.Extensions.Observability.AspNetCore", "README.md"));
+        var section = readme.IndexOf(heading, StringComparison.Ordinal);
+        Assert.That(section, Is.GreaterThanOrEqualTo(0), $"The README has no '{heading}'.");
+        var start = readme.IndexOf("```json\n", section, StringComparison.Ordinal) + "```json\n".Length;
+        return readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
+    }
+
+    static async Task<(WebApplication App, HttpClient Client)> StartAsync(string json, Action<WebApplication>? endpoints = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json)));
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.AddObservability();
+        var app = builder.Build();
+        app.UseCorrelation();
+        app.UseSerilogRequestLogging();
+        app.MapGet("/health", () => "ok");
+        app.MapGet("/metrics/cpu", () => "1");
+        endpoints?.Invoke(app);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        return (app, new HttpClient { BaseAddress = new Uri(address) });
+    }
+
+    [Test]
+    public async Task TheReadmesSerilogSectionWorksAsWritten()
+    {
+        using var logs = TempFolder.ForCaller();
+        var json = ReadmeBlock("`appsettings.json`:").Replace("logs/", logs.Path.Replace('\\', '/') + "/");
+        var (app, client) = await StartAsync(json);
+        using (client)
+        {
+            Assert.That(app.Services.GetRequiredService<IOptions<RequestLoggingOptions>>().Value.SlowRequestThreshold, Is.EqualTo(TimeSpan.FromSeconds(2)));
+            Log.Debug("Below the default level");
+            Assert.That((await client.GetAsync("/health")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That((await client.GetAsync("/metrics/cpu")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/missing");
+            request.Headers.TryAddWithoutValidation("User-Agent", "readme-agent");
+            request.Headers.TryAddWithoutValidation("Authorization", "Bearer readme-secret");
+            Assert.That((await client.SendAsync(request)).StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+            await app.DisposeAsync();
+        }
+
+        var events = LogFileEvents.Read(logs.Path);
+        Assert.Multiple(() =>
+        {
+            Assert.That(events.Select(e => LogFileEvents.Prop(e, "@mt")), Has.None.EqualTo("Below the default level"), "MinimumLevel:Default");
+            Assert.That(events.Select(e => LogFileEvents.Prop(e, "SourceContext")), Has.None.StartsWith("Microsoft.AspNetCore.Hosting"), "MinimumLevel:Override");
+            Assert.That(events.Select(e => LogFileEvents.Prop(e, "RequestPath")).OfType<string>(), Is.EqualTo(new[] { "/missing" }), "ExcludePaths, exact and prefix");
+            var completion = events.Single(e => LogFileEvents.Prop(e, "RequestPath") == "/missing");
+            Assert.That(LogFileEvents.Prop(completion, "@l"), Is.EqualTo("Warning"), "LogClientErrorsAsWarning");
+            var headers = completion.GetProperty("RequestHeaders");
+            Assert.That(headers.GetProperty("User-Agent").GetString(), Is.EqualTo("readme-agent"), "RequestHeaders");
+            Assert.That(headers.GetProperty("Authorization").GetString(), Is.EqualTo("[REDACTED]"), "RequestHeaders, masked");
+        });
+    }
+
+    [TestCase("", "Information")]
+    [TestCase(", \"SlowRequestThreshold\": \"00:00:00.0000001\"", "Warning")]
+    [TestCase(", \"SlowRequestThreshold\": \"1.00:00:00\"", "Information")]
+    public async Task SlowRequestThresholdFromTheSectionRaisesTheCompletionEvent(string threshold, string level)
+    {
+        using var logs = TempFolder.ForCaller();
+        var path = Path.Combine(logs.Path, "app-.json").Replace('\\', '/');
+        var (app, client) = await StartAsync($$"""
+            { "Serilog": { "WriteTo": [ { "Name": "RollingJson", "Args": { "path": "{{path}}" } } ],
+                           "RequestLogging": { "ExcludePaths": [ "/health" ]{{threshold}} } } }
+            """, a => a.MapGet("/orders", () => "[]"));
+        using (client)
+        {
+            Assert.That((await client.GetAsync("/orders")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            await app.DisposeAsync();
+        }
+
+        var completion = LogFileEvents.Read(logs.Path).Single(e => LogFileEvents.Prop(e, "RequestPath") == "/orders");
+        Assert.That(LogFileEvents.Prop(completion, "@l") ?? "Information", Is.EqualTo(level));
+    }
+
+    [Test]
+    public void MinimumLevelsReloadWithTheConfiguration(
+        [Values("Default", "Override", "LevelSwitch")] string setting,
+        [Values(false, true)] bool insideRedacted)
+    {
+        // Serilog.Settings.Configuration follows a reload of "MinimumLevel" (its default and overrides) and of the
+        // "LevelSwitches" it declares; AddObservability() reads the section through a view for its plain sinks, and
+        // that must pass the reload on.
+        using var logs = TempFolder.ForCaller();
+        var settings = new Dictionary<string, string?>();
+        var sink = insideRedacted ? "Serilog:WriteTo:0:Args:configure:0" : "Serilog:WriteTo:0";
+        if (insideRedacted) settings["Serilog:WriteTo:0:Name"] = "Redacted";
+        settings[sink + ":Name"] = "RollingJson";
+        settings[sink + ":Args:path"] = Path.Combine(logs.Path, "app-.json");
+        var reloaded = setting switch
+        {
+            "Default" => "Serilog:MinimumLevel:Default",
+            "Override" => "Serilog:MinimumLevel:Override:Shop.Orders",
+            _ => "Serilog:LevelSwitches:$orders",
+        };
+        settings[reloaded] = "Information";
+        if (setting == "Override") settings["Serilog:MinimumLevel:Default"] = "Debug";
+        if (setting == "LevelSwitch") settings["Serilog:MinimumLevel:ControlledBy"] = "$orders";
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.AddObservability();
+        var app = builder.Build();
+
+        var log = Log.ForContext("SourceContext", "Shop.Orders");
+        log.Debug("Before the reload");
+        app.Configuration[reloaded] = "Debug";
+        ((IConfigurationRoot)app.Configuration).Reload();
+        log.Debug("After the reload");
+        app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+        Assert.That(LogFileEvents.Read(logs.Path).Select(e => LogFileEvents.Prop(e, "@mt")), Is.EqualTo(new[] { "After the reload" }));
+    }
+}
