@@ -64,6 +64,35 @@ public class AppSettingsTests
         Assert.That(properties["Password"].ToString(), Is.EqualTo("\"visible-because-defaults-are-off\""));
     }
 
+    const string Jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlLXZhbHVl";
+    const string JsonText = "{\"password\":\"json-secret-1\"}";
+
+    // Each documented "Redacted" argument the other tests leave out, set from JSON and seen in what reaches the sink:
+    // the same value is written as it is without the argument.
+    [TestCase("", Jwt, true)]
+    [TestCase("\"detectJwts\": true", Jwt, false)]
+    [TestCase("", "json-secret-1", false, JsonText)]
+    [TestCase("\"maximumJsonLength\": 0", "json-secret-1", true, JsonText)]
+    [TestCase("\"restrictedToMinimumLevel\": \"Warning\"", "below-the-sink-level", false)]
+    [TestCase("\"levelSwitch\": \"$redacted\"", "below-the-switch", false)]
+    public void RedactedArgumentsFromTheSerilogSectionTakeEffect(string args, string value, bool written, string? logged = null)
+    {
+        var json = $$"""
+            { "Serilog": { "Using": [ "Serilog.Extensions.Observability.Redaction" ],
+              "LevelSwitches": { "$redacted": "Warning" },
+              "WriteTo": [ { "Name": "Redacted", "Args": { "configure": [ { "Name": "Sink" } ]{{(args.Length > 0 ? ", " + args : "")}} } } ] } }
+            """;
+        var sink = new CollectingSink();
+        TestSinkExtensions.Current = sink;
+        var configuration = new ConfigurationBuilder().AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(json))).Build();
+        var options = new ConfigurationReaderOptions(typeof(RedactionLoggerConfigurationExtensions).Assembly, typeof(TestSinkExtensions).Assembly);
+        using (var logger = new LoggerConfiguration().ReadFrom.Configuration(configuration, options).CreateLogger())
+            logger.Information("Note {Note}", logged ?? value);
+
+        var text = string.Join("\n", sink.Events.Select(e => e.Properties["Note"].ToString()));
+        Assert.That(text.Contains(value, StringComparison.Ordinal), Is.EqualTo(written), text);
+    }
+
     static Exception Unwrapped(Exception? ex)
     {
         while (ex is TargetInvocationException { InnerException: { } inner }) ex = inner;
