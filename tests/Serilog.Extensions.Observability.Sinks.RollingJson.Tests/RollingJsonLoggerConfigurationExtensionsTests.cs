@@ -201,6 +201,61 @@ public class RollingJsonLoggerConfigurationExtensionsTests
         Assert.That(seen.FlushOnLevel, Is.EqualTo(LogEventLevel.Error));
     }
 
+    static Exception? FromArgs(string args, out RollingJsonOptions? seen)
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "app-.json").Replace("\\", "\\\\");
+        var json = $$"""
+        { "Serilog": { "Using": [ "Serilog.Extensions.Observability.Sinks.RollingJson" ],
+                       "WriteTo": [ { "Name": "RollingJson", "Args": { "path": "{{path}}", {{args}} } } ] } }
+        """;
+        var configuration = new ConfigurationBuilder().AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(json))).Build();
+        RollingJsonOptions? created = null;
+        RollingJsonLoggerConfigurationExtensions.SinkCreated = (_, o) => created = o;
+        try
+        {
+            new LoggerConfiguration().ReadFrom.Configuration(configuration).CreateLogger().Dispose();
+            return null;
+        }
+        catch (Exception ex)
+        {
+            // Serilog.Settings.Configuration calls the method through reflection, which wraps what it throws.
+            return ex is System.Reflection.TargetInvocationException { InnerException: { } inner } ? inner : ex;
+        }
+        finally
+        {
+            RollingJsonLoggerConfigurationExtensions.SinkCreated = null;
+            seen = created;
+        }
+    }
+
+    [NonParallelizable]
+    [TestCase("\"queueLimit\": \"0\"", "queueLimit")]
+    [TestCase("\"queueLimit\": null", "queueLimit")]
+    [TestCase("\"fileSizeLimitBytes\": \"-1\"", "fileSizeLimitBytes")]
+    [TestCase("\"retainedFileCountLimit\": 0", "retainedFileCountLimit")]
+    [TestCase("\"retainedFileTimeLimit\": \"-00:00:01\"", "retainedFileTimeLimit")]
+    [TestCase("\"retainedTotalBytesLimit\": 0", "retainedTotalBytesLimit")]
+    [TestCase("\"shutdownTimeout\": \"00:00:00\"", "shutdownTimeout")]
+    [TestCase("\"rollingInterval\": \"7\"", "rollingInterval")]
+    [TestCase("\"durability\": \"9\"", "durability")]
+    [TestCase("\"flushOnLevel\": \"9\"", "flushOnLevel")]
+    public void AnInvalidArgumentFromAppsettingsIsRejectedWithItsName(string args, string parameter)
+    {
+        var ex = FromArgs(args, out _);
+        Assert.That(ex, Is.InstanceOf<ArgumentException>());
+        Assert.That(((ArgumentException)ex!).ParamName, Is.EqualTo(parameter));
+    }
+
+    [NonParallelizable]
+    [TestCase("\"fileSizeLimitBytes\": null")]
+    [TestCase("\"retainedFileCountLimit\": null")]
+    public void ANullLimitFromAppsettingsRemovesTheLimitAsTheReadmeSays(string args)
+    {
+        Assert.That(FromArgs(args, out var seen), Is.Null);
+        Assert.That(args.Contains("fileSize", StringComparison.Ordinal) ? seen!.FileSizeLimitBytes : seen!.RetainedFileCountLimit, Is.Null);
+    }
+
     [Test]
     public void AppsettingsWithOnlyThePathUseTheDefaults()
     {
