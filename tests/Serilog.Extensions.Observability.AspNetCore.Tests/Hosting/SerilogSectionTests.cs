@@ -108,7 +108,7 @@ public class SerilogSectionTests
 
     [Test]
     public void MinimumLevelsReloadWithTheConfiguration(
-        [Values("Default", "Override", "LevelSwitch")] string setting,
+        [Values("Default", "Override", "LevelSwitch", "SinkLevelSwitch")] string setting,
         [Values(false, true)] bool insideRedacted)
     {
         // Serilog.Settings.Configuration follows a reload of "MinimumLevel" (its default and overrides) and of the
@@ -127,7 +127,8 @@ public class SerilogSectionTests
             _ => "Serilog:LevelSwitches:$orders",
         };
         settings[reloaded] = "Information";
-        if (setting == "Override") settings["Serilog:MinimumLevel:Default"] = "Debug";
+        if (setting is "Override" or "SinkLevelSwitch") settings["Serilog:MinimumLevel:Default"] = "Debug";
+        if (setting == "SinkLevelSwitch") settings[sink + ":Args:levelSwitch"] = "$orders";
         if (setting == "LevelSwitch") settings["Serilog:MinimumLevel:ControlledBy"] = "$orders";
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.AddInMemoryCollection(settings);
