@@ -109,6 +109,25 @@ public class PipelineTimingLoggerConfigurationExtensionsTests
     }
 
     [Test]
+    public void TheReadmesSectionIsReadAsWritten()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Serilog.Extensions.Observability.sln"))) dir = dir.Parent;
+        Assert.That(dir, Is.Not.Null, "The repository root was not found above the test assembly.");
+        var readme = File.ReadAllText(Path.Combine(dir!.FullName, "src", "Serilog.Extensions.Observability.Timing", "README.md"));
+        var start = readme.IndexOf("```json\n", readme.IndexOf("## appsettings.json", StringComparison.Ordinal), StringComparison.Ordinal) + "```json\n".Length;
+
+        using var logger = new LoggerConfiguration().ReadFrom.Configuration(Json(readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)])).CreateLogger();
+
+        var defaults = PipelineTimingDefaults.Current;
+        Assert.That(defaults, Is.Not.SameAs(_saved));
+        Assert.That(defaults.StageThresholds, Is.EquivalentTo(new Dictionary<string, TimeSpan> { ["llm"] = TimeSpan.FromSeconds(2), ["*"] = TimeSpan.FromSeconds(5) }));
+        Assert.That(defaults.PipelineThresholds, Is.EquivalentTo(new Dictionary<string, TimeSpan> { ["voice-turn"] = TimeSpan.FromSeconds(8) }));
+        Assert.That((defaults.StageCompletionLevel, defaults.SummaryLevel, defaults.DisposeOutcome),
+            Is.EqualTo((LogEventLevel.Debug, LogEventLevel.Information, TimingOutcome.Completed)));
+    }
+
+    [Test]
     public void UnderItsThresholdASummaryIsWrittenAtTheConfiguredSummaryLevel()
     {
         var sink = new CollectingSink();
