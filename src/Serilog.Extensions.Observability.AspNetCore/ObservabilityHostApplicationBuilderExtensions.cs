@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
 using Serilog.AspNetCore;
 using Serilog.Events;
 using Serilog.Extensions.Observability;
@@ -38,8 +39,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// Defaults for what the section leaves out: no console sink is added when the section has a <c>"WriteTo"</c>
     /// entry, an enricher the section's <c>"Enrich"</c> list names is not added again with default arguments,
     /// <c>Microsoft.AspNetCore</c> is logged at <see cref="LogEventLevel.Warning"/> unless the section overrides that
-    /// namespace or one holding it (<c>Microsoft</c>) or sets a default level of Warning or above, and
-    /// <c>ServiceName</c>/<c>Environment</c> are the host's application and environment names. Sinks listed directly
+    /// namespace or one holding it (<c>Microsoft</c>) or sets a default level above Warning (also through a configuration
+    /// reload), and <c>ServiceName</c>/<c>Environment</c> are the host's application and environment names. Sinks listed directly
     /// under <c>"WriteTo"</c> (not inside <c>"Redacted"</c>) are written to inside the same redaction as the console and
     /// file, so the message template's text and the exception are masked for them too.
     /// <paramref name="configure"/> runs last and wins.
@@ -69,8 +70,12 @@ public static class ObservabilityHostApplicationBuilderExtensions
                 : null;
             try
             {
-                return new LoggerConfiguration()
-                    .ReadFrom.Configuration(plainSinks is not null ? new SerilogSinksView(configuration, plainSinksOnly: false) : configuration)
+                var loggerConfiguration = new LoggerConfiguration()
+                    .ReadFrom.Configuration(plainSinks is not null ? new SerilogSinksView(configuration, plainSinksOnly: false) : configuration);
+                // Before WithObservability(), so that a MinimumLevel(...) of the configure callback for the same source wins.
+                if (!SectionOverridesAspNetCore(section))
+                    loggerConfiguration.MinimumLevel.Override(AspNetCoreSource, AspNetCoreLevelSwitch(section));
+                return loggerConfiguration
                     .WithObservability(options =>
                     {
                         if (section.GetSection("WriteTo").GetChildren().Any())
@@ -80,8 +85,6 @@ public static class ObservabilityHostApplicationBuilderExtensions
                         // An enricher the section names runs with the section's arguments; ours, with the defaults, would add
                         // what they turned off (the trace id fallback of WithCorrelation) or repeat it under another name.
                         options.Without(EnrichersNamedIn(section));
-                        if (!SectionDecidesAspNetCoreLevel(section))
-                            options.MinimumLevel(AspNetCoreSource, LogEventLevel.Warning);
                         // The rules of our own redaction passes: the section's WithRedaction entries add passes of their own,
                         // and without this a key they exclude would still be masked by ours.
                         if (section.GetSection(RedactionSectionName) is { } redaction && redaction.Exists())
@@ -209,14 +212,12 @@ public static class ObservabilityHostApplicationBuilderExtensions
     }
 
     /// <summary>
-    /// Whether the section already decides the level of <c>Microsoft.AspNetCore</c>: an override for it or for a
-    /// namespace holding it (<c>Microsoft</c>), which a more specific Warning override would beat, or a default level
-    /// of Warning or above, which a Warning override would lower.
+    /// Whether the section overrides the level of <c>Microsoft.AspNetCore</c> itself: an override for it or for a
+    /// namespace holding it (<c>Microsoft</c>), which a more specific Warning override would beat.
     /// </summary>
-    static bool SectionDecidesAspNetCoreLevel(IConfigurationSection section)
+    static bool SectionOverridesAspNetCore(IConfigurationSection section)
     {
-        var minimumLevel = section.GetSection("MinimumLevel");
-        foreach (var source in minimumLevel.GetSection("Override").GetChildren())
+        foreach (var source in section.GetSection("MinimumLevel").GetSection("Override").GetChildren())
         {
             var name = source.Key;
             // Ordinal, as Serilog matches override names.
@@ -225,10 +226,32 @@ public static class ObservabilityHostApplicationBuilderExtensions
                 return true;
         }
 
+        return false;
+    }
+
+    /// <summary>
+    /// The level of <c>Microsoft.AspNetCore</c> when the section does not override it: Warning, or the section's default
+    /// level when that is higher (a Warning override would lower it), followed through configuration reloads as
+    /// Serilog.Settings.Configuration follows the default itself.
+    /// </summary>
+    static Core.LoggingLevelSwitch AspNetCoreLevelSwitch(IConfigurationSection section)
+    {
+        var levelSwitch = new Core.LoggingLevelSwitch(AspNetCoreLevel(section));
+        // Lives as long as the configuration, as Serilog.Settings.Configuration's own subscriptions do: one per logger
+        // built from it (the host's, and a late one after the host is disposed).
+        ChangeToken.OnChange(section.GetReloadToken, () => levelSwitch.MinimumLevel = AspNetCoreLevel(section));
+        return levelSwitch;
+    }
+
+    static LogEventLevel AspNetCoreLevel(IConfigurationSection section)
+    {
         // "MinimumLevel": "Error" or "MinimumLevel": { "Default": "Error" }; a level switch ("$name") is not known here.
+        var minimumLevel = section.GetSection("MinimumLevel");
         var defaultLevel = minimumLevel.Value ?? minimumLevel["Default"];
         return Enum.TryParse<LogEventLevel>(defaultLevel, ignoreCase: true, out var level) && Enum.IsDefined(level)
-            && level >= LogEventLevel.Warning;
+            && level > LogEventLevel.Warning
+            ? level
+            : LogEventLevel.Warning;
     }
 
     /// <summary>

@@ -144,4 +144,55 @@ public class SerilogSectionTests
 
         Assert.That(LogFileEvents.Read(logs.Path).Select(e => LogFileEvents.Prop(e, "@mt")), Is.EqualTo(new[] { "After the reload" }));
     }
+
+    [Test]
+    public void ADefaultLevelReloadedAboveWarningAlsoQuietsAspNetCore()
+    {
+        // At startup a default of Error leaves out AddObservability()'s Microsoft.AspNetCore Warning default; raised to
+        // Error by a reload, the default must not leave ASP.NET Core alone at Warning either.
+        using var logs = TempFolder.ForCaller();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:MinimumLevel:Default"] = "Information",
+            ["Serilog:WriteTo:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(logs.Path, "app-.json"),
+        });
+        builder.AddObservability();
+        var app = builder.Build();
+
+        var aspNetCore = Log.ForContext("SourceContext", "Microsoft.AspNetCore.Routing.EndpointMiddleware");
+        aspNetCore.Information("Below the ASP.NET Core default");
+        aspNetCore.Warning("At the ASP.NET Core default");
+        app.Configuration["Serilog:MinimumLevel:Default"] = "Error";
+        ((IConfigurationRoot)app.Configuration).Reload();
+        aspNetCore.Warning("Below the reloaded default");
+        aspNetCore.Error("At the reloaded default");
+        app.Configuration["Serilog:MinimumLevel:Default"] = "Debug";
+        ((IConfigurationRoot)app.Configuration).Reload();
+        aspNetCore.Information("Below the ASP.NET Core default again");
+        aspNetCore.Warning("At the ASP.NET Core default again");
+        app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+        Assert.That(LogFileEvents.Read(logs.Path).Select(e => LogFileEvents.Prop(e, "@mt")),
+            Is.EqualTo(new[] { "At the ASP.NET Core default", "At the reloaded default", "At the ASP.NET Core default again" }));
+    }
+
+    [Test]
+    public void TheConfigureCallbacksLevelForAspNetCoreWinsOverAddObservabilitysDefault()
+    {
+        using var logs = TempFolder.ForCaller();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:WriteTo:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(logs.Path, "app-.json"),
+        });
+        builder.AddObservability(o => o.MinimumLevel("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Information));
+        var app = builder.Build();
+        Log.ForContext("SourceContext", "Microsoft.AspNetCore.Routing.EndpointMiddleware").Information("At the callback's level");
+        app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+        Assert.That(LogFileEvents.Read(logs.Path).Select(e => LogFileEvents.Prop(e, "@mt")), Is.EqualTo(new[] { "At the callback's level" }));
+    }
 }
