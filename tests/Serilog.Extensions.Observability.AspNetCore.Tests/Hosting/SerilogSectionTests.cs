@@ -106,6 +106,23 @@ public class SerilogSectionTests
         Assert.That(LogFileEvents.Prop(completion, "@l") ?? "Information", Is.EqualTo(level));
     }
 
+    [TestCase("00:00:00")]
+    [TestCase("-00:00:01")]
+    public void ASlowRequestThresholdThatIsNotPositiveIsRejectedWhenRequestLoggingIsAdded(string threshold)
+    {
+        // Every request would take at least that long: every completion event would be a Warning.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes($$"""
+            { "Serilog": { "RequestLogging": { "SlowRequestThreshold": "{{threshold}}" } } }
+            """)));
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        var app = builder.Build();
+
+        var ex = Assert.Throws<ArgumentException>(() => app.UseSerilogRequestLogging());
+
+        Assert.That(ex!.Message, Does.StartWith("SlowRequestThreshold must be greater than zero."));
+    }
+
     [Test]
     public void MinimumLevelsReloadWithTheConfiguration(
         [Values("Default", "Override", "LevelSwitch", "SinkLevelSwitch")] string setting,
