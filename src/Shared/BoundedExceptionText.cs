@@ -87,9 +87,10 @@ static class BoundedExceptionText
     /// without recursion. Cut with <c>...</c> below <see cref="MaxDepth"/> levels, past 64 inner exceptions of one
     /// aggregate, past <see cref="MaxExceptions"/> exceptions in all and past 256 K characters. A member that throws is
     /// written as a placeholder and reported through SelfLog, its lines starting with <paramref name="reporter"/>.
-    /// <paramref name="small"/> is <see cref="IsSmall"/>'s answer for <paramref name="exception"/>.
+    /// <paramref name="small"/> is <see cref="IsSmall"/>'s answer for <paramref name="exception"/>. Without
+    /// <paramref name="messages"/> each exception is written as its type name alone, for an output that no redaction reads.
     /// </summary>
-    public static string Walk(Exception exception, bool small, string reporter)
+    public static string Walk(Exception exception, bool small, string reporter, bool messages = true)
     {
         var text = new StringBuilder();
         var budget = MaxExceptions;
@@ -113,7 +114,8 @@ static class BoundedExceptionText
             budget--;
 
             var type = current.GetType();
-            text.Append(type.FullName ?? type.Name).Append(": ").Append(Read(current, small, reporter, ReadMessage, "Message"));
+            text.Append(type.FullName ?? type.Name);
+            if (messages) text.Append(": ").Append(Read(current, small, reporter, ReadMessage, "Message"));
             if (item.Depth >= MaxDepth)
             {
                 text.Append(" ---> ...");
