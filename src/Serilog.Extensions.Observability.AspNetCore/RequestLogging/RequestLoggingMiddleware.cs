@@ -5,6 +5,7 @@ using Microsoft.Extensions.Primitives;
 using Serilog.AspNetCore;
 using Serilog.Core;
 using Serilog.Events;
+using Serilog.Extensions.Observability.Enrichers;
 using Serilog.Extensions.Observability.Timing;
 using Serilog.Parsing;
 
@@ -138,7 +139,7 @@ sealed class RequestLoggingMiddleware
             {
                 // The application's callback failed: the request is still logged, at the level a failure or a
                 // server error would have by default.
-                SafeSelfLog.WriteLine("The request logging GetLevel callback failed for {0}: {1}", httpContext.Request.Path, failure);
+                SafeSelfLog.WriteLine("The request logging GetLevel callback failed for {0}: {1}", Describe(httpContext), failure);
                 level = exception is not null || statusCode > 499 ? LogEventLevel.Error : LogEventLevel.Information;
             }
             if (!logger.IsEnabled(level)) return false;
@@ -153,7 +154,7 @@ sealed class RequestLoggingMiddleware
             catch (Exception failure)
             {
                 // The request is still logged, with what the callback set before it failed.
-                SafeSelfLog.WriteLine("The request logging EnrichDiagnosticContext callback failed for {0}: {1}", httpContext.Request.Path, failure);
+                SafeSelfLog.WriteLine("The request logging EnrichDiagnosticContext callback failed for {0}: {1}", Describe(httpContext), failure);
             }
 
             collector.TryComplete(out var collected, out var collectedException);
@@ -192,7 +193,7 @@ sealed class RequestLoggingMiddleware
         catch (Exception failure)
         {
             // Logging never throws into the application.
-            SafeSelfLog.WriteLine("Failed to write the request completion event for {0}: {1}", httpContext.Request.Path, failure);
+            SafeSelfLog.WriteLine("Failed to write the request completion event for {0}: {1}", Describe(httpContext), failure);
         }
 
         return false;
@@ -228,6 +229,16 @@ sealed class RequestLoggingMiddleware
             stages[i++] = new(new ScalarValue(stage.Key), new ScalarValue(stage.Value));
         logEvent.AddOrUpdateProperty(new LogEventProperty("Stages", new DictionaryValue(stages)));
     }
+
+    /// <summary>
+    /// The request, for a SelfLog line: its method and correlation id, never its path. SelfLog is written outside the
+    /// redaction, and a path can hold a credential (<c>/reset;token=...</c>) that the completion event's
+    /// <c>RequestPath</c> has masked.
+    /// </summary>
+    static string Describe(HttpContext httpContext) =>
+        CorrelationContext.CurrentId is { } correlationId
+            ? httpContext.Request.Method + " request " + correlationId
+            : httpContext.Request.Method + " request";
 
     static string GetPath(HttpContext httpContext, bool includeQueryInRequestPath)
     {

@@ -511,6 +511,31 @@ public class RequestLoggingMiddlewareTests
     }
 
     [Test, NonParallelizable] // SelfLog is process-wide
+    public async Task TheSelfLogLineOfAThrowingCallbackNamesTheRequestByMethodAndCorrelationIdNotByItsPath()
+    {
+        // SelfLog is written outside the redaction: a credential in the path, masked in the event's RequestPath, was
+        // echoed there as it came.
+        var selfLog = new List<string>();
+        using var _ = Serilog.Extensions.Observability.Tests.Support.TemporarySelfLog.SaveTo(selfLog);
+        await using var app = await StartAsync(o =>
+            {
+                o.GetLevel = (_, _, _) => throw new InvalidOperationException("level");
+                o.EnrichDiagnosticContext = (_, _) => throw new InvalidOperationException("enrich");
+            },
+            a => a.Run(_ => Task.CompletedTask), before: a => a.UseCorrelation());
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/reset;password=hunter2-path");
+        request.Headers.Add("X-Correlation-ID", "order-17");
+
+        Assert.That((await client.SendAsync(request)).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        _sink.WaitForCompletion("/reset;password=hunter2-path");
+        var reports = selfLog.Where(line => line.Contains("callback failed")).ToList();
+        Assert.That(reports, Has.Count.EqualTo(2));
+        Assert.That(reports, Has.All.Contains("GET request order-17").And.None.Contain("hunter2"));
+    }
+
+    [Test, NonParallelizable] // SelfLog is process-wide
     public async Task ThrowingCallbacksStillLeaveTheRequestLineWhenTheSelfLogOutputThrows()
     {
         // SelfLog.Enable(TextWriter) on a full disk throws from every line: that costs the report, not the request line.
