@@ -109,16 +109,23 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     {
         var inside = new CollectingSink();
         var beside = new CollectingSink();
+        var audit = new CollectingSink();
         using (var logger = new LoggerConfiguration()
                    .WithObservability(o => o.Console(ObservabilityConsoleFormat.None).WriteTo(w => w.Sink(inside)))
                    .WriteTo.Sink(beside)
+                   .AuditTo.Sink(audit)
                    .CreateLogger())
         {
-            logger.Error(new InvalidOperationException("login failed: password=exception-secret-1"), "Connecting with password=template-secret-2 now");
+            logger.Error(new InvalidOperationException("login failed: password=exception-secret-1"), "Connecting with password=template-secret-2 now {Password}", "property-secret-3");
         }
 
         Assert.That(Render(inside.Events.Single()), Does.Not.Contain("secret-"));
-        Assert.That(Render(beside.Events.Single()), Does.Contain("template-secret-2"), "the enricher alone cannot change the template");
+        foreach (var (name, sink) in new[] { ("WriteTo", beside), ("AuditTo", audit) })
+        {
+            var rendered = Render(sink.Events.Single());
+            Assert.That(rendered, Does.Contain("template-secret-2"), name + ": the enricher alone cannot change the template");
+            Assert.That(rendered, Does.Not.Contain("property-secret-3"), name + ": the enricher masks the properties");
+        }
     }
 
     [Test]
