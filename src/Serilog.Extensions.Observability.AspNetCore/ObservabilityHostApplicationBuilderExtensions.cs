@@ -68,6 +68,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
                     .ReadFrom.Configuration(new SerilogSinksView(configuration, plainSinksOnly: true))
                     .CreateLogger()
                 : null;
+            // Once WithObservability() has taken them into its sinks, it closes them if the rest of its sinks fail.
+            var plainSinksTaken = false;
             try
             {
                 var loggerConfiguration = new LoggerConfiguration()
@@ -81,7 +83,13 @@ public static class ObservabilityHostApplicationBuilderExtensions
                         if (section.GetSection("WriteTo").GetChildren().Any())
                             options.Console(ObservabilityConsoleFormat.None);
                         if (plainSinks is not null)
-                            options.WriteTo(writeTo => writeTo.Sink(plainSinks));
+                        {
+                            options.WriteTo(writeTo =>
+                            {
+                                writeTo.Sink(plainSinks);
+                                plainSinksTaken = true;
+                            });
+                        }
                         // An enricher the section names runs with the section's arguments; ours, with the defaults, would add
                         // what they turned off (the trace id fallback of WithCorrelation) or repeat it under another name.
                         options.Without(EnrichersNamedIn(section));
@@ -97,7 +105,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
             }
             catch
             {
-                plainSinks?.Dispose();
+                if (!plainSinksTaken) plainSinks?.Dispose();
                 throw;
             }
         }

@@ -170,7 +170,7 @@ public static class RedactionLoggerConfigurationExtensions
         Guard.NotNull(configure);
         Guard.DefinedLevel(restrictedToMinimumLevel);
         var redactor = RedactorFactory.Create(RedactorFactory.Options(configureRedaction));
-        return LoggerSinkConfiguration.Wrap(writeTo, inner => new RedactingSink(inner, redactor), configure, restrictedToMinimumLevel, levelSwitch);
+        return WrapRedacting(writeTo, redactor, configure, restrictedToMinimumLevel, levelSwitch);
     }
 
     /// <summary>
@@ -227,6 +227,29 @@ public static class RedactionLoggerConfigurationExtensions
         var options = RedactorFactory.Options(null, additionalKeys, excludedKeys, mask, maskStyle, partialVisibleCharacters, pseudonymKey,
             pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength, detectEmbeddedCredentials);
         var redactor = RedactorFactory.Create(options, parameterNames: true);
-        return LoggerSinkConfiguration.Wrap(writeTo, inner => new RedactingSink(inner, redactor), configure, restrictedToMinimumLevel, levelSwitch);
+        return WrapRedacting(writeTo, redactor, configure, restrictedToMinimumLevel, levelSwitch);
+    }
+
+    /// <summary>
+    /// The sinks <paramref name="configure"/> adds, behind a <see cref="RedactingSink"/>. They are added to a logger of
+    /// their own, which passes every event on and disposes them with itself, rather than through
+    /// <see cref="LoggerSinkConfiguration.Wrap"/>: that keeps them in a list of its own until the callback returns, so a
+    /// sink that throws as it is configured (an invalid argument of an appsettings entry) would leave those added before
+    /// it built where nothing can dispose them, a file sink's file open and a RollingJson sink's path claimed.
+    /// </summary>
+    static LoggerConfiguration WrapRedacting(LoggerSinkConfiguration writeTo, Redactor redactor, Action<LoggerSinkConfiguration> configure,
+        LogEventLevel restrictedToMinimumLevel, LoggingLevelSwitch? levelSwitch)
+    {
+        var inner = new LoggerConfiguration().MinimumLevel.Is(LevelAlias.Minimum);
+        try
+        {
+            configure(inner.WriteTo);
+        }
+        catch
+        {
+            inner.CreateLogger().Dispose();
+            throw;
+        }
+        return writeTo.Sink(new RedactingSink(inner.CreateLogger(), redactor), restrictedToMinimumLevel, levelSwitch);
     }
 }

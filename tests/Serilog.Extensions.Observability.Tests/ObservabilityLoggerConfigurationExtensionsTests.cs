@@ -147,6 +147,50 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     }
 
     [Test]
+    public void ASinkOfTheOptionsThatThrowsAtConfigurationLeavesTheFileOfASinkAddedBeforeItFree()
+    {
+        // An earlier WriteTo(...) call, or the same callback before it throws, built a RollingJson sink that claimed its
+        // path: nothing else can close it, so it is closed before the error goes on.
+        using var folder = TempFolder.ForCaller();
+        var audit = Path.Combine(folder.Path, "audit-.json");
+        var other = Path.Combine(folder.Path, "other-.json");
+        var ex = Assert.Throws<ArgumentException>(() => new LoggerConfiguration()
+            .WithObservability(o => o.Console(ObservabilityConsoleFormat.None)
+                .WriteTo(w => w.RollingJson(audit))
+                .WriteTo(w =>
+                {
+                    w.RollingJson(other);
+                    throw new ArgumentException("The sink's argument is invalid.", "configure");
+                })));
+        Assert.That(ex!.ParamName, Is.EqualTo("configure"));
+
+        using (var logger = new LoggerConfiguration()
+                   .WithObservability(o => o.Console(ObservabilityConsoleFormat.None).WriteTo(w => w.RollingJson(audit).WriteTo.RollingJson(other)))
+                   .CreateLogger())
+            logger.Information("After the failure");
+
+        Assert.That(Directory.GetFiles(folder.Path).Select(File.ReadAllText).ToArray(), Has.Length.EqualTo(2).And.All.Contains("After the failure"));
+    }
+
+    [Test]
+    public void ARollingJsonFileThatCannotBeOpenedLeavesTheFilesOfTheOptionsSinksFree()
+    {
+        // The options' own sinks are built before the file: a file refused (its path held by a live logger) must not
+        // leave their files claimed when the path is free again.
+        using var folder = TempFolder.ForCaller();
+        var app = Path.Combine(folder.Path, "app-.json");
+        var audit = Path.Combine(folder.Path, "audit-.json");
+        ObservabilityOptions Configure(ObservabilityOptions o) => o.Console(ObservabilityConsoleFormat.None).RollingJson(app).WriteTo(w => w.RollingJson(audit));
+        using (new LoggerConfiguration().WriteTo.RollingJson(app).CreateLogger())
+            Assert.Throws<ArgumentException>(() => new LoggerConfiguration().WithObservability(o => Configure(o)));
+
+        using (var logger = new LoggerConfiguration().WithObservability(o => Configure(o)).CreateLogger())
+            logger.Information("After the failure");
+
+        Assert.That(File.ReadAllText(Directory.GetFiles(folder.Path, "audit-*").Single()), Does.Contain("After the failure"));
+    }
+
+    [Test]
     public void ASecondCallWhoseSinkThrowsReportsThatSinksErrorAndKeepsTheFirstCallsFile()
     {
         using var folder = TempFolder.ForCaller();

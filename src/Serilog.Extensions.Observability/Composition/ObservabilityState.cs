@@ -128,8 +128,8 @@ sealed class ObservabilityState
                         break;
                 }
 
-                // The options' own sinks before the file: one that throws would otherwise leave the RollingJson sink
-                // built, claiming its path, with nothing to close it.
+                // The options' own sinks before the file: one that throws fails the set before the file is opened at all
+                // (WriteTo.Redacted disposes whatever the callback had built when it throws).
                 foreach (var sinks in options.SinkActions) sinks(inner);
 
                 if (options.RollingJsonPath is { } path)

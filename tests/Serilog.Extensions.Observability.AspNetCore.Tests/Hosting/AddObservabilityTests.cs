@@ -340,6 +340,19 @@ public class AddObservabilityTests
         Assert.That(ReadEvents(folder.Path).Count(e => Prop(e, "@mt") == "After the failure"), Is.EqualTo(2), "both files");
     }
 
+    [Test]
+    public void APlainSinkIsDisposedOnceWhenASinkAddedByTheCallbackFailsToConfigure()
+    {
+        // The section's plain sinks are handed to WithObservability()'s sinks, which close what they were given when a
+        // later one fails: AddObservability() must not close them a second time.
+        var id = Guid.NewGuid().ToString("N");
+        var builder = BuilderWithProbe(id);
+        var ex = Assert.Throws<ArgumentException>(() => builder.AddObservability(o =>
+            o.WriteTo(_ => throw new ArgumentException("The sink's argument is invalid.", "configure"))));
+        Assert.That(ex!.ParamName, Is.EqualTo("configure"));
+        Assert.That(DisposalProbeSink.DisposalCount(id), Is.EqualTo(1));
+    }
+
     /// <summary>A web builder whose "Serilog" section writes to a <see cref="DisposalProbeSink"/> named <paramref name="id"/>.</summary>
     static WebApplicationBuilder BuilderWithProbe(string id)
     {

@@ -9,12 +9,14 @@ namespace Serilog.Extensions.Observability.AspNetCore.Tests.Support;
 /// that records, per id, the events it received and whether the logger disposed it.</summary>
 sealed class DisposalProbeSink(string id) : ILogEventSink, IDisposable
 {
-    static readonly ConcurrentDictionary<string, bool> Disposals = new();
+    static readonly ConcurrentDictionary<string, int> Disposals = new();
     static readonly ConcurrentDictionary<string, int> Created = new();
 
     public static bool WasCreated(string id) => Created.ContainsKey(id);
 
-    public static bool WasDisposed(string id) => Disposals.TryGetValue(id, out var disposed) && disposed;
+    public static bool WasDisposed(string id) => DisposalCount(id) > 0;
+
+    public static int DisposalCount(string id) => Disposals.TryGetValue(id, out var count) ? count : 0;
 
     public void Emit(LogEvent logEvent) { }
 
@@ -24,7 +26,7 @@ sealed class DisposalProbeSink(string id) : ILogEventSink, IDisposable
         return this;
     }
 
-    public void Dispose() => Disposals[id] = true;
+    public void Dispose() => Disposals.AddOrUpdate(id, 1, static (_, count) => count + 1);
 }
 
 public static class DisposalProbeSinkConfigurationExtensions

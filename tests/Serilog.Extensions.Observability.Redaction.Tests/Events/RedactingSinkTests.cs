@@ -257,6 +257,21 @@ public class RedactingSinkTests
     }
 
     [Test]
+    public void InnerSinksAddedBeforeOneThatFailsToConfigureAreDisposed()
+    {
+        // Serilog's Wrap holds the sinks the callback added until it returns: one that throws (an invalid argument of
+        // an appsettings entry inside "Redacted") would leave those before it open, a file sink's file with them.
+        var first = new DisposableSink();
+        var ex = Assert.Throws<ArgumentException>(() => new LoggerConfiguration().WriteTo.Redacted(s =>
+        {
+            s.Sink(first);
+            throw new ArgumentException("The sink's argument is invalid.", "configure");
+        }));
+        Assert.That(ex!.ParamName, Is.EqualTo("configure"));
+        Assert.That(first.Disposed, Is.True);
+    }
+
+    [Test]
     public void InnerSinksAreDisposedWithTheLogger()
     {
         var inner = new DisposableSink();
