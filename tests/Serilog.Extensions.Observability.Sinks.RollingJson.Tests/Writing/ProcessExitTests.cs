@@ -82,6 +82,25 @@ public class ProcessExitTests
         lock (selfLog) Assert.That(selfLog, Has.Some.Contains("SIGTERM").And.Some.Contains("SIGINT"));
     }
 
+    [Test]
+    public void ADisposedSinkIsNotKeptAliveByTheProcessEndHandlers()
+    {
+        // ProcessExit, UnhandledException and the signal registrations are process-wide: a sink they still referenced
+        // after its disposal would keep its queue and buffers for the life of the process.
+        using var folder = TempFolder.ForCaller();
+        var sink = CreateWriteAndDispose(folder.AllocateFilename());
+        Assert.That(Collected.Eventually(sink), Is.True, "something process-wide keeps a disposed sink alive");
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static WeakReference CreateWriteAndDispose(string path)
+    {
+        var sink = Support.Sinks.Create(path);
+        Support.Sinks.EmitAndWait(sink, Support.Sinks.Event(1));
+        sink.Dispose();
+        return new WeakReference(sink);
+    }
+
     static (int ExitCode, List<string> Lines, string Error) RunChild(string how, int signal = 0) =>
         RunChild(signal, folder => ChildProcesses.ThisAssembly("exit-child", Path.Combine(folder, "exit-.json"), Events.ToString(System.Globalization.CultureInfo.InvariantCulture), how));
 
