@@ -63,45 +63,44 @@ public static class ObservabilityHostApplicationBuilderExtensions
             // Built first, and closed if the rest fails: built inside WithObservability(), after the sinks the section
             // lists inside "Redacted", a plain sink that fails would leave those built, their files claimed, unclosed.
             var plainSinks = SerilogSinksView.HasPlainSinks(configuration)
-                ? new LoggerConfiguration()
-                    .MinimumLevel.Verbose()
-                    .ReadFrom.Configuration(new SerilogSinksView(configuration, plainSinksOnly: true))
-                    .CreateLogger()
+                ? Build(new LoggerConfiguration().MinimumLevel.Verbose(),
+                    plain => plain.ReadFrom.Configuration(new SerilogSinksView(configuration, plainSinksOnly: true)))
                 : null;
             // Once WithObservability() has taken them into its sinks, it closes them if the rest of its sinks fail.
             var plainSinksTaken = false;
             try
             {
-                var loggerConfiguration = new LoggerConfiguration()
-                    .ReadFrom.Configuration(plainSinks is not null ? new SerilogSinksView(configuration, plainSinksOnly: false) : configuration);
-                // Before WithObservability(), so that a MinimumLevel(...) of the configure callback for the same source wins.
-                if (!SectionOverridesAspNetCore(section))
-                    loggerConfiguration.MinimumLevel.Override(AspNetCoreSource, AspNetCoreLevelSwitch(section));
-                return loggerConfiguration
-                    .WithObservability(options =>
-                    {
-                        if (section.GetSection("WriteTo").GetChildren().Any())
-                            options.Console(ObservabilityConsoleFormat.None);
-                        if (plainSinks is not null)
+                return Build(new LoggerConfiguration(), application =>
+                {
+                    application.ReadFrom.Configuration(plainSinks is not null ? new SerilogSinksView(configuration, plainSinksOnly: false) : configuration);
+                    // Before WithObservability(), so that a MinimumLevel(...) of the configure callback for the same source wins.
+                    if (!SectionOverridesAspNetCore(section))
+                        application.MinimumLevel.Override(AspNetCoreSource, AspNetCoreLevelSwitch(section));
+                    application
+                        .WithObservability(options =>
                         {
-                            options.WriteTo(writeTo =>
+                            if (section.GetSection("WriteTo").GetChildren().Any())
+                                options.Console(ObservabilityConsoleFormat.None);
+                            if (plainSinks is not null)
                             {
-                                writeTo.Sink(plainSinks);
-                                plainSinksTaken = true;
-                            });
-                        }
-                        // An enricher the section names runs with the section's arguments; ours, with the defaults, would add
-                        // what they turned off (the trace id fallback of WithCorrelation) or repeat it under another name.
-                        options.Without(EnrichersNamedIn(section));
-                        // The rules of our own redaction passes: the section's WithRedaction entries add passes of their own,
-                        // and without this a key they exclude would still be masked by ours.
-                        if (section.GetSection(RedactionSectionName) is { } redaction && redaction.Exists())
-                            options.Redaction(rules => BindRedaction(redaction, rules));
-                        if (environment.EnvironmentName is { Length: > 0 } environmentName && options.ServiceName is null)
-                            options.Service(environment.ApplicationName is { Length: > 0 } name ? name : "app", environment: environmentName);
-                        configure?.Invoke(options);
-                    })
-                    .CreateLogger();
+                                options.WriteTo(writeTo =>
+                                {
+                                    writeTo.Sink(plainSinks);
+                                    plainSinksTaken = true;
+                                });
+                            }
+                            // An enricher the section names runs with the section's arguments; ours, with the defaults, would add
+                            // what they turned off (the trace id fallback of WithCorrelation) or repeat it under another name.
+                            options.Without(EnrichersNamedIn(section));
+                            // The rules of our own redaction passes: the section's WithRedaction entries add passes of their own,
+                            // and without this a key they exclude would still be masked by ours.
+                            if (section.GetSection(RedactionSectionName) is { } redaction && redaction.Exists())
+                                options.Redaction(rules => BindRedaction(redaction, rules));
+                            if (environment.EnvironmentName is { Length: > 0 } environmentName && options.ServiceName is null)
+                                options.Service(environment.ApplicationName is { Length: > 0 } name ? name : "app", environment: environmentName);
+                            configure?.Invoke(options);
+                        });
+                });
             }
             catch
             {
@@ -217,6 +216,32 @@ public static class ObservabilityHostApplicationBuilderExtensions
             };
         }
         return named;
+    }
+
+    /// <summary>
+    /// The logger <paramref name="configure"/> sets <paramref name="loggerConfiguration"/> up for. Serilog.Settings.Configuration
+    /// builds the section's sinks one entry at a time: when one fails, those built before it are closed here, since
+    /// nothing else can reach them (a RollingJson sink among them would keep its path claimed from the next call).
+    /// </summary>
+    static Core.Logger Build(LoggerConfiguration loggerConfiguration, Action<LoggerConfiguration> configure)
+    {
+        try
+        {
+            configure(loggerConfiguration);
+        }
+        catch
+        {
+            try
+            {
+                loggerConfiguration.CreateLogger().Dispose();
+            }
+            catch (Exception ex)
+            {
+                SafeSelfLog.WriteLine("AddObservability: the sinks built before the configuration failed were not all closed: {0}", ex);
+            }
+            throw;
+        }
+        return loggerConfiguration.CreateLogger();
     }
 
     /// <summary>

@@ -340,6 +340,43 @@ public class AddObservabilityTests
         Assert.That(ReadEvents(folder.Path).Count(e => Prop(e, "@mt") == "After the failure"), Is.EqualTo(2), "both files");
     }
 
+    [TestCase("RollingJson", "RollingJson", TestName = "ASinkThatFailsToConfigureLeavesTheFileOfAPlainEntryBeforeItFree")]
+    [TestCase("Redacted", "Redacted", TestName = "ASinkThatFailsToConfigureLeavesTheFileOfARedactedEntryBeforeItFree")]
+    public void ASinkThatFailsToConfigureLeavesTheFileOfAnEntryBeforeItFree(string first, string second)
+    {
+        // Serilog.Settings.Configuration builds the section's entries one by one: one that fails leaves those before it
+        // built, where nothing can close them, and the next AddObservability() on their paths was refused.
+        using var folder = TempFolder.ForCaller();
+        var settings = new Dictionary<string, string?>();
+        void Entry(int index, string kind, string name, bool invalid)
+        {
+            var prefix = "Serilog:WriteTo:" + index + ":";
+            if (kind == "Redacted")
+            {
+                settings[prefix + "Name"] = "Redacted";
+                prefix += "Args:configure:0:";
+            }
+            settings[prefix + "Name"] = "RollingJson";
+            settings[prefix + "Args:path"] = Path.Combine(folder.Path, name + "-.json");
+            if (invalid) settings[prefix + "Args:queueLimit"] = "0";
+        }
+        Entry(0, first, "first", invalid: false);
+        Entry(1, second, "second", invalid: true);
+        var failing = WebApplication.CreateSlimBuilder();
+        failing.Configuration.AddInMemoryCollection(settings);
+        var ex = Assert.Catch<Exception>(() => failing.AddObservability());
+        Assert.That(ex!.ToString(), Does.Contain("queueLimit"));
+
+        settings.Remove(settings.Keys.Single(key => key.EndsWith(":queueLimit", StringComparison.Ordinal)));
+        var next = WebApplication.CreateSlimBuilder();
+        next.Configuration.AddInMemoryCollection(settings);
+        next.AddObservability();
+        Log.Information("After the failure");
+        Log.CloseAndFlush();
+
+        Assert.That(ReadEvents(folder.Path).Count(e => Prop(e, "@mt") == "After the failure"), Is.EqualTo(2), "both files");
+    }
+
     [Test]
     public void APlainSinkIsDisposedOnceWhenASinkAddedByTheCallbackFailsToConfigure()
     {
