@@ -36,6 +36,28 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     }
 
     [Test, NonParallelizable]
+    public void ConfiguringLoggingAndClosingWriteNothingToSelfLog()
+    {
+        // SelfLog is where an operator looks for what went wrong: a line written on every start (Serilog's Wrap reports
+        // a wrapping enricher that is not IDisposable) is noise that hides the real reports.
+        var selfLog = new List<string>();
+        using (TemporarySelfLog.SaveTo(selfLog))
+        {
+            var sink = new CollectingSink();
+            using (var logger = new LoggerConfiguration()
+                       .WithObservability(o => o.Console(ObservabilityConsoleFormat.None).WriteTo(w => w.Sink(sink)))
+                       .CreateLogger())
+            {
+                logger.Information("Hello {Name}", "world");
+            }
+
+            Assert.That(sink.Events, Has.Count.EqualTo(1));
+        }
+
+        Assert.That(selfLog, Is.Empty);
+    }
+
+    [Test, NonParallelizable]
     public void StageAndPipelineEventsCarryTheirOwnSpansParentWhetherOrNotAnythingWasLoggedInsideThem()
     {
         using var listener = new System.Diagnostics.ActivityListener

@@ -84,9 +84,11 @@ sealed class ObservabilityState
     {
         ILogEventEnricher? captured = null;
         var enrichers = options.Enrichers;
+        // Wrap reports to SelfLog, on every call, a wrapper that is not IDisposable; the throwaway configuration gets a
+        // holder that is, and the events go straight to what it holds. None of these enrichers owns anything to dispose.
         LoggerEnrichmentConfiguration.Wrap(
             new LoggerConfiguration().Enrich,
-            inner => captured = inner,
+            inner => new CapturedEnricher(captured = inner),
             enrich =>
             {
                 if (enrichers.HasFlag(ObservabilityEnrichers.LogContext)) enrich.FromLogContext();
@@ -102,6 +104,14 @@ sealed class ObservabilityState
                 enrich.WithRedaction(options.ApplyRedaction);
             });
         return captured ?? throw new InvalidOperationException("The enrichers were not built.");
+    }
+
+    /// <summary>What <see cref="CaptureEnricher"/> leaves in its throwaway configuration.</summary>
+    sealed class CapturedEnricher(ILogEventEnricher inner) : ILogEventEnricher, IDisposable
+    {
+        public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory) => inner.Enrich(logEvent, propertyFactory);
+
+        public void Dispose() { }
     }
 
     static ILogEventSink? CaptureSink(ObservabilityOptions options)

@@ -60,6 +60,27 @@ public class AddObservabilityTests
     static string? Prop(JsonElement e, string name) => LogFileEvents.Prop(e, name);
 
     [Test]
+    public async Task AHostThatStartsServesARequestAndStopsWritesNothingToSelfLog()
+    {
+        // What SelfLog shows an operator should be what went wrong, not a line every start writes.
+        using var logs = TempFolder.ForCaller();
+        var selfLog = new List<string>();
+        using (TemporarySelfLog.SaveTo(selfLog))
+        {
+            var (app, client) = await StartAsync(logs.Path, a => a.MapGet("/ok", () => "ok"));
+            using (client)
+            {
+                Assert.That((await client.GetAsync("/ok")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+                await app.StopAsync();
+                await app.DisposeAsync();
+            }
+        }
+
+        Assert.That(ReadEvents(logs.Path).Select(e => Prop(e, "RequestPath")), Does.Contain("/ok"));
+        Assert.That(selfLog, Is.Empty);
+    }
+
+    [Test]
     public async Task TheSerilogSectionConfiguresEveryComponentAndMicrosoftLoggingEventsAreEnrichedToo()
     {
         using var logs = TempFolder.ForCaller();
