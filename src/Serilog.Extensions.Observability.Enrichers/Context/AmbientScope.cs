@@ -7,10 +7,12 @@ namespace Serilog.Extensions.Observability.Enrichers.Context;
 /// <remarks>
 /// Disposal rules (the same for every scope type):
 /// <list type="bullet">
-/// <item>Disposing the current scope restores its parent, skipping parents that were already disposed.</item>
+/// <item>Disposing the current scope restores its parent, skipping parents this flow disposed out of order.</item>
 /// <item>Disposing an outer scope while an inner one is current in this flow (out of order) leaves the current
-/// value alone and marks the outer scope abandoned: it is skipped when an inner scope later restores its parent.</item>
-/// <item>A scope disposed in order is not abandoned: work started inside it that outlives it (fire-and-forget)
+/// value alone, and the scope next inside it in this flow's chain restores past it from then on. Only that link
+/// changes: other flows that hold the outer scope itself (work started inside it before the inner one began) still
+/// restore it when a scope of their own ends.</item>
+/// <item>A scope disposed in order is never skipped: work started inside it that outlives it (fire-and-forget)
 /// still sees it, and a scope that work begins and disposes restores it, not an older value.</item>
 /// <item>Disposing twice does nothing more: the second call finds the scope no longer current.</item>
 /// <item>Disposal acts on the calling flow only. A child flow that disposes a scope it inherited restores
@@ -38,7 +40,9 @@ abstract class AmbientScope<TSelf> : IDisposable
     readonly TSelf? _parent;
     readonly int _depth;
     int _disposed;
-    int _abandoned; // disposed out of order: restores skip it
+    // What Dispose restores: the parent, or past it once this flow disposed the parent (and so on up) out of order.
+    // A link of this scope, not a mark on the parent, so that flows holding the parent itself are not affected.
+    TSelf? _restore;
 
     protected AmbientScope()
     {
@@ -48,10 +52,11 @@ abstract class AmbientScope<TSelf> : IDisposable
             if (Interlocked.Exchange(ref s_depthReported, 1) == 0)
                 SafeSelfLog.WriteLine("{0}: more than {1} scopes are nested in one flow, so scopes are being begun and not disposed (dispose each with using). " +
                     "Past that depth a new scope replaces the innermost one; reported once.", typeof(TSelf).Name, MaxDepth);
-            parent = parent._parent;
+            parent = Volatile.Read(ref parent._restore);
         }
 
         _parent = parent;
+        _restore = parent;
         _depth = parent is null ? 1 : parent._depth + 1;
     }
 
@@ -81,23 +86,24 @@ abstract class AmbientScope<TSelf> : IDisposable
         var current = CurrentSlot.Value;
         if (!ReferenceEquals(current, this))
         {
-            // Out of order (an inner scope of this flow is still current): leave the current value alone, and let
-            // the inner scope skip this one when it restores. A scope this flow does not hold (disposed twice, or
-            // from unrelated work) is not abandoned: work started inside it still restores it.
-            for (var scope = current; scope is not null; scope = scope._parent)
+            // Out of order (an inner scope of this flow is still current): leave the current value alone, and make
+            // the scope next inside this one in this flow's chain restore past it. A scope this flow does not hold
+            // (disposed twice, or from unrelated work) changes nothing: work started inside it still restores it.
+            for (var scope = current; scope is not null;)
             {
-                if (ReferenceEquals(scope, this))
+                var next = Volatile.Read(ref scope._restore);
+                if (ReferenceEquals(next, this))
                 {
-                    Volatile.Write(ref _abandoned, 1);
+                    Volatile.Write(ref scope._restore, Volatile.Read(ref _restore));
                     break;
                 }
+
+                scope = next;
             }
 
             return;
         }
 
-        var restore = _parent;
-        while (restore is not null && Volatile.Read(ref restore._abandoned) != 0) restore = restore._parent;
-        CurrentSlot.Value = restore;
+        CurrentSlot.Value = Volatile.Read(ref _restore);
     }
 }

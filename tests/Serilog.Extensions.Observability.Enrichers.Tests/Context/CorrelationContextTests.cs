@@ -452,6 +452,55 @@ public class CorrelationContextTests
     }
 
     [Test]
+    public async Task WorkStartedInsideAScopeDisposedOutOfOrderStillRestoresItAfterANestedScope()
+    {
+        // The owner disposes its scopes in the wrong order. That concerns the owner's flow: work started inside the
+        // outer scope before the inner one began still holds the outer id, and gets it back when a scope of its own ends.
+        using var ownerDone = new ManualResetEventSlim();
+        var outer = CorrelationContext.Begin("outer");
+        var background = Task.Run(() =>
+        {
+            ownerDone.Wait(Timeout);
+            using (CorrelationContext.Begin("sub-operation")) { }
+            return CorrelationContext.CurrentId;
+        });
+        var inner = CorrelationContext.Begin("inner");
+        outer.Dispose();
+        inner.Dispose();
+        Assert.That(CorrelationContext.CurrentId, Is.Null);
+
+        ownerDone.Set();
+        Assert.That(await background, Is.EqualTo("outer"));
+    }
+
+    [Test]
+    public async Task AChildFlowDisposingAnInheritedScopeOutOfOrderDoesNotChangeWhatOtherFlowsRestore()
+    {
+        using var childDone = new ManualResetEventSlim();
+        var shared = CorrelationContext.Begin("shared");
+        var sibling = Task.Run(() =>
+        {
+            childDone.Wait(Timeout);
+            using (CorrelationContext.Begin("sub-operation")) { }
+            return CorrelationContext.CurrentId;
+        });
+
+        await Task.Run(() =>
+        {
+            var own = CorrelationContext.Begin("own");
+            shared.Dispose();
+            own.Dispose();
+            Assert.That(CorrelationContext.CurrentId, Is.Null);
+        });
+        childDone.Set();
+
+        Assert.That(await sibling, Is.EqualTo("shared"));
+        Assert.That(CorrelationContext.CurrentId, Is.EqualTo("shared"));
+        shared.Dispose();
+        Assert.That(CorrelationContext.CurrentId, Is.Null);
+    }
+
+    [Test]
     public void IsValidIdJudgesEveryCharacterByTheDocumentedRule()
     {
         static bool Rule(char c) =>
