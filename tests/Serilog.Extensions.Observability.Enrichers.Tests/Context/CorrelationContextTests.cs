@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Enrichers;
 using Serilog.Extensions.Observability.Tests.Support;
@@ -372,6 +373,91 @@ public class CorrelationContextTests
                 work = Task.Run(() => CorrelationContext.CurrentId);
 
             Assert.That(await work, Is.Null);
+        }
+    }
+
+    [Test]
+    public void WorkQueuedWithUnsafeQueueUserWorkItemDoesNotSeeTheId()
+    {
+        var seen = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (CorrelationContext.Begin("unsafe"))
+            ThreadPool.UnsafeQueueUserWorkItem(_ => seen.SetResult(CorrelationContext.CurrentId), null);
+
+        Assert.That(seen.Task.Wait(Timeout), Is.True);
+        Assert.That(seen.Task.Result, Is.Null);
+    }
+
+    [TestCase(TaskCreationOptions.None)]
+    [TestCase(TaskCreationOptions.RunContinuationsAsynchronously)]
+    public async Task AContinuationResumedByTaskCompletionSourceSeesItsOwnIdAndTheSetterKeepsItsOwn(TaskCreationOptions options)
+    {
+        var signal = new TaskCompletionSource(options);
+        var waiter = WaitInScope(signal.Task);
+        Assert.That(CorrelationContext.CurrentId, Is.Null, "the waiter's scope stays in the waiter");
+
+        using (CorrelationContext.Begin("setter"))
+        {
+            // Without RunContinuationsAsynchronously the waiter resumes inline, on this thread, inside SetResult.
+            signal.SetResult();
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo("setter"));
+        }
+
+        Assert.That(await waiter.WaitAsync(Timeout), Is.EqualTo("waiter"));
+
+        static async Task<string?> WaitInScope(Task signal)
+        {
+            using (CorrelationContext.Begin("waiter"))
+            {
+                await signal;
+                return CorrelationContext.CurrentId;
+            }
+        }
+    }
+
+    [Test]
+    public async Task AChannelConsumerSeesNotTheProducersIdButTheIdOfTheScopeItBeginsFromTheMessage()
+    {
+        var channel = Channel.CreateUnbounded<string>();
+        var consumer = Task.Run(async () =>
+        {
+            var seen = new List<string?>();
+            await foreach (var id in channel.Reader.ReadAllAsync())
+            {
+                seen.Add(CorrelationContext.CurrentId);
+                using (CorrelationContext.Begin(id)) seen.Add(CorrelationContext.CurrentId);
+            }
+            return seen;
+        });
+
+        foreach (var id in new[] { "message-1", "message-2" })
+        {
+            using (CorrelationContext.Begin(id)) await channel.Writer.WriteAsync(id);
+        }
+        channel.Writer.Complete();
+
+        Assert.That(await consumer.WaitAsync(Timeout), Is.EqualTo(new string?[] { null, "message-1", null, "message-2" }));
+    }
+
+    [Test]
+    public async Task AScopeAnAsyncIteratorBeginsDoesNotChangeTheConsumersId()
+    {
+        var seen = new List<string?>();
+        using (CorrelationContext.Begin("consumer"))
+        {
+            await foreach (var _ in Items()) seen.Add(CorrelationContext.CurrentId);
+            seen.Add(CorrelationContext.CurrentId);
+        }
+
+        Assert.That(seen, Is.All.EqualTo("consumer"));
+
+        static async IAsyncEnumerable<int> Items()
+        {
+            using (CorrelationContext.Begin("iterator"))
+            {
+                yield return 1;
+                await Task.Yield();
+                yield return 2;
+            }
         }
     }
 
