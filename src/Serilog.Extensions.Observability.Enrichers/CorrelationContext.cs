@@ -10,7 +10,8 @@ namespace Serilog.Extensions.Observability.Enrichers;
 /// <remarks>
 /// <para>The id flows like <see cref="AsyncLocal{T}"/>: through <c>await</c>, <c>Task.Run</c>,
 /// <c>Parallel.ForEachAsync</c>, timers and thread-pool work started inside the scope. Work started outside the
-/// scope, or with <see cref="ExecutionContext.SuppressFlow"/>, does not see it. A value set inside an
+/// scope, or queued without the execution context (<see cref="ExecutionContext.SuppressFlow"/>,
+/// <see cref="ThreadPool.UnsafeQueueUserWorkItem(WaitCallback, object)"/>), does not see it. A value set inside an
 /// <c>async</c> method does not flow back to its caller.</para>
 /// <para>Scopes nest; disposing one restores the id that was current when it began. Disposing out of order
 /// does not corrupt the outer scope: disposing an outer scope while an inner one is still current leaves the

@@ -439,24 +439,29 @@ public class CorrelationContextTests
     }
 
     [Test]
-    public async Task AScopeAnAsyncIteratorBeginsDoesNotChangeTheConsumersId()
+    public async Task AnAsyncIteratorsScopeIsSeenNeitherByItsConsumerNorByItselfPastTheNextYield()
     {
+        // As the package README says: the iterator resumes after each yield return in the consumer's flow.
         var seen = new List<string?>();
         using (CorrelationContext.Begin("consumer"))
         {
-            await foreach (var _ in Items()) seen.Add(CorrelationContext.CurrentId);
+            await foreach (var inIterator in Items())
+            {
+                seen.Add(inIterator);
+                seen.Add(CorrelationContext.CurrentId);
+            }
             seen.Add(CorrelationContext.CurrentId);
         }
 
-        Assert.That(seen, Is.All.EqualTo("consumer"));
+        Assert.That(seen, Is.EqualTo(new[] { "iterator", "consumer", "consumer", "consumer", "consumer" }));
 
-        static async IAsyncEnumerable<int> Items()
+        static async IAsyncEnumerable<string?> Items()
         {
             using (CorrelationContext.Begin("iterator"))
             {
-                yield return 1;
+                yield return CorrelationContext.CurrentId;
                 await Task.Yield();
-                yield return 2;
+                yield return CorrelationContext.CurrentId;
             }
         }
     }
