@@ -61,6 +61,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     readonly object _roomLock = new();
     readonly object _lateLock = new();
     readonly ManualResetEventSlim _resume = new(true);
+    // Set once disposal starts: ends a retry wait begun before it, which would otherwise run past the shutdown deadline
+    // (and past disposal's wait for the writer).
+    readonly ManualResetEventSlim _stopRequested = new(false);
 
     readonly ThrottledReport _queueFullReport = new(ReportInterval);
     readonly ThrottledReport _ioReport = new(ReportInterval);
@@ -233,6 +236,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
 
     /// <summary>Test hook: runs on the writer between its last report and announcing <see cref="Stopped"/>.</summary>
     internal Action? BeforeStoppedForTests;
+
+    /// <summary>Test hook: runs on the writer just before it waits to retry a failed write.</summary>
+    internal Action? BeforeRetryWaitForTests;
 
     /// <summary>Test hook: runs in a second, concurrent <see cref="Dispose"/> just before it waits for the writer.</summary>
     internal Action? BeforeSecondDisposalWaitsForTests;
@@ -737,7 +743,10 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                     _rollBeforeNextEvent = _fileLength >= _sizeRollAt;
                     return;
                 }
-                Thread.Sleep(delay);
+                BeforeRetryWaitForTests?.Invoke();
+                if (stopping) Thread.Sleep(delay);
+                // Disposal began during the wait: try again now, then wait within its deadline like any retry while stopping.
+                else if (_stopRequested.Wait(delay)) attempt--;
             }
         }
     }
@@ -1159,6 +1168,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         // The deadline first: the writer reads it as soon as it sees Stopping.
         Volatile.Write(ref _shutdownDeadline, Stopwatch.GetTimestamp() + (long)(_shutdownTimeout.TotalSeconds * Stopwatch.Frequency));
         Interlocked.Exchange(ref _state, Stopping);
+        _stopRequested.Set();
         _paused = false;
         _resume.Set();
         _wake.Set();
