@@ -854,8 +854,10 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 // A file was in use in the period that ended.
                 CloseFile(flushToDisk: false);
                 // A fixed current file that could not be renamed did not roll: it keeps growing (see RenameFixedFile).
-                // Nor did an empty one: the new period goes on in it.
-                if (_naming.FixedCurrentPath is null || RenameFixedFile(_period)) CountRollover();
+                // Nor did an empty one: the new period goes on in it. A dated file that no write reached (the disk was
+                // full all the period) is deleted rather than rolled: kept, it would count for retention as a file of
+                // events, and push a file that holds events out.
+                if (_naming.FixedCurrentPath is null ? !DeleteIfEmpty(_filePath) : RenameFixedFile(_period)) CountRollover();
             }
             _period = period;
             _sequence = -1;
@@ -1043,6 +1045,24 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 highest = sequence;
         }
         return highest;
+    }
+
+    /// <summary>A closed dated file that holds nothing, deleted; false when it holds something or could not be deleted.</summary>
+    bool DeleteIfEmpty(string path)
+    {
+        if (_fileLength != 0) return false;
+        try
+        {
+            var file = new FileInfo(path);
+            // Someone else's since (a link, or lines another writer appended): not ours to delete.
+            if (!file.Exists || file.Length != 0 || SymbolicLinks.IsLink(path)) return false;
+            file.Delete();
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     /// <summary>

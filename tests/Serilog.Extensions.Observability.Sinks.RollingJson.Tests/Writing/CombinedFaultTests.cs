@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support;
 using Serilog.Extensions.Observability.Sinks.RollingJson.Writing;
@@ -99,5 +98,50 @@ public class CombinedFaultTests
         Assert.That(sink.WriterEnded, Is.True, "Disposal returned while the writer still waited to retry.");
         Assert.That(sink.EventsWritten + sink.EventsDropped, Is.EqualTo(1));
         Assert.That(SelfLogText(), Does.Not.Contain("did not finish within the shutdown timeout"));
+    }
+
+    [Test]
+    public void PeriodsWhoseEventsAllFailedOnAFullDiskDoNotPushFilesOfEventsOutOfRetention()
+    {
+        var logs = MountLogs("1m");
+        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromMilliseconds(1) };
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 0, 30, TimeSpan.Zero));
+        var sink = Create(Path.Combine(logs, "app-.json"), o =>
+        {
+            o.RollingInterval = RollingJsonInterval.Minute;
+            o.RollOnUtc = true;
+            o.TimeProvider = time;
+            o.RetainedFileCountLimit = 3;
+        });
+        try
+        {
+            // Three minutes with an event each: three files of one page each.
+            for (var minute = 0; minute < 3; minute++)
+            {
+                if (minute > 0) time.Advance(TimeSpan.FromMinutes(1));
+                EmitAndWait(sink, Event(minute));
+            }
+            Assert.That(sink.HousekeeperForTests.WaitIdle(WaitLimit), Is.True);
+            FillDisk(_mountPoint!);
+            // Then the disk is full for four minutes. Each event is larger than what deleting a file of one page frees,
+            // so that retention cannot make room for it either.
+            for (var minute = 3; minute < 7; minute++)
+            {
+                time.Advance(TimeSpan.FromMinutes(1));
+                EmitAndWait(sink, Event(minute, text: new string('f', 64 * 1024)));
+                Assert.That(sink.HousekeeperForTests.WaitIdle(WaitLimit), Is.True);
+            }
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        Assert.That(sink.DroppedIoError, Is.EqualTo(4));
+        // Before the fix each of those minutes left an empty file, which retention by count kept as the newest and
+        // deleted the files of written events for: none of the three was left.
+        var sequences = LogFiles.AllLines(logs).Select(l => LogFiles.Property(LogFiles.Parse(l), "Seq").GetInt64());
+        Assert.That(sequences, Is.EqualTo(new long[] { 1, 2 }), string.Join(", ", LogFiles.Names(logs)));
+        Assert.That(sink.Rollovers, Is.EqualTo(3), "Only the files that held events rolled.");
     }
 }
