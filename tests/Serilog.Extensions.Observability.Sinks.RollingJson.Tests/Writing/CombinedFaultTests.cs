@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support;
 using Serilog.Extensions.Observability.Sinks.RollingJson.Writing;
@@ -100,6 +101,93 @@ public class CombinedFaultTests
         Assert.That(SelfLogText(), Does.Not.Contain("did not finish within the shutdown timeout"));
     }
 
+    /// <summary>The sink's written and dropped counters as a listener of its Meter sees them.</summary>
+    sealed class MeteredCounts : IDisposable
+    {
+        readonly MeterListener _listener = new();
+        long _written;
+        long _dropped;
+
+        public MeteredCounts()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == "Serilog.Extensions.Observability.Sinks.RollingJson"
+                    && instrument.Name is "serilog.rolling_json.events.written" or "serilog.rolling_json.events.dropped")
+                    listener.EnableMeasurementEvents(instrument);
+            };
+            _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+            {
+                if (instrument.Name == "serilog.rolling_json.events.written") Interlocked.Add(ref _written, value);
+                else Interlocked.Add(ref _dropped, value);
+            });
+            _listener.Start();
+        }
+
+        public long Written => Interlocked.Read(ref _written);
+        public long Dropped => Interlocked.Read(ref _dropped);
+
+        public void Dispose() => _listener.Dispose();
+    }
+
+    [TestCase(null)]
+    [TestCase(4)]
+    public void ADiskThatFillsWhileFilesRollAndAreCompressedLosesNoCountAndLeavesEveryFileWhole(int? retainedFiles)
+    {
+        var logs = MountLogs("2m");
+        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromMilliseconds(1) };
+        using var metered = new MeteredCounts();
+        var sink = Create(Path.Combine(logs, "app-.json"), o =>
+        {
+            o.FileSizeLimitBytes = 16 * 1024;
+            o.CompressRolledFiles = true;
+            o.RetainedFileCountLimit = retainedFiles;
+        });
+        var payload = new string('c', 1_000);
+        long logged = 0;
+        try
+        {
+            // Some rolled and compressed files, then a disk that fills while the writer rolls and the housekeeping
+            // thread compresses: each competes with the other for the last blocks.
+            for (var i = 0; i < 100; i++) EmitAndWait(sink, Event(logged++, text: payload));
+            Assert.That(sink.HousekeeperForTests.WaitIdle(WaitLimit), Is.True);
+            var filler = FillDisk(_mountPoint!);
+            for (var i = 0; i < 100; i++) EmitAndWait(sink, Event(logged++, text: payload));
+            // With a count limit, retention deletes a file at each roll and so makes room again and again.
+            if (retainedFiles is null) Assert.That(sink.DroppedIoError, Is.GreaterThan(0), "The disk should have been full.");
+            Assert.That(sink.HousekeeperForTests.WaitIdle(WaitLimit), Is.True);
+
+            // Space comes back: writing resumes, and the next roll's pass compresses what the full disk left plain.
+            File.Delete(filler);
+            var rollovers = sink.Rollovers;
+            while (sink.Rollovers < rollovers + 2)
+            {
+                Assert.That(logged, Is.LessThan(1_000), "The sink should roll again once the disk has room.");
+                EmitAndWait(sink, Event(logged++, text: payload));
+            }
+            Assert.That(sink.HousekeeperForTests.WaitIdle(WaitLimit), Is.True);
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        Assert.That(sink.EventsWritten + sink.EventsDropped, Is.EqualTo(logged));
+        Assert.That((metered.Written, metered.Dropped), Is.EqualTo((sink.EventsWritten, sink.EventsDropped)));
+        var names = LogFiles.Names(logs);
+        Assert.That(names.Where(n => !n.EndsWith(".json", StringComparison.Ordinal) && !n.EndsWith(".json.gz", StringComparison.Ordinal)), Is.Empty,
+            "A compression cut by the full disk left its temporary file.");
+        // Every rolled file compressed once there was room, none left twice; the current file stays plain.
+        Assert.That(names.Count(n => n.EndsWith(".json", StringComparison.Ordinal)), Is.EqualTo(1), string.Join(", ", names));
+        if (retainedFiles is { } limit) Assert.That(names, Has.Length.LessThanOrEqualTo(limit));
+        var lines = LogFiles.AllLines(logs);
+        foreach (var line in lines) Assert.DoesNotThrow(() => JsonDocument.Parse(line).Dispose());
+        var sequences = lines.Select(l => LogFiles.Property(LogFiles.Parse(l), "Seq").GetInt64()).ToList();
+        Assert.That(sequences, Is.Unique);
+        Assert.That(sequences, Does.Contain(logged - 1));
+        if (retainedFiles is null) Assert.That(lines, Has.Count.EqualTo(sink.EventsWritten));
+    }
+
     [Test]
     public void PeriodsWhoseEventsAllFailedOnAFullDiskDoNotPushFilesOfEventsOutOfRetention()
     {
@@ -143,5 +231,58 @@ public class CombinedFaultTests
         var sequences = LogFiles.AllLines(logs).Select(l => LogFiles.Property(LogFiles.Parse(l), "Seq").GetInt64());
         Assert.That(sequences, Is.EqualTo(new long[] { 1, 2 }), string.Join(", ", LogFiles.Names(logs)));
         Assert.That(sink.Rollovers, Is.EqualTo(3), "Only the files that held events rolled.");
+    }
+
+    [Test]
+    public void ProducersBlockedOnAFullQueueOverAFullDiskAreReleasedByDisposalAndEveryEventIsCounted()
+    {
+        var logs = MountLogs("1m");
+        FillDisk(_mountPoint!);
+        // The writer spends each batch in a long retry wait: the queue fills and stays full, and producers wait for room.
+        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromSeconds(5) };
+        var sink = Create(Path.Combine(logs, "app.json"), o =>
+        {
+            o.FileSizeLimitBytes = null;
+            o.QueueLimit = 8;
+            o.BlockWhenFull = true;
+            o.ShutdownTimeout = TimeSpan.FromMilliseconds(200);
+        });
+        const int producers = 4;
+        long logged = 0;
+        var threads = new List<Thread>();
+        try
+        {
+            for (var p = 0; p < producers; p++)
+            {
+                var producer = p;
+                var thread = new Thread(() =>
+                {
+                    for (var i = 0; i < 50; i++)
+                    {
+                        sink.Emit(Event(producer * 1_000 + i, text: new string('b', 4 * 1024)));
+                        Interlocked.Increment(ref logged);
+                    }
+                }) { IsBackground = true };
+                threads.Add(thread);
+                thread.Start();
+            }
+            var until = DateTime.UtcNow + WaitLimit;
+            while (sink.RoomWaiters == 0)
+            {
+                var diagnostics = $"waiters {sink.RoomWaiters}, logged {Interlocked.Read(ref logged)}, written {sink.EventsWritten}, dropped {sink.EventsDropped}, alive {threads.Count(t => t.IsAlive)}\n{SelfLogText()}";
+                Assert.That(threads.Any(t => t.IsAlive) && DateTime.UtcNow < until, Is.True, "Producers should come to wait for room: " + diagnostics);
+                Thread.Yield();
+            }
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        foreach (var thread in threads) Assert.That(thread.Join(WaitLimit), Is.True, "A producer stayed blocked after disposal.");
+        Assert.That(sink.WriterEnded, Is.True);
+        Assert.That(sink.EventsWritten, Is.EqualTo(0));
+        Assert.That(sink.EventsDropped, Is.EqualTo(Interlocked.Read(ref logged)));
+        Assert.That(Interlocked.Read(ref logged), Is.EqualTo(producers * 50));
     }
 }
