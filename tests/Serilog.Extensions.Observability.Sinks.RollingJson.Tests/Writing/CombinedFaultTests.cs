@@ -285,4 +285,52 @@ public class CombinedFaultTests
         Assert.That(sink.EventsDropped, Is.EqualTo(Interlocked.Read(ref logged)));
         Assert.That(Interlocked.Read(ref logged), Is.EqualTo(producers * 50));
     }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void APersistentlyFullDiskAcrossTimeRollsIsReportedOncePerIntervalNotPerEventOrPeriod(bool fixedCurrentFileName)
+    {
+        var logs = MountLogs("1m");
+        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromMilliseconds(1) };
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 10, 0, 30, TimeSpan.Zero));
+        var sink = Create(Path.Combine(logs, "app-.json"), o =>
+        {
+            o.RollingInterval = RollingJsonInterval.Minute;
+            o.RollOnUtc = true;
+            o.TimeProvider = time;
+            o.FixedCurrentFileName = fixedCurrentFileName;
+            o.CompressRolledFiles = true;
+            o.FileSizeLimitBytes = 8 * 1024;
+            o.RetainedFileCountLimit = 5;
+            o.Durability = RollingJsonDurability.Durable;
+        });
+        long logged = 0;
+        int reports;
+        try
+        {
+            // A few rolled files, then a disk that stays full for 30 minutes, each with events that all fail.
+            for (var i = 0; i < 40; i++) EmitAndWait(sink, Event(logged++, text: new string('a', 500)));
+            Assert.That(sink.HousekeeperForTests.WaitIdle(WaitLimit), Is.True);
+            FillDisk(_mountPoint!);
+            lock (_selfLog) _selfLog.Clear();
+            for (var minute = 0; minute < 30; minute++)
+            {
+                time.Advance(TimeSpan.FromMinutes(1));
+                for (var i = 0; i < 10; i++) EmitAndWait(sink, Event(logged++, Serilog.Events.LogEventLevel.Error, text: new string('f', 5_000)));
+                Assert.That(sink.HousekeeperForTests.WaitIdle(WaitLimit), Is.True);
+            }
+            lock (_selfLog) reports = _selfLog.Count;
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        Assert.That(sink.DroppedIoError, Is.EqualTo(300));
+        Assert.That(sink.EventsWritten + sink.EventsDropped, Is.EqualTo(logged));
+        // The first failed write, and the one rolled file that the full disk kept from being compressed. Before the fix
+        // every minute opened a new file that no write reached, rolled it and started a pass that tried to compress each
+        // such file again, with a report for each.
+        Assert.That(reports, Is.LessThanOrEqualTo(3), SelfLogText());
+    }
 }
