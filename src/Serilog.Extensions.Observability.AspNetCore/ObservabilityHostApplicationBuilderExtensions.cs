@@ -109,6 +109,12 @@ public static class ObservabilityHostApplicationBuilderExtensions
             }
         }
 
+        // Bound once here too, so that a misspelt key or a value that does not convert fails now, as a Redaction one does,
+        // not silently (an unknown key) or only at UseSerilogRequestLogging(); and before anything is closed or built, so
+        // that the error leaves the previous logger in place and no file claimed.
+        var requestLogging = section.GetSection(RequestLoggingSectionName);
+        BindStrictly(requestLogging, new RequestLoggingOptions(), nameof(RequestLoggingOptions), "request logging");
+
         // What this call's logger replaces is closed before it is built, not after: both come from one configuration,
         // and a RollingJson sink refuses a path that a live sink still writes (two writers would overwrite each other's
         // lines). Called again: the last call's logger is flushed and closed rather than left running, unreachable, with
@@ -157,10 +163,6 @@ public static class ObservabilityHostApplicationBuilderExtensions
         builder.Logging.AddFilter<SerilogLoggerProvider>(null, LogLevel.Trace);
         builder.Services.AddSingleton<ILogger>(logger);
         DiagnosticContextRegistration.Add(builder.Services, logger);
-        // Bound once here too, so that a misspelt key or a value that does not convert fails now, as a Redaction one does,
-        // not silently (an unknown key) or only at UseSerilogRequestLogging().
-        var requestLogging = section.GetSection(RequestLoggingSectionName);
-        BindStrictly(requestLogging, new RequestLoggingOptions(), nameof(RequestLoggingOptions), "request logging");
         builder.Services.Configure<RequestLoggingOptions>(requestLogging, binder => binder.ErrorOnUnknownConfiguration = true);
         // A web host puts this first in the pipeline: it answers, with the correlation id, the exceptions that escape
         // every handler, so UseCorrelation() can leave them to the exception handlers the application placed before it.

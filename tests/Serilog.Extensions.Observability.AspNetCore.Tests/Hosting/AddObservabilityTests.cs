@@ -715,6 +715,34 @@ public class AddObservabilityTests
     }
 
     [Test]
+    public void ARequestLoggingSectionThatIsAConfigurationErrorLeavesTheLoggerAndItsFileAsTheyWere()
+    {
+        // The section is checked before the logger is built: checked after, the failed call left its logger as Log.Logger,
+        // its RollingJson file claimed, and the next AddObservability() on that path (the configuration fixed) was refused.
+        using var folder = TempFolder.ForCaller();
+        var settings = new Dictionary<string, string?>
+        {
+            ["Serilog:WriteTo:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(folder.Path, "app-.json"),
+            ["Serilog:RequestLogging:ExcludePath:0"] = "/health",
+        };
+        var before = Log.Logger;
+        var failing = WebApplication.CreateSlimBuilder();
+        failing.Configuration.AddInMemoryCollection(settings);
+        Assert.Throws<InvalidOperationException>(() => failing.AddObservability());
+        Assert.That(Log.Logger, Is.SameAs(before));
+
+        settings.Remove("Serilog:RequestLogging:ExcludePath:0");
+        var next = WebApplication.CreateSlimBuilder();
+        next.Configuration.AddInMemoryCollection(settings);
+        next.AddObservability();
+        Log.Information("After the failure");
+        Log.CloseAndFlush();
+
+        Assert.That(ReadEvents(folder.Path).Count(e => Prop(e, "@mt") == "After the failure"), Is.EqualTo(1));
+    }
+
+    [Test]
     public void ARedactionSectionWithAnInvalidValueNamesTheOption()
     {
         var builder = WebApplication.CreateSlimBuilder();
