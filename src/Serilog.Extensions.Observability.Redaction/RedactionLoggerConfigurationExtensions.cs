@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using Serilog.Configuration;
 using Serilog.Core;
 using Serilog.Events;
@@ -231,25 +232,56 @@ public static class RedactionLoggerConfigurationExtensions
     }
 
     /// <summary>
-    /// The sinks <paramref name="configure"/> adds, behind a <see cref="RedactingSink"/>. They are added to a logger of
-    /// their own, which passes every event on and disposes them with itself, rather than through
-    /// <see cref="LoggerSinkConfiguration.Wrap"/>: that keeps them in a list of its own until the callback returns, so a
-    /// sink that throws as it is configured (an invalid argument of an appsettings entry) would leave those added before
-    /// it built where nothing can dispose them, a file sink's file open and a RollingJson sink's path claimed.
+    /// The sinks <paramref name="configure"/> adds, behind a <see cref="RedactingSink"/>, through
+    /// <see cref="LoggerSinkConfiguration.Wrap"/> so that the callback gets Serilog's semantics (only its <c>WriteTo</c>
+    /// calls count; an enricher or filter chained there is not applied after the redaction, to an event other sinks
+    /// share). Wrap keeps the sinks in a list of its own until the callback returns, so a sink that throws as it is
+    /// configured (an invalid argument of an appsettings entry) would leave those added before it where nothing can
+    /// dispose them, a file sink's file open and a RollingJson sink's path claimed: the failure is held until Wrap has
+    /// handed them over, they are disposed, and it goes on.
     /// </summary>
     static LoggerConfiguration WrapRedacting(LoggerSinkConfiguration writeTo, Redactor redactor, Action<LoggerSinkConfiguration> configure,
         LogEventLevel restrictedToMinimumLevel, LoggingLevelSwitch? levelSwitch)
     {
-        var inner = new LoggerConfiguration().MinimumLevel.Is(LevelAlias.Minimum);
-        try
+        ILogEventSink? enclosed = null;
+        ExceptionDispatchInfo? failure = null;
+        LoggerSinkConfiguration.Wrap(
+            new LoggerConfiguration().WriteTo,
+            inner => enclosed = inner,
+            sinks =>
+            {
+                try
+                {
+                    configure(sinks);
+                }
+                catch (Exception ex)
+                {
+                    failure = ExceptionDispatchInfo.Capture(ex);
+                }
+            },
+            LevelAlias.Minimum,
+            null);
+
+        if (failure is not null)
         {
-            configure(inner.WriteTo);
+            try
+            {
+                (enclosed as IDisposable)?.Dispose();
+            }
+            catch (Exception ex)
+            {
+                SafeSelfLog.WriteLine("Redacted: the sinks added before one failed to configure were not all closed: {0}", ex);
+            }
+            failure.Throw();
         }
-        catch
-        {
-            inner.CreateLogger().Dispose();
-            throw;
-        }
-        return writeTo.Sink(new RedactingSink(inner.CreateLogger(), redactor), restrictedToMinimumLevel, levelSwitch);
+
+        // Wrapped again, around what the first Wrap enclosed, for the configuration it returns: a callback that adds no
+        // sink adds nothing.
+        return LoggerSinkConfiguration.Wrap(writeTo, inner => new RedactingSink(inner, redactor),
+            sinks =>
+            {
+                if (enclosed is not null) sinks.Sink(enclosed);
+            },
+            restrictedToMinimumLevel, levelSwitch);
     }
 }

@@ -272,6 +272,25 @@ public class RedactingSinkTests
     }
 
     [Test]
+    public void WhatTheCallbackChainsBesideWriteToIsNotAppliedAfterTheRedaction()
+    {
+        // As in Serilog's Wrap, a sink method returns a configuration that only WriteTo of is used: an enricher chained
+        // there would otherwise add its properties after the redaction, unmasked, to the event every other sink shares.
+        var inside = new CollectingSink();
+        var beside = new CollectingSink();
+        using (var logger = new LoggerConfiguration()
+                   .WriteTo.Redacted(s => s.Sink(inside).Enrich.WithProperty("Password", "hunter2-chained").Filter.ByExcluding(_ => true))
+                   .WriteTo.Sink(beside)
+                   .CreateLogger())
+        {
+            logger.Information("Hello");
+        }
+
+        Assert.That(inside.Events.Select(e => e.MessageTemplate.Text), Is.EqualTo(new[] { "Hello" }));
+        Assert.That(inside.Events.Concat(beside.Events).SelectMany(e => e.Properties.Keys), Is.Empty);
+    }
+
+    [Test]
     public void InnerSinksAreDisposedWithTheLogger()
     {
         var inner = new DisposableSink();
