@@ -12,7 +12,7 @@ namespace Serilog.Extensions.Observability.Redaction.Events;
 /// new <see cref="LogEvent"/> (the original is shared with other sinks, possibly on other threads, so it is never
 /// changed), and only then handed on. If the pass fails, the inner sinks get the event with every property masked.
 /// </summary>
-sealed class RedactingSink : ILogEventSink, IDisposable
+sealed class RedactingSink : ILogEventSink, IDisposable, IAsyncDisposable
 {
     readonly ILogEventSink _inner;
     readonly Redactor _redactor;
@@ -182,4 +182,12 @@ sealed class RedactingSink : ILogEventSink, IDisposable
             logEvent.TraceId ?? default(ActivityTraceId), logEvent.SpanId ?? default(ActivitySpanId));
 
     public void Dispose() => (_inner as IDisposable)?.Dispose();
+
+    // Serilog's own wrappers pass DisposeAsync on, so that DisposeAsync() and CloseAndFlushAsync() reach the inner sinks.
+    public ValueTask DisposeAsync()
+    {
+        if (_inner is IAsyncDisposable asyncDisposable) return asyncDisposable.DisposeAsync();
+        Dispose();
+        return default;
+    }
 }

@@ -299,6 +299,24 @@ public class RedactingSinkTests
     }
 
     [Test]
+    public async Task InnerSinksAreDisposedAsynchronouslyWhenTheLoggerIs()
+    {
+        // As by Serilog's own wrappers (WriteTo.Conditional, a sub-logger): a sink that flushes in DisposeAsync gets that
+        // call from DisposeAsync() or CloseAndFlushAsync(), one or several, with or without a minimum level.
+        var single = new AsyncDisposableSink();
+        var first = new AsyncDisposableSink();
+        var second = new AsyncDisposableSink();
+        var logger = new LoggerConfiguration()
+            .WriteTo.Redacted(s => s.Sink(single))
+            .WriteTo.Redacted(s => s.Sink(first).WriteTo.Sink(second), (Action<RedactionOptions>?)null, LogEventLevel.Warning)
+            .CreateLogger();
+
+        await logger.DisposeAsync();
+
+        Assert.That(new[] { single.DisposedBy, first.DisposedBy, second.DisposedBy }, Is.EqualTo(new[] { "DisposeAsync", "DisposeAsync", "DisposeAsync" }));
+    }
+
+    [Test]
     public void TheMinimumLevelRestrictsWhatReachesTheInnerSinks()
     {
         var sink = new CollectingSink();
@@ -397,6 +415,19 @@ public class RedactingSinkTests
         public bool Disposed { get; private set; }
         public void Emit(LogEvent logEvent) { }
         public void Dispose() => Disposed = true;
+    }
+
+    sealed class AsyncDisposableSink : ILogEventSink, IDisposable, IAsyncDisposable
+    {
+        public string? DisposedBy { get; private set; }
+        public void Emit(LogEvent logEvent) { }
+        public void Dispose() => DisposedBy ??= "Dispose";
+
+        public ValueTask DisposeAsync()
+        {
+            DisposedBy ??= "DisposeAsync";
+            return default;
+        }
     }
 
     sealed class AddEnricher : ILogEventEnricher
