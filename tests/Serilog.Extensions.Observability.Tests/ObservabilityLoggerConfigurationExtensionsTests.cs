@@ -35,6 +35,38 @@ public class ObservabilityLoggerConfigurationExtensionsTests
         Assert.That(Scalar(evt, "FromLogContext"), Is.EqualTo("5"));
     }
 
+    [Test]
+    public async Task DisposingTheLoggerAsynchronouslyDisposesItsSinksAsynchronously()
+    {
+        // Serilog's own wrappers pass DisposeAsync on: a sink that flushes there must get that call through ours too.
+        var sink = new AsyncDisposalProbeSink();
+        var logger = new LoggerConfiguration()
+            .WithObservability(o => o.Console(ObservabilityConsoleFormat.None).WriteTo(w => w.Sink(sink)))
+            .CreateLogger();
+        logger.Information("Hello");
+
+        await logger.DisposeAsync();
+
+        Assert.That((sink.Events, sink.DisposedAsynchronously, sink.Disposed), Is.EqualTo((1, true, false)));
+    }
+
+    sealed class AsyncDisposalProbeSink : Serilog.Core.ILogEventSink, IDisposable, IAsyncDisposable
+    {
+        public int Events;
+        public bool Disposed;
+        public bool DisposedAsynchronously;
+
+        public void Emit(LogEvent logEvent) => Events++;
+
+        public void Dispose() => Disposed = true;
+
+        public ValueTask DisposeAsync()
+        {
+            DisposedAsynchronously = true;
+            return default;
+        }
+    }
+
     [Test, NonParallelizable]
     public void ConfiguringLoggingAndClosingWriteNothingToSelfLog()
     {

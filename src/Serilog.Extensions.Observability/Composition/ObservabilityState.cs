@@ -189,7 +189,7 @@ sealed class ObservabilityState
     }
 
     /// <summary>Writes to the current sink set; a replaced set is disposed unused.</summary>
-    sealed class DelegatingSink : ILogEventSink, IDisposable
+    sealed class DelegatingSink : ILogEventSink, IDisposable, IAsyncDisposable
     {
         ILogEventSink? _inner;
         volatile bool _used;
@@ -210,6 +210,26 @@ sealed class ObservabilityState
         }
 
         public void Dispose() => DisposeQuietly(Interlocked.Exchange(ref _inner, null));
+
+        // As Serilog's own wrappers do, so that a logger's DisposeAsync() and Log.CloseAndFlushAsync() reach the sinks.
+        public async ValueTask DisposeAsync()
+        {
+            var sink = Interlocked.Exchange(ref _inner, null);
+            if (sink is not IAsyncDisposable asyncDisposable)
+            {
+                DisposeQuietly(sink);
+                return;
+            }
+
+            try
+            {
+                await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                SafeSelfLog.WriteLine("Failed to dispose an observability sink: {0}", ex);
+            }
+        }
 
         static void DisposeQuietly(ILogEventSink? sink)
         {
