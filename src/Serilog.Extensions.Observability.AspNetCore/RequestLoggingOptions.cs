@@ -99,8 +99,8 @@ public class RequestLoggingOptions
     /// <summary>
     /// Log a request the client aborted with status code 499 and, with the default <see cref="GetLevel"/>,
     /// at <see cref="LogEventLevel.Information"/> rather than as an error. A request that ends with any exception
-    /// other than a cancellation or an I/O error is still a failure (500, Error), whoever left first. The default is
-    /// <see langword="false"/>.
+    /// other than a cancellation, an I/O error or a WebSocket closed without its close handshake is still a failure
+    /// (500, Error), whoever left first. The default is <see langword="false"/>.
     /// </summary>
     public bool LogAbortedRequestsAsClientClosed { get; set; }
 
@@ -159,12 +159,17 @@ public class RequestLoggingOptions
 
     /// <summary>
     /// Whether the request ended because its client went away: aborted, and with no exception or only the one an
-    /// abort causes (a cancellation, or an I/O error on the closed connection). Any other exception is a failure of
-    /// the application, whoever left first.
+    /// abort causes (a cancellation, an I/O error on the closed connection, or a WebSocket closed without its close
+    /// handshake). Any other exception is a failure of the application, whoever left first.
     /// </summary>
     internal static bool ClientClosed(HttpContext context, Exception? exception) =>
-        context.RequestAborted.IsCancellationRequested
-        && exception is null or OperationCanceledException or System.IO.IOException;
+        context.RequestAborted.IsCancellationRequested && (exception is null || IsCausedByAbort(exception));
+
+    // A WebSocket whose connection closes under it throws neither a cancellation nor an I/O error but a
+    // WebSocketException ("closed without completing the close handshake"), the way a browser tab closed mid-session ends.
+    static bool IsCausedByAbort(Exception exception) => exception is OperationCanceledException or System.IO.IOException
+        or System.Net.WebSockets.WebSocketException { WebSocketErrorCode: System.Net.WebSockets.WebSocketError.ConnectionClosedPrematurely }
+        or System.Net.WebSockets.WebSocketException { InnerException: OperationCanceledException or System.IO.IOException };
 
     LogEventLevel DefaultGetLevel(HttpContext context, double elapsedMs, Exception? exception)
     {

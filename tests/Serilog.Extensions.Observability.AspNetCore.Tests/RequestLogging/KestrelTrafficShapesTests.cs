@@ -327,6 +327,49 @@ public class KestrelTrafficShapesTests
         Assert.That(await CompletionsAfterStopAsync(app), Has.Length.EqualTo(1));
     }
 
+    [TestCase(false, 500, LogEventLevel.Error)]
+    [TestCase(true, 499, LogEventLevel.Information)]
+    public async Task AWebSocketWhoseClientVanishesWithoutTheCloseHandshakeIsLoggedOnce(bool preset, int status, LogEventLevel level)
+    {
+        var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var app = await StartAsync(a => a.Map("/ws", async (HttpContext ctx) =>
+            {
+                using var socket = await ctx.WebSockets.AcceptWebSocketAsync();
+                var buffer = new byte[256];
+                try
+                {
+                    while (true)
+                    {
+                        await socket.ReceiveAsync(buffer, CancellationToken.None);
+                        received.TrySetResult();
+                    }
+                }
+                catch (WebSocketException)
+                {
+                    // "The remote party closed the WebSocket connection without completing the close handshake."
+                    await ClientGoneAsync(ctx);
+                    throw;
+                }
+            }),
+            o => o.LogAbortedRequestsAsClientClosed = preset,
+            before: a => a.UseWebSockets());
+        var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("X-Correlation-ID", "ws-gone");
+        await socket.ConnectAsync(new Uri($"ws://{app.BaseAddress.Authority}/ws"), CancellationToken.None).WaitAsync(Bound);
+        await socket.SendAsync(Encoding.UTF8.GetBytes("hello"), WebSocketMessageType.Text, true, CancellationToken.None);
+        await received.Task.WaitAsync(Bound);
+
+        socket.Abort();
+        socket.Dispose();
+
+        var evt = _sink.WaitForCompletion("/ws");
+        Assert.That(Value(evt, "StatusCode"), Is.EqualTo(status));
+        Assert.That(evt.Level, Is.EqualTo(level));
+        Assert.That(evt.Exception, Is.TypeOf<WebSocketException>());
+        Assert.That(EventText.Scalar(evt, "CorrelationId"), Is.EqualTo("ws-gone"));
+        Assert.That(await CompletionsAfterStopAsync(app), Has.Length.EqualTo(1));
+    }
+
     [Test]
     public async Task ACustomTemplateNamesAPropertyTheEnrichCallbackReadsFromTheEndpoint()
     {
