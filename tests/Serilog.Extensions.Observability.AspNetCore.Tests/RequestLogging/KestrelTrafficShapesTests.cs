@@ -120,6 +120,38 @@ public class KestrelTrafficShapesTests
     }
 
     [Test]
+    public async Task AnHttp2StreamTheClientResetsIsLoggedAsClosedWhileItsNeighbourOnTheConnectionCompletes()
+    {
+        var resetArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var app = await StartAsync(a => a.MapGet("/h2/{name}", async (string name, HttpContext ctx) =>
+            {
+                if (name == "kept") return "kept";
+                resetArrived.SetResult();
+                await Task.Delay(Timeout.Infinite, ctx.RequestAborted);
+                return "never";
+            }),
+            o => o.LogAbortedRequestsAsClientClosed = true,
+            HttpProtocols.Http2);
+        using var client = new HttpClient(new SocketsHttpHandler { EnableMultipleHttp2Connections = false }) { BaseAddress = app.BaseAddress };
+        using var cts = new CancellationTokenSource();
+
+        var reset = client.SendAsync(Request(HttpMethod.Get, "/h2/reset", "h2-reset", HttpVersion.Version20), cts.Token);
+        await resetArrived.Task.WaitAsync(Bound);
+        // A second stream on the same connection, answered while the first is still open.
+        using var kept = await client.SendAsync(Request(HttpMethod.Get, "/h2/kept", "h2-kept", HttpVersion.Version20));
+        cts.Cancel();
+        Assert.That(async () => await reset, Throws.InstanceOf<OperationCanceledException>());
+
+        Assert.That(await kept.Content.ReadAsStringAsync(), Is.EqualTo("kept"));
+        Assert.That(kept.Headers.GetValues("X-Correlation-ID").Single(), Is.EqualTo("h2-kept"));
+        var resetEvent = _sink.WaitForCompletion("/h2/reset");
+        Assert.That(Value(resetEvent, "StatusCode"), Is.EqualTo(499));
+        Assert.That(EventText.Scalar(resetEvent, "CorrelationId"), Is.EqualTo("h2-reset"));
+        Assert.That(EventText.Scalar(_sink.WaitFor(e => EventText.Scalar(e, "CorrelationId") == "h2-kept" && IsCompletion(e)).Single(), "StatusCode"), Is.EqualTo("200"));
+        Assert.That(await CompletionsAfterStopAsync(app), Has.Length.EqualTo(2));
+    }
+
+    [Test]
     public async Task AStreamedResponseIsLoggedOnceWhenItEndsAndItsFirstChunkCarriesTheId()
     {
         const int chunks = 5;
