@@ -310,8 +310,10 @@ public class KestrelTrafficShapesTests
             Is.EquivalentTo(new[] { "HEAD /doc 200 head-1", "DELETE /doc 204 delete-1", "GET /cached 304 cached-1" }));
     }
 
-    [Test]
-    public async Task AWebSocketIsLoggedOnceWith101WhenItClosesAndTheUpgradeCarriesTheId()
+    // HTTP/1.1 upgrades with 101; HTTP/2 opens the WebSocket with an extended CONNECT answered 200 (RFC 8441).
+    [TestCase(HttpProtocols.Http1, 101)]
+    [TestCase(HttpProtocols.Http2, 200)]
+    public async Task AWebSocketIsLoggedOnceWhenItClosesAndItsHandshakeResponseCarriesTheId(HttpProtocols protocol, int status)
     {
         const int messages = 50;
         await using var app = await StartAsync(a => a.Map("/ws", async (HttpContext ctx, IDiagnosticContext diagnostics) =>
@@ -332,13 +334,17 @@ public class KestrelTrafficShapesTests
                     await socket.SendAsync(buffer.AsMemory(0, received.Count), received.MessageType, received.EndOfMessage, CancellationToken.None);
                 }
             }),
+            protocols: protocol,
             before: a => a.UseWebSockets());
         using var socket = new ClientWebSocket();
         socket.Options.SetRequestHeader("X-Correlation-ID", "ws-1");
         socket.Options.CollectHttpResponseDetails = true;
+        socket.Options.HttpVersion = protocol == HttpProtocols.Http2 ? HttpVersion.Version20 : HttpVersion.Version11;
+        socket.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        using var invoker = new HttpMessageInvoker(new SocketsHttpHandler());
 
-        await socket.ConnectAsync(new Uri($"ws://{app.BaseAddress.Authority}/ws"), CancellationToken.None).WaitAsync(Bound);
-        Assert.That(socket.HttpStatusCode, Is.EqualTo(HttpStatusCode.SwitchingProtocols));
+        await socket.ConnectAsync(new Uri($"ws://{app.BaseAddress.Authority}/ws"), invoker, CancellationToken.None).WaitAsync(Bound);
+        Assert.That((int)socket.HttpStatusCode, Is.EqualTo(status));
         Assert.That(socket.HttpResponseHeaders!["X-Correlation-ID"].Single(), Is.EqualTo("ws-1"));
         var reply = new byte[256];
         for (var i = 0; i < messages; i++)
@@ -351,7 +357,7 @@ public class KestrelTrafficShapesTests
         await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None).WaitAsync(Bound);
 
         var evt = _sink.WaitForCompletion("/ws");
-        Assert.That(Value(evt, "StatusCode"), Is.EqualTo(101));
+        Assert.That(Value(evt, "StatusCode"), Is.EqualTo(status));
         Assert.That(evt.Level, Is.EqualTo(LogEventLevel.Information));
         Assert.That(Value(evt, "Messages"), Is.EqualTo(messages));
         Assert.That(evt.Properties.Keys, Is.EquivalentTo(new[] { "Messages", "RequestMethod", "RequestPath", "StatusCode", "Elapsed", "SourceContext", "CorrelationId" }));
@@ -359,9 +365,11 @@ public class KestrelTrafficShapesTests
         Assert.That(await CompletionsAfterStopAsync(app), Has.Length.EqualTo(1));
     }
 
-    [TestCase(false, 500, LogEventLevel.Error)]
-    [TestCase(true, 499, LogEventLevel.Information)]
-    public async Task AWebSocketWhoseClientVanishesWithoutTheCloseHandshakeIsLoggedOnce(bool preset, int status, LogEventLevel level)
+    [TestCase(HttpProtocols.Http1, false, 500, LogEventLevel.Error)]
+    [TestCase(HttpProtocols.Http1, true, 499, LogEventLevel.Information)]
+    [TestCase(HttpProtocols.Http2, false, 500, LogEventLevel.Error)]
+    [TestCase(HttpProtocols.Http2, true, 499, LogEventLevel.Information)]
+    public async Task AWebSocketWhoseClientVanishesWithoutTheCloseHandshakeIsLoggedOnce(HttpProtocols protocol, bool preset, int status, LogEventLevel level)
     {
         var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var app = await StartAsync(a => a.Map("/ws", async (HttpContext ctx) =>
@@ -384,10 +392,14 @@ public class KestrelTrafficShapesTests
                 }
             }),
             o => o.LogAbortedRequestsAsClientClosed = preset,
+            protocol,
             before: a => a.UseWebSockets());
         var socket = new ClientWebSocket();
         socket.Options.SetRequestHeader("X-Correlation-ID", "ws-gone");
-        await socket.ConnectAsync(new Uri($"ws://{app.BaseAddress.Authority}/ws"), CancellationToken.None).WaitAsync(Bound);
+        socket.Options.HttpVersion = protocol == HttpProtocols.Http2 ? HttpVersion.Version20 : HttpVersion.Version11;
+        socket.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        using var invoker = new HttpMessageInvoker(new SocketsHttpHandler());
+        await socket.ConnectAsync(new Uri($"ws://{app.BaseAddress.Authority}/ws"), invoker, CancellationToken.None).WaitAsync(Bound);
         await socket.SendAsync(Encoding.UTF8.GetBytes("hello"), WebSocketMessageType.Text, true, CancellationToken.None);
         await received.Task.WaitAsync(Bound);
 
