@@ -100,7 +100,11 @@ public class RequestLoggingOptions
     /// Log a request the client aborted with status code 499 and, with the default <see cref="GetLevel"/>,
     /// at <see cref="LogEventLevel.Information"/> rather than as an error. A request that ends with any exception
     /// other than a cancellation, an I/O error or a WebSocket closed without its close handshake is still a failure
-    /// (500, Error), whoever left first. The default is <see langword="false"/>.
+    /// (500, Error), whoever left first. The request counts as aborted once <see cref="HttpContext.RequestAborted"/> is
+    /// cancelled, which Kestrel does on the thread pool just after it sees the connection go: a handler that fails on
+    /// the lost connection (a cut upload, a WebSocket receive) and returns before that is logged as the failure or the
+    /// status it ended with (a minimal API answers a cut request body with 400). The default is
+    /// <see langword="false"/>.
     /// </summary>
     public bool LogAbortedRequestsAsClientClosed { get; set; }
 
