@@ -110,7 +110,9 @@ public class RequestLoggingOptions
 
     /// <summary>
     /// With the default <see cref="GetLevel"/>, log requests that take at least this long at
-    /// <see cref="LogEventLevel.Warning"/>. The default is <see langword="null"/> (off).
+    /// <see cref="LogEventLevel.Warning"/>. WebSocket requests and server-sent event streams (a response of
+    /// <c>text/event-stream</c>) are left out: they last as long as their connection by design. The default is
+    /// <see langword="null"/> (off).
     /// </summary>
     public TimeSpan? SlowRequestThreshold { get; set; }
 
@@ -186,11 +188,16 @@ public class RequestLoggingOptions
         if (LogClientErrorsAsWarning && context.Response.StatusCode >= 400)
             return LogEventLevel.Warning;
 
-        if (SlowRequestThreshold is { } threshold && elapsedMs >= threshold.TotalMilliseconds)
+        if (SlowRequestThreshold is { } threshold && elapsedMs >= threshold.TotalMilliseconds && !IsLongLivedByDesign(context))
             return LogEventLevel.Warning;
 
         return LogEventLevel.Information;
     }
+
+    // A WebSocket or a server-sent event stream lasts as long as its client stays: its duration says nothing of speed.
+    static bool IsLongLivedByDesign(HttpContext context) =>
+        context.WebSockets.IsWebSocketRequest
+        || (context.Response.ContentType is { } contentType && contentType.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase));
 
     static IEnumerable<LogEventProperty> DefaultGetMessageTemplateProperties(HttpContext context, string requestPath, double elapsedMs, int statusCode) =>
     [

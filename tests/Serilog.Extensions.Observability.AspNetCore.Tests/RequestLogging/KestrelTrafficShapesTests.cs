@@ -310,6 +310,30 @@ public class KestrelTrafficShapesTests
             Is.EquivalentTo(new[] { "HEAD /doc 200 head-1", "DELETE /doc 204 delete-1", "GET /cached 304 cached-1" }));
     }
 
+    [Test]
+    public async Task TheSlowRequestThresholdLeavesAServerSentEventStreamAtInformationButNotAPlainRequest()
+    {
+        await using var app = await StartAsync(a =>
+            {
+                a.MapGet("/events", async (HttpContext ctx) =>
+                {
+                    ctx.Response.ContentType = "text/event-stream; charset=utf-8";
+                    await ctx.Response.WriteAsync("data: one\n\n");
+                    await ctx.Response.Body.FlushAsync();
+                    await ctx.Response.WriteAsync("data: two\n\n");
+                });
+                a.MapGet("/plain", () => "plain");
+            },
+            o => o.SlowRequestThreshold = TimeSpan.FromTicks(1));
+        using var client = new HttpClient { BaseAddress = app.BaseAddress };
+
+        Assert.That(await client.GetStringAsync("/events").WaitAsync(Bound), Is.EqualTo("data: one\n\ndata: two\n\n"));
+        Assert.That(await client.GetStringAsync("/plain").WaitAsync(Bound), Is.EqualTo("plain"));
+
+        Assert.That(_sink.WaitForCompletion("/events").Level, Is.EqualTo(LogEventLevel.Information));
+        Assert.That(_sink.WaitForCompletion("/plain").Level, Is.EqualTo(LogEventLevel.Warning));
+    }
+
     // HTTP/1.1 upgrades with 101; HTTP/2 opens the WebSocket with an extended CONNECT answered 200 (RFC 8441).
     [TestCase(HttpProtocols.Http1, 101)]
     [TestCase(HttpProtocols.Http2, 200)]
@@ -334,6 +358,8 @@ public class KestrelTrafficShapesTests
                     await socket.SendAsync(buffer.AsMemory(0, received.Count), received.MessageType, received.EndOfMessage, CancellationToken.None);
                 }
             }),
+            // A WebSocket lasts as long as its client stays: the slow-request threshold leaves it at Information.
+            configure: o => o.SlowRequestThreshold = TimeSpan.FromTicks(1),
             protocols: protocol,
             before: a => a.UseWebSockets());
         using var socket = new ClientWebSocket();
