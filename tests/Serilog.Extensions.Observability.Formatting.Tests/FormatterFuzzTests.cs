@@ -271,17 +271,6 @@ public class FormatterFuzzTests
         public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
     }
 
-    sealed class NotAnArray(Memory<byte> inner) : MemoryManager<byte>
-    {
-        public override Span<byte> GetSpan() => inner.Span;
-
-        public override MemoryHandle Pin(int elementIndex = 0) => throw new NotSupportedException();
-
-        public override void Unpin() { }
-
-        protected override void Dispose(bool disposing) { }
-    }
-
     /// <summary>Where two lines first differ, escaped, with some context.</summary>
     static string Diff(string expected, string actual)
     {

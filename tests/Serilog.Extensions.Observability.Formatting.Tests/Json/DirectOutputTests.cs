@@ -38,18 +38,6 @@ public class DirectOutputTests
         public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
     }
 
-    /// <summary>Memory whose owner does not reveal an array (as native or pinned-pool memory would not).</summary>
-    sealed class NotAnArray(Memory<byte> inner) : MemoryManager<byte>
-    {
-        public override Span<byte> GetSpan() => inner.Span;
-
-        public override MemoryHandle Pin(int elementIndex = 0) => throw new NotSupportedException();
-
-        public override void Unpin() { }
-
-        protected override void Dispose(bool disposing) { }
-    }
-
     static IEnumerable<LogEvent> EventsOfEveryLength()
     {
         // Lines from well under to well over the free space the formatter asks for, one byte apart around it.
