@@ -58,4 +58,21 @@ static class Mounts
             if (process.ExitCode != 0) return;
         }
     }
+
+    /// <summary>Fills what is left of the tmpfs at <paramref name="mountPoint"/> with one file; returns its path.</summary>
+    public static string FillDisk(string mountPoint)
+    {
+        var filler = Path.Combine(mountPoint, "filler");
+        var block = new byte[4096];
+        try
+        {
+            using var file = new FileStream(filler, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
+            while (true) file.Write(block);
+        }
+        catch (IOException)
+        {
+            // No space left: what we wanted.
+        }
+        return filler;
+    }
 }

@@ -48,23 +48,6 @@ public class CombinedFaultTests
         return logs;
     }
 
-    /// <summary>Fills what is left of the tmpfs with one file; returns its path.</summary>
-    static string FillDisk(string mountPoint)
-    {
-        var filler = Path.Combine(mountPoint, "filler");
-        var block = new byte[4096];
-        try
-        {
-            using var file = new FileStream(filler, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
-            while (true) file.Write(block);
-        }
-        catch (IOException)
-        {
-            // No space left: what we wanted.
-        }
-        return filler;
-    }
-
     string SelfLogText()
     {
         lock (_selfLog) return string.Join("\n", _selfLog);
@@ -74,7 +57,7 @@ public class CombinedFaultTests
     public void DisposalDuringARetryWaitOnAFullDiskEndsTheWaitAndCountsTheBatchBeforeItReturns()
     {
         var logs = MountLogs("1m");
-        FillDisk(_mountPoint!);
+        Mounts.FillDisk(_mountPoint!);
         // A retry wait longer than the shutdown timeout and the margin disposal gives a write stuck in the kernel.
         RollingJsonSink.RetryDelays = new[] { TimeSpan.FromSeconds(5) };
         var sink = Create(Path.Combine(logs, "app.json"), o =>
@@ -151,7 +134,7 @@ public class CombinedFaultTests
             // thread compresses: each competes with the other for the last blocks.
             for (var i = 0; i < 100; i++) EmitAndWait(sink, Event(logged++, text: payload));
             Assert.That(sink.HousekeeperForTests.WaitIdle(WaitLimit), Is.True);
-            var filler = FillDisk(_mountPoint!);
+            var filler = Mounts.FillDisk(_mountPoint!);
             for (var i = 0; i < 100; i++) EmitAndWait(sink, Event(logged++, text: payload));
             // With a count limit, retention deletes a file at each roll and so makes room again and again.
             if (retainedFiles is null) Assert.That(sink.DroppedIoError, Is.GreaterThan(0), "The disk should have been full.");
@@ -210,7 +193,7 @@ public class CombinedFaultTests
                 EmitAndWait(sink, Event(minute));
             }
             Assert.That(sink.HousekeeperForTests.WaitIdle(WaitLimit), Is.True);
-            FillDisk(_mountPoint!);
+            Mounts.FillDisk(_mountPoint!);
             // Then the disk is full for four minutes. Each event is larger than what deleting a file of one page frees,
             // so that retention cannot make room for it either.
             for (var minute = 3; minute < 7; minute++)
@@ -237,7 +220,7 @@ public class CombinedFaultTests
     public void ProducersBlockedOnAFullQueueOverAFullDiskAreReleasedByDisposalAndEveryEventIsCounted()
     {
         var logs = MountLogs("1m");
-        FillDisk(_mountPoint!);
+        Mounts.FillDisk(_mountPoint!);
         // The writer spends each batch in a long retry wait: the queue fills and stays full, and producers wait for room.
         RollingJsonSink.RetryDelays = new[] { TimeSpan.FromSeconds(5) };
         var sink = Create(Path.Combine(logs, "app.json"), o =>
@@ -311,7 +294,7 @@ public class CombinedFaultTests
             // A few rolled files, then a disk that stays full for 30 minutes, each with events that all fail.
             for (var i = 0; i < 40; i++) EmitAndWait(sink, Event(logged++, text: new string('a', 500)));
             Assert.That(sink.HousekeeperForTests.WaitIdle(WaitLimit), Is.True);
-            FillDisk(_mountPoint!);
+            Mounts.FillDisk(_mountPoint!);
             lock (_selfLog) _selfLog.Clear();
             for (var minute = 0; minute < 30; minute++)
             {

@@ -216,23 +216,6 @@ public class FaultTests
         Assert.That(Sequences(lines)[^1], Is.EqualTo(sequence - 1));
     }
 
-    /// <summary>Fills what is left of the tmpfs at <paramref name="mountPoint"/> with one file; returns its path.</summary>
-    static string FillDisk(string mountPoint)
-    {
-        var filler = Path.Combine(mountPoint, "filler");
-        var block = new byte[4096];
-        try
-        {
-            using var file = new FileStream(filler, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
-            while (true) file.Write(block);
-        }
-        catch (IOException)
-        {
-            // No space left: what we wanted.
-        }
-        return filler;
-    }
-
     [Test]
     public void AWriteCutByAFullDiskKeepsTheWholeLinesThatLanded()
     {
@@ -292,7 +275,7 @@ public class FaultTests
             Assert.That(sink.Rollovers, Is.EqualTo(2));
 
             RollingJsonSink.RetryDelays = new[] { TimeSpan.FromMilliseconds(1) };
-            var filler = FillDisk(_mountPoint);
+            var filler = Mounts.FillDisk(_mountPoint);
             // Nothing of these reaches the disk: the file they were meant for stays empty, so nothing is full and nothing rolls.
             for (var i = 3; i < 13; i++) EmitAndWait(sink, Event(i, text: payload));
             Assert.That(sink.DroppedIoError, Is.EqualTo(10));
