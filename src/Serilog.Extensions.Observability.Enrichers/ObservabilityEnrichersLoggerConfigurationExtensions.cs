@@ -58,21 +58,21 @@ public static class ObservabilityEnrichersLoggerConfigurationExtensions
     /// Adds <c>UserId</c>, <c>TenantId</c> and <c>SessionId</c> of <see cref="UserContext"/> (each only when known).
     /// </summary>
     /// <param name="enrich">Logger enrichment configuration.</param>
-    /// <param name="pseudonymizationKey">When set, <c>UserId</c> is written as HMAC-SHA256(key, UTF-8 user id) in
+    /// <param name="pseudonymKey">When set, <c>UserId</c> is written as HMAC-SHA256(key, UTF-8 user id) in
     /// 64 lowercase hex characters instead of the raw id: stable for the same key, unrelated across keys, not
     /// reversible without the key. The key's UTF-8 form must be at least 16 bytes; keep it secret (configuration
     /// secrets, not source). Default <see langword="null"/>: raw ids. Tenant and session ids are never changed.</param>
     /// <returns>Configuration object allowing method chaining.</returns>
-    /// <exception cref="ArgumentException"><paramref name="pseudonymizationKey"/> is shorter than 16 bytes (an empty
+    /// <exception cref="ArgumentException"><paramref name="pseudonymKey"/> is shorter than 16 bytes (an empty
     /// key is refused, not taken as "off", so a missing secret cannot silently expose raw ids), or is an environment
     /// variable reference such as <c>%USER_ID_KEY%</c> that appsettings left unexpanded because the variable is not
     /// set.</exception>
     public static LoggerConfiguration WithUser(
         this LoggerEnrichmentConfiguration enrich,
-        string? pseudonymizationKey = null)
+        string? pseudonymKey = null)
     {
         Guard.NotNull(enrich);
-        var pseudonymizer = pseudonymizationKey is null ? null : UserIdPseudonymizer.FromString(pseudonymizationKey);
+        var pseudonymizer = pseudonymKey is null ? null : UserIdPseudonymizer.FromString(pseudonymKey);
         return enrich.With(new UserEnricher(pseudonymizer));
     }
 

@@ -361,7 +361,7 @@ public class ObservabilityLoggerConfigurationExtensionsTests
         var sink = new CollectingSink();
         using (var logger = new LoggerConfiguration()
                    .WithObservability(o => o.Console(ObservabilityConsoleFormat.None))
-                   .Enrich.WithUser(pseudonymizationKey: "0123456789abcdef0123")
+                   .Enrich.WithUser(pseudonymKey: "0123456789abcdef0123")
                    .WriteTo.Sink(sink).CreateLogger())
         using (UserContext.Begin("alice@example.com"))
             logger.Information("x");

@@ -61,7 +61,7 @@ public class PackageReadmeAppSettingsTests
             Assert.That(properties["CorrelationId"].ToString(), Is.EqualTo("\"readme-corr\""), "WithCorrelation");
             Assert.That(properties.ContainsKey("TraceId") && properties.ContainsKey("SpanId"), Is.True, "WithSpan");
             Assert.That(properties["OperationName"].ToString(), Is.EqualTo("\"readme-operation\""), "WithSpan includeOperationName");
-            Assert.That(properties["UserId"].ToString(), Is.Not.EqualTo("\"user-42\"").And.Not.Empty, "WithUser pseudonymizationKey");
+            Assert.That(properties["UserId"].ToString(), Is.Not.EqualTo("\"user-42\"").And.Not.Empty, "WithUser pseudonymKey");
             Assert.That(properties["TenantId"].ToString(), Is.EqualTo("\"acme\""), "WithUser");
             Assert.That(properties.ContainsKey("ThreadId"), Is.True, "WithThreadId");
             Assert.That(properties["ThreadName"].ToString(), Is.EqualTo("\"readme-thread\""), "WithThreadName");

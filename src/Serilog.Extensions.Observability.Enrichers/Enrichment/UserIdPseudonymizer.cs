@@ -17,13 +17,13 @@ sealed class UserIdPseudonymizer
     public UserIdPseudonymizer(byte[] key)
     {
         if (key.Length < MinimumKeyBytes)
-            throw new ArgumentException($"The pseudonymization key must be at least {MinimumKeyBytes} bytes (UTF-8).", "pseudonymizationKey");
+            throw new ArgumentException($"The pseudonym key must be at least {MinimumKeyBytes} bytes (UTF-8).", "pseudonymKey");
         _key = (byte[])key.Clone();
     }
 
     public static UserIdPseudonymizer FromString(string key)
     {
-        Guard.NotUnexpandedVariable(key, "pseudonymizationKey");
+        Guard.NotUnexpandedVariable(key, "pseudonymKey");
         return new(Encoding.UTF8.GetBytes(key));
     }
 

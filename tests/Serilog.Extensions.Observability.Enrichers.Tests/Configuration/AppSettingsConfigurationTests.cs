@@ -94,29 +94,47 @@ public class AppSettingsConfigurationTests
     }
 
     [Test]
-    public void AnUnsetEnvironmentVariableAsThePseudonymizationKeyFailsAtStartup()
+    public void ThePseudonymKeyArgumentHasTheRedactionPackagesNameAndPseudonymisesTheUserId()
     {
-        var name = "SEO_TEST_UNSET_KEY_" + Guid.NewGuid().ToString("N");
-        var configuration = FromJson($$"""
-            { "Serilog": { "Enrich": [ { "Name": "WithUser", "Args": { "pseudonymizationKey": "%{{name}}%" } } ] } }
+        // The same JSON key as WriteTo.Redacted's "pseudonymKey": an argument name Serilog.Settings.Configuration does
+        // not know is ignored, so a differently named key here would silently log the clear user id.
+        var configuration = FromJson("""
+            { "Serilog": { "Enrich": [ { "Name": "WithUser", "Args": { "pseudonymKey": "config-key-0123456789abcdef" } } ] } }
             """);
 
-        var ex = Assert.Catch(() => new LoggerConfiguration().ReadFrom.Configuration(configuration));
-        while (ex is System.Reflection.TargetInvocationException { InnerException: { } inner }) ex = inner;
-        Assert.That(ex, Is.TypeOf<ArgumentException>());
-        Assert.That(((ArgumentException)ex!).ParamName, Is.EqualTo("pseudonymizationKey"));
+        LogEvent evt;
+        using (UserContext.Begin("alice"))
+            evt = DelegatingSink.GetLogEvent(log => log.Information("Hi"), c => c.ReadFrom.Configuration(configuration));
+
+        var userId = ((Serilog.Events.ScalarValue)evt.Properties["UserId"]).Value as string;
+        Assert.That(userId, Is.Not.EqualTo("alice"));
+        Assert.That(userId, Does.Match("^[0-9a-f]{64}$"));
     }
 
     [Test]
-    public void AShortPseudonymizationKeyInConfigurationFailsAtStartup()
+    public void AnUnsetEnvironmentVariableAsThePseudonymKeyFailsAtStartup()
     {
-        var configuration = FromJson("""
-            { "Serilog": { "Enrich": [ { "Name": "WithUser", "Args": { "pseudonymizationKey": "short" } } ] } }
+        var name = "SEO_TEST_UNSET_KEY_" + Guid.NewGuid().ToString("N");
+        var configuration = FromJson($$"""
+            { "Serilog": { "Enrich": [ { "Name": "WithUser", "Args": { "pseudonymKey": "%{{name}}%" } } ] } }
             """);
 
         var ex = Assert.Catch(() => new LoggerConfiguration().ReadFrom.Configuration(configuration));
         while (ex is System.Reflection.TargetInvocationException { InnerException: { } inner }) ex = inner;
         Assert.That(ex, Is.TypeOf<ArgumentException>());
-        Assert.That(((ArgumentException)ex!).ParamName, Is.EqualTo("pseudonymizationKey"));
+        Assert.That(((ArgumentException)ex!).ParamName, Is.EqualTo("pseudonymKey"));
+    }
+
+    [Test]
+    public void AShortPseudonymKeyInConfigurationFailsAtStartup()
+    {
+        var configuration = FromJson("""
+            { "Serilog": { "Enrich": [ { "Name": "WithUser", "Args": { "pseudonymKey": "short" } } ] } }
+            """);
+
+        var ex = Assert.Catch(() => new LoggerConfiguration().ReadFrom.Configuration(configuration));
+        while (ex is System.Reflection.TargetInvocationException { InnerException: { } inner }) ex = inner;
+        Assert.That(ex, Is.TypeOf<ArgumentException>());
+        Assert.That(((ArgumentException)ex!).ParamName, Is.EqualTo("pseudonymKey"));
     }
 }

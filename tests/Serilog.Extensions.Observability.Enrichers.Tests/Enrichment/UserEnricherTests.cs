@@ -112,7 +112,7 @@ public class UserEnricherTests
     public void AKeyShorterThan16BytesIsAConfigurationErrorNotSilentlyIgnored(string key)
     {
         var ex = Assert.Throws<ArgumentException>(() => new LoggerConfiguration().Enrich.WithUser(key));
-        Assert.That(ex!.ParamName, Is.EqualTo("pseudonymizationKey"));
+        Assert.That(ex!.ParamName, Is.EqualTo("pseudonymKey"));
     }
 
     [TestCase("%USER_PSEUDONYMIZATION_KEY%")]
@@ -122,7 +122,7 @@ public class UserEnricherTests
         // Serilog.Settings.Configuration expands %NAME% only when NAME is set: otherwise the placeholder itself,
         // text anyone who reads the configuration knows, would become the secret key.
         var ex = Assert.Throws<ArgumentException>(() => new LoggerConfiguration().Enrich.WithUser(key));
-        Assert.That(ex!.ParamName, Is.EqualTo("pseudonymizationKey"));
+        Assert.That(ex!.ParamName, Is.EqualTo("pseudonymKey"));
         Assert.That(ex.Message, Does.Contain("environment variable"));
     }
 
@@ -155,18 +155,18 @@ public class UserEnricherTests
     {
         // WithObservability() adds an unkeyed WithUser(); a keyed one configured after it must still pseudonymise,
         // also for an identity resolved anew for each event and for the first events of concurrent flows.
-        var keyedOnly = Text(LogAs("alice", null, null, c => c.Enrich.WithUser(pseudonymizationKey: KeyA)), "UserId");
+        var keyedOnly = Text(LogAs("alice", null, null, c => c.Enrich.WithUser(pseudonymKey: KeyA)), "UserId");
         Assert.That(keyedOnly, Is.Not.EqualTo("alice"));
-        Assert.That(Text(LogAs("alice", null, null, c => c.Enrich.WithUser().Enrich.WithUser(pseudonymizationKey: KeyA)), "UserId"), Is.EqualTo(keyedOnly));
+        Assert.That(Text(LogAs("alice", null, null, c => c.Enrich.WithUser().Enrich.WithUser(pseudonymKey: KeyA)), "UserId"), Is.EqualTo(keyedOnly));
 
         LogEvent deferred;
         using (UserContext.BeginDeferred(() => new UserIdentity("alice")))
-            deferred = DelegatingSink.GetLogEvent(log => log.Information("Hi"), c => c.Enrich.WithUser().Enrich.WithUser(pseudonymizationKey: KeyA));
+            deferred = DelegatingSink.GetLogEvent(log => log.Information("Hi"), c => c.Enrich.WithUser().Enrich.WithUser(pseudonymKey: KeyA));
         Assert.That(Text(deferred, "UserId"), Is.EqualTo(keyedOnly));
 
         LogEvent own;
         using (UserContext.Begin("alice"))
-            own = DelegatingSink.GetLogEvent(log => log.Information("Deleted {UserId}", "bob"), c => c.Enrich.WithUser().Enrich.WithUser(pseudonymizationKey: KeyA));
+            own = DelegatingSink.GetLogEvent(log => log.Information("Deleted {UserId}", "bob"), c => c.Enrich.WithUser().Enrich.WithUser(pseudonymKey: KeyA));
         Assert.That(Text(own, "UserId"), Is.EqualTo("bob"), "another user's id the event brings itself is the event's");
     }
 
@@ -183,7 +183,7 @@ public class UserEnricherTests
         var calls = 0;
         LogEvent evt;
         using (UserContext.BeginDeferred(() => answers[calls++ % 2]))
-            evt = DelegatingSink.GetLogEvent(log => log.Information("Hi"), c => c.Enrich.WithUser().Enrich.WithUser(pseudonymizationKey: KeyA));
+            evt = DelegatingSink.GetLogEvent(log => log.Information("Hi"), c => c.Enrich.WithUser().Enrich.WithUser(pseudonymKey: KeyA));
 
         Assert.That(calls, Is.EqualTo(2), "each enricher resolved the user once");
         Assert.That(Text(evt, "UserId"), Is.EqualTo(Pseudonym(KeyA, "alice")), "the event's one user, as the unkeyed enricher found it, pseudonymised");
@@ -207,7 +207,7 @@ public class UserEnricherTests
         }
 
         var sink = new CollectingSink();
-        using var logger = new LoggerConfiguration().Enrich.WithUser().Enrich.WithUser(pseudonymizationKey: KeyA).WriteTo.Sink(sink).CreateLogger();
+        using var logger = new LoggerConfiguration().Enrich.WithUser().Enrich.WithUser(pseudonymKey: KeyA).WriteTo.Sink(sink).CreateLogger();
         var reads = 0;
         using (UserContext.BeginDeferred(() => identities[(int)((uint)Interlocked.Increment(ref reads) % Users)]))
         {
