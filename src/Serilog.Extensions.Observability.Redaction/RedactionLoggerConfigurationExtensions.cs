@@ -58,6 +58,8 @@ public static class RedactionLoggerConfigurationExtensions
     /// <param name="useDefaultKeys">Whether the built-in key rules apply; default <see langword="true"/>.</param>
     /// <param name="maximumJsonLength">Longest string (characters) parsed as JSON to mask it by key; default 32768, 0 turns it off.</param>
     /// <param name="detectEmbeddedCredentials">Mask the value after a sensitive key in <c>key=value</c> text (connection and query strings) and the password in a URL; default off.</param>
+    /// <param name="patternMatchTimeout">The longest a detector's regular expression may run on one string (the whole string is masked
+    /// when it times out); default 100 ms, at most 10 seconds.</param>
     /// <returns>Configuration object allowing method chaining.</returns>
     /// <exception cref="ArgumentException">A setting is not valid.</exception>
     public static LoggerConfiguration WithRedaction(
@@ -76,11 +78,12 @@ public static class RedactionLoggerConfigurationExtensions
         string[]? valuePatterns = null,
         bool useDefaultKeys = true,
         int maximumJsonLength = 32 * 1024,
-        bool detectEmbeddedCredentials = false)
+        bool detectEmbeddedCredentials = false,
+        TimeSpan? patternMatchTimeout = null)
     {
         Guard.NotNull(destructure);
         var options = RedactorFactory.Options(null, additionalKeys, excludedKeys, mask, maskStyle, partialVisibleCharacters, pseudonymKey,
-            pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength, detectEmbeddedCredentials);
+            pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength, detectEmbeddedCredentials, patternMatchTimeout);
         return destructure.With(new RedactingDestructuringPolicy(RedactorFactory.Create(options, parameterNames: true)));
     }
 
@@ -120,6 +123,8 @@ public static class RedactionLoggerConfigurationExtensions
     /// <param name="useDefaultKeys">Whether the built-in key rules apply; default <see langword="true"/>.</param>
     /// <param name="maximumJsonLength">Longest string (characters) parsed as JSON to mask it by key; default 32768, 0 turns it off.</param>
     /// <param name="detectEmbeddedCredentials">Mask the value after a sensitive key in <c>key=value</c> text (connection and query strings) and the password in a URL; default off.</param>
+    /// <param name="patternMatchTimeout">The longest a detector's regular expression may run on one string (the whole string is masked
+    /// when it times out); default 100 ms, at most 10 seconds.</param>
     /// <returns>Configuration object allowing method chaining.</returns>
     /// <exception cref="ArgumentException">A setting is not valid.</exception>
     public static LoggerConfiguration WithRedaction(
@@ -138,11 +143,12 @@ public static class RedactionLoggerConfigurationExtensions
         string[]? valuePatterns = null,
         bool useDefaultKeys = true,
         int maximumJsonLength = 32 * 1024,
-        bool detectEmbeddedCredentials = false)
+        bool detectEmbeddedCredentials = false,
+        TimeSpan? patternMatchTimeout = null)
     {
         Guard.NotNull(enrich);
         var options = RedactorFactory.Options(null, additionalKeys, excludedKeys, mask, maskStyle, partialVisibleCharacters, pseudonymKey,
-            pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength, detectEmbeddedCredentials);
+            pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength, detectEmbeddedCredentials, patternMatchTimeout);
         return enrich.With(new RedactingEnricher(RedactorFactory.Create(options, parameterNames: true)));
     }
 
@@ -196,6 +202,8 @@ public static class RedactionLoggerConfigurationExtensions
     /// <param name="useDefaultKeys">Whether the built-in key rules apply; default <see langword="true"/>.</param>
     /// <param name="maximumJsonLength">Longest string (characters) parsed as JSON to mask it by key; default 32768, 0 turns it off.</param>
     /// <param name="detectEmbeddedCredentials">Mask the value after a sensitive key in <c>key=value</c> text (connection and query strings) and the password in a URL; default off.</param>
+    /// <param name="patternMatchTimeout">The longest a detector's regular expression may run on one string (the whole string is masked
+    /// when it times out); default 100 ms, at most 10 seconds.</param>
     /// <param name="restrictedToMinimumLevel">The minimum level for events passed to the inner sinks; default all.
     /// Ignored when <paramref name="levelSwitch"/> is set.</param>
     /// <param name="levelSwitch">A switch that changes the minimum level at run time; default none.</param>
@@ -219,6 +227,7 @@ public static class RedactionLoggerConfigurationExtensions
         bool useDefaultKeys = true,
         int maximumJsonLength = 32 * 1024,
         bool detectEmbeddedCredentials = false,
+        TimeSpan? patternMatchTimeout = null,
         LogEventLevel restrictedToMinimumLevel = LevelAlias.Minimum,
         LoggingLevelSwitch? levelSwitch = null)
     {
@@ -226,7 +235,7 @@ public static class RedactionLoggerConfigurationExtensions
         Guard.NotNull(configure);
         Guard.DefinedLevel(restrictedToMinimumLevel);
         var options = RedactorFactory.Options(null, additionalKeys, excludedKeys, mask, maskStyle, partialVisibleCharacters, pseudonymKey,
-            pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength, detectEmbeddedCredentials);
+            pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength, detectEmbeddedCredentials, patternMatchTimeout);
         var redactor = RedactorFactory.Create(options, parameterNames: true);
         return WrapRedacting(writeTo, redactor, configure, restrictedToMinimumLevel, levelSwitch);
     }

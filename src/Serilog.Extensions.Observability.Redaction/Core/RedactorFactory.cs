@@ -25,7 +25,8 @@ static class RedactorFactory
         string[]? valuePatterns = null,
         bool useDefaultKeys = true,
         int maximumJsonLength = 32 * 1024,
-        bool detectEmbeddedCredentials = false)
+        bool detectEmbeddedCredentials = false,
+        TimeSpan? patternMatchTimeout = null)
     {
         var options = new RedactionOptions
         {
@@ -41,6 +42,7 @@ static class RedactorFactory
             MaximumJsonLength = maximumJsonLength,
         };
         if (mask is not null) options.Mask = mask;
+        if (patternMatchTimeout is { } timeout) options.PatternMatchTimeout = timeout;
         if (pseudonymKeyId is not null) options.PseudonymKeyId = pseudonymKeyId;
         if (additionalKeys is not null) foreach (var key in additionalKeys) options.AdditionalKeys.Add(key);
         if (excludedKeys is not null) foreach (var key in excludedKeys) options.ExcludedKeys.Add(key);

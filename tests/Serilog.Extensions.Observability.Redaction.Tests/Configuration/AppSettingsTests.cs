@@ -71,6 +71,7 @@ public class AppSettingsTests
     // the same value is written as it is without the argument.
     [TestCase("", Jwt, true)]
     [TestCase("\"detectJwts\": true", Jwt, false)]
+    [TestCase("\"detectJwts\": true, \"patternMatchTimeout\": \"00:00:01\"", Jwt, false)]
     [TestCase("", "json-secret-1", false, JsonText)]
     [TestCase("\"maximumJsonLength\": 0", "json-secret-1", true, JsonText)]
     [TestCase("\"restrictedToMinimumLevel\": \"Warning\"", "below-the-sink-level", false)]
@@ -135,6 +136,9 @@ public class AppSettingsTests
     [TestCase("Enrich", "\"valuePatterns\": [ \"\" ]", "valuePatterns")]
     [TestCase("Enrich", "\"additionalKeys\": [ \"a*b\" ]", "additionalKeys")]
     [TestCase("WriteTo", "\"restrictedToMinimumLevel\": \"9\"", "restrictedToMinimumLevel")]
+    [TestCase("Destructure", "\"patternMatchTimeout\": \"00:00:20\"", "patternMatchTimeout")]
+    [TestCase("Enrich", "\"patternMatchTimeout\": \"00:00:00\"", "patternMatchTimeout")]
+    [TestCase("WriteTo", "\"patternMatchTimeout\": \"00:00:11\"", "patternMatchTimeout")]
     public void InvalidArgumentsInTheSerilogSectionAreRejectedWithTheArgumentsName(string section, string args, string parameter)
     {
         var configure = section == "WriteTo" ? "\"configure\": [ { \"Name\": \"Sink\" } ], " : "";
