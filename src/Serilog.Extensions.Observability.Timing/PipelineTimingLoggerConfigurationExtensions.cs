@@ -75,7 +75,8 @@ public static class PipelineTimingLoggerConfigurationExtensions
     /// process-wide defaults of every pipeline begun without its own options; the last configuration applied wins.
     /// </summary>
     /// <param name="enrichmentConfiguration">Logger enrichment configuration.</param>
-    /// <param name="options">Levels, thresholds and clock for pipelines begun without options.</param>
+    /// <param name="options">Levels, thresholds and clock for pipelines begun without options; copied, so later changes to
+    /// the instance have no effect (the clock itself is shared).</param>
     /// <returns>Configuration object allowing method chaining.</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A threshold is zero or negative.</exception>
@@ -85,8 +86,9 @@ public static class PipelineTimingLoggerConfigurationExtensions
     {
         Guard.NotNull(enrichmentConfiguration);
         Guard.NotNull(options);
-        options.Validate();
-        return Configure(enrichmentConfiguration, options);
+        var copy = options.Copy();
+        copy.Validate();
+        return Configure(enrichmentConfiguration, copy);
     }
 
     static LoggerConfiguration Configure(LoggerEnrichmentConfiguration enrichmentConfiguration, PipelineTimingOptions options)

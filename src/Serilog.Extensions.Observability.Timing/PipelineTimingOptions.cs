@@ -9,7 +9,8 @@ namespace Serilog.Extensions.Observability.Timing;
 /// the process-wide defaults that every pipeline begun without options uses.
 /// </summary>
 /// <remarks>
-/// The options are read while pipelines run (nothing is copied), so change them only before use.
+/// <c>Enrich.WithPipelineTiming(options)</c> registers a copy: later changes to the instance do not reach the defaults.
+/// An instance passed to <c>PipelineTimer.Begin</c> is read while that pipeline runs, so change it only before use.
 /// The type binds with <c>IConfiguration.Bind(options)</c>: the threshold dictionaries are keyed by name
 /// with <c>TimeSpan</c> values such as <c>"00:00:02.5"</c>.
 /// </remarks>
@@ -99,6 +100,24 @@ public sealed class PipelineTimingOptions
             if (threshold.Value <= TimeSpan.Zero)
                 throw new ArgumentOutOfRangeException(parameterName, threshold.Value, $"The threshold of '{threshold.Key}' must be greater than zero.");
         }
+    }
+
+    /// <summary>
+    /// A copy whose threshold dictionaries are its own (the time provider is shared): what a configuration registers, so
+    /// that a later change to the caller's instance, unvalidated and possibly made while pipelines read it, never applies.
+    /// </summary>
+    internal PipelineTimingOptions Copy()
+    {
+        var copy = new PipelineTimingOptions
+        {
+            _stageCompletionLevel = _stageCompletionLevel,
+            _summaryLevel = _summaryLevel,
+            _disposeOutcome = _disposeOutcome,
+            _timeProvider = _timeProvider,
+        };
+        foreach (var threshold in StageThresholds) copy.StageThresholds[threshold.Key] = threshold.Value;
+        foreach (var threshold in PipelineThresholds) copy.PipelineThresholds[threshold.Key] = threshold.Value;
+        return copy;
     }
 
     internal void Validate()

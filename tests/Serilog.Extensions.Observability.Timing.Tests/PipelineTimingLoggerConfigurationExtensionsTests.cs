@@ -199,9 +199,29 @@ public class PipelineTimingLoggerConfigurationExtensionsTests
 
         using (PipelineTimer.Begin("coded", logger)) clock.Advance(TimeSpan.FromSeconds(1));
 
-        Assert.That(PipelineTimingDefaults.Current, Is.SameAs(options));
+        Assert.That(PipelineTimingDefaults.Current.TimeProvider, Is.SameAs(clock));
         Assert.That(sink.SingleEvent.Level, Is.EqualTo(LogEventLevel.Warning));
         Assert.That(sink.SingleEvent.Scalar("ElapsedMs"), Is.EqualTo(1000.0));
+    }
+
+    [Test]
+    public void ChangesToRegisteredOptionsAfterConfigurationDoNotReachTheDefaults()
+    {
+        var clock = new FakeTimeProvider();
+        var options = new PipelineTimingOptions { TimeProvider = clock };
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration().MinimumLevel.Verbose().Enrich.WithPipelineTiming(options).WriteTo.Sink(sink).CreateLogger();
+
+        // Unvalidated (a negative threshold makes every stage slow) and, in a service, made while pipelines read them.
+        options.StageThresholds[PipelineTimingOptions.AnyName] = TimeSpan.FromSeconds(-1);
+        options.SummaryLevel = LogEventLevel.Error;
+
+        using (var pipeline = PipelineTimer.Begin("after", logger))
+        using (pipeline.Stage("s"))
+            clock.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.That(sink.Events.Select(e => e.Level), Is.EqualTo(new[] { LogEventLevel.Debug, LogEventLevel.Information }));
+        Assert.That(PipelineTimingDefaults.Current.StageThresholds, Is.Empty);
     }
 
     [Test]
