@@ -205,6 +205,24 @@ public class PipelineTimingLoggerConfigurationExtensionsTests
     }
 
     [Test]
+    public void AnOptionsObjectInAppSettingsSelectsTheOptionsOverload()
+    {
+        // Serilog.Settings.Configuration picks the overload whose parameter names match the most "Args" keys: "options"
+        // matches only WithPipelineTiming(PipelineTimingOptions), and no key of the other overload is named like it.
+        using var logger = new LoggerConfiguration().ReadFrom.Configuration(Json("""
+            { "Serilog": { "Using": [ "Serilog.Extensions.Observability.Timing" ],
+              "Enrich": [ { "Name": "WithPipelineTiming", "Args": { "options": {
+                "StageThresholds": { "llm": "00:00:01" }, "SummaryLevel": "Warning", "DisposeOutcome": "Abandoned" } } } ] } }
+            """)).CreateLogger();
+
+        var defaults = PipelineTimingDefaults.Current;
+        Assert.That(defaults, Is.Not.SameAs(_saved));
+        Assert.That(defaults.StageThresholds["llm"], Is.EqualTo(TimeSpan.FromSeconds(1)));
+        Assert.That(defaults.SummaryLevel, Is.EqualTo(LogEventLevel.Warning));
+        Assert.That(defaults.DisposeOutcome, Is.EqualTo(TimingOutcome.Abandoned));
+    }
+
+    [Test]
     public void ChangesToRegisteredOptionsAfterConfigurationDoNotReachTheDefaults()
     {
         var clock = new FakeTimeProvider();
