@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -14,6 +15,7 @@ using Serilog.Extensions.Observability.AspNetCore.Hosting;
 using Serilog.Extensions.Observability.AspNetCore.RequestLogging;
 using Serilog.Extensions.Observability.Redaction;
 using Serilog.Extensions.Logging;
+using Serilog.Settings.Configuration;
 
 namespace Serilog;
 
@@ -48,9 +50,14 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// <param name="builder">The host application builder (<c>WebApplication.CreateBuilder()</c>, <c>Host.CreateApplicationBuilder()</c>).</param>
     /// <param name="configure">Adjusts the observability options.</param>
     /// <returns>The builder.</returns>
-    public static IHostApplicationBuilder AddObservability(this IHostApplicationBuilder builder, Action<ObservabilityOptions>? configure = null)
+    public static IHostApplicationBuilder AddObservability(this IHostApplicationBuilder builder, Action<ObservabilityOptions>? configure = null) =>
+        AddObservability(builder, configure, RunsAsSingleFile());
+
+    /// <summary>The public overload, with whether the application runs as a single-file bundle given (tests).</summary>
+    internal static IHostApplicationBuilder AddObservability(IHostApplicationBuilder builder, Action<ObservabilityOptions>? configure, bool singleFile)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        var readerOptions = ReaderOptions(singleFile);
 
         var section = builder.Configuration.GetSection("Serilog");
         var configuration = builder.Configuration;
@@ -64,7 +71,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
             // lists inside "Redacted", a plain sink that fails would leave those built, their files claimed, unclosed.
             var plainSinks = SerilogSinksView.HasPlainSinks(configuration)
                 ? Build(new LoggerConfiguration().MinimumLevel.Verbose(),
-                    plain => plain.ReadFrom.Configuration(new SerilogSinksView(configuration, plainSinksOnly: true)))
+                    plain => plain.ReadFrom.Configuration(new SerilogSinksView(configuration, plainSinksOnly: true), readerOptions))
                 : null;
             // Once WithObservability() has taken them into its sinks, it closes them if the rest of its sinks fail.
             var plainSinksTaken = false;
@@ -72,7 +79,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
             {
                 return Build(new LoggerConfiguration(), application =>
                 {
-                    application.ReadFrom.Configuration(plainSinks is not null ? new SerilogSinksView(configuration, plainSinksOnly: false) : configuration);
+                    application.ReadFrom.Configuration(plainSinks is not null ? new SerilogSinksView(configuration, plainSinksOnly: false) : configuration, readerOptions);
                     // Before WithObservability(), so that a MinimumLevel(...) of the configure callback for the same source wins.
                     if (!SectionOverridesAspNetCore(section))
                         application.MinimumLevel.Override(AspNetCoreSource, AspNetCoreLevelSwitch(section));
@@ -169,6 +176,31 @@ public static class ObservabilityHostApplicationBuilderExtensions
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, UnhandledExceptionStartupFilter>());
         return builder;
     }
+
+    /// <summary>
+    /// Whether this assembly was loaded from a single-file bundle, where it has no file of its own. There
+    /// Serilog.Settings.Configuration finds no assembly by itself (no deps.json or DLL on disk to scan) and fails unless the
+    /// section's <c>"Using"</c> names every one.
+    /// </summary>
+    [UnconditionalSuppressMessage("SingleFile", "IL3000", Justification = "An empty location is what is tested for.")]
+    static bool RunsAsSingleFile() => typeof(ObservabilityHostApplicationBuilderExtensions).Assembly.Location.Length == 0;
+
+    /// <summary>
+    /// Null (Serilog.Settings.Configuration finds the assemblies itself) unless <paramref name="singleFile"/>: then the
+    /// assemblies of this family and Serilog.Sinks.Console, whose names the section can use without <c>"Using"</c> as in any
+    /// other application; <c>"Using"</c> adds the assemblies of other sinks and enrichers.
+    /// </summary>
+    static ConfigurationReaderOptions? ReaderOptions(bool singleFile) => singleFile
+        ? new ConfigurationReaderOptions(
+            typeof(ConsoleLoggerConfigurationExtensions).Assembly,
+            typeof(ObservabilityLoggerConfigurationExtensions).Assembly,
+            typeof(ObservabilityEnrichersLoggerConfigurationExtensions).Assembly,
+            typeof(RedactionLoggerConfigurationExtensions).Assembly,
+            typeof(PipelineTimingLoggerConfigurationExtensions).Assembly,
+            typeof(RollingJsonLoggerConfigurationExtensions).Assembly,
+            typeof(Extensions.Observability.Formatting.CompactJsonFormatter).Assembly,
+            typeof(ObservabilityHostApplicationBuilderExtensions).Assembly)
+        : null;
 
     const string AspNetCoreSource = "Microsoft.AspNetCore";
 
