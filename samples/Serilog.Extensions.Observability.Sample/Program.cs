@@ -9,8 +9,15 @@ using Serilog.Extensions.Observability.Timing;
 // With no arguments: start on a free loopback port, send the demo script to ourselves, print what happened, exit.
 // With --serve: keep serving (Ctrl+C to stop).
 var serve = args.Contains("--serve");
-var builder = WebApplication.CreateBuilder(args.Where(a => a != "--serve").ToArray());
-builder.Configuration.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: false);
+var hostArgs = args.Where(a => a != "--serve").ToArray();
+var builder = WebApplication.CreateBuilder(hostArgs);
+// The appsettings.json beside the binary (the content root is the directory the sample is run from). Environment
+// variables and the command line are added again after it so that they still override it, as in any ASP.NET Core app
+// (a container sends the files to a writable volume with Serilog__WriteTo__0__Args__configure__1__Args__path).
+builder.Configuration
+    .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: false)
+    .AddEnvironmentVariables()
+    .AddCommandLine(hostArgs);
 if (!serve) builder.WebHost.UseUrls("http://127.0.0.1:0");
 
 builder.AddObservability(o => o.Service("voice-sample", "1.0.0"));

@@ -53,6 +53,27 @@ public class SampleServiceTests
     }
 
     [Test]
+    public async Task EnvironmentVariablesOverrideTheSamplesAppsettingsAsInAnyAspNetCoreApp()
+    {
+        // A container's way to send the files to a writable volume: Serilog__WriteTo__...__path, over appsettings.json.
+        var sampleDll = Path.Combine(Repository.Root, "samples", "Serilog.Extensions.Observability.Sample", "bin", Repository.Configuration, "net10.0",
+            "Serilog.Extensions.Observability.Sample.dll");
+        Assert.That(File.Exists(sampleDll), Is.True, $"Build the solution first: {sampleDll} is missing.");
+        using var workDir = TempFolder.ForCaller();
+        var volume = Directory.CreateDirectory(Path.Combine(workDir.Path, "volume")).FullName;
+        var environment = new Dictionary<string, string>
+        {
+            ["Serilog__WriteTo__0__Args__configure__2__Args__path"] = Path.Combine(volume, "flat-.json"),
+        };
+
+        var result = await ChildProcess.RunAsync("dotnet", $"\"{sampleDll}\"", workDir.Path, TimeSpan.FromMinutes(2), environment);
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
+        Assert.That(Directory.GetFiles(volume, "flat-*.json"), Has.Length.EqualTo(1), "The flat file goes where the environment variable says.");
+        Assert.That(Directory.GetFiles(Path.Combine(workDir.Path, "logs"), "sample-flat-*.json"), Is.Empty);
+    }
+
+    [Test]
     public async Task TheAccountShowsLinesOfThisRunEvenWhenLogsOfEarlierRunsAreThere()
     {
         var sampleDll = Path.Combine(Repository.Root, "samples", "Serilog.Extensions.Observability.Sample", "bin", Repository.Configuration, "net10.0",
