@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -57,9 +58,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
     internal static IHostApplicationBuilder AddObservability(IHostApplicationBuilder builder, Action<ObservabilityOptions>? configure, bool singleFile)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var readerOptions = ReaderOptions(singleFile);
-
         var section = builder.Configuration.GetSection("Serilog");
+        var readerOptions = ReaderOptions(singleFile, section);
         var configuration = builder.Configuration;
         var environment = builder.Environment;
         Core.Logger CreateLogger()
@@ -188,10 +188,14 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// <summary>
     /// Null (Serilog.Settings.Configuration finds the assemblies itself) unless <paramref name="singleFile"/>: then the
     /// assemblies of this family and Serilog.Sinks.Console, whose names the section can use without <c>"Using"</c> as in any
-    /// other application; <c>"Using"</c> adds the assemblies of other sinks and enrichers.
+    /// other application, and those its <c>"Using"</c> names for other sinks and enrichers. Given assemblies,
+    /// Serilog.Settings.Configuration reads no <c>"Using"</c> itself, so its entries are loaded here as it would load them.
     /// </summary>
-    static ConfigurationReaderOptions? ReaderOptions(bool singleFile) => singleFile
-        ? new ConfigurationReaderOptions(
+    static ConfigurationReaderOptions? ReaderOptions(bool singleFile, IConfigurationSection section)
+    {
+        if (!singleFile) return null;
+        var assemblies = new List<Assembly>
+        {
             typeof(ConsoleLoggerConfigurationExtensions).Assembly,
             typeof(ObservabilityLoggerConfigurationExtensions).Assembly,
             typeof(ObservabilityEnrichersLoggerConfigurationExtensions).Assembly,
@@ -199,8 +203,18 @@ public static class ObservabilityHostApplicationBuilderExtensions
             typeof(PipelineTimingLoggerConfigurationExtensions).Assembly,
             typeof(RollingJsonLoggerConfigurationExtensions).Assembly,
             typeof(Extensions.Observability.Formatting.CompactJsonFormatter).Assembly,
-            typeof(ObservabilityHostApplicationBuilderExtensions).Assembly)
-        : null;
+            typeof(ObservabilityHostApplicationBuilderExtensions).Assembly,
+        };
+        foreach (var entry in section.GetSection("Using").GetChildren())
+        {
+            if (string.IsNullOrWhiteSpace(entry.Value))
+                throw new InvalidOperationException($"A zero-length entry cannot be specified in {entry.Path}.");
+            var assembly = Assembly.Load(new AssemblyName(entry.Value));
+            if (!assemblies.Contains(assembly)) assemblies.Add(assembly);
+        }
+
+        return new ConfigurationReaderOptions(assemblies.ToArray());
+    }
 
     const string AspNetCoreSource = "Microsoft.AspNetCore";
 

@@ -76,4 +76,26 @@ public class SingleFileTests
             Assert.That(events.Select(e => LogFileEvents.Prop(e, "@mt")), Does.Contain("Login {@Body}"));
         });
     }
+
+    [Test]
+    public void InASingleFileAppAUsingEntryStillAddsAnotherPackagesSink()
+    {
+        // The README: "Any other package's sink or enricher must be listed in "Using" there". The test assembly stands for
+        // that package (its DisposalProbe sink is in none of the assemblies AddObservability() gives).
+        var id = "single-file-using-" + Guid.NewGuid().ToString("N");
+        var json = $$"""
+            {
+              "Serilog": {
+                "Using": [ "Serilog.Extensions.Observability.AspNetCore.Tests" ],
+                "WriteTo": [ { "Name": "DisposalProbe", "Args": { "id": "{{id}}" } } ]
+              }
+            }
+            """;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json)));
+
+        ObservabilityHostApplicationBuilderExtensions.AddObservability(builder, configure: null, singleFile: true);
+
+        Assert.That(DisposalProbeSink.WasCreated(id), Is.True);
+    }
 }
