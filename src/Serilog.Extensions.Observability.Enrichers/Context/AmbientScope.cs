@@ -9,9 +9,9 @@ namespace Serilog.Extensions.Observability.Enrichers.Context;
 /// <list type="bullet">
 /// <item>Disposing the current scope restores its parent, skipping parents this flow disposed out of order.</item>
 /// <item>Disposing an outer scope while an inner one is current in this flow (out of order) leaves the current
-/// value alone, and the scope next inside it in this flow's chain restores past it from then on. Only that link
-/// changes: other flows that hold the outer scope itself (work started inside it before the inner one began) still
-/// restore it when a scope of their own ends.</item>
+/// value alone, and this flow's entries for the scopes inside it are replaced by entries of its own that restore past
+/// it. Entries are never changed, so no other flow is affected: work started inside either scope, and the flow a child
+/// that disposes an inherited scope out of order was started from, still restore it when a scope of theirs ends.</item>
 /// <item>A scope disposed in order is never skipped: work started inside it that outlives it (fire-and-forget)
 /// still sees it, and a scope that work begins and disposes restores it, not an older value.</item>
 /// <item>Disposing twice does nothing more: the second call finds the scope no longer current.</item>
@@ -22,10 +22,10 @@ namespace Serilog.Extensions.Observability.Enrichers.Context;
 /// flows) and keeps seeing it after the starter disposes it, so fire-and-forget work stays correlated.
 /// <para>A flow holds at most <see cref="MaxDepth"/> nested scopes of one type (see there).</para>
 /// </remarks>
-abstract class AmbientScope<TSelf> : IDisposable
+abstract class AmbientScope<TSelf> : AmbientScopeEntry<TSelf>, IDisposable
     where TSelf : AmbientScope<TSelf>
 {
-    static readonly AsyncLocal<TSelf?> CurrentSlot = new();
+    static readonly AsyncLocal<AmbientScopeEntry<TSelf>?> CurrentSlot = new();
 
     /// <summary>
     /// The most scopes of one type nested in a flow. Only scopes begun and never disposed come near it (a message loop
@@ -40,27 +40,33 @@ abstract class AmbientScope<TSelf> : IDisposable
     readonly TSelf? _parent;
     readonly int _depth;
     int _disposed;
-    // What Dispose restores: the parent, or past it once this flow disposed the parent (and so on up) out of order.
-    // A link of this scope, not a mark on the parent, so that flows holding the parent itself are not affected.
-    TSelf? _restore;
 
-    protected AmbientScope()
+    protected AmbientScope() : this(EnclosingEntry())
     {
-        var parent = CurrentSlot.Value;
-        if (parent is not null && parent._depth >= MaxDepth)
+    }
+
+    AmbientScope(AmbientScopeEntry<TSelf>? enclosing) : base(null, enclosing)
+    {
+        _parent = enclosing?.Scope;
+        _depth = _parent is null ? 1 : _parent._depth + 1;
+    }
+
+    /// <summary>What a scope begun now nests in and restores: the current entry, or past <see cref="MaxDepth"/> the one it restores.</summary>
+    static AmbientScopeEntry<TSelf>? EnclosingEntry()
+    {
+        var current = CurrentSlot.Value;
+        if (current is not null && current.Scope._depth >= MaxDepth)
         {
             if (Interlocked.Exchange(ref s_depthReported, 1) == 0)
                 SafeSelfLog.WriteLine("{0}: more than {1} scopes are nested in one flow, so scopes are being begun and not disposed (dispose each with using). " +
                     "Past that depth a new scope replaces the innermost one; reported once.", typeof(TSelf).Name, MaxDepth);
-            parent = Volatile.Read(ref parent._restore);
+            return current.Restore;
         }
 
-        _parent = parent;
-        _restore = parent;
-        _depth = parent is null ? 1 : parent._depth + 1;
+        return current;
     }
 
-    public static TSelf? Current => CurrentSlot.Value;
+    public static TSelf? Current => CurrentSlot.Value?.Scope;
 
     /// <summary>The scope that was current when this one began (its parent, past <see cref="MaxDepth"/>).</summary>
     protected TSelf? Parent => _parent;
@@ -84,26 +90,47 @@ abstract class AmbientScope<TSelf> : IDisposable
         Volatile.Write(ref _disposed, 1);
 
         var current = CurrentSlot.Value;
-        if (!ReferenceEquals(current, this))
+        if (current is null) return;
+        if (ReferenceEquals(current.Scope, this))
         {
-            // Out of order (an inner scope of this flow is still current): leave the current value alone, and make
-            // the scope next inside this one in this flow's chain restore past it. A scope this flow does not hold
-            // (disposed twice, or from unrelated work) changes nothing: work started inside it still restores it.
-            for (var scope = current; scope is not null;)
-            {
-                var next = Volatile.Read(ref scope._restore);
-                if (ReferenceEquals(next, this))
-                {
-                    Volatile.Write(ref scope._restore, Volatile.Read(ref _restore));
-                    break;
-                }
-
-                scope = next;
-            }
-
+            CurrentSlot.Value = current.Restore;
             return;
         }
 
-        CurrentSlot.Value = Volatile.Read(ref _restore);
+        // Out of order (an inner scope of this flow is still current): the current scope stays current, and this
+        // flow's entries down to this scope are replaced by entries of its own that restore past it. Entries other
+        // flows hold are not changed. A scope this flow does not hold (disposed twice, or from unrelated work) changes
+        // nothing: work started inside it still restores it.
+        var inner = new List<TSelf>();
+        var entry = current;
+        for (; entry is not null && !ReferenceEquals(entry.Scope, this); entry = entry.Restore) inner.Add(entry.Scope);
+        if (entry is null) return;
+
+        var restore = entry.Restore;
+        for (var i = inner.Count - 1; i >= 0; i--) restore = new AmbientScopeEntry<TSelf>(inner[i], restore);
+        CurrentSlot.Value = restore;
     }
+}
+
+/// <summary>
+/// One entry of a flow's chain of scopes: the scope it stands for and what disposing that scope restores. A scope is
+/// the entry it begins with; a flow that disposes a scope out of order gets entries of its own for the scopes inside
+/// it. Never changed once made, so flows that share an entry (work started inside a scope) cannot affect each other.
+/// </summary>
+class AmbientScopeEntry<TSelf>
+    where TSelf : AmbientScope<TSelf>
+{
+    readonly TSelf? _scope;
+
+    internal AmbientScopeEntry(TSelf? scope, AmbientScopeEntry<TSelf>? restore)
+    {
+        _scope = scope;
+        Restore = restore;
+    }
+
+    /// <summary>The scope this entry stands for: the entry itself unless it was made for an out-of-order disposal.</summary>
+    internal TSelf Scope => _scope ?? (TSelf)this;
+
+    /// <summary>What disposing <see cref="Scope"/> restores in the flows holding this entry.</summary>
+    internal AmbientScopeEntry<TSelf>? Restore { get; }
 }

@@ -608,4 +608,24 @@ public class CorrelationContextTests
 
         Assert.That(wrong, Is.Empty);
     }
+
+    [Test]
+    public async Task AChildFlowDisposingAnInheritedOuterScopeOutOfOrderDoesNotChangeWhatTheStartingFlowRestores()
+    {
+        var outer = CorrelationContext.Begin("outer");
+        var inner = CorrelationContext.Begin("inner");
+        // The child holds "inner" inside "outer" as the starting flow does; its out-of-order disposal acts in the child only.
+        await Task.Run(() =>
+        {
+            outer.Dispose();
+            Assert.That(CorrelationContext.CurrentId, Is.EqualTo("inner"));
+            inner.Dispose();
+            Assert.That(CorrelationContext.CurrentId, Is.Null);
+        });
+
+        inner.Dispose();
+        Assert.That(CorrelationContext.CurrentId, Is.EqualTo("outer"));
+        outer.Dispose();
+        Assert.That(CorrelationContext.CurrentId, Is.Null);
+    }
 }
