@@ -186,8 +186,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
     static bool RunsAsSingleFile() => typeof(ObservabilityHostApplicationBuilderExtensions).Assembly.Location.Length == 0;
 
     /// <summary>
-    /// Null (Serilog.Settings.Configuration finds the assemblies itself) unless <paramref name="singleFile"/>: then the
-    /// assemblies of this family and Serilog.Sinks.Console, whose names the section can use without <c>"Using"</c> as in any
+    /// Null (Serilog.Settings.Configuration finds the assemblies itself) unless <paramref name="singleFile"/>: then
+    /// Serilog's and the assemblies of this family and Serilog.Sinks.Console, whose names the section can use without <c>"Using"</c> as in any
     /// other application, and those its <c>"Using"</c> names for other sinks and enrichers. Given assemblies,
     /// Serilog.Settings.Configuration reads no <c>"Using"</c> itself, so its entries are loaded here as it would load them.
     /// </summary>
@@ -196,6 +196,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
         if (!singleFile) return null;
         var assemblies = new List<Assembly>
         {
+            // Serilog's own (FromLogContext, WithProperty, WriteTo.Logger): offered only when its assembly is in the list.
+            typeof(ILogger).Assembly,
             typeof(ConsoleLoggerConfigurationExtensions).Assembly,
             typeof(ObservabilityLoggerConfigurationExtensions).Assembly,
             typeof(ObservabilityEnrichersLoggerConfigurationExtensions).Assembly,

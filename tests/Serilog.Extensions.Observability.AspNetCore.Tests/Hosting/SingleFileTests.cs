@@ -23,6 +23,32 @@ public class SingleFileTests
     public void ResetStaticLogger() => Log.CloseAndFlush();
 
     [Test]
+    public async Task InASingleFileAppSerilogsOwnNamesResolveToo()
+    {
+        // Given assemblies, Serilog.Settings.Configuration offers Serilog's own methods (WriteTo.Logger, Destructure.ToMaximumDepth,
+        // Filter.With...) only when Serilog's assembly is among them, as it always is when it finds them itself.
+        using var logs = TempFolder.ForCaller();
+        var path = Path.Combine(logs.Path, "app-.json").Replace('\\', '/');
+        var json = $$"""
+            {
+              "Serilog": {
+                "WriteTo": [ { "Name": "Logger", "Args": { "configureLogger": { "WriteTo": [ { "Name": "RollingJson", "Args": { "path": "{{path}}" } } ] } } } ]
+              }
+            }
+            """;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json)));
+
+        ObservabilityHostApplicationBuilderExtensions.AddObservability(builder, configure: null, singleFile: true);
+
+        var app = builder.Build();
+        Log.Information("Started");
+        await app.DisposeAsync();
+
+        Assert.That(LogFileEvents.Read(logs.Path).Select(e => LogFileEvents.Prop(e, "@mt")), Does.Contain("Started"));
+    }
+
+    [Test]
     public async Task InASingleFileAppTheFamilysOwnNamesResolveWithoutUsing()
     {
         using var logs = TempFolder.ForCaller();
