@@ -448,7 +448,7 @@ public sealed class PipelineTimer : IDisposable
 
         // Recorded and written while the span is current, whichever flow ends the pipeline: the duration's exemplar and
         // the event's enrichers (its parent, name, tags) see the pipeline's own span. Then the span stops.
-        TimingDiagnostics.End(_activity, outcome, exception, elapsed, (this, elapsed, outcome, exception),
+        TimingDiagnostics.End(_activity, outcome, exception, elapsed, _options.RecordExceptionMessageOnSpans, (this, elapsed, outcome, exception),
             static s => s.Item1.Finish(s.elapsed, s.outcome, s.exception));
     }
 

@@ -30,6 +30,11 @@ public static class PipelineTimingLoggerConfigurationExtensions
     /// <param name="summaryLevel">Level of an ordinary pipeline summary event. The default is Information.</param>
     /// <param name="disposeOutcome">Outcome of a stage or pipeline disposed without Complete() or Fail():
     /// <see cref="TimingOutcome.Completed"/> (the default) or <see cref="TimingOutcome.Abandoned"/>.</param>
+    /// <param name="recordExceptionMessageOnSpans">Whether a failed stage's or pipeline's span also carries the exception's
+    /// message (status description, <c>exception.message</c>, and <see cref="Exception.ToString()"/> as
+    /// <c>exception.stacktrace</c>). The message is not redacted: what it quotes reaches every trace exporter as it is.
+    /// The default is <see langword="false"/>: the span has the exception's type and stack frames only. See
+    /// <see cref="PipelineTimingOptions.RecordExceptionMessageOnSpans"/>.</param>
     /// <returns>Configuration object allowing method chaining.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="enrichmentConfiguration"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A threshold is zero or negative, or <paramref name="disposeOutcome"/> is neither Completed nor Abandoned.</exception>
@@ -39,7 +44,8 @@ public static class PipelineTimingLoggerConfigurationExtensions
         IDictionary<string, TimeSpan>? pipelineThresholds = null,
         LogEventLevel stageCompletionLevel = LogEventLevel.Debug,
         LogEventLevel summaryLevel = LogEventLevel.Information,
-        TimingOutcome disposeOutcome = TimingOutcome.Completed)
+        TimingOutcome disposeOutcome = TimingOutcome.Completed,
+        bool recordExceptionMessageOnSpans = false)
     {
         Guard.NotNull(enrichmentConfiguration);
         PipelineTimingOptions.ValidateThresholds(stageThresholds, nameof(stageThresholds));
@@ -50,7 +56,7 @@ public static class PipelineTimingLoggerConfigurationExtensions
             throw new ArgumentOutOfRangeException(nameof(disposeOutcome), disposeOutcome, "A disposed stage or pipeline is either Completed or Abandoned.");
 
         if (stageThresholds is null && pipelineThresholds is null && stageCompletionLevel == LogEventLevel.Debug
-            && summaryLevel == LogEventLevel.Information && disposeOutcome == TimingOutcome.Completed)
+            && summaryLevel == LogEventLevel.Information && disposeOutcome == TimingOutcome.Completed && !recordExceptionMessageOnSpans)
         {
             // Nothing to configure: adding the properties must not wipe thresholds another configuration set.
             return enrichmentConfiguration.With(new PipelineTimingEnricher());
@@ -61,6 +67,7 @@ public static class PipelineTimingLoggerConfigurationExtensions
             StageCompletionLevel = stageCompletionLevel,
             SummaryLevel = summaryLevel,
             DisposeOutcome = disposeOutcome,
+            RecordExceptionMessageOnSpans = recordExceptionMessageOnSpans,
         };
         if (stageThresholds is not null)
             foreach (var threshold in stageThresholds) options.StageThresholds[threshold.Key] = threshold.Value;

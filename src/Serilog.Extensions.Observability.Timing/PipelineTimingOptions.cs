@@ -3,7 +3,7 @@ using Serilog.Events;
 namespace Serilog.Extensions.Observability.Timing;
 
 /// <summary>
-/// Levels, thresholds and clock for pipeline timing. Pass an instance to
+/// Levels, thresholds, clock and what failed spans carry, for pipeline timing. Pass an instance to
 /// <see cref="PipelineTimer.Begin(string, ILogger?, PipelineTimingOptions?)"/>, or let
 /// <c>Enrich.WithPipelineTiming(...)</c> (in code or from the appsettings <c>"Serilog"</c> section) register
 /// the process-wide defaults that every pipeline begun without options uses.
@@ -82,6 +82,20 @@ public sealed class PipelineTimingOptions
     }
 
     /// <summary>
+    /// Whether a failed stage's or pipeline's span also carries the exception's message: as its status description
+    /// (otherwise the exception's type), as <c>exception.message</c> on its <c>exception</c> event, and in its
+    /// <c>exception.stacktrace</c>, which is then <see cref="Exception.ToString()"/> (messages of the inner exceptions
+    /// included) instead of the types and stack frames alone. The default is <see langword="false"/>.
+    /// </summary>
+    /// <remarks>
+    /// The message is not redacted: no redaction reads a span, so a password, token or connection string quoted in an
+    /// exception's message goes as it is to every <c>ActivityListener</c> and trace exporter, while the failed run's
+    /// Error event, which carries the exception either way, is masked by the logger's redaction (<c>WriteTo.Redacted</c>).
+    /// Turn it on only where the tracing back end may hold what exception messages hold.
+    /// </remarks>
+    public bool RecordExceptionMessageOnSpans { get; set; }
+
+    /// <summary>
     /// <paramref name="level"/> when it is one of <see cref="LogEventLevel"/>'s values; an undefined one (a number from
     /// configuration) would write events above <see cref="LogEventLevel.Fatal"/>, past every minimum level.
     /// </summary>
@@ -114,6 +128,7 @@ public sealed class PipelineTimingOptions
             _summaryLevel = _summaryLevel,
             _disposeOutcome = _disposeOutcome,
             _timeProvider = _timeProvider,
+            RecordExceptionMessageOnSpans = RecordExceptionMessageOnSpans,
         };
         foreach (var threshold in StageThresholds) copy.StageThresholds[threshold.Key] = threshold.Value;
         foreach (var threshold in PipelineThresholds) copy.PipelineThresholds[threshold.Key] = threshold.Value;

@@ -159,7 +159,7 @@ public sealed class StageTimer : IDisposable
 
         // Recorded and written while the span is current, whichever flow ends the stage: the duration's exemplar and
         // the event's enrichers (its parent, name, tags) see the stage's own span. Then the span stops.
-        TimingDiagnostics.End(_activity, outcome, exception, elapsed, (this, elapsed, outcome, exception),
+        TimingDiagnostics.End(_activity, outcome, exception, elapsed, Pipeline.Options.RecordExceptionMessageOnSpans, (this, elapsed, outcome, exception),
             static s => s.Item1.Finish(s.elapsed, s.outcome, s.exception));
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Configuration;
 using Serilog.Events;
@@ -32,7 +33,8 @@ public class PipelineTimingLoggerConfigurationExtensionsTests
                   "pipelineThresholds": { "voice-turn": "00:00:03" },
                   "stageCompletionLevel": "Information",
                   "summaryLevel": "Debug",
-                  "disposeOutcome": "Abandoned"
+                  "disposeOutcome": "Abandoned",
+                  "recordExceptionMessageOnSpans": true
                 }
               }
             ]
@@ -106,6 +108,7 @@ public class PipelineTimingLoggerConfigurationExtensionsTests
         Assert.That(defaults.StageCompletionLevel, Is.EqualTo(LogEventLevel.Information));
         Assert.That(defaults.SummaryLevel, Is.EqualTo(LogEventLevel.Debug));
         Assert.That(defaults.DisposeOutcome, Is.EqualTo(TimingOutcome.Abandoned));
+        Assert.That(defaults.RecordExceptionMessageOnSpans, Is.True);
     }
 
     [Test]
@@ -123,8 +126,8 @@ public class PipelineTimingLoggerConfigurationExtensionsTests
         Assert.That(defaults, Is.Not.SameAs(_saved));
         Assert.That(defaults.StageThresholds, Is.EquivalentTo(new Dictionary<string, TimeSpan> { ["llm"] = TimeSpan.FromSeconds(2), ["*"] = TimeSpan.FromSeconds(5) }));
         Assert.That(defaults.PipelineThresholds, Is.EquivalentTo(new Dictionary<string, TimeSpan> { ["voice-turn"] = TimeSpan.FromSeconds(8) }));
-        Assert.That((defaults.StageCompletionLevel, defaults.SummaryLevel, defaults.DisposeOutcome),
-            Is.EqualTo((LogEventLevel.Debug, LogEventLevel.Information, TimingOutcome.Completed)));
+        Assert.That((defaults.StageCompletionLevel, defaults.SummaryLevel, defaults.DisposeOutcome, defaults.RecordExceptionMessageOnSpans),
+            Is.EqualTo((LogEventLevel.Debug, LogEventLevel.Information, TimingOutcome.Completed, false)));
     }
 
     [Test]
@@ -172,6 +175,41 @@ public class PipelineTimingLoggerConfigurationExtensionsTests
         Assert.That(defaults.StageCompletionLevel, Is.EqualTo(LogEventLevel.Debug));
         Assert.That(defaults.SummaryLevel, Is.EqualTo(LogEventLevel.Warning));
         Assert.That(defaults.DisposeOutcome, Is.EqualTo(TimingOutcome.Completed));
+        Assert.That(defaults.RecordExceptionMessageOnSpans, Is.False);
+    }
+
+    [Test]
+    public void WithPipelineTimingWithOnlyRecordExceptionMessageOnSpansRegistersNewDefaults()
+    {
+        // Every other argument at its default: this one alone must not be taken for "nothing to configure".
+        using var logger = new LoggerConfiguration().Enrich.WithPipelineTiming(recordExceptionMessageOnSpans: true).CreateLogger();
+
+        Assert.That(PipelineTimingDefaults.Current, Is.Not.SameAs(_saved));
+        Assert.That(PipelineTimingDefaults.Current.RecordExceptionMessageOnSpans, Is.True);
+    }
+
+    [Test]
+    public void RecordExceptionMessageOnSpansFromAppSettingsPutsTheMessageOnTheSpansOfPipelinesBegunWithoutOptions()
+    {
+        var stopped = new List<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Serilog.Extensions.Observability.Timing",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity => { lock (stopped) stopped.Add(activity); },
+        };
+        ActivitySource.AddActivityListener(listener);
+        using var logger = new LoggerConfiguration().ReadFrom.Configuration(Json("""
+            { "Serilog": { "Using": [ "Serilog.Extensions.Observability.Timing" ],
+              "Enrich": [ { "Name": "WithPipelineTiming", "Args": { "recordExceptionMessageOnSpans": true } } ] } }
+            """)).CreateLogger();
+
+        using (var pipeline = PipelineTimer.Begin("configured", logger))
+            pipeline.Stage("llm").Fail(new InvalidOperationException("model unavailable"));
+
+        var llm = stopped.Single(a => a.OperationName == "llm");
+        Assert.That(llm.StatusDescription, Is.EqualTo("model unavailable"));
+        Assert.That(llm.Events.Single(e => e.Name == "exception").Tags.Single(t => t.Key == "exception.message").Value, Is.EqualTo("model unavailable"));
     }
 
     [Test]
@@ -180,13 +218,14 @@ public class PipelineTimingLoggerConfigurationExtensionsTests
         var options = new PipelineTimingOptions();
         Json("""
             { "PipelineTiming": { "StageThresholds": { "embed": "00:00:01.5" }, "PipelineThresholds": { "*": "00:00:10" },
-              "StageCompletionLevel": "Verbose", "DisposeOutcome": "Abandoned" } }
+              "StageCompletionLevel": "Verbose", "DisposeOutcome": "Abandoned", "RecordExceptionMessageOnSpans": true } }
             """).GetSection("PipelineTiming").Bind(options);
 
         Assert.That(options.StageThresholds["embed"], Is.EqualTo(TimeSpan.FromMilliseconds(1500)));
         Assert.That(options.PipelineThresholds["*"], Is.EqualTo(TimeSpan.FromSeconds(10)));
         Assert.That(options.StageCompletionLevel, Is.EqualTo(LogEventLevel.Verbose));
         Assert.That(options.DisposeOutcome, Is.EqualTo(TimingOutcome.Abandoned));
+        Assert.That(options.RecordExceptionMessageOnSpans, Is.True);
     }
 
     [Test]
@@ -212,7 +251,8 @@ public class PipelineTimingLoggerConfigurationExtensionsTests
         using var logger = new LoggerConfiguration().ReadFrom.Configuration(Json("""
             { "Serilog": { "Using": [ "Serilog.Extensions.Observability.Timing" ],
               "Enrich": [ { "Name": "WithPipelineTiming", "Args": { "options": {
-                "StageThresholds": { "llm": "00:00:01" }, "SummaryLevel": "Warning", "DisposeOutcome": "Abandoned" } } } ] } }
+                "StageThresholds": { "llm": "00:00:01" }, "SummaryLevel": "Warning", "DisposeOutcome": "Abandoned",
+                "RecordExceptionMessageOnSpans": true } } } ] } }
             """)).CreateLogger();
 
         var defaults = PipelineTimingDefaults.Current;
@@ -220,6 +260,19 @@ public class PipelineTimingLoggerConfigurationExtensionsTests
         Assert.That(defaults.StageThresholds["llm"], Is.EqualTo(TimeSpan.FromSeconds(1)));
         Assert.That(defaults.SummaryLevel, Is.EqualTo(LogEventLevel.Warning));
         Assert.That(defaults.DisposeOutcome, Is.EqualTo(TimingOutcome.Abandoned));
+        Assert.That(defaults.RecordExceptionMessageOnSpans, Is.True);
+    }
+
+    [Test]
+    public void TheRegisteredCopyKeepsRecordExceptionMessageOnSpansAndIgnoresLaterChanges()
+    {
+        var options = new PipelineTimingOptions { RecordExceptionMessageOnSpans = true };
+        using var logger = new LoggerConfiguration().Enrich.WithPipelineTiming(options).CreateLogger();
+
+        options.RecordExceptionMessageOnSpans = false;
+
+        Assert.That(PipelineTimingDefaults.Current, Is.Not.SameAs(options));
+        Assert.That(PipelineTimingDefaults.Current.RecordExceptionMessageOnSpans, Is.True);
     }
 
     [Test]

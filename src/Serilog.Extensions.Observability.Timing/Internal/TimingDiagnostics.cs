@@ -140,11 +140,12 @@ static class TimingDiagnostics
     /// <param name="outcome">How the stage or pipeline ended.</param>
     /// <param name="exception">Why it failed, or <see langword="null"/>.</param>
     /// <param name="elapsed">Its duration on the pipeline's clock, as its event and metric have it.</param>
-    public static void EndActivity(Activity activity, TimingOutcome outcome, Exception? exception, TimeSpan elapsed)
+    /// <param name="recordMessage"><see cref="PipelineTimingOptions.RecordExceptionMessageOnSpans"/>.</param>
+    public static void EndActivity(Activity activity, TimingOutcome outcome, Exception? exception, TimeSpan elapsed, bool recordMessage)
     {
         try
         {
-            EndActivityCore(activity, outcome, exception, elapsed);
+            EndActivityCore(activity, outcome, exception, elapsed, recordMessage);
         }
         catch (Exception ex)
         {
@@ -161,16 +162,18 @@ static class TimingDiagnostics
     /// <param name="outcome">How the stage or pipeline ended.</param>
     /// <param name="exception">Why it failed, or <see langword="null"/>.</param>
     /// <param name="elapsed">Its duration on the pipeline's clock.</param>
+    /// <param name="recordMessage"><see cref="PipelineTimingOptions.RecordExceptionMessageOnSpans"/>.</param>
     /// <param name="state">What <paramref name="finish"/> needs, so it need not capture it.</param>
     /// <param name="finish">Records the duration and writes the event.</param>
-    public static void End<TState>(Activity? activity, TimingOutcome outcome, Exception? exception, TimeSpan elapsed, TState state, Action<TState> finish)
+    public static void End<TState>(Activity? activity, TimingOutcome outcome, Exception? exception, TimeSpan elapsed, bool recordMessage,
+        TState state, Action<TState> finish)
     {
         if (activity is null)
         {
             finish(state);
             return;
         }
-        EndActivity(activity, outcome, exception, elapsed);
+        EndActivity(activity, outcome, exception, elapsed, recordMessage);
         try
         {
             RunAsCurrent(activity, state, finish);
@@ -247,7 +250,7 @@ static class TimingDiagnostics
     static void ReportListenerFault(Exception exception) =>
         SafeSelfLog.WriteLine("{0}: a metrics or tracing listener threw; the measurement is lost: {1}", Name, exception);
 
-    static void EndActivityCore(Activity activity, TimingOutcome outcome, Exception? exception, TimeSpan elapsed)
+    static void EndActivityCore(Activity activity, TimingOutcome outcome, Exception? exception, TimeSpan elapsed, bool recordMessage)
     {
         // The span lasts what the event and the metric say, on the same clock it started on. Stop() takes a zero
         // duration for "not set" and would measure one on the system clock: one tick is the shortest it keeps.
@@ -261,22 +264,64 @@ static class TimingDiagnostics
         if (exception is not null)
         {
             // A span goes to a tracing exporter that no redaction reads, and an exception's message is where a secret is
-            // most often quoted (a connection string, a URL, a response body): the span gets the types and stack frames
-            // only. The failed run's Error event, written under this span, carries the exception through the logger's sinks.
-            // Walked without recursion: Exception.ToString() recurses once per inner exception and writes a shared one
-            // once per path to it, so a chain or tree past the bounds would overflow the stack or take exponential time.
+            // most often quoted (a connection string, a URL, a response body): unless the user opted in, the span gets the
+            // types and stack frames only. The failed run's Error event, written under this span, carries the exception
+            // through the logger's sinks.
+            // Past the bounds the text is walked without recursion: Exception.ToString() recurses once per inner exception
+            // and writes a shared one once per path to it, so it would overflow the stack or take exponential time.
             var small = BoundedExceptionText.IsSmall(exception);
             if (!small)
                 LargeExceptionReport.WriteLine("{1}: a failure with more than {2} inner exceptions, or chained deeper than Exception.ToString() is safe for, was written to its span in part ({0} more since the last report)",
                     Name, BoundedExceptionText.MaxExceptions);
             var type = exception.GetType().FullName ?? exception.GetType().Name;
-            // OpenTelemetry's exception event convention (exception.message is optional beside exception.type); Activity.AddException exists only from .NET 9.
-            activity.AddEvent(new ActivityEvent("exception", tags: new ActivityTagsCollection
+            // OpenTelemetry's exception event convention (exception.message is optional beside exception.type, and
+            // exception.stacktrace is the runtime's natural text, ToString() in .NET); Activity.AddException exists only from .NET 9.
+            var tags = new ActivityTagsCollection { { "exception.type", type } };
+            var description = type;
+            if (recordMessage)
             {
-                { "exception.type", type },
-                { "exception.stacktrace", BoundedExceptionText.Walk(exception, small, Name, messages: false) },
-            }));
-            activity.SetStatus(ActivityStatusCode.Error, type);
+                var message = Message(exception, small);
+                tags.Add("exception.message", message);
+                tags.Add("exception.stacktrace", small ? FullText(exception) : BoundedExceptionText.Walk(exception, small: false, Name));
+                if (message.Length > 0) description = message;
+            }
+            else
+            {
+                tags.Add("exception.stacktrace", BoundedExceptionText.Walk(exception, small, Name, messages: false));
+            }
+            activity.AddEvent(new ActivityEvent("exception", tags: tags));
+            activity.SetStatus(ActivityStatusCode.Error, description);
+        }
+    }
+
+    /// <summary>The exception's message (an aggregate of a large tree's is not read), or a placeholder where it throws.</summary>
+    static string Message(Exception exception, bool small)
+    {
+        try
+        {
+            return BoundedExceptionText.Message(exception, small) ?? ""; // an override may return null
+        }
+        catch (Exception ex)
+        {
+            SafeSelfLog.WriteLine("{0}: the failure's Message threw: {1}", Name, ex);
+            return "<" + exception.GetType().Name + ".Message failed>";
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Exception.ToString()"/> of a small tree; where that throws (an override, or a member of the exception or
+    /// of an inner one), the tree as far as it can be read, in the same shape, with a placeholder saying so.
+    /// </summary>
+    static string FullText(Exception exception)
+    {
+        try
+        {
+            return exception.ToString();
+        }
+        catch (Exception ex)
+        {
+            SafeSelfLog.WriteLine("{0}: the failure's ToString() threw: {1}", Name, ex);
+            return BoundedExceptionText.Walk(exception, small: true, Name) + "\n<" + exception.GetType().Name + ".ToString() failed>";
         }
     }
 

@@ -302,6 +302,59 @@ public class TimingDiagnosticsTests
         Assert.That(log.StageEvent("open").Exception!.ToString(), Does.Contain("hunter2"), "the event keeps the exception, for the logger's redaction to mask");
     }
 
+    [Test]
+    public void WithRecordExceptionMessageOnSpansAFailedSpanHasTheMessageAsItsStatusAndInItsExceptionEventWithToStringAsItsStackTrace()
+    {
+        // The opt-in gives tracing users back what OpenTelemetry's exception convention records: exception.message, and
+        // exception.stacktrace as the runtime's natural representation (ToString()), with the message as the status description.
+        var stopped = new List<Activity>();
+        using var log = new TimedLog(o => o.RecordExceptionMessageOnSpans = true);
+        using var listener = ListenToActivities(stopped);
+        var stageFailure = Thrown(new InvalidOperationException("Login failed", new IOException("Server=db;Password=hunter2")));
+        var pipelineFailure = Thrown(new TimeoutException("the model did not answer"));
+
+        using (var pipeline = log.Begin("connecting"))
+        {
+            pipeline.Stage("open").Fail(stageFailure);
+            pipeline.Fail(pipelineFailure);
+        }
+
+        var open = stopped.Single(a => a.OperationName == "open");
+        Assert.That(open.Status, Is.EqualTo(ActivityStatusCode.Error));
+        Assert.That(open.StatusDescription, Is.EqualTo("Login failed"));
+        var tags = open.Events.Single(e => e.Name == "exception").Tags.ToDictionary(t => t.Key, t => t.Value);
+        Assert.That(tags["exception.type"], Is.EqualTo(typeof(InvalidOperationException).FullName));
+        Assert.That(tags["exception.message"], Is.EqualTo("Login failed"));
+        Assert.That(tags["exception.stacktrace"], Is.EqualTo(stageFailure.ToString()), "inner exceptions' messages included, as ToString() writes them");
+        var connecting = stopped.Single(a => a.OperationName == "connecting");
+        Assert.That(connecting.StatusDescription, Is.EqualTo("the model did not answer"));
+        Assert.That(connecting.Events.Single(e => e.Name == "exception").Tags.Single(t => t.Key == "exception.message").Value, Is.EqualTo("the model did not answer"));
+    }
+
+    [Test]
+    public void WithRecordExceptionMessageOnSpansAMessageThatThrowsBecomesAPlaceholderAndTheSpanIsStillAnError()
+    {
+        var stopped = new List<Activity>();
+        using var log = new TimedLog(o => o.RecordExceptionMessageOnSpans = true);
+        using var listener = ListenToActivities(stopped);
+        var reports = new List<string>();
+        using var selfLog = TemporarySelfLog.SaveTo(reports);
+
+        using (var pipeline = log.Begin("unreadable"))
+            pipeline.Stage("parse").Fail(new UnreadableException());
+
+        var parse = stopped.Single(a => a.OperationName == "parse");
+        Assert.That(parse.Status, Is.EqualTo(ActivityStatusCode.Error));
+        Assert.That(parse.StatusDescription, Is.EqualTo("<UnreadableException.Message failed>"));
+        var tags = parse.Events.Single(e => e.Name == "exception").Tags.ToDictionary(t => t.Key, t => t.Value);
+        Assert.That(tags["exception.type"], Is.EqualTo(typeof(UnreadableException).FullName));
+        Assert.That(tags["exception.message"], Is.EqualTo("<UnreadableException.Message failed>"));
+        Assert.That(tags["exception.stacktrace"], Does.StartWith(typeof(UnreadableException).FullName + ": <UnreadableException.Message failed>"),
+            "ToString() threw: the exception is written as far as it can be read");
+        Assert.That(reports, Has.Some.Contain("Message"));
+        Assert.That(log.StageEvent("parse").Level, Is.EqualTo(LogEventLevel.Error));
+    }
+
     sealed class UnreadableException : Exception
     {
         public override string Message => throw new InvalidOperationException("no message");
