@@ -84,7 +84,9 @@ public sealed class PipelineTimer : IDisposable
 
         if (TimingDiagnostics.Source.HasListeners())
         {
-            _previousActivity = Activity.Current;
+            // Past TimingAmbient.MaxDepth this pipeline takes the innermost frame's place, and its span nests where it does.
+            _previousActivity = TimingAmbient.SpanParentOfReplacement(Activity.Current, out var replaces);
+            if (replaces) Activity.Current = _previousActivity;
             _activity = TimingDiagnostics.StartActivity(name, parent: null, [new("pipeline", name)], ClockReads.UtcNow(TimeProvider));
         }
         // The span id joins the pipeline's logs to its trace; without a span a random id of the same shape.
@@ -284,6 +286,9 @@ public sealed class PipelineTimer : IDisposable
     internal ILogger Logger => _logger;
 
     internal Activity? Activity => _activity;
+
+    /// <summary>The span current in the flow that began the pipeline, before its own.</summary>
+    internal Activity? PreviousActivity => _previousActivity;
 
     internal LogEventProperty PipelineProperty { get; }
 

@@ -84,6 +84,12 @@ public sealed class StageTimer : IDisposable
     /// <summary>The stage this one is nested in, or <see langword="null"/> for a top-level stage.</summary>
     internal StageTimer? Parent => _parent;
 
+    /// <summary>The stage's span, or <see langword="null"/>.</summary>
+    internal Activity? Activity => _activity;
+
+    /// <summary>The span current in the flow that began the stage, before its own.</summary>
+    internal Activity? PreviousActivity => _previousActivity;
+
     /// <summary>What was ambient in the flow that began the stage, under it.</summary>
     internal object? OuterFrame => _scope.Previous;
 

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Serilog.Extensions.Observability.Timing.Internal;
 
 /// <summary>
@@ -76,6 +78,38 @@ static class TimingAmbient
         scope.ContextBefore = null;
         scope.ContextInside = null;
     }
+
+    /// <summary>
+    /// The frame a timer begun now takes the place of (see <see cref="Enter"/>): the innermost one when the flow has
+    /// <see cref="MaxDepth"/> nested; else <see langword="null"/>.
+    /// </summary>
+    public static object? FrameToReplace()
+    {
+        var current = s_current.Value;
+        return current is not null && DepthOf(current) >= MaxDepth ? current : null;
+    }
+
+    /// <summary>
+    /// The span to make current before a pipeline begun now starts its own. While the span of the frame it replaces
+    /// (<see cref="FrameToReplace"/>) is the current one, that is the span current inside the frame the replacement
+    /// nests in instead (<see cref="OuterOf"/>): a span's parent is the span current when it starts, so without this the
+    /// spans of pipelines begun and never ended would chain, each keeping every earlier one alive, past the depth their
+    /// timers are held to. Otherwise <paramref name="current"/>, and <paramref name="replaces"/> is false.
+    /// </summary>
+    public static Activity? SpanParentOfReplacement(Activity? current, out bool replaces)
+    {
+        replaces = false;
+        if (current is null || FrameToReplace() is not { } replaced || !ReferenceEquals(current, SpanOf(replaced))) return current;
+        replaces = true;
+        var outer = OuterOf(replaced);
+        var parent = outer is null ? SpanBefore(replaced) : SpanOf(outer) ?? SpanBefore(outer);
+        while (parent is { IsStopped: true }) parent = parent.Parent;
+        return parent;
+    }
+
+    static Activity? SpanOf(object frame) => frame is StageTimer stage ? stage.Activity : ((PipelineTimer)frame).Activity;
+
+    static Activity? SpanBefore(object frame) => frame is StageTimer stage ? stage.PreviousActivity : ((PipelineTimer)frame).PreviousActivity;
 
     /// <summary>Once per process: a nesting past <see cref="MaxDepth"/> (of frames, or of stage paths).</summary>
     public static void ReportDepth()

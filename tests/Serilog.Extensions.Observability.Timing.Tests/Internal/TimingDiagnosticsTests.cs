@@ -685,4 +685,71 @@ public class TimingDiagnosticsTests
         Assert.That(Activity.Current, Is.SameAs(request), $"current is {Activity.Current?.OperationName}");
         Assert.That(selfLog, Has.Some.Contains(when));
     }
+
+    [Test]
+    public void PipelinesBegunAndNeverEndedInOneFlowChainTheirSpansNoDeeperThanTheLimit()
+    {
+        // A message loop that begins a pipeline per message and never ends one, with a tracer listening: each span's
+        // parent is the span current when it began (the last pipeline's), so the spans would chain, each keeping every
+        // earlier one alive, without end, though the pipelines themselves are bounded (TimingAmbient.MaxDepth).
+        const int maxDepth = 1024;
+        var stopped = new List<Activity>();
+        using var listener = ListenToActivities(stopped);
+        using var log = new TimedLog(minimumLevel: LogEventLevel.Fatal);
+        var depth = 0;
+        var alive = 0;
+        var firstNest = false;
+        var selfLog = new List<string>();
+        using (Serilog.Extensions.Observability.Tests.Support.TemporarySelfLog.SaveTo(selfLog))
+        {
+            Flow.Isolated(() =>
+            {
+                var spans = BeginPipelinesAndNeverEndThem(log, 4 * maxDepth);
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                GC.Collect();
+                alive = spans.Count(s => s.IsAlive);
+                firstNest = spans[1].Target is Activity second && ReferenceEquals(second.Parent, spans[0].Target);
+                for (var span = Activity.Current; span is not null; span = span.Parent) depth++;
+            });
+        }
+
+        Assert.That(depth, Is.LessThanOrEqualTo(maxDepth));
+        Assert.That(alive, Is.LessThanOrEqualTo(maxDepth));
+        Assert.That(firstNest, Is.True, "the first ones nest as they always did");
+        Assert.That(stopped, Is.Empty, "nothing ends a pipeline that is never ended");
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static WeakReference[] BeginPipelinesAndNeverEndThem(TimedLog log, int count)
+    {
+        var spans = new WeakReference[count];
+        for (var i = 0; i < count; i++) spans[i] = new WeakReference(log.Begin("leaked").Activity);
+        return spans;
+    }
+
+    [Test]
+    public void PipelinesBegunWithAStageAndNeverEndedInOneFlowChainTheirSpansNoDeeperThanTheLimit()
+    {
+        // As above, each message's pipeline with a stage begun and never ended: past the limit the stage takes its
+        // pipeline's place among the flow's timers, but its span stays the pipeline's child, so the next pipeline must
+        // not nest its span under that pipeline's either.
+        const int maxDepth = 1024;
+        var stopped = new List<Activity>();
+        using var listener = ListenToActivities(stopped);
+        using var log = new TimedLog(minimumLevel: LogEventLevel.Fatal);
+        var depth = 0;
+        var selfLog = new List<string>();
+        using (Serilog.Extensions.Observability.Tests.Support.TemporarySelfLog.SaveTo(selfLog))
+        {
+            Flow.Isolated(() =>
+            {
+                for (var i = 0; i < 4 * maxDepth; i++) log.Begin("leaked").Stage("s");
+                for (var span = Activity.Current; span is not null; span = span.Parent) depth++;
+            });
+        }
+
+        Assert.That(depth, Is.LessThanOrEqualTo(maxDepth + 1), "the innermost stage's span and its pipeline's over the limit's frames");
+        Assert.That(stopped, Is.Empty);
+    }
 }
