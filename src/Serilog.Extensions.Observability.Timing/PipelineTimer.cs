@@ -84,7 +84,8 @@ public sealed class PipelineTimer : IDisposable
 
         if (TimingDiagnostics.Source.HasListeners())
         {
-            // Past TimingAmbient.MaxDepth this pipeline takes the innermost frame's place, and its span nests where it does.
+            // Past TimingAmbient.MaxDepth this pipeline takes the innermost frame's place, and its span nests where it does; a
+            // span stopped in another flow (still current here) is not its parent.
             _previousActivity = TimingAmbient.SpanParentOfReplacement(Activity.Current, out var replaces);
             if (replaces) Activity.Current = _previousActivity;
             _activity = TimingDiagnostics.StartActivity(name, parent: null, [new("pipeline", name)], ClockReads.UtcNow(TimeProvider));
@@ -286,6 +287,9 @@ public sealed class PipelineTimer : IDisposable
     internal ILogger Logger => _logger;
 
     internal Activity? Activity => _activity;
+
+    /// <summary>True once Complete, Fail or Dispose has ended the pipeline (in any flow).</summary>
+    internal bool HasEnded => Volatile.Read(ref _ending) != 0;
 
     /// <summary>The span current in the flow that began the pipeline, before its own.</summary>
     internal Activity? PreviousActivity => _previousActivity;

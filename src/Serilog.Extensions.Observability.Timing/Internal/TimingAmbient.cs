@@ -25,7 +25,8 @@ static class TimingAmbient
     /// <summary>Makes <paramref name="frame"/> current, remembering what to restore.</summary>
     public static void Enter(ref AmbientScope scope, object frame)
     {
-        var previous = s_current.Value;
+        var current = s_current.Value;
+        var previous = Enclosing(current);
         var depth = DepthOf(previous);
         if (depth >= MaxDepth)
         {
@@ -42,7 +43,8 @@ static class TimingAmbient
 
         scope.Previous = previous;
         scope.Depth = depth + 1;
-        scope.ContextBefore = ExecutionContext.Capture();
+        // Past ended frames, the context before holds one of them as its value: the exit sets the slot instead.
+        scope.ContextBefore = ReferenceEquals(previous, current) ? ExecutionContext.Capture() : null;
         s_current.Value = frame;
         // Capture returns null while flow is suppressed; then the cheap restore below is not used.
         scope.ContextInside = scope.ContextBefore is null ? null : ExecutionContext.Capture();
@@ -85,25 +87,49 @@ static class TimingAmbient
     /// </summary>
     public static object? FrameToReplace()
     {
-        var current = s_current.Value;
-        return current is not null && DepthOf(current) >= MaxDepth ? current : null;
+        var enclosing = Enclosing(s_current.Value);
+        return enclosing is not null && DepthOf(enclosing) >= MaxDepth ? enclosing : null;
     }
+
+    /// <summary>
+    /// The innermost of <paramref name="frame"/> and the frames under it that has not ended. A timer ended in another
+    /// flow is still current in the flow that began it (an exit restores only the flow it runs in): a new one does not
+    /// nest in it, as a new stage does not nest in an ended stage. Else a loop that begins a pipeline per message and
+    /// has each ended elsewhere (a channel's consumer, a callback) would keep every earlier one alive, up to
+    /// <see cref="MaxDepth"/>, and be reported as beginning timers and never ending them.
+    /// </summary>
+    static object? Enclosing(object? frame)
+    {
+        while (frame is not null && HasEnded(frame)) frame = OuterOf(frame);
+        return frame;
+    }
+
+    static bool HasEnded(object frame) => frame is StageTimer stage ? stage.HasEnded : ((PipelineTimer)frame).HasEnded;
 
     /// <summary>
     /// The span to make current before a pipeline begun now starts its own. While the span of the frame it replaces
     /// (<see cref="FrameToReplace"/>) is the current one, that is the span current inside the frame the replacement
     /// nests in instead (<see cref="OuterOf"/>): a span's parent is the span current when it starts, so without this the
     /// spans of pipelines begun and never ended would chain, each keeping every earlier one alive, past the depth their
-    /// timers are held to. Otherwise <paramref name="current"/>, and <paramref name="replaces"/> is false.
+    /// timers are held to. A stopped span is passed over for its nearest running parent. Otherwise
+    /// <paramref name="current"/>, and <paramref name="replaces"/> is false.
     /// </summary>
     public static Activity? SpanParentOfReplacement(Activity? current, out bool replaces)
     {
         replaces = false;
-        if (current is null || FrameToReplace() is not { } replaced || !ReferenceEquals(current, SpanOf(replaced))) return current;
-        replaces = true;
-        var outer = OuterOf(replaced);
-        var parent = outer is null ? SpanBefore(replaced) : SpanOf(outer) ?? SpanBefore(outer);
-        while (parent is { IsStopped: true }) parent = parent.Parent;
+        var parent = current;
+        if (current is not null && FrameToReplace() is { } replaced && ReferenceEquals(current, SpanOf(replaced)))
+        {
+            replaces = true;
+            var outer = OuterOf(replaced);
+            parent = outer is null ? SpanBefore(replaced) : SpanOf(outer) ?? SpanBefore(outer);
+        }
+        // A span stopped in another flow is still current in this one (see Enclosing): never a parent.
+        while (parent is { IsStopped: true })
+        {
+            replaces = true;
+            parent = parent.Parent;
+        }
         return parent;
     }
 

@@ -752,4 +752,49 @@ public class TimingDiagnosticsTests
         Assert.That(depth, Is.LessThanOrEqualTo(maxDepth + 1), "the innermost stage's span and its pipeline's over the limit's frames");
         Assert.That(stopped, Is.Empty);
     }
+
+    [Test]
+    public void APipelineEndedInAnotherFlowIsNeitherTheParentNorKeptAliveByTheNextOneBegunInTheFlowThatBeganIt()
+    {
+        // A consumer loop that begins a pipeline per message and hands it on to be completed elsewhere (a channel, a
+        // callback): ending restores only the flow that ends it, so the ended pipeline is still ambient (and its span
+        // current) in the loop. The next pipeline must not nest in it: each would keep the one before alive (and, past
+        // the nesting limit, be reported as begun and never ended), and each message's span would be the child of the
+        // previous message's, one trace for the whole loop.
+        const int count = 2000;
+        var stopped = new List<Activity>();
+        using var listener = ListenToActivities(stopped);
+        using var log = new TimedLog(minimumLevel: LogEventLevel.Fatal);
+        var alive = 0;
+        var selfLog = new List<string>();
+        using (Serilog.Extensions.Observability.Tests.Support.TemporarySelfLog.SaveTo(selfLog))
+        {
+            Flow.Isolated(() =>
+            {
+                var pipelines = BeginPipelinesAndEndThemInAnotherFlow(log, count);
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                GC.Collect();
+                alive = pipelines.Count(p => p.IsAlive);
+            });
+        }
+
+        Assert.That(alive, Is.LessThanOrEqualTo(1), "only the last is still ambient in the loop");
+        Assert.That(stopped, Has.Count.EqualTo(count));
+        Assert.That(stopped.Where(s => s.Parent is not null || s.ParentSpanId != default), Is.Empty, "each message's span is a root");
+        Assert.That(selfLog, Has.None.Contains("nested in one flow"));
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static WeakReference[] BeginPipelinesAndEndThemInAnotherFlow(TimedLog log, int count)
+    {
+        var pipelines = new WeakReference[count];
+        for (var i = 0; i < count; i++)
+        {
+            var pipeline = log.Begin("message");
+            pipelines[i] = new WeakReference(pipeline);
+            Flow.Isolated(() => pipeline.Complete());
+        }
+        return pipelines;
+    }
 }
