@@ -15,7 +15,8 @@ namespace Serilog.Extensions.Observability.Timing;
 /// </code>
 /// </example>
 /// <remarks>
-/// <para>Collectors nest: a pipeline registers with the innermost one only. Dispose restores the previous collector.</para>
+/// <para>Collectors nest: a pipeline registers with the innermost one only. Dispose restores the previous collector.
+/// One disposed in another flow stays ambient in the flow that began it, but a collector begun there does not nest in it.</para>
 /// <para>A collector may live long (a streaming request running a pipeline per message, a background service): it keeps
 /// an ended pipeline's stage totals, not the pipeline. It lists the first 64 pipelines in <see cref="Pipelines"/>, holds
 /// up to 256 running ones so that <see cref="Stages"/> shows their finished stages, and keeps 256 distinct keys in
@@ -74,6 +75,10 @@ public sealed class PipelineCollector : IDisposable
     public static PipelineCollector Begin()
     {
         var previous = s_current.Value;
+        // A collector disposed in another flow (handed on with a message and disposed where that is finished) is still
+        // ambient in the flow that began it: disposal restores only the flow it runs in. A new one does not nest in it,
+        // which would keep it and the pipelines it lists alive, and so on for every message of a loop.
+        while (previous is not null && Volatile.Read(ref previous._disposed)) previous = previous._previous;
         // Through _previous each collector begun and never disposed would keep every earlier one (and their totals and
         // running pipelines) alive, without end.
         if (previous is not null && previous._depth >= TimingAmbient.MaxDepth)

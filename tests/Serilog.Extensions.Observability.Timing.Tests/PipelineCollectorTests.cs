@@ -41,6 +41,45 @@ public class PipelineCollectorTests
     }
 
     [Test]
+    public void ACollectorDisposedInAnotherFlowIsNotKeptAliveByTheNextOneBegunInTheFlowThatBeganIt()
+    {
+        // A loop that begins a collector per message and hands it on with the message, to be read and disposed where the
+        // message is finished: disposal restores only the flow that disposes, so the loop's next collector nested in the
+        // disposed one, keeping it (and the pipelines it lists) alive, and so on up to the nesting limit.
+        using var log = new TimedLog(minimumLevel: LogEventLevel.Fatal);
+        var alive = 0;
+        string[]? collected = null;
+        Flow.Isolated(() =>
+        {
+            var collectors = BeginCollectorsAndDisposeThemInAnotherFlow(log, 2000);
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            alive = collectors.Count(c => c.IsAlive);
+            var last = PipelineCollector.Begin();
+            using (log.Begin("after")) { }
+            collected = last.Pipelines.Select(p => p.Name).ToArray();
+        });
+
+        Assert.That(alive, Is.LessThanOrEqualTo(1), "only the last is still ambient in the loop");
+        Assert.That(collected, Is.EqualTo(new[] { "after" }));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static WeakReference[] BeginCollectorsAndDisposeThemInAnotherFlow(TimedLog log, int count)
+    {
+        var collectors = new WeakReference[count];
+        for (var i = 0; i < count; i++)
+        {
+            var collector = PipelineCollector.Begin();
+            using (log.Begin("message")) { }
+            collectors[i] = new WeakReference(collector);
+            Flow.Isolated(() => collector.Dispose());
+        }
+        return collectors;
+    }
+
+    [Test]
     public async Task PipelinesBegunInsideTheCollectorIncludingChildFlowsAreCollectedInStartOrder()
     {
         using var log = new TimedLog();
