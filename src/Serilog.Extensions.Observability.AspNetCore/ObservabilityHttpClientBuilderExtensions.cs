@@ -32,15 +32,19 @@ public static class ObservabilityHttpClientBuilderExtensions
     /// <c>traceparent</c>.</para>
     /// </remarks>
     /// <param name="builder">The HTTP client builder.</param>
-    /// <param name="headerName">The header to write. The default is <c>X-Correlation-ID</c>. It cannot be a trace
+    /// <param name="headerName">The header to write. The default is <c>X-Correlation-ID</c>. It must be an HTTP token
+    /// (visible ASCII characters, no white space, none of <c>" ( ) , / : ; &lt; = &gt; ? @ [ \ ] { }</c>). It cannot be a trace
     /// context header (<c>traceparent</c>, <c>tracestate</c>, <c>baggage</c>, <c>Request-Id</c>,
     /// <c>Correlation-Context</c>) nor a content header (<c>Content-Type</c>).</param>
     /// <returns>The HTTP client builder.</returns>
     public static IHttpClientBuilder AddCorrelationPropagation(this IHttpClientBuilder builder, string headerName = "X-Correlation-ID")
     {
         ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(headerName);
         if (!CorrelationHeader.IsValidName(headerName))
-            throw new ArgumentException("The header name must be a non-empty HTTP header name.", nameof(headerName));
+            throw new ArgumentException(
+                "The header name must be an HTTP token: one or more visible ASCII characters, without white space or a separator (\" ( ) , / : ; < = > ? @ [ \\ ] { }).",
+                nameof(headerName));
         foreach (var traceHeader in TraceContextHeaders)
         {
             if (string.Equals(headerName, traceHeader, StringComparison.OrdinalIgnoreCase))

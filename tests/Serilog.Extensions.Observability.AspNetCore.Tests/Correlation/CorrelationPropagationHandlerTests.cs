@@ -326,6 +326,26 @@ public class CorrelationPropagationHandlerTests
         Assert.That(ex!.ParamName, Is.EqualTo("headerName"));
     }
 
+    [Test]
+    public void ANullHeaderNameIsRejectedAtConfigurationAsNull()
+    {
+        var ex = Assert.Throws<ArgumentNullException>(() => new ServiceCollection().AddHttpClient("x").AddCorrelationPropagation(null!));
+        Assert.That(ex!.ParamName, Is.EqualTo("headerName"));
+    }
+
+    [TestCase("", TestName = "AnEmptyHeaderNameIsRejectedWithTheTokenRule")]
+    [TestCase(" ", TestName = "AWhiteSpaceHeaderNameIsRejectedWithTheTokenRule")]
+    [TestCase("X Correlation", TestName = "AHeaderNameWithASpaceIsRejectedWithTheTokenRule")]
+    [TestCase("X-Correlation-ID:", TestName = "AHeaderNameWithAColonIsRejectedWithTheTokenRule")]
+    [TestCase("X-Korrelation-\u00e4", TestName = "AHeaderNameWithANonAsciiLetterIsRejectedWithTheTokenRule")]
+    public void AHeaderNameThatIsNotAnHttpTokenIsRejectedWithTheRule(string name)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new ServiceCollection().AddHttpClient("x").AddCorrelationPropagation(name));
+        Assert.That(ex!.ParamName, Is.EqualTo("headerName"));
+        Assert.That(ex.Message, Does.Contain("visible ASCII").And.Contain("white space").And.Contain("separator"),
+            "The message says what a header name may hold, not only that this one is wrong.");
+    }
+
     /// <summary>A service as the README sets one up: AddObservability() writing CLEF files, on Kestrel.</summary>
     static WebApplication ObservedService(string service, string logFolder, Action<IServiceCollection>? services = null)
     {
