@@ -11,6 +11,13 @@ public static class ObservabilityHttpClientBuilderExtensions
     // the real value (it leaves a header the request has), or be read by the receiving server as the parent trace.
     static readonly string[] TraceContextHeaders = ["traceparent", "tracestate", "baggage", "Request-Id", "Correlation-Context"];
 
+    // Headers HttpClient, the connection or a proxy act on, and credentials. On HTTP/1.1 "Transfer-Encoding: <id>" gets
+    // every request answered 400 and "Host: <id>" addresses it to a virtual host named after the id; HTTP/2 and HTTP/3
+    // forbid the connection-specific ones; an id under Authorization or Cookie would be offered as credentials.
+    static readonly string[] MessageControlHeaders =
+        ["Host", "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "TE", "Trailer", "Upgrade", "Expect",
+         "Authorization", "Proxy-Authorization", "Cookie"];
+
     /// <summary>
     /// Adds the ambient correlation id (<c>CorrelationContext.CurrentId</c>) to every outgoing request of this client
     /// under <paramref name="headerName"/>, when it is an id <c>UseCorrelation()</c> accepts (1 to 128 characters of
@@ -35,7 +42,10 @@ public static class ObservabilityHttpClientBuilderExtensions
     /// <param name="headerName">The header to write. The default is <c>X-Correlation-ID</c>. It must be an HTTP token
     /// (visible ASCII characters, no white space, none of <c>" ( ) , / : ; &lt; = &gt; ? @ [ \ ] { }</c>). It cannot be a trace
     /// context header (<c>traceparent</c>, <c>tracestate</c>, <c>baggage</c>, <c>Request-Id</c>,
-    /// <c>Correlation-Context</c>) nor a content header (<c>Content-Type</c>).</param>
+    /// <c>Correlation-Context</c>), a header by which the request is framed, routed or authenticated (<c>Host</c>,
+    /// <c>Connection</c>, <c>Keep-Alive</c>, <c>Proxy-Connection</c>, <c>Transfer-Encoding</c>, <c>TE</c>, <c>Trailer</c>,
+    /// <c>Upgrade</c>, <c>Expect</c>, <c>Authorization</c>, <c>Proxy-Authorization</c>, <c>Cookie</c>) nor a content
+    /// header (<c>Content-Type</c>).</param>
     /// <returns>The HTTP client builder.</returns>
     public static IHttpClientBuilder AddCorrelationPropagation(this IHttpClientBuilder builder, string headerName = "X-Correlation-ID")
     {
@@ -50,6 +60,14 @@ public static class ObservabilityHttpClientBuilderExtensions
             if (string.Equals(headerName, traceHeader, StringComparison.OrdinalIgnoreCase))
                 throw new ArgumentException(
                     "The header name cannot be a trace context header (traceparent, tracestate, baggage, Request-Id, Correlation-Context): HttpClient writes those itself.",
+                    nameof(headerName));
+        }
+
+        foreach (var controlHeader in MessageControlHeaders)
+        {
+            if (string.Equals(headerName, controlHeader, StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException(
+                    "The header name cannot be one by which a request is framed, routed or authenticated (Host, Connection, Keep-Alive, Proxy-Connection, Transfer-Encoding, TE, Trailer, Upgrade, Expect, Authorization, Proxy-Authorization, Cookie).",
                     nameof(headerName));
         }
 

@@ -346,6 +346,29 @@ public class CorrelationPropagationHandlerTests
             "The message says what a header name may hold, not only that this one is wrong.");
     }
 
+    // Headers HttpClient or the connection act on, and credentials: on HTTP/1.1 "Transfer-Encoding: <id>" got every request
+    // answered 400 and "Host: <id>" addressed every request to a virtual host named after the id; HTTP/2 and HTTP/3 forbid
+    // the connection-specific ones.
+    [TestCase("Host")]
+    [TestCase("host")]
+    [TestCase("Transfer-Encoding")]
+    [TestCase("Connection")]
+    [TestCase("Keep-Alive")]
+    [TestCase("Proxy-Connection")]
+    [TestCase("Upgrade")]
+    [TestCase("TE")]
+    [TestCase("Trailer")]
+    [TestCase("Expect")]
+    [TestCase("Authorization")]
+    [TestCase("Proxy-Authorization")]
+    [TestCase("Cookie")]
+    public void AHeaderNameHttpClientOrTheConnectionActsOnIsRejectedAtConfiguration(string name)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new ServiceCollection().AddHttpClient("x").AddCorrelationPropagation(name));
+        Assert.That(ex!.ParamName, Is.EqualTo("headerName"));
+        Assert.That(ex.Message, Does.Contain("framed, routed or authenticated"));
+    }
+
     /// <summary>A service as the README sets one up: AddObservability() writing CLEF files, on Kestrel.</summary>
     static WebApplication ObservedService(string service, string logFolder, Action<IServiceCollection>? services = null)
     {
