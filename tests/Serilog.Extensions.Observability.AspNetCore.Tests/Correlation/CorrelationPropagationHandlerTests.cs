@@ -26,6 +26,9 @@ public class CorrelationPropagationHandlerTests
     Logger _logger = null!;
     RunningApp _receiver = null!;
     readonly ConcurrentQueue<Received> _received = new();
+    const int ConcurrentFlows = 16;
+    int _flowsArrived;
+    readonly TaskCompletionSource _allFlowsArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>What one request reached the receiver with: every value of each header, and the id it was handled with.</summary>
     sealed record Received(string Path, string[] CorrelationIds, string[] TraceParents, string[] Baggage, string? HandledWith);
@@ -42,6 +45,14 @@ public class CorrelationPropagationHandlerTests
             b.UseSerilogRequestLogging(o => o.Logger = _logger);
             b.MapMethods("/echo", ["GET", "POST"], Record);
             b.MapGet("/redirect", (string to) => Results.Redirect(to));
+            b.MapGet("/flow/{n}", async (HttpContext context) =>
+            {
+                var result = Record(context);
+                // Every flow's request is in flight before any is answered.
+                if (Interlocked.Increment(ref _flowsArrived) == ConcurrentFlows) _allFlowsArrived.TrySetResult();
+                await _allFlowsArrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+                return result;
+            });
         });
     }
 
@@ -98,6 +109,61 @@ public class CorrelationPropagationHandlerTests
             "A second value beside the request's own makes the receiver reject both.");
         Assert.That(received.HandledWith, Is.EqualTo("explicit-on-content"));
         AssertNoRejection();
+    }
+
+    [Test]
+    public async Task AnIdTheCallerSetOnTheRequestIsTheOnlyOneSent()
+    {
+        using var provider = Clients(s => Downstream(s).AddCorrelationPropagation());
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/echo");
+        request.Headers.Add("x-correlation-id", "explicit-on-request");
+
+        using (CorrelationContext.Begin("ambient-0"))
+            (await Named(provider).SendAsync(request)).Dispose();
+
+        Assert.That(OnlyRequest().CorrelationIds, Is.EqualTo(new[] { "explicit-on-request" }));
+        AssertNoRejection();
+    }
+
+    [Test]
+    public async Task TheIdIsReadWhenARequestIsSentNotWhenTheHandlerWasCreated()
+    {
+        using var provider = Clients(s => Downstream(s).AddCorrelationPropagation());
+        HttpClient client;
+        // The factory builds the handler chain on the first CreateClient, here inside one flow's scope; later clients
+        // share that chain until its lifetime ends.
+        using (CorrelationContext.Begin("created-in"))
+            client = Named(provider);
+
+        using (CorrelationContext.Begin("sent-in-1"))
+            await client.GetStringAsync("/echo");
+        using (CorrelationContext.Begin("sent-in-2"))
+            await Named(provider).GetStringAsync("/echo");
+        await client.GetStringAsync("/echo");
+
+        Assert.That(_received.Select(r => r.CorrelationIds), Is.EqualTo(new[] { new[] { "sent-in-1" }, new[] { "sent-in-2" }, Array.Empty<string>() }));
+    }
+
+    [Test]
+    public async Task ConcurrentFlowsOnOneClientEachSendTheirOwnId()
+    {
+        using var provider = Clients(s => Downstream(s).AddCorrelationPropagation());
+        var client = Named(provider);
+
+        await Task.WhenAll(Enumerable.Range(0, ConcurrentFlows).Select(n => Task.Run(async () =>
+        {
+            using (CorrelationContext.Begin($"flow-{n}"))
+                await client.GetStringAsync($"/flow/{n}");
+        })));
+
+        var received = _received.ToArray();
+        Assert.That(received, Has.Length.EqualTo(ConcurrentFlows));
+        foreach (var request in received)
+        {
+            var flow = "flow-" + request.Path["/flow/".Length..];
+            Assert.That(request.CorrelationIds, Is.EqualTo(new[] { flow }), request.Path);
+            Assert.That(request.HandledWith, Is.EqualTo(flow), request.Path);
+        }
     }
 
     [Test]
