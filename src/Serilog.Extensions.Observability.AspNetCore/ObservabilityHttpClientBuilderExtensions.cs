@@ -36,7 +36,8 @@ public static class ObservabilityHttpClientBuilderExtensions
     /// trace id when the incoming request brought no id of its own (<c>CorrelationOptions.UseTraceIdWhenMissing</c>).
     /// Leave this handler off clients whose calls must not carry it.</para>
     /// <para>Redirects that HttpClient follows (<c>AllowAutoRedirect</c>) keep the header, to any host, as they keep
-    /// <c>traceparent</c>.</para>
+    /// <c>traceparent</c>. A redirect that turns a POST into a GET drops the content, and with it an id the caller put on
+    /// the content's headers.</para>
     /// </remarks>
     /// <param name="builder">The HTTP client builder.</param>
     /// <param name="headerName">The header to write. The default is <c>X-Correlation-ID</c>. It must be an HTTP token

@@ -45,6 +45,7 @@ public class CorrelationPropagationHandlerTests
             b.UseSerilogRequestLogging(o => o.Logger = _logger);
             b.MapMethods("/echo", ["GET", "POST"], Record);
             b.MapGet("/redirect", (string to) => Results.Redirect(to));
+            b.MapPost("/redirect", (string to) => Results.Redirect(to));
             b.MapGet("/flow/{n}", async (HttpContext context) =>
             {
                 var result = Record(context);
@@ -295,6 +296,22 @@ public class CorrelationPropagationHandlerTests
         var received = OnlyRequest();
         Assert.That(received.CorrelationIds, Is.EqualTo(new[] { "redirected-1" }));
         Assert.That(received.TraceParents.Single(), Does.StartWith($"00-{parent.TraceId.ToHexString()}-"));
+    }
+
+    [TestCase(false, "redirect-post-1", TestName = "AnAmbientIdSurvivesARedirectThatTurnsAPostIntoAGet")]
+    [TestCase(true, null, TestName = "AnIdTheCallerPutOnAPostsContentIsDroppedWithTheContentByARedirectToAGet")]
+    public async Task ARedirectThatTurnsAPostIntoAGet(bool idOnContent, string? expected)
+    {
+        using var provider = Clients(s => Downstream(s).AddCorrelationPropagation());
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/redirect?to=%2Fecho") { Content = new StringContent("{}") };
+        if (idOnContent) request.Content.Headers.TryAddWithoutValidation("X-Correlation-ID", "on-content-1");
+
+        using (CorrelationContext.Begin("redirect-post-1"))
+            (await Named(provider).SendAsync(request)).Dispose();
+
+        // HttpClient follows a 302 after a POST with a GET without the content, and so without the content's headers.
+        var received = OnlyRequest();
+        Assert.That(received.CorrelationIds, Is.EqualTo(expected is null ? Array.Empty<string>() : new[] { expected }));
     }
 
     public static IEnumerable<TestCaseData> IdsTheReceiverWouldReject()
