@@ -31,7 +31,9 @@ public static class ObservabilityHttpClientBuilderExtensions
     /// <c>UseCorrelation()</c> then takes the W3C trace id that <c>traceparent</c> brings, which is what
     /// <c>WithCorrelation()</c> logs on this side. Begin a <c>CorrelationContext</c> per message to send its id.</para>
     /// <para><c>traceparent</c>, <c>tracestate</c> and <c>baggage</c> are .NET's: HttpClient writes them through
-    /// <see cref="System.Diagnostics.DistributedContextPropagator.Current"/>, and this handler never touches them. The
+    /// <see cref="System.Diagnostics.DistributedContextPropagator.Current"/> in its default primary handler
+    /// (<see cref="SocketsHttpHandler"/>; a primary handler of another kind, such as TestServer's, sends none), and this
+    /// handler never touches them. The
     /// correlation id does not depend on that propagator: with a no-output propagator it is still sent, and it is the
     /// trace id when the incoming request brought no id of its own (<c>CorrelationOptions.UseTraceIdWhenMissing</c>).
     /// Leave this handler off clients whose calls must not carry it.</para>

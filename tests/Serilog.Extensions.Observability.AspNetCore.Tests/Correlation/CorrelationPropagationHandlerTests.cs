@@ -257,6 +257,37 @@ public class CorrelationPropagationHandlerTests
     }
 
     [Test]
+    public async Task ThroughTestServersHandlerNoTraceContextIsSentButTheIdStillIs()
+    {
+        // WebApplicationFactory's way: the receiver's TestServer handler as the client's primary handler. It is not
+        // SocketsHttpHandler, which is where HttpClient writes traceparent.
+        var received = new ConcurrentQueue<Received>();
+        await using var receiver = await TestWeb.StartTestServerAsync(b =>
+        {
+            b.UseCorrelation(o => o.Logger = _logger);
+            b.MapGet("/echo", (HttpContext context) =>
+            {
+                received.Enqueue(new Received(context.Request.Path, context.Request.Headers["X-Correlation-ID"].ToArray()!,
+                    context.Request.Headers["traceparent"].ToArray()!, [], CorrelationContext.CurrentId));
+                return "ok";
+            });
+        });
+        using var provider = Clients(s => s.AddHttpClient("downstream", c => c.BaseAddress = receiver.BaseAddress)
+            .ConfigurePrimaryHttpMessageHandler(() => receiver.TestServer.CreateHandler())
+            .AddCorrelationPropagation());
+        using var parent = new Activity("caller").SetIdFormat(ActivityIdFormat.W3C).Start();
+
+        using (CorrelationContext.Begin("test-server-1"))
+            await Named(provider).GetStringAsync("/echo");
+        parent.Stop();
+
+        var request = received.Single();
+        Assert.That(request.TraceParents, Is.Empty);
+        Assert.That(request.CorrelationIds, Is.EqualTo(new[] { "test-server-1" }));
+        Assert.That(request.HandledWith, Is.EqualTo("test-server-1"));
+    }
+
+    [Test]
     [NonParallelizable] // DistributedContextPropagator.Current is process-wide
     public async Task WithANoOutputPropagatorNoTraceContextIsSentButTheIdStillIs()
     {
