@@ -38,11 +38,11 @@ public static class CorrelationApplicationBuilderExtensions
         configure?.Invoke(options);
 
         if (!CorrelationHeader.IsValidName(options.HeaderName))
-            throw new ArgumentException($"{nameof(CorrelationOptions.HeaderName)} must be a non-empty HTTP header name.", nameof(configure));
+            throw new ArgumentException($"{nameof(CorrelationOptions.HeaderName)} must be {CorrelationHeader.NameRule}", nameof(configure));
         foreach (var name in options.AdditionalHeaderNames ?? throw new ArgumentException($"{nameof(CorrelationOptions.AdditionalHeaderNames)} cannot be null.", nameof(configure)))
         {
             if (!CorrelationHeader.IsValidName(name))
-                throw new ArgumentException($"Every entry of {nameof(CorrelationOptions.AdditionalHeaderNames)} must be a non-empty HTTP header name.", nameof(configure));
+                throw new ArgumentException($"Every entry of {nameof(CorrelationOptions.AdditionalHeaderNames)} must be {CorrelationHeader.NameRule}", nameof(configure));
         }
 
         if (options.UserIdClaimTypes is null || options.TenantIdClaimTypes is null || options.SessionIdClaimTypes is null)

@@ -56,7 +56,7 @@ public static class ObservabilityHttpClientBuilderExtensions
         ArgumentNullException.ThrowIfNull(headerName);
         if (!CorrelationHeader.IsValidName(headerName))
             throw new ArgumentException(
-                "The header name must be an HTTP token: one or more visible ASCII characters, without white space or a separator (\" ( ) , / : ; < = > ? @ [ \\ ] { }).",
+                "The header name must be " + CorrelationHeader.NameRule,
                 nameof(headerName));
         foreach (var traceHeader in TraceContextHeaders)
         {

@@ -687,6 +687,11 @@ public class CorrelationMiddlewareTests
         var ex = Assert.Throws<ArgumentException>(() => app.UseCorrelation(o => o.HeaderName = name));
         Assert.That(ex!.ParamName, Is.EqualTo("configure"));
         Assert.That(ex.Message, Does.Contain("HeaderName"));
+        Assert.That(ex.Message, Does.Contain("HTTP token"), "the message states the rule");
         Assert.Throws<ArgumentException>(() => new ServiceCollection().AddHttpClient("x").AddCorrelationPropagation(name));
+
+        var additional = Assert.Throws<ArgumentException>(() => app.UseCorrelation(o => o.AdditionalHeaderNames.Add(name)));
+        Assert.That(additional!.ParamName, Is.EqualTo("configure"));
+        Assert.That(additional.Message, Does.Contain("AdditionalHeaderNames").And.Contain("HTTP token"));
     }
 }
