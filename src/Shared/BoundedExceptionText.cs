@@ -154,7 +154,9 @@ static class BoundedExceptionText
         }
         catch (Exception ex)
         {
-            SafeSelfLog.WriteLine("{0}: {1}.{2}", reporter, exception.GetType(), member + " threw " + ex);
+            // The failure is an argument, printed inside SafeSelfLog's guard: its own ToString() may throw (a Message
+            // that throws), which here, in the catch block, would lose the whole walk.
+            SafeSelfLog.WriteLine("{0}: {1} threw {2}", reporter, exception.GetType() + "." + member, ex);
             return "<" + exception.GetType().Name + "." + member + " failed>";
         }
     }

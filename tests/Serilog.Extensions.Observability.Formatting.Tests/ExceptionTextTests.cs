@@ -90,6 +90,33 @@ public class ExceptionTextTests
         }
     }
 
+    sealed class StackTraceThrowsAnUnprintableException(string message) : Exception(message)
+    {
+        public override string? StackTrace => throw new MessageThrows();
+    }
+
+    [Test]
+    public void AMemberThatThrowsAnExceptionThatCannotBePrintedStillLeavesTheRestOfTheChain()
+    {
+        // The walk's report of the failed read must not print the failure itself outside the guard: its ToString()
+        // reads its Message, which throws, and the whole chain was lost to a placeholder.
+        var exception = new InvalidOperationException("outer", new StackTraceThrowsAnUnprintableException("inner message"));
+        Assert.That(exception.ToString, Throws.TypeOf<MessageThrows>(), "the premise: ToString() throws what cannot be printed");
+        var selfLog = new List<string>();
+
+        using (TemporarySelfLog.SaveTo(selfLog))
+        {
+            foreach (var formatter in Formatters)
+            {
+                var text = ExceptionText(formatter, Some.LogEvent(exception: exception));
+
+                Assert.That(text, Does.StartWith("System.InvalidOperationException: outer"), formatter.GetType().Name);
+                Assert.That(text, Does.Contain(typeof(StackTraceThrowsAnUnprintableException).FullName + ": inner message")
+                    .And.Contain("<StackTraceThrowsAnUnprintableException.StackTrace failed>"), formatter.GetType().Name);
+            }
+        }
+    }
+
     [Test]
     public void AVeryLongExceptionIsWrittenWhole()
     {
