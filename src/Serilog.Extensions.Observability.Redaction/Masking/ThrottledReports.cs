@@ -35,21 +35,21 @@ sealed class ThrottledReports
         var kind = KindOf(what, type.FullName ?? type.Name);
         if (!kind.IsDue(_time.GetTimestamp(), _interval, out var unreported)) return;
 
-        // Reading the message runs the exception's own code (a Message override may throw), so it is inside the guard too.
         try
         {
-            // Only the exception type and message: the value itself may be the secret.
+            // The exception's type only, never its message: the failure was on a value being masked, and a message
+            // may quote it (a FormatException from parsing the secret does, on .NET 8 and later).
+            var typeName = type.FullName ?? type.Name;
             if (unreported == 0)
-                SelfLog.WriteLine("Redaction: {0} failed and was replaced by the mask: {1}: {2}", what, exception.GetType().FullName, exception.Message);
+                SelfLog.WriteLine("Redaction: {0} failed and was replaced by the mask: {1} (its message is not written, as it may quote the value)", what, typeName);
             else if (kind.Shared)
-                SelfLog.WriteLine("Redaction: {0} failed and was replaced by the mask, after {1} other failures since the last report: {2}", what, unreported, Describe(exception));
+                SelfLog.WriteLine("Redaction: {0} failed and was replaced by the mask, after {1} other failures since the last report: {2}", what, unreported, typeName);
             else
-                SelfLog.WriteLine("Redaction: {0} failed {1} more times since the last report and was replaced by the mask: {2}", what, unreported, Describe(exception));
+                SelfLog.WriteLine("Redaction: {0} failed {1} more times since the last report and was replaced by the mask: {2}", what, unreported, typeName);
         }
         catch (Exception)
         {
-            // A SelfLog output or an exception message that throws must not turn a masked value into an exception in
-            // the application.
+            // A SelfLog output that throws must not turn a masked value into an exception in the application.
         }
     }
 
@@ -67,8 +67,6 @@ sealed class ThrottledReports
         }
         return _kinds.TryGetValue(key, out var added) ? added : _others;
     }
-
-    static string Describe(Exception exception) => exception.GetType().FullName + ": " + exception.Message;
 
     sealed class Kind
     {
