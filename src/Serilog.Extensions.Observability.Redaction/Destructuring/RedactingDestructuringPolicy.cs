@@ -22,6 +22,14 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
     const string AccessorThrew = "The property accessor threw an exception: ";
     const string CaptureThrew = "Capturing the property value threw an exception: ";
 
+    /// <summary>
+    /// A getter or a capture that throws does so on every event that holds its object: reported once per interval, the
+    /// exception's type only (its message may quote a value the detectors would have masked in the event).
+    /// </summary>
+    internal static readonly SelfLogThrottle AccessorReport = new();
+
+    internal static readonly SelfLogThrottle CaptureReport = new();
+
     readonly Redactor _redactor;
     readonly ConcurrentDictionary<Type, TypeShape> _shapes = new();
 
@@ -120,7 +128,8 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
             }
             catch (Exception ex)
             {
-                SafeSelfLog.WriteLine("The property accessor {0}.{1} threw exception: {2}", value.GetType(), member.Name, ex);
+                AccessorReport.WriteLine("Redaction: the property accessor {1} threw {2}; the member was written as a placeholder ({0} more since the last report)",
+                    value.GetType() + "." + member.Name, ex.GetType());
                 memberValue = AccessorThrew + ex.GetType().Name;
             }
 
@@ -185,7 +194,7 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
         catch (Exception ex)
         {
             // Serilog catches this only at the top of the graph; here it stays local to the member.
-            SafeSelfLog.WriteLine("Exception caught while converting property value: {0}", ex);
+            CaptureReport.WriteLine("Redaction: capturing a member's value threw {1}; the member was written as a placeholder ({0} more since the last report)", ex.GetType());
             return new ScalarValue(CaptureThrew + ex.GetType().Name);
         }
 

@@ -283,10 +283,65 @@ public class RedactingDestructuringPolicyTests
     {
         var selfLog = new List<string>();
         string text;
+        Redaction.Destructuring.RedactingDestructuringPolicy.AccessorReport.Reset();
         using (TemporarySelfLog.SaveTo(selfLog))
             text = Capture.Destructured(new ThrowingGetter()).ToString();
         Assert.That(text, Is.EqualTo($"ThrowingGetter {{ Fine: \"fine\", Broken: \"The property accessor threw an exception: InvalidOperationException\", Password: \"{Mask}\" }}"));
         Assert.That(selfLog, Has.Some.Contains("Broken"));
+    }
+
+    public sealed class CardHolder
+    {
+        public string Name => "ann";
+
+        // A value the detectors would have masked in the event, quoted by the exception of a getter that always throws.
+        public string Card => throw new FormatException("card 4111 1111 1111 1111 is not valid");
+    }
+
+    [Test, NonParallelizable]
+    public void AGetterThatAlwaysThrowsIsReportedOncePerIntervalWithoutItsMessage()
+    {
+        var selfLog = new List<string>();
+        var sink = new CollectingSink();
+        Redaction.Destructuring.RedactingDestructuringPolicy.AccessorReport.Reset();
+        using (TemporarySelfLog.SaveTo(selfLog))
+        using (var logger = new LoggerConfiguration().Destructure.WithRedaction().WriteTo.Sink(sink).CreateLogger())
+        {
+            for (var i = 0; i < 200; i++) logger.Information("{@Holder}", new CardHolder());
+        }
+
+        Assert.That(sink.Events, Has.Count.EqualTo(200));
+        // One line, and one more per 10 seconds the loop may have taken.
+        Assert.That(selfLog.Count(l => l.Contains("CardHolder.Card")), Is.InRange(1, 10));
+        Assert.That(selfLog.First(l => l.Contains("CardHolder.Card")), Does.Contain("System.FormatException"));
+        Assert.That(selfLog, Has.None.Contains("4111"));
+    }
+
+    public sealed class Inner;
+
+    public sealed class WithInner
+    {
+        public Inner Value => new();
+    }
+
+    [Test, NonParallelizable]
+    public void AMemberWhoseCaptureAlwaysThrowsIsReportedOncePerInterval()
+    {
+        var selfLog = new List<string>();
+        var sink = new CollectingSink();
+        Redaction.Destructuring.RedactingDestructuringPolicy.CaptureReport.Reset();
+        using (TemporarySelfLog.SaveTo(selfLog))
+        using (var logger = new LoggerConfiguration()
+                   .Destructure.ByTransforming<Inner>(_ => throw new InvalidOperationException("transform of 4111 1111 1111 1111 failed"))
+                   .Destructure.WithRedaction().WriteTo.Sink(sink).CreateLogger())
+        {
+            for (var i = 0; i < 200; i++) logger.Information("{@Holder}", new WithInner());
+        }
+
+        Assert.That(sink.Events.Select(e => e.Properties["Holder"].ToString()),
+            Has.All.EqualTo("WithInner { Value: \"Capturing the property value threw an exception: InvalidOperationException\" }"));
+        Assert.That(selfLog.Count(l => l.Contains("InvalidOperationException")), Is.InRange(1, 10));
+        Assert.That(selfLog, Has.None.Contains("4111"));
     }
 
     [Test, NonParallelizable]
