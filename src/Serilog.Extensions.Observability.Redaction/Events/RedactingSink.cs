@@ -17,6 +17,9 @@ sealed class RedactingSink : ILogEventSink, IDisposable, IAsyncDisposable
     readonly ILogEventSink _inner;
     readonly Redactor _redactor;
 
+    /// <summary>An inner sink that fails once (a full disk) fails on every event: reported once per interval.</summary>
+    readonly SelfLogThrottle _emitReport = new();
+
     public RedactingSink(ILogEventSink inner, Redactor redactor)
     {
         _inner = inner;
@@ -42,7 +45,7 @@ sealed class RedactingSink : ILogEventSink, IDisposable, IAsyncDisposable
         }
         catch (Exception ex)
         {
-            SafeSelfLog.WriteLine("Redacted: a sink inside WriteTo.Redacted failed to emit an event: {0}", ex);
+            _emitReport.WriteLine("Redacted: a sink inside WriteTo.Redacted failed to emit an event ({0} more failures since the last report): {1}", ex);
         }
     }
 

@@ -344,6 +344,19 @@ public class RedactingSinkTests
     }
 
     [Test, NonParallelizable]
+    public void AnInnerSinkThatAlwaysFailsIsReportedOncePerIntervalNotOncePerEvent()
+    {
+        var selfLog = new List<string>();
+        using (TemporarySelfLog.SaveTo(selfLog))
+        {
+            var sink = new RedactingSink(new DelegatingSink(_ => throw new IOException("disk")), RedactorFactory.Create(new RedactionOptions()));
+            for (var i = 0; i < 200; i++) sink.Emit(Some.LogEvent("x"));
+        }
+        // One line, and one more per 10 seconds the loop may have taken; the next line counts the failures between.
+        Assert.That(selfLog.Count(l => l.Contains("disk")), Is.InRange(1, 10));
+    }
+
+    [Test, NonParallelizable]
     public void AValueWhoseMaskingThrowsIsReplacedByTheFixedMaskAndTheEventIsStillWritten()
     {
         var selfLog = new List<string>();
