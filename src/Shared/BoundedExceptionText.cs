@@ -20,6 +20,9 @@ static class BoundedExceptionText
     public const int MaxDepth = 128;
 
     const int MaxInnerExceptions = 64;
+
+    /// <summary>An exception that cannot be read fails on every event that holds it: reported once per interval.</summary>
+    internal static readonly SelfLogThrottle ReadReport = new();
     const int MaxChars = 256 * 1024;
 
     /// <summary>
@@ -156,7 +159,8 @@ static class BoundedExceptionText
         {
             // The failure is an argument, printed inside SafeSelfLog's guard: its own ToString() may throw (a Message
             // that throws), which here, in the catch block, would lose the whole walk.
-            SafeSelfLog.WriteLine("{0}: {1} threw {2}", reporter, exception.GetType() + "." + member, ex);
+            ReadReport.WriteLine("{1} threw, so a placeholder was written ({0} more since the last report): {2}",
+                reporter + ": " + exception.GetType() + "." + member, ex);
             return "<" + exception.GetType().Name + "." + member + " failed>";
         }
     }

@@ -53,6 +53,7 @@ public class ExceptionTextTests
         var aggregate = new AggregateException("several failed", first, new StackTraceThrows("second failure"), new ArgumentException("third failure"));
         Assert.That(aggregate.ToString, Throws.InvalidOperationException, "the premise: ToString() throws");
         var selfLog = new List<string>();
+        FormattingRobustnessTests.ResetReports();
 
         using (TemporarySelfLog.SaveTo(selfLog))
         {

@@ -31,6 +31,7 @@ public class FormattingRobustnessTests
     {
         var selfLog = new List<string>();
         var logEvent = Some.LogEvent("Value {V}", properties: Some.Property("V", new Throwing()));
+        ResetReports();
 
         using (TemporarySelfLog.SaveTo(selfLog))
         {
@@ -102,6 +103,7 @@ public class FormattingRobustnessTests
     {
         var selfLog = new List<string>();
         var logEvent = Some.LogEvent("Value {V} {V:x}", properties: Some.Property("V", new ThrowingFormatted()));
+        ResetReports();
 
         using (TemporarySelfLog.SaveTo(selfLog))
         {
@@ -140,6 +142,42 @@ public class FormattingRobustnessTests
             Assert.That(text, Does.Contain("<Throwing.ToString() failed>"), formatter.GetType().Name);
             Assert.That(Utf8.FormatUtf8(formatter, logEvent), Is.EqualTo(Utf8.Encode(text!)), formatter.GetType().Name);
         }
+    }
+
+    [TestCase("ToString", "no text for you")]
+    [TestCase("FormattedToString", "no formatted text")]
+    [TestCase("Message", "no message")]
+    [NonParallelizable]
+    public void AValueOrExceptionThatAlwaysThrowsIsReportedOncePerIntervalNotOncePerEvent(string kind, string failure)
+    {
+        // A type that cannot be written fails on every event that holds it: a line per event would flood SelfLog.
+        var logEvent = kind switch
+        {
+            "ToString" => Some.LogEvent("Value {V}", properties: Some.Property("V", new Throwing())),
+            "FormattedToString" => Some.LogEvent("Value {F:x}", properties: Some.Property("F", new ThrowingFormatted())),
+            _ => Some.LogEvent("Failed", exception: new ThrowingMessage()),
+        };
+        ResetReports();
+        var selfLog = new List<string>();
+        using (TemporarySelfLog.SaveTo(selfLog))
+        {
+            foreach (var formatter in Formatters)
+            {
+                for (var i = 0; i < 100; i++) Utf8.FormatText(formatter, logEvent);
+            }
+        }
+
+        // A line per kind of failure, and one more per 10 seconds the loop may have taken.
+        Assert.That(selfLog.Count(l => l.Contains(failure)), Is.InRange(1, 10));
+    }
+
+    internal static void ResetReports()
+    {
+        Formatting.Json.JsonText.ToStringReport.Reset();
+        Formatting.Rendering.MessageRenderer.ToStringReport.Reset();
+        Formatting.Json.ExceptionText.ToStringReport.Reset();
+        Formatting.Json.ExceptionText.MessageReport.Reset();
+        BoundedExceptionText.ReadReport.Reset();
     }
 
     sealed class Fixed(string text)

@@ -13,6 +13,11 @@ static class ExceptionText
 {
     static readonly SelfLogThrottle PartReport = new();
 
+    /// <summary>An exception that cannot be written fails on every event that holds it: reported once per interval.</summary>
+    internal static readonly SelfLogThrottle ToStringReport = new();
+
+    internal static readonly SelfLogThrottle MessageReport = new();
+
     public static string Of(Exception exception)
     {
         if (!BoundedExceptionText.IsSmall(exception))
@@ -38,7 +43,7 @@ static class ExceptionText
         }
         catch (Exception ex)
         {
-            SafeSelfLog.WriteLine("Formatting: {0}.ToString() threw {1}", exception.GetType(), ex);
+            ToStringReport.WriteLine("Formatting: {1}.ToString() threw, so it was written as far as it could be read ({0} more since the last report): {2}", exception.GetType(), ex);
             try
             {
                 return BoundedExceptionText.Walk(exception, small: true, "Formatting") + "\n<" + exception.GetType().Name + ".ToString() failed>";
@@ -63,7 +68,7 @@ static class ExceptionText
         }
         catch (Exception ex)
         {
-            SafeSelfLog.WriteLine("Formatting: {0}.Message threw {1}", exception.GetType(), ex);
+            MessageReport.WriteLine("Formatting: {1}.Message threw, so a placeholder was written ({0} more since the last report): {2}", exception.GetType(), ex);
             return "<" + exception.GetType().Name + ".Message failed>";
         }
     }

@@ -111,6 +111,9 @@ static class JsonText
         return bytes.Length * 2;
     }
 
+    /// <summary>A value that cannot be written fails on every event that holds it: reported once per interval.</summary>
+    internal static readonly SelfLogThrottle ToStringReport = new();
+
     /// <summary>
     /// <c>value.ToString()</c>, except that a throwing <c>ToString()</c> yields a placeholder and a SelfLog line
     /// instead of losing the whole event (Serilog's own formatter would throw here).
@@ -123,7 +126,7 @@ static class JsonText
         }
         catch (Exception ex)
         {
-            SafeSelfLog.WriteLine("Formatting: {0}.ToString() threw {1}", value.GetType(), ex);
+            ToStringReport.WriteLine("Formatting: {1}.ToString() threw, so a placeholder was written ({0} more since the last report): {2}", value.GetType(), ex);
             return "<" + value.GetType().Name + ".ToString() failed>";
         }
     }

@@ -13,6 +13,9 @@ namespace Serilog.Extensions.Observability.Formatting.Rendering;
 /// </summary>
 static class MessageRenderer
 {
+    /// <summary>A value that cannot be formatted fails on every event that holds it: reported once per interval.</summary>
+    internal static readonly SelfLogThrottle ToStringReport = new();
+
     public static void Render(CharBuilder output, MessageTemplate template, IReadOnlyDictionary<string, LogEventPropertyValue> properties)
     {
         if (template.Tokens is MessageTemplateToken[] tokens)
@@ -218,7 +221,8 @@ static class MessageRenderer
         catch (Exception ex)
         {
             // Serilog would lose the event; keep it with the unformatted text (or a placeholder) and say why.
-            SafeSelfLog.WriteLine("Formatting: {0}.ToString({1}) threw {2}", value.GetType(), format, ex);
+            ToStringReport.WriteLine("Formatting: {1} threw, so the value's plain text was written ({0} more since the last report): {2}",
+                value.GetType() + ".ToString(" + format + ")", ex);
             text = UnformattedText(value);
         }
         output.Append(text);

@@ -50,6 +50,7 @@ public class FlatJsonFormatterTests
     public void AnExceptionWhoseMessageThrowsStillProducesALine()
     {
         var selfLog = new List<string>();
+        FormattingRobustnessTests.ResetReports();
         using (TemporarySelfLog.SaveTo(selfLog))
         {
             var exception = Format(Some.LogEvent(exception: new MessageThrows())).GetProperty("exception");
