@@ -27,6 +27,9 @@ sealed class CorrelationScope : AmbientScope<CorrelationScope>
     /// </summary>
     public string? Id => _resolve is null ? _id : Resolve();
 
+    /// <summary>A resolver that throws does so on every read (every event in the scope): reported once per interval.</summary>
+    internal static readonly SelfLogThrottle ResolverReport = new();
+
     string? Resolve()
     {
         // Inside its own resolver (here or up the stack, see Resolving): the enclosing scope's id.
@@ -39,7 +42,7 @@ sealed class CorrelationScope : AmbientScope<CorrelationScope>
         }
         catch (Exception ex)
         {
-            SafeSelfLog.WriteLine("A deferred correlation id could not be read: {0}", ex);
+            ResolverReport.WriteLine("CorrelationContext.BeginDeferred: the resolver threw, so the enclosing scope's id was used ({0} more since the last report): {1}", ex);
         }
         finally
         {

@@ -46,6 +46,9 @@ sealed class UserScope : AmbientScope<UserScope>
         }
     }
 
+    /// <summary>A resolver that throws does so on every read (every event in the scope): reported once per interval.</summary>
+    internal static readonly SelfLogThrottle ResolverReport = new();
+
     /// <summary>
     /// The resolver's identity; inside its own resolver the enclosing scope's. A resolver that throws (a principal whose
     /// claims fail) is reported through SelfLog and gives no identity, as a resolver that returns none: never an
@@ -63,7 +66,7 @@ sealed class UserScope : AmbientScope<UserScope>
         }
         catch (Exception ex)
         {
-            SafeSelfLog.WriteLine("A deferred user identity could not be read: {0}", ex);
+            ResolverReport.WriteLine("UserContext.BeginDeferred: the resolver threw, so no user identity was used ({0} more since the last report): {1}", ex);
             return null;
         }
         finally

@@ -142,6 +142,7 @@ public class UserContextTests
     public void ADeferredResolverThatThrowsGivesNoUserAndIsReportedInsteadOfThrowingIntoTheCaller()
     {
         var selfLog = new List<string>();
+        Serilog.Extensions.Observability.Enrichers.Context.UserScope.ResolverReport.Reset();
         using var _ = Serilog.Extensions.Observability.Tests.Support.TemporarySelfLog.SaveTo(selfLog);
         using (UserContext.Begin("outer"))
         using (UserContext.BeginDeferred(() => throw new InvalidOperationException("claims failed")))

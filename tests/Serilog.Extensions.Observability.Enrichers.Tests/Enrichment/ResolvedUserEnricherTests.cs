@@ -47,6 +47,7 @@ public class ResolvedUserEnricherTests
     {
         var selfLog = new List<string>();
         var logEvent = Some.LogEvent("Still written");
+        Serilog.Extensions.Observability.Enrichers.Context.UserScope.ResolverReport.Reset();
         using (TemporarySelfLog.SaveTo(selfLog))
         using (UserContext.BeginDeferred(() => throw new InvalidOperationException("resolver broke")))
         {
