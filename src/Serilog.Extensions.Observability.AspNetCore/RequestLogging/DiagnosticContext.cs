@@ -12,6 +12,9 @@ sealed class DiagnosticContext : IDiagnosticContext
 
     readonly ILogger? _logger;
 
+    /// <summary>A value that cannot be captured fails on every request that sets it: reported once per interval.</summary>
+    readonly SelfLogThrottle _captureReport = new();
+
     public DiagnosticContext(ILogger? logger) => _logger = logger;
 
     /// <summary>Starts collecting for the current async flow; the caller disposes the collector.</summary>
@@ -48,7 +51,9 @@ sealed class DiagnosticContext : IDiagnosticContext
             // Serilog stringifies a value it does not destructure as it binds it, outside the guard it keeps for
             // message arguments: a ToString() that throws would fail the request. The property gets the placeholder
             // Serilog gives such a message argument.
-            SafeSelfLog.WriteLine("IDiagnosticContext.Set: the value of {0} could not be captured: {1}", propertyName, ex);
+            // The exception's type only: its message may quote the value, which the redaction of the event never sees.
+            _captureReport.WriteLine("IDiagnosticContext.Set: the value of {1} could not be captured ({2}); it holds a placeholder ({0} more since the last report)",
+                propertyName, ex.GetType());
             if (!LogEventProperty.IsValidName(propertyName)) return;
             property = new LogEventProperty(propertyName, new ScalarValue(CaptureFailed + ex.GetType().Name));
         }

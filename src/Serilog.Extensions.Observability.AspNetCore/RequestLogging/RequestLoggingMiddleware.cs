@@ -38,6 +38,11 @@ sealed class RequestLoggingMiddleware
     readonly HeaderCapture? _requestHeaders;
     readonly HeaderCapture? _responseHeaders;
 
+    // A callback or a logger that fails once fails on every request: each is reported once per interval with its count.
+    readonly SelfLogThrottle _levelReport = new();
+    readonly SelfLogThrottle _enrichReport = new();
+    readonly SelfLogThrottle _completionReport = new();
+
     // How many properties the last completion event held once enriched: the next one is sized for as many.
     int _propertyCount;
     const int MaxPresizedProperties = 64;
@@ -139,7 +144,7 @@ sealed class RequestLoggingMiddleware
             {
                 // The application's callback failed: the request is still logged, at the level a failure or a
                 // server error would have by default.
-                SafeSelfLog.WriteLine("The request logging GetLevel callback failed for {0}: {1}", Describe(httpContext), failure);
+                _levelReport.WriteLine("The request logging GetLevel callback failed for {1}; the default level was used ({0} more failures since the last report): {2}", Describe(httpContext), failure);
                 level = exception is not null || statusCode > 499 ? LogEventLevel.Error : LogEventLevel.Information;
             }
             if (!logger.IsEnabled(level)) return false;
@@ -154,7 +159,7 @@ sealed class RequestLoggingMiddleware
             catch (Exception failure)
             {
                 // The request is still logged, with what the callback set before it failed.
-                SafeSelfLog.WriteLine("The request logging EnrichDiagnosticContext callback failed for {0}: {1}", Describe(httpContext), failure);
+                _enrichReport.WriteLine("The request logging EnrichDiagnosticContext callback failed for {1}; the request is logged with what it set before failing ({0} more failures since the last report): {2}", Describe(httpContext), failure);
             }
 
             collector.TryComplete(out var collected, out var collectedException);
@@ -193,7 +198,7 @@ sealed class RequestLoggingMiddleware
         catch (Exception failure)
         {
             // Logging never throws into the application.
-            SafeSelfLog.WriteLine("Failed to write the request completion event for {0}: {1}", Describe(httpContext), failure);
+            _completionReport.WriteLine("Failed to write the request completion event for {1} ({0} more failures since the last report): {2}", Describe(httpContext), failure);
         }
 
         return false;

@@ -172,7 +172,43 @@ public class RequestLoggingMiddlewareTests
         var evt = _sink.WaitForCompletion("/order");
         Assert.That(((ScalarValue)evt.Properties["OrderId"]).Value, Is.EqualTo(42));
         Assert.That(EventText.Scalar(evt, "Bad"), Is.EqualTo("Capturing the property value threw an exception: InvalidOperationException"));
-        Assert.That(selfLog, Has.Some.Contains("no text"));
+        Assert.That(selfLog, Has.Some.Contains("Bad").And.Contains("System.InvalidOperationException"));
+    }
+
+    sealed class SecretToString(string secret)
+    {
+        public override string ToString() => throw new FormatException("cannot show " + secret);
+    }
+
+    [Test, NonParallelizable] // SelfLog is process-wide
+    public async Task CallbacksAndValuesThatFailOnEveryRequestAreReportedOncePerIntervalNotOncePerRequest()
+    {
+        var selfLog = new List<string>();
+        using var _ = Serilog.Extensions.Observability.Tests.Support.TemporarySelfLog.SaveTo(selfLog);
+        await using var app = await StartAsync(o =>
+            {
+                o.GetLevel = (_, _, _) => throw new InvalidOperationException("level");
+                o.EnrichDiagnosticContext = (_, _) => throw new InvalidOperationException("enrich");
+            },
+            a => a.Run(context =>
+            {
+                // The value's ToString() quotes what it holds: the line names the property and the exception type only.
+                context.RequestServices.GetRequiredService<IDiagnosticContext>().Set("Password", new SecretToString("hunter2"));
+                return Task.CompletedTask;
+            }), kestrel: false);
+        using var client = app.CreateClient();
+
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.That((await client.GetAsync("/r" + i)).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            _sink.WaitForCompletion("/r" + i);
+        }
+
+        // One line each, and one more per 10 seconds the requests may have taken.
+        Assert.That(selfLog.Count(l => l.Contains("GetLevel callback failed")), Is.InRange(1, 10));
+        Assert.That(selfLog.Count(l => l.Contains("EnrichDiagnosticContext callback failed")), Is.InRange(1, 10));
+        Assert.That(selfLog.Count(l => l.Contains("Password")), Is.InRange(1, 10));
+        Assert.That(selfLog, Has.None.Contains("hunter2"));
     }
 
     [Test]
