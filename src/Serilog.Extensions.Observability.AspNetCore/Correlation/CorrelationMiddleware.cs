@@ -190,6 +190,9 @@ sealed class CorrelationMiddleware
     /// </remarks>
     internal sealed class RequestState(RequestRules rules, string id)
     {
+        /// <summary>A principal whose claims throw does so on every request: reported once per interval.</summary>
+        internal static readonly SelfLogThrottle UserReport = new();
+
         // The principal and the identity read from it, published together once the identity is known: events are
         // enriched on any thread, and one that saw the principal before its identity was read would go without a user.
         sealed class Resolved(ClaimsPrincipal? principal, UserIdentity? identity)
@@ -239,7 +242,7 @@ sealed class CorrelationMiddleware
             {
                 // A principal whose claims throw: the enricher reports the same when an event needs the user; the request
                 // must not fail for it.
-                SafeSelfLog.WriteLine("Reading the user of a request that ended failed: {0}", ex);
+                UserReport.WriteLine("UseCorrelation: reading the user of a request that ended failed; the request was not failed for it ({0} more failures since the last report): {1}", ex);
             }
             finally
             {

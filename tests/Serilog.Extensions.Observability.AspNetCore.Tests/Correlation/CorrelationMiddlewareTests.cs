@@ -407,6 +407,7 @@ public class CorrelationMiddlewareTests
     public async Task APrincipalWhoseClaimsThrowNeverFailsTheRequest()
     {
         var selfLog = new List<string>();
+        Serilog.Extensions.Observability.AspNetCore.Correlation.CorrelationMiddleware.RequestState.UserReport.Reset();
         using var _ = TemporarySelfLog.SaveTo(selfLog);
         await using var app = await TestWeb.StartTestServerAsync(a =>
         {
@@ -424,6 +425,31 @@ public class CorrelationMiddlewareTests
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(selfLog, Has.Some.Contains("claims broke"));
+    }
+
+    [Test]
+    [NonParallelizable]
+    public async Task APrincipalWhoseClaimsAlwaysThrowIsReportedOncePerIntervalNotOncePerRequest()
+    {
+        var selfLog = new List<string>();
+        Serilog.Extensions.Observability.AspNetCore.Correlation.CorrelationMiddleware.RequestState.UserReport.Reset();
+        using var _ = TemporarySelfLog.SaveTo(selfLog);
+        await using var app = await TestWeb.StartTestServerAsync(a =>
+        {
+            a.UseCorrelation(o => o.Logger = _logger);
+            a.Use(async (ctx, next) =>
+            {
+                ctx.User = new ThrowingPrincipal();
+                await next(ctx);
+            });
+            a.MapGet("/quiet", () => "ok");
+        }, Services);
+        using var client = app.CreateClient();
+
+        for (var i = 0; i < 20; i++) Assert.That((await client.GetAsync("/quiet")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        // One line, and one more per 10 seconds the requests may have taken.
+        Assert.That(selfLog.Count(l => l.Contains("request that ended")), Is.InRange(1, 10));
     }
 
     sealed class ThrowingPrincipal() : ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", "x")], "test"))
