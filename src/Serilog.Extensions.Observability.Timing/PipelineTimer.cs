@@ -165,8 +165,8 @@ public sealed class PipelineTimer : IDisposable
     {
         Guard.NotNullOrWhiteSpace(name);
         if (Volatile.Read(ref _ending) != 0)
-            SafeSelfLog.WriteLine("{0}: stage {1} was begun after pipeline {2} ended; it is timed and logged, but is not one of the pipeline's stages.",
-                TimingDiagnostics.Name, name, Name);
+            TimingReports.LateStage.WriteLine(TimingDiagnostics.Name + ": stage {1} was begun after pipeline {2} ended; it is timed and logged, but is not one of the pipeline's stages ({0} more since the last report).",
+                name, Name);
         var parent = AmbientStage();
         // A stage ended in another async flow (a helper method, a callback) is still ambient in this one; a new
         // stage is not part of it, so it nests under the nearest stage that is still running (or none).

@@ -726,6 +726,7 @@ public class PipelineTimerDefaultLoggerTests
     [Test]
     public void AStageBegunAfterThePipelineEndedIsTimedButNotOneOfItsStages()
     {
+        Serilog.Extensions.Observability.Timing.Internal.TimingReports.ResetAll();
         using var log = new TimedLog();
         var pipeline = log.Begin("p");
         using (pipeline.Stage("a")) log.Advance(10);

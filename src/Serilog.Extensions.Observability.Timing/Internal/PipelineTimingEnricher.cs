@@ -43,7 +43,7 @@ sealed class PipelineTimingEnricher : ILogEventEnricher
         catch (Exception ex)
         {
             Interlocked.Increment(ref s_failures);
-            SafeSelfLog.WriteLine("Serilog.Extensions.Observability.Timing: enriching an event with pipeline timing failed: {0}", ex);
+            TimingReports.Enricher.WriteLine("Serilog.Extensions.Observability.Timing: enriching an event with pipeline timing failed; the event is written without it ({0} more failures since the last report): {1}", ex);
         }
     }
 }

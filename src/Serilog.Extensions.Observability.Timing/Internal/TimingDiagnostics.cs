@@ -248,7 +248,7 @@ static class TimingDiagnostics
     }
 
     static void ReportListenerFault(Exception exception) =>
-        SafeSelfLog.WriteLine("{0}: a metrics or tracing listener threw; the measurement is lost: {1}", Name, exception);
+        TimingReports.Listener.WriteLine("{1}: a metrics or tracing listener threw; the measurement is lost ({0} more since the last report): {2}", Name, exception);
 
     static void EndActivityCore(Activity activity, TimingOutcome outcome, Exception? exception, TimeSpan elapsed, bool recordMessage)
     {

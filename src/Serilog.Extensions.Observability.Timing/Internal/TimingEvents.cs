@@ -107,7 +107,7 @@ static class TimingEvents
         catch (Exception ex)
         {
             // Only an auditing sink throws; timing code runs inside the application's own flow and must not.
-            SafeSelfLog.WriteLine("Serilog.Extensions.Observability.Timing: writing a timing event failed: {0}", ex);
+            TimingReports.EventWrite.WriteLine("Serilog.Extensions.Observability.Timing: writing a timing event failed ({0} more failures since the last report): {1}", ex);
             Interlocked.Increment(ref s_writeFailures);
         }
     }

@@ -323,6 +323,7 @@ public class PipelineTimingEnricherFailureTests
     [Test]
     public void AFailureInsideTheEnricherIsReportedToSelfLogAndCountedAndTheEventIsStillWritten()
     {
+        Serilog.Extensions.Observability.Timing.Internal.TimingReports.ResetAll();
         var clock = new BrokenClock(new FakeTimeProvider());
         var sink = new CollectingSink();
         using var logger = new LoggerConfiguration().Enrich.With(new PipelineTimingEnricher()).WriteTo.Sink(sink).CreateLogger();

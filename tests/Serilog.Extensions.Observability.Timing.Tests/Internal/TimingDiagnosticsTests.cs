@@ -70,6 +70,7 @@ public class TimingDiagnosticsTests
     [Test]
     public void ListenersThatThrowCostTheMeasurementNeverTheStageOrItsEvents()
     {
+        Serilog.Extensions.Observability.Timing.Internal.TimingReports.ResetAll();
         using var log = new TimedLog();
         var reports = new List<string>();
         Serilog.Debugging.SelfLog.Enable(m => { lock (reports) reports.Add(m); });
@@ -663,6 +664,7 @@ public class TimingDiagnosticsTests
     [TestCase("stopped")]
     public void AListenerThatThrowsLeavesTheApplicationsSpanCurrent(string when)
     {
+        Serilog.Extensions.Observability.Timing.Internal.TimingReports.ResetAll();
         // The runtime makes a span current before it calls ActivityStarted, and hands the current span back to the
         // parent only after ActivityStopped: a listener that throws must not leave the stage's span current.
         using var log = new TimedLog();
