@@ -183,10 +183,14 @@ sealed class TypeShape
         }
         catch (NotSupportedException)
         {
-            SafeSelfLog.WriteLine("The property accessor {0} is not supported via Reflection API", property);
+            ReflectionReport.WriteLine("Redaction: the property accessor {1}.{2} is not supported via Reflection API; Serilog's placeholder was written ({0} more since the last report)",
+                property.DeclaringType, property.Name);
             return NotSupportedViaReflection;
         }
     }
+
+    /// <summary>A property reflection cannot read fails on every event that holds its object: reported once per interval.</summary>
+    internal static readonly SelfLogThrottle ReflectionReport = new();
 
     /// <summary>What Serilog writes for a property whose value reflection cannot return.</summary>
     const string NotSupportedViaReflection = "Accessing this property is not supported via Reflection API";

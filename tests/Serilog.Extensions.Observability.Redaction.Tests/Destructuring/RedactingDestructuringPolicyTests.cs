@@ -317,6 +317,31 @@ public class RedactingDestructuringPolicyTests
         Assert.That(selfLog, Has.None.Contains("4111"));
     }
 
+    public sealed class SpanHolder
+    {
+        public string Name => "ann";
+
+        public ReadOnlySpan<char> Text => "abc";
+    }
+
+    [Test, NonParallelizable]
+    public void APropertyThatReflectionCannotReadIsReportedOncePerIntervalNotOncePerEvent()
+    {
+        var selfLog = new List<string>();
+        var sink = new CollectingSink();
+        Redaction.Destructuring.TypeShape.ReflectionReport.Reset();
+        using (TemporarySelfLog.SaveTo(selfLog))
+        using (var logger = new LoggerConfiguration().Destructure.WithRedaction().WriteTo.Sink(sink).CreateLogger())
+        {
+            for (var i = 0; i < 200; i++) logger.Information("{@Holder}", new SpanHolder());
+        }
+
+        Assert.That(sink.Events.Select(e => e.Properties["Holder"].ToString()),
+            Has.All.EqualTo("SpanHolder { Name: \"ann\", Text: \"Accessing this property is not supported via Reflection API\" }"));
+        // One line, and one more per 10 seconds the loop may have taken.
+        Assert.That(selfLog.Count(l => l.Contains("Text")), Is.InRange(1, 10));
+    }
+
     public sealed class Inner;
 
     public sealed class WithInner
