@@ -52,8 +52,6 @@ static class Program
         }
     }
 
-    static PosixSignalRegistration? s_releaseOnSigterm, s_releaseOnSigint;
-
     static int ExitChild(string path, int count, string how)
     {
         RollingJsonSink? held = null;
@@ -61,6 +59,14 @@ static class Program
         // only once the process is ending, and whatever the sink does about it then is all that saves the events.
         AppDomain.CurrentDomain.ProcessExit += (_, _) => held?.ResumeWriter();
         AppDomain.CurrentDomain.UnhandledException += (_, _) => held?.ResumeWriter();
+        // SIGTERM and SIGINT: the writer is let go as the sink's own handler starts, whichever handler the runtime runs
+        // first (.NET 10 runs the last registered first, .NET 8 promises no order): then only that handler's wait writes
+        // the events before the process ends.
+        RollingJsonSink.CreateSignalRegistrationForTests = (signal, handler) => PosixSignalRegistration.Create(signal, context =>
+        {
+            held?.ResumeWriter();
+            handler(context);
+        });
         var sink = RollingJsonLoggerConfigurationExtensions.CreateSink(path, new RollingJsonOptions
         {
             RollingInterval = RollingJsonInterval.Infinite,
@@ -68,9 +74,6 @@ static class Program
         });
         sink.PauseWriter();
         held = sink;
-        // SIGTERM handlers run last registered first: this one, registered after the sink's, lets the writer go before it.
-        s_releaseOnSigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => held.ResumeWriter());
-        s_releaseOnSigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => held.ResumeWriter());
         Log.Logger = new LoggerConfiguration().WriteTo.Sink(sink).CreateLogger();
         // As applications do, after the logger: it runs after the sink's own handler.
         AppDomain.CurrentDomain.UnhandledException += (_, e) => Log.Fatal((Exception)e.ExceptionObject, "Unhandled exception");
