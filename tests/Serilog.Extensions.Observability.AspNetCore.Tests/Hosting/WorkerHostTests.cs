@@ -162,12 +162,18 @@ public class WorkerHostTests
 
     sealed class FailingWorker(ILogger<FailingWorker> log) : BackgroundService
     {
+        /// <summary>
+        /// Set once the host has started: a worker that fails while the host starts fails the start instead (Hosting 8's
+        /// BackgroundService hands an already faulted task to StartAsync), and the host never runs to be stopped.
+        /// </summary>
+        public readonly TaskCompletionSource Release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(async () =>
         {
             using var correlation = CorrelationContext.Begin("poison-7");
             try
             {
-                await Task.Yield();
+                await Release.Task;
                 throw new InvalidOperationException("poison message");
             }
             catch (Exception ex)
@@ -184,10 +190,12 @@ public class WorkerHostTests
         using var logs = TempFolder.ForCaller();
         var builder = Builder(logs.Path);
         builder.Services.Configure<HostOptions>(o => o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost);
-        builder.Services.AddHostedService<FailingWorker>();
+        builder.Services.AddSingleton<FailingWorker>();
+        builder.Services.AddHostedService(s => s.GetRequiredService<FailingWorker>());
         using (var host = builder.Build())
         {
             await host.StartAsync(Bounded());
+            host.Services.GetRequiredService<FailingWorker>().Release.SetResult();
             await host.WaitForShutdownAsync(Bounded());
         }
 
