@@ -33,6 +33,14 @@ public class CorrelationPropagationHandlerTests
     /// <summary>What one request reached the receiver with: every value of each header, and the id it was handled with.</summary>
     sealed record Received(string Path, string[] CorrelationIds, string[] TraceParents, string[] Baggage, string? HandledWith);
 
+#if NET10_0_OR_GREATER
+    /// <summary>Where .NET's own HTTP instrumentation puts baggage: the W3C <c>baggage</c> header from .NET 10 on.</summary>
+    const string BaggageHeader = "baggage", TenantBaggage = "tenant = t-1";
+#else
+    /// <summary>Where .NET's own HTTP instrumentation puts baggage: before .NET 10, <c>Correlation-Context</c>.</summary>
+    const string BaggageHeader = "Correlation-Context", TenantBaggage = "tenant=t-1";
+#endif
+
     [SetUp]
     public async Task SetUp()
     {
@@ -68,7 +76,7 @@ public class CorrelationPropagationHandlerTests
     {
         var headers = context.Request.Headers;
         _received.Enqueue(new Received(context.Request.Path, headers["X-Correlation-ID"].ToArray()!, headers["traceparent"].ToArray()!,
-            headers["baggage"].ToArray()!, CorrelationContext.CurrentId));
+            headers[BaggageHeader].ToArray()!, CorrelationContext.CurrentId));
         return "ok";
     }
 
@@ -250,7 +258,7 @@ public class CorrelationPropagationHandlerTests
         Assert.That(received.CorrelationIds, Is.EqualTo(new[] { "beside-trace-1" }));
         Assert.That(received.TraceParents, Has.Length.EqualTo(1));
         Assert.That(received.TraceParents[0], Does.StartWith($"00-{parent.TraceId.ToHexString()}-"));
-        Assert.That(received.Baggage, Is.EqualTo(new[] { "tenant = t-1" }));
+        Assert.That(received.Baggage, Is.EqualTo(new[] { TenantBaggage }));
         var completion = _sink.WaitForCompletion("/echo");
         Assert.That(completion.TraceId?.ToHexString(), Is.EqualTo(parent.TraceId.ToHexString()));
         Assert.That(EventText.Scalar(completion, "CorrelationId"), Is.EqualTo("beside-trace-1"));
