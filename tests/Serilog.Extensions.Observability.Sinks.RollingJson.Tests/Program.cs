@@ -24,7 +24,9 @@ static class Program
     {
         if (args.Length == 2 && args[0] == "culture-child") return CultureChild(args[1]);
         if (args.Length == 4 && args[0] == "exit-child") return ExitChild(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), args[3]);
+#if NET9_0_OR_GREATER
         if (args.Length == 3 && args[0] == "raised-child") return RaisedChild(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
+#endif
         if (args.Length == 5 && args[0] == "deep-child") return DeepChild(args[1], args[2], args[3], int.Parse(args[4], CultureInfo.InvariantCulture));
         if (args.Length != 2 || args[0] != "crash-child")
         {
@@ -100,6 +102,7 @@ static class Program
         }
     }
 
+#if NET9_0_OR_GREATER
     /// <summary>
     /// <c>raised-child &lt;path&gt; &lt;count&gt;</c>: the <c>UnhandledException</c> event is raised for an exception the
     /// application then handles and goes on (as a UI framework's dispatcher does through
@@ -131,6 +134,7 @@ static class Program
         Console.Out.Flush();
         return 0;
     }
+#endif
 
     /// <summary>
     /// <c>deep-child &lt;path&gt; &lt;value|exception&gt; &lt;compact|rendered|flat&gt; &lt;depth&gt;</c> logs one value built by

@@ -62,7 +62,7 @@ public class UserEnricherTests
     {
         var evt = LogAs("alice", "acme", null, c => c.Enrich.WithUser(KeyA));
 
-        var expected = Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(KeyA), Encoding.UTF8.GetBytes("alice")));
+        var expected = Convert.ToHexString(HMACSHA256.HashData(Encoding.UTF8.GetBytes(KeyA), Encoding.UTF8.GetBytes("alice"))).ToLowerInvariant();
         Assert.That(Text(evt, "UserId"), Is.EqualTo(expected));
         Assert.That(Text(evt, "UserId"), Does.Match("^[0-9a-f]{64}$"));
         Assert.That(Text(evt, "TenantId"), Is.EqualTo("acme"));
@@ -171,7 +171,7 @@ public class UserEnricherTests
     }
 
     static string Pseudonym(string key, string userId) =>
-        Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(userId)));
+        Convert.ToHexString(HMACSHA256.HashData(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(userId))).ToLowerInvariant();
 
     [TestCase("bob")]
     [TestCase(null)]

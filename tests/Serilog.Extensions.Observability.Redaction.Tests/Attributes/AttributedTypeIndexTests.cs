@@ -54,11 +54,7 @@ public class AttributedTypeIndexTests
         // An assembly with a [Sensitive] member loads: the index is stale until a scan publishes it.
         var name = "Late" + Guid.NewGuid().ToString("N");
         var typeName = "LateAccount" + Guid.NewGuid().ToString("N");
-        var builder = new PersistedAssemblyBuilder(new AssemblyName(name), typeof(object).Assembly);
-        Define(builder.DefineDynamicModule(name), typeName, sensitiveMotto: true);
-        using var image = new MemoryStream();
-        builder.Save(image);
-        image.Position = 0;
+        using var image = Support.OtherAssembly.Build(name, module => Define(module, typeName, sensitiveMotto: true));
         var context = new AssemblyLoadContext(name, isCollectible: true);
         context.LoadFromStream(image);
 
@@ -123,11 +119,7 @@ public class AttributedTypeIndexTests
         }
 
         var name = "Plugin" + Guid.NewGuid().ToString("N");
-        var builder = new PersistedAssemblyBuilder(new AssemblyName(name), typeof(object).Assembly);
-        Define(builder.DefineDynamicModule(name), typeName, sensitiveMotto: plugin == Plugin.UsingAttributes);
-        using var image = new MemoryStream();
-        builder.Save(image);
-        image.Position = 0;
+        using var image = Support.OtherAssembly.Build(name, module => Define(module, typeName, sensitiveMotto: plugin == Plugin.UsingAttributes));
 
         var context = new AssemblyLoadContext(name, isCollectible: true);
         var loadedType = context.LoadFromStream(image).GetType(typeName, throwOnError: true)!;

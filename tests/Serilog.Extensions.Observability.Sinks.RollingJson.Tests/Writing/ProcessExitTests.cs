@@ -49,6 +49,9 @@ public class ProcessExitTests
     {
         // A UI framework raises UnhandledException for an exception its handler may mark handled, and the process goes
         // on: the window that event opened has long closed when the process really ends.
+#if !NET9_0_OR_GREATER
+        Assert.Ignore("Needs ExceptionHandling.RaiseAppDomainUnhandledExceptionEvent, which is .NET 9 and later: .NET 8 has no way to raise UnhandledException for an exception the application survives.");
+#endif
         var (code, lines, error) = RunChildMode("raised-child", 2_000);
         Assert.That(code, Is.EqualTo(0), error);
         Assert.That(lines.Count, Is.EqualTo(2_000), error);
