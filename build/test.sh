@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Restore, build Release, run every test project, and print the totals as the last line:
+# Restore, build Release, run every test project on each framework it targets, and print the totals as the last line:
 #   tests: N passed, N failed[, N skipped]
+# The unit test projects (*.Tests) target net10.0 and net8.0: the net8.0 run tests the libraries' net8.0 builds on the
+# .NET 8 runtime, which those test builds carry with them (self-contained; tests/Directory.Build.props), so only the
+# .NET 10 SDK needs to be installed.
 # Exits non-zero when anything failed, a test run crashed, or no test ran.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -22,11 +25,12 @@ fi
 
 passed=0; failed=0; skipped=0; crashed=0
 
-# run_tests PROJECT NAME [VAR=VALUE...]: runs one test project (with the environment given) and adds up its counts.
+# run_tests PROJECT NAME FRAMEWORK [VAR=VALUE...]: runs one test project's FRAMEWORK build (with the environment given)
+# and adds up its counts.
 run_tests() {
-  local project=$1 name=$2; shift 2
+  local project=$1 name=$2 framework=$3; shift 3
   echo "== $name"
-  env "$@" dotnet test "$project" -c Release --no-build \
+  env "$@" dotnet test "$project" -c Release --no-build -f "$framework" \
     --logger "trx;LogFileName=$name.trx" --results-directory "$results" \
     --blame-hang-timeout 10m -- NUnit.DefaultTimeout=600000 \
     > "$results/$name.log" 2>&1
@@ -51,15 +55,32 @@ run_tests() {
   fi
 }
 
+# frameworks PROJECT: the target frameworks PROJECT builds for, one a line, net10.0 before net8.0.
+frameworks() {
+  dotnet msbuild "$1" -nologo -p:Configuration=Release -getProperty:TargetFrameworks -getProperty:TargetFramework \
+    | grep -oE '"TargetFrameworks?": *"[^"]*"' | sed -E 's/.*"([^"]*)"$/\1/' | tr ';' '\n' | grep -v '^$' | sort -u
+}
+
 projects=$(ls tests/*/*.csproj | grep -v PerformanceTests | sort)
 for project in $projects; do
-  run_tests "$project" "$(basename "$project" .csproj)"
+  name=$(basename "$project" .csproj)
+  fws=$(frameworks "$project")
+  if [ -z "$fws" ]; then
+    echo "== $name"
+    echo "   could not read the target frameworks of $project"
+    crashed=$((crashed + 1)); continue
+  fi
+  for fw in $fws; do
+    # The net10.0 run keeps the project's name; another framework's run is named after it too.
+    if [ "$fw" = net10.0 ]; then run_tests "$project" "$name" "$fw"; else run_tests "$project" "$name.$fw" "$fw"; fi
+  done
 done
 
 # The formatters have vectorised paths and scalar fallbacks: run their tests once more with the hardware
-# intrinsics off, so the fallbacks are checked byte for byte too.
+# intrinsics off, so the fallbacks are checked byte for byte too (on net10.0: the library has no code that differs
+# between its two builds).
 run_tests tests/Serilog.Extensions.Observability.Formatting.Tests/Serilog.Extensions.Observability.Formatting.Tests.csproj \
-  Serilog.Extensions.Observability.Formatting.Tests.Scalar DOTNET_EnableHWIntrinsic=0
+  Serilog.Extensions.Observability.Formatting.Tests.Scalar net10.0 DOTNET_EnableHWIntrinsic=0
 
 failed=$((failed + crashed))
 line="tests: $passed passed, $failed failed"
