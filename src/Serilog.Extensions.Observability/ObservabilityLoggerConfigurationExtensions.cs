@@ -8,7 +8,8 @@ public static class ObservabilityLoggerConfigurationExtensions
 {
     /// <summary>
     /// Adds, with no arguments: <c>FromLogContext</c>, <c>WithCorrelation</c>, <c>WithSpan</c>, <c>WithUser</c>,
-    /// <c>WithThreadId</c>, <c>WithPipelineTiming</c>, <c>Destructure.WithRedaction</c> with the default rules,
+    /// <c>WithThreadId</c>, <c>WithPipelineTiming</c>, <c>Destructure.WithRedaction</c> with the Redaction package's
+    /// default rules plus <c>DetectEmbeddedCredentials</c> (see <see cref="ObservabilityOptions.Redaction"/>),
     /// <c>Enrich.WithRedaction</c> after those enrichers, and a console sink (text showing level, correlation id and
     /// message; CLEF in a container) inside <c>WriteTo.Redacted</c>, so whatever an enricher added is masked before
     /// it is written. <paramref name="configure"/> names the service, turns enrichers off, adjusts redaction, picks
@@ -28,6 +29,8 @@ public static class ObservabilityLoggerConfigurationExtensions
     /// <param name="configure">Adjusts the options.</param>
     /// <returns>Configuration object allowing method chaining.</returns>
     /// <exception cref="InvalidOperationException">The configuration's logger is already writing events.</exception>
+    /// <exception cref="ArgumentException">An option is not valid (a redaction <c>Mask</c> of <c>""</c>, a <c>RollingJson</c>
+    /// queue limit of 0, ...); the message names it.</exception>
     public static LoggerConfiguration WithObservability(this LoggerConfiguration configuration, Action<ObservabilityOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
