@@ -17,7 +17,8 @@ public static class RedactionDestructuringPolicy
     /// masked and <see cref="NotLoggedAttribute"/> members left out, exactly as
     /// <see cref="RedactionLoggerConfigurationExtensions.WithRedaction(LoggerDestructuringConfiguration, Action{RedactionOptions})"/>
     /// registers it. The options are read and checked once, here: changing them afterwards has no effect. A policy
-    /// compiles the getters of each type it meets once and keeps them, so create one per set of rules and reuse it.
+    /// keeps what it learns about each type it meets (its members, and their getters compiled once the type keeps being
+    /// logged), so create one per set of rules and reuse it.
     /// </summary>
     /// <param name="configure">Sets the <see cref="RedactionOptions"/>; <see langword="null"/> keeps the defaults.</param>
     /// <returns>The policy, for <c>Destructure.With(...)</c> or for a policy of your own to delegate to.</returns>
