@@ -7,7 +7,8 @@ namespace Serilog;
 
 /// <summary>
 /// Adds correlation, span, user and thread enrichers to <see cref="LoggerEnrichmentConfiguration"/>. Every
-/// enricher adds its properties only when absent (a value the event already carries wins), never throws
+/// enricher adds its properties only when absent (a value the event already carries wins, except a clear user id that a
+/// keyed <c>WithUser</c> replaces with its pseudonym), never throws
 /// (a failure goes to <c>SelfLog</c>), and reuses the property it built while the value is unchanged.
 /// </summary>
 public static class ObservabilityEnrichersLoggerConfigurationExtensions
@@ -61,7 +62,10 @@ public static class ObservabilityEnrichersLoggerConfigurationExtensions
     /// <param name="pseudonymKey">When set, <c>UserId</c> is written as HMAC-SHA256(key, UTF-8 user id) in
     /// 64 lowercase hex characters instead of the raw id: stable for the same key, unrelated across keys, not
     /// reversible without the key. The key's UTF-8 form must be at least 16 bytes; keep it secret (configuration
-    /// secrets, not source). Default <see langword="null"/>: raw ids. Tenant and session ids are never changed.</param>
+    /// secrets, not source). Default <see langword="null"/>: raw ids. With a key, a <c>UserId</c> the event already carries is
+    /// replaced by its pseudonym when it is the current user's clear id or one an unkeyed <c>WithUser()</c> wrote (which
+    /// <c>WithObservability()</c> adds); another user's id the event brings itself is kept. Tenant and session ids are never
+    /// changed.</param>
     /// <returns>Configuration object allowing method chaining.</returns>
     /// <exception cref="ArgumentException"><paramref name="pseudonymKey"/> is shorter than 16 bytes (an empty
     /// key is refused, not taken as "off", so a missing secret cannot silently expose raw ids), or is an environment
