@@ -154,8 +154,9 @@ public static class RedactionLoggerConfigurationExtensions
 
     /// <summary>
     /// Writes to the sinks that <paramref name="configure"/> adds, each event redacted first: every property masked by
-    /// name and content, whatever enricher added it and in whatever order; with value detectors on, also the message
-    /// template's text and the exception. The sinks receive a new event; the original is never changed. If the pass
+    /// name and content, whatever enricher added it and in whatever order; the exception's text (JSON it quotes, masked by
+    /// key, with or without detectors); with value detectors on, also the message template's text and the detectors'
+    /// findings in the exception. The sinks receive a new event; the original is never changed. If the pass
     /// fails, they receive the event with every property masked (fail closed) and the failure goes to <c>SelfLog</c>.
     /// </summary>
     /// <param name="writeTo">Logger sink configuration.</param>
