@@ -55,7 +55,8 @@ sealed class CorrelationMiddleware
             && CorrelationContext.CurrentId is null && UserContext.Current is null;
 
         RejectedHeader? rejected = null;
-        var id = earlier?.Id ?? ReadAcceptedId(context, out rejected) ?? FallbackId();
+        var fromTrace = false;
+        var id = earlier?.Id ?? ReadAcceptedId(context, out rejected) ?? FallbackId(out fromTrace);
 
         // One object per request serves as the user resolver and as the record of the id for the echo and a later pass,
         // echoed or not.
@@ -89,7 +90,10 @@ sealed class CorrelationMiddleware
         // Written inside the request's correlation, so the warning carries the id the request is logged and answered with.
         if (rejected is { } header)
             (_options.Logger ?? Log.Logger).ForContext(Constants.SourceContextPropertyName, SourceContextName).Warning(
-                "Rejected the {HeaderName} request header ({ValueCount} value(s), {Length} characters); a new correlation id is used",
+                // Says what replaced the header: on a traced request that is its trace id, not a new id.
+                fromTrace
+                    ? "Rejected the {HeaderName} request header ({ValueCount} value(s), {Length} characters); the trace id is used as the correlation id"
+                    : "Rejected the {HeaderName} request header ({ValueCount} value(s), {Length} characters); a new correlation id is used",
                 header.Name, header.ValueCount, header.Length);
         using var user = !outerScopes && _options.EnableUserContext ? UserContext.BeginDeferred(state.Resolve) : null;
         state.Enter(context);
@@ -136,10 +140,15 @@ sealed class CorrelationMiddleware
         return null;
     }
 
-    string FallbackId()
+    string FallbackId(out bool fromTrace)
     {
         if (_options.UseTraceIdWhenMissing && Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity)
+        {
+            fromTrace = true;
             return activity.TraceId.ToHexString();
+        }
+
+        fromTrace = false;
         return CorrelationContext.NewId();
     }
 

@@ -144,6 +144,39 @@ public class CorrelationMiddlewareTests
         Assert.That(EventText.Scalar(rejection, "CorrelationId"), Is.EqualTo(echoed));
     }
 
+    [Test]
+    public async Task TheRejectedHeaderWarningSaysWhetherTheTraceIdOrANewIdReplacedIt()
+    {
+        // On Kestrel the request has a W3C trace id, which replaces the rejected header: the warning must not say "new".
+        await using (var app = await TestWeb.StartKestrelAsync(a => Pipeline(a), Services))
+        {
+            using var client = app.CreateClient();
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/work");
+            request.Headers.TryAddWithoutValidation("X-Correlation-ID", "bad value");
+            var echoed = (await client.SendAsync(request)).Headers.GetValues("X-Correlation-ID").Single();
+
+            Assert.That(echoed, Is.EqualTo(_sink.WaitForCompletion("/work").TraceId!.Value.ToHexString()));
+            var rejection = _sink.WaitFor(e => e.MessageTemplate.Text.StartsWith("Rejected the {HeaderName}", StringComparison.Ordinal)).Single();
+            Assert.That(rejection.RenderMessage(), Does.Contain("the trace id is used").And.Not.Contain("new"));
+        }
+
+        _sink = new WaitingSink();
+        _logger.Dispose();
+        _logger = TestWeb.CreateLogger(_sink);
+        await using (var app = await TestWeb.StartTestServerAsync(a => Pipeline(a, o => o.UseTraceIdWhenMissing = false), Services))
+        {
+            var context = await app.TestServer.SendAsync(ctx =>
+            {
+                ctx.Request.Method = "GET";
+                ctx.Request.Path = "/work";
+                ctx.Request.Headers["X-Correlation-ID"] = "bad value";
+            });
+
+            var rejection = _sink.WaitFor(e => e.MessageTemplate.Text.StartsWith("Rejected the {HeaderName}", StringComparison.Ordinal)).Single();
+            Assert.That(rejection.RenderMessage(), Does.Contain("a new correlation id is used"));
+        }
+    }
+
     [TestCaseSource(nameof(HostileHeaders))]
     public async Task AHostileHeaderIsReplacedNeverEchoedAndNeverLoggedRaw(string[] hostile)
     {
