@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Packs every package (nupkg + snupkg) into artifacts/packages, or into the folder given first.
-# Usage: build/pack.sh [output-folder] [extra dotnet pack arguments, e.g. --no-build -p:PackageVersion=1.2.3]
+# Usage: build/pack.sh [output-folder] [extra dotnet pack arguments, e.g. -p:PackageVersion=1.2.3]
+# -p:PackageVersion versions the assemblies as well when pack builds them; with --no-build the packages hold what the
+# last build made, with that build's assembly versions.
 # CONFIGURATION (default Release) picks the build configuration.
 set -euo pipefail
 cd "$(dirname "$0")/.."
