@@ -28,6 +28,7 @@ public class PackagesInstallTests
     TempFolder _work = null!;
     string _feed = null!;
     string _version = null!;
+    string _packOutput = null!;
 
     [OneTimeSetUp]
     public async Task PackEverything()
@@ -42,10 +43,20 @@ public class PackagesInstallTests
             $"build/pack.sh \"{_feed}\" --no-build -p:PackageVersion={_version}",
             Repository.Root, TimeSpan.FromMinutes(5), new Dictionary<string, string> { ["CONFIGURATION"] = Repository.Configuration });
         Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
+        _packOutput = result.Output;
     }
 
     [OneTimeTearDown]
     public void CleanUp() => _work.Dispose();
+
+    [Test]
+    public void PackingTheSolutionWritesNoWarning()
+    {
+        // The projects that are not packages (tests, benchmarks, the sample) are skipped without a word, so a warning
+        // in the script's output is always news.
+        var warnings = _packOutput.Split('\n').Where(line => line.Contains("warning", StringComparison.OrdinalIgnoreCase)).ToList();
+        Assert.That(warnings, Is.Empty);
+    }
 
     [Test]
     public void EveryPackageHasItsSymbolsReadmeLicenseTagsDocsAndDependencies()
