@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Reflection.Metadata;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using Serilog.Extensions.Observability.IntegrationTests.Support;
 using Serilog.Extensions.Observability.Tests.Support;
@@ -84,6 +85,12 @@ public class PackagesInstallTests
             Assert.That(metadata.Element(ns + "license")?.Attribute("type")?.Value, Is.EqualTo("expression"), id);
             Assert.That(metadata.Element(ns + "readme")?.Value, Is.EqualTo("README.md"), id);
             Assert.That(entries, Does.Contain("README.md"), id);
+            // nuget.org renders the packed README on its own: a link or image to a file beside it leads nowhere.
+            string readme;
+            using (var reader = new StreamReader(zip.GetEntry("README.md")!.Open())) readme = reader.ReadToEnd();
+            var relativeTargets = Regex.Matches(readme, @"\]\((?!https?://|#)([^)\s]+)\)|<img[^>]*src=""(?!https?://)([^""]+)""")
+                .Select(m => m.Value).ToList();
+            Assert.That(relativeTargets, Is.Empty, $"{id}'s README links to files the package does not carry.");
             foreach (var tfm in new[] { "net8.0", "net10.0" })
             {
                 Assert.That(entries, Does.Contain($"lib/{tfm}/{id}.dll"), id);
