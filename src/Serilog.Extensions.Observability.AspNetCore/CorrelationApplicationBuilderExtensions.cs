@@ -30,6 +30,10 @@ public static class CorrelationApplicationBuilderExtensions
     /// <param name="app">The application builder.</param>
     /// <param name="configure">Adjusts the options.</param>
     /// <returns>The application builder.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="app"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">(for <paramref name="configure"/>) <see cref="CorrelationOptions.HeaderName"/> or an
+    /// entry of <see cref="CorrelationOptions.AdditionalHeaderNames"/> is not an HTTP token, or that list or a claim type
+    /// list is <see langword="null"/>.</exception>
     public static IApplicationBuilder UseCorrelation(this IApplicationBuilder app, Action<CorrelationOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(app);

@@ -50,6 +50,10 @@ public static class ObservabilityHttpClientBuilderExtensions
     /// <c>Upgrade</c>, <c>Expect</c>, <c>Authorization</c>, <c>Proxy-Authorization</c>, <c>Cookie</c>) nor a content
     /// header (<c>Content-Type</c>).</param>
     /// <returns>The HTTP client builder.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> or <paramref name="headerName"/> is
+    /// <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="headerName"/> is not an HTTP token, or is one of the headers it
+    /// cannot be (above).</exception>
     public static IHttpClientBuilder AddCorrelationPropagation(this IHttpClientBuilder builder, string headerName = "X-Correlation-ID")
     {
         ArgumentNullException.ThrowIfNull(builder);

@@ -7,7 +7,9 @@ namespace Serilog.Extensions.Observability.Formatting;
 /// <summary>
 /// A formatter that can also write an event straight to UTF-8 bytes, with no intermediate string.
 /// The bytes written are exactly the UTF-8 encoding of what <see cref="ITextFormatter.Format"/> writes
-/// for the same event, including the trailing newline. The rolling JSON sink uses this path.
+/// for the same event to a writer whose <see cref="TextWriter.NewLine"/> is the default, including the trailing
+/// newline: the UTF-8 path always ends the line with <see cref="Environment.NewLine"/>, the text path with the
+/// writer's own <see cref="TextWriter.NewLine"/>. The rolling JSON sink uses this path.
 /// </summary>
 public interface IUtf8Formatter : ITextFormatter
 {
