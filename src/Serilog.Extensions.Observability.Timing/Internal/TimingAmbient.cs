@@ -111,7 +111,8 @@ static class TimingAmbient
     /// (<see cref="FrameToReplace"/>) is the current one, that is the span current inside the frame the replacement
     /// nests in instead (<see cref="OuterOf"/>): a span's parent is the span current when it starts, so without this the
     /// spans of pipelines begun and never ended would chain, each keeping every earlier one alive, past the depth their
-    /// timers are held to. A stopped span is passed over for its nearest running parent. Otherwise
+    /// timers are held to. A stopped span of this package's is passed over for its nearest parent that is running or not
+    /// this package's. Otherwise
     /// <paramref name="current"/>, and <paramref name="replaces"/> is false.
     /// </summary>
     public static Activity? SpanParentOfReplacement(Activity? current, out bool replaces)
@@ -124,8 +125,11 @@ static class TimingAmbient
             var outer = OuterOf(replaced);
             parent = outer is null ? SpanBefore(replaced) : SpanOf(outer) ?? SpanBefore(outer);
         }
-        // A span stopped in another flow is still current in this one (see Enclosing): never a parent.
-        while (parent is { IsStopped: true })
+        // A span of this package's stopped in another flow is still current in this one (see Enclosing): never a parent.
+        // The application's own (a request's, stopped when the request ended, current in work handed on from it) stays the
+        // parent, as it always was: no loop of timers chains through it, and past it the trace would be lost (a span with a
+        // remote parent has no Parent).
+        while (parent is { IsStopped: true } && ReferenceEquals(parent.Source, TimingDiagnostics.Source))
         {
             replaces = true;
             parent = parent.Parent;

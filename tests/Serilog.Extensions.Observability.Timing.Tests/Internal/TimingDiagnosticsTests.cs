@@ -787,6 +787,40 @@ public class TimingDiagnosticsTests
         Assert.That(selfLog, Has.None.Contains("nested in one flow"));
     }
 
+    [Test]
+    public void APipelineBegunUnderTheApplicationsSpanStoppedInAnotherFlowStaysInItsTrace()
+    {
+        // Work handed on from a request (fire and forget) begins its pipeline after the request's span stopped in the
+        // flow that served it: that span is still current in the handed-on flow. It is the application's, not one of
+        // this package's spans that a loop could chain: the pipeline's span stays its child, in the request's trace,
+        // rather than starting a trace of its own (the request's span came from a remote parent: it has no Parent).
+        var stopped = new List<Activity>();
+        using var listener = ListenToActivities(stopped);
+        using var requestSource = new ActivitySource("Serilog.Extensions.Observability.Timing.Tests.Request");
+        using var requestListener = new ActivityListener
+        {
+            ShouldListenTo = source => ReferenceEquals(source, requestSource),
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(requestListener);
+        using var log = new TimedLog(minimumLevel: LogEventLevel.Fatal);
+        var remoteParent = new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded, isRemote: true);
+        Activity? request = null;
+
+        Flow.Isolated(() =>
+        {
+            request = requestSource.StartActivity("request", ActivityKind.Server, remoteParent)!;
+            Flow.Isolated(() => request.Stop());
+            Assert.That(Activity.Current, Is.SameAs(request), "stopped in another flow, still current in this one");
+
+            log.Begin("background").Complete();
+        });
+
+        Assert.That(stopped, Has.Count.EqualTo(1));
+        Assert.That(stopped[0].TraceId, Is.EqualTo(request!.TraceId), "the request's trace");
+        Assert.That(stopped[0].ParentSpanId, Is.EqualTo(request.SpanId), "the request's span is its parent");
+    }
+
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     static WeakReference[] BeginPipelinesAndEndThemInAnotherFlow(TimedLog log, int count)
     {
