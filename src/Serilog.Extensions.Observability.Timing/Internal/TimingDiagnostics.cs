@@ -303,7 +303,7 @@ static class TimingDiagnostics
         }
         catch (Exception ex)
         {
-            SafeSelfLog.WriteLine("{0}: the failure's Message threw: {1}", Name, ex);
+            TimingReports.SpanMessage.WriteLine("{1}: the failure's Message threw, so its span got a placeholder ({0} more since the last report): {2}", Name, ex);
             return "<" + exception.GetType().Name + ".Message failed>";
         }
     }
@@ -320,7 +320,7 @@ static class TimingDiagnostics
         }
         catch (Exception ex)
         {
-            SafeSelfLog.WriteLine("{0}: the failure's ToString() threw: {1}", Name, ex);
+            TimingReports.SpanText.WriteLine("{1}: the failure's ToString() threw, so its span got the text as far as it could be read ({0} more since the last report): {2}", Name, ex);
             return BoundedExceptionText.Walk(exception, small: true, Name) + "\n<" + exception.GetType().Name + ".ToString() failed>";
         }
     }

@@ -12,6 +12,11 @@ static class TimingReports
     public static readonly SelfLogThrottle Listener = new();
     public static readonly SelfLogThrottle Enricher = new();
 
+    // A failure's Message or ToString() that throws, read for its span (RecordExceptionMessageOnSpans): an exception type
+    // that throws there does so for every stage or pipeline that fails with it.
+    public static readonly SelfLogThrottle SpanMessage = new();
+    public static readonly SelfLogThrottle SpanText = new();
+
     /// <summary>Makes every line due at once (tests only).</summary>
     internal static void ResetAll()
     {
@@ -19,5 +24,7 @@ static class TimingReports
         EventWrite.Reset();
         Listener.Reset();
         Enricher.Reset();
+        SpanMessage.Reset();
+        SpanText.Reset();
     }
 }

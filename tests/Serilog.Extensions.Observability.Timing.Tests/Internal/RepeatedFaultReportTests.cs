@@ -105,4 +105,32 @@ public class RepeatedFaultReportTests
         Assert.That(sink.Events.Count(e => e.MessageTemplate.Text == "Still written"), Is.EqualTo(Occurrences));
         AssertThrottled(selfLog, "enriching an event with pipeline timing failed");
     }
+    sealed class MessageThrowsException : Exception
+    {
+        public override string Message => throw new InvalidOperationException("message broke");
+    }
+
+    [Test]
+    public void AFailureWhoseMessageAlwaysThrowsIsReportedOncePerIntervalWhenSpansRecordMessages()
+    {
+        // RecordExceptionMessageOnSpans reads the failure's Message and ToString() for its span: an exception type whose
+        // Message throws does so for every stage that fails with it.
+        using var activities = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(activities);
+        using var log = new TimedLog(o => o.RecordExceptionMessageOnSpans = true, minimumLevel: LogEventLevel.Fatal);
+        var selfLog = new List<string>();
+
+        using (TemporarySelfLog.SaveTo(selfLog))
+        using (var pipeline = log.Begin("p"))
+        {
+            for (var i = 0; i < Occurrences; i++) pipeline.Stage("s").Fail(new MessageThrowsException());
+        }
+
+        AssertThrottled(selfLog, "the failure's Message threw");
+        AssertThrottled(selfLog, "the failure's ToString() threw");
+    }
 }
