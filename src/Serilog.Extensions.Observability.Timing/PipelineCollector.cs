@@ -16,7 +16,8 @@ namespace Serilog.Extensions.Observability.Timing;
 /// </example>
 /// <remarks>
 /// <para>Collectors nest: a pipeline registers with the innermost one only. Dispose restores the previous collector.
-/// One disposed in another flow stays ambient in the flow that began it, but a collector begun there does not nest in it.</para>
+/// One disposed in another flow stays ambient in the flow that began it, but a collector or pipeline begun there goes to the
+/// one it nested in, as after a disposal in that flow.</para>
 /// <para>A collector may live long (a streaming request running a pipeline per message, a background service): it keeps
 /// an ended pipeline's stage totals, not the pipeline. It lists the first 64 pipelines in <see cref="Pipelines"/>, holds
 /// up to 256 running ones so that <see cref="Stages"/> shows their finished stages, and keeps 256 distinct keys in
@@ -134,11 +135,20 @@ public sealed class PipelineCollector : IDisposable
     internal static PipelineCollector? Register(PipelineTimer pipeline, out long sequence)
     {
         sequence = 0;
-        var collector = s_current.Value;
-        if (collector is null) return null;
+        // A collector disposed in another flow is still ambient in this one: the pipeline belongs to the nearest one not
+        // disposed, as a collector begun now nests in it (see Begin).
+        for (var collector = s_current.Value; collector is not null; collector = collector._previous)
+        {
+            if (TryRegister(collector, pipeline, ref sequence)) return collector;
+        }
+        return null;
+    }
+
+    static bool TryRegister(PipelineCollector collector, PipelineTimer pipeline, ref long sequence)
+    {
         lock (collector._listed)
         {
-            if (collector._disposed) return null;
+            if (collector._disposed) return false;
             sequence = collector._begun++;
             if (collector._listed.Count < MaxListed) collector._listed.Add(pipeline);
             var running = collector._running ??= new List<PipelineTimer>();
@@ -148,7 +158,7 @@ public sealed class PipelineCollector : IDisposable
                 SafeSelfLog.WriteLine("{0}: a pipeline collector has {1} pipelines running, so pipelines are being begun and not ended (end each with using, Complete or Fail); " +
                     "later ones count in its Stages once they end. Reported once.", TimingDiagnostics.Name, MaxRunning);
         }
-        return collector;
+        return true;
     }
 
     /// <summary>Folds an ended pipeline's final stage durations into the totals and stops holding it.</summary>

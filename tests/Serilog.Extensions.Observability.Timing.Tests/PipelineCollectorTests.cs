@@ -65,6 +65,24 @@ public class PipelineCollectorTests
         Assert.That(collected, Is.EqualTo(new[] { "after" }));
     }
 
+    [Test]
+    public void APipelineBegunAfterTheInnerCollectorWasDisposedInAnotherFlowIsCollectedByTheOuterOne()
+    {
+        // As when the inner collector is disposed in this flow (which makes the outer one ambient again): one disposed in
+        // another flow is still ambient here, but no longer collects; the pipelines begun after it belong to the
+        // collector it nested in, as a collector begun after it nests in that one.
+        using var log = new TimedLog();
+        using var outer = PipelineCollector.Begin();
+        var inner = PipelineCollector.Begin();
+        using (log.Begin("inner")) { }
+        Flow.Isolated(() => inner.Dispose());
+
+        using (log.Begin("after")) { }
+
+        Assert.That(inner.Pipelines.Select(p => p.Name), Is.EqualTo(new[] { "inner" }));
+        Assert.That(outer.Pipelines.Select(p => p.Name), Is.EqualTo(new[] { "after" }));
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     static WeakReference[] BeginCollectorsAndDisposeThemInAnotherFlow(TimedLog log, int count)
     {
