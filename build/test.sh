@@ -4,7 +4,7 @@
 # The unit test projects (*.Tests) target net10.0 and net8.0: the net8.0 run tests the libraries' net8.0 builds on the
 # .NET 8 runtime, which those test builds carry with them (self-contained; tests/Directory.Build.props), so only the
 # .NET 10 SDK needs to be installed.
-# Exits non-zero when anything failed, a test run crashed, or no test ran.
+# Exits non-zero when anything failed, a test run crashed, or a run (a project on one framework) found no test.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -48,6 +48,12 @@ run_tests() {
   local p f e t a total executed
   p=$(get passed); f=$(get failed); e=$(get error); t=$(get timeout); a=$(get aborted); total=$(get total); executed=$(get executed)
   passed=$((passed + p)); failed=$((failed + f + e + t + a)); skipped=$((skipped + total - executed))
+  # Each run has tests: one that found none (a framework's build without them, a filter, an adapter that did not load)
+  # would otherwise pass unseen beside the others.
+  if [ "$total" -eq 0 ]; then
+    echo "   $name ran no test; see artifacts/test-results/$name.log"
+    crashed=$((crashed + 1)); return
+  fi
   if [ "$code" -ne 0 ] && [ $((f + e + t + a)) -eq 0 ]; then
     echo "   $name exited $code without a failed test (host crash?); see artifacts/test-results/$name.log"
     tail -n 30 "$results/$name.log"
