@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -591,6 +592,136 @@ public class SerilogAspNetCoreCompatibilityTests
 
         Assert.That(selfLog, Has.Some.Contains("properties"));
         Assert.That(_sink.Events, Is.Empty);
+    }
+
+    [Test]
+    public async Task TheEventCarriesTheTraceAndSpanIdsOfTheRequestActivity()
+    {
+        ActivityTraceId traceId = default;
+        ActivitySpanId spanId = default;
+        await using var app = await Start(a =>
+        {
+            a.UseSerilogRequestLogging(o => o.Logger = _logger);
+            a.MapGet("/traced", () =>
+            {
+                traceId = Activity.Current!.TraceId;
+                spanId = Activity.Current.SpanId;
+                return "ok";
+            });
+        });
+        using var client = app.CreateClient();
+
+        await client.GetAsync("/traced");
+
+        var evt = _sink.WaitForCompletion("/traced");
+        Assert.That(traceId, Is.Not.EqualTo(default(ActivityTraceId)));
+        Assert.That(evt.TraceId, Is.EqualTo(traceId));
+        Assert.That(evt.SpanId, Is.EqualTo(spanId));
+    }
+
+    [TestCase(399, LogEventLevel.Information)]
+    [TestCase(499, LogEventLevel.Information)]
+    [TestCase(500, LogEventLevel.Error)]
+    public async Task TheDefaultLevelIsErrorAbove499(int status, LogEventLevel expected)
+    {
+        await using var app = await Start(a =>
+        {
+            a.UseSerilogRequestLogging(o => o.Logger = _logger);
+            a.MapGet("/status", () => Results.StatusCode(status));
+        });
+        using var client = app.CreateClient();
+
+        await client.GetAsync("/status");
+
+        var evt = _sink.WaitForCompletion("/status");
+        Assert.That(evt.Level, Is.EqualTo(expected));
+        Assert.That(((ScalarValue)evt.Properties["StatusCode"]).Value, Is.EqualTo(status));
+    }
+
+    [Test]
+    public async Task TheCallbacksGetTheRequestsContextAndTheValuesTheEventIsWrittenWith()
+    {
+        var thrown = new InvalidOperationException("thrown");
+        HttpContext? handled = null, enriched = null, leveled = null, templated = null;
+        Exception? levelException = null;
+        double levelElapsed = -1, templateElapsed = -2;
+        string? templatePath = null;
+        int templateStatus = 0;
+        await using var app = await Start(a =>
+        {
+            a.UseSerilogRequestLogging(o =>
+            {
+                o.Logger = _logger;
+                var defaults = o.GetMessageTemplateProperties;
+                o.GetLevel = (ctx, elapsed, ex) => { leveled = ctx; levelElapsed = elapsed; levelException = ex; return LogEventLevel.Warning; };
+                o.EnrichDiagnosticContext = (_, ctx) => enriched = ctx;
+                o.GetMessageTemplateProperties = (ctx, path, elapsed, status) =>
+                {
+                    templated = ctx;
+                    templatePath = path;
+                    templateElapsed = elapsed;
+                    templateStatus = status;
+                    return defaults(ctx, path, elapsed, status);
+                };
+            });
+            a.Run(ctx => { handled = ctx; throw thrown; });
+        });
+        using var client = app.CreateClient();
+
+        Assert.ThrowsAsync<InvalidOperationException>(() => client.GetAsync("/callbacks"));
+
+        var evt = _sink.WaitForCompletion("/callbacks");
+        Assert.That(handled, Is.Not.Null);
+        Assert.That(new[] { enriched, leveled, templated }, Has.All.SameAs(handled));
+        Assert.That(levelException, Is.SameAs(thrown));
+        Assert.That(templatePath, Is.EqualTo("/callbacks"));
+        Assert.That(templateStatus, Is.EqualTo(500));
+        Assert.That(levelElapsed, Is.GreaterThan(0));
+        Assert.That(templateElapsed, Is.EqualTo(levelElapsed));
+        Assert.That(((ScalarValue)evt.Properties["Elapsed"]).Value, Is.EqualTo(levelElapsed));
+        Assert.That(evt.Level, Is.EqualTo(LogEventLevel.Warning));
+    }
+
+    [Test]
+    public async Task AnExceptionSetByTheEnrichCallbackIsAttachedWhenNoneEscapes()
+    {
+        var handled = new InvalidOperationException("set in EnrichDiagnosticContext");
+        await using var app = await Start(a =>
+        {
+            a.UseSerilogRequestLogging(o =>
+            {
+                o.Logger = _logger;
+                o.EnrichDiagnosticContext = (dc, _) => dc.SetException(handled);
+            });
+            a.Run(_ => Task.CompletedTask);
+        });
+        using var client = app.CreateClient();
+
+        await client.GetAsync("/enrich-exception");
+
+        var evt = _sink.WaitForCompletion("/enrich-exception");
+        Assert.That(evt.Exception, Is.SameAs(handled));
+        Assert.That(evt.Level, Is.EqualTo(LogEventLevel.Information));
+    }
+
+    [Test]
+    public async Task ValuesSetOutsideARequestReachNoRequestsEvent()
+    {
+        await using var app = await Start(a =>
+        {
+            a.UseSerilogRequestLogging(o => o.Logger = _logger);
+            a.Run(_ => Task.CompletedTask);
+        });
+        var context = app.App.Services.GetRequiredService<IDiagnosticContext>();
+        context.Set("OutsideARequest", 1);
+        context.SetException(new InvalidOperationException("outside"));
+        using var client = app.CreateClient();
+
+        await client.GetAsync("/after-outside");
+
+        var evt = _sink.WaitForCompletion("/after-outside");
+        Assert.That(evt.Properties.ContainsKey("OutsideARequest"), Is.False);
+        Assert.That(evt.Exception, Is.Null);
     }
 
     [Test, NonParallelizable] // AddObservability sets Log.Logger
