@@ -724,6 +724,32 @@ public class SerilogAspNetCoreCompatibilityTests
         Assert.That(evt.Exception, Is.Null);
     }
 
+    [Test, NonParallelizable] // SelfLog is process-wide
+    public async Task AnAuditLoggerThatFailsToWriteTheEventDoesNotFailTheRequest()
+    {
+        // A documented difference: Serilog.AspNetCore lets the audit sink's exception reach the server.
+        var selfLog = new List<string>();
+        using var _ = TemporarySelfLog.SaveTo(selfLog);
+        using var audit = new LoggerConfiguration().AuditTo.Sink(new FailingSink()).CreateLogger();
+        await using var app = await Start(a =>
+        {
+            a.UseSerilogRequestLogging(o => o.Logger = audit);
+            a.MapGet("/audited", () => "ok");
+        });
+        using var client = app.CreateClient();
+
+        var response = await client.GetAsync("/audited");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo("ok"));
+        Assert.That(selfLog, Has.Some.Contains("Failed to write the request completion event").And.Contains("audit sink failed"));
+    }
+
+    sealed class FailingSink : Serilog.Core.ILogEventSink
+    {
+        public void Emit(LogEvent logEvent) => throw new IOException("audit sink failed");
+    }
+
     [Test, NonParallelizable] // AddObservability sets Log.Logger
     public async Task WithAddObservabilityTheEventCarriesTheHostsRequestScopeAsWithUseSerilog()
     {
