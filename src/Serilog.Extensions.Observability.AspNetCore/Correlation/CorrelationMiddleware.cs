@@ -103,8 +103,10 @@ sealed class CorrelationMiddleware
         }
         catch (Exception ex) when (answerHere && !context.Response.HasStarted)
         {
+            var logged = RequestLogging.RequestLoggingMiddleware.HasLogged(context, ex);
+            if (logged) UnhandledExceptionMiddleware.TagUnhandled(context, ex);
             await UnhandledExceptionMiddleware.AnswerAsync(context, ex);
-            if (!RequestLogging.RequestLoggingMiddleware.HasLogged(context, ex)) throw;
+            if (!logged) throw;
         }
         finally
         {

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Serilog.Extensions.Observability.AspNetCore.RequestLogging;
 using Serilog.Extensions.Observability.Enrichers;
 
@@ -54,6 +55,7 @@ sealed class UnhandledExceptionMiddleware(RequestDelegate next)
             // The status line is on the wire and the completion event carries the exception: end the request as the
             // server would (it aborts the connection, or resets the HTTP/2 stream, so the client sees a broken
             // response, not a complete one), without the server's own second Error event for the same exception.
+            TagUnhandled(context, ex);
             context.Abort();
         }
         // Answered here when a correlation id is to be echoed, or when the completion event has written the exception
@@ -61,8 +63,10 @@ sealed class UnhandledExceptionMiddleware(RequestDelegate next)
         catch (Exception ex) when (!context.Response.HasStarted
             && (ReferenceEquals(context.Features.Get<UnhandledExceptionFeature>(), UnhandledExceptionFeature.Requested) || RequestLoggingMiddleware.HasLogged(context, ex)))
         {
+            var logged = RequestLoggingMiddleware.HasLogged(context, ex);
+            if (logged) TagUnhandled(context, ex);
             await AnswerAsync(context, ex);
-            if (!RequestLoggingMiddleware.HasLogged(context, ex)) throw;
+            if (!logged) throw;
         }
         finally
         {
@@ -72,6 +76,14 @@ sealed class UnhandledExceptionMiddleware(RequestDelegate next)
             if (entry is not null) ExecutionContext.Restore(entry);
         }
     }
+
+    /// <summary>
+    /// An exception ended here never reaches the server, whose request duration metric (<c>http.server.request.duration</c>)
+    /// would then lack its <c>error.type</c>: tag it as the host tags one that escapes (the type's full name), so metrics
+    /// count it as they do with Serilog.AspNetCore, which lets it escape.
+    /// </summary>
+    internal static void TagUnhandled(HttpContext context, Exception exception) =>
+        context.Features.Get<IHttpMetricsTagsFeature>()?.Tags.Add(new("error.type", exception.GetType().FullName));
 
     /// <summary>
     /// The server answers an unhandled exception with a bare 500 after clearing every header (and without running the

@@ -309,4 +309,56 @@ public class UnhandledExceptionTests
         Assert.That(withException.Select(e => LogFileEvents.Prop(e, "SourceContext")).ToArray(), Is.EqualTo(new[] { "Serilog.AspNetCore.RequestLoggingMiddleware" }));
         Assert.That(LogFileEvents.Prop(withException[0], "StatusCode"), Is.EqualTo("500"));
     }
+
+    // With Serilog.AspNetCore the exception reaches the server, and ASP.NET Core's request duration metric carries it as
+    // error.type: an exception answered here instead must keep that tag, or error-rate dashboards lose it.
+    [TestCase(true, false, "/metric-boom")]
+    [TestCase(true, false, "/metric-late")]
+    [TestCase(false, true, "/metric-boom")]
+    public async Task AnExceptionAnsweredHereKeepsItsTypeInTheServersRequestDurationMetric(bool addObservability, bool useCorrelation, string path)
+    {
+        var errorTypes = new List<string?>();
+        using var meters = new System.Diagnostics.Metrics.MeterListener();
+        meters.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == "Microsoft.AspNetCore.Hosting" && instrument.Name == "http.server.request.duration")
+                listener.EnableMeasurementEvents(instrument);
+        };
+        meters.SetMeasurementEventCallback<double>((_, _, tags, _) =>
+        {
+            string? route = null, errorType = null;
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "http.route") route = tag.Value as string;
+                if (tag.Key == "error.type") errorType = tag.Value as string;
+            }
+            if (route == path) lock (errorTypes) errorTypes.Add(errorType);
+        });
+        meters.Start();
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production });
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        if (addObservability) builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        var web = builder.Build();
+        if (useCorrelation) web.UseCorrelation(o => o.Logger = _logger);
+        web.UseSerilogRequestLogging(o => o.Logger = _logger);
+        web.MapGet("/metric-boom", string () => throw new InvalidOperationException("unhandled-boom"));
+        web.MapGet("/metric-late", async (HttpContext ctx) =>
+        {
+            await ctx.Response.WriteAsync("partial");
+            await ctx.Response.Body.FlushAsync();
+            throw new InvalidOperationException("late-boom");
+        });
+        await web.StartAsync();
+        var address = web.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        await using (var app = new RunningApp(web, new Uri(address)))
+        {
+            using var client = app.CreateClient();
+            try { await (await client.GetAsync(path)).Content.ReadAsStringAsync(); } catch (HttpRequestException) { }
+            _sink.WaitForCompletion(path);
+        }
+
+        // The host records the request's duration when it ends: stopping the host above waited for that.
+        lock (errorTypes) Assert.That(errorTypes, Is.EqualTo(new[] { "System.InvalidOperationException" }));
+    }
 }
