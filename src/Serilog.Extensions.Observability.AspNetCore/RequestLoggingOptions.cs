@@ -48,7 +48,12 @@ public class RequestLoggingOptions
     /// exception that escaped, if any. The default returns <see cref="LogEventLevel.Error"/> when an
     /// exception escaped or the status code is greater than 499, else <see cref="LogEventLevel.Information"/>,
     /// adjusted by <see cref="LogClientErrorsAsWarning"/>, <see cref="LogAbortedRequestsAsClientClosed"/>
-    /// and <see cref="SlowRequestThreshold"/>. Replacing it replaces those presets too.
+    /// and <see cref="SlowRequestThreshold"/>. Replacing it replaces those presets too. A callback that wraps the
+    /// default (<c>var inner = o.GetLevel; o.GetLevel = (c, ms, ex) => ... inner(c, ms, ex)</c>) keeps them, and the
+    /// default it calls reads the presets of the options the middleware runs with, wherever it was wrapped: in
+    /// <c>services.Configure&lt;RequestLoggingOptions&gt;()</c> or in the <c>UseSerilogRequestLogging()</c> callback,
+    /// with the presets set in either (or bound from <c>"Serilog:RequestLogging"</c>). The default taken from an
+    /// options object of your own (<c>new RequestLoggingOptions { ... }.GetLevel</c>) keeps that object's presets.
     /// </summary>
     public Func<HttpContext, double, Exception?, LogEventLevel> GetLevel { get; set; }
 
@@ -91,14 +96,14 @@ public class RequestLoggingOptions
     public string[] ExcludePaths { get; set; } = [];
 
     /// <summary>
-    /// With the default <see cref="GetLevel"/>, log 4xx responses at <see cref="LogEventLevel.Warning"/>.
-    /// The default is <see langword="false"/>.
+    /// With the default <see cref="GetLevel"/>, wrapped or not (see there), log 4xx responses at
+    /// <see cref="LogEventLevel.Warning"/>. The default is <see langword="false"/>.
     /// </summary>
     public bool LogClientErrorsAsWarning { get; set; }
 
     /// <summary>
-    /// Log a request the client aborted with status code 499 and, with the default <see cref="GetLevel"/>,
-    /// at <see cref="LogEventLevel.Information"/> rather than as an error. A request that ends with any exception
+    /// Log a request the client aborted with status code 499 and, with the default <see cref="GetLevel"/> (wrapped or
+    /// not, see there), at <see cref="LogEventLevel.Information"/> rather than as an error. A request that ends with any exception
     /// other than a cancellation, an I/O error or a WebSocket closed without its close handshake is still a failure
     /// (500, Error), whoever left first. The request counts as aborted once <see cref="HttpContext.RequestAborted"/> is
     /// cancelled, which Kestrel does on the thread pool just after it sees the connection go: a handler that fails on
@@ -109,7 +114,7 @@ public class RequestLoggingOptions
     public bool LogAbortedRequestsAsClientClosed { get; set; }
 
     /// <summary>
-    /// With the default <see cref="GetLevel"/>, log requests that take at least this long at
+    /// With the default <see cref="GetLevel"/>, wrapped or not (see there), log requests that take at least this long at
     /// <see cref="LogEventLevel.Warning"/>. WebSocket requests and server-sent event streams (a response of
     /// <c>text/event-stream</c>) are left out: they last as long as their connection by design. The default is
     /// <see langword="null"/> (off).
@@ -151,11 +156,13 @@ public class RequestLoggingOptions
     /// <summary>
     /// A copy for one <c>UseSerilogRequestLogging</c> call, so that calls (a branch of the pipeline, another host's
     /// pipeline on the same services) never change each other's settings. The default level callback reads the
-    /// copy's settings; the path and header lists are copied too.
+    /// copy's settings, and so does this instance's default wrapped in another callback (see <see cref="Running"/>);
+    /// the path and header lists are copied too.
     /// </summary>
     internal RequestLoggingOptions Copy()
     {
         var copy = (RequestLoggingOptions)MemberwiseClone();
+        copy._copiedFrom = this;
         if (GetLevel is { } getLevel && ReferenceEquals(getLevel.Target, this)) copy.GetLevel = copy.DefaultGetLevel;
         copy.ExcludePaths = (string[]?)ExcludePaths?.Clone()!;
         copy.RequestHeaders = (string[]?)RequestHeaders?.Clone()!;
@@ -177,18 +184,43 @@ public class RequestLoggingOptions
         or System.Net.WebSockets.WebSocketException { WebSocketErrorCode: System.Net.WebSockets.WebSocketError.ConnectionClosedPrematurely }
         or System.Net.WebSockets.WebSocketException { InnerException: OperationCanceledException or System.IO.IOException };
 
+    // The registered options this copy was made from (see Copy), else null.
+    RequestLoggingOptions? _copiedFrom;
+
+    [ThreadStatic] static RequestLoggingOptions? t_running;
+
+    /// <summary>
+    /// The options of the middleware whose <see cref="GetLevel"/> call is running on this thread, else null; the
+    /// middleware sets it around that call and restores what it found. A callback registered through
+    /// <c>services.Configure</c> that wraps the default captures the registered instance's default, not the copy's
+    /// the middleware runs with: the default reads its presets from here when they are a copy of its own instance,
+    /// so presets set in the <c>UseSerilogRequestLogging()</c> callback still apply. A thread-static field, read only
+    /// within that synchronous call: nothing is stored on the request and nothing is allocated.
+    /// </summary>
+    internal static RequestLoggingOptions? Running
+    {
+        get => t_running;
+        set => t_running = value;
+    }
+
     LogEventLevel DefaultGetLevel(HttpContext context, double elapsedMs, Exception? exception)
     {
-        if (LogAbortedRequestsAsClientClosed && ClientClosed(context, exception))
+        // The presets of the options the middleware runs with when this is their default, or the default of the
+        // registered options they were copied from; else (an options object of the application's own) this one's.
+        var presets = t_running is { } running && (ReferenceEquals(running, this) || ReferenceEquals(running._copiedFrom, this))
+            ? running
+            : this;
+
+        if (presets.LogAbortedRequestsAsClientClosed && ClientClosed(context, exception))
             return LogEventLevel.Information;
 
         if (exception is not null || context.Response.StatusCode > 499)
             return LogEventLevel.Error;
 
-        if (LogClientErrorsAsWarning && context.Response.StatusCode >= 400)
+        if (presets.LogClientErrorsAsWarning && context.Response.StatusCode >= 400)
             return LogEventLevel.Warning;
 
-        if (SlowRequestThreshold is { } threshold && elapsedMs >= threshold.TotalMilliseconds && !IsLongLivedByDesign(context))
+        if (presets.SlowRequestThreshold is { } threshold && elapsedMs >= threshold.TotalMilliseconds && !IsLongLivedByDesign(context))
             return LogEventLevel.Warning;
 
         return LogEventLevel.Information;

@@ -136,6 +136,10 @@ sealed class RequestLoggingMiddleware
         {
             var logger = _logger ?? StaticLogger();
             LogEventLevel level;
+            // A default level wrapped where the registered options were configured reads this middleware's presets
+            // (see RequestLoggingOptions.Running); an outer call's options are put back after, whatever happens.
+            var outer = RequestLoggingOptions.Running;
+            RequestLoggingOptions.Running = _options;
             try
             {
                 level = _getLevel(httpContext, elapsedMs, exception);
@@ -146,6 +150,10 @@ sealed class RequestLoggingMiddleware
                 // server error would have by default.
                 _levelReport.WriteLine("The request logging GetLevel callback failed for {1}; the default level was used ({0} more failures since the last report): {2}", Describe(httpContext), failure);
                 level = exception is not null || statusCode > 499 ? LogEventLevel.Error : LogEventLevel.Information;
+            }
+            finally
+            {
+                RequestLoggingOptions.Running = outer;
             }
             if (!logger.IsEnabled(level)) return false;
 

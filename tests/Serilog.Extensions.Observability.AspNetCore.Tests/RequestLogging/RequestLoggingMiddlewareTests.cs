@@ -388,6 +388,85 @@ public class RequestLoggingMiddlewareTests
         Assert.That(((ScalarValue)evt.Properties["StatusCode"]).Value, Is.EqualTo(404));
     }
 
+    // The usual way to adjust the default level: wrap it. Whoever wrapped it, and when, its presets are those of the
+    // options the middleware runs with, not those of the instance the wrapper happened to capture.
+    [TestCase("registration wraps, call sets the preset")]
+    [TestCase("call wraps, registration sets the preset")]
+    [TestCase("call wraps and sets the preset")]
+    public async Task AWrappedDefaultLevelUsesThePresetsOfTheOptionsTheMiddlewareRunsWith(string arrangement)
+    {
+        static void Wrap(RequestLoggingOptions o)
+        {
+            var inner = o.GetLevel;
+            o.GetLevel = (ctx, ms, ex) => ctx.Request.Path == "/x" ? LogEventLevel.Debug : inner(ctx, ms, ex);
+        }
+
+        var registrationWraps = arrangement.StartsWith("registration wraps", StringComparison.Ordinal);
+        var callSetsPreset = arrangement.Contains("call sets", StringComparison.Ordinal) || arrangement.Contains("and sets", StringComparison.Ordinal);
+        await using var app = await StartAsync(o =>
+        {
+            if (!registrationWraps) Wrap(o);
+            if (callSetsPreset) o.LogClientErrorsAsWarning = true;
+        }, a =>
+        {
+            a.MapGet("/missing", () => Results.NotFound());
+            a.MapGet("/x", () => "x");
+        }, kestrel: false, services: s => s.Configure<RequestLoggingOptions>(o =>
+        {
+            if (registrationWraps) Wrap(o);
+            if (!callSetsPreset) o.LogClientErrorsAsWarning = true;
+        }));
+        using var client = app.CreateClient();
+
+        await client.GetAsync("/x");
+        await client.GetAsync("/missing");
+
+        Assert.That(_sink.WaitForCompletion("/x").Level, Is.EqualTo(LogEventLevel.Debug), "the wrapper runs");
+        Assert.That(_sink.WaitForCompletion("/missing").Level, Is.EqualTo(LogEventLevel.Warning), "the wrapped default sees LogClientErrorsAsWarning");
+    }
+
+    [Test]
+    public async Task AWrappedRegisteredDefaultUsesEachCallsOwnPresets()
+    {
+        await using var app = await TestWeb.StartTestServerAsync(a =>
+        {
+            a.MapWhen(context => context.Request.Path.StartsWithSegments("/api"), api =>
+            {
+                api.UseSerilogRequestLogging(o => { o.Logger = _logger; o.LogClientErrorsAsWarning = true; });
+                api.Run(context => { context.Response.StatusCode = 404; return Task.CompletedTask; });
+            });
+            a.UseSerilogRequestLogging(o => o.Logger = _logger);
+            a.MapGet("/page", (HttpContext context) => { context.Response.StatusCode = 404; return "page"; });
+        }, services =>
+        {
+            DiagnosticContextRegistration.Add(services, _logger);
+            services.Configure<RequestLoggingOptions>(o =>
+            {
+                var inner = o.GetLevel;
+                o.GetLevel = (ctx, ms, ex) => inner(ctx, ms, ex);
+            });
+        });
+        using var client = app.CreateClient();
+
+        await client.GetAsync("/api/thing");
+        await client.GetAsync("/page");
+
+        Assert.That(_sink.WaitForCompletion("/api/thing").Level, Is.EqualTo(LogEventLevel.Warning), "the branch sets LogClientErrorsAsWarning");
+        Assert.That(_sink.WaitForCompletion("/page").Level, Is.EqualTo(LogEventLevel.Information), "the other call does not");
+    }
+
+    [Test]
+    public async Task TheDefaultLevelOfAnUnrelatedOptionsObjectKeepsItsOwnPresets()
+    {
+        var mine = new RequestLoggingOptions { LogClientErrorsAsWarning = true };
+        await using var app = await StartAsync(o => o.GetLevel = mine.GetLevel, a => a.MapGet("/missing", () => Results.NotFound()), kestrel: false);
+        using var client = app.CreateClient();
+
+        await client.GetAsync("/missing");
+
+        Assert.That(_sink.WaitForCompletion("/missing").Level, Is.EqualTo(LogEventLevel.Warning));
+    }
+
     [Test]
     public async Task RequestsOverTheSlowThresholdAreWarnings()
     {
