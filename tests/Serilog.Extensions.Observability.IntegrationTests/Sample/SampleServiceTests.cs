@@ -11,9 +11,7 @@ public class SampleServiceTests
     [Test]
     public async Task TheSampleRunsItsScriptWritesRedactedCorrelatedJsonAndExitsZero()
     {
-        var sampleDll = Path.Combine(Repository.Root, "samples", "Serilog.Extensions.Observability.Sample", "bin", Repository.Configuration, "net10.0",
-            "Serilog.Extensions.Observability.Sample.dll");
-        Assert.That(File.Exists(sampleDll), Is.True, $"Build the solution first: {sampleDll} is missing.");
+        var sampleDll = BuiltSample();
         using var workDir = TempFolder.ForCaller();
 
         var result = await ChildProcess.RunAsync("dotnet", $"\"{sampleDll}\"", workDir.Path, TimeSpan.FromMinutes(2));
@@ -56,9 +54,7 @@ public class SampleServiceTests
     public async Task EnvironmentVariablesOverrideTheSamplesAppsettingsAsInAnyAspNetCoreApp()
     {
         // A container's way to send the files to a writable volume: Serilog__WriteTo__...__path, over appsettings.json.
-        var sampleDll = Path.Combine(Repository.Root, "samples", "Serilog.Extensions.Observability.Sample", "bin", Repository.Configuration, "net10.0",
-            "Serilog.Extensions.Observability.Sample.dll");
-        Assert.That(File.Exists(sampleDll), Is.True, $"Build the solution first: {sampleDll} is missing.");
+        var sampleDll = BuiltSample();
         using var workDir = TempFolder.ForCaller();
         var volume = Directory.CreateDirectory(Path.Combine(workDir.Path, "volume")).FullName;
         var environment = new Dictionary<string, string>
@@ -76,9 +72,7 @@ public class SampleServiceTests
     [Test]
     public async Task TheAccountShowsLinesOfThisRunEvenWhenLogsOfEarlierRunsAreThere()
     {
-        var sampleDll = Path.Combine(Repository.Root, "samples", "Serilog.Extensions.Observability.Sample", "bin", Repository.Configuration, "net10.0",
-            "Serilog.Extensions.Observability.Sample.dll");
-        Assert.That(File.Exists(sampleDll), Is.True, $"Build the solution first: {sampleDll} is missing.");
+        var sampleDll = BuiltSample();
         using var workDir = TempFolder.ForCaller();
         // What a run on an earlier day leaves behind (the sample keeps seven days of files), and an earlier run of today.
         var logs = Directory.CreateDirectory(Path.Combine(workDir.Path, "logs")).FullName;
@@ -102,9 +96,7 @@ public class SampleServiceTests
     [Platform(Exclude = "Win", Reason = "Sends SIGTERM, as a container runtime or systemd does.")]
     public async Task ServingStopsOnSigtermWithEveryEventOnDisk()
     {
-        var sampleDll = Path.Combine(Repository.Root, "samples", "Serilog.Extensions.Observability.Sample", "bin", Repository.Configuration, "net10.0",
-            "Serilog.Extensions.Observability.Sample.dll");
-        Assert.That(File.Exists(sampleDll), Is.True, $"Build the solution first: {sampleDll} is missing.");
+        var sampleDll = BuiltSample();
         using var workDir = TempFolder.ForCaller();
         var info = new ProcessStartInfo("dotnet", $"\"{sampleDll}\" --serve --urls http://127.0.0.1:0")
         {
@@ -147,5 +139,14 @@ public class SampleServiceTests
             Assert.That(text, Does.Contain("serve-sigterm-1"), Path.GetFileName(file));
             Assert.That(text, Does.Contain("Application is shutting down"), $"The last events of {Path.GetFileName(file)} were lost.");
         }
+    }
+
+    /// <summary>The sample's build output, which the test runs; fails with what to do when it is missing.</summary>
+    static string BuiltSample()
+    {
+        var sampleDll = Path.Combine(Repository.Root, "samples", "Serilog.Extensions.Observability.Sample", "bin", Repository.Configuration, "net10.0",
+            "Serilog.Extensions.Observability.Sample.dll");
+        Assert.That(File.Exists(sampleDll), Is.True, $"Build the solution first: {sampleDll} is missing.");
+        return sampleDll;
     }
 }
