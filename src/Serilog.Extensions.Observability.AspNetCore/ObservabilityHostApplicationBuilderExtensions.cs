@@ -81,7 +81,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
                 {
                     application.ReadFrom.Configuration(plainSinks is not null ? new SerilogSinksView(configuration, plainSinksOnly: false) : configuration, readerOptions);
                     // Before WithObservability(), so that a MinimumLevel(...) of the configure callback for the same source wins.
-                    if (!SectionOverridesAspNetCore(section))
+                    if (!SectionOverridesAspNetCore(section, OverrideNames.Comparison))
                         application.MinimumLevel.Override(AspNetCoreSource, AspNetCoreLevelSwitch(section));
                     application
                         .WithObservability(options =>
@@ -296,16 +296,14 @@ public static class ObservabilityHostApplicationBuilderExtensions
 
     /// <summary>
     /// Whether the section overrides the level of <c>Microsoft.AspNetCore</c> itself: an override for it or for a
-    /// namespace holding it (<c>Microsoft</c>), which a more specific Warning override would beat.
+    /// namespace holding it (<c>Microsoft</c>), which a more specific Warning override would beat. Names are matched as
+    /// the running Serilog matches them (<paramref name="comparison"/>): ordinally up to 3.x, ignoring case from 4.0.
     /// </summary>
-    static bool SectionOverridesAspNetCore(IConfigurationSection section)
+    internal static bool SectionOverridesAspNetCore(IConfigurationSection section, StringComparison comparison)
     {
         foreach (var source in section.GetSection("MinimumLevel").GetSection("Override").GetChildren())
         {
-            var name = source.Key;
-            // Ordinal, as Serilog matches override names.
-            if (AspNetCoreSource.StartsWith(name, StringComparison.Ordinal)
-                && (name.Length == AspNetCoreSource.Length || AspNetCoreSource[name.Length] == '.'))
+            if (OverrideNames.Covers(source.Key, AspNetCoreSource, comparison))
                 return true;
         }
 
