@@ -139,7 +139,7 @@ sealed class Redactor
         }
         catch (Exception ex)
         {
-            RedactionFailures.Report("redacting property " + name, ex);
+            RedactionFailures.Report("redacting property", name, ex);
             return Masker.Fixed;
         }
     }
@@ -551,7 +551,8 @@ sealed class Redactor
         }
         catch (Exception ex)
         {
-            RedactionFailures.Report(name is null ? "redacting a nested value" : "redacting member " + name, ex);
+            if (name is null) RedactionFailures.Report("redacting a nested value", ex);
+            else RedactionFailures.Report("redacting member", name, ex);
             return Masker.Fixed;
         }
     }

@@ -95,7 +95,7 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
         catch (Exception ex)
         {
             // Fail closed: an object the policy could not take apart is masked whole, never written raw.
-            RedactionFailures.Report("destructuring " + value.GetType().Name, ex);
+            RedactionFailures.Report("destructuring", value.GetType().Name, ex);
             result = _redactor.Masker.Fixed;
             return true;
         }
@@ -165,7 +165,7 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
         }
         catch (Exception ex)
         {
-            RedactionFailures.Report("reading sensitive member " + member.Name, ex);
+            RedactionFailures.Report("reading sensitive member", member.Name, ex);
             return _redactor.Masker.Fixed;
         }
     }

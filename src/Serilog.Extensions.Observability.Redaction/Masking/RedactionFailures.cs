@@ -32,4 +32,12 @@ static class RedactionFailures
         Failures.Add(1);
         Reports.Report(what, exception);
     }
+
+    /// <summary>
+    /// Reports a failure on a named property, member or type as <c>what name</c>, the name cut (see
+    /// <see cref="ThrottledReports.Cut"/>): names come from data, and the text keys a report kept for good.
+    /// </summary>
+    public static void Report(string what, string name, Exception exception) => Report(Named(what, name), exception);
+
+    internal static string Named(string what, string name) => string.Concat(what, " ", ThrottledReports.Cut(name));
 }

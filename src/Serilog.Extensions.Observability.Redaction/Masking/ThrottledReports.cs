@@ -11,11 +11,18 @@ namespace Serilog.Extensions.Observability.Redaction.Masking;
 /// </summary>
 /// <remarks>
 /// A kind is keyed by the exception type's name, never the <see cref="Type"/>: the reports are process-wide, and a
-/// type held here would keep its assembly loaded, a plugin's (a collectible load context) for good.
+/// type held here would keep its assembly loaded, a plugin's (a collectible load context) for good. The names in a key
+/// (see <see cref="Cut"/>) are cut at <see cref="MaximumNameLength"/>, as the kinds are kept for good too.
 /// </remarks>
 sealed class ThrottledReports
 {
     internal const int MaximumKinds = 256;
+
+    /// <summary>
+    /// The longest name (a property's, member's or type's) kept in a kind and written in its line. Property and member
+    /// names come from data, and a generic exception type's full name holds its type arguments' assembly-qualified names.
+    /// </summary>
+    internal const int MaximumNameLength = 128;
 
     readonly TimeProvider _time;
     readonly long _interval;
@@ -32,14 +39,14 @@ sealed class ThrottledReports
     public void Report(string what, Exception exception)
     {
         var type = exception.GetType();
-        var kind = KindOf(what, type.FullName ?? type.Name);
+        var typeName = Cut(type.FullName ?? type.Name);
+        var kind = KindOf(what, typeName);
         if (!kind.IsDue(_time.GetTimestamp(), _interval, out var unreported)) return;
 
         try
         {
             // The exception's type only, never its message: the failure was on a value being masked, and a message
             // may quote it (a FormatException from parsing the secret does, on .NET 8 and later).
-            var typeName = type.FullName ?? type.Name;
             if (unreported == 0)
                 SelfLog.WriteLine("Redaction: {0} failed and was replaced by the mask: {1} (its message is not written, as it may quote the value)", what, typeName);
             else if (kind.Shared)
@@ -51,6 +58,17 @@ sealed class ThrottledReports
         {
             // A SelfLog output that throws must not turn a masked value into an exception in the application.
         }
+    }
+
+    /// <summary>
+    /// <paramref name="name"/>, or its first <see cref="MaximumNameLength"/> characters (one fewer where that would
+    /// split a surrogate pair) and <c>…</c>.
+    /// </summary>
+    internal static string Cut(string name)
+    {
+        if (name.Length <= MaximumNameLength) return name;
+        var length = char.IsHighSurrogate(name[MaximumNameLength - 1]) ? MaximumNameLength - 1 : MaximumNameLength;
+        return string.Concat(name.AsSpan(0, length), "\u2026");
     }
 
     Kind KindOf(string what, string exception)

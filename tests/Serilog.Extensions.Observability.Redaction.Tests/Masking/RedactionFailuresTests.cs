@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Serilog.Events;
 using Serilog.Extensions.Observability.Redaction.Masking;
 using Serilog.Extensions.Observability.Tests.Support;
 
@@ -123,6 +124,67 @@ public class RedactionFailuresTests
             Assert.That(selfLog[^1], Does.Contain("redacting property Q failed and was replaced by the mask, after 999 other failures since the last report"));
         }
     }
+
+    /// <summary>A URL whose text cannot be produced: the detectors read it.</summary>
+    sealed class UnreadableUri() : Uri("https://example.test/")
+    {
+        public override string ToString() => throw new InvalidOperationException("no text");
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void AFailingPropertyWithAHugeNameIsReportedUnderItsNameCut(bool member)
+    {
+        // Property and member names come from data (LogContext, ForContext, dictionaries turned into structures): the
+        // report's text keys a process-wide throttle, so a name of a megabyte would be kept for the process's lifetime.
+        var name = "Huge" + new string('n', 1_000_000);
+        LogEventPropertyValue failing = new ScalarValue(new UnreadableUri());
+        var value = member ? new StructureValue([new LogEventProperty(name, failing)]) : failing;
+        var selfLog = new List<string>();
+        var sink = new CollectingSink();
+        using (TemporarySelfLog.SaveTo(selfLog))
+        using (var logger = new LoggerConfiguration()
+                   .WriteTo.Redacted(s => s.Sink(sink), o => o.DetectEmailAddresses = true).CreateLogger())
+        {
+            logger.Write(new LogEvent(DateTimeOffset.UtcNow, LogEventLevel.Information, null, MessageTemplate.Empty,
+                [new LogEventProperty(member ? "Holder" : name, value)]));
+        }
+
+        Assert.That(sink.Events, Has.Count.EqualTo(1), "the event is still written");
+        var what = member ? "redacting member " : "redacting property ";
+        var line = selfLog.Single(l => l.Contains(what + "Huge"));
+        Assert.That(line, Does.Contain(what + name[..ThrottledReports.MaximumNameLength] + "\u2026 failed"));
+        Assert.That(line, Has.Length.LessThan(ThrottledReports.MaximumNameLength + 300));
+    }
+
+    [Test]
+    public void ANameCutInTheMiddleOfASurrogatePairIsCutBeforeIt()
+    {
+        var name = new string('a', ThrottledReports.MaximumNameLength - 1) + "\U0001F600" + new string('b', 10);
+        Assert.That(RedactionFailures.Named("redacting property", name), Is.EqualTo("redacting property " + name[..(ThrottledReports.MaximumNameLength - 1)] + "\u2026"));
+        Assert.That(RedactionFailures.Named("redacting property", "Short"), Is.EqualTo("redacting property Short"));
+    }
+
+    [Test]
+    public void AnExceptionTypeWithAHugeNameIsReportedUnderItsNameCut()
+    {
+        // A generic exception type's full name holds its type arguments' assembly-qualified names: no bound but the
+        // types loaded. The kinds are kept for the process's lifetime.
+        var reports = new ThrottledReports(TimeSpan.FromSeconds(10), new FakeTimeProvider());
+        var exception = NestedGenericException();
+        Assert.That(exception.GetType().FullName!.Length, Is.GreaterThan(2 * ThrottledReports.MaximumNameLength), "the premise");
+        var selfLog = new List<string>();
+        using (TemporarySelfLog.SaveTo(selfLog))
+            reports.Report("masking a value", exception);
+
+        Assert.That(selfLog.Single(), Does.Contain(exception.GetType().FullName![..ThrottledReports.MaximumNameLength] + "\u2026"));
+        Assert.That(selfLog.Single(), Has.Length.LessThan(ThrottledReports.MaximumNameLength + 300));
+    }
+
+    sealed class GenericException<T> : Exception;
+
+    static Exception NestedGenericException() =>
+        new GenericException<Dictionary<List<KeyValuePair<string, Uri>>, IReadOnlyDictionary<Guid, DateTimeOffset>>>();
 
     [Test]
     public void AReportedExceptionOfAnUnloadableTypeDoesNotKeepItsAssemblyLoaded()
