@@ -68,6 +68,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     readonly ThrottledReport _queueFullReport = new(ReportInterval);
     readonly ThrottledReport _ioReport = new(ReportInterval);
     readonly ThrottledReport _formatReport = new(ReportInterval);
+    // A fault the writer's catch-all takes can repeat at every batch, and a flapping disk recovers at every flap.
+    readonly ThrottledReport _faultReport = new(ReportInterval);
+    readonly ThrottledReport _resumeReport = new(ReportInterval);
 
     int _state;
     int _disposeCalled;
@@ -577,7 +580,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             catch (Exception ex)
             {
                 // The writer must outlive anything: report and carry on with the next batch.
-                SafeSelfLog.WriteLine("RollingJson sink {0}: writer fault: {1}", _naming.Directory, ex);
+                if (_faultReport.Add(1, out var faults))
+                    ThrottledReport.Write("RollingJson sink {0}: writer fault ({1} since the last report): {2}", _naming.Directory, faults, ex);
                 DropBuffered(SinkMetrics.ReasonIoError);
                 CloseFile(flushToDisk: false);
             }
@@ -715,7 +719,11 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 if (_faulted)
                 {
                     _faulted = false;
-                    SafeSelfLog.WriteLine("RollingJson sink {0}: writing resumed.", _filePath);
+                    if (_resumeReport.Add(1, out var resumed))
+                    {
+                        if (resumed == 1) ThrottledReport.Write("RollingJson sink {0}: writing resumed.", _filePath);
+                        else ThrottledReport.Write("RollingJson sink {0}: writing resumed ({1} times since the last report).", _filePath, resumed);
+                    }
                 }
                 Complete(events + failedBehind);
                 return;
@@ -828,6 +836,10 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             ThrottledReport.Write("RollingJson sink {0}: the formatter failed, {1} more event(s) dropped.", _naming.Directory, total);
         if (final ? _ioReport.AddFinal(0, out total) : _ioReport.Add(0, out total))
             ThrottledReport.Write("RollingJson sink {0}: writing failed, {1} more event(s) dropped.", _naming.Directory, total);
+        if (final ? _faultReport.AddFinal(0, out total) : _faultReport.Add(0, out total))
+            ThrottledReport.Write("RollingJson sink {0}: {1} more writer fault(s).", _naming.Directory, total);
+        if (final ? _resumeReport.AddFinal(0, out total) : _resumeReport.Add(0, out total))
+            ThrottledReport.Write("RollingJson sink {0}: writing resumed {1} more time(s) after failing.", _naming.Directory, total);
     }
 
     void AbandonQueue()

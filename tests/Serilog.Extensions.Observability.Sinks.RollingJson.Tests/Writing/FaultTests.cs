@@ -463,4 +463,115 @@ public class FaultTests
             return false;
         }
     }
+    /// <summary>A clock that throws on the writer thread for its next <see cref="Failures"/> reads, then tells the time.</summary>
+    sealed class ClockFailingOnTheWriter : TimeProvider
+    {
+        int _failures;
+
+        public int Failures
+        {
+            get => Volatile.Read(ref _failures);
+            set => Volatile.Write(ref _failures, value);
+        }
+
+        public override DateTimeOffset GetUtcNow()
+        {
+            if (Thread.CurrentThread.Name == "Serilog RollingJson writer" && Interlocked.Decrement(ref _failures) >= 0)
+                throw new InvalidOperationException("clock offline");
+            return base.GetUtcNow();
+        }
+    }
+
+    /// <summary>The occurrences the lines report: the number each holds in whichever group of the pattern matched.</summary>
+    static long ReportedCount(IEnumerable<string> lines, string pattern) =>
+        lines.Sum(l => System.Text.RegularExpressions.Regex.Match(l, pattern) is { Success: true } m
+            ? m.Groups.Values.Skip(1).Where(g => g.Success).Sum(g => g.Length == 0 ? 1 : long.Parse(g.Value))
+            : 0);
+
+    List<string> SelfLogLines(string text)
+    {
+        lock (_selfLog) return _selfLog.Where(l => l.Contains(text, StringComparison.Ordinal)).ToList();
+    }
+
+    [Test]
+    public void AWriterFaultThatRepeatsIsReportedOncePerIntervalWithItsCount()
+    {
+        // The writer's catch-all: anything its batch throws that no narrower handler takes (here the clock it reads
+        // before every batch). Such a fault repeats at every batch the writer tries, thousands a second.
+        var reportInterval = RollingJsonSink.ReportInterval;
+        RollingJsonSink.ReportInterval = TimeSpan.FromHours(1);
+        var clock = new ClockFailingOnTheWriter();
+        RollingJsonSink sink;
+        try
+        {
+            sink = Create(Path.Combine(_folder!.Path, "app.json"), o => o.TimeProvider = clock);
+        }
+        finally
+        {
+            RollingJsonSink.ReportInterval = reportInterval;
+        }
+        const int faults = 50;
+        clock.Failures = faults;
+        EmitAndWait(sink, Event(0));
+        sink.Dispose();
+
+        Assert.That(clock.Failures, Is.LessThan(0), "the premise: every planned fault happened");
+        Assert.That(sink.EventsWritten, Is.EqualTo(1));
+        var lines = SelfLogLines("writer fault");
+        Assert.That(lines, Has.Count.EqualTo(2), string.Join("\n", lines));
+        Assert.That(lines[0], Does.Contain("clock offline"));
+        Assert.That(ReportedCount(lines, @"writer fault \((\d+) since|(\d+) more writer fault"), Is.EqualTo(faults), string.Join("\n", lines));
+    }
+
+    [Test]
+    public void WritingThatFailsAndResumesAgainAndAgainIsReportedResumedOncePerIntervalWithItsCount()
+    {
+        // A flapping disk: each recovery wrote a line. Here the file's path becomes a directory and a file again.
+        var path = Path.Combine(_folder!.Path, "app.json");
+        var reportInterval = RollingJsonSink.ReportInterval;
+        var retryDelays = RollingJsonSink.RetryDelays;
+        var fileCheckInterval = RollingJsonSink.FileCheckInterval;
+        RollingJsonSink.ReportInterval = TimeSpan.FromHours(1);
+        RollingJsonSink sink;
+        try
+        {
+            sink = Create(path);
+        }
+        finally
+        {
+            RollingJsonSink.ReportInterval = reportInterval;
+        }
+        const int flaps = 5;
+        long sequence = 0;
+        try
+        {
+            RollingJsonSink.RetryDelays = new[] { TimeSpan.FromMilliseconds(1) };
+            // The path is checked before every batch.
+            RollingJsonSink.FileCheckInterval = TimeSpan.Zero;
+            EmitAndWait(sink, Event(sequence++));
+            for (var i = 0; i < flaps; i++)
+            {
+                File.Delete(path);
+                Directory.CreateDirectory(path);
+                var dropped = sink.DroppedIoError;
+                EmitAndWait(sink, Event(sequence++));
+                Assert.That(sink.DroppedIoError, Is.EqualTo(dropped + 1), "the premise: writing failed");
+                Directory.Delete(path);
+                var written = sink.EventsWritten;
+                EmitAndWait(sink, Event(sequence++));
+                Assert.That(sink.EventsWritten, Is.EqualTo(written + 1), "the premise: writing resumed");
+            }
+        }
+        finally
+        {
+            RollingJsonSink.RetryDelays = retryDelays;
+            RollingJsonSink.FileCheckInterval = fileCheckInterval;
+            sink.Dispose();
+        }
+
+        var lines = SelfLogLines("writing resumed");
+        Assert.That(lines, Has.Count.EqualTo(2), string.Join("\n", lines));
+        Assert.That(lines[0], Does.EndWith("writing resumed."));
+        Assert.That(ReportedCount(lines, @"writing resumed\.()$|writing resumed \((\d+) times|writing resumed (\d+) more time"), Is.EqualTo(flaps), string.Join("\n", lines));
+    }
 }
