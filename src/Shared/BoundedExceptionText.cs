@@ -87,10 +87,10 @@ static class BoundedExceptionText
     /// <summary>
     /// <c>Type: message</c>, each inner exception after <c> ---&gt; </c> (an aggregate's numbered as
     /// <see cref="Exception.ToString()"/> numbers them), then the stack trace: <see cref="Exception.ToString()"/>'s shape,
-    /// without recursion. Cut with <c>...</c> below <see cref="MaxDepth"/> levels, past 64 inner exceptions of one
-    /// aggregate, past <see cref="MaxExceptions"/> exceptions in all and past 256 K characters. A member that throws is
-    /// written as a placeholder and reported through SelfLog, its lines starting with <paramref name="reporter"/>.
-    /// <paramref name="small"/> is <see cref="IsSmall"/>'s answer for <paramref name="exception"/>. Without
+    /// without recursion. Cut with <c>...</c> below <see cref="MaxDepth"/> levels (only a chain more than that deep),
+    /// past 64 inner exceptions of one aggregate, past <see cref="MaxExceptions"/> exceptions in all and past 256 K
+    /// characters. A member that throws is written as a placeholder and reported through SelfLog, its lines starting
+    /// with <paramref name="reporter"/>. <paramref name="small"/> is <see cref="IsSmall"/>'s answer for <paramref name="exception"/>. Without
     /// <paramref name="messages"/> each exception is written as its type name alone, for an output that no redaction reads.
     /// </summary>
     public static string Walk(Exception exception, bool small, string reporter, bool messages = true)
@@ -119,7 +119,9 @@ static class BoundedExceptionText
             var type = current.GetType();
             text.Append(type.FullName ?? type.Name);
             if (messages) text.Append(": ").Append(Read(current, small, reporter, ReadMessage, "Message"));
-            if (item.Depth >= MaxDepth)
+            // At the limit only what lies below is left out: the last exception of a chain exactly MaxDepth deep (which
+            // IsSmall lets through, and which gets here when its ToString() throws) is written whole, with no marker.
+            if (item.Depth >= MaxDepth && HasInner(current))
             {
                 text.Append(" ---> ...");
                 continue;
@@ -146,6 +148,9 @@ static class BoundedExceptionText
         }
         return text.ToString();
     }
+
+    static bool HasInner(Exception exception) =>
+        exception is AggregateException aggregate ? aggregate.InnerExceptions.Count > 0 : exception.InnerException is not null;
 
     static string? ReadMessage(Exception exception, bool small) => Message(exception, small);
 

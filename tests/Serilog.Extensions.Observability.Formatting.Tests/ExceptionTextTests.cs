@@ -118,6 +118,36 @@ public class ExceptionTextTests
         }
     }
 
+    [TestCase(BoundedExceptionText.MaxDepth - 1)]
+    [TestCase(BoundedExceptionText.MaxDepth)]
+    [TestCase(BoundedExceptionText.MaxDepth + 1)]
+    public void AChainIsMarkedCutOnlyWhenItIsChainedMoreThanTheDepthLimit(int depth)
+    {
+        // The innermost exception's StackTrace throws, so ToString() does too and the chain is written by the walk
+        // (in part past the limit, where ToString() is not called at all). "More than 128 deep": the inner exception
+        // at depth 128 is the last one written, and " ---> ..." says only that something below it was left out.
+        Exception exception = new StackTraceThrows("root cause");
+        for (var i = depth - 1; i >= 0; i--) exception = new InvalidOperationException("level " + i, exception);
+        Assert.That(exception.ToString, Throws.InvalidOperationException, "the premise: ToString() throws");
+        using var _ = TemporarySelfLog.SaveTo(new List<string>());
+
+        foreach (var formatter in Formatters)
+        {
+            var text = ExceptionText(formatter, Some.LogEvent(exception: exception));
+
+            Assert.That(text, Does.StartWith("System.InvalidOperationException: level 0"), formatter.GetType().Name);
+            if (depth <= BoundedExceptionText.MaxDepth)
+            {
+                Assert.That(text, Does.Contain(typeof(StackTraceThrows).FullName + ": root cause").And.Not.Contain(" ---> ..."), formatter.GetType().Name);
+                Assert.That(text.Split(" ---> ").Length - 1, Is.EqualTo(depth), formatter.GetType().Name);
+            }
+            else
+            {
+                Assert.That(text, Does.Contain("System.InvalidOperationException: level " + BoundedExceptionText.MaxDepth + " ---> ...").And.Not.Contain("root cause"), formatter.GetType().Name);
+            }
+        }
+    }
+
     [Test]
     public void AVeryLongExceptionIsWrittenWhole()
     {
