@@ -20,10 +20,28 @@ sealed class RedactingSink : ILogEventSink, IDisposable, IAsyncDisposable
     /// <summary>An inner sink that fails once (a full disk) fails on every event: reported once per interval.</summary>
     readonly SelfLogThrottle _emitReport = new();
 
+    /// <summary>
+    /// Whether <see cref="_inner"/> is the aggregate Serilog's <c>LoggerSinkConfiguration.Wrap</c> makes of several
+    /// sinks: it writes a SelfLog line for each sink that fails, then throws their exceptions together.
+    /// </summary>
+    readonly bool _innerReportsEachFailure;
+
     public RedactingSink(ILogEventSink inner, Redactor redactor)
     {
         _inner = inner;
         _redactor = redactor;
+        _innerReportsEachFailure = IsSerilogAggregate(inner);
+    }
+
+    /// <summary>
+    /// Serilog's <c>DisposingAggregateSink</c>, known by name: it is internal, and Serilog offers no way to get the sinks
+    /// a <c>Wrap</c> callback added one by one. Should a later Serilog rename it, failures are reported twice again,
+    /// never lost.
+    /// </summary>
+    static bool IsSerilogAggregate(ILogEventSink sink)
+    {
+        var type = sink.GetType();
+        return type.FullName == "Serilog.Core.Sinks.DisposingAggregateSink" && type.Assembly == typeof(ILogEventSink).Assembly;
     }
 
     public void Emit(LogEvent logEvent)
@@ -42,6 +60,10 @@ sealed class RedactingSink : ILogEventSink, IDisposable, IAsyncDisposable
         try
         {
             _inner.Emit(redacted);
+        }
+        catch (AggregateException) when (_innerReportsEachFailure)
+        {
+            // Serilog's aggregate has written a line for each failing sink already (the other sinks got the event).
         }
         catch (Exception ex)
         {

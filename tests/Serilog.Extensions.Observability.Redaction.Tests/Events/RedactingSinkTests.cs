@@ -357,6 +357,31 @@ public class RedactingSinkTests
     }
 
     [Test, NonParallelizable]
+    public void AFailingSinkBesideOthersInsideRedactedIsReportedOnceAndTheOthersStillGetTheEvent()
+    {
+        // With several sinks inside, Serilog encloses them in an aggregate of its own, which reports each sink's failure
+        // to SelfLog and then throws them together: the wrapper reported the same failure a second time.
+        var selfLog = new List<string>();
+        var before = new CollectingSink();
+        var after = new CollectingSink();
+        using (TemporarySelfLog.SaveTo(selfLog))
+        using (var logger = new LoggerConfiguration()
+                   .WriteTo.Redacted(s =>
+                   {
+                       s.Sink(before);
+                       s.Sink(new DelegatingSink(_ => throw new IOException("disk " + "full")));
+                       s.Sink(after);
+                   })
+                   .CreateLogger())
+        {
+            logger.Information("x");
+        }
+
+        Assert.That(selfLog.Count(l => l.Contains("disk full")), Is.EqualTo(1), string.Join("\n", selfLog));
+        Assert.That((before.Events.Count, after.Events.Count), Is.EqualTo((1, 1)));
+    }
+
+    [Test, NonParallelizable]
     public void AValueWhoseMaskingThrowsIsReplacedByTheFixedMaskAndTheEventIsStillWritten()
     {
         var selfLog = new List<string>();
