@@ -71,7 +71,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
             // lists inside "Redacted", a plain sink that fails would leave those built, their files claimed, unclosed.
             var plainSinks = SerilogSinksView.HasPlainSinks(configuration)
                 ? Build(new LoggerConfiguration().MinimumLevel.Verbose(),
-                    plain => plain.ReadFrom.Configuration(new SerilogSinksView(configuration, plainSinksOnly: true), readerOptions))
+                    plain => plain.ReadFrom.Configuration(SerilogSinksView.Over(configuration, plainSinksOnly: true), readerOptions))
                 : null;
             // Once WithObservability() has taken them into its sinks, it closes them if the rest of its sinks fail.
             var plainSinksTaken = false;
@@ -79,7 +79,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
             {
                 return Build(new LoggerConfiguration(), application =>
                 {
-                    application.ReadFrom.Configuration(plainSinks is not null ? new SerilogSinksView(configuration, plainSinksOnly: false) : configuration, readerOptions);
+                    application.ReadFrom.Configuration(plainSinks is not null ? SerilogSinksView.Over(configuration, plainSinksOnly: false) : configuration, readerOptions);
                     // Before WithObservability(), so that a MinimumLevel(...) of the configure callback for the same source wins.
                     if (!SectionOverridesAspNetCore(section, OverrideNames.Comparison))
                         application.MinimumLevel.Override(AspNetCoreSource, AspNetCoreLevelSwitch(section));

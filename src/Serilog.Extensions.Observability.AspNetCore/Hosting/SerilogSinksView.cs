@@ -11,7 +11,7 @@ namespace Serilog.Extensions.Observability.AspNetCore.Hosting;
 /// properties, and the message template's text and the exception as logged. Reads and reload tokens go to the
 /// configuration itself, so a reload still reaches both readers.
 /// </summary>
-internal sealed class SerilogSinksView : IConfiguration
+internal class SerilogSinksView : IConfiguration
 {
     const string SectionName = "Serilog";
     const string WriteTo = "WriteTo";
@@ -22,11 +22,22 @@ internal sealed class SerilogSinksView : IConfiguration
     /// <param name="configuration">The application's configuration.</param>
     /// <param name="plainSinksOnly"><see langword="true"/>: only <c>"Using"</c>, <c>"LevelSwitches"</c> and the plain
     /// <c>"WriteTo"</c> entries of the section; <see langword="false"/>: everything but those entries.</param>
-    public SerilogSinksView(IConfiguration configuration, bool plainSinksOnly)
+    SerilogSinksView(IConfiguration configuration, bool plainSinksOnly)
     {
         _configuration = configuration;
         _plainSinksOnly = plainSinksOnly;
     }
+
+    /// <summary>
+    /// The view of <paramref name="configuration"/>; an <see cref="IConfigurationRoot"/> itself when that is one.
+    /// Serilog.Settings.Configuration looks for the root to decide between <c>"MinimumLevel": "Warning"</c> and
+    /// <c>"MinimumLevel": { "Default": "Debug" }</c> given by two sources (appsettings.json and an environment
+    /// variable): with it the source added last wins, without it the plain value always does.
+    /// </summary>
+    /// <param name="configuration">The application's configuration.</param>
+    /// <param name="plainSinksOnly">See the constructor.</param>
+    public static SerilogSinksView Over(IConfiguration configuration, bool plainSinksOnly) =>
+        configuration is IConfigurationRoot root ? new RootView(root, plainSinksOnly) : new SerilogSinksView(configuration, plainSinksOnly);
 
     /// <summary>Whether the section lists a sink directly under <c>"WriteTo"</c>, not inside <c>"Redacted"</c>.</summary>
     public static bool HasPlainSinks(IConfiguration configuration) =>
@@ -65,6 +76,14 @@ internal sealed class SerilogSinksView : IConfiguration
     /// <summary>A <c>"WriteTo"</c> entry naming the <c>Redacted</c> sink (<c>{"Name": "Redacted"}</c> or <c>"Redacted"</c>).</summary>
     static bool IsRedacted(IConfigurationSection entry) =>
         string.Equals(entry["Name"] ?? entry.Value, "Redacted", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The view of a configuration root: its providers and reload are the root's.</summary>
+    sealed class RootView(IConfigurationRoot root, bool plainSinksOnly) : SerilogSinksView(root, plainSinksOnly), IConfigurationRoot
+    {
+        public IEnumerable<IConfigurationProvider> Providers => root.Providers;
+
+        public void Reload() => root.Reload();
+    }
 
     sealed class Section : IConfigurationSection
     {

@@ -163,6 +163,72 @@ public class SerilogSectionTests
     }
 
     [Test]
+    public async Task MinimumLevelsReloadWhenTheAppsettingsFileChanges([Values(false, true)] bool insideRedacted)
+    {
+        // An operator edits appsettings.json (reloadOnChange: true) on a running service to turn on Debug: the default
+        // and an override follow the file, as they do with ReadFrom.Configuration alone.
+        using var settingsFolder = TempFolder.ForCaller();
+        using var logs = TempFolder.ForCaller();
+        var settingsFile = Path.Combine(settingsFolder.Path, "appsettings.json");
+        var logPath = JsonSerializerEscape(Path.Combine(logs.Path, "app-.json"));
+        var sink = $$"""{ "Name": "RollingJson", "Args": { "path": "{{logPath}}" } }""";
+        if (insideRedacted) sink = $$"""{ "Name": "Redacted", "Args": { "configure": [ {{sink}} ] } }""";
+        string Settings(string defaultLevel, string ordersLevel) => $$"""
+            { "Serilog": { "MinimumLevel": { "Default": "{{defaultLevel}}", "Override": { "Shop.Orders": "{{ordersLevel}}" } },
+                           "WriteTo": [ {{sink}} ] } }
+            """;
+        File.WriteAllText(settingsFile, Settings("Information", "Warning"));
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddJsonFile(settingsFile, optional: false, reloadOnChange: true);
+        // Registered before AddObservability() subscribes the level switches to the same token: a token runs its
+        // callbacks last registered first, so this one runs after theirs have set the new levels.
+        var reloaded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var registration = ((IConfiguration)builder.Configuration).GetReloadToken().RegisterChangeCallback(_ => reloaded.TrySetResult(), null);
+        builder.AddObservability();
+        var app = builder.Build();
+        var orders = Log.ForContext("SourceContext", "Shop.Orders");
+        var other = Log.ForContext("SourceContext", "Shop.Other");
+
+        other.Debug("Other before the edit");
+        orders.Information("Orders before the edit");
+        File.WriteAllText(settingsFile, Settings("Debug", "Debug"));
+        await reloaded.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        other.Debug("Other after the edit");
+        orders.Debug("Orders after the edit");
+        await app.DisposeAsync();
+
+        Assert.That(LogFileEvents.Read(logs.Path).Select(e => LogFileEvents.Prop(e, "@mt")),
+            Is.EqualTo(new[] { "Other after the edit", "Orders after the edit" }));
+    }
+
+    [Test]
+    public void ADefaultLevelFromALaterSourceWinsOverALevelWrittenAsPlainValue([Values(false, true)] bool insideRedacted)
+    {
+        // appsettings.json says "MinimumLevel": "Warning", the container sets Serilog__MinimumLevel__Default=Debug:
+        // Serilog.Settings.Configuration takes the level of the source added last, as it does with ReadFrom.Configuration alone.
+        using var logs = TempFolder.ForCaller();
+        var sink = insideRedacted ? "Serilog:WriteTo:0:Args:configure:0" : "Serilog:WriteTo:0";
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:MinimumLevel"] = "Warning",
+            ["Serilog:WriteTo:0:Name"] = insideRedacted ? "Redacted" : "RollingJson",
+            [sink + ":Name"] = "RollingJson",
+            [sink + ":Args:path"] = Path.Combine(logs.Path, "app-.json"),
+        });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Serilog:MinimumLevel:Default"] = "Debug" });
+        builder.AddObservability();
+        var app = builder.Build();
+
+        Log.Debug("At the later source's level");
+        app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+        Assert.That(LogFileEvents.Read(logs.Path).Select(e => LogFileEvents.Prop(e, "@mt")), Is.EqualTo(new[] { "At the later source's level" }));
+    }
+
+    static string JsonSerializerEscape(string text) => System.Text.Json.JsonSerializer.Serialize(text)[1..^1];
+
+    [Test]
     public void ADefaultLevelReloadedAboveWarningAlsoQuietsAspNetCore()
     {
         // At startup a default of Error leaves out AddObservability()'s Microsoft.AspNetCore Warning default; raised to
