@@ -695,6 +695,73 @@ public class ObservabilityLoggerConfigurationExtensionsTests
         Assert.That(captured, Is.EqualTo(expected + Environment.NewLine));
     }
 
+    [TestCase("/a\r\n[12:00:00 INF] forged", "/a\\r\\n[12:00:00 INF] forged")]
+    [TestCase("/a\u001b[31mred\u001b[0m", "/a\\u001b[31mred\\u001b[0m", TestName = "{m}(an ANSI escape sequence)")]
+    [TestCase("/a\u0085b\u2028c\u0000d", "/a\\u0085b\\u2028c\\u0000d", TestName = "{m}(NEL, a line separator and NUL)")]
+    [TestCase("/tab\tand \"quotes\"", "/tab\tand \"quotes\"")]
+    [NonParallelizable]
+    public void TheTextConsoleEscapesControlCharactersInValuesSoThatAValueCannotForgeALine(string value, string expected)
+    {
+        // A request path, a user name or a header value with a line break would otherwise write a line of its own
+        // ({Message:lj} writes a string as it is), and an escape sequence would reach the terminal.
+        const string template = "[{Level:u3}] {Message:lj} {UserName}{NewLine}";
+        var captured = ConsoleOutput(() =>
+        {
+            using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text, template)).CreateLogger();
+            logger.ForContext("UserName", value).Information("HTTP GET {RequestPath} responded", value);
+        });
+
+        Assert.That(captured, Is.EqualTo($"[INF] HTTP GET {expected} responded {expected}{Environment.NewLine}"));
+    }
+
+    [Test]
+    [NonParallelizable]
+    public void TheTextConsoleEscapesANestedStringOnce()
+    {
+        // The console writes a string inside a sequence, structure or dictionary as quoted JSON, escaped already.
+        var captured = ConsoleOutput(() =>
+        {
+            using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text, "{Message:l}{NewLine}")).CreateLogger();
+            logger.Information("{Names} {@Order} {Tags}", new[] { "a\nb" }, new { Name = "c\nd" }, new Dictionary<string, string> { ["e\nf"] = "g\nh" });
+        });
+
+        Assert.That(captured, Is.EqualTo("[\"a\\nb\"] {Name=\"c\\nd\"} {[\"e\\nf\"]=\"g\\nh\"}" + Environment.NewLine));
+    }
+
+    [Test]
+    [NonParallelizable]
+    public void ATemplateThatQuotesStringsEscapesAnEscapedValueAgainOnOneLine()
+    {
+        var captured = ConsoleOutput(() =>
+        {
+            using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text, "{Message}{NewLine}")).CreateLogger();
+            logger.Information("Path {RequestPath}", "a\nb");
+        });
+
+        Assert.That(captured, Is.EqualTo("Path \"a\\\\nb\"" + Environment.NewLine));
+    }
+
+    [Test]
+    [NonParallelizable]
+    public void TheTextConsoleLeavesTheEventForTheOtherSinksAsLogged()
+    {
+        LogEvent? seen = null;
+        ConsoleOutput(() =>
+        {
+            using var logger = new LoggerConfiguration()
+                .WithObservability(o => o.Console(ObservabilityConsoleFormat.Text).WriteTo(w => w.Sink(new DelegateSink(e => seen = e))))
+                .CreateLogger();
+            logger.Information("Path {RequestPath}", "/a\nb");
+        });
+
+        Assert.That(((ScalarValue)seen!.Properties["RequestPath"]).Value, Is.EqualTo("/a\nb"));
+    }
+
+    sealed class DelegateSink(Action<LogEvent> write) : Core.ILogEventSink
+    {
+        public void Emit(LogEvent logEvent) => write(logEvent);
+    }
+
     /// <summary>What <paramref name="log"/> wrote to the console (Console.Out is process-wide: callers are NonParallelizable).</summary>
     static string ConsoleOutput(Action log)
     {

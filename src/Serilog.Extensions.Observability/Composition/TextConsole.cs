@@ -17,15 +17,20 @@ static class TextConsole
 
     public static void Add(LoggerSinkConfiguration writeTo, string template)
     {
-        if (WithoutCorrelationId(template) is not { } withoutId)
+        var withoutId = WithoutCorrelationId(template);
+        // Values are written as they are in text: a line break in one would forge a line (see ControlCharacterEscapingSink).
+        LoggerSinkConfiguration.Wrap(writeTo, static console => new ControlCharacterEscapingSink(console), console =>
         {
-            writeTo.Console(outputTemplate: template);
-            return;
-        }
+            if (withoutId is null)
+            {
+                console.Console(outputTemplate: template);
+                return;
+            }
 
-        // Two console sinks, one per template, each taking the events the other does not: they share the console's lock.
-        writeTo.Conditional(static e => HasCorrelationId(e), sink => sink.Console(outputTemplate: template));
-        writeTo.Conditional(static e => !HasCorrelationId(e), sink => sink.Console(outputTemplate: withoutId));
+            // Two console sinks, one per template, each taking the events the other does not: they share the console's lock.
+            console.Conditional(static e => HasCorrelationId(e), sink => sink.Console(outputTemplate: template));
+            console.Conditional(static e => !HasCorrelationId(e), sink => sink.Console(outputTemplate: withoutId));
+        }, LevelAlias.Minimum, null);
     }
 
     /// <summary>A null or empty id (set with <c>ForContext</c>, or by a sink's caller) is written like a missing one, not as <c>null</c> or nothing between two spaces.</summary>
