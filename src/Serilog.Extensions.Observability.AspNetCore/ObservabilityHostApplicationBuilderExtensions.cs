@@ -82,7 +82,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
                     application.ReadFrom.Configuration(plainSinks is not null ? SerilogSinksView.Over(configuration, plainSinksOnly: false) : configuration, readerOptions);
                     // Before WithObservability(), so that a MinimumLevel(...) of the configure callback for the same source wins.
                     if (!SectionOverridesAspNetCore(section, OverrideNames.Comparison))
-                        application.MinimumLevel.Override(AspNetCoreSource, AspNetCoreLevelSwitch(section));
+                        application.MinimumLevel.Override(AspNetCoreSource, AspNetCoreLevelSwitch(configuration, section));
                     application
                         .WithObservability(options =>
                         {
@@ -315,24 +315,41 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// level when that is higher (a Warning override would lower it), followed through configuration reloads as
     /// Serilog.Settings.Configuration follows the default itself.
     /// </summary>
-    static Core.LoggingLevelSwitch AspNetCoreLevelSwitch(IConfigurationSection section)
+    static Core.LoggingLevelSwitch AspNetCoreLevelSwitch(IConfiguration configuration, IConfigurationSection section)
     {
-        var levelSwitch = new Core.LoggingLevelSwitch(AspNetCoreLevel(section));
+        var levelSwitch = new Core.LoggingLevelSwitch(AspNetCoreLevel(configuration, section));
         // Lives as long as the configuration, as Serilog.Settings.Configuration's own subscriptions do: one per logger
         // built from it (the host's, and a late one after the host is disposed).
-        ChangeToken.OnChange(section.GetReloadToken, () => levelSwitch.MinimumLevel = AspNetCoreLevel(section));
+        ChangeToken.OnChange(section.GetReloadToken, () => levelSwitch.MinimumLevel = AspNetCoreLevel(configuration, section));
         return levelSwitch;
     }
 
-    static LogEventLevel AspNetCoreLevel(IConfigurationSection section)
+    static LogEventLevel AspNetCoreLevel(IConfiguration configuration, IConfigurationSection section)
     {
         // "MinimumLevel": "Error" or "MinimumLevel": { "Default": "Error" }; a level switch ("$name") is not known here.
-        var minimumLevel = section.GetSection("MinimumLevel");
-        var defaultLevel = minimumLevel.Value ?? minimumLevel["Default"];
-        return Enum.TryParse<LogEventLevel>(defaultLevel, ignoreCase: true, out var level) && Enum.IsDefined(level)
-            && level > LogEventLevel.Warning
+        return Enum.TryParse<LogEventLevel>(DefaultLevel(configuration, section.GetSection("MinimumLevel")), ignoreCase: true, out var level)
+            && Enum.IsDefined(level) && level > LogEventLevel.Warning
             ? level
             : LogEventLevel.Warning;
+    }
+
+    /// <summary>
+    /// The section's default level as Serilog.Settings.Configuration takes it: <c>"MinimumLevel": "Error"</c> or its
+    /// <c>"Default"</c>; when the two come from different sources (appsettings.json and an environment variable), the
+    /// one of the source added last, and none when neither source set a non-empty value.
+    /// </summary>
+    static string? DefaultLevel(IConfiguration configuration, IConfigurationSection minimumLevel)
+    {
+        var plain = minimumLevel.Value;
+        var nested = minimumLevel["Default"];
+        if (plain is null || nested is null || configuration is not IConfigurationRoot root) return plain ?? nested;
+        var defaultPath = ConfigurationPath.Combine(minimumLevel.Path, "Default");
+        foreach (var provider in root.Providers.Reverse())
+        {
+            if (provider.TryGet(minimumLevel.Path, out var value) && !string.IsNullOrEmpty(value)) return value;
+            if (provider.TryGet(defaultPath, out value) && !string.IsNullOrEmpty(value)) return value;
+        }
+        return null;
     }
 
     /// <summary>

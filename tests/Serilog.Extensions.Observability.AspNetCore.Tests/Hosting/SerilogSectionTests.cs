@@ -226,6 +226,32 @@ public class SerilogSectionTests
         Assert.That(LogFileEvents.Read(logs.Path).Select(e => LogFileEvents.Prop(e, "@mt")), Is.EqualTo(new[] { "At the later source's level" }));
     }
 
+    [Test]
+    public void ADefaultLevelAboveWarningFromALaterSourceAlsoQuietsAspNetCore()
+    {
+        // appsettings.json says "MinimumLevel": "Information", the environment Serilog__MinimumLevel__Default=Error:
+        // Serilog.Settings.Configuration takes Error, and AddObservability()'s Warning for ASP.NET Core must not let
+        // its warnings through below that.
+        using var logs = TempFolder.ForCaller();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:MinimumLevel"] = "Information",
+            ["Serilog:WriteTo:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(logs.Path, "app-.json"),
+        });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Serilog:MinimumLevel:Default"] = "Error" });
+        builder.AddObservability();
+        var app = builder.Build();
+
+        var aspNetCore = Log.ForContext("SourceContext", "Microsoft.AspNetCore.Routing.EndpointMiddleware");
+        aspNetCore.Warning("Below the default level");
+        aspNetCore.Error("At the default level");
+        app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+        Assert.That(LogFileEvents.Read(logs.Path).Select(e => LogFileEvents.Prop(e, "@mt")), Is.EqualTo(new[] { "At the default level" }));
+    }
+
     static string JsonSerializerEscape(string text) => System.Text.Json.JsonSerializer.Serialize(text)[1..^1];
 
     [Test]
