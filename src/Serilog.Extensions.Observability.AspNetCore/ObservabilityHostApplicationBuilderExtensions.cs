@@ -157,16 +157,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
         // The container disposes only the singletons it creates, and creates one only when something asks for it. The
         // host always builds the logging provider, whose factory creates the lifetime first, so the lifetime is disposed
         // last of them, after the server and every other service that may still log while shutting down.
-        builder.Services.AddSingleton(new RegisteredLogger(logger, CreateLogger));
-        // ILogger<T> instances outlive the host in whatever still holds them (a worker past the shutdown timeout): the
-        // provider writes through the route, which the lifetime points at the late logger once the host's is closed.
-        var route = new LoggerRoute(logger);
-        builder.Services.AddSingleton(_ => new LoggerLifetime(logger, CreateLogger, route));
-        builder.Services.AddSingleton<ILoggerProvider>(services =>
-        {
-            services.GetRequiredService<LoggerLifetime>();
-            return new SerilogLoggerProvider(new HandOffLogger(route), dispose: false);
-        });
+        AddLogger(builder.Services, logger, CreateLogger);
         builder.Logging.AddFilter<SerilogLoggerProvider>(null, LogLevel.Trace);
         builder.Services.AddSingleton<ILogger>(logger);
         DiagnosticContextRegistration.Add(builder.Services, logger);
@@ -175,6 +166,25 @@ public static class ObservabilityHostApplicationBuilderExtensions
         // every handler, so UseCorrelation() can leave them to the exception handlers the application placed before it.
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, UnhandledExceptionStartupFilter>());
         return builder;
+    }
+
+    /// <summary>
+    /// Registers the logger, its lifetime and the logging provider. A method of its own so that the lambdas that capture
+    /// the logger do not share a closure with <c>CreateLogger</c>: the late logger keeps that one (to rebuild itself),
+    /// and through it would keep the disposed host's logger alive.
+    /// </summary>
+    static void AddLogger(IServiceCollection services, Core.Logger logger, Func<Core.Logger> createLogger)
+    {
+        services.AddSingleton(new RegisteredLogger(logger, createLogger));
+        // ILogger<T> instances outlive the host in whatever still holds them (a worker past the shutdown timeout): the
+        // provider writes through the route, which the lifetime points at the late logger once the host's is closed.
+        var route = new LoggerRoute(logger);
+        services.AddSingleton(_ => new LoggerLifetime(logger, createLogger, route));
+        services.AddSingleton<ILoggerProvider>(provider =>
+        {
+            provider.GetRequiredService<LoggerLifetime>();
+            return new SerilogLoggerProvider(new HandOffLogger(route), dispose: false);
+        });
     }
 
     /// <summary>
@@ -391,10 +401,27 @@ public static class ObservabilityHostApplicationBuilderExtensions
 
         public void Dispose()
         {
+            Core.Logger? late = null;
+            try
+            {
+                late = CloseAndHandOff();
+            }
+            finally
+            {
+                // The ILogger<T> instances of the host write to the late logger from now on, or to the closed one
+                // (its sinks drop and count what they get), and hold either only weakly: one the application keeps
+                // after the host is gone must not keep the closed logger and its sinks' buffers alive.
+                route?.Close(late);
+            }
+        }
+
+        /// <summary>Flushes and closes the logger; returns the late logger that took <see cref="Log.Logger"/> from it, if any.</summary>
+        Core.Logger? CloseAndHandOff()
+        {
             if (!ReferenceEquals(Log.Logger, logger))
             {
                 logger.Dispose();
-                return;
+                return null;
             }
 
             // app.Run() disposes the host before it returns or throws, and the usual Program.cs logs after that (a
@@ -406,7 +433,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
                 // Not Log.CloseAndFlush(), which would close whatever logger another host made Log.Logger meanwhile.
                 ReplaceStaticLogger(logger, Core.Logger.None);
                 logger.Dispose();
-                return;
+                return null;
             }
 
             // Created only once this logger is closed, so that the two never write one file at the same time (a
@@ -427,7 +454,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
             {
                 // As Log.CloseAndFlush() would leave it, without closing the logger a second time.
                 ReplaceStaticLogger(logger, Core.Logger.None);
-                return;
+                return null;
             }
 
             // Built outside the lock (it runs the application's configuration): another host may have made its own
@@ -435,10 +462,10 @@ public static class ObservabilityHostApplicationBuilderExtensions
             if (!ReplaceStaticLogger(logger, late))
             {
                 late.Dispose();
-                return;
+                return null;
             }
-            route?.HandOff(late);
             CloseWhenTheProcessEnds(late, createLateLogger);
+            return late;
         }
 
         // The last late logger, and whether the process-wide handlers that close it are in place: one pair for the

@@ -6,28 +6,71 @@ namespace Serilog.Extensions.Observability.AspNetCore.Hosting;
 
 /// <summary>
 /// Where the events of a host's Microsoft.Extensions.Logging provider go: the host's logger, then, once the host is
-/// disposed, the late logger that took <see cref="Log.Logger"/> from it. <c>ILogger&lt;T&gt;</c> instances live as
-/// long as the services that hold them, and a worker that outlives the host (past <c>HostOptions.ShutdownTimeout</c>)
-/// still writes through them.
+/// disposed, the late logger that took <see cref="Log.Logger"/> from it, else the closed host logger itself (whose sinks
+/// drop and count what they get). <c>ILogger&lt;T&gt;</c> instances live as long as the services that hold them, and a
+/// worker that outlives the host (past <c>HostOptions.ShutdownTimeout</c>) still writes through them; one kept in a
+/// static field, or by a singleton that outlives the host (a test suite building a host per test), must not keep the
+/// closed logger and its sinks' queues and buffers alive, so after the host only weak references are left here.
 /// </summary>
 sealed class LoggerRoute(ILogger host)
 {
+    readonly object _sync = new();
     ILogger? _host = host;
-    WeakReference<ILogger>? _late;
+    WeakReference<ILogger>? _after;
+    // The hand-off loggers holding a logger derived from the host's (ForContext), which holds the host's logger: the
+    // route makes them forget it when the host's logger is closed, also those that never write again.
+    List<HandOffLogger>? _onHost = new();
+    int _goneReported;
 
-    /// <summary>The host's logger; null once the late logger has taken over.</summary>
+    /// <summary>The host's logger; null once it is closed.</summary>
     public ILogger? Host => Volatile.Read(ref _host);
 
     /// <summary>
-    /// The late logger, held weakly as <see cref="Log.Logger"/> holds it: once <c>Log.CloseAndFlush()</c> has closed it,
-    /// nothing here keeps it (and its sinks' queues) alive. <see cref="Core.Logger.None"/> when it is gone.
+    /// After the host's logger is closed: the late logger, or the closed logger when there was none, held weakly as
+    /// <see cref="Log.Logger"/> holds the late one: once <c>Log.CloseAndFlush()</c> has closed it, or nothing else holds
+    /// the closed host logger, nothing here keeps it (and its sinks' queues) alive. <see cref="Core.Logger.None"/> when it
+    /// is gone, reported once through SelfLog.
     /// </summary>
-    public ILogger Late => Volatile.Read(ref _late) is { } late && late.TryGetTarget(out var logger) ? logger : Core.Logger.None;
-
-    public void HandOff(ILogger late)
+    public ILogger After
     {
-        Volatile.Write(ref _late, new WeakReference<ILogger>(late));
-        Volatile.Write(ref _host, null);
+        get
+        {
+            if (Volatile.Read(ref _after) is { } after && after.TryGetTarget(out var logger)) return logger;
+            if (Interlocked.Exchange(ref _goneReported, 1) == 0)
+                SafeSelfLog.WriteLine("AddObservability: events written through an ILogger<T> of a disposed host, after the logger that took them over was closed and released, are dropped (reported once per host).");
+            return Core.Logger.None;
+        }
+    }
+
+    /// <summary>
+    /// Keeps <paramref name="onHost"/>, derived from the host's logger, as <paramref name="logger"/>'s while the host's
+    /// logger is open, to be forgotten when it is closed; nothing is kept once it is closed.
+    /// </summary>
+    public void Remember(HandOffLogger logger, ILogger onHost)
+    {
+        lock (_sync)
+        {
+            if (_onHost is null || logger.OnHost is not null) return;
+            logger.OnHost = onHost;
+            _onHost.Add(logger);
+        }
+    }
+
+    /// <summary>
+    /// The host's logger has been closed: what comes after goes to <paramref name="late"/>, or, without one, to the closed
+    /// logger, while they are still alive.
+    /// </summary>
+    public void Close(ILogger? late)
+    {
+        lock (_sync)
+        {
+            if (_host is not { } closed) return;
+            Volatile.Write(ref _after, new WeakReference<ILogger>(late ?? closed));
+            Volatile.Write(ref _host, null);
+            foreach (var logger in _onHost!)
+                logger.OnHost = null;
+            _onHost = null;
+        }
     }
 }
 
@@ -50,18 +93,26 @@ sealed class HandOffLogger : ILogger
         _derive = derive;
     }
 
+    /// <summary>This logger's logger derived from the host's, while that is open; set and cleared by the route.</summary>
+    internal ILogger? OnHost
+    {
+        get => Volatile.Read(ref _onHost);
+        set => Volatile.Write(ref _onHost, value);
+    }
+
     ILogger Current
     {
         get
         {
-            // After the hand-off, built for each event and not kept: keeping it would keep the late logger alive.
-            if (_route.Host is not { } host) return _derive(_route.Late);
-            var onHost = Volatile.Read(ref _onHost);
+            // After the host's logger is closed, built for each event and not kept: keeping it would keep the logger
+            // it is derived from alive.
+            if (_route.Host is not { } host) return _derive(_route.After);
+            var onHost = OnHost;
             if (onHost is null)
             {
-                // A race builds it twice; both are the same.
+                // A race builds it twice; both are the same. Not kept when the host's logger was closed meanwhile.
                 onHost = _derive(host);
-                Volatile.Write(ref _onHost, onHost);
+                _route.Remember(this, onHost);
             }
             return onHost;
         }

@@ -1,0 +1,99 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.AspNetCore.Tests.Hosting;
+
+/// <summary>
+/// The <c>ILogger&lt;T&gt;</c> instances of a host set up with AddObservability() after the host is disposed: held in a
+/// static field or by a singleton that outlives the host (a test suite that builds a host per test), they must not keep
+/// the disposed host's logger, and with it its sinks' queues and buffers, alive.
+/// </summary>
+[NonParallelizable]
+public class HandOffLoggerTests
+{
+    [TearDown]
+    public void ResetStaticLogger() => Log.CloseAndFlush();
+
+    /// <summary>How the host's logger stops being <see cref="Log.Logger"/> before the host is disposed.</summary>
+    public enum StaticLogger
+    {
+        /// <summary>Still the host's: the host hands over to its late logger.</summary>
+        StillTheHosts,
+
+        /// <summary>Another host's AddObservability() (or the application) has replaced it: there is no hand-over.</summary>
+        TakenByAnotherHost,
+    }
+
+    [TestCase(StaticLogger.StillTheHosts)]
+    [TestCase(StaticLogger.TakenByAnotherHost)]
+    public async Task AnILoggerKeptAfterTheHostIsDisposedDoesNotKeepTheHostsLogger(StaticLogger staticLogger)
+    {
+        using var logs = TempFolder.ForCaller();
+        var (kept, hostLogger) = await LogThroughAHostThenDisposeItAsync(logs.Path, staticLogger);
+
+        Assert.That(Collected.Eventually(hostLogger), Is.True, "the disposed host's logger is still referenced");
+        // The application still holds, and writes through, the ILogger<T>: never an exception.
+        Assert.DoesNotThrow(() => kept.LogInformation("After the host is gone {Value}", 42));
+        GC.KeepAlive(kept);
+    }
+
+    [Test]
+    public async Task TheLateLoggerDoesNotKeepTheDisposedHostsLogger()
+    {
+        // Log.Logger holds the late logger until Log.CloseAndFlush() or the next host's AddObservability(); what it was
+        // built from must not hold the logger it replaced.
+        using var logs = TempFolder.ForCaller();
+        var (_, hostLogger) = await LogThroughAHostThenDisposeItAsync(logs.Path, StaticLogger.StillTheHosts);
+
+        Assert.That(Collected.Eventually(hostLogger), Is.True, "the disposed host's logger is still referenced");
+    }
+
+    [TestCase(StaticLogger.StillTheHosts)]
+    [TestCase(StaticLogger.TakenByAnotherHost)]
+    public async Task AnILoggerWritesSafelyAfterTheHostIsDisposed(StaticLogger staticLogger)
+    {
+        using var logs = TempFolder.ForCaller();
+        var (kept, _) = await LogThroughAHostThenDisposeItAsync(logs.Path, staticLogger);
+
+        Assert.DoesNotThrow(() =>
+        {
+            kept.LogInformation("After the host is gone {Value}", 1);
+            using (kept.BeginScope("scope {Id}", 7))
+                kept.LogError(new InvalidOperationException("late"), "After the host is gone {Value}", 2);
+        });
+        Log.CloseAndFlush();
+        // After Log.CloseAndFlush() too (the late logger is closed).
+        Assert.DoesNotThrow(() => kept.LogWarning("After the late logger is closed {Value}", 3));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static async Task<(ILogger<HandOffLoggerTests> Kept, WeakReference HostLogger)> LogThroughAHostThenDisposeItAsync(string logDirectory, StaticLogger staticLogger)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Production", ApplicationName = "kept" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:WriteTo:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(logDirectory, "app-.json"),
+        });
+        builder.AddObservability();
+        var host = builder.Build();
+        var hostLogger = host.Services.GetRequiredService<ILogger>();
+        var kept = host.Services.GetRequiredService<ILogger<HandOffLoggerTests>>();
+        await host.StartAsync();
+        // Written once while the host runs, as a static field's logger is.
+        kept.LogInformation("While the host runs {Value}", 0);
+        if (staticLogger == StaticLogger.TakenByAnotherHost)
+            Log.Logger = new LoggerConfiguration().CreateLogger();
+        else
+            Assert.That(Log.Logger, Is.SameAs(hostLogger));
+        await host.StopAsync();
+        host.Dispose();
+        if (staticLogger == StaticLogger.StillTheHosts)
+            Assert.That(Log.Logger, Is.Not.SameAs(hostLogger), "a late logger took over");
+        return (kept, new WeakReference(hostLogger));
+    }
+}
