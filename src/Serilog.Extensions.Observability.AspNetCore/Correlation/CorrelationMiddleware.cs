@@ -107,6 +107,7 @@ sealed class CorrelationMiddleware
             if (logged) UnhandledExceptionMiddleware.TagUnhandled(context, ex);
             await UnhandledExceptionMiddleware.AnswerAsync(context, ex);
             if (!logged) throw;
+            UnhandledExceptionMiddleware.RaiseUnhandledException(context, ex);
         }
         finally
         {

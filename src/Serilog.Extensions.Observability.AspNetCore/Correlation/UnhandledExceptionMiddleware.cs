@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -26,7 +27,8 @@ sealed class UnhandledExceptionFeature
 /// Put before everything the application adds (by <see cref="UnhandledExceptionStartupFilter"/>): answers an exception
 /// that escaped every handler, so the correlation id reaches the client, while exception handlers the application
 /// placed before <c>UseCorrelation()</c> (the developer exception page, <c>UseExceptionHandler</c>) still see it first.
-/// An exception the completion event has written is ended here, never rethrown, so the server does not log it again.
+/// An exception the completion event has written is ended here, never rethrown, so the server does not log it again;
+/// what else the server does for one that escapes (its metric's <c>error.type</c>, its diagnostic event) is done here.
 /// </summary>
 sealed class UnhandledExceptionMiddleware(RequestDelegate next)
 {
@@ -56,6 +58,7 @@ sealed class UnhandledExceptionMiddleware(RequestDelegate next)
             // server would (it aborts the connection, or resets the HTTP/2 stream, so the client sees a broken
             // response, not a complete one), without the server's own second Error event for the same exception.
             TagUnhandled(context, ex);
+            RaiseUnhandledException(context, ex);
             context.Abort();
         }
         // Answered here when a correlation id is to be echoed, or when the completion event has written the exception
@@ -67,6 +70,7 @@ sealed class UnhandledExceptionMiddleware(RequestDelegate next)
             if (logged) TagUnhandled(context, ex);
             await AnswerAsync(context, ex);
             if (!logged) throw;
+            RaiseUnhandledException(context, ex);
         }
         finally
         {
@@ -84,6 +88,42 @@ sealed class UnhandledExceptionMiddleware(RequestDelegate next)
     /// </summary>
     internal static void TagUnhandled(HttpContext context, Exception exception) =>
         context.Features.Get<IHttpMetricsTagsFeature>()?.Tags.Add(new("error.type", exception.GetType().FullName));
+
+    const string UnhandledExceptionEventName = "Microsoft.AspNetCore.Hosting.UnhandledException";
+
+    /// <summary>
+    /// An exception ended here never reaches the server, which would raise the <c>Microsoft.AspNetCore.Hosting.UnhandledException</c>
+    /// diagnostic event for it: the event tracing agents record unhandled exceptions from (Application Insights,
+    /// OpenTelemetry's <c>RecordException</c>). Raised here instead, on the host's listener, with the payload's property
+    /// names (<c>httpContext</c>, <c>timestamp</c>, <c>exception</c>), so they see it as they do with Serilog.AspNetCore,
+    /// which lets it escape. A listener that throws is reported through SelfLog, never to the request.
+    /// </summary>
+    internal static void RaiseUnhandledException(HttpContext context, Exception exception)
+    {
+        try
+        {
+            if (context.RequestServices?.GetService(typeof(DiagnosticListener)) is DiagnosticListener listener && listener.IsEnabled(UnhandledExceptionEventName))
+                listener.Write(UnhandledExceptionEventName, new UnhandledExceptionData(context, Stopwatch.GetTimestamp(), exception));
+        }
+        catch (Exception ex)
+        {
+            SafeSelfLog.WriteLine("The {0} diagnostic event for an exception the completion event wrote failed: {1}", UnhandledExceptionEventName, ex);
+        }
+    }
+
+    /// <summary>The host's payload for the event: listeners read it by these property names.</summary>
+    sealed class UnhandledExceptionData(HttpContext httpContext, long timestamp, Exception exception)
+    {
+#pragma warning disable IDE1006 // The names listeners bind to (the host's, which kept an anonymous object's).
+        public HttpContext httpContext { get; } = httpContext;
+
+        public long timestamp { get; } = timestamp;
+
+        public Exception exception { get; } = exception;
+#pragma warning restore IDE1006
+
+        public override string ToString() => $"{{ httpContext = {httpContext}, timestamp = {timestamp}, exception = {exception} }}";
+    }
 
     /// <summary>
     /// The server answers an unhandled exception with a bare 500 after clearing every header (and without running the

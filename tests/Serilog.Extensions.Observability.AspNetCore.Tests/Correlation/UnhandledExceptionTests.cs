@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Security.Claims;
 using System.Text.Json;
@@ -360,5 +361,85 @@ public class UnhandledExceptionTests
 
         // The host records the request's duration when it ends: stopping the host above waited for that.
         lock (errorTypes) Assert.That(errorTypes, Is.EqualTo(new[] { "System.InvalidOperationException" }));
+    }
+
+    /// <summary>Records the host's <c>Microsoft.AspNetCore.Hosting.UnhandledException</c> events for one exception message.</summary>
+    sealed class UnhandledExceptionEvents : IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>, IDisposable
+    {
+        readonly string _message;
+        readonly List<IDisposable> _subscriptions = new();
+        readonly IDisposable _all;
+        public readonly List<(Type Exception, string? Path)> Events = new();
+
+        public UnhandledExceptionEvents(string message)
+        {
+            _message = message;
+            _all = DiagnosticListener.AllListeners.Subscribe(this);
+        }
+
+        public void OnNext(DiagnosticListener listener)
+        {
+            if (listener.Name == "Microsoft.AspNetCore")
+                lock (_subscriptions) _subscriptions.Add(listener.Subscribe(this));
+        }
+
+        public void OnNext(KeyValuePair<string, object?> value)
+        {
+            if (value.Key != "Microsoft.AspNetCore.Hosting.UnhandledException" || value.Value is null) return;
+            // Read by property name, as tracing agents read it.
+            var type = value.Value.GetType();
+            if (type.GetProperty("exception")?.GetValue(value.Value) is Exception exception && exception.Message == _message)
+                lock (Events) Events.Add((exception.GetType(), (type.GetProperty("httpContext")?.GetValue(value.Value) as HttpContext)?.Request.Path.Value));
+        }
+
+        public void OnCompleted() { }
+
+        public void OnError(Exception error) { }
+
+        public void Dispose()
+        {
+            _all.Dispose();
+            lock (_subscriptions) _subscriptions.ForEach(s => s.Dispose());
+        }
+    }
+
+    // With Serilog.AspNetCore the exception reaches the server, which raises the Microsoft.AspNetCore.Hosting.UnhandledException
+    // diagnostic event that tracing agents (Application Insights, OpenTelemetry's RecordException) record exceptions from:
+    // an exception answered or ended here must raise it too, once, or those agents see a 500 (or nothing) without it.
+    [TestCase(true, false, true, "/diag-boom")]
+    [TestCase(true, false, true, "/diag-late")]
+    [TestCase(false, true, true, "/diag-boom")]
+    [TestCase(true, true, false, "/diag-boom")]
+    public async Task AnUnhandledExceptionRaisesTheServersUnhandledExceptionDiagnosticEventOnce(bool addObservability, bool useCorrelation, bool requestLogging, string path)
+    {
+        var message = "diag-" + Guid.NewGuid().ToString("N");
+        using var events = new UnhandledExceptionEvents(message);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production });
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        if (addObservability) builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        var web = builder.Build();
+        if (useCorrelation) web.UseCorrelation(o => o.Logger = _logger);
+        if (requestLogging) web.UseSerilogRequestLogging(o => o.Logger = _logger);
+        web.MapGet("/diag-boom", string () => throw new InvalidOperationException(message));
+        web.MapGet("/diag-late", async (HttpContext ctx) =>
+        {
+            await ctx.Response.WriteAsync("partial");
+            await ctx.Response.Body.FlushAsync();
+            throw new InvalidOperationException(message);
+        });
+        await web.StartAsync();
+        var address = web.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        await using (var app = new RunningApp(web, new Uri(address)))
+        {
+            using var client = app.CreateClient();
+            try { await (await client.GetAsync(path)).Content.ReadAsStringAsync(); } catch (HttpRequestException) { }
+            if (requestLogging) _sink.WaitForCompletion(path);
+        }
+
+        // Stopping the host above waited for the request to end, where the host raises the event.
+        lock (events.Events)
+        {
+            Assert.That(events.Events.ToArray(), Is.EqualTo(new[] { (typeof(InvalidOperationException), (string?)path) }));
+        }
     }
 }
