@@ -83,11 +83,21 @@ sealed class UnhandledExceptionMiddleware(RequestDelegate next)
 
     /// <summary>
     /// An exception ended here never reaches the server, whose request duration metric (<c>http.server.request.duration</c>)
-    /// would then lack its <c>error.type</c>: tag it as the host tags one that escapes (the type's full name), so metrics
-    /// count it as they do with Serilog.AspNetCore, which lets it escape.
+    /// and request <see cref="Activity"/> would then lack its <c>error.type</c>: tag them as the host tags them for one
+    /// that escapes (the type's full name, and an error status with the exception's message on the activity), so metrics
+    /// and traces count it as they do with Serilog.AspNetCore, which lets it escape. A request answered with a 5xx here
+    /// gets the host's own tags for that status when it ends; one cut after the response started keeps these.
     /// </summary>
-    internal static void TagUnhandled(HttpContext context, Exception exception) =>
-        context.Features.Get<IHttpMetricsTagsFeature>()?.Tags.Add(new("error.type", exception.GetType().FullName));
+    internal static void TagUnhandled(HttpContext context, Exception exception)
+    {
+        var errorType = exception.GetType().FullName;
+        context.Features.Get<IHttpMetricsTagsFeature>()?.Tags.Add(new("error.type", errorType));
+        if (context.Features.Get<IHttpActivityFeature>()?.Activity is { IsAllDataRequested: true } activity)
+        {
+            activity.SetTag("error.type", errorType);
+            activity.SetStatus(ActivityStatusCode.Error, exception.Message);
+        }
+    }
 
     const string UnhandledExceptionEventName = "Microsoft.AspNetCore.Hosting.UnhandledException";
 

@@ -442,4 +442,42 @@ public class UnhandledExceptionTests
             Assert.That(events.Events.ToArray(), Is.EqualTo(new[] { (typeof(InvalidOperationException), (string?)path) }));
         }
     }
+
+    // With Serilog.AspNetCore an exception after the response started reaches the server, which marks the request's
+    // Activity with it (error.type, an error status); ended here instead, the span must not look like a success.
+    [Test]
+    public async Task AnExceptionEndedHereAfterTheResponseStartedMarksTheRequestsActivityAsFailed()
+    {
+        using var activities = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Microsoft.AspNetCore",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(activities);
+        Activity? request = null;
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production });
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        var web = builder.Build();
+        web.UseSerilogRequestLogging(o => o.Logger = _logger);
+        web.MapGet("/span-late", async (HttpContext ctx) =>
+        {
+            request = Activity.Current;
+            await ctx.Response.WriteAsync("partial");
+            await ctx.Response.Body.FlushAsync();
+            throw new InvalidOperationException("span-late-boom");
+        });
+        await web.StartAsync();
+        var address = web.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        await using (var app = new RunningApp(web, new Uri(address)))
+        {
+            using var client = app.CreateClient();
+            Assert.That(async () => await (await client.GetAsync("/span-late")).Content.ReadAsStringAsync(), Throws.InstanceOf<HttpRequestException>());
+            _sink.WaitForCompletion("/span-late");
+        }
+
+        // Stopping the host above waited for the request to end, where the host stops its activity.
+        Assert.That(request, Is.Not.Null);
+        Assert.That((request!.Status, request.GetTagItem("error.type")), Is.EqualTo((ActivityStatusCode.Error, (object)"System.InvalidOperationException")));
+    }
 }
