@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Serilog.Core;
 
@@ -12,6 +13,14 @@ namespace Serilog.Extensions.Observability.AspNetCore.Tests.Support;
 /// <summary>Builds a minimal app on real Kestrel (127.0.0.1, port 0) or on the test server.</summary>
 static class TestWeb
 {
+    /// <summary>
+    /// A slim builder whose environment is Production whatever ASPNETCORE_ENVIRONMENT or DOTNET_ENVIRONMENT the machine
+    /// running the tests sets: under Development the host adds the developer exception page, which answers an escaping
+    /// exception itself (with the request's headers in the body), so the exception never reaches the server.
+    /// </summary>
+    public static WebApplicationBuilder ProductionBuilder() =>
+        WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production });
+
     public static Logger CreateLogger(WaitingSink sink) =>
         new LoggerConfiguration()
             .MinimumLevel.Verbose()
@@ -23,7 +32,7 @@ static class TestWeb
 
     public static async Task<RunningApp> StartKestrelAsync(Action<WebApplication> configure, Action<IServiceCollection>? services = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = ProductionBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
         services?.Invoke(builder.Services);
@@ -36,7 +45,7 @@ static class TestWeb
 
     public static async Task<RunningApp> StartTestServerAsync(Action<WebApplication> configure, Action<IServiceCollection>? services = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = ProductionBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseTestServer();
         services?.Invoke(builder.Services);
