@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
 using Serilog.Extensions.Observability.Tests.Support;
 using MelLogger = Microsoft.Extensions.Logging.ILogger;
 
@@ -161,7 +162,9 @@ public class SecretCanaryTests
         string response;
         using (TemporarySelfLog.SaveTo(selfLog))
         {
-            var builder = WebApplication.CreateSlimBuilder();
+            // Production whatever the machine's ASPNETCORE_ENVIRONMENT: the developer exception page would echo the
+            // request's headers, canary included, in the answer to an unhandled exception.
+            var builder = TestWeb.ProductionBuilder();
             builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
             var settings = new Dictionary<string, string?>
             {
