@@ -57,6 +57,18 @@ public class ShipperTests
         Assert.That(LogFiles.AllLines(folder).Select(Seq).Order(), Is.EqualTo(Enumerable.Range(0, Events).Select(i => (long)i)));
     }
 
+    /// <summary>
+    /// A sink whose disposal waits for the writer and the compression of every rolled file, however slow the machine:
+    /// at the default 10 s shutdown timeout a loaded machine's disposal gave up while the housekeeping thread still
+    /// compressed, and the files were read under it (a .gz.tmp still open) or events were dropped at the deadline.
+    /// </summary>
+    static RollingJsonSink ShipperSink(string path, Action<RollingJsonOptions> configure) =>
+        Create(path, o =>
+        {
+            o.ShutdownTimeout = TimeSpan.FromMinutes(2);
+            configure(o);
+        });
+
     static void WriteEvents(RollingJsonSink sink)
     {
         var big = new string('b', 1024 * 1024);
@@ -72,7 +84,7 @@ public class ShipperTests
         using var folder = TempFolder.ForCaller();
         var path = Path.Combine(folder.Path, fixedCurrentFileName ? "app.json" : "app-.json");
         using var tailer = TailWhileWriting(folder.Path, "*.json", fixedCurrentFileName ? path : null, () =>
-            WriteEvents(Create(path, o =>
+            WriteEvents(ShipperSink(path, o =>
             {
                 o.FileSizeLimitBytes = 8 * 1024;
                 o.FixedCurrentFileName = fixedCurrentFileName;
@@ -90,7 +102,7 @@ public class ShipperTests
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 18, 0, 0, TimeSpan.Zero));
         using var tailer = TailWhileWriting(folder.Path, "*.json", fixedCurrentFileName ? path : null, () =>
         {
-            var sink = Create(path, o =>
+            var sink = ShipperSink(path, o =>
             {
                 o.TimeProvider = time;
                 o.RollingInterval = RollingJsonInterval.Minute;
@@ -115,7 +127,7 @@ public class ShipperTests
         using var folder = TempFolder.ForCaller();
         var path = Path.Combine(folder.Path, fixedCurrentFileName ? "app.json" : "app-.json");
         using var tailer = TailWhileWriting(folder.Path, "*.json", fixedCurrentFileName ? path : null, () =>
-            WriteEvents(Create(path, o =>
+            WriteEvents(ShipperSink(path, o =>
             {
                 o.FileSizeLimitBytes = 8 * 1024;
                 o.FixedCurrentFileName = fixedCurrentFileName;
