@@ -38,13 +38,16 @@ public class CultureTests
             }
         }
 
-        var invariant = Format(CultureInfo.InvariantCulture, formatters, events, reference: false);
         var previous = CultureInfo.CurrentCulture;
-        CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo(cultureName);
+        List<string?[]> invariant;
         List<string?[]> cultured;
         List<string?[]> reference;
         try
         {
+            // The baseline under the invariant culture whatever the machine's (LANG=de_DE.UTF-8 makes the process de-DE).
+            CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+            invariant = Format(CultureInfo.CurrentCulture, formatters, events, reference: false);
+            CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo(cultureName);
             cultured = Format(CultureInfo.CurrentCulture, formatters, events, reference: false);
             reference = Format(CultureInfo.CurrentCulture, formatters, events, reference: true);
         }
