@@ -199,7 +199,9 @@ public class AddObservabilityTests
         }
         Log.CloseAndFlush();
 
-        Assert.That(ProcessResources.ThreadsNamedOnceExited(ProcessResources.SinkThreadName, threadsBefore, TimeSpan.FromSeconds(10)), Is.EqualTo(threadsBefore), "sink threads left running");
+        // At most as many as before, not exactly: a thread an earlier test's sink ended may still be listed when the count
+        // before is taken (a housekeeping pass's thread returns right after it signals idle), and gone at the end.
+        Assert.That(ProcessResources.ThreadsNamedOnceExited(ProcessResources.SinkThreadName, threadsBefore, TimeSpan.FromSeconds(10)), Is.LessThanOrEqualTo(threadsBefore), "sink threads left running");
         Assert.That(ProcessResources.OpenFilesUnder(logs.Path), Is.Zero, "log files left open");
     }
 
