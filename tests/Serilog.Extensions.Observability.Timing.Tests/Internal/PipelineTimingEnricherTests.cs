@@ -167,7 +167,7 @@ public class PipelineTimingEnricherTests
             using (pipeline.Stage("s"))
             using (pipeline.Stage("inner"))
             {
-                Task.Run(() => pipeline.Complete()).Wait(TimeSpan.FromSeconds(10));
+                Assert.That(Task.Run(() => pipeline.Complete()).Wait(TimeSpan.FromSeconds(10)), Is.True, "The other flow did not complete the pipeline in time.");
             }
         });
 
@@ -213,12 +213,13 @@ public class PipelineTimingEnricherTests
         {
             using var pipeline = log.Begin("p");
             var stage = pipeline.Stage("outer");
-            Task.Run(() =>
+            var otherFlow = Task.Run(() =>
             {
                 using (pipeline.Stage("other")) { }
                 stage.Complete();   // restores the pipeline in this (child) flow only
                 log.Logger.Information("Other flow");
-            }).Wait(TimeSpan.FromSeconds(10));
+            });
+            Assert.That(otherFlow.Wait(TimeSpan.FromSeconds(10)), Is.True, "The other flow did not end in time.");
             log.Logger.Information("Own flow");
         });
 
