@@ -263,7 +263,7 @@ public class PipelineTimerTests
         using (pipeline.Stage("ingest"))
         {
             var parse = pipeline.Stage("parse");
-            Task.Run(() => parse.Complete()).Wait(TimeSpan.FromSeconds(10));
+            Assert.That(Task.Run(() => parse.Complete()).Wait(TimeSpan.FromSeconds(10)), Is.True, "The other flow did not complete the stage in time.");
             using (var chunk = pipeline.Stage("chunk"))
                 Assert.That(chunk.Name, Is.EqualTo("ingest/chunk"));
         }
