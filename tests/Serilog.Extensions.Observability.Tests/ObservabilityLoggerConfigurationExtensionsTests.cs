@@ -325,9 +325,12 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     public void ACallWhoseOptionsFailToBuildIsNotKeptForTheNextCall()
     {
         // Options that only fail once built (a redaction mask, a queue limit) must not stay in the configuration.
+        // The file goes to a folder of this test's own: a relative path lands in the working directory, where an earlier
+        // run (or another test) may have left files by that name.
+        using var folder = TempFolder.ForCaller();
         var configuration = new LoggerConfiguration();
         Assert.Throws<ArgumentException>(() => configuration.WithObservability(o => o.Redaction(r => r.Mask = "")));
-        Assert.Throws<ArgumentOutOfRangeException>(() => configuration.WithObservability(o => o.RollingJson("logs/never-.json", f => f.QueueLimit = 0)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => configuration.WithObservability(o => o.RollingJson(Path.Combine(folder.Path, "never-.json"), f => f.QueueLimit = 0)));
 
         var sink = new CollectingSink();
         using (var logger = configuration.WithObservability(o => o.Console(ObservabilityConsoleFormat.None)).WriteTo.Sink(sink).CreateLogger())
@@ -335,7 +338,7 @@ public class ObservabilityLoggerConfigurationExtensionsTests
             logger.Information("x");
 
         Assert.That(Scalar(sink.SingleEvent, "CorrelationId"), Is.EqualTo("after-two-failures"));
-        Assert.That(Directory.Exists("logs") && Directory.GetFiles("logs", "never-*").Length > 0, Is.False);
+        Assert.That(Directory.GetFiles(folder.Path), Is.Empty, "the failed call's file sink was kept");
     }
 
     [Test]
