@@ -344,8 +344,11 @@ public class CorrelationMiddlewareTests
             a.MapGet("/concurrent", async (HttpContext ctx) =>
             {
                 ctx.User = principal;
-                // The first event's enrichment stops inside the claim lookup; the second is written meanwhile.
-                var first = Task.Run(() => _logger.Information("First of two"));
+                // The first event's enrichment stops inside the claim lookup; the second is written meanwhile. The first
+                // runs on a thread of its own: this request thread blocks below, and a pool thread for it would have to
+                // wait for the pool to add one (about a second on two cores, longer on a busy machine).
+                var first = Task.Factory.StartNew(() => _logger.Information("First of two"), CancellationToken.None,
+                    TaskCreationOptions.LongRunning, TaskScheduler.Default);
                 if (!principal.Entered.Wait(TimeSpan.FromSeconds(10))) throw new TimeoutException("The first event never read the user.");
                 _logger.Information("Second of two");
                 principal.Release.Set();
