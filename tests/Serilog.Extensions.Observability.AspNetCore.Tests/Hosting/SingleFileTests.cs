@@ -8,6 +8,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
 using Serilog.Extensions.Observability.Tests.Support;
+using Serilog.Extensions.Observability.Timing;
 
 namespace Serilog.Extensions.Observability.AspNetCore.Tests.Hosting;
 
@@ -20,7 +21,13 @@ namespace Serilog.Extensions.Observability.AspNetCore.Tests.Hosting;
 public class SingleFileTests
 {
     [TearDown]
-    public void ResetStaticLogger() => Log.CloseAndFlush();
+    public void ResetStaticLogger()
+    {
+        Log.CloseAndFlush();
+        // The section's WithPipelineTiming (an "llm" threshold) replaced the process-wide pipeline defaults: put the
+        // package defaults back, so that no later fixture runs with this one's thresholds.
+        new LoggerConfiguration().Enrich.WithPipelineTiming(new PipelineTimingOptions());
+    }
 
     [Test]
     public async Task InASingleFileAppSerilogsOwnNamesResolveToo()
