@@ -587,6 +587,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             }
         }
         CloseFile(flushToDisk: true);
+        // A dated file that no write reached (opened by a roll, then every write failed on a full disk) is not left
+        // behind empty: retention would count it as a file of events.
+        if (_naming.FixedCurrentPath is null && _filePath is { } last && DeleteIfEmpty(last)) _filePath = null;
         ReportDrops(final: true);
         BeforeStoppedForTests?.Invoke();
         // A full fence between announcing Stopped and the last look at the queue: a caller's slot claimed before it is

@@ -220,6 +220,31 @@ public class CombinedFaultTests
     }
 
     [Test]
+    public void AFileOpenedByASizeRollThatNoWriteReachedBeforeShutdownIsNotLeftEmpty()
+    {
+        var logs = MountLogs("1m");
+        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromMilliseconds(1) };
+        var sink = Create(Path.Combine(logs, "app-.json"), o => o.FileSizeLimitBytes = 4 * 1024);
+        try
+        {
+            // Past the size limit: the next event rolls, and the new file is opened before it is written.
+            for (var i = 0; i < 3; i++) EmitAndWait(sink, Event(i, text: new string('s', 1_500)));
+            Mounts.FillDisk(_mountPoint!);
+            EmitAndWait(sink, Event(3, text: new string('s', 1_500)));
+            Assert.That(sink.DroppedIoError, Is.EqualTo(1), "The disk should have been full.");
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        // Before the fix the new file stayed behind empty at shutdown, to count for retention as a file of events.
+        var names = LogFiles.Names(logs);
+        Assert.That(names.Where(n => new FileInfo(Path.Combine(logs, n)).Length == 0), Is.Empty, string.Join(", ", names));
+        Assert.That(LogFiles.AllLines(logs), Has.Count.EqualTo(3));
+    }
+
+    [Test]
     public void ProducersBlockedOnAFullQueueOverAFullDiskAreReleasedByDisposalAndEveryEventIsCounted()
     {
         var logs = MountLogs("1m");
