@@ -964,6 +964,15 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 // A link at a dated name was planted by someone else (see SymbolicLinks): the next name is used instead.
                 if (SymbolicLinks.IsLink(path)) SymbolicLinks.ReportLeftAlone(path);
                 else if (!(_fileSizeLimit is { } limit && File.Exists(path) && new FileInfo(path).Length >= limit)) break;
+                else if (path == _filePath)
+                {
+                    // Reopened after a fault, the file this sink was writing is full: going on in the next file is its
+                    // size roll, counted as one, and the roll that was due is done (rolling again would leave this new
+                    // file empty).
+                    _filePath = null;
+                    _rollBeforeNextEvent = false;
+                    CountRollover();
+                }
                 path = _naming.DatedPath(_period, ++_sequence);
             }
         }

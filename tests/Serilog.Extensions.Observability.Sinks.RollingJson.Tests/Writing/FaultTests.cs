@@ -524,6 +524,39 @@ public class FaultTests
     }
 
     [Test]
+    public void AFileReopenedPastTheSizeLimitAfterAWriterFaultIsCountedAsARolloverAndRollsOnce()
+    {
+        var clock = new ClockFailingOnTheWriter();
+        var logs = Path.Combine(_folder!.Path, "logs");
+        var sink = Create(Path.Combine(logs, "app-.json"), o =>
+        {
+            o.TimeProvider = clock;
+            o.FileSizeLimitBytes = 4 * 1024;
+        });
+        try
+        {
+            // Past the size limit: the next event is due to roll. Then a fault closes the file before that event is taken.
+            for (var i = 0; i < 3; i++) EmitAndWait(sink, Event(i, text: new string('r', 1_500)));
+            Assert.That(sink.Rollovers, Is.Zero);
+            clock.Failures = 1;
+            EmitAndWait(sink, Event(3, text: new string('r', 1_500)));
+            Assert.That(clock.Failures, Is.LessThan(0), "the premise: the fault happened");
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        // Before the fix the reopen went on past the full file into a new one without counting it, and the pending roll
+        // then rolled that new file before it got a line: an empty file, and one rollover for two new files.
+        var names = LogFiles.Names(logs);
+        Assert.That(names.Where(n => new FileInfo(Path.Combine(logs, n)).Length == 0), Is.Empty, string.Join(", ", names));
+        Assert.That(sink.Rollovers, Is.EqualTo(names.Length - 1), string.Join(", ", names));
+        Assert.That(names, Has.Length.EqualTo(2), string.Join(", ", names));
+        Assert.That(LogFiles.AllLines(logs), Has.Count.EqualTo(4));
+    }
+
+    [Test]
     public void WritingThatFailsAndResumesAgainAndAgainIsReportedResumedOncePerIntervalWithItsCount()
     {
         // A flapping disk: each recovery wrote a line. Here the file's path becomes a directory and a file again.
