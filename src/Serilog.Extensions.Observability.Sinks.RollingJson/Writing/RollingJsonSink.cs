@@ -37,6 +37,13 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// <summary>Waits between attempts to write a failed batch; after the last, the batch is dropped.</summary>
     internal static TimeSpan[] RetryDelays = { TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(1000) };
 
+    /// <summary>
+    /// How long the writer waits after a fault its catch-all took before it tries the next batch: such a fault (one that
+    /// comes before an event is taken from the queue) would otherwise repeat as fast as the writer can loop. Disposal
+    /// ends the wait.
+    /// </summary>
+    internal static TimeSpan FaultDelay = TimeSpan.FromMilliseconds(100);
+
     /// <summary>The least time between two SelfLog reports of one kind of trouble.</summary>
     internal static TimeSpan ReportInterval = TimeSpan.FromSeconds(10);
 
@@ -584,6 +591,10 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                     ThrottledReport.Write("RollingJson sink {0}: writer fault ({1} since the last report): {2}", _naming.Directory, faults, ex);
                 DropBuffered(SinkMetrics.ReasonIoError);
                 CloseFile(flushToDisk: false);
+                // Not at once: a fault that comes before an event is taken repeats at every batch, and the writer would
+                // loop on a whole core until it stopped. Disposal ends the wait; while stopping there is none (the
+                // shutdown deadline bounds the loop, and what is left then is counted as dropped).
+                _stopRequested.Wait(FaultDelay);
             }
         }
         CloseFile(flushToDisk: true);

@@ -474,10 +474,23 @@ public class FaultTests
             set => Volatile.Write(ref _failures, value);
         }
 
+        int _thrown;
+
+        /// <summary>How many times the clock has thrown.</summary>
+        public int Thrown => Volatile.Read(ref _thrown);
+
+        /// <summary>Set once the clock has thrown <see cref="SignalAt"/> times.</summary>
+        public ManualResetEventSlim Signal { get; } = new();
+
+        public int SignalAt { get; set; } = int.MaxValue;
+
         public override DateTimeOffset GetUtcNow()
         {
             if (Thread.CurrentThread.Name == "Serilog RollingJson writer" && Interlocked.Decrement(ref _failures) >= 0)
+            {
+                if (Interlocked.Increment(ref _thrown) == SignalAt) Signal.Set();
                 throw new InvalidOperationException("clock offline");
+            }
             return base.GetUtcNow();
         }
     }
@@ -512,8 +525,17 @@ public class FaultTests
         }
         const int faults = 50;
         clock.Failures = faults;
-        EmitAndWait(sink, Event(0));
-        sink.Dispose();
+        var faultDelay = RollingJsonSink.FaultDelay;
+        RollingJsonSink.FaultDelay = TimeSpan.FromMilliseconds(1);
+        try
+        {
+            EmitAndWait(sink, Event(0));
+        }
+        finally
+        {
+            RollingJsonSink.FaultDelay = faultDelay;
+            sink.Dispose();
+        }
 
         Assert.That(clock.Failures, Is.LessThan(0), "the premise: every planned fault happened");
         Assert.That(sink.EventsWritten, Is.EqualTo(1));
@@ -554,6 +576,41 @@ public class FaultTests
         Assert.That(sink.Rollovers, Is.EqualTo(names.Length - 1), string.Join(", ", names));
         Assert.That(names, Has.Length.EqualTo(2), string.Join(", ", names));
         Assert.That(LogFiles.AllLines(logs), Has.Count.EqualTo(4));
+    }
+
+    [Test]
+    public void AWriterFaultThatRepeatsMakesTheWriterWaitBeforeItsNextBatchUntilDisposalEndsTheWait()
+    {
+        // A fault the catch-all takes before any event is taken from the queue repeats at every batch: without a wait
+        // between them the writer loops at full speed on one core until the fault stops.
+        var faultDelay = RollingJsonSink.FaultDelay;
+        RollingJsonSink.FaultDelay = TimeSpan.FromHours(1);
+        var clock = new ClockFailingOnTheWriter { Failures = int.MaxValue, SignalAt = 2 };
+        RollingJsonSink? sink = null;
+        try
+        {
+            sink = Create(Path.Combine(_folder!.Path, "app.json"), o =>
+            {
+                o.TimeProvider = clock;
+                o.ShutdownTimeout = TimeSpan.FromSeconds(10);
+            });
+            sink.Emit(Event(0));
+            // A second fault before the test ends the wait is the writer spinning: it came at once before the fix.
+            // (A bounded wait for something that must not happen: it costs its time only when the test passes.)
+            Assert.That(clock.Signal.Wait(TimeSpan.FromMilliseconds(500)), Is.False, $"The writer tried {clock.Thrown} batches without waiting.");
+            Assert.That(clock.Thrown, Is.EqualTo(1));
+        }
+        finally
+        {
+            // The fault stops, and disposal ends the hour's wait: the event is written before disposal returns.
+            clock.Failures = 0;
+            sink?.Dispose();
+            RollingJsonSink.FaultDelay = faultDelay;
+        }
+
+        Assert.That(sink.WriterEnded, Is.True, "Disposal returned while the writer still waited after its fault.");
+        Assert.That(sink.EventsWritten, Is.EqualTo(1));
+        Assert.That(SelfLogLines("did not finish within the shutdown timeout"), Is.Empty);
     }
 
     [Test]
