@@ -136,6 +136,11 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     WriterCount _buffered;
     // Events that failed to format after some of the buffered ones were taken: completed with the buffer.
     int _failedBehindBuffered;
+    // A batch whose fsync failed and whose bytes could not be taken back through the failed handle: the file, and
+    // where the batch starts and how long it is (see TakeBackUnsynced).
+    string? _unsyncedPath;
+    long _unsyncedFrom;
+    long _unsyncedBytes;
     // Where each buffered event's line ends in the buffer: a write cut short keeps the whole lines that landed.
     readonly List<int> _lineEnds = new();
 
@@ -249,6 +254,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
 
     /// <summary>Test hook: runs on the writer just before it waits to retry a failed write.</summary>
     internal Action? BeforeRetryWaitForTests;
+
+    /// <summary>Test hook: runs instead of the fsync of a batch (<see cref="RollingJsonDurability.Durable"/>, or an event at <c>flushOnLevel</c>).</summary>
+    internal Action<FileStream>? FlushToDiskForTests;
 
     /// <summary>Test hook: runs in a second, concurrent <see cref="Dispose"/> just before it waits for the writer.</summary>
     internal Action? BeforeSecondDisposalWaitsForTests;
@@ -697,6 +705,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         {
             try
             {
+                if (_unsyncedPath is not null) TakeBackUnsynced();
                 if (_file is null) Open();
                 else if (_file.Length != _fileLength) ReopenChangedFile();
                 var file = _file!;
@@ -712,12 +721,27 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 }
                 try
                 {
-                    if (flushToDisk) file.Flush(flushToDisk: true);
+                    if (flushToDisk)
+                    {
+                        if (FlushToDiskForTests is { } flush) flush(file);
+                        else file.Flush(flushToDisk: true);
+                    }
                 }
                 catch
                 {
-                    // Not known to be on the disk: written again by the retry.
-                    try { file.SetLength(before); } catch (Exception) { /* the reopen adds a newline instead */ }
+                    // Not known to be on the disk: taken back, and written again by the retry.
+                    try
+                    {
+                        file.SetLength(before);
+                    }
+                    catch (Exception)
+                    {
+                        // Still in the file: taken back before the batch is written again (or dropped), else it would be
+                        // in the file twice, or in it and counted as dropped.
+                        _unsyncedPath = _filePath;
+                        _unsyncedFrom = before;
+                        _unsyncedBytes = _buffer.WrittenCount;
+                    }
                     throw;
                 }
                 _fileLength = before + _buffer.WrittenCount;
@@ -758,6 +782,12 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                     var dropped = _buffered.Events;
                     if (_ioReport.Add(dropped, out var total))
                         ThrottledReport.Write("RollingJson sink {0}: writing failed after retries, {1} event(s) dropped so far: {2}", _naming.Directory, total, ex.Message);
+                    if (_unsyncedPath is not null)
+                    {
+                        // Dropped, so not left in the file either (as far as it can be taken back).
+                        try { TakeBackUnsynced(); } catch (Exception) { /* reported with the drop */ }
+                        _unsyncedPath = null;
+                    }
                     DropBuffered(SinkMetrics.ReasonIoError);
                     // The roll was due because of what was buffered; none of it reached the file. Rolling anyway would
                     // start a new file per failed batch on a full disk: empty files, false rollovers, and with
@@ -771,6 +801,26 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 else if (_stopRequested.Wait(delay)) attempt--;
             }
         }
+    }
+
+    /// <summary>
+    /// Takes back a batch whose fsync failed and whose bytes the failed handle could not take back: through a new handle,
+    /// and only while the file ends with those bytes as this sink left it (never a file changed or replaced since, nor a
+    /// link planted at its name). Throws (and stays due) when the truncation fails again.
+    /// </summary>
+    void TakeBackUnsynced()
+    {
+        var path = _unsyncedPath!;
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+            if (file.Length == _unsyncedFrom + _unsyncedBytes && !SymbolicLinks.IsLink(path)) file.SetLength(_unsyncedFrom);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            // Gone: nothing left to take back.
+        }
+        _unsyncedPath = null;
     }
 
     /// <summary>

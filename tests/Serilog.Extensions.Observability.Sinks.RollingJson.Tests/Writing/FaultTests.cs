@@ -613,6 +613,59 @@ public class FaultTests
         Assert.That(SelfLogLines("did not finish within the shutdown timeout"), Is.Empty);
     }
 
+    [TestCase(1)]
+    [TestCase(int.MaxValue)]
+    public void ADurableBatchWhoseFsyncFailedAndCouldNotBeTakenBackIsInTheFileOnceOrNotAtAll(int failures)
+    {
+        var path = Path.Combine(_folder!.Path, "app.json");
+        var retryDelays = RollingJsonSink.RetryDelays;
+        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(1) };
+        RollingJsonSink? sink = null;
+        var left = failures;
+        try
+        {
+            sink = Create(path, o =>
+            {
+                o.Durability = RollingJsonDurability.Durable;
+                o.FileSizeLimitBytes = null;
+            });
+            sink.FlushToDiskForTests = file =>
+            {
+                if (Interlocked.Decrement(ref left) < 0)
+                {
+                    file.Flush(flushToDisk: true);
+                    return;
+                }
+                // The fsync fails after the batch was appended, and the handle is lost with it: the bytes cannot be taken
+                // back through it (as when the truncation fails too).
+                file.Dispose();
+                throw new IOException("fsync failed");
+            };
+            sink.Emit(Event(0));
+            sink.Emit(Event(1));
+            Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True);
+        }
+        finally
+        {
+            sink?.Dispose();
+            RollingJsonSink.RetryDelays = retryDelays;
+        }
+
+        // Before the fix each retry appended the batch again after the copy the failed fsync left: in the file twice when
+        // the retry succeeded, and three times (yet counted as dropped) when every attempt failed.
+        var sequences = File.Exists(path) ? LogFiles.Lines(path).Select(l => LogFiles.Property(LogFiles.Parse(l), "Seq").GetInt64()).ToList() : new List<long>();
+        if (failures == 1)
+        {
+            Assert.That(sequences, Is.EqualTo(new long[] { 0, 1 }));
+            Assert.That((sink.EventsWritten, sink.EventsDropped), Is.EqualTo((2L, 0L)));
+        }
+        else
+        {
+            Assert.That(sequences, Is.Empty, "A batch counted as dropped is not left in the file.");
+            Assert.That((sink.EventsWritten, sink.DroppedIoError), Is.EqualTo((0L, 2L)));
+        }
+    }
+
     [Test]
     public void WritingThatFailsAndResumesAgainAndAgainIsReportedResumedOncePerIntervalWithItsCount()
     {
