@@ -27,6 +27,7 @@ static class Program
 #if NET9_0_OR_GREATER
         if (args.Length == 3 && args[0] == "raised-child") return RaisedChild(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
 #endif
+        if (args.Length == 3 && args[0] == "retrying-exit-child") return RetryingExitChild(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
         if (args.Length == 5 && args[0] == "deep-child") return DeepChild(args[1], args[2], args[3], int.Parse(args[4], CultureInfo.InvariantCulture));
         if (args.Length != 2 || args[0] != "crash-child")
         {
@@ -100,6 +101,35 @@ static class Program
             default:
                 return 0;
         }
+    }
+
+    /// <summary>
+    /// <c>retrying-exit-child &lt;path&gt; &lt;count&gt;</c>: a directory stands at the file's path, so every write fails;
+    /// the writer takes all <c>count</c> events in one batch and waits (an hour) to retry it, and the child returns from
+    /// Main without <c>Log.CloseAndFlush()</c>, its SelfLog on standard error.
+    /// </summary>
+    static int RetryingExitChild(string path, int count)
+    {
+        Serilog.Debugging.SelfLog.Enable(Console.Error);
+        Directory.CreateDirectory(path);
+        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromHours(1) };
+        var sink = RollingJsonLoggerConfigurationExtensions.CreateSink(path, new RollingJsonOptions
+        {
+            RollingInterval = RollingJsonInterval.Infinite,
+            RetainedFileCountLimit = null,
+            FileSizeLimitBytes = null,
+            ShutdownTimeout = TimeSpan.FromMilliseconds(500),
+        });
+        using var waiting = new ManualResetEventSlim();
+        sink.BeforeRetryWaitForTests = waiting.Set;
+        sink.PauseWriter();
+        Log.Logger = new LoggerConfiguration().WriteTo.Sink(sink).CreateLogger();
+        for (var i = 0; i < count; i++) Log.Information("Retrying child event {Seq}", i);
+        sink.ResumeWriter();
+        if (!waiting.Wait(TimeSpan.FromSeconds(30))) return 5;
+        Console.Out.WriteLine("logged");
+        Console.Out.Flush();
+        return 0;
     }
 
 #if NET9_0_OR_GREATER

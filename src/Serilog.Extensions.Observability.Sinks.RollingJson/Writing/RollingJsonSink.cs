@@ -339,7 +339,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         Action<PosixSignalContext> handler = context =>
         {
             if (!WaitUntilWritten(_shutdownTimeout))
-                SafeSelfLog.WriteLine("RollingJson sink {0}: {1} is ending the process and {2} queued event(s) were not written within the shutdown timeout.", _naming.Directory, context.Signal, _queue.Count);
+                SafeSelfLog.WriteLine("RollingJson sink {0}: {1} is ending the process and {2} queued event(s) were not written within the shutdown timeout.", _naming.Directory, context.Signal, Unfinished);
         };
         try
         {
@@ -370,8 +370,14 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         // anyway, and a caller that waited in it and timed out has reported that.
         if (left <= TimeSpan.Zero || WaitUntilWritten(left)) return;
         if (Interlocked.Exchange(ref _processEndReported, 1) == 0)
-            SafeSelfLog.WriteLine("RollingJson sink {0}: the process is ending and {1} queued event(s) were not written within the shutdown timeout.", _naming.Directory, _queue.Count);
+            SafeSelfLog.WriteLine("RollingJson sink {0}: the process is ending and {1} queued event(s) were not written within the shutdown timeout.", _naming.Directory, Unfinished);
     }
+
+    /// <summary>
+    /// Events accepted and neither written nor dropped yet: those queued, and those the writer holds (a batch it waits to
+    /// retry on a failing disk), which the queue no longer counts.
+    /// </summary>
+    long Unfinished => Math.Max(0, _queue.EnqueuedPosition - Volatile.Read(ref _completed));
 
     /// <summary>Meters and reports queue-full drops counted after the writer's last report; any thread, once each.</summary>
     void ReportQueueFullAfterStop()

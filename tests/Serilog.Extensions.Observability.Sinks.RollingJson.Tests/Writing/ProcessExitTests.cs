@@ -57,6 +57,17 @@ public class ProcessExitTests
         Assert.That(lines.Count, Is.EqualTo(2_000), error);
     }
 
+    [Test]
+    public void EventsTheWriterHoldsInARetryWaitWhenTheProcessEndsAreReportedAsNotWritten()
+    {
+        // The writer took the whole queue in one batch and waits to retry it when the process ends: the events are no
+        // longer queued, yet not written. Before the fix the report counted only the queue: "0 queued event(s)".
+        var (code, lines, error) = RunChild(0, folder => ChildProcesses.ThisAssembly("retrying-exit-child", Path.Combine(folder, "app.json"), "10"));
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(lines, Is.Empty);
+        Assert.That(error, Does.Contain("the process is ending and 10 queued event(s) were not written within the shutdown timeout"), error);
+    }
+
     [Test, NonParallelizable]
     public void ASinkWhoseSignalHandlersCannotBeRegisteredStillLogsAndSaysSo()
     {
