@@ -27,7 +27,7 @@ static class Program
 #if NET9_0_OR_GREATER
         if (args.Length == 3 && args[0] == "raised-child") return RaisedChild(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
 #endif
-        if (args.Length == 3 && args[0] == "retrying-exit-child") return RetryingExitChild(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
+        if (args.Length == 4 && args[0] == "retrying-exit-child") return RetryingExitChild(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), args[3] == "recover");
         if (args.Length == 5 && args[0] == "deep-child") return DeepChild(args[1], args[2], args[3], int.Parse(args[4], CultureInfo.InvariantCulture));
         if (args.Length != 2 || args[0] != "crash-child")
         {
@@ -104,21 +104,24 @@ static class Program
     }
 
     /// <summary>
-    /// <c>retrying-exit-child &lt;path&gt; &lt;count&gt;</c>: a directory stands at the file's path, so every write fails;
-    /// the writer takes all <c>count</c> events in one batch and waits (an hour) to retry it, and the child returns from
-    /// Main without <c>Log.CloseAndFlush()</c>, its SelfLog on standard error.
+    /// <c>retrying-exit-child &lt;path&gt; &lt;count&gt; recover|stay</c>: a directory stands at the file's path, so every
+    /// write fails; the writer takes all <c>count</c> events in one batch and waits (an hour) to retry it, and the child
+    /// returns from Main without <c>Log.CloseAndFlush()</c>, its SelfLog on standard error. With <c>recover</c> the
+    /// directory is removed as the process ends, before the sink's own <c>ProcessExit</c> handler runs.
     /// </summary>
-    static int RetryingExitChild(string path, int count)
+    static int RetryingExitChild(string path, int count, bool recover)
     {
         Serilog.Debugging.SelfLog.Enable(Console.Error);
         Directory.CreateDirectory(path);
-        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromHours(1) };
+        if (recover) AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(path);
+        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromHours(1), TimeSpan.FromHours(1) };
         var sink = RollingJsonLoggerConfigurationExtensions.CreateSink(path, new RollingJsonOptions
         {
             RollingInterval = RollingJsonInterval.Infinite,
             RetainedFileCountLimit = null,
             FileSizeLimitBytes = null,
-            ShutdownTimeout = TimeSpan.FromMilliseconds(500),
+            // Long enough for a retry to write, short for the wait that cannot.
+            ShutdownTimeout = recover ? TimeSpan.FromSeconds(30) : TimeSpan.FromMilliseconds(500),
         });
         using var waiting = new ManualResetEventSlim();
         sink.BeforeRetryWaitForTests = waiting.Set;

@@ -71,6 +71,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     // Set once disposal starts: ends a retry wait begun before it, which would otherwise run past the shutdown deadline
     // (and past disposal's wait for the writer).
     readonly ManualResetEventSlim _stopRequested = new(false);
+    // Set when the process starts to end without disposal (see DrainAsProcessEnds): ends a retry wait once, so the
+    // drain's window is spent writing rather than waiting; the writer resets it (the process may go on).
+    readonly ManualResetEventSlim _processEnding = new(false);
 
     readonly ThrottledReport _queueFullReport = new(ReportInterval);
     readonly ThrottledReport _ioReport = new(ReportInterval);
@@ -321,6 +324,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             if (current != 0 && current > now) break;
             if (Interlocked.CompareExchange(ref _processEndDeadline, deadline, current) != current) continue;
             Volatile.Write(ref _processEndReported, 0);
+            _processEnding.Set();
             break;
         }
         WaitAsProcessEnds();
@@ -804,7 +808,12 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 BeforeRetryWaitForTests?.Invoke();
                 if (stopping) Thread.Sleep(delay);
                 // Disposal began during the wait: try again now, then wait within its deadline like any retry while stopping.
-                else if (_stopRequested.Wait(delay)) attempt--;
+                // So does the process starting to end without disposal: the drain's window is for writing.
+                else if (WaitHandle.WaitAny(new[] { _stopRequested.WaitHandle, _processEnding.WaitHandle }, delay) != WaitHandle.WaitTimeout)
+                {
+                    _processEnding.Reset();
+                    attempt--;
+                }
             }
         }
     }

@@ -62,10 +62,21 @@ public class ProcessExitTests
     {
         // The writer took the whole queue in one batch and waits to retry it when the process ends: the events are no
         // longer queued, yet not written. Before the fix the report counted only the queue: "0 queued event(s)".
-        var (code, lines, error) = RunChild(0, folder => ChildProcesses.ThisAssembly("retrying-exit-child", Path.Combine(folder, "app.json"), "10"));
+        var (code, lines, error) = RunChild(0, folder => ChildProcesses.ThisAssembly("retrying-exit-child", Path.Combine(folder, "app.json"), "10", "stay"));
         Assert.That(code, Is.EqualTo(0), error);
         Assert.That(lines, Is.Empty);
         Assert.That(error, Does.Contain("the process is ending and 10 queued event(s) were not written within the shutdown timeout"), error);
+    }
+
+    [Test]
+    public void AProcessEndCutsTheWritersRetryWaitShortSoTheDrainWritesTheBatch()
+    {
+        // The writer waits (an hour) to retry a batch when the process starts to end, and the path is writable again by
+        // then. Before the fix the drain spent its window while the writer slept, and the batch was lost.
+        var (code, lines, error) = RunChild(0, folder => ChildProcesses.ThisAssembly("retrying-exit-child", Path.Combine(folder, "app.json"), "10", "recover"));
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(lines, Has.Count.EqualTo(10), error);
+        Assert.That(error, Does.Not.Contain("were not written"), error);
     }
 
     [Test, NonParallelizable]
