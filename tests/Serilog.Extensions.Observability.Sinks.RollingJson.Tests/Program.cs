@@ -57,6 +57,16 @@ static class Program
 
     static int ExitChild(string path, int count, string how)
     {
+        // A signal this process was started ignoring (a background job of a non-interactive shell ignores SIGINT and
+        // SIGQUIT, and so does every process it starts, a test runner and this child included) stays ignored: the runtime
+        // installs no handler for it, and the test's SIGINT would neither reach the sink nor end the process. The state
+        // under test is a process that the signal ends, so the child takes the default action back, before anything sets
+        // the runtime's signal handling up (it reads each signal's disposition then).
+        if (how == "signal" && (!DefaultSignalAction(2) || !DefaultSignalAction(15)))
+        {
+            Console.Error.WriteLine("exit-child: could not restore the default action of SIGINT and SIGTERM.");
+            return 5;
+        }
         RollingJsonSink? held = null;
         // Subscribed before the sink exists, so these run before anything the sink subscribes: the writer is let go
         // only once the process is ending, and whatever the sink does about it then is all that saves the events.
@@ -134,6 +144,11 @@ static class Program
         Console.Out.Flush();
         return 0;
     }
+    /// <summary>Gives <paramref name="signal"/> its default action (SIG_DFL) back; false when the system refuses.</summary>
+    static bool DefaultSignalAction(int signal) => Signal(signal, IntPtr.Zero) != new IntPtr(-1);
+
+    [DllImport("libc", EntryPoint = "signal", SetLastError = true)]
+    static extern IntPtr Signal(int signal, IntPtr handler);
 
 #if NET9_0_OR_GREATER
     /// <summary>

@@ -33,6 +33,20 @@ public class ProcessExitTests
         Assert.That(lines.Count, Is.EqualTo(Events), error);
     }
 
+    [TestCase(15, 143)]
+    [TestCase(2, 130)]
+    public void EveryQueuedEventIsWrittenWhenSigtermOrSigintEndsAChildStartedWithTheSignalIgnored(int signal, int exitCode)
+    {
+        // A test runner started as a background job of a non-interactive shell (a CI step or a load loop that runs
+        // `dotnet test ... &`) has SIGINT ignored, and so has every process it starts: the runtime keeps an ignored signal
+        // ignored, and the test above then waited out its limit for a child that its SIGINT could not end.
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) Assert.Ignore("Signals need a Unix system.");
+        var (code, lines, error) = RunChild(signal, folder => ChildProcesses.IgnoringSignal(signal,
+            ChildProcesses.ThisAssembly("exit-child", Path.Combine(folder, "exit-.json"), Events.ToString(System.Globalization.CultureInfo.InvariantCulture), "signal")));
+        Assert.That(code, Is.EqualTo(exitCode), error);
+        Assert.That(lines.Count, Is.EqualTo(Events), error);
+    }
+
     [Test]
     public void EveryQueuedEventAndTheFatalEventOfTheUnhandledExceptionAreWrittenWhenItEndsTheProcess()
     {

@@ -24,6 +24,26 @@ static class ChildProcesses
     }
 
     /// <summary>
+    /// The same program started with <paramref name="signal"/> ignored, as every process a background job of a
+    /// non-interactive shell starts has SIGINT and SIGQUIT ignored (and keeps them so across exec). Unix only.
+    /// </summary>
+    public static ProcessStartInfo IgnoringSignal(int signal, ProcessStartInfo start)
+    {
+        var wrapped = new ProcessStartInfo("/bin/sh")
+        {
+            RedirectStandardOutput = start.RedirectStandardOutput,
+            RedirectStandardError = start.RedirectStandardError,
+            UseShellExecute = false,
+        };
+        wrapped.ArgumentList.Add("-c");
+        wrapped.ArgumentList.Add($"trap '' {signal}; exec \"$@\"");
+        wrapped.ArgumentList.Add("sh");
+        wrapped.ArgumentList.Add(start.FileName);
+        foreach (var argument in start.ArgumentList) wrapped.ArgumentList.Add(argument);
+        return wrapped;
+    }
+
+    /// <summary>
     /// Runs the child to its end: when <paramref name="readyLine"/> is given, waits for it as the child's first line of
     /// output and then sends <paramref name="signal"/> (0 sends none); every wait is bounded, and a child still running
     /// when this returns or throws is killed. Returns the exit code and what the child wrote to its standard error.
