@@ -143,6 +143,13 @@ public sealed class RollingJsonOptions
     internal TimeSpan? IdleSleep { get; set; }
 
     /// <summary>
+    /// How much longer than <see cref="ShutdownTimeout"/> disposal waits for the writer, for a write stuck in the kernel:
+    /// 1 second. Tests that assert the writer has ended when disposal returns lengthen it, so that a loaded machine's
+    /// scheduling stall is not taken for a writer that failed to stop.
+    /// </summary>
+    internal TimeSpan WriterStopMargin { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// A copy of these options that can be changed without changing them (the formatter and the time provider are
     /// shared, not copied).
     /// </summary>

@@ -59,6 +59,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     readonly bool _flushOnLevelEnabled;
     readonly bool _blockWhenFull;
     readonly TimeSpan _shutdownTimeout;
+    readonly TimeSpan _writerStopMargin;
     readonly Housekeeper _housekeeper;
     readonly LivePaths.Claim _claim;
     readonly Thread _writer;
@@ -182,6 +183,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             _flushOnLevel = options.FlushOnLevel ?? LogEventLevel.Fatal;
             _blockWhenFull = options.BlockWhenFull;
             _shutdownTimeout = options.ShutdownTimeout;
+            _writerStopMargin = options.WriterStopMargin;
             _housekeeper = new Housekeeper(naming, options, _zone, () => _filePath ?? _naming.FixedCurrentPath);
             _writer = new Thread(WriterLoop) { IsBackground = true, Name = "Serilog RollingJson writer" };
             SinkMetrics.Register(this);
@@ -1259,13 +1261,14 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     }
 
     /// <summary>
-    /// The shutdown timeout and a margin for a write stuck in the kernel, within what <see cref="Thread.Join(TimeSpan)"/>
-    /// accepts: the configuration allows a timeout up to <see cref="int.MaxValue"/> milliseconds.
+    /// The shutdown timeout and a margin for a write stuck in the kernel (<see cref="RollingJsonOptions.WriterStopMargin"/>),
+    /// within what <see cref="Thread.Join(TimeSpan)"/> accepts: the configuration allows a timeout up to
+    /// <see cref="int.MaxValue"/> milliseconds.
     /// </summary>
     TimeSpan WriterJoinTimeout()
     {
         var limit = TimeSpan.FromMilliseconds(int.MaxValue);
-        return _shutdownTimeout >= limit - TimeSpan.FromSeconds(1) ? limit : _shutdownTimeout + TimeSpan.FromSeconds(1);
+        return _shutdownTimeout >= limit - _writerStopMargin ? limit : _shutdownTimeout + _writerStopMargin;
     }
 
     public void Dispose()

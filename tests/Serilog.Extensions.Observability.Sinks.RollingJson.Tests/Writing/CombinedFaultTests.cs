@@ -61,12 +61,15 @@ public class CombinedFaultTests
     {
         var logs = MountLogs("1m");
         Mounts.FillDisk(_mountPoint!);
-        // A retry wait longer than the shutdown timeout and the margin disposal gives a write stuck in the kernel.
-        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromSeconds(5) };
+        // A retry wait longer than the shutdown timeout and the margin disposal gives a write stuck in the kernel. The
+        // margin is the wait limit, not its 1 s default: a loaded machine that stalls the writer longer than that is no
+        // writer that failed to stop.
+        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromMinutes(10) };
         var sink = Create(Path.Combine(logs, "app.json"), o =>
         {
             o.FileSizeLimitBytes = null;
             o.ShutdownTimeout = TimeSpan.FromMilliseconds(200);
+            o.WriterStopMargin = WaitLimit;
         });
         using var waiting = new ManualResetEventSlim();
         sink.BeforeRetryWaitForTests = waiting.Set;
@@ -250,13 +253,15 @@ public class CombinedFaultTests
         var logs = MountLogs("1m");
         Mounts.FillDisk(_mountPoint!);
         // The writer spends each batch in a long retry wait: the queue fills and stays full, and producers wait for room.
-        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromSeconds(5) };
+        // As above, the wait outlasts the shutdown timeout and disposal's margin, and the margin any scheduling stall.
+        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromMinutes(10) };
         var sink = Create(Path.Combine(logs, "app.json"), o =>
         {
             o.FileSizeLimitBytes = null;
             o.QueueLimit = 8;
             o.BlockWhenFull = true;
             o.ShutdownTimeout = TimeSpan.FromMilliseconds(200);
+            o.WriterStopMargin = WaitLimit;
         });
         const int producers = 4;
         long logged = 0;
