@@ -307,7 +307,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// <summary>
     /// Whether the section overrides the level of <c>Microsoft.AspNetCore</c> itself: an override for it or for a
     /// namespace holding it (<c>Microsoft</c>), which a more specific Warning override would beat. Names are matched as
-    /// the running Serilog matches them (<paramref name="comparison"/>): ordinally up to 3.x, ignoring case from 4.0.
+    /// the running Serilog matches them (<paramref name="comparison"/>): ordinally on Serilog 3.1.
     /// </summary>
     internal static bool SectionOverridesAspNetCore(IConfigurationSection section, StringComparison comparison)
     {

@@ -6,9 +6,9 @@ namespace Serilog.Extensions.Observability.AspNetCore.Hosting;
 static class OverrideNames
 {
     /// <summary>
-    /// Ordinal up to Serilog 3.x; ignoring case from Serilog 4.0, which applies an override named <c>microsoft</c> to
-    /// <c>Microsoft.AspNetCore.Hosting</c>. This package is built against Serilog 3.1 and runs against 4.x as well, so
-    /// the running Serilog is asked, once, through its public API.
+    /// Ordinal on Serilog 3.1 (an override named <c>microsoft</c> does not apply to <c>Microsoft.AspNetCore.Hosting</c>),
+    /// and in the Serilog 4 source read. This package is built against Serilog 3.1 and runs against later versions too,
+    /// so rather than assume it, the running Serilog is asked, once, through its public API.
     /// </summary>
     public static StringComparison Comparison { get; } = Probe();
 

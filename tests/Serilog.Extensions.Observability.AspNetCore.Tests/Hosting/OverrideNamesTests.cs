@@ -8,7 +8,7 @@ namespace Serilog.Extensions.Observability.AspNetCore.Tests.Hosting;
 /// <summary>
 /// Whether the <c>"Serilog"</c> section overrides the level of <c>Microsoft.AspNetCore</c> (so that AddObservability
 /// adds no Warning default of its own) is decided by matching override names as the running Serilog does: ordinally
-/// up to 3.x, ignoring case from 4.0. These packages are built against 3.1 and run against 4.x too.
+/// on 3.1, and as it answers at startup on any other. These packages are built against 3.1 and run against 4.x too.
 /// </summary>
 public class OverrideNamesTests
 {
@@ -37,8 +37,9 @@ public class OverrideNamesTests
     [TestCase("Microsoft.AspNetCore.Hosting", StringComparison.OrdinalIgnoreCase, false)]
     public void ASectionOverrideCountsForMicrosoftAspNetCoreWhenSerilogWouldApplyItThere(string name, StringComparison comparison, bool overrides)
     {
-        // Serilog 4 applies "microsoft" (an environment variable Serilog__MinimumLevel__Override__microsoft) to
-        // Microsoft.AspNetCore.*: a Warning default added beside it, more specific, would overrule the section.
+        // A Serilog that matched ignoring case would apply "microsoft" (an environment variable
+        // Serilog__MinimumLevel__Override__microsoft) to Microsoft.AspNetCore.*: a Warning default added beside it,
+        // more specific, would overrule the section.
         var section = new ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?> { [$"Serilog:MinimumLevel:Override:{name}"] = "Information" })
             .Build()
