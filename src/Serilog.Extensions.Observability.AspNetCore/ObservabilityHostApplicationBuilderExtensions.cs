@@ -323,41 +323,44 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// <summary>
     /// The level of <c>Microsoft.AspNetCore</c> when the section does not override it: Warning, or the section's default
     /// level when that is higher (a Warning override would lower it), followed through configuration reloads as
-    /// Serilog.Settings.Configuration follows the default itself.
+    /// Serilog.Settings.Configuration follows the default itself: the directive it took the default from at startup only
+    /// (not a <c>"MinimumLevel"</c> an edit rewrites from a plain value to an object or back, nor a default an edit adds),
+    /// and a value that is no level leaves the level as it was.
     /// </summary>
     static Core.LoggingLevelSwitch AspNetCoreLevelSwitch(IConfiguration configuration, IConfigurationSection section)
     {
-        var levelSwitch = new Core.LoggingLevelSwitch(AspNetCoreLevel(configuration, section));
+        // "MinimumLevel": "Error" or "MinimumLevel": { "Default": "Error" }; a level switch ("$name") is not known here.
+        var directive = DefaultLevelDirective(configuration, section.GetSection("MinimumLevel"));
+        var levelSwitch = new Core.LoggingLevelSwitch(
+            Enum.TryParse<LogEventLevel>(directive?.Value, ignoreCase: true, out var level) ? AspNetCoreLevel(level) : LogEventLevel.Warning);
+        if (directive is null) return levelSwitch;
         // Lives as long as the configuration, as Serilog.Settings.Configuration's own subscriptions do: one per logger
         // built from it (the host's, and a late one after the host is disposed).
-        ChangeToken.OnChange(section.GetReloadToken, () => levelSwitch.MinimumLevel = AspNetCoreLevel(configuration, section));
+        ChangeToken.OnChange(directive.GetReloadToken, () =>
+        {
+            if (Enum.TryParse<LogEventLevel>(directive.Value, ignoreCase: true, out var reloaded))
+                levelSwitch.MinimumLevel = AspNetCoreLevel(reloaded);
+        });
         return levelSwitch;
     }
 
-    static LogEventLevel AspNetCoreLevel(IConfiguration configuration, IConfigurationSection section)
-    {
-        // "MinimumLevel": "Error" or "MinimumLevel": { "Default": "Error" }; a level switch ("$name") is not known here.
-        return Enum.TryParse<LogEventLevel>(DefaultLevel(configuration, section.GetSection("MinimumLevel")), ignoreCase: true, out var level)
-            && Enum.IsDefined(level) && level > LogEventLevel.Warning
-            ? level
-            : LogEventLevel.Warning;
-    }
+    static LogEventLevel AspNetCoreLevel(LogEventLevel defaultLevel) =>
+        Enum.IsDefined(defaultLevel) && defaultLevel > LogEventLevel.Warning ? defaultLevel : LogEventLevel.Warning;
 
     /// <summary>
-    /// The section's default level as Serilog.Settings.Configuration takes it: <c>"MinimumLevel": "Error"</c> or its
-    /// <c>"Default"</c>; when the two come from different sources (appsettings.json and an environment variable), the
-    /// one of the source added last, and none when neither source set a non-empty value.
+    /// The key Serilog.Settings.Configuration takes the section's default level from, and follows through reloads:
+    /// <c>"MinimumLevel": "Error"</c> or its <c>"Default"</c>; when both are set by different sources (appsettings.json
+    /// and an environment variable), the one of the source added last. Null when neither is set.
     /// </summary>
-    static string? DefaultLevel(IConfiguration configuration, IConfigurationSection minimumLevel)
+    static IConfigurationSection? DefaultLevelDirective(IConfiguration configuration, IConfigurationSection minimumLevel)
     {
-        var plain = minimumLevel.Value;
-        var nested = minimumLevel["Default"];
-        if (plain is null || nested is null || configuration is not IConfigurationRoot root) return plain ?? nested;
-        var defaultPath = ConfigurationPath.Combine(minimumLevel.Path, "Default");
+        var nested = minimumLevel.GetSection("Default");
+        if (minimumLevel.Value is null) return nested.Value is null ? null : nested;
+        if (nested.Value is null || configuration is not IConfigurationRoot root) return minimumLevel;
         foreach (var provider in root.Providers.Reverse())
         {
-            if (provider.TryGet(minimumLevel.Path, out var value) && !string.IsNullOrEmpty(value)) return value;
-            if (provider.TryGet(defaultPath, out value) && !string.IsNullOrEmpty(value)) return value;
+            if (provider.TryGet(minimumLevel.Path, out _)) return minimumLevel;
+            if (provider.TryGet(nested.Path, out _)) return nested;
         }
         return null;
     }

@@ -288,6 +288,63 @@ public class SerilogSectionTests
     }
 
     [Test]
+    public void AspNetCoreFollowsTheDefaultLevelDirectiveSerilogTookAtStartup()
+    {
+        // Serilog.Settings.Configuration follows the default level's directive it took at startup ("Default" here): an
+        // edit that rewrites it as a plain "MinimumLevel": "Error" leaves the logger at Information until a restart.
+        // AddObservability()'s ASP.NET Core level must stay with the logger's default, not quiet ASP.NET Core's
+        // warnings on a default the logger does not have.
+        using var logs = TempFolder.ForCaller();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:MinimumLevel:Default"] = "Information",
+            ["Serilog:WriteTo:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(logs.Path, "app-.json"),
+        });
+        builder.AddObservability();
+        var app = builder.Build();
+
+        var aspNetCore = Log.ForContext("SourceContext", "Microsoft.AspNetCore.Routing.EndpointMiddleware");
+        app.Configuration["Serilog:MinimumLevel:Default"] = null;
+        app.Configuration["Serilog:MinimumLevel"] = "Error";
+        ((IConfigurationRoot)app.Configuration).Reload();
+        Log.Information("At the logger's default, still the startup one");
+        aspNetCore.Warning("At the ASP.NET Core default, still the startup one");
+        app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+        Assert.That(LogFileEvents.Read(logs.Path).Select(e => LogFileEvents.Prop(e, "@mt")),
+            Is.EqualTo(new[] { "At the logger's default, still the startup one", "At the ASP.NET Core default, still the startup one" }));
+    }
+
+    [Test]
+    public void ADefaultLevelReloadedAsAValueSerilogCannotParseLeavesAspNetCoreAtItsLevel()
+    {
+        // Serilog.Settings.Configuration keeps the logger's default when a reload brings a value that is no level (an
+        // operator's typo): ASP.NET Core must keep the default's level with it, not fall back to Warning below it.
+        using var logs = TempFolder.ForCaller();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:MinimumLevel:Default"] = "Error",
+            ["Serilog:WriteTo:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(logs.Path, "app-.json"),
+        });
+        builder.AddObservability();
+        var app = builder.Build();
+
+        var aspNetCore = Log.ForContext("SourceContext", "Microsoft.AspNetCore.Routing.EndpointMiddleware");
+        app.Configuration["Serilog:MinimumLevel:Default"] = "Eror";
+        ((IConfigurationRoot)app.Configuration).Reload();
+        Log.Warning("Below the logger's default, still the startup one");
+        aspNetCore.Warning("Below the ASP.NET Core level, still the startup default");
+        aspNetCore.Error("At the startup default");
+        app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+        Assert.That(LogFileEvents.Read(logs.Path).Select(e => LogFileEvents.Prop(e, "@mt")), Is.EqualTo(new[] { "At the startup default" }));
+    }
+
+    [Test]
     public void TheConfigureCallbacksLevelForAspNetCoreWinsOverAddObservabilitysDefault()
     {
         using var logs = TempFolder.ForCaller();
