@@ -608,7 +608,11 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             {
                 // The writer must outlive anything: report and carry on with the next batch.
                 if (_faultReport.Add(1, out var faults))
-                    ThrottledReport.Write("RollingJson sink {0}: writer fault ({1} since the last report): {2}", _naming.Directory, faults, ex);
+                {
+                    // The exception shown is this fault's: the latest of those the count sums, not the first.
+                    if (faults == 1) ThrottledReport.Write("RollingJson sink {0}: writer fault: {1}", _naming.Directory, ex);
+                    else ThrottledReport.Write("RollingJson sink {0}: writer faults ({1} since the last report), the latest: {2}", _naming.Directory, faults, ex);
+                }
                 DropBuffered(SinkMetrics.ReasonIoError);
                 CloseFile(flushToDisk: false);
                 // Not at once: a fault that comes before an event is taken repeats at every batch, and the writer would
