@@ -17,6 +17,8 @@ sealed class LoggerRoute(ILogger host)
     readonly object _sync = new();
     ILogger? _host = host;
     WeakReference<ILogger>? _after;
+    // Whether _after holds a late logger rather than the closed host logger: the line reporting it gone names which.
+    bool _lateTookOver;
     // The hand-off loggers holding a logger derived from the host's (ForContext), which holds the host's logger: the
     // route makes them forget it when the host's logger is closed, also those that never write again.
     List<HandOffLogger>? _onHost = new();
@@ -37,7 +39,12 @@ sealed class LoggerRoute(ILogger host)
         {
             if (Volatile.Read(ref _after) is { } after && after.TryGetTarget(out var logger)) return logger;
             if (Interlocked.Exchange(ref _goneReported, 1) == 0)
-                SafeSelfLog.WriteLine("AddObservability: events written through an ILogger<T> of a disposed host, after the logger that took them over was closed and released, are dropped (reported once per host).");
+            {
+                if (Volatile.Read(ref _lateTookOver))
+                    SafeSelfLog.WriteLine("AddObservability: events written through an ILogger<T> of a disposed host, after the logger that took them over was closed and released, are dropped (reported once per host).");
+                else
+                    SafeSelfLog.WriteLine("AddObservability: events written through an ILogger<T> of a disposed host, after the host's closed logger was released (no logger took them over), are dropped (reported once per host).");
+            }
             return Core.Logger.None;
         }
     }
@@ -65,6 +72,7 @@ sealed class LoggerRoute(ILogger host)
         lock (_sync)
         {
             if (_host is not { } closed) return;
+            Volatile.Write(ref _lateTookOver, late is not null);
             Volatile.Write(ref _after, new WeakReference<ILogger>(late ?? closed));
             Volatile.Write(ref _host, null);
             foreach (var logger in _onHost!)

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Serilog.Extensions.Observability.AspNetCore.Hosting;
 using Serilog.Extensions.Observability.Tests.Support;
 
 namespace Serilog.Extensions.Observability.AspNetCore.Tests.Hosting;
@@ -68,6 +69,38 @@ public class HandOffLoggerTests
         Log.CloseAndFlush();
         // After Log.CloseAndFlush() too (the late logger is closed).
         Assert.DoesNotThrow(() => kept.LogWarning("After the late logger is closed {Value}", 3));
+    }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public void TheDroppedEventsLineNamesTheLoggerThatWasReleased(bool lateLoggerTookOver)
+    {
+        var (route, released) = CloseARoute(lateLoggerTookOver);
+        Assert.That(Collected.Eventually(released), Is.True, "the premise: the logger after the host is gone");
+        var selfLog = new List<string>();
+        using (TemporarySelfLog.SaveTo(selfLog))
+        {
+            Assert.That(route.After, Is.SameAs(global::Serilog.Core.Logger.None));
+            Assert.That(route.After, Is.SameAs(global::Serilog.Core.Logger.None));
+        }
+
+        Assert.That(selfLog, Has.Count.EqualTo(1), string.Join("\n", selfLog));
+        if (lateLoggerTookOver)
+            Assert.That(selfLog[0], Does.Contain("after the logger that took them over was closed and released, are dropped"));
+        else
+            Assert.That(selfLog[0], Does.Contain("after the host's closed logger was released (no logger took them over), are dropped")
+                .And.Not.Contain("took them over was closed"));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static (LoggerRoute Route, WeakReference Released) CloseARoute(bool lateLoggerTookOver)
+    {
+        var host = new LoggerConfiguration().CreateLogger();
+        var route = new LoggerRoute(host);
+        var late = lateLoggerTookOver ? new LoggerConfiguration().CreateLogger() : null;
+        host.Dispose();
+        route.Close(late);
+        return (route, new WeakReference(late ?? host));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
