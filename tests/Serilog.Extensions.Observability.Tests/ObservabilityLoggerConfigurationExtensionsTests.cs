@@ -717,6 +717,24 @@ public class ObservabilityLoggerConfigurationExtensionsTests
         Assert.That(captured, Is.EqualTo($"[INF] HTTP GET {expected} responded {expected}{Environment.NewLine}"));
     }
 
+    [TestCase('\n', "\\n", "\\n")]
+    [TestCase('\u001b', "\\u001b", "\\u001b", TestName = "{m}(ESC)")]
+    [TestCase('x', "'x'", "x", TestName = "{m}(a plain char, as Serilog writes it)")]
+    [NonParallelizable]
+    public void TheTextConsoleEscapesAControlCharacterHeldAsAChar(char value, string inMessage, string inTemplate)
+    {
+        // The console writes a char as it is, like a string (quoted in the message, bare in the output template). An
+        // escaped one is written as its escape's text, as an escaped string is.
+        const string template = "[{Level:u3}] {Message:lj} {Separator}{NewLine}";
+        var captured = ConsoleOutput(() =>
+        {
+            using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text, template)).CreateLogger();
+            logger.ForContext("Separator", value).Information("Split on {Separator}", value);
+        });
+
+        Assert.That(captured, Is.EqualTo($"[INF] Split on {inMessage} {inTemplate}{Environment.NewLine}"));
+    }
+
     [Test]
     [NonParallelizable]
     public void TheTextConsoleEscapesANestedStringOnce()

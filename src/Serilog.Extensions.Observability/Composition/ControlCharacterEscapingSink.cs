@@ -6,7 +6,7 @@ using Serilog.Events;
 namespace Serilog.Extensions.Observability.Composition;
 
 /// <summary>
-/// Hands the text console a copy of each event whose string values hold a control character, with those characters
+/// Hands the text console a copy of each event whose string (or char) values hold a control character, with those characters
 /// escaped (<c>\r</c>, <c>\n</c>, <c>\u001b</c>). <c>{Message:lj}</c> and output-template properties write a string as
 /// it is: a request path <c>/a%0D%0A[12:00:00 INF] ...</c> or a user name with a line break would write a line that
 /// looks like an event of its own, and an escape sequence would reach the terminal. The JSON formats escape them
@@ -62,11 +62,18 @@ sealed class ControlCharacterEscapingSink(ILogEventSink inner) : ILogEventSink
     }
 
     /// <summary>
-    /// <paramref name="value"/> itself unless it is a string holding a character to escape. Only top-level strings: the
-    /// console writes a string inside a sequence, structure or dictionary as quoted JSON, escaped already.
+    /// <paramref name="value"/> itself unless it is a string holding a character to escape, or a char to escape (which
+    /// becomes the string of its escape, written without the quotes the console puts around a char in the message).
+    /// Only top-level strings and chars: the console writes those inside a sequence, structure or dictionary as quoted
+    /// JSON, escaped already. Other scalars (a type logged as a scalar with <c>Destructure.AsScalar&lt;T&gt;()</c>) are left
+    /// as they are: their text comes from their own formatting, which this does not look into.
     /// </summary>
-    static LogEventPropertyValue Escape(LogEventPropertyValue value) =>
-        value is ScalarValue { Value: string text } && text.AsSpan().IndexOfAny(Unsafe) >= 0 ? new ScalarValue(Escape(text)) : value;
+    static LogEventPropertyValue Escape(LogEventPropertyValue value) => value switch
+    {
+        ScalarValue { Value: string text } when text.AsSpan().IndexOfAny(Unsafe) >= 0 => new ScalarValue(Escape(text)),
+        ScalarValue { Value: char c } when Unsafe.Contains(c) => new ScalarValue(Escape(c.ToString())),
+        _ => value,
+    };
 
     static string Escape(string text)
     {
