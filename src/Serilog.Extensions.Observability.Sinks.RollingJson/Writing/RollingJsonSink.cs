@@ -72,8 +72,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     // Set once disposal starts: ends a retry wait begun before it, which would otherwise run past the shutdown deadline
     // (and past disposal's wait for the writer).
     readonly ManualResetEventSlim _stopRequested = new(false);
-    // Set when the process starts to end without disposal (see DrainAsProcessEnds): ends a retry wait once, so the
-    // drain's window is spent writing rather than waiting; the writer resets it (the process may go on).
+    // Set when the process starts to end without disposal (see DrainAsProcessEnds, and the SIGTERM/SIGINT handler): ends
+    // a retry wait once, so the drain's window is spent writing rather than waiting; the writer resets it (the process
+    // may go on).
     readonly ManualResetEventSlim _processEnding = new(false);
 
     readonly ThrottledReport _queueFullReport = new(ReportInterval);
@@ -344,6 +345,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     {
         Action<PosixSignalContext> handler = context =>
         {
+            // As at ProcessExit, which .NET 10 does not raise here: a writer waiting to retry a failed write tries again
+            // now, within this wait. Should another handler cancel the signal, the writer has only retried early.
+            _processEnding.Set();
             if (!WaitUntilWritten(_shutdownTimeout))
                 SafeSelfLog.WriteLine("RollingJson sink {0}: {1} is ending the process and {2} queued event(s) were not written within the shutdown timeout.", _naming.Directory, context.Signal, Unfinished);
         };

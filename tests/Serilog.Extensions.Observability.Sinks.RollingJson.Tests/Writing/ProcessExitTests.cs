@@ -93,6 +93,59 @@ public class ProcessExitTests
         Assert.That(error, Does.Not.Contain("were not written"), error);
     }
 
+    [TestCase(PosixSignal.SIGTERM)]
+    [TestCase(PosixSignal.SIGINT)]
+    [NonParallelizable]
+    public void ASignalCutsTheWritersRetryWaitShortSoItsHandlerWritesTheBatch(PosixSignal signal)
+    {
+        // .NET 10 ends a process without a host on SIGTERM and SIGINT without ProcessExit (.NET 8 on SIGINT): the
+        // signal's handler is the only drain. The writer waits (an hour) to retry a batch, and the path is writable again
+        // when the signal comes. Before the fix only ProcessExit cut the wait short: the handler spent its shutdown
+        // timeout while the writer slept, and the batch was lost.
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "app.json");
+        Directory.CreateDirectory(path);
+        var handlers = new Dictionary<PosixSignal, Action<PosixSignalContext>>();
+        var retryDelays = RollingJsonSink.RetryDelays;
+        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromHours(1) };
+        RollingJsonSink.CreateSignalRegistrationForTests = (registered, handler) =>
+        {
+            handlers[registered] = handler;
+            return null!;
+        };
+        RollingJsonSink sink;
+        try
+        {
+            sink = Support.Sinks.Create(path, o =>
+            {
+                o.FileSizeLimitBytes = null;
+                o.ShutdownTimeout = TimeSpan.FromSeconds(5);
+            });
+        }
+        finally
+        {
+            RollingJsonSink.CreateSignalRegistrationForTests = null;
+        }
+        try
+        {
+            using var waiting = new ManualResetEventSlim();
+            sink.BeforeRetryWaitForTests = waiting.Set;
+            sink.Emit(Support.Sinks.Event(0));
+            Assert.That(waiting.Wait(Support.Sinks.WaitLimit), Is.True, "The first write should fail on the directory.");
+            Directory.Delete(path);
+
+            handlers[signal](new PosixSignalContext(signal));
+
+            Assert.That(sink.EventsWritten, Is.EqualTo(1), "The signal's drain passed while the writer waited to retry.");
+        }
+        finally
+        {
+            sink.Dispose();
+            RollingJsonSink.RetryDelays = retryDelays;
+        }
+        Assert.That(LogFiles.Lines(path), Has.Count.EqualTo(1));
+    }
+
     [Test, NonParallelizable]
     public void ASinkWhoseSignalHandlersCannotBeRegisteredStillLogsAndSaysSo()
     {
