@@ -39,8 +39,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
 
     /// <summary>
     /// How long the writer waits after a fault its catch-all took before it tries the next batch: such a fault (one that
-    /// comes before an event is taken from the queue) would otherwise repeat as fast as the writer can loop. Disposal
-    /// ends the wait.
+    /// comes before an event is taken from the queue) would otherwise repeat as fast as the writer can loop. Disposal,
+    /// or the process starting to end, ends the wait.
     /// </summary>
     internal static TimeSpan FaultDelay = TimeSpan.FromMilliseconds(100);
 
@@ -73,8 +73,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     // (and past disposal's wait for the writer).
     readonly ManualResetEventSlim _stopRequested = new(false);
     // Set when the process starts to end without disposal (see DrainAsProcessEnds, and the SIGTERM/SIGINT handler): ends
-    // a retry wait once, so the drain's window is spent writing rather than waiting; the writer resets it (the process
-    // may go on).
+    // a retry wait, or the wait after a fault, once, so the drain's window is spent writing rather than waiting; the
+    // writer resets it (the process may go on).
     readonly ManualResetEventSlim _processEnding = new(false);
 
     readonly ThrottledReport _queueFullReport = new(ReportInterval);
@@ -620,9 +620,10 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 DropBuffered(SinkMetrics.ReasonIoError);
                 CloseFile(flushToDisk: false);
                 // Not at once: a fault that comes before an event is taken repeats at every batch, and the writer would
-                // loop on a whole core until it stopped. Disposal ends the wait; while stopping there is none (the
-                // shutdown deadline bounds the loop, and what is left then is counted as dropped).
-                _stopRequested.Wait(FaultDelay);
+                // loop on a whole core until it stopped. Disposal ends the wait, and so does the process starting to end
+                // (the drain's window is for writing); while stopping there is none (the shutdown deadline bounds the
+                // loop, and what is left then is counted as dropped).
+                WaitUnlessEnding(FaultDelay);
             }
         }
         CloseFile(flushToDisk: true);
@@ -819,13 +820,21 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 if (stopping) Thread.Sleep(delay);
                 // Disposal began during the wait: try again now, then wait within its deadline like any retry while stopping.
                 // So does the process starting to end without disposal: the drain's window is for writing.
-                else if (WaitHandle.WaitAny(new[] { _stopRequested.WaitHandle, _processEnding.WaitHandle }, delay) != WaitHandle.WaitTimeout)
-                {
-                    _processEnding.Reset();
-                    attempt--;
-                }
+                else if (WaitUnlessEnding(delay)) attempt--;
             }
         }
+    }
+
+    /// <summary>
+    /// Waits <paramref name="delay"/> on the writer unless disposal has started or the process starts to end; true when
+    /// cut short. The process's end cuts one wait short: the signal is reset, as the process may go on.
+    /// </summary>
+    bool WaitUnlessEnding(TimeSpan delay)
+    {
+        if (WaitHandle.WaitAny(new[] { _stopRequested.WaitHandle, _processEnding.WaitHandle }, delay) == WaitHandle.WaitTimeout)
+            return false;
+        _processEnding.Reset();
+        return true;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support;
 using Serilog.Extensions.Observability.Sinks.RollingJson.Writing;
@@ -612,6 +613,45 @@ public class FaultTests
         Assert.That(sink.WriterEnded, Is.True, "Disposal returned while the writer still waited after its fault.");
         Assert.That(sink.EventsWritten, Is.EqualTo(1));
         Assert.That(SelfLogLines("did not finish within the shutdown timeout"), Is.Empty);
+    }
+
+    [Test]
+    public void AProcessEndCutsTheWaitAfterAWriterFaultShortSoTheDrainWritesTheEvent()
+    {
+        // The writer waits (an hour) after a fault its catch-all took, and the fault is gone when the process starts to
+        // end without disposal (here SIGTERM, whose handler is the drain on .NET 10; ProcessExit sets the same signal).
+        // Before the fix only disposal ended that wait: the drain spent its window while the writer slept.
+        var faultDelay = RollingJsonSink.FaultDelay;
+        RollingJsonSink.FaultDelay = TimeSpan.FromHours(1);
+        var clock = new ClockFailingOnTheWriter { Failures = 1, SignalAt = 1 };
+        Action<PosixSignalContext>? terminate = null;
+        RollingJsonSink.CreateSignalRegistrationForTests = (signal, handler) =>
+        {
+            if (signal == PosixSignal.SIGTERM) terminate = handler;
+            return null!;
+        };
+        RollingJsonSink? sink = null;
+        try
+        {
+            sink = Create(Path.Combine(_folder!.Path, "app.json"), o =>
+            {
+                o.TimeProvider = clock;
+                o.ShutdownTimeout = TimeSpan.FromSeconds(5);
+            });
+            RollingJsonSink.CreateSignalRegistrationForTests = null;
+            sink.Emit(Event(0));
+            Assert.That(clock.Signal.Wait(WaitLimit), Is.True, "The writer's clock should have failed.");
+
+            terminate!(new PosixSignalContext(PosixSignal.SIGTERM));
+
+            Assert.That(sink.EventsWritten, Is.EqualTo(1), "The drain passed while the writer waited after its fault.");
+        }
+        finally
+        {
+            RollingJsonSink.CreateSignalRegistrationForTests = null;
+            sink?.Dispose();
+            RollingJsonSink.FaultDelay = faultDelay;
+        }
     }
 
     [TestCase(1)]
