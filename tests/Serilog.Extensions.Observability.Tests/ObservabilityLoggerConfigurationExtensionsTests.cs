@@ -735,6 +735,23 @@ public class ObservabilityLoggerConfigurationExtensionsTests
         Assert.That(captured, Is.EqualTo($"[INF] Split on {inMessage} {inTemplate}{Environment.NewLine}"));
     }
 
+    [TestCase("{Message:l}{NewLine}", "[\"\\n\"] {C=\"\\u001B\"} {[\"\\r\"]=\"\\n\"}")]
+    [TestCase("{Message:lj}{NewLine}", "[\"\\n\"] {\"C\": \"\\u001B\"} {\"\\r\": \"\\n\"}")]
+    [NonParallelizable]
+    public void TheTextConsoleWritesAControlCharacterHeldAsACharInsideAValueAsQuotedJson(string template, string expected)
+    {
+        // Without the j format (a template's {Message}, {Message:l} or {Properties}) the console writes a char inside a
+        // sequence, structure or dictionary as it is, between single quotes, where it writes a string as quoted JSON:
+        // a line break or an escape sequence reached the console. With j it was quoted JSON already, and stays so.
+        var captured = ConsoleOutput(() =>
+        {
+            using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text, template)).CreateLogger();
+            logger.Information("{Chars} {@Holder} {Map}", new[] { '\n' }, new { C = '\u001b' }, new Dictionary<char, char> { ['\r'] = '\n' });
+        });
+
+        Assert.That(captured, Is.EqualTo(expected + Environment.NewLine));
+    }
+
     [Test]
     [NonParallelizable]
     public void TheTextConsoleEscapesANestedStringOnce()

@@ -64,16 +64,84 @@ sealed class ControlCharacterEscapingSink(ILogEventSink inner) : ILogEventSink
     /// <summary>
     /// <paramref name="value"/> itself unless it is a string holding a character to escape, or a char to escape (which
     /// becomes the string of its escape, written without the quotes the console puts around a char in the message).
-    /// Only top-level strings and chars: the console writes those inside a sequence, structure or dictionary as quoted
-    /// JSON, escaped already. Other scalars (a type logged as a scalar with <c>Destructure.AsScalar&lt;T&gt;()</c>) are left
-    /// as they are: their text comes from their own formatting, which this does not look into.
+    /// Strings inside a sequence, structure or dictionary are left alone: the console writes them as quoted JSON, escaped
+    /// already; chars there are not (see <see cref="EscapeNested"/>). Other scalars (a type logged as a scalar with
+    /// <c>Destructure.AsScalar&lt;T&gt;()</c>) are left as they are: their text comes from their own formatting, which this
+    /// does not look into.
     /// </summary>
     static LogEventPropertyValue Escape(LogEventPropertyValue value) => value switch
     {
         ScalarValue { Value: string text } when text.AsSpan().IndexOfAny(Unsafe) >= 0 => new ScalarValue(Escape(text)),
         ScalarValue { Value: char c } when Unsafe.Contains(c) => new ScalarValue(Escape(c.ToString())),
+        SequenceValue or StructureValue or DictionaryValue => EscapeNested(value),
         _ => value,
     };
+
+    /// <summary>
+    /// A value inside a sequence, structure or dictionary, with each control char in it made a string of that char: a
+    /// template without the <c>j</c> format (<c>{Message:l}</c>, <c>{Properties}</c>) writes a char there as it is,
+    /// between single quotes, and a string as quoted JSON (<c>"\n"</c>), as the <c>j</c> format writes both. Itself when
+    /// there is none.
+    /// </summary>
+    static LogEventPropertyValue EscapeNested(LogEventPropertyValue value)
+    {
+        switch (value)
+        {
+            case ScalarValue { Value: char c } when Unsafe.Contains(c):
+                return new ScalarValue(c.ToString());
+            case SequenceValue sequence:
+            {
+                LogEventPropertyValue[]? elements = null;
+                for (var i = 0; i < sequence.Elements.Count; i++)
+                {
+                    var escaped = EscapeNested(sequence.Elements[i]);
+                    if (elements is null && ReferenceEquals(escaped, sequence.Elements[i])) continue;
+                    elements ??= sequence.Elements.ToArray();
+                    elements[i] = escaped;
+                }
+                return elements is null ? value : new SequenceValue(elements);
+            }
+            case StructureValue structure:
+            {
+                LogEventProperty[]? properties = null;
+                for (var i = 0; i < structure.Properties.Count; i++)
+                {
+                    var property = structure.Properties[i];
+                    var escaped = EscapeNested(property.Value);
+                    if (properties is null && ReferenceEquals(escaped, property.Value)) continue;
+                    properties ??= structure.Properties.ToArray();
+                    properties[i] = new LogEventProperty(property.Name, escaped);
+                }
+                return properties is null ? value : new StructureValue(properties, structure.TypeTag);
+            }
+            case DictionaryValue dictionary:
+            {
+                List<KeyValuePair<ScalarValue, LogEventPropertyValue>>? elements = null;
+                var index = 0;
+                foreach (var element in dictionary.Elements)
+                {
+                    var key = (ScalarValue)EscapeNested(element.Key);
+                    // A char key made a string must not take the place of a string key already there.
+                    if (!ReferenceEquals(key, element.Key) && dictionary.Elements.ContainsKey(key)) key = new ScalarValue(Escape((string)key.Value!));
+                    var escaped = EscapeNested(element.Value);
+                    if (elements is null && ReferenceEquals(key, element.Key) && ReferenceEquals(escaped, element.Value))
+                    {
+                        index++;
+                        continue;
+                    }
+                    if (elements is null)
+                    {
+                        elements = new List<KeyValuePair<ScalarValue, LogEventPropertyValue>>(dictionary.Elements.Count);
+                        elements.AddRange(dictionary.Elements.Take(index));
+                    }
+                    elements.Add(new KeyValuePair<ScalarValue, LogEventPropertyValue>(key, escaped));
+                }
+                return elements is null ? value : new DictionaryValue(elements);
+            }
+            default:
+                return value;
+        }
+    }
 
     static string Escape(string text)
     {
