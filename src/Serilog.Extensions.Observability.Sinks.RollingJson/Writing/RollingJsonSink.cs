@@ -619,6 +619,13 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 }
                 DropBuffered(SinkMetrics.ReasonIoError);
                 CloseFile(flushToDisk: false);
+                // As the retry's own drop (see WriteOut): a batch counted as dropped is not left in the file, where a failed
+                // fsync left a copy that its handle could not take back.
+                if (_unsyncedPath is not null)
+                {
+                    try { TakeBackUnsynced(); } catch (Exception) { /* reported with the fault */ }
+                    _unsyncedPath = null;
+                }
                 // Not at once: a fault that comes before an event is taken repeats at every batch, and the writer would
                 // loop on a whole core until it stopped. Disposal ends the wait, and so does the process starting to end
                 // (the drain's window is for writing); while stopping there is none (the shutdown deadline bounds the

@@ -654,6 +654,41 @@ public class FaultTests
         }
     }
 
+    [Test]
+    public void ADurableBatchDroppedByTheWritersCatchAllAfterItsFsyncFailedIsNotLeftInTheFile()
+    {
+        // The fsync fails with an exception the retry does not take (so the writer's catch-all drops the batch), after
+        // the handle was lost: the copy stays in the file. Before the fix only the retry's own drop took it back, so the
+        // file kept a line counted as dropped.
+        var path = Path.Combine(_folder!.Path, "app.json");
+        var failed = 0;
+        var sink = Create(path, o =>
+        {
+            o.Durability = RollingJsonDurability.Durable;
+            o.FileSizeLimitBytes = null;
+        });
+        sink.FlushToDiskForTests = file =>
+        {
+            if (Interlocked.Exchange(ref failed, 1) == 0)
+            {
+                file.Dispose();
+                throw new InvalidOperationException("fsync failed oddly");
+            }
+            file.Flush(flushToDisk: true);
+        };
+        try
+        {
+            EmitAndWait(sink, Event(0));
+            Assert.That(sink.DroppedIoError, Is.EqualTo(1), "the premise: the catch-all dropped the batch");
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        Assert.That(File.Exists(path) ? LogFiles.Lines(path) : new List<string>(), Has.Count.EqualTo(sink.EventsWritten));
+    }
+
     [TestCase(1)]
     [TestCase(int.MaxValue)]
     public void ADurableBatchWhoseFsyncFailedAndCouldNotBeTakenBackIsInTheFileOnceOrNotAtAll(int failures)
