@@ -620,12 +620,15 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 DropBuffered(SinkMetrics.ReasonIoError);
                 CloseFile(flushToDisk: false);
                 // As the retry's own drop (see WriteOut): a batch counted as dropped is not left in the file, where a failed
-                // fsync left a copy that its handle could not take back.
+                // fsync left a copy that its handle could not take back...
                 if (_unsyncedPath is not null)
                 {
                     try { TakeBackUnsynced(); } catch (Exception) { /* reported with the fault */ }
                     _unsyncedPath = null;
                 }
+                // ...nor is a roll due for what was dropped: the file did not grow (rolling would start a new file per fault).
+                // Only cleared, never set: after a fault between a new period and its file, the length is the old file's.
+                _rollBeforeNextEvent &= _fileLength >= _sizeRollAt;
                 // Not at once: a fault that comes before an event is taken repeats at every batch, and the writer would
                 // loop on a whole core until it stopped. Disposal ends the wait, and so does the process starting to end
                 // (the drain's window is for writing); while stopping there is none (the shutdown deadline bounds the

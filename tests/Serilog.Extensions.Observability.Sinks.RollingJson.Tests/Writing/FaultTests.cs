@@ -689,6 +689,48 @@ public class FaultTests
         Assert.That(File.Exists(path) ? LogFiles.Lines(path) : new List<string>(), Has.Count.EqualTo(sink.EventsWritten));
     }
 
+    [Test]
+    public void ABatchDroppedByTheWritersCatchAllDoesNotRollAFileItNeverReached()
+    {
+        // The batch would have taken the file past its size limit, so a roll was due before the next event; the writer's
+        // catch-all dropped it (its fsync failed with an exception the retry does not take) and the file did not grow.
+        // Before the fix the roll stayed due: the next event started a new file though the first was under the limit,
+        // as the retry's own drop no longer does.
+        var logs = Path.Combine(_folder!.Path, "logs");
+        var failing = 0;
+        var sink = Create(Path.Combine(logs, "app-.json"), o =>
+        {
+            o.Durability = RollingJsonDurability.Durable;
+            o.FileSizeLimitBytes = 4 * 1024;
+        });
+        sink.FlushToDiskForTests = file =>
+        {
+            if (Volatile.Read(ref failing) == 1)
+            {
+                Volatile.Write(ref failing, 0);
+                throw new InvalidOperationException("fsync failed oddly");
+            }
+            file.Flush(flushToDisk: true);
+        };
+        try
+        {
+            for (var i = 0; i < 2; i++) EmitAndWait(sink, Event(i, text: new string('u', 1_500)));
+            Volatile.Write(ref failing, 1);
+            EmitAndWait(sink, Event(2, text: new string('u', 1_500)));
+            Assert.That(sink.DroppedIoError, Is.EqualTo(1), "the premise: the catch-all dropped the batch");
+            EmitAndWait(sink, Event(3));
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        var names = LogFiles.Names(logs);
+        Assert.That(names, Has.Length.EqualTo(1), string.Join(", ", names));
+        Assert.That(sink.Rollovers, Is.Zero);
+        Assert.That(LogFiles.AllLines(logs), Has.Count.EqualTo(3));
+    }
+
     [TestCase(1)]
     [TestCase(int.MaxValue)]
     public void ADurableBatchWhoseFsyncFailedAndCouldNotBeTakenBackIsInTheFileOnceOrNotAtAll(int failures)
