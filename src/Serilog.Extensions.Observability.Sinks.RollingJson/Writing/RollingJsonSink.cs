@@ -130,6 +130,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     DateTimeOffset _nextCheckpoint = DateTimeOffset.MinValue;
     int _sequence = -1;
     bool _rollBeforeNextEvent;
+    // Whether this sink created the dated file at _filePath (rather than opened one that was there, perhaps made by an
+    // operator for its owner or ACLs): only a file it created is deleted when no write reached it (see DeleteIfEmpty).
+    bool _createdFile;
     // The file length at which the next size roll is due: the size limit, or further on after a fixed current file
     // could not be renamed (it keeps growing, and the rename is tried again one limit later, not at every event).
     long _sizeRollAt;
@@ -1082,8 +1085,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             }
         }
 
+        var created = false;
         var file = _naming.FixedCurrentPath is null
-            ? OpenDated(path)
+            ? OpenDated(path, out created)
             : new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
         try
         {
@@ -1111,6 +1115,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             throw;
         }
         _file = file;
+        // Reopened after a fault, the file this sink created is still its own.
+        _createdFile = created || (_createdFile && path == _filePath);
         _filePath = path;
         _lastFileCheck = Stopwatch.GetTimestamp();
         if (_housekeepingDue)
@@ -1123,17 +1129,20 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// <summary>
     /// Opens a dated file without following a link planted at its name: a new file is created exclusively (which no link
     /// can redirect); an existing one is opened and refused (IOException, retried and reported by the writer) if a link
-    /// took its place meanwhile.
+    /// took its place meanwhile. <paramref name="created"/> tells which.
     /// </summary>
-    static FileStream OpenDated(string path)
+    static FileStream OpenDated(string path, out bool created)
     {
         try
         {
-            return new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+            var made = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+            created = true;
+            return made;
         }
         catch (IOException) when (File.Exists(path) || SymbolicLinks.IsLink(path))
         {
         }
+        created = false;
         var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
         if (!SymbolicLinks.IsLink(path)) return file;
         file.Dispose();
@@ -1176,10 +1185,13 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         return highest;
     }
 
-    /// <summary>A closed dated file that holds nothing, deleted; false when it holds something or could not be deleted.</summary>
+    /// <summary>
+    /// A closed dated file that this sink created and that holds nothing, deleted; false when it holds something, was
+    /// there before the sink opened it (an operator's, made for its owner or ACLs), or could not be deleted.
+    /// </summary>
     bool DeleteIfEmpty(string path)
     {
-        if (_fileLength != 0) return false;
+        if (_fileLength != 0 || !_createdFile) return false;
         try
         {
             var file = new FileInfo(path);

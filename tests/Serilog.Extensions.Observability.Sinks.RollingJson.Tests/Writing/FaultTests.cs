@@ -690,6 +690,39 @@ public class FaultTests
     }
 
     [Test]
+    public void AnEmptyDatedFileTheSinkDidNotCreateIsNotDeletedWhenNoWriteReachedIt()
+    {
+        // An operator pre-created the dated file (for its owner or ACLs); every write to it failed, so it is still empty
+        // at shutdown. Before the fix the sink deleted it as if it had created it itself.
+        var path = Path.Combine(_folder!.Path, "app-.json");
+        var dated = RollingJson.Files.FileNaming.Create(path, RollingJsonInterval.Infinite, fixedCurrentFileName: false).DatedPath(DateTime.MinValue, 0);
+        File.WriteAllBytes(dated, Array.Empty<byte>());
+        var retryDelays = RollingJsonSink.RetryDelays;
+        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromMilliseconds(1) };
+        RollingJsonSink? sink = null;
+        try
+        {
+            sink = Create(path, o =>
+            {
+                o.Durability = RollingJsonDurability.Durable;
+                o.FileSizeLimitBytes = null;
+            });
+            // The fsync fails every time: each attempt's bytes are taken back through the handle, and the batch is dropped.
+            sink.FlushToDiskForTests = _ => throw new IOException("fsync failed");
+            EmitAndWait(sink, Event(0));
+            Assert.That(sink.DroppedIoError, Is.EqualTo(1), "the premise: no write reached the file");
+        }
+        finally
+        {
+            sink?.Dispose();
+            RollingJsonSink.RetryDelays = retryDelays;
+        }
+
+        Assert.That(File.Exists(dated), Is.True, "An empty dated file the sink did not create is not the sink's to delete.");
+        Assert.That(new FileInfo(dated).Length, Is.Zero);
+    }
+
+    [Test]
     public void ABatchDroppedByTheWritersCatchAllDoesNotRollAFileItNeverReached()
     {
         // The batch would have taken the file past its size limit, so a roll was due before the next event; the writer's
