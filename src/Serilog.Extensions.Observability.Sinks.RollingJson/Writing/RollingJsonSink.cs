@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Serilog.Core;
@@ -620,15 +621,16 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                     if (faults == 1) ThrottledReport.Write("RollingJson sink {0}: writer fault: {1}", _naming.Directory, ex);
                     else ThrottledReport.Write("RollingJson sink {0}: writer faults ({1} since the last report), the latest: {2}", _naming.Directory, faults, ex);
                 }
-                DropBuffered(SinkMetrics.ReasonIoError);
                 CloseFile(flushToDisk: false);
                 // As the retry's own drop (see WriteOut): a batch counted as dropped is not left in the file, where a failed
-                // fsync left a copy that its handle could not take back...
+                // fsync left a copy that its handle could not take back (before the drop: the buffer still holds the batch,
+                // which the take-back compares with the file's end)...
                 if (_unsyncedPath is not null)
                 {
                     try { TakeBackUnsynced(); } catch (Exception) { /* reported with the fault */ }
                     _unsyncedPath = null;
                 }
+                DropBuffered(SinkMetrics.ReasonIoError);
                 // ...nor is a roll due for what was dropped: the file did not grow (rolling would start a new file per fault).
                 // Only cleared, never set: after a fault between a new period and its file, the length is the old file's.
                 _rollBeforeNextEvent &= _fileLength >= _sizeRollAt;
@@ -852,22 +854,49 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
 
     /// <summary>
     /// Takes back a batch whose fsync failed and whose bytes the failed handle could not take back: through a new handle,
-    /// and only while the file ends with those bytes as this sink left it (never a file changed or replaced since, nor a
-    /// link planted at its name). Throws (and stays due) when the truncation fails again.
+    /// and only while the file ends with those bytes as this sink left it (never a file changed or replaced since, even
+    /// one regrown to the same length, nor a link planted at its name). The buffer still holds the batch: every caller
+    /// takes it back before the batch is written again or dropped. Throws (and stays due) when the truncation fails again.
     /// </summary>
     void TakeBackUnsynced()
     {
         var path = _unsyncedPath!;
         try
         {
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
-            if (file.Length == _unsyncedFrom + _unsyncedBytes && !SymbolicLinks.IsLink(path)) file.SetLength(_unsyncedFrom);
+            using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+            if (file.Length == _unsyncedFrom + _unsyncedBytes && !SymbolicLinks.IsLink(path) && EndsWithUnsynced(file))
+                file.SetLength(_unsyncedFrom);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             // Gone: nothing left to take back.
         }
         _unsyncedPath = null;
+    }
+
+    /// <summary>Whether the file's bytes from where the unsynced batch started are the batch's, still in the buffer.</summary>
+    bool EndsWithUnsynced(FileStream file)
+    {
+        var batch = _buffer.WrittenSpan;
+        // Not the batch the bytes were left by (never expected): nothing to compare with, so the file is left alone.
+        if (batch.Length != _unsyncedBytes) return false;
+        var chunk = ArrayPool<byte>.Shared.Rent(Math.Min(batch.Length, 64 * 1024));
+        try
+        {
+            var offset = _unsyncedFrom;
+            while (!batch.IsEmpty)
+            {
+                var read = RandomAccess.Read(file.SafeFileHandle, chunk.AsSpan(0, Math.Min(chunk.Length, batch.Length)), offset);
+                if (read == 0 || !chunk.AsSpan(0, read).SequenceEqual(batch[..read])) return false;
+                batch = batch[read..];
+                offset += read;
+            }
+            return true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
     }
 
     /// <summary>

@@ -723,6 +723,50 @@ public class FaultTests
     }
 
     [Test]
+    public void AnUnsyncedBatchIsNotTakenBackFromAFileReplacedWithOtherBytesOfTheSameLength()
+    {
+        // The fsync fails and the handle is lost, so the batch's copy is to be taken back through a new handle; before
+        // that, the file is replaced by one of exactly the same length with other content. Before the fix the length
+        // alone decided, and the replacement was truncated away.
+        var path = Path.Combine(_folder!.Path, "app.json");
+        byte[]? replacement = null;
+        var failed = 0;
+        var sink = Create(path, o =>
+        {
+            o.Durability = RollingJsonDurability.Durable;
+            o.FileSizeLimitBytes = null;
+        });
+        sink.FlushToDiskForTests = file =>
+        {
+            if (Interlocked.Exchange(ref failed, 1) == 0)
+            {
+                var length = checked((int)file.Length);
+                file.Dispose();
+                replacement = Enumerable.Repeat((byte)'r', length).ToArray();
+                replacement[^1] = (byte)'\n';
+                var other = path + ".new";
+                File.WriteAllBytes(other, replacement);
+                File.Move(other, path, overwrite: true);
+                throw new IOException("fsync failed");
+            }
+            file.Flush(flushToDisk: true);
+        };
+        try
+        {
+            EmitAndWait(sink, Event(0));
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        Assert.That(replacement, Is.Not.Null, "the premise: the fsync failed once");
+        var bytes = File.ReadAllBytes(path);
+        Assert.That(bytes.Length, Is.GreaterThanOrEqualTo(replacement!.Length), "The replaced file was truncated.");
+        Assert.That(bytes.AsSpan(0, replacement.Length).SequenceEqual(replacement), Is.True, "The replaced file's content was not kept.");
+    }
+
+    [Test]
     public void ABatchDroppedByTheWritersCatchAllDoesNotRollAFileItNeverReached()
     {
         // The batch would have taken the file past its size limit, so a roll was due before the next event; the writer's
