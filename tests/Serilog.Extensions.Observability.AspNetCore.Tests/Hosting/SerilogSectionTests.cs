@@ -233,23 +233,33 @@ public class SerilogSectionTests
         // Serilog.Settings.Configuration takes Error, and AddObservability()'s Warning for ASP.NET Core must not let
         // its warnings through below that.
         using var logs = TempFolder.ForCaller();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Serilog:MinimumLevel"] = "Information",
-            ["Serilog:WriteTo:0:Name"] = "RollingJson",
-            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(logs.Path, "app-.json"),
-        });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Serilog:MinimumLevel:Default"] = "Error" });
-        builder.AddObservability();
-        var app = builder.Build();
-
-        var aspNetCore = Log.ForContext("SourceContext", "Microsoft.AspNetCore.Routing.EndpointMiddleware");
+        var (app, aspNetCore) = StartWritingTo(logs, "MinimumLevel", "Information", laterDefault: "Error");
         aspNetCore.Warning("Below the default level");
         aspNetCore.Error("At the default level");
         app.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
         Assert.That(LogFileEvents.Read(logs.Path).Select(e => LogFileEvents.Prop(e, "@mt")), Is.EqualTo(new[] { "At the default level" }));
+    }
+
+    /// <summary>
+    /// A host built by <c>AddObservability()</c> from a <c>"Serilog"</c> section that sets <paramref name="levelKey"/>
+    /// (<c>MinimumLevel</c> or <c>MinimumLevel:Default</c>) to <paramref name="level"/> and writes to a RollingJson file in
+    /// <paramref name="logs"/>; with <paramref name="laterDefault"/>, a later configuration source sets
+    /// <c>MinimumLevel:Default</c> (as an environment variable would). Also a logger with an ASP.NET Core source context.
+    /// </summary>
+    static (WebApplication App, ILogger AspNetCore) StartWritingTo(TempFolder logs, string levelKey, string level, string? laterDefault = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:" + levelKey] = level,
+            ["Serilog:WriteTo:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(logs.Path, "app-.json"),
+        });
+        if (laterDefault is not null)
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Serilog:MinimumLevel:Default"] = laterDefault });
+        builder.AddObservability();
+        return (builder.Build(), Log.ForContext("SourceContext", "Microsoft.AspNetCore.Routing.EndpointMiddleware"));
     }
 
     static string JsonSerializerEscape(string text) => System.Text.Json.JsonSerializer.Serialize(text)[1..^1];
@@ -260,17 +270,7 @@ public class SerilogSectionTests
         // At startup a default of Error leaves out AddObservability()'s Microsoft.AspNetCore Warning default; raised to
         // Error by a reload, the default must not leave ASP.NET Core alone at Warning either.
         using var logs = TempFolder.ForCaller();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Serilog:MinimumLevel:Default"] = "Information",
-            ["Serilog:WriteTo:0:Name"] = "RollingJson",
-            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(logs.Path, "app-.json"),
-        });
-        builder.AddObservability();
-        var app = builder.Build();
-
-        var aspNetCore = Log.ForContext("SourceContext", "Microsoft.AspNetCore.Routing.EndpointMiddleware");
+        var (app, aspNetCore) = StartWritingTo(logs, "MinimumLevel:Default", "Information");
         aspNetCore.Information("Below the ASP.NET Core default");
         aspNetCore.Warning("At the ASP.NET Core default");
         app.Configuration["Serilog:MinimumLevel:Default"] = "Error";
@@ -295,17 +295,7 @@ public class SerilogSectionTests
         // AddObservability()'s ASP.NET Core level must stay with the logger's default, not quiet ASP.NET Core's
         // warnings on a default the logger does not have.
         using var logs = TempFolder.ForCaller();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Serilog:MinimumLevel:Default"] = "Information",
-            ["Serilog:WriteTo:0:Name"] = "RollingJson",
-            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(logs.Path, "app-.json"),
-        });
-        builder.AddObservability();
-        var app = builder.Build();
-
-        var aspNetCore = Log.ForContext("SourceContext", "Microsoft.AspNetCore.Routing.EndpointMiddleware");
+        var (app, aspNetCore) = StartWritingTo(logs, "MinimumLevel:Default", "Information");
         app.Configuration["Serilog:MinimumLevel:Default"] = null;
         app.Configuration["Serilog:MinimumLevel"] = "Error";
         ((IConfigurationRoot)app.Configuration).Reload();
@@ -323,17 +313,7 @@ public class SerilogSectionTests
         // Serilog.Settings.Configuration keeps the logger's default when a reload brings a value that is no level (an
         // operator's typo): ASP.NET Core must keep the default's level with it, not fall back to Warning below it.
         using var logs = TempFolder.ForCaller();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Serilog:MinimumLevel:Default"] = "Error",
-            ["Serilog:WriteTo:0:Name"] = "RollingJson",
-            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(logs.Path, "app-.json"),
-        });
-        builder.AddObservability();
-        var app = builder.Build();
-
-        var aspNetCore = Log.ForContext("SourceContext", "Microsoft.AspNetCore.Routing.EndpointMiddleware");
+        var (app, aspNetCore) = StartWritingTo(logs, "MinimumLevel:Default", "Error");
         app.Configuration["Serilog:MinimumLevel:Default"] = "Eror";
         ((IConfigurationRoot)app.Configuration).Reload();
         Log.Warning("Below the logger's default, still the startup one");

@@ -662,11 +662,7 @@ public class FaultTests
         // file kept a line counted as dropped.
         var path = Path.Combine(_folder!.Path, "app.json");
         var failed = 0;
-        var sink = Create(path, o =>
-        {
-            o.Durability = RollingJsonDurability.Durable;
-            o.FileSizeLimitBytes = null;
-        });
+        var sink = CreateDurable(path);
         sink.FlushToDiskForTests = file =>
         {
             if (Interlocked.Exchange(ref failed, 1) == 0)
@@ -702,11 +698,7 @@ public class FaultTests
         RollingJsonSink? sink = null;
         try
         {
-            sink = Create(path, o =>
-            {
-                o.Durability = RollingJsonDurability.Durable;
-                o.FileSizeLimitBytes = null;
-            });
+            sink = CreateDurable(path);
             // The fsync fails every time: each attempt's bytes are taken back through the handle, and the batch is dropped.
             sink.FlushToDiskForTests = _ => throw new IOException("fsync failed");
             EmitAndWait(sink, Event(0));
@@ -731,11 +723,7 @@ public class FaultTests
         var path = Path.Combine(_folder!.Path, "app.json");
         byte[]? replacement = null;
         var failed = 0;
-        var sink = Create(path, o =>
-        {
-            o.Durability = RollingJsonDurability.Durable;
-            o.FileSizeLimitBytes = null;
-        });
+        var sink = CreateDurable(path);
         sink.FlushToDiskForTests = file =>
         {
             if (Interlocked.Exchange(ref failed, 1) == 0)
@@ -819,11 +807,7 @@ public class FaultTests
         var left = failures;
         try
         {
-            sink = Create(path, o =>
-            {
-                o.Durability = RollingJsonDurability.Durable;
-                o.FileSizeLimitBytes = null;
-            });
+            sink = CreateDurable(path);
             sink.FlushToDiskForTests = file =>
             {
                 if (Interlocked.Decrement(ref left) < 0)
@@ -912,4 +896,11 @@ public class FaultTests
         Assert.That(lines[0], Does.EndWith("writing resumed."));
         Assert.That(ReportedCount(lines, @"writing resumed\.()$|writing resumed \((\d+) times|writing resumed (\d+) more time"), Is.EqualTo(flaps), string.Join("\n", lines));
     }
+
+    /// <summary>A <see cref="RollingJsonDurability.Durable"/> sink at <paramref name="path"/> with no size limit.</summary>
+    static RollingJsonSink CreateDurable(string path) => Create(path, o =>
+    {
+        o.Durability = RollingJsonDurability.Durable;
+        o.FileSizeLimitBytes = null;
+    });
 }
