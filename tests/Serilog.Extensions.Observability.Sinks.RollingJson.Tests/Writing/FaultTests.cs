@@ -485,11 +485,16 @@ public class FaultTests
 
         public int SignalAt { get; set; } = int.MaxValue;
 
+        /// <summary>Set once the clock has thrown for the first time.</summary>
+        public ManualResetEventSlim FirstThrown { get; } = new();
+
         public override DateTimeOffset GetUtcNow()
         {
             if (Thread.CurrentThread.Name == "Serilog RollingJson writer" && Interlocked.Decrement(ref _failures) >= 0)
             {
-                if (Interlocked.Increment(ref _thrown) == SignalAt) Signal.Set();
+                var thrown = Interlocked.Increment(ref _thrown);
+                if (thrown == 1) FirstThrown.Set();
+                if (thrown == SignalAt) Signal.Set();
                 throw new InvalidOperationException("clock offline");
             }
             return base.GetUtcNow();
@@ -597,6 +602,8 @@ public class FaultTests
                 o.ShutdownTimeout = TimeSpan.FromSeconds(10);
             });
             sink.Emit(Event(0));
+            // The first fault, however long a loaded machine takes to schedule the writer; the window below starts after it.
+            Assert.That(clock.FirstThrown.Wait(WaitLimit), Is.True, "The writer never took its first batch.");
             // A second fault before the test ends the wait is the writer spinning: it came at once before the fix.
             // (A bounded wait for something that must not happen: it costs its time only when the test passes.)
             Assert.That(clock.Signal.Wait(TimeSpan.FromMilliseconds(500)), Is.False, $"The writer tried {clock.Thrown} batches without waiting.");
