@@ -10,9 +10,9 @@ namespace Serilog.Extensions.Observability.CompatibilityTests.Formatting;
 
 /// <summary>
 /// Where our CLEF differs from Serilog.Formatting.Compact 3.0.0 on purpose, each difference asserted exactly on both
-/// sides, so that a change on either side shows up here. Nothing here differs between Compact 2.0 (our written
-/// contract) and 3.0: every difference is one our formatters chose (README "Notes"). Everything else is byte for byte
-/// the same (<see cref="ClefDifferentialTests"/>).
+/// sides, so that a change on either side shows up here. None is a change that Compact 3.0 made to 2.0's output (our
+/// written contract): each is one our formatters chose (their README's "Notes"). Everything else is byte for byte the
+/// same (<see cref="ClefDifferentialTests"/>).
 /// </summary>
 public class ClefDeliberateDifferenceTests
 {

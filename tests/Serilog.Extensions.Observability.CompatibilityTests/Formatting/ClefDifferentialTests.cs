@@ -104,6 +104,25 @@ public class ClefDifferentialTests
         Assert.That(german, Does.Contain("\"1,5\":1"));
     }
 
+    /// <summary>The table reaches every CLEF member and rule, so the comparisons above cover them.</summary>
+    [TestCase("scalar-int", "\"V\":42")]
+    [TestCase("format-decimal-aligned-fixed", ",\"@r\":[\"      3.14\"]")]
+    [TestCase("format-missing-property-by-hand", ",\"@r\":[\"{Missing,-5:000}\",\"{Gone:l}\"]")]
+    [TestCase("level-Debug", ",\"@l\":\"Debug\"")]
+    [TestCase("exception-thrown", ",\"@x\":\"System.InvalidOperationException: thrown\\n ---> System.ArgumentNullException")]
+    [TestCase("trace-and-span-from-activity", ",\"@tr\":\"0af7651916cd43dd8448eb211c80319c\",\"@sp\":\"")]
+    [TestCase("names-at-prefixed", ",\"@@x\":1")]
+    [TestCase("names-at-prefixed", ",\"@@@y\":2")]
+    [TestCase("template-empty", ",\"@mt\":\"\"}")]
+    [TestCase("string-c0-controls", "\"\\u0000\\u0001")]
+    public void TheTableReaches(string caseName, string fragment)
+    {
+        string? line = null;
+        UnderCulture(CultureInfo.InvariantCulture, () => line = FormatReference(new Reference.CompactJsonFormatter(), ClefCases.Named(caseName).Event));
+
+        Assert.That(line, Does.Contain(fragment));
+    }
+
     public enum Variant
     {
         Compact,
