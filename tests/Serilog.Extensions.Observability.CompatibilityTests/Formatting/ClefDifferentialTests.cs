@@ -104,6 +104,28 @@ public class ClefDifferentialTests
         Assert.That(german, Does.Contain("\"1,5\":1"));
     }
 
+    /// <summary>The text path ends the line with the writer's own <see cref="TextWriter.NewLine"/>, as the reference does.</summary>
+    [TestCase("\r\n")]
+    [TestCase("\u2028")]
+    public void TheWritersOwnNewLineEndsTheLine(string newLine)
+    {
+        foreach (var variant in Enum.GetValues<Variant>())
+        {
+            var (ours, reference) = Formatters(variant);
+            var logEvent = ClefCases.Named("everything").Event;
+            var ourText = new StringWriter { NewLine = newLine };
+            var referenceText = new StringWriter { NewLine = newLine };
+            UnderCulture(CultureInfo.InvariantCulture, () =>
+            {
+                ours.Format(logEvent, ourText);
+                reference.Format(logEvent, referenceText);
+            });
+
+            Assert.That(ourText.ToString(), Is.EqualTo(referenceText.ToString()), variant.ToString());
+            Assert.That(ourText.ToString(), Does.EndWith("}" + newLine), variant.ToString());
+        }
+    }
+
     /// <summary>The table reaches every CLEF member and rule, so the comparisons above cover them.</summary>
     [TestCase("scalar-int", "\"V\":42")]
     [TestCase("format-decimal-aligned-fixed", ",\"@r\":[\"      3.14\"]")]
