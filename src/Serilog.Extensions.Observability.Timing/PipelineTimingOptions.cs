@@ -19,6 +19,8 @@ public sealed class PipelineTimingOptions
     /// <summary>The key that sets the threshold of every stage (or pipeline) without its own entry.</summary>
     public const string AnyName = "*";
 
+    IDictionary<string, TimeSpan> _stageThresholds = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
+    IDictionary<string, TimeSpan> _pipelineThresholds = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
     TimingOutcome _disposeOutcome = TimingOutcome.Completed;
     TimeProvider _timeProvider = TimeProvider.System;
     LogEventLevel _stageCompletionLevel = LogEventLevel.Debug;
@@ -27,15 +29,27 @@ public sealed class PipelineTimingOptions
     /// <summary>
     /// Duration above which a stage's completion event is written at <see cref="LogEventLevel.Warning"/>.
     /// Keyed by the stage's full name (<c>ingest/parse</c>), then its own name (<c>parse</c>), then
-    /// <see cref="AnyName"/>. Empty by default: no stage is slow. Names are case-sensitive.
+    /// <see cref="AnyName"/>. Empty by default: no stage is slow. Names are case-sensitive. A dictionary that is set
+    /// is copied, so later changes to it have no effect.
     /// </summary>
-    public IDictionary<string, TimeSpan> StageThresholds { get; } = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
+    /// <exception cref="ArgumentNullException">The value set is null.</exception>
+    public IDictionary<string, TimeSpan> StageThresholds
+    {
+        get => _stageThresholds;
+        set => _stageThresholds = OwnCopy(Guard.NotNull(value));
+    }
 
     /// <summary>
     /// Duration above which a pipeline's summary event is written at <see cref="LogEventLevel.Warning"/>,
-    /// keyed by pipeline name, then <see cref="AnyName"/>. Empty by default. Names are case-sensitive.
+    /// keyed by pipeline name, then <see cref="AnyName"/>. Empty by default. Names are case-sensitive. A dictionary
+    /// that is set is copied, so later changes to it have no effect.
     /// </summary>
-    public IDictionary<string, TimeSpan> PipelineThresholds { get; } = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
+    /// <exception cref="ArgumentNullException">The value set is null.</exception>
+    public IDictionary<string, TimeSpan> PipelineThresholds
+    {
+        get => _pipelineThresholds;
+        set => _pipelineThresholds = OwnCopy(Guard.NotNull(value));
+    }
 
     /// <summary>Level of a stage completion event that is neither slow, abandoned nor failed. The default is <see cref="LogEventLevel.Debug"/>.</summary>
     public LogEventLevel StageCompletionLevel
@@ -103,6 +117,12 @@ public sealed class PipelineTimingOptions
         Enum.IsDefined(level)
             ? level
             : throw new ArgumentOutOfRangeException(parameterName, level, "The level must be one of Verbose, Debug, Information, Warning, Error or Fatal.");
+
+    // The setters exist for Serilog.Settings.Configuration 10, which builds an options object from appsettings itself
+    // and sets only properties that have a setter (8 binds it with Microsoft.Extensions.Configuration.Binder, which
+    // fills a get-only dictionary in place). The copy keeps names case-sensitive whatever the given dictionary compares.
+    static Dictionary<string, TimeSpan> OwnCopy(IDictionary<string, TimeSpan> thresholds) =>
+        new(thresholds, StringComparer.Ordinal);
 
     internal static void ValidateThresholds(IEnumerable<KeyValuePair<string, TimeSpan>>? thresholds, string parameterName)
     {

@@ -222,6 +222,7 @@ public class PipelineTimingLoggerConfigurationExtensionsTests
             """).GetSection("PipelineTiming").Bind(options);
 
         Assert.That(options.StageThresholds["embed"], Is.EqualTo(TimeSpan.FromMilliseconds(1500)));
+        Assert.That(options.StageThresholds.ContainsKey("Embed"), Is.False, "names stay case-sensitive");
         Assert.That(options.PipelineThresholds["*"], Is.EqualTo(TimeSpan.FromSeconds(10)));
         Assert.That(options.StageCompletionLevel, Is.EqualTo(LogEventLevel.Verbose));
         Assert.That(options.DisposeOutcome, Is.EqualTo(TimingOutcome.Abandoned));
@@ -251,16 +252,78 @@ public class PipelineTimingLoggerConfigurationExtensionsTests
         using var logger = new LoggerConfiguration().ReadFrom.Configuration(Json("""
             { "Serilog": { "Using": [ "Serilog.Extensions.Observability.Timing" ],
               "Enrich": [ { "Name": "WithPipelineTiming", "Args": { "options": {
-                "StageThresholds": { "llm": "00:00:01" }, "SummaryLevel": "Warning", "DisposeOutcome": "Abandoned",
-                "RecordExceptionMessageOnSpans": true } } } ] } }
+                "StageThresholds": { "llm": "00:00:01", "*": "00:00:05" }, "PipelineThresholds": { "voice-turn": "00:00:03" },
+                "SummaryLevel": "Warning", "DisposeOutcome": "Abandoned", "RecordExceptionMessageOnSpans": true } } } ] } }
             """)).CreateLogger();
 
+        // Serilog.Settings.Configuration 8 binds the object with Microsoft.Extensions.Configuration.Binder, which fills
+        // the threshold dictionaries in place; 10 builds it itself and sets only properties that have a setter.
         var defaults = PipelineTimingDefaults.Current;
         Assert.That(defaults, Is.Not.SameAs(_saved));
-        Assert.That(defaults.StageThresholds["llm"], Is.EqualTo(TimeSpan.FromSeconds(1)));
+        Assert.That(defaults.StageThresholds, Is.EquivalentTo(new Dictionary<string, TimeSpan>
+            { ["llm"] = TimeSpan.FromSeconds(1), ["*"] = TimeSpan.FromSeconds(5) }));
+        Assert.That(defaults.PipelineThresholds, Is.EquivalentTo(new Dictionary<string, TimeSpan> { ["voice-turn"] = TimeSpan.FromSeconds(3) }));
         Assert.That(defaults.SummaryLevel, Is.EqualTo(LogEventLevel.Warning));
         Assert.That(defaults.DisposeOutcome, Is.EqualTo(TimingOutcome.Abandoned));
         Assert.That(defaults.RecordExceptionMessageOnSpans, Is.True);
+    }
+
+    /// <summary>Serilog.Settings.Configuration 10 builds an options object itself; 8 binds it with the configuration binder.</summary>
+    static bool SettingsConfigurationBuildsOptionsObjects =>
+        typeof(Serilog.Settings.Configuration.ConfigurationReaderOptions).Assembly.GetName().Version!.Major >= 10;
+
+    [Test]
+    public void AnOptionsObjectValueThatCannotBeSetIsAnErrorOrASelfLogLineAsTheReadmeSays()
+    {
+        static IConfiguration Options(string members) => Json($$"""
+            { "Serilog": { "Using": [ "Serilog.Extensions.Observability.Timing" ],
+              "Enrich": [ { "Name": "WithPipelineTiming", "Args": { "options": { {{members}} } } } ] } }
+            """);
+        var undefinedLevel = Options("\"SummaryLevel\": 9, \"DisposeOutcome\": \"Abandoned\"");
+        var unreadableThreshold = Options("\"StageThresholds\": { \"llm\": \"2s\", \"stt\": \"00:00:01\" }");
+        var selfLog = new List<string>();
+
+        if (SettingsConfigurationBuildsOptionsObjects)
+        {
+            using (TemporarySelfLog.SaveTo(selfLog))
+                new LoggerConfiguration().ReadFrom.Configuration(undefinedLevel).CreateLogger().Dispose();
+            Assert.That(PipelineTimingDefaults.Current.SummaryLevel, Is.EqualTo(LogEventLevel.Information), "the default");
+            Assert.That(PipelineTimingDefaults.Current.DisposeOutcome, Is.EqualTo(TimingOutcome.Abandoned), "the other options apply");
+            Assert.That(selfLog, Has.One.Contains("Property setter on " + typeof(PipelineTimingOptions)));
+
+            selfLog.Clear();
+            using (TemporarySelfLog.SaveTo(selfLog))
+                new LoggerConfiguration().ReadFrom.Configuration(unreadableThreshold).CreateLogger().Dispose();
+            Assert.That(PipelineTimingDefaults.Current.StageThresholds, Is.Empty, "the dictionary loses all its entries");
+            Assert.That(selfLog, Has.One.Contains("Property setter on " + typeof(PipelineTimingOptions)).And.One.Contains("'2s'"));
+        }
+        else
+        {
+            // The binder sets the property through reflection, which wraps what the setter throws.
+            var thrown = Assert.Throws<System.Reflection.TargetInvocationException>(() => new LoggerConfiguration().ReadFrom.Configuration(undefinedLevel));
+            Assert.That(thrown!.InnerException, Is.InstanceOf<ArgumentOutOfRangeException>().With.Message.StartsWith("The level must be one of"));
+            Assert.That(PipelineTimingDefaults.Current, Is.SameAs(_saved), "A rejected configuration must not replace the defaults.");
+
+            new LoggerConfiguration().ReadFrom.Configuration(unreadableThreshold).CreateLogger().Dispose();
+            Assert.That(PipelineTimingDefaults.Current.StageThresholds, Is.EquivalentTo(new Dictionary<string, TimeSpan> { ["stt"] = TimeSpan.FromSeconds(1) }),
+                "only the entry that cannot be read is skipped");
+        }
+    }
+
+    [Test]
+    public void AThresholdDictionaryThatIsSetIsCopiedIntoACaseSensitiveOneOfTheOptionsOwn()
+    {
+        var given = new Dictionary<string, TimeSpan>(StringComparer.OrdinalIgnoreCase) { ["llm"] = TimeSpan.FromSeconds(1) };
+        var options = new PipelineTimingOptions { StageThresholds = given, PipelineThresholds = given };
+
+        given["embed"] = TimeSpan.FromSeconds(2);
+
+        Assert.That(options.StageThresholds, Is.EquivalentTo(new Dictionary<string, TimeSpan> { ["llm"] = TimeSpan.FromSeconds(1) }));
+        Assert.That(options.StageThresholds, Is.Not.SameAs(options.PipelineThresholds));
+        Assert.That(options.StageThresholds.ContainsKey("LLM"), Is.False, "names are case-sensitive");
+        Assert.That(options.PipelineThresholds.ContainsKey("LLM"), Is.False, "names are case-sensitive");
+        Assert.That(() => options.StageThresholds = null!, Throws.ArgumentNullException.With.Property("ParamName").EqualTo("value"));
+        Assert.That(() => options.PipelineThresholds = null!, Throws.ArgumentNullException.With.Property("ParamName").EqualTo("value"));
     }
 
     [Test]
