@@ -116,8 +116,12 @@ public class KeyMatcherTests
     [Test]
     public void TheEmbeddedRulesFileIsTheOneInTheSourceTree()
     {
-        var source = Path.Combine(TestContext.CurrentContext.TestDirectory, "..", "..", "..", "..", "..",
-            "src", "Serilog.Extensions.Observability.Redaction", "Rules", "default-key-rules.txt");
+        // The repository root is found, not counted up to: the output folder's depth differs between runs
+        // (bin/Release/net10.0, bin/serilog4/Release/net10.0).
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Serilog.Extensions.Observability.sln"))) dir = dir.Parent;
+        Assert.That(dir, Is.Not.Null, "The repository root was not found above the test assembly.");
+        var source = Path.Combine(dir!.FullName, "src", "Serilog.Extensions.Observability.Redaction", "Rules", "default-key-rules.txt");
         Assert.That(KeyRules.ReadDefaultText().ReplaceLineEndings(), Is.EqualTo(File.ReadAllText(source).ReplaceLineEndings()));
     }
 
