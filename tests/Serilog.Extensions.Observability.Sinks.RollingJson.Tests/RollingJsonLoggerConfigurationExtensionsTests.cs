@@ -171,34 +171,85 @@ public class RollingJsonLoggerConfigurationExtensionsTests
         Assert.That(LogFiles.Property(LogFiles.Parse(lines[0]), "Name").GetString(), Is.EqualTo("appsettings"));
     }
 
-    [NonParallelizable]
-    [TestCase("null")]
-    [TestCase("\"\"")]
-    public void AnOptionsObjectFromAppsettingsCannotTurnFlushOnLevelOff(string value)
+    /// <summary>
+    /// Whether <c>null</c> or <c>""</c> in an appsettings options object sets a nullable option to <see langword="null"/>:
+    /// Serilog.Settings.Configuration 10 sets the object's properties itself and does; 8 binds the object with
+    /// Microsoft.Extensions.Configuration.Binder, which skips them up to 9.x (the option keeps its default) and sets
+    /// <see langword="null"/> from 10.0 (the README says all three).
+    /// </summary>
+    static bool NullInAnOptionsObjectSetsNull =>
+        SettingsConfigurationBuildsOptionsObjects || typeof(ConfigurationBinder).Assembly.GetName().Version!.Major >= 10;
+
+    static bool SettingsConfigurationBuildsOptionsObjects =>
+        typeof(Serilog.Settings.Configuration.ConfigurationReaderOptions).Assembly.GetName().Version!.Major >= 10;
+
+    static RollingJsonOptions FromAnOptionsObject(string members, List<string>? selfLog = null)
     {
-        // The README says so for Microsoft.Extensions.Configuration.Binder up to 9.x, which this project loads: it skips
-        // null and "" for the nullable level, so the level keeps its default. Binder 10 sets null instead (the README
-        // says that too); this project pins the older behaviour only because it restores the older binder.
         using var folder = TempFolder.ForCaller();
         var path = Path.Combine(folder.Path, "app-.json").Replace("\\", "\\\\");
         var json = $$"""
         { "Serilog": { "Using": [ "Serilog.Extensions.Observability.Sinks.RollingJson" ],
-                       "WriteTo": [ { "Name": "RollingJson", "Args": { "path": "{{path}}", "options": { "FlushOnLevel": {{value}}, "QueueLimit": 7 } } } ] } }
+                       "WriteTo": [ { "Name": "RollingJson", "Args": { "path": "{{path}}", "options": { {{members}}, "QueueLimit": 7 } } } ] } }
         """;
         var configuration = new ConfigurationBuilder().AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(json))).Build();
         RollingJsonOptions? seen = null;
         RollingJsonLoggerConfigurationExtensions.SinkCreated = (_, o) => seen = o;
         try
         {
-            new LoggerConfiguration().ReadFrom.Configuration(configuration).CreateLogger().Dispose();
+            using (selfLog is null ? null : TemporarySelfLog.SaveTo(selfLog))
+                new LoggerConfiguration().ReadFrom.Configuration(configuration).CreateLogger().Dispose();
         }
         finally
         {
             RollingJsonLoggerConfigurationExtensions.SinkCreated = null;
         }
-
         Assert.That(seen!.QueueLimit, Is.EqualTo(7), "the options object is bound");
-        Assert.That(seen.FlushOnLevel, Is.EqualTo(LogEventLevel.Error));
+        return seen;
+    }
+
+    [NonParallelizable]
+    [TestCase("null")]
+    [TestCase("\"\"")]
+    public void NullOrEmptyForANullableOptionInAnOptionsObjectFromAppsettingsIsSkippedOrSetAsTheReadmeSays(string value)
+    {
+        var seen = FromAnOptionsObject($$"""
+            "FlushOnLevel": {{value}}, "FileSizeLimitBytes": {{value}}, "RetainedFileCountLimit": {{value}}, "RetainedFileTimeLimit": {{value}}
+            """);
+
+        if (NullInAnOptionsObjectSetsNull)
+        {
+            Assert.That(seen.FlushOnLevel, Is.Null, "the flush is off");
+            Assert.That(seen.FileSizeLimitBytes, Is.Null, "no size limit");
+            Assert.That(seen.RetainedFileCountLimit, Is.Null, "no count limit");
+        }
+        else
+        {
+            Assert.That(seen.FlushOnLevel, Is.EqualTo(LogEventLevel.Error));
+            Assert.That(seen.FileSizeLimitBytes, Is.EqualTo(RollingJsonOptions.DefaultFileSizeLimitBytes));
+            Assert.That(seen.RetainedFileCountLimit, Is.EqualTo(RollingJsonOptions.DefaultRetainedFileCountLimit));
+        }
+        Assert.That(seen.RetainedFileTimeLimit, Is.Null, "its default either way");
+    }
+
+    [NonParallelizable]
+    [Test]
+    public void AValueThatDoesNotConvertInAnOptionsObjectFromAppsettingsIsAnErrorOrASelfLogLineAsTheReadmeSays()
+    {
+        // Serilog.Settings.Configuration 10 reports a property it cannot set and goes on; the binder throws.
+        if (SettingsConfigurationBuildsOptionsObjects)
+        {
+            var selfLog = new List<string>();
+            var seen = FromAnOptionsObject("\"RollingInterval\": \"Weekly\", \"FlushOnLevel\": \"Fatal\"", selfLog);
+
+            Assert.That(seen.RollingInterval, Is.EqualTo(RollingJsonInterval.Day), "the default");
+            Assert.That(seen.FlushOnLevel, Is.EqualTo(LogEventLevel.Fatal), "the other options apply");
+            Assert.That(selfLog, Has.One.Contains("Property setter on " + typeof(RollingJsonOptions)).And.One.Contains("Weekly"));
+        }
+        else
+        {
+            Assert.That(() => FromAnOptionsObject("\"RollingInterval\": \"Weekly\""), Throws.InvalidOperationException.With.Message.EqualTo(
+                "Failed to convert configuration value at 'Serilog:WriteTo:0:Args:options:RollingInterval' to type '" + typeof(RollingJsonInterval) + "'."));
+        }
     }
 
     static Exception? FromArgs(string args, out RollingJsonOptions? seen)
