@@ -26,6 +26,13 @@ sealed class RedactingSink : ILogEventSink, IDisposable, IAsyncDisposable
     /// </summary>
     readonly bool _innerReportsEachFailure;
 
+    /// <summary>
+    /// Whether disposing this sink disposes <see cref="_inner"/>: not where Serilog's <c>LoggerSinkConfiguration.Wrap</c>,
+    /// which this sink is always built in, disposes the sinks it wrapped itself (Serilog 4.1 and later), so that each is
+    /// disposed once.
+    /// </summary>
+    readonly bool _disposesInner = !WrappedSinkDisposal.BySerilog;
+
     public RedactingSink(ILogEventSink inner, Redactor redactor)
     {
         _inner = inner;
@@ -206,11 +213,15 @@ sealed class RedactingSink : ILogEventSink, IDisposable, IAsyncDisposable
         new(logEvent.Timestamp, logEvent.Level, exception, template, properties,
             logEvent.TraceId ?? default(ActivityTraceId), logEvent.SpanId ?? default(ActivitySpanId));
 
-    public void Dispose() => (_inner as IDisposable)?.Dispose();
+    public void Dispose()
+    {
+        if (_disposesInner) (_inner as IDisposable)?.Dispose();
+    }
 
     // Serilog's own wrappers pass DisposeAsync on, so that DisposeAsync() and CloseAndFlushAsync() reach the inner sinks.
     public ValueTask DisposeAsync()
     {
+        if (!_disposesInner) return default;
         if (_inner is IAsyncDisposable asyncDisposable) return asyncDisposable.DisposeAsync();
         Dispose();
         return default;

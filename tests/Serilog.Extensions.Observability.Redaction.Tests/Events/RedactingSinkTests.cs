@@ -299,6 +299,26 @@ public class RedactingSinkTests
     }
 
     [Test]
+    public void InnerSinksAreDisposedOnce()
+    {
+        // Serilog 4.1 and later dispose the sinks a Wrap callback added themselves, after the wrapper: Redacted must
+        // then leave them to it. A sink whose Dispose is not idempotent (a logger passed to WriteTo.Sink disposes its
+        // own sinks each time) would otherwise be closed twice.
+        var single = new DisposableSink();
+        var first = new DisposableSink();
+        var second = new DisposableSink();
+        var aggregated = new DisposableSink();
+        var subLogger = new LoggerConfiguration().WriteTo.Sink(aggregated).CreateLogger();
+        new LoggerConfiguration()
+            .WriteTo.Redacted(s => s.Sink(single))
+            .WriteTo.Redacted(s => s.Sink(first).WriteTo.Sink(second).WriteTo.Sink(subLogger), (Action<RedactionOptions>?)null, LogEventLevel.Warning)
+            .CreateLogger()
+            .Dispose();
+
+        Assert.That(new[] { single.Disposals, first.Disposals, second.Disposals, aggregated.Disposals }, Is.EqualTo(new[] { 1, 1, 1, 1 }));
+    }
+
+    [Test]
     public async Task InnerSinksAreDisposedAsynchronouslyWhenTheLoggerIs()
     {
         // As by Serilog's own wrappers (WriteTo.Conditional, a sub-logger): a sink that flushes in DisposeAsync gets that
@@ -314,6 +334,7 @@ public class RedactingSinkTests
         await logger.DisposeAsync();
 
         Assert.That(new[] { single.DisposedBy, first.DisposedBy, second.DisposedBy }, Is.EqualTo(new[] { "DisposeAsync", "DisposeAsync", "DisposeAsync" }));
+        Assert.That(new[] { single.Disposals, first.Disposals, second.Disposals }, Is.EqualTo(new[] { 1, 1, 1 }), "each sink disposed once");
     }
 
     [Test]
@@ -450,19 +471,27 @@ public class RedactingSinkTests
 
     sealed class DisposableSink : ILogEventSink, IDisposable
     {
-        public bool Disposed { get; private set; }
+        public bool Disposed => Disposals > 0;
+        public int Disposals { get; private set; }
         public void Emit(LogEvent logEvent) { }
-        public void Dispose() => Disposed = true;
+        public void Dispose() => Disposals++;
     }
 
     sealed class AsyncDisposableSink : ILogEventSink, IDisposable, IAsyncDisposable
     {
         public string? DisposedBy { get; private set; }
+        public int Disposals { get; private set; }
         public void Emit(LogEvent logEvent) { }
-        public void Dispose() => DisposedBy ??= "Dispose";
+
+        public void Dispose()
+        {
+            Disposals++;
+            DisposedBy ??= "Dispose";
+        }
 
         public ValueTask DisposeAsync()
         {
+            Disposals++;
             DisposedBy ??= "DisposeAsync";
             return default;
         }
