@@ -159,6 +159,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
         // last of them, after the server and every other service that may still log while shutting down.
         AddLogger(builder.Services, logger, CreateLogger);
         builder.Logging.AddFilter<SerilogLoggerProvider>(null, LogLevel.Trace);
+        if (LogContextScopeProvider.Needed) builder.Logging.AddFilter<LogContextScopeProvider>(null, LogLevel.Trace);
         builder.Services.AddSingleton<ILogger>(logger);
         DiagnosticContextRegistration.Add(builder.Services, logger);
         builder.Services.Configure<RequestLoggingOptions>(requestLogging, binder => binder.ErrorOnUnknownConfiguration = true);
@@ -183,7 +184,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
         services.AddSingleton<ILoggerProvider>(provider =>
         {
             provider.GetRequiredService<LoggerLifetime>();
-            return new SerilogLoggerProvider(new HandOffLogger(route), dispose: false);
+            // Serilog.Extensions.Logging 9 and later would keep the request's scope from LogContext (see LogContextScopeProvider).
+            return LogContextScopeProvider.For(new SerilogLoggerProvider(new HandOffLogger(route), dispose: false));
         });
     }
 

@@ -120,6 +120,49 @@ public class AddObservabilityTests
     }
 
     [Test]
+    public async Task EventsWrittenThroughSerilogInARequestCarryItsScopesAsThoseThroughILoggerDo()
+    {
+        // ASP.NET Core's request scope, and one the application begins through ILogger, reach Serilog's LogContext:
+        // Log.Information in a handler gets them as ILogger<T> does. Serilog.Extensions.Logging 9 and later take scopes
+        // through ISupportExternalScope, which, left as it is, would apply them to ILogger<T> events only.
+        using var logs = TempFolder.ForCaller();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None).RollingJson(Path.Combine(logs.Path, "app-.json")));
+        var app = builder.Build();
+        app.MapGet("/scoped", (ILogger<AddObservabilityTests> logger) =>
+        {
+            using (logger.BeginScope(new Dictionary<string, object> { ["OrderId"] = "order-7" }))
+            {
+                logger.LogInformation("Through ILogger");
+                Log.Information("Through Serilog");
+            }
+            return "ok";
+        });
+        await app.StartAsync();
+        try
+        {
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+            using var client = new HttpClient { BaseAddress = new Uri(address) };
+            Assert.That((await client.GetAsync("/scoped")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+
+        var events = ReadEvents(logs.Path);
+        foreach (var template in new[] { "Through ILogger", "Through Serilog" })
+        {
+            var logged = events.Single(e => Prop(e, "@mt") == template);
+            Assert.That((Prop(logged, "OrderId"), Prop(logged, "RequestPath")), Is.EqualTo(("order-7", "/scoped")), template);
+            Assert.That(Prop(logged, "RequestId"), Is.Not.Null, template);
+            Assert.That(Prop(logged, "ConnectionId"), Is.Not.Null, template);
+        }
+    }
+
+    [Test]
     public async Task IDiagnosticContextAndSerilogsILoggerAreRegistered()
     {
         using var logs = TempFolder.ForCaller();
