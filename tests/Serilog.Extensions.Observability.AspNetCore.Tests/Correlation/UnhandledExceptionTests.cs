@@ -157,11 +157,16 @@ public class UnhandledExceptionTests
         var echoed = response.Headers.GetValues("X-Correlation-ID").Single();
         var page = _sink.WaitFor(e => e.MessageTemplate.Text == "Rendering the error page").Single();
         Assert.That(EventText.Scalar(page, "CorrelationId"), Is.EqualTo(echoed));
-        // Like Serilog.AspNetCore, each pass through request logging writes its completion event (the first with the
-        // exception): both belong to this request and carry its id.
-        var completions = _sink.WaitFor(e => EventText.Scalar(e, "RequestPath") == "/boom", count: 2);
+        // Like Serilog.AspNetCore, each pass through request logging writes its completion event: the first for /boom,
+        // with the exception, the second for the error page the handler ran the pipeline again with. Both belong to
+        // this request and carry its id.
+        var completions = _sink.WaitFor(IsCompletion, count: 2);
+        Assert.That(completions.Select(e => (EventText.Scalar(e, "RequestPath"), e.Exception?.Message)),
+            Is.EqualTo(new[] { ("/boom", "unhandled-boom"), ("/error", (string?)null) }));
         Assert.That(completions.Select(e => EventText.Scalar(e, "CorrelationId")), Is.All.EqualTo(echoed));
     }
+
+    static bool IsCompletion(LogEvent logEvent) => EventText.Scalar(logEvent, "SourceContext") == "Serilog.AspNetCore.RequestLoggingMiddleware";
 
     [Test]
     public async Task AnExceptionHandlerThatRunsThePipelineAgainKeepsTheRequestsIdAlsoWithoutTheEcho()
@@ -179,7 +184,8 @@ public class UnhandledExceptionTests
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError));
         Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo("error page"));
         var page = _sink.WaitFor(e => e.MessageTemplate.Text == "Rendering the error page").Single();
-        var completions = _sink.WaitFor(e => EventText.Scalar(e, "RequestPath") == "/boom", count: 2);
+        var completions = _sink.WaitFor(IsCompletion, count: 2);
+        Assert.That(completions.Select(e => EventText.Scalar(e, "RequestPath")), Is.EqualTo(new[] { "/boom", "/error" }));
         var failed = completions.Single(e => e.Exception is not null);
         Assert.That(EventText.Scalar(failed, "CorrelationId"), Is.Not.Null);
         Assert.That(EventText.Scalar(page, "CorrelationId"), Is.EqualTo(EventText.Scalar(failed, "CorrelationId")));
