@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,6 +30,12 @@ sealed class ScenarioOptions
 
     /// <summary>Set <c>Logger</c> to a logger of the test's own, writing to <see cref="ScenarioRun.CustomEvents"/>.</summary>
     public bool CustomLogger { get; init; }
+
+    /// <summary>
+    /// Set the options in <c>services.Configure&lt;RequestLoggingOptions&gt;()</c> and call
+    /// <c>UseSerilogRequestLogging()</c> without a callback.
+    /// </summary>
+    public bool ThroughServices { get; init; }
 }
 
 /// <summary>
@@ -49,7 +54,7 @@ sealed record RequestLoggingScenario(string Name, string Target, ScenarioOptions
 sealed record DocumentedDifference(string Readme, string Theirs, string Ours);
 
 /// <summary>What one host logged for one scenario: its own logger's events, and the custom logger's.</summary>
-sealed record ScenarioRun(HttpStatusCode Status, IReadOnlyList<LogEvent> HostEvents, IReadOnlyList<LogEvent> CustomEvents);
+sealed record ScenarioRun(string Response, IReadOnlyList<LogEvent> HostEvents, IReadOnlyList<LogEvent> CustomEvents);
 
 /// <summary>Customer, for the destructuring scenarios: its ToString() differs from its structure.</summary>
 sealed record Customer(string Name, int Tier);
@@ -80,6 +85,13 @@ static class ScenarioApplication
         {
             http.RequestServices.GetRequiredService<IDiagnostics>().Set("Step", "charge");
             throw new InvalidOperationException("The payment service failed.");
+        });
+        app.MapGet("/fail-after-start", async (HttpContext http) =>
+        {
+            http.RequestServices.GetRequiredService<IDiagnostics>().Set("Step", "streaming");
+            await http.Response.WriteAsync("partial");
+            await http.Response.Body.FlushAsync();
+            throw new InvalidOperationException("The stream's source failed.");
         });
         app.MapGet("/recovered", (HttpContext http) =>
         {
@@ -112,6 +124,7 @@ static class ScenarioApplication
         yield return new("QueryNotIncludedOnTheTestServer", "/search?q=shoes&page=2", new(), TestServer: true);
         yield return new("TemplatePropertiesWin", "/overridden", new());
         yield return new("UnhandledException", "/fail", new());
+        yield return new("UnhandledExceptionAfterTheResponseStarted", "/fail-after-start", new());
         yield return new("SetException", "/recovered", new());
         yield return new("EnrichDiagnosticContext", "/orders/7", new()
         {
@@ -164,6 +177,13 @@ static class ScenarioApplication
                 new LogEventProperty("RequestPath", new ScalarValue(path)),
                 new LogEventProperty("Elapsed", new ScalarValue(elapsed)),
             ],
+        });
+        yield return new("ThroughServices", "/search?q=shoes", new()
+        {
+            ThroughServices = true,
+            MessageTemplate = "Served {RequestPath} with {Hits} hits ({StatusCode})",
+            IncludeQueryInRequestPath = true,
+            EnrichDiagnosticContext = (diagnostics, http) => diagnostics.Set("Scheme", http.Request.Scheme),
         });
         yield return new("CustomLogger", "/orders/7", new() { CustomLogger = true });
         yield return new("CustomLoggerOnException", "/fail", new() { CustomLogger = true });

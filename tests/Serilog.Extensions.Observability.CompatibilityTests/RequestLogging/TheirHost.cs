@@ -5,6 +5,7 @@ using Serilog.Events;
 using Serilog.Extensions.Observability.Tests.Support;
 using TheirApplicationBuilderExtensions = SerilogAspNetCore::Serilog.SerilogApplicationBuilderExtensions;
 using TheirDiagnosticContext = SerilogAspNetCore::Serilog.IDiagnosticContext;
+using TheirOptions = SerilogAspNetCore::Serilog.AspNetCore.RequestLoggingOptions;
 using TheirServiceCollectionExtensions = SerilogAspNetCore::Serilog.SerilogServiceCollectionExtensions;
 
 namespace Serilog.Extensions.Observability.CompatibilityTests.RequestLogging;
@@ -13,10 +14,11 @@ namespace Serilog.Extensions.Observability.CompatibilityTests.RequestLogging;
 static class TheirHost
 {
     public static Task<ScenarioRun> RunAsync(RequestLoggingScenario scenario) =>
-        ScenarioHost.RunAsync(scenario, SetUp, (app, custom) => UseRequestLogging(app, scenario.Options, custom));
+        ScenarioHost.RunAsync(scenario, (builder, sink) => SetUp(builder, sink, scenario.Options), (app, custom) => UseRequestLogging(app, scenario.Options, custom));
 
-    static void SetUp(WebApplicationBuilder builder, CollectingSink sink)
+    static void SetUp(WebApplicationBuilder builder, CollectingSink sink, ScenarioOptions scenario)
     {
+        if (scenario.ThroughServices) builder.Services.Configure<TheirOptions>(options => Apply(options, scenario, custom: null));
         TheirServiceCollectionExtensions.AddSerilog(builder.Services, configuration => configuration
             .MinimumLevel.Information()
             .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
@@ -25,17 +27,22 @@ static class TheirHost
         builder.Services.AddSingleton<IDiagnostics>(services => new Diagnostics(services.GetRequiredService<TheirDiagnosticContext>()));
     }
 
-    static void UseRequestLogging(WebApplication app, ScenarioOptions scenario, ILogger? custom) =>
-        TheirApplicationBuilderExtensions.UseSerilogRequestLogging(app, options =>
-        {
-            if (scenario.MessageTemplate is { } template) options.MessageTemplate = template;
-            if (scenario.GetLevel is { } getLevel) options.GetLevel = getLevel;
-            if (scenario.EnrichDiagnosticContext is { } enrich)
-                options.EnrichDiagnosticContext = (context, http) => enrich(new Diagnostics(context), http);
-            options.IncludeQueryInRequestPath = scenario.IncludeQueryInRequestPath;
-            if (scenario.GetMessageTemplateProperties is { } properties) options.GetMessageTemplateProperties = properties;
-            if (custom is not null) options.Logger = custom;
-        });
+    static void UseRequestLogging(WebApplication app, ScenarioOptions scenario, ILogger? custom)
+    {
+        if (scenario.ThroughServices) TheirApplicationBuilderExtensions.UseSerilogRequestLogging(app);
+        else TheirApplicationBuilderExtensions.UseSerilogRequestLogging(app, options => Apply(options, scenario, custom));
+    }
+
+    static void Apply(TheirOptions options, ScenarioOptions scenario, ILogger? custom)
+    {
+        if (scenario.MessageTemplate is { } template) options.MessageTemplate = template;
+        if (scenario.GetLevel is { } getLevel) options.GetLevel = getLevel;
+        if (scenario.EnrichDiagnosticContext is { } enrich)
+            options.EnrichDiagnosticContext = (context, http) => enrich(new Diagnostics(context), http);
+        options.IncludeQueryInRequestPath = scenario.IncludeQueryInRequestPath;
+        if (scenario.GetMessageTemplateProperties is { } properties) options.GetMessageTemplateProperties = properties;
+        if (custom is not null) options.Logger = custom;
+    }
 
     sealed class Diagnostics(TheirDiagnosticContext context) : IDiagnostics
     {
