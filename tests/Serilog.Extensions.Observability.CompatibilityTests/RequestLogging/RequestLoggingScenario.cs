@@ -39,10 +39,12 @@ sealed class ScenarioOptions
 }
 
 /// <summary>
-/// One request to a host set up with one <see cref="ScenarioOptions"/>: on Kestrel, or on the test server.
+/// One request to a host set up with one <see cref="ScenarioOptions"/>: on Kestrel, or on the test server, with
+/// <c>UsePathBase(<paramref name="PathBase"/>)</c> before request logging when given.
 /// <paramref name="Difference"/> is where the package's README says the completion event differs on purpose.
 /// </summary>
-sealed record RequestLoggingScenario(string Name, string Target, ScenarioOptions Options, bool TestServer = false, DocumentedDifference? Difference = null)
+sealed record RequestLoggingScenario(string Name, string Target, ScenarioOptions Options, bool TestServer = false, DocumentedDifference? Difference = null,
+    string? PathBase = null)
 {
     public override string ToString() => Name;
 }
@@ -122,6 +124,10 @@ static class ScenarioApplication
                 + "RequestPath is the path and the query, where Serilog.AspNetCore writes the path alone",
                 "\"/search\"", "\"/search?q=shoes&page=2\""));
         yield return new("QueryNotIncludedOnTheTestServer", "/search?q=shoes&page=2", new(), TestServer: true);
+        yield return new("EncodedPath", "/caf%C3%A9/x%2Fy?q=a%20b", new());
+        yield return new("EncodedPathWithQueryIncluded", "/caf%C3%A9/x%2Fy?q=a%20b", new() { IncludeQueryInRequestPath = true });
+        yield return new("PathBase", "/api/orders/7?q=1", new(), PathBase: "/api");
+        yield return new("PathBaseWithQueryIncluded", "/api/orders/7?q=1", new() { IncludeQueryInRequestPath = true }, PathBase: "/api");
         yield return new("TemplatePropertiesWin", "/overridden", new());
         yield return new("UnhandledException", "/fail", new());
         yield return new("UnhandledExceptionAfterTheResponseStarted", "/fail-after-start", new());

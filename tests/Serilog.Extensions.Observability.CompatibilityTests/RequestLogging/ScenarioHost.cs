@@ -35,6 +35,7 @@ static class ScenarioHost
         else builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
         setUp(builder, hostSink);
         var app = builder.Build();
+        if (scenario.PathBase is { } pathBase) app.UsePathBase(pathBase);
         useRequestLogging(app, custom);
         ScenarioApplication.Map(app);
 
