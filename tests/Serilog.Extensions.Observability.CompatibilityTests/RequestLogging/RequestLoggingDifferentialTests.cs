@@ -38,6 +38,13 @@ public class RequestLoggingDifferentialTests
             expected = expected.Replace(difference.Theirs, difference.Ours, StringComparison.Ordinal);
         }
         Assert.That(Describe(Completion(ourEvents), ours: !scenario.Options.CustomLogger), Is.EqualTo(expected));
+        if (!scenario.Options.CustomLogger && Completion(ourEvents) is { } ourCompletion)
+        {
+            // The properties left out above: only those of AddObservability()'s enrichers, the ones it always adds among them.
+            var added = ourCompletion.Properties.Keys.Except(Completion(theirEvents)!.Properties.Keys).ToArray();
+            Assert.That(added, Is.SubsetOf(OurEnricherProperties).And.Contains("CorrelationId").And.Contains("ServiceName").And.Contains("Environment"),
+                "what AddObservability()'s enrichers add");
+        }
         var theirOthers = Others(theirs.HostEvents);
         if (scenario.Target.StartsWith("/fail", StringComparison.Ordinal))
         {
