@@ -78,12 +78,12 @@ sealed class RequestLoggingMiddleware
         try
         {
             await _next(httpContext);
-            LogCompletion(httpContext, collector, pipelines, StatusCodeOf(httpContext, null), Stopwatch.GetElapsedTime(start).TotalMilliseconds, null);
+            LogCompletion(httpContext, collector, pipelines, StatusCodeOf(httpContext, null), ElapsedMilliseconds(start), null);
         }
         catch (Exception ex)
             // Never caught: LogCompletion returns false, so the exception keeps propagating with its stack intact
             // and the developer exception page or UseExceptionHandler still see it.
-            when (LogCompletion(httpContext, collector, pipelines, StatusCodeOf(httpContext, ex), Stopwatch.GetElapsedTime(start).TotalMilliseconds, ex))
+            when (LogCompletion(httpContext, collector, pipelines, StatusCodeOf(httpContext, ex), ElapsedMilliseconds(start), ex))
         {
         }
         finally
@@ -96,6 +96,9 @@ sealed class RequestLoggingMiddleware
             collector.End();
         }
     }
+
+    // In the Stopwatch's own resolution, as Serilog.AspNetCore computes it: a TimeSpan would round it to 100 ns.
+    static double ElapsedMilliseconds(long start) => (Stopwatch.GetTimestamp() - start) * 1000.0 / Stopwatch.Frequency;
 
     // The static logger's contextual copy, rebuilt only when Log.Logger is replaced (not once per request).
     sealed record ContextualLogger(ILogger Root, ILogger Logger);

@@ -174,6 +174,31 @@ public class SerilogAspNetCoreCompatibilityTests
     }
 
     [Test]
+    public async Task ElapsedHasTheStopwatchsResolutionAsInSerilogAspNetCore()
+    {
+        // Serilog.AspNetCore divides the Stopwatch ticks by its frequency; a TimeSpan would round them to 100 ns.
+        if (Stopwatch.Frequency <= TimeSpan.TicksPerSecond)
+            Assert.Ignore($"The Stopwatch here ticks {Stopwatch.Frequency} times a second, no finer than a TimeSpan.");
+        await using var app = await Start(a =>
+        {
+            a.UseSerilogRequestLogging(o => o.Logger = _logger);
+            a.MapGet("/tick/{i:int}", (int i) => "ok");
+        });
+        using var client = app.CreateClient();
+
+        const int Requests = 10;
+        var nanoseconds = new List<double>();
+        for (var i = 0; i < Requests; i++)
+        {
+            await client.GetAsync($"/tick/{i}");
+            nanoseconds.Add(Math.Round((double)((ScalarValue)_sink.WaitForCompletion($"/tick/{i}").Properties["Elapsed"]).Value! * 1_000_000));
+        }
+
+        // Each a whole number of 100 ns with the rounding: the chance of that for ten nanosecond readings is 10^-20.
+        Assert.That(nanoseconds, Has.Some.Matches<double>(ns => ns % 100 != 0), "Elapsed, in nanoseconds");
+    }
+
+    [Test]
     public async Task TheEventHasDiagnosticPropertiesInSetOrderThenTheTemplatesPropertiesThenSourceContext()
     {
         await using var app = await Start(a =>
