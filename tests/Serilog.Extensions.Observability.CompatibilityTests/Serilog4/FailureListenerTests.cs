@@ -36,6 +36,17 @@ public class FailureListenerTests
         }
     }
 
+    /// <summary>A sink that reports failures to its listener instead of throwing, as Serilog's batching sink does.</summary>
+    sealed class ReportingSink : ILogEventSink, ISetLoggingFailureListener
+    {
+        public ILoggingFailureListener? Listener;
+
+        public void SetFailureListener(ILoggingFailureListener failureListener) => Listener = failureListener;
+
+        public void Emit(LogEvent logEvent) =>
+            Listener?.OnLoggingFailed(this, LoggingFailureKind.Permanent, "the reporting sink's endpoint refused it", [logEvent], null);
+    }
+
     /// <summary>The RollingJson sink's drops, by reason, as its meter counts them.</summary>
     sealed class DroppedEvents : IDisposable
     {
@@ -165,6 +176,41 @@ public class FailureListenerTests
 
         Assert.That(listener.Failures, Is.Empty);
         Assert.That(selfLog, Has.Some.Contains("the inner sink's disk is full"));
+    }
+
+    [Test]
+    public void FallibleAroundRedactedPassesItsListenerToTheSinksInside()
+    {
+        var reporting = new ReportingSink();
+        var listener = new Listener();
+        using (var logger = new LoggerConfiguration()
+                   .WriteTo.Fallible(writeTo => writeTo.Redacted(inner => inner.Sink(reporting), (Action<RedactionOptions>?)null), listener)
+                   .CreateLogger())
+        {
+            Assert.That(reporting.Listener, Is.Not.Null, "Serilog's wrapper passed a listener on");
+            logger.Information("Order {OrderId} shipped", 1);
+        }
+
+        Assert.That(listener.Failures, Is.EqualTo(new[] { (LoggingFailureKind.Permanent, "the reporting sink's endpoint refused it") }));
+    }
+
+    [Test]
+    public void AFallbackChainAroundRedactedGetsTheRedactedEventsASinkInsideReportsAsFailed()
+    {
+        // Exceptions stop at Redacted; failures a sink inside reports to its listener (a batching sink) do not.
+        var fallback = new CollectingSink();
+        using (var logger = new LoggerConfiguration()
+                   .WriteTo.FallbackChain(
+                       primary => primary.Redacted(inner => inner.Sink(new ReportingSink()), (Action<RedactionOptions>?)null),
+                       second => second.Sink(fallback))
+                   .CreateLogger())
+        {
+            logger.Information("Login by {User} with {Password}", "ann", "hunter2-secret");
+        }
+
+        var received = fallback.SingleEvent;
+        Assert.That(received.Properties["User"], Is.EqualTo(new ScalarValue("ann")));
+        Assert.That(received.Properties["Password"], Is.Not.EqualTo(new ScalarValue("hunter2-secret")), "the redacted event");
     }
 
     [Test]
