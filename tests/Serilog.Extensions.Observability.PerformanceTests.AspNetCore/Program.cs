@@ -23,8 +23,8 @@
 //   peer            the stack a Serilog.AspNetCore user has where that package restores: Serilog as the logging
 //                   provider (Serilog.Extensions.Logging), Microsoft.AspNetCore at Warning, Enrich.FromLogContext(),
 //                   Serilog.Sinks.File 5.0 (buffered: true) with Serilog's JsonFormatter, and a middleware logging the
-//                   same completion event (Serilog.AspNetCore's request logging modelled in a few lines; that package
-//                   cannot be restored here)
+//                   same completion event (Serilog.AspNetCore's request logging modelled in a few lines; that package's
+//                   restorable version needs Serilog 4, and these benchmarks run on Serilog 3.1.1)
 //   peer-async      peer with the file sink behind Serilog.Sinks.Async 1.5 (the usual way to move file I/O off requests)
 using System.Diagnostics;
 using System.Diagnostics.Metrics;

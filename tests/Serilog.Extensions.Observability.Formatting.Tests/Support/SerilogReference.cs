@@ -6,9 +6,11 @@ using Serilog.Parsing;
 namespace Serilog.Extensions.Observability.Formatting.Tests.Support;
 
 /// <summary>
-/// An independent oracle: the CLEF member rules of Serilog.Formatting.Compact 2.0 (which cannot be restored here)
-/// written plainly on top of Serilog 3.1.1's own building blocks, which ARE the reference's: JsonValueFormatter for
-/// values and strings, PropertyToken.Render / MessageTemplate.Render for @r and @m. Slow and allocating on purpose.
+/// An independent oracle: the CLEF member rules of Serilog.Formatting.Compact 2.0 written plainly on top of Serilog
+/// 3.1.1's own building blocks, which ARE the reference's: JsonValueFormatter for values and strings,
+/// PropertyToken.Render / MessageTemplate.Render for @r and @m. Slow and allocating on purpose. (The package itself is
+/// served here only in a version that needs Serilog 4: the compatibility tests compare with Serilog.Formatting.Compact
+/// 3.0 on Serilog 4.)
 /// </summary>
 static class SerilogReference
 {
