@@ -137,34 +137,7 @@ public class PackagesInstallTests
     [Test]
     public async Task AThrowawayAppReferencingThePackagesByVersionWritesRedactedCorrelatedClef()
     {
-        var app = Directory.CreateDirectory(Path.Combine(_work.Path, "consumer")).FullName;
-        await File.WriteAllTextAsync(Path.Combine(app, "consumer.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="Serilog.Extensions.Observability" Version="{_version}" />
-              </ItemGroup>
-            </Project>
-            """);
-        // Stop the repository's build files from applying: the app stands alone, as in a user's repository.
-        await File.WriteAllTextAsync(Path.Combine(app, "Directory.Build.props"), "<Project />");
-        await File.WriteAllTextAsync(Path.Combine(app, "Directory.Build.targets"), "<Project />");
-        await File.WriteAllTextAsync(Path.Combine(app, "Directory.Packages.props"), "<Project />");
-        await File.WriteAllTextAsync(Path.Combine(app, "nuget.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <add key="packed-for-this-test" value="{_feed}" />
-              </packageSources>
-            </configuration>
-            """);
-        await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), """
+        var app = await WriteConsumerAsync("consumer", [("Serilog.Extensions.Observability", _version)], program: """
             using Serilog;
             using Serilog.Extensions.Observability;
             using Serilog.Extensions.Observability.Enrichers;
@@ -179,10 +152,8 @@ public class PackagesInstallTests
             Console.WriteLine("consumer done");
             """);
         var logs = Directory.CreateDirectory(Path.Combine(_work.Path, "consumer-logs")).FullName;
-        // A private package folder: restore takes our packages from the feed, the rest from the machine's source.
-        var environment = new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(_work.Path, "nuget-packages") };
 
-        var run = await ChildProcess.RunAsync("dotnet", $"run -c Release -- \"{logs}\"", app, TimeSpan.FromMinutes(5), environment);
+        var run = await RunDotnetAsync(app, $"run -c Release -- \"{logs}\"");
 
         Assert.That(run.ExitCode, Is.EqualTo(0), run.Output);
         Assert.That(run.Output, Does.Contain("consumer done"));
@@ -194,4 +165,163 @@ public class PackagesInstallTests
         Assert.That(json.RootElement.GetProperty("UserName").GetString(), Is.EqualTo("ann"));
         Assert.That(line, Does.Not.Contain("consumer-secret-1"));
     }
+
+    [Test]
+    public void EveryPackageDependsOnWhatItIsBuiltAgainstWithAnOpenRangeThatAdmitsTheSerilog4Line()
+    {
+        // An application on Serilog 4 references Serilog 4.4.0, Serilog.Settings.Configuration 10.0.1, ... beside these
+        // packages: a dependency with an upper bound ("[3.1.1]", "[3.1.1, 4.0.0)") would make its restore warn (NU1608)
+        // or fail. A nuspec writes ">= 3.1.1" as "3.1.1".
+        var builtAgainst = RepositoryPackageVersions("Runtime", "Include");
+        foreach (var id in PackageIds)
+        {
+            using var zip = ZipFile.OpenRead(Path.Combine(_feed, $"{id}.{_version}.nupkg"));
+            using var stream = zip.GetEntry($"{id}.nuspec")!.Open();
+            var nuspec = XDocument.Load(stream);
+            var ns = nuspec.Root!.Name.Namespace;
+            var groups = nuspec.Descendants(ns + "dependencies").Single().Elements(ns + "group").ToList();
+            Assert.That(groups.Select(g => g.Attribute("targetFramework")?.Value), Is.EquivalentTo(new[] { "net8.0", "net10.0" }), id);
+            foreach (var group in groups)
+            foreach (var dependency in group.Elements(ns + "dependency"))
+            {
+                var dependencyId = dependency.Attribute("id")!.Value;
+                if (dependencyId.StartsWith("Serilog.Extensions.Observability", StringComparison.Ordinal)) continue;
+                Assert.That(builtAgainst.Keys, Does.Contain(dependencyId), $"{id} depends on {dependencyId}, which Directory.Packages.props does not pin.");
+                Assert.That(dependency.Attribute("version")?.Value, Is.EqualTo(builtAgainst[dependencyId]),
+                    $"{id} ({group.Attribute("targetFramework")?.Value}) must depend on {dependencyId} {builtAgainst[dependencyId]} or later, with no upper bound.");
+            }
+        }
+    }
+
+    [Test]
+    public async Task AnAppOnSerilog4InstallsThePackagesWithoutAWarningAndWritesRedactedCorrelatedClefFromAppsettings()
+    {
+        // The versions the Serilog 4 test run lifts the libraries' dependencies to, as an application on Serilog 4 does.
+        var serilog4 = RepositoryPackageVersions("Serilog 4 test run", "Update");
+        Assert.That(serilog4["Serilog"], Does.StartWith("4."));
+        var app = await WriteConsumerAsync("consumer-serilog4",
+            [("Serilog.Extensions.Observability.AspNetCore", _version), .. serilog4.Select(p => (p.Key, p.Value))],
+            properties: "<TreatWarningsAsErrors>true</TreatWarningsAsErrors>",
+            program: """
+                using System.Reflection;
+                using Microsoft.Extensions.DependencyInjection;
+                using Microsoft.Extensions.Hosting;
+                using Microsoft.Extensions.Logging;
+                using Serilog;
+                using Serilog.Extensions.Observability.Enrichers;
+
+                // The "Serilog" section of appsettings.json writes to RollingJson; the path comes from the command line
+                // (--Serilog:WriteTo:0:Args:path=...).
+                var builder = Host.CreateApplicationBuilder(args);
+                builder.AddObservability(o => o.Service("consumer-serilog4"));
+                using (var host = builder.Build())
+                {
+                    var logger = host.Services.GetRequiredService<ILogger<Program>>();
+                    using (CorrelationContext.Begin("consumer-correlation-4"))
+                        logger.LogInformation("User {UserName} signed in with {Password}", "ann", "consumer-secret-4");
+                }
+
+                Log.CloseAndFlush();
+                var serilog = typeof(Log).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion;
+                Console.WriteLine($"consumer done on Serilog {serilog.Split('+')[0]}");
+                """,
+            files: new Dictionary<string, string>
+            {
+                ["appsettings.json"] = """
+                    {
+                      "Serilog": {
+                        "MinimumLevel": { "Default": "Information", "Override": { "Microsoft": "Warning" } },
+                        "WriteTo": [ { "Name": "RollingJson", "Args": { "path": "set-on-the-command-line" } } ]
+                      }
+                    }
+                    """,
+            });
+        var logs = Directory.CreateDirectory(Path.Combine(_work.Path, "consumer-serilog4-logs")).FullName;
+
+        var restore = await RunDotnetAsync(app, "restore");
+        Assert.That(restore.ExitCode, Is.EqualTo(0), restore.Output);
+        Assert.That(Regex.Matches(restore.Output, "NU1605|NU1608|NU1603|NU1107").Select(m => m.Value).Distinct(), Is.Empty, restore.Output);
+        // What restore chose: the application's Serilog 4 line, not the versions our packages are built against.
+        List<string> resolved;
+        using (var assets = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(app, "obj", "project.assets.json"))))
+            resolved = assets.RootElement.GetProperty("libraries").EnumerateObject().Select(p => p.Name).ToList();
+        foreach (var (id, version) in serilog4) Assert.That(resolved, Does.Contain($"{id}/{version}"));
+        foreach (var id in PackageIds) Assert.That(resolved, Does.Contain($"{id}/{_version}"));
+
+        var build = await RunDotnetAsync(app, "build -c Release --no-restore");
+        Assert.That(build.ExitCode, Is.EqualTo(0), build.Output);
+
+        var run = await RunDotnetAsync(app, $"run -c Release --no-build -- \"--Serilog:WriteTo:0:Args:path={Path.Combine(logs, "app-.json")}\"");
+
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Output);
+        Assert.That(run.Output, Does.Contain($"consumer done on Serilog {serilog4["Serilog"]}"));
+        var lines = File.ReadAllLines(Directory.GetFiles(logs).Single());
+        var line = lines.Single(l => l.Contains("signed in", StringComparison.Ordinal));
+        using var json = JsonDocument.Parse(line);
+        Assert.That(json.RootElement.GetProperty("@mt").GetString(), Is.EqualTo("User {UserName} signed in with {Password}"));
+        Assert.That(json.RootElement.GetProperty("CorrelationId").GetString(), Is.EqualTo("consumer-correlation-4"));
+        Assert.That(json.RootElement.GetProperty("ServiceName").GetString(), Is.EqualTo("consumer-serilog4"));
+        Assert.That(json.RootElement.GetProperty("SourceContext").GetString(), Is.EqualTo("Program"));
+        Assert.That(json.RootElement.GetProperty("UserName").GetString(), Is.EqualTo("ann"));
+        Assert.That(json.RootElement.GetProperty("Password").GetString(), Is.EqualTo("[REDACTED]"));
+        Assert.That(lines, Has.None.Contains("consumer-secret-4"));
+    }
+
+    /// <summary>
+    /// Writes a console app into a folder of its own that references <paramref name="packages"/> by version only, from
+    /// the packed feed and the machine's source, with none of the repository's build files applying: as in a user's
+    /// repository. <paramref name="files"/> go beside the project.
+    /// </summary>
+    async Task<string> WriteConsumerAsync(string name, IEnumerable<(string Id, string Version)> packages, string program,
+        string properties = "", IReadOnlyDictionary<string, string>? files = null)
+    {
+        var app = Directory.CreateDirectory(Path.Combine(_work.Path, name)).FullName;
+        var references = string.Join("\n", packages.Select(p => $"""    <PackageReference Include="{p.Id}" Version="{p.Version}" />"""));
+        await File.WriteAllTextAsync(Path.Combine(app, name + ".csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally>
+                {properties}
+              </PropertyGroup>
+              <ItemGroup>
+            {references}
+              </ItemGroup>
+            </Project>
+            """);
+        // Stop the repository's build files from applying.
+        await File.WriteAllTextAsync(Path.Combine(app, "Directory.Build.props"), "<Project />");
+        await File.WriteAllTextAsync(Path.Combine(app, "Directory.Build.targets"), "<Project />");
+        await File.WriteAllTextAsync(Path.Combine(app, "Directory.Packages.props"), "<Project />");
+        await File.WriteAllTextAsync(Path.Combine(app, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <add key="packed-for-this-test" value="{_feed}" />
+              </packageSources>
+            </configuration>
+            """);
+        await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), program);
+        foreach (var (file, content) in files ?? new Dictionary<string, string>())
+            await File.WriteAllTextAsync(Path.Combine(app, file), content);
+        return app;
+    }
+
+    /// <summary>
+    /// Runs <c>dotnet</c> in a consumer's folder with a package folder private to this fixture and shared by its
+    /// consumers: restore takes our packages from the feed, the rest from the machine's source.
+    /// </summary>
+    Task<ProcessResult> RunDotnetAsync(string app, string arguments) =>
+        ChildProcess.RunAsync("dotnet", arguments, app, TimeSpan.FromMinutes(5),
+            new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(_work.Path, "nuget-packages") });
+
+    /// <summary>The <c>PackageVersion</c> items (<paramref name="attribute"/>: Include or Update) of one labelled group of Directory.Packages.props.</summary>
+    static Dictionary<string, string> RepositoryPackageVersions(string label, string attribute) =>
+        XDocument.Load(Path.Combine(Repository.Root, "Directory.Packages.props")).Root!
+            .Elements("ItemGroup").Single(g => g.Attribute("Label")?.Value == label)
+            .Elements("PackageVersion").Where(p => p.Attribute(attribute) is not null)
+            .ToDictionary(p => p.Attribute(attribute)!.Value, p => p.Attribute("Version")!.Value);
 }
