@@ -9,8 +9,9 @@ using Serilog.Extensions.Observability.Tests.Support;
 namespace Serilog.Extensions.Observability.IntegrationTests.Packaging;
 
 /// <summary>
-/// Packs every package into a temporary folder, checks what each nupkg holds, then builds and runs a throwaway
-/// console app that references the packages by version only, as a user would.
+/// Packs every package into a temporary folder, checks what each nupkg holds, then builds and runs throwaway
+/// console apps that reference the packages by version only, as a user would: one on the Serilog the packages are
+/// built against, one on Serilog 4 and its companion packages (the versions of the Serilog 4 test run).
 /// </summary>
 [NonParallelizable]
 public class PackagesInstallTests
@@ -181,8 +182,7 @@ public class PackagesInstallTests
             var ns = nuspec.Root!.Name.Namespace;
             var groups = nuspec.Descendants(ns + "dependencies").Single().Elements(ns + "group").ToList();
             Assert.That(groups.Select(g => g.Attribute("targetFramework")?.Value), Is.EquivalentTo(new[] { "net8.0", "net10.0" }), id);
-            foreach (var group in groups)
-            foreach (var dependency in group.Elements(ns + "dependency"))
+            foreach (var (group, dependency) in groups.SelectMany(g => g.Elements(ns + "dependency"), (g, d) => (g, d)))
             {
                 var dependencyId = dependency.Attribute("id")!.Value;
                 if (dependencyId.StartsWith("Serilog.Extensions.Observability", StringComparison.Ordinal)) continue;
