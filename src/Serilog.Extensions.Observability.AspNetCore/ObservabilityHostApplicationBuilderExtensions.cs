@@ -159,7 +159,9 @@ public static class ObservabilityHostApplicationBuilderExtensions
         // last of them, after the server and every other service that may still log while shutting down.
         AddLogger(builder.Services, logger, CreateLogger);
         builder.Logging.AddFilter<SerilogLoggerProvider>(null, LogLevel.Trace);
-        if (LogContextScopeProvider.Needed) builder.Logging.AddFilter<LogContextScopeProvider>(null, LogLevel.Trace);
+        // Where the provider is wrapped (LogContextScopeProvider), rules for SerilogLoggerProvider, this one and the
+        // application's, apply to the wrapper too.
+        if (LogContextScopeProvider.Needed) builder.Services.PostConfigure<LoggerFilterOptions>(LogContextScopeProvider.ApplySerilogLoggerProviderRules);
         builder.Services.AddSingleton<ILogger>(logger);
         DiagnosticContextRegistration.Add(builder.Services, logger);
         builder.Services.Configure<RequestLoggingOptions>(requestLogging, binder => binder.ErrorOnUnknownConfiguration = true);

@@ -163,6 +163,36 @@ public class AddObservabilityTests
     }
 
     [Test]
+    public async Task FilterRulesThatNameSerilogLoggerProviderApplyByItsTypeAsByItsAlias()
+    {
+        // With Serilog.Extensions.Logging 9 and later the provider registered is not SerilogLoggerProvider itself (see
+        // EventsWrittenThroughSerilogInARequestCarryItsScopesAsThoseThroughILoggerDo): a rule that names that type, by
+        // AddFilter<SerilogLoggerProvider> or by its full name in "Logging", applies still, as the alias's rules do.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Logging:LogLevel:Default"] = "Error",
+            ["Logging:Serilog:LogLevel:ByAlias"] = "Warning",
+            ["Logging:Serilog.Extensions.Logging.SerilogLoggerProvider:LogLevel:ByTypeName"] = "Warning",
+        });
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        builder.Logging.AddFilter<Serilog.Extensions.Logging.SerilogLoggerProvider>("ByType", LogLevel.Warning);
+        await using var app = builder.Build();
+        var factory = app.Services.GetRequiredService<ILoggerFactory>();
+
+        Assert.Multiple(() =>
+        {
+            foreach (var category in new[] { "ByAlias.Orders", "ByTypeName.Orders", "ByType.Orders" })
+            {
+                Assert.That(factory.CreateLogger(category).IsEnabled(LogLevel.Information), Is.False, $"{category} at Information");
+                Assert.That(factory.CreateLogger(category).IsEnabled(LogLevel.Warning), Is.True, $"{category} at Warning");
+            }
+            // AddObservability()'s own rule for the provider: below "Logging"'s default, Serilog's levels decide.
+            Assert.That(factory.CreateLogger("Shop.Orders").IsEnabled(LogLevel.Information), Is.True, "a category without a rule");
+        });
+    }
+
+    [Test]
     public async Task IDiagnosticContextAndSerilogsILoggerAreRegistered()
     {
         using var logs = TempFolder.ForCaller();
