@@ -479,7 +479,7 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     [NonParallelizable]
     public void TheDefaultConsoleShowsLevelCorrelationIdAndMessage()
     {
-        var captured = ConsoleOutput(() =>
+        var captured = ConsoleCapture.Output(() =>
         {
             using (var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text)).CreateLogger())
             using (CorrelationContext.Begin("console-corr"))
@@ -496,7 +496,7 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     [NonParallelizable]
     public void TheConsoleCanWriteJson(ObservabilityConsoleFormat format, string expected)
     {
-        var captured = ConsoleOutput(() =>
+        var captured = ConsoleCapture.Output(() =>
         {
             using var logger = new LoggerConfiguration().WithObservability(o => o.Console(format)).CreateLogger();
             logger.Information("Disk at {Percent}%", 93);
@@ -638,7 +638,7 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     [NonParallelizable]
     public void TheDefaultConsoleLineHasASingleSpaceBeforeTheMessageWithoutACorrelationId()
     {
-        var captured = ConsoleOutput(() =>
+        var captured = ConsoleCapture.Output(() =>
         {
             using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text)).CreateLogger();
             Assert.That(System.Diagnostics.Activity.Current, Is.Null, "No trace id for the correlation id to fall back to.");
@@ -659,7 +659,7 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     [NonParallelizable]
     public void AConsoleTemplateLeavesOutTheCorrelationIdAndTheSpaceAfterItWhenThereIsNone(string template, string expected)
     {
-        var captured = ConsoleOutput(() =>
+        var captured = ConsoleCapture.Output(() =>
         {
             using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text, template)).CreateLogger();
             logger.Warning("Disk at {Percent}%", 93);
@@ -673,7 +673,7 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     [NonParallelizable]
     public void AnAlignedCorrelationIdKeepsItsColumnWhenThereIsNone(string template, string expected)
     {
-        var captured = ConsoleOutput(() =>
+        var captured = ConsoleCapture.Output(() =>
         {
             using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text, template)).CreateLogger();
             logger.Warning("Disk at {Percent}%", 93);
@@ -689,7 +689,7 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     [NonParallelizable]
     public void ANullOrEmptyCorrelationIdIsWrittenLikeAMissingOne(string? id, string template, string expected)
     {
-        var captured = ConsoleOutput(() =>
+        var captured = ConsoleCapture.Output(() =>
         {
             using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text, template)).CreateLogger();
             logger.ForContext("CorrelationId", id).Warning("Disk at {Percent}%", 93);
@@ -708,7 +708,7 @@ public class ObservabilityLoggerConfigurationExtensionsTests
         // A request path, a user name or a header value with a line break would otherwise write a line of its own
         // ({Message:lj} writes a string as it is), and an escape sequence would reach the terminal.
         const string template = "[{Level:u3}] {Message:lj} {UserName}{NewLine}";
-        var captured = ConsoleOutput(() =>
+        var captured = ConsoleCapture.Output(() =>
         {
             using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text, template)).CreateLogger();
             logger.ForContext("UserName", value).Information("HTTP GET {RequestPath} responded", value);
@@ -726,7 +726,7 @@ public class ObservabilityLoggerConfigurationExtensionsTests
         // The console writes a char as it is, like a string (quoted in the message, bare in the output template). An
         // escaped one is written as its escape's text, as an escaped string is.
         const string template = "[{Level:u3}] {Message:lj} {Separator}{NewLine}";
-        var captured = ConsoleOutput(() =>
+        var captured = ConsoleCapture.Output(() =>
         {
             using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text, template)).CreateLogger();
             logger.ForContext("Separator", value).Information("Split on {Separator}", value);
@@ -743,7 +743,7 @@ public class ObservabilityLoggerConfigurationExtensionsTests
         // Without the j format (a template's {Message}, {Message:l} or {Properties}) the console writes a char inside a
         // sequence, structure or dictionary as it is, between single quotes, where it writes a string as quoted JSON:
         // a line break or an escape sequence reached the console. With j it was quoted JSON already, and stays so.
-        var captured = ConsoleOutput(() =>
+        var captured = ConsoleCapture.Output(() =>
         {
             using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text, template)).CreateLogger();
             logger.Information("{Chars} {@Holder} {Map}", new[] { '\n' }, new { C = '\u001b' }, new Dictionary<char, char> { ['\r'] = '\n' });
@@ -757,7 +757,7 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     public void TheTextConsoleEscapesANestedStringOnce()
     {
         // The console writes a string inside a sequence, structure or dictionary as quoted JSON, escaped already.
-        var captured = ConsoleOutput(() =>
+        var captured = ConsoleCapture.Output(() =>
         {
             using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text, "{Message:l}{NewLine}")).CreateLogger();
             logger.Information("{Names} {@Order} {Tags}", new[] { "a\nb" }, new { Name = "c\nd" }, new Dictionary<string, string> { ["e\nf"] = "g\nh" });
@@ -770,7 +770,7 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     [NonParallelizable]
     public void ATemplateThatQuotesStringsEscapesAnEscapedValueAgainOnOneLine()
     {
-        var captured = ConsoleOutput(() =>
+        var captured = ConsoleCapture.Output(() =>
         {
             using var logger = new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.Text, "{Message}{NewLine}")).CreateLogger();
             logger.Information("Path {RequestPath}", "a\nb");
@@ -784,7 +784,7 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     public void TheTextConsoleLeavesTheEventForTheOtherSinksAsLogged()
     {
         LogEvent? seen = null;
-        ConsoleOutput(() =>
+        ConsoleCapture.Output(() =>
         {
             using var logger = new LoggerConfiguration()
                 .WithObservability(o => o.Console(ObservabilityConsoleFormat.Text).WriteTo(w => w.Sink(new DelegateSink(e => seen = e))))
@@ -798,23 +798,6 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     sealed class DelegateSink(Action<LogEvent> write) : Core.ILogEventSink
     {
         public void Emit(LogEvent logEvent) => write(logEvent);
-    }
-
-    /// <summary>What <paramref name="log"/> wrote to the console (Console.Out is process-wide: callers are NonParallelizable).</summary>
-    static string ConsoleOutput(Action log)
-    {
-        var original = Console.Out;
-        var captured = new StringWriter();
-        Console.SetOut(captured);
-        try
-        {
-            log();
-        }
-        finally
-        {
-            Console.SetOut(original);
-        }
-        return captured.ToString();
     }
 
     static string Render(LogEvent logEvent)

@@ -113,7 +113,7 @@ public class DottedTemplateTests
     [Test]
     public void TheTextConsoleWritesTheDottedPropertyInTheMessageAndInTheOutputTemplate()
     {
-        var output = ConsoleOutput(() =>
+        var output = ConsoleCapture.Output(() =>
         {
             using var logger = new LoggerConfiguration()
                 .WithObservability(o => o.Console(ObservabilityConsoleFormat.Text, "{CorrelationId} {Message:lj} at {Request.Path}{NewLine}"))
@@ -170,21 +170,5 @@ public class DottedTemplateTests
         var line = Format(new CompactJsonFormatter(), sink.SingleEvent);
         Assert.That(line, Does.Not.Contain("hunter2-secret").And.Not.Contain("key-123456"));
         Assert.That(sink.SingleEvent.Properties.Keys, Is.EquivalentTo(new[] { "User.Password", "Api.Key" }));
-    }
-
-    static string ConsoleOutput(Action log)
-    {
-        var original = Console.Out;
-        var captured = new StringWriter();
-        Console.SetOut(captured);
-        try
-        {
-            log();
-        }
-        finally
-        {
-            Console.SetOut(original);
-        }
-        return captured.ToString();
     }
 }

@@ -71,22 +71,6 @@ public class ReadmeAppSettingsTests
         return configuration.CreateLogger();
     }
 
-    static string ConsoleOutput(Action log)
-    {
-        var original = Console.Out;
-        var captured = new StringWriter();
-        Console.SetOut(captured);
-        try
-        {
-            log();
-        }
-        finally
-        {
-            Console.SetOut(original);
-        }
-        return captured.ToString();
-    }
-
     static List<JsonElement> Lines(string file) =>
         File.ReadLines(file).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
 
@@ -95,7 +79,7 @@ public class ReadmeAppSettingsTests
     {
         using var folder = TempFolder.ForCaller();
         var json = ReadmeBlock("README.md", "## Quick start in appsettings.json", folder.Path);
-        var console = ConsoleOutput(() =>
+        var console = ConsoleCapture.Output(() =>
         {
             using var logger = FromJson(json);
             using (CorrelationContext.Begin("readme-corr"))
@@ -198,7 +182,7 @@ public class ReadmeAppSettingsTests
     [Test]
     public void TheRedactionReadmeBlockMasksWithEveryArgument()
     {
-        var text = ConsoleOutput(() =>
+        var text = ConsoleCapture.Output(() =>
         {
             using var logger = FromJson(ReadmeBlock("src/Serilog.Extensions.Observability.Redaction/README.md", "## appsettings.json"));
             logger.Information("Login {@Login} paid with {Card} as {Auth} from {Account}, {internal_note}, {token_type}",
@@ -270,7 +254,7 @@ public class ReadmeAppSettingsTests
         });
         builder.Configuration.AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes("{ \"Serilog\": { " + redaction + " } }")));
 
-        var output = ConsoleOutput(() =>
+        var output = ConsoleCapture.Output(() =>
         {
             builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.Clef));
             Log.Information("Checkout {session_token} {loyalty_number} {Connection} {password}", "readme-visible-session",
