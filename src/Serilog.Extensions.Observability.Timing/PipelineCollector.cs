@@ -111,13 +111,16 @@ public sealed class PipelineCollector : IDisposable
     /// running included. With one pipeline the keys are its stage names; with several they are qualified by the pipeline
     /// name (<c>ingest/chunk</c>), and a key that several runs share (one pipeline run per document) holds their sum. In
     /// the order the pipelines started, then the order of their stages. At most 256 distinct keys are kept apart: later
-    /// ones add up under <c>(other)</c>. A thread-safe snapshot; still readable after dispose.
+    /// ones add up under <c>(other)</c>. A thread-safe snapshot; still readable after dispose. Logged as a property
+    /// (<c>diagnosticContext.Set("Stages", collector.Stages)</c>), it is captured as a dictionary, in this order.
     /// </summary>
     public IReadOnlyDictionary<string, double> Stages
     {
         get
         {
-            lock (_listed) return SnapshotStages();
+            StageDurations stages;
+            lock (_listed) stages = SnapshotStages();
+            return stages.ToLoggable();
         }
     }
 

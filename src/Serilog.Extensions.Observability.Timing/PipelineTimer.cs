@@ -141,8 +141,9 @@ public sealed class PipelineTimer : IDisposable
     /// their path (<c>ingest/parse</c>); a name that ran more than once holds the sum of its runs. A snapshot: later
     /// stages do not change a dictionary already returned. At most 256 distinct names are kept apart: the stages of
     /// later names sum into one <c>(other)</c> entry (the summary event counts their runs in <c>OtherStageRuns</c>).
+    /// Logged as a property (<c>{Stages}</c>), it is captured as a dictionary, in this order.
     /// </summary>
-    public IReadOnlyDictionary<string, double> Stages => SnapshotStages();
+    public IReadOnlyDictionary<string, double> Stages => SnapshotStages().ToLoggable();
 
     internal StageDurations SnapshotStages()
     {

@@ -116,6 +116,30 @@ public class PipelineCollectorTests
     }
 
     [Test]
+    public void StagesLoggedAsAPropertyIsADictionaryInStartOrder()
+    {
+        // What an application on Serilog.AspNetCore sets on the request completion event: diagnosticContext.Set("Stages",
+        // collector.Stages). Serilog captures only some dictionary types as dictionaries, any other as a list of strings.
+        using var log = new TimedLog();
+        using var collector = PipelineCollector.Begin();
+        using var empty = PipelineCollector.Begin();
+        var emptyStages = empty.Stages;
+        empty.Dispose();
+        using (var first = log.Begin("first"))
+        using (first.Stage("stt")) log.Advance(15);
+        using (var second = log.Begin("second"))
+        using (second.Stage("llm")) log.Advance(20);
+
+        log.Logger.Information("Stages {Stages} {Empty}", collector.Stages, emptyStages);
+
+        var logged = log.Single("Stages {Stages} {Empty}");
+        Assert.That(logged.Properties["Stages"], Is.InstanceOf<DictionaryValue>());
+        Assert.That(((DictionaryValue)logged.Properties["Stages"]).Elements.Select(e => (e.Key.Value, ((ScalarValue)e.Value).Value)),
+            Is.EqualTo(new (object?, object?)[] { ("first/stt", 15.0), ("second/llm", 20.0) }));
+        Assert.That(logged.Properties["Empty"], Is.InstanceOf<DictionaryValue>().And.Property("Elements").Empty);
+    }
+
+    [Test]
     public void PipelinesOutsideAnyCollectorOrAfterDisposeAreNotCollected()
     {
         using var log = new TimedLog();

@@ -31,6 +31,26 @@ public class PipelineTimerTests
     }
 
     [Test]
+    public void StagesLoggedAsAPropertyIsADictionaryInStartOrder()
+    {
+        // As a request completion event carries them when set through a diagnostic context, or a message argument:
+        // Serilog captures only some dictionary types as dictionaries, any other IReadOnlyDictionary as a list of
+        // "[stt, 150]" strings.
+        using var log = new TimedLog();
+        using var pipeline = log.Begin();
+        using (pipeline.Stage("stt")) log.Advance(150);
+        using (pipeline.Stage("llm")) log.Advance(700);
+
+        log.Logger.Information("Stages {Stages} {Empty}", pipeline.Stages, log.Begin("empty").Stages);
+
+        var logged = log.Single("Stages {Stages} {Empty}");
+        Assert.That(logged.Properties["Stages"], Is.InstanceOf<DictionaryValue>());
+        Assert.That(((DictionaryValue)logged.Properties["Stages"]).Elements.Select(e => (e.Key.Value, ((ScalarValue)e.Value).Value)),
+            Is.EqualTo(new (object?, object?)[] { ("stt", 150.0), ("llm", 700.0) }));
+        Assert.That(logged.Properties["Empty"], Is.InstanceOf<DictionaryValue>().And.Property("Elements").Empty);
+    }
+
+    [Test]
     public void ElapsedAdvancesWhileRunningAndStopsWhenEnded()
     {
         using var log = new TimedLog();
