@@ -239,6 +239,9 @@ public class PackagesInstallTests
         var logs = Directory.CreateDirectory(Path.Combine(_work.Path, "consumer-serilog4-logs")).FullName;
 
         var restore = await RunDotnetAsync(app, "restore");
+        // As build/test.sh treats the Serilog 4 run: a feed that does not serve those versions skips, and says so.
+        if (restore.ExitCode != 0 && Regex.IsMatch(restore.Output, @"error NU110[123]\b.*\bSerilog"))
+            Assert.Ignore("The package feed does not serve the Serilog 4 line this test installs:\n" + restore.Output);
         Assert.That(restore.ExitCode, Is.EqualTo(0), restore.Output);
         Assert.That(Regex.Matches(restore.Output, "NU1605|NU1608|NU1603|NU1107").Select(m => m.Value).Distinct(), Is.Empty, restore.Output);
         // What restore chose: the application's Serilog 4 line, not the versions our packages are built against.
