@@ -9,9 +9,10 @@ namespace Serilog.Extensions.Observability.Formatting;
 
 /// <summary>
 /// Writes events in the Compact Log Event Format (CLEF), one JSON object per line, byte for byte as
-/// Serilog.Formatting.Compact 2.0's <c>CompactJsonFormatter</c> does: <c>@t</c>, <c>@mt</c>, <c>@r</c> (renderings of
-/// the tokens that have a format string), <c>@l</c> (omitted for <see cref="LogEventLevel.Information"/>),
-/// <c>@x</c>, <c>@tr</c>, <c>@sp</c>, then the properties (a leading <c>@</c> doubled).
+/// Serilog.Formatting.Compact 2.0's and 3.0's <c>CompactJsonFormatter</c> do: <c>@t</c>, <c>@mt</c>, <c>@r</c>
+/// (renderings of the tokens that have a format string), <c>@l</c> (omitted for
+/// <see cref="LogEventLevel.Information"/>), <c>@x</c>, <c>@tr</c>, <c>@sp</c>, then the properties (a leading
+/// <c>@</c> doubled).
 /// Readable by Seq, seqcli, Serilog.Formatting.Compact.Reader and jq.
 /// </summary>
 /// <remarks>

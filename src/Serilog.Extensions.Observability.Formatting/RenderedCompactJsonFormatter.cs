@@ -9,8 +9,8 @@ namespace Serilog.Extensions.Observability.Formatting;
 
 /// <summary>
 /// Writes events in the Compact Log Event Format (CLEF) with the message rendered, for consumers without message
-/// template support, one JSON object per line, byte for byte as Serilog.Formatting.Compact 2.0's
-/// <c>RenderedCompactJsonFormatter</c> does: <c>@t</c>, <c>@m</c> (rendered with the invariant culture), <c>@i</c>
+/// template support, one JSON object per line, byte for byte as Serilog.Formatting.Compact 2.0's and 3.0's
+/// <c>RenderedCompactJsonFormatter</c> do: <c>@t</c>, <c>@m</c> (rendered with the invariant culture), <c>@i</c>
 /// (an event id: the Jenkins one-at-a-time hash of the template text, 8 lower-case hex digits), <c>@l</c> (omitted for
 /// <see cref="LogEventLevel.Information"/>), <c>@x</c>, <c>@tr</c>, <c>@sp</c>, then the properties (a leading
 /// <c>@</c> doubled).

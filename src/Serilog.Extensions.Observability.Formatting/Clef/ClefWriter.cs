@@ -6,7 +6,7 @@ using Serilog.Parsing;
 namespace Serilog.Extensions.Observability.Formatting.Clef;
 
 /// <summary>
-/// Compact Log Event Format, member for member and byte for byte as Serilog.Formatting.Compact 2.0 writes it.
+/// Compact Log Event Format, member for member and byte for byte as Serilog.Formatting.Compact 2.0 and 3.0 write it.
 /// Everything but the trailing newline; the caller adds that.
 /// </summary>
 static class ClefWriter
