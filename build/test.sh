@@ -7,7 +7,7 @@
 # Then the Serilog 4 line: the unit tests once more on net10.0 with Serilog 4 and its companion packages lifting the
 # versions the libraries are built against (as an application on Serilog 4 does), and the compatibility tests, which
 # compare our output with the Serilog packages this pack stands in for. When the package feed does not serve those
-# versions, that part is reported and counted as one skipped test instead.
+# versions, that part is reported and counted as one skipped test instead. A short pass on Serilog 4.3.0 follows.
 # Exits non-zero when anything failed, a test run crashed, or a run (a project on one framework) found no test.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -114,6 +114,31 @@ elif grep -qE 'error NU1(101|102|103|603)' "$s4log"; then
 else
   grep -E '(error|warning) [A-Z]+[0-9]+' "$s4log" | sort -u | head -n 40
   echo "   the Serilog 4 build failed (log: artifacts/test-results/build.serilog4.log)"
+  crashed=$((crashed + 1))
+fi
+
+# Serilog 4.3.0 as well, for the tests of what the running Serilog 4 minor decides (override names' case, the disposal
+# of the sinks Redacted wraps) and the compatibility tests: -p:Serilog4Version (Directory.Packages.props) with its own
+# bin and obj. Skipped likewise when the package feed does not serve it.
+serilog43="tests/Serilog.Extensions.Observability.Redaction.Tests/Serilog.Extensions.Observability.Redaction.Tests.csproj $compatibility"
+echo "== build (Release, Serilog 4.3)"
+s43log="$results/build.serilog43.log"
+: > "$s43log"
+s43built=1
+for project in $serilog43; do
+  if ! SerilogLine=4 Serilog4Version=4.3.0 dotnet build "$project" -c Release -f net10.0 -nologo >> "$s43log" 2>&1; then s43built=0; break; fi
+done
+if [ "$s43built" -eq 1 ]; then
+  for project in $serilog43; do
+    run_tests "$project" "$(basename "$project" .csproj).Serilog43" net10.0 SerilogLine=4 Serilog4Version=4.3.0
+  done
+elif grep -qE 'error NU1(101|102|103|603)' "$s43log"; then
+  grep -E 'error NU1(101|102|103|603)' "$s43log" | sort -u | head -n 5
+  echo "   skipped: the package feed does not serve Serilog 4.3.0 and the packages these tests need (log: artifacts/test-results/build.serilog43.log)"
+  skipped=$((skipped + 1))
+else
+  grep -E '(error|warning) [A-Z]+[0-9]+' "$s43log" | sort -u | head -n 40
+  echo "   the Serilog 4.3 build failed (log: artifacts/test-results/build.serilog43.log)"
   crashed=$((crashed + 1))
 fi
 
