@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Serilog;
+using Serilog.Extensions.Observability;
 using Serilog.Extensions.Observability.Sample;
 using Serilog.Extensions.Observability.Timing;
 
@@ -13,14 +14,17 @@ var hostArgs = args.Where(a => a != "--serve").ToArray();
 var builder = WebApplication.CreateBuilder(hostArgs);
 // The appsettings.json beside the binary (the content root is the directory the sample is run from). Environment
 // variables and the command line are added again after it so that they still override it, as in any ASP.NET Core app
-// (a container sends the files to a writable volume with Serilog__WriteTo__0__Args__configure__1__Args__path).
+// (a container sends the files to a writable volume with Serilog__WriteTo__0__Args__configure__0__Args__path).
 builder.Configuration
     .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: false)
     .AddEnvironmentVariables()
     .AddCommandLine(hostArgs);
 if (!serve) builder.WebHost.UseUrls("http://127.0.0.1:0");
 
-builder.AddObservability(o => o.Service("voice-sample", "1.0.0"));
+// The console is AddObservability()'s text console rather than a "Console" entry under "WriteTo" in appsettings.json
+// (which would turn it off, and write values as they are): it escapes control characters in logged values, so a request
+// to /a%0D%0A[12:00:00 INF] ... cannot print a line of its own. Its redaction rules are "Serilog:Redaction".
+builder.AddObservability(o => o.Service("voice-sample", "1.0.0").Console(ObservabilityConsoleFormat.Text));
 builder.Services.AddHealthChecks();
 builder.Services.AddSingleton<SelfAddress>();
 builder.Services.AddHttpClient("self", (sp, client) => client.BaseAddress = sp.GetRequiredService<SelfAddress>().Uri)

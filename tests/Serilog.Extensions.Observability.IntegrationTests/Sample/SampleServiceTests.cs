@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using System.Text.Json;
 using Serilog.Extensions.Observability.IntegrationTests.Support;
 using Serilog.Extensions.Observability.Tests.Support;
@@ -19,7 +20,7 @@ public class SampleServiceTests
         Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
         Assert.That(result.Output, Does.Contain("All requests answered as expected."));
         Assert.That(result.Output, Does.Contain("demo-order-7"));
-        Assert.That(result.Output, Does.Not.Contain("hunter2-not-logged").And.Not.Contain("sk-live-not-logged"));
+        Assert.That(result.Output, Does.Not.Contain("hunter2-not-logged").And.Not.Contain("sk-live-not-logged").And.Not.Contain("eyJhbGciOiJIUzI1NiJ9"));
 
         var files = Directory.GetFiles(Path.Combine(workDir.Path, "logs"), "*.json");
         Assert.That(files, Has.Length.EqualTo(2), "A CLEF file and a flat JSON file under logs/ of the working directory.");
@@ -59,7 +60,7 @@ public class SampleServiceTests
         var volume = Directory.CreateDirectory(Path.Combine(workDir.Path, "volume")).FullName;
         var environment = new Dictionary<string, string>
         {
-            ["Serilog__WriteTo__0__Args__configure__2__Args__path"] = Path.Combine(volume, "flat-.json"),
+            ["Serilog__WriteTo__0__Args__configure__1__Args__path"] = Path.Combine(volume, "flat-.json"),
         };
 
         var result = await ChildProcess.RunAsync("dotnet", $"\"{sampleDll}\"", workDir.Path, TimeSpan.FromMinutes(2), environment);
@@ -98,11 +99,61 @@ public class SampleServiceTests
         // Not [Platform(Exclude = "Win")]: NUnit upper-cases the name in the current culture, and under tr-TR "WİN" is no
         // platform it knows, so the test failed ("Invalid platform name: Win") on a machine with a Turkish locale.
         if (OperatingSystem.IsWindows()) Assert.Ignore("Sends SIGTERM, as a container runtime or systemd does.");
-        var sampleDll = BuiltSample();
         using var workDir = TempFolder.ForCaller();
+
+        var exitCode = await ServeAsync(workDir.Path, async client =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/orders/5") { Headers = { { "X-Correlation-ID", "serve-sigterm-1" } } };
+            using var response = await client.SendAsync(request);
+            Assert.That((int)response.StatusCode, Is.EqualTo(200));
+        });
+
+        Assert.That(exitCode, Is.EqualTo(0));
+        var files = Directory.GetFiles(Path.Combine(workDir.Path, "logs"), "*.json");
+        Assert.That(files, Has.Length.EqualTo(2));
+        foreach (var file in files)
+        {
+            var text = await File.ReadAllTextAsync(file);
+            Assert.That(text, Does.Contain("serve-sigterm-1"), Path.GetFileName(file));
+            Assert.That(text, Does.Contain("Application is shutting down"), $"The last events of {Path.GetFileName(file)} were lost.");
+        }
+    }
+
+    [Test]
+    public async Task ARequestPathWithALineBreakOrAnEscapeCannotWriteALineOfItsOwnOnTheConsole()
+    {
+        if (OperatingSystem.IsWindows()) Assert.Ignore("Sends SIGTERM, as a container runtime or systemd does.");
+        using var workDir = TempFolder.ForCaller();
+        var output = new StringBuilder();
+
+        // Kestrel decodes the path: the completion event's RequestPath is "/a\r\n[12:00:00 INF] forged\u001b[31m".
+        var exitCode = await ServeAsync(workDir.Path, async client =>
+        {
+            using var response = await client.GetAsync("/a%0D%0A[12:00:00%20INF]%20forged%1B[31m");
+            Assert.That((int)response.StatusCode, Is.EqualTo(404));
+        }, output);
+
+        Assert.That(exitCode, Is.EqualTo(0));
+        var text = output.ToString();
+        var lines = text.Split('\n');
+        Assert.That(lines, Has.None.StartWith("[12:00:00 INF] forged"), text);
+        // Ordinal: a culture-aware comparison ignores ESC, and finds it in any text.
+        Assert.That(text.Contains('\u001b', StringComparison.Ordinal), Is.False, "An escape sequence reached the terminal.");
+        var forged = lines.Where(l => l.Contains("forged", StringComparison.Ordinal)).ToList();
+        Assert.That(forged, Has.Count.EqualTo(1), text);
+        Assert.That(forged[0], Does.Contain(@"HTTP GET /a\r\n[12:00:00 INF] forged\u001b[31m responded 404"));
+    }
+
+    /// <summary>
+    /// Runs the sample with <c>--serve</c> on a free loopback port, sends it <paramref name="requests"/>, stops it with
+    /// SIGTERM and returns its exit code; its standard output goes to <paramref name="output"/>, if given, whole once this returns.
+    /// </summary>
+    static async Task<int> ServeAsync(string workDir, Func<HttpClient, Task> requests, StringBuilder? output = null)
+    {
+        var sampleDll = BuiltSample();
         var info = new ProcessStartInfo("dotnet", $"\"{sampleDll}\" --serve --urls http://127.0.0.1:0")
         {
-            WorkingDirectory = workDir.Path, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            WorkingDirectory = workDir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
         info.Environment.Remove("ASPNETCORE_ENVIRONMENT");
         info.Environment.Remove("DOTNET_ENVIRONMENT");
@@ -110,7 +161,10 @@ public class SampleServiceTests
         var serving = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
         process.OutputDataReceived += (_, e) =>
         {
-            if (e.Data?.IndexOf("Serving on ", StringComparison.Ordinal) is >= 0 and var at)
+            if (e.Data is null) return;
+            if (output is not null)
+                lock (output) output.Append(e.Data).Append('\n');
+            if (e.Data.IndexOf("Serving on ", StringComparison.Ordinal) is >= 0 and var at)
                 serving.TrySetResult(new Uri(e.Data[(at + "Serving on ".Length)..].Split(' ')[0]));
         };
         process.ErrorDataReceived += (_, _) => { };
@@ -120,27 +174,17 @@ public class SampleServiceTests
         {
             var address = await serving.Task.WaitAsync(TimeSpan.FromMinutes(1));
             using (var client = new HttpClient { BaseAddress = address })
-            using (var request = new HttpRequestMessage(HttpMethod.Get, "/orders/5") { Headers = { { "X-Correlation-ID", "serve-sigterm-1" } } })
-            using (var response = await client.SendAsync(request))
-                Assert.That((int)response.StatusCode, Is.EqualTo(200));
+                await requests(client);
 
             using (var kill = Process.Start("kill", $"-TERM {process.Id}")) await kill.WaitForExitAsync();
+            // Also waits for the redirected output to reach its end.
             await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
         }
         finally
         {
             if (!process.HasExited) process.Kill(entireProcessTree: true);
         }
-
-        Assert.That(process.ExitCode, Is.EqualTo(0));
-        var files = Directory.GetFiles(Path.Combine(workDir.Path, "logs"), "*.json");
-        Assert.That(files, Has.Length.EqualTo(2));
-        foreach (var file in files)
-        {
-            var text = await File.ReadAllTextAsync(file);
-            Assert.That(text, Does.Contain("serve-sigterm-1"), Path.GetFileName(file));
-            Assert.That(text, Does.Contain("Application is shutting down"), $"The last events of {Path.GetFileName(file)} were lost.");
-        }
+        return process.ExitCode;
     }
 
     /// <summary>The sample's build output, which the test runs; fails with what to do when it is missing.</summary>
