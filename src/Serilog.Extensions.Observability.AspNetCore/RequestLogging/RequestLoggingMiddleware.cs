@@ -75,15 +75,17 @@ sealed class RequestLoggingMiddleware
         var start = Stopwatch.GetTimestamp();
         var collector = _diagnosticContext.BeginCollection();
         var pipelines = _options.IncludePipelineStages ? PipelineCollector.Begin() : null;
+        // This middleware's own flow, in which the completion event is written (see LogCompletionInOwnFlow).
+        var own = ExecutionContext.Capture();
         try
         {
             await _next(httpContext);
-            LogCompletion(httpContext, collector, pipelines, StatusCodeOf(httpContext, null), ElapsedMilliseconds(start), null);
+            LogCompletionInOwnFlow(own, httpContext, collector, pipelines, StatusCodeOf(httpContext, null), ElapsedMilliseconds(start), null);
         }
         catch (Exception ex)
             // Never caught: LogCompletion returns false, so the exception keeps propagating with its stack intact
             // and the developer exception page or UseExceptionHandler still see it.
-            when (LogCompletion(httpContext, collector, pipelines, StatusCodeOf(httpContext, ex), ElapsedMilliseconds(start), ex))
+            when (LogCompletionInOwnFlow(own, httpContext, collector, pipelines, StatusCodeOf(httpContext, ex), ElapsedMilliseconds(start), ex))
         {
         }
         finally
@@ -131,6 +133,29 @@ sealed class RequestLoggingMiddleware
         }
 
         return StatusCodes.Status500InternalServerError;
+    }
+
+    /// <summary>
+    /// <see cref="LogCompletion"/> in <paramref name="own"/>, this middleware's flow as it was before it called the
+    /// rest of the pipeline, as an exception or a result that comes back through an <c>await</c> finds it. One thrown
+    /// synchronously (a middleware written without <c>async</c>) reaches the exception filter before the frames it
+    /// passed through have run their <c>finally</c> blocks: what the throwing code had made current there (its span, above
+    /// all, which the event would otherwise name as its own) is still current on the thread.
+    /// </summary>
+    bool LogCompletionInOwnFlow(ExecutionContext? own, HttpContext httpContext, DiagnosticContextCollector collector, PipelineCollector? pipelines,
+        int statusCode, double elapsedMs, Exception? exception)
+    {
+        // The usual case (the rest of the pipeline came back through an await, or changed nothing): no switch.
+        if (own is null || ReferenceEquals(ExecutionContext.Capture(), own))
+            return LogCompletion(httpContext, collector, pipelines, statusCode, elapsedMs, exception);
+
+        ExecutionContext.Run(own, static state =>
+        {
+            var (middleware, httpContext, collector, pipelines, statusCode, elapsedMs, exception) =
+                ((RequestLoggingMiddleware, HttpContext, DiagnosticContextCollector, PipelineCollector?, int, double, Exception?))state!;
+            middleware.LogCompletion(httpContext, collector, pipelines, statusCode, elapsedMs, exception);
+        }, (this, httpContext, collector, pipelines, statusCode, elapsedMs, exception));
+        return false;
     }
 
     bool LogCompletion(HttpContext httpContext, DiagnosticContextCollector collector, PipelineCollector? pipelines, int statusCode, double elapsedMs, Exception? exception)

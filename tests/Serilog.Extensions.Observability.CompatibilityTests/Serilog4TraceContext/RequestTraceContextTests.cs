@@ -68,6 +68,29 @@ public class RequestTraceContextTests
         TraceContext.AssertCarries(completion, app.RequestSpan("/fails"), "completion event");
     }
 
+    /// <summary>
+    /// An exception thrown synchronously (a middleware written without <c>async</c>) reaches the request logging's
+    /// exception filter before the frames it passed through have run their <c>finally</c> blocks: the span the throwing
+    /// code had started is still <see cref="Activity.Current"/> there, and must not become the completion event's span.
+    /// </summary>
+    [Test]
+    public async Task TheCompletionEventOfARequestThatThrewSynchronouslyInsideASpanCarriesItsRequestsSpan()
+    {
+        await using var app = await App.StartAsync(Frontend, use: app => app.Use(next => context =>
+        {
+            if (context.Request.Path != "/throws") return next(context);
+            using var span = Application.StartActivity("authorize");
+            throw new UnauthorizedAccessException("No such key.");
+        }));
+
+        await app.GetAsync("/throws");
+        await app.StopAsync();
+
+        var completion = app.Completion("/throws");
+        Assert.That(completion.Exception, Is.InstanceOf<UnauthorizedAccessException>());
+        TraceContext.AssertCarries(completion, app.RequestSpan("/throws"), "completion event");
+    }
+
     [Test]
     public async Task EventsAroundACallToAnotherApplicationCarryTheSpanOfTheRequestTheyWereLoggedIn()
     {
