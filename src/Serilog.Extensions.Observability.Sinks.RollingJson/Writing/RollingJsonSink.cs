@@ -146,7 +146,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     // Events that failed to format after some of the buffered ones were taken: completed with the buffer.
     int _failedBehindBuffered;
     // A batch whose fsync failed and whose bytes could not be taken back through the failed handle: the file, and
-    // where the batch starts and how long it is (see TakeBackUnsynced).
+    // where the batch starts and how many of its bytes are there (all, or what a write cut short left: see
+    // TakeBackUnsynced).
     string? _unsyncedPath;
     long _unsyncedFrom;
     long _unsyncedBytes;
@@ -752,16 +753,12 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 }
                 catch
                 {
-                    KeepWholeLinesOfCutWrite(file, before);
+                    KeepWholeLinesOfCutWrite(file, before, flushToDisk);
                     throw;
                 }
                 try
                 {
-                    if (flushToDisk)
-                    {
-                        if (FlushToDiskForTests is { } flush) flush(file);
-                        else file.Flush(flushToDisk: true);
-                    }
+                    if (flushToDisk) FlushToDisk(file);
                 }
                 catch
                 {
@@ -879,7 +876,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     {
         var batch = _buffer.WrittenSpan;
         // Not the batch the bytes were left by (never expected): nothing to compare with, so the file is left alone.
-        if (batch.Length != _unsyncedBytes) return false;
+        if (batch.Length < _unsyncedBytes) return false;
+        // All of the batch (its fsync failed), or the whole lines that landed of a write cut short (see SyncKeptLines).
+        batch = batch[..(int)_unsyncedBytes];
         var chunk = ArrayPool<byte>.Shared.Rent(Math.Min(batch.Length, 64 * 1024));
         try
         {
@@ -899,13 +898,21 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         }
     }
 
+    void FlushToDisk(FileStream file)
+    {
+        if (FlushToDiskForTests is { } flush) flush(file);
+        else file.Flush(flushToDisk: true);
+    }
+
     /// <summary>
     /// A write cut short (disk full): the whole lines that landed stay, counted as written, and only the cut line after
     /// them is taken back, so the retry goes on where they end. Taking back all of the write would shrink the file under
     /// a shipper that has already read (and sent) those lines: it would then read the next lines from the middle of one,
-    /// or the whole file again.
+    /// or the whole file again. A batch to be forced to the disk (<see cref="RollingJsonDurability.Durable"/>, or an event
+    /// at <c>flushOnLevel</c>) keeps them only once an fsync has put them there: when it fails they are taken back with
+    /// the cut line, as after any failed fsync, and the retry writes the whole batch again.
     /// </summary>
-    void KeepWholeLinesOfCutWrite(FileStream file, long before)
+    void KeepWholeLinesOfCutWrite(FileStream file, long before, bool flushToDisk)
     {
         long landed;
         try
@@ -919,8 +926,18 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         var lines = 0;
         while (lines < _lineEnds.Count && _lineEnds[lines] <= landed) lines++;
         var kept = lines == 0 ? 0 : _lineEnds[lines - 1];
-        try { file.SetLength(before + kept); } catch (Exception) { /* the reopen adds a newline instead */ }
+        var inFile = landed;
+        try
+        {
+            file.SetLength(before + kept);
+            inFile = kept;
+        }
+        catch (Exception)
+        {
+            // The reopen adds a newline instead.
+        }
         if (lines == 0) return;
+        if (flushToDisk && !SyncKeptLines(file, before, inFile)) return;
         _fileLength = before + kept;
         _written += lines;
         _bytesWritten += kept;
@@ -931,6 +948,34 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         _buffered.Events -= lines;
         // Events that failed to format are completed with the rest of the buffer, never ahead of those still in it.
         Complete(lines);
+    }
+
+    /// <summary>
+    /// Forces the lines a cut write kept to the disk; false when the fsync failed, and they are taken back (or left for
+    /// <see cref="TakeBackUnsynced"/> when the handle cannot take them back): not on the disk, so neither kept nor written.
+    /// </summary>
+    bool SyncKeptLines(FileStream file, long before, long inFile)
+    {
+        try
+        {
+            FlushToDisk(file);
+            return true;
+        }
+        catch (Exception)
+        {
+            // The write's own error is what the retry reports; this one only decides that the lines are not kept.
+            try
+            {
+                file.SetLength(before);
+            }
+            catch (Exception)
+            {
+                _unsyncedPath = _filePath;
+                _unsyncedFrom = before;
+                _unsyncedBytes = inFile;
+            }
+            return false;
+        }
     }
 
     void DropBuffered(string reason)

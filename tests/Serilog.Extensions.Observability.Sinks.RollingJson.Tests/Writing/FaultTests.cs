@@ -257,6 +257,59 @@ public class FaultTests
         Assert.That(Sequences(lines), Is.EqualTo(Enumerable.Range(0, (int)sink.EventsWritten - 1).Select(i => (long)i).Append(batch)));
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public void ADurableWriteCutByAFullDiskCountsTheLinesThatLandedAsWrittenOnlyOnceTheyAreOnTheDisk(bool fsyncFails)
+    {
+        _mountPoint = Path.Combine(_folder!.Path, "mnt");
+        Mounts.MountTmpfsOrIgnore(_mountPoint, "1m");
+        var logs = Path.Combine(_mountPoint, "logs");
+        var path = Path.Combine(logs, "app.json");
+        // As above: 128 KB left, then one batch of about 200 KB, so the write lands in part.
+        File.WriteAllBytes(Path.Combine(_mountPoint, "filler"), new byte[1024 * 1024 - 128 * 1024]);
+        var sink = CreateDurable(path);
+        var synced = 0;
+        sink.FlushToDiskForTests = file =>
+        {
+            if (fsyncFails) throw new IOException("fsync failed");
+            Interlocked.Increment(ref synced);
+            file.Flush(flushToDisk: true);
+        };
+        var retryDelays = RollingJsonSink.RetryDelays;
+        const int batch = 200;
+        try
+        {
+            RollingJsonSink.RetryDelays = new[] { TimeSpan.FromMilliseconds(1) };
+            sink.PauseWriter();
+            for (var i = 0; i < batch; i++) sink.Emit(Event(i, text: new string('f', 1000)));
+            sink.ResumeWriter();
+            Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True);
+        }
+        finally
+        {
+            RollingJsonSink.RetryDelays = retryDelays;
+            sink.Dispose();
+        }
+
+        var lines = File.Exists(path) ? LogFiles.Lines(path) : new List<string>();
+        Assert.That(sink.EventsWritten + sink.DroppedIoError, Is.EqualTo(batch));
+        Assert.That(lines, Has.Count.EqualTo(sink.EventsWritten));
+        if (fsyncFails)
+        {
+            // No fsync ever succeeded, so nothing is written for Durable. Before the fix the lines that landed before the
+            // disk filled were counted as written (and left in the file) at once, before any fsync, and stayed so when
+            // every fsync after them failed.
+            Assert.That((sink.EventsWritten, sink.DroppedIoError), Is.EqualTo((0L, (long)batch)));
+        }
+        else
+        {
+            // The lines that landed are forced to the disk, then counted as written and kept, as without Durable.
+            Assert.That(sink.EventsWritten, Is.GreaterThan(100));
+            Assert.That(synced, Is.GreaterThan(0));
+            Assert.That(Sequences(lines), Is.EqualTo(Enumerable.Range(0, (int)sink.EventsWritten).Select(i => (long)i)));
+        }
+    }
+
     [Test]
     public void OnAFullDiskFailedWritesDoNotRollToEmptyFiles()
     {
