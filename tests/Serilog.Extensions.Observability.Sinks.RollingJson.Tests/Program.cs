@@ -117,7 +117,9 @@ static class Program
     /// <c>retrying-exit-child &lt;path&gt; &lt;count&gt; recover|stay</c>: a directory stands at the file's path, so every
     /// write fails; the writer takes all <c>count</c> events in one batch and waits (an hour) to retry it, and the child
     /// returns from Main without <c>Log.CloseAndFlush()</c>, its SelfLog on standard error. With <c>recover</c> the
-    /// directory is removed as the process ends, before the sink's own <c>ProcessExit</c> handler runs.
+    /// directory is removed as the process ends, before the sink's own <c>ProcessExit</c> handler runs. With <c>stay</c>
+    /// five more events are queued behind the batch, and the writer's retry as the process ends (which fails) is held
+    /// before its next wait: the drain's window passes with the batch still held, so its report is the callers'.
     /// </summary>
     static int RetryingExitChild(string path, int count, bool recover)
     {
@@ -134,12 +136,21 @@ static class Program
             ShutdownTimeout = recover ? TimeSpan.FromSeconds(30) : TimeSpan.FromMilliseconds(500),
         });
         using var waiting = new ManualResetEventSlim();
-        sink.BeforeRetryWaitForTests = waiting.Set;
+        // Never set: the writer stays in the hook until the process ends.
+        var hold = new ManualResetEventSlim();
+        var waits = 0;
+        sink.BeforeRetryWaitForTests = () =>
+        {
+            if (++waits > 1 && !recover) hold.Wait();
+            waiting.Set();
+        };
         sink.PauseWriter();
         Log.Logger = new LoggerConfiguration().WriteTo.Sink(sink).CreateLogger();
         for (var i = 0; i < count; i++) Log.Information("Retrying child event {Seq}", i);
         sink.ResumeWriter();
         if (!waiting.Wait(TimeSpan.FromSeconds(30))) return 5;
+        // The writer waits (an hour) to retry: nothing wakes it for these.
+        if (!recover) for (var i = count; i < count + 5; i++) Log.Information("Retrying child event {Seq}", i);
         Console.Out.WriteLine("logged");
         Console.Out.Flush();
         return 0;

@@ -105,6 +105,10 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     // Set (a Stopwatch timestamp) when the process starts to end without disposing the sink: from then on a caller waits
     // for its event to be written, until this deadline (see DrainAsProcessEnds).
     long _processEndDeadline;
+    // The end of the latest window a process ending without disposal gave the writer to drain the queue (a Stopwatch
+    // timestamp; DrainAsProcessEnds, or the SIGTERM/SIGINT handler, which makes no caller wait): a retry wait in it ends
+    // by then, and a batch still failing then is dropped, as at disposal's deadline (see WriteOut).
+    long _drainDeadline;
     readonly EventHandler _onProcessExit;
     readonly UnhandledExceptionEventHandler _onUnhandledException;
     readonly PosixSignalRegistration? _onTerminationSignal;
@@ -317,9 +321,10 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// that window has closed and the process went on). The sink stays
     /// open, and from now on each <see cref="Emit"/> waits for its event to be written within the same deadline: what a
     /// later handler logs (an unhandled exception's <c>Log.Fatal</c>) would otherwise be lost when the runtime stops the
-    /// writer thread. Never disposes: another handler may still log, and a disposal of its own drains as usual.
+    /// writer thread. Never disposes: another handler may still log, and a disposal of its own drains as usual. Internal
+    /// for tests, which stand in for the runtime's events with it.
     /// </summary>
-    void DrainAsProcessEnds()
+    internal void DrainAsProcessEnds()
     {
         var now = Stopwatch.GetTimestamp();
         var deadline = now + (long)(_shutdownTimeout.TotalSeconds * Stopwatch.Frequency);
@@ -332,6 +337,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             if (current != 0 && current > now) break;
             if (Interlocked.CompareExchange(ref _processEndDeadline, deadline, current) != current) continue;
             Volatile.Write(ref _processEndReported, 0);
+            ExtendDrainDeadline(deadline);
             _processEnding.Set();
             break;
         }
@@ -351,7 +357,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         Action<PosixSignalContext> handler = context =>
         {
             // As at ProcessExit, which .NET 10 does not raise here: a writer waiting to retry a failed write tries again
-            // now, within this wait. Should another handler cancel the signal, the writer has only retried early.
+            // now, within this wait, and waits no longer than it. Should another handler cancel the signal, the writer has
+            // only retried early (and dropped a batch still failing when this wait ended, as disposal would).
+            ExtendDrainDeadline(Stopwatch.GetTimestamp() + (long)(_shutdownTimeout.TotalSeconds * Stopwatch.Frequency));
             _processEnding.Set();
             if (!WaitUntilWritten(_shutdownTimeout))
                 SafeSelfLog.WriteLine("RollingJson sink {0}: {1} is ending the process and {2} queued event(s) were not written within the shutdown timeout.", _naming.Directory, context.Signal, Unfinished);
@@ -373,6 +381,18 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             // it and its path unclaimed; the sink works without the signal, it only cannot drain the queue when it ends the process.
             SafeSelfLog.WriteLine("RollingJson sink {0}: {1} cannot be handled, so what is queued when it ends the process is lost: {2}", _naming.Directory, signal, ex.Message);
             return null;
+        }
+    }
+
+    /// <summary>Moves <see cref="_drainDeadline"/> on to <paramref name="deadline"/>, never back.</summary>
+    void ExtendDrainDeadline(long deadline)
+    {
+        var current = Volatile.Read(ref _drainDeadline);
+        while (current < deadline)
+        {
+            var seen = Interlocked.CompareExchange(ref _drainDeadline, deadline, current);
+            if (seen == current) return;
+            current = seen;
         }
     }
 
@@ -738,6 +758,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             _lineEnds.Clear();
             return;
         }
+        // The end of the process-end drain's window that a retry wait of this batch was bounded by (see RetryWindowEnd).
+        long drainEnd = 0;
         for (var attempt = 0; ; attempt++)
         {
             try
@@ -805,15 +827,21 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 _faulted = true;
                 var delay = attempt < RetryDelays.Length ? RetryDelays[attempt] : TimeSpan.Zero;
                 var stopping = Volatile.Read(ref _state) != Running;
-                if (stopping)
+                var windowEnd = RetryWindowEnd(stopping, ref drainEnd);
+                if (windowEnd != 0)
                 {
-                    var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), Volatile.Read(ref _shutdownDeadline));
+                    var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), windowEnd);
                     if (left < delay) delay = left;
                 }
                 if (attempt >= RetryDelays.Length || delay <= TimeSpan.Zero)
                 {
                     var dropped = _buffered.Events;
-                    if (_ioReport.Add(dropped, out var total))
+                    if (!stopping && windowEnd != 0 && delay <= TimeSpan.Zero)
+                    {
+                        // The process is ending: a throttled report might never be written before it does.
+                        SafeSelfLog.WriteLine("RollingJson sink {0}: the process is ending and writing still failed when its shutdown timeout ended: {1} event(s) the writer held to retry dropped (reason io_error): {2}", _naming.Directory, dropped, ex.Message);
+                    }
+                    else if (_ioReport.Add(dropped, out var total))
                         ThrottledReport.Write("RollingJson sink {0}: writing failed after retries, {1} event(s) dropped so far: {2}", _naming.Directory, total, ex.Message);
                     if (_unsyncedPath is not null)
                     {
@@ -835,6 +863,20 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 else if (WaitUnlessEnding(delay)) attempt--;
             }
         }
+    }
+
+    /// <summary>
+    /// The Stopwatch timestamp a retry wait must end by, 0 for none: disposal's deadline while stopping; else the end of
+    /// a process-end drain's window (see <see cref="_drainDeadline"/>) that is open, or that an earlier wait of this batch
+    /// was bounded by (<paramref name="drainEnd"/>, which this updates): reached, the batch is dropped. A window that
+    /// closed before the batch failed (the process went on) bounds nothing: the batch is retried as usual.
+    /// </summary>
+    long RetryWindowEnd(bool stopping, ref long drainEnd)
+    {
+        if (stopping) return Volatile.Read(ref _shutdownDeadline);
+        var end = Volatile.Read(ref _drainDeadline);
+        if (end == 0 || (end <= Stopwatch.GetTimestamp() && end != drainEnd)) return 0;
+        return drainEnd = end;
     }
 
     /// <summary>

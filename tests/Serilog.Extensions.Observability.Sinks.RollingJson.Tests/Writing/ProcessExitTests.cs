@@ -75,11 +75,12 @@ public class ProcessExitTests
     public void EventsTheWriterHoldsInARetryWaitWhenTheProcessEndsAreReportedAsNotWritten()
     {
         // The writer took the whole queue in one batch and waits to retry it when the process ends: the events are no
-        // longer queued, yet not written. Before the fix the report counted only the queue: "0 queued event(s)".
+        // longer queued, yet not written. Before the fix the report counted only the queue: "0 queued event(s)". Five
+        // more events are queued behind the batch.
         var (code, lines, error) = RunChild(0, folder => ChildProcesses.ThisAssembly("retrying-exit-child", Path.Combine(folder, "app.json"), "10", "stay"));
         Assert.That(code, Is.EqualTo(0), error);
         Assert.That(lines, Is.Empty);
-        Assert.That(error, Does.Contain("the process is ending and 10 queued event(s) were not written within the shutdown timeout"), error);
+        Assert.That(error, Does.Contain("the process is ending and 15 queued event(s) were not written within the shutdown timeout"), error);
     }
 
     [Test]
@@ -144,6 +145,65 @@ public class ProcessExitTests
             RollingJsonSink.RetryDelays = retryDelays;
         }
         Assert.That(LogFiles.Lines(path), Has.Count.EqualTo(1));
+    }
+
+    [TestCase("SIGTERM")]
+    [TestCase("SIGINT")]
+    [TestCase("ProcessExit")]
+    [NonParallelizable]
+    public void ARetryWaitAfterTheDrainsFirstRetryEndsWithTheDrainsWindowAndTheBatchIsDroppedAndCounted(string ending)
+    {
+        // Every write fails (a directory stands at the path). The process's end (a signal's handler, or ProcessExit and
+        // an unhandled exception, which make callers wait too) cuts the writer's first retry wait short; its retry fails
+        // too. Before the fix the next wait ran its whole length (an hour here) past the drain's window, and the batch was
+        // neither written nor counted when the window closed and the process ended; now it ends with the window and the
+        // batch is dropped and counted, as at disposal's timeout.
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "app.json");
+        Directory.CreateDirectory(path);
+        var handlers = new Dictionary<PosixSignal, Action<PosixSignalContext>>();
+        var retryDelays = RollingJsonSink.RetryDelays;
+        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromHours(1), TimeSpan.FromHours(1), TimeSpan.FromHours(1) };
+        RollingJsonSink.CreateSignalRegistrationForTests = (registered, handler) =>
+        {
+            handlers[registered] = handler;
+            return null!;
+        };
+        RollingJsonSink sink;
+        try
+        {
+            sink = Support.Sinks.Create(path, o =>
+            {
+                o.FileSizeLimitBytes = null;
+                o.ShutdownTimeout = TimeSpan.FromMilliseconds(500);
+            });
+        }
+        finally
+        {
+            RollingJsonSink.CreateSignalRegistrationForTests = null;
+        }
+        try
+        {
+            using var waiting = new ManualResetEventSlim();
+            sink.BeforeRetryWaitForTests = waiting.Set;
+            sink.Emit(Support.Sinks.Event(0));
+            Assert.That(waiting.Wait(Support.Sinks.WaitLimit), Is.True, "The first write should fail on the directory.");
+
+            if (ending == "ProcessExit") sink.DrainAsProcessEnds();
+            else
+            {
+                var signal = Enum.Parse<PosixSignal>(ending);
+                handlers[signal](new PosixSignalContext(signal));
+            }
+
+            Assert.That(sink.WaitUntilWritten(Support.Sinks.WaitLimit), Is.True, "A retry wait outlasted the drain's window.");
+            Assert.That((sink.EventsWritten, sink.DroppedIoError), Is.EqualTo((0L, 1L)));
+        }
+        finally
+        {
+            sink.Dispose();
+            RollingJsonSink.RetryDelays = retryDelays;
+        }
     }
 
     [Test, NonParallelizable]
