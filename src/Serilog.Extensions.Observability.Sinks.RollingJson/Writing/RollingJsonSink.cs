@@ -361,8 +361,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             // only retried early (and dropped a batch still failing when this wait ended, as disposal would).
             ExtendDrainDeadline(Stopwatch.GetTimestamp() + (long)(_shutdownTimeout.TotalSeconds * Stopwatch.Frequency));
             _processEnding.Set();
-            if (!WaitUntilWritten(_shutdownTimeout))
-                SafeSelfLog.WriteLine("RollingJson sink {0}: {1} is ending the process and {2} queued event(s) were not written within the shutdown timeout.", _naming.Directory, context.Signal, Unfinished);
+            if (!WaitUntilWritten(_shutdownTimeout)) ReportNotWritten(context.Signal + " is ending the process");
         };
         try
         {
@@ -404,8 +403,21 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         // Past the window a caller no longer waits: the process has outlived it (see DrainAsProcessEnds), or is ending
         // anyway, and a caller that waited in it and timed out has reported that.
         if (left <= TimeSpan.Zero || WaitUntilWritten(left)) return;
-        if (Interlocked.Exchange(ref _processEndReported, 1) == 0)
-            SafeSelfLog.WriteLine("RollingJson sink {0}: the process is ending and {1} queued event(s) were not written within the shutdown timeout.", _naming.Directory, Unfinished);
+        if (Interlocked.Exchange(ref _processEndReported, 1) == 0) ReportNotWritten("the process is ending");
+    }
+
+    /// <summary>
+    /// Says how many events a process-end drain did not write within its window, and where they are: still queued, or
+    /// in a batch the writer took (its write failed and waits to be retried, or has not finished), which the queue no
+    /// longer counts. A batch still failing as the window ends is then dropped and reported by the writer (see WriteOut).
+    /// </summary>
+    void ReportNotWritten(string ending)
+    {
+        var unfinished = Unfinished;
+        var queued = Math.Min(_queue.Count, unfinished);
+        SafeSelfLog.WriteLine("RollingJson sink {0}: {1} and {2}", _naming.Directory, ending, string.Format(System.Globalization.CultureInfo.InvariantCulture,
+            "{0} event(s) were not written within the shutdown timeout, lost if it ends now: {1} still queued, {2} in a batch the writer took but has not written (its write failed and waits to be retried, or is still under way).",
+            unfinished, queued, unfinished - queued));
     }
 
     /// <summary>
