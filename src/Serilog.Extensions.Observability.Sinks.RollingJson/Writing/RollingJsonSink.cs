@@ -840,15 +840,17 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 var delay = attempt < RetryDelays.Length ? RetryDelays[attempt] : TimeSpan.Zero;
                 var stopping = Volatile.Read(ref _state) != Running;
                 var windowEnd = RetryWindowEnd(stopping, ref drainEnd);
+                var windowOver = false;
                 if (windowEnd != 0)
                 {
                     var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), windowEnd);
                     if (left < delay) delay = left;
+                    windowOver = left <= TimeSpan.Zero;
                 }
                 if (attempt >= RetryDelays.Length || delay <= TimeSpan.Zero)
                 {
                     var dropped = _buffered.Events;
-                    if (!stopping && windowEnd != 0 && delay <= TimeSpan.Zero)
+                    if (!stopping && windowOver)
                     {
                         // The process is ending: a throttled report might never be written before it does.
                         SafeSelfLog.WriteLine("RollingJson sink {0}: the process is ending and writing still failed when its shutdown timeout ended: {1} event(s) the writer held to retry dropped (reason io_error): {2}", _naming.Directory, dropped, ex.Message);
@@ -952,6 +954,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         }
     }
 
+    /// <summary>The fsync of a batch, or the test hook that stands in for it.</summary>
     void FlushToDisk(FileStream file)
     {
         if (FlushToDiskForTests is { } flush) flush(file);
