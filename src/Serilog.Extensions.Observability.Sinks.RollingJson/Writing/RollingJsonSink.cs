@@ -772,6 +772,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         }
         // The end of the process-end drain's window that a retry wait of this batch was bounded by (see RetryWindowEnd).
         long drainEnd = 0;
+        // The end of the window (the drain's, or disposal's) that the last retry wait ran to: the window is over when the
+        // retry after it fails, however the wait's end was rounded.
+        long waitedTo = 0;
         for (var attempt = 0; ; attempt++)
         {
             try
@@ -841,13 +844,18 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 var stopping = Volatile.Read(ref _state) != Running;
                 var windowEnd = RetryWindowEnd(stopping, ref drainEnd);
                 var windowOver = false;
+                var toWindowEnd = false;
                 if (windowEnd != 0)
                 {
                     var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), windowEnd);
-                    if (left < delay) delay = left;
-                    windowOver = left <= TimeSpan.Zero;
+                    windowOver = left <= TimeSpan.Zero || waitedTo == windowEnd;
+                    if (left < delay)
+                    {
+                        delay = left;
+                        toWindowEnd = true;
+                    }
                 }
-                if (attempt >= RetryDelays.Length || delay <= TimeSpan.Zero)
+                if (attempt >= RetryDelays.Length || delay <= TimeSpan.Zero || windowOver)
                 {
                     var dropped = _buffered.Events;
                     if (!stopping && windowOver)
@@ -871,10 +879,15 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                     return;
                 }
                 BeforeRetryWaitForTests?.Invoke();
+                waitedTo = toWindowEnd ? windowEnd : 0;
                 if (stopping) Thread.Sleep(delay);
                 // Disposal began during the wait: try again now, then wait within its deadline like any retry while stopping.
                 // So does the process starting to end without disposal: the drain's window is for writing.
-                else if (WaitUnlessEnding(delay)) attempt--;
+                else if (WaitUnlessEnding(delay))
+                {
+                    attempt--;
+                    waitedTo = 0;
+                }
             }
         }
     }

@@ -160,6 +160,8 @@ public class ProcessExitTests
         // too. Before the fix the next wait ran its whole length (an hour here) past the drain's window, and the batch was
         // neither written nor counted when the window closed and the process ended; now it ends with the window and the
         // batch is dropped and counted, as at disposal's timeout.
+        var selfLog = new List<string>();
+        using var _ = TemporarySelfLog.SaveTo(selfLog);
         using var folder = TempFolder.ForCaller();
         var path = Path.Combine(folder.Path, "app.json");
         Directory.CreateDirectory(path);
@@ -205,6 +207,50 @@ public class ProcessExitTests
         {
             sink.Dispose();
             RollingJsonSink.RetryDelays = retryDelays;
+        }
+        // Reported at once, not throttled: the process is ending.
+        lock (selfLog)
+            Assert.That(selfLog, Has.Some.Contains("the process is ending and writing still failed when its shutdown timeout ended: 1 event(s) the writer held to retry dropped (reason io_error)"), string.Join("\n", selfLog));
+    }
+
+    [Test, NonParallelizable]
+    public void ABatchThatRunsOutOfRetriesWithinTheDrainsWindowIsReportedAsSuchNotAsDroppedAtItsEnd()
+    {
+        // The window is long; the retries after the one the drain cuts short (1 ms each) run out well within it.
+        var selfLog = new List<string>();
+        using var _ = TemporarySelfLog.SaveTo(selfLog);
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "app.json");
+        Directory.CreateDirectory(path);
+        var retryDelays = RollingJsonSink.RetryDelays;
+        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromHours(1) };
+        var sink = Support.Sinks.Create(path, o =>
+        {
+            o.FileSizeLimitBytes = null;
+            o.ShutdownTimeout = Support.Sinks.WaitLimit;
+        });
+        try
+        {
+            using var waiting = new ManualResetEventSlim();
+            sink.BeforeRetryWaitForTests = waiting.Set;
+            sink.Emit(Support.Sinks.Event(0));
+            Assert.That(waiting.Wait(Support.Sinks.WaitLimit), Is.True, "The first write should fail on the directory.");
+            // Read at each failure: the writer waits out the hour it has begun until the drain cuts it short.
+            RollingJsonSink.RetryDelays = new[] { TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(1) };
+
+            sink.DrainAsProcessEnds();
+
+            Assert.That((sink.EventsWritten, sink.DroppedIoError), Is.EqualTo((0L, 1L)));
+        }
+        finally
+        {
+            sink.Dispose();
+            RollingJsonSink.RetryDelays = retryDelays;
+        }
+        lock (selfLog)
+        {
+            Assert.That(selfLog, Has.Some.Contains("writing failed after retries, 1 event(s) dropped"), string.Join("\n", selfLog));
+            Assert.That(selfLog, Has.None.Contains("shutdown timeout"), string.Join("\n", selfLog));
         }
     }
 
