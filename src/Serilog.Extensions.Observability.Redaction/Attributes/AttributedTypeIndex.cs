@@ -106,6 +106,30 @@ static class AttributedTypeIndex
         return _byName.TryGetValue(typeTag, out var members) ? members : null;
     }
 
+    /// <summary>The key under which an exception destructurer writes the exception's full type name beside its properties.</summary>
+    public const string TypeEntryName = "Type";
+
+    /// <summary>
+    /// The attributed members of the type whose full name a dictionary's <see cref="TypeEntryName"/> entry holds, or
+    /// <see langword="null"/>. An exception destructurer (Serilog.Exceptions' <c>ExceptionDetail</c>) reads the
+    /// exception's properties itself and writes them as a dictionary with <c>"Type": "MyApp.LoginException"</c>, so
+    /// neither the destructuring policy nor a type tag tells their attributes. Only a namespace- or type-qualified name
+    /// counts (<c>Ns.Type</c>, <c>Ns.Outer+Type</c>): a bare word under <c>Type</c> is ordinary data.
+    /// </summary>
+    public static AttributedMembers? FindByFullName(string fullName)
+    {
+        var start = fullName.AsSpan().LastIndexOfAny('.', '+') + 1;
+        if (start <= 1 || start == fullName.Length || fullName.Length > MaximumFullNameLength) return null;
+        foreach (var c in fullName.AsSpan(start))
+        {
+            if (!char.IsLetterOrDigit(c) && c is not ('_' or '`')) return null;
+        }
+        return Find(fullName[start..]);
+    }
+
+    /// <summary>Longer text under <c>Type</c> is not a type's name worth a lookup.</summary>
+    const int MaximumFullNameLength = 1024;
+
     /// <summary>Adds a type the destructuring policy met (it may live in an assembly loaded in a way the scan missed).</summary>
     public static void Add(Type type, AttributedMembers members)
     {

@@ -455,17 +455,26 @@ sealed class Redactor
         return new SequenceValue(copy);
     }
 
+    static readonly ScalarValue TypeEntryKey = new(AttributedTypeIndex.TypeEntryName);
+
+    /// <summary>A change that leaves the element out: a <see cref="NotLoggedAttribute"/> member.</summary>
+    static readonly ScalarValue Omitted = new(null);
+
     LogEventPropertyValue? RedactDictionary(DictionaryValue dictionary, int depth)
     {
         Dictionary<ScalarValue, KeyValuePair<ScalarValue, LogEventPropertyValue>>? changes = null;
+        // An exception destructurer's dictionary names the exception's type: its [Sensitive] and [NotLogged] members.
+        var attributed = dictionary.Elements.TryGetValue(TypeEntryKey, out var type) && type is ScalarValue { Value: string typeName }
+            ? AttributedTypeIndex.FindByFullName(typeName)
+            : null;
         if (dictionary.Elements is Dictionary<ScalarValue, LogEventPropertyValue> concrete)
         {
             // The concrete type's struct enumerator: walking a dictionary that needs no change allocates nothing.
-            foreach (var element in concrete) Visit(element.Key, element.Value, ref changes, depth);
+            foreach (var element in concrete) Visit(element.Key, element.Value, attributed, ref changes, depth);
         }
         else
         {
-            foreach (var element in dictionary.Elements) Visit(element.Key, element.Value, ref changes, depth);
+            foreach (var element in dictionary.Elements) Visit(element.Key, element.Value, attributed, ref changes, depth);
         }
 
         if (changes is null) return null;
@@ -487,6 +496,7 @@ sealed class Redactor
                 continue;
             }
 
+            if (ReferenceEquals(change.Value, Omitted)) continue;
             var key = change.Key;
             if (!ReferenceEquals(key, element.Key))
             {
@@ -498,10 +508,17 @@ sealed class Redactor
         return new DictionaryValue(result);
     }
 
-    void Visit(ScalarValue key, LogEventPropertyValue value, ref Dictionary<ScalarValue, KeyValuePair<ScalarValue, LogEventPropertyValue>>? changes, int depth)
+    void Visit(ScalarValue key, LogEventPropertyValue value, AttributedMembers? attributed, ref Dictionary<ScalarValue, KeyValuePair<ScalarValue, LogEventPropertyValue>>? changes, int depth)
     {
         LogEventPropertyValue? replacement;
-        if (IsSensitiveKey(key)) replacement = value is RedactedValue { IsMask: true } ? null : Masker.MaskPropertyValue(value);
+        var member = attributed is not null && key.Value is string name ? name : null;
+        if (member is not null && attributed!.NotLogged.Contains(member))
+        {
+            (changes ??= new()).Add(key, new(key, Omitted));
+            return;
+        }
+
+        if (IsSensitiveKey(key) || (member is not null && attributed!.Sensitive.Contains(member))) replacement = value is RedactedValue { IsMask: true } ? null : Masker.MaskPropertyValue(value);
         else replacement = RedactChild(null, value, depth);
         var maskedKey = RedactKey(key);
         if (replacement is not null || maskedKey is not null) (changes ??= new()).Add(key, new(maskedKey ?? key, replacement ?? value));

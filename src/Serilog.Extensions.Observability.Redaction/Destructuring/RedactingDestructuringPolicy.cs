@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Serilog.Core;
 using Serilog.Events;
+using Serilog.Extensions.Observability.Redaction.Attributes;
 using Serilog.Extensions.Observability.Redaction.Core;
 using Serilog.Extensions.Observability.Redaction.Masking;
 
@@ -212,14 +213,21 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
         var elements = new Dictionary<ScalarValue, LogEventPropertyValue>(Math.Max(0, limit));
         if (limit <= 0) return new DictionaryValue(elements);
 
+        // An exception destructurer (Serilog.Exceptions) hands over the exception's properties, read by itself, with the
+        // type's full name under "Type": its [Sensitive] and [NotLogged] members are found by that name.
+        var attributed = dictionary is IDictionary<string, object?> named && named.TryGetValue(AttributedTypeIndex.TypeEntryName, out var type) && type is string typeName
+            ? AttributedTypeIndex.FindByFullName(typeName)
+            : null;
         var taken = 0;
         Dictionary<string, int>? nextSuffix = null;
         foreach (DictionaryEntry entry in dictionary)
         {
             if (++taken > limit) break;
+            var member = attributed is not null ? entry.Key as string : null;
+            if (member is not null && attributed!.NotLogged.Contains(member)) continue;
             if (factory.CreatePropertyValue(entry.Key, destructureObjects: true) is not ScalarValue { Value: not null } key) continue;
 
-            var value = IsSensitiveKey(entry.Key)
+            var value = IsSensitiveKey(entry.Key) || (member is not null && attributed!.Sensitive.Contains(member))
                 ? _redactor.Masker.MaskObject(_redactor.Masker.NeedsValue ? entry.Value : null)
                 : Capture(entry.Value, factory);
             elements[MaskedKey(key, elements, ref nextSuffix)] = value;
