@@ -96,4 +96,25 @@ public class ExceptionDetailsTests
             Assert.That(file, Does.Contain("\"Message\":\"Login failed for " + message + "\""));
         });
     }
+
+    // Serilog.Exceptions writes an inner exception as a dictionary of its own, under InnerException or InnerExceptions.
+    [TestCaseSource(nameof(SetUps))]
+    public void NoSecretOfAnInnerExceptionsDetailReachesTheFile(bool messageMasked, Func<string, LoggerConfiguration> configure)
+    {
+        using var folder = TempFolder.ForCaller();
+        using (var logger = configure(Path.Combine(folder.Path, "app-.json")).CreateLogger())
+        {
+            logger.Error(new InvalidOperationException("Checkout failed", Thrown()), "Checkout failed");
+            logger.Error(new AggregateException(new TimeoutException("slow"), Thrown()), "Checkout failed");
+        }
+
+        var file = string.Concat(Directory.GetFiles(folder.Path).Select(File.ReadAllText));
+        Assert.Multiple(() =>
+        {
+            Assert.That(file, Does.Contain("\"InnerException\":{").And.Contain("\"InnerExceptions\":["));
+            Assert.That(DetailSecrets.Where(file.Contains), Is.Empty);
+            Assert.That(file.Split("\"Phone\":\"[REDACTED]\"").Length - 1, Is.EqualTo(2), "[Sensitive]");
+            Assert.That(file, Does.Not.Contain("\"Notes\""), "[NotLogged]");
+        });
+    }
 }
