@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -9,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Serilog.Extensions.Observability.Enrichers;
 using Serilog.Extensions.Observability.Tests.Support;
 using Serilog.Extensions.Observability.Timing;
+using Serilog.Templates;
 
 namespace Serilog.Extensions.Observability.CompatibilityTests.Ecosystem;
 
@@ -143,6 +145,42 @@ public class ExpressionsTests
             Assert.That(lines.Select(line => Text(line, "ShortId")), Is.EqualTo(new[] { "order", "order" }));
             Assert.That(lines.Select(line => Text(line, "Copied")), Is.EqualTo(new[] { "[REDACTED]", "[REDACTED]" }));
             Assert.That(lines.Select(line => Text(line, "InStage")), Is.EqualTo(new[] { null, "parse" }));
+        });
+    }
+
+    // WriteTo.Redacted hands the file a new event: the trace and span ids stay on it, and the exception is the masked one.
+    [Test]
+    public void AnExpressionTemplateAsWithObservabilitysFileFormatterReadsTheTraceAndTheMaskedException()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "app-.json");
+        using var source = new ActivitySource(nameof(ExpressionsTests));
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = candidate => candidate == source,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(listener);
+        var template = new ExpressionTemplate("{ {tr: @tr, sp: @sp, l: @l, m: @m, x: @x, cid: CorrelationId} }");
+        string traceId, spanId;
+        using (var logger = new LoggerConfiguration()
+            .WithObservability(o => o.Console(ObservabilityConsoleFormat.None).RollingJson(path, file => file.Formatter = template))
+            .CreateLogger())
+        using (var activity = source.StartActivity("checkout")!)
+        {
+            (traceId, spanId) = (activity.TraceId.ToHexString(), activity.SpanId.ToHexString());
+            logger.Error(new InvalidOperationException("Login failed: password=hunter2"), "Login failed for {Password}", "hunter2");
+        }
+
+        var line = JsonDocument.Parse(File.ReadAllLines(Directory.GetFiles(folder.Path).Single()).Single()).RootElement;
+        Assert.Multiple(() =>
+        {
+            Assert.That(line.GetProperty("tr").GetString(), Is.EqualTo(traceId));
+            Assert.That(line.GetProperty("sp").GetString(), Is.EqualTo(spanId));
+            Assert.That(line.GetProperty("cid").GetString(), Is.EqualTo(traceId), "WithCorrelation's fallback");
+            Assert.That(line.GetProperty("l").GetString(), Is.EqualTo("Error"));
+            Assert.That(line.GetProperty("m").GetString(), Is.EqualTo("Login failed for [REDACTED]"));
+            Assert.That(line.GetProperty("x").GetString(), Is.EqualTo("System.InvalidOperationException: Login failed: password=[REDACTED]"));
         });
     }
 }
