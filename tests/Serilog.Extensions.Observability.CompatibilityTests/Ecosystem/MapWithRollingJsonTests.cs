@@ -36,10 +36,13 @@ public class MapWithRollingJsonTests
 
     // sinkMapCountLimit: 1 with the tenants taking turns disposes each tenant's sink and opens a new one on its file for
     // every event: the file must take the new sink's lines after the old one's, none lost.
-    [TestCase(Route.WithObservability, null, 3000)]
-    [TestCase(Route.Redacted, null, 3000)]
-    [TestCase(Route.WithObservability, 1, 30)]
-    public void EachTenantsFileHoldsEveryEventWithItsCorrelationIdAndEachMappedSinkIsDisposedOnce(Route route, int? sinkMapCountLimit, int events)
+    // disposeAsync: Logger.DisposeAsync() (Log.CloseAndFlushAsync()) rather than Dispose().
+    [TestCase(Route.WithObservability, null, 3000, false)]
+    [TestCase(Route.WithObservability, null, 3000, true)]
+    [TestCase(Route.Redacted, null, 3000, false)]
+    [TestCase(Route.Redacted, null, 3000, true)]
+    [TestCase(Route.WithObservability, 1, 30, false)]
+    public async Task EachTenantsFileHoldsEveryEventWithItsCorrelationIdAndEachMappedSinkIsDisposedOnce(Route route, int? sinkMapCountLimit, int events, bool disposeAsync)
     {
         using var folder = TempFolder.ForCaller();
         var disposals = new Dictionary<string, int>();
@@ -57,15 +60,15 @@ public class MapWithRollingJsonTests
         var configuration = route == Route.WithObservability
             ? new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.None).WriteTo(Map))
             : new LoggerConfiguration().Enrich.WithCorrelation().Enrich.WithUser().WriteTo.Redacted(Map);
-        using (var logger = configuration.CreateLogger())
+        var logger = configuration.CreateLogger();
+        for (var i = 0; i < events; i++)
         {
-            for (var i = 0; i < events; i++)
-            {
-                using (CorrelationContext.Begin("corr-" + i))
-                using (UserContext.Begin("user-" + i, tenantId: Tenants[i % Tenants.Length]))
-                    logger.Information("Event {N} for {@Login}", i, new { User = "ann", Password = "hunter2" });
-            }
+            using (CorrelationContext.Begin("corr-" + i))
+            using (UserContext.Begin("user-" + i, tenantId: Tenants[i % Tenants.Length]))
+                logger.Information("Event {N} for {@Login}", i, new { User = "ann", Password = "hunter2" });
         }
+        if (disposeAsync) await logger.DisposeAsync();
+        else logger.Dispose();
 
         Assert.Multiple(() =>
         {
