@@ -290,4 +290,94 @@ public class WorkerHostTests
         Assert.That(Prop(events.Single(e => Prop(e, "@mt") == "Processed the last message"), "CorrelationId"), Is.EqualTo("last-message"));
         Assert.That(events.Select(e => Prop(e, "@mt")), Does.Contain("Worker stopped").And.Contain("Worker exited"));
     }
+
+    sealed class DocumentWorker(ILogger<DocumentWorker> log) : BackgroundService
+    {
+        public const int Messages = 100;
+        public const string InFlightMessage = "doc-in-flight";
+        static readonly PipelineTimingOptions Timing = new() { StageCompletionLevel = Serilog.Events.LogEventLevel.Information };
+
+        /// <summary>Set once the last message's embed stage waits on the stopping token.</summary>
+        public readonly TaskCompletionSource InFlight = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            for (var i = 0; i < Messages; i++)
+                await Process($"doc-{i}", stoppingToken);
+            await Process(InFlightMessage, stoppingToken);
+        }
+
+        async Task Process(string document, CancellationToken stoppingToken)
+        {
+            using var correlation = CorrelationContext.Begin(document);
+            using var pipeline = PipelineTimer.Begin("document", options: Timing);
+            foreach (var stage in new[] { "ingest", "chunk", "embed", "store" })
+            {
+                await pipeline.StageAsync(stage, async () =>
+                {
+                    log.LogInformation("{Step} of {Document}", stage, document);
+                    if (document == InFlightMessage && stage == "embed")
+                    {
+                        InFlight.SetResult();
+                        await Task.Delay(Timeout.Infinite, stoppingToken);
+                    }
+                    await Task.Yield();
+                });
+            }
+            pipeline.Complete();
+        }
+    }
+
+    [Test]
+    public async Task AWorkerStoppedMidStageHasEveryPipelineEventInTheFileWithItsIdsAndTheStageFailed()
+    {
+        const string stageTemplate = "{Pipeline} stage {Stage} {Outcome:l} in {ElapsedMs:0.0} ms";
+        using var logs = TempFolder.ForCaller();
+        var builder = Builder(logs.Path);
+        builder.Services.AddSingleton<DocumentWorker>();
+        builder.Services.AddHostedService(s => s.GetRequiredService<DocumentWorker>());
+        using (var host = builder.Build())
+        {
+            await host.StartAsync(Bounded());
+            await host.Services.GetRequiredService<DocumentWorker>().InFlight.Task.WaitAsync(Bounded());
+            await host.StopAsync(Bounded());
+        }
+
+        // Read before Log.CloseAndFlush(): disposing the host wrote everything. Every line parses as JSON.
+        var events = ReadEvents(logs.Path);
+        var steps = events.Where(e => Prop(e, "SourceContext") == typeof(DocumentWorker).FullName!.Replace('+', '.')).ToList();
+        var stages = WithTemplate(events, stageTemplate);
+        var summaries = events.Where(e => Prop(e, "Pipeline") is not null && Prop(e, "SlowestStage") is not null).ToList();
+        var stopped = events.Where(e => Prop(e, "CorrelationId") == DocumentWorker.InFlightMessage).ToList();
+        Assert.Multiple(() =>
+        {
+            // Each message: four ILogger<T> events, four stage completions, a summary. The one in flight: ingest and chunk,
+            // embed's ILogger<T> event and failed completion, and the summary of the pipeline its using block disposed.
+            Assert.That(steps, Has.Count.EqualTo(DocumentWorker.Messages * 4 + 3));
+            Assert.That(stages, Has.Count.EqualTo(DocumentWorker.Messages * 4 + 3));
+            Assert.That(summaries, Has.Count.EqualTo(DocumentWorker.Messages + 1));
+            foreach (var e in steps.Concat(stages).Concat(summaries))
+            {
+                Assert.That(Prop(e, "CorrelationId"), Does.StartWith("doc-"));
+                Assert.That(Prop(e, "Pipeline"), Is.EqualTo("document"));
+                Assert.That(Prop(e, "PipelineId"), Has.Length.EqualTo(16));
+                Assert.That(Prop(e, "ServiceName"), Is.EqualTo("worker"));
+            }
+            foreach (var e in steps)
+            {
+                Assert.That(Prop(e, "Stage"), Is.EqualTo(Prop(e, "Step")));
+                Assert.That(Prop(e, "CorrelationId"), Is.EqualTo(Prop(e, "Document")));
+            }
+            Assert.That(events.Where(e => Prop(e, "Pipeline") is not null).GroupBy(e => Prop(e, "CorrelationId"))
+                .Select(g => g.Select(e => Prop(e, "PipelineId")).Distinct().Count()), Is.All.EqualTo(1));
+
+            Assert.That(stopped.Select(e => Prop(e, "Step") ?? $"{Prop(e, "Stage")} {Prop(e, "Outcome")}"),
+                Is.EqualTo(new[] { "ingest", "ingest completed", "chunk", "chunk completed", "embed", "embed failed", " completed" }));
+            var embed = stopped.Single(e => Prop(e, "@mt") == stageTemplate && Prop(e, "Stage") == "embed");
+            Assert.That(Prop(embed, "@l"), Is.EqualTo("Error"));
+            Assert.That(Prop(embed, "@x"), Does.StartWith("System.Threading.Tasks.TaskCanceledException"));
+            Assert.That(events.Count(e => Prop(e, "@l") is "Error" or "Fatal"), Is.EqualTo(1),
+                "the host logs no failure of its own: the worker ended by its stopping token");
+        });
+    }
 }
