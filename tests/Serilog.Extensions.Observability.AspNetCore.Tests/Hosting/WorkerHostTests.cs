@@ -333,11 +333,13 @@ public class WorkerHostTests
     {
         const string stageTemplate = "{Pipeline} stage {Stage} {Outcome:l} in {ElapsedMs:0.0} ms";
         using var logs = TempFolder.ForCaller();
-        var builder = Builder(logs.Path);
-        builder.Services.AddSingleton<DocumentWorker>();
-        builder.Services.AddHostedService(s => s.GetRequiredService<DocumentWorker>());
-        using (var host = builder.Build())
+        var selfLog = new List<string>();
+        using (TemporarySelfLog.SaveTo(selfLog))
         {
+            var builder = Builder(logs.Path);
+            builder.Services.AddSingleton<DocumentWorker>();
+            builder.Services.AddHostedService(s => s.GetRequiredService<DocumentWorker>());
+            using var host = builder.Build();
             await host.StartAsync(Bounded());
             await host.Services.GetRequiredService<DocumentWorker>().InFlight.Task.WaitAsync(Bounded());
             await host.StopAsync(Bounded());
@@ -378,6 +380,7 @@ public class WorkerHostTests
             Assert.That(Prop(embed, "@x"), Does.StartWith("System.Threading.Tasks.TaskCanceledException"));
             Assert.That(events.Count(e => Prop(e, "@l") is "Error" or "Fatal"), Is.EqualTo(1),
                 "the host logs no failure of its own: the worker ended by its stopping token");
+            Assert.That(selfLog, Is.Empty);
         });
     }
 }
