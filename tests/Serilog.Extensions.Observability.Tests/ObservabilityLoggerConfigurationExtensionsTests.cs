@@ -50,6 +50,39 @@ public class ObservabilityLoggerConfigurationExtensionsTests
         Assert.That((sink.Events, sink.DisposedAsynchronously, sink.Disposed), Is.EqualTo((1, true, false)));
     }
 
+    [Test, NonParallelizable]
+    public void AnEventWrittenAfterTheLoggerIsDisposedReachesItsSinksAsSerilogsOwnDoSoTheFileSinkReportsItsLoss()
+    {
+        // What still holds a disposed logger: a PipelineTimer begun before a worker's host stopped, an injected ILogger.
+        using var logs = TempFolder.ForCaller();
+        var selfLog = new List<string>();
+        using var capture = TemporarySelfLog.SaveTo(selfLog);
+        var inside = new CountingSink();
+        var beside = new CountingSink();
+        var logger = new LoggerConfiguration()
+            .WithObservability(o => o.Console(ObservabilityConsoleFormat.None).RollingJson(Path.Combine(logs.Path, "app-.json")).WriteTo(w => w.Sink(inside)))
+            .WriteTo.Sink(beside)
+            .CreateLogger();
+        logger.Information("Before");
+        logger.Dispose();
+        logger.Information("After");
+        logger.Dispose();
+
+        Assert.That(inside.Events, Is.EqualTo(beside.Events).And.EqualTo(2));
+        Assert.That(inside.Disposals, Is.EqualTo(1), "disposed once, however often the logger is");
+        Assert.That(selfLog, Has.One.Contains("logged during or after disposal dropped"));
+    }
+
+    sealed class CountingSink : Serilog.Core.ILogEventSink, IDisposable
+    {
+        public int Events;
+        public int Disposals;
+
+        public void Emit(LogEvent logEvent) => Events++;
+
+        public void Dispose() => Disposals++;
+    }
+
     sealed class AsyncDisposalProbeSink : Serilog.Core.ILogEventSink, IDisposable, IAsyncDisposable
     {
         public int Events;

@@ -188,10 +188,16 @@ sealed class ObservabilityState
         }
     }
 
-    /// <summary>Writes to the current sink set; a replaced set is disposed unused.</summary>
+    /// <summary>
+    /// Writes to the current sink set; a replaced set is disposed unused. Disposed, it keeps writing to the set it
+    /// disposed, as Serilog's logger does to its own sinks: what still holds the logger (a <c>PipelineTimer</c> begun
+    /// before a host stopped, an injected <c>ILogger</c>) gets its late events counted and reported by the sinks
+    /// (RollingJson: dropped, reason shutdown) instead of lost without a trace.
+    /// </summary>
     sealed class DelegatingSink : ILogEventSink, IDisposable, IAsyncDisposable
     {
         ILogEventSink? _inner;
+        int _disposed;
         volatile bool _used;
 
         /// <summary>Whether a logger has written an event to it.</summary>
@@ -200,7 +206,8 @@ sealed class ObservabilityState
         public void Replace(ILogEventSink? inner)
         {
             var previous = Interlocked.Exchange(ref _inner, inner);
-            DisposeQuietly(previous);
+            // Once the logger is disposed, the set in place went with it; a set put in after that goes at once.
+            DisposeQuietly(Volatile.Read(ref _disposed) == 0 ? previous : inner);
         }
 
         public void Emit(LogEvent logEvent)
@@ -209,12 +216,16 @@ sealed class ObservabilityState
             Volatile.Read(ref _inner)?.Emit(logEvent);
         }
 
-        public void Dispose() => DisposeQuietly(Interlocked.Exchange(ref _inner, null));
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0) DisposeQuietly(Volatile.Read(ref _inner));
+        }
 
         // As Serilog's own wrappers do, so that a logger's DisposeAsync() and Log.CloseAndFlushAsync() reach the sinks.
         public async ValueTask DisposeAsync()
         {
-            var sink = Interlocked.Exchange(ref _inner, null);
+            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+            var sink = Volatile.Read(ref _inner);
             if (sink is not IAsyncDisposable asyncDisposable)
             {
                 DisposeQuietly(sink);
