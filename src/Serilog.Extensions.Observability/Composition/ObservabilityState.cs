@@ -196,8 +196,11 @@ sealed class ObservabilityState
     /// </summary>
     sealed class DelegatingSink : ILogEventSink, IDisposable, IAsyncDisposable
     {
+        // Replace and disposal take it (both rare), so that a set replaced while the logger is disposed is disposed once,
+        // and the set in place then with it; Emit reads _inner without it.
+        readonly object _gate = new();
         ILogEventSink? _inner;
-        int _disposed;
+        bool _disposed;
         volatile bool _used;
 
         /// <summary>Whether a logger has written an event to it.</summary>
@@ -205,9 +208,15 @@ sealed class ObservabilityState
 
         public void Replace(ILogEventSink? inner)
         {
-            var previous = Interlocked.Exchange(ref _inner, inner);
-            // Once the logger is disposed, the set in place went with it; a set put in after that goes at once.
-            DisposeQuietly(Volatile.Read(ref _disposed) == 0 ? previous : inner);
+            ILogEventSink? unused;
+            lock (_gate)
+            {
+                var previous = _inner;
+                Volatile.Write(ref _inner, inner);
+                // Once the logger is disposed, the set in place went with it; a set put in after that goes at once.
+                unused = _disposed ? inner : previous;
+            }
+            DisposeQuietly(unused);
         }
 
         public void Emit(LogEvent logEvent)
@@ -218,14 +227,13 @@ sealed class ObservabilityState
 
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0) DisposeQuietly(Volatile.Read(ref _inner));
+            if (TakeForDisposal(out var sink)) DisposeQuietly(sink);
         }
 
         // As Serilog's own wrappers do, so that a logger's DisposeAsync() and Log.CloseAndFlushAsync() reach the sinks.
         public async ValueTask DisposeAsync()
         {
-            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-            var sink = Volatile.Read(ref _inner);
+            if (!TakeForDisposal(out var sink)) return;
             if (sink is not IAsyncDisposable asyncDisposable)
             {
                 DisposeQuietly(sink);
@@ -239,6 +247,18 @@ sealed class ObservabilityState
             catch (Exception ex)
             {
                 SafeSelfLog.WriteLine("Failed to dispose an observability sink: {0}", ex);
+            }
+        }
+
+        /// <summary>Marks it disposed, the first time only: then true, with the set in place.</summary>
+        bool TakeForDisposal(out ILogEventSink? sink)
+        {
+            lock (_gate)
+            {
+                sink = _disposed ? null : _inner;
+                if (_disposed) return false;
+                _disposed = true;
+                return true;
             }
         }
 
