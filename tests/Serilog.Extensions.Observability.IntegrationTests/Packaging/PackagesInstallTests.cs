@@ -322,9 +322,14 @@ public class PackagesInstallTests
             new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(_work.Path, "nuget-packages") });
 
     /// <summary>The <c>PackageVersion</c> items (<paramref name="attribute"/>: Include or Update) of one labelled group of Directory.Packages.props.</summary>
-    static Dictionary<string, string> RepositoryPackageVersions(string label, string attribute) =>
-        XDocument.Load(Path.Combine(Repository.Root, "Directory.Packages.props")).Root!
-            .Elements("ItemGroup").Single(g => g.Attribute("Label")?.Value == label)
+    static Dictionary<string, string> RepositoryPackageVersions(string label, string attribute)
+    {
+        var props = XDocument.Load(Path.Combine(Repository.Root, "Directory.Packages.props")).Root!;
+        // A version may name a property the file gives a default (Serilog4Version): the default is what the run takes.
+        var properties = props.Elements("PropertyGroup").Elements().ToDictionary(e => e.Name.LocalName, e => e.Value);
+        return props.Elements("ItemGroup").Single(g => g.Attribute("Label")?.Value == label)
             .Elements("PackageVersion").Where(p => p.Attribute(attribute) is not null)
-            .ToDictionary(p => p.Attribute(attribute)!.Value, p => p.Attribute("Version")!.Value);
+            .ToDictionary(p => p.Attribute(attribute)!.Value, p => Regex.Replace(p.Attribute("Version")!.Value, @"\$\((\w+)\)",
+                m => properties.TryGetValue(m.Groups[1].Value, out var value) ? value : m.Value));
+    }
 }
