@@ -332,6 +332,68 @@ public class RequestLoggingMiddlewareTests
         Assert.That(evt.Exception?.Message, Is.EqualTo("handled-boom"));
     }
 
+    [TestCase("completes", "none")]
+    [TestCase("throws synchronously", "none")]
+    [TestCase("throws synchronously", "UseExceptionHandler")]
+    [TestCase("throws synchronously", "UseDeveloperExceptionPage")]
+    [TestCase("throws after an await", "none")]
+    [TestCase("throws after an await", "UseExceptionHandler")]
+    [TestCase("throws after an await", "UseDeveloperExceptionPage")]
+    public async Task TheCompletionEventCarriesTheRequestsSpanAndWhatInnerCodeGaveItHoweverTheRequestEnds(string inner, string handler)
+    {
+        // A middleware written without async sets a diagnostic property and starts a span of its own, inside an outer
+        // correlation scope. A synchronous throw reaches the completion event's exception filter before that span is
+        // stopped (its finally blocks run later): the event still names the request's span, as on the other paths.
+        System.Diagnostics.ActivitySpanId requestSpan = default, innerSpan = default;
+        System.Diagnostics.ActivityTraceId requestTrace = default;
+        await using var app = await StartAsync(null,
+            a =>
+            {
+                a.Use(next => context =>
+                {
+                    if (context.Request.Path != "/inner") return next(context);
+                    context.RequestServices.GetRequiredService<IDiagnosticContext>().Set("Inner", 1);
+                    var request = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpActivityFeature>()!.Activity;
+                    (requestTrace, requestSpan) = (request.TraceId, request.SpanId);
+                    using var span = new System.Diagnostics.Activity("inner").Start();
+                    innerSpan = span.SpanId;
+                    return inner switch
+                    {
+                        "throws synchronously" => throw new InvalidOperationException("inner-boom"),
+                        "throws after an await" => ThrowAfterAnAwait(),
+                        _ => context.Response.WriteAsync("ok"),
+                    };
+                });
+                a.MapGet("/error", () => "sorry");
+            },
+            before: a =>
+            {
+                if (handler == "UseExceptionHandler") a.UseExceptionHandler("/error");
+                else if (handler == "UseDeveloperExceptionPage") a.UseDeveloperExceptionPage();
+                a.Use(async (context, next) =>
+                {
+                    using (Serilog.Extensions.Observability.Enrichers.CorrelationContext.Begin("outer-id")) await next(context);
+                });
+            });
+        using var client = app.CreateClient();
+
+        var response = await client.GetAsync("/inner");
+
+        Assert.That((int)response.StatusCode, Is.EqualTo(inner == "completes" ? 200 : 500));
+        var evt = _sink.WaitFor(e => EventText.Scalar(e, "RequestPath") == "/inner" && e.Properties.ContainsKey("Inner")).Single();
+        Assert.That(evt.Exception?.Message, Is.EqualTo(inner == "completes" ? null : "inner-boom"));
+        Assert.That(innerSpan, Is.Not.EqualTo(requestSpan));
+        Assert.That((evt.TraceId, evt.SpanId), Is.EqualTo((requestTrace, requestSpan)), "The completion event names the request's span.");
+        Assert.That(((ScalarValue)evt.Properties["Inner"]).Value, Is.EqualTo(1));
+        Assert.That(EventText.Scalar(evt, "CorrelationId"), Is.EqualTo("outer-id"));
+
+        static async Task ThrowAfterAnAwait()
+        {
+            await Task.Yield();
+            throw new InvalidOperationException("inner-boom");
+        }
+    }
+
     [Test]
     public async Task TheDeveloperExceptionPageStillShowsTheException()
     {
