@@ -75,18 +75,35 @@ sealed class RequestLoggingMiddleware
         var start = Stopwatch.GetTimestamp();
         var collector = _diagnosticContext.BeginCollection();
         var pipelines = _options.IncludePipelineStages ? PipelineCollector.Begin() : null;
-        // This middleware's own flow, in which the completion event is written (see LogCompletionInOwnFlow).
+        // This middleware's own flow, in which the completion event of an exception thrown synchronously is written (see
+        // LogCompletionInOwnFlow).
         var own = ExecutionContext.Capture();
         try
         {
-            await _next(httpContext);
-            LogCompletionInOwnFlow(own, httpContext, collector, pipelines, StatusCodeOf(httpContext, null), ElapsedMilliseconds(start), null);
-        }
-        catch (Exception ex)
-            // Never caught: LogCompletion returns false, so the exception keeps propagating with its stack intact
-            // and the developer exception page or UseExceptionHandler still see it.
-            when (LogCompletionInOwnFlow(own, httpContext, collector, pipelines, StatusCodeOf(httpContext, ex), ElapsedMilliseconds(start), ex))
-        {
+            Task next;
+            try
+            {
+                next = _next(httpContext);
+            }
+            catch (Exception ex)
+                // Never caught either (see below). The frames it came through have not run their finally blocks yet.
+                when (LogCompletionInOwnFlow(own, httpContext, collector, pipelines, StatusCodeOf(httpContext, ex), ElapsedMilliseconds(start), ex))
+            {
+                throw;
+            }
+            try
+            {
+                // Back through an await, or from code that has returned: in the flow it left, as Serilog.AspNetCore
+                // writes it (a LogContext property an inner middleware written without async pushed for the request).
+                await next;
+                LogCompletion(httpContext, collector, pipelines, StatusCodeOf(httpContext, null), ElapsedMilliseconds(start), null);
+            }
+            catch (Exception ex)
+                // Never caught: LogCompletion returns false, so the exception keeps propagating with its stack intact
+                // and the developer exception page or UseExceptionHandler still see it.
+                when (LogCompletion(httpContext, collector, pipelines, StatusCodeOf(httpContext, ex), ElapsedMilliseconds(start), ex))
+            {
+            }
         }
         finally
         {
@@ -136,16 +153,16 @@ sealed class RequestLoggingMiddleware
     }
 
     /// <summary>
-    /// <see cref="LogCompletion"/> in <paramref name="own"/>, this middleware's flow as it was before it called the
-    /// rest of the pipeline, as an exception or a result that comes back through an <c>await</c> finds it. One thrown
-    /// synchronously (a middleware written without <c>async</c>) reaches the exception filter before the frames it
-    /// passed through have run their <c>finally</c> blocks: what the throwing code had made current there (its span, above
-    /// all, which the event would otherwise name as its own) is still current on the thread.
+    /// <see cref="LogCompletion"/> of an exception the rest of the pipeline threw synchronously (a middleware written
+    /// without <c>async</c>), in <paramref name="own"/>, this middleware's flow as it was before it called that pipeline.
+    /// Such an exception reaches the exception filter before the frames it passed through have run their <c>finally</c>
+    /// blocks: what the throwing code had made current there (its span, above all, which the event would otherwise name
+    /// as its own) is still current on the thread. One that comes back through an <c>await</c> finds those frames ended.
     /// </summary>
     bool LogCompletionInOwnFlow(ExecutionContext? own, HttpContext httpContext, DiagnosticContextCollector collector, PipelineCollector? pipelines,
         int statusCode, double elapsedMs, Exception? exception)
     {
-        // The usual case (the rest of the pipeline came back through an await, or changed nothing): no switch.
+        // The throwing code changed nothing: no switch.
         if (own is null || ReferenceEquals(ExecutionContext.Capture(), own))
             return LogCompletion(httpContext, collector, pipelines, statusCode, elapsedMs, exception);
 

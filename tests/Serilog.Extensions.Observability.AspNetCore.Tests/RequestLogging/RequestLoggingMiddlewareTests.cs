@@ -394,6 +394,45 @@ public class RequestLoggingMiddlewareTests
         }
     }
 
+    [TestCase("completes")]
+    [TestCase("completes after an await")]
+    [TestCase("throws after an await")]
+    public async Task ALogContextPropertyAnInnerMiddlewareLeftPushedReachesTheCompletionEventAsInSerilogAspNetCore(string inner)
+    {
+        // A middleware written without async pushes a property for the rest of the request and returns: the flow it
+        // leaves is the one the completion event is written in, here as in Serilog.AspNetCore. Only an exception thrown
+        // synchronously is logged in the middleware's own flow (the frames it passed through have not ended yet).
+        await using var app = await StartAsync(null, a => a.Use(next => context =>
+        {
+            Serilog.Context.LogContext.PushProperty("Tenant", "t-1");
+            return inner switch
+            {
+                "completes" => context.Response.WriteAsync("ok"),
+                "completes after an await" => WriteAfterAnAwait(context),
+                _ => ThrowAfterAnAwait(),
+            };
+        }));
+        using var client = app.CreateClient();
+
+        await client.GetAsync("/tenant");
+
+        var evt = _sink.WaitForCompletion("/tenant");
+        Assert.That(evt.Exception?.Message, Is.EqualTo(inner == "throws after an await" ? "tenant-boom" : null));
+        Assert.That(EventText.Scalar(evt, "Tenant"), Is.EqualTo("t-1"));
+
+        static async Task WriteAfterAnAwait(HttpContext context)
+        {
+            await Task.Yield();
+            await context.Response.WriteAsync("ok");
+        }
+
+        static async Task ThrowAfterAnAwait()
+        {
+            await Task.Yield();
+            throw new InvalidOperationException("tenant-boom");
+        }
+    }
+
     [Test]
     public async Task TheDeveloperExceptionPageStillShowsTheException()
     {
