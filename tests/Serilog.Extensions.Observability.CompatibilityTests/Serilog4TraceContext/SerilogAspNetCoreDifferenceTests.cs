@@ -60,4 +60,50 @@ public class SerilogAspNetCoreDifferenceTests
         Assert.That(thrownIn.SpanId, Is.Not.EqualTo(request.SpanId));
         Assert.That(completion.SpanId, Is.EqualTo(thrownIn.SpanId), "Serilog.AspNetCore's event names the span the throwing code had started.");
     }
+
+    /// <summary>
+    /// What the README says beside that difference: Serilog.AspNetCore's event carries a <c>LogContext</c> property that
+    /// a middleware written without async pushed for the rest of the request (ours too: RequestLoggingMiddlewareTests),
+    /// and, for a synchronous throw, one the throwing code had pushed (ours does not, as for its span).
+    /// </summary>
+    [TestCase("completes")]
+    [TestCase("completes after an await")]
+    [TestCase("throws synchronously")]
+    public async Task SerilogAspNetCoresCompletionEventCarriesTheLogContextTheRestOfThePipelineLeft(string inner)
+    {
+        var sink = new CollectingSink();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production });
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        TheirServiceCollectionExtensions.AddSerilog(builder.Services, configuration => configuration
+            .MinimumLevel.Information()
+            .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+            .Enrich.FromLogContext()
+            .WriteTo.Sink(sink));
+        await using var app = builder.Build();
+        TheirApplicationBuilderExtensions.UseSerilogRequestLogging(app);
+        app.Use(next => context =>
+        {
+            if (inner == "throws synchronously")
+            {
+                using (Serilog.Context.LogContext.PushProperty("Tenant", "t-1"))
+                    throw new UnauthorizedAccessException("No such key.");
+            }
+            Serilog.Context.LogContext.PushProperty("Tenant", "t-1");
+            return inner == "completes" ? context.Response.WriteAsync("ok") : WriteAfterAnAwait(context);
+        });
+        await app.StartAsync();
+        using (var client = new HttpClient { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single()) })
+            await client.GetAsync("/tenant");
+        await app.StopAsync();
+
+        var completion = sink.Events.Single(e => TraceContext.Property(e, "SourceContext") == "Serilog.AspNetCore.RequestLoggingMiddleware");
+        Assert.That(completion.Exception?.Message, Is.EqualTo(inner == "throws synchronously" ? "No such key." : null));
+        Assert.That(TraceContext.Property(completion, "Tenant"), Is.EqualTo("t-1"));
+
+        static async Task WriteAfterAnAwait(HttpContext context)
+        {
+            await Task.Yield();
+            await context.Response.WriteAsync("ok");
+        }
+    }
 }
