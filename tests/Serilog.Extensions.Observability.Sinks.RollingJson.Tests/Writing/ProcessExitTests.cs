@@ -214,6 +214,46 @@ public class ProcessExitTests
     }
 
     [Test, NonParallelizable]
+    public void ADrainsWindowThatClosedBeforeAWriteFailedDoesNotCutItsRetriesShort()
+    {
+        // An UnhandledException the application survived (a UI framework's) opened a drain's window, which closed, and
+        // the process went on. A write failing later is retried as usual, not dropped as at the window's end.
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "app.json");
+        Directory.CreateDirectory(path);
+        var retryDelays = RollingJsonSink.RetryDelays;
+        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(1) };
+        var sink = Support.Sinks.Create(path, o =>
+        {
+            o.FileSizeLimitBytes = null;
+            o.ShutdownTimeout = TimeSpan.FromTicks(1);
+        });
+        try
+        {
+            sink.DrainAsProcessEnds();
+            var closed = Stopwatch.StartNew();
+            SpinWait.SpinUntil(() => closed.Elapsed > TimeSpan.FromTicks(1));
+            var waits = 0;
+            sink.BeforeRetryWaitForTests = () =>
+            {
+                // The path is writable again before the last retry.
+                if (++waits == 3) Directory.Delete(path);
+            };
+
+            sink.Emit(Support.Sinks.Event(0));
+
+            Assert.That(sink.WaitUntilWritten(Support.Sinks.WaitLimit), Is.True);
+            Assert.That((sink.EventsWritten, sink.DroppedIoError, waits), Is.EqualTo((1L, 0L, 3)));
+        }
+        finally
+        {
+            sink.Dispose();
+            RollingJsonSink.RetryDelays = retryDelays;
+        }
+        Assert.That(LogFiles.Lines(path), Has.Count.EqualTo(1));
+    }
+
+    [Test, NonParallelizable]
     public void ABatchThatRunsOutOfRetriesWithinTheDrainsWindowIsReportedAsSuchNotAsDroppedAtItsEnd()
     {
         // The window is long; the retries after the one the drain cuts short (1 ms each) run out well within it.
