@@ -361,7 +361,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             // only retried early (and dropped a batch still failing when this wait ended, as disposal would).
             ExtendDrainDeadline(Stopwatch.GetTimestamp() + (long)(_shutdownTimeout.TotalSeconds * Stopwatch.Frequency));
             _processEnding.Set();
-            if (!WaitUntilWritten(_shutdownTimeout)) ReportNotWritten(context.Signal + " is ending the process");
+            if (!WaitUntilWritten(_shutdownTimeout)) ReportNotWritten(context.Signal + " began to end the process");
         };
         try
         {
@@ -403,20 +403,23 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         // Past the window a caller no longer waits: the process has outlived it (see DrainAsProcessEnds), or is ending
         // anyway, and a caller that waited in it and timed out has reported that.
         if (left <= TimeSpan.Zero || WaitUntilWritten(left)) return;
-        if (Interlocked.Exchange(ref _processEndReported, 1) == 0) ReportNotWritten("the process is ending");
+        if (Interlocked.Exchange(ref _processEndReported, 1) == 0) ReportNotWritten("the process began to end");
     }
 
     /// <summary>
-    /// Says how many events a process-end drain did not write within its window, and where they are: still queued, or
-    /// in a batch the writer took (its write failed and waits to be retried, or has not finished), which the queue no
-    /// longer counts. A batch still failing as the window ends is then dropped and reported by the writer (see WriteOut).
+    /// Says how many events a process-end drain did not write within its window, and about where they are: still queued,
+    /// or taken by the writer (a write under way, or one that failed and waits to be retried), which the queue no longer
+    /// counts. The split is approximate, not a snapshot: the two counts are read apart while the writer runs on, and what
+    /// the writer took also counts events it is formatting and those it failed to format behind a batch not yet written.
+    /// Synchronising them would cost every event. A batch still failing as the window ends is then dropped and reported
+    /// by the writer (see WriteOut).
     /// </summary>
     void ReportNotWritten(string ending)
     {
         var unfinished = Unfinished;
         var queued = Math.Min(_queue.Count, unfinished);
         SafeSelfLog.WriteLine("RollingJson sink {0}: {1} and {2}", _naming.Directory, ending, string.Format(System.Globalization.CultureInfo.InvariantCulture,
-            "{0} event(s) were not written within the shutdown timeout, lost if it ends now: {1} still queued, {2} in a batch the writer took but has not written (its write failed and waits to be retried, or is still under way).",
+            "{0} event(s) were not written within the shutdown timeout, lost if it ends now: about {1} still queued and {2} taken by the writer but not yet written (a write under way, or one that failed and waits to be retried).",
             unfinished, queued, unfinished - queued));
     }
 
@@ -858,13 +861,17 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 if (attempt >= RetryDelays.Length || delay <= TimeSpan.Zero || windowOver)
                 {
                     var dropped = _buffered.Events;
+                    // Every io_error drop so far, this one included (DropBuffered below counts it), as the counters have it.
+                    var droppedSoFar = _droppedIo + dropped;
                     if (!stopping && windowOver)
                     {
-                        // The process is ending: a throttled report might never be written before it does.
-                        SafeSelfLog.WriteLine("RollingJson sink {0}: the process is ending and writing still failed when its shutdown timeout ended: {1} event(s) the writer held to retry dropped (reason io_error): {2}", _naming.Directory, dropped, ex.Message);
+                        // The process may be ending: a throttled report might never be written before it does. It may also
+                        // go on (a cancelled SIGTERM, a UI framework's handled exception), so this says only that it began to.
+                        SafeSelfLog.WriteLine("RollingJson sink {0}: the process began to end and writing still failed when its shutdown window closed: {1}: {2}", _naming.Directory,
+                            string.Format(System.Globalization.CultureInfo.InvariantCulture, "{0} event(s) the writer held to retry dropped (reason io_error, {1} so far)", dropped, droppedSoFar), ex.Message);
                     }
-                    else if (_ioReport.Add(dropped, out var total))
-                        ThrottledReport.Write("RollingJson sink {0}: writing failed after retries, {1} event(s) dropped so far: {2}", _naming.Directory, total, ex.Message);
+                    else if (_ioReport.Add(dropped, out _))
+                        ThrottledReport.Write("RollingJson sink {0}: writing failed after retries, {1} event(s) dropped so far: {2}", _naming.Directory, droppedSoFar, ex.Message);
                     if (_unsyncedPath is not null)
                     {
                         // Dropped, so not left in the file either (as far as it can be taken back).

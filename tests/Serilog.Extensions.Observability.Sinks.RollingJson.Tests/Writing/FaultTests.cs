@@ -577,6 +577,44 @@ public class FaultTests
     }
 
     [Test]
+    public void EachReportOfWritesDroppedAfterRetriesGivesTheTotalSoFar()
+    {
+        // Every write fails (a directory stands at the path); each batch runs out of retries, and with no interval each
+        // drop is reported at once. Before the fix the second line said "1 event(s) dropped so far", the count since the
+        // line before it, with 2 dropped.
+        var path = Path.Combine(_folder!.Path, "app.json");
+        Directory.CreateDirectory(path);
+        var reportInterval = RollingJsonSink.ReportInterval;
+        var retryDelays = RollingJsonSink.RetryDelays;
+        RollingJsonSink.ReportInterval = TimeSpan.Zero;
+        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromMilliseconds(1) };
+        RollingJsonSink sink;
+        try
+        {
+            sink = Create(path, o => o.FileSizeLimitBytes = null);
+        }
+        finally
+        {
+            RollingJsonSink.ReportInterval = reportInterval;
+        }
+        try
+        {
+            EmitAndWait(sink, Event(0));
+            EmitAndWait(sink, Event(1));
+            Assert.That((sink.EventsWritten, sink.DroppedIoError), Is.EqualTo((0L, 2L)));
+        }
+        finally
+        {
+            RollingJsonSink.RetryDelays = retryDelays;
+            sink.Dispose();
+        }
+        var lines = SelfLogLines("writing failed after retries");
+        Assert.That(lines, Has.Count.EqualTo(2), string.Join("\n", lines));
+        Assert.That(lines[0], Does.Contain("1 event(s) dropped so far"));
+        Assert.That(lines[1], Does.Contain("2 event(s) dropped so far"));
+    }
+
+    [Test]
     public void AWriterFaultThatRepeatsIsReportedOncePerIntervalWithItsCount()
     {
         // The writer's catch-all: anything its batch throws that no narrower handler takes (here the clock it reads
