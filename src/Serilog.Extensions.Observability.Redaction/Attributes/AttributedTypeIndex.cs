@@ -110,25 +110,57 @@ static class AttributedTypeIndex
     public const string TypeEntryName = "Type";
 
     /// <summary>
+    /// Where Serilog.Exceptions writes the type's name instead when the exception has a property named <c>Type</c> of
+    /// its own (which then holds that property's value).
+    /// </summary>
+    public const string DisplacedTypeEntryName = "$Type";
+
+    /// <summary>
+    /// The attributed members of the type a dictionary's <see cref="DisplacedTypeEntryName"/> or
+    /// <see cref="TypeEntryName"/> entry names (the first that names one), or <see langword="null"/>.
+    /// </summary>
+    public static AttributedMembers? FindByTypeEntry(object? displaced, object? type) =>
+        FindByTypeEntry(displaced) ?? FindByTypeEntry(type);
+
+    static AttributedMembers? FindByTypeEntry(object? entry) => entry switch
+    {
+        string name => FindByFullName(name),
+        // An exception destructurer that writes the type itself, as Serilog.Exceptions did before version 5.
+        Type type => Find(type.Name),
+        _ => null,
+    };
+
+    /// <summary>
     /// The attributed members of the type whose full name a dictionary's <see cref="TypeEntryName"/> entry holds, or
     /// <see langword="null"/>. An exception destructurer (Serilog.Exceptions' <c>ExceptionDetail</c>) reads the
     /// exception's properties itself and writes them as a dictionary with <c>"Type": "MyApp.LoginException"</c>, so
     /// neither the destructuring policy nor a type tag tells their attributes. Only a namespace- or type-qualified name
-    /// counts (<c>Ns.Type</c>, <c>Ns.Outer+Type</c>): a bare word under <c>Type</c> is ordinary data.
+    /// counts (<c>Ns.Type</c>, <c>Ns.Outer+Type</c>, <c>Ns.Type`1[[Ns.Argument, Assembly, ...]]</c>): a bare word under
+    /// <c>Type</c> is ordinary data.
     /// </summary>
     public static AttributedMembers? FindByFullName(string fullName)
     {
-        var start = fullName.AsSpan().LastIndexOfAny('.', '+') + 1;
-        if (start <= 1 || start == fullName.Length || fullName.Length > MaximumFullNameLength) return null;
-        foreach (var c in fullName.AsSpan(start))
+        var name = fullName.AsSpan(0, Math.Min(fullName.Length, MaximumFullNameLength + 1));
+        // A generic type's arguments follow in brackets, with their assemblies' names (which hold dots of their own).
+        var arguments = name.IndexOf('[');
+        if (arguments >= 0) name = name[..arguments];
+        var start = name.LastIndexOfAny('.', '+') + 1;
+        if (start <= 1 || start == name.Length || name.Length > MaximumFullNameLength) return null;
+        foreach (var c in name[start..])
         {
             if (!char.IsLetterOrDigit(c) && c is not ('_' or '`')) return null;
         }
-        return Find(fullName[start..]);
+        return Find(name[start..].ToString());
     }
 
     /// <summary>Longer text under <c>Type</c> is not a type's name worth a lookup.</summary>
     const int MaximumFullNameLength = 1024;
+
+    /// <summary>
+    /// A member's name as Serilog.Exceptions writes it, without the <c>$</c> it appends to a name already taken (a
+    /// property a derived type hides).
+    /// </summary>
+    public static string MemberName(string key) => key.Length > 0 && key[^1] == '$' ? key.TrimEnd('$') : key;
 
     /// <summary>Adds a type the destructuring policy met (it may live in an assembly loaded in a way the scan missed).</summary>
     public static void Add(Type type, AttributedMembers members)

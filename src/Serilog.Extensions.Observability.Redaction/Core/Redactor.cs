@@ -456,6 +456,7 @@ sealed class Redactor
     }
 
     static readonly ScalarValue TypeEntryKey = new(AttributedTypeIndex.TypeEntryName);
+    static readonly ScalarValue DisplacedTypeEntryKey = new(AttributedTypeIndex.DisplacedTypeEntryName);
 
     /// <summary>A change that leaves the element out: a <see cref="NotLoggedAttribute"/> member.</summary>
     static readonly ScalarValue Omitted = new(null);
@@ -463,10 +464,11 @@ sealed class Redactor
     LogEventPropertyValue? RedactDictionary(DictionaryValue dictionary, int depth)
     {
         Dictionary<ScalarValue, KeyValuePair<ScalarValue, LogEventPropertyValue>>? changes = null;
-        // An exception destructurer's dictionary names the exception's type: its [Sensitive] and [NotLogged] members.
-        var attributed = dictionary.Elements.TryGetValue(TypeEntryKey, out var type) && type is ScalarValue { Value: string typeName }
-            ? AttributedTypeIndex.FindByFullName(typeName)
-            : null;
+        // An exception destructurer's dictionary names the exception's type (under "$Type" when the exception has a Type
+        // property of its own): its [Sensitive] and [NotLogged] members.
+        var attributed = AttributedTypeIndex.FindByTypeEntry(
+            dictionary.Elements.TryGetValue(DisplacedTypeEntryKey, out var displaced) ? (displaced as ScalarValue)?.Value : null,
+            dictionary.Elements.TryGetValue(TypeEntryKey, out var type) ? (type as ScalarValue)?.Value : null);
         if (dictionary.Elements is Dictionary<ScalarValue, LogEventPropertyValue> concrete)
         {
             // The concrete type's struct enumerator: walking a dictionary that needs no change allocates nothing.
@@ -511,7 +513,7 @@ sealed class Redactor
     void Visit(ScalarValue key, LogEventPropertyValue value, AttributedMembers? attributed, ref Dictionary<ScalarValue, KeyValuePair<ScalarValue, LogEventPropertyValue>>? changes, int depth)
     {
         LogEventPropertyValue? replacement;
-        var member = attributed is not null && key.Value is string name ? name : null;
+        var member = attributed is not null && key.Value is string name ? AttributedTypeIndex.MemberName(name) : null;
         if (member is not null && attributed!.NotLogged.Contains(member))
         {
             (changes ??= new()).Add(key, new(key, Omitted));

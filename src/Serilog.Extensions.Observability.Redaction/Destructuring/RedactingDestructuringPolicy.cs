@@ -214,16 +214,18 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
         if (limit <= 0) return new DictionaryValue(elements);
 
         // An exception destructurer (Serilog.Exceptions) hands over the exception's properties, read by itself, with the
-        // type's full name under "Type": its [Sensitive] and [NotLogged] members are found by that name.
-        var attributed = dictionary is IDictionary<string, object?> named && named.TryGetValue(AttributedTypeIndex.TypeEntryName, out var type) && type is string typeName
-            ? AttributedTypeIndex.FindByFullName(typeName)
+        // type's full name under "Type" (or "$Type"): its [Sensitive] and [NotLogged] members are found by that name.
+        var attributed = dictionary is IDictionary<string, object?> named
+            ? AttributedTypeIndex.FindByTypeEntry(
+                named.TryGetValue(AttributedTypeIndex.DisplacedTypeEntryName, out var displaced) ? displaced : null,
+                named.TryGetValue(AttributedTypeIndex.TypeEntryName, out var type) ? type : null)
             : null;
         var taken = 0;
         Dictionary<string, int>? nextSuffix = null;
         foreach (DictionaryEntry entry in dictionary)
         {
             if (++taken > limit) break;
-            var member = attributed is not null ? entry.Key as string : null;
+            var member = attributed is not null && entry.Key is string name ? AttributedTypeIndex.MemberName(name) : null;
             if (member is not null && attributed!.NotLogged.Contains(member)) continue;
             if (factory.CreatePropertyValue(entry.Key, destructureObjects: true) is not ScalarValue { Value: not null } key) continue;
 

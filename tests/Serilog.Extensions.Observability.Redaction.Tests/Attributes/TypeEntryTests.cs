@@ -42,4 +42,59 @@ public class TypeEntryTests
 
         Assert.That(text, Does.Contain("\"Nick-7f3a\"").And.Contain("\"Notes-7f3a\""));
     }
+
+    // Type.FullName of a generic type holds its arguments' assembly-qualified names: the type is still found.
+    [TestCase("policy")]
+    [TestCase("event pass")]
+    public void AGenericTypesFullNameIsFound(string route)
+    {
+        var name = typeof(Tagged<Customer>).FullName!;
+        var text = route == "policy" ? Policy(Detail(name)) : EventPass(Detail(name));
+
+        Assert.That(text, Does.Contain($"(\"Nickname\": \"{Mask}\")").And.Not.Contain("Notes"));
+    }
+
+    // Serilog.Exceptions writes the type under "$Type" when the exception has a property named Type of its own.
+    [TestCase("policy")]
+    [TestCase("event pass")]
+    public void TheTypeUnderDollarTypeIsFoundWhenTypeIsTheExceptionsOwnProperty(string route)
+    {
+        var detail = Detail("Checkout");
+        detail["$Type"] = typeof(Customer).FullName;
+        var text = route == "policy" ? Policy(detail) : EventPass(detail);
+
+        Assert.That(text, Does.Contain($"(\"Nickname\": \"{Mask}\")").And.Not.Contain("Notes"));
+    }
+
+    // An exception destructurer that writes the type itself (as Serilog.Exceptions before 5 did) names it as well.
+    [TestCase("policy")]
+    [TestCase("event pass")]
+    public void ATypeObjectUnderTypeIsFound(string route)
+    {
+        var detail = Detail("");
+        detail["Type"] = typeof(Customer);
+        var text = route == "policy" ? Policy(detail) : EventPass(detail);
+
+        Assert.That(text, Does.Contain($"(\"Nickname\": \"{Mask}\")").And.Not.Contain("Notes"));
+    }
+
+    // Serilog.Exceptions appends "$" to a property name already in the dictionary (a property a derived type hides).
+    [TestCase("policy")]
+    [TestCase("event pass")]
+    public void AMembersNameWithSerilogExceptionsSuffixIsStillThatMember(string route)
+    {
+        var detail = Detail(typeof(Customer).FullName!);
+        detail["Nickname$"] = "Nick2-7f3a";
+        detail["Notes$"] = "Notes2-7f3a";
+        var text = route == "policy" ? Policy(detail) : EventPass(detail);
+
+        Assert.That(text, Does.Contain($"(\"Nickname$\": \"{Mask}\")").And.Not.Contain("Notes"));
+    }
+
+    public sealed class Tagged<T>
+    {
+        [Sensitive] public string? Nickname { get; set; }
+        [NotLogged] public string? Notes { get; set; }
+        public T? Value { get; set; }
+    }
 }

@@ -117,4 +117,39 @@ public class ExceptionDetailsTests
             Assert.That(file, Does.Not.Contain("\"Notes\""), "[NotLogged]");
         });
     }
+
+    public sealed class QuotaException<T>(string message) : Exception(message)
+    {
+        [Sensitive] public string? Phone { get; init; }
+        [NotLogged] public string? Notes { get; init; }
+    }
+
+    // A property named Type of the exception's own: Serilog.Exceptions writes the exception's type under "$Type" then.
+    public sealed class KindException(string message) : Exception(message)
+    {
+        public string? Type { get; init; }
+        [Sensitive] public string? Phone { get; init; }
+        [NotLogged] public string? Notes { get; init; }
+    }
+
+    // Serilog.Exceptions writes a generic exception's Type with its arguments' assembly-qualified names.
+    [TestCaseSource(nameof(SetUps))]
+    public void TheAttributesOfAGenericExceptionAndOfOneWithATypePropertyAreFound(bool messageMasked, Func<string, LoggerConfiguration> configure)
+    {
+        using var folder = TempFolder.ForCaller();
+        using (var logger = configure(Path.Combine(folder.Path, "app-.json")).CreateLogger())
+        {
+            logger.Error(new QuotaException<int>("Over quota") { Phone = "PhoneDDD", Notes = "NotesEEE" }, "Over quota");
+            logger.Error(new KindException("Wrong kind") { Type = "Refund", Phone = "PhoneFFF", Notes = "NotesGGG" }, "Wrong kind");
+        }
+
+        var file = string.Concat(Directory.GetFiles(folder.Path).Select(File.ReadAllText));
+        Assert.Multiple(() =>
+        {
+            Assert.That(file, Does.Contain("\"Type\":\"Refund\"").And.Contain("\"$Type\":\"" + typeof(KindException).FullName + "\""));
+            Assert.That(new[] { "PhoneDDD", "NotesEEE", "PhoneFFF", "NotesGGG" }.Where(file.Contains), Is.Empty);
+            Assert.That(file.Split("\"Phone\":\"[REDACTED]\"").Length - 1, Is.EqualTo(2), "[Sensitive]");
+            Assert.That(file, Does.Not.Contain("\"Notes\""), "[NotLogged]");
+        });
+    }
 }
