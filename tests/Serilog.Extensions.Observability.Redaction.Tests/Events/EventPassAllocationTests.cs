@@ -66,6 +66,20 @@ public class EventPassAllocationTests
     }
 
     [Test]
+    public void DictionariesWithNothingToMaskAndNoQualifiedTypeEntryAllocateNothing()
+    {
+        // A "Type" or "$Type" entry is looked up only when it holds a namespace- or type-qualified name.
+        var logEvent = TenPropertyEvent();
+        static DictionaryValue Dictionary(params (string Key, object Value)[] entries) =>
+            new(entries.Select(e => new KeyValuePair<ScalarValue, LogEventPropertyValue>(new ScalarValue(e.Key), new ScalarValue(e.Value))));
+        logEvent.AddOrUpdateProperty(new LogEventProperty("Counts", Dictionary(("orders", 3), ("refunds", 1))));
+        logEvent.AddOrUpdateProperty(new LogEventProperty("Detail", Dictionary(("Type", "Refund"), ("Amount", 12))));
+        logEvent.AddOrUpdateProperty(new LogEventProperty("Kind", Dictionary(("$Type", "Refund"), ("Type", 7))));
+        var sink = new RedactingSink(new DelegatingSink(_ => { }), RedactorFactory.Create(new RedactionOptions()));
+        Assert.That(AllocatedBy(() => sink.Emit(logEvent), 1000), Is.EqualTo(0));
+    }
+
+    [Test]
     public void TheMeasurementSeesAllocationsWhenThereAreSome()
     {
         var logEvent = TenPropertyEvent();
