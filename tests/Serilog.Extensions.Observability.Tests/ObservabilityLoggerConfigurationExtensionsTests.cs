@@ -73,6 +73,40 @@ public class ObservabilityLoggerConfigurationExtensionsTests
         Assert.That(selfLog, Has.One.Contains("logged during or after disposal dropped"));
     }
 
+    // A sink that writes through something its disposal closed (Serilog.Sinks.File's stream) throws then: the late
+    // event must not reach the application, and the failure is reported, once.
+    [TestCase(false), TestCase(true), NonParallelizable]
+    public async Task AnEventWrittenAfterDisposalToASinkThatThrowsOnceDisposedDoesNotReachTheApplication(bool disposeAsynchronously)
+    {
+        var selfLog = new List<string>();
+        using var capture = TemporarySelfLog.SaveTo(selfLog);
+        var sink = new ThrowsOnceDisposedSink();
+        var logger = new LoggerConfiguration()
+            .WithObservability(o => o.Console(ObservabilityConsoleFormat.None).WriteTo(w => w.Sink(sink)))
+            .CreateLogger();
+        logger.Information("Before");
+        if (disposeAsynchronously) await logger.DisposeAsync();
+        else logger.Dispose();
+
+        Assert.DoesNotThrow(() => logger.Information("After"));
+        Assert.That(sink.Events, Is.EqualTo(1));
+        Assert.That(selfLog.Where(line => line.Contains(nameof(ObjectDisposedException))), Has.Exactly(1).Items);
+    }
+
+    sealed class ThrowsOnceDisposedSink : Serilog.Core.ILogEventSink, IDisposable
+    {
+        bool _disposed;
+        public int Events;
+
+        public void Emit(LogEvent logEvent)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            Events++;
+        }
+
+        public void Dispose() => _disposed = true;
+    }
+
     sealed class CountingSink : Serilog.Core.ILogEventSink, IDisposable
     {
         public int Events;
