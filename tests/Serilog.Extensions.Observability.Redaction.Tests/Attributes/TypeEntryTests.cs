@@ -91,6 +91,20 @@ public class TypeEntryTests
         Assert.That(text, Does.Contain($"(\"Nickname$\": \"{Mask}\")").And.Not.Contain("Notes"));
     }
 
+    // A [NotLogged] member left out while another key of the same dictionary is masked: the rest is written whole.
+    [Test]
+    public void ALeftOutMemberBesideAMaskedKeyLeavesEveryOtherEntry()
+    {
+        var detail = Detail(typeof(Customer).FullName!);
+        detail["ann@example.com"] = 3;
+        var sink = new CollectingSink();
+        using (var logger = new LoggerConfiguration().WriteTo.Redacted(s => s.Sink(sink), o => o.DetectEmailAddresses = true).CreateLogger())
+            logger.Information("{@Value}", detail);
+
+        Assert.That(sink.SingleEvent.Properties["Value"].ToString(), Is.EqualTo(
+            $"[(\"Name\": \"ann\"), (\"Nickname\": \"{Mask}\"), (\"Type\": \"{typeof(Customer).FullName}\"), (\"{Mask}\": 3)]"));
+    }
+
     public sealed class Tagged<T>
     {
         [Sensitive] public string? Nickname { get; set; }
