@@ -105,6 +105,37 @@ public class TypeEntryTests
             $"[(\"Name\": \"ann\"), (\"Nickname\": \"{Mask}\"), (\"Type\": \"{typeof(Customer).FullName}\"), (\"{Mask}\": 3)]"));
     }
 
+    // Types are indexed by their short name: two that share it (in other namespaces or outer types) share the union of
+    // their rules, so either type's entry masks what either marks (fail closed).
+    [TestCase("policy")]
+    [TestCase("event pass")]
+    public void TypesSharingTheShortNameShareTheUnionOfTheirRules(string route)
+    {
+        var detail = new Dictionary<string, object?>
+        {
+            ["Alias"] = "Alias-7f3a", ["Pin"] = "Pin-7f3a", ["Name"] = "ann", ["Type"] = typeof(First.Profile).FullName,
+        };
+        var text = route == "policy" ? Policy(detail) : EventPass(detail);
+
+        Assert.That(text, Is.EqualTo($"[(\"Alias\": \"{Mask}\"), (\"Name\": \"ann\"), (\"Type\": \"{typeof(First.Profile).FullName}\")]"));
+    }
+
+    public static class First
+    {
+        public sealed class Profile
+        {
+            [Sensitive] public string? Alias { get; set; }
+        }
+    }
+
+    public static class Second
+    {
+        public sealed class Profile
+        {
+            [NotLogged] public string? Pin { get; set; }
+        }
+    }
+
     public sealed class Tagged<T>
     {
         [Sensitive] public string? Nickname { get; set; }
