@@ -125,7 +125,7 @@ static class AttributedTypeIndex
     static AttributedMembers? FindByTypeEntry(object? entry) => entry switch
     {
         string name => FindByFullName(name),
-        // An exception destructurer that writes the type itself, as Serilog.Exceptions did before version 5.
+        // An exception destructurer that writes the type itself (early Serilog.Exceptions versions did).
         Type type => Find(type.Name),
         _ => null,
     };
