@@ -89,6 +89,7 @@ sealed class RequestLoggingMiddleware
                 // Never caught either (see below). The frames it came through have not run their finally blocks yet.
                 when (LogCompletionInOwnFlow(own, httpContext, collector, pipelines, StatusCodeOf(httpContext, ex), ElapsedMilliseconds(start), ex))
             {
+                // Never reached (the filter returns false); it tells the compiler that next is assigned after this try.
                 throw;
             }
             try
