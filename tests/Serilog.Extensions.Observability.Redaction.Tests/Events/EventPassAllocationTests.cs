@@ -26,12 +26,19 @@ public class EventPassAllocationTests
             Some.Property("Address", new StructureValue(new[] { new LogEventProperty("City", new ScalarValue("Oslo")) }, "Address")),
         });
 
+    // The least of three rounds: an allocation per call shows in every round, while a one-time one the runtime makes on
+    // this thread as a method is recompiled (seen once on .NET 8: 3,008 B over 1,000 calls) shows in one round only.
     static long AllocatedBy(Action action, int iterations)
     {
         for (var i = 0; i < 100; i++) action();
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < iterations; i++) action();
-        return GC.GetAllocatedBytesForCurrentThread() - before;
+        var least = long.MaxValue;
+        for (var round = 0; round < 3; round++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < iterations; i++) action();
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        return least;
     }
 
     [Test]
