@@ -93,54 +93,43 @@ done
 run_tests tests/Serilog.Extensions.Observability.Formatting.Tests/Serilog.Extensions.Observability.Formatting.Tests.csproj \
   Serilog.Extensions.Observability.Formatting.Tests.Scalar net10.0 DOTNET_EnableHWIntrinsic=0
 
+# run_line TITLE SUFFIX MISSING "PROJECTS" VAR=VALUE...: builds PROJECTS for net10.0 with the environment given, then
+# runs each as its name plus SUFFIX. When the build fails because the package feed does not serve a package, that part
+# is reported (MISSING says what the feed lacks) and counted as one skipped test; any other build failure as a crash.
+run_line() {
+  local title=$1 suffix=$2 missing=$3 line_projects=$4; shift 4
+  local log="$results/build.${suffix,,}.log" project built=1
+  echo "== build (Release, $title)"
+  : > "$log"
+  for project in $line_projects; do
+    if ! env "$@" dotnet build "$project" -c Release -f net10.0 -nologo >> "$log" 2>&1; then built=0; break; fi
+  done
+  if [ "$built" -eq 1 ]; then
+    for project in $line_projects; do
+      run_tests "$project" "$(basename "$project" .csproj).$suffix" net10.0 "$@"
+    done
+  elif grep -qE 'error NU1(101|102|103|603)' "$log"; then
+    grep -E 'error NU1(101|102|103|603)' "$log" | sort -u | head -n 5
+    echo "   skipped: the package feed does not serve $missing (log: artifacts/test-results/$(basename "$log"))"
+    skipped=$((skipped + 1))
+  else
+    grep -E '(error|warning) [A-Z]+[0-9]+' "$log" | sort -u | head -n 40
+    echo "   the $title build failed (log: artifacts/test-results/$(basename "$log"))"
+    crashed=$((crashed + 1))
+  fi
+}
+
 # The Serilog 4 line (tests/Directory.Build.props and .targets, Directory.Packages.props): SerilogLine=4 in the
 # environment is an MSBuild property for every project, and changes only the test projects.
-serilog4=$(ls tests/*/*.Tests.csproj | sort)
-echo "== build (Release, Serilog 4)"
-s4log="$results/build.serilog4.log"
-: > "$s4log"
-s4built=1
-for project in $serilog4 "$compatibility"; do
-  if ! SerilogLine=4 dotnet build "$project" -c Release -f net10.0 -nologo >> "$s4log" 2>&1; then s4built=0; break; fi
-done
-if [ "$s4built" -eq 1 ]; then
-  for project in $serilog4 "$compatibility"; do
-    run_tests "$project" "$(basename "$project" .csproj).Serilog4" net10.0 SerilogLine=4
-  done
-elif grep -qE 'error NU1(101|102|103|603)' "$s4log"; then
-  grep -E 'error NU1(101|102|103|603)' "$s4log" | sort -u | head -n 5
-  echo "   skipped: the package feed does not serve the Serilog 4 line these tests need (log: artifacts/test-results/build.serilog4.log)"
-  skipped=$((skipped + 1))
-else
-  grep -E '(error|warning) [A-Z]+[0-9]+' "$s4log" | sort -u | head -n 40
-  echo "   the Serilog 4 build failed (log: artifacts/test-results/build.serilog4.log)"
-  crashed=$((crashed + 1))
-fi
+run_line "Serilog 4" Serilog4 "the Serilog 4 line these tests need" "$(ls tests/*/*.Tests.csproj | sort) $compatibility" \
+  SerilogLine=4
 
 # Serilog 4.3.0 as well, for the tests of what the running Serilog 4 minor decides (override names' case, the disposal
 # of the sinks Redacted wraps) and the compatibility tests: -p:Serilog4Version (Directory.Packages.props) with its own
 # bin and obj. Skipped likewise when the package feed does not serve it.
-serilog43="tests/Serilog.Extensions.Observability.Redaction.Tests/Serilog.Extensions.Observability.Redaction.Tests.csproj $compatibility"
-echo "== build (Release, Serilog 4.3)"
-s43log="$results/build.serilog43.log"
-: > "$s43log"
-s43built=1
-for project in $serilog43; do
-  if ! SerilogLine=4 Serilog4Version=4.3.0 dotnet build "$project" -c Release -f net10.0 -nologo >> "$s43log" 2>&1; then s43built=0; break; fi
-done
-if [ "$s43built" -eq 1 ]; then
-  for project in $serilog43; do
-    run_tests "$project" "$(basename "$project" .csproj).Serilog43" net10.0 SerilogLine=4 Serilog4Version=4.3.0
-  done
-elif grep -qE 'error NU1(101|102|103|603)' "$s43log"; then
-  grep -E 'error NU1(101|102|103|603)' "$s43log" | sort -u | head -n 5
-  echo "   skipped: the package feed does not serve Serilog 4.3.0 and the packages these tests need (log: artifacts/test-results/build.serilog43.log)"
-  skipped=$((skipped + 1))
-else
-  grep -E '(error|warning) [A-Z]+[0-9]+' "$s43log" | sort -u | head -n 40
-  echo "   the Serilog 4.3 build failed (log: artifacts/test-results/build.serilog43.log)"
-  crashed=$((crashed + 1))
-fi
+run_line "Serilog 4.3" Serilog43 "Serilog 4.3.0 and the packages these tests need" \
+  "tests/Serilog.Extensions.Observability.Redaction.Tests/Serilog.Extensions.Observability.Redaction.Tests.csproj $compatibility" \
+  SerilogLine=4 Serilog4Version=4.3.0
 
 failed=$((failed + crashed))
 line="tests: $passed passed, $failed failed"
