@@ -106,47 +106,18 @@ public class ProcessExitTests
         // when the signal comes. Before the fix only ProcessExit cut the wait short: the handler spent its shutdown
         // timeout while the writer slept, and the batch was lost.
         using var folder = TempFolder.ForCaller();
-        var path = Path.Combine(folder.Path, "app.json");
-        Directory.CreateDirectory(path);
-        var handlers = new Dictionary<PosixSignal, Action<PosixSignalContext>>();
-        var retryDelays = RollingJsonSink.RetryDelays;
-        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromHours(1) };
-        RollingJsonSink.CreateSignalRegistrationForTests = (registered, handler) =>
+        var failing = new FailingSink(folder, TimeSpan.FromSeconds(5), new[] { TimeSpan.FromHours(1) });
+        using (failing)
         {
-            handlers[registered] = handler;
-            return null!;
-        };
-        RollingJsonSink sink;
-        try
-        {
-            sink = Support.Sinks.Create(path, o =>
-            {
-                o.FileSizeLimitBytes = null;
-                o.ShutdownTimeout = TimeSpan.FromSeconds(5);
-            });
-        }
-        finally
-        {
-            RollingJsonSink.CreateSignalRegistrationForTests = null;
-        }
-        try
-        {
-            using var waiting = new ManualResetEventSlim();
-            sink.BeforeRetryWaitForTests = waiting.Set;
-            sink.Emit(Support.Sinks.Event(0));
-            Assert.That(waiting.Wait(Support.Sinks.WaitLimit), Is.True, "The first write should fail on the directory.");
-            Directory.Delete(path);
+            failing.Sink.Emit(Support.Sinks.Event(0));
+            failing.WaitForTheFirstRetryWait();
+            Directory.Delete(failing.Path);
 
-            handlers[signal](new PosixSignalContext(signal));
+            failing.Signal(signal);
 
-            Assert.That(sink.EventsWritten, Is.EqualTo(1), "The signal's drain passed while the writer waited to retry.");
+            Assert.That(failing.Sink.EventsWritten, Is.EqualTo(1), "The signal's drain passed while the writer waited to retry.");
         }
-        finally
-        {
-            sink.Dispose();
-            RollingJsonSink.RetryDelays = retryDelays;
-        }
-        Assert.That(LogFiles.Lines(path), Has.Count.EqualTo(1));
+        Assert.That(LogFiles.Lines(failing.Path), Has.Count.EqualTo(1));
     }
 
     [TestCase("SIGTERM")]
@@ -163,50 +134,16 @@ public class ProcessExitTests
         var selfLog = new List<string>();
         using var _ = TemporarySelfLog.SaveTo(selfLog);
         using var folder = TempFolder.ForCaller();
-        var path = Path.Combine(folder.Path, "app.json");
-        Directory.CreateDirectory(path);
-        var handlers = new Dictionary<PosixSignal, Action<PosixSignalContext>>();
-        var retryDelays = RollingJsonSink.RetryDelays;
-        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromHours(1), TimeSpan.FromHours(1), TimeSpan.FromHours(1) };
-        RollingJsonSink.CreateSignalRegistrationForTests = (registered, handler) =>
+        using (var failing = new FailingSink(folder, TimeSpan.FromMilliseconds(500), new[] { TimeSpan.FromHours(1), TimeSpan.FromHours(1), TimeSpan.FromHours(1) }))
         {
-            handlers[registered] = handler;
-            return null!;
-        };
-        RollingJsonSink sink;
-        try
-        {
-            sink = Support.Sinks.Create(path, o =>
-            {
-                o.FileSizeLimitBytes = null;
-                o.ShutdownTimeout = TimeSpan.FromMilliseconds(500);
-            });
-        }
-        finally
-        {
-            RollingJsonSink.CreateSignalRegistrationForTests = null;
-        }
-        try
-        {
-            using var waiting = new ManualResetEventSlim();
-            sink.BeforeRetryWaitForTests = waiting.Set;
-            sink.Emit(Support.Sinks.Event(0));
-            Assert.That(waiting.Wait(Support.Sinks.WaitLimit), Is.True, "The first write should fail on the directory.");
+            failing.Sink.Emit(Support.Sinks.Event(0));
+            failing.WaitForTheFirstRetryWait();
 
-            if (ending == "ProcessExit") sink.DrainAsProcessEnds();
-            else
-            {
-                var signal = Enum.Parse<PosixSignal>(ending);
-                handlers[signal](new PosixSignalContext(signal));
-            }
+            if (ending == "ProcessExit") failing.Sink.DrainAsProcessEnds();
+            else failing.Signal(Enum.Parse<PosixSignal>(ending));
 
-            Assert.That(sink.WaitUntilWritten(Support.Sinks.WaitLimit), Is.True, "A retry wait outlasted the drain's window.");
-            Assert.That((sink.EventsWritten, sink.DroppedIoError), Is.EqualTo((0L, 1L)));
-        }
-        finally
-        {
-            sink.Dispose();
-            RollingJsonSink.RetryDelays = retryDelays;
+            Assert.That(failing.Sink.WaitUntilWritten(Support.Sinks.WaitLimit), Is.True, "A retry wait outlasted the drain's window.");
+            Assert.That((failing.Sink.EventsWritten, failing.Sink.DroppedIoError), Is.EqualTo((0L, 1L)));
         }
         // Reported at once, not throttled: the process may be ending.
         lock (selfLog)
@@ -225,37 +162,13 @@ public class ProcessExitTests
         var selfLog = new List<string>();
         using var _ = TemporarySelfLog.SaveTo(selfLog);
         using var folder = TempFolder.ForCaller();
-        var path = Path.Combine(folder.Path, "app.json");
-        Directory.CreateDirectory(path);
-        var handlers = new Dictionary<PosixSignal, Action<PosixSignalContext>>();
-        var retryDelays = RollingJsonSink.RetryDelays;
-        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromHours(1), TimeSpan.FromHours(1), TimeSpan.FromHours(1) };
-        RollingJsonSink.CreateSignalRegistrationForTests = (registered, handler) =>
+        using (var failing = new FailingSink(folder, TimeSpan.FromMilliseconds(200), new[] { TimeSpan.FromHours(1), TimeSpan.FromHours(1), TimeSpan.FromHours(1) }))
         {
-            handlers[registered] = handler;
-            return null!;
-        };
-        RollingJsonSink sink;
-        try
-        {
-            sink = Support.Sinks.Create(path, o =>
-            {
-                o.FileSizeLimitBytes = null;
-                o.ShutdownTimeout = TimeSpan.FromMilliseconds(200);
-            });
-        }
-        finally
-        {
-            RollingJsonSink.CreateSignalRegistrationForTests = null;
-        }
-        try
-        {
-            using var waiting = new ManualResetEventSlim();
-            sink.BeforeRetryWaitForTests = waiting.Set;
+            var sink = failing.Sink;
             sink.Emit(Support.Sinks.Event(0));
-            Assert.That(waiting.Wait(Support.Sinks.WaitLimit), Is.True, "The first write should fail on the directory.");
+            failing.WaitForTheFirstRetryWait();
             if (ending == "ProcessExit") sink.DrainAsProcessEnds();
-            else handlers[PosixSignal.SIGTERM](new PosixSignalContext(PosixSignal.SIGTERM));
+            else failing.Signal(PosixSignal.SIGTERM);
             var returned = Stopwatch.StartNew();
             Assert.That(sink.WaitUntilWritten(Support.Sinks.WaitLimit), Is.True, "A retry wait outlasted the drain's window.");
             Assert.That(sink.DroppedIoError, Is.EqualTo(1L));
@@ -269,11 +182,6 @@ public class ProcessExitTests
             sink.Emit(Support.Sinks.Event(1));
             Assert.That(sink.WaitUntilWritten(Support.Sinks.WaitLimit), Is.True);
             Assert.That((sink.EventsWritten, sink.DroppedIoError), Is.EqualTo((0L, 2L)));
-        }
-        finally
-        {
-            sink.Dispose();
-            RollingJsonSink.RetryDelays = retryDelays;
         }
         lock (selfLog)
         {
@@ -291,17 +199,10 @@ public class ProcessExitTests
         // An UnhandledException the application survived (a UI framework's) opened a drain's window, which closed, and
         // the process went on. A write failing later is retried as usual, not dropped as at the window's end.
         using var folder = TempFolder.ForCaller();
-        var path = Path.Combine(folder.Path, "app.json");
-        Directory.CreateDirectory(path);
-        var retryDelays = RollingJsonSink.RetryDelays;
-        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(1) };
-        var sink = Support.Sinks.Create(path, o =>
+        var failing = new FailingSink(folder, TimeSpan.FromTicks(1), new[] { TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(1) });
+        using (failing)
         {
-            o.FileSizeLimitBytes = null;
-            o.ShutdownTimeout = TimeSpan.FromTicks(1);
-        });
-        try
-        {
+            var sink = failing.Sink;
             sink.DrainAsProcessEnds();
             var closed = Stopwatch.StartNew();
             SpinWait.SpinUntil(() => closed.Elapsed > TimeSpan.FromTicks(1));
@@ -309,7 +210,7 @@ public class ProcessExitTests
             sink.BeforeRetryWaitForTests = () =>
             {
                 // The path is writable again before the last retry.
-                if (++waits == 3) Directory.Delete(path);
+                if (++waits == 3) Directory.Delete(failing.Path);
             };
 
             sink.Emit(Support.Sinks.Event(0));
@@ -317,12 +218,7 @@ public class ProcessExitTests
             Assert.That(sink.WaitUntilWritten(Support.Sinks.WaitLimit), Is.True);
             Assert.That((sink.EventsWritten, sink.DroppedIoError, waits), Is.EqualTo((1L, 0L, 3)));
         }
-        finally
-        {
-            sink.Dispose();
-            RollingJsonSink.RetryDelays = retryDelays;
-        }
-        Assert.That(LogFiles.Lines(path), Has.Count.EqualTo(1));
+        Assert.That(LogFiles.Lines(failing.Path), Has.Count.EqualTo(1));
     }
 
     [Test, NonParallelizable]
@@ -332,32 +228,16 @@ public class ProcessExitTests
         var selfLog = new List<string>();
         using var _ = TemporarySelfLog.SaveTo(selfLog);
         using var folder = TempFolder.ForCaller();
-        var path = Path.Combine(folder.Path, "app.json");
-        Directory.CreateDirectory(path);
-        var retryDelays = RollingJsonSink.RetryDelays;
-        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromHours(1) };
-        var sink = Support.Sinks.Create(path, o =>
+        using (var failing = new FailingSink(folder, Support.Sinks.WaitLimit, new[] { TimeSpan.FromHours(1) }))
         {
-            o.FileSizeLimitBytes = null;
-            o.ShutdownTimeout = Support.Sinks.WaitLimit;
-        });
-        try
-        {
-            using var waiting = new ManualResetEventSlim();
-            sink.BeforeRetryWaitForTests = waiting.Set;
-            sink.Emit(Support.Sinks.Event(0));
-            Assert.That(waiting.Wait(Support.Sinks.WaitLimit), Is.True, "The first write should fail on the directory.");
+            failing.Sink.Emit(Support.Sinks.Event(0));
+            failing.WaitForTheFirstRetryWait();
             // Read at each failure: the writer waits out the hour it has begun until the drain cuts it short.
             RollingJsonSink.RetryDelays = new[] { TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(1) };
 
-            sink.DrainAsProcessEnds();
+            failing.Sink.DrainAsProcessEnds();
 
-            Assert.That((sink.EventsWritten, sink.DroppedIoError), Is.EqualTo((0L, 1L)));
-        }
-        finally
-        {
-            sink.Dispose();
-            RollingJsonSink.RetryDelays = retryDelays;
+            Assert.That((failing.Sink.EventsWritten, failing.Sink.DroppedIoError), Is.EqualTo((0L, 1L)));
         }
         lock (selfLog)
         {
@@ -374,51 +254,16 @@ public class ProcessExitTests
         var selfLog = new List<string>();
         using var _ = TemporarySelfLog.SaveTo(selfLog);
         using var folder = TempFolder.ForCaller();
-        var path = Path.Combine(folder.Path, "app.json");
-        Directory.CreateDirectory(path);
-        var handlers = new Dictionary<PosixSignal, Action<PosixSignalContext>>();
-        var retryDelays = RollingJsonSink.RetryDelays;
-        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromHours(1) };
-        RollingJsonSink.CreateSignalRegistrationForTests = (registered, handler) =>
+        using (var failing = new FailingSink(folder, TimeSpan.FromMilliseconds(200), new[] { TimeSpan.FromHours(1) }))
         {
-            handlers[registered] = handler;
-            return null!;
-        };
-        RollingJsonSink sink;
-        try
-        {
-            sink = Support.Sinks.Create(path, o =>
-            {
-                o.FileSizeLimitBytes = null;
-                o.ShutdownTimeout = TimeSpan.FromMilliseconds(200);
-            });
-        }
-        finally
-        {
-            RollingJsonSink.CreateSignalRegistrationForTests = null;
-        }
-        using var waiting = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        var waits = 0;
-        sink.BeforeRetryWaitForTests = () =>
-        {
-            if (Interlocked.Increment(ref waits) > 1) release.Wait();
-            waiting.Set();
-        };
-        try
-        {
+            var sink = failing.Sink;
+            failing.HoldLaterRetryWaitsUntilDisposed();
             sink.Emit(Support.Sinks.Event(0));
-            Assert.That(waiting.Wait(Support.Sinks.WaitLimit), Is.True, "The first write should fail on the directory.");
+            failing.WaitForTheFirstRetryWait();
             sink.Emit(Support.Sinks.Event(1));
             sink.Emit(Support.Sinks.Event(2));
 
-            handlers[PosixSignal.SIGTERM](new PosixSignalContext(PosixSignal.SIGTERM));
-        }
-        finally
-        {
-            release.Set();
-            sink.Dispose();
-            RollingJsonSink.RetryDelays = retryDelays;
+            failing.Signal(PosixSignal.SIGTERM);
         }
         lock (selfLog)
             Assert.That(selfLog, Has.Some.Contains("SIGTERM began to end the process and 3 event(s) were not written within the shutdown timeout, lost if it ends now: about 2 still queued and 1 taken by the writer but not yet written (a write under way, or one that failed and waits to be retried)."), string.Join("\n", selfLog));
@@ -433,56 +278,21 @@ public class ProcessExitTests
         var selfLog = new List<string>();
         using var _ = TemporarySelfLog.SaveTo(selfLog);
         using var folder = TempFolder.ForCaller();
-        var path = Path.Combine(folder.Path, "app.json");
-        Directory.CreateDirectory(path);
-        var handlers = new Dictionary<PosixSignal, Action<PosixSignalContext>>();
-        var retryDelays = RollingJsonSink.RetryDelays;
-        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromHours(1) };
-        RollingJsonSink.CreateSignalRegistrationForTests = (registered, handler) =>
+        using (var failing = new FailingSink(folder, TimeSpan.FromMilliseconds(200), new[] { TimeSpan.FromHours(1) },
+            o => o.Formatter = new TestUtf8Formatter { ThrowWhen = e => e.Properties["Seq"] is Serilog.Events.ScalarValue { Value: 1L } }))
         {
-            handlers[registered] = handler;
-            return null!;
-        };
-        RollingJsonSink sink;
-        try
-        {
-            sink = Support.Sinks.Create(path, o =>
-            {
-                o.FileSizeLimitBytes = null;
-                o.ShutdownTimeout = TimeSpan.FromMilliseconds(200);
-                o.Formatter = new TestUtf8Formatter { ThrowWhen = e => e.Properties["Seq"] is Serilog.Events.ScalarValue { Value: 1L } };
-            });
-        }
-        finally
-        {
-            RollingJsonSink.CreateSignalRegistrationForTests = null;
-        }
-        using var waiting = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        var waits = 0;
-        sink.BeforeRetryWaitForTests = () =>
-        {
-            if (Interlocked.Increment(ref waits) > 1) release.Wait();
-            waiting.Set();
-        };
-        try
-        {
+            var sink = failing.Sink;
+            failing.HoldLaterRetryWaitsUntilDisposed();
             // One batch: event 0, then event 1, which the formatter fails.
             sink.PauseWriter();
             sink.Emit(Support.Sinks.Event(0));
             sink.Emit(Support.Sinks.Event(1));
             sink.ResumeWriter();
-            Assert.That(waiting.Wait(Support.Sinks.WaitLimit), Is.True, "The first write should fail on the directory.");
+            failing.WaitForTheFirstRetryWait();
             Assert.That(sink.DroppedFormatError, Is.EqualTo(1L), "the premise: event 1 failed to format");
             sink.Emit(Support.Sinks.Event(2));
 
-            handlers[PosixSignal.SIGTERM](new PosixSignalContext(PosixSignal.SIGTERM));
-        }
-        finally
-        {
-            release.Set();
-            sink.Dispose();
-            RollingJsonSink.RetryDelays = retryDelays;
+            failing.Signal(PosixSignal.SIGTERM);
         }
         lock (selfLog)
             Assert.That(selfLog, Has.Some.Contains("SIGTERM began to end the process and 3 event(s) were not written within the shutdown timeout, lost if it ends now: about 1 still queued and 2 taken by the writer but not yet written"), string.Join("\n", selfLog));
@@ -547,5 +357,72 @@ public class ProcessExitTests
         var (exitCode, error) = ChildProcesses.Run(start(folder.Path), "logged", signal);
         var lines = LogFiles.AllLines(folder.Path);
         return (exitCode, lines, error);
+    }
+
+    /// <summary>
+    /// A sink whose every write fails, a directory standing at its <see cref="Path"/> until the test deletes it, with
+    /// the retry delays given and the signal handlers it registers kept for <see cref="Signal"/> instead of registered
+    /// with the process. Disposing it disposes the sink and restores the retry delays.
+    /// </summary>
+    sealed class FailingSink : IDisposable
+    {
+        readonly TimeSpan[] _retryDelays = RollingJsonSink.RetryDelays;
+        readonly Dictionary<PosixSignal, Action<PosixSignalContext>> _handlers = new();
+        readonly ManualResetEventSlim _retryWaiting = new();
+        readonly ManualResetEventSlim _release = new();
+        int _retryWaits;
+        bool _holdLaterRetryWaits;
+
+        public FailingSink(TempFolder folder, TimeSpan shutdownTimeout, TimeSpan[] retryDelays, Action<RollingJsonOptions>? configure = null)
+        {
+            Path = System.IO.Path.Combine(folder.Path, "app.json");
+            Directory.CreateDirectory(Path);
+            RollingJsonSink.RetryDelays = retryDelays;
+            RollingJsonSink.CreateSignalRegistrationForTests = (registered, handler) =>
+            {
+                _handlers[registered] = handler;
+                return null!;
+            };
+            try
+            {
+                Sink = Support.Sinks.Create(Path, o =>
+                {
+                    o.FileSizeLimitBytes = null;
+                    o.ShutdownTimeout = shutdownTimeout;
+                    configure?.Invoke(o);
+                });
+            }
+            finally
+            {
+                RollingJsonSink.CreateSignalRegistrationForTests = null;
+            }
+            Sink.BeforeRetryWaitForTests = () =>
+            {
+                if (Interlocked.Increment(ref _retryWaits) > 1 && _holdLaterRetryWaits) _release.Wait();
+                _retryWaiting.Set();
+            };
+        }
+
+        public string Path { get; }
+
+        public RollingJsonSink Sink { get; }
+
+        /// <summary>Before the first event: the writer waits in each retry wait after the first until disposal.</summary>
+        public void HoldLaterRetryWaitsUntilDisposed() => _holdLaterRetryWaits = true;
+
+        public void WaitForTheFirstRetryWait() =>
+            Assert.That(_retryWaiting.Wait(Support.Sinks.WaitLimit), Is.True, "The first write should fail on the directory.");
+
+        /// <summary>Runs the sink's handler for the signal, as the runtime does when the signal comes.</summary>
+        public void Signal(PosixSignal signal) => _handlers[signal](new PosixSignalContext(signal));
+
+        public void Dispose()
+        {
+            _release.Set();
+            Sink.Dispose();
+            RollingJsonSink.RetryDelays = _retryDelays;
+            _release.Dispose();
+            _retryWaiting.Dispose();
+        }
     }
 }
