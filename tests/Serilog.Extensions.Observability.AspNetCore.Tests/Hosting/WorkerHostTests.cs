@@ -291,43 +291,6 @@ public class WorkerHostTests
         Assert.That(events.Select(e => Prop(e, "@mt")), Does.Contain("Worker stopped").And.Contain("Worker exited"));
     }
 
-    sealed class DocumentWorker(ILogger<DocumentWorker> log) : BackgroundService
-    {
-        public const int Messages = 100;
-        public const string InFlightMessage = "doc-in-flight";
-        static readonly PipelineTimingOptions Timing = new() { StageCompletionLevel = Serilog.Events.LogEventLevel.Information };
-
-        /// <summary>Set once the last message's embed stage waits on the stopping token.</summary>
-        public readonly TaskCompletionSource InFlight = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-        {
-            for (var i = 0; i < Messages; i++)
-                await Process($"doc-{i}", stoppingToken);
-            await Process(InFlightMessage, stoppingToken);
-        }
-
-        async Task Process(string document, CancellationToken stoppingToken)
-        {
-            using var correlation = CorrelationContext.Begin(document);
-            using var pipeline = PipelineTimer.Begin("document", options: Timing);
-            foreach (var stage in new[] { "ingest", "chunk", "embed", "store" })
-            {
-                await pipeline.StageAsync(stage, async () =>
-                {
-                    log.LogInformation("{Step} of {Document}", stage, document);
-                    if (document == InFlightMessage && stage == "embed")
-                    {
-                        InFlight.SetResult();
-                        await Task.Delay(Timeout.Infinite, stoppingToken);
-                    }
-                    await Task.Yield();
-                });
-            }
-            pipeline.Complete();
-        }
-    }
-
     [Test]
     public async Task AWorkerStoppedMidStageHasEveryPipelineEventInTheFileWithItsIdsAndTheStageFailed()
     {

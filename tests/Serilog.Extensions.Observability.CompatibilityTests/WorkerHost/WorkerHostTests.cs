@@ -2,12 +2,10 @@ extern alias SerilogAspNetCore;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Serilog.Core;
 using Serilog.Events;
-using Serilog.Extensions.Observability.Enrichers;
+using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
 using Serilog.Extensions.Observability.Tests.Support;
-using Serilog.Extensions.Observability.Timing;
 using TheirServiceCollectionExtensions = SerilogAspNetCore::Serilog.SerilogServiceCollectionExtensions;
 
 namespace Serilog.Extensions.Observability.CompatibilityTests.WorkerHost;
@@ -21,8 +19,6 @@ namespace Serilog.Extensions.Observability.CompatibilityTests.WorkerHost;
 [NonParallelizable] // AddSerilog sets the static Log.Logger; SelfLog is process-wide
 public class WorkerHostTests
 {
-    const int Messages = 200;
-    const string InFlightMessage = "doc-in-flight";
     const string ServiceName = "ingest-worker";
     const string StageTemplate = "{Pipeline} stage {Stage} {Outcome:l} in {ElapsedMs:0.0} ms";
     const string SummaryTemplate = "{Pipeline} {Outcome:l} in {ElapsedMs:0.0} ms, slowest stage {SlowestStage}";
@@ -38,41 +34,6 @@ public class WorkerHostTests
     {
         _selfLogScope?.Dispose();
         Log.CloseAndFlush();
-    }
-
-    sealed class PipelineWorker(ILogger<PipelineWorker> log) : BackgroundService
-    {
-        static readonly PipelineTimingOptions Timing = new() { StageCompletionLevel = LogEventLevel.Information };
-
-        /// <summary>Set once the last message's embed stage waits on the stopping token.</summary>
-        public readonly TaskCompletionSource InFlight = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-        {
-            for (var i = 0; i < Messages; i++)
-                await Process($"doc-{i}", stoppingToken);
-            await Process(InFlightMessage, stoppingToken);
-        }
-
-        async Task Process(string document, CancellationToken stoppingToken)
-        {
-            using var correlation = CorrelationContext.Begin(document);
-            using var pipeline = PipelineTimer.Begin("document", options: Timing);
-            foreach (var stage in new[] { "ingest", "chunk", "embed", "store" })
-            {
-                await pipeline.StageAsync(stage, async () =>
-                {
-                    log.LogInformation("{Step} of {Document}", stage, document);
-                    if (document == InFlightMessage && stage == "embed")
-                    {
-                        InFlight.SetResult();
-                        await Task.Delay(Timeout.Infinite, stoppingToken);
-                    }
-                    await Task.Yield();
-                });
-            }
-            pipeline.Complete();
-        }
     }
 
     /// <summary>Counts its disposals: it sits beside the RollingJson sink inside <c>WithObservability()</c>'s sinks.</summary>
@@ -111,15 +72,15 @@ public class WorkerHostTests
                 .Console(ObservabilityConsoleFormat.None)
                 .RollingJson(Path.Combine(folder.Path, "logs", "app-.json"))
                 .WriteTo(w => w.Sink(counter))));
-        builder.Services.AddSingleton<PipelineWorker>();
-        builder.Services.AddHostedService(s => s.GetRequiredService<PipelineWorker>());
+        builder.Services.AddSingleton<DocumentWorker>();
+        builder.Services.AddHostedService(s => s.GetRequiredService<DocumentWorker>());
 
         var host = builder.Build();
         using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         try
         {
             await host.StartAsync(bounded.Token);
-            await host.Services.GetRequiredService<PipelineWorker>().InFlight.Task.WaitAsync(bounded.Token);
+            await host.Services.GetRequiredService<DocumentWorker>().InFlight.Task.WaitAsync(bounded.Token);
             await host.StopAsync(bounded.Token);
         }
         finally
@@ -135,17 +96,17 @@ public class WorkerHostTests
             .SelectMany(File.ReadLines)
             .Select(line => JsonDocument.Parse(line, options).RootElement.Clone())
             .ToList();
-        var worker = lines.Where(l => Text(l, "SourceContext") == typeof(PipelineWorker).FullName!.Replace('+', '.')).ToList();
+        var worker = lines.Where(l => Text(l, "SourceContext") == typeof(DocumentWorker).FullName!.Replace('+', '.')).ToList();
         var stages = lines.Where(l => Text(l, "@mt") == StageTemplate).ToList();
         var summaries = lines.Where(l => Text(l, "@mt") == SummaryTemplate).ToList();
-        var stopped = lines.Where(l => Text(l, "CorrelationId") == InFlightMessage).ToList();
+        var stopped = lines.Where(l => Text(l, "CorrelationId") == DocumentWorker.InFlightMessage).ToList();
         Assert.Multiple(() =>
         {
             // Each message: four ILogger<T> events, four stage completions and a summary. The one in flight: ingest and
             // chunk, embed's ILogger<T> event and its failed completion, and the summary of the pipeline its using disposed.
-            Assert.That(worker, Has.Count.EqualTo(Messages * 4 + 3));
-            Assert.That(stages, Has.Count.EqualTo(Messages * 4 + 3));
-            Assert.That(summaries, Has.Count.EqualTo(Messages + 1));
+            Assert.That(worker, Has.Count.EqualTo(DocumentWorker.Messages * 4 + 3));
+            Assert.That(stages, Has.Count.EqualTo(DocumentWorker.Messages * 4 + 3));
+            Assert.That(summaries, Has.Count.EqualTo(DocumentWorker.Messages + 1));
             Assert.That(lines.Select(l => Text(l, "@mt")), Has.Some.StartsWith("Application is shutting down"));
             foreach (var line in worker.Concat(stages).Concat(summaries))
             {
