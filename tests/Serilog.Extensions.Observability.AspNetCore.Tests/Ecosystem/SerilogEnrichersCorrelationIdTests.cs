@@ -1,8 +1,11 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using Serilog.Core;
 using Serilog.Events;
@@ -18,7 +21,7 @@ namespace Serilog.Extensions.Observability.AspNetCore.Tests.Ecosystem;
 /// requests, and both on one logger, as in a migration half done. Every app also has <c>UseSerilogRequestLogging()</c>,
 /// whose completion event is written after the response has started.
 /// </summary>
-[NonParallelizable] // SelfLog is process-wide.
+[NonParallelizable] // SelfLog is process-wide, and so is the Log.Logger of the README example.
 public class SerilogEnrichersCorrelationIdTests
 {
     const string HeaderName = "X-Correlation-ID";
@@ -323,5 +326,97 @@ public class SerilogEnrichersCorrelationIdTests
             // Outside a request theirs add nothing, and ours stands.
             Assert.That(EventText.Scalar(outside, "CorrelationId"), Is.EqualTo("batch-7"));
         });
+    }
+
+    [Test]
+    public async Task TheReadmesMigrationExampleIsThisCodeAndCorrelatesTheRequest()
+    {
+        var builder = TestWeb.ProductionBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseTestServer();
+        var console = new StringWriter();
+        var original = Console.Out;
+        Console.SetOut(console);
+        try
+        {
+            // README: begin
+            Log.Logger = new LoggerConfiguration()
+                .Enrich.WithCorrelation()   // was .Enrich.WithCorrelationIdHeader("X-Correlation-ID") or .WithCorrelationId()
+                .WriteTo.Console(outputTemplate: "[{Level:u3}] {CorrelationId} {Message:lj}{NewLine}{Exception}")
+                .CreateLogger();
+
+            // builder.Services.AddHttpContextAccessor() can go unless code of your own uses IHttpContextAccessor.
+            var app = builder.Build();
+            app.UseCorrelation(o => o.HeaderName = "X-Correlation-ID"); // first; the header WithCorrelationIdHeader read
+            app.UseSerilogRequestLogging();
+            // README: end
+            app.MapGet("/orders/{id}", (int id) => Log.Information("Order {OrderId} placed", id));
+            await app.StartAsync();
+            try
+            {
+                var valid = await app.GetTestServer().SendAsync(c =>
+                {
+                    c.Request.Path = "/orders/7";
+                    c.Request.Headers[HeaderName] = "order-7";
+                });
+                var invalid = await app.GetTestServer().SendAsync(c =>
+                {
+                    c.Request.Path = "/orders/8";
+                    c.Request.Headers[HeaderName] = "order\u0001-8";
+                });
+                Log.CloseAndFlush();
+
+                var lines = console.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+                var replacement = invalid.Response.Headers[HeaderName].ToString();
+                Assert.Multiple(() =>
+                {
+                    Assert.That(valid.Response.Headers[HeaderName].ToString(), Is.EqualTo("order-7"));
+                    Assert.That(lines, Has.One.StartsWith("[INF] order-7 Order 7 placed"));
+                    Assert.That(lines, Has.One.StartsWith("[INF] order-7 HTTP GET /orders/7 responded 200"));
+                    Assert.That(replacement, Does.Match("^[0-9a-f]{32}$"));
+                    Assert.That(lines, Has.One.StartsWith($"[WRN] {replacement} Rejected the X-Correlation-ID request header"));
+                    Assert.That(lines, Has.One.StartsWith($"[INF] {replacement} Order 8 placed"));
+                });
+            }
+            finally
+            {
+                await app.DisposeAsync();
+            }
+        }
+        finally
+        {
+            Console.SetOut(original);
+            Log.CloseAndFlush();
+        }
+
+        Assert.That(ReadmeBlock("## Migrating from Serilog.Enrichers.CorrelationId"), Is.EqualTo(ThisTestsReadmeRegion()));
+    }
+
+    static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Serilog.Extensions.Observability.sln"))) dir = dir.Parent;
+        Assert.That(dir, Is.Not.Null, "The repository root was not found above the test assembly.");
+        return dir!.FullName;
+    }
+
+    static string ReadmeBlock(string heading)
+    {
+        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "src", "Serilog.Extensions.Observability.AspNetCore", "README.md"));
+        var section = readme.IndexOf(heading, StringComparison.Ordinal);
+        Assert.That(section, Is.GreaterThanOrEqualTo(0), $"The README has no '{heading}'.");
+        var start = readme.IndexOf("```csharp\n", section, StringComparison.Ordinal) + "```csharp\n".Length;
+        return readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
+    }
+
+    /// <summary>The lines between the README markers of the test above, less the test's indentation.</summary>
+    static string ThisTestsReadmeRegion()
+    {
+        var source = File.ReadAllLines(Path.Combine(RepositoryRoot(), "tests", "Serilog.Extensions.Observability.AspNetCore.Tests",
+            "Ecosystem", "SerilogEnrichersCorrelationIdTests.cs"));
+        var begin = Array.FindIndex(source, l => l.Trim() == "// README: begin");
+        var end = Array.FindIndex(source, l => l.Trim() == "// README: end");
+        var indent = source[begin].Length - source[begin].TrimStart().Length;
+        return string.Concat(source[(begin + 1)..end].Select(l => (l.Length >= indent ? l[indent..] : l.TrimStart()) + "\n"));
     }
 }
