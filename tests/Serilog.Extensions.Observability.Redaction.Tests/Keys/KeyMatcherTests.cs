@@ -147,6 +147,9 @@ public class KeyMatcherTests
             }
             foreach (var key in rules.Keys) Assert.That(Defaults.IsSensitive(key), Is.True, key);
             foreach (var key in rules.SafeKeys) Assert.That(Defaults.IsSensitive(key), Is.False, key);
+            // Behind a dotted prefix, as [LogProperties] names an object's members ("request.ConnStr"): the same answer.
+            foreach (var key in rules.Keys) Assert.That(Defaults.IsSensitive("request." + key), Is.True, "request." + key);
+            foreach (var key in rules.SafeKeys) Assert.That(Defaults.IsSensitive("request." + key), Is.False, "request." + key);
         });
     }
 
@@ -204,6 +207,24 @@ public class KeyMatcherTests
             Assert.That(matcher.IsSensitive("NickName"), Is.False);
             Assert.That(matcher.IsSensitive("set-cookie"), Is.False);
             Assert.That(matcher.IsSensitive("access_token"), Is.True, "only the exact key is excluded");
+        });
+    }
+
+    [Test]
+    public void TheLastSegmentOfADottedKeyMatchesAdditionalAndExcludedKeys()
+    {
+        // Microsoft.Extensions.Telemetry's [LogProperties] writes a member as "<parameter>.<member>"; a nested one adds
+        // more segments ("order.Payment.Iban").
+        var matcher = new KeyMatcher(KeyRules.Default, new[] { "iban" }, new[] { "token", "nick_name" });
+        Assert.Multiple(() =>
+        {
+            Assert.That(matcher.IsSensitive("request.Iban"), Is.True);
+            Assert.That(matcher.IsSensitive("order.Payment.Iban"), Is.True);
+            Assert.That(matcher.IsSensitive("request.IbanCountry"), Is.False, "only the exact key is added");
+            Assert.That(matcher.IsSensitive("iban.Country"), Is.False, "only the last segment is compared");
+            Assert.That(matcher.IsSensitive("request.Token"), Is.False, "excluded as Token is");
+            Assert.That(matcher.IsSensitive("request.AccessToken"), Is.True, "only the exact key is excluded");
+            Assert.That(matcher.IsSensitive("token.Value"), Is.True, "a sensitive word before the last segment still counts");
         });
     }
 
