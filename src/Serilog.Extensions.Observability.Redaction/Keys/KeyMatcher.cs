@@ -230,15 +230,21 @@ sealed class KeyMatcher
         // "request.ConnStr": Microsoft.Extensions.Telemetry's [LogProperties] names a member after its parameter, a
         // nested one after each object on the way. The lists of whole keys (excluded, additional, the rules' keys and
         // safe keys) also take the last segment, so the member is decided as it is alone; the words below are those
-        // of the whole key, so a sensitive word before it still counts ("db.password").
-        var last = LastSegment(key, normalized);
+        // of the whole key, so a sensitive word before it still counts ("db.password"). A last segment that is
+        // excluded or safe keeps the key only when what comes before it is not sensitive: "token.Value" is a member
+        // of an object the destructuring policy masks whole by its name.
+        var dot = key.LastIndexOf('.');
+        var last = LastSegment(key, dot, normalized);
 
-        if (_excluded.Matches(normalized) || (last is not null && _excluded.Matches(last))) return false;
+        if (_excluded.Matches(normalized) || (last is not null && _excluded.Matches(last) && !Decide(key[..dot])))
+            return false;
         if (_additional.Matches(normalized) || (last is not null && _additional.Matches(last))) return true;
         if (_rules is null) return false;
 
         if (_rules.Keys.Contains(normalized) || (last is not null && _rules.Keys.Contains(last))) return true;
-        if (_rules.SafeKeys.Contains(normalized) || (last is not null && _rules.SafeKeys.Contains(last))) return false;
+        if (_rules.SafeKeys.Contains(normalized)
+            || (last is not null && _rules.SafeKeys.Contains(last) && !Decide(key[..dot])))
+            return false;
 
         var lastHit = -1;
         for (var i = 0; i < words.Count; i++)
@@ -260,10 +266,10 @@ sealed class KeyMatcher
         return true;
     }
 
-    /// <summary>The normalised text after the last <c>.</c>, or null when that is all of the key or nothing.</summary>
-    static string? LastSegment(string key, string normalized)
+    /// <summary>The normalised text after the last <c>.</c> (at <paramref name="dot"/>), or null when that is all of the
+    /// key or nothing.</summary>
+    static string? LastSegment(string key, int dot, string normalized)
     {
-        var dot = key.LastIndexOf('.');
         if (dot < 0) return null;
         var last = KeyText.Normalize(key[(dot + 1)..]);
         return last.Length == 0 || last.Length == normalized.Length ? null : last;

@@ -228,6 +228,23 @@ public class KeyMatcherTests
         });
     }
 
+    [Test]
+    public void AnExcludedOrSafeLastSegmentDoesNotKeepTheMemberOfASensitiveObject()
+    {
+        // {"token": {"Value": ...}} is masked whole, by its "token": "token.Value", the same member written flat, is too.
+        var matcher = new KeyMatcher(KeyRules.Default, Array.Empty<string>(), new[] { "value" });
+        Assert.Multiple(() =>
+        {
+            Assert.That(matcher.IsSensitive("Value"), Is.False);
+            Assert.That(matcher.IsSensitive("request.Value"), Is.False, "excluded as Value is");
+            Assert.That(matcher.IsSensitive("token.Value"), Is.True);
+            Assert.That(matcher.IsSensitive("request.password.Value"), Is.True);
+            Assert.That(matcher.IsSensitive("request.PassThrough"), Is.False, "safe as PassThrough is");
+            Assert.That(matcher.IsSensitive("secret.PassThrough"), Is.True);
+            Assert.That(matcher.IsSensitive("api_key.MaxTokens"), Is.True);
+        });
+    }
+
     [TestCase("")]
     [TestCase("  ")]
     [TestCase("*")]
