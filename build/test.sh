@@ -7,7 +7,8 @@
 # Then the Serilog 4 line: the unit tests once more on net10.0 with Serilog 4 and its companion packages lifting the
 # versions the libraries are built against (as an application on Serilog 4 does), and the compatibility tests, which
 # compare our output with the Serilog packages this pack stands in for. When the package feed does not serve those
-# versions, that part is reported and counted as one skipped test instead. A short pass on Serilog 4.3.0 follows.
+# versions, that part is reported and counted as one skipped test instead. A short pass on Serilog 4.3.0 follows, and
+# one of the ASP.NET Core tests on net8.0 with System.Diagnostics.DiagnosticSource 10 (as OpenTelemetry 1.20 brings).
 # Exits non-zero when anything failed, a test run crashed, or a run (a project on one framework) found no test.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -93,20 +94,21 @@ done
 run_tests tests/Serilog.Extensions.Observability.Formatting.Tests/Serilog.Extensions.Observability.Formatting.Tests.csproj \
   Serilog.Extensions.Observability.Formatting.Tests.Scalar net10.0 DOTNET_EnableHWIntrinsic=0
 
-# run_line TITLE SUFFIX MISSING "PROJECTS" VAR=VALUE...: builds PROJECTS for net10.0 with the environment given, then
-# runs each as its name plus SUFFIX. When the build fails because the package feed does not serve a package, that part
-# is reported (MISSING says what the feed lacks) and counted as one skipped test; any other build failure as a crash.
+# run_line TITLE SUFFIX MISSING "PROJECTS" FRAMEWORK VAR=VALUE...: builds PROJECTS for FRAMEWORK with the environment
+# given, then runs each as its name plus SUFFIX. When the build fails because the package feed does not serve a
+# package, that part is reported (MISSING says what the feed lacks) and counted as one skipped test; any other build
+# failure as a crash.
 run_line() {
-  local title=$1 suffix=$2 missing=$3 line_projects=$4; shift 4
+  local title=$1 suffix=$2 missing=$3 line_projects=$4 framework=$5; shift 5
   local log="$results/build.${suffix,,}.log" project built=1
   echo "== build (Release, $title)"
   : > "$log"
   for project in $line_projects; do
-    if ! env "$@" dotnet build "$project" -c Release -f net10.0 -nologo >> "$log" 2>&1; then built=0; break; fi
+    if ! env "$@" dotnet build "$project" -c Release -f "$framework" -nologo >> "$log" 2>&1; then built=0; break; fi
   done
   if [ "$built" -eq 1 ]; then
     for project in $line_projects; do
-      run_tests "$project" "$(basename "$project" .csproj).$suffix" net10.0 "$@"
+      run_tests "$project" "$(basename "$project" .csproj).$suffix" "$framework" "$@"
     done
   elif grep -qE 'error NU1(101|102|103|603)' "$log"; then
     grep -E 'error NU1(101|102|103|603)' "$log" | sort -u | head -n 5
@@ -122,14 +124,20 @@ run_line() {
 # The Serilog 4 line (tests/Directory.Build.props and .targets, Directory.Packages.props): SerilogLine=4 in the
 # environment is an MSBuild property for every project, and changes only the test projects.
 run_line "Serilog 4" Serilog4 "the Serilog 4 line these tests need" "$(ls tests/*/*.Tests.csproj | sort) $compatibility" \
-  SerilogLine=4
+  net10.0 SerilogLine=4
 
 # Serilog 4.3.0 as well, for the tests of what the running Serilog 4 minor decides (override names' case, the disposal
 # of the sinks Redacted wraps) and the compatibility tests: -p:Serilog4Version (Directory.Packages.props) with its own
 # bin and obj. Skipped likewise when the package feed does not serve it.
 run_line "Serilog 4.3" Serilog43 "Serilog 4.3.0 and the packages these tests need" \
   "tests/Serilog.Extensions.Observability.Redaction.Tests/Serilog.Extensions.Observability.Redaction.Tests.csproj $compatibility" \
-  SerilogLine=4 Serilog4Version=4.3.0
+  net10.0 SerilogLine=4 Serilog4Version=4.3.0
+
+# A .NET 8 application that adds OpenTelemetry 1.20 runs on System.Diagnostics.DiagnosticSource 10 instead of the
+# runtime's own: the ASP.NET Core tests once more on net8.0 as such an application (DiagnosticSource10, see that project).
+run_line "net8.0 with DiagnosticSource 10" DiagnosticSource10 "DiagnosticSource 10 and OpenTelemetry 1.20" \
+  tests/Serilog.Extensions.Observability.AspNetCore.Tests/Serilog.Extensions.Observability.AspNetCore.Tests.csproj \
+  net8.0 DiagnosticSource10=true
 
 failed=$((failed + crashed))
 line="tests: $passed passed, $failed failed"
