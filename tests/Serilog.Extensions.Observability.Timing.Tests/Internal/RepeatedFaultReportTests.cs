@@ -61,6 +61,9 @@ public class RepeatedFaultReportTests
     {
         using var meters = new MeterListener
         {
+            // On .NET 8 Dispose stops the measurements only when MeasurementsCompleted is set (dotnet/runtime#102465, fixed
+            // in .NET 9): without it a disposed listener would go on receiving, or failing, the next test's measurements.
+            MeasurementsCompleted = (_, _) => { },
             InstrumentPublished = (instrument, l) =>
             {
                 if (instrument.Meter.Name == SourceName) l.EnableMeasurementEvents(instrument);

@@ -20,6 +20,9 @@ public class TimingDiagnosticsTests
     {
         var listener = new MeterListener
         {
+            // On .NET 8 Dispose stops the measurements only when MeasurementsCompleted is set (dotnet/runtime#102465, fixed
+            // in .NET 9): without it a disposed listener would go on receiving, or failing, the next test's measurements.
+            MeasurementsCompleted = (_, _) => { },
             InstrumentPublished = (instrument, l) =>
             {
                 if (instrument.Meter.Name == SourceName) l.EnableMeasurementEvents(instrument);
@@ -76,6 +79,9 @@ public class TimingDiagnosticsTests
         Serilog.Debugging.SelfLog.Enable(m => { lock (reports) reports.Add(m); });
         using var meters = new MeterListener
         {
+            // On .NET 8 Dispose stops the measurements only when MeasurementsCompleted is set (dotnet/runtime#102465, fixed
+            // in .NET 9): without it a disposed listener would go on receiving, or failing, the next test's measurements.
+            MeasurementsCompleted = (_, _) => { },
             InstrumentPublished = (instrument, l) =>
             {
                 if (instrument.Meter.Name == SourceName) l.EnableMeasurementEvents(instrument);
@@ -151,6 +157,9 @@ public class TimingDiagnosticsTests
         using var log = new TimedLog(minimumLevel: LogEventLevel.Fatal);
         using var listener = new MeterListener
         {
+            // On .NET 8 Dispose stops the measurements only when MeasurementsCompleted is set (dotnet/runtime#102465, fixed
+            // in .NET 9): without it a disposed listener would go on receiving, or failing, the next test's measurements.
+            MeasurementsCompleted = (_, _) => { },
             InstrumentPublished = (instrument, l) =>
             {
                 if (instrument.Meter.Name == SourceName) l.EnableMeasurementEvents(instrument);
