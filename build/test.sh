@@ -8,7 +8,8 @@
 # versions the libraries are built against (as an application on Serilog 4 does), and the compatibility tests, which
 # compare our output with the Serilog packages this pack stands in for. When the package feed does not serve those
 # versions, that part is reported and counted as one skipped test instead. A short pass on Serilog 4.3.0 follows, and
-# one of the ASP.NET Core tests on net8.0 with System.Diagnostics.DiagnosticSource 10 (as OpenTelemetry 1.20 brings).
+# one of the ASP.NET Core and Timing tests on net8.0 with System.Diagnostics.DiagnosticSource 10 (as OpenTelemetry 1.20
+# brings).
 # Exits non-zero when anything failed, a test run crashed, or a run (a project on one framework) found no test.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -134,9 +135,11 @@ run_line "Serilog 4.3" Serilog43 "Serilog 4.3.0 and the packages these tests nee
   net10.0 SerilogLine=4 Serilog4Version=4.3.0
 
 # A .NET 8 application that adds OpenTelemetry 1.20 runs on System.Diagnostics.DiagnosticSource 10 instead of the
-# runtime's own: the ASP.NET Core tests once more on net8.0 as such an application (DiagnosticSource10, see that project).
+# runtime's own: the ASP.NET Core and Timing tests once more on net8.0 as such an application (DiagnosticSource10, see
+# those projects; their usual net8.0 run is a .NET 8 application without it).
 run_line "net8.0 with DiagnosticSource 10" DiagnosticSource10 "DiagnosticSource 10 and OpenTelemetry 1.20" \
-  tests/Serilog.Extensions.Observability.AspNetCore.Tests/Serilog.Extensions.Observability.AspNetCore.Tests.csproj \
+  "tests/Serilog.Extensions.Observability.AspNetCore.Tests/Serilog.Extensions.Observability.AspNetCore.Tests.csproj
+   tests/Serilog.Extensions.Observability.Timing.Tests/Serilog.Extensions.Observability.Timing.Tests.csproj" \
   net8.0 DiagnosticSource10=true
 
 failed=$((failed + crashed))
