@@ -221,7 +221,16 @@ sealed class KeyMatcher
         public bool Sensitive { get; }
     }
 
-    bool Decide(string key)
+    /// <summary>
+    /// How many segments before the last a dotted key's excluded or safe last segment looks back over: deeper, what
+    /// comes before counts as sensitive, so the key is decided by its whole-key rules. Keys come from data: the look-back
+    /// must not recurse once per segment.
+    /// </summary>
+    const int MaximumSegmentLookBack = 8;
+
+    bool Decide(string key) => Decide(key, 0);
+
+    bool Decide(string key, int depth)
     {
         var words = KeyText.SplitWords(key);
         var normalized = string.Concat(words);
@@ -233,17 +242,21 @@ sealed class KeyMatcher
         // of the whole key, so a sensitive word before it still counts ("db.password"). A last segment that is
         // excluded or safe keeps the key only when what comes before it is not sensitive: "token.Value" is a member
         // of an object the destructuring policy masks whole by its name.
+        // Nor when the words on either side of the dot join into a sensitive one ("Api.Key", "Private.Key"): the dot
+        // then splits one name, it does not end the object's.
         var dot = key.LastIndexOf('.');
-        var last = LastSegment(key, dot, normalized);
+        var last = LastSegment(key, dot, normalized, out var lastWords);
+        bool? keeps = null;
 
-        if (_excluded.Matches(normalized) || (last is not null && _excluded.Matches(last) && !Decide(key[..dot])))
+        if (_excluded.Matches(normalized)
+            || (last is not null && _excluded.Matches(last) && (keeps ??= LastSegmentMayKeep(key, dot, words, lastWords, depth))))
             return false;
         if (_additional.Matches(normalized) || (last is not null && _additional.Matches(last))) return true;
         if (_rules is null) return false;
 
         if (_rules.Keys.Contains(normalized) || (last is not null && _rules.Keys.Contains(last))) return true;
         if (_rules.SafeKeys.Contains(normalized)
-            || (last is not null && _rules.SafeKeys.Contains(last) && !Decide(key[..dot])))
+            || (last is not null && _rules.SafeKeys.Contains(last) && (keeps ??= LastSegmentMayKeep(key, dot, words, lastWords, depth))))
             return false;
 
         var lastHit = -1;
@@ -268,11 +281,37 @@ sealed class KeyMatcher
 
     /// <summary>The normalised text after the last <c>.</c> (at <paramref name="dot"/>), or null when that is all of the
     /// key or nothing.</summary>
-    static string? LastSegment(string key, int dot, string normalized)
+    static string? LastSegment(string key, int dot, string normalized, out int wordCount)
     {
+        wordCount = 0;
         if (dot < 0) return null;
-        var last = KeyText.Normalize(key[(dot + 1)..]);
-        return last.Length == 0 || last.Length == normalized.Length ? null : last;
+        var words = KeyText.SplitWords(key[(dot + 1)..]);
+        var last = string.Concat(words);
+        if (last.Length == 0 || last.Length == normalized.Length) return null;
+        wordCount = words.Count;
+        return last;
+    }
+
+    /// <summary>
+    /// Whether an excluded or safe last segment may keep the key: what comes before it is not sensitive, within
+    /// <see cref="MaximumSegmentLookBack"/> segments, and its last word does not join the segment's first into a
+    /// sensitive word or phrase.
+    /// </summary>
+    bool LastSegmentMayKeep(string key, int dot, List<string> words, int lastWordCount, int depth)
+    {
+        if (depth >= MaximumSegmentLookBack) return false;
+
+        var first = words.Count - lastWordCount;
+        if (first > 0 && _rules is not null)
+        {
+            var before = words[first - 1];
+            var after = words[first];
+            if (_rules.IsPhrase(before, after) || _rules.Words.Contains(before + after)
+                || _rules.Keys.Contains(before + after))
+                return false;
+        }
+
+        return !Decide(key[..dot], depth + 1);
     }
 
     bool IsSensitiveWord(string word)

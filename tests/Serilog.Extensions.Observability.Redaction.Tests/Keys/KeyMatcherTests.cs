@@ -245,6 +245,50 @@ public class KeyMatcherTests
         });
     }
 
+    [Test]
+    public void AnExcludedLastSegmentDoesNotKeepAKeyWhoseWordsJoinAcrossTheDot()
+    {
+        // "Api.Key" is the api key written as a member of an object "Api": an excluded "key" names a member that is a
+        // key of its own ("cache.Key"), not the second word of a phrase the dot splits.
+        var matcher = new KeyMatcher(KeyRules.Default, Array.Empty<string>(), new[] { "key" });
+        Assert.Multiple(() =>
+        {
+            Assert.That(matcher.IsSensitive("cache.Key"), Is.False, "excluded as Key is");
+            Assert.That(matcher.IsSensitive("options.Api.Key"), Is.True);
+            Assert.That(matcher.IsSensitive("Private.Key"), Is.True);
+            Assert.That(matcher.IsSensitive("storage.Account.Key"), Is.True);
+            Assert.That(matcher.IsSensitive("Signing.Key"), Is.True);
+        });
+    }
+
+    [Test]
+    public void ADottedKeyOfManySegmentsIsDecidedAsItsWordsSay()
+    {
+        // Dictionary and JSON keys come from data: a key of many excluded or safe segments after a sensitive word is
+        // still masked, and deciding it looks back over a bounded number of segments (no recursion per segment).
+        var matcher = new KeyMatcher(KeyRules.Default, Array.Empty<string>(), new[] { "bypass" });
+        var shallow = "password" + string.Concat(Enumerable.Repeat(".ByPass", 40));
+        var deep = "password" + string.Concat(Enumerable.Repeat(".ByPass", 20_000));
+        string? deepError = null;
+        var deepAnswer = false;
+        // A small stack, as a thread pool thread may have: a check per segment would overflow it.
+        var thread = new Thread(() =>
+        {
+            try { deepAnswer = matcher.IsSensitive(deep); }
+            catch (Exception e) { deepError = e.ToString(); }
+        }, 256 * 1024);
+        thread.Start();
+        thread.Join();
+        Assert.Multiple(() =>
+        {
+            Assert.That(matcher.IsSensitive("request.ByPass"), Is.False, "safe and excluded as ByPass is");
+            Assert.That(matcher.IsSensitive("password.ByPass"), Is.True);
+            Assert.That(matcher.IsSensitive(shallow), Is.True);
+            Assert.That(deepError, Is.Null);
+            Assert.That(deepAnswer, Is.True);
+        });
+    }
+
     [TestCase("")]
     [TestCase("  ")]
     [TestCase("*")]
