@@ -122,6 +122,7 @@ public class SeqTests
     // Durable mode (bufferBaseFilename) writes each event to its buffer files, and sends it from there.
     [TestCase(Route.WithObservability)]
     [TestCase(Route.Redacted)]
+    [TestCase(Route.Beside)]
     public async Task TheDurableBufferFilesHoldTheEventsMaskedAndThatIsWhatSeqGets(Route route)
     {
         using var folder = TempFolder.ForCaller();
@@ -133,10 +134,15 @@ public class SeqTests
             writeTo.Seq(seq.Url, bufferBaseFilename: Path.Combine(folder.Path, "seq-buffer"), period: TimeSpan.FromMilliseconds(20));
         // The Redaction package's defaults have no detectors: a WriteTo.Redacted of your own turns on the one for
         // key=value text, which WithObservability() turns on by itself.
-        var configuration = route == Route.WithObservability
-            ? new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.None).WriteTo(Seq))
-            : new LoggerConfiguration().Destructure.WithRedaction().Enrich.FromLogContext().Enrich.WithCorrelation()
-                .WriteTo.Redacted(Seq, redaction => redaction.DetectEmbeddedCredentials = true);
+        var configuration = route switch
+        {
+            Route.WithObservability => new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.None).WriteTo(Seq)),
+            Route.Beside => new LoggerConfiguration().WithObservability(o => o.Console(ObservabilityConsoleFormat.None)),
+            _ => new LoggerConfiguration().Destructure.WithRedaction().Enrich.FromLogContext().Enrich.WithCorrelation()
+                .WriteTo.Redacted(Seq, redaction => redaction.DetectEmbeddedCredentials = true),
+        };
+        // Beside WithObservability(), as the root README says: the properties masked, the template and exception as logged.
+        if (route == Route.Beside) Seq(configuration.WriteTo);
         using (var logger = configuration.CreateLogger())
         {
             using (CorrelationContext.Begin("corr-seq-2"))
@@ -157,13 +163,18 @@ public class SeqTests
         {
             Assert.That(files.Select(Path.GetFileName), Has.Some.Match(@"^seq-buffer-\d{8}(_\d+)?\.clef$"), "the buffer file");
             Assert.That(seq.Lines, Is.EqualTo(buffered), "Seq gets the buffered lines");
-            Assert.That(Leaked(files.Select(File.ReadAllText)), Is.Empty, "buffer and bookmark files");
-            Assert.That(Leaked(seq.Bodies), Is.Empty, "posts");
+            var leaked = route == Route.Beside ? new[] { "hunter2", "pw-abc123" } : Array.Empty<string>();
+            Assert.That(Leaked(files.Select(File.ReadAllText)), Is.EqualTo(leaked), "buffer and bookmark files");
+            Assert.That(Leaked(seq.Bodies), Is.EqualTo(leaked), "posts");
             Assert.That(events.Select(e => Text(e, "CorrelationId")), Is.EqualTo(new[] { "corr-seq-2", "corr-seq-2", "corr-seq-2" }));
             Assert.That(events[0].GetProperty("Login").GetRawText(),
                 Is.EqualTo("""{"User":"ann","Password":"[REDACTED]","AccessToken":"[REDACTED]"}"""));
-            Assert.That(Text(events[1], "@mt"), Is.EqualTo("Connecting to Server=db;Password=[REDACTED];"));
-            Assert.That(Text(events[2], "@x"), Is.EqualTo("System.InvalidOperationException: Login failed: password=[REDACTED]"));
+            Assert.That(Text(events[1], "@mt"), Is.EqualTo(route == Route.Beside
+                ? "Connecting to Server=db;Password=pw-abc123;"
+                : "Connecting to Server=db;Password=[REDACTED];"));
+            Assert.That(Text(events[2], "@x"), Is.EqualTo(route == Route.Beside
+                ? "System.InvalidOperationException: Login failed: password=hunter2"
+                : "System.InvalidOperationException: Login failed: password=[REDACTED]"));
             Assert.That(selfLog, Is.Empty);
         });
     }
