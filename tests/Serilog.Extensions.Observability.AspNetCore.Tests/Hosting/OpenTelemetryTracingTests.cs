@@ -127,59 +127,18 @@ public class OpenTelemetryTracingTests
         var selfLog = new List<string>();
         using (TemporarySelfLog.SaveTo(selfLog))
         {
-            var app = await StartAsync(sink, spans,
-                endpoints: a =>
-                {
-                    foreach (var prefix in new[] { "/handled", "/dev", "" })
-                        a.MapGet(prefix + "/boom", string () => throw new InvalidOperationException(prefix + "/boom failed"));
-                    a.MapGet("/late", async (HttpContext ctx) =>
-                    {
-                        await ctx.Response.WriteAsync("partial");
-                        await ctx.Response.Body.FlushAsync();
-                        throw new InvalidOperationException("/late failed");
-                    });
-                },
-                // Handlers first, where the templates put them; each for its own paths, so that one host's OpenTelemetry
-                // reads the exception from the developer exception page's diagnostic event (its payload type) first, then
-                // from ours for the exceptions nobody handled.
-                beforeCorrelation: a =>
-                {
-                    a.UseWhen(ctx => ctx.Request.Path.StartsWithSegments("/handled"), branch => branch.UseExceptionHandler(error => error.Run(ctx =>
-                    {
-                        ctx.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-                        return Task.CompletedTask;
-                    })));
-                    a.UseWhen(ctx => ctx.Request.Path.StartsWithSegments("/dev"), branch => branch.UseDeveloperExceptionPage());
-                });
+            var app = await StartAsync(sink, spans, endpoints: MapFailingEndpoints, beforeCorrelation: UseExceptionHandlers);
             await using (app)
             {
-                using var client = app.CreateClient();
-                Assert.That((await client.GetAsync("/handled/boom")).StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
-                Assert.That((await client.GetAsync("/dev/boom")).StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError));
-                Assert.That((await client.GetAsync("/boom")).StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError));
-                Assert.That(async () => await (await client.GetAsync("/late")).Content.ReadAsStringAsync(), Throws.InstanceOf<HttpRequestException>());
-                foreach (var path in new[] { "/handled/boom", "/dev/boom", "/boom", "/late" }) WaitForCompletion(sink, path);
+                await RequestFailingEndpointsAsync(app);
+                foreach (var path in FailingPaths) WaitForCompletion(sink, path);
             }
         }
 
-        // Stopping the host above waited for the requests to end, where their spans are exported. UseExceptionHandler
-        // reports the exception it handled as Microsoft.AspNetCore.Diagnostics.HandledException, which OpenTelemetry does
-        // not record (with or without our package): that span is an error only for the 503 the handler answered.
-        var expected = new (string Path, string[] Recorded, string ErrorType)[]
+        // Stopping the host above waited for the requests to end, where their spans are exported.
+        foreach (var (path, _, _) in ExpectedFailingSpans)
         {
-            ("/handled/boom", [], "503"),
-            ("/dev/boom", ["/dev/boom failed"], "System.InvalidOperationException"),
-            ("/boom", ["/boom failed"], "System.InvalidOperationException"),
-            ("/late", ["/late failed"], "System.InvalidOperationException"),
-        };
-        foreach (var (path, recorded, errorType) in expected)
-        {
-            var span = spans.Server(path);
-            var exceptions = span.Events.Where(e => e.Name == "exception").ToArray();
-            Assert.That(exceptions.Select(e => e.Tags.Single(t => t.Key == "exception.message").Value), Is.EqualTo(recorded), path);
-            Assert.That(exceptions.Select(e => e.Tags.Single(t => t.Key == "exception.type").Value), Is.All.EqualTo("System.InvalidOperationException"), path);
-            // The instrumentation sets the error status without a description (on /boom and /late, over the message ours set).
-            Assert.That((span.Status, span.StatusDescription, span.GetTagItem("error.type")), Is.EqualTo((ActivityStatusCode.Error, (string?)null, (object)errorType)), path);
+            var span = AssertFailingSpan(spans, path);
             var completion = WaitForCompletion(sink, path);
             Assert.That(Ids(completion), Is.EqualTo(Ids(span)), path);
             Assert.That(completion.Exception?.Message, Is.EqualTo(path + " failed"), path);
@@ -199,6 +158,91 @@ public class OpenTelemetryTracingTests
             ("/late failed", CompletionSource),
         }));
         Assert.That(selfLog, Is.Empty);
+    }
+
+    [Test]
+    public async Task WithoutOurPackageTheExportedSpansOfTheFailingRequestsAreTheSame()
+    {
+        // What the README says the span is "without this package": the same app, OpenTelemetry alone.
+        var spans = new ExportedSpans();
+        var app = await TestWeb.StartKestrelAsync(a =>
+            {
+                UseExceptionHandlers(a);
+                MapFailingEndpoints(a);
+            },
+            services => services.AddOpenTelemetry().WithTracing(tracing => tracing
+                .AddAspNetCoreInstrumentation(o => o.RecordException = true)
+                .AddInMemoryExporter(spans)));
+        await using (app)
+        {
+            await RequestFailingEndpointsAsync(app);
+        }
+
+        // Stopping the host above waited for the requests to end, where their spans are exported.
+        foreach (var (path, _, _) in ExpectedFailingSpans) AssertFailingSpan(spans, path);
+    }
+
+    static readonly string[] FailingPaths = ["/handled/boom", "/dev/boom", "/boom", "/late"];
+
+    static void MapFailingEndpoints(WebApplication a)
+    {
+        foreach (var prefix in new[] { "/handled", "/dev", "" })
+            a.MapGet(prefix + "/boom", string () => throw new InvalidOperationException(prefix + "/boom failed"));
+        a.MapGet("/late", async (HttpContext ctx) =>
+        {
+            await ctx.Response.WriteAsync("partial");
+            await ctx.Response.Body.FlushAsync();
+            throw new InvalidOperationException("/late failed");
+        });
+    }
+
+    /// <summary>
+    /// Handlers first, where the templates put them; each for its own paths, so that one host's OpenTelemetry reads the
+    /// exception from the developer exception page's diagnostic event (its payload type) first, then from ours for the
+    /// exceptions nobody handled.
+    /// </summary>
+    static void UseExceptionHandlers(WebApplication a)
+    {
+        a.UseWhen(ctx => ctx.Request.Path.StartsWithSegments("/handled"), branch => branch.UseExceptionHandler(error => error.Run(ctx =>
+        {
+            ctx.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return Task.CompletedTask;
+        })));
+        a.UseWhen(ctx => ctx.Request.Path.StartsWithSegments("/dev"), branch => branch.UseDeveloperExceptionPage());
+    }
+
+    static async Task RequestFailingEndpointsAsync(RunningApp app)
+    {
+        using var client = app.CreateClient();
+        Assert.That((await client.GetAsync("/handled/boom")).StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+        Assert.That((await client.GetAsync("/dev/boom")).StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError));
+        Assert.That((await client.GetAsync("/boom")).StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError));
+        Assert.That(async () => await (await client.GetAsync("/late")).Content.ReadAsStringAsync(), Throws.InstanceOf<HttpRequestException>());
+    }
+
+    /// <summary>
+    /// UseExceptionHandler reports the exception it handled as Microsoft.AspNetCore.Diagnostics.HandledException, which
+    /// OpenTelemetry does not record (with or without our package): that span is an error only for the 503 the handler
+    /// answered.
+    /// </summary>
+    static readonly (string Path, string[] Recorded, string ErrorType)[] ExpectedFailingSpans =
+    [
+        ("/handled/boom", [], "503"),
+        ("/dev/boom", ["/dev/boom failed"], "System.InvalidOperationException"),
+        ("/boom", ["/boom failed"], "System.InvalidOperationException"),
+        ("/late", ["/late failed"], "System.InvalidOperationException"),
+    ];
+
+    static Activity AssertFailingSpan(ExportedSpans spans, string path)
+    {
+        var (_, recorded, errorType) = ExpectedFailingSpans.Single(e => e.Path == path);
+        var span = spans.Server(path);
+        var exceptions = span.Events.Where(e => e.Name == "exception").ToArray();
+        Assert.That(exceptions.Select(e => e.Tags.Single(t => t.Key == "exception.message").Value), Is.EqualTo(recorded), path);
+        Assert.That(exceptions.Select(e => e.Tags.Single(t => t.Key == "exception.type").Value), Is.All.EqualTo("System.InvalidOperationException"), path);
+        // The instrumentation sets the error status without a description (on /boom and /late, over the message ours set).
+        Assert.That((span.Status, span.StatusDescription, span.GetTagItem("error.type")), Is.EqualTo((ActivityStatusCode.Error, (string?)null, (object)errorType)), path);
+        return span;
     }
 
     [Test]
