@@ -276,6 +276,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// <summary>Test hook: runs in a second, concurrent <see cref="Dispose"/> just before it waits for the writer.</summary>
     internal Action? BeforeSecondDisposalWaitsForTests;
 
+    /// <summary>Test hook: runs as a process-end drain whose wait timed out begins its report.</summary>
+    internal Action? BeforeReportNotWrittenForTests;
+
     /// <summary>The compression and retention passes; for tests (which hold a pass in its flush).</summary>
     internal Housekeeper HousekeeperForTests => _housekeeper;
 
@@ -412,11 +415,15 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// counts. The split is approximate, not a snapshot: the two counts are read apart while the writer runs on, and what
     /// the writer took also counts events it is formatting and those it failed to format behind a batch not yet written.
     /// Synchronising them would cost every event. A batch still failing as the window ends is then dropped and reported
-    /// by the writer (see WriteOut).
+    /// by the writer (see WriteOut); when that happened after the wait timed out, nothing is left to report.
     /// </summary>
     void ReportNotWritten(string ending)
     {
+        BeforeReportNotWrittenForTests?.Invoke();
         var unfinished = Unfinished;
+        // All written or dropped since the wait timed out: the writer drops a batch still failing as the window closes,
+        // at about the moment the wait ends, and says so itself.
+        if (unfinished == 0) return;
         var queued = Math.Min(_queue.Count, unfinished);
         SafeSelfLog.WriteLine("RollingJson sink {0}: {1} and {2}", _naming.Directory, ending, string.Format(System.Globalization.CultureInfo.InvariantCulture,
             "{0} event(s) were not written within the shutdown timeout, lost if it ends now: about {1} still queued and {2} taken by the writer but not yet written (a write under way, or one that failed and waits to be retried).",

@@ -270,6 +270,38 @@ public class ProcessExitTests
     }
 
     [Test, NonParallelizable]
+    public void TheSignalsHandlerSaysNothingOfEventsTheWriterDroppedAfterItsWaitTimedOut()
+    {
+        // The writer drops a batch still failing as the window closes, and says so itself; the handler's wait times out at
+        // about the same moment. Here the writer drops it between the two: the report then had nothing left to count and
+        // said "0 event(s) were not written", beside the writer's own line.
+        var selfLog = new List<string>();
+        using var _ = TemporarySelfLog.SaveTo(selfLog);
+        using var folder = TempFolder.ForCaller();
+        using (var failing = new FailingSink(folder, TimeSpan.FromMilliseconds(200), new[] { TimeSpan.FromHours(1) }))
+        {
+            var sink = failing.Sink;
+            failing.HoldLaterRetryWaitsUntilDisposed();
+            sink.Emit(Support.Sinks.Event(0));
+            failing.WaitForTheFirstRetryWait();
+            sink.BeforeReportNotWrittenForTests = () =>
+            {
+                failing.ReleaseRetryWaits();
+                // Dropped counts as done with: the wait the handler timed out in would now succeed.
+                Assert.That(sink.WaitUntilWritten(Support.Sinks.WaitLimit), Is.True, "the writer should drop its batch once its window has closed");
+                Assert.That(sink.DroppedIoError, Is.EqualTo(1L));
+            };
+
+            failing.Signal(PosixSignal.SIGTERM);
+        }
+        lock (selfLog)
+        {
+            Assert.That(selfLog, Has.Some.Contains("writing still failed when its shutdown window closed: 1 event(s) the writer held to retry dropped"), string.Join("\n", selfLog));
+            Assert.That(selfLog, Has.None.Contains("were not written"), string.Join("\n", selfLog));
+        }
+    }
+
+    [Test, NonParallelizable]
     public void TheSignalsReportCountsAnEventTheWriterFailedToFormatBehindItsHeldBatchAsTakenByTheWriter()
     {
         // The split is approximate: an event whose formatting failed behind a batch not yet written is dropped
@@ -412,6 +444,9 @@ public class ProcessExitTests
 
         public void WaitForTheFirstRetryWait() =>
             Assert.That(_retryWaiting.Wait(Support.Sinks.WaitLimit), Is.True, "The first write should fail on the directory.");
+
+        /// <summary>Lets a retry wait held by <see cref="HoldLaterRetryWaitsUntilDisposed"/> go on before disposal.</summary>
+        public void ReleaseRetryWaits() => _release.Set();
 
         /// <summary>Runs the sink's handler for the signal, as the runtime does when the signal comes.</summary>
         public void Signal(PosixSignal signal) => _handlers[signal](new PosixSignalContext(signal));
