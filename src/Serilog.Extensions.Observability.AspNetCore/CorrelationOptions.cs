@@ -45,12 +45,24 @@ public sealed class CorrelationOptions
     /// </summary>
     public ILogger? Logger { get; set; }
 
+    // Microsoft.IdentityModel's inbound claim map (MapInboundClaims) renames "tid" to this; "sub" becomes
+    // ClaimTypes.NameIdentifier, already a default, and "sid" stays as it is.
+    const string MappedTenantIdClaimType = "http://schemas.microsoft.com/identity/claims/tenantid";
+
     /// <summary>Claim types tried, in order, for the user id. The default is <c>sub</c>, then <see cref="ClaimTypes.NameIdentifier"/>.</summary>
     public IList<string> UserIdClaimTypes { get; set; } = new List<string> { "sub", ClaimTypes.NameIdentifier };
 
-    /// <summary>Claim types tried, in order, for the tenant id. The default is <c>tid</c>, then <c>tenant_id</c>.</summary>
-    public IList<string> TenantIdClaimTypes { get; set; } = new List<string> { "tid", "tenant_id" };
+    /// <summary>
+    /// Claim types tried, in order, for the tenant id. The default is <c>tid</c>, then <c>tenant_id</c>, then
+    /// <c>http://schemas.microsoft.com/identity/claims/tenantid</c>, the name JwtBearer gives <c>tid</c> when it maps
+    /// inbound claims (<c>MapInboundClaims</c>, on by default).
+    /// </summary>
+    public IList<string> TenantIdClaimTypes { get; set; } = new List<string> { "tid", "tenant_id", MappedTenantIdClaimType };
 
-    /// <summary>Claim types tried, in order, for the session id. The default is <c>sid</c>.</summary>
+    /// <summary>
+    /// Claim types tried, in order, for the session id. The default is <c>sid</c>, which JwtBearer keeps as it is when it
+    /// maps inbound claims. <see cref="ClaimTypes.Sid"/> is not tried: it is the Windows security identifier claim, where
+    /// applications often keep a user's key.
+    /// </summary>
     public IList<string> SessionIdClaimTypes { get; set; } = new List<string> { "sid" };
 }
