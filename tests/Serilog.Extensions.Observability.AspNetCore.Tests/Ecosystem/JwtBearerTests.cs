@@ -13,6 +13,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Logging;
 using Microsoft.IdentityModel.Tokens;
 using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
 using Serilog.Extensions.Observability.Tests.Support;
@@ -79,7 +80,7 @@ public class JwtBearerTests
     /// claim types its principal holds, <c>/catalog</c> allows anonymous requests. Both log one event.
     /// </summary>
     static async Task<Outcome> RunAsync(string path, string? bearer, bool mapInboundClaims = true,
-        IDictionary<string, string?>? section = null)
+        IDictionary<string, string?>? section = null, bool requestLoggingAfterAuthorization = false)
     {
         using var logs = TempFolder.ForCaller();
         var selfLog = new List<string>();
@@ -111,9 +112,10 @@ public class JwtBearerTests
             await using (var app = builder.Build())
             {
                 app.UseCorrelation();
-                app.UseSerilogRequestLogging();
+                if (!requestLoggingAfterAuthorization) app.UseSerilogRequestLogging();
                 app.UseAuthentication();
                 app.UseAuthorization();
+                if (requestLoggingAfterAuthorization) app.UseSerilogRequestLogging();
                 app.MapGet("/orders", (HttpContext context, ILogger<JwtBearerTests> logger) =>
                 {
                     logger.LogInformation("Listing orders");
@@ -268,6 +270,20 @@ public class JwtBearerTests
         });
     }
 
+    [Test]
+    public async Task RequestLoggingAfterUseAuthorizationWritesNoCompletionEventForARequestItTurnsAway()
+    {
+        // Why the README puts UseSerilogRequestLogging() before UseAuthentication() and UseAuthorization().
+        var outcome = await RunAsync("/orders", CreateToken(SubTidSid, OtherKey), requestLoggingAfterAuthorization: true);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(outcome.Status, Is.EqualTo(HttpStatusCode.Unauthorized));
+            Assert.That(outcome.Events.Select(e => LogFileEvents.Prop(e, "SourceContext")), Has.None.EqualTo("Serilog.AspNetCore.RequestLoggingMiddleware"));
+            Assert.That(outcome.Events.Select(e => LogFileEvents.Prop(e, "SourceContext")), Has.Some.EqualTo("Microsoft.Hosting.Lifetime"), "the file was written");
+        });
+    }
+
     [TestCase("/catalog", HttpStatusCode.OK)]
     [TestCase("/orders", HttpStatusCode.Unauthorized)]
     public async Task AnAnonymousRequestHasNoUserTenantOrSessionId(string path, HttpStatusCode expected)
@@ -303,6 +319,49 @@ public class JwtBearerTests
             Assert.That(outcome.Body, Is.EqualTo("signed in"));
             Assert.That(LogFileEvents.Prop(completion, "UserId"), Is.EqualTo(UserId));
             Assert.That(LogFileEvents.Prop(outcome.Handler("Listing the catalog"), "UserId"), Is.EqualTo(UserId));
+        });
+    }
+
+    [TestCase(false, false, TestName = "{m}(ShowPII)")]
+    [TestCase(true, false, TestName = "{m}(ShowPII and LogCompleteSecurityArtifact)")]
+    [TestCase(true, true, TestName = "{m}(ShowPII and LogCompleteSecurityArtifact, with DetectJwts)")]
+    public async Task IdentityModelWritesTheRejectedTokenOnlyWhenToldToAndDetectJwtsThenMasksIt(bool completeSecurityArtifact, bool detectJwts)
+    {
+        var token = CreateToken(SubTidSid, OtherKey);
+        var section = new Dictionary<string, string?> { ["Serilog:MinimumLevel:Override:Microsoft.AspNetCore.Authentication"] = "Debug" };
+        if (detectJwts) section["Serilog:Redaction:DetectJwts"] = "true";
+        Outcome outcome;
+        // Process-wide switches of Microsoft.IdentityModel, which developers turn on to see why a token was rejected.
+        IdentityModelEventSource.ShowPII = true;
+        IdentityModelEventSource.LogCompleteSecurityArtifact = completeSecurityArtifact;
+        try
+        {
+            outcome = await RunAsync("/orders", token, section: section);
+        }
+        finally
+        {
+            IdentityModelEventSource.ShowPII = false;
+            IdentityModelEventSource.LogCompleteSecurityArtifact = false;
+        }
+
+        var failures = outcome.From("Microsoft.AspNetCore.Authentication")
+            .Where(e => LogFileEvents.Prop(e, "@mt")!.StartsWith("Failed to validate", StringComparison.Ordinal)).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(outcome.Status, Is.EqualTo(HttpStatusCode.Unauthorized));
+            Assert.That(failures, Has.Count.EqualTo(1));
+            if (completeSecurityArtifact && !detectJwts)
+            {
+                // The whole token, signature included, in the exception and in "Failure message: ...": DetectJwts is off by
+                // default (the package README says to turn it on with these switches).
+                Assert.That(outcome.File, Does.Contain("token: '" + token + "'"));
+            }
+            else
+            {
+                Assert.That(outcome.File, Does.Not.Contain(token));
+                foreach (var part in token.Split('.')) Assert.That(outcome.File, Does.Not.Contain(part));
+                if (detectJwts) Assert.That(LogFileEvents.Prop(failures[0], "@x"), Does.Contain("token: '[REDACTED]'"));
+            }
         });
     }
 }
