@@ -48,6 +48,8 @@ public class GrpcTests
         public override async Task WatchOrder(OrderRequest request, IServerStreamWriter<OrderReply> responseStream, ServerCallContext context)
         {
             await responseStream.WriteAsync(new OrderReply { Id = request.Id, Status = "packing" });
+            // After the response has started: grpc-status goes out in the trailers.
+            if (request.Id == "lost") throw new RpcException(new Status(StatusCode.Unavailable, "The warehouse went away"));
             // Until the client goes: the call ends only through its cancellation.
             await Task.Delay(Timeout.Infinite, context.CancellationToken);
         }
@@ -190,6 +192,28 @@ public class GrpcTests
         Assert.That(completion.Level, Is.EqualTo(level));
         Assert.That(Scalar(completion, "GrpcStatusCode"), Is.EqualTo(expected));
         Assert.That(Scalar(completion, "StatusCode"), Is.EqualTo(200));
+    }
+
+    [TestCase(false, LogEventLevel.Information)]
+    [TestCase(true, LogEventLevel.Error)]
+    public async Task AStreamingCallThatFailsAfterItsFirstMessageHasItsGrpcStatusInTheTrailersTheRecipeReads(bool recipe, LogEventLevel level)
+    {
+        var sink = new WaitingSink();
+        await using var app = await StartGrpcAppAsync(sink, "orders", recipe ? GrpcRequestLogging.Configure : null);
+        using var channel = ChannelTo(app);
+        var client = new Orders.OrdersClient(channel);
+        var correlationId = "grpc-lost-" + recipe;
+
+        using var call = client.WatchOrder(new OrderRequest { Id = "lost" }, WithCorrelationId(correlationId));
+        Assert.That(await call.ResponseStream.MoveNext(CancellationToken.None), Is.True, "The first message arrives.");
+        var failure = Assert.ThrowsAsync<RpcException>(async () => await call.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.That(failure!.StatusCode, Is.EqualTo(StatusCode.Unavailable));
+
+        var completion = CompletionOf(sink, WatchOrderPath, correlationId);
+        Assert.That(Scalar(completion, "StatusCode"), Is.EqualTo(200));
+        Assert.That(completion.Level, Is.EqualTo(level));
+        Assert.That(completion.Exception, Is.Null);
+        Assert.That(Scalar(completion, "GrpcStatusCode"), recipe ? Is.EqualTo(StatusCode.Unavailable) : Is.Null);
     }
 
     [TestCase(false, false, 200)]
