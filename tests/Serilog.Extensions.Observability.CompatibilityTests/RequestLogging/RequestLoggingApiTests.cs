@@ -14,8 +14,8 @@ namespace Serilog.Extensions.Observability.CompatibilityTests.RequestLogging;
 /// </summary>
 public class RequestLoggingApiTests
 {
-    // Ours beyond Serilog.AspNetCore 10: the README's presets and allow-lists, and AddElapsedToHttpContext with its
-    // HttpContext.Items key, which Serilog.AspNetCore 10 does not have.
+    // Ours beyond Serilog.AspNetCore 10 (and 8.0.3 and 9.0.0, whose members are the same): the README's presets and
+    // allow-lists, and AddElapsedToHttpContext with its HttpContext.Items key, which Serilog.AspNetCore does not have.
     static readonly string[] OurOptionsExtras =
     [
         "Boolean AddElapsedToHttpContext", "Boolean IncludePipelineStages", "Boolean LogAbortedRequestsAsClientClosed",
@@ -46,6 +46,29 @@ public class RequestLoggingApiTests
         Assert.That(ours.Logger, Is.EqualTo(theirs.Logger));
         Assert.That(ours.EnrichDiagnosticContext, Is.Null);
         Assert.That(theirs.EnrichDiagnosticContext, Is.Null);
+    }
+
+    /// <summary>
+    /// Code written for any of Serilog.AspNetCore 8, 9 and 10 passes null to <c>Set</c> without a nullable warning here:
+    /// ours takes <c>object?</c>, as Serilog.Extensions.Hosting 10 does (its 9 annotated the value not null, its 8 had no
+    /// annotations). A class of the application's that implements the interface with <c>object value</c> gets CS8767 with
+    /// ours as with 10 (the README's differences).
+    /// </summary>
+    [Test]
+    public void TheDiagnosticContextsValueIsNullableAsInSerilogExtensionsHosting10()
+    {
+        var nullability = new NullabilityInfoContext();
+        NullabilityState Value(Type type) => nullability.Create(type.GetMethod(nameof(IDiagnosticContext.Set))!.GetParameters()[1]).WriteState;
+        // The package's major (its 8.0.0 keeps the assembly version 7.0.0.0).
+        var hosting = int.Parse(typeof(TheirDiagnosticContext).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion.Split('.')[0]);
+
+        Assert.That(Value(typeof(IDiagnosticContext)), Is.EqualTo(NullabilityState.Nullable));
+        Assert.That(Value(typeof(TheirDiagnosticContext)), Is.EqualTo(hosting switch
+        {
+            8 => NullabilityState.Unknown,
+            9 => NullabilityState.NotNull,
+            _ => NullabilityState.Nullable,
+        }), $"Serilog.Extensions.Hosting {hosting}");
     }
 
     // Each public member as text: its signature with parameter types, defaults and return type by full name; with or

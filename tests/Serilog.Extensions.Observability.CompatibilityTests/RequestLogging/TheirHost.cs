@@ -46,7 +46,9 @@ static class TheirHost
 
     sealed class Diagnostics(TheirDiagnosticContext context) : IDiagnostics
     {
-        public void Set(string propertyName, object? value, bool destructureObjects = false) => context.Set(propertyName, value, destructureObjects);
+        // Serilog.Extensions.Hosting 9 annotates the value as not null, though it takes null (10 annotates it object?, as
+        // ours is; RequestLoggingApiTests): the scenarios' null goes through as with 8 and 10.
+        public void Set(string propertyName, object? value, bool destructureObjects = false) => context.Set(propertyName, value!, destructureObjects);
 
         public void SetException(Exception exception) => context.SetException(exception);
     }
