@@ -7,9 +7,9 @@
 # Then the Serilog 4 line: the unit tests once more on net10.0 with Serilog 4 and its companion packages lifting the
 # versions the libraries are built against (as an application on Serilog 4 does), and the compatibility tests, which
 # compare our output with the Serilog packages this pack stands in for. When the package feed does not serve those
-# versions, that part is reported and counted as one skipped test instead. A short pass on Serilog 4.3.0 follows, and
-# one of the ASP.NET Core and Timing tests on net8.0 with System.Diagnostics.DiagnosticSource 10 (as OpenTelemetry 1.20
-# brings).
+# versions, that part is reported and counted as one skipped test instead. A short pass on Serilog 4.3.0 follows, one
+# of the compatibility tests against Serilog.AspNetCore 8.0.3, and one of the ASP.NET Core and Timing tests on net8.0
+# with System.Diagnostics.DiagnosticSource 10 (as OpenTelemetry 1.20 brings).
 # Exits non-zero when anything failed, a test run crashed, or a run (a project on one framework) found no test.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -133,6 +133,12 @@ run_line "Serilog 4" Serilog4 "the Serilog 4 line these tests need" "$(ls tests/
 run_line "Serilog 4.3" Serilog43 "Serilog 4.3.0 and the packages these tests need" \
   "tests/Serilog.Extensions.Observability.Redaction.Tests/Serilog.Extensions.Observability.Redaction.Tests.csproj $compatibility" \
   net10.0 SerilogLine=4 Serilog4Version=4.3.0
+
+# The compatibility tests once more against Serilog.AspNetCore 8.0.3 (with Serilog.Extensions.Hosting 8.0.0), the
+# contract the ASP.NET Core package keeps: -p:SerilogAspNetCoreVersion (Directory.Packages.props) with its own bin and
+# obj. Skipped likewise when the package feed does not serve it.
+run_line "Serilog.AspNetCore 8" SerilogAspNetCore8 "Serilog.AspNetCore 8.0.3 and Serilog.Extensions.Hosting 8.0.0" \
+  "$compatibility" net10.0 SerilogLine=4 SerilogAspNetCoreVersion=8.0.3
 
 # A .NET 8 application that adds OpenTelemetry 1.20 runs on System.Diagnostics.DiagnosticSource 10 instead of the
 # runtime's own: the ASP.NET Core and Timing tests once more on net8.0 as such an application (DiagnosticSource10, see
