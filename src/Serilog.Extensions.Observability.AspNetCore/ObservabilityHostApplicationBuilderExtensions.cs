@@ -122,6 +122,9 @@ public static class ObservabilityHostApplicationBuilderExtensions
         var requestLogging = section.GetSection(RequestLoggingSectionName);
         BindStrictly(requestLogging, new RequestLoggingOptions(), nameof(RequestLoggingOptions), "request logging");
 
+        // A host another thread is still disposing may hold the files this call's logger is to write (see WaitForClosingHosts).
+        LoggerLifetime.WaitForClosingHosts();
+
         // What this call's logger replaces is closed before it is built, not after: both come from one configuration,
         // and a RollingJson sink refuses a path that a live sink still writes (two writers would overwrite each other's
         // lines). Called again: the last call's logger is flushed and closed rather than left running, unreachable, with
@@ -183,6 +186,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
         // provider writes through the route, which the lifetime points at the late logger once the host's is closed.
         var route = new LoggerRoute(logger);
         services.AddSingleton(_ => new LoggerLifetime(logger, createLogger, route));
+        services.TryAddSingleton<LoggerLifetime.ClosingSignal>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LoggerLifetime.StopWatcher>());
         services.AddSingleton<ILoggerProvider>(provider =>
         {
             provider.GetRequiredService<LoggerLifetime>();
@@ -409,6 +414,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
         public void Dispose()
         {
             Core.Logger? late = null;
+            t_disposing++;
             try
             {
                 late = CloseAndHandOff();
@@ -419,6 +425,89 @@ public static class ObservabilityHostApplicationBuilderExtensions
                 // (its sinks drop and count what they get), and hold either only weakly: one the application keeps
                 // after the host is gone must not keep the closed logger and its sinks' buffers alive.
                 route?.Close(late);
+                t_disposing--;
+                EndClosing();
+            }
+        }
+
+        // The hosts whose service provider is being disposed and whose logger is not closed yet (see WaitForClosingHosts).
+        static readonly object s_closingSync = new();
+        static int s_closing;
+        // Whether this thread is in a lifetime's Dispose: an AddObservability() there (a configure callback run again for
+        // the late logger) must not wait for it.
+        [ThreadStatic] static int t_disposing;
+        // 0 before the host's disposal began, 1 while it runs, 2 once the logger is closed.
+        int _closingState;
+
+        /// <summary>The host's service provider has begun its disposal, which ends with this lifetime's.</summary>
+        void BeginClosing()
+        {
+            if (Interlocked.CompareExchange(ref _closingState, 1, 0) != 0) return;
+            lock (s_closingSync) s_closing++;
+        }
+
+        void EndClosing()
+        {
+            if (Interlocked.Exchange(ref _closingState, 2) != 1) return;
+            lock (s_closingSync)
+            {
+                if (--s_closing == 0) Monitor.PulseAll(s_closingSync);
+            }
+        }
+
+        /// <summary>
+        /// Waits, at most 10 seconds, until no host's service provider is being disposed with its logger still open.
+        /// WebApplicationFactory disposes the application's host on two threads: the test's, and the application's, whose
+        /// <c>app.Run()</c> returns when the factory stops the host and disposes it too. The factory's <c>Dispose</c>
+        /// returns at once when the application's thread got there first, so the next test's factory would build its
+        /// logger while the first host's, or the late logger that follows it, still writes the same files (its
+        /// RollingJson sink would refuse the path) and would make that late logger <see cref="Log.Logger"/> after it.
+        /// </summary>
+        public static void WaitForClosingHosts()
+        {
+            if (t_disposing > 0) return;
+            var deadline = Environment.TickCount64 + 10_000;
+            lock (s_closingSync)
+            {
+                while (s_closing > 0)
+                {
+                    var left = deadline - Environment.TickCount64;
+                    if (left <= 0)
+                    {
+                        SafeSelfLog.WriteLine("AddObservability: went on after waiting 10 seconds for the logger of a host being disposed on another thread to close.");
+                        return;
+                    }
+                    Monitor.Wait(s_closingSync, TimeSpan.FromMilliseconds(left));
+                }
+            }
+        }
+
+        /// <summary>
+        /// Created while the host stops, after every singleton created before, so that the service provider disposes it
+        /// first: from then until this lifetime's disposal closes the logger, the host counts as closing.
+        /// </summary>
+        internal sealed class ClosingSignal(LoggerLifetime lifetime) : IDisposable
+        {
+            public void Dispose() => lifetime.BeginClosing();
+        }
+
+        /// <summary>Creates the <see cref="ClosingSignal"/> when the host stops.</summary>
+        internal sealed class StopWatcher(IServiceProvider services) : IHostedService
+        {
+            public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+            public Task StopAsync(CancellationToken cancellationToken)
+            {
+                try
+                {
+                    services.GetService<ClosingSignal>();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // Stopped again once the host was disposed (WebApplicationFactory stops it after the application's
+                    // thread may have disposed it): the logger is closed already.
+                }
+                return Task.CompletedTask;
             }
         }
 

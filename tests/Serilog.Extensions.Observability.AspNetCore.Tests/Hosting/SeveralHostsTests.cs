@@ -20,10 +20,11 @@ public class SeveralHostsTests
     [TearDown]
     public void ResetStaticLogger() => Log.CloseAndFlush();
 
-    static WebApplication BuildHost(string folder, string service, Action<ObservabilityOptions>? configure = null)
+    static WebApplication BuildHost(string folder, string service, Action<ObservabilityOptions>? configure = null, Action<IServiceCollection>? configureServices = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
+        configureServices?.Invoke(builder.Services);
         builder.AddObservability(o =>
         {
             o.Console(ObservabilityConsoleFormat.None).Service(service).RollingJson(Path.Combine(folder, "app-.json"));
@@ -155,6 +156,49 @@ public class SeveralHostsTests
         static bool IsRejection(JsonElement e) => Prop(e, "@mt")?.StartsWith("Rejected the", StringComparison.Ordinal) == true;
         Assert.That(ReadEvents(folderB.Path).Count(IsRejection), Is.Zero, "host B's logger wrote host A's warning");
         Assert.That(ReadEvents(folderA.Path).Count(IsRejection), Is.EqualTo(1));
+    }
+
+    /// <summary>A service whose disposal takes a while (a flush), after the host's logger was created.</summary>
+    sealed class SlowToDispose : IDisposable
+    {
+        readonly TaskCompletionSource _disposing = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Disposing => _disposing.Task;
+
+        public void Dispose()
+        {
+            _disposing.TrySetResult();
+            // Long enough for the next host to be built meanwhile: the outcome does not depend on it.
+            Thread.Sleep(500);
+        }
+    }
+
+    /// <summary>
+    /// WebApplicationFactory disposes the application's host on two threads: its own, and the application's, whose
+    /// app.Run() returns when the factory stops the host and disposes it too. The factory's Dispose returns at once when
+    /// the application's thread is already disposing, so the next test's factory builds its host while the first one's
+    /// logger is still open, or its late logger just built, on the same file.
+    /// </summary>
+    [Test]
+    public async Task AHostBuiltWhileAnotherThreadStillDisposesAHostOnTheSameFileWritesThere()
+    {
+        using var folder = TempFolder.ForCaller();
+        var first = BuildHost(folder.Path, "first", configureServices: services => services.AddSingleton<SlowToDispose>());
+        await first.StartAsync();
+        var slow = first.Services.GetRequiredService<SlowToDispose>();
+        Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(first.Services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SeveralHostsTests>>(), "From {Host}", "first");
+        await first.StopAsync();
+        var applicationThread = Task.Run(() => first.DisposeAsync().AsTask());
+        await slow.Disposing;
+        await first.DisposeAsync(); // the factory's own call: returns while the other thread disposes
+
+        var second = BuildHost(folder.Path, "second");
+        await second.StartAsync();
+        Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(second.Services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SeveralHostsTests>>(), "From {Host}", "second");
+        await applicationThread;
+        await StopAsync(second);
+
+        Assert.That(ReadEvents(folder.Path).Where(e => Prop(e, "@mt") == "From {Host}").Select(e => Prop(e, "Host")), Is.EqualTo(new[] { "first", "second" }));
     }
 
     [Test]
