@@ -58,9 +58,10 @@ public static class ObservabilityHostApplicationBuilderExtensions
     internal static IHostApplicationBuilder AddObservability(IHostApplicationBuilder builder, Action<ObservabilityOptions>? configure, bool singleFile)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var section = builder.Configuration.GetSection("Serilog");
+        // The whole section, with the empty values WebApplicationFactory gives the keys above a test's settings read as none.
+        var configuration = SerilogSinksView.Over(builder.Configuration, plainSinksOnly: null);
+        var section = configuration.GetSection("Serilog");
         var readerOptions = ReaderOptions(singleFile, section);
-        var configuration = builder.Configuration;
         var environment = builder.Environment;
         Core.Logger CreateLogger()
         {

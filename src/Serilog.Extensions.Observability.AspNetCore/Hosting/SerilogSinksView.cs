@@ -10,6 +10,11 @@ namespace Serilog.Extensions.Observability.AspNetCore.Hosting;
 /// rest of the section into the application's logger. Without it a plain sink would get only the enricher's masking of
 /// properties, and the message template's text and the exception as logged. Reads and reload tokens go to the
 /// configuration itself, so a reload still reaches both readers.
+/// Every view, the whole one too, reads an empty value of a key that holds others as no value: WebApplicationFactory
+/// gives the application the settings a test adds (<c>UseSetting("Serilog:WriteTo:1:Args:path", ...)</c>) as
+/// command-line arguments, one for each key on their path, so <c>"Serilog:WriteTo:1"</c> and the others above the
+/// setting are <c>""</c> there, which Serilog.Settings.Configuration would read as a sink named <c>""</c> (left out)
+/// or a level <c>""</c> (an exception).
 /// </summary>
 internal class SerilogSinksView : IConfiguration
 {
@@ -17,12 +22,13 @@ internal class SerilogSinksView : IConfiguration
     const string WriteTo = "WriteTo";
 
     readonly IConfiguration _configuration;
-    readonly bool _plainSinksOnly;
+    readonly bool? _plainSinksOnly;
 
     /// <param name="configuration">The application's configuration.</param>
     /// <param name="plainSinksOnly"><see langword="true"/>: only <c>"Using"</c>, <c>"LevelSwitches"</c> and the plain
-    /// <c>"WriteTo"</c> entries of the section; <see langword="false"/>: everything but those entries.</param>
-    SerilogSinksView(IConfiguration configuration, bool plainSinksOnly)
+    /// <c>"WriteTo"</c> entries of the section; <see langword="false"/>: everything but those entries;
+    /// <see langword="null"/>: the whole section.</param>
+    SerilogSinksView(IConfiguration configuration, bool? plainSinksOnly)
     {
         _configuration = configuration;
         _plainSinksOnly = plainSinksOnly;
@@ -36,7 +42,7 @@ internal class SerilogSinksView : IConfiguration
     /// </summary>
     /// <param name="configuration">The application's configuration.</param>
     /// <param name="plainSinksOnly">See the constructor.</param>
-    public static SerilogSinksView Over(IConfiguration configuration, bool plainSinksOnly) =>
+    public static SerilogSinksView Over(IConfiguration configuration, bool? plainSinksOnly) =>
         configuration is IConfigurationRoot root ? new RootView(root, plainSinksOnly) : new SerilogSinksView(configuration, plainSinksOnly);
 
     /// <summary>Whether the section lists a sink directly under <c>"WriteTo"</c>, not inside <c>"Redacted"</c>.</summary>
@@ -45,7 +51,7 @@ internal class SerilogSinksView : IConfiguration
 
     public string? this[string key]
     {
-        get => IsHidden(key) ? null : _configuration[key];
+        get => IsHidden(key) ? null : ValueOf(_configuration.GetSection(key));
         set => _configuration[key] = value;
     }
 
@@ -61,24 +67,29 @@ internal class SerilogSinksView : IConfiguration
     /// <summary>Whether the key at <paramref name="path"/>, or a section holding it, is left out of this view.</summary>
     bool IsHidden(string path)
     {
+        if (_plainSinksOnly is not { } plainSinksOnly) return false;
         var segments = path.Split(ConfigurationPath.KeyDelimiter);
         if (segments.Length < 2 || !string.Equals(segments[0], SectionName, StringComparison.OrdinalIgnoreCase)) return false;
         var top = segments[1];
         var isWriteTo = string.Equals(top, WriteTo, StringComparison.OrdinalIgnoreCase);
-        if (_plainSinksOnly && !isWriteTo && !string.Equals(top, "Using", StringComparison.OrdinalIgnoreCase)
+        if (plainSinksOnly && !isWriteTo && !string.Equals(top, "Using", StringComparison.OrdinalIgnoreCase)
             && !string.Equals(top, "LevelSwitches", StringComparison.OrdinalIgnoreCase))
             return true;
         if (!isWriteTo || segments.Length < 3) return false;
         var redacted = IsRedacted(_configuration.GetSection(ConfigurationPath.Combine(SectionName, WriteTo, segments[2])));
-        return _plainSinksOnly ? redacted : !redacted;
+        return plainSinksOnly ? redacted : !redacted;
     }
+
+    /// <summary>The section's value; null when that is empty and the section holds keys (see the class).</summary>
+    static string? ValueOf(IConfigurationSection section) =>
+        section.Value is { Length: 0 } && section.GetChildren().Any() ? null : section.Value;
 
     /// <summary>A <c>"WriteTo"</c> entry naming the <c>Redacted</c> sink (<c>{"Name": "Redacted"}</c> or <c>"Redacted"</c>).</summary>
     static bool IsRedacted(IConfigurationSection entry) =>
         string.Equals(entry["Name"] ?? entry.Value, "Redacted", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The view of a configuration root: its providers and reload are the root's.</summary>
-    sealed class RootView(IConfigurationRoot root, bool plainSinksOnly) : SerilogSinksView(root, plainSinksOnly), IConfigurationRoot
+    sealed class RootView(IConfigurationRoot root, bool? plainSinksOnly) : SerilogSinksView(root, plainSinksOnly), IConfigurationRoot
     {
         public IEnumerable<IConfigurationProvider> Providers => root.Providers;
 
@@ -102,7 +113,7 @@ internal class SerilogSinksView : IConfiguration
 
         public string? Value
         {
-            get => _view.IsHidden(Path) ? null : _section.Value;
+            get => _view.IsHidden(Path) ? null : ValueOf(_section);
             set => _section.Value = value;
         }
 
