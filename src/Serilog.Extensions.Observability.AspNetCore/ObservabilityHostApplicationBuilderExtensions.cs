@@ -434,6 +434,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
         // The hosts whose service provider is being disposed and whose logger is not closed yet (see WaitForClosingHosts).
         static readonly object s_closingSync = new();
         static int s_closing;
+        // When the last of them began (Environment.TickCount64): waits end 10 seconds after it.
+        static long s_closingBegan;
         // Whether this thread is in a lifetime's Dispose: an AddObservability() there (a configure callback run again for
         // the late logger) must not wait for it.
         [ThreadStatic] static int t_disposing;
@@ -444,7 +446,11 @@ public static class ObservabilityHostApplicationBuilderExtensions
         void BeginClosing()
         {
             if (Interlocked.CompareExchange(ref _closingState, 1, 0) != 0) return;
-            lock (s_closingSync) s_closing++;
+            lock (s_closingSync)
+            {
+                s_closing++;
+                s_closingBegan = Environment.TickCount64;
+            }
         }
 
         void EndClosing()
@@ -457,7 +463,9 @@ public static class ObservabilityHostApplicationBuilderExtensions
         }
 
         /// <summary>
-        /// Waits, at most 10 seconds, until no host's service provider is being disposed with its logger still open.
+        /// Waits until no host's service provider is being disposed with its logger still open, or until 10 seconds after
+        /// the last such disposal began: a disposal that never reaches the logger (another service's <c>Dispose</c> threw)
+        /// delays the hosts built in those 10 seconds, not every later one.
         /// WebApplicationFactory disposes the application's host on two threads: the test's, and the application's, whose
         /// <c>app.Run()</c> returns when the factory stops the host and disposes it too. The factory's <c>Dispose</c>
         /// returns at once when the application's thread got there first, so the next test's factory would build its
@@ -467,15 +475,14 @@ public static class ObservabilityHostApplicationBuilderExtensions
         public static void WaitForClosingHosts()
         {
             if (t_disposing > 0) return;
-            var deadline = Environment.TickCount64 + 10_000;
             lock (s_closingSync)
             {
                 while (s_closing > 0)
                 {
-                    var left = deadline - Environment.TickCount64;
+                    var left = s_closingBegan + 10_000 - Environment.TickCount64;
                     if (left <= 0)
                     {
-                        SafeSelfLog.WriteLine("AddObservability: went on after waiting 10 seconds for the logger of a host being disposed on another thread to close.");
+                        SafeSelfLog.WriteLine("AddObservability: went on while the logger of a host whose disposal began over 10 seconds ago is still not closed.");
                         return;
                     }
                     Monitor.Wait(s_closingSync, TimeSpan.FromMilliseconds(left));
