@@ -226,6 +226,31 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     }
 
     [Test]
+    public void JsonWebTokensInTextAreMaskedByDefaultAndTheDetectorCanBeTurnedOff()
+    {
+        // Microsoft.IdentityModel with ShowPII and LogCompleteSecurityArtifact writes a rejected token whole into
+        // JwtBearer's failure message and exception (AspNetCore.Tests, JwtBearerTests); a token pasted into any text is as
+        // much a secret as a password.
+        const string Token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEiLCJ0aWQiOiJ0In0.c2lnbmF0dXJlLXNlY3JldC14eXo";
+        static string Logged(Action<ObservabilityOptions> configure)
+        {
+            // Inside WithObservability()'s redaction, where the exception and the template's text are masked too.
+            var sink = new CollectingSink();
+            using (var logger = new LoggerConfiguration().WithObservability(o => configure(o.WriteTo(w => w.Sink(sink)))).CreateLogger())
+                logger.Information(new InvalidOperationException($"IDX10223: Lifetime validation failed. The token is expired. token: '{Token}'."),
+                    "Failed to validate the token " + Token + " of {User}: {Detail}", "ann", "token: " + Token);
+            return Render(sink.Events.Single());
+        }
+
+        var text = Logged(o => o.Console(ObservabilityConsoleFormat.None));
+        Assert.That(text, Does.Not.Contain("eyJ").And.Not.Contain("c2lnbmF0dXJl"));
+        Assert.That(text, Does.Contain("token: '[REDACTED]'").And.Contain("\"Detail\":\"token: [REDACTED]\"").And.Contain("ann"));
+
+        var off = Logged(o => o.Console(ObservabilityConsoleFormat.None).Redaction(r => r.DetectJwts = false));
+        Assert.That(off, Does.Contain(Token));
+    }
+
+    [Test]
     public void ASinkAddedThroughTheOptionsGetsTheTemplateTextAndTheExceptionMaskedWhereOneBesideThemDoesNot()
     {
         var inside = new CollectingSink();
