@@ -431,26 +431,24 @@ public static class ObservabilityHostApplicationBuilderExtensions
             }
         }
 
-        // The hosts whose service provider is being disposed and whose logger is not closed yet (see WaitForClosingHosts).
+        // The hosts whose service provider is being disposed and whose logger is not closed yet (see WaitForClosingHosts),
+        // each with when its disposal began (Environment.TickCount64): one is waited for until 10 seconds after that, and
+        // then no more (its disposal may never reach the logger). Keyed by a token, not the lifetime: a host whose disposal
+        // never ends must not have its configuration and configure delegate kept here.
         static readonly object s_closingSync = new();
-        static int s_closing;
-        // When the last of them began (Environment.TickCount64): waits end 10 seconds after it.
-        static long s_closingBegan;
+        static readonly Dictionary<object, long> s_closing = [];
         // Whether this thread is in a lifetime's Dispose: an AddObservability() there (a configure callback run again for
         // the late logger) must not wait for it.
         [ThreadStatic] static int t_disposing;
         // 0 before the host's disposal began, 1 while it runs, 2 once the logger is closed.
         int _closingState;
+        readonly object _closingKey = new();
 
         /// <summary>The host's service provider has begun its disposal, which ends with this lifetime's.</summary>
         void BeginClosing()
         {
             if (Interlocked.CompareExchange(ref _closingState, 1, 0) != 0) return;
-            lock (s_closingSync)
-            {
-                s_closing++;
-                s_closingBegan = Environment.TickCount64;
-            }
+            lock (s_closingSync) s_closing[_closingKey] = Environment.TickCount64;
         }
 
         void EndClosing()
@@ -458,14 +456,14 @@ public static class ObservabilityHostApplicationBuilderExtensions
             if (Interlocked.Exchange(ref _closingState, 2) != 1) return;
             lock (s_closingSync)
             {
-                if (--s_closing == 0) Monitor.PulseAll(s_closingSync);
+                if (s_closing.Remove(_closingKey)) Monitor.PulseAll(s_closingSync);
             }
         }
 
         /// <summary>
-        /// Waits until no host's service provider is being disposed with its logger still open, or until 10 seconds after
-        /// the last such disposal began: a disposal that never reaches the logger (another service's <c>Dispose</c> threw)
-        /// delays the hosts built in those 10 seconds, not every later one.
+        /// Waits until no host's service provider is being disposed with its logger still open, waiting for each such host
+        /// until 10 seconds after its disposal began: a disposal that never reaches the logger (another service's
+        /// <c>Dispose</c> threw) delays the hosts built in those 10 seconds, not every later one.
         /// WebApplicationFactory disposes the application's host on two threads: the test's, and the application's, whose
         /// <c>app.Run()</c> returns when the factory stops the host and disposes it too. The factory's <c>Dispose</c>
         /// returns at once when the application's thread got there first, so the next test's factory would build its
@@ -477,14 +475,23 @@ public static class ObservabilityHostApplicationBuilderExtensions
             if (t_disposing > 0) return;
             lock (s_closingSync)
             {
-                while (s_closing > 0)
+                while (s_closing.Count > 0)
                 {
-                    var left = s_closingBegan + 10_000 - Environment.TickCount64;
-                    if (left <= 0)
+                    var now = Environment.TickCount64;
+                    var left = long.MaxValue;
+                    foreach (var (key, began) in s_closing)
                     {
+                        var remaining = began + 10_000 - now;
+                        if (remaining > 0)
+                        {
+                            left = Math.Min(left, remaining);
+                            continue;
+                        }
+                        // Not waited for again: a later host must not wait for it once another host's disposal began.
+                        s_closing.Remove(key);
                         SafeSelfLog.WriteLine("AddObservability: went on while the logger of a host whose disposal began over 10 seconds ago is still not closed.");
-                        return;
                     }
+                    if (left == long.MaxValue) return;
                     Monitor.Wait(s_closingSync, TimeSpan.FromMilliseconds(left));
                 }
             }

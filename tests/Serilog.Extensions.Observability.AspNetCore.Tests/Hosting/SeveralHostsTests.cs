@@ -201,6 +201,53 @@ public class SeveralHostsTests
         Assert.That(ReadEvents(folder.Path).Where(e => Prop(e, "@mt") == "From {Host}").Select(e => Prop(e, "Host")), Is.EqualTo(new[] { "first", "second" }));
     }
 
+    /// <summary>A service whose disposal fails, created after the host's logger: the provider's disposal stops there.</summary>
+    sealed class FailsToDispose : IDisposable
+    {
+        public void Dispose() => throw new InvalidOperationException("Failed to dispose.");
+    }
+
+    /// <summary>
+    /// A host whose disposal never reaches its logger delays the hosts built in the 10 seconds after that disposal
+    /// began, and no later one: a host disposed normally after those 10 seconds does not make the next wait either.
+    /// </summary>
+    [Test]
+    public async Task AHostWhoseDisposalNeverClosesItsLoggerNoLongerDelaysAHostBuiltAfterAnotherHostWasDisposed()
+    {
+        using var folderA = TempFolder.ForCaller();
+        using var folderB = TempFolder.ForCaller();
+        using var folderC = TempFolder.ForCaller();
+        var stuck = BuildHost(folderA.Path, "stuck", configureServices: services => services.AddSingleton<FailsToDispose>());
+        var stuckLogger = (IDisposable)Log.Logger;
+        try
+        {
+            await stuck.StartAsync();
+            stuck.Services.GetRequiredService<FailsToDispose>();
+            await stuck.StopAsync();
+            Assert.ThrowsAsync<InvalidOperationException>(async () => await stuck.DisposeAsync());
+
+            // Waits out the stuck host's 10 seconds.
+            var second = BuildHost(folderB.Path, "second");
+            await second.StartAsync();
+            await StopAsync(second);
+
+            var selfLog = new List<string>();
+            using (TemporarySelfLog.SaveTo(selfLog))
+            {
+                var third = BuildHost(folderC.Path, "third");
+                await third.StartAsync();
+                await StopAsync(third);
+            }
+
+            Assert.That(selfLog.Where(line => line.Contains("AddObservability: went on while", StringComparison.Ordinal)), Is.Empty,
+                "the third host waited for the stuck one after the second host's disposal");
+        }
+        finally
+        {
+            stuckLogger.Dispose();
+        }
+    }
+
     [Test]
     public async Task AHostDisposedWhileAnotherHostCallsAddObservabilityLeavesTheOtherHostsLoggerAsLogLogger()
     {
