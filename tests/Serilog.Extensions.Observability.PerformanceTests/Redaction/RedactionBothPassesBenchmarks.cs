@@ -8,10 +8,11 @@ namespace Serilog.Extensions.Observability.PerformanceTests.Redaction;
 
 /// <summary>
 /// The two event passes as <c>WithObservability()</c> sets them up (<c>Enrich.WithRedaction</c> and
-/// <c>WriteTo.Redacted</c>, equal options with <c>DetectEmbeddedCredentials</c>), over an ASP.NET Core request's
+/// <c>WriteTo.Redacted</c>, equal options with <c>DetectEmbeddedCredentials</c> and <c>DetectJwts</c>), over an ASP.NET Core request's
 /// completion event: 13 properties, 9 of them the same instances on every event (method, path, source context, service
 /// name, ...) and 4 new strings per event (request id, correlation and trace id, span id), as a server writes them. The
-/// baseline writes the same event to the null sink directly; every method builds its event the same way.
+/// baseline writes the same event to the null sink directly; every method builds its event the same way. The
+/// <c>EmbeddedCredentialsOnly</c> row is the set-up before <c>DetectJwts</c> joined the defaults.
 /// </summary>
 [MemoryDiagnoser]
 public class RedactionBothPassesBenchmarks
@@ -33,6 +34,7 @@ public class RedactionBothPassesBenchmarks
 
     Logger _plain = null!;
     Logger _bothPasses = null!;
+    Logger _embeddedCredentialsOnly = null!;
     int _request;
 
     [GlobalSetup]
@@ -40,9 +42,19 @@ public class RedactionBothPassesBenchmarks
     {
         _plain = new LoggerConfiguration().WriteTo.Sink(new DiscardingSink()).CreateLogger();
         _bothPasses = new LoggerConfiguration()
+            .Enrich.WithRedaction(Defaults)
+            .WriteTo.Redacted(s => s.Sink(new DiscardingSink()), Defaults)
+            .CreateLogger();
+        _embeddedCredentialsOnly = new LoggerConfiguration()
             .Enrich.WithRedaction(r => r.DetectEmbeddedCredentials = true)
             .WriteTo.Redacted(s => s.Sink(new DiscardingSink()), r => r.DetectEmbeddedCredentials = true)
             .CreateLogger();
+
+        static void Defaults(Serilog.Extensions.Observability.Redaction.RedactionOptions r)
+        {
+            r.DetectEmbeddedCredentials = true;
+            r.DetectJwts = true;
+        }
     }
 
     [GlobalCleanup]
@@ -50,6 +62,7 @@ public class RedactionBothPassesBenchmarks
     {
         _plain.Dispose();
         _bothPasses.Dispose();
+        _embeddedCredentialsOnly.Dispose();
     }
 
     LogEvent NextEvent()
@@ -70,6 +83,9 @@ public class RedactionBothPassesBenchmarks
 
     [Benchmark]
     public void BothPassesWithDetectorsNullSink() => _bothPasses.Write(NextEvent());
+
+    [Benchmark]
+    public void BothPassesEmbeddedCredentialsOnlyNullSink() => _embeddedCredentialsOnly.Write(NextEvent());
 
     sealed class DiscardingSink : ILogEventSink
     {
