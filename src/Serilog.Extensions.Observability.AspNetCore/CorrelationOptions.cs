@@ -12,13 +12,13 @@ public sealed class CorrelationOptions
     public const int MaxIdLength = Enrichers.CorrelationContext.MaxIdLength;
 
     /// <summary>
-    /// The request header the id is read from, and the response header it is echoed on.
-    /// The default is <c>X-Correlation-ID</c>.
+    /// The request header the id is read from, and the response header it is echoed on. The default is <c>X-Correlation-ID</c>. A header with one empty value, or spaces and tabs alone, counts as
+    /// absent; one with several values (several lines, or one line listing them) is rejected.
     /// </summary>
     public string HeaderName { get; set; } = DefaultHeaderName;
 
     /// <summary>
-    /// Further request headers tried, in order, when <see cref="HeaderName"/> is absent (for example
+    /// Further request headers tried, in order, when <see cref="HeaderName"/> is absent or empty (for example
     /// <c>X-Request-ID</c>). The default is none.
     /// </summary>
     public IList<string> AdditionalHeaderNames { get; set; } = new List<string>();

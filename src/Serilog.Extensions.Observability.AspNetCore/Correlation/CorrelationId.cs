@@ -16,6 +16,12 @@ static class CorrelationId
         return value.IndexOfAnyExcept(Acceptable) < 0;
     }
 
+    /// <summary>
+    /// Empty, <see langword="null"/> or only spaces and horizontal tabs (RFC 9110's optional white space): a field value
+    /// with nothing in it.
+    /// </summary>
+    public static bool IsBlank(ReadOnlySpan<char> value) => value.IndexOfAnyExcept(' ', '\t') < 0;
+
     static readonly SearchValues<char> Acceptable =
         SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-");
 }

@@ -130,6 +130,12 @@ sealed class CorrelationMiddleware
             if (!context.Request.Headers.TryGetValue(name, out StringValues values) || values.Count == 0)
                 continue;
 
+            // One empty field value (or optional white space alone, which RFC 9110 strips around a value; Kestrel does,
+            // the test server does not) says nothing: the header counts as absent (Serilog.Enrichers.CorrelationId took an
+            // empty one for none too), and the next name is tried. Several lines stay several values, rejected below.
+            if (values.Count == 1 && CorrelationId.IsBlank(values[0]))
+                continue;
+
             if (values.Count == 1 && values[0] is { } candidate && CorrelationId.IsAcceptable(candidate))
                 return candidate;
 

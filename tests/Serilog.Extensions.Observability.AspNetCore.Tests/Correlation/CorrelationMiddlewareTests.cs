@@ -115,10 +115,74 @@ public class CorrelationMiddlewareTests
         yield return new TestCaseData((object)new[] { new string('A', 10 * 1024) }).SetName("TenKilobytes");
         yield return new TestCaseData((object)new[] { new string('b', 129) }).SetName("OneOverTheLimit");
         yield return new TestCaseData((object)new[] { "ünïcødé-ID" }).SetName("NonAscii");
-        yield return new TestCaseData((object)new[] { "" }).SetName("Empty");
         yield return new TestCaseData((object)new[] { "has space" }).SetName("Space");
         yield return new TestCaseData((object)new[] { "<script>alert(1)</script>" }).SetName("Markup");
         yield return new TestCaseData((object)new[] { "first-id", "second-id" }).SetName("SeveralValues");
+        // One line listing two values, as a proxy that joins header lines writes them.
+        yield return new TestCaseData((object)new[] { "first-id, second-id" }).SetName("TwoValuesOnOneLine");
+        // Several lines stay several values, even when some or all of them are blank.
+        yield return new TestCaseData((object)new[] { "", "first-id" }).SetName("AnEmptyLineThenAnAcceptableOne");
+        yield return new TestCaseData((object)new[] { "", "" }).SetName("TwoEmptyLines");
+    }
+
+    static bool IsRejection(LogEvent e) => e.MessageTemplate.Text.StartsWith("Rejected the {HeaderName}", StringComparison.Ordinal);
+
+    // An empty field value, or one of optional white space only (RFC 9110 strips it around every field value): the
+    // header says nothing, as if absent. Kestrel strips it itself; the test server hands it over as it came.
+    [TestCase("")]
+    [TestCase(" ")]
+    [TestCase("\t")]
+    [TestCase(" \t  ")]
+    public async Task AnEmptyOrBlankHeaderCountsAsAbsentAndIsReplacedWithoutAWarning(string blank)
+    {
+        await using var app = await TestWeb.StartTestServerAsync(a => Pipeline(a, o => o.UseTraceIdWhenMissing = false), Services);
+
+        var context = await app.TestServer.SendAsync(ctx =>
+        {
+            ctx.Request.Method = "GET";
+            ctx.Request.Path = "/work";
+            ctx.Request.Headers["X-Correlation-ID"] = blank;
+        });
+
+        var echoed = context.Response.Headers["X-Correlation-ID"].ToString();
+        Assert.That(echoed, Does.Match("^[0-9a-f]{32}$"));
+        Assert.That(EventText.Scalar(_sink.WaitForCompletion("/work"), "CorrelationId"), Is.EqualTo(echoed));
+        // The warning is written before the completion event, in the request's own flow.
+        Assert.That(_sink.Events.Where(IsRejection), Is.Empty);
+    }
+
+    [Test]
+    public async Task AnEmptyHeaderOnKestrelIsReplacedByTheTraceIdWithoutAWarning()
+    {
+        await using var app = await TestWeb.StartKestrelAsync(a => Pipeline(a), Services);
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/work");
+        request.Headers.TryAddWithoutValidation("X-Correlation-ID", "");
+
+        var response = await client.SendAsync(request);
+
+        var completion = _sink.WaitForCompletion("/work");
+        Assert.That(response.Headers.GetValues("X-Correlation-ID").Single(), Is.EqualTo(completion.TraceId!.Value.ToHexString()));
+        Assert.That(EventText.Scalar(completion, "CorrelationId"), Is.EqualTo(completion.TraceId!.Value.ToHexString()));
+        Assert.That(_sink.Events.Where(IsRejection), Is.Empty);
+    }
+
+    [Test]
+    public async Task AnEmptyMainHeaderLetsTheAdditionalHeadersBeTried()
+    {
+        await using var app = await TestWeb.StartTestServerAsync(a => Pipeline(a, o => o.AdditionalHeaderNames.Add("X-Request-ID")), Services);
+
+        var context = await app.TestServer.SendAsync(ctx =>
+        {
+            ctx.Request.Method = "GET";
+            ctx.Request.Path = "/work";
+            ctx.Request.Headers["X-Correlation-ID"] = "";
+            ctx.Request.Headers["X-Request-ID"] = "req-7";
+        });
+
+        Assert.That(context.Response.Headers["X-Correlation-ID"].ToString(), Is.EqualTo("req-7"));
+        Assert.That(EventText.Scalar(_sink.WaitForCompletion("/work"), "CorrelationId"), Is.EqualTo("req-7"));
+        Assert.That(_sink.Events.Where(IsRejection), Is.Empty);
     }
 
     [Test]

@@ -164,6 +164,25 @@ public class SerilogEnrichersCorrelationIdTests
         });
     }
 
+    [Test]
+    public async Task AnEmptyHeaderIsTakenAsAbsentByTheirHeaderEnricherAndOurs()
+    {
+        var theirs = await RunAsync(Setup.TheirHeaderEnricher, "");
+        var ours = await RunAsync(Setup.Ours, "");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(theirs.HandlerId, Does.Match(TheirNewId));
+            Assert.That(theirs.Echo, Is.EqualTo(theirs.HandlerId));
+
+            // As without a header: the trace id, echoed, and no warning.
+            Assert.That(ours.HandlerId, Is.EqualTo(ours.RequestTraceId).And.Match("^[0-9a-f]{32}$"));
+            Assert.That(ours.CompletionId, Is.EqualTo(ours.RequestTraceId));
+            Assert.That(ours.Echo, Is.EqualTo(ours.RequestTraceId));
+            Assert.That(ours.Rejections, Is.Empty);
+        });
+    }
+
     public static IEnumerable<TestCaseData> InvalidHeaders()
     {
         yield return new TestCaseData(new string('a', CorrelationOptions.MaxIdLength + 1)).SetName("{m}(OneOverTheLimit)");
