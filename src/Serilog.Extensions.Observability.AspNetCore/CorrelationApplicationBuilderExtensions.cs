@@ -12,7 +12,7 @@ public static class CorrelationApplicationBuilderExtensions
     /// <summary>
     /// Adds middleware that takes the request's correlation id from its header (default
     /// <c>X-Correlation-ID</c>; accepted only when it is 1 to 128 characters of <c>[A-Za-z0-9._:-]</c>; an empty one
-    /// counts as absent),
+    /// counts as absent; none is read when <see cref="CorrelationOptions.TrustIncomingId"/> is off),
     /// else the W3C trace id, else a new id; makes it the ambient <c>CorrelationContext</c> for the rest of the
     /// request, opens a <c>UserContext</c> read from <c>HttpContext.User</c>, and echoes the id on the response.
     /// Place it first, before <c>UseSerilogRequestLogging()</c>, so every event of the request carries the id.

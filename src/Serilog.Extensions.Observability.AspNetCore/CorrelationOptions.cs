@@ -12,16 +12,33 @@ public sealed class CorrelationOptions
     public const int MaxIdLength = Enrichers.CorrelationContext.MaxIdLength;
 
     /// <summary>
-    /// The request header the id is read from, and the response header it is echoed on. The default is <c>X-Correlation-ID</c>. A header with one empty value, or spaces and tabs alone, counts as
+    /// The request header the id is read from (unless <see cref="TrustIncomingId"/> is off), and the response header it is
+    /// echoed on. The default is <c>X-Correlation-ID</c>. A header with one empty value, or spaces and tabs alone, counts as
     /// absent; one with several values (several lines, or one line listing them) is rejected.
     /// </summary>
     public string HeaderName { get; set; } = DefaultHeaderName;
 
     /// <summary>
     /// Further request headers tried, in order, when <see cref="HeaderName"/> is absent or empty (for example
-    /// <c>X-Request-ID</c>). The default is none.
+    /// <c>X-Request-ID</c>). The default is none. Not read when <see cref="TrustIncomingId"/> is off.
     /// </summary>
     public IList<string> AdditionalHeaderNames { get; set; } = new List<string>();
+
+    /// <summary>
+    /// Take the correlation id from the request's headers (<see cref="HeaderName"/>, then
+    /// <see cref="AdditionalHeaderNames"/>) when it is acceptable. The default is <see langword="true"/>.
+    /// </summary>
+    /// <remarks>
+    /// Set it to <see langword="false"/> on a service that faces the public internet, where a caller must not choose the id
+    /// its requests are logged under: no request header is read, and every request gets the id a request without one gets
+    /// (see <see cref="UseTraceIdWhenMissing"/>: the W3C trace id, else a new id). Nothing is logged about the ignored
+    /// headers, whatever they hold, so a caller cannot make the service write a warning per request either. The id is still
+    /// echoed on <see cref="HeaderName"/> when <see cref="EchoResponseHeader"/> is on, never the value the caller sent
+    /// there; <see cref="AdditionalHeaderNames"/> are still validated, not read. A caller that sends a <c>traceparent</c>
+    /// still chooses the trace id (ASP.NET Core continues the caller's trace): set <see cref="UseTraceIdWhenMissing"/> to
+    /// <see langword="false"/> as well for a new id on every request, whatever the caller sends.
+    /// </remarks>
+    public bool TrustIncomingId { get; set; } = true;
 
     /// <summary>
     /// Use the current W3C trace id when the request carries no acceptable id. The default is

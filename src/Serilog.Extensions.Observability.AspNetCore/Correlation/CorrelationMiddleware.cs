@@ -28,10 +28,15 @@ sealed class CorrelationMiddleware
         _next = next;
         _options = options;
         _leaveErrorsToOuterHandlers = leaveErrorsToOuterHandlers;
-        var names = new List<string> { options.HeaderName };
-        foreach (var name in options.AdditionalHeaderNames)
+        // Not trusting incoming ids: no header is read at all, so whatever a caller sends is neither used nor logged.
+        var names = new List<string>();
+        if (options.TrustIncomingId)
         {
-            if (!string.IsNullOrWhiteSpace(name)) names.Add(name);
+            names.Add(options.HeaderName);
+            foreach (var name in options.AdditionalHeaderNames)
+            {
+                if (!string.IsNullOrWhiteSpace(name)) names.Add(name);
+            }
         }
 
         _headerNames = names.ToArray();

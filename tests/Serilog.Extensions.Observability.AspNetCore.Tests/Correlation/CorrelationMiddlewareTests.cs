@@ -186,6 +186,128 @@ public class CorrelationMiddlewareTests
     }
 
     [Test]
+    public void IncomingIdsAreTrustedByDefault() => Assert.That(new CorrelationOptions().TrustIncomingId, Is.True);
+
+    [Test]
+    public async Task WithTrustIncomingIdOffAnAcceptableIdIsIgnoredAndTheTraceIdIsUsedAndEchoed()
+    {
+        await using var app = await TestWeb.StartKestrelAsync(a => Pipeline(a, o =>
+        {
+            o.TrustIncomingId = false;
+            o.AdditionalHeaderNames.Add("X-Request-ID");
+        }), Services);
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/work");
+        request.Headers.Add("X-Correlation-ID", "chosen-by-the-caller-1");
+        request.Headers.Add("X-Request-ID", "chosen-by-the-caller-2");
+
+        var response = await client.SendAsync(request);
+
+        var completion = _sink.WaitForCompletion("/work");
+        var traceId = completion.TraceId!.Value.ToHexString();
+        var handler = _sink.WaitFor(e => e.MessageTemplate.Text == "Handler ran").Single();
+        Assert.That(response.Headers.GetValues("X-Correlation-ID").Single(), Is.EqualTo(traceId));
+        Assert.That(EventText.Scalar(completion, "CorrelationId"), Is.EqualTo(traceId));
+        Assert.That(EventText.Scalar(handler, "CorrelationId"), Is.EqualTo(traceId));
+        Assert.That(_sink.Events.Where(IsRejection), Is.Empty);
+        Assert.That(_sink.Events.Select(EventText.Of), Has.None.Contains("chosen-by-the-caller"), "An ignored id reached an event.");
+    }
+
+    [Test]
+    public async Task WithTrustIncomingIdOffAndNoTraceIdEachRequestGetsANewIdWhateverItSends()
+    {
+        await using var app = await TestWeb.StartTestServerAsync(a => Pipeline(a, o =>
+        {
+            o.TrustIncomingId = false;
+            o.UseTraceIdWhenMissing = false;
+        }), Services);
+
+        async Task<string> SendAsync(string header)
+        {
+            var context = await app.TestServer.SendAsync(ctx =>
+            {
+                ctx.Request.Method = "GET";
+                ctx.Request.Path = "/work";
+                ctx.Request.Headers["X-Correlation-ID"] = header;
+            });
+            return context.Response.Headers["X-Correlation-ID"].ToString();
+        }
+
+        var first = await SendAsync("same-id");
+        var second = await SendAsync("same-id");
+
+        Assert.That(first, Does.Match("^[0-9a-f]{32}$"));
+        Assert.That(second, Does.Match("^[0-9a-f]{32}$").And.Not.EqualTo(first));
+        var completions = _sink.WaitFor(e => e.Properties.ContainsKey("RequestPath"), 2);
+        Assert.That(completions.Select(e => EventText.Scalar(e, "CorrelationId")), Is.EquivalentTo(new[] { first, second }));
+    }
+
+    [Test]
+    public async Task WithTrustIncomingIdOffATraceparentStillChoosesTheTraceIdUnlessTheTraceIdIsNotUsed()
+    {
+        // What the option's docs say: ASP.NET Core continues the caller's trace, so only a new id escapes the caller's choice.
+        const string callersTrace = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+        async Task<string> SendAsync(bool useTraceId)
+        {
+            await using var app = await TestWeb.StartTestServerAsync(a => Pipeline(a, o =>
+            {
+                o.TrustIncomingId = false;
+                o.UseTraceIdWhenMissing = useTraceId;
+            }), Services);
+            var context = await app.TestServer.SendAsync(ctx =>
+            {
+                ctx.Request.Method = "GET";
+                ctx.Request.Path = "/work";
+                ctx.Request.Headers["traceparent"] = $"00-{callersTrace}-00f067aa0ba902b7-01";
+                ctx.Request.Headers["X-Correlation-ID"] = "chosen-by-the-caller";
+            });
+            return context.Response.Headers["X-Correlation-ID"].ToString();
+        }
+
+        Assert.That(await SendAsync(useTraceId: true), Is.EqualTo(callersTrace));
+        Assert.That(await SendAsync(useTraceId: false), Does.Match("^[0-9a-f]{32}$").And.Not.EqualTo(callersTrace));
+    }
+
+    [Test]
+    public async Task WithTrustIncomingIdOffAHostileHeaderIsIgnoredWithoutAWarning()
+    {
+        await using var app = await TestWeb.StartTestServerAsync(a => Pipeline(a, o => o.TrustIncomingId = false), Services);
+
+        var context = await app.TestServer.SendAsync(ctx =>
+        {
+            ctx.Request.Method = "GET";
+            ctx.Request.Path = "/work";
+            ctx.Request.Headers["X-Correlation-ID"] = new string('A', 10 * 1024);
+        });
+
+        var echoed = context.Response.Headers["X-Correlation-ID"].ToString();
+        Assert.That(echoed, Does.Match("^[0-9a-f]{32}$"));
+        Assert.That(EventText.Scalar(_sink.WaitForCompletion("/work"), "CorrelationId"), Is.EqualTo(echoed));
+        Assert.That(_sink.Events.Where(IsRejection), Is.Empty);
+    }
+
+    [Test]
+    public async Task WithTrustIncomingIdAndTheEchoOffNoHeaderIsSent()
+    {
+        await using var app = await TestWeb.StartTestServerAsync(a => Pipeline(a, o =>
+        {
+            o.TrustIncomingId = false;
+            o.EchoResponseHeader = false;
+        }), Services);
+
+        var context = await app.TestServer.SendAsync(ctx =>
+        {
+            ctx.Request.Method = "GET";
+            ctx.Request.Path = "/work";
+            ctx.Request.Headers["X-Correlation-ID"] = "chosen-by-the-caller";
+        });
+
+        Assert.That(context.Response.Headers.ContainsKey("X-Correlation-ID"), Is.False);
+        Assert.That(EventText.Scalar(_sink.WaitForCompletion("/work"), "CorrelationId"), Does.Match("^[0-9a-f]{32}$"));
+    }
+
+    [Test]
     public async Task TheRejectedHeaderWarningCarriesTheIdTheRequestIsAnsweredWith()
     {
         await using var app = await TestWeb.StartTestServerAsync(a =>

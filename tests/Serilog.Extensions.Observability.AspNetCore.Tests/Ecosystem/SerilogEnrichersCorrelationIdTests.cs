@@ -64,10 +64,18 @@ public class SerilogEnrichersCorrelationIdTests
 
     /// <summary>An app as each package's README sets it up; its handler logs one event unless told not to.</summary>
     static Task<RunningApp> StartAsync(Setup setup, Logger logger, Func<Task>? gate = null, bool logInHandler = true,
-        bool addHttpContextAccessor = true) =>
+        bool addHttpContextAccessor = true, Action<CorrelationOptions>? configure = null) =>
         TestWeb.StartTestServerAsync(app =>
         {
-            if (UsesOurs(setup)) app.UseCorrelation(o => o.Logger = logger);
+            if (UsesOurs(setup))
+            {
+                app.UseCorrelation(o =>
+                {
+                    o.Logger = logger;
+                    configure?.Invoke(o);
+                });
+            }
+
             app.UseSerilogRequestLogging(o => o.Logger = logger);
             app.MapGet("/work/{request}", async (string request) =>
             {
@@ -104,11 +112,13 @@ public class SerilogEnrichersCorrelationIdTests
     static IEnumerable<string> ScalarTexts(LogEvent logEvent) =>
         logEvent.Properties.Values.OfType<ScalarValue>().Select(v => v.Value?.ToString() ?? "");
 
-    static async Task<Outcome> RunAsync(Setup setup, StringValues header, bool logInHandler = true, bool addHttpContextAccessor = true)
+    static async Task<Outcome> RunAsync(Setup setup, StringValues header, bool logInHandler = true, bool addHttpContextAccessor = true,
+        Action<CorrelationOptions>? configure = null)
     {
         var sink = new WaitingSink();
         using var logger = CreateLogger(setup, sink);
-        await using var app = await StartAsync(setup, logger, logInHandler: logInHandler, addHttpContextAccessor: addHttpContextAccessor);
+        await using var app = await StartAsync(setup, logger, logInHandler: logInHandler, addHttpContextAccessor: addHttpContextAccessor,
+            configure: configure);
         var context = await SendAsync(app, header);
         var completion = sink.WaitForCompletion("/work/one");
         var handler = logInHandler ? sink.WaitFor(e => e.MessageTemplate.Text.StartsWith("Handler ran", StringComparison.Ordinal)).Single() : null;
@@ -180,6 +190,27 @@ public class SerilogEnrichersCorrelationIdTests
             Assert.That(ours.CompletionId, Is.EqualTo(ours.RequestTraceId));
             Assert.That(ours.Echo, Is.EqualTo(ours.RequestTraceId));
             Assert.That(ours.Rejections, Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task WithTrustIncomingIdOffOursIgnoresTheHeaderAsTheirWithCorrelationIdDidAndEchoesItsOwnId()
+    {
+        const string id = "order-42.retry:1_a";
+
+        var theirEnricher = await RunAsync(Setup.TheirEnricher, id);
+        var ours = await RunAsync(Setup.Ours, id, configure: o => o.TrustIncomingId = false);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(theirEnricher.HandlerId, Does.Match(TheirNewId));
+            Assert.That(theirEnricher.Echo, Is.Empty);
+
+            Assert.That(ours.HandlerId, Is.EqualTo(ours.RequestTraceId).And.Match("^[0-9a-f]{32}$"));
+            Assert.That(ours.CompletionId, Is.EqualTo(ours.RequestTraceId));
+            Assert.That(ours.Echo, Is.EqualTo(ours.RequestTraceId));
+            Assert.That(ours.Rejections, Is.Empty);
+            Assert.That(ours.Events.SelectMany(ScalarTexts), Has.None.Contains(id));
         });
     }
 
