@@ -171,6 +171,19 @@ public static class CorrelationPropagation
         CorrelationContext.Begin(TryExtract(headers, out var id, headerName) ? id : null);
 
     /// <summary>
+    /// Begins a correlation scope with the id read from any carrier through <paramref name="getter"/> (a job's parameters,
+    /// a client library's message), or a new id when there is none or it is not valid; same validation as
+    /// <see cref="TryExtract{TCarrier}"/>.
+    /// </summary>
+    /// <typeparam name="TCarrier">The carrier type.</typeparam>
+    /// <param name="carrier">The carrier.</param>
+    /// <param name="getter">Returns one header's value, or <see langword="null"/> when absent: carrier, name.</param>
+    /// <param name="headerName">The header name; default <see cref="DefaultHeaderName"/>.</param>
+    /// <returns>The scope; dispose it when the message is handled.</returns>
+    public static IDisposable BeginFrom<TCarrier>(TCarrier carrier, Func<TCarrier, string, string?> getter, string headerName = DefaultHeaderName) =>
+        CorrelationContext.Begin(TryExtract(carrier, getter, out var id, headerName) ? id : null);
+
+    /// <summary>
     /// Sets the header, first removing it under any other spelling of the name: TryExtract matches names ignoring case,
     /// so an old value left beside the new one would be read by a consumer that spells the name that way.
     /// </summary>

@@ -151,6 +151,49 @@ public class CorrelationPropagationTests
     }
 
     [Test]
+    public void BeginFromThroughAGetterBeginsTheCarriersIdUnderTheGivenName()
+    {
+        var jobParameters = new Dictionary<string, string> { ["CorrelationId"] = "job-7", ["X-Correlation-ID"] = "other" };
+        string? seen;
+        using (CorrelationPropagation.BeginFrom(jobParameters, static (p, name) => p.GetValueOrDefault(name), "CorrelationId"))
+            seen = CorrelationContext.CurrentId;
+
+        Assert.That(seen, Is.EqualTo("job-7"));
+        Assert.That(CorrelationContext.CurrentId, Is.Null);
+    }
+
+    [TestCaseSource(nameof(HostileValues))]
+    public void BeginFromThroughAGetterReplacesAHostileValueByANewId(string hostile)
+    {
+        using (CorrelationPropagation.BeginFrom(hostile, static (c, _) => c))
+            Assert.That(CorrelationContext.CurrentId, Does.Match("^[0-9a-f]{32}$"));
+    }
+
+    [Test]
+    public void BeginFromThroughAGetterBeginsANewIdWhenTheCarrierHasNone()
+    {
+        string? first, second;
+        using (CorrelationPropagation.BeginFrom(new object(), static (_, _) => null))
+            first = CorrelationContext.CurrentId;
+        using (CorrelationPropagation.BeginFrom(new object(), static (_, _) => null))
+            second = CorrelationContext.CurrentId;
+
+        Assert.That(first, Does.Match("^[0-9a-f]{32}$"));
+        Assert.That(second, Does.Match("^[0-9a-f]{32}$").And.Not.EqualTo(first));
+    }
+
+    [Test]
+    public void BeginFromThroughAGetterChecksItsArguments()
+    {
+        var getter = Assert.Throws<ArgumentNullException>(() => CorrelationPropagation.BeginFrom("carrier", null!));
+        var name = Assert.Throws<ArgumentException>(() => CorrelationPropagation.BeginFrom("carrier", static (c, _) => c, " "));
+
+        Assert.That(getter!.ParamName, Is.EqualTo("getter"));
+        Assert.That(name!.ParamName, Is.EqualTo("headerName"));
+        Assert.That(CorrelationContext.CurrentId, Is.Null);
+    }
+
+    [Test]
     public void ABlankHeaderNameIsAConfigurationError()
     {
         var ex = Assert.Throws<ArgumentException>(() => CorrelationPropagation.Inject(new Dictionary<string, string>(), " "));
