@@ -1,0 +1,465 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Runtime.CompilerServices;
+using System.Security.Claims;
+using System.Text.Json;
+using Hangfire;
+using Hangfire.Client;
+using Hangfire.Common;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
+using Serilog.Extensions.Observability.Enrichers;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.AspNetCore.Tests.Ecosystem;
+
+/// <summary>
+/// Hangfire 1.8 (Hangfire.Core, Hangfire.NetCore, Hangfire.InMemory) in an API set up as the READMEs show:
+/// <c>AddObservability()</c> writing CLEF to a RollingJson file, <c>UseCorrelation()</c>, <c>UseSerilogRequestLogging()</c>,
+/// on real Kestrel, with <c>AddHangfire()</c> and an in-process <c>AddHangfireServer()</c> of one worker, so that jobs
+/// run one after another on the same thread. A request enqueues a job; the job logs through <c>ILogger&lt;T&gt;</c> and
+/// signals the test. Without a filter a job's events carry nothing of the request; with the README's
+/// <see cref="CorrelationJobFilter"/> they carry the request's correlation id. Asserted on the file's lines.
+/// </summary>
+[NonParallelizable] // Log.Logger, Hangfire's JobStorage.Current and GlobalJobFilters are process-wide.
+public class HangfireTests
+{
+    const string UserHeader = "X-Test-User";
+
+    // The host's late logger (events after it is disposed) becomes Log.Logger; the next test must not inherit it.
+    [TearDown]
+    public void CloseLateLogger() => Log.CloseAndFlush();
+
+    sealed class App(WebApplication web, TempFolder logs, JobProbe probe, object[] filters) : IAsyncDisposable
+    {
+        bool _disposed;
+
+        public JobProbe Probe => probe;
+
+        public HttpClient Client { get; } = new()
+        {
+            BaseAddress = new Uri(web.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single()),
+        };
+
+        public IBackgroundJobClient Jobs => web.Services.GetRequiredService<IBackgroundJobClient>();
+
+        /// <summary>Stops the host (the Hangfire server waits for its worker), which flushes and closes the file; its events.</summary>
+        public async Task<Events> StopAndReadAsync()
+        {
+            await StopAsync();
+            return new Events(LogFileEvents.Read(logs.Path), string.Concat(Directory.GetFiles(logs.Path).Select(File.ReadAllText)));
+        }
+
+        async Task StopAsync()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            Client.Dispose();
+            try
+            {
+                await web.StopAsync();
+                await web.DisposeAsync();
+            }
+            finally
+            {
+                foreach (var filter in filters) GlobalJobFilters.Filters.Remove(filter);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await StopAsync();
+            }
+            finally
+            {
+                logs.Dispose();
+            }
+        }
+    }
+
+    sealed record Events(List<JsonElement> All, string File)
+    {
+        /// <summary>The event the job with <paramref name="tag"/> logged.</summary>
+        public JsonElement Job(string tag) =>
+            All.Single(e => LogFileEvents.Prop(e, "@mt") == ReportJob.Message && LogFileEvents.Prop(e, "Tag") == tag);
+
+        /// <summary>The filter's timer summaries of the jobs that ran <paramref name="method"/>, in order.</summary>
+        public List<JsonElement> Summaries(string method) =>
+            All.Where(e => LogFileEvents.Prop(e, "Pipeline") == "ReportJob." + method && e.TryGetProperty("Stages", out _)).ToList();
+    }
+
+    sealed record Answer(string CorrelationId, string? UserId, string? TraceId);
+
+    static async Task<App> StartAsync(object[]? filters = null, Func<IDisposable>? startInside = null,
+        [CallerMemberName] string caller = "")
+    {
+        filters ??= [];
+        var logs = TempFolder.ForCaller(caller);
+        var probe = new JobProbe();
+        var builder = TestWeb.ProductionBuilder();
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:WriteTo:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(logs.Path, "app-.json"),
+        });
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        builder.Services.AddSingleton(probe);
+        builder.Services.AddHangfire(c =>
+        {
+            c.UseInMemoryStorage();
+            foreach (var filter in filters) c.UseFilter(filter);
+        });
+        // A retry is a scheduled job: looked for every 100 ms instead of every 15 s.
+        builder.Services.AddHangfireServer(o =>
+        {
+            o.WorkerCount = 1;
+            o.SchedulePollingInterval = TimeSpan.FromMilliseconds(100);
+        });
+        var app = builder.Build();
+        app.UseCorrelation();
+        app.UseSerilogRequestLogging();
+        // Authentication as far as UseCorrelation() is concerned: the request's user, from a header.
+        app.Use((context, next) =>
+        {
+            if (context.Request.Headers.TryGetValue(UserHeader, out var user))
+                context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", user.ToString())], "Test"));
+            return next(context);
+        });
+        app.MapPost("/reports/{tag}", (string tag, string? then, bool? async, IBackgroundJobClient jobs, ILogger<HangfireTests> logger) =>
+        {
+            var jobId = then is not null ? jobs.Enqueue<ReportJob>(j => j.RunThenEnqueue(tag, then))
+                : async == true ? jobs.Enqueue<ReportJob>(j => j.RunAsync(tag))
+                : tag.StartsWith("fail", StringComparison.Ordinal) ? jobs.Enqueue<ReportJob>(j => j.Fail(tag))
+                : tag.StartsWith("retry", StringComparison.Ordinal) ? jobs.Enqueue<ReportJob>(j => j.FailFirstAttempt(tag))
+                : jobs.Enqueue<ReportJob>(j => j.Run(tag));
+            logger.LogInformation("Enqueued report {Tag} as job {JobId}", tag, jobId);
+            return new Answer(CorrelationContext.CurrentId!, UserContext.Current?.UserId, Activity.Current?.TraceId.ToHexString());
+        });
+        try
+        {
+            using (startInside?.Invoke())
+                await app.StartAsync();
+        }
+        catch
+        {
+            foreach (var filter in filters) GlobalJobFilters.Filters.Remove(filter);
+            throw;
+        }
+
+        return new App(app, logs, probe, filters);
+    }
+
+    static async Task<Answer> PostAsync(App app, string path, string? correlationId = null, string? user = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path);
+        if (correlationId is not null) request.Headers.Add("X-Correlation-ID", correlationId);
+        if (user is not null) request.Headers.Add(UserHeader, user);
+        using var response = await app.Client.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<Answer>())!;
+    }
+
+    static string? Prop(JsonElement e, string name) => LogFileEvents.Prop(e, name);
+
+    [Test]
+    public async Task WithoutAFilterAJobEnqueuedDuringARequestCarriesNoneOfTheRequestsIds()
+    {
+        Events events;
+        await using (var app = await StartAsync())
+        {
+            await PostAsync(app, "/reports/a", "request-a", "ann");
+            await app.Probe.WaitAsync("a");
+            await PostAsync(app, "/reports/b", "request-b", "bob");
+            await app.Probe.WaitAsync("b");
+            events = await app.StopAndReadAsync();
+        }
+
+        var enqueued = events.All.Where(e => Prop(e, "@mt")!.StartsWith("Enqueued", StringComparison.Ordinal)).ToList();
+        Assert.Multiple(() =>
+        {
+            // The requests' own events have their ids: what the jobs could have carried.
+            Assert.That(enqueued.Select(e => Prop(e, "CorrelationId")), Is.EqualTo(new[] { "request-a", "request-b" }));
+            Assert.That(enqueued.Select(e => Prop(e, "UserId")), Is.EqualTo(new[] { "ann", "bob" }));
+            Assert.That(enqueued.Select(e => Prop(e, "TraceId")), Has.All.Not.Null);
+            foreach (var tag in new[] { "a", "b" })
+            {
+                var job = events.Job(tag);
+                Assert.That(job.TryGetProperty("CorrelationId", out _), Is.False, tag);
+                Assert.That(job.TryGetProperty("UserId", out _), Is.False, tag);
+                Assert.That(job.TryGetProperty("TraceId", out _), Is.False, tag);
+            }
+        });
+    }
+
+    [TestCase(false, TestName = "{m}(without a filter)")]
+    [TestCase(true, TestName = "{m}(with the README's filter)")]
+    public async Task ScopesAJobLeavesOpenDoNotReachTheNextJobOnItsWorker(bool withFilter)
+    {
+        JobRun leaving, next;
+        Events events;
+        await using (var app = await StartAsync(withFilter ? [new CorrelationJobFilter()] : null))
+        {
+            app.Jobs.Enqueue<ReportJob>(j => j.RunLeavingScopesOpen("leaving", "left-open", "carl"));
+            leaving = await app.Probe.WaitAsync("leaving");
+            app.Jobs.Enqueue<ReportJob>(j => j.Run("next"));
+            next = await app.Probe.WaitAsync("next");
+            events = await app.StopAndReadAsync();
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(next.ThreadId, Is.EqualTo(leaving.ThreadId), "one worker thread ran both jobs");
+            Assert.That(Prop(events.Job("leaving"), "CorrelationId"), Is.EqualTo("left-open"));
+            Assert.That(Prop(events.Job("leaving"), "UserId"), Is.EqualTo("carl"));
+            Assert.That(Prop(events.Job("next"), "CorrelationId"), withFilter ? Does.Match("^[0-9a-f]{32}$") : Is.Null);
+            Assert.That(Prop(events.Job("next"), "UserId"), Is.Null);
+            Assert.That(next.CorrelationId, Is.EqualTo(Prop(events.Job("next"), "CorrelationId")));
+        });
+    }
+
+    [TestCase(false, TestName = "{m}(without a filter)")]
+    [TestCase(true, TestName = "{m}(with the README's filter)")]
+    public async Task AServerStartedInsideScopesGivesItsWorkerThreadsThoseScopesUnlessTheFilterOpensTheJobsOwn(bool withFilter)
+    {
+        // Hangfire's worker threads are started with the execution context of the flow that starts the server, so a
+        // Program.cs that starts the host inside scopes of its own gives every job that id and that user.
+        Answer request;
+        Events events;
+        await using (var app = await StartAsync(withFilter ? [new CorrelationJobFilter()] : null,
+                         startInside: () => new Scopes(CorrelationContext.Begin("startup"), UserContext.Begin("startup-user"))))
+        {
+            request = await PostAsync(app, "/reports/a", "request-a", "ann");
+            await app.Probe.WaitAsync("a");
+            app.Jobs.Enqueue<ReportJob>(j => j.RunAsync("b"));
+            await app.Probe.WaitAsync("b");
+            events = await app.StopAndReadAsync();
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(request, Is.EqualTo(new Answer("request-a", "ann", request.TraceId)));
+            if (withFilter)
+            {
+                Assert.That(Prop(events.Job("a"), "CorrelationId"), Is.EqualTo("request-a"));
+                Assert.That(Prop(events.Job("b"), "CorrelationId"), Does.Match("^[0-9a-f]{32}$"));
+                Assert.That(Prop(events.Job("a"), "UserId"), Is.Null);
+                Assert.That(Prop(events.Job("b"), "UserId"), Is.Null);
+            }
+            else
+            {
+                Assert.That(Prop(events.Job("a"), "CorrelationId"), Is.EqualTo("startup"));
+                Assert.That(Prop(events.Job("b"), "CorrelationId"), Is.EqualTo("startup"));
+                Assert.That(Prop(events.Job("a"), "UserId"), Is.EqualTo("startup-user"));
+                Assert.That(Prop(events.Job("b"), "UserId"), Is.EqualTo("startup-user"));
+            }
+        });
+    }
+
+    sealed class Scopes(IDisposable correlation, IDisposable user) : IDisposable
+    {
+        public void Dispose()
+        {
+            user.Dispose();
+            correlation.Dispose();
+        }
+    }
+
+    [Test]
+    public async Task WithTheFilterAJobEnqueuedDuringARequestLogsThatRequestsCorrelationIdAndNoUser()
+    {
+        Events events;
+        await using (var app = await StartAsync([new CorrelationJobFilter()]))
+        {
+            await PostAsync(app, "/reports/a", "request-a", "ann");
+            await app.Probe.WaitAsync("a");
+            await PostAsync(app, "/reports/b?async=true", "request-b", "bob");
+            await app.Probe.WaitAsync("b");
+            await PostAsync(app, "/reports/c", "request-c");
+            await app.Probe.WaitAsync("c");
+            events = await app.StopAndReadAsync();
+        }
+
+        var runs = events.Summaries("Run");
+        var runAsync = events.Summaries("RunAsync");
+        Assert.Multiple(() =>
+        {
+            Assert.That(Prop(events.Job("a"), "CorrelationId"), Is.EqualTo("request-a"));
+            Assert.That(Prop(events.Job("b"), "CorrelationId"), Is.EqualTo("request-b"));
+            Assert.That(Prop(events.Job("c"), "CorrelationId"), Is.EqualTo("request-c"));
+            foreach (var tag in new[] { "a", "b", "c" })
+                Assert.That(Prop(events.Job(tag), "UserId"), Is.Null, tag);
+
+            // The timer's summary of each job, in the job's correlation.
+            Assert.That(runs.Select(e => Prop(e, "CorrelationId")), Is.EqualTo(new[] { "request-a", "request-c" }));
+            Assert.That(runAsync.Select(e => Prop(e, "CorrelationId")), Is.EqualTo(new[] { "request-b" }));
+            Assert.That(runs.Concat(runAsync).Select(e => Prop(e, "Outcome")), Has.All.EqualTo("completed"));
+            Assert.That(runs.Concat(runAsync).Select(e => Prop(e, "@l")), Has.All.Null, "Information");
+        });
+    }
+
+    [Test]
+    public async Task WithTheFilterAJobEnqueuedDuringARequestWithoutACorrelationHeaderCarriesTheRequestsTraceId()
+    {
+        Answer request;
+        Events events;
+        await using (var app = await StartAsync([new CorrelationJobFilter()]))
+        {
+            request = await PostAsync(app, "/reports/a");
+            await app.Probe.WaitAsync("a");
+            events = await app.StopAndReadAsync();
+        }
+
+        Assert.Multiple(() =>
+        {
+            // UseCorrelation() takes the trace id for a request that brings no id; the job's events join the trace by it.
+            Assert.That(request.TraceId, Does.Match("^[0-9a-f]{32}$"));
+            Assert.That(request.CorrelationId, Is.EqualTo(request.TraceId));
+            Assert.That(Prop(events.Job("a"), "CorrelationId"), Is.EqualTo(request.TraceId));
+        });
+    }
+
+    [Test]
+    public async Task WithTheFilterJobsEnqueuedOutsideAnyScopeGetAnIdEachAndAJobEnqueuedByAJobGetsItsId()
+    {
+        Events events;
+        await using (var app = await StartAsync([new CorrelationJobFilter()]))
+        {
+            Assert.That(CorrelationContext.CurrentId, Is.Null);
+            Assert.That(Activity.Current, Is.Null);
+            app.Jobs.Enqueue<ReportJob>(j => j.Run("a"));
+            await app.Probe.WaitAsync("a");
+            app.Jobs.Enqueue<ReportJob>(j => j.RunThenEnqueue("b", "b-child"));
+            await app.Probe.WaitAsync("b");
+            await app.Probe.WaitAsync("b-child");
+            await PostAsync(app, "/reports/c?then=c-child", "request-c");
+            await app.Probe.WaitAsync("c-child");
+            events = await app.StopAndReadAsync();
+        }
+
+        var a = Prop(events.Job("a"), "CorrelationId");
+        var b = Prop(events.Job("b"), "CorrelationId");
+        Assert.Multiple(() =>
+        {
+            Assert.That(a, Does.Match("^[0-9a-f]{32}$"));
+            Assert.That(b, Does.Match("^[0-9a-f]{32}$").And.Not.EqualTo(a));
+            Assert.That(Prop(events.Job("b-child"), "CorrelationId"), Is.EqualTo(b));
+            Assert.That(Prop(events.Job("c"), "CorrelationId"), Is.EqualTo("request-c"));
+            Assert.That(Prop(events.Job("c-child"), "CorrelationId"), Is.EqualTo("request-c"));
+        });
+    }
+
+    [Test]
+    public async Task WithTheFilterAFailedJobsSummaryIsAnErrorInItsCorrelationAndTheNextJobHasAnIdOfItsOwn()
+    {
+        Events events;
+        await using (var app = await StartAsync([new CorrelationJobFilter()]))
+        {
+            await PostAsync(app, "/reports/fail-a", "request-f");
+            await app.Probe.WaitAsync("fail-a");
+            app.Jobs.Enqueue<ReportJob>(j => j.Run("next"));
+            await app.Probe.WaitAsync("next");
+            events = await app.StopAndReadAsync();
+        }
+
+        var failed = events.Summaries("Fail").Single();
+        var hangfireFailure = events.All.Single(e => Prop(e, "SourceContext") == "Hangfire.AutomaticRetryAttribute");
+        Assert.Multiple(() =>
+        {
+            Assert.That(Prop(events.Job("fail-a"), "CorrelationId"), Is.EqualTo("request-f"));
+            Assert.That(Prop(failed, "CorrelationId"), Is.EqualTo("request-f"));
+            Assert.That(Prop(failed, "Outcome"), Is.EqualTo("failed"));
+            Assert.That(Prop(failed, "@l"), Is.EqualTo("Error"));
+            Assert.That(Prop(failed, "@x"), Does.Contain("The report failed."));
+            Assert.That(Prop(events.Job("next"), "CorrelationId"), Does.Match("^[0-9a-f]{32}$"));
+            // Hangfire's own report of the failure is written after the filter's OnPerformed, when the job changes state.
+            Assert.That(Prop(hangfireFailure, "@x"), Does.Contain("The report failed."));
+            Assert.That(Prop(hangfireFailure, "CorrelationId"), Is.Null);
+        });
+    }
+
+    [Test]
+    public async Task WithTheFilterARetryRunsWithTheIdOfTheFirstAttempt()
+    {
+        Events events;
+        await using (var app = await StartAsync([new CorrelationJobFilter()]))
+        {
+            await PostAsync(app, "/reports/retry-a", "request-r");
+            await app.Probe.WaitAsync("retry-a");
+            events = await app.StopAndReadAsync();
+        }
+
+        var attempts = events.All.Where(e => Prop(e, "Tag") == "retry-a" && Prop(e, "Attempt") is not null).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(attempts.Select(e => Prop(e, "Attempt")), Is.EqualTo(new[] { "1", "2" }));
+            Assert.That(attempts.Select(e => Prop(e, "CorrelationId")), Has.All.EqualTo("request-r"));
+            Assert.That(events.Summaries("FailFirstAttempt").Select(e => Prop(e, "Outcome")), Is.EqualTo(new[] { "failed", "completed" }));
+        });
+    }
+
+    /// <summary>Writes its own value into the job's correlation parameter, after the README's filter (a greater order).</summary>
+    sealed class OverwritingFilter(object value) : JobFilterAttribute, IClientFilter
+    {
+        public void OnCreating(CreatingContext context) => context.SetJobParameter("CorrelationId", value);
+
+        public void OnCreated(CreatedContext context) { }
+    }
+
+    public static IEnumerable<TestCaseData> HostileParameters()
+    {
+        yield return new TestCaseData("evil\r\n{\"UserId\":\"admin\"}").SetArgDisplayNames("a line break");
+        yield return new TestCaseData("<script>evil</script>").SetArgDisplayNames("markup");
+        yield return new TestCaseData(new string('e', 129)).SetArgDisplayNames("129 characters");
+        yield return new TestCaseData(new Dictionary<string, string> { ["evil"] = "admin" }).SetArgDisplayNames("an object");
+        yield return new TestCaseData(new List<string> { "evil" }).SetArgDisplayNames("an array");
+    }
+
+    [TestCaseSource(nameof(HostileParameters))]
+    public async Task WithTheFilterAnInvalidIdInTheJobsParameterIsReplacedByANewIdAndNeverWritten(object hostile)
+    {
+        Events events;
+        await using (var app = await StartAsync([new CorrelationJobFilter(), new OverwritingFilter(hostile) { Order = 10 }]))
+        {
+            await PostAsync(app, "/reports/a", "request-a");
+            await app.Probe.WaitAsync("a");
+            events = await app.StopAndReadAsync();
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Prop(events.Job("a"), "CorrelationId"), Does.Match("^[0-9a-f]{32}$"));
+            Assert.That(events.File, Does.Not.Contain("evil").And.Not.Contain("eeeeeeee"));
+        });
+    }
+
+    [Test]
+    public void TheReadmeShowsTheFilterTestedHere()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Serilog.Extensions.Observability.sln"))) root = root.Parent;
+        Assert.That(root, Is.Not.Null, "The repository root was not found above the test assembly.");
+
+        var readme = File.ReadAllText(Path.Combine(root!.FullName, "README.md"));
+        var section = readme.IndexOf("## Background jobs (Hangfire)", StringComparison.Ordinal);
+        Assert.That(section, Is.GreaterThanOrEqualTo(0), "The README has no Hangfire section.");
+        var start = readme.IndexOf("```csharp\n", section, StringComparison.Ordinal) + "```csharp\n".Length;
+        var block = readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
+
+        var source = File.ReadAllLines(Path.Combine(root.FullName, "tests", "Serilog.Extensions.Observability.AspNetCore.Tests",
+            "Ecosystem", "CorrelationJobFilter.cs"));
+        var begin = Array.IndexOf(source, "// README: begin");
+        var end = Array.IndexOf(source, "// README: end");
+        Assert.That(begin, Is.GreaterThanOrEqualTo(0).And.LessThan(end));
+        Assert.That(block, Is.EqualTo(string.Concat(source[(begin + 1)..end].Select(l => l + "\n"))));
+    }
+}
