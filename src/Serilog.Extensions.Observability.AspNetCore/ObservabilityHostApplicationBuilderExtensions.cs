@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Runtime.CompilerServices;
@@ -29,7 +30,9 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// <summary>
     /// Creates the application's Serilog logger from the <c>"Serilog"</c> configuration section
     /// (Serilog.Settings.Configuration) plus <c>WithObservability()</c> for whatever the section does not set,
-    /// makes it the Microsoft.Extensions.Logging provider (so <c>ILogger&lt;T&gt;</c> events are enriched too) and
+    /// makes it the Microsoft.Extensions.Logging provider (so <c>ILogger&lt;T&gt;</c> events are enriched too) in place of
+    /// the host's default providers (console, debug, EventSource, EventLog) and any other Serilog provider, keeping the
+    /// other providers the application registers (OpenTelemetry's), before this call or after it, and
     /// <see cref="Log.Logger"/>, registers <see cref="IDiagnosticContext"/> and Serilog's <see cref="ILogger"/>,
     /// binds <see cref="RequestLoggingOptions"/> from <c>"Serilog:RequestLogging"</c>, and flushes the logger when
     /// the host is disposed. Events written after that (a <c>Log.Fatal</c> in <c>Program.cs</c>'s catch block around
@@ -137,6 +140,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
             builder.Services.RemoveAll<LoggerLifetime>();
             builder.Services.RemoveAll<ILogger>();
             builder.Services.RemoveAll<DiagnosticContext>();
+            builder.Services.Remove(previous.Provider);
             new LoggerLifetime(previous.Logger, createLateLogger: null).Dispose();
         }
         // A late logger an earlier host left as Log.Logger (several hosts in one process) is ours to close, not the
@@ -157,7 +161,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
             throw;
         }
         lock (LoggerLifetime.StaticLoggerSwap) Log.Logger = logger;
-        builder.Logging.ClearProviders();
+        RemoveReplacedProviders(builder.Services);
         // The container disposes only the singletons it creates, and creates one only when something asks for it. The
         // host always builds the logging provider, whose factory creates the lifetime first, so the lifetime is disposed
         // last of them, after the server and every other service that may still log while shutting down.
@@ -182,20 +186,58 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// </summary>
     static void AddLogger(IServiceCollection services, Core.Logger logger, Func<Core.Logger> createLogger)
     {
-        services.AddSingleton(new RegisteredLogger(logger, createLogger));
         // ILogger<T> instances outlive the host in whatever still holds them (a worker past the shutdown timeout): the
         // provider writes through the route, which the lifetime points at the late logger once the host's is closed.
         var route = new LoggerRoute(logger);
-        services.AddSingleton(_ => new LoggerLifetime(logger, createLogger, route));
-        services.TryAddSingleton<LoggerLifetime.ClosingSignal>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LoggerLifetime.StopWatcher>());
-        services.AddSingleton<ILoggerProvider>(provider =>
+        // Kept by the registered logger, so that a later call removes this registration (and only it).
+        var provider = ServiceDescriptor.Singleton<ILoggerProvider>(serviceProvider =>
         {
-            provider.GetRequiredService<LoggerLifetime>();
+            serviceProvider.GetRequiredService<LoggerLifetime>();
             // Serilog.Extensions.Logging 9 and later would keep the request's scope from LogContext (see LogContextScopeProvider).
             return LogContextScopeProvider.For(new SerilogLoggerProvider(new HandOffLogger(route), dispose: false));
         });
+        services.AddSingleton(new RegisteredLogger(logger, createLogger, provider));
+        services.AddSingleton(_ => new LoggerLifetime(logger, createLogger, route));
+        services.TryAddSingleton<LoggerLifetime.ClosingSignal>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LoggerLifetime.StopWatcher>());
+        services.Add(provider);
     }
+
+    /// <summary>
+    /// The logging providers Serilog takes the place of: those the host adds by default, which would write the same
+    /// events again without enrichment or redaction (to the console, the debugger, EventSource, the Windows event log),
+    /// and any other Serilog provider (Serilog.Extensions.Logging's <c>AddSerilog()</c>), which would write each event
+    /// twice. The application's own, such as OpenTelemetry's or Application Insights', stay: registered before
+    /// AddObservability() as after it.
+    /// </summary>
+    static readonly FrozenSet<string> ReplacedProviders = FrozenSet.ToFrozenSet(
+    [
+        "Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider",
+        "Microsoft.Extensions.Logging.Debug.DebugLoggerProvider",
+        "Microsoft.Extensions.Logging.EventSource.EventSourceLoggerProvider",
+        "Microsoft.Extensions.Logging.EventLog.EventLogLoggerProvider",
+        typeof(SerilogLoggerProvider).FullName!,
+    ], StringComparer.Ordinal);
+
+    static void RemoveReplacedProviders(IServiceCollection services)
+    {
+        for (var i = services.Count - 1; i >= 0; i--)
+        {
+            var descriptor = services[i];
+            if (descriptor.ServiceType == typeof(ILoggerProvider) && !descriptor.IsKeyedService
+                && ImplementationType(descriptor)?.FullName is { } name && ReplacedProviders.Contains(name))
+                services.RemoveAt(i);
+        }
+    }
+
+    /// <summary>
+    /// The type a registration creates, as far as it says: its type, its instance's, or the result type of its factory
+    /// (<c>ServiceDescriptor.Singleton&lt;ILoggerProvider, ConsoleLoggerProvider&gt;(factory)</c>).
+    /// </summary>
+    static Type? ImplementationType(ServiceDescriptor descriptor) =>
+        descriptor.ImplementationType
+        ?? descriptor.ImplementationInstance?.GetType()
+        ?? (descriptor.ImplementationFactory?.GetType() is { IsGenericType: true } factory ? factory.GenericTypeArguments[^1] : null);
 
     /// <summary>
     /// Whether this assembly was loaded from a single-file bundle, where it has no file of its own. There
@@ -384,9 +426,12 @@ public static class ObservabilityHostApplicationBuilderExtensions
 
     /// <summary>The logger the last call created, registered as an instance so that a later call (and the host's
     /// middleware, see <see cref="HostLogger"/>) can find it.</summary>
-    internal sealed class RegisteredLogger(Core.Logger logger, Func<Core.Logger> createLogger)
+    internal sealed class RegisteredLogger(Core.Logger logger, Func<Core.Logger> createLogger, ServiceDescriptor provider)
     {
         public Core.Logger Logger => logger;
+
+        /// <summary>The registration of the logging provider that writes to <see cref="Logger"/>.</summary>
+        public ServiceDescriptor Provider => provider;
 
         /// <summary>Builds another logger from the same configuration (see <see cref="LoggerLifetime.RestoreAfterFailure"/>).</summary>
         public Func<Core.Logger> CreateLogger => createLogger;
