@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.ObjectModel;
 using System.Net;
 using System.Security.Claims;
@@ -20,8 +21,8 @@ using Serilog.Extensions.Observability.Tests.Support;
 namespace Serilog.Extensions.Observability.AspNetCore.Tests.Ecosystem;
 
 /// <summary>
-/// OpenTelemetry's Microsoft.Extensions.Logging provider (OpenTelemetry.Extensions.Hosting 1.20, the in-memory exporter)
-/// beside <c>AddObservability()</c> writing CLEF to a RollingJson file, registered as applications register it:
+/// OpenTelemetry's Microsoft.Extensions.Logging provider (OpenTelemetry.Extensions.Hosting 1.20, the in-memory exporter,
+/// and the OTLP/HTTP one sending to a receiver on 127.0.0.1) beside <c>AddObservability()</c> writing CLEF to a RollingJson file, registered as applications register it:
 /// <c>builder.Logging.AddOpenTelemetry(...)</c> or <c>builder.Services.AddOpenTelemetry().WithLogging(...)</c>, before or
 /// after <c>AddObservability()</c>, with <c>UseCorrelation()</c> and <c>UseSerilogRequestLogging()</c> on real Kestrel.
 /// What reaches which pipeline is what the package README's "OpenTelemetry logs" section says.
@@ -83,7 +84,8 @@ public class OpenTelemetryLoggingTests
         return scopes;
     }
 
-    static void AddOpenTelemetryLogging(WebApplicationBuilder builder, Registration registration, ExportedRecords records, bool includeScopes)
+    static void AddOpenTelemetryLogging(WebApplicationBuilder builder, Registration registration, ExportedRecords records, bool includeScopes,
+        Action<OpenTelemetryLoggerOptions>? export)
     {
         void Options(OpenTelemetryLoggerOptions o)
         {
@@ -96,12 +98,20 @@ public class OpenTelemetryLoggingTests
             builder.Logging.AddOpenTelemetry(o =>
             {
                 Options(o);
-                o.AddInMemoryExporter(records);
+                if (export is not null) export(o);
+                else o.AddInMemoryExporter(records);
             });
         }
         else
         {
-            builder.Services.AddOpenTelemetry().WithLogging(logging => logging.AddInMemoryExporter(records), Options);
+            builder.Services.AddOpenTelemetry().WithLogging(logging =>
+            {
+                if (export is null) logging.AddInMemoryExporter(records);
+            }, o =>
+            {
+                Options(o);
+                export?.Invoke(o);
+            });
         }
     }
 
@@ -112,7 +122,7 @@ public class OpenTelemetryLoggingTests
     /// signed in by a middleware after <c>UseCorrelation()</c>.
     /// </summary>
     static async Task<Outcome> RunAsync(Registration registration, Func<HttpClient, Task> send, bool includeScopes = false,
-        Action<WebApplicationBuilder>? configure = null)
+        Action<WebApplicationBuilder>? configure = null, Action<OpenTelemetryLoggerOptions>? export = null)
     {
         using var logs = TempFolder.ForCaller();
         var records = new ExportedRecords();
@@ -127,10 +137,10 @@ public class OpenTelemetryLoggingTests
                 ["Serilog:WriteTo:0:Args:path"] = Path.Combine(logs.Path, "app-.json"),
             });
             if (registration is Registration.LoggingBefore or Registration.WithLoggingBefore)
-                AddOpenTelemetryLogging(builder, registration, records, includeScopes);
+                AddOpenTelemetryLogging(builder, registration, records, includeScopes, export);
             builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
             if (registration is Registration.LoggingAfter or Registration.WithLoggingAfter)
-                AddOpenTelemetryLogging(builder, registration, records, includeScopes);
+                AddOpenTelemetryLogging(builder, registration, records, includeScopes, export);
             configure?.Invoke(builder);
             await using (var app = builder.Build())
             {
@@ -331,5 +341,65 @@ public class OpenTelemetryLoggingTests
         var ours = typeof(ISupportExternalScope).IsAssignableFrom(typeof(SerilogLoggerProvider)) ? "LogContextScopeProvider" : nameof(SerilogLoggerProvider);
         var expected = new[] { nameof(ApplicationProvider), nameof(ApplicationProvider), "OpenTelemetryLoggerProvider", ours };
         Assert.That(ProviderTypes(app.Services), Is.EqualTo(expected.Order(StringComparer.Ordinal)));
+    }
+
+    [Test]
+    public async Task AnOtlpExporterRegisteredBeforeHasSentEveryRecordWhenTheHostIsDisposed()
+    {
+        // An OTLP/HTTP receiver: OpenTelemetry's batch processor sends what it holds when its provider is disposed.
+        var bodies = new ConcurrentQueue<byte[]>();
+        var receiver = await TestWeb.StartKestrelAsync(a => a.MapPost("/v1/logs", async (HttpContext context) =>
+        {
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body);
+            bodies.Enqueue(body.ToArray());
+            return Results.Ok();
+        }));
+        Outcome outcome;
+        await using (receiver)
+        {
+            outcome = await RunAsync(Registration.LoggingBefore, GetOrderAsync,
+                configure: builder => builder.Services.AddHostedService<LifecycleLogger>(),
+                export: o => o.AddOtlpExporter(otlp =>
+                {
+                    otlp.Endpoint = new Uri(receiver.BaseAddress, "/v1/logs");
+                    otlp.Protocol = OpenTelemetry.Exporter.OtlpExportProtocol.HttpProtobuf;
+                }));
+        }
+
+        var records = bodies.SelectMany(CompatibilityTests.Ecosystem.OtlpCapture.Decode).ToList();
+        IEnumerable<CompatibilityTests.Ecosystem.OtlpLogRecord> Logged(string template) =>
+            records.Where(r => r.Attribute("{OriginalFormat}")?.GetValue<string>() == template);
+
+        var written = outcome.Event("Loading order {OrderId}");
+        var exported = Logged("Loading order {OrderId}").Single();
+        Assert.That((exported.TraceId, exported.SpanId), Is.EqualTo((LogFileEvents.Prop(written, "@tr"), LogFileEvents.Prop(written, "@sp"))));
+        Assert.That(exported.Attribute("OrderId")?.GetValue<long>(), Is.EqualTo(7));
+        Assert.That(exported.HasAttribute("CorrelationId"), Is.False);
+        Assert.That(Logged("Signing in to the warehouse with {Password}").Single().Attribute("Password")?.GetValue<string>(), Is.EqualTo("hunter2"));
+        // Logged while the host stopped, sent when it was disposed.
+        Assert.That(Logged("Draining the outbox").Count(), Is.EqualTo(1));
+        Assert.That(Logged("Starting the outbox").Count(), Is.EqualTo(1));
+        Assert.That(outcome.SelfLog, Is.Empty);
+    }
+
+    [TestCase(null, TestName = "{m}(no Logging section)")]
+    [TestCase("Warning", TestName = "{m}(Logging:LogLevel:Microsoft.AspNetCore Warning)")]
+    public async Task OpenTelemetryGetsAspNetCoresInformationEventsUnlessTheLoggingSectionFiltersThem(string? level)
+    {
+        var outcome = await RunAsync(Registration.LoggingAfter, GetOrderAsync, configure: builder =>
+        {
+            if (level is not null)
+                builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Logging:LogLevel:Microsoft.AspNetCore"] = level });
+        });
+
+        // AddObservability()'s Warning for Microsoft.AspNetCore is a Serilog override: Microsoft.Extensions.Logging's
+        // filters, which OpenTelemetry's provider follows, are the "Logging" section's.
+        static bool AspNetCore(string? category) => category?.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) == true;
+        Assert.That(outcome.Events.Where(e => AspNetCore(LogFileEvents.Prop(e, "SourceContext"))), Is.Empty);
+        var exported = outcome.Records.Where(r => AspNetCore(r.CategoryName) && r.LogLevel < LogLevel.Warning).Select(r => r.FormattedMessage);
+        if (level is null) Assert.That(exported, Has.Some.StartsWith("Request starting HTTP/1.1 GET"));
+        else Assert.That(exported, Is.Empty);
+        Assert.That(outcome.Records.Select(OriginalFormat), Has.One.EqualTo("Loading order {OrderId}"));
     }
 }

@@ -21,6 +21,7 @@ sealed record OtlpLogRecord(string TraceId, string SpanId, JsonNode? Body, IRead
 /// <see cref="Decode"/> reads the few fields of <c>ExportLogsServiceRequest</c> the tests need with Google.Protobuf's
 /// <see cref="CodedInputStream"/> (field numbers of opentelemetry/proto/logs/v1/logs.proto and common/v1/common.proto).
 /// A string or bytes value is an <see cref="JsonValue"/>, a kvlist a <see cref="JsonObject"/>, an array a <see cref="JsonArray"/>.
+/// AspNetCore.Tests links this file (also into its net8.0 build) to read what OpenTelemetry's own OTLP exporter sends.
 /// </summary>
 sealed class OtlpCapture : HttpMessageHandler
 {
@@ -43,7 +44,7 @@ sealed class OtlpCapture : HttpMessageHandler
 
     // ExportLogsServiceRequest: 1 resource_logs; ResourceLogs: 1 resource (Resource: 1 attributes), 2 scope_logs;
     // ScopeLogs: 2 log_records.
-    static IEnumerable<OtlpLogRecord> Decode(byte[] request) =>
+    internal static IEnumerable<OtlpLogRecord> Decode(byte[] request) =>
         from resourceLogs in Messages(request, 1)
         let resource = Messages(resourceLogs, 1).SelectMany(r => Messages(r, 1)).Select(KeyValue).ToList()
         from scopeLogs in Messages(resourceLogs, 2)
@@ -63,8 +64,8 @@ sealed class OtlpCapture : HttpMessageHandler
             {
                 case 5: body = Value(input.ReadBytes().ToByteArray()); break;
                 case 6: attributes.Add(KeyValue(input.ReadBytes().ToByteArray())); break;
-                case 9: traceId = Convert.ToHexStringLower(input.ReadBytes().ToByteArray()); break;
-                case 10: spanId = Convert.ToHexStringLower(input.ReadBytes().ToByteArray()); break;
+                case 9: traceId = Convert.ToHexString(input.ReadBytes().ToByteArray()).ToLowerInvariant(); break;
+                case 10: spanId = Convert.ToHexString(input.ReadBytes().ToByteArray()).ToLowerInvariant(); break;
                 default: input.SkipLastField(); break;
             }
         }
