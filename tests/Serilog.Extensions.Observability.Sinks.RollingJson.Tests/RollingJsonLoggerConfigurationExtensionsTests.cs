@@ -173,15 +173,19 @@ public class RollingJsonLoggerConfigurationExtensionsTests
 
     /// <summary>
     /// Whether <c>null</c> or <c>""</c> in an appsettings options object sets a nullable option to <see langword="null"/>:
-    /// Serilog.Settings.Configuration 10 sets the object's properties itself and does; 8 binds the object with
-    /// Microsoft.Extensions.Configuration.Binder, which skips them up to 9.x (the option keeps its default) and sets
-    /// <see langword="null"/> from 10.0 (the README says all three).
+    /// Serilog.Settings.Configuration 8.0.4 and later set the object's properties themselves and do; 8.0.0 binds the
+    /// object with Microsoft.Extensions.Configuration.Binder, which skips them up to 9.x (the option keeps its default)
+    /// and sets <see langword="null"/> from 10.0 (the README says all three).
     /// </summary>
     static bool NullInAnOptionsObjectSetsNull =>
         SettingsConfigurationBuildsOptionsObjects || typeof(ConfigurationBinder).Assembly.GetName().Version!.Major >= 10;
 
+    /// <summary>
+    /// Serilog.Settings.Configuration 8.0.0 (what the packages are built against) binds an options object with the
+    /// configuration binder; 8.0.4 (the Serilog 4.0 and 4.1 runs' version), 9.0.0 (4.2's) and 10 build it themselves.
+    /// </summary>
     static bool SettingsConfigurationBuildsOptionsObjects =>
-        typeof(Serilog.Settings.Configuration.ConfigurationReaderOptions).Assembly.GetName().Version!.Major >= 10;
+        typeof(Serilog.Settings.Configuration.ConfigurationReaderOptions).Assembly.GetName().Version >= new Version(8, 0, 4);
 
     static RollingJsonOptions FromAnOptionsObject(string members, List<string>? selfLog = null)
     {
@@ -235,7 +239,7 @@ public class RollingJsonLoggerConfigurationExtensionsTests
     [Test]
     public void AValueThatDoesNotConvertInAnOptionsObjectFromAppsettingsIsAnErrorOrASelfLogLineAsTheReadmeSays()
     {
-        // Serilog.Settings.Configuration 10 reports a property it cannot set and goes on; the binder throws.
+        // Serilog.Settings.Configuration 8.0.4 and later report a property they cannot set and go on; the binder throws.
         if (SettingsConfigurationBuildsOptionsObjects)
         {
             var selfLog = new List<string>();

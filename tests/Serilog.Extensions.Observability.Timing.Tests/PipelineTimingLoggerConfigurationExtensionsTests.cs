@@ -256,8 +256,9 @@ public class PipelineTimingLoggerConfigurationExtensionsTests
                 "SummaryLevel": "Warning", "DisposeOutcome": "Abandoned", "RecordExceptionMessageOnSpans": true } } } ] } }
             """)).CreateLogger();
 
-        // Serilog.Settings.Configuration 8 binds the object with Microsoft.Extensions.Configuration.Binder, which fills
-        // the threshold dictionaries in place; 10 builds it itself and sets only properties that have a setter.
+        // Serilog.Settings.Configuration 8.0.0 binds the object with Microsoft.Extensions.Configuration.Binder, which
+        // fills the threshold dictionaries in place; 8.0.4 and later build it themselves and set only properties that
+        // have a setter.
         var defaults = PipelineTimingDefaults.Current;
         Assert.That(defaults, Is.Not.SameAs(_saved));
         Assert.That(defaults.StageThresholds, Is.EquivalentTo(new Dictionary<string, TimeSpan>
@@ -268,9 +269,12 @@ public class PipelineTimingLoggerConfigurationExtensionsTests
         Assert.That(defaults.RecordExceptionMessageOnSpans, Is.True);
     }
 
-    /// <summary>Serilog.Settings.Configuration 10 builds an options object itself; 8 binds it with the configuration binder.</summary>
+    /// <summary>
+    /// Serilog.Settings.Configuration 8.0.4 (the Serilog 4.0 and 4.1 runs' version), 9.0.0 (4.2's) and 10 build an options
+    /// object themselves; 8.0.0 (what the packages are built against) binds it with the configuration binder.
+    /// </summary>
     static bool SettingsConfigurationBuildsOptionsObjects =>
-        typeof(Serilog.Settings.Configuration.ConfigurationReaderOptions).Assembly.GetName().Version!.Major >= 10;
+        typeof(Serilog.Settings.Configuration.ConfigurationReaderOptions).Assembly.GetName().Version >= new Version(8, 0, 4);
 
     [Test]
     public void AnOptionsObjectValueThatCannotBeSetIsAnErrorOrASelfLogLineAsTheReadmeSays()
