@@ -7,7 +7,7 @@ static class OverrideNames
 {
     /// <summary>
     /// Ordinal on Serilog 3.1 (an override named <c>microsoft</c> does not apply to <c>Microsoft.AspNetCore.Hosting</c>),
-    /// ignoring case on Serilog 4.3 and 4.4 (it does). This package is built against Serilog 3.1 and runs against later
+    /// ignoring case on Serilog 4.0 to 4.4 (it does). This package is built against Serilog 3.1 and runs against later
     /// versions too, so rather than assume either, the running Serilog is asked, once, through its public API.
     /// </summary>
     public static StringComparison Comparison { get; } = Probe();
