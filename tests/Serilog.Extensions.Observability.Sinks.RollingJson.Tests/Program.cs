@@ -17,6 +17,8 @@ namespace Serilog.Extensions.Observability.Sinks.RollingJson.Tests;
 /// <c>count</c> events while its writer is held, and ends without <c>Log.CloseAndFlush()</c>: by returning from Main,
 /// by <c>Environment.Exit(3)</c>, by SIGTERM or SIGINT,
 /// or by an exception on a worker thread (which its <c>UnhandledException</c> handler logs as <c>Log.Fatal</c>); the writer is let go only as the process ends.
+/// <c>async-exit-child &lt;path&gt; &lt;count&gt; return|flush</c> does as <c>exit-child ... return</c> with the sink behind
+/// Serilog.Sinks.Async, closing the logger first for <c>flush</c>.
 /// </summary>
 static class Program
 {
@@ -27,11 +29,12 @@ static class Program
 #if NET9_0_OR_GREATER
         if (args.Length == 3 && args[0] == "raised-child") return RaisedChild(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
 #endif
+        if (args.Length == 4 && args[0] == "async-exit-child") return AsyncExitChild(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), args[3] == "flush");
         if (args.Length == 4 && args[0] == "retrying-exit-child") return RetryingExitChild(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), args[3] == "recover");
         if (args.Length == 5 && args[0] == "deep-child") return DeepChild(args[1], args[2], args[3], int.Parse(args[4], CultureInfo.InvariantCulture));
         if (args.Length != 2 || args[0] != "crash-child")
         {
-            Console.Error.WriteLine("usage: crash-child <path> | culture-child <folder> | exit-child <path> <count> return|exit|signal|unhandled | raised-child <path> <count> | deep-child <path> <value|exception> <compact|rendered|flat> <depth>");
+            Console.Error.WriteLine("usage: crash-child <path> | culture-child <folder> | exit-child <path> <count> return|exit|signal|unhandled | async-exit-child <path> <count> return|flush | raised-child <path> <count> | deep-child <path> <value|exception> <compact|rendered|flat> <depth>");
             return 2;
         }
         var options = new RollingJsonOptions
@@ -111,6 +114,44 @@ static class Program
             default:
                 return 0;
         }
+    }
+
+    /// <summary>
+    /// <c>async-exit-child &lt;path&gt; &lt;count&gt; return|flush</c>: the sink behind Serilog.Sinks.Async (a buffer of
+    /// <c>count</c>, which blocks when full), with a queue of 100 and its writer held, so that Async's worker waits for
+    /// room with most events still in Async's buffer; then returns from Main, with <c>Log.CloseAndFlush()</c> first for
+    /// <c>flush</c>. The writer is let go as the process ends (or as the logger is closed).
+    /// </summary>
+    static int AsyncExitChild(string path, int count, bool flush)
+    {
+        RollingJsonSink? held = null;
+        // Subscribed before the sink exists, so this runs before the sink's own ProcessExit handler.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => held?.ResumeWriter();
+        var sink = RollingJsonLoggerConfigurationExtensions.CreateSink(path, new RollingJsonOptions
+        {
+            RollingInterval = RollingJsonInterval.Infinite,
+            RetainedFileCountLimit = null,
+            QueueLimit = 100,
+            BlockWhenFull = true,
+        });
+        sink.PauseWriter();
+        held = sink;
+        Log.Logger = new LoggerConfiguration().WriteTo.Async(a => a.Sink(sink), bufferSize: count, blockWhenFull: true).CreateLogger();
+        for (var i = 0; i < count; i++) Log.Information("Exit child event {Seq}", i);
+        if (!SpinWait.SpinUntil(() => sink.RoomWaiters == 1, TimeSpan.FromSeconds(30)))
+        {
+            Console.Error.WriteLine("async-exit-child: Async's worker never waited for room.");
+            return 5;
+        }
+        Console.Out.WriteLine("logged");
+        Console.Out.Flush();
+        if (flush)
+        {
+            var closing = Task.Run(Log.CloseAndFlush);
+            sink.ResumeWriter();
+            closing.Wait();
+        }
+        return 0;
     }
 
     /// <summary>

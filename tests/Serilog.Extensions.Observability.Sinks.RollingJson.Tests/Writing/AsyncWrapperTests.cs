@@ -155,6 +155,33 @@ public class AsyncWrapperTests
         Assert.That(LogFiles.AllLines(folder.Path), Has.Count.EqualTo(2));
     }
 
+    [Test]
+    public void EventsStillInAsyncsBufferWhenTheProcessEndsWithoutCloseAndFlushAreNotWritten()
+    {
+        // What the README says: the sink writes its own queue as the process ends without Log.CloseAndFlush(), but what
+        // Async still buffers is Async's, and nothing drains it then. Async's worker waits for room in the sink's queue of
+        // 100 (its writer held until ProcessExit) with the rest of the 20,000 events in Async's buffer.
+        const int events = 20_000;
+        var (code, lines, error) = RunAsyncChild(events, "return");
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(lines, Has.Count.GreaterThanOrEqualTo(100), "the sink's own queue is written");
+        Assert.That(lines, Has.Count.LessThan(events), "Async's buffer is not drained");
+
+        // Closing the logger before the end, as a host does when it is disposed, writes them all.
+        (code, lines, error) = RunAsyncChild(events, "flush");
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(lines, Has.Count.EqualTo(events), error);
+    }
+
+    static (int ExitCode, List<string> Lines, string Error) RunAsyncChild(int events, string how)
+    {
+        using var folder = TempFolder.ForCaller();
+        var start = ChildProcesses.ThisAssembly("async-exit-child", Path.Combine(folder.Path, "exit-.json"),
+            events.ToString(System.Globalization.CultureInfo.InvariantCulture), how);
+        var (exitCode, error) = ChildProcesses.Run(start, "logged");
+        return (exitCode, LogFiles.AllLines(folder.Path), error);
+    }
+
     static IConfiguration AsyncSettings(string path, string args)
     {
         var json = $$"""
