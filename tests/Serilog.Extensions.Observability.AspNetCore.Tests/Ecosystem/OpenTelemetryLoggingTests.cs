@@ -344,6 +344,24 @@ public class OpenTelemetryLoggingTests
     }
 
     [Test]
+    public void ProvidersRegisteredAsInstancesGoByTheirTypeAndKeyedProvidersAreLeftAlone()
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production });
+        builder.Logging.ClearProviders();
+        // Instances: Serilog.Extensions.Logging's AddSerilog(logger) without dispose, and a default type added by hand.
+        builder.Logging.AddSerilog(new LoggerConfiguration().CreateLogger());
+        builder.Logging.AddProvider(new Microsoft.Extensions.Logging.Debug.DebugLoggerProvider());
+        // A keyed registration is not among the providers the logger factory enumerates; it is neither read nor removed.
+        builder.Services.AddKeyedSingleton<ILoggerProvider, Microsoft.Extensions.Logging.Debug.DebugLoggerProvider>("diagnostics");
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        using var app = builder.Build();
+
+        var ours = typeof(ISupportExternalScope).IsAssignableFrom(typeof(SerilogLoggerProvider)) ? "LogContextScopeProvider" : nameof(SerilogLoggerProvider);
+        Assert.That(ProviderTypes(app.Services), Is.EqualTo(new[] { ours }));
+        Assert.That(app.Services.GetKeyedService<ILoggerProvider>("diagnostics"), Is.InstanceOf<Microsoft.Extensions.Logging.Debug.DebugLoggerProvider>());
+    }
+
+    [Test]
     public async Task AnOtlpExporterRegisteredBeforeHasSentEveryRecordWhenTheHostIsDisposed()
     {
         // An OTLP/HTTP receiver: OpenTelemetry's batch processor sends what it holds when its provider is disposed.
