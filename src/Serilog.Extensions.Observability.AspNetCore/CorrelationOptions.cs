@@ -32,11 +32,13 @@ public sealed class CorrelationOptions
     /// Set it to <see langword="false"/> on a service that faces the public internet, where a caller must not choose the id
     /// its requests are logged under: no request header is read, and every request gets the id a request without one gets
     /// (see <see cref="UseTraceIdWhenMissing"/>: the W3C trace id, else a new id). Nothing is logged about the ignored
-    /// headers, whatever they hold, so a caller cannot make the service write a warning per request either. The id is still
-    /// echoed on <see cref="HeaderName"/> when <see cref="EchoResponseHeader"/> is on, never the value the caller sent
-    /// there; <see cref="AdditionalHeaderNames"/> are still validated, not read. A caller that sends a <c>traceparent</c>
-    /// still chooses the trace id (ASP.NET Core continues the caller's trace): set <see cref="UseTraceIdWhenMissing"/> to
-    /// <see langword="false"/> as well for a new id on every request, whatever the caller sends.
+    /// headers, whatever they hold, so a caller cannot make the service write a warning per request either (the request
+    /// logging's <c>RequestHeaders</c> still copies a header it names into the completion event: leave these out of it).
+    /// The id is still echoed on <see cref="HeaderName"/> when <see cref="EchoResponseHeader"/> is on, never the value the
+    /// caller sent there; <see cref="AdditionalHeaderNames"/> are still validated, not read. A caller that sends a
+    /// <c>traceparent</c> still chooses the trace id (ASP.NET Core continues the caller's trace): set
+    /// <see cref="UseTraceIdWhenMissing"/> to <see langword="false"/> as well for a new id on every request, whatever the
+    /// caller sends.
     /// </remarks>
     public bool TrustIncomingId { get; set; } = true;
 

@@ -31,8 +31,9 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// Creates the application's Serilog logger from the <c>"Serilog"</c> configuration section
     /// (Serilog.Settings.Configuration) plus <c>WithObservability()</c> for whatever the section does not set,
     /// makes it the Microsoft.Extensions.Logging provider (so <c>ILogger&lt;T&gt;</c> events are enriched too) in place of
-    /// the host's default providers (console, debug, EventSource, EventLog) and any other Serilog provider, keeping the
-    /// other providers the application registers (OpenTelemetry's), before this call or after it, and
+    /// the host's default providers (console, debug, EventSource, EventLog) and any other Serilog provider registered
+    /// before this call (one added after it stays, and writes each event again), keeping the other providers the
+    /// application registers (OpenTelemetry's), before this call or after it, and
     /// <see cref="Log.Logger"/>, registers <see cref="IDiagnosticContext"/> and Serilog's <see cref="ILogger"/>,
     /// binds <see cref="RequestLoggingOptions"/> from <c>"Serilog:RequestLogging"</c>, and flushes the logger when
     /// the host is disposed. Events written after that (a <c>Log.Fatal</c> in <c>Program.cs</c>'s catch block around

@@ -288,6 +288,39 @@ public class CorrelationMiddlewareTests
     }
 
     [Test]
+    public async Task WithTrustIncomingIdOffARequestHeadersEntryStillCopiesTheCallersHeaderIntoTheCompletionEvent()
+    {
+        // What the option's docs say: it governs UseCorrelation() only; the request logging's allow-list is the application's.
+        await using var app = await TestWeb.StartTestServerAsync(a =>
+        {
+            a.UseCorrelation(o =>
+            {
+                o.Logger = _logger;
+                o.TrustIncomingId = false;
+            });
+            a.UseSerilogRequestLogging(o =>
+            {
+                o.Logger = _logger;
+                o.RequestHeaders = ["X-Correlation-ID"];
+            });
+            a.MapGet("/work", () => "ok");
+        }, Services);
+
+        await app.TestServer.SendAsync(ctx =>
+        {
+            ctx.Request.Method = "GET";
+            ctx.Request.Path = "/work";
+            ctx.Request.Headers["X-Correlation-ID"] = "chosen-by-the-caller";
+        });
+
+        var completion = _sink.WaitForCompletion("/work");
+        var headers = ((DictionaryValue)completion.Properties["RequestHeaders"]).Elements
+            .ToDictionary(kv => (string)kv.Key.Value!, kv => ((ScalarValue)kv.Value).Value);
+        Assert.That(headers["X-Correlation-ID"], Is.EqualTo("chosen-by-the-caller"));
+        Assert.That(EventText.Scalar(completion, "CorrelationId"), Does.Match("^[0-9a-f]{32}$"));
+    }
+
+    [Test]
     public async Task WithTrustIncomingIdAndTheEchoOffNoHeaderIsSent()
     {
         await using var app = await TestWeb.StartTestServerAsync(a => Pipeline(a, o =>
