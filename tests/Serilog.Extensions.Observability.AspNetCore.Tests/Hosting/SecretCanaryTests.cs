@@ -108,14 +108,14 @@ public class SecretCanaryTests
             using (Logger(context).BeginScope(new List<KeyValuePair<string, object>> { new("access_token", Canary) })) Logger(context).LogWarning("Inside");
             return Task.CompletedTask;
         });
-        // Serilog.Extensions.Logging 8 writes a (string, object) scope as a "Scope" item, ["api_key", value]; 10 (the
-        // Serilog 4 line) makes it an "api_key" property. Masked either way.
+        // Serilog.Extensions.Logging 8 writes a (string, object) scope as a "Scope" item, ["api_key", value]; 9 and 10
+        // (the Serilog 4 line) make it an "api_key" property. Masked either way.
         // The package's version, not the assembly's (Serilog.Extensions.Logging 8.0.0 is assembly version 7.0.0.0).
         var package = typeof(Serilog.Extensions.Logging.SerilogLoggerProvider).Assembly.GetCustomAttribute<AssemblyFileVersionAttribute>()!.Version;
         var tupleScope = Version.Parse(package).Major switch
         {
             8 => "\"Scope\":[[\"api_key\",\"[REDACTED]\"]]",
-            10 => "\"api_key\":\"[REDACTED]\"",
+            9 or 10 => "\"api_key\":\"[REDACTED]\"",
             _ => throw new InvalidOperationException($"No expected output for Serilog.Extensions.Logging {package}."),
         };
         yield return Case("tuple scope", tupleScope, "/s", context =>
