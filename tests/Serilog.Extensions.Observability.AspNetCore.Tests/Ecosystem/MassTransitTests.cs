@@ -1,0 +1,486 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Runtime.CompilerServices;
+using System.Security.Claims;
+using System.Text.Json;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
+using Serilog.Extensions.Observability.Enrichers;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.AspNetCore.Tests.Ecosystem;
+
+/// <summary>
+/// MassTransit 8.5.12 with its in-memory transport in an API set up as the READMEs show: <c>AddObservability()</c> writing
+/// CLEF to a RollingJson file, <c>UseCorrelation()</c>, <c>UseSerilogRequestLogging()</c>, on real Kestrel, with
+/// <c>AddMassTransit()</c> and one receive endpoint that consumes one message at a time. A request publishes or sends a
+/// message; the consumer logs through <c>ILogger&lt;T&gt;</c> and signals the test. Without filters a consumer's events
+/// carry nothing of the request; with the README's <see cref="CorrelationSendFilter{T}"/> and
+/// <see cref="CorrelationConsumeFilter{T}"/> they carry the request's correlation id. Asserted on the file's lines.
+/// </summary>
+[NonParallelizable] // Log.Logger and ActivityListeners are process-wide.
+public class MassTransitTests
+{
+    const string UserHeader = "X-Test-User";
+    const string Queue = "reports";
+
+    // The host's late logger (events after it is disposed) becomes Log.Logger; the next test must not inherit it.
+    [TearDown]
+    public void CloseLateLogger() => Log.CloseAndFlush();
+
+    sealed class App(WebApplication web, TempFolder logs, MessageProbe probe) : IAsyncDisposable
+    {
+        bool _disposed;
+
+        public MessageProbe Probe => probe;
+
+        public IBus Bus => web.Services.GetRequiredService<IBus>();
+
+        public HttpClient Client { get; } = new()
+        {
+            BaseAddress = new Uri(web.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single()),
+        };
+
+        /// <summary>Stops the host (the bus stops its endpoints), which flushes and closes the file; its events.</summary>
+        public async Task<List<JsonElement>> StopAndReadAsync()
+        {
+            await StopAsync();
+            return LogFileEvents.Read(logs.Path);
+        }
+
+        async Task StopAsync()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            Client.Dispose();
+            await web.StopAsync();
+            await web.DisposeAsync();
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await StopAsync();
+            }
+            finally
+            {
+                logs.Dispose();
+            }
+        }
+    }
+
+    sealed record Answer(string CorrelationId, string? UserId, string? TraceId);
+
+    static async Task<App> StartAsync(bool withFilters, Func<IDisposable>? startInside = null, bool publishFilter = true,
+        int concurrentMessageLimit = 1, [CallerMemberName] string caller = "")
+    {
+        var logs = TempFolder.ForCaller(caller);
+        var probe = new MessageProbe();
+        var builder = TestWeb.ProductionBuilder();
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:WriteTo:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(logs.Path, "app-.json"),
+        });
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        builder.Services.AddSingleton(probe);
+        builder.Services.AddMassTransit(x =>
+        {
+            x.AddConsumer<ReportConsumer>().Endpoint(e =>
+            {
+                e.Name = Queue;
+                e.ConcurrentMessageLimit = concurrentMessageLimit;
+            });
+            x.UsingInMemory((context, cfg) =>
+            {
+                if (withFilters)
+                {
+                    cfg.UseSendFilter(typeof(CorrelationSendFilter<>), context);
+                    if (publishFilter) cfg.UsePublishFilter(typeof(CorrelationSendFilter<>), context);
+                    cfg.UseConsumeFilter(typeof(CorrelationConsumeFilter<>), context);
+                }
+                cfg.ConfigureEndpoints(context);
+            });
+        });
+        builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
+        var app = builder.Build();
+        app.UseCorrelation();
+        app.UseSerilogRequestLogging();
+        // Authentication as far as UseCorrelation() is concerned: the request's user, from a header.
+        app.Use((context, next) =>
+        {
+            if (context.Request.Headers.TryGetValue(UserHeader, out var user))
+                context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", user.ToString())], "Test"));
+            return next(context);
+        });
+        app.MapPost("/reports/{tag}", async (string tag, string? then, bool? send, bool? fail, IPublishEndpoint publish,
+            ISendEndpointProvider senders, ILogger<MassTransitTests> logger) =>
+        {
+            var message = new ReportRequested(tag) { Then = then, Fail = fail == true };
+            if (send == true) await (await senders.GetSendEndpoint(new Uri("queue:" + Queue))).Send(message);
+            else await publish.Publish(message);
+            logger.LogInformation("Requested report {Tag}", tag);
+            return new Answer(CorrelationContext.CurrentId!, UserContext.Current?.UserId, Activity.Current?.TraceId.ToHexString());
+        });
+        using (startInside?.Invoke())
+            await app.StartAsync();
+        return new App(app, logs, probe);
+    }
+
+    static async Task<Answer> PostAsync(App app, string path, string? correlationId = null, string? user = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path);
+        if (correlationId is not null) request.Headers.Add("X-Correlation-ID", correlationId);
+        if (user is not null) request.Headers.Add(UserHeader, user);
+        using var response = await app.Client.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<Answer>())!;
+    }
+
+    static string? Prop(JsonElement e, string name) => LogFileEvents.Prop(e, name);
+
+    /// <summary>The event the consumer logged for <paramref name="tag"/>.</summary>
+    static JsonElement Consumer(List<JsonElement> events, string tag) =>
+        events.Single(e => Prop(e, "@mt") == ReportConsumer.Message && Prop(e, "Tag") == tag);
+
+    /// <summary>The timer summaries of the messages of type <typeparamref name="T"/>, in order.</summary>
+    static List<JsonElement> Summaries<T>(List<JsonElement> events) =>
+        events.Where(e => Prop(e, "Pipeline") == typeof(T).Name && e.TryGetProperty("Stages", out _)).ToList();
+
+    [Test]
+    public async Task WithoutFiltersAMessagePublishedOrSentDuringARequestIsConsumedWithNoneOfTheRequestsIds()
+    {
+        List<JsonElement> events;
+        Consumed a, b;
+        await using (var app = await StartAsync(withFilters: false))
+        {
+            await PostAsync(app, "/reports/a", "request-a", "ann");
+            a = await app.Probe.WaitAsync("a");
+            await PostAsync(app, "/reports/b?send=true", "request-b", "bob");
+            b = await app.Probe.WaitAsync("b");
+            events = await app.StopAndReadAsync();
+        }
+
+        var requested = events.Where(e => Prop(e, "@mt") == "Requested report {Tag}").ToList();
+        Assert.Multiple(() =>
+        {
+            // The requests' own events have their ids: what the consumers could have carried.
+            Assert.That(requested.Select(e => Prop(e, "CorrelationId")), Is.EqualTo(new[] { "request-a", "request-b" }));
+            Assert.That(requested.Select(e => Prop(e, "UserId")), Is.EqualTo(new[] { "ann", "bob" }));
+            Assert.That(requested.Select(e => Prop(e, "TraceId")), Has.All.Not.Null);
+            foreach (var tag in new[] { "a", "b" })
+            {
+                var consumed = Consumer(events, tag);
+                Assert.That(consumed.TryGetProperty("CorrelationId", out _), Is.False, tag);
+                Assert.That(consumed.TryGetProperty("UserId", out _), Is.False, tag);
+                Assert.That(consumed.TryGetProperty("TraceId", out _), Is.False, tag);
+            }
+            // Nor did the consumers run inside them: MassTransit does not flow the publisher's execution context.
+            Assert.That(a, Is.EqualTo(new Consumed("a", null, null, null)));
+            Assert.That(b, Is.EqualTo(new Consumed("b", null, null, null)));
+        });
+    }
+
+    [TestCase(false, TestName = "{m}(without filters)")]
+    [TestCase(true, TestName = "{m}(with the README's filters)")]
+    public async Task ScopesAConsumerLeavesOpenDoNotReachTheNextMessage(bool withFilters)
+    {
+        List<JsonElement> events;
+        Consumed next;
+        await using (var app = await StartAsync(withFilters))
+        {
+            await app.Bus.Publish(new ReportRequested("leaving") { LeaveCorrelationOpen = "left-open", LeaveUserOpen = "carl" });
+            await app.Probe.WaitAsync("leaving");
+            await app.Bus.Publish(new ReportRequested("next"));
+            next = await app.Probe.WaitAsync("next");
+            events = await app.StopAndReadAsync();
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Prop(Consumer(events, "leaving"), "CorrelationId"), Is.EqualTo("left-open"));
+            Assert.That(Prop(Consumer(events, "leaving"), "UserId"), Is.EqualTo("carl"));
+            Assert.That(Prop(Consumer(events, "next"), "CorrelationId"), withFilters ? Does.Match("^[0-9a-f]{32}$") : Is.Null);
+            Assert.That(Prop(Consumer(events, "next"), "UserId"), Is.Null);
+            Assert.That(next.CorrelationId, Is.EqualTo(Prop(Consumer(events, "next"), "CorrelationId")));
+        });
+    }
+
+    [TestCase(false, TestName = "{m}(without filters)")]
+    [TestCase(true, TestName = "{m}(with the README's filters)")]
+    public async Task ABusStartedInsideScopesGivesItsConsumersThoseScopesUnlessTheFiltersOpenTheMessagesOwn(bool withFilters)
+    {
+        // The receive endpoints' loops are started with the execution context of the flow that starts the host, so a
+        // Program.cs that starts the host inside scopes of its own gives every consumer that id and that user.
+        List<JsonElement> events;
+        await using (var app = await StartAsync(withFilters,
+                         startInside: () => new Scopes(CorrelationContext.Begin("startup"), UserContext.Begin("startup-user"))))
+        {
+            await PostAsync(app, "/reports/a", "request-a", "ann");
+            await app.Probe.WaitAsync("a");
+            await app.Bus.Publish(new ReportRequested("b"));
+            await app.Probe.WaitAsync("b");
+            events = await app.StopAndReadAsync();
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Prop(Consumer(events, "a"), "CorrelationId"), withFilters ? Is.EqualTo("request-a") : Is.EqualTo("startup"));
+            Assert.That(Prop(Consumer(events, "b"), "CorrelationId"), withFilters ? Does.Match("^[0-9a-f]{32}$") : Is.EqualTo("startup"));
+            Assert.That(Prop(Consumer(events, "a"), "UserId"), withFilters ? Is.Null : Is.EqualTo("startup-user"));
+            Assert.That(Prop(Consumer(events, "b"), "UserId"), withFilters ? Is.Null : Is.EqualTo("startup-user"));
+        });
+    }
+
+    sealed class Scopes(IDisposable correlation, IDisposable user) : IDisposable
+    {
+        public void Dispose()
+        {
+            user.Dispose();
+            correlation.Dispose();
+        }
+    }
+
+    [Test]
+    public async Task WithTheFiltersAMessagePublishedOrSentDuringARequestIsConsumedWithThatRequestsCorrelationIdAndNoUser()
+    {
+        List<JsonElement> events;
+        await using (var app = await StartAsync(withFilters: true))
+        {
+            await PostAsync(app, "/reports/a", "request-a", "ann");
+            await app.Probe.WaitAsync("a");
+            await PostAsync(app, "/reports/b?send=true", "request-b", "bob");
+            await app.Probe.WaitAsync("b");
+            await PostAsync(app, "/reports/c?then=c-child", "request-c");
+            await app.Probe.WaitAsync("c-child");
+            events = await app.StopAndReadAsync();
+        }
+
+        var summaries = Summaries<ReportRequested>(events);
+        Assert.Multiple(() =>
+        {
+            Assert.That(Prop(Consumer(events, "a"), "CorrelationId"), Is.EqualTo("request-a"));
+            Assert.That(Prop(Consumer(events, "b"), "CorrelationId"), Is.EqualTo("request-b"));
+            Assert.That(Prop(Consumer(events, "c"), "CorrelationId"), Is.EqualTo("request-c"));
+            Assert.That(Prop(Consumer(events, "c-child"), "CorrelationId"), Is.EqualTo("request-c"), "published by a consumer");
+            foreach (var tag in new[] { "a", "b", "c", "c-child" })
+            {
+                Assert.That(Prop(Consumer(events, tag), "UserId"), Is.Null, tag);
+                Assert.That(Prop(Consumer(events, tag), "TraceId"), Is.Null, tag);
+            }
+
+            // The timer's summary of each message, in the message's correlation.
+            Assert.That(summaries.Select(e => Prop(e, "CorrelationId")),
+                Is.EqualTo(new[] { "request-a", "request-b", "request-c", "request-c" }));
+            Assert.That(summaries.Select(e => Prop(e, "Outcome")), Has.All.EqualTo("completed"));
+            Assert.That(summaries.Select(e => Prop(e, "@l")), Has.All.Null, "Information");
+        });
+    }
+
+    [Test]
+    public async Task ASendFilterAloneDoesNotSeePublishedMessages()
+    {
+        List<JsonElement> events;
+        await using (var app = await StartAsync(withFilters: true, publishFilter: false))
+        {
+            await PostAsync(app, "/reports/a", "request-a");
+            await app.Probe.WaitAsync("a");
+            await PostAsync(app, "/reports/b?send=true", "request-b");
+            await app.Probe.WaitAsync("b");
+            events = await app.StopAndReadAsync();
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Prop(Consumer(events, "a"), "CorrelationId"), Does.Match("^[0-9a-f]{32}$"), "published: a new id");
+            Assert.That(Prop(Consumer(events, "b"), "CorrelationId"), Is.EqualTo("request-b"), "sent");
+        });
+    }
+
+    [Test]
+    public async Task WithTheFiltersMessagesConsumedConcurrentlyEachLogTheirOwnRequestsCorrelationId()
+    {
+        const int Count = 16;
+        List<JsonElement> events;
+        await using (var app = await StartAsync(withFilters: true, concurrentMessageLimit: 8))
+        {
+            await Task.WhenAll(Enumerable.Range(0, Count).Select(i =>
+                PostAsync(app, $"/reports/m{i}?then=m{i}-child", $"request-{i}", $"user-{i}")));
+            await Task.WhenAll(Enumerable.Range(0, Count).Select(i => app.Probe.WaitAsync($"m{i}-child")));
+            events = await app.StopAndReadAsync();
+        }
+
+        Assert.Multiple(() =>
+        {
+            for (var i = 0; i < Count; i++)
+            {
+                Assert.That(Prop(Consumer(events, $"m{i}"), "CorrelationId"), Is.EqualTo($"request-{i}"));
+                Assert.That(Prop(Consumer(events, $"m{i}-child"), "CorrelationId"), Is.EqualTo($"request-{i}"));
+                Assert.That(Prop(Consumer(events, $"m{i}"), "UserId"), Is.Null);
+            }
+        });
+    }
+
+    [Test]
+    public async Task WithTheFiltersAMessagePublishedDuringARequestWithoutACorrelationHeaderCarriesTheRequestsTraceId()
+    {
+        Answer request;
+        List<JsonElement> events;
+        await using (var app = await StartAsync(withFilters: true))
+        {
+            request = await PostAsync(app, "/reports/a");
+            await app.Probe.WaitAsync("a");
+            events = await app.StopAndReadAsync();
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(request.TraceId, Does.Match("^[0-9a-f]{32}$"));
+            Assert.That(request.CorrelationId, Is.EqualTo(request.TraceId));
+            Assert.That(Prop(Consumer(events, "a"), "CorrelationId"), Is.EqualTo(request.TraceId));
+        });
+    }
+
+    [Test]
+    public async Task WithTheFiltersMessagesPublishedOutsideAnyScopeGetAnIdEachAndAMessagePublishedByAConsumerGetsItsId()
+    {
+        List<JsonElement> events;
+        await using (var app = await StartAsync(withFilters: true))
+        {
+            Assert.That(CorrelationContext.CurrentId, Is.Null);
+            Assert.That(Activity.Current, Is.Null);
+            await app.Bus.Publish(new ReportRequested("a"));
+            await app.Probe.WaitAsync("a");
+            await app.Bus.Publish(new ReportRequested("b") { Then = "b-child" });
+            await app.Probe.WaitAsync("b-child");
+            events = await app.StopAndReadAsync();
+        }
+
+        var a = Prop(Consumer(events, "a"), "CorrelationId");
+        var b = Prop(Consumer(events, "b"), "CorrelationId");
+        Assert.Multiple(() =>
+        {
+            Assert.That(a, Does.Match("^[0-9a-f]{32}$"));
+            Assert.That(b, Does.Match("^[0-9a-f]{32}$").And.Not.EqualTo(a));
+            Assert.That(Prop(Consumer(events, "b-child"), "CorrelationId"), Is.EqualTo(b));
+        });
+    }
+
+    [Test]
+    public async Task WithTheFiltersAFailedMessagesSummaryIsAnErrorInItsCorrelationAndTheNextMessageHasAnIdOfItsOwn()
+    {
+        List<JsonElement> events;
+        await using (var app = await StartAsync(withFilters: true))
+        {
+            await PostAsync(app, "/reports/fail-a?fail=true", "request-f");
+            await app.Probe.WaitAsync("fail-a");
+            await app.Bus.Publish(new ReportRequested("next"));
+            await app.Probe.WaitAsync("next");
+            events = await app.StopAndReadAsync();
+        }
+
+        var failed = Summaries<ReportRequested>(events).Single(e => Prop(e, "Outcome") == "failed");
+        var fault = events.Single(e => Prop(e, "SourceContext") == "MassTransit.ReceiveTransport" && Prop(e, "@l") == "Error");
+        Assert.Multiple(() =>
+        {
+            Assert.That(Prop(Consumer(events, "fail-a"), "CorrelationId"), Is.EqualTo("request-f"));
+            Assert.That(Prop(failed, "CorrelationId"), Is.EqualTo("request-f"));
+            Assert.That(Prop(failed, "@l"), Is.EqualTo("Error"));
+            Assert.That(Prop(failed, "@x"), Does.Contain("The report failed."));
+            Assert.That(Prop(Consumer(events, "next"), "CorrelationId"), Does.Match("^[0-9a-f]{32}$"));
+            // MassTransit's own report of the fault is written inside the consume filter: it carries the message's id.
+            Assert.That(Prop(fault, "@x"), Does.Contain("The report failed."));
+            Assert.That(Prop(fault, "CorrelationId"), Is.EqualTo("request-f"));
+        });
+    }
+
+    public static IEnumerable<TestCaseData> HostileHeaders()
+    {
+        yield return new TestCaseData("evil\r\n{\"UserId\":\"admin\"}").SetArgDisplayNames("a line break");
+        yield return new TestCaseData("<script>evil</script>").SetArgDisplayNames("markup");
+        yield return new TestCaseData(new string('e', 129)).SetArgDisplayNames("129 characters");
+        yield return new TestCaseData(new Dictionary<string, string> { ["evil"] = "admin" }).SetArgDisplayNames("an object");
+        yield return new TestCaseData(42).SetArgDisplayNames("a number");
+    }
+
+    [TestCaseSource(nameof(HostileHeaders))]
+    public async Task WithTheFiltersAnInvalidIdInTheMessagesHeaderIsReplacedByANewIdAndNeverWritten(object hostile)
+    {
+        List<JsonElement> events;
+        string file;
+        await using (var app = await StartAsync(withFilters: true))
+        {
+            // Outside any scope and trace the send filter writes nothing: the header arrives as the publisher set it.
+            await app.Bus.Publish(new ReportRequested("a"), context => context.Headers.Set(CorrelationPropagation.DefaultHeaderName, hostile));
+            await app.Probe.WaitAsync("a");
+            events = await app.StopAndReadAsync();
+            file = string.Join("\n", events.Select(e => e.GetRawText()));
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Prop(Consumer(events, "a"), "CorrelationId"), Does.Match("^[0-9a-f]{32}$"));
+            Assert.That(file, Does.Not.Contain("evil").And.Not.Contain("eeeeeeee"));
+        });
+    }
+
+    [TestCase(false, TestName = "{m}(without filters)")]
+    [TestCase(true, TestName = "{m}(with the README's filters)")]
+    public async Task WithAListenerOnMassTransitsActivitySourceAConsumerJoinsThePublishingRequestsTrace(bool withFilters)
+    {
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "MassTransit",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(listener);
+        Answer request;
+        List<JsonElement> events;
+        await using (var app = await StartAsync(withFilters))
+        {
+            request = await PostAsync(app, "/reports/a", "request-a");
+            await app.Probe.WaitAsync("a");
+            events = await app.StopAndReadAsync();
+        }
+
+        var consumed = Consumer(events, "a");
+        Assert.Multiple(() =>
+        {
+            Assert.That(request.TraceId, Does.Match("^[0-9a-f]{32}$"));
+            Assert.That(Prop(consumed, "TraceId"), Is.EqualTo(request.TraceId));
+            // Without the filters, WithCorrelation() falls back to the trace id: the request's, not its correlation id.
+            Assert.That(Prop(consumed, "CorrelationId"), Is.EqualTo(withFilters ? "request-a" : request.TraceId));
+        });
+    }
+
+    [Test]
+    public void TheReadmeShowsTheFiltersTestedHere()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Serilog.Extensions.Observability.sln"))) root = root.Parent;
+        Assert.That(root, Is.Not.Null, "The repository root was not found above the test assembly.");
+
+        var readme = File.ReadAllText(Path.Combine(root!.FullName, "README.md"));
+        var section = readme.IndexOf("## Messaging (MassTransit)", StringComparison.Ordinal);
+        Assert.That(section, Is.GreaterThanOrEqualTo(0), "The README has no MassTransit section.");
+        var start = readme.IndexOf("```csharp\n", section, StringComparison.Ordinal) + "```csharp\n".Length;
+        var block = readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
+
+        var source = File.ReadAllLines(Path.Combine(root.FullName, "tests", "Serilog.Extensions.Observability.AspNetCore.Tests",
+            "Ecosystem", "CorrelationMessageFilters.cs"));
+        var begin = Array.IndexOf(source, "// README: begin");
+        var end = Array.IndexOf(source, "// README: end");
+        Assert.That(begin, Is.GreaterThanOrEqualTo(0).And.LessThan(end));
+        Assert.That(block, Is.EqualTo(string.Concat(source[(begin + 1)..end].Select(l => l + "\n"))));
+    }
+}
