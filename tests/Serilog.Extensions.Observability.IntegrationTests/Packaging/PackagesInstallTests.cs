@@ -325,11 +325,14 @@ public class PackagesInstallTests
     static Dictionary<string, string> RepositoryPackageVersions(string label, string attribute)
     {
         var props = XDocument.Load(Path.Combine(Repository.Root, "Directory.Packages.props")).Root!;
-        // A version may name a property the file gives a default (Serilog4Version): the default is what the run takes.
+        // A version may name a property the file gives a default (Serilog4Version), or give its default itself
+        // ($([MSBuild]::ValueOrDefault('$(SerilogExtensionsLoggingVersion)', '10.0.0'))): the default is what the run takes.
         var properties = props.Elements("PropertyGroup").Elements().ToDictionary(e => e.Name.LocalName, e => e.Value);
         return props.Elements("ItemGroup").Single(g => g.Attribute("Label")?.Value == label)
             .Elements("PackageVersion").Where(p => p.Attribute(attribute) is not null)
-            .ToDictionary(p => p.Attribute(attribute)!.Value, p => Regex.Replace(p.Attribute("Version")!.Value, @"\$\((\w+)\)",
-                m => properties.TryGetValue(m.Groups[1].Value, out var value) ? value : m.Value));
+            .ToDictionary(p => p.Attribute(attribute)!.Value, p => Regex.Replace(
+                Regex.Replace(p.Attribute("Version")!.Value, @"^\$\(\[MSBuild\]::ValueOrDefault\('\$\((\w+)\)',\s*'([^']*)'\)\)$",
+                    m => properties.TryGetValue(m.Groups[1].Value, out var value) ? value : m.Groups[2].Value),
+                @"\$\((\w+)\)", m => properties.TryGetValue(m.Groups[1].Value, out var value) ? value : m.Value));
     }
 }
