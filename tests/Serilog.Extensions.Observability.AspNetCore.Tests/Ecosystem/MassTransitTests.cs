@@ -464,23 +464,6 @@ public class MassTransitTests
     }
 
     [Test]
-    public void TheReadmeShowsTheFiltersTestedHere()
-    {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Serilog.Extensions.Observability.sln"))) root = root.Parent;
-        Assert.That(root, Is.Not.Null, "The repository root was not found above the test assembly.");
-
-        var readme = File.ReadAllText(Path.Combine(root!.FullName, "README.md"));
-        var section = readme.IndexOf("## Messaging (MassTransit)", StringComparison.Ordinal);
-        Assert.That(section, Is.GreaterThanOrEqualTo(0), "The README has no MassTransit section.");
-        var start = readme.IndexOf("```csharp\n", section, StringComparison.Ordinal) + "```csharp\n".Length;
-        var block = readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
-
-        var source = File.ReadAllLines(Path.Combine(root.FullName, "tests", "Serilog.Extensions.Observability.AspNetCore.Tests",
-            "Ecosystem", "CorrelationMessageFilters.cs"));
-        var begin = Array.IndexOf(source, "// README: begin");
-        var end = Array.IndexOf(source, "// README: end");
-        Assert.That(begin, Is.GreaterThanOrEqualTo(0).And.LessThan(end));
-        Assert.That(block, Is.EqualTo(string.Concat(source[(begin + 1)..end].Select(l => l + "\n"))));
-    }
+    public void TheReadmeShowsTheFiltersTestedHere() =>
+        ReadmeCode.AssertSectionShows("## Messaging (MassTransit)", Path.Combine("Ecosystem", "CorrelationMessageFilters.cs"));
 }
