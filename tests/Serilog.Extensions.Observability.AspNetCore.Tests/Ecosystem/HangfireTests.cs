@@ -17,6 +17,7 @@ using Microsoft.Extensions.Logging;
 using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
 using Serilog.Extensions.Observability.Enrichers;
 using Serilog.Extensions.Observability.Tests.Support;
+using Answer = Serilog.Extensions.Observability.AspNetCore.Tests.Support.EndpointAnswer;
 
 namespace Serilog.Extensions.Observability.AspNetCore.Tests.Ecosystem;
 
@@ -31,7 +32,7 @@ namespace Serilog.Extensions.Observability.AspNetCore.Tests.Ecosystem;
 [NonParallelizable] // Log.Logger, Hangfire's JobStorage.Current and GlobalJobFilters are process-wide.
 public class HangfireTests
 {
-    const string UserHeader = "X-Test-User";
+    const string UserHeader = EndpointAnswer.UserHeader;
 
     // The host's late logger (events after it is disposed) becomes Log.Logger; the next test must not inherit it.
     [TearDown]
@@ -97,8 +98,6 @@ public class HangfireTests
             All.Where(e => LogFileEvents.Prop(e, "Pipeline") == "ReportJob." + method && e.TryGetProperty("Stages", out _)).ToList();
     }
 
-    sealed record Answer(string CorrelationId, string? UserId, string? TraceId);
-
     static async Task<App> StartAsync(object[]? filters = null, Func<IDisposable>? startInside = null,
         [CallerMemberName] string caller = "")
     {
@@ -143,7 +142,7 @@ public class HangfireTests
                 : tag.StartsWith("retry", StringComparison.Ordinal) ? jobs.Enqueue<ReportJob>(j => j.FailFirstAttempt(tag))
                 : jobs.Enqueue<ReportJob>(j => j.Run(tag));
             logger.LogInformation("Enqueued report {Tag} as job {JobId}", tag, jobId);
-            return new Answer(CorrelationContext.CurrentId!, UserContext.Current?.UserId, Activity.Current?.TraceId.ToHexString());
+            return EndpointAnswer.Current();
         });
         try
         {
@@ -159,15 +158,8 @@ public class HangfireTests
         return new App(app, logs, probe, filters);
     }
 
-    static async Task<Answer> PostAsync(App app, string path, string? correlationId = null, string? user = null)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, path);
-        if (correlationId is not null) request.Headers.Add("X-Correlation-ID", correlationId);
-        if (user is not null) request.Headers.Add(UserHeader, user);
-        using var response = await app.Client.SendAsync(request);
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<Answer>())!;
-    }
+    static Task<Answer> PostAsync(App app, string path, string? correlationId = null, string? user = null) =>
+        EndpointAnswer.PostAsync(app.Client, path, correlationId, user);
 
     static string? Prop(JsonElement e, string name) => LogFileEvents.Prop(e, name);
 
@@ -263,15 +255,6 @@ public class HangfireTests
                 Assert.That(Prop(events.Job("b"), "UserId"), Is.EqualTo("startup-user"));
             }
         });
-    }
-
-    sealed class Scopes(IDisposable correlation, IDisposable user) : IDisposable
-    {
-        public void Dispose()
-        {
-            user.Dispose();
-            correlation.Dispose();
-        }
     }
 
     [Test]

@@ -15,6 +15,7 @@ using Microsoft.Extensions.Logging;
 using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
 using Serilog.Extensions.Observability.Enrichers;
 using Serilog.Extensions.Observability.Tests.Support;
+using Answer = Serilog.Extensions.Observability.AspNetCore.Tests.Support.EndpointAnswer;
 
 namespace Serilog.Extensions.Observability.AspNetCore.Tests.Ecosystem;
 
@@ -29,7 +30,7 @@ namespace Serilog.Extensions.Observability.AspNetCore.Tests.Ecosystem;
 [NonParallelizable] // Log.Logger and ActivityListeners are process-wide.
 public class MassTransitTests
 {
-    const string UserHeader = "X-Test-User";
+    const string UserHeader = EndpointAnswer.UserHeader;
     const string Queue = "reports";
 
     // The host's late logger (events after it is disposed) becomes Log.Logger; the next test must not inherit it.
@@ -77,8 +78,6 @@ public class MassTransitTests
             }
         }
     }
-
-    sealed record Answer(string CorrelationId, string? UserId, string? TraceId);
 
     static async Task<App> StartAsync(bool withFilters, Func<IDisposable>? startInside = null, bool publishFilter = true,
         int concurrentMessageLimit = 1, [CallerMemberName] string caller = "")
@@ -130,22 +129,15 @@ public class MassTransitTests
             if (send == true) await (await senders.GetSendEndpoint(new Uri("queue:" + Queue))).Send(message);
             else await publish.Publish(message);
             logger.LogInformation("Requested report {Tag}", tag);
-            return new Answer(CorrelationContext.CurrentId!, UserContext.Current?.UserId, Activity.Current?.TraceId.ToHexString());
+            return EndpointAnswer.Current();
         });
         using (startInside?.Invoke())
             await app.StartAsync();
         return new App(app, logs, probe);
     }
 
-    static async Task<Answer> PostAsync(App app, string path, string? correlationId = null, string? user = null)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, path);
-        if (correlationId is not null) request.Headers.Add("X-Correlation-ID", correlationId);
-        if (user is not null) request.Headers.Add(UserHeader, user);
-        using var response = await app.Client.SendAsync(request);
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<Answer>())!;
-    }
+    static Task<Answer> PostAsync(App app, string path, string? correlationId = null, string? user = null) =>
+        EndpointAnswer.PostAsync(app.Client, path, correlationId, user);
 
     static string? Prop(JsonElement e, string name) => LogFileEvents.Prop(e, name);
 
@@ -240,15 +232,6 @@ public class MassTransitTests
             Assert.That(Prop(Consumer(events, "a"), "UserId"), withFilters ? Is.Null : Is.EqualTo("startup-user"));
             Assert.That(Prop(Consumer(events, "b"), "UserId"), withFilters ? Is.Null : Is.EqualTo("startup-user"));
         });
-    }
-
-    sealed class Scopes(IDisposable correlation, IDisposable user) : IDisposable
-    {
-        public void Dispose()
-        {
-            user.Dispose();
-            correlation.Dispose();
-        }
     }
 
     [Test]
