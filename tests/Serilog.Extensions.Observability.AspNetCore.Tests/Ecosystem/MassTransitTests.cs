@@ -31,7 +31,17 @@ namespace Serilog.Extensions.Observability.AspNetCore.Tests.Ecosystem;
 public class MassTransitTests
 {
     const string UserHeader = EndpointAnswer.UserHeader;
-    const string Queue = "reports";
+    const string Queue = ReportConsumer.Queue;
+
+    /// <summary>Where the application configures MassTransit's retry middleware (<c>UseMessageRetry</c>), if anywhere.</summary>
+    public enum Retry
+    {
+        None,
+        BusBeforeTheFilters,
+        BusAfterTheFilters,
+        EndpointsCallback,
+        Consumer,
+    }
 
     // The host's late logger (events after it is disposed) becomes Log.Logger; the next test must not inherit it.
     [TearDown]
@@ -80,7 +90,7 @@ public class MassTransitTests
     }
 
     static async Task<App> StartAsync(bool withFilters, Func<IDisposable>? startInside = null, bool publishFilter = true,
-        int concurrentMessageLimit = 1, [CallerMemberName] string caller = "")
+        int concurrentMessageLimit = 1, Retry retry = Retry.None, [CallerMemberName] string caller = "")
     {
         var logs = TempFolder.ForCaller(caller);
         var probe = new MessageProbe();
@@ -95,19 +105,27 @@ public class MassTransitTests
         builder.Services.AddSingleton(probe);
         builder.Services.AddMassTransit(x =>
         {
-            x.AddConsumer<ReportConsumer>().Endpoint(e =>
+            x.AddConsumer<ReportConsumer>((_, c) =>
+            {
+                if (retry == Retry.Consumer) c.UseMessageRetry(r => r.Immediate(2));
+            }).Endpoint(e =>
             {
                 e.Name = Queue;
                 e.ConcurrentMessageLimit = concurrentMessageLimit;
             });
+            if (retry == Retry.EndpointsCallback) x.AddConfigureEndpointsCallback((_, cfg) => cfg.UseMessageRetry(r => r.Immediate(2)));
+            x.AddConsumer<ReportFaultConsumer>();
+            x.AddConsumer<ReportStatusConsumer>();
             x.UsingInMemory((context, cfg) =>
             {
+                if (retry == Retry.BusBeforeTheFilters) cfg.UseMessageRetry(r => r.Immediate(2));
                 if (withFilters)
                 {
                     cfg.UseSendFilter(typeof(CorrelationSendFilter<>), context);
                     if (publishFilter) cfg.UsePublishFilter(typeof(CorrelationSendFilter<>), context);
                     cfg.UseConsumeFilter(typeof(CorrelationConsumeFilter<>), context);
                 }
+                if (retry == Retry.BusAfterTheFilters) cfg.UseMessageRetry(r => r.Immediate(2));
                 cfg.ConfigureEndpoints(context);
             });
         });
@@ -122,13 +140,19 @@ public class MassTransitTests
                 context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", user.ToString())], "Test"));
             return next(context);
         });
-        app.MapPost("/reports/{tag}", async (string tag, string? then, bool? send, bool? fail, IPublishEndpoint publish,
-            ISendEndpointProvider senders, ILogger<MassTransitTests> logger) =>
+        app.MapPost("/reports/{tag}", async (string tag, string? then, string? sendThen, bool? send, bool? fail, int? failAttempts,
+            IPublishEndpoint publish, ISendEndpointProvider senders, ILogger<MassTransitTests> logger) =>
         {
-            var message = new ReportRequested(tag) { Then = then, Fail = fail == true };
+            var message = new ReportRequested(tag) { Then = then, SendThen = sendThen, Fail = fail == true, FailAttempts = failAttempts ?? 0 };
             if (send == true) await (await senders.GetSendEndpoint(new Uri("queue:" + Queue))).Send(message);
             else await publish.Publish(message);
             logger.LogInformation("Requested report {Tag}", tag);
+            return EndpointAnswer.Current();
+        });
+        app.MapPost("/status/{tag}", async (string tag, IRequestClient<ReportStatusRequest> client, ILogger<MassTransitTests> logger) =>
+        {
+            var response = await client.GetResponse<ReportStatus>(new ReportStatusRequest(tag));
+            logger.LogInformation("Status of {Tag} answered in {ResponderCorrelationId}", tag, response.Message.CorrelationId ?? "none");
             return EndpointAnswer.Current();
         });
         using (startInside?.Invoke())
@@ -144,6 +168,10 @@ public class MassTransitTests
     /// <summary>The event the consumer logged for <paramref name="tag"/>.</summary>
     static JsonElement Consumer(List<JsonElement> events, string tag) =>
         events.Single(e => Prop(e, "@mt") == ReportConsumer.Message && Prop(e, "Tag") == tag);
+
+    /// <summary>The event the fault consumer logged for the <c>Fault&lt;T&gt;</c> of <paramref name="tag"/>.</summary>
+    static JsonElement FaultConsumer(List<JsonElement> events, string tag) =>
+        events.Single(e => Prop(e, "@mt") == ReportFaultConsumer.Message && Prop(e, "Tag") == tag);
 
     /// <summary>The timer summaries of the messages of type <typeparamref name="T"/>, in order.</summary>
     static List<JsonElement> Summaries<T>(List<JsonElement> events) =>
@@ -246,6 +274,8 @@ public class MassTransitTests
             await app.Probe.WaitAsync("b");
             await PostAsync(app, "/reports/c?then=c-child", "request-c");
             await app.Probe.WaitAsync("c-child");
+            await PostAsync(app, "/reports/d?sendThen=d-child", "request-d");
+            await app.Probe.WaitAsync("d-child");
             events = await app.StopAndReadAsync();
         }
 
@@ -256,7 +286,8 @@ public class MassTransitTests
             Assert.That(Prop(Consumer(events, "b"), "CorrelationId"), Is.EqualTo("request-b"));
             Assert.That(Prop(Consumer(events, "c"), "CorrelationId"), Is.EqualTo("request-c"));
             Assert.That(Prop(Consumer(events, "c-child"), "CorrelationId"), Is.EqualTo("request-c"), "published by a consumer");
-            foreach (var tag in new[] { "a", "b", "c", "c-child" })
+            Assert.That(Prop(Consumer(events, "d-child"), "CorrelationId"), Is.EqualTo("request-d"), "sent by a consumer");
+            foreach (var tag in new[] { "a", "b", "c", "c-child", "d", "d-child" })
             {
                 Assert.That(Prop(Consumer(events, tag), "UserId"), Is.Null, tag);
                 Assert.That(Prop(Consumer(events, tag), "TraceId"), Is.Null, tag);
@@ -264,7 +295,7 @@ public class MassTransitTests
 
             // The timer's summary of each message, in the message's correlation.
             Assert.That(summaries.Select(e => Prop(e, "CorrelationId")),
-                Is.EqualTo(new[] { "request-a", "request-b", "request-c", "request-c" }));
+                Is.EqualTo(new[] { "request-a", "request-b", "request-c", "request-c", "request-d", "request-d" }));
             Assert.That(summaries.Select(e => Prop(e, "Outcome")), Has.All.EqualTo("completed"));
             Assert.That(summaries.Select(e => Prop(e, "@l")), Has.All.Null, "Information");
         });
@@ -367,6 +398,7 @@ public class MassTransitTests
         {
             await PostAsync(app, "/reports/fail-a?fail=true", "request-f");
             await app.Probe.WaitAsync("fail-a");
+            await app.Probe.WaitAsync("fault:fail-a");
             await app.Bus.Publish(new ReportRequested("next"));
             await app.Probe.WaitAsync("next");
             events = await app.StopAndReadAsync();
@@ -384,6 +416,97 @@ public class MassTransitTests
             // MassTransit's own report of the fault is written inside the consume filter: it carries the message's id.
             Assert.That(Prop(fault, "@x"), Does.Contain("The report failed."));
             Assert.That(Prop(fault, "CorrelationId"), Is.EqualTo("request-f"));
+            // The Fault<T> MassTransit publishes is consumed in the message's correlation.
+            Assert.That(Prop(FaultConsumer(events, "fail-a"), "CorrelationId"), Is.EqualTo("request-f"));
+        });
+    }
+
+    [TestCase(Retry.BusBeforeTheFilters)]
+    [TestCase(Retry.BusAfterTheFilters)]
+    [TestCase(Retry.EndpointsCallback)]
+    [TestCase(Retry.Consumer)]
+    public async Task WithTheFiltersEveryAttemptOfARetriedMessageAndItsFaultCarryTheMessagesCorrelationId(Retry retry)
+    {
+        List<JsonElement> events;
+        await using (var app = await StartAsync(withFilters: true, retry: retry))
+        {
+            // Immediate(2): three attempts. "once" fails the first, "always" every one.
+            await PostAsync(app, "/reports/once?failAttempts=1", "request-once");
+            await app.Probe.WaitAsync("once");
+            await PostAsync(app, "/reports/always?failAttempts=3", "request-always");
+            await app.Probe.WaitAsync("fault:always");
+            await app.Bus.Publish(new ReportRequested("next"));
+            await app.Probe.WaitAsync("next");
+            events = await app.StopAndReadAsync();
+        }
+
+        List<JsonElement> Attempts(string tag) =>
+            events.Where(e => Prop(e, "@mt") == ReportConsumer.AttemptMessage && Prop(e, "Tag") == tag).ToList();
+        List<JsonElement> Reports(string level, string prefix) =>
+            events.Where(e => Prop(e, "SourceContext") == "MassTransit.ReceiveTransport" && Prop(e, "@l") == level
+                && Prop(e, "@mt")!.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+        var retries = Reports("Warning", "R-RETRY");
+        var fault = Reports("Error", "R-FAULT").Single();
+        var outcomes = Summaries<ReportRequested>(events).Select(e => (Prop(e, "CorrelationId"), Prop(e, "Outcome"))).ToList();
+        var onTheConsumer = retry == Retry.Consumer;
+        Assert.Multiple(() =>
+        {
+            Assert.That(Attempts("once").Select(e => Prop(e, "Attempt")), Is.EqualTo(new[] { "1", "2" }));
+            Assert.That(Attempts("once").Select(e => Prop(e, "CorrelationId")), Has.All.EqualTo("request-once"));
+            Assert.That(Attempts("always").Select(e => Prop(e, "Attempt")), Is.EqualTo(new[] { "1", "2", "3" }));
+            Assert.That(Attempts("always").Select(e => Prop(e, "CorrelationId")), Has.All.EqualTo("request-always"));
+            Assert.That(Prop(FaultConsumer(events, "always"), "CorrelationId"), Is.EqualTo("request-always"));
+            Assert.That(Prop(Consumer(events, "next"), "CorrelationId"), Does.Match("^[0-9a-f]{32}$"));
+            Assert.That(retries, Has.Count.EqualTo(2), "one R-RETRY per message that failed an attempt");
+            Assert.That(Prop(fault, "@x"), Does.Contain("Attempt 3 failed."));
+            if (onTheConsumer)
+            {
+                // The retry runs inside the consume filter: MassTransit's own reports are in the message's correlation,
+                // and one summary covers all of a message's attempts.
+                Assert.That(retries.Select(e => Prop(e, "CorrelationId")), Is.EqualTo(new[] { "request-once", "request-always" }));
+                Assert.That(Prop(fault, "CorrelationId"), Is.EqualTo("request-always"));
+                Assert.That(outcomes, Is.EqualTo(new[]
+                {
+                    ("request-once", "completed"), ("request-always", "failed"), (Prop(Consumer(events, "next"), "CorrelationId"), "completed"),
+                }));
+            }
+            else
+            {
+                // The retry runs outside it, whichever is configured first: each attempt passes the filter again (a
+                // summary each), and MassTransit's reports of the retry and of the fault are written outside the scope.
+                Assert.That(retries.Select(e => Prop(e, "CorrelationId")), Has.All.Null);
+                Assert.That(Prop(fault, "CorrelationId"), Is.Null);
+                Assert.That(outcomes, Is.EqualTo(new[]
+                {
+                    ("request-once", "failed"), ("request-once", "completed"),
+                    ("request-always", "failed"), ("request-always", "failed"), ("request-always", "failed"),
+                    (Prop(Consumer(events, "next"), "CorrelationId"), "completed"),
+                }));
+            }
+        });
+    }
+
+    [TestCase(false, TestName = "{m}(without filters)")]
+    [TestCase(true, TestName = "{m}(with the README's filters)")]
+    public async Task ARequestClientsResponderCarriesTheRequestingHttpRequestsCorrelationIdWithTheFilters(bool withFilters)
+    {
+        Answer answer;
+        List<JsonElement> events;
+        await using (var app = await StartAsync(withFilters))
+        {
+            answer = await PostAsync(app, "/status/q", "request-q");
+            events = await app.StopAndReadAsync();
+        }
+
+        var responder = events.Single(e => Prop(e, "@mt") == ReportStatusConsumer.Message);
+        var answered = events.Single(e => Prop(e, "@mt")!.StartsWith("Status of", StringComparison.Ordinal));
+        Assert.Multiple(() =>
+        {
+            Assert.That(Prop(responder, "CorrelationId"), withFilters ? Is.EqualTo("request-q") : Is.Null);
+            Assert.That(Prop(answered, "ResponderCorrelationId"), Is.EqualTo(withFilters ? "request-q" : "none"));
+            // The endpoint resumes after the response in its own request's scope, with or without the filters.
+            Assert.That(Prop(answered, "CorrelationId"), Is.EqualTo("request-q"));
+            Assert.That(answer.CorrelationId, Is.EqualTo("request-q"));
         });
     }
 
