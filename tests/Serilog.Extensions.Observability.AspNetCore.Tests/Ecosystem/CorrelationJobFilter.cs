@@ -5,12 +5,18 @@ namespace Serilog.Extensions.Observability.AspNetCore.Tests.Ecosystem;
 // README: begin
 using Hangfire.Client;
 using Hangfire.Server;
+using Hangfire.States;
+using Hangfire.Storage;
 using Serilog.Extensions.Observability.Enrichers;
 using Serilog.Extensions.Observability.Timing;
 
-public sealed class CorrelationJobFilter : IClientFilter, IServerFilter
+public sealed class CorrelationJobFilter : IClientFilter, IServerFilter, IApplyStateFilter
 {
     const string Parameter = "CorrelationId";
+
+    // The job's scopes from OnPerformed until Hangfire has applied the state it elects next, so that what it logs there
+    // (the failure, the retry) carries the job's id.
+    static readonly AsyncLocal<(IDisposable Correlation, IDisposable User)?> Ending = new();
 
     // Creating a job: the caller's correlation id (a request's, a job's) becomes a parameter of the job.
     public void OnCreating(CreatingContext context) =>
@@ -36,8 +42,18 @@ public sealed class CorrelationJobFilter : IClientFilter, IServerFilter
         var (correlation, user, timer) = ((IDisposable, IDisposable, PipelineTimer))scopes;
         if (context.Exception is { } exception && !context.ExceptionHandled) timer.Fail(exception);
         else timer.Complete();
-        user.Dispose();
-        correlation.Dispose();
+        Ending.Value = (correlation, user);
     }
+
+    // Any state applied on this thread next (the job's, or else the worker's next job's Processing) ends them.
+    public void OnStateApplied(ApplyStateContext context, IWriteOnlyTransaction transaction)
+    {
+        if (Ending.Value is not { } scopes) return;
+        Ending.Value = null;
+        scopes.User.Dispose();
+        scopes.Correlation.Dispose();
+    }
+
+    public void OnStateUnapplied(ApplyStateContext context, IWriteOnlyTransaction transaction) { }
 }
 // README: end

@@ -28,6 +28,19 @@ public sealed class JobProbe
     public int NextAttempt(string tag) => _attempts.AddOrUpdate(tag, 1, static (_, n) => n + 1);
 
     public Task<JobRun> WaitAsync(string tag) => Signal(tag).Task.WaitAsync(Timeout);
+
+    readonly ConcurrentDictionary<string, TaskCompletionSource> _gates = new();
+
+    TaskCompletionSource Gate(string name) =>
+        _gates.GetOrAdd(name, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    /// <summary>Opens the gate <paramref name="name"/>, which <see cref="WaitGate"/> and <see cref="WaitGateAsync"/> wait for.</summary>
+    public void Open(string name) => Gate(name).TrySetResult();
+
+    public Task WaitGateAsync(string name) => Gate(name).Task.WaitAsync(Timeout);
+
+    /// <summary>Blocks the calling job until the gate is open, up to the probe's timeout.</summary>
+    public void WaitGate(string name) => Gate(name).Task.Wait(Timeout);
 }
 
 /// <summary>A job as applications write one: activated from the host's services, logging through <c>ILogger&lt;T&gt;</c>.</summary>
@@ -56,6 +69,14 @@ public sealed class ReportJob(ILogger<ReportJob> logger, JobProbe probe, IBackgr
         probe.Ran(tag);
     }
 
+    /// <summary>Opens the gate <c>started:</c><paramref name="tag"/>, then runs once the test opens <c>go:</c><paramref name="tag"/>.</summary>
+    public void RunWhenLetGo(string tag)
+    {
+        probe.Open("started:" + tag);
+        probe.WaitGate("go:" + tag);
+        Run(tag);
+    }
+
     /// <summary>Begins scopes and never disposes them.</summary>
     public void RunLeavingScopesOpen(string tag, string correlationId, string userId)
     {
@@ -74,6 +95,13 @@ public sealed class ReportJob(ILogger<ReportJob> logger, JobProbe probe, IBackgr
         if (attempt == 1) throw new InvalidOperationException("The first attempt failed.");
         probe.Ran(tag);
     }
+
+    /// <summary>
+    /// <see cref="FailFirstAttempt"/> for another test: Hangfire reads a method's <c>[AutomaticRetry]</c> once for the
+    /// process, and it logs through the log provider current then (the first host's that used the method).
+    /// </summary>
+    [AutomaticRetry(Attempts = 1, DelaysInSeconds = [0])]
+    public void FailFirstAttemptOnce(string tag) => FailFirstAttempt(tag);
 
     [AutomaticRetry(Attempts = 0)]
     public void Fail(string tag)

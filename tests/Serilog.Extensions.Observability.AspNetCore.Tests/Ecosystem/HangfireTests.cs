@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Runtime.CompilerServices;
@@ -6,6 +7,7 @@ using System.Text.Json;
 using Hangfire;
 using Hangfire.Client;
 using Hangfire.Common;
+using Hangfire.States;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -364,9 +366,9 @@ public class HangfireTests
             Assert.That(Prop(failed, "@l"), Is.EqualTo("Error"));
             Assert.That(Prop(failed, "@x"), Does.Contain("The report failed."));
             Assert.That(Prop(events.Job("next"), "CorrelationId"), Does.Match("^[0-9a-f]{32}$"));
-            // Hangfire's own report of the failure is written after the filter's OnPerformed, when the job changes state.
+            // Hangfire's own report of the failure, written when it elects the job's next state, after OnPerformed.
             Assert.That(Prop(hangfireFailure, "@x"), Does.Contain("The report failed."));
-            Assert.That(Prop(hangfireFailure, "CorrelationId"), Is.Null);
+            Assert.That(Prop(hangfireFailure, "CorrelationId"), Is.EqualTo("request-f"));
         });
     }
 
@@ -382,11 +384,118 @@ public class HangfireTests
         }
 
         var attempts = events.All.Where(e => Prop(e, "Tag") == "retry-a" && Prop(e, "Attempt") is not null).ToList();
+        var retryWarning = events.All.Single(e => Prop(e, "SourceContext") == "Hangfire.AutomaticRetryAttribute");
         Assert.Multiple(() =>
         {
             Assert.That(attempts.Select(e => Prop(e, "Attempt")), Is.EqualTo(new[] { "1", "2" }));
             Assert.That(attempts.Select(e => Prop(e, "CorrelationId")), Has.All.EqualTo("request-r"));
+            // Hangfire's warning that it will retry the job, written when it elects the job's next state.
+            Assert.That(Prop(retryWarning, "@l"), Is.EqualTo("Warning"));
+            Assert.That(Prop(retryWarning, "State"), Does.Contain("Retry attempt 1 of 1"));
+            Assert.That(Prop(retryWarning, "CorrelationId"), Is.EqualTo("request-r"));
             Assert.That(events.Summaries("FailFirstAttempt").Select(e => Prop(e, "Outcome")), Is.EqualTo(new[] { "failed", "completed" }));
+        });
+    }
+
+    /// <summary>
+    /// Records the correlation id and user current whenever Hangfire elects a job's next state (on whichever thread), and
+    /// lets a test wait, with a bound, for the election of a given state of a given job.
+    /// </summary>
+    sealed class ElectionProbe : JobFilterAttribute, IElectStateFilter
+    {
+        static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+        readonly ConcurrentDictionary<(string JobId, string State), TaskCompletionSource> _seen = new();
+
+        public ConcurrentQueue<(string JobId, string State, string? CorrelationId, string? UserId)> Elections { get; } = new();
+
+        TaskCompletionSource Signal(string jobId, string state) =>
+            _seen.GetOrAdd((jobId, state), _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+        public void OnStateElection(ElectStateContext context)
+        {
+            Elections.Enqueue((context.BackgroundJob.Id, context.CandidateState.Name, CorrelationContext.CurrentId, UserContext.Current?.UserId));
+            Signal(context.BackgroundJob.Id, context.CandidateState.Name).TrySetResult();
+        }
+
+        public Task WaitAsync(string jobId, string state) => Signal(jobId, state).Task.WaitAsync(Timeout);
+    }
+
+    [Test]
+    public async Task WithTheFilterHangfireElectsAJobsOutcomeInItsScopesAndTheNextJobStartsInTheWorkersOwn()
+    {
+        // A server started inside scopes: between jobs a worker thread is back in them, not in the last job's.
+        var elections = new ElectionProbe();
+        Events events;
+        string retried, next;
+        await using (var app = await StartAsync([new CorrelationJobFilter(), elections],
+                         startInside: () => new Scopes(CorrelationContext.Begin("startup"), UserContext.Begin("startup-user"))))
+        {
+            await PostAsync(app, "/reports/a", "request-a", "ann");
+            await app.Probe.WaitAsync("a");
+            using (CorrelationContext.Begin("request-b"))
+            using (UserContext.Begin("bob"))
+                retried = app.Jobs.Enqueue<ReportJob>(j => j.FailFirstAttemptOnce("b"));
+            await app.Probe.WaitAsync("b");
+            next = app.Jobs.Enqueue<ReportJob>(j => j.Run("next"));
+            await app.Probe.WaitAsync("next");
+            await elections.WaitAsync(next, "Succeeded");
+            events = await app.StopAndReadAsync();
+        }
+
+        var a = events.All.Single(e => Prop(e, "@mt")!.StartsWith("Enqueued", StringComparison.Ordinal) && Prop(e, "Tag") == "a");
+        var tags = new Dictionary<string, string> { [Prop(a, "JobId")!] = "a", [retried] = "b", [next] = "next" };
+        var processing = elections.Elections.Where(e => e.State == "Processing").ToList();
+        var outcomes = elections.Elections.Where(e => e.State is "Succeeded" or "Failed")
+            .Select(e => (tags[e.JobId], e.State, e.CorrelationId, e.UserId)).ToList();
+        var nextId = Prop(events.Job("next"), "CorrelationId");
+        Assert.Multiple(() =>
+        {
+            // Each job's outcome is elected (where AutomaticRetry logs a failure and a retry) in the job's id, on no user.
+            Assert.That(outcomes, Is.EqualTo(new[]
+            {
+                ("a", "Succeeded", "request-a", (string?)null),
+                ("b", "Failed", "request-b", null),
+                ("b", "Succeeded", "request-b", null),
+                ("next", "Succeeded", nextId, null),
+            }));
+            // Once the outcome is applied the job's scopes end: the worker moves its next job to Processing in its own.
+            Assert.That(processing, Has.Count.EqualTo(4));
+            Assert.That(processing.Select(e => (e.CorrelationId, e.UserId)), Has.All.EqualTo(("startup", "startup-user")));
+            Assert.That(nextId, Does.Match("^[0-9a-f]{32}$"));
+        });
+    }
+
+    [Test]
+    public async Task WithTheFilterTheScopesOfAJobDeletedWhileItRanEndWhenTheWorkersNextJobMovesToProcessing()
+    {
+        // Hangfire elects no next state for a job deleted while it ran (the state is no longer Processing), so the
+        // filter's OnStateApplied does not run for it: the next state applied on the worker thread is the next job's.
+        var elections = new ElectionProbe();
+        Events events;
+        string deleted, next;
+        await using (var app = await StartAsync([new CorrelationJobFilter(), elections]))
+        {
+            using (CorrelationContext.Begin("request-d"))
+                deleted = app.Jobs.Enqueue<ReportJob>(j => j.RunWhenLetGo("d"));
+            await app.Probe.WaitGateAsync("started:d");
+            Assert.That(app.Jobs.Delete(deleted), Is.True);
+            app.Probe.Open("go:d");
+            await app.Probe.WaitAsync("d");
+            next = app.Jobs.Enqueue<ReportJob>(j => j.Run("next"));
+            await app.Probe.WaitAsync("next");
+            await elections.WaitAsync(next, "Succeeded");
+            events = await app.StopAndReadAsync();
+        }
+
+        var nextId = Prop(events.Job("next"), "CorrelationId");
+        Assert.Multiple(() =>
+        {
+            Assert.That(Prop(events.Job("d"), "CorrelationId"), Is.EqualTo("request-d"));
+            Assert.That(elections.Elections.Where(e => e.JobId == deleted).Select(e => e.State),
+                Is.EqualTo(new[] { "Enqueued", "Processing", "Deleted" }), "no state elected after the job ran");
+            Assert.That(elections.Elections.Where(e => e.JobId == next).Select(e => (e.State, e.CorrelationId)),
+                Is.EqualTo(new[] { ("Enqueued", (string?)null), ("Processing", "request-d"), ("Succeeded", nextId) }));
+            Assert.That(nextId, Does.Match("^[0-9a-f]{32}$"));
         });
     }
 
