@@ -103,6 +103,10 @@ public sealed class ReportJob(ILogger<ReportJob> logger, JobProbe probe, IBackgr
     [AutomaticRetry(Attempts = 1, DelaysInSeconds = [0])]
     public void FailFirstAttemptOnce(string tag) => FailFirstAttempt(tag);
 
+    /// <summary><see cref="FailFirstAttempt"/> for a third test (see <see cref="FailFirstAttemptOnce"/>).</summary>
+    [AutomaticRetry(Attempts = 1, DelaysInSeconds = [0])]
+    public void FailFirstAttemptBesideOthers(string tag) => FailFirstAttempt(tag);
+
     [AutomaticRetry(Attempts = 0)]
     public void Fail(string tag)
     {

@@ -100,7 +100,7 @@ public class HangfireTests
             All.Where(e => LogFileEvents.Prop(e, "Pipeline") == "ReportJob." + method && e.TryGetProperty("Stages", out _)).ToList();
     }
 
-    static async Task<App> StartAsync(object[]? filters = null, Func<IDisposable>? startInside = null,
+    static async Task<App> StartAsync(object[]? filters = null, Func<IDisposable>? startInside = null, int workerCount = 1,
         [CallerMemberName] string caller = "")
     {
         filters ??= [];
@@ -123,7 +123,7 @@ public class HangfireTests
         // A retry is a scheduled job: looked for every 100 ms instead of every 15 s.
         builder.Services.AddHangfireServer(o =>
         {
-            o.WorkerCount = 1;
+            o.WorkerCount = workerCount;
             o.SchedulePollingInterval = TimeSpan.FromMilliseconds(100);
         });
         var app = builder.Build();
@@ -462,6 +462,38 @@ public class HangfireTests
             Assert.That(processing, Has.Count.EqualTo(4));
             Assert.That(processing.Select(e => (e.CorrelationId, e.UserId)), Has.All.EqualTo(("startup", "startup-user")));
             Assert.That(nextId, Does.Match("^[0-9a-f]{32}$"));
+        });
+    }
+
+    [Test]
+    public async Task WithTheFilterJobsRetriedOnSeveralWorkersAtOnceGetHangfiresRetryWarningEachInItsOwnId()
+    {
+        const int Count = 12;
+        var ids = new string[Count];
+        Events events;
+        await using (var app = await StartAsync([new CorrelationJobFilter()], workerCount: 4))
+        {
+            for (var i = 0; i < Count; i++)
+            {
+                using (CorrelationContext.Begin($"request-{i}"))
+                    ids[i] = app.Jobs.Enqueue<ReportJob>(j => j.FailFirstAttemptBesideOthers($"m{i}"));
+            }
+
+            await Task.WhenAll(Enumerable.Range(0, Count).Select(i => app.Probe.WaitAsync($"m{i}")));
+            events = await app.StopAndReadAsync();
+        }
+
+        var warnings = events.All.Where(e => Prop(e, "SourceContext") == "Hangfire.AutomaticRetryAttribute").ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(warnings, Has.Count.EqualTo(Count));
+            for (var i = 0; i < Count; i++)
+            {
+                var warning = warnings.Single(e => Prop(e, "State")!.Contains($"'{ids[i]}'", StringComparison.Ordinal));
+                Assert.That(Prop(warning, "CorrelationId"), Is.EqualTo($"request-{i}"));
+                var attempts = events.All.Where(e => Prop(e, "Tag") == $"m{i}" && Prop(e, "Attempt") is not null);
+                Assert.That(attempts.Select(e => Prop(e, "CorrelationId")), Is.EqualTo(new[] { $"request-{i}", $"request-{i}" }));
+            }
         });
     }
 
