@@ -486,6 +486,12 @@ public static class ObservabilityHostApplicationBuilderExtensions
         // Whether this thread is in a lifetime's Dispose: an AddObservability() there (a configure callback run again for
         // the late logger) must not wait for it.
         [ThreadStatic] static int t_disposing;
+        // The hosts whose disposal this flow runs, from their ClosingSignal's disposal to their lifetime's: their logger is
+        // closed only after whatever this flow does meanwhile returns, so an AddObservability() there (a service's Dispose
+        // that builds the next host) waiting for them would wait its 10 seconds out. Async-local, not thread-static: the
+        // provider's DisposeAsync may go on on another thread, and a pool thread that began a disposal may then run an
+        // unrelated AddObservability() that must still wait.
+        static readonly AsyncLocal<ClosingOnFlow?> s_closingOnFlow = new();
         // 0 before the host's disposal began, 1 while it runs, 2 once the logger is closed.
         int _closingState;
         readonly object _closingKey = new();
@@ -495,21 +501,42 @@ public static class ObservabilityHostApplicationBuilderExtensions
         {
             if (Interlocked.CompareExchange(ref _closingState, 1, 0) != 0) return;
             lock (s_closingSync) s_closing[_closingKey] = Environment.TickCount64;
+            s_closingOnFlow.Value = new ClosingOnFlow(_closingKey, s_closingOnFlow.Value);
         }
 
         void EndClosing()
         {
             if (Interlocked.Exchange(ref _closingState, 2) != 1) return;
+            if (s_closingOnFlow.Value is { } onFlow && onFlow.Contains(_closingKey)) s_closingOnFlow.Value = onFlow.Without(_closingKey);
             lock (s_closingSync)
             {
                 if (s_closing.Remove(_closingKey)) Monitor.PulseAll(s_closingSync);
             }
         }
 
+        /// <summary>The keys of the hosts a flow is disposing, innermost first.</summary>
+        sealed class ClosingOnFlow(object key, ClosingOnFlow? outer)
+        {
+            readonly object _key = key;
+            readonly ClosingOnFlow? _outer = outer;
+
+            public bool Contains(object closingKey)
+            {
+                for (var entry = this; entry is not null; entry = entry._outer)
+                    if (ReferenceEquals(entry._key, closingKey)) return true;
+                return false;
+            }
+
+            public ClosingOnFlow? Without(object closingKey) =>
+                ReferenceEquals(_key, closingKey) ? _outer : new ClosingOnFlow(_key, _outer?.Without(closingKey));
+        }
+
         /// <summary>
         /// Waits until no host's service provider is being disposed with its logger still open, waiting for each such host
         /// until 10 seconds after its disposal began: a disposal that never reaches the logger (another service's
-        /// <c>Dispose</c> threw) delays the hosts built in those 10 seconds, not every later one.
+        /// <c>Dispose</c> threw) delays the hosts built in those 10 seconds, not every later one. A host whose disposal
+        /// the calling flow runs (this call is made from one of its services' <c>Dispose</c>) is not waited for: its
+        /// logger is closed only after this call returns.
         /// WebApplicationFactory disposes the application's host on two threads: the test's, and the application's, whose
         /// <c>app.Run()</c> returns when the factory stops the host and disposes it too. The factory's <c>Dispose</c>
         /// returns at once when the application's thread got there first, so the next test's factory would build its
@@ -519,6 +546,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
         public static void WaitForClosingHosts()
         {
             if (t_disposing > 0) return;
+            var onThisFlow = s_closingOnFlow.Value;
             lock (s_closingSync)
             {
                 while (s_closing.Count > 0)
@@ -527,6 +555,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
                     var left = long.MaxValue;
                     foreach (var (key, began) in s_closing)
                     {
+                        if (onThisFlow?.Contains(key) == true) continue;
                         var remaining = began + 10_000 - now;
                         if (remaining > 0)
                         {

@@ -248,6 +248,47 @@ public class SeveralHostsTests
         }
     }
 
+    /// <summary>A service whose disposal builds the next host (a test fixture's dispose callback).</summary>
+    sealed class BuildsAHostWhenDisposed(Func<WebApplication> build) : IDisposable
+    {
+        public WebApplication? Built { get; private set; }
+
+        public void Dispose() => Built = build();
+    }
+
+    /// <summary>
+    /// The host is built while the same thread disposes another, whose logger is still open: that host cannot close its
+    /// logger before the call returns, so AddObservability() must not wait for it (it waited its 10 seconds out).
+    /// </summary>
+    [Test]
+    public async Task AHostBuiltWhileTheSameThreadDisposesAnotherHostDoesNotWaitForThatHostsLogger([Values(false, true)] bool disposeAsync)
+    {
+        using var folderA = TempFolder.ForCaller();
+        using var folderB = TempFolder.ForCaller();
+        var first = BuildHost(folderA.Path, "first", configureServices: services =>
+            services.AddSingleton(_ => new BuildsAHostWhenDisposed(() => BuildHost(folderB.Path, "second"))));
+        await first.StartAsync();
+        var builds = first.Services.GetRequiredService<BuildsAHostWhenDisposed>();
+        Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(first.Services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SeveralHostsTests>>(), "From {Host}", "first");
+        var selfLog = new List<string>();
+        using (TemporarySelfLog.SaveTo(selfLog))
+        {
+            await first.StopAsync();
+            if (disposeAsync) await first.DisposeAsync();
+            else ((IDisposable)first).Dispose();
+        }
+
+        var second = builds.Built!;
+        await second.StartAsync();
+        Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(second.Services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SeveralHostsTests>>(), "From {Host}", "second");
+        await StopAsync(second);
+
+        Assert.That(selfLog.Where(line => line.Contains("AddObservability: went on while", StringComparison.Ordinal)), Is.Empty,
+            "the host built on the disposing thread waited for the logger of the host that thread disposes");
+        Assert.That(ReadEvents(folderA.Path).Where(e => Prop(e, "@mt") == "From {Host}").Select(e => Prop(e, "Host")), Is.EqualTo(new[] { "first" }));
+        Assert.That(ReadEvents(folderB.Path).Where(e => Prop(e, "@mt") == "From {Host}").Select(e => Prop(e, "Host")), Is.EqualTo(new[] { "second" }));
+    }
+
     [Test]
     public async Task AHostDisposedWhileAnotherHostCallsAddObservabilityLeavesTheOtherHostsLoggerAsLogLogger()
     {
