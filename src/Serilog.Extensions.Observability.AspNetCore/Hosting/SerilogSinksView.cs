@@ -15,6 +15,10 @@ namespace Serilog.Extensions.Observability.AspNetCore.Hosting;
 /// command-line arguments, one for each key on their path, so <c>"Serilog:WriteTo:1"</c> and the others above the
 /// setting are <c>""</c> there, which Serilog.Settings.Configuration would read as a sink named <c>""</c> (left out)
 /// or a level <c>""</c> (an exception).
+/// An empty value that a source gives an entry of one of the section's lists without any key below it
+/// (<c>Serilog__WriteTo__0=</c>, over the entry appsettings.json writes) is not such a placeholder: it switches the entry
+/// off, as Serilog.Settings.Configuration on its own does when it reads it as a sink named <c>""</c>, and every view
+/// leaves that entry out.
 /// </summary>
 internal class SerilogSinksView : IConfiguration
 {
@@ -67,9 +71,10 @@ internal class SerilogSinksView : IConfiguration
     /// <summary>Whether the key at <paramref name="path"/>, or a section holding it, is left out of this view.</summary>
     bool IsHidden(string path)
     {
-        if (_plainSinksOnly is not { } plainSinksOnly) return false;
         var segments = path.Split(ConfigurationPath.KeyDelimiter);
         if (segments.Length < 2 || !string.Equals(segments[0], SectionName, StringComparison.OrdinalIgnoreCase)) return false;
+        if (IsInsideSwitchedOffEntry(segments)) return true;
+        if (_plainSinksOnly is not { } plainSinksOnly) return false;
         var top = segments[1];
         var isWriteTo = string.Equals(top, WriteTo, StringComparison.OrdinalIgnoreCase);
         if (plainSinksOnly && !isWriteTo && !string.Equals(top, "Using", StringComparison.OrdinalIgnoreCase)
@@ -78,6 +83,42 @@ internal class SerilogSinksView : IConfiguration
         if (!isWriteTo || segments.Length < 3) return false;
         var redacted = IsRedacted(_configuration.GetSection(ConfigurationPath.Combine(SectionName, WriteTo, segments[2])));
         return plainSinksOnly ? redacted : !redacted;
+    }
+
+    /// <summary>Whether one of the list entries on the path (a numbered key) is switched off (see the class).</summary>
+    bool IsInsideSwitchedOffEntry(string[] segments)
+    {
+        if (_configuration is not IConfigurationRoot root) return false;
+        for (var i = 2; i < segments.Length; i++)
+        {
+            if (!IsEntryNumber(segments[i])) continue;
+            var entry = string.Join(ConfigurationPath.KeyDelimiter, segments, 0, i + 1);
+            if (IsSwitchedOff(root, entry)) return true;
+        }
+        return false;
+    }
+
+    static bool IsEntryNumber(string key)
+    {
+        foreach (var c in key)
+            if (!char.IsAsciiDigit(c)) return false;
+        return key.Length > 0;
+    }
+
+    /// <summary>
+    /// Whether the source whose value the entry at <paramref name="path"/> takes (the last one that sets it) sets it empty
+    /// without any key below it, while the entry holds keys from other sources.
+    /// </summary>
+    static bool IsSwitchedOff(IConfigurationRoot root, string path)
+    {
+        var entry = root.GetSection(path);
+        if (entry.Value is not { Length: 0 } || !entry.GetChildren().Any()) return false;
+        foreach (var provider in root.Providers.Reverse())
+        {
+            if (provider.TryGet(path, out var value))
+                return value is { Length: 0 } && !provider.GetChildKeys([], path).Any();
+        }
+        return false;
     }
 
     /// <summary>The section's value; null when that is empty and the section holds keys (see the class).</summary>

@@ -341,4 +341,74 @@ public class SerilogSectionTests
 
         Assert.That(LogFileEvents.Read(logs.Path).Select(e => LogFileEvents.Prop(e, "@mt")), Is.EqualTo(new[] { "At the callback's level" }));
     }
+
+    /// <summary>
+    /// Two RollingJson entries, directly under <c>"WriteTo"</c> or inside a <c>"Redacted"</c> one, and a later source
+    /// (an environment variable <c>Serilog__WriteTo__0=</c>, which .NET cannot set from inside the process) giving the
+    /// first an empty value.
+    /// </summary>
+    static (IConfigurationSource Settings, IConfigurationSource Override) TwoFilesTheFirstSwitchedOff(string first, string second, bool insideRedacted)
+    {
+        var entry = insideRedacted ? "Serilog:WriteTo:0:Args:configure:" : "Serilog:WriteTo:";
+        var settings = new Dictionary<string, string?>
+        {
+            [entry + "0:Name"] = "RollingJson",
+            [entry + "0:Args:path"] = Path.Combine(first, "app-.json"),
+            [entry + "1:Name"] = "RollingJson",
+            [entry + "1:Args:path"] = Path.Combine(second, "app-.json"),
+        };
+        if (insideRedacted) settings["Serilog:WriteTo:0:Name"] = "Redacted";
+        return (new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = settings },
+            new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = new Dictionary<string, string?> { [entry + "0"] = "" } });
+    }
+
+    [Test]
+    public void AnEntryALaterSourceSetsEmptySwitchesThatSinkOffAsItDoesForSerilogSettingsConfiguration([Values(false, true)] bool insideRedacted)
+    {
+        using var first = TempFolder.ForCaller();
+        using var second = TempFolder.ForCaller();
+        var (settings, switchedOff) = TwoFilesTheFirstSwitchedOff(first.Path, second.Path, insideRedacted);
+
+        // Serilog.Settings.Configuration on its own reads the entry as a sink named "", which it leaves out.
+        var alone = new ConfigurationBuilder().Add(settings).Add(switchedOff).Build();
+        using (var logger = new LoggerConfiguration().ReadFrom.Configuration(alone).CreateLogger())
+            logger.Information("Through Serilog.Settings.Configuration");
+        Assert.That(LogFileEvents.Read(first.Path), Is.Empty);
+        Assert.That(LogFileEvents.Read(second.Path).Select(e => LogFileEvents.Prop(e, "@mt")), Is.EqualTo(new[] { "Through Serilog.Settings.Configuration" }));
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.Sources.Add(settings);
+        builder.Configuration.Sources.Add(switchedOff);
+        builder.AddObservability();
+        var app = builder.Build();
+        Log.Information("Through AddObservability");
+        app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+        Assert.That(LogFileEvents.Read(first.Path), Is.Empty, "the switched-off entry's file was written");
+        Assert.That(LogFileEvents.Read(second.Path).Select(e => LogFileEvents.Prop(e, "@mt")),
+            Is.EqualTo(new[] { "Through Serilog.Settings.Configuration", "Through AddObservability" }));
+    }
+
+    [Test]
+    public void WhenALaterSourceSwitchesOffTheOnlyEntryTheSectionListsNoSinkAndTheConsoleIsAdded()
+    {
+        using var logs = TempFolder.ForCaller();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:WriteTo:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(logs.Path, "app-.json"),
+        });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Serilog:WriteTo:0"] = "" });
+        var console = ConsoleCapture.Output(() =>
+        {
+            builder.AddObservability();
+            var app = builder.Build();
+            Log.Information("With no entry left");
+            app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        });
+
+        Assert.That(console, Does.Contain("With no entry left"));
+        Assert.That(LogFileEvents.Read(logs.Path), Is.Empty);
+    }
 }
