@@ -623,8 +623,11 @@ public static class ObservabilityHostApplicationBuilderExtensions
             }
 
             // Created only once this logger is closed, so that the two never write one file at the same time (a
-            // RollingJson sink refuses a path a live sink writes); what is logged while it closes is dropped and counted
-            // (reason shutdown) by its sinks, as after any disposal.
+            // RollingJson sink refuses a path a live sink writes). What the host's ILogger<T> instances write while it
+            // closes (a worker past the shutdown timeout, WebApplicationFactory's second stop on its own thread), which
+            // its sinks would drop, is held by the route and written to the late logger (see LoggerRoute.BeginClose);
+            // only Log.Logger's own callers, writing to this logger itself, still lose what they write meanwhile.
+            route?.BeginClose();
             logger.Dispose();
             Core.Logger? late = null;
             try

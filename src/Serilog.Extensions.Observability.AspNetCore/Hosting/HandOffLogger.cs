@@ -23,8 +23,16 @@ sealed class LoggerRoute(ILogger host)
     // route makes them forget it when the host's logger is closed, also those that never write again.
     List<HandOffLogger>? _onHost = new();
     int _goneReported;
+    // While the host's logger is being closed before a late logger takes over (see BeginClose): that logger, still good
+    // for level checks and binding, and the events written meanwhile, with the hand-off logger that wrote each.
+    ILogger? _closing;
+    List<(HandOffLogger Logger, LogEvent Event)>? _held;
+    int _heldDropped;
 
-    /// <summary>The host's logger; null once it is closed.</summary>
+    /// <summary>At most this many events are held while the host's logger closes; later ones are dropped and counted.</summary>
+    internal const int HoldLimit = 10_000;
+
+    /// <summary>The host's logger; null once it is closed or closing.</summary>
     public ILogger? Host => Volatile.Read(ref _host);
 
     /// <summary>
@@ -37,6 +45,7 @@ sealed class LoggerRoute(ILogger host)
     {
         get
         {
+            if (Volatile.Read(ref _closing) is { } closing) return closing;
             if (Volatile.Read(ref _after) is { } after && after.TryGetTarget(out var logger)) return logger;
             if (Interlocked.Exchange(ref _goneReported, 1) == 0)
             {
@@ -64,20 +73,71 @@ sealed class LoggerRoute(ILogger host)
     }
 
     /// <summary>
-    /// The host's logger has been closed: what comes after goes to <paramref name="late"/>, or, without one, to the closed
-    /// logger, while they are still alive.
+    /// The host's logger is about to be closed, and a late logger to be built once it is: the events written in between
+    /// (its sinks would drop them) are held, and written to the late logger by <see cref="Close"/>.
     /// </summary>
-    public void Close(ILogger? late)
+    public void BeginClose()
     {
         lock (_sync)
         {
-            if (_host is not { } closed) return;
-            Volatile.Write(ref _lateTookOver, late is not null);
-            Volatile.Write(ref _after, new WeakReference<ILogger>(late ?? closed));
+            if (_host is not { } host || _closing is not null) return;
+            Volatile.Write(ref _closing, host);
+            _held = [];
             Volatile.Write(ref _host, null);
+        }
+    }
+
+    /// <summary>Holds <paramref name="logEvent"/> while the host's logger closes; false when it is not closing.</summary>
+    public bool Hold(HandOffLogger logger, LogEvent logEvent)
+    {
+        // Without the lock once the host's logger is closed: every later event comes here first.
+        if (Volatile.Read(ref _held) is null) return false;
+        lock (_sync)
+        {
+            if (_held is null) return false;
+            if (_held.Count < HoldLimit) _held.Add((logger, logEvent));
+            else _heldDropped++;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// The host's logger has been closed: what comes after goes to <paramref name="late"/>, or, without one, to the closed
+    /// logger, while they are still alive; so do the events held while it closed.
+    /// </summary>
+    public void Close(ILogger? late)
+    {
+        List<(HandOffLogger Logger, LogEvent Event)>? held;
+        int heldDropped;
+        ILogger target;
+        lock (_sync)
+        {
+            if ((_host ?? _closing) is not { } closed) return;
+            target = late ?? closed;
+            Volatile.Write(ref _lateTookOver, late is not null);
+            Volatile.Write(ref _after, new WeakReference<ILogger>(target));
+            Volatile.Write(ref _host, null);
+            Volatile.Write(ref _closing, null);
             foreach (var logger in _onHost!)
                 logger.OnHost = null;
             _onHost = null;
+            (held, heldDropped, _held) = (_held, _heldDropped, null);
+        }
+
+        if (heldDropped > 0)
+            SafeSelfLog.WriteLine("AddObservability: {0} event(s) written through an ILogger<T> while the host's logger was closing were dropped (more than {1} held).", heldDropped, HoldLimit);
+        if (held is null) return;
+        foreach (var (logger, logEvent) in held)
+        {
+            try
+            {
+                logger.Derive(target).Write(logEvent);
+            }
+            catch (Exception ex)
+            {
+                // An AuditTo sink throws by design; the host's disposal must not.
+                SafeSelfLog.WriteLine("AddObservability: an event written while the host's logger was closing could not be written after it: {0}", ex);
+            }
         }
     }
 }
@@ -100,6 +160,9 @@ sealed class HandOffLogger : ILogger
         _route = route;
         _derive = derive;
     }
+
+    /// <summary>This logger's contexts added to <paramref name="target"/>.</summary>
+    internal ILogger Derive(ILogger target) => _derive(target);
 
     /// <summary>This logger's logger derived from the host's, while that is open; set and cleared by the route.</summary>
     internal ILogger? OnHost
@@ -149,7 +212,13 @@ sealed class HandOffLogger : ILogger
 
     public ILogger ForContext(Type source) => ForContext(Constants.SourceContextPropertyName, source.FullName);
 
-    public void Write(LogEvent logEvent) => Current.Write(logEvent);
+    public void Write(LogEvent logEvent)
+    {
+        // While the host's logger closes, held for the late logger. An event already on its way to the host's logger as
+        // the close begins can still reach it, and is dropped and counted by its sinks.
+        if (_route.Host is null && _route.Hold(this, logEvent)) return;
+        Current.Write(logEvent);
+    }
 
     public bool IsEnabled(LogEventLevel level) => Current.IsEnabled(level);
 

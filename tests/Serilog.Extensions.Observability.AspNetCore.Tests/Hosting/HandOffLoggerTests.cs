@@ -71,6 +71,52 @@ public class HandOffLoggerTests
         Assert.DoesNotThrow(() => kept.LogWarning("After the late logger is closed {Value}", 3));
     }
 
+    /// <summary>A sink whose disposal logs through an ILogger&lt;T&gt; of the host: an event written while the host's logger closes.</summary>
+    sealed class LogsWhenDisposed(Func<Microsoft.Extensions.Logging.ILogger?> through, int count = 1) : global::Serilog.Core.ILogEventSink, IDisposable
+    {
+        public void Emit(global::Serilog.Events.LogEvent logEvent)
+        {
+        }
+
+        public void Dispose()
+        {
+            for (var i = 0; i < count; i++)
+                through()?.LogInformation("While the host's logger closes {Value}", i);
+        }
+    }
+
+    /// <summary>
+    /// A worker past the shutdown timeout, or the second stop WebApplicationFactory makes on its own thread, writes
+    /// through an ILogger&lt;T&gt; while the host's logger is being closed: the late logger takes that event, as it takes
+    /// those before (the host's logger) and after.
+    /// </summary>
+    [TestCase(1)]
+    [TestCase(LoggerRoute.HoldLimit + 5)]
+    public void AnEventWrittenThroughAnILoggerWhileTheHostsLoggerClosesGoesToTheLateLogger(int count)
+    {
+        using var logs = TempFolder.ForCaller();
+        Microsoft.Extensions.Logging.ILogger? through = null;
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Production", ApplicationName = "closing" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:WriteTo:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(logs.Path, "app-.json"),
+        });
+        builder.AddObservability(o => o.WriteTo(w => w.Sink(new LogsWhenDisposed(() => through, count))));
+        var host = builder.Build();
+        through = host.Services.GetRequiredService<ILogger<HandOffLoggerTests>>();
+        var selfLog = new List<string>();
+        using (TemporarySelfLog.SaveTo(selfLog))
+            host.Dispose();
+        through = null;
+        Log.CloseAndFlush();
+
+        var written = Directory.GetFiles(logs.Path).SelectMany(File.ReadAllLines).Count(line => line.Contains("While the host's logger closes", StringComparison.Ordinal));
+        Assert.That(written, Is.EqualTo(Math.Min(count, LoggerRoute.HoldLimit)), string.Join("\n", selfLog));
+        Assert.That(selfLog.Where(line => line.Contains("while the host's logger was closing were dropped", StringComparison.Ordinal)),
+            count > LoggerRoute.HoldLimit ? Has.One.Contains($"{count - LoggerRoute.HoldLimit} event(s)") : Is.Empty);
+    }
+
     [TestCase(true)]
     [TestCase(false)]
     public void TheDroppedEventsLineNamesTheLoggerThatWasReleased(bool lateLoggerTookOver)
