@@ -1,0 +1,123 @@
+using Serilog.Extensions.Observability.Redaction.Tests.Support;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Redaction.Tests.Events;
+
+/// <summary>
+/// Entity Framework Core's relational command events with <c>EnableSensitiveDataLogging()</c> write the parameter values
+/// in one property (<c>@p0='...' (Size = 12), @p1='ann'</c>) and the SQL that says which column each one goes to in
+/// another: a value bound to a sensitive column, or one that cannot be placed while the SQL names such a column, is
+/// masked with <c>DetectEmbeddedCredentials</c>; the values of other columns stay readable.
+/// </summary>
+public class SqlParameterLeakTests
+{
+    /// <summary>EF Core 10's template for <c>RelationalEventId.CommandExecuted</c> (also CommandError, CommandExecuting).</summary>
+    const string Executed =
+        "Executed DbCommand ({elapsed}ms) [Parameters=[{parameters}], CommandType='{commandType}', CommandTimeout='{commandTimeout}']{newLine}{commandText}";
+
+    static string Log(string parameters, string sql, bool detect = true, string template = Executed)
+    {
+        var sink = new CollectingSink();
+        using (var logger = new LoggerConfiguration()
+                   .WriteTo.Redacted(s => s.Sink(sink), r => r.DetectEmbeddedCredentials = detect)
+                   .CreateLogger())
+        {
+            // Twice: the second event of a template takes the cached route.
+            for (var i = 0; i < 2; i++)
+                logger.Information(template, "4", parameters, "Text", 30, "\n", sql);
+        }
+        return Output.Render(sink.Events);
+    }
+
+    [Test]
+    public void TheValuesOfSensitiveColumnsInAnInsertAreMaskedAndTheOthersKept()
+    {
+        var text = Log(
+            "@p0='key-secret-1' (Nullable = false) (Size = 12), @p1='ann' (Nullable = false) (Size = 3), " +
+            "@p2='pw-secret-2' (Nullable = false) (Size = 11), @p3='hash-secret-3' (Nullable = false) (Size = 13)",
+            "INSERT INTO \"Users\" (\"ApiKey\", \"Name\", \"Password\", \"PasswordHash\")\nVALUES (@p0, @p1, @p2, @p3)\nRETURNING \"Id\";");
+
+        Assert.That(text, Does.Not.Contain("secret-"));
+        Assert.That(text, Does.Contain("@p1='ann' (Nullable = false) (Size = 3)"));
+        Assert.That(text, Does.Contain("@p0=[REDACTED], @p1="));
+    }
+
+    [Test]
+    public void TheValuesOfSensitiveColumnsInAnUpdateAndAWhereClauseAreMasked()
+    {
+        var text = Log(
+            "@p0='pw-secret-1' (Size = 11), @p1='42', @p2='tok-secret-2', @p3='ann'",
+            "UPDATE \"Users\" SET \"Password\" = @p0\nWHERE \"Id\" = @p1 AND \"u\".\"RefreshToken\" = @p2 AND @p3 = \"u\".\"Name\"\nRETURNING 1;");
+
+        Assert.That(text, Does.Not.Contain("secret-"));
+        Assert.That(text, Does.Contain("@p1='42'").And.Contain("@p3='ann'"));
+    }
+
+    [Test]
+    public void SqlServersOutputClauseAndMergeRowsArePlacedByPosition()
+    {
+        var insert = Log("@p0='key-secret-1' (Size = 4000), @p1='ann' (Size = 4000)",
+            "SET IMPLICIT_TRANSACTIONS OFF;\nSET NOCOUNT ON;\nINSERT INTO [Users] ([ApiKey], [Name])\nOUTPUT INSERTED.[Id]\nVALUES (@p0, @p1);");
+        var merge = Log("@p0='key-secret-1' (Size = 4000), @p1='ann' (Size = 4000), @p2='key-secret-2' (Size = 4000), @p3='bob' (Size = 4000)",
+            "SET NOCOUNT ON;\nMERGE [Users] USING (\nVALUES (@p0, @p1, 0),\n(@p2, @p3, 1)) AS i ([ApiKey], [Name], _Position) ON 1=0\n" +
+            "WHEN NOT MATCHED THEN\nINSERT ([ApiKey], [Name])\nVALUES (i.[ApiKey], i.[Name])\nOUTPUT INSERTED.[Id], i._Position;");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(insert, Does.Not.Contain("secret-"));
+            Assert.That(insert, Does.Contain("@p1='ann' (Size = 4000)"));
+            Assert.That(merge, Does.Not.Contain("secret-"));
+            Assert.That(merge, Does.Contain("@p1='ann' (Size = 4000)").And.Contain("@p3='bob' (Size = 4000)"));
+        });
+    }
+
+    [Test]
+    public void AValueThatCannotBePlacedIsMaskedWhenTheSqlNamesASensitiveColumn()
+    {
+        // A function around the column, and a value whose text looks like the next parameter: neither is placed.
+        var text = Log("@p0='pw-secret-1', @p1='ann', @p2='x', @p9='pw-secret-2'",
+            "SELECT 1 FROM \"Users\" AS \"u\" WHERE lower(\"u\".\"Password\") = @p0 AND \"u\".\"Name\" = @p1 AND \"u\".\"Password\" = @p2");
+
+        Assert.That(text, Does.Not.Contain("secret-"));
+        Assert.That(text, Does.Contain("@p1='ann'"));
+    }
+
+    [Test]
+    public void ParametersOfSqlThatNamesNoSensitiveColumnKeepTheirValues()
+    {
+        var text = Log("@p0='42.50', @p1='ann', @__minimum_0='10'",
+            "SELECT \"o\".\"Id\" FROM \"Orders\" AS \"o\" WHERE lower(\"o\".\"Customer\") = @p1 AND \"o\".\"Total\" > @p0 AND \"o\".\"Count\" > @__minimum_0");
+
+        Assert.That(text, Does.Contain("@p0='42.50', @p1='ann', @__minimum_0='10'"));
+        Assert.That(text, Does.Not.Contain(RedactionOptions.DefaultMask));
+    }
+
+    [Test]
+    public void ParametersNamedAfterASecretAreMaskedWhateverTheSql()
+    {
+        // EF Core 8 and 9 name a captured variable "@__password_0", EF Core 10 "@password".
+        var text = Log("@__password_0='pw-secret-1' (Size = 11), @password='pw-secret-2' (Size = 11), @name='ann'",
+            "SELECT 1 FROM \"Users\" AS \"u\" WHERE \"u\".\"Name\" = @name AND \"u\".\"Hash\" = @__password_0 OR \"u\".\"Hash\" = @password");
+
+        Assert.That(text, Does.Not.Contain("secret-"));
+        Assert.That(text, Does.Contain("@name='ann'"));
+    }
+
+    [Test]
+    public void WithoutTheDetectorTheParameterListIsWrittenAsItIs()
+    {
+        // DetectEmbeddedCredentials is the opt-in this belongs to (AddObservability and WithObservability turn it on).
+        var text = Log("@p0='visible-1'", "UPDATE \"Users\" SET \"Password\" = @p0", detect: false);
+
+        Assert.That(text, Does.Contain("visible-1"));
+    }
+
+    [Test]
+    public void AHoleNotIntroducedAsAParameterListIsNotReadAsOne()
+    {
+        var text = Log("@p0='visible-1'", "UPDATE \"Users\" SET \"Password\" = @p0",
+            template: "Ran ({elapsed}ms) [Values=[{parameters}], {commandType} {commandTimeout}]{newLine}{commandText}");
+
+        Assert.That(text, Does.Contain("visible-1"));
+    }
+}
