@@ -21,25 +21,46 @@ namespace Serilog.Extensions.Observability.Redaction.Core;
 sealed class TemplateCredentialHoles
 {
     readonly ValueDetectors _detectors;
-    readonly TemplateMemo<string[]> _cache = new();
+    readonly TemplateMemo<TemplateCredentials> _cache = new();
 
     public TemplateCredentialHoles(ValueDetectors detectors) => _detectors = detectors;
 
-    /// <summary>The names of the properties <paramref name="template"/> renders as a credential; usually empty.</summary>
-    public string[] For(MessageTemplate template)
+    /// <summary>
+    /// The names of the properties <paramref name="template"/> renders as a credential (usually none), and the hole it
+    /// introduces as a SQL parameter list, if any (see <see cref="SqlParameterList"/>).
+    /// </summary>
+    public TemplateCredentials For(MessageTemplate template)
     {
         var text = template.Text;
         if (text.AsSpan().IndexOf('{') < 0 || (text.AsSpan().IndexOf('=') < 0 && !text.Contains("://", StringComparison.Ordinal) &&
                                                   !(text.AsSpan().IndexOf('%') >= 0 && text.Contains("%3D", StringComparison.OrdinalIgnoreCase))))
-            return SafeTemplateNames.None;
+            return TemplateCredentials.None;
         if (_cache.TryGetValue(template, out var cached)) return cached;
 
-        var names = Find(template);
-        _cache.Remember(template, names);
-        return names;
+        var found = Find(template);
+        _cache.Remember(template, found);
+        return found;
     }
 
-    string[] Find(MessageTemplate template)
+    TemplateCredentials Find(MessageTemplate template)
+    {
+        var parameterList = ParameterListHole(template);
+        var holes = FindHoles(template);
+        return holes.Length == 0 && parameterList is null ? TemplateCredentials.None : new TemplateCredentials(holes, parameterList);
+    }
+
+    static string? ParameterListHole(MessageTemplate template)
+    {
+        string? before = null;
+        foreach (var token in template.Tokens)
+        {
+            if (token is PropertyToken property && before is not null && SqlParameterList.Introduces(before)) return property.PropertyName;
+            before = (token as TextToken)?.Text;
+        }
+        return null;
+    }
+
+    string[] FindHoles(MessageTemplate template)
     {
         var rendered = new StringBuilder(template.Text.Length + 16);
         var holes = new List<string>();
@@ -85,4 +106,12 @@ sealed class TemplateCredentialHoles
     }
 
     static string Probe(int index) => "zq" + index.ToString(System.Globalization.CultureInfo.InvariantCulture) + "x";
+}
+
+/// <summary>What <see cref="TemplateCredentialHoles"/> found in a template.</summary>
+/// <param name="Holes">The properties the template's text makes a credential.</param>
+/// <param name="ParameterList">The property the template introduces as a SQL parameter list (<c>Parameters=[{p}]</c>).</param>
+sealed record TemplateCredentials(string[] Holes, string? ParameterList)
+{
+    public static readonly TemplateCredentials None = new(SafeTemplateNames.None, null);
 }

@@ -73,10 +73,15 @@ static class EventRedaction
         }
 
         string[]? holes = null;
-        if (redactor.CredentialHoles is { } credentialHoles && credentialHoles.For(logEvent.MessageTemplate) is { Length: > 0 } found)
+        if (redactor.CredentialHoles is { } credentialHoles && credentialHoles.For(logEvent.MessageTemplate) is { } found &&
+            !ReferenceEquals(found, TemplateCredentials.None))
         {
-            holes = found;
-            MaskCredentialHoles(redactor, logEvent, holes, ref changes);
+            if (found.Holes.Length > 0)
+            {
+                holes = found.Holes;
+                MaskCredentialHoles(redactor, logEvent, holes, ref changes);
+            }
+            if (found.ParameterList is { } parameterList) MaskSqlParameters(redactor, logEvent, parameterList, ref changes);
         }
 
         if (changes is not null) MaskEchoes(redactor, logEvent, changes, holes, findings);
@@ -98,6 +103,27 @@ static class EventRedaction
             if (index >= 0) changes![index] = masked;
             else (changes ??= new List<LogEventProperty>()).Add(masked);
         }
+    }
+
+    /// <summary>
+    /// The values of the SQL parameters that the template introduces as a list (<c>[Parameters=[{parameters}]</c>, Entity
+    /// Framework Core's command events) and that the event's SQL binds to a sensitive column (see
+    /// <see cref="SqlParameterList"/>) are masked inside that list; the rest of the list, as the pass left it, is kept.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void MaskSqlParameters(Redactor redactor, LogEvent logEvent, string name, ref List<LogEventProperty>? changes)
+    {
+        // A list that a pass with these rules rewrote already (AddObservability runs two) is done.
+        if (!logEvent.Properties.TryGetValue(name, out var value) || value is RedactedValue { Rules: { } rules } && rules == redactor.Rules) return;
+        // The list as this pass left it: what the detectors masked in it (a value named "@password") stays masked.
+        var index = changes is null ? -1 : IndexOf(changes, name);
+        if (index >= 0) value = changes![index].Value;
+        if (value is RedactedValue { IsMask: true } || value is not ScalarValue { Value: string list }) return;
+        var masked = SqlParameterList.Redact(list, name, logEvent.Properties, redactor.Keys, redactor.Masker);
+        if (masked is null) return;
+        var replacement = new LogEventProperty(name, new RedactedValue(masked, redactor.Rules));
+        if (index >= 0) changes![index] = replacement;
+        else (changes ??= new List<LogEventProperty>()).Add(replacement);
     }
 
     /// <summary>Shorter secrets are not searched for in other text: they would mask ordinary words and numbers.</summary>

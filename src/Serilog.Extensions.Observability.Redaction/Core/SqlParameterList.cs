@@ -1,0 +1,421 @@
+using System.Text;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Redaction.Keys;
+using Serilog.Extensions.Observability.Redaction.Masking;
+
+namespace Serilog.Extensions.Observability.Redaction.Core;
+
+/// <summary>
+/// The parameter values a data access library writes beside its SQL, as Entity Framework Core's relational command
+/// events do with <c>EnableSensitiveDataLogging()</c>: <c>[Parameters=[{parameters}], ...]{newLine}{commandText}</c>,
+/// one property holding <c>@p0='...' (Size = 12), @p1='ann'</c> and another <c>INSERT INTO "Users" ("ApiKey", "Name")
+/// VALUES (@p0, @p1)</c>. A generated name (<c>@p0</c>) says nothing of its value: the SQL says which column each
+/// parameter is written to or compared with. A value is masked when its parameter's name is sensitive, when the SQL binds
+/// it to a sensitive column, or when the SQL cannot place it while it names a sensitive identifier (fail closed).
+/// </summary>
+/// <remarks>
+/// Runs only for an event whose template introduces a hole with <c>Parameters=[</c> (found once per template by
+/// <see cref="TemplateCredentialHoles"/>), and then only when that property is a string starting with a parameter. The
+/// SQL is read as tokens, without a grammar: <c>column op @p</c>, <c>@p op column</c>, <c>INSERT INTO t (columns) ...
+/// VALUES (row), (row)</c> and SQL Server's <c>VALUES (row), (row)) AS i (columns)</c> place parameters.
+/// </remarks>
+static class SqlParameterList
+{
+    /// <summary>Whether a template's text right before a hole introduces a parameter list.</summary>
+    public static bool Introduces(string textBefore) => textBefore.EndsWith("Parameters=[", StringComparison.OrdinalIgnoreCase);
+
+    readonly record struct Entry(int NameStart, int NameEnd, int ValueStart, int ValueEnd)
+    {
+        public string Name(string list) => list.Substring(NameStart, NameEnd - NameStart);
+    }
+
+    /// <summary>
+    /// The list with the values of sensitive parameters masked, or <see langword="null"/> when none is; the SQL is read
+    /// from every other string of the event that names one of the parameters.
+    /// </summary>
+    public static string? Redact(string list, string listProperty, IReadOnlyDictionary<string, LogEventPropertyValue> properties,
+        KeyMatcher keys, Masker masker)
+    {
+        if (list.Length < 3 || !IsParameterStart(list[0])) return null;
+        var entries = Entries(list);
+        if (entries.Count == 0) return null;
+
+        // Per entry: 0 not placed, 1 placed on columns that are not sensitive, 2 sensitive.
+        var states = new byte[entries.Count];
+        var toPlace = 0;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var name = list.AsSpan(entries[i].NameStart + 1, entries[i].NameEnd - entries[i].NameStart - 1);
+            if (keys.IsSensitiveTextKey(name.ToString())) states[i] = 2;
+            else if (!IsPlaceholder(list, entries[i])) toPlace++;
+        }
+
+        // Without sensitive data logging every value is "'?'": the SQL need not be read.
+        var namesSensitiveIdentifier = false;
+        if (toPlace > 0)
+        {
+            List<(string Sql, List<Token> Tokens)>? read = null;
+            foreach (var property in properties)
+            {
+                if (property.Key == listProperty || property.Value is not ScalarValue { Value: string sql } || !NamesAny(sql, list, entries)) continue;
+                var tokens = Tokenize(sql);
+                Place(tokens, sql, list, entries, states, keys);
+                (read ??= new()).Add((sql, tokens));
+            }
+            // Only a value the SQL did not place makes its identifiers matter.
+            if (read is not null && HasUnplaced(list, entries, states))
+            {
+                foreach (var (sql, tokens) in read)
+                {
+                    if (NamesSensitiveIdentifier(sql, tokens, keys))
+                    {
+                        namesSensitiveIdentifier = true;
+                        break;
+                    }
+                }
+            }
+        }
+
+        StringBuilder? result = null;
+        var copied = 0;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (states[i] == 1 || (states[i] == 0 && !namesSensitiveIdentifier)) continue;
+            var entry = entries[i];
+            if (entry.ValueEnd == entry.ValueStart || IsPlaceholder(list, entry)) continue;
+            result ??= new StringBuilder(list.Length);
+            result.Append(list, copied, entry.ValueStart - copied)
+                .Append(masker.MaskText(list.Substring(entry.ValueStart, entry.ValueEnd - entry.ValueStart)));
+            copied = entry.ValueEnd;
+        }
+        return result?.Append(list, copied, list.Length - copied).ToString();
+    }
+
+    /// <summary>
+    /// <c>'?'</c>, EF Core's value without sensitive data logging, with its facets (<c>'?' (Size = 11)</c>): nothing to mask.
+    /// </summary>
+    static bool IsPlaceholder(string list, Entry entry) =>
+        list.AsSpan(entry.ValueStart, entry.ValueEnd - entry.ValueStart) is var value && value.StartsWith("'?'", StringComparison.Ordinal) &&
+        (value.Length == 3 || value[3] == ' ');
+
+    static bool HasUnplaced(string list, List<Entry> entries, byte[] states)
+    {
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (states[i] == 0 && !IsPlaceholder(list, entries[i])) return true;
+        }
+        return false;
+    }
+
+    static bool NamesSensitiveIdentifier(string sql, List<Token> tokens, KeyMatcher keys)
+    {
+        foreach (var token in tokens)
+        {
+            if (token.Kind is Kind.Identifier or Kind.Word && token.Length > 0 && keys.IsSensitive(sql.Substring(token.Start, token.Length)))
+                return true;
+        }
+        return false;
+    }
+
+    static bool IsParameterStart(char c) => c is '@' or ':';
+
+    static bool IsNameChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '$';
+
+    /// <summary>
+    /// The entries <c>@name=value</c> of the list, each starting the list or after <c>", "</c>; a value runs to the next
+    /// entry (its facets such as <c>(Size = 11)</c> with it). A value whose text holds <c>", @x="</c> is cut there, and the
+    /// rest taken for an entry the SQL does not name: masked with the rest when the SQL names a sensitive identifier.
+    /// </summary>
+    static List<Entry> Entries(string list)
+    {
+        var entries = new List<Entry>();
+        var start = 0;
+        while (start >= 0)
+        {
+            var nameEnd = start + 1;
+            while (nameEnd < list.Length && IsNameChar(list[nameEnd])) nameEnd++;
+            if (nameEnd == start + 1 || nameEnd >= list.Length || list[nameEnd] != '=')
+            {
+                if (entries.Count == 0) return entries;
+                start = NextEntry(list, start + 1);
+                continue;
+            }
+            var next = NextEntry(list, nameEnd + 1);
+            entries.Add(new Entry(start, nameEnd, nameEnd + 1, next < 0 ? list.Length : next - 2));
+            start = next;
+        }
+        return entries;
+    }
+
+    static int NextEntry(string list, int from)
+    {
+        while (true)
+        {
+            var comma = list.IndexOf(", ", from, StringComparison.Ordinal);
+            if (comma < 0 || comma + 2 >= list.Length) return -1;
+            if (IsParameterStart(list[comma + 2]))
+            {
+                var end = comma + 3;
+                while (end < list.Length && IsNameChar(list[end])) end++;
+                if (end > comma + 3 && end < list.Length && list[end] == '=') return comma + 2;
+            }
+            from = comma + 2;
+        }
+    }
+
+    static bool NamesAny(string sql, string list, List<Entry> entries)
+    {
+        foreach (var entry in entries)
+        {
+            if (sql.AsSpan().IndexOf(list.AsSpan(entry.NameStart, entry.NameEnd - entry.NameStart), StringComparison.OrdinalIgnoreCase) >= 0) return true;
+        }
+        return false;
+    }
+
+    enum Kind : byte { Identifier, Word, Parameter, Operator, Open, Close, Comma, End, Other }
+
+    /// <summary>A token; for an identifier (quoted or a bare word, qualified or not) the span of its last part.</summary>
+    readonly record struct Token(Kind Kind, int Start, int Length);
+
+    static List<Token> Tokenize(string sql)
+    {
+        var tokens = new List<Token>();
+        var i = 0;
+        while (i < sql.Length)
+        {
+            var c = sql[i];
+            if (char.IsWhiteSpace(c))
+            {
+                i++;
+                continue;
+            }
+            if (c == '-' && i + 1 < sql.Length && sql[i + 1] == '-')
+            {
+                var eol = sql.IndexOf('\n', i);
+                i = eol < 0 ? sql.Length : eol + 1;
+                continue;
+            }
+            if (c == '/' && i + 1 < sql.Length && sql[i + 1] == '*')
+            {
+                var close = sql.IndexOf("*/", i + 2, StringComparison.Ordinal);
+                i = close < 0 ? sql.Length : close + 2;
+                continue;
+            }
+            if (c == '\'')
+            {
+                i = QuotedEnd(sql, i, '\'');
+                tokens.Add(new Token(Kind.Other, i, 0));
+                continue;
+            }
+            if (c is '"' or '[' or '`' || char.IsLetter(c) || c == '_')
+            {
+                // An identifier, qualified by others ("u"."Password", [dbo].[Users], i.[ApiKey]): its last part counts.
+                int partStart, partEnd;
+                bool quoted, qualified = false;
+                while (true)
+                {
+                    quoted = sql[i] is '"' or '[' or '`';
+                    if (quoted)
+                    {
+                        var end = QuotedEnd(sql, i, sql[i] == '[' ? ']' : sql[i]);
+                        partStart = i + 1;
+                        partEnd = Math.Max(partStart, end - 1);
+                        i = end;
+                    }
+                    else
+                    {
+                        partStart = i;
+                        while (i < sql.Length && (IsNameChar(sql[i]) || char.IsLetter(sql[i]))) i++;
+                        partEnd = i;
+                    }
+                    if (i + 1 < sql.Length && sql[i] == '.' && (sql[i + 1] is '"' or '[' or '`' || char.IsLetter(sql[i + 1]) || sql[i + 1] == '_'))
+                    {
+                        i++;
+                        qualified = true;
+                        continue;
+                    }
+                    break;
+                }
+                tokens.Add(new Token(quoted || qualified ? Kind.Identifier : Kind.Word, partStart, partEnd - partStart));
+                continue;
+            }
+            if (IsParameterStart(c) && i + 1 < sql.Length && IsNameChar(sql[i + 1]) && !(c == ':' && i > 0 && sql[i - 1] == ':'))
+            {
+                var start = i++;
+                while (i < sql.Length && IsNameChar(sql[i])) i++;
+                tokens.Add(new Token(Kind.Parameter, start, i - start));
+                continue;
+            }
+            switch (c)
+            {
+                case '(':
+                    tokens.Add(new Token(Kind.Open, i++, 1));
+                    continue;
+                case ')':
+                    tokens.Add(new Token(Kind.Close, i++, 1));
+                    continue;
+                case ',':
+                    tokens.Add(new Token(Kind.Comma, i++, 1));
+                    continue;
+                case ';':
+                    tokens.Add(new Token(Kind.End, i++, 1));
+                    continue;
+                case '=' or '<' or '>' or '!':
+                    var opStart = i++;
+                    if (i < sql.Length && sql[i] is '=' or '>') i++;
+                    tokens.Add(new Token(Kind.Operator, opStart, i - opStart));
+                    continue;
+            }
+            var other = i++;
+            while (i < sql.Length && IsNameChar(sql[i])) i++;
+            tokens.Add(new Token(Kind.Other, other, i - other));
+        }
+        return tokens;
+    }
+
+    /// <summary>The index after a quoted run starting at <paramref name="start"/>; a doubled closing quote is part of it.</summary>
+    static int QuotedEnd(string sql, int start, char close)
+    {
+        var i = start + 1;
+        while (i < sql.Length)
+        {
+            if (sql[i] == close)
+            {
+                if (i + 1 < sql.Length && sql[i + 1] == close)
+                {
+                    i += 2;
+                    continue;
+                }
+                return i + 1;
+            }
+            i++;
+        }
+        return sql.Length;
+    }
+
+    static bool IsWord(List<Token> tokens, int index, string sql, string word) =>
+        index >= 0 && index < tokens.Count && tokens[index].Kind == Kind.Word &&
+        sql.AsSpan(tokens[index].Start, tokens[index].Length).Equals(word, StringComparison.OrdinalIgnoreCase);
+
+    static bool IsColumn(List<Token> tokens, int index) =>
+        index >= 0 && index < tokens.Count && tokens[index].Kind is Kind.Identifier or Kind.Word;
+
+    static void Place(List<Token> tokens, string sql, string list, List<Entry> entries, byte[] states, KeyMatcher keys)
+    {
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            var token = tokens[i];
+            if (token.Kind == Kind.Parameter)
+            {
+                // column = @p, @p = column (and the other comparisons); LIKE reads as a comparison too.
+                if (i >= 2 && (tokens[i - 1].Kind == Kind.Operator || IsWord(tokens, i - 1, sql, "LIKE")) && IsColumn(tokens, i - 2))
+                    Bind(sql, token, tokens[i - 2], list, entries, states, keys);
+                else if (i + 2 < tokens.Count && tokens[i + 1].Kind == Kind.Operator && IsColumn(tokens, i + 2))
+                    Bind(sql, token, tokens[i + 2], list, entries, states, keys);
+                continue;
+            }
+            if (IsWord(tokens, i, sql, "INSERT"))
+            {
+                // INSERT [INTO] table (columns) [OUTPUT ...] VALUES (row), (row)
+                var j = i + 1;
+                if (IsWord(tokens, j, sql, "INTO")) j++;
+                if (IsColumn(tokens, j)) j++;
+                var columns = ColumnList(tokens, ref j);
+                if (columns is null) continue;
+                while (j < tokens.Count && tokens[j].Kind != Kind.End && !IsWord(tokens, j, sql, "VALUES")) j++;
+                if (!IsWord(tokens, j, sql, "VALUES")) continue;
+                j++;
+                foreach (var (parameter, position) in Rows(tokens, ref j))
+                {
+                    if (position < columns.Count) Bind(sql, parameter, columns[position], list, entries, states, keys);
+                }
+                i = j - 1;
+                continue;
+            }
+            if (IsWord(tokens, i, sql, "VALUES") && i > 0 && tokens[i - 1].Kind == Kind.Open)
+            {
+                // (VALUES (row), (row)) AS alias (columns): SQL Server's MERGE source.
+                var j = i + 1;
+                var rows = Rows(tokens, ref j);
+                if (j < tokens.Count && tokens[j].Kind == Kind.Close) j++;
+                if (IsWord(tokens, j, sql, "AS")) j++;
+                if (IsColumn(tokens, j)) j++;
+                var columns = ColumnList(tokens, ref j);
+                if (columns is null) continue;
+                foreach (var (parameter, position) in rows)
+                {
+                    if (position < columns.Count) Bind(sql, parameter, columns[position], list, entries, states, keys);
+                }
+            }
+        }
+    }
+
+    /// <summary>A parenthesized list of identifiers at <paramref name="index"/>, which moves past it; else null.</summary>
+    static List<Token>? ColumnList(List<Token> tokens, ref int index)
+    {
+        if (index >= tokens.Count || tokens[index].Kind != Kind.Open) return null;
+        var columns = new List<Token>();
+        var j = index + 1;
+        while (j < tokens.Count)
+        {
+            if (!IsColumn(tokens, j)) return null;
+            columns.Add(tokens[j++]);
+            if (j < tokens.Count && tokens[j].Kind == Kind.Comma)
+            {
+                j++;
+                continue;
+            }
+            if (j < tokens.Count && tokens[j].Kind == Kind.Close)
+            {
+                index = j + 1;
+                return columns;
+            }
+            return null;
+        }
+        return null;
+    }
+
+    /// <summary>The parameters standing alone as an item of the rows <c>(a, b), (c, d)</c> at index, with their position.</summary>
+    static List<(Token Parameter, int Position)> Rows(List<Token> tokens, ref int index)
+    {
+        var found = new List<(Token, int)>();
+        var j = index;
+        while (j < tokens.Count && tokens[j].Kind == Kind.Open)
+        {
+            j++;
+            var position = 0;
+            var depth = 0;
+            var itemStart = j;
+            while (j < tokens.Count)
+            {
+                var kind = tokens[j].Kind;
+                if (kind == Kind.Open) depth++;
+                else if (kind == Kind.Close && depth > 0) depth--;
+                else if (depth == 0 && kind is Kind.Comma or Kind.Close)
+                {
+                    if (j == itemStart + 1 && tokens[itemStart].Kind == Kind.Parameter) found.Add((tokens[itemStart], position));
+                    position++;
+                    itemStart = j + 1;
+                    if (kind == Kind.Close) break;
+                }
+                j++;
+            }
+            j++;
+            if (j + 1 < tokens.Count && tokens[j].Kind == Kind.Comma && tokens[j + 1].Kind == Kind.Open) j++;
+            else break;
+        }
+        index = j;
+        return found;
+    }
+
+    static void Bind(string sql, Token parameter, Token column, string list, List<Entry> entries, byte[] states, KeyMatcher keys)
+    {
+        var name = sql.AsSpan(parameter.Start, parameter.Length);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (states[i] == 2 || !list.AsSpan(entries[i].NameStart, entries[i].NameEnd - entries[i].NameStart).Equals(name, StringComparison.OrdinalIgnoreCase))
+                continue;
+            states[i] = keys.IsSensitive(sql.Substring(column.Start, column.Length)) ? (byte)2 : (byte)1;
+        }
+    }
+}
