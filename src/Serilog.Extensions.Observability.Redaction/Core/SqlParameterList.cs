@@ -24,10 +24,7 @@ static class SqlParameterList
     /// <summary>Whether a template's text right before a hole introduces a parameter list.</summary>
     public static bool Introduces(string textBefore) => textBefore.EndsWith("Parameters=[", StringComparison.OrdinalIgnoreCase);
 
-    readonly record struct Entry(int NameStart, int NameEnd, int ValueStart, int ValueEnd)
-    {
-        public string Name(string list) => list.Substring(NameStart, NameEnd - NameStart);
-    }
+    readonly record struct Entry(int NameStart, int NameEnd, int ValueStart, int ValueEnd);
 
     /// <summary>
     /// The list with the values of sensitive parameters masked, or <see langword="null"/> when none is; the SQL is read
@@ -302,6 +299,9 @@ static class SqlParameterList
 
     static void Place(List<Token> tokens, string sql, string list, List<Entry> entries, byte[] states, KeyMatcher keys)
     {
+        // Where the last search for an INSERT's VALUES ended without one: a later INSERT before it is not searched
+        // again, so that every token is read a bounded number of times whatever the text.
+        var noValuesBefore = -1;
         for (var i = 0; i < tokens.Count; i++)
         {
             var token = tokens[i];
@@ -321,9 +321,13 @@ static class SqlParameterList
                 if (IsWord(tokens, j, sql, "INTO")) j++;
                 if (IsColumn(tokens, j)) j++;
                 var columns = ColumnList(tokens, ref j);
-                if (columns is null) continue;
+                if (columns is null || j < noValuesBefore) continue;
                 while (j < tokens.Count && tokens[j].Kind != Kind.End && !IsWord(tokens, j, sql, "VALUES")) j++;
-                if (!IsWord(tokens, j, sql, "VALUES")) continue;
+                if (!IsWord(tokens, j, sql, "VALUES"))
+                {
+                    noValuesBefore = j;
+                    continue;
+                }
                 j++;
                 foreach (var (parameter, position) in Rows(tokens, ref j))
                 {
@@ -340,12 +344,17 @@ static class SqlParameterList
                 if (j < tokens.Count && tokens[j].Kind == Kind.Close) j++;
                 if (IsWord(tokens, j, sql, "AS")) j++;
                 if (IsColumn(tokens, j)) j++;
+                var rowsEnd = j;
                 var columns = ColumnList(tokens, ref j);
-                if (columns is null) continue;
-                foreach (var (parameter, position) in rows)
+                if (columns is not null)
                 {
-                    if (position < columns.Count) Bind(sql, parameter, columns[position], list, entries, states, keys);
+                    foreach (var (parameter, position) in rows)
+                    {
+                        if (position < columns.Count) Bind(sql, parameter, columns[position], list, entries, states, keys);
+                    }
                 }
+                // The rows' own tokens are read: a VALUES nested in them is not read again.
+                i = rowsEnd - 1;
             }
         }
     }
