@@ -217,8 +217,13 @@ sealed class ValueDetectors
             if (!operatorLike && (keyStart == keyEnd || !keys.IsSensitiveTextKey(text.Substring(keyStart, keyEnd - keyStart)))) continue;
 
             valueEnd = WithSchemeCredential(text, keyStart, keyEnd, valueStart, valueEnd);
-            result ??= new StringBuilder(text.Length);
             var value = text.Substring(valueStart, valueEnd - valueStart);
+            if (IsMask(value))
+            {
+                search = valueEnd;
+                continue;
+            }
+            result ??= new StringBuilder(text.Length);
             Found(value);
             result.Append(text, copied, valueStart - copied).Append(_masker.MaskText(value));
             copied = search = valueEnd;
@@ -227,6 +232,13 @@ sealed class ValueDetectors
         if (result is null) return text;
         return result.Append(text, copied, text.Length - copied).ToString();
     }
+
+    /// <summary>
+    /// Whether the value is the fixed mask already: text an earlier step masked (the request logging's
+    /// <c>RequestPath</c>, <c>?access_token=[REDACTED]</c>). Masking it again changes nothing, and reporting it as a
+    /// finding made the event pass search the event for <c>[REDACTED</c> and write <c>[REDACTED]]</c>.
+    /// </summary>
+    bool IsMask(string value) => _masker.Fixed.Value is string mask && string.Equals(value, mask, StringComparison.Ordinal);
 
     const string EncodedEquals = "%3D";
 
@@ -260,6 +272,7 @@ sealed class ValueDetectors
             if (valueEnd == valueStart) continue;
 
             var value = text.Substring(valueStart, valueEnd - valueStart);
+            if (IsMask(value)) continue;
             Found(value);
             result ??= new StringBuilder(text.Length);
             result.Append(text, copied, valueStart - copied).Append(_masker.MaskText(value));
