@@ -79,7 +79,9 @@ public sealed class RedactionOptions
     /// key in <c>key=value</c> text (connection strings such as <c>Password=...;</c> or <c>AccountKey=...</c>, query
     /// strings such as <c>?access_token=...&amp;</c>, command lines such as <c>--password=...</c>) and the password in a
     /// URL's user info (<c>postgres://app:...@db/</c>). The key rules decide which keys are sensitive
-    /// (<see cref="UseDefaultKeys"/>, <see cref="AdditionalKeys"/>, <see cref="ExcludedKeys"/>). A quoted value
+    /// (<see cref="UseDefaultKeys"/>, <see cref="AdditionalKeys"/>, <see cref="ExcludedKeys"/>); in a query (a key right
+    /// after <c>?</c> or <c>&amp;</c>) the default rules also call OAuth's <c>code</c>, <c>state</c>, <c>nonce</c> and
+    /// <c>code_verifier</c> sensitive, names they leave alone anywhere else. A quoted value
     /// (<c>Password='a;b'</c>) is masked with its quotes. Default <see langword="false"/>.
     /// </summary>
     public bool DetectEmbeddedCredentials { get; set; }

@@ -206,7 +206,7 @@ sealed class ValueDetectors
             if (operatorLike)
             {
                 search = equals + 2;
-                if (keyStart == keyEnd || !keys.IsSensitiveTextKey(text.Substring(keyStart, keyEnd - keyStart))) continue;
+                if (keyStart == keyEnd || !IsSensitiveKey(keys, text, keyStart, keyEnd)) continue;
             }
             var valueStart = equals + 1;
             while (valueStart < text.Length && text[valueStart] is ' ' or '\t') valueStart++;
@@ -214,7 +214,7 @@ sealed class ValueDetectors
             if (valueEnd == valueStart) continue;
             lastValueStart = valueStart;
             lastValueEnd = valueEnd;
-            if (!operatorLike && (keyStart == keyEnd || !keys.IsSensitiveTextKey(text.Substring(keyStart, keyEnd - keyStart)))) continue;
+            if (!operatorLike && (keyStart == keyEnd || !IsSensitiveKey(keys, text, keyStart, keyEnd))) continue;
 
             valueEnd = WithSchemeCredential(text, keyStart, keyEnd, valueStart, valueEnd);
             var value = text.Substring(valueStart, valueEnd - valueStart);
@@ -240,6 +240,26 @@ sealed class ValueDetectors
     /// </summary>
     bool IsMask(string value) => _masker.Fixed.Value is string mask && string.Equals(value, mask, StringComparison.Ordinal);
 
+    /// <summary>Whether the key between the two indexes is sensitive, as a query parameter when <c>?</c> or <c>&amp;</c> precedes it.</summary>
+    static bool IsSensitiveKey(KeyMatcher keys, string text, int keyStart, int keyEnd)
+    {
+        var key = text.Substring(keyStart, keyEnd - keyStart);
+        return keyStart > 0 && text[keyStart - 1] is '?' or '&' ? keys.IsSensitiveQueryKey(key) : keys.IsSensitiveTextKey(key);
+    }
+
+    /// <summary>
+    /// <see cref="IsSensitiveKey"/> for a percent-encoded pair: a query parameter when <c>%3F</c>, <c>%26</c>, <c>?</c> or
+    /// <c>&amp;</c> precedes the key.
+    /// </summary>
+    static bool IsSensitiveEncodedKey(KeyMatcher keys, string text, int keyStart, int keyEnd)
+    {
+        var key = text.Substring(keyStart, keyEnd - keyStart);
+        var inQuery = (keyStart > 0 && text[keyStart - 1] is '?' or '&')
+            || (keyStart >= 3 && text[keyStart - 3] == '%' && (text[keyStart - 2] == '3' && text[keyStart - 1] is 'F' or 'f'
+                                                               || text[keyStart - 2] == '2' && text[keyStart - 1] == '6'));
+        return inQuery ? keys.IsSensitiveQueryKey(key) : keys.IsSensitiveTextKey(key);
+    }
+
     const string EncodedEquals = "%3D";
 
     /// <summary>
@@ -262,7 +282,7 @@ sealed class ValueDetectors
             while (keyStart > copied && IsKeyChar(text[keyStart - 1])) keyStart--;
             // The escape before the key leaves its two hex digits at the start of the run: "%3Faccess_token".
             if (keyStart > 0 && text[keyStart - 1] == '%' && equals - keyStart > 2) keyStart += 2;
-            if (keyStart == equals || !keys.IsSensitiveTextKey(text.Substring(keyStart, equals - keyStart))) continue;
+            if (keyStart == equals || !IsSensitiveEncodedKey(keys, text, keyStart, equals)) continue;
 
             var valueStart = search;
             var valueEnd = valueStart;

@@ -82,6 +82,22 @@ sealed class KeyMatcher
         return key.Length <= MaximumCachedKeyLength && TryGetCached(key, key.GetHashCode(), out var sensitive) ? sensitive : Decide(key);
     }
 
+    /// <summary>Longer keys are never one of the rules' query parameters, so they are not normalised to be looked up.</summary>
+    const int MaximumQueryKeyLength = 32;
+
+    /// <summary>
+    /// <see cref="IsSensitiveTextKey"/> for a key read out of a URL query (right after <c>?</c> or <c>&amp;</c>): also
+    /// the rules' query parameters (OAuth's <c>code</c>, <c>state</c>, <c>nonce</c>), unless an excluded key names
+    /// them. Nothing is cached: the answer differs from the key's own.
+    /// </summary>
+    public bool IsSensitiveQueryKey(string key)
+    {
+        if (IsSensitiveTextKey(key)) return true;
+        if (_rules is null || _rules.QueryKeys.Count == 0 || key.Length > MaximumQueryKeyLength) return false;
+        var normalized = KeyText.Normalize(key);
+        return _rules.QueryKeys.Contains(normalized) && !_excluded.Matches(normalized);
+    }
+
     bool TryGetCached(string key, int hash, out bool sensitive)
     {
         var set = (hash & (Sets - 1)) * 2;

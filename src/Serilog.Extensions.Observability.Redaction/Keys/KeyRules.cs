@@ -22,10 +22,13 @@ sealed class KeyRules
     /// </summary>
     public FrozenDictionary<string, string[]> PhrasesByFirstWord { get; }
     public FrozenSet<string> Descriptors { get; }
+    /// <summary>Keys sensitive only as URL query parameters (<c>code</c>, <c>state</c>): see the rules file.</summary>
+    public FrozenSet<string> QueryKeys { get; }
 
     KeyRules(
         IEnumerable<string> keys, IEnumerable<string> safeKeys, IEnumerable<string> words, IEnumerable<string> suffixes,
-        IEnumerable<string> contains, Dictionary<string, List<string>> phrases, IEnumerable<string> descriptors)
+        IEnumerable<string> contains, Dictionary<string, List<string>> phrases, IEnumerable<string> descriptors,
+        IEnumerable<string> queryKeys)
     {
         Keys = keys.ToFrozenSet(StringComparer.Ordinal);
         SafeKeys = safeKeys.ToFrozenSet(StringComparer.Ordinal);
@@ -36,6 +39,7 @@ sealed class KeyRules
         foreach (var (first, seconds) in phrases) byFirstWord[first] = seconds.Distinct().ToArray();
         PhrasesByFirstWord = byFirstWord.ToFrozenDictionary(StringComparer.Ordinal);
         Descriptors = descriptors.ToFrozenSet(StringComparer.Ordinal);
+        QueryKeys = queryKeys.ToFrozenSet(StringComparer.Ordinal);
     }
 
     /// <summary>Whether the two adjacent words are a phrase of the rules (<c>api key</c>).</summary>
@@ -59,6 +63,7 @@ sealed class KeyRules
         var contains = new List<string>();
         var phrases = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var descriptors = new List<string>();
+        var queryKeys = new List<string>();
 
         var lineNumber = 0;
         foreach (var rawLine in text.Split('\n'))
@@ -82,6 +87,7 @@ sealed class KeyRules
                 case "suffix": foreach (var v in values) suffixes.Add(KeyText.Normalize(v)); break;
                 case "contains": foreach (var v in values) contains.Add(KeyText.Normalize(v)); break;
                 case "descriptor": foreach (var v in values) descriptors.Add(KeyText.Normalize(v)); break;
+                case "query": foreach (var v in values) queryKeys.Add(KeyText.Normalize(v)); break;
                 case "phrase":
                     if (values.Length != 2) throw new FormatException($"Key rules line {lineNumber}: a phrase is two words.");
                     var first = KeyText.Normalize(values[0]);
@@ -92,6 +98,6 @@ sealed class KeyRules
             }
         }
 
-        return new KeyRules(keys, safe, words, suffixes, contains, phrases, descriptors);
+        return new KeyRules(keys, safe, words, suffixes, contains, phrases, descriptors, queryKeys);
     }
 }

@@ -21,7 +21,7 @@ public class EmbeddedCredentialTests
     [TestCase("{\"conn\":\"Server=db;Password=s3cret\",\"x\":1}", "{\"conn\":\"Server=db;Password=" + Mask + "\",\"x\":1}")]
     [TestCase("<add key=\"db\" value=\"Server=db;Password=s3cret\" />", "<add key=\"db\" value=\"Server=db;Password=" + Mask + "\" />")]
     [TestCase("run --db-password=ab,c)d]e}f --verbose", "run --db-password=" + Mask + " --verbose")]
-    [TestCase("GET /cb?access_token=ab,c)d|e&state=1 failed", "GET /cb?access_token=" + Mask + "&state=1 failed")]
+    [TestCase("GET /cb?access_token=ab,c)d|e&page=1 failed", "GET /cb?access_token=" + Mask + "&page=1 failed")]
     [TestCase("login password=Tr0ub&3 failed", "login password=" + Mask + " failed")]
     // ODBC puts a value holding ';' in braces, a '}' in it doubled.
     [TestCase("Driver={ODBC Driver 18};Server=db;Uid=sa;Pwd={p;a}}s s};Encrypt=yes", "Driver={ODBC Driver 18};Server=db;Uid=sa;Pwd=" + Mask + ";Encrypt=yes")]
@@ -38,7 +38,7 @@ public class EmbeddedCredentialTests
 
     // A URL carried in another URL's query (an OAuth returnUrl, a redirect_uri) is percent-encoded: its pairs are joined
     // by "%3D" and separated by "%3F" or "%26".
-    [TestCase("GET /login?returnUrl=%2Fcb%3Faccess_token%3Dabc123%26state%3D1 302", "GET /login?returnUrl=%2Fcb%3Faccess_token%3D" + Mask + "%26state%3D1 302")]
+    [TestCase("GET /login?returnUrl=%2Fcb%3Faccess_token%3Dabc123%26page%3D1 302", "GET /login?returnUrl=%2Fcb%3Faccess_token%3D" + Mask + "%26page%3D1 302")]
     [TestCase("next=%2fcb%3fsig%3dAbC%252B%26sv%3d2022", "next=%2fcb%3fsig%3d" + Mask + "%26sv%3d2022")]
     [TestCase("password%3Dhunter2 sent", "password%3D" + Mask + " sent")]
     [TestCase("GET /a?q=x%3Dy%26page%3D1 ok", "GET /a?q=x%3Dy%26page%3D1 ok")]
@@ -47,12 +47,54 @@ public class EmbeddedCredentialTests
         Assert.That(Redact(input), Is.EqualTo(expected));
     }
 
+    // OAuth 2.0 and OpenID Connect put one-time credentials in queries under names the key rules do not call sensitive
+    // anywhere else: the authorization code, the state (ASP.NET Core's holds the PKCE verifier, protected) and the
+    // nonce, which ASP.NET Core's OpenID Connect handler writes at Debug ("HandleChallenge with Location: ...") and
+    // Trace ("MessageReceived: '?code=...'"), and the host writes in "Request starting ...?code=...&state=...".
+    [TestCase("http://idp/authorize?client_id=web&response_type=code&nonce=6393.ZDQ3&state=CfDJ8Fl-zT_Y&x-client-SKU=ID_NET10_0",
+        "http://idp/authorize?client_id=web&response_type=code&nonce=" + Mask + "&state=" + Mask + "&x-client-SKU=ID_NET10_0")]
+    [TestCase("?code=code-e8f316e4", "?code=" + Mask)]
+    [TestCase("GET /signin-oidc?code=abc123&state=CfDJ8xyz&session_state=s1&iss=https%3A%2F%2Fidp 302",
+        "GET /signin-oidc?code=" + Mask + "&state=" + Mask + "&session_state=s1&iss=https%3A%2F%2Fidp 302")]
+    [TestCase("grant_type=authorization_code&code=abc123&code_verifier=dBjftJeZ4CVP&client_id=web",
+        "grant_type=authorization_code&code=" + Mask + "&code_verifier=" + Mask + "&client_id=web")]
+    [TestCase("GET /login?returnUrl=%2Fcb%3Fcode%3Dabc123%26state%3Dxyz 302", "GET /login?returnUrl=%2Fcb%3Fcode%3D" + Mask + "%26state%3D" + Mask + " 302")]
+    // Only as query parameters, and only these names: prose, configuration and other parameters keep their values.
+    [TestCase("job state=Running code=42 nonce=7", "job state=Running code=42 nonce=7")]
+    [TestCase("GET /zip?zipcode=12345&statuscode=500&country_code=DE&State_Name=open", "GET /zip?zipcode=12345&statuscode=500&country_code=DE&State_Name=open")]
+    public void OAuthCodesStatesAndNoncesInAQueryAreMasked(string input, string expected)
+    {
+        Assert.That(Redact(input), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void AnExcludedKeyKeepsAnOAuthQueryParameter()
+    {
+        var options = new RedactionOptions { DetectEmbeddedCredentials = true };
+        options.ExcludedKeys.Add("state");
+
+        var redacted = RedactorFactory.Create(options).Detectors!.Redact("GET /issues?state=open&code=abc123");
+
+        Assert.That(redacted, Is.EqualTo("GET /issues?state=open&code=" + Mask));
+    }
+
+    [Test]
+    public void WithoutTheDefaultKeysNoOAuthQueryParameterIsMasked()
+    {
+        var options = new RedactionOptions { DetectEmbeddedCredentials = true, UseDefaultKeys = false };
+        options.AdditionalKeys.Add("api_key");
+
+        var redacted = RedactorFactory.Create(options).Detectors!.Redact("GET /cb?code=abc123&state=xyz&api_key=k");
+
+        Assert.That(redacted, Is.EqualTo("GET /cb?code=abc123&state=xyz&api_key=" + Mask));
+    }
+
     // A key cased under tr-TR or az ("PIN".ToUpper() is "PİN", "api_key".ToUpper() is "APİ_KEY") is one key, not the
     // letters after its Turkish i: the rules read both Turkish i's as i, so the key=value reader must keep them.
     [TestCase("login PİN=4821 failed", "login PİN=" + Mask + " failed")]
     [TestCase("login pın=4821 failed", "login pın=" + Mask + " failed")]
     [TestCase("Server=db;PASSWORD=s3cret;APİ_KEY=k3y-s3cret;Encrypt=true", "Server=db;PASSWORD=" + Mask + ";APİ_KEY=" + Mask + ";Encrypt=true")]
-    [TestCase("GET /cb?SESSİON_TOKEN=t0k-s3cret&state=1 failed", "GET /cb?SESSİON_TOKEN=" + Mask + "&state=1 failed")]
+    [TestCase("GET /cb?SESSİON_TOKEN=t0k-s3cret&page=1 failed", "GET /cb?SESSİON_TOKEN=" + Mask + "&page=1 failed")]
     public void AKeyCasedUnderATurkishCultureIsReadWhole(string input, string expected)
     {
         Assert.That(Redact(input), Is.EqualTo(expected));
