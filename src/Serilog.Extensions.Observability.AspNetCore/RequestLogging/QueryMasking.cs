@@ -6,12 +6,14 @@ namespace Serilog.Extensions.Observability.AspNetCore.RequestLogging;
 /// Masks the values of query parameters that may carry a credential, for <c>RequestPath</c> when it includes the query:
 /// SignalR and OAuth put tokens in the query, presigned URLs put signatures and credentials there. A name is a
 /// credential by the rule that masks headers (it contains <c>token</c>, <c>key</c>, <c>secret</c>, ...), or when it
-/// is one of a few short names that carry one (<c>sig</c>, <c>code</c>, <c>pwd</c>, <c>pass</c>, <c>jwt</c>, <c>otp</c>).
+/// is one of a few short names that carry one (<c>sig</c>, <c>code</c>, <c>pwd</c>, <c>pass</c>, <c>jwt</c>, <c>otp</c>), or
+/// one of the one-time values of OAuth and OpenID Connect (<c>state</c>, <c>nonce</c>, <c>code_verifier</c>): an
+/// OpenID Connect callback with <c>response_mode=query</c> is <c>/signin-oidc?code=...&amp;state=...</c>.
 /// </summary>
 internal static class QueryMasking
 {
     const string Redacted = "[REDACTED]";
-    static readonly string[] ShortNames = ["sig", "code", "pwd", "pass", "jwt", "otp"];
+    static readonly string[] ShortNames = ["sig", "code", "pwd", "pass", "jwt", "otp", "state", "nonce", "code_verifier"];
 
     /// <summary>The request target with each credential's value replaced; the same string when there is none.</summary>
     public static string Mask(string target)

@@ -108,6 +108,9 @@ public class RequestLoggingMiddlewareTests
     [TestCase("/p?sess%C4%B1on=9&x=1", "/p?sess%C4%B1on=[REDACTED]&x=1")]
     [TestCase("/p?S%C4%B0GNATURE=abc", "/p?S%C4%B0GNATURE=[REDACTED]")]
     [TestCase("/p?X-Amz-Credent%C4%B1al=k", "/p?X-Amz-Credent%C4%B1al=[REDACTED]")]
+    // An OpenID Connect callback (response_mode=query) and an authorization request: the code, the state, the nonce.
+    [TestCase("/signin-oidc?code=c1&state=CfDJ8x&iss=idp", "/signin-oidc?code=[REDACTED]&state=[REDACTED]&iss=idp")]
+    [TestCase("/authorize?client_id=web&nonce=6393.ZDQ3&State=s&code_verifier=v", "/authorize?client_id=web&nonce=[REDACTED]&State=[REDACTED]&code_verifier=[REDACTED]")]
     public void QueryMaskingMasksTheValuesOfCredentialNames(string target, string expected)
     {
         Assert.That(QueryMasking.Mask(target), Is.EqualTo(expected));
