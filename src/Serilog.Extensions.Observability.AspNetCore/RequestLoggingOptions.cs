@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Timeouts;
 using Serilog.Events;
 
 namespace Serilog.AspNetCore;
@@ -115,8 +116,10 @@ public class RequestLoggingOptions
 
     /// <summary>
     /// With the default <see cref="GetLevel"/>, wrapped or not (see there), log requests that take at least this long at
-    /// <see cref="LogEventLevel.Warning"/>. WebSocket requests and server-sent event streams (a response of
-    /// <c>text/event-stream</c>) are left out: they last as long as their connection by design. The default is
+    /// <see cref="LogEventLevel.Warning"/>. WebSocket requests, server-sent event streams (a response of
+    /// <c>text/event-stream</c>) and <c>GET</c> requests to an endpoint that disables request timeouts
+    /// (<c>DisableRequestTimeout()</c>, as SignalR's connection endpoints do, whose long polls wait up to 90 seconds for
+    /// a message) are left out: they last as long as their connection or their data by design. The default is
     /// <see langword="null"/> (off).
     /// </summary>
     public TimeSpan? SlowRequestThreshold { get; set; }
@@ -226,10 +229,13 @@ public class RequestLoggingOptions
         return LogEventLevel.Information;
     }
 
-    // A WebSocket or a server-sent event stream lasts as long as its client stays: its duration says nothing of speed.
+    // A WebSocket or a server-sent event stream lasts as long as its client stays, and a GET its endpoint lets run without
+    // a time limit (SignalR's connection endpoints carry that metadata: a long poll waits up to LongPollingOptions.PollTimeout,
+    // 90 seconds by default, for a message) as long as its data takes: its duration says nothing of speed.
     static bool IsLongLivedByDesign(HttpContext context) =>
         context.WebSockets.IsWebSocketRequest
-        || (context.Response.ContentType is { } contentType && contentType.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase));
+        || (context.Response.ContentType is { } contentType && contentType.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase))
+        || (HttpMethods.IsGet(context.Request.Method) && context.GetEndpoint()?.Metadata.GetMetadata<DisableRequestTimeoutAttribute>() is not null);
 
     static IEnumerable<LogEventProperty> DefaultGetMessageTemplateProperties(HttpContext context, string requestPath, double elapsedMs, int statusCode) =>
     [

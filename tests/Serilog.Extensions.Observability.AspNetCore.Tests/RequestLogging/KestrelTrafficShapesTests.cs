@@ -336,6 +336,25 @@ public class KestrelTrafficShapesTests
         Assert.That(_sink.WaitForCompletion("/plain").Level, Is.EqualTo(LogEventLevel.Warning));
     }
 
+    [Test]
+    public async Task TheSlowRequestThresholdLeavesAGetWithoutARequestTimeoutAtInformationButNotAPostToTheSameEndpoint()
+    {
+        // What SignalR's connection endpoints declare: a long poll (a GET) waits for a message by design; a send (a
+        // POST) to the same endpoint is an ordinary request.
+        await using var app = await StartAsync(a =>
+                a.MapMethods("/poll", ["GET", "POST"], () => "polled").DisableRequestTimeout(),
+            o => o.SlowRequestThreshold = TimeSpan.FromTicks(1));
+        using var client = new HttpClient { BaseAddress = app.BaseAddress };
+
+        Assert.That(await client.GetStringAsync("/poll").WaitAsync(Bound), Is.EqualTo("polled"));
+        _sink.WaitForCompletion("/poll");
+        using var posted = await client.PostAsync("/poll", null).WaitAsync(Bound);
+
+        var levels = _sink.WaitFor(e => IsCompletion(e) && Value(e, "RequestPath") as string == "/poll", count: 2)
+            .ToDictionary(e => (string)Value(e, "RequestMethod")!, e => e.Level);
+        Assert.That(levels, Is.EqualTo(new Dictionary<string, LogEventLevel> { ["GET"] = LogEventLevel.Information, ["POST"] = LogEventLevel.Warning }));
+    }
+
     // HTTP/1.1 upgrades with 101; HTTP/2 opens the WebSocket with an extended CONNECT answered 200 (RFC 8441).
     [TestCase(HttpProtocols.Http1, 101)]
     [TestCase(HttpProtocols.Http2, 200)]

@@ -279,6 +279,32 @@ public class SignalRTests
         });
     }
 
+    [Test]
+    public async Task TheSlowRequestThresholdLeavesLongPollsAtInformation()
+    {
+        List<JsonElement> events;
+        // Every request is slow by this threshold: only those long-lived by design are left out.
+        await using (var app = await SignalRApp.StartAsync(o =>
+        {
+            NameTheCaller(o);
+            o.SlowRequestThreshold = TimeSpan.FromTicks(1);
+        }))
+        {
+            var c = await app.ConnectAsync("c", HttpTransportType.LongPolling);
+            for (var i = 0; i < 3; i++) await c.InvokeAsync<string>("Echo", $"c-{i}");
+            events = await app.StopAndReadAsync();
+        }
+
+        var completions = CompletionsOf(events, "c").ToList();
+        Assert.Multiple(() =>
+        {
+            var polls = completions.Where(e => Prop(e, "RequestMethod") == "GET").ToList();
+            Assert.That(polls, Is.Not.Empty);
+            Assert.That(polls.Select(e => Prop(e, "@l")), Has.All.Null, "a poll waits for a message by design");
+            Assert.That(Prop(NegotiateOf(events, "c"), "@l"), Is.EqualTo("Warning"), "the threshold is on");
+        });
+    }
+
     [TestCaseSource(nameof(Transports))]
     public async Task DisposingTheHostWithOpenConnectionsLosesNothingAndThrowsNothing(HttpTransportType transport)
     {
