@@ -305,6 +305,39 @@ public class SignalRTests
         });
     }
 
+    [TestCase(HttpTransportType.WebSockets, new[] { "POST /hubs/chat/negotiate", "GET /hubs/chat" })]
+    [TestCase(HttpTransportType.ServerSentEvents, new[] { "POST /hubs/chat/negotiate", "GET /hubs/chat" })]
+    [TestCase(HttpTransportType.LongPolling, new[] { "POST /hubs/chat/negotiate" })]
+    public async Task TheReadmesRecipeLeavesAConnectionItsNegotiateAndItsStreamButNotARequestPerMessage(HttpTransportType transport, string[] kept)
+    {
+        List<JsonElement> events;
+        await using (var app = await SignalRApp.StartAsync(o =>
+        {
+            NameTheCaller(o);
+            SignalRRequestLevels.MessagesAtDebug(o);
+        }))
+        {
+            var c = await app.ConnectAsync("c", transport);
+            for (var i = 0; i < 3; i++) await c.InvokeAsync<string>("Echo", $"c-{i}");
+            // A message for a connection the server does not know: refused, but not a failure of the server.
+            using var client = new HttpClient { BaseAddress = app.BaseAddress };
+            using var unknown = await client.PostAsync(SignalRApp.HubPath + "?caller=stranger&id=unknown", null).WaitAsync(SignalRApp.Bound);
+            Assert.That((int)unknown.StatusCode, Is.EqualTo(404));
+            events = await app.StopAndReadAsync();
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(CompletionsOf(events, "c").Select(e => Prop(e, "RequestMethod") + " " + Prop(e, "RequestPath")), Is.EqualTo(kept));
+            Assert.That(CompletionsOf(events, "stranger"), Is.Empty);
+            Assert.That(HubEvents(events, "c").Count(e => Prop(e, "@mt") == Echo), Is.EqualTo(3), "the hub's own events stay");
+        });
+    }
+
+    [Test]
+    public void TheReadmeShowsTheRecipeTestedHere() =>
+        ReadmeCode.AssertSectionShows("## SignalR", Path.Combine("Ecosystem", "SignalR", "SignalRRequestLevels.cs"), ReadmeCode.PackageReadme);
+
     [TestCaseSource(nameof(Transports))]
     public async Task DisposingTheHostWithOpenConnectionsLosesNothingAndThrowsNothing(HttpTransportType transport)
     {
