@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Serilog.AspNetCore;
 using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
+using Serilog.Extensions.Observability.Timing;
 using Serilog.Extensions.Observability.Tests.Support;
 
 namespace Serilog.Extensions.Observability.AspNetCore.Tests.Ecosystem.SignalR;
@@ -31,6 +32,16 @@ public sealed class ChatHub(ILogger<ChatHub> logger, IDiagnosticContext diagnost
     {
         logger.LogInformation("Hub echo {Text}", text);
         diagnostics.Set("LastEcho", text);
+        return text;
+    }
+
+    /// <summary>Logs inside a logger scope of its own and times a stage named after the text's caller.</summary>
+    public string Scoped(string text)
+    {
+        using var timer = PipelineTimer.Begin("chat");
+        using (timer.Stage(text[..text.IndexOf('-')] + "-stage"))
+        using (logger.BeginScope(new Dictionary<string, object> { ["Scope"] = text }))
+            logger.LogInformation("Hub scoped {Text}", text);
         return text;
     }
 

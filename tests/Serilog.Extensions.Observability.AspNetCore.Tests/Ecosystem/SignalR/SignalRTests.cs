@@ -112,7 +112,7 @@ public class SignalRTests
     }
 
     [TestCaseSource(nameof(Transports))]
-    public async Task ConcurrentConnectionsWithTheirOwnCorrelationIdsNeverSeeEachOthersIdsOrDiagnosticProperties(HttpTransportType transport)
+    public async Task ConcurrentConnectionsNeverSeeEachOthersIdsDiagnosticPropertiesScopesOrStages(HttpTransportType transport)
     {
         const int Calls = 25;
         var selfLog = new List<string>();
@@ -127,6 +127,8 @@ public class SignalRTests
             {
                 x.InvokeAsync<string>("Echo", $"x-{i}"),
                 y.InvokeAsync<string>("Echo", $"y-{i}"),
+                x.InvokeAsync<string>("Scoped", $"x-{i}"),
+                y.InvokeAsync<string>("Scoped", $"y-{i}"),
             })).WaitAsync(SignalRApp.Bound);
             events = await app.StopAndReadAsync();
         }
@@ -141,17 +143,29 @@ public class SignalRTests
                 Assert.That(CompletionsOf(events, caller).Select(e => Prop(e, "CorrelationId")).Distinct(), Is.EqualTo(new[] { id }), caller);
             }
 
-            // IDiagnosticContext.Set in a hub method reaches the completion event of the request the hub runs in: the
-            // WebSocket's or the event stream's, each with one of its own connection's values; a first poll has ended.
+            // A logger scope a hub method opened is on its own events only.
+            var scoped = events.Where(e => Prop(e, "@mt") == "Hub scoped {Text}").ToList();
+            Assert.That(scoped, Has.Count.EqualTo(2 * Calls));
+            foreach (var e in scoped) Assert.That(Prop(e, "Scope"), Is.EqualTo(Prop(e, "Text")));
+            Assert.That(events.Where(e => Prop(e, "@mt") != "Hub scoped {Text}" && Prop(e, "Scope") is not null), Is.Empty);
+
+            // IDiagnosticContext.Set in a hub method, and the stages of a PipelineTimer run there, reach the completion
+            // event of the request the hub runs in: the WebSocket's or the event stream's, each with its own
+            // connection's only. A first poll has ended before them.
             var withEcho = events.Where(e => Prop(e, "LastEcho") is not null).ToList();
+            var withStages = events.Where(e => Prop(e, "SourceContext") == CompletionSource && Prop(e, "Stages") is not null).ToList();
             if (transport == HttpTransportType.LongPolling)
             {
                 Assert.That(withEcho, Is.Empty);
+                Assert.That(withStages, Is.Empty);
             }
             else
             {
                 Assert.That(withEcho.Select(e => Prop(e, "Caller")), Is.EquivalentTo(new[] { "x", "y" }));
                 foreach (var e in withEcho) Assert.That(Prop(e, "LastEcho"), Does.StartWith(Prop(e, "Caller") + "-"));
+                Assert.That(withStages.Select(e => Prop(e, "Caller")), Is.EquivalentTo(new[] { "x", "y" }));
+                foreach (var e in withStages)
+                    Assert.That(e.GetProperty("Stages").EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "chat/" + Prop(e, "Caller") + "-stage" }));
             }
 
             Assert.That(selfLog, Is.Empty);
