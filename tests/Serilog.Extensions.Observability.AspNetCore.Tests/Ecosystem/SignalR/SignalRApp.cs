@@ -35,6 +35,13 @@ public sealed class ChatHub(ILogger<ChatHub> logger, IDiagnosticContext diagnost
         return text;
     }
 
+    /// <summary>Logs, then fails as a hub method whose dependency is gone does.</summary>
+    public string Fail(string text)
+    {
+        logger.LogInformation("Hub failing {Text}", text);
+        throw new InvalidOperationException("The order store is gone");
+    }
+
     /// <summary>Logs inside a logger scope of its own and times a stage named after the text's caller.</summary>
     public string Scoped(string text)
     {

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -351,6 +352,38 @@ public class SignalRTests
     [Test]
     public void TheReadmeShowsTheRecipeTestedHere() =>
         ReadmeCode.AssertSectionShows("## SignalR", Path.Combine("Ecosystem", "SignalR", "SignalRRequestLevels.cs"), ReadmeCode.PackageReadme);
+
+    [TestCaseSource(nameof(Transports))]
+    public async Task AnExceptionAHubMethodThrowsIsSignalRsOneErrorEventWithTheConnectionsIdsAndTheConnectionStaysASuccess(HttpTransportType transport)
+    {
+        var selfLog = new List<string>();
+        List<JsonElement> events;
+        using (TemporarySelfLog.SaveTo(selfLog))
+        await using (var app = await SignalRApp.StartAsync(NameTheCaller))
+        {
+            var c = await app.ConnectAsync("c", transport, CorrelationHeader("signalr-c"));
+            // The client gets a generic error (the exception's message only with EnableDetailedErrors) and stays connected.
+            Assert.ThrowsAsync<HubException>(() => c.InvokeAsync<string>("Fail", "c-1").WaitAsync(SignalRApp.Bound));
+            Assert.That(await c.InvokeAsync<string>("Echo", "c-2"), Is.EqualTo("c-2"));
+            events = await app.StopAndReadAsync();
+        }
+
+        var failing = events.Single(e => Prop(e, "@mt") == "Hub failing {Text}");
+        var errors = events.Where(e => Prop(e, "@l") == "Error").ToList();
+        Assert.Multiple(() =>
+        {
+            // Written by SignalR's hub dispatcher, at Error, so AddObservability()'s Warning for Microsoft.AspNetCore keeps it.
+            Assert.That(errors, Has.Count.EqualTo(1));
+            var error = errors.Single();
+            Assert.That(Prop(error, "SourceContext"), Does.StartWith("Microsoft.AspNetCore.SignalR"));
+            Assert.That(Prop(error, "@x"), Does.StartWith("System.InvalidOperationException: The order store is gone"));
+            Assert.That(Prop(error, "CorrelationId"), Is.EqualTo("signalr-c"));
+            Assert.That(Prop(error, "@tr"), Is.EqualTo(Prop(failing, "@tr")), "the invocation's trace");
+            // The completion events see no failure: the connection went on.
+            Assert.That(CompletionsOf(events, "c").Where(e => e.TryGetProperty("@l", out _) || e.TryGetProperty("@x", out _)), Is.Empty);
+            Assert.That(selfLog, Is.Empty);
+        });
+    }
 
     [TestCaseSource(nameof(Transports))]
     public async Task DisposingTheHostWithOpenConnectionsLosesNothingAndThrowsNothing(HttpTransportType transport)
