@@ -52,13 +52,18 @@ static class SqlParameterList
         if (toPlace > 0)
         {
             List<(string Sql, List<Token> Tokens)>? read = null;
+            // Per entry: how often the SQL names its parameter, and how many of those the reader placed.
+            var occurrences = new int[entries.Count];
+            var placed = new int[entries.Count];
             foreach (var property in properties)
             {
                 if (property.Key == listProperty || property.Value is not ScalarValue { Value: string sql } || !NamesAny(sql, list, entries)) continue;
                 var tokens = Tokenize(sql);
-                Place(tokens, sql, list, entries, states, keys);
+                Count(tokens, sql, list, entries, occurrences);
+                Place(tokens, sql, list, entries, states, placed, keys);
                 (read ??= new()).Add((sql, tokens));
             }
+            Settle(list, entries, states, occurrences, placed);
             // Only a value the SQL did not place makes its identifiers matter.
             if (read is not null && HasUnplaced(list, entries, states))
             {
@@ -94,6 +99,45 @@ static class SqlParameterList
     static bool IsPlaceholder(string list, Entry entry) =>
         list.AsSpan(entry.ValueStart, entry.ValueEnd - entry.ValueStart) is var value && value.StartsWith("'?'", StringComparison.Ordinal) &&
         (value.Length == 3 || value[3] == ' ');
+
+    /// <summary>
+    /// A parameter the SQL also uses where the reader cannot place it (<c>"Name" = @p0 OR lower("ApiKey") = lower(@p0)</c>)
+    /// is not placed. An entry that is not one of the command's parameters (its name twice in the list, or not in the
+    /// SQL) may be the tail of the value before it, cut at a <c>", @x="</c> that value holds: it is masked with that value;
+    /// a name twice in the list masks both entries.
+    /// </summary>
+    static void Settle(string list, List<Entry> entries, byte[] states, int[] occurrences, int[] placed)
+    {
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (states[i] == 1 && placed[i] < occurrences[i]) states[i] = 0;
+            if (states[i] == 2) continue;
+            var name = list.AsSpan(entries[i].NameStart, entries[i].NameEnd - entries[i].NameStart);
+            for (var j = 0; j < entries.Count; j++)
+            {
+                if (j != i && list.AsSpan(entries[j].NameStart, entries[j].NameEnd - entries[j].NameStart).Equals(name, StringComparison.OrdinalIgnoreCase))
+                {
+                    states[i] = 2;
+                    break;
+                }
+            }
+            if (states[i] != 2 && occurrences[i] == 0 && i > 0 && states[i - 1] == 2) states[i] = 2;
+        }
+    }
+
+    static void Count(List<Token> tokens, string sql, string list, List<Entry> entries, int[] occurrences)
+    {
+        foreach (var token in tokens)
+        {
+            if (token.Kind != Kind.Parameter) continue;
+            for (var i = 0; i < entries.Count; i++)
+            {
+                if (list.AsSpan(entries[i].NameStart, entries[i].NameEnd - entries[i].NameStart)
+                    .Equals(sql.AsSpan(token.Start, token.Length), StringComparison.OrdinalIgnoreCase))
+                    occurrences[i]++;
+            }
+        }
+    }
 
     static bool HasUnplaced(string list, List<Entry> entries, byte[] states)
     {
@@ -294,10 +338,14 @@ static class SqlParameterList
         index >= 0 && index < tokens.Count && tokens[index].Kind == Kind.Word &&
         sql.AsSpan(tokens[index].Start, tokens[index].Length).Equals(word, StringComparison.OrdinalIgnoreCase);
 
+    static bool StartsStatement(List<Token> tokens, int index, string sql) =>
+        IsWord(tokens, index, sql, "INSERT") || IsWord(tokens, index, sql, "SELECT") || IsWord(tokens, index, sql, "UPDATE") ||
+        IsWord(tokens, index, sql, "DELETE") || IsWord(tokens, index, sql, "MERGE") || IsWord(tokens, index, sql, "WITH");
+
     static bool IsColumn(List<Token> tokens, int index) =>
         index >= 0 && index < tokens.Count && tokens[index].Kind is Kind.Identifier or Kind.Word;
 
-    static void Place(List<Token> tokens, string sql, string list, List<Entry> entries, byte[] states, KeyMatcher keys)
+    static void Place(List<Token> tokens, string sql, string list, List<Entry> entries, byte[] states, int[] placed, KeyMatcher keys)
     {
         // Where the last search for an INSERT's VALUES ended without one: a later INSERT before it is not searched
         // again, so that every token is read a bounded number of times whatever the text.
@@ -309,9 +357,9 @@ static class SqlParameterList
             {
                 // column = @p, @p = column (and the other comparisons); LIKE reads as a comparison too.
                 if (i >= 2 && (tokens[i - 1].Kind == Kind.Operator || IsWord(tokens, i - 1, sql, "LIKE")) && IsColumn(tokens, i - 2))
-                    Bind(sql, token, tokens[i - 2], list, entries, states, keys);
+                    Bind(sql, token, tokens[i - 2], list, entries, states, placed, keys);
                 else if (i + 2 < tokens.Count && tokens[i + 1].Kind == Kind.Operator && IsColumn(tokens, i + 2))
-                    Bind(sql, token, tokens[i + 2], list, entries, states, keys);
+                    Bind(sql, token, tokens[i + 2], list, entries, states, placed, keys);
                 continue;
             }
             if (IsWord(tokens, i, sql, "INSERT"))
@@ -322,7 +370,9 @@ static class SqlParameterList
                 if (IsColumn(tokens, j)) j++;
                 var columns = ColumnList(tokens, ref j);
                 if (columns is null || j < noValuesBefore) continue;
-                while (j < tokens.Count && tokens[j].Kind != Kind.End && !IsWord(tokens, j, sql, "VALUES")) j++;
+                // Only an OUTPUT clause comes between: a parenthesis or a word starting a statement ends the search (a
+                // VALUES nested in a query, or a later statement's without a ';' before it, is not this INSERT's).
+                while (j < tokens.Count && tokens[j].Kind is not (Kind.End or Kind.Open) && !IsWord(tokens, j, sql, "VALUES") && !StartsStatement(tokens, j, sql)) j++;
                 if (!IsWord(tokens, j, sql, "VALUES"))
                 {
                     noValuesBefore = j;
@@ -331,14 +381,15 @@ static class SqlParameterList
                 j++;
                 foreach (var (parameter, position) in Rows(tokens, ref j))
                 {
-                    if (position < columns.Count) Bind(sql, parameter, columns[position], list, entries, states, keys);
+                    if (position < columns.Count) Bind(sql, parameter, columns[position], list, entries, states, placed, keys);
                 }
                 i = j - 1;
                 continue;
             }
-            if (IsWord(tokens, i, sql, "VALUES") && i > 0 && tokens[i - 1].Kind == Kind.Open)
+            if (IsWord(tokens, i, sql, "VALUES") && i > 1 && tokens[i - 1].Kind == Kind.Open && IsWord(tokens, i - 2, sql, "USING"))
             {
-                // (VALUES (row), (row)) AS alias (columns): SQL Server's MERGE source.
+                // MERGE ... USING (VALUES (row), (row)) AS alias (columns): SQL Server's MERGE source. Elsewhere a derived
+                // table's column names are aliases that say nothing of where the values go.
                 var j = i + 1;
                 var rows = Rows(tokens, ref j);
                 if (j < tokens.Count && tokens[j].Kind == Kind.Close) j++;
@@ -350,7 +401,7 @@ static class SqlParameterList
                 {
                     foreach (var (parameter, position) in rows)
                     {
-                        if (position < columns.Count) Bind(sql, parameter, columns[position], list, entries, states, keys);
+                        if (position < columns.Count) Bind(sql, parameter, columns[position], list, entries, states, placed, keys);
                     }
                 }
                 // The rows' own tokens are read: a VALUES nested in them is not read again.
@@ -417,13 +468,15 @@ static class SqlParameterList
         return found;
     }
 
-    static void Bind(string sql, Token parameter, Token column, string list, List<Entry> entries, byte[] states, KeyMatcher keys)
+    static void Bind(string sql, Token parameter, Token column, string list, List<Entry> entries, byte[] states, int[] placed, KeyMatcher keys)
     {
         var name = sql.AsSpan(parameter.Start, parameter.Length);
         for (var i = 0; i < entries.Count; i++)
         {
-            if (states[i] == 2 || !list.AsSpan(entries[i].NameStart, entries[i].NameEnd - entries[i].NameStart).Equals(name, StringComparison.OrdinalIgnoreCase))
+            if (!list.AsSpan(entries[i].NameStart, entries[i].NameEnd - entries[i].NameStart).Equals(name, StringComparison.OrdinalIgnoreCase))
                 continue;
+            placed[i]++;
+            if (states[i] == 2) continue;
             states[i] = keys.IsSensitive(sql.Substring(column.Start, column.Length)) ? (byte)2 : (byte)1;
         }
     }

@@ -136,4 +136,29 @@ public class SqlParameterLeakTests
 
         Assert.That(text, Does.Contain("visible-1"));
     }
+
+    // Shapes read again after the first release of the reader: each value below is bound to a sensitive column somewhere.
+    [TestCase("@p0='ann', @p1='pw-secret-1'", "UPDATE \"Users\" SET \"Name\" = @p0, \"Password\" = @p1 WHERE \"Id\" = 1")]
+    [TestCase("@p0='ann', @p1='pw-secret-1'", "UPDATE [dbo].[Users] SET [dbo].[Users].[Name] = @p0, [dbo].[Users].[Password] = @p1")]
+    [TestCase("@p0='ann', @p1='pw-secret-1'", "UPDATE \"Users\" SET \"Na\"\"me\" = @p0, \"My\"\"Password\" = @p1")]
+    [TestCase("@p1='ann', @p10='pw-secret-1'", "UPDATE \"Users\" SET \"Name\" = @p1, \"Password\" = @p10")]
+    [TestCase("@p10='ann', @p1='pw-secret-1'", "UPDATE \"Users\" SET \"Name\" = @p10, \"Password\" = @p1")]
+    [TestCase("@p0='ann', @p1='pw-secret-1'",
+        "INSERT INTO \"A\" (\"Name\") VALUES (@p0) RETURNING \"Id\";\nINSERT INTO \"B\" (\"Password\") VALUES (@p1) RETURNING \"Id\";")]
+    [TestCase("@p0='pw-secret-1'", "SELECT 1 FROM \"Users\" WHERE \"Name\" = @p0 OR lower(\"ApiKey\") = lower(@p0)")]
+    [TestCase("@p0='pw-secret-1'", "SELECT 1 FROM \"Users\" WHERE \"Name\" = @p0 OR \"ApiKey\" IN (@p0, 'x')")]
+    [TestCase("@p0='pw-secret-1'", "UPDATE \"Users\" SET \"Name\" = @p0, \"PasswordHash\" = crypt(@p0, gen_salt('bf'))")]
+    [TestCase("@p0='ann', @p1='pw-secret-1'",
+        "INSERT INTO [Log] ([Name]) SELECT [Name] FROM [Users] WHERE [Password] IN (SELECT * FROM (VALUES (@p1)) AS v (x))")]
+    [TestCase("@p0='ann', @p1='pw-secret-1'",
+        "INSERT INTO [Log] ([Name]) SELECT [Name] FROM [Users]\nINSERT INTO [Users] ([Password]) VALUES (@p1)")]
+    [TestCase("@p0='pw-secret-1', @p1='ann'", "INSERT INTO \"Users\" (\"Name\", \"Password\") VALUES (@p1, @p0)")]
+    [TestCase("@p0='pw-secret-1, @p1=tail-secret-2', @p1='ann'", "UPDATE \"Users\" SET \"Password\" = @p0, \"Name\" = @p1")]
+    [TestCase("@password='pw-secret-1, @zz=tail-secret-2', @p1='ann'", "UPDATE \"Users\" SET \"Hash\" = @password, \"Name\" = @p1")]
+    public void AValueBoundToASensitiveColumnIsMaskedWhateverTheShape(string parameters, string sql)
+    {
+        var text = Log(parameters, sql);
+
+        Assert.That(text, Does.Not.Contain("secret-"));
+    }
 }
