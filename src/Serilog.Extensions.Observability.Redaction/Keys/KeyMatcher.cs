@@ -23,6 +23,8 @@ sealed class KeyMatcher
     readonly KeyRules? _rules;
     readonly KeyPatterns _additional;
     readonly KeyPatterns _excluded;
+    /// <summary>The rules' query parameters (<see cref="KeyRules.QueryKeys"/>), normalised.</summary>
+    readonly string[] _queryKeys;
 
     /// <summary>
     /// Decisions by key text: two ways per set (<c>[set * 2]</c> holds the one admitted last), immutable entries
@@ -44,6 +46,7 @@ sealed class KeyMatcher
         _rules = rules;
         _additional = new KeyPatterns(additionalKeys, "additionalKeys");
         _excluded = new KeyPatterns(excludedKeys, "excludedKeys");
+        _queryKeys = rules is null ? [] : [.. rules.QueryKeys];
     }
 
     public bool IsSensitive(string? key)
@@ -93,9 +96,15 @@ sealed class KeyMatcher
     public bool IsSensitiveQueryKey(string key)
     {
         if (IsSensitiveTextKey(key)) return true;
-        if (_rules is null || _rules.QueryKeys.Count == 0 || key.Length > MaximumQueryKeyLength) return false;
-        var normalized = KeyText.Normalize(key);
-        return _rules.QueryKeys.Contains(normalized) && !_excluded.Matches(normalized);
+        if (_queryKeys.Length == 0 || key.Length > MaximumQueryKeyLength) return false;
+        // Normalised on the stack and compared with the few query keys: most keys in a query are none of them.
+        Span<char> buffer = stackalloc char[MaximumQueryKeyLength];
+        var normalized = buffer[..KeyText.Normalize(key, buffer)];
+        foreach (var queryKey in _queryKeys)
+        {
+            if (normalized.SequenceEqual(queryKey)) return !_excluded.Matches(queryKey);
+        }
+        return false;
     }
 
     bool TryGetCached(string key, int hash, out bool sensitive)

@@ -7,12 +7,18 @@ static class KeyText
     public static string Normalize(string key)
     {
         Span<char> buffer = key.Length <= 256 ? stackalloc char[key.Length] : new char[key.Length];
+        return new string(buffer[..Normalize(key, buffer)]);
+    }
+
+    /// <summary><see cref="Normalize(string)"/> into a buffer at least as long as the key; returns the length written.</summary>
+    public static int Normalize(string key, Span<char> buffer)
+    {
         var length = 0;
         foreach (var c in key)
         {
             if (char.IsLetterOrDigit(c)) buffer[length++] = Fold(c);
         }
-        return new string(buffer[..length]);
+        return length;
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using Serilog.Core;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Redaction.Core;
 using Serilog.Extensions.Observability.Redaction.Events;
+using Serilog.Extensions.Observability.Redaction.Keys;
 using Serilog.Extensions.Observability.Tests.Support;
 
 namespace Serilog.Extensions.Observability.Redaction.Tests.Events;
@@ -84,6 +85,24 @@ public class EventPassAllocationTests
         logEvent.AddOrUpdateProperty(new LogEventProperty("Kind", Dictionary(("$Type", "Refund"), ("Type", 7))));
         var sink = new RedactingSink(new DelegatingSink(_ => { }), RedactorFactory.Create(new RedactionOptions()));
         Assert.That(AllocatedBy(() => sink.Emit(logEvent), 1000), Is.EqualTo(0));
+    }
+
+    [Test]
+    public void AQueryKeyThatIsNotSensitiveIsCheckedAgainstTheQueryRulesWithoutAllocating()
+    {
+        // DetectEmbeddedCredentials asks this for every key after '?' or '&'. A property name seen twice (two instances:
+        // the same one is answered by reference and not counted) is answered from the text cache without allocating.
+        var keys = new KeyMatcher(KeyRules.Default, Array.Empty<string>(), Array.Empty<string>());
+        for (var i = 0; i < 2; i++) keys.IsSensitive(string.Concat("Page", "_Size"));
+        var answers = 0;
+        var allocated = AllocatedBy(() => answers += keys.IsSensitiveQueryKey("Page_Size") ? 1 : 0, 1000);
+        Assert.Multiple(() =>
+        {
+            Assert.That(allocated, Is.EqualTo(0));
+            Assert.That(answers, Is.EqualTo(0));
+            Assert.That(keys.IsSensitiveQueryKey("Code_Verifier"), Is.True);
+            Assert.That(new KeyMatcher(KeyRules.Default, Array.Empty<string>(), new[] { "state" }).IsSensitiveQueryKey("State"), Is.False);
+        });
     }
 
     [Test]
