@@ -27,6 +27,7 @@ sealed class LoggerRoute(ILogger host)
     // for level checks and binding, and the events written meanwhile, with the hand-off logger that wrote each.
     ILogger? _closing;
     List<(HandOffLogger Logger, LogEvent Event)>? _held;
+    int _heldCount;
     int _heldDropped;
 
     /// <summary>At most this many events are held while the host's logger closes; later ones are dropped and counted.</summary>
@@ -95,7 +96,11 @@ sealed class LoggerRoute(ILogger host)
         lock (_sync)
         {
             if (_held is null) return false;
-            if (_held.Count < HoldLimit) _held.Add((logger, logEvent));
+            if (_heldCount < HoldLimit)
+            {
+                _held.Add((logger, logEvent));
+                _heldCount++;
+            }
             else _heldDropped++;
             return true;
         }
@@ -103,12 +108,12 @@ sealed class LoggerRoute(ILogger host)
 
     /// <summary>
     /// The host's logger has been closed: what comes after goes to <paramref name="late"/>, or, without one, to the closed
-    /// logger, while they are still alive; so do the events held while it closed.
+    /// logger, while they are still alive; so do the events held while it closed, first: what is written while they are
+    /// is held too (up to <see cref="HoldLimit"/> in all, so this ends), and written after them.
     /// </summary>
     public void Close(ILogger? late)
     {
         List<(HandOffLogger Logger, LogEvent Event)>? held;
-        int heldDropped;
         ILogger target;
         lock (_sync)
         {
@@ -121,24 +126,47 @@ sealed class LoggerRoute(ILogger host)
             foreach (var logger in _onHost!)
                 logger.OnHost = null;
             _onHost = null;
-            (held, heldDropped, _held) = (_held, _heldDropped, null);
+            held = TakeHeld();
+        }
+        if (held is null) return;
+
+        while (held is not null)
+        {
+            foreach (var (logger, logEvent) in held)
+            {
+                try
+                {
+                    logger.Derive(target).Write(logEvent);
+                }
+                catch (Exception ex)
+                {
+                    // An AuditTo sink throws by design; the host's disposal must not.
+                    SafeSelfLog.WriteLine("AddObservability: an event written while the host's logger was closing could not be written after it: {0}", ex);
+                }
+            }
+            lock (_sync) held = TakeHeld();
         }
 
+        int heldDropped;
+        lock (_sync) (heldDropped, _heldDropped) = (_heldDropped, 0);
         if (heldDropped > 0)
             SafeSelfLog.WriteLine("AddObservability: {0} event(s) written through an ILogger<T> while the host's logger was closing were dropped (more than {1} held).", heldDropped, HoldLimit);
-        if (held is null) return;
-        foreach (var (logger, logEvent) in held)
+    }
+
+    /// <summary>
+    /// Under the lock: the events held so far, with a new list holding what comes meanwhile; null, and nothing held from
+    /// now on, when there are none.
+    /// </summary>
+    List<(HandOffLogger Logger, LogEvent Event)>? TakeHeld()
+    {
+        var held = _held;
+        if (held is not { Count: > 0 })
         {
-            try
-            {
-                logger.Derive(target).Write(logEvent);
-            }
-            catch (Exception ex)
-            {
-                // An AuditTo sink throws by design; the host's disposal must not.
-                SafeSelfLog.WriteLine("AddObservability: an event written while the host's logger was closing could not be written after it: {0}", ex);
-            }
+            _held = null;
+            return null;
         }
+        _held = [];
+        return held;
     }
 }
 

@@ -117,6 +117,40 @@ public class HandOffLoggerTests
             count > LoggerRoute.HoldLimit ? Has.One.Contains($"{count - LoggerRoute.HoldLimit} event(s)") : Is.Empty);
     }
 
+    /// <summary>Writes through <see cref="Through"/> when it gets the event with the given text: another thread writing meanwhile.</summary>
+    sealed class WritesOnReceipt(string trigger, string written) : global::Serilog.Core.ILogEventSink
+    {
+        public global::Serilog.ILogger? Through { get; set; }
+        public List<string> Texts { get; } = [];
+
+        public void Emit(global::Serilog.Events.LogEvent logEvent)
+        {
+            var text = logEvent.MessageTemplate.Text;
+            Texts.Add(text);
+            if (text == trigger) Through?.Information(written);
+        }
+    }
+
+    [Test]
+    public void EventsWrittenWhileTheHeldOnesAreWrittenToTheLateLoggerComeAfterThem()
+    {
+        var host = new LoggerConfiguration().CreateLogger();
+        var route = new LoggerRoute(host);
+        global::Serilog.ILogger through = new HandOffLogger(route);
+        var sink = new WritesOnReceipt("held 1", "after the close");
+        using var late = new LoggerConfiguration().WriteTo.Sink(sink).CreateLogger();
+        sink.Through = through;
+
+        route.BeginClose();
+        host.Dispose();
+        through.Information("held 1");
+        through.Information("held 2");
+        route.Close(late);
+        through.Information("later");
+
+        Assert.That(sink.Texts, Is.EqualTo(new[] { "held 1", "held 2", "after the close", "later" }));
+    }
+
     [TestCase(true)]
     [TestCase(false)]
     public void TheDroppedEventsLineNamesTheLoggerThatWasReleased(bool lateLoggerTookOver)
