@@ -13,7 +13,8 @@ namespace Serilog.Extensions.Observability.AspNetCore.RequestLogging;
 internal static class QueryMasking
 {
     const string Redacted = "[REDACTED]";
-    static readonly string[] ShortNames = ["sig", "code", "pwd", "pass", "jwt", "otp", "state", "nonce", "code_verifier"];
+    // Lower case, without separators: compared with the name read as the credential words are (see IsCredential).
+    static readonly string[] ShortNames = ["sig", "code", "pwd", "pass", "jwt", "otp", "state", "nonce", "codeverifier"];
 
     /// <summary>The request target with each credential's value replaced; the same string when there is none.</summary>
     public static string Mask(string target)
@@ -51,9 +52,20 @@ internal static class QueryMasking
             ? encodedName.Trim()
             : Uri.UnescapeDataString(encodedName.ToString().Replace('+', ' ')).AsSpan().Trim();
         if (RequestLoggingMiddleware.HeaderCapture.IsAlwaysMasked(name)) return true;
+        // As the credential words are read: without '-', '_', '.' and spaces, both Turkish i's as 'i' (a name cased under
+        // tr-TR, "SİG", "CODE_VERİFİER"), so "code-verifier" and "codeVerifier" are the PKCE verifier too.
+        if (name.Length > 32) return false;
+        Span<char> buffer = stackalloc char[name.Length];
+        var length = 0;
+        foreach (var c in name)
+        {
+            if (c is '-' or '_' or '.' or ' ') continue;
+            buffer[length++] = c is '\u0130' or '\u0131' ? 'i' : char.ToLowerInvariant(c);
+        }
+        var normalized = buffer[..length];
         foreach (var shortName in ShortNames)
         {
-            if (name.Equals(shortName, StringComparison.OrdinalIgnoreCase)) return true;
+            if (normalized.SequenceEqual(shortName)) return true;
         }
         return false;
     }

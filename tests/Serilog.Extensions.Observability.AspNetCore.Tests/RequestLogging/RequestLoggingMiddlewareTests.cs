@@ -111,6 +111,10 @@ public class RequestLoggingMiddlewareTests
     // An OpenID Connect callback (response_mode=query) and an authorization request: the code, the state, the nonce.
     [TestCase("/signin-oidc?code=c1&state=CfDJ8x&iss=idp", "/signin-oidc?code=[REDACTED]&state=[REDACTED]&iss=idp")]
     [TestCase("/authorize?client_id=web&nonce=6393.ZDQ3&State=s&code_verifier=v", "/authorize?client_id=web&nonce=[REDACTED]&State=[REDACTED]&code_verifier=[REDACTED]")]
+    // The short names too, read as the credential words are: tr-TR's "SİG" and "CODE_VERİFİER", and other separators.
+    [TestCase("/p?S%C4%B0G=s1&CODE_VER%C4%B0F%C4%B0ER=v1", "/p?S%C4%B0G=[REDACTED]&CODE_VER%C4%B0F%C4%B0ER=[REDACTED]")]
+    [TestCase("/p?codeVerifier=v1&code-verifier=v2&x=1", "/p?codeVerifier=[REDACTED]&code-verifier=[REDACTED]&x=1")]
+    [TestCase("/p?statement=1&codes=2&signal=3", "/p?statement=1&codes=2&signal=3")]
     public void QueryMaskingMasksTheValuesOfCredentialNames(string target, string expected)
     {
         Assert.That(QueryMasking.Mask(target), Is.EqualTo(expected));
