@@ -345,6 +345,35 @@ static class SqlParameterList
     static bool IsColumn(List<Token> tokens, int index) =>
         index >= 0 && index < tokens.Count && tokens[index].Kind is Kind.Identifier or Kind.Word;
 
+    /// <summary>A column beside a comparison: a bare word that is a keyword (<c>END</c>, <c>NOT</c>, <c>NULL</c>) is none.</summary>
+    static bool IsColumn(List<Token> tokens, int index, string sql) =>
+        IsColumn(tokens, index) && !(tokens[index].Kind == Kind.Word && IsAnyWord(tokens, index, sql, Keywords));
+
+    static readonly string[] Keywords =
+    [
+        "AND", "OR", "NOT", "NULL", "TRUE", "FALSE", "CASE", "WHEN", "THEN", "ELSE", "END", "IS", "IN", "LIKE", "ILIKE", "BETWEEN",
+        "EXISTS", "ANY", "ALL", "SOME", "COLLATE", "ESCAPE", "SELECT", "WHERE", "SET", "ON", "AS", "FROM", "HAVING", "DEFAULT",
+    ];
+
+    // What may come right before a comparison's left operand, and right after its right one.
+    static readonly string[] Before = ["WHERE", "AND", "OR", "NOT", "SET", "ON", "WHEN", "HAVING", "THEN", "ELSE", "SELECT"];
+    static readonly string[] After = ["AND", "OR", "THEN", "WHEN", "ELSE", "END", "WHERE", "ORDER", "GROUP", "LIMIT", "OFFSET", "RETURNING", "OUTPUT", "FROM"];
+
+    static bool StartsOperand(List<Token> tokens, int before, string sql) =>
+        before < 0 || tokens[before].Kind is Kind.Comma or Kind.Open or Kind.End || IsAnyWord(tokens, before, sql, Before);
+
+    static bool EndsOperand(List<Token> tokens, int after, string sql) =>
+        after >= tokens.Count || tokens[after].Kind is Kind.Comma or Kind.Close or Kind.End || IsAnyWord(tokens, after, sql, After);
+
+    static bool IsAnyWord(List<Token> tokens, int index, string sql, string[] words)
+    {
+        foreach (var word in words)
+        {
+            if (IsWord(tokens, index, sql, word)) return true;
+        }
+        return false;
+    }
+
     static void Place(List<Token> tokens, string sql, string list, List<Entry> entries, byte[] states, int[] placed, KeyMatcher keys)
     {
         // Where the last search for an INSERT's VALUES ended without one: a later INSERT before it is not searched
@@ -355,10 +384,12 @@ static class SqlParameterList
             var token = tokens[i];
             if (token.Kind == Kind.Parameter)
             {
-                // column = @p, @p = column (and the other comparisons); LIKE reads as a comparison too.
-                if (i >= 2 && (tokens[i - 1].Kind == Kind.Operator || IsWord(tokens, i - 1, sql, "LIKE")) && IsColumn(tokens, i - 2))
+                // column = @p, @p = column (and the other comparisons); LIKE reads as a comparison too. The column is the
+                // whole operand: not "CASE ... END", "a || b" or "a COLLATE c", whose last or first word is no column.
+                if (i >= 2 && (tokens[i - 1].Kind == Kind.Operator || IsWord(tokens, i - 1, sql, "LIKE")) && IsColumn(tokens, i - 2, sql) &&
+                    StartsOperand(tokens, i - 3, sql))
                     Bind(sql, token, tokens[i - 2], list, entries, states, placed, keys);
-                else if (i + 2 < tokens.Count && tokens[i + 1].Kind == Kind.Operator && IsColumn(tokens, i + 2))
+                else if (i + 2 < tokens.Count && tokens[i + 1].Kind == Kind.Operator && IsColumn(tokens, i + 2, sql) && EndsOperand(tokens, i + 3, sql))
                     Bind(sql, token, tokens[i + 2], list, entries, states, placed, keys);
                 continue;
             }

@@ -138,6 +138,13 @@ public class SqlParameterLeakTests
     }
 
     // Shapes read again after the first release of the reader: each value below is bound to a sensitive column somewhere.
+    // A keyword or an expression beside the comparison: the column next to the operator is not what the value meets.
+    [TestCase("@p0='key-secret-1'", "SELECT 1 FROM \"Users\" AS \"u\" WHERE CASE WHEN \"u\".\"IsAdmin\" THEN \"u\".\"AdminKey\" ELSE \"u\".\"ApiKey\" END = @p0")]
+    [TestCase("@p0='key-secret-1'", "SELECT 1 FROM \"Users\" AS \"u\" WHERE @p0 = CASE WHEN \"u\".\"IsAdmin\" THEN \"u\".\"AdminKey\" ELSE \"u\".\"ApiKey\" END")]
+    [TestCase("@p0='key-secret-1'", "SELECT 1 FROM \"Users\" AS \"u\" WHERE \"u\".\"ApiKey\" NOT LIKE @p0")]
+    [TestCase("@p0='key-secret-1'", "SELECT 1 FROM \"Users\" AS \"u\" WHERE \"u\".\"ApiKey\" || \"u\".\"Suffix\" = @p0")]
+    [TestCase("@p0='key-secret-1'", "SELECT 1 FROM \"Users\" AS \"u\" WHERE @p0 = \"u\".\"Prefix\" || \"u\".\"ApiKey\"")]
+    [TestCase("@p0='key-secret-1'", "SELECT 1 FROM \"Users\" AS \"u\" WHERE \"u\".\"ApiKey\" COLLATE \"C\" = @p0")]
     [TestCase("@p0='ann', @p1='pw-secret-1'", "UPDATE \"Users\" SET \"Name\" = @p0, \"Password\" = @p1 WHERE \"Id\" = 1")]
     [TestCase("@p0='ann', @p1='pw-secret-1'", "UPDATE [dbo].[Users] SET [dbo].[Users].[Name] = @p0, [dbo].[Users].[Password] = @p1")]
     [TestCase("@p0='ann', @p1='pw-secret-1'", "UPDATE \"Users\" SET \"Na\"\"me\" = @p0, \"My\"\"Password\" = @p1")]
@@ -160,5 +167,14 @@ public class SqlParameterLeakTests
         var text = Log(parameters, sql);
 
         Assert.That(text, Does.Not.Contain("secret-"));
+    }
+
+    [Test]
+    public void TheValuesOfOrdinaryColumnsBesideASensitiveOneStayReadable()
+    {
+        var text = Log("@p0='pw-secret-1', @p1='ann', @p2='42', @p3='a%', @p4='7'",
+            "UPDATE \"Users\" SET \"Password\" = @p0, \"Name\" = @p1\nWHERE \"Id\" = @p2 AND (\"Email\" LIKE @p3) AND NOT @p4 = \"Rank\" OR \"Id\" > @p2\nRETURNING 1;");
+
+        Assert.That(text, Does.Contain("\"parameters\":\"@p0=[REDACTED], @p1='ann', @p2='42', @p3='a%', @p4='7'\""));
     }
 }
