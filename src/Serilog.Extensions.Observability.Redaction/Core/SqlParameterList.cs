@@ -24,6 +24,7 @@ static class SqlParameterList
     /// <summary>Whether a template's text right before a hole introduces a parameter list.</summary>
     public static bool Introduces(string textBefore) => textBefore.EndsWith("Parameters=[", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>An entry of the list; its name without the prefix (<c>@</c>, <c>:</c>) the application may have left out.</summary>
     readonly record struct Entry(int NameStart, int NameEnd, int ValueStart, int ValueEnd);
 
     /// <summary>
@@ -33,7 +34,7 @@ static class SqlParameterList
     public static string? Redact(string list, string listProperty, IReadOnlyDictionary<string, LogEventPropertyValue> properties,
         KeyMatcher keys, Masker masker)
     {
-        if (list.Length < 3 || !IsParameterStart(list[0])) return null;
+        if (list.Length < 3 || !(IsParameterStart(list[0]) || IsNameStart(list[0]))) return null;
         var entries = Entries(list);
         if (entries.Count == 0) return null;
 
@@ -42,7 +43,7 @@ static class SqlParameterList
         var toPlace = 0;
         for (var i = 0; i < entries.Count; i++)
         {
-            var name = list.AsSpan(entries[i].NameStart + 1, entries[i].NameEnd - entries[i].NameStart - 1);
+            var name = list.AsSpan(entries[i].NameStart, entries[i].NameEnd - entries[i].NameStart);
             if (keys.IsSensitiveTextKey(name.ToString())) states[i] = 2;
             else if (!IsPlaceholder(list, entries[i])) toPlace++;
         }
@@ -133,7 +134,7 @@ static class SqlParameterList
             for (var i = 0; i < entries.Count; i++)
             {
                 if (list.AsSpan(entries[i].NameStart, entries[i].NameEnd - entries[i].NameStart)
-                    .Equals(sql.AsSpan(token.Start, token.Length), StringComparison.OrdinalIgnoreCase))
+                    .Equals(sql.AsSpan(token.Start + 1, token.Length - 1), StringComparison.OrdinalIgnoreCase))
                     occurrences[i]++;
             }
         }
@@ -160,12 +161,15 @@ static class SqlParameterList
 
     static bool IsParameterStart(char c) => c is '@' or ':';
 
+    /// <summary>The start of a name written without its prefix (<c>new SqlParameter("user", ...)</c>).</summary>
+    static bool IsNameStart(char c) => char.IsAsciiLetter(c) || c == '_';
+
     static bool IsNameChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '$';
 
     /// <summary>
-    /// The entries <c>@name=value</c> of the list, each starting the list or after <c>", "</c>; a value runs to the next
-    /// entry (its facets such as <c>(Size = 11)</c> with it). A value whose text holds <c>", @x="</c> is cut there, and the
-    /// rest taken for an entry the SQL does not name: masked with the rest when the SQL names a sensitive identifier.
+    /// The entries <c>@name=value</c> (or <c>name=value</c>) of the list, each starting the list or after <c>", "</c>; a
+    /// value runs to the next entry (its facets such as <c>(Size = 11)</c> with it). A value whose text holds
+    /// <c>", @x="</c> is cut there, and the rest taken for an entry (see <see cref="Settle"/>).
     /// </summary>
     static List<Entry> Entries(string list)
     {
@@ -173,16 +177,17 @@ static class SqlParameterList
         var start = 0;
         while (start >= 0)
         {
-            var nameEnd = start + 1;
+            var nameStart = IsParameterStart(list[start]) ? start + 1 : start;
+            var nameEnd = nameStart;
             while (nameEnd < list.Length && IsNameChar(list[nameEnd])) nameEnd++;
-            if (nameEnd == start + 1 || nameEnd >= list.Length || list[nameEnd] != '=')
+            if (nameEnd == nameStart || nameEnd >= list.Length || list[nameEnd] != '=')
             {
                 if (entries.Count == 0) return entries;
                 start = NextEntry(list, start + 1);
                 continue;
             }
             var next = NextEntry(list, nameEnd + 1);
-            entries.Add(new Entry(start, nameEnd, nameEnd + 1, next < 0 ? list.Length : next - 2));
+            entries.Add(new Entry(nameStart, nameEnd, nameEnd + 1, next < 0 ? list.Length : next - 2));
             start = next;
         }
         return entries;
@@ -194,11 +199,12 @@ static class SqlParameterList
         {
             var comma = list.IndexOf(", ", from, StringComparison.Ordinal);
             if (comma < 0 || comma + 2 >= list.Length) return -1;
-            if (IsParameterStart(list[comma + 2]))
+            var nameStart = IsParameterStart(list[comma + 2]) ? comma + 3 : IsNameStart(list[comma + 2]) ? comma + 2 : -1;
+            if (nameStart >= 0)
             {
-                var end = comma + 3;
+                var end = nameStart;
                 while (end < list.Length && IsNameChar(list[end])) end++;
-                if (end > comma + 3 && end < list.Length && list[end] == '=') return comma + 2;
+                if (end > nameStart && end < list.Length && list[end] == '=') return comma + 2;
             }
             from = comma + 2;
         }
@@ -501,7 +507,7 @@ static class SqlParameterList
 
     static void Bind(string sql, Token parameter, Token column, string list, List<Entry> entries, byte[] states, int[] placed, KeyMatcher keys)
     {
-        var name = sql.AsSpan(parameter.Start, parameter.Length);
+        var name = sql.AsSpan(parameter.Start + 1, parameter.Length - 1);
         for (var i = 0; i < entries.Count; i++)
         {
             if (!list.AsSpan(entries[i].NameStart, entries[i].NameEnd - entries[i].NameStart).Equals(name, StringComparison.OrdinalIgnoreCase))

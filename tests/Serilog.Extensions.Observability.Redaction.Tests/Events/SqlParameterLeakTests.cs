@@ -177,4 +177,14 @@ public class SqlParameterLeakTests
 
         Assert.That(text, Does.Contain("\"parameters\":\"@p0=[REDACTED], @p1='ann', @p2='42', @p3='a%', @p4='7'\""));
     }
+
+    [Test]
+    public void ParametersTheApplicationNamedWithoutTheirPrefixArePlacedToo()
+    {
+        // FromSqlRaw("... @value", new SqlParameter("value", key)): EF Core writes the name as the parameter has it.
+        var text = Log("value='key-secret-1' (Size = 4000), name='ann' (Size = 4000)",
+            "SELECT * FROM [Users] WHERE [ApiKey] = @value AND [Name] = @name");
+
+        Assert.That(text, Does.Contain("\"parameters\":\"value=[REDACTED], name='ann' (Size = 4000)\""));
+    }
 }
