@@ -262,15 +262,23 @@ public class FormattingRobustnessTests
             formatter.Format(logEvent, buffer);
         }
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 1000; i++)
+        // Three windows of 1,000 events: an allocation per event shows in every one of them, while a one-off of the
+        // runtime's on this thread shows in one at most (7,320 B over one window once, for the flat formatter, in a CI
+        // run on a loaded machine; not reproduced or traced further).
+        var windows = new long[3];
+        for (var w = 0; w < windows.Length; w++)
         {
-            buffer.Clear();
-            formatter.Format(logEvent, buffer);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 1000; i++)
+            {
+                buffer.Clear();
+                formatter.Format(logEvent, buffer);
+            }
+            windows[w] = GC.GetAllocatedBytesForCurrentThread() - before;
         }
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
-        Assert.That(allocated, Is.Zero);
+        Assert.That(windows.Min(), Is.Zero, $"bytes per window of 1,000 events: {string.Join(", ", windows)}");
+        Assert.That(windows.Count(b => b != 0), Is.LessThanOrEqualTo(1), $"bytes per window of 1,000 events: {string.Join(", ", windows)}");
         Assert.That(buffer.WrittenCount, Is.GreaterThan(200));
     }
 }
