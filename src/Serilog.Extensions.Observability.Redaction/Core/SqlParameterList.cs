@@ -65,6 +65,20 @@ static class SqlParameterList
                 (read ??= new()).Add((sql, tokens));
             }
             Settle(list, entries, states, occurrences, placed);
+            // A table that holds secrets ("ApiKeys", "ClientSecrets") may name them by its own name only ("Value",
+            // "Data"): a value placed on a plain column of a statement that reads or writes such a table is masked too.
+            if (read is not null && HasPlacedPlain(states))
+            {
+                foreach (var (sql, tokens) in read)
+                {
+                    if (!NamesSensitiveTable(sql, tokens, keys)) continue;
+                    for (var i = 0; i < states.Length; i++)
+                    {
+                        if (states[i] == 1) states[i] = 2;
+                    }
+                    break;
+                }
+            }
             // Only a value the SQL did not place makes its identifiers matter.
             if (read is not null && HasUnplaced(list, entries, states))
             {
@@ -145,6 +159,25 @@ static class SqlParameterList
         for (var i = 0; i < entries.Count; i++)
         {
             if (states[i] == 0 && !IsPlaceholder(list, entries[i])) return true;
+        }
+        return false;
+    }
+
+    static bool HasPlacedPlain(byte[] states) => Array.IndexOf(states, (byte)1) >= 0;
+
+    /// <summary>Whether a table the SQL reads or writes (after <c>FROM</c>, <c>JOIN</c>, <c>INTO</c>, <c>UPDATE</c>, <c>MERGE</c>) has a sensitive name.</summary>
+    static bool NamesSensitiveTable(string sql, List<Token> tokens, KeyMatcher keys)
+    {
+        for (var i = 0; i + 1 < tokens.Count; i++)
+        {
+            if (!(IsWord(tokens, i, sql, "FROM") || IsWord(tokens, i, sql, "JOIN") || IsWord(tokens, i, sql, "INTO") ||
+                  IsWord(tokens, i, sql, "UPDATE") || IsWord(tokens, i, sql, "MERGE")) || !IsColumn(tokens, i + 1))
+                continue;
+            // EF Core names a table after its DbSet, in the plural: "ApiTokens" is sensitive when "ApiToken" is.
+            var table = tokens[i + 1];
+            if (table.Length == 0) continue;
+            var name = sql.Substring(table.Start, table.Length);
+            if (keys.IsSensitive(name) || (name.Length > 1 && name[^1] is 's' or 'S' && keys.IsSensitive(name[..^1]))) return true;
         }
         return false;
     }

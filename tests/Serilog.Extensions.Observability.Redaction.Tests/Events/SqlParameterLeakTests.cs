@@ -187,4 +187,26 @@ public class SqlParameterLeakTests
 
         Assert.That(text, Does.Contain("\"parameters\":\"value=[REDACTED], name='ann' (Size = 4000)\""));
     }
+
+    // A table that holds secrets names them by its own name, not by its columns' ("ApiKeys"."Value", "Secrets"."Data"):
+    // every value of a statement on it is masked, the plain columns' too.
+    [TestCase("@p0='key-secret-1', @p1='42'", "INSERT INTO \"ApiKeys\" (\"Value\", \"UserId\") VALUES (@p0, @p1) RETURNING \"Id\";")]
+    [TestCase("@p0='key-secret-1'", "SELECT \"a\".\"Id\" FROM \"ApiKeys\" AS \"a\" WHERE \"a\".\"Value\" = @p0 LIMIT 1")]
+    [TestCase("@p0='key-secret-1', @p1='7'", "UPDATE [dbo].[ClientSecrets] SET [Data] = @p0 WHERE [Id] = @p1;")]
+    [TestCase("@p0='key-secret-1'", "SELECT 1 FROM \"Users\" AS \"u\" INNER JOIN \"ApiTokens\" AS \"t\" ON \"u\".\"Id\" = \"t\".\"UserId\" WHERE \"t\".\"Value\" = @p0")]
+    public void EveryValueOfAStatementOnASensitiveTableIsMasked(string parameters, string sql)
+    {
+        var text = Log(parameters, sql);
+
+        Assert.That(text, Does.Not.Contain("secret-").And.Not.Contain("'42'").And.Not.Contain("'7'"));
+        Assert.That(text, Does.Contain("@p0=[REDACTED]"));
+    }
+
+    [Test]
+    public void ATableWhoseNameIsNotSensitiveLeavesItsPlainColumnsReadable()
+    {
+        var text = Log("@p0='ann', @p1='42'", "INSERT INTO \"Customers\" (\"Name\", \"Rank\") VALUES (@p0, @p1);");
+
+        Assert.That(text, Does.Contain("\"parameters\":\"@p0='ann', @p1='42'\""));
+    }
 }
