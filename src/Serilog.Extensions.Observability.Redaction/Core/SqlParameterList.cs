@@ -354,14 +354,14 @@ static class SqlParameterList
     }
 
     /// <summary>The index after a quoted run starting at <paramref name="start"/>; a doubled closing quote is part of it.</summary>
-    static int QuotedEnd(string sql, int start, char close)
+    internal static int QuotedEnd(string text, int start, char close)
     {
         var i = start + 1;
-        while (i < sql.Length)
+        while (i < text.Length)
         {
-            if (sql[i] == close)
+            if (text[i] == close)
             {
-                if (i + 1 < sql.Length && sql[i + 1] == close)
+                if (i + 1 < text.Length && text[i + 1] == close)
                 {
                     i += 2;
                     continue;
@@ -370,7 +370,7 @@ static class SqlParameterList
             }
             i++;
         }
-        return sql.Length;
+        return text.Length;
     }
 
     static bool IsWord(List<Token> tokens, int index, string sql, string word) =>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using Serilog.Extensions.Observability.Redaction.Core;
 using Serilog.Extensions.Observability.Redaction.Keys;
 using Serilog.Extensions.Observability.Redaction.Masking;
 
@@ -371,21 +372,7 @@ sealed class ValueDetectors
             if (quote is '"' or '\'')
             {
                 // Connection strings escape a quote inside a quoted value by doubling it. Unclosed: mask to the end.
-                var i = start + 1;
-                while (i < text.Length)
-                {
-                    if (text[i] == quote)
-                    {
-                        if (i + 1 < text.Length && text[i + 1] == quote)
-                        {
-                            i += 2;
-                            continue;
-                        }
-                        return i + 1;
-                    }
-                    i++;
-                }
-                return text.Length;
+                return SqlParameterList.QuotedEnd(text, start, quote);
             }
             if (quote == '{')
             {
