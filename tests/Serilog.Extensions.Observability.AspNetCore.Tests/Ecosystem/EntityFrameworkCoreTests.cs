@@ -101,16 +101,29 @@ public class EntityFrameworkCoreTests
         }
     }
 
-    /// <summary>Holds every request of a wave inside its handler until all have arrived, so that they run at once.</summary>
+    /// <summary>
+    /// Holds every request of a wave inside its handler until all have arrived, so that they run at once; each wave of
+    /// <paramref name="count"/> requests waits for its own.
+    /// </summary>
     sealed class Gate(int count)
     {
+        readonly object _sync = new();
         int _arrived;
-        readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public Task PassAsync()
         {
-            if (Interlocked.Increment(ref _arrived) % count == 0) _open.TrySetResult();
-            return _open.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            TaskCompletionSource wave;
+            lock (_sync)
+            {
+                wave = _open;
+                if (++_arrived % count == 0)
+                {
+                    wave.TrySetResult();
+                    _open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+            }
+            return wave.Task.WaitAsync(TimeSpan.FromSeconds(30));
         }
     }
 
