@@ -36,7 +36,7 @@ public sealed class CorrelationConsumeFilter<T> : IFilter<ConsumeContext<T>> whe
         using var correlation = CorrelationPropagation.BeginFrom(context.Headers,
             static (headers, name) => headers.TryGetHeader(name, out var value) ? value as string : null);
         using var user = UserContext.Begin(userId: null);
-        using var timer = PipelineTimer.Begin(typeof(T).Name);
+        using var timer = PipelineTimer.Begin(Name);
         try
         {
             await next.Send(context);
@@ -50,5 +50,12 @@ public sealed class CorrelationConsumeFilter<T> : IFilter<ConsumeContext<T>> whe
     }
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("correlationConsume");
+
+    // The timer's name: the message type's, with its type arguments (Fault<ReportRequested>, not Fault`1).
+    static readonly string Name = NameOf(typeof(T));
+
+    static string NameOf(Type type) => type.IsGenericType
+        ? $"{type.Name.Split('`')[0]}<{string.Join(", ", type.GetGenericArguments().Select(NameOf))}>"
+        : type.Name;
 }
 // README: end

@@ -418,6 +418,9 @@ public class MassTransitTests
             Assert.That(Prop(fault, "CorrelationId"), Is.EqualTo("request-f"));
             // The Fault<T> MassTransit publishes is consumed in the message's correlation.
             Assert.That(Prop(FaultConsumer(events, "fail-a"), "CorrelationId"), Is.EqualTo("request-f"));
+            // Its summary is named with the type argument, not Fault`1.
+            Assert.That(events.Where(e => Prop(e, "Pipeline") == "Fault<ReportRequested>" && e.TryGetProperty("Stages", out _))
+                .Select(e => Prop(e, "CorrelationId")), Is.EqualTo(new[] { "request-f" }));
         });
     }
 
