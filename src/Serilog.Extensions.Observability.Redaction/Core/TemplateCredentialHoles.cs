@@ -33,7 +33,8 @@ sealed class TemplateCredentialHoles
     {
         var text = template.Text;
         if (text.AsSpan().IndexOf('{') < 0 || (text.AsSpan().IndexOf('=') < 0 && !text.Contains("://", StringComparison.Ordinal) &&
-                                                  !(text.AsSpan().IndexOf('%') >= 0 && text.Contains("%3D", StringComparison.OrdinalIgnoreCase))))
+                                                  !(text.AsSpan().IndexOf('%') >= 0 && text.Contains("%3D", StringComparison.OrdinalIgnoreCase)) &&
+                                                  !text.Contains(PropertyValues.NameHole, StringComparison.Ordinal)))
             return TemplateCredentials.None;
         if (_cache.TryGetValue(template, out var cached)) return cached;
 
@@ -45,8 +46,11 @@ sealed class TemplateCredentialHoles
     TemplateCredentials Find(MessageTemplate template)
     {
         var parameterList = ParameterListHole(template);
+        var propertyValues = PropertyValues.In(template);
         var holes = FindHoles(template);
-        return holes.Length == 0 && parameterList is null ? TemplateCredentials.None : new TemplateCredentials(holes, parameterList);
+        return holes.Length == 0 && parameterList is null && propertyValues is null
+            ? TemplateCredentials.None
+            : new TemplateCredentials(holes, parameterList, propertyValues);
     }
 
     static string? ParameterListHole(MessageTemplate template)
@@ -111,7 +115,62 @@ sealed class TemplateCredentialHoles
 /// <summary>What <see cref="TemplateCredentialHoles"/> found in a template.</summary>
 /// <param name="Holes">The properties the template's text makes a credential.</param>
 /// <param name="ParameterList">The property the template introduces as a SQL parameter list (<c>Parameters=[{p}]</c>).</param>
-sealed record TemplateCredentials(string[] Holes, string? ParameterList)
+/// <param name="PropertyValues">The values the template writes of an entity property it names (see <see cref="PropertyValues"/>).</param>
+sealed record TemplateCredentials(string[] Holes, string? ParameterList, PropertyValues? PropertyValues = null)
 {
     public static readonly TemplateCredentials None = new(SafeTemplateNames.None, null);
+}
+
+/// <summary>
+/// The values an Entity Framework Core event writes of the entity property it names, with
+/// <c>EnableSensitiveDataLogging()</c>: change tracking's <c>The unchanged property '{entityType}.{property}' was detected
+/// as changed from '{oldValue}' to '{newValue}'</c> (and its foreign key twin), value generation's <c>generated value
+/// '{keyValue}' for the property '{entityType}.{property}'</c>. The <c>property</c> hole holds the property's name
+/// (<c>Password</c>), so the value holes are masked when that name is sensitive, or when the entity type's is
+/// (<c>ApiKey</c>, <c>IdentityUserToken&lt;string&gt;</c>, whose <c>Value</c> is the secret), as a SQL statement's values are
+/// on a table with a sensitive name (see <see cref="SqlParameterList"/>).
+/// </summary>
+/// <param name="TypeHole">The hole holding the entity type's name, if the template has one.</param>
+/// <param name="ValueHoles">The holes holding the property's values.</param>
+sealed record PropertyValues(string? TypeHole, string[] ValueHoles)
+{
+    /// <summary>How EF Core's templates name the property: after its type, in quotes (<c>'{entityType}.{property}'</c>).</summary>
+    public const string NameHole = ".{property}'";
+
+    /// <summary>EF Core's names for the holes of a property's values: its old and new value, a generated value.</summary>
+    static readonly string[] ValueNames = ["oldValue", "newValue", "keyValue"];
+
+    /// <summary>EF Core's names for the hole of the entity type that owns the property (<c>typePath</c> for a complex type's).</summary>
+    static readonly string[] TypeNames = ["entityType", "typePath"];
+
+    const string PropertyName = "property";
+
+    /// <summary>The shape in <paramref name="template"/>, or <see langword="null"/> when it has none.</summary>
+    public static PropertyValues? In(MessageTemplate template)
+    {
+        if (!template.Text.Contains(NameHole, StringComparison.Ordinal)) return null;
+        string? typeHole = null;
+        List<string>? values = null;
+        var namesProperty = false;
+        foreach (var token in template.Tokens)
+        {
+            if (token is not PropertyToken property) continue;
+            var name = property.PropertyName;
+            if (name == PropertyName) namesProperty = true;
+            else if (Array.IndexOf(TypeNames, name) >= 0) typeHole ??= name;
+            else if (Array.IndexOf(ValueNames, name) >= 0 && (values is null || !values.Contains(name))) (values ??= new List<string>()).Add(name);
+        }
+        return namesProperty && values is not null ? new PropertyValues(typeHole, values.ToArray()) : null;
+    }
+
+    /// <summary>Whether the event's property (or its entity type) has a sensitive name, so that its values are to be masked.</summary>
+    public bool AreSensitive(IReadOnlyDictionary<string, LogEventPropertyValue> properties, KeyMatcher keys)
+    {
+        if (properties.TryGetValue(PropertyName, out var property) && property is ScalarValue { Value: string name } && keys.IsSensitive(name))
+            return true;
+        if (TypeHole is null || !properties.TryGetValue(TypeHole, out var type) || type is not ScalarValue { Value: string typeName }) return false;
+        // EF Core writes a generic type's short name with its arguments (IdentityUserToken<string>): the name is before them.
+        var generic = typeName.IndexOf('<');
+        return keys.IsSensitive(generic > 0 ? typeName[..generic] : typeName);
+    }
 }

@@ -123,6 +123,7 @@ sealed class ValueDetectors
             if (result.Contains('=')) result = MaskKeyValues(result, _credentialKeys);
             if (result.Contains('%') && result.Contains(EncodedEquals, StringComparison.OrdinalIgnoreCase)) result = MaskEncodedKeyValues(result, _credentialKeys);
             if (result.Contains("://", StringComparison.Ordinal)) result = MaskUrlPasswords(result);
+            if (result.Contains('{')) result = MaskEntityKeyValues(result, _credentialKeys);
         }
         catch (RegexMatchTimeoutException ex)
         {
@@ -146,6 +147,7 @@ sealed class ValueDetectors
                 if (result.Contains('=')) result = MaskKeyValues(result, _credentialKeys);
                 if (result.Contains('%') && result.Contains(EncodedEquals, StringComparison.OrdinalIgnoreCase)) result = MaskEncodedKeyValues(result, _credentialKeys);
                 if (result.Contains("://", StringComparison.Ordinal)) result = MaskUrlPasswords(result);
+                if (result.Contains('{')) result = MaskEntityKeyValues(result, _credentialKeys);
             }
             if (_card is not null && CountDigits(result) >= 13) result = _card.Replace(result, _maskCard);
             if (_jwt is not null && result.Contains("eyJ", StringComparison.Ordinal)) result = _jwt.Replace(result, _maskMatch);
@@ -232,6 +234,79 @@ sealed class ValueDetectors
 
         if (result is null) return text;
         return result.Append(text, copied, text.Length - copied).ToString();
+    }
+
+    /// <summary>
+    /// Masks the value of every sensitive property in the key values Entity Framework Core writes with
+    /// <c>EnableSensitiveDataLogging()</c>: <c>{Token: abc, UserId: 1}</c>, the whole text of a change tracking event's
+    /// <c>keyValues</c>, or in quotes in prose, as an exception's message quotes it (<c>another instance with the key value
+    /// '{Token: abc}' is already being tracked</c>). A value runs to the next <c>, Name: </c> or to the <c>}</c> that ends
+    /// the list; the names, and the values of other properties (<c>UserId: 1</c>), are kept.
+    /// </summary>
+    string MaskEntityKeyValues(string text, KeyMatcher keys)
+    {
+        StringBuilder? result = null;
+        var copied = 0;
+        var search = 0;
+        while (search < text.Length)
+        {
+            var open = text.IndexOf('{', search);
+            if (open < 0) break;
+            search = open + 1;
+            // The whole text, ending in the list's '}', or a list in quotes: '{...}'.
+            var quoted = open > 0 && text[open - 1] == '\'';
+            if (!(quoted || (open == 0 && text[^1] == '}')) || KeyValueNameEnd(text, open + 1) < 0) continue;
+            var close = quoted ? text.IndexOf("}'", open + 1, StringComparison.Ordinal) : text.Length - 1;
+            if (close < 0) continue;
+
+            var entry = open + 1;
+            while (entry < close)
+            {
+                var nameEnd = KeyValueNameEnd(text, entry);
+                if (nameEnd < 0 || nameEnd >= close) break;
+                var valueStart = nameEnd + 2;
+                var next = NextKeyValue(text, valueStart, close);
+                var valueEnd = next < 0 ? close : next;
+                if (valueEnd > valueStart && keys.IsSensitiveTextKey(text.Substring(entry, nameEnd - entry)))
+                {
+                    var value = text.Substring(valueStart, valueEnd - valueStart);
+                    if (!IsMask(value))
+                    {
+                        result ??= new StringBuilder(text.Length);
+                        Found(value);
+                        result.Append(text, copied, valueStart - copied).Append(_masker.MaskText(value));
+                        copied = valueEnd;
+                    }
+                }
+                if (next < 0) break;
+                entry = next + 2;
+            }
+            search = close + 1;
+        }
+
+        if (result is null) return text;
+        return result.Append(text, copied, text.Length - copied).ToString();
+    }
+
+    /// <summary>The index of the <c>": "</c> after a property name (letters, digits, <c>_</c>) starting at <paramref name="start"/>, or -1.</summary>
+    static int KeyValueNameEnd(string text, int start)
+    {
+        var end = start;
+        while (end < text.Length && (char.IsLetterOrDigit(text[end]) || text[end] == '_')) end++;
+        return end > start && end + 1 < text.Length && text[end] == ':' && text[end + 1] == ' ' ? end : -1;
+    }
+
+    /// <summary>The index of the <c>", "</c> before the next <c>Name: </c> of a key value list, before <paramref name="close"/>; else -1.</summary>
+    static int NextKeyValue(string text, int from, int close)
+    {
+        while (true)
+        {
+            var comma = text.IndexOf(", ", from, close - from, StringComparison.Ordinal);
+            if (comma < 0) return -1;
+            var nameEnd = KeyValueNameEnd(text, comma + 2);
+            if (nameEnd >= 0 && nameEnd < close) return comma;
+            from = comma + 2;
+        }
     }
 
     /// <summary>

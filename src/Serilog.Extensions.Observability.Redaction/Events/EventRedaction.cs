@@ -82,6 +82,12 @@ static class EventRedaction
                 MaskCredentialHoles(redactor, logEvent, holes, ref changes);
             }
             if (found.ParameterList is { } parameterList) MaskSqlParameters(redactor, logEvent, parameterList, ref changes);
+            if (found.PropertyValues is { } propertyValues && propertyValues.AreSensitive(logEvent.Properties, redactor.Keys))
+            {
+                // Masked whole, as a credential hole is; and searched for elsewhere in the event the same way.
+                MaskCredentialHoles(redactor, logEvent, propertyValues.ValueHoles, ref changes);
+                holes = holes is null ? propertyValues.ValueHoles : [.. holes, .. propertyValues.ValueHoles];
+            }
         }
 
         if (changes is not null) MaskEchoes(redactor, logEvent, changes, holes, findings);

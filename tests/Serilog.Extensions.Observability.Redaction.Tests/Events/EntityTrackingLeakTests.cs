@@ -1,0 +1,170 @@
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Extensions.Observability.Redaction.Core;
+using Serilog.Extensions.Observability.Redaction.Events;
+using Serilog.Extensions.Observability.Redaction.Tests.Support;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Redaction.Tests.Events;
+
+/// <summary>
+/// Entity Framework Core's change tracking and value generation events with <c>EnableSensitiveDataLogging()</c> write an
+/// entity property's values beside its name (<c>The unchanged property '{entityType}.{property}' was detected as changed
+/// from '{oldValue}' to '{newValue}'</c>), and an entity's key values as <c>{Token: abc}</c>, also in exception messages.
+/// With <c>DetectEmbeddedCredentials</c>, the values of a property with a sensitive name are masked; its name and the
+/// values of other properties stay readable. The templates are EF Core 10's (CoreResources).
+/// </summary>
+public class EntityTrackingLeakTests
+{
+    const string PropertyChangeDetected =
+        "The unchanged property '{entityType}.{property}' was detected as changed from '{oldValue}' to '{newValue}' and will be marked as modified for entity with key '{keyValues}'.";
+    const string ForeignKeyChangeDetected =
+        "The foreign key property '{entityType}.{property}' was detected as changed from '{oldValue}' to '{newValue}' for entity with key '{keyValues}'.";
+    const string ComplexPropertyChangeDetected =
+        "The unchanged property '{typePath}.{property}' was detected as changed from '{oldValue}' to '{newValue}' and will be marked as modified for entity with key '{keyValues}'.";
+    const string ValueGenerated = "'{contextType}' generated value '{keyValue}' for the property '{entityType}.{property}'.";
+    const string StartedTracking = "Context '{contextType}' started tracking '{entityType}' entity with key '{keyValues}'.";
+    const string CascadeDelete =
+        "A cascade state change of an entity of type '{entityType}' with key '{keyValues}' to '{state}' occurred due to the deletion of its parent entity of type '{parentType}' with key '{parentKeyValues}'.";
+
+    const string Mask = RedactionOptions.DefaultMask;
+
+    static string Log(string template, params object?[] values) => Log(true, template, null, values);
+
+    static string Log(bool detect, string template, Exception? exception, params object?[] values)
+    {
+        var sink = new CollectingSink();
+        using (var logger = new LoggerConfiguration()
+                   .MinimumLevel.Verbose()
+                   .WriteTo.Redacted(s => s.Sink(sink), r => r.DetectEmbeddedCredentials = detect)
+                   .CreateLogger())
+        {
+            // Twice: the second event of a template takes the cached route.
+            for (var i = 0; i < 2; i++) logger.Debug(exception, template, values);
+        }
+        return Output.Render(sink.Events);
+    }
+
+    [Test]
+    public void TheOldAndNewValuesOfASensitivePropertyDetectedAsChangedAreMasked()
+    {
+        var text = Log(PropertyChangeDetected, "User", "Password", "pw-secret-1", "pw-secret-2", "{Id: 1}");
+
+        Assert.That(text, Does.Not.Contain("secret-"));
+        Assert.That(text, Does.Contain($"\"property\":\"Password\",\"oldValue\":\"{Mask}\",\"newValue\":\"{Mask}\",\"keyValues\":\"{{Id: 1}}\""));
+        Assert.That(text, Does.Contain($"The unchanged property 'User.Password' was detected as changed from '{Mask}' to '{Mask}'"));
+    }
+
+    [Test]
+    public void AForeignKeyAComplexTypesPropertyAndAGeneratedValueOfASensitivePropertyAreMasked()
+    {
+        var guid = Guid.NewGuid();
+        var text = Log(ForeignKeyChangeDetected, "Login", "SessionToken", "tok-secret-1", "tok-secret-2", "{Id: 1}")
+                   + Log(ComplexPropertyChangeDetected, "User.Credentials#Credentials", "ClientSecret", "cs-secret-3", "cs-secret-4", "{Id: 1}")
+                   + Log(ValueGenerated, "AuthContext", guid, "Account", "ResetToken");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(text, Does.Not.Contain("secret-").And.Not.Contain(guid.ToString()));
+            Assert.That(text, Does.Contain($"\"keyValue\":\"{Mask}\",\"entityType\":\"Account\",\"property\":\"ResetToken\""));
+        });
+    }
+
+    [Test]
+    public void EveryValueOfAPropertyOfAnEntityTypeWithASensitiveNameIsMasked()
+    {
+        // ASP.NET Core Identity keeps an authenticator key and recovery codes in IdentityUserToken<string>.Value.
+        var text = Log(PropertyChangeDetected, "IdentityUserToken<string>", "Value", "ak-secret-1", "ak-secret-2",
+            "{UserId: u-1, LoginProvider: [AspNetUserStore], Name: AuthenticatorKey}");
+
+        Assert.That(text, Does.Not.Contain("secret-"));
+        Assert.That(text, Does.Contain("{UserId: u-1, LoginProvider: [AspNetUserStore], Name: AuthenticatorKey}"));
+    }
+
+    [Test]
+    public void TheValuesOfPropertiesWhoseNamesAreNotSensitiveStayReadable()
+    {
+        var text = Log(PropertyChangeDetected, "User", "Name", "ann", "anna", "{Id: 1}")
+                   + Log(ValueGenerated, "AuthContext", -2147482647, "Session", "AccountId");
+
+        Assert.That(text, Does.Contain("\"property\":\"Name\",\"oldValue\":\"ann\",\"newValue\":\"anna\"").And.Contain("\"keyValue\":-2147482647"));
+        Assert.That(text, Does.Not.Contain(Mask));
+    }
+
+    [Test]
+    public void ASensitiveKeyPropertysValueIsMaskedInEveryEventThatWritesTheKey()
+    {
+        var text = Log(StartedTracking, "AuthContext", "Session", "{Token: tok-secret-1}")
+                   + Log(CascadeDelete, "Grant", "{UserId: 7, RefreshToken: rt-secret-2, Issued: 2026-11-23 10:00:00}", "Deleted", "Session",
+                       "{Token: tok-secret-3}")
+                   + Log(PropertyChangeDetected, "Session", "Expires", "2026-11-23", "2026-11-24", "{Token: tok-secret-4}");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(text, Does.Not.Contain("secret-"));
+            Assert.That(text, Does.Contain($"\"keyValues\":\"{{Token: {Mask}}}\""));
+            Assert.That(text, Does.Contain($"\"keyValues\":\"{{UserId: 7, RefreshToken: {Mask}, Issued: 2026-11-23 10:00:00}}\""));
+            Assert.That(text, Does.Contain($"\"parentKeyValues\":\"{{Token: {Mask}}}\""));
+            Assert.That(text, Does.Contain("\"oldValue\":\"2026-11-23\",\"newValue\":\"2026-11-24\""));
+        });
+    }
+
+    [Test]
+    public void ASensitiveKeyValueQuotedInAnExceptionsMessageIsMasked()
+    {
+        var error = new InvalidOperationException(
+            "The instance of entity type 'Session' cannot be tracked because another instance with the key value " +
+            "'{Token: tok-secret-1}' is already being tracked. When attaching existing entities, ensure that only one entity " +
+            "instance with a given key value is attached.");
+        var other = new InvalidOperationException(
+            "The instance of entity type 'User' cannot be tracked because another instance with the key value '{Id: 1}' is already being tracked.");
+
+        var text = Log(true, "Could not attach", error) + Log(true, "Could not attach", other);
+
+        Assert.That(text, Does.Not.Contain("secret-"));
+        Assert.That(text, Does.Contain($"another instance with the key value '{{Token: {Mask}}}' is already being tracked"));
+        Assert.That(text, Does.Contain("another instance with the key value '{Id: 1}' is already being tracked"));
+    }
+
+    [Test]
+    public void WithoutTheDetectorTheValuesAreWrittenAsTheyAre()
+    {
+        // DetectEmbeddedCredentials is the opt-in this belongs to (AddObservability and WithObservability turn it on).
+        var text = Log(false, PropertyChangeDetected, null, "User", "Password", "visible-1", "visible-2", "{Token: visible-3}");
+
+        Assert.That(text, Does.Contain("visible-1").And.Contain("visible-2").And.Contain("visible-3"));
+    }
+
+    [Test]
+    public void TextThatOnlyLooksLikeAKeyValueListIsKept()
+    {
+        var text = Log("Settings {Settings} and {Note}", "{Token: }", "see '{Secret: x' and {Password: y} in the docs");
+
+        Assert.That(text, Does.Contain("\"Settings\":\"{Token: }\"").And.Contain("{Password: y} in the docs"));
+    }
+
+    [Test, NonParallelizable]
+    public void AChangeTrackingEventWithNothingToMaskAllocatesNothing()
+    {
+        var template = new Parsing.MessageTemplateParser().Parse(PropertyChangeDetected);
+        var logEvent = new LogEvent(DateTimeOffset.UnixEpoch, LogEventLevel.Debug, null, template, new[]
+        {
+            new LogEventProperty("entityType", new ScalarValue("User")),
+            new LogEventProperty("property", new ScalarValue("Name")),
+            new LogEventProperty("oldValue", new ScalarValue("ann")),
+            new LogEventProperty("newValue", new ScalarValue("anna")),
+            new LogEventProperty("keyValues", new ScalarValue("{Id: 1}")),
+        });
+        var sink = new RedactingSink(new DelegatingSink(_ => { }), RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true }));
+
+        for (var i = 0; i < 100; i++) sink.Emit(logEvent);
+        var least = long.MaxValue;
+        for (var round = 0; round < 3; round++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 1000; i++) sink.Emit(logEvent);
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.That(least, Is.EqualTo(0));
+    }
+}
