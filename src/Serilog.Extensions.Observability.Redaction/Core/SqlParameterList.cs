@@ -17,7 +17,8 @@ namespace Serilog.Extensions.Observability.Redaction.Core;
 /// Runs only for an event whose template introduces a hole with <c>Parameters=[</c> (found once per template by
 /// <see cref="TemplateCredentialHoles"/>), and then only when that property is a string starting with a parameter. The
 /// SQL is read as tokens, without a grammar: <c>column op @p</c>, <c>@p op column</c>, <c>INSERT INTO t (columns) ...
-/// VALUES (row), (row)</c> and SQL Server's <c>VALUES (row), (row)) AS i (columns)</c> place parameters.
+/// VALUES (row), (row)</c> and SQL Server's <c>VALUES (row), (row)) AS i (columns)</c> place parameters; a sensitive
+/// column renamed in a subquery (<c>"u"."Password" AS "c1"</c>) is sensitive under its new name too.
 /// </remarks>
 static class SqlParameterList
 {
@@ -61,7 +62,7 @@ static class SqlParameterList
                 if (property.Key == listProperty || property.Value is not ScalarValue { Value: string sql } || !NamesAny(sql, list, entries)) continue;
                 var tokens = Tokenize(sql);
                 Count(tokens, sql, list, entries, occurrences);
-                Place(tokens, sql, list, entries, states, placed, keys);
+                Place(tokens, sql, list, entries, states, placed, keys, SensitiveAliases(tokens, sql, keys));
                 (read ??= new()).Add((sql, tokens));
             }
             Settle(list, entries, states, occurrences, placed);
@@ -413,7 +414,47 @@ static class SqlParameterList
         return false;
     }
 
-    static void Place(List<Token> tokens, string sql, string list, List<Entry> entries, byte[] states, int[] placed, KeyMatcher keys)
+    /// <summary>Most subquery levels whose renamed columns are followed back (see <see cref="SensitiveAliases"/>).</summary>
+    const int MaximumAliasLevels = 8;
+
+    /// <summary>
+    /// The names a query gives a sensitive column (<c>SELECT "u"."Password" AS "c1"</c>: EF Core names a subquery's columns
+    /// after a projection's members), and the names given those in turn by the queries around it, up to
+    /// <see cref="MaximumAliasLevels"/> levels: a value compared with <c>"t"."c1"</c> meets the password. Null when none.
+    /// </summary>
+    static List<string>? SensitiveAliases(List<Token> tokens, string sql, KeyMatcher keys)
+    {
+        List<string>? aliases = null;
+        // A subquery comes after the select list that renames its columns again: each pass follows one level out.
+        for (var level = 0; level < MaximumAliasLevels; level++)
+        {
+            var added = false;
+            for (var i = 0; i + 2 < tokens.Count; i++)
+            {
+                if (!IsColumn(tokens, i) || !IsWord(tokens, i + 1, sql, "AS") || !IsColumn(tokens, i + 2) || tokens[i + 2].Length == 0) continue;
+                var column = sql.AsSpan(tokens[i].Start, tokens[i].Length);
+                var alias = sql.AsSpan(tokens[i + 2].Start, tokens[i + 2].Length);
+                if (IsAlias(aliases, alias) || !(IsAlias(aliases, column) || keys.IsSensitive(column.ToString()))) continue;
+                (aliases ??= new List<string>()).Add(alias.ToString());
+                added = true;
+            }
+            if (!added) break;
+        }
+        return aliases;
+    }
+
+    static bool IsAlias(List<string>? aliases, ReadOnlySpan<char> name)
+    {
+        if (aliases is null) return false;
+        foreach (var alias in aliases)
+        {
+            if (name.Equals(alias, StringComparison.OrdinalIgnoreCase)) return true;
+        }
+        return false;
+    }
+
+    static void Place(List<Token> tokens, string sql, string list, List<Entry> entries, byte[] states, int[] placed, KeyMatcher keys,
+        List<string>? aliases)
     {
         // Where the last search for an INSERT's VALUES ended without one: a later INSERT before it is not searched
         // again, so that every token is read a bounded number of times whatever the text.
@@ -427,9 +468,9 @@ static class SqlParameterList
                 // whole operand: not "CASE ... END", "a || b" or "a COLLATE c", whose last or first word is no column.
                 if (i >= 2 && (tokens[i - 1].Kind == Kind.Operator || IsWord(tokens, i - 1, sql, "LIKE")) && IsColumn(tokens, i - 2, sql) &&
                     StartsOperand(tokens, i - 3, sql))
-                    Bind(sql, token, tokens[i - 2], list, entries, states, placed, keys);
+                    Bind(sql, token, tokens[i - 2], list, entries, states, placed, keys, aliases);
                 else if (i + 2 < tokens.Count && tokens[i + 1].Kind == Kind.Operator && IsColumn(tokens, i + 2, sql) && EndsOperand(tokens, i + 3, sql))
-                    Bind(sql, token, tokens[i + 2], list, entries, states, placed, keys);
+                    Bind(sql, token, tokens[i + 2], list, entries, states, placed, keys, aliases);
                 continue;
             }
             if (IsWord(tokens, i, sql, "INSERT"))
@@ -451,7 +492,7 @@ static class SqlParameterList
                 j++;
                 foreach (var (parameter, position) in Rows(tokens, ref j))
                 {
-                    if (position < columns.Count) Bind(sql, parameter, columns[position], list, entries, states, placed, keys);
+                    if (position < columns.Count) Bind(sql, parameter, columns[position], list, entries, states, placed, keys, aliases);
                 }
                 i = j - 1;
                 continue;
@@ -471,7 +512,7 @@ static class SqlParameterList
                 {
                     foreach (var (parameter, position) in rows)
                     {
-                        if (position < columns.Count) Bind(sql, parameter, columns[position], list, entries, states, placed, keys);
+                        if (position < columns.Count) Bind(sql, parameter, columns[position], list, entries, states, placed, keys, aliases);
                     }
                 }
                 // The rows' own tokens are read: a VALUES nested in them is not read again.
@@ -538,7 +579,8 @@ static class SqlParameterList
         return found;
     }
 
-    static void Bind(string sql, Token parameter, Token column, string list, List<Entry> entries, byte[] states, int[] placed, KeyMatcher keys)
+    static void Bind(string sql, Token parameter, Token column, string list, List<Entry> entries, byte[] states, int[] placed, KeyMatcher keys,
+        List<string>? aliases)
     {
         var name = sql.AsSpan(parameter.Start + 1, parameter.Length - 1);
         for (var i = 0; i < entries.Count; i++)
@@ -547,7 +589,9 @@ static class SqlParameterList
                 continue;
             placed[i]++;
             if (states[i] == 2) continue;
-            states[i] = keys.IsSensitive(sql.Substring(column.Start, column.Length)) ? (byte)2 : (byte)1;
+            states[i] = keys.IsSensitive(sql.Substring(column.Start, column.Length)) || IsAlias(aliases, sql.AsSpan(column.Start, column.Length))
+                ? (byte)2
+                : (byte)1;
         }
     }
 }

@@ -209,4 +209,17 @@ public class SqlParameterLeakTests
 
         Assert.That(text, Does.Contain("\"parameters\":\"@p0='ann', @p1='42'\""));
     }
+
+    [Test]
+    public void AValueComparedWithASensitiveColumnRenamedInASubqueryIsMasked()
+    {
+        // EF Core names a subquery's columns after the projection's members (new { Secret = u.Password } reads "Secret");
+        // here renamed twice, to names that say nothing: the value meets the password all the same.
+        var text = Log("@p0='pw-secret-1' (Size = 11), @p1='ann' (Size = 3)",
+            "SELECT \"t\".\"a\" FROM (\n    SELECT \"x\".\"c1\" AS \"a\", \"x\".\"n\"\n    FROM (\n        SELECT \"u\".\"Password\" AS \"c1\", \"u\".\"Name\" AS \"n\"\n" +
+            "        FROM \"Users\" AS \"u\"\n    ) AS \"x\"\n) AS \"t\"\nWHERE \"t\".\"a\" = @p0 AND \"t\".\"n\" = @p1");
+
+        Assert.That(text, Does.Contain("\"parameters\":\"@p0=[REDACTED], @p1='ann' (Size = 3)\""));
+        Assert.That(text, Does.Not.Contain("secret-"));
+    }
 }
