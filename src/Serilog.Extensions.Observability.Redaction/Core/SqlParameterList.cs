@@ -414,13 +414,15 @@ static class SqlParameterList
         return false;
     }
 
-    /// <summary>Most subquery levels whose renamed columns are followed back (see <see cref="SensitiveAliases"/>).</summary>
+    /// <summary>Most subquery levels whose renamed columns are followed back, and most names kept (see <see cref="SensitiveAliases"/>).</summary>
     const int MaximumAliasLevels = 8;
+    const int MaximumAliases = 64;
 
     /// <summary>
     /// The names a query gives a sensitive column (<c>SELECT "u"."Password" AS "c1"</c>: EF Core names a subquery's columns
     /// after a projection's members), and the names given those in turn by the queries around it, up to
     /// <see cref="MaximumAliasLevels"/> levels: a value compared with <c>"t"."c1"</c> meets the password. Null when none.
+    /// At most <see cref="MaximumAliases"/> names, so that SQL with thousands of them costs a bounded time per name.
     /// </summary>
     static List<string>? SensitiveAliases(List<Token> tokens, string sql, KeyMatcher keys)
     {
@@ -429,7 +431,7 @@ static class SqlParameterList
         for (var level = 0; level < MaximumAliasLevels; level++)
         {
             var added = false;
-            for (var i = 0; i + 2 < tokens.Count; i++)
+            for (var i = 0; i + 2 < tokens.Count && (aliases is null || aliases.Count < MaximumAliases); i++)
             {
                 if (!IsColumn(tokens, i) || !IsWord(tokens, i + 1, sql, "AS") || !IsColumn(tokens, i + 2) || tokens[i + 2].Length == 0) continue;
                 var column = sql.AsSpan(tokens[i].Start, tokens[i].Length);

@@ -257,7 +257,8 @@ sealed class ValueDetectors
             var quoted = open > 0 && text[open - 1] == '\'';
             if (!(quoted || (open == 0 && text[^1] == '}')) || KeyValueNameEnd(text, open + 1) < 0) continue;
             var close = quoted ? text.IndexOf("}'", open + 1, StringComparison.Ordinal) : text.Length - 1;
-            if (close < 0) continue;
+            // No later list can close either; each search starts past the last list, so the text is read once.
+            if (close < 0) break;
 
             var entry = open + 1;
             while (entry < close)
