@@ -606,6 +606,9 @@ public static class ObservabilityHostApplicationBuilderExtensions
         {
             if (!ReferenceEquals(Log.Logger, logger))
             {
+                // No late logger: what the host's ILogger<T> instances write meanwhile goes on to this logger, and is
+                // dropped and counted by its sinks once they are closed; what is on its way to them now is waited for.
+                route?.BeginClose(holdForLateLogger: false);
                 logger.Dispose();
                 return null;
             }

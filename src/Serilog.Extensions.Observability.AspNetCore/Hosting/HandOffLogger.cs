@@ -29,9 +29,18 @@ sealed class LoggerRoute(ILogger host)
     List<(HandOffLogger Logger, LogEvent Event)>? _held;
     int _heldCount;
     int _heldDropped;
+    // The writes on their way to the host's logger (see TryEnterHost): BeginClose waits for them, so that none reaches the
+    // logger's sinks after they are closed.
+    int _writing;
+
+    /// <summary>How long <see cref="BeginClose"/> waits for writes on their way to the host's logger (a sink that blocks).</summary>
+    internal static readonly TimeSpan WritersTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>At most this many events are held while the host's logger closes; later ones are dropped and counted.</summary>
     internal const int HoldLimit = 10_000;
+
+    /// <summary>Tests: called by <see cref="BeginClose"/> when it waits for writes already on their way to the host's logger.</summary>
+    internal Action? WaitingForWriters { get; set; }
 
     /// <summary>The host's logger; null once it is closed or closing.</summary>
     public ILogger? Host => Volatile.Read(ref _host);
@@ -74,17 +83,59 @@ sealed class LoggerRoute(ILogger host)
     }
 
     /// <summary>
-    /// The host's logger is about to be closed, and a late logger to be built once it is: the events written in between
-    /// (its sinks would drop them) are held, and written to the late logger by <see cref="Close"/>.
+    /// The host's logger, counted as written to until <see cref="ExitHost"/>; false once the close began (the caller then
+    /// holds its event or writes it to <see cref="After"/>).
     /// </summary>
-    public void BeginClose()
+    public bool TryEnterHost([NotNullWhen(true)] out ILogger? host)
+    {
+        // Counted before the logger is read: BeginClose clears it before it reads the count (both full fences), so either
+        // this write is seen and waited for, or this read sees the logger gone.
+        Interlocked.Increment(ref _writing);
+        host = Volatile.Read(ref _host);
+        if (host is not null) return true;
+        Interlocked.Decrement(ref _writing);
+        return false;
+    }
+
+    /// <summary>A write <see cref="TryEnterHost"/> let through has returned.</summary>
+    public void ExitHost() => Interlocked.Decrement(ref _writing);
+
+    /// <summary>
+    /// The host's logger is about to be closed. With <paramref name="holdForLateLogger"/> (a late logger is to be built
+    /// once it is closed), the events written in between (its sinks would drop them) are held, and written to the late
+    /// logger by <see cref="Close"/>; without, they go on to the closing logger, whose sinks drop and count what comes
+    /// after they close. Returns once the writes already on their way to the host's logger have reached it (or after
+    /// <see cref="WritersTimeout"/>, reported through SelfLog), so that it can be closed without losing them.
+    /// </summary>
+    public void BeginClose(bool holdForLateLogger = true)
     {
         lock (_sync)
         {
             if (_host is not { } host || _closing is not null) return;
             Volatile.Write(ref _closing, host);
-            _held = [];
-            Volatile.Write(ref _host, null);
+            if (holdForLateLogger) _held = [];
+            // A full fence between clearing the logger and reading the count (see TryEnterHost).
+            Interlocked.Exchange(ref _host, null);
+        }
+        WaitForWriters();
+    }
+
+    void WaitForWriters()
+    {
+        if (Volatile.Read(ref _writing) == 0) return;
+        WaitingForWriters?.Invoke();
+        // Such a write is a pass through the logger's enrichers and into its sinks' queues: short, unless a sink blocks
+        // (a full queue set to block, a sink of the application's). Spun, then yielded and slept for a millisecond at a time.
+        var deadline = Environment.TickCount64 + (long)WritersTimeout.TotalMilliseconds;
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _writing) is var writing and > 0)
+        {
+            if (Environment.TickCount64 >= deadline)
+            {
+                SafeSelfLog.WriteLine("AddObservability: the host's logger was closed while {0} event(s) written through an ILogger<T> were still on their way to it, after waiting {1} seconds; its sinks drop and count them.", writing, WritersTimeout.TotalSeconds);
+                return;
+            }
+            spin.SpinOnce(sleep1Threshold: 20);
         }
     }
 
@@ -206,15 +257,21 @@ sealed class HandOffLogger : ILogger
             // After the host's logger is closed, built for each event and not kept: keeping it would keep the logger
             // it is derived from alive.
             if (_route.Host is not { } host) return _derive(_route.After);
-            var onHost = OnHost;
-            if (onHost is null)
-            {
-                // A race builds it twice; both are the same. Not kept when the host's logger was closed meanwhile.
-                onHost = _derive(host);
-                _route.Remember(this, onHost);
-            }
-            return onHost;
+            return OnHostFor(host);
         }
+    }
+
+    /// <summary>This logger's contexts added to the host's logger, built once while that is open.</summary>
+    ILogger OnHostFor(ILogger host)
+    {
+        var onHost = OnHost;
+        if (onHost is null)
+        {
+            // A race builds it twice; both are the same. Not kept when the host's logger was closed meanwhile.
+            onHost = _derive(host);
+            _route.Remember(this, onHost);
+        }
+        return onHost;
     }
 
     public ILogger ForContext(ILogEventEnricher enricher)
@@ -242,10 +299,22 @@ sealed class HandOffLogger : ILogger
 
     public void Write(LogEvent logEvent)
     {
-        // While the host's logger closes, held for the late logger. An event already on its way to the host's logger as
-        // the close begins can still reach it, and is dropped and counted by its sinks.
-        if (_route.Host is null && _route.Hold(this, logEvent)) return;
-        Current.Write(logEvent);
+        // While the host's logger is open, written to it, and counted until written: its close waits for the write. Once
+        // the close began, held for the late logger; after it, written to the logger that took over.
+        if (_route.TryEnterHost(out var host))
+        {
+            try
+            {
+                OnHostFor(host).Write(logEvent);
+            }
+            finally
+            {
+                _route.ExitHost();
+            }
+            return;
+        }
+        if (_route.Hold(this, logEvent)) return;
+        _derive(_route.After).Write(logEvent);
     }
 
     public bool IsEnabled(LogEventLevel level) => Current.IsEnabled(level);

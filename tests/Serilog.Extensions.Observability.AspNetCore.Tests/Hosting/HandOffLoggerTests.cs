@@ -151,6 +151,87 @@ public class HandOffLoggerTests
         Assert.That(sink.Texts, Is.EqualTo(new[] { "held 1", "held 2", "after the close", "later" }));
     }
 
+    /// <summary>Holds the event with the given text in the host's pipeline until released: a write already past the hand-off logger's check.</summary>
+    sealed class HoldsInFlight(string text) : global::Serilog.Core.ILogEventEnricher
+    {
+        public ManualResetEventSlim Entered { get; } = new();
+        public ManualResetEventSlim Release { get; } = new();
+
+        public void Enrich(global::Serilog.Events.LogEvent logEvent, global::Serilog.Core.ILogEventPropertyFactory propertyFactory)
+        {
+            if (logEvent.MessageTemplate.Text != text) return;
+            Entered.Set();
+            Release.Wait(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    /// <summary>Collects what it gets while open and counts what it gets once disposed, as the RollingJson sink drops it.</summary>
+    sealed class ClosingSink : global::Serilog.Core.ILogEventSink, IDisposable
+    {
+        volatile bool _disposed;
+        public System.Collections.Concurrent.ConcurrentQueue<string> Written { get; } = new();
+        public System.Collections.Concurrent.ConcurrentQueue<string> Dropped { get; } = new();
+
+        public void Emit(global::Serilog.Events.LogEvent logEvent) =>
+            (_disposed ? Dropped : Written).Enqueue(logEvent.MessageTemplate.Text);
+
+        public void Dispose() => _disposed = true;
+    }
+
+    /// <summary>
+    /// The close-begin gap: an event that passed the hand-off logger's check while the host's logger was open, and is
+    /// still in that logger's pipeline (an enricher) when the close begins, reaches the host's sinks before they close.
+    /// Every other event written meanwhile is held for the late logger: none is lost. Without a late logger (another host
+    /// took Log.Logger) they go on to the closing logger, and what comes after it closed is dropped by its sinks.
+    /// </summary>
+    [Test]
+    public void AnEventOnItsWayToTheHostsLoggerWhenTheCloseBeginsIsWrittenBeforeTheLoggerCloses(
+        [Values] bool lateLogger, [Range(1, 100)] int iteration)
+    {
+        var inFlight = new HoldsInFlight("in flight");
+        var hostSink = new ClosingSink();
+        var host = new LoggerConfiguration().Enrich.With(inFlight).WriteTo.Sink(hostSink).CreateLogger();
+        var route = new LoggerRoute(host);
+        global::Serilog.ILogger through = new HandOffLogger(route);
+        var lateSink = new ClosingSink();
+        using var late = new LoggerConfiguration().WriteTo.Sink(lateSink).CreateLogger();
+        // Released once the close waits for the write (after the fix), or has ended (before it): then the write goes on.
+        var closeReachedWriters = new ManualResetEventSlim();
+        route.WaitingForWriters = () =>
+        {
+            // Written by another thread while the close waits: held for the late logger.
+            through.Information("while waiting");
+            closeReachedWriters.Set();
+        };
+
+        var writer = Task.Run(() => through.Information("in flight"));
+        Assert.That(inFlight.Entered.Wait(TimeSpan.FromSeconds(10)), Is.True, "the premise: the write is in the host's pipeline");
+        var closer = Task.Run(() =>
+        {
+            route.BeginClose(holdForLateLogger: lateLogger);
+            host.Dispose();
+            route.Close(lateLogger ? late : null);
+            closeReachedWriters.Set();
+        });
+        Assert.That(closeReachedWriters.Wait(TimeSpan.FromSeconds(10)), Is.True, "the close neither waited nor ended");
+        inFlight.Release.Set();
+        Assert.That(Task.WaitAll([writer, closer], TimeSpan.FromSeconds(10)), Is.True, "the write or the close did not end");
+        through.Information("after");
+
+        if (lateLogger)
+        {
+            Assert.That(hostSink.Dropped, Is.Empty, "dropped by the closed host logger");
+            Assert.That(hostSink.Written, Is.EqualTo(new[] { "in flight" }));
+            Assert.That(lateSink.Written, Is.EqualTo(new[] { "while waiting", "after" }));
+        }
+        else
+        {
+            Assert.That(hostSink.Dropped, Is.EqualTo(new[] { "after" }), "only what came after the close is dropped");
+            Assert.That(hostSink.Written, Is.EquivalentTo(new[] { "while waiting", "in flight" }));
+            Assert.That(lateSink.Written, Is.Empty);
+        }
+    }
+
     [TestCase(true)]
     [TestCase(false)]
     public void TheDroppedEventsLineNamesTheLoggerThatWasReleased(bool lateLoggerTookOver)
