@@ -628,9 +628,21 @@ public static class ObservabilityHostApplicationBuilderExtensions
             // Created only once this logger is closed, so that the two never write one file at the same time (a
             // RollingJson sink refuses a path a live sink writes). What the host's ILogger<T> instances write while it
             // closes (a worker past the shutdown timeout, WebApplicationFactory's second stop on its own thread), which
-            // its sinks would drop, is held by the route and written to the late logger (see LoggerRoute.BeginClose);
-            // only Log.Logger's own callers, writing to this logger itself, still lose what they write meanwhile.
-            route?.BeginClose();
+            // its sinks would drop, is held by the route and written to the late logger (see LoggerRoute.BeginClose).
+            // Log.Logger's callers write through the route meanwhile, so what they write is held with it, in order.
+            // Only a Log.Logger call that read this logger before the hand-over below and is still inside its pipeline
+            // when its sinks close loses its event (dropped and counted by them): Log.Logger is this logger itself, as
+            // with Serilog.AspNetCore, and nothing counts the calls on their way through it (Log.CloseAndFlush() has the
+            // same window).
+            if (route is null)
+            {
+                logger.Dispose();
+                return null;
+            }
+            route.BeginClose();
+            ILogger current = logger;
+            var closing = new HandOffLogger(route);
+            if (ReplaceStaticLogger(logger, closing)) current = closing;
             logger.Dispose();
             Core.Logger? late = null;
             try
@@ -645,13 +657,16 @@ public static class ObservabilityHostApplicationBuilderExtensions
             if (late is null)
             {
                 // As Log.CloseAndFlush() would leave it, without closing the logger a second time.
-                ReplaceStaticLogger(logger, Core.Logger.None);
+                ReplaceStaticLogger(current, Core.Logger.None);
                 return null;
             }
 
+            // The held events first, then Log.Logger: what its callers write in between goes through the route, after them.
+            route.Close(late);
             // Built outside the lock (it runs the application's configuration): another host may have made its own
-            // logger Log.Logger meanwhile, which stays; this late logger is then nobody's and is closed.
-            if (!ReplaceStaticLogger(logger, late))
+            // logger Log.Logger meanwhile (or the application closed or replaced it), which stays; this late logger is
+            // then nobody's and is closed, with what it was given.
+            if (!ReplaceStaticLogger(current, late))
             {
                 late.Dispose();
                 return null;

@@ -71,8 +71,11 @@ public class HandOffLoggerTests
         Assert.DoesNotThrow(() => kept.LogWarning("After the late logger is closed {Value}", 3));
     }
 
-    /// <summary>A sink whose disposal logs through an ILogger&lt;T&gt; of the host: an event written while the host's logger closes.</summary>
-    sealed class LogsWhenDisposed(Func<Microsoft.Extensions.Logging.ILogger?> through, int count = 1) : global::Serilog.Core.ILogEventSink, IDisposable
+    /// <summary>
+    /// A sink whose disposal logs through an ILogger&lt;T&gt; of the host, or else through the static <see cref="Log"/>
+    /// class: an event written while the host's logger closes.
+    /// </summary>
+    sealed class LogsWhenDisposed(Func<Microsoft.Extensions.Logging.ILogger?>? through, int count = 1) : global::Serilog.Core.ILogEventSink, IDisposable
     {
         public void Emit(global::Serilog.Events.LogEvent logEvent)
         {
@@ -81,7 +84,10 @@ public class HandOffLoggerTests
         public void Dispose()
         {
             for (var i = 0; i < count; i++)
-                through()?.LogInformation("While the host's logger closes {Value}", i);
+            {
+                if (through is null) Log.Information("While the host's logger closes {Value}", i);
+                else through()?.LogInformation("While the host's logger closes {Value}", i);
+            }
         }
     }
 
@@ -92,7 +98,19 @@ public class HandOffLoggerTests
     /// </summary>
     [TestCase(1)]
     [TestCase(LoggerRoute.HoldLimit + 5)]
-    public void AnEventWrittenThroughAnILoggerWhileTheHostsLoggerClosesGoesToTheLateLogger(int count)
+    public void AnEventWrittenThroughAnILoggerWhileTheHostsLoggerClosesGoesToTheLateLogger(int count) =>
+        AnEventWrittenWhileTheHostsLoggerClosesGoesToTheLateLogger(count, throughStaticLog: false);
+
+    /// <summary>
+    /// Likewise through the static <see cref="Log"/> class (a hosted service's <c>Dispose</c>, a thread of the
+    /// application's), which writes to <see cref="Log.Logger"/>, the host's logger until the close began.
+    /// </summary>
+    [TestCase(1)]
+    [TestCase(LoggerRoute.HoldLimit + 5)]
+    public void AnEventWrittenThroughTheStaticLogWhileTheHostsLoggerClosesGoesToTheLateLogger(int count) =>
+        AnEventWrittenWhileTheHostsLoggerClosesGoesToTheLateLogger(count, throughStaticLog: true);
+
+    static void AnEventWrittenWhileTheHostsLoggerClosesGoesToTheLateLogger(int count, bool throughStaticLog)
     {
         using var logs = TempFolder.ForCaller();
         Microsoft.Extensions.Logging.ILogger? through = null;
@@ -102,7 +120,7 @@ public class HandOffLoggerTests
             ["Serilog:WriteTo:0:Name"] = "RollingJson",
             ["Serilog:WriteTo:0:Args:path"] = Path.Combine(logs.Path, "app-.json"),
         });
-        builder.AddObservability(o => o.WriteTo(w => w.Sink(new LogsWhenDisposed(() => through, count))));
+        builder.AddObservability(o => o.WriteTo(w => w.Sink(new LogsWhenDisposed(throughStaticLog ? null : () => through, count))));
         var host = builder.Build();
         through = host.Services.GetRequiredService<ILogger<HandOffLoggerTests>>();
         var selfLog = new List<string>();
