@@ -169,6 +169,46 @@ public class HandOffLoggerTests
         Assert.That(sink.Texts, Is.EqualTo(new[] { "held 1", "held 2", "after the close", "later" }));
     }
 
+    /// <summary>
+    /// Many threads write through an ILogger&lt;T&gt; of the host while its disposal closes the logger: each event is on
+    /// disk, written by the host's logger (before the close, or on its way to it as the close began) or by the late one.
+    /// </summary>
+    [Test]
+    public void EveryEventWrittenThroughAnILoggerFromManyThreadsAsTheHostIsDisposedIsOnDisk([Range(1, 10)] int iteration)
+    {
+        const int threads = 16, perThread = 40;
+        using var logs = TempFolder.ForCaller();
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Production", ApplicationName = "concurrent" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:WriteTo:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(logs.Path, "app-.json"),
+        });
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        var host = builder.Build();
+        var log = host.Services.GetRequiredService<ILogger<HandOffLoggerTests>>();
+        // The writers and the disposal start together; each writer's events straddle the close.
+        using var start = new Barrier(threads + 1);
+        var writers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
+        {
+            if (!start.SignalAndWait(TimeSpan.FromSeconds(10))) return;
+            for (var i = 0; i < perThread; i++)
+                log.LogInformation("Concurrent {Thread} {Index}", t, i);
+        })).ToList();
+        writers.ForEach(w => w.Start());
+        var selfLog = new List<string>();
+        using (TemporarySelfLog.SaveTo(selfLog))
+        {
+            Assert.That(start.SignalAndWait(TimeSpan.FromSeconds(10)), Is.True, "the writers did not start");
+            host.Dispose();
+            Assert.That(writers.All(w => w.Join(TimeSpan.FromSeconds(10))), Is.True, "a writer did not end");
+            Log.CloseAndFlush();
+        }
+
+        var written = Directory.GetFiles(logs.Path).SelectMany(File.ReadAllLines).Count(line => line.Contains("\"@mt\":\"Concurrent {Thread} {Index}\"", StringComparison.Ordinal));
+        Assert.That(written, Is.EqualTo(threads * perThread), string.Join("\n", selfLog));
+    }
+
     /// <summary>Holds the event with the given text in the host's pipeline until released: a write already past the hand-off logger's check.</summary>
     sealed class HoldsInFlight(string text) : global::Serilog.Core.ILogEventEnricher
     {
