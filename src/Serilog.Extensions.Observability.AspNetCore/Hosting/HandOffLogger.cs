@@ -5,7 +5,8 @@ using Serilog.Events;
 namespace Serilog.Extensions.Observability.AspNetCore.Hosting;
 
 /// <summary>
-/// Where the events of a host's Microsoft.Extensions.Logging provider go: the host's logger, then, once the host is
+/// Where the events of a host's Microsoft.Extensions.Logging provider (and, while the host's logger closes,
+/// <see cref="Log.Logger"/>'s) go: the host's logger, then, once the host is
 /// disposed, the late logger that took <see cref="Log.Logger"/> from it, else the closed host logger itself (whose sinks
 /// drop and count what they get). <c>ILogger&lt;T&gt;</c> instances live as long as the services that hold them, and a
 /// worker that outlives the host (past <c>HostOptions.ShutdownTimeout</c>) still writes through them; one kept in a
