@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Serilog.Extensions.Observability.AspNetCore;
 using Serilog.Extensions.Observability.AspNetCore.Correlation;
 
@@ -16,6 +17,8 @@ public static class CorrelationApplicationBuilderExtensions
     /// else the W3C trace id, else a new id; makes it the ambient <c>CorrelationContext</c> for the rest of the
     /// request, opens a <c>UserContext</c> read from <c>HttpContext.User</c>, and echoes the id on the response.
     /// Place it first, before <c>UseSerilogRequestLogging()</c>, so every event of the request carries the id.
+    /// Options start from <see cref="IOptions{CorrelationOptions}"/> when registered (<c>AddObservability()</c> binds the
+    /// <c>"Serilog:Correlation"</c> section), then <paramref name="configure"/> runs.
     /// </summary>
     /// <remarks>
     /// The id is on every response, errors included; an exception that escapes before the response has started is
@@ -38,8 +41,11 @@ public static class CorrelationApplicationBuilderExtensions
     public static IApplicationBuilder UseCorrelation(this IApplicationBuilder app, Action<CorrelationOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(app);
+        // The registered options (AddObservability() binds "Serilog:Correlation" there), each call with a copy of its
+        // own: a second call (a pipeline branch) must not change the settings of the first, which its middleware reads.
+        var options = app.ApplicationServices.GetService<IOptions<CorrelationOptions>>()?.Value.Copy() ?? new CorrelationOptions();
         // The host's own logger, not Log.Logger: with several hosts in the process, Log.Logger is the last one's.
-        var options = new CorrelationOptions { Logger = ObservabilityHostApplicationBuilderExtensions.HostLogger(app.ApplicationServices) };
+        options.Logger ??= ObservabilityHostApplicationBuilderExtensions.HostLogger(app.ApplicationServices);
         configure?.Invoke(options);
 
         if (!CorrelationHeader.IsValidName(options.HeaderName))

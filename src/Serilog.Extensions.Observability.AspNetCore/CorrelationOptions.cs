@@ -2,7 +2,11 @@ using System.Security.Claims;
 
 namespace Serilog.Extensions.Observability.AspNetCore;
 
-/// <summary>Options for <c>UseCorrelation()</c>.</summary>
+/// <summary>
+/// Options for <c>UseCorrelation()</c>. <c>builder.AddObservability()</c> binds them from the
+/// <c>"Serilog:Correlation"</c> configuration section (all but <see cref="Logger"/>); <c>UseCorrelation()</c>'s callback
+/// runs after that and wins.
+/// </summary>
 public sealed class CorrelationOptions
 {
     /// <summary>The default correlation header, <c>X-Correlation-ID</c>.</summary>
@@ -60,7 +64,8 @@ public sealed class CorrelationOptions
     /// <summary>
     /// The logger that reports rejected correlation headers (their length, never their value).
     /// The default is the logger <c>builder.AddObservability()</c> created for this host (even when another host in
-    /// the process has replaced <see cref="Log.Logger"/> since), else the static <see cref="Log"/> class.
+    /// the process has replaced <see cref="Log.Logger"/> since), else the static <see cref="Log"/> class. Set in code
+    /// only: the <c>"Serilog:Correlation"</c> section cannot give it.
     /// </summary>
     public ILogger? Logger { get; set; }
 
@@ -84,4 +89,21 @@ public sealed class CorrelationOptions
     /// applications often keep a user's key.
     /// </summary>
     public IList<string> SessionIdClaimTypes { get; set; } = new List<string> { "sid" };
+
+    /// <summary>
+    /// A copy for one <c>UseCorrelation()</c> call, so that calls (a branch of the pipeline) never change each other's
+    /// settings or those registered. The lists are copied too.
+    /// </summary>
+    internal CorrelationOptions Copy()
+    {
+        var copy = (CorrelationOptions)MemberwiseClone();
+        copy.AdditionalHeaderNames = CopyOf(AdditionalHeaderNames);
+        copy.UserIdClaimTypes = CopyOf(UserIdClaimTypes);
+        copy.TenantIdClaimTypes = CopyOf(TenantIdClaimTypes);
+        copy.SessionIdClaimTypes = CopyOf(SessionIdClaimTypes);
+        return copy;
+    }
+
+    // Null stays null, for UseCorrelation() to reject.
+    static IList<string> CopyOf(IList<string>? list) => list is null ? null! : new List<string>(list);
 }

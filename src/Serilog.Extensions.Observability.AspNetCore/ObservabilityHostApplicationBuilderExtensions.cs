@@ -8,10 +8,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Serilog.AspNetCore;
 using Serilog.Events;
 using Serilog.Extensions.Observability;
+using Serilog.Extensions.Observability.AspNetCore;
 using Serilog.Extensions.Observability.AspNetCore.Correlation;
 using Serilog.Extensions.Observability.AspNetCore.Hosting;
 using Serilog.Extensions.Observability.AspNetCore.RequestLogging;
@@ -27,6 +29,9 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// <summary>The configuration section request logging options are bound from.</summary>
     public const string RequestLoggingSection = "Serilog:RequestLogging";
 
+    /// <summary>The configuration section the options of <c>UseCorrelation()</c> are bound from.</summary>
+    public const string CorrelationSection = "Serilog:Correlation";
+
     /// <summary>
     /// Creates the application's Serilog logger from the <c>"Serilog"</c> configuration section
     /// (Serilog.Settings.Configuration) plus <c>WithObservability()</c> for whatever the section does not set,
@@ -35,7 +40,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// before this call (one added after it stays, and writes each event again), keeping the other providers the
     /// application registers (OpenTelemetry's), before this call or after it, and
     /// <see cref="Log.Logger"/>, registers <see cref="IDiagnosticContext"/> and Serilog's <see cref="ILogger"/>,
-    /// binds <see cref="RequestLoggingOptions"/> from <c>"Serilog:RequestLogging"</c>, and flushes the logger when
+    /// binds <see cref="RequestLoggingOptions"/> from <c>"Serilog:RequestLogging"</c> and
+    /// <see cref="CorrelationOptions"/> from <c>"Serilog:Correlation"</c>, and flushes the logger when
     /// the host is disposed. Events written after that (a <c>Log.Fatal</c> in <c>Program.cs</c>'s catch block around
     /// <c>app.Run()</c>, an <c>ILogger&lt;T&gt;</c> of a worker still running) go to a fresh logger from the same
     /// configuration, closed by <c>Log.CloseAndFlush()</c> or when the process exits. That holds while <see cref="Log.Logger"/> is still this host's logger: when another host's
@@ -126,6 +132,10 @@ public static class ObservabilityHostApplicationBuilderExtensions
         // that the error leaves the previous logger in place and no file claimed.
         var requestLogging = section.GetSection(RequestLoggingSectionName);
         BindStrictly(requestLogging, new RequestLoggingOptions(), nameof(RequestLoggingOptions), "request logging");
+        // Likewise, with the header names checked by UseCorrelation()'s rule: a service that turns TrustIncomingId off
+        // here fails to start on a typo rather than trusting its callers' ids.
+        var correlation = section.GetSection(CorrelationSectionBinding.SectionName);
+        CorrelationSectionBinding.Bind(correlation, new CorrelationOptions());
 
         // A host another thread is still disposing may hold the files this call's logger is to write (see WaitForClosingHosts).
         LoggerLifetime.WaitForClosingHosts();
@@ -174,6 +184,11 @@ public static class ObservabilityHostApplicationBuilderExtensions
         builder.Services.AddSingleton<ILogger>(logger);
         DiagnosticContextRegistration.Add(builder.Services, logger);
         builder.Services.Configure<RequestLoggingOptions>(requestLogging, binder => binder.ErrorOnUnknownConfiguration = true);
+        // Read, as the request logging section is, when UseCorrelation() runs (IOptions, not IOptionsMonitor): a
+        // configuration reload does not change the options of a pipeline already built. Once, however often this is called.
+        builder.Services.AddOptions();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<CorrelationOptions>>(
+            new CorrelationSectionBinding.ConfigureFromSection(correlation)));
         // A web host puts this first in the pipeline: it answers, with the correlation id, the exceptions that escape
         // every handler, so UseCorrelation() can leave them to the exception handlers the application placed before it.
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, UnhandledExceptionStartupFilter>());

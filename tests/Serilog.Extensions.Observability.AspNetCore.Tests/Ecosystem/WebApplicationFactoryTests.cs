@@ -103,6 +103,30 @@ public class WebApplicationFactoryTests
             Is.EqualTo(new[] { "3" }));
     }
 
+    [Test]
+    public async Task TrustIncomingIdSetWithUseSettingIsTheCorrelationMiddlewaresOption()
+    {
+        // Program.cs calls UseCorrelation() with no callback: "Serilog:Correlation" is how a deployment (here, the test)
+        // turns off ids chosen by the caller. UseSetting gives "Serilog" and "Serilog:Correlation" empty values too.
+        using var folder = TempFolder.ForCaller();
+        var factory = new OrdersApp(folder.Path).WithWebHostBuilder(web => web.UseSetting("Serilog:Correlation:TrustIncomingId", "false"));
+        string echoed;
+        using (var client = factory.CreateClient())
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/orders/4");
+            request.Headers.Add("X-Correlation-ID", "caller-chosen-4");
+            using var response = await client.SendAsync(request);
+            Assert.That((int)response.StatusCode, Is.EqualTo(200));
+            echoed = response.Headers.GetValues("X-Correlation-ID").Single();
+        }
+        await DisposeAsync(factory);
+        CloseTheLateLogger();
+
+        var loaded = Read(folder.Path).Single(e => Prop(e, "@mt") == "Loaded order {OrderId}");
+        Assert.That(echoed, Is.Not.EqualTo("caller-chosen-4"));
+        Assert.That(Prop(loaded, "CorrelationId"), Is.EqualTo(echoed));
+    }
+
     /// <summary>
     /// With Program.cs's WebApplication.CreateBuilder(), WebApplicationFactory applies a ConfigureAppConfiguration
     /// callback in builder.Build(), after AddObservability() has built the logger: the application's configuration has the
