@@ -35,10 +35,12 @@ public class SerilogSectionTests
         return readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
     }
 
-    static async Task<(WebApplication App, HttpClient Client)> StartAsync(string json, Action<WebApplication>? endpoints = null)
+    static async Task<(WebApplication App, HttpClient Client)> StartAsync(string json, Action<WebApplication>? endpoints = null,
+        Action<IConfigurationBuilder>? more = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json)));
+        more?.Invoke(builder.Configuration);
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
         builder.AddObservability();
         var app = builder.Build();
@@ -67,6 +69,7 @@ public class SerilogSectionTests
             using var request = new HttpRequestMessage(HttpMethod.Get, "/missing");
             request.Headers.TryAddWithoutValidation("User-Agent", "readme-agent");
             request.Headers.TryAddWithoutValidation("Authorization", "Bearer readme-secret");
+            request.Headers.Add("X-Request-ID", "readme-request-1");
             Assert.That((await client.SendAsync(request)).StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
             await app.DisposeAsync();
         }
@@ -82,7 +85,38 @@ public class SerilogSectionTests
             var headers = completion.GetProperty("RequestHeaders");
             Assert.That(headers.GetProperty("User-Agent").GetString(), Is.EqualTo("readme-agent"), "RequestHeaders");
             Assert.That(headers.GetProperty("Authorization").GetString(), Is.EqualTo("[REDACTED]"), "RequestHeaders, masked");
+            Assert.That(LogFileEvents.Prop(completion, "CorrelationId"), Is.EqualTo("readme-request-1"), "Correlation:AdditionalHeaderNames");
         });
+    }
+
+    [Test]
+    public async Task TheReadmesCorrelationSectionWorksAsWritten()
+    {
+        // The public deployment's section: the id is neither the caller's X-Correlation-ID nor the trace id its
+        // traceparent (HttpClient sends one, inside the test's activity) makes the request continue.
+        using var logs = TempFolder.ForCaller();
+        var (app, client) = await StartAsync(ReadmeBlock("## Incoming correlation ids"), more: c => c.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:WriteTo:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(logs.Path, "app-.json"),
+        }));
+        string echoed, callerTrace;
+        using (client)
+        using (var caller = new System.Diagnostics.Activity("caller").SetIdFormat(System.Diagnostics.ActivityIdFormat.W3C).Start())
+        {
+            callerTrace = caller.TraceId.ToHexString();
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/health");
+            request.Headers.Add("X-Correlation-ID", "caller-chosen-1");
+            using var response = await client.SendAsync(request);
+            echoed = response.Headers.GetValues("X-Correlation-ID").Single();
+            await app.DisposeAsync();
+        }
+
+        var completion = LogFileEvents.Read(logs.Path).Single(e => LogFileEvents.Prop(e, "RequestPath") == "/health");
+        Assert.That(LogFileEvents.Prop(completion, "TraceId"), Is.EqualTo(callerTrace), "the request continues the caller's trace");
+        Assert.That(LogFileEvents.Prop(completion, "CorrelationId"), Is.EqualTo(echoed));
+        Assert.That(echoed, Is.Not.EqualTo("caller-chosen-1"), "TrustIncomingId");
+        Assert.That(echoed, Is.Not.EqualTo(callerTrace), "UseTraceIdWhenMissing");
     }
 
     [TestCase("", "Information")]
