@@ -258,8 +258,8 @@ public class CorrelationSectionTests
     }
 
     [TestCase("""{ "TrustIncomingIds": false }""", "Serilog:Correlation", "'TrustIncomingIds'")]
-    [TestCase("""{ "TrustIncomingId": "sometimes" }""", "Serilog:Correlation:TrustIncomingId", "sometimes")]
-    [TestCase("""{ "EchoResponseHeader": "yes" }""", "Serilog:Correlation:EchoResponseHeader", "yes")]
+    [TestCase("""{ "TrustIncomingId": "sometimes" }""", "Serilog:Correlation:TrustIncomingId", "Boolean")]
+    [TestCase("""{ "EchoResponseHeader": "yes" }""", "Serilog:Correlation:EchoResponseHeader", "Boolean")]
     [TestCase("""{ "HeaderName": "X Correlation" }""", "Serilog:Correlation:HeaderName", "HTTP token")]
     [TestCase("""{ "HeaderName": "" }""", "Serilog:Correlation:HeaderName", "HTTP token")]
     [TestCase("""{ "AdditionalHeaderNames": [ "X-Request-ID", "Request:Id" ] }""", "Serilog:Correlation:AdditionalHeaderNames:1", "HTTP token")]
