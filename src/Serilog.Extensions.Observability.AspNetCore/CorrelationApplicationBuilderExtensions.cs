@@ -38,6 +38,9 @@ public static class CorrelationApplicationBuilderExtensions
     /// <exception cref="ArgumentException">(for <paramref name="configure"/>) <see cref="CorrelationOptions.HeaderName"/> or an
     /// entry of <see cref="CorrelationOptions.AdditionalHeaderNames"/> is not an HTTP token, or that list or a claim type
     /// list is <see langword="null"/>.</exception>
+    /// <exception cref="InvalidOperationException">The <c>"Serilog:Correlation"</c> section, read now, has a key or value
+    /// <c>AddObservability()</c> would have refused (a source added after it, such as a <c>WebApplicationFactory</c>'s
+    /// <c>ConfigureAppConfiguration</c>); the message names the key.</exception>
     public static IApplicationBuilder UseCorrelation(this IApplicationBuilder app, Action<CorrelationOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(app);

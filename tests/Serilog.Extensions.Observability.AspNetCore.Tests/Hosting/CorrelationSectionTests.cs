@@ -276,4 +276,18 @@ public class CorrelationSectionTests
         Assert.That(ex!.Message, Does.Contain(key).And.Contain(rule));
         Assert.That(Log.Logger, Is.SameAs(before), "checked before the logger is built");
     }
+
+    [Test]
+    public async Task ASectionKeyAddedAfterAddObservabilityIsCheckedWhenUseCorrelationReadsIt()
+    {
+        // A source added after AddObservability() (a WebApplicationFactory's ConfigureAppConfiguration runs in Build()).
+        var builder = TestWeb.ProductionBuilder();
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Serilog:Correlation:HeaderName"] = "X Late" });
+        await using var app = builder.Build();
+
+        var ex = Assert.Throws<InvalidOperationException>(() => app.UseCorrelation());
+
+        Assert.That(ex!.Message, Does.Contain("Serilog:Correlation:HeaderName").And.Contain("HTTP token"));
+    }
 }
