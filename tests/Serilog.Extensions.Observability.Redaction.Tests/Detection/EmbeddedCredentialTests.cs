@@ -67,6 +67,30 @@ public class EmbeddedCredentialTests
         Assert.That(Redact(input), Is.EqualTo(expected));
     }
 
+    // The other one-time values and assertions of sign-in protocols: SAML's assertion (SAMLResponse, a signed statement
+    // that signs its holder in) and request (a LogoutRequest names the user), its RelayState (the role of OAuth's
+    // state), and the device flow's device_code (polled for tokens) and user_code (what the user types to approve).
+    // id_token_hint is an id token, masked by its word. session_state and login_hint/logout_hint are no credential:
+    // the provider's session (the id the sid claim gives as SessionId) and a user name or e-mail address, which the
+    // e-mail detector masks where it is on.
+    [TestCase("POST /saml/acs?SAMLResponse=PHNhbWxwOlJlc3BvbnNl&RelayState=r-81a3 302",
+        "POST /saml/acs?SAMLResponse=" + Mask + "&RelayState=" + Mask + " 302")]
+    [TestCase("https://idp/sso?SAMLRequest=fZJNT%2BMw&RelayState=r1&SigAlg=rsa-sha256&Signature=AbC%3D",
+        "https://idp/sso?SAMLRequest=" + Mask + "&RelayState=" + Mask + "&SigAlg=rsa-sha256&Signature=" + Mask)]
+    [TestCase("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=GmRhmhcxhwAzkoEqiMEg&client_id=tv",
+        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=" + Mask + "&client_id=tv")]
+    [TestCase("GET /device?user_code=WDJB-MJHT 200", "GET /device?user_code=" + Mask + " 200")]
+    [TestCase("GET /connect/logout?id_token_hint=h.e.s&post_logout_redirect_uri=https%3A%2F%2Fapp 302",
+        "GET /connect/logout?id_token_hint=" + Mask + "&post_logout_redirect_uri=https%3A%2F%2Fapp 302")]
+    [TestCase("GET /signin-oidc?session_state=5d3f.a1&login_hint=ann&logout_hint=ann 302",
+        "GET /signin-oidc?session_state=5d3f.a1&login_hint=ann&logout_hint=ann 302")]
+    // Only as query parameters: a device's product code and a job's relay state are ordinary.
+    [TestCase("device_code=TV-55 RelayState=open user_code=7", "device_code=TV-55 RelayState=open user_code=7")]
+    public void SamlAndDeviceFlowValuesInAQueryAreMasked(string input, string expected)
+    {
+        Assert.That(Redact(input), Is.EqualTo(expected));
+    }
+
     [Test]
     public void AnExcludedKeyKeepsAnOAuthQueryParameter()
     {
