@@ -8,16 +8,26 @@ namespace Serilog.Extensions.Observability.AspNetCore.RequestLogging;
 /// credential by the rule that masks headers (it contains <c>token</c>, <c>key</c>, <c>secret</c>, ...), or when it
 /// is one of a few short names that carry one (<c>sig</c>, <c>code</c>, <c>pwd</c>, <c>pass</c>, <c>jwt</c>, <c>otp</c>), or
 /// one of the one-time values of OAuth and OpenID Connect (<c>state</c>, <c>nonce</c>, <c>code_verifier</c>): an
-/// OpenID Connect callback with <c>response_mode=query</c> is <c>/signin-oidc?code=...&amp;state=...</c>.
+/// OpenID Connect callback with <c>response_mode=query</c> is <c>/signin-oidc?code=...&amp;state=...</c>; SAML's
+/// assertion and request with their <c>RelayState</c>, and the device flow's <c>device_code</c> and <c>user_code</c>.
+/// On a SignalR hub's requests <c>id</c> is the connection's token too; anywhere else it is an ordinary id.
 /// </summary>
 internal static class QueryMasking
 {
     const string Redacted = "[REDACTED]";
     // Lower case, without separators: compared with the name read as the credential words are (see IsCredential).
-    static readonly string[] ShortNames = ["sig", "code", "pwd", "pass", "jwt", "otp", "state", "nonce", "codeverifier"];
+    static readonly string[] ShortNames =
+    [
+        "sig", "code", "pwd", "pass", "jwt", "otp", "state", "nonce", "codeverifier",
+        "samlresponse", "samlrequest", "relaystate", "devicecode", "usercode",
+    ];
 
     /// <summary>The request target with each credential's value replaced; the same string when there is none.</summary>
-    public static string Mask(string target)
+    /// <param name="target">The request target: the path and the query.</param>
+    /// <param name="isConnection">
+    /// Whether the request is one of a SignalR connection's (its endpoint is a hub's): then <c>id</c> is its token.
+    /// </param>
+    public static string Mask(string target, bool isConnection = false)
     {
         var query = target.IndexOf('?');
         if (query < 0) return target;
@@ -30,7 +40,7 @@ internal static class QueryMasking
             var end = target.IndexOf('&', start);
             if (end < 0) end = target.Length;
             var equals = target.IndexOf('=', start, end - start);
-            if (equals > start && IsCredential(target.AsSpan(start, equals - start)))
+            if (equals > start && IsCredential(target.AsSpan(start, equals - start), isConnection))
             {
                 masked ??= new StringBuilder(target.Length + Redacted.Length);
                 masked.Append(target, copied, equals + 1 - copied).Append(Redacted);
@@ -44,8 +54,10 @@ internal static class QueryMasking
         return masked.ToString();
     }
 
-    static bool IsCredential(ReadOnlySpan<char> encodedName)
+    static bool IsCredential(ReadOnlySpan<char> encodedName, bool isConnection)
     {
+        // SignalR reads its connection token as Query["id"], whose names ASP.NET Core compares without regard to case.
+        if (isConnection && encodedName.Equals("id", StringComparison.OrdinalIgnoreCase)) return true;
         // Names are compared as the application reads them: '+' is a space, %XX is decoded (an invalid escape stays).
         // Most names need neither, and are compared where they are, without a string.
         var name = encodedName.IndexOfAny('%', '+') < 0

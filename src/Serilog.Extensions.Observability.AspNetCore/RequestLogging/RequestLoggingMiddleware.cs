@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Primitives;
 using Serilog.AspNetCore;
 using Serilog.Core;
@@ -308,12 +309,20 @@ sealed class RequestLoggingMiddleware
             // Some hosts (the test server among them) report an empty target here.
             if (string.IsNullOrEmpty(target))
                 target = httpContext.Request.Path.ToString() + httpContext.Request.QueryString.ToString();
-            return QueryMasking.Mask(target);
+            return QueryMasking.Mask(target, target.Contains('?') && IsConnection(httpContext));
         }
         var requestPath = feature?.Path;
         // Some hosts (the test server among them) report an empty path here.
         return string.IsNullOrEmpty(requestPath) ? httpContext.Request.Path.ToString() : requestPath;
     }
+
+    /// <summary>
+    /// Whether the request is one of a SignalR connection's, whose <c>id</c> is its token: an endpoint that
+    /// <c>MapHub</c> mapped (negotiate's takes no <c>id</c>). The collection caches each type's lookup, so this
+    /// allocates nothing.
+    /// </summary>
+    static bool IsConnection(HttpContext httpContext) =>
+        httpContext.GetEndpoint()?.Metadata.GetMetadata<HubMetadata>() is not null;
 
     /// <summary>Exact and trailing-<c>*</c> prefix path patterns, matched without regard to case.</summary>
     sealed class PathMatcher

@@ -115,9 +115,26 @@ public class RequestLoggingMiddlewareTests
     [TestCase("/p?S%C4%B0G=s1&CODE_VER%C4%B0F%C4%B0ER=v1", "/p?S%C4%B0G=[REDACTED]&CODE_VER%C4%B0F%C4%B0ER=[REDACTED]")]
     [TestCase("/p?codeVerifier=v1&code-verifier=v2&x=1", "/p?codeVerifier=[REDACTED]&code-verifier=[REDACTED]&x=1")]
     [TestCase("/p?statement=1&codes=2&signal=3", "/p?statement=1&codes=2&signal=3")]
+    // SAML's assertion and request with its RelayState, the device flow's codes, and an end-session request's id token.
+    [TestCase("/saml/acs?SAMLResponse=PHNhbWxw&RelayState=r1", "/saml/acs?SAMLResponse=[REDACTED]&RelayState=[REDACTED]")]
+    [TestCase("/saml/sso?SAMLRequest=fZJN&SigAlg=rsa&Signature=s1", "/saml/sso?SAMLRequest=[REDACTED]&SigAlg=rsa&Signature=[REDACTED]")]
+    [TestCase("/device?user_code=WDJB-MJHT&device_code=d1", "/device?user_code=[REDACTED]&device_code=[REDACTED]")]
+    [TestCase("/connect/logout?id_token_hint=h.e.s&login_hint=ann", "/connect/logout?id_token_hint=[REDACTED]&login_hint=ann")]
+    // "id" is a SignalR connection's token only on its hub's requests (below); elsewhere it is an ordinary id.
+    [TestCase("/orders?id=42&ID=43", "/orders?id=42&ID=43")]
     public void QueryMaskingMasksTheValuesOfCredentialNames(string target, string expected)
     {
         Assert.That(QueryMasking.Mask(target), Is.EqualTo(expected));
+    }
+
+    // On a hub's own requests (the WebSocket, the event stream, each poll and each message sent) "id" is the connection's
+    // token, which lets its holder read and send the connection's messages; ASP.NET Core reads query names in any case.
+    [TestCase("/hubs/chat?id=Qk7x2mTz9bC4dE6fG8hJ1w", "/hubs/chat?id=[REDACTED]")]
+    [TestCase("/hubs/chat?ID=Qk7x&access_token=t&caller=ann", "/hubs/chat?ID=[REDACTED]&access_token=[REDACTED]&caller=ann")]
+    [TestCase("/hubs/chat?idle=1&uid=2", "/hubs/chat?idle=1&uid=2")]
+    public void OnAHubsRequestsTheConnectionTokenIsMaskedToo(string target, string expected)
+    {
+        Assert.That(QueryMasking.Mask(target, isConnection: true), Is.EqualTo(expected));
     }
 
     [Test]

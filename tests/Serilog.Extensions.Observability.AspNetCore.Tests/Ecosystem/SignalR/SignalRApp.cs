@@ -86,7 +86,7 @@ sealed class SignalRApp : IAsyncDisposable
 
     public static async Task<SignalRApp> StartAsync(Action<RequestLoggingOptions>? requestLogging = null,
         Action<WebApplicationBuilder>? services = null, Action<WebApplication>? afterRequestLogging = null,
-        Action<HubEndpointConventionBuilder>? hub = null)
+        Action<HubEndpointConventionBuilder>? hub = null, IDictionary<string, string?>? configuration = null)
     {
         var logs = TempFolder.ForCaller();
         try
@@ -98,6 +98,7 @@ sealed class SignalRApp : IAsyncDisposable
                 ["Serilog:WriteTo:0:Name"] = "RollingJson",
                 ["Serilog:WriteTo:0:Args:path"] = Path.Combine(logs.Path, "app-.json"),
             };
+            foreach (var (key, value) in configuration ?? new Dictionary<string, string?>()) settings[key] = value;
             builder.Configuration.AddInMemoryCollection(settings);
             builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
             builder.Services.AddSignalR();
@@ -120,11 +121,12 @@ sealed class SignalRApp : IAsyncDisposable
     }
 
     /// <summary>A started connection over <paramref name="transport"/>, sending <paramref name="headers"/> on every request.</summary>
+    /// <remarks><paramref name="query"/> is added to the hub's address, which every request of the connection sends.</remarks>
     public async Task<HubConnection> ConnectAsync(string caller, HttpTransportType transport, IDictionary<string, string>? headers = null,
-        Func<Task<string?>>? accessToken = null)
+        Func<Task<string?>>? accessToken = null, string query = "")
     {
         var connection = new HubConnectionBuilder()
-            .WithUrl(new Uri(BaseAddress, HubPath + "?caller=" + Uri.EscapeDataString(caller)), transport, o =>
+            .WithUrl(new Uri(BaseAddress, HubPath + "?caller=" + Uri.EscapeDataString(caller) + query), transport, o =>
             {
                 foreach (var (name, value) in headers ?? new Dictionary<string, string>()) o.Headers[name] = value;
                 if (accessToken is not null) o.AccessTokenProvider = accessToken;

@@ -184,6 +184,56 @@ public class SignalRTests
         SigningCredentials = new SigningCredentials(Key, SecurityAlgorithms.HmacSha256),
     });
 
+    // With IncludeQueryInRequestPath a connection's requests are written with their query, which holds SignalR's
+    // connection token (?id=, which lets its holder read and send the connection's messages) and, from a browser, the
+    // access token. Both are masked in RequestPath; SignalR's own events (Http.Connections at Debug) name the
+    // connection by its id, which is no token, and write no query, but for the one that removes a connection.
+    [TestCaseSource(nameof(Transports))]
+    public async Task TheConnectionTokenAndTheAccessTokenInTheQueryAreMaskedWhileTheConnectionLives(HttpTransportType transport)
+    {
+        const string accessToken = "at-5e1f0c9a2b7d";
+        var tokens = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        List<JsonElement> events;
+        await using (var app = await SignalRApp.StartAsync(o =>
+            {
+                NameTheCaller(o);
+                o.IncludeQueryInRequestPath = true;
+            },
+            afterRequestLogging: a => a.Use((context, next) =>
+            {
+                if (context.Request.Query["id"] is [{ } token]) tokens.Enqueue(token);
+                return next(context);
+            }),
+            configuration: new Dictionary<string, string?>
+            {
+                ["Serilog:MinimumLevel:Override:Microsoft.AspNetCore.Http.Connections"] = "Debug",
+            }))
+        {
+            var ann = await app.ConnectAsync("ann", transport, query: "&access_token=" + accessToken);
+            await ann.InvokeAsync<string>("Echo", "ann-1").WaitAsync(SignalRApp.Bound);
+            events = await app.StopAndReadAsync();
+        }
+
+        var text = string.Join("\n", events.Select(e => e.GetRawText()));
+        var connectionPaths = CompletionsOf(events, "ann").Select(e => Prop(e, "RequestPath")!)
+            .Where(p => p.StartsWith(SignalRApp.HubPath + "?", StringComparison.Ordinal)).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(tokens, Is.Not.Empty);
+            Assert.That(events.Where(e => Prop(e, "SourceContext")?.StartsWith("Microsoft.AspNetCore.Http.Connections", StringComparison.Ordinal) == true),
+                Is.Not.Empty, "SignalR's own events");
+            Assert.That(connectionPaths, Is.Not.Empty);
+            Assert.That(connectionPaths, Has.All.Contains("&id=[REDACTED]").And.All.Contains("access_token=[REDACTED]"));
+            // SignalR names the connection by its token once, at Debug, as it removes it: the token opens nothing by then.
+            foreach (var token in tokens.Distinct())
+            {
+                Assert.That(events.Where(e => e.GetRawText().Contains(token, StringComparison.Ordinal)).Select(e => Prop(e, "@mt")).Distinct(),
+                    Is.EqualTo(new[] { "Removing connection {TransportConnectionId} from the list of connections." }).Or.Empty);
+            }
+            Assert.That(text, Does.Not.Contain(accessToken));
+        });
+    }
+
     [TestCaseSource(nameof(Transports))]
     public async Task AHubCallOfAnAuthenticatedUserCarriesThatUsersIdsAndNoOtherConnectionsUser(HttpTransportType transport)
     {
