@@ -15,7 +15,8 @@ static partial class DetectorPatterns
     public const string Card = @"(?<!\p{Nd})\p{Nd}(?:[ -]?\p{Nd}){12,18}(?!\p{Nd})";
     public const string Jwt = @"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*";
     public const string Bearer = @"(?<scheme>\bbearer\s+)[A-Za-z0-9\-._~+/]{8,}=*";
-    public const string Email = @"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}";
+    // '@' or its percent-encoded form: an address in a URL's query (OpenID Connect's login_hint=ann%40example.com).
+    public const string Email = @"[A-Za-z0-9._%+-]{1,64}(?:@|%40)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}";
 
     public const RegexOptions BuiltIn = RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture;
     public const RegexOptions BearerOptions = BuiltIn | RegexOptions.IgnoreCase;

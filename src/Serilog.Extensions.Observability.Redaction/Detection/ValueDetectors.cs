@@ -152,7 +152,8 @@ sealed class ValueDetectors
             if (_card is not null && CountDigits(result) >= 13) result = _card.Replace(result, _maskCard);
             if (_jwt is not null && result.Contains("eyJ", StringComparison.Ordinal)) result = _jwt.Replace(result, _maskMatch);
             if (_bearer is not null && result.Contains("bearer", StringComparison.OrdinalIgnoreCase)) result = _bearer.Replace(result, _maskBearer);
-            if (_email is not null && result.Contains('@')) result = _email.Replace(result, _maskMatch);
+            if (_email is not null && (result.Contains('@') || result.Contains("%40", StringComparison.Ordinal)))
+                result = _email.Replace(result, _maskMatch);
             foreach (var pattern in _patterns) result = pattern.Replace(result, _maskMatch);
         }
         catch (RegexMatchTimeoutException ex)
