@@ -20,7 +20,8 @@ namespace Serilog.Extensions.Observability.AspNetCore.Tests.Ecosystem;
 /// a discovery document, a JWKS with a test RSA key, an authorization endpoint that answers at once with a code (by
 /// redirect, or with the auto-posting form of <c>response_mode=form_post</c>), and a token endpoint that checks the
 /// client secret, the code and the PKCE verifier, then returns an RS256 <c>id_token</c> with the requested nonce, an
-/// opaque <c>access_token</c> and <c>refresh_token</c>. It records what it received and every secret it issued.
+/// opaque <c>access_token</c> and <c>refresh_token</c>, and a userinfo endpoint that answers that access token with
+/// <see cref="UserInfo"/>. It records what it received and every secret it issued.
 /// </summary>
 sealed class FakeOpenIdProvider : IAsyncDisposable
 {
@@ -35,7 +36,10 @@ sealed class FakeOpenIdProvider : IAsyncDisposable
     /// <summary>The claims of the id_token, besides <c>iss</c>, <c>aud</c>, <c>nonce</c> and the times.</summary>
     public Dictionary<string, object> Claims { get; set; } = new();
 
-    /// <summary>When set, the token endpoint answers 400 with this OAuth <c>error_description</c>.</summary>
+    /// <summary>What the userinfo endpoint answers, besides <c>sub</c> (the id_token's).</summary>
+    public Dictionary<string, object> UserInfo { get; set; } = new();
+
+        /// <summary>When set, the token endpoint answers 400 with this OAuth <c>error_description</c>.</summary>
     public string? TokenError { get; set; }
 
     public Uri Authority { get; private set; } = null!;
@@ -65,6 +69,7 @@ sealed class FakeOpenIdProvider : IAsyncDisposable
         app.MapGet("/jwks", provider.Jwks);
         app.MapGet("/authorize", provider.Authorize);
         app.MapPost("/token", (Delegate)provider.TokenAsync);
+        app.MapGet("/userinfo", provider.UserInfoEndpoint);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         provider.Authority = new Uri(address.TrimEnd('/') + "/");
@@ -77,6 +82,7 @@ sealed class FakeOpenIdProvider : IAsyncDisposable
         ["authorization_endpoint"] = Issuer + "/authorize",
         ["token_endpoint"] = Issuer + "/token",
         ["jwks_uri"] = Issuer + "/jwks",
+        ["userinfo_endpoint"] = Issuer + "/userinfo",
         ["response_types_supported"] = new[] { "code" },
         ["response_modes_supported"] = new[] { "query", "form_post" },
         ["subject_types_supported"] = new[] { "public" },
@@ -162,7 +168,16 @@ sealed class FakeOpenIdProvider : IAsyncDisposable
         });
     }
 
-    public async ValueTask DisposeAsync()
+    IResult UserInfoEndpoint(HttpContext context)
+    {
+        string authorization = context.Request.Headers.Authorization.ToString();
+        var token = authorization.StartsWith("Bearer ", StringComparison.Ordinal) ? authorization["Bearer ".Length..] : "";
+        if (!Secrets.Contains(("access_token", token))) return Results.Unauthorized();
+        var user = new Dictionary<string, object>(UserInfo) { ["sub"] = Claims["sub"] };
+        return Results.Json(user);
+    }
+
+        public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();
         await _app.DisposeAsync();

@@ -117,7 +117,7 @@ public class OpenIdConnectTests
     /// </summary>
     static async Task<Outcome> SignInAsync(bool mapInboundClaims = true, string responseMode = OpenIdConnectResponseMode.Query,
         IDictionary<string, string?>? section = null, string? tokenError = null, bool tamperState = false,
-        bool backchannelFromFactory = false)
+        bool backchannelFromFactory = false, Dictionary<string, object>? userInfo = null)
     {
         using var logs = TempFolder.ForCaller();
         var selfLog = new List<string>();
@@ -131,6 +131,7 @@ public class OpenIdConnectTests
         {
             provider.Claims = SubTidSid();
             provider.TokenError = tokenError;
+            if (userInfo is not null) provider.UserInfo = userInfo;
             secrets.Add(("client_secret", provider.ClientSecret));
 
             var builder = TestWeb.ProductionBuilder();
@@ -159,6 +160,7 @@ public class OpenIdConnectTests
                     o.ResponseMode = responseMode;
                     o.SaveTokens = true;
                     o.MapInboundClaims = mapInboundClaims;
+                    o.GetClaimsFromUserInfoEndpoint = userInfo is not null;
                 });
             if (backchannelFromFactory)
             {
@@ -341,6 +343,27 @@ public class OpenIdConnectTests
         });
     }
 
+    // With GetClaimsFromUserInfoEndpoint the handler logs the provider's answer (the user's name and e-mail address) at
+    // Verbose as "User information received: {User}", but passes it as a JsonDocument, which the logger writes by its
+    // type name: the user's claims reach no line, and the access token the handler sends for them none either.
+    [Test]
+    public async Task TheUserInfoEventWritesNoneOfTheUsersClaims()
+    {
+        const string email = "ann.example@mail.example";
+        var outcome = await SignInAsync(section: EverythingVerbose(), userInfo: new() { ["email"] = email, ["given_name"] = "Annie-7c1" });
+
+        var userInfo = outcome.Handler("User information received: {User}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(outcome.FinalStatus, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(outcome.FinalBody.Split('\n'), Does.Contain("email"), "the user's claims from the endpoint");
+            Assert.That(LogFileEvents.Prop(userInfo, "User"), Is.EqualTo("System.Text.Json.JsonDocument"));
+            Assert.That(outcome.LinesWith(email), Is.Empty);
+            Assert.That(outcome.LinesWith("Annie-7c1"), Is.Empty);
+            AssertNoSecretIn(outcome);
+        });
+    }
+
     const string TokenErrorDescription = "AADSTS54005: OAuth2 Authorization code was already redeemed.";
 
     [TestCase(OpenIdConnectResponseMode.Query, false, TestName = "{m}(a state that does not unprotect, query)")]
@@ -376,6 +399,32 @@ public class OpenIdConnectTests
                 Assert.That(LogFileEvents.Prop(errors[0], "ErrorDescription"), Is.EqualTo(TokenErrorDescription));
                 Assert.That(errors.Select(e => LogFileEvents.Prop(e, "CorrelationId")), Has.All.EqualTo(LogFileEvents.Prop(completion, "CorrelationId")));
             }
+            AssertNoSecretIn(outcome);
+        });
+    }
+
+    // A provider's error_description is written as the provider wrote it, for the diagnosis; where it names the user
+    // (Entra ID's AADSTS50020 quotes the account), that is personal data: DetectEmailAddresses masks the address in the
+    // handler's event and in the exception, and the rest stays readable.
+    [Test]
+    public async Task AnErrorDescriptionKeepsItsTextWithTheUsersAddressMaskedWhereEmailDetectionIsOn()
+    {
+        const string email = "ann.lee@contoso.example";
+        const string description = "AADSTS50020: User account '" + email + "' from identity provider 'live.com' does not exist in tenant 'Contoso'.";
+        var section = EverythingVerbose();
+        section["Serilog:Redaction:DetectEmailAddresses"] = "true";
+        var outcome = await SignInAsync(section: section, tokenError: description);
+
+        var masked = description.Replace(email, "[REDACTED]", StringComparison.Ordinal);
+        var error = outcome.Handler("Message contains error: '{Error}', error_description: '{ErrorDescription}', error_uri: '{ErrorUri}', status code '{StatusCode}'.");
+        var completion = outcome.Events.Single(e => LogFileEvents.Prop(e, "SourceContext") == "Serilog.AspNetCore.RequestLoggingMiddleware"
+            && LogFileEvents.Prop(e, "RequestPath")!.StartsWith(outcome.CallbackPath, StringComparison.Ordinal));
+        Assert.Multiple(() =>
+        {
+            Assert.That(outcome.CallbackStatus, Is.EqualTo(HttpStatusCode.InternalServerError));
+            Assert.That(LogFileEvents.Prop(error, "ErrorDescription"), Is.EqualTo(masked));
+            Assert.That(LogFileEvents.Prop(completion, "@x"), Does.Contain("error_description: '" + masked + "'"));
+            Assert.That(outcome.LinesWith(email), Is.Empty);
             AssertNoSecretIn(outcome);
         });
     }
