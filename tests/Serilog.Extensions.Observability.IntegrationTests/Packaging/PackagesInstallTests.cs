@@ -327,7 +327,10 @@ public class PackagesInstallTests
         var props = XDocument.Load(Path.Combine(Repository.Root, "Directory.Packages.props")).Root!;
         // A version may name a property the file gives a default (Serilog4Version), or give its default itself
         // ($([MSBuild]::ValueOrDefault('$(SerilogExtensionsLoggingVersion)', '10.0.0'))): the default is what the run takes.
-        var properties = props.Elements("PropertyGroup").Elements().ToDictionary(e => e.Name.LocalName, e => e.Value);
+        // A property may be given more than once, lower Serilog versions' defaults first (SerilogAspNetCoreVersion): on
+        // the versions this file defaults to, the last one is what the run takes.
+        var properties = props.Elements("PropertyGroup").Elements().GroupBy(e => e.Name.LocalName)
+            .ToDictionary(g => g.Key, g => g.Last().Value);
         return props.Elements("ItemGroup").Single(g => g.Attribute("Label")?.Value == label)
             .Elements("PackageVersion").Where(p => p.Attribute(attribute) is not null)
             .ToDictionary(p => p.Attribute(attribute)!.Value, p => Regex.Replace(
