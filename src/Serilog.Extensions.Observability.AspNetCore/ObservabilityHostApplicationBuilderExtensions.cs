@@ -131,7 +131,9 @@ public static class ObservabilityHostApplicationBuilderExtensions
         // not silently (an unknown key) or only at UseSerilogRequestLogging(); and before anything is closed or built, so
         // that the error leaves the previous logger in place and no file claimed.
         var requestLogging = section.GetSection(RequestLoggingSectionName);
-        BindStrictly(requestLogging, new RequestLoggingOptions(), nameof(RequestLoggingOptions), "request logging");
+        var requestLoggingOptions = new RequestLoggingOptions();
+        BindStrictly(requestLogging, requestLoggingOptions, nameof(RequestLoggingOptions), "request logging");
+        CheckRequestLoggingValues(requestLogging, requestLoggingOptions);
         // Likewise, with the header names checked by UseCorrelation()'s rule: a service that turns TrustIncomingId off
         // here fails to start on a typo rather than trusting its callers' ids.
         var correlation = section.GetSection(CorrelationSectionBinding.SectionName);
@@ -322,6 +324,24 @@ public static class ObservabilityHostApplicationBuilderExtensions
         catch (InvalidOperationException ex)
         {
             throw new InvalidOperationException($"The \"{section.Path}\" section does not bind to the {description} options ({optionsType} property names): {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// The values of the <c>"Serilog:RequestLogging"</c> section that <c>UseSerilogRequestLogging()</c> would refuse,
+    /// refused here with the key that holds them: there they were an <see cref="ArgumentException"/> naming its
+    /// <c>configureOptions</c> parameter, which an application that passes none cannot place.
+    /// </summary>
+    static void CheckRequestLoggingValues(IConfigurationSection section, RequestLoggingOptions bound)
+    {
+        if (bound.SlowRequestThreshold is { } threshold && !SerilogApplicationBuilderExtensions.IsValidSlowRequestThreshold(threshold))
+            throw new InvalidOperationException(
+                $"The \"{section.Path}:{nameof(RequestLoggingOptions.SlowRequestThreshold)}\" setting must be greater than zero; it is '{threshold}'.");
+        foreach (var entry in section.GetSection(nameof(RequestLoggingOptions.ExcludePaths)).GetChildren())
+        {
+            if (SerilogApplicationBuilderExtensions.NeverMatches(entry.Value))
+                throw new InvalidOperationException(
+                    $"The \"{entry.Path}\" setting {SerilogApplicationBuilderExtensions.ExcludedPathRule}; '{entry.Value}' would never match a request path.");
         }
     }
 

@@ -49,15 +49,13 @@ public static class SerilogApplicationBuilderExtensions
             throw new ArgumentException($"{nameof(RequestLoggingOptions.GetLevel)} cannot be null.", nameof(configureOptions));
         if (options.GetMessageTemplateProperties is null)
             throw new ArgumentException($"{nameof(RequestLoggingOptions.GetMessageTemplateProperties)} cannot be null.", nameof(configureOptions));
-        if (options.SlowRequestThreshold is { } threshold && threshold <= TimeSpan.Zero)
+        if (options.SlowRequestThreshold is { } threshold && !IsValidSlowRequestThreshold(threshold))
             throw new ArgumentException($"{nameof(RequestLoggingOptions.SlowRequestThreshold)} must be greater than zero.", nameof(configureOptions));
         foreach (var path in options.ExcludePaths ?? [])
         {
-            // A request path always starts with '/': any other entry would never match, and the requests it was meant
-            // to leave out would be logged without a word.
-            if (!string.IsNullOrWhiteSpace(path) && !path.TrimStart().StartsWith('/'))
+            if (NeverMatches(path))
                 throw new ArgumentException(
-                    $"Every {nameof(RequestLoggingOptions.ExcludePaths)} entry must start with '/' (\"/health\", \"/metrics/*\"); '{path}' would never match a request path.",
+                    $"Every {nameof(RequestLoggingOptions.ExcludePaths)} entry {ExcludedPathRule}; '{path}' would never match a request path.",
                     nameof(configureOptions));
         }
 
@@ -66,4 +64,17 @@ public static class SerilogApplicationBuilderExtensions
         var diagnosticContext = app.ApplicationServices.GetService<DiagnosticContext>() ?? new DiagnosticContext(options.Logger);
         return app.UseMiddleware<RequestLoggingMiddleware>(diagnosticContext, options);
     }
+
+    /// <summary>The rule an <see cref="RequestLoggingOptions.ExcludePaths"/> entry follows, as error messages say it.</summary>
+    internal const string ExcludedPathRule = "must start with '/' (\"/health\", \"/metrics/*\")";
+
+    /// <summary>
+    /// Whether an <see cref="RequestLoggingOptions.ExcludePaths"/> entry can never match: a request path always starts
+    /// with '/', so any other entry would leave out nothing, and the requests it was meant to leave out would be logged
+    /// without a word. An empty entry (a later configuration source switching one off) is none.
+    /// </summary>
+    internal static bool NeverMatches(string? path) => !string.IsNullOrWhiteSpace(path) && !path.TrimStart().StartsWith('/');
+
+    /// <summary>Whether a <see cref="RequestLoggingOptions.SlowRequestThreshold"/> can be one: greater than zero.</summary>
+    internal static bool IsValidSlowRequestThreshold(TimeSpan threshold) => threshold > TimeSpan.Zero;
 }

@@ -691,19 +691,37 @@ public class AddObservabilityTests
 
     [TestCase("health")]
     [TestCase("metrics/*")]
-    public void AnExcludedPathThatCanNeverMatchIsRejectedWhenRequestLoggingIsAdded(string excluded)
+    public void AnExcludedPathThatCanNeverMatchIsRejectedByAddObservabilityNamingTheKey(string excluded)
     {
         // Request paths start with '/': "health" would never match, and every /health request would still be logged.
+        // Refused where the section is read, with the entry's key (UseSerilogRequestLogging() named its own
+        // configureOptions parameter, which an application passing none cannot place).
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes($$"""
             { "Serilog": { "RequestLogging": { "ExcludePaths": [ "/ready", "{{excluded}}" ] } } }
             """)));
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex!.Message, Does.Contain("\"Serilog:RequestLogging:ExcludePaths:1\"").And.Contain($"'{excluded}'").And.Contain("'/'"));
+    }
+
+    [Test]
+    public void AnEmptyExcludedPathEntryOfALaterSourceIsNoneAndAnEntryGivenInCodeIsStillCheckedByRequestLogging()
+    {
+        // A later configuration source switches an entry off with an empty value: that is not an entry that never matches.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes("""
+            { "Serilog": { "RequestLogging": { "ExcludePaths": [ "/ready", "/health" ] } } }
+            """)));
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Serilog:RequestLogging:ExcludePaths:1"] = "" });
         builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
         var app = builder.Build();
 
-        var ex = Assert.Throws<ArgumentException>(() => app.UseSerilogRequestLogging());
+        var ex = Assert.Throws<ArgumentException>(() => app.UseSerilogRequestLogging(o => o.ExcludePaths = [.. o.ExcludePaths, "health"]));
 
-        Assert.That(ex!.Message, Does.Contain("ExcludePaths").And.Contain(excluded).And.Contain("'/'"));
+        Assert.That(ex!.ParamName, Is.EqualTo("configureOptions"));
+        Assert.That(ex.Message, Does.Contain("ExcludePaths").And.Contain("'health'").And.Contain("'/'"));
     }
 
     [Test]

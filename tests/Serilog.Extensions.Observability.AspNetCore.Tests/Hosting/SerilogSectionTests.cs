@@ -142,19 +142,22 @@ public class SerilogSectionTests
 
     [TestCase("00:00:00")]
     [TestCase("-00:00:01")]
-    public void ASlowRequestThresholdThatIsNotPositiveIsRejectedWhenRequestLoggingIsAdded(string threshold)
+    public void ASlowRequestThresholdThatIsNotPositiveIsRejectedByAddObservabilityNamingTheKey(string threshold)
     {
-        // Every request would take at least that long: every completion event would be a Warning.
+        // Every request would take at least that long: every completion event would be a Warning. Refused where the
+        // section is read, with its key: UseSerilogRequestLogging() named its own configureOptions parameter, which
+        // an application passing none cannot place; and before any logger is built or closed.
+        var before = Log.Logger;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes($$"""
             { "Serilog": { "RequestLogging": { "SlowRequestThreshold": "{{threshold}}" } } }
             """)));
-        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
-        var app = builder.Build();
 
-        var ex = Assert.Throws<ArgumentException>(() => app.UseSerilogRequestLogging());
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
 
-        Assert.That(ex!.Message, Does.StartWith("SlowRequestThreshold must be greater than zero."));
+        Assert.That(ex!.Message, Does.Contain("\"Serilog:RequestLogging:SlowRequestThreshold\"").And.Contain("greater than zero")
+            .And.Contain(TimeSpan.Parse(threshold, System.Globalization.CultureInfo.InvariantCulture).ToString()));
+        Assert.That(Log.Logger, Is.SameAs(before));
     }
 
     [Test]
