@@ -433,7 +433,8 @@ static class SqlParameterList
             var added = false;
             for (var i = 0; i + 2 < tokens.Count && (aliases is null || aliases.Count < MaximumAliases); i++)
             {
-                if (!IsColumn(tokens, i) || !IsWord(tokens, i + 1, sql, "AS") || !IsColumn(tokens, i + 2) || tokens[i + 2].Length == 0) continue;
+                if (!IsColumn(tokens, i) || !IsWord(tokens, i + 1, sql, "AS") || !IsColumn(tokens, i + 2) || tokens[i + 2].Length == 0 ||
+                    IsCastOperand(tokens, i, sql)) continue;
                 var column = sql.AsSpan(tokens[i].Start, tokens[i].Length);
                 var alias = sql.AsSpan(tokens[i + 2].Start, tokens[i + 2].Length);
                 if (IsAlias(aliases, alias) || !(IsAlias(aliases, column) || keys.IsSensitive(column.ToString()))) continue;
@@ -444,6 +445,13 @@ static class SqlParameterList
         }
         return aliases;
     }
+
+    /// <summary>
+    /// Whether the column at <paramref name="index"/> is what <c>CAST(column AS type)</c> converts: the word after its
+    /// <c>AS</c> names a type (<c>TEXT</c>), not a column, and a column that happens to be called so is not renamed.
+    /// </summary>
+    static bool IsCastOperand(List<Token> tokens, int index, string sql) =>
+        index >= 2 && tokens[index - 1].Kind == Kind.Open && (IsWord(tokens, index - 2, sql, "CAST") || IsWord(tokens, index - 2, sql, "TRY_CAST"));
 
     static bool IsAlias(List<string>? aliases, ReadOnlySpan<char> name)
     {

@@ -222,4 +222,17 @@ public class SqlParameterLeakTests
         Assert.That(text, Does.Contain("\"parameters\":\"@p0=[REDACTED], @p1='ann' (Size = 3)\""));
         Assert.That(text, Does.Not.Contain("secret-"));
     }
+
+    [Test]
+    public void AColumnCastToATypeDoesNotMakeTheColumnsNamedAfterTheTypeSensitive()
+    {
+        // CAST("u"."Password" AS TEXT) converts the password, it does not rename it: "p"."Text" is another column, and the
+        // value compared with the cast (which no column places) is masked as before.
+        var text = Log("@p0='pw-secret-1' (Size = 11), @p1='hello' (Size = 5)",
+            "SELECT \"p\".\"Id\" FROM \"Posts\" AS \"p\" INNER JOIN \"Users\" AS \"u\" ON \"u\".\"Id\" = \"p\".\"AuthorId\"\n" +
+            "WHERE CAST(\"u\".\"Password\" AS TEXT) = @p0 AND \"p\".\"Text\" = @p1");
+
+        Assert.That(text, Does.Contain("\"parameters\":\"@p0=[REDACTED], @p1='hello' (Size = 5)\""));
+        Assert.That(text, Does.Not.Contain("secret-"));
+    }
 }
