@@ -265,6 +265,8 @@ public class CorrelationSectionTests
     [TestCase("""{ "AdditionalHeaderNames": [ "X-Request-ID", "Request:Id" ] }""", "Serilog:Correlation:AdditionalHeaderNames:1", "HTTP token")]
     [TestCase("""{ "AdditionalHeaderNames": "X-Request-ID" }""", "Serilog:Correlation:AdditionalHeaderNames", "list")]
     [TestCase("""{ "Logger": "Console" }""", "Serilog:Correlation:Logger", "code")]
+    [TestCase("""{ "HeaderName": [ "X-Request-ID" ] }""", "Serilog:Correlation:HeaderName", "a single value")]
+    [TestCase("""{ "TrustIncomingId": { "Enabled": false } }""", "Serilog:Correlation:TrustIncomingId", "a single value")]
     public void ACorrelationSectionThatIsAConfigurationErrorFailsAtAddObservabilityNamingTheKey(string correlation, string key, string rule)
     {
         var before = Log.Logger;
