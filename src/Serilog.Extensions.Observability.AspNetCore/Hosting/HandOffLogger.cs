@@ -27,7 +27,7 @@ sealed class LoggerRoute(ILogger host)
     // While the host's logger is being closed before a late logger takes over (see BeginClose): that logger, still good
     // for level checks and binding, and the events written meanwhile, with the hand-off logger that wrote each.
     ILogger? _closing;
-    List<(HandOffLogger Logger, LogEvent Event)>? _held;
+    List<(HandOffLogger Logger, LogEvent Event, ExecutionContext? Context)>? _held;
     int _heldCount;
     int _heldDropped;
     // The writes on their way to the host's logger (see TryEnterHost): BeginClose waits for them, so that none reaches the
@@ -150,7 +150,9 @@ sealed class LoggerRoute(ILogger host)
             if (_held is null) return false;
             if (_heldCount < HoldLimit)
             {
-                _held.Add((logger, logEvent));
+                // The event is enriched only when the late logger writes it, on the thread that closes the host: the
+                // scopes, correlation id and trace it was written in (async-local) go with it.
+                _held.Add((logger, logEvent, ExecutionContext.Capture()));
                 _heldCount++;
             }
             else _heldDropped++;
@@ -165,7 +167,7 @@ sealed class LoggerRoute(ILogger host)
     /// </summary>
     public void Close(ILogger? late)
     {
-        List<(HandOffLogger Logger, LogEvent Event)>? held;
+        List<(HandOffLogger Logger, LogEvent Event, ExecutionContext? Context)>? held;
         ILogger target;
         lock (_sync)
         {
@@ -184,11 +186,12 @@ sealed class LoggerRoute(ILogger host)
 
         while (held is not null)
         {
-            foreach (var (logger, logEvent) in held)
+            foreach (var (logger, logEvent, context) in held)
             {
                 try
                 {
-                    logger.Derive(target).Write(logEvent);
+                    if (context is null) logger.Derive(target).Write(logEvent);
+                    else ExecutionContext.Run(context, static state => ((Action)state!)(), () => logger.Derive(target).Write(logEvent));
                 }
                 catch (Exception ex)
                 {
@@ -209,7 +212,7 @@ sealed class LoggerRoute(ILogger host)
     /// Under the lock: the events held so far, with a new list holding what comes meanwhile; null, and nothing held from
     /// now on, when there are none.
     /// </summary>
-    List<(HandOffLogger Logger, LogEvent Event)>? TakeHeld()
+    List<(HandOffLogger Logger, LogEvent Event, ExecutionContext? Context)>? TakeHeld()
     {
         var held = _held;
         if (held is not { Count: > 0 })

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Serilog.Extensions.Observability.AspNetCore.Hosting;
+using Serilog.Extensions.Observability.Enrichers;
 using Serilog.Extensions.Observability.Tests.Support;
 
 namespace Serilog.Extensions.Observability.AspNetCore.Tests.Hosting;
@@ -167,6 +168,49 @@ public class HandOffLoggerTests
         through.Information("later");
 
         Assert.That(sink.Texts, Is.EqualTo(new[] { "held 1", "held 2", "after the close", "later" }));
+    }
+
+    /// <summary>
+    /// An event held while the host's logger closes is enriched only when the late logger writes it, on the thread that
+    /// disposes the host: it still carries the scopes, correlation id and trace of the code that logged it.
+    /// </summary>
+    [Test]
+    public async Task AnEventHeldWhileTheHostsLoggerClosesKeepsTheContextItWasWrittenIn()
+    {
+        var host = new LoggerConfiguration().CreateLogger();
+        var route = new LoggerRoute(host);
+        global::Serilog.ILogger through = new HandOffLogger(route);
+        var sink = new CollectingSink();
+        using var late = new LoggerConfiguration().Enrich.FromLogContext().Enrich.WithCorrelation().Enrich.WithSpan()
+            .WriteTo.Sink(sink).CreateLogger();
+        route.BeginClose();
+        host.Dispose();
+
+        var traceId = "";
+        await Task.Run(() =>
+        {
+            using var activity = new System.Diagnostics.Activity("held").SetIdFormat(System.Diagnostics.ActivityIdFormat.W3C).Start();
+            traceId = activity.TraceId.ToHexString();
+            using (global::Serilog.Context.LogContext.PushProperty("Job", "job-7"))
+            using (CorrelationContext.Begin("held-corr-1"))
+                through.Information("held");
+        });
+        route.Close(late);
+
+        var held = sink.Events.Single();
+        string? Prop(string name) => held.Properties.TryGetValue(name, out var value) ? value.ToString() : null;
+        Assert.Multiple(() =>
+        {
+            Assert.That(Prop("Job"), Is.EqualTo("\"job-7\""));
+            Assert.That(Prop("CorrelationId"), Is.EqualTo("\"held-corr-1\""));
+            Assert.That(Prop("TraceId"), Is.EqualTo($"\"{traceId}\""));
+        });
+    }
+
+    sealed class CollectingSink : global::Serilog.Core.ILogEventSink
+    {
+        public List<global::Serilog.Events.LogEvent> Events { get; } = [];
+        public void Emit(global::Serilog.Events.LogEvent logEvent) => Events.Add(logEvent);
     }
 
     /// <summary>
