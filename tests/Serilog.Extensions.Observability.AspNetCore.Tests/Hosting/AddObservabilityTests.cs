@@ -785,6 +785,25 @@ public class AddObservabilityTests
         Assert.That(ex!.Message, Does.Contain("Serilog:RequestLogging").And.Contain($"'{key}'"));
     }
 
+    [TestCase("RequestLogging", "\"LogClientErrorsAsWarning\": { \"Enabled\": true }", "LogClientErrorsAsWarning")]
+    [TestCase("RequestLogging", "\"SlowRequestThreshold\": [ \"00:00:02\" ]", "SlowRequestThreshold")]
+    [TestCase("RequestLogging", "\"MessageTemplate\": { \"Text\": \"HTTP {RequestMethod}\" }", "MessageTemplate")]
+    [TestCase("Redaction", "\"DetectEmbeddedCredentials\": [ true ]", "DetectEmbeddedCredentials")]
+    [TestCase("Redaction", "\"mask\": { \"Text\": \"***\" }", "mask")]
+    public void AnObjectOrAListGivenForOneValueOfOurSectionsFailsNamingTheKey(string section, string body, string key)
+    {
+        // The binder's own message named the value's type ("not found on the instance of System.Boolean: 'Enabled'"),
+        // not the key that holds it.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes($$"""
+            { "Serilog": { "{{section}}": { {{body}} } } }
+            """)));
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex!.Message, Does.Contain($"\"Serilog:{section}:{key}\"").And.Contain("single value"));
+    }
+
     [Test]
     public void ARequestLoggingSectionThatIsAConfigurationErrorLeavesTheLoggerAndItsFileAsTheyWere()
     {
