@@ -10,7 +10,8 @@ namespace Serilog.Extensions.Observability.AspNetCore.RequestLogging;
 /// one of the one-time values of OAuth and OpenID Connect (<c>state</c>, <c>nonce</c>, <c>code_verifier</c>): an
 /// OpenID Connect callback with <c>response_mode=query</c> is <c>/signin-oidc?code=...&amp;state=...</c>; SAML's
 /// assertion and request with their <c>RelayState</c>, and the device flow's <c>device_code</c> and <c>user_code</c>.
-/// On a SignalR hub's requests <c>id</c> is the connection's token too; anywhere else it is an ordinary id.
+/// On a SignalR connection's requests (a hub's or a connection handler's) <c>id</c> is its token too; anywhere else it is
+/// an ordinary id.
 /// </summary>
 internal static class QueryMasking
 {
@@ -25,7 +26,7 @@ internal static class QueryMasking
     /// <summary>The request target with each credential's value replaced; the same string when there is none.</summary>
     /// <param name="target">The request target: the path and the query.</param>
     /// <param name="isConnection">
-    /// Whether the request is one of a SignalR connection's (its endpoint is a hub's): then <c>id</c> is its token.
+    /// Whether the request is one of a SignalR connection's (a hub's or a connection handler's): then <c>id</c> is its token.
     /// </param>
     public static string Mask(string target, bool isConnection = false)
     {

@@ -1,7 +1,11 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Primitives;
 using Serilog.AspNetCore;
 using Serilog.Core;
@@ -43,6 +47,8 @@ sealed class RequestLoggingMiddleware
     readonly SelfLogThrottle _levelReport = new();
     readonly SelfLogThrottle _enrichReport = new();
     readonly SelfLogThrottle _completionReport = new();
+    /// <summary>Whether each endpoint without a hub's metadata is a SignalR connection's (see <see cref="IsConnection"/>).</summary>
+    readonly ConditionalWeakTable<RouteEndpoint, StrongBox<bool>> _connectionEndpoints = new();
 
     // How many properties the last completion event held once enriched: the next one is sized for as many.
     int _propertyCount;
@@ -300,7 +306,7 @@ sealed class RequestLoggingMiddleware
             ? httpContext.Request.Method + " request " + correlationId
             : httpContext.Request.Method + " request";
 
-    static string GetPath(HttpContext httpContext, bool includeQueryInRequestPath)
+    string GetPath(HttpContext httpContext, bool includeQueryInRequestPath)
     {
         var feature = httpContext.Features.Get<IHttpRequestFeature>();
         if (includeQueryInRequestPath)
@@ -317,12 +323,39 @@ sealed class RequestLoggingMiddleware
     }
 
     /// <summary>
-    /// Whether the request is one of a SignalR connection's, whose <c>id</c> is its token: an endpoint that
-    /// <c>MapHub</c> mapped (negotiate's takes no <c>id</c>). The collection caches each type's lookup, so this
-    /// allocates nothing.
+    /// Whether the request is one of a SignalR connection's, whose <c>id</c> is its token: an endpoint that <c>MapHub</c>
+    /// mapped (it carries <see cref="HubMetadata"/>; the collection caches each type's lookup, so this allocates nothing),
+    /// or <c>MapConnectionHandler</c>, whose endpoint carries no public metadata: it is known by its negotiate endpoint
+    /// (<see cref="NegotiateMetadata"/>) at its own pattern followed by <c>/negotiate</c>. That is looked up once per
+    /// endpoint, held weakly: an endpoint a data source replaces leaves nothing behind.
     /// </summary>
-    static bool IsConnection(HttpContext httpContext) =>
-        httpContext.GetEndpoint()?.Metadata.GetMetadata<HubMetadata>() is not null;
+    bool IsConnection(HttpContext httpContext)
+    {
+        var endpoint = httpContext.GetEndpoint();
+        if (endpoint is null) return false;
+        if (endpoint.Metadata.GetMetadata<HubMetadata>() is not null) return true;
+        if (endpoint is not RouteEndpoint route) return false;
+        if (_connectionEndpoints.TryGetValue(route, out var known)) return known.Value;
+        var isConnection = HasNegotiateEndpoint(route, httpContext.RequestServices?.GetService<EndpointDataSource>());
+        _connectionEndpoints.AddOrUpdate(route, new StrongBox<bool>(isConnection));
+        return isConnection;
+    }
+
+    static bool HasNegotiateEndpoint(RouteEndpoint endpoint, EndpointDataSource? endpoints)
+    {
+        const string negotiate = "/negotiate";
+        if (endpoints is null || endpoint.RoutePattern.RawText is not { } raw) return false;
+        var pattern = raw.AsSpan().TrimEnd('/');
+        foreach (var candidate in endpoints.Endpoints)
+        {
+            if (candidate is RouteEndpoint { RoutePattern.RawText: { } negotiateRaw }
+                && negotiateRaw.EndsWith(negotiate, StringComparison.OrdinalIgnoreCase)
+                && negotiateRaw.AsSpan(0, negotiateRaw.Length - negotiate.Length).TrimEnd('/').Equals(pattern, StringComparison.OrdinalIgnoreCase)
+                && candidate.Metadata.GetMetadata<NegotiateMetadata>() is not null)
+                return true;
+        }
+        return false;
+    }
 
     /// <summary>Exact and trailing-<c>*</c> prefix path patterns, matched without regard to case.</summary>
     sealed class PathMatcher

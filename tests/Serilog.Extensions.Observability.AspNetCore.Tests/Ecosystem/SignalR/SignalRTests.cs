@@ -3,7 +3,9 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.Http.Connections.Client;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -232,6 +234,72 @@ public class SignalRTests
             }
             Assert.That(text, Does.Not.Contain(accessToken));
         });
+    }
+
+    // MapConnectionHandler's endpoints are SignalR's connections without a hub (the same dispatcher, the same ?id= token
+    // on each poll and each message sent): the token is masked there too.
+    [Test]
+    public async Task TheConnectionTokenOfAConnectionHandlerWithoutAHubIsMaskedToo()
+    {
+        var tokens = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        List<JsonElement> events;
+        await using (var app = await SignalRApp.StartAsync(o =>
+            {
+                NameTheCaller(o);
+                o.IncludeQueryInRequestPath = true;
+            },
+            afterRequestLogging: a =>
+            {
+                a.Use((context, next) =>
+                {
+                    if (context.Request.Path.StartsWithSegments("/raw") && context.Request.Query["id"] is [{ } token]) tokens.Enqueue(token);
+                    return next(context);
+                });
+                a.MapConnectionHandler<EchoConnectionHandler>("/raw");
+                a.MapGet("/orders", () => "ok");
+            }))
+        {
+            // Elsewhere "id" is an ordinary id.
+            using (var client = new HttpClient { BaseAddress = app.BaseAddress })
+                (await client.GetAsync("/orders?caller=raw&id=42").WaitAsync(SignalRApp.Bound)).EnsureSuccessStatusCode();
+            var connection = new HttpConnection(new HttpConnectionOptions
+            {
+                Url = new Uri(app.BaseAddress, "/raw?caller=raw"),
+                Transports = HttpTransportType.LongPolling,
+            }, loggerFactory: null);
+            await using (connection)
+            {
+                await connection.StartAsync(TransferFormat.Text).WaitAsync(SignalRApp.Bound);
+                await connection.Transport.Output.WriteAsync("hello"u8.ToArray()).AsTask().WaitAsync(SignalRApp.Bound);
+                var echoed = await connection.Transport.Input.ReadAsync().AsTask().WaitAsync(SignalRApp.Bound);
+                connection.Transport.Input.AdvanceTo(echoed.Buffer.End);
+            }
+            events = await app.StopAndReadAsync();
+        }
+
+        var paths = CompletionsOf(events, "raw").Select(e => Prop(e, "RequestPath")!).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(tokens, Is.Not.Empty);
+            Assert.That(paths.Where(p => p.StartsWith("/raw?", StringComparison.Ordinal)), Is.Not.Empty.And.All.Contains("&id=[REDACTED]"));
+            Assert.That(paths, Does.Contain("/orders?caller=raw&id=42"));
+            foreach (var token in tokens.Distinct()) Assert.That(paths, Has.None.Contains(token));
+        });
+    }
+
+    /// <summary>A connection handler mapped without a hub: it writes back what it reads.</summary>
+    public sealed class EchoConnectionHandler : ConnectionHandler
+    {
+        public override async Task OnConnectedAsync(ConnectionContext connection)
+        {
+            while (true)
+            {
+                var read = await connection.Transport.Input.ReadAsync();
+                foreach (var segment in read.Buffer) await connection.Transport.Output.WriteAsync(segment);
+                connection.Transport.Input.AdvanceTo(read.Buffer.End);
+                if (read.IsCompleted || read.IsCanceled) break;
+            }
+        }
     }
 
     [TestCaseSource(nameof(Transports))]
