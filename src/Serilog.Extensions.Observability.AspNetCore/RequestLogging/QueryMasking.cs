@@ -57,13 +57,13 @@ internal static class QueryMasking
 
     static bool IsCredential(ReadOnlySpan<char> encodedName, bool isConnection)
     {
-        // SignalR reads its connection token as Query["id"], whose names ASP.NET Core compares without regard to case.
-        if (isConnection && encodedName.Equals("id", StringComparison.OrdinalIgnoreCase)) return true;
         // Names are compared as the application reads them: '+' is a space, %XX is decoded (an invalid escape stays).
         // Most names need neither, and are compared where they are, without a string.
         var name = encodedName.IndexOfAny('%', '+') < 0
             ? encodedName.Trim()
             : Uri.UnescapeDataString(encodedName.ToString().Replace('+', ' ')).AsSpan().Trim();
+        // SignalR reads its connection token as Query["id"], whose names ASP.NET Core compares without regard to case.
+        if (isConnection && name.Equals("id", StringComparison.OrdinalIgnoreCase)) return true;
         if (RequestLoggingMiddleware.HeaderCapture.IsAlwaysMasked(name)) return true;
         // As the credential words are read: without '-', '_', '.' and spaces, both Turkish i's as 'i' (a name cased under
         // tr-TR, "SİG", "CODE_VERİFİER"), so "code-verifier" and "codeVerifier" are the PKCE verifier too.

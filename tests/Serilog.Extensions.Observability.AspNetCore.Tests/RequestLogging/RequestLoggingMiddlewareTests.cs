@@ -131,6 +131,8 @@ public class RequestLoggingMiddlewareTests
     // token, which lets its holder read and send the connection's messages; ASP.NET Core reads query names in any case.
     [TestCase("/hubs/chat?id=Qk7x2mTz9bC4dE6fG8hJ1w", "/hubs/chat?id=[REDACTED]")]
     [TestCase("/hubs/chat?ID=Qk7x&access_token=t&caller=ann", "/hubs/chat?ID=[REDACTED]&access_token=[REDACTED]&caller=ann")]
+    // A name is read decoded, as SignalR's Query["id"] reads it.
+    [TestCase("/hubs/chat?%69d=Qk7x&I%64=Rm8y", "/hubs/chat?%69d=[REDACTED]&I%64=[REDACTED]")]
     [TestCase("/hubs/chat?idle=1&uid=2", "/hubs/chat?idle=1&uid=2")]
     public void OnAHubsRequestsTheConnectionTokenIsMaskedToo(string target, string expected)
     {
