@@ -317,14 +317,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// </summary>
     static void BindStrictly(IConfigurationSection section, object options, string optionsType, string description)
     {
-        // The binder's own message for an object or a list given where one value goes names the value's type
-        // ("not found on the instance of System.Boolean: 'Enabled'"), not the key.
-        foreach (var entry in section.GetChildren())
-        {
-            if (options.GetType().GetProperty(entry.Key, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase) is { } property
-                && IsSingleValue(property.PropertyType) && entry.GetChildren().Any())
-                throw new InvalidOperationException($"The \"{entry.Path}\" setting of the {description} options ({optionsType}.{property.Name}) must be a single value, not an object or a list.");
-        }
+        OneValueSettings.Check(section, options.GetType(), description);
         try
         {
             section.Bind(options, binder => binder.ErrorOnUnknownConfiguration = true);
@@ -333,13 +326,6 @@ public static class ObservabilityHostApplicationBuilderExtensions
         {
             throw new InvalidOperationException($"The \"{section.Path}\" section does not bind to the {description} options ({optionsType} property names): {ex.Message}", ex);
         }
-    }
-
-    /// <summary>Whether an option of type <paramref name="type"/> is one value in configuration (a switch, a number, a name, a duration).</summary>
-    static bool IsSingleValue(Type type)
-    {
-        type = Nullable.GetUnderlyingType(type) ?? type;
-        return type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(TimeSpan) || type == typeof(decimal);
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
+using Serilog.Extensions.Observability.AspNetCore.Hosting;
 
 namespace Serilog.Extensions.Observability.AspNetCore.Correlation;
 
@@ -21,27 +22,15 @@ internal static class CorrelationSectionBinding
         nameof(CorrelationOptions.SessionIdClaimTypes),
     ];
 
-    /// <summary>The properties whose value is one value (a name or a switch).</summary>
-    static readonly string[] Scalars =
-    [
-        nameof(CorrelationOptions.HeaderName),
-        nameof(CorrelationOptions.TrustIncomingId),
-        nameof(CorrelationOptions.UseTraceIdWhenMissing),
-        nameof(CorrelationOptions.EchoResponseHeader),
-        nameof(CorrelationOptions.EnableUserContext),
-    ];
-
     /// <summary>Binds <paramref name="section"/> onto <paramref name="options"/>; throws <see cref="InvalidOperationException"/> naming the key at fault.</summary>
     public static void Bind(IConfigurationSection section, CorrelationOptions options)
     {
+        OneValueSettings.Check(section, typeof(CorrelationOptions), "correlation");
         var lists = new List<(string Name, List<string> Names)>();
         foreach (var entry in section.GetChildren())
         {
             if (string.Equals(entry.Key, nameof(CorrelationOptions.Logger), StringComparison.OrdinalIgnoreCase))
                 throw Error(entry, "cannot be set in configuration: the logger is set in code (UseCorrelation(o => o.Logger = ...)).");
-            // The binder's own message for these names the type ("System.Boolean: '0'"), not the key.
-            if (Array.Exists(Scalars, name => string.Equals(name, entry.Key, StringComparison.OrdinalIgnoreCase)) && entry.GetChildren().Any())
-                throw Error(entry, "must be a single value, not an object or a list.");
             if (Array.Find(Lists, name => string.Equals(name, entry.Key, StringComparison.OrdinalIgnoreCase)) is not { } list)
                 continue;
             var entries = entry.GetChildren().ToList();
