@@ -12,8 +12,9 @@ namespace Serilog.Extensions.Observability.PerformanceTests.RollingJson;
 /// this process with what the benchmark cannot show beside it, to tell where the time goes on a given machine:
 /// the caller's latency percentiles, the CPU time of the caller and of the sink's writer thread, the queue length
 /// (sampled every millisecond through the sink's public gauge), GC pauses and collections, and minor page faults.
-/// <code>build/bench.sh sink-diagnostics [null|rolling-json|trivial-formatter] [rounds]</code>
+/// <code>build/bench.sh sink-diagnostics [null|rolling-json|trivial-formatter|caller-format] [rounds]</code>
 /// <c>trivial-formatter</c> is our sink with a formatter that writes <c>{}</c>: the writer's cost without CLEF.
+/// <c>caller-format</c> is an experiment (<see cref="CallerFormattingSink"/>): the caller formats, the writer copies bytes.
 /// Linux only for the per-thread CPU and page-fault columns (read from /proc); elsewhere they print as -1.
 /// </summary>
 static class SinkDiagnostics
@@ -34,12 +35,15 @@ static class SinkDiagnostics
     static string RunOnce(string mode, int round)
     {
         var folder = FileSinkPeers.FreshFolder("diagnostics");
+        CallerFormattingSink? experiment = null;
         var logger = mode switch
         {
             "null" => FileSinkPeers.NullSink(),
             "rolling-json" => FileSinkPeers.RollingJson(folder),
+            "caller-format" => new LoggerConfiguration().MinimumLevel.Information()
+                .WriteTo.Sink(experiment = new CallerFormattingSink(Path.Combine(folder, "experiment.json"))).CreateLogger(),
             "trivial-formatter" => FileSinkPeers.RollingJson(folder, new RollingJsonOptions { Formatter = new TrivialFormatter() }),
-            _ => throw new ArgumentException($"Unknown mode '{mode}': use null, rolling-json or trivial-formatter.", nameof(mode)),
+            _ => throw new ArgumentException($"Unknown mode '{mode}': use null, rolling-json, trivial-formatter or caller-format.", nameof(mode)),
         };
 
         using var queue = new QueueSampler();
@@ -78,7 +82,8 @@ static class SinkDiagnostics
             + $" | CPU: caller (GC included) {caller} ms, writer {writer} ms while producing, process {process.TotalMilliseconds:F0} ms"
             + $" | queue p50 {queueLengths.P50} p90 {queueLengths.P90} max {queueLengths.Max}"
             + $" | GC pause {(GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds:F0} ms, gen0/1/2 {GC.CollectionCount(0) - gcBefore.Item1}/{GC.CollectionCount(1) - gcBefore.Item2}/{GC.CollectionCount(2) - gcBefore.Item3}"
-            + $" | minor faults {(faults < 0 ? -1 : faults - faultsBefore)}";
+            + $" | minor faults {(faults < 0 ? -1 : faults - faultsBefore)}"
+            + (experiment is null ? "" : $" | dropped {Interlocked.Read(ref experiment.Dropped):N0}");
     }
 
     /// <summary>CPU milliseconds (user + system) of each live thread of this process, keyed by "tid:name".</summary>
