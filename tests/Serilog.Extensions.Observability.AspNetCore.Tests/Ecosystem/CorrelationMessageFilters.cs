@@ -4,6 +4,7 @@ namespace Serilog.Extensions.Observability.AspNetCore.Tests.Ecosystem;
 
 // README: begin
 using MassTransit;
+using MassTransit.Configuration;
 using Serilog.Extensions.Observability.Enrichers;
 using Serilog.Extensions.Observability.Timing;
 
@@ -28,14 +29,26 @@ public sealed class CorrelationSendFilter<T> : IFilter<SendContext<T>>, IFilter<
     public void Probe(ProbeContext context) => context.CreateFilterScope("correlationSend");
 }
 
-// Consuming it: that id (a new one when it has none or it is not valid), no user, and a timer for the message.
-public sealed class CorrelationConsumeFilter<T> : IFilter<ConsumeContext<T>> where T : class
+// Consuming it: that id (a new one when it has none or it is not valid) and no user, for all of the message's attempts
+// and MassTransit's own reports of them (R-RETRY, R-FAULT).
+public sealed class CorrelationConsumeFilter : IFilter<ConsumeContext>
 {
-    public async Task Send(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
+    public async Task Send(ConsumeContext context, IPipe<ConsumeContext> next)
     {
         using var correlation = CorrelationPropagation.BeginFrom(context.Headers,
             static (headers, name) => headers.TryGetHeader(name, out var value) ? value as string : null);
         using var user = UserContext.Begin(userId: null);
+        await next.Send(context);
+    }
+
+    public void Probe(ProbeContext context) => context.CreateFilterScope("correlationConsume");
+}
+
+// Timing it: a summary for each message a consumer consumes (for each attempt when a retry runs outside it).
+public sealed class ConsumeTimerFilter<T> : IFilter<ConsumeContext<T>> where T : class
+{
+    public async Task Send(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
+    {
         using var timer = PipelineTimer.Begin(Name);
         try
         {
@@ -49,7 +62,7 @@ public sealed class CorrelationConsumeFilter<T> : IFilter<ConsumeContext<T>> whe
         }
     }
 
-    public void Probe(ProbeContext context) => context.CreateFilterScope("correlationConsume");
+    public void Probe(ProbeContext context) => context.CreateFilterScope("consumeTimer");
 
     // The timer's name: the message type's, with its type arguments (Fault<ReportRequested>, not Fault`1).
     static readonly string Name = NameOf(typeof(T));
@@ -57,5 +70,18 @@ public sealed class CorrelationConsumeFilter<T> : IFilter<ConsumeContext<T>> whe
     static string NameOf(Type type) => type.IsGenericType
         ? $"{type.Name.Split('`')[0]}<{string.Join(", ", type.GetGenericArguments().Select(NameOf))}>"
         : type.Name;
+}
+
+public static class MessageCorrelationConfigurationExtensions
+{
+    // The send filter for both: UseSendFilter alone does not see Publish. The consume filter goes before the message
+    // type router (MassTransit's UseServiceScope registers its filter there too), so outside every UseMessageRetry.
+    public static void UseMessageCorrelation(this IBusFactoryConfigurator cfg, IRegistrationContext context)
+    {
+        cfg.UseSendFilter(typeof(CorrelationSendFilter<>), context);
+        cfg.UsePublishFilter(typeof(CorrelationSendFilter<>), context);
+        cfg.AddPrePipeSpecification(new FilterPipeSpecification<ConsumeContext>(new CorrelationConsumeFilter()));
+        cfg.UseConsumeFilter(typeof(ConsumeTimerFilter<>), context);
+    }
 }
 // README: end

@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using System.Text.Json;
 using MassTransit;
+using MassTransit.Configuration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -24,8 +25,10 @@ namespace Serilog.Extensions.Observability.AspNetCore.Tests.Ecosystem;
 /// CLEF to a RollingJson file, <c>UseCorrelation()</c>, <c>UseSerilogRequestLogging()</c>, on real Kestrel, with
 /// <c>AddMassTransit()</c> and one receive endpoint that consumes one message at a time. A request publishes or sends a
 /// message; the consumer logs through <c>ILogger&lt;T&gt;</c> and signals the test. Without filters a consumer's events
-/// carry nothing of the request; with the README's <see cref="CorrelationSendFilter{T}"/> and
-/// <see cref="CorrelationConsumeFilter{T}"/> they carry the request's correlation id. Asserted on the file's lines.
+/// carry nothing of the request; with the README's filters (<see cref="CorrelationSendFilter{T}"/>,
+/// <see cref="CorrelationConsumeFilter"/> and <see cref="ConsumeTimerFilter{T}"/>, registered by
+/// <see cref="MessageCorrelationConfigurationExtensions.UseMessageCorrelation"/>) they carry the request's correlation
+/// id. Asserted on the file's lines.
 /// </summary>
 [NonParallelizable] // Log.Logger and ActivityListeners are process-wide.
 public class MassTransitTests
@@ -119,11 +122,16 @@ public class MassTransitTests
             x.UsingInMemory((context, cfg) =>
             {
                 if (retry == Retry.BusBeforeTheFilters) cfg.UseMessageRetry(r => r.Immediate(2));
-                if (withFilters)
+                if (withFilters && publishFilter)
                 {
+                    cfg.UseMessageCorrelation(context);
+                }
+                else if (withFilters)
+                {
+                    // UseMessageCorrelation() without its publish filter.
                     cfg.UseSendFilter(typeof(CorrelationSendFilter<>), context);
-                    if (publishFilter) cfg.UsePublishFilter(typeof(CorrelationSendFilter<>), context);
-                    cfg.UseConsumeFilter(typeof(CorrelationConsumeFilter<>), context);
+                    cfg.AddPrePipeSpecification(new FilterPipeSpecification<ConsumeContext>(new CorrelationConsumeFilter()));
+                    cfg.UseConsumeFilter(typeof(ConsumeTimerFilter<>), context);
                 }
                 if (retry == Retry.BusAfterTheFilters) cfg.UseMessageRetry(r => r.Immediate(2));
                 cfg.ConfigureEndpoints(context);
@@ -428,7 +436,7 @@ public class MassTransitTests
     [TestCase(Retry.BusAfterTheFilters)]
     [TestCase(Retry.EndpointsCallback)]
     [TestCase(Retry.Consumer)]
-    public async Task WithTheFiltersEveryAttemptOfARetriedMessageAndItsFaultCarryTheMessagesCorrelationId(Retry retry)
+    public async Task WithTheFiltersEveryAttemptOfARetriedMessageAndMassTransitsRetryAndFaultReportsCarryTheMessagesCorrelationId(Retry retry)
     {
         List<JsonElement> events;
         await using (var app = await StartAsync(withFilters: true, retry: retry))
@@ -438,6 +446,9 @@ public class MassTransitTests
             await app.Probe.WaitAsync("once");
             await PostAsync(app, "/reports/always?failAttempts=3", "request-always");
             await app.Probe.WaitAsync("fault:always");
+            // Sent outside any scope and trace: no header, a new id for the message.
+            await app.Bus.Publish(new ReportRequested("unscoped") { FailAttempts = 1 });
+            await app.Probe.WaitAsync("unscoped");
             await app.Bus.Publish(new ReportRequested("next"));
             await app.Probe.WaitAsync("next");
             events = await app.StopAndReadAsync();
@@ -450,8 +461,9 @@ public class MassTransitTests
                 && Prop(e, "@mt")!.StartsWith(prefix, StringComparison.Ordinal)).ToList();
         var retries = Reports("Warning", "R-RETRY");
         var fault = Reports("Error", "R-FAULT").Single();
+        var unscoped = Attempts("unscoped").Select(e => Prop(e, "CorrelationId")).Distinct().ToList();
+        var next = Prop(Consumer(events, "next"), "CorrelationId");
         var outcomes = Summaries<ReportRequested>(events).Select(e => (Prop(e, "CorrelationId"), Prop(e, "Outcome"))).ToList();
-        var onTheConsumer = retry == Retry.Consumer;
         Assert.Multiple(() =>
         {
             Assert.That(Attempts("once").Select(e => Prop(e, "Attempt")), Is.EqualTo(new[] { "1", "2" }));
@@ -459,33 +471,33 @@ public class MassTransitTests
             Assert.That(Attempts("always").Select(e => Prop(e, "Attempt")), Is.EqualTo(new[] { "1", "2", "3" }));
             Assert.That(Attempts("always").Select(e => Prop(e, "CorrelationId")), Has.All.EqualTo("request-always"));
             Assert.That(Prop(FaultConsumer(events, "always"), "CorrelationId"), Is.EqualTo("request-always"));
-            Assert.That(Prop(Consumer(events, "next"), "CorrelationId"), Does.Match("^[0-9a-f]{32}$"));
-            Assert.That(retries, Has.Count.EqualTo(2), "one R-RETRY per message that failed an attempt");
+            Assert.That(Attempts("unscoped"), Has.Count.EqualTo(2));
+            Assert.That(unscoped, Has.Count.EqualTo(1), "one new id for all of a message's attempts");
+            Assert.That(unscoped, Has.All.Match("^[0-9a-f]{32}$"));
+            Assert.That(next, Does.Match("^[0-9a-f]{32}$").And.Not.EqualTo(unscoped.FirstOrDefault()));
+            // MassTransit's own reports of the retry and of the fault are in the message's correlation, wherever the
+            // retry is configured.
+            Assert.That(retries.Select(e => Prop(e, "CorrelationId")),
+                Is.EqualTo(new[] { "request-once", "request-always", unscoped.FirstOrDefault() }),
+                "one R-RETRY per message that failed an attempt");
             Assert.That(Prop(fault, "@x"), Does.Contain("Attempt 3 failed."));
-            if (onTheConsumer)
-            {
-                // The retry runs inside the consume filter: MassTransit's own reports are in the message's correlation,
-                // and one summary covers all of a message's attempts.
-                Assert.That(retries.Select(e => Prop(e, "CorrelationId")), Is.EqualTo(new[] { "request-once", "request-always" }));
-                Assert.That(Prop(fault, "CorrelationId"), Is.EqualTo("request-always"));
-                Assert.That(outcomes, Is.EqualTo(new[]
+            Assert.That(Prop(fault, "CorrelationId"), Is.EqualTo("request-always"));
+            Assert.That(outcomes, Is.EqualTo(retry == Retry.Consumer
+                // The retry runs inside the timer: one summary covers all of a message's attempts.
+                ? new[]
                 {
-                    ("request-once", "completed"), ("request-always", "failed"), (Prop(Consumer(events, "next"), "CorrelationId"), "completed"),
-                }));
-            }
-            else
-            {
-                // The retry runs outside it, whichever is configured first: each attempt passes the filter again (a
-                // summary each), and MassTransit's reports of the retry and of the fault are written outside the scope.
-                Assert.That(retries.Select(e => Prop(e, "CorrelationId")), Has.All.Null);
-                Assert.That(Prop(fault, "CorrelationId"), Is.Null);
-                Assert.That(outcomes, Is.EqualTo(new[]
+                    ("request-once", "completed"), ("request-always", "failed"),
+                    (unscoped.FirstOrDefault(), "completed"), (next, "completed"),
+                }
+                // It runs outside it, whichever is configured first: each attempt passes the timer again (a summary
+                // each).
+                : new[]
                 {
                     ("request-once", "failed"), ("request-once", "completed"),
                     ("request-always", "failed"), ("request-always", "failed"), ("request-always", "failed"),
-                    (Prop(Consumer(events, "next"), "CorrelationId"), "completed"),
+                    (unscoped.FirstOrDefault(), "failed"), (unscoped.FirstOrDefault(), "completed"),
+                    (next, "completed"),
                 }));
-            }
         });
     }
 
