@@ -172,7 +172,8 @@ sealed class ValueDetectors
     /// Masks the value of every <c>key=value</c> pair whose key the rules call sensitive. A key is up to
     /// <see cref="MaximumKeyWords"/> words of letters, digits, <c>_</c>, <c>-</c> and <c>.</c> joined by single spaces,
     /// right before the <c>=</c> (spaces and tabs around it allowed). A quoted value runs through its closing quote, a value in braces (ODBC's <c>Pwd={a;b}</c>) through its closing brace. An unquoted
-    /// value runs, in a query (key after <c>?</c> or <c>&amp;</c>), to the next <c>&amp; #</c> or white space; after a
+    /// value runs, in a query or a fragment (key after <c>?</c>, <c>&amp;</c> or <c>#</c>, or a form body's first key:
+    /// see <see cref="ValueEnds.FormPairEnd"/>), to the next <c>&amp; #</c> or white space; after a
     /// <c>;</c>, or when a <c>;</c> comes before the next pair, to the next <c>;</c> or line break (a connection string's
     /// value may hold spaces, commas and brackets); otherwise to white space or <c>;</c>. A quote followed by white space
     /// or closing punctuation ends it in every case (JSON or XML around the text). <c>==</c> and <c>=&gt;</c> are not
@@ -218,7 +219,18 @@ sealed class ValueDetectors
             if (valueEnd == valueStart) continue;
             lastValueStart = valueStart;
             lastValueEnd = valueEnd;
-            if (!operatorLike && (keyStart == keyEnd || !IsSensitiveKey(keys, text, keyStart, keyEnd))) continue;
+            if (!operatorLike && (keyStart == keyEnd || !IsSensitiveKey(keys, text, keyStart, keyEnd)))
+            {
+                // The first pair of a form-encoded body ("code=abc&state=xyz") has no '?' or '&' before its key, after
+                // which alone the one-time values of sign-in protocols are sensitive: those are read here, up to the
+                // '&'. A key sensitive anywhere (password) is not: its value was read above, running on past an '&'
+                // as a connection string's may ("Password=a&b=c;Server=db").
+                if (keyEnd != equals || valueStart != equals + 1) continue;
+                var formKeyStart = FormKeyStart(text, bound, equals);
+                var formValueEnd = ends.FormPairEnd(text, formKeyStart, valueStart);
+                if (formValueEnd < 0 || !keys.IsSensitiveQueryKey(text.Substring(formKeyStart, equals - formKeyStart))) continue;
+                valueEnd = lastValueEnd = formValueEnd;
+            }
 
             valueEnd = WithSchemeCredential(text, keyStart, keyEnd, valueStart, valueEnd);
             var value = text.Substring(valueStart, valueEnd - valueStart);
@@ -318,23 +330,38 @@ sealed class ValueDetectors
     /// </summary>
     bool IsMask(string value) => _masker.Fixed.Value is string mask && string.Equals(value, mask, StringComparison.Ordinal);
 
-    /// <summary>Whether the key between the two indexes is sensitive, as a query parameter when <c>?</c> or <c>&amp;</c> precedes it.</summary>
+    /// <summary>
+    /// Whether the key between the two indexes is sensitive, as a query parameter when <c>?</c>, <c>&amp;</c> or <c>#</c>
+    /// precedes it: the implicit and hybrid flows of OAuth 2.0 and OpenID Connect return their credentials in the
+    /// fragment (<c>/cb#code=...&amp;state=...</c>), in a query's form.
+    /// </summary>
     static bool IsSensitiveKey(KeyMatcher keys, string text, int keyStart, int keyEnd)
     {
         var key = text.Substring(keyStart, keyEnd - keyStart);
-        return keyStart > 0 && text[keyStart - 1] is '?' or '&' ? keys.IsSensitiveQueryKey(key) : keys.IsSensitiveTextKey(key);
+        return IsQuerySeparator(text, keyStart) ? keys.IsSensitiveQueryKey(key) : keys.IsSensitiveTextKey(key);
+    }
+
+    /// <summary>Whether a query's or a fragment's separator (<c>?</c>, <c>&amp;</c>, <c>#</c>) comes right before <paramref name="keyStart"/>.</summary>
+    static bool IsQuerySeparator(string text, int keyStart) => keyStart > 0 && text[keyStart - 1] is '?' or '&' or '#';
+
+    /// <summary>The start of the key of a form's pair: the key characters right before the <c>=</c>, no space among them.</summary>
+    static int FormKeyStart(string text, int bound, int equals)
+    {
+        var start = equals;
+        while (start > bound && IsKeyChar(text[start - 1])) start--;
+        return start;
     }
 
     /// <summary>
-    /// <see cref="IsSensitiveKey"/> for a percent-encoded pair: a query parameter when <c>%3F</c>, <c>%26</c>, <c>?</c> or
-    /// <c>&amp;</c> precedes the key.
+    /// <see cref="IsSensitiveKey"/> for a percent-encoded pair: a query parameter when <c>%3F</c>, <c>%26</c>, <c>%23</c>,
+    /// <c>?</c>, <c>&amp;</c> or <c>#</c> precedes the key.
     /// </summary>
     static bool IsSensitiveEncodedKey(KeyMatcher keys, string text, int keyStart, int keyEnd)
     {
         var key = text.Substring(keyStart, keyEnd - keyStart);
-        var inQuery = (keyStart > 0 && text[keyStart - 1] is '?' or '&')
+        var inQuery = IsQuerySeparator(text, keyStart)
             || (keyStart >= 3 && text[keyStart - 3] == '%' && (text[keyStart - 2] == '3' && text[keyStart - 1] is 'F' or 'f'
-                                                               || text[keyStart - 2] == '2' && text[keyStart - 1] == '6'));
+                                                               || text[keyStart - 2] == '2' && text[keyStart - 1] is '6' or '3'));
         return inQuery ? keys.IsSensitiveQueryKey(key) : keys.IsSensitiveTextKey(key);
     }
 
@@ -441,6 +468,8 @@ sealed class ValueDetectors
     struct ValueEnds
     {
         int _queryStart, _queryEnd, _connectionStart, _connectionEnd, _plainStart, _plainEnd;
+        int _formAmpersand;
+        bool _pairAfterFormAmpersand;
 
         public int Find(string text, int keyStart, int start)
         {
@@ -486,9 +515,37 @@ sealed class ValueDetectors
             return end;
         }
 
+        /// <summary>
+        /// The end of the value starting at <paramref name="start"/> when its pair is a form-encoded body's first
+        /// (<c>code=abc&amp;state=xyz</c>): its key, at <paramref name="keyStart"/>, comes first in the text or after white
+        /// space or a quote, and its value, read as a query's, is followed by <c>&amp;</c> and another <c>key=</c>; else -1.
+        /// </summary>
+        public int FormPairEnd(string text, int keyStart, int start)
+        {
+            if (keyStart == start - 1 || (keyStart > 0 && !char.IsWhiteSpace(text[keyStart - 1]) && text[keyStart - 1] is not ('"' or '\'')))
+                return -1;
+            if (start >= text.Length || text[start] is '"' or '\'' or '{') return -1;
+            if (start < _queryStart || start >= _queryEnd)
+            {
+                _queryStart = start;
+                _queryEnd = Scan(text, start, ValueKind.Query);
+            }
+            var end = _queryEnd;
+            if (end >= text.Length || text[end] != '&') return -1;
+            // Values that share an end share the pair after it: it is read once.
+            if (end != _formAmpersand)
+            {
+                _formAmpersand = end;
+                var i = end + 1;
+                while (i < text.Length && IsKeyChar(text[i])) i++;
+                _pairAfterFormAmpersand = i > end + 1 && i < text.Length && text[i] == '=';
+            }
+            return _pairAfterFormAmpersand && end > start ? end : -1;
+        }
+
         static ValueKind KindOf(string text, int keyStart)
         {
-            if (keyStart > 0 && text[keyStart - 1] is '?' or '&') return ValueKind.Query;
+            if (IsQuerySeparator(text, keyStart)) return ValueKind.Query;
             var before = keyStart;
             while (before > 0 && text[before - 1] is ' ' or '\t') before--;
             return before > 0 && text[before - 1] == ';' ? ValueKind.Connection : ValueKind.Plain;

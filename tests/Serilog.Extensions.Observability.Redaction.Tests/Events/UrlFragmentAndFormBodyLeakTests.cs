@@ -1,0 +1,112 @@
+using Serilog.Extensions.Observability.Redaction.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Redaction.Tests.Events;
+
+/// <summary>
+/// Credentials in URL text an application logs itself, through the whole documented configuration with the detectors
+/// <c>WithObservability()</c> turns on: the fragment of an OAuth 2.0 implicit or OpenID Connect hybrid redirect, a
+/// form-encoded body whose first key is sensitive, and percent-encoded text the e-mail detector reads.
+/// </summary>
+public class UrlFragmentAndFormBodyLeakTests
+{
+    const string Mask = RedactionOptions.DefaultMask;
+
+    static void AsWithObservability(RedactionOptions options)
+    {
+        options.DetectEmbeddedCredentials = true;
+        options.DetectJwts = true;
+    }
+
+    static string Log(string text, Action<RedactionOptions>? configure = null) =>
+        Capture.AllPiecesOutput(l => l.Information("Redirect {Location}", text), configure ?? AsWithObservability);
+
+    // The implicit and hybrid flows return the credentials in the fragment (response_mode=fragment): the first one
+    // follows '#', not '?' or '&'.
+    [TestCase("https://app/signin-oidc#code=fa-code-1&state=fa-state-1&session_state=ss.1", "session_state=ss.1")]
+    [TestCase("https://app/cb#state=fa-state-2&code=fa-code-2", "https://app/cb#state=")]
+    [TestCase("#code=fa-code-3&id_token=fa-idt-3&state=fa-state-3", "#code=")]
+    [TestCase("Location: https://app/cb?lang=en#nonce=fa-nonce-4&code=fa-code-4 sent", " sent")]
+    public void OneTimeValuesInAFragmentAreMasked(string location, string kept)
+    {
+        var written = Log(location);
+
+        Assert.That(written, Does.Not.Contain("fa-code").And.Not.Contain("fa-state").And.Not.Contain("fa-nonce").And.Not.Contain("fa-idt"));
+        Assert.That(written, Does.Contain(kept));
+    }
+
+    // An access token in a fragment was masked with the rest of the fragment after it: the parameters beside it are
+    // kept as they are in a query.
+    [Test]
+    public void AFragmentsOtherParametersAreKeptBesideAMaskedToken()
+    {
+        var written = Log("https://app/cb#access_token=fb-at-1&token_type=Bearer&expires_in=3600&scope=openid");
+
+        Assert.That(written, Does.Not.Contain("fb-at-1"));
+        Assert.That(written, Does.Contain("#access_token=" + Mask + "&token_type=Bearer&expires_in=3600&scope=openid"));
+    }
+
+    // A redirect URL carried in another URL's query has its fragment percent-encoded too.
+    [Test]
+    public void OneTimeValuesInAPercentEncodedFragmentAreMasked()
+    {
+        var written = Log("/login?returnUrl=%2Fcb%23code%3Dfc-code-1%26state%3Dfc-state-1");
+
+        Assert.That(written, Does.Not.Contain("fc-code-1").And.Not.Contain("fc-state-1"));
+        Assert.That(written, Does.Contain("%2Fcb%23code%3D" + Mask + "%26state%3D" + Mask));
+    }
+
+    [Test]
+    public void AFragmentInTheTemplatesTextMasksTheHoleAfterACode()
+    {
+        var written = Capture.AllPiecesOutput(
+            l => l.Information("Redirecting to {Callback}#code={AuthCode}&state={Flow}", "https://app/cb", "fd-code-1", "fd-state-1"),
+            AsWithObservability);
+
+        Assert.That(written, Does.Not.Contain("fd-code-1").And.Not.Contain("fd-state-1"));
+        Assert.That(written, Does.Contain("https://app/cb"));
+    }
+
+    // A form-encoded body (a token request, SAML's POST binding, a device flow poll) logged whole: its first key has
+    // nothing before it.
+    [TestCase("code=fe-code-1&state=fe-state-1&redirect_uri=https%3A%2F%2Fapp%2Fcb", "&redirect_uri=https%3A%2F%2Fapp%2Fcb")]
+    [TestCase("SAMLResponse=PHNhbWxwZmVzYW1s%3D&RelayState=fe-relay-1", "SAMLResponse=")]
+    [TestCase("device_code=fe-device-1&client_id=tv&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code", "&client_id=tv")]
+    [TestCase("token request body code_verifier=fe-verifier-1&code=fe-code-2&client_id=web failed", "&client_id=web failed")]
+    [TestCase("body 'nonce=fe-nonce-1&client_id=web'", "&client_id=web'")]
+    public void OneTimeValuesAsTheFirstKeyOfAFormBodyAreMasked(string body, string kept)
+    {
+        var written = Log(body);
+
+        Assert.That(written, Does.Not.Contain("fe-").And.Not.Contain("PHNhbWxw"));
+        Assert.That(written, Does.Contain(kept));
+    }
+
+    // A key that is sensitive everywhere keeps the value it had: up to white space, over the '&' pairs after it, since
+    // outside a query a password may hold "&x=" (a connection string that starts with it). Only one-time values, which
+    // are sensitive only in a query, are read as a form's first pair.
+    [TestCase("password=ff-pw-1&user=ann", "password=" + Mask)]
+    [TestCase("Password=ff-pw-2&b=c;Server=db", "Password=" + Mask + ";Server=db")]
+    public void APasswordAsTheFirstKeyIsMaskedAsBefore(string body, string expected)
+    {
+        var written = Log(body);
+
+        Assert.That(written, Does.Not.Contain("ff-pw"));
+        Assert.That(written, Does.Contain("\"" + expected + "\""));
+    }
+
+    // Only a form body: the names are ordinary anywhere else, and an excluded key keeps its value in a form too.
+    [TestCase("job state=Running code=42 nonce=7")]
+    [TestCase("state=open")]
+    [TestCase("code=42 & state=open")]
+    [TestCase("issue #42 state=open&page=2 was closed", "state")]
+    public void OrdinaryTextKeepsItsValues(string text, string? excluded = null)
+    {
+        var written = Log(text, o =>
+        {
+            AsWithObservability(o);
+            if (excluded is not null) o.ExcludedKeys.Add(excluded);
+        });
+
+        Assert.That(written, Does.Contain("\"" + text + "\"").And.Not.Contain(Mask));
+    }
+}
