@@ -15,8 +15,11 @@ static partial class DetectorPatterns
     public const string Card = @"(?<!\p{Nd})\p{Nd}(?:[ -]?\p{Nd}){12,18}(?!\p{Nd})";
     public const string Jwt = @"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*";
     public const string Bearer = @"(?<scheme>\bbearer\s+)[A-Za-z0-9\-._~+/]{8,}=*";
-    // '@' or its percent-encoded form: an address in a URL's query (OpenID Connect's login_hint=ann%40example.com).
-    public const string Email = @"[A-Za-z0-9._%+-]{1,64}(?:@|%40)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}";
+    // '@' or its percent-encoded form: an address in a URL's query (OpenID Connect's login_hint=ann%40example.com). In
+    // the local part a '%' that starts an escape stands only for a character the part may hold ('+' %2B, '-' %2D, '.'
+    // %2E, '%' %25, '_' %5F), and the part does not start inside an escape: an encoded path or query before the address
+    // ("%2Fhome%3Fa%3Db%40c.com", "/users%2F%40me.json") is not read as its local part.
+    public const string Email = @"(?!(?<=%)[0-9A-Fa-f]{2}|(?<=%[0-9A-Fa-f])[0-9A-Fa-f])(?:[A-Za-z0-9._+-]|%(?:2[5BbDdEe]|5[Ff]|(?![0-9A-Fa-f]{2}))){1,64}(?:@|%40)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}";
 
     public const RegexOptions BuiltIn = RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture;
     public const RegexOptions BearerOptions = BuiltIn | RegexOptions.IgnoreCase;

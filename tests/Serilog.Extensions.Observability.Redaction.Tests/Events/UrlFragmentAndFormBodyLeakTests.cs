@@ -109,4 +109,26 @@ public class UrlFragmentAndFormBodyLeakTests
 
         Assert.That(written, Does.Contain("\"" + text + "\"").And.Not.Contain(Mask));
     }
+
+    // The e-mail detector reads a percent-encoded '@' (%40): an address in a query (login_hint=ann%40example.com).
+    // Its local part ran back over the escapes of the text before it, so an encoded path lost its readable parts.
+    [TestCase("GET /login?returnUrl=%2Fprofile%2Fann%40corp%2Fsettings%3Ftab%3Dteam%40acme.io 302",
+        "GET /login?returnUrl=%2Fprofile%2Fann%40corp%2Fsettings%3Ftab%3D" + Mask + " 302")]
+    [TestCase("returnUrl=%2Fhome%3Fa%3Db%40c.com", "returnUrl=%2Fhome%3Fa%3D" + Mask)]
+    [TestCase("GET /search?q=hello%20%40dotnet.net 200", "GET /search?q=hello%20%40dotnet.net 200")]
+    [TestCase("GET /users%2F%40me.json 200", "GET /users%2F%40me.json 200")]
+    [TestCase("returnUrl=%2Fhome%3Fa%3Db%40c", "returnUrl=%2Fhome%3Fa%3Db%40c")]
+    // Addresses, encoded or not, are masked whole.
+    [TestCase("login_hint=user%40example.com", "login_hint=" + Mask)]
+    [TestCase("/logout?logout_hint=ANN%2BX%40Example.CO.UK", "/logout?logout_hint=" + Mask)]
+    [TestCase("to=ann.lee%2Bbills%40example.com&x=1", "to=" + Mask + "&x=1")]
+    [TestCase("mail ann%x@example.com", "mail " + Mask)]
+    [TestCase("mail 100%ann@example.com", "mail " + Mask)]
+    [TestCase("next=%2Fmail%2Fann.lee@example.com", "next=%2Fmail%2F" + Mask)]
+    public void PercentEncodedTextIsMaskedOnlyWhereItHoldsAnAddress(string text, string expected)
+    {
+        var written = Log(text, o => o.DetectEmailAddresses = true);
+
+        Assert.That(written, Does.Contain("\"" + expected + "\""));
+    }
 }
