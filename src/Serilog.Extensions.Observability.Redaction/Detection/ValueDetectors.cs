@@ -341,8 +341,14 @@ sealed class ValueDetectors
         return IsQuerySeparator(text, keyStart) ? keys.IsSensitiveQueryKey(key) : keys.IsSensitiveTextKey(key);
     }
 
-    /// <summary>Whether a query's or a fragment's separator (<c>?</c>, <c>&amp;</c>, <c>#</c>) comes right before <paramref name="keyStart"/>.</summary>
-    static bool IsQuerySeparator(string text, int keyStart) => keyStart > 0 && text[keyStart - 1] is '?' or '&' or '#';
+    /// <summary>
+    /// Whether a query's or a fragment's separator (<c>?</c>, <c>&amp;</c>, <c>#</c>) comes right before
+    /// <paramref name="keyStart"/>, or an <c>&amp;</c> escaped as HTML and XML escape it in a URL they hold
+    /// (<c>href="/cb?code=x&amp;amp;state=y"</c>).
+    /// </summary>
+    static bool IsQuerySeparator(string text, int keyStart) =>
+        keyStart > 0 && (text[keyStart - 1] is '?' or '&' or '#'
+                         || (text[keyStart - 1] == ';' && keyStart >= 5 && text.AsSpan(keyStart - 5, 4).Equals("&amp", StringComparison.OrdinalIgnoreCase)));
 
     /// <summary>The start of the key of a form's pair: the key characters right before the <c>=</c>, no space among them.</summary>
     static int FormKeyStart(string text, int bound, int equals)

@@ -66,6 +66,18 @@ public class UrlFragmentAndFormBodyLeakTests
         Assert.That(written, Does.Contain("https://app/cb"));
     }
 
+    // A URL written into HTML or XML (a redirect page's link, a SAML metadata or configuration document) has its '&'
+    // escaped: the key after "&amp;" is a query parameter as it is after '&'.
+    [TestCase("<a href=\"https://app/cb?code=fg-code-1&amp;state=fg-state-1&amp;session_state=ss.1\">", "&amp;session_state=ss.1\">")]
+    [TestCase("<Location>https://app/cb#id=7&amp;nonce=fg-nonce-1</Location>", "#id=7&amp;nonce=")]
+    public void OneTimeValuesAfterAnEscapedAmpersandAreMasked(string markup, string kept)
+    {
+        var written = Log(markup);
+
+        Assert.That(written, Does.Not.Contain("fg-"));
+        Assert.That(written, Does.Contain(kept));
+    }
+
     // A form-encoded body (a token request, SAML's POST binding, a device flow poll) logged whole: its first key has
     // nothing before it.
     [TestCase("code=fe-code-1&state=fe-state-1&redirect_uri=https%3A%2F%2Fapp%2Fcb", "&redirect_uri=https%3A%2F%2Fapp%2Fcb")]
