@@ -569,7 +569,7 @@ sealed class ValueDetectors
                     if (char.IsWhiteSpace(c) || c is '&' or '#' or '<' or '>') return end;
                     continue;
                 }
-                if (c is ';' or '\r' or '\n') return end;
+                if ((c == ';' && !EndsCharacterReference(text, end)) || c is '\r' or '\n') return end;
                 // Plain text: white space ends the value unless a ';' comes before the next pair or line, as in a
                 // connection string whose password holds spaces ("Password=correct horse;Server=db").
                 if (kind == ValueKind.Plain && char.IsWhiteSpace(c))
@@ -579,6 +579,35 @@ sealed class ValueDetectors
                 }
             }
             return end;
+        }
+
+        /// <summary>
+        /// Whether the <c>;</c> at <paramref name="semicolon"/> ends an XML or HTML character reference (<c>&amp;amp;</c>,
+        /// <c>&amp;lt;</c>, <c>&amp;gt;</c>, <c>&amp;quot;</c>, <c>&amp;apos;</c>, <c>&amp;#38;</c>, <c>&amp;#x26;</c>): a
+        /// connection string written into XML escapes its password's <c>&amp;</c> so, and that <c>;</c> is part of the value.
+        /// </summary>
+        static bool EndsCharacterReference(string text, int semicolon)
+        {
+            const int LongestReference = 8; // "#x10FFFF"
+            var start = semicolon;
+            while (start > 0 && semicolon - start < LongestReference && (char.IsAsciiLetterOrDigit(text[start - 1]) || text[start - 1] == '#')) start--;
+            if (start == 0 || text[start - 1] != '&' || start == semicolon) return false;
+            var name = text.AsSpan(start, semicolon - start);
+            if (name[0] == '#')
+            {
+                var digits = name[1..];
+                var hex = digits.Length > 0 && digits[0] is 'x' or 'X';
+                if (hex) digits = digits[1..];
+                if (digits.Length == 0) return false;
+                foreach (var d in digits)
+                {
+                    if (!(hex ? char.IsAsciiHexDigit(d) : char.IsAsciiDigit(d))) return false;
+                }
+                return true;
+            }
+            return name.Equals("amp", StringComparison.OrdinalIgnoreCase) || name.Equals("lt", StringComparison.OrdinalIgnoreCase)
+                || name.Equals("gt", StringComparison.OrdinalIgnoreCase) || name.Equals("quot", StringComparison.OrdinalIgnoreCase)
+                || name.Equals("apos", StringComparison.OrdinalIgnoreCase);
         }
 
         static bool ClosesSurroundingQuote(string text, int index) =>
@@ -595,7 +624,7 @@ sealed class ValueDetectors
             {
                 switch (text[i])
                 {
-                    case ';': return StartsPairOrEnds(text, i + 1);
+                    case ';' when !EndsCharacterReference(text, i): return StartsPairOrEnds(text, i + 1);
                     case '=' or '\r' or '\n': return false;
                 }
             }

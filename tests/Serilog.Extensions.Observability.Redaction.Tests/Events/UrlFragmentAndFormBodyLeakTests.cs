@@ -5,7 +5,8 @@ namespace Serilog.Extensions.Observability.Redaction.Tests.Events;
 /// <summary>
 /// Credentials in URL text an application logs itself, through the whole documented configuration with the detectors
 /// <c>WithObservability()</c> turns on: the fragment of an OAuth 2.0 implicit or OpenID Connect hybrid redirect, a
-/// form-encoded body whose first key is sensitive, and percent-encoded text the e-mail detector reads.
+/// form-encoded body whose first key is sensitive, text escaped for HTML or XML, and percent-encoded text the e-mail
+/// detector reads.
 /// </summary>
 public class UrlFragmentAndFormBodyLeakTests
 {
@@ -75,6 +76,19 @@ public class UrlFragmentAndFormBodyLeakTests
         var written = Log(markup);
 
         Assert.That(written, Does.Not.Contain("fg-"));
+        Assert.That(written, Does.Contain(kept));
+    }
+
+    // A connection string written into XML (a serialized settings object, a configuration file's content) has a '&',
+    // '<' or '>' of its password escaped: the ';' that ends the escape is the password's, not the end of its value.
+    [TestCase("<ConnectionString>Server=db;User Id=sa;Password=p&amp;w0rd-fh1;Encrypt=true</ConnectionString>", "Encrypt=true</ConnectionString>")]
+    [TestCase("<add key=\"Db\" value=\"Server=db;Password=a&lt;b&gt;c&#38;d-fh2&#x26;e;Pooling=false\" />", ";Pooling=false\" />")]
+    [TestCase("password=p&amp;w-fh3 was rejected", " was rejected")]
+    public void AnXmlEscapeInAConnectionStringsPasswordIsMaskedWithIt(string text, string kept)
+    {
+        var written = Log(text);
+
+        Assert.That(written, Does.Not.Contain("-fh").And.Not.Contain("w0rd").And.Not.Contain("e;Pooling"));
         Assert.That(written, Does.Contain(kept));
     }
 
