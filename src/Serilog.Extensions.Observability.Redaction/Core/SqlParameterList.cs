@@ -18,7 +18,8 @@ namespace Serilog.Extensions.Observability.Redaction.Core;
 /// <see cref="TemplateCredentialHoles"/>), and then only when that property is a string starting with a parameter. The
 /// SQL is read as tokens, without a grammar: <c>column op @p</c>, <c>@p op column</c>, <c>INSERT INTO t (columns) ...
 /// VALUES (row), (row)</c> and SQL Server's <c>VALUES (row), (row)) AS i (columns)</c> place parameters; a sensitive
-/// column renamed in a subquery (<c>"u"."Password" AS "c1"</c>) is sensitive under its new name too.
+/// column renamed in a subquery, as it is or through an expression that yields it (<c>"u"."Password" AS "c1"</c>,
+/// <c>COALESCE("u"."ApiKey", '') AS "k"</c>), is sensitive under its new name too.
 /// </remarks>
 static class SqlParameterList
 {
@@ -53,24 +54,42 @@ static class SqlParameterList
         var namesSensitiveIdentifier = false;
         if (toPlace > 0)
         {
-            List<(string Sql, List<Token> Tokens)>? read = null;
+            List<(string Sql, List<Token> Tokens, bool NamesSensitive)>? read = null;
             // Per entry: how often the SQL names its parameter, and how many of those the reader placed.
             var occurrences = new int[entries.Count];
             var placed = new int[entries.Count];
+            var renamesFollowed = true;
             foreach (var property in properties)
             {
                 if (property.Key == listProperty || property.Value is not ScalarValue { Value: string sql } || !NamesAny(sql, list, entries)) continue;
                 var tokens = Tokenize(sql);
+                var sensitive = SensitiveTokens(tokens, sql, keys, out var namesSensitive);
                 Count(tokens, sql, list, entries, occurrences);
-                Place(tokens, sql, list, entries, states, placed, keys, SensitiveAliases(tokens, sql, keys));
-                (read ??= new()).Add((sql, tokens));
+                // Only a sensitive column can be renamed to a sensitive name.
+                List<string>? aliases = null;
+                if (namesSensitive)
+                {
+                    aliases = SensitiveAliases(tokens, sql, sensitive, out var followed);
+                    renamesFollowed &= followed;
+                }
+                Place(tokens, sql, list, entries, states, placed, keys, aliases);
+                (read ??= new()).Add((sql, tokens, namesSensitive));
             }
             Settle(list, entries, states, occurrences, placed);
+            // A secret renamed more often than the reader follows may sit under a name it took for a plain column: no
+            // value placed on one is trusted then (the SQL names a sensitive column, so each is masked below).
+            if (!renamesFollowed)
+            {
+                for (var i = 0; i < states.Length; i++)
+                {
+                    if (states[i] == 1) states[i] = 0;
+                }
+            }
             // A table that holds secrets ("ApiKeys", "ClientSecrets") may name them by its own name only ("Value",
             // "Data"): a value placed on a plain column of a statement that reads or writes such a table is masked too.
             if (read is not null && HasPlacedPlain(states))
             {
-                foreach (var (sql, tokens) in read)
+                foreach (var (sql, tokens, _) in read)
                 {
                     if (!NamesSensitiveTable(sql, tokens, keys)) continue;
                     for (var i = 0; i < states.Length; i++)
@@ -83,9 +102,9 @@ static class SqlParameterList
             // Only a value the SQL did not place makes its identifiers matter.
             if (read is not null && HasUnplaced(list, entries, states))
             {
-                foreach (var (sql, tokens) in read)
+                foreach (var (_, _, namesSensitive) in read)
                 {
-                    if (NamesSensitiveIdentifier(sql, tokens, keys))
+                    if (namesSensitive)
                     {
                         namesSensitiveIdentifier = true;
                         break;
@@ -183,14 +202,21 @@ static class SqlParameterList
         return false;
     }
 
-    static bool NamesSensitiveIdentifier(string sql, List<Token> tokens, KeyMatcher keys)
+    /// <summary>
+    /// Per token, whether it is an identifier with a sensitive name (the last part of a qualified one), read once for
+    /// every use; <paramref name="any"/> says whether one is.
+    /// </summary>
+    static bool[] SensitiveTokens(List<Token> tokens, string sql, KeyMatcher keys, out bool any)
     {
-        foreach (var token in tokens)
+        var sensitive = new bool[tokens.Count];
+        any = false;
+        for (var i = 0; i < tokens.Count; i++)
         {
+            var token = tokens[i];
             if (token.Kind is Kind.Identifier or Kind.Word && token.Length > 0 && keys.IsSensitive(sql.Substring(token.Start, token.Length)))
-                return true;
+                any = sensitive[i] = true;
         }
-        return false;
+        return sensitive;
     }
 
     static bool IsParameterStart(char c) => c is '@' or ':';
@@ -419,39 +445,148 @@ static class SqlParameterList
     const int MaximumAliases = 64;
 
     /// <summary>
-    /// The names a query gives a sensitive column (<c>SELECT "u"."Password" AS "c1"</c>: EF Core names a subquery's columns
-    /// after a projection's members), and the names given those in turn by the queries around it, up to
+    /// The names a query gives an expression that yields a sensitive column's value: <c>"u"."Password" AS "c1"</c> (EF
+    /// Core names a subquery's columns after a projection's members), and as well <c>COALESCE("u"."ApiKey", '') AS "k"</c>,
+    /// <c>CASE WHEN ... THEN "u"."Password" END AS "x"</c>, <c>"u"."ApiKey" || '' AS "y"</c>, <c>CAST(... AS TEXT) AS "c"</c>
+    /// or a scalar subquery that selects one; then the names given those in turn by the queries around it, up to
     /// <see cref="MaximumAliasLevels"/> levels: a value compared with <c>"t"."c1"</c> meets the password. Null when none.
-    /// At most <see cref="MaximumAliases"/> names, so that SQL with thousands of them costs a bounded time per name.
+    /// At most <see cref="MaximumAliases"/> names, so that SQL with thousands of them costs a bounded time per name;
+    /// <paramref name="followed"/> is false when a limit left a rename unread (the caller then trusts no plain column).
     /// </summary>
-    static List<string>? SensitiveAliases(List<Token> tokens, string sql, KeyMatcher keys)
+    /// <remarks>
+    /// A name is not scoped to its subquery: a value compared with the same name elsewhere is masked too (more than
+    /// needed, never less). What an expression only tests or orders by does not flow into its value, and does not make
+    /// its name sensitive: a <c>WHEN</c> condition, a <c>WHERE</c>, <c>ON</c>, <c>GROUP BY</c>, <c>ORDER BY</c> or
+    /// <c>HAVING</c> clause, a window's <c>OVER (...)</c>, <c>EXISTS (...)</c>; nor is a derived table's alias a column's.
+    /// </remarks>
+    static List<string>? SensitiveAliases(List<Token> tokens, string sql, bool[] sensitive, out bool followed)
     {
         List<string>? aliases = null;
+        followed = true;
+        var frames = new List<Frame>();
         // A subquery comes after the select list that renames its columns again: each pass follows one level out.
-        for (var level = 0; level < MaximumAliasLevels; level++)
+        for (var level = 0; ; level++)
         {
             var added = false;
-            for (var i = 0; i + 2 < tokens.Count && (aliases is null || aliases.Count < MaximumAliases); i++)
+            frames.Clear();
+            frames.Add(default);
+            for (var i = 0; i < tokens.Count; i++)
             {
-                if (!IsColumn(tokens, i) || !IsWord(tokens, i + 1, sql, "AS") || !IsColumn(tokens, i + 2) || tokens[i + 2].Length == 0 ||
-                    IsCastOperand(tokens, i, sql)) continue;
-                var column = sql.AsSpan(tokens[i].Start, tokens[i].Length);
-                var alias = sql.AsSpan(tokens[i + 2].Start, tokens[i + 2].Length);
-                if (IsAlias(aliases, alias) || !(IsAlias(aliases, column) || keys.IsSensitive(column.ToString()))) continue;
-                (aliases ??= new List<string>()).Add(alias.ToString());
-                added = true;
+                var token = tokens[i];
+                var top = frames.Count - 1;
+                switch (token.Kind)
+                {
+                    case Kind.Open:
+                        frames.Add(new Frame { Scope = ScopeOf(tokens, i - 1, sql) });
+                        continue;
+                    case Kind.Close:
+                        if (top == 0) continue;
+                        var closed = frames[top];
+                        frames.RemoveAt(top);
+                        if (closed.Yields && closed.Scope != Scope.Closed) frames[top - 1] = frames[top - 1].Flow();
+                        continue;
+                    case Kind.Comma:
+                        frames[top] = frames[top] with { Item = false };
+                        continue;
+                    case Kind.End:
+                        frames.Clear();
+                        frames.Add(default);
+                        continue;
+                    case Kind.Identifier or Kind.Word:
+                        break;
+                    default:
+                        continue;
+                }
+                if (token.Kind == Kind.Word && ClauseOf(tokens, i, sql) is var clause && clause != Clause.None)
+                {
+                    // A clause starts a new item; a condition's columns are tested, not yielded.
+                    frames[top] = frames[top] with { Item = false, Tested = clause == Clause.Tests };
+                    continue;
+                }
+                if (IsWord(tokens, i, sql, "WHEN"))
+                {
+                    frames[top] = frames[top] with { When = true };
+                    continue;
+                }
+                if (IsWord(tokens, i, sql, "THEN") || IsWord(tokens, i, sql, "ELSE"))
+                {
+                    frames[top] = frames[top] with { When = false };
+                    continue;
+                }
+                if (IsWord(tokens, i, sql, "AS") && IsColumn(tokens, i + 1) && tokens[i + 1].Length > 0)
+                {
+                    // CAST(x AS type) names a type; the name after AS is no column's value either way.
+                    var frame = frames[top];
+                    i++;
+                    if (frame.Scope == Scope.Cast || !frame.Item) continue;
+                    var alias = sql.AsSpan(tokens[i].Start, tokens[i].Length);
+                    if (IsAlias(aliases, alias)) continue;
+                    if (aliases is not null && aliases.Count >= MaximumAliases)
+                    {
+                        followed = false;
+                        return aliases;
+                    }
+                    (aliases ??= new List<string>()).Add(alias.ToString());
+                    added = true;
+                    continue;
+                }
+                if (sensitive[i] || IsAlias(aliases, sql.AsSpan(token.Start, token.Length))) frames[top] = frames[top].Flow();
             }
-            if (!added) break;
+            if (!added) return aliases;
+            // The pass after the last level followed only shows whether there was more to follow.
+            if (level == MaximumAliasLevels)
+            {
+                followed = false;
+                return aliases;
+            }
         }
-        return aliases;
+    }
+
+    /// <summary>What the values inside a parenthesis are to the expression around it.</summary>
+    enum Scope : byte
+    {
+        /// <summary>An argument list, a nested expression, a scalar subquery: its value is the expression's.</summary>
+        Value,
+        /// <summary><c>CAST(x AS type)</c>: the value flows, the name after <c>AS</c> is a type.</summary>
+        Cast,
+        /// <summary><c>OVER (...)</c>, <c>EXISTS (...)</c>, a derived table after <c>FROM</c> or <c>JOIN</c>: no value flows out.</summary>
+        Closed,
     }
 
     /// <summary>
-    /// Whether the column at <paramref name="index"/> is what <c>CAST(column AS type)</c> converts: the word after its
-    /// <c>AS</c> names a type (<c>TEXT</c>), not a column, and a column that happens to be called so is not renamed.
+    /// One parenthesis level (or the statement) while <see cref="SensitiveAliases"/> reads it: whether its current item
+    /// (what an <c>AS</c> would name) yields a secret, whether any of its items does (what it yields to the level
+    /// around it), and whether its current tokens are only tested (a <c>WHERE</c>, a <c>WHEN</c> condition).
     /// </summary>
-    static bool IsCastOperand(List<Token> tokens, int index, string sql) =>
-        index >= 2 && tokens[index - 1].Kind == Kind.Open && (IsWord(tokens, index - 2, sql, "CAST") || IsWord(tokens, index - 2, sql, "TRY_CAST"));
+    record struct Frame(Scope Scope, bool Item, bool Yields, bool Tested, bool When)
+    {
+        public Frame Flow() => Tested || When ? this : this with { Item = true, Yields = true };
+    }
+
+    static Scope ScopeOf(List<Token> tokens, int before, string sql) =>
+        IsWord(tokens, before, sql, "CAST") || IsWord(tokens, before, sql, "TRY_CAST") ? Scope.Cast
+        : IsAnyWord(tokens, before, sql, ClosedBefore) ? Scope.Closed
+        : Scope.Value;
+
+    static readonly string[] ClosedBefore = ["OVER", "EXISTS", "FROM", "JOIN", "APPLY", "LATERAL"];
+
+    enum Clause : byte { None, Yields, Tests }
+
+    // Words that start a clause: one whose expressions are values, and one whose expressions are only tested.
+    static readonly string[] YieldingClauses =
+        ["SELECT", "FROM", "JOIN", "RETURNING", "OUTPUT", "SET", "VALUES", "UNION", "INTERSECT", "EXCEPT", "INTO", "USING"];
+    static readonly string[] TestingClauses = ["WHERE", "ON", "HAVING", "LIMIT", "OFFSET", "FETCH"];
+
+    /// <summary>
+    /// The clause the word at <paramref name="index"/> starts; <c>GROUP</c>, <c>ORDER</c> and <c>PARTITION</c> only
+    /// followed by <c>BY</c> (<c>WITHIN GROUP (...)</c> is part of an aggregate).
+    /// </summary>
+    static Clause ClauseOf(List<Token> tokens, int index, string sql) =>
+        IsAnyWord(tokens, index, sql, YieldingClauses) ? Clause.Yields
+        : IsAnyWord(tokens, index, sql, TestingClauses) ? Clause.Tests
+        : (IsWord(tokens, index, sql, "GROUP") || IsWord(tokens, index, sql, "ORDER") || IsWord(tokens, index, sql, "PARTITION")) &&
+          IsWord(tokens, index + 1, sql, "BY") ? Clause.Tests
+        : Clause.None;
 
     static bool IsAlias(List<string>? aliases, ReadOnlySpan<char> name)
     {

@@ -235,4 +235,86 @@ public class SqlParameterLeakTests
         Assert.That(text, Does.Contain("\"parameters\":\"@p0=[REDACTED], @p1='hello' (Size = 5)\""));
         Assert.That(text, Does.Not.Contain("secret-"));
     }
+
+    // A sensitive column renamed through an expression carries the secret under the new name all the same: a function
+    // around it, a CASE that yields it, a concatenation, a cast, a scalar subquery that selects it. The value compared
+    // with that name (in the query around, or in the same one, as SQLite allows) is masked; the other values are kept.
+    [TestCase("SELECT \"t\".\"Id\" FROM (\n    SELECT \"u\".\"Id\", COALESCE(\"u\".\"ApiKey\", '') AS \"k\", \"u\".\"Name\"\n    FROM \"Users\" AS \"u\"\n) AS \"t\"\nWHERE \"t\".\"k\" = @p0 AND \"t\".\"Name\" = @p1")]
+    [TestCase("SELECT \"t\".\"Id\" FROM (\n    SELECT \"u\".\"Id\", CASE\n        WHEN \"u\".\"IsAdmin\" THEN \"u\".\"Password\"\n    END AS \"x\", \"u\".\"Name\"\n    FROM \"Users\" AS \"u\"\n) AS \"t\"\nWHERE \"t\".\"x\" = @p0 AND \"t\".\"Name\" = @p1")]
+    [TestCase("SELECT \"t\".\"Id\" FROM (\n    SELECT \"u\".\"Id\", \"u\".\"ApiKey\" || '' AS \"y\", \"u\".\"Name\"\n    FROM \"Users\" AS \"u\"\n) AS \"t\"\nWHERE \"t\".\"y\" = @p0 AND \"t\".\"Name\" = @p1")]
+    [TestCase("SELECT \"t\".\"Id\" FROM (\n    SELECT \"u\".\"Id\", CAST(\"u\".\"Password\" AS TEXT) AS \"c\", \"u\".\"Name\"\n    FROM \"Users\" AS \"u\"\n) AS \"t\"\nWHERE \"t\".\"c\" = @p0 AND \"t\".\"Name\" = @p1")]
+    [TestCase("SELECT \"t\".\"Id\" FROM (\n    SELECT \"u\".\"Id\", \"u\".\"Password\"::text AS \"c\", \"u\".\"Name\"\n    FROM \"Users\" AS \"u\"\n) AS \"t\"\nWHERE \"t\".\"c\" = @p0 AND \"t\".\"Name\" = @p1")]
+    [TestCase("SELECT [t].[Id] FROM (\n    SELECT [u].[Id], (\n        SELECT TOP(1) [s].[Token]\n        FROM [Sessions] AS [s]\n        WHERE [s].[UserId] = [u].[Id]) AS [c], [u].[Name]\n    FROM [Users] AS [u]\n) AS [t]\nWHERE [t].[c] = @p0 AND [t].[Name] = @p1")]
+    [TestCase("SELECT \"t\".\"Id\" FROM (\n    SELECT \"x\".\"Id\", upper(\"x\".\"k\") AS \"k2\", \"x\".\"Name\" FROM (\n        SELECT \"u\".\"Id\", lower(\"u\".\"ApiKey\") AS \"k\", \"u\".\"Name\" FROM \"Users\" AS \"u\"\n    ) AS \"x\"\n) AS \"t\"\nWHERE \"t\".\"k2\" = @p0 AND \"t\".\"Name\" = @p1")]
+    [TestCase("SELECT COALESCE(\"u\".\"ApiKey\", '') AS \"k\", \"u\".\"Name\" FROM \"Users\" AS \"u\" WHERE \"k\" = @p0 AND \"u\".\"Name\" = @p1")]
+    public void AValueComparedWithASensitiveColumnRenamedThroughAnExpressionIsMasked(string sql)
+    {
+        var text = Log("@p0='key-secret-1' (Size = 12), @p1='ann' (Size = 3)", sql);
+
+        Assert.That(text, Does.Contain("\"parameters\":\"@p0=[REDACTED], @p1='ann' (Size = 3)\""));
+        Assert.That(text, Does.Not.Contain("secret-"));
+    }
+
+    // What an expression only tests or orders by does not flow into its result: a CASE's WHEN condition, a window's
+    // OVER (PARTITION BY ... ORDER BY ...), and the table alias of a derived table that holds a secret.
+    [TestCase("SELECT \"t\".\"Id\" FROM (\n    SELECT \"u\".\"Id\", CASE\n        WHEN \"u\".\"Password\" IS NULL THEN 'none'\n        ELSE \"u\".\"Name\"\n    END AS \"n\"\n    FROM \"Users\" AS \"u\"\n) AS \"t\"\nWHERE \"t\".\"n\" = @p1")]
+    [TestCase("SELECT \"t\".\"Id\" FROM (\n    SELECT \"u\".\"Id\", ROW_NUMBER() OVER(PARTITION BY \"u\".\"ApiKey\" ORDER BY \"u\".\"Id\") AS \"row\"\n    FROM \"Users\" AS \"u\"\n) AS \"t\"\nWHERE \"t\".\"row\" <= @p1")]
+    [TestCase("SELECT \"t\".\"Id\" FROM (\n    SELECT \"u\".\"Id\", \"u\".\"Password\" AS \"c1\"\n    FROM \"Users\" AS \"u\"\n) AS \"t\"\nWHERE \"t\".\"Id\" = @p1")]
+    public void AValueComparedWithAnExpressionThatOnlyTestsASecretIsKept(string sql)
+    {
+        var text = Log("@p1='ann' (Size = 3)", sql);
+
+        Assert.That(text, Does.Contain("\"parameters\":\"@p1='ann' (Size = 3)\""));
+    }
+
+    [Test]
+    public void ANameGivenToASecretInOneSubqueryMasksAValueComparedWithThatNameInAnother()
+    {
+        // Names are not scoped per subquery: "c" of "a" is the password, "c" of "b" is a name, and a value compared with
+        // either is masked (more than needed, never less).
+        var text = Log("@p0='ann' (Size = 3)",
+            "SELECT \"a\".\"Id\" FROM (SELECT \"u\".\"Id\", \"u\".\"Password\" AS \"c\" FROM \"Users\" AS \"u\") AS \"a\"\n" +
+            "INNER JOIN (SELECT \"o\".\"UserId\", \"o\".\"Customer\" AS \"c\" FROM \"Orders\" AS \"o\") AS \"b\" ON \"a\".\"Id\" = \"b\".\"UserId\"\n" +
+            "WHERE \"b\".\"c\" = @p0");
+
+        Assert.That(text, Does.Contain("\"parameters\":\"@p0=[REDACTED]\""));
+    }
+
+    // Eight renames are followed; a ninth is not, and then no value placed on a plain column is trusted (fail closed).
+    [TestCase(8, "\"parameters\":\"@p0=[REDACTED], @p1='ann' (Size = 3)\"")]
+    [TestCase(9, "\"parameters\":\"@p0=[REDACTED], @p1=[REDACTED]\"")]
+    public void RenamesAreFollowedUpToALimitAndBeyondItNoPlainColumnIsTrusted(int renames, string expected)
+    {
+        var sql = "SELECT \"u\".\"Password\" AS \"c1\", \"u\".\"Name\" AS \"n\" FROM \"Users\" AS \"u\"";
+        for (var level = 2; level <= renames; level++)
+            sql = $"SELECT \"t\".\"c{level - 1}\" AS \"c{level}\", \"t\".\"n\" FROM ({sql}) AS \"t\"";
+        var text = Log("@p0='pw-secret-1' (Size = 11), @p1='ann' (Size = 3)",
+            $"SELECT \"t\".\"n\" FROM ({sql}) AS \"t\" WHERE \"t\".\"c{renames}\" = @p0 AND \"t\".\"n\" = @p1");
+
+        Assert.That(text, Does.Contain(expected));
+        Assert.That(text, Does.Not.Contain("secret-"));
+    }
+
+    [Test]
+    public void MoreRenamedSecretsThanTheNamesKeptMasksTheValuesPlacedOnPlainColumns()
+    {
+        // 65 names for the password, one more than are kept: the last one is not known, so no value placed on a plain
+        // column is trusted (fail closed).
+        var items = string.Join(", ", Enumerable.Range(1, 65).Select(i => $"\"u\".\"Password\" AS \"c{i}\""));
+        var text = Log("@p0='pw-secret-1' (Size = 11), @p1='ann' (Size = 3)",
+            $"SELECT \"t\".\"Id\" FROM (SELECT \"u\".\"Id\", \"u\".\"Name\", {items} FROM \"Users\" AS \"u\") AS \"t\" WHERE \"t\".\"c65\" = @p0 AND \"t\".\"Name\" = @p1");
+
+        Assert.That(text, Does.Contain("\"parameters\":\"@p0=[REDACTED], @p1=[REDACTED]\""));
+        Assert.That(text, Does.Not.Contain("secret-"));
+    }
+
+    [Test]
+    public void WithinTheLimitsTheValuesOfPlainColumnsBesideManyRenamedSecretsStayReadable()
+    {
+        var items = string.Join(", ", Enumerable.Range(1, 64).Select(i => $"\"u\".\"Password\" AS \"c{i}\""));
+        var text = Log("@p0='pw-secret-1' (Size = 11), @p1='ann' (Size = 3)",
+            $"SELECT \"t\".\"Id\" FROM (SELECT \"u\".\"Id\", \"u\".\"Name\", {items} FROM \"Users\" AS \"u\") AS \"t\" WHERE \"t\".\"c64\" = @p0 AND \"t\".\"Name\" = @p1");
+
+        Assert.That(text, Does.Contain("\"parameters\":\"@p0=[REDACTED], @p1='ann' (Size = 3)\""));
+    }
 }
