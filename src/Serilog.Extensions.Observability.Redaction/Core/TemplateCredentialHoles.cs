@@ -34,7 +34,8 @@ sealed class TemplateCredentialHoles
         var text = template.Text;
         if (text.AsSpan().IndexOf('{') < 0 || (text.AsSpan().IndexOf('=') < 0 && !text.Contains("://", StringComparison.Ordinal) &&
                                                   !(text.AsSpan().IndexOf('%') >= 0 && text.Contains("%3D", StringComparison.OrdinalIgnoreCase)) &&
-                                                  !text.Contains(PropertyValues.NameHole, StringComparison.Ordinal)))
+                                                  !text.Contains(PropertyValues.NameHole, StringComparison.Ordinal) &&
+                                                  !text.Contains(EntityKeys.KeyHole, StringComparison.Ordinal)))
             return TemplateCredentials.None;
         if (_cache.TryGetValue(template, out var cached)) return cached;
 
@@ -47,10 +48,11 @@ sealed class TemplateCredentialHoles
     {
         var parameterList = ParameterListHole(template);
         var propertyValues = PropertyValues.In(template);
+        var entityKeys = EntityKeys.In(template);
         var holes = FindHoles(template);
-        return holes.Length == 0 && parameterList is null && propertyValues is null
+        return holes.Length == 0 && parameterList is null && propertyValues is null && entityKeys is null
             ? TemplateCredentials.None
-            : new TemplateCredentials(holes, parameterList, propertyValues);
+            : new TemplateCredentials(holes, parameterList, propertyValues, entityKeys);
     }
 
     static string? ParameterListHole(MessageTemplate template)
@@ -116,7 +118,8 @@ sealed class TemplateCredentialHoles
 /// <param name="Holes">The properties the template's text makes a credential.</param>
 /// <param name="ParameterList">The property the template introduces as a SQL parameter list (<c>Parameters=[{p}]</c>).</param>
 /// <param name="PropertyValues">The values the template writes of an entity property it names (see <see cref="PropertyValues"/>).</param>
-sealed record TemplateCredentials(string[] Holes, string? ParameterList, PropertyValues? PropertyValues = null)
+/// <param name="EntityKeys">The key values the template writes of the entity types it names (see <see cref="EntityKeys"/>).</param>
+sealed record TemplateCredentials(string[] Holes, string? ParameterList, PropertyValues? PropertyValues = null, EntityKeys? EntityKeys = null)
 {
     public static readonly TemplateCredentials None = new(SafeTemplateNames.None, null);
 }
@@ -169,8 +172,57 @@ sealed record PropertyValues(string? TypeHole, string[] ValueHoles)
         if (properties.TryGetValue(PropertyName, out var property) && property is ScalarValue { Value: string name } && keys.IsSensitive(name))
             return true;
         if (TypeHole is null || !properties.TryGetValue(TypeHole, out var type) || type is not ScalarValue { Value: string typeName }) return false;
+        return IsSensitiveType(typeName, keys);
+    }
+
+    /// <summary>Whether an entity type's name, as EF Core writes it, is sensitive.</summary>
+    public static bool IsSensitiveType(string typeName, KeyMatcher keys)
+    {
         // EF Core writes a generic type's short name with its arguments (IdentityUserToken<string>): the name is before them.
         var generic = typeName.IndexOf('<');
         return keys.IsSensitive(generic > 0 ? typeName[..generic] : typeName);
+    }
+}
+
+/// <summary>
+/// The key values an Entity Framework Core event writes of the entity types it names, with
+/// <c>EnableSensitiveDataLogging()</c>: <c>Context '{contextType}' started tracking '{entityType}' entity with key
+/// '{keyValues}'</c>, the state change, cascade delete (<c>'{parentType}' entity with key '{parentKeyValues}'</c>) and
+/// change detection events. A key property with a sensitive name is masked wherever key values are written (see
+/// <see cref="Detection.ValueDetectors"/>); here every value of the key of an entity type with a sensitive name is, as
+/// the values of its properties are (see <see cref="PropertyValues"/>): an <c>ApiKey</c> entity keyed by its
+/// <c>Value</c> writes the secret as <c>{Value: ...}</c>.
+/// </summary>
+/// <param name="KeyHoles">The holes holding key values.</param>
+/// <param name="TypeHoles">The hole holding the entity type of each of <paramref name="KeyHoles"/>.</param>
+sealed record EntityKeys(string[] KeyHoles, string[] TypeHoles)
+{
+    /// <summary>What every template with EF Core's key values holds: the end of <c>{keyValues}'</c> and <c>{parentKeyValues}'</c>.</summary>
+    public const string KeyHole = "eyValues}'";
+
+    // EF Core's names for the holes of an entity's key values, and for the hole of the entity type each belongs to.
+    static readonly string[] KeyNames = ["keyValues", "parentKeyValues"];
+    static readonly string[] TypeNames = ["entityType", "parentType"];
+
+    /// <summary>The shape in <paramref name="template"/>, or <see langword="null"/> when it has none.</summary>
+    public static EntityKeys? In(MessageTemplate template)
+    {
+        if (!template.Text.Contains(KeyHole, StringComparison.Ordinal)) return null;
+        List<string>? keyHoles = null, typeHoles = null;
+        for (var i = 0; i < KeyNames.Length; i++)
+        {
+            var key = false;
+            var type = false;
+            foreach (var token in template.Tokens)
+            {
+                if (token is not PropertyToken property) continue;
+                key |= property.PropertyName == KeyNames[i];
+                type |= property.PropertyName == TypeNames[i];
+            }
+            if (!key || !type) continue;
+            (keyHoles ??= new List<string>()).Add(KeyNames[i]);
+            (typeHoles ??= new List<string>()).Add(TypeNames[i]);
+        }
+        return keyHoles is null ? null : new EntityKeys(keyHoles.ToArray(), typeHoles!.ToArray());
     }
 }

@@ -254,9 +254,11 @@ sealed class ValueDetectors
     /// <c>EnableSensitiveDataLogging()</c>: <c>{Token: abc, UserId: 1}</c>, the whole text of a change tracking event's
     /// <c>keyValues</c>, or in quotes in prose, as an exception's message quotes it (<c>another instance with the key value
     /// '{Token: abc}' is already being tracked</c>). A value runs to the next <c>, Name: </c> or to the <c>}</c> that ends
-    /// the list; the names, and the values of other properties (<c>UserId: 1</c>), are kept.
+    /// the list; the names, and the values of other properties (<c>UserId: 1</c>), are kept. In prose, every value of a
+    /// list is masked when the entity type quoted last before it in the same sentence has a sensitive name (<c>The
+    /// instance of entity type 'ApiKey' cannot be tracked because another instance with the key value '{Value: abc}'</c>).
     /// </summary>
-    string MaskEntityKeyValues(string text, KeyMatcher keys)
+    string MaskEntityKeyValues(string text, KeyMatcher keys, bool every = false)
     {
         StringBuilder? result = null;
         var copied = 0;
@@ -265,6 +267,7 @@ sealed class ValueDetectors
         {
             var open = text.IndexOf('{', search);
             if (open < 0) break;
+            var after = search;
             search = open + 1;
             // The whole text, ending in the list's '}', or a list in quotes: '{...}'.
             var quoted = open > 0 && text[open - 1] == '\'';
@@ -273,6 +276,7 @@ sealed class ValueDetectors
             // No later list can close either; each search starts past the last list, so the text is read once.
             if (close < 0) break;
 
+            var all = every || (quoted && QuotesSensitiveEntityType(text, after, open - 1, keys));
             var entry = open + 1;
             while (entry < close)
             {
@@ -281,7 +285,7 @@ sealed class ValueDetectors
                 var valueStart = nameEnd + 2;
                 var next = NextKeyValue(text, valueStart, close);
                 var valueEnd = next < 0 ? close : next;
-                if (valueEnd > valueStart && keys.IsSensitiveTextKey(text.Substring(entry, nameEnd - entry)))
+                if (valueEnd > valueStart && (all || keys.IsSensitiveTextKey(text.Substring(entry, nameEnd - entry))))
                 {
                     var value = text.Substring(valueStart, valueEnd - valueStart);
                     if (!IsMask(value))
@@ -301,6 +305,45 @@ sealed class ValueDetectors
         if (result is null) return text;
         return result.Append(text, copied, text.Length - copied).ToString();
     }
+
+    /// <summary>
+    /// Key values written <c>{Name: value, ...}</c> (the whole text) with every value masked and the names kept, or
+    /// <see langword="null"/> when there are none to mask: the key of an entity type with a sensitive name, whose
+    /// property names may say nothing (an <c>ApiKey</c> keyed by its <c>Value</c>).
+    /// </summary>
+    public string? MaskEveryKeyValue(string text)
+    {
+        if (_credentialKeys is null || text.Length == 0 || text[0] != '{') return null;
+        var result = MaskEntityKeyValues(text, _credentialKeys, every: true);
+        return ReferenceEquals(result, text) ? null : result;
+    }
+
+    /// <summary>Most characters between a quoted entity type and the key values after it, and of the type's name.</summary>
+    const int MaximumEntityTypeDistance = 256;
+
+    /// <summary>
+    /// Whether the quoted text last before <paramref name="quote"/> (the quote that opens a key value list), after
+    /// <paramref name="from"/> and in the same sentence, is an entity type's name that the rules call sensitive, as EF
+    /// Core's messages name the type of the entity whose key they quote: <c>entity type 'ApiKey' ... key value '{...}'</c>,
+    /// <c>entities 'User' and 'ApiKey' with the key value '{...}'</c>. Read back over a bounded span, without a pattern.
+    /// </summary>
+    static bool QuotesSensitiveEntityType(string text, int from, int quote, KeyMatcher keys)
+    {
+        var floor = Math.Max(from, quote - MaximumEntityTypeDistance);
+        if (quote - floor < 3) return false;
+        var nameEnd = text.LastIndexOf('\'', quote - 1, quote - floor);
+        if (nameEnd <= floor || text.AsSpan(nameEnd, quote - nameEnd).IndexOf(". ", StringComparison.Ordinal) >= 0) return false;
+        var nameStart = nameEnd - 1;
+        while (nameStart >= floor && text[nameStart] != '\'' && IsEntityTypeChar(text[nameStart])) nameStart--;
+        if (nameStart < floor || text[nameStart] != '\'' || nameEnd - nameStart < 2 || !(char.IsLetter(text[nameStart + 1]) || text[nameStart + 1] == '_'))
+            return false;
+        // A generic type's name is written with its arguments (IdentityUserToken<string>): the name is before them.
+        var end = text.IndexOf('<', nameStart + 1, nameEnd - nameStart - 1);
+        return keys.IsSensitiveTextKey(text.Substring(nameStart + 1, (end < 0 ? nameEnd : end) - nameStart - 1));
+    }
+
+    /// <summary>What EF Core's short name of an entity type holds: a generic's arguments, an owned type's path (<c>User.Address#Address</c>).</summary>
+    static bool IsEntityTypeChar(char c) => char.IsLetterOrDigit(c) || c is '_' or '.' or '#' or '<' or '>' or ',' or ' ';
 
     /// <summary>The index of the <c>": "</c> after a property name (letters, digits, <c>_</c>) starting at <paramref name="start"/>, or -1.</summary>
     static int KeyValueNameEnd(string text, int start)

@@ -88,6 +88,7 @@ static class EventRedaction
                 MaskCredentialHoles(redactor, logEvent, propertyValues.ValueHoles, ref changes);
                 holes = holes is null ? propertyValues.ValueHoles : [.. holes, .. propertyValues.ValueHoles];
             }
+            if (found.EntityKeys is { } entityKeys) MaskEntityKeys(redactor, logEvent, entityKeys, ref changes);
         }
 
         if (changes is not null) MaskEchoes(redactor, logEvent, changes, holes, findings);
@@ -130,6 +131,32 @@ static class EventRedaction
         var replacement = new LogEventProperty(name, new RedactedValue(masked, redactor.Rules));
         if (index >= 0) changes![index] = replacement;
         else (changes ??= new List<LogEventProperty>()).Add(replacement);
+    }
+
+    /// <summary>
+    /// Every value of the key values of an entity type with a sensitive name (see <see cref="EntityKeys"/>) is masked
+    /// inside the list, its property names kept: <c>{Value: [REDACTED]}</c> for an <c>ApiKey</c> keyed by its value.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void MaskEntityKeys(Redactor redactor, LogEvent logEvent, EntityKeys entityKeys, ref List<LogEventProperty>? changes)
+    {
+        for (var i = 0; i < entityKeys.KeyHoles.Length; i++)
+        {
+            if (!logEvent.Properties.TryGetValue(entityKeys.TypeHoles[i], out var type) || type is not ScalarValue { Value: string typeName } ||
+                !PropertyValues.IsSensitiveType(typeName, redactor.Keys))
+                continue;
+            var name = entityKeys.KeyHoles[i];
+            if (!logEvent.Properties.TryGetValue(name, out var value)) continue;
+            // The list as this pass left it: a sensitive key property's value masked already stays so.
+            var index = changes is null ? -1 : IndexOf(changes, name);
+            if (index >= 0) value = changes![index].Value;
+            if (value is RedactedValue { IsMask: true } || value is not ScalarValue { Value: string list }) continue;
+            var masked = redactor.Detectors!.MaskEveryKeyValue(list);
+            if (masked is null) continue;
+            var replacement = new LogEventProperty(name, new RedactedValue(masked, redactor.Rules));
+            if (index >= 0) changes![index] = replacement;
+            else (changes ??= new List<LogEventProperty>()).Add(replacement);
+        }
     }
 
     /// <summary>Shorter secrets are not searched for in other text: they would mask ordinary words and numbers.</summary>

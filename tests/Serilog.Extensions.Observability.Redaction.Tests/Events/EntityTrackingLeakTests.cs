@@ -24,6 +24,9 @@ public class EntityTrackingLeakTests
         "The unchanged property '{typePath}.{property}' was detected as changed from '{oldValue}' to '{newValue}' and will be marked as modified for entity with key '{keyValues}'.";
     const string ValueGenerated = "'{contextType}' generated value '{keyValue}' for the property '{entityType}.{property}'.";
     const string StartedTracking = "Context '{contextType}' started tracking '{entityType}' entity with key '{keyValues}'.";
+    const string StateChanged = "The '{entityType}' entity with key '{keyValues}' tracked by '{contextType}' changed from '{oldState}' to '{newState}'.";
+    const string CascadeDeleteOrphan =
+        "'{entityType}' entity with key '{keyValues}' changed to '{state}' state due to severed required relationship to parent '{parentType}' entity.";
     const string CascadeDelete =
         "A cascade state change of an entity of type '{entityType}' with key '{keyValues}' to '{state}' occurred due to the deletion of its parent entity of type '{parentType}' with key '{parentKeyValues}'.";
 
@@ -78,7 +81,9 @@ public class EntityTrackingLeakTests
             "{UserId: u-1, LoginProvider: [AspNetUserStore], Name: AuthenticatorKey}");
 
         Assert.That(text, Does.Not.Contain("secret-"));
-        Assert.That(text, Does.Contain("{UserId: u-1, LoginProvider: [AspNetUserStore], Name: AuthenticatorKey}"));
+        // Its key values too, value by value: which of them holds a secret the names do not say (an ApiKey keyed by its
+        // Value), so all are masked and the names kept, as every value of a statement on a sensitive table is.
+        Assert.That(text, Does.Contain($"\"keyValues\":\"{{UserId: {Mask}, LoginProvider: {Mask}, Name: {Mask}}}\""));
     }
 
     [Test]
@@ -155,16 +160,80 @@ public class EntityTrackingLeakTests
             new LogEventProperty("newValue", new ScalarValue("anna")),
             new LogEventProperty("keyValues", new ScalarValue("{Id: 1}")),
         });
+        // Key values beside an entity type that is not sensitive, in a template without a property's values.
+        var tracking = new LogEvent(DateTimeOffset.UnixEpoch, LogEventLevel.Debug, null, new Parsing.MessageTemplateParser().Parse(StartedTracking), new[]
+        {
+            new LogEventProperty("contextType", new ScalarValue("AuthContext")),
+            new LogEventProperty("entityType", new ScalarValue("User")),
+            new LogEventProperty("keyValues", new ScalarValue("{Id: 1}")),
+        });
         var sink = new RedactingSink(new DelegatingSink(_ => { }), RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true }));
 
-        for (var i = 0; i < 100; i++) sink.Emit(logEvent);
+        for (var i = 0; i < 100; i++)
+        {
+            sink.Emit(logEvent);
+            sink.Emit(tracking);
+        }
         var least = long.MaxValue;
         for (var round = 0; round < 3; round++)
         {
             var before = GC.GetAllocatedBytesForCurrentThread();
-            for (var i = 0; i < 1000; i++) sink.Emit(logEvent);
+            for (var i = 0; i < 1000; i++)
+            {
+                sink.Emit(logEvent);
+                sink.Emit(tracking);
+            }
             least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
         }
         Assert.That(least, Is.EqualTo(0));
+    }
+
+    [Test]
+    public void EveryKeyValueOfAnEntityTypeWithASensitiveNameIsMaskedWhateverThePropertysName()
+    {
+        // An ApiKey entity keyed by its Value: the key is the secret, under a name that says nothing.
+        var text = Log(StartedTracking, "AuthContext", "ApiKey", "{Value: ak-secret-1}")
+                   + Log(StateChanged, "ApiKey", "{Value: ak-secret-2, Issuer: acme}", "AuthContext", "Unchanged", "Deleted")
+                   + Log(CascadeDeleteOrphan, "ApiKey", "{Value: ak-secret-3}", "Deleted", "User")
+                   + Log(PropertyChangeDetected, "ApiKey", "Expires", "2026-11-23", "2026-11-24", "{Value: ak-secret-4}")
+                   + Log(CascadeDelete, "Grant", "{Id: 7}", "Deleted", "ApiKey", "{Value: ak-secret-5}");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(text, Does.Not.Contain("secret-"));
+            Assert.That(text, Does.Contain($"\"keyValues\":\"{{Value: {Mask}}}\""));
+            Assert.That(text, Does.Contain($"\"keyValues\":\"{{Value: {Mask}, Issuer: {Mask}}}\""));
+            // The other entity's key is its own: Grant's is kept beside its parent ApiKey's.
+            Assert.That(text, Does.Contain($"\"keyValues\":\"{{Id: 7}}\",\"state\":\"Deleted\",\"parentType\":\"ApiKey\",\"parentKeyValues\":\"{{Value: {Mask}}}\""));
+        });
+    }
+
+    [Test]
+    public void EveryKeyValueOfAnEntityTypeWithASensitiveNameIsMaskedInAnExceptionsMessage()
+    {
+        var conflict = new InvalidOperationException(
+            "The instance of entity type 'ApiKey' cannot be tracked because another instance with the key value " +
+            "'{Value: ak-secret-1}' is already being tracked. When attaching existing entities, ensure that only one entity " +
+            "instance with a given key value is attached.");
+        var generic = new InvalidOperationException(
+            "The instance of entity type 'IdentityUserToken<string>' cannot be tracked because another instance with the key value " +
+            "'{UserId: u-1, LoginProvider: ak-secret-2, Name: AuthenticatorKey}' is already being tracked.");
+        // The type quoted last before the key is the key's: the second of two entities.
+        var severed = new InvalidOperationException(
+            "The association between entities 'User' and 'ApiKey' with the key value '{Value: ak-secret-3}' has been severed, but the " +
+            "relationship is either marked as required or is implicitly required because the foreign key is not nullable.");
+        var other = new InvalidOperationException(
+            "The instance of entity type 'User' cannot be tracked because another instance with the key value '{Id: 1, Value: 2}' is already being tracked.");
+        // A type quoted in an earlier sentence is not the key's.
+        var earlier = new InvalidOperationException("Loaded 'ApiKey'. Then another instance with the key value '{Id: 3, Value: 4}' was found.");
+
+        var text = Log(true, "Could not attach", conflict) + Log(true, "Could not attach", generic) + Log(true, "Could not attach", severed) +
+                   Log(true, "Could not attach", other) + Log(true, "Could not attach", earlier);
+
+        Assert.That(text, Does.Not.Contain("secret-"));
+        Assert.That(text, Does.Contain($"another instance with the key value '{{Value: {Mask}}}' is already being tracked"));
+        Assert.That(text, Does.Contain($"'{{UserId: {Mask}, LoginProvider: {Mask}, Name: {Mask}}}'"));
+        Assert.That(text, Does.Contain("another instance with the key value '{Id: 1, Value: 2}' is already being tracked"));
+        Assert.That(text, Does.Contain("the key value '{Id: 3, Value: 4}' was found"));
     }
 }
