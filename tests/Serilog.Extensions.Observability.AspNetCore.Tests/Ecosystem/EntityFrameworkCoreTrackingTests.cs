@@ -26,6 +26,7 @@ public class EntityFrameworkCoreTrackingTests
     const string NewPassword = "Pw-9e4b2f81";
     const string ApiKey = "Key-2c8f6a13";
     const string Token = "Tok-5b7e0d92";
+    const string TokenValue = "Val-4f0a8c27";
     const string Mask = "[REDACTED]";
 
     // The host's late logger (events after it is disposed) becomes Log.Logger; the next test must not inherit it.
@@ -49,14 +50,23 @@ public class EntityFrameworkCoreTrackingTests
         public Account? Account { get; set; }
     }
 
+    /// <summary>An entity whose type's name is sensitive, keyed by the secret under a name that says nothing.</summary>
+    public sealed class ApiToken
+    {
+        public string Value { get; set; } = "";
+        public string Label { get; set; } = "";
+    }
+
     public sealed class AuthContext(DbContextOptions<AuthContext> options) : DbContext(options)
     {
         public DbSet<Account> Accounts => Set<Account>();
         public DbSet<Session> Sessions => Set<Session>();
+        public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
 
         protected override void OnModelCreating(ModelBuilder model)
         {
             model.Entity<Session>().HasKey(s => s.Token);
+            model.Entity<ApiToken>().HasKey(t => t.Value);
             model.Entity<Account>().Property(a => a.ResetToken).HasValueGenerator<GuidValueGenerator>();
         }
     }
@@ -207,6 +217,77 @@ public class EntityFrameworkCoreTrackingTests
             Assert.That(keyed.Select(e => Prop(e, "keyValues")).Distinct(), Is.EqualTo(new[] { $"{{Token: {Mask}}}" }));
             Assert.That(Prop(cascade, "parentKeyValues"), Is.EqualTo("{Id: 1}"));
             Assert.That(Prop(conflict, "@x"), Does.Contain($"another instance with the key value '{{Token: {Mask}}}' is already being tracked"));
+        });
+    }
+
+    [Test]
+    public async Task TheKeyOfAnEntityTypeWithASensitiveNameIsMaskedWhateverItsPropertysName()
+    {
+        var events = await RunAsync(async services =>
+        {
+            await InScopeAsync(services, async (db, _) =>
+            {
+                db.ApiTokens.Add(new ApiToken { Value = TokenValue, Label = "ci" });
+                await db.SaveChangesAsync();
+            });
+            await InScopeAsync(services, async (db, provider) =>
+            {
+                var token = await db.ApiTokens.SingleAsync();
+                token.Label = "deploy";
+                await db.SaveChangesAsync();
+                try
+                {
+                    db.ApiTokens.Attach(new ApiToken { Value = TokenValue });
+                }
+                catch (InvalidOperationException e)
+                {
+                    provider.GetRequiredService<ILogger<EntityFrameworkCoreTrackingTests>>().LogError(e, "Could not attach");
+                }
+            });
+        });
+
+        var keyed = events.All.Where(e => Prop(e, "entityType") == "ApiToken" && Prop(e, "keyValues") is not null).ToList();
+        var label = events.Single("Microsoft.EntityFrameworkCore.ChangeTracking.PropertyChangeDetected", e => Prop(e, "property") == "Label");
+        var conflict = events.All.Single(e => Prop(e, "@mt") == "Could not attach");
+        Assert.Multiple(() =>
+        {
+            Assert.That(events.File, Does.Not.Contain(TokenValue));
+            // Started tracking, state changed, property detected as changed.
+            Assert.That(keyed.Select(e => Prop(e, "EventId")).Distinct().Count(), Is.GreaterThanOrEqualTo(3));
+            Assert.That(keyed.Select(e => Prop(e, "keyValues")).Distinct(), Is.EqualTo(new[] { $"{{Value: {Mask}}}" }));
+            // A property of the type is masked as a whole, as before: the label is one of its values.
+            Assert.That(Prop(label, "newValue"), Is.EqualTo(Mask));
+            Assert.That(Prop(conflict, "@x"), Does.Contain($"another instance with the key value '{{Value: {Mask}}}' is already being tracked"));
+        });
+    }
+
+    [Test]
+    public async Task AValueComparedWithASecretAQueryRenamedThroughAnExpressionIsMasked()
+    {
+        // Distinct and Take before Where: EF Core keeps the projection in a subquery, whose column is lower("a"."ApiKey")
+        // under the projection member's name, and compares the outer query's "K" with the captured variable.
+        const string Probe = "key-2c8f6a13";
+        var found = -1;
+        var events = await RunAsync(async services =>
+        {
+            await AddAnnAsync(services);
+            await InScopeAsync(services, async (db, _) =>
+            {
+                var probe = Probe;
+                var name = "ann";
+                found = await db.Accounts.Select(a => new { K = a.ApiKey.ToLower(), a.Name }).Distinct().Take(5)
+                    .Where(x => x.K == probe && x.Name == name).CountAsync();
+            });
+        });
+
+        var query = events.Single("Microsoft.EntityFrameworkCore.Database.Command.CommandExecuted",
+            e => Prop(e, "commandText")!.Contains("lower(", StringComparison.Ordinal));
+        Assert.Multiple(() =>
+        {
+            Assert.That(found, Is.EqualTo(1));
+            Assert.That(events.File, Does.Not.Contain(Probe).And.Not.Contain(ApiKey));
+            Assert.That(Prop(query, "commandText"), Does.Contain("lower(\"a\".\"ApiKey\") AS \"K\"").And.Contain("WHERE \"a0\".\"K\" = @probe"));
+            Assert.That(Prop(query, "parameters"), Does.Contain("@probe=[REDACTED]").And.Contain("@name='ann' (Size = 3)"));
         });
     }
 }
