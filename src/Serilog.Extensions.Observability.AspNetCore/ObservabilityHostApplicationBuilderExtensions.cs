@@ -169,32 +169,86 @@ public static class ObservabilityHostApplicationBuilderExtensions
         {
             // This call's configuration is invalid, and the logger it was to replace is closed: Program.cs logs the
             // exception (a Log.Fatal in its catch) through Log.Logger, which must not be Logger.None. A fresh logger from
-            // the configuration that built the closed one takes its place, closed as a late logger is.
-            LoggerLifetime.RestoreAfterFailure(previous?.CreateLogger ?? closedLate);
+            // the configuration that built the closed one takes its place: a second call's failure leaves the host as
+            // the first call set it up (an application that catches the exception still builds and runs it), and an
+            // earlier host's late logger is closed as a late logger is.
+            if (previous is not null) RestorePreviousCall(builder.Services, previous);
+            else LoggerLifetime.RestoreAfterFailure(closedLate);
             throw;
         }
         lock (LoggerLifetime.StaticLoggerSwap) Log.Logger = logger;
-        RemoveReplacedProviders(builder.Services);
-        // The container disposes only the singletons it creates, and creates one only when something asks for it. The
-        // host always builds the logging provider, whose factory creates the lifetime first, so the lifetime is disposed
-        // last of them, after the server and every other service that may still log while shutting down.
-        AddLogger(builder.Services, logger, CreateLogger);
+        RegisterLogger(builder.Services, logger, CreateLogger);
+        // What follows is registered once, however often this is called: a second call (a shared extension's, then the
+        // application's own) would otherwise bind the section's lists twice (each entry of ExcludePaths, RequestHeaders and
+        // ResponseHeaders repeated) and put its provider rule after the application's own rules, which it would overrule.
+        if (previous is not null) return builder;
         builder.Logging.AddFilter<SerilogLoggerProvider>(null, LogLevel.Trace);
         // Where the provider is wrapped (LogContextScopeProvider), rules for SerilogLoggerProvider, this one and the
         // application's, apply to the wrapper too.
         if (LogContextScopeProvider.Needed) builder.Services.PostConfigure<LoggerFilterOptions>(LogContextScopeProvider.ApplySerilogLoggerProviderRules);
-        builder.Services.AddSingleton<ILogger>(logger);
-        DiagnosticContextRegistration.Add(builder.Services, logger);
-        builder.Services.Configure<RequestLoggingOptions>(requestLogging, binder => binder.ErrorOnUnknownConfiguration = true);
-        // Read, as the request logging section is, when UseCorrelation() runs (IOptions, not IOptionsMonitor): a
-        // configuration reload does not change the options of a pipeline already built. Once, however often this is called.
+        // Read when UseSerilogRequestLogging() and UseCorrelation() run (IOptions, not IOptionsMonitor): a configuration
+        // reload does not change the options of a pipeline already built.
         builder.Services.AddOptions();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<RequestLoggingOptions>>(new ConfigureRequestLoggingFromSection(requestLogging)));
+        // As services.Configure<RequestLoggingOptions>(section) registers it: an IOptionsMonitor of the application's follows reloads.
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IOptionsChangeTokenSource<RequestLoggingOptions>>(
+            new ConfigurationChangeTokenSource<RequestLoggingOptions>(Options.DefaultName, requestLogging)));
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<CorrelationOptions>>(
             new CorrelationSectionBinding.ConfigureFromSection(correlation)));
         // A web host puts this first in the pipeline: it answers, with the correlation id, the exceptions that escape
         // every handler, so UseCorrelation() can leave them to the exception handlers the application placed before it.
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, UnhandledExceptionStartupFilter>());
         return builder;
+    }
+
+    /// <summary>
+    /// What each call registers for its logger, in place of the last call's (removed before the logger is built): the
+    /// logging provider, the logger's lifetime, Serilog's <see cref="ILogger"/> and <see cref="IDiagnosticContext"/>.
+    /// </summary>
+    static void RegisterLogger(IServiceCollection services, Core.Logger logger, Func<Core.Logger> createLogger)
+    {
+        RemoveReplacedProviders(services);
+        // The container disposes only the singletons it creates, and creates one only when something asks for it. The
+        // host always builds the logging provider, whose factory creates the lifetime first, so the lifetime is disposed
+        // last of them, after the server and every other service that may still log while shutting down.
+        AddLogger(services, logger, createLogger);
+        services.AddSingleton<ILogger>(logger);
+        DiagnosticContextRegistration.Add(services, logger);
+    }
+
+    /// <summary>
+    /// A second call failed after closing the logger of the call before it: a logger from that call's configuration and
+    /// callback is registered in its place and becomes <see cref="Log.Logger"/> if the closed one was. When that fails too
+    /// (the configuration the calls share became invalid between them), the host is left without a logger and the
+    /// failure is reported through SelfLog; the application gets the second call's exception either way.
+    /// </summary>
+    static void RestorePreviousCall(IServiceCollection services, RegisteredLogger previous)
+    {
+        Core.Logger restored;
+        try
+        {
+            restored = previous.CreateLogger();
+        }
+        catch (Exception ex)
+        {
+            SafeSelfLog.WriteLine("AddObservability: the logger a failed call closed could not be rebuilt: {0}", ex);
+            return;
+        }
+        lock (LoggerLifetime.StaticLoggerSwap)
+        {
+            if (ReferenceEquals(Log.Logger, Core.Logger.None)) Log.Logger = restored;
+        }
+        RegisterLogger(services, restored, previous.CreateLogger);
+    }
+
+    /// <summary>
+    /// Binds <c>"Serilog:RequestLogging"</c> onto the options <c>UseSerilogRequestLogging()</c> starts from, as
+    /// <c>services.Configure&lt;RequestLoggingOptions&gt;(section)</c> would; a type of its own, so that it is registered
+    /// once however often <c>AddObservability()</c> is called (the binder adds a list's entries to those it finds).
+    /// </summary>
+    sealed class ConfigureRequestLoggingFromSection(IConfigurationSection section) : IConfigureOptions<RequestLoggingOptions>
+    {
+        public void Configure(RequestLoggingOptions options) => section.Bind(options, binder => binder.ErrorOnUnknownConfiguration = true);
     }
 
     /// <summary>

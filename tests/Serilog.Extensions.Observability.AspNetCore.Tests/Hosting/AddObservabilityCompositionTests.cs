@@ -1,0 +1,165 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Serilog.AspNetCore;
+using Serilog.Events;
+using Serilog.Extensions.Logging;
+using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
+
+namespace Serilog.Extensions.Observability.AspNetCore.Tests.Hosting;
+
+/// <summary>
+/// <c>AddObservability()</c> beside itself and other registrations: called twice (a shared extension and the
+/// application's own call), a second call that fails, the options registered without it. AddObservability sets the
+/// static Log.Logger.
+/// </summary>
+[NonParallelizable]
+public class AddObservabilityCompositionTests
+{
+    const string CompletionSource = "Serilog.AspNetCore.RequestLoggingMiddleware";
+
+    [TearDown]
+    public void ResetStaticLogger() => Log.CloseAndFlush();
+
+    static readonly Dictionary<string, string?> RequestLoggingLists = new()
+    {
+        ["Serilog:RequestLogging:ExcludePaths:0"] = "/health",
+        ["Serilog:RequestLogging:RequestHeaders:0"] = "X-Tenant",
+        ["Serilog:RequestLogging:ResponseHeaders:0"] = "X-Served-By",
+    };
+
+    static WebApplicationBuilder TestServerBuilder(Dictionary<string, string?>? settings = null)
+    {
+        var builder = TestWeb.ProductionBuilder();
+        builder.WebHost.UseTestServer();
+        if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
+        return builder;
+    }
+
+    /// <summary>Each registration as its service type and what it creates, with how often it is there.</summary>
+    static string[] Registrations(IServiceCollection services) => services
+        .Select(d => $"{d.ServiceType} <- {d.ImplementationType?.FullName ?? d.ImplementationInstance?.GetType().FullName ?? "(factory)"}")
+        .GroupBy(name => name)
+        .Select(group => $"{group.Count()} x {group.Key}")
+        .Order(StringComparer.Ordinal)
+        .ToArray();
+
+    static bool IsCompletion(LogEvent e) => EventText.Scalar(e, "SourceContext") == CompletionSource;
+
+    [Test]
+    public void ASecondCallLeavesTheServicesAsOneCallLeavesThem()
+    {
+        var builder = TestServerBuilder(RequestLoggingLists);
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        var afterOne = Registrations(builder.Services);
+
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        var afterTwo = Registrations(builder.Services);
+
+        Assert.That(afterTwo.Except(afterOne).Select(r => "after two: " + r).Concat(afterOne.Except(afterTwo).Select(r => "after one: " + r)), Is.Empty);
+    }
+
+    [Test]
+    public async Task ASecondCallDoesNotRepeatTheEntriesOfTheRequestLoggingSectionsLists()
+    {
+        var sink = new WaitingSink();
+        var builder = TestServerBuilder(RequestLoggingLists);
+        // A shared extension's call, then the application's own.
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None).WriteTo(w => w.Sink(sink)));
+        await using var app = new RunningApp(builder.Build(), new Uri("http://localhost/"));
+        app.App.UseSerilogRequestLogging();
+        app.App.MapGet("/orders", (HttpContext context) =>
+        {
+            context.Response.Headers["X-Served-By"] = "node-1";
+            return "ok";
+        });
+        await app.App.StartAsync();
+
+        var options = app.App.Services.GetRequiredService<IOptions<RequestLoggingOptions>>().Value;
+        Assert.That((options.ExcludePaths, options.RequestHeaders, options.ResponseHeaders),
+            Is.EqualTo((new[] { "/health" }, new[] { "X-Tenant" }, new[] { "X-Served-By" })));
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/orders");
+        request.Headers.Add("X-Tenant", "acme");
+        Assert.That((await client.SendAsync(request)).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var completion = sink.WaitFor(IsCompletion).Single();
+        // Written twice, the name was a JSON object's key twice in the file.
+        Assert.That(((DictionaryValue)completion.Properties["RequestHeaders"]).Elements.Select(e => e.Key.Value), Is.EqualTo(new[] { "X-Tenant" }));
+        Assert.That(((DictionaryValue)completion.Properties["ResponseHeaders"]).Elements.Select(e => e.Key.Value), Is.EqualTo(new[] { "X-Served-By" }));
+    }
+
+    [Test]
+    public void AFilterRuleTheApplicationAddsBetweenTwoCallsStillApplies()
+    {
+        // AddObservability()'s own rule for its provider (Trace: Serilog's levels decide) comes first, once: a rule the
+        // application adds after the first call is later, and wins, as it does after a single call.
+        var builder = TestServerBuilder();
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        builder.Logging.AddFilter<SerilogLoggerProvider>(null, LogLevel.Warning);
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        using var app = builder.Build();
+
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Shop.Orders");
+        Assert.That((logger.IsEnabled(LogLevel.Information), logger.IsEnabled(LogLevel.Warning)), Is.EqualTo((false, true)));
+    }
+
+    [Test]
+    public async Task ASecondCallThatFailsLeavesTheHostAsTheFirstCallSetItUp()
+    {
+        var sink = new WaitingSink();
+        var builder = TestServerBuilder();
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None).WriteTo(w => w.Sink(sink)));
+
+        var ex = Assert.Throws<ArgumentException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.Text, " ")));
+        Assert.That(ex!.ParamName, Is.EqualTo("template"));
+
+        // The application catches it and goes on (or logs it and stops): the host still builds, with the first call's
+        // logger, provider and IDiagnosticContext.
+        await using var app = new RunningApp(builder.Build(), new Uri("http://localhost/"));
+        app.App.UseSerilogRequestLogging();
+        app.App.MapGet("/orders", (IDiagnosticContext diagnostics, ILogger<AddObservabilityCompositionTests> logger) =>
+        {
+            diagnostics.Set("OrderId", 7);
+            logger.LogInformation("Loading the order");
+            return "ok";
+        });
+        await app.App.StartAsync();
+        Assert.That(app.App.Services.GetRequiredService<Serilog.ILogger>(), Is.SameAs(Log.Logger));
+        using var client = app.CreateClient();
+        Assert.That((await client.GetAsync("/orders")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        var completion = sink.WaitFor(IsCompletion).Single();
+        Assert.That(EventText.Scalar(completion, "OrderId"), Is.EqualTo("7"));
+        Assert.That(sink.Events.Count(e => e.MessageTemplate.Text == "Loading the order"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task CorrelationOptionsConfiguredInCodeApplyToUseCorrelationWithoutAddObservability()
+    {
+        // The options pattern, as UseForwardedHeaders() reads ForwardedHeadersOptions: UseCorrelation() starts from the
+        // registered options, whoever registered them.
+        var app = await TestWeb.StartTestServerAsync(
+            a =>
+            {
+                a.UseCorrelation();
+                a.MapGet("/", () => "ok");
+            },
+            services => services.Configure<CorrelationOptions>(o => o.HeaderName = "X-Request-ID"));
+        await using (app)
+        {
+            using var client = app.CreateClient();
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+            request.Headers.Add("X-Request-ID", "order-7");
+            var response = await client.SendAsync(request);
+            Assert.That(response.Headers.GetValues("X-Request-ID"), Is.EqualTo(new[] { "order-7" }));
+            Assert.That(response.Headers.Contains(CorrelationOptions.DefaultHeaderName), Is.False);
+        }
+    }
+}
