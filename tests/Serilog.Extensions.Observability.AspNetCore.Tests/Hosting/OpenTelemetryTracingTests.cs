@@ -8,10 +8,13 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using Serilog.Events;
 using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
 using Serilog.Extensions.Observability.Tests.Support;
+using Serilog.Extensions.Observability.Timing;
 
 namespace Serilog.Extensions.Observability.AspNetCore.Tests.Hosting;
 
@@ -24,6 +27,9 @@ namespace Serilog.Extensions.Observability.AspNetCore.Tests.Hosting;
 public class OpenTelemetryTracingTests
 {
     const string CompletionSource = "Serilog.AspNetCore.RequestLoggingMiddleware";
+
+    /// <summary>The Timing package's ActivitySource and Meter, as its README names them.</summary>
+    const string TimingSource = "Serilog.Extensions.Observability.Timing";
 
     [TearDown]
     public void ResetStaticLogger() => Log.CloseAndFlush();
@@ -180,6 +186,65 @@ public class OpenTelemetryTracingTests
 
         // Stopping the host above waited for the requests to end, where their spans are exported.
         foreach (var (path, _, _) in ExpectedFailingSpans) AssertFailingSpan(spans, path);
+    }
+
+    [Test]
+    public async Task TracerAndMeterProvidersRegisteredAfterAddObservabilityGetTheRequestsIdsAndTheTimingMetrics()
+    {
+        // OpenTelemetry's providers are built when the host starts, whatever the order of the registrations; ours read
+        // Activity.Current and the instruments' listeners when each event or measurement is made, not when registered.
+        var sink = new WaitingSink();
+        var spans = new ExportedSpans();
+        var metrics = new List<MetricSnapshot>();
+        MetricSnapshot[] flushed;
+        var pipeline = "checkout-" + Guid.NewGuid().ToString("n");
+        var builder = TestWeb.ProductionBuilder();
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None).WriteTo(w => w.Sink(sink)));
+        builder.Services.AddOpenTelemetry()
+            .WithTracing(tracing => tracing.AddAspNetCoreInstrumentation().AddSource(TimingSource).AddInMemoryExporter(spans))
+            .WithMetrics(meters => meters.AddMeter(TimingSource).AddInMemoryExporter(metrics));
+        var app = builder.Build();
+        app.UseCorrelation();
+        app.UseSerilogRequestLogging();
+        app.MapGet("/checkout", (ILoggerFactory loggers) =>
+        {
+            using var timer = PipelineTimer.Begin(pipeline);
+            using (timer.Stage("pricing")) loggers.CreateLogger("Checkout").LogInformation("Pricing the basket");
+            return "ok";
+        });
+        await app.StartAsync();
+        var running = new RunningApp(app, new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single()));
+        await using (running)
+        {
+            using var client = running.CreateClient();
+            Assert.That((await client.GetAsync("/checkout")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            WaitForCompletion(sink, "/checkout");
+            Assert.That(app.Services.GetRequiredService<MeterProvider>().ForceFlush(10_000), Is.True);
+            // What that flush exported (cumulative): the provider exports again when the host disposes it.
+            flushed = metrics.ToArray();
+        }
+
+        // Stopping the host above waited for the request to end, where its spans are exported.
+        var server = spans.Server("/checkout");
+        var handler = sink.Events.Single(e => e.MessageTemplate.Text == "Pricing the basket");
+        Assert.That(Ids(handler).TraceId, Is.EqualTo(server.TraceId.ToHexString()));
+        Assert.That(EventText.Scalar(handler, "CorrelationId"), Is.EqualTo(server.TraceId.ToHexString()));
+        Assert.That(EventText.Scalar(handler, "Stage"), Is.EqualTo("pricing"));
+        var pipelineSpan = spans.Snapshot().Single(a => a.Source.Name == TimingSource && a.ParentSpanId == server.SpanId);
+        Assert.That(pipelineSpan.TraceId, Is.EqualTo(server.TraceId));
+        var stageRuns = flushed.Where(m => m.Name == "pipeline.stage.duration")
+            .SelectMany(m => m.MetricPoints)
+            .Where(p => HasTag(p, "pipeline", pipeline))
+            .Sum(p => p.GetHistogramCount());
+        Assert.That(stageRuns, Is.EqualTo(1));
+    }
+
+    static bool HasTag(MetricPoint point, string key, string value)
+    {
+        foreach (var tag in point.Tags)
+            if (tag.Key == key && value.Equals(tag.Value)) return true;
+        return false;
     }
 
     static readonly string[] FailingPaths = ["/handled/boom", "/dev/boom", "/boom", "/late"];
