@@ -165,7 +165,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
         {
             logger = CreateLogger();
         }
-        catch
+        catch (Exception ex)
         {
             // This call's configuration is invalid, and the logger it was to replace is closed: Program.cs logs the
             // exception (a Log.Fatal in its catch) through Log.Logger, which must not be Logger.None. A fresh logger from
@@ -174,6 +174,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
             // earlier host's late logger is closed as a late logger is.
             if (previous is not null) RestorePreviousCall(builder.Services, previous);
             else LoggerLifetime.RestoreAfterFailure(closedLate);
+            if (InvalidArgumentSetting(section, ex) is { } setting)
+                throw new InvalidOperationException($"The \"{setting.Key.Path}\" setting is invalid: {setting.Cause.Message}", ex);
             throw;
         }
         lock (LoggerLifetime.StaticLoggerSwap) Log.Logger = logger;
@@ -398,6 +400,37 @@ public static class ObservabilityHostApplicationBuilderExtensions
                 throw new InvalidOperationException(
                     $"The \"{entry.Path}\" setting {SerilogApplicationBuilderExtensions.ExcludedPathRule}; '{entry.Value}' would never match a request path.");
         }
+    }
+
+    /// <summary>
+    /// The setting an entry's argument came from, when Serilog.Settings.Configuration's call of the entry's method failed
+    /// on it: the method's <see cref="ArgumentException"/> (reported wrapped in <see cref="TargetInvocationException"/>)
+    /// names the parameter, and exactly one <c>"Args"</c> key of the section has that name (the reader matches them
+    /// ignoring case). Null otherwise: the exception is then left as it is.
+    /// </summary>
+    static (IConfigurationSection Key, ArgumentException Cause)? InvalidArgumentSetting(IConfigurationSection section, Exception exception)
+    {
+        if (exception is not TargetInvocationException) return null;
+        var cause = exception;
+        while (cause is TargetInvocationException { InnerException: { } inner }) cause = inner;
+        if (cause is not ArgumentException { ParamName: { Length: > 0 } parameter } argumentException) return null;
+        IConfigurationSection? found = null;
+        var count = 0;
+        void Search(IConfigurationSection node)
+        {
+            foreach (var child in node.GetChildren())
+            {
+                if (string.Equals(node.Key, "Args", StringComparison.OrdinalIgnoreCase)
+                    && string.Equals(child.Key, parameter, StringComparison.OrdinalIgnoreCase))
+                {
+                    found = child;
+                    count++;
+                }
+                Search(child);
+            }
+        }
+        Search(section);
+        return count == 1 ? (found!, argumentException) : null;
     }
 
     /// <summary>The enrichers of <c>WithObservability()</c> that the section's <c>"Enrich"</c> list names itself.</summary>

@@ -11,6 +11,7 @@ using Serilog.AspNetCore;
 using Serilog.Events;
 using Serilog.Extensions.Logging;
 using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
+using Serilog.Extensions.Observability.Tests.Support;
 
 namespace Serilog.Extensions.Observability.AspNetCore.Tests.Hosting;
 
@@ -138,6 +139,26 @@ public class AddObservabilityCompositionTests
         var completion = sink.WaitFor(IsCompletion).Single();
         Assert.That(EventText.Scalar(completion, "OrderId"), Is.EqualTo("7"));
         Assert.That(sink.Events.Count(e => e.MessageTemplate.Text == "Loading the order"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void ASecondCallWhoseSectionHasAnArgumentTheSinkRefusesFailsNamingTheKeyAndTheRule()
+    {
+        // A source added between the calls (a shared extension's defaults, then the application's appsettings file).
+        using var folder = TempFolder.ForCaller();
+        var builder = TestServerBuilder();
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:WriteTo:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(folder.Path, "app-.json"),
+            ["Serilog:WriteTo:0:Args:queueLimit"] = "0",
+        });
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex!.Message, Does.StartWith("The \"Serilog:WriteTo:0:Args:queueLimit\" setting is invalid: ").And.Contain("greater than zero"));
+        Assert.That(ex.InnerException, Is.InstanceOf<System.Reflection.TargetInvocationException>(), "what Serilog.Settings.Configuration threw");
     }
 
     [Test]
