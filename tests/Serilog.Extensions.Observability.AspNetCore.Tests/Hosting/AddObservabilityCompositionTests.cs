@@ -162,6 +162,29 @@ public class AddObservabilityCompositionTests
     }
 
     [Test]
+    public void OptionsConfiguredInCodeRunInRegistrationOrderWithTheSectionsBinding()
+    {
+        // The section is bound where the first call registered it: code before it runs first (the request logging
+        // section's lists add to what it set, the correlation section's replace it), code after it wins.
+        var builder = TestServerBuilder(new Dictionary<string, string?>(RequestLoggingLists)
+        {
+            ["Serilog:Correlation:AdditionalHeaderNames:0"] = "X-Request-ID",
+        });
+        builder.Services.Configure<RequestLoggingOptions>(o => o.ExcludePaths = ["/metrics"]);
+        builder.Services.Configure<CorrelationOptions>(o => o.AdditionalHeaderNames = ["X-Trace-ID"]);
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        builder.Services.Configure<RequestLoggingOptions>(o => o.RequestHeaders = ["X-Other"]);
+        builder.Services.Configure<CorrelationOptions>(o => o.HeaderName = "X-Ours");
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        using var app = builder.Build();
+
+        var requestLogging = app.Services.GetRequiredService<IOptions<RequestLoggingOptions>>().Value;
+        var correlation = app.Services.GetRequiredService<IOptions<CorrelationOptions>>().Value;
+        Assert.That((requestLogging.ExcludePaths, requestLogging.RequestHeaders), Is.EqualTo((new[] { "/metrics", "/health" }, new[] { "X-Other" })));
+        Assert.That((correlation.AdditionalHeaderNames, correlation.HeaderName), Is.EqualTo((new[] { "X-Request-ID" }, "X-Ours")));
+    }
+
+    [Test]
     public async Task CorrelationOptionsConfiguredInCodeApplyToUseCorrelationWithoutAddObservability()
     {
         // The options pattern, as UseForwardedHeaders() reads ForwardedHeadersOptions: UseCorrelation() starts from the
