@@ -57,7 +57,11 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// under <c>"WriteTo"</c> (not inside <c>"Redacted"</c>) are written to inside the same redaction as the console and
     /// file, so the message template's text and the exception are masked for them too.
     /// <paramref name="configure"/> runs last and wins.
+    /// Called again on the same builder, it builds its logger from the section and its own <paramref name="configure"/>,
+    /// closes the last call's logger and takes its place, and registers nothing else again. A call that fails leaves the
+    /// host as the call before it set it up (with a logger rebuilt from that call's configuration) and throws.
     /// </remarks>
+    /// <exception cref="InvalidOperationException">A key or value of the section is invalid; the message names the key.</exception>
     /// <param name="builder">The host application builder (<c>WebApplication.CreateBuilder()</c>, <c>Host.CreateApplicationBuilder()</c>).</param>
     /// <param name="configure">Adjusts the observability options.</param>
     /// <returns>The builder.</returns>
