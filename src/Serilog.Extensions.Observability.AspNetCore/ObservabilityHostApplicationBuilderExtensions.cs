@@ -270,7 +270,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
         // Kept by the registered logger, so that a later call removes this registration (and only it).
         var provider = ServiceDescriptor.Singleton<ILoggerProvider>(serviceProvider =>
         {
-            serviceProvider.GetRequiredService<LoggerLifetime>();
+            serviceProvider.GetRequiredService<LoggerLifetime>().ProviderCreated = true;
             // Serilog.Extensions.Logging 9 and later would keep the request's scope from LogContext (see LogContextScopeProvider).
             return LogContextScopeProvider.For(new SerilogLoggerProvider(new HandOffLogger(route), dispose: false));
         });
@@ -708,10 +708,32 @@ public static class ObservabilityHostApplicationBuilderExtensions
             public void Dispose() => lifetime.BeginClosing();
         }
 
-        /// <summary>Creates the <see cref="ClosingSignal"/> when the host stops.</summary>
+        /// <summary>Whether the host's logger factory created the logging provider AddObservability() registered.</summary>
+        public bool ProviderCreated { get; set; }
+
+        /// <summary>The host's logger.</summary>
+        public Core.Logger Logger => logger;
+
+        /// <summary>
+        /// When the host starts, says that the logging provider was removed after AddObservability() registered it
+        /// (<c>builder.Logging.ClearProviders()</c> after the call): the host's logger factory, created before the host's
+        /// services start, did not create it, and every <c>ILogger&lt;T&gt;</c> event would be lost without a word.
+        /// Creates the <see cref="ClosingSignal"/> when the host stops.
+        /// </summary>
         internal sealed class StopWatcher(IServiceProvider services) : IHostedService
         {
-            public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+            public Task StartAsync(CancellationToken cancellationToken)
+            {
+                var lifetime = services.GetRequiredService<LoggerLifetime>();
+                if (!lifetime.ProviderCreated)
+                {
+                    lifetime.Logger.ForContext(Core.Constants.SourceContextPropertyName, "Serilog.Extensions.Observability.AspNetCore").Warning(
+                        "The logging provider of AddObservability() was removed after it was registered (builder.Logging.ClearProviders() " +
+                        "after AddObservability()?): events written through ILogger<T> are not written. AddObservability() removes the " +
+                        "host's default providers itself; call ClearProviders() before it, if at all.");
+                }
+                return Task.CompletedTask;
+            }
 
             public Task StopAsync(CancellationToken cancellationToken)
             {

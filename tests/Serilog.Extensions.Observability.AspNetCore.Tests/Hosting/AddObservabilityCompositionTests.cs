@@ -185,6 +185,38 @@ public class AddObservabilityCompositionTests
     }
 
     [Test]
+    public async Task ClearProvidersAfterAddObservabilityIsReportedWhenTheHostStarts()
+    {
+        // It removes Serilog's provider with the others: every ILogger<T> event would be lost without a word.
+        var sink = new WaitingSink();
+        var builder = TestServerBuilder();
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None).WriteTo(w => w.Sink(sink)));
+        builder.Logging.ClearProviders();
+        await using var app = new RunningApp(builder.Build(), new Uri("http://localhost/"));
+        await app.App.StartAsync();
+
+        var warning = sink.WaitFor(e => EventText.Scalar(e, "SourceContext") == "Serilog.Extensions.Observability.AspNetCore").Single();
+        Assert.That(warning.Level, Is.EqualTo(LogEventLevel.Warning));
+        Assert.That(warning.MessageTemplate.Text, Does.Contain("ClearProviders() after AddObservability()").And.Contain("ILogger<T>"));
+    }
+
+    [Test]
+    public async Task AHostWhoseProviderIsInPlaceGetsNoWarningAboutIt()
+    {
+        var sink = new WaitingSink();
+        var builder = TestServerBuilder();
+        builder.Logging.ClearProviders();
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None).WriteTo(w => w.Sink(sink)));
+        await using var app = new RunningApp(builder.Build(), new Uri("http://localhost/"));
+        await app.App.StartAsync();
+        // Written after the host's start, where the warning would have been written before it.
+        app.App.Services.GetRequiredService<ILogger<AddObservabilityCompositionTests>>().LogWarning("Started");
+
+        sink.WaitFor(e => e.MessageTemplate.Text == "Started");
+        Assert.That(sink.Events.Where(e => EventText.Scalar(e, "SourceContext") == "Serilog.Extensions.Observability.AspNetCore"), Is.Empty);
+    }
+
+    [Test]
     public async Task CorrelationOptionsConfiguredInCodeApplyToUseCorrelationWithoutAddObservability()
     {
         // The options pattern, as UseForwardedHeaders() reads ForwardedHeadersOptions: UseCorrelation() starts from the
