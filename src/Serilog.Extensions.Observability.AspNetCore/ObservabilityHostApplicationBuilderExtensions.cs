@@ -225,8 +225,9 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// <summary>
     /// A second call failed after closing the logger of the call before it: a logger from that call's configuration and
     /// callback is registered in its place and becomes <see cref="Log.Logger"/> if the closed one was. When that fails too
-    /// (the configuration the calls share became invalid between them), the host is left without a logger and the
-    /// failure is reported through SelfLog; the application gets the second call's exception either way.
+    /// (the configuration the calls share became invalid between them), the host is left without a logger (it still
+    /// builds and runs) and the failure is reported through SelfLog; the application gets the second call's exception
+    /// either way.
     /// </summary>
     static void RestorePreviousCall(IServiceCollection services, RegisteredLogger previous)
     {
@@ -238,6 +239,13 @@ public static class ObservabilityHostApplicationBuilderExtensions
         catch (Exception ex)
         {
             SafeSelfLog.WriteLine("AddObservability: the logger a failed call closed could not be rebuilt: {0}", ex);
+            // Nothing left that needs the logger's lifetime: the host builds and runs without a Serilog logger.
+            services.RemoveAll<LoggerLifetime.ClosingSignal>();
+            for (var i = services.Count - 1; i >= 0; i--)
+            {
+                if (services[i].ServiceType == typeof(IHostedService) && services[i].ImplementationType == typeof(LoggerLifetime.StopWatcher))
+                    services.RemoveAt(i);
+            }
             return;
         }
         lock (LoggerLifetime.StaticLoggerSwap)

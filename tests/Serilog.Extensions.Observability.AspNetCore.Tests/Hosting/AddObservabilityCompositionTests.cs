@@ -162,6 +162,25 @@ public class AddObservabilityCompositionTests
     }
 
     [Test]
+    public async Task AHostLeftWithoutALoggerByASecondCallsFailureStillBuildsStartsAndStops()
+    {
+        // The configuration both calls read became invalid between them: the first call's logger cannot be rebuilt.
+        var builder = TestServerBuilder();
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        builder.Configuration["Serilog:MinimumLevel:Default"] = "Verbos";
+        Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        var app = new RunningApp(builder.Build(), new Uri("http://localhost/"));
+        app.App.MapGet("/", () => "ok");
+        await app.App.StartAsync();
+        await using (app)
+        {
+            using var client = app.CreateClient();
+            Assert.That((await client.GetAsync("/")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        }
+    }
+
+    [Test]
     public void OptionsConfiguredInCodeRunInRegistrationOrderWithTheSectionsBinding()
     {
         // The section is bound where the first call registered it: code before it runs first (the request logging
