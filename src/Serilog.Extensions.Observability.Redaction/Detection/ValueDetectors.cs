@@ -285,7 +285,7 @@ sealed class ValueDetectors
                 var valueStart = nameEnd + 2;
                 var next = NextKeyValue(text, valueStart, close);
                 var valueEnd = next < 0 ? close : next;
-                if (valueEnd > valueStart && (all || keys.IsSensitiveTextKey(text.Substring(entry, nameEnd - entry))))
+                if (valueEnd > valueStart && (all || keys.IsSensitiveTextKey(text.AsSpan(entry, nameEnd - entry))))
                 {
                     var value = text.Substring(valueStart, valueEnd - valueStart);
                     if (!IsMask(value))

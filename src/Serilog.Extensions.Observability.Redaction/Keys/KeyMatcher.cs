@@ -85,11 +85,48 @@ sealed class KeyMatcher
         return key.Length <= MaximumCachedKeyLength && TryGetCached(key, key.GetHashCode(), out var sensitive) ? sensitive : Decide(key);
     }
 
+    /// <summary>
+    /// <see cref="IsSensitiveTextKey(string)"/> for a key read out of text where it stands (a name in Entity Framework
+    /// Core's key values, <c>{Id: 1}</c>, which are written anew for every event): once decided, the same text is
+    /// answered without making a string of it or deciding it again. Not added to the cache of property names either.
+    /// </summary>
+    public bool IsSensitiveTextKey(ReadOnlySpan<char> key)
+    {
+        if (key.Length == 0) return false;
+        if (key.Length > MaximumTextNameLength) return IsSensitiveTextKey(key.ToString());
+        ref var slot = ref _textNames[TextNameSlotOf(key)];
+        if (Volatile.Read(ref slot) is { } entry && key.SequenceEqual(entry.Key)) return entry.Sensitive;
+        var text = key.ToString();
+        var sensitive = IsSensitiveTextKey(text);
+        // Overwritten on collision: a name that lost its slot costs a string and a decision, as every name did before.
+        Volatile.Write(ref slot, new Entry(text, sensitive));
+        return sensitive;
+    }
+
+    const int TextNameSlots = 128;
+
+    /// <summary>Longer keys read out of text are decided every time and never kept.</summary>
+    internal const int MaximumTextNameLength = 64;
+
+    /// <summary>Keys read out of text, by <see cref="TextNameSlotOf"/>, with the rules' answer: immutable entries replaced whole.</summary>
+    readonly Entry?[] _textNames = new Entry?[TextNameSlots];
+
+    /// <summary>
+    /// From the text alone (no per-process hash seed, no object identity): which names share a slot is the same in
+    /// every run, so a steady state without allocation does not hold in some runs only.
+    /// </summary>
+    static int TextNameSlotOf(ReadOnlySpan<char> key)
+    {
+        var hash = key.Length;
+        foreach (var c in key) hash = hash * 31 + c;
+        return (hash ^ (hash >>> 7)) & (TextNameSlots - 1);
+    }
+
     /// <summary>Longer keys are never one of the rules' query parameters, so they are not normalised to be looked up.</summary>
     const int MaximumQueryKeyLength = 32;
 
     /// <summary>
-    /// <see cref="IsSensitiveTextKey"/> for a key read out of a URL query (right after <c>?</c> or <c>&amp;</c>): also
+    /// <see cref="IsSensitiveTextKey(string)"/> for a key read out of a URL query (right after <c>?</c> or <c>&amp;</c>): also
     /// the rules' query parameters (OAuth's <c>code</c>, <c>state</c>, <c>nonce</c>), unless an excluded key names
     /// them. Nothing is cached: the answer differs from the key's own.
     /// </summary>
@@ -189,6 +226,7 @@ sealed class KeyMatcher
             foreach (var key in _recentSafe) total += key?.Length ?? 0;
             foreach (var key in _recentSensitive) total += key?.Length ?? 0;
             foreach (var name in _safeNames) total += name?.Length ?? 0;
+            foreach (var entry in _textNames) total += entry?.Key.Length ?? 0;
             return total;
         }
     }

@@ -99,6 +99,44 @@ public class KeyMatcherTests
     }
 
     [Test]
+    public void AKeyReadOutOfTextWhereItStandsGetsTheRulesAnswerAndAllocatesNothingOnceDecided()
+    {
+        // Entity key names are read out of key values written anew for every event ({Token: ..., UserId: ...}): many
+        // names share the few slots, so each answer must be the rules' for its own text, never a neighbour's.
+        var matcher = new KeyMatcher(KeyRules.Default, Array.Empty<string>(), Array.Empty<string>());
+        var keys = Cases.Keys().Select(c => c.Key).Append(new string('k', KeyMatcher.MaximumTextNameLength + 1) + "Token").ToArray();
+        var wrong = new List<string>();
+        for (var pass = 0; pass < 2; pass++)
+        {
+            foreach (var key in keys)
+            {
+                var text = "{" + key + ": 1}";
+                if (matcher.IsSensitiveTextKey(text.AsSpan(1, key.Length)) != Defaults.IsSensitive(key)) wrong.Add(key);
+            }
+        }
+
+        var list = "{UserId: 7, RefreshToken: x}";
+        var answers = 0;
+        for (var i = 0; i < 100; i++) answers += matcher.IsSensitiveTextKey(list.AsSpan(1, 6)) ? 0 : 1;
+        // The least of three rounds: an allocation per call shows in every round, a one-time one of the runtime's in one.
+        var allocated = long.MaxValue;
+        for (var round = 0; round < 3; round++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 1000; i++) answers += matcher.IsSensitiveTextKey(list.AsSpan(1, 6)) ? 0 : 1;
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(wrong, Is.Empty);
+            Assert.That(allocated, Is.EqualTo(0));
+            Assert.That(answers, Is.EqualTo(3100));
+            Assert.That(matcher.IsSensitiveTextKey(list.AsSpan(12, 12)), Is.True);
+        });
+    }
+
+    [Test]
     public void TheCasesFileCoversTheIssuesLists()
     {
         var keys = Cases.Keys().Select(k => k.Key).ToHashSet();
