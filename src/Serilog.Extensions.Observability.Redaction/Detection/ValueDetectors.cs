@@ -393,6 +393,14 @@ sealed class ValueDetectors
         keyStart > 0 && (text[keyStart - 1] is '?' or '&' or '#'
                          || (text[keyStart - 1] == ';' && keyStart >= 5 && text.AsSpan(keyStart - 5, 4).Equals("&amp", StringComparison.OrdinalIgnoreCase)));
 
+    /// <summary>
+    /// Whether the key at <paramref name="keyStart"/> follows a <c>#</c> that starts the text or follows white space or a
+    /// quote: a comment (a configuration file's commented-out <c>#Password=a&amp;b</c>), not a URL's fragment, which
+    /// follows the URL's characters. Its key is still read as a query's; its value runs as outside one.
+    /// </summary>
+    static bool StartsComment(string text, int keyStart) =>
+        text[keyStart - 1] == '#' && (keyStart == 1 || char.IsWhiteSpace(text[keyStart - 2]) || text[keyStart - 2] is '"' or '\'');
+
     /// <summary>The start of the key of a form's pair: the key characters right before the <c>=</c>, no space among them.</summary>
     static int FormKeyStart(string text, int bound, int equals)
     {
@@ -594,7 +602,7 @@ sealed class ValueDetectors
 
         static ValueKind KindOf(string text, int keyStart)
         {
-            if (IsQuerySeparator(text, keyStart)) return ValueKind.Query;
+            if (IsQuerySeparator(text, keyStart) && !StartsComment(text, keyStart)) return ValueKind.Query;
             var before = keyStart;
             while (before > 0 && text[before - 1] is ' ' or '\t') before--;
             return before > 0 && text[before - 1] == ';' ? ValueKind.Connection : ValueKind.Plain;

@@ -46,6 +46,19 @@ public class UrlFragmentAndFormBodyLeakTests
         Assert.That(written, Does.Contain("#access_token=" + Mask + "&token_type=Bearer&expires_in=3600&scope=openid"));
     }
 
+    // A '#' that starts the text or follows white space is no URL's fragment but a comment (a configuration file's
+    // commented-out line): the value after a password there runs as it did, over '&' and, before a ';', spaces.
+    [TestCase("#spring.datasource.password=Sup3r&hc-secret-1", "#spring.datasource.password=" + Mask)]
+    [TestCase("settings:\n#DB_PASSWORD=abc&hc-secret-2\nDB_HOST=db", "#DB_PASSWORD=" + Mask + "\nDB_HOST=db")]
+    [TestCase("#Password=correct hc-secret-3;Server=db", "#Password=" + Mask + ";Server=db")]
+    public void APasswordAfterACommentsHashKeepsItsWholeValue(string text, string expected)
+    {
+        var written = Capture.AllPiecesOutput(l => l.Information("Loaded {Settings}", text), AsWithObservability);
+
+        Assert.That(written, Does.Not.Contain("hc-secret"));
+        Assert.That(written, Does.Contain(expected.Replace("\n", "\\n")));
+    }
+
     // A redirect URL carried in another URL's query has its fragment percent-encoded too.
     [Test]
     public void OneTimeValuesInAPercentEncodedFragmentAreMasked()
