@@ -146,7 +146,9 @@ static class EventRedaction
                 !PropertyValues.IsSensitiveType(typeName, redactor.Keys))
                 continue;
             var name = entityKeys.KeyHoles[i];
-            if (!logEvent.Properties.TryGetValue(name, out var value)) continue;
+            // A list that a pass with these rules rewrote already (AddObservability runs two) is done: masking it again
+            // would give a pseudonym of its pseudonyms.
+            if (!logEvent.Properties.TryGetValue(name, out var value) || value is RedactedValue { Rules: { } rules } && rules == redactor.Rules) continue;
             // The list as this pass left it: a sensitive key property's value masked already stays so.
             var index = changes is null ? -1 : IndexOf(changes, name);
             if (index >= 0) value = changes![index].Value;

@@ -236,4 +236,33 @@ public class EntityTrackingLeakTests
         Assert.That(text, Does.Contain("another instance with the key value '{Id: 1, Value: 2}' is already being tracked"));
         Assert.That(text, Does.Contain("the key value '{Id: 3, Value: 4}' was found"));
     }
+
+    [Test]
+    public void AKeyValueOfAnEntityTypeWithASensitiveNameHasOnePseudonymWhetherOneOrTwoPassesRun()
+    {
+        // AddObservability() runs the enricher and the sink wrapper with the same rules: the second pass leaves the
+        // first one's key values as they are, so a value has the pseudonym it has under a sensitive property name.
+        Action<RedactionOptions> pseudonyms = o =>
+        {
+            o.DetectEmbeddedCredentials = true;
+            o.MaskStyle = RedactionMaskStyle.Pseudonym;
+            o.PseudonymKey = "0123456789abcdef-test-key";
+        };
+        string Write(bool bothPasses, Action<ILogger> write)
+        {
+            var sink = new CollectingSink();
+            var configuration = new LoggerConfiguration().MinimumLevel.Verbose();
+            if (bothPasses) configuration.Enrich.WithRedaction(pseudonyms);
+            using (var logger = configuration.WriteTo.Redacted(s => s.Sink(sink), pseudonyms).CreateLogger()) write(logger);
+            return sink.SingleEvent.Properties.TryGetValue("keyValues", out var keyValues) ? keyValues.ToString() : sink.SingleEvent.Properties["ApiKey"].ToString();
+        }
+
+        var pseudonym = Write(false, l => l.Information("{ApiKey}", "ak-secret-1")).Trim('"');
+        var once = Write(false, l => l.Debug(StartedTracking, "AuthContext", "ApiKey", "{Value: ak-secret-1}"));
+        var twice = Write(true, l => l.Debug(StartedTracking, "AuthContext", "ApiKey", "{Value: ak-secret-1}"));
+
+        Assert.That(pseudonym, Does.StartWith("k1:"));
+        Assert.That(once, Is.EqualTo($"\"{{Value: {pseudonym}}}\""));
+        Assert.That(twice, Is.EqualTo(once));
+    }
 }
