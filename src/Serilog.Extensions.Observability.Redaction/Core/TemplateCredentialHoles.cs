@@ -176,12 +176,8 @@ sealed record PropertyValues(string? TypeHole, string[] ValueHoles)
     }
 
     /// <summary>Whether an entity type's name, as EF Core writes it, is sensitive.</summary>
-    public static bool IsSensitiveType(string typeName, KeyMatcher keys)
-    {
-        // EF Core writes a generic type's short name with its arguments (IdentityUserToken<string>): the name is before them.
-        var generic = typeName.IndexOf('<');
-        return keys.IsSensitive(generic > 0 ? typeName[..generic] : typeName);
-    }
+    // EF Core writes a generic type's short name with its arguments (IdentityUserToken<string>): the name is before them.
+    public static bool IsSensitiveType(string typeName, KeyMatcher keys) => keys.IsSensitiveTypeName(typeName);
 }
 
 /// <summary>

@@ -227,6 +227,7 @@ sealed class KeyMatcher
             foreach (var key in _recentSensitive) total += key?.Length ?? 0;
             foreach (var name in _safeNames) total += name?.Length ?? 0;
             foreach (var entry in _textNames) total += entry?.Key.Length ?? 0;
+            foreach (var entry in _genericTypeNames) total += entry?.Key.Length ?? 0;
             return total;
         }
     }
@@ -270,6 +271,32 @@ sealed class KeyMatcher
     /// </summary>
     readonly string?[] _recentSafe = new string?[RecentSlots];
     readonly string?[] _recentSensitive = new string?[RecentSlots];
+
+    const int GenericTypeNameSlots = 64;
+
+    /// <summary>
+    /// Generic entity type names as Entity Framework Core writes them (<c>IdentityUserRole&lt;string&gt;</c>), by
+    /// <see cref="SlotOf"/>, each with the answer for its name before the type arguments: that name is a new string, which
+    /// a change tracking event would otherwise allocate every time. Fixed size, overwritten on collision.
+    /// </summary>
+    readonly Entry?[] _genericTypeNames = new Entry?[GenericTypeNameSlots];
+
+    /// <summary>
+    /// Whether an entity type's name, as EF Core writes it, is sensitive: a generic type's name is decided by the name
+    /// before its arguments (<c>IdentityUserToken&lt;string&gt;</c> by <c>IdentityUserToken</c>).
+    /// </summary>
+    public bool IsSensitiveTypeName(string typeName)
+    {
+        var generic = typeName.IndexOf('<');
+        if (generic <= 0) return IsSensitive(typeName);
+        if (typeName.Length > MaximumCachedKeyLength) return IsSensitive(typeName[..generic]);
+        ref var slot = ref _genericTypeNames[SlotOf(typeName) & (GenericTypeNameSlots - 1)];
+        var entry = Volatile.Read(ref slot);
+        if (entry is not null && string.Equals(entry.Key, typeName, StringComparison.Ordinal)) return entry.Sensitive;
+        var sensitive = IsSensitive(typeName[..generic]);
+        Volatile.Write(ref slot, new Entry(typeName, sensitive));
+        return sensitive;
+    }
 
     /// <summary>Immutable, so a slot is replaced whole and never read half-written.</summary>
     sealed class Entry

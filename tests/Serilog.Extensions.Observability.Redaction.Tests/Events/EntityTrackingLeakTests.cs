@@ -148,8 +148,10 @@ public class EntityTrackingLeakTests
         Assert.That(text, Does.Contain("\"Settings\":\"{Token: }\"").And.Contain("{Password: y} in the docs"));
     }
 
-    [Test, NonParallelizable]
-    public void AChangeTrackingEventWithNothingToMaskAllocatesNothing()
+    // A generic entity type (ASP.NET Core Identity's) is named with its type arguments, which are not looked at.
+    [TestCase("User"), NonParallelizable]
+    [TestCase("IdentityUserRole<string>")]
+    public void AChangeTrackingEventWithNothingToMaskAllocatesNothing(string entityType)
     {
         // EF Core formats the key values (and the entity gives the values) anew for every event: each event here holds
         // its own copies, so the redactor's memo of strings it found clean (by instance) never answers for them and
@@ -160,7 +162,7 @@ public class EntityTrackingLeakTests
         var trackingTemplate = new Parsing.MessageTemplateParser().Parse(StartedTracking);
         LogEvent Changed() => new(DateTimeOffset.UnixEpoch, LogEventLevel.Debug, null, template, new[]
         {
-            new LogEventProperty("entityType", new ScalarValue("User")),
+            new LogEventProperty("entityType", new ScalarValue(Copy(entityType))),
             new LogEventProperty("property", new ScalarValue("Name")),
             new LogEventProperty("oldValue", new ScalarValue(Copy("ann"))),
             new LogEventProperty("newValue", new ScalarValue(Copy("anna"))),
@@ -170,7 +172,7 @@ public class EntityTrackingLeakTests
         LogEvent Tracking() => new(DateTimeOffset.UnixEpoch, LogEventLevel.Debug, null, trackingTemplate, new[]
         {
             new LogEventProperty("contextType", new ScalarValue("AuthContext")),
-            new LogEventProperty("entityType", new ScalarValue("User")),
+            new LogEventProperty("entityType", new ScalarValue(Copy(entityType))),
             new LogEventProperty("keyValues", new ScalarValue(Copy("{Id: 1}"))),
         });
         var events = Enumerable.Range(0, 1000).SelectMany(_ => new[] { Changed(), Tracking() }).ToArray();
