@@ -390,8 +390,39 @@ sealed class ValueDetectors
     /// (<c>href="/cb?code=x&amp;amp;state=y"</c>).
     /// </summary>
     static bool IsQuerySeparator(string text, int keyStart) =>
-        keyStart > 0 && (text[keyStart - 1] is '?' or '&' or '#'
-                         || (text[keyStart - 1] == ';' && keyStart >= 5 && text.AsSpan(keyStart - 5, 4).Equals("&amp", StringComparison.OrdinalIgnoreCase)));
+        keyStart > 0 && (text[keyStart - 1] is '?' or '&' or '#' || (text[keyStart - 1] == ';' && EndsEscapedAmpersand(text, keyStart)));
+
+    /// <summary>Most characters of an escaped <c>&amp;</c>: <c>&amp;#x0026;</c>.</summary>
+    const int LongestEscapedAmpersand = 8;
+
+    /// <summary>Whether an escaped <c>&amp;</c> (see <see cref="EscapedAmpersandLength"/>) ends right before <paramref name="end"/>.</summary>
+    static bool EndsEscapedAmpersand(string text, int end)
+    {
+        var amp = text.LastIndexOf('&', end - 1, Math.Min(end, LongestEscapedAmpersand));
+        return amp >= 0 && EscapedAmpersandLength(text, amp) == end - amp;
+    }
+
+    /// <summary>
+    /// The length of the <c>&amp;</c> escaped for HTML or XML that starts at <paramref name="index"/>: <c>&amp;amp;</c>, or
+    /// a numeric reference to it (<c>&amp;#38;</c>, <c>&amp;#038;</c> as WordPress writes a URL's, <c>&amp;#x26;</c>); else 0.
+    /// </summary>
+    static int EscapedAmpersandLength(string text, int index)
+    {
+        if (index + 4 >= text.Length || text[index] != '&') return 0;
+        if (text.AsSpan(index + 1, 4).Equals("amp;", StringComparison.OrdinalIgnoreCase)) return 5;
+        if (text[index + 1] != '#') return 0;
+        var hex = text[index + 2] is 'x' or 'X';
+        var i = index + (hex ? 3 : 2);
+        var value = 0;
+        for (; i < text.Length && i - index < LongestEscapedAmpersand; i++)
+        {
+            var c = text[i];
+            if (c == ';') return i > index + (hex ? 3 : 2) && value == '&' ? i + 1 - index : 0;
+            if (hex ? !char.IsAsciiHexDigit(c) : !char.IsAsciiDigit(c)) return 0;
+            value = value * (hex ? 16 : 10) + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+        }
+        return 0;
+    }
 
     /// <summary>
     /// Whether the key at <paramref name="keyStart"/> follows a <c>#</c> that starts the text or follows white space or a
@@ -593,9 +624,11 @@ sealed class ValueDetectors
             if (end != _formAmpersand)
             {
                 _formAmpersand = end;
-                var i = end + 1;
+                // In markup the '&' is escaped (&amp;, &#038;).
+                var keyAt = end + Math.Max(1, EscapedAmpersandLength(text, end));
+                var i = keyAt;
                 while (i < text.Length && IsKeyChar(text[i])) i++;
-                _pairAfterFormAmpersand = i > end + 1 && i < text.Length && text[i] == '=';
+                _pairAfterFormAmpersand = i > keyAt && i < text.Length && text[i] == '=';
             }
             return _pairAfterFormAmpersand && end > start ? end : -1;
         }

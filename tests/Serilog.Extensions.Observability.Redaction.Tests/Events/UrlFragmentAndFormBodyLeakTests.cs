@@ -92,6 +92,21 @@ public class UrlFragmentAndFormBodyLeakTests
         Assert.That(written, Does.Contain(kept));
     }
 
+    // An '&' escaped as a numeric character reference (WordPress's esc_url writes "&#038;") is one as well, and a form
+    // body's first pair is followed by an escaped '&' in markup too.
+    [TestCase("<a href=\"https://app/cb?code=ep-code-1&#038;state=ep-state-1&#038;lang=en\">", "&#038;lang=en\">")]
+    [TestCase("<a href=\"https://app/cb?code=ep-code-2&#38;state=ep-state-2\">", "?code=")]
+    [TestCase("<a href=\"https://app/cb?code=ep-code-3&#x26;state=ep-state-3\">", "?code=")]
+    [TestCase("body 'code=ep-code-4&amp;state=ep-state-4&amp;lang=en'", "&amp;lang=en'")]
+    [TestCase("body 'nonce=ep-nonce-5&#038;client_id=web'", "&#038;client_id=web'")]
+    public void OneTimeValuesAfterANumericallyEscapedAmpersandAreMasked(string markup, string kept)
+    {
+        var written = Log(markup);
+
+        Assert.That(written, Does.Not.Contain("ep-"));
+        Assert.That(written, Does.Contain(kept));
+    }
+
     // A connection string written into XML (a serialized settings object, a configuration file's content) has a '&',
     // '<' or '>' of its password escaped: the ';' that ends the escape is the password's, not the end of its value.
     [TestCase("<ConnectionString>Server=db;User Id=sa;Password=p&amp;w0rd-fh1;Encrypt=true</ConnectionString>", "Encrypt=true</ConnectionString>")]
