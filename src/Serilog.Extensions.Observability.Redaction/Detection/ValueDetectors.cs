@@ -605,13 +605,13 @@ sealed class ValueDetectors
 
         /// <summary>
         /// The end of the value starting at <paramref name="start"/> when its pair is a form-encoded body's first
-        /// (<c>code=abc&amp;state=xyz</c>): its key, at <paramref name="keyStart"/>, comes first in the text or after white
-        /// space or a quote, and its value, read as a query's, is followed by <c>&amp;</c> and another <c>key=</c>; else -1.
+        /// (<c>code=abc&amp;state=xyz</c>): its key, at <paramref name="keyStart"/>, comes first in the text or after what
+        /// <see cref="StartsBody"/> accepts, and its value, read as a query's, is followed by <c>&amp;</c> (or one escaped)
+        /// and another <c>key=</c>; else -1.
         /// </summary>
         public int FormPairEnd(string text, int keyStart, int start)
         {
-            if (keyStart == start - 1 || (keyStart > 0 && !char.IsWhiteSpace(text[keyStart - 1]) && text[keyStart - 1] is not ('"' or '\'')))
-                return -1;
+            if (keyStart == start - 1 || (keyStart > 0 && !StartsBody(text[keyStart - 1]))) return -1;
             if (start >= text.Length || text[start] is '"' or '\'' or '{') return -1;
             if (start < _queryStart || start >= _queryEnd)
             {
@@ -632,6 +632,12 @@ sealed class ValueDetectors
             }
             return _pairAfterFormAmpersand && end > start ? end : -1;
         }
+
+        /// <summary>
+        /// What may come right before a body's first key: white space, a quote, an opening bracket, a label's <c>:</c>, an
+        /// element's <c>&gt;</c>, the <c>=</c> of a pair whose value it is (<c>body=code=...</c>), a list's <c>,</c>.
+        /// </summary>
+        static bool StartsBody(char c) => char.IsWhiteSpace(c) || c is '"' or '\'' or '`' or '(' or '[' or '{' or '<' or '>' or ':' or '=' or ',';
 
         static ValueKind KindOf(string text, int keyStart)
         {

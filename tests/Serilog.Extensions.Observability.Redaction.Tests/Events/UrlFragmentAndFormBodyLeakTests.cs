@@ -135,6 +135,20 @@ public class UrlFragmentAndFormBodyLeakTests
         Assert.That(written, Does.Contain(kept));
     }
 
+    // Prose puts a body in brackets or after a label, markup in an element, a property in a value of its own.
+    [TestCase("Token request failed (code=fb-code-1&state=fb-state-1)", "Token request failed (code=")]
+    [TestCase("[code=fb-code-2&redirect_uri=%2Fcb]", "&redirect_uri=%2Fcb]")]
+    [TestCase("body:code=fb-code-3&client_id=web", "&client_id=web")]
+    [TestCase("<Body>code=fb-code-4&amp;state=fb-state-4</Body>", "</Body>")]
+    [TestCase("request body=code=fb-code-5&client_id=web", "&client_id=web")]
+    public void OneTimeValuesAsTheFirstKeyOfABodyInBracketsOrAfterALabelAreMasked(string body, string kept)
+    {
+        var written = Log(body);
+
+        Assert.That(written, Does.Not.Contain("fb-"));
+        Assert.That(written, Does.Contain(kept));
+    }
+
     // A key that is sensitive everywhere keeps the value it had: up to white space, over the '&' pairs after it, since
     // outside a query a password may hold "&x=" (a connection string that starts with it). Only one-time values, which
     // are sensitive only in a query, are read as a form's first pair.
