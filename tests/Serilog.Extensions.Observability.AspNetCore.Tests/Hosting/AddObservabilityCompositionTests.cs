@@ -181,6 +181,30 @@ public class AddObservabilityCompositionTests
     }
 
     [Test]
+    public async Task AHostLeftWithoutALoggerByASecondCallsFailureStillServesHandlersThatTakeTheDiagnosticContext()
+    {
+        // The failed call removed the first call's DiagnosticContext; IDiagnosticContext, registered once, resolves it.
+        var builder = TestServerBuilder();
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        builder.Configuration["Serilog:MinimumLevel:Default"] = "Verbos";
+        Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        var app = new RunningApp(builder.Build(), new Uri("http://localhost/"));
+        app.App.UseSerilogRequestLogging();
+        app.App.MapGet("/orders", (IDiagnosticContext diagnostics) =>
+        {
+            diagnostics.Set("OrderId", 7);
+            return "ok";
+        });
+        await app.App.StartAsync();
+        await using (app)
+        {
+            using var client = app.CreateClient();
+            Assert.That((await client.GetAsync("/orders")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        }
+    }
+
+    [Test]
     public void OptionsConfiguredInCodeRunInRegistrationOrderWithTheSectionsBinding()
     {
         // The section is bound where the first call registered it: code before it runs first (the request logging
