@@ -226,7 +226,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// A second call failed after closing the logger of the call before it: a logger from that call's configuration and
     /// callback is registered in its place and becomes <see cref="Log.Logger"/> if the closed one was. When that fails too
     /// (the configuration the calls share became invalid between them), the host is left without a logger (it still
-    /// builds and runs) and the failure is reported through SelfLog; the application gets the second call's exception
+    /// builds and runs, and serves handlers that take <see cref="IDiagnosticContext"/>) and the failure is reported through SelfLog; the application gets the second call's exception
     /// either way.
     /// </summary>
     static void RestorePreviousCall(IServiceCollection services, RegisteredLogger previous)
@@ -246,6 +246,9 @@ public static class ObservabilityHostApplicationBuilderExtensions
                 if (services[i].ServiceType == typeof(IHostedService) && services[i].ImplementationType == typeof(LoggerLifetime.StopWatcher))
                     services.RemoveAt(i);
             }
+            // IDiagnosticContext, registered once, resolves the DiagnosticContext removed with the closed logger: one without
+            // a logger (Log.Logger's, as UseSerilogRequestLogging() makes without AddObservability()) keeps its handlers working.
+            DiagnosticContextRegistration.Add(services, logger: null);
             return;
         }
         lock (LoggerLifetime.StaticLoggerSwap)
