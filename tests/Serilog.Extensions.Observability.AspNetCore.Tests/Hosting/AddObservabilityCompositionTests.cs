@@ -205,6 +205,24 @@ public class AddObservabilityCompositionTests
     }
 
     [Test]
+    public void AnOptionsMonitorFollowsTheRequestLoggingSectionBesideTheApplicationsOwnNamedBinding()
+    {
+        // The application binds named request logging options of its own before AddObservability(): its change token
+        // source is another section's, and the section's must still be registered for the default options.
+        var builder = TestServerBuilder(new Dictionary<string, string?> { ["Serilog:RequestLogging:SlowRequestThreshold"] = "00:00:02" });
+        builder.Services.Configure<RequestLoggingOptions>("admin", builder.Configuration.GetSection("AdminRequestLogging"));
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        using var app = builder.Build();
+        var monitor = app.Services.GetRequiredService<IOptionsMonitor<RequestLoggingOptions>>();
+        Assert.That(monitor.CurrentValue.SlowRequestThreshold, Is.EqualTo(TimeSpan.FromSeconds(2)));
+
+        app.Configuration["Serilog:RequestLogging:SlowRequestThreshold"] = "00:00:05";
+        ((IConfigurationRoot)app.Configuration).Reload();
+
+        Assert.That(monitor.CurrentValue.SlowRequestThreshold, Is.EqualTo(TimeSpan.FromSeconds(5)));
+    }
+
+    [Test]
     public void OptionsConfiguredInCodeRunInRegistrationOrderWithTheSectionsBinding()
     {
         // The section is bound where the first call registered it: code before it runs first (the request logging
