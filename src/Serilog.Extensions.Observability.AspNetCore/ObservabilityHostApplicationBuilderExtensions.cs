@@ -198,7 +198,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<RequestLoggingOptions>>(new ConfigureRequestLoggingFromSection(requestLogging)));
         // As services.Configure<RequestLoggingOptions>(section) registers it: an IOptionsMonitor of the application's follows reloads.
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IOptionsChangeTokenSource<RequestLoggingOptions>>(
-            new ConfigurationChangeTokenSource<RequestLoggingOptions>(Options.DefaultName, requestLogging)));
+            new RequestLoggingSectionChangeTokenSource(requestLogging)));
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<CorrelationOptions>>(
             new CorrelationSectionBinding.ConfigureFromSection(correlation)));
         // A web host puts this first in the pipeline: it answers, with the correlation id, the exceptions that escape
@@ -267,6 +267,15 @@ public static class ObservabilityHostApplicationBuilderExtensions
     {
         public void Configure(RequestLoggingOptions options) => section.Bind(options, binder => binder.ErrorOnUnknownConfiguration = true);
     }
+
+    /// <summary>
+    /// The change token of <c>"Serilog:RequestLogging"</c> for the default options; a type of its own, so that registered
+    /// once it is not taken for the application's own <c>services.Configure&lt;RequestLoggingOptions&gt;(...)</c> of
+    /// another section or name (TryAddEnumerable compares the registrations' types), which would leave the default
+    /// options of an <c>IOptionsMonitor</c> unchanged by a reload.
+    /// </summary>
+    sealed class RequestLoggingSectionChangeTokenSource(IConfigurationSection section)
+        : ConfigurationChangeTokenSource<RequestLoggingOptions>(Options.DefaultName, section);
 
     /// <summary>
     /// Registers the logger, its lifetime and the logging provider. A method of its own so that the lambdas that capture
