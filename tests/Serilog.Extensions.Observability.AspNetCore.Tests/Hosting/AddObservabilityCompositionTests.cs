@@ -204,6 +204,50 @@ public class AddObservabilityCompositionTests
         }
     }
 
+    /// <summary>A builder whose second call failed on configuration both calls read, fixed and called a third time.</summary>
+    static WebApplicationBuilder CalledAgainAfterAFailureThatLeftNoLogger(Action<ObservabilityOptions> configure, List<string[]>? afterOne = null)
+    {
+        var builder = TestServerBuilder(RequestLoggingLists);
+        builder.AddObservability(configure);
+        afterOne?.Add(Registrations(builder.Services));
+        builder.Configuration["Serilog:MinimumLevel:Default"] = "Verbos";
+        Assert.Throws<InvalidOperationException>(() => builder.AddObservability(configure));
+        builder.Configuration["Serilog:MinimumLevel:Default"] = "Verbose";
+        builder.AddObservability(configure);
+        return builder;
+    }
+
+    [Test]
+    public void ACallAfterOneThatLeftTheHostWithoutALoggerRegistersNothingTwice()
+    {
+        var afterOne = new List<string[]>();
+        var builder = CalledAgainAfterAFailureThatLeftNoLogger(o => o.Console(ObservabilityConsoleFormat.None), afterOne);
+        var afterThree = Registrations(builder.Services);
+
+        Assert.That(afterThree.Except(afterOne[0]).Select(r => "after three: " + r).Concat(afterOne[0].Except(afterThree).Select(r => "after one: " + r)), Is.Empty);
+    }
+
+    [Test]
+    public async Task ACallAfterOneThatLeftTheHostWithoutALoggerGivesTheDiagnosticContextItsLogger()
+    {
+        var sink = new WaitingSink();
+        var builder = CalledAgainAfterAFailureThatLeftNoLogger(o => o.Console(ObservabilityConsoleFormat.None).WriteTo(w => w.Sink(sink)));
+        await using var app = new RunningApp(builder.Build(), new Uri("http://localhost/"));
+        app.App.UseSerilogRequestLogging();
+        app.App.MapGet("/orders", (IDiagnosticContext diagnostics) =>
+        {
+            diagnostics.Set("OrderId", 7);
+            return "ok";
+        });
+        await app.App.StartAsync();
+        // Another host's call takes Log.Logger: the host's diagnostic context still binds its values through its own logger.
+        Log.Logger = Core.Logger.None;
+        using var client = app.CreateClient();
+        Assert.That((await client.GetAsync("/orders")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        Assert.That(EventText.Scalar(sink.WaitFor(IsCompletion).Single(), "OrderId"), Is.EqualTo("7"));
+    }
+
     [Test]
     public void AnOptionsMonitorFollowsTheRequestLoggingSectionBesideTheApplicationsOwnNamedBinding()
     {
