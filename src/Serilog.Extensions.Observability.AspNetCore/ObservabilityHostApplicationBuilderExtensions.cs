@@ -187,7 +187,10 @@ public static class ObservabilityHostApplicationBuilderExtensions
         // What follows is registered once, however often this is called: a second call (a shared extension's, then the
         // application's own) would otherwise bind the section's lists twice (each entry of ExcludePaths, RequestHeaders and
         // ResponseHeaders repeated) and put its provider rule after the application's own rules, which it would overrule.
-        if (previous is not null) return builder;
+        // A call after one that left the host without a logger (see RestorePreviousCall) finds no previous logger, but the
+        // rest is there.
+        if (previous is not null || builder.Services.Any(d =>
+            d.ServiceType == typeof(IConfigureOptions<RequestLoggingOptions>) && !d.IsKeyedService && d.ImplementationInstance is ConfigureRequestLoggingFromSection)) return builder;
         builder.Logging.AddFilter<SerilogLoggerProvider>(null, LogLevel.Trace);
         // Where the provider is wrapped (LogContextScopeProvider), rules for SerilogLoggerProvider, this one and the
         // application's, apply to the wrapper too.
@@ -219,6 +222,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
         // last of them, after the server and every other service that may still log while shutting down.
         AddLogger(services, logger, createLogger);
         services.AddSingleton<ILogger>(logger);
+        // The one a call that left the host without a logger registered has none.
+        services.RemoveAll<DiagnosticContext>();
         DiagnosticContextRegistration.Add(services, logger);
     }
 
