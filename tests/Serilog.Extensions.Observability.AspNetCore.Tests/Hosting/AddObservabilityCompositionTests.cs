@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serilog.AspNetCore;
@@ -318,6 +319,23 @@ public class AddObservabilityCompositionTests
         app.App.Services.GetRequiredService<ILogger<AddObservabilityCompositionTests>>().LogWarning("Started");
 
         sink.WaitFor(e => e.MessageTemplate.Text == "Started");
+        Assert.That(sink.Events.Where(e => EventText.Scalar(e, "SourceContext") == "Serilog.Extensions.Observability.AspNetCore"), Is.Empty);
+    }
+
+    [Test]
+    public async Task AGenericHostThatNeverLogsGetsNoWarningAboutTheProvider([Values] bool empty)
+    {
+        // No ILogger<T> anywhere in the application: the host's own logger factory still creates the provider.
+        var sink = new WaitingSink();
+        var builder = empty ? Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Production" })
+            : Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Production" });
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None).WriteTo(w => w.Sink(sink)));
+        using var host = builder.Build();
+        await host.StartAsync();
+        Log.Information("Started");
+        sink.WaitFor(e => e.MessageTemplate.Text == "Started");
+        await host.StopAsync();
+
         Assert.That(sink.Events.Where(e => EventText.Scalar(e, "SourceContext") == "Serilog.Extensions.Observability.AspNetCore"), Is.Empty);
     }
 
