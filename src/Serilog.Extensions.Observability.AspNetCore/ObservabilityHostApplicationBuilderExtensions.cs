@@ -231,8 +231,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// A second call failed after closing the logger of the call before it: a logger from that call's configuration and
     /// callback is registered in its place and becomes <see cref="Log.Logger"/> if the closed one was. When that fails too
     /// (the configuration the calls share became invalid between them), the host is left without a logger (it still
-    /// builds and runs, and serves handlers that take <see cref="IDiagnosticContext"/>) and the failure is reported through SelfLog; the application gets the second call's exception
-    /// either way.
+    /// builds and runs, and serves handlers that take <see cref="IDiagnosticContext"/>) and the failure is reported
+    /// through SelfLog; the application gets the second call's exception either way.
     /// </summary>
     static void RestorePreviousCall(IServiceCollection services, RegisteredLogger previous)
     {
@@ -753,9 +753,10 @@ public static class ObservabilityHostApplicationBuilderExtensions
                 if (!lifetime.ProviderCreated)
                 {
                     lifetime.Logger.ForContext(Core.Constants.SourceContextPropertyName, "Serilog.Extensions.Observability.AspNetCore").Warning(
-                        "The logging provider of AddObservability() was removed after it was registered (builder.Logging.ClearProviders() " +
-                        "after AddObservability()?): events written through ILogger<T> are not written. AddObservability() removes the " +
-                        "host's default providers itself; call ClearProviders() before it, if at all.");
+                        "The host's logger factory did not create the logging provider of AddObservability(): it was removed after it " +
+                        "was registered (builder.Logging.ClearProviders() after AddObservability()?), or another logger factory replaced " +
+                        "the host's. Events written through ILogger<T> do not go through it; after ClearProviders() they are lost. " +
+                        "AddObservability() removes the host's default providers itself; call ClearProviders() before it, if at all.");
                 }
                 return Task.CompletedTask;
             }
