@@ -46,7 +46,7 @@ static class SqlParameterList
         for (var i = 0; i < entries.Count; i++)
         {
             var name = list.AsSpan(entries[i].NameStart, entries[i].NameEnd - entries[i].NameStart);
-            if (keys.IsSensitiveTextKey(name.ToString())) states[i] = 2;
+            if (keys.IsSensitiveTextKey(name)) states[i] = 2;
             else if (!IsPlaceholder(list, entries[i])) toPlace++;
         }
 
