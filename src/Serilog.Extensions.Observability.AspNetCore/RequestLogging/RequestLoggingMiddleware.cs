@@ -405,9 +405,12 @@ sealed class RequestLoggingMiddleware
         {
             if (names is null || names.Length == 0) return null;
             var kept = new List<string>(names.Length);
+            // Header names are case-insensitive: a name listed again ("x-tenant" after "X-Tenant") is the same header,
+            // and a second copy would write the same JSON key twice. The first spelling is the one logged.
+            var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             foreach (var name in names)
             {
-                if (!string.IsNullOrWhiteSpace(name)) kept.Add(name.Trim());
+                if (!string.IsNullOrWhiteSpace(name) && seen.Add(name.Trim())) kept.Add(name.Trim());
             }
 
             return kept.Count == 0 ? null : new HeaderCapture(propertyName, kept.ToArray());

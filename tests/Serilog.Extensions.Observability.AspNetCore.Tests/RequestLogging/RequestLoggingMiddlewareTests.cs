@@ -664,6 +664,20 @@ public class RequestLoggingMiddlewareTests
         Assert.That(EventText.Of(evt), Does.Not.Contain("secret"));
     }
 
+    [Test]
+    public void AHeaderListedTwiceIsCapturedOnceUnderItsFirstSpelling()
+    {
+        // Header names are case-insensitive: "x-tenant" is X-Tenant again, and a dictionary property holding both would
+        // be written as one JSON object with the same key twice.
+        var capture = RequestLoggingMiddleware.HeaderCapture.Create("RequestHeaders", ["X-Tenant", "x-tenant", " X-Tenant ", "User-Agent", "X-TENANT"])!;
+        var headers = new HeaderDictionary { ["X-Tenant"] = "acme", ["User-Agent"] = "tests/1.0" };
+
+        var property = capture.Capture(headers)!;
+
+        var keys = ((DictionaryValue)property.Value).Elements.Select(kv => (string)kv.Key.Value!).ToArray();
+        Assert.That(keys, Is.EqualTo(new[] { "X-Tenant", "User-Agent" }));
+    }
+
     [TestCase("Authorization", true)]
     [TestCase("Proxy-Authorization", true)]
     [TestCase("Cookie", true)]
