@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.ComponentModel;
 using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Runtime.CompilerServices;
@@ -434,8 +435,16 @@ public static class ObservabilityHostApplicationBuilderExtensions
     /// <summary>
     /// The setting an entry's argument came from, when Serilog.Settings.Configuration's call of the entry's method failed
     /// on it: the method's <see cref="ArgumentException"/> (reported wrapped in <see cref="TargetInvocationException"/>)
-    /// names the parameter, and exactly one <c>"Args"</c> key of the section has that name (the reader matches them
-    /// ignoring case). Null otherwise: the exception is then left as it is.
+    /// names the parameter, and the key is one the exception can only have come from. The reader does not say which
+    /// entry failed, and an entry may fail on a parameter the section does not give it (a default), so an <c>"Args"</c>
+    /// key of that name (matched ignoring case, as the reader matches them) is taken only when it is certain:
+    /// <list type="bullet">
+    /// <item>an <see cref="ArgumentOutOfRangeException"/> that gives its value: the one key of that name whose value
+    /// converts to it;</item>
+    /// <item>otherwise: the one key of that name, when its entry (and the entries it is nested in) are the only
+    /// entries of the section that call a method.</item>
+    /// </list>
+    /// Null otherwise: the exception is then left as it is.
     /// </summary>
     static (IConfigurationSection Key, ArgumentException Cause)? InvalidArgumentSetting(IConfigurationSection section, Exception exception)
     {
@@ -443,6 +452,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
         var cause = exception;
         while (cause is TargetInvocationException { InnerException: { } inner }) cause = inner;
         if (cause is not ArgumentException { ParamName: { Length: > 0 } parameter } argumentException) return null;
+        var actualValue = (cause as ArgumentOutOfRangeException)?.ActualValue;
         IConfigurationSection? found = null;
         var count = 0;
         void Search(IConfigurationSection node)
@@ -450,7 +460,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
             foreach (var child in node.GetChildren())
             {
                 if (string.Equals(node.Key, "Args", StringComparison.OrdinalIgnoreCase)
-                    && string.Equals(child.Key, parameter, StringComparison.OrdinalIgnoreCase))
+                    && string.Equals(child.Key, parameter, StringComparison.OrdinalIgnoreCase)
+                    && (actualValue is null || HoldsValue(child, actualValue)))
                 {
                     found = child;
                     count++;
@@ -459,8 +470,54 @@ public static class ObservabilityHostApplicationBuilderExtensions
             }
         }
         Search(section);
-        return count == 1 ? (found!, argumentException) : null;
+        if (count != 1) return null;
+        if (actualValue is null && OtherCalls(section, found!.Path)) return null;
+        return (found!, argumentException);
     }
+
+    /// <summary>Whether <paramref name="setting"/>'s value converts (as configuration text) to <paramref name="value"/>.</summary>
+    static bool HoldsValue(IConfigurationSection setting, object value)
+    {
+        if (setting.Value is not { } text) return false;
+        try
+        {
+            return Equals(TypeDescriptor.GetConverter(value.GetType()).ConvertFromInvariantString(text.Trim()), value);
+        }
+        catch (Exception ex) when (ex is NotSupportedException or FormatException or ArgumentException or OverflowException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Whether the section has an entry that calls a method (<c>{ "Name": ... }</c>, or a plain name in a list such as
+    /// <c>"Enrich": [ "FromLogContext" ]</c>) other than the entry holding <paramref name="keyPath"/> and the entries
+    /// that entry is nested in: one of those may be the one that failed.
+    /// </summary>
+    static bool OtherCalls(IConfigurationSection section, string keyPath)
+    {
+        bool Holds(IConfigurationSection entry) =>
+            keyPath.StartsWith(entry.Path + ConfigurationPath.KeyDelimiter, StringComparison.OrdinalIgnoreCase);
+        bool Search(IConfigurationSection node)
+        {
+            foreach (var child in node.GetChildren())
+            {
+                var calls = child[NameKey] is not null
+                    || (child.Value is not null && int.TryParse(child.Key, out _) && IsCallList(node.Key));
+                if (calls && !Holds(child)) return true;
+                if (Search(child)) return true;
+            }
+            return false;
+        }
+        return Search(section);
+    }
+
+    const string NameKey = "Name";
+
+    static bool IsCallList(string key) =>
+        key.Equals("WriteTo", StringComparison.OrdinalIgnoreCase) || key.Equals("AuditTo", StringComparison.OrdinalIgnoreCase)
+        || key.Equals("Enrich", StringComparison.OrdinalIgnoreCase) || key.Equals("Destructure", StringComparison.OrdinalIgnoreCase)
+        || key.Equals("Filter", StringComparison.OrdinalIgnoreCase) || key.Equals("configure", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The enrichers of <c>WithObservability()</c> that the section's <c>"Enrich"</c> list names itself.</summary>
     static ObservabilityEnrichers EnrichersNamedIn(IConfigurationSection section)

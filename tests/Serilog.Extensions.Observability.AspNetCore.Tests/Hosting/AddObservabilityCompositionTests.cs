@@ -162,6 +162,53 @@ public class AddObservabilityCompositionTests
         Assert.That(ex.InnerException, Is.InstanceOf<System.Reflection.TargetInvocationException>(), "what Serilog.Settings.Configuration threw");
     }
 
+    [TestCase("RefusingQueue", "queueLimit", "500")]
+    [TestCase("RefusingPath", "path", null)]
+    public void AnEntryThatFailsOnAnArgumentItWasNotGivenDoesNotNameAnotherEntrysKey(string refusingSink, string parameter, string? otherValue)
+    {
+        // The first entry throws for a parameter the section does not give it; the second has an "Args" key of that
+        // name, but it is not the one at fault: the reader's exception is left as it is.
+        using var folder = TempFolder.ForCaller();
+        var builder = TestServerBuilder();
+        var settings = new Dictionary<string, string?>
+        {
+            ["Serilog:Using:0"] = typeof(RefusingSinkConfigurationExtensions).Assembly.GetName().Name,
+            ["Serilog:WriteTo:0:Name"] = refusingSink,
+            ["Serilog:WriteTo:0:Args:id"] = "first",
+            ["Serilog:WriteTo:1:Name"] = "RollingJson",
+            ["Serilog:WriteTo:1:Args:path"] = Path.Combine(folder.Path, "app-.json"),
+        };
+        if (otherValue is not null) settings["Serilog:WriteTo:1:Args:" + parameter] = otherValue;
+        builder.Configuration.AddInMemoryCollection(settings);
+
+        var ex = Assert.Catch(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex!.Message, Does.Not.Contain("Serilog:WriteTo:1"));
+        Assert.That(ex, Is.InstanceOf<System.Reflection.TargetInvocationException>(), "what Serilog.Settings.Configuration threw");
+        Assert.That(((ArgumentException)ex.GetBaseException()).ParamName, Is.EqualTo(parameter));
+    }
+
+    [Test]
+    public void AnOutOfRangeArgumentIsNamedByTheKeyWhoseValueTheSinkRefused()
+    {
+        // Two entries give queueLimit; only the one whose value the sink refused is named.
+        using var folder = TempFolder.ForCaller();
+        var builder = TestServerBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:WriteTo:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(folder.Path, "first-.json"),
+            ["Serilog:WriteTo:0:Args:queueLimit"] = "500",
+            ["Serilog:WriteTo:1:Name"] = "RollingJson",
+            ["Serilog:WriteTo:1:Args:path"] = Path.Combine(folder.Path, "second-.json"),
+            ["Serilog:WriteTo:1:Args:queueLimit"] = "0",
+        });
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex!.Message, Does.StartWith("The \"Serilog:WriteTo:1:Args:queueLimit\" setting is invalid: ").And.Contain("greater than zero"));
+    }
+
     [Test]
     public async Task AHostLeftWithoutALoggerByASecondCallsFailureStillBuildsStartsAndStops()
     {
