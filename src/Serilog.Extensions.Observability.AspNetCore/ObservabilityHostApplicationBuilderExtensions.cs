@@ -181,6 +181,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
             else LoggerLifetime.RestoreAfterFailure(closedLate);
             if (InvalidArgumentSetting(section, ex) is { } setting)
                 throw new InvalidOperationException($"The \"{setting.Key.Path}\" setting is invalid: {setting.Cause.Message}", ex);
+            if (InvalidLevelSetting(configuration, section, ex) is { } level)
+                throw new InvalidOperationException(level, ex);
             throw;
         }
         lock (LoggerLifetime.StaticLoggerSwap) Log.Logger = logger;
@@ -474,6 +476,40 @@ public static class ObservabilityHostApplicationBuilderExtensions
         if (actualValue is null && OtherCalls(section, found!.Path)) return null;
         return (found!, argumentException);
     }
+
+    const string LevelNames = "Verbose, Debug, Information, Warning, Error, Fatal";
+
+    /// <summary>
+    /// The message naming the <c>"MinimumLevel"</c> key whose value is no level, when Serilog.Settings.Configuration
+    /// failed on it: its own message (<c>The value Verbos is not a valid Serilog level.</c>, or for an override
+    /// <c>No LoggingLevelSwitch has been declared with name "Verbos"</c>) names no key. The keys are looked at in the
+    /// order the reader applies them, after the <c>"LevelSwitches"</c> it reads first: when one of those is no level
+    /// either, the failure may be its, and null is returned (the exception is left as it is).
+    /// </summary>
+    static string? InvalidLevelSetting(IConfiguration configuration, IConfigurationSection section, Exception exception)
+    {
+        if (exception is not InvalidOperationException) return null;
+        var switches = section.GetSection("LevelSwitches").GetChildren().ToList();
+        foreach (var declared in switches)
+        {
+            if (!IsLevel(declared.Value)) return null;
+        }
+        var minimumLevel = section.GetSection("MinimumLevel");
+        if (DefaultLevelDirective(configuration, minimumLevel) is { Value: { Length: > 0 } defaultLevel } directive && !IsLevel(defaultLevel))
+            return $"The \"{directive.Path}\" setting must be one of {LevelNames}; it is '{defaultLevel}'.";
+        foreach (var source in minimumLevel.GetSection("Override").GetChildren())
+        {
+            // The reader takes a value that is no level for the name of a switch of "LevelSwitches" ("$orders").
+            if (source.Value is not { Length: > 0 } value || IsLevel(value)) continue;
+            if (switches.Any(s => string.Equals(s.Key, value, StringComparison.Ordinal))) continue;
+            return $"The \"{source.Path}\" setting must be one of {LevelNames}, or the name of a switch declared in " +
+                   $"\"{section.Path}:LevelSwitches\" (\"$name\"); it is '{value}'.";
+        }
+        return null;
+    }
+
+    /// <summary>Whether Serilog.Settings.Configuration reads <paramref name="value"/> as a level (its name in any case).</summary>
+    static bool IsLevel(string? value) => Enum.TryParse<LogEventLevel>(value, ignoreCase: true, out _);
 
     /// <summary>Whether <paramref name="setting"/>'s value converts (as configuration text) to <paramref name="value"/>.</summary>
     static bool HoldsValue(IConfigurationSection setting, object value)

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Serilog.AspNetCore;
+using Serilog.Events;
 using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
 using Serilog.Extensions.Observability.Tests.Support;
 
@@ -33,6 +34,41 @@ public class SerilogSectionTests
         Assert.That(section, Is.GreaterThanOrEqualTo(0), $"The README has no '{heading}'.");
         var start = readme.IndexOf("```json\n", section, StringComparison.Ordinal) + "```json\n".Length;
         return readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
+    }
+
+    [TestCase("Serilog:MinimumLevel")]
+    [TestCase("Serilog:MinimumLevel:Default")]
+    [TestCase("Serilog:MinimumLevel:Override:Shop.Orders")]
+    public void ALevelThatIsNoLevelFailsNamingItsKeyAndTheLevels(string key)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [key] = "Verbos" });
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex!.Message, Does.StartWith($"The \"{key}\" setting must be one of Verbose, Debug, Information, Warning, Error, Fatal")
+            .And.Contain("'Verbos'"));
+        Assert.That(ex.InnerException, Is.InstanceOf<InvalidOperationException>(), "what Serilog.Settings.Configuration threw");
+    }
+
+    [Test]
+    public void LevelsInAnyCaseAndALevelSwitchReferenceAreAccepted()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:LevelSwitches:$orders"] = "Warning",
+            ["Serilog:MinimumLevel:Default"] = "information",
+            ["Serilog:MinimumLevel:Override:Shop.Orders"] = "$orders",
+            ["Serilog:MinimumLevel:Override:Shop.Payments"] = "ERROR",
+        });
+
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+
+        Assert.That(Log.IsEnabled(LogEventLevel.Information), Is.True);
+        Assert.That(Log.IsEnabled(LogEventLevel.Debug), Is.False);
+        Assert.That(Log.ForContext(Serilog.Core.Constants.SourceContextPropertyName, "Shop.Orders").IsEnabled(LogEventLevel.Information), Is.False);
+        Assert.That(Log.ForContext(Serilog.Core.Constants.SourceContextPropertyName, "Shop.Payments").IsEnabled(LogEventLevel.Warning), Is.False);
     }
 
     static async Task<(WebApplication App, HttpClient Client)> StartAsync(string json, Action<WebApplication>? endpoints = null,
