@@ -499,9 +499,10 @@ public static class ObservabilityHostApplicationBuilderExtensions
             return $"The \"{directive.Path}\" setting must be one of {LevelNames}; it is '{defaultLevel}'.";
         foreach (var source in minimumLevel.GetSection("Override").GetChildren())
         {
-            // The reader takes a value that is no level for the name of a switch of "LevelSwitches" ("$orders").
+            // The reader takes a value that is no level for the name of a switch of "LevelSwitches" ("$orders"); it
+            // declares a switch under its name with a "$" put in front if it has none ("orders" is "$orders").
             if (source.Value is not { Length: > 0 } value || IsLevel(value)) continue;
-            if (switches.Any(s => string.Equals(s.Key, value, StringComparison.Ordinal))) continue;
+            if (switches.Any(s => string.Equals(s.Key.StartsWith('$') ? s.Key : "$" + s.Key, value, StringComparison.Ordinal))) continue;
             return $"The \"{source.Path}\" setting must be one of {LevelNames}, or the name of a switch declared in " +
                    $"\"{section.Path}:LevelSwitches\" (\"$name\"); it is '{value}'.";
         }

@@ -71,6 +71,42 @@ public class SerilogSectionTests
         Assert.That(Log.ForContext(Serilog.Core.Constants.SourceContextPropertyName, "Shop.Payments").IsEnabled(LogEventLevel.Warning), Is.False);
     }
 
+    [Test]
+    public void AnOverrideNamingASwitchDeclaredWithoutItsDollarIsNotBlamedForAnotherFailure()
+    {
+        // Serilog.Settings.Configuration declares "orders" as "$orders": the override is valid. What fails is the
+        // "ControlledBy" reference to a switch nobody declared, and the reader's exception says so.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:LevelSwitches:orders"] = "Warning",
+            ["Serilog:MinimumLevel:ControlledBy"] = "$missing",
+            ["Serilog:MinimumLevel:Override:Shop.Orders"] = "$orders",
+        });
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex!.Message, Does.Contain("\"$missing\"").And.Not.Contain("Shop.Orders"));
+    }
+
+    [Test]
+    public void AnOverrideNamingADeclaredSwitchWithoutTheDollarFailsNamingItsKey()
+    {
+        // "orders" is declared as "$orders", the name an override refers to it by: "orders" names no switch.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:LevelSwitches:orders"] = "Warning",
+            ["Serilog:MinimumLevel:Override:Shop.Orders"] = "orders",
+        });
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex!.Message, Does.StartWith("The \"Serilog:MinimumLevel:Override:Shop.Orders\" setting must be one of ")
+            .And.Contain("'orders'"));
+        Assert.That(ex.InnerException, Is.InstanceOf<InvalidOperationException>(), "what Serilog.Settings.Configuration threw");
+    }
+
     static async Task<(WebApplication App, HttpClient Client)> StartAsync(string json, Action<WebApplication>? endpoints = null,
         Action<IConfigurationBuilder>? more = null)
     {
