@@ -354,6 +354,22 @@ public class AddObservabilityCompositionTests
     }
 
     [Test]
+    public async Task ALoggerFactoryReplacingTheHostsAfterAddObservabilityIsReportedWhenTheHostStarts()
+    {
+        // As Serilog.AspNetCore's UseSerilog() does: a logger factory of its own in place of the host's.
+        var sink = new WaitingSink();
+        var builder = TestServerBuilder();
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None).WriteTo(w => w.Sink(sink)));
+        builder.Services.AddSingleton<ILoggerFactory>(_ => new SerilogLoggerFactory(new LoggerConfiguration().CreateLogger(), dispose: true));
+        await using var app = new RunningApp(builder.Build(), new Uri("http://localhost/"));
+        await app.App.StartAsync();
+
+        var warning = sink.WaitFor(e => EventText.Scalar(e, "SourceContext") == "Serilog.Extensions.Observability.AspNetCore").Single();
+        Assert.That(warning.Level, Is.EqualTo(LogEventLevel.Warning));
+        Assert.That(warning.MessageTemplate.Text, Does.Contain("another logger factory replaced the host's"));
+    }
+
+    [Test]
     public async Task AHostWhoseProviderIsInPlaceGetsNoWarningAboutIt()
     {
         var sink = new WaitingSink();
