@@ -492,7 +492,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
         var switches = section.GetSection("LevelSwitches").GetChildren().ToList();
         foreach (var declared in switches)
         {
-            if (!IsLevel(declared.Value)) return null;
+            // A switch declared without a level (empty) starts at the reader's default level: it does not fail.
+            if (declared.Value is { Length: > 0 } initial && !IsLevel(initial)) return null;
         }
         var minimumLevel = section.GetSection("MinimumLevel");
         if (DefaultLevelDirective(configuration, minimumLevel) is { Value: { Length: > 0 } defaultLevel } directive && !IsLevel(defaultLevel))

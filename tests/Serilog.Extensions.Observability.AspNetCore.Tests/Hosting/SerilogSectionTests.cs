@@ -90,6 +90,22 @@ public class SerilogSectionTests
     }
 
     [Test]
+    public void ALevelSwitchDeclaredWithoutALevelDoesNotHideTheKeyThatIsNoLevel()
+    {
+        // A switch declared empty starts at Information, as the reader has it; the default is what is no level.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:LevelSwitches:$orders"] = "",
+            ["Serilog:MinimumLevel:Default"] = "Verbos",
+        });
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex!.Message, Does.StartWith("The \"Serilog:MinimumLevel:Default\" setting must be one of "));
+    }
+
+    [Test]
     public void AnOverrideNamingADeclaredSwitchWithoutTheDollarFailsNamingItsKey()
     {
         // "orders" is declared as "$orders", the name an override refers to it by: "orders" names no switch.
