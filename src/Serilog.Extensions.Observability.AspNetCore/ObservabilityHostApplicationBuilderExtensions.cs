@@ -540,6 +540,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
         {
             foreach (var child in node.GetChildren())
             {
+                // Their keys are names of the application's choosing ("Properties": { "Name": "orders-api" }), not entries.
+                if (!string.Equals(node.Key, "Args", StringComparison.OrdinalIgnoreCase) && IsNamedValues(child.Key)) continue;
                 var calls = child[NameKey] is not null
                     || (child.Value is not null && int.TryParse(child.Key, out _) && IsCallList(node.Key));
                 if (calls && !Holds(child)) return true;
@@ -551,6 +553,10 @@ public static class ObservabilityHostApplicationBuilderExtensions
     }
 
     const string NameKey = "Name";
+
+    static bool IsNamedValues(string key) =>
+        key.Equals("Properties", StringComparison.OrdinalIgnoreCase) || key.Equals("MinimumLevel", StringComparison.OrdinalIgnoreCase)
+        || key.Equals("LevelSwitches", StringComparison.OrdinalIgnoreCase) || key.Equals("FilterSwitches", StringComparison.OrdinalIgnoreCase);
 
     static bool IsCallList(string key) =>
         key.Equals("WriteTo", StringComparison.OrdinalIgnoreCase) || key.Equals("AuditTo", StringComparison.OrdinalIgnoreCase)

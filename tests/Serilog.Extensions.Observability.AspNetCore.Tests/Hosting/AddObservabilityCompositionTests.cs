@@ -188,6 +188,26 @@ public class AddObservabilityCompositionTests
         Assert.That(((ArgumentException)ex.GetBaseException()).ParamName, Is.EqualTo(parameter));
     }
 
+    [TestCase("Properties:Name", "orders-api")]
+    [TestCase("Using:0", "Serilog.Extensions.Observability.AspNetCore.Tests")]
+    public void ASettingThatCallsNoMethodDoesNotKeepTheOnlyEntrysKeyFromBeingNamed(string key, string value)
+    {
+        // A property called "Name" is a property, not an entry: the section's only entry is the one that failed.
+        var builder = TestServerBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:Using:1"] = typeof(RefusingSinkConfigurationExtensions).Assembly.GetName().Name,
+            ["Serilog:WriteTo:0:Name"] = "RefusingPath",
+            ["Serilog:WriteTo:0:Args:id"] = "first",
+            ["Serilog:WriteTo:0:Args:path"] = "/var/log/app.json",
+            ["Serilog:" + key] = value,
+        });
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex!.Message, Does.StartWith("The \"Serilog:WriteTo:0:Args:path\" setting is invalid: "));
+    }
+
     [Test]
     public void AnOutOfRangeArgumentIsNamedByTheKeyWhoseValueTheSinkRefused()
     {
