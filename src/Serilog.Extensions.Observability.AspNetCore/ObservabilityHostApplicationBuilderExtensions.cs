@@ -521,8 +521,9 @@ public static class ObservabilityHostApplicationBuilderExtensions
         {
             return Equals(TypeDescriptor.GetConverter(value.GetType()).ConvertFromInvariantString(text.Trim()), value);
         }
-        catch (Exception ex) when (ex is NotSupportedException or FormatException or ArgumentException or OverflowException)
+        catch (Exception)
         {
+            // Any converter's failure, a type of the application's included: the reader's exception must stay the one thrown.
             return false;
         }
     }

@@ -230,6 +230,22 @@ public class AddObservabilityCompositionTests
     }
 
     [Test]
+    public void ARefusedValueWhoseConverterFailsLeavesTheReadersExceptionAsItIs()
+    {
+        // Comparing the refused value with the key's text must not put the converter's exception in the reader's place.
+        var builder = TestServerBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:WriteTo:0:Name"] = "RefusingUnconvertible",
+            ["Serilog:WriteTo:0:Args:mode"] = "fast",
+        });
+
+        var ex = Assert.Throws<System.Reflection.TargetInvocationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex!.InnerException, Is.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("mode"));
+    }
+
+    [Test]
     public async Task AHostLeftWithoutALoggerByASecondCallsFailureStillBuildsStartsAndStops()
     {
         // The configuration both calls read became invalid between them: the first call's logger cannot be rebuilt.

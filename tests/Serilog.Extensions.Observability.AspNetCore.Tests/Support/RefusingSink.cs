@@ -14,3 +14,22 @@ public static class RefusingSinkConfigurationExtensions
     public static LoggerConfiguration RefusingPath(this LoggerSinkConfiguration writeTo, string id) =>
         throw new ArgumentException("The default path is not writable.", "path");
 }
+
+/// <summary>A refused value whose converter fails on any text, as a user type's converter may.</summary>
+[System.ComponentModel.TypeConverter(typeof(FailingConverter))]
+public sealed class UnconvertibleValue
+{
+    sealed class FailingConverter : System.ComponentModel.TypeConverter
+    {
+        public override bool CanConvertFrom(System.ComponentModel.ITypeDescriptorContext? context, Type sourceType) => true;
+
+        public override object ConvertFrom(System.ComponentModel.ITypeDescriptorContext? context, System.Globalization.CultureInfo? culture, object value) =>
+            throw new InvalidOperationException("This converter fails on every text.");
+    }
+}
+
+public static class RefusingUnconvertibleSinkConfigurationExtensions
+{
+    public static LoggerConfiguration RefusingUnconvertible(this LoggerSinkConfiguration writeTo, string mode) =>
+        throw new ArgumentOutOfRangeException(nameof(mode), new UnconvertibleValue(), "The mode is not supported.");
+}
