@@ -150,6 +150,14 @@ public sealed class RollingJsonOptions
     internal TimeSpan WriterStopMargin { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// Queued events past which a caller formats its own event (with one of this package's own formatters, which are
+    /// thread-safe) and queues the line instead, so that a writer that fell behind does not leave whole events queued
+    /// for every collection to promote: 1,024, capped at a quarter of <see cref="QueueLimit"/>; 0 never does. Tests lower
+    /// it, or turn it off to hold events in the queue.
+    /// </summary>
+    internal int CallerFormatBacklog { get; set; } = 1024;
+
+    /// <summary>
     /// A copy of these options that can be changed without changing them (the formatter and the time provider are
     /// shared, not copied).
     /// </summary>

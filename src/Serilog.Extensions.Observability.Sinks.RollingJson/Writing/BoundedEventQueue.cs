@@ -8,7 +8,8 @@ namespace Serilog.Extensions.Observability.Sinks.RollingJson.Writing;
 /// A bounded multi-producer, single-consumer ring of events (Vyukov's bounded queue): producers claim a slot with
 /// one compare-and-swap and never lock or allocate. The ring's size is a power of two, so a position finds its slot
 /// with a mask rather than a division; the queue still holds exactly <see cref="Capacity"/> events, so a full queue
-/// is detected exactly.
+/// is detected exactly. An item is a <see cref="LogEvent"/> or a <see cref="FormattedLine"/> (see
+/// <see cref="RollingJsonSink"/>).
 /// </summary>
 internal sealed class BoundedEventQueue
 {
@@ -20,7 +21,7 @@ internal sealed class BoundedEventQueue
         /// logs little never touches most of its pages (the default ring is 2 MB).
         /// </summary>
         public long Sequence;
-        public LogEvent? Item;
+        public object? Item;
     }
 
     // Producers hammer _tail, the consumer _head: keep them on separate cache lines.
@@ -37,6 +38,12 @@ internal sealed class BoundedEventQueue
     PaddedPosition _head;
     // What producers last saw of _head: a lower bound they check against before reading the consumer's own line.
     PaddedPosition _headSeen;
+    // _head as the consumer last published it (every HeadHintInterval items, and when it finds the queue empty): a line
+    // it seldom writes, so producers can read how far behind it is without taking _head's line from its core.
+    PaddedPosition _headHint;
+
+    /// <summary>Items taken between two publications of the head for <see cref="Backlog"/>.</summary>
+    internal const int HeadHintInterval = 64;
 
     public BoundedEventQueue(int capacity)
     {
@@ -70,9 +77,15 @@ internal sealed class BoundedEventQueue
     /// True when no producer has claimed a slot beyond what the consumer took. Read after a full fence, this pairs
     /// with the producers' compare-and-swap on the tail (also a full fence) so a sleeping consumer is never missed.
     /// </summary>
+    /// <summary>
+    /// For producers: about how many items are queued, read without touching the consumer's hot line: never less than
+    /// the items waiting, and at most <see cref="HeadHintInterval"/> more.
+    /// </summary>
+    public long Backlog => Volatile.Read(ref _tail.Value) - Volatile.Read(ref _headHint.Value);
+
     public bool IsEmpty => Volatile.Read(ref _tail.Value) == Volatile.Read(ref _head.Value);
 
-    public bool TryEnqueue(LogEvent item)
+    public bool TryEnqueue(object item)
     {
         var position = Volatile.Read(ref _tail.Value);
         while (true)
@@ -114,13 +127,14 @@ internal sealed class BoundedEventQueue
     }
 
     /// <summary>Single consumer only. False when empty or when the next slot is claimed but not yet published.</summary>
-    public bool TryDequeue(out LogEvent item)
+    public bool TryDequeue(out object item)
     {
         var position = _head.Value;
         ref var cell = ref _cells[position & _mask];
         var lap = position & ~_mask;
         if (Volatile.Read(ref cell.Sequence) != lap + 1)
         {
+            if (_headHint.Value != position) Volatile.Write(ref _headHint.Value, position);
             item = null!;
             return false;
         }
@@ -128,6 +142,7 @@ internal sealed class BoundedEventQueue
         cell.Item = null;
         Volatile.Write(ref cell.Sequence, lap + _mask + 1);
         Volatile.Write(ref _head.Value, position + 1);
+        if (((position + 1) & (HeadHintInterval - 1)) == 0) Volatile.Write(ref _headHint.Value, position + 1);
         return true;
     }
 }

@@ -12,7 +12,8 @@ namespace Serilog.Extensions.Observability.Sinks.RollingJson.Writing;
 
 /// <summary>
 /// The caller enqueues into a bounded ring and returns; one background thread formats batches into a pooled buffer,
-/// appends them, rolls by time and size, and hands rolled files to the <see cref="Housekeeper"/>.
+/// appends them, rolls by time and size, and hands rolled files to the <see cref="Housekeeper"/>. While the writer is
+/// behind (<see cref="RollingJsonOptions.CallerFormatBacklog"/>), callers format their own events and queue the lines.
 /// </summary>
 internal sealed class RollingJsonSink : ILogEventSink, IDisposable
 {
@@ -51,6 +52,11 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     readonly FileNaming _naming;
     readonly BoundedEventQueue _queue;
     readonly EventEncoder _encoder;
+    // The formatter callers may run themselves while the writer is behind (this package's own, which are thread-safe),
+    // or null; see FormatOnCaller.
+    readonly IUtf8Formatter? _callerFormatter;
+    readonly long _callerFormatBacklog;
+    readonly FormattedLinePool _lines = new();
     readonly PooledBufferWriter _buffer = new(BatchBytes + 16 * 1024);
     readonly TimeProvider _time;
     readonly TimeZoneInfo _zone;
@@ -183,7 +189,11 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             _wakeThreshold = Math.Max(1, Math.Min(options.QueueLimit / 8, WakeThreshold));
             _pollInterval = options.PollInterval;
             _idleSleep = options.IdleSleep ?? FileCheckInterval;
-            _encoder = new EventEncoder(options.Formatter ?? DefaultFormatter());
+            var formatter = options.Formatter ?? DefaultFormatter();
+            _encoder = new EventEncoder(formatter);
+            _callerFormatBacklog = Math.Max(1, Math.Min(options.QueueLimit / 4, options.CallerFormatBacklog));
+            if (options.CallerFormatBacklog > 0 && formatter is CompactJsonFormatter or RenderedCompactJsonFormatter or FlatJsonFormatter)
+                _callerFormatter = (IUtf8Formatter)formatter;
             _time = options.TimeProvider;
             _zone = options.RollOnUtc ? TimeZoneInfo.Utc : _time.LocalTimeZone;
             _fileSizeLimit = options.FileSizeLimitBytes;
@@ -224,6 +234,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     static ITextFormatter DefaultFormatter() => new CompactJsonFormatter();
 
     internal int QueueLength => _queue.Count;
+
+    /// <summary>Lines formatted by callers, written, and kept for reuse (see <see cref="FormatOnCaller"/>); for tests.</summary>
+    internal int PooledLines => _lines.Count;
     internal long EventsWritten => Interlocked.Read(ref _written);
     internal long BytesWritten => Interlocked.Read(ref _bytesWritten);
     internal long Rollovers => Interlocked.Read(ref _rollovers);
@@ -294,9 +307,11 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             return;
         }
         BeforeEnqueueForTests?.Invoke();
-        if (_queue.TryEnqueue(logEvent))
+        object item = logEvent;
+        if (_callerFormatter is not null && _queue.Backlog >= _callerFormatBacklog) item = FormatOnCaller(logEvent);
+        if (_queue.TryEnqueue(item))
         {
-            Enqueued(logEvent);
+            Enqueued(logEvent.Level);
             if (Volatile.Read(ref _processEndDeadline) != 0) WaitAsProcessEnds();
             return;
         }
@@ -304,10 +319,11 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         // room, so it would wait for itself until disposal.
         if (_blockWhenFull && Thread.CurrentThread != _writer)
         {
-            EnqueueWhenRoom(logEvent);
+            EnqueueWhenRoom(item, logEvent.Level);
             if (Volatile.Read(ref _processEndDeadline) != 0) WaitAsProcessEnds();
             return;
         }
+        if (item is FormattedLine unqueued) _lines.Return(unqueued);
         AfterQueueFullForTests?.Invoke();
         // Counted here, reported by the writer: the caller never formats a message or takes a lock.
         Interlocked.Increment(ref _droppedQueueFull);
@@ -452,7 +468,37 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         }
     }
 
-    void Enqueued(LogEvent logEvent)
+    /// <summary>
+    /// The writer is behind: the caller formats its event itself, so that what waits in the queue is one pooled line
+    /// (long-lived, so a collection has nothing to promote) rather than the event's graph of young objects, which every
+    /// collection would promote while the backlog lasts and which leaves the writer working through cold memory. The
+    /// caller's own share grows by the formatting while the writer catches up on lines it only copies. Returns the
+    /// event itself when formatting fails: the writer then formats it again, and drops and reports it as for any
+    /// event it cannot format.
+    /// </summary>
+    object FormatOnCaller(LogEvent logEvent)
+    {
+        var line = _lines.Rent();
+        try
+        {
+            _callerFormatter!.Format(logEvent, line);
+            // One event per line, as the writer's encoder makes it (our formatters always end theirs).
+            if (line.Length == 0 || line.Bytes[^1] != (byte)'\n')
+            {
+                line.GetSpan(1)[0] = (byte)'\n';
+                line.Advance(1);
+            }
+            line.Level = logEvent.Level;
+            return line;
+        }
+        catch (Exception)
+        {
+            _lines.Return(line);
+            return logEvent;
+        }
+    }
+
+    void Enqueued(LogEventLevel level)
     {
         // A caller that passed the state check before disposal but enqueued after the writer's last look: nobody else
         // will take its event, so it counts it (the compare-and-swap that claimed the slot orders this read after it).
@@ -461,7 +507,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             DropLate();
             return;
         }
-        NudgeWriter(logEvent);
+        NudgeWriter(level);
     }
 
     /// <summary>
@@ -508,7 +554,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// The caller's side of the hand-off. A sleeping writer must be woken; a polling one is left alone unless the event
     /// asks for a prompt flush or the queue is filling faster than the writer looks at it.
     /// </summary>
-    void NudgeWriter(LogEvent logEvent)
+    void NudgeWriter(LogEventLevel level)
     {
         if (Volatile.Read(ref _writerSleeping) != 0)
         {
@@ -516,7 +562,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             return;
         }
         if (Volatile.Read(ref _writerPolling) == 0) return;
-        if ((_flushOnLevelEnabled && logEvent.Level >= _flushOnLevel) || _queue.Count >= _wakeThreshold)
+        if ((_flushOnLevelEnabled && level >= _flushOnLevel) || _queue.Count >= _wakeThreshold)
         {
             // One caller ends the poll; the others see the flag cleared and go on.
             if (Interlocked.Exchange(ref _writerPolling, 0) != 0)
@@ -538,7 +584,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         }
     }
 
-    void EnqueueWhenRoom(LogEvent logEvent)
+    void EnqueueWhenRoom(object item, LogEventLevel level)
     {
         Interlocked.Increment(ref _roomWaiters);
         try
@@ -551,9 +597,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                     DropAtShutdown(1);
                     return;
                 }
-                if (_queue.TryEnqueue(logEvent))
+                if (_queue.TryEnqueue(item))
                 {
-                    Enqueued(logEvent);
+                    Enqueued(level);
                     return;
                 }
                 if (!spin.NextSpinWillYield)
@@ -732,7 +778,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         var stopping = Volatile.Read(ref _state) != Running;
         while (_buffer.WrittenCount < BatchBytes
                && !(stopping && taken > 0 && Stopwatch.GetTimestamp() > Volatile.Read(ref _shutdownDeadline))
-               && _queue.TryDequeue(out var logEvent))
+               && _queue.TryDequeue(out var item))
         {
             taken++;
             if (_rollBeforeNextEvent)
@@ -741,27 +787,41 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 // A write that failed was dropped (see WriteOut): the file did not grow, so it may no longer be due.
                 if (_rollBeforeNextEvent) RollBySize();
             }
-            try
+            LogEventLevel level;
+            if (item is FormattedLine line)
             {
-                _encoder.Encode(logEvent, _buffer);
+                // Formatted by its caller while the writer was behind: only copied.
+                line.Bytes.CopyTo(_buffer.GetSpan(line.Length));
+                _buffer.Advance(line.Length);
+                level = line.Level;
+                _lines.Return(line);
             }
-            catch (Exception ex)
+            else
             {
-                _droppedFormat++;
-                SinkMetrics.AddDropped(1, SinkMetrics.ReasonFormatError);
-                if (_formatReport.Add(1, out var total))
-                    ThrottledReport.Write("RollingJson sink {0}: the formatter failed, {1} event(s) dropped: {2}", _naming.Directory, total, ex);
-                // _completed is a queue position for WaitUntilWritten: while events taken before this one are still
-                // buffered, it is completed with them, never ahead of them.
-                if (_buffered.Events == 0) Complete(1);
-                else _failedBehindBuffered++;
-                continue;
+                var logEvent = (LogEvent)item;
+                level = logEvent.Level;
+                try
+                {
+                    _encoder.Encode(logEvent, _buffer);
+                }
+                catch (Exception ex)
+                {
+                    _droppedFormat++;
+                    SinkMetrics.AddDropped(1, SinkMetrics.ReasonFormatError);
+                    if (_formatReport.Add(1, out var total))
+                        ThrottledReport.Write("RollingJson sink {0}: the formatter failed, {1} event(s) dropped: {2}", _naming.Directory, total, ex);
+                    // _completed is a queue position for WaitUntilWritten: while events taken before this one are still
+                    // buffered, it is completed with them, never ahead of them.
+                    if (_buffered.Events == 0) Complete(1);
+                    else _failedBehindBuffered++;
+                    continue;
+                }
             }
             _buffered.Events++;
             _lineEnds.Add(_buffer.WrittenCount);
             if (_fileLength + _buffer.WrittenCount >= _sizeRollAt)
                 _rollBeforeNextEvent = true;
-            if (_flushOnLevelEnabled && logEvent.Level >= _flushOnLevel)
+            if (_flushOnLevelEnabled && level >= _flushOnLevel)
             {
                 flushToDisk = true;
                 break;

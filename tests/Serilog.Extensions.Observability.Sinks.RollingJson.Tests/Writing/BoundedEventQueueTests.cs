@@ -16,10 +16,26 @@ public class BoundedEventQueueTests
         Assert.That(queue.TryDequeue(out var first), Is.True);
         Assert.That(first, Is.SameAs(events[0]));
         Assert.That(queue.TryEnqueue(events[3]), Is.True);
-        var rest = new List<LogEvent>();
+        var rest = new List<object>();
         while (queue.TryDequeue(out var e)) rest.Add(e);
         Assert.That(rest, Is.EqualTo(new[] { events[1], events[2], events[3] }));
         Assert.That(queue.IsEmpty, Is.True);
+    }
+
+    [Test]
+    public void TheBacklogProducersReadIsNeverBelowTheQueuedCountAndAtMostOneHintIntervalAbove()
+    {
+        var queue = new BoundedEventQueue(1_000);
+        var item = Some.LogEvent();
+        var random = new Random(7);
+        for (var step = 0; step < 20_000; step++)
+        {
+            if (random.Next(3) != 0) queue.TryEnqueue(item);
+            else queue.TryDequeue(out _);
+            Assert.That(queue.Backlog, Is.InRange(queue.Count, queue.Count + BoundedEventQueue.HeadHintInterval), $"step {step}");
+        }
+        while (queue.TryDequeue(out _)) { }
+        Assert.That(queue.Backlog, Is.Zero, "A consumer that found the queue empty has published where it is.");
     }
 
     [TestCase(1)]

@@ -1,0 +1,101 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using Serilog.Events;
+
+namespace Serilog.Extensions.Observability.Sinks.RollingJson.Writing;
+
+/// <summary>
+/// One event's line, formatted by the caller that logged it and queued in the event's place (see
+/// <see cref="RollingJsonSink"/>'s <c>Emit</c>): the writer copies it into its batch. Reused through a
+/// <see cref="FormattedLinePool"/>, so the queue holds one long-lived object per such event instead of the event's
+/// whole graph, which every collection would otherwise have to promote while the writer is behind.
+/// </summary>
+internal sealed class FormattedLine : IBufferWriter<byte>
+{
+    const int InitialCapacity = 512;
+
+    /// <summary>A line grown past this (a long exception) is not kept for reuse.</summary>
+    internal const int MaxRetainedCapacity = 4 * 1024;
+
+    byte[] _bytes = new byte[InitialCapacity];
+    int _length;
+
+    /// <summary>The event's level, for <c>flushOnLevel</c>.</summary>
+    public LogEventLevel Level { get; set; }
+
+    public ReadOnlySpan<byte> Bytes => _bytes.AsSpan(0, _length);
+
+    public int Length => _length;
+
+    internal int Capacity => _bytes.Length;
+
+    public void Advance(int count)
+    {
+        if (count < 0 || _length + count > _bytes.Length)
+            throw new ArgumentOutOfRangeException(nameof(count));
+        _length += count;
+    }
+
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _bytes.AsMemory(_length);
+    }
+
+    public Span<byte> GetSpan(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _bytes.AsSpan(_length);
+    }
+
+    /// <summary>Empties the line; false when it grew too large to be worth keeping.</summary>
+    public bool Reset()
+    {
+        _length = 0;
+        return _bytes.Length <= MaxRetainedCapacity;
+    }
+
+    void Ensure(int sizeHint)
+    {
+        if (sizeHint < 1) sizeHint = 1;
+        if (_bytes.Length - _length >= sizeHint) return;
+        var next = new byte[Math.Max(_bytes.Length * 2, checked(_length + sizeHint))];
+        _bytes.AsSpan(0, _length).CopyTo(next);
+        _bytes = next;
+    }
+}
+
+/// <summary>
+/// Lines for callers to format into, handed back by the writer once copied: callers take, the writer returns. Keeps at
+/// most <see cref="MaxPooled"/> of them, so a burst does not leave its lines allocated for the life of the sink.
+/// </summary>
+internal sealed class FormattedLinePool
+{
+    internal const int MaxPooled = 2048;
+
+    readonly ConcurrentQueue<FormattedLine> _lines = new();
+    int _count;
+
+    internal int Count => Volatile.Read(ref _count);
+
+    public FormattedLine Rent()
+    {
+        if (_lines.TryDequeue(out var line))
+        {
+            Interlocked.Decrement(ref _count);
+            return line;
+        }
+        return new FormattedLine();
+    }
+
+    public void Return(FormattedLine line)
+    {
+        if (!line.Reset()) return;
+        if (Interlocked.Increment(ref _count) > MaxPooled)
+        {
+            Interlocked.Decrement(ref _count);
+            return;
+        }
+        _lines.Enqueue(line);
+    }
+}
