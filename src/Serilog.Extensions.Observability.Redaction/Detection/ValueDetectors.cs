@@ -120,7 +120,7 @@ sealed class ValueDetectors
         var result = text;
         try
         {
-            if (result.Contains('=')) result = MaskKeyValues(result, _credentialKeys);
+            if (result.Contains('=')) result = MaskKeyValuesAndFormFields(result, _credentialKeys);
             if (result.Contains('%') && result.Contains(EncodedEquals, StringComparison.OrdinalIgnoreCase)) result = MaskEncodedKeyValues(result, _credentialKeys);
             if (result.Contains("://", StringComparison.Ordinal)) result = MaskUrlPasswords(result);
             if (result.Contains('{')) result = MaskEntityKeyValues(result, _credentialKeys);
@@ -144,7 +144,7 @@ sealed class ValueDetectors
         {
             if (_credentialKeys is not null)
             {
-                if (result.Contains('=')) result = MaskKeyValues(result, _credentialKeys);
+                if (result.Contains('=')) result = MaskKeyValuesAndFormFields(result, _credentialKeys);
                 if (result.Contains('%') && result.Contains(EncodedEquals, StringComparison.OrdinalIgnoreCase)) result = MaskEncodedKeyValues(result, _credentialKeys);
                 if (result.Contains("://", StringComparison.Ordinal)) result = MaskUrlPasswords(result);
                 if (result.Contains('{')) result = MaskEntityKeyValues(result, _credentialKeys);
@@ -164,6 +164,91 @@ sealed class ValueDetectors
 
         return ReferenceEquals(result, text) || result == text ? null : result;
     }
+
+    string MaskKeyValuesAndFormFields(string text, KeyMatcher keys)
+    {
+        var result = MaskKeyValues(text, keys);
+        return result.Contains('<') ? MaskFormFields(result, keys) : result;
+    }
+
+    /// <summary>
+    /// Masks the value of every HTML form field (or <c>meta</c> element) whose name the rules call sensitive as a form
+    /// parameter: the page of OpenID Connect's <c>response_mode=form_post</c> and of SAML's POST binding carries the
+    /// credentials in <c>&lt;input type="hidden" name="code" value="..."/&gt;</c>, the pairs of the body the browser then
+    /// posts. The <c>name</c> and the <c>value</c> (or <c>content</c>) are attributes of one element, in either order,
+    /// quoted or not; a name on one element and a value on another (a <c>select</c> and its options) are not a field.
+    /// Each element is read once, left to right, without a pattern.
+    /// </summary>
+    string MaskFormFields(string text, KeyMatcher keys)
+    {
+        StringBuilder? result = null;
+        var copied = 0;
+        var search = 0;
+        while (search < text.Length)
+        {
+            var open = text.IndexOf('<', search);
+            if (open < 0 || open + 1 >= text.Length) break;
+            search = open + 1;
+            if (!char.IsAsciiLetter(text[open + 1])) continue;
+
+            var i = open + 1;
+            while (i < text.Length && IsAttributeNameChar(text[i])) i++;
+            int nameStart = -1, nameEnd = -1, valueStart = -1, valueEnd = -1;
+            while (i < text.Length)
+            {
+                while (i < text.Length && (char.IsWhiteSpace(text[i]) || text[i] == '/')) i++;
+                var attributeStart = i;
+                while (i < text.Length && IsAttributeNameChar(text[i])) i++;
+                // The element's end, or text that is no attribute: not markup ("a <b && c").
+                if (i == attributeStart) break;
+                var attribute = text.AsSpan(attributeStart, i - attributeStart);
+                var equals = i;
+                while (equals < text.Length && char.IsWhiteSpace(text[equals])) equals++;
+                if (equals == text.Length || text[equals] != '=') continue;
+                var start = equals + 1;
+                while (start < text.Length && char.IsWhiteSpace(text[start])) start++;
+                int end;
+                if (start < text.Length && text[start] is '"' or '\'')
+                {
+                    // Unclosed (a page cut short): to the end.
+                    var close = text.IndexOf(text[start], start + 1);
+                    start++;
+                    end = close < 0 ? text.Length : close;
+                    i = close < 0 ? text.Length : close + 1;
+                }
+                else
+                {
+                    end = start;
+                    while (end < text.Length && !char.IsWhiteSpace(text[end]) && text[end] != '>') end++;
+                    i = end;
+                }
+                if (attribute.Equals("name", StringComparison.OrdinalIgnoreCase))
+                {
+                    nameStart = start;
+                    nameEnd = end;
+                }
+                else if (attribute.Equals("value", StringComparison.OrdinalIgnoreCase) || attribute.Equals("content", StringComparison.OrdinalIgnoreCase))
+                {
+                    valueStart = start;
+                    valueEnd = end;
+                }
+            }
+            search = Math.Max(search, i);
+            if (nameEnd <= nameStart || valueEnd <= valueStart) continue;
+            if (!keys.IsSensitiveQueryKey(text.Substring(nameStart, nameEnd - nameStart))) continue;
+            var value = text.Substring(valueStart, valueEnd - valueStart);
+            if (IsMask(value)) continue;
+            result ??= new StringBuilder(text.Length);
+            Found(value);
+            result.Append(text, copied, valueStart - copied).Append(_masker.MaskText(value));
+            copied = valueEnd;
+        }
+
+        if (result is null) return text;
+        return result.Append(text, copied, text.Length - copied).ToString();
+    }
+
+    static bool IsAttributeNameChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or ':' or '.';
 
     /// <summary>Most words a <c>key=value</c> key is read back over (<c>Shared Access Key=</c>).</summary>
     const int MaximumKeyWords = 3;

@@ -1,0 +1,72 @@
+using Serilog.Extensions.Observability.Redaction.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Redaction.Tests.Events;
+
+/// <summary>
+/// Sign-in responses an application logs as text, through the whole documented configuration with the detectors
+/// <c>WithObservability()</c> turns on: the page of OpenID Connect's <c>response_mode=form_post</c> (and SAML's POST
+/// binding), which carries the credentials in hidden form fields rather than in a query.
+/// </summary>
+public class FormPostLeakTests
+{
+    const string Mask = RedactionOptions.DefaultMask;
+
+    static void AsWithObservability(RedactionOptions options)
+    {
+        options.DetectEmbeddedCredentials = true;
+        options.DetectJwts = true;
+    }
+
+    static string Log(string text, Action<RedactionOptions>? configure = null) =>
+        Capture.AllPiecesOutput(l => l.Information("Response body {Body}", text), configure ?? AsWithObservability);
+
+    // A field's name and value are attributes of one element, in either order and with either quote: the value of a
+    // field named as a sensitive form parameter is masked as it is in the body the browser posts.
+    [TestCase("<input type=\"hidden\" name=\"code\" value=\"fp-code-1\"/>", "<input type=\"hidden\" name=\"code\" value=\"" + Mask + "\"/>")]
+    [TestCase("<input type='hidden' name='id_token' value='fp-idt-2'/>", "<input type='hidden' name='id_token' value='" + Mask + "'/>")]
+    [TestCase("<input type=\"hidden\" value=\"fp-state-3\" name=\"state\"/>", "<input type=\"hidden\" value=\"" + Mask + "\" name=\"state\"/>")]
+    [TestCase("<INPUT TYPE=hidden NAME=SAMLResponse VALUE=fp-saml-4>", "<INPUT TYPE=hidden NAME=SAMLResponse VALUE=" + Mask + ">")]
+    [TestCase("<input name = \"password\" type=\"password\" value = \"fp-pw-5\">", "value = \"" + Mask + "\">")]
+    [TestCase("<meta name=\"csrf-token\" content=\"fp-csrf-6\">", "<meta name=\"csrf-token\" content=\"" + Mask + "\">")]
+    public void TheValueOfAFieldWithASensitiveNameIsMasked(string markup, string expected)
+    {
+        var written = Log(markup);
+
+        Assert.That(written, Does.Not.Contain("fp-"));
+        Assert.That(written, Does.Contain(expected.Replace("\"", "\\\"")));
+    }
+
+    // The whole page ASP.NET Core's and other providers' form_post writes: every credential masked, the other fields,
+    // the form's action and the markup kept.
+    [Test]
+    public void AFormPostPageKeepsEverythingButTheCredentials()
+    {
+        const string page =
+            "<html><head><title>Submit</title></head><body onload=\"javascript:document.forms[0].submit()\">" +
+            "<form method=\"post\" action=\"https://app.example/signin-oidc\">" +
+            "<input type=\"hidden\" name=\"code\" value=\"SplxlOBeZQQYbYS6WxSbIA\"/>" +
+            "<input type=\"hidden\" name=\"id_token\" value=\"fp-page-idt\"/>" +
+            "<input type=\"hidden\" name=\"state\" value=\"af0ifjsldkj\"/>" +
+            "<input type=\"hidden\" name=\"session_state\" value=\"ss.7\"/>" +
+            "</form></body></html>";
+
+        var written = Log(page);
+
+        Assert.That(written, Does.Not.Contain("SplxlOBeZQQYbYS6WxSbIA").And.Not.Contain("fp-page-idt").And.Not.Contain("af0ifjsldkj"));
+        Assert.That(written, Does.Contain("action=\\\"https://app.example/signin-oidc\\\"")
+            .And.Contain("name=\\\"session_state\\\" value=\\\"ss.7\\\"/></form></body></html>"));
+    }
+
+    // Ordinary markup: a field named otherwise, and a name and a value on different elements (a select and its
+    // options), are left alone.
+    [TestCase("<input type=\"hidden\" name=\"lang\" value=\"en\"/><input name=\"page\" value=\"2\">")]
+    [TestCase("<select name=\"state\"><option value=\"CA\">California</option></select>")]
+    [TestCase("<input data-name=\"code\" value=\"42\"> <input name=\"username\" value=\"ann\">")]
+    [TestCase("if (a <b && name=\"code\") value=\"x\"")]
+    public void OrdinaryMarkupKeepsItsValues(string markup)
+    {
+        var written = Log(markup);
+
+        Assert.That(written, Does.Not.Contain(Mask));
+    }
+}
