@@ -709,8 +709,10 @@ sealed class ValueDetectors
             if (end != _formAmpersand)
             {
                 _formAmpersand = end;
-                // In markup the '&' is escaped (&amp;, &#038;).
-                var keyAt = end + Math.Max(1, EscapedAmpersandLength(text, end));
+                // In markup the '&' is escaped (&amp;, &#038;). A body joined with empty pairs has several in a row
+                // ("code=x&&state=y"): each is read once, for the one end they follow.
+                var keyAt = end;
+                while (keyAt < text.Length && text[keyAt] == '&') keyAt += Math.Max(1, EscapedAmpersandLength(text, keyAt));
                 var i = keyAt;
                 while (i < text.Length && IsKeyChar(text[i])) i++;
                 _pairAfterFormAmpersand = i > keyAt && i < text.Length && text[i] == '=';

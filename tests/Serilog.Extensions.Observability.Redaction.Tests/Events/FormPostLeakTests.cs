@@ -5,7 +5,8 @@ namespace Serilog.Extensions.Observability.Redaction.Tests.Events;
 /// <summary>
 /// Sign-in responses an application logs as text, through the whole documented configuration with the detectors
 /// <c>WithObservability()</c> turns on: the page of OpenID Connect's <c>response_mode=form_post</c> (and SAML's POST
-/// binding), which carries the credentials in hidden form fields rather than in a query.
+/// binding), which carries the credentials in hidden form fields rather than in a query, and a form body whose pairs
+/// are separated by more than one <c>&amp;</c>.
 /// </summary>
 public class FormPostLeakTests
 {
@@ -68,5 +69,18 @@ public class FormPostLeakTests
         var written = Log(markup);
 
         Assert.That(written, Does.Not.Contain(Mask));
+    }
+
+    // A body built by joining pairs with an empty one between them ("code=x&&state=y"): the first key is a form
+    // body's as it is with a single '&'.
+    [TestCase("code=dd-code-1&&state=dd-state-1", "code=" + Mask + "&&state=" + Mask)]
+    [TestCase("token request body code=dd-code-2&&&client_id=web failed", "code=" + Mask + "&&&client_id=web failed")]
+    [TestCase("<Body>nonce=dd-nonce-3&amp;&amp;client_id=web</Body>", "nonce=" + Mask + "&amp;&amp;client_id=web</Body>")]
+    public void AFormBodysFirstKeyBeforeARepeatedSeparatorIsMasked(string body, string expected)
+    {
+        var written = Log(body);
+
+        Assert.That(written, Does.Not.Contain("dd-"));
+        Assert.That(written, Does.Contain(expected));
     }
 }
