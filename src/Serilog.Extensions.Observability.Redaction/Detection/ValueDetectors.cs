@@ -208,13 +208,17 @@ sealed class ValueDetectors
                 var start = equals + 1;
                 while (start < text.Length && char.IsWhiteSpace(text[start])) start++;
                 int end;
-                if (start < text.Length && text[start] is '"' or '\'')
+                // A page held in a JSON string escapes its quotes: name=\"code\" value=\"...\".
+                var quoteLength = start < text.Length && text[start] is '"' or '\'' ? 1
+                    : start + 1 < text.Length && text[start] == '\\' && text[start + 1] is '"' or '\'' ? 2 : 0;
+                if (quoteLength > 0)
                 {
                     // Unclosed (a page cut short): to the end.
-                    var close = text.IndexOf(text[start], start + 1);
-                    start++;
+                    var close = text.AsSpan(start + quoteLength).IndexOf(text.AsSpan(start, quoteLength));
+                    start += quoteLength;
+                    if (close >= 0) close += start;
                     end = close < 0 ? text.Length : close;
-                    i = close < 0 ? text.Length : close + 1;
+                    i = close < 0 ? text.Length : close + quoteLength;
                 }
                 else
                 {

@@ -29,12 +29,14 @@ public class FormPostLeakTests
     [TestCase("<INPUT TYPE=hidden NAME=SAMLResponse VALUE=fp-saml-4>", "<INPUT TYPE=hidden NAME=SAMLResponse VALUE=" + Mask + ">")]
     [TestCase("<input name = \"password\" type=\"password\" value = \"fp-pw-5\">", "value = \"" + Mask + "\">")]
     [TestCase("<meta name=\"csrf-token\" content=\"fp-csrf-6\">", "<meta name=\"csrf-token\" content=\"" + Mask + "\">")]
+    // The page in a JSON string (an API's response logged as it came), its quotes escaped.
+    [TestCase("{\"html\":\"<input type=\\\"hidden\\\" name=\\\"code\\\" value=\\\"fp-code-7\\\"/>\"}", "name=\\\"code\\\" value=\\\"" + Mask + "\\\"/>")]
     public void TheValueOfAFieldWithASensitiveNameIsMasked(string markup, string expected)
     {
         var written = Log(markup);
 
         Assert.That(written, Does.Not.Contain("fp-"));
-        Assert.That(written, Does.Contain(expected.Replace("\"", "\\\"")));
+        Assert.That(written, Does.Contain(expected.Replace("\\", "\\\\").Replace("\"", "\\\"")));
     }
 
     // The whole page ASP.NET Core's and other providers' form_post writes: every credential masked, the other fields,
