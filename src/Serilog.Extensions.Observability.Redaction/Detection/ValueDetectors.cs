@@ -239,7 +239,7 @@ sealed class ValueDetectors
             }
             search = Math.Max(search, i);
             if (nameEnd <= nameStart || valueEnd <= valueStart) continue;
-            if (!keys.IsSensitiveQueryKey(text.Substring(nameStart, nameEnd - nameStart))) continue;
+            if (!keys.IsSensitiveQueryKey(text.AsSpan(nameStart, nameEnd - nameStart))) continue;
             var value = text.Substring(valueStart, valueEnd - valueStart);
             if (IsMask(value)) continue;
             result ??= new StringBuilder(text.Length);

@@ -87,8 +87,9 @@ sealed class KeyMatcher
 
     /// <summary>
     /// <see cref="IsSensitiveTextKey(string)"/> for a key read out of text where it stands (a name in Entity Framework
-    /// Core's key values, <c>{Id: 1}</c>, which are written anew for every event): once decided, the same text is
-    /// answered without making a string of it or deciding it again. Not added to the cache of property names either.
+    /// Core's key values, <c>{Id: 1}</c>, or a form field's, which are written anew for every event): once decided, the
+    /// same text is answered without making a string of it or deciding it again. Not added to the cache of property
+    /// names either.
     /// </summary>
     public bool IsSensitiveTextKey(ReadOnlySpan<char> key)
     {
@@ -130,9 +131,17 @@ sealed class KeyMatcher
     /// the rules' query parameters (OAuth's <c>code</c>, <c>state</c>, <c>nonce</c>), unless an excluded key names
     /// them. Nothing is cached: the answer differs from the key's own.
     /// </summary>
-    public bool IsSensitiveQueryKey(string key)
+    public bool IsSensitiveQueryKey(string key) => IsSensitiveTextKey(key) || IsQueryParameter(key);
+
+    /// <summary>
+    /// <see cref="IsSensitiveQueryKey(string)"/> for a key read out of text where it stands (a form field's name):
+    /// answered as <see cref="IsSensitiveTextKey(ReadOnlySpan{char})"/> answers, without a string once decided.
+    /// </summary>
+    public bool IsSensitiveQueryKey(ReadOnlySpan<char> key) => IsSensitiveTextKey(key) || IsQueryParameter(key);
+
+    /// <summary>Whether the key is one of the rules' query parameters that no excluded key names.</summary>
+    bool IsQueryParameter(ReadOnlySpan<char> key)
     {
-        if (IsSensitiveTextKey(key)) return true;
         if (_queryKeys.Length == 0 || key.Length > MaximumQueryKeyLength) return false;
         // Normalised on the stack and compared with the few query keys: most keys in a query are none of them.
         Span<char> buffer = stackalloc char[MaximumQueryKeyLength];

@@ -11,7 +11,7 @@ static class KeyText
     }
 
     /// <summary><see cref="Normalize(string)"/> into a buffer at least as long as the key; returns the length written.</summary>
-    public static int Normalize(string key, Span<char> buffer)
+    public static int Normalize(ReadOnlySpan<char> key, Span<char> buffer)
     {
         var length = 0;
         foreach (var c in key)

@@ -106,6 +106,29 @@ public class EventPassAllocationTests
     }
 
     [Test]
+    public void AFormFieldsNameIsCheckedWhereItStandsWithoutAllocatingOnceDecided()
+    {
+        // DetectEmbeddedCredentials asks this for the name of every HTML form field that has a value: a page is written
+        // anew for every event, so its names are read where they stand, not cut out as strings.
+        var keys = new KeyMatcher(KeyRules.Default, Array.Empty<string>(), Array.Empty<string>());
+        const string page = "<input name=\"order_id\" value=\"o-1\"><input name=\"code\" value=\"x\">";
+        var orderIdAt = page.IndexOf("order_id", StringComparison.Ordinal);
+        var codeAt = page.IndexOf("\"code\"", StringComparison.Ordinal) + 1;
+        int safe = 0, sensitive = 0;
+        var allocated = AllocatedBy(() =>
+        {
+            if (keys.IsSensitiveQueryKey(page.AsSpan(orderIdAt, 8))) safe++;
+            if (keys.IsSensitiveQueryKey(page.AsSpan(codeAt, 4))) sensitive++;
+        }, 1000);
+        Assert.Multiple(() =>
+        {
+            Assert.That(allocated, Is.EqualTo(0));
+            Assert.That((safe, sensitive), Is.EqualTo((0, 3100)));
+            Assert.That(new KeyMatcher(KeyRules.Default, Array.Empty<string>(), new[] { "code" }).IsSensitiveQueryKey(page.AsSpan(codeAt, 4)), Is.False);
+        });
+    }
+
+    [Test]
     public void TheMeasurementSeesAllocationsWhenThereAreSome()
     {
         var logEvent = TenPropertyEvent();
