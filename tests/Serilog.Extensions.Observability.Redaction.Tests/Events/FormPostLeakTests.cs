@@ -73,6 +73,18 @@ public class FormPostLeakTests
         Assert.That(written, Does.Not.Contain(Mask));
     }
 
+    // JSON is not a query: "code" and "state" there are an API's ordinary data and stay readable, as the README says.
+    // The credentials of a token response have names that are sensitive anywhere.
+    [Test]
+    public void InJsonATokenResponseIsMaskedByNameAndAnApisCodeAndStateAreKept()
+    {
+        var written = Log("{\"access_token\":\"js-at-1\",\"token_type\":\"Bearer\",\"refresh_token\":\"js-rt-1\",\"id_token\":\"js-idt-1\"," +
+                          "\"client_secret\":\"js-cs-1\"}\n{\"code\":\"NotFound\",\"state\":\"open\"}");
+
+        Assert.That(written, Does.Not.Contain("js-"));
+        Assert.That(written, Does.Contain("\\\"token_type\\\":\\\"Bearer\\\"").And.Contain("{\\\"code\\\":\\\"NotFound\\\",\\\"state\\\":\\\"open\\\"}"));
+    }
+
     // A body built by joining pairs with an empty one between them ("code=x&&state=y"): the first key is a form
     // body's as it is with a single '&'.
     [TestCase("code=dd-code-1&&state=dd-state-1", "code=" + Mask + "&&state=" + Mask)]
