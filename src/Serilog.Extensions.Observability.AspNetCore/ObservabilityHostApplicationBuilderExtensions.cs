@@ -3,6 +3,7 @@ using System.ComponentModel;
 using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -143,6 +144,9 @@ public static class ObservabilityHostApplicationBuilderExtensions
         // here fails to start on a typo rather than trusting its callers' ids.
         var correlation = section.GetSection(CorrelationSectionBinding.SectionName);
         CorrelationSectionBinding.Bind(correlation, new CorrelationOptions());
+        // Likewise the levels: a second call refused by the reader after the first call's logger was closed could not
+        // rebuild that logger from the section they share, and would leave the host without one.
+        CheckLevels(configuration, section);
 
         // A host another thread is still disposing may hold the files this call's logger is to write (see WaitForClosingHosts).
         LoggerLifetime.WaitForClosingHosts();
@@ -181,8 +185,6 @@ public static class ObservabilityHostApplicationBuilderExtensions
             else LoggerLifetime.RestoreAfterFailure(closedLate);
             if (InvalidArgumentSetting(section, ex) is { } setting)
                 throw new InvalidOperationException($"The \"{setting.Key.Path}\" setting is invalid: {setting.Cause.Message}", ex);
-            if (InvalidLevelSetting(configuration, section, ex) is { } level)
-                throw new InvalidOperationException(level, ex);
             throw;
         }
         lock (LoggerLifetime.StaticLoggerSwap) Log.Logger = logger;
@@ -479,39 +481,83 @@ public static class ObservabilityHostApplicationBuilderExtensions
 
     const string LevelNames = "Verbose, Debug, Information, Warning, Error, Fatal";
 
+    enum LevelSettingKind { Switch, Default, ControlledBy, Override }
+
     /// <summary>
-    /// The message naming the <c>"MinimumLevel"</c> key whose value is no level, when Serilog.Settings.Configuration
-    /// failed on it: its own message (<c>The value Verbos is not a valid Serilog level.</c>, or for an override
-    /// <c>No LoggingLevelSwitch has been declared with name "Verbos"</c>) names no key. The keys are looked at in the
-    /// order the reader applies them, after the <c>"LevelSwitches"</c> it reads first: when one of those is no level
-    /// either, the failure may be its, and null is returned (the exception is left as it is).
+    /// Reads the section's <c>"LevelSwitches"</c> and <c>"MinimumLevel"</c> with Serilog.Settings.Configuration alone,
+    /// before anything is closed or built, and throws naming the key of the first value it refuses: its own message
+    /// (<c>The value Verbos is not a valid Serilog level.</c>, <c>"my-app" is not a valid name for a Level Switch
+    /// declaration</c>, for an override <c>No LoggingLevelSwitch has been declared with name "Verbos"</c>) names no key,
+    /// and which values it takes (<c>"Off"</c>, a number) depends on its version: it is asked, not imitated. That
+    /// exception is the inner one.
     /// </summary>
-    static string? InvalidLevelSetting(IConfiguration configuration, IConfigurationSection section, Exception exception)
+    static void CheckLevels(IConfiguration configuration, IConfigurationSection section)
     {
-        if (exception is not InvalidOperationException) return null;
-        var switches = section.GetSection("LevelSwitches").GetChildren().ToList();
-        foreach (var declared in switches)
+        var settings = LevelSettings(configuration, section);
+        if (settings.Count == 0 || ReadLevels(settings, settings.Count) is not { } failure) return;
+        // The reader reads them in this order and stops at the first it refuses: the first that makes it fail.
+        for (var count = 1; count <= settings.Count; count++)
         {
-            // A switch declared without a level (empty) starts at the reader's default level: it does not fail.
-            if (declared.Value is { Length: > 0 } initial && !IsLevel(initial)) return null;
+            if (ReadLevels(settings, count) is not { } refused) continue;
+            var (kind, key) = settings[count - 1];
+            throw new InvalidOperationException(RefusedLevelMessage(section, kind, key, refused), refused);
         }
-        var minimumLevel = section.GetSection("MinimumLevel");
-        if (DefaultLevelDirective(configuration, minimumLevel) is { Value: { Length: > 0 } defaultLevel } directive && !IsLevel(defaultLevel))
-            return $"The \"{directive.Path}\" setting must be one of {LevelNames}; it is '{defaultLevel}'.";
-        foreach (var source in minimumLevel.GetSection("Override").GetChildren())
-        {
-            // The reader takes a value that is no level for the name of a switch of "LevelSwitches" ("$orders"); it
-            // declares a switch under its name with a "$" put in front if it has none ("orders" is "$orders").
-            if (source.Value is not { Length: > 0 } value || IsLevel(value)) continue;
-            if (switches.Any(s => string.Equals(s.Key.StartsWith('$') ? s.Key : "$" + s.Key, value, StringComparison.Ordinal))) continue;
-            return $"The \"{source.Path}\" setting must be one of {LevelNames}, or the name of a switch declared in " +
-                   $"\"{section.Path}:LevelSwitches\" (\"$name\"); it is '{value}'.";
-        }
-        return null;
+        ExceptionDispatchInfo.Throw(failure);
     }
 
-    /// <summary>Whether Serilog.Settings.Configuration reads <paramref name="value"/> as a level (its name in any case).</summary>
-    static bool IsLevel(string? value) => Enum.TryParse<LogEventLevel>(value, ignoreCase: true, out _);
+    /// <summary>
+    /// The level settings of the section in the order Serilog.Settings.Configuration reads them: the switches it
+    /// declares first, then the default level (the directive it takes it from, see <see cref="DefaultLevelDirective"/>),
+    /// the switch that controls it, and the overrides.
+    /// </summary>
+    static List<(LevelSettingKind Kind, IConfigurationSection Key)> LevelSettings(IConfiguration configuration, IConfigurationSection section)
+    {
+        var settings = new List<(LevelSettingKind, IConfigurationSection)>();
+        foreach (var declared in section.GetSection("LevelSwitches").GetChildren())
+            settings.Add((LevelSettingKind.Switch, declared));
+        var minimumLevel = section.GetSection("MinimumLevel");
+        if (DefaultLevelDirective(configuration, minimumLevel) is { Value.Length: > 0 } directive)
+            settings.Add((LevelSettingKind.Default, directive));
+        if (minimumLevel.GetSection("ControlledBy") is { Value: not null } controlledBy)
+            settings.Add((LevelSettingKind.ControlledBy, controlledBy));
+        foreach (var source in minimumLevel.GetSection("Override").GetChildren())
+            settings.Add((LevelSettingKind.Override, source));
+        return settings;
+    }
+
+    /// <summary>What Serilog.Settings.Configuration throws reading the first <paramref name="count"/> settings; null when it takes them.</summary>
+    static Exception? ReadLevels(List<(LevelSettingKind Kind, IConfigurationSection Key)> settings, int count)
+    {
+        var copy = new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.Take(count).Select(s => KeyValuePair.Create(s.Key.Path, s.Key.Value)))
+            .Build();
+        try
+        {
+            // Serilog's assembly only: these sections need no other, and none is looked for.
+            new LoggerConfiguration().ReadFrom.Configuration(copy, new ConfigurationReaderOptions(typeof(ILogger).Assembly)).CreateLogger().Dispose();
+            return null;
+        }
+        catch (Exception ex)
+        {
+            return ex;
+        }
+    }
+
+    static string RefusedLevelMessage(IConfigurationSection section, LevelSettingKind kind, IConfigurationSection key, Exception refused) => kind switch
+    {
+        // The reader checks a switch's name before its level.
+        LevelSettingKind.Switch when refused is FormatException || key.Value is not { Length: > 0 } =>
+            $"The \"{key.Path}\" key must be a switch name: letters and digits, beginning with a letter, with or without " +
+            "a '$' in front (\"$orders\").",
+        LevelSettingKind.Switch or LevelSettingKind.Default => $"The \"{key.Path}\" setting must be one of {LevelNames}; it is '{key.Value}'.",
+        LevelSettingKind.ControlledBy =>
+            $"The \"{key.Path}\" setting must be the name of a switch declared in \"{section.Path}:LevelSwitches\" (\"$name\"); " +
+            $"it is '{key.Value}'.",
+        // The reader takes a value that is no level for the name of a switch of "LevelSwitches" ("$orders"); it declares a
+        // switch under its name with a "$" put in front if it has none ("orders" is "$orders").
+        _ => $"The \"{key.Path}\" setting must be one of {LevelNames}, or the name of a switch declared in " +
+             $"\"{section.Path}:LevelSwitches\" (\"$name\"); it is '{key.Value}'.",
+    };
 
     /// <summary>Whether <paramref name="setting"/>'s value converts (as configuration text) to <paramref name="value"/>.</summary>
     static bool HoldsValue(IConfigurationSection setting, object value)

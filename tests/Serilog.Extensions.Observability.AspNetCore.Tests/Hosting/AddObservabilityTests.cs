@@ -624,6 +624,35 @@ public class AddObservabilityTests
         Assert.That(ReadEvents(folder.Path).Count(e => Prop(e, "@mt") == "Configuration failed"), Is.EqualTo(1));
     }
 
+    [TestCase("Serilog:MinimumLevel:Default", "Verbos")]
+    [TestCase("Serilog:MinimumLevel:Override:Shop.Orders", "Verbos")]
+    [TestCase("Serilog:LevelSwitches:$orders", "Verbos")]
+    [TestCase("Serilog:LevelSwitches:my-orders", "Warning")]
+    public void ASecondCallWhoseSectionHasAnInvalidLevelLeavesTheFirstCallsLoggerAsItWas(string key, string value)
+    {
+        // The levels are checked before the first call's logger is closed: closed, it could not be rebuilt from the
+        // section both calls read, and the host would be left without a logger.
+        using var folder = TempFolder.ForCaller();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:WriteTo:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(folder.Path, "app-.json"),
+        });
+        builder.AddObservability();
+        var first = Log.Logger;
+
+        builder.Configuration[key] = value;
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability());
+
+        Assert.That(ex!.Message, Does.StartWith($"The \"{key}\" "));
+        Assert.That(Log.Logger, Is.SameAs(first));
+        Assert.That(builder.Services.Single(d => d.ServiceType == typeof(Serilog.ILogger)).ImplementationInstance, Is.SameAs(first));
+        Log.Information("After the failure");
+        Log.CloseAndFlush();
+        Assert.That(ReadEvents(folder.Path).Count(e => Prop(e, "@mt") == "After the failure"), Is.EqualTo(1));
+    }
+
     [Test]
     public async Task TheNextHostsFailingCallLeavesALoggerOnTheLateLoggersFile()
     {

@@ -86,7 +86,44 @@ public class SerilogSectionTests
 
         var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
 
-        Assert.That(ex!.Message, Does.Contain("\"$missing\"").And.Not.Contain("Shop.Orders"));
+        Assert.That(ex!.Message, Does.StartWith("The \"Serilog:MinimumLevel:ControlledBy\" setting must be the name of a switch declared in " +
+            "\"Serilog:LevelSwitches\" (\"$name\"); it is '$missing'."));
+        Assert.That(ex.InnerException!.Message, Does.Contain("\"$missing\""), "what Serilog.Settings.Configuration threw");
+    }
+
+    [TestCase("Serilog:MinimumLevel", "Off")]
+    [TestCase("Serilog:MinimumLevel:Default", "Maximum")]
+    [TestCase("Serilog:LevelSwitches:$orders", "Off")]
+    [TestCase("Serilog:MinimumLevel:Override:Shop.Orders", "Off")]
+    [TestCase("Serilog:MinimumLevel", "4")]
+    public void ALevelIsTakenOrRefusedAsTheRunningSerilogSettingsConfigurationTakesOrRefusesIt(string key, string value)
+    {
+        // Level aliases ("Off") are levels from Serilog.Settings.Configuration 10 on (not in an override): the reader is
+        // asked, so a value it takes is never refused, on the Serilog 3.1 line (8.0) as on the Serilog 4 line.
+        var settings = new Dictionary<string, string?> { [key] = value };
+        var readerAlone = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        Exception? refused = null;
+        try
+        {
+            new LoggerConfiguration().ReadFrom.Configuration(readerAlone).CreateLogger().Dispose();
+        }
+        catch (InvalidOperationException ex)
+        {
+            refused = ex;
+        }
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(settings);
+
+        if (refused is null)
+        {
+            Assert.DoesNotThrow(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+        }
+        else
+        {
+            var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+            Assert.That(ex!.Message, Does.StartWith($"The \"{key}\" setting must be one of "));
+            Assert.That(ex.InnerException?.Message, Is.EqualTo(refused.Message));
+        }
     }
 
     [Test]
@@ -121,6 +158,50 @@ public class SerilogSectionTests
         Assert.That(ex!.Message, Does.StartWith("The \"Serilog:MinimumLevel:Override:Shop.Orders\" setting must be one of ")
             .And.Contain("'orders'"));
         Assert.That(ex.InnerException, Is.InstanceOf<InvalidOperationException>(), "what Serilog.Settings.Configuration threw");
+    }
+
+    [TestCase("$app")]
+    [TestCase("app")]
+    public void ALevelSwitchThatIsNoLevelFailsNamingItsKeyAndTheLevels(string name)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [$"Serilog:LevelSwitches:{name}"] = "Verbos" });
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex!.Message, Does.StartWith($"The \"Serilog:LevelSwitches:{name}\" setting must be one of Verbose, Debug, Information, Warning, Error, Fatal")
+            .And.Contain("'Verbos'"));
+        Assert.That(ex.InnerException, Is.InstanceOf<InvalidOperationException>(), "what Serilog.Settings.Configuration threw");
+    }
+
+    [TestCase("my-app")]
+    [TestCase("$1app")]
+    public void ALevelSwitchNameThatIsNoSwitchNameFailsNamingItsKeyAndTheRule(string name)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [$"Serilog:LevelSwitches:{name}"] = "Warning" });
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex!.Message, Does.StartWith($"The \"Serilog:LevelSwitches:{name}\" key must be a switch name: ")
+            .And.Contain("letters and digits"));
+        Assert.That(ex.InnerException, Is.InstanceOf<FormatException>(), "what Serilog.Settings.Configuration threw");
+    }
+
+    [Test]
+    public void OnlyTheFirstLevelSwitchTheReaderFailsOnIsNamed()
+    {
+        // The reader declares the switches in key order and stops at the first that fails: "$a", whose name is fine.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:LevelSwitches:$a"] = "Verbos",
+            ["Serilog:LevelSwitches:b-c"] = "Warning",
+        });
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex!.Message, Does.StartWith("The \"Serilog:LevelSwitches:$a\" setting must be one of "));
     }
 
     static async Task<(WebApplication App, HttpClient Client)> StartAsync(string json, Action<WebApplication>? endpoints = null,
