@@ -79,6 +79,25 @@ public static class ObservabilityHostApplicationBuilderExtensions
         var section = configuration.GetSection("Serilog");
         var readerOptions = ReaderOptions(singleFile, section);
         var environment = builder.Environment;
+        // An ArgumentException the reader threw itself, not wrapped in TargetInvocationException: converting an "Args"
+        // value's text ("restrictedToMinimumLevel": "Verbos"), not a method refusing it (see ConvertedArgumentSetting).
+        ArgumentException? conversionFailure = null;
+        bool ConversionFailed(ArgumentException ex)
+        {
+            conversionFailure = ex;
+            return false;
+        }
+        void Read(LoggerConfiguration loggerConfiguration, IConfiguration from)
+        {
+            try
+            {
+                loggerConfiguration.ReadFrom.Configuration(from, readerOptions);
+            }
+            catch (ArgumentException ex) when (ConversionFailed(ex))
+            {
+                // Never reached: ConversionFailed returns false, so the exception goes on with its stack intact.
+            }
+        }
         Core.Logger CreateLogger()
         {
             // The section's plain sinks (not inside "Redacted") are read into a logger of their own, written to behind
@@ -88,7 +107,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
             // lists inside "Redacted", a plain sink that fails would leave those built, their files claimed, unclosed.
             var plainSinks = SerilogSinksView.HasPlainSinks(configuration)
                 ? Build(new LoggerConfiguration().MinimumLevel.Verbose(),
-                    plain => plain.ReadFrom.Configuration(SerilogSinksView.Over(configuration, plainSinksOnly: true), readerOptions))
+                    plain => Read(plain, SerilogSinksView.Over(configuration, plainSinksOnly: true)))
                 : null;
             // Once WithObservability() has taken them into its sinks, it closes them if the rest of its sinks fail.
             var plainSinksTaken = false;
@@ -96,7 +115,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
             {
                 return Build(new LoggerConfiguration(), application =>
                 {
-                    application.ReadFrom.Configuration(plainSinks is not null ? SerilogSinksView.Over(configuration, plainSinksOnly: false) : configuration, readerOptions);
+                    Read(application, plainSinks is not null ? SerilogSinksView.Over(configuration, plainSinksOnly: false) : configuration);
                     // Before WithObservability(), so that a MinimumLevel(...) of the configure callback for the same source wins.
                     if (!SectionOverridesAspNetCore(section, OverrideNames.Comparison))
                         application.MinimumLevel.Override(AspNetCoreSource, AspNetCoreLevelSwitch(configuration, section));
@@ -185,6 +204,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
             else LoggerLifetime.RestoreAfterFailure(closedLate);
             if (InvalidArgumentSetting(section, ex) is { } setting)
                 throw new InvalidOperationException($"The \"{setting.Key.Path}\" setting is invalid: {setting.Cause.Message}", ex);
+            if (ConvertedArgumentSetting(section, ex, conversionFailure) is { } converted)
+                throw new InvalidOperationException($"The \"{converted.Key.Path}\" setting is invalid: {converted.Cause.Message}", ex);
             throw;
         }
         lock (LoggerLifetime.StaticLoggerSwap) Log.Logger = logger;
@@ -477,6 +498,40 @@ public static class ObservabilityHostApplicationBuilderExtensions
         if (count != 1) return null;
         if (actualValue is null && OtherCalls(section, found!.Path)) return null;
         return (found!, argumentException);
+    }
+
+    /// <summary>
+    /// The <c>"Args"</c> key whose value Serilog.Settings.Configuration failed to convert to its parameter's type (an
+    /// enum's name it cannot parse: <c>Requested value 'Verbos' was not found.</c>, an <see cref="ArgumentException"/>
+    /// that names no parameter), when its message quotes that value and no other <c>"Args"</c> key of the section holds
+    /// it. The exception is the reader's own (<paramref name="readerFailure"/>), or one from inside an entry's method
+    /// (an <c>"Async"</c> or <c>"Redacted"</c> entry converts the entries of its <c>"configure"</c> list there), never
+    /// one of the configure callback. Null otherwise: the exception is then left as it is.
+    /// </summary>
+    static (IConfigurationSection Key, ArgumentException Cause)? ConvertedArgumentSetting(IConfigurationSection section, Exception exception,
+        ArgumentException? readerFailure)
+    {
+        var cause = exception;
+        while (cause is TargetInvocationException { InnerException: { } inner }) cause = inner;
+        if (cause is not ArgumentException { ParamName: null or "" } argumentException
+            || (exception is not TargetInvocationException && !ReferenceEquals(exception, readerFailure))) return null;
+        IConfigurationSection? found = null;
+        var count = 0;
+        void Search(IConfigurationSection node)
+        {
+            foreach (var child in node.GetChildren())
+            {
+                if (string.Equals(node.Key, "Args", StringComparison.OrdinalIgnoreCase) && child.Value is { Length: > 0 } value
+                    && argumentException.Message.Contains($"'{value}'", StringComparison.Ordinal))
+                {
+                    found = child;
+                    count++;
+                }
+                Search(child);
+            }
+        }
+        Search(section);
+        return count == 1 ? (found!, argumentException) : null;
     }
 
     const string LevelNames = "Verbose, Debug, Information, Warning, Error, Fatal";

@@ -229,6 +229,93 @@ public class AddObservabilityCompositionTests
         Assert.That(ex!.Message, Does.StartWith("The \"Serilog:WriteTo:1:Args:queueLimit\" setting is invalid: ").And.Contain("greater than zero"));
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public void AnArgumentValueTheReaderCannotConvertFailsNamingItsKey(bool besideAnotherEntry)
+    {
+        // The reader's own ArgumentException (an enum's name it cannot parse), not wrapped: it names no key.
+        using var folder = TempFolder.ForCaller();
+        var builder = TestServerBuilder();
+        var entry = besideAnotherEntry ? "Serilog:WriteTo:1:" : "Serilog:WriteTo:0:";
+        var settings = new Dictionary<string, string?>
+        {
+            [entry + "Name"] = "RollingJson",
+            [entry + "Args:path"] = Path.Combine(folder.Path, "app-.json"),
+            [entry + "Args:restrictedToMinimumLevel"] = "Verbos",
+        };
+        if (besideAnotherEntry)
+        {
+            settings["Serilog:WriteTo:0:Name"] = "RollingJson";
+            settings["Serilog:WriteTo:0:Args:path"] = Path.Combine(folder.Path, "other-.json");
+            settings["Serilog:WriteTo:0:Args:restrictedToMinimumLevel"] = "Warning";
+        }
+        builder.Configuration.AddInMemoryCollection(settings);
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex!.Message, Does.StartWith($"The \"{entry}Args:restrictedToMinimumLevel\" setting is invalid: ").And.Contain("'Verbos'"));
+        Assert.That(ex.InnerException, Is.InstanceOf<ArgumentException>(), "what Serilog.Settings.Configuration threw");
+    }
+
+    [Test]
+    public void AnArgumentValueOfASinkInsideAnAsyncEntryThatTheReaderCannotConvertFailsNamingItsKey()
+    {
+        // Converted inside Async's method, so reported wrapped in TargetInvocationException.
+        using var folder = TempFolder.ForCaller();
+        var builder = TestServerBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:WriteTo:0:Name"] = "Async",
+            ["Serilog:WriteTo:0:Args:configure:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:configure:0:Args:path"] = Path.Combine(folder.Path, "app-.json"),
+            ["Serilog:WriteTo:0:Args:configure:0:Args:restrictedToMinimumLevel"] = "Verbos",
+        });
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex!.Message, Does.StartWith("The \"Serilog:WriteTo:0:Args:configure:0:Args:restrictedToMinimumLevel\" setting is invalid: ")
+            .And.Contain("'Verbos'"));
+        Assert.That(ex.InnerException, Is.InstanceOf<System.Reflection.TargetInvocationException>(), "what Serilog.Settings.Configuration threw");
+    }
+
+    [Test]
+    public void AValueTheReaderCannotConvertGivenTwiceIsNotNamed()
+    {
+        using var folder = TempFolder.ForCaller();
+        var builder = TestServerBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:WriteTo:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(folder.Path, "first-.json"),
+            ["Serilog:WriteTo:0:Args:restrictedToMinimumLevel"] = "Verbos",
+            ["Serilog:WriteTo:1:Name"] = "RollingJson",
+            ["Serilog:WriteTo:1:Args:path"] = Path.Combine(folder.Path, "second-.json"),
+            ["Serilog:WriteTo:1:Args:restrictedToMinimumLevel"] = "Verbos",
+        });
+
+        var ex = Assert.Catch(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex, Is.TypeOf<ArgumentException>(), "what Serilog.Settings.Configuration threw, as it is");
+    }
+
+    [Test]
+    public void AnArgumentExceptionOfTheCallbackThatQuotesASectionValueIsNotTakenForTheReaders()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = Path.Combine(folder.Path, "app-.json");
+        var builder = TestServerBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:WriteTo:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:path"] = path,
+        });
+
+        var ex = Assert.Catch(() => builder.AddObservability(_ => throw new ArgumentException($"The callback refuses '{path}'.")));
+
+        Assert.That(ex, Is.TypeOf<ArgumentException>());
+        Assert.That(ex!.Message, Does.StartWith("The callback refuses"));
+    }
+
     [Test]
     public void ARefusedValueWhoseConverterFailsLeavesTheReadersExceptionAsItIs()
     {
