@@ -536,10 +536,10 @@ public static class ObservabilityHostApplicationBuilderExtensions
 
     const string LevelNames = "Verbose, Debug, Information, Warning, Error, Fatal";
 
-    enum LevelSettingKind { Switch, Default, ControlledBy, Override }
+    enum LevelSettingKind { Switch, FilterSwitch, Default, ControlledBy, Override }
 
     /// <summary>
-    /// Reads the section's <c>"LevelSwitches"</c> and <c>"MinimumLevel"</c> with Serilog.Settings.Configuration alone,
+    /// Reads the section's <c>"LevelSwitches"</c>, <c>"FilterSwitches"</c> and <c>"MinimumLevel"</c> with Serilog.Settings.Configuration alone,
     /// before anything is closed or built, and throws naming the key of the first value it refuses: its own message
     /// (<c>The value Verbos is not a valid Serilog level.</c>, <c>"my-app" is not a valid name for a Level Switch
     /// declaration</c>, for an override <c>No LoggingLevelSwitch has been declared with name "Verbos"</c>) names no key,
@@ -562,7 +562,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
 
     /// <summary>
     /// The level settings of the section in the order Serilog.Settings.Configuration reads them: the switches it
-    /// declares first, then the default level (the directive it takes it from, see <see cref="DefaultLevelDirective"/>),
+    /// declares first, then the filter switches (which it reads only when Serilog.Expressions is there), the default level (the directive it takes it from, see <see cref="DefaultLevelDirective"/>),
     /// the switch that controls it, and the overrides.
     /// </summary>
     static List<(LevelSettingKind Kind, IConfigurationSection Key)> LevelSettings(IConfiguration configuration, IConfigurationSection section)
@@ -570,6 +570,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
         var settings = new List<(LevelSettingKind, IConfigurationSection)>();
         foreach (var declared in section.GetSection("LevelSwitches").GetChildren())
             settings.Add((LevelSettingKind.Switch, declared));
+        foreach (var declared in section.GetSection("FilterSwitches").GetChildren())
+            settings.Add((LevelSettingKind.FilterSwitch, declared));
         var minimumLevel = section.GetSection("MinimumLevel");
         if (DefaultLevelDirective(configuration, minimumLevel) is { Value.Length: > 0 } directive)
             settings.Add((LevelSettingKind.Default, directive));
@@ -601,9 +603,11 @@ public static class ObservabilityHostApplicationBuilderExtensions
     static string RefusedLevelMessage(IConfigurationSection section, LevelSettingKind kind, IConfigurationSection key, Exception refused) => kind switch
     {
         // The reader checks a switch's name before its level.
-        LevelSettingKind.Switch when refused is FormatException || key.Value is not { Length: > 0 } =>
+        LevelSettingKind.Switch or LevelSettingKind.FilterSwitch when refused is FormatException || key.Value is not { Length: > 0 } =>
             $"The \"{key.Path}\" key must be a switch name: letters and digits, beginning with a letter, with or without " +
             "a '$' in front (\"$orders\").",
+        // Serilog.Expressions' message quotes the expression and says what it could not parse.
+        LevelSettingKind.FilterSwitch => $"The \"{key.Path}\" setting is invalid: {refused.Message}",
         LevelSettingKind.Switch or LevelSettingKind.Default => $"The \"{key.Path}\" setting must be one of {LevelNames}; it is '{key.Value}'.",
         LevelSettingKind.ControlledBy =>
             $"The \"{key.Path}\" setting must be the name of a switch declared in \"{section.Path}:LevelSwitches\" (\"$name\"); " +

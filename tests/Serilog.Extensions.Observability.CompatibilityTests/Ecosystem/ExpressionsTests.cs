@@ -119,6 +119,23 @@ public class ExpressionsTests
         });
     }
 
+    [TestCase("$ops-only", "@l = 'Error'", "key must be a switch name: ")]
+    [TestCase("$opsOnly", "@l = ", "setting is invalid: ")]
+    public void AFilterSwitchTheReaderRefusesFailsNamingItsKeyAndLeavesTheLastCallsLogger(string name, string expression, string rule)
+    {
+        // Declared only with Serilog.Expressions there, and read before the last call's logger is closed, as levels are.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+        var first = Log.Logger;
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Serilog:FilterSwitches:" + name] = expression });
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex!.Message, Does.StartWith($"The \"Serilog:FilterSwitches:{name}\" {rule}"));
+        Assert.That(ex.InnerException, Is.Not.Null, "what Serilog.Settings.Configuration threw");
+        Assert.That(Log.Logger, Is.SameAs(first));
+    }
+
     [Test]
     public void ExpressionEnrichersAfterWithObservabilitySeeItsPropertiesAndTheMaskedValues()
     {
