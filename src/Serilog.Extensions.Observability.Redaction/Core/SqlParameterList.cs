@@ -19,7 +19,8 @@ namespace Serilog.Extensions.Observability.Redaction.Core;
 /// SQL is read as tokens, without a grammar: <c>column op @p</c>, <c>@p op column</c>, <c>INSERT INTO t (columns) ...
 /// VALUES (row), (row)</c> and SQL Server's <c>VALUES (row), (row)) AS i (columns)</c> place parameters; a sensitive
 /// column renamed in a subquery, as it is or through an expression that yields it (<c>"u"."Password" AS "c1"</c>,
-/// <c>COALESCE("u"."ApiKey", '') AS "k"</c>), is sensitive under its new name too.
+/// <c>COALESCE("u"."ApiKey", '') AS "k"</c>), or by position in a list of names (<c>WITH t (k) AS (...)</c>,
+/// <c>(...) AS t (k)</c>, <c>INSERT INTO t (k) SELECT ...</c>), is sensitive under its new name too.
 /// </remarks>
 static class SqlParameterList
 {
@@ -448,10 +449,15 @@ static class SqlParameterList
     /// The names a query gives an expression that yields a sensitive column's value: <c>"u"."Password" AS "c1"</c> (EF
     /// Core names a subquery's columns after a projection's members), and as well <c>COALESCE("u"."ApiKey", '') AS "k"</c>,
     /// <c>CASE WHEN ... THEN "u"."Password" END AS "x"</c>, <c>"u"."ApiKey" || '' AS "y"</c>, <c>CAST(... AS TEXT) AS "c"</c>
-    /// or a scalar subquery that selects one; then the names given those in turn by the queries around it, up to
+    /// <c>PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY "ApiKey") AS "m"</c> or a scalar subquery that selects one; the
+    /// names a list gives a query's columns by position, where that column yields one: a CTE's <c>WITH t (k) AS (...)</c>,
+    /// a derived table's (or a function's, or VALUES rows') <c>(...) AS t (k)</c>, an <c>INSERT INTO t (k) SELECT ...</c>
+    /// (or <c>VALUES</c>), a CTE's own name when its query yields one (a source a <c>*</c> then renames); then the names
+    /// given those in turn by the queries around it, up to
     /// <see cref="MaximumAliasLevels"/> levels: a value compared with <c>"t"."c1"</c> meets the password. Null when none.
     /// At most <see cref="MaximumAliases"/> names, so that SQL with thousands of them costs a bounded time per name;
-    /// <paramref name="followed"/> is false when a limit left a rename unread (the caller then trusts no plain column).
+    /// <paramref name="followed"/> is false when a limit left a rename unread, or a list that renames a secret by position
+    /// cannot be read (the caller then trusts no plain column).
     /// </summary>
     /// <remarks>
     /// A name is not scoped to its subquery: a value compared with the same name elsewhere is masked too (more than
@@ -468,39 +474,136 @@ static class SqlParameterList
         for (var level = 0; ; level++)
         {
             var added = false;
+            var gaveUp = false;
+            // The column list of a CTE (t (a, b) AS (query)), read before the query it names: its open parenthesis + 1.
+            var pending = 0;
+            var pendingUnreadable = false;
             frames.Clear();
             frames.Add(default);
-            for (var i = 0; i < tokens.Count; i++)
+            for (var i = 0; i < tokens.Count && !gaveUp; i++)
             {
                 var token = tokens[i];
                 var top = frames.Count - 1;
                 switch (token.Kind)
                 {
                     case Kind.Open:
-                        frames.Add(new Frame { Scope = ScopeOf(tokens, i - 1, sql) });
+                    {
+                        var parent = frames[top];
+                        var frame = new Frame
+                        {
+                            Scope = ScopeOf(tokens, i - 1, sql), Names = pending, Unreadable = pendingUnreadable,
+                            Relation = pending > 0 ? pending - 1 : IsCommonTable(tokens, i, sql) ? i - 1 : 0,
+                        };
+                        pending = 0;
+                        pendingUnreadable = false;
+                        // A parenthesis in a VALUES clause is a row: its items are the columns by position.
+                        if (parent.Values) frame = frame with { Row = true, Listed = true, Listing = true };
+                        else if (frame.Names == 0 && IsColumn(tokens, i - 1, sql) && ListAt(tokens, i, out var count) is var close && close > 0 &&
+                                 QueryAfterAs(tokens, close + 1, sql) is var query && query > 0)
+                        {
+                            // t (a, b) AS [[NOT] MATERIALIZED] (query): the list names the query's columns by position.
+                            pending = i + 1;
+                            pendingUnreadable = count < 0;
+                            i = query - 1;
+                            continue;
+                        }
+                        frames.Add(frame);
                         continue;
+                    }
                     case Kind.Close:
+                    {
                         if (top == 0) continue;
                         var closed = frames[top];
                         frames.RemoveAt(top);
-                        if (closed.Yields && closed.Scope != Scope.Closed) frames[top - 1] = frames[top - 1].Flow();
+                        if (Finish(closed)) continue;
+                        // A CTE that yields a secret is a source that does: SELECT * FROM it renames the secret by position.
+                        if (closed.Relation > 0 && Yielded(closed) != 0) Add(tokens[closed.Relation - 1]);
+                        var parent = frames[top - 1];
+                        if (closed.Row) parent = parent with { Mask = parent.Mask | closed.Mask };
+                        if (closed.Yields && closed.Scope != Scope.Closed) parent = parent.Flow();
+                        if (closed.Yields && parent.From) parent = parent with { Sources = true };
+                        frames[top - 1] = parent;
+                        // A derived table or a function in FROM renames its columns by position: (query) [AS] t (a, b).
+                        if (closed.Scope == Scope.Closed || parent.From)
+                        {
+                            var j = i + 1;
+                            if (IsWord(tokens, j, sql, "AS")) j++;
+                            if (j + 1 < tokens.Count && tokens[j + 1].Kind == Kind.Open && IsColumn(tokens, j, sql) && !IsAnyWord(tokens, j, sql, NotTableAliases))
+                            {
+                                // A list that runs into a parenthesis (x (a numeric(10, 2))) cannot be read either.
+                                var end = ListAt(tokens, j + 1, out var count);
+                                if (Rename(j + 2, end < 0 || count < 0, Yielded(closed))) continue;
+                                if (end > 0) i = end;
+                            }
+                        }
                         continue;
+                    }
                     case Kind.Comma:
-                        frames[top] = frames[top] with { Item = false };
+                        frames[top] = frames[top] with { Item = false, Position = frames[top].Listing ? frames[top].Position + 1 : frames[top].Position };
                         continue;
                     case Kind.End:
+                        for (var f = frames.Count - 1; f >= 0 && !gaveUp; f--) gaveUp = Finish(frames[f]);
                         frames.Clear();
                         frames.Add(default);
                         continue;
                     case Kind.Identifier or Kind.Word:
                         break;
+                    case Kind.Other when frames[top].Listing && IsStar(tokens, i, sql):
+                        // SELECT *, t.*: the columns from here on are those of the sources, whose count is not known.
+                        if (frames[top].StarFrom == 0) frames[top] = frames[top] with { StarFrom = frames[top].Position + 1 };
+                        continue;
                     default:
                         continue;
                 }
                 if (token.Kind == Kind.Word && ClauseOf(tokens, i, sql) is var clause && clause != Clause.None)
                 {
-                    // A clause starts a new item; a condition's columns are tested, not yielded.
-                    frames[top] = frames[top] with { Item = false, Tested = clause == Clause.Tests };
+                    // A clause starts a new item; a condition's columns are tested, not yielded. The ORDER BY of an
+                    // ordered-set aggregate (PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY x)) yields one of its values.
+                    var frame = frames[top];
+                    var select = IsWord(tokens, i, sql, "SELECT");
+                    var values = IsWord(tokens, i, sql, "VALUES");
+                    if (IsWord(tokens, i, sql, "RETURNING"))
+                    {
+                        // What a statement returns are the columns of a CTE around it (WITH x (k) AS (INSERT ... RETURNING
+                        // "ApiKey")), not of the INSERT's own list, which is given what came before.
+                        if (frame.Inserting)
+                        {
+                            if (Finish(frame)) continue;
+                            frame = frame with { Names = 0, Inserting = false };
+                        }
+                        if (frame.Relation != 0)
+                        {
+                            select = true;
+                            frame = frame with { Listed = false, StarFrom = 0, Sources = false };
+                        }
+                    }
+                    frames[top] = frame with
+                    {
+                        Item = false, Tested = clause == Clause.Tests && frame.Scope != Scope.Ordered,
+                        // A UNION's next SELECT lists the same columns again; what came before the first one is no column.
+                        Listing = select, Position = select ? 0 : frame.Position, Values = values,
+                        Listed = frame.Listed || select || values, Mask = frame.Listed || !(select || values) ? frame.Mask : 0,
+                        From = IsWord(tokens, i, sql, "FROM") || IsWord(tokens, i, sql, "JOIN") || IsWord(tokens, i, sql, "USING"),
+                    };
+                    continue;
+                }
+                if (IsWord(tokens, i, sql, "INSERT"))
+                {
+                    // INSERT [INTO] t (a, b) SELECT ... / VALUES ...: the list names the rows' columns by position.
+                    var j = i + 1;
+                    if (IsWord(tokens, j, sql, "INTO")) j++;
+                    if (IsColumn(tokens, j) && j + 1 < tokens.Count && tokens[j + 1].Kind == Kind.Open) j++;
+                    // In a CTE with a list of its own, that list names what it returns.
+                    if (j < tokens.Count && tokens[j].Kind == Kind.Open && ListAt(tokens, j, out var count) is var end && end > 0 &&
+                        (frames[top].Names == 0 || frames[top].Inserting))
+                    {
+                        if (Finish(frames[top])) continue;
+                        frames[top] = frames[top] with
+                        {
+                            Names = j + 1, Unreadable = count < 0, Inserting = true, Listed = false, Listing = false, Mask = 0, StarFrom = 0, Sources = false,
+                        };
+                        i = end;
+                    }
                     continue;
                 }
                 if (IsWord(tokens, i, sql, "WHEN"))
@@ -519,18 +622,17 @@ static class SqlParameterList
                     var frame = frames[top];
                     i++;
                     if (frame.Scope == Scope.Cast || !frame.Item) continue;
-                    var alias = sql.AsSpan(tokens[i].Start, tokens[i].Length);
-                    if (IsAlias(aliases, alias)) continue;
-                    if (aliases is not null && aliases.Count >= MaximumAliases)
-                    {
-                        followed = false;
-                        return aliases;
-                    }
-                    (aliases ??= new List<string>()).Add(alias.ToString());
-                    added = true;
+                    Add(tokens[i]);
                     continue;
                 }
-                if (sensitive[i] || IsAlias(aliases, sql.AsSpan(token.Start, token.Length))) frames[top] = frames[top].Flow();
+                if (sensitive[i] || IsAlias(aliases, sql.AsSpan(token.Start, token.Length)))
+                    frames[top] = frames[top].Flow() with { Sources = frames[top].Sources || frames[top].From };
+            }
+            for (var f = frames.Count - 1; f >= 0 && !gaveUp; f--) gaveUp = Finish(frames[f]);
+            if (gaveUp)
+            {
+                followed = false;
+                return aliases;
             }
             if (!added) return aliases;
             // The pass after the last level followed only shows whether there was more to follow.
@@ -539,8 +641,102 @@ static class SqlParameterList
                 followed = false;
                 return aliases;
             }
+
+            // Adds a name; true when the names kept are full (the caller stops: a rename is left unread).
+            bool Add(Token name)
+            {
+                var alias = sql.AsSpan(name.Start, name.Length);
+                if (IsAlias(aliases, alias)) return false;
+                if (aliases is not null && aliases.Count >= MaximumAliases) return gaveUp = true;
+                (aliases ??= new List<string>()).Add(alias.ToString());
+                added = true;
+                return false;
+            }
+
+            // Gives the names of a column list that renames a frame's columns by position those that yield a secret; true
+            // when it stops the pass (a list it cannot read renames a secret, or the names kept are full).
+            bool Finish(Frame frame) => frame.Names != 0 && Rename(frame.Names, frame.Unreadable, Yielded(frame));
+
+            bool Rename(int names, bool unreadable, ulong yielded)
+            {
+                if (yielded == 0) return false;
+                if (unreadable) return gaveUp = true;
+                // A list that can be read is names between commas: the one at each even offset, up to the ")".
+                for (int j = names, position = 0; j < tokens.Count; j += 2, position++)
+                {
+                    if ((yielded & Bit(position)) != 0 && !sensitive[j] && tokens[j].Length > 0 && Add(tokens[j])) return true;
+                    if (j + 1 >= tokens.Count || tokens[j + 1].Kind != Kind.Comma) break;
+                }
+                return false;
+            }
         }
     }
+
+    /// <summary>
+    /// The columns a frame yields a secret at, one bit per position (the 64th for every later one): those its select lists
+    /// or VALUES rows yield one at; from a <c>*</c> on, every one when a source in its <c>FROM</c> yields one; every one
+    /// when it lists none (a function's arguments) but yields one.
+    /// </summary>
+    static ulong Yielded(Frame frame) =>
+        !frame.Listed ? (frame.Yields ? ulong.MaxValue : 0)
+        : frame.Mask | (frame.StarFrom > 0 && frame.Sources ? ulong.MaxValue << Math.Min(frame.StarFrom - 1, 63) : 0);
+
+    static ulong Bit(int position) => 1UL << Math.Min(position, 63);
+
+    /// <summary>
+    /// The index of the <c>)</c> that ends the list opened at <paramref name="open"/> when no parenthesis comes before it
+    /// (else -1), and the number of names in it, or -1 when it is not only names between commas.
+    /// </summary>
+    static int ListAt(List<Token> tokens, int open, out int count)
+    {
+        count = 0;
+        var expectName = true;
+        for (var j = open + 1; j < tokens.Count; j++)
+        {
+            var kind = tokens[j].Kind;
+            if (kind == Kind.Open || kind == Kind.End) break;
+            if (kind == Kind.Close)
+            {
+                if (expectName) count = -1;
+                return j;
+            }
+            if (count >= 0)
+            {
+                if (expectName && kind is Kind.Identifier or Kind.Word) count++;
+                else if (!(kind == Kind.Comma && !expectName)) count = -1;
+                expectName = kind == Kind.Comma;
+            }
+        }
+        count = -1;
+        return -1;
+    }
+
+    /// <summary>Whether the <c>(</c> at <paramref name="open"/> holds a CTE's query: <c>WITH t AS (</c>, <c>, t AS (</c>.</summary>
+    static bool IsCommonTable(List<Token> tokens, int open, string sql) =>
+        IsWord(tokens, open - 1, sql, "AS") && IsColumn(tokens, open - 2, sql) &&
+        (IsWord(tokens, open - 3, sql, "WITH") || IsWord(tokens, open - 3, sql, "RECURSIVE") || (open >= 3 && tokens[open - 3].Kind == Kind.Comma));
+
+    /// <summary>The index of the query's <c>(</c> after <c>AS [[NOT] MATERIALIZED]</c> at <paramref name="index"/>, else -1.</summary>
+    static int QueryAfterAs(List<Token> tokens, int index, string sql)
+    {
+        if (!IsWord(tokens, index, sql, "AS")) return -1;
+        var j = index + 1;
+        if (IsWord(tokens, j, sql, "NOT")) j++;
+        if (IsWord(tokens, j, sql, "MATERIALIZED")) j++;
+        return j < tokens.Count && tokens[j].Kind == Kind.Open ? j : -1;
+    }
+
+    /// <summary>A <c>*</c> standing for columns: after <c>SELECT</c>, <c>DISTINCT</c>, <c>ALL</c>, a comma or a <c>t.</c>.</summary>
+    static bool IsStar(List<Token> tokens, int index, string sql) =>
+        tokens[index].Length == 1 && sql[tokens[index].Start] == '*' && index > 0 &&
+        (tokens[index - 1].Kind == Kind.Comma || IsWord(tokens, index - 1, sql, "SELECT") || IsWord(tokens, index - 1, sql, "DISTINCT") ||
+         IsWord(tokens, index - 1, sql, "ALL") ||
+         (tokens[index - 1].Kind == Kind.Other && tokens[index - 1].Length == 1 && sql[tokens[index - 1].Start] == '.'));
+
+    // Words after a derived table that start the next clause or join rather than name the table.
+    static readonly string[] NotTableAliases =
+        ["INNER", "LEFT", "RIGHT", "FULL", "CROSS", "OUTER", "NATURAL", "LATERAL", "APPLY", "WINDOW", "UNION", "INTERSECT", "EXCEPT",
+         "ORDER", "GROUP", "WHERE", "JOIN", "ON", "USING", "LIMIT", "OFFSET", "FETCH", "RETURNING", "OUTPUT", "SELECT", "VALUES", "WITH"];
 
     /// <summary>What the values inside a parenthesis are to the expression around it.</summary>
     enum Scope : byte
@@ -551,21 +747,45 @@ static class SqlParameterList
         Cast,
         /// <summary><c>OVER (...)</c>, <c>EXISTS (...)</c>, a derived table after <c>FROM</c> or <c>JOIN</c>: no value flows out.</summary>
         Closed,
+        /// <summary><c>WITHIN GROUP (ORDER BY x)</c>: the aggregate's value is one of the values it orders by.</summary>
+        Ordered,
     }
 
     /// <summary>
     /// One parenthesis level (or the statement) while <see cref="SensitiveAliases"/> reads it: whether its current item
     /// (what an <c>AS</c> would name) yields a secret, whether any of its items does (what it yields to the level
-    /// around it), and whether its current tokens are only tested (a <c>WHERE</c>, a <c>WHEN</c> condition).
+    /// around it), and whether its current tokens are only tested (a <c>WHERE</c>, a <c>WHEN</c> condition). For the
+    /// lists that name its columns by position: whether it is in a select list or is a VALUES row (<c>Listing</c>), at
+    /// which item (<c>Position</c>), the positions that yield a secret (<c>Mask</c>), whether it has a select list or
+    /// rows at all (<c>Listed</c>), whether its current clause is <c>VALUES</c> or a <c>FROM</c>, the position + 1 of a
+    /// <c>*</c> and whether a source in its <c>FROM</c> yields a secret; the list that names them (its first token's
+    /// index, 0 for none), or that it cannot be read, and whether it is an INSERT's; and for a CTE's query, its name's
+    /// index + 1.
     /// </summary>
     record struct Frame(Scope Scope, bool Item, bool Yields, bool Tested, bool When)
     {
-        public Frame Flow() => Tested || When ? this : this with { Item = true, Yields = true };
+        public bool Listing { get; init; }
+        public int Position { get; init; }
+        public ulong Mask { get; init; }
+        public bool Listed { get; init; }
+        public bool Values { get; init; }
+        public bool Row { get; init; }
+        public bool From { get; init; }
+        public int StarFrom { get; init; }
+        public bool Sources { get; init; }
+        public int Names { get; init; }
+        public int Relation { get; init; }
+        public bool Inserting { get; init; }
+        public bool Unreadable { get; init; }
+
+        public Frame Flow() =>
+            Tested || When ? this : this with { Item = true, Yields = true, Mask = Listing ? Mask | Bit(Position) : Mask };
     }
 
     static Scope ScopeOf(List<Token> tokens, int before, string sql) =>
         IsWord(tokens, before, sql, "CAST") || IsWord(tokens, before, sql, "TRY_CAST") ? Scope.Cast
         : IsAnyWord(tokens, before, sql, ClosedBefore) ? Scope.Closed
+        : IsWord(tokens, before, sql, "GROUP") && IsWord(tokens, before - 1, sql, "WITHIN") ? Scope.Ordered
         : Scope.Value;
 
     static readonly string[] ClosedBefore = ["OVER", "EXISTS", "FROM", "JOIN", "APPLY", "LATERAL"];

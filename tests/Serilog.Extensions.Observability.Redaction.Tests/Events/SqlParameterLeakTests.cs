@@ -317,4 +317,75 @@ public class SqlParameterLeakTests
 
         Assert.That(text, Does.Contain("\"parameters\":\"@p0=[REDACTED], @p1='ann' (Size = 3)\""));
     }
+    // A query's columns renamed by position rather than by AS: a CTE's column list, a derived table's column alias list
+    // (over a query or VALUES rows), the column list of an INSERT ... SELECT, and an ordered-set aggregate whose value is
+    // the column it orders by. The value compared with the name the secret takes is masked; the other values are kept.
+    [TestCase("WITH \"t\" (\"id\", \"k\") AS (\n    SELECT \"u\".\"Id\", \"u\".\"ApiKey\" FROM \"Users\" AS \"u\"\n)\nSELECT 1 FROM \"t\" WHERE \"t\".\"k\" = @p0 AND \"t\".\"id\" = @p1")]
+    [TestCase("WITH t(k) AS (SELECT \"ApiKey\" FROM \"Users\") SELECT * FROM t WHERE k = @p0 AND \"Name\" = @p1")]
+    [TestCase("WITH RECURSIVE a (n) AS (SELECT 1), t (id, k) AS MATERIALIZED (SELECT \"Id\", \"ApiKey\" FROM \"Users\") SELECT * FROM t WHERE k = @p0 AND id = @p1")]
+    [TestCase("SELECT * FROM (SELECT \"Id\", \"ApiKey\" FROM \"Users\") AS t(id, k) WHERE t.k = @p0 AND t.id = @p1")]
+    [TestCase("SELECT * FROM (SELECT \"Id\", \"ApiKey\" FROM \"Users\") t (id, k) WHERE t.k = @p0 AND t.id = @p1")]
+    [TestCase("SELECT 1 FROM \"Orders\" AS o INNER JOIN (SELECT \"Id\", \"ApiKey\" FROM \"Users\") AS t (id, k) ON o.\"UserId\" = t.id WHERE t.k = @p0 AND o.\"Id\" = @p1")]
+    [TestCase("SELECT * FROM (SELECT \"Id\", \"ApiKey\" FROM \"Users\" UNION ALL SELECT 1, 'x') AS t(id, k) WHERE t.k = @p0 AND t.id = @p1")]
+    [TestCase("SELECT * FROM (VALUES (1, (SELECT \"ApiKey\" FROM \"Users\" LIMIT 1)), (2, 'x')) AS v(id, k) WHERE v.k = @p0 AND v.id = @p1")]
+    [TestCase("INSERT INTO \"Archive\" (\"Id\", \"Note\") SELECT \"Id\", \"Password\" FROM \"Users\";\nSELECT 1 FROM \"Archive\" WHERE \"Note\" = @p0 AND \"Id\" = @p1")]
+    [TestCase("INSERT INTO [Archive] ([Id], [Note]) SELECT [Id], 'none' FROM [Orders] UNION SELECT [Id], [Password] FROM [Users];\nSELECT 1 FROM [Archive] WHERE [Note] = @p0 AND [Id] = @p1")]
+    [TestCase("INSERT INTO \"Archive\" (\"Id\", \"Note\") VALUES (1, (SELECT \"Password\" FROM \"Users\" LIMIT 1));\nSELECT 1 FROM \"Archive\" WHERE \"Note\" = @p0 AND \"Id\" = @p1")]
+    [TestCase("WITH x (id, k) AS (INSERT INTO \"Logins\" (\"UserId\") VALUES (1) RETURNING \"Id\", \"ApiKey\") SELECT 1 FROM x WHERE x.k = @p0 AND x.id = @p1")]
+    [TestCase("WITH x AS (INSERT INTO \"Archive\" (\"Id\", \"Note\") SELECT \"Id\", \"Password\" FROM \"Users\" RETURNING \"Id\")\nSELECT 1 FROM \"Archive\" WHERE \"Note\" = @p0 AND \"Id\" = @p1")]
+    [TestCase("SELECT \"t\".\"Id\" FROM (\n    SELECT \"u\".\"Id\", PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY \"u\".\"ApiKey\") AS \"m\"\n    FROM \"Users\" AS \"u\" GROUP BY \"u\".\"Id\"\n) AS \"t\"\nWHERE \"t\".\"m\" = @p0 AND \"t\".\"Id\" = @p1")]
+    public void AValueComparedWithASensitiveColumnRenamedByPositionIsMasked(string sql)
+    {
+        var text = Log("@p0='key-secret-1' (Size = 12), @p1='42'", sql);
+
+        Assert.That(text, Does.Contain("\"parameters\":\"@p0=[REDACTED], @p1='42'\""));
+        Assert.That(text, Does.Not.Contain("secret-"));
+    }
+
+    // Where a list that renames a secret's query by position cannot be read, no value placed on a plain column is trusted.
+    [TestCase("SELECT 1 FROM \"Users\" AS u, LATERAL json_to_record(u.\"Secrets\") AS x(k text) WHERE x.k = @p0 AND u.\"Id\" = @p1")]
+    [TestCase("WITH t(k, 2) AS (SELECT \"ApiKey\" FROM \"Users\") SELECT * FROM t WHERE k = @p0 AND \"Id\" = @p1")]
+    public void AnUnreadableListThatRenamesASecretByPositionMasksThePlainColumnsToo(string sql)
+    {
+        var text = Log("@p0='key-secret-1' (Size = 12), @p1='42'", sql);
+
+        Assert.That(text, Does.Contain("\"parameters\":\"@p0=[REDACTED], @p1=[REDACTED]\""));
+    }
+
+    // A list that renames by position only what holds no secret leaves the values compared with its names readable.
+    [TestCase("WITH t(id, n) AS (SELECT \"Id\", \"Name\" FROM \"Users\" WHERE \"ApiKey\" IS NOT NULL) SELECT * FROM t WHERE n = @p0 AND id = @p1")]
+    [TestCase("SELECT * FROM (SELECT \"Id\", \"Name\" FROM \"Users\" ORDER BY \"Password\") AS t(id, n) WHERE t.n = @p0 AND t.id = @p1")]
+    [TestCase("SELECT * FROM (VALUES (1, 'a'), (2, 'b')) AS v(id, n) INNER JOIN \"Users\" AS u ON u.\"Id\" = v.id WHERE v.n = @p0 AND u.\"Id\" = @p1 AND u.\"ApiKey\" IS NULL")]
+    [TestCase("INSERT INTO \"Archive\" (\"Id\", \"Note\") SELECT \"Id\", \"Name\" FROM \"Users\" WHERE \"Password\" IS NULL;\nSELECT 1 FROM \"Archive\" WHERE \"Note\" = @p0 AND \"Id\" = @p1")]
+    [TestCase("SELECT * FROM generate_series(1, 3) AS g(n) INNER JOIN \"Users\" AS u ON u.\"Id\" = g.n WHERE g.n = @p0 AND u.\"Id\" = @p1 AND u.\"ApiKey\" IS NULL")]
+    [TestCase("SELECT [u].[Id] FROM [Users] AS [u] OUTER APPLY (SELECT TOP(1) [s].[Token] FROM [Sessions] AS [s]) AS [t]\n" +
+        "WHERE [u].[Id] IN (SELECT [i].[value] FROM OPENJSON(N'[1]') WITH ([value] int '$') AS [i]) AND [u].[Name] = @p0 AND [u].[Id] = @p1")]
+    [TestCase("SELECT \"Id\" FROM \"Users\" WHERE \"Id\" IN ((SELECT \"Id\" FROM \"Keys\" WHERE \"ApiKey\" IS NULL) UNION (SELECT \"Id\" FROM \"B\"))\n" +
+        "AND \"Name\" = @p0 AND \"Id\" = @p1")]
+    [TestCase("SELECT t.n FROM (SELECT \"Name\" AS n, \"Id\" AS id, max(\"ApiKey\") OVER (PARTITION BY \"Id\") AS m FROM \"Users\") AS t WHERE t.n = @p0 AND t.id = @p1")]
+    [TestCase("INSERT INTO \"Users\" (\"Name\", \"Email\") VALUES (@p0, @p1) RETURNING \"Id\", \"ApiKey\";")]
+    public void ANameGivenByPositionToAPlainColumnBesideASecretIsKept(string sql)
+    {
+        var text = Log("@p0='ann', @p1='42'", sql);
+
+        Assert.That(text, Does.Contain("\"parameters\":\"@p0='ann', @p1='42'\""));
+    }
+    // A * renames whatever its sources hold, in a number of columns not known here: from its position on, every name
+    // of the list is taken for a secret when a source yields one (a derived table, a CTE), and kept when none does.
+    [TestCase("WITH t(id, k) AS (SELECT * FROM (SELECT \"Id\", \"ApiKey\" FROM \"Users\") AS x) SELECT * FROM t WHERE k = @p0 AND id = @p1",
+        "@p0=[REDACTED], @p1=[REDACTED]")]
+    [TestCase("WITH t(id, k) AS (SELECT 1, x.* FROM (SELECT \"ApiKey\" FROM \"Users\") AS x) SELECT * FROM t WHERE k = @p0 AND id = @p1",
+        "@p0=[REDACTED], @p1='42'")]
+    [TestCase("WITH s AS (SELECT \"Id\", \"Password\" FROM \"Users\")\nINSERT INTO \"Archive\" (\"Id\", \"Note\") SELECT * FROM s;\nSELECT 1 FROM \"Archive\" WHERE \"Note\" = @p0 AND \"Id\" = @p1",
+        "@p0=[REDACTED], @p1=[REDACTED]")]
+    [TestCase("INSERT INTO \"Archive\" (\"Id\", \"Note\") SELECT * FROM \"Orders\";\nSELECT 1 FROM \"Archive\" WHERE \"Note\" = @p0 AND \"Id\" = @p1 AND \"ApiKey\" IS NULL",
+        "@p0='key-secret-1' (Size = 12), @p1='42'")]
+    [TestCase("WITH t(k) AS (SELECT * FROM (SELECT \"ApiKey\" FROM \"Users\" u) x)\nSELECT DISTINCT n FROM \"Orders\" WHERE n = @p1 AND EXISTS (SELECT 1 FROM t WHERE k = @p0)",
+        "@p0=[REDACTED], @p1='42'")]
+    public void AStarRenamesEveryColumnFromItsPositionWhenASourceYieldsASecret(string sql, string expected)
+    {
+        var text = Log("@p0='key-secret-1' (Size = 12), @p1='42'", sql);
+
+        Assert.That(text, Does.Contain($"\"parameters\":\"{expected}\""));
+    }
 }
