@@ -17,10 +17,11 @@ namespace Serilog.Extensions.Observability.Redaction.Core;
 /// Runs only for an event whose template introduces a hole with <c>Parameters=[</c> (found once per template by
 /// <see cref="TemplateCredentialHoles"/>), and then only when that property is a string starting with a parameter. The
 /// SQL is read as tokens, without a grammar: <c>column op @p</c>, <c>@p op column</c>, <c>INSERT INTO t (columns) ...
-/// VALUES (row), (row)</c> and SQL Server's <c>VALUES (row), (row)) AS i (columns)</c> place parameters; a sensitive
-/// column renamed in a subquery, as it is or through an expression that yields it (<c>"u"."Password" AS "c1"</c>,
-/// <c>COALESCE("u"."ApiKey", '') AS "k"</c>), or by position in a list of names (<c>WITH t (k) AS (...)</c>,
-/// <c>(...) AS t (k)</c>, <c>INSERT INTO t (k) SELECT ...</c>), is sensitive under its new name too.
+/// VALUES (row), (row)</c>, <c>INSERT INTO t (columns) SELECT @p0, @p1</c> and SQL Server's <c>VALUES (row), (row)) AS i
+/// (columns)</c> place parameters; a sensitive column renamed in a subquery, as it is or through an expression that
+/// yields it (<c>"u"."Password" AS "c1"</c>, <c>COALESCE("u"."ApiKey", '') AS "k"</c>), or by position in a list of
+/// names (<c>WITH t (k) AS (...)</c>, <c>(...) AS t (k)</c>, <c>INSERT INTO t (k) SELECT ...</c>), is sensitive under
+/// its new name too.
 /// </remarks>
 static class SqlParameterList
 {
@@ -849,6 +850,16 @@ static class SqlParameterList
                 // Only an OUTPUT clause comes between: a parenthesis or a word starting a statement ends the search (a
                 // VALUES nested in a query, or a later statement's without a ';' before it, is not this INSERT's).
                 while (j < tokens.Count && tokens[j].Kind is not (Kind.End or Kind.Open) && !IsWord(tokens, j, sql, "VALUES") && !StartsStatement(tokens, j, sql)) j++;
+                if (IsWord(tokens, j, sql, "SELECT"))
+                {
+                    // INSERT ... SELECT @p0, @p1 [UNION [ALL] SELECT @p2, @p3]: the items go to the columns by position.
+                    foreach (var (parameter, position) in SelectItems(tokens, ref j, sql))
+                    {
+                        if (position < columns.Count) Bind(sql, parameter, columns[position], list, entries, states, placed, keys, aliases);
+                    }
+                    i = j - 1;
+                    continue;
+                }
                 if (!IsWord(tokens, j, sql, "VALUES"))
                 {
                     noValuesBefore = j;
@@ -941,6 +952,43 @@ static class SqlParameterList
             else break;
         }
         index = j;
+        return found;
+    }
+
+    /// <summary>
+    /// The parameters standing alone as an item of the select list at <paramref name="index"/> (on <c>SELECT</c>), with
+    /// their position, and of the lists of the <c>UNION</c>s right after it; the index moves to where the lists end.
+    /// </summary>
+    static List<(Token Parameter, int Position)> SelectItems(List<Token> tokens, ref int index, string sql)
+    {
+        var found = new List<(Token, int)>();
+        var j = index;
+        while (IsWord(tokens, j, sql, "SELECT"))
+        {
+            j++;
+            if (IsWord(tokens, j, sql, "DISTINCT") || IsWord(tokens, j, sql, "ALL")) j++;
+            var position = 0;
+            var depth = 0;
+            var itemStart = j;
+            for (; j <= tokens.Count; j++)
+            {
+                var kind = j < tokens.Count ? tokens[j].Kind : Kind.End;
+                if (kind == Kind.Open) depth++;
+                else if (kind == Kind.Close && depth > 0) depth--;
+                else if (depth == 0 && (kind is Kind.Comma or Kind.Close or Kind.End || ClauseOf(tokens, j, sql) != Clause.None))
+                {
+                    if (j == itemStart + 1 && tokens[itemStart].Kind == Kind.Parameter) found.Add((tokens[itemStart], position));
+                    position++;
+                    itemStart = j + 1;
+                    if (kind != Kind.Comma) break;
+                }
+            }
+            if (!(IsWord(tokens, j, sql, "UNION") || IsWord(tokens, j, sql, "INTERSECT") || IsWord(tokens, j, sql, "EXCEPT"))) break;
+            var next = IsWord(tokens, j + 1, sql, "ALL") || IsWord(tokens, j + 1, sql, "DISTINCT") ? j + 2 : j + 1;
+            if (!IsWord(tokens, next, sql, "SELECT")) break;
+            j = next;
+        }
+        index = Math.Min(j, tokens.Count);
         return found;
     }
 

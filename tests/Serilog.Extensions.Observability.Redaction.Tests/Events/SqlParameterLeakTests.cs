@@ -342,6 +342,23 @@ public class SqlParameterLeakTests
         Assert.That(text, Does.Not.Contain("secret-"));
     }
 
+    // The parameters an INSERT ... SELECT writes by position go to the column of the INSERT's list at their position.
+    [TestCase("@p0='ann', @p1='pw-secret-1'", "INSERT INTO \"Users\" (\"Name\", \"Password\") SELECT @p0, @p1",
+        "@p0='ann', @p1=[REDACTED]")]
+    [TestCase("@p0='ann', @p1='pw-secret-1', @p2='bob', @p3='pw-secret-2'",
+        "INSERT INTO \"Users\" (\"Name\", \"Password\") SELECT @p0, @p1 UNION ALL SELECT @p2, @p3;",
+        "@p0='ann', @p1=[REDACTED], @p2='bob', @p3=[REDACTED]")]
+    [TestCase("@p0='ann', @p1='pw-secret-1', @p2='bob'",
+        "INSERT INTO [Users] ([Name], [Password]) OUTPUT INSERTED.[Id] SELECT DISTINCT @p0, @p1 WHERE NOT EXISTS (SELECT 1 FROM [Users] WHERE [Name] = @p2)",
+        "@p0='ann', @p1=[REDACTED], @p2='bob'")]
+    public void TheParametersOfAnInsertSelectArePlacedByPosition(string parameters, string sql, string expected)
+    {
+        var text = Log(parameters, sql);
+
+        Assert.That(text, Does.Contain($"\"parameters\":\"{expected}\""));
+        Assert.That(text, Does.Not.Contain("secret-"));
+    }
+
     // Where a list that renames a secret's query by position cannot be read, no value placed on a plain column is trusted.
     [TestCase("SELECT 1 FROM \"Users\" AS u, LATERAL json_to_record(u.\"Secrets\") AS x(k text) WHERE x.k = @p0 AND u.\"Id\" = @p1")]
     [TestCase("WITH t(k, 2) AS (SELECT \"ApiKey\" FROM \"Users\") SELECT * FROM t WHERE k = @p0 AND \"Id\" = @p1")]
