@@ -66,14 +66,17 @@ internal sealed class FormattedLine : IBufferWriter<byte>
 }
 
 /// <summary>
-/// Lines for callers to format into, handed back by the writer once copied: callers take, the writer returns. Keeps at
-/// most <see cref="MaxPooled"/> of them, so a burst does not leave its lines allocated for the life of the sink.
+/// Lines for callers to format into, handed back by the writer once copied: callers take, the writer returns. Keeps
+/// lines of at most <see cref="MaxPooledBytes"/> in all: enough that a backlog's lines are reused rather than allocated
+/// (a line allocated while the writer is behind lives until it is written, and would be promoted on its way), and a
+/// bound on what a burst leaves allocated for the life of the sink.
 /// </summary>
 internal sealed class FormattedLinePool
 {
-    internal const int MaxPooled = 2048;
+    internal const long MaxPooledBytes = 8 * 1024 * 1024;
 
     readonly ConcurrentQueue<FormattedLine> _lines = new();
+    long _bytes;
     int _count;
 
     internal int Count => Volatile.Read(ref _count);
@@ -83,6 +86,7 @@ internal sealed class FormattedLinePool
         if (_lines.TryDequeue(out var line))
         {
             Interlocked.Decrement(ref _count);
+            Interlocked.Add(ref _bytes, -line.Capacity);
             return line;
         }
         return new FormattedLine();
@@ -91,11 +95,12 @@ internal sealed class FormattedLinePool
     public void Return(FormattedLine line)
     {
         if (!line.Reset()) return;
-        if (Interlocked.Increment(ref _count) > MaxPooled)
+        if (Interlocked.Add(ref _bytes, line.Capacity) > MaxPooledBytes)
         {
-            Interlocked.Decrement(ref _count);
+            Interlocked.Add(ref _bytes, -line.Capacity);
             return;
         }
+        Interlocked.Increment(ref _count);
         _lines.Enqueue(line);
     }
 }

@@ -257,23 +257,24 @@ public class CallerFormattingTests
     }
 
     [Test]
-    public void ThePoolKeepsABoundedNumberOfLinesOfABoundedSize()
+    public void ThePoolKeepsLinesOfABoundedSizeUpToABoundedTotal()
     {
         var pool = new FormattedLinePool();
-        var lines = Enumerable.Range(0, FormattedLinePool.MaxPooled + 10).Select(_ => pool.Rent()).ToList();
         var large = pool.Rent();
         large.GetSpan(FormattedLine.MaxRetainedCapacity + 1);
         large.Advance(FormattedLine.MaxRetainedCapacity + 1);
-
         pool.Return(large);
         Assert.That(pool.Count, Is.Zero, "A line grown past the retained size is let go.");
+
+        var lines = new List<FormattedLine>();
+        for (long bytes = 0; bytes <= FormattedLinePool.MaxPooledBytes; bytes += lines[^1].Capacity) lines.Add(pool.Rent());
         foreach (var line in lines)
         {
             line.GetSpan(3)[0] = (byte)'x';
             line.Advance(1);
             pool.Return(line);
         }
-        Assert.That(pool.Count, Is.EqualTo(FormattedLinePool.MaxPooled));
+        Assert.That(pool.Count, Is.EqualTo(lines.Count - 1), "All but the line past the total are kept.");
         var reused = pool.Rent();
         Assert.That(lines, Has.Some.SameAs(reused));
         Assert.That(reused.Length, Is.Zero, "A reused line starts empty.");
