@@ -800,11 +800,13 @@ static class SqlParameterList
 
     /// <summary>
     /// The clause the word at <paramref name="index"/> starts; <c>GROUP</c>, <c>ORDER</c> and <c>PARTITION</c> only
-    /// followed by <c>BY</c> (<c>WITHIN GROUP (...)</c> is part of an aggregate).
+    /// followed by <c>BY</c> (<c>WITHIN GROUP (...)</c> is part of an aggregate), <c>ON</c> not after <c>DISTINCT</c>
+    /// (PostgreSQL's <c>SELECT DISTINCT ON (...) a, b</c> is still the select list, whose items are not only tested).
     /// </summary>
     static Clause ClauseOf(List<Token> tokens, int index, string sql) =>
         IsAnyWord(tokens, index, sql, YieldingClauses) ? Clause.Yields
-        : IsAnyWord(tokens, index, sql, TestingClauses) ? Clause.Tests
+        : IsAnyWord(tokens, index, sql, TestingClauses) && !(IsWord(tokens, index, sql, "ON") && IsWord(tokens, index - 1, sql, "DISTINCT"))
+            ? Clause.Tests
         : (IsWord(tokens, index, sql, "GROUP") || IsWord(tokens, index, sql, "ORDER") || IsWord(tokens, index, sql, "PARTITION")) &&
           IsWord(tokens, index + 1, sql, "BY") ? Clause.Tests
         : Clause.None;

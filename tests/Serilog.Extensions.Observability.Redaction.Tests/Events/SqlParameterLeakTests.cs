@@ -247,6 +247,8 @@ public class SqlParameterLeakTests
     [TestCase("SELECT [t].[Id] FROM (\n    SELECT [u].[Id], (\n        SELECT TOP(1) [s].[Token]\n        FROM [Sessions] AS [s]\n        WHERE [s].[UserId] = [u].[Id]) AS [c], [u].[Name]\n    FROM [Users] AS [u]\n) AS [t]\nWHERE [t].[c] = @p0 AND [t].[Name] = @p1")]
     [TestCase("SELECT \"t\".\"Id\" FROM (\n    SELECT \"x\".\"Id\", upper(\"x\".\"k\") AS \"k2\", \"x\".\"Name\" FROM (\n        SELECT \"u\".\"Id\", lower(\"u\".\"ApiKey\") AS \"k\", \"u\".\"Name\" FROM \"Users\" AS \"u\"\n    ) AS \"x\"\n) AS \"t\"\nWHERE \"t\".\"k2\" = @p0 AND \"t\".\"Name\" = @p1")]
     [TestCase("SELECT COALESCE(\"u\".\"ApiKey\", '') AS \"k\", \"u\".\"Name\" FROM \"Users\" AS \"u\" WHERE \"k\" = @p0 AND \"u\".\"Name\" = @p1")]
+    // PostgreSQL's DISTINCT ON (...) starts the select list: its ON is no join condition that would make the items tested.
+    [TestCase("SELECT \"t\".\"Id\" FROM (\n    SELECT DISTINCT ON (\"u\".\"Id\") \"u\".\"Id\", \"u\".\"ApiKey\" AS \"k\", \"u\".\"Name\"\n    FROM \"Users\" AS \"u\"\n) AS \"t\"\nWHERE \"t\".\"k\" = @p0 AND \"t\".\"Name\" = @p1")]
     public void AValueComparedWithASensitiveColumnRenamedThroughAnExpressionIsMasked(string sql)
     {
         var text = Log("@p0='key-secret-1' (Size = 12), @p1='ann' (Size = 3)", sql);
@@ -334,6 +336,7 @@ public class SqlParameterLeakTests
     [TestCase("WITH x (id, k) AS (INSERT INTO \"Logins\" (\"UserId\") VALUES (1) RETURNING \"Id\", \"ApiKey\") SELECT 1 FROM x WHERE x.k = @p0 AND x.id = @p1")]
     [TestCase("WITH x AS (INSERT INTO \"Archive\" (\"Id\", \"Note\") SELECT \"Id\", \"Password\" FROM \"Users\" RETURNING \"Id\")\nSELECT 1 FROM \"Archive\" WHERE \"Note\" = @p0 AND \"Id\" = @p1")]
     [TestCase("SELECT \"t\".\"Id\" FROM (\n    SELECT \"u\".\"Id\", PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY \"u\".\"ApiKey\") AS \"m\"\n    FROM \"Users\" AS \"u\" GROUP BY \"u\".\"Id\"\n) AS \"t\"\nWHERE \"t\".\"m\" = @p0 AND \"t\".\"Id\" = @p1")]
+    [TestCase("SELECT * FROM (SELECT DISTINCT ON (\"Id\") \"Id\", \"ApiKey\" FROM \"Users\" ORDER BY \"Id\") AS t(id, k) WHERE t.k = @p0 AND t.id = @p1")]
     public void AValueComparedWithASensitiveColumnRenamedByPositionIsMasked(string sql)
     {
         var text = Log("@p0='key-secret-1' (Size = 12), @p1='42'", sql);
