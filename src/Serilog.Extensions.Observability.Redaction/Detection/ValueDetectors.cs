@@ -168,8 +168,11 @@ sealed class ValueDetectors
     string MaskKeyValuesAndFormFields(string text, KeyMatcher keys)
     {
         var result = MaskKeyValues(text, keys);
-        return result.Contains('<') ? MaskFormFields(result, keys) : result;
+        return result.Contains('<') || result.Contains(EscapedLessThan, StringComparison.OrdinalIgnoreCase) ? MaskFormFields(result, keys) : result;
     }
+
+    // A page held in a JSON string by System.Text.Json's default encoder has its markup escaped: \u003C, \u0022, \u003E.
+    const string EscapedLessThan = "\\u003c";
 
     /// <summary>
     /// Masks the value of every HTML form field (or <c>meta</c> element) whose name the rules call sensitive as a form
@@ -177,26 +180,36 @@ sealed class ValueDetectors
     /// credentials in <c>&lt;input type="hidden" name="code" value="..."/&gt;</c>, the pairs of the body the browser then
     /// posts. The <c>name</c> and the <c>value</c> (or <c>content</c>) are attributes of one element, in either order,
     /// quoted or not; a name on one element and a value on another (a <c>select</c> and its options) are not a field.
-    /// Each element is read once, left to right, without a pattern.
+    /// Each element is read once, left to right, without a pattern. A page in a JSON string is read through its escapes
+    /// (<c>\"</c>, <c>\u003C</c>, <c>\u0022</c>, <c>\u0027</c>, <c>\u003E</c>, a line break as <c>\n</c>).
     /// </summary>
     string MaskFormFields(string text, KeyMatcher keys)
     {
         StringBuilder? result = null;
         var copied = 0;
         var search = 0;
+        var escaped = text.Contains(EscapedLessThan, StringComparison.OrdinalIgnoreCase);
         while (search < text.Length)
         {
-            var open = text.IndexOf('<', search);
-            if (open < 0 || open + 1 >= text.Length) break;
+            var found = escaped ? text.AsSpan(search).IndexOfAny('<', '\\') : text.AsSpan(search).IndexOf('<');
+            if (found < 0) break;
+            var open = search + found;
             search = open + 1;
-            if (!char.IsAsciiLetter(text[open + 1])) continue;
+            var tag = text[open] == '<' ? open + 1 : IsEscape(text, open, EscapedLessThan) ? open + EscapedLessThan.Length : -1;
+            if (tag < 0 || tag >= text.Length || !char.IsAsciiLetter(text[tag])) continue;
 
-            var i = open + 1;
+            var i = tag;
             while (i < text.Length && IsAttributeNameChar(text[i])) i++;
             int nameStart = -1, nameEnd = -1, valueStart = -1, valueEnd = -1;
             while (i < text.Length)
             {
-                while (i < text.Length && (char.IsWhiteSpace(text[i]) || text[i] == '/')) i++;
+                while (i < text.Length)
+                {
+                    if (char.IsWhiteSpace(text[i]) || text[i] == '/') i++;
+                    // A JSON string's escaped line break or tab between two attributes.
+                    else if (text[i] == '\\' && i + 1 < text.Length && text[i + 1] is 'n' or 'r' or 't') i += 2;
+                    else break;
+                }
                 var attributeStart = i;
                 while (i < text.Length && IsAttributeNameChar(text[i])) i++;
                 // The element's end, or text that is no attribute: not markup ("a <b && c").
@@ -210,7 +223,8 @@ sealed class ValueDetectors
                 int end;
                 // A page held in a JSON string escapes its quotes: name=\"code\" value=\"...\".
                 var quoteLength = start < text.Length && text[start] is '"' or '\'' ? 1
-                    : start + 1 < text.Length && text[start] == '\\' && text[start + 1] is '"' or '\'' ? 2 : 0;
+                    : start + 1 < text.Length && text[start] == '\\' && text[start + 1] is '"' or '\'' ? 2
+                    : IsEscape(text, start, EscapedQuote) || IsEscape(text, start, EscapedApostrophe) ? EscapedQuote.Length : 0;
                 if (quoteLength > 0)
                 {
                     // Unclosed (a page cut short): to the end.
@@ -223,7 +237,7 @@ sealed class ValueDetectors
                 else
                 {
                     end = start;
-                    while (end < text.Length && !char.IsWhiteSpace(text[end]) && text[end] != '>') end++;
+                    while (end < text.Length && !char.IsWhiteSpace(text[end]) && text[end] != '>' && !IsEscape(text, end, EscapedGreaterThan)) end++;
                     i = end;
                 }
                 if (attribute.Equals("name", StringComparison.OrdinalIgnoreCase))
@@ -251,6 +265,14 @@ sealed class ValueDetectors
         if (result is null) return text;
         return result.Append(text, copied, text.Length - copied).ToString();
     }
+
+    const string EscapedQuote = "\\u0022";
+    const string EscapedApostrophe = "\\u0027";
+    const string EscapedGreaterThan = "\\u003e";
+
+    /// <summary>Whether the JSON escape <paramref name="escape"/> (<c>\u003c</c>, in either case) stands at <paramref name="index"/>.</summary>
+    static bool IsEscape(string text, int index, string escape) =>
+        index < text.Length && text[index] == '\\' && text.AsSpan(index).StartsWith(escape, StringComparison.OrdinalIgnoreCase);
 
     static bool IsAttributeNameChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or ':' or '.';
 

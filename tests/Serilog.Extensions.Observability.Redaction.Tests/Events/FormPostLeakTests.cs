@@ -31,6 +31,13 @@ public class FormPostLeakTests
     [TestCase("<meta name=\"csrf-token\" content=\"fp-csrf-6\">", "<meta name=\"csrf-token\" content=\"" + Mask + "\">")]
     // The page in a JSON string (an API's response logged as it came), its quotes escaped.
     [TestCase("{\"html\":\"<input type=\\\"hidden\\\" name=\\\"code\\\" value=\\\"fp-code-7\\\"/>\"}", "name=\\\"code\\\" value=\\\"" + Mask + "\\\"/>")]
+    // System.Text.Json's default encoder escapes the markup itself (\u003C, \u0022, \u0027, \u003E); a page written over
+    // several lines has its line breaks escaped between the attributes (\n).
+    [TestCase("{\"html\":\"\\u003Cinput type=\\u0022hidden\\u0022 name=\\u0022code\\u0022 value=\\u0022fp-code-8\\u0022/\\u003E\"}",
+        "name=\\u0022code\\u0022 value=\\u0022" + Mask + "\\u0022/\\u003E")]
+    [TestCase("{\"html\":\"\\u003cinput name=\\u0027state\\u0027 value=fp-state-9\\u003e\"}", "name=\\u0027state\\u0027 value=" + Mask + "\\u003e")]
+    [TestCase("{\"html\":\"<input type=\\\"hidden\\\"\\n  name=\\\"code\\\"\\n  value=\\\"fp-code-10\\\"/>\"}",
+        "name=\\\"code\\\"\\n  value=\\\"" + Mask + "\\\"/>")]
     public void TheValueOfAFieldWithASensitiveNameIsMasked(string markup, string expected)
     {
         var written = Log(markup);
@@ -66,6 +73,14 @@ public class FormPostLeakTests
     [TestCase("<select name=\"state\"><option value=\"CA\">California</option></select>")]
     [TestCase("<input data-name=\"code\" value=\"42\"> <input name=\"username\" value=\"ann\">")]
     [TestCase("if (a <b && name=\"code\") value=\"x\"")]
+    [TestCase("{\"html\":\"\\u003Cinput name=\\u0022q\\u0022 value=\\u0022search term\\u0022\\u003E\\u003Cmeta name=\\u0022viewport\\u0022 content=\\u0022width=device-width\\u0022\\u003E\"}")]
+    [TestCase("{\"expr\":\"a \\u003cb \\u0026\\u0026 c\", \"n\":\"x=1\\u003c\"}")]
+    // Markup cut short anywhere (an escaped element ending in "name=", "value=\\", a lone "<") is read to its end.
+    [TestCase("{\"html\":\"\\u003cinput name=")]
+    [TestCase("{\"html\":\"\\u003cinput name=\\u0022q\\u0022 value=\\")]
+    [TestCase("<input name=\"q\" value=\\")]
+    [TestCase("x=1 \\u003c")]
+    [TestCase("x=1 <")]
     public void OrdinaryMarkupKeepsItsValues(string markup)
     {
         var written = Log(markup);
