@@ -274,7 +274,8 @@ sealed class ValueDetectors
     static bool IsEscape(string text, int index, string escape) =>
         index < text.Length && text[index] == '\\' && text.AsSpan(index).StartsWith(escape, StringComparison.OrdinalIgnoreCase);
 
-    static bool IsAttributeNameChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or ':' or '.';
+    // '@' starts the event attributes Alpine.js and Vue leave in a served page (@change); ':' their bindings (:value).
+    static bool IsAttributeNameChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or ':' or '.' or '@';
 
     /// <summary>Most words a <c>key=value</c> key is read back over (<c>Shared Access Key=</c>).</summary>
     const int MaximumKeyWords = 3;

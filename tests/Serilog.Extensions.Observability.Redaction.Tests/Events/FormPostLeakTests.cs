@@ -38,6 +38,8 @@ public class FormPostLeakTests
     [TestCase("{\"html\":\"\\u003cinput name=\\u0027state\\u0027 value=fp-state-9\\u003e\"}", "name=\\u0027state\\u0027 value=" + Mask + "\\u003e")]
     [TestCase("{\"html\":\"<input type=\\\"hidden\\\"\\n  name=\\\"code\\\"\\n  value=\\\"fp-code-10\\\"/>\"}",
         "name=\\\"code\\\"\\n  value=\\\"" + Mask + "\\\"/>")]
+    // Alpine.js and Vue leave their event attributes in the page as served (@change, @keyup.enter), before the field's name.
+    [TestCase("<input type=\"hidden\" @change=\"dirty = true\" name=\"code\" value=\"fp-code-11\">", "name=\"code\" value=\"" + Mask + "\">")]
     public void TheValueOfAFieldWithASensitiveNameIsMasked(string markup, string expected)
     {
         var written = Log(markup);
