@@ -14,7 +14,7 @@ internal sealed class FormattedLine : IBufferWriter<byte>
 {
     const int InitialCapacity = 512;
 
-    /// <summary>A line grown past this (a long exception) is not kept for reuse.</summary>
+    /// <summary>A line grown past this (a long exception) is neither queued (its event is) nor kept for reuse.</summary>
     internal const int MaxRetainedCapacity = 4 * 1024;
 
     byte[] _bytes = new byte[InitialCapacity];

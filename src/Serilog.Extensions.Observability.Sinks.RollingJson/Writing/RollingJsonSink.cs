@@ -474,7 +474,10 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// collection would promote while the backlog lasts and which leaves the writer working through cold memory. The
     /// caller's own share grows by the formatting while the writer catches up on lines it only copies. Returns the
     /// event itself when formatting fails: the writer then formats it again, and drops and reports it as for any
-    /// event it cannot format.
+    /// event it cannot format. Returns it too for a line longer than the pool keeps: such a line is mostly one large
+    /// value (an exception's text, a document), which queued events often share (a contextual property, the same
+    /// exception logged by every request of a burst) while each line would hold a copy of its own, and a backlog of
+    /// them could hold the queue limit times that value's size.
     /// </summary>
     object FormatOnCaller(LogEvent logEvent)
     {
@@ -487,6 +490,11 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             {
                 line.GetSpan(1)[0] = (byte)'\n';
                 line.Advance(1);
+            }
+            if (line.Capacity > FormattedLine.MaxRetainedCapacity)
+            {
+                _lines.Return(line);
+                return logEvent;
             }
             line.Level = logEvent.Level;
             return line;

@@ -173,6 +173,34 @@ public class CallerFormattingTests
         lock (selfLog) Assert.That(selfLog, Has.Some.Contains("the formatter failed, 1 event(s) dropped").And.Contains("on purpose"));
     }
 
+    [Test, NonParallelizable]
+    public void ABacklogOfEventsSharingALargeValueHoldsNoCopyOfItPerEvent()
+    {
+        // A contextual property, an enricher's value or the same exception carried by every event of a burst: queued,
+        // the events share one instance; formatted by their callers, each line would hold its own copy.
+        const int events = 32;
+        var shared = new string('x', 1024 * 1024);
+        var logged = Enumerable.Range(0, events).Select(i => Event(i, text: shared)).ToArray();
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var sink = Create(path, o =>
+        {
+            o.Formatter = new CompactJsonFormatter();
+            o.CallerFormatBacklog = 1;
+        });
+        sink.PauseWriter();
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        foreach (var logEvent in logged) sink.Emit(logEvent);
+        var held = GC.GetTotalMemory(forceFullCollection: true) - before;
+        sink.ResumeWriter();
+        Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True);
+        sink.Dispose();
+
+        Assert.That(held, Is.LessThan(8L * 1024 * 1024), "Bytes the queued backlog holds beyond the events themselves.");
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(Expected(new CompactJsonFormatter(), logged)));
+        Assert.That((sink.EventsWritten, sink.EventsDropped), Is.EqualTo(((long)events, 0L)));
+    }
+
     [TestCase(LogEventLevel.Error, true)]
     [TestCase(LogEventLevel.Information, false)]
     public void ALineFormattedByItsCallerAtFlushOnLevelIsFlushedToDisk(LogEventLevel last, bool flushed)
