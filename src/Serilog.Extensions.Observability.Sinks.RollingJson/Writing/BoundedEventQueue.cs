@@ -74,15 +74,15 @@ internal sealed class BoundedEventQueue
     }
 
     /// <summary>
-    /// True when no producer has claimed a slot beyond what the consumer took. Read after a full fence, this pairs
-    /// with the producers' compare-and-swap on the tail (also a full fence) so a sleeping consumer is never missed.
-    /// </summary>
-    /// <summary>
     /// For producers: about how many items are queued, read without touching the consumer's hot line: never less than
-    /// the items waiting, and at most <see cref="HeadHintInterval"/> more.
+    /// the items waiting, and fewer than <see cref="HeadHintInterval"/> more.
     /// </summary>
     public long Backlog => Volatile.Read(ref _tail.Value) - Volatile.Read(ref _headHint.Value);
 
+    /// <summary>
+    /// True when no producer has claimed a slot beyond what the consumer took. Read after a full fence, this pairs
+    /// with the producers' compare-and-swap on the tail (also a full fence) so a sleeping consumer is never missed.
+    /// </summary>
     public bool IsEmpty => Volatile.Read(ref _tail.Value) == Volatile.Read(ref _head.Value);
 
     public bool TryEnqueue(object item)
