@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using Serilog.Core;
 using Serilog.Events;
@@ -56,6 +57,10 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     // or null; see FormatOnCaller.
     readonly IUtf8Formatter? _callerFormatter;
     readonly long _callerFormatBacklog;
+    // The culture the writer formats in, as it last saw it (null until it runs): Serilog writes a dictionary's keys, and
+    // a scalar of a type other than the built-in ones, with the current culture's ToString(), so only a caller in that
+    // very culture writes the bytes the writer would have. A caller's may differ: a request's, set by localization.
+    CultureInfo? _writerCulture;
     readonly FormattedLinePool _lines = new();
     readonly PooledBufferWriter _buffer = new(BatchBytes + 16 * 1024);
     readonly TimeProvider _time;
@@ -308,7 +313,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         }
         BeforeEnqueueForTests?.Invoke();
         object item = logEvent;
-        if (_callerFormatter is not null && _queue.Backlog >= _callerFormatBacklog) item = FormatOnCaller(logEvent);
+        if (_callerFormatter is not null && _queue.Backlog >= _callerFormatBacklog
+            && ReferenceEquals(CultureInfo.CurrentCulture, Volatile.Read(ref _writerCulture)))
+            item = FormatOnCaller(logEvent);
         if (_queue.TryEnqueue(item))
         {
             Enqueued(logEvent.Level);
@@ -477,7 +484,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// event it cannot format. Returns it too for a line longer than the pool keeps: such a line is mostly one large
     /// value (an exception's text, a document), which queued events often share (a contextual property, the same
     /// exception logged by every request of a burst) while each line would hold a copy of its own, and a backlog of
-    /// them could hold the queue limit times that value's size.
+    /// them could hold the queue limit times that value's size. Only a caller in the writer's culture gets here (see
+    /// <see cref="_writerCulture"/>).
     /// </summary>
     object FormatOnCaller(LogEvent logEvent)
     {
@@ -631,6 +639,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// <summary>Test hook: the writer stops before taking its next event until <see cref="ResumeWriter"/>.</summary>
     internal void PauseWriter()
     {
+        // Once it runs: until then callers do not know its culture, and leave every event to it (see FormatOnCaller).
+        if (!SpinWait.SpinUntil(() => Volatile.Read(ref _writerCulture) is not null, TimeSpan.FromSeconds(30)))
+            throw new TimeoutException("The writer did not start.");
         _resume.Reset();
         _paused = true;
     }
@@ -674,6 +685,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
 
     void WriterLoop()
     {
+        PublishCulture();
         while (true)
         {
             try
@@ -769,10 +781,19 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         Volatile.Write(ref flag, 0);
     }
 
+    /// <summary>Tells callers the culture the writer formats in (see <see cref="_writerCulture"/>).</summary>
+    void PublishCulture()
+    {
+        var culture = CultureInfo.CurrentCulture;
+        if (!ReferenceEquals(culture, _writerCulture)) Volatile.Write(ref _writerCulture, culture);
+    }
+
     /// <summary>Takes what the queue holds (up to a buffer's worth), writes it, and returns how many events it took.</summary>
     int WriteBatch()
     {
         if (_queue.IsEmpty) return 0;
+        // The writer never sets its culture, but CultureInfo.DefaultThreadCurrentCulture may change what it gets.
+        PublishCulture();
 
         var now = _time.GetUtcNow();
         if (now >= _nextCheckpoint) EnterPeriodOf(now);

@@ -173,6 +173,45 @@ public class CallerFormattingTests
         lock (selfLog) Assert.That(selfLog, Has.Some.Contains("the formatter failed, 1 event(s) dropped").And.Contains("on purpose"));
     }
 
+    [TestCaseSource(nameof(OwnFormatters))]
+    public void ACallerInAnotherCultureLeavesItsEventToTheWriterSoTheLineIsTheSame(IUtf8Formatter formatter)
+    {
+        // Serilog writes a dictionary's keys with the current culture's ToString() (this package's formatters keep that
+        // for byte identity), so the bytes depend on the culture of the thread that formats: a request's culture set by
+        // ASP.NET Core's request localization must not reach the file only while the writer is behind.
+        var culture = (System.Globalization.CultureInfo)System.Globalization.CultureInfo.InvariantCulture.Clone();
+        culture.NumberFormat.NumberDecimalSeparator = "#";
+        var events = Enumerable.Range(0, 20).Select(i => Some.LogEvent("Prices {Prices}", properties:
+            Some.Property("Prices", new DictionaryValue(new[]
+            {
+                new KeyValuePair<ScalarValue, LogEventPropertyValue>(new ScalarValue(1.5m + i), new ScalarValue(i)),
+            })))).ToArray();
+        var expected = Expected(formatter, events);
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var sink = Create(path, o =>
+        {
+            o.Formatter = formatter;
+            o.CallerFormatBacklog = 1;
+        });
+        sink.PauseWriter();
+        var previous = System.Globalization.CultureInfo.CurrentCulture;
+        System.Globalization.CultureInfo.CurrentCulture = culture;
+        try
+        {
+            foreach (var logEvent in events) sink.Emit(logEvent);
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = previous;
+        }
+        sink.ResumeWriter();
+        Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True);
+        sink.Dispose();
+
+        Assert.That(Encoding.UTF8.GetString(File.ReadAllBytes(path)), Is.EqualTo(Encoding.UTF8.GetString(expected)));
+    }
+
     [Test, NonParallelizable]
     public void ABacklogOfEventsSharingALargeValueHoldsNoCopyOfItPerEvent()
     {
