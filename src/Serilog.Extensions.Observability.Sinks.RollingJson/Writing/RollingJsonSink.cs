@@ -313,9 +313,16 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         }
         BeforeEnqueueForTests?.Invoke();
         object item = logEvent;
-        if (_callerFormatter is not null && _queue.Backlog >= _callerFormatBacklog
-            && ReferenceEquals(CultureInfo.CurrentCulture, Volatile.Read(ref _writerCulture)))
-            item = FormatOnCaller(logEvent);
+        if (_callerFormatter is not null)
+        {
+            var backlog = _queue.Backlog;
+            // Not when the queue looks full and the event would be dropped: a drop costs the caller nothing, and
+            // formatting for it would only take the machine from the writer. (The backlog can read up to a hint
+            // interval high: then an event that finds room is queued whole, as below the backlog.)
+            if (backlog >= _callerFormatBacklog && (backlog < _queue.Capacity || _blockWhenFull)
+                && ReferenceEquals(CultureInfo.CurrentCulture, Volatile.Read(ref _writerCulture)))
+                item = FormatOnCaller(logEvent);
+        }
         if (_queue.TryEnqueue(item))
         {
             Enqueued(logEvent.Level);

@@ -173,6 +173,43 @@ public class CallerFormattingTests
         lock (selfLog) Assert.That(selfLog, Has.Some.Contains("the formatter failed, 1 event(s) dropped").And.Contains("on purpose"));
     }
 
+    sealed class CountedValue
+    {
+        public int Formatted;
+
+        public override string ToString()
+        {
+            Interlocked.Increment(ref Formatted);
+            return "counted";
+        }
+    }
+
+    [Test]
+    public void AnEventDroppedBecauseTheQueueIsFullIsNotFormattedByItsCaller()
+    {
+        // Dropping is what a full queue costs a caller that will not wait: formatting the event first would only take
+        // the machine from the writer, the one that has to catch up.
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var sink = Create(path, o =>
+        {
+            o.Formatter = new CompactJsonFormatter();
+            o.QueueLimit = 8;
+            o.CallerFormatBacklog = 1;
+        });
+        var value = new CountedValue();
+        sink.PauseWriter();
+        for (var i = 0; i < 8; i++) sink.Emit(Event(i));
+        for (var i = 8; i < 18; i++)
+            sink.Emit(Some.LogEvent("Dropped {Value}", properties: Some.Property("Value", new ScalarValue(value))));
+        sink.ResumeWriter();
+        Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True);
+        sink.Dispose();
+
+        Assert.That((sink.EventsWritten, sink.DroppedQueueFull), Is.EqualTo((8L, 10L)));
+        Assert.That(value.Formatted, Is.Zero, "ToString() calls made formatting events that were then dropped.");
+    }
+
     [TestCaseSource(nameof(OwnFormatters))]
     public void ACallerInAnotherCultureLeavesItsEventToTheWriterSoTheLineIsTheSame(IUtf8Formatter formatter)
     {
