@@ -573,7 +573,11 @@ public static class ObservabilityHostApplicationBuilderExtensions
         foreach (var declared in section.GetSection("FilterSwitches").GetChildren())
             settings.Add((LevelSettingKind.FilterSwitch, declared));
         var minimumLevel = section.GetSection("MinimumLevel");
-        if (DefaultLevelDirective(configuration, minimumLevel) is { Value.Length: > 0 } directive)
+        // An empty default (Serilog__MinimumLevel= in the environment) is refused as "Verbos" is. Only where two sources
+        // set both the plain value and "Default" is an empty one left out: a newer reader passes over it for the other
+        // (Serilog.Settings.Configuration 10), which DefaultLevelDirective does not follow.
+        if (DefaultLevelDirective(configuration, minimumLevel) is { Value: { } level } directive
+            && (level.Length > 0 || minimumLevel.Value is null || minimumLevel.GetSection("Default").Value is null))
             settings.Add((LevelSettingKind.Default, directive));
         if (minimumLevel.GetSection("ControlledBy") is { Value: not null } controlledBy)
             settings.Add((LevelSettingKind.ControlledBy, controlledBy));

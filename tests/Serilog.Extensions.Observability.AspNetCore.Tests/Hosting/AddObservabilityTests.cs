@@ -628,6 +628,8 @@ public class AddObservabilityTests
     [TestCase("Serilog:MinimumLevel:Override:Shop.Orders", "Verbos")]
     [TestCase("Serilog:LevelSwitches:$orders", "Verbos")]
     [TestCase("Serilog:LevelSwitches:my-orders", "Warning")]
+    [TestCase("Serilog:MinimumLevel", "")]
+    [TestCase("Serilog:MinimumLevel:Default", "")]
     public void ASecondCallWhoseSectionHasAnInvalidLevelLeavesTheFirstCallsLoggerAsItWas(string key, string value)
     {
         // The levels are checked before the first call's logger is closed: closed, it could not be rebuilt from the

@@ -204,6 +204,60 @@ public class SerilogSectionTests
         Assert.That(ex!.Message, Does.StartWith("The \"Serilog:LevelSwitches:$a\" setting must be one of "));
     }
 
+    [TestCase("Serilog:MinimumLevel")]
+    [TestCase("Serilog:MinimumLevel:Default")]
+    public void AnEmptyDefaultLevelFailsNamingItsKey(string key)
+    {
+        // Serilog__MinimumLevel= in the environment: the reader refuses an empty level as it refuses "Verbos".
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [key] = "" });
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex!.Message, Is.EqualTo($"The \"{key}\" setting must be one of Verbose, Debug, Information, Warning, Error, Fatal; it is ''."));
+        Assert.That(ex.InnerException, Is.InstanceOf<InvalidOperationException>(), "what Serilog.Settings.Configuration threw");
+    }
+
+    [Test]
+    public void ADefaultEmptiedByTheLastSourceIsTakenOrRefusedAsTheReaderTakesOrRefusesIt()
+    {
+        // "MinimumLevel": "Debug" in appsettings.json, Serilog__MinimumLevel__Default= in the environment: Serilog.Settings.
+        // Configuration 10 passes over the empty "Default" for "Debug", 8.0 refuses it. A level the reader takes is not refused.
+        var earlier = new Dictionary<string, string?> { ["Serilog:MinimumLevel"] = "Debug" };
+        var later = new Dictionary<string, string?> { ["Serilog:MinimumLevel:Default"] = "" };
+        Exception? refused = null;
+        try
+        {
+            new LoggerConfiguration().ReadFrom.Configuration(new ConfigurationBuilder().AddInMemoryCollection(earlier).AddInMemoryCollection(later).Build())
+                .CreateLogger().Dispose();
+        }
+        catch (InvalidOperationException ex)
+        {
+            refused = ex;
+        }
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(earlier).AddInMemoryCollection(later);
+
+        if (refused is null)
+            Assert.DoesNotThrow(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+        else
+            Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+    }
+
+    [Test]
+    public void AnEmptyMinimumLevelOverADefaultIsPassedOver()
+    {
+        // "MinimumLevel": { "Default": "Debug" } in appsettings.json, Serilog__MinimumLevel= in the environment: the empty
+        // value of a key that holds others is read as none (see SerilogSinksView), so "Default" is the level.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Serilog:MinimumLevel:Default"] = "Debug" })
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Serilog:MinimumLevel"] = "" });
+
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+
+        Assert.That(Log.IsEnabled(LogEventLevel.Debug), Is.True);
+    }
+
     static async Task<(WebApplication App, HttpClient Client)> StartAsync(string json, Action<WebApplication>? endpoints = null,
         Action<IConfigurationBuilder>? more = null)
     {
