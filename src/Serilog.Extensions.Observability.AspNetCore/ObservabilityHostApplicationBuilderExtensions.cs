@@ -549,16 +549,27 @@ public static class ObservabilityHostApplicationBuilderExtensions
     static void CheckLevels(IConfiguration configuration, IConfigurationSection section)
     {
         var settings = LevelSettings(configuration, section);
-        if (settings.Count == 0 || ReadLevels(settings, settings.Count) is not { } failure) return;
+        if (settings.Count == 0 || ReadLevels(Values(settings)) is not { } failure) return;
         // The reader reads them in this order and stops at the first it refuses: the first that makes it fail.
         for (var count = 1; count <= settings.Count; count++)
         {
-            if (ReadLevels(settings, count) is not { } refused) continue;
+            if (ReadLevels(Values(settings, count)) is not { } refused) continue;
             var (kind, key) = settings[count - 1];
+            // An override's level or switch may be fine and its source name refused ("Override": { "": "Warning" }):
+            // then the reader takes the same value for another source.
+            if (kind == LevelSettingKind.Override && ReadLevels(Values(settings.Where(s => s.Kind == LevelSettingKind.Switch))
+                    .Append(KeyValuePair.Create(ConfigurationPath.Combine(section.Path, "MinimumLevel", "Override", "Source"), key.Value))) is null)
+            {
+                throw new InvalidOperationException(
+                    $"The \"{key.Path}\" key must be the name of a source to override (\"{AspNetCoreSource}\"); it is '{key.Key}'.", refused);
+            }
             throw new InvalidOperationException(RefusedLevelMessage(section, kind, key, refused), refused);
         }
         ExceptionDispatchInfo.Throw(failure);
     }
+
+    static IEnumerable<KeyValuePair<string, string?>> Values(IEnumerable<(LevelSettingKind Kind, IConfigurationSection Key)> settings, int count = int.MaxValue) =>
+        settings.Take(count).Select(s => KeyValuePair.Create(s.Key.Path, s.Key.Value));
 
     /// <summary>
     /// The level settings of the section in the order Serilog.Settings.Configuration reads them: the switches it
@@ -586,12 +597,10 @@ public static class ObservabilityHostApplicationBuilderExtensions
         return settings;
     }
 
-    /// <summary>What Serilog.Settings.Configuration throws reading the first <paramref name="count"/> settings; null when it takes them.</summary>
-    static Exception? ReadLevels(List<(LevelSettingKind Kind, IConfigurationSection Key)> settings, int count)
+    /// <summary>What Serilog.Settings.Configuration throws reading <paramref name="values"/> (keys and values of the section); null when it takes them.</summary>
+    static Exception? ReadLevels(IEnumerable<KeyValuePair<string, string?>> values)
     {
-        var copy = new ConfigurationBuilder()
-            .AddInMemoryCollection(settings.Take(count).Select(s => KeyValuePair.Create(s.Key.Path, s.Key.Value)))
-            .Build();
+        var copy = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
         try
         {
             // Serilog's assembly only: these sections need no other, and none is looked for.

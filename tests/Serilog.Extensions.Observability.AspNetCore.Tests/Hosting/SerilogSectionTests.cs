@@ -258,6 +258,25 @@ public class SerilogSectionTests
         Assert.That(Log.IsEnabled(LogEventLevel.Debug), Is.True);
     }
 
+    [TestCase("")]
+    [TestCase(" ")]
+    public void AnOverrideOfABlankSourceFailsNamingItsKeyNotItsLevel(string source)
+    {
+        // "Override": { "": "Warning" }: Serilog refuses the source name; "Warning" is a level.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:MinimumLevel:Override:Shop"] = "Debug",
+            [$"Serilog:MinimumLevel:Override:{source}"] = "Warning",
+        });
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None)));
+
+        Assert.That(ex!.Message, Is.EqualTo($"The \"Serilog:MinimumLevel:Override:{source}\" key must be the name of a source to override " +
+            $"(\"Microsoft.AspNetCore\"); it is '{source}'."));
+        Assert.That(ex.InnerException, Is.InstanceOf<ArgumentException>(), "what Serilog threw");
+    }
+
     static async Task<(WebApplication App, HttpClient Client)> StartAsync(string json, Action<WebApplication>? endpoints = null,
         Action<IConfigurationBuilder>? more = null)
     {
