@@ -581,8 +581,13 @@ public static class ObservabilityHostApplicationBuilderExtensions
         var settings = new List<(LevelSettingKind, IConfigurationSection)>();
         foreach (var declared in section.GetSection("LevelSwitches").GetChildren())
             settings.Add((LevelSettingKind.Switch, declared));
-        foreach (var declared in section.GetSection("FilterSwitches").GetChildren())
-            settings.Add((LevelSettingKind.FilterSwitch, declared));
+        // Without a package that provides filter switches the reader skips them (saying so through SelfLog, which a read
+        // here would repeat): nothing in them can fail.
+        if (FilterSwitchesAreRead())
+        {
+            foreach (var declared in section.GetSection("FilterSwitches").GetChildren())
+                settings.Add((LevelSettingKind.FilterSwitch, declared));
+        }
         var minimumLevel = section.GetSection("MinimumLevel");
         // An empty default (Serilog__MinimumLevel= in the environment) is refused as "Verbos" is. Only where two sources
         // set both the plain value and "Default" is an empty one left out: a newer reader passes over it for the other
@@ -596,6 +601,14 @@ public static class ObservabilityHostApplicationBuilderExtensions
             settings.Add((LevelSettingKind.Override, source));
         return settings;
     }
+
+    /// <summary>
+    /// Whether Serilog.Settings.Configuration declares the section's <c>"FilterSwitches"</c>: only with Serilog.Expressions
+    /// (or the older Serilog.Filters.Expressions) referenced, whose <c>LoggingFilterSwitch</c> it creates.
+    /// </summary>
+    static bool FilterSwitchesAreRead() =>
+        Type.GetType("Serilog.Expressions.LoggingFilterSwitch, Serilog.Expressions", throwOnError: false) is not null
+        || Type.GetType("Serilog.Filters.Expressions.LoggingFilterSwitch, Serilog.Filters.Expressions", throwOnError: false) is not null;
 
     /// <summary>What Serilog.Settings.Configuration throws reading <paramref name="values"/> (keys and values of the section); null when it takes them.</summary>
     static Exception? ReadLevels(IEnumerable<KeyValuePair<string, string?>> values)

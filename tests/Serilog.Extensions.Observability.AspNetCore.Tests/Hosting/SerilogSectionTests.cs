@@ -277,6 +277,31 @@ public class SerilogSectionTests
         Assert.That(ex.InnerException, Is.InstanceOf<ArgumentException>(), "what Serilog threw");
     }
 
+    [Test]
+    public void FilterSwitchesWithoutSerilogExpressionsAreReportedOnceAsTheReaderAloneReportsThem()
+    {
+        // The levels are checked by a read of their own: without Serilog.Expressions the reader says once per read that
+        // it leaves "FilterSwitches" out, and that read must not say it again.
+        var settings = new Dictionary<string, string?>
+        {
+            ["Serilog:FilterSwitches:$opsOnly"] = "@l = 'Error'",
+            ["Serilog:MinimumLevel:Default"] = "Debug",
+        };
+        static int Reports(List<string> lines) => lines.Count(l => l.Contains("FilterSwitches section found", StringComparison.Ordinal));
+        var alone = new List<string>();
+        using (TemporarySelfLog.SaveTo(alone))
+            new LoggerConfiguration().ReadFrom.Configuration(new ConfigurationBuilder().AddInMemoryCollection(settings).Build()).CreateLogger().Dispose();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(settings);
+        var ours = new List<string>();
+
+        using (TemporarySelfLog.SaveTo(ours))
+            builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None));
+
+        Assert.That(Reports(alone), Is.EqualTo(1), "Serilog.Expressions is not referenced here");
+        Assert.That(Reports(ours), Is.EqualTo(Reports(alone)));
+    }
+
     static async Task<(WebApplication App, HttpClient Client)> StartAsync(string json, Action<WebApplication>? endpoints = null,
         Action<IConfigurationBuilder>? more = null)
     {
