@@ -340,7 +340,7 @@ sealed class ValueDetectors
                 if (keyEnd != equals || valueStart != equals + 1) continue;
                 var formKeyStart = FormKeyStart(text, bound, equals);
                 var formValueEnd = ends.FormPairEnd(text, formKeyStart, valueStart);
-                if (formValueEnd < 0 || !keys.IsSensitiveQueryKey(text.Substring(formKeyStart, equals - formKeyStart))) continue;
+                if (formValueEnd < 0 || !keys.IsSensitiveQueryKey(text.AsSpan(formKeyStart, equals - formKeyStart))) continue;
                 valueEnd = lastValueEnd = formValueEnd;
             }
 
@@ -451,7 +451,7 @@ sealed class ValueDetectors
             return false;
         // A generic type's name is written with its arguments (IdentityUserToken<string>): the name is before them.
         var end = text.IndexOf('<', nameStart + 1, nameEnd - nameStart - 1);
-        return keys.IsSensitiveTextKey(text.Substring(nameStart + 1, (end < 0 ? nameEnd : end) - nameStart - 1));
+        return keys.IsSensitiveTextKey(text.AsSpan(nameStart + 1, (end < 0 ? nameEnd : end) - nameStart - 1));
     }
 
     /// <summary>What EF Core's short name of an entity type holds: a generic's arguments, an owned type's path (<c>User.Address#Address</c>).</summary>
@@ -492,7 +492,7 @@ sealed class ValueDetectors
     /// </summary>
     static bool IsSensitiveKey(KeyMatcher keys, string text, int keyStart, int keyEnd)
     {
-        var key = text.Substring(keyStart, keyEnd - keyStart);
+        var key = text.AsSpan(keyStart, keyEnd - keyStart);
         return IsQuerySeparator(text, keyStart) ? keys.IsSensitiveQueryKey(key) : keys.IsSensitiveTextKey(key);
     }
 
@@ -558,7 +558,7 @@ sealed class ValueDetectors
     /// </summary>
     static bool IsSensitiveEncodedKey(KeyMatcher keys, string text, int keyStart, int keyEnd)
     {
-        var key = text.Substring(keyStart, keyEnd - keyStart);
+        var key = text.AsSpan(keyStart, keyEnd - keyStart);
         var inQuery = IsQuerySeparator(text, keyStart)
             || (keyStart >= 3 && text[keyStart - 3] == '%' && (text[keyStart - 2] == '3' && text[keyStart - 1] is 'F' or 'f'
                                                                || text[keyStart - 2] == '2' && text[keyStart - 1] is '6' or '3'));

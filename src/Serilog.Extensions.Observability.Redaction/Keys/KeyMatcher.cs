@@ -86,8 +86,9 @@ sealed class KeyMatcher
     }
 
     /// <summary>
-    /// <see cref="IsSensitiveTextKey(string)"/> for a key read out of text where it stands (a name in Entity Framework
-    /// Core's key values, <c>{Id: 1}</c>, or a form field's, which are written anew for every event): once decided, the
+    /// <see cref="IsSensitiveTextKey(string)"/> for a key read out of text where it stands (a <c>key=value</c> pair's, a
+    /// name in Entity Framework Core's key values, <c>{Id: 1}</c>, or a form field's, which are written anew for every
+    /// event, and a text too long for the memo of clean texts is read anew every time): once decided, the
     /// same text is answered without making a string of it or deciding it again. Not added to the cache of property
     /// names either.
     /// </summary>
@@ -104,7 +105,7 @@ sealed class KeyMatcher
         return sensitive;
     }
 
-    const int TextNameSlots = 128;
+    internal const int TextNameSlots = 128;
 
     /// <summary>Longer keys read out of text are decided every time and never kept.</summary>
     internal const int MaximumTextNameLength = 64;
@@ -237,6 +238,17 @@ sealed class KeyMatcher
             foreach (var name in _safeNames) total += name?.Length ?? 0;
             foreach (var entry in _textNames) total += entry?.Key.Length ?? 0;
             foreach (var entry in _genericTypeNames) total += entry?.Key.Length ?? 0;
+            return total;
+        }
+    }
+
+    /// <summary>How many characters the memo of keys read out of text holds (for tests): bounded by its slots.</summary>
+    internal long RetainedTextNameCharacters
+    {
+        get
+        {
+            long total = 0;
+            foreach (var entry in _textNames) total += entry?.Key.Length ?? 0;
             return total;
         }
     }

@@ -129,6 +129,24 @@ public class EventPassAllocationTests
     }
 
     [Test]
+    public void ALongCleanTextOfPairsIsReadWithoutAllocating()
+    {
+        // DetectEmbeddedCredentials reads the key of every "key=value" pair. A text longer than the memo of clean texts
+        // keeps is read anew for every event (a proxy's access line, a long query), so its keys are read where they
+        // stand: in prose, after '?' and '&', percent-encoded, and in a quoted entity type's key values.
+        var text = string.Join(" ", Enumerable.Range(0, 16).Select(i => $"field{i % 5}=value{i}"))
+                   + " url=/orders?page=2&sort=desc&cursor=abc next=%3Fpage%3D3 host=\"api.internal\""
+                   + " entity type 'Order' with the key value '{Id: 7}'";
+        Assert.That(text.Length, Is.GreaterThan(CleanTexts.MaximumLength));
+        var logEvent = TenPropertyEvent();
+        logEvent.AddOrUpdateProperty(new LogEventProperty("Line", new ScalarValue(text)));
+        var redactor = RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true });
+        Assert.That(redactor.Detectors!.Redact(text), Is.Null);
+        var sink = new RedactingSink(new DelegatingSink(_ => { }), redactor);
+        Assert.That(AllocatedBy(() => sink.Emit(logEvent), 1000), Is.EqualTo(0));
+    }
+
+    [Test]
     public void TheMeasurementSeesAllocationsWhenThereAreSome()
     {
         var logEvent = TenPropertyEvent();
