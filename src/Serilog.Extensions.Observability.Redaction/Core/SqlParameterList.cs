@@ -376,7 +376,9 @@ static class SqlParameterList
                     continue;
             }
             var other = i++;
-            while (i < sql.Length && IsNameChar(sql[i])) i++;
+            // A star stands alone: "SELECT *FROM t" and "t.*FROM" select every column, the word after it is a word.
+            if (c != '*')
+                while (i < sql.Length && IsNameChar(sql[i])) i++;
             tokens.Add(new Token(Kind.Other, other, i - other));
         }
         return tokens;

@@ -337,6 +337,11 @@ public class SqlParameterLeakTests
     [TestCase("WITH x AS (INSERT INTO \"Archive\" (\"Id\", \"Note\") SELECT \"Id\", \"Password\" FROM \"Users\" RETURNING \"Id\")\nSELECT 1 FROM \"Archive\" WHERE \"Note\" = @p0 AND \"Id\" = @p1")]
     [TestCase("SELECT \"t\".\"Id\" FROM (\n    SELECT \"u\".\"Id\", PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY \"u\".\"ApiKey\") AS \"m\"\n    FROM \"Users\" AS \"u\" GROUP BY \"u\".\"Id\"\n) AS \"t\"\nWHERE \"t\".\"m\" = @p0 AND \"t\".\"Id\" = @p1")]
     [TestCase("SELECT * FROM (SELECT DISTINCT ON (\"Id\") \"Id\", \"ApiKey\" FROM \"Users\" ORDER BY \"Id\") AS t(id, k) WHERE t.k = @p0 AND t.id = @p1")]
+    [TestCase("WITH t(k) AS (SELECT \"ApiKey\" FROM \"Users\") SELECT *FROM t WHERE k = @p0 AND \"Name\" = @p1")]
+    [TestCase("SELECT *FROM (SELECT \"Id\", \"ApiKey\" FROM \"Users\") AS t(id, k) WHERE t.k = @p0 AND t.id = @p1")]
+    [TestCase("SELECT t.*FROM (SELECT \"Id\", \"ApiKey\" FROM \"Users\") AS t(id, k) WHERE t.k = @p0 AND t.id = @p1")]
+    [TestCase("WITH t(k) AS (SELECT \"ApiKey\"FROM \"Users\") SELECT * FROM t WHERE k = @p0 AND \"Name\" = @p1")]
+    [TestCase("SELECT * FROM(SELECT \"Id\", \"ApiKey\" FROM \"Users\")AS t(id, k) WHERE t.k = @p0 AND t.id = @p1")]
     public void AValueComparedWithASensitiveColumnRenamedByPositionIsMasked(string sql)
     {
         var text = Log("@p0='key-secret-1' (Size = 12), @p1='42'", sql);
