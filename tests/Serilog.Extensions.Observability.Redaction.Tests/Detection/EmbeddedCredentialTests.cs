@@ -69,7 +69,8 @@ public class EmbeddedCredentialTests
 
     // The other one-time values and assertions of sign-in protocols: SAML's assertion (SAMLResponse, a signed statement
     // that signs its holder in) and request (a LogoutRequest names the user), its RelayState (the role of OAuth's
-    // state), and the device flow's device_code (polled for tokens) and user_code (what the user types to approve).
+    // state), and the device flow's device_code (polled for tokens; sensitive anywhere) and user_code (what the user
+    // types to approve).
     // id_token_hint is an id token, masked by its word. session_state and login_hint/logout_hint are no credential:
     // the provider's session (the id the sid claim gives as SessionId) and a user name or e-mail address, which the
     // e-mail detector masks where it is on.
@@ -84,8 +85,9 @@ public class EmbeddedCredentialTests
         "GET /connect/logout?id_token_hint=" + Mask + "&post_logout_redirect_uri=https%3A%2F%2Fapp 302")]
     [TestCase("GET /signin-oidc?session_state=5d3f.a1&login_hint=ann&logout_hint=ann 302",
         "GET /signin-oidc?session_state=5d3f.a1&login_hint=ann&logout_hint=ann 302")]
-    // Only as query parameters: a device's product code and a job's relay state are ordinary.
-    [TestCase("device_code=TV-55 RelayState=open user_code=7", "device_code=TV-55 RelayState=open user_code=7")]
+    // Only as query parameters: a job's relay state and a user's code in a directory are ordinary. The device_code is a
+    // credential wherever it stands (a key of the rules, as the tokens of a token response are).
+    [TestCase("device_code=TV-55 RelayState=open user_code=7", "device_code=" + Mask + " RelayState=open user_code=7")]
     public void SamlAndDeviceFlowValuesInAQueryAreMasked(string input, string expected)
     {
         Assert.That(Redact(input), Is.EqualTo(expected));

@@ -102,6 +102,35 @@ public class FormPostLeakTests
         Assert.That(written, Does.Contain("\\\"token_type\\\":\\\"Bearer\\\"").And.Contain("{\\\"code\\\":\\\"NotFound\\\",\\\"state\\\":\\\"open\\\"}"));
     }
 
+    // The device authorization grant (RFC 8628): the device polls the token endpoint with its device_code, which is
+    // all a public client (a TV, a CLI) needs to receive the user's tokens once they approve, so it is masked by its
+    // name wherever it stands (MSAL's DeviceCodeResult.DeviceCode too). The user_code is the short text the device
+    // shows the user to type; as a name it is too often an application's own (a user's code in a directory) to be
+    // masked anywhere, so it is kept in JSON and as a property, and masked only as a query parameter, where the name
+    // is the protocol's (verification_uri_complete).
+    [Test]
+    public void InJsonADeviceAuthorizationResponsesDeviceCodeIsMaskedAndItsUserCodeKept()
+    {
+        var written = Log("{\"device_code\":\"dc-GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS\",\"user_code\":\"WDJB-MJHT\"," +
+                          "\"verification_uri\":\"https://example.com/device\",\"expires_in\":1800,\"interval\":5}");
+
+        Assert.That(written, Does.Not.Contain("dc-"));
+        Assert.That(written, Does.Contain("\\\"device_code\\\":\\\"" + Mask + "\\\"")
+            .And.Contain("\\\"user_code\\\":\\\"WDJB-MJHT\\\"").And.Contain("\\\"expires_in\\\":1800"));
+    }
+
+    [Test]
+    public void ADeviceCodePropertyIsMaskedByItsNameAndAUserCodePropertyIsKept()
+    {
+        var written = Capture.AllPiecesOutput(
+            l => l.Information("Device flow started {DeviceCode} {UserCode} {@Result}", "dc-prop-1", "WDJB-MJHT",
+                new { DeviceCode = "dc-prop-2", UserCode = "WDJB-MJHT", ExpiresIn = 900 }),
+            AsWithObservability);
+
+        Assert.That(written, Does.Not.Contain("dc-"));
+        Assert.That(written, Does.Contain("\"UserCode\":\"WDJB-MJHT\"").And.Contain("\"ExpiresIn\":900"));
+    }
+
     // A body built by joining pairs with an empty one between them ("code=x&&state=y"): the first key is a form
     // body's as it is with a single '&'.
     [TestCase("code=dd-code-1&&state=dd-state-1", "code=" + Mask + "&&state=" + Mask)]
