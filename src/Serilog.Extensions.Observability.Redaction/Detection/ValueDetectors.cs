@@ -168,102 +168,238 @@ sealed class ValueDetectors
     string MaskKeyValuesAndFormFields(string text, KeyMatcher keys)
     {
         var result = MaskKeyValues(text, keys);
-        return result.Contains('<') || result.Contains(EscapedLessThan, StringComparison.OrdinalIgnoreCase) ? MaskFormFields(result, keys) : result;
+        var escaped = result.Contains(EscapedLessThan, StringComparison.OrdinalIgnoreCase);
+        var referenced = result.Contains('&') && HoldsReference(result, '<');
+        return escaped || referenced || result.Contains('<') ? MaskFormFields(result, keys, escaped, referenced) : result;
     }
 
     // A page held in a JSON string by System.Text.Json's default encoder has its markup escaped: \u003C, \u0022, \u003E.
     const string EscapedLessThan = "\\u003c";
 
     /// <summary>
-    /// Masks the value of every HTML form field (or <c>meta</c> element) whose name the rules call sensitive as a form
+    /// Masks the values of every HTML form field (or <c>meta</c> element) whose name the rules call sensitive as a form
     /// parameter: the page of OpenID Connect's <c>response_mode=form_post</c> and of SAML's POST binding carries the
     /// credentials in <c>&lt;input type="hidden" name="code" value="..."/&gt;</c>, the pairs of the body the browser then
     /// posts. The <c>name</c> and the <c>value</c> (or <c>content</c>) are attributes of one element, in either order,
     /// quoted or not; a name on one element and a value on another (a <c>select</c> and its options) are not a field.
-    /// Each element is read once, left to right, without a pattern. A page in a JSON string is read through its escapes
-    /// (<c>\"</c>, <c>\u003C</c>, <c>\u0022</c>, <c>\u0027</c>, <c>\u003E</c>, a line break as <c>\n</c>).
+    /// An attribute written twice counts each time: every value is masked when any name is sensitive (browsers take the
+    /// first, servers the first or the last). A <c>textarea</c>'s value is its content, up to its end tag (or the end of
+    /// the text). Each element is read left to right, without a pattern, again only when it is a field to mask. A page
+    /// in a JSON string is read through its escapes (<c>\"</c>, <c>\u003C</c>, <c>\u0022</c>, <c>\u0027</c>,
+    /// <c>\u003E</c>, a line break as <c>\n</c>, <c>\/</c> in an end tag), an HTML-encoded page through its character
+    /// references (<c>&amp;lt;</c>, <c>&amp;quot;</c>, <c>&amp;#34;</c>, <c>&amp;#x22;</c>, <c>&amp;#39;</c>, <c>&amp;gt;</c>).
     /// </summary>
-    string MaskFormFields(string text, KeyMatcher keys)
+    string MaskFormFields(string text, KeyMatcher keys, bool escaped, bool referenced)
     {
         StringBuilder? result = null;
         var copied = 0;
         var search = 0;
-        var escaped = text.Contains(EscapedLessThan, StringComparison.OrdinalIgnoreCase);
         while (search < text.Length)
         {
-            var found = escaped ? text.AsSpan(search).IndexOfAny('<', '\\') : text.AsSpan(search).IndexOf('<');
+            var rest = text.AsSpan(search);
+            var found = escaped && referenced ? rest.IndexOfAny('<', '\\', '&')
+                : escaped ? rest.IndexOfAny('<', '\\')
+                : referenced ? rest.IndexOfAny('<', '&')
+                : rest.IndexOf('<');
             if (found < 0) break;
             var open = search + found;
             search = open + 1;
-            var tag = text[open] == '<' ? open + 1 : IsEscape(text, open, EscapedLessThan) ? open + EscapedLessThan.Length : -1;
+            var tag = text[open] switch
+            {
+                '<' => open + 1,
+                '\\' => IsEscape(text, open, EscapedLessThan) ? open + EscapedLessThan.Length : -1,
+                _ => ReferenceLength(text, open, '<') is > 0 and var length ? open + length : -1,
+            };
             if (tag < 0 || tag >= text.Length || !char.IsAsciiLetter(text[tag])) continue;
 
             var i = tag;
             while (i < text.Length && IsAttributeNameChar(text[i])) i++;
-            int nameStart = -1, nameEnd = -1, valueStart = -1, valueEnd = -1;
-            while (i < text.Length)
+            var textarea = text.AsSpan(tag, i - tag).Equals("textarea", StringComparison.OrdinalIgnoreCase);
+            // An element opened by a reference (&lt;) is HTML-encoded whole: its quotes and its end are references too. In
+            // markup written as it is, a reference is part of a value (value=p&gt;ss is "p>ss").
+            var encoded = text[open] == '&';
+            var attributes = i;
+            int names = 0, values = 0, nameStart = 0, nameEnd = 0;
+            while (ReadAttribute(text, ref i, encoded, out var attribute, out var valueStart, out var valueEnd))
             {
-                while (i < text.Length)
+                if (valueStart < 0) continue;
+                if (IsName(text, attribute))
                 {
-                    if (char.IsWhiteSpace(text[i]) || text[i] == '/') i++;
-                    // A JSON string's escaped line break or tab between two attributes.
-                    else if (text[i] == '\\' && i + 1 < text.Length && text[i + 1] is 'n' or 'r' or 't') i += 2;
-                    else break;
+                    if (names++ == 0) (nameStart, nameEnd) = (valueStart, valueEnd);
                 }
-                var attributeStart = i;
-                while (i < text.Length && IsAttributeNameChar(text[i])) i++;
-                // The element's end, or text that is no attribute: not markup ("a <b && c").
-                if (i == attributeStart) break;
-                var attribute = text.AsSpan(attributeStart, i - attributeStart);
-                var equals = i;
-                while (equals < text.Length && char.IsWhiteSpace(text[equals])) equals++;
-                if (equals == text.Length || text[equals] != '=') continue;
-                var start = equals + 1;
-                while (start < text.Length && char.IsWhiteSpace(text[start])) start++;
-                int end;
-                // A page held in a JSON string escapes its quotes: name=\"code\" value=\"...\".
-                var quoteLength = start < text.Length && text[start] is '"' or '\'' ? 1
-                    : start + 1 < text.Length && text[start] == '\\' && text[start + 1] is '"' or '\'' ? 2
-                    : IsEscape(text, start, EscapedQuote) || IsEscape(text, start, EscapedApostrophe) ? EscapedQuote.Length : 0;
-                if (quoteLength > 0)
-                {
-                    // Unclosed (a page cut short): to the end.
-                    var close = text.AsSpan(start + quoteLength).IndexOf(text.AsSpan(start, quoteLength));
-                    start += quoteLength;
-                    if (close >= 0) close += start;
-                    end = close < 0 ? text.Length : close;
-                    i = close < 0 ? text.Length : close + quoteLength;
-                }
-                else
-                {
-                    end = start;
-                    while (end < text.Length && !char.IsWhiteSpace(text[end]) && text[end] != '>' && !IsEscape(text, end, EscapedGreaterThan)) end++;
-                    i = end;
-                }
-                if (attribute.Equals("name", StringComparison.OrdinalIgnoreCase))
-                {
-                    nameStart = start;
-                    nameEnd = end;
-                }
-                else if (attribute.Equals("value", StringComparison.OrdinalIgnoreCase) || attribute.Equals("content", StringComparison.OrdinalIgnoreCase))
-                {
-                    valueStart = start;
-                    valueEnd = end;
-                }
+                else if (IsValue(text, attribute) && valueEnd > valueStart) values++;
             }
             search = Math.Max(search, i);
-            if (nameEnd <= nameStart || valueEnd <= valueStart) continue;
-            if (!keys.IsSensitiveQueryKey(text.AsSpan(nameStart, nameEnd - nameStart))) continue;
-            var value = text.Substring(valueStart, valueEnd - valueStart);
-            if (IsMask(value)) continue;
-            result ??= new StringBuilder(text.Length);
-            Found(value);
-            result.Append(text, copied, valueStart - copied).Append(_masker.MaskText(value));
-            copied = valueEnd;
+            if (names == 0 || (values == 0 && !textarea)) continue;
+            if (!(names == 1 ? keys.IsSensitiveQueryKey(text.AsSpan(nameStart, nameEnd - nameStart)) : HasSensitiveName(text, attributes, encoded, keys)))
+                continue;
+
+            if (values > 0)
+            {
+                var j = attributes;
+                while (ReadAttribute(text, ref j, encoded, out var attribute, out var valueStart, out var valueEnd))
+                {
+                    if (valueStart >= 0 && IsValue(text, attribute)) MaskField(text, valueStart, valueEnd, ref result, ref copied);
+                }
+            }
+            var contentStart = textarea ? StartTagEnd(text, i, encoded) : -1;
+            if (contentStart >= 0)
+            {
+                var contentEnd = TextareaEnd(text, contentStart, encoded);
+                if (!text.AsSpan(contentStart, contentEnd - contentStart).IsWhiteSpace())
+                {
+                    MaskField(text, contentStart, contentEnd, ref result, ref copied);
+                    search = Math.Max(search, contentEnd);
+                }
+            }
         }
 
         if (result is null) return text;
         return result.Append(text, copied, text.Length - copied).ToString();
+    }
+
+    static bool IsName(string text, int attribute) => IsAttribute(text, attribute, "name");
+
+    static bool IsValue(string text, int attribute) => IsAttribute(text, attribute, "value") || IsAttribute(text, attribute, "content");
+
+    /// <summary>Whether the attribute name starting at <paramref name="attribute"/> is <paramref name="name"/>, in any case.</summary>
+    static bool IsAttribute(string text, int attribute, string name) =>
+        text.AsSpan(attribute).StartsWith(name, StringComparison.OrdinalIgnoreCase)
+        && (attribute + name.Length == text.Length || !IsAttributeNameChar(text[attribute + name.Length]));
+
+    /// <summary>Whether any <c>name</c> attribute of the element whose attributes start at <paramref name="i"/> is sensitive.</summary>
+    static bool HasSensitiveName(string text, int i, bool encoded, KeyMatcher keys)
+    {
+        while (ReadAttribute(text, ref i, encoded, out var attribute, out var valueStart, out var valueEnd))
+        {
+            if (valueStart >= 0 && IsName(text, attribute) && keys.IsSensitiveQueryKey(text.AsSpan(valueStart, valueEnd - valueStart)))
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>Masks <c>text[start..end]</c> when it holds something and is not the mask already.</summary>
+    void MaskField(string text, int start, int end, ref StringBuilder? result, ref int copied)
+    {
+        if (end <= start) return;
+        var value = text.Substring(start, end - start);
+        if (IsMask(value)) return;
+        result ??= new StringBuilder(text.Length);
+        Found(value);
+        result.Append(text, copied, start - copied).Append(_masker.MaskText(value));
+        copied = end;
+    }
+
+    /// <summary>
+    /// Reads the next attribute of an element from <paramref name="i"/> (left after it): its name's start, and its value's
+    /// bounds without quotes (-1 when it has no <c>=</c>). <see langword="false"/> at the element's end or at text that is
+    /// no attribute (<c>a &lt;b &amp;&amp; c</c>). A quoted value not closed (a page cut short) runs to the end. In an
+    /// <paramref name="encoded"/> element, quotes and the element's end are character references.
+    /// </summary>
+    static bool ReadAttribute(string text, ref int i, bool encoded, out int attribute, out int valueStart, out int valueEnd)
+    {
+        valueStart = valueEnd = -1;
+        while (i < text.Length)
+        {
+            if (char.IsWhiteSpace(text[i]) || text[i] == '/') i++;
+            // A JSON string's escaped line break or tab between two attributes.
+            else if (text[i] == '\\' && i + 1 < text.Length && text[i + 1] is 'n' or 'r' or 't') i += 2;
+            else break;
+        }
+        attribute = i;
+        while (i < text.Length && IsAttributeNameChar(text[i])) i++;
+        if (i == attribute) return false;
+        var equals = i;
+        while (equals < text.Length && char.IsWhiteSpace(text[equals])) equals++;
+        if (equals == text.Length || text[equals] != '=') return true;
+        var start = equals + 1;
+        while (start < text.Length && char.IsWhiteSpace(text[start])) start++;
+        var quoteLength = QuoteLength(text, start, encoded);
+        int end;
+        if (quoteLength > 0)
+        {
+            // The same quote closes it: name=\"code\", name=\u0022code\u0022, name=&quot;code&quot;.
+            var close = text.AsSpan(start + quoteLength).IndexOf(text.AsSpan(start, quoteLength));
+            start += quoteLength;
+            if (close >= 0) close += start;
+            end = close < 0 ? text.Length : close;
+            i = close < 0 ? text.Length : close + quoteLength;
+        }
+        else
+        {
+            end = start;
+            while (end < text.Length && !char.IsWhiteSpace(text[end]) && text[end] != '>' && !IsEscape(text, end, EscapedGreaterThan)
+                   && !(encoded && ReferenceLength(text, end, '>') > 0))
+                end++;
+            i = end;
+        }
+        valueStart = start;
+        valueEnd = end;
+        return true;
+    }
+
+    /// <summary>The length of the quote that opens an attribute's value at <paramref name="start"/>, escaped or not; else 0.</summary>
+    static int QuoteLength(string text, int start, bool encoded)
+    {
+        if (start >= text.Length) return 0;
+        return text[start] switch
+        {
+            '"' or '\'' => 1,
+            // A page held in a JSON string escapes its quotes: name=\"code\" value=\"...\".
+            '\\' => start + 1 < text.Length && text[start + 1] is '"' or '\'' ? 2
+                : IsEscape(text, start, EscapedQuote) || IsEscape(text, start, EscapedApostrophe) ? EscapedQuote.Length : 0,
+            '&' when encoded => Math.Max(ReferenceLength(text, start, '"'), ReferenceLength(text, start, '\'')),
+            _ => 0,
+        };
+    }
+
+    /// <summary>Where the content after a start tag's end at <paramref name="i"/> (<c>&gt;</c>, escaped or not) begins; else -1.</summary>
+    static int StartTagEnd(string text, int i, bool encoded)
+    {
+        if (i >= text.Length) return -1;
+        if (encoded) return ReferenceLength(text, i, '>') is > 0 and var length ? i + length : -1;
+        if (text[i] == '>') return i + 1;
+        return IsEscape(text, i, EscapedGreaterThan) ? i + EscapedGreaterThan.Length : -1;
+    }
+
+    /// <summary>
+    /// Where a textarea's content starting at <paramref name="contentStart"/> ends: at its end tag (<c>&lt;/textarea</c>,
+    /// <c>\u003C/textarea</c>, <c>&lt;\/textarea</c>, in any case; <c>&amp;lt;/textarea</c> in an <paramref name="encoded"/>
+    /// page, where only that one is), else at the end of the text.
+    /// </summary>
+    static int TextareaEnd(string text, int contentStart, bool encoded)
+    {
+        const string Name = "textarea";
+        var from = contentStart;
+        while (true)
+        {
+            var at = text.IndexOf(Name, from, StringComparison.OrdinalIgnoreCase);
+            if (at < 0) return text.Length;
+            from = at + Name.Length;
+            var slash = at - 1;
+            if (slash < contentStart || text[slash] != '/') continue;
+            // JSON may escape the slash: <\/textarea>.
+            if (slash > contentStart && text[slash - 1] == '\\') slash--;
+            if (encoded)
+            {
+                var amp = text.LastIndexOf('&', slash - 1, Math.Min(slash - contentStart, LongestReference));
+                if (amp >= contentStart && ReferenceLength(text, amp, '<') == slash - amp) return amp;
+                continue;
+            }
+            if (slash > contentStart && text[slash - 1] == '<') return slash - 1;
+            if (slash - EscapedLessThan.Length >= contentStart && IsEscape(text, slash - EscapedLessThan.Length, EscapedLessThan))
+                return slash - EscapedLessThan.Length;
+        }
+    }
+
+    /// <summary>Whether the text holds an HTML or XML character reference to <paramref name="value"/> (see <see cref="ReferenceLength"/>).</summary>
+    static bool HoldsReference(string text, char value)
+    {
+        for (var amp = text.IndexOf('&'); amp >= 0; amp = text.IndexOf('&', amp + 1))
+        {
+            if (ReferenceLength(text, amp, value) > 0) return true;
+        }
+        return false;
     }
 
     const string EscapedQuote = "\\u0022";
@@ -504,13 +640,13 @@ sealed class ValueDetectors
     static bool IsQuerySeparator(string text, int keyStart) =>
         keyStart > 0 && (text[keyStart - 1] is '?' or '&' or '#' || (text[keyStart - 1] == ';' && EndsEscapedAmpersand(text, keyStart)));
 
-    /// <summary>Most characters of an escaped <c>&amp;</c>: <c>&amp;#x0026;</c>.</summary>
-    const int LongestEscapedAmpersand = 8;
+    /// <summary>Most characters of a character reference read here: <c>&amp;#x0026;</c>.</summary>
+    const int LongestReference = 8;
 
     /// <summary>Whether an escaped <c>&amp;</c> (see <see cref="EscapedAmpersandLength"/>) ends right before <paramref name="end"/>.</summary>
     static bool EndsEscapedAmpersand(string text, int end)
     {
-        var amp = text.LastIndexOf('&', end - 1, Math.Min(end, LongestEscapedAmpersand));
+        var amp = text.LastIndexOf('&', end - 1, Math.Min(end, LongestReference));
         return amp >= 0 && EscapedAmpersandLength(text, amp) == end - amp;
     }
 
@@ -518,20 +654,31 @@ sealed class ValueDetectors
     /// The length of the <c>&amp;</c> escaped for HTML or XML that starts at <paramref name="index"/>: <c>&amp;amp;</c>, or
     /// a numeric reference to it (<c>&amp;#38;</c>, <c>&amp;#038;</c> as WordPress writes a URL's, <c>&amp;#x26;</c>); else 0.
     /// </summary>
-    static int EscapedAmpersandLength(string text, int index)
+    static int EscapedAmpersandLength(string text, int index) => ReferenceLength(text, index, '&');
+
+    /// <summary>
+    /// The length of the HTML or XML character reference to <paramref name="value"/> (one of <c>&amp; &lt; &gt; " '</c>)
+    /// that starts at <paramref name="index"/>: its name (<c>&amp;amp;</c>, <c>&amp;lt;</c>, <c>&amp;gt;</c>,
+    /// <c>&amp;quot;</c>, <c>&amp;apos;</c>, in any case) or its number, decimal or hexadecimal, of at most
+    /// <see cref="LongestReference"/> characters (<c>&amp;#60;</c>, <c>&amp;#060;</c>, <c>&amp;#x3C;</c>); else 0.
+    /// </summary>
+    static int ReferenceLength(string text, int index, char value)
     {
-        if (index + 4 >= text.Length || text[index] != '&') return 0;
-        if (text.AsSpan(index + 1, 4).Equals("amp;", StringComparison.OrdinalIgnoreCase)) return 5;
-        if (text[index + 1] != '#') return 0;
+        if (index + 3 >= text.Length || text[index] != '&') return 0;
+        if (text[index + 1] != '#')
+        {
+            var name = value switch { '&' => "amp;", '<' => "lt;", '>' => "gt;", '"' => "quot;", '\'' => "apos;", _ => null };
+            return name is not null && text.AsSpan(index + 1).StartsWith(name, StringComparison.OrdinalIgnoreCase) ? name.Length + 1 : 0;
+        }
         var hex = text[index + 2] is 'x' or 'X';
-        var i = index + (hex ? 3 : 2);
-        var value = 0;
-        for (; i < text.Length && i - index < LongestEscapedAmpersand; i++)
+        var first = index + (hex ? 3 : 2);
+        var number = 0;
+        for (var i = first; i < text.Length && i - index < LongestReference; i++)
         {
             var c = text[i];
-            if (c == ';') return i > index + (hex ? 3 : 2) && value == '&' ? i + 1 - index : 0;
+            if (c == ';') return i > first && number == value ? i + 1 - index : 0;
             if (hex ? !char.IsAsciiHexDigit(c) : !char.IsAsciiDigit(c)) return 0;
-            value = value * (hex ? 16 : 10) + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+            number = number * (hex ? 16 : 10) + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
         }
         return 0;
     }

@@ -147,6 +147,29 @@ public class EventPassAllocationTests
     }
 
     [Test]
+    public void ReadingAPageWithNothingToMaskAllocatesNothingWhicheverWayItIsWritten()
+    {
+        // DetectEmbeddedCredentials reads form fields in markup written with '<', with "\u003C" (a page in a JSON string)
+        // or with character references ("&lt;", "&#34;", an HTML-encoded page), a textarea's content too, and prose with
+        // references but no markup. A page with nothing to mask allocates nothing, whichever way it is written.
+        var detectors = RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true }).Detectors!;
+        const string markup = "<form><input name=\"q\" value=\"search term\"><textarea name=\"note\">hi</textarea></form>";
+        const string escaped =
+            "{\"html\":\"\\u003Cinput name=\\u0022q\\u0022 value=\\u0022search term\\u0022\\u003E\\u003Ctextarea name=\\u0022note\\u0022\\u003Ehi\\u003C/textarea\\u003E\"}";
+        const string encoded =
+            "&lt;form&gt;&lt;input name=&quot;q&quot; value=&#34;search term&#34;&gt;&lt;textarea name=&#x22;note&#x22;&gt;hi&lt;/textarea&gt;&lt;/form&gt;";
+        const string prose = "Tom &amp; Jerry &lt;3 &#60; &#x3C; &quot;quoted&quot; a=1";
+        var found = 0;
+        long Reading(string text) => AllocatedBy(() => found += detectors.RedactEmbeddedCredentials(text) is null ? 0 : 1, 1000);
+        var allocated = (Reading(markup), Reading(escaped), Reading(encoded), Reading(prose));
+        Assert.Multiple(() =>
+        {
+            Assert.That(found, Is.EqualTo(0));
+            Assert.That(allocated, Is.EqualTo((0L, 0L, 0L, 0L)));
+        });
+    }
+
+    [Test]
     public void TheMeasurementSeesAllocationsWhenThereAreSome()
     {
         var logEvent = TenPropertyEvent();

@@ -83,6 +83,13 @@ public class FormPostLeakTests
     [TestCase("<input name=\"q\" value=\\")]
     [TestCase("x=1 \\u003c")]
     [TestCase("x=1 <")]
+    // A textarea named otherwise, one with a sensitive name but nothing in it, and HTML-encoded markup of either kind.
+    [TestCase("<textarea name=\"comment\">see code=42 below</textarea><textarea name=\"password\"></textarea>")]
+    [TestCase("&lt;input name=&quot;q&quot; value=&quot;search term&quot;&gt;&lt;textarea name=&#34;note&#34;&gt;hi&lt;/textarea&gt;")]
+    [TestCase("a &lt; b &amp;&amp; name=&quot;code&quot; value=&quot;x&quot;")]
+    [TestCase("&lt;input name=")]
+    [TestCase("x=1 &lt;")]
+    [TestCase("x=1 &#60")]
     public void OrdinaryMarkupKeepsItsValues(string markup)
     {
         var written = Log(markup);
@@ -129,6 +136,64 @@ public class FormPostLeakTests
 
         Assert.That(written, Does.Not.Contain("dc-"));
         Assert.That(written, Does.Contain("\"UserCode\":\"WDJB-MJHT\"").And.Contain("\"ExpiresIn\":900"));
+    }
+
+    // A textarea's value is its content, not an attribute: a password or secret typed into one (or a code pasted into
+    // one) is posted under its name as an input's value is.
+    [TestCase("<textarea name=\"password\">ta-pw-1</textarea>", "<textarea name=\"password\">" + Mask + "</textarea>")]
+    [TestCase("<textarea rows=\"3\" name=\"client_secret\">ta-cs-2</textarea><p>next</p>", "name=\"client_secret\">" + Mask + "</textarea><p>next</p>")]
+    [TestCase("<TEXTAREA NAME=code>ta-code-3</TEXTAREA>", "<TEXTAREA NAME=code>" + Mask + "</TEXTAREA>")]
+    [TestCase("<textarea name=\"password\">\nta-pw-4 two words\n</textarea>", "<textarea name=\"password\">" + Mask + "</textarea>")]
+    [TestCase("{\"html\":\"\\u003Ctextarea name=\\u0022password\\u0022\\u003Eta-pw-5\\u003C/textarea\\u003E\"}",
+        "name=\\u0022password\\u0022\\u003E" + Mask + "\\u003C/textarea\\u003E")]
+    [TestCase("{\"html\":\"<textarea name=\\\"code\\\">ta-code-6<\\/textarea>\"}", "name=\\\"code\\\">" + Mask + "<\\/textarea>")]
+    // A page cut short inside the content: to the end, as an unclosed value is.
+    [TestCase("<textarea name=\"password\">ta-pw-7", "<textarea name=\"password\">" + Mask)]
+    public void TheContentOfATextareaWithASensitiveNameIsMasked(string markup, string expected)
+    {
+        var written = Log(markup);
+
+        Assert.That(written, Does.Not.Contain("ta-"));
+        Assert.That(written, Does.Contain(expected.Replace("\\", "\\\\").Replace("\"", "\\\"")));
+    }
+
+    // A page logged HTML-encoded (a page quoted in an HTML report or error page, or escaped by a logger's own encoder):
+    // the element's brackets and quotes are character references, named or numeric, decimal or hexadecimal.
+    [TestCase("&lt;input type=&quot;hidden&quot; name=&quot;code&quot; value=&quot;ee-SplxlOBeZQQYbYS6WxSbIA&quot;&gt;",
+        "name=&quot;code&quot; value=&quot;" + Mask + "&quot;&gt;")]
+    [TestCase("&lt;input name=&#34;state&#34; value=&#34;ee-state-2&#34;/&gt;", "name=&#34;state&#34; value=&#34;" + Mask + "&#34;/&gt;")]
+    [TestCase("&#60;input name=&#x22;password&#x22; value=&#x22;ee-pw-3&#x22;&#62;", "value=&#x22;" + Mask + "&#x22;&#62;")]
+    [TestCase("&lt;input name=&#39;code&#39; value=&#39;ee-code-4&#39;&gt;", "value=&#39;" + Mask + "&#39;&gt;")]
+    [TestCase("&lt;input name=code value=ee-code-5&gt;&lt;input name=q&gt;", "value=" + Mask + "&gt;&lt;input name=q&gt;")]
+    [TestCase("&#x3C;meta name=&#x22;csrf-token&#x22; content=&#x22;ee-csrf-6&#x22;&#x3E;", "content=&#x22;" + Mask + "&#x22;&#x3E;")]
+    [TestCase("&lt;textarea name=&quot;password&quot;&gt;ee-pw-7&lt;/textarea&gt;", "&gt;" + Mask + "&lt;/textarea&gt;")]
+    // In markup written as it is, a reference is part of a value, not its end: value=p&gt;ss is "p>ss", and a textarea
+    // holding an encoded end tag has not ended.
+    [TestCase("<input name=password value=ee-p&gt;ss-8 type=password>", "value=" + Mask + " type=password>")]
+    [TestCase("<input name=password value=&quot;ee-pw-9>", "value=" + Mask + ">")]
+    [TestCase("<textarea name=\"password\">ee-a&lt;/textarea&gt;ee-b-10</textarea>", "<textarea name=\"password\">" + Mask + "</textarea>")]
+    public void AnHtmlEncodedFieldWithASensitiveNameIsMasked(string markup, string expected)
+    {
+        var written = Log(markup);
+
+        Assert.That(written, Does.Not.Contain("ee-"));
+        Assert.That(written, Does.Contain(expected.Replace("\"", "\\\"")));
+    }
+
+    // Browsers use the first of an attribute written twice and a server the first or the last: a log masks every value
+    // of a field any of whose names is sensitive.
+    [TestCase("<input name=\"password\" value=\"dv-pw-1\" value=\"dv-pw-2\">", "<input name=\"password\" value=\"" + Mask + "\" value=\"" + Mask + "\">")]
+    [TestCase("<input value=\"dv-code-3\" name=\"code\" value=\"dv-code-4\"/>", "<input value=\"" + Mask + "\" name=\"code\" value=\"" + Mask + "\"/>")]
+    [TestCase("<input name=\"password\" value=\"\" value=\"dv-pw-5\">", "<input name=\"password\" value=\"\" value=\"" + Mask + "\">")]
+    [TestCase("<meta name=\"csrf-token\" content=\"dv-csrf-6\" content=\"dv-csrf-7\">", "content=\"" + Mask + "\" content=\"" + Mask + "\">")]
+    [TestCase("<input name=\"q\" name=\"password\" value=\"dv-pw-8\">", "<input name=\"q\" name=\"password\" value=\"" + Mask + "\">")]
+    [TestCase("<input name=\"password\" name=\"q\" value=\"dv-pw-9\">", "<input name=\"password\" name=\"q\" value=\"" + Mask + "\">")]
+    public void EveryValueOfAFieldWithASensitiveNameIsMasked(string markup, string expected)
+    {
+        var written = Log(markup);
+
+        Assert.That(written, Does.Not.Contain("dv-"));
+        Assert.That(written, Does.Contain(expected.Replace("\"", "\\\"")));
     }
 
     // A body built by joining pairs with an empty one between them ("code=x&&state=y"): the first key is a form
