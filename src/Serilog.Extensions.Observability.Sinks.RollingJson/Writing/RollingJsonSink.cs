@@ -291,6 +291,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// <summary>Test hook: runs instead of the fsync of a batch (<see cref="RollingJsonDurability.Durable"/>, or an event at <c>flushOnLevel</c>).</summary>
     internal Action<FileStream>? FlushToDiskForTests;
 
+    /// <summary>Test hook: runs on the writer as it copies a line its caller formatted into the batch (a fault there: a copy that fails).</summary>
+    internal Action? LineCopyForTests;
+
     /// <summary>Test hook: runs in a second, concurrent <see cref="Dispose"/> just before it waits for the writer.</summary>
     internal Action? BeforeSecondDisposalWaitsForTests;
 
@@ -824,13 +827,26 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 if (_rollBeforeNextEvent) RollBySize();
             }
             LogEventLevel level;
+            FormattedLine? copied = null;
             if (item is FormattedLine line)
             {
-                // Formatted by its caller while the writer was behind: only copied.
-                line.Bytes.CopyTo(_buffer.GetSpan(line.Length));
-                _buffer.Advance(line.Length);
+                // Formatted by its caller while the writer was behind: only copied, and a copy that fails (growing the
+                // buffer) is dropped and counted as an event that fails to format is.
+                var start = _buffer.WrittenCount;
+                try
+                {
+                    LineCopyForTests?.Invoke();
+                    line.Bytes.CopyTo(_buffer.GetSpan(line.Length));
+                    _buffer.Advance(line.Length);
+                }
+                catch (Exception ex)
+                {
+                    _buffer.Truncate(start);
+                    DropUnformatted(item, ex);
+                    continue;
+                }
                 level = line.Level;
-                _lines.Return(line);
+                copied = line;
             }
             else
             {
@@ -842,19 +858,14 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 }
                 catch (Exception ex)
                 {
-                    _droppedFormat++;
-                    SinkMetrics.AddDropped(1, SinkMetrics.ReasonFormatError);
-                    if (_formatReport.Add(1, out var total))
-                        ThrottledReport.Write("RollingJson sink {0}: the formatter failed, {1} event(s) dropped: {2}", _naming.Directory, total, ex);
-                    // _completed is a queue position for WaitUntilWritten: while events taken before this one are still
-                    // buffered, it is completed with them, never ahead of them.
-                    if (_buffered.Events == 0) Complete(1);
-                    else _failedBehindBuffered++;
+                    DropUnformatted(item, ex);
                     continue;
                 }
             }
             _buffered.Events++;
             _lineEnds.Add(_buffer.WrittenCount);
+            // Back to the pool once its bytes are part of the batch, which a fault from here on drops whole, counted.
+            if (copied is not null) _lines.Return(copied);
             if (_fileLength + _buffer.WrittenCount >= _sizeRollAt)
                 _rollBeforeNextEvent = true;
             if (_flushOnLevelEnabled && level >= _flushOnLevel)
@@ -865,6 +876,26 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         }
         WriteOut(flushToDisk);
         return taken;
+    }
+
+    /// <summary>Counts a taken event (or line) that could not be formatted (or copied) into the batch as dropped.</summary>
+    void DropUnformatted(object item, Exception ex)
+    {
+        _droppedFormat++;
+        SinkMetrics.AddDropped(1, SinkMetrics.ReasonFormatError);
+        if (_formatReport.Add(1, out var total))
+            ThrottledReport.Write("RollingJson sink {0}: the formatter failed, {1} event(s) dropped: {2}", _naming.Directory, total, ex);
+        CompleteTaken(item);
+    }
+
+    /// <summary>Completes an event taken and dropped before it reached the batch; a line goes back to the pool.</summary>
+    void CompleteTaken(object item)
+    {
+        // _completed is a queue position for WaitUntilWritten: while events taken before this one are still buffered, it
+        // is completed with them, never ahead of them.
+        if (_buffered.Events == 0) Complete(1);
+        else _failedBehindBuffered++;
+        if (item is FormattedLine line) _lines.Return(line);
     }
 
     /// <summary>Appends the buffered events, retrying with backoff; when every attempt fails they are dropped and counted.</summary>
