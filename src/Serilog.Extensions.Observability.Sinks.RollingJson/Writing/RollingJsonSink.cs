@@ -94,6 +94,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     readonly ThrottledReport _formatReport = new(ReportInterval);
     // A fault the writer's catch-all takes can repeat at every batch, and a flapping disk recovers at every flap.
     readonly ThrottledReport _faultReport = new(ReportInterval);
+    // What those faults dropped (the batch the writer held, reason io_error): counted in the meter, and said here.
+    readonly ThrottledReport _faultDropReport = new(ReportInterval);
     readonly ThrottledReport _resumeReport = new(ReportInterval);
 
     int _state;
@@ -166,6 +168,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     string? _unsyncedPath;
     long _unsyncedFrom;
     long _unsyncedBytes;
+    // An event (or line) taken from the queue for after a size roll that faulted: the writer's catch-all drops it after
+    // the batch, counted.
+    object? _takenInFault;
     // Where each buffered event's line ends in the buffer: a write cut short keeps the whole lines that landed.
     readonly List<int> _lineEnds = new();
 
@@ -749,7 +754,18 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                     try { TakeBackUnsynced(); } catch (Exception) { /* reported with the fault */ }
                     _unsyncedPath = null;
                 }
-                DropBuffered(SinkMetrics.ReasonIoError);
+                var dropped = DropBuffered(SinkMetrics.ReasonIoError);
+                if (_takenInFault is { } taken)
+                {
+                    // The event (or line) taken for after a size roll that faulted, not in the batch: after it, as taken.
+                    _takenInFault = null;
+                    _droppedIo++;
+                    SinkMetrics.AddDropped(1, SinkMetrics.ReasonIoError);
+                    CompleteTaken(taken);
+                    dropped++;
+                }
+                if (_faultDropReport.Add(dropped, out var lost))
+                    ThrottledReport.Write("RollingJson sink {0}: {1} event(s) the writer held when it faulted dropped (reason io_error).", _naming.Directory, lost);
                 // ...nor is a roll due for what was dropped: the file did not grow (rolling would start a new file per fault).
                 // Only cleared, never set: after a fault between a new period and its file, the length is the old file's.
                 _rollBeforeNextEvent &= _fileLength >= _sizeRollAt;
@@ -822,9 +838,19 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             taken++;
             if (_rollBeforeNextEvent)
             {
-                WriteOut(flushToDisk);
-                // A write that failed was dropped (see WriteOut): the file did not grow, so it may no longer be due.
-                if (_rollBeforeNextEvent) RollBySize();
+                try
+                {
+                    WriteOut(flushToDisk);
+                    // A write that failed was dropped (see WriteOut): the file did not grow, so it may no longer be due.
+                    if (_rollBeforeNextEvent) RollBySize();
+                }
+                catch (Exception)
+                {
+                    // Taken, but not in the batch the writer's catch-all drops: dropped with it (see WriterLoop), else it
+                    // would be lost uncounted.
+                    _takenInFault = item;
+                    throw;
+                }
             }
             LogEventLevel level;
             FormattedLine? copied = null;
@@ -1189,7 +1215,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         }
     }
 
-    void DropBuffered(string reason)
+    /// <summary>Drops and counts the buffered events; returns how many.</summary>
+    int DropBuffered(string reason)
     {
         var dropped = _buffered.Events;
         var failedBehind = _failedBehindBuffered;
@@ -1197,11 +1224,12 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         _failedBehindBuffered = 0;
         _buffer.Clear();
         _lineEnds.Clear();
-        if (dropped == 0) return;
+        if (dropped == 0) return 0;
         if (reason == SinkMetrics.ReasonIoError) _droppedIo += dropped;
         else Interlocked.Add(ref _droppedShutdown, dropped);
         SinkMetrics.AddDropped(dropped, reason);
         Complete(dropped + failedBehind);
+        return dropped;
     }
 
     void Complete(int events)
@@ -1232,6 +1260,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             ThrottledReport.Write("RollingJson sink {0}: the formatter failed, {1} more event(s) dropped.", _naming.Directory, total);
         if (final ? _ioReport.AddFinal(0, out total) : _ioReport.Add(0, out total))
             ThrottledReport.Write("RollingJson sink {0}: writing failed, {1} more event(s) dropped.", _naming.Directory, total);
+        if (final ? _faultDropReport.AddFinal(0, out total) : _faultDropReport.Add(0, out total))
+            ThrottledReport.Write("RollingJson sink {0}: {1} more event(s) the writer held when it faulted dropped.", _naming.Directory, total);
         if (final ? _faultReport.AddFinal(0, out total) : _faultReport.Add(0, out total))
             ThrottledReport.Write("RollingJson sink {0}: {1} more writer fault(s).", _naming.Directory, total);
         if (final ? _resumeReport.AddFinal(0, out total) : _resumeReport.Add(0, out total))

@@ -92,4 +92,46 @@ public class CallerFormattingFaultTests
         Assert.That(SelfLogText(), Does.Contain("1 event(s) dropped").And.Contain("on purpose"));
         Assert.That(SelfLogText(), Does.Not.Contain("writer fault"));
     }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void AnItemTakenWhenTheSizeRollBeforeItFailsWithAWriterFaultIsCountedAsDropped(bool callersFormat)
+    {
+        // The first event fills the file, so the next is taken with a roll due: the batch before it is written out and
+        // its fsync throws an exception the retry does not take, so the writer's catch-all drops the batch. Before the fix
+        // the item already taken (an event, or a line) was dropped with it without being counted, and SelfLog said
+        // nothing of the batch's drop.
+        RollingJsonSink.FaultDelay = TimeSpan.FromMilliseconds(1);
+        var logs = Path.Combine(_folder!.Path, "logs");
+        var sink = CreateSink(Path.Combine(logs, "app-.json"), callersFormat, o =>
+        {
+            o.Durability = RollingJsonDurability.Durable;
+            o.FileSizeLimitBytes = 1024;
+        });
+        var flushes = 0;
+        sink.FlushToDiskForTests = file =>
+        {
+            if (Interlocked.Increment(ref flushes) == 1) throw new InvalidOperationException("fsync failed oddly");
+            file.Flush(flushToDisk: true);
+        };
+        try
+        {
+            sink.PauseWriter();
+            sink.Emit(Event(0, text: new string('r', 1_500)));
+            sink.Emit(Event(1));
+            sink.Emit(Event(2));
+            sink.ResumeWriter();
+            Assert.That(sink.WaitUntilWritten(TimeSpan.FromSeconds(10)), Is.True, "An accepted event was neither written nor counted as dropped.");
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        Assert.That(Sequences(LogFiles.AllLines(logs)), Is.EqualTo(new long[] { 2 }));
+        Assert.That((sink.EventsWritten, sink.DroppedIoError, sink.EventsDropped), Is.EqualTo((1L, 2L, 2L)));
+        Assert.That(sink.PooledLines, Is.EqualTo(callersFormat ? 2 : 0), "Every line went back to the pool.");
+        // Counted in the meter, and said in SelfLog: the catch-all's own line names only the fault.
+        Assert.That(SelfLogText(), Does.Contain("2 event(s) the writer held when it faulted dropped (reason io_error)"));
+    }
 }
