@@ -134,4 +134,195 @@ public class CallerFormattingFaultTests
         // Counted in the meter, and said in SelfLog: the catch-all's own line names only the fault.
         Assert.That(SelfLogText(), Does.Contain("2 event(s) the writer held when it faulted dropped (reason io_error)"));
     }
+
+    /// <summary>The counts and files of one sink's run; the same for events queued whole and for lines.</summary>
+    sealed record Outcome(long Written, long DroppedIo, long BytesWritten, long Rollovers, string[] Files);
+
+    static Outcome OutcomeOf(RollingJsonSink sink, string logs) => new(sink.EventsWritten, sink.DroppedIoError, sink.BytesWritten, sink.Rollovers,
+        LogFiles.Names(logs).Select(n => n + ": " + Convert.ToHexString(File.ReadAllBytes(Path.Combine(logs, n)))).ToArray());
+
+    [Test]
+    public void OnAFullDiskLinesAreWrittenDroppedAndCountedExactlyAsEvents()
+    {
+        // 128 KB left on each disk, then one batch of about 200 KB: the write lands in part, the whole lines that landed
+        // stay, the rest is retried and dropped (io_error).
+        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromMilliseconds(1) };
+        const int batch = 200;
+        // The same events for both sinks: the files are compared byte for byte.
+        var events = Enumerable.Range(0, batch)
+            .Select(i => Event(i, i == batch - 1 ? LogEventLevel.Error : LogEventLevel.Information, new string('f', 1000))).ToArray();
+        var outcomes = new Dictionary<bool, Outcome>();
+        foreach (var callersFormat in new[] { false, true })
+        {
+            var mountPoint = Path.Combine(_folder!.Path, callersFormat ? "lines" : "events");
+            Mounts.MountTmpfsOrIgnore(mountPoint, "1m");
+            _mountPoints.Add(mountPoint);
+            File.WriteAllBytes(Path.Combine(mountPoint, "filler"), new byte[1024 * 1024 - 128 * 1024]);
+            var logs = Path.Combine(mountPoint, "logs");
+            var sink = CreateSink(Path.Combine(logs, "app.json"), callersFormat, o => o.FileSizeLimitBytes = null);
+            try
+            {
+                sink.PauseWriter();
+                foreach (var logEvent in events) sink.Emit(logEvent);
+                sink.ResumeWriter();
+                Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True);
+            }
+            finally
+            {
+                sink.Dispose();
+            }
+            var outcome = outcomes[callersFormat] = OutcomeOf(sink, logs);
+            var lines = LogFiles.AllLines(logs);
+            Assert.That(outcome.Written + sink.EventsDropped, Is.EqualTo(batch));
+            Assert.That(outcome.DroppedIo, Is.GreaterThan(0), "the premise: the disk filled");
+            Assert.That(lines, Has.Count.EqualTo(outcome.Written));
+            Assert.That(outcome.BytesWritten, Is.EqualTo(new FileInfo(Path.Combine(logs, "app.json")).Length));
+            foreach (var line in lines) Assert.DoesNotThrow(() => JsonDocument.Parse(line).Dispose());
+            Assert.That(sink.PooledLines, Is.EqualTo(callersFormat ? batch - 1 : 0));
+        }
+        Assert.That(outcomes[true], Is.EqualTo(outcomes[false]).Using<Outcome>(SameOutcome));
+    }
+
+    static bool SameOutcome(Outcome a, Outcome b) =>
+        (a.Written, a.DroppedIo, a.BytesWritten, a.Rollovers) == (b.Written, b.DroppedIo, b.BytesWritten, b.Rollovers) && a.Files.SequenceEqual(b.Files);
+
+    [Test]
+    public void SizeRollsFallOnTheSameLinesForLinesAsForEvents()
+    {
+        // Events of several lengths around a small limit: each roll is decided on the length of what was buffered.
+        var events = Enumerable.Range(0, 60).Select(i => Event(i, text: new string('s', i * 37 % 700))).ToArray();
+        var outcomes = new Dictionary<bool, Outcome>();
+        foreach (var callersFormat in new[] { false, true })
+        {
+            var logs = Path.Combine(_folder!.Path, callersFormat ? "lines" : "events");
+            var sink = CreateSink(Path.Combine(logs, "app-.json"), callersFormat, o => o.FileSizeLimitBytes = 2_000);
+            try
+            {
+                sink.PauseWriter();
+                foreach (var logEvent in events) sink.Emit(logEvent);
+                sink.ResumeWriter();
+                Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True);
+            }
+            finally
+            {
+                sink.Dispose();
+            }
+            outcomes[callersFormat] = OutcomeOf(sink, logs);
+            Assert.That((sink.EventsWritten, sink.EventsDropped), Is.EqualTo((60L, 0L)));
+            Assert.That(sink.Rollovers, Is.GreaterThan(5), "the premise: the files rolled");
+        }
+        Assert.That(outcomes[true], Is.EqualTo(outcomes[false]).Using<Outcome>(SameOutcome));
+    }
+
+    [Test]
+    public void LinesQueuedWhenTheFileWasDeletedAreWrittenAtThePath()
+    {
+        var fileCheckInterval = RollingJsonSink.FileCheckInterval;
+        RollingJsonSink.FileCheckInterval = TimeSpan.Zero;
+        var path = Path.Combine(_folder!.Path, "app.json");
+        try
+        {
+            var sink = CreateSink(path, callersFormat: true);
+            try
+            {
+                EmitAndWait(sink, Event(0));
+                File.Delete(path);
+                sink.PauseWriter();
+                for (var i = 1; i < 20; i++) sink.Emit(Event(i));
+                sink.ResumeWriter();
+                Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True);
+            }
+            finally
+            {
+                sink.Dispose();
+            }
+            Assert.That(Sequences(LogFiles.Lines(path)), Is.EqualTo(Enumerable.Range(1, 19).Select(i => (long)i)));
+            Assert.That((sink.EventsWritten, sink.EventsDropped, sink.PooledLines), Is.EqualTo((20L, 0L, 18)));
+        }
+        finally
+        {
+            RollingJsonSink.FileCheckInterval = fileCheckInterval;
+        }
+    }
+
+    /// <summary>A value whose first <c>ToString()</c> waits until released: its caller is held while it formats.</summary>
+    sealed class HeldValue
+    {
+        public readonly ManualResetEventSlim Entered = new();
+        public readonly ManualResetEventSlim Release = new();
+        int _calls;
+
+        public override string ToString()
+        {
+            if (Interlocked.Increment(ref _calls) == 1)
+            {
+                Entered.Set();
+                if (!Release.Wait(WaitLimit)) throw new TimeoutException("The held caller was never released.");
+            }
+            return "held";
+        }
+    }
+
+    public enum Released
+    {
+        WhileTheWriterDrains,
+        AsTheWriterStops,
+        AfterDisposalReturned,
+    }
+
+    [TestCase(Released.WhileTheWriterDrains, 3L, 0L)]
+    [TestCase(Released.AsTheWriterStops, 2L, 1L)]
+    [TestCase(Released.AfterDisposalReturned, 2L, 1L)]
+    public void ACallerFormattingItsLineAsTheSinkIsDisposedIsWrittenOrCountedOnce(Released released, long written, long droppedAtShutdown)
+    {
+        // The caller passed the state check while the sink was running and formats its line while disposal runs; it
+        // enqueues while the writer drains (written), between the writer's last look and its announcing Stopped (the
+        // writer's own last step takes it), or after disposal returned (the caller takes it itself).
+        var path = Path.Combine(_folder!.Path, "app.json");
+        var sink = CreateSink(path, callersFormat: true, o => o.Durability = RollingJsonDurability.Durable);
+        var value = new HeldValue();
+        var callerDone = new ManualResetEventSlim();
+        var callerFinishedInTime = true;
+        // Also run on the writer (no assertion there: it would end the writer thread, and the process).
+        void ReleaseCallerAndWait()
+        {
+            value.Release.Set();
+            if (!callerDone.Wait(WaitLimit)) callerFinishedInTime = false;
+        }
+        if (released == Released.WhileTheWriterDrains)
+        {
+            var flushes = 0;
+            sink.FlushToDiskForTests = file =>
+            {
+                if (Interlocked.Increment(ref flushes) == 1) ReleaseCallerAndWait();
+                file.Flush(flushToDisk: true);
+            };
+        }
+        else if (released == Released.AsTheWriterStops)
+        {
+            sink.BeforeStoppedForTests = ReleaseCallerAndWait;
+        }
+
+        sink.PauseWriter();
+        sink.Emit(Event(0));
+        sink.Emit(Event(1));
+        var caller = new Thread(() =>
+        {
+            sink.Emit(Some.LogEvent("Event {Seq} {Value}", properties: new[] { Some.Property("Seq", 2L), Some.Property("Value", new ScalarValue(value)) }));
+            callerDone.Set();
+        }) { IsBackground = true };
+        caller.Start();
+        Assert.That(value.Entered.Wait(WaitLimit), Is.True, "The caller did not start formatting.");
+        var disposal = Task.Run(sink.Dispose);
+        Assert.That(disposal.Wait(WaitLimit), Is.True, "Disposal did not return.");
+        if (released == Released.AfterDisposalReturned) ReleaseCallerAndWait();
+        Assert.That(caller.Join(WaitLimit) && callerFinishedInTime, Is.True, "The held caller did not finish.");
+
+        Assert.That((sink.EventsWritten, sink.DroppedShutdown, sink.EventsDropped), Is.EqualTo((written, droppedAtShutdown, droppedAtShutdown)));
+        Assert.That(Sequences(LogFiles.Lines(path)), Is.EqualTo(Enumerable.Range(0, (int)written).Select(i => (long)i)));
+        Assert.That(sink.WaitUntilWritten(TimeSpan.FromSeconds(5)), Is.True);
+        Assert.That(value.Release.IsSet, Is.True, "the premise: the caller was held until then");
+        // Event 1's line, and the held caller's when it was written; one taken at shutdown is not reused.
+        Assert.That(sink.PooledLines, Is.EqualTo(released == Released.WhileTheWriterDrains ? 2 : 1));
+    }
 }
