@@ -81,6 +81,9 @@ internal sealed class FormattedLinePool
     /// <summary>Lines kept; for tests, which read it once the sink is quiet.</summary>
     internal int Count => _lines.Count;
 
+    /// <summary>Test hook: makes the line <see cref="Rent"/> allocates when the pool is empty (a hook that throws: no memory).</summary>
+    internal Func<FormattedLine>? NewLineForTests;
+
     public FormattedLine Rent()
     {
         if (_lines.TryDequeue(out var line))
@@ -88,7 +91,7 @@ internal sealed class FormattedLinePool
             Interlocked.Add(ref _bytes, -line.Capacity);
             return line;
         }
-        return new FormattedLine();
+        return NewLineForTests is { } newLine ? newLine() : new FormattedLine();
     }
 
     public void Return(FormattedLine line)

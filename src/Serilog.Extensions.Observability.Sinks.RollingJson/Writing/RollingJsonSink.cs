@@ -247,6 +247,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
 
     /// <summary>Lines formatted by callers, written, and kept for reuse (see <see cref="FormatOnCaller"/>); for tests.</summary>
     internal int PooledLines => _lines.Count;
+
+    /// <summary>The pool of lines callers format into; for tests.</summary>
+    internal FormattedLinePool LinesForTests => _lines;
     internal long EventsWritten => Interlocked.Read(ref _written);
     internal long BytesWritten => Interlocked.Read(ref _bytesWritten);
     internal long Rollovers => Interlocked.Read(ref _rollovers);
@@ -495,18 +498,20 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// (long-lived, so a collection has nothing to promote) rather than the event's graph of young objects, which every
     /// collection would promote while the backlog lasts and which leaves the writer working through cold memory. The
     /// caller's own share grows by the formatting while the writer catches up on lines it only copies. Returns the
-    /// event itself when formatting fails: the writer then formats it again, and drops and reports it as for any
-    /// event it cannot format. Returns it too for a line longer than the pool keeps: such a line is mostly one large
-    /// value (an exception's text, a document), which queued events often share (a contextual property, the same
-    /// exception logged by every request of a burst) while each line would hold a copy of its own, and a backlog of
-    /// them could hold the queue limit times that value's size. Only a caller in the writer's culture gets here (see
-    /// <see cref="_writerCulture"/>).
+    /// event itself when formatting fails, or when no line can be had (no memory for a new one): the writer then
+    /// formats it again, and drops and reports it as for any event it cannot format. Returns it too for a line longer
+    /// than the pool keeps: such a line is mostly one large value (an exception's text, a document), which queued events
+    /// often share (a contextual property, the same exception logged by every request of a burst) while each line would
+    /// hold a copy of its own, and a backlog of them could hold the queue limit times that value's size. Only a caller
+    /// in the writer's culture gets here (see <see cref="_writerCulture"/>).
     /// </summary>
     object FormatOnCaller(LogEvent logEvent)
     {
-        var line = _lines.Rent();
+        FormattedLine? line = null;
         try
         {
+            // In the try: a line the pool has to allocate may find no memory, and the writer then formats the event.
+            line = _lines.Rent();
             _callerFormatter!.Format(logEvent, line);
             // One event per line, as the writer's encoder makes it (our formatters always end theirs).
             if (line.Length == 0 || line.Bytes[^1] != (byte)'\n')
@@ -524,7 +529,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         }
         catch (Exception)
         {
-            _lines.Return(line);
+            if (line is not null) _lines.Return(line);
             return logEvent;
         }
     }

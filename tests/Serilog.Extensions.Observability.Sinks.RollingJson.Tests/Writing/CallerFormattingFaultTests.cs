@@ -93,6 +93,37 @@ public class CallerFormattingFaultTests
         Assert.That(SelfLogText(), Does.Not.Contain("writer fault"));
     }
 
+    [Test]
+    public void ACallerThatCannotGetALineQueuesItsEventWholeAndNothingIsThrownOrLost()
+    {
+        // The pool is empty and the new line it allocates finds no memory. Before the fix the line was taken outside the
+        // caller's handling of a failed format, so the OutOfMemoryException went up through Emit into the application
+        // (or Serilog's sink guard, which loses the event uncounted).
+        var path = Path.Combine(_folder!.Path, "app.json");
+        var sink = CreateSink(path, callersFormat: true);
+        var allocations = 0;
+        sink.LinesForTests.NewLineForTests = () =>
+            Interlocked.Increment(ref allocations) == 2 ? throw new OutOfMemoryException("no line, on purpose") : new FormattedLine();
+        try
+        {
+            sink.PauseWriter();
+            Assert.DoesNotThrow(() =>
+            {
+                for (var i = 0; i < 5; i++) sink.Emit(Event(i));
+            });
+            sink.ResumeWriter();
+            Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True);
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        Assert.That(Sequences(LogFiles.Lines(path)), Is.EqualTo(new long[] { 0, 1, 2, 3, 4 }));
+        Assert.That((sink.EventsWritten, sink.EventsDropped), Is.EqualTo((5L, 0L)));
+        Assert.That(sink.PooledLines, Is.EqualTo(3), "Events 1, 3 and 4 were lines; event 2 was queued whole.");
+    }
+
     [TestCase(false)]
     [TestCase(true)]
     public void AnItemTakenWhenTheSizeRollBeforeItFailsWithAWriterFaultIsCountedAsDropped(bool callersFormat)
