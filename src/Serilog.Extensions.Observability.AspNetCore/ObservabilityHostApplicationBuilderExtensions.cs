@@ -77,7 +77,8 @@ public static class ObservabilityHostApplicationBuilderExtensions
         // The whole section, with the empty values WebApplicationFactory gives the keys above a test's settings read as none.
         var configuration = SerilogSinksView.Over(builder.Configuration, plainSinksOnly: null);
         var section = configuration.GetSection("Serilog");
-        var readerOptions = ReaderOptions(singleFile, section);
+        var readerAssemblies = ReaderAssemblies(singleFile, section);
+        var readerOptions = readerAssemblies is null ? null : new ConfigurationReaderOptions(readerAssemblies);
         var environment = builder.Environment;
         // An ArgumentException the reader threw itself, not wrapped in TargetInvocationException: converting an "Args"
         // value's text ("restrictedToMinimumLevel": "Verbos"), not a method refusing it (see ConvertedArgumentSetting).
@@ -166,6 +167,9 @@ public static class ObservabilityHostApplicationBuilderExtensions
         // Likewise the levels: a second call refused by the reader after the first call's logger was closed could not
         // rebuild that logger from the section they share, and would leave the host without one.
         CheckLevels(configuration, section);
+        // Likewise the entries the reader would pass over with only a SelfLog line (a misspelt sink or enricher, a missing
+        // argument), and a level switch argument naming no declared switch, which it refuses without naming the key.
+        SectionMethods.Check(section, readerAssemblies, name => SwitchRefused(section, name));
 
         // A host another thread is still disposing may hold the files this call's logger is to write (see WaitForClosingHosts).
         LoggerLifetime.WaitForClosingHosts();
@@ -377,12 +381,13 @@ public static class ObservabilityHostApplicationBuilderExtensions
     static bool RunsAsSingleFile() => typeof(ObservabilityHostApplicationBuilderExtensions).Assembly.Location.Length == 0;
 
     /// <summary>
-    /// Null (Serilog.Settings.Configuration finds the assemblies itself) unless <paramref name="singleFile"/>: then
+    /// The assemblies given to Serilog.Settings.Configuration (as its <see cref="ConfigurationReaderOptions"/>):
+    /// null (it finds the assemblies itself) unless <paramref name="singleFile"/>: then
     /// Serilog's and the assemblies of this family and Serilog.Sinks.Console, whose names the section can use without <c>"Using"</c> as in any
     /// other application, and those its <c>"Using"</c> names for other sinks and enrichers. Given assemblies,
     /// Serilog.Settings.Configuration reads no <c>"Using"</c> itself, so its entries are loaded here as it would load them.
     /// </summary>
-    static ConfigurationReaderOptions? ReaderOptions(bool singleFile, IConfigurationSection section)
+    static Assembly[]? ReaderAssemblies(bool singleFile, IConfigurationSection section)
     {
         if (!singleFile) return null;
         var assemblies = new List<Assembly>
@@ -406,7 +411,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
             if (!assemblies.Contains(assembly)) assemblies.Add(assembly);
         }
 
-        return new ConfigurationReaderOptions(assemblies.ToArray());
+        return assemblies.ToArray();
     }
 
     const string AspNetCoreSource = "Microsoft.AspNetCore";
@@ -609,6 +614,14 @@ public static class ObservabilityHostApplicationBuilderExtensions
     static bool FilterSwitchesAreRead() =>
         Type.GetType("Serilog.Expressions.LoggingFilterSwitch, Serilog.Expressions", throwOnError: false) is not null
         || Type.GetType("Serilog.Filters.Expressions.LoggingFilterSwitch, Serilog.Filters.Expressions", throwOnError: false) is not null;
+
+    /// <summary>
+    /// What Serilog.Settings.Configuration throws looking up the level switch <paramref name="name"/> among those the
+    /// section declares (as it looks up a <c>"levelSwitch"</c> argument); null when it finds it.
+    /// </summary>
+    static Exception? SwitchRefused(IConfigurationSection section, string name) =>
+        ReadLevels(section.GetSection("LevelSwitches").GetChildren().Select(s => KeyValuePair.Create(s.Path, s.Value))
+            .Append(KeyValuePair.Create(ConfigurationPath.Combine(section.Path, "MinimumLevel", "ControlledBy"), (string?)name)));
 
     /// <summary>What Serilog.Settings.Configuration throws reading <paramref name="values"/> (keys and values of the section); null when it takes them.</summary>
     static Exception? ReadLevels(IEnumerable<KeyValuePair<string, string?>> values)

@@ -630,10 +630,13 @@ public class AddObservabilityTests
     [TestCase("Serilog:LevelSwitches:my-orders", "Warning")]
     [TestCase("Serilog:MinimumLevel", "")]
     [TestCase("Serilog:MinimumLevel:Default", "")]
+    [TestCase("Serilog:WriteTo:0:Name", "RollingJsn")]
+    [TestCase("Serilog:WriteTo:0:Args:levelSwitch", "$missing")]
     public void ASecondCallWhoseSectionHasAnInvalidLevelLeavesTheFirstCallsLoggerAsItWas(string key, string value)
     {
-        // The levels are checked before the first call's logger is closed: closed, it could not be rebuilt from the
-        // section both calls read, and the host would be left without a logger.
+        // The levels, the entries' method names and their switch references are checked before the first call's logger
+        // is closed: closed, it could not be rebuilt from the section both calls read, and the host would be left
+        // without a logger.
         using var folder = TempFolder.ForCaller();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>

@@ -1,0 +1,203 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Serilog.Extensions.Observability.Tests.Support;
+
+namespace Serilog.Extensions.Observability.AspNetCore.Tests.Hosting;
+
+/// <summary>
+/// The section's method entries (<c>"WriteTo"</c>, <c>"Enrich"</c>, ..., and the lists inside their arguments) that
+/// Serilog.Settings.Configuration would leave out with only a SelfLog line: a name it finds no method for, an entry
+/// without an argument its method needs, and a level switch argument naming no declared switch. AddObservability sets
+/// the static Log.Logger, and the reader's judgement is read from the process-global SelfLog.
+/// </summary>
+[NonParallelizable]
+public class SectionMethodEntriesTests
+{
+    [TearDown]
+    public void ResetStaticLogger() => Log.CloseAndFlush();
+
+    static WebApplicationBuilder BuilderWith(Dictionary<string, string?> settings)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(settings);
+        return builder;
+    }
+
+    static WebApplicationBuilder BuilderWith(string serilogSection)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes($$"""{ "Serilog": {{serilogSection}} }""")));
+        return builder;
+    }
+
+    /// <summary>What Serilog.Settings.Configuration alone says through SelfLog when it reads the configuration.</summary>
+    static List<string> ReaderAloneSays(IConfiguration configuration)
+    {
+        var lines = new List<string>();
+        using (TemporarySelfLog.SaveTo(lines))
+            new LoggerConfiguration().ReadFrom.Configuration(configuration).CreateLogger().Dispose();
+        return lines;
+    }
+
+    static bool FindsNoMethod(List<string> selfLog) => selfLog.Any(l => l.Contains("Unable to find a method called", StringComparison.Ordinal));
+
+    [TestCase("Serilog:WriteTo:0:")]
+    [TestCase("Serilog:WriteTo:Files:")]
+    [TestCase("Serilog:WriteTo:0:Args:configure:0:")]
+    public void AnUnknownSinkNameFailsNamingItsKeyAndTheNameMeant(string entry)
+    {
+        using var folder = TempFolder.ForCaller();
+        var settings = new Dictionary<string, string?>
+        {
+            [entry + "Name"] = "RollingJsn",
+            [entry + "Args:path"] = Path.Combine(folder.Path, "app-.json"),
+        };
+        if (entry.Contains(":configure:", StringComparison.Ordinal)) settings["Serilog:WriteTo:0:Name"] = "Async";
+
+        var ex = Assert.Throws<InvalidOperationException>(() => BuilderWith(settings).AddObservability());
+
+        Assert.That(ex!.Message, Does.StartWith($"The \"{entry}Name\" setting must name a sink method Serilog.Settings.Configuration finds")
+            .And.Contain("'RollingJsn' is none").And.Contain("Did you mean 'RollingJson'?"));
+        Assert.That(Directory.GetFiles(folder.Path), Is.Empty, "nothing was built");
+    }
+
+    [Test]
+    public void ASinkNameInAnotherCaseFailsAsTheReaderMatchesNamesOrdinally()
+    {
+        // Serilog.Settings.Configuration compares names ordinally (8.0 and 10.0): "rollingJson" is no sink to it.
+        using var folder = TempFolder.ForCaller();
+        var settings = new Dictionary<string, string?>
+        {
+            ["Serilog:WriteTo:0:Name"] = "rollingJson",
+            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(folder.Path, "app-.json"),
+        };
+        Assert.That(FindsNoMethod(ReaderAloneSays(new ConfigurationBuilder().AddInMemoryCollection(settings).Build())), Is.True);
+
+        var ex = Assert.Throws<InvalidOperationException>(() => BuilderWith(settings).AddObservability());
+
+        Assert.That(ex!.Message, Does.StartWith("The \"Serilog:WriteTo:0:Name\" setting must name a sink method")
+            .And.Contain("Did you mean 'RollingJson'? Names are case-sensitive."));
+    }
+
+    [Test]
+    public void AnEntryWithoutAnArgumentItsMethodNeedsFailsNamingTheMissingKeyAndWhatItGives()
+    {
+        using var folder = TempFolder.ForCaller();
+        var settings = new Dictionary<string, string?>
+        {
+            ["Serilog:WriteTo:0:Name"] = "RollingJson",
+            ["Serilog:WriteTo:0:Args:pth"] = Path.Combine(folder.Path, "app-.json"),
+        };
+
+        var ex = Assert.Throws<InvalidOperationException>(() => BuilderWith(settings).AddObservability());
+
+        Assert.That(ex!.Message, Does.StartWith("The \"Serilog:WriteTo:0:Args:path\" setting is missing: RollingJson(path, ")
+            .And.Contain("has no default for it").And.Contain("(pth)"));
+    }
+
+    [TestCase("Serilog:WriteTo:0:")]
+    [TestCase("Serilog:WriteTo:0:Args:configure:0:")]
+    public void ALevelSwitchArgumentNamingNoDeclaredSwitchFailsNamingItsKey(string entry)
+    {
+        using var folder = TempFolder.ForCaller();
+        var settings = new Dictionary<string, string?>
+        {
+            ["Serilog:LevelSwitches:$app"] = "Information",
+            [entry + "Name"] = "RollingJson",
+            [entry + "Args:path"] = Path.Combine(folder.Path, "app-.json"),
+            [entry + "Args:levelSwitch"] = "$missing",
+        };
+        if (entry.Contains(":configure:", StringComparison.Ordinal)) settings["Serilog:WriteTo:0:Name"] = "Async";
+
+        var ex = Assert.Throws<InvalidOperationException>(() => BuilderWith(settings).AddObservability());
+
+        Assert.That(ex!.Message, Is.EqualTo($"The \"{entry}Args:levelSwitch\" setting must be the name of a switch declared in " +
+            "\"Serilog:LevelSwitches\" (\"$name\"); it is '$missing'."));
+        Assert.That(ex.InnerException!.Message, Does.Contain("\"$missing\""), "what Serilog.Settings.Configuration threw");
+    }
+
+    [Test]
+    public void InASingleFileAppASinkOfAnAssemblyUsingDoesNotListIsNone()
+    {
+        // Given assemblies, the reader looks through those alone: this test assembly's sink is loaded, and its name
+        // contains "Serilog", but it is not among them.
+        var builder = BuilderWith("""{ "WriteTo": [ { "Name": "RefusingPath", "Args": { "id": "first" } } ] }""");
+
+        var ex = Assert.Throws<InvalidOperationException>(() =>
+            ObservabilityHostApplicationBuilderExtensions.AddObservability(builder, configure: null, singleFile: true));
+
+        Assert.That(ex!.Message, Does.StartWith("The \"Serilog:WriteTo:0:Name\" setting must name a sink method").And.Contain("'RefusingPath' is none")
+            .And.EndWith("Is its package referenced, and listed in \"Serilog:Using\"?"));
+    }
+
+    [TestCase("[ \"FromLogContxt\" ]", "Serilog:Enrich:0", "FromLogContxt", "FromLogContext")]
+    [TestCase("[ \"FromLogContext\", { \"Name\": \"WithCorelation\" } ]", "Serilog:Enrich:1:Name", "WithCorelation", "WithCorrelation")]
+    public void AnUnknownEnricherNameFailsNamingItsKey(string enrich, string key, string name, string meant)
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() => BuilderWith($$"""{ "Enrich": {{enrich}} }""").AddObservability());
+
+        Assert.That(ex!.Message, Does.StartWith($"The \"{key}\" setting must name an enricher method Serilog.Settings.Configuration finds")
+            .And.Contain($"'{name}' is none").And.Contain($"Did you mean '{meant}'?"));
+    }
+
+    [Test]
+    public void ANameWithNothingNearItIsNamedWithoutAGuess()
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() =>
+            BuilderWith("""{ "WriteTo": [ { "Name": "Elasticsearch", "Args": { "nodeUris": "http://127.0.0.1:9200" } } ] }""").AddObservability());
+
+        Assert.That(ex!.Message, Does.StartWith("The \"Serilog:WriteTo:0:Name\" setting must name a sink method")
+            .And.Contain("'Elasticsearch' is none").And.EndWith("Is its package referenced?"));
+    }
+
+    // Each as an appsettings.json "Serilog" section that Serilog.Settings.Configuration takes: asked first, below.
+    static readonly string[] AcceptedSections =
+    [
+        // Short names, found without "Using".
+        """{ "Enrich": [ "FromLogContext", "WithCorrelation", { "Name": "WithThreadId" } ], "WriteTo": [ { "Name": "Console" } ] }""",
+        // "Using" with a full assembly name, and an object-form "WriteTo" with keys of the application's choosing.
+        """{ "Using": [ "Serilog.Sinks.Console, Culture=neutral" ], "WriteTo": { "Screen": { "Name": "Console" } } }""",
+        // Sinks inside Async's and Redacted's "configure" lists, and a whole logger inside Logger's "configureLogger".
+        """{ "WriteTo": [ { "Name": "Async", "Args": { "configure": [ { "Name": "Console" } ] } } ] }""",
+        """{ "WriteTo": [ { "Name": "Redacted", "Args": { "configure": [ "Console" ] } } ] }""",
+        """{ "WriteTo": [ { "Name": "Logger", "Args": { "configureLogger": { "Enrich": [ "WithSpan" ], "WriteTo": [ "Console" ] } } } ] }""",
+        // Serilog's own methods the reader offers (surrogates), and an argument named in another case.
+        """{ "Destructure": [ { "Name": "ToMaximumDepth", "Args": { "MaximumDestructuringDepth": 4 } } ], "WriteTo": [ "Console" ] }""",
+        // A level switch declared with and without its "$", referenced with it.
+        """{ "LevelSwitches": { "$app": "Debug", "ops": "Warning" }, "WriteTo": [ { "Name": "Console", "Args": { "levelSwitch": "$app" } }, { "Name": "Console", "Args": { "levelSwitch": "$ops" } } ] }""",
+        // A sink named "" (an entry switched off, as a later source's empty "Name" does).
+        """{ "WriteTo": [ { "Name": "" }, "Console" ] }""",
+    ];
+
+    [TestCaseSource(nameof(AcceptedSections))]
+    public void ASectionTheReaderTakesWithoutComplaintStillStarts(string serilogSection)
+    {
+        var builder = BuilderWith(serilogSection);
+        var saidAlone = ReaderAloneSays(builder.Configuration);
+        Assert.That(saidAlone.Where(l => l.Contains("Unable to find a method called", StringComparison.Ordinal)
+            && !l.Contains("method called .", StringComparison.Ordinal)), Is.Empty, "the reader takes the section");
+
+        Assert.DoesNotThrow(() => builder.AddObservability());
+    }
+
+    [TestCase("""{ "Enrich": [ { "Name": "WithProperty", "Args": { "name": "App", "value": "orders" } } ] }""")]
+    [TestCase("""{ "Enrich": [ "AtLevel" ] }""")]
+    [TestCase("""{ "WriteTo": [ "Logger" ] }""")]
+    [TestCase("""{ "WriteTo": [ "console" ] }""")]
+    [TestCase("""{ "WriteTo": [ "FallbackChain" ] }""")]
+    [TestCase("""{ "WriteTo": [ { "Name": "FallbackChain", "Args": { "configureSink": [ "Console" ], "configureFallback": [ "Console" ] } } ] }""")]
+    [TestCase("""{ "AuditTo": [ "Sink" ] }""")]
+    [TestCase("""{ "Filter": [ "ByExcluding" ] }""")]
+    public void AnEntryIsRefusedExactlyWhenTheRunningReaderFindsNoMethodForIt(string serilogSection)
+    {
+        // Serilog's own methods the reader offers differ between its versions (FallbackChain from 10.0, taken there with
+        // its lists): it is asked.
+        var builder = BuilderWith(serilogSection);
+        var readerFindsNone = FindsNoMethod(ReaderAloneSays(builder.Configuration));
+
+        if (readerFindsNone)
+            Assert.That(() => builder.AddObservability(), Throws.InvalidOperationException.With.Message.StartWith("The \"Serilog:"));
+        else
+            Assert.DoesNotThrow(() => builder.AddObservability());
+    }
+}
