@@ -169,12 +169,16 @@ sealed class ValueDetectors
     {
         var result = MaskKeyValues(text, keys);
         var escaped = result.Contains(EscapedLessThan, StringComparison.OrdinalIgnoreCase);
-        var referenced = result.Contains('&') && HoldsReference(result, '<');
+        var referenced = (result.Contains('&') || result.Contains(EscapedAmpersand, StringComparison.OrdinalIgnoreCase))
+                         && HoldsReference(result, '<');
         return escaped || referenced || result.Contains('<') ? MaskFormFields(result, keys, escaped, referenced) : result;
     }
 
     // A page held in a JSON string by System.Text.Json's default encoder has its markup escaped: \u003C, \u0022, \u003E.
     const string EscapedLessThan = "\\u003c";
+
+    // It escapes '&' too: an HTML-encoded page in a JSON string has its references written \u0026lt;, \u0026quot;.
+    const string EscapedAmpersand = "\\u0026";
 
     /// <summary>
     /// Masks the values of every HTML form field (or <c>meta</c> element) whose name the rules call sensitive as a form
@@ -187,7 +191,8 @@ sealed class ValueDetectors
     /// the text). Each element is read left to right, without a pattern, again only when it is a field to mask. A page
     /// in a JSON string is read through its escapes (<c>\"</c>, <c>\u003C</c>, <c>\u0022</c>, <c>\u0027</c>,
     /// <c>\u003E</c>, a line break as <c>\n</c>, <c>\/</c> in an end tag), an HTML-encoded page through its character
-    /// references (<c>&amp;lt;</c>, <c>&amp;quot;</c>, <c>&amp;#34;</c>, <c>&amp;#x22;</c>, <c>&amp;#39;</c>, <c>&amp;gt;</c>).
+    /// references (<c>&amp;lt;</c>, <c>&amp;quot;</c>, <c>&amp;#34;</c>, <c>&amp;#x22;</c>, <c>&amp;#39;</c>, <c>&amp;gt;</c>),
+    /// and both at once (<c>\u0026lt;</c>, <c>\u0026quot;</c>).
     /// </summary>
     string MaskFormFields(string text, KeyMatcher keys, bool escaped, bool referenced)
     {
@@ -197,27 +202,25 @@ sealed class ValueDetectors
         while (search < text.Length)
         {
             var rest = text.AsSpan(search);
-            var found = escaped && referenced ? rest.IndexOfAny('<', '\\', '&')
+            var found = referenced ? rest.IndexOfAny('<', '\\', '&')
                 : escaped ? rest.IndexOfAny('<', '\\')
-                : referenced ? rest.IndexOfAny('<', '&')
                 : rest.IndexOf('<');
             if (found < 0) break;
             var open = search + found;
             search = open + 1;
-            var tag = text[open] switch
-            {
-                '<' => open + 1,
-                '\\' => IsEscape(text, open, EscapedLessThan) ? open + EscapedLessThan.Length : -1,
-                _ => ReferenceLength(text, open, '<') is > 0 and var length ? open + length : -1,
-            };
-            if (tag < 0 || tag >= text.Length || !char.IsAsciiLetter(text[tag])) continue;
+            // An element opened by a reference (&lt;) is HTML-encoded whole: its quotes and its end are references too. In
+            // markup written as it is, a reference is part of a value (value=p&gt;ss is "p>ss").
+            var encoded = false;
+            int tag;
+            if (text[open] == '<') tag = open + 1;
+            else if (IsEscape(text, open, EscapedLessThan)) tag = open + EscapedLessThan.Length;
+            else if (referenced && MarkupReferenceLength(text, open, '<') is > 0 and var length) (tag, encoded) = (open + length, true);
+            else continue;
+            if (tag >= text.Length || !char.IsAsciiLetter(text[tag])) continue;
 
             var i = tag;
             while (i < text.Length && IsAttributeNameChar(text[i])) i++;
             var textarea = text.AsSpan(tag, i - tag).Equals("textarea", StringComparison.OrdinalIgnoreCase);
-            // An element opened by a reference (&lt;) is HTML-encoded whole: its quotes and its end are references too. In
-            // markup written as it is, a reference is part of a value (value=p&gt;ss is "p>ss").
-            var encoded = text[open] == '&';
             var attributes = i;
             int names = 0, values = 0, nameStart = 0, nameEnd = 0;
             while (ReadAttribute(text, ref i, encoded, out var attribute, out var valueStart, out var valueEnd))
@@ -329,7 +332,7 @@ sealed class ValueDetectors
         {
             end = start;
             while (end < text.Length && !char.IsWhiteSpace(text[end]) && text[end] != '>' && !IsEscape(text, end, EscapedGreaterThan)
-                   && !(encoded && ReferenceLength(text, end, '>') > 0))
+                   && !(encoded && MarkupReferenceLength(text, end, '>') > 0))
                 end++;
             i = end;
         }
@@ -346,9 +349,9 @@ sealed class ValueDetectors
         {
             '"' or '\'' => 1,
             // A page held in a JSON string escapes its quotes: name=\"code\" value=\"...\".
-            '\\' => start + 1 < text.Length && text[start + 1] is '"' or '\'' ? 2
-                : IsEscape(text, start, EscapedQuote) || IsEscape(text, start, EscapedApostrophe) ? EscapedQuote.Length : 0,
-            '&' when encoded => Math.Max(ReferenceLength(text, start, '"'), ReferenceLength(text, start, '\'')),
+            '\\' when start + 1 < text.Length && text[start + 1] is '"' or '\'' => 2,
+            '\\' when IsEscape(text, start, EscapedQuote) || IsEscape(text, start, EscapedApostrophe) => EscapedQuote.Length,
+            '&' or '\\' when encoded => Math.Max(MarkupReferenceLength(text, start, '"'), MarkupReferenceLength(text, start, '\'')),
             _ => 0,
         };
     }
@@ -357,7 +360,7 @@ sealed class ValueDetectors
     static int StartTagEnd(string text, int i, bool encoded)
     {
         if (i >= text.Length) return -1;
-        if (encoded) return ReferenceLength(text, i, '>') is > 0 and var length ? i + length : -1;
+        if (encoded) return MarkupReferenceLength(text, i, '>') is > 0 and var length ? i + length : -1;
         if (text[i] == '>') return i + 1;
         return IsEscape(text, i, EscapedGreaterThan) ? i + EscapedGreaterThan.Length : -1;
     }
@@ -382,8 +385,10 @@ sealed class ValueDetectors
             if (slash > contentStart && text[slash - 1] == '\\') slash--;
             if (encoded)
             {
-                var amp = text.LastIndexOf('&', slash - 1, Math.Min(slash - contentStart, LongestReference));
-                if (amp >= contentStart && ReferenceLength(text, amp, '<') == slash - amp) return amp;
+                // The reference ends right before the slash: its '&' (or the JSON escape of it) is the last one before.
+                var window = Math.Min(slash - contentStart, LongestReference + EscapedAmpersand.Length - 1);
+                var amp = text.AsSpan(slash - window, window).LastIndexOfAny('&', '\\');
+                if (amp >= 0 && MarkupReferenceLength(text, slash - window + amp, '<') == window - amp) return slash - window + amp;
                 continue;
             }
             if (slash > contentStart && text[slash - 1] == '<') return slash - 1;
@@ -392,15 +397,25 @@ sealed class ValueDetectors
         }
     }
 
-    /// <summary>Whether the text holds an HTML or XML character reference to <paramref name="value"/> (see <see cref="ReferenceLength"/>).</summary>
+    /// <summary>Whether the text holds an HTML or XML character reference to <paramref name="value"/> (see <see cref="MarkupReferenceLength"/>).</summary>
     static bool HoldsReference(string text, char value)
     {
-        for (var amp = text.IndexOf('&'); amp >= 0; amp = text.IndexOf('&', amp + 1))
+        for (var at = 0; at < text.Length; at++)
         {
-            if (ReferenceLength(text, amp, value) > 0) return true;
+            var found = text.AsSpan(at).IndexOfAny('&', '\\');
+            if (found < 0) return false;
+            at += found;
+            if (MarkupReferenceLength(text, at, value) > 0) return true;
         }
         return false;
     }
+
+    /// <summary>
+    /// <see cref="ReferenceLength(string, int, char)"/> in a page's markup, whose <c>&amp;</c> may be escaped for a JSON
+    /// string as well (<c>\u0026lt;</c>): the length of the whole, escape included; else 0.
+    /// </summary>
+    static int MarkupReferenceLength(string text, int index, char value) =>
+        IsEscape(text, index, EscapedAmpersand) ? ReferenceLength(text, index, EscapedAmpersand.Length, value) : ReferenceLength(text, index, value);
 
     const string EscapedQuote = "\\u0022";
     const string EscapedApostrophe = "\\u0027";
@@ -662,18 +677,24 @@ sealed class ValueDetectors
     /// <c>&amp;quot;</c>, <c>&amp;apos;</c>, in any case) or its number, decimal or hexadecimal, of at most
     /// <see cref="LongestReference"/> characters (<c>&amp;#60;</c>, <c>&amp;#060;</c>, <c>&amp;#x3C;</c>); else 0.
     /// </summary>
-    static int ReferenceLength(string text, int index, char value)
+    static int ReferenceLength(string text, int index, char value) =>
+        index < text.Length && text[index] == '&' ? ReferenceLength(text, index, 1, value) : 0;
+
+    /// <summary><see cref="ReferenceLength(string, int, char)"/> after an <c>&amp;</c> written in <paramref name="ampersand"/> characters.</summary>
+    static int ReferenceLength(string text, int index, int ampersand, char value)
     {
-        if (index + 3 >= text.Length || text[index] != '&') return 0;
-        if (text[index + 1] != '#')
+        // What follows the '&': "lt;", "#60;", "#x3C;".
+        var body = index + ampersand;
+        if (body + 2 >= text.Length) return 0;
+        if (text[body] != '#')
         {
             var name = value switch { '&' => "amp;", '<' => "lt;", '>' => "gt;", '"' => "quot;", '\'' => "apos;", _ => null };
-            return name is not null && text.AsSpan(index + 1).StartsWith(name, StringComparison.OrdinalIgnoreCase) ? name.Length + 1 : 0;
+            return name is not null && text.AsSpan(body).StartsWith(name, StringComparison.OrdinalIgnoreCase) ? ampersand + name.Length : 0;
         }
-        var hex = text[index + 2] is 'x' or 'X';
-        var first = index + (hex ? 3 : 2);
+        var hex = text[body + 1] is 'x' or 'X';
+        var first = body + (hex ? 2 : 1);
         var number = 0;
-        for (var i = first; i < text.Length && i - index < LongestReference; i++)
+        for (var i = first; i < text.Length && i - body < LongestReference - 1; i++)
         {
             var c = text[i];
             if (c == ';') return i > first && number == value ? i + 1 - index : 0;

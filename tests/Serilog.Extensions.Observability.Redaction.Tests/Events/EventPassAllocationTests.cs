@@ -150,22 +150,27 @@ public class EventPassAllocationTests
     public void ReadingAPageWithNothingToMaskAllocatesNothingWhicheverWayItIsWritten()
     {
         // DetectEmbeddedCredentials reads form fields in markup written with '<', with "\u003C" (a page in a JSON string)
-        // or with character references ("&lt;", "&#34;", an HTML-encoded page), a textarea's content too, and prose with
-        // references but no markup. A page with nothing to mask allocates nothing, whichever way it is written.
+        // or with character references ("&lt;", "&#34;", an HTML-encoded page; "\u0026lt;" in a JSON string), a textarea's
+        // content too, and prose with references but no markup. A page with nothing to mask allocates nothing, whichever
+        // way it is written.
         var detectors = RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true }).Detectors!;
-        const string markup = "<form><input name=\"q\" value=\"search term\"><textarea name=\"note\">hi</textarea></form>";
+        const string markup =
+            "<form><input name=\"q\" value=\"search term\"><textarea name=\"note\">hi</textarea><input name=\"q\" name=\"s\" value=\"a\" value=\"b\"></form>";
         const string escaped =
             "{\"html\":\"\\u003Cinput name=\\u0022q\\u0022 value=\\u0022search term\\u0022\\u003E\\u003Ctextarea name=\\u0022note\\u0022\\u003Ehi\\u003C/textarea\\u003E\"}";
         const string encoded =
             "&lt;form&gt;&lt;input name=&quot;q&quot; value=&#34;search term&#34;&gt;&lt;textarea name=&#x22;note&#x22;&gt;hi&lt;/textarea&gt;&lt;/form&gt;";
+        const string escapedEncoded =
+            "{\"html\":\"\\u0026lt;input name=\\u0026quot;q\\u0026quot; value=\\u0026#34;search term\\u0026#34;\\u0026gt;\\u0026lt;textarea name=\\u0026quot;note\\u0026quot;\\u0026gt;hi\\u0026lt;/textarea\\u0026gt;\"}";
+        const string upperCased = "&#0060;input NAME=&QUOT;q&QUOT; VALUE=&#x0022;term&#x0022;&#x003E;&LT;TEXTAREA NAME=note&GT;hi&LT;/TEXTAREA&GT;";
         const string prose = "Tom &amp; Jerry &lt;3 &#60; &#x3C; &quot;quoted&quot; a=1";
         var found = 0;
         long Reading(string text) => AllocatedBy(() => found += detectors.RedactEmbeddedCredentials(text) is null ? 0 : 1, 1000);
-        var allocated = (Reading(markup), Reading(escaped), Reading(encoded), Reading(prose));
+        var allocated = (Reading(markup), Reading(escaped), Reading(encoded), Reading(escapedEncoded), Reading(upperCased), Reading(prose));
         Assert.Multiple(() =>
         {
             Assert.That(found, Is.EqualTo(0));
-            Assert.That(allocated, Is.EqualTo((0L, 0L, 0L, 0L)));
+            Assert.That(allocated, Is.EqualTo((0L, 0L, 0L, 0L, 0L, 0L)));
         });
     }
 

@@ -90,6 +90,8 @@ public class FormPostLeakTests
     [TestCase("&lt;input name=")]
     [TestCase("x=1 &lt;")]
     [TestCase("x=1 &#60")]
+    [TestCase("{\"html\":\"Tom \\u0026amp; Jerry \\u0026lt;3 \\u0026lt;input name=\\u0026quot;q\\u0026quot; value=\\u0026quot;x\\u0026quot;\\u0026gt;\"}")]
+    [TestCase("{\"path\":\"C:\\\\u0026lt;dir\\u0026gt;\\u0026\"}")]
     public void OrdinaryMarkupKeepsItsValues(string markup)
     {
         var written = Log(markup);
@@ -167,6 +169,10 @@ public class FormPostLeakTests
     [TestCase("&lt;input name=code value=ee-code-5&gt;&lt;input name=q&gt;", "value=" + Mask + "&gt;&lt;input name=q&gt;")]
     [TestCase("&#x3C;meta name=&#x22;csrf-token&#x22; content=&#x22;ee-csrf-6&#x22;&#x3E;", "content=&#x22;" + Mask + "&#x22;&#x3E;")]
     [TestCase("&lt;textarea name=&quot;password&quot;&gt;ee-pw-7&lt;/textarea&gt;", "&gt;" + Mask + "&lt;/textarea&gt;")]
+    // References in capitals, with leading zeros, and a value before the name.
+    [TestCase("&LT;INPUT NAME=&QUOT;code&QUOT; VALUE=&QUOT;ee-code-11&QUOT;&GT;", "VALUE=&QUOT;" + Mask + "&QUOT;&GT;")]
+    [TestCase("&#0060;input name=&#0034;code&#0034; value=&#x0022;ee-code-12&#x0022;&#x003e;", "value=&#x0022;" + Mask + "&#x0022;&#x003e;")]
+    [TestCase("&lt;input value=&quot;ee-state-13&quot; type=&quot;hidden&quot; name=&quot;state&quot;&gt;", "value=&quot;" + Mask + "&quot; type=")]
     // In markup written as it is, a reference is part of a value, not its end: value=p&gt;ss is "p>ss", and a textarea
     // holding an encoded end tag has not ended.
     [TestCase("<input name=password value=ee-p&gt;ss-8 type=password>", "value=" + Mask + " type=password>")]
@@ -178,6 +184,24 @@ public class FormPostLeakTests
 
         Assert.That(written, Does.Not.Contain("ee-"));
         Assert.That(written, Does.Contain(expected.Replace("\"", "\\\"")));
+    }
+
+    // An HTML-encoded page in a JSON string written by System.Text.Json's default encoder, which escapes the references'
+    // '&' too (\u0026lt;, \u0026quot;): an API's error response quoting the page it was sent.
+    [TestCase("{\"html\":\"\\u0026lt;input name=\\u0026quot;code\\u0026quot; value=\\u0026quot;je-code-1\\u0026quot;\\u0026gt;\"}",
+        "name=\\u0026quot;code\\u0026quot; value=\\u0026quot;" + Mask + "\\u0026quot;\\u0026gt;")]
+    [TestCase("{\"html\":\"\\u0026#60;input value=\\u0026#34;je-state-2\\u0026#34; name=\\u0026#34;state\\u0026#34;/\\u0026#62;\"}",
+        "value=\\u0026#34;" + Mask + "\\u0026#34; name=")]
+    [TestCase("{\"html\":\"\\u0026lt;input name=code value=je-code-3\\u0026gt;\\u0026lt;input name=q value=kept\\u0026gt;\"}",
+        "value=" + Mask + "\\u0026gt;\\u0026lt;input name=q value=kept\\u0026gt;")]
+    [TestCase("{\"html\":\"\\u0026lt;textarea name=\\u0026quot;password\\u0026quot;\\u0026gt;je-pw-4\\u0026lt;/textarea\\u0026gt;\\u0026lt;p\\u0026gt;\"}",
+        "\\u0026gt;" + Mask + "\\u0026lt;/textarea\\u0026gt;\\u0026lt;p\\u0026gt;")]
+    public void AnHtmlEncodedFieldInAJsonStringIsMasked(string json, string expected)
+    {
+        var written = Log(json);
+
+        Assert.That(written, Does.Not.Contain("je-"));
+        Assert.That(written, Does.Contain(expected.Replace("\\", "\\\\").Replace("\"", "\\\"")));
     }
 
     // Browsers use the first of an attribute written twice and a server the first or the last: a log masks every value
