@@ -137,6 +137,75 @@ public class KeyMatcherTests
     }
 
     [Test]
+    public void KeysReadOutOfTextGetTheirOwnAnswerWhileManyThreadsReplaceEachOthersSlots()
+    {
+        // Emitters on many threads read distinct keys out of their texts at once: far more names than slots, so each
+        // slot is replaced under the readers' feet. An answer is always the rules' for the key asked, never a
+        // neighbour's (a name compared with one entry and answered from another).
+        var matcher = new KeyMatcher(KeyRules.Default, Array.Empty<string>(), Array.Empty<string>());
+        var keys = Enumerable.Range(0, 8 * KeyMatcher.TextNameSlots)
+            .Select(i => i % 2 == 0 ? $"field{i}_note" : $"field{i}_secret").ToArray();
+        var texts = keys.Select(k => "x " + k + "=1").ToArray();
+        var expected = keys.Select(k => Defaults.IsSensitive(k)).ToArray();
+        Assert.That(expected.Count(e => e), Is.EqualTo(keys.Length / 2));
+        var wrong = 0;
+        var answered = 0;
+        var threads = Enumerable.Range(0, 4).Select(t => new Thread(() =>
+        {
+            for (var pass = 0; pass < 50; pass++)
+            {
+                for (var n = 0; n < keys.Length; n++)
+                {
+                    // Each thread walks the keys from its own place, so the same slot holds another name for each.
+                    var k = (n + t * 97) % keys.Length;
+                    if (matcher.IsSensitiveTextKey(texts[k].AsSpan(2, keys[k].Length)) != expected[k]) Interlocked.Increment(ref wrong);
+                    Interlocked.Increment(ref answered);
+                }
+            }
+        })).ToArray();
+        foreach (var thread in threads) thread.Start();
+        var finished = threads.All(thread => thread.Join(TimeSpan.FromSeconds(60)));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(finished, Is.True, "the readers did not finish");
+            Assert.That(answered, Is.EqualTo(4 * 50 * keys.Length));
+            Assert.That(wrong, Is.EqualTo(0));
+        });
+    }
+
+    [Test]
+    public void AKeyReadOutOfTextWhereItStandsKeepsTheConfiguredAdditionsAndExclusions()
+    {
+        // The memo answers a span from the same rules as a string: added and excluded keys, the rules' query parameters
+        // unless excluded, and keys too long to be kept, asked twice (decided, then answered from the memo).
+        var matcher = new KeyMatcher(KeyRules.Default, new[] { "badge_code", "*_iban" }, new[] { "token", "state" });
+        var longSafe = new string('k', KeyMatcher.MaximumTextNameLength + 1) + "_note";
+        var longSecret = new string('k', KeyMatcher.MaximumTextNameLength + 1) + "_password";
+        (string Key, bool Text, bool Query)[] cases =
+        {
+            ("BadgeCode", true, true), ("customer_iban", true, true), ("Token", false, false), ("access_token", true, true),
+            ("code", false, true), ("state", false, false), ("badge_code_hint", false, false),
+            (longSafe, false, false), (longSecret, true, true),
+        };
+        var wrong = new List<string>();
+        for (var pass = 0; pass < 2; pass++)
+        {
+            foreach (var (key, text, query) in cases)
+            {
+                var written = "?" + key + "=1";
+                if (matcher.IsSensitiveTextKey(written.AsSpan(1, key.Length)) != text) wrong.Add($"text {key} pass {pass}");
+                if (matcher.IsSensitiveQueryKey(written.AsSpan(1, key.Length)) != query) wrong.Add($"query {key} pass {pass}");
+            }
+        }
+        Assert.Multiple(() =>
+        {
+            Assert.That(wrong, Is.Empty);
+            Assert.That(matcher.RetainedTextNameCharacters, Is.LessThanOrEqualTo(KeyMatcher.TextNameSlots * KeyMatcher.MaximumTextNameLength));
+        });
+    }
+
+    [Test]
     public void TheCasesFileCoversTheIssuesLists()
     {
         var keys = Cases.Keys().Select(k => k.Key).ToHashSet();
