@@ -342,6 +342,10 @@ public class SqlParameterLeakTests
     [TestCase("SELECT t.*FROM (SELECT \"Id\", \"ApiKey\" FROM \"Users\") AS t(id, k) WHERE t.k = @p0 AND t.id = @p1")]
     [TestCase("WITH t(k) AS (SELECT \"ApiKey\"FROM \"Users\") SELECT * FROM t WHERE k = @p0 AND \"Name\" = @p1")]
     [TestCase("SELECT * FROM(SELECT \"Id\", \"ApiKey\" FROM \"Users\")AS t(id, k) WHERE t.k = @p0 AND t.id = @p1")]
+    // A star inside an item is no column list (COUNT(*), a product, a comment's end), however it touches its neighbours.
+    [TestCase("SELECT * FROM (SELECT COUNT(*)n, \"ApiKey\" FROM \"Users\" GROUP BY \"ApiKey\") AS t(c, k) WHERE t.k = @p0 AND t.c = @p1")]
+    [TestCase("SELECT * FROM (SELECT \"Id\"*2, price*qty, \"ApiKey\"::text FROM \"Users\") AS t(id, p, k) WHERE t.k = @p0 AND t.id = @p1")]
+    [TestCase("SELECT * FROM (SELECT /* a *//**/\"Id\", x.y*z /* b */, \"ApiKey\" FROM \"Users\") AS t(id, n, k) WHERE t.k = @p0 AND t.id = @p1")]
     public void AValueComparedWithASensitiveColumnRenamedByPositionIsMasked(string sql)
     {
         var text = Log("@p0='key-secret-1' (Size = 12), @p1='42'", sql);
@@ -389,6 +393,8 @@ public class SqlParameterLeakTests
         "AND \"Name\" = @p0 AND \"Id\" = @p1")]
     [TestCase("SELECT t.n FROM (SELECT \"Name\" AS n, \"Id\" AS id, max(\"ApiKey\") OVER (PARTITION BY \"Id\") AS m FROM \"Users\") AS t WHERE t.n = @p0 AND t.id = @p1")]
     [TestCase("INSERT INTO \"Users\" (\"Name\", \"Email\") VALUES (@p0, @p1) RETURNING \"Id\", \"ApiKey\";")]
+    [TestCase("SELECT * FROM (SELECT COUNT(*)n, \"Name\", \"ApiKey\" FROM \"Users\" GROUP BY \"Name\", \"ApiKey\") AS t(c, n, k) WHERE t.n = @p0 AND t.c = @p1")]
+    [TestCase("SELECT * FROM (SELECT \"Id\"*2, price*qty::numeric, \"ApiKey\" FROM \"Users\") AS t(id, p, k) WHERE t.p = @p0 AND t.id = @p1")]
     public void ANameGivenByPositionToAPlainColumnBesideASecretIsKept(string sql)
     {
         var text = Log("@p0='ann', @p1='42'", sql);
