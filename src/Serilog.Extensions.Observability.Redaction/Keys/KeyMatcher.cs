@@ -107,8 +107,11 @@ sealed class KeyMatcher
 
     internal const int TextNameSlots = 128;
 
-    /// <summary>Longer keys read out of text are decided every time and never kept.</summary>
-    internal const int MaximumTextNameLength = 64;
+    /// <summary>
+    /// Longer keys read out of text are decided every time and never kept; as long as the longest key the cache of property
+    /// names keeps, so that a form field's name built from its controls' path (ASP.NET Web Forms') is kept too: 32 KB at most.
+    /// </summary>
+    internal const int MaximumTextNameLength = MaximumCachedKeyLength;
 
     /// <summary>Keys read out of text, by <see cref="TextNameSlotOf"/>, with the rules' answer: immutable entries replaced whole.</summary>
     readonly Entry?[] _textNames = new Entry?[TextNameSlots];
