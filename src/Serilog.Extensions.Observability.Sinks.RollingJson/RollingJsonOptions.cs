@@ -1,3 +1,4 @@
+using System.Buffers;
 using Serilog.Core;
 using Serilog.Events;
 using Serilog.Formatting;
@@ -156,6 +157,9 @@ public sealed class RollingJsonOptions
     /// it, or turn it off to hold events in the queue.
     /// </summary>
     internal int CallerFormatBacklog { get; set; } = 1024;
+
+    /// <summary>The pool the writer's batch buffer comes from: the shared one (tests give one that runs out of memory).</summary>
+    internal ArrayPool<byte>? BufferPool { get; set; }
 
     /// <summary>
     /// A copy of these options that can be changed without changing them (the formatter and the time provider are

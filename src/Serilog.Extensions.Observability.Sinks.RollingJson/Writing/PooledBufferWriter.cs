@@ -2,17 +2,19 @@ using System.Buffers;
 
 namespace Serilog.Extensions.Observability.Sinks.RollingJson.Writing;
 
-/// <summary>A growable byte buffer rented from <see cref="ArrayPool{T}"/>, reused batch after batch.</summary>
+/// <summary>A growable byte buffer rented from an <see cref="ArrayPool{T}"/> (the shared one), reused batch after batch.</summary>
 internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 {
     readonly int _initialCapacity;
+    readonly ArrayPool<byte> _pool;
     byte[] _buffer;
     int _written;
 
-    public PooledBufferWriter(int initialCapacity)
+    public PooledBufferWriter(int initialCapacity, ArrayPool<byte>? pool = null)
     {
         _initialCapacity = initialCapacity;
-        _buffer = ArrayPool<byte>.Shared.Rent(initialCapacity);
+        _pool = pool ?? ArrayPool<byte>.Shared;
+        _buffer = _pool.Rent(initialCapacity);
     }
 
     public int WrittenCount => _written;
@@ -49,24 +51,36 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         _written -= count;
     }
 
-    /// <summary>Empties the buffer; a buffer that one huge event grew far beyond its start size goes back to the pool.</summary>
+    /// <summary>
+    /// Empties the buffer; a buffer that one huge event grew far beyond its start size goes back to the pool. Never
+    /// throws: the writer clears after counting a batch written, and in its handling of a fault.
+    /// </summary>
     public void Clear()
     {
         _written = 0;
-        if (_buffer.Length > _initialCapacity * 8)
+        if (_buffer.Length <= _initialCapacity * 8) return;
+        byte[] smaller;
+        try
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = ArrayPool<byte>.Shared.Rent(_initialCapacity);
+            smaller = _pool.Rent(_initialCapacity);
         }
+        catch (OutOfMemoryException)
+        {
+            // Kept, whole and still ours, until a later clear finds the memory: returned first, it would be the pool's
+            // while this buffer still wrote into it, and returned again by the next clear.
+            return;
+        }
+        _pool.Return(_buffer);
+        _buffer = smaller;
     }
 
     void Ensure(int sizeHint)
     {
         if (sizeHint < 1) sizeHint = 256;
         if (_buffer.Length - _written >= sizeHint) return;
-        var next = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _written + sizeHint));
+        var next = _pool.Rent(Math.Max(_buffer.Length * 2, _written + sizeHint));
         _buffer.AsSpan(0, _written).CopyTo(next);
-        ArrayPool<byte>.Shared.Return(_buffer);
+        _pool.Return(_buffer);
         _buffer = next;
     }
 
@@ -75,6 +89,6 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         var buffer = _buffer;
         _buffer = Array.Empty<byte>();
         _written = 0;
-        if (buffer.Length > 0) ArrayPool<byte>.Shared.Return(buffer);
+        if (buffer.Length > 0) _pool.Return(buffer);
     }
 }

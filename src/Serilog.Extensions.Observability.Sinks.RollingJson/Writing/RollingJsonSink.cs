@@ -21,6 +21,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     const int Running = 0, Stopping = 1, Stopped = 2;
     const int BatchBytes = 256 * 1024;
 
+    /// <summary>The batch buffer's start size: a batch, and room for the event that ends it.</summary>
+    internal const int BatchBufferBytes = BatchBytes + 16 * 1024;
+
     /// <summary>How long the writer sleeps when idle, and how often it checks the file is still at its path.</summary>
     internal static TimeSpan FileCheckInterval = TimeSpan.FromSeconds(1);
 
@@ -62,7 +65,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     // very culture writes the bytes the writer would have. A caller's may differ: a request's, set by localization.
     CultureInfo? _writerCulture;
     readonly FormattedLinePool _lines = new();
-    readonly PooledBufferWriter _buffer = new(BatchBytes + 16 * 1024);
+    readonly PooledBufferWriter _buffer;
     readonly TimeProvider _time;
     readonly TimeZoneInfo _zone;
     readonly long? _fileSizeLimit;
@@ -195,6 +198,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         try
         {
             _queue = new BoundedEventQueue(options.QueueLimit);
+            _buffer = new PooledBufferWriter(BatchBufferBytes, options.BufferPool);
             // A polling writer is woken early only when a burst could fill the queue before its next look.
             _wakeThreshold = Math.Max(1, Math.Min(options.QueueLimit / 8, WakeThreshold));
             _pollInterval = options.PollInterval;

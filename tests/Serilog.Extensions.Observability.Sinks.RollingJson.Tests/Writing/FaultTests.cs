@@ -1006,6 +1006,33 @@ public class FaultTests
         Assert.That(ReportedCount(lines, @"writing resumed\.()$|writing resumed \((\d+) times|writing resumed (\d+) more time"), Is.EqualTo(flaps), string.Join("\n", lines));
     }
 
+    [Test]
+    public void ABatchWhoseBufferFindsNoMemoryAsItIsClearedIsCountedOnlyAsWrittenAndItsArrayReturnedOnce()
+    {
+        // One large event grows the batch buffer past eight times its start size, so once the batch is written the
+        // buffer is cleared to a smaller one, which finds no memory. Before the fix that clear returned the large array
+        // to the pool and then threw, after the batch was counted as written: the writer's catch-all counted it as dropped
+        // too (written + dropped above logged), and returned the array to the pool a second time, for two renters to share.
+        var pool = new RecordingArrayPool();
+        var path = Path.Combine(_folder!.Path, "app.json");
+        var sink = Create(path, o => o.BufferPool = pool);
+        pool.FailNextRents(RollingJsonSink.BatchBufferBytes, 1);
+        try
+        {
+            EmitAndWait(sink, Event(0, text: new string('m', 3_000_000)), Event(1));
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        Assert.That(pool.FailedRents, Is.EqualTo(1), "the premise: the smaller buffer found no memory");
+        Assert.That((sink.EventsWritten, sink.EventsDropped), Is.EqualTo((2L, 0L)));
+        Assert.That(LogFiles.Lines(path), Has.Count.EqualTo(2));
+        Assert.That(pool.DoubleReturns, Is.EqualTo(0), "An array went back to the pool twice.");
+        Assert.That(SelfLogLines("writer fault"), Is.Empty);
+    }
+
     /// <summary>A <see cref="RollingJsonDurability.Durable"/> sink at <paramref name="path"/> with no size limit.</summary>
     static RollingJsonSink CreateDurable(string path) => Create(path, o =>
     {
