@@ -303,6 +303,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// <summary>Test hook: runs instead of the fsync of a batch (<see cref="RollingJsonDurability.Durable"/>, or an event at <c>flushOnLevel</c>).</summary>
     internal Action<FileStream>? FlushToDiskForTests;
 
+    /// <summary>Test hook: runs after a batch's write (a hook that throws: a write that reports a failure after its bytes landed).</summary>
+    internal Action<FileStream>? AfterWriteForTests;
+
     /// <summary>Test hook: runs on the writer as it copies a line its caller formatted into the batch (a fault there: a copy that fails).</summary>
     internal Action? LineCopyForTests;
 
@@ -959,6 +962,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 try
                 {
                     file.Write(_buffer.WrittenSpan);
+                    AfterWriteForTests?.Invoke(file);
                 }
                 catch
                 {
@@ -1192,8 +1196,15 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         _lineEnds.RemoveRange(0, lines);
         for (var i = 0; i < _lineEnds.Count; i++) _lineEnds[i] -= kept;
         _buffered.Events -= lines;
-        // Events that failed to format are completed with the rest of the buffer, never ahead of those still in it.
-        Complete(lines);
+        // Events that failed to format are completed with the rest of the buffer, never ahead of those still in it: here
+        // when the write kept every line, as nothing is left to complete them with (a retry, or a drop, of no events).
+        var completed = lines;
+        if (_buffered.Events == 0)
+        {
+            completed += _failedBehindBuffered;
+            _failedBehindBuffered = 0;
+        }
+        Complete(completed);
     }
 
     /// <summary>

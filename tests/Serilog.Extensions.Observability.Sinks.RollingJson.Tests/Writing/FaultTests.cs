@@ -1033,6 +1033,47 @@ public class FaultTests
         Assert.That(SelfLogLines("writer fault"), Is.Empty);
     }
 
+    /// <summary>Writes <c>{"Seq":n}</c> lines, and throws for one sequence number.</summary>
+    sealed class FailingOnSeqFormatter(long failing) : Serilog.Formatting.ITextFormatter
+    {
+        public void Format(Serilog.Events.LogEvent logEvent, TextWriter output)
+        {
+            var seq = ((Serilog.Events.ScalarValue)logEvent.Properties["Seq"]).Value;
+            if (Equals(seq, failing)) throw new FormatException("cannot format this event, on purpose");
+            output.Write("{\"Seq\":" + seq + "}\n");
+        }
+    }
+
+    [Test]
+    public void AnEventThatFailedToFormatBehindLinesAFailedWriteKeptWholeIsCompletedWithThem()
+    {
+        // The second of three events fails to format: it is completed with the batch, never ahead of the events before it.
+        // The write then reports a failure though all of its bytes reached the file, so the cut write keeps, counts and
+        // completes every line, and the retries, which fail too, have nothing left to drop. Before the fix the event that
+        // failed to format was completed with neither, so WaitUntilWritten (and a process-end drain) waited for it, and for
+        // every later event, until its timeout.
+        var retryDelays = RollingJsonSink.RetryDelays;
+        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromMilliseconds(1) };
+        var path = Path.Combine(_folder!.Path, "app.json");
+        var sink = Create(path, o => o.Formatter = new FailingOnSeqFormatter(1));
+        sink.AfterWriteForTests = _ => throw new IOException("the write failed after its bytes landed, on purpose");
+        try
+        {
+            sink.PauseWriter();
+            for (var i = 0; i < 3; i++) sink.Emit(Event(i));
+            sink.ResumeWriter();
+            Assert.That(sink.WaitUntilWritten(TimeSpan.FromSeconds(10)), Is.True, "An accepted event was neither written nor counted as dropped.");
+        }
+        finally
+        {
+            sink.Dispose();
+            RollingJsonSink.RetryDelays = retryDelays;
+        }
+
+        Assert.That(LogFiles.Lines(path), Is.EqualTo(new[] { "{\"Seq\":0}", "{\"Seq\":2}" }));
+        Assert.That((sink.EventsWritten, sink.DroppedFormatError, sink.EventsDropped), Is.EqualTo((2L, 1L, 1L)));
+    }
+
     /// <summary>A <see cref="RollingJsonDurability.Durable"/> sink at <paramref name="path"/> with no size limit.</summary>
     static RollingJsonSink CreateDurable(string path) => Create(path, o =>
     {
