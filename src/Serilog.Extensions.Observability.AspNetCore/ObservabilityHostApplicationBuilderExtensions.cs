@@ -169,7 +169,7 @@ public static class ObservabilityHostApplicationBuilderExtensions
         CheckLevels(configuration, section);
         // Likewise the entries the reader would pass over with only a SelfLog line (a misspelt sink or enricher, a missing
         // argument), and a level switch argument naming no declared switch, which it refuses without naming the key.
-        SectionMethods.Check(section, readerAssemblies, name => SwitchRefused(section, name));
+        SectionMethods.Check(section, readerAssemblies, (name, alsoDeclared) => SwitchRefused(section, name, alsoDeclared));
 
         // A host another thread is still disposing may hold the files this call's logger is to write (see WaitForClosingHosts).
         LoggerLifetime.WaitForClosingHosts();
@@ -617,10 +617,12 @@ public static class ObservabilityHostApplicationBuilderExtensions
 
     /// <summary>
     /// What Serilog.Settings.Configuration throws looking up the level switch <paramref name="name"/> among those the
-    /// section declares (as it looks up a <c>"levelSwitch"</c> argument); null when it finds it.
+    /// section declares, and <paramref name="alsoDeclared"/> (a switch a logger inside an argument declares) when not
+    /// null (as it looks up a <c>"levelSwitch"</c> argument); null when it finds it.
     /// </summary>
-    static Exception? SwitchRefused(IConfigurationSection section, string name) =>
+    static Exception? SwitchRefused(IConfigurationSection section, string name, string? alsoDeclared) =>
         ReadLevels(section.GetSection("LevelSwitches").GetChildren().Select(s => KeyValuePair.Create(s.Path, s.Value))
+            .Concat(alsoDeclared is null ? [] : [KeyValuePair.Create(ConfigurationPath.Combine(section.Path, "LevelSwitches", alsoDeclared), (string?)null)])
             .Append(KeyValuePair.Create(ConfigurationPath.Combine(section.Path, "MinimumLevel", "ControlledBy"), (string?)name)));
 
     /// <summary>What Serilog.Settings.Configuration throws reading <paramref name="values"/> (keys and values of the section); null when it takes them.</summary>

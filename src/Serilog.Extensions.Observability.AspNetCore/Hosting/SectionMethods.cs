@@ -40,28 +40,50 @@ internal static class SectionMethods
 
     /// <summary>
     /// Throws <see cref="InvalidOperationException"/> naming the key of the first entry the reader would pass over, or of
-    /// a level switch argument that names no switch <paramref name="switchRefused"/> finds (it returns what the reader
-    /// throws for that name, null when the name is declared).
+    /// a level switch argument that names no switch <paramref name="switchRefused"/> finds: it returns what the reader
+    /// throws looking up the name among the section's <c>"LevelSwitches"</c> and, when not null, one more switch
+    /// declared under its second argument; null when it finds it.
     /// </summary>
-    public static void Check(IConfigurationSection section, Assembly[]? readerAssemblies, Func<string, Exception?> switchRefused)
+    public static void Check(IConfigurationSection section, Assembly[]? readerAssemblies, Func<string, string?, Exception?> switchRefused)
     {
         if (!Lists.Any(list => section.GetSection(list.Key).GetChildren().Any())) return;
         if (Methods.Find(section, readerAssemblies) is not { } methods) return;
-        CheckSection(section, methods, switchRefused, section.Path);
+        new Walk(methods, switchRefused, section.Path).Section(section);
     }
 
-    /// <summary>A section read as a whole logger's (the top one, or a <c>configureLogger</c> argument).</summary>
-    static void CheckSection(IConfigurationSection section, Methods methods, Func<string, Exception?>? switchRefused, string topPath)
+    /// <summary>
+    /// One check of the section, in the reader's order: a level switch a logger configured inside an argument declares
+    /// is declared by the reader when it builds that logger, for the entries it reads after it.
+    /// </summary>
+    sealed class Walk(Methods methods, Func<string, string?, Exception?> switchRefused, string topPath)
     {
-        // A logger configured inside an argument may declare switches of its own, which the check does not follow.
-        if (section.Path != topPath && section.GetSection("LevelSwitches").GetChildren().Any()) switchRefused = null;
-        foreach (var (key, receiver) in Lists)
-            CheckList(section.GetSection(key), receiver, methods, switchRefused, topPath);
-    }
+        /// <summary>The switch names the loggers read so far inside arguments declare, as given.</summary>
+        readonly List<string> _declaredInside = [];
 
-    static void CheckList(IConfigurationSection list, Type receiver, Methods methods, Func<string, Exception?>? switchRefused, string topPath)
-    {
-        foreach (var entry in list.GetChildren())
+        /// <summary>A section read as a whole logger's (the top one, or a <c>configureLogger</c> argument).</summary>
+        public void Section(IConfigurationSection section)
+        {
+            // As the reader does, a logger's own switches are declared before its lists are read (the top one's are
+            // those switchRefused looks through).
+            if (section.Path != topPath)
+                _declaredInside.AddRange(section.GetSection("LevelSwitches").GetChildren().Select(s => s.Key));
+            foreach (var (key, receiver) in Lists)
+                List(section.GetSection(key), receiver);
+        }
+
+        public void List(IConfigurationSection list, Type receiver)
+        {
+            var entries = list.GetChildren().ToArray();
+            // The reader's order: the plain names, then the entries with a "Name"; those of one name together, in the
+            // order each name first comes (it groups them by name to call them).
+            var inReaderOrder = entries.Where(e => e.Value is not null).Concat(entries.Where(e => e.Value is null))
+                .GroupBy(e => e.Value ?? e.GetSection(NameKey).Value ?? "", StringComparer.Ordinal)
+                .SelectMany(group => group);
+            foreach (var entry in inReaderOrder)
+                Entry(entry, receiver);
+        }
+
+        void Entry(IConfigurationSection entry, Type receiver)
         {
             // As the reader reads an entry: a plain value is a name with no arguments; otherwise its "Name" (an entry
             // without one is the reader's own exception, which names its key).
@@ -78,10 +100,10 @@ internal static class SectionMethods
                 (name, args) = (nameKey.Value, entry.GetSection(ArgsKey).GetChildren().ToArray());
             }
             // A sink named "" is an entry switched off (see SerilogSinksView): the reader passes over it as such.
-            if (string.IsNullOrEmpty(name)) continue;
+            if (string.IsNullOrEmpty(name)) return;
 
             var candidates = methods.For(receiver);
-            if (candidates is null) continue;
+            if (candidates is null) return;
             var named = candidates.Where(m => m.Name == name).ToArray();
             if (named.Length == 0)
             {
@@ -111,33 +133,47 @@ internal static class SectionMethods
                     $"({(given.Length == 0 ? "none" : string.Join(", ", given))}), so the reader would leave the entry out.");
             }
 
-            foreach (var parameter in selected.GetParameters().Skip(1))
-            {
-                if (args.FirstOrDefault(a => string.Equals(a.Key, parameter.Name, StringComparison.OrdinalIgnoreCase)) is not { } argument) continue;
-                CheckArgument(argument, parameter.ParameterType, methods, switchRefused, topPath);
-            }
+            var parameters = selected.GetParameters().Skip(1)
+                .Select(p => (Type: p.ParameterType, Argument: args.FirstOrDefault(a => string.Equals(a.Key, p.Name, StringComparison.OrdinalIgnoreCase))))
+                .Where(p => p.Argument is not null)
+                .ToArray();
+            // The reader converts every argument before it calls the method, which reads the lists of its arguments.
+            foreach (var (type, argument) in parameters)
+                if (type == typeof(LoggingLevelSwitch)) LevelSwitch(argument!);
+            foreach (var (type, argument) in parameters)
+                if (type != typeof(LoggingLevelSwitch)) Nested(argument!, type);
         }
-    }
 
-    static void CheckArgument(IConfigurationSection argument, Type type, Methods methods, Func<string, Exception?>? switchRefused, string topPath)
-    {
-        if (type == typeof(LoggingLevelSwitch))
+        void LevelSwitch(IConfigurationSection argument)
         {
-            if (switchRefused is not null && argument.Value is { Length: > 0 } switchName && switchRefused(switchName) is { } refused)
-            {
-                throw new InvalidOperationException(
-                    $"The \"{argument.Path}\" setting must be the name of a switch declared in \"{topPath}:LevelSwitches\" (\"$name\"); " +
-                    $"it is '{switchName}'.", refused);
-            }
-            return;
+            if (argument.Value is not { Length: > 0 } given) return;
+            // The reader expands environment variables in an argument's text before it looks the switch up.
+            var switchName = Environment.ExpandEnvironmentVariables(given);
+            if (Refused(switchName) is not { } refused) return;
+            throw new InvalidOperationException(
+                $"The \"{argument.Path}\" setting must be the name of a switch declared in \"{topPath}:LevelSwitches\" (\"$name\"); " +
+                $"it is '{given}'{(switchName == given ? "" : $" ('{switchName}')")}.", refused);
         }
-        // The argument types the reader builds from a section of entries (a plain value is converted otherwise).
-        if (argument.Value is not null || !type.IsGenericType || type.GetGenericTypeDefinition() != typeof(Action<>)) return;
-        var configured = type.GenericTypeArguments[0];
-        if (configured == typeof(LoggerConfiguration))
-            CheckSection(argument, methods, switchRefused, topPath);
-        else if (configured == typeof(LoggerSinkConfiguration) || configured == typeof(LoggerEnrichmentConfiguration))
-            CheckList(argument, configured, methods, switchRefused, topPath);
+
+        /// <summary>What the reader throws looking up the name, among the top logger's switches and those declared so far.</summary>
+        Exception? Refused(string switchName)
+        {
+            if (switchRefused(switchName, null) is not { } refused) return null;
+            foreach (var declared in _declaredInside)
+                if (switchRefused(switchName, declared) is null) return null;
+            return refused;
+        }
+
+        void Nested(IConfigurationSection argument, Type type)
+        {
+            // The argument types the reader builds from a section of entries (a plain value is converted otherwise).
+            if (argument.Value is not null || !type.IsGenericType || type.GetGenericTypeDefinition() != typeof(Action<>)) return;
+            var configured = type.GenericTypeArguments[0];
+            if (configured == typeof(LoggerConfiguration))
+                Section(argument);
+            else if (configured == typeof(LoggerSinkConfiguration) || configured == typeof(LoggerEnrichmentConfiguration))
+                List(argument, configured);
+        }
     }
 
     static bool IsImplicit(ParameterInfo parameter) => parameter.HasDefaultValue || parameter.ParameterType == typeof(IConfiguration);

@@ -116,6 +116,50 @@ public class SectionMethodEntriesTests
         Assert.That(ex.InnerException!.Message, Does.Contain("\"$missing\""), "what Serilog.Settings.Configuration threw");
     }
 
+    [TestCase("$app", null)]
+    [TestCase("$missing", "$missing")]
+    public void ALevelSwitchArgumentIsLookedUpWithItsEnvironmentVariablesExpandedAsTheReaderDoes(string variableValue, string? refused)
+    {
+        var variable = "OBSERVABILITY_TEST_SWITCH_" + Guid.NewGuid().ToString("N");
+        Environment.SetEnvironmentVariable(variable, variableValue);
+        try
+        {
+            var builder = BuilderWith($$"""{ "LevelSwitches": { "$app": "Debug" }, "WriteTo": [ { "Name": "Console", "Args": { "levelSwitch": "%{{variable}}%" } } ] }""");
+
+            if (refused is null)
+            {
+                Assert.That(() => ReaderAloneSays(builder.Configuration), Throws.Nothing, "the reader takes the section");
+                Assert.DoesNotThrow(() => builder.AddObservability());
+            }
+            else
+            {
+                var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability());
+                Assert.That(ex!.Message, Is.EqualTo("The \"Serilog:WriteTo:0:Args:levelSwitch\" setting must be the name of a switch declared in " +
+                    $"\"Serilog:LevelSwitches\" (\"$name\"); it is '%{variable}%' ('{refused}').") );
+            }
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(variable, null);
+        }
+    }
+
+    [TestCase("""{ "WriteTo": [ { "Name": "Console", "Args": { "levelSwitch": "$sub" } }, { "Name": "Logger", "Args": { "configureLogger": { "LevelSwitches": { "$sub": "Debug" } } } } ] }""")]
+    [TestCase("""{ "WriteTo": [ { "Name": "Logger", "Args": { "levelSwitch": "$sub", "configureLogger": { "LevelSwitches": { "$sub": "Debug" } } } } ] }""")]
+    [TestCase("""{ "AuditTo": [ { "Name": "Logger", "Args": { "configureLogger": { "LevelSwitches": { "$sub": "Debug" } } } } ], "Enrich": [ { "Name": "AtLevel", "Args": { "levelSwitch": "$sub", "configureEnricher": [ "FromLogContext" ] } } ] }""")]
+    public void ALevelSwitchASubLoggerDeclaresOnlyAfterTheEntryReadingItIsRefused(string serilogSection)
+    {
+        // The reader declares a sub-logger's switches when it builds that logger: after the arguments of its own entry,
+        // and after the entries it reads before it (those of a name that comes first, a list read earlier).
+        var builder = BuilderWith(serilogSection);
+        Assert.That(() => ReaderAloneSays(builder.Configuration), Throws.InvalidOperationException.With.Message.Contain("\"$sub\""),
+            "the reader refuses it");
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability());
+
+        Assert.That(ex!.Message, Does.EndWith("setting must be the name of a switch declared in \"Serilog:LevelSwitches\" (\"$name\"); it is '$sub'."));
+    }
+
     [Test]
     public void InASingleFileAppASinkOfAnAssemblyUsingDoesNotListIsNone()
     {
@@ -167,6 +211,10 @@ public class SectionMethodEntriesTests
         """{ "LevelSwitches": { "$app": "Debug", "ops": "Warning" }, "WriteTo": [ { "Name": "Console", "Args": { "levelSwitch": "$app" } }, { "Name": "Console", "Args": { "levelSwitch": "$ops" } } ] }""",
         // A sink named "" (an entry switched off, as a later source's empty "Name" does).
         """{ "WriteTo": [ { "Name": "" }, "Console" ] }""",
+        // A level switch a sub-logger declares: the reader declares it when it builds that logger, for the entries it
+        // reads after it (those of the same name first, in their order, then the next name's).
+        """{ "WriteTo": [ { "Name": "Logger", "Args": { "configureLogger": { "LevelSwitches": { "$sub": "Debug" }, "WriteTo": [ "Console" ] } } }, { "Name": "Console", "Args": { "levelSwitch": "$sub" } } ] }""",
+        """{ "WriteTo": [ { "Name": "Logger", "Args": { "configureLogger": { "LevelSwitches": { "a": "Debug" }, "WriteTo": [ "Console" ] } } }, { "Name": "Console", "Args": { "levelSwitch": "$b" } }, { "Name": "Logger", "Args": { "configureLogger": { "LevelSwitches": { "b": "Debug" }, "WriteTo": [ { "Name": "Console", "Args": { "levelSwitch": "$a" } } ] } } } ] }""",
     ];
 
     [TestCaseSource(nameof(AcceptedSections))]
