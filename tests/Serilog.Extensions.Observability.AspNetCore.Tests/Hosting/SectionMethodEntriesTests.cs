@@ -211,6 +211,11 @@ public class SectionMethodEntriesTests
         """{ "LevelSwitches": { "$app": "Debug", "ops": "Warning" }, "WriteTo": [ { "Name": "Console", "Args": { "levelSwitch": "$app" } }, { "Name": "Console", "Args": { "levelSwitch": "$ops" } } ] }""",
         // A sink named "" (an entry switched off, as a later source's empty "Name" does).
         """{ "WriteTo": [ { "Name": "" }, "Console" ] }""",
+        // An enricher of a referenced package nothing has loaded yet, found by the reader by its name.
+        """{ "Enrich": [ "WithCorrelationId" ] }""",
+        // "Args" empty, or a plain value (no arguments), and Async's "configure" as an object.
+        """{ "WriteTo": [ { "Name": "Console", "Args": {} }, { "Name": "Console", "Args": "none" } ] }""",
+        """{ "WriteTo": { "Background": { "Name": "Async", "Args": { "configure": { "Screen": { "Name": "Console" } } } } } }""",
         // A level switch a sub-logger declares: the reader declares it when it builds that logger, for the entries it
         // reads after it (those of the same name first, in their order, then the next name's).
         """{ "WriteTo": [ { "Name": "Logger", "Args": { "configureLogger": { "LevelSwitches": { "$sub": "Debug" }, "WriteTo": [ "Console" ] } } }, { "Name": "Console", "Args": { "levelSwitch": "$sub" } } ] }""",
