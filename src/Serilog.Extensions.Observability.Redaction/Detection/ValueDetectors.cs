@@ -425,8 +425,18 @@ sealed class ValueDetectors
     static bool IsEscape(string text, int index, string escape) =>
         index < text.Length && text[index] == '\\' && text.AsSpan(index).StartsWith(escape, StringComparison.OrdinalIgnoreCase);
 
-    // '@' starts the event attributes Alpine.js and Vue leave in a served page (@change); ':' their bindings (:value).
-    static bool IsAttributeNameChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or ':' or '.' or '@';
+    /// <summary>
+    /// Whether <paramref name="c"/> may be part of a tag's or an attribute's name. HTML's tokenizer ends a name only at white
+    /// space, <c>/</c>, <c>&gt;</c> and (an attribute's) <c>=</c>, and takes quotes and <c>&lt;</c> into it as an error, so a
+    /// page that a template framework serves or renders on the server holds Angular's <c>[disabled]</c>, <c>*ngIf</c>,
+    /// <c>#ref</c> and <c>(click)</c>, Vue's <c>:value</c> and <c>@click.prevent</c>, Lit's <c>?disabled</c> or Svelte's
+    /// <c>on:input|preventDefault={h}</c> beside a field's name. Quotes and <c>&lt;</c> end it here, as no page writes
+    /// them in a name; so do <c>&amp;</c> and <c>\</c>, which begin the character reference or JSON escape that stands
+    /// for a quote or the element's end in an encoded page (<c>&amp;quot;</c>, <c>\u0022</c>, <c>\"</c>) and no name in
+    /// a page: <c>a &lt;b &amp;&amp; c</c> is prose, not an element.
+    /// </summary>
+    static bool IsAttributeNameChar(char c) =>
+        !char.IsWhiteSpace(c) && c is not ('/' or '>' or '=' or '"' or '\'' or '<' or '&' or '\\') && !char.IsControl(c);
 
     /// <summary>Most words a <c>key=value</c> key is read back over (<c>Shared Access Key=</c>).</summary>
     const int MaximumKeyWords = 3;

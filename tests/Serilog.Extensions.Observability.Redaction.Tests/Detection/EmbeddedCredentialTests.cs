@@ -216,6 +216,11 @@ public class EmbeddedCredentialTests
     [TestCase("<textarea name=password>")]
     [TestCase("&lt;textarea name=password&gt; &lt;/textarea&gt;")]
     [TestCase("<input name=password name=password value=x ")]
+    // Template attributes, whose names hold brackets, parentheses, '*', '#', '?', '|' and braces.
+    [TestCase("<input [disabled]=x (click)=y #ref *ngIf ?hidden on:input|once={h} name=code ")]
+    [TestCase("<input (click)=\"")]
+    [TestCase("&lt;a (b)=&quot;")]
+    [TestCase("<textarea [rows]=3 name=password>")]
     public void TextWithManyFormElementsIsReadInOnePass(string piece)
     {
         // Every element opened is read to its end, and a textarea's content to its end tag: reading again from each

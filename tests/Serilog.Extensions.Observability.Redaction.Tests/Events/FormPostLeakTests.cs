@@ -75,6 +75,7 @@ public class FormPostLeakTests
     [TestCase("<select name=\"state\"><option value=\"CA\">California</option></select>")]
     [TestCase("<input data-name=\"code\" value=\"42\"> <input name=\"username\" value=\"ann\">")]
     [TestCase("if (a <b && name=\"code\") value=\"x\"")]
+    [TestCase("<input [disabled]=\"busy\" (click)=\"go()\" name=\"q\" value=\"search term\"> a <b && c")]
     [TestCase("{\"html\":\"\\u003Cinput name=\\u0022q\\u0022 value=\\u0022search term\\u0022\\u003E\\u003Cmeta name=\\u0022viewport\\u0022 content=\\u0022width=device-width\\u0022\\u003E\"}")]
     [TestCase("{\"expr\":\"a \\u003cb \\u0026\\u0026 c\", \"n\":\"x=1\\u003c\"}")]
     // Markup cut short anywhere (an escaped element ending in "name=", "value=\\", a lone "<") is read to its end.
@@ -218,6 +219,33 @@ public class FormPostLeakTests
 
         Assert.That(written, Does.Not.Contain("dv-"));
         Assert.That(written, Does.Contain(expected.Replace("\"", "\\\"")));
+    }
+
+    // An attribute's name is any run of characters but white space, quotes, '/', '>' and '=' (HTML's tokenizer), so a
+    // page a template framework serves or renders on the server keeps its binding and event attributes around the
+    // field's name and value: Angular's [disabled], *ngIf, #ref, (click) and [(ngModel)], Vue's :class, v-bind:, v-model
+    // and @click.prevent, Alpine's x-on:, Lit's ?disabled, Svelte's on:input|preventDefault={...}.
+    [TestCase("<input [disabled]=\"busy\" name=\"password\" value=\"tp-pw-1\">", "name=\"password\" value=\"" + Mask + "\">")]
+    [TestCase("<input *ngIf=\"show\" type=\"hidden\" name=\"code\" value=\"tp-code-2\">", "name=\"code\" value=\"" + Mask + "\">")]
+    [TestCase("<input #codeField type=\"hidden\" name=\"code\" value=\"tp-code-3\">", "name=\"code\" value=\"" + Mask + "\">")]
+    [TestCase("<input (click)=\"go()\" name=\"state\" value=\"tp-state-4\">", "name=\"state\" value=\"" + Mask + "\">")]
+    [TestCase("<input [(ngModel)]=\"model.code\" name=\"code\" value=\"tp-code-5\">", "name=\"code\" value=\"" + Mask + "\">")]
+    [TestCase("<input :class=\"{ bad: error }\" v-bind:title=\"hint\" name=\"password\" value=\"tp-pw-6\">", "name=\"password\" value=\"" + Mask + "\">")]
+    [TestCase("<input v-model=\"form.password\" @click.prevent=\"noop\" name=\"password\" value=\"tp-pw-7\">", "name=\"password\" value=\"" + Mask + "\">")]
+    [TestCase("<input x-on:input.debounce.500ms=\"check\" name=\"password\" value=\"tp-pw-8\">", "name=\"password\" value=\"" + Mask + "\">")]
+    [TestCase("<input ?disabled=\"busy\" name=\"password\" value=\"tp-pw-9\">", "name=\"password\" value=\"" + Mask + "\">")]
+    [TestCase("<input on:input|preventDefault={handle} name=\"password\" value=\"tp-pw-10\">", "name=\"password\" value=\"" + Mask + "\">")]
+    // Between the name and the value, on a textarea, in a JSON string and HTML-encoded.
+    [TestCase("<input name=\"code\" (blur)=\"touched()\" value=\"tp-code-11\">", "(blur)=\"touched()\" value=\"" + Mask + "\">")]
+    [TestCase("<textarea [rows]=\"3\" name=\"password\">tp-pw-12</textarea>", "name=\"password\">" + Mask + "</textarea>")]
+    [TestCase("{\"html\":\"<input [disabled]=\\\"busy\\\" name=\\\"code\\\" value=\\\"tp-code-13\\\">\"}", "name=\\\"code\\\" value=\\\"" + Mask + "\\\">")]
+    [TestCase("&lt;input (click)=&quot;go()&quot; name=&quot;code&quot; value=&quot;tp-code-14&quot;&gt;", "name=&quot;code&quot; value=&quot;" + Mask + "&quot;&gt;")]
+    public void AFieldWhoseElementHasTemplateAttributesIsMasked(string markup, string expected)
+    {
+        var written = Log(markup);
+
+        Assert.That(written, Does.Not.Contain("tp-"));
+        Assert.That(written, Does.Contain(expected.Replace("\\", "\\\\").Replace("\"", "\\\"")));
     }
 
     // A body built by joining pairs with an empty one between them ("code=x&&state=y"): the first key is a form
