@@ -223,14 +223,14 @@ sealed class ValueDetectors
             var textarea = text.AsSpan(tag, i - tag).Equals("textarea", StringComparison.OrdinalIgnoreCase);
             var attributes = i;
             int names = 0, values = 0, nameStart = 0, nameEnd = 0;
-            while (ReadAttribute(text, ref i, encoded, out var attribute, out var valueStart, out var valueEnd))
+            while (ReadAttribute(text, ref i, encoded, out var attribute, out var attributeEnd, out var valueStart, out var valueEnd))
             {
                 if (valueStart < 0) continue;
-                if (IsName(text, attribute))
+                if (IsName(text, attribute, attributeEnd))
                 {
                     if (names++ == 0) (nameStart, nameEnd) = (valueStart, valueEnd);
                 }
-                else if (IsValue(text, attribute) && valueEnd > valueStart) values++;
+                else if (IsValue(text, attribute, attributeEnd) && valueEnd > valueStart) values++;
             }
             search = Math.Max(search, i);
             if (names == 0 || (values == 0 && !textarea)) continue;
@@ -240,9 +240,9 @@ sealed class ValueDetectors
             if (values > 0)
             {
                 var j = attributes;
-                while (ReadAttribute(text, ref j, encoded, out var attribute, out var valueStart, out var valueEnd))
+                while (ReadAttribute(text, ref j, encoded, out var attribute, out var attributeEnd, out var valueStart, out var valueEnd))
                 {
-                    if (valueStart >= 0 && IsValue(text, attribute)) MaskField(text, valueStart, valueEnd, ref result, ref copied);
+                    if (valueStart >= 0 && IsValue(text, attribute, attributeEnd)) MaskField(text, valueStart, valueEnd, ref result, ref copied);
                 }
             }
             var contentStart = textarea ? StartTagEnd(text, i, encoded) : -1;
@@ -261,21 +261,31 @@ sealed class ValueDetectors
         return result.Append(text, copied, text.Length - copied).ToString();
     }
 
-    static bool IsName(string text, int attribute) => IsAttribute(text, attribute, "name");
+    static bool IsName(string text, int attribute, int end) => text.AsSpan(attribute, end - attribute).Equals("name", StringComparison.OrdinalIgnoreCase);
 
-    static bool IsValue(string text, int attribute) => IsAttribute(text, attribute, "value") || IsAttribute(text, attribute, "content");
-
-    /// <summary>Whether the attribute name starting at <paramref name="attribute"/> is <paramref name="name"/>, in any case.</summary>
-    static bool IsAttribute(string text, int attribute, string name) =>
-        text.AsSpan(attribute).StartsWith(name, StringComparison.OrdinalIgnoreCase)
-        && (attribute + name.Length == text.Length || !IsAttributeNameChar(text[attribute + name.Length]));
+    /// <summary>
+    /// Whether the attribute named <c>text[attribute..end]</c> is the field's <c>value</c> (or a <c>meta</c> element's
+    /// <c>content</c>), written as it is or bound by a template framework, whose expression sets it: Vue's <c>:value</c>
+    /// and <c>v-bind:value</c>, Alpine's <c>x-bind:value</c>, Svelte's <c>bind:value</c>, Angular's <c>[value]</c> and
+    /// <c>[attr.value]</c>, Lit's <c>.value</c>. A page rendered on the server may write the secret into that expression
+    /// (<c>:value="'...'"</c>). Another attribute that ends so is not the value (<c>data-value</c>).
+    /// </summary>
+    static bool IsValue(string text, int attribute, int end)
+    {
+        var name = text.AsSpan(attribute, end - attribute);
+        if (name.Length > 2 && name[0] == '[' && name[^1] == ']') name = name[1..^1];
+        var word = name.EndsWith("value", StringComparison.OrdinalIgnoreCase) ? 5
+            : name.EndsWith("content", StringComparison.OrdinalIgnoreCase) ? 7
+            : 0;
+        return word > 0 && (name.Length == word || name[^(word + 1)] is ':' or '.');
+    }
 
     /// <summary>Whether any <c>name</c> attribute of the element whose attributes start at <paramref name="i"/> is sensitive.</summary>
     static bool HasSensitiveName(string text, int i, bool encoded, KeyMatcher keys)
     {
-        while (ReadAttribute(text, ref i, encoded, out var attribute, out var valueStart, out var valueEnd))
+        while (ReadAttribute(text, ref i, encoded, out var attribute, out var attributeEnd, out var valueStart, out var valueEnd))
         {
-            if (valueStart >= 0 && IsName(text, attribute) && keys.IsSensitiveQueryKey(text.AsSpan(valueStart, valueEnd - valueStart)))
+            if (valueStart >= 0 && IsName(text, attribute, attributeEnd) && keys.IsSensitiveQueryKey(text.AsSpan(valueStart, valueEnd - valueStart)))
                 return true;
         }
         return false;
@@ -299,7 +309,7 @@ sealed class ValueDetectors
     /// no attribute (<c>a &lt;b &amp;&amp; c</c>). A quoted value not closed (a page cut short) runs to the end. In an
     /// <paramref name="encoded"/> element, quotes and the element's end are character references.
     /// </summary>
-    static bool ReadAttribute(string text, ref int i, bool encoded, out int attribute, out int valueStart, out int valueEnd)
+    static bool ReadAttribute(string text, ref int i, bool encoded, out int attribute, out int attributeEnd, out int valueStart, out int valueEnd)
     {
         valueStart = valueEnd = -1;
         while (i < text.Length)
@@ -311,6 +321,7 @@ sealed class ValueDetectors
         }
         attribute = i;
         while (i < text.Length && IsAttributeNameChar(text[i])) i++;
+        attributeEnd = i;
         if (i == attribute) return false;
         var equals = i;
         while (equals < text.Length && char.IsWhiteSpace(text[equals])) equals++;

@@ -167,7 +167,7 @@ public class EventPassAllocationTests
         // A page a template framework serves: binding and event attributes around the fields' names and values.
         const string template =
             "<form (ngSubmit)=\"save()\" #f=\"ngForm\"><input [disabled]=\"busy\" *ngIf=\"show\" name=\"q\" (input)=\"go()\" value=\"term\">" +
-            "<input :class=\"{ bad: error }\" v-model=\"form.q\" @click.prevent=\"noop\" ?hidden=\"x\" on:input|once={h} name=\"s\" value=\"b\"></form>";
+            "<input :class=\"{ bad: error }\" v-model=\"form.q\" @click.prevent=\"noop\" ?hidden=\"x\" on:input|once={h} name=\"s\" :value=\"b\"></form>";
         var found = 0;
         long Reading(string text) => AllocatedBy(() => found += detectors.RedactEmbeddedCredentials(text) is null ? 0 : 1, 1000);
         var allocated = (Reading(markup), Reading(escaped), Reading(encoded), Reading(escapedEncoded), Reading(upperCased), Reading(prose),

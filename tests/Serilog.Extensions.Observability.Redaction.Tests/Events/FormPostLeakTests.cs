@@ -76,6 +76,7 @@ public class FormPostLeakTests
     [TestCase("<input data-name=\"code\" value=\"42\"> <input name=\"username\" value=\"ann\">")]
     [TestCase("if (a <b && name=\"code\") value=\"x\"")]
     [TestCase("<input [disabled]=\"busy\" (click)=\"go()\" name=\"q\" value=\"search term\"> a <b && c")]
+    [TestCase("<input name=\"code\" data-value=\"42\" ng-value=\"x\" valued=\"y\"> <input :name=\"'code'\" value=\"ann\">")]
     [TestCase("{\"html\":\"\\u003Cinput name=\\u0022q\\u0022 value=\\u0022search term\\u0022\\u003E\\u003Cmeta name=\\u0022viewport\\u0022 content=\\u0022width=device-width\\u0022\\u003E\"}")]
     [TestCase("{\"expr\":\"a \\u003cb \\u0026\\u0026 c\", \"n\":\"x=1\\u003c\"}")]
     // Markup cut short anywhere (an escaped element ending in "name=", "value=\\", a lone "<") is read to its end.
@@ -246,6 +247,25 @@ public class FormPostLeakTests
 
         Assert.That(written, Does.Not.Contain("tp-"));
         Assert.That(written, Does.Contain(expected.Replace("\\", "\\\\").Replace("\"", "\\\"")));
+    }
+
+    // A value bound by a template framework is the field's value too, set by the expression: a page rendered on the
+    // server may write the secret into it (Laravel with Alpine.js or Vue: :value="'...'"). Another attribute whose name
+    // ends in "value" is not the field's (data-value), nor is a name bound by an expression.
+    [TestCase("<input type=\"hidden\" name=\"code\" :value=\"'bv-code-1'\">", "name=\"code\" :value=\"" + Mask + "\">")]
+    [TestCase("<input name=\"password\" v-bind:value=\"'bv-pw-2'\">", "v-bind:value=\"" + Mask + "\">")]
+    [TestCase("<input name=\"state\" x-bind:value=\"'bv-state-3'\">", "x-bind:value=\"" + Mask + "\">")]
+    [TestCase("<input name=\"code\" [value]=\"'bv-code-4'\">", "[value]=\"" + Mask + "\">")]
+    [TestCase("<input name=\"code\" [attr.value]=\"'bv-code-5'\">", "[attr.value]=\"" + Mask + "\">")]
+    [TestCase("<input name=\"password\" .value=${'bv-pw-6'}>", ".value=" + Mask + ">")]
+    [TestCase("<input name=\"password\" bind:value={'bv-pw-7'}>", "bind:value=" + Mask + ">")]
+    [TestCase("<meta name=\"csrf-token\" :content=\"'bv-csrf-8'\">", ":content=\"" + Mask + "\">")]
+    public void AValueBoundByATemplateFrameworkIsMasked(string markup, string expected)
+    {
+        var written = Log(markup);
+
+        Assert.That(written, Does.Not.Contain("bv-"));
+        Assert.That(written, Does.Contain(expected.Replace("\"", "\\\"")));
     }
 
     // A body built by joining pairs with an empty one between them ("code=x&&state=y"): the first key is a form
