@@ -185,11 +185,13 @@ sealed class ValueDetectors
     /// parameter: the page of OpenID Connect's <c>response_mode=form_post</c> and of SAML's POST binding carries the
     /// credentials in <c>&lt;input type="hidden" name="code" value="..."/&gt;</c>, the pairs of the body the browser then
     /// posts. The <c>name</c> and the <c>value</c> (or <c>content</c>) are attributes of one element, in either order,
-    /// quoted or not; a name on one element and a value on another (a <c>select</c> and its options) are not a field.
-    /// An attribute written twice counts each time: every value is masked when any name is sensitive (browsers take the
-    /// first, servers the first or the last). A <c>textarea</c>'s value is its content, up to its end tag (or the end of
-    /// the text). Each element is read left to right, without a pattern, again only when it is a field to mask. A page
-    /// in a JSON string is read through its escapes (<c>\"</c>, <c>\u003C</c>, <c>\u0022</c>, <c>\u0027</c>,
+    /// quoted or not. An attribute written twice counts each time: every value is masked when any name is sensitive
+    /// (browsers take the first, servers the first or the last). A <c>textarea</c>'s value is its content, up to its end
+    /// tag (or the end of the text). A <c>select</c>'s value is its chosen option's: every option's value (or its text,
+    /// when it has none) is masked up to the select's end tag when the select's name is sensitive anywhere; one sensitive
+    /// only as a form parameter (<c>state</c>, <c>code</c>) names an ordinary list (a state, a country's code). Each
+    /// element is read left to right, without a pattern, again only when it is a field to mask. A page in a JSON string
+    /// is read through its escapes (<c>\"</c>, <c>\u003C</c>, <c>\u0022</c>, <c>\u0027</c>,
     /// <c>\u003E</c>, a line break as <c>\n</c>, <c>\/</c> in an end tag), an HTML-encoded page through its character
     /// references (<c>&amp;lt;</c>, <c>&amp;quot;</c>, <c>&amp;#34;</c>, <c>&amp;#x22;</c>, <c>&amp;#39;</c>, <c>&amp;gt;</c>),
     /// and both at once (<c>\u0026lt;</c>, <c>\u0026quot;</c>).
@@ -199,6 +201,8 @@ sealed class ValueDetectors
         StringBuilder? result = null;
         var copied = 0;
         var search = 0;
+        // Inside a select whose name is sensitive anywhere: its options' values are the field's value.
+        var inSensitiveSelect = false;
         while (search < text.Length)
         {
             var rest = text.AsSpan(search);
@@ -216,12 +220,24 @@ sealed class ValueDetectors
             else if (IsEscape(text, open, EscapedLessThan)) tag = open + EscapedLessThan.Length;
             else if (referenced && MarkupReferenceLength(text, open, '<') is > 0 and var length) (tag, encoded) = (open + length, true);
             else continue;
+            if (inSensitiveSelect && IsEndTag(text, tag, "select"))
+            {
+                inSensitiveSelect = false;
+                continue;
+            }
             if (tag >= text.Length || !char.IsAsciiLetter(text[tag])) continue;
 
             var i = tag;
             while (i < text.Length && IsAttributeNameChar(text[i])) i++;
-            var textarea = text.AsSpan(tag, i - tag).Equals("textarea", StringComparison.OrdinalIgnoreCase);
+            var tagName = text.AsSpan(tag, i - tag);
+            var textarea = tagName.Equals("textarea", StringComparison.OrdinalIgnoreCase);
             var attributes = i;
+            var select = tagName.Equals("select", StringComparison.OrdinalIgnoreCase);
+            if (inSensitiveSelect && tagName.Equals("option", StringComparison.OrdinalIgnoreCase))
+            {
+                search = Math.Max(search, MaskOption(text, i, encoded, ref result, ref copied));
+                continue;
+            }
             int names = 0, values = 0, nameStart = 0, nameEnd = 0;
             while (ReadAttribute(text, ref i, encoded, out var attribute, out var attributeEnd, out var valueStart, out var valueEnd))
             {
@@ -233,8 +249,13 @@ sealed class ValueDetectors
                 else if (IsValue(text, attribute, attributeEnd) && valueEnd > valueStart) values++;
             }
             search = Math.Max(search, i);
+            if (select)
+            {
+                inSensitiveSelect = names == 1 ? keys.IsSensitiveTextKey(text.AsSpan(nameStart, nameEnd - nameStart))
+                    : names > 1 && HasSensitiveName(text, attributes, encoded, keys, anywhere: true);
+            }
             if (names == 0 || (values == 0 && !textarea)) continue;
-            if (!(names == 1 ? keys.IsSensitiveQueryKey(text.AsSpan(nameStart, nameEnd - nameStart)) : HasSensitiveName(text, attributes, encoded, keys)))
+            if (!(names == 1 ? keys.IsSensitiveQueryKey(text.AsSpan(nameStart, nameEnd - nameStart)) : HasSensitiveName(text, attributes, encoded, keys, anywhere: false)))
                 continue;
 
             if (values > 0)
@@ -280,15 +301,78 @@ sealed class ValueDetectors
         return word > 0 && (name.Length == word || name[^(word + 1)] is ':' or '.');
     }
 
-    /// <summary>Whether any <c>name</c> attribute of the element whose attributes start at <paramref name="i"/> is sensitive.</summary>
-    static bool HasSensitiveName(string text, int i, bool encoded, KeyMatcher keys)
+    /// <summary>
+    /// Whether any <c>name</c> attribute of the element whose attributes start at <paramref name="i"/> is sensitive:
+    /// <paramref name="anywhere"/>, or as a form parameter too (<c>code</c>, <c>state</c>).
+    /// </summary>
+    static bool HasSensitiveName(string text, int i, bool encoded, KeyMatcher keys, bool anywhere)
     {
         while (ReadAttribute(text, ref i, encoded, out var attribute, out var attributeEnd, out var valueStart, out var valueEnd))
         {
-            if (valueStart >= 0 && IsName(text, attribute, attributeEnd) && keys.IsSensitiveQueryKey(text.AsSpan(valueStart, valueEnd - valueStart)))
-                return true;
+            if (valueStart < 0 || !IsName(text, attribute, attributeEnd)) continue;
+            var name = text.AsSpan(valueStart, valueEnd - valueStart);
+            if (anywhere ? keys.IsSensitiveTextKey(name) : keys.IsSensitiveQueryKey(name)) return true;
         }
         return false;
+    }
+
+    /// <summary>
+    /// Masks an <c>option</c> of a sensitive <c>select</c> whose attributes start at <paramref name="i"/>: its
+    /// <c>value</c>s, or, when it has none, its text up to the next element, which a browser submits in its place.
+    /// Returns where reading goes on.
+    /// </summary>
+    int MaskOption(string text, int i, bool encoded, ref StringBuilder? result, ref int copied)
+    {
+        var attributes = i;
+        var values = 0;
+        while (ReadAttribute(text, ref i, encoded, out var attribute, out var attributeEnd, out var valueStart, out _))
+        {
+            if (valueStart >= 0 && IsValue(text, attribute, attributeEnd)) values++;
+        }
+        if (values > 0)
+        {
+            var j = attributes;
+            while (ReadAttribute(text, ref j, encoded, out var attribute, out var attributeEnd, out var valueStart, out var valueEnd))
+            {
+                if (valueStart >= 0 && IsValue(text, attribute, attributeEnd)) MaskField(text, valueStart, valueEnd, ref result, ref copied);
+            }
+            return i;
+        }
+        var contentStart = StartTagEnd(text, i, encoded);
+        if (contentStart < 0) return i;
+        var contentEnd = NextElement(text, contentStart, encoded);
+        if (!text.AsSpan(contentStart, contentEnd - contentStart).IsWhiteSpace()) MaskField(text, contentStart, contentEnd, ref result, ref copied);
+        return contentEnd;
+    }
+
+    /// <summary>
+    /// Where the next element (or end tag) opens from <paramref name="start"/>: at <c>&lt;</c> or <c>\u003C</c>, at a
+    /// reference to <c>&lt;</c> in an <paramref name="encoded"/> page, where only that one is; else the end of the text.
+    /// </summary>
+    static int NextElement(string text, int start, bool encoded)
+    {
+        var at = start;
+        while (at < text.Length)
+        {
+            var found = encoded ? text.AsSpan(at).IndexOfAny('&', '\\') : text.AsSpan(at).IndexOfAny('<', '\\');
+            if (found < 0) break;
+            at += found;
+            if (encoded ? MarkupReferenceLength(text, at, '<') > 0 : text[at] == '<' || IsEscape(text, at, EscapedLessThan)) return at;
+            at++;
+        }
+        return text.Length;
+    }
+
+    /// <summary>
+    /// Whether an end tag of <paramref name="name"/> follows its opening <c>&lt;</c> at <paramref name="tag"/>: <c>/select</c>,
+    /// or <c>\/select</c> in a JSON string.
+    /// </summary>
+    static bool IsEndTag(string text, int tag, string name)
+    {
+        if (tag < text.Length && text[tag] == '\\') tag++;
+        if (tag >= text.Length || text[tag] != '/') return false;
+        var end = tag + 1 + name.Length;
+        return text.AsSpan(tag + 1).StartsWith(name, StringComparison.OrdinalIgnoreCase) && (end == text.Length || !IsAttributeNameChar(text[end]));
     }
 
     /// <summary>Masks <c>text[start..end]</c> when it holds something and is not the mask already.</summary>

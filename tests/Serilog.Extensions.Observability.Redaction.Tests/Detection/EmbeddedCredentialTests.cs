@@ -221,6 +221,11 @@ public class EmbeddedCredentialTests
     [TestCase("<input (click)=\"")]
     [TestCase("&lt;a (b)=&quot;")]
     [TestCase("<textarea [rows]=3 name=password>")]
+    // A sensitive select's options, each read to the next element, its end tag, and one never closed.
+    [TestCase("<select name=password><option>")]
+    [TestCase("<select name=password><option value=x ")]
+    [TestCase("&lt;select name=api_key&gt;&lt;option&gt;a&lt;/select&gt;")]
+    [TestCase("<select name=password><option>a<\\/select>")]
     public void TextWithManyFormElementsIsReadInOnePass(string piece)
     {
         // Every element opened is read to its end, and a textarea's content to its end tag: reading again from each

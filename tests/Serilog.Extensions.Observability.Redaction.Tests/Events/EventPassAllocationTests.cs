@@ -151,11 +151,13 @@ public class EventPassAllocationTests
     {
         // DetectEmbeddedCredentials reads form fields in markup written with '<', with "\u003C" (a page in a JSON string)
         // or with character references ("&lt;", "&#34;", an HTML-encoded page; "\u0026lt;" in a JSON string), a textarea's
-        // content too, and prose with references but no markup. A page with nothing to mask allocates nothing, whichever
-        // way it is written.
+        // content and a sensitive select's options too, and prose with references but no markup. A page with nothing to
+        // mask allocates nothing, whichever way it is written.
         var detectors = RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true }).Detectors!;
         const string markup =
-            "<form><input name=\"q\" value=\"search term\"><textarea name=\"note\">hi</textarea><input name=\"q\" name=\"s\" value=\"a\" value=\"b\"></form>";
+            "<form><input name=\"q\" value=\"search term\"><textarea name=\"note\">hi</textarea><input name=\"q\" name=\"s\" value=\"a\" value=\"b\">" +
+            "<select name=\"size\"><option value=\"L\" selected>Large</option><option>S</option></select>" +
+            "<select name=\"password\"><option value=\"\"> </option><option>\n</option></select></form>";
         const string escaped =
             "{\"html\":\"\\u003Cinput name=\\u0022q\\u0022 value=\\u0022search term\\u0022\\u003E\\u003Ctextarea name=\\u0022note\\u0022\\u003Ehi\\u003C/textarea\\u003E\"}";
         const string encoded =

@@ -69,10 +69,11 @@ public class FormPostLeakTests
             .And.Contain("name=\\\"session_state\\\" value=\\\"ss.7\\\"/></form></body></html>"));
     }
 
-    // Ordinary markup: a field named otherwise, and a name and a value on different elements (a select and its
-    // options), are left alone.
+    // Ordinary markup: a field named otherwise, and a select whose name is sensitive only as a form parameter (a state,
+    // a country's code), are left alone.
     [TestCase("<input type=\"hidden\" name=\"lang\" value=\"en\"/><input name=\"page\" value=\"2\">")]
     [TestCase("<select name=\"state\"><option value=\"CA\">California</option></select>")]
+    [TestCase("<select name=\"code\"><option value=\"+47\" selected>Norway</option></select><select name=\"password_policy\"><option>strict</option></select>")]
     [TestCase("<input data-name=\"code\" value=\"42\"> <input name=\"username\" value=\"ann\">")]
     [TestCase("if (a <b && name=\"code\") value=\"x\"")]
     [TestCase("<input [disabled]=\"busy\" (click)=\"go()\" name=\"q\" value=\"search term\"> a <b && c")]
@@ -266,6 +267,44 @@ public class FormPostLeakTests
 
         Assert.That(written, Does.Not.Contain("bv-"));
         Assert.That(written, Does.Contain(expected.Replace("\"", "\\\"")));
+    }
+
+    // A select's value is the value of its chosen option (or that option's text when it has no value), on other
+    // elements than its name: every option of a select whose name is sensitive anywhere (a password, an API key to pick
+    // from) is masked, whichever is selected, up to the select's end tag. A name sensitive only as a form parameter is
+    // an ordinary list's (a state, a country's code) and keeps its options, as below.
+    [TestCase("<select name=\"password\"><option value=\"sl-pw-1\">One</option><option value=\"sl-pw-2\" selected>Two</option></select>",
+        "<option value=\"" + Mask + "\">One</option><option value=\"" + Mask + "\" selected>Two</option></select>")]
+    [TestCase("<select name=\"api_key\"><option>sl-key-3</option><option selected>\n  sl-key-4\n</option></select>",
+        "<option>" + Mask + "</option><option selected>" + Mask + "</option></select>")]
+    [TestCase("<select id=\"k\" name=\"client_secret\" required>\n  <optgroup label=\"Production\"><option value=\"sl-cs-5\" selected>prod</option></optgroup>\n</select>",
+        "<optgroup label=\"Production\"><option value=\"" + Mask + "\" selected>prod</option></optgroup>")]
+    [TestCase("&lt;select name=&quot;password&quot;&gt;&lt;option selected&gt;sl-pw-6&lt;/option&gt;&lt;/select&gt;",
+        "&lt;option selected&gt;" + Mask + "&lt;/option&gt;&lt;/select&gt;")]
+    [TestCase("<select name=\"password\"><option value=sl-pw-7>x</select><select name=\"size\"><option value=\"L\">Large</option></select>",
+        "<option value=" + Mask + ">x</select><select name=\"size\"><option value=\"L\">Large</option></select>")]
+    // A page cut short inside the select: to the end.
+    [TestCase("<select name=\"password\"><option value=\"sl-pw-8\">x</option><option>sl-pw-9", "<option>" + Mask)]
+    public void EveryOptionOfASelectWithASensitiveNameIsMasked(string markup, string expected)
+    {
+        var written = Log(markup);
+
+        Assert.That(written, Does.Not.Contain("sl-"));
+        Assert.That(written, Does.Contain(expected.Replace("\n", "\\n").Replace("\"", "\\\"")));
+    }
+
+    [TestCase("{\"html\":\"\\u003Cselect name=\\u0022password\\u0022\\u003E\\u003Coption value=\\u0022sj-pw-1\\u0022 selected\\u003EA\\u003C/option\\u003E\\u003C/select\\u003E\"}",
+        "\\u003Coption value=\\u0022" + Mask + "\\u0022 selected\\u003EA\\u003C/option\\u003E")]
+    [TestCase("{\"html\":\"<select name=\\\"password\\\"><option>sj-pw-2<\\/option><\\/select><select><option>kept</option></select>\"}",
+        "<option>" + Mask + "<\\/option><\\/select><select><option>kept</option></select>")]
+    [TestCase("{\"html\":\"\\u0026lt;select name=\\u0026quot;api_key\\u0026quot;\\u0026gt;\\u0026lt;option\\u0026gt;sj-key-3\\u0026lt;/option\\u0026gt;\"}",
+        "\\u0026lt;option\\u0026gt;" + Mask + "\\u0026lt;/option\\u0026gt;")]
+    public void EveryOptionOfASelectWithASensitiveNameInAJsonStringIsMasked(string json, string expected)
+    {
+        var written = Log(json);
+
+        Assert.That(written, Does.Not.Contain("sj-"));
+        Assert.That(written, Does.Contain(expected.Replace("\\", "\\\\").Replace("\"", "\\\"")));
     }
 
     // A body built by joining pairs with an empty one between them ("code=x&&state=y"): the first key is a form
