@@ -194,7 +194,8 @@ sealed class ValueDetectors
     /// is read through its escapes (<c>\"</c>, <c>\u003C</c>, <c>\u0022</c>, <c>\u0027</c>,
     /// <c>\u003E</c>, a line break as <c>\n</c>, <c>\/</c> in an end tag), an HTML-encoded page through its character
     /// references (<c>&amp;lt;</c>, <c>&amp;quot;</c>, <c>&amp;#34;</c>, <c>&amp;#x22;</c>, <c>&amp;#39;</c>, <c>&amp;gt;</c>),
-    /// and both at once (<c>\u0026lt;</c>, <c>\u0026quot;</c>).
+    /// and both at once (<c>\u0026lt;</c>, <c>\u0026quot;</c>); a page encoded twice through references whose
+    /// <c>&amp;</c> is one too (<c>&amp;amp;lt;</c>, <c>&amp;#38;quot;</c>, <c>\u0026amp;gt;</c>).
     /// </summary>
     string MaskFormFields(string text, KeyMatcher keys, bool escaped, bool referenced)
     {
@@ -213,12 +214,14 @@ sealed class ValueDetectors
             var open = search + found;
             search = open + 1;
             // An element opened by a reference (&lt;) is HTML-encoded whole: its quotes and its end are references too. In
-            // markup written as it is, a reference is part of a value (value=p&gt;ss is "p>ss").
-            var encoded = false;
+            // markup written as it is, a reference is part of a value (value=p&gt;ss is "p>ss"). One opened by a reference
+            // whose '&' is one too (&amp;lt;) is encoded twice, and only what is encoded twice ends its parts.
+            var encodings = 0;
             int tag;
             if (text[open] == '<') tag = open + 1;
             else if (IsEscape(text, open, EscapedLessThan)) tag = open + EscapedLessThan.Length;
-            else if (referenced && MarkupReferenceLength(text, open, '<') is > 0 and var length) (tag, encoded) = (open + length, true);
+            else if (referenced && MarkupReferenceLength(text, open, '<') is > 0 and var length) (tag, encodings) = (open + length, 1);
+            else if (referenced && MarkupReferenceLength(text, open, '<', 2) is > 0 and var twice) (tag, encodings) = (open + twice, 2);
             else continue;
             if (inSensitiveSelect && IsEndTag(text, tag, "select"))
             {
@@ -235,11 +238,11 @@ sealed class ValueDetectors
             var select = tagName.Equals("select", StringComparison.OrdinalIgnoreCase);
             if (inSensitiveSelect && tagName.Equals("option", StringComparison.OrdinalIgnoreCase))
             {
-                search = Math.Max(search, MaskOption(text, i, encoded, ref result, ref copied));
+                search = Math.Max(search, MaskOption(text, i, encodings, ref result, ref copied));
                 continue;
             }
             int names = 0, values = 0, nameStart = 0, nameEnd = 0;
-            while (ReadAttribute(text, ref i, encoded, out var attribute, out var attributeEnd, out var valueStart, out var valueEnd))
+            while (ReadAttribute(text, ref i, encodings, out var attribute, out var attributeEnd, out var valueStart, out var valueEnd))
             {
                 if (valueStart < 0) continue;
                 if (IsName(text, attribute, attributeEnd))
@@ -252,24 +255,24 @@ sealed class ValueDetectors
             if (select)
             {
                 inSensitiveSelect = names == 1 ? keys.IsSensitiveTextKey(text.AsSpan(nameStart, nameEnd - nameStart))
-                    : names > 1 && HasSensitiveName(text, attributes, encoded, keys, anywhere: true);
+                    : names > 1 && HasSensitiveName(text, attributes, encodings, keys, anywhere: true);
             }
             if (names == 0 || (values == 0 && !textarea)) continue;
-            if (!(names == 1 ? keys.IsSensitiveQueryKey(text.AsSpan(nameStart, nameEnd - nameStart)) : HasSensitiveName(text, attributes, encoded, keys, anywhere: false)))
+            if (!(names == 1 ? keys.IsSensitiveQueryKey(text.AsSpan(nameStart, nameEnd - nameStart)) : HasSensitiveName(text, attributes, encodings, keys, anywhere: false)))
                 continue;
 
             if (values > 0)
             {
                 var j = attributes;
-                while (ReadAttribute(text, ref j, encoded, out var attribute, out var attributeEnd, out var valueStart, out var valueEnd))
+                while (ReadAttribute(text, ref j, encodings, out var attribute, out var attributeEnd, out var valueStart, out var valueEnd))
                 {
                     if (valueStart >= 0 && IsValue(text, attribute, attributeEnd)) MaskField(text, valueStart, valueEnd, ref result, ref copied);
                 }
             }
-            var contentStart = textarea ? StartTagEnd(text, i, encoded) : -1;
+            var contentStart = textarea ? StartTagEnd(text, i, encodings) : -1;
             if (contentStart >= 0)
             {
-                var contentEnd = TextareaEnd(text, contentStart, encoded);
+                var contentEnd = TextareaEnd(text, contentStart, encodings);
                 if (!text.AsSpan(contentStart, contentEnd - contentStart).IsWhiteSpace())
                 {
                     MaskField(text, contentStart, contentEnd, ref result, ref copied);
@@ -305,9 +308,9 @@ sealed class ValueDetectors
     /// Whether any <c>name</c> attribute of the element whose attributes start at <paramref name="i"/> is sensitive:
     /// <paramref name="anywhere"/>, or as a form parameter too (<c>code</c>, <c>state</c>).
     /// </summary>
-    static bool HasSensitiveName(string text, int i, bool encoded, KeyMatcher keys, bool anywhere)
+    static bool HasSensitiveName(string text, int i, int encodings, KeyMatcher keys, bool anywhere)
     {
-        while (ReadAttribute(text, ref i, encoded, out var attribute, out var attributeEnd, out var valueStart, out var valueEnd))
+        while (ReadAttribute(text, ref i, encodings, out var attribute, out var attributeEnd, out var valueStart, out var valueEnd))
         {
             if (valueStart < 0 || !IsName(text, attribute, attributeEnd)) continue;
             var name = text.AsSpan(valueStart, valueEnd - valueStart);
@@ -321,43 +324,44 @@ sealed class ValueDetectors
     /// <c>value</c>s, or, when it has none, its text up to the next element, which a browser submits in its place.
     /// Returns where reading goes on.
     /// </summary>
-    int MaskOption(string text, int i, bool encoded, ref StringBuilder? result, ref int copied)
+    int MaskOption(string text, int i, int encodings, ref StringBuilder? result, ref int copied)
     {
         var attributes = i;
         var values = 0;
-        while (ReadAttribute(text, ref i, encoded, out var attribute, out var attributeEnd, out var valueStart, out _))
+        while (ReadAttribute(text, ref i, encodings, out var attribute, out var attributeEnd, out var valueStart, out _))
         {
             if (valueStart >= 0 && IsValue(text, attribute, attributeEnd)) values++;
         }
         if (values > 0)
         {
             var j = attributes;
-            while (ReadAttribute(text, ref j, encoded, out var attribute, out var attributeEnd, out var valueStart, out var valueEnd))
+            while (ReadAttribute(text, ref j, encodings, out var attribute, out var attributeEnd, out var valueStart, out var valueEnd))
             {
                 if (valueStart >= 0 && IsValue(text, attribute, attributeEnd)) MaskField(text, valueStart, valueEnd, ref result, ref copied);
             }
             return i;
         }
-        var contentStart = StartTagEnd(text, i, encoded);
+        var contentStart = StartTagEnd(text, i, encodings);
         if (contentStart < 0) return i;
-        var contentEnd = NextElement(text, contentStart, encoded);
+        var contentEnd = NextElement(text, contentStart, encodings);
         if (!text.AsSpan(contentStart, contentEnd - contentStart).IsWhiteSpace()) MaskField(text, contentStart, contentEnd, ref result, ref copied);
         return contentEnd;
     }
 
     /// <summary>
     /// Where the next element (or end tag) opens from <paramref name="start"/>: at <c>&lt;</c> or <c>\u003C</c>, at a
-    /// reference to <c>&lt;</c> in an <paramref name="encoded"/> page, where only that one is; else the end of the text.
+    /// reference to <c>&lt;</c> in a page encoded (<paramref name="encodings"/> times), where only that one is; else the
+    /// end of the text.
     /// </summary>
-    static int NextElement(string text, int start, bool encoded)
+    static int NextElement(string text, int start, int encodings)
     {
         var at = start;
         while (at < text.Length)
         {
-            var found = encoded ? text.AsSpan(at).IndexOfAny('&', '\\') : text.AsSpan(at).IndexOfAny('<', '\\');
+            var found = encodings > 0 ? text.AsSpan(at).IndexOfAny('&', '\\') : text.AsSpan(at).IndexOfAny('<', '\\');
             if (found < 0) break;
             at += found;
-            if (encoded ? MarkupReferenceLength(text, at, '<') > 0 : text[at] == '<' || IsEscape(text, at, EscapedLessThan)) return at;
+            if (encodings > 0 ? MarkupReferenceLength(text, at, '<', encodings) > 0 : text[at] == '<' || IsEscape(text, at, EscapedLessThan)) return at;
             at++;
         }
         return text.Length;
@@ -391,9 +395,9 @@ sealed class ValueDetectors
     /// Reads the next attribute of an element from <paramref name="i"/> (left after it): its name's start, and its value's
     /// bounds without quotes (-1 when it has no <c>=</c>). <see langword="false"/> at the element's end or at text that is
     /// no attribute (<c>a &lt;b &amp;&amp; c</c>). A quoted value not closed (a page cut short) runs to the end. In an
-    /// <paramref name="encoded"/> element, quotes and the element's end are character references.
+    /// encoded element (<paramref name="encodings"/> times), quotes and the element's end are character references.
     /// </summary>
-    static bool ReadAttribute(string text, ref int i, bool encoded, out int attribute, out int attributeEnd, out int valueStart, out int valueEnd)
+    static bool ReadAttribute(string text, ref int i, int encodings, out int attribute, out int attributeEnd, out int valueStart, out int valueEnd)
     {
         valueStart = valueEnd = -1;
         while (i < text.Length)
@@ -412,7 +416,7 @@ sealed class ValueDetectors
         if (equals == text.Length || text[equals] != '=') return true;
         var start = equals + 1;
         while (start < text.Length && char.IsWhiteSpace(text[start])) start++;
-        var quoteLength = QuoteLength(text, start, encoded);
+        var quoteLength = QuoteLength(text, start, encodings);
         int end;
         if (quoteLength > 0)
         {
@@ -427,7 +431,7 @@ sealed class ValueDetectors
         {
             end = start;
             while (end < text.Length && !char.IsWhiteSpace(text[end]) && text[end] != '>' && !IsEscape(text, end, EscapedGreaterThan)
-                   && !(encoded && MarkupReferenceLength(text, end, '>') > 0))
+                   && !(encodings > 0 && MarkupReferenceLength(text, end, '>', encodings) > 0))
                 end++;
             i = end;
         }
@@ -437,7 +441,7 @@ sealed class ValueDetectors
     }
 
     /// <summary>The length of the quote that opens an attribute's value at <paramref name="start"/>, escaped or not; else 0.</summary>
-    static int QuoteLength(string text, int start, bool encoded)
+    static int QuoteLength(string text, int start, int encodings)
     {
         if (start >= text.Length) return 0;
         return text[start] switch
@@ -446,26 +450,26 @@ sealed class ValueDetectors
             // A page held in a JSON string escapes its quotes: name=\"code\" value=\"...\".
             '\\' when start + 1 < text.Length && text[start + 1] is '"' or '\'' => 2,
             '\\' when IsEscape(text, start, EscapedQuote) || IsEscape(text, start, EscapedApostrophe) => EscapedQuote.Length,
-            '&' or '\\' when encoded => Math.Max(MarkupReferenceLength(text, start, '"'), MarkupReferenceLength(text, start, '\'')),
+            '&' or '\\' when encodings > 0 => Math.Max(MarkupReferenceLength(text, start, '"', encodings), MarkupReferenceLength(text, start, '\'', encodings)),
             _ => 0,
         };
     }
 
     /// <summary>Where the content after a start tag's end at <paramref name="i"/> (<c>&gt;</c>, escaped or not) begins; else -1.</summary>
-    static int StartTagEnd(string text, int i, bool encoded)
+    static int StartTagEnd(string text, int i, int encodings)
     {
         if (i >= text.Length) return -1;
-        if (encoded) return MarkupReferenceLength(text, i, '>') is > 0 and var length ? i + length : -1;
+        if (encodings > 0) return MarkupReferenceLength(text, i, '>', encodings) is > 0 and var length ? i + length : -1;
         if (text[i] == '>') return i + 1;
         return IsEscape(text, i, EscapedGreaterThan) ? i + EscapedGreaterThan.Length : -1;
     }
 
     /// <summary>
     /// Where a textarea's content starting at <paramref name="contentStart"/> ends: at its end tag (<c>&lt;/textarea</c>,
-    /// <c>\u003C/textarea</c>, <c>&lt;\/textarea</c>, in any case; <c>&amp;lt;/textarea</c> in an <paramref name="encoded"/>
+    /// <c>\u003C/textarea</c>, <c>&lt;\/textarea</c>, in any case; <c>&amp;lt;/textarea</c> in an <paramref name="encodings"/>
     /// page, where only that one is), else at the end of the text.
     /// </summary>
-    static int TextareaEnd(string text, int contentStart, bool encoded)
+    static int TextareaEnd(string text, int contentStart, int encodings)
     {
         const string Name = "textarea";
         var from = contentStart;
@@ -478,12 +482,12 @@ sealed class ValueDetectors
             if (slash < contentStart || text[slash] != '/') continue;
             // JSON may escape the slash: <\/textarea>.
             if (slash > contentStart && text[slash - 1] == '\\') slash--;
-            if (encoded)
+            if (encodings > 0)
             {
                 // The reference ends right before the slash: its '&' (or the JSON escape of it) is the last one before.
-                var window = Math.Min(slash - contentStart, LongestReference + EscapedAmpersand.Length - 1);
+                var window = Math.Min(slash - contentStart, LongestMarkupReference);
                 var amp = text.AsSpan(slash - window, window).LastIndexOfAny('&', '\\');
-                if (amp >= 0 && MarkupReferenceLength(text, slash - window + amp, '<') == window - amp) return slash - window + amp;
+                if (amp >= 0 && MarkupReferenceLength(text, slash - window + amp, '<', encodings) == window - amp) return slash - window + amp;
                 continue;
             }
             if (slash > contentStart && text[slash - 1] == '<') return slash - 1;
@@ -492,7 +496,10 @@ sealed class ValueDetectors
         }
     }
 
-    /// <summary>Whether the text holds an HTML or XML character reference to <paramref name="value"/> (see <see cref="MarkupReferenceLength"/>).</summary>
+    /// <summary>
+    /// Whether the text holds an HTML or XML character reference to <paramref name="value"/>, encoded once or twice (see
+    /// <see cref="MarkupReferenceLength"/>).
+    /// </summary>
     static bool HoldsReference(string text, char value)
     {
         for (var at = 0; at < text.Length; at++)
@@ -500,17 +507,29 @@ sealed class ValueDetectors
             var found = text.AsSpan(at).IndexOfAny('&', '\\');
             if (found < 0) return false;
             at += found;
-            if (MarkupReferenceLength(text, at, value) > 0) return true;
+            if (MarkupReferenceLength(text, at, value) > 0 || MarkupReferenceLength(text, at, value, 2) > 0) return true;
         }
         return false;
     }
 
     /// <summary>
     /// <see cref="ReferenceLength(string, int, char)"/> in a page's markup, whose <c>&amp;</c> may be escaped for a JSON
-    /// string as well (<c>\u0026lt;</c>): the length of the whole, escape included; else 0.
+    /// string as well (<c>\u0026lt;</c>): the length of the whole, escape included; else 0. In a page encoded twice
+    /// (<paramref name="encodings"/> 2), the reference's <c>&amp;</c> is a reference too, and must be: <c>&amp;amp;lt;</c>,
+    /// <c>&amp;#38;quot;</c>, <c>\u0026amp;gt;</c>.
     /// </summary>
-    static int MarkupReferenceLength(string text, int index, char value) =>
-        IsEscape(text, index, EscapedAmpersand) ? ReferenceLength(text, index, EscapedAmpersand.Length, value) : ReferenceLength(text, index, value);
+    static int MarkupReferenceLength(string text, int index, char value, int encodings = 1)
+    {
+        var ampersand = IsEscape(text, index, EscapedAmpersand) ? EscapedAmpersand.Length : index < text.Length && text[index] == '&' ? 1 : 0;
+        if (ampersand > 0 && encodings == 2) ampersand = ReferenceLength(text, index, ampersand, '&');
+        return ampersand > 0 ? ReferenceLength(text, index, ampersand, value) : 0;
+    }
+
+    /// <summary>
+    /// Most characters of a reference in markup: encoded twice, its <c>&amp;</c> escaped for JSON (6 characters),
+    /// <c>\u0026#x0026;#x003C;</c>.
+    /// </summary>
+    const int LongestMarkupReference = 6 + 2 * (LongestReference - 1);
 
     const string EscapedQuote = "\\u0022";
     const string EscapedApostrophe = "\\u0027";

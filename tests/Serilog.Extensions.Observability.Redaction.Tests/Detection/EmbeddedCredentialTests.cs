@@ -226,6 +226,11 @@ public class EmbeddedCredentialTests
     [TestCase("<select name=password><option value=x ")]
     [TestCase("&lt;select name=api_key&gt;&lt;option&gt;a&lt;/select&gt;")]
     [TestCase("<select name=password><option>a<\\/select>")]
+    // Encoded twice: an element, a textarea's content and a select's options.
+    [TestCase("&amp;lt;a b=&amp;quot;")]
+    [TestCase("&amp;")]
+    [TestCase("&amp;lt;textarea name=password&amp;gt; &amp;lt;/textarea&amp;gt;")]
+    [TestCase("\\u0026amp;lt;select name=password\\u0026amp;gt;\\u0026amp;lt;option\\u0026amp;gt;a")]
     public void TextWithManyFormElementsIsReadInOnePass(string piece)
     {
         // Every element opened is read to its end, and a textarea's content to its end tag: reading again from each

@@ -90,6 +90,9 @@ public class FormPostLeakTests
     [TestCase("<textarea name=\"comment\">see code=42 below</textarea><textarea name=\"password\"></textarea>")]
     [TestCase("&lt;input name=&quot;q&quot; value=&quot;search term&quot;&gt;&lt;textarea name=&#34;note&#34;&gt;hi&lt;/textarea&gt;")]
     [TestCase("a &lt; b &amp;&amp; name=&quot;code&quot; value=&quot;x&quot;")]
+    [TestCase("&amp;lt;input name=&amp;quot;q&amp;quot; value=&amp;quot;search term&amp;quot;&amp;gt; a &amp;lt; b &amp;amp;&amp;amp; c")]
+    // Encoded three times, markup is read as text, as the README says.
+    [TestCase("&amp;amp;lt;input name=&amp;amp;quot;code&amp;amp;quot; value=&amp;amp;quot;x&amp;amp;quot;&amp;amp;gt;")]
     [TestCase("&lt;input name=")]
     [TestCase("x=1 &lt;")]
     [TestCase("x=1 &#60")]
@@ -204,6 +207,39 @@ public class FormPostLeakTests
         var written = Log(json);
 
         Assert.That(written, Does.Not.Contain("je-"));
+        Assert.That(written, Does.Contain(expected.Replace("\\", "\\\\").Replace("\"", "\\\"")));
+    }
+
+    // A page encoded twice (an encoded page quoted in an HTML report, an HTML-encoding log viewer's export of one): the
+    // references' '&' is itself a reference (&amp;lt;, &#38;quot;, \u0026amp;gt; in a JSON string).
+    [TestCase("&amp;lt;input type=&amp;quot;hidden&amp;quot; name=&amp;quot;code&amp;quot; value=&amp;quot;de-code-1&amp;quot;&amp;gt;",
+        "name=&amp;quot;code&amp;quot; value=&amp;quot;" + Mask + "&amp;quot;&amp;gt;")]
+    [TestCase("&amp;lt;input name=&amp;#34;state&amp;#34; value=&amp;#34;de-state-2&amp;#34;/&amp;gt;", "value=&amp;#34;" + Mask + "&amp;#34;/&amp;gt;")]
+    [TestCase("&amp;#60;input name=&amp;#x22;password&amp;#x22; value=&amp;#x22;de-pw-3&amp;#x22;&amp;#62;", "value=&amp;#x22;" + Mask + "&amp;#x22;&amp;#62;")]
+    [TestCase("&#38;lt;input name=&#38;quot;code&#38;quot; value=&#38;quot;de-code-4&#38;quot;&#38;gt;", "value=&#38;quot;" + Mask + "&#38;quot;&#38;gt;")]
+    [TestCase("&amp;lt;input name=code value=de-code-5&amp;gt;&amp;lt;input name=q value=kept&amp;gt;", "value=" + Mask + "&amp;gt;&amp;lt;input name=q value=kept")]
+    [TestCase("&amp;lt;textarea name=&amp;quot;password&amp;quot;&amp;gt;de-pw-6&amp;lt;/textarea&amp;gt;&amp;lt;p&amp;gt;",
+        "&amp;gt;" + Mask + "&amp;lt;/textarea&amp;gt;&amp;lt;p&amp;gt;")]
+    [TestCase("&amp;lt;select name=&amp;quot;password&amp;quot;&amp;gt;&amp;lt;option&amp;gt;de-pw-7&amp;lt;/option&amp;gt;", "&amp;lt;option&amp;gt;" + Mask + "&amp;lt;/option&amp;gt;")]
+    // In a page encoded once, what is encoded twice is a value's own text: it does not end the value (value=a&amp;gt;b
+    // is "a&gt;b"), nor a textarea's content.
+    [TestCase("&lt;input name=password value=de-a&amp;gt;de-b-8 type=password&gt;", "value=" + Mask + " type=password&gt;")]
+    [TestCase("&lt;textarea name=password&gt;de-a&amp;lt;/textarea&amp;gt;de-b-9&lt;/textarea&gt;", "&gt;" + Mask + "&lt;/textarea&gt;")]
+    public void AFieldInAPageEncodedTwiceIsMasked(string markup, string expected)
+    {
+        var written = Log(markup);
+
+        Assert.That(written, Does.Not.Contain("de-"));
+        Assert.That(written, Does.Contain(expected.Replace("\"", "\\\"")));
+    }
+
+    [TestCase("{\"html\":\"\\u0026amp;lt;input name=\\u0026amp;quot;code\\u0026amp;quot; value=\\u0026amp;quot;dj-code-1\\u0026amp;quot;\\u0026amp;gt;\"}",
+        "value=\\u0026amp;quot;" + Mask + "\\u0026amp;quot;\\u0026amp;gt;")]
+    public void AFieldInAPageEncodedTwiceInAJsonStringIsMasked(string json, string expected)
+    {
+        var written = Log(json);
+
+        Assert.That(written, Does.Not.Contain("dj-"));
         Assert.That(written, Does.Contain(expected.Replace("\\", "\\\\").Replace("\"", "\\\"")));
     }
 
