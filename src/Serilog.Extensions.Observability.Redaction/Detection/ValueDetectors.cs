@@ -392,7 +392,7 @@ sealed class ValueDetectors
     }
 
     /// <summary>
-    /// Reads the next attribute of an element from <paramref name="i"/> (left after it): its name's start, and its value's
+    /// Reads the next attribute of an element from <paramref name="i"/> (left after it): its name's bounds, and its value's
     /// bounds without quotes (-1 when it has no <c>=</c>). <see langword="false"/> at the element's end or at text that is
     /// no attribute (<c>a &lt;b &amp;&amp; c</c>). A quoted value not closed (a page cut short) runs to the end. In an
     /// encoded element (<paramref name="encodings"/> times), quotes and the element's end are character references.
@@ -466,8 +466,9 @@ sealed class ValueDetectors
 
     /// <summary>
     /// Where a textarea's content starting at <paramref name="contentStart"/> ends: at its end tag (<c>&lt;/textarea</c>,
-    /// <c>\u003C/textarea</c>, <c>&lt;\/textarea</c>, in any case; <c>&amp;lt;/textarea</c> in an <paramref name="encodings"/>
-    /// page, where only that one is), else at the end of the text.
+    /// <c>\u003C/textarea</c>, <c>&lt;\/textarea</c>, in any case; <c>&amp;lt;/textarea</c> in a page encoded once and
+    /// <c>&amp;amp;lt;/textarea</c> in one encoded twice (<paramref name="encodings"/>), where only that one is), else at
+    /// the end of the text.
     /// </summary>
     static int TextareaEnd(string text, int contentStart, int encodings)
     {
