@@ -85,18 +85,27 @@ internal class SerilogSinksView : IConfiguration
         return plainSinksOnly ? redacted : !redacted;
     }
 
-    /// <summary>Whether one of the list entries on the path (a numbered key) is switched off (see the class).</summary>
+    /// <summary>
+    /// Whether one of the list entries on the path (a numbered key, or any key of a list the reader reads: an object-form
+    /// <c>"WriteTo": { "File": {...} }</c>, Async's and Redacted's <c>"configure"</c>) is switched off (see the class).
+    /// </summary>
     bool IsInsideSwitchedOffEntry(string[] segments)
     {
         if (_configuration is not IConfigurationRoot root) return false;
         for (var i = 2; i < segments.Length; i++)
         {
-            if (!IsEntryNumber(segments[i])) continue;
+            if (!IsEntryNumber(segments[i]) && !IsList(segments[i - 1])) continue;
             var entry = string.Join(ConfigurationPath.KeyDelimiter, segments, 0, i + 1);
             if (IsSwitchedOff(root, entry)) return true;
         }
         return false;
     }
+
+    /// <summary>The lists whose entries Serilog.Settings.Configuration reads by any key, numbered or not.</summary>
+    static bool IsList(string key) =>
+        key.Equals(WriteTo, StringComparison.OrdinalIgnoreCase) || key.Equals("AuditTo", StringComparison.OrdinalIgnoreCase)
+        || key.Equals("Enrich", StringComparison.OrdinalIgnoreCase) || key.Equals("Filter", StringComparison.OrdinalIgnoreCase)
+        || key.Equals("Destructure", StringComparison.OrdinalIgnoreCase) || key.Equals("configure", StringComparison.OrdinalIgnoreCase);
 
     static bool IsEntryNumber(string key)
     {

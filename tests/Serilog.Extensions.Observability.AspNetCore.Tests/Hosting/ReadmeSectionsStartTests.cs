@@ -49,6 +49,8 @@ public class ReadmeSectionsStartTests
                 var body = start + "```json\n".Length;
                 var block = text[body..text.IndexOf("```", body, StringComparison.Ordinal)];
                 var line = text.AsSpan(0, start).Count('\n') + 1;
+                // An environment's file over another block is no section on its own (the test at the end reads it so).
+                if (text.AsSpan(0, start).TrimEnd().EndsWith("over the section above:", StringComparison.Ordinal)) continue;
                 // A piece of a section ("Redaction": {...}) is a part of the "Serilog" section.
                 var json = block.TrimStart().StartsWith('"') ? "{ \"Serilog\": { " + block + " } }" : block;
                 bool isSection;
@@ -107,5 +109,37 @@ public class ReadmeSectionsStartTests
         {
             Environment.SetEnvironmentVariable("USER_ID_KEY", previousKey);
         }
+    }
+    /// <summary>The first <c>```json</c> block after <paramref name="heading"/> in the package README.</summary>
+    static string PackageReadmeBlock(string heading)
+    {
+        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), ReadmeCode.PackageReadme));
+        var section = readme.IndexOf(heading, StringComparison.Ordinal);
+        Assert.That(section, Is.GreaterThanOrEqualTo(0), $"The README has no '{heading}'.");
+        var start = readme.IndexOf("```json\n", section, StringComparison.Ordinal) + "```json\n".Length;
+        return readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
+    }
+
+    [Test]
+    public void TheReadmesDevelopmentFileSwitchesTheSectionsFileOffAndStarts()
+    {
+        using var contentRoot = TempFolder.ForCaller();
+        using var logs = TempFolder.ForCaller();
+        File.WriteAllText(Path.Combine(contentRoot.Path, "appsettings.json"),
+            PackageReadmeBlock("`appsettings.json`:").Replace("logs/", logs.Path.Replace('\\', '/') + "/"));
+        File.WriteAllText(Path.Combine(contentRoot.Path, "appsettings.Development.json"),
+            PackageReadmeBlock("`appsettings.Development.json` over the section above:"));
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = contentRoot.Path, EnvironmentName = "Development" });
+
+        var console = ConsoleCapture.Output(() =>
+        {
+            builder.AddObservability();
+            var app = builder.Build();
+            Log.Warning("In development");
+            app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        });
+
+        Assert.That(Directory.GetFiles(logs.Path, "*", SearchOption.AllDirectories), Is.Empty, "the RollingJson entry switched off");
+        Assert.That(console, Does.Contain("In development"), "the section's Console entry");
     }
 }

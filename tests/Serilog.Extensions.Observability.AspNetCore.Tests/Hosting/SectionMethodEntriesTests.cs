@@ -1,5 +1,7 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Serilog.Extensions.Observability.AspNetCore.Tests.Support;
 using Serilog.Extensions.Observability.Tests.Support;
 
 namespace Serilog.Extensions.Observability.AspNetCore.Tests.Hosting;
@@ -252,5 +254,56 @@ public class SectionMethodEntriesTests
             Assert.That(() => builder.AddObservability(), Throws.InvalidOperationException.With.Message.StartWith("The \"Serilog:"));
         else
             Assert.DoesNotThrow(() => builder.AddObservability());
+    }
+    /// <summary>
+    /// An application's own files in its content root: <c>appsettings.json</c> listing, beside a RollingJson file, a
+    /// sink of a package the build does not reference (one referenced in Production builds only), and
+    /// <c>appsettings.Development.json</c> switching that entry off as the package README says.
+    /// </summary>
+    static WebApplicationBuilder DevelopmentBuilder(string contentRoot, string logs, bool byKey, string switchedOff)
+    {
+        var file = $$"""{ "Name": "RollingJson", "Args": { "path": {{JsonSerializer.Serialize(Path.Combine(logs, "app-.json"))}} } }""";
+        const string production = """{ "Name": "ProductionOnlySink", "Args": { "serverUrl": "http://127.0.0.1:5341" } }""";
+        var writeTo = byKey ? $$"""{ "Console": { "Name": "Console" }, "File": {{file}}, "Central": {{production}} }""" : $"[ {{ \"Name\": \"Console\" }}, {file}, {production} ]";
+        File.WriteAllText(Path.Combine(contentRoot, "appsettings.json"), $$"""{ "Serilog": { "WriteTo": {{writeTo}} } }""");
+        File.WriteAllText(Path.Combine(contentRoot, "appsettings.Development.json"),
+            $$"""{ "Serilog": { "WriteTo": { "{{(byKey ? "Central" : "2")}}": {{switchedOff}} } } }""");
+        return WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = contentRoot, EnvironmentName = "Development" });
+    }
+
+    [Test]
+    public void ASinkOfAPackageReferencedOnlyInProductionStartsInDevelopmentWhereAnEnvironmentFileSwitchesItOff(
+        [Values(false, true)] bool byKey, [Values("""{ "Name": "" }""", "\"\"")] string switchedOff)
+    {
+        using var contentRoot = TempFolder.ForCaller();
+        using var logs = TempFolder.ForCaller();
+        var builder = DevelopmentBuilder(contentRoot.Path, logs.Path, byKey, switchedOff);
+        var console = ConsoleCapture.Output(() =>
+        {
+            Assert.DoesNotThrow(() => builder.AddObservability());
+            var app = builder.Build();
+            Log.Information("In development");
+            app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        });
+
+        Assert.That(LogFileEvents.Read(logs.Path).Select(e => LogFileEvents.Prop(e, "@mt")), Is.EqualTo(new[] { "In development" }));
+        Assert.That(console.Split("In development").Length - 1, Is.EqualTo(1), "the listed console, once");
+    }
+
+    [Test]
+    public void ASinkOfAPackageReferencedOnlyInProductionIsRefusedWhereNoEnvironmentFileSwitchesItOff(
+        [Values(false, true)] bool byKey, [Values("""{ "Args": { "serverUrl": "http://127.0.0.1:5342" } }""", "null")] string notSwitchedOff)
+    {
+        using var contentRoot = TempFolder.ForCaller();
+        using var logs = TempFolder.ForCaller();
+        // A Development file that changes the entry's arguments but not its name, or gives it a JSON null: the JSON
+        // provider stores no value for it (not ""), so the reader reads the entry below it, as Serilog.Settings.Configuration does.
+        var builder = DevelopmentBuilder(contentRoot.Path, logs.Path, byKey, notSwitchedOff);
+        Assert.That(FindsNoMethod(ReaderAloneSays(builder.Configuration)), Is.True, "the reader alone reads the entry and finds no method");
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability());
+
+        Assert.That(ex!.Message, Does.StartWith($"The \"Serilog:WriteTo:{(byKey ? "Central" : "2")}:Name\" setting must name a sink method")
+            .And.Contain("'ProductionOnlySink' is none").And.EndWith("Is its package referenced?"));
     }
 }

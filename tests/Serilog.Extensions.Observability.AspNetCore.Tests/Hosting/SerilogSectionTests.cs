@@ -651,27 +651,31 @@ public class SerilogSectionTests
     /// (an environment variable <c>Serilog__WriteTo__0=</c>, which .NET cannot set from inside the process) giving the
     /// first an empty value.
     /// </summary>
-    static (IConfigurationSource Settings, IConfigurationSource Override) TwoFilesTheFirstSwitchedOff(string first, string second, bool insideRedacted)
+    static (IConfigurationSource Settings, IConfigurationSource Override) TwoFilesTheFirstSwitchedOff(string first, string second, bool insideRedacted,
+        bool byKey = false)
     {
         var entry = insideRedacted ? "Serilog:WriteTo:0:Args:configure:" : "Serilog:WriteTo:";
+        // The lists' entries numbered (a JSON array) or under keys of the application's choosing (a JSON object).
+        var (firstKey, secondKey) = byKey ? ("Main", "Audit") : ("0", "1");
         var settings = new Dictionary<string, string?>
         {
-            [entry + "0:Name"] = "RollingJson",
-            [entry + "0:Args:path"] = Path.Combine(first, "app-.json"),
-            [entry + "1:Name"] = "RollingJson",
-            [entry + "1:Args:path"] = Path.Combine(second, "app-.json"),
+            [entry + firstKey + ":Name"] = "RollingJson",
+            [entry + firstKey + ":Args:path"] = Path.Combine(first, "app-.json"),
+            [entry + secondKey + ":Name"] = "RollingJson",
+            [entry + secondKey + ":Args:path"] = Path.Combine(second, "app-.json"),
         };
         if (insideRedacted) settings["Serilog:WriteTo:0:Name"] = "Redacted";
         return (new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = settings },
-            new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = new Dictionary<string, string?> { [entry + "0"] = "" } });
+            new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = new Dictionary<string, string?> { [entry + firstKey] = "" } });
     }
 
     [Test]
-    public void AnEntryALaterSourceSetsEmptySwitchesThatSinkOffAsItDoesForSerilogSettingsConfiguration([Values(false, true)] bool insideRedacted)
+    public void AnEntryALaterSourceSetsEmptySwitchesThatSinkOffAsItDoesForSerilogSettingsConfiguration(
+        [Values(false, true)] bool insideRedacted, [Values(false, true)] bool byKey)
     {
         using var first = TempFolder.ForCaller();
         using var second = TempFolder.ForCaller();
-        var (settings, switchedOff) = TwoFilesTheFirstSwitchedOff(first.Path, second.Path, insideRedacted);
+        var (settings, switchedOff) = TwoFilesTheFirstSwitchedOff(first.Path, second.Path, insideRedacted, byKey);
 
         // Serilog.Settings.Configuration on its own reads the entry as a sink named "", which it leaves out.
         var alone = new ConfigurationBuilder().Add(settings).Add(switchedOff).Build();
