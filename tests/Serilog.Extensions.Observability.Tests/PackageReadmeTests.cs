@@ -4,7 +4,8 @@ namespace Serilog.Extensions.Observability.Tests;
 
 /// <summary>
 /// Each package's README is what nuget.org shows. Its examples must compile for a user who installs what it says:
-/// a sink or reader the package does not bring in must be named in a <c>dotnet add package</c> line.
+/// a sink or reader the package does not bring in (in C# or in an <c>appsettings.json</c> block) must be named in a
+/// <c>dotnet add package</c> line.
 /// </summary>
 public class PackageReadmeTests
 {
@@ -13,6 +14,11 @@ public class PackageReadmeTests
         (".Console(", "Serilog.Sinks.Console"),
         (".File(", "Serilog.Sinks.File"),
         ("## appsettings.json", "Serilog.Settings.Configuration"),
+        // A sink an appsettings.json block names: without its package Serilog.Settings.Configuration leaves the entry out
+        // (SelfLog), and the AspNetCore package's AddObservability() refuses to start.
+        ("\"Name\": \"Console\"", "Serilog.Sinks.Console"),
+        ("\"Name\": \"File\"", "Serilog.Sinks.File"),
+        ("\"Name\": \"Async\"", "Serilog.Sinks.Async"),
     ];
 
     static IEnumerable<TestCaseData> Packages() =>
@@ -26,10 +32,12 @@ public class PackageReadmeTests
         var dependencies = Dependencies(packageId);
         var installed = Regex.Matches(readme, @"dotnet add package ([\w.]+)").Select(m => m.Groups[1].Value).ToHashSet();
         var code = string.Concat(Regex.Matches(readme, "```csharp\n(.*?)```", RegexOptions.Singleline).Select(m => m.Groups[1].Value));
+        var json = string.Concat(Regex.Matches(readme, "```json\n(.*?)```", RegexOptions.Singleline).Select(m => m.Groups[1].Value));
 
         foreach (var (uses, package) in Needs)
         {
-            var used = uses.StartsWith('#') ? readme.Contains(uses, StringComparison.Ordinal) : code.Contains(uses, StringComparison.Ordinal);
+            var used = uses.StartsWith('#') ? readme.Contains(uses, StringComparison.Ordinal)
+                : (uses.StartsWith('"') ? json : code).Contains(uses, StringComparison.Ordinal);
             if (used && !dependencies.Contains(package))
                 Assert.That(installed, Does.Contain(package),
                     $"{packageId}'s README uses {uses.Trim('.', '(')} but {package} is not one of its dependencies and the README does not install it.");
