@@ -292,18 +292,46 @@ public class SectionMethodEntriesTests
 
     [Test]
     public void ASinkOfAPackageReferencedOnlyInProductionIsRefusedWhereNoEnvironmentFileSwitchesItOff(
-        [Values(false, true)] bool byKey, [Values("""{ "Args": { "serverUrl": "http://127.0.0.1:5342" } }""", "null")] string notSwitchedOff)
+        [Values(false, true)] bool byKey)
     {
         using var contentRoot = TempFolder.ForCaller();
         using var logs = TempFolder.ForCaller();
-        // A Development file that changes the entry's arguments but not its name, or gives it a JSON null: the JSON
-        // provider stores no value for it (not ""), so the reader reads the entry below it, as Serilog.Settings.Configuration does.
-        var builder = DevelopmentBuilder(contentRoot.Path, logs.Path, byKey, notSwitchedOff);
-        Assert.That(FindsNoMethod(ReaderAloneSays(builder.Configuration)), Is.True, "the reader alone reads the entry and finds no method");
+        // A Development file that changes the entry's arguments but not its name.
+        var builder = DevelopmentBuilder(contentRoot.Path, logs.Path, byKey, """{ "Args": { "serverUrl": "http://127.0.0.1:5342" } }""");
+        Assert.That(ReaderAloneSays(builder.Configuration), Has.Some.Contains("Unable to find a method called ProductionOnlySink"));
 
         var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability());
 
         Assert.That(ex!.Message, Does.StartWith($"The \"Serilog:WriteTo:{(byKey ? "Central" : "2")}:Name\" setting must name a sink method")
             .And.Contain("'ProductionOnlySink' is none").And.EndWith("Is its package referenced?"));
+    }
+    [Test]
+    public void AJsonNullOverAnEntryIsReadAsSerilogSettingsConfigurationReadsIt([Values(false, true)] bool byKey)
+    {
+        // Microsoft.Extensions.Configuration.Json 8 and 9 store a JSON null as "", which switches the entry off; 10 stores
+        // no value, which leaves the entry below it as it is. Either way AddObservability() reads it as the reader does.
+        using var contentRoot = TempFolder.ForCaller();
+        using var first = TempFolder.ForCaller();
+        using var second = TempFolder.ForCaller();
+        var (firstKey, secondKey) = byKey ? ("Main", "Audit") : ("0", "1");
+        File.WriteAllText(Path.Combine(contentRoot.Path, "appsettings.json"), $$"""
+            { "Serilog": { "WriteTo": {
+              "{{firstKey}}": { "Name": "RollingJson", "Args": { "path": {{JsonSerializer.Serialize(Path.Combine(first.Path, "app-.json"))}} } },
+              "{{secondKey}}": { "Name": "RollingJson", "Args": { "path": {{JsonSerializer.Serialize(Path.Combine(second.Path, "app-.json"))}} } } } } }
+            """);
+        File.WriteAllText(Path.Combine(contentRoot.Path, "appsettings.Development.json"), $$"""{ "Serilog": { "WriteTo": { "{{firstKey}}": null } } }""");
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = contentRoot.Path, EnvironmentName = "Development" });
+        using (var alone = new LoggerConfiguration().ReadFrom.Configuration(builder.Configuration).CreateLogger())
+            alone.Information("Through Serilog.Settings.Configuration");
+        var readerWroteFirst = LogFileEvents.Read(first.Path).Count > 0;
+
+        builder.AddObservability();
+        var app = builder.Build();
+        Log.Information("Through AddObservability");
+        app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+        var expected = new[] { "Through Serilog.Settings.Configuration", "Through AddObservability" };
+        Assert.That(LogFileEvents.Read(first.Path).Select(e => LogFileEvents.Prop(e, "@mt")), readerWroteFirst ? Is.EqualTo(expected) : Is.Empty);
+        Assert.That(LogFileEvents.Read(second.Path).Select(e => LogFileEvents.Prop(e, "@mt")), Is.EqualTo(expected));
     }
 }
