@@ -188,7 +188,7 @@ sealed class ValueDetectors
     /// quoted or not. An attribute written twice counts each time: every value is masked when any name is sensitive
     /// (browsers take the first, servers the first or the last). A <c>textarea</c>'s value is its content, up to its end
     /// tag (or the end of the text). A <c>select</c>'s value is its chosen option's: every option's value (or its text,
-    /// when it has none) is masked up to the select's end tag when the select's name is sensitive anywhere; one sensitive
+    /// when it has none) is masked up to the select's end tag (or the input, textarea or keygen that ends it in HTML) when the select's name is sensitive anywhere; one sensitive
     /// only as a form parameter (<c>state</c>, <c>code</c>) names an ordinary list (a state, a country's code). Each
     /// element is read left to right, without a pattern, again only when it is a field to mask. A page in a JSON string
     /// is read through its escapes (<c>\"</c>, <c>\u003C</c>, <c>\u0022</c>, <c>\u0027</c>,
@@ -236,6 +236,10 @@ sealed class ValueDetectors
             var textarea = tagName.Equals("textarea", StringComparison.OrdinalIgnoreCase);
             var attributes = i;
             var select = tagName.Equals("select", StringComparison.OrdinalIgnoreCase);
+            // HTML's parser ends a select still open at an input, a textarea or a keygen: the options after are another list's.
+            if (inSensitiveSelect && (textarea || tagName.Equals("input", StringComparison.OrdinalIgnoreCase)
+                                      || tagName.Equals("keygen", StringComparison.OrdinalIgnoreCase)))
+                inSensitiveSelect = false;
             if (inSensitiveSelect && tagName.Equals("option", StringComparison.OrdinalIgnoreCase))
             {
                 search = Math.Max(search, MaskOption(text, i, encodings, ref result, ref copied));

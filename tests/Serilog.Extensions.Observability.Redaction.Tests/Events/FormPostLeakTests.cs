@@ -329,6 +329,22 @@ public class FormPostLeakTests
         Assert.That(written, Does.Contain(expected.Replace("\n", "\\n").Replace("\"", "\\\"")));
     }
 
+    // HTML's parser ends a select that is still open at an input, a textarea (or a keygen) field: a page whose select has
+    // no end tag keeps the options of a later list (a datalist's suggestions), while those before are masked.
+    [TestCase("<select name=\"password\"><option>sc-pw-1</option><input name=\"q\" list=\"c\"><datalist id=\"c\"><option value=\"red\"></datalist>",
+        "<input name=\"q\" list=\"c\"><datalist id=\"c\"><option value=\"red\"></datalist>")]
+    [TestCase("<select name=\"api_key\"><option value=\"sc-key-2\"><textarea name=\"notes\">hi</textarea><datalist><option>blue</option></datalist>",
+        "<textarea name=\"notes\">hi</textarea><datalist><option>blue</option></datalist>")]
+    [TestCase("&lt;select name=&quot;password&quot;&gt;&lt;option&gt;sc-pw-3&lt;INPUT list=c&gt;&lt;datalist&gt;&lt;option&gt;green&lt;/option&gt;",
+        "&lt;INPUT list=c&gt;&lt;datalist&gt;&lt;option&gt;green&lt;/option&gt;")]
+    public void ASelectWithoutItsEndTagEndsAtTheNextInputOrTextarea(string markup, string expected)
+    {
+        var written = Log(markup);
+
+        Assert.That(written, Does.Not.Contain("sc-"));
+        Assert.That(written, Does.Contain(expected.Replace("\"", "\\\"")));
+    }
+
     [TestCase("{\"html\":\"\\u003Cselect name=\\u0022password\\u0022\\u003E\\u003Coption value=\\u0022sj-pw-1\\u0022 selected\\u003EA\\u003C/option\\u003E\\u003C/select\\u003E\"}",
         "\\u003Coption value=\\u0022" + Mask + "\\u0022 selected\\u003EA\\u003C/option\\u003E")]
     [TestCase("{\"html\":\"<select name=\\\"password\\\"><option>sj-pw-2<\\/option><\\/select><select><option>kept</option></select>\"}",
