@@ -157,7 +157,8 @@ public class EventPassAllocationTests
         const string markup =
             "<form><input name=\"q\" value=\"search term\"><textarea name=\"note\">hi</textarea><input name=\"q\" name=\"s\" value=\"a\" value=\"b\">" +
             "<select name=\"size\"><option value=\"L\" selected>Large</option><option>S</option></select>" +
-            "<select name=\"password\"><option value=\"\"> </option><option>\n</option></select></form>";
+            "<select name=\"password\"><option value=\"\"> </option><option>\n</option></select>" +
+            "<select name=\"api_key\"><option> </option><input name=\"q\" list=\"c\" value=\"x\"><datalist id=\"c\"><option value=\"y\"></datalist></form>";
         const string escaped =
             "{\"html\":\"\\u003Cinput name=\\u0022q\\u0022 value=\\u0022search term\\u0022\\u003E\\u003Ctextarea name=\\u0022note\\u0022\\u003Ehi\\u003C/textarea\\u003E\"}";
         const string encoded =
