@@ -94,18 +94,36 @@ internal class SerilogSinksView : IConfiguration
         if (_configuration is not IConfigurationRoot root) return false;
         for (var i = 2; i < segments.Length; i++)
         {
-            if (!IsEntryNumber(segments[i]) && !IsList(segments[i - 1])) continue;
+            if (!IsEntryNumber(segments[i]) && !IsList(segments, i - 1)) continue;
             var entry = string.Join(ConfigurationPath.KeyDelimiter, segments, 0, i + 1);
             if (IsSwitchedOff(root, entry)) return true;
         }
         return false;
     }
 
-    /// <summary>The lists whose entries Serilog.Settings.Configuration reads by any key, numbered or not.</summary>
-    static bool IsList(string key) =>
-        key.Equals(WriteTo, StringComparison.OrdinalIgnoreCase) || key.Equals("AuditTo", StringComparison.OrdinalIgnoreCase)
-        || key.Equals("Enrich", StringComparison.OrdinalIgnoreCase) || key.Equals("Filter", StringComparison.OrdinalIgnoreCase)
-        || key.Equals("Destructure", StringComparison.OrdinalIgnoreCase) || key.Equals("configure", StringComparison.OrdinalIgnoreCase);
+    /// <summary>
+    /// Whether the key at <paramref name="index"/> is a list whose entries Serilog.Settings.Configuration reads by any key,
+    /// numbered or not: a logger's <c>"WriteTo"</c>, <c>"AuditTo"</c>, <c>"Enrich"</c>, <c>"Filter"</c> or
+    /// <c>"Destructure"</c> (the section's own, or those of a logger given as an argument, Logger's
+    /// <c>"configureLogger"</c>), or Async's and Redacted's <c>"configure"</c> argument. Only there: the same name
+    /// elsewhere is an entry's key of the application's choosing (<c>"WriteTo": { "Filter": {...} }</c>) or a sink's key
+    /// inside <c>"configure"</c>, whose <c>"Args"</c> are no entry.
+    /// </summary>
+    static bool IsList(string[] segments, int index)
+    {
+        var key = segments[index];
+        if (key.Equals("configure", StringComparison.OrdinalIgnoreCase))
+            return index >= 3 && IsArgs(segments[index - 1]);
+        var isLoggerList = key.Equals(WriteTo, StringComparison.OrdinalIgnoreCase) || key.Equals("AuditTo", StringComparison.OrdinalIgnoreCase)
+            || key.Equals("Enrich", StringComparison.OrdinalIgnoreCase) || key.Equals("Filter", StringComparison.OrdinalIgnoreCase)
+            || key.Equals("Destructure", StringComparison.OrdinalIgnoreCase);
+        // The section's own, or one of an argument read as a logger's section (an argument of an entry, but not
+        // "configure", whose keys are sinks).
+        return isLoggerList && (index == 1
+            || index >= 4 && IsArgs(segments[index - 2]) && !segments[index - 1].Equals("configure", StringComparison.OrdinalIgnoreCase));
+    }
+
+    static bool IsArgs(string key) => key.Equals("Args", StringComparison.OrdinalIgnoreCase);
 
     static bool IsEntryNumber(string key)
     {

@@ -697,6 +697,41 @@ public class SerilogSectionTests
             Is.EqualTo(new[] { "Through Serilog.Settings.Configuration", "Through AddObservability" }));
     }
 
+    /// <summary>
+    /// Only the keys of a list are entries: an entry's own <c>"Args"</c> (under a key of the application's choosing that
+    /// happens to be a list's name, <c>"configure"</c> or <c>"Filter"</c>, or under an Async sink's sub-logger
+    /// <c>"WriteTo"</c>) that a later source sets empty keeps its arguments, as it does for Serilog.Settings.Configuration,
+    /// which reads the keys below it.
+    /// </summary>
+    [Test]
+    public void AnEntrysArgsALaterSourceSetsEmptyAreStillItsArgumentsWhateverTheEntrysKey(
+        [Values("Serilog:WriteTo:configure", "Serilog:WriteTo:Filter", "Serilog:WriteTo:Async:Args:configure:WriteTo")] string entry)
+    {
+        using var logs = TempFolder.ForCaller();
+        var settings = new Dictionary<string, string?>
+        {
+            [entry + ":Name"] = "RollingJson",
+            [entry + ":Args:path"] = Path.Combine(logs.Path, "app-.json"),
+        };
+        if (entry.Contains("Async")) settings["Serilog:WriteTo:Async:Name"] = "Async";
+        var emptyArgs = new Dictionary<string, string?> { [entry + ":Args"] = "" };
+
+        var alone = new ConfigurationBuilder().AddInMemoryCollection(settings).AddInMemoryCollection(emptyArgs).Build();
+        using (var logger = new LoggerConfiguration().ReadFrom.Configuration(alone).CreateLogger())
+            logger.Information("Through Serilog.Settings.Configuration");
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Configuration.AddInMemoryCollection(emptyArgs);
+        builder.AddObservability();
+        var app = builder.Build();
+        Log.Information("Through AddObservability");
+        app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+        Assert.That(LogFileEvents.Read(logs.Path).Select(e => LogFileEvents.Prop(e, "@mt")),
+            Is.EqualTo(new[] { "Through Serilog.Settings.Configuration", "Through AddObservability" }));
+    }
+
     [Test]
     public void WhenALaterSourceSwitchesOffTheOnlyEntryTheSectionListsNoSinkAndTheConsoleIsAdded()
     {
