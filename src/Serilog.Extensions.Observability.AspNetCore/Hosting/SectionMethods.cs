@@ -230,6 +230,8 @@ internal static class SectionMethods
     {
         readonly Assembly[] _assemblies;
         readonly Dictionary<Type, MethodInfo[]?> _byReceiver = [];
+        // The public static extension methods of the assemblies' public static classes, read once for every list.
+        MethodInfo[]? _extensionMethods;
 
         Methods(Assembly[] assemblies, bool given)
         {
@@ -276,12 +278,19 @@ internal static class SectionMethods
             if (_byReceiver.TryGetValue(receiver, out var found)) return found;
             try
             {
-                var surrogates = Surrogates(receiver);
-                found = surrogates is null ? null : _assemblies
+                if (Surrogates(receiver) is not { } surrogates)
+                {
+                    _byReceiver[receiver] = null;
+                    return null;
+                }
+                _extensionMethods ??= _assemblies
                     .SelectMany(a => a.GetExportedTypes())
                     .Where(t => t is { IsSealed: true, IsAbstract: true, IsNested: false })
                     .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly))
-                    .Where(m => IsExtension(m) && m.GetParameters() is { Length: > 0 } parameters && parameters[0].ParameterType == receiver)
+                    .Where(m => IsExtension(m) && m.GetParameters().Length > 0)
+                    .ToArray();
+                found = _extensionMethods
+                    .Where(m => m.GetParameters()[0].ParameterType == receiver)
                     .Concat(surrogates)
                     .ToArray();
             }

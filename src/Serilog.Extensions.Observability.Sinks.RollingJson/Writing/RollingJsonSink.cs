@@ -868,8 +868,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             FormattedLine? copied = null;
             if (item is FormattedLine line)
             {
-                // Formatted by its caller while the writer was behind: only copied, and a copy that fails (growing the
-                // buffer) is dropped and counted as an event that fails to format is.
+                // Formatted by its caller while the writer was behind: only copied. A copy that fails is dropped and
+                // counted as an event that fails to format is (a safeguard: a queued line is at most 4 KB, and the batch
+                // always has that much room left, so the buffer does not grow here).
                 var start = _buffer.WrittenCount;
                 try
                 {
