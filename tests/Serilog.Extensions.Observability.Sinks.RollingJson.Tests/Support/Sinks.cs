@@ -31,4 +31,16 @@ static class Sinks
         foreach (var logEvent in events) sink.Emit(logEvent);
         Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True, "The writer did not catch up in time.");
     }
+
+    /// <summary>
+    /// <see cref="EmitAndWait"/> with the writer paused while the events are queued: a backlog from the first event on,
+    /// so that callers format their own events (see <see cref="RollingJsonSink.PauseWriter"/>).
+    /// </summary>
+    public static void EmitWhilePausedAndWait(RollingJsonSink sink, IEnumerable<LogEvent> events)
+    {
+        sink.PauseWriter();
+        foreach (var logEvent in events) sink.Emit(logEvent);
+        sink.ResumeWriter();
+        Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True, "The writer did not catch up in time.");
+    }
 }

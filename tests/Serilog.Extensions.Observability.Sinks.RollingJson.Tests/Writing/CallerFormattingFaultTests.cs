@@ -193,10 +193,7 @@ public class CallerFormattingFaultTests
             var sink = CreateSink(Path.Combine(logs, "app.json"), callersFormat, o => o.FileSizeLimitBytes = null);
             try
             {
-                sink.PauseWriter();
-                foreach (var logEvent in events) sink.Emit(logEvent);
-                sink.ResumeWriter();
-                Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True);
+                EmitWhilePausedAndWait(sink, events);
             }
             finally
             {
@@ -229,10 +226,7 @@ public class CallerFormattingFaultTests
             var sink = CreateSink(Path.Combine(logs, "app-.json"), callersFormat, o => o.FileSizeLimitBytes = 2_000);
             try
             {
-                sink.PauseWriter();
-                foreach (var logEvent in events) sink.Emit(logEvent);
-                sink.ResumeWriter();
-                Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True);
+                EmitWhilePausedAndWait(sink, events);
             }
             finally
             {
@@ -258,10 +252,7 @@ public class CallerFormattingFaultTests
             {
                 EmitAndWait(sink, Event(0));
                 File.Delete(path);
-                sink.PauseWriter();
-                for (var i = 1; i < 20; i++) sink.Emit(Event(i));
-                sink.ResumeWriter();
-                Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True);
+                EmitWhilePausedAndWait(sink, Enumerable.Range(1, 19).Select(i => Event(i)));
             }
             finally
             {
