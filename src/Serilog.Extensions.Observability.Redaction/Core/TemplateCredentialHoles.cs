@@ -25,6 +25,9 @@ sealed class TemplateCredentialHoles
 
     public TemplateCredentialHoles(ValueDetectors detectors) => _detectors = detectors;
 
+    /// <summary>The templates seen once and not yet kept (for tests).</summary>
+    internal FirstSightings Seen => _cache.Seen;
+
     /// <summary>
     /// The names of the properties <paramref name="template"/> renders as a credential (usually none), and the hole it
     /// introduces as a SQL parameter list, if any (see <see cref="SqlParameterList"/>).

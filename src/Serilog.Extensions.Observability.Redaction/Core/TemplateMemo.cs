@@ -12,12 +12,10 @@ namespace Serilog.Extensions.Observability.Redaction.Core;
 /// </summary>
 sealed class TemplateMemo<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] T> where T : class
 {
-    const int SeenSlots = 1024;
-
     readonly ConditionalWeakTable<MessageTemplate, T> _kept = new();
 
-    /// <summary>Identity hashes of templates seen once and not kept: no reference, so nothing is kept alive.</summary>
-    readonly int[] _seen = new int[SeenSlots];
+    /// <summary>Identity hashes of templates seen once and not kept.</summary>
+    internal FirstSightings Seen { get; } = new(slots: 512, shift: 0);
 
     public bool TryGetValue(MessageTemplate template, [MaybeNullWhen(false)] out T value) => _kept.TryGetValue(template, out value);
 
@@ -28,12 +26,5 @@ sealed class TemplateMemo<[DynamicallyAccessedMembers(DynamicallyAccessedMemberT
     }
 
     /// <summary>Whether <paramref name="template"/> was seen before (rarely a template with the same identity hash); remembers it if not.</summary>
-    bool SeenBefore(MessageTemplate template)
-    {
-        var hash = RuntimeHelpers.GetHashCode(template);
-        ref var seen = ref _seen[hash & (SeenSlots - 1)];
-        if (Volatile.Read(ref seen) == hash) return true;
-        Volatile.Write(ref seen, hash);
-        return false;
-    }
+    bool SeenBefore(MessageTemplate template) => Seen.SeenBefore(RuntimeHelpers.GetHashCode(template));
 }

@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Serilog.Extensions.Observability.Redaction.Core;
 
 namespace Serilog.Extensions.Observability.Redaction.Keys;
 
@@ -28,18 +29,13 @@ sealed class KeyMatcher
 
     /// <summary>
     /// Decisions by key text: two ways per set (<c>[set * 2]</c> holds the one admitted last), immutable entries
-    /// replaced whole. A key is admitted the second time it is seen (<see cref="_seen"/>), so keys that occur once
+    /// replaced whole. A key is admitted the second time it is seen (<see cref="Seen"/>), so keys that occur once
     /// (ids used as dictionary keys) never push out keys that come back; one that does replaces the older of its set.
     /// </summary>
     readonly Entry?[] _entries = new Entry?[Sets * 2];
 
-    const int SeenSlots = Sets * 2;
-
-    /// <summary>
-    /// Text hashes of keys seen once and not admitted: no reference, so nothing is kept alive. Indexed by other bits
-    /// of the hash than the set, so two keys of one set that take turns rarely keep forgetting each other.
-    /// </summary>
-    readonly int[] _seen = new int[SeenSlots];
+    /// <summary>Text hashes of keys seen once and not admitted, by other bits of the hash than the set's.</summary>
+    internal FirstSightings Seen { get; } = new(slots: Sets, shift: 16);
 
     public KeyMatcher(KeyRules? rules, IEnumerable<string> additionalKeys, IEnumerable<string> excludedKeys)
     {
@@ -181,12 +177,7 @@ sealed class KeyMatcher
     /// </summary>
     void Admit(string key, int hash, bool sensitive)
     {
-        ref var seen = ref _seen[(hash >>> 16) & (SeenSlots - 1)];
-        if (Volatile.Read(ref seen) != hash)
-        {
-            Volatile.Write(ref seen, hash);
-            return;
-        }
+        if (!Seen.SeenBefore(hash)) return;
 
         var set = (hash & (Sets - 1)) * 2;
         if (Volatile.Read(ref _entries[set]) is { } newer) Volatile.Write(ref _entries[set + 1], newer);

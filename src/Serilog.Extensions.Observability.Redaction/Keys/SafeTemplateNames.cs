@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Serilog.Events;
+using Serilog.Extensions.Observability.Redaction.Core;
 using Serilog.Parsing;
 
 namespace Serilog.Extensions.Observability.Redaction.Keys;
@@ -32,13 +33,8 @@ sealed class SafeTemplateNames
     /// <summary>Two ways per set: <c>[set * 2]</c> holds the one admitted last.</summary>
     readonly Entry?[] _entries = new Entry?[Sets * 2];
 
-    const int SeenSlots = Sets * 4;
-
-    /// <summary>
-    /// Identity hashes of templates seen once: no reference, so nothing is kept alive. Indexed by other bits of the hash
-    /// than the set, so two templates of one set that take turns rarely keep forgetting each other.
-    /// </summary>
-    readonly int[] _seen = new int[SeenSlots];
+    /// <summary>Identity hashes of templates seen once, by other bits of the hash than the set's.</summary>
+    internal FirstSightings Seen { get; } = new(slots: Sets * 2, shift: 8);
 
     public SafeTemplateNames(KeyMatcher keys) => _keys = keys;
 
@@ -60,12 +56,7 @@ sealed class SafeTemplateNames
         if (template.Text.Length > MaximumTemplateLength) return None;
 
         // First sighting: remembered, and the per-name route this time.
-        ref var seen = ref _seen[(hash >>> 8) & (SeenSlots - 1)];
-        if (Volatile.Read(ref seen) != hash)
-        {
-            Volatile.Write(ref seen, hash);
-            return None;
-        }
+        if (!Seen.SeenBefore(hash)) return None;
 
         var names = SafeNamesOf(template);
         // The newer entry becomes the older: the one admitted earlier of the two goes. Racing writers at worst

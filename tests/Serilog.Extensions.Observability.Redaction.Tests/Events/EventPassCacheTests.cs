@@ -232,6 +232,24 @@ public class EventPassCacheTests
     }
 
     [Test]
+    public void TwoTemplatesThatTakeTurnsAreBothKeptWhenTheirFirstSightingsShareASlot()
+    {
+        var redactor = RedactorFactory.Create(new RedactionOptions { DetectEmailAddresses = true, DetectEmbeddedCredentials = true });
+        var holes = redactor.CredentialHoles!;
+        var (first, second) = Keys.SafeTemplateNamesTests.SharingASightingSlot(holes.Seen, new MessageTemplateParser(),
+            "Mail from ann@example.com with password={Pw}", "Mail from bob@example.com with password={Pw}");
+
+        // The same slot choice in every memo of templates: the redactor's own for its rewritten templates too.
+        var rewritten = new[] { first, second, first, second, first, second }.Select(redactor.RedactTemplate).ToArray();
+        Assert.That(rewritten[4], Is.SameAs(rewritten[2]), "the first template kept");
+        Assert.That(rewritten[5], Is.SameAs(rewritten[3]), "the second template kept");
+        var found = new[] { first, second, first, second, first, second }.Select(holes.For).ToArray();
+        Assert.That(found[4].Holes, Is.EqualTo(new[] { "Pw" }));
+        Assert.That(found[4], Is.SameAs(found[2]));
+        Assert.That(found[5], Is.SameAs(found[3]));
+    }
+
+    [Test]
     public void ConcurrentPassesGiveTheRulesAnswers()
     {
         var redactor = Defaults();

@@ -86,6 +86,24 @@ public class KeyMatcherTests
         Assert.That(matcher.RetainedKeyCharacters, Is.LessThanOrEqualTo(16_384 * KeyMatcher.MaximumCachedKeyLength));
     }
 
+    [Test]
+    public void TwoKeysFromDataThatTakeTurnsAreBothAdmittedWhenTheirFirstSightingsShareASlot()
+    {
+        // Each overwrote the other's first sighting, so neither was admitted and both were decided on every event
+        // (a string each), in the processes whose string hashes fell that way.
+        var matcher = new KeyMatcher(KeyRules.Default, Array.Empty<string>(), Array.Empty<string>());
+        var first = "customer_note";
+        var slot = matcher.Seen.SlotOf(first.GetHashCode());
+        var second = Enumerable.Range(0, 1_000_000).Select(i => "order_note_" + i)
+            .First(key => matcher.Seen.SlotOf(key.GetHashCode()) == slot && key.GetHashCode() != first.GetHashCode());
+        var copies = Enumerable.Range(0, 1_000).Select(i => new string((i % 2 == 0 ? first : second).AsSpan())).ToArray();
+
+        for (var i = 0; i < 10; i++) Assert.That(matcher.IsSensitive(copies[i]), Is.False);
+        var (answers, allocated) = AskEach(matcher, copies.AsSpan(10), expected: false);
+        Assert.That(answers, Is.EqualTo(990));
+        Assert.That(allocated, Is.EqualTo(0));
+    }
+
     /// <summary>How many keys got the expected answer, and the bytes allocated meanwhile.</summary>
     static (int Answers, long Allocated) AskEach(KeyMatcher matcher, ReadOnlySpan<string> keys, bool expected)
     {

@@ -71,6 +71,41 @@ public class SafeTemplateNamesTests
         }
     }
 
+    [Test]
+    public void TwoHotTemplatesThatTakeTurnsAreBothKeptWhenTheirFirstSightingsShareASlot()
+    {
+        // Each overwrote the other's first sighting, so neither was ever admitted: both took the per-name route on
+        // every event, in the processes whose identity hashes fell that way.
+        var names = NewNames();
+        var (first, second) = SharingASightingSlot(names.Seen, new MessageTemplateParser(), "Request {Method} {Path} started",
+            "Request {Method} {Path} finished");
+        for (var i = 0; i < 2; i++)
+        {
+            names.For(first);
+            names.For(second);
+        }
+        Assert.That(names.For(first), Is.EqualTo(TokenNames(first)));
+        Assert.That(names.For(second), Is.EqualTo(TokenNames(second)));
+    }
+
+    /// <summary>
+    /// Two templates whose first sightings go to one slot of <paramref name="seen"/>, parsed anew until they do (an
+    /// identity hash is random; one pair in a few hundred shares a slot).
+    /// </summary>
+    internal static (MessageTemplate First, MessageTemplate Second) SharingASightingSlot(
+        Redaction.Core.FirstSightings seen, MessageTemplateParser parser, string first, string second)
+    {
+        var a = parser.Parse(first);
+        var slot = seen.SlotOf(RuntimeHelpers.GetHashCode(a));
+        for (var attempt = 0; attempt < 1_000_000; attempt++)
+        {
+            var b = parser.Parse(second);
+            var hash = RuntimeHelpers.GetHashCode(b);
+            if (seen.SlotOf(hash) == slot && hash != RuntimeHelpers.GetHashCode(a)) return (a, b);
+        }
+        throw new InvalidOperationException("No two templates of one slot in a million tries.");
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     static List<WeakReference> SeeOnce(SafeTemplateNames names, int count, int length)
     {
