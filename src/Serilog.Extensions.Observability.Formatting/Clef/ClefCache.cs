@@ -29,10 +29,10 @@ sealed class ClefCache
     public const int MaxCachedNameLength = 128;
 
     /// <summary>
-    /// The most template and name text the cache keeps alive: per set, two cached entries and the key its doorkeeper
-    /// remembers, each no longer than the limits.
+    /// The most template and name text the cache keeps alive: per set, two cached entries and the two keys its
+    /// doorkeeper remembers, each no longer than the limits.
     /// </summary>
-    public const long MaxRetainedCharacters = TemplateSets * 3L * MaxCachedTemplateLength + NameSets * 3L * MaxCachedNameLength;
+    public const long MaxRetainedCharacters = TemplateSets * 4L * MaxCachedTemplateLength + NameSets * 4L * MaxCachedNameLength;
 
     public ReferenceCache<MessageTemplate, CompactTemplate> Templates { get; } = new(TemplateSets);
 

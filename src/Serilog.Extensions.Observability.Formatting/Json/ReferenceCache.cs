@@ -9,9 +9,10 @@ namespace Serilog.Extensions.Observability.Formatting.Json;
 /// <remarks>
 /// <para>Two-way set associative: a key can live in one of two slots chosen by its identity hash, so a hot key is
 /// never pushed out by a single colliding one.</para>
-/// <para>A key is admitted only the second time it is seen (a one-slot "doorkeeper" per set remembers the first
-/// sighting): keys that occur once (a template built by string interpolation, a name built per event) never evict
-/// hot entries and cost no allocation; the caller formats them directly.</para>
+/// <para>A key is admitted only the second time it is seen (a "doorkeeper" per set remembers the last two first
+/// sightings): keys that occur once (a template built by string interpolation, a name built per event) never evict
+/// hot entries and cost no allocation; the caller formats them directly. Two, so that two hot keys of one set that take
+/// turns (two names every event writes) are both admitted, as the set's two ways can hold them.</para>
 /// <para>Thread-safe without locks: slots hold immutable entries, replaced whole. Two threads racing on the same
 /// slot at worst both compute the value, and one of them wins.</para>
 /// </remarks>
@@ -35,7 +36,7 @@ sealed class ReferenceCache<TKey, TValue>
         if (sets <= 0 || (sets & (sets - 1)) != 0)
             throw new ArgumentOutOfRangeException(nameof(sets), sets, "The number of sets must be a positive power of two.");
         _slots = new Entry?[sets * 2];
-        _seen = new TKey?[sets];
+        _seen = new TKey?[sets * 2];
         _setMask = sets - 1;
     }
 
@@ -93,9 +94,14 @@ sealed class ReferenceCache<TKey, TValue>
     /// </summary>
     public bool ShouldAdd(TKey key)
     {
-        var set = RuntimeHelpers.GetHashCode(key) & _setMask;
-        if (ReferenceEquals(Volatile.Read(ref _seen[set]), key)) return true;
-        Volatile.Write(ref _seen[set], key);
+        var set = (RuntimeHelpers.GetHashCode(key) & _setMask) * 2;
+        var seen = _seen;
+        var newer = Volatile.Read(ref seen[set]);
+        if (ReferenceEquals(newer, key) || ReferenceEquals(Volatile.Read(ref seen[set + 1]), key)) return true;
+        // The newer sighting becomes the older: with one, two keys of a set that took turns forgot each other and
+        // neither was ever admitted.
+        Volatile.Write(ref seen[set + 1], newer);
+        Volatile.Write(ref seen[set], key);
         return false;
     }
 

@@ -32,6 +32,33 @@ public class ReferenceCacheTests
     }
 
     [Test]
+    public void TwoKeysOfOneSetThatTakeTurnsAreBothAdmittedOnTheirSecondSighting()
+    {
+        // Two property names every event writes, one after the other: with one key remembered per set each forgot
+        // the other, and neither was ever cached, in the processes whose identity hashes put them in one set.
+        var cache = new ReferenceCache<Key, Value>(sets: 1);
+        var first = new Key(1);
+        var second = new Key(2);
+
+        Assert.That(cache.ShouldAdd(first), Is.False);
+        Assert.That(cache.ShouldAdd(second), Is.False);
+        Assert.That(cache.ShouldAdd(first), Is.True);
+        Assert.That(cache.ShouldAdd(second), Is.True);
+    }
+
+    [Test]
+    public void AThirdKeyOfASetPushesTheOldestFirstSightingOut()
+    {
+        var cache = new ReferenceCache<Key, Value>(sets: 1);
+        var keys = Enumerable.Range(0, 3).Select(i => new Key(i)).ToArray();
+        foreach (var key in keys) cache.ShouldAdd(key);
+
+        Assert.That(cache.RetainedKeys, Is.EquivalentTo(new[] { keys[1], keys[2] }), "only two first sightings are kept alive");
+        Assert.That(cache.ShouldAdd(keys[0]), Is.False);
+        Assert.That(cache.ShouldAdd(keys[2]), Is.True);
+    }
+
+    [Test]
     public void KeysAreComparedByReferenceNotByValue()
     {
         var cache = new ReferenceCache<string, Value>(sets: 8);
