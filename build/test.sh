@@ -41,7 +41,13 @@ run_tests() {
     --blame-hang-timeout 10m -- NUnit.DefaultTimeout=600000 \
     > "$results/$name.log" 2>&1
   local code=$?
-  grep -E '^(Passed!|Failed!|  Failed |Skipped |Total tests|Test Run Aborted|The active test run was aborted)' "$results/$name.log" | head -n 60
+  # Each failed test with its message (up to six lines of it, not the stack trace), so a failure that does not come
+  # back when run again can still be read from this output.
+  awk '/^  Error Message:/ { message = 6; print; next }
+       /^  Stack Trace:/ || /^  Standard Output Messages:/ { message = 0 }
+       message > 0 { message--; print; next }
+       /^(Passed!|Failed!|  Failed |Skipped |Total tests|Test Run Aborted|The active test run was aborted)/ { print }' \
+    "$results/$name.log" | head -n 60
   local trx="$results/$name.trx"
   if [ ! -f "$trx" ]; then
     echo "   no results for $name (exit $code); see artifacts/test-results/$name.log"
