@@ -398,8 +398,9 @@ sealed class ValueDetectors
     /// <summary>
     /// Reads the next attribute of an element from <paramref name="i"/> (left after it): its name's bounds, and its value's
     /// bounds without quotes (-1 when it has no <c>=</c>). <see langword="false"/> at the element's end or at text that is
-    /// no attribute (<c>a &lt;b &amp;&amp; c</c>). A quoted value not closed (a page cut short) runs to the end. In an
-    /// encoded element (<paramref name="encodings"/> times), quotes and the element's end are character references.
+    /// no attribute (<c>a &lt;b &amp;&amp; c</c>). A quoted value not closed (a page cut short) runs to the end; an
+    /// unquoted one in braces, to its closing brace (<see cref="BracedValueEnd"/>). In an encoded element
+    /// (<paramref name="encodings"/> times), quotes and the element's end are character references.
     /// </summary>
     static bool ReadAttribute(string text, ref int i, int encodings, out int attribute, out int attributeEnd, out int valueStart, out int valueEnd)
     {
@@ -431,6 +432,10 @@ sealed class ValueDetectors
             end = close < 0 ? text.Length : close;
             i = close < 0 ? text.Length : close + quoteLength;
         }
+        else if (BracedValueEnd(text, start, encodings) is > 0 and var braced)
+        {
+            end = i = braced;
+        }
         else
         {
             end = start;
@@ -442,6 +447,53 @@ sealed class ValueDetectors
         valueStart = start;
         valueEnd = end;
         return true;
+    }
+
+    /// <summary>Most characters of a template's expression in braces read as one value (see <see cref="BracedValueEnd"/>).</summary>
+    const int MaximumBracedValueLength = 256;
+
+    /// <summary>
+    /// Where a template's expression in braces that opens an unquoted value at <paramref name="start"/> ends, after its
+    /// closing brace: Svelte's and JSX's <c>on:input={() =&gt; x}</c>, Lit's <c>${a &gt; b}</c>, whose <c>&gt;</c> and
+    /// spaces are the expression's. Else -1 (no brace, or none closes it within
+    /// <see cref="MaximumBracedValueLength"/> characters and before an element opens: an unbalanced brace in prose
+    /// hides no field), and the value is read as any unquoted one.
+    /// </summary>
+    static int BracedValueEnd(string text, int start, int encodings)
+    {
+        var open = start < text.Length && text[start] == '$' ? start + 1 : start;
+        if (open >= text.Length || text[open] != '{') return -1;
+        var depth = 0;
+        var limit = Math.Min(text.Length, open + MaximumBracedValueLength);
+        for (var at = open; at < limit; at++)
+        {
+            switch (text[at])
+            {
+                case '{':
+                    depth++;
+                    break;
+                case '}':
+                    if (--depth == 0) return at + 1;
+                    break;
+                case '<' or '\\' or '&' when OpensElement(text, at, encodings):
+                    return -1;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>
+    /// Whether an element or an end tag opens at <paramref name="at"/>: <c>&lt;</c> (<c>\u003C</c>, or a reference to it
+    /// in a page encoded <paramref name="encodings"/> times) before a letter or <c>/</c>; <c>a &lt; b</c> is text.
+    /// </summary>
+    static bool OpensElement(string text, int at, int encodings)
+    {
+        var length = text[at] == '<' ? 1
+            : IsEscape(text, at, EscapedLessThan) ? EscapedLessThan.Length
+            : encodings > 0 ? MarkupReferenceLength(text, at, '<', encodings)
+            : 0;
+        var next = at + length;
+        return length > 0 && next < text.Length && (char.IsAsciiLetter(text[next]) || text[next] is '/' or '\\');
     }
 
     /// <summary>The length of the quote that opens an attribute's value at <paramref name="start"/>, escaped or not; else 0.</summary>

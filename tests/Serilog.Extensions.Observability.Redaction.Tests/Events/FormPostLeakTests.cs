@@ -278,6 +278,11 @@ public class FormPostLeakTests
     [TestCase("<textarea [rows]=\"3\" name=\"password\">tp-pw-12</textarea>", "name=\"password\">" + Mask + "</textarea>")]
     [TestCase("{\"html\":\"<input [disabled]=\\\"busy\\\" name=\\\"code\\\" value=\\\"tp-code-13\\\">\"}", "name=\\\"code\\\" value=\\\"" + Mask + "\\\">")]
     [TestCase("&lt;input (click)=&quot;go()&quot; name=&quot;code&quot; value=&quot;tp-code-14&quot;&gt;", "name=&quot;code&quot; value=&quot;" + Mask + "&quot;&gt;")]
+    [TestCase("<input name=\"password\" [(ngModel)]=\"pw\" (ngModelChange)=\"pw = $event\" value=\"tp-pw-15\">", "(ngModelChange)=\"pw = $event\" value=\"" + Mask + "\">")]
+    [TestCase("<input name=password [(ngModel)]=pw value=tp-pw-16>", "[(ngModel)]=pw value=" + Mask + ">")]
+    // Svelte's and JSX's spread and shorthand attributes, braces and all.
+    [TestCase("<input {...rest} name=\"password\" value=\"tp-pw-17\">", "name=\"password\" value=\"" + Mask + "\">")]
+    [TestCase("<input {disabled} name=\"password\" value=\"tp-pw-18\">", "name=\"password\" value=\"" + Mask + "\">")]
     public void AFieldWhoseElementHasTemplateAttributesIsMasked(string markup, string expected)
     {
         var written = Log(markup);
@@ -303,6 +308,30 @@ public class FormPostLeakTests
 
         Assert.That(written, Does.Not.Contain("bv-"));
         Assert.That(written, Does.Contain(expected.Replace("\"", "\\\"")));
+    }
+
+    // A template's expression in braces is one value whatever it holds (Svelte's on:input={() => x}, JSX's onChange={e =>
+    // ...}, Lit's ${...}): an arrow's '>', a comparison's '>' and the spaces in it do not end the element or its value,
+    // so the field's value after it is read. One not closed before the next element (or within 256 characters) is read
+    // as an unquoted value, to white space.
+    [TestCase("<input name=\"password\" on:input={() => x} value=\"ex-pw-1\">", "on:input={() => x} value=\"" + Mask + "\">")]
+    [TestCase("<input name=\"password\" onChange={e => setPw(e.target.value)} value=\"ex-pw-2\" />", "value=\"" + Mask + "\" />")]
+    [TestCase("<input name=\"code\" on:click={() => n > 0 && go()} value=\"ex-code-3\">", "value=\"" + Mask + "\">")]
+    [TestCase("<input name=\"password\" disabled={a>b} value=\"ex-pw-4\">", "disabled={a>b} value=\"" + Mask + "\">")]
+    [TestCase("<input name=\"password\" .value=${a > b ? 'ex-pw-5' : ''}>", ".value=" + Mask + ">")]
+    [TestCase("<input name=\"password\" value={a > b ? '' : 'ex-pw-6'}>", "value=" + Mask + ">")]
+    [TestCase("<input name=\"code\" on:input={() => { a = b > c }} value=\"ex-code-7\">", "value=\"" + Mask + "\">")]
+    [TestCase("<textarea name=\"password\" on:input={() => x}>ex-pw-8</textarea>", "on:input={() => x}>" + Mask + "</textarea>")]
+    [TestCase("&lt;input name=&quot;password&quot; on:input={() =&gt; x} value=&quot;ex-pw-9&quot;&gt;", "value=&quot;" + Mask + "&quot;&gt;")]
+    [TestCase("{\"html\":\"\\u003Cinput name=\\u0022password\\u0022 on:input={() =\\u003E x} value=\\u0022ex-pw-10\\u0022\\u003E\"}",
+        "value=\\u0022" + Mask + "\\u0022\\u003E")]
+    [TestCase("<b title={ <input name=\"password\" value=\"ex-pw-11\">", "value=\"" + Mask + "\">")]
+    public void AFieldWhoseElementHasAnExpressionInBracesIsMasked(string markup, string expected)
+    {
+        var written = Log(markup);
+
+        Assert.That(written, Does.Not.Contain("ex-"));
+        Assert.That(written, Does.Contain(expected.Replace("\\", "\\\\").Replace("\"", "\\\"")));
     }
 
     // A select's value is the value of its chosen option (or that option's text when it has no value), on other
