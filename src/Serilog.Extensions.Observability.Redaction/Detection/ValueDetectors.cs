@@ -296,12 +296,16 @@ sealed class ValueDetectors
     /// <c>content</c>), written as it is or bound by a template framework, whose expression sets it: Vue's <c>:value</c>
     /// and <c>v-bind:value</c>, Alpine's <c>x-bind:value</c>, Svelte's <c>bind:value</c>, Angular's <c>[value]</c> and
     /// <c>[attr.value]</c>, Lit's <c>.value</c>. A page rendered on the server may write the secret into that expression
-    /// (<c>:value="'...'"</c>). Another attribute that ends so is not the value (<c>data-value</c>).
+    /// (<c>:value="'...'"</c>), also with Vue's modifiers after it (<c>:value.prop</c>, <c>v-bind:value.attr</c>). Another
+    /// attribute that ends so is not the value (<c>data-value</c>).
     /// </summary>
     static bool IsValue(string text, int attribute, int end)
     {
         var name = text.AsSpan(attribute, end - attribute);
         if (name.Length > 2 && name[0] == '[' && name[^1] == ']') name = name[1..^1];
+        // A bound name's modifiers follow its argument: v-bind:value.prop binds value.
+        var argument = name.LastIndexOf(':') + 1;
+        if (argument > 0 && name[argument..].IndexOf('.') is > 0 and var modifiers) name = name[..(argument + modifiers)];
         var word = name.EndsWith("value", StringComparison.OrdinalIgnoreCase) ? 5
             : name.EndsWith("content", StringComparison.OrdinalIgnoreCase) ? 7
             : 0;

@@ -78,6 +78,7 @@ public class FormPostLeakTests
     [TestCase("if (a <b && name=\"code\") value=\"x\"")]
     [TestCase("<input [disabled]=\"busy\" (click)=\"go()\" name=\"q\" value=\"search term\"> a <b && c")]
     [TestCase("<input name=\"code\" data-value=\"42\" ng-value=\"x\" valued=\"y\"> <input :name=\"'code'\" value=\"ann\">")]
+    [TestCase("<input name=\"code\" :data-value.prop=\"42\" v-bind:title.prop=\"x\">")]
     [TestCase("{\"html\":\"\\u003Cinput name=\\u0022q\\u0022 value=\\u0022search term\\u0022\\u003E\\u003Cmeta name=\\u0022viewport\\u0022 content=\\u0022width=device-width\\u0022\\u003E\"}")]
     [TestCase("{\"expr\":\"a \\u003cb \\u0026\\u0026 c\", \"n\":\"x=1\\u003c\"}")]
     // Markup cut short anywhere (an escaped element ending in "name=", "value=\\", a lone "<") is read to its end.
@@ -302,6 +303,10 @@ public class FormPostLeakTests
     [TestCase("<input name=\"password\" .value=${'bv-pw-6'}>", ".value=" + Mask + ">")]
     [TestCase("<input name=\"password\" bind:value={'bv-pw-7'}>", "bind:value=" + Mask + ">")]
     [TestCase("<meta name=\"csrf-token\" :content=\"'bv-csrf-8'\">", ":content=\"" + Mask + "\">")]
+    // Vue's modifiers after the bound name: .prop sets the DOM property, .attr the attribute.
+    [TestCase("<input name=\"password\" :value.prop=\"'bv-pw-9'\">", ":value.prop=\"" + Mask + "\">")]
+    [TestCase("<input name=\"code\" v-bind:value.attr=\"'bv-code-10'\">", "v-bind:value.attr=\"" + Mask + "\">")]
+    [TestCase("<input name=\"password\" v-bind:value=\"bv-pw-11\">", "v-bind:value=\"" + Mask + "\">")]
     public void AValueBoundByATemplateFrameworkIsMasked(string markup, string expected)
     {
         var written = Log(markup);
