@@ -284,6 +284,9 @@ public class FormPostLeakTests
     // Svelte's and JSX's spread and shorthand attributes, braces and all.
     [TestCase("<input {...rest} name=\"password\" value=\"tp-pw-17\">", "name=\"password\" value=\"" + Mask + "\">")]
     [TestCase("<input {disabled} name=\"password\" value=\"tp-pw-18\">", "name=\"password\" value=\"" + Mask + "\">")]
+    // A server template's own markup inside the tag (Handlebars, Jinja).
+    [TestCase("<input {{#if busy}}disabled{{/if}} name=\"password\" value=\"tp-pw-19\">", "name=\"password\" value=\"" + Mask + "\">")]
+    [TestCase("<input {% if busy %}disabled{% endif %} name=\"password\" value=\"tp-pw-20\">", "name=\"password\" value=\"" + Mask + "\">")]
     public void AFieldWhoseElementHasTemplateAttributesIsMasked(string markup, string expected)
     {
         var written = Log(markup);
@@ -337,6 +340,22 @@ public class FormPostLeakTests
 
         Assert.That(written, Does.Not.Contain("ex-"));
         Assert.That(written, Does.Contain(expected.Replace("\\", "\\\\").Replace("\"", "\\\"")));
+    }
+
+    // Script with a '<' that opens no element (a comparison) is read as one up to the next '<' or '>', as HTML's
+    // tokenizer would read it, but code is not markup: a ';', a ',' or a lone brace (a block's, not a template's
+    // {...rest} or {{#if x}}) ends it, so a variable named name or value further on is no field's.
+    [TestCase("<script>if (a <b || c) { go(); } var name = \"code\", value = \"42\";</script>")]
+    [TestCase("<script>if (a <b || c) { name = \"code\"; value = \"42\"; }</script>")]
+    [TestCase("if (a <b || c)\n{\n  form.submit();\n}\nlet name=\"code\"\nlet value=\"42\"")]
+    [TestCase("if (a <b || c) { return; }\n name=\"code\" value=\"42\"")]
+    [TestCase("if (n <max) f(x, name=\"code\", value=\"42\")")]
+    [TestCase("<script>if (a <b || c) { go(); }</script><p>x</p><input name=\"q\" value=\"42\">")]
+    public void CodeAfterALessThanThatOpensNoElementKeepsItsValues(string script)
+    {
+        var written = Log(script);
+
+        Assert.That(written, Does.Not.Contain(Mask));
     }
 
     // A select's value is the value of its chosen option (or that option's text when it has no value), on other
