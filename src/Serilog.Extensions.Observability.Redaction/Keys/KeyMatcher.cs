@@ -92,15 +92,21 @@ sealed class KeyMatcher
     {
         if (key.Length == 0) return false;
         if (key.Length > MaximumTextNameLength) return IsSensitiveTextKey(key.ToString());
-        ref var slot = ref _textNames[TextNameSlotOf(key)];
-        if (Volatile.Read(ref slot) is { } entry && key.SequenceEqual(entry.Key)) return entry.Sensitive;
+        var set = TextNameSetOf(key) * 2;
+        var names = _textNames;
+        var newer = Volatile.Read(ref names[set]);
+        if (newer is not null && key.SequenceEqual(newer.Key)) return newer.Sensitive;
+        if (Volatile.Read(ref names[set + 1]) is { } older && key.SequenceEqual(older.Key)) return older.Sensitive;
         var text = key.ToString();
         var sensitive = IsSensitiveTextKey(text);
-        // Overwritten on collision: a name that lost its slot costs a string and a decision, as every name did before.
-        Volatile.Write(ref slot, new Entry(text, sensitive));
+        // The newer entry becomes the older, which goes: a name that lost its place costs a string and a decision, as
+        // every name did before. Two names of one set that every event reads are both kept.
+        Volatile.Write(ref names[set + 1], newer);
+        Volatile.Write(ref names[set], new Entry(text, sensitive));
         return sensitive;
     }
 
+    /// <summary>How many keys read out of text are kept: two in each of half as many sets.</summary>
     internal const int TextNameSlots = 128;
 
     /// <summary>
@@ -109,18 +115,21 @@ sealed class KeyMatcher
     /// </summary>
     internal const int MaximumTextNameLength = MaximumCachedKeyLength;
 
-    /// <summary>Keys read out of text, by <see cref="TextNameSlotOf"/>, with the rules' answer: immutable entries replaced whole.</summary>
+    /// <summary>
+    /// Keys read out of text, two ways per set of <see cref="TextNameSetOf"/> (<c>[set * 2]</c> holds the newer), with
+    /// the rules' answer: immutable entries replaced whole.
+    /// </summary>
     readonly Entry?[] _textNames = new Entry?[TextNameSlots];
 
     /// <summary>
-    /// From the text alone (no per-process hash seed, no object identity): which names share a slot is the same in
+    /// From the text alone (no per-process hash seed, no object identity): which names share a set is the same in
     /// every run, so a steady state without allocation does not hold in some runs only.
     /// </summary>
-    static int TextNameSlotOf(ReadOnlySpan<char> key)
+    internal static int TextNameSetOf(ReadOnlySpan<char> key)
     {
         var hash = key.Length;
         foreach (var c in key) hash = hash * 31 + c;
-        return (hash ^ (hash >>> 7)) & (TextNameSlots - 1);
+        return (hash ^ (hash >>> 7)) & (TextNameSlots / 2 - 1);
     }
 
     /// <summary>Longer keys are never one of the rules' query parameters, so they are not normalised to be looked up.</summary>
