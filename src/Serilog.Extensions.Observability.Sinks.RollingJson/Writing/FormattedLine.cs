@@ -84,6 +84,9 @@ internal sealed class FormattedLinePool
     /// <summary>Test hook: makes the line <see cref="Rent"/> allocates when the pool is empty (a hook that throws: no memory).</summary>
     internal Func<FormattedLine>? NewLineForTests;
 
+    /// <summary>Test hook: runs as <see cref="Return"/> keeps a line (a hook that throws: no memory for the queue's next segment).</summary>
+    internal Action? KeepForTests;
+
     public FormattedLine Rent()
     {
         if (_lines.TryDequeue(out var line))
@@ -94,6 +97,11 @@ internal sealed class FormattedLinePool
         return NewLineForTests is { } newLine ? newLine() : new FormattedLine();
     }
 
+    /// <summary>
+    /// Takes a line back for reuse, or leaves it to the GC. Never throws: callers return lines in <c>Emit</c> (a line
+    /// its caller could not format or queue) and in the writer's handling of a fault, where an exception would reach the
+    /// application or lose events.
+    /// </summary>
     public void Return(FormattedLine line)
     {
         if (!line.Reset()) return;
@@ -102,6 +110,16 @@ internal sealed class FormattedLinePool
             Interlocked.Add(ref _bytes, -line.Capacity);
             return;
         }
-        _lines.Enqueue(line);
+        try
+        {
+            KeepForTests?.Invoke();
+            // Allocates the queue's next segment now and then: that may find no memory.
+            _lines.Enqueue(line);
+        }
+        catch (Exception)
+        {
+            // Not kept: the GC takes it, and a later Rent allocates another. Nothing of an event is lost.
+            Interlocked.Add(ref _bytes, -line.Capacity);
+        }
     }
 }

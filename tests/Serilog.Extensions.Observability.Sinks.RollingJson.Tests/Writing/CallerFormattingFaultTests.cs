@@ -4,6 +4,7 @@ using Serilog.Extensions.Observability.Formatting;
 using Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support;
 using Serilog.Extensions.Observability.Sinks.RollingJson.Writing;
 using Serilog.Extensions.Observability.Tests.Support;
+using Serilog.Formatting.Json;
 using static Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support.Sinks;
 
 namespace Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Writing;
@@ -122,6 +123,116 @@ public class CallerFormattingFaultTests
         Assert.That(Sequences(LogFiles.Lines(path)), Is.EqualTo(new long[] { 0, 1, 2, 3, 4 }));
         Assert.That((sink.EventsWritten, sink.EventsDropped), Is.EqualTo((5L, 0L)));
         Assert.That(sink.PooledLines, Is.EqualTo(3), "Events 1, 3 and 4 were lines; event 2 was queued whole.");
+    }
+
+    /// <summary>Makes the pool's next <paramref name="failures"/> keeps of a line throw, as a queue segment that finds no memory.</summary>
+    static void FailNextKeeps(RollingJsonSink sink, int failures) => sink.LinesForTests.KeepForTests = () =>
+    {
+        if (Interlocked.Decrement(ref failures) >= 0) throw new OutOfMemoryException("no memory to keep the line, on purpose");
+    };
+
+    sealed class FailingValueFormatter() : JsonValueFormatter(typeTagName: "$type")
+    {
+        protected override void FormatLiteralValue(object? value, TextWriter output)
+        {
+            if (value is "boom") throw new FormatException("cannot format this value on purpose");
+            base.FormatLiteralValue(value, output);
+        }
+    }
+
+    [Test]
+    public void ACallerWhoseFailedLineThePoolCannotTakeBackQueuesItsEventAndNothingIsThrown()
+    {
+        // The caller's formatting fails, and handing its line back to the pool throws too (no memory). Before the fix
+        // that second exception went up through Emit into the application, and the event was neither queued nor counted.
+        var path = Path.Combine(_folder!.Path, "app.json");
+        var sink = CreateSink(path, callersFormat: true, o => o.Formatter = new CompactJsonFormatter(new FailingValueFormatter()));
+        // The first keep is that line's: the writer, paused, hands back none before it.
+        FailNextKeeps(sink, 1);
+        try
+        {
+            sink.PauseWriter();
+            Assert.DoesNotThrow(() =>
+            {
+                for (var i = 0; i < 5; i++) sink.Emit(Event(i, text: i == 2 ? "boom" : "fine"));
+            });
+            sink.ResumeWriter();
+            Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True, "An accepted event was neither written nor counted as dropped.");
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        // The writer formats event 2 itself, fails too, and drops and reports it.
+        Assert.That(Sequences(LogFiles.Lines(path)), Is.EqualTo(new long[] { 0, 1, 3, 4 }));
+        Assert.That((sink.EventsWritten, sink.DroppedFormatError, sink.EventsDropped), Is.EqualTo((4L, 1L, 1L)));
+        Assert.That(SelfLogText(), Does.Contain("the formatter failed, 1 event(s) dropped").And.Contain("on purpose"));
+        Assert.That(sink.PooledLines, Is.EqualTo(3), "Lines 1, 3 and 4 were kept; the one the pool could not take back was left to the GC.");
+    }
+
+    /// <summary>A value whose first <c>ToString()</c> logs <paramref name="count"/> events into the sink: its caller's line then finds the queue full.</summary>
+    sealed class FillingValue(RollingJsonSink sink, int firstSequence, int count)
+    {
+        int _calls;
+
+        public override string ToString()
+        {
+            if (Interlocked.Increment(ref _calls) == 1)
+                for (var i = 0; i < count; i++) sink.Emit(Event(firstSequence + i));
+            return "filling";
+        }
+    }
+
+    [Test]
+    public void ACallerWhoseLineFindsTheQueueFullAndCannotBeTakenBackIsCountedAsDroppedAndNothingIsThrown()
+    {
+        // The caller formatted its line, the queue filled meanwhile (here by what the value's ToString() logs), and
+        // handing the line back to the pool throws (no memory). Before the fix the exception went up through Emit into
+        // the application, and the drop was neither counted nor reported.
+        var path = Path.Combine(_folder!.Path, "app.json");
+        var sink = CreateSink(path, callersFormat: true, o => o.QueueLimit = 4);
+        FailNextKeeps(sink, 1);
+        try
+        {
+            sink.PauseWriter();
+            sink.Emit(Event(0));
+            var filling = Some.LogEvent("Event {Seq} {Value}", properties: new[] { Some.Property("Seq", 1L), Some.Property("Value", new ScalarValue(new FillingValue(sink, 2, 3))) });
+            Assert.DoesNotThrow(() => sink.Emit(filling));
+            sink.ResumeWriter();
+            Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True, "An accepted event was neither written nor counted as dropped.");
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        Assert.That(Sequences(LogFiles.Lines(path)), Is.EqualTo(new long[] { 0, 2, 3, 4 }));
+        Assert.That((sink.EventsWritten, sink.DroppedQueueFull, sink.EventsDropped), Is.EqualTo((4L, 1L, 1L)));
+        Assert.That(SelfLogText(), Does.Contain("1 event(s) dropped"));
+    }
+
+    [Test]
+    public void ALineThePoolCannotTakeBackAfterItsCopyCostsNeitherItsEventNorItsBatch()
+    {
+        // The writer copied the line into its batch and hands it back to the pool, which throws (no memory). Before the
+        // fix the writer's catch-all took that exception and dropped the batch it held (io_error, a "writer fault").
+        var path = Path.Combine(_folder!.Path, "app.json");
+        var sink = CreateSink(path, callersFormat: true);
+        FailNextKeeps(sink, 1);
+        try
+        {
+            EmitWhilePausedAndWait(sink, Enumerable.Range(0, 10).Select(i => Event(i)));
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        Assert.That(Sequences(LogFiles.Lines(path)), Is.EqualTo(Enumerable.Range(0, 10).Select(i => (long)i)));
+        Assert.That((sink.EventsWritten, sink.EventsDropped), Is.EqualTo((10L, 0L)));
+        Assert.That(sink.PooledLines, Is.EqualTo(8), "Lines 1 to 9 but the one the pool could not take back were kept.");
+        Assert.That(SelfLogText(), Does.Not.Contain("writer fault"));
     }
 
     [TestCase(false)]
