@@ -70,8 +70,9 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
             // while this buffer still wrote into it, and returned again by the next clear.
             return;
         }
-        _pool.Return(_buffer);
+        var large = _buffer;
         _buffer = smaller;
+        GiveBack(large);
     }
 
     void Ensure(int sizeHint)
@@ -80,8 +81,25 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         if (_buffer.Length - _written >= sizeHint) return;
         var next = _pool.Rent(Math.Max(_buffer.Length * 2, _written + sizeHint));
         _buffer.AsSpan(0, _written).CopyTo(next);
-        _pool.Return(_buffer);
+        var previous = _buffer;
         _buffer = next;
+        GiveBack(previous);
+    }
+
+    /// <summary>
+    /// Returns an array this writer no longer uses. A pool that throws (no memory for its own bookkeeping) may or may not
+    /// have kept it, so it is never returned again: the pool's or the GC's, it is not ours.
+    /// </summary>
+    void GiveBack(byte[] array)
+    {
+        try
+        {
+            _pool.Return(array);
+        }
+        catch (Exception)
+        {
+            // Nothing written is lost: the bytes are in the array that replaced it.
+        }
     }
 
     public void Dispose()
@@ -89,6 +107,6 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         var buffer = _buffer;
         _buffer = Array.Empty<byte>();
         _written = 0;
-        if (buffer.Length > 0) _pool.Return(buffer);
+        if (buffer.Length > 0) GiveBack(buffer);
     }
 }

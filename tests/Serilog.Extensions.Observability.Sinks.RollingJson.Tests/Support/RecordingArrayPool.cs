@@ -4,7 +4,7 @@ namespace Serilog.Extensions.Observability.Sinks.RollingJson.Tests.Support;
 
 /// <summary>
 /// An array pool that hands out new arrays, notices an array returned that it does not have out (returned twice), and
-/// throws <see cref="OutOfMemoryException"/> for chosen rents (no memory).
+/// throws <see cref="OutOfMemoryException"/> for chosen rents and returns (no memory; a return that throws keeps nothing).
 /// </summary>
 sealed class RecordingArrayPool : ArrayPool<byte>
 {
@@ -13,6 +13,8 @@ sealed class RecordingArrayPool : ArrayPool<byte>
     int _failRents;
     int _failedRents;
     int _doubleReturns;
+    int _failReturns;
+    int _failedReturns;
 
     /// <summary>The next <paramref name="count"/> rents of exactly <paramref name="length"/> bytes throw.</summary>
     public int FailRentsOfLength { get; set; } = -1;
@@ -24,6 +26,17 @@ sealed class RecordingArrayPool : ArrayPool<byte>
             FailRentsOfLength = length;
             _failRents = count;
         }
+    }
+
+    /// <summary>The next <paramref name="count"/> returns throw, leaving the array out.</summary>
+    public void FailNextReturns(int count)
+    {
+        lock (_lock) _failReturns = count;
+    }
+
+    public int FailedReturns
+    {
+        get { lock (_lock) return _failedReturns; }
     }
 
     public int FailedRents
@@ -57,6 +70,12 @@ sealed class RecordingArrayPool : ArrayPool<byte>
     {
         lock (_lock)
         {
+            if (_failReturns > 0)
+            {
+                _failReturns--;
+                _failedReturns++;
+                throw new OutOfMemoryException("no memory to keep the array, on purpose");
+            }
             if (!_out.Remove(array)) _doubleReturns++;
         }
     }

@@ -1033,6 +1033,36 @@ public class FaultTests
         Assert.That(SelfLogLines("writer fault"), Is.Empty);
     }
 
+    [Test]
+    public void ABatchBufferThePoolCannotTakeBackIsLeftToTheGcAndEveryEventIsWrittenOnce()
+    {
+        // One large event grows the batch buffer (each larger array replaces the last, which goes back to the pool), and
+        // once the batch is written the buffer is cleared to a smaller one (the large one goes back). The pool throws at
+        // every return (no memory). Before the fix the growth's failed return dropped the large event as one that failed
+        // to format; and the clear's, after the batch was counted as written, went to the writer's catch-all, whose own
+        // clear threw again and ended the writer thread, and with it the process.
+        var pool = new RecordingArrayPool();
+        var path = Path.Combine(_folder!.Path, "app.json");
+        var sink = Create(path, o => o.BufferPool = pool);
+        pool.FailNextReturns(int.MaxValue);
+        try
+        {
+            EmitAndWait(sink, Event(0, text: new string('m', 3_000_000)), Event(1));
+            EmitAndWait(sink, Event(2));
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        Assert.That(pool.FailedReturns, Is.GreaterThan(0), "the premise: the pool took no array back");
+        Assert.That((sink.EventsWritten, sink.EventsDropped), Is.EqualTo((3L, 0L)));
+        Assert.That(Sequences(LogFiles.Lines(path)), Is.EqualTo(new long[] { 0, 1, 2 }));
+        Assert.That(pool.DoubleReturns, Is.EqualTo(0), "An array went back to the pool twice.");
+        Assert.That(SelfLogLines("writer fault"), Is.Empty);
+        Assert.That(SelfLogLines("formatter failed"), Is.Empty);
+    }
+
     /// <summary>Writes <c>{"Seq":n}</c> lines, and throws for one sequence number.</summary>
     sealed class FailingOnSeqFormatter(long failing) : Serilog.Formatting.ITextFormatter
     {
