@@ -58,13 +58,18 @@ internal sealed class Housekeeper
     /// <summary>Forces the directory's entries (a rename) to the storage device where the platform can; a seam as above.</summary>
     internal Action<string> FlushDirectoryToDisk = DirectoryFlush.ToDisk;
 
+    /// <summary>Test hook: runs just before a pass's thread starts (a hook that throws: no thread can be created).</summary>
+    internal Action? StartThreadForTests;
+
     /// <summary>
     /// Starts a pass. There is one whatever the options: besides compression and retention, a pass removes what a crash
     /// during an earlier compression left (a <c>.gz.tmp</c>, a rolled file twice), which no option turns off.
+    /// Never throws: a pass that cannot start (no thread can be created: a container's process limit, no memory) is
+    /// reported, and the next request starts one.
     /// </summary>
     public void Schedule()
     {
-        Thread thread;
+        Thread? previous;
         lock (_sync)
         {
             if (_running)
@@ -74,10 +79,28 @@ internal sealed class Housekeeper
             }
             _running = true;
             _idle.Reset();
-            // A dedicated thread: gzip of a 100 MB file must not hold a pool thread the application needs.
-            _thread = thread = new Thread(Run) { IsBackground = true, Name = "Serilog RollingJson housekeeping" };
+            previous = _thread;
         }
-        thread.Start();
+        try
+        {
+            // A dedicated thread: gzip of a 100 MB file must not hold a pool thread the application needs.
+            var thread = new Thread(Run) { IsBackground = true, Name = "Serilog RollingJson housekeeping" };
+            lock (_sync) _thread = thread;
+            StartThreadForTests?.Invoke();
+            thread.Start();
+        }
+        catch (Exception ex)
+        {
+            // No pass runs: left running, every later request would only ask it to run again, and disposal would wait
+            // for it until the shutdown timeout. The last pass's thread, ended or ending, is still the one to wait for.
+            lock (_sync)
+            {
+                _thread = previous;
+                _running = false;
+                _idle.Set();
+            }
+            SafeSelfLog.WriteLine("RollingJson sink {0}: housekeeping could not start, it is tried again at the next roll: {1}", _naming.Directory, ex.Message);
+        }
     }
 
     /// <summary>

@@ -1063,6 +1063,40 @@ public class FaultTests
         Assert.That(SelfLogLines("formatter failed"), Is.Empty);
     }
 
+    [Test]
+    public void AHousekeepingPassWhoseThreadCannotStartIsReportedAndLaterPassesRun()
+    {
+        // The first pass's thread cannot be created (a container's process limit, no memory). Before the fix the
+        // housekeeper still counted that pass as running: no later pass ever ran (retention kept every file), the writer
+        // reported the failure as a "writer fault", and disposal waited the whole shutdown timeout for the pass.
+        var path = Path.Combine(_folder!.Path, "app-.json");
+        var sink = Create(path, o =>
+        {
+            o.FileSizeLimitBytes = 1_000;
+            o.RetainedFileCountLimit = 2;
+            o.ShutdownTimeout = TimeSpan.FromSeconds(3);
+        });
+        var starts = 0;
+        sink.HousekeeperForTests.StartThreadForTests = () =>
+        {
+            if (Interlocked.Increment(ref starts) == 1) throw new OutOfMemoryException("no thread for housekeeping, on purpose");
+        };
+        try
+        {
+            for (var i = 0; i < 10; i++) EmitAndWait(sink, Event(i, text: new string('x', 300)));
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        Assert.That((sink.EventsWritten, sink.EventsDropped), Is.EqualTo((10L, 0L)));
+        Assert.That(LogFiles.Names(_folder.Path), Has.Length.EqualTo(2), "Retention by count ran after the pass that could not start.");
+        Assert.That(SelfLogLines("housekeeping could not start"), Has.Count.EqualTo(1));
+        Assert.That(SelfLogLines("still running at the shutdown timeout"), Is.Empty);
+        Assert.That(SelfLogLines("writer fault"), Is.Empty);
+    }
+
     /// <summary>Writes <c>{"Seq":n}</c> lines, and throws for one sequence number.</summary>
     sealed class FailingOnSeqFormatter(long failing) : Serilog.Formatting.ITextFormatter
     {
