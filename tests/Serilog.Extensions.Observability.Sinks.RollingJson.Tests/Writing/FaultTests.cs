@@ -725,6 +725,30 @@ public class FaultTests
     }
 
     [Test]
+    public void AWriterFaultThatNeverStopsCostsDisposalItsTimeoutAndEveryQueuedEventIsCountedAndReported()
+    {
+        // The catch-all's fault comes before every batch and never stops: the queued events can be neither written nor
+        // dropped by a batch. Disposal still returns once the writer has given them up at the shutdown deadline, counted.
+        var clock = new ClockFailingOnTheWriter { Failures = int.MaxValue };
+        var sink = Create(Path.Combine(_folder!.Path, "app.json"), o =>
+        {
+            o.TimeProvider = clock;
+            o.ShutdownTimeout = TimeSpan.FromSeconds(1);
+        });
+        for (var i = 0; i < 5; i++) sink.Emit(Event(i));
+        Assert.That(clock.FirstThrown.Wait(WaitLimit), Is.True, "The writer never took its first batch.");
+        var disposal = Task.Run(sink.Dispose);
+        Assert.That(disposal.Wait(WaitLimit), Is.True, "Disposal did not return.");
+
+        Assert.That(sink.WriterEnded, Is.True);
+        Assert.That((sink.EventsWritten, sink.DroppedShutdown, sink.EventsDropped), Is.EqualTo((0L, 5L, 5L)));
+        Assert.That(sink.WaitUntilWritten(TimeSpan.Zero), Is.True, "An accepted event was neither written nor counted as dropped.");
+        Assert.That(SelfLogLines("the shutdown timeout passed, 5 queued event(s) dropped"), Has.Count.EqualTo(1));
+        Assert.That(SelfLogLines("writer fault: System.InvalidOperationException: clock offline"), Has.Count.EqualTo(1));
+        Assert.That(SelfLogLines("did not finish within the shutdown timeout"), Is.Empty);
+    }
+
+    [Test]
     public void AProcessEndCutsTheWaitAfterAWriterFaultShortSoTheDrainWritesTheEvent()
     {
         // The writer waits (an hour) after a fault its catch-all took, and the fault is gone when the process starts to
