@@ -91,6 +91,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     // a retry wait, or the wait after a fault, once, so the drain's window is spent writing rather than waiting; the
     // writer resets it (the process may go on).
     readonly ManualResetEventSlim _processEnding = new(false);
+    // The two above, as a retry wait, or the wait after a fault, waits for them: made once, so that the writer's
+    // handling of a fault (perhaps a lack of memory) allocates nothing for its wait.
+    readonly WaitHandle[] _endingHandles;
 
     readonly ThrottledReport _queueFullReport = new(ReportInterval);
     readonly ThrottledReport _ioReport = new(ReportInterval);
@@ -219,6 +222,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             _shutdownTimeout = options.ShutdownTimeout;
             _writerStopMargin = options.WriterStopMargin;
             _housekeeper = new Housekeeper(naming, options, _zone, () => _filePath ?? _naming.FixedCurrentPath);
+            _endingHandles = new[] { _stopRequested.WaitHandle, _processEnding.WaitHandle };
             _writer = new Thread(WriterLoop) { IsBackground = true, Name = "Serilog RollingJson writer" };
             SinkMetrics.Register(this);
             // Without the creating flow's execution context: the writer lives as long as the sink, and would otherwise
@@ -1093,7 +1097,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// </summary>
     bool WaitUnlessEnding(TimeSpan delay)
     {
-        if (WaitHandle.WaitAny(new[] { _stopRequested.WaitHandle, _processEnding.WaitHandle }, delay) == WaitHandle.WaitTimeout)
+        if (WaitHandle.WaitAny(_endingHandles, delay) == WaitHandle.WaitTimeout)
             return false;
         _processEnding.Reset();
         return true;
