@@ -1057,18 +1057,40 @@ public class FaultTests
         Assert.That(SelfLogLines("writer fault"), Is.Empty);
     }
 
-    [Test]
-    public void ABatchBufferThePoolCannotTakeBackIsLeftToTheGcAndEveryEventIsWrittenOnce()
+    public enum FailingReturns
+    {
+        TheFirst,
+        TheClearAfterTheFirstWrite,
+        Every,
+    }
+
+    [TestCase(FailingReturns.TheFirst)]
+    [TestCase(FailingReturns.TheClearAfterTheFirstWrite)]
+    [TestCase(FailingReturns.Every)]
+    public void ABatchBufferThePoolCannotTakeBackIsLeftToTheGcAndEveryEventIsWrittenOnce(FailingReturns failing)
     {
         // One large event grows the batch buffer (each larger array replaces the last, which goes back to the pool), and
-        // once the batch is written the buffer is cleared to a smaller one (the large one goes back). The pool throws at
-        // every return (no memory). Before the fix the growth's failed return dropped the large event as one that failed
-        // to format; and the clear's, after the batch was counted as written, went to the writer's catch-all, whose own
-        // clear threw again and ended the writer thread, and with it the process.
+        // once the batch is written the buffer is cleared to a smaller one (the large one goes back). The pool throws (no
+        // memory) at the first return (the growth's), at the clear after the first write, or at every one. Before the fix
+        // the growth's failed return dropped the large event as one that failed to format; the clear's, after the batch
+        // was counted as written, went to the writer's catch-all, which counted the batch as dropped too, and whose own
+        // clear, when it threw again, ended the writer thread, and with it the process.
         var pool = new RecordingArrayPool();
         var path = Path.Combine(_folder!.Path, "app.json");
         var sink = Create(path, o => o.BufferPool = pool);
-        pool.FailNextReturns(int.MaxValue);
+        if (failing == FailingReturns.TheClearAfterTheFirstWrite)
+        {
+            var writes = 0;
+            // Runs after the batch's write, before it is counted and the buffer cleared.
+            sink.AfterWriteForTests = _ =>
+            {
+                if (Interlocked.Increment(ref writes) == 1) pool.FailNextReturns(1);
+            };
+        }
+        else
+        {
+            pool.FailNextReturns(failing == FailingReturns.TheFirst ? 1 : int.MaxValue);
+        }
         try
         {
             EmitAndWait(sink, Event(0, text: new string('m', 3_000_000)), Event(1));
@@ -1082,6 +1104,7 @@ public class FaultTests
         Assert.That(pool.FailedReturns, Is.GreaterThan(0), "the premise: the pool took no array back");
         Assert.That((sink.EventsWritten, sink.EventsDropped), Is.EqualTo((3L, 0L)));
         Assert.That(Sequences(LogFiles.Lines(path)), Is.EqualTo(new long[] { 0, 1, 2 }));
+        // An array the pool threw on may be the pool's already: never returned again.
         Assert.That(pool.DoubleReturns, Is.EqualTo(0), "An array went back to the pool twice.");
         Assert.That(SelfLogLines("writer fault"), Is.Empty);
         Assert.That(SelfLogLines("formatter failed"), Is.Empty);
