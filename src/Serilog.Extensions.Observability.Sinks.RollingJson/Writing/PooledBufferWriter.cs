@@ -98,7 +98,7 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         }
         catch (Exception)
         {
-            // Nothing written is lost: the bytes are in the array that replaced it.
+            // Nothing written is lost: what the array held is in the one that replaced it, or no longer needed.
         }
     }
 
