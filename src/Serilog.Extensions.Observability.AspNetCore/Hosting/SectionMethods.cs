@@ -9,10 +9,10 @@ namespace Serilog.Extensions.Observability.AspNetCore.Hosting;
 /// <summary>
 /// Checks the <c>"Serilog"</c> section's method entries (<c>"Enrich"</c>, <c>"Filter"</c>, <c>"Destructure"</c>,
 /// <c>"WriteTo"</c>, <c>"AuditTo"</c>, and the lists inside their arguments: Async's and Redacted's <c>"configure"</c>,
-/// Logger's <c>"configureLogger"</c>) before anything is built, for what Serilog.Settings.Configuration would pass over
-/// with nothing but a SelfLog line (<c>Unable to find a method called RollingJsn</c>): a name no method has, and an
-/// entry that does not give an argument every method of its name needs. A level switch argument naming no declared
-/// switch is named by its key too (the reader's own exception names none).
+/// AtLevel's <c>"configureEnricher"</c>, Logger's <c>"configureLogger"</c>) before anything is built, for what
+/// Serilog.Settings.Configuration would pass over with nothing but a SelfLog line (<c>Unable to find a method called
+/// RollingJsn</c>): a name no method has, and an entry that does not give an argument every method of its name needs.
+/// A level switch argument naming no declared switch is named by its key too (the reader's own exception names none).
 /// </summary>
 /// <remarks>
 /// The reader's selection is followed, not widened or narrowed: the public static extension methods of the entry's
@@ -42,20 +42,23 @@ internal static class SectionMethods
     /// Throws <see cref="InvalidOperationException"/> naming the key of the first entry the reader would pass over, or of
     /// a level switch argument that names no switch <paramref name="switchRefused"/> finds: it returns what the reader
     /// throws looking up the name among the section's <c>"LevelSwitches"</c> and, when not null, one more switch
-    /// declared under its second argument; null when it finds it.
+    /// declared under its second argument; null when it finds it. Adds to <paramref name="arguments"/> each argument the
+    /// reader reads as a list, before it reads that list (through <paramref name="section"/>'s view, which then leaves its
+    /// entries switched off out).
     /// </summary>
-    public static void Check(IConfigurationSection section, Assembly[]? readerAssemblies, Func<string, string?, Exception?> switchRefused)
+    public static void Check(IConfigurationSection section, Assembly[]? readerAssemblies, Func<string, string?, Exception?> switchRefused,
+        SerilogSinksView.ListArguments arguments)
     {
         if (!Lists.Any(list => section.GetSection(list.Key).GetChildren().Any())) return;
         if (Methods.Find(section, readerAssemblies) is not { } methods) return;
-        new Walk(methods, switchRefused, section.Path).Section(section);
+        new Walk(methods, switchRefused, section.Path, arguments).Section(section);
     }
 
     /// <summary>
     /// One check of the section, in the reader's order: a level switch a logger configured inside an argument declares
     /// is declared by the reader when it builds that logger, for the entries it reads after it.
     /// </summary>
-    sealed class Walk(Methods methods, Func<string, string?, Exception?> switchRefused, string topPath)
+    sealed class Walk(Methods methods, Func<string, string?, Exception?> switchRefused, string topPath, SerilogSinksView.ListArguments arguments)
     {
         /// <summary>The switch names the loggers read so far inside arguments declare, as given.</summary>
         readonly List<string> _declaredInside = [];
@@ -170,9 +173,15 @@ internal static class SectionMethods
             if (argument.Value is not null || !type.IsGenericType || type.GetGenericTypeDefinition() != typeof(Action<>)) return;
             var configured = type.GenericTypeArguments[0];
             if (configured == typeof(LoggerConfiguration))
+            {
+                arguments.AddLogger(argument.Path);
                 Section(argument);
+            }
             else if (configured == typeof(LoggerSinkConfiguration) || configured == typeof(LoggerEnrichmentConfiguration))
+            {
+                arguments.AddEntryList(argument.Path);
                 List(argument, configured);
+            }
         }
     }
 

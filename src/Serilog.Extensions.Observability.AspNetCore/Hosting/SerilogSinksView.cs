@@ -32,11 +32,16 @@ internal class SerilogSinksView : IConfiguration
     /// <param name="plainSinksOnly"><see langword="true"/>: only <c>"Using"</c>, <c>"LevelSwitches"</c> and the plain
     /// <c>"WriteTo"</c> entries of the section; <see langword="false"/>: everything but those entries;
     /// <see langword="null"/>: the whole section.</param>
-    SerilogSinksView(IConfiguration configuration, bool? plainSinksOnly)
+    /// <param name="arguments">The list arguments found so far (shared by a view over this one).</param>
+    SerilogSinksView(IConfiguration configuration, bool? plainSinksOnly, ListArguments arguments)
     {
         _configuration = configuration;
         _plainSinksOnly = plainSinksOnly;
+        Arguments = arguments;
     }
+
+    /// <summary>The arguments of the section's entries that the reader reads as lists; <see cref="SectionMethods"/> adds them.</summary>
+    public ListArguments Arguments { get; }
 
     /// <summary>
     /// The view of <paramref name="configuration"/>; an <see cref="IConfigurationRoot"/> itself when that is one.
@@ -46,8 +51,13 @@ internal class SerilogSinksView : IConfiguration
     /// </summary>
     /// <param name="configuration">The application's configuration.</param>
     /// <param name="plainSinksOnly">See the constructor.</param>
-    public static SerilogSinksView Over(IConfiguration configuration, bool? plainSinksOnly) =>
-        configuration is IConfigurationRoot root ? new RootView(root, plainSinksOnly) : new SerilogSinksView(configuration, plainSinksOnly);
+    public static SerilogSinksView Over(IConfiguration configuration, bool? plainSinksOnly)
+    {
+        var arguments = (configuration as SerilogSinksView)?.Arguments ?? new ListArguments();
+        return configuration is IConfigurationRoot root
+            ? new RootView(root, plainSinksOnly, arguments)
+            : new SerilogSinksView(configuration, plainSinksOnly, arguments);
+    }
 
     /// <summary>Whether the section lists a sink directly under <c>"WriteTo"</c>, not inside <c>"Redacted"</c>.</summary>
     public static bool HasPlainSinks(IConfiguration configuration) =>
@@ -87,7 +97,7 @@ internal class SerilogSinksView : IConfiguration
 
     /// <summary>
     /// Whether one of the list entries on the path (a numbered key, or any key of a list the reader reads: an object-form
-    /// <c>"WriteTo": { "File": {...} }</c>, Async's and Redacted's <c>"configure"</c>) is switched off (see the class).
+    /// <c>"WriteTo": { "File": {...} }</c>, the list of an entry's argument) is switched off (see the class).
     /// </summary>
     bool IsInsideSwitchedOffEntry(string[] segments)
     {
@@ -103,27 +113,22 @@ internal class SerilogSinksView : IConfiguration
 
     /// <summary>
     /// Whether the key at <paramref name="index"/> is a list whose entries Serilog.Settings.Configuration reads by any key,
-    /// numbered or not: a logger's <c>"WriteTo"</c>, <c>"AuditTo"</c>, <c>"Enrich"</c>, <c>"Filter"</c> or
-    /// <c>"Destructure"</c> (the section's own, or those of a logger given as an argument, Logger's
-    /// <c>"configureLogger"</c>), or Async's and Redacted's <c>"configure"</c> argument. Only there: the same name
-    /// elsewhere is an entry's key of the application's choosing (<c>"WriteTo": { "Filter": {...} }</c>) or a sink's key
-    /// inside <c>"configure"</c>, whose <c>"Args"</c> are no entry.
+    /// numbered or not: the section's <c>"WriteTo"</c>, <c>"AuditTo"</c>, <c>"Enrich"</c>, <c>"Filter"</c> or
+    /// <c>"Destructure"</c>, an argument it reads as a list (see <see cref="ListArguments"/>), or one of those lists of
+    /// an argument it reads as a logger's section. Only there: the same name elsewhere is an entry's key of the
+    /// application's choosing (<c>"WriteTo": { "Filter": {...} }</c>), and an argument of another type is no list.
     /// </summary>
-    static bool IsList(string[] segments, int index)
+    bool IsList(string[] segments, int index)
     {
-        var key = segments[index];
-        if (key.Equals("configure", StringComparison.OrdinalIgnoreCase))
-            return index >= 3 && IsArgs(segments[index - 1]);
-        var isLoggerList = key.Equals(WriteTo, StringComparison.OrdinalIgnoreCase) || key.Equals("AuditTo", StringComparison.OrdinalIgnoreCase)
-            || key.Equals("Enrich", StringComparison.OrdinalIgnoreCase) || key.Equals("Filter", StringComparison.OrdinalIgnoreCase)
-            || key.Equals("Destructure", StringComparison.OrdinalIgnoreCase);
-        // The section's own, or one of an argument read as a logger's section (an argument of an entry, but not
-        // "configure", whose keys are sinks).
-        return isLoggerList && (index == 1
-            || index >= 4 && IsArgs(segments[index - 2]) && !segments[index - 1].Equals("configure", StringComparison.OrdinalIgnoreCase));
+        if (index == 1) return IsLoggerList(segments[index]);
+        return Arguments.IsEntryList(string.Join(ConfigurationPath.KeyDelimiter, segments, 0, index + 1))
+            || IsLoggerList(segments[index]) && Arguments.IsLogger(string.Join(ConfigurationPath.KeyDelimiter, segments, 0, index));
     }
 
-    static bool IsArgs(string key) => key.Equals("Args", StringComparison.OrdinalIgnoreCase);
+    static bool IsLoggerList(string key) =>
+        key.Equals(WriteTo, StringComparison.OrdinalIgnoreCase) || key.Equals("AuditTo", StringComparison.OrdinalIgnoreCase)
+        || key.Equals("Enrich", StringComparison.OrdinalIgnoreCase) || key.Equals("Filter", StringComparison.OrdinalIgnoreCase)
+        || key.Equals("Destructure", StringComparison.OrdinalIgnoreCase);
 
     static bool IsEntryNumber(string key)
     {
@@ -156,8 +161,32 @@ internal class SerilogSinksView : IConfiguration
     static bool IsRedacted(IConfigurationSection entry) =>
         string.Equals(entry["Name"] ?? entry.Value, "Redacted", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// The arguments of the section's entries, by path, that Serilog.Settings.Configuration reads as a list of entries (a
+    /// parameter of type <c>Action&lt;LoggerSinkConfiguration&gt;</c> or <c>Action&lt;LoggerEnrichmentConfiguration&gt;</c>:
+    /// Async's and Redacted's <c>"configure"</c>, AtLevel's <c>"configureEnricher"</c>, a wrapper's
+    /// <c>"configureWrappedSink"</c>) or as a logger's section (<c>Action&lt;LoggerConfiguration&gt;</c>: Logger's
+    /// <c>"configureLogger"</c>). The reader goes by the parameter's type in the method it selects for the entry, not
+    /// by the argument's name, so they are added by <see cref="SectionMethods"/>, which selects it as the reader does,
+    /// each before it reads the argument's entries; only then are the section's loggers built.
+    /// </summary>
+    internal sealed class ListArguments
+    {
+        readonly HashSet<string> _entryLists = new(StringComparer.OrdinalIgnoreCase);
+        readonly HashSet<string> _loggers = new(StringComparer.OrdinalIgnoreCase);
+
+        public void AddEntryList(string path) => _entryLists.Add(path);
+
+        public void AddLogger(string path) => _loggers.Add(path);
+
+        public bool IsEntryList(string path) => _entryLists.Contains(path);
+
+        public bool IsLogger(string path) => _loggers.Contains(path);
+    }
+
     /// <summary>The view of a configuration root: its providers and reload are the root's.</summary>
-    sealed class RootView(IConfigurationRoot root, bool? plainSinksOnly) : SerilogSinksView(root, plainSinksOnly), IConfigurationRoot
+    sealed class RootView(IConfigurationRoot root, bool? plainSinksOnly, ListArguments arguments)
+        : SerilogSinksView(root, plainSinksOnly, arguments), IConfigurationRoot
     {
         public IEnumerable<IConfigurationProvider> Providers => root.Providers;
 

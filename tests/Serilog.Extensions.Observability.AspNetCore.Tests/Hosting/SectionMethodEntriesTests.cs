@@ -46,6 +46,8 @@ public class SectionMethodEntriesTests
     [TestCase("Serilog:WriteTo:0:")]
     [TestCase("Serilog:WriteTo:Files:")]
     [TestCase("Serilog:WriteTo:0:Args:configure:0:")]
+    [TestCase("Serilog:WriteTo:0:Args:configureWrappedSink:Main:")]
+    [TestCase("Serilog:WriteTo:0:Args:configure:WriteTo:Main:")]
     public void AnUnknownSinkNameFailsNamingItsKeyAndTheNameMeant(string entry)
     {
         using var folder = TempFolder.ForCaller();
@@ -54,7 +56,10 @@ public class SectionMethodEntriesTests
             [entry + "Name"] = "RollingJsn",
             [entry + "Args:path"] = Path.Combine(folder.Path, "app-.json"),
         };
-        if (entry.Contains(":configure:", StringComparison.Ordinal)) settings["Serilog:WriteTo:0:Name"] = "Async";
+        // Inside Async's list, a wrapper's list of another name, and the section of a logger given as an argument.
+        if (entry.Contains(":configure:0:", StringComparison.Ordinal)) settings["Serilog:WriteTo:0:Name"] = "Async";
+        if (entry.Contains(":configureWrappedSink:", StringComparison.Ordinal)) settings["Serilog:WriteTo:0:Name"] = "TestWrapper";
+        if (entry.Contains(":configure:WriteTo:", StringComparison.Ordinal)) settings["Serilog:WriteTo:0:Name"] = "TestSubLogger";
 
         var ex = Assert.Throws<InvalidOperationException>(() => BuilderWith(settings).AddObservability());
 
@@ -305,6 +310,57 @@ public class SectionMethodEntriesTests
         Assert.That(ex!.Message, Does.StartWith($"The \"Serilog:WriteTo:{(byKey ? "Central" : "2")}:Name\" setting must name a sink method")
             .And.Contain("'ProductionOnlySink' is none").And.EndWith("Is its package referenced?"));
     }
+    [TestCase("""{ "Enrich": [ { "Name": "AtLevel", "Args": { "enrichFromLevel": "Warning", "configureEnricher": { "Central": { "Name": "ProductionOnlyEnricher" } } } } ] }""",
+        """{ "Enrich": { "0": { "Args": { "configureEnricher": { "Central": "" } } } } }""")]
+    [TestCase("""{ "WriteTo": [ { "Name": "TestWrapper", "Args": { "configureWrappedSink": { "Central": { "Name": "ProductionOnlySink" } } } } ] }""",
+        """{ "WriteTo": { "0": { "Args": { "configureWrappedSink": { "Central": "" } } } } }""")]
+    [TestCase("""{ "WriteTo": [ { "Name": "TestSubLogger", "Args": { "configure": { "WriteTo": { "Central": { "Name": "ProductionOnlySink" } } } } } ] }""",
+        """{ "WriteTo": { "0": { "Args": { "configure": { "WriteTo": { "Central": "" } } } } } }""")]
+    public void AnEntrySwitchedOffUnderAKeyOfItsOwnInAnyListArgumentIsLeftOutAsTheReaderLeavesItOut(string serilogSection, string environmentFile)
+    {
+        // An argument is a list of sinks or enrichers, or a logger's section, by its parameter's type (AtLevel's
+        // "configureEnricher", a wrapper's "configureWrappedSink", a logger argument named "configure"), not its name.
+        var builder = BuilderWith(serilogSection);
+        builder.Configuration.AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes($$"""{ "Serilog": {{environmentFile}} }""")));
+        Assert.That(ReaderAloneSays(builder.Configuration), Has.None.Contains("Unable to find a method called ProductionOnly"), "the reader takes the section");
+
+        Assert.DoesNotThrow(() => builder.AddObservability());
+    }
+
+    [Test]
+    public void AnEntrySwitchedOffUnderAKeyOfItsOwnInAFallbackListIsLeftOutAsTheReaderLeavesItOut(
+        [Values("configureSink", "configureFallback")] string list)
+    {
+        // FallbackChain is a method Serilog.Settings.Configuration offers from 10.0 (on Serilog 4).
+        var other = list == "configureSink" ? "configureFallback" : "configureSink";
+        var builder = BuilderWith($$"""{ "WriteTo": [ { "Name": "FallbackChain", "Args": { "{{list}}": { "Screen": "Console", "Central": { "Name": "ProductionOnlySink" } }, "{{other}}": [ "Console" ] } } ] }""");
+        builder.Configuration.AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(
+            $$"""{ "Serilog": { "WriteTo": { "0": { "Args": { "{{list}}": { "Central": "" } } } } } }""")));
+        var saidAlone = ReaderAloneSays(builder.Configuration);
+        Assume.That(saidAlone, Has.None.Contains("Unable to find a method called FallbackChain"), "the running reader offers FallbackChain");
+        Assert.That(saidAlone, Has.None.Contains("Unable to find a method called ProductionOnlySink"), "the reader takes the section");
+
+        Assert.DoesNotThrow(() => builder.AddObservability());
+    }
+
+    [Test]
+    public void ASinkSwitchedOffUnderAKeyOfItsOwnInAWrappersListIsNotBuilt([Values("\"\"", """{ "Name": "" }""")] string switchedOff)
+    {
+        using var folder = TempFolder.ForCaller();
+        using var other = TempFolder.ForCaller();
+        string File(string path) => $$"""{ "Name": "RollingJson", "Args": { "path": {{JsonSerializer.Serialize(Path.Combine(path, "app-.json"))}} } }""";
+        var builder = BuilderWith($$"""{ "WriteTo": [ { "Name": "TestWrapper", "Args": { "configureWrappedSink": { "File": {{File(folder.Path)}}, "Other": {{File(other.Path)}} } } } ] }""");
+        builder.Configuration.AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(
+            $$"""{ "Serilog": { "WriteTo": { "0": { "Args": { "configureWrappedSink": { "File": {{switchedOff}} } } } } } }""")));
+
+        builder.AddObservability();
+        Log.Information("Written");
+        Log.CloseAndFlush();
+
+        Assert.That(Directory.GetFiles(folder.Path), Is.Empty, "the entry switched off");
+        Assert.That(LogFileEvents.Read(other.Path).Select(e => LogFileEvents.Prop(e, "@mt")), Is.EqualTo(new[] { "Written" }));
+    }
+
     [Test]
     public void AJsonNullOverAnEntryIsReadAsSerilogSettingsConfigurationReadsIt([Values(false, true)] bool byKey)
     {
