@@ -149,13 +149,16 @@ internal static class SectionMethods
 
         void LevelSwitch(IConfigurationSection argument)
         {
-            if (argument.Value is not { Length: > 0 } given) return;
+            // An empty one too: the reader looks up a switch named "".
+            if (argument.Value is not { } given) return;
             // The reader expands environment variables in an argument's text before it looks the switch up.
             var switchName = Environment.ExpandEnvironmentVariables(given);
             if (Refused(switchName) is not { } refused) return;
+            // A switch is referred to with its "$", declared with it or without.
+            var meant = switchName.Length > 0 && switchName[0] != '$' && Refused("$" + switchName) is null ? $" Did you mean '${switchName}'?" : "";
             throw new InvalidOperationException(
                 $"The \"{argument.Path}\" setting must be the name of a switch declared in \"{topPath}:LevelSwitches\" (\"$name\"); " +
-                $"it is '{given}'{(switchName == given ? "" : $" ('{switchName}')")}.", refused);
+                $"it is '{given}'{(switchName == given ? "" : $" ('{switchName}')")}.{meant}", refused);
         }
 
         /// <summary>What the reader throws looking up the name, among the top logger's switches and those declared so far.</summary>

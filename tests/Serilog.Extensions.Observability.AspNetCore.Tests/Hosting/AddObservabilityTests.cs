@@ -632,6 +632,7 @@ public class AddObservabilityTests
     [TestCase("Serilog:MinimumLevel:Default", "")]
     [TestCase("Serilog:WriteTo:0:Name", "RollingJsn")]
     [TestCase("Serilog:WriteTo:0:Args:levelSwitch", "$missing")]
+    [TestCase("Serilog:WriteTo:0:Args:levelSwitch", "")]
     public void ASecondCallWhoseSectionHasAnInvalidLevelLeavesTheFirstCallsLoggerAsItWas(string key, string value)
     {
         // The levels, the entries' method names and their switch references are checked before the first call's logger

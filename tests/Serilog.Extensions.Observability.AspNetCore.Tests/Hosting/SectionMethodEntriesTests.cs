@@ -41,6 +41,24 @@ public class SectionMethodEntriesTests
         return lines;
     }
 
+    /// <summary>
+    /// The message of what Serilog.Settings.Configuration alone throws reading the configuration (the inner exception
+    /// when it throws inside an entry's method, which reads the list of its argument); empty when it throws nothing.
+    /// </summary>
+    static string ReaderAloneRefuses(IConfiguration configuration)
+    {
+        try
+        {
+            ReaderAloneSays(configuration);
+        }
+        catch (Exception ex)
+        {
+            while (ex is System.Reflection.TargetInvocationException { InnerException: { } inner }) ex = inner;
+            return ex.Message;
+        }
+        return "";
+    }
+
     static bool FindsNoMethod(List<string> selfLog) => selfLog.Any(l => l.Contains("Unable to find a method called", StringComparison.Ordinal));
 
     [TestCase("Serilog:WriteTo:0:")]
@@ -102,9 +120,11 @@ public class SectionMethodEntriesTests
             .And.Contain("has no default for it").And.Contain("(pth)"));
     }
 
-    [TestCase("Serilog:WriteTo:0:")]
-    [TestCase("Serilog:WriteTo:0:Args:configure:0:")]
-    public void ALevelSwitchArgumentNamingNoDeclaredSwitchFailsNamingItsKey(string entry)
+    [TestCase("Serilog:WriteTo:0:", "$missing")]
+    [TestCase("Serilog:WriteTo:0:Args:configure:0:", "$missing")]
+    [TestCase("Serilog:WriteTo:0:", "")]
+    [TestCase("Serilog:WriteTo:0:Args:configure:0:", "")]
+    public void ALevelSwitchArgumentNamingNoDeclaredSwitchFailsNamingItsKey(string entry, string levelSwitch)
     {
         using var folder = TempFolder.ForCaller();
         var settings = new Dictionary<string, string?>
@@ -112,15 +132,35 @@ public class SectionMethodEntriesTests
             ["Serilog:LevelSwitches:$app"] = "Information",
             [entry + "Name"] = "RollingJson",
             [entry + "Args:path"] = Path.Combine(folder.Path, "app-.json"),
-            [entry + "Args:levelSwitch"] = "$missing",
+            [entry + "Args:levelSwitch"] = levelSwitch,
         };
         if (entry.Contains(":configure:", StringComparison.Ordinal)) settings["Serilog:WriteTo:0:Name"] = "Async";
+        // An empty one too: the reader looks up a switch named "" (Serilog__WriteTo__0__Args__levelSwitch= does not
+        // take the switch away).
+        Assert.That(ReaderAloneRefuses(new ConfigurationBuilder().AddInMemoryCollection(settings).Build()),
+            Does.StartWith($"No LoggingLevelSwitch has been declared with name \"{levelSwitch}\""), "the reader refuses it");
 
         var ex = Assert.Throws<InvalidOperationException>(() => BuilderWith(settings).AddObservability());
 
         Assert.That(ex!.Message, Is.EqualTo($"The \"{entry}Args:levelSwitch\" setting must be the name of a switch declared in " +
-            "\"Serilog:LevelSwitches\" (\"$name\"); it is '$missing'."));
-        Assert.That(ex.InnerException!.Message, Does.Contain("\"$missing\""), "what Serilog.Settings.Configuration threw");
+            $"\"Serilog:LevelSwitches\" (\"$name\"); it is '{levelSwitch}'."));
+        Assert.That(ex.InnerException!.Message, Does.Contain($"\"{levelSwitch}\""), "what Serilog.Settings.Configuration threw");
+        Assert.That(Directory.GetFiles(folder.Path), Is.Empty, "nothing was built");
+    }
+
+    [TestCase("ops")]
+    [TestCase("$ops")]
+    public void ALevelSwitchArgumentWithoutItsDollarIsRefusedAsTheReaderRefusesItWithTheNameMeant(string declared)
+    {
+        // The reader refers to a switch by "$" and its name, declared with the "$" or without it.
+        var builder = BuilderWith($$"""{ "LevelSwitches": { "{{declared}}": "Debug" }, "WriteTo": [ { "Name": "Console", "Args": { "levelSwitch": "ops" } } ] }""");
+        Assert.That(ReaderAloneRefuses(builder.Configuration), Does.StartWith("No LoggingLevelSwitch has been declared with name \"ops\""),
+            "the reader refuses it");
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability());
+
+        Assert.That(ex!.Message, Is.EqualTo("The \"Serilog:WriteTo:0:Args:levelSwitch\" setting must be the name of a switch declared in " +
+            "\"Serilog:LevelSwitches\" (\"$name\"); it is 'ops'. Did you mean '$ops'?"));
     }
 
     [TestCase("$app", null)]
