@@ -168,9 +168,9 @@ public static class ObservabilityHostApplicationBuilderExtensions
         // rebuild that logger from the section they share, and would leave the host without one.
         CheckLevels(configuration, section);
         // Likewise the entries the reader would pass over with only a SelfLog line (a misspelt sink or enricher, a missing
-        // argument), and a level switch argument naming no declared switch, which it refuses without naming the key. This
-        // also finds the arguments the reader reads as lists, whose entries a later source may switch off (see
-        // SerilogSinksView): the view reads them so from here on.
+        // argument), a level switch argument naming no declared switch, which it refuses without naming the key, and an
+        // entry without a name. This also finds the arguments the reader reads as lists, whose entries a later source may
+        // switch off (see SerilogSinksView): the view reads them so from here on.
         SectionMethods.Check(section, readerAssemblies, (name, alsoDeclared) => SwitchRefused(section, name, alsoDeclared), configuration.Arguments);
 
         // A host another thread is still disposing may hold the files this call's logger is to write (see WaitForClosingHosts).

@@ -12,7 +12,8 @@ namespace Serilog.Extensions.Observability.AspNetCore.Hosting;
 /// AtLevel's <c>"configureEnricher"</c>, Logger's <c>"configureLogger"</c>) before anything is built, for what
 /// Serilog.Settings.Configuration would pass over with nothing but a SelfLog line (<c>Unable to find a method called
 /// RollingJsn</c>): a name no method has, and an entry that does not give an argument every method of its name needs.
-/// A level switch argument naming no declared switch is named by its key too (the reader's own exception names none).
+/// A level switch argument naming no declared switch is named by its key too (the reader's own exception names none),
+/// and so is an entry without a name, which the reader refuses only once it builds the loggers.
 /// </summary>
 /// <remarks>
 /// The reader's selection is followed, not widened or narrowed: the public static extension methods of the entry's
@@ -77,6 +78,15 @@ internal static class SectionMethods
         public void List(IConfigurationSection list, Type receiver)
         {
             var entries = list.GetChildren().ToArray();
+            // The reader reads the names of a list's entries before it calls any of their methods: one without a name (an
+            // object without "Name") is its exception, which it throws only once it builds the loggers.
+            foreach (var entry in entries)
+            {
+                if (entry.Value is null && entry.GetSection(NameKey).Value is null)
+                    throw new InvalidOperationException(
+                        $"The \"{ConfigurationPath.Combine(entry.Path, NameKey)}\" setting is missing: an entry that is not a name alone " +
+                        $"(\"Console\") must name {Noun(receiver)} method, and Serilog.Settings.Configuration refuses the section without it.");
+            }
             // The reader's order: the plain names, then the entries with a "Name"; those of one name together, in the
             // order each name first comes (it groups them by name to call them).
             var inReaderOrder = entries.Where(e => e.Value is not null).Concat(entries.Where(e => e.Value is null))
@@ -88,8 +98,7 @@ internal static class SectionMethods
 
         void Entry(IConfigurationSection entry, Type receiver)
         {
-            // As the reader reads an entry: a plain value is a name with no arguments; otherwise its "Name" (an entry
-            // without one is the reader's own exception, which names its key).
+            // As the reader reads an entry: a plain value is a name with no arguments; otherwise its "Name" (see List).
             string? name;
             IConfigurationSection nameKey;
             IConfigurationSection[] args;

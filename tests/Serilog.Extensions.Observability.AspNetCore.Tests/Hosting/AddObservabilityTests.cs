@@ -633,7 +633,8 @@ public class AddObservabilityTests
     [TestCase("Serilog:WriteTo:0:Name", "RollingJsn")]
     [TestCase("Serilog:WriteTo:0:Args:levelSwitch", "$missing")]
     [TestCase("Serilog:WriteTo:0:Args:levelSwitch", "")]
-    public void ASecondCallWhoseSectionHasAnInvalidLevelLeavesTheFirstCallsLoggerAsItWas(string key, string value)
+    [TestCase("Serilog:WriteTo:1:Args:path", "app-.json", "Serilog:WriteTo:1:Name")]
+    public void ASecondCallWhoseSectionHasAnInvalidLevelLeavesTheFirstCallsLoggerAsItWas(string key, string value, string? named = null)
     {
         // The levels, the entries' method names and their switch references are checked before the first call's logger
         // is closed: closed, it could not be rebuilt from the section both calls read, and the host would be left
@@ -651,7 +652,7 @@ public class AddObservabilityTests
         builder.Configuration[key] = value;
         var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability());
 
-        Assert.That(ex!.Message, Does.StartWith($"The \"{key}\" "));
+        Assert.That(ex!.Message, Does.StartWith($"The \"{named ?? key}\" "));
         Assert.That(Log.Logger, Is.SameAs(first));
         Assert.That(builder.Services.Single(d => d.ServiceType == typeof(Serilog.ILogger)).ImplementationInstance, Is.SameAs(first));
         Log.Information("After the failure");

@@ -163,6 +163,24 @@ public class SectionMethodEntriesTests
             "\"Serilog:LevelSwitches\" (\"$name\"); it is 'ops'. Did you mean '$ops'?"));
     }
 
+    [TestCase("""{ "WriteTo": [ "Console", { "Args": { "path": "app-.json" } } ] }""", "Serilog:WriteTo:1:Name", "a sink")]
+    [TestCase("""{ "WriteTo": { "Screen": { "Name": "Console", "Args": { "levelSwitch": "$missing" } }, "File": { "Args": { "path": "app-.json" } } } }""",
+        "Serilog:WriteTo:File:Name", "a sink")]
+    [TestCase("""{ "Enrich": [ { "Name": "AtLevel", "Args": { "enrichFromLevel": "Warning", "configureEnricher": [ { "Args": {} } ] } } ] }""",
+        "Serilog:Enrich:0:Args:configureEnricher:0:Name", "an enricher")]
+    public void AnEntryWithoutANameFailsNamingItsKeyBeforeAnythingIsBuilt(string serilogSection, string key, string noun)
+    {
+        // The reader refuses the whole list when it reads its entries' names, before it calls any of their methods
+        // (and before it looks up their switches).
+        var builder = BuilderWith(serilogSection);
+        Assert.That(ReaderAloneRefuses(builder.Configuration), Does.Contain(key).And.Contain("has no 'Name' element"), "the reader refuses it");
+
+        var ex = Assert.Throws<InvalidOperationException>(() => builder.AddObservability());
+
+        Assert.That(ex!.Message, Is.EqualTo($"The \"{key}\" setting is missing: an entry that is not a name alone (\"Console\") must name " +
+            $"{noun} method, and Serilog.Settings.Configuration refuses the section without it."));
+    }
+
     [TestCase("$app", null)]
     [TestCase("$missing", "$missing")]
     public void ALevelSwitchArgumentIsLookedUpWithItsEnvironmentVariablesExpandedAsTheReaderDoes(string variableValue, string? refused)
