@@ -125,6 +125,41 @@ public class SerilogSinksAsyncTests
     }
 
     [Test]
+    public void ASinkALaterSourceSwitchesOffInsideAnAsyncEntryIsNotBuiltAsSerilogSettingsConfigurationLeavesItOut(
+        [Values("0", "File")] string key)
+    {
+        // Serilog__WriteTo__0__Args__configure__0= (or "File": "" in an environment's file): Async's "configure" is a list
+        // of sinks by its parameter's type, on every reader and Async version the packages run with.
+        using var switchedOff = TempFolder.ForCaller();
+        using var kept = TempFolder.ForCaller();
+        var other = key == "0" ? "1" : "Other";
+        var settings = new Dictionary<string, string?>
+        {
+            ["Serilog:WriteTo:0:Name"] = "Async",
+            [$"Serilog:WriteTo:0:Args:configure:{key}:Name"] = "RollingJson",
+            [$"Serilog:WriteTo:0:Args:configure:{key}:Args:path"] = Path.Combine(switchedOff.Path, "app-.json"),
+            [$"Serilog:WriteTo:0:Args:configure:{other}:Name"] = "RollingJson",
+            [$"Serilog:WriteTo:0:Args:configure:{other}:Args:path"] = Path.Combine(kept.Path, "app-.json"),
+        };
+        var later = new Dictionary<string, string?> { [$"Serilog:WriteTo:0:Args:configure:{key}"] = "" };
+        var alone = new ConfigurationBuilder().AddInMemoryCollection(settings).AddInMemoryCollection(later).Build();
+        using (var logger = new LoggerConfiguration().ReadFrom.Configuration(alone).CreateLogger())
+            logger.Information("Through Serilog.Settings.Configuration");
+        Assert.That(LogFileEvents.Read(switchedOff.Path), Is.Empty, "the reader leaves the entry out");
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Configuration.AddInMemoryCollection(later);
+        builder.AddObservability();
+        Log.Information("Through AddObservability");
+        Log.CloseAndFlush();
+
+        Assert.That(LogFileEvents.Read(switchedOff.Path), Is.Empty, "the entry switched off");
+        Assert.That(LogFileEvents.Read(kept.Path).Select(e => LogFileEvents.Prop(e, "@mt")),
+            Is.EqualTo(new[] { "Through Serilog.Settings.Configuration", "Through AddObservability" }));
+    }
+
+    [Test]
     public async Task APathSetWithUseSettingInsideAnAsyncEntryIsTheFileTheApplicationWrites()
     {
         // WebApplicationFactory passes UseSetting's keys as command-line arguments, with "" for each key above them

@@ -274,6 +274,10 @@ public class SectionMethodEntriesTests
         """{ "Destructure": [ { "Name": "ToMaximumDepth", "Args": { "MaximumDestructuringDepth": 4 } } ], "WriteTo": [ "Console" ] }""",
         // A level switch declared with and without its "$", referenced with it.
         """{ "LevelSwitches": { "$app": "Debug", "ops": "Warning" }, "WriteTo": [ { "Name": "Console", "Args": { "levelSwitch": "$app" } }, { "Name": "Console", "Args": { "levelSwitch": "$ops" } } ] }""",
+        // "Name" and "Args" in another case, and plain names inside a list argument other than "configure": every entry
+        // has a name the reader reads.
+        """{ "LevelSwitches": { "$app": "Debug" }, "WriteTo": [ { "name": "Console", "args": { "LEVELSWITCH": "$app" } } ] }""",
+        """{ "Enrich": [ { "Name": "AtLevel", "Args": { "enrichFromLevel": "Warning", "configureEnricher": [ "FromLogContext" ] } } ] }""",
         // A sink named "" (an entry switched off, as a later source's empty "Name" does).
         """{ "WriteTo": [ { "Name": "" }, "Console" ] }""",
         // An enricher of a referenced package nothing has loaded yet, found by the reader by its name.
