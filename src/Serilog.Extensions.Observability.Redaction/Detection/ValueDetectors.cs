@@ -403,7 +403,7 @@ sealed class ValueDetectors
     /// Reads the next attribute of an element from <paramref name="i"/> (left after it): its name's bounds, and its value's
     /// bounds without quotes (-1 when it has no <c>=</c>). <see langword="false"/> at the element's end or at text that is
     /// no attribute (<c>a &lt;b &amp;&amp; c</c>). A quoted value not closed (a page cut short) runs to the end; an
-    /// unquoted one in braces, to its closing brace (<see cref="BracedValueEnd"/>). In an encoded element
+    /// unquoted one that opens with braces, past its closing brace (<see cref="BracedValueEnd"/>). In an encoded element
     /// (<paramref name="encodings"/> times), quotes and the element's end are character references.
     /// </summary>
     static bool ReadAttribute(string text, ref int i, int encodings, out int attribute, out int attributeEnd, out int valueStart, out int valueEnd)
@@ -438,13 +438,12 @@ sealed class ValueDetectors
             end = close < 0 ? text.Length : close;
             i = close < 0 ? text.Length : close + quoteLength;
         }
-        else if (BracedValueEnd(text, start, encodings) is > 0 and var braced)
-        {
-            end = i = braced;
-        }
         else
         {
-            end = start;
+            // An expression in braces is read whole (its '>' and spaces are its own), and then on as any unquoted value:
+            // a value that only opens with braces ({noop}s3cret, a stored password's scheme) or whose expression's string
+            // holds a brace (title={"}"}) is one value.
+            end = BracedValueEnd(text, start, encodings) is > 0 and var braced ? braced : start;
             while (end < text.Length && !char.IsWhiteSpace(text[end]) && text[end] != '>' && !IsEscape(text, end, EscapedGreaterThan)
                    && !(encodings > 0 && MarkupReferenceLength(text, end, '>', encodings) > 0))
                 end++;

@@ -342,6 +342,23 @@ public class FormPostLeakTests
         Assert.That(written, Does.Contain(expected.Replace("\\", "\\\\").Replace("\"", "\\\"")));
     }
 
+    // An unquoted value that only opens with braces goes on to white space or the element's end, as any unquoted one:
+    // a password stored with its scheme in braces (Spring Security's {noop} and {bcrypt}, LDAP's {SSHA}) is one value,
+    // and so is an expression whose string holds a brace, and the field's value after it is still read.
+    [TestCase("<input type=hidden name=password value={noop}ub-pw-1>", "value=" + Mask + ">")]
+    [TestCase("<input name=userPassword value={SSHA}ub-pw-2/9a+Zx==>", "value=" + Mask + ">")]
+    [TestCase("<input name=password value=${scheme}ub-pw-3 type=hidden>", "value=" + Mask + " type=hidden>")]
+    [TestCase("<input name=\"password\" title={\"}\"} value=\"ub-pw-4\">", "value=\"" + Mask + "\">")]
+    [TestCase("<input name=\"password\" on:click={() => f('}')} value=\"ub-pw-5\">", "value=\"" + Mask + "\">")]
+    [TestCase("{\"html\":\"\\u003Cinput name=\\u0022code\\u0022 value={noop}ub-code-6\\u003E\"}", "value=" + Mask + "\\u003E")]
+    public void AnUnquotedValueThatOpensWithBracesIsReadToItsEnd(string markup, string expected)
+    {
+        var written = Log(markup);
+
+        Assert.That(written, Does.Not.Contain("ub-"));
+        Assert.That(written, Does.Contain(expected.Replace("\\", "\\\\").Replace("\"", "\\\"")));
+    }
+
     // Script with a '<' that opens no element (a comparison) is read as one up to the next '<' or '>', as HTML's
     // tokenizer would read it, but code is not markup: a ';', a ',' or a lone brace (a block's, not a template's
     // {...rest} or {{#if x}}) ends it, so a variable named name or value further on is no field's.
