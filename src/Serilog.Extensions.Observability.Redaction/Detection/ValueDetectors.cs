@@ -417,10 +417,13 @@ sealed class ValueDetectors
             else break;
         }
         attribute = i;
+        // A template's expression in braces where a name goes is read whole, its spaces, commas and quotes its own
+        // ({ ...rest }, {...{ id: 'pw' }}, ${ attrs }); a code block ({ go() }) is script's, not one.
+        if (OpensTemplateExpression(text, i) && BracedValueEnd(text, i, encodings) is > 0 and var expression) i = expression;
         while (i < text.Length && IsAttributeNameChar(text[i])) i++;
         attributeEnd = i;
         if (i == attribute) return false;
-        // A lone brace is a code block's, not a template's ({...rest}, {#if x}): if (a <b) { ... } is script.
+        // A lone brace is a code block's, not a template's ({...rest}, {#if x}): if (a <b) { go(); } is script.
         if (i == attribute + 1 && text[attribute] is '{' or '}') return false;
         var equals = i;
         while (equals < text.Length && char.IsWhiteSpace(text[equals])) equals++;
@@ -452,6 +455,23 @@ sealed class ValueDetectors
         valueStart = start;
         valueEnd = end;
         return true;
+    }
+
+    /// <summary>
+    /// Whether a template's expression in braces opens at <paramref name="i"/> where an attribute's name goes: a spread
+    /// (<c>{...rest}</c>, <c>{ ...rest }</c>), a server template's tag (<c>{{#if x}}</c>, <c>{% if x %}</c>, Svelte's
+    /// <c>{#if x}</c>), Lit's or a page template's <c>${...}</c>. A code block after a comparison's <c>&lt;</c>
+    /// (<c>if (a &lt;b) { go() }</c>) opens with none of these.
+    /// </summary>
+    static bool OpensTemplateExpression(string text, int i)
+    {
+        if (i + 1 >= text.Length) return false;
+        if (text[i] == '$') return text[i + 1] == '{';
+        if (text[i] != '{') return false;
+        if (text[i + 1] is '{' or '%' or '#') return true;
+        var at = i + 1;
+        while (at < text.Length && text[at] == ' ') at++;
+        return text.AsSpan(at).StartsWith("...", StringComparison.Ordinal);
     }
 
     /// <summary>Most characters of a template's expression in braces read as one value (see <see cref="BracedValueEnd"/>).</summary>

@@ -287,6 +287,12 @@ public class FormPostLeakTests
     // A server template's own markup inside the tag (Handlebars, Jinja).
     [TestCase("<input {{#if busy}}disabled{{/if}} name=\"password\" value=\"tp-pw-19\">", "name=\"password\" value=\"" + Mask + "\">")]
     [TestCase("<input {% if busy %}disabled{% endif %} name=\"password\" value=\"tp-pw-20\">", "name=\"password\" value=\"" + Mask + "\">")]
+    // A spread, a server template's tag or ${...} where a name goes is read whole, whatever spaces, commas, quotes or
+    // braces it holds (a code block is script's: see CodeAfterALessThanThatOpensNoElementKeepsItsValues).
+    [TestCase("<input { ...rest } name=\"password\" value=\"tp-pw-21\">", "name=\"password\" value=\"" + Mask + "\">")]
+    [TestCase("<input {...{ id: 'pw', required: true }} name=\"password\" value=\"tp-pw-22\">", "name=\"password\" value=\"" + Mask + "\">")]
+    [TestCase("<input {...rest, ...more} name=\"code\" value=\"tp-code-23\">", "name=\"code\" value=\"" + Mask + "\">")]
+    [TestCase("<input ${ disabled ? 'disabled' : '' } name=\"password\" value=\"tp-pw-24\">", "name=\"password\" value=\"" + Mask + "\">")]
     public void AFieldWhoseElementHasTemplateAttributesIsMasked(string markup, string expected)
     {
         var written = Log(markup);
@@ -367,6 +373,7 @@ public class FormPostLeakTests
     [TestCase("if (a <b || c)\n{\n  form.submit();\n}\nlet name=\"code\"\nlet value=\"42\"")]
     [TestCase("if (a <b || c) { return; }\n name=\"code\" value=\"42\"")]
     [TestCase("if (n <max) f(x, name=\"code\", value=\"42\")")]
+    [TestCase("<script>if (a <b || c) { go() }\nlet name=\"code\"\nlet value=\"42\"</script>")]
     [TestCase("<script>if (a <b || c) { go(); }</script><p>x</p><input name=\"q\" value=\"42\">")]
     public void CodeAfterALessThanThatOpensNoElementKeepsItsValues(string script)
     {
