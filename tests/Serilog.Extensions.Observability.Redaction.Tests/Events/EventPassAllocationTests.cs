@@ -176,7 +176,7 @@ public class EventPassAllocationTests
         const string template =
             "<form (ngSubmit)=\"save()\" #f=\"ngForm\"><input [disabled]=\"busy\" *ngIf=\"show\" name=\"q\" (input)=\"go()\" value=\"term\">" +
             "<input :class=\"{ bad: error }\" v-model=\"form.q\" @click.prevent=\"noop\" ?hidden=\"x\" on:input|once={h} name=\"s\" :value=\"b\"></form>" +
-            "<input name=\"q\" on:keyup={() => n > 0 && go()} .value=${a > b ? x : y} :value.prop=\"v\">" +
+            "<input { ...rest } name=\"q\" on:keyup={() => n > 0 && go()} .value=${a > b ? x : y} :value.prop=\"v\">" +
             "<script>if (a <b || c) { name = \"code\"; value = \"42\"; }</script>";
         var found = 0;
         long Reading(string text) => AllocatedBy(() => found += detectors.RedactEmbeddedCredentials(text) is null ? 0 : 1, 1000);
