@@ -629,11 +629,11 @@ sealed class ValueDetectors
     /// <c>on:input|preventDefault={h}</c> beside a field's name. Quotes and <c>&lt;</c> end it here, as no page writes
     /// them in a name; so do <c>&amp;</c> and <c>\</c>, which begin the character reference or JSON escape that stands
     /// for a quote or the element's end in an encoded page (<c>&amp;quot;</c>, <c>\u0022</c>, <c>\"</c>) and no name in
-    /// a page: <c>a &lt;b &amp;&amp; c</c> is prose, not an element. <c>;</c> and <c>,</c> end it too, as no template
-    /// writes them in a name and script after a comparison's <c>&lt;</c> does (<c>var name = "code", value = "42";</c>).
+    /// a page: <c>a &lt;b &amp;&amp; c</c> is prose, not an element. <c>;</c> and <c>,</c> do not end it: HTML reads
+    /// them as part of a name, so a browser still posts the value of <c>&lt;input name="code", value="..."&gt;</c>.
     /// </summary>
     static bool IsAttributeNameChar(char c) =>
-        !char.IsWhiteSpace(c) && c is not ('/' or '>' or '=' or '"' or '\'' or '<' or '&' or '\\' or ';' or ',') && !char.IsControl(c);
+        !char.IsWhiteSpace(c) && c is not ('/' or '>' or '=' or '"' or '\'' or '<' or '&' or '\\') && !char.IsControl(c);
 
     /// <summary>Most words a <c>key=value</c> key is read back over (<c>Shared Access Key=</c>).</summary>
     const int MaximumKeyWords = 3;

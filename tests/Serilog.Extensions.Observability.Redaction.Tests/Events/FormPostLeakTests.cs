@@ -366,13 +366,13 @@ public class FormPostLeakTests
     }
 
     // Script with a '<' that opens no element (a comparison) is read as one up to the next '<' or '>', as HTML's
-    // tokenizer would read it, but code is not markup: a ';', a ',' or a lone brace (a block's, not a template's
-    // {...rest} or {{#if x}}) ends it, so a variable named name or value further on is no field's.
+    // tokenizer would read it, but code is not markup: a lone brace (a block's, not a template's {...rest} or
+    // {{#if x}}) ends it, so a variable named name or value further on is no field's. A ';' or ',' does not: HTML
+    // reads them as part of a name, and a browser takes the value of <input name="code", value="...">.
     [TestCase("<script>if (a <b || c) { go(); } var name = \"code\", value = \"42\";</script>")]
     [TestCase("<script>if (a <b || c) { name = \"code\"; value = \"42\"; }</script>")]
     [TestCase("if (a <b || c)\n{\n  form.submit();\n}\nlet name=\"code\"\nlet value=\"42\"")]
     [TestCase("if (a <b || c) { return; }\n name=\"code\" value=\"42\"")]
-    [TestCase("if (n <max) f(x, name=\"code\", value=\"42\")")]
     [TestCase("<script>if (a <b || c) { go() }\nlet name=\"code\"\nlet value=\"42\"</script>")]
     [TestCase("<script>if (a <b || c) { go(); }</script><p>x</p><input name=\"q\" value=\"42\">")]
     public void CodeAfterALessThanThatOpensNoElementKeepsItsValues(string script)
@@ -380,6 +380,20 @@ public class FormPostLeakTests
         var written = Log(script);
 
         Assert.That(written, Does.Not.Contain(Mask));
+    }
+
+    // A ',' or ';' between attributes is part of a name to HTML's tokenizer (an attribute named ',' or ';x'), and the
+    // element's value is still the one a browser posts.
+    [TestCase("<input name=\"code\", value=\"cs-code-1\">", "value=\"" + Mask + "\">")]
+    [TestCase("<input type=hidden name=password ;x value=cs-pw-2>", "value=" + Mask + ">")]
+    [TestCase("<input srcset=a.png 1x, b.png 2x name=password value=cs-pw-3>", "value=" + Mask + ">")]
+    [TestCase("<input name=\"password\"; value=\"cs-pw-4\">", "value=\"" + Mask + "\">")]
+    public void AFieldWithACommaOrSemicolonBetweenItsAttributesIsMasked(string markup, string expected)
+    {
+        var written = Log(markup);
+
+        Assert.That(written, Does.Not.Contain("cs-"));
+        Assert.That(written, Does.Contain(expected.Replace("\\", "\\\\").Replace("\"", "\\\"")));
     }
 
     // A select's value is the value of its chosen option (or that option's text when it has no value), on other
