@@ -1040,11 +1040,16 @@ sealed class ValueDetectors
     /// in the last value of its kind ("a=x=x=x...") reuses that value's end instead of scanning to it again: one pass
     /// over text with many <c>=</c>.
     /// </summary>
+    /// <summary>How many braced values this thread read to the end of their text unclosed (for tests).</summary>
+    [ThreadStatic] internal static int UnclosedBraceScansForTests;
+
     struct ValueEnds
     {
         int _queryStart, _queryEnd, _connectionStart, _connectionEnd, _plainStart, _plainEnd;
         int _formAmpersand;
         bool _pairAfterFormAmpersand;
+        /// <summary>One more than the earliest brace whose value was found unclosed; 0 while none was.</summary>
+        int _unclosedBrace;
 
         public int Find(string text, int keyStart, int start)
         {
@@ -1058,7 +1063,10 @@ sealed class ValueDetectors
             if (quote == '{')
             {
                 // ODBC puts a value that holds ';' in braces and doubles a '}' inside it ("Pwd={p;a}}ss}"). Unclosed:
-                // mask to the end.
+                // mask to the end. A value opened after one found unclosed is unclosed too (every '}' after it was one
+                // of a doubled pair, whichever brace it is read from): not scanned again, so text with many "x={" is
+                // read once, not once per pair.
+                if (_unclosedBrace != 0 && start >= _unclosedBrace - 1) return text.Length;
                 var i = start + 1;
                 while (i < text.Length)
                 {
@@ -1073,6 +1081,8 @@ sealed class ValueDetectors
                     }
                     i++;
                 }
+                _unclosedBrace = start + 1;
+                UnclosedBraceScansForTests++;
                 return text.Length;
             }
 
