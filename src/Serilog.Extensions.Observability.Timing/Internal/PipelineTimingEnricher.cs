@@ -20,6 +20,16 @@ sealed class PipelineTimingEnricher : ILogEventEnricher
 
         try
         {
+            // A timer ended where its end could not reach this flow (work started inside it that outlives it: a
+            // background loop, a timer, a consumer) is still ambient here; an event written after its end is not inside
+            // it, and goes to the innermost timer still running (or none). A completion or summary event, written as its
+            // timer ends, keeps the frame as it is.
+            var timingEvent = TimingEvents.IsTimingEvent(logEvent);
+            if (!timingEvent)
+            {
+                frame = TimingAmbient.Enclosing(frame);
+                if (frame is null) return;
+            }
             var stage = frame as StageTimer;
             var pipeline = stage is null ? (PipelineTimer)frame : stage.Pipeline;
             // An event about another pipeline (a nested pipeline's summary, written once it has left the flow) gets
@@ -33,7 +43,7 @@ sealed class PipelineTimingEnricher : ILogEventEnricher
             logEvent.AddPropertyIfAbsent(pipeline.PipelineIdProperty);
             // An event that names its own stage keeps it and gets no other stage's elapsed time; a completion or
             // summary event of this package is about its own stage (or the whole pipeline), whatever flow ends it.
-            if (stage is not null && !TimingEvents.IsTimingEvent(logEvent) && !logEvent.Properties.ContainsKey(TimingEvents.StageName))
+            if (stage is not null && !timingEvent && !logEvent.Properties.ContainsKey(TimingEvents.StageName))
             {
                 logEvent.AddPropertyIfAbsent(stage.StageProperty);
                 logEvent.AddPropertyIfAbsent(new LogEventProperty(TimingEvents.StageElapsedMsName, new ScalarValue(stage.ElapsedAt(now).TotalMilliseconds)));

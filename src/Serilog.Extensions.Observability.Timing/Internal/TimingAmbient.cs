@@ -96,9 +96,10 @@ static class TimingAmbient
     /// flow is still current in the flow that began it (an exit restores only the flow it runs in): a new one does not
     /// nest in it, as a new stage does not nest in an ended stage. Else a loop that begins a pipeline per message and
     /// has each ended elsewhere (a channel's consumer, a callback) would keep every earlier one alive, up to
-    /// <see cref="MaxDepth"/>, and be reported as beginning timers and never ending them.
+    /// <see cref="MaxDepth"/>, and be reported as beginning timers and never ending them. An event written in such a
+    /// flow is attributed to this frame too (<see cref="PipelineTimingEnricher"/>), not to a timer that has ended.
     /// </summary>
-    static object? Enclosing(object? frame)
+    public static object? Enclosing(object? frame)
     {
         while (frame is not null && HasEnded(frame)) frame = OuterOf(frame);
         return frame;

@@ -224,8 +224,9 @@ public class PipelineTimingEnricherTests
         });
 
         Assert.That(log.Single("Other flow").Properties.Keys, Does.Contain("Pipeline").And.Not.Contain("Stage"));
-        // The parent flow cannot be reached from the child: it still sees the (ended) stage, with its final elapsed time.
-        Assert.That(log.Single("Own flow").Scalar("Stage"), Is.EqualTo("outer"));
+        // The parent flow cannot be reached from the child: the ended stage is still ambient there, but an event written
+        // after its end is not inside it.
+        Assert.That(log.Single("Own flow").Properties.Keys, Does.Contain("Pipeline").And.Not.Contain("Stage"));
         Assert.That(log.StageEvent("outer/other").Scalar("Outcome"), Is.EqualTo("completed"));
     }
 
@@ -287,6 +288,73 @@ public class PipelineTimingEnricherTests
         });
 
         Assert.That(log.Single("After pipeline").Properties.Keys, Does.Not.Contain("Pipeline").And.Not.Contain("Stage"));
+    }
+
+    [Test]
+    public async Task WorkStartedInsideAStageThatOutlivesItsPipelineNoLongerCarriesIt()
+    {
+        using var log = new TimedLog();
+        var stageEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var loggedInside = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var loggedAfterStage = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var pipelineEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task background = Task.CompletedTask;
+        Flow.Isolated(() =>
+        {
+            using var pipeline = log.Begin("ingest");
+            using (pipeline.Stage("store"))
+            {
+                // A flusher the store starts on first use: it captures the stage's flow and lives on after it.
+                background = Task.Run(async () =>
+                {
+                    log.Logger.Information("Flushing inside the stage");
+                    loggedInside.SetResult();
+                    await stageEnded.Task;
+                    log.Logger.Information("Flushing after the stage");
+                    loggedAfterStage.SetResult();
+                    await pipelineEnded.Task;
+                    log.Logger.Information("Flushing after the pipeline");
+                });
+                Assert.That(loggedInside.Task.Wait(TimeSpan.FromSeconds(10)), Is.True, "The background work did not start in time.");
+            }
+            stageEnded.SetResult();
+            // The flusher logs while the pipeline still runs; it then ends.
+            Assert.That(loggedAfterStage.Task.Wait(TimeSpan.FromSeconds(10)), Is.True, "The background work did not log in time.");
+        });
+        pipelineEnded.SetResult();
+        await background.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.That(log.Single("Flushing inside the stage").Scalar("Stage"), Is.EqualTo("store"));
+        Assert.That(log.Single("Flushing after the stage").Properties.Keys, Does.Contain("Pipeline").And.Not.Contain("Stage"));
+        Assert.That(log.Single("Flushing after the pipeline").Properties.Keys, Has.None.StartsWith("Pipeline").And.None.StartsWith("Stage"));
+    }
+
+    [Test]
+    public void ATimerCallbackCreatedInsideAStageNoLongerCarriesItOnceItsPipelineEnded()
+    {
+        using var log = new TimedLog();
+        using var fired = new ManualResetEventSlim();
+        Timer? timer = null;
+        Flow.Isolated(() =>
+        {
+            using var pipeline = log.Begin("voice-turn");
+            using (pipeline.Stage("tts"))
+            {
+                // Captures the stage's execution context; every tick runs in it.
+                timer = new Timer(_ =>
+                {
+                    log.Logger.Information("Tick");
+                    fired.Set();
+                }, null, Timeout.Infinite, Timeout.Infinite);
+            }
+        });
+        using (timer)
+        {
+            timer!.Change(0, Timeout.Infinite);
+            Assert.That(fired.Wait(TimeSpan.FromSeconds(10)), Is.True, "The timer did not fire in time.");
+        }
+
+        Assert.That(log.Single("Tick").Properties.Keys, Has.None.StartsWith("Pipeline").And.None.StartsWith("Stage"));
     }
 
     [Test]
