@@ -82,7 +82,7 @@ public sealed class PipelineTimer : IDisposable
         _options = options;
         TimeProvider = options.TimeProvider;
 
-        if (TimingDiagnostics.Source.HasListeners())
+        if (TimingDiagnostics.Tracing)
         {
             // Past TimingAmbient.MaxDepth this pipeline takes the innermost frame's place, and its span nests where it does; a
             // span stopped in another flow (still current here) is not its parent.
@@ -465,7 +465,7 @@ public sealed class PipelineTimer : IDisposable
     /// <summary>Records the pipeline's duration, tells its collector and writes its summary.</summary>
     void Finish(TimeSpan elapsed, TimingOutcome outcome, Exception? exception)
     {
-        if (TimingDiagnostics.PipelineDuration.Enabled)
+        if (TimingDiagnostics.PipelineDuration is { Enabled: true })
             TimingDiagnostics.RecordPipeline(elapsed, Name, outcome);
         var level = TimingEvents.Level(outcome, elapsed, Threshold(), _options.SummaryLevel);
         var write = _logger.IsEnabled(level);

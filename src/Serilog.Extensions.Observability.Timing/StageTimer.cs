@@ -38,7 +38,7 @@ public sealed class StageTimer : IDisposable
         _nesting = parent is null ? 1 : parent._nesting + 1;
         Name = parent is null ? name : parent.Name + "/" + name;
 
-        if (TimingDiagnostics.Source.HasListeners())
+        if (TimingDiagnostics.Tracing)
         {
             _previousActivity = Activity.Current;
             _activity = TimingDiagnostics.StartActivity(Name, parent?._activity ?? pipeline.Activity,
@@ -173,7 +173,7 @@ public sealed class StageTimer : IDisposable
     void Finish(TimeSpan elapsed, TimingOutcome outcome, Exception? exception)
     {
         var pipeline = Pipeline;
-        if (TimingDiagnostics.StageDuration.Enabled)
+        if (TimingDiagnostics.StageDuration is { Enabled: true })
             TimingDiagnostics.RecordStage(elapsed, pipeline.Name, Name, outcome);
         var level = TimingEvents.Level(outcome, elapsed, Threshold(), pipeline.Options.StageCompletionLevel);
         if (!pipeline.Logger.IsEnabled(level)) return;

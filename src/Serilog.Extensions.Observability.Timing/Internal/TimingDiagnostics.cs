@@ -11,7 +11,12 @@ static class TimingDiagnostics
 
     static readonly string? s_version = Observability.PackageVersion.Of(typeof(TimingDiagnostics));
 
-    public static readonly ActivitySource Source = new(Name, s_version);
+    // Creating the source runs every ActivityListener's ShouldListenTo, and creating an instrument every MeterListener's
+    // InstrumentPublished, inside this type's initializer: one that throws would make every later use of the package
+    // throw a TypeInitializationException. It costs the spans or that histogram instead (null), reported once.
+
+    /// <summary>The package's spans; <see langword="null"/> when a listener threw as it was created.</summary>
+    public static readonly ActivitySource? Source = CreateOrReport(static () => new ActivitySource(Name, s_version), "ActivitySource " + Name);
 
     static readonly Meter s_meter = new(Name, s_version);
 
@@ -23,11 +28,13 @@ static class TimingDiagnostics
     // Declared before the histograms: static fields initialize in text order.
     static readonly double[] s_bucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60];
 
-    public static readonly Histogram<double> StageDuration = CreateDurationHistogram(
-        "pipeline.stage.duration", "Duration of one pipeline stage.");
+    /// <summary><c>pipeline.stage.duration</c>; <see langword="null"/> when a listener threw as it was created.</summary>
+    public static readonly Histogram<double>? StageDuration = CreateOrReport(static () => CreateDurationHistogram(
+        "pipeline.stage.duration", "Duration of one pipeline stage."), "histogram pipeline.stage.duration");
 
-    public static readonly Histogram<double> PipelineDuration = CreateDurationHistogram(
-        "pipeline.duration", "Duration of one pipeline run.");
+    /// <summary><c>pipeline.duration</c>; <see langword="null"/> when a listener threw as it was created.</summary>
+    public static readonly Histogram<double>? PipelineDuration = CreateOrReport(static () => CreateDurationHistogram(
+        "pipeline.duration", "Duration of one pipeline run."), "histogram pipeline.duration");
 
     static Histogram<double> CreateDurationHistogram(string name, string description) =>
 #if NET9_0_OR_GREATER
@@ -37,6 +44,23 @@ static class TimingDiagnostics
         AdvisedHistogram.TryCreate(s_meter, name, "s", description, s_bucketBoundaries)
             ?? s_meter.CreateHistogram<double>(name, unit: "s", description: description);
 #endif
+
+    static T? CreateOrReport<T>(Func<T> create, string what) where T : class
+    {
+        try
+        {
+            return create();
+        }
+        catch (Exception ex)
+        {
+            SafeSelfLog.WriteLine("{0}: a metrics or tracing listener threw as the {1} was created, so it records nothing for the life of the process; stages, pipelines and their events are not affected: {2}",
+                Name, what, ex);
+            return null;
+        }
+    }
+
+    /// <summary>True when the source exists and a listener wants its spans.</summary>
+    public static bool Tracing => Source is { } source && source.HasListeners();
 
     /// <summary>The <c>pipeline</c> tag: the first 100 distinct pipeline names, then <see cref="MetricTagValues.Other"/>.</summary>
     public static readonly MetricTagValues PipelineTag = new("pipeline", 100);
@@ -70,7 +94,7 @@ static class TimingDiagnostics
         };
         try
         {
-            StageDuration.Record(elapsed.TotalSeconds, tags);
+            StageDuration?.Record(elapsed.TotalSeconds, tags);
         }
         catch (Exception ex)
         {
@@ -87,7 +111,7 @@ static class TimingDiagnostics
         };
         try
         {
-            PipelineDuration.Record(elapsed.TotalSeconds, tags);
+            PipelineDuration?.Record(elapsed.TotalSeconds, tags);
         }
         catch (Exception ex)
         {
@@ -107,7 +131,7 @@ static class TimingDiagnostics
             // A stage begun in another flow than its parent still becomes the parent's child. A default context
             // makes Activity.Current the parent, as StartActivity without one does.
             var parentContext = parent is not null && !ReferenceEquals(previous, parent) ? parent.Context : default;
-            return Source.StartActivity(name, ActivityKind.Internal, parentContext, tags, startTime: startTime);
+            return Source?.StartActivity(name, ActivityKind.Internal, parentContext, tags, startTime: startTime);
         }
         catch (Exception ex)
         {

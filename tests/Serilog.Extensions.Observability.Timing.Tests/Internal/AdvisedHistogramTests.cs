@@ -58,7 +58,7 @@ public class AdvisedHistogramTests
     [Test]
     public void ThePackagesHistogramsAdviseTheDocumentedBucketsWhereTheLoadedDiagnosticSourceCanElseExistWithoutAdvice()
     {
-        Histogram<double>[] histograms = [TimingDiagnostics.StageDuration, TimingDiagnostics.PipelineDuration];
+        Histogram<double>[] histograms = [TimingDiagnostics.StageDuration!, TimingDiagnostics.PipelineDuration!];
 
         Assert.That(histograms.Select(h => (h.Meter.Name, h.Name, h.Unit, h.Description)), Is.EqualTo(new[]
         {

@@ -59,8 +59,8 @@ public class TimingDiagnosticsTests
         var plus = informational.IndexOf('+');
         var expected = plus < 0 ? informational : informational[..plus];
 
-        Assert.That(TimingDiagnostics.Source.Version, Is.EqualTo(expected));
-        Assert.That(TimingDiagnostics.StageDuration.Meter.Version, Is.EqualTo(expected));
+        Assert.That(TimingDiagnostics.Source!.Version, Is.EqualTo(expected));
+        Assert.That(TimingDiagnostics.StageDuration!.Meter.Version, Is.EqualTo(expected));
     }
 
     [TestCase("1.2.0-beta.1+5781c1b651a7f327d9c2971f3fd91572a6c1bc7e", "1.2.0-beta.1")]
@@ -652,9 +652,9 @@ public class TimingDiagnosticsTests
     [Test]
     public void WithoutListenersNoSpanStartsAndNothingIsMeasured()
     {
-        Assert.That(TimingDiagnostics.Source.HasListeners(), Is.False, "A listener from another test is still attached.");
-        Assert.That(TimingDiagnostics.StageDuration.Enabled, Is.False);
-        Assert.That(TimingDiagnostics.PipelineDuration.Enabled, Is.False);
+        Assert.That(TimingDiagnostics.Source!.HasListeners(), Is.False, "A listener from another test is still attached.");
+        Assert.That(TimingDiagnostics.StageDuration!.Enabled, Is.False);
+        Assert.That(TimingDiagnostics.PipelineDuration!.Enabled, Is.False);
         using var log = new TimedLog();
         using var request = new Activity("request").Start();
 
@@ -667,6 +667,59 @@ public class TimingDiagnosticsTests
 
         Assert.That(log.Single("Inside").SpanId, Is.EqualTo(request.SpanId));
         Assert.That(log.Summary.SpanId, Is.EqualTo(request.SpanId));
+    }
+
+    /// <summary>Loads a fresh copy of the package, whose Meter, histograms and ActivitySource do not exist yet; everything
+    /// else (Serilog, the runtime) is the default context's.</summary>
+    sealed class FreshPackageCopy() : System.Runtime.Loader.AssemblyLoadContext("fresh Timing package")
+    {
+        protected override Assembly? Load(AssemblyName assemblyName) => null;
+    }
+
+    [TestCase("InstrumentPublished")]
+    [TestCase("ShouldListenTo")]
+    public void AListenerThatThrowsAsThePackagesMeterOrActivitySourceIsCreatedCostsItsMeasurementsNeverThePipelines(string when)
+    {
+        // The package creates its instruments and source once, on first use: a MeterListener's InstrumentPublished and an
+        // ActivityListener's ShouldListenTo run inside that creation. This copy's exist already; a fresh copy's are created
+        // under the listeners below.
+        System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(TimingDiagnostics).TypeHandle);
+        var armed = false;
+        using var meterListener = new MeterListener
+        {
+            MeasurementsCompleted = (_, _) => { },
+            InstrumentPublished = (instrument, _) =>
+            {
+                if (armed && when == "InstrumentPublished" && instrument.Meter.Name == SourceName) throw new InvalidOperationException("listener broke");
+            },
+        };
+        meterListener.Start();
+        using var activityListener = new ActivityListener
+        {
+            ShouldListenTo = source => armed && when == "ShouldListenTo" && source.Name == SourceName
+                ? throw new InvalidOperationException("listener broke")
+                : false,
+        };
+        ActivitySource.AddActivityListener(activityListener);
+        armed = true;
+
+        var package = new FreshPackageCopy().LoadFromAssemblyPath(typeof(PipelineTimer).Assembly.Location);
+        var pipelineType = package.GetType(typeof(PipelineTimer).FullName!, throwOnError: true)!;
+        var sink = new CollectingSink();
+        using var logger = new LoggerConfiguration().MinimumLevel.Verbose().WriteTo.Sink(sink).CreateLogger();
+        var selfLog = new List<string>();
+        using (TemporarySelfLog.SaveTo(selfLog))
+        {
+            Assert.That(() =>
+            {
+                using var pipeline = (IDisposable)pipelineType.GetMethod(nameof(PipelineTimer.Begin))!.Invoke(null, ["p", logger, null])!;
+                using var stage = (IDisposable)pipelineType.GetMethod(nameof(PipelineTimer.Stage))!.Invoke(pipeline, ["s"])!;
+            }, Throws.Nothing);
+        }
+
+        Assert.That(sink.Events.Select(e => e.RenderMessage()), Has.Exactly(1).Match(@"^""p"" stage ""s"" completed in "));
+        Assert.That(sink.Events.Select(e => e.RenderMessage()), Has.Exactly(1).Match(@"^""p"" completed in "));
+        Assert.That(selfLog, Has.Some.Contains("listener broke"));
     }
 
     [TestCase("started")]
