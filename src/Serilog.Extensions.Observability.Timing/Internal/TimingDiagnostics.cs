@@ -258,6 +258,7 @@ static class TimingDiagnostics
     /// <param name="activity">A span from <see cref="StartActivity"/>.</param>
     public static void StopActivity(Activity activity)
     {
+        var before = Activity.Current;
         try
         {
             activity.Stop();
@@ -269,6 +270,20 @@ static class TimingDiagnostics
             // skipped that.
             if (ReferenceEquals(Activity.Current, activity)) Activity.Current = activity.Parent;
         }
+        var current = Activity.Current;
+        if (!ReferenceEquals(before, activity))
+        {
+            // Stop() makes the stopped span's parent current in the calling flow even where another span is current
+            // there: a consumer ending a stage or pipeline handed to it, or stages ended out of order. That span stays.
+            if (!ReferenceEquals(current, before)) Activity.Current = before;
+            return;
+        }
+        // It hands back the span that was current when this one started: a stage of this package's that has stopped
+        // since (stages ended out of order, the outer one first) is passed over for its nearest running parent, so that
+        // later events do not name a span that has ended.
+        var running = current;
+        while (running is { IsStopped: true } && ReferenceEquals(running.Source, Source)) running = running.Parent;
+        if (!ReferenceEquals(running, current)) Activity.Current = running;
     }
 
     static void ReportListenerFault(Exception exception) =>

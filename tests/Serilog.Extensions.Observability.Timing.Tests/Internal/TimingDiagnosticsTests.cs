@@ -266,6 +266,69 @@ public class TimingDiagnosticsTests
     }
 
     [Test]
+    public async Task AConsumerThatEndsAnotherFlowsStageAndPipelineKeepsItsOwnSpanCurrent()
+    {
+        var stopped = new List<Activity>();
+        using var log = new TimedLog();
+        using var listener = ListenToActivities(stopped);
+        using var request = new Activity("request").Start();
+        var pipeline = log.Begin("voice-turn");
+        var stage = pipeline.Stage("tts");
+        Activity? afterStage = null, afterPipeline = null;
+
+        // A channel consumer, running in its own span, completes the stage and the pipeline handed to it.
+        await Task.Run(() =>
+        {
+            Activity.Current = null;
+            using var consumer = new Activity("consumer").Start();
+            stage.Complete();
+            afterStage = Activity.Current;
+            pipeline.Complete();
+            afterPipeline = Activity.Current;
+            log.Logger.Information("Consumed");
+        }).WaitAsync(TimeSpan.FromSeconds(10));
+        stage.Dispose();
+        pipeline.Dispose();
+
+        Assert.That(afterStage?.OperationName, Is.EqualTo("consumer"));
+        Assert.That(afterPipeline?.OperationName, Is.EqualTo("consumer"));
+        Assert.That(log.Single("Consumed").SpanId, Is.EqualTo(afterPipeline!.SpanId));
+        Assert.That(Activity.Current, Is.SameAs(request));
+        Assert.That(stopped.Select(a => a.OperationName), Is.EquivalentTo(new[] { "tts", "voice-turn" }));
+    }
+
+    [Test]
+    public void StagesEndedOutOfOrderLeaveThePipelinesSpanAndTimingCurrent()
+    {
+        var stopped = new List<Activity>();
+        using var log = new TimedLog();
+        using var listener = ListenToActivities(stopped);
+        using var request = new Activity("request").Start();
+
+        Flow.Isolated(() =>
+        {
+            using (var pipeline = log.Begin("p"))
+            {
+                var outer = pipeline.Stage("outer");
+                var inner = pipeline.Stage("inner");
+                outer.Dispose();   // out of order: the inner stage is still running
+                log.Logger.Information("Inner still running");
+                inner.Dispose();
+                log.Logger.Information("Both ended");
+                Assert.That(Activity.Current?.OperationName, Is.EqualTo("p"));
+            }
+            Assert.That(Activity.Current, Is.SameAs(request));
+        });
+
+        var inner = stopped.Single(a => a.OperationName == "outer/inner");
+        var pipelineSpan = stopped.Single(a => a.OperationName == "p");
+        Assert.That(log.Single("Inner still running").SpanId, Is.EqualTo(inner.SpanId));
+        Assert.That(log.Single("Inner still running").Scalar("Stage"), Is.EqualTo("outer/inner"));
+        Assert.That(log.Single("Both ended").SpanId, Is.EqualTo(pipelineSpan.SpanId));
+        Assert.That(log.Single("Both ended").Properties.Keys, Does.Contain("Pipeline").And.Not.Contain("Stage"));
+    }
+
+    [Test]
     public void AFailedStageSpanHasErrorStatusAndAnExceptionEvent()
     {
         var stopped = new List<Activity>();
