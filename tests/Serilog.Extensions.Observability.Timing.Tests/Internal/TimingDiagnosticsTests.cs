@@ -771,13 +771,33 @@ public class TimingDiagnosticsTests
         var sink = new CollectingSink();
         using var logger = new LoggerConfiguration().MinimumLevel.Verbose().WriteTo.Sink(sink).CreateLogger();
         var selfLog = new List<string>();
-        using (TemporarySelfLog.SaveTo(selfLog))
+        try
         {
-            Assert.That(() =>
+            using (TemporarySelfLog.SaveTo(selfLog))
             {
-                using var pipeline = (IDisposable)pipelineType.GetMethod(nameof(PipelineTimer.Begin))!.Invoke(null, ["p", logger, null])!;
-                using var stage = (IDisposable)pipelineType.GetMethod(nameof(PipelineTimer.Stage))!.Invoke(pipeline, ["s"])!;
-            }, Throws.Nothing);
+                Assert.That(() =>
+                {
+                    using var pipeline = (IDisposable)pipelineType.GetMethod(nameof(PipelineTimer.Begin))!.Invoke(null, ["p", logger, null])!;
+                    using var stage = (IDisposable)pipelineType.GetMethod(nameof(PipelineTimer.Stage))!.Invoke(pipeline, ["s"])!;
+                }, Throws.Nothing);
+            }
+        }
+        finally
+        {
+            // The copy's source and meter are registered process-wide under the package's name: later listeners that
+            // choose by name must not find them.
+            armed = false;
+            var diagnostics = package.GetType(typeof(TimingDiagnostics).FullName!, throwOnError: true)!;
+            const BindingFlags statics = BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic;
+            try
+            {
+                (diagnostics.GetField(nameof(TimingDiagnostics.Source), statics)!.GetValue(null) as IDisposable)?.Dispose();
+                (diagnostics.GetField("s_meter", statics)!.GetValue(null) as IDisposable)?.Dispose();
+            }
+            catch (TypeInitializationException)
+            {
+                // Before the fix the copy's type initializer had failed: it has no source or meter to dispose.
+            }
         }
 
         Assert.That(sink.Events.Select(e => e.RenderMessage()), Has.Exactly(1).Match(@"^""p"" stage ""s"" completed in "));
