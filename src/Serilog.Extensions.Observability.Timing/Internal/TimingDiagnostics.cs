@@ -259,6 +259,9 @@ static class TimingDiagnostics
     public static void StopActivity(Activity activity)
     {
         var before = Activity.Current;
+        // Activity.Current cannot be set back to a stopped span (a request's, current in work handed on from it): the
+        // flow as it was is put back instead.
+        var flowBefore = before is { IsStopped: true } && !ReferenceEquals(before, activity) ? ExecutionContext.Capture() : null;
         try
         {
             activity.Stop();
@@ -275,7 +278,9 @@ static class TimingDiagnostics
         {
             // Stop() makes the stopped span's parent current in the calling flow even where another span is current
             // there: a consumer ending a stage or pipeline handed to it, or stages ended out of order. That span stays.
-            if (!ReferenceEquals(current, before)) Activity.Current = before;
+            if (ReferenceEquals(current, before)) return;
+            if (flowBefore is not null) ExecutionContext.Restore(flowBefore);
+            else if (before is not { IsStopped: true }) Activity.Current = before;
             return;
         }
         // It hands back the span that was current when this one started: a stage of this package's that has stopped

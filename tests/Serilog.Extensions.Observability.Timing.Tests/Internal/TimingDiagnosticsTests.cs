@@ -298,6 +298,67 @@ public class TimingDiagnosticsTests
     }
 
     [Test]
+    public void AConsumerWhoseOwnSpanHasStoppedKeepsItCurrentWhenItEndsAnotherFlowsStage()
+    {
+        var stopped = new List<Activity>();
+        using var log = new TimedLog();
+        using var listener = ListenToActivities(stopped);
+        var pipeline = log.Begin("voice-turn");
+        var stage = pipeline.Stage("tts");
+        Activity? handedOn = null, afterStage = null, afterPipeline = null;
+
+        // Work handed on from a request that has ended since: the request's span, stopped, is current in it (Activity.Current
+        // cannot be set to a stopped span, so the stopped stage's parent must not be left current there).
+        Flow.Isolated(() =>
+        {
+            Activity.Current = null;
+            var request = new Activity("request").Start();
+            var handedOnWork = ExecutionContext.Capture()!;
+            request.Stop();
+            ExecutionContext.Run(handedOnWork, _ =>
+            {
+                handedOn = Activity.Current;
+                stage.Complete();
+                afterStage = Activity.Current;
+                pipeline.Complete();
+                afterPipeline = Activity.Current;
+            }, null);
+        });
+        stage.Dispose();
+        pipeline.Dispose();
+
+        Assert.That(handedOn?.OperationName, Is.EqualTo("request"));
+        Assert.That(afterStage?.OperationName, Is.EqualTo("request"));
+        Assert.That(afterPipeline?.OperationName, Is.EqualTo("request"));
+    }
+
+    [Test]
+    public void AStageEndedWhileAnotherLibrarysSpanBegunInsideItRunsLeavesThatSpanCurrent()
+    {
+        var stopped = new List<Activity>();
+        using var log = new TimedLog();
+        using var listener = ListenToActivities(stopped);
+        Activity? afterStage = null;
+
+        Flow.Isolated(() =>
+        {
+            using var pipeline = log.Begin("p");
+            var stage = pipeline.Stage("call");
+            // Another library's span (an HttpClient call's) begun inside the stage, still running as the stage ends.
+            var client = new Activity("http-client").Start();
+            stage.Dispose();
+            afterStage = Activity.Current;
+            log.Logger.Information("Call still running");
+            client.Stop();
+        });
+
+        Assert.That(afterStage?.OperationName, Is.EqualTo("http-client"));
+        Assert.That(log.Single("Call still running").SpanId, Is.EqualTo(afterStage!.SpanId));
+        Assert.That(log.Single("Call still running").Properties.Keys, Does.Contain("Pipeline").And.Not.Contain("Stage"));
+        Assert.That(stopped.Select(a => a.OperationName), Is.EquivalentTo(new[] { "call", "p" }));
+    }
+
+    [Test]
     public void StagesEndedOutOfOrderLeaveThePipelinesSpanAndTimingCurrent()
     {
         var stopped = new List<Activity>();
