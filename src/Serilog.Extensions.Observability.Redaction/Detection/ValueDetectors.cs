@@ -1035,21 +1035,21 @@ sealed class ValueDetectors
 
     enum ValueKind { Query, Connection, Plain }
 
+    /// <summary>How many braced values this thread scanned for their closing brace (for tests).</summary>
+    [ThreadStatic] internal static int BraceScansForTests;
+
     /// <summary>
     /// Where unquoted values end. Where a value ends depends only on the characters from its start on, so a pair nested
     /// in the last value of its kind ("a=x=x=x...") reuses that value's end instead of scanning to it again: one pass
     /// over text with many <c>=</c>.
     /// </summary>
-    /// <summary>How many braced values this thread read to the end of their text unclosed (for tests).</summary>
-    [ThreadStatic] internal static int UnclosedBraceScansForTests;
-
     struct ValueEnds
     {
         int _queryStart, _queryEnd, _connectionStart, _connectionEnd, _plainStart, _plainEnd;
         int _formAmpersand;
         bool _pairAfterFormAmpersand;
-        /// <summary>One more than the earliest brace whose value was found unclosed; 0 while none was.</summary>
-        int _unclosedBrace;
+        /// <summary>The last braced value scanned: its brace and its end (0 while none was).</summary>
+        int _braceStart, _braceEnd;
 
         public int Find(string text, int keyStart, int start)
         {
@@ -1063,10 +1063,11 @@ sealed class ValueDetectors
             if (quote == '{')
             {
                 // ODBC puts a value that holds ';' in braces and doubles a '}' inside it ("Pwd={p;a}}ss}"). Unclosed:
-                // mask to the end. A value opened after one found unclosed is unclosed too (every '}' after it was one
-                // of a doubled pair, whichever brace it is read from): not scanned again, so text with many "x={" is
-                // read once, not once per pair.
-                if (_unclosedBrace != 0 && start >= _unclosedBrace - 1) return text.Length;
+                // mask to the end. A value opened inside the last one scanned ends where it does: its brace is one
+                // character of that value, so the scan from it meets the same doubled "}}" pairs and the same lone '}'
+                // (or none, when that value was unclosed). Not scanned again, so text with many "x={", closed by one
+                // brace at the end or not at all, is read once, not once per pair.
+                if (start >= _braceStart && start < _braceEnd) return _braceEnd;
                 var i = start + 1;
                 while (i < text.Length)
                 {
@@ -1077,13 +1078,13 @@ sealed class ValueDetectors
                             i += 2;
                             continue;
                         }
-                        return i + 1;
+                        break;
                     }
                     i++;
                 }
-                _unclosedBrace = start + 1;
-                UnclosedBraceScansForTests++;
-                return text.Length;
+                BraceScansForTests++;
+                (_braceStart, _braceEnd) = (start, Math.Min(i + 1, text.Length));
+                return _braceEnd;
             }
 
             var kind = KindOf(text, keyStart);

@@ -202,12 +202,26 @@ public class EmbeddedCredentialTests
     public void TextWithManyUnclosedBracedValuesIsReadInOnePass(string pair)
     {
         var text = string.Concat(Enumerable.Repeat(pair, 2_000)) + "password=s3cret";
-        ValueDetectors.UnclosedBraceScansForTests = 0;
+        ValueDetectors.BraceScansForTests = 0;
 
         var redacted = Redact(text);
 
         Assert.That(redacted, Does.Not.Contain("s3cret"));
-        Assert.That(ValueDetectors.UnclosedBraceScansForTests, Is.EqualTo(1));
+        Assert.That(ValueDetectors.BraceScansForTests, Is.EqualTo(1));
+    }
+
+    // The same pairs closed by one brace at the end: each value ran to that brace, so each pair read the text to it again.
+    [TestCase("x={ ")]
+    [TestCase("<a x={ ")]
+    public void TextWithManyBracedValuesClosedByOneBraceIsReadInOnePass(string pair)
+    {
+        var text = string.Concat(Enumerable.Repeat(pair, 2_000)) + "}}} } password=s3cret";
+        ValueDetectors.BraceScansForTests = 0;
+
+        var redacted = Redact(text);
+
+        Assert.That(redacted, Does.Not.Contain("s3cret"));
+        Assert.That(ValueDetectors.BraceScansForTests, Is.EqualTo(1));
     }
 
     [Test]
