@@ -120,6 +120,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     int _roomWaiters;
     long _progressChecks;
     volatile bool _paused;
+    volatile bool _parked;
+    bool _pauseWaiting;
     long _shutdownDeadline;
     // Set (a Stopwatch timestamp) when the process starts to end without disposing the sink: from then on a caller waits
     // for its event to be written, until this deadline (see DrainAsProcessEnds).
@@ -289,6 +291,12 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// <summary>Callers of <see cref="Emit"/> waiting for room in a full queue (<see cref="RollingJsonOptions.BlockWhenFull"/>); for tests.</summary>
     internal int RoomWaiters => Volatile.Read(ref _roomWaiters);
 
+    /// <summary>Whether a <see cref="PauseWriter"/> call waits for the writer to stop; for tests.</summary>
+    internal bool PauseWaitingForTests => Volatile.Read(ref _pauseWaiting);
+
+    /// <summary>Whether the writer waits in <see cref="PauseWriter"/>'s pause; for tests.</summary>
+    internal bool WriterParkedForTests => _parked;
+
     /// <summary>Test hook: stands in for <see cref="PosixSignalRegistration.Create"/> (a registration that fails).</summary>
     internal static Func<PosixSignal, Action<PosixSignalContext>, PosixSignalRegistration>? CreateSignalRegistrationForTests;
 
@@ -297,6 +305,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
 
     /// <summary>Test hook: runs between a failed enqueue (the queue is full) and the count of that drop.</summary>
     internal Action? AfterQueueFullForTests;
+
+    /// <summary>Test hook: runs on the writer after it has checked for <see cref="PauseWriter"/> and before it takes events.</summary>
+    internal Action? AfterPauseCheckForTests;
 
     /// <summary>Test hook: runs on the writer between its last report and announcing <see cref="Stopped"/>.</summary>
     internal Action? BeforeStoppedForTests;
@@ -667,7 +678,10 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         }
     }
 
-    /// <summary>Test hook: the writer stops before taking its next event until <see cref="ResumeWriter"/>.</summary>
+    /// <summary>
+    /// Test hook: the writer stops before taking its next event until <see cref="ResumeWriter"/>. Called off the writer,
+    /// it returns once the writer waits: nothing queued after the call is taken before the resume.
+    /// </summary>
     internal void PauseWriter()
     {
         // Once it runs: until then callers do not know its culture, and leave every event to it (see FormatOnCaller).
@@ -675,6 +689,19 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             throw new TimeoutException("The writer did not start.");
         _resume.Reset();
         _paused = true;
+        // A writer that had read "not paused" just before would otherwise go on to take what the caller queues next.
+        if (Thread.CurrentThread == _writer) return;
+        Volatile.Write(ref _pauseWaiting, true);
+        try
+        {
+            _wake.Set();
+            if (!SpinWait.SpinUntil(() => _parked || !_paused || !_writer.IsAlive, TimeSpan.FromSeconds(30)))
+                throw new TimeoutException("The writer did not pause.");
+        }
+        finally
+        {
+            Volatile.Write(ref _pauseWaiting, false);
+        }
     }
 
     internal void ResumeWriter()
@@ -721,7 +748,13 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         {
             try
             {
-                if (_paused) _resume.Wait();
+                if (_paused)
+                {
+                    _parked = true;
+                    _resume.Wait();
+                    _parked = false;
+                }
+                AfterPauseCheckForTests?.Invoke();
                 var stopping = Volatile.Read(ref _state) != Running;
                 if (stopping && Stopwatch.GetTimestamp() > Volatile.Read(ref _shutdownDeadline))
                 {

@@ -142,6 +142,38 @@ public class RollingJsonSinkTests
     }
 
     [Test]
+    public void APausedWriterTakesNothingQueuedAfterThePauseReturnedEvenIfItHadJustCheckedForAPause()
+    {
+        // CI failed once in DisposalDrainsEveryAcceptedEvent: 17042 of 20000 events queued while paused. The writer had
+        // read "not paused" just before PauseWriter set it, and went on to take what the test queued after the call.
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var sink = Create(path);
+        using var atCheck = new ManualResetEventSlim();
+        using var queued = new ManualResetEventSlim();
+        var held = 0;
+        sink.AfterPauseCheckForTests = () =>
+        {
+            if (Interlocked.Exchange(ref held, 1) != 0) return;
+            atCheck.Set();
+            // Held between its check and its take until the events are queued, or until the pause waits for it.
+            SpinWait.SpinUntil(() => queued.IsSet || sink.PauseWaitingForTests, WaitLimit);
+        };
+        Assert.That(atCheck.Wait(WaitLimit), Is.True, "The writer did not reach its pause check.");
+        var producer = Task.Run(() =>
+        {
+            sink.PauseWriter();
+            for (var i = 0; i < 100; i++) sink.Emit(Event(i));
+            queued.Set();
+        });
+        Assert.That(producer.Wait(WaitLimit), Is.True, "The pause or the events did not return.");
+        Assert.That(SpinWait.SpinUntil(() => sink.WriterParkedForTests, WaitLimit), Is.True, "The writer did not pause.");
+        Assert.That(sink.QueueLength, Is.EqualTo(100));
+        sink.Dispose();
+        Assert.That((sink.EventsWritten, LogFiles.Lines(path).Count), Is.EqualTo((100L, 100)));
+    }
+
+    [Test]
     public void DisposalDrainsEveryAcceptedEvent()
     {
         using var folder = TempFolder.ForCaller();
