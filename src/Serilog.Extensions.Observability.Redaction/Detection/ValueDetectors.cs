@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -233,6 +234,9 @@ sealed class ValueDetectors
             var i = tag;
             while (i < text.Length && IsAttributeNameChar(text[i])) i++;
             var tagName = text.AsSpan(tag, i - tag);
+            // No element is named with a parenthesis, a bracket, a ';', a ',' or an operator: after a comparison's '<' they
+            // are script's (if (n <max) f(x, name="code", ...), a <b; ..., i <list[n]), and what follows is no field.
+            if (tagName.ContainsAny(NotInTagNames)) continue;
             var textarea = tagName.Equals("textarea", StringComparison.OrdinalIgnoreCase);
             var attributes = i;
             var select = tagName.Equals("select", StringComparison.OrdinalIgnoreCase);
@@ -288,6 +292,12 @@ sealed class ValueDetectors
         if (result is null) return text;
         return result.Append(text, copied, text.Length - copied).ToString();
     }
+
+    /// <summary>
+    /// Characters no element's name holds, while script writes them right after an operand (see
+    /// <see cref="MaskFormFields"/>); a template's tag may stand in one (<c>&lt;input{{#if x}}</c>).
+    /// </summary>
+    static readonly SearchValues<char> NotInTagNames = SearchValues.Create("()[],;|+*?");
 
     static bool IsName(string text, int attribute, int end) => text.AsSpan(attribute, end - attribute).Equals("name", StringComparison.OrdinalIgnoreCase);
 
@@ -423,8 +433,10 @@ sealed class ValueDetectors
         while (i < text.Length && IsAttributeNameChar(text[i])) i++;
         attributeEnd = i;
         if (i == attribute) return false;
-        // A lone brace is a code block's, not a template's ({...rest}, {#if x}): if (a <b) { go(); } is script.
-        if (i == attribute + 1 && text[attribute] is '{' or '}') return false;
+        // A lone brace is a code block's, not a template's ({...rest}, {#if x}): if (a <b) { go(); } is script. So is a '{'
+        // that ends a name (c){, else{), unless a template's tag opens there ("{{", "${").
+        if (i == attribute + 1 && text[attribute] == '}') return false;
+        if (text[i - 1] == '{' && (i == attribute + 1 || text[i - 2] is not ('{' or '$'))) return false;
         var equals = i;
         while (equals < text.Length && char.IsWhiteSpace(text[equals])) equals++;
         if (equals == text.Length || text[equals] != '=') return true;

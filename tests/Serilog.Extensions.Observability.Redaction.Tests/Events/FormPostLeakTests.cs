@@ -293,6 +293,13 @@ public class FormPostLeakTests
     [TestCase("<input {...{ id: 'pw', required: true }} name=\"password\" value=\"tp-pw-22\">", "name=\"password\" value=\"" + Mask + "\">")]
     [TestCase("<input {...rest, ...more} name=\"code\" value=\"tp-code-23\">", "name=\"code\" value=\"" + Mask + "\">")]
     [TestCase("<input ${ disabled ? 'disabled' : '' } name=\"password\" value=\"tp-pw-24\">", "name=\"password\" value=\"" + Mask + "\">")]
+    // Elements are named with letters, digits, '-', '_', '.' and ':' (custom elements, JSX's members, Svelte's own),
+    // and a template's tag may stand in the name or end one ("{{", "${").
+    [TestCase("<my-field name=\"password\" value=\"tp-pw-25\">", "name=\"password\" value=\"" + Mask + "\">")]
+    [TestCase("<Form.Input name=\"password\" value=\"tp-pw-26\" /><svelte:element this=\"input\" name=\"code\" value=\"tp-code-27\">",
+        "<svelte:element this=\"input\" name=\"code\" value=\"" + Mask + "\">")]
+    [TestCase("<input{{#if busy}} disabled{{/if}} name=\"password\" value=\"tp-pw-28\">", "name=\"password\" value=\"" + Mask + "\">")]
+    [TestCase("<input data-{{ key }}=\"k\" name=\"password\" value=\"tp-pw-29\">", "name=\"password\" value=\"" + Mask + "\">")]
     public void AFieldWhoseElementHasTemplateAttributesIsMasked(string markup, string expected)
     {
         var written = Log(markup);
@@ -375,6 +382,15 @@ public class FormPostLeakTests
     [TestCase("if (a <b || c) { return; }\n name=\"code\" value=\"42\"")]
     [TestCase("<script>if (a <b || c) { go() }\nlet name=\"code\"\nlet value=\"42\"</script>")]
     [TestCase("<script>if (a <b || c) { go(); }</script><p>x</p><input name=\"q\" value=\"42\">")]
+    // No element is named with a parenthesis, a bracket, a ';' or a ',': what follows is an expression's operand.
+    [TestCase("if (n <max) f(x, name=\"code\", value=\"42\")")]
+    [TestCase("ok = a <b; name = \"code\"; value = \"42\";")]
+    [TestCase("if (i <list[n]) f(x, name=\"code\", value=\"42\")")]
+    [TestCase("f(a <b, name=\"code\", value=\"42\")")]
+    // A '{' that ends a name opens a code block as a lone one does (a template's opens "{{" or "${").
+    [TestCase("<script>if (a <b || c){ name = \"code\"; value = \"42\"; }</script>")]
+    [TestCase("while (a <b || !done){ name=\"code\"; value=\"42\" }")]
+    [TestCase("if (a <b || c) x(); else{ name = \"code\"; value = \"42\"; }")]
     public void CodeAfterALessThanThatOpensNoElementKeepsItsValues(string script)
     {
         var written = Log(script);
