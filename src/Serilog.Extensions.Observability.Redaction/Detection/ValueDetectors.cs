@@ -299,19 +299,28 @@ sealed class ValueDetectors
     /// </summary>
     static readonly SearchValues<char> NotInTagNames = SearchValues.Create("()[],;|+*?");
 
-    static bool IsName(string text, int attribute, int end) => text.AsSpan(attribute, end - attribute).Equals("name", StringComparison.OrdinalIgnoreCase);
+    static bool IsName(string text, int attribute, int end) => AttributeName(text, attribute, end).Equals("name", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The name of the attribute at <c>text[attribute..end]</c> without the <c>,</c> or <c>;</c> glued before it: HTML reads
+    /// <c>name="password",value="..."</c> as an attribute named <c>,value</c>, but a log is not a browser, and a value
+    /// written there is the one its writer meant.
+    /// </summary>
+    static ReadOnlySpan<char> AttributeName(string text, int attribute, int end) => text.AsSpan(attribute, end - attribute).TrimStart(",;");
 
     /// <summary>
     /// Whether the attribute named <c>text[attribute..end]</c> is the field's <c>value</c> (or a <c>meta</c> element's
     /// <c>content</c>), written as it is or bound by a template framework, whose expression sets it: Vue's <c>:value</c>
     /// and <c>v-bind:value</c>, Alpine's <c>x-bind:value</c>, Svelte's <c>bind:value</c>, Angular's <c>[value]</c> and
     /// <c>[attr.value]</c>, Lit's <c>.value</c>. A page rendered on the server may write the secret into that expression
-    /// (<c>:value="'...'"</c>), also with Vue's modifiers after it (<c>:value.prop</c>, <c>v-bind:value.attr</c>). Another
-    /// attribute that ends so is not the value (<c>data-value</c>).
+    /// (<c>:value="'...'"</c>), also with Vue's modifiers after it (<c>:value.prop</c>, <c>v-bind:value.attr</c>), and
+    /// Angular's canonical <c>bind-value</c>. Another attribute that ends so is not the value (<c>data-value</c>), nor is a
+    /// two-way binding, which names the member it writes back to and never holds a literal (Blazor's <c>@bind</c> and
+    /// <c>@bind-value</c>, Angular's <c>[(ngModel)]</c>).
     /// </summary>
     static bool IsValue(string text, int attribute, int end)
     {
-        var name = text.AsSpan(attribute, end - attribute);
+        var name = AttributeName(text, attribute, end);
         if (name.Length > 2 && name[0] == '[' && name[^1] == ']') name = name[1..^1];
         // A bound name's modifiers follow its argument: v-bind:value.prop binds value.
         var argument = name.LastIndexOf(':') + 1;
@@ -319,7 +328,7 @@ sealed class ValueDetectors
         var word = name.EndsWith("value", StringComparison.OrdinalIgnoreCase) ? 5
             : name.EndsWith("content", StringComparison.OrdinalIgnoreCase) ? 7
             : 0;
-        return word > 0 && (name.Length == word || name[^(word + 1)] is ':' or '.');
+        return word > 0 && (name.Length == word || name[^(word + 1)] is ':' or '.' || name[..^word].Equals("bind-", StringComparison.OrdinalIgnoreCase));
     }
 
     /// <summary>

@@ -179,6 +179,7 @@ public class EventPassAllocationTests
             "<input :class=\"{ bad: error }\" v-model=\"form.q\" @click.prevent=\"noop\" ?hidden=\"x\" on:input|once={h} name=\"s\" :value=\"b\"></form>" +
             "<input { ...rest } name=\"q\" on:keyup={() => n > 0 && go()} .value=${a > b ? x : y} :value.prop=\"v\">" +
             "<script>if (a <b || c) { name = \"code\"; value = \"42\"; }</script>" +
+            "<input name=\"q\",value=\"term\" bind-value=\"v\" @bind=\"Q\" value={v}/>" +
             "<script>if (n <max) f(x, name=\"code\", value=\"42\"); if (a <b || c){ name = \"code\"; value = \"42\"; }</script>";
         var found = 0;
         long Reading(string text) => AllocatedBy(() => found += detectors.RedactEmbeddedCredentials(text) is null ? 0 : 1, 1000);

@@ -79,6 +79,10 @@ public class FormPostLeakTests
     [TestCase("<input [disabled]=\"busy\" (click)=\"go()\" name=\"q\" value=\"search term\"> a <b && c")]
     [TestCase("<input name=\"code\" data-value=\"42\" ng-value=\"x\" valued=\"y\"> <input :name=\"'code'\" value=\"ann\">")]
     [TestCase("<input name=\"code\" :data-value.prop=\"42\" v-bind:title.prop=\"x\">")]
+    // Two-way bindings name the member they write back to, never a literal: Blazor's @bind and @bind-value (a literal
+    // does not compile), Angular's [(ngModel)]; and an attribute that only ends in bind-value is not Angular's.
+    [TestCase("<input name=\"password\" @bind=\"Password\" @bind-value=\"Password\" @bind-value:event=\"oninput\" [(ngModel)]=\"pw\">")]
+    [TestCase("<InputText name=\"code\" @bind-Value=\"Model.Code\" /> <input name=\"code\" data-bind-value=\"42\" rebind-value=\"x\">")]
     [TestCase("{\"html\":\"\\u003Cinput name=\\u0022q\\u0022 value=\\u0022search term\\u0022\\u003E\\u003Cmeta name=\\u0022viewport\\u0022 content=\\u0022width=device-width\\u0022\\u003E\"}")]
     [TestCase("{\"expr\":\"a \\u003cb \\u0026\\u0026 c\", \"n\":\"x=1\\u003c\"}")]
     // Markup cut short anywhere (an escaped element ending in "name=", "value=\\", a lone "<") is read to its end.
@@ -323,6 +327,11 @@ public class FormPostLeakTests
     [TestCase("<input name=\"password\" :value.prop=\"'bv-pw-9'\">", ":value.prop=\"" + Mask + "\">")]
     [TestCase("<input name=\"code\" v-bind:value.attr=\"'bv-code-10'\">", "v-bind:value.attr=\"" + Mask + "\">")]
     [TestCase("<input name=\"password\" v-bind:value=\"bv-pw-11\">", "v-bind:value=\"" + Mask + "\">")]
+    // Angular's canonical form of [value] and [attr.value], bind-value and bind-attr.value.
+    [TestCase("<input name=\"password\" bind-value=\"'bv-pw-12'\">", "bind-value=\"" + Mask + "\">")]
+    [TestCase("<input name=\"code\" BIND-VALUE=\"'bv-code-13'\">", "BIND-VALUE=\"" + Mask + "\">")]
+    [TestCase("<input name=\"code\" bind-attr.value=\"'bv-code-14'\">", "bind-attr.value=\"" + Mask + "\">")]
+    [TestCase("<meta name=\"csrf-token\" bind-content=\"'bv-csrf-15'\">", "bind-content=\"" + Mask + "\">")]
     public void AValueBoundByATemplateFrameworkIsMasked(string markup, string expected)
     {
         var written = Log(markup);
@@ -404,6 +413,14 @@ public class FormPostLeakTests
     [TestCase("<input type=hidden name=password ;x value=cs-pw-2>", "value=" + Mask + ">")]
     [TestCase("<input srcset=a.png 1x, b.png 2x name=password value=cs-pw-3>", "value=" + Mask + ">")]
     [TestCase("<input name=\"password\"; value=\"cs-pw-4\">", "value=\"" + Mask + "\">")]
+    // Markup a browser reads otherwise (an attribute named ",value") is still what its writer meant: the separator glued to
+    // the next attribute, or no space at all after a quoted value.
+    [TestCase("<input name=\"password\",value=\"cs-pw-5\">", "<input name=\"password\",value=\"" + Mask + "\">")]
+    [TestCase("<input type=\"hidden\" value=\"cs-code-6\";name=\"code\">", "value=\"" + Mask + "\";name=\"code\">")]
+    [TestCase("<input name='password'value='cs-pw-7'>", "<input name='password'value='" + Mask + "'>")]
+    [TestCase("<input name=\"password\" ,value=\"cs-pw-8\"/>", " ,value=\"" + Mask + "\"/>")]
+    [TestCase("{\"html\":\"\\u003Cinput name=\\u0022code\\u0022,value=\\u0022cs-code-9\\u0022\\u003E\"}", ",value=\\u0022" + Mask + "\\u0022\\u003E")]
+    [TestCase("&lt;input name=&quot;password&quot;,value=&quot;cs-pw-10&quot;&gt;", ",value=&quot;" + Mask + "&quot;&gt;")]
     public void AFieldWithACommaOrSemicolonBetweenItsAttributesIsMasked(string markup, string expected)
     {
         var written = Log(markup);
