@@ -468,15 +468,26 @@ sealed class ValueDetectors
             // a value that only opens with braces ({noop}s3cret, a stored password's scheme) or whose expression's string
             // holds a brace (title={"}"}) is one value.
             end = BracedValueEnd(text, start, encodings) is > 0 and var braced ? braced : start;
-            while (end < text.Length && !char.IsWhiteSpace(text[end]) && text[end] != '>' && !IsEscape(text, end, EscapedGreaterThan)
-                   && !(encodings > 0 && MarkupReferenceLength(text, end, '>', encodings) > 0))
-                end++;
+            // A '/' right after the braces and before the element's end closes the element (JSX's <input value={pw}/>; \/ in
+            // a JSON string that escapes it); else the value goes on, as HTML reads one (value=a/> is "a/").
+            var slash = end == start || end >= text.Length ? 0 : text[end] == '/' ? 1 : text.AsSpan(end).StartsWith("\\/") ? 2 : 0;
+            if (slash == 0 || end + slash >= text.Length || !EndsElement(text, end + slash, encodings))
+            {
+                while (end < text.Length && !char.IsWhiteSpace(text[end]) && !EndsElement(text, end, encodings)) end++;
+            }
             i = end;
         }
         valueStart = start;
         valueEnd = end;
         return true;
     }
+
+    /// <summary>
+    /// Whether an element's start tag ends at <paramref name="at"/>: <c>&gt;</c>, <c>\u003E</c>, or a reference to it in a
+    /// page encoded <paramref name="encodings"/> times.
+    /// </summary>
+    static bool EndsElement(string text, int at, int encodings) =>
+        text[at] == '>' || IsEscape(text, at, EscapedGreaterThan) || (encodings > 0 && MarkupReferenceLength(text, at, '>', encodings) > 0);
 
     /// <summary>
     /// Whether a template's expression in braces opens at <paramref name="i"/> where an attribute's name goes: a spread

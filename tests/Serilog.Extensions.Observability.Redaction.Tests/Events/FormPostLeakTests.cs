@@ -373,6 +373,12 @@ public class FormPostLeakTests
     [TestCase("<input name=\"password\" title={\"}\"} value=\"ub-pw-4\">", "value=\"" + Mask + "\">")]
     [TestCase("<input name=\"password\" on:click={() => f('}')} value=\"ub-pw-5\">", "value=\"" + Mask + "\">")]
     [TestCase("{\"html\":\"\\u003Cinput name=\\u0022code\\u0022 value={noop}ub-code-6\\u003E\"}", "value=" + Mask + "\\u003E")]
+    // An element closed right after the braces (JSX's and Svelte's <input value={pw}/>) keeps its '/'.
+    [TestCase("<input name=\"password\" value={'ub-pw-7'}/>", "value=" + Mask + "/>")]
+    [TestCase("<input name=\"password\" .value=${'ub-pw-8'}/><p>", ".value=" + Mask + "/><p>")]
+    [TestCase("{\"html\":\"\\u003Cinput name=\\u0022code\\u0022 value={'ub-code-9'}/\\u003E\"}", "value=" + Mask + "/\\u003E")]
+    [TestCase("&lt;input name=&quot;code&quot; value={'ub-code-10'}/&gt;", "value=" + Mask + "/&gt;")]
+    [TestCase("{\"html\":\"<input name=\\\"password\\\" value={'ub-pw-11'}\\/>\"}", "value=" + Mask + "\\/>")]
     public void AnUnquotedValueThatOpensWithBracesIsReadToItsEnd(string markup, string expected)
     {
         var written = Log(markup);
