@@ -103,6 +103,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     // What those faults dropped (the batch the writer held, reason io_error): counted in the meter, and said here.
     readonly ThrottledReport _faultDropReport = new(ReportInterval);
     readonly ThrottledReport _resumeReport = new(ReportInterval);
+    // A failure of the catch-all's own handling of a fault (see HandleFault): contained, counted and said here.
+    readonly ThrottledReport _faultHandlingReport = new(ReportInterval);
 
     int _state;
     int _disposeCalled;
@@ -311,6 +313,13 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
 
     /// <summary>Test hook: runs on the writer between its last report and announcing <see cref="Stopped"/>.</summary>
     internal Action? BeforeStoppedForTests;
+
+    /// <summary>
+    /// Test hook: runs on the writer as its catch-all handles a fault (see <see cref="HandleFault"/>), at the step its
+    /// argument names: <c>"report"</c>, as it reports the fault (when a report is due); <c>"wait"</c>, as it waits before
+    /// the next batch. A hook that throws makes that step fail, as a report that finds no memory to box its count would.
+    /// </summary>
+    internal Action<string>? FaultHandlingForTests;
 
     /// <summary>Test hook: runs on the writer just before it waits to retry a failed write.</summary>
     internal Action? BeforeRetryWaitForTests;
@@ -787,42 +796,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             }
             catch (Exception ex)
             {
-                // The writer must outlive anything: report and carry on with the next batch.
-                if (_faultReport.Add(1, out var faults))
-                {
-                    // The exception shown is this fault's: the latest of those the count sums, not the first.
-                    if (faults == 1) ThrottledReport.Write("RollingJson sink {0}: writer fault: {1}", _naming.Directory, ex);
-                    else ThrottledReport.Write("RollingJson sink {0}: writer faults ({1} since the last report), the latest: {2}", _naming.Directory, faults, ex);
-                }
-                CloseFile(flushToDisk: false);
-                // As the retry's own drop (see WriteOut): a batch counted as dropped is not left in the file, where a failed
-                // fsync left a copy that its handle could not take back (before the drop: the buffer still holds the batch,
-                // which the take-back compares with the file's end)...
-                if (_unsyncedPath is not null)
-                {
-                    try { TakeBackUnsynced(); } catch (Exception) { /* reported with the fault */ }
-                    _unsyncedPath = null;
-                }
-                var dropped = DropBuffered(SinkMetrics.ReasonIoError);
-                if (_takenInFault is { } taken)
-                {
-                    // The event (or line) taken for after a size roll that faulted, not in the batch: after it, as taken.
-                    _takenInFault = null;
-                    _droppedIo++;
-                    SinkMetrics.AddDropped(1, SinkMetrics.ReasonIoError);
-                    CompleteTaken(taken);
-                    dropped++;
-                }
-                if (_faultDropReport.Add(dropped, out var lost))
-                    ThrottledReport.Write("RollingJson sink {0}: {1} event(s) the writer held when it faulted dropped (reason io_error).", _naming.Directory, lost);
-                // ...nor is a roll due for what was dropped: the file did not grow (rolling would start a new file per fault).
-                // Only cleared, never set: after a fault between a new period and its file, the length is the old file's.
-                _rollBeforeNextEvent &= _fileLength >= _sizeRollAt;
-                // Not at once: a fault that comes before an event is taken repeats at every batch, and the writer would
-                // loop on a whole core until it stopped. Disposal ends the wait, and so does the process starting to end
-                // (the drain's window is for writing); while stopping there is none (the shutdown deadline bounds the
-                // loop, and what is left then is counted as dropped).
-                WaitUnlessEnding(FaultDelay);
+                // The writer must outlive anything: drop and count what it held, report, and carry on with the next batch
+                // after a wait. Never throws (see HandleFault).
+                HandleFault(ex);
             }
         }
         CloseFile(flushToDisk: true);
@@ -839,6 +815,128 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         ReportQueueFullAfterStop();
         DropLate();
         SignalProgress();
+    }
+
+    /// <summary>
+    /// The writer's catch-all: forgets and counts what the writer held, so that the next batch starts clean; reports the
+    /// fault and the drop; completes the dropped events for their waiters; waits before the next batch (see
+    /// <see cref="FaultDelay"/>). Never throws: each step is contained on its own, so that a failure in one (a report that
+    /// finds no memory to box its count) skips neither the counting, which comes first, nor the completion, nor the wait,
+    /// and is reported as far as it can be. What escaped here would end the writer thread with an unhandled exception,
+    /// which ends the process, and leave every event accepted since unwritten.
+    /// </summary>
+    void HandleFault(Exception fault)
+    {
+        Exception? failure = null;
+        try
+        {
+            CloseFile(flushToDisk: false);
+        }
+        catch (Exception ex)
+        {
+            // The handle is given up all the same (CloseFile lets go of it first): the next batch opens the file anew.
+            failure = ex;
+        }
+        // As the retry's own drop (see WriteOut): a batch counted as dropped is not left in the file, where a failed
+        // fsync left a copy that its handle could not take back (before the drop: the buffer still holds the batch,
+        // which the take-back compares with the file's end)...
+        if (_unsyncedPath is not null)
+        {
+            try { TakeBackUnsynced(); } catch (Exception) { /* reported with the fault */ }
+            _unsyncedPath = null;
+        }
+        var dropped = 0;
+        var done = 0;
+        try
+        {
+            dropped = ForgetBuffered(SinkMetrics.ReasonIoError, out done);
+            if (_takenInFault is { } taken)
+            {
+                // The event (or line) taken for after a size roll that faulted, not in the batch: after it, as taken.
+                _takenInFault = null;
+                _droppedIo++;
+                SinkMetrics.AddDropped(1, SinkMetrics.ReasonIoError);
+                dropped++;
+                done++;
+                if (taken is FormattedLine line) _lines.Return(line);
+            }
+        }
+        catch (Exception ex)
+        {
+            failure ??= ex;
+        }
+        // ...nor is a roll due for what was dropped: the file did not grow (rolling would start a new file per fault).
+        // Only cleared, never set: after a fault between a new period and its file, the length is the old file's.
+        _rollBeforeNextEvent &= _fileLength >= _sizeRollAt;
+        // Reported before the dropped events are completed, so that a caller waiting for them (a process-end drain,
+        // after which the process may end at once) finds the reports made.
+        try
+        {
+            if (_faultReport.Add(1, out var faults))
+            {
+                FaultHandlingForTests?.Invoke("report");
+                // The exception shown is this fault's: the latest of those the count sums, not the first.
+                if (faults == 1) ThrottledReport.Write("RollingJson sink {0}: writer fault: {1}", _naming.Directory, fault);
+                else ThrottledReport.Write("RollingJson sink {0}: writer faults ({1} since the last report), the latest: {2}", _naming.Directory, faults, fault);
+            }
+        }
+        catch (Exception ex)
+        {
+            failure ??= ex;
+        }
+        try
+        {
+            if (_faultDropReport.Add(dropped, out var lost))
+                ThrottledReport.Write("RollingJson sink {0}: {1} event(s) the writer held when it faulted dropped (reason io_error).", _naming.Directory, lost);
+        }
+        catch (Exception ex)
+        {
+            failure ??= ex;
+        }
+        try
+        {
+            if (done > 0) Complete(done);
+        }
+        catch (Exception ex)
+        {
+            // Counted as completed all the same (Complete records it before it wakes anyone): only a wake-up was lost, and
+            // waiters look again within 50 ms.
+            failure ??= ex;
+        }
+        if (failure is not null) ReportFaultHandlingFailure(failure);
+        // Not at once: a fault that comes before an event is taken repeats at every batch, and the writer would loop on a
+        // whole core until it stopped. Disposal ends the wait, and so does the process starting to end (the drain's window
+        // is for writing); while stopping there is none (the shutdown deadline bounds the loop, and what is left then is
+        // counted as dropped).
+        try
+        {
+            FaultHandlingForTests?.Invoke("wait");
+            WaitUnlessEnding(FaultDelay);
+        }
+        catch (Exception ex)
+        {
+            // A wait that threw (the thread interrupted) waited for nothing: once more, which an interrupt does not cut
+            // short again (its exception spent it). Should that fail too, the next fault waits anew.
+            ReportFaultHandlingFailure(ex);
+            try { WaitUnlessEnding(FaultDelay); } catch (Exception) { /* see above */ }
+        }
+    }
+
+    /// <summary>A failure of the writer's handling of a fault (see <see cref="HandleFault"/>): counted, and reported once per interval.</summary>
+    void ReportFaultHandlingFailure(Exception failure)
+    {
+        try
+        {
+            if (_faultHandlingReport.Add(1, out var failures))
+            {
+                if (failures == 1) ThrottledReport.Write("RollingJson sink {0}: the writer's handling of a fault failed, and the writer goes on: {1}", _naming.Directory, failure);
+                else ThrottledReport.Write("RollingJson sink {0}: the writer's handling of a fault failed ({1} times since the last report), and the writer goes on; the latest: {2}", _naming.Directory, failures, failure);
+            }
+        }
+        catch (Exception)
+        {
+            // No memory even for this report: the failure is lost from SelfLog, never the writer.
+        }
     }
 
     /// <summary>
@@ -1276,17 +1374,30 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// <summary>Drops and counts the buffered events; returns how many.</summary>
     int DropBuffered(string reason)
     {
+        var dropped = ForgetBuffered(reason, out var done);
+        if (done > 0) Complete(done);
+        return dropped;
+    }
+
+    /// <summary>
+    /// Drops and counts the buffered events and clears the batch, but leaves their completion to the caller:
+    /// <paramref name="done"/> events (those dropped, and those that failed to format behind them) for
+    /// <see cref="Complete"/>. Returns how many were dropped.
+    /// </summary>
+    int ForgetBuffered(string reason, out int done)
+    {
         var dropped = _buffered.Events;
         var failedBehind = _failedBehindBuffered;
         _buffered.Events = 0;
         _failedBehindBuffered = 0;
         _buffer.Clear();
         _lineEnds.Clear();
+        done = 0;
         if (dropped == 0) return 0;
         if (reason == SinkMetrics.ReasonIoError) _droppedIo += dropped;
         else Interlocked.Add(ref _droppedShutdown, dropped);
         SinkMetrics.AddDropped(dropped, reason);
-        Complete(dropped + failedBehind);
+        done = dropped + failedBehind;
         return dropped;
     }
 
@@ -1324,6 +1435,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             ThrottledReport.Write("RollingJson sink {0}: {1} more writer fault(s).", _naming.Directory, total);
         if (final ? _resumeReport.AddFinal(0, out total) : _resumeReport.Add(0, out total))
             ThrottledReport.Write("RollingJson sink {0}: writing resumed {1} more time(s) after failing.", _naming.Directory, total);
+        if (final ? _faultHandlingReport.AddFinal(0, out total) : _faultHandlingReport.Add(0, out total))
+            ThrottledReport.Write("RollingJson sink {0}: the writer's handling of a fault failed {1} more time(s).", _naming.Directory, total);
     }
 
     void AbandonQueue()

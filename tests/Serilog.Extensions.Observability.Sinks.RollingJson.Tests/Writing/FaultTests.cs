@@ -788,6 +788,95 @@ public class FaultTests
     }
 
     [Test]
+    public void AWriterFaultWhoseReportFailsStillDropsAndCountsWhatTheWriterHeldAndTheWriterGoesOn()
+    {
+        // The writer's catch-all takes a fault with a batch of three events in hand (an fsync that fails with an exception
+        // the retry does not take), and its report of the fault throws (no memory to box its count). Before the fix the
+        // report came first and nothing caught what it threw: the writer thread ended with an unhandled exception, which
+        // ends the process, before the batch was counted, and every later event would have stayed in the queue.
+        var path = Path.Combine(_folder!.Path, "app.json");
+        var sink = CreateDurable(path);
+        var fsyncs = 0;
+        sink.FlushToDiskForTests = file =>
+        {
+            if (Interlocked.Increment(ref fsyncs) == 1) throw new InvalidOperationException("fsync failed oddly");
+            file.Flush(flushToDisk: true);
+        };
+        var failedReports = 0;
+        sink.FaultHandlingForTests = step =>
+        {
+            if (step != "report") return;
+            Interlocked.Increment(ref failedReports);
+            throw new OutOfMemoryException("no memory for the report, on purpose");
+        };
+        try
+        {
+            EmitWhilePausedAndWait(sink, Enumerable.Range(0, 3).Select(i => Event(i)));
+            EmitAndWait(sink, Event(3), Event(4));
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        Assert.That(failedReports, Is.EqualTo(1), "the premise: the report of the one fault failed");
+        Assert.That(sink.WriterEnded, Is.True);
+        Assert.That((sink.EventsWritten, sink.DroppedIoError, sink.EventsDropped), Is.EqualTo((2L, 3L, 3L)));
+        Assert.That(Sequences(LogFiles.Lines(path)), Is.EqualTo(new long[] { 3, 4 }));
+        // What was dropped is still said, and so is the failure of the report.
+        Assert.That(SelfLogLines("3 event(s) the writer held when it faulted dropped"), Has.Count.EqualTo(1));
+        var failures = SelfLogLines("handling of a fault failed");
+        Assert.That(failures, Has.Count.EqualTo(1), string.Join("\n", _selfLog));
+        Assert.That(failures[0], Does.Contain("no memory for the report, on purpose"));
+    }
+
+    [Test]
+    public void AWriterFaultWhoseWaitFailsStillMakesTheWriterWaitBeforeItsNextBatch()
+    {
+        // The wait after a fault throws (an interrupted wait): the fault repeats at every batch, and without a wait the
+        // writer would loop on a whole core. Before the fix what the wait threw ended the writer thread, and the process.
+        var faultDelay = RollingJsonSink.FaultDelay;
+        RollingJsonSink.FaultDelay = TimeSpan.FromHours(1);
+        var clock = new ClockFailingOnTheWriter { Failures = int.MaxValue, SignalAt = 2 };
+        var failedWaits = 0;
+        RollingJsonSink? sink = null;
+        try
+        {
+            sink = Create(Path.Combine(_folder!.Path, "app.json"), o =>
+            {
+                o.TimeProvider = clock;
+                o.ShutdownTimeout = TimeSpan.FromSeconds(10);
+            });
+            sink.FaultHandlingForTests = step =>
+            {
+                if (step != "wait") return;
+                Interlocked.Increment(ref failedWaits);
+                throw new ThreadInterruptedException("the wait was interrupted, on purpose");
+            };
+            sink.Emit(Event(0));
+            Assert.That(clock.FirstThrown.Wait(WaitLimit), Is.True, "The writer never took its first batch.");
+            // (A bounded wait for something that must not happen: it costs its time only when the test passes.)
+            Assert.That(clock.Signal.Wait(TimeSpan.FromMilliseconds(500)), Is.False, $"The writer tried {clock.Thrown} batches without waiting.");
+            Assert.That(clock.Thrown, Is.EqualTo(1));
+        }
+        finally
+        {
+            // The fault stops, and disposal ends the hour's wait: the event is written before disposal returns.
+            clock.Failures = 0;
+            sink?.Dispose();
+            RollingJsonSink.FaultDelay = faultDelay;
+        }
+
+        Assert.That(failedWaits, Is.EqualTo(1), "the premise: the wait after the one fault failed");
+        Assert.That(sink.WriterEnded, Is.True, "Disposal returned while the writer still waited after its fault.");
+        Assert.That((sink.EventsWritten, sink.EventsDropped), Is.EqualTo((1L, 0L)));
+        var failures = SelfLogLines("handling of a fault failed");
+        Assert.That(failures, Has.Count.EqualTo(1), string.Join("\n", _selfLog));
+        Assert.That(failures[0], Does.Contain("the wait was interrupted, on purpose"));
+        Assert.That(SelfLogLines("did not finish within the shutdown timeout"), Is.Empty);
+    }
+
+    [Test]
     public void ADurableBatchDroppedByTheWritersCatchAllAfterItsFsyncFailedIsNotLeftInTheFile()
     {
         // The fsync fails with an exception the retry does not take (so the writer's catch-all drops the batch), after
