@@ -801,20 +801,50 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 HandleFault(ex);
             }
         }
-        CloseFile(flushToDisk: true);
-        // A dated file that no write reached (opened by a roll, then every write failed on a full disk) is not left
-        // behind empty: retention would count it as a file of events.
-        if (_naming.FixedCurrentPath is null && _filePath is { } last && DeleteIfEmpty(last)) _filePath = null;
-        ReportDrops(final: true);
-        BeforeStoppedForTests?.Invoke();
+        // The last steps are contained one by one, as the handling of a fault is: whatever fails (a report that finds no
+        // memory), the writer still announces Stopped, takes what callers enqueued late, and ends normally.
+        try
+        {
+            CloseFile(flushToDisk: true);
+            // A dated file that no write reached (opened by a roll, then every write failed on a full disk) is not left
+            // behind empty: retention would count it as a file of events.
+            if (_naming.FixedCurrentPath is null && _filePath is { } last && DeleteIfEmpty(last)) _filePath = null;
+        }
+        catch (Exception ex)
+        {
+            ReportStopFailure(ex);
+        }
+        try
+        {
+            ReportDrops(final: true);
+            BeforeStoppedForTests?.Invoke();
+        }
+        catch (Exception ex)
+        {
+            ReportStopFailure(ex);
+        }
         // A full fence between announcing Stopped and the last look at the queue: a caller's slot claimed before it is
         // taken here, one claimed after it sees Stopped and takes its event itself (see Enqueued).
         Interlocked.Exchange(ref _state, Stopped);
-        // The same fence for queue-full drops: one counted after the last report but before Stopped was announced is
-        // metered here, as its caller saw the sink still stopping; one counted later is metered by its caller.
-        ReportQueueFullAfterStop();
-        DropLate();
-        SignalProgress();
+        try
+        {
+            // The same fence for queue-full drops: one counted after the last report but before Stopped was announced is
+            // metered here, as its caller saw the sink still stopping; one counted later is metered by its caller.
+            ReportQueueFullAfterStop();
+        }
+        catch (Exception ex)
+        {
+            ReportStopFailure(ex);
+        }
+        try
+        {
+            DropLate();
+            SignalProgress();
+        }
+        catch (Exception ex)
+        {
+            ReportStopFailure(ex);
+        }
     }
 
     /// <summary>
@@ -938,6 +968,10 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             // No memory even for this report: the failure is lost from SelfLog, never the writer.
         }
     }
+
+    /// <summary>A failure in the writer's last steps as it stops: reported (these run once), and the writer goes on stopping.</summary>
+    void ReportStopFailure(Exception failure) =>
+        SafeSelfLog.WriteLine("RollingJson sink {0}: the writer failed as it stopped, and goes on stopping: {1}", _naming.Directory, failure);
 
     /// <summary>
     /// Waits for events, announcing how through <paramref name="flag"/>: <see cref="_writerPolling"/> for a short poll
@@ -1447,8 +1481,16 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         if (abandoned == 0) return;
         Interlocked.Add(ref _droppedShutdown, abandoned);
         SinkMetrics.AddDropped(abandoned, SinkMetrics.ReasonShutdown);
-        SafeSelfLog.WriteLine("RollingJson sink {0}: the shutdown timeout passed, {1} queued event(s) dropped.", _naming.Directory, abandoned);
-        Complete(abandoned);
+        try
+        {
+            SafeSelfLog.WriteLine("RollingJson sink {0}: the shutdown timeout passed, {1} queued event(s) dropped.", _naming.Directory, abandoned);
+        }
+        finally
+        {
+            // Taken from the queue: completed even when the report finds no memory to box its count (the writer's
+            // catch-all then takes that, and the loop ends at its next look, with nothing left to abandon).
+            Complete(abandoned);
+        }
     }
 
     // ---- periods, files, rolling (writer thread) ----

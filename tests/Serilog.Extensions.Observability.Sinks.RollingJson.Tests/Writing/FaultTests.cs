@@ -877,6 +877,33 @@ public class FaultTests
     }
 
     [Test]
+    public void AFailureInTheWritersLastStepsAsItStopsNeitherEndsTheWriterNorLeavesALateEventUncounted()
+    {
+        // The writer's last report as it stops throws (no memory to box a count). Before the fix nothing caught it: the
+        // writer thread ended with an unhandled exception, which ends the process, before it announced that it had
+        // stopped, so an event that a caller which passed the running check before disposal enqueued after the writer's
+        // last look stayed in the queue, neither written nor counted.
+        var path = Path.Combine(_folder!.Path, "app.json");
+        var sink = Create(path);
+        sink.BeforeStoppedForTests = () => throw new OutOfMemoryException("no memory for the last report, on purpose");
+        EmitAndWait(sink, Event(0));
+        sink.BeforeEnqueueForTests = () =>
+        {
+            sink.BeforeEnqueueForTests = null;
+            sink.Dispose();
+        };
+        Assert.DoesNotThrow(() => sink.Emit(Event(1)));
+
+        Assert.That(sink.WriterEnded, Is.True);
+        Assert.That((sink.EventsWritten, sink.DroppedShutdown, sink.QueueLength), Is.EqualTo((1L, 1L, 0)));
+        Assert.That(sink.WaitUntilWritten(TimeSpan.Zero), Is.True, "An accepted event was neither written nor counted as dropped.");
+        Assert.That(Sequences(LogFiles.Lines(path)), Is.EqualTo(new long[] { 0 }));
+        var failures = SelfLogLines("no memory for the last report, on purpose");
+        Assert.That(failures, Has.Count.EqualTo(1), string.Join("\n", _selfLog));
+        Assert.That(failures[0], Does.Contain("as it stopped"));
+    }
+
+    [Test]
     public void ADurableBatchDroppedByTheWritersCatchAllAfterItsFsyncFailedIsNotLeftInTheFile()
     {
         // The fsync fails with an exception the retry does not take (so the writer's catch-all drops the batch), after
