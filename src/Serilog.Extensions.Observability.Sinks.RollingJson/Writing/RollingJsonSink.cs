@@ -321,6 +321,13 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// </summary>
     internal Action<string>? FaultHandlingForTests;
 
+    /// <summary>
+    /// Test hook: runs on the writer as it makes the report its argument names, when one is due: <c>"resumed"</c>, writing
+    /// resumed after failing; <c>"format"</c>, an event that failed to format; <c>"abandoned"</c>, queued events the shutdown
+    /// deadline abandoned. A hook that throws makes that report fail, as one that finds no memory to box its count would.
+    /// </summary>
+    internal Action<string>? ReportForTests;
+
     /// <summary>Test hook: runs on the writer just before it waits to retry a failed write.</summary>
     internal Action? BeforeRetryWaitForTests;
 
@@ -1091,9 +1098,20 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     {
         _droppedFormat++;
         SinkMetrics.AddDropped(1, SinkMetrics.ReasonFormatError);
-        if (_formatReport.Add(1, out var total))
-            ThrottledReport.Write("RollingJson sink {0}: the formatter failed, {1} event(s) dropped: {2}", _naming.Directory, total, ex);
-        CompleteTaken(item);
+        try
+        {
+            if (_formatReport.Add(1, out var total))
+            {
+                ReportForTests?.Invoke("format");
+                ThrottledReport.Write("RollingJson sink {0}: the formatter failed, {1} event(s) dropped: {2}", _naming.Directory, total, ex);
+            }
+        }
+        finally
+        {
+            // Counted as dropped: completed (or left to be completed with the batch before it) even when the report finds
+            // no memory to box its count. The writer's catch-all then takes that, and drops and completes that batch.
+            CompleteTaken(item);
+        }
     }
 
     /// <summary>Completes an event taken and dropped before it reached the batch; a line goes back to the pool.</summary>
@@ -1170,16 +1188,25 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 _buffered.Events = 0;
                 var failedBehind = _failedBehindBuffered;
                 _failedBehindBuffered = 0;
-                if (_faulted)
+                try
                 {
-                    _faulted = false;
-                    if (_resumeReport.Add(1, out var resumed))
+                    if (_faulted)
                     {
-                        if (resumed == 1) ThrottledReport.Write("RollingJson sink {0}: writing resumed.", _filePath);
-                        else ThrottledReport.Write("RollingJson sink {0}: writing resumed ({1} times since the last report).", _filePath, resumed);
+                        _faulted = false;
+                        if (_resumeReport.Add(1, out var resumed))
+                        {
+                            ReportForTests?.Invoke("resumed");
+                            if (resumed == 1) ThrottledReport.Write("RollingJson sink {0}: writing resumed.", _filePath);
+                            else ThrottledReport.Write("RollingJson sink {0}: writing resumed ({1} times since the last report).", _filePath, resumed);
+                        }
                     }
                 }
-                Complete(events + failedBehind);
+                finally
+                {
+                    // Written and counted: completed even when the report finds no memory to box its count (the writer's
+                    // catch-all then takes that, with nothing left to drop).
+                    Complete(events + failedBehind);
+                }
                 return;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ObjectDisposedException)
@@ -1483,6 +1510,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         SinkMetrics.AddDropped(abandoned, SinkMetrics.ReasonShutdown);
         try
         {
+            ReportForTests?.Invoke("abandoned");
             SafeSelfLog.WriteLine("RollingJson sink {0}: the shutdown timeout passed, {1} queued event(s) dropped.", _naming.Directory, abandoned);
         }
         finally

@@ -904,6 +904,117 @@ public class FaultTests
     }
 
     [Test]
+    public void AFailedReportThatWritingResumedStillCompletesTheEventsTheRetryWrote()
+    {
+        // A durable batch's fsync fails with an IOException, the retry writes the batch, and the report that writing
+        // resumed throws (no memory to box its count). Before the fix the batch was counted as written but never
+        // completed: WaitUntilWritten, a process-end drain and the SIGTERM handler waited for it, and for every later
+        // event, until they timed out.
+        var retryDelays = RollingJsonSink.RetryDelays;
+        RollingJsonSink.RetryDelays = new[] { TimeSpan.FromMilliseconds(1) };
+        var path = Path.Combine(_folder!.Path, "app.json");
+        var sink = CreateDurable(path);
+        var fsyncs = 0;
+        sink.FlushToDiskForTests = file =>
+        {
+            if (Interlocked.Increment(ref fsyncs) == 1) throw new IOException("fsync failed, on purpose");
+            file.Flush(flushToDisk: true);
+        };
+        var failedReports = 0;
+        sink.ReportForTests = report =>
+        {
+            if (report != "resumed") return;
+            Interlocked.Increment(ref failedReports);
+            throw new OutOfMemoryException("no memory for the report, on purpose");
+        };
+        try
+        {
+            sink.PauseWriter();
+            for (var i = 0; i < 3; i++) sink.Emit(Event(i));
+            sink.ResumeWriter();
+            Assert.That(sink.WaitUntilWritten(TimeSpan.FromSeconds(10)), Is.True, "An accepted event was neither written nor counted as dropped.");
+            EmitAndWait(sink, Event(3));
+        }
+        finally
+        {
+            sink.Dispose();
+            RollingJsonSink.RetryDelays = retryDelays;
+        }
+
+        Assert.That(failedReports, Is.EqualTo(1), "the premise: the report that writing resumed failed");
+        Assert.That(sink.WriterEnded, Is.True);
+        Assert.That((sink.EventsWritten, sink.EventsDropped), Is.EqualTo((4L, 0L)));
+        Assert.That(Sequences(LogFiles.Lines(path)), Is.EqualTo(new long[] { 0, 1, 2, 3 }));
+        Assert.That(SelfLogLines("no memory for the report, on purpose"), Has.Count.EqualTo(1), string.Join("\n", _selfLog));
+    }
+
+    [Test]
+    public void AFailedReportOfAnEventThatFailedToFormatStillCompletesItWithTheBatch()
+    {
+        // The second of three events fails to format, and the report of it throws (no memory to box its count). The
+        // writer's catch-all takes that as a fault: it drops the event held before it (io_error), and the third is
+        // written after the fault's wait. Before the fix the event that failed to format was counted as dropped but never
+        // completed: WaitUntilWritten waited for it, and for every later event, until its timeout.
+        var path = Path.Combine(_folder!.Path, "app.json");
+        var sink = Create(path, o => o.Formatter = new FailingOnSeqFormatter(1));
+        var failedReports = 0;
+        sink.ReportForTests = report =>
+        {
+            if (report != "format") return;
+            Interlocked.Increment(ref failedReports);
+            throw new OutOfMemoryException("no memory for the report, on purpose");
+        };
+        try
+        {
+            sink.PauseWriter();
+            for (var i = 0; i < 3; i++) sink.Emit(Event(i));
+            sink.ResumeWriter();
+            Assert.That(sink.WaitUntilWritten(TimeSpan.FromSeconds(10)), Is.True, "An accepted event was neither written nor counted as dropped.");
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        Assert.That(failedReports, Is.EqualTo(1), "the premise: the report of the event that failed to format failed");
+        Assert.That(sink.WriterEnded, Is.True);
+        Assert.That((sink.EventsWritten, sink.DroppedFormatError, sink.DroppedIoError, sink.EventsDropped), Is.EqualTo((1L, 1L, 1L, 2L)));
+        Assert.That(LogFiles.Lines(path), Is.EqualTo(new[] { "{\"Seq\":2}" }));
+        Assert.That(SelfLogLines("writer fault: System.OutOfMemoryException: no memory for the report, on purpose"), Has.Count.EqualTo(1), string.Join("\n", _selfLog));
+    }
+
+    [Test]
+    public void AFailedReportOfWhatTheShutdownDeadlineAbandonedStillCompletesIt()
+    {
+        // The catch-all's fault comes before every batch, so the shutdown deadline abandons the five queued events, and
+        // the report of them throws (no memory to box its count): they are counted and completed all the same, and
+        // disposal returns with nothing left unfinished.
+        var clock = new ClockFailingOnTheWriter { Failures = int.MaxValue };
+        var sink = Create(Path.Combine(_folder!.Path, "app.json"), o =>
+        {
+            o.TimeProvider = clock;
+            o.ShutdownTimeout = TimeSpan.FromSeconds(1);
+        });
+        var failedReports = 0;
+        sink.ReportForTests = report =>
+        {
+            if (report != "abandoned") return;
+            Interlocked.Increment(ref failedReports);
+            throw new OutOfMemoryException("no memory for the report, on purpose");
+        };
+        for (var i = 0; i < 5; i++) sink.Emit(Event(i));
+        Assert.That(clock.FirstThrown.Wait(WaitLimit), Is.True, "The writer never took its first batch.");
+        var disposal = Task.Run(sink.Dispose);
+        Assert.That(disposal.Wait(WaitLimit), Is.True, "Disposal did not return.");
+
+        Assert.That(failedReports, Is.EqualTo(1), "the premise: the report of the abandoned events failed");
+        Assert.That(sink.WriterEnded, Is.True);
+        Assert.That((sink.EventsWritten, sink.DroppedShutdown, sink.EventsDropped), Is.EqualTo((0L, 5L, 5L)));
+        Assert.That(sink.WaitUntilWritten(TimeSpan.Zero), Is.True, "An accepted event was neither written nor counted as dropped.");
+        Assert.That(SelfLogLines("did not finish within the shutdown timeout"), Is.Empty);
+    }
+
+    [Test]
     public void ADurableBatchDroppedByTheWritersCatchAllAfterItsFsyncFailedIsNotLeftInTheFile()
     {
         // The fsync fails with an exception the retry does not take (so the writer's catch-all drops the batch), after
