@@ -234,6 +234,8 @@ sealed class ValueDetectors
             var i = tag;
             while (i < text.Length && IsAttributeNameChar(text[i])) i++;
             var tagName = text.AsSpan(tag, i - tag);
+            // A template's tag glued to the name is no part of it, whatever it holds (<input{{attrs|xmlattr}}, <input${f(p)}).
+            if (tagName.IndexOf('{') is > 0 and var brace) tagName = tagName[..(tagName[brace - 1] == '$' ? brace - 1 : brace)];
             // No element is named with a parenthesis, a bracket, a ';', a ',' or an operator: after a comparison's '<' they
             // are script's (if (n <max) f(x, name="code", ...), a <b; ..., i <list[n]), and what follows is no field.
             if (tagName.ContainsAny(NotInTagNames)) continue;
@@ -443,9 +445,11 @@ sealed class ValueDetectors
         attributeEnd = i;
         if (i == attribute) return false;
         // A lone brace is a code block's, not a template's ({...rest}, {#if x}): if (a <b) { go(); } is script. So is a '{'
-        // that ends a name (c){, else{), unless a template's tag opens there ("{{", "${").
+        // that ends a name after a ')' or a word (c){, else{); not one after a template's sigil ("{{", "${", "#{") nor one
+        // that closes a template's block ({if $x}readonly{/if}).
         if (i == attribute + 1 && text[attribute] == '}') return false;
-        if (text[i - 1] == '{' && (i == attribute + 1 || text[i - 2] is not ('{' or '$'))) return false;
+        if (text[i - 1] == '{' && (i == attribute + 1 || text[i - 2] == ')' || char.IsAsciiLetter(text[i - 2])) && !ClosesTemplateBlock(text, i - 1))
+            return false;
         var equals = i;
         while (equals < text.Length && char.IsWhiteSpace(text[equals])) equals++;
         if (equals == text.Length || text[equals] != '=') return true;
@@ -492,7 +496,7 @@ sealed class ValueDetectors
     /// <summary>
     /// Whether a template's expression in braces opens at <paramref name="i"/> where an attribute's name goes: a spread
     /// (<c>{...rest}</c>, <c>{ ...rest }</c>), a server template's tag (<c>{{#if x}}</c>, <c>{% if x %}</c>, Svelte's
-    /// <c>{#if x}</c>), Lit's or a page template's <c>${...}</c>. A code block after a comparison's <c>&lt;</c>
+    /// <c>{#if x}</c>, the end of a block in single braces, <c>{/if}</c>), Lit's or a page template's <c>${...}</c>. A code block after a comparison's <c>&lt;</c>
     /// (<c>if (a &lt;b) { go() }</c>) opens with none of these.
     /// </summary>
     static bool OpensTemplateExpression(string text, int i)
@@ -500,11 +504,18 @@ sealed class ValueDetectors
         if (i + 1 >= text.Length) return false;
         if (text[i] == '$') return text[i + 1] == '{';
         if (text[i] != '{') return false;
-        if (text[i + 1] is '{' or '%' or '#') return true;
+        if (text[i + 1] is '{' or '%' or '#' || ClosesTemplateBlock(text, i)) return true;
         var at = i + 1;
         while (at < text.Length && text[at] == ' ') at++;
         return text.AsSpan(at).StartsWith("...", StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// Whether the <c>{</c> at <paramref name="i"/> opens a template's end of block in single braces (Smarty's, Latte's,
+    /// Svelte's <c>{/if}</c>): a <c>/</c> and a letter follow it, where a code block's comment has <c>//</c> or <c>/*</c>.
+    /// </summary>
+    static bool ClosesTemplateBlock(string text, int i) =>
+        i + 2 < text.Length && text[i + 1] == '/' && char.IsAsciiLetter(text[i + 2]);
 
     /// <summary>Most characters of a template's expression in braces read as one value (see <see cref="BracedValueEnd"/>).</summary>
     const int MaximumBracedValueLength = 256;

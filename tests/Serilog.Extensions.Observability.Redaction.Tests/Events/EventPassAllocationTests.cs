@@ -172,14 +172,15 @@ public class EventPassAllocationTests
             "&amp;lt;input name=&amp;quot;q&amp;quot; value=&#38;quot;term&#38;quot;&amp;gt;&amp;lt;textarea name=note&amp;gt;hi&amp;lt;/textarea&amp;gt;" +
             "{\"html\":\"\\u0026amp;lt;select name=\\u0026amp;quot;password\\u0026amp;quot;\\u0026amp;gt;\\u0026amp;lt;/select\\u0026amp;gt;\"}";
         // A page a template framework serves: binding and event attributes around the fields' names and values, expressions
-        // in braces read whole, and script whose comparison's '<' opens no element (an operand's parenthesis after it, a code
-        // block's brace).
+        // in braces read whole, a template's tags in the element's name and around its attributes, and script whose
+        // comparison's '<' opens no element (an operand's parenthesis after it, a code block's brace).
         const string template =
             "<form (ngSubmit)=\"save()\" #f=\"ngForm\"><input [disabled]=\"busy\" *ngIf=\"show\" name=\"q\" (input)=\"go()\" value=\"term\">" +
             "<input :class=\"{ bad: error }\" v-model=\"form.q\" @click.prevent=\"noop\" ?hidden=\"x\" on:input|once={h} name=\"s\" :value=\"b\"></form>" +
             "<input { ...rest } name=\"q\" on:keyup={() => n > 0 && go()} .value=${a > b ? x : y} :value.prop=\"v\">" +
             "<script>if (a <b || c) { name = \"code\"; value = \"42\"; }</script>" +
             "<input name=\"q\",value=\"term\" bind-value=\"v\" @bind=\"Q\" value={v}/>" +
+            "<input{{attrs|xmlattr}} name=\"q\" {if $x}readonly{/if} #{ a} value=\"term\"><textarea${spread(p)} name=\"q\">hi</textarea>" +
             "<script>if (n <max) f(x, name=\"code\", value=\"42\"); if (a <b || c){ name = \"code\"; value = \"42\"; }</script>";
         var found = 0;
         long Reading(string text) => AllocatedBy(() => found += detectors.RedactEmbeddedCredentials(text) is null ? 0 : 1, 1000);

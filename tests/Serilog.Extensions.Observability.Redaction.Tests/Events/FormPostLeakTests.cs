@@ -304,6 +304,22 @@ public class FormPostLeakTests
         "<svelte:element this=\"input\" name=\"code\" value=\"" + Mask + "\">")]
     [TestCase("<input{{#if busy}} disabled{{/if}} name=\"password\" value=\"tp-pw-28\">", "name=\"password\" value=\"" + Mask + "\">")]
     [TestCase("<input data-{{ key }}=\"k\" name=\"password\" value=\"tp-pw-29\">", "name=\"password\" value=\"" + Mask + "\">")]
+    // The name is what comes before the template's tag, whatever the tag holds (Jinja's xmlattr filter, which writes its
+    // own leading space; Lit's spread directive; Twig's attribute methods), and a textarea's or a select's is read so too.
+    [TestCase("<input{{attrs|xmlattr}} name=\"password\" value=\"tp-pw-30\">", "name=\"password\" value=\"" + Mask + "\">")]
+    [TestCase("<input${spread(props)} name=\"code\" value=\"tp-code-31\">", "name=\"code\" value=\"" + Mask + "\">")]
+    [TestCase("<input{{attributes.addClass(classes)}} name=\"password\" value=\"tp-pw-32\">", "name=\"password\" value=\"" + Mask + "\">")]
+    [TestCase("<textarea{{ attrs }} name=\"password\">tp-pw-33</textarea>", "name=\"password\">" + Mask + "</textarea>")]
+    [TestCase("<select{{#if busy}} disabled{{/if}} name=\"password\"><option value=\"tp-pw-34\">a</option></select>", "<option value=\"" + Mask + "\">")]
+    // A template's block in single braces (Smarty's, Latte's, Svelte's) around an attribute: its '{' before "/if" closes
+    // it and is no code block's, glued to the attribute or not.
+    [TestCase("<input name=\"password\" {if $locked}readonly{/if} value=\"tp-pw-35\">", "{/if} value=\"" + Mask + "\">")]
+    [TestCase("<input name=\"code\"{if $x} disabled{/if} value=\"tp-code-36\">", "{/if} value=\"" + Mask + "\">")]
+    [TestCase("<input name=\"password\" {if $x}checked=\"checked\"{/if} value=\"tp-pw-37\">", "{/if} value=\"" + Mask + "\">")]
+    [TestCase("<input name=\"password\" {#if locked} readonly {/if} value=\"tp-pw-38\">", "{/if} value=\"" + Mask + "\">")]
+    [TestCase("<input name=\"password\" {...rest}{/if} value=\"tp-pw-39\">", "{/if} value=\"" + Mask + "\">")]
+    // Only a ')' or a word ends a name with a code block's '{' (c){, else{): another template's sigil opens one (#{, @{).
+    [TestCase("<input name=\"password\" #{ attrs} value=\"tp-pw-40\">", "#{ attrs} value=\"" + Mask + "\">")]
     public void AFieldWhoseElementHasTemplateAttributesIsMasked(string markup, string expected)
     {
         var written = Log(markup);
@@ -402,10 +418,13 @@ public class FormPostLeakTests
     [TestCase("ok = a <b; name = \"code\"; value = \"42\";")]
     [TestCase("if (i <list[n]) f(x, name=\"code\", value=\"42\")")]
     [TestCase("f(a <b, name=\"code\", value=\"42\")")]
-    // A '{' that ends a name opens a code block as a lone one does (a template's opens "{{" or "${").
+    // A '{' that ends a name after a ')' or a word opens a code block as a lone one does, a comment in it too (a
+    // template's opens "{{", "${" or "#{", or ends a block, "{/if}").
     [TestCase("<script>if (a <b || c){ name = \"code\"; value = \"42\"; }</script>")]
     [TestCase("while (a <b || !done){ name=\"code\"; value=\"42\" }")]
     [TestCase("if (a <b || c) x(); else{ name = \"code\"; value = \"42\"; }")]
+    [TestCase("if (a <b || c){/* go */ name = \"code\"; value = \"42\"; }")]
+    [TestCase("if (a <b || c){// go\n name = \"code\"; value = \"42\"; }")]
     public void CodeAfterALessThanThatOpensNoElementKeepsItsValues(string script)
     {
         var written = Log(script);
