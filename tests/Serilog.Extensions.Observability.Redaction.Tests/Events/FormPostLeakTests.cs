@@ -432,6 +432,18 @@ public class FormPostLeakTests
         Assert.That(written, Does.Not.Contain(Mask));
     }
 
+    // Markup that script builds after a comparison's '<' is read: the '<' opens no element that would read the string
+    // holding the markup as one of its values, and the field in it is found.
+    [TestCase("for (i = 0; i <n; i++) html += '<input name=\"password\" value=\"sb-pw-1\">';", "value=\"" + Mask + "\">")]
+    [TestCase("if (a <b) html = \"<input type=hidden name=code value=sb-code-2>\";", "value=" + Mask + ">")]
+    public void MarkupThatScriptBuildsAfterAComparisonIsMasked(string script, string expected)
+    {
+        var written = Log(script);
+
+        Assert.That(written, Does.Not.Contain("sb-"));
+        Assert.That(written, Does.Contain(expected.Replace("\\", "\\\\").Replace("\"", "\\\"")));
+    }
+
     // A ',' or ';' between attributes is part of a name to HTML's tokenizer (an attribute named ',' or ';x'), and the
     // element's value is still the one a browser posts.
     [TestCase("<input name=\"code\", value=\"cs-code-1\">", "value=\"" + Mask + "\">")]
