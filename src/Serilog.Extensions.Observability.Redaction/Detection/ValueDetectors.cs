@@ -496,8 +496,9 @@ sealed class ValueDetectors
     /// <summary>
     /// Whether a template's expression in braces opens at <paramref name="i"/> where an attribute's name goes: a spread
     /// (<c>{...rest}</c>, <c>{ ...rest }</c>), a server template's tag (<c>{{#if x}}</c>, <c>{% if x %}</c>, Svelte's
-    /// <c>{#if x}</c>, the end of a block in single braces, <c>{/if}</c>), Lit's or a page template's <c>${...}</c>. A code block after a comparison's <c>&lt;</c>
-    /// (<c>if (a &lt;b) { go() }</c>) opens with none of these.
+    /// <c>{#if x}</c>, the end of a block in single braces, <c>{/if}</c>), Lit's or a page template's <c>${...}</c>, JSX's
+    /// comment (<c>{/* autoFocus */}</c>). A code block after a comparison's <c>&lt;</c> (<c>if (a &lt;b) { go() }</c>) opens
+    /// with none of these (one that opens with a comment is read whole too, and holds no field).
     /// </summary>
     static bool OpensTemplateExpression(string text, int i)
     {
@@ -507,7 +508,7 @@ sealed class ValueDetectors
         if (text[i + 1] is '{' or '%' or '#' || ClosesTemplateBlock(text, i)) return true;
         var at = i + 1;
         while (at < text.Length && text[at] == ' ') at++;
-        return text.AsSpan(at).StartsWith("...", StringComparison.Ordinal);
+        return text.AsSpan(at).StartsWith("...", StringComparison.Ordinal) || text.AsSpan(at).StartsWith("/*", StringComparison.Ordinal);
     }
 
     /// <summary>

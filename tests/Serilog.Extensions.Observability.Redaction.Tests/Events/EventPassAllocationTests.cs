@@ -180,7 +180,7 @@ public class EventPassAllocationTests
             "<input { ...rest } name=\"q\" on:keyup={() => n > 0 && go()} .value=${a > b ? x : y} :value.prop=\"v\">" +
             "<script>if (a <b || c) { name = \"code\"; value = \"42\"; }</script>" +
             "<input name=\"q\",value=\"term\" bind-value=\"v\" @bind=\"Q\" value={v}/>" +
-            "<input{{attrs|xmlattr}} name=\"q\" {if $x}readonly{/if} #{ a} value=\"term\"><textarea${spread(p)} name=\"q\">hi</textarea>" +
+            "<input{{attrs|xmlattr}} name=\"q\" {if $x}readonly{/if} #{ a} {/* c */} value=\"term\"><textarea${spread(p)} name=\"q\">hi</textarea>" +
             "<script>if (n <max) f(x, name=\"code\", value=\"42\"); if (a <b || c){ name = \"code\"; value = \"42\"; }</script>";
         var found = 0;
         long Reading(string text) => AllocatedBy(() => found += detectors.RedactEmbeddedCredentials(text) is null ? 0 : 1, 1000);

@@ -320,6 +320,9 @@ public class FormPostLeakTests
     [TestCase("<input name=\"password\" {...rest}{/if} value=\"tp-pw-39\">", "{/if} value=\"" + Mask + "\">")]
     // Only a ')' or a word ends a name with a code block's '{' (c){, else{): another template's sigil opens one (#{, @{).
     [TestCase("<input name=\"password\" #{ attrs} value=\"tp-pw-40\">", "#{ attrs} value=\"" + Mask + "\">")]
+    // JSX's comment where an attribute goes, braces and all.
+    [TestCase("<input {/* autoFocus */} name=\"password\" value=\"tp-pw-41\" />", "*/} name=\"password\" value=\"" + Mask + "\" />")]
+    [TestCase("<input name=\"password\" { /* disabled */ } value=\"tp-pw-42\">", "*/ } value=\"" + Mask + "\">")]
     public void AFieldWhoseElementHasTemplateAttributesIsMasked(string markup, string expected)
     {
         var written = Log(markup);
@@ -425,6 +428,7 @@ public class FormPostLeakTests
     [TestCase("if (a <b || c) x(); else{ name = \"code\"; value = \"42\"; }")]
     [TestCase("if (a <b || c){/* go */ name = \"code\"; value = \"42\"; }")]
     [TestCase("if (a <b || c){// go\n name = \"code\"; value = \"42\"; }")]
+    [TestCase("if (a <b || c) {/* go */ name = \"code\"; value = \"42\"; }")]
     public void CodeAfterALessThanThatOpensNoElementKeepsItsValues(string script)
     {
         var written = Log(script);
