@@ -496,16 +496,17 @@ sealed class ValueDetectors
     /// <summary>
     /// Whether a template's expression in braces opens at <paramref name="i"/> where an attribute's name goes: a spread
     /// (<c>{...rest}</c>, <c>{ ...rest }</c>), a server template's tag (<c>{{#if x}}</c>, <c>{% if x %}</c>, Svelte's
-    /// <c>{#if x}</c>, the end of a block in single braces, <c>{/if}</c>), Lit's or a page template's <c>${...}</c>, JSX's
-    /// comment (<c>{/* autoFocus */}</c>). A code block after a comparison's <c>&lt;</c> (<c>if (a &lt;b) { go() }</c>) opens
-    /// with none of these (one that opens with a comment is read whole too, and holds no field).
+    /// <c>{#if x}</c>), Lit's or a page template's <c>${...}</c>, JSX's comment (<c>{/* autoFocus */}</c>). A code block
+    /// after a comparison's <c>&lt;</c> (<c>if (a &lt;b) { go() }</c>) opens with none of these (one that opens with a
+    /// comment is read whole too, and holds no field). A template's end of block, <c>{/if}</c>, is no code block's either
+    /// (<see cref="ClosesTemplateBlock"/>), and is read as a name is, without a scan for its closing brace.
     /// </summary>
     static bool OpensTemplateExpression(string text, int i)
     {
         if (i + 1 >= text.Length) return false;
         if (text[i] == '$') return text[i + 1] == '{';
         if (text[i] != '{') return false;
-        if (text[i + 1] is '{' or '%' or '#' || ClosesTemplateBlock(text, i)) return true;
+        if (text[i + 1] is '{' or '%' or '#') return true;
         var at = i + 1;
         while (at < text.Length && text[at] == ' ') at++;
         return text.AsSpan(at).StartsWith("...", StringComparison.Ordinal) || text.AsSpan(at).StartsWith("/*", StringComparison.Ordinal);
