@@ -63,7 +63,8 @@ public static class ObservabilityEnrichersLoggerConfigurationExtensions
     /// 64 lowercase hex characters instead of the raw id: stable for the same key, unrelated across keys, not
     /// reversible without the key. The key's UTF-8 form must be at least 16 bytes; keep it secret (configuration
     /// secrets, not source). Default <see langword="null"/>: raw ids. With a key, a <c>UserId</c> the event already carries is
-    /// replaced by its pseudonym when it is the current user's clear id or one an unkeyed <c>WithUser()</c> wrote (which
+    /// replaced by its pseudonym when it is the current user's clear id (as text, or as the <c>Guid</c> or integer the
+    /// application logs it as) or one an unkeyed <c>WithUser()</c> wrote (which
     /// <c>WithObservability()</c> adds); another user's id the event brings itself is kept. Tenant and session ids are never
     /// changed.</param>
     /// <returns>Configuration object allowing method chaining.</returns>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Serilog.Core;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Enrichers.Context;
@@ -32,11 +33,11 @@ sealed class UserEnricher : ILogEventEnricher
                             : new LogEventProperty(UserPropertyNames.UserId, new ScalarValue(_pseudonymizer.Pseudonymize(written.UserId))));
                 }
                 else if (scope?.Identity.UserId is { } current
-                    && present is ScalarValue { Value: string clear }
-                    && string.Equals(clear, current, StringComparison.Ordinal))
+                    && present is ScalarValue { Value: { } clear }
+                    && IsSameId(clear, current))
                 {
-                    // The event brings the current user's clear id itself: it is never written; another user's id that
-                    // the event brings itself is kept.
+                    // The event brings the current user's clear id itself (as text, or as the number or Guid the
+                    // application holds it as): it is never written; another user's id that the event brings itself is kept.
                     logEvent.AddOrUpdateProperty(scope.UserIdProperty(_pseudonymizer)!);
                 }
             }
@@ -49,6 +50,30 @@ sealed class UserEnricher : ILogEventEnricher
         catch (Exception ex)
         {
             EnricherFailures.Report(nameof(UserEnricher), ex);
+        }
+    }
+
+    /// <summary>
+    /// Whether a value the event carries is <paramref name="userId"/>: the same text, or a Guid or an integer whose text it
+    /// is. Claims, and so scopes, hold ids as text, while the application often logs the <c>Guid</c> or <c>int</c> it
+    /// keeps them as (<c>"Order placed by {UserId}", user.Id</c>).
+    /// </summary>
+    static bool IsSameId(object value, string userId)
+    {
+        switch (value)
+        {
+            case string text:
+                return string.Equals(text, userId, StringComparison.Ordinal);
+            case Guid guid:
+                // Any of Guid's text forms and either case: the same id.
+                return Guid.TryParse(userId, out var parsed) && guid == parsed;
+            case int or long or short or sbyte or uint or ulong or ushort or byte:
+                // Formatted into the stack, not a string: this runs for every event that carries a UserId.
+                Span<char> digits = stackalloc char[24];
+                return ((ISpanFormattable)value).TryFormat(digits, out var written, default, CultureInfo.InvariantCulture)
+                    && digits[..written].SequenceEqual(userId);
+            default:
+                return false;
         }
     }
 }

@@ -170,6 +170,41 @@ public class UserEnricherTests
         Assert.That(Text(own, "UserId"), Is.EqualTo("bob"), "another user's id the event brings itself is the event's");
     }
 
+    [TestCase(42)]
+    [TestCase(42L)]
+    public void AKeyedUserEnricherReplacesTheCurrentUsersIdLoggedAsANumber(object loggedId)
+    {
+        // Ids are often numbers in the application ("Order placed by {UserId}", user.Id) and text in the scope
+        // (claims are strings): the current user's id is then the same id, and must not be written in clear.
+        LogEvent evt;
+        using (UserContext.Begin("42"))
+            evt = DelegatingSink.GetLogEvent(log => log.Information("Order placed by {UserId}", loggedId), c => c.Enrich.WithUser(pseudonymKey: KeyA));
+
+        Assert.That(evt.Properties["UserId"], Is.EqualTo(new ScalarValue(Pseudonym(KeyA, "42"))));
+    }
+
+    [TestCase("3f2504e0-4f89-41d3-9a0c-0305e82c3301")]
+    [TestCase("3F2504E0-4F89-41D3-9A0C-0305E82C3301")]
+    public void AKeyedUserEnricherReplacesTheCurrentUsersIdLoggedAsAGuid(string scopeId)
+    {
+        var loggedId = Guid.Parse("3f2504e0-4f89-41d3-9a0c-0305e82c3301");
+        LogEvent evt;
+        using (UserContext.Begin(scopeId))
+            evt = DelegatingSink.GetLogEvent(log => log.ForContext("UserId", loggedId).Information("Hi"), c => c.Enrich.WithUser(pseudonymKey: KeyA));
+
+        Assert.That(evt.Properties["UserId"], Is.EqualTo(new ScalarValue(Pseudonym(KeyA, scopeId))));
+    }
+
+    [Test]
+    public void AKeyedUserEnricherKeepsAnotherUsersIdLoggedAsANumber()
+    {
+        LogEvent evt;
+        using (UserContext.Begin("42"))
+            evt = DelegatingSink.GetLogEvent(log => log.Information("Deleted {UserId}", 43), c => c.Enrich.WithUser(pseudonymKey: KeyA));
+
+        Assert.That(evt.Properties["UserId"], Is.EqualTo(new ScalarValue(43)), "another user's id the event brings itself is the event's");
+    }
+
     static string Pseudonym(string key, string userId) =>
         Convert.ToHexString(HMACSHA256.HashData(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(userId))).ToLowerInvariant();
 
