@@ -1258,12 +1258,21 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 BeforeRetryWaitForTests?.Invoke();
                 waitedTo = toWindowEnd ? windowEnd : 0;
                 if (stopping) Thread.Sleep(delay);
-                // Disposal began during the wait: try again now, then wait within its deadline like any retry while stopping.
-                // So does the process starting to end without disposal: the drain's window is for writing.
-                else if (WaitUnlessEnding(delay))
+                else
                 {
-                    attempt--;
-                    waitedTo = 0;
+                    var waitBegan = Stopwatch.GetTimestamp();
+                    // Disposal began during the wait: try again now, then wait within its deadline like any retry while
+                    // stopping. So does the process starting to end without disposal: the drain's window is for writing.
+                    if (WaitUnlessEnding(delay))
+                    {
+                        attempt--;
+                        waitedTo = 0;
+                        // A window that ends after the wait began cut it short: it bounds this batch's retries, even one
+                        // that fails only after it closed (a writer the machine did not run within it). Taken for a window
+                        // the process outlived, the batch would wait its next delay out past the drain, never counted.
+                        var cutBy = Volatile.Read(ref _drainDeadline);
+                        if (cutBy > waitBegan) drainEnd = cutBy;
+                    }
                 }
             }
         }
@@ -1272,8 +1281,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// <summary>
     /// The Stopwatch timestamp a retry wait must end by, 0 for none: disposal's deadline while stopping; else the end of
     /// a process-end drain's window (see <see cref="_drainDeadline"/>) that is open, or that an earlier wait of this batch
-    /// was bounded by (<paramref name="drainEnd"/>, which this updates): reached, the batch is dropped. A window that
-    /// closed before the batch failed (the process went on) bounds nothing: the batch is retried as usual.
+    /// was bounded or cut short by (<paramref name="drainEnd"/>, which this updates): reached, the batch is dropped. A window
+    /// that closed before the batch failed or waited (the process went on) bounds nothing: the batch is retried as usual.
     /// </summary>
     long RetryWindowEnd(bool stopping, ref long drainEnd)
     {

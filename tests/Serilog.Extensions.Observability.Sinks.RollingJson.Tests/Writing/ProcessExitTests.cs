@@ -193,6 +193,50 @@ public class ProcessExitTests
         }
     }
 
+    [TestCase("SIGTERM")]
+    [TestCase("ProcessExit")]
+    [NonParallelizable]
+    public void ARetryThatTheDrainsWindowCutShortAndThatFailsOnlyAfterTheWindowClosedIsDroppedAndCounted(string ending)
+    {
+        // The window cuts the writer's retry wait short, and the writer fails its retry only once the window has closed:
+        // held here in the retry's fsync, as a loaded machine that does not schedule the writer within the window (200 ms
+        // in the tests above) holds it. Before the fix that failure was taken for one after a window the process had
+        // outlived: the batch went back to an hour's retry wait, neither written nor counted when the drain ended, and
+        // those tests failed ("A retry wait outlasted the drain's window.") whenever the writer was that late.
+        var selfLog = new List<string>();
+        using var _ = TemporarySelfLog.SaveTo(selfLog);
+        using var folder = TempFolder.ForCaller();
+        var window = TimeSpan.FromMilliseconds(200);
+        using var windowClosed = new ManualResetEventSlim();
+        var flushes = 0;
+        using (var failing = new FailingSink(folder, window, new[] { TimeSpan.FromHours(1), TimeSpan.FromHours(1), TimeSpan.FromHours(1) },
+            o => o.Durability = RollingJsonDurability.Durable))
+        {
+            var sink = failing.Sink;
+            // Writes open and land; every fsync fails, so the write is taken back and the batch retried.
+            Directory.Delete(failing.Path);
+            sink.FlushToDiskForTests = _ =>
+            {
+                if (Interlocked.Increment(ref flushes) == 2) windowClosed.Wait(Support.Sinks.WaitLimit);
+                throw new IOException("fsync failed, on purpose");
+            };
+            sink.Emit(Support.Sinks.Event(0));
+            failing.WaitForTheFirstRetryWait();
+
+            if (ending == "ProcessExit") sink.DrainAsProcessEnds();
+            else failing.Signal(PosixSignal.SIGTERM);
+            // Both return once the window they opened has passed, or a rounding of the wait before: wait out its length.
+            var returned = Stopwatch.StartNew();
+            SpinWait.SpinUntil(() => returned.Elapsed > window);
+            windowClosed.Set();
+
+            Assert.That(sink.WaitUntilWritten(Support.Sinks.WaitLimit), Is.True, "A retry wait outlasted the drain's window.");
+            Assert.That((sink.EventsWritten, sink.DroppedIoError, Volatile.Read(ref flushes)), Is.EqualTo((0L, 1L, 2)));
+        }
+        lock (selfLog)
+            Assert.That(selfLog, Has.Some.Contains("the process began to end and writing still failed when its shutdown window closed: 1 event(s) the writer held to retry dropped (reason io_error, 1 so far)"), string.Join("\n", selfLog));
+    }
+
     [Test, NonParallelizable]
     public void ADrainsWindowThatClosedBeforeAWriteFailedDoesNotCutItsRetriesShort()
     {
