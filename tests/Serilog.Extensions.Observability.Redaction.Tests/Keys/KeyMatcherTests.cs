@@ -132,16 +132,27 @@ public class KeyMatcherTests
         Assert.That(allocated, Is.EqualTo(0));
     }
 
-    /// <summary>How many keys got the expected answer, and the bytes allocated meanwhile.</summary>
+    /// <summary>
+    /// How many keys got the expected answer, and the least bytes allocated over three rounds (a third of the keys each),
+    /// as the other allocation checks read them: an allocation per key shows in every round, while a one-time one the
+    /// runtime makes on this thread as a method is recompiled (seen once on .NET 8: 3,008 B over 1,000 calls) shows in one only.
+    /// </summary>
     static (int Answers, long Allocated) AskEach(KeyMatcher matcher, ReadOnlySpan<string> keys, bool expected)
     {
         var answers = 0;
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        foreach (var key in keys)
+        var least = long.MaxValue;
+        var third = keys.Length / 3;
+        for (var round = 0; round < 3; round++)
         {
-            if (matcher.IsSensitive(key) == expected) answers++;
+            var part = round < 2 ? keys.Slice(round * third, third) : keys[(2 * third)..];
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            foreach (var key in part)
+            {
+                if (matcher.IsSensitive(key) == expected) answers++;
+            }
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
         }
-        return (answers, GC.GetAllocatedBytesForCurrentThread() - before);
+        return (answers, least);
     }
 
     [Test]
