@@ -106,7 +106,8 @@ public class ProcessExitTests
         // when the signal comes. Before the fix only ProcessExit cut the wait short: the handler spent its shutdown
         // timeout while the writer slept, and the batch was lost.
         using var folder = TempFolder.ForCaller();
-        var failing = new FailingSink(folder, TimeSpan.FromSeconds(5), new[] { TimeSpan.FromHours(1) });
+        // The handler's window, which the retried write must make: the handler returns as soon as it does.
+        var failing = new FailingSink(folder, Support.Sinks.WaitLimit, new[] { TimeSpan.FromHours(1) });
         using (failing)
         {
             failing.Sink.Emit(Support.Sinks.Event(0));
