@@ -270,7 +270,9 @@ public class WithSerilogAspNetCoreTests
         var openWhileServing = 0;
 
         await MixedHost.RunAsync(folder.Path, WithObservabilityInAddSerilog(folder.Path, probe), CorrelationMiddleware.None, requests,
-            beforeStop: () => openWhileServing = ProcessResources.OpenFilesUnder(folder.Path));
+            // The sink's writer opens the file with its first batch, on its own thread: waited for (bounded), as a loaded
+            // machine may not have run it yet when the last response arrives.
+            beforeStop: () => SpinWait.SpinUntil(() => (openWhileServing = ProcessResources.OpenFilesUnder(folder.Path)) > 0, TimeSpan.FromSeconds(30)));
 
         var lines = Lines(folder.Path);
         Assert.Multiple(() =>
