@@ -83,7 +83,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     readonly object _progressLock = new();
     readonly object _roomLock = new();
     readonly object _lateLock = new();
-    readonly ManualResetEventSlim _resume = new(true);
+    // PauseWriter's pause (a test hook): _paused, _pauseGeneration and _parkedGeneration change under this lock.
+    readonly object _pauseLock = new();
     // Set once disposal starts: ends a retry wait begun before it, which would otherwise run past the shutdown deadline
     // (and past disposal's wait for the writer).
     readonly ManualResetEventSlim _stopRequested = new(false);
@@ -123,6 +124,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     long _progressChecks;
     volatile bool _paused;
     volatile bool _parked;
+    int _pauseGeneration;
+    int _parkedGeneration;
     bool _pauseWaiting;
     long _shutdownDeadline;
     // Set (a Stopwatch timestamp) when the process starts to end without disposing the sink: from then on a caller waits
@@ -294,7 +297,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     internal int RoomWaiters => Volatile.Read(ref _roomWaiters);
 
     /// <summary>Whether a <see cref="PauseWriter"/> call waits for the writer to stop; for tests.</summary>
-    internal bool PauseWaitingForTests => Volatile.Read(ref _pauseWaiting);
+    internal bool PauseWaitingForTests { get { lock (_pauseLock) return _pauseWaiting; } }
 
     /// <summary>Whether the writer waits in <see cref="PauseWriter"/>'s pause; for tests.</summary>
     internal bool WriterParkedForTests => _parked;
@@ -310,6 +313,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
 
     /// <summary>Test hook: runs on the writer after it has checked for <see cref="PauseWriter"/> and before it takes events.</summary>
     internal Action? AfterPauseCheckForTests;
+
+    /// <summary>Test hook: runs on the writer as it leaves a <see cref="PauseWriter"/> pause, once resumed.</summary>
+    internal Action? AfterResumedForTests;
 
     /// <summary>Test hook: runs on the writer between its last report and announcing <see cref="Stopped"/>.</summary>
     internal Action? BeforeStoppedForTests;
@@ -703,27 +709,42 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         // Once it runs: until then callers do not know its culture, and leave every event to it (see FormatOnCaller).
         if (!SpinWait.SpinUntil(() => Volatile.Read(ref _writerCulture) is not null, TimeSpan.FromSeconds(30)))
             throw new TimeoutException("The writer did not start.");
-        _resume.Reset();
-        _paused = true;
-        // A writer that had read "not paused" just before would otherwise go on to take what the caller queues next.
-        if (Thread.CurrentThread == _writer) return;
-        Volatile.Write(ref _pauseWaiting, true);
-        try
+        int generation;
+        lock (_pauseLock)
         {
-            _wake.Set();
-            if (!SpinWait.SpinUntil(() => _parked || !_paused || !_writer.IsAlive, TimeSpan.FromSeconds(30)))
-                throw new TimeoutException("The writer did not pause.");
+            generation = ++_pauseGeneration;
+            _paused = true;
         }
-        finally
+        // A writer that had read "not paused" just before, or that a resume had just let go but that still looked parked,
+        // would otherwise go on to take what the caller queues next: this pause is the writer's once it parks for it.
+        if (Thread.CurrentThread == _writer) return;
+        _wake.Set();
+        var stopwatch = Stopwatch.StartNew();
+        lock (_pauseLock)
         {
-            Volatile.Write(ref _pauseWaiting, false);
+            try
+            {
+                while (_paused && _parkedGeneration != generation && _writer.IsAlive)
+                {
+                    _pauseWaiting = true;
+                    if (stopwatch.Elapsed > TimeSpan.FromSeconds(30)) throw new TimeoutException("The writer did not pause.");
+                    Monitor.Wait(_pauseLock, 50);
+                }
+            }
+            finally
+            {
+                _pauseWaiting = false;
+            }
         }
     }
 
     internal void ResumeWriter()
     {
-        _paused = false;
-        _resume.Set();
+        lock (_pauseLock)
+        {
+            _paused = false;
+            Monitor.PulseAll(_pauseLock);
+        }
         _wake.Set();
     }
 
@@ -766,9 +787,19 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             {
                 if (_paused)
                 {
-                    _parked = true;
-                    _resume.Wait();
-                    _parked = false;
+                    lock (_pauseLock)
+                    {
+                        // A pause asked for again before the writer left the last one is this one's too.
+                        while (_paused)
+                        {
+                            _parkedGeneration = _pauseGeneration;
+                            _parked = true;
+                            Monitor.PulseAll(_pauseLock);
+                            Monitor.Wait(_pauseLock);
+                        }
+                        _parked = false;
+                    }
+                    AfterResumedForTests?.Invoke();
                 }
                 AfterPauseCheckForTests?.Invoke();
                 var stopping = Volatile.Read(ref _state) != Running;
@@ -1896,8 +1927,11 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         Volatile.Write(ref _shutdownDeadline, Stopwatch.GetTimestamp() + (long)(_shutdownTimeout.TotalSeconds * Stopwatch.Frequency));
         Interlocked.Exchange(ref _state, Stopping);
         _stopRequested.Set();
-        _paused = false;
-        _resume.Set();
+        lock (_pauseLock)
+        {
+            _paused = false;
+            Monitor.PulseAll(_pauseLock);
+        }
         _wake.Set();
         lock (_roomLock) Monitor.PulseAll(_roomLock);
 

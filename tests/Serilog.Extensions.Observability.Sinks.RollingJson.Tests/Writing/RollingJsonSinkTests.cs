@@ -174,6 +174,40 @@ public class RollingJsonSinkTests
     }
 
     [Test]
+    public void APauseRightAfterAResumeWaitsForTheWriterThatIsLeavingThePauseBefore()
+    {
+        // A writer resumed but not yet out of its pause still looked paused: a PauseWriter then returned at once, and the
+        // writer went on to take what the caller queued next.
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        var sink = Create(path);
+        sink.PauseWriter();
+        using var leaving = new ManualResetEventSlim();
+        using var queued = new ManualResetEventSlim();
+        var held = 0;
+        sink.AfterResumedForTests = () =>
+        {
+            if (Interlocked.Exchange(ref held, 1) != 0) return;
+            leaving.Set();
+            // Held as it leaves the pause until the events are queued, or until the next pause waits for it.
+            SpinWait.SpinUntil(() => queued.IsSet || sink.PauseWaitingForTests, WaitLimit);
+        };
+        sink.ResumeWriter();
+        Assert.That(leaving.Wait(WaitLimit), Is.True, "The writer did not leave its pause.");
+        var producer = Task.Run(() =>
+        {
+            sink.PauseWriter();
+            for (var i = 0; i < 100; i++) sink.Emit(Event(i));
+            queued.Set();
+        });
+        Assert.That(producer.Wait(WaitLimit), Is.True, "The pause or the events did not return.");
+        Assert.That(SpinWait.SpinUntil(() => sink.WriterParkedForTests && Volatile.Read(ref held) == 1, WaitLimit), Is.True, "The writer did not pause.");
+        Assert.That(sink.QueueLength, Is.EqualTo(100));
+        sink.Dispose();
+        Assert.That((sink.EventsWritten, LogFiles.Lines(path).Count), Is.EqualTo((100L, 100)));
+    }
+
+    [Test]
     public void DisposalDrainsEveryAcceptedEvent()
     {
         using var folder = TempFolder.ForCaller();
