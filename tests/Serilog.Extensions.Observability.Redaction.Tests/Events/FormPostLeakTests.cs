@@ -323,6 +323,28 @@ public class FormPostLeakTests
     // JSX's comment where an attribute goes, braces and all.
     [TestCase("<input {/* autoFocus */} name=\"password\" value=\"tp-pw-41\" />", "*/} name=\"password\" value=\"" + Mask + "\" />")]
     [TestCase("<input name=\"password\" { /* disabled */ } value=\"tp-pw-42\">", "*/ } value=\"" + Mask + "\">")]
+    // Other templates' blocks and comments where an attribute goes, glued or spaced, are read on: Go's, Jinja's and
+    // Twig's, Blade's and Handlebars' comments, Smarty's and Svelte's else in single braces (a '{' after a word that
+    // closes a block is no code block's), and one in a page held in a JSON string or HTML-encoded.
+    [TestCase("<input name=\"password\" {{if .Locked}}readonly{{end}} value=\"tp-pw-43\">", "{{end}} value=\"" + Mask + "\">")]
+    [TestCase("<input name=\"password\" {{- /* go */ -}} {{range .A}}{{.}}{{end}} value=\"tp-pw-44\">", "{{end}} value=\"" + Mask + "\">")]
+    [TestCase("<input name=\"password\" {# twig #} {% raw %}{% endraw %} value=\"tp-pw-45\">", "{% endraw %} value=\"" + Mask + "\">")]
+    [TestCase("<input name=\"password\" {{-- blade --}} {{!-- hbs --}} {*smarty*} value=\"tp-pw-46\">", "*} value=\"" + Mask + "\">")]
+    [TestCase("<input name=\"password\" {if $a}x=\"y\"{else}x=\"z\"{/if} value=\"tp-pw-47\">", "{/if} value=\"" + Mask + "\">")]
+    [TestCase("<input name=\"password\" {#if a}readonly{:else}disabled{/if} value=\"tp-pw-48\">", "{/if} value=\"" + Mask + "\">")]
+    [TestCase("<input name=\"password\" {if $a}readonly{elseif $b}disabled{/if} value=\"tp-pw-49\">", "{/if} value=\"" + Mask + "\">")]
+    [TestCase("<input{if $x} readonly{/if} name=\"password\" value=\"tp-pw-50\">", "name=\"password\" value=\"" + Mask + "\">")]
+    [TestCase("<textarea name=\"password\" {if $x}readonly{/if}>tp-pw-51</textarea>", "{/if}>" + Mask + "</textarea>")]
+    [TestCase("{\"html\":\"\\u003Cinput name=\\u0022password\\u0022 {if $x}readonly{/if} value=\\u0022tp-pw-52\\u0022\\u003E\"}", "value=\\u0022" + Mask + "\\u0022")]
+    [TestCase("&lt;input name=&quot;password&quot; {{#if x}}readonly{{/if}} value=&quot;tp-pw-53&quot;&gt;", "value=&quot;" + Mask + "&quot;")]
+    // Framework attributes whose names or values hold '(', ')', ',', ';', '|', '{' or '}', before or after the name.
+    [TestCase("<input name=\"password\" on:click|once|preventDefault={() => {a(); b()}} value=\"tp-pw-54\">", "}} value=\"" + Mask + "\">")]
+    [TestCase("<input style={{color: 'red'}} onChange={(e) => { set(e.target.value); }} name=\"password\" value=\"tp-pw-55\" />",
+        "name=\"password\" value=\"" + Mask + "\" />")]
+    [TestCase("<input name=\"password\" @click=\"a(); b()\" v-on:input=\"a(), b()\" (input)=\"a($event); b()\" value=\"tp-pw-56\">",
+        "b()\" value=\"" + Mask + "\">")]
+    [TestCase("<input name=\"password\" @onclick=\"@(() => Go(1))\" *ngIf=\"x; else y\" a(b)c a|b=\"1\" value=\"tp-pw-57\">", "value=\"" + Mask + "\">")]
+    [TestCase("<input name=\"password\" hx-vals='{\"a\": 1}' th:field=\"*{password}\" [[${x}]] data-{$k} value=\"tp-pw-58\">", "value=\"" + Mask + "\">")]
     public void AFieldWhoseElementHasTemplateAttributesIsMasked(string markup, string expected)
     {
         var written = Log(markup);
