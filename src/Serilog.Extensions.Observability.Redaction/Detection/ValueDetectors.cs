@@ -441,6 +441,8 @@ sealed class ValueDetectors
         // A template's expression in braces where a name goes is read whole, its spaces, commas and quotes its own
         // ({ ...rest }, {...{ id: 'pw' }}, ${ attrs }); a code block ({ go() }) is script's, not one.
         if (OpensTemplateExpression(text, i) && BracedValueEnd(text, i, encodings) is > 0 and var expression) i = expression;
+        // So is an HTML comment (an attribute commented out in a JSP, PHP or ERB page, which passes the comment on).
+        else if (i < text.Length && text[i] is '<' or '\\' or '&' && CommentEnd(text, i, encodings) is > 0 and var comment) i = comment;
         while (i < text.Length && IsAttributeNameChar(text[i])) i++;
         attributeEnd = i;
         if (i == attribute) return false;
@@ -518,6 +520,31 @@ sealed class ValueDetectors
     /// </summary>
     static bool ClosesTemplateBlock(string text, int i) =>
         i + 2 < text.Length && text[i + 1] == '/' && char.IsAsciiLetter(text[i + 2]);
+
+    /// <summary>
+    /// Where an HTML comment that opens at <paramref name="at"/> where an attribute's name goes ends, after its
+    /// <c>--&gt;</c> (the <c>&lt;</c> and <c>&gt;</c> escaped or referenced as the element's are); else -1: no comment, or
+    /// none closes within <see cref="MaximumBracedValueLength"/> characters and before an element opens.
+    /// </summary>
+    static int CommentEnd(string text, int at, int encodings)
+    {
+        var open = text[at] == '<' ? 1
+            : IsEscape(text, at, EscapedLessThan) ? EscapedLessThan.Length
+            : encodings > 0 ? MarkupReferenceLength(text, at, '<', encodings)
+            : 0;
+        if (open == 0 || !text.AsSpan(at + open).StartsWith("!--", StringComparison.Ordinal)) return -1;
+        var limit = Math.Min(text.Length, at + MaximumBracedValueLength);
+        for (var i = at + open + 3; i < limit; i++)
+        {
+            if (text[i] is '<' or '\\' or '&' && OpensElement(text, i, encodings)) return -1;
+            if (text[i] != '-' || i + 2 >= text.Length || text[i + 1] != '-') continue;
+            var close = i + 2;
+            if (text[close] == '>') return close + 1;
+            if (IsEscape(text, close, EscapedGreaterThan)) return close + EscapedGreaterThan.Length;
+            if (encodings > 0 && MarkupReferenceLength(text, close, '>', encodings) is > 0 and var length) return close + length;
+        }
+        return -1;
+    }
 
     /// <summary>Most characters of a template's expression in braces read as one value (see <see cref="BracedValueEnd"/>).</summary>
     const int MaximumBracedValueLength = 256;

@@ -345,6 +345,12 @@ public class FormPostLeakTests
         "b()\" value=\"" + Mask + "\">")]
     [TestCase("<input name=\"password\" @onclick=\"@(() => Go(1))\" *ngIf=\"x; else y\" a(b)c a|b=\"1\" value=\"tp-pw-57\">", "value=\"" + Mask + "\">")]
     [TestCase("<input name=\"password\" hx-vals='{\"a\": 1}' th:field=\"*{password}\" [[${x}]] data-{$k} value=\"tp-pw-58\">", "value=\"" + Mask + "\">")]
+    // An HTML comment where an attribute goes (an attribute commented out in a JSP, PHP or ERB page, which passes the
+    // comment on) is read whole, in markup as it is, in a JSON string and HTML-encoded.
+    [TestCase("<input type=\"hidden\" <!-- disabled --> name=\"password\" value=\"tp-pw-59\">", "--> name=\"password\" value=\"" + Mask + "\">")]
+    [TestCase("<input name=\"password\" <!--readonly--> value=\"tp-pw-60\">", "--> value=\"" + Mask + "\">")]
+    [TestCase("{\"html\":\"\\u003Cinput name=\\u0022code\\u0022 \\u003C!-- x --\\u003E value=\\u0022tp-code-61\\u0022\\u003E\"}", "value=\\u0022" + Mask + "\\u0022")]
+    [TestCase("&lt;input name=&quot;code&quot; &lt;!-- x --&gt; value=&quot;tp-code-62&quot;&gt;", "value=&quot;" + Mask + "&quot;")]
     public void AFieldWhoseElementHasTemplateAttributesIsMasked(string markup, string expected)
     {
         var written = Log(markup);
