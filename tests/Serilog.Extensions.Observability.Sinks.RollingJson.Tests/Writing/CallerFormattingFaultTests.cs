@@ -79,7 +79,7 @@ public class CallerFormattingFaultTests
             sink.PauseWriter();
             for (var i = 0; i < 10; i++) sink.Emit(Event(i));
             sink.ResumeWriter();
-            Assert.That(sink.WaitUntilWritten(TimeSpan.FromSeconds(10)), Is.True, "An accepted event was neither written nor counted as dropped.");
+            Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True, "An accepted event was neither written nor counted as dropped.");
         }
         finally
         {
@@ -263,7 +263,7 @@ public class CallerFormattingFaultTests
             sink.Emit(Event(1));
             sink.Emit(Event(2));
             sink.ResumeWriter();
-            Assert.That(sink.WaitUntilWritten(TimeSpan.FromSeconds(10)), Is.True, "An accepted event was neither written nor counted as dropped.");
+            Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True, "An accepted event was neither written nor counted as dropped.");
         }
         finally
         {
@@ -453,7 +453,7 @@ public class CallerFormattingFaultTests
 
         Assert.That((sink.EventsWritten, sink.DroppedShutdown, sink.EventsDropped), Is.EqualTo((written, droppedAtShutdown, droppedAtShutdown)));
         Assert.That(Sequences(LogFiles.Lines(path)), Is.EqualTo(Enumerable.Range(0, (int)written).Select(i => (long)i)));
-        Assert.That(sink.WaitUntilWritten(TimeSpan.FromSeconds(5)), Is.True);
+        Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True);
         Assert.That(value.Release.IsSet, Is.True, "the premise: the caller was held until then");
         // Event 1's line, and the held caller's when it was written; one taken at shutdown is not reused.
         Assert.That(sink.PooledLines, Is.EqualTo(released == Released.WhileTheWriterDrains ? 2 : 1));

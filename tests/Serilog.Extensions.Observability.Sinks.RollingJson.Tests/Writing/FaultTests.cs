@@ -933,7 +933,7 @@ public class FaultTests
             sink.PauseWriter();
             for (var i = 0; i < 3; i++) sink.Emit(Event(i));
             sink.ResumeWriter();
-            Assert.That(sink.WaitUntilWritten(TimeSpan.FromSeconds(10)), Is.True, "An accepted event was neither written nor counted as dropped.");
+            Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True, "An accepted event was neither written nor counted as dropped.");
             EmitAndWait(sink, Event(3));
         }
         finally
@@ -970,7 +970,7 @@ public class FaultTests
             sink.PauseWriter();
             for (var i = 0; i < 3; i++) sink.Emit(Event(i));
             sink.ResumeWriter();
-            Assert.That(sink.WaitUntilWritten(TimeSpan.FromSeconds(10)), Is.True, "An accepted event was neither written nor counted as dropped.");
+            Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True, "An accepted event was neither written nor counted as dropped.");
         }
         finally
         {
@@ -1402,7 +1402,7 @@ public class FaultTests
             sink.PauseWriter();
             for (var i = 0; i < 3; i++) sink.Emit(Event(i));
             sink.ResumeWriter();
-            Assert.That(sink.WaitUntilWritten(TimeSpan.FromSeconds(10)), Is.True, "An accepted event was neither written nor counted as dropped.");
+            Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True, "An accepted event was neither written nor counted as dropped.");
         }
         finally
         {
