@@ -81,6 +81,60 @@ public class CompactJsonFormatterTests
         Assert.That(Utf8.FormatUtf8(formatter, logEvent), Is.EqualTo(Utf8.Encode(text)));
     }
 
+    sealed class Unprintable
+    {
+        public override string ToString() => throw new InvalidOperationException("no text");
+    }
+
+    /// <summary>
+    /// Serilog's <c>JsonValueFormatter</c> throws for a value whose <c>ToString()</c> throws; the sink reports the failure
+    /// and goes on, so what the formatter had already written to the file would begin the next event's line.
+    /// </summary>
+    [Test]
+    public void WhenACustomValueFormatterThrowsNothingOfTheLineReachesTheTextWriter()
+    {
+        var logEvent = Some.LogEvent("{A} {B}", properties: [Some.Property("A", 1), Some.Property("B", new Unprintable())]);
+
+        foreach (var formatter in new IUtf8Formatter[] { new CompactJsonFormatter(new JsonValueFormatter("$type")), new RenderedCompactJsonFormatter(new JsonValueFormatter("$type")) })
+        {
+            var text = new StringWriter();
+            var bytes = new ArrayBufferWriter<byte>();
+
+            Assert.That(() => formatter.Format(logEvent, text), Throws.InvalidOperationException, formatter.GetType().Name);
+            Assert.That(() => formatter.Format(logEvent, bytes), Throws.InvalidOperationException, formatter.GetType().Name);
+            Assert.That(text.ToString(), Is.Empty, formatter.GetType().Name);
+            Assert.That(bytes.WrittenCount, Is.Zero, formatter.GetType().Name);
+        }
+    }
+
+    /// <summary>A custom value formatter writes through a writer with the output's format provider and new line.</summary>
+    [Test]
+    public void ACustomValueFormatterSeesTheOutputsFormatProviderAndNewLine()
+    {
+        var formatter = new CompactJsonFormatter(new ProviderEchoingValueFormatter());
+        var logEvent = Some.LogEvent("{N}", properties: Some.Property("N", 1.5));
+        var german = new StringWriter(System.Globalization.CultureInfo.GetCultureInfo("de-DE")) { NewLine = "\r\n" };
+        var invariant = new StringWriter(System.Globalization.CultureInfo.InvariantCulture) { NewLine = "\n" };
+
+        formatter.Format(logEvent, german);
+        formatter.Format(logEvent, invariant);
+
+        Assert.That(german.ToString(), Does.EndWith(",\"N\":\"1,5|\\r\\n\"}\r\n"));
+        Assert.That(invariant.ToString(), Does.EndWith(",\"N\":\"1.5|\\n\"}\n"));
+    }
+
+    sealed class ProviderEchoingValueFormatter() : JsonValueFormatter(typeTagName: "$type")
+    {
+        protected override void FormatLiteralValue(object? value, TextWriter output)
+        {
+            output.Write('"');
+            output.Write((double)value!);
+            output.Write('|');
+            output.Write(output.NewLine.Replace("\r", "\\r").Replace("\n", "\\n"));
+            output.Write('"');
+        }
+    }
+
     [Test]
     public void AFormatStringTheValueRejectsWritesTheValueInsteadOfLosingTheEvent()
     {

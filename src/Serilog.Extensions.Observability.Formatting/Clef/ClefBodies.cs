@@ -23,7 +23,12 @@ readonly struct RenderedBody(ClefCache cache) : IEventBody
     }
 }
 
-/// <summary>The TextWriter path when the caller supplied Serilog's <c>JsonValueFormatter</c> (or a subclass).</summary>
+/// <summary>
+/// The TextWriter path when the caller supplied Serilog's <c>JsonValueFormatter</c> (or a subclass). Its output goes
+/// through a writer of our own, with the output's format provider and new line, and the line reaches
+/// the output only once it is whole: Serilog's formatter throws for a value it cannot write (a
+/// <c>ToString()</c> that throws), and the half line already written would begin the next event's line.
+/// </summary>
 static class CustomValueFormatting
 {
     public static void Format(LogEvent logEvent, TextWriter output, Serilog.Formatting.Json.JsonValueFormatter valueFormatter, bool rendered, ClefCache cache)
@@ -40,12 +45,14 @@ static class CustomValueFormatting
             else
                 ClefWriter.WriteCompactHeader(sink, logEvent, scratch.Render, cache);
 
+            var valueWriter = scratch.ValueWriter(output);
+            var values = scratch.Values;
             foreach (var property in logEvent.Properties)
             {
                 ClefWriter.WritePropertyName(sink, property.Key, cache);
-                output.Write(scratch.Chars.Written);
-                scratch.Chars.Length = 0;
-                valueFormatter.Format(property.Value, output);
+                valueFormatter.Format(property.Value, valueWriter);
+                foreach (var chunk in values.GetChunks()) scratch.Chars.Append(chunk.Span);
+                values.Clear();
             }
 
             sink.Ascii('}');

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Text;
 
 namespace Serilog.Extensions.Observability.Formatting.Json;
 
@@ -185,6 +186,26 @@ sealed class Scratch
     public readonly CharBuilder Chars = new(1024);
     public readonly CharBuilder Render = new(256);
 
+    StringBuilder? _values;
+    StringWriter? _valueWriter;
+
+    /// <summary>What <see cref="ValueWriter"/> has written.</summary>
+    public StringBuilder Values => _values ??= new StringBuilder();
+
+    /// <summary>
+    /// Where a caller-supplied value formatter writes (the custom-formatter path only): into <see cref="Values"/>, with
+    /// <paramref name="output"/>'s format provider and new line, as if it wrote to <paramref name="output"/> itself.
+    /// </summary>
+    public StringWriter ValueWriter(TextWriter output)
+    {
+        var provider = output.FormatProvider;
+        if (_valueWriter is null || !ReferenceEquals(_valueWriter.FormatProvider, provider))
+            _valueWriter = new StringWriter(Values, provider);
+        if (!string.Equals(_valueWriter.NewLine, output.NewLine, StringComparison.Ordinal))
+            _valueWriter.NewLine = output.NewLine;
+        return _valueWriter;
+    }
+
     // The thread's own instance: taken by the outermost call on the thread, so a re-entrant call sees it in use.
     bool _cached;
     bool _inUse;
@@ -221,9 +242,11 @@ sealed class Scratch
         scratch.Bytes.Reset();
         scratch.Chars.Length = 0;
         scratch.Render.Length = 0;
+        scratch._values?.Clear();
         if (!scratch._cached) return;
         scratch._inUse = false;
-        if (scratch.Bytes.Capacity > MaxRetainedChars * 3 || scratch.Chars.Capacity > MaxRetainedChars || scratch.Render.Capacity > MaxRetainedChars)
+        if (scratch.Bytes.Capacity > MaxRetainedChars * 3 || scratch.Chars.Capacity > MaxRetainedChars || scratch.Render.Capacity > MaxRetainedChars ||
+            scratch._values?.Capacity > MaxRetainedChars)
             t_cached = null;
     }
 }
