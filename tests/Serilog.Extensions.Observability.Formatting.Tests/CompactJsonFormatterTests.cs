@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Formatting.Tests.Support;
 using Serilog.Extensions.Observability.Tests.Support;
@@ -144,6 +145,32 @@ public class CompactJsonFormatterTests
         var text = Utf8.FormatText(new CompactJsonFormatter(), logEvent);
 
         Assert.That(text, Does.Contain("\"@r\":[\"12\",\"3.5\"]"));
+    }
+
+    /// <summary>
+    /// Serilog 3.1 already records the current activity's ids on each event (<c>LogEvent.TraceId</c>/<c>SpanId</c>), so
+    /// <c>@tr</c> and <c>@sp</c> are written on the 3.1 line as on Serilog 4, and left out where no activity was current.
+    /// </summary>
+    [Test]
+    public void TheTraceAndSpanIdsSerilogRecordedFromTheCurrentActivityAreWrittenAsTrAndSp()
+    {
+        Activity? activity = null;
+        var traced = DelegatingSink.GetLogEvent(log =>
+        {
+            using (activity = new Activity("clef").SetIdFormat(ActivityIdFormat.W3C).Start())
+                log.Information("Traced {N}", 1);
+        });
+        var untraced = DelegatingSink.GetLogEvent(log => log.Information("Untraced {N}", 1));
+        var ids = ",\"@tr\":\"" + activity!.TraceId.ToHexString() + "\",\"@sp\":\"" + activity.SpanId.ToHexString() + "\",\"N\":1}";
+
+        foreach (var formatter in new IUtf8Formatter[] { new CompactJsonFormatter(), new RenderedCompactJsonFormatter() })
+        {
+            var text = Utf8.FormatText(formatter, traced);
+            Assert.That(text, Does.EndWith(ids + Environment.NewLine), formatter.GetType().Name);
+            Assert.That(Utf8.FormatUtf8(formatter, traced), Is.EqualTo(Utf8.Encode(text)), formatter.GetType().Name);
+            Assert.That(Utf8.FormatText(formatter, untraced), Does.Not.Contain("\"@tr\"").And.Not.Contain("\"@sp\""), formatter.GetType().Name);
+        }
+        Assert.That(Utf8.FormatText(new CompactJsonFormatter(), traced), Is.EqualTo(SerilogReference.Compact(traced)));
     }
 
     [Test]
