@@ -59,9 +59,11 @@ static class ClefWriter
     {
         sink.Literal(any ? ","u8 : ",\"@r\":["u8);
 
-        // A fixed-point format ("0.00") of a decimal or an integer: its digits straight into the output.
+        // A fixed-point format ("0.00") of a decimal or an integer: its digits straight into the output (unless the
+        // value renders itself).
         if (fixedDecimals >= 0
             && FindProperty(logEvent, token.PropertyName) is ScalarValue scalar
+            && !MessageRenderer.RendersItself(scalar)
             && sink.TryQuotedFixed(scalar.Value, fixedDecimals))
             return;
 

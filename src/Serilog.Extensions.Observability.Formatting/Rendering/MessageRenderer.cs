@@ -1,4 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Formatting.Json;
 using Serilog.Parsing;
@@ -15,6 +17,9 @@ static class MessageRenderer
 {
     /// <summary>A value that cannot be formatted fails on every event that holds it: reported once per interval.</summary>
     internal static readonly SelfLogThrottle ToStringReport = new();
+
+    /// <summary>A property value whose own <c>Render</c> throws: reported once per interval.</summary>
+    internal static readonly SelfLogThrottle RenderReport = new();
 
     public static void Render(CharBuilder output, MessageTemplate template, IReadOnlyDictionary<string, LogEventPropertyValue> properties)
     {
@@ -67,6 +72,11 @@ static class MessageRenderer
             output.Append("...");
             return;
         }
+        if (RendersItself(value))
+        {
+            RenderWithOverride(output, value, format);
+            return;
+        }
         switch (value)
         {
             case ScalarValue scalar:
@@ -103,11 +113,53 @@ static class MessageRenderer
                 RenderDictionary(output, dictionary, depth);
                 break;
             default:
-                var writer = new StringWriter();
-                value.Render(writer, format, Invariant.Culture);
-                output.Append(writer.ToString());
+                RenderWithOverride(output, value, format);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="value"/> renders itself: Serilog renders a value with its virtual <c>Render</c>, so a
+    /// subclass that overrides it (a masking or display wrapper) or a value type of its own must be asked for its text.
+    /// Serilog's own four types (the usual case, one type comparison) and subclasses that only carry data (the Redaction
+    /// and Enrichers packages' scalars) are rendered here without it.
+    /// </summary>
+    internal static bool RendersItself(LogEventPropertyValue value)
+    {
+        var type = value.GetType();
+        if (type == typeof(ScalarValue) || type == typeof(SequenceValue) || type == typeof(StructureValue) || type == typeof(DictionaryValue))
+            return false;
+        return OverridesRender.GetValue(type, static t => new StrongBox<bool>(RenderDeclaredOutsideSerilog(t))).Value;
+    }
+
+    static readonly ConditionalWeakTable<Type, StrongBox<bool>> OverridesRender = new();
+
+    // The override, where there is one, is kept by the trimmer (the value's type is constructed and Render is virtual);
+    // were its metadata trimmed, the lookup would find Serilog's Render and the value would be rendered here.
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "A lookup that fails renders the value as Serilog's own type.")]
+    static bool RenderDeclaredOutsideSerilog(Type type)
+    {
+        var render = type.GetMethod(nameof(LogEventPropertyValue.Render), [typeof(TextWriter), typeof(string), typeof(IFormatProvider)]);
+        var declaring = render?.DeclaringType;
+        return declaring != typeof(ScalarValue) && declaring != typeof(SequenceValue) && declaring != typeof(StructureValue) && declaring != typeof(DictionaryValue);
+    }
+
+    /// <summary>The value's own <c>Render</c>; a placeholder and a SelfLog line where it throws (Serilog loses the event).</summary>
+    static void RenderWithOverride(CharBuilder output, LogEventPropertyValue value, string? format)
+    {
+        var writer = new StringWriter(Invariant.Culture);
+        try
+        {
+            value.Render(writer, format, Invariant.Culture);
+        }
+        catch (Exception ex)
+        {
+            RenderReport.WriteLine("Formatting: {1}.Render() threw, so a placeholder was written ({0} more since the last report): {2}",
+                value.GetType(), ex);
+            output.Append("<" + value.GetType().Name + ".Render() failed>");
+            return;
+        }
+        output.Append(writer.ToString());
     }
 
     static void RenderDictionary(CharBuilder output, DictionaryValue dictionary, int depth)
