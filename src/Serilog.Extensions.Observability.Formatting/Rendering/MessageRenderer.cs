@@ -65,6 +65,13 @@ static class MessageRenderer
 
     static void RenderValue(CharBuilder output, LogEventPropertyValue value, string? format, int depth = 0)
     {
+        // Nearly every value is a plain ScalarValue: one type-handle comparison settles it.
+        if (value.GetType() == typeof(ScalarValue))
+        {
+            RenderScalar(output, Unsafe.As<ScalarValue>(value).Value, format);
+            return;
+        }
+
         // Cut where the JSON writer cuts, for the same reason: one frame per level.
         if (depth >= JsonValueWriter.MaxDepth && value is SequenceValue or StructureValue or DictionaryValue)
         {
