@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using Serilog.Core;
 using Serilog.Events;
@@ -328,9 +329,12 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     internal Action<string>? FaultHandlingForTests;
 
     /// <summary>
-    /// Test hook: runs on the writer as it makes the report its argument names, when one is due: <c>"resumed"</c>, writing
-    /// resumed after failing; <c>"format"</c>, an event that failed to format; <c>"abandoned"</c>, queued events the shutdown
-    /// deadline abandoned. A hook that throws makes that report fail, as one that finds no memory to box its count would.
+    /// Test hook: runs as the sink makes the report its argument names, when one is due. On the writer: <c>"resumed"</c>,
+    /// writing resumed after failing; <c>"format"</c>, an event that failed to format; <c>"abandoned"</c>, queued events the
+    /// shutdown deadline abandoned; <c>"queue full"</c>, queue-full drops. On a caller's thread: <c>"late"</c>, events
+    /// logged during or after disposal; <c>"queue full after stop"</c>, queue-full drops counted after the writer's last
+    /// report. On a caller's thread or a process-end handler: <c>"not written"</c>, events a process-end drain did not
+    /// write. A hook that throws makes that report fail, as one that finds no memory to box its count would.
     /// </summary>
     internal Action<string>? ReportForTests;
 
@@ -414,22 +418,37 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     /// </summary>
     internal void DrainAsProcessEnds()
     {
-        var now = Stopwatch.GetTimestamp();
-        var deadline = now + (long)(_shutdownTimeout.TotalSeconds * Stopwatch.Frequency);
-        while (true)
+        try
         {
-            // A window still open is kept. One that closed while the process went on does not cover this end: a UI
-            // framework raises UnhandledException (ExceptionHandling.RaiseAppDomainUnhandledExceptionEvent) for an
-            // exception its handler may mark handled, and the application runs on; its ProcessExit gets a window of its own.
-            var current = Volatile.Read(ref _processEndDeadline);
-            if (current != 0 && current > now) break;
-            if (Interlocked.CompareExchange(ref _processEndDeadline, deadline, current) != current) continue;
-            Volatile.Write(ref _processEndReported, 0);
-            ExtendDrainDeadline(deadline);
-            _processEnding.Set();
-            break;
+            var now = Stopwatch.GetTimestamp();
+            var deadline = now + (long)(_shutdownTimeout.TotalSeconds * Stopwatch.Frequency);
+            while (true)
+            {
+                // A window still open is kept. One that closed while the process went on does not cover this end: a UI
+                // framework raises UnhandledException (ExceptionHandling.RaiseAppDomainUnhandledExceptionEvent) for an
+                // exception its handler may mark handled, and the application runs on; its ProcessExit gets a window of its own.
+                var current = Volatile.Read(ref _processEndDeadline);
+                if (current != 0 && current > now) break;
+                if (Interlocked.CompareExchange(ref _processEndDeadline, deadline, current) != current) continue;
+                Volatile.Write(ref _processEndReported, 0);
+                ExtendDrainDeadline(deadline);
+                _processEnding.Set();
+                break;
+            }
+            WaitAsProcessEnds();
         }
-        WaitAsProcessEnds();
+        catch (Exception ex)
+        {
+            // Never out of a ProcessExit or UnhandledException handler: that would end the process as an unhandled
+            // exception and skip the handlers after this one.
+            ReportProcessEndFailure(ex);
+        }
+    }
+
+    /// <summary>A failure of a process-end drain's own steps (see <see cref="DrainAsProcessEnds"/>): reported, never thrown.</summary>
+    void ReportProcessEndFailure(Exception failure)
+    {
+        SafeSelfLog.WriteLine("RollingJson sink {0}: writing what is queued as the process began to end failed: {1}", _naming.Directory, failure);
     }
 
     /// <summary>
@@ -444,12 +463,20 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     {
         Action<PosixSignalContext> handler = context =>
         {
-            // As at ProcessExit, which .NET 10 does not raise here: a writer waiting to retry a failed write tries again
-            // now, within this wait, and waits no longer than it. Should another handler cancel the signal, the writer has
-            // only retried early (and dropped a batch still failing when this wait ended, as disposal would).
-            ExtendDrainDeadline(Stopwatch.GetTimestamp() + (long)(_shutdownTimeout.TotalSeconds * Stopwatch.Frequency));
-            _processEnding.Set();
-            if (!WaitUntilWritten(_shutdownTimeout)) ReportNotWritten(context.Signal + " began to end the process");
+            try
+            {
+                // As at ProcessExit, which .NET 10 does not raise here: a writer waiting to retry a failed write tries
+                // again now, within this wait, and waits no longer than it. Should another handler cancel the signal, the
+                // writer has only retried early (and dropped a batch still failing when this wait ended, as disposal would).
+                ExtendDrainDeadline(Stopwatch.GetTimestamp() + (long)(_shutdownTimeout.TotalSeconds * Stopwatch.Frequency));
+                _processEnding.Set();
+                if (!WaitUntilWritten(_shutdownTimeout)) ReportNotWritten(context.Signal + " began to end the process");
+            }
+            catch (Exception ex)
+            {
+                // Never out of the handler, whose exception would end the process unhandled instead of by the signal.
+                ReportProcessEndFailure(ex);
+            }
         };
         try
         {
@@ -509,10 +536,20 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         // All written or dropped since the wait timed out: the writer drops a batch still failing as the window closes,
         // at about the moment the wait ends, and says so itself.
         if (unfinished == 0) return;
-        var queued = Math.Min(_queue.Count, unfinished);
-        SafeSelfLog.WriteLine("RollingJson sink {0}: {1} and {2}", _naming.Directory, ending, string.Format(System.Globalization.CultureInfo.InvariantCulture,
-            "{0} event(s) were not written within the shutdown timeout, lost if it ends now: about {1} still queued and {2} taken by the writer but not yet written (a write under way, or one that failed and waits to be retried).",
-            unfinished, queued, unfinished - queued));
+        // Guarded whole, the formatting of the counts included: this runs on a caller's thread or in a process-end
+        // handler, which a report that finds no memory must not fail. Nothing is counted here: only the line is lost.
+        try
+        {
+            ReportForTests?.Invoke("not written");
+            var queued = Math.Min(_queue.Count, unfinished);
+            SafeSelfLog.WriteLine("RollingJson sink {0}: {1} and {2}", _naming.Directory, ending, string.Format(System.Globalization.CultureInfo.InvariantCulture,
+                "{0} event(s) were not written within the shutdown timeout, lost if it ends now: about {1} still queued and {2} taken by the writer but not yet written (a write under way, or one that failed and waits to be retried).",
+                unfinished, queued, unfinished - queued));
+        }
+        catch (Exception)
+        {
+            // Nowhere left to report it.
+        }
     }
 
     /// <summary>
@@ -532,7 +569,17 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             if (dropped <= reported) return;
             if (Interlocked.CompareExchange(ref _droppedQueueFullReported, dropped, reported) != reported) continue;
             SinkMetrics.AddDropped(dropped - reported, SinkMetrics.ReasonQueueFull);
-            SafeSelfLog.WriteLine("RollingJson sink {0}: the queue was full ({1} events) as the sink stopped, {2} event(s) dropped.", _naming.Directory, _queue.Capacity, dropped - reported);
+            // Metered above whatever the report does; guarded whole, the boxing of its counts included: on a caller's
+            // thread a report that finds no memory must not reach Emit.
+            try
+            {
+                ReportForTests?.Invoke("queue full after stop");
+                SafeSelfLog.WriteLine("RollingJson sink {0}: the queue was full ({1} events) as the sink stopped, {2} event(s) dropped.", _naming.Directory, _queue.Capacity, dropped - reported);
+            }
+            catch (Exception)
+            {
+                // Only the line is lost.
+            }
             return;
         }
     }
@@ -626,8 +673,18 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     {
         Interlocked.Add(ref _droppedShutdown, count);
         SinkMetrics.AddDropped(count, SinkMetrics.ReasonShutdown);
-        if (Interlocked.Exchange(ref _lateDropReported, 1) == 0)
+        if (Interlocked.Exchange(ref _lateDropReported, 1) != 0) return;
+        // Counted and metered above whatever the report does; guarded whole, the boxing of its count included: on a
+        // caller's thread a report that finds no memory must not reach Emit.
+        try
+        {
+            ReportForTests?.Invoke("late");
             SafeSelfLog.WriteLine("RollingJson sink {0}: {1} event(s) logged during or after disposal dropped; later ones are counted (reason shutdown), not reported.", _naming.Directory, count);
+        }
+        catch (Exception)
+        {
+            // Only the line is lost.
+        }
     }
 
     /// <summary>
@@ -1524,20 +1581,43 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         _droppedQueueFullReported = droppedQueueFull;
         // Dropped before entering the queue, so never part of _completed.
         if (newly > 0) SinkMetrics.AddDropped(newly, SinkMetrics.ReasonQueueFull);
-        if (final ? _queueFullReport.AddFinal(newly, out var total) : _queueFullReport.Add(newly, out total))
-            ThrottledReport.Write("RollingJson sink {0}: the queue was full ({1} events), {2} event(s) dropped.", _naming.Directory, _queue.Capacity, total);
-        if (final ? _formatReport.AddFinal(0, out total) : _formatReport.Add(0, out total))
-            ThrottledReport.Write("RollingJson sink {0}: the formatter failed, {1} more event(s) dropped.", _naming.Directory, total);
-        if (final ? _ioReport.AddFinal(0, out total) : _ioReport.Add(0, out total))
-            ThrottledReport.Write("RollingJson sink {0}: writing failed, {1} more event(s) dropped.", _naming.Directory, total);
-        if (final ? _faultDropReport.AddFinal(0, out total) : _faultDropReport.Add(0, out total))
-            ThrottledReport.Write("RollingJson sink {0}: {1} more event(s) the writer held when it faulted dropped.", _naming.Directory, total);
-        if (final ? _faultReport.AddFinal(0, out total) : _faultReport.Add(0, out total))
-            ThrottledReport.Write("RollingJson sink {0}: {1} more writer fault(s).", _naming.Directory, total);
-        if (final ? _resumeReport.AddFinal(0, out total) : _resumeReport.Add(0, out total))
-            ThrottledReport.Write("RollingJson sink {0}: writing resumed {1} more time(s) after failing.", _naming.Directory, total);
-        if (final ? _faultHandlingReport.AddFinal(0, out total) : _faultHandlingReport.Add(0, out total))
-            ThrottledReport.Write("RollingJson sink {0}: the writer's handling of a fault failed {1} more time(s).", _naming.Directory, total);
+        // Each report is contained on its own (one that finds no memory to box its count): a failed one skips none after
+        // it, which at the final report would never be made. The first failure is thrown once all were tried: to the
+        // writer's catch-all, or at the final report to the writer's last steps, which report it.
+        Exception? failure = null;
+        try
+        {
+            if (final ? _queueFullReport.AddFinal(newly, out var total) : _queueFullReport.Add(newly, out total))
+            {
+                ReportForTests?.Invoke("queue full");
+                ThrottledReport.Write("RollingJson sink {0}: the queue was full ({1} events), {2} event(s) dropped.", _naming.Directory, _queue.Capacity, total);
+            }
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+        }
+        ReportMore(_formatReport, final, "RollingJson sink {0}: the formatter failed, {1} more event(s) dropped.", ref failure);
+        ReportMore(_ioReport, final, "RollingJson sink {0}: writing failed, {1} more event(s) dropped.", ref failure);
+        ReportMore(_faultDropReport, final, "RollingJson sink {0}: {1} more event(s) the writer held when it faulted dropped.", ref failure);
+        ReportMore(_faultReport, final, "RollingJson sink {0}: {1} more writer fault(s).", ref failure);
+        ReportMore(_resumeReport, final, "RollingJson sink {0}: writing resumed {1} more time(s) after failing.", ref failure);
+        ReportMore(_faultHandlingReport, final, "RollingJson sink {0}: the writer's handling of a fault failed {1} more time(s).", ref failure);
+        if (failure is not null) ExceptionDispatchInfo.Throw(failure);
+    }
+
+    /// <summary>One of <see cref="ReportDrops"/>' reports of what its interval held back; a failure is kept in <paramref name="failure"/> (the first).</summary>
+    void ReportMore(ThrottledReport report, bool final, string format, ref Exception? failure)
+    {
+        try
+        {
+            if (final ? report.AddFinal(0, out var total) : report.Add(0, out total))
+                ThrottledReport.Write(format, _naming.Directory, total);
+        }
+        catch (Exception ex)
+        {
+            failure ??= ex;
+        }
     }
 
     void AbandonQueue()

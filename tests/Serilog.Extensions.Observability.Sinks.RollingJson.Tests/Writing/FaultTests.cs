@@ -1373,6 +1373,121 @@ public class FaultTests
         Assert.That(SelfLogLines("writer fault"), Is.Empty);
     }
 
+    [Test]
+    public void AFailedReportOfAnEventLoggedAfterDisposalNeitherThrowsIntoTheCallerNorLosesItsCount()
+    {
+        // The first event logged after disposal is reported on the caller's thread, and that report throws (no memory to
+        // box its count). Before the fix the boxing was outside the guarded SelfLog call: the exception reached Emit.
+        var sink = Create(Path.Combine(_folder!.Path, "app.json"));
+        var failedReports = 0;
+        sink.ReportForTests = report =>
+        {
+            if (report != "late") return;
+            Interlocked.Increment(ref failedReports);
+            throw new OutOfMemoryException("no memory for the report, on purpose");
+        };
+        sink.Dispose();
+
+        Assert.DoesNotThrow(() => sink.Emit(Event(0)));
+        Assert.DoesNotThrow(() => sink.Emit(Event(1)));
+
+        Assert.That(failedReports, Is.EqualTo(1), "the premise: the one report of events logged after disposal failed");
+        Assert.That((sink.DroppedShutdown, sink.EventsDropped), Is.EqualTo((2L, 2L)));
+    }
+
+    [Test]
+    public void AFailedReportOfEventsAProcessEndDidNotWriteNeitherThrowsFromTheHandlerNorFromTheCaller()
+    {
+        // ProcessExit (here called as the runtime would) waits for a writer that does not run, times out and reports what
+        // is not written; that report throws (no memory to format its counts). Before the fix the formatting was outside
+        // the guarded SelfLog call: the exception left the ProcessExit handler, which ends the process as an unhandled
+        // exception, and a caller waiting in Emit as the process ends got it too.
+        var sink = Create(Path.Combine(_folder!.Path, "app.json"), o => o.ShutdownTimeout = TimeSpan.FromMilliseconds(500));
+        var failedReports = 0;
+        sink.ReportForTests = report =>
+        {
+            if (report != "not written") return;
+            Interlocked.Increment(ref failedReports);
+            throw new OutOfMemoryException("no memory for the report, on purpose");
+        };
+        try
+        {
+            sink.PauseWriter();
+            sink.Emit(Event(0));
+            var handler = Task.Factory.StartNew(sink.DrainAsProcessEnds, TaskCreationOptions.LongRunning);
+            Assert.That(SpinWait.SpinUntil(() => sink.ProgressWaiters == 1, WaitLimit), Is.True, "The handler never waited.");
+            // In the handler's window (unless the machine was slower than it): waits beside it, and one of the two reports.
+            Assert.DoesNotThrow(() => sink.Emit(Event(1)));
+            Assert.DoesNotThrow(() => handler.Wait(WaitLimit), "The ProcessExit handler threw.");
+            Assert.That(handler.IsCompleted, Is.True);
+            sink.ResumeWriter();
+            Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True, "An accepted event was neither written nor counted as dropped.");
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        Assert.That(failedReports, Is.EqualTo(1), "the premise: the window's one report failed");
+        Assert.That((sink.EventsWritten, sink.EventsDropped), Is.EqualTo((2L, 0L)));
+    }
+
+    [Test]
+    public void AFailedFinalReportDoesNotSkipTheFinalReportsAfterIt()
+    {
+        // At disposal the writer makes every report the interval held back. The first of them (the queue-full drops)
+        // throws (no memory to box its count). Before the fix the final reports were guarded as one step: the one after it
+        // (a second event that failed to format) was never made.
+        var interval = RollingJsonSink.ReportInterval;
+        RollingJsonSink.ReportInterval = TimeSpan.FromHours(1);
+        RollingJsonSink sink;
+        try
+        {
+            sink = Create(Path.Combine(_folder!.Path, "app.json"), o =>
+            {
+                o.QueueLimit = 1;
+                o.Formatter = new TestUtf8Formatter { ThrowWhen = e => e.Properties["Seq"] is Serilog.Events.ScalarValue { Value: 100L or 101L } };
+            });
+        }
+        finally
+        {
+            RollingJsonSink.ReportInterval = interval;
+        }
+        var failFinal = false;
+        var failedReports = 0;
+        sink.ReportForTests = report =>
+        {
+            if (report != "queue full" || !Volatile.Read(ref failFinal)) return;
+            Interlocked.Increment(ref failedReports);
+            throw new OutOfMemoryException("no memory for the report, on purpose");
+        };
+        try
+        {
+            // Two events that fail to format: the first is reported at once, the second is held for the next report.
+            EmitAndWait(sink, Event(100));
+            EmitAndWait(sink, Event(101));
+            // Two rounds of a queue-full drop: the first is reported at once, the second is held.
+            for (var round = 0; round < 2; round++)
+            {
+                sink.PauseWriter();
+                sink.Emit(Event(round));
+                sink.Emit(Event(10 + round));
+                sink.ResumeWriter();
+                Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True);
+            }
+            Volatile.Write(ref failFinal, true);
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        Assert.That(failedReports, Is.EqualTo(1), "the premise: the final queue-full report failed");
+        Assert.That((sink.EventsWritten, sink.DroppedFormatError, sink.DroppedQueueFull), Is.EqualTo((2L, 2L, 2L)));
+        Assert.That(SelfLogLines("the formatter failed, 1 more event(s) dropped"), Has.Count.EqualTo(1), string.Join("\n", _selfLog));
+        Assert.That(SelfLogLines("no memory for the report, on purpose"), Has.Count.EqualTo(1), string.Join("\n", _selfLog));
+    }
+
     /// <summary>Writes <c>{"Seq":n}</c> lines, and throws for one sequence number.</summary>
     sealed class FailingOnSeqFormatter(long failing) : Serilog.Formatting.ITextFormatter
     {

@@ -480,6 +480,38 @@ public class RollingJsonSinkTests
     }
 
     [Test, NonParallelizable]
+    public void AFailedReportOfAQueueFullDropCountedAfterTheWritersLastReportNeitherThrowsIntoTheCallerNorLosesTheMeter()
+    {
+        // As above, and the caller's report of its drop throws (no memory to box its counts). Before the fix the boxing was
+        // outside the guarded SelfLog call: the exception reached Emit.
+        long metered = 0;
+        using var listener = ListenToDrops((value, reason) =>
+        {
+            if (reason == "queue_full") Interlocked.Add(ref metered, value);
+        });
+        using var folder = TempFolder.ForCaller();
+        var sink = FullSink(folder);
+        var failedReports = 0;
+        sink.ReportForTests = report =>
+        {
+            if (report != "queue full after stop") return;
+            Interlocked.Increment(ref failedReports);
+            throw new OutOfMemoryException("no memory for the report, on purpose");
+        };
+        sink.AfterQueueFullForTests = () =>
+        {
+            sink.AfterQueueFullForTests = null;
+            sink.Dispose();
+        };
+
+        Assert.DoesNotThrow(() => sink.Emit(Event(1)));
+
+        Assert.That(failedReports, Is.EqualTo(1), "the premise: the caller's report failed");
+        Assert.That((sink.EventsWritten, sink.DroppedQueueFull), Is.EqualTo((1L, 1L)));
+        Assert.That(Interlocked.Read(ref metered), Is.EqualTo(1), "The drop is counted but never reaches the meter.");
+    }
+
+    [Test, NonParallelizable]
     public void AQueueFullDropCountedBetweenTheWritersLastReportAndItsStopIsStillMeteredAndReported()
     {
         using var reports = new QueueFullReports();
