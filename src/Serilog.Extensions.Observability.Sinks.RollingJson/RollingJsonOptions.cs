@@ -99,7 +99,8 @@ public sealed class RollingJsonOptions
     /// <summary>
     /// When <see langword="false"/> (the default), an event that finds the queue full is dropped, counted and
     /// reported through SelfLog (once per interval); the caller never waits. When <see langword="true"/>, the caller
-    /// waits for room instead.
+    /// waits for room instead; a caller that <see cref="Thread.Interrupt"/> wakes from that wait returns without an
+    /// exception, its event dropped and counted as when the queue is full, and the interrupt pending for its next wait.
     /// </summary>
     public bool BlockWhenFull { get; set; }
 

@@ -113,6 +113,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     // Set when the first disposal has returned (housekeeping waited for, the path's claim released): a second waits for it.
     readonly ManualResetEventSlim _disposed = new(initialState: false);
     int _lateDropReported;
+    int _interruptReported;
     int _processEndReported;
     int _writerSleeping;
     int _writerPolling;
@@ -392,8 +393,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         // room, so it would wait for itself until disposal.
         if (_blockWhenFull && Thread.CurrentThread != _writer)
         {
-            EnqueueWhenRoom(item, logEvent.Level);
-            if (Volatile.Read(ref _processEndDeadline) != 0) WaitAsProcessEnds();
+            if (EnqueueWhenRoom(item, logEvent.Level) && Volatile.Read(ref _processEndDeadline) != 0) WaitAsProcessEnds();
             return;
         }
         if (item is FormattedLine unqueued) _lines.Return(unqueued);
@@ -440,7 +440,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         catch (Exception ex)
         {
             // Never out of a ProcessExit or UnhandledException handler: that would end the process as an unhandled
-            // exception and skip the handlers after this one.
+            // exception and skip the handlers after this one. (Setting the writer's signal may take a lock, which an
+            // interrupt pending on this thread cuts short.)
             ReportProcessEndFailure(ex);
         }
     }
@@ -449,6 +450,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     void ReportProcessEndFailure(Exception failure)
     {
         SafeSelfLog.WriteLine("RollingJson sink {0}: writing what is queued as the process began to end failed: {1}", _naming.Directory, failure);
+        // An interrupt (Thread.Interrupt) is the application's: kept pending for its next wait, after the report's own.
+        if (failure is ThreadInterruptedException) Thread.CurrentThread.Interrupt();
     }
 
     /// <summary>
@@ -514,10 +517,21 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     {
         // The writer cannot wait for itself (a value's ToString() that logs, or ends the process).
         if (Thread.CurrentThread == _writer) return;
-        var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), Volatile.Read(ref _processEndDeadline));
-        // Past the window a caller no longer waits: the process has outlived it (see DrainAsProcessEnds), or is ending
-        // anyway, and a caller that waited in it and timed out has reported that.
-        if (left <= TimeSpan.Zero || WaitUntilWritten(left)) return;
+        try
+        {
+            var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), Volatile.Read(ref _processEndDeadline));
+            // Past the window a caller no longer waits: the process has outlived it (see DrainAsProcessEnds), or is ending
+            // anyway, and a caller that waited in it and timed out has reported that.
+            if (left <= TimeSpan.Zero || WaitUntilWritten(left)) return;
+        }
+        catch (ThreadInterruptedException)
+        {
+            // Interrupted as it waited (Thread.Interrupt): it stops waiting, as asked, and the exception does not reach the
+            // application through a logging call. Its event is queued: the writer writes or counts it as any other. The
+            // interrupt is the application's: kept pending for the caller's next wait of its own.
+            Thread.CurrentThread.Interrupt();
+            return;
+        }
         if (Interlocked.Exchange(ref _processEndReported, 1) == 0) ReportNotWritten("the process began to end");
     }
 
@@ -644,24 +658,64 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     void DropLate()
     {
         var late = 0;
-        lock (_lateLock)
+        // On a caller's thread an interrupt pending on it (Thread.Interrupt) is thrown by the first wait that blocks: the
+        // lock, when contended, or a spin that sleeps. Neither may end this early: the events taken would be neither
+        // written nor counted, and the one this caller queued may be one only this call takes. The exception spends the
+        // interrupt, so the wait is taken again; the interrupt is set again at the end, for the caller's next wait.
+        var interrupted = false;
+        var taken = false;
+        while (!taken)
+        {
+            try
+            {
+                Monitor.Enter(_lateLock, ref taken);
+            }
+            catch (ThreadInterruptedException)
+            {
+                interrupted = true;
+            }
+        }
+        try
         {
             var spin = new SpinWait();
             while (!_queue.IsEmpty)
             {
                 // A claimed slot is published by its producer in a moment: wait for it rather than leave it behind.
                 if (_queue.TryDequeue(out _)) late++;
-                else spin.SpinOnce();
+                else
+                {
+                    try
+                    {
+                        spin.SpinOnce();
+                    }
+                    catch (ThreadInterruptedException)
+                    {
+                        interrupted = true;
+                    }
+                }
             }
             // Done with, as far as WaitUntilWritten is concerned. Only after the writer's last Complete (it announced
             // Stopped, or has ended), and under the lock, so this is the only writer of _completed now.
             if (late > 0) Interlocked.Add(ref _completed, late);
         }
+        finally
+        {
+            Monitor.Exit(_lateLock);
+        }
         if (late > 0)
         {
             DropAtShutdown(late);
-            SignalProgress();
+            try
+            {
+                SignalProgress();
+            }
+            catch (ThreadInterruptedException)
+            {
+                // Counted and completed: a waiter only finds that out at its next look, within 50 ms.
+                interrupted = true;
+            }
         }
+        if (interrupted) Thread.CurrentThread.Interrupt();
     }
 
     /// <summary>
@@ -705,7 +759,7 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             if (Interlocked.Exchange(ref _writerPolling, 0) != 0)
             {
                 Interlocked.Increment(ref _callerWakes);
-                _wake.Set();
+                SetWakeFromCaller();
             }
         }
     }
@@ -717,11 +771,34 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         if (Volatile.Read(ref _writerSleeping) != 0 && Interlocked.Exchange(ref _writerSleeping, 0) != 0)
         {
             Interlocked.Increment(ref _callerWakes);
-            _wake.Set();
+            SetWakeFromCaller();
         }
     }
 
-    void EnqueueWhenRoom(object item, LogEventLevel level)
+    /// <summary>
+    /// Wakes the writer from a caller's thread, whose event is queued. Setting the signal may take its lock, and a
+    /// contended lock throws an interrupt pending on the caller (Thread.Interrupt): then the signal is set but perhaps
+    /// not seen by a writer about to wait, which looks at the queue again at the end of its poll or idle sleep by itself.
+    /// The interrupt is the application's: set again, for the caller's next wait.
+    /// </summary>
+    void SetWakeFromCaller()
+    {
+        try
+        {
+            _wake.Set();
+        }
+        catch (ThreadInterruptedException)
+        {
+            Thread.CurrentThread.Interrupt();
+        }
+    }
+
+    /// <summary>
+    /// <see cref="RollingJsonOptions.BlockWhenFull"/>: waits for room in the full queue. True when the event was queued;
+    /// false when it was dropped and counted instead: the sink began to stop (reason shutdown), or the caller was
+    /// interrupted as it waited (reason queue_full, see below).
+    /// </summary>
+    bool EnqueueWhenRoom(object item, LogEventLevel level)
     {
         Interlocked.Increment(ref _roomWaiters);
         try
@@ -732,22 +809,30 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
                 if (Volatile.Read(ref _state) != Running)
                 {
                     DropAtShutdown(1);
-                    return;
+                    return false;
                 }
                 if (_queue.TryEnqueue(item))
                 {
                     Enqueued(level);
-                    return;
+                    return true;
                 }
                 if (!spin.NextSpinWillYield)
                 {
                     spin.SpinOnce();
                     continue;
                 }
-                lock (_roomLock)
+                try
                 {
-                    if (_queue.Count >= _queue.Capacity)
-                        Monitor.Wait(_roomLock, 10);
+                    lock (_roomLock)
+                    {
+                        if (_queue.Count >= _queue.Capacity)
+                            Monitor.Wait(_roomLock, 10);
+                    }
+                }
+                catch (ThreadInterruptedException)
+                {
+                    DropInterrupted(item);
+                    return false;
                 }
             }
         }
@@ -755,6 +840,25 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         {
             Interlocked.Decrement(ref _roomWaiters);
         }
+    }
+
+    /// <summary>
+    /// A caller waiting for room (<see cref="EnqueueWhenRoom"/>) was interrupted (Thread.Interrupt): it stops waiting, as
+    /// it was asked to, and the exception does not reach the application through a logging call. Its event found the
+    /// queue full and is not queued: dropped and counted as such (reason queue_full, metered and reported by the writer
+    /// with the other queue-full drops), and said once per sink. The interrupt is the application's (it meant to end a
+    /// wait of its own): set again, for the caller's next wait, rather than swallowed.
+    /// </summary>
+    void DropInterrupted(object item)
+    {
+        if (item is FormattedLine line) _lines.Return(line);
+        Interlocked.Increment(ref _droppedQueueFull);
+        // As for any queue-full drop: the writer's last report may have passed already (see Emit).
+        if (Volatile.Read(ref _state) == Stopped) ReportQueueFullAfterStop();
+        if (Interlocked.Exchange(ref _interruptReported, 1) == 0)
+            SafeSelfLog.WriteLine("RollingJson sink {0}: a caller waiting for room in the full queue was interrupted (Thread.Interrupt): its event was dropped (reason queue_full) and the interrupt kept for its next wait; later ones are counted, not reported.", _naming.Directory);
+        // Last: the report's own wait (a SelfLog output's lock) would otherwise take it.
+        Thread.CurrentThread.Interrupt();
     }
 
     /// <summary>

@@ -1488,6 +1488,110 @@ public class FaultTests
         Assert.That(SelfLogLines("no memory for the report, on purpose"), Has.Count.EqualTo(1), string.Join("\n", _selfLog));
     }
 
+    [Test]
+    public void ACallerInterruptedWhileItWaitsForRoomInAFullQueueGetsNoExceptionItsEventIsCountedAsDroppedAndTheInterruptIsKept()
+    {
+        // blockWhenFull: the caller waits for room in a full queue, and another thread interrupts it (Thread.Interrupt).
+        // Before the fix the ThreadInterruptedException left Emit, and the event was neither queued nor counted.
+        var sink = Create(Path.Combine(_folder!.Path, "app.json"), o =>
+        {
+            o.QueueLimit = 1;
+            o.BlockWhenFull = true;
+        });
+        Exception? escaped = null;
+        var interruptKept = false;
+        try
+        {
+            sink.PauseWriter();
+            sink.Emit(Event(0));
+            var caller = new Thread(() =>
+            {
+                try
+                {
+                    sink.Emit(Event(1));
+                }
+                catch (Exception ex)
+                {
+                    escaped = ex;
+                    return;
+                }
+                try
+                {
+                    // The interrupt is the application's: its next wait gets it.
+                    Thread.Sleep(WaitLimit);
+                }
+                catch (ThreadInterruptedException)
+                {
+                    interruptKept = true;
+                }
+            });
+            caller.Start();
+            Assert.That(SpinWait.SpinUntil(() => sink.RoomWaiters == 1, WaitLimit), Is.True, "The caller never waited for room.");
+            caller.Interrupt();
+            Assert.That(caller.Join(WaitLimit + WaitLimit), Is.True);
+            sink.ResumeWriter();
+            Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True, "An accepted event was neither written nor counted as dropped.");
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        Assert.That(escaped, Is.Null);
+        Assert.That(interruptKept, Is.True, "The caller's interrupt was swallowed.");
+        Assert.That((sink.EventsWritten, sink.DroppedQueueFull, sink.EventsDropped), Is.EqualTo((1L, 1L, 1L)));
+        Assert.That(SelfLogLines("was interrupted"), Has.Count.EqualTo(1), string.Join("\n", _selfLog));
+    }
+
+    [Test]
+    public void ACallerInterruptedWhileItWaitsForItsEventAsTheProcessEndsGetsNoExceptionAndTheEventIsStillWritten()
+    {
+        // The process began to end (ProcessExit, called here as the runtime would): each caller waits until its event is
+        // written. Another thread interrupts a waiting caller. Before the fix the ThreadInterruptedException left Emit.
+        var sink = Create(Path.Combine(_folder!.Path, "app.json"), o => o.ShutdownTimeout = WaitLimit);
+        Exception? escaped = null;
+        var interruptKept = false;
+        try
+        {
+            sink.DrainAsProcessEnds();
+            sink.PauseWriter();
+            var caller = new Thread(() =>
+            {
+                try
+                {
+                    sink.Emit(Event(0));
+                }
+                catch (Exception ex)
+                {
+                    escaped = ex;
+                    return;
+                }
+                try
+                {
+                    Thread.Sleep(WaitLimit);
+                }
+                catch (ThreadInterruptedException)
+                {
+                    interruptKept = true;
+                }
+            });
+            caller.Start();
+            Assert.That(SpinWait.SpinUntil(() => sink.ProgressWaiters == 1, WaitLimit), Is.True, "The caller never waited for its event.");
+            caller.Interrupt();
+            Assert.That(caller.Join(WaitLimit + WaitLimit), Is.True);
+            sink.ResumeWriter();
+            Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True, "An accepted event was neither written nor counted as dropped.");
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        Assert.That(escaped, Is.Null);
+        Assert.That(interruptKept, Is.True, "The caller's interrupt was swallowed.");
+        Assert.That((sink.EventsWritten, sink.EventsDropped), Is.EqualTo((1L, 0L)));
+    }
+
     /// <summary>Writes <c>{"Seq":n}</c> lines, and throws for one sequence number.</summary>
     sealed class FailingOnSeqFormatter(long failing) : Serilog.Formatting.ITextFormatter
     {
