@@ -64,7 +64,9 @@ public class RequestLoggingOptions
     /// <summary>
     /// The logger that writes completion events. The default is the logger <c>builder.AddObservability()</c> created
     /// for this host (even when another host in the process has replaced <see cref="Log.Logger"/> since), else the
-    /// static <see cref="Log"/> class.
+    /// static <see cref="Log"/> class. The default is taken when the property is still <see langword="null"/> after the
+    /// <c>UseSerilogRequestLogging()</c> callback: the callback sees <see langword="null"/> unless registered options set
+    /// a logger, as with Serilog.AspNetCore, so <c>o.Logger ??= myLogger</c> there makes <c>myLogger</c> write them.
     /// </summary>
     public ILogger? Logger { get; set; }
 

@@ -39,9 +39,11 @@ public static class SerilogApplicationBuilderExtensions
         // Each call configures its own copy of the registered options: a second call (a pipeline branch) must not
         // change the settings of the first, which its middleware reads while requests run.
         var options = app.ApplicationServices.GetService<IOptions<RequestLoggingOptions>>()?.Value.Copy() ?? new RequestLoggingOptions();
-        // The host's own logger, not Log.Logger: with several hosts in the process, Log.Logger is the last one's.
-        options.Logger ??= ObservabilityHostApplicationBuilderExtensions.HostLogger(app.ApplicationServices);
         configureOptions?.Invoke(options);
+        // The host's own logger, not Log.Logger: with several hosts in the process, Log.Logger is the last one's. Filled in
+        // after the callback, which sees the options as Serilog.AspNetCore hands them over (Logger null unless set), so
+        // that code choosing a logger only when none was given (`o.Logger ??= ...`) chooses it here too.
+        options.Logger ??= ObservabilityHostApplicationBuilderExtensions.HostLogger(app.ApplicationServices);
 
         if (options.MessageTemplate is null)
             throw new ArgumentException($"{nameof(RequestLoggingOptions.MessageTemplate)} cannot be null.", nameof(configureOptions));

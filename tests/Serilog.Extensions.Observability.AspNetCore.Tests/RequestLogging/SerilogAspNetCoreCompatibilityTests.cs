@@ -776,6 +776,43 @@ public class SerilogAspNetCoreCompatibilityTests
     }
 
     [Test, NonParallelizable] // AddObservability sets Log.Logger
+    public async Task TheCallbackSeesTheLoggerItWasGivenSoThatCodeDefaultingItChoosesTheLogger()
+    {
+        // Serilog.AspNetCore hands the callback the registered options as they are: Logger is null unless set, and code
+        // written for it that fills in a logger only when none was given (`o.Logger ??= ...`) has its own logger write
+        // the events. The host's logger is the default when the callback leaves it null, not a value it sees.
+        using var logs = TempFolder.ForCaller();
+        var builder = TestWeb.ProductionBuilder();
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None).RollingJson(Path.Combine(logs.Path, "app-.json")));
+        var app = builder.Build();
+        ILogger? seen = _logger;
+        app.UseSerilogRequestLogging(o =>
+        {
+            seen = o.Logger;
+            o.Logger ??= _logger;
+        });
+        app.MapGet("/defaulted", () => "ok");
+        await app.StartAsync();
+        try
+        {
+            var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+                .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.Single();
+            using var client = new HttpClient { BaseAddress = new Uri(address) };
+            await client.GetAsync("/defaulted");
+
+            Assert.That(seen, Is.Null);
+            Assert.That(EventText.Scalar(_sink.WaitForCompletion("/defaulted"), "SourceContext"), Is.EqualTo("Serilog.AspNetCore.RequestLoggingMiddleware"));
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+            Log.CloseAndFlush();
+        }
+    }
+
+    [Test, NonParallelizable] // AddObservability sets Log.Logger
     public async Task WithAddObservabilityTheEventCarriesTheHostsRequestScopeAsWithUseSerilog()
     {
         // Serilog.AspNetCore's README shows RequestId and ConnectionId on the completion event: ASP.NET Core's request
