@@ -393,6 +393,107 @@ public class SerilogAspNetCoreCompatibilityTests
         Assert.That(evt.Properties.ContainsKey("Outer"), Is.False);
     }
 
+    [Test]
+    public async Task ConcurrentRequestsEachGetOnlyTheValuesTheirOwnCodeSet()
+    {
+        const int requests = 40;
+        var arrived = 0;
+        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var app = await Start(a =>
+        {
+            a.UseSerilogRequestLogging(o => o.Logger = _logger);
+            a.MapGet("/concurrent/{id}", async (string id, IDiagnosticContext dc) =>
+            {
+                dc.Set("Id", id);
+                // Every request is in its handler at once before any goes on.
+                if (Interlocked.Increment(ref arrived) == requests) all.SetResult();
+                await all.Task.WaitAsync(TimeSpan.FromSeconds(15));
+                await Task.Run(() => dc.Set("IdFromTaskRun", id));
+                return id;
+            });
+        }, kestrel: true);
+        using var client = app.CreateClient();
+        var ids = Enumerable.Range(0, requests).Select(i => "r" + i).ToArray();
+
+        await Task.WhenAll(ids.Select(id => client.GetAsync("/concurrent/" + id)));
+
+        var events = _sink.WaitFor(e => e.Properties.ContainsKey("RequestPath"), requests);
+        Assert.That(events.Select(e => EventText.Scalar(e, "RequestPath")), Is.EquivalentTo(ids.Select(id => "/concurrent/" + id)));
+        Assert.That(events.Select(e => "/concurrent/" + EventText.Scalar(e, "Id")), Is.EqualTo(events.Select(e => EventText.Scalar(e, "RequestPath"))));
+        Assert.That(events.Select(e => EventText.Scalar(e, "IdFromTaskRun")), Is.EqualTo(events.Select(e => EventText.Scalar(e, "Id"))));
+    }
+
+    [Test]
+    public async Task ANestedCallCollectsWhatIsSetInsideItAndTheOuterOneWhatIsSetAroundIt()
+    {
+        // As in Serilog.AspNetCore: the inner middleware's collection replaces the outer's while the rest of the pipeline
+        // runs inside it, and the outer's is current again once the inner middleware has returned.
+        var innerSink = new WaitingSink();
+        using var inner = new LoggerConfiguration().WriteTo.Sink(innerSink).CreateLogger();
+        await using var app = await Start(a =>
+        {
+            a.UseSerilogRequestLogging(o => o.Logger = _logger);
+            a.Use(async (context, next) =>
+            {
+                var dc = context.RequestServices.GetRequiredService<IDiagnosticContext>();
+                dc.Set("BeforeInner", 1);
+                await next(context);
+                dc.Set("AfterInner", 2);
+            });
+            a.UseSerilogRequestLogging(o => o.Logger = inner);
+            a.MapGet("/nested-calls", (IDiagnosticContext dc) => { dc.Set("InHandler", 3); return "ok"; });
+        });
+        using var client = app.CreateClient();
+
+        await client.GetAsync("/nested-calls");
+
+        var outerEvent = _sink.WaitForCompletion("/nested-calls");
+        var innerEvent = innerSink.WaitForCompletion("/nested-calls");
+        Assert.That(outerEvent.Properties.Keys, Is.EqualTo(new[] { "BeforeInner", "AfterInner", "RequestMethod", "RequestPath", "StatusCode", "Elapsed", "SourceContext" }));
+        Assert.That(innerEvent.Properties.Keys, Is.EqualTo(new[] { "InHandler", "RequestMethod", "RequestPath", "StatusCode", "Elapsed", "SourceContext" }));
+    }
+
+    [Test]
+    public async Task WorkARequestLeftRunningSetsNothingOnTheNextRequestsEvent()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task? leftRunning = null;
+        await using var app = await Start(a =>
+        {
+            a.UseSerilogRequestLogging(o => o.Logger = _logger);
+            a.MapGet("/first", (IDiagnosticContext dc) =>
+            {
+                // Not awaited: it outlives the request, and sets values while the next request runs.
+                leftRunning = Task.Run(async () =>
+                {
+                    await release.Task.WaitAsync(TimeSpan.FromSeconds(15));
+                    dc.Set("FromTheFirstRequest", "late");
+                    dc.SetException(new InvalidOperationException("late"));
+                });
+                return "ok";
+            });
+            a.MapGet("/second", async (IDiagnosticContext dc) =>
+            {
+                release.SetResult();
+                await leftRunning!.WaitAsync(TimeSpan.FromSeconds(15));
+                dc.Set("Own", 1);
+                return "ok";
+            });
+        }, kestrel: true);
+        using var client = app.CreateClient();
+
+        await client.GetAsync("/first");
+        var first = _sink.WaitForCompletion("/first");
+        Assert.That((await client.GetAsync("/second")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        var second = _sink.WaitForCompletion("/second");
+        Assert.That(leftRunning!.IsCompletedSuccessfully, Is.True);
+        Assert.That(first.Properties.ContainsKey("FromTheFirstRequest"), Is.False);
+        Assert.That(second.Properties.ContainsKey("FromTheFirstRequest"), Is.False);
+        Assert.That(EventText.Scalar(second, "Own"), Is.EqualTo("1"));
+        Assert.That(second.Exception, Is.Null);
+    }
+
     [TestCase(false, "/items/a b")]
     [TestCase(true, "/base/items/a%20b?q=1")] // the raw request target, path base included
     public async Task RequestPathIsTheServersPathAfterPathBaseAndTheRawTargetWithTheQuery(bool includeQuery, string expected)
