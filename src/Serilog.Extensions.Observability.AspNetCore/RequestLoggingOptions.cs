@@ -73,8 +73,10 @@ public class RequestLoggingOptions
     /// <summary>
     /// Include the query string in <c>RequestPath</c>. The values of parameters that may carry a credential are
     /// written as <c>[REDACTED]</c>: names containing what <see cref="RequestHeaders"/> masks (<c>token</c>,
-    /// <c>key</c>, <c>secret</c>, ...), and <c>sig</c>, <c>code</c>, <c>pwd</c>, <c>pass</c>, <c>jwt</c> and
-    /// <c>otp</c>. The default is <see langword="false"/>.
+    /// <c>key</c>, <c>secret</c>, ...); <c>sig</c>, <c>code</c>, <c>pwd</c>, <c>pass</c>, <c>jwt</c> and <c>otp</c>;
+    /// <c>state</c>, <c>nonce</c> and <c>code_verifier</c> of OAuth and OpenID Connect; SAML's <c>SAMLResponse</c>,
+    /// <c>SAMLRequest</c> and <c>RelayState</c>; the device flow's <c>device_code</c> and <c>user_code</c>; and <c>id</c>
+    /// on a SignalR connection's requests, where it is the connection's token. The default is <see langword="false"/>.
     /// </summary>
     public bool IncludeQueryInRequestPath { get; set; }
 
