@@ -195,7 +195,11 @@ static class MessageRenderer
     static void RenderEntry(CharBuilder output, ScalarValue key, LogEventPropertyValue value, bool first, int depth)
     {
         output.Append(first ? "(" : ", (");
-        RenderScalar(output, key.Value, null);
+        // Serilog renders a key with its own Render too: a masking key keeps its secret.
+        if (RendersItself(key))
+            RenderWithOverride(output, key, null);
+        else
+            RenderScalar(output, key.Value, null);
         output.Append(": ");
         RenderValue(output, value, null, depth + 1);
         output.Append(')');

@@ -95,6 +95,31 @@ public class MessageRendererTests
         }
     }
 
+    /// <summary>Serilog renders a dictionary's keys with their own <c>Render</c> too, so a masked key stays masked.</summary>
+    [TestCase("{Map}")]
+    [TestCase("{Map:x} {Map,40}")]
+    public void ADictionaryKeyThatOverridesRenderIsRenderedByItsOverrideAsSerilogRendersIt(string template)
+    {
+        var map = new Serilog.Events.DictionaryValue(
+        [
+            new KeyValuePair<Serilog.Events.ScalarValue, Serilog.Events.LogEventPropertyValue>(new Masked("hunter2"), new Serilog.Events.ScalarValue(1)),
+            new KeyValuePair<Serilog.Events.ScalarValue, Serilog.Events.LogEventPropertyValue>(new Serilog.Events.ScalarValue("plain"), new Masked(2)),
+        ]);
+        var logEvent = Serilog.Extensions.Observability.Tests.Support.Some.LogEvent(template, properties: new Serilog.Events.LogEventProperty("Map", map));
+        var buffer = new CharBuilder(4);
+
+        MessageRenderer.Render(buffer, logEvent.MessageTemplate, logEvent.Properties);
+
+        Assert.That(buffer.Written.ToString(), Is.EqualTo(logEvent.MessageTemplate.Render(logEvent.Properties, CultureInfo.InvariantCulture)));
+        Assert.That(buffer.Written.ToString(), Does.Not.Contain("hunter2"));
+        foreach (var formatter in new IUtf8Formatter[] { new CompactJsonFormatter(), new RenderedCompactJsonFormatter() })
+        {
+            var expected = formatter is CompactJsonFormatter ? SerilogReference.Compact(logEvent) : SerilogReference.Rendered(logEvent);
+            Assert.That(Utf8.FormatText(formatter, logEvent), Is.EqualTo(expected));
+            Assert.That(Utf8.FormatUtf8(formatter, logEvent), Is.EqualTo(Utf8.Encode(expected)));
+        }
+    }
+
     sealed class RenderThrows : Serilog.Events.LogEventPropertyValue
     {
         public override void Render(TextWriter output, string? format = null, IFormatProvider? formatProvider = null)
