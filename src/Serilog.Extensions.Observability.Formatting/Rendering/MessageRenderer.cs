@@ -141,9 +141,10 @@ static class MessageRenderer
 
     static readonly ConditionalWeakTable<Type, StrongBox<bool>> OverridesRender = new();
 
-    // The override, where there is one, is kept by the trimmer (the value's type is constructed and Render is virtual);
-    // were its metadata trimmed, the lookup would find Serilog's Render and the value would be rendered here.
-    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "A lookup that fails renders the value as Serilog's own type.")]
+    // The override, where there is one, is kept by the trimmer with its metadata (the value's type is constructed and
+    // Render is virtual), so the lookup finds it. A lookup that finds no Render at all (metadata left out, as native AOT
+    // may) answers true: the value is then asked through its own Render, which is what Serilog does with every value.
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "A lookup that finds nothing renders the value through its virtual Render, as Serilog does.")]
     static bool RenderDeclaredOutsideSerilog(Type type)
     {
         var render = type.GetMethod(nameof(LogEventPropertyValue.Render), [typeof(TextWriter), typeof(string), typeof(IFormatProvider)]);
