@@ -148,6 +148,7 @@ public class FormattingRobustnessTests
     [TestCase("ToString", "no text for you")]
     [TestCase("FormattedToString", "no formatted text")]
     [TestCase("Message", "no message")]
+    [TestCase("Render", "cannot render")]
     [NonParallelizable]
     public void AValueOrExceptionThatAlwaysThrowsIsReportedOncePerIntervalNotOncePerEvent(string kind, string failure)
     {
@@ -156,6 +157,7 @@ public class FormattingRobustnessTests
         {
             "ToString" => Some.LogEvent("Value {V}", properties: Some.Property("V", new Throwing())),
             "FormattedToString" => Some.LogEvent("Value {F:x}", properties: Some.Property("F", new ThrowingFormatted())),
+            "Render" => Some.LogEvent("Value {R:x}", properties: new LogEventProperty("R", new ThrowingRender())),
             _ => Some.LogEvent("Failed", exception: new ThrowingMessage()),
         };
         ResetReports();
@@ -176,6 +178,7 @@ public class FormattingRobustnessTests
     {
         Formatting.Json.JsonText.ToStringReport.Reset();
         Formatting.Rendering.MessageRenderer.ToStringReport.Reset();
+        Formatting.Rendering.MessageRenderer.RenderReport.Reset();
         Formatting.Json.ExceptionText.ToStringReport.Reset();
         Formatting.Json.ExceptionText.MessageReport.Reset();
         BoundedExceptionText.ReadReport.Reset();
@@ -201,6 +204,60 @@ public class FormattingRobustnessTests
             // Identical to the same event whose value's text was computed beforehand.
             Assert.That(text, Does.Contain("reentered:"), formatter.GetType().Name);
             Assert.That(utf8, Is.EqualTo(Utf8.Encode(text)), formatter.GetType().Name);
+            Assert.That(text, Is.EqualTo(Utf8.FormatText(formatter, plain)), formatter.GetType().Name);
+        }
+    }
+
+    sealed class ThrowingRender : LogEventPropertyValue
+    {
+        public override void Render(TextWriter output, string? format = null, IFormatProvider? formatProvider = null) =>
+            throw new InvalidOperationException("cannot render");
+    }
+
+    /// <summary>A value that renders itself by formatting another event on the same thread.</summary>
+    sealed class ReentrantRender(IUtf8Formatter formatter) : ScalarValue("secret")
+    {
+        public override void Render(TextWriter output, string? format = null, IFormatProvider? formatProvider = null)
+        {
+            var inner = Utf8.FormatText(formatter, Some.LogEvent("inner {X} {X:l}", properties: Some.Property("X", "in")));
+            output.Write("rendered:" + inner.Length);
+        }
+    }
+
+    sealed class FixedRender(string text) : ScalarValue("secret")
+    {
+        public override void Render(TextWriter output, string? format = null, IFormatProvider? formatProvider = null) => output.Write(text);
+    }
+
+    /// <summary>
+    /// A <c>Render</c> override, or a <c>ToString()</c> a custom value formatter calls, that formats another event on
+    /// the same thread while the outer line (and, with a custom value formatter, its per-thread value writer) is in use.
+    /// </summary>
+    [Test]
+    public void FormattingAnotherEventFromInsideRenderOrACustomValueFormatterDoesNotCorruptTheOuterLine()
+    {
+        var formatters = Formatters.Concat([
+            new CompactJsonFormatter(new Serilog.Formatting.Json.JsonValueFormatter("$type")),
+            new RenderedCompactJsonFormatter(new Serilog.Formatting.Json.JsonValueFormatter("$type"))]);
+        foreach (var formatter in formatters)
+        {
+            var logEvent = Some.LogEvent("Outer {R} {R,-30:x} {V} {W:000}", properties:
+            [
+                new LogEventProperty("R", new ReentrantRender(formatter)), Some.Property("V", new Reentrant(formatter)), Some.Property("W", 5),
+            ]);
+            var rendered = new StringWriter();
+            new ReentrantRender(formatter).Render(rendered);
+            var plain = Some.LogEvent("Outer {R} {R,-30:x} {V} {W:000}", timestamp: logEvent.Timestamp, properties:
+            [
+                new LogEventProperty("R", new FixedRender(rendered.ToString())), Some.Property("V", new Fixed(new Reentrant(formatter).ToString())),
+                Some.Property("W", 5),
+            ]);
+
+            var text = Utf8.FormatText(formatter, logEvent);
+
+            Assert.That(text, Does.Contain("reentered:"), formatter.GetType().Name);
+            Assert.That(text, Does.Contain("rendered:"), formatter.GetType().Name);
+            Assert.That(Utf8.FormatUtf8(formatter, logEvent), Is.EqualTo(Utf8.Encode(text)), formatter.GetType().Name);
             Assert.That(text, Is.EqualTo(Utf8.FormatText(formatter, plain)), formatter.GetType().Name);
         }
     }
