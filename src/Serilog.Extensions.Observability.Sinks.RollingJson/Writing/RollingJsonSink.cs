@@ -632,9 +632,12 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             line.Level = logEvent.Level;
             return line;
         }
-        catch (Exception)
+        catch (Exception ex)
         {
             if (line is not null) _lines.Return(line);
+            // An interrupt (Thread.Interrupt) that cut short a wait of the formatting (a value's ToString() taking a
+            // contended lock) is the application's: set again for the caller's next wait, as everywhere else in Emit.
+            if (ex is ThreadInterruptedException) Thread.CurrentThread.Interrupt();
             return logEvent;
         }
     }

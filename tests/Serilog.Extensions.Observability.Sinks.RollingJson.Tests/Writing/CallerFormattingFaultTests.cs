@@ -125,6 +125,71 @@ public class CallerFormattingFaultTests
         Assert.That(sink.PooledLines, Is.EqualTo(3), "Events 1, 3 and 4 were lines; event 2 was queued whole.");
     }
 
+    [Test]
+    public void ACallerInterruptedAsItFormatsItsLineQueuesItsEventWholeAndTheInterruptIsKept()
+    {
+        // A caller formatting its own line (a backlog) is interrupted (Thread.Interrupt) in a wait the formatting makes (a
+        // value's ToString() that takes a contended lock; here the new line's allocation, which sleeps). The event is
+        // queued whole and the writer formats it, as for any format failure on the caller; the interrupt is the
+        // application's, as everywhere else in Emit. Before the fix the caller's catch-all swallowed it.
+        var path = Path.Combine(_folder!.Path, "app.json");
+        var sink = CreateSink(path, callersFormat: true);
+        Exception? escaped = null;
+        var interruptKept = false;
+        var waits = 0;
+        try
+        {
+            sink.PauseWriter();
+            sink.Emit(Event(0));
+            var thread = new Thread(() =>
+            {
+                sink.LinesForTests.NewLineForTests = () =>
+                {
+                    Interlocked.Increment(ref waits);
+                    // Interrupted before its wait, as a thread the application interrupts just then: the wait throws.
+                    Thread.CurrentThread.Interrupt();
+                    Thread.Sleep(WaitLimit);
+                    return new FormattedLine();
+                };
+                try
+                {
+                    sink.Emit(Event(1));
+                }
+                catch (Exception ex)
+                {
+                    escaped = ex;
+                    return;
+                }
+                finally
+                {
+                    sink.LinesForTests.NewLineForTests = null;
+                }
+                try
+                {
+                    Thread.Sleep(WaitLimit);
+                }
+                catch (ThreadInterruptedException)
+                {
+                    interruptKept = true;
+                }
+            });
+            thread.Start();
+            Assert.That(thread.Join(WaitLimit + WaitLimit + WaitLimit), Is.True);
+            sink.ResumeWriter();
+            Assert.That(sink.WaitUntilWritten(WaitLimit), Is.True, "An accepted event was neither written nor counted as dropped.");
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        Assert.That(waits, Is.EqualTo(1), "the premise: the caller formatted its line and waited");
+        Assert.That(escaped, Is.Null);
+        Assert.That(interruptKept, Is.True, "The caller's interrupt was swallowed.");
+        Assert.That(Sequences(LogFiles.Lines(path)), Is.EqualTo(new long[] { 0, 1 }));
+        Assert.That((sink.EventsWritten, sink.EventsDropped), Is.EqualTo((2L, 0L)));
+    }
+
     /// <summary>Makes the pool's next <paramref name="failures"/> keeps of a line throw, as a queue segment that finds no memory.</summary>
     static void FailNextKeeps(RollingJsonSink sink, int failures) => sink.LinesForTests.KeepForTests = () =>
     {
