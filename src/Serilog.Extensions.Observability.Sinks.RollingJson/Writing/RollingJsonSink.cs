@@ -2095,6 +2095,59 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
 
     public void Dispose()
     {
+        // An interrupt (Thread.Interrupt) pending on the disposing thread, or one that arrives as it waits for the writer
+        // or housekeeping, would end the disposal half way: its events not yet written, the path still claimed, the
+        // process-end handlers still subscribed. It is the application's: taken here, so that disposal completes
+        // (Log.CloseAndFlush in a finally of an interrupted thread), and set again at the end for the thread's next wait.
+        var interrupted = TakePendingInterrupt();
+        try
+        {
+            DisposeOnce(ref interrupted);
+        }
+        finally
+        {
+            if (interrupted) Thread.CurrentThread.Interrupt();
+        }
+    }
+
+    /// <summary>Takes an interrupt pending on this thread (see <see cref="Dispose"/>); true when there was one.</summary>
+    static bool TakePendingInterrupt()
+    {
+        try
+        {
+            // A sleep of zero throws an interrupt pending on the thread, and otherwise only yields.
+            Thread.Sleep(0);
+            return false;
+        }
+        catch (ThreadInterruptedException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Waits as <paramref name="wait"/> does, for at most <paramref name="timeout"/> in all: an interrupt that cuts the
+    /// wait short (its exception spent it) is noted in <paramref name="interrupted"/> and the wait taken again.
+    /// </summary>
+    static bool WaitThroughInterrupts(Func<TimeSpan, bool> wait, TimeSpan timeout, ref bool interrupted)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        while (true)
+        {
+            var left = timeout - stopwatch.Elapsed;
+            try
+            {
+                return wait(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+            }
+            catch (ThreadInterruptedException)
+            {
+                interrupted = true;
+            }
+        }
+    }
+
+    void DisposeOnce(ref bool interrupted)
+    {
         if (Interlocked.Exchange(ref _disposeCalled, 1) != 0)
         {
             // A second, concurrent disposal (the host and Log.CloseAndFlush) returns no earlier than the first: every
@@ -2102,10 +2155,10 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
             if (Thread.CurrentThread != _writer)
             {
                 BeforeSecondDisposalWaitsForTests?.Invoke();
-                _writer.Join(WriterJoinTimeout());
+                WaitThroughInterrupts(_writer.Join, WriterJoinTimeout(), ref interrupted);
                 // And no earlier than the first's housekeeping wait and release of the path: a pass still compressing or
                 // deleting, or a claim still held, would meet a sink the caller configures on the same path next.
-                _disposed.Wait(WriterJoinTimeout());
+                WaitThroughInterrupts(_disposed.Wait, WriterJoinTimeout(), ref interrupted);
             }
             return;
         }
@@ -2123,12 +2176,12 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
         lock (_roomLock) Monitor.PulseAll(_roomLock);
 
         // The writer gives up on its own at the deadline; the margin covers a write stuck in the kernel.
-        if (!_writer.Join(WriterJoinTimeout()))
+        if (!WaitThroughInterrupts(_writer.Join, WriterJoinTimeout(), ref interrupted))
             SafeSelfLog.WriteLine("RollingJson sink {0}: the writer did not finish within the shutdown timeout.", _naming.Directory);
         else
             DropLate(); // the writer did this as it stopped; a no-op unless a caller enqueued since
 
-        if (!_housekeeper.WaitIdle(_shutdownTimeout - stopwatch.Elapsed))
+        if (!WaitThroughInterrupts(_housekeeper.WaitIdle, _shutdownTimeout - stopwatch.Elapsed, ref interrupted))
             SafeSelfLog.WriteLine("RollingJson sink {0}: compression or retention was still running at the shutdown timeout.", _naming.Directory);
         SinkMetrics.Unregister(this);
         // Last: a sink configured on the same path from now on (a logger replacing this one) finds the files free. Also

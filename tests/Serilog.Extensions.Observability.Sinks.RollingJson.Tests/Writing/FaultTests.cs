@@ -1592,6 +1592,58 @@ public class FaultTests
         Assert.That((sink.EventsWritten, sink.EventsDropped), Is.EqualTo((1L, 0L)));
     }
 
+    [Test]
+    public void ADisposalOnAnInterruptedThreadStillDrainsAndReleasesThePathAndKeepsTheInterrupt()
+    {
+        // Log.CloseAndFlush in a finally of a thread the application interrupted (Thread.Interrupt): the interrupt is
+        // pending as disposal begins. Before the fix the wait for the writer threw it: the disposal ended half way, its
+        // events not yet written, the path still claimed (a logger configured on it next threw) and the sink still
+        // subscribed to the process-end events.
+        var path = Path.Combine(_folder!.Path, "app.json");
+        var sink = Create(path);
+        Exception? escaped = null;
+        var interruptKept = false;
+        try
+        {
+            sink.PauseWriter();
+            sink.Emit(Event(0));
+            var thread = new Thread(() =>
+            {
+                Thread.CurrentThread.Interrupt();
+                sink.ResumeWriter();
+                try
+                {
+                    sink.Dispose();
+                }
+                catch (Exception ex)
+                {
+                    escaped = ex;
+                    return;
+                }
+                try
+                {
+                    Thread.Sleep(WaitLimit);
+                }
+                catch (ThreadInterruptedException)
+                {
+                    interruptKept = true;
+                }
+            });
+            thread.Start();
+            Assert.That(thread.Join(WaitLimit + WaitLimit), Is.True);
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+
+        Assert.That(escaped, Is.Null);
+        Assert.That(interruptKept, Is.True, "The disposing thread's interrupt was swallowed.");
+        Assert.That((sink.EventsWritten, sink.EventsDropped), Is.EqualTo((1L, 0L)));
+        Assert.That(sink.WriterEnded, Is.True);
+        Assert.DoesNotThrow(() => Create(path).Dispose(), "The path is still claimed.");
+    }
+
     /// <summary>Writes <c>{"Seq":n}</c> lines, and throws for one sequence number.</summary>
     sealed class FailingOnSeqFormatter(long failing) : Serilog.Formatting.ITextFormatter
     {
