@@ -39,6 +39,27 @@ public class ThingsToKnowTests
         Assert.That(evt.Properties["Login"].ToString(), Is.EqualTo("Login { User: \"ann\", Password: \"[REDACTED]\" }"));
     }
 
+    sealed class LoginAsUserPolicy : IDestructuringPolicy
+    {
+        public bool TryDestructure(object value, ILogEventPropertyValueFactory propertyValueFactory, out LogEventPropertyValue result)
+        {
+            result = value is Login login ? new ScalarValue(login.User) : null!;
+            return value is Login;
+        }
+    }
+
+    [TestCase(false, "Login { User: \"ann\", Password: \"[REDACTED]\" }")]
+    [TestCase(true, "\"ann\"")]
+    public void APolicyOfYourOwnIsUsedForSuchAnObjectOnlyWhenAddedBeforeWithObservability(bool before, string expected)
+    {
+        var evt = DelegatingSink.GetLogEvent(l => l.Information("{@Login}", new Login { User = "ann", Password = "hunter2" }),
+            c => before
+                ? WithQuietObservability(c.Destructure.With(new LoginAsUserPolicy()))
+                : WithQuietObservability(c).Destructure.With(new LoginAsUserPolicy()));
+
+        Assert.That(evt.Properties["Login"].ToString(), Is.EqualTo(expected));
+    }
+
     [Test]
     public void ATransformAddedBeforeWithObservabilityIsUsedAndWhatItReturnsIsMasked()
     {
