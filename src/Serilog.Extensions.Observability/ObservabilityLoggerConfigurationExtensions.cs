@@ -24,6 +24,19 @@ public static class ObservabilityLoggerConfigurationExtensions
     /// redaction rules and close its sinks. Build each logger from a new <see cref="LoggerConfiguration"/>. A call after
     /// <see cref="LoggerConfiguration.CreateLogger"/> but before that logger's first event does not throw: it changes
     /// that logger's redaction rules and replaces its sinks.
+    /// <para>
+    /// Serilog runs enrichers, and asks destructuring policies, in the order they were added: add enrichers,
+    /// <c>Destructure.ByTransforming</c> and <c>Destructure.With</c> before this call. An enricher added after it runs after
+    /// the redaction pass, so a sink added beside it (and a filter) gets what that enricher adds unmasked; a policy added
+    /// after it is never asked about a class, record or struct logged with <c>@</c>, which the redaction policy captures
+    /// first. A later call replaces what the first attached in the first call's place, so it does not change that order.
+    /// </para>
+    /// <para>
+    /// Serilog.Settings.Configuration cannot call this method (it extends <see cref="LoggerConfiguration"/> itself): an
+    /// <c>appsettings.json</c> entry naming it is passed over with only a SelfLog line. Call it in code after
+    /// <c>ReadFrom.Configuration(...)</c>, or use <c>builder.AddObservability()</c> of
+    /// Serilog.Extensions.Observability.AspNetCore, which reads the <c>"Serilog"</c> section and calls it.
+    /// </para>
     /// </remarks>
     /// <param name="configuration">The logger configuration.</param>
     /// <param name="configure">Adjusts the options.</param>

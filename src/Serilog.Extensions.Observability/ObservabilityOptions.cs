@@ -201,6 +201,14 @@ public sealed class ObservabilityOptions
     }
 
     /// <summary>Sets the minimum level for events whose source context starts with <paramref name="source"/>.</summary>
+    /// <remarks>
+    /// It is Serilog's <c>MinimumLevel.Override</c> on the configuration <c>WithObservability()</c> is called on: in a root
+    /// logger it raises or lowers that source's level (below the default level too). Serilog applies overrides only when
+    /// a logger is made for a source (<c>ForContext&lt;T&gt;()</c>, <c>ILogger&lt;T&gt;</c>), which a sub-logger never does:
+    /// on a sub-logger's configuration (<c>WriteTo.Logger(lc =&gt; lc.WithObservability(...))</c>) it does nothing, and the
+    /// sub-logger gets no event below its parent's level either. A <c>MinimumLevel.Override</c> for the same source added
+    /// after <c>WithObservability()</c> wins.
+    /// </remarks>
     /// <param name="source">A namespace or type name prefix, for example <c>Microsoft.AspNetCore</c>.</param>
     /// <param name="level">The minimum level for that source.</param>
     /// <returns>The same options.</returns>

@@ -96,6 +96,7 @@ public class ThingsToKnowTests
     {
         var inside = new CollectingSink();
         var beside = new CollectingSink();
+        var audit = new CollectingSink();
         string? seenByFilter = null;
         using (var logger = new LoggerConfiguration()
                    .WithObservability(o => o.Console(ObservabilityConsoleFormat.None).WriteTo(w => w.Sink(inside)))
@@ -106,6 +107,7 @@ public class ThingsToKnowTests
                        return true;
                    })
                    .WriteTo.Sink(beside)
+                   .AuditTo.Sink(audit)
                    .CreateLogger())
         {
             logger.Information("Hello");
@@ -113,6 +115,7 @@ public class ThingsToKnowTests
 
         Assert.That(inside.SingleEvent.Properties["ApiKey"].ToString(), Is.EqualTo("\"[REDACTED]\""));
         Assert.That(beside.SingleEvent.Properties["ApiKey"].ToString(), Is.EqualTo("\"enriched-secret-1\""));
+        Assert.That(audit.SingleEvent.Properties["ApiKey"].ToString(), Is.EqualTo("\"enriched-secret-1\""));
         Assert.That(seenByFilter, Is.EqualTo("\"enriched-secret-1\""));
     }
 
