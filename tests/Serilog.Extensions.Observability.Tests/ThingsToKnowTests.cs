@@ -139,19 +139,21 @@ public class ThingsToKnowTests
 
     // A second call replaces what the first attached, in the first call's place.
     [Test]
-    public void CallingWithObservabilityAgainAfterAnEnricherDoesNotMoveItsRedactionPassAfterThatEnricher()
+    public void CallingWithObservabilityAgainDoesNotMoveItAfterAnEnricherOrAPolicyAddedSince()
     {
         var beside = new CollectingSink();
         using (var logger = WithQuietObservability(new LoggerConfiguration())
                    .Enrich.WithProperty("ApiKey", "enriched-secret-1")
+                   .Destructure.With(new LoginAsUserPolicy())
                    .WithObservability(o => o.Service("svc"))
                    .WriteTo.Sink(beside)
                    .CreateLogger())
         {
-            logger.Information("Hello");
+            logger.Information("{@Login}", new Login { User = "ann", Password = "hunter2" });
         }
 
         Assert.That(beside.SingleEvent.Properties["ApiKey"].ToString(), Is.EqualTo("\"enriched-secret-1\""));
+        Assert.That(beside.SingleEvent.Properties["Login"].ToString(), Is.EqualTo("Login { User: \"ann\", Password: \"[REDACTED]\" }"));
     }
 
     // Every enricher here adds a property only when it is absent: the first one added keeps it.
