@@ -60,6 +60,8 @@ public static class RedactionLoggerConfigurationExtensions
     /// <param name="detectEmbeddedCredentials">Mask the value after a sensitive key in <c>key=value</c> text (connection and query strings) and the password in a URL; default off.</param>
     /// <param name="patternMatchTimeout">The longest a detector's regular expression may run on one string (the whole string is masked
     /// when it times out); default 100 ms, at most 10 seconds.</param>
+    /// <param name="detectKnownTokenFormats">Mask PEM private key blocks and AWS, GitHub, Slack, Stripe and Google API tokens in their
+    /// documented formats inside any string; default off.</param>
     /// <returns>Configuration object allowing method chaining.</returns>
     /// <exception cref="ArgumentException">A setting is not valid.</exception>
     public static LoggerConfiguration WithRedaction(
@@ -79,11 +81,13 @@ public static class RedactionLoggerConfigurationExtensions
         bool useDefaultKeys = true,
         int maximumJsonLength = 32 * 1024,
         bool detectEmbeddedCredentials = false,
-        TimeSpan? patternMatchTimeout = null)
+        TimeSpan? patternMatchTimeout = null,
+        bool detectKnownTokenFormats = false)
     {
         Guard.NotNull(destructure);
         var options = RedactorFactory.Options(null, additionalKeys, excludedKeys, mask, maskStyle, partialVisibleCharacters, pseudonymKey,
-            pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength, detectEmbeddedCredentials, patternMatchTimeout);
+            pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength, detectEmbeddedCredentials, patternMatchTimeout,
+            detectKnownTokenFormats);
         return destructure.With(new RedactingDestructuringPolicy(RedactorFactory.Create(options, parameterNames: true)));
     }
 
@@ -125,6 +129,8 @@ public static class RedactionLoggerConfigurationExtensions
     /// <param name="detectEmbeddedCredentials">Mask the value after a sensitive key in <c>key=value</c> text (connection and query strings) and the password in a URL; default off.</param>
     /// <param name="patternMatchTimeout">The longest a detector's regular expression may run on one string (the whole string is masked
     /// when it times out); default 100 ms, at most 10 seconds.</param>
+    /// <param name="detectKnownTokenFormats">Mask PEM private key blocks and AWS, GitHub, Slack, Stripe and Google API tokens in their
+    /// documented formats inside any string; default off.</param>
     /// <returns>Configuration object allowing method chaining.</returns>
     /// <exception cref="ArgumentException">A setting is not valid.</exception>
     public static LoggerConfiguration WithRedaction(
@@ -144,11 +150,13 @@ public static class RedactionLoggerConfigurationExtensions
         bool useDefaultKeys = true,
         int maximumJsonLength = 32 * 1024,
         bool detectEmbeddedCredentials = false,
-        TimeSpan? patternMatchTimeout = null)
+        TimeSpan? patternMatchTimeout = null,
+        bool detectKnownTokenFormats = false)
     {
         Guard.NotNull(enrich);
         var options = RedactorFactory.Options(null, additionalKeys, excludedKeys, mask, maskStyle, partialVisibleCharacters, pseudonymKey,
-            pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength, detectEmbeddedCredentials, patternMatchTimeout);
+            pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength, detectEmbeddedCredentials, patternMatchTimeout,
+            detectKnownTokenFormats);
         return enrich.With(new RedactingEnricher(RedactorFactory.Create(options, parameterNames: true)));
     }
 
@@ -205,6 +213,8 @@ public static class RedactionLoggerConfigurationExtensions
     /// <param name="detectEmbeddedCredentials">Mask the value after a sensitive key in <c>key=value</c> text (connection and query strings) and the password in a URL; default off.</param>
     /// <param name="patternMatchTimeout">The longest a detector's regular expression may run on one string (the whole string is masked
     /// when it times out); default 100 ms, at most 10 seconds.</param>
+    /// <param name="detectKnownTokenFormats">Mask PEM private key blocks and AWS, GitHub, Slack, Stripe and Google API tokens in their
+    /// documented formats inside any string; default off.</param>
     /// <param name="restrictedToMinimumLevel">The minimum level for events passed to the inner sinks; default all.
     /// Ignored when <paramref name="levelSwitch"/> is set.</param>
     /// <param name="levelSwitch">A switch that changes the minimum level at run time; default none.</param>
@@ -229,6 +239,7 @@ public static class RedactionLoggerConfigurationExtensions
         int maximumJsonLength = 32 * 1024,
         bool detectEmbeddedCredentials = false,
         TimeSpan? patternMatchTimeout = null,
+        bool detectKnownTokenFormats = false,
         LogEventLevel restrictedToMinimumLevel = LevelAlias.Minimum,
         LoggingLevelSwitch? levelSwitch = null)
     {
@@ -236,7 +247,8 @@ public static class RedactionLoggerConfigurationExtensions
         Guard.NotNull(configure);
         Guard.DefinedLevel(restrictedToMinimumLevel);
         var options = RedactorFactory.Options(null, additionalKeys, excludedKeys, mask, maskStyle, partialVisibleCharacters, pseudonymKey,
-            pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength, detectEmbeddedCredentials, patternMatchTimeout);
+            pseudonymKeyId, detectCardNumbers, detectJwts, detectBearerTokens, detectEmailAddresses, valuePatterns, useDefaultKeys, maximumJsonLength, detectEmbeddedCredentials, patternMatchTimeout,
+            detectKnownTokenFormats);
         var redactor = RedactorFactory.Create(options, parameterNames: true);
         return WrapRedacting(writeTo, redactor, configure, restrictedToMinimumLevel, levelSwitch);
     }

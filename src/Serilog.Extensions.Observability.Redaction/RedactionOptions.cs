@@ -87,6 +87,19 @@ public sealed class RedactionOptions
     public bool DetectEmbeddedCredentials { get; set; }
 
     /// <summary>
+    /// Mask secrets written in a vendor's documented format, in any string of the event and in the exception: the body
+    /// of a PEM private key block (<c>-----BEGIN PRIVATE KEY-----</c>, <c>RSA</c>, <c>EC</c>, <c>OPENSSH</c>,
+    /// <c>ENCRYPTED</c> and any other label naming a <c>PRIVATE KEY</c>; one cut short without its END line up to the next
+    /// block's BEGIN line or the end of the text),
+    /// AWS access key ids (<c>AKIA</c>, <c>ASIA</c>), GitHub tokens (<c>ghp_</c>, <c>gho_</c>, <c>ghu_</c>, <c>ghs_</c>,
+    /// <c>ghr_</c>, <c>github_pat_</c>), Slack tokens (<c>xoxb-</c>, <c>xoxp-</c>, <c>xoxa-</c>, <c>xoxr-</c>,
+    /// <c>xoxs-</c>), Stripe secret and restricted keys (<c>sk_live_</c>, <c>rk_live_</c>, <c>sk_test_</c>,
+    /// <c>rk_test_</c>) and Google API keys (<c>AIza</c>). A token is found only whole, with its documented length and
+    /// characters, and not inside a longer word; certificates and public keys are kept. Default <see langword="false"/>.
+    /// </summary>
+    public bool DetectKnownTokenFormats { get; set; }
+
+    /// <summary>
     /// Regular expressions (.NET syntax) whose matches are masked in any string of the event and in the exception.
     /// Compiled once, culture-invariant, with <see cref="PatternMatchTimeout"/>. Empty by default.
     /// </summary>

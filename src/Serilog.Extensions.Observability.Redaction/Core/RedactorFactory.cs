@@ -26,7 +26,8 @@ static class RedactorFactory
         bool useDefaultKeys = true,
         int maximumJsonLength = 32 * 1024,
         bool detectEmbeddedCredentials = false,
-        TimeSpan? patternMatchTimeout = null)
+        TimeSpan? patternMatchTimeout = null,
+        bool detectKnownTokenFormats = false)
     {
         var options = new RedactionOptions
         {
@@ -39,6 +40,7 @@ static class RedactorFactory
             DetectBearerTokens = detectBearerTokens,
             DetectEmailAddresses = detectEmailAddresses,
             DetectEmbeddedCredentials = detectEmbeddedCredentials,
+            DetectKnownTokenFormats = detectKnownTokenFormats,
             MaximumJsonLength = maximumJsonLength,
         };
         if (mask is not null) options.Mask = mask;
@@ -94,7 +96,7 @@ static class RedactorFactory
         var text = new StringBuilder();
         text.Append(options.UseDefaultKeys).Append('|').Append(options.MaximumJsonLength).Append('|')
             .Append(options.DetectCardNumbers).Append(options.DetectJwts).Append(options.DetectBearerTokens).Append(options.DetectEmailAddresses)
-            .Append(options.DetectEmbeddedCredentials);
+            .Append(options.DetectEmbeddedCredentials).Append(options.DetectKnownTokenFormats);
         Append(text, "additional", options.AdditionalKeys);
         Append(text, "excluded", options.ExcludedKeys);
         Append(text, "patterns", options.ValuePatterns);

@@ -10,13 +10,15 @@ namespace Serilog.Extensions.Observability.Redaction.Detection;
 
 /// <summary>
 /// Finds secrets inside string values, whatever their key: card numbers (Luhn-checked), JWTs, bearer tokens,
-/// e-mail addresses, credentials written as <c>key=value</c> or in a URL's user info, and user patterns. Every expression has a match timeout and is built once per process (see <see cref="DetectorPatterns"/>); each detector first
+/// e-mail addresses, credentials written as <c>key=value</c> or in a URL's user info, secrets in a vendor's known format
+/// (<see cref="KnownTokenFormats"/>, read without a pattern), and user patterns. Every expression has a match timeout and is built once per process (see <see cref="DetectorPatterns"/>); each detector first
 /// runs a cheap check (a digit count, <c>eyJ</c>, <c>bearer</c>, <c>@</c>) so that ordinary strings cost a scan.
 /// </summary>
 sealed class ValueDetectors
 {
     readonly Masker _masker;
     readonly KeyMatcher? _credentialKeys;
+    readonly bool _knownTokenFormats;
     readonly Regex? _card;
     readonly Regex? _jwt;
     readonly Regex? _bearer;
@@ -30,6 +32,7 @@ sealed class ValueDetectors
     {
         _masker = masker;
         if (options.DetectEmbeddedCredentials) _credentialKeys = keys;
+        _knownTokenFormats = options.DetectKnownTokenFormats;
         var timeout = options.PatternMatchTimeout;
 
         // 13-19 digits, single spaces or dashes allowed between them, not glued to other digits. Digits of any script:
@@ -67,7 +70,7 @@ sealed class ValueDetectors
     /// <param name="patternsName">The name an invalid value pattern is reported under.</param>
     public static ValueDetectors? Create(Masker masker, KeyMatcher keys, RedactionOptions options, string patternsName) =>
         options.DetectCardNumbers || options.DetectJwts || options.DetectBearerTokens || options.DetectEmailAddresses
-        || options.DetectEmbeddedCredentials || options.ValuePatterns.Count > 0
+        || options.DetectEmbeddedCredentials || options.DetectKnownTokenFormats || options.ValuePatterns.Count > 0
             ? new ValueDetectors(masker, keys, options, patternsName)
             : null;
 
@@ -143,6 +146,8 @@ sealed class ValueDetectors
         var result = text;
         try
         {
+            // First: a private key's BEGIN line is what marks its body, and a "private_key=" pair would mask it alone.
+            if (_knownTokenFormats) result = KnownTokenFormats.Mask(result, _masker);
             if (_credentialKeys is not null)
             {
                 if (result.Contains('=')) result = MaskKeyValuesAndFormFields(result, _credentialKeys);

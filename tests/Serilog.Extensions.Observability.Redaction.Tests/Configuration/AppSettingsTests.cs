@@ -67,11 +67,16 @@ public class AppSettingsTests
     const string Jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlLXZhbHVl";
     const string JsonText = "{\"password\":\"json-secret-1\"}";
 
+    // The access key id AWS's documentation uses as its example.
+    const string AwsKeyId = "AKIAIOSFODNN7EXAMPLE";
+
     // Each documented "Redacted" argument the other tests leave out, set from JSON and seen in what reaches the sink:
     // the same value is written as it is without the argument.
     [TestCase("", Jwt, true)]
     [TestCase("\"detectJwts\": true", Jwt, false)]
     [TestCase("\"detectJwts\": true, \"patternMatchTimeout\": \"00:00:01\"", Jwt, false)]
+    [TestCase("", AwsKeyId, true)]
+    [TestCase("\"detectKnownTokenFormats\": true", AwsKeyId, false)]
     [TestCase("", "json-secret-1", false, JsonText)]
     [TestCase("\"maximumJsonLength\": 0", "json-secret-1", true, JsonText)]
     [TestCase("\"restrictedToMinimumLevel\": \"Warning\"", "below-the-sink-level", false)]
@@ -92,6 +97,29 @@ public class AppSettingsTests
 
         var text = string.Join("\n", sink.Events.Select(e => e.Properties["Note"].ToString()));
         Assert.That(text.Contains(value, StringComparison.Ordinal), Is.EqualTo(written), text);
+    }
+
+    [TestCase("Destructure")]
+    [TestCase("Enrich")]
+    [TestCase("WriteTo")]
+    public void DetectKnownTokenFormatsIsBoundInEverySection(string section)
+    {
+        var configure = section == "WriteTo" ? "\"configure\": [ { \"Name\": \"Sink\" } ], " : "";
+        var writeTo = section == "WriteTo" ? "" : ", \"WriteTo\": [ { \"Name\": \"Sink\" } ]";
+        var json = $$"""
+            { "Serilog": { "Using": [ "Serilog.Extensions.Observability.Redaction" ],
+              "{{section}}": [ { "Name": "{{(section == "WriteTo" ? "Redacted" : "WithRedaction")}}",
+                "Args": { {{configure}}"detectKnownTokenFormats": true } } ]{{writeTo}} } }
+            """;
+        var sink = new CollectingSink();
+        TestSinkExtensions.Current = sink;
+        var configuration = new ConfigurationBuilder().AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(json))).Build();
+        var options = new ConfigurationReaderOptions(typeof(RedactionLoggerConfigurationExtensions).Assembly, typeof(TestSinkExtensions).Assembly);
+        using (var logger = new LoggerConfiguration().ReadFrom.Configuration(configuration, options).CreateLogger())
+            logger.Information("Deploy {@Deploy}", new { Note = "key " + AwsKeyId + " used" });
+
+        var written = sink.SingleEvent.Properties["Deploy"].ToString();
+        Assert.That(written, Is.EqualTo("{ Note: \"key [REDACTED] used\" }"));
     }
 
     static Exception Unwrapped(Exception? ex)

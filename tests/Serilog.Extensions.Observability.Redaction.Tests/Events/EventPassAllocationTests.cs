@@ -147,6 +147,31 @@ public class EventPassAllocationTests
     }
 
     [Test]
+    public void TextThatOnlyLooksLikeAKnownTokenFormatIsReadWithoutAllocating()
+    {
+        // DetectKnownTokenFormats stops at every 'A', '_' and '-' and at every armor line. A text longer than the memo of
+        // clean texts keeps is read anew for every event, so near misses of every format must cost no allocation.
+        var text = "ASIA-PACIFIC orders via AKIA_LIKE_NAME and AKIAIOSFODNN7EXAMPLEX, AIzaShort, ghp_short gho_ ghu-x"
+                   + " github_pat_short xoxb-test xoxo-1 sk_live_short task_live_abcdefghijklmnopqrstuvwxyz pk_live_"
+                   + " 3f2a9c4e-1b7d-4e2a-9c3f-0a1b2c3d4e5f A_B-C __init__ --verbose"
+                   + " -----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2Fy\n-----END CERTIFICATE-----"
+                   + " -----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----";
+        Assert.That(text.Length, Is.GreaterThan(CleanTexts.MaximumLength));
+        var logEvent = TenPropertyEvent();
+        logEvent.AddOrUpdateProperty(new LogEventProperty("Line", new ScalarValue(text)));
+        var redactor = RedactorFactory.Create(new RedactionOptions { DetectKnownTokenFormats = true });
+        Assert.That(redactor.Detectors!.Redact(text), Is.Null);
+        var sink = new RedactingSink(new DelegatingSink(_ => { }), redactor);
+        var enricher = new RedactingEnricher(redactor);
+        ILogEventPropertyFactory factory = null!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(AllocatedBy(() => sink.Emit(logEvent), 1000), Is.EqualTo(0));
+            Assert.That(AllocatedBy(() => enricher.Enrich(logEvent, factory), 1000), Is.EqualTo(0));
+        });
+    }
+
+    [Test]
     public void ReadingAPageWithNothingToMaskAllocatesNothingWhicheverWayItIsWritten()
     {
         // DetectEmbeddedCredentials reads form fields in markup written with '<', with "\u003C" (a page in a JSON string)

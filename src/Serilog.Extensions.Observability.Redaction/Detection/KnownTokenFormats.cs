@@ -1,0 +1,213 @@
+using System.Buffers;
+using System.Text;
+using Serilog.Extensions.Observability.Redaction.Masking;
+
+namespace Serilog.Extensions.Observability.Redaction.Detection;
+
+/// <summary>
+/// Finds secrets that a vendor writes in a fixed, documented format: the body of a PEM private key block, AWS access
+/// key ids, GitHub, Slack, Stripe and Google API tokens. Read left to right without a pattern: the text is searched
+/// for the few characters every format holds at a fixed place (<see cref="Anchors"/>) and for an armor line, and each
+/// one found is checked by a bounded look around it, so ordinary text costs a vectorised scan and nothing is allocated
+/// unless a secret is masked. A token counts only whole and at a word's boundary: one glued to other letters, digits or
+/// <c>_</c>, or of another length than its format's, is some other word.
+/// </summary>
+static class KnownTokenFormats
+{
+    const string Armor = "-----";
+    const string Begin = "-----BEGIN ";
+    const string End = "-----END ";
+
+    /// <summary>RFC 7468's labels are short; a longer run of capitals is no armor line.</summary>
+    const int MaximumLabelLength = 64;
+
+    // 'A' starts AKIA, ASIA and AIza; '_' follows gh?, github, sk and rk; '-' follows xox?.
+    static readonly SearchValues<char> Anchors = SearchValues.Create("A_-");
+
+    /// <summary>The text with every secret in a known format masked; the same instance when there is none.</summary>
+    public static string Mask(string text, Masker masker)
+    {
+        var result = text.Contains(Begin, StringComparison.Ordinal) ? MaskPrivateKeys(text, masker) : text;
+        return MaskTokens(result, masker);
+    }
+
+    /// <summary>
+    /// Masks the body of every <c>-----BEGIN ... PRIVATE KEY-----</c> block (PKCS#1 and #8, SEC 1, OpenSSH, PGP's
+    /// <c>PRIVATE KEY BLOCK</c>), headers included, up to the next armor line (its <c>-----END ...-----</c>, or the
+    /// <c>-----BEGIN</c> of another block when its end was cut off) or the end of the text. The armor lines are kept:
+    /// they name what was there. Certificates, public keys and requests are kept whole.
+    /// </summary>
+    static string MaskPrivateKeys(string text, Masker masker)
+    {
+        StringBuilder? result = null;
+        var copied = 0;
+        var search = 0;
+        while (search < text.Length)
+        {
+            var begin = text.IndexOf(Begin, search, StringComparison.Ordinal);
+            if (begin < 0) break;
+            var labelStart = begin + Begin.Length;
+            search = labelStart;
+            var labelEnd = labelStart;
+            while (labelEnd < text.Length && labelEnd - labelStart <= MaximumLabelLength && (char.IsAsciiLetterUpper(text[labelEnd]) || char.IsAsciiDigit(text[labelEnd]) || text[labelEnd] == ' '))
+                labelEnd++;
+            if (!text.AsSpan(labelEnd).StartsWith(Armor, StringComparison.Ordinal)
+                || !text.AsSpan(labelStart, labelEnd - labelStart).Contains("PRIVATE KEY", StringComparison.Ordinal))
+                continue;
+
+            var bodyStart = SkipLineBreaks(text, labelEnd + Armor.Length);
+            var next = NextArmorLine(text, bodyStart);
+            var bodyEnd = SkipLineBreaksBack(text, bodyStart, next);
+            search = next;
+            if (bodyEnd == bodyStart) continue;
+
+            result ??= new StringBuilder(text.Length);
+            result.Append(text, copied, bodyStart - copied).Append(masker.MaskText(text.Substring(bodyStart, bodyEnd - bodyStart)));
+            copied = bodyEnd;
+        }
+
+        if (result is null) return text;
+        return result.Append(text, copied, text.Length - copied).ToString();
+    }
+
+    /// <summary>Where the next <c>-----END </c> or <c>-----BEGIN </c> starts, or the end of the text.</summary>
+    static int NextArmorLine(string text, int from)
+    {
+        var i = from;
+        while (i < text.Length)
+        {
+            var dashes = text.IndexOf(Armor, i, StringComparison.Ordinal);
+            if (dashes < 0) break;
+            var line = text.AsSpan(dashes);
+            if (line.StartsWith(End, StringComparison.Ordinal) || line.StartsWith(Begin, StringComparison.Ordinal)) return dashes;
+            i = dashes + 1;
+        }
+        return text.Length;
+    }
+
+    // White space and the escapes a block flattened into a JSON string has for its line breaks ("\n", "\r").
+    static int SkipLineBreaks(string text, int i)
+    {
+        while (i < text.Length)
+        {
+            if (char.IsWhiteSpace(text[i])) i++;
+            else if (text[i] == '\\' && i + 1 < text.Length && text[i + 1] is 'n' or 'r') i += 2;
+            else break;
+        }
+        return i;
+    }
+
+    static int SkipLineBreaksBack(string text, int start, int end)
+    {
+        while (end > start)
+        {
+            if (char.IsWhiteSpace(text[end - 1])) end--;
+            else if (end - start >= 2 && text[end - 2] == '\\' && text[end - 1] is 'n' or 'r') end -= 2;
+            else break;
+        }
+        return end;
+    }
+
+    static string MaskTokens(string text, Masker masker)
+    {
+        StringBuilder? result = null;
+        var copied = 0;
+        var i = 0;
+        while (i < text.Length)
+        {
+            var found = text.AsSpan(i).IndexOfAny(Anchors);
+            if (found < 0) break;
+            var anchor = i + found;
+            var (start, end) = TokenAt(text, anchor);
+            // A token starts at a boundary, so never inside the one masked before it.
+            if (end < 0 || start < copied)
+            {
+                i = anchor + 1;
+                continue;
+            }
+
+            result ??= new StringBuilder(text.Length);
+            result.Append(text, copied, start - copied).Append(masker.MaskText(text.Substring(start, end - start)));
+            copied = end;
+            i = end;
+        }
+
+        if (result is null) return text;
+        return result.Append(text, copied, text.Length - copied).ToString();
+    }
+
+    /// <summary>The longest token counted, prefix included (GitHub's are at most 255 characters): a longer run is none.</summary>
+    /// <remarks>It also bounds the look around each anchor: a Slack token's dashes are anchors inside its own run.</remarks>
+    const int MaximumTokenLength = 255;
+
+    /// <summary>The token that <paramref name="anchor"/> (one of <see cref="Anchors"/>) is part of, or (-1, -1).</summary>
+    static (int Start, int End) TokenAt(string text, int anchor)
+    {
+        switch (text[anchor])
+        {
+            case 'A':
+                if (!StartsToken(text, anchor)) return None;
+                // AWS access key ids: AKIA (long-term) or ASIA (temporary) and 16 capitals or digits.
+                if (HasAt(text, anchor, "AKIA") || HasAt(text, anchor, "ASIA")) return Token(text, anchor, 4, IsUpperOrDigit, 16, 16);
+                // Google API keys: AIza and 35 letters, digits, '_' or '-'.
+                if (HasAt(text, anchor, "AIza")) return Token(text, anchor, 4, IsGoogleKeyChar, 35, 35);
+                return None;
+
+            case '_':
+                // GitHub: ghp_ (personal), gho_ (OAuth), ghu_ (user-to-server), ghs_ (server-to-server), ghr_ (refresh)
+                // and 36 letters or digits; GitHub may lengthen them, so more count too.
+                if (anchor >= 3 && text[anchor - 3] == 'g' && text[anchor - 2] == 'h' && text[anchor - 1] is 'p' or 'o' or 'u' or 's' or 'r'
+                    && StartsToken(text, anchor - 3))
+                    return Token(text, anchor - 3, 4, char.IsAsciiLetterOrDigit, 36, MaximumTokenLength);
+                // GitHub fine-grained personal access tokens: github_pat_ and 82 letters, digits or '_'.
+                if (anchor >= 6 && HasAt(text, anchor - 6, "github_pat_") && StartsToken(text, anchor - 6))
+                    return Token(text, anchor - 6, 11, IsWordChar, 82, MaximumTokenLength);
+                // Stripe secret and restricted keys, live or test (not the publishable pk_): 24 letters or digits or more.
+                if (anchor >= 2 && text[anchor - 2] is 's' or 'r' && text[anchor - 1] == 'k' && StartsToken(text, anchor - 2)
+                    && (HasAt(text, anchor + 1, "live_") || HasAt(text, anchor + 1, "test_")))
+                    return Token(text, anchor - 2, 8, char.IsAsciiLetterOrDigit, 24, MaximumTokenLength);
+                return None;
+
+            default:
+                // Slack: xoxb- (bot), xoxp- (user), xoxa- (app), xoxr- (refresh), xoxs- (session), then digits, letters
+                // and dashes (xoxb-<team>-<bot>-<secret>); at least 10 of them, so that a word such as xoxb-test is kept.
+                if (anchor >= 4 && HasAt(text, anchor - 4, "xox") && text[anchor - 1] is 'b' or 'p' or 'a' or 'r' or 's'
+                    && StartsToken(text, anchor - 4))
+                    return Token(text, anchor - 4, 5, IsSlackTokenChar, 10, MaximumTokenLength);
+                return None;
+        }
+    }
+
+    static readonly (int Start, int End) None = (-1, -1);
+
+    /// <summary>
+    /// The token at <paramref name="start"/> whose <paramref name="prefix"/> characters are followed by between
+    /// <paramref name="least"/> and <paramref name="most"/> characters that <paramref name="allowed"/> (the whole token
+    /// at most <see cref="MaximumTokenLength"/>), and then no letter, digit or <c>_</c>; else <see cref="None"/>.
+    /// </summary>
+    static (int Start, int End) Token(string text, int start, int prefix, Func<char, bool> allowed, int least, int most)
+    {
+        most = Math.Min(most, MaximumTokenLength - prefix);
+        var runStart = start + prefix;
+        var end = runStart;
+        // One more than the most, to tell a token of the most characters from a longer run.
+        while (end < text.Length && end - runStart <= most && allowed(text[end])) end++;
+        var length = end - runStart;
+        return length >= least && length <= most && EndsToken(text, end) ? (start, end) : None;
+    }
+
+    static bool HasAt(string text, int index, string value) =>
+        index + value.Length <= text.Length && text.AsSpan(index, value.Length).SequenceEqual(value);
+
+    static bool IsWordChar(char c) => char.IsLetterOrDigit(c) || c == '_';
+
+    static bool StartsToken(string text, int start) => start == 0 || !IsWordChar(text[start - 1]);
+
+    static bool EndsToken(string text, int end) => end == text.Length || !IsWordChar(text[end]);
+
+    static bool IsUpperOrDigit(char c) => char.IsAsciiLetterUpper(c) || char.IsAsciiDigit(c);
+
+    static bool IsGoogleKeyChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '-';
+
+    static bool IsSlackTokenChar(char c) => char.IsAsciiLetterOrDigit(c) || c == '-';
+}
