@@ -30,8 +30,9 @@ public class MaskStyleTests
     [TestCaseSource(nameof(EveryRoute))]
     public void PartialMasksShortValuesCompletely(Route route)
     {
-        var text = Output.Render(Routes.Write(route, "Pin", "1234567", Pieces.All, o => o.MaskStyle = RedactionMaskStyle.Partial));
-        Assert.That(text, Does.Not.Contain("4567").And.Contain("[REDACTED]"));
+        // Letters for the part a partial mask would show: digits such as "4567" turn up in the event's timestamp.
+        var text = Output.Render(Routes.Write(route, "Pin", "123wxyz", Pieces.All, o => o.MaskStyle = RedactionMaskStyle.Partial));
+        Assert.That(text, Does.Not.Contain("wxyz").And.Contain("[REDACTED]"));
     }
 
     [TestCaseSource(nameof(EveryRoute))]
