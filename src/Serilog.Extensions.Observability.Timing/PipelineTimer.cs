@@ -25,7 +25,8 @@ namespace Serilog.Extensions.Observability.Timing;
 /// <see cref="PipelineTimingOptions.DisposeOutcome"/> (completed by default, the same rule as stages).
 /// Stages still open when the pipeline ends are ended as <see cref="TimingOutcome.Abandoned"/> first.</para>
 /// <para>Levels: stage completion at <see cref="PipelineTimingOptions.StageCompletionLevel"/> (Debug), summary at
-/// <see cref="PipelineTimingOptions.SummaryLevel"/> (Information); over its threshold or abandoned at Warning; failed at Error.</para>
+/// <see cref="PipelineTimingOptions.SummaryLevel"/> (Information); over its threshold or abandoned at Warning; failed at Error;
+/// but never below the configured level (a summary level of Error keeps a slow run at Error).</para>
 /// </remarks>
 public sealed class PipelineTimer : IDisposable
 {
@@ -268,7 +269,8 @@ public sealed class PipelineTimer : IDisposable
     /// <summary>Ends the pipeline as completed and writes its summary. Does nothing if it has already ended.</summary>
     public void Complete() => End(TimingOutcome.Completed, null);
 
-    /// <summary>Ends the pipeline as failed and writes its summary at Error with <paramref name="exception"/>. Does nothing if it has already ended.</summary>
+    /// <summary>Ends the pipeline as failed and writes its summary at Error (or <see cref="PipelineTimingOptions.SummaryLevel"/> if
+    /// that is higher) with <paramref name="exception"/>. Does nothing if it has already ended.</summary>
     /// <param name="exception">Why the pipeline failed.</param>
     /// <exception cref="ArgumentNullException"><paramref name="exception"/> is null.</exception>
     public void Fail(Exception exception)

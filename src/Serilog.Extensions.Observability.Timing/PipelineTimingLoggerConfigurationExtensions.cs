@@ -23,11 +23,14 @@ public static class PipelineTimingLoggerConfigurationExtensions
     /// </remarks>
     /// <param name="enrichmentConfiguration">Logger enrichment configuration.</param>
     /// <param name="stageThresholds">Stage name (full path, own name, or <c>"*"</c> for any) → duration above which the
-    /// stage's completion event is written at Warning. Each must be greater than zero. The default is none.</param>
+    /// stage's completion event is written at Warning (or <paramref name="stageCompletionLevel"/> if higher). Each must be
+    /// greater than zero. The default is none.</param>
     /// <param name="pipelineThresholds">Pipeline name (or <c>"*"</c>) → duration above which its summary event is written at
-    /// Warning. Each must be greater than zero. The default is none.</param>
-    /// <param name="stageCompletionLevel">Level of an ordinary stage completion event. The default is Debug.</param>
-    /// <param name="summaryLevel">Level of an ordinary pipeline summary event. The default is Information.</param>
+    /// Warning (or <paramref name="summaryLevel"/> if higher). Each must be greater than zero. The default is none.</param>
+    /// <param name="stageCompletionLevel">Level of an ordinary stage completion event, and the lowest of any: a slow or
+    /// abandoned stage is raised to Warning, a failed one to Error, never lowered. The default is Debug.</param>
+    /// <param name="summaryLevel">Level of an ordinary pipeline summary event, and the lowest of any: a slow or abandoned run
+    /// is raised to Warning, a failed one to Error, never lowered. The default is Information.</param>
     /// <param name="disposeOutcome">Outcome of a stage or pipeline disposed without Complete() or Fail():
     /// <see cref="TimingOutcome.Completed"/> (the default) or <see cref="TimingOutcome.Abandoned"/>.</param>
     /// <param name="recordExceptionMessageOnSpans">Whether a failed stage's or pipeline's span also carries the exception's

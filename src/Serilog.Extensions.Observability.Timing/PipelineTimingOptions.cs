@@ -27,7 +27,8 @@ public sealed class PipelineTimingOptions
     LogEventLevel _summaryLevel = LogEventLevel.Information;
 
     /// <summary>
-    /// Duration above which a stage's completion event is written at <see cref="LogEventLevel.Warning"/>.
+    /// Duration above which a stage's completion event is written at <see cref="LogEventLevel.Warning"/> (or at
+    /// <see cref="StageCompletionLevel"/> if that is higher).
     /// Keyed by the stage's full name (<c>ingest/parse</c>), then its own name (<c>parse</c>), then
     /// <see cref="AnyName"/>. Empty by default: no stage is slow. Names are case-sensitive. A dictionary that is set
     /// is copied, so later changes to it have no effect.
@@ -40,7 +41,8 @@ public sealed class PipelineTimingOptions
     }
 
     /// <summary>
-    /// Duration above which a pipeline's summary event is written at <see cref="LogEventLevel.Warning"/>,
+    /// Duration above which a pipeline's summary event is written at <see cref="LogEventLevel.Warning"/> (or at
+    /// <see cref="SummaryLevel"/> if that is higher),
     /// keyed by pipeline name, then <see cref="AnyName"/>. Empty by default. Names are case-sensitive. A dictionary
     /// that is set is copied, so later changes to it have no effect.
     /// </summary>
@@ -51,14 +53,22 @@ public sealed class PipelineTimingOptions
         set => _pipelineThresholds = OwnCopy(Guard.NotNull(value));
     }
 
-    /// <summary>Level of a stage completion event that is neither slow, abandoned nor failed. The default is <see cref="LogEventLevel.Debug"/>.</summary>
+    /// <summary>
+    /// Level of a stage completion event that is neither slow, abandoned nor failed, and the lowest level of any stage
+    /// completion event: a slow or abandoned stage is raised to Warning and a failed one to Error, never lowered to them.
+    /// The default is <see cref="LogEventLevel.Debug"/>.
+    /// </summary>
     public LogEventLevel StageCompletionLevel
     {
         get => _stageCompletionLevel;
         set => _stageCompletionLevel = DefinedLevel(value, nameof(value));
     }
 
-    /// <summary>Level of a pipeline summary event that is neither slow, abandoned nor failed. The default is <see cref="LogEventLevel.Information"/>.</summary>
+    /// <summary>
+    /// Level of a pipeline summary event that is neither slow, abandoned nor failed, and the lowest level of any summary
+    /// event: a slow or abandoned run is raised to Warning and a failed one to Error, never lowered to them. The default is
+    /// <see cref="LogEventLevel.Information"/>.
+    /// </summary>
     public LogEventLevel SummaryLevel
     {
         get => _summaryLevel;
@@ -68,7 +78,8 @@ public sealed class PipelineTimingOptions
     /// <summary>
     /// The outcome of a stage or pipeline disposed without <c>Complete()</c> or <c>Fail()</c>:
     /// <see cref="TimingOutcome.Completed"/> (the default, so a <c>using</c> block is enough) or
-    /// <see cref="TimingOutcome.Abandoned"/> (written at Warning, like SerilogTimings' <c>Operation.Begin</c>).
+    /// <see cref="TimingOutcome.Abandoned"/> (written at Warning or the configured level if higher, like SerilogTimings'
+    /// <c>Operation.Begin</c>).
     /// An exception passing through a <c>using</c> block cannot be seen: call <c>Fail(exception)</c> or use <c>StageAsync</c>.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is neither Completed nor Abandoned.</exception>

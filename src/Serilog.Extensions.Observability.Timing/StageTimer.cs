@@ -66,7 +66,9 @@ public sealed class StageTimer : IDisposable
     /// <summary>Ends the stage as completed. Does nothing if it has already ended.</summary>
     public void Complete() => End(TimingOutcome.Completed, null);
 
-    /// <summary>Ends the stage as failed; its completion event is written at Error with <paramref name="exception"/>. Does nothing if it has already ended.</summary>
+    /// <summary>Ends the stage as failed; its completion event is written at Error (or
+    /// <see cref="PipelineTimingOptions.StageCompletionLevel"/> if that is higher) with <paramref name="exception"/>. Does nothing
+    /// if it has already ended.</summary>
     /// <param name="exception">Why the stage failed.</param>
     /// <exception cref="ArgumentNullException"><paramref name="exception"/> is null.</exception>
     public void Fail(Exception exception)

@@ -577,6 +577,51 @@ public class PipelineTimerTests
     }
 
     [Test]
+    public void ASlowAbandonedOrFailedRunIsNeverWrittenBelowItsConfiguredLevel()
+    {
+        // Configured above Warning: a slow or abandoned run stays at the configured level, only raised, never lowered.
+        using var log = new TimedLog(o =>
+        {
+            o.StageCompletionLevel = LogEventLevel.Error;
+            o.SummaryLevel = LogEventLevel.Error;
+            o.StageThresholds["slow"] = TimeSpan.FromMilliseconds(10);
+            o.PipelineThresholds["*"] = TimeSpan.FromMilliseconds(10);
+        });
+        using (var pipeline = log.Begin("slow-run"))
+        {
+            using (pipeline.Stage("slow")) log.Advance(20);
+            pipeline.Stage("left-open");
+            pipeline.Complete();
+        }
+        using var abandoned = new TimedLog(o =>
+        {
+            o.SummaryLevel = LogEventLevel.Error;
+            o.DisposeOutcome = TimingOutcome.Abandoned;
+        });
+        using (abandoned.Begin("abandoned-run")) abandoned.Advance(1);
+
+        Assert.That(log.StageEvent("slow").Level, Is.EqualTo(LogEventLevel.Error));
+        Assert.That(log.StageEvent("left-open").Level, Is.EqualTo(LogEventLevel.Error));
+        Assert.That(log.Events.Single(e => e.Properties.ContainsKey("Stages") && Equals(e.Scalar("Pipeline"), "slow-run")).Level,
+            Is.EqualTo(LogEventLevel.Error));
+        Assert.That((abandoned.Summary.Scalar("Outcome"), abandoned.Summary.Level), Is.EqualTo(("abandoned", LogEventLevel.Error)));
+
+        // Configured at Fatal, a failure is written at Fatal too.
+        using var fatal = new TimedLog(o =>
+        {
+            o.StageCompletionLevel = LogEventLevel.Fatal;
+            o.SummaryLevel = LogEventLevel.Fatal;
+        });
+        using (var pipeline = fatal.Begin())
+        {
+            pipeline.Stage("stt").Fail(new InvalidOperationException("no audio"));
+            pipeline.Fail(new InvalidOperationException("no audio"));
+        }
+        Assert.That(fatal.StageEvent("stt").Level, Is.EqualTo(LogEventLevel.Fatal));
+        Assert.That(fatal.Summary.Level, Is.EqualTo(LogEventLevel.Fatal));
+    }
+
+    [Test]
     public void EventsBelowTheLoggersLevelAreNotWrittenButDurationsAreStillKept()
     {
         using var log = new TimedLog(minimumLevel: LogEventLevel.Information);

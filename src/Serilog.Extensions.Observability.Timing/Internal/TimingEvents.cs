@@ -45,14 +45,21 @@ static class TimingEvents
         _ => s_completed,
     };
 
-    /// <summary>Failure is an error; abandoned or over the threshold a warning; otherwise the configured level.</summary>
-    public static LogEventLevel Level(TimingOutcome outcome, TimeSpan elapsed, TimeSpan? threshold, LogEventLevel normal) => outcome switch
+    /// <summary>
+    /// The configured level, raised to Error for a failure and to Warning for an abandoned or slow run; never lowered, so
+    /// a level configured above Warning (summaries at Error) keeps a slow run there.
+    /// </summary>
+    public static LogEventLevel Level(TimingOutcome outcome, TimeSpan elapsed, TimeSpan? threshold, LogEventLevel configured)
     {
-        TimingOutcome.Failed => LogEventLevel.Error,
-        TimingOutcome.Abandoned => LogEventLevel.Warning,
-        _ when threshold is { } limit && elapsed > limit => LogEventLevel.Warning,
-        _ => normal,
-    };
+        var escalated = outcome switch
+        {
+            TimingOutcome.Failed => LogEventLevel.Error,
+            TimingOutcome.Abandoned => LogEventLevel.Warning,
+            _ when threshold is { } limit && elapsed > limit => LogEventLevel.Warning,
+            _ => configured,
+        };
+        return escalated > configured ? escalated : configured;
+    }
 
     public static void WriteStage(ILogger logger, LogEventLevel level, DateTimeOffset timestamp, PipelineTimer pipeline,
         LogEventProperty stage, TimeSpan elapsed, TimingOutcome outcome, Exception? exception, Activity? activity)
