@@ -91,8 +91,10 @@ public sealed class PipelineTimer : IDisposable
             if (replaces) Activity.Current = _previousActivity;
             _activity = TimingDiagnostics.StartActivity(name, parent: null, [new("pipeline", name)], ClockReads.UtcNow(TimeProvider));
         }
-        // The span id joins the pipeline's logs to its trace; without a span a random id of the same shape.
-        Id = (_activity?.SpanId ?? ActivitySpanId.CreateRandom()).ToHexString();
+        // The span id joins the pipeline's logs to its trace; without a span a random id of the same shape. A hierarchical
+        // span (under a hierarchical parent, or with Activity.DefaultIdFormat forced to it) has no span id: all zeros, the
+        // same for every pipeline, so it gets a random one too.
+        Id = (_activity is { IdFormat: ActivityIdFormat.W3C } ? _activity.SpanId : ActivitySpanId.CreateRandom()).ToHexString();
         // The id exists only once the span does, after the sampler decided. A span sampled out to propagation only
         // is never recorded: it gets no more tags.
         if (_activity is { IsAllDataRequested: true })
@@ -128,7 +130,8 @@ public sealed class PipelineTimer : IDisposable
     /// <summary>The pipeline's name.</summary>
     public string Name { get; }
 
-    /// <summary>A unique id for this run (16 hex digits): the pipeline span's id when a tracer listens, else random.</summary>
+    /// <summary>A unique id for this run (16 hex digits): the pipeline span's id when a tracer listens and the span has a W3C
+    /// id, else random (no span, or a hierarchical one, which has no span id).</summary>
     public string Id { get; }
 
     /// <summary>Time since <see cref="Begin"/>; fixed once the pipeline has ended.</summary>

@@ -735,6 +735,75 @@ public class TimingDiagnosticsTests
     }
 
     [Test]
+    public void UnderAHierarchicalSpanEachPipelineGetsADistinctIdThatIsNotZero()
+    {
+        // A hierarchical span ("|root.1.") has no span id (all zeros): its pipelines' spans, hierarchical too, neither.
+        var stopped = new List<Activity>();
+        using var log = new TimedLog();
+        using var listener = ListenToActivities(stopped);
+        // The OpenTelemetry SDK, once loaded (OpenTelemetryExportTests), forces W3C ids on every span.
+        var force = Activity.ForceDefaultIdFormat;
+        IReadOnlyList<string> ids;
+        try
+        {
+            Activity.ForceDefaultIdFormat = false;
+            using var request = new Activity("request").SetIdFormat(ActivityIdFormat.Hierarchical).Start();
+            ids = BeginAndCompletePipelines(log, 3);
+        }
+        finally
+        {
+            Activity.ForceDefaultIdFormat = force;
+        }
+
+        Assert.That(stopped.Select(s => s.IdFormat), Is.All.EqualTo(ActivityIdFormat.Hierarchical), "the pipelines' spans are hierarchical");
+        AssertDistinctRandomIds(ids, log, stopped);
+    }
+
+    [Test]
+    public void WithHierarchicalIdsForcedAsTheDefaultEachPipelineGetsADistinctIdThatIsNotZero()
+    {
+        var stopped = new List<Activity>();
+        using var log = new TimedLog();
+        using var listener = ListenToActivities(stopped);
+        var (format, force) = (Activity.DefaultIdFormat, Activity.ForceDefaultIdFormat);
+        IReadOnlyList<string> ids;
+        try
+        {
+            Activity.DefaultIdFormat = ActivityIdFormat.Hierarchical;
+            Activity.ForceDefaultIdFormat = true;
+            ids = BeginAndCompletePipelines(log, 3);
+        }
+        finally
+        {
+            (Activity.DefaultIdFormat, Activity.ForceDefaultIdFormat) = (format, force);
+        }
+
+        Assert.That(stopped.Select(s => s.IdFormat), Is.All.EqualTo(ActivityIdFormat.Hierarchical), "the pipelines' spans are hierarchical");
+        AssertDistinctRandomIds(ids, log, stopped);
+    }
+
+    static IReadOnlyList<string> BeginAndCompletePipelines(TimedLog log, int count)
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < count; i++)
+        {
+            using var pipeline = log.Begin("hierarchical");
+            ids.Add(pipeline.Id);
+        }
+        return ids;
+    }
+
+    static void AssertDistinctRandomIds(IReadOnlyList<string> ids, TimedLog log, List<Activity> stopped)
+    {
+        Assert.That(ids, Is.Unique);
+        Assert.That(ids, Has.None.EqualTo("0000000000000000"));
+        Assert.That(ids, Has.All.Match("^[0-9a-f]{16}$"), "the shape of a span id");
+        var summaries = log.Events.Where(e => e.Properties.ContainsKey("Stages")).Select(e => e.Scalar("PipelineId"));
+        Assert.That(summaries, Is.EqualTo(ids));
+        Assert.That(stopped.Select(s => s.GetTagItem("pipeline.id")), Is.EqualTo(ids), "the span carries the id its events have");
+    }
+
+    [Test]
     public async Task AStageBegunInAnotherFlowIsStillAChildOfItsPipelineSpan()
     {
         var stopped = new List<Activity>();
