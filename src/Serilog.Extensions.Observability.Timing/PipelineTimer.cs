@@ -88,8 +88,12 @@ public sealed class PipelineTimer : IDisposable
             // Past TimingAmbient.MaxDepth this pipeline takes the innermost frame's place, and its span nests where it does; a
             // span stopped in another flow (still current here) is not its parent.
             _previousActivity = TimingAmbient.SpanParentOfReplacement(Activity.Current, out var replaces);
+            // Activity.Current cannot be set to a stopped span (the application's: a request's that ended, current in work
+            // handed on from it), so the parent is also given: else the span would start under the stopped span still
+            // current, the previous pipeline's, and a loop's pipelines would chain, each the child of the one before.
             if (replaces) Activity.Current = _previousActivity;
-            _activity = TimingDiagnostics.StartActivity(name, parent: null, [new("pipeline", name)], ClockReads.UtcNow(TimeProvider));
+            _activity = TimingDiagnostics.StartActivity(name, parent: replaces ? _previousActivity : null, [new("pipeline", name)],
+                ClockReads.UtcNow(TimeProvider));
         }
         // The span id joins the pipeline's logs to its trace; without a span a random id of the same shape. A hierarchical
         // span (under a hierarchical parent, or with Activity.DefaultIdFormat forced to it) has no span id: all zeros, the

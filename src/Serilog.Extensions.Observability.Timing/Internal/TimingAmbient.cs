@@ -133,9 +133,24 @@ static class TimingAmbient
         while (parent is { IsStopped: true } && ReferenceEquals(parent.Source, TimingDiagnostics.Source))
         {
             replaces = true;
-            parent = parent.Parent;
+            parent = ParentOf(parent);
         }
         return parent;
+    }
+
+    /// <summary>
+    /// The span <paramref name="span"/> (one of this package's) started under. One started under a stopped span of the
+    /// application's that could not be made current has no <see cref="Activity.Parent"/> (its parent was given as a
+    /// context): the timer that started it, still in this flow's frames, knows what it started under.
+    /// </summary>
+    static Activity? ParentOf(Activity span)
+    {
+        if (span.Parent is { } parent) return parent;
+        for (var frame = s_current.Value; frame is not null; frame = OuterOf(frame))
+        {
+            if (ReferenceEquals(SpanOf(frame), span)) return SpanBefore(frame);
+        }
+        return null;
     }
 
     static Activity? SpanOf(object frame) => frame is StageTimer stage ? stage.Activity : ((PipelineTimer)frame).Activity;

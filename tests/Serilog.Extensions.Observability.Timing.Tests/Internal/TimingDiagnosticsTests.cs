@@ -1096,6 +1096,51 @@ public class TimingDiagnosticsTests
         Assert.That(stopped[0].ParentSpanId, Is.EqualTo(request.SpanId), "the request's span is its parent");
     }
 
+    [Test]
+    public void PipelinesBegunOneAfterAnotherUnderAStoppedRequestSpanAreEachItsChild(
+        [Values] bool endedInAnotherFlow, [Values] bool withStage)
+    {
+        // A loop in work handed on from a request whose span has stopped (still current here) begins a pipeline per
+        // message: each pipeline's span is the request's child, never the previous pipeline's.
+        var stopped = new List<Activity>();
+        using var listener = ListenToActivities(stopped);
+        using var log = new TimedLog(minimumLevel: LogEventLevel.Fatal);
+        Activity? request = null;
+        Activity? currentAfter = null;
+
+        Flow.Isolated(() =>
+        {
+            request = new Activity("request").SetIdFormat(ActivityIdFormat.W3C).Start();
+            Flow.Isolated(() => request.Stop());
+            for (var i = 0; i < 3; i++)
+            {
+                var pipeline = log.Begin("message");
+                var stage = withStage ? pipeline.Stage("handle") : null;
+                if (endedInAnotherFlow)
+                {
+                    Flow.Isolated(() =>
+                    {
+                        stage?.Complete();
+                        pipeline.Complete();
+                    });
+                }
+                else
+                {
+                    stage?.Dispose();
+                    pipeline.Dispose();
+                }
+            }
+            currentAfter = Activity.Current;
+        });
+
+        var pipelines = stopped.Where(s => s.OperationName == "message").ToArray();
+        Assert.That(pipelines, Has.Length.EqualTo(3));
+        Assert.That(pipelines.Select(p => p.ParentSpanId), Is.All.EqualTo(request!.SpanId), "each one's parent is the request");
+        Assert.That(pipelines.Select(p => p.TraceId), Is.All.EqualTo(request.TraceId));
+        if (!endedInAnotherFlow)
+            Assert.That(currentAfter, Is.SameAs(request), "the loop's flow has the request's span current again");
+    }
+
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     static WeakReference[] BeginPipelinesAndEndThemInAnotherFlow(TimedLog log, int count)
     {
