@@ -120,16 +120,29 @@ static class TimingDiagnostics
     }
 
     /// <param name="name">The span's name.</param>
-    /// <param name="parent">The parent span; <see langword="null"/> for <see cref="Activity.Current"/>.</param>
+    /// <param name="parent">The parent span; <see langword="null"/> for <see cref="Activity.Current"/>. One that is not current
+    /// (after a stopped span of this package's current here was replaced, see below) is given to the new span as its
+    /// parent's context: the new span then has no <see cref="Activity.Parent"/>.</param>
     /// <param name="tags">Tags given at creation, so a sampler (<c>ActivityCreationOptions.Tags</c>) decides with them.</param>
     /// <param name="startTime">Now on the pipeline's clock; <see cref="EndActivity"/> ends the span on it too.</param>
     public static Activity? StartActivity(string name, Activity? parent, KeyValuePair<string, object?>[] tags, DateTimeOffset startTime)
     {
         var previous = Activity.Current;
+        // Activity.Start() keeps the span current when it starts for the life of the new span (to make it current again
+        // when that stops). A span of this package's that stopped in another flow and is still current here must not be
+        // kept so: a loop that begins a pipeline or stage per message and has each ended elsewhere would chain them, each
+        // span keeping every earlier one alive. The parent is made current instead, or none where it has stopped too
+        // (an application's span, such as an ended request's, cannot be made current again).
+        if (previous is { IsStopped: true } && ReferenceEquals(previous.Source, Source))
+        {
+            Activity.Current = parent is { IsStopped: false } ? parent : null;
+            previous = Activity.Current;
+        }
         try
         {
             // A stage begun in another flow than its parent still becomes the parent's child. A default context
-            // makes Activity.Current the parent, as StartActivity without one does.
+            // makes Activity.Current the parent, as StartActivity without one does. So does a hierarchical parent's, which
+            // is all zeros; giving its id instead would make no span for a listener without SampleUsingParentId.
             var parentContext = parent is not null && !ReferenceEquals(previous, parent) ? parent.Context : default;
             return Source?.StartActivity(name, ActivityKind.Internal, parentContext, tags, startTime: startTime);
         }

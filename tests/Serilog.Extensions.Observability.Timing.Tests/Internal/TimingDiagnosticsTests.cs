@@ -1141,6 +1141,118 @@ public class TimingDiagnosticsTests
             Assert.That(currentAfter, Is.SameAs(request), "the loop's flow has the request's span current again");
     }
 
+    [Test]
+    public void SpansOfStagesBegunInALoopAndEndedByAConsumerAreCollectable()
+    {
+        // One long-lived pipeline whose loop begins a stage per message and hands it to a consumer to end: each stage's
+        // span, stopped there, is still current in the loop's flow when the next one starts.
+        const int count = 2000;
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(listener);
+        using var log = new TimedLog(minimumLevel: LogEventLevel.Fatal);
+        var alive = 0;
+        var parents = new HashSet<ActivitySpanId>();
+
+        Flow.Isolated(() =>
+        {
+            using var pipeline = log.Begin("stream");
+            var spans = BeginStagesAndEndThemInAnotherFlow(pipeline, count, parents);
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            alive = spans.Count(s => s.IsAlive);
+        });
+
+        Assert.That(alive, Is.LessThanOrEqualTo(4), $"{alive} of {count} spans are still alive");
+        Assert.That(parents, Has.Count.EqualTo(1), "every stage's span is the pipeline's child");
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static WeakReference[] BeginStagesAndEndThemInAnotherFlow(PipelineTimer pipeline, int count, HashSet<ActivitySpanId> parents)
+    {
+        var spans = new WeakReference[count];
+        for (var i = 0; i < count; i++)
+        {
+            var stage = pipeline.Stage("message");
+            spans[i] = new WeakReference(stage.Activity);
+            parents.Add(stage.Activity!.ParentSpanId);
+            Flow.Isolated(() => stage.Complete());
+        }
+        return spans;
+    }
+
+    public enum RequestSpan { None, Running, Stopped }
+
+    [Test]
+    public void SpansOfPipelinesAndStagesEndedByAConsumerAreCollectable(
+        [Values] RequestSpan request, [Values] bool endedInAnotherFlow, [Values] bool withStage)
+    {
+        // A loop that begins a pipeline (and a stage) per message, with a tracer sampling every span. Nothing of this
+        // package may keep an ended run's spans alive: not the spans current in the loop's flow, not the Parent link of
+        // the next span, not a static.
+        const int count = 2000;
+        var stoppedCount = 0;
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = _ => Interlocked.Increment(ref stoppedCount),
+        };
+        ActivitySource.AddActivityListener(listener);
+        using var log = new TimedLog(minimumLevel: LogEventLevel.Fatal);
+        var alive = 0;
+        var total = 0;
+
+        Flow.Isolated(() =>
+        {
+            var span = request == RequestSpan.None ? null : new Activity("request").Start();
+            if (request == RequestSpan.Stopped) Flow.Isolated(() => span!.Stop());
+            var spans = BeginRunsAndEndThem(log, count, endedInAnotherFlow, withStage);
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            alive = spans.Count(s => s.IsAlive);
+            total = spans.Length;
+            GC.KeepAlive(span);
+        });
+
+        Assert.That(stoppedCount, Is.EqualTo(total), "every span was sampled and stopped");
+        // The last run's spans may still be current in the loop's flow (an end in another flow cannot reach it), and the
+        // JIT may keep a few more on the stack.
+        Assert.That(alive, Is.LessThanOrEqualTo(4), $"{alive} of {total} spans are still alive");
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static WeakReference[] BeginRunsAndEndThem(TimedLog log, int count, bool endedInAnotherFlow, bool withStage)
+    {
+        var spans = new List<WeakReference>(2 * count);
+        for (var i = 0; i < count; i++)
+        {
+            var pipeline = log.Begin("message");
+            spans.Add(new WeakReference(pipeline.Activity));
+            var stage = withStage ? pipeline.Stage("handle") : null;
+            if (stage is not null) spans.Add(new WeakReference(stage.Activity));
+            if (endedInAnotherFlow)
+            {
+                Flow.Isolated(() =>
+                {
+                    stage?.Complete();
+                    pipeline.Complete();
+                });
+            }
+            else
+            {
+                stage?.Dispose();
+                pipeline.Dispose();
+            }
+        }
+        return spans.ToArray();
+    }
+
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     static WeakReference[] BeginPipelinesAndEndThemInAnotherFlow(TimedLog log, int count)
     {
