@@ -120,15 +120,23 @@ public sealed class PipelineTimer : IDisposable
     /// Keep names short and low-cardinality (no ids): past 100 distinct names, or past 256 characters, the metric tag records <c>other</c>.</param>
     /// <param name="logger">Where the stage and summary events go. The default is <see cref="Log.Logger"/> as it is now.</param>
     /// <param name="options">Levels, thresholds and clock. The default is the options registered by the last
-    /// <c>Enrich.WithPipelineTiming(...)</c> configuration (code or appsettings), else <see cref="PipelineTimingOptions"/>'s defaults.</param>
+    /// <c>Enrich.WithPipelineTiming(...)</c> configuration (code or appsettings), else <see cref="PipelineTimingOptions"/>'s defaults.
+    /// Copied here: later changes to the instance apply to pipelines begun after them, never to this one (the clock itself
+    /// is shared).</param>
     /// <returns>The running pipeline; dispose it (or call <see cref="Complete"/> / <see cref="Fail"/>) to write its summary.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
-    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or white space.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or white space, or a threshold of
+    /// <paramref name="options"/> has a blank name.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A threshold of <paramref name="options"/> is zero or negative.</exception>
     public static PipelineTimer Begin(string name, ILogger? logger = null, PipelineTimingOptions? options = null)
     {
         Guard.NotNullOrWhiteSpace(name);
-        options?.Validate();
-        return new PipelineTimer(name, logger ?? Log.Logger, options ?? PipelineTimingDefaults.Current);
+        // A snapshot, validated as it is: the caller's instance may change while the pipeline runs (a shared options
+        // object, reconfigured), and a pipeline must end by the rules it began with. The registered defaults are a copy
+        // that no caller holds.
+        var snapshot = options?.Copy();
+        snapshot?.Validate();
+        return new PipelineTimer(name, logger ?? Log.Logger, snapshot ?? PipelineTimingDefaults.Current);
     }
 
     /// <summary>The pipeline's name.</summary>

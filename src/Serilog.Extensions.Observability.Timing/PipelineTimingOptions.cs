@@ -10,7 +10,8 @@ namespace Serilog.Extensions.Observability.Timing;
 /// </summary>
 /// <remarks>
 /// <c>Enrich.WithPipelineTiming(options)</c> registers a copy: later changes to the instance do not reach the defaults.
-/// An instance passed to <c>PipelineTimer.Begin</c> is read while that pipeline runs, so change it only before use.
+/// <c>PipelineTimer.Begin</c> copies the instance passed to it too: a later change applies to the pipelines begun after
+/// it, never to one already running.
 /// The type binds with <c>IConfiguration.Bind(options)</c>: the threshold dictionaries are keyed by name
 /// with <c>TimeSpan</c> values such as <c>"00:00:02.5"</c>.
 /// </remarks>
@@ -148,8 +149,9 @@ public sealed class PipelineTimingOptions
     }
 
     /// <summary>
-    /// A copy whose threshold dictionaries are its own (the time provider is shared): what a configuration registers, so
-    /// that a later change to the caller's instance, unvalidated and possibly made while pipelines read it, never applies.
+    /// A copy whose threshold dictionaries are its own (the time provider is shared): what a configuration registers and
+    /// what a pipeline begun with options runs by, so that a later change to the caller's instance, unvalidated and
+    /// possibly made while pipelines read it, never applies.
     /// </summary>
     internal PipelineTimingOptions Copy()
     {

@@ -817,6 +817,33 @@ public class PipelineTimerDefaultLoggerTests
     }
 
     [Test]
+    public void OptionsChangedAfterBeginDoNotReachTheRunningPipeline()
+    {
+        using var log = new TimedLog(o => o.StageThresholds["llm"] = TimeSpan.FromSeconds(1));
+        var pipeline = log.Begin();
+
+        // Unvalidated (a negative threshold makes every stage slow), and made while the pipeline runs.
+        log.Options.StageThresholds["llm"] = TimeSpan.FromSeconds(-1);
+        log.Options.PipelineThresholds["*"] = TimeSpan.FromSeconds(-1);
+        log.Options.StageCompletionLevel = LogEventLevel.Information;
+        log.Options.SummaryLevel = LogEventLevel.Error;
+        log.Options.DisposeOutcome = TimingOutcome.Abandoned;
+        log.Options.TimeProvider = new FakeTimeProvider();
+        using (pipeline.Stage("llm")) log.Advance(10);
+        pipeline.Dispose();
+
+        Assert.That((log.StageEvent("llm").Level, log.StageEvent("llm").Scalar("Outcome"), log.StageEvent("llm").Scalar("ElapsedMs")),
+            Is.EqualTo((LogEventLevel.Debug, "completed", 10.0)));
+        Assert.That((log.Summary.Level, log.Summary.Scalar("Outcome")), Is.EqualTo((LogEventLevel.Information, "completed")));
+
+        // A pipeline begun after a (valid) change takes it.
+        log.Options.StageThresholds.Clear();
+        log.Options.PipelineThresholds.Clear();
+        using (log.Begin("after")) { }
+        Assert.That(log.Events.Last().Level, Is.EqualTo(LogEventLevel.Error));
+    }
+
+    [Test]
     public void ANestedPipelinesSummaryCarriesNoElapsedTimeOfTheOuterOne()
     {
         using var log = new TimedLog();
