@@ -9,7 +9,8 @@ public static class ObservabilityLoggerConfigurationExtensions
     /// <summary>
     /// Adds, with no arguments: <c>FromLogContext</c>, <c>WithCorrelation</c>, <c>WithSpan</c>, <c>WithUser</c>,
     /// <c>WithThreadId</c>, <c>WithPipelineTiming</c>, <c>Destructure.WithRedaction</c> with the Redaction package's
-    /// default rules plus <c>DetectEmbeddedCredentials</c> and <c>DetectJwts</c> (see <see cref="ObservabilityOptions.Redaction"/>),
+    /// default rules plus <c>DetectEmbeddedCredentials</c>, <c>DetectJwts</c> and <c>DetectKnownTokenFormats</c> (see
+    /// <see cref="ObservabilityOptions.Redaction"/>),
     /// <c>Enrich.WithRedaction</c> after those enrichers, and a console sink (text showing level, correlation id and
     /// message; CLEF in a container) inside <c>WriteTo.Redacted</c>, so whatever an enricher added is masked before
     /// it is written. <paramref name="configure"/> names the service, turns enrichers off, adjusts redaction, picks

@@ -134,9 +134,11 @@ public sealed class ObservabilityOptions
     /// <summary>
     /// Adjusts the redaction rules used by the destructuring policy, the event pass and the sink wrapper.
     /// Redaction itself is always on. Several calls apply in order, to the Redaction package's defaults plus
-    /// <see cref="RedactionOptions.DetectEmbeddedCredentials"/> (a password in a connection string or URL logged as text)
-    /// and <see cref="RedactionOptions.DetectJwts"/> (a JSON Web Token in any text), which
-    /// <c>r =&gt; r.DetectEmbeddedCredentials = false</c> and <c>r =&gt; r.DetectJwts = false</c> turn off.
+    /// <see cref="RedactionOptions.DetectEmbeddedCredentials"/> (a password in a connection string or URL logged as text),
+    /// <see cref="RedactionOptions.DetectJwts"/> (a JSON Web Token in any text) and
+    /// <see cref="RedactionOptions.DetectKnownTokenFormats"/> (a PEM private key, or an AWS, GitHub, Slack, Stripe or
+    /// Google token in any text), which <c>r =&gt; r.DetectEmbeddedCredentials = false</c>, <c>r =&gt; r.DetectJwts = false</c>
+    /// and <c>r =&gt; r.DetectKnownTokenFormats = false</c> turn off.
     /// </summary>
     /// <param name="configure">Changes the rules: keys to add or exclude, the mask, detectors.</param>
     /// <returns>The same options.</returns>
@@ -264,9 +266,11 @@ public sealed class ObservabilityOptions
     {
         // Connection strings and URLs with a password in them are the secrets most often logged as plain text, and a
         // token is written whole into authentication failures (Microsoft.IdentityModel with its PII switches on). Bearer
-        // tokens are left to the user: that detector also takes "bearer" in prose for a scheme.
+        // tokens are left to the user: that detector also takes "bearer" in prose for a scheme. Cloud and source-host
+        // tokens and private keys have shapes of their own, which ordinary text does not take.
         options.DetectEmbeddedCredentials = true;
         options.DetectJwts = true;
+        options.DetectKnownTokenFormats = true;
         foreach (var action in _redaction) action(options);
     }
 }

@@ -251,6 +251,32 @@ public class ObservabilityLoggerConfigurationExtensionsTests
     }
 
     [Test]
+    public void KnownTokenFormatsInTextAreMaskedByDefaultAndTheDetectorCanBeTurnedOff()
+    {
+        // A cloud key pasted into an error message, or a private key dumped with a failed configuration, is as much a
+        // secret as a password. Assembled at run time, so that secret scanners do not flag the repository.
+        var awsKeyId = "AKIA" + "IOSFODNN7EXAMPLE";
+        var githubToken = "ghp" + "_" + new string('a', 18) + new string('7', 18);
+        var pemBody = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7";
+        var pem = "-----BEGIN " + "PRIVATE KEY-----\n" + pemBody + "\n-----END " + "PRIVATE KEY-----";
+        string Logged(Action<ObservabilityOptions> configure)
+        {
+            var sink = new CollectingSink();
+            using (var logger = new LoggerConfiguration().WithObservability(o => configure(o.WriteTo(w => w.Sink(sink)))).CreateLogger())
+                logger.Warning(new InvalidOperationException("could not load the signing key " + pem),
+                    "Deploy with " + awsKeyId + " failed for {Repo}: {Detail}", "web", "token " + githubToken + " was refused");
+            return Render(sink.Events.Single());
+        }
+
+        var text = Logged(o => o.Console(ObservabilityConsoleFormat.None));
+        Assert.That(text, Does.Not.Contain(awsKeyId).And.Not.Contain(githubToken).And.Not.Contain(pemBody));
+        Assert.That(text, Does.Contain("Deploy with [REDACTED] failed").And.Contain("token [REDACTED] was refused").And.Contain("web"));
+
+        var off = Logged(o => o.Console(ObservabilityConsoleFormat.None).Redaction(r => r.DetectKnownTokenFormats = false));
+        Assert.That(off, Does.Contain(awsKeyId).And.Contain(githubToken).And.Contain(pemBody));
+    }
+
+    [Test]
     public void ASinkAddedThroughTheOptionsGetsTheTemplateTextAndTheExceptionMaskedWhereOneBesideThemDoesNot()
     {
         var inside = new CollectingSink();
