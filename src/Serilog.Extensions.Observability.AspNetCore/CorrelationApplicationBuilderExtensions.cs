@@ -18,7 +18,8 @@ public static class CorrelationApplicationBuilderExtensions
     /// request, opens a <c>UserContext</c> read from <c>HttpContext.User</c>, and echoes the id on the response.
     /// Place it first, before <c>UseSerilogRequestLogging()</c>, so every event of the request carries the id.
     /// Options start from <see cref="IOptions{CorrelationOptions}"/> when registered (<c>AddObservability()</c> binds the
-    /// <c>"Serilog:Correlation"</c> section), then <paramref name="configure"/> runs.
+    /// <c>"Serilog:Correlation"</c> section), then <paramref name="configure"/> runs; the default
+    /// <see cref="CorrelationOptions.Logger"/> is taken after it.
     /// </summary>
     /// <remarks>
     /// The id is on every response, errors included; an exception that escapes before the response has started is
@@ -47,9 +48,11 @@ public static class CorrelationApplicationBuilderExtensions
         // The registered options (AddObservability() binds "Serilog:Correlation" there), each call with a copy of its
         // own: a second call (a pipeline branch) must not change the settings of the first, which its middleware reads.
         var options = app.ApplicationServices.GetService<IOptions<CorrelationOptions>>()?.Value.Copy() ?? new CorrelationOptions();
-        // The host's own logger, not Log.Logger: with several hosts in the process, Log.Logger is the last one's.
-        options.Logger ??= ObservabilityHostApplicationBuilderExtensions.HostLogger(app.ApplicationServices);
         configure?.Invoke(options);
+        // The host's own logger, not Log.Logger: with several hosts in the process, Log.Logger is the last one's. Filled in
+        // after the callback, as UseSerilogRequestLogging() does: the callback sees Logger null unless the registered
+        // options set one, so that code choosing a logger only when none was given (`o.Logger ??= ...`) chooses it.
+        options.Logger ??= ObservabilityHostApplicationBuilderExtensions.HostLogger(app.ApplicationServices);
 
         if (!CorrelationHeader.IsValidName(options.HeaderName))
             throw new ArgumentException($"{nameof(CorrelationOptions.HeaderName)} must be {CorrelationHeader.NameRule}", nameof(configure));

@@ -65,7 +65,10 @@ public sealed class CorrelationOptions
     /// The logger that reports rejected correlation headers (their length, never their value).
     /// The default is the logger <c>builder.AddObservability()</c> created for this host (even when another host in
     /// the process has replaced <see cref="Log.Logger"/> since), else the static <see cref="Log"/> class. Set in code
-    /// only: the <c>"Serilog:Correlation"</c> section cannot give it.
+    /// only: the <c>"Serilog:Correlation"</c> section cannot give it. The default is taken when the property is still
+    /// <see langword="null"/> after the <c>UseCorrelation()</c> callback: the callback sees <see langword="null"/> unless
+    /// registered options (<c>services.Configure&lt;CorrelationOptions&gt;()</c>) set a logger, so
+    /// <c>o.Logger ??= myLogger</c> there makes <c>myLogger</c> report them.
     /// </summary>
     public ILogger? Logger { get; set; }
 

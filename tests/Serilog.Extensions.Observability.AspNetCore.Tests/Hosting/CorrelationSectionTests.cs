@@ -32,23 +32,26 @@ public class CorrelationSectionTests
 
     /// <summary>As below, over <c>{ "Serilog": { "Correlation": correlation } }</c> and then <paramref name="moreConfiguration"/>.</summary>
     static Task<RunningApp> StartAsync(string correlation, WaitingSink sink, Action<CorrelationOptions>? configure = null,
-        Action<IConfigurationBuilder>? moreConfiguration = null) =>
+        Action<IConfigurationBuilder>? moreConfiguration = null, Action<IServiceCollection>? services = null) =>
         StartAsync(c =>
         {
             AddJson(c, correlation);
             moreConfiguration?.Invoke(c);
-        }, sink, configure);
+        }, sink, configure, services);
 
     /// <summary>
     /// A host on the test server with <c>AddObservability()</c> over <paramref name="configuration"/>,
     /// <c>UseCorrelation(configure)</c>, a stand-in for authentication that signs every request in with the
-    /// claims the tests read, and <c>/work</c>, which logs <see cref="Handled"/> into <paramref name="sink"/>.
+    /// claims the tests read, and <c>/work</c>, which logs <see cref="Handled"/> into <paramref name="sink"/>, the host's
+    /// logger's sink. <paramref name="services"/> registers services of the test's own before AddObservability().
     /// </summary>
-    static async Task<RunningApp> StartAsync(Action<IConfigurationBuilder> configuration, WaitingSink sink, Action<CorrelationOptions>? configure = null)
+    static async Task<RunningApp> StartAsync(Action<IConfigurationBuilder> configuration, WaitingSink sink, Action<CorrelationOptions>? configure = null,
+        Action<IServiceCollection>? services = null)
     {
         var builder = TestWeb.ProductionBuilder();
         configuration(builder.Configuration);
         builder.WebHost.UseTestServer();
+        services?.Invoke(builder.Services);
         builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None).WriteTo(w => w.Sink(sink)));
         var app = builder.Build();
         app.UseCorrelation(configure);
@@ -224,6 +227,61 @@ public class CorrelationSectionTests
 
         Assert.That(Id(handler), Is.EqualTo("code-wins-1"), "the callback's TrustIncomingId, the section's HeaderName");
         Assert.That(Echoed(response, "X-Request-ID"), Is.EqualTo("code-wins-1"));
+    }
+
+    static bool IsRejection(LogEvent e) => e.MessageTemplate.Text.StartsWith("Rejected the {HeaderName}", StringComparison.Ordinal);
+
+    // Longer than CorrelationOptions.MaxIdLength: rejected, and reported by the options' logger.
+    static readonly string TooLongId = new('x', CorrelationOptions.MaxIdLength + 1);
+
+    [Test]
+    public async Task UseCorrelationsCallbackSeesNoLoggerSoThatCodeDefaultingItChoosesTheLogger()
+    {
+        // As with UseSerilogRequestLogging(): the host's logger is the default taken when the callback leaves Logger null,
+        // not a value the callback sees, so `o.Logger ??= mine` makes mine report rejected headers.
+        var sink = new WaitingSink();
+        var mine = new WaitingSink();
+        using var logger = TestWeb.CreateLogger(mine);
+        ILogger? seen = logger;
+        await using var app = await StartAsync("{ }", sink, o =>
+        {
+            seen = o.Logger;
+            o.Logger ??= logger;
+        });
+
+        await GetAsync(app, sink, ("X-Correlation-ID", TooLongId));
+
+        Assert.That(seen, Is.Null);
+        Assert.That(mine.WaitFor(IsRejection), Has.Count.EqualTo(1));
+        Assert.That(sink.Events.Where(IsRejection), Is.Empty, "the host's logger reported it");
+    }
+
+    [Test]
+    public async Task ALoggerSetInTheRegisteredOptionsIsWhatTheCallbackSeesAndWinsOverTheHostsLogger()
+    {
+        var sink = new WaitingSink();
+        var registered = new WaitingSink();
+        using var logger = TestWeb.CreateLogger(registered);
+        ILogger? seen = null;
+        await using var app = await StartAsync("{ }", sink, o => seen = o.Logger,
+            services: s => s.Configure<CorrelationOptions>(o => o.Logger = logger));
+
+        await GetAsync(app, sink, ("X-Correlation-ID", TooLongId));
+
+        Assert.That(seen, Is.SameAs(logger));
+        Assert.That(registered.WaitFor(IsRejection), Has.Count.EqualTo(1));
+        Assert.That(sink.Events.Where(IsRejection), Is.Empty, "the host's logger reported it");
+    }
+
+    [Test]
+    public async Task WithoutALoggerInTheOptionsOrTheCallbackTheHostsLoggerReportsRejectedHeaders()
+    {
+        var sink = new WaitingSink();
+        await using var app = await StartAsync("{ }", sink, o => { });
+
+        await GetAsync(app, sink, ("X-Correlation-ID", TooLongId));
+
+        Assert.That(sink.WaitFor(IsRejection), Has.Count.EqualTo(1));
     }
 
     [Test]

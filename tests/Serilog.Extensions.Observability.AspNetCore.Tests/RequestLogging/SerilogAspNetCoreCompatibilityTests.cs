@@ -914,6 +914,39 @@ public class SerilogAspNetCoreCompatibilityTests
     }
 
     [Test, NonParallelizable] // AddObservability sets Log.Logger
+    public async Task ALoggerSetInTheRegisteredOptionsIsWhatTheCallbackSeesAndWritesTheEvents()
+    {
+        // services.Configure<RequestLoggingOptions>(o => o.Logger = ...) wins over the host's logger, and the callback
+        // sees it, as Serilog.AspNetCore hands the registered options over.
+        using var logs = TempFolder.ForCaller();
+        var builder = TestWeb.ProductionBuilder();
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.Services.Configure<RequestLoggingOptions>(o => o.Logger = _logger);
+        builder.AddObservability(o => o.Console(ObservabilityConsoleFormat.None).RollingJson(Path.Combine(logs.Path, "app-.json")));
+        var app = builder.Build();
+        ILogger? seen = null;
+        app.UseSerilogRequestLogging(o => seen = o.Logger);
+        app.MapGet("/registered", () => "ok");
+        await app.StartAsync();
+        try
+        {
+            var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+                .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.Single();
+            using var client = new HttpClient { BaseAddress = new Uri(address) };
+            await client.GetAsync("/registered");
+
+            Assert.That(seen, Is.SameAs(_logger));
+            Assert.That(EventText.Scalar(_sink.WaitForCompletion("/registered"), "SourceContext"), Is.EqualTo("Serilog.AspNetCore.RequestLoggingMiddleware"));
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+            Log.CloseAndFlush();
+        }
+    }
+
+    [Test, NonParallelizable] // AddObservability sets Log.Logger
     public async Task WithAddObservabilityTheEventCarriesTheHostsRequestScopeAsWithUseSerilog()
     {
         // Serilog.AspNetCore's README shows RequestId and ConnectionId on the completion event: ASP.NET Core's request
