@@ -113,8 +113,10 @@ public class RequestLoggingOptions
     /// (500, Error), whoever left first. The request counts as aborted once <see cref="HttpContext.RequestAborted"/> is
     /// cancelled, which Kestrel does on the thread pool just after it sees the connection go: a handler that fails on
     /// the lost connection (a cut upload, a WebSocket receive) and returns before that is logged as the failure or the
-    /// status it ended with (a minimal API answers a cut request body with 400). The default is
-    /// <see langword="false"/>.
+    /// status it ended with (a minimal API answers a cut request body with 400). The completion event of an aborted
+    /// request carries no exception: the one the abort caused is left out (a custom <see cref="GetLevel"/> still receives
+    /// it), while an exception set through <see cref="IDiagnosticContext.SetException"/> is attached as usual. The default
+    /// is <see langword="false"/>.
     /// </summary>
     public bool LogAbortedRequestsAsClientClosed { get; set; }
 

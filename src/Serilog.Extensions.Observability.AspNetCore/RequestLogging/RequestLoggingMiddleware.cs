@@ -25,7 +25,8 @@ sealed class RequestLoggingMiddleware
     internal const string SourceContextName = "Serilog.AspNetCore.RequestLoggingMiddleware";
     internal const int ClientClosedRequest = 499;
 
-    // HttpContext.Items key: the exception the completion event carried, so an outer middleware knows it was logged.
+    // HttpContext.Items key: the exception the completion event accounted for (carried it, or left it out as the client's
+    // abort), so an outer middleware knows it was logged and does not let the server log it again.
     static readonly object LoggedExceptionKey = new();
 
     internal static bool HasLogged(HttpContext httpContext, Exception exception) =>
@@ -94,7 +95,7 @@ sealed class RequestLoggingMiddleware
             }
             catch (Exception ex)
                 // Never caught either (see below). The frames it came through have not run their finally blocks yet.
-                when (LogCompletionInOwnFlow(own, httpContext, collector, pipelines, StatusCodeOf(httpContext, ex), ElapsedMilliseconds(start), ex))
+                when (LogCompletionInOwnFlow(own, httpContext, collector, pipelines, ElapsedMilliseconds(start), ex))
             {
                 // Never reached (the filter returns false); it tells the compiler that next is assigned after this try.
                 throw;
@@ -104,12 +105,12 @@ sealed class RequestLoggingMiddleware
                 // Back through an await, or from code that has returned: in the flow it left, as Serilog.AspNetCore
                 // writes it (a LogContext property an inner middleware written without async pushed for the request).
                 await next;
-                LogCompletion(httpContext, collector, pipelines, StatusCodeOf(httpContext, null), ElapsedMilliseconds(start), null);
+                LogCompletion(httpContext, collector, pipelines, ElapsedMilliseconds(start), null);
             }
             catch (Exception ex)
                 // Never caught: LogCompletion returns false, so the exception keeps propagating with its stack intact
                 // and the developer exception page or UseExceptionHandler still see it.
-                when (LogCompletion(httpContext, collector, pipelines, StatusCodeOf(httpContext, ex), ElapsedMilliseconds(start), ex))
+                when (LogCompletion(httpContext, collector, pipelines, ElapsedMilliseconds(start), ex))
             {
             }
         }
@@ -142,9 +143,9 @@ sealed class RequestLoggingMiddleware
         return cached.Logger;
     }
 
-    int StatusCodeOf(HttpContext httpContext, Exception? exception)
+    int StatusCodeOf(HttpContext httpContext, Exception? exception, bool clientClosed)
     {
-        if (_options.LogAbortedRequestsAsClientClosed && RequestLoggingOptions.ClientClosed(httpContext, exception))
+        if (clientClosed)
             return ClientClosedRequest;
 
         if (exception is null)
@@ -168,25 +169,29 @@ sealed class RequestLoggingMiddleware
     /// as its own) is still current on the thread. One that comes back through an <c>await</c> finds those frames ended.
     /// </summary>
     bool LogCompletionInOwnFlow(ExecutionContext? own, HttpContext httpContext, DiagnosticContextCollector collector, PipelineCollector? pipelines,
-        int statusCode, double elapsedMs, Exception? exception)
+        double elapsedMs, Exception? exception)
     {
         // The throwing code changed nothing: no switch.
         if (own is null || ReferenceEquals(ExecutionContext.Capture(), own))
-            return LogCompletion(httpContext, collector, pipelines, statusCode, elapsedMs, exception);
+            return LogCompletion(httpContext, collector, pipelines, elapsedMs, exception);
 
         ExecutionContext.Run(own, static state =>
         {
-            var (middleware, httpContext, collector, pipelines, statusCode, elapsedMs, exception) =
-                ((RequestLoggingMiddleware, HttpContext, DiagnosticContextCollector, PipelineCollector?, int, double, Exception?))state!;
-            middleware.LogCompletion(httpContext, collector, pipelines, statusCode, elapsedMs, exception);
-        }, (this, httpContext, collector, pipelines, statusCode, elapsedMs, exception));
+            var (middleware, httpContext, collector, pipelines, elapsedMs, exception) =
+                ((RequestLoggingMiddleware, HttpContext, DiagnosticContextCollector, PipelineCollector?, double, Exception?))state!;
+            middleware.LogCompletion(httpContext, collector, pipelines, elapsedMs, exception);
+        }, (this, httpContext, collector, pipelines, elapsedMs, exception));
         return false;
     }
 
-    bool LogCompletion(HttpContext httpContext, DiagnosticContextCollector collector, PipelineCollector? pipelines, int statusCode, double elapsedMs, Exception? exception)
+    bool LogCompletion(HttpContext httpContext, DiagnosticContextCollector collector, PipelineCollector? pipelines, double elapsedMs, Exception? exception)
     {
         try
         {
+            // Decided once, for the status and the exception alike: the abort token, cancelled on the thread pool, may be
+            // cancelled between two reads.
+            var clientClosed = _options.LogAbortedRequestsAsClientClosed && RequestLoggingOptions.ClientClosed(httpContext, exception);
+            var statusCode = StatusCodeOf(httpContext, exception, clientClosed);
             var logger = _logger ?? StaticLogger();
             LogEventLevel level;
             // A default level wrapped where the registered options were configured reads this middleware's presets
@@ -229,7 +234,9 @@ sealed class RequestLoggingMiddleware
             var logEvent = new LogEvent(
                 DateTimeOffset.Now,
                 level,
-                exception ?? collectedException,
+                // A request the client aborted is not a failure: the cancellation or I/O error its leaving caused is left
+                // out (GetLevel still sees it); one the application set through IDiagnosticContext is its own choice.
+                (clientClosed ? null : exception) ?? collectedException,
                 _messageTemplate,
                 [],
                 activity?.TraceId ?? default,

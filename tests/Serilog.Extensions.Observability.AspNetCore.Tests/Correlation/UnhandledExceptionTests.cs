@@ -317,6 +317,59 @@ public class UnhandledExceptionTests
         Assert.That(LogFileEvents.Prop(withException[0], "StatusCode"), Is.EqualTo("500"));
     }
 
+    [TestCase(true, "cancellation")]
+    [TestCase(false, "cancellation")]
+    [TestCase(true, "connection reset")]
+    [TestCase(false, "connection reset")]
+    public async Task WithThePresetARequestTheClientAbortedIsWrittenWithoutAnExceptionAndTheServerDoesNotLogOne(bool useCorrelation, string failure)
+    {
+        // The abort is accounted for by the 499 event: the cancellation it caused is neither attached to that event nor
+        // left to escape to the server, which would write it as an unhandled exception at Error.
+        using var folder = TempFolder.ForCaller();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production });
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.AddObservability(o =>
+        {
+            o.Console(ObservabilityConsoleFormat.None);
+            o.RollingJson(Path.Combine(folder.Path, "app-.json"));
+        });
+        var web = builder.Build();
+        if (useCorrelation) web.UseCorrelation();
+        web.UseSerilogRequestLogging(o => o.LogAbortedRequestsAsClientClosed = true);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        web.MapGet("/gone", async (HttpContext ctx) =>
+        {
+            started.SetResult();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ctx.RequestAborted);
+            }
+            catch (OperationCanceledException) when (failure == "connection reset")
+            {
+                // What a read or write on the connection the client closed throws in Kestrel.
+                throw new Microsoft.AspNetCore.Connections.ConnectionResetException("The client reset the connection.");
+            }
+            return "never";
+        });
+        await web.StartAsync();
+        var address = web.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        await using (var app = new RunningApp(web, new Uri(address)))
+        {
+            using var client = app.CreateClient();
+            using var cancel = new CancellationTokenSource();
+            var request = client.GetAsync("/gone", cancel.Token);
+            await started.Task.WaitAsync(TimeSpan.FromSeconds(15));
+            cancel.Cancel();
+            Assert.That(async () => await request, Throws.InstanceOf<OperationCanceledException>());
+        }
+
+        // Disposing the host waited for the request and flushed the file.
+        var events = LogFileEvents.Read(folder.Path);
+        var completion = events.Single(e => LogFileEvents.Prop(e, "RequestPath") == "/gone");
+        Assert.That(LogFileEvents.Prop(completion, "StatusCode"), Is.EqualTo("499"));
+        Assert.That(events.Where(e => LogFileEvents.Prop(e, "@x") is not null).Select(e => LogFileEvents.Prop(e, "@mt")).ToArray(), Is.Empty);
+    }
+
     // With Serilog.AspNetCore the exception reaches the server, and ASP.NET Core's request duration metric carries it as
     // error.type: an exception answered here instead must keep that tag, or error-rate dashboards lose it.
     [TestCase(true, false, "/metric-boom")]

@@ -628,6 +628,73 @@ public class RequestLoggingMiddlewareTests
         Assert.That(evt.Level, Is.EqualTo(LogEventLevel.Information));
     }
 
+    [TestCase(true, "cancellation", 499, LogEventLevel.Information, false)]
+    [TestCase(true, "connection reset", 499, LogEventLevel.Information, false)]
+    [TestCase(false, "cancellation", 500, LogEventLevel.Error, true)]
+    [TestCase(false, "connection reset", 500, LogEventLevel.Error, true)]
+    public async Task WithThePresetARequestTheClientAbortedCarriesNoExceptionOtherwiseItCarriesWhatEscaped(
+        bool preset, string failure, int status, LogEventLevel level, bool carriesException)
+    {
+        // The abort is the client's doing, not a failure of the application: with the preset the 499 event at
+        // Information has no exception; without it the event stays Serilog.AspNetCore's (500, Error, the exception).
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Exception? thrown = null;
+        await using var app = await StartAsync(o => o.LogAbortedRequestsAsClientClosed = preset, a => a.MapGet("/gone", async (HttpContext ctx) =>
+        {
+            started.SetResult();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ctx.RequestAborted);
+            }
+            catch (OperationCanceledException cancelled)
+            {
+                // What a read or write on the connection the client closed throws in Kestrel.
+                thrown = failure == "cancellation" ? cancelled : new Microsoft.AspNetCore.Connections.ConnectionResetException("The client reset the connection.");
+                throw thrown;
+            }
+            return "never";
+        }));
+        using var client = app.CreateClient();
+        using var cts = new CancellationTokenSource();
+
+        var request = client.GetAsync("/gone", cts.Token);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(15));
+        cts.Cancel();
+        Assert.That(async () => await request, Throws.InstanceOf<OperationCanceledException>());
+
+        var evt = _sink.WaitForCompletion("/gone");
+        Assert.That(((ScalarValue)evt.Properties["StatusCode"]).Value, Is.EqualTo(status));
+        Assert.That(evt.Level, Is.EqualTo(level));
+        Assert.That(evt.Exception, carriesException ? Is.SameAs(thrown) : Is.Null);
+    }
+
+    [Test]
+    public async Task WithThePresetAnExceptionSetThroughTheDiagnosticContextOnAnAbortedRequestIsStillAttached()
+    {
+        // The application chose to attach it (IDiagnosticContext.SetException): only the exception that escaped because
+        // the client left is left out.
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var chosen = new InvalidOperationException("set by the handler");
+        await using var app = await StartAsync(o => o.LogAbortedRequestsAsClientClosed = true, a => a.MapGet("/chosen", async (HttpContext ctx, IDiagnosticContext diagnostics) =>
+        {
+            diagnostics.SetException(chosen);
+            started.SetResult();
+            await Task.Delay(Timeout.Infinite, ctx.RequestAborted);
+            return "never";
+        }));
+        using var client = app.CreateClient();
+        using var cts = new CancellationTokenSource();
+
+        var request = client.GetAsync("/chosen", cts.Token);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(15));
+        cts.Cancel();
+        Assert.That(async () => await request, Throws.InstanceOf<OperationCanceledException>());
+
+        var evt = _sink.WaitForCompletion("/chosen");
+        Assert.That(((ScalarValue)evt.Properties["StatusCode"]).Value, Is.EqualTo(499));
+        Assert.That(evt.Exception, Is.SameAs(chosen));
+    }
+
     [Test]
     public async Task AllowListedHeadersAreCopiedAndCredentialsAreAlwaysMasked()
     {
@@ -851,6 +918,7 @@ public class RequestLoggingMiddlewareTests
         var completion = _sink.WaitForCompletion("/bug");
         Assert.That(completion.Level, Is.EqualTo(LogEventLevel.Error));
         Assert.That(EventText.Scalar(completion, "StatusCode"), Is.EqualTo("500"));
+        Assert.That(completion.Exception, Is.TypeOf<NullReferenceException>(), "a failure of the application keeps its exception");
     }
 
     [Test]
