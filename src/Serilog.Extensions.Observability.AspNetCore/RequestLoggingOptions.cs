@@ -113,7 +113,8 @@ public class RequestLoggingOptions
     /// (500, Error), whoever left first. The request counts as aborted once <see cref="HttpContext.RequestAborted"/> is
     /// cancelled, which Kestrel does on the thread pool just after it sees the connection go: a handler that fails on
     /// the lost connection (a cut upload, a WebSocket receive) and returns before that is logged as the failure or the
-    /// status it ended with (a minimal API answers a cut request body with 400). The completion event of an aborted
+    /// status it ended with (a minimal API answers a cut request body with 400). A request whose timeout
+    /// (<c>UseRequestTimeouts()</c>) expired is not one the client aborted. The completion event of an aborted
     /// request carries no exception: the one the abort caused is left out (a custom <see cref="GetLevel"/> still receives
     /// it), while an exception set through <see cref="IDiagnosticContext.SetException"/> is attached as usual. The default
     /// is <see langword="false"/>.
@@ -182,10 +183,14 @@ public class RequestLoggingOptions
     /// <summary>
     /// Whether the request ended because its client went away: aborted, and with no exception or only the one an
     /// abort causes (a cancellation, an I/O error on the closed connection, or a WebSocket closed without its close
-    /// handshake). Any other exception is a failure of the application, whoever left first.
+    /// handshake). Any other exception is a failure of the application, whoever left first. A request timeout is not
+    /// the client leaving: <c>UseRequestTimeouts()</c> placed before the middleware hands the rest of the pipeline a
+    /// <see cref="HttpContext.RequestAborted"/> that its timeout cancels, and then answers the request itself (504).
     /// </summary>
     internal static bool ClientClosed(HttpContext context, Exception? exception) =>
-        context.RequestAborted.IsCancellationRequested && (exception is null || IsCausedByAbort(exception));
+        context.RequestAborted.IsCancellationRequested
+        && context.Features.Get<IHttpRequestTimeoutFeature>() is not { RequestTimeoutToken.IsCancellationRequested: true }
+        && (exception is null || IsCausedByAbort(exception));
 
     // A WebSocket whose connection closes under it throws neither a cancellation nor an I/O error but a
     // WebSocketException ("closed without completing the close handshake"), the way a browser tab closed mid-session ends.

@@ -669,6 +669,29 @@ public class RequestLoggingMiddlewareTests
     }
 
     [Test]
+    public async Task WithThePresetARequestTimeoutIsNotTakenForTheClientClosingTheRequest()
+    {
+        // UseRequestTimeouts() placed before request logging hands the rest of the pipeline a RequestAborted token that
+        // its timeout cancels: the server gave up on the request, the client did not leave.
+        await using var app = await StartAsync(o => o.LogAbortedRequestsAsClientClosed = true,
+            a => a.MapGet("/timed-out", async (HttpContext ctx) =>
+            {
+                await Task.Delay(Timeout.Infinite, ctx.RequestAborted);
+                return "never";
+            }).WithRequestTimeout(TimeSpan.FromMilliseconds(1)),
+            kestrel: false, before: a => a.UseRequestTimeouts(), services: s => s.AddRequestTimeouts());
+        using var client = app.CreateClient();
+
+        var response = await client.GetAsync("/timed-out");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.GatewayTimeout), "the timeout middleware answered");
+        var evt = _sink.WaitForCompletion("/timed-out");
+        Assert.That(((ScalarValue)evt.Properties["StatusCode"]).Value, Is.EqualTo(500));
+        Assert.That(evt.Level, Is.EqualTo(LogEventLevel.Error));
+        Assert.That(evt.Exception, Is.InstanceOf<OperationCanceledException>());
+    }
+
+    [Test]
     public async Task WithThePresetAnExceptionSetThroughTheDiagnosticContextOnAnAbortedRequestIsStillAttached()
     {
         // The application chose to attach it (IDiagnosticContext.SetException): only the exception that escaped because
