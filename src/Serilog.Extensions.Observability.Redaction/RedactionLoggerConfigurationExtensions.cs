@@ -25,7 +25,9 @@ public static class RedactionLoggerConfigurationExtensions
     /// <summary>
     /// Adds a destructuring policy that captures objects (<c>{@x}</c>, <c>ForContext(..., destructureObjects: true)</c>)
     /// as Serilog does, with sensitive members, dictionary keys and JSON keys masked and <see cref="NotLoggedAttribute"/>
-    /// members left out, at any depth. Serilog's <c>ToMaximumDepth</c>, <c>ToMaximumStringLength</c> and
+    /// members left out, at any depth. With a value detector on, what it finds in the strings the policy captures is
+    /// masked, those of a sequence inside an object too; a sequence or string logged whole is captured by Serilog
+    /// itself and left to the event pass. Serilog's <c>ToMaximumDepth</c>, <c>ToMaximumStringLength</c> and
     /// <c>ToMaximumCollectionCount</c> apply as without it. Policies added before it take precedence for their types.
     /// </summary>
     /// <param name="destructure">Logger destructuring configuration.</param>

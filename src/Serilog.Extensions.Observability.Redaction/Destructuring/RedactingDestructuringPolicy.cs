@@ -184,7 +184,10 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
         }
     }
 
-    /// <summary>A child through the factory (depth, string length, other policies), then the value detectors.</summary>
+    /// <summary>
+    /// A child through the factory (depth, string length, other policies), then the value detectors, also on the
+    /// strings of a sequence Serilog captured (see <see cref="RedactSequence"/>).
+    /// </summary>
     LogEventPropertyValue Capture(object? child, ILogEventPropertyValueFactory factory)
     {
         LogEventPropertyValue captured;
@@ -204,7 +207,49 @@ sealed class RedactingDestructuringPolicy : IDestructuringPolicy
             var redacted = _redactor.RedactValue(captured, 1);
             if (redacted is not null) return redacted;
         }
+        else if (captured is SequenceValue sequence)
+        {
+            return RedactSequence(sequence, 1) ?? captured;
+        }
         return captured;
+    }
+
+    /// <summary>
+    /// A sequence Serilog captured itself (an array, list, set, lazy sequence or tuple): the objects in it came back
+    /// through the policy, but its strings, numbers and inner sequences did not. Those go through the value detectors
+    /// here, and the value of a (name, value) pair whose name is sensitive is masked; <see langword="null"/> when
+    /// nothing changed. Structures and dictionaries are left alone: this policy built them (or a policy registered
+    /// before it, which keeps its types).
+    /// </summary>
+    LogEventPropertyValue? RedactSequence(SequenceValue sequence, int depth)
+    {
+        if (depth > Redactor.MaximumWalkDepth) return _redactor.Masker.Fixed;
+
+        var elements = sequence.Elements;
+        var maskPairValue = elements.Count == 2 && _redactor.IsSensitivePairName(elements[0]);
+        LogEventPropertyValue[]? copy = null;
+        for (var i = 0; i < elements.Count; i++)
+        {
+            var element = elements[i];
+            LogEventPropertyValue? replacement;
+            if (maskPairValue && i == 1)
+                replacement = element is RedactedValue { IsMask: true } ? null : _redactor.Masker.MaskPropertyValue(element);
+            else if (element is SequenceValue inner)
+                replacement = RedactSequence(inner, depth + 1);
+            else if (_redactor.Detectors is not null && element is ScalarValue and not RedactedValue)
+                replacement = _redactor.RedactValue(element, depth);
+            else
+                continue;
+
+            if (replacement is null) continue;
+            if (copy is null)
+            {
+                copy = new LogEventPropertyValue[elements.Count];
+                for (var j = 0; j < elements.Count; j++) copy[j] = elements[j];
+            }
+            copy[i] = replacement;
+        }
+        return copy is null ? null : new SequenceValue(copy);
     }
 
     LogEventPropertyValue DestructureDictionary(IDictionary dictionary, ILogEventPropertyValueFactory factory)

@@ -446,6 +446,89 @@ public class RedactingDestructuringPolicyTests
         Assert.That(member.Get(point), Is.EqualTo(7));
     }
 
+    const string Credentials = "token=abc123 password=hunter2";
+    const string MaskedCredentials = "token=" + Mask + " password=" + Mask;
+
+    static IEnumerable<TestCaseData> StringsInsideSequences()
+    {
+        yield return new TestCaseData(new { Notes = new[] { "plain note", Credentials } }).SetName("An array in an object");
+        yield return new TestCaseData(new { Notes = new List<string> { "plain note", Credentials } }).SetName("A list in an object");
+        yield return new TestCaseData(new { Notes = new[] { new[] { "plain note" }, new[] { Credentials } } }).SetName("Nested arrays in an object");
+        yield return new TestCaseData(new { Notes = new[] { new Dictionary<string, string> { ["name"] = "plain note", ["note"] = Credentials } } }).SetName("A dictionary in an array");
+        yield return new TestCaseData(new Dictionary<string, object> { ["notes"] = new[] { "plain note", Credentials } }).SetName("An array in a dictionary");
+        yield return new TestCaseData(new Tagged("plain note", new[] { "plain note", Credentials }.Select(t => t))).SetName("A record with an IEnumerable<string> member");
+        yield return new TestCaseData(new { Notes = new HashSet<string> { "plain note", Credentials } }).SetName("A set in an object");
+        yield return new TestCaseData(new { Notes = (1, "plain note", Credentials) }).SetName("A three-item tuple in an object");
+        yield return new TestCaseData(new { Notes = new[] { new object[] { 1, new[] { "plain note", Credentials } } } }).SetName("An array three levels deep");
+        yield return new TestCaseData(JsonNode.Parse("{\"notes\":[[\"plain note\",\"" + Credentials + "\"]]}")!).SetName("A JSON array in a JSON array");
+    }
+
+    [TestCaseSource(nameof(StringsInsideSequences))]
+    public void StringsInsideSequencesGoThroughTheDetectorsWithThePolicyAlone(object value)
+    {
+        var text = Capture.Destructured(value, options: o => o.DetectEmbeddedCredentials = true).ToString();
+        Assert.That(text, Does.Contain(MaskedCredentials).And.Contain("plain note").And.Not.Contain("hunter2").And.Not.Contain("abc123"));
+    }
+
+    [Test]
+    public void EveryDetectorReadsTheStringsAndNumbersOfASequenceNestedInAnObject()
+    {
+        const string jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+        const string github = "ghp_" + "abcdefghijklmnopqrstuvwxyz0123456789";
+        var order = new
+        {
+            Id = "o-1",
+            Notes = new List<string> { "paid with 4111 1111 1111 1111", "token " + jwt, "mail ann.lee@example.com", "key " + github, "ref ACCT-12345678" },
+            Cards = new[] { new[] { 4111111111111111L, 42L } },
+        };
+        var text = Capture.Destructured(order, options: o =>
+        {
+            o.DetectCardNumbers = o.DetectJwts = o.DetectEmailAddresses = o.DetectKnownTokenFormats = true;
+            o.ValuePatterns.Add(@"ACCT-\d{8}");
+        }).ToString();
+
+        Assert.That(text, Does.Not.Contain("4111").And.Not.Contain(jwt).And.Not.Contain("ann.lee").And.Not.Contain(github).And.Not.Contain("ACCT-"));
+        Assert.That(text, Does.Contain("\"o-1\"").And.Contain("paid with " + Mask).And.Contain("42"));
+    }
+
+    [Test]
+    public void SensitiveKeysInsideSequencesAreMaskedWithThePolicyAlone()
+    {
+        var value = new
+        {
+            Users = new[] { new { Name = "ann", Password = "hunter2" } },
+            Tables = new List<Dictionary<string, string>> { new() { ["api_key"] = "k-123", ["region"] = "eu" } },
+            Grid = new[] { new[] { new Login { User = "bob", Password = "swordfish" } } },
+            Headers = new[] { new[] { "x-api-key", "k-456" }, new[] { "accept", "json" } },
+            Scopes = new List<string[]> { new[] { "client_secret", "cs-789" } },
+        };
+        var text = Capture.Destructured(value).ToString();
+        Assert.That(text, Does.Not.Contain("hunter2").And.Not.Contain("k-123").And.Not.Contain("swordfish").And.Not.Contain("k-456").And.Not.Contain("cs-789"));
+        Assert.That(text, Does.Contain("\"ann\"").And.Contain("\"eu\"").And.Contain("\"bob\"").And.Contain("\"json\"").And.Contain("\"accept\""));
+    }
+
+    [Test]
+    public void SequencesWithoutSecretsAreCapturedExactlyAsSerilogCapturesThemWithDetectorsOn()
+    {
+        var value = new { Tags = new[] { "a", "b" }, Grid = new[] { new[] { 1, 2 }, new[] { 3 } }, Pairs = new[] { new[] { "order_id", "o-1" } }, None = Array.Empty<string>() };
+        var expected = Capture.Destructured(value, withPolicy: false).ToString();
+        var actual = Capture.Destructured(value, options: o => o.DetectEmbeddedCredentials = o.DetectCardNumbers = o.DetectEmailAddresses = true).ToString();
+        Assert.That(actual, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void StringsInsideSequencesKeepSerilogsLengthCollectionAndDepthLimits()
+    {
+        var value = new { Notes = new[] { Credentials + " " + new string('x', 40), "second", Credentials }, Deep = new[] { new[] { new[] { Credentials } } } };
+        var text = Capture.Destructured(value, configure: cfg => cfg.Destructure.ToMaximumStringLength(20).Destructure.ToMaximumCollectionCount(2).Destructure.ToMaximumDepth(3),
+            options: o => o.DetectEmbeddedCredentials = true).ToString();
+        var serilog = Capture.Destructured(value, withPolicy: false,
+            configure: cfg => cfg.Destructure.ToMaximumStringLength(20).Destructure.ToMaximumCollectionCount(2).Destructure.ToMaximumDepth(3)).ToString();
+
+        Assert.That(text, Does.Not.Contain("abc123"));
+        Assert.That(text, Is.EqualTo(serilog.Replace("token=abc123 passwo…", "token=" + Mask + " passwo…")));
+    }
+
     [Test]
     public void PoliciesRegisteredBeforeRedactionKeepTheirTypes()
     {

@@ -13,6 +13,8 @@ public class Login
 
 public record Account(string Name, string ConnectionString, int MaxTokens);
 
+public record Tagged(string Name, IEnumerable<string> Notes);
+
 public class Customer
 {
     public string? Name { get; set; }
