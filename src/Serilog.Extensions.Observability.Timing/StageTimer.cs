@@ -40,7 +40,8 @@ public sealed class StageTimer : IDisposable
 
         if (TimingDiagnostics.Tracing)
         {
-            _previousActivity = Activity.Current;
+            // A span of this package's stopped in another flow is passed over, as StartActivity makes current in its place.
+            _previousActivity = TimingAmbient.PastStoppedTimingSpans(Activity.Current);
             _activity = TimingDiagnostics.StartActivity(Name, parent?._activity ?? pipeline.Activity,
                 [new("pipeline", pipeline.Name), new("pipeline.id", pipeline.Id), new("stage", Name)],
                 ClockReads.UtcNow(pipeline.TimeProvider));

@@ -130,12 +130,21 @@ static class TimingAmbient
         // The application's own (a request's, stopped when the request ended, current in work handed on from it) stays the
         // parent, as it always was: no loop of timers chains through it, and past it the trace would be lost (a span with a
         // remote parent has no Parent).
-        while (parent is { IsStopped: true } && ReferenceEquals(parent.Source, TimingDiagnostics.Source))
-        {
-            replaces = true;
-            parent = ParentOf(parent);
-        }
-        return parent;
+        var running = PastStoppedTimingSpans(parent);
+        if (!ReferenceEquals(running, parent)) replaces = true;
+        return running;
+    }
+
+    /// <summary>
+    /// <paramref name="span"/>, or where it is a span of this package's that has stopped (in another flow, still current
+    /// in this one), the span current in this flow when it started, walked the same way: the nearest that is running or
+    /// the application's. Not the parent it was given: a stage begun in a flow where its pipeline's span is not current
+    /// is that span's child, but must give the flow back what it had.
+    /// </summary>
+    public static Activity? PastStoppedTimingSpans(Activity? span)
+    {
+        while (span is { IsStopped: true } && ReferenceEquals(span.Source, TimingDiagnostics.Source)) span = ParentOf(span);
+        return span;
     }
 
     /// <summary>

@@ -121,7 +121,7 @@ static class TimingDiagnostics
 
     /// <param name="name">The span's name.</param>
     /// <param name="parent">The parent span; <see langword="null"/> for <see cref="Activity.Current"/>. One that is not current
-    /// (after a stopped span of this package's current here was replaced, see below) is given to the new span as its
+    /// (also after a stopped span of this package's current here was replaced, see below) is given to the new span as its
     /// parent's context: the new span then has no <see cref="Activity.Parent"/>.</param>
     /// <param name="tags">Tags given at creation, so a sampler (<c>ActivityCreationOptions.Tags</c>) decides with them.</param>
     /// <param name="startTime">Now on the pipeline's clock; <see cref="EndActivity"/> ends the span on it too.</param>
@@ -131,11 +131,12 @@ static class TimingDiagnostics
         // Activity.Start() keeps the span current when it starts for the life of the new span (to make it current again
         // when that stops). A span of this package's that stopped in another flow and is still current here must not be
         // kept so: a loop that begins a pipeline or stage per message and has each ended elsewhere would chain them, each
-        // span keeping every earlier one alive. The parent is made current instead, or none where it has stopped too
-        // (an application's span, such as an ended request's, cannot be made current again).
+        // span keeping every earlier one alive. What was current in this flow before it is made current instead (not the
+        // parent given, which may never have been current here), or none where that has stopped too (an application's
+        // span, such as an ended request's, cannot be made current again).
         if (previous is { IsStopped: true } && ReferenceEquals(previous.Source, Source))
         {
-            Activity.Current = parent is { IsStopped: false } ? parent : null;
+            Activity.Current = TimingAmbient.PastStoppedTimingSpans(previous) is { IsStopped: false } running ? running : null;
             previous = Activity.Current;
         }
         try

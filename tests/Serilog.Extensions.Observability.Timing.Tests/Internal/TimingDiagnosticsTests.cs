@@ -1185,6 +1185,41 @@ public class TimingDiagnosticsTests
         return spans;
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public void AFlowThatBeginsStagesOfAnotherFlowsPipelineGetsItsOwnSpanBackNotThePipelines(bool ownSpan)
+    {
+        // A worker, in its own span or none, begins stages of a pipeline begun elsewhere: one handed to a consumer that
+        // ends it, then one in a using block. The stages are the pipeline's children, but the pipeline's span was never
+        // current in the worker's flow and must not be left current there, nor be the parent of what it begins next.
+        var stopped = new List<Activity>();
+        using var log = new TimedLog();
+        using var listener = ListenToActivities(stopped);
+        using var pipeline = log.Begin("stream");
+        Activity? own = null, afterStage = null, nextParent = null;
+        ActivitySpanId stageParent = default;
+
+        Flow.Isolated(() =>
+        {
+            Activity.Current = null;
+            using var worker = ownSpan ? new Activity("worker").Start() : null;
+            own = worker;
+            var handedOn = pipeline.Stage("message");
+            Flow.Isolated(() => handedOn.Complete());
+            using (var stage = pipeline.Stage("message"))
+                stageParent = stage.Activity!.ParentSpanId;
+            afterStage = Activity.Current;
+            var handedOnLast = pipeline.Stage("message");
+            Flow.Isolated(() => handedOnLast.Complete());
+            using var next = log.Begin("next");
+            nextParent = next.Activity!.Parent;
+        });
+
+        Assert.That(stageParent, Is.EqualTo(pipeline.Activity!.SpanId), "the stage is still the pipeline's child");
+        Assert.That(afterStage?.OperationName, Is.EqualTo(own?.OperationName), "what is current after the stage ended");
+        Assert.That(nextParent?.OperationName, Is.EqualTo(own?.OperationName), "the parent of a pipeline begun afterwards");
+    }
+
     public enum RequestSpan { None, Running, Stopped }
 
     [Test]
