@@ -187,10 +187,19 @@ public class RequestLoggingOptions
     /// the client leaving: <c>UseRequestTimeouts()</c> placed before the middleware hands the rest of the pipeline a
     /// <see cref="HttpContext.RequestAborted"/> that its timeout cancels, and then answers the request itself (504).
     /// </summary>
-    internal static bool ClientClosed(HttpContext context, Exception? exception) =>
+    internal static bool ClientClosed(HttpContext context, Exception? exception) => ClientClosed(AbortedByClient(context), exception);
+
+    /// <summary><see cref="ClientClosed(HttpContext, Exception?)"/> with the abort read once already (<see cref="AbortedByClient"/>).</summary>
+    internal static bool ClientClosed(bool abortedByClient, Exception? exception) =>
+        abortedByClient && (exception is null || IsCausedByAbort(exception));
+
+    /// <summary>
+    /// Whether <see cref="HttpContext.RequestAborted"/> is cancelled, and not by a request timeout. Kestrel cancels it on
+    /// the thread pool: read it once per completion event, so its status, exception and level agree.
+    /// </summary>
+    internal static bool AbortedByClient(HttpContext context) =>
         context.RequestAborted.IsCancellationRequested
-        && context.Features.Get<IHttpRequestTimeoutFeature>() is not { RequestTimeoutToken.IsCancellationRequested: true }
-        && (exception is null || IsCausedByAbort(exception));
+        && context.Features.Get<IHttpRequestTimeoutFeature>() is not { RequestTimeoutToken.IsCancellationRequested: true };
 
     // A WebSocket whose connection closes under it throws neither a cancellation nor an I/O error but a
     // WebSocketException ("closed without completing the close handshake"), the way a browser tab closed mid-session ends.
@@ -217,6 +226,18 @@ public class RequestLoggingOptions
         set => t_running = value;
     }
 
+    [ThreadStatic] static bool t_runningAbortedByClient;
+
+    /// <summary>
+    /// <see cref="AbortedByClient"/> as the middleware of <see cref="Running"/> read it for the event being written (with
+    /// <see cref="LogAbortedRequestsAsClientClosed"/>); set and restored with <see cref="Running"/>.
+    /// </summary>
+    internal static bool RunningAbortedByClient
+    {
+        get => t_runningAbortedByClient;
+        set => t_runningAbortedByClient = value;
+    }
+
     LogEventLevel DefaultGetLevel(HttpContext context, double elapsedMs, Exception? exception)
     {
         // The presets of the options the middleware runs with when this is their default, or the default of the
@@ -225,7 +246,10 @@ public class RequestLoggingOptions
             ? running
             : this;
 
-        if (presets.LogAbortedRequestsAsClientClosed && ClientClosed(context, exception))
+        // The running middleware has read the abort already, for the status and the exception: the level follows the same
+        // reading, even if the token has been cancelled since.
+        if (presets.LogAbortedRequestsAsClientClosed
+            && ClientClosed(ReferenceEquals(presets, t_running) ? t_runningAbortedByClient : AbortedByClient(context), exception))
             return LogEventLevel.Information;
 
         if (exception is not null || context.Response.StatusCode > 499)

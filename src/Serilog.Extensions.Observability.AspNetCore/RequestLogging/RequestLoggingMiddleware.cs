@@ -188,16 +188,19 @@ sealed class RequestLoggingMiddleware
     {
         try
         {
-            // Decided once, for the status and the exception alike: the abort token, cancelled on the thread pool, may be
-            // cancelled between two reads.
-            var clientClosed = _options.LogAbortedRequestsAsClientClosed && RequestLoggingOptions.ClientClosed(httpContext, exception);
+            // Decided once, for the status, the exception and the default level alike: the abort token, cancelled on the
+            // thread pool, may be cancelled between two reads.
+            var aborted = _options.LogAbortedRequestsAsClientClosed && RequestLoggingOptions.AbortedByClient(httpContext);
+            var clientClosed = RequestLoggingOptions.ClientClosed(aborted, exception);
             var statusCode = StatusCodeOf(httpContext, exception, clientClosed);
             var logger = _logger ?? StaticLogger();
             LogEventLevel level;
             // A default level wrapped where the registered options were configured reads this middleware's presets
             // (see RequestLoggingOptions.Running); an outer call's options are put back after, whatever happens.
             var outer = RequestLoggingOptions.Running;
+            var outerAborted = RequestLoggingOptions.RunningAbortedByClient;
             RequestLoggingOptions.Running = _options;
+            RequestLoggingOptions.RunningAbortedByClient = aborted;
             try
             {
                 level = _getLevel(httpContext, elapsedMs, exception);
@@ -212,6 +215,7 @@ sealed class RequestLoggingMiddleware
             finally
             {
                 RequestLoggingOptions.Running = outer;
+                RequestLoggingOptions.RunningAbortedByClient = outerAborted;
             }
             if (!logger.IsEnabled(level)) return false;
 

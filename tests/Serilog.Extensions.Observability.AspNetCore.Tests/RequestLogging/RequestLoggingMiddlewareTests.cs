@@ -669,6 +669,43 @@ public class RequestLoggingMiddlewareTests
     }
 
     [Test]
+    public void WithThePresetTheLevelFollowsTheSameReadingOfTheAbortAsTheStatusAndTheException()
+    {
+        // Kestrel cancels RequestAborted on the thread pool, so it may be cancelled between two reads of it: the first
+        // (status and exception) finds the request running, a later one finds it aborted. The event must not mix them
+        // (a 500 carrying its exception at Information).
+        var options = new RequestLoggingOptions { Logger = _logger, LogAbortedRequestsAsClientClosed = true };
+        var thrown = new OperationCanceledException("cancelled by the handler itself");
+        var middleware = new RequestLoggingMiddleware(_ => throw thrown, new DiagnosticContext(_logger), options);
+        var context = new DefaultHttpContext();
+        context.Features.Set<Microsoft.AspNetCore.Http.Features.IHttpRequestLifetimeFeature>(new AbortedBetweenReads());
+        context.Request.Method = "GET";
+        context.Request.Path = "/raced";
+
+        Assert.ThrowsAsync<OperationCanceledException>(() => middleware.Invoke(context));
+
+        var evt = _sink.WaitForCompletion("/raced");
+        Assert.That(((ScalarValue)evt.Properties["StatusCode"]).Value, Is.EqualTo(500));
+        Assert.That(evt.Exception, Is.SameAs(thrown));
+        Assert.That(evt.Level, Is.EqualTo(LogEventLevel.Error));
+    }
+
+    /// <summary>A request whose abort token is found running by its first read and cancelled by every later one.</summary>
+    sealed class AbortedBetweenReads : Microsoft.AspNetCore.Http.Features.IHttpRequestLifetimeFeature
+    {
+        static readonly CancellationToken s_cancelled = new(canceled: true);
+        int _reads;
+
+        public CancellationToken RequestAborted
+        {
+            get => Interlocked.Increment(ref _reads) == 1 ? CancellationToken.None : s_cancelled;
+            set { }
+        }
+
+        public void Abort() { }
+    }
+
+    [Test]
     public async Task WithThePresetARequestTimeoutIsNotTakenForTheClientClosingTheRequest()
     {
         // UseRequestTimeouts() placed before request logging hands the rest of the pipeline a RequestAborted token that
