@@ -264,7 +264,8 @@ static class TimingDiagnostics
     public static void LeaveActivity(Activity? activity, Activity? previous)
     {
         if (activity is null || !ReferenceEquals(Activity.Current, activity)) return;
-        while (previous is { IsStopped: true }) previous = previous.Parent;
+        while (previous is { IsStopped: true })
+            previous = ReferenceEquals(previous.Source, Source) ? TimingAmbient.PastStoppedTimingSpans(previous) : previous.Parent;
         Activity.Current = previous;
     }
 
@@ -300,8 +301,9 @@ static class TimingDiagnostics
         // It hands back the span that was current when this one started: a stage of this package's that has stopped
         // since (stages ended out of order, the outer one first) is passed over for its nearest running parent, so that
         // later events do not name a span that has ended.
-        var running = current;
-        while (running is { IsStopped: true } && ReferenceEquals(running.Source, Source)) running = running.Parent;
+        // One started under its parent given as a context has no Parent: its timer, in this flow's frames, knows what was
+        // current before it.
+        var running = TimingAmbient.PastStoppedTimingSpans(current);
         if (!ReferenceEquals(running, current)) Activity.Current = running;
     }
 

@@ -1220,6 +1220,31 @@ public class TimingDiagnosticsTests
         Assert.That(nextParent?.OperationName, Is.EqualTo(own?.OperationName), "the parent of a pipeline begun afterwards");
     }
 
+    [Test]
+    public void StagesOfAnotherFlowsPipelineEndedOutOfOrderGiveTheFlowItsOwnSpanBack()
+    {
+        // The outer stage's span was started under the pipeline's as a context (not current in this flow), so it has no
+        // Activity.Parent: once it has stopped, what this flow had before it is still known, through its timer.
+        var stopped = new List<Activity>();
+        using var log = new TimedLog();
+        using var listener = ListenToActivities(stopped);
+        using var pipeline = log.Begin("stream");
+        Activity? after = null;
+
+        Flow.Isolated(() =>
+        {
+            Activity.Current = null;
+            using var worker = new Activity("worker").Start();
+            var outer = pipeline.Stage("outer");
+            var inner = pipeline.Stage("inner");
+            outer.Dispose();
+            inner.Dispose();
+            after = Activity.Current;
+        });
+
+        Assert.That(after?.OperationName, Is.EqualTo("worker"));
+    }
+
     public enum RequestSpan { None, Running, Stopped }
 
     [Test]
