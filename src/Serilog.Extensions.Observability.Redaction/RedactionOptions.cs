@@ -78,7 +78,9 @@ public sealed class RedactionOptions
     /// Mask credentials written into text, in any string of the event and in the exception: the value after a sensitive
     /// key in <c>key=value</c> text (connection strings such as <c>Password=...;</c> or <c>AccountKey=...</c>, query
     /// strings such as <c>?access_token=...&amp;</c>, command lines such as <c>--password=...</c>) and the password in a
-    /// URL's user info (<c>postgres://app:...@db/</c>). The key rules decide which keys are sensitive
+    /// URL's user info (<c>postgres://app:...@db/</c>), and the value of an HTTP header line, <c>Name: value</c>, up to the
+    /// end of its line (<c>Authorization: Bearer ...</c>, <c>Cookie: ...</c>, <c>X-Api-Key: ...</c>, as
+    /// <c>HttpRequestMessage.ToString()</c> writes them). The key rules decide which keys are sensitive
     /// (<see cref="UseDefaultKeys"/>, <see cref="AdditionalKeys"/>, <see cref="ExcludedKeys"/>); in a query (a key right
     /// after <c>?</c> or <c>&amp;</c>) the default rules also call OAuth's <c>code</c>, <c>state</c>, <c>nonce</c> and
     /// <c>code_verifier</c> sensitive, names they leave alone anywhere else. A quoted value

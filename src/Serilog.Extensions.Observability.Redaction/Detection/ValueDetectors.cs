@@ -10,7 +10,8 @@ namespace Serilog.Extensions.Observability.Redaction.Detection;
 
 /// <summary>
 /// Finds secrets inside string values, whatever their key: card numbers (Luhn-checked), JWTs, bearer tokens,
-/// e-mail addresses, credentials written as <c>key=value</c> or in a URL's user info, secrets in a vendor's known format
+/// e-mail addresses, credentials written as <c>key=value</c>, in a URL's user info or in an HTTP header line
+/// (<c>Authorization: Basic ...</c>), secrets in a vendor's known format
 /// (<see cref="KnownTokenFormats"/>, read without a pattern), and user patterns. Every expression has a match timeout and is built once per process (see <see cref="DetectorPatterns"/>); each detector first
 /// runs a cheap check (a digit count, <c>eyJ</c>, <c>bearer</c>, <c>@</c>) so that ordinary strings cost a scan.
 /// </summary>
@@ -114,7 +115,7 @@ sealed class ValueDetectors
     public bool DetectsEmbeddedCredentials => _credentialKeys is not null;
 
     /// <summary>
-    /// The text with only the credentials written as <c>key=value</c> or in a URL's user info masked, or
+    /// The text with only the credentials written as <c>key=value</c>, in a URL's user info or in a header line masked, or
     /// <see langword="null"/> when there are none or that detector is off; the other detectors are not run.
     /// </summary>
     /// <remarks>A timed-out expression masks the whole text (fail closed).</remarks>
@@ -128,6 +129,7 @@ sealed class ValueDetectors
             if (result.Contains('%') && result.Contains(EncodedEquals, StringComparison.OrdinalIgnoreCase)) result = MaskEncodedKeyValues(result, _credentialKeys);
             if (result.Contains("://", StringComparison.Ordinal)) result = MaskUrlPasswords(result);
             if (result.Contains('{')) result = MaskEntityKeyValues(result, _credentialKeys);
+            if (result.Contains(':')) result = MaskHeaderLines(result, _credentialKeys);
         }
         catch (RegexMatchTimeoutException ex)
         {
@@ -154,6 +156,8 @@ sealed class ValueDetectors
                 if (result.Contains('%') && result.Contains(EncodedEquals, StringComparison.OrdinalIgnoreCase)) result = MaskEncodedKeyValues(result, _credentialKeys);
                 if (result.Contains("://", StringComparison.Ordinal)) result = MaskUrlPasswords(result);
                 if (result.Contains('{')) result = MaskEntityKeyValues(result, _credentialKeys);
+                // Last: a value the passes above masked in part (Cookie: session=[REDACTED]; theme=dark) is masked whole.
+                if (result.Contains(':')) result = MaskHeaderLines(result, _credentialKeys);
             }
             if (_card is not null && CountDigits(result) >= 13) result = _card.Replace(result, _maskCard);
             if (_jwt is not null && result.Contains("eyJ", StringComparison.Ordinal)) result = _jwt.Replace(result, _maskMatch);
@@ -795,6 +799,77 @@ sealed class ValueDetectors
         if (result is null) return text;
         return result.Append(text, copied, text.Length - copied).ToString();
     }
+
+    /// <summary>Most characters of a header's name read back from its <c>:</c>.</summary>
+    const int MaximumHeaderNameLength = 128;
+
+    /// <summary>
+    /// Masks the value of every HTTP header written as text, <c>Name: value</c>, whose name the rules call sensitive
+    /// (<c>Authorization</c>, <c>Proxy-Authorization</c>, <c>Cookie</c>, <c>Set-Cookie</c>, <c>X-Api-Key</c>,
+    /// <c>X-Auth-Token</c>): what <c>HttpRequestMessage.ToString()</c> and <c>HttpResponseMessage.ToString()</c> write,
+    /// one header a line, and a raw request or response dump. The name is kept; the value, all of it up to the end of
+    /// its line (a scheme and its credential, every cookie of a <c>Cookie</c> line and a <c>Set-Cookie</c>'s attributes),
+    /// is masked. A name is letters, digits, <c>_</c>, <c>-</c> and <c>.</c> right before <c>": "</c>, and stands at the
+    /// start of a line (after its indentation), or after white space when it is written as a header's is, capitalized
+    /// or hyphenated (<c>Request failed. Authorization: Basic x</c>, <c>Accept: */*, x-api-key: k</c>); a lower-case word
+    /// in a sentence (<c>the access token: attempt 3</c>) is prose's, and a name glued to a <c>{</c> (<c>{Token: x}</c>)
+    /// is a key value list's, which <see cref="MaskEntityKeyValues"/> reads.
+    /// </summary>
+    string MaskHeaderLines(string text, KeyMatcher keys)
+    {
+        StringBuilder? result = null;
+        var copied = 0;
+        var search = 0;
+        while (search < text.Length)
+        {
+            var colon = text.IndexOf(": ", search, StringComparison.Ordinal);
+            if (colon < 0) break;
+            search = colon + 2;
+            var nameStart = colon;
+            while (nameStart > copied && colon - nameStart < MaximumHeaderNameLength && IsKeyChar(text[nameStart - 1])) nameStart--;
+            if (nameStart == colon || !char.IsAsciiLetter(text[nameStart]) || !StartsHeader(text, nameStart, colon)
+                || !keys.IsSensitiveTextKey(text.AsSpan(nameStart, colon - nameStart)))
+                continue;
+            // The line is scanned only for a sensitive name, and the search goes on after it: text is read once.
+            var valueStart = search;
+            while (valueStart < text.Length && text[valueStart] is ' ' or '\t') valueStart++;
+            var lineEnd = text.AsSpan(valueStart).IndexOfAny('\r', '\n');
+            var valueEnd = lineEnd < 0 ? text.Length : valueStart + lineEnd;
+            while (valueEnd > valueStart && text[valueEnd - 1] is ' ' or '\t') valueEnd--;
+            if (valueEnd == valueStart) continue;
+            search = valueEnd;
+            if (IsMaskedListValue(text.AsSpan(valueStart, valueEnd - valueStart))) continue;
+            var value = text.Substring(valueStart, valueEnd - valueStart);
+            result ??= new StringBuilder(text.Length);
+            Found(value);
+            result.Append(text, copied, valueStart - copied).Append(_masker.MaskText(value));
+            copied = valueEnd;
+        }
+
+        if (result is null) return text;
+        return result.Append(text, copied, text.Length - copied).ToString();
+    }
+
+    /// <summary>
+    /// Whether the name between the two indexes stands where a header's does: at the start of a line, after its
+    /// indentation, or, capitalized or hyphenated as header names are written, after white space.
+    /// </summary>
+    static bool StartsHeader(string text, int nameStart, int nameEnd)
+    {
+        var before = nameStart;
+        while (before > 0 && text[before - 1] is ' ' or '\t') before--;
+        if (before == 0 || text[before - 1] is '\r' or '\n') return true;
+        if (!char.IsWhiteSpace(text[nameStart - 1])) return false;
+        return char.IsAsciiLetterUpper(text[nameStart]) || text.AsSpan(nameStart, nameEnd - nameStart).Contains('-');
+    }
+
+    /// <summary>
+    /// Whether a header's value starts with the fixed mask and a list goes on after it: the key values of Entity Framework
+    /// Core (<c>{UserId: 1, Token: [REDACTED]}</c>), whose values the pass before masked one by one, names kept.
+    /// </summary>
+    bool IsMaskedListValue(ReadOnlySpan<char> value) =>
+        _masker.Fixed.Value is string mask && value.StartsWith(mask, StringComparison.Ordinal)
+        && (value.Length == mask.Length || value[mask.Length] is ',' or '}');
 
     /// <summary>
     /// Masks the value of every sensitive property in the key values Entity Framework Core writes with

@@ -147,6 +147,23 @@ public class EventPassAllocationTests
     }
 
     [Test]
+    public void ALongCleanTextOfHeaderLinesIsReadWithoutAllocating()
+    {
+        // DetectEmbeddedCredentials reads the name before every ": " (HttpRequestMessage.ToString(), a raw dump). A text
+        // longer than the memo of clean texts keeps is read anew for every event, so its names are read where they stand.
+        var text = "Method: GET, RequestUri: 'https://api/orders?page=2', Version: 1.1, Content: <null>, Headers:\r\n{\r\n"
+                   + string.Concat(Enumerable.Range(0, 8).Select(i => $"  X-Trace-{i}: t-{i}\r\n"))
+                   + "  Accept: application/json\r\n  User-Agent: probe/1.0\r\n}\r\nThe token: was rejected. Time: 12:00";
+        Assert.That(text.Length, Is.GreaterThan(CleanTexts.MaximumLength));
+        var logEvent = TenPropertyEvent();
+        logEvent.AddOrUpdateProperty(new LogEventProperty("Request", new ScalarValue(text)));
+        var redactor = RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true });
+        Assert.That(redactor.Detectors!.Redact(text), Is.Null);
+        var sink = new RedactingSink(new DelegatingSink(_ => { }), redactor);
+        Assert.That(AllocatedBy(() => sink.Emit(logEvent), 1000), Is.EqualTo(0));
+    }
+
+    [Test]
     public void TextThatOnlyLooksLikeAKnownTokenFormatIsReadWithoutAllocating()
     {
         // DetectKnownTokenFormats stops at every 'A', '_' and '-' and at every armor line. A text longer than the memo of

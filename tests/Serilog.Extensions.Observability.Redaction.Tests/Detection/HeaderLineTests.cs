@@ -1,0 +1,133 @@
+using System.Net.Http.Headers;
+using Serilog.Extensions.Observability.Redaction.Core;
+using Serilog.Extensions.Observability.Redaction.Tests.Support;
+
+namespace Serilog.Extensions.Observability.Redaction.Tests.Detection;
+
+/// <summary>HTTP header lines written as text (<c>Name: value</c>): a request's or a response's <c>ToString()</c>, a raw dump.</summary>
+public class HeaderLineTests
+{
+    const string Mask = RedactionOptions.DefaultMask;
+
+    // What HttpHeaders.ToString() ends each header's line with.
+    static readonly string NewLine = Environment.NewLine;
+
+    static string Redact(string text) =>
+        RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true }).Detectors!.Redact(text) ?? text;
+
+    [Test]
+    public void AnHttpRequestMessagesSensitiveHeadersAreMaskedAndTheOthersKept()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "https://api/x");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "abc.def");
+        request.Headers.TryAddWithoutValidation("X-Api-Key", "k-123");
+        request.Headers.TryAddWithoutValidation("Proxy-Authorization", "Basic dXNlcjpwYXNz");
+        request.Headers.TryAddWithoutValidation("Cookie", "session=s-9; theme=dark");
+        request.Headers.TryAddWithoutValidation("X-Auth-Token", "t-42");
+        request.Headers.Accept.ParseAdd("application/json");
+        var text = request.ToString();
+        Assume.That(text, Does.Contain("Authorization: Bearer abc.def"));
+
+        var redacted = Redact(text);
+
+        Assert.Multiple(() =>
+        {
+            foreach (var secret in new[] { "abc.def", "k-123", "dXNlcjpwYXNz", "s-9", "dark", "t-42" })
+                Assert.That(redacted, Does.Not.Contain(secret));
+            Assert.That(redacted, Does.Contain("  Authorization: " + Mask + NewLine));
+            Assert.That(redacted, Does.Contain("  X-Api-Key: " + Mask + NewLine));
+            Assert.That(redacted, Does.Contain("  Proxy-Authorization: " + Mask + NewLine));
+            Assert.That(redacted, Does.Contain("  Cookie: " + Mask + NewLine));
+            Assert.That(redacted, Does.Contain("  X-Auth-Token: " + Mask + NewLine));
+            Assert.That(redacted, Does.Contain("  Accept: application/json" + NewLine));
+            Assert.That(redacted, Does.StartWith("Method: GET, RequestUri: 'https://api/x', Version: 1.1, Content: <null>, Headers:" + NewLine + "{" + NewLine));
+            Assert.That(redacted, Does.EndWith(NewLine + "}"));
+        });
+    }
+
+    [Test]
+    public void AnHttpResponseMessagesSetCookieIsMaskedAndTheOthersKept()
+    {
+        using var response = new HttpResponseMessage(System.Net.HttpStatusCode.OK);
+        response.Headers.TryAddWithoutValidation("Set-Cookie", "session=s-9; Path=/; HttpOnly");
+        response.Headers.TryAddWithoutValidation("Set-Cookie", "refresh=r-7; Path=/auth; Secure");
+        response.Headers.TryAddWithoutValidation("X-Request-Id", "req-1");
+        var text = response.ToString();
+        Assume.That(text, Does.Contain("session=s-9"));
+
+        var redacted = Redact(text);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(redacted, Does.Not.Contain("s-9"));
+            Assert.That(redacted, Does.Not.Contain("r-7"));
+            Assert.That(redacted, Does.Contain("  Set-Cookie: " + Mask + NewLine));
+            Assert.That(redacted, Does.Contain("  X-Request-ID: req-1" + NewLine));
+            Assert.That(redacted, Does.StartWith("StatusCode: 200, ReasonPhrase: 'OK'"));
+        });
+    }
+
+    // A raw request or response dump, one header a line, in a message or an exception's message: the name is kept, the
+    // value masked to the end of its line, the next line read on.
+    [TestCase("Authorization: Basic dXNlcjpwYXNz", "Authorization: " + Mask)]
+    [TestCase("GET /x HTTP/1.1\r\nHost: api\r\nAuthorization: Bearer abc.def\r\nAccept: */*\r\n\r\n",
+        "GET /x HTTP/1.1\r\nHost: api\r\nAuthorization: " + Mask + "\r\nAccept: */*\r\n\r\n")]
+    [TestCase("Proxy-Authorization: Negotiate YIIBhg==\nVia: 1.1 proxy", "Proxy-Authorization: " + Mask + "\nVia: 1.1 proxy")]
+    [TestCase("Cookie: session=abc; theme=dark", "Cookie: " + Mask)]
+    [TestCase("HTTP/1.1 200 OK\nSet-Cookie: session=abc; Path=/; HttpOnly\nContent-Length: 2", "HTTP/1.1 200 OK\nSet-Cookie: " + Mask + "\nContent-Length: 2")]
+    [TestCase("X-Api-Key: k-123", "X-Api-Key: " + Mask)]
+    [TestCase("Api-Key: k-123\n", "Api-Key: " + Mask + "\n")]
+    [TestCase("X-Auth-Token: t-42", "X-Auth-Token: " + Mask)]
+    [TestCase("x-api-key: k-123", "x-api-key: " + Mask)]
+    [TestCase("\tAuthorization: Bearer abc.def", "\tAuthorization: " + Mask)]
+    // After a label on the same line, or in a comma-separated list, as a header is written into prose.
+    [TestCase("Request failed. Authorization: Bearer abc.def", "Request failed. Authorization: " + Mask)]
+    [TestCase("Accept: */*, Authorization: Basic dXNlcjpwYXNz", "Accept: */*, Authorization: " + Mask)]
+    [TestCase("HTTP/1.1 401\nX-Request-Id: r-1\nX-Refresh-Token: rt-5 \nVary: Accept", "HTTP/1.1 401\nX-Request-Id: r-1\nX-Refresh-Token: " + Mask + " \nVary: Accept")]
+    public void AHeaderLinesValueIsMaskedWhenItsNameIsSensitive(string input, string expected)
+    {
+        Assert.That(Redact(input), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void AHeaderLineInAnExceptionsMessageIsMaskedThere()
+    {
+        var error = new HttpRequestException("Request failed:\nAuthorization: Basic dXNlcjpwYXNz\nHost: api");
+        var logEvent = Routes.Write(Route.MessageArgument, "N", 1, Pieces.Sink, o => o.DetectEmbeddedCredentials = true, exception: error).Single();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(logEvent.Exception!.Message, Is.EqualTo("Request failed:\nAuthorization: " + Mask + "\nHost: api"));
+            Assert.That(Output.Render(logEvent), Does.Not.Contain("dXNlcjpwYXNz"));
+        });
+    }
+
+    // Prose: a lower-case word in the middle of a line is a sentence's, not a header's ("access token: attempt 3"), and a
+    // name the rules do not call sensitive is kept wherever it stands; a line that starts with a sensitive label
+    // ("Token: ...") is read as a header and masked, as its value may be the secret.
+    [TestCase("Refreshing access token: attempt 3")]
+    [TestCase("The token: the value was rejected")]
+    [TestCase("Reset password: e-mail sent to the user")]
+    [TestCase("Accept: application/json\r\nContent-Type: text/plain\r\nHost: api:8080")]
+    [TestCase("Time: 12:00, Status: ok, Token")]
+    [TestCase("https://api/x?a=1 Authorization:Bearer")]
+    [TestCase("Authorization: ")]
+    public void ProseAndOtherHeadersAreKept(string input)
+    {
+        Assert.That(Redact(input), Is.EqualTo(input));
+    }
+
+    [TestCase("token: the value was rejected", "token: " + Mask)]
+    [TestCase("Password: hunter2", "Password: " + Mask)]
+    public void ALineThatStartsWithASensitiveLabelIsMasked(string input, string expected)
+    {
+        Assert.That(Redact(input), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void TheDetectorOffLeavesHeaderLinesAlone()
+    {
+        var detectors = RedactorFactory.Create(new RedactionOptions { DetectJwts = true }).Detectors!;
+        Assert.That(detectors.Redact("Authorization: Basic dXNlcjpwYXNz"), Is.Null);
+    }
+}
