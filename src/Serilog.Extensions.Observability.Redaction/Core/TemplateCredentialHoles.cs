@@ -8,14 +8,15 @@ namespace Serilog.Extensions.Observability.Redaction.Core;
 
 /// <summary>
 /// The properties a message template renders where its own text makes them a credential: right after a sensitive key
-/// (<c>"password={0}"</c>, <c>"Server=db;Pwd={Value};"</c>) or as a URL's password (<c>"postgres://{User}:{Pass}@db"</c>).
+/// (<c>"password={0}"</c>, <c>"Server=db;Pwd={Value};"</c>), as a URL's password (<c>"postgres://{User}:{Pass}@db"</c>)
+/// or in a sensitive header's line (<c>"Authorization: Bearer {Token}"</c>).
 /// The rendered message is <c>password=hunter2</c>, which <c>DetectEmbeddedCredentials</c> masks in any other string,
 /// but the template's text and the property are written apart (CLEF's <c>@mt</c> and <c>"0"</c>), so neither alone
 /// shows the detector a pair: each such property is masked whatever its name.
 /// </summary>
 /// <remarks>
 /// The template is rendered once with a probe in each hole and read by the embedded-credential detector alone; a hole
-/// whose probe is masked is a credential. Only a template whose text holds <c>=</c>, <c>%3D</c> or <c>://</c> is read at all; the
+/// whose probe is masked is a credential. Only a template whose text holds <c>=</c>, <c>": "</c>, <c>%3D</c> or <c>://</c> is read at all; the
 /// answer is kept per template that comes back (<see cref="TemplateMemo{T}"/>), as <see cref="Redactor.RedactTemplate"/> keeps its own.
 /// </remarks>
 sealed class TemplateCredentialHoles
@@ -35,7 +36,7 @@ sealed class TemplateCredentialHoles
     public TemplateCredentials For(MessageTemplate template)
     {
         var text = template.Text;
-        if (text.AsSpan().IndexOf('{') < 0 || (text.AsSpan().IndexOf('=') < 0 && !text.Contains("://", StringComparison.Ordinal) &&
+        if (text.AsSpan().IndexOf('{') < 0 || (text.AsSpan().IndexOf('=') < 0 && !text.Contains(": ", StringComparison.Ordinal) &&
                                                   !(text.AsSpan().IndexOf('%') >= 0 && text.Contains("%3D", StringComparison.OrdinalIgnoreCase)) &&
                                                   !text.Contains(PropertyValues.NameHole, StringComparison.Ordinal) &&
                                                   !text.Contains(EntityKeys.KeyHole, StringComparison.Ordinal)))

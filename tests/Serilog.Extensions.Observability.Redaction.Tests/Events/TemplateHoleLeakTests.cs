@@ -41,6 +41,8 @@ public class TemplateHoleLeakTests
             l.Information("Signing with client_secret=sk-{Rest}", "hole-secret-5");
             // A URL percent-encoded in another's query: the template's text need hold no '='.
             l.Information("Redirecting to /login?next%3D%2Fcb%3Faccess_token%3D{0}", "hole-secret-6");
+            // A header line: its value runs to the end of the line, over the scheme and the credential.
+            l.Information("Sending\nAuthorization: Bearer {Credential}\nX-Api-Key: {0}", "hole-secret-7", "hole-secret-8");
         }, enricherOnly);
 
         Assert.That(text, Does.Not.Contain("hole-secret"));
