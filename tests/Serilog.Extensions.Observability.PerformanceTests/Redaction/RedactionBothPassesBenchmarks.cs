@@ -8,11 +8,13 @@ namespace Serilog.Extensions.Observability.PerformanceTests.Redaction;
 
 /// <summary>
 /// The two event passes as <c>WithObservability()</c> sets them up (<c>Enrich.WithRedaction</c> and
-/// <c>WriteTo.Redacted</c>, equal options with <c>DetectEmbeddedCredentials</c> and <c>DetectJwts</c>), over an ASP.NET Core request's
+/// <c>WriteTo.Redacted</c>, equal options with <c>DetectEmbeddedCredentials</c>, <c>DetectJwts</c> and
+/// <c>DetectKnownTokenFormats</c>), over an ASP.NET Core request's
 /// completion event: 13 properties, 9 of them the same instances on every event (method, path, source context, service
 /// name, ...) and 4 new strings per event (request id, correlation and trace id, span id), as a server writes them. The
 /// baseline writes the same event to the null sink directly; every method builds its event the same way. The
-/// <c>EmbeddedCredentialsOnly</c> row is the set-up before <c>DetectJwts</c> joined the defaults.
+/// <c>EmbeddedCredentialsOnly</c> row is the set-up before <c>DetectJwts</c> joined the defaults, the
+/// <c>WithoutKnownTokenFormats</c> row the one before <c>DetectKnownTokenFormats</c> did.
 /// </summary>
 [MemoryDiagnoser]
 public class RedactionBothPassesBenchmarks
@@ -35,6 +37,7 @@ public class RedactionBothPassesBenchmarks
     Logger _plain = null!;
     Logger _bothPasses = null!;
     Logger _embeddedCredentialsOnly = null!;
+    Logger _withoutKnownTokenFormats = null!;
     int _request;
 
     [GlobalSetup]
@@ -49,8 +52,18 @@ public class RedactionBothPassesBenchmarks
             .Enrich.WithRedaction(r => r.DetectEmbeddedCredentials = true)
             .WriteTo.Redacted(s => s.Sink(new DiscardingSink()), r => r.DetectEmbeddedCredentials = true)
             .CreateLogger();
+        _withoutKnownTokenFormats = new LoggerConfiguration()
+            .Enrich.WithRedaction(WithoutKnownTokenFormats)
+            .WriteTo.Redacted(s => s.Sink(new DiscardingSink()), WithoutKnownTokenFormats)
+            .CreateLogger();
 
         static void Defaults(Serilog.Extensions.Observability.Redaction.RedactionOptions r)
+        {
+            WithoutKnownTokenFormats(r);
+            r.DetectKnownTokenFormats = true;
+        }
+
+        static void WithoutKnownTokenFormats(Serilog.Extensions.Observability.Redaction.RedactionOptions r)
         {
             r.DetectEmbeddedCredentials = true;
             r.DetectJwts = true;
@@ -63,6 +76,7 @@ public class RedactionBothPassesBenchmarks
         _plain.Dispose();
         _bothPasses.Dispose();
         _embeddedCredentialsOnly.Dispose();
+        _withoutKnownTokenFormats.Dispose();
     }
 
     LogEvent NextEvent()
@@ -86,6 +100,9 @@ public class RedactionBothPassesBenchmarks
 
     [Benchmark]
     public void BothPassesEmbeddedCredentialsOnlyNullSink() => _embeddedCredentialsOnly.Write(NextEvent());
+
+    [Benchmark]
+    public void BothPassesWithoutKnownTokenFormatsNullSink() => _withoutKnownTokenFormats.Write(NextEvent());
 
     sealed class DiscardingSink : ILogEventSink
     {
