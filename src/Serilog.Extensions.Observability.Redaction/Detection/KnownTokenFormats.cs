@@ -10,7 +10,8 @@ namespace Serilog.Extensions.Observability.Redaction.Detection;
 /// for the few characters every format holds at a fixed place (<see cref="Anchors"/>) and for an armor line, and each
 /// one found is checked by a bounded look around it, so ordinary text costs a vectorised scan and nothing is allocated
 /// unless a secret is masked. A token counts only whole and at a word's boundary: one glued to other letters, digits or
-/// <c>_</c>, or of another length than its format's, is some other word.
+/// <c>_</c>, or of another length than its format's, is some other word (an escaped separator before it, <c>\n</c> or
+/// <c>%3D</c>, is a boundary).
 /// </summary>
 static class KnownTokenFormats
 {
@@ -201,7 +202,21 @@ static class KnownTokenFormats
 
     static bool IsWordChar(char c) => char.IsLetterOrDigit(c) || c == '_';
 
-    static bool StartsToken(string text, int start) => start == 0 || !IsWordChar(text[start - 1]);
+    static bool StartsToken(string text, int start) => start == 0 || !IsWordChar(text[start - 1]) || AfterEscape(text, start);
+
+    /// <summary>
+    /// Whether an escaped character ends right before <paramref name="start"/>: JSON's or C's <c>\n</c>, <c>\r</c>,
+    /// <c>\t</c> or <c>\u0022</c>, or a URL's <c>%3D</c> or <c>%20</c>. The escape ends in a letter or digit, but
+    /// stands for a separator, so text quoted in JSON or a URL's query has its tokens found too.
+    /// </summary>
+    static bool AfterEscape(string text, int start) =>
+        start >= 2 && text[start - 2] == '\\' && text[start - 1] is 'n' or 'r' or 't'
+        || start >= 3 && text[start - 3] == '%' && char.IsAsciiHexDigit(text[start - 2]) && char.IsAsciiHexDigit(text[start - 1])
+        || start >= 6 && text[start - 6] == '\\' && text[start - 5] == 'u' && IsHex(text.AsSpan(start - 4, 4));
+
+    static bool IsHex(ReadOnlySpan<char> digits) => !digits.ContainsAnyExcept(HexDigits);
+
+    static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789ABCDEFabcdef");
 
     static bool EndsToken(string text, int end) => end == text.Length || !IsWordChar(text[end]);
 

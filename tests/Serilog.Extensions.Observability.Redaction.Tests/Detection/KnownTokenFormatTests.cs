@@ -246,6 +246,25 @@ public class KnownTokenFormatTests
     }
 
     [Test]
+    public void TokensAreFoundAfterAnEscapedSeparator()
+    {
+        // Text quoted in JSON or a URL: the character before the token is escaped, and the escape ends in a letter or digit.
+        var aws = "AKIA" + Fake(Upper, 16);
+        var github = "ghp_" + Fake(Alphanumeric, 36);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Redact($"first line\\n{github}\\nlast line"), Is.EqualTo($"first line\\n{Mask}\\nlast line"), "JSON's \\n");
+            Assert.That(Redact($"a\\r\\n{aws}\\tb"), Is.EqualTo($"a\\r\\n{Mask}\\tb"), "JSON's \\r\\n and \\t");
+            Assert.That(Redact($"token=\\u0022{github}\\u0022"), Is.EqualTo($"token=\\u0022{Mask}\\u0022"), "System.Text.Json's \\u0022");
+            Assert.That(Redact($"next=%2Fcb%3Fkey%3D{aws}%26a%3D1"), Is.EqualTo($"next=%2Fcb%3Fkey%3D{Mask}%26a%3D1"), "an encoded =");
+            Assert.That(Redact($"q=deploy%20{github}%22"), Is.EqualTo($"q=deploy%20{Mask}%22"), "an encoded space");
+            Assert.That(Redact($"x%3A{aws}"), Is.EqualTo($"x%3A{Mask}"), "an encoded : whose last digit is an A");
+            Assert.That(Redact($"dir\\nx{github}"), Is.Null, "a letter after the escape is glued to the token");
+        });
+    }
+
+    [Test]
     public void OtherDetectorsLeaveTheFormatsToThisOne()
     {
         var token = "ghp_" + Fake(Alphanumeric, 36);
