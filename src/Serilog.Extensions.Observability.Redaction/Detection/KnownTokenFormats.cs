@@ -25,12 +25,9 @@ static class KnownTokenFormats
     // 'A' starts AKIA, ASIA and AIza; '_' follows gh?, github, sk and rk; '-' follows xox?.
     static readonly SearchValues<char> Anchors = SearchValues.Create("A_-");
 
-    /// <summary>The text with every secret in a known format masked; the same instance when there is none.</summary>
-    public static string Mask(string text, Masker masker)
-    {
-        var result = text.Contains(Begin, StringComparison.Ordinal) ? MaskPrivateKeys(text, masker) : text;
-        return MaskTokens(result, masker);
-    }
+    /// <summary>The text with the body of every PEM private key block masked; the same instance when there is none.</summary>
+    public static string MaskPrivateKeyBlocks(string text, Masker masker) =>
+        text.Contains(Begin, StringComparison.Ordinal) ? MaskPrivateKeys(text, masker) : text;
 
     /// <summary>
     /// Masks the body of every <c>-----BEGIN ... PRIVATE KEY-----</c> block (PKCS#1 and #8, SEC 1, OpenSSH, PGP's
@@ -109,7 +106,8 @@ static class KnownTokenFormats
         return end;
     }
 
-    static string MaskTokens(string text, Masker masker)
+    /// <summary>The text with every token in a known format masked; the same instance when there is none.</summary>
+    public static string MaskTokens(string text, Masker masker)
     {
         StringBuilder? result = null;
         var copied = 0;

@@ -149,7 +149,7 @@ sealed class ValueDetectors
         try
         {
             // First: a private key's BEGIN line is what marks its body, and a "private_key=" pair would mask it alone.
-            if (_knownTokenFormats) result = KnownTokenFormats.Mask(result, _masker);
+            if (_knownTokenFormats) result = KnownTokenFormats.MaskPrivateKeyBlocks(result, _masker);
             if (_credentialKeys is not null)
             {
                 if (result.Contains('=')) result = MaskKeyValuesAndFormFields(result, _credentialKeys);
@@ -165,6 +165,8 @@ sealed class ValueDetectors
             if (_email is not null && (result.Contains('@') || result.Contains("%40", StringComparison.Ordinal)))
                 result = _email.Replace(result, _maskMatch);
             foreach (var pattern in _patterns) result = pattern.Replace(result, _maskMatch);
+            // Last: a token after a sensitive key or "Bearer" keeps the mask (and the pseudonym) those detectors give it.
+            if (_knownTokenFormats) result = KnownTokenFormats.MaskTokens(result, _masker);
         }
         catch (RegexMatchTimeoutException ex)
         {

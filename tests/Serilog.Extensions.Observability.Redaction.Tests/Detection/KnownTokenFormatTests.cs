@@ -308,6 +308,32 @@ public class KnownTokenFormatTests
         Assert.That(pseudonym.Detectors!.Redact("key " + aws), Does.Match("^key k1:[0-9a-f]{32}$"));
     }
 
+    [Test]
+    public void ATokenAnotherDetectorMasksKeepsThatDetectorsPseudonym()
+    {
+        // A pseudonym stands for the value it masks: a token after a sensitive key or "Bearer" must get the same one as
+        // without this option (and as the token masked alone), not a pseudonym of its pseudonym.
+        var github = "ghp_" + Fake(Alphanumeric, 36);
+        RedactionOptions Options(bool known) => new()
+        {
+            DetectKnownTokenFormats = known, DetectEmbeddedCredentials = true, DetectBearerTokens = true,
+            MaskStyle = RedactionMaskStyle.Pseudonym, PseudonymKey = "0123456789abcdef0123",
+        };
+        var without = RedactorFactory.Create(Options(known: false));
+        var with = RedactorFactory.Create(Options(known: true));
+        var pseudonym = with.Masker.MaskText(github);
+
+        Assert.Multiple(() =>
+        {
+            foreach (var text in new[] { $"token={github}", $"call sent with Bearer {github} failed", $"?a=1&access_token={github}&b=2" })
+            {
+                Assert.That(with.Detectors!.Redact(text), Is.EqualTo(without.Detectors!.Redact(text)), text);
+                Assert.That(with.Detectors!.Redact(text), Does.Contain(pseudonym), text);
+            }
+            Assert.That(with.Detectors!.Redact($"sent {github}"), Is.EqualTo($"sent {pseudonym}"));
+        });
+    }
+
     static string? Redact(string text) =>
         RedactorFactory.Create(new RedactionOptions { DetectKnownTokenFormats = true }).Detectors!.Redact(text);
 }
