@@ -36,7 +36,8 @@ sealed class TemplateCredentialHoles
     public TemplateCredentials For(MessageTemplate template)
     {
         var text = template.Text;
-        if (text.AsSpan().IndexOf('{') < 0 || (text.AsSpan().IndexOf('=') < 0 && !text.Contains(": ", StringComparison.Ordinal) &&
+        if (text.AsSpan().IndexOf('{') < 0 || (text.AsSpan().IndexOf('=') < 0 && !text.Contains("://", StringComparison.Ordinal) &&
+                                                  !text.Contains(": ", StringComparison.Ordinal) &&
                                                   !(text.AsSpan().IndexOf('%') >= 0 && text.Contains("%3D", StringComparison.OrdinalIgnoreCase)) &&
                                                   !text.Contains(PropertyValues.NameHole, StringComparison.Ordinal) &&
                                                   !text.Contains(EntityKeys.KeyHole, StringComparison.Ordinal)))
