@@ -811,11 +811,13 @@ sealed class ValueDetectors
     /// <c>X-Auth-Token</c>): what <c>HttpRequestMessage.ToString()</c> and <c>HttpResponseMessage.ToString()</c> write,
     /// one header a line, and a raw request or response dump. The name is kept; the value, all of it up to the end of
     /// its line (a scheme and its credential, every cookie of a <c>Cookie</c> line and a <c>Set-Cookie</c>'s attributes),
-    /// is masked. A name is letters, digits, <c>_</c>, <c>-</c> and <c>.</c> right before <c>": "</c>, and stands at the
+    /// is masked. A name is letters, digits, <c>_</c> and <c>-</c> right before <c>": "</c>, and stands at the
     /// start of a line (after its indentation), or after white space when it is written as a header's is, capitalized
     /// or hyphenated (<c>Request failed. Authorization: Basic x</c>, <c>Accept: */*, x-api-key: k</c>); a lower-case word
     /// in a sentence (<c>the access token: attempt 3</c>) is prose's, and a name glued to a <c>{</c> (<c>{Token: x}</c>)
-    /// is a key value list's, which <see cref="MaskEntityKeyValues"/> reads.
+    /// is a key value list's, which <see cref="MaskEntityKeyValues"/> reads. A dotted name is a .NET type's or a logger
+    /// category's (an exception's <c>ToString()</c>: <c>Microsoft.IdentityModel.Tokens.SecurityTokenInvalidSignatureException:
+    /// IDX10503: ...</c>), whose message is kept.
     /// </summary>
     string MaskHeaderLines(string text, KeyMatcher keys)
     {
@@ -828,7 +830,7 @@ sealed class ValueDetectors
             if (colon < 0) break;
             search = colon + 2;
             var nameStart = colon;
-            while (nameStart > copied && colon - nameStart < MaximumHeaderNameLength && IsKeyChar(text[nameStart - 1])) nameStart--;
+            while (nameStart > copied && colon - nameStart < MaximumHeaderNameLength && IsHeaderNameChar(text[nameStart - 1])) nameStart--;
             if (nameStart == colon || !char.IsAsciiLetter(text[nameStart]) || !StartsHeader(text, nameStart, colon)
                 || !keys.IsSensitiveTextKey(text.AsSpan(nameStart, colon - nameStart)))
                 continue;
@@ -851,6 +853,9 @@ sealed class ValueDetectors
         if (result is null) return text;
         return result.Append(text, copied, text.Length - copied).ToString();
     }
+
+    /// <summary>What a header's name holds: a key's characters but <c>.</c>, which joins the parts of a type's name.</summary>
+    static bool IsHeaderNameChar(char c) => c != '.' && IsKeyChar(c);
 
     /// <summary>
     /// Whether the name between the two indexes stands where a header's does: at the start of a line, after its
