@@ -813,7 +813,8 @@ sealed class ValueDetectors
     /// its line (a scheme and its credential, every cookie of a <c>Cookie</c> line and a <c>Set-Cookie</c>'s attributes),
     /// is masked. A name is letters, digits, <c>_</c> and <c>-</c> right before <c>": "</c>, and stands at the
     /// start of a line (after its indentation), or after white space when it is written as a header's is, capitalized
-    /// or hyphenated (<c>Request failed. Authorization: Basic x</c>, <c>Accept: */*, x-api-key: k</c>); a lower-case word
+    /// or hyphenated (<c>Request failed. Authorization: Basic x</c>, <c>Accept: */*, x-api-key: k</c>), or in any case
+    /// after the quote that opens a command line's argument (<see cref="OpeningQuote"/>); a lower-case word
     /// in a sentence (<c>the access token: attempt 3</c>) is prose's, and a name glued to a <c>{</c> (<c>{Token: x}</c>)
     /// is a key value list's, which <see cref="MaskEntityKeyValues"/> reads. A dotted name is a .NET type's or a logger
     /// category's (an exception's <c>ToString()</c>: <c>Microsoft.IdentityModel.Tokens.SecurityTokenInvalidSignatureException:
@@ -831,14 +832,16 @@ sealed class ValueDetectors
             search = colon + 2;
             var nameStart = colon;
             while (nameStart > copied && colon - nameStart < MaximumHeaderNameLength && IsHeaderNameChar(text[nameStart - 1])) nameStart--;
-            if (nameStart == colon || !char.IsAsciiLetter(text[nameStart]) || !StartsHeader(text, nameStart, colon)
-                || !keys.IsSensitiveTextKey(text.AsSpan(nameStart, colon - nameStart)))
+            if (nameStart == colon || !char.IsAsciiLetter(text[nameStart])) continue;
+            var quote = OpeningQuote(text, nameStart);
+            if ((quote == '\0' && !StartsHeader(text, nameStart, colon)) || !keys.IsSensitiveTextKey(text.AsSpan(nameStart, colon - nameStart)))
                 continue;
             // The line is scanned only for a sensitive name, and the search goes on after it: text is read once.
             var valueStart = search;
             while (valueStart < text.Length && text[valueStart] is ' ' or '\t') valueStart++;
             var lineEnd = text.AsSpan(valueStart).IndexOfAny('\r', '\n');
             var valueEnd = lineEnd < 0 ? text.Length : valueStart + lineEnd;
+            if (quote != '\0') valueEnd = ClosingQuote(text, valueStart, valueEnd, quote);
             while (valueEnd > valueStart && text[valueEnd - 1] is ' ' or '\t') valueEnd--;
             if (valueEnd == valueStart) continue;
             search = valueEnd;
@@ -852,6 +855,31 @@ sealed class ValueDetectors
 
         if (result is null) return text;
         return result.Append(text, copied, text.Length - copied).ToString();
+    }
+
+    /// <summary>
+    /// The quote that opens a header written as a command line's argument (<c>curl -H "Authorization: ..."</c>,
+    /// <c>-H 'X-Api-Key: ...'</c>, <c>--header="..."</c>), right before its name and after white space or <c>=</c>, or
+    /// <c>'\0'</c>: the value ends at the closing quote, and a name of any case counts.
+    /// </summary>
+    static char OpeningQuote(string text, int nameStart)
+    {
+        if (nameStart == 0 || text[nameStart - 1] is not ('"' or '\'')) return '\0';
+        return nameStart == 1 || char.IsWhiteSpace(text[nameStart - 2]) || text[nameStart - 2] == '=' ? text[nameStart - 1] : '\0';
+    }
+
+    /// <summary>The index of the quote that closes a quoted header before <paramref name="end"/> (a <c>"</c> escaped with
+    /// <c>\</c> does not), else <paramref name="end"/>.</summary>
+    static int ClosingQuote(string text, int start, int end, char quote)
+    {
+        while (start < end)
+        {
+            var found = text.IndexOf(quote, start, end - start);
+            if (found < 0) return end;
+            if (quote == '\'' || text[found - 1] != '\\') return found;
+            start = found + 1;
+        }
+        return end;
     }
 
     /// <summary>What a header's name holds: a key's characters but <c>.</c>, which joins the parts of a type's name.</summary>

@@ -84,6 +84,13 @@ public class HeaderLineTests
     [TestCase("Request failed. Authorization: Bearer abc.def", "Request failed. Authorization: " + Mask)]
     [TestCase("Accept: */*, Authorization: Basic dXNlcjpwYXNz", "Accept: */*, Authorization: " + Mask)]
     [TestCase("HTTP/1.1 401\nX-Request-Id: r-1\nX-Refresh-Token: rt-5 \nVary: Accept", "HTTP/1.1 401\nX-Request-Id: r-1\nX-Refresh-Token: " + Mask + " \nVary: Accept")]
+    // A header quoted on a command line (curl -H, --header): the value ends at its closing quote; any case.
+    [TestCase("curl -H \"Authorization: Bearer abc.def\" https://api/x", "curl -H \"Authorization: " + Mask + "\" https://api/x")]
+    [TestCase("curl -H 'X-Api-Key: k-123' -H 'Accept: application/json' https://api/x",
+        "curl -H 'X-Api-Key: " + Mask + "' -H 'Accept: application/json' https://api/x")]
+    [TestCase("curl --header \"cookie: session=s-9; theme=dark\" https://api/x", "curl --header \"cookie: " + Mask + "\" https://api/x")]
+    [TestCase("curl -H \"Cookie: a=\\\"s-9\\\"\" https://api/x", "curl -H \"Cookie: " + Mask + "\" https://api/x")]
+    [TestCase("curl -H \"Authorization: Bearer abc.def", "curl -H \"Authorization: " + Mask)]
     public void AHeaderLinesValueIsMaskedWhenItsNameIsSensitive(string input, string expected)
     {
         Assert.That(Redact(input), Is.EqualTo(expected));
