@@ -16,7 +16,7 @@ namespace Serilog.Extensions.Observability.Redaction.Core;
 /// </summary>
 /// <remarks>
 /// The template is rendered once with a probe in each hole and read by the embedded-credential detector alone; a hole
-/// whose probe is masked is a credential. Only a template whose text holds <c>=</c>, <c>": "</c>, <c>%3D</c> or <c>://</c> is read at all; the
+/// whose probe is masked is a credential. Only a template whose text holds <c>=</c>, <c>:</c> (a URL's, a header's) or <c>%3D</c> is read at all; the
 /// answer is kept per template that comes back (<see cref="TemplateMemo{T}"/>), as <see cref="Redactor.RedactTemplate"/> keeps its own.
 /// </remarks>
 sealed class TemplateCredentialHoles
@@ -36,8 +36,7 @@ sealed class TemplateCredentialHoles
     public TemplateCredentials For(MessageTemplate template)
     {
         var text = template.Text;
-        if (text.AsSpan().IndexOf('{') < 0 || (text.AsSpan().IndexOf('=') < 0 && !text.Contains("://", StringComparison.Ordinal) &&
-                                                  !text.Contains(": ", StringComparison.Ordinal) &&
+        if (text.AsSpan().IndexOf('{') < 0 || (text.AsSpan().IndexOf('=') < 0 && text.AsSpan().IndexOf(':') < 0 &&
                                                   !(text.AsSpan().IndexOf('%') >= 0 && text.Contains("%3D", StringComparison.OrdinalIgnoreCase)) &&
                                                   !text.Contains(PropertyValues.NameHole, StringComparison.Ordinal) &&
                                                   !text.Contains(EntityKeys.KeyHole, StringComparison.Ordinal)))

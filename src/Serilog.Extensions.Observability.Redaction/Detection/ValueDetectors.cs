@@ -811,7 +811,8 @@ sealed class ValueDetectors
     /// <c>X-Auth-Token</c>): what <c>HttpRequestMessage.ToString()</c> and <c>HttpResponseMessage.ToString()</c> write,
     /// one header a line, and a raw request or response dump. The name is kept; the value, all of it up to the end of
     /// its line (a scheme and its credential, every cookie of a <c>Cookie</c> line and a <c>Set-Cookie</c>'s attributes),
-    /// is masked. A name is letters, digits, <c>_</c> and <c>-</c> right before <c>": "</c>, and stands at the
+    /// is masked. A name is letters, digits, <c>_</c> and <c>-</c> right before <c>:</c> (white space after it or not:
+    /// <c>Authorization:Bearer x</c>, as HTTP allows and command lines write it), and stands at the
     /// start of a line (after its indentation), or after white space when it is written as a header's is, capitalized
     /// or hyphenated (<c>Request failed. Authorization: Basic x</c>, <c>Accept: */*, x-api-key: k</c>), or in any case
     /// after the quote that opens a command line's argument (<see cref="OpeningQuote"/>); a lower-case word
@@ -827,9 +828,11 @@ sealed class ValueDetectors
         var search = 0;
         while (search < text.Length)
         {
-            var colon = text.IndexOf(": ", search, StringComparison.Ordinal);
+            var colon = text.IndexOf(':', search);
             if (colon < 0) break;
-            search = colon + 2;
+            search = colon + 1;
+            // A URL's scheme (Cookie://) or a qualified name (Token::Parse) is not a header's.
+            if (search < text.Length && text[search] is ':' or '/') continue;
             var nameStart = colon;
             while (nameStart > copied && colon - nameStart < MaximumHeaderNameLength && IsHeaderNameChar(text[nameStart - 1])) nameStart--;
             if (nameStart == colon || !char.IsAsciiLetter(text[nameStart])) continue;
@@ -839,9 +842,13 @@ sealed class ValueDetectors
             // The line is scanned only for a sensitive name, and the search goes on after it: text is read once.
             var valueStart = search;
             while (valueStart < text.Length && text[valueStart] is ' ' or '\t') valueStart++;
-            var lineEnd = text.AsSpan(valueStart).IndexOfAny('\r', '\n');
-            var valueEnd = lineEnd < 0 ? text.Length : valueStart + lineEnd;
-            if (quote != '\0') valueEnd = ClosingQuote(text, valueStart, valueEnd, quote);
+            int valueEnd;
+            if (quote == '\0')
+            {
+                var lineEnd = text.AsSpan(valueStart).IndexOfAny('\r', '\n');
+                valueEnd = lineEnd < 0 ? text.Length : valueStart + lineEnd;
+            }
+            else valueEnd = ClosingQuote(text, valueStart, quote);
             while (valueEnd > valueStart && text[valueEnd - 1] is ' ' or '\t') valueEnd--;
             if (valueEnd == valueStart) continue;
             search = valueEnd;
@@ -868,18 +875,21 @@ sealed class ValueDetectors
         return nameStart == 1 || char.IsWhiteSpace(text[nameStart - 2]) || text[nameStart - 2] == '=' ? text[nameStart - 1] : '\0';
     }
 
-    /// <summary>The index of the quote that closes a quoted header before <paramref name="end"/> (a <c>"</c> escaped with
-    /// <c>\</c> does not), else <paramref name="end"/>.</summary>
-    static int ClosingQuote(string text, int start, int end, char quote)
+    /// <summary>
+    /// The index of the quote that closes a quoted header (a <c>"</c> escaped with <c>\</c> does not), else of the end of
+    /// its line or of the text: read up to there only, as the search goes on from it.
+    /// </summary>
+    static int ClosingQuote(string text, int start, char quote)
     {
-        while (start < end)
+        while (start < text.Length)
         {
-            var found = text.IndexOf(quote, start, end - start);
-            if (found < 0) return end;
-            if (quote == '\'' || text[found - 1] != '\\') return found;
+            var found = text.AsSpan(start).IndexOfAny(quote, '\r', '\n');
+            if (found < 0) break;
+            found += start;
+            if (text[found] != quote || quote == '\'' || text[found - 1] != '\\') return found;
             start = found + 1;
         }
-        return end;
+        return text.Length;
     }
 
     /// <summary>What a header's name holds: a key's characters but <c>.</c>, which joins the parts of a type's name.</summary>

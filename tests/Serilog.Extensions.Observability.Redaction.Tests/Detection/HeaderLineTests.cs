@@ -91,6 +91,11 @@ public class HeaderLineTests
     [TestCase("curl --header \"cookie: session=s-9; theme=dark\" https://api/x", "curl --header \"cookie: " + Mask + "\" https://api/x")]
     [TestCase("curl -H \"Cookie: a=\\\"s-9\\\"\" https://api/x", "curl -H \"Cookie: " + Mask + "\" https://api/x")]
     [TestCase("curl -H \"Authorization: Bearer abc.def", "curl -H \"Authorization: " + Mask)]
+    // Without white space after the colon, as HTTP allows and a command line often writes it.
+    [TestCase("Authorization:Bearer abc.def\nHost: api", "Authorization:" + Mask + "\nHost: api")]
+    [TestCase("authorization:\tbearer abc.def", "authorization:\t" + Mask)]
+    [TestCase("curl -H \"X-Api-Key:k-123\" https://api/x", "curl -H \"X-Api-Key:" + Mask + "\" https://api/x")]
+    [TestCase("https://api/x?a=1 Authorization:Bearer", "https://api/x?a=1 Authorization:" + Mask)]
     public void AHeaderLinesValueIsMaskedWhenItsNameIsSensitive(string input, string expected)
     {
         Assert.That(Redact(input), Is.EqualTo(expected));
@@ -117,7 +122,7 @@ public class HeaderLineTests
     [TestCase("Reset password: e-mail sent to the user")]
     [TestCase("Accept: application/json\r\nContent-Type: text/plain\r\nHost: api:8080")]
     [TestCase("Time: 12:00, Status: ok, Token")]
-    [TestCase("https://api/x?a=1 Authorization:Bearer")]
+    [TestCase("https://api/x?a=1 Cookie://x Token::Parse")]
     [TestCase("Authorization: ")]
     // A dotted name before ": " is a .NET type's or a logger category's, not a header's: an exception's ToString(), what
     // the Debug logger writes.
@@ -134,6 +139,16 @@ public class HeaderLineTests
     public void ALineThatStartsWithASensitiveLabelIsMasked(string input, string expected)
     {
         Assert.That(Redact(input), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void AMegabyteOfQuotedHeadersOnOneLineIsMaskedWhole()
+    {
+        // Each quoted value ends at a quote, long before the end of the line: the line is not read again for each.
+        const int Count = 100_000;
+        var text = string.Concat(Enumerable.Repeat(" \"Token:\\\"", Count));
+
+        Assert.That(Redact(text), Is.EqualTo(string.Concat(Enumerable.Repeat(" \"Token:" + Mask, Count))));
     }
 
     [Test]

@@ -45,6 +45,7 @@ public class TemplateHoleLeakTests
             l.Information("Redirecting to /login?next%3D%2Fcb%3Faccess_token%3D{0}", "hole-secret-6");
             // A header line: its value runs to the end of the line, over the scheme and the credential.
             l.Information("Sending\nAuthorization: Bearer {Credential}\nX-Api-Key: {0}", "hole-secret-7", "hole-secret-8");
+            l.Information("Running curl -H \"X-Api-Key:{Value}\" {Url}", "hole-secret-10", "https://api/x");
         }, enricherOnly);
 
         Assert.That(text, Does.Not.Contain("hole-secret"));
