@@ -909,12 +909,13 @@ sealed class ValueDetectors
     }
 
     /// <summary>
-    /// Whether a header's value starts with the fixed mask and a list goes on after it: the key values of Entity Framework
-    /// Core (<c>{UserId: 1, Token: [REDACTED]}</c>), whose values the pass before masked one by one, names kept.
+    /// Whether a header's value starts with a mask, in the configured style, and a list goes on after it: the key values
+    /// of Entity Framework Core (<c>{UserId: 1, Token: [REDACTED]}</c>), whose values the pass before masked one by one,
+    /// names kept.
     /// </summary>
-    bool IsMaskedListValue(ReadOnlySpan<char> value) =>
-        _masker.Fixed.Value is string mask && value.StartsWith(mask, StringComparison.Ordinal)
-        && (value.Length == mask.Length || value[mask.Length] is ',' or '}');
+    bool IsMaskedListValue(ReadOnlySpan<char> value) => _masker.StartsWithMask(value, ListSeparators);
+
+    static readonly SearchValues<char> ListSeparators = SearchValues.Create(",}");
 
     /// <summary>
     /// Masks the value of every sensitive property in the key values Entity Framework Core writes with

@@ -74,6 +74,27 @@ sealed class Masker
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="text"/> starts with a mask <see cref="MaskText"/> writes, followed by its end or by one
+    /// of <paramref name="next"/>: the mask alone, or with its visible characters (partial), or a pseudonym.
+    /// </summary>
+    public bool StartsWithMask(ReadOnlySpan<char> text, SearchValues<char> next)
+    {
+        if (_style == RedactionMaskStyle.Pseudonym)
+        {
+            var length = _keyIdPrefix.Length + PseudonymBytes * 2;
+            return text.StartsWith(_keyIdPrefix, StringComparison.Ordinal) && text.Length >= length
+                   && !text[_keyIdPrefix.Length..length].ContainsAnyExcept(HexDigits) && EndsAt(text, length, next);
+        }
+        if (!text.StartsWith(_mask, StringComparison.Ordinal)) return false;
+        return EndsAt(text, _mask.Length, next) || (_style == RedactionMaskStyle.Partial && EndsAt(text, _mask.Length + _visible, next));
+    }
+
+    static bool EndsAt(ReadOnlySpan<char> text, int length, SearchValues<char> next) =>
+        text.Length == length || (text.Length > length && next.Contains(text[length]));
+
+    static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdef");
+
     string Pseudonym(string text)
     {
         var byteCount = Encoding.UTF8.GetByteCount(text);

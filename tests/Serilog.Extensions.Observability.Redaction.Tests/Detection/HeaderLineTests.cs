@@ -151,6 +151,24 @@ public class HeaderLineTests
         Assert.That(Redact(text), Is.EqualTo(string.Concat(Enumerable.Repeat(" \"Token:" + Mask, Count))));
     }
 
+    // Entity Framework Core's key values, each value masked by the pass before, in every mask style: the header pass does
+    // not take the rest of the list for a header's value and mask it again.
+    [TestCase(RedactionMaskStyle.Fixed)]
+    [TestCase(RedactionMaskStyle.Partial)]
+    [TestCase(RedactionMaskStyle.Pseudonym)]
+    public void KeyValuesMaskedOneByOneKeepTheirListInEveryMaskStyle(RedactionMaskStyle style)
+    {
+        var options = new RedactionOptions { DetectEmbeddedCredentials = true, MaskStyle = style };
+        if (style == RedactionMaskStyle.Pseudonym) options.PseudonymKey = "0123456789abcdef0123456789abcdef";
+        var detectors = RedactorFactory.Create(options).Detectors!;
+
+        var redacted = detectors.Redact("{UserId: 1, AccessToken: abcdefgh-12345678, Name: x}");
+
+        Assert.That(redacted, Does.Not.Contain("abcdefgh").And.EndWith(", Name: x}").And.StartWith("{UserId: 1, AccessToken: "));
+        // A pseudonym is not told from a value by the key value pass itself, which writes a new one over it.
+        if (style != RedactionMaskStyle.Pseudonym) Assert.That(detectors.Redact(redacted!), Is.Null, "masked once");
+    }
+
     [Test]
     public void TheDetectorOffLeavesHeaderLinesAlone()
     {
