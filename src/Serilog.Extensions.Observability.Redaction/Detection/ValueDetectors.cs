@@ -847,6 +847,17 @@ sealed class ValueDetectors
             {
                 var lineEnd = text.AsSpan(valueStart).IndexOfAny('\r', '\n');
                 valueEnd = lineEnd < 0 ? text.Length : valueStart + lineEnd;
+                // A value quoted whole on its line (Microsoft.IdentityModel's "token: '...'. See https://aka.ms/..."): its
+                // inside, the quotes and what follows them kept.
+                if (valueStart < valueEnd && text[valueStart] is '\'' or '"')
+                {
+                    var closing = ClosingQuote(text, valueStart + 1, text[valueStart]);
+                    if (closing < valueEnd && text[closing] == text[valueStart])
+                    {
+                        valueEnd = closing;
+                        valueStart++;
+                    }
+                }
             }
             else valueEnd = ClosingQuote(text, valueStart, quote);
             while (valueEnd > valueStart && text[valueEnd - 1] is ' ' or '\t') valueEnd--;

@@ -324,12 +324,17 @@ public class JwtBearerTests
 
     [TestCase(false, false, TestName = "{m}(ShowPII)")]
     [TestCase(true, false, TestName = "{m}(ShowPII and LogCompleteSecurityArtifact)")]
-    [TestCase(true, true, TestName = "{m}(ShowPII and LogCompleteSecurityArtifact, DetectJwts turned off)")]
+    [TestCase(true, true, TestName = "{m}(ShowPII and LogCompleteSecurityArtifact, DetectJwts and DetectEmbeddedCredentials turned off)")]
     public async Task IdentityModelWritesTheRejectedTokenOnlyWhenToldToAndDetectJwtsMasksIt(bool completeSecurityArtifact, bool detectJwtsOff)
     {
         var token = CreateToken(SubTidSid, OtherKey);
         var section = new Dictionary<string, string?> { ["Serilog:MinimumLevel:Override:Microsoft.AspNetCore.Authentication"] = "Debug" };
-        if (detectJwtsOff) section["Serilog:Redaction:DetectJwts"] = "false";
+        // DetectEmbeddedCredentials, also on by default, masks the token too, after IdentityModel's "token: " label.
+        if (detectJwtsOff)
+        {
+            section["Serilog:Redaction:DetectJwts"] = "false";
+            section["Serilog:Redaction:DetectEmbeddedCredentials"] = "false";
+        }
         Outcome outcome;
         // Process-wide switches of Microsoft.IdentityModel, which developers turn on to see why a token was rejected.
         IdentityModelEventSource.ShowPII = true;

@@ -45,6 +45,20 @@ public class HeaderLineTests
         });
     }
 
+    [TestCase("token: 'eyJhbGciOiJIUzI1NiJ9.e30.c2ln'. See https://aka.ms/IDX10511 for details.",
+        "token: '" + Mask + "'. See https://aka.ms/IDX10511 for details.")]
+    [TestCase("Number of keys in TokenValidationParameters: '1'. " + "\n" + "Matched key was in 'TokenValidationParameters'.",
+        "Number of keys in TokenValidationParameters: '" + Mask + "'. " + "\n" + "Matched key was in 'TokenValidationParameters'.")]
+    [TestCase("X-Api-Key: \"k-123\" (from the vault)", "X-Api-Key: \"" + Mask + "\" (from the vault)")]
+    [TestCase("X-Api-Key: 'k-123 and the rest of the line", "X-Api-Key: " + Mask)]
+    public void AQuotedValueIsMaskedInsideItsQuotesAndTheRestOfTheLineKept(string text, string expected)
+    {
+        // Microsoft.IdentityModel writes its values quoted, a sentence going on after them (IDX10511's "token: '...'. See
+        // https://aka.ms/IDX10511 for details."): the quotes and what follows them say nothing secret. A quote that does
+        // not close on its line is no quoted value: the line's end ends it.
+        Assert.That(Redact(text), Is.EqualTo(expected));
+    }
+
     [Test]
     public void AnHttpResponseMessagesSetCookieIsMaskedAndTheOthersKept()
     {
