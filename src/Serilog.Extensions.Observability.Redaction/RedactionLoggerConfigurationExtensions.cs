@@ -59,7 +59,8 @@ public static class RedactionLoggerConfigurationExtensions
     /// <param name="valuePatterns">Regular expressions whose matches are masked inside any string; default none.</param>
     /// <param name="useDefaultKeys">Whether the built-in key rules apply; default <see langword="true"/>.</param>
     /// <param name="maximumJsonLength">Longest string (characters) parsed as JSON to mask it by key; default 32768, 0 turns it off.</param>
-    /// <param name="detectEmbeddedCredentials">Mask the value after a sensitive key in <c>key=value</c> text (connection and query strings) and the password in a URL; default off.</param>
+    /// <param name="detectEmbeddedCredentials">Mask the value after a sensitive key in <c>key=value</c> text (connection and query strings),
+    /// the password in a URL and the value of a sensitive HTTP header line (<c>Authorization: ...</c>); default off.</param>
     /// <param name="patternMatchTimeout">The longest a detector's regular expression may run on one string (the whole string is masked
     /// when it times out); default 100 ms, at most 10 seconds.</param>
     /// <param name="detectKnownTokenFormats">Mask PEM private key blocks and AWS, GitHub, Slack, Stripe and Google API tokens in their
@@ -128,7 +129,8 @@ public static class RedactionLoggerConfigurationExtensions
     /// <param name="valuePatterns">Regular expressions whose matches are masked inside any string; default none.</param>
     /// <param name="useDefaultKeys">Whether the built-in key rules apply; default <see langword="true"/>.</param>
     /// <param name="maximumJsonLength">Longest string (characters) parsed as JSON to mask it by key; default 32768, 0 turns it off.</param>
-    /// <param name="detectEmbeddedCredentials">Mask the value after a sensitive key in <c>key=value</c> text (connection and query strings) and the password in a URL; default off.</param>
+    /// <param name="detectEmbeddedCredentials">Mask the value after a sensitive key in <c>key=value</c> text (connection and query strings),
+    /// the password in a URL and the value of a sensitive HTTP header line (<c>Authorization: ...</c>); default off.</param>
     /// <param name="patternMatchTimeout">The longest a detector's regular expression may run on one string (the whole string is masked
     /// when it times out); default 100 ms, at most 10 seconds.</param>
     /// <param name="detectKnownTokenFormats">Mask PEM private key blocks and AWS, GitHub, Slack, Stripe and Google API tokens in their
@@ -212,7 +214,8 @@ public static class RedactionLoggerConfigurationExtensions
     /// <param name="valuePatterns">Regular expressions whose matches are masked likewise; default none.</param>
     /// <param name="useDefaultKeys">Whether the built-in key rules apply; default <see langword="true"/>.</param>
     /// <param name="maximumJsonLength">Longest string (characters) parsed as JSON to mask it by key; default 32768, 0 turns it off.</param>
-    /// <param name="detectEmbeddedCredentials">Mask the value after a sensitive key in <c>key=value</c> text (connection and query strings) and the password in a URL; default off.</param>
+    /// <param name="detectEmbeddedCredentials">Mask the value after a sensitive key in <c>key=value</c> text (connection and query strings),
+    /// the password in a URL and the value of a sensitive HTTP header line (<c>Authorization: ...</c>); default off.</param>
     /// <param name="patternMatchTimeout">The longest a detector's regular expression may run on one string (the whole string is masked
     /// when it times out); default 100 ms, at most 10 seconds.</param>
     /// <param name="detectKnownTokenFormats">Mask PEM private key blocks and AWS, GitHub, Slack, Stripe and Google API tokens in their
