@@ -848,11 +848,12 @@ sealed class ValueDetectors
                 var lineEnd = text.AsSpan(valueStart).IndexOfAny('\r', '\n');
                 valueEnd = lineEnd < 0 ? text.Length : valueStart + lineEnd;
                 // A value quoted whole on its line (Microsoft.IdentityModel's "token: '...'. See https://aka.ms/..."): its
-                // inside, the quotes and what follows them kept.
+                // inside masked, the quotes and what follows them kept. One that goes on after its closing quote (a quoted
+                // scheme and the credential after it: 'Basic' dXNlcjpwYXNz) is masked to the line's end.
                 if (valueStart < valueEnd && text[valueStart] is '\'' or '"')
                 {
                     var closing = ClosingQuote(text, valueStart + 1, text[valueStart]);
-                    if (closing < valueEnd && text[closing] == text[valueStart])
+                    if (closing < valueEnd && text[closing] == text[valueStart] && !GoesOnAfterQuote(text, closing + 1, valueEnd))
                     {
                         valueEnd = closing;
                         valueStart++;
@@ -901,6 +902,18 @@ sealed class ValueDetectors
             start = found + 1;
         }
         return text.Length;
+    }
+
+    /// <summary>
+    /// Whether a header's value goes on after the quote that closes its first part: a word's character glued to the quote
+    /// (<c>'k'-123</c>), or a letter or digit after white space (<c>'Basic' dXNlcjpwYXNz</c>). Punctuation (<c>'...'. See</c>,
+    /// <c>"k-123" (from the vault)</c>) ends the value.
+    /// </summary>
+    static bool GoesOnAfterQuote(string text, int after, int lineEnd)
+    {
+        if (after < lineEnd && (char.IsLetterOrDigit(text[after]) || text[after] is '-' or '_' or '+' or '/' or '=' or '~')) return true;
+        while (after < lineEnd && text[after] is ' ' or '\t') after++;
+        return after < lineEnd && char.IsLetterOrDigit(text[after]);
     }
 
     /// <summary>What a header's name holds: a key's characters but <c>.</c>, which joins the parts of a type's name.</summary>

@@ -59,6 +59,17 @@ public class HeaderLineTests
         Assert.That(Redact(text), Is.EqualTo(expected));
     }
 
+    [TestCase("Authorization: 'Basic' dXNlcjpwYXNz", "Authorization: " + Mask)]
+    [TestCase("Authorization: \"Bearer\" abc.def", "Authorization: " + Mask)]
+    [TestCase("X-Api-Key: 'k'-123", "X-Api-Key: " + Mask)]
+    [TestCase("X-Api-Key: \"k\"123 (from the vault)", "X-Api-Key: " + Mask)]
+    public void AValueThatGoesOnAfterAQuotedPartIsMaskedToTheEndOfItsLine(string text, string expected)
+    {
+        // Only a value quoted whole keeps what follows its closing quote: a word or a digit right after it (white space
+        // between or not) is more of the value, a credential after a quoted scheme.
+        Assert.That(Redact(text), Is.EqualTo(expected));
+    }
+
     [Test]
     public void AnHttpResponseMessagesSetCookieIsMaskedAndTheOthersKept()
     {
