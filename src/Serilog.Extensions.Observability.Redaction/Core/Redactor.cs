@@ -29,9 +29,10 @@ sealed class Redactor
     /// <summary>Numbers must go to the card number detector.</summary>
     readonly bool _inspectsNonStringScalars;
 
-    public Redactor(KeyMatcher keys, Masker masker, ValueDetectors? detectors, int maximumJsonLength, string rules)
+    public Redactor(KeyMatcher keys, Masker masker, ValueDetectors? detectors, int maximumJsonLength, string rules, CleanTexts? clean = null)
     {
         Rules = rules;
+        Clean = clean ?? new CleanTexts();
         Keys = keys;
         TemplateNames = new SafeTemplateNames(keys);
         Masker = masker;
@@ -50,8 +51,8 @@ sealed class Redactor
     /// </summary>
     public string Rules { get; }
 
-    /// <summary>The last strings this redactor read and found nothing to mask in.</summary>
-    public CleanTexts Clean { get; } = new();
+    /// <summary>The last strings this redactor, or one built from equal settings, read and found nothing to mask in.</summary>
+    public CleanTexts Clean { get; }
 
     public KeyMatcher Keys { get; }
     public SafeTemplateNames TemplateNames { get; }
@@ -74,10 +75,12 @@ sealed class Redactor
         var inner = Unsafe.As<ScalarValue>(value).Value;
         if (inner is string text)
         {
-            // Past the structured-text limit only a record's text is looked into: it has no length limit.
-            return !_inspectsAllStrings && ((uint)(text.Length - 2) >= _structuredLengthSpan
-                ? !MemberListTextRedactor.EndsLikeMemberList(text)
-                : !EndsLikeStructure(text[^1]) && !MayHoldEmbeddedJson(text));
+            // Past the structured-text limit only a record's text is looked into: it has no length limit. With detectors,
+            // a text that holds none of their anchors (an id in hex) is plain too: every one of them would pass it by.
+            return ((uint)(text.Length - 2) >= _structuredLengthSpan
+                       ? !MemberListTextRedactor.EndsLikeMemberList(text)
+                       : !EndsLikeStructure(text[^1]) && !MayHoldEmbeddedJson(text))
+                   && (!_inspectsAllStrings || Detectors!.HoldsNoAnchor(text));
         }
         // A Uri renders as text, so the detectors read it like a string (a token in a query, a mailto: address).
         return !_inspectsNonStringScalars && !(_inspectsAllStrings && inner is Uri);

@@ -25,6 +25,7 @@ sealed class ValueDetectors
     readonly Regex? _bearer;
     readonly Regex? _email;
     readonly Regex[] _patterns;
+    readonly SearchValues<char>? _anchors;
     readonly MatchEvaluator _maskCard;
     readonly MatchEvaluator _maskMatch;
     readonly MatchEvaluator _maskBearer;
@@ -58,6 +59,7 @@ sealed class ValueDetectors
             }
         }
         _patterns = patterns.ToArray();
+        _anchors = AnchorsOf(options, _patterns.Length);
 
         _maskCard = MaskCard;
         _maskMatch = MaskMatch;
@@ -76,6 +78,31 @@ sealed class ValueDetectors
             : null;
 
     public bool DetectsCardNumbers => _card is not null;
+
+    /// <summary>
+    /// The characters at least one of which every text the turned-on detectors could change holds, or
+    /// <see langword="null"/> when a detector needs every text read (card numbers are digits, which ids are full of;
+    /// a user's pattern may match anything). Each detector below starts with a test for one of these (<c>=</c>,
+    /// <c>%</c>, <c>://</c>, <c>{</c> and <c>:</c> for embedded credentials, <c>eyJ</c> for a JWT, <c>bearer</c> in any
+    /// case, <c>@</c> or <c>%40</c> for an address, an armor line's <c>-</c> and a known token's <c>A</c>, <c>_</c> or
+    /// <c>-</c>), so a text without any of them would come back unchanged from every one: one vectorised search
+    /// instead of a search per detector. Ids (a trace id, a span id, a correlation id in hex) are such texts.
+    /// </summary>
+    static SearchValues<char>? AnchorsOf(RedactionOptions options, int patterns)
+    {
+        if (options.DetectCardNumbers || patterns > 0) return null;
+        var anchors = new StringBuilder();
+        if (options.DetectEmbeddedCredentials) anchors.Append("=%:{");
+        if (options.DetectJwts) anchors.Append('J');
+        // "bearer" compared ignoring case: only 'r' and 'R' fold to 'R'.
+        if (options.DetectBearerTokens) anchors.Append("rR");
+        if (options.DetectEmailAddresses) anchors.Append("@%");
+        if (options.DetectKnownTokenFormats) anchors.Append("-A_");
+        return SearchValues.Create(anchors.ToString());
+    }
+
+    /// <summary>Whether no detector could change <paramref name="text"/>: it holds none of their anchors (see <see cref="AnchorsOf"/>).</summary>
+    public bool HoldsNoAnchor(string text) => _anchors is not null && !text.AsSpan().ContainsAny(_anchors);
 
     /// <summary>
     /// While set on this thread, each value the embedded-credential detector masks is added to it (up to
@@ -144,7 +171,7 @@ sealed class ValueDetectors
     /// <remarks>A timed-out expression masks the whole text (fail closed).</remarks>
     public string? Redact(string text)
     {
-        if (text.Length == 0) return null;
+        if (text.Length == 0 || HoldsNoAnchor(text)) return null;
         var result = text;
         try
         {

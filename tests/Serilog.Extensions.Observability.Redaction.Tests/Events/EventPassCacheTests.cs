@@ -69,7 +69,10 @@ public class EventPassCacheTests
         Assert.That(RedactorFactory.Create(new RedactionOptions { MaximumJsonLength = 4 }).IsPlainScalar(new ScalarValue("{\"a\"}")), Is.False);
         Assert.That(RedactorFactory.Create(new RedactionOptions { MaximumJsonLength = 4 }).IsPlainScalar(new ScalarValue(new string('x', Redactor.StructuredTextLimit) + "}")), Is.True);
         Assert.That(RedactorFactory.Create(new RedactionOptions { MaximumJsonLength = 4 }).IsPlainScalar(new ScalarValue("[12]")), Is.False);
-        Assert.That(RedactorFactory.Create(new RedactionOptions { DetectJwts = true }).IsPlainScalar(new ScalarValue("ann")), Is.False);
+        // With detectors, a text is plain only when it holds none of their anchors ("eyJ" for a JWT); see DetectorAnchorTests.
+        Assert.That(RedactorFactory.Create(new RedactionOptions { DetectJwts = true }).IsPlainScalar(new ScalarValue("ann")), Is.True);
+        Assert.That(RedactorFactory.Create(new RedactionOptions { DetectJwts = true }).IsPlainScalar(new ScalarValue("eyJann")), Is.False);
+        Assert.That(RedactorFactory.Create(new RedactionOptions { DetectCardNumbers = true }).IsPlainScalar(new ScalarValue("ann")), Is.False);
         Assert.That(RedactorFactory.Create(new RedactionOptions { DetectCardNumbers = true }).IsPlainScalar(new ScalarValue(42)), Is.False);
     }
 
