@@ -10,9 +10,7 @@ namespace Serilog.Extensions.Observability.Redaction.Core;
 /// <remarks>
 /// Only a string whose whole walk returned "unchanged" is remembered, so a masked or failed read (a pattern that timed
 /// out fails closed) never is. The verdict depends on the text and on the redactor's own settings, nothing else; one
-/// memo per set of settings: redactors built from equal settings share one (<see cref="For"/>), so that the sink pass
-/// <c>WithObservability()</c> adds behind its enricher pass finds the strings the enricher read a moment earlier
-/// (a request's ids, new on every event); redactors whose rules, masks or timeouts differ never do. Strings are immutable
+/// memo per redactor, never shared between redactors (whose rules, masks or timeouts may differ). Strings are immutable
 /// and a hit needs the very instance. The name a string stands under is checked before this memo is, by every caller.
 /// Slots are overwritten without locks: a reader sees a reference that was found clean, or another one, never a torn
 /// one. Bounded: <see cref="Slots"/> strings of at most <see cref="MaximumLength"/> characters.
@@ -25,32 +23,6 @@ sealed class CleanTexts
     internal const int MaximumLength = 256;
 
     readonly string?[] _texts = new string?[Slots];
-
-    /// <summary>
-    /// How many settings' memos are kept for sharing; past that the oldest is let go (settings may come from
-    /// configuration), and a redactor built from its settings later starts a memo of its own.
-    /// </summary>
-    internal const int MaximumShared = 32;
-
-    static readonly Dictionary<string, CleanTexts> Shared = new(StringComparer.Ordinal);
-    static readonly Queue<string> SharedOrder = new();
-
-    /// <summary>
-    /// The memo the redactors built from these settings share; <paramref name="settings"/> must hold everything that
-    /// decides a verdict (the rules, the mask and the match timeout), and no secret.
-    /// </summary>
-    public static CleanTexts For(string settings)
-    {
-        lock (Shared)
-        {
-            if (Shared.TryGetValue(settings, out var shared)) return shared;
-            if (Shared.Count >= MaximumShared) Shared.Remove(SharedOrder.Dequeue());
-            var memo = new CleanTexts();
-            Shared.Add(settings, memo);
-            SharedOrder.Enqueue(settings);
-            return memo;
-        }
-    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Contains(string text) => ReferenceEquals(Volatile.Read(ref _texts[Slot(text)]), text);

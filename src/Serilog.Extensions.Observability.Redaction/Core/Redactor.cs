@@ -29,10 +29,9 @@ sealed class Redactor
     /// <summary>Numbers must go to the card number detector.</summary>
     readonly bool _inspectsNonStringScalars;
 
-    public Redactor(KeyMatcher keys, Masker masker, ValueDetectors? detectors, int maximumJsonLength, string rules, CleanTexts? clean = null)
+    public Redactor(KeyMatcher keys, Masker masker, ValueDetectors? detectors, int maximumJsonLength, string rules)
     {
         Rules = rules;
-        Clean = clean ?? new CleanTexts();
         Keys = keys;
         TemplateNames = new SafeTemplateNames(keys);
         Masker = masker;
@@ -51,8 +50,8 @@ sealed class Redactor
     /// </summary>
     public string Rules { get; }
 
-    /// <summary>The last strings this redactor, or one built from equal settings, read and found nothing to mask in.</summary>
-    public CleanTexts Clean { get; }
+    /// <summary>The last strings this redactor read and found nothing to mask in.</summary>
+    public CleanTexts Clean { get; } = new();
 
     public KeyMatcher Keys { get; }
     public SafeTemplateNames TemplateNames { get; }

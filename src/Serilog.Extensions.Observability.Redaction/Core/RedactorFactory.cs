@@ -87,8 +87,7 @@ static class RedactorFactory
         var keys = new KeyMatcher(options.UseDefaultKeys ? KeyRules.Default : null, options.AdditionalKeys, options.ExcludedKeys);
         var masker = new Masker(options.Mask, options.MaskStyle, options.PartialVisibleCharacters, key, options.PseudonymKeyId);
         var detectors = ValueDetectors.Create(masker, keys, options, Name(nameof(RedactionOptions.ValuePatterns)));
-        var rules = RulesText(options);
-        return new Redactor(keys, masker, detectors, options.MaximumJsonLength, rules, SharedClean(options, rules));
+        return new Redactor(keys, masker, detectors, options.MaximumJsonLength, RulesText(options));
     }
 
     /// <summary>Everything that decides what is masked (not how): equal for redactors that mask the same values.</summary>
@@ -102,24 +101,6 @@ static class RedactorFactory
         Append(text, "excluded", options.ExcludedKeys);
         Append(text, "patterns", options.ValuePatterns);
         return text.ToString();
-    }
-
-    /// <summary>
-    /// The memo of clean strings shared by the redactors of equal settings: the rules, the mask and its style, and the
-    /// match timeout (a shorter one fails closed where a longer one finds a text clean). A pseudonym's key is a secret
-    /// that a process-wide table should not hold, so such a redactor keeps a memo of its own.
-    /// </summary>
-    static CleanTexts? SharedClean(RedactionOptions options, string rules) =>
-        options.MaskStyle == RedactionMaskStyle.Pseudonym ? null
-            : CleanTexts.For(SharedCleanKey(options, rules));
-
-    static string SharedCleanKey(RedactionOptions options, string rules)
-    {
-        var key = new StringBuilder(rules).Append('|').Append(options.MaskStyle).Append('|').Append(options.PartialVisibleCharacters)
-            .Append('|').Append(options.PatternMatchTimeout.Ticks).Append("|mask\u0000").Append(options.Mask);
-        // The rules list the patterns sorted; they run in the order given.
-        foreach (var pattern in options.ValuePatterns) key.Append('\u0000').Append(pattern);
-        return key.ToString();
     }
 
     static void Append(StringBuilder text, string name, IList<string> values)
