@@ -402,7 +402,7 @@ sealed class Redactor
     /// (<c>MyApp.Models.Credentials</c>) is a type's name, what an object without its own <c>ToString()</c> is captured
     /// as in a list; <c>db.password</c> and <c>client.secret</c> are keys. A scan without allocation.
     /// </summary>
-    static bool LooksLikeKeyName(string name)
+    internal static bool LooksLikeKeyName(string name)
     {
         if (name.Length is 0 or > KeyMatcher.MaximumCachedKeyLength) return false;
         var dotted = false;

@@ -53,10 +53,11 @@ sealed class TemplateCredentialHoles
         var parameterList = ParameterListHole(template);
         var propertyValues = PropertyValues.In(template);
         var entityKeys = EntityKeys.In(template);
+        var pairs = PairHoles.In(template);
         var holes = FindHoles(template);
-        return holes.Length == 0 && parameterList is null && propertyValues is null && entityKeys is null
+        return holes.Length == 0 && parameterList is null && propertyValues is null && entityKeys is null && pairs is null
             ? TemplateCredentials.None
-            : new TemplateCredentials(holes, parameterList, propertyValues, entityKeys);
+            : new TemplateCredentials(holes, parameterList, propertyValues, entityKeys, pairs);
     }
 
     static string? ParameterListHole(MessageTemplate template)
@@ -123,7 +124,9 @@ sealed class TemplateCredentialHoles
 /// <param name="ParameterList">The property the template introduces as a SQL parameter list (<c>Parameters=[{p}]</c>).</param>
 /// <param name="PropertyValues">The values the template writes of an entity property it names (see <see cref="PropertyValues"/>).</param>
 /// <param name="EntityKeys">The key values the template writes of the entity types it names (see <see cref="EntityKeys"/>).</param>
-sealed record TemplateCredentials(string[] Holes, string? ParameterList, PropertyValues? PropertyValues = null, EntityKeys? EntityKeys = null)
+/// <param name="Pairs">The holes the template writes as a key and its value (see <see cref="PairHoles"/>).</param>
+sealed record TemplateCredentials(
+    string[] Holes, string? ParameterList, PropertyValues? PropertyValues = null, EntityKeys? EntityKeys = null, PairHoles? Pairs = null)
 {
     public static readonly TemplateCredentials None = new(SafeTemplateNames.None, null);
 }
@@ -225,4 +228,84 @@ sealed record EntityKeys(string[] KeyHoles, string[] TypeHoles)
         }
         return keyHoles is null ? null : new EntityKeys(keyHoles.ToArray(), typeHoles!.ToArray());
     }
+}
+
+/// <summary>
+/// The holes a template writes as a key and its value, the key being data: <c>"{Key}={Value}"</c>, <c>"Header {Name}:
+/// {Value}"</c>, <c>"{Setting} = {Value}"</c>, JSON's <c>"{Key}":"{Value}"</c>, <c>'{Key}': '{Value}'</c>, as a dump of
+/// configuration or of headers is written. The rendered message is <c>password=hunter22</c>, which
+/// <c>DetectEmbeddedCredentials</c> masks in any string, but CLEF writes <c>"Value":"hunter22"</c> apart from the key:
+/// the value hole is masked whole, as a credential hole is, when the key hole's value is a name that the key rules call
+/// sensitive as a key written in text (see <see cref="KeyMatcher.IsSensitivePathKey"/>).
+/// </summary>
+/// <param name="KeyHoles">The holes holding a key.</param>
+/// <param name="ValueHoles">The hole holding the value of each of <paramref name="KeyHoles"/>.</param>
+sealed record PairHoles(string[] KeyHoles, string[] ValueHoles)
+{
+    /// <summary>The shape in <paramref name="template"/>, or <see langword="null"/> when it has none.</summary>
+    public static PairHoles? In(MessageTemplate template)
+    {
+        List<string>? keys = null, values = null;
+        string? key = null;
+        string? between = null;
+        foreach (var token in template.Tokens)
+        {
+            if (token is TextToken text)
+            {
+                between = between is null ? text.Text : between + text.Text;
+                continue;
+            }
+            if (token is not PropertyToken property) continue;
+            var name = property.PropertyName;
+            if (key is not null && between is not null && name != key && IsPairSeparator(between))
+            {
+                (keys ??= new List<string>()).Add(key);
+                (values ??= new List<string>()).Add(name);
+            }
+            key = name;
+            between = null;
+        }
+        return keys is null ? null : new PairHoles(keys.ToArray(), values!.ToArray());
+    }
+
+    /// <summary>
+    /// Whether the text between two holes writes a pair: <c>=</c> or <c>:</c>, with spaces on either side or none, and a
+    /// quote that closes the key's or opens the value's (<c>"{Key}":"{Value}"</c>, <c>{Key}='{Value}'</c>).
+    /// </summary>
+    static bool IsPairSeparator(string text)
+    {
+        var i = 0;
+        if (i < text.Length && text[i] is '"' or '\'') i++;
+        while (i < text.Length && text[i] == ' ') i++;
+        if (i == text.Length || text[i] is not ('=' or ':')) return false;
+        i++;
+        while (i < text.Length && text[i] == ' ') i++;
+        if (i < text.Length && text[i] is '"' or '\'') i++;
+        return i == text.Length;
+    }
+
+    /// <summary>
+    /// The value holes whose key hole holds a sensitive key in <paramref name="properties"/>, or <see langword="null"/>
+    /// (nothing allocated) when none does.
+    /// </summary>
+    public string[]? SensitiveValueHoles(IReadOnlyDictionary<string, LogEventPropertyValue> properties, KeyMatcher keys)
+    {
+        List<string>? found = null;
+        for (var i = 0; i < KeyHoles.Length; i++)
+        {
+            if (!properties.TryGetValue(KeyHoles[i], out var key) || key is not ScalarValue { Value: string name } || !IsSensitiveKey(name, keys))
+                continue;
+            if (KeyHoles.Length == 1) return ValueHoles;
+            (found ??= new List<string>()).Add(ValueHoles[i]);
+        }
+        return found?.ToArray();
+    }
+
+    /// <summary>
+    /// Only a name is asked (see <see cref="Redactor.LooksLikeKeyName"/>), and one without spaces: <c>"{Error}: {Detail}"</c>
+    /// writes an error's text and its detail (<c>Invalid token: ...</c>), and <c>"{Category}: {Message}"</c> a logger
+    /// category, a type's dotted name (<c>...JwtBearer.JwtBearerHandler</c>), which are no keys.
+    /// </summary>
+    static bool IsSensitiveKey(string name, KeyMatcher keys) =>
+        name.AsSpan().IndexOf(' ') < 0 && Redactor.LooksLikeKeyName(name) && keys.IsSensitivePathKey(name);
 }

@@ -89,6 +89,12 @@ static class EventRedaction
                 holes = holes is null ? propertyValues.ValueHoles : [.. holes, .. propertyValues.ValueHoles];
             }
             if (found.EntityKeys is { } entityKeys) MaskEntityKeys(redactor, logEvent, entityKeys, ref changes);
+            if (found.Pairs is { } pairs && pairs.SensitiveValueHoles(logEvent.Properties, redactor.Keys) is { } values)
+            {
+                // "{Key}={Value}" with Key "password": masked whole and searched for elsewhere, as a credential hole is.
+                MaskCredentialHoles(redactor, logEvent, values, ref changes);
+                holes = holes is null ? values : [.. holes, .. values];
+            }
         }
 
         if (changes is not null) MaskEchoes(redactor, logEvent, changes, holes, findings);

@@ -106,6 +106,22 @@ sealed class KeyMatcher
         return sensitive;
     }
 
+    /// <summary>
+    /// <see cref="IsSensitiveTextKey(ReadOnlySpan{char})"/> for a key that may be a configuration path written as data
+    /// (the key hole of <c>"{Key}={Value}"</c>): its <c>:</c> separates segments as a dotted key's <c>.</c> does, so the
+    /// path is decided by its words and by its last segment (<c>Db:ConnStr</c> as <c>ConnStr</c> is, the key the
+    /// <c>key=value</c> detector reads in <c>Db:ConnStr=...</c> text), and a path whose whole is excluded is kept.
+    /// </summary>
+    public bool IsSensitivePathKey(ReadOnlySpan<char> key)
+    {
+        if (key.IndexOf(':') < 0 || key.Length > MaximumTextNameLength) return IsSensitiveTextKey(key);
+        // Where it stands, on the stack: read for every event, and answered by the memo once decided.
+        Span<char> path = stackalloc char[key.Length];
+        key.CopyTo(path);
+        path.Replace(':', '.');
+        return IsSensitiveTextKey(path);
+    }
+
     /// <summary>How many keys read out of text are kept: two in each of half as many sets.</summary>
     internal const int TextNameSlots = 128;
 

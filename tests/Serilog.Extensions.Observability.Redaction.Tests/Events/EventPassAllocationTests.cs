@@ -164,6 +164,27 @@ public class EventPassAllocationTests
     }
 
     [Test]
+    public void APairOfHolesWhoseKeyIsNotSensitiveIsReadWithoutAllocating()
+    {
+        // A template that writes a key and its value in two holes ("{Key}={Value}", a dump of configuration) has its
+        // value masked when the key is sensitive: the key hole's value is read for every event, and a configuration
+        // path is decided by its whole and by its last segment, each where it stands.
+        static LogEvent Setting(string key) => Some.LogEvent("Setting {Key}={Value} from {Source}", properties: new[]
+        {
+            Some.Property("Key", key), Some.Property("Value", "Warning"), Some.Property("Source", "appsettings.json"),
+        });
+        var redactor = RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true });
+        LogEvent? written = null;
+        var sink = new RedactingSink(new DelegatingSink(e => written = e), redactor);
+        sink.Emit(Setting("Jwt:Secret"));
+        Assert.That(written!.Properties["Value"].ToString(), Is.EqualTo("\"[REDACTED]\""));
+
+        var logEvent = Setting("Logging:LogLevel:Default");
+        Assert.That(AllocatedBy(() => sink.Emit(logEvent), 1000), Is.EqualTo(0));
+        Assert.That(written!.Properties["Value"].ToString(), Is.EqualTo("\"Warning\""));
+    }
+
+    [Test]
     public void TextThatOnlyLooksLikeAKnownTokenFormatIsReadWithoutAllocating()
     {
         // DetectKnownTokenFormats stops at every 'A', '_' and '-' and at every armor line. A text longer than the memo of
