@@ -59,6 +59,8 @@ public class SecretCanaryTests
         yield return Case("URL with an access_token", "access_token=[REDACTED]", log => log.Information("Calling {Url}", "https://api.example/v1?access_token=" + Canary));
         yield return Case("template text", "password=[REDACTED]", log => log.Information("Connecting with password=" + Canary));
         yield return Case("positional hole after password=", "\"0\":\"[REDACTED]\"", log => log.Information("Connecting with password={0}", Canary));
+        yield return Case("configuration key and value in two holes", "\"Value\":\"[REDACTED]\"", log => log.Debug("{Key}={Value}", "Jwt:Secret", Canary));
+        yield return Case("header name and value in two holes", "\"1\":\"[REDACTED]\"", log => log.Information("Header {0}: {1}", "Authorization", "Basic " + Canary));
         yield return Case("ForContext", "\"Password\":\"[REDACTED]\"", log => log.ForContext("Password", Canary).Information("Hello"));
         yield return Case("LogContext.PushProperty", "\"Password\":\"[REDACTED]\"", log =>
         {
