@@ -269,17 +269,18 @@ sealed record PairHoles(string[] KeyHoles, string[] ValueHoles)
     }
 
     /// <summary>
-    /// Whether the text between two holes writes a pair: <c>=</c> or <c>:</c>, with spaces on either side or none, and a
-    /// quote that closes the key's or opens the value's (<c>"{Key}":"{Value}"</c>, <c>{Key}='{Value}'</c>).
+    /// Whether the text between two holes writes a pair: <c>=</c> or <c>:</c>, with spaces or tabs on either side or none
+    /// (as the <c>key=value</c> detector reads them in text), and a quote that closes the key's or opens the value's
+    /// (<c>"{Key}":"{Value}"</c>, <c>{Key}='{Value}'</c>).
     /// </summary>
     static bool IsPairSeparator(string text)
     {
         var i = 0;
         if (i < text.Length && text[i] is '"' or '\'') i++;
-        while (i < text.Length && text[i] == ' ') i++;
+        while (i < text.Length && text[i] is ' ' or '\t') i++;
         if (i == text.Length || text[i] is not ('=' or ':')) return false;
         i++;
-        while (i < text.Length && text[i] == ' ') i++;
+        while (i < text.Length && text[i] is ' ' or '\t') i++;
         if (i < text.Length && text[i] is '"' or '\'') i++;
         return i == text.Length;
     }

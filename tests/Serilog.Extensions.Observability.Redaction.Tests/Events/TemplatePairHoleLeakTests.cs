@@ -46,6 +46,9 @@ public class TemplatePairHoleLeakTests
             ("Read {Key,-24} = {Value} from {Source}", "Payments:Stripe:ApiKey", "pair-secret-9"),
             // Configuration's path: its last segment is the key the text detector reads in "Db:ConnStr=...".
             ("{Key}={Value}", "Db:ConnStr", "pair-secret-10"),
+            // Tabs around the separator, as the key=value detector reads them in text (a dump aligned in columns).
+            ("{Key}:\t{Value}", "Authorization", "Bearer pair-secret-11"),
+            ("{Key}\t=\t'{Value}'", "password", "pair-secret-12"),
         };
         foreach (var enricherOnly in new[] { false, true })
         {
