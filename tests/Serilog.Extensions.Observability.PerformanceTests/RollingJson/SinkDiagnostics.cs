@@ -12,7 +12,8 @@ namespace Serilog.Extensions.Observability.PerformanceTests.RollingJson;
 /// this process with what the benchmark cannot show beside it, to tell where the time goes on a given machine:
 /// the caller's latency percentiles, the CPU time of the caller and of the sink's writer thread, the queue length
 /// (sampled every millisecond through the sink's public gauge), GC pauses and collections, and minor page faults.
-/// <code>build/bench.sh sink-diagnostics [null|rolling-json|trivial-formatter|caller-format] [rounds]</code>
+/// <code>build/bench.sh sink-diagnostics [null|rolling-json|rolling|rolling-compress|trivial-formatter|caller-format] [rounds]</code>
+/// <c>rolling</c> rolls every 8 MB; <c>rolling-compress</c> also gzips each rolled file (the latency benchmark's case).
 /// <c>trivial-formatter</c> is our sink with a formatter that writes <c>{}</c>: the writer's cost without CLEF.
 /// <c>caller-format</c> is an experiment (<see cref="CallerFormattingSink"/>): the caller formats, the writer copies bytes.
 /// Linux only for the per-thread CPU and page-fault columns (read from /proc); elsewhere they print as -1.
@@ -43,7 +44,15 @@ static class SinkDiagnostics
             "caller-format" => new LoggerConfiguration().MinimumLevel.Information()
                 .WriteTo.Sink(experiment = new CallerFormattingSink(Path.Combine(folder, "experiment.json"))).CreateLogger(),
             "trivial-formatter" => FileSinkPeers.RollingJson(folder, new RollingJsonOptions { Formatter = new TrivialFormatter() }),
-            _ => throw new ArgumentException($"Unknown mode '{mode}': use null, rolling-json, trivial-formatter or caller-format.", nameof(mode)),
+            // The latency benchmark's rolling case, and the same without compression: which of the two stalls callers.
+            "rolling" => FileSinkPeers.RollingJson(folder, new RollingJsonOptions { FileSizeLimitBytes = 8 * 1024 * 1024, RetainedFileCountLimit = 100 }),
+            "rolling-compress" => FileSinkPeers.RollingJson(folder, new RollingJsonOptions
+            {
+                FileSizeLimitBytes = 8 * 1024 * 1024,
+                CompressRolledFiles = true,
+                RetainedFileCountLimit = 100,
+            }),
+            _ => throw new ArgumentException($"Unknown mode '{mode}': use null, rolling-json, rolling, rolling-compress, trivial-formatter or caller-format.", nameof(mode)),
         };
 
         using var queue = new QueueSampler();
@@ -78,12 +87,20 @@ static class SinkDiagnostics
         var faults = MinorFaults();
 
         return $"{mode,-18} round {round}: {elapsed.TotalNanoseconds / Events,6:F0} ns/event end to end, {produced.TotalNanoseconds / Events,6:F0} producing"
-            + $" | caller p50 {Percentile(0.5)} p99 {Percentile(0.99)} p99.9 {Percentile(0.999)} p99.99 {Percentile(0.9999)} ns"
+            + $" | caller p50 {Percentile(0.5)} p99 {Percentile(0.99)} p99.9 {Percentile(0.999)} p99.99 {Percentile(0.9999)} ns, {SlowCalls(latencies, 10_000)} calls over 10 us"
             + $" | CPU: caller (GC included) {caller} ms, writer {writer} ms while producing, process {process.TotalMilliseconds:F0} ms"
             + $" | queue p50 {queueLengths.P50} p90 {queueLengths.P90} max {queueLengths.Max}"
             + $" | GC pause {(GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds:F0} ms, gen0/1/2 {GC.CollectionCount(0) - gcBefore.Item1}/{GC.CollectionCount(1) - gcBefore.Item2}/{GC.CollectionCount(2) - gcBefore.Item3}"
             + $" | minor faults {(faults < 0 ? -1 : faults - faultsBefore)}"
             + (experiment is null ? "" : $" | dropped {Interlocked.Read(ref experiment.Dropped):N0}");
+    }
+
+    /// <summary>How many of the sorted latencies (in Stopwatch ticks) took longer than <paramref name="nanoseconds"/>.</summary>
+    static int SlowCalls(long[] sorted, long nanoseconds)
+    {
+        var ticks = nanoseconds * Stopwatch.Frequency / 1_000_000_000;
+        var index = Array.BinarySearch(sorted, ticks + 1);
+        return sorted.Length - (index < 0 ? ~index : index);
     }
 
     /// <summary>CPU milliseconds (user + system) of each live thread of this process, keyed by "tid:name".</summary>
