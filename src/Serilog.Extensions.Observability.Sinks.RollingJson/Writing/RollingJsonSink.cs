@@ -36,10 +36,15 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     internal const int IdlePollsBeforeSleep = 10;
 
     /// <summary>
-    /// Queued events at which a caller wakes a polling writer early: bounds what a burst leaves queued (and so what the
-    /// GC must promote) while costing a wake on at most one call in this many.
+    /// Queued events at which a caller wakes a polling writer early (capped at an eighth of the queue limit): bounds
+    /// what a burst leaves queued before the writer's next look, while costing a wake on at most one call in this many.
+    /// Not lower: Linux tends to run a thread woken by a caller on the caller's own core when the other cores are busy
+    /// (a housekeeping pass gzipping a rolled file, say), so each such wake may preempt the caller. At 256 that cost one
+    /// caller's p99.9 up to 100× the null sink's while files rolled and compressed on two cores (docs/benchmarks.md).
+    /// With the built-in formatters, past <see cref="RollingJsonOptions.CallerFormatBacklog"/> queued events callers queue
+    /// formatted lines instead of events, so what the GC must promote does not grow with this.
     /// </summary>
-    internal const int WakeThreshold = 256;
+    internal const int WakeThreshold = 4096;
 
     /// <summary>Waits between attempts to write a failed batch; after the last, the batch is dropped.</summary>
     internal static TimeSpan[] RetryDelays = { TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(1000) };
@@ -261,6 +266,9 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     static ITextFormatter DefaultFormatter() => new CompactJsonFormatter();
 
     internal int QueueLength => _queue.Count;
+
+    /// <summary>Cells of the queue's ring the writer has committed ahead of callers (see <see cref="BoundedEventQueue.CommitAhead"/>); for tests.</summary>
+    internal long QueueCommittedCellsForTests => _queue.CommittedCells;
 
     /// <summary>Lines formatted by callers, written, and kept for reuse (see <see cref="FormatOnCaller"/>); for tests.</summary>
     internal int PooledLines => _lines.Count;
@@ -1201,6 +1209,8 @@ internal sealed class RollingJsonSink : ILogEventSink, IDisposable
     int WriteBatch()
     {
         if (_queue.IsEmpty) return 0;
+        // A new ring's pages fault on this thread, not on callers (see BoundedEventQueue.CommitAhead).
+        _queue.CommitAhead();
         // The writer never sets its culture, but CultureInfo.DefaultThreadCurrentCulture may change what it gets.
         PublishCulture();
 

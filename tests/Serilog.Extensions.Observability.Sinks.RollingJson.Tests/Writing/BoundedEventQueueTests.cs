@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Serilog.Events;
 using Serilog.Extensions.Observability.Sinks.RollingJson.Writing;
 using Serilog.Extensions.Observability.Tests.Support;
@@ -71,10 +72,103 @@ public class BoundedEventQueueTests
     }
 
     [Test]
-    public void ManyProducersAndOneConsumerLoseAndDuplicateNothing()
+    public void CommitAheadReachesAWindowPastTheProducersThenTheWholeRing()
+    {
+        var queue = new BoundedEventQueue(100_000); // a ring of 131,072 cells
+        var item = Some.LogEvent();
+        Assert.That(queue.CommittedCells, Is.Zero);
+        for (var i = 0; i < 10; i++) queue.TryEnqueue(item);
+        queue.CommitAhead();
+        Assert.That(queue.CommittedCells, Is.EqualTo(10 + BoundedEventQueue.CommitAheadCells), "a window past the producers, not the ring");
+        queue.CommitAhead();
+        Assert.That(queue.CommittedCells, Is.EqualTo(10 + BoundedEventQueue.CommitAheadCells), "nothing more while they stay");
+
+        // As far again as the producers have come: past half the ring, all of it.
+        for (var i = 10; i < 70_000; i++)
+        {
+            queue.TryEnqueue(item);
+            queue.TryDequeue(out _);
+        }
+        queue.CommitAhead();
+        Assert.That(queue.CommittedCells, Is.EqualTo(131_072));
+    }
+
+    [TestCase(5)]
+    [TestCase(5_000)]
+    public void CommittingAheadChangesNothingTheQueueHoldsLapAfterLap(int capacity)
+    {
+        // Every cell the commit touches is one producers and the consumer use on the first lap: it must leave their
+        // sequences as they were, whether the cell is free, claimed or holds an event.
+        var queue = new BoundedEventQueue(capacity);
+        var events = Enumerable.Range(0, 64).Select(_ => Some.LogEvent()).ToArray();
+        var random = new Random(11);
+        var queued = new Queue<LogEvent>();
+        var next = 0;
+        for (var step = 0; step < 40 * capacity + 500; step++)
+        {
+            switch (random.Next(5))
+            {
+                case 0:
+                    queue.CommitAhead();
+                    break;
+                case 1 or 2:
+                    var item = events[next++ % events.Length];
+                    var accepted = queue.TryEnqueue(item);
+                    Assert.That(accepted, Is.EqualTo(queued.Count < capacity), $"step {step}");
+                    if (accepted) queued.Enqueue(item);
+                    break;
+                default:
+                    var taken = queue.TryDequeue(out var e);
+                    Assert.That(taken, Is.EqualTo(queued.Count > 0), $"step {step}");
+                    if (taken) Assert.That(e, Is.SameAs(queued.Dequeue()), $"step {step}");
+                    break;
+            }
+        }
+        Assert.That(queue.CommittedCells, Is.EqualTo(queue.RingForTests.Length));
+    }
+
+    [Test]
+    public void TheRingsPagesBecomeResidentAheadOfTheProducersAndNoFurther()
+    {
+        if (!OperatingSystem.IsLinux()) Assert.Ignore("Residency is read from /proc/self/pagemap, which only Linux has.");
+        // A ring of 16,777,216 cells (256 MB of address space): too large for the runtime to hand out memory it used
+        // before, so untouched pages are not resident. The large object heap does not move it while the test looks.
+        var queue = new BoundedEventQueue(1 << 24);
+        var ring = queue.RingForTests;
+        var cellBytes = (long)(Marshal.UnsafeAddrOfPinnedArrayElement(ring, 1) - Marshal.UnsafeAddrOfPinnedArrayElement(ring, 0));
+        var cellsPerPage = Environment.SystemPageSize / cellBytes;
+        // Cell indexes past the first page (the array's header shares it with the first cells, and the runtime wrote it).
+        var window = Enumerable.Range(1, (int)(BoundedEventQueue.CommitAheadCells / cellsPerPage) - 1).Select(p => p * cellsPerPage).ToArray();
+        var farAway = new[] { 1L << 20, 1L << 23, (1L << 24) - 1 };
+        Assume.That(window.Concat(farAway).Count(i => Resident(ring, i)), Is.Zero,
+            "The runtime gave this ring memory it had already written: nothing here says who made it resident.");
+
+        var item = Some.LogEvent();
+        for (var i = 0; i < 10; i++) queue.TryEnqueue(item);
+        queue.CommitAhead();
+
+        Assert.That(window.Where(i => !Resident(ring, i)), Is.Empty, "pages the producers will write next, made resident by the consumer");
+        Assert.That(farAway.Where(i => Resident(ring, i)), Is.Empty, "a sink that logs little commits little of its ring");
+        GC.KeepAlive(queue);
+    }
+
+    /// <summary>Whether the page holding the ring's cell at <paramref name="index"/> is in memory (/proc/self/pagemap, bit 63).</summary>
+    static bool Resident(Array ring, long index)
+    {
+        var address = (ulong)Marshal.UnsafeAddrOfPinnedArrayElement(ring, (int)index);
+        using var pagemap = new FileStream("/proc/self/pagemap", FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 1);
+        pagemap.Position = (long)(address / (ulong)Environment.SystemPageSize * 8);
+        var entry = new byte[8];
+        pagemap.ReadExactly(entry);
+        return (BitConverter.ToUInt64(entry) >> 63) != 0;
+    }
+
+    [TestCase(1_000)]
+    [TestCase(100_000)]
+    public void ManyProducersAndOneConsumerLoseAndDuplicateNothing(int capacity)
     {
         const int producers = 4, perProducer = 50_000;
-        var queue = new BoundedEventQueue(1_000);
+        var queue = new BoundedEventQueue(capacity);
         var events = Enumerable.Range(0, producers).Select(_ => Some.LogEvent()).ToArray();
         var seen = new int[producers];
         var tasks = Enumerable.Range(0, producers).Select(p => Task.Factory.StartNew(() =>
@@ -87,6 +181,8 @@ public class BoundedEventQueueTests
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (taken < producers * perProducer && DateTime.UtcNow < deadline)
         {
+            // As the writer does before each batch: at 100,000 the first lap is committed while producers fill it.
+            if ((taken & 255) == 0) queue.CommitAhead();
             if (!queue.TryDequeue(out var e)) { Thread.Yield(); continue; }
             seen[Array.IndexOf(events, e)]++;
             taken++;

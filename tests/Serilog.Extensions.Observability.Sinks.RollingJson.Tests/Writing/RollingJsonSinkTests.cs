@@ -946,6 +946,19 @@ public class RollingJsonSinkTests
     }
 
     [Test]
+    public void TheWriterCommitsTheQueuesRingAheadOfCallersAndNoFurther()
+    {
+        using var folder = TempFolder.ForCaller();
+        var sink = Create(folder.AllocateFilename());
+        EmitAndWait(sink, Enumerable.Range(0, 10).Select(i => Event(i)).ToArray());
+        var committed = sink.QueueCommittedCellsForTests;
+        sink.Dispose();
+        // The default limit's ring is 131,072 cells: a window past the first events, taken by the writer before its
+        // batch, so that callers do not take the page faults; not the whole ring for ten events.
+        Assert.That(committed, Is.InRange(BoundedEventQueue.CommitAheadCells, BoundedEventQueue.CommitAheadCells + 10));
+    }
+
+    [Test]
     public void AnEventReachesTheFileWithoutAFlushAfterTheWriterFellAsleep()
     {
         using var folder = TempFolder.ForCaller();
@@ -989,6 +1002,27 @@ public class RollingJsonSinkTests
         var written = SpinWait.SpinUntil(() => sink.EventsWritten == RollingJsonSink.WakeThreshold + 1, WaitLimit);
         sink.Dispose();
         Assert.That((polling, written), Is.EqualTo((true, true)));
+    }
+
+    [Test]
+    public void CallersLeaveAPollingWriterAloneUntil4096EventsAreQueued()
+    {
+        using var folder = TempFolder.ForCaller();
+        var path = folder.AllocateFilename();
+        // A writer that would otherwise look at the queue once an hour. A caller's wake is counted on the caller's own
+        // thread, so the counts below are read without waiting for the writer.
+        var sink = Create(path, o => o.PollInterval = TimeSpan.FromHours(1));
+        EmitAndWait(sink, Event(0));
+        var polling = SpinWait.SpinUntil(() => sink.WriterPolling, WaitLimit);
+        var before = sink.CallerWakes;
+        for (var i = 1; i < 4096; i++) sink.Emit(Event(i));
+        var below = sink.CallerWakes - before;
+        sink.Emit(Event(4096));
+        var at = sink.CallerWakes - before;
+        var written = SpinWait.SpinUntil(() => sink.EventsWritten == 4097, WaitLimit);
+        sink.Dispose();
+        // Each wake may preempt the caller (see RollingJsonSink.WakeThreshold): not one for 4,095 queued events.
+        Assert.That((polling, below, at, written), Is.EqualTo((true, 0L, 1L, true)));
     }
 
     /// <summary>Formats slowly (a value whose ToString() is slow): the writer is inside one batch at the deadline.</summary>
