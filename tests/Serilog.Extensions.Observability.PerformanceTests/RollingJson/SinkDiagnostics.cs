@@ -12,7 +12,7 @@ namespace Serilog.Extensions.Observability.PerformanceTests.RollingJson;
 /// this process with what the benchmark cannot show beside it, to tell where the time goes on a given machine:
 /// the caller's latency percentiles, the CPU time of the caller and of the sink's writer thread, the queue length
 /// (sampled every millisecond through the sink's public gauge), GC pauses and collections, and minor page faults.
-/// <code>build/bench.sh sink-diagnostics [null|rolling-json|rolling|rolling-compress|trivial-formatter|caller-format] [rounds]</code>
+/// <code>build/bench.sh sink-diagnostics [null|rolling-json|rolling|rolling-compress|trivial-formatter|caller-format] [rounds] [classify]</code>
 /// <c>rolling</c> rolls every 8 MB; <c>rolling-compress</c> also gzips each rolled file (the latency benchmark's case).
 /// <c>trivial-formatter</c> is our sink with a formatter that writes <c>{}</c>: the writer's cost without CLEF.
 /// <c>caller-format</c> is an experiment (<see cref="CallerFormattingSink"/>): the caller formats, the writer copies bytes.
@@ -27,11 +27,16 @@ static class SinkDiagnostics
     {
         var modes = args.Length > 0 ? new[] { args[0] } : new[] { "null", "rolling-json", "trivial-formatter" };
         var rounds = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 4;
+        s_classify = args.Length > 2 && args[2] == "classify";
+        if (s_classify && !OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("classify reads getrusage(RUSAGE_THREAD), which only Linux has.");
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores; {Events:N0} events per round; the first round is warm-up");
         foreach (var mode in modes)
             for (var round = 0; round < rounds; round++)
                 Console.WriteLine(RunOnce(mode, round));
     }
+
+    static bool s_classify;
+    static readonly long[] s_latencies = new long[Events];
 
     static string RunOnce(string mode, int round)
     {
@@ -55,22 +60,29 @@ static class SinkDiagnostics
             _ => throw new ArgumentException($"Unknown mode '{mode}': use null, rolling-json, rolling, rolling-compress, trivial-formatter or caller-format.", nameof(mode)),
         };
 
-        using var queue = new QueueSampler();
-        var latencies = new long[Events];
+        // Not while classifying: its thread wakes every millisecond and would take the caller's core (the benchmark has none).
+        using var queue = s_classify ? null : new QueueSampler();
+        // One array for every round, written through before the round (as the benchmark's field is): a new one's page
+        // faults would land between calls, and in the classification's counters.
+        var latencies = s_latencies;
+        Array.Fill(latencies, 1);
         var threadsBefore = ThreadCpuMilliseconds();
         var processBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var faultsBefore = MinorFaults();
         var pauseBefore = GC.GetTotalPauseDuration();
         var gcBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         var total = Stopwatch.StartNew();
+        var causes = new SlowCallCauses();
         for (var i = 0; i < Events; i++)
         {
+            if (s_classify) causes.Before();
             var start = Stopwatch.GetTimestamp();
             logger.Information(FileSinkPeers.Template, i, FileSinkPeers.Customer(i), FileSinkPeers.Total(i), FileSinkPeers.At, FileSinkPeers.Region(i));
             latencies[i] = Stopwatch.GetTimestamp() - start;
+            if (s_classify) causes.After(latencies[i]);
         }
         var produced = total.Elapsed;
-        var queueLengths = queue.Stop();
+        var queueLengths = queue?.Stop() ?? (0, 0, 0);
         // Read before disposal: the writer thread ends with it, and its /proc entry with it.
         var threadsProduced = ThreadCpuMilliseconds();
         logger.Dispose();
@@ -92,7 +104,51 @@ static class SinkDiagnostics
             + $" | queue p50 {queueLengths.P50} p90 {queueLengths.P90} max {queueLengths.Max}"
             + $" | GC pause {(GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds:F0} ms, gen0/1/2 {GC.CollectionCount(0) - gcBefore.Item1}/{GC.CollectionCount(1) - gcBefore.Item2}/{GC.CollectionCount(2) - gcBefore.Item3}"
             + $" | minor faults {(faults < 0 ? -1 : faults - faultsBefore)}"
-            + (experiment is null ? "" : $" | dropped {Interlocked.Read(ref experiment.Dropped):N0}");
+            + (experiment is null ? "" : $" | dropped {Interlocked.Read(ref experiment.Dropped):N0}")
+            + (s_classify ? " | " + causes : "");
+    }
+
+    /// <summary>
+    /// <c>classify</c> (third argument): reads the caller thread's own counters (getrusage RUSAGE_THREAD) around every call
+    /// and says, of the calls over 2 us, how many took a page fault, were preempted, blocked, or ran a GC. The two system
+    /// calls per event slow the loop, so its percentiles are not the benchmark's; the split is what it is for.
+    /// </summary>
+    sealed class SlowCallCauses
+    {
+        // struct rusage on 64-bit Linux as longs: two timevals (0-3), then maxrss, ixrss, idrss, isrss, minflt (8),
+        // majflt (9), nswap, inblock, oublock, msgsnd, msgrcv, nsignals, nvcsw (16, blocked), nivcsw (17, preempted).
+        const int RusageThread = 1;
+        readonly long[] _before = new long[18], _after = new long[18];
+        int _gcBefore;
+        long _slow, _faulted, _preempted, _blocked, _collected, _unexplained;
+
+        [System.Runtime.InteropServices.DllImport("libc", SetLastError = false)]
+        static extern int getrusage(int who, long[] usage);
+
+        public void Before()
+        {
+            getrusage(RusageThread, _before);
+            _gcBefore = GC.CollectionCount(0);
+        }
+
+        public void After(long ticks)
+        {
+            if (ticks * 1_000_000_000 / Stopwatch.Frequency <= 2_000) return;
+            var collected = GC.CollectionCount(0) != _gcBefore;
+            getrusage(RusageThread, _after);
+            _slow++;
+            var faulted = _after[8] != _before[8] || _after[9] != _before[9];
+            var blocked = _after[16] != _before[16];
+            var preempted = _after[17] != _before[17];
+            if (faulted) _faulted++;
+            if (blocked) _blocked++;
+            if (preempted) _preempted++;
+            if (collected) _collected++;
+            if (!faulted && !blocked && !preempted && !collected) _unexplained++;
+        }
+
+        public override string ToString() =>
+            $"calls over 2 us {_slow}: page fault {_faulted}, preempted {_preempted}, blocked {_blocked}, GC {_collected}, none of these {_unexplained}";
     }
 
     /// <summary>How many of the sorted latencies (in Stopwatch ticks) took longer than <paramref name="nanoseconds"/>.</summary>
