@@ -251,19 +251,10 @@ public class EntityTrackingLeakTests
     {
         // AddObservability() runs the enricher and the sink wrapper with the same rules: the second pass leaves the
         // first one's key values as they are, so a value has the pseudonym it has under a sensitive property name.
-        Action<RedactionOptions> pseudonyms = o =>
-        {
-            o.DetectEmbeddedCredentials = true;
-            o.MaskStyle = RedactionMaskStyle.Pseudonym;
-            o.PseudonymKey = "0123456789abcdef-test-key";
-        };
         string Write(bool bothPasses, Action<ILogger> write)
         {
-            var sink = new CollectingSink();
-            var configuration = new LoggerConfiguration().MinimumLevel.Verbose();
-            if (bothPasses) configuration.Enrich.WithRedaction(pseudonyms);
-            using (var logger = configuration.WriteTo.Redacted(s => s.Sink(sink), pseudonyms).CreateLogger()) write(logger);
-            return sink.SingleEvent.Properties.TryGetValue("keyValues", out var keyValues) ? keyValues.ToString() : sink.SingleEvent.Properties["ApiKey"].ToString();
+            var properties = CredentialPass.WithPseudonyms(bothPasses, write).Properties;
+            return properties.TryGetValue("keyValues", out var keyValues) ? keyValues.ToString() : properties["ApiKey"].ToString();
         }
 
         var pseudonym = Write(false, l => l.Information("{ApiKey}", "ak-secret-1")).Trim('"');

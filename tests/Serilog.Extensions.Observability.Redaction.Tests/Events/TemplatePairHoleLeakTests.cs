@@ -158,20 +158,9 @@ public class TemplatePairHoleLeakTests
     {
         // AddObservability() runs the enricher and the sink wrapper with the same rules: the second pass leaves the
         // first one's mask as it is, so the value has the pseudonym it has under a sensitive property name.
-        Action<RedactionOptions> pseudonyms = o =>
-        {
-            o.DetectEmbeddedCredentials = true;
-            o.MaskStyle = RedactionMaskStyle.Pseudonym;
-            o.PseudonymKey = "0123456789abcdef-test-key";
-        };
         string Write(bool bothPasses, string template, params object[] values)
         {
-            var sink = new CollectingSink();
-            var configuration = new LoggerConfiguration();
-            if (bothPasses) configuration.Enrich.WithRedaction(pseudonyms);
-            using (var logger = configuration.WriteTo.Redacted(s => s.Sink(sink), pseudonyms).CreateLogger())
-                logger.Information(template, values);
-            var properties = sink.SingleEvent.Properties;
+            var properties = CredentialPass.WithPseudonyms(bothPasses, l => l.Information(template, values)).Properties;
             return (properties.TryGetValue("Value", out var value) ? value : properties["Password"]).ToString();
         }
 

@@ -2,7 +2,7 @@ using Serilog.Extensions.Observability.Tests.Support;
 
 namespace Serilog.Extensions.Observability.Redaction.Tests.Support;
 
-/// <summary>The logger the template-hole leak tests write through: one event pass with <c>DetectEmbeddedCredentials</c>.</summary>
+/// <summary>The loggers the leak tests write through: event passes with <c>DetectEmbeddedCredentials</c>.</summary>
 static class CredentialPass
 {
     /// <summary>
@@ -24,5 +24,26 @@ static class CredentialPass
             write(logger);
         }
         return Output.Render(sink.Events);
+    }
+
+    /// <summary>
+    /// Writes one event through <c>WriteTo.Redacted</c> with pseudonyms and embedded-credential detection (with
+    /// <paramref name="bothPasses"/>, <c>Enrich.WithRedaction</c> first with the same rules, as <c>AddObservability()</c>
+    /// runs them) and returns the event the sink received.
+    /// </summary>
+    public static Serilog.Events.LogEvent WithPseudonyms(bool bothPasses, Action<Serilog.ILogger> write)
+    {
+        static void Pseudonyms(RedactionOptions o)
+        {
+            o.DetectEmbeddedCredentials = true;
+            o.MaskStyle = RedactionMaskStyle.Pseudonym;
+            o.PseudonymKey = "0123456789abcdef-test-key";
+        }
+
+        var sink = new CollectingSink();
+        var configuration = new LoggerConfiguration().MinimumLevel.Verbose();
+        if (bothPasses) configuration.Enrich.WithRedaction(Pseudonyms);
+        using (var logger = configuration.WriteTo.Redacted(s => s.Sink(sink), Pseudonyms).CreateLogger()) write(logger);
+        return sink.SingleEvent;
     }
 }
