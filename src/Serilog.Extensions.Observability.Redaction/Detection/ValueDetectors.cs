@@ -838,8 +838,9 @@ sealed class ValueDetectors
     /// <c>X-Auth-Token</c>): what <c>HttpRequestMessage.ToString()</c> and <c>HttpResponseMessage.ToString()</c> write,
     /// one header a line, and a raw request or response dump. The name is kept; the value, all of it up to the end of
     /// its line (a scheme and its credential, every cookie of a <c>Cookie</c> line and a <c>Set-Cookie</c>'s attributes),
-    /// is masked. A name is letters, digits, <c>_</c> and <c>-</c> right before <c>:</c> (white space after it or not:
-    /// <c>Authorization:Bearer x</c>, as HTTP allows and command lines write it), and stands at the
+    /// is masked. A name is letters, digits, <c>_</c> and <c>-</c> before <c>:</c> (white space after it or not:
+    /// <c>Authorization:Bearer x</c>, as HTTP allows and command lines write it; white space before it or not:
+    /// <c>Password : x</c>, as a table or PowerShell's <c>Format-List</c> lines values up), and stands at the
     /// start of a line (after its indentation), or after white space when it is written as a header's is, capitalized
     /// or hyphenated (<c>Request failed. Authorization: Basic x</c>, <c>Accept: */*, x-api-key: k</c>), or in any case
     /// after the quote that opens a command line's argument (<see cref="OpeningQuote"/>); a lower-case word
@@ -860,11 +861,14 @@ sealed class ValueDetectors
             search = colon + 1;
             // A URL's scheme (Cookie://) or a qualified name (Token::Parse) is not a header's.
             if (search < text.Length && text[search] is ':' or '/') continue;
-            var nameStart = colon;
-            while (nameStart > copied && colon - nameStart < MaximumHeaderNameLength && IsHeaderNameChar(text[nameStart - 1])) nameStart--;
-            if (nameStart == colon || !char.IsAsciiLetter(text[nameStart])) continue;
+            // White space may stand before the colon, as a table or PowerShell's Format-List lines the values up.
+            var nameEnd = colon;
+            while (nameEnd > copied && text[nameEnd - 1] is ' ' or '\t') nameEnd--;
+            var nameStart = nameEnd;
+            while (nameStart > copied && nameEnd - nameStart < MaximumHeaderNameLength && IsHeaderNameChar(text[nameStart - 1])) nameStart--;
+            if (nameStart == nameEnd || !char.IsAsciiLetter(text[nameStart])) continue;
             var quote = OpeningQuote(text, nameStart);
-            if ((quote == '\0' && !StartsHeader(text, nameStart, colon)) || !keys.IsSensitiveTextKey(text.AsSpan(nameStart, colon - nameStart)))
+            if ((quote == '\0' && !StartsHeader(text, nameStart, nameEnd)) || !keys.IsSensitiveTextKey(text.AsSpan(nameStart, nameEnd - nameStart)))
                 continue;
             // The line is scanned only for a sensitive name, and the search goes on after it: text is read once.
             var valueStart = search;

@@ -126,6 +126,42 @@ public class HeaderLineTests
         Assert.That(Redact(input), Is.EqualTo(expected));
     }
 
+    // The detectors WithObservability() turns on (ObservabilityOptions.ApplyRedaction), in its three passes.
+    static void AsWithObservability(RedactionOptions options)
+    {
+        options.DetectEmbeddedCredentials = true;
+        options.DetectJwts = true;
+        options.DetectKnownTokenFormats = true;
+    }
+
+    /// <summary>The text logged as a string property and as a template of its own (no hole): what each is written as.</summary>
+    static (string Message, object? Property) LogWithObservability(string text)
+    {
+        var logEvent = Routes.Write(Route.ForContext, "Text", text, Pieces.All, AsWithObservability, template: text).Single();
+        return (logEvent.RenderMessage(), ((Serilog.Events.ScalarValue)logEvent.Properties["Text"]).Value);
+    }
+
+    static void AssertLoggedAs(string text, string expected)
+    {
+        var (message, property) = LogWithObservability(text);
+        Assert.Multiple(() =>
+        {
+            Assert.That(property, Is.EqualTo(expected), "as a property");
+            Assert.That(message, Is.EqualTo(expected), "as the message");
+        });
+    }
+
+    // White space before the colon, as a table or PowerShell's Format-List lines its values up.
+    [TestCase("Authorization : Bearer abc.def", "Authorization : " + Mask)]
+    [TestCase("X-Api-Key : k-123", "X-Api-Key : " + Mask)]
+    [TestCase("UserName : ann\nPassword  : hunter2\nDomain   : corp", "UserName : ann\nPassword  : " + Mask + "\nDomain   : corp")]
+    [TestCase("curl -H \"X-Api-Key : k-123\" https://api/x", "curl -H \"X-Api-Key : " + Mask + "\" https://api/x")]
+    public void AHeaderWithWhiteSpaceBeforeItsColonIsMasked(string text, string expected) => AssertLoggedAs(text, expected);
+
+    [TestCase("Retrying the token : attempt 3")]
+    [TestCase("Status : ok, Time : 12:00")]
+    public void ProseWithWhiteSpaceBeforeAColonIsKept(string text) => AssertLoggedAs(text, text);
+
     [Test]
     public void AHeaderLineInAnExceptionsMessageIsMaskedThere()
     {
