@@ -847,7 +847,13 @@ sealed class ValueDetectors
     /// in a sentence (<c>the access token: attempt 3</c>) is prose's, and a name glued to a <c>{</c> (<c>{Token: x}</c>)
     /// is a key value list's, which <see cref="MaskEntityKeyValues"/> reads. A dotted name is a .NET type's or a logger
     /// category's (an exception's <c>ToString()</c>: <c>Microsoft.IdentityModel.Tokens.SecurityTokenInvalidSignatureException:
-    /// IDX10503: ...</c>), whose message is kept.
+    /// IDX10503: ...</c>), whose message is kept. A label of two words one space apart, as an interpolated message writes
+    /// one, is a name too when the words together are a key or a phrase of the rules (<c>API key</c>, <c>Client
+    /// secret</c>, <c>Refresh token</c>: <see cref="KeyMatcher.IsSensitiveCompound"/>) and the first stands where a name
+    /// does (<c>Using API Key: x</c>; <c>Refresh token: x</c> at the start of a line); a sensitive word after another
+    /// that only says which one (<c>The token: ...</c>, <c>Reset password: ...</c>) and lower-case words in a sentence
+    /// (<c>Renewing the refresh token: attempt 3</c>) are prose's. The value of a name that counts is masked even when
+    /// it reads as words (<c>token: the value was rejected</c>): a passphrase is words too.
     /// </summary>
     string MaskHeaderLines(string text, KeyMatcher keys)
     {
@@ -868,7 +874,8 @@ sealed class ValueDetectors
             while (nameStart > copied && nameEnd - nameStart < MaximumHeaderNameLength && IsHeaderNameChar(text[nameStart - 1])) nameStart--;
             if (nameStart == nameEnd || !char.IsAsciiLetter(text[nameStart])) continue;
             var quote = OpeningQuote(text, nameStart);
-            if ((quote == '\0' && !StartsHeader(text, nameStart, nameEnd)) || !keys.IsSensitiveTextKey(text.AsSpan(nameStart, nameEnd - nameStart)))
+            if (((quote == '\0' && !StartsHeader(text, nameStart, nameEnd)) || !keys.IsSensitiveTextKey(text.AsSpan(nameStart, nameEnd - nameStart)))
+                && (quote != '\0' || !EndsTwoWordLabel(text, nameStart, nameEnd, copied, keys)))
                 continue;
             // The line is scanned only for a sensitive name, and the search goes on after it: text is read once.
             var valueStart = search;
@@ -949,6 +956,24 @@ sealed class ValueDetectors
 
     /// <summary>What a header's name holds: a key's characters but <c>.</c>, which joins the parts of a type's name.</summary>
     static bool IsHeaderNameChar(char c) => c != '.' && IsKeyChar(c);
+
+    /// <summary>
+    /// Whether the word that ends at <paramref name="nameEnd"/> is the second of a label of two words, one space apart,
+    /// that name a secret together (<c>API key</c>, <c>Client secret</c>, <c>Refresh token</c>: see
+    /// <see cref="KeyMatcher.IsSensitiveCompound"/>) and whose first word stands where a header's name does
+    /// (<see cref="StartsHeader"/>: at the start of a line, or capitalized after white space).
+    /// </summary>
+    static bool EndsTwoWordLabel(string text, int secondStart, int nameEnd, int floor, KeyMatcher keys)
+    {
+        var firstEnd = secondStart - 1;
+        if (firstEnd <= floor || text[firstEnd] != ' ') return false;
+        var firstStart = firstEnd;
+        while (firstStart > floor && nameEnd - firstStart < MaximumHeaderNameLength && IsHeaderNameChar(text[firstStart - 1])) firstStart--;
+        // Where the first word stands is tested before the rules are asked: it rules out most colons of prose.
+        return firstStart < firstEnd && char.IsAsciiLetter(text[firstStart]) && StartsHeader(text, firstStart, firstEnd)
+               && keys.IsSensitiveTextKey(text.AsSpan(firstStart, nameEnd - firstStart))
+               && keys.IsSensitiveCompound(text.AsSpan(firstStart, firstEnd - firstStart), text.AsSpan(secondStart, nameEnd - secondStart));
+    }
 
     /// <summary>
     /// Whether the name between the two indexes stands where a header's does: at the start of a line, after its

@@ -107,6 +107,23 @@ sealed class KeyMatcher
     }
 
     /// <summary>
+    /// Whether two words written apart in text name a secret together: joined, they are a key or a phrase of the rules
+    /// (<c>API key</c>, <c>Refresh token</c>, <c>Client secret</c>). A sensitive word after another that only says which
+    /// one (<c>The token</c>, <c>Reset password</c>) is not such a pair: prose writes those. Without the default rules, no
+    /// two words are; the added and excluded keys are for the caller to apply to the words together. Read where the
+    /// words stand, without allocating.
+    /// </summary>
+    public bool IsSensitiveCompound(ReadOnlySpan<char> first, ReadOnlySpan<char> second)
+    {
+        if (_rules is null) return false;
+        var length = first.Length + second.Length;
+        Span<char> joined = length <= 256 ? stackalloc char[length] : new char[length];
+        var written = KeyText.Normalize(first, joined);
+        written += KeyText.Normalize(second, joined[written..]);
+        return _rules.IsCompound(joined[..written]);
+    }
+
+    /// <summary>
     /// <see cref="IsSensitiveTextKey(ReadOnlySpan{char})"/> for a key that may be a configuration path written as data
     /// (the key hole of <c>"{Key}={Value}"</c>): its <c>:</c> separates segments as a dotted key's <c>.</c> does, so the
     /// path is decided by its words and by its last segment (<c>Db:ConnStr</c> as <c>ConnStr</c> is, the key the

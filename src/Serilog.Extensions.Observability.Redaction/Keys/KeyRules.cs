@@ -24,6 +24,8 @@ sealed class KeyRules
     public FrozenSet<string> Descriptors { get; }
     /// <summary>Keys sensitive only as URL query parameters (<c>code</c>, <c>state</c>): see the rules file.</summary>
     public FrozenSet<string> QueryKeys { get; }
+    /// <summary>The keys and the phrases' words joined (<c>apikey</c>, <c>refreshtoken</c>, <c>signingkey</c>): see <see cref="IsCompound"/>.</summary>
+    readonly string[] _compounds;
 
     KeyRules(
         IEnumerable<string> keys, IEnumerable<string> safeKeys, IEnumerable<string> words, IEnumerable<string> suffixes,
@@ -40,6 +42,20 @@ sealed class KeyRules
         PhrasesByFirstWord = byFirstWord.ToFrozenDictionary(StringComparer.Ordinal);
         Descriptors = descriptors.ToFrozenSet(StringComparer.Ordinal);
         QueryKeys = queryKeys.ToFrozenSet(StringComparer.Ordinal);
+        _compounds = Keys.Concat(PhrasesByFirstWord.SelectMany(p => p.Value.Select(second => p.Key + second))).Distinct().ToArray();
+    }
+
+    /// <summary>
+    /// Whether the normalised text is a key of the rules or a phrase's words joined: compared where it stands, as the
+    /// label of two words it is read from is written anew in every text.
+    /// </summary>
+    public bool IsCompound(ReadOnlySpan<char> joined)
+    {
+        foreach (var compound in _compounds)
+        {
+            if (joined.SequenceEqual(compound)) return true;
+        }
+        return false;
     }
 
     /// <summary>Whether the two adjacent words are a phrase of the rules (<c>api key</c>).</summary>

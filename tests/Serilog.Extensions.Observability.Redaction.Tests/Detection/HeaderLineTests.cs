@@ -151,11 +151,50 @@ public class HeaderLineTests
         });
     }
 
+    // A label written as words, as an interpolated line writes it: the two words before the colon name a secret together
+    // (a phrase or a key of the rules: api key, client secret, access token, refresh token), and stand as a label does,
+    // at the start of a line or capitalized after white space.
+    [TestCase("API key: k-123abc", "API key: " + Mask)]
+    [TestCase("Using API Key: k-123abc", "Using API Key: " + Mask)]
+    [TestCase("Refresh token: rt-42xyz", "Refresh token: " + Mask)]
+    [TestCase("Renewed with Refresh token: rt-42xyz", "Renewed with Refresh token: " + Mask)]
+    [TestCase("Calling the API.\n  Api key: k-123abc\n  Region: eu", "Calling the API.\n  Api key: " + Mask + "\n  Region: eu")]
+    // "Secret" and "Token" are sensitive alone, and capitalized after white space they were masked already.
+    [TestCase("Client Secret: s3cr3t-value", "Client Secret: " + Mask)]
+    [TestCase("Signed in with Access Token: abc.def.ghi", "Signed in with Access Token: " + Mask)]
+    public void ALabelOfTwoWordsThatNameASecretTogetherIsMasked(string text, string expected) => AssertLoggedAs(text, expected);
+
+    // Prose: the two words stand in a sentence (lower case, not at the start of a line), or only one of them is a secret's
+    // word ("The token", "Reset password", "Token Refresh"), or they name no secret ("Client id").
+    [TestCase("Renewing the refresh token: attempt 3")]
+    [TestCase("The refresh token: the value was rejected")]
+    [TestCase("New access token: issued at 12:00")]
+    [TestCase("Using the api key: from the vault")]
+    [TestCase("Token Refresh: done in 3 ms")]
+    [TestCase("Access Denied: token expired")]
+    [TestCase("Client id: web-app")]
+    public void TwoWordsInASentenceOrThatNameNoSecretAreKept(string text) => AssertLoggedAs(text, text);
+
+    [Test]
+    public void AnExcludedKeyIsNotReadAsALabelOfTwoWords()
+    {
+        var options = new RedactionOptions { DetectEmbeddedCredentials = true };
+        options.ExcludedKeys.Add("apikey");
+        var detectors = RedactorFactory.Create(options).Detectors!;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(detectors.Redact("API key: k-123abc"), Is.Null);
+            Assert.That(detectors.Redact("Refresh token: rt-42xyz"), Is.EqualTo("Refresh token: " + Mask));
+        });
+    }
+
     // White space before the colon, as a table or PowerShell's Format-List lines its values up.
     [TestCase("Authorization : Bearer abc.def", "Authorization : " + Mask)]
     [TestCase("X-Api-Key : k-123", "X-Api-Key : " + Mask)]
     [TestCase("UserName : ann\nPassword  : hunter2\nDomain   : corp", "UserName : ann\nPassword  : " + Mask + "\nDomain   : corp")]
     [TestCase("curl -H \"X-Api-Key : k-123\" https://api/x", "curl -H \"X-Api-Key : " + Mask + "\" https://api/x")]
+    [TestCase("API Key : k-123abc", "API Key : " + Mask)]
     public void AHeaderWithWhiteSpaceBeforeItsColonIsMasked(string text, string expected) => AssertLoggedAs(text, expected);
 
     [TestCase("Retrying the token : attempt 3")]
@@ -197,6 +236,8 @@ public class HeaderLineTests
 
     [TestCase("token: the value was rejected", "token: " + Mask)]
     [TestCase("Password: hunter2", "Password: " + Mask)]
+    // A label's value is masked whole even when it reads as prose: a passphrase is words too.
+    [TestCase("Refresh token: the value was rejected", "Refresh token: " + Mask)]
     public void ALineThatStartsWithASensitiveLabelIsMasked(string input, string expected)
     {
         Assert.That(Redact(input), Is.EqualTo(expected));

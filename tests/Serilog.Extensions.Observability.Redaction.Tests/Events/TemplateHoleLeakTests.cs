@@ -31,6 +31,7 @@ public class TemplateHoleLeakTests
             // A header line: its value runs to the end of the line, over the scheme and the credential.
             l.Information("Sending\nAuthorization: Bearer {Credential}\nX-Api-Key: {0}", "hole-secret-7", "hole-secret-8");
             l.Information("Running curl -H \"X-Api-Key:{Value}\" {Url}", "hole-secret-10", "https://api/x");
+            l.Information("Using API Key: {Value} for {Url}", "hole-secret-11", "https://api/x");
         }, enricherOnly);
 
         Assert.That(text, Does.Not.Contain("hole-secret"));
