@@ -853,7 +853,10 @@ sealed class ValueDetectors
     /// does (<c>Using API Key: x</c>; <c>Refresh token: x</c> at the start of a line); a sensitive word after another
     /// that only says which one (<c>The token: ...</c>, <c>Reset password: ...</c>) and lower-case words in a sentence
     /// (<c>Renewing the refresh token: attempt 3</c>) are prose's. The value of a name that counts is masked even when
-    /// it reads as words (<c>token: the value was rejected</c>): a passphrase is words too.
+    /// it reads as words (<c>token: the value was rejected</c>): a passphrase is words too. A key of a Python dict's
+    /// <c>repr()</c>, in single quotes after <c>{</c> or <c>,</c> (<see cref="OpensDictKey"/>), counts in any case:
+    /// <c>{'password': '...', 'user': 'bob'}</c>, a quoted value masked inside its quotes as above, one that is not
+    /// (<c>'pin': 1234, ...</c>) to the end of its line.
     /// </summary>
     string MaskHeaderLines(string text, KeyMatcher keys)
     {
@@ -867,15 +870,21 @@ sealed class ValueDetectors
             search = colon + 1;
             // A URL's scheme (Cookie://) or a qualified name (Token::Parse) is not a header's.
             if (search < text.Length && text[search] is ':' or '/') continue;
-            // White space may stand before the colon, as a table or PowerShell's Format-List lines the values up.
-            var nameEnd = colon;
-            while (nameEnd > copied && text[nameEnd - 1] is ' ' or '\t') nameEnd--;
+            // A name in single quotes is a Python dict's key, as repr() writes one: {'password': 'x'}. Else white space may
+            // stand before the colon, as a table or PowerShell's Format-List lines the values up.
+            var dictKey = colon > copied && text[colon - 1] == '\'';
+            var nameEnd = dictKey ? colon - 1 : colon;
+            while (!dictKey && nameEnd > copied && text[nameEnd - 1] is ' ' or '\t') nameEnd--;
             var nameStart = nameEnd;
             while (nameStart > copied && nameEnd - nameStart < MaximumHeaderNameLength && IsHeaderNameChar(text[nameStart - 1])) nameStart--;
             if (nameStart == nameEnd || !char.IsAsciiLetter(text[nameStart])) continue;
-            var quote = OpeningQuote(text, nameStart);
-            if (((quote == '\0' && !StartsHeader(text, nameStart, nameEnd)) || !keys.IsSensitiveTextKey(text.AsSpan(nameStart, nameEnd - nameStart)))
-                && (quote != '\0' || !EndsTwoWordLabel(text, nameStart, nameEnd, copied, keys)))
+            var quote = dictKey ? '\0' : OpeningQuote(text, nameStart);
+            if (dictKey)
+            {
+                if (!OpensDictKey(text, nameStart, copied) || !keys.IsSensitiveTextKey(text.AsSpan(nameStart, nameEnd - nameStart))) continue;
+            }
+            else if (((quote == '\0' && !StartsHeader(text, nameStart, nameEnd)) || !keys.IsSensitiveTextKey(text.AsSpan(nameStart, nameEnd - nameStart)))
+                     && (quote != '\0' || !EndsTwoWordLabel(text, nameStart, nameEnd, copied, keys)))
                 continue;
             // The line is scanned only for a sensitive name, and the search goes on after it: text is read once.
             var valueStart = search;
@@ -956,6 +965,19 @@ sealed class ValueDetectors
 
     /// <summary>What a header's name holds: a key's characters but <c>.</c>, which joins the parts of a type's name.</summary>
     static bool IsHeaderNameChar(char c) => c != '.' && IsKeyChar(c);
+
+    /// <summary>
+    /// Whether the single quote before <paramref name="nameStart"/> opens a key of a Python dict's <c>repr()</c> (or of a
+    /// JavaScript object literal): it follows the <c>{</c> that opens the dict or the <c>,</c> after a value, white space
+    /// between or not. A quoted word in a sentence (<c>Missing field 'password': ...</c>) is prose's.
+    /// </summary>
+    static bool OpensDictKey(string text, int nameStart, int floor)
+    {
+        var before = nameStart - 1;
+        if (before < floor || text[before] != '\'') return false;
+        while (before > floor && text[before - 1] is ' ' or '\t') before--;
+        return before > floor && text[before - 1] is '{' or ',';
+    }
 
     /// <summary>
     /// Whether the word that ends at <paramref name="nameEnd"/> is the second of a label of two words, one space apart,

@@ -201,6 +201,19 @@ public class HeaderLineTests
     [TestCase("Status : ok, Time : 12:00")]
     public void ProseWithWhiteSpaceBeforeAColonIsKept(string text) => AssertLoggedAs(text, text);
 
+    // A Python dict's repr(), as an f-string or str() writes it (a JavaScript object literal too): a key in single quotes
+    // after '{' or ','.
+    [TestCase("{'password': 'hunter2', 'user': 'bob'}", "{'password': '" + Mask + "', 'user': 'bob'}")]
+    [TestCase("{'Authorization': 'Bearer abc.def'}", "{'Authorization': '" + Mask + "'}")]
+    [TestCase("{'password':'p-1', 'api_key': 'k-2'}", "{'password':'" + Mask + "', 'api_key': '" + Mask + "'}")]
+    [TestCase("headers={'Accept': 'application/json', 'X-Api-Key': \"k'123\"}", "headers={'Accept': 'application/json', 'X-Api-Key': \"" + Mask + "\"}")]
+    [TestCase("got {'user': 'bob', 'pin': 1234, 'ok': True}", "got {'user': 'bob', 'pin': " + Mask)]
+    public void ASensitiveKeyOfAPythonDictIsMasked(string text, string expected) => AssertLoggedAs(text, expected);
+
+    [TestCase("{'user': 'bob', 'token_count': 3}")]
+    [TestCase("Missing field 'password': check the form")]
+    public void AQuotedNameOutsideADictOrThatIsNoSecretIsKept(string text) => AssertLoggedAs(text, text);
+
     [Test]
     public void AHeaderLineInAnExceptionsMessageIsMaskedThere()
     {
