@@ -159,6 +159,9 @@ public class HeaderLineTests
     [TestCase("Refresh token: rt-42xyz", "Refresh token: " + Mask)]
     [TestCase("Renewed with Refresh token: rt-42xyz", "Renewed with Refresh token: " + Mask)]
     [TestCase("Calling the API.\n  Api key: k-123abc\n  Region: eu", "Calling the API.\n  Api key: " + Mask + "\n  Region: eu")]
+    // Its value is masked even when it reads as prose, as a one-word label's is ("Token: invalid format"): "API" is
+    // capitalized in a sentence too, and a value of plain words is not told from a passphrase.
+    [TestCase("Could not validate API key: invalid format", "Could not validate API key: " + Mask)]
     // "Secret" and "Token" are sensitive alone, and capitalized after white space they were masked already.
     [TestCase("Client Secret: s3cr3t-value", "Client Secret: " + Mask)]
     [TestCase("Signed in with Access Token: abc.def.ghi", "Signed in with Access Token: " + Mask)]
