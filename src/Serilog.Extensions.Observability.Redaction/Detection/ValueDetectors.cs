@@ -870,11 +870,12 @@ sealed class ValueDetectors
             search = colon + 1;
             // A URL's scheme (Cookie://) or a qualified name (Token::Parse) is not a header's.
             if (search < text.Length && text[search] is ':' or '/') continue;
-            // A name in single quotes is a Python dict's key, as repr() writes one: {'password': 'x'}. Else white space may
-            // stand before the colon, as a table or PowerShell's Format-List lines the values up.
-            var dictKey = colon > copied && text[colon - 1] == '\'';
-            var nameEnd = dictKey ? colon - 1 : colon;
-            while (!dictKey && nameEnd > copied && text[nameEnd - 1] is ' ' or '\t') nameEnd--;
+            // White space may stand before the colon, as a table or PowerShell's Format-List lines the values up. A name
+            // in single quotes is a Python dict's key, as repr() writes one: {'password': 'x'}, or { 'password' : 'x' }.
+            var nameEnd = colon;
+            while (nameEnd > copied && text[nameEnd - 1] is ' ' or '\t') nameEnd--;
+            var dictKey = nameEnd > copied && text[nameEnd - 1] == '\'';
+            if (dictKey) nameEnd--;
             var nameStart = nameEnd;
             while (nameStart > copied && nameEnd - nameStart < MaximumHeaderNameLength && IsHeaderNameChar(text[nameStart - 1])) nameStart--;
             if (nameStart == nameEnd || !char.IsAsciiLetter(text[nameStart])) continue;

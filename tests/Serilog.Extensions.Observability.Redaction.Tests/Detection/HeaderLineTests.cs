@@ -213,6 +213,12 @@ public class HeaderLineTests
     [TestCase("got {'user': 'bob', 'pin': 1234, 'ok': True}", "got {'user': 'bob', 'pin': " + Mask)]
     public void ASensitiveKeyOfAPythonDictIsMasked(string text, string expected) => AssertLoggedAs(text, expected);
 
+    // White space before the colon, as a hand-written literal spaces it out, holds for a dict's key as for any name.
+    [TestCase("{ 'password' : 'hunter2' }", "{ 'password' : '" + Mask + "' }")]
+    [TestCase("{'token' : 't-1', 'password'  : 'p-1'}", "{'token' : '" + Mask + "', 'password'  : '" + Mask + "'}")]
+    public void ASensitiveKeyOfADictWithWhiteSpaceBeforeItsColonIsMasked(string text, string expected) =>
+        AssertLoggedAs(text, expected);
+
     [TestCase("{'user': 'bob', 'token_count': 3}")]
     [TestCase("Missing field 'password': check the form")]
     public void AQuotedNameOutsideADictOrThatIsNoSecretIsKept(string text) => AssertLoggedAs(text, text);
