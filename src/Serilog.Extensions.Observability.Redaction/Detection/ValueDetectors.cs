@@ -854,9 +854,9 @@ sealed class ValueDetectors
     /// that only says which one (<c>The token: ...</c>, <c>Reset password: ...</c>) and lower-case words in a sentence
     /// (<c>Renewing the refresh token: attempt 3</c>) are prose's. The value of a name that counts is masked even when
     /// it reads as words (<c>token: the value was rejected</c>): a passphrase is words too. A key of a Python dict's
-    /// <c>repr()</c>, in single quotes after <c>{</c> or <c>,</c> (<see cref="OpensDictKey"/>), counts in any case:
-    /// <c>{'password': '...', 'user': 'bob'}</c>, a quoted value masked inside its quotes as above, one that is not
-    /// (<c>'pin': 1234, ...</c>) to the end of its line.
+    /// <c>repr()</c>, in single quotes after <c>{</c> or <c>,</c> or at the start of a line (<see cref="OpensDictKey"/>),
+    /// counts in any case: <c>{'password': '...', 'user': 'bob'}</c>, a quoted value masked inside its quotes as above,
+    /// one that is not (<c>'pin': 1234, ...</c>) to the end of its line.
     /// </summary>
     string MaskHeaderLines(string text, KeyMatcher keys)
     {
@@ -970,14 +970,18 @@ sealed class ValueDetectors
     /// <summary>
     /// Whether the single quote before <paramref name="nameStart"/> opens a key of a Python dict's <c>repr()</c> (or of a
     /// JavaScript object literal): it follows the <c>{</c> that opens the dict or the <c>,</c> after a value, white space
-    /// between or not. A quoted word in a sentence (<c>Missing field 'password': ...</c>) is prose's.
+    /// between or not, or it starts a line, as a sensitive label does (<c>pprint.pformat()</c> writes a wide dict a key a
+    /// line, and a message template's text ends at a line break in braces). A quoted word in a sentence (<c>Missing field
+    /// 'password': ...</c>) is prose's.
     /// </summary>
     static bool OpensDictKey(string text, int nameStart, int floor)
     {
         var before = nameStart - 1;
         if (before < floor || text[before] != '\'') return false;
         while (before > floor && text[before - 1] is ' ' or '\t') before--;
-        return before > floor && text[before - 1] is '{' or ',';
+        if (before > floor && text[before - 1] is '{' or ',') return true;
+        while (before > 0 && text[before - 1] is ' ' or '\t') before--;
+        return before == 0 || text[before - 1] is '\r' or '\n';
     }
 
     /// <summary>

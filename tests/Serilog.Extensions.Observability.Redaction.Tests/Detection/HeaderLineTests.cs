@@ -219,6 +219,14 @@ public class HeaderLineTests
     public void ASensitiveKeyOfADictWithWhiteSpaceBeforeItsColonIsMasked(string text, string expected) =>
         AssertLoggedAs(text, expected);
 
+    // A dict written over several lines: pprint.pformat() breaks a wide one after each ',', and a literal opens one
+    // after its '{'. A quoted key that starts a line counts as a label that starts one does (a message template's text
+    // token also ends at a line break inside braces, so the ',' before the key is in the token before).
+    [TestCase("{'api_key': 'k-1',\n 'password': 'p-1',\n 'user': 'bob'}", "{'api_key': '" + Mask + "',\n 'password': '" + Mask + "',\n 'user': 'bob'}")]
+    [TestCase("{\r\n  'password': 'p-1'\r\n}", "{\r\n  'password': '" + Mask + "'\r\n}")]
+    [TestCase("config:\n  'password': 'p-1'", "config:\n  'password': '" + Mask + "'")]
+    public void ASensitiveKeyOfADictWrittenOverSeveralLinesIsMasked(string text, string expected) => AssertLoggedAs(text, expected);
+
     [TestCase("{'user': 'bob', 'token_count': 3}")]
     [TestCase("Missing field 'password': check the form")]
     public void AQuotedNameOutsideADictOrThatIsNoSecretIsKept(string text) => AssertLoggedAs(text, text);
