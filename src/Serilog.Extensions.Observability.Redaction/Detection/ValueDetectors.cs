@@ -855,7 +855,7 @@ sealed class ValueDetectors
     /// (<c>Renewing the refresh token: attempt 3</c>) are prose's. The value of a name that counts is masked even when
     /// it reads as words (<c>token: the value was rejected</c>): a passphrase is words too. A key of a Python dict's
     /// <c>repr()</c>, in single quotes after <c>{</c> or <c>,</c> or at the start of a line (<see cref="OpensDictKey"/>),
-    /// counts in any case: <c>{'password': '...', 'user': 'bob'}</c>, a quoted value masked inside its quotes as above,
+    /// counts in any case, dotted or of words too (<c>'db.password'</c>, <c>'API Key'</c>): <c>{'password': '...', 'user': 'bob'}</c>, a quoted value masked inside its quotes as above,
     /// one that is not (<c>'pin': 1234, ...</c>) to the end of its line.
     /// </summary>
     string MaskHeaderLines(string text, KeyMatcher keys)
@@ -877,7 +877,10 @@ sealed class ValueDetectors
             var dictKey = nameEnd > copied && text[nameEnd - 1] == '\'';
             if (dictKey) nameEnd--;
             var nameStart = nameEnd;
-            while (nameStart > copied && nameEnd - nameStart < MaximumHeaderNameLength && IsHeaderNameChar(text[nameStart - 1])) nameStart--;
+            // A dict's key is what its quotes hold: a dotted path or words too ('db.password', 'API Key').
+            while (nameStart > copied && nameEnd - nameStart < MaximumHeaderNameLength &&
+                   (dictKey ? IsKeyChar(text[nameStart - 1]) || text[nameStart - 1] == ' ' : IsHeaderNameChar(text[nameStart - 1])))
+                nameStart--;
             if (nameStart == nameEnd || !char.IsAsciiLetter(text[nameStart])) continue;
             var quote = dictKey ? '\0' : OpeningQuote(text, nameStart);
             if (dictKey)

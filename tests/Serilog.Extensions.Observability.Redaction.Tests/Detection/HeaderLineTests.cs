@@ -227,6 +227,12 @@ public class HeaderLineTests
     [TestCase("config:\n  'password': 'p-1'", "config:\n  'password': '" + Mask + "'")]
     public void ASensitiveKeyOfADictWrittenOverSeveralLinesIsMasked(string text, string expected) => AssertLoggedAs(text, expected);
 
+    // A dict's key is whatever its quotes hold: a configuration path (dotted, which a header's name is not, as a type's
+    // name is) or words, as csv.DictReader's rows are keyed by a sheet's column titles.
+    [TestCase("{'spring.datasource.password': 'p-1', 'db.host': 'h'}", "{'spring.datasource.password': '" + Mask + "', 'db.host': 'h'}")]
+    [TestCase("{'User Name': 'bob', 'API Key': 'k-1', 'Token Count': 3}", "{'User Name': 'bob', 'API Key': '" + Mask + "', 'Token Count': 3}")]
+    public void ASensitiveKeyOfADictWithADotOrASpaceIsMasked(string text, string expected) => AssertLoggedAs(text, expected);
+
     [TestCase("{'user': 'bob', 'token_count': 3}")]
     [TestCase("Missing field 'password': check the form")]
     public void AQuotedNameOutsideADictOrThatIsNoSecretIsKept(string text) => AssertLoggedAs(text, text);
