@@ -999,10 +999,12 @@ sealed class ValueDetectors
         if (firstEnd <= floor || text[firstEnd] != ' ') return false;
         var firstStart = firstEnd;
         while (firstStart > floor && nameEnd - firstStart < MaximumHeaderNameLength && IsHeaderNameChar(text[firstStart - 1])) firstStart--;
-        // Where the first word stands is tested before the rules are asked: it rules out most colons of prose.
+        // Where the first word stands is tested first: it rules out most colons of prose. Then whether the words are a
+        // compound of the rules, where they stand; only one that is is looked up as a key (an excluded key is kept), so
+        // the labels of a status dump ("Failed requests: 3") take none of the few places of the names remembered.
         return firstStart < firstEnd && char.IsAsciiLetter(text[firstStart]) && StartsHeader(text, firstStart, firstEnd)
-               && keys.IsSensitiveTextKey(text.AsSpan(firstStart, nameEnd - firstStart))
-               && keys.IsSensitiveCompound(text.AsSpan(firstStart, firstEnd - firstStart), text.AsSpan(secondStart, nameEnd - secondStart));
+               && keys.IsSensitiveCompound(text.AsSpan(firstStart, firstEnd - firstStart), text.AsSpan(secondStart, nameEnd - secondStart))
+               && keys.IsSensitiveTextKey(text.AsSpan(firstStart, nameEnd - firstStart));
     }
 
     /// <summary>

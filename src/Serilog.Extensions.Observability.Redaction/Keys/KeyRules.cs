@@ -24,8 +24,11 @@ sealed class KeyRules
     public FrozenSet<string> Descriptors { get; }
     /// <summary>Keys sensitive only as URL query parameters (<c>code</c>, <c>state</c>): see the rules file.</summary>
     public FrozenSet<string> QueryKeys { get; }
-    /// <summary>The keys and the phrases' words joined (<c>apikey</c>, <c>refreshtoken</c>, <c>signingkey</c>): see <see cref="IsCompound"/>.</summary>
-    readonly string[] _compounds;
+    /// <summary>
+    /// The keys and the phrases' words joined (<c>apikey</c>, <c>refreshtoken</c>, <c>signingkey</c>), by length: see
+    /// <see cref="IsCompound"/>.
+    /// </summary>
+    readonly string[][] _compoundsByLength;
 
     KeyRules(
         IEnumerable<string> keys, IEnumerable<string> safeKeys, IEnumerable<string> words, IEnumerable<string> suffixes,
@@ -42,16 +45,20 @@ sealed class KeyRules
         PhrasesByFirstWord = byFirstWord.ToFrozenDictionary(StringComparer.Ordinal);
         Descriptors = descriptors.ToFrozenSet(StringComparer.Ordinal);
         QueryKeys = queryKeys.ToFrozenSet(StringComparer.Ordinal);
-        _compounds = Keys.Concat(PhrasesByFirstWord.SelectMany(p => p.Value.Select(second => p.Key + second))).Distinct().ToArray();
+        var compounds = Keys.Concat(PhrasesByFirstWord.SelectMany(p => p.Value.Select(second => p.Key + second))).Distinct().ToArray();
+        _compoundsByLength = new string[compounds.Select(c => c.Length + 1).DefaultIfEmpty(0).Max()][];
+        for (var length = 0; length < _compoundsByLength.Length; length++)
+            _compoundsByLength[length] = compounds.Where(c => c.Length == length).ToArray();
     }
 
     /// <summary>
     /// Whether the normalised text is a key of the rules or a phrase's words joined: compared where it stands, as the
-    /// label of two words it is read from is written anew in every text.
+    /// label of two words it is read from is written anew in every text, with the few of its length only.
     /// </summary>
     public bool IsCompound(ReadOnlySpan<char> joined)
     {
-        foreach (var compound in _compounds)
+        if (joined.Length >= _compoundsByLength.Length) return false;
+        foreach (var compound in _compoundsByLength[joined.Length])
         {
             if (joined.SequenceEqual(compound)) return true;
         }
