@@ -98,6 +98,9 @@ static class FileSinkPeers
 
         public (long Written, long Dropped) TakeAndReset() => (Interlocked.Exchange(ref _written, 0), Interlocked.Exchange(ref _dropped, 0));
 
+        /// <summary>Events written or dropped so far: every event the sink has finished with.</summary>
+        public long Settled => Interlocked.Read(ref _written) + Interlocked.Read(ref _dropped);
+
         public void Dispose() => _listener.Dispose();
     }
 }

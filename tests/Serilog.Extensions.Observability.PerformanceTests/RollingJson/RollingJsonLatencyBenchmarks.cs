@@ -9,7 +9,9 @@ namespace Serilog.Extensions.Observability.PerformanceTests.RollingJson;
 /// Issue 6, caller latency: the time one Log call takes on the calling thread, per call (Stopwatch.GetTimestamp
 /// around each call, the same overhead for every peer). BenchmarkDotNet reports means; the percentiles are printed
 /// after each iteration as "// LATENCY ..." lines. "RollingJsonRollingAndCompressing" rolls every 8 MB and gzips
-/// each rolled file in the background while the caller logs.
+/// each rolled file in the background while the caller logs. The others build a new sink in an emptied folder for each
+/// iteration; "RollingJsonKeptAcrossIterations" keeps one sink for all of them, as a service keeps one, and waits for its
+/// writer after each iteration's calls (its files, and the page cache they fill, stay from iteration to iteration).
 /// </summary>
 [MemoryDiagnoser]
 [InvocationCount(1)]
@@ -20,6 +22,9 @@ public class RollingJsonLatencyBenchmarks
     readonly long[] _latencies = new long[Events];
     Logger? _logger;
     string _peer = "";
+    Logger? _kept;
+    FileSinkPeers.SinkCounters? _keptCounters;
+    long _keptLogged;
 
     [IterationSetup(Target = nameof(NullSink))]
     public void SetupNullSink()
@@ -47,6 +52,27 @@ public class RollingJsonLatencyBenchmarks
         });
     }
 
+    [GlobalSetup(Target = nameof(RollingJsonKeptAcrossIterations))]
+    public void SetupKept()
+    {
+        _keptCounters = new FileSinkPeers.SinkCounters();
+        _kept = FileSinkPeers.RollingJson(FileSinkPeers.FreshFolder("latency-kept"));
+    }
+
+    [IterationSetup(Target = nameof(RollingJsonKeptAcrossIterations))]
+    public void SetupKeptIteration()
+    {
+        _peer = nameof(RollingJsonKeptAcrossIterations);
+        _logger = _kept;
+    }
+
+    [GlobalCleanup(Target = nameof(RollingJsonKeptAcrossIterations))]
+    public void CleanupKept()
+    {
+        _kept?.Dispose();
+        _keptCounters?.Dispose();
+    }
+
     [IterationCleanup]
     public void Report()
     {
@@ -62,6 +88,12 @@ public class RollingJsonLatencyBenchmarks
     void Run()
     {
         var logger = _logger!;
+        LogAndTime(logger);
+        logger.Dispose();
+    }
+
+    void LogAndTime(Logger logger)
+    {
         var latencies = _latencies;
         for (var i = 0; i < Events; i++)
         {
@@ -69,7 +101,6 @@ public class RollingJsonLatencyBenchmarks
             logger.Information(FileSinkPeers.Template, i, FileSinkPeers.Customer(i), FileSinkPeers.Total(i), FileSinkPeers.At, FileSinkPeers.Region(i));
             latencies[i] = Stopwatch.GetTimestamp() - start;
         }
-        logger.Dispose();
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Events)]
@@ -80,4 +111,19 @@ public class RollingJsonLatencyBenchmarks
 
     [Benchmark(OperationsPerInvoke = Events)]
     public void RollingJsonRollingAndCompressing() => Run();
+
+    [Benchmark(OperationsPerInvoke = Events)]
+    public void RollingJsonKeptAcrossIterations()
+    {
+        LogAndTime(_logger!);
+        _keptLogged += Events;
+        // Every event of this iteration written (or dropped) before the next begins, as disposal makes sure for the others.
+        var deadline = Stopwatch.GetTimestamp() + 60 * Stopwatch.Frequency;
+        while (_keptCounters!.Settled < _keptLogged)
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+                throw new InvalidOperationException($"The sink settled {_keptCounters.Settled:N0} of {_keptLogged:N0} events within 60 s.");
+            Thread.Sleep(1);
+        }
+    }
 }
