@@ -847,7 +847,8 @@ sealed class ValueDetectors
     /// in a sentence (<c>the access token: attempt 3</c>) is prose's, and a name glued to a <c>{</c> (<c>{Token: x}</c>)
     /// is a key value list's, which <see cref="MaskEntityKeyValues"/> reads. A dotted name is a .NET type's or a logger
     /// category's (an exception's <c>ToString()</c>: <c>Microsoft.IdentityModel.Tokens.SecurityTokenInvalidSignatureException:
-    /// IDX10503: ...</c>), whose message is kept. A label of two words one space apart, as an interpolated message writes
+    /// IDX10503: ...</c>), whose message is kept, unless its last segment is sensitive by its last word and no exception's
+    /// type: a configuration key written as a label (<c>Jwt.Secret: x</c>, <see cref="IsDottedLabel"/>). A label of two words one space apart, as an interpolated message writes
     /// one, is a name too when the words together are a key or a phrase of the rules (<c>API key</c>, <c>Client
     /// secret</c>, <c>Refresh token</c>: <see cref="KeyMatcher.IsSensitiveCompound"/>) and the first stands where a name
     /// does (<c>Using API Key: x</c>; <c>Refresh token: x</c> at the start of a line); a sensitive word after another
@@ -886,6 +887,10 @@ sealed class ValueDetectors
             if (dictKey)
             {
                 if (!OpensDictKey(text, nameStart, copied) || !keys.IsSensitiveTextKey(text.AsSpan(nameStart, nameEnd - nameStart))) continue;
+            }
+            else if (nameStart > copied && text[nameStart - 1] == '.')
+            {
+                if (!IsDottedLabel(text, nameStart, nameEnd, copied, keys)) continue;
             }
             else if (((quote == '\0' && !StartsHeader(text, nameStart, nameEnd)) || !keys.IsSensitiveTextKey(text.AsSpan(nameStart, nameEnd - nameStart)))
                      && (quote != '\0' || !EndsTwoWordLabel(text, nameStart, nameEnd, copied, keys)))
@@ -965,6 +970,33 @@ sealed class ValueDetectors
         if (after < lineEnd && (char.IsLetterOrDigit(text[after]) || text[after] is '-' or '_' or '+' or '/' or '=' or '~')) return true;
         while (after < lineEnd && text[after] is ' ' or '\t') after++;
         return after < lineEnd && char.IsLetterOrDigit(text[after]);
+    }
+
+    /// <summary>
+    /// Whether the name that ends at <paramref name="nameEnd"/>, after a <c>.</c>, is the last segment of a configuration
+    /// key written as a label (<c>Jwt.Secret: x</c>, <c>Auth.ApiKey: x</c>): the segment alone is sensitive, by its last
+    /// word, and is not an exception's type name (<c>System.Security.Authentication.AuthenticationException: ...</c>, an
+    /// exception's <c>ToString()</c>, keeps its message), and the dotted name stands where a header's does
+    /// (<see cref="StartsHeader"/>). A type's name that holds a sensitive word before the one that says what it is (a
+    /// logger category's <c>JwtBearer.JwtBearerHandler: Information: ...</c>) is a type's.
+    /// </summary>
+    static bool IsDottedLabel(string text, int nameStart, int nameEnd, int floor, KeyMatcher keys)
+    {
+        var segment = text.AsSpan(nameStart, nameEnd - nameStart);
+        if (segment.EndsWith("Exception", StringComparison.Ordinal) || !keys.IsSensitiveTextKey(segment)) return false;
+        var lastWord = segment.Length;
+        if (char.IsAsciiLetterUpper(segment[^1]))
+            while (lastWord > 0 && (char.IsAsciiLetterUpper(segment[lastWord - 1]) || char.IsAsciiDigit(segment[lastWord - 1]))) lastWord--;
+        else
+        {
+            while (lastWord > 0 && !char.IsAsciiLetterUpper(segment[lastWord - 1]) && segment[lastWord - 1] is not ('_' or '-')) lastWord--;
+            if (lastWord > 0 && char.IsAsciiLetterUpper(segment[lastWord - 1])) lastWord--;
+        }
+        var head = segment[..lastWord].TrimEnd("_-");
+        if (!head.IsEmpty && keys.IsSensitiveTextKey(head)) return false;
+        var dottedStart = nameStart;
+        while (dottedStart > floor && nameEnd - dottedStart < MaximumHeaderNameLength && IsKeyChar(text[dottedStart - 1])) dottedStart--;
+        return char.IsAsciiLetter(text[dottedStart]) && StartsHeader(text, dottedStart, nameEnd);
     }
 
     /// <summary>What a header's name holds: a key's characters but <c>.</c>, which joins the parts of a type's name.</summary>

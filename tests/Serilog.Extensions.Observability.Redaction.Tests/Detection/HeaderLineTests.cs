@@ -233,6 +233,24 @@ public class HeaderLineTests
     [TestCase("{'User Name': 'bob', 'API Key': 'k-1', 'Token Count': 3}", "{'User Name': 'bob', 'API Key': '" + Mask + "', 'Token Count': 3}")]
     public void ASensitiveKeyOfADictWithADotOrASpaceIsMasked(string text, string expected) => AssertLoggedAs(text, expected);
 
+    // A configuration key written as a label, its path dotted (a section's key as Microsoft.Extensions.Configuration's
+    // binder or a settings dump names it): its last segment is what names the secret, as it would a header.
+    [TestCase("Jwt.Secret: s3cr3t-value", "Jwt.Secret: " + Mask)]
+    [TestCase("Auth.ApiKey: k-123", "Auth.ApiKey: " + Mask)]
+    [TestCase("Loaded settings\n  Database.Password: hunter2\n  Database.Host: db", "Loaded settings\n  Database.Password: " + Mask + "\n  Database.Host: db")]
+    [TestCase("Database.Password = hunter2", "Database.Password = " + Mask)]
+    public void ADottedConfigurationKeyWhoseLastSegmentIsSensitiveIsMaskedAsALabel(string text, string expected) =>
+        AssertLoggedAs(text, expected);
+
+    // An exception's type is dotted too, and its message kept; so are a sensitive segment inside the path and prose.
+    [TestCase("System.Security.Authentication.AuthenticationException: The token was rejected")]
+    [TestCase("Microsoft.IdentityModel.Tokens.SecurityTokenExpiredException: IDX10223: Lifetime validation failed.")]
+    [TestCase("Jwt.Secret.Length: 32")]
+    [TestCase("See the docs at learn.microsoft.com. Token: rejected", "See the docs at learn.microsoft.com. Token: " + Mask)]
+    [TestCase("Read settings from appsettings.json: ok")]
+    public void ADottedNameThatIsAnExceptionsTypeOrNoSecretsKeepsItsValue(string text, string? expected = null) =>
+        AssertLoggedAs(text, expected ?? text);
+
     [TestCase("{'user': 'bob', 'token_count': 3}")]
     [TestCase("Missing field 'password': check the form")]
     public void AQuotedNameOutsideADictOrThatIsNoSecretIsKept(string text) => AssertLoggedAs(text, text);
