@@ -843,7 +843,9 @@ sealed class ValueDetectors
     /// <c>Password : x</c>, as a table or PowerShell's <c>Format-List</c> lines values up), and stands at the
     /// start of a line (after its indentation), or after white space when it is written as a header's is, capitalized
     /// or hyphenated (<c>Request failed. Authorization: Basic x</c>, <c>Accept: */*, x-api-key: k</c>), or in any case
-    /// after the quote that opens a command line's argument (<see cref="OpeningQuote"/>); a lower-case word
+    /// after the quote that opens a command line's argument or a JSON string (<see cref="OpeningQuote"/>); a header dump
+    /// flattened into a JSON string (<c>{"headers":"Authorization: x\r\nHost: api"}</c>) has its lines broken by the
+    /// escapes <c>\r</c> and <c>\n</c>, which end a value and start a line there; a lower-case word
     /// in a sentence (<c>the access token: attempt 3</c>) is prose's, and a name glued to a <c>{</c> (<c>{Token: x}</c>)
     /// is a key value list's, which <see cref="MaskEntityKeyValues"/> reads. A dotted name is a .NET type's or a logger
     /// category's (an exception's <c>ToString()</c>: <c>Microsoft.IdentityModel.Tokens.SecurityTokenInvalidSignatureException:
@@ -882,6 +884,7 @@ sealed class ValueDetectors
             while (nameStart > copied && nameEnd - nameStart < MaximumHeaderNameLength &&
                    (dictKey ? IsKeyChar(text[nameStart - 1]) || text[nameStart - 1] == ' ' : IsHeaderNameChar(text[nameStart - 1])))
                 nameStart--;
+            if (!dictKey) nameStart = AfterEscapeLetter(text, nameStart, nameEnd);
             if (nameStart == nameEnd || !char.IsAsciiLetter(text[nameStart])) continue;
             var quote = dictKey ? '\0' : OpeningQuote(text, nameStart);
             if (dictKey)
@@ -899,7 +902,11 @@ sealed class ValueDetectors
             var valueStart = search;
             while (valueStart < text.Length && text[valueStart] is ' ' or '\t') valueStart++;
             int valueEnd;
-            if (quote == '\0')
+            // A header in a JSON string (a serialized HTTP log record's "headers" value): its line breaks are the escapes
+            // \r and \n, and its string closes at an unescaped quote.
+            if (quote == '"' || (quote == '\0' && !dictKey && AfterEscapedLineBreak(text, nameStart)))
+                valueEnd = EscapedLineBreak(text, valueStart, ClosingQuote(text, valueStart, '"'));
+            else if (quote == '\0')
             {
                 var lineEnd = text.AsSpan(valueStart).IndexOfAny('\r', '\n');
                 valueEnd = lineEnd < 0 ? text.Length : valueStart + lineEnd;
@@ -934,13 +941,63 @@ sealed class ValueDetectors
 
     /// <summary>
     /// The quote that opens a header written as a command line's argument (<c>curl -H "Authorization: ..."</c>,
-    /// <c>-H 'X-Api-Key: ...'</c>, <c>--header="..."</c>), right before its name and after white space or <c>=</c>, or
+    /// <c>-H 'X-Api-Key: ...'</c>, <c>--header="..."</c>), right before its name and after white space or <c>=</c>, or the
+    /// <c>"</c> of a JSON string right after a member's <c>:</c> or an array's <c>[</c> (its value also ends at an escaped
+    /// line break, <c>\r</c> or <c>\n</c>), or
     /// <c>'\0'</c>: the value ends at the closing quote, and a name of any case counts.
     /// </summary>
     static char OpeningQuote(string text, int nameStart)
     {
         if (nameStart == 0 || text[nameStart - 1] is not ('"' or '\'')) return '\0';
-        return nameStart == 1 || char.IsWhiteSpace(text[nameStart - 2]) || text[nameStart - 2] == '=' ? text[nameStart - 1] : '\0';
+        if (nameStart == 1 || char.IsWhiteSpace(text[nameStart - 2]) || text[nameStart - 2] == '=') return text[nameStart - 1];
+        // A JSON string that opens right after a member's ':' or an array's '[' ({"headers":"Authorization: ..."}).
+        return text[nameStart - 1] == '"' && text[nameStart - 2] is ':' or '[' ? '"' : '\0';
+    }
+
+    /// <summary>
+    /// Whether the name at <paramref name="nameStart"/> (after its indentation) follows a line break escaped as JSON
+    /// writes one (<c>\n</c>, <c>\r</c>; an escaped backslash before an <c>n</c>, <c>\\n</c>, is none): a header dump
+    /// flattened into a JSON string.
+    /// </summary>
+    static bool AfterEscapedLineBreak(string text, int nameStart)
+    {
+        var before = nameStart;
+        while (before > 0 && text[before - 1] is ' ' or '\t') before--;
+        return before >= 2 && text[before - 1] is 'n' or 'r' && text[before - 2] == '\\' && !IsEscapedBackslash(text, before - 2);
+    }
+
+    /// <summary>
+    /// <paramref name="start"/>, or the index after it when the name read back to it starts with the letter of an escaped
+    /// line break (<c>\nX-Api-Key</c>: the name is <c>X-Api-Key</c>).
+    /// </summary>
+    static int AfterEscapeLetter(string text, int start, int end) =>
+        start > 0 && start + 1 < end && text[start] is 'n' or 'r' && text[start - 1] == '\\' && !IsEscapedBackslash(text, start - 1)
+            ? start + 1
+            : start;
+
+    /// <summary>Whether the backslash at <paramref name="index"/> is escaped: an odd run of backslashes ends before it.</summary>
+    static bool IsEscapedBackslash(string text, int index)
+    {
+        var run = 0;
+        while (index - run > 0 && text[index - run - 1] == '\\') run++;
+        return run % 2 == 1;
+    }
+
+    /// <summary>
+    /// The index of the first line break escaped as JSON writes one (<c>\r</c> or <c>\n</c>) between the two indexes, else
+    /// <paramref name="end"/>: an escape pair is skipped whole, so <c>\\n</c> (a backslash, then an n) is none.
+    /// </summary>
+    static int EscapedLineBreak(string text, int start, int end)
+    {
+        while (start < end)
+        {
+            var backslash = text.AsSpan(start, end - start).IndexOf('\\');
+            if (backslash < 0) break;
+            backslash += start;
+            if (backslash + 1 < end && text[backslash + 1] is 'r' or 'n') return backslash;
+            start = backslash + 2;
+        }
+        return end;
     }
 
     /// <summary>
@@ -983,7 +1040,13 @@ sealed class ValueDetectors
     static bool IsDottedLabel(string text, int nameStart, int nameEnd, int floor, KeyMatcher keys)
     {
         var segment = text.AsSpan(nameStart, nameEnd - nameStart);
-        if (segment.EndsWith("Exception", StringComparison.Ordinal) || !keys.IsSensitiveTextKey(segment)) return false;
+        if (segment.EndsWith("Exception", StringComparison.Ordinal)) return false;
+        // Where the dotted name stands is tested first, on the characters alone: it rules out most dotted names before a
+        // colon (a file's in a stack trace, "a.cs:line 4"; a host's, "api.example:443"), which are not looked up.
+        var dottedStart = nameStart;
+        while (dottedStart > floor && nameEnd - dottedStart < MaximumHeaderNameLength && IsKeyChar(text[dottedStart - 1])) dottedStart--;
+        dottedStart = AfterEscapeLetter(text, dottedStart, nameStart);
+        if (!char.IsAsciiLetter(text[dottedStart]) || !StartsHeader(text, dottedStart, nameEnd) || !keys.IsSensitiveTextKey(segment)) return false;
         var lastWord = segment.Length;
         if (char.IsAsciiLetterUpper(segment[^1]))
             while (lastWord > 0 && (char.IsAsciiLetterUpper(segment[lastWord - 1]) || char.IsAsciiDigit(segment[lastWord - 1]))) lastWord--;
@@ -993,10 +1056,7 @@ sealed class ValueDetectors
             if (lastWord > 0 && char.IsAsciiLetterUpper(segment[lastWord - 1])) lastWord--;
         }
         var head = segment[..lastWord].TrimEnd("_-");
-        if (!head.IsEmpty && keys.IsSensitiveTextKey(head)) return false;
-        var dottedStart = nameStart;
-        while (dottedStart > floor && nameEnd - dottedStart < MaximumHeaderNameLength && IsKeyChar(text[dottedStart - 1])) dottedStart--;
-        return char.IsAsciiLetter(text[dottedStart]) && StartsHeader(text, dottedStart, nameEnd);
+        return head.IsEmpty || !keys.IsSensitiveTextKey(head);
     }
 
     /// <summary>What a header's name holds: a key's characters but <c>.</c>, which joins the parts of a type's name.</summary>
@@ -1031,6 +1091,7 @@ sealed class ValueDetectors
         if (firstEnd <= floor || text[firstEnd] != ' ') return false;
         var firstStart = firstEnd;
         while (firstStart > floor && nameEnd - firstStart < MaximumHeaderNameLength && IsHeaderNameChar(text[firstStart - 1])) firstStart--;
+        firstStart = AfterEscapeLetter(text, firstStart, firstEnd);
         // Where the first word stands is tested first: it rules out most colons of prose. Then whether the words are a
         // compound of the rules, where they stand; only one that is is looked up as a key (an excluded key is kept), so
         // the labels of a status dump ("Failed requests: 3") take none of the few places of the names remembered.
@@ -1047,7 +1108,7 @@ sealed class ValueDetectors
     {
         var before = nameStart;
         while (before > 0 && text[before - 1] is ' ' or '\t') before--;
-        if (before == 0 || text[before - 1] is '\r' or '\n') return true;
+        if (before == 0 || text[before - 1] is '\r' or '\n' || AfterEscapedLineBreak(text, nameStart)) return true;
         if (!char.IsWhiteSpace(text[nameStart - 1])) return false;
         return char.IsAsciiLetterUpper(text[nameStart]) || text.AsSpan(nameStart, nameEnd - nameStart).Contains('-');
     }

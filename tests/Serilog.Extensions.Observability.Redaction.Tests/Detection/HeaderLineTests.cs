@@ -233,6 +233,23 @@ public class HeaderLineTests
     [TestCase("{'User Name': 'bob', 'API Key': 'k-1', 'Token Count': 3}", "{'User Name': 'bob', 'API Key': '" + Mask + "', 'Token Count': 3}")]
     public void ASensitiveKeyOfADictWithADotOrASpaceIsMasked(string text, string expected) => AssertLoggedAs(text, expected);
 
+    // A header dump inside a JSON string, as a serialized HTTP log record writes it: its line breaks are the escapes \r\n
+    // or \n, and the string opens after the record's ":". Each sensitive value is masked to its escaped line break (or to
+    // the closing quote), the other headers and the record kept.
+    [TestCase("{\"headers\":\"Authorization: Bearer abc.def\\r\\nHost: api\"}", "{\"headers\":\"Authorization: " + Mask + "\\r\\nHost: api\"}")]
+    [TestCase("{\"headers\":\"Authorization: Bearer abc.def\\nHost: api\"}", "{\"headers\":\"Authorization: " + Mask + "\\nHost: api\"}")]
+    [TestCase("{\"headers\": \"Host: api\\r\\nX-Api-Key: k-123\\r\\nAccept: */*\"}", "{\"headers\": \"Host: api\\r\\nX-Api-Key: " + Mask + "\\r\\nAccept: */*\"}")]
+    [TestCase("{\"h\":\"Host: api\\nproxy-authorization: Basic dXNlcjpwYXNz\"}", "{\"h\":\"Host: api\\nproxy-authorization: " + Mask + "\"}")]
+    [TestCase("Host: api\ncookie: session=abc", "Host: api\ncookie: " + Mask)]
+    [TestCase("Host: api\\ncookie: session=abc", "Host: api\\ncookie: " + Mask)]
+    [TestCase("[\"Authorization: Basic dXNlcjpwYXNz\", \"Host: api\"]", "[\"Authorization: " + Mask + "\", \"Host: api\"]")]
+    // A backslash escaped before an n is the value's: the value goes on past it.
+    [TestCase("{\"h\":\"X-Api-Key: k\\\\n-123\\nHost: api\"}", "{\"h\":\"X-Api-Key: " + Mask + "\\nHost: api\"}")]
+    // Outside a JSON string a literal \n may be a value's: the value is masked to the end of the line, past it.
+    [TestCase("Cookie: session=abc\\nAccept: */*", "Cookie: " + Mask)]
+    public void AHeaderDumpInsideAJsonStringIsMaskedToItsEscapedLineBreak(string text, string expected) =>
+        AssertLoggedAs(text, expected);
+
     // A configuration key written as a label, its path dotted (a section's key as Microsoft.Extensions.Configuration's
     // binder or a settings dump names it): its last segment is what names the secret, as it would a header.
     [TestCase("Jwt.Secret: s3cr3t-value", "Jwt.Secret: " + Mask)]
