@@ -16,8 +16,8 @@ namespace Serilog.Extensions.Observability.Redaction.Detection;
 static class KnownTokenFormats
 {
     const string Armor = "-----";
-    const string Begin = "-----BEGIN ";
-    const string End = "-----END ";
+    const string Begin = "-----BEGIN";
+    const string End = "-----END";
 
     /// <summary>RFC 7468's labels are short; a longer run of capitals is no armor line.</summary>
     const int MaximumLabelLength = 64;
@@ -30,10 +30,42 @@ static class KnownTokenFormats
         text.Contains(Begin, StringComparison.Ordinal) ? MaskPrivateKeys(text, masker) : text;
 
     /// <summary>
+    /// The length of the space at <paramref name="index"/> between an armor line's words: a space, or as a query or a
+    /// form body encodes one, <c>+</c> or <c>%20</c>; else 0.
+    /// </summary>
+    static int SpaceLength(string text, int index)
+    {
+        if (index >= text.Length) return 0;
+        if (text[index] is ' ' or '+') return 1;
+        return text[index] == '%' && text.AsSpan(index).StartsWith("%20", StringComparison.Ordinal) ? 3 : 0;
+    }
+
+    /// <summary>Whether an armor line starts at <paramref name="index"/> with <paramref name="word"/> and a space (see <see cref="SpaceLength"/>).</summary>
+    static bool StartsArmor(string text, int index, string word) =>
+        text.AsSpan(index).StartsWith(word, StringComparison.Ordinal) && SpaceLength(text, index + word.Length) > 0;
+
+    /// <summary>Whether the label between the two indexes holds <c>PRIVATE KEY</c>, its space written any way <see cref="SpaceLength"/> reads.</summary>
+    static bool NamesPrivateKey(string text, int labelStart, int labelEnd)
+    {
+        var at = labelStart;
+        while (at < labelEnd)
+        {
+            var found = text.AsSpan(at, labelEnd - at).IndexOf("PRIVATE", StringComparison.Ordinal);
+            if (found < 0) return false;
+            var space = at + found + "PRIVATE".Length;
+            var length = SpaceLength(text, space);
+            if (length > 0 && text.AsSpan(space + length, Math.Max(0, labelEnd - space - length)).StartsWith("KEY", StringComparison.Ordinal)) return true;
+            at = space;
+        }
+        return false;
+    }
+
+    /// <summary>
     /// Masks the body of every <c>-----BEGIN ... PRIVATE KEY-----</c> block (PKCS#1 and #8, SEC 1, OpenSSH, PGP's
     /// <c>PRIVATE KEY BLOCK</c>), headers included, up to the next armor line (its <c>-----END ...-----</c>, or the
     /// <c>-----BEGIN</c> of another block when its end was cut off) or the end of the text. The armor lines are kept:
-    /// they name what was there. Certificates, public keys and requests are kept whole.
+    /// they name what was there. Certificates, public keys and requests are kept whole. A block URL-encoded in a query or a
+    /// form body is read too: its armor's spaces written <c>%20</c> or <c>+</c>, its line breaks <c>%0A</c> or <c>%0D</c>.
     /// </summary>
     static string MaskPrivateKeys(string text, Masker masker)
     {
@@ -44,13 +76,19 @@ static class KnownTokenFormats
         {
             var begin = text.IndexOf(Begin, search, StringComparison.Ordinal);
             if (begin < 0) break;
-            var labelStart = begin + Begin.Length;
+            search = begin + Begin.Length;
+            var space = SpaceLength(text, search);
+            if (space == 0) continue;
+            var labelStart = search + space;
             search = labelStart;
             var labelEnd = labelStart;
-            while (labelEnd < text.Length && labelEnd - labelStart <= MaximumLabelLength && (char.IsAsciiLetterUpper(text[labelEnd]) || char.IsAsciiDigit(text[labelEnd]) || text[labelEnd] == ' '))
-                labelEnd++;
-            if (!text.AsSpan(labelEnd).StartsWith(Armor, StringComparison.Ordinal)
-                || !text.AsSpan(labelStart, labelEnd - labelStart).Contains("PRIVATE KEY", StringComparison.Ordinal))
+            while (labelEnd < text.Length && labelEnd - labelStart <= MaximumLabelLength)
+            {
+                if (char.IsAsciiLetterUpper(text[labelEnd]) || char.IsAsciiDigit(text[labelEnd])) labelEnd++;
+                else if (SpaceLength(text, labelEnd) is > 0 and var length) labelEnd += length;
+                else break;
+            }
+            if (!text.AsSpan(labelEnd).StartsWith(Armor, StringComparison.Ordinal) || !NamesPrivateKey(text, labelStart, labelEnd))
                 continue;
 
             var bodyStart = SkipLineBreaks(text, labelEnd + Armor.Length);
@@ -68,7 +106,7 @@ static class KnownTokenFormats
         return result.Append(text, copied, text.Length - copied).ToString();
     }
 
-    /// <summary>Where the next <c>-----END </c> or <c>-----BEGIN </c> starts, or the end of the text.</summary>
+    /// <summary>Where the next <c>-----END </c> or <c>-----BEGIN </c> starts (a space encoded or not), or the end of the text.</summary>
     static int NextArmorLine(string text, int from)
     {
         var i = from;
@@ -76,20 +114,25 @@ static class KnownTokenFormats
         {
             var dashes = text.IndexOf(Armor, i, StringComparison.Ordinal);
             if (dashes < 0) break;
-            var line = text.AsSpan(dashes);
-            if (line.StartsWith(End, StringComparison.Ordinal) || line.StartsWith(Begin, StringComparison.Ordinal)) return dashes;
+            if (StartsArmor(text, dashes, End) || StartsArmor(text, dashes, Begin)) return dashes;
             i = dashes + 1;
         }
         return text.Length;
     }
 
-    // White space and the escapes a block flattened into a JSON string has for its line breaks ("\n", "\r").
+    /// <summary>Whether a line break percent-encoded as a query or a form body writes one (<c>%0A</c>, <c>%0D</c>) stands at <paramref name="index"/>.</summary>
+    static bool IsEncodedLineBreak(string text, int index) =>
+        index + 2 < text.Length && text[index] == '%' && text[index + 1] == '0' && text[index + 2] is 'A' or 'a' or 'D' or 'd';
+
+    // White space and the escapes a block flattened into a JSON string (\n, \r) or encoded in a URL (%0A, %0D) has for
+    // its line breaks.
     static int SkipLineBreaks(string text, int i)
     {
         while (i < text.Length)
         {
             if (char.IsWhiteSpace(text[i])) i++;
             else if (text[i] == '\\' && i + 1 < text.Length && text[i + 1] is 'n' or 'r') i += 2;
+            else if (IsEncodedLineBreak(text, i)) i += 3;
             else break;
         }
         return i;
@@ -101,6 +144,7 @@ static class KnownTokenFormats
         {
             if (char.IsWhiteSpace(text[end - 1])) end--;
             else if (end - start >= 2 && text[end - 2] == '\\' && text[end - 1] is 'n' or 'r') end -= 2;
+            else if (end - start >= 3 && IsEncodedLineBreak(text, end - 3)) end -= 3;
             else break;
         }
         return end;

@@ -161,6 +161,27 @@ public class KnownTokenFormatTests
         Assert.That(masked, Does.Not.Contain(KeyBody.Split('\n')[1]).And.Contain("-----END PRIVATE KEY-----").And.Contain("\"client_email\":\"svc\""));
     }
 
+    // A key carried in a query string or a form body: its armor's spaces percent-encoded (%20) or written '+', its line
+    // breaks %0A (or %0D%0A), and its body's '+' and '/' encoded too.
+    [TestCase("%20", "%0A")]
+    [TestCase("+", "%0A")]
+    [TestCase("+", "%0D%0A")]
+    [TestCase("%20", "%0a")]
+    public void APrivateKeyUrlEncodedInAQueryOrAFormBodyIsMasked(string space, string lineBreak)
+    {
+        var body = KeyBody.Replace("+", "%2B").Replace("/", "%2F").Replace("\n", lineBreak);
+        var begin = $"-----BEGIN{space}RSA{space}PRIVATE{space}KEY-----";
+        var end = $"-----END{space}RSA{space}PRIVATE{space}KEY-----";
+
+        Assert.That(Redact($"key={begin}{lineBreak}{body}{lineBreak}{end}&format=pem"),
+            Is.EqualTo($"key={begin}{lineBreak}{Mask}{lineBreak}{end}&format=pem"));
+    }
+
+    [TestCase("-----BEGIN%20CERTIFICATE-----%0AMIIBszCCAVmgAwIBAgIU%0A-----END%20CERTIFICATE-----")]
+    [TestCase("-----BEGIN+PUBLIC+KEY-----%0AMIIBszCCAVmgAwIBAgIU%0A-----END+PUBLIC+KEY-----")]
+    [TestCase("-----BEGIN%PRIVATE%KEY-----%0AMIIBszCCAVmgAwIBAgIU")]
+    public void AnEncodedBlockThatIsNoPrivateKeyIsKept(string text) => Assert.That(Redact(text), Is.Null);
+
     [Test]
     public void ACertificateChainKeepsItsCertificatesAndLosesItsKey()
     {

@@ -240,7 +240,9 @@ public class EventPassAllocationTests
                    + " github_pat_short xoxb-test xoxo-1 sk_live_short task_live_abcdefghijklmnopqrstuvwxyz pk_live_"
                    + " 3f2a9c4e-1b7d-4e2a-9c3f-0a1b2c3d4e5f A_B-C __init__ --verbose"
                    + " -----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2Fy\n-----END CERTIFICATE-----"
-                   + " -----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----";
+                   + " -----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----"
+                   + " cert=-----BEGIN%20CERTIFICATE-----%0AMIIBszCCAVmgAwIBAgIUQ2Fy%0A-----END%20CERTIFICATE-----"
+                   + "&pub=-----BEGIN+PUBLIC+KEY-----%0AMFkwEwYHKoZIzj0CAQYI%0A-----END+PUBLIC+KEY-----";
         Assert.That(text.Length, Is.GreaterThan(CleanTexts.MaximumLength));
         var logEvent = TenPropertyEvent();
         logEvent.AddOrUpdateProperty(new LogEventProperty("Line", new ScalarValue(text)));

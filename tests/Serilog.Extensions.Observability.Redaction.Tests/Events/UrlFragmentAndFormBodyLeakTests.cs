@@ -200,4 +200,26 @@ public class UrlFragmentAndFormBodyLeakTests
 
         Assert.That(written, Does.Contain("\"" + expected + "\""));
     }
+
+    // A PEM private key posted in a form body or a query, its armor and line breaks URL-encoded, logged as a property and
+    // as a message of its own, with every detector WithObservability() turns on.
+    [TestCase("key=-----BEGIN%20PRIVATE%20KEY-----%0AMIIEvQIBADANBgkqhkiG9w0BAQEFAASC%0A-----END%20PRIVATE%20KEY-----")]
+    [TestCase("key=-----BEGIN+PRIVATE+KEY-----%0AMIIEvQIBADANBgkqhkiG9w0BAQEFAASC%0A-----END+PRIVATE+KEY-----")]
+    public void AUrlEncodedPrivateKeyIsMaskedAsAPropertyAndAsAMessage(string text)
+    {
+        static void WithKnownTokenFormats(RedactionOptions options)
+        {
+            AsWithObservability(options);
+            options.DetectKnownTokenFormats = true;
+        }
+
+        var asProperty = Log(text, WithKnownTokenFormats);
+        var asMessage = Capture.AllPiecesOutput(l => l.Information(text), WithKnownTokenFormats);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(asProperty, Does.Not.Contain("MIIEvQ").And.Contain("PRIVATE"), "as a property");
+            Assert.That(asMessage, Does.Not.Contain("MIIEvQ").And.Contain("PRIVATE"), "as the message");
+        });
+    }
 }
