@@ -305,8 +305,33 @@ sealed record PairHoles(string[] KeyHoles, string[] ValueHoles)
     /// <summary>
     /// Only a name is asked (see <see cref="Redactor.LooksLikeKeyName"/>), and one without spaces: <c>"{Error}: {Detail}"</c>
     /// writes an error's text and its detail (<c>Invalid token: ...</c>), and <c>"{Category}: {Message}"</c> a logger
-    /// category, a type's dotted name (<c>...JwtBearer.JwtBearerHandler</c>), which are no keys.
+    /// category, a type's dotted name (<c>...JwtBearer.JwtBearerHandler</c>), which are no keys. A dotted name written as a
+    /// type's is (every segment capitalized) is a configuration key's when its last segment names a secret
+    /// (<c>Jwt.Secret</c>, <c>Auth.ApiKey</c>: see <see cref="ValueDetectors.IsSecretsSegment"/>).
     /// </summary>
-    static bool IsSensitiveKey(string name, KeyMatcher keys) =>
-        name.AsSpan().IndexOf(' ') < 0 && Redactor.LooksLikeKeyName(name) && keys.IsSensitivePathKey(name);
+    static bool IsSensitiveKey(string name, KeyMatcher keys)
+    {
+        if (name.AsSpan().IndexOf(' ') >= 0) return false;
+        if (Redactor.LooksLikeKeyName(name)) return keys.IsSensitivePathKey(name);
+        var dot = name.LastIndexOf('.');
+        return dot > 0 && name.Length <= KeyMatcher.MaximumCachedKeyLength && IsDottedName(name)
+               && ValueDetectors.IsSecretsSegment(name.AsSpan(dot + 1), keys);
+    }
+
+    /// <summary>Whether the name is segments of letters, digits, <c>_</c> and <c>-</c> joined by <c>.</c>, none empty.</summary>
+    static bool IsDottedName(string name)
+    {
+        var segmentStart = true;
+        foreach (var c in name)
+        {
+            if (c == '.')
+            {
+                if (segmentStart) return false;
+                segmentStart = true;
+            }
+            else if (char.IsLetterOrDigit(c) || c is '_' or '-') segmentStart = false;
+            else return false;
+        }
+        return !segmentStart;
+    }
 }

@@ -1046,7 +1046,17 @@ sealed class ValueDetectors
         var dottedStart = nameStart;
         while (dottedStart > floor && nameEnd - dottedStart < MaximumHeaderNameLength && IsKeyChar(text[dottedStart - 1])) dottedStart--;
         dottedStart = AfterEscapeLetter(text, dottedStart, nameStart);
-        if (!char.IsAsciiLetter(text[dottedStart]) || !StartsHeader(text, dottedStart, nameEnd) || !keys.IsSensitiveTextKey(segment)) return false;
+        return char.IsAsciiLetter(text[dottedStart]) && StartsHeader(text, dottedStart, nameEnd) && IsSecretsSegment(segment, keys);
+    }
+
+    /// <summary>
+    /// Whether the last segment of a dotted name names a secret, as a configuration key's does (<c>Secret</c>, <c>ApiKey</c>,
+    /// <c>db_password</c>): sensitive by its last word, not an exception's type (<c>...Exception</c>), and with no sensitive
+    /// word before the one that says what a type is (<c>JwtBearerHandler</c>, a logger category's last segment).
+    /// </summary>
+    internal static bool IsSecretsSegment(ReadOnlySpan<char> segment, KeyMatcher keys)
+    {
+        if (segment.IsEmpty || segment.EndsWith("Exception", StringComparison.Ordinal) || !keys.IsSensitiveTextKey(segment)) return false;
         var lastWord = segment.Length;
         if (char.IsAsciiLetterUpper(segment[^1]))
             while (lastWord > 0 && (char.IsAsciiLetterUpper(segment[lastWord - 1]) || char.IsAsciiDigit(segment[lastWord - 1]))) lastWord--;

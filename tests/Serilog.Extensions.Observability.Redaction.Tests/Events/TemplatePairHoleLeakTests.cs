@@ -34,6 +34,9 @@ public class TemplatePairHoleLeakTests
             // Tabs around the separator, as the key=value detector reads them in text (a dump aligned in columns).
             ("{Key}:\t{Value}", "Authorization", "Bearer pair-secret-11"),
             ("{Key}\t=\t'{Value}'", "password", "pair-secret-12"),
+            // A configuration key's path written dotted, its last segment a secret's name (not a type's: see below).
+            ("{Key}: {Value}", "Jwt.Secret", "pair-secret-13"),
+            ("{Key}={Value}", "Auth.ApiKey", "pair-secret-14"),
         };
         foreach (var enricherOnly in new[] { false, true })
         {
@@ -91,10 +94,15 @@ public class TemplatePairHoleLeakTests
             // Not written as a pair: other text between the holes.
             l.Information("{Key} of {Value}", "password", "kept-prose-6");
             l.Information("{Scheme}://{Host}", "token", "kept-host-7");
+            // An exception's type, dotted, before its message.
+            l.Information("{Type}: {Message}", "System.Security.Authentication.AuthenticationException", "kept-exception-8");
+            // A line break is no separator: a key and a value on lines of their own are not read as a pair.
+            l.Information("{Key}\n{Value}", "password", "kept-line-9");
         });
 
         Assert.That(text, Does.Contain("kept-eu-1").And.Contain("kept-number-2").And.Contain("kept-object-3")
-            .And.Contain("kept-detail-4").And.Contain("kept-message-5").And.Contain("kept-prose-6").And.Contain("kept-host-7"));
+            .And.Contain("kept-detail-4").And.Contain("kept-message-5").And.Contain("kept-prose-6").And.Contain("kept-host-7")
+            .And.Contain("kept-exception-8").And.Contain("kept-line-9"));
         Assert.That(text, Does.Not.Contain(RedactionOptions.DefaultMask));
     }
 
