@@ -721,11 +721,12 @@ sealed class Redactor
 
     MessageTemplate BuildTemplate(MessageTemplate template)
     {
+        if (HasAdjacentTextTokens(template)) return BuildTemplateOfTextRuns(template);
         List<MessageTemplateToken>? tokens = null;
         var index = 0;
         foreach (var token in template.Tokens)
         {
-            if (token is TextToken text && Detectors!.Redact(text.Text) is { } masked)
+            if ((token is TextToken text ? Detectors!.Redact(text.Text) : RedactHoleFormat(token)) is { } masked)
             {
                 tokens ??= template.Tokens.Take(index).ToList();
                 tokens.Add(new TextToken(masked));
@@ -737,7 +738,76 @@ sealed class Redactor
             index++;
         }
 
-        if (tokens is null) return template;
+        return tokens is null ? template : TemplateOf(tokens);
+    }
+
+    /// <summary>
+    /// A hole's text with a detected secret in its format masked (Serilog 4 reads <c>"{note: password=x}"</c> as a hole
+    /// named <c>note</c> whose format is <c>password=x</c>, written as it stands when the event has no such property), or
+    /// <see langword="null"/>: the hole becomes text, its property kept among the event's properties.
+    /// </summary>
+    string? RedactHoleFormat(MessageTemplateToken token) =>
+        token is PropertyToken { Format: not null } hole ? Detectors!.Redact(hole.ToString()) : null;
+
+    /// <summary>
+    /// Whether two text tokens follow each other: Serilog's parser ends one at a brace that opens no hole, and at an
+    /// <c>=</c> inside it (<c>"Login {note: password=x}"</c> is three on Serilog 3), so a key and its value may lie in two.
+    /// </summary>
+    static bool HasAdjacentTextTokens(MessageTemplate template)
+    {
+        var previousText = false;
+        foreach (var token in template.Tokens)
+        {
+            var text = token is TextToken;
+            if (text && previousText) return true;
+            previousText = text;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// <see cref="BuildTemplate"/> for a template whose text tokens come in runs: each run is read as the one text it
+    /// renders to, and replaced by one token when something in it is masked.
+    /// </summary>
+    MessageTemplate BuildTemplateOfTextRuns(MessageTemplate template)
+    {
+        var all = template.Tokens.ToArray();
+        List<MessageTemplateToken>? tokens = null;
+        var index = 0;
+        while (index < all.Length)
+        {
+            var end = index;
+            while (end < all.Length && all[end] is TextToken) end++;
+            if (end == index)
+            {
+                if (RedactHoleFormat(all[index]) is { } maskedHole)
+                {
+                    tokens ??= all.Take(index).ToList();
+                    tokens.Add(new TextToken(maskedHole));
+                }
+                else tokens?.Add(all[index]);
+                index++;
+                continue;
+            }
+            var text = end - index == 1 ? ((TextToken)all[index]).Text : string.Concat(all[index..end].Select(t => ((TextToken)t).Text));
+            if (Detectors!.Redact(text) is { } masked)
+            {
+                tokens ??= all.Take(index).ToList();
+                tokens.Add(new TextToken(masked));
+            }
+            else
+            {
+                for (var i = index; i < end; i++) tokens?.Add(all[i]);
+            }
+            index = end;
+        }
+
+        return tokens is null ? template : TemplateOf(tokens);
+    }
+
+    /// <summary>A template of the tokens, its text written back with the braces of its text tokens doubled.</summary>
+    static MessageTemplate TemplateOf(List<MessageTemplateToken> tokens)
+    {
         var textBuilder = new StringBuilder();
         foreach (var token in tokens)
         {
