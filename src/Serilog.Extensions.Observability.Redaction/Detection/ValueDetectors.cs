@@ -1052,21 +1052,29 @@ sealed class ValueDetectors
     /// <summary>
     /// Whether the last segment of a dotted name names a secret, as a configuration key's does (<c>Secret</c>, <c>ApiKey</c>,
     /// <c>db_password</c>): sensitive by its last word, not an exception's type (<c>...Exception</c>), and with no sensitive
-    /// word before the one that says what a type is (<c>JwtBearerHandler</c>, a logger category's last segment).
+    /// word before the one that says what a type is (<c>JwtBearerHandler</c>, a logger category's last segment) unless
+    /// that word and the last are a key of the rules together (<c>SecretKey</c>, <c>SecretAccessKey</c>: secret key, access key).
     /// </summary>
     internal static bool IsSecretsSegment(ReadOnlySpan<char> segment, KeyMatcher keys)
     {
         if (segment.IsEmpty || segment.EndsWith("Exception", StringComparison.Ordinal) || !keys.IsSensitiveTextKey(segment)) return false;
-        var lastWord = segment.Length;
-        if (char.IsAsciiLetterUpper(segment[^1]))
-            while (lastWord > 0 && (char.IsAsciiLetterUpper(segment[lastWord - 1]) || char.IsAsciiDigit(segment[lastWord - 1]))) lastWord--;
+        var lastWord = LastWordStart(segment);
+        var head = segment[..lastWord].TrimEnd("_-");
+        return head.IsEmpty || !keys.IsSensitiveTextKey(head) || keys.IsSensitiveCompound(head[LastWordStart(head)..], segment[lastWord..]);
+    }
+
+    /// <summary>Where the last word of a name starts: after a <c>_</c> or <c>-</c>, at its last capital, or at an acronym's first.</summary>
+    static int LastWordStart(ReadOnlySpan<char> name)
+    {
+        var start = name.Length;
+        if (char.IsAsciiLetterUpper(name[^1]))
+            while (start > 0 && (char.IsAsciiLetterUpper(name[start - 1]) || char.IsAsciiDigit(name[start - 1]))) start--;
         else
         {
-            while (lastWord > 0 && !char.IsAsciiLetterUpper(segment[lastWord - 1]) && segment[lastWord - 1] is not ('_' or '-')) lastWord--;
-            if (lastWord > 0 && char.IsAsciiLetterUpper(segment[lastWord - 1])) lastWord--;
+            while (start > 0 && !char.IsAsciiLetterUpper(name[start - 1]) && name[start - 1] is not ('_' or '-')) start--;
+            if (start > 0 && char.IsAsciiLetterUpper(name[start - 1])) start--;
         }
-        var head = segment[..lastWord].TrimEnd("_-");
-        return head.IsEmpty || !keys.IsSensitiveTextKey(head);
+        return start;
     }
 
     /// <summary>What a header's name holds: a key's characters but <c>.</c>, which joins the parts of a type's name.</summary>

@@ -256,6 +256,10 @@ public class HeaderLineTests
     [TestCase("Auth.ApiKey: k-123", "Auth.ApiKey: " + Mask)]
     [TestCase("Loaded settings\n  Database.Password: hunter2\n  Database.Host: db", "Loaded settings\n  Database.Password: " + Mask + "\n  Database.Host: db")]
     [TestCase("Database.Password = hunter2", "Database.Password = " + Mask)]
+    // A sensitive word before the last one that makes a key of the rules with it (secret key, access key).
+    [TestCase("Jwt.SecretKey: s3cr3t-value", "Jwt.SecretKey: " + Mask)]
+    [TestCase("Aws.SecretAccessKey: abc123", "Aws.SecretAccessKey: " + Mask)]
+    [TestCase("Jwt.secret_key: s3cr3t-value", "Jwt.secret_key: " + Mask)]
     public void ADottedConfigurationKeyWhoseLastSegmentIsSensitiveIsMaskedAsALabel(string text, string expected) =>
         AssertLoggedAs(text, expected);
 
@@ -263,6 +267,7 @@ public class HeaderLineTests
     [TestCase("System.Security.Authentication.AuthenticationException: The token was rejected")]
     [TestCase("Microsoft.IdentityModel.Tokens.SecurityTokenExpiredException: IDX10223: Lifetime validation failed.")]
     [TestCase("Jwt.Secret.Length: 32")]
+    [TestCase("MyApp.Auth.SecretKeyProvider: Information: key loaded")]
     [TestCase("See the docs at learn.microsoft.com. Token: rejected", "See the docs at learn.microsoft.com. Token: " + Mask)]
     [TestCase("Read settings from appsettings.json: ok")]
     public void ADottedNameThatIsAnExceptionsTypeOrNoSecretsKeepsItsValue(string text, string? expected = null) =>

@@ -37,6 +37,7 @@ public class TemplatePairHoleLeakTests
             // A configuration key's path written dotted, its last segment a secret's name (not a type's: see below).
             ("{Key}: {Value}", "Jwt.Secret", "pair-secret-13"),
             ("{Key}={Value}", "Auth.ApiKey", "pair-secret-14"),
+            ("{Key}: {Value}", "Jwt.SecretKey", "pair-secret-15"),
         };
         foreach (var enricherOnly in new[] { false, true })
         {
