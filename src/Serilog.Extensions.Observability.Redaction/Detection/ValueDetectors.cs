@@ -942,16 +942,18 @@ sealed class ValueDetectors
     /// <summary>
     /// The quote that opens a header written as a command line's argument (<c>curl -H "Authorization: ..."</c>,
     /// <c>-H 'X-Api-Key: ...'</c>, <c>--header="..."</c>), right before its name and after white space or <c>=</c>, or the
-    /// <c>"</c> of a JSON string right after a member's <c>:</c> or an array's <c>[</c> (its value also ends at an escaped
-    /// line break, <c>\r</c> or <c>\n</c>), or
+    /// <c>"</c> of a JSON string right after a member's <c>:</c>, an array's <c>[</c> or the <c>,</c> after a string (its
+    /// value also ends at an escaped line break, <c>\r</c> or <c>\n</c>), or
     /// <c>'\0'</c>: the value ends at the closing quote, and a name of any case counts.
     /// </summary>
     static char OpeningQuote(string text, int nameStart)
     {
         if (nameStart == 0 || text[nameStart - 1] is not ('"' or '\'')) return '\0';
         if (nameStart == 1 || char.IsWhiteSpace(text[nameStart - 2]) || text[nameStart - 2] == '=') return text[nameStart - 1];
-        // A JSON string that opens right after a member's ':' or an array's '[' ({"headers":"Authorization: ..."}).
-        return text[nameStart - 1] == '"' && text[nameStart - 2] is ':' or '[' ? '"' : '\0';
+        // A JSON string that opens right after a member's ':', an array's '[' or the ',' after its string before
+        // ({"headers":"Authorization: ..."}, ["Host: api","Authorization: ..."]).
+        if (text[nameStart - 1] != '"') return '\0';
+        return text[nameStart - 2] is ':' or '[' || (text[nameStart - 2] == ',' && nameStart >= 3 && text[nameStart - 3] == '"') ? '"' : '\0';
     }
 
     /// <summary>

@@ -243,6 +243,8 @@ public class HeaderLineTests
     [TestCase("Host: api\ncookie: session=abc", "Host: api\ncookie: " + Mask)]
     [TestCase("Host: api\\ncookie: session=abc", "Host: api\\ncookie: " + Mask)]
     [TestCase("[\"Authorization: Basic dXNlcjpwYXNz\", \"Host: api\"]", "[\"Authorization: " + Mask + "\", \"Host: api\"]")]
+    // A later string of an array, as System.Text.Json and Serilog's JSON formatters write it: no space after the ','.
+    [TestCase("[\"Host: api\",\"Authorization: Basic dXNlcjpwYXNz\"]", "[\"Host: api\",\"Authorization: " + Mask + "\"]")]
     // A backslash escaped before an n is the value's: the value goes on past it.
     [TestCase("{\"h\":\"X-Api-Key: k\\\\n-123\\nHost: api\"}", "{\"h\":\"X-Api-Key: " + Mask + "\\nHost: api\"}")]
     // Outside a JSON string a literal \n may be a value's: the value is masked to the end of the line, past it.
