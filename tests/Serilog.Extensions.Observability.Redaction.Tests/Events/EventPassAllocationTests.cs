@@ -168,14 +168,16 @@ public class EventPassAllocationTests
     {
         // DetectEmbeddedCredentials reads a dotted name before ": " as a configuration key's (Jwt.Secret: ...) and a
         // header after an escaped line break (\r\n in a JSON string) as one at the start of a line: an exception's
-        // ToString(), a logger category, a settings dump and a serialized HTTP record's members with nothing to mask (a
-        // long text that holds a whole JSON object allocates in the event pass already, for another reason: left out).
+        // ToString(), a logger category, a settings dump, a serialized HTTP record's members and a compact JSON array's
+        // strings (each read from a JSON string's start) with nothing to mask (a long text that holds a whole JSON object
+        // allocates in the event pass already, for another reason: left out).
         var text = "System.InvalidOperationException: Failed\n ---> System.Security.Authentication.AuthenticationException: "
                    + "The token was rejected\n   at A.B() in /src/a.cs:line 4\n"
                    + "Microsoft.AspNetCore.Authentication.JwtBearer.JwtBearerHandler: Information: Failed to validate the token.\n"
                    + string.Concat(new[] { "Default", "Microsoft", "System", "Hosting", "Routing" }.Select(c => $"Logging.LogLevel.{c}: Information\n"))
                    + "Kestrel.Endpoints.Http.Url: http://api.example:8080\n"
-                   + "\"headers\":\"Host: api\\r\\nAccept: */*\\r\\nUser-Agent: probe/1.0\\r\\nX-Trace: t-1\", \"status\": 200";
+                   + "\"headers\":\"Host: api\\r\\nAccept: */*\\r\\nUser-Agent: probe/1.0\\r\\nX-Trace: t-1\", \"status\": 200"
+                   + ", \"lines\":[\"Host: api\",\"Accept: */*\",\"status: ok\\nretry: 0\"]";
         Assert.That(text.Length, Is.GreaterThan(CleanTexts.MaximumLength));
         var logEvent = TenPropertyEvent();
         logEvent.AddOrUpdateProperty(new LogEventProperty("Dump", new ScalarValue(text)));
