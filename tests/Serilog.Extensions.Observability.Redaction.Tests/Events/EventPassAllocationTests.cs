@@ -27,6 +27,21 @@ public class EventPassAllocationTests
             Some.Property("Address", new StructureValue(new[] { new LogEventProperty("City", new ScalarValue("Oslo")) }, "Address")),
         });
 
+    /// <summary>
+    /// A text longer than the memo of clean texts keeps, with nothing in it to mask: the detectors return no rewrite, and
+    /// the sink pass over an event holding it as <paramref name="name"/> allocates nothing.
+    /// </summary>
+    static void AssertCleanLongTextPassesWithoutAllocating(string name, string text, RedactionOptions options)
+    {
+        Assert.That(text.Length, Is.GreaterThan(CleanTexts.MaximumLength));
+        var logEvent = TenPropertyEvent();
+        logEvent.AddOrUpdateProperty(new LogEventProperty(name, new ScalarValue(text)));
+        var redactor = RedactorFactory.Create(options);
+        Assert.That(redactor.Detectors!.Redact(text), Is.Null);
+        var sink = new RedactingSink(new DelegatingSink(_ => { }), redactor);
+        Assert.That(AllocatedBy(() => sink.Emit(logEvent), 1000), Is.EqualTo(0));
+    }
+
     // The least of three rounds: an allocation per call shows in every round, while a one-time one the runtime makes on
     // this thread as a method is recompiled (seen once on .NET 8: 3,008 B over 1,000 calls) shows in one round only.
     static long AllocatedBy(Action action, int iterations)
@@ -137,13 +152,7 @@ public class EventPassAllocationTests
         var text = string.Join(" ", Enumerable.Range(0, 16).Select(i => $"field{i % 5}=value{i}"))
                    + " url=/orders?page=2&sort=desc&cursor=abc next=%3Fpage%3D3 host=\"api.internal\""
                    + " entity type 'Order' with the key value '{Id: 7}'";
-        Assert.That(text.Length, Is.GreaterThan(CleanTexts.MaximumLength));
-        var logEvent = TenPropertyEvent();
-        logEvent.AddOrUpdateProperty(new LogEventProperty("Line", new ScalarValue(text)));
-        var redactor = RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true });
-        Assert.That(redactor.Detectors!.Redact(text), Is.Null);
-        var sink = new RedactingSink(new DelegatingSink(_ => { }), redactor);
-        Assert.That(AllocatedBy(() => sink.Emit(logEvent), 1000), Is.EqualTo(0));
+        AssertCleanLongTextPassesWithoutAllocating("Line", text, new RedactionOptions { DetectEmbeddedCredentials = true });
     }
 
     [Test]
@@ -154,13 +163,7 @@ public class EventPassAllocationTests
         var text = "Method: GET, RequestUri: 'https://api/orders?page=2', Version: 1.1, Content: <null>, Headers:\r\n{\r\n"
                    + string.Concat(Enumerable.Range(0, 8).Select(i => $"  X-Trace-{i}: t-{i}\r\n"))
                    + "  Accept: application/json\r\n  User-Agent: probe/1.0\r\n}\r\nThe token: was rejected. Time: 12:00";
-        Assert.That(text.Length, Is.GreaterThan(CleanTexts.MaximumLength));
-        var logEvent = TenPropertyEvent();
-        logEvent.AddOrUpdateProperty(new LogEventProperty("Request", new ScalarValue(text)));
-        var redactor = RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true });
-        Assert.That(redactor.Detectors!.Redact(text), Is.Null);
-        var sink = new RedactingSink(new DelegatingSink(_ => { }), redactor);
-        Assert.That(AllocatedBy(() => sink.Emit(logEvent), 1000), Is.EqualTo(0));
+        AssertCleanLongTextPassesWithoutAllocating("Request", text, new RedactionOptions { DetectEmbeddedCredentials = true });
     }
 
     [Test]
@@ -178,13 +181,7 @@ public class EventPassAllocationTests
                    + "Kestrel.Endpoints.Http.Url: http://api.example:8080\n"
                    + "\"headers\":\"Host: api\\r\\nAccept: */*\\r\\nUser-Agent: probe/1.0\\r\\nX-Trace: t-1\", \"status\": 200"
                    + ", \"lines\":[\"Host: api\",\"Accept: */*\",\"status: ok\\nretry: 0\"]";
-        Assert.That(text.Length, Is.GreaterThan(CleanTexts.MaximumLength));
-        var logEvent = TenPropertyEvent();
-        logEvent.AddOrUpdateProperty(new LogEventProperty("Dump", new ScalarValue(text)));
-        var redactor = RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true, DetectJwts = true, DetectKnownTokenFormats = true });
-        Assert.That(redactor.Detectors!.Redact(text), Is.Null);
-        var sink = new RedactingSink(new DelegatingSink(_ => { }), redactor);
-        Assert.That(AllocatedBy(() => sink.Emit(logEvent), 1000), Is.EqualTo(0));
+        AssertCleanLongTextPassesWithoutAllocating("Dump", text, new RedactionOptions { DetectEmbeddedCredentials = true, DetectJwts = true, DetectKnownTokenFormats = true });
     }
 
     [Test]
@@ -203,13 +200,7 @@ public class EventPassAllocationTests
             "Buffer size", "Sink count", "Max retries",
         };
         var text = string.Concat(labels.Select((label, i) => $"{label}: {i + 1}\n"));
-        Assert.That(text.Length, Is.GreaterThan(CleanTexts.MaximumLength));
-        var logEvent = TenPropertyEvent();
-        logEvent.AddOrUpdateProperty(new LogEventProperty("Status", new ScalarValue(text)));
-        var redactor = RedactorFactory.Create(new RedactionOptions { DetectEmbeddedCredentials = true });
-        Assert.That(redactor.Detectors!.Redact(text), Is.Null);
-        var sink = new RedactingSink(new DelegatingSink(_ => { }), redactor);
-        Assert.That(AllocatedBy(() => sink.Emit(logEvent), 1000), Is.EqualTo(0));
+        AssertCleanLongTextPassesWithoutAllocating("Status", text, new RedactionOptions { DetectEmbeddedCredentials = true });
     }
 
     [Test]
