@@ -27,6 +27,29 @@ public class CorrelationContextTests
     }
 
     [Test]
+    public void NewIdsDrawnOnManyThreadsAtOnceAreAllDistinct()
+    {
+        // Drawn from a generator per thread: threads started together must not repeat each other's sequence.
+        const int threads = 8, perThread = 20_000;
+        var ids = new string[threads][];
+        using var start = new Barrier(threads);
+        var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
+        {
+            start.SignalAndWait();
+            var mine = new string[perThread];
+            for (var i = 0; i < perThread; i++) mine[i] = CorrelationContext.NewId();
+            ids[t] = mine;
+        })).ToList();
+        workers.ForEach(w => w.Start());
+        workers.ForEach(w => w.Join());
+
+        var all = ids.SelectMany(x => x).ToList();
+        Assert.That(all, Has.Count.EqualTo(threads * perThread));
+        Assert.That(all.Distinct().Count(), Is.EqualTo(all.Count));
+        Assert.That(all.All(id => id.Length == 32 && id.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f')), Is.True);
+    }
+
+    [Test]
     public void ADeferredScopesIdIsReadWhenAskedFor()
     {
         string? id = null;
