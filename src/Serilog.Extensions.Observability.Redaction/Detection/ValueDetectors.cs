@@ -885,7 +885,19 @@ sealed class ValueDetectors
                    (dictKey ? IsKeyChar(text[nameStart - 1]) || text[nameStart - 1] == ' ' : IsHeaderNameChar(text[nameStart - 1])))
                 nameStart--;
             if (!dictKey) nameStart = AfterEscapeLetter(text, nameStart, nameEnd);
-            if (nameStart == nameEnd || !char.IsAsciiLetter(text[nameStart])) continue;
+            if (nameStart == nameEnd) continue;
+            if (!dictKey && nameEnd == colon && CurlPasswordEnd(text, nameStart, colon, copied) is var passwordEnd and > 0)
+            {
+                search = passwordEnd;
+                if (passwordEnd == colon + 1 || IsMaskedListValue(text.AsSpan(colon + 1, passwordEnd - colon - 1))) continue;
+                var password = text.Substring(colon + 1, passwordEnd - colon - 1);
+                result ??= new StringBuilder(text.Length);
+                Found(password);
+                result.Append(text, copied, colon + 1 - copied).Append(_masker.MaskText(password));
+                copied = passwordEnd;
+                continue;
+            }
+            if (!char.IsAsciiLetter(text[nameStart])) continue;
             var quote = dictKey ? '\0' : OpeningQuote(text, nameStart);
             if (dictKey)
             {
@@ -937,6 +949,63 @@ sealed class ValueDetectors
 
         if (result is null) return text;
         return result.Append(text, copied, text.Length - copied).ToString();
+    }
+
+    /// <summary>
+    /// Where the password ends when the user name at <paramref name="nameStart"/> and its <paramref name="colon"/> are the
+    /// value of curl's <c>-u</c>, <c>--user</c>, <c>-U</c> or <c>--proxy-user</c> (<c>curl -u admin:pass</c>,
+    /// <c>--user 'admin:pass'</c>, <c>--user=admin:pass</c>): at white space, or at the closing quote of a quoted value;
+    /// else -1. Only a line that runs curl counts: another command's <c>-u</c> is a user and group
+    /// (<c>docker run -u 1000:1000</c>). Read only back from a colon after a name, so other text costs nothing more.
+    /// </summary>
+    static int CurlPasswordEnd(string text, int nameStart, int colon, int copied)
+    {
+        var option = nameStart;
+        var quote = '\0';
+        if (option > copied && text[option - 1] is '"' or '\'') quote = text[--option];
+        if (option <= copied) return -1;
+        if (text[option - 1] == '=')
+        {
+            option--;
+            if (!EndsOption(text, option, "--user") && !EndsOption(text, option, "--proxy-user")) return -1;
+        }
+        else
+        {
+            if (text[option - 1] is not (' ' or '\t')) return -1;
+            while (option > copied && text[option - 1] is ' ' or '\t') option--;
+            if (!EndsOption(text, option, "-u") && !EndsOption(text, option, "-U") &&
+                !EndsOption(text, option, "--user") && !EndsOption(text, option, "--proxy-user"))
+                return -1;
+        }
+        if (!RunsCurl(text, option)) return -1;
+        if (quote != '\0') return ClosingQuote(text, colon + 1, quote);
+        var end = text.AsSpan(colon + 1).IndexOfAny(" \t\r\n");
+        return end < 0 ? text.Length : colon + 1 + end;
+    }
+
+    /// <summary>Whether <c>text[..end]</c> ends with the option <paramref name="name"/>, after white space or at the start.</summary>
+    static bool EndsOption(string text, int end, string name) =>
+        end >= name.Length && text.AsSpan(end - name.Length, name.Length).SequenceEqual(name) &&
+        (end == name.Length || char.IsWhiteSpace(text[end - name.Length - 1]));
+
+    /// <summary>
+    /// Whether the word <c>curl</c> (or a path to it, <c>/usr/bin/curl</c>, <c>curl.exe</c>) stands before
+    /// <paramref name="end"/> on its line.
+    /// </summary>
+    static bool RunsCurl(string text, int end)
+    {
+        var lineStart = text.AsSpan(0, end).LastIndexOfAny('\r', '\n') + 1;
+        var line = text.AsSpan(lineStart, end - lineStart);
+        for (var at = line.IndexOf("curl", StringComparison.Ordinal); at >= 0;)
+        {
+            var after = at + 4;
+            if ((at == 0 || line[at - 1] is ' ' or '\t' or '/' or '\\' or '"' or '\'' or '`' or '(' or ';' or '|' or '&') &&
+                (after == line.Length || line[after] is ' ' or '\t' or '.'))
+                return true;
+            var next = line[after..].IndexOf("curl", StringComparison.Ordinal);
+            at = next < 0 ? -1 : after + next;
+        }
+        return false;
     }
 
     /// <summary>

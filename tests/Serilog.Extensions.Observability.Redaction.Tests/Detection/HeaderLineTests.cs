@@ -126,6 +126,29 @@ public class HeaderLineTests
         Assert.That(Redact(input), Is.EqualTo(expected));
     }
 
+    // curl's -u and --user take user:password, and -U and --proxy-user the proxy's: the password after the first colon
+    // is masked up to white space or the closing quote, the user kept.
+    [TestCase("curl -u admin:cu-pass-1 https://api/x", "curl -u admin:" + Mask + " https://api/x")]
+    [TestCase("curl -s --user 'admin:cu pass-2' https://api/x", "curl -s --user 'admin:" + Mask + "' https://api/x")]
+    [TestCase("curl --user=\"svc:cu-pass:3\" https://api/x", "curl --user=\"svc:" + Mask + "\" https://api/x")]
+    [TestCase("curl -U proxy:cu-pass-4 -x http://p:8080 https://api/x", "curl -U proxy:" + Mask + " -x http://p:8080 https://api/x")]
+    [TestCase("Running: curl --proxy-user u:cu-pass-5", "Running: curl --proxy-user u:" + Mask)]
+    public void ThePasswordOfCurlsUserOptionIsMasked(string input, string expected)
+    {
+        Assert.That(Redact(input), Is.EqualTo(expected));
+    }
+
+    // Another command's -u is no credential (docker's user and group, ps's user list), nor is a curl option's value
+    // without a colon (curl then asks for the password).
+    [TestCase("docker run -u 1000:1000 app")]
+    [TestCase("ps -u root:wheel")]
+    [TestCase("curl -u admin https://api/x")]
+    [TestCase("curl -o out.txt https://api/x")]
+    public void AUserOptionOfAnotherCommandIsKept(string input)
+    {
+        Assert.That(Redact(input), Is.EqualTo(input));
+    }
+
     // The detectors WithObservability() turns on (ObservabilityOptions.ApplyRedaction), in its three passes.
     static void AsWithObservability(RedactionOptions options)
     {
