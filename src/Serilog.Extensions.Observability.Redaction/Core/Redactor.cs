@@ -726,7 +726,7 @@ sealed class Redactor
         var index = 0;
         foreach (var token in template.Tokens)
         {
-            if ((token is TextToken text ? Detectors!.Redact(text.Text) : RedactHoleFormat(token)) is { } masked)
+            if ((token is TextToken text ? RedactTemplateText(text.Text) : RedactHoleFormat(token)) is { } masked)
             {
                 tokens ??= template.Tokens.Take(index).ToList();
                 tokens.Add(new TextToken(masked));
@@ -739,6 +739,17 @@ sealed class Redactor
         }
 
         return tokens is null ? template : TemplateOf(tokens);
+    }
+
+    /// <summary>
+    /// A template's text masked as an exception's message is: JSON it holds by key (a body interpolated into the message,
+    /// <c>$"Body: {body}"</c>; nothing is parsed without a bracket and a sensitive <c>"key":</c> after it), then the
+    /// detectors; <see langword="null"/> when nothing changed. Runs once per template, which is cached.
+    /// </summary>
+    string? RedactTemplateText(string text)
+    {
+        var result = RedactEmbeddedJson(text);
+        return Detectors!.Redact(result ?? text) ?? result;
     }
 
     /// <summary>
@@ -790,7 +801,7 @@ sealed class Redactor
                 continue;
             }
             var text = end - index == 1 ? ((TextToken)all[index]).Text : string.Concat(all[index..end].Select(t => ((TextToken)t).Text));
-            if (Detectors!.Redact(text) is { } masked)
+            if (RedactTemplateText(text) is { } masked)
             {
                 tokens ??= all.Take(index).ToList();
                 tokens.Add(new TextToken(masked));

@@ -108,4 +108,18 @@ public class TemplateHoleLeakTests
 
         Assert.That(text, Does.Not.Contain("brace-secret").And.Contain(RedactionOptions.DefaultMask));
     }
+
+    // A JSON body interpolated into the template's text (a message built with $"..." or string.Concat) is masked by key,
+    // as the same text is in a property or an exception's message: the template's text is the rendered message too.
+    [TestCase("Body: {\"user\":\"ann\",\"password\":\"json-secret-1\",\"x\":1} (truncated)", "\"user\":\"ann\"")]
+    [TestCase("Token response {\"access_token\":\"json-secret-2\",\"token_type\":\"Bearer\"}", "\"token_type\":\"Bearer\"")]
+    [TestCase("Sent [{\"name\":\"db\",\"client_secret\":\"json-secret-3\"}]", "\"name\":\"db\"")]
+    [TestCase("Cut body {\"user\":\"ann\",\"password\":\"json-secret-4\"", "Cut body")]
+    public void ASensitiveKeyOfJsonInTheTemplatesTextIsMasked(string template, string kept)
+    {
+        var text = Log(l => l.Information(template));
+
+        Assert.That(text, Does.Not.Contain("json-secret").And.Contain(RedactionOptions.DefaultMask));
+        Assert.That(text, Does.Contain(kept.Replace("\"", "\\\"")));
+    }
 }
