@@ -877,7 +877,8 @@ sealed class ValueDetectors
             // in single quotes is a Python dict's key, as repr() writes one: {'password': 'x'}, or { 'password' : 'x' }.
             var nameEnd = colon;
             while (nameEnd > copied && text[nameEnd - 1] is ' ' or '\t') nameEnd--;
-            var dictKey = nameEnd > copied && text[nameEnd - 1] == '\'';
+            var keyQuote = nameEnd > copied && text[nameEnd - 1] is '\'' or '"' ? text[nameEnd - 1] : '\0';
+            var dictKey = keyQuote != '\0';
             if (dictKey) nameEnd--;
             var nameStart = nameEnd;
             // A dict's key is what its quotes hold: a dotted path or words too ('db.password', 'API Key').
@@ -901,7 +902,7 @@ sealed class ValueDetectors
             var quote = dictKey ? '\0' : OpeningQuote(text, nameStart);
             if (dictKey)
             {
-                if (!OpensDictKey(text, nameStart, copied) || !keys.IsSensitiveTextKey(text.AsSpan(nameStart, nameEnd - nameStart))) continue;
+                if (!OpensDictKey(text, nameStart, copied, keyQuote) || !keys.IsSensitiveTextKey(text.AsSpan(nameStart, nameEnd - nameStart))) continue;
             }
             else if (nameStart > copied && text[nameStart - 1] == '.')
             {
@@ -913,6 +914,8 @@ sealed class ValueDetectors
             // The line is scanned only for a sensitive name, and the search goes on after it: text is read once.
             var valueStart = search;
             while (valueStart < text.Length && text[valueStart] is ' ' or '\t') valueStart++;
+            // A JSON member's value is masked only when it is a string: null, a number or a nested document is kept.
+            if (keyQuote == '"' && (valueStart == text.Length || text[valueStart] != '"')) continue;
             int valueEnd;
             // A header in a JSON string (a serialized HTTP log record's "headers" value): its line breaks are the escapes
             // \r and \n, and its string closes at an unescaped quote.
@@ -1156,12 +1159,13 @@ sealed class ValueDetectors
     /// JavaScript object literal): it follows the <c>{</c> that opens the dict or the <c>,</c> after a value, white space
     /// between or not, or it starts a line, as a sensitive label does (<c>pprint.pformat()</c> writes a wide dict a key a
     /// line, and a message template's text ends at a line break in braces). A quoted word in a sentence (<c>Missing field
-    /// 'password': ...</c>) is prose's.
+    /// 'password': ...</c>) is prose's. A key in double quotes is a JSON member's outside any document that can be read (a
+    /// body cut before its <c>{</c>, a settings file's line logged alone: <c>  "client_secret": "..."</c>), read the same way.
     /// </summary>
-    static bool OpensDictKey(string text, int nameStart, int floor)
+    static bool OpensDictKey(string text, int nameStart, int floor, char quote)
     {
         var before = nameStart - 1;
-        if (before < floor || text[before] != '\'') return false;
+        if (before < floor || text[before] != quote) return false;
         while (before > floor && text[before - 1] is ' ' or '\t') before--;
         if (before > floor && text[before - 1] is '{' or ',') return true;
         while (before > 0 && text[before - 1] is ' ' or '\t') before--;

@@ -250,6 +250,20 @@ public class HeaderLineTests
     [TestCase("config:\n  'password': 'p-1'", "config:\n  'password': '" + Mask + "'")]
     public void ASensitiveKeyOfADictWrittenOverSeveralLinesIsMasked(string text, string expected) => AssertLoggedAs(text, expected);
 
+    // A JSON member outside any document that can be read: a body cut before its '{' by a length limit, a settings file's
+    // line logged alone. Its key in double quotes counts as a dict's does, and only a string value is masked, inside its
+    // quotes.
+    [TestCase("ann\",\"password\":\"p-1\",\"user\":\"bob\"}", "ann\",\"password\":\"" + Mask + "\",\"user\":\"bob\"}")]
+    [TestCase("  \"client_secret\": \"s-1\",\n  \"host\": \"db\"", "  \"client_secret\": \"" + Mask + "\",\n  \"host\": \"db\"")]
+    [TestCase("\"ApiKey\" : \"k-1\"", "\"ApiKey\" : \"" + Mask + "\"")]
+    public void ASensitiveKeyOfAJsonMemberOutsideADocumentIsMasked(string text, string expected) => AssertLoggedAs(text, expected);
+
+    // A value that is no string (null, a number, a nested document), and a quoted word in a sentence, are kept.
+    [TestCase("ann\",\"password\":null,\"user\":\"bob\"}")]
+    [TestCase("  \"token_count\": 3,\n  \"token\": 5")]
+    [TestCase("Missing field \"password\": add it to the form")]
+    public void AJsonMemberOutsideADocumentWithoutAStringValueIsKept(string text) => AssertLoggedAs(text, text);
+
     // A dict's key is whatever its quotes hold: a configuration path (dotted, which a header's name is not, as a type's
     // name is) or words, as csv.DictReader's rows are keyed by a sheet's column titles.
     [TestCase("{'spring.datasource.password': 'p-1', 'db.host': 'h'}", "{'spring.datasource.password': '" + Mask + "', 'db.host': 'h'}")]
