@@ -76,7 +76,8 @@ public class RequestLoggingOptions
     /// <c>key</c>, <c>secret</c>, ...); <c>sig</c>, <c>code</c>, <c>pwd</c>, <c>pass</c>, <c>jwt</c> and <c>otp</c>;
     /// <c>state</c>, <c>nonce</c> and <c>code_verifier</c> of OAuth and OpenID Connect; SAML's <c>SAMLResponse</c>,
     /// <c>SAMLRequest</c> and <c>RelayState</c>; the device flow's <c>device_code</c> and <c>user_code</c>; and <c>id</c>
-    /// on a SignalR connection's requests, where it is the connection's token. The default is <see langword="false"/>.
+    /// on a SignalR connection's requests, where it is the connection's token. A request target in absolute form
+    /// (<c>http://user:password@host/p</c>) has its userinfo masked whole. The default is <see langword="false"/>.
     /// </summary>
     public bool IncludeQueryInRequestPath { get; set; }
 

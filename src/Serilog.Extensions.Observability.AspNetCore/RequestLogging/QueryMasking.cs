@@ -11,7 +11,7 @@ namespace Serilog.Extensions.Observability.AspNetCore.RequestLogging;
 /// OpenID Connect callback with <c>response_mode=query</c> is <c>/signin-oidc?code=...&amp;state=...</c>; SAML's
 /// assertion and request with their <c>RelayState</c>, and the device flow's <c>device_code</c> and <c>user_code</c>.
 /// On a SignalR connection's requests (a hub's or a connection handler's) <c>id</c> is its token too; anywhere else it is
-/// an ordinary id.
+/// an ordinary id. The userinfo of a target in absolute form is masked too.
 /// </summary>
 internal static class QueryMasking
 {
@@ -30,6 +30,8 @@ internal static class QueryMasking
     /// </param>
     public static string Mask(string target, bool isConnection = false)
     {
+        // An origin-form target starts with '/'; another may be in absolute form, with userinfo to mask.
+        if (target.Length > 0 && target[0] != '/') target = MaskUserInfo(target);
         var query = target.IndexOf('?');
         if (query < 0) return target;
 
@@ -53,6 +55,22 @@ internal static class QueryMasking
         if (masked is null) return target;
         masked.Append(target, copied, target.Length - copied);
         return masked.ToString();
+    }
+
+    /// <summary>
+    /// Masks the userinfo of an absolute-form target (<c>http://user:password@host/p</c>, RFC 9112 3.2.2), which Kestrel
+    /// accepts and reports as the raw target: all of it, as a user name alone can be a token (<c>https://ghp_...@host</c>).
+    /// Up to the last <c>@</c> before the authority ends, as <see cref="Uri"/> reads it.
+    /// </summary>
+    static string MaskUserInfo(string target)
+    {
+        var colon = target.IndexOf(':');
+        if (colon <= 0 || !target.AsSpan(colon).StartsWith("://", StringComparison.Ordinal)) return target;
+        var authority = colon + 3;
+        var length = target.AsSpan(authority).IndexOfAny('/', '?', '#');
+        if (length < 0) length = target.Length - authority;
+        var at = target.AsSpan(authority, length).LastIndexOf('@');
+        return at < 0 ? target : string.Concat(target.AsSpan(0, authority), Redacted, target.AsSpan(authority + at));
     }
 
     static bool IsCredential(ReadOnlySpan<char> encodedName, bool isConnection)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
@@ -310,6 +311,30 @@ public class KestrelTrafficShapesTests
         var events = _sink.WaitFor(IsCompletion, 3);
         Assert.That(events.Select(e => $"{EventText.Scalar(e, "RequestMethod")} {EventText.Scalar(e, "RequestPath")} {Value(e, "StatusCode")} {EventText.Scalar(e, "CorrelationId")}"),
             Is.EquivalentTo(new[] { "HEAD /doc 200 head-1", "DELETE /doc 204 delete-1", "GET /cached 304 cached-1" }));
+    }
+
+    // Kestrel accepts a request target in absolute form, userinfo included, and reports it as the raw target that
+    // IncludeQueryInRequestPath writes; Serilog.AspNetCore writes the password as it came.
+    [Test]
+    public async Task WithTheQueryAnAbsoluteFormTargetsUserinfoIsMaskedInTheRequestPath()
+    {
+        var app = await StartAsync(a => a.MapGet("/p", () => "ok"), o => o.IncludeQueryInRequestPath = true);
+        string response;
+        using (var tcp = new TcpClient())
+        {
+            await tcp.ConnectAsync(app.BaseAddress.Host, app.BaseAddress.Port).WaitAsync(Bound);
+            var stream = tcp.GetStream();
+            var authority = app.BaseAddress.Authority;
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(
+                $"GET http://user:s3cret@{authority}/p?access_token=t0k&x=1 HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"));
+            using var reader = new StreamReader(stream, Encoding.ASCII);
+            response = await reader.ReadToEndAsync().WaitAsync(Bound);
+        }
+
+        Assert.That(response, Does.StartWith("HTTP/1.1 200"));
+        var completion = (await CompletionsAfterStopAsync(app)).Single();
+        Assert.That(EventText.Scalar(completion, "RequestPath"),
+            Is.EqualTo($"http://[REDACTED]@{app.BaseAddress.Authority}/p?access_token=[REDACTED]&x=1"));
     }
 
     [Test]

@@ -122,6 +122,14 @@ public class RequestLoggingMiddlewareTests
     [TestCase("/connect/logout?id_token_hint=h.e.s&login_hint=ann", "/connect/logout?id_token_hint=[REDACTED]&login_hint=ann")]
     // "id" is a SignalR connection's token only on its hub's requests (below); elsewhere it is an ordinary id.
     [TestCase("/orders?id=42&ID=43", "/orders?id=42&ID=43")]
+    // An absolute-form target (RFC 9112 3.2.2, which Kestrel accepts) with userinfo: the whole userinfo is masked, as a
+    // user name can be a token too ("https://ghp_x@host"); an '@' after the authority is the path's or the query's own.
+    [TestCase("http://user:s3cret@host:80/p?access_token=t&x=1", "http://[REDACTED]@host:80/p?access_token=[REDACTED]&x=1")]
+    [TestCase("http://ghp_abc@host/p", "http://[REDACTED]@host/p")]
+    [TestCase("HTTPS://a:b@c@host?x=1", "HTTPS://[REDACTED]@host?x=1")]
+    [TestCase("http://host/p@q?mail=a@b", "http://host/p@q?mail=a@b")]
+    [TestCase("http://host?mail=a@b", "http://host?mail=a@b")]
+    [TestCase("/p@q?x=1", "/p@q?x=1")]
     public void QueryMaskingMasksTheValuesOfCredentialNames(string target, string expected)
     {
         Assert.That(QueryMasking.Mask(target), Is.EqualTo(expected));
