@@ -957,17 +957,25 @@ sealed class ValueDetectors
     /// <summary>
     /// Where the password ends when the user name at <paramref name="nameStart"/> and its <paramref name="colon"/> are the
     /// value of curl's <c>-u</c>, <c>--user</c>, <c>-U</c> or <c>--proxy-user</c> (<c>curl -u admin:pass</c>,
-    /// <c>--user 'admin:pass'</c>, <c>--user=admin:pass</c>): at white space, or at the closing quote of a quoted value;
-    /// else -1. Only a line that runs curl counts: another command's <c>-u</c> is a user and group
-    /// (<c>docker run -u 1000:1000</c>). Read only back from a colon after a name, so other text costs nothing more.
+    /// <c>--user 'admin:pass'</c>, <c>--user=admin:pass</c>, <c>-uadmin:pass</c>): at white space, or at the closing quote
+    /// of a quoted value; else -1. The user name is all up to white space, a quote or <c>=</c> (<c>ann@example.com</c>,
+    /// <c>CORP\ann</c>, <c>first.last</c>). Only a line that runs curl counts: another command's <c>-u</c> is a user and
+    /// group (<c>docker run -u 1000:1000</c>). Read only back from a colon after a name, so other text costs nothing more.
     /// </summary>
     static int CurlPasswordEnd(string text, int nameStart, int colon, int copied)
     {
         var option = nameStart;
+        while (option > copied && colon - option < MaximumHeaderNameLength &&
+               text[option - 1] is not (' ' or '\t' or '\r' or '\n' or '"' or '\'' or '='))
+            option--;
         var quote = '\0';
         if (option > copied && text[option - 1] is '"' or '\'') quote = text[--option];
         if (option <= copied) return -1;
-        if (text[option - 1] == '=')
+        // -u's value glued to it: -uadmin:pass.
+        var glued = quote == '\0' && colon - option > 2 && text[option] == '-' && text[option + 1] is 'u' or 'U' &&
+                    char.IsWhiteSpace(text[option - 1]);
+        if (glued) { }
+        else if (text[option - 1] == '=')
         {
             option--;
             if (!EndsOption(text, option, "--user") && !EndsOption(text, option, "--proxy-user")) return -1;

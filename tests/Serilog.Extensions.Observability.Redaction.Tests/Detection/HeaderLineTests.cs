@@ -133,6 +133,11 @@ public class HeaderLineTests
     [TestCase("curl --user=\"svc:cu-pass:3\" https://api/x", "curl --user=\"svc:" + Mask + "\" https://api/x")]
     [TestCase("curl -U proxy:cu-pass-4 -x http://p:8080 https://api/x", "curl -U proxy:" + Mask + " -x http://p:8080 https://api/x")]
     [TestCase("Running: curl --proxy-user u:cu-pass-5", "Running: curl --proxy-user u:" + Mask)]
+    // A user name of any characters (an e-mail address, a Windows domain's, a dotted one), and -u's value glued to it.
+    [TestCase("curl -u ann@example.com:cu-pass-6 https://api/x", "curl -u ann@example.com:" + Mask + " https://api/x")]
+    [TestCase("curl --user 'CORP\\ann:cu-pass-7' https://api/x", "curl --user 'CORP\\ann:" + Mask + "' https://api/x")]
+    [TestCase("curl -u first.last:cu-pass-8 https://api/x", "curl -u first.last:" + Mask + " https://api/x")]
+    [TestCase("curl -uadmin:cu-pass-9 -T f https://api/x", "curl -uadmin:" + Mask + " -T f https://api/x")]
     public void ThePasswordOfCurlsUserOptionIsMasked(string input, string expected)
     {
         Assert.That(Redact(input), Is.EqualTo(expected));
@@ -144,6 +149,8 @@ public class HeaderLineTests
     [TestCase("ps -u root:wheel")]
     [TestCase("curl -u admin https://api/x")]
     [TestCase("curl -o out.txt https://api/x")]
+    [TestCase("curl -o out.txt -v:x https://api/x")]
+    [TestCase("curl -H a@b:c -ux https://api/x")]
     public void AUserOptionOfAnotherCommandIsKept(string input)
     {
         Assert.That(Redact(input), Is.EqualTo(input));
