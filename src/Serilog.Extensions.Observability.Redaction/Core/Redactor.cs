@@ -744,7 +744,9 @@ sealed class Redactor
     /// <summary>
     /// A template's text masked as an exception's message is: JSON it holds by key (a body interpolated into the message,
     /// <c>$"Body: {body}"</c>; nothing is parsed without a bracket and a sensitive <c>"key":</c> after it), then the
-    /// detectors; <see langword="null"/> when nothing changed. Runs once per template, which is cached.
+    /// detectors; <see langword="null"/> when nothing changed. Runs until the template is cached (one that comes back, of
+    /// at most <see cref="SafeTemplateNames.MaximumTemplateLength"/> characters), and for every event of a longer one, as
+    /// the detectors do.
     /// </summary>
     string? RedactTemplateText(string text)
     {
