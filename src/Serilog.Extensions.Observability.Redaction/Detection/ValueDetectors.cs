@@ -974,13 +974,12 @@ sealed class ValueDetectors
         // -u's value glued to it: -uadmin:pass.
         var glued = quote == '\0' && colon - option > 2 && text[option] == '-' && text[option + 1] is 'u' or 'U' &&
                     char.IsWhiteSpace(text[option - 1]);
-        if (glued) { }
-        else if (text[option - 1] == '=')
+        if (!glued && text[option - 1] == '=')
         {
             option--;
             if (!EndsOption(text, option, "--user") && !EndsOption(text, option, "--proxy-user")) return -1;
         }
-        else
+        else if (!glued)
         {
             if (text[option - 1] is not (' ' or '\t')) return -1;
             while (option > copied && text[option - 1] is ' ' or '\t') option--;
